@@ -1,0 +1,61 @@
+"""Entry point of the ``mtneuro`` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from mtneuro import __version__
+from mtneuro.cli.lazy import LazyGroup
+from mtneuro.errors import MtneuroError
+
+COMMANDS = {
+    "data": "mtneuro.cli.data:data",
+    "pretrain": "mtneuro.cli.pretrain:pretrain",
+    "neural": "mtneuro.cli.neural:neural",
+    "task1": "mtneuro.cli.task1:task1",
+    "task2": "mtneuro.cli.task2:task2",
+    "task3": "mtneuro.cli.task3:task3",
+    "bench": "mtneuro.cli.bench:bench",
+    "report": "mtneuro.cli.report:report",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="mtneuro")
+def cli() -> None:
+    """Learn and benchmark representations of brain data across scales.
+
+    MTNeuro tasks (region classification, microstructure segmentation,
+    semantic-feature decoding) and neural decoding, with BYOL / MYOW
+    self-supervised pretraining. Every sub-command has --help.
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; user errors print one line and exit 2, Ctrl-C exits 130."""
+    try:
+        cli.main(args=argv, prog_name="mtneuro", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("interrupted; rerun with --resume to continue where supported", err=True)
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except MtneuroError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Typed, validated configuration objects built from plain mappings (YAML, JSON, CLI).
+
+Configs are frozen dataclasses. :func:`from_mapping` checks every key and value
+once, at the boundary, and fails with the dotted key, the value and what was
+expected, e.g. ``ssl.momentum: expected float in [0, 1), got 1.5``.
+
+A field may carry a constraint in its metadata::
+
+    momentum: float = field(default=0.996, metadata=check(lambda v: 0 <= v < 1, "float in [0, 1)"))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping, TypeVar, Union
+
+import yaml
+
+from mtneuro.errors import ConfigError
+
+C = TypeVar("C")
+
+
+def check(predicate: Callable[[Any], bool], expected: str) -> dict[str, Any]:
+    """Field metadata attaching a constraint ``predicate`` described by ``expected``."""
+    return {"check": (predicate, expected)}
+
+
+def positive(kind: str = "int") -> dict[str, Any]:
+    return check(lambda v: v > 0, f"{kind} > 0")
+
+
+def in_unit_interval(closed_right: bool = False) -> dict[str, Any]:
+    if closed_right:
+        return check(lambda v: 0 <= v <= 1, "float in [0, 1]")
+    return check(lambda v: 0 <= v < 1, "float in [0, 1)")
+
+
+def _fail(key: str, expected: str, value: Any) -> ConfigError:
+    return ConfigError(f"{key}: expected {expected}, got {value!r}")
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin in (tuple, list):
+        args = typing.get_args(tp)
+        inner = _type_name(args[0]) if args else "value"
+        return f"list of {inner}"
+    if tp is type(None):
+        return "null"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise _fail(key, _type_name(tp), value)
+        return value
+    if origin in (Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _convert(arg, value, key)
+            except ConfigError:
+                continue
+        raise _fail(key, _type_name(tp), value)
+    if tp is type(None):
+        if value is not None:
+            raise _fail(key, "null", value)
+        return None
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise _fail(key, _type_name(tp), value)
+        args = typing.get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise _fail(key, f"list of {len(args)} values", value)
+            items = [_convert(a, v, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value))]
+        else:
+            inner = args[0] if args else Any
+            items = [_convert(inner, v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise _fail(key, "mapping", value)
+        return dict(value)
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, Mapping):
+            raise _fail(key, f"mapping for {tp.__name__}", value)
+        return from_mapping(tp, value, prefix=key)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise _fail(key, "bool", value)
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(key, "int", value)
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(key, "float", value)
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise _fail(key, "str", value)
+        return value
+    if tp is Path:
+        if not isinstance(value, (str, Path)):
+            raise _fail(key, "path", value)
+        return Path(value)
+    return value
+
+
+def from_mapping(cls: type[C], data: Mapping[str, Any] | None, *, prefix: str = "") -> C:
+    """Build dataclass ``cls`` from ``data``, validating every key and value.
+
+    Unknown keys fail naming the key, the closest valid key and all valid keys.
+    """
+    data = dict(data or {})
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    hints = typing.get_type_hints(cls)
+    dotted = (prefix + ".") if prefix else ""
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"{dotted}{key}: unknown key{hint}; expected one of: {', '.join(fields)}"
+            )
+    kwargs = {}
+    for name, f in fields.items():
+        key = dotted + name
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{key}: missing required key ({_type_name(hints[name])})")
+            continue
+        value = _convert(hints[name], data[name], key)
+        constraint = f.metadata.get("check")
+        if constraint is not None and value is not None:
+            predicate, expected = constraint
+            if not predicate(value):
+                raise _fail(key, expected, data[name])
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def validate(config: C, *, prefix: str = "") -> C:
+    """Re-check an already built config (e.g. after ``dataclasses.replace``)."""
+    return from_mapping(type(config), to_dict(config, shallow=True), prefix=prefix)
+
+
+def to_dict(config: Any, *, shallow: bool = False) -> dict[str, Any]:
+    """Plain-data view of a config (for JSON provenance records)."""
+    if shallow:
+        return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, Path):
+            return str(value)
+        return value
+
+    return plain(config)
+
+
+def load_yaml(path: str | Path, cls: type[C], *, overrides: Mapping[str, Any] | None = None) -> C:
+    """Read a YAML file into ``cls``; ``overrides`` (e.g. from CLI flags) win over the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    merged = {**data, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    return from_mapping(cls, merged)

@@ -1,0 +1,112 @@
+"""The one small interface every volume source implements.
+
+A source serves three channels of one 3D volume at resolution 0, indexed
+``(z, y, x)`` with half-open ranges:
+
+* ``image``: uint8 X-ray intensities;
+* ``roi_labels``: uint8 region ids (see :data:`mtneuro.data.spec.ROI_NAMES`);
+* ``pixel_labels``: uint8 microstructure labels in the BossDB convention
+  (0 background, 1 vessel, 2 cell body, 3 myelinated axon).
+
+Subclasses implement :meth:`VolumeSource._read` only; range checking, channel
+validation and dtype normalisation live here so every source fails the same way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+from mtneuro.errors import ConfigError
+from mtneuro.registry import Registry, check_choice
+
+CHANNELS: tuple[str, ...] = ("image", "roi_labels", "pixel_labels")
+CHANNEL_DTYPES = {"image": np.uint8, "roi_labels": np.uint8, "pixel_labels": np.uint8}
+
+Range = tuple[int, int]
+
+
+@dataclass
+class Block:
+    """Arrays of one (z, y, x) block; a channel not asked for is ``None``."""
+
+    image: np.ndarray | None = None
+    roi_labels: np.ndarray | None = None
+    pixel_labels: np.ndarray | None = None
+
+    def __getitem__(self, channel: str) -> np.ndarray:
+        value = getattr(self, check_choice("channel", channel, CHANNELS))
+        if value is None:
+            raise KeyError(f"channel {channel!r} was not read")
+        return value
+
+
+class VolumeSource(ABC):
+    """A 3D volume with image, region and microstructure channels.
+
+    Attributes:
+        name: registry name of the source kind (``phantom``, ``bossdb``, ...).
+        shape: full extent ``(Z, Y, X)`` in voxels at resolution 0.
+        channels: channels this source can serve.
+    """
+
+    name: str = "source"
+    voxel_size_um: float = 1.17
+
+    def __init__(self, shape: tuple[int, int, int], channels: Iterable[str] = CHANNELS) -> None:
+        self.shape = tuple(int(s) for s in shape)
+        self.channels = tuple(channels)
+
+    # -- to implement -------------------------------------------------------------
+    @abstractmethod
+    def _read(self, channel: str, z: Range, y: Range, x: Range) -> np.ndarray:
+        """Return the ``(z, y, x)`` block of ``channel``; ranges are already checked."""
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance: what this source is, enough to reproduce or verify it."""
+        return {"source": self.name, "shape": list(self.shape), "channels": list(self.channels)}
+
+    # -- public -------------------------------------------------------------------
+    def read_channel(self, channel: str, z: Range, y: Range, x: Range) -> np.ndarray:
+        """Read one channel of a block as a C-contiguous uint8 array of shape (Z, Y, X)."""
+        check_choice("channel", channel, list(self.channels))
+        ranges = self.check_ranges(z, y, x)
+        out = self._read(channel, *ranges)
+        expected = tuple(hi - lo for lo, hi in ranges)
+        if out.shape != expected:
+            raise RuntimeError(
+                f"{self.name} returned {channel} of shape {out.shape}, expected {expected}"
+            )
+        return np.ascontiguousarray(out, dtype=CHANNEL_DTYPES[channel])
+
+    def read(
+        self, z: Range, y: Range, x: Range, channels: Iterable[str] | None = None
+    ) -> Block:
+        """Read several channels of the same block."""
+        wanted = tuple(channels) if channels is not None else self.channels
+        return Block(**{c: self.read_channel(c, z, y, x) for c in wanted})
+
+    def check_ranges(self, z: Range, y: Range, x: Range) -> tuple[Range, Range, Range]:
+        """Validate half-open ranges against :attr:`shape`; fail naming the axis."""
+        checked = []
+        for axis, rng, size in zip("zyx", (z, y, x), self.shape):
+            try:
+                lo, hi = (int(v) for v in rng)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{axis}: expected a (start, stop) pair, got {rng!r}") from None
+            if not (0 <= lo < hi <= size):
+                raise ConfigError(
+                    f"{axis} range {lo}:{hi} is outside the {self.name} volume "
+                    f"(valid {axis}: 0:{size})"
+                )
+            checked.append((lo, hi))
+        return tuple(checked)  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(shape={self.shape})"
+
+
+SOURCES: Registry[VolumeSource] = Registry("source")

@@ -1,0 +1,69 @@
+"""A small name -> factory registry (timm's ``create_model`` habit).
+
+One instance per kind of thing (encoders, segmentation models, volume sources,
+...). Unknown names fail with the closest valid names, so typos explain
+themselves.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from typing import Any, Callable, Generic, TypeVar
+
+from mtneuro.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def unknown_name_message(kind: str, name: object, valid: list[str]) -> str:
+    """One-line message for a name that is not among ``valid``."""
+    close = difflib.get_close_matches(str(name), valid, n=3, cutoff=0.5)
+    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+    return f"unknown {kind} {name!r}{hint}; valid: {', '.join(valid)}"
+
+
+def check_choice(kind: str, value: object, valid: list[str] | tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``valid``, else raise :class:`ConfigError`."""
+    if value not in valid:
+        raise ConfigError(unknown_name_message(kind, value, list(valid)))
+    return value  # type: ignore[return-value]
+
+
+class Registry(Generic[T]):
+    """Maps names to factories.
+
+    >>> encoders = Registry("encoder")
+    >>> @encoders.register("tiny")
+    ... def tiny(width: int = 4): return width
+    >>> encoders.create("tiny", width=None)
+    4
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Callable[..., T]] = {}
+
+    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        def decorator(factory: Callable[..., T]) -> Callable[..., T]:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._entries[name] = factory
+            return factory
+
+        return decorator
+
+    def get(self, name: str) -> Callable[..., T]:
+        if name not in self._entries:
+            raise ConfigError(unknown_name_message(self.kind, name, self.list()))
+        return self._entries[name]
+
+    def create(self, name: str, **kwargs: Any) -> T:
+        """Build ``name``; ``None`` keyword values are dropped so defaults win."""
+        return self.get(name)(**{k: v for k, v in kwargs.items() if v is not None})
+
+    def list(self, pattern: str = "*") -> list[str]:
+        return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries

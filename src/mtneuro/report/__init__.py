@@ -1,0 +1,1 @@
+"""mtneuro.report"""

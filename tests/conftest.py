@@ -1,0 +1,31 @@
+"""Shared fixtures: where the real shared data lives, and small helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("MTNEURO_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the checkout; tests needing it skip with the reason if absent."""
+    if not (SHARED_DATA / "SHA256SUMS").is_file():
+        pytest.skip(f"real shared data not found at {SHARED_DATA} (expected ../shared/data)")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _deterministic_threads(monkeypatch):
+    """Tests run on 2 cores; keep torch from oversubscribing them."""
+    try:
+        import torch
+
+        torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        pass
+    yield
