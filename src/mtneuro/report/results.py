@@ -1,0 +1,125 @@
+"""Results on disk: one ``metrics.json`` per run, with a versioned schema.
+
+Every command that computes numbers writes them through :func:`write_metrics`
+so the report can rebuild tables from the files alone, and every row carries
+where its data came from (``source``), so phantom numbers are never mistaken
+for real-volume numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from mtneuro import __version__
+
+SCHEMA_VERSION = 1
+
+
+def code_version() -> str:
+    """Package version plus the git commit when run from a checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{__version__}+{commit}" if commit else __version__
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy / torch scalars and arrays to plain JSON; NaN becomes ``None``."""
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json_atomic(path: str | Path, payload: Any) -> Path:
+    """Write JSON so a reader never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(to_jsonable(payload), handle, indent=2, sort_keys=False)
+        handle.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def write_metrics(
+    out_dir: str | Path,
+    *,
+    task: str,
+    metrics: Mapping[str, Any],
+    config: Mapping[str, Any] | None = None,
+    source: Mapping[str, Any] | str | None = None,
+    wall_s: float | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``out_dir/metrics.json``.
+
+    Args:
+        task: e.g. ``"task1"``, ``"task2"``, ``"task3"``, ``"neural"``, ``"pretrain"``.
+        metrics: the computed numbers (per seed and aggregated).
+        config: the validated run configuration (plain data).
+        source: provenance of the data (``VolumeSource.describe()`` or a file + sha256).
+        wall_s: wall-clock seconds of the run.
+    """
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "task": task,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "code_version": code_version(),
+        "python": platform.python_version(),
+        "source": source,
+        "config": dict(config or {}),
+        "metrics": dict(metrics),
+        "wall_s": wall_s,
+        **dict(extra or {}),
+    }
+    return write_json_atomic(Path(out_dir) / "metrics.json", payload)
+
+
+def read_metrics(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "metrics.json"
+    data = json.loads(path.read_text())
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"{path}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
+    return data
+
+
+def mean_std(values: list[float] | np.ndarray) -> dict[str, float]:
+    """Mean and sample std (ddof=1; 0 for one value) of per-seed numbers."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 0:
+        raise ValueError("mean_std of no values")
+    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+    return {"mean": float(arr.mean()), "std": std, "n": int(arr.size)}
