@@ -65,9 +65,22 @@ class VolumeSource(ABC):
     def _read(self, channel: str, z: Range, y: Range, x: Range) -> np.ndarray:
         """Return the ``(z, y, x)`` block of ``channel``; ranges are already checked."""
 
+    def params(self) -> dict[str, Any]:
+        """Keyword arguments that recreate this source: ``open_source(name, **params())``."""
+        return {}
+
     def describe(self) -> dict[str, Any]:
-        """Provenance: what this source is, enough to reproduce or verify it."""
-        return {"source": self.name, "shape": list(self.shape), "channels": list(self.channels)}
+        """Provenance: what this source is, enough to recreate and verify it.
+
+        ``open_source(d["source"], **d["params"])`` rebuilds an equivalent source;
+        subclasses may add keys (e.g. a checksum of the file they read).
+        """
+        return {
+            "source": self.name,
+            "params": self.params(),
+            "shape": list(self.shape),
+            "channels": list(self.channels),
+        }
 
     # -- public -------------------------------------------------------------------
     def read_channel(self, channel: str, z: Range, y: Range, x: Range) -> np.ndarray:
