@@ -1,0 +1,232 @@
+"""PyTorch datasets for the MTNeuro tasks, over any volume source.
+
+All tiles of a split are read once at construction (a few vectorised reads per
+region) and kept as uint8 arrays, so ``__getitem__`` only converts one sample:
+cheap, deterministic and safe in DataLoader workers. ``arrays()`` exposes the
+whole split for vectorised consumers (PCA/NMF, batched feature extraction).
+
+Items are dicts:
+
+* region tiles: ``{"image": float32 (1, H, W) or (1, 8, H, W) in [0, 1], "label": int, "z": int}``
+* segmentation tiles: ``{"image": ..., "mask": int64 (H, W) or (8, H, W)}``
+* SSL crops: ``{"view1": float32 (1, c, c), "view2": ..., "label": int}``
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from mtneuro.data.sources.base import VolumeSource
+from mtneuro.data.spec import REGIONS, SUBVOLUME_A, Z_SPLITS, region_setting, segmentation_setting
+from mtneuro.data.subvolumes import subvolumes
+from mtneuro.data.tiles import (
+    block_starts,
+    depth_of,
+    majority_region_class,
+    read_blocks,
+    read_single_slice_windows,
+    single_slice_windows,
+)
+from mtneuro.errors import ConfigError, DataError
+from mtneuro.registry import check_choice
+
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def to_float_image(images: np.ndarray) -> torch.Tensor:
+    """uint8 array -> float32 tensor in [0, 1], same shape."""
+    return torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)
+
+
+def _with_channel(blocks: np.ndarray, depth: int) -> np.ndarray:
+    """(N, depth, H, W) blocks -> (N, 1, H, W) for 2D (depth 1) or (N, 1, depth, H, W) for 3D."""
+    return blocks[:, None] if depth > 1 else blocks
+
+
+class _TileDataset(Dataset):
+    images: np.ndarray
+    transform: Transform | None
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def _finish(self, item: dict[str, Any]) -> dict[str, Any]:
+        return self.transform(item) if self.transform is not None else item
+
+
+class RegionTileDataset(_TileDataset):
+    """Task 1: tiles labelled with their brain region (0 cortex, 1 striatum, 2 thalamus, 3 ZI).
+
+    Args:
+        source: any volume source with ``image`` (and ``roi_labels``, used for labels
+            and to find sub-volumes B-D).
+        setting: ``"roi-c1"``, ``"roi-c2"`` or ``"roi-c3"``.
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        dim: ``"2d"`` (1-slice tiles) or ``"3d"`` (8-slice blocks).
+        z_step: keep every ``z_step``-th block (quick runs).
+        transform: applied to each item dict.
+
+    The class of a tile is that of its most frequent roi id; a source without
+    ``roi_labels`` labels tiles by the region of their box. A one-slice source
+    follows :func:`mtneuro.data.tiles.single_slice_windows` (a smoke protocol).
+    """
+
+    def __init__(
+        self,
+        source: VolumeSource,
+        setting: str = "roi-c1",
+        split: str = "train",
+        dim: str = "2d",
+        *,
+        z_step: int = 1,
+        transform: Transform | None = None,
+    ) -> None:
+        self.source, self.dim, self.split, self.transform = source, dim, split, transform
+        self.setting = region_setting(setting)
+        depth = depth_of(dim)
+        parts = self.setting.parts(split)
+        images, labels, zs = [], [], []
+        if source.shape[0] == 1:
+            if depth > 1 or any(p.subvolume != "A" for p in parts):
+                raise ConfigError(
+                    f"source {source.name!r} has one slice: only setting roi-c1 in 2D is possible"
+                )
+            for cls, region in enumerate(REGIONS):
+                windows = single_slice_windows(SUBVOLUME_A[region], split)
+                images.append(read_single_slice_windows(source, windows))
+                labels.append(np.full(len(windows), cls))
+                zs.append(np.zeros(len(windows), dtype=np.int64))
+        else:
+            letters = {p.subvolume for p in parts}
+            boxes = subvolumes(source) if letters - {"A"} else {r: {"A": SUBVOLUME_A[r]} for r in REGIONS}
+            for part in parts:
+                starts = block_starts(part.z, depth, z_step)
+                for cls, region in enumerate(REGIONS):
+                    box = boxes[region][part.subvolume]
+                    images.append(read_blocks(source, "image", box, starts, depth))
+                    if "roi_labels" in source.channels:
+                        labels.append(majority_region_class(read_blocks(source, "roi_labels", box, starts, depth)))
+                    else:
+                        labels.append(np.full(len(starts), cls))
+                    zs.append(starts)
+        self.images = _with_channel(np.concatenate(images), depth)
+        self.labels = np.concatenate(labels).astype(np.int64)
+        self.z = np.concatenate(zs).astype(np.int64)
+        if len(self.labels) == 0:
+            raise DataError(f"no tiles for setting {self.setting.name} split {split} (z_step={z_step})")
+        if (self.labels < 0).any():
+            raise DataError("some tiles are dominated by an unknown roi id")
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = {
+            "image": to_float_image(self.images[index]),
+            "label": int(self.labels[index]),
+            "z": int(self.z[index]),
+        }
+        return self._finish(item)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """All tiles: uint8 images (N, 1, H, W) or (N, 1, 8, H, W), int64 labels (N,)."""
+        return self.images, self.labels
+
+
+class SegmentationTileDataset(_TileDataset):
+    """Task 2: tiles with per-pixel microstructure classes.
+
+    Args:
+        source: a source with ``image`` and ``pixel_labels``.
+        classes: 4 (background, vessel, cell, axon; cortex/striatum/thalamus) or
+            3 (axons merged into background; all four regions).
+        split: ``"train"``, ``"val"`` or ``"test"`` (the task z splits of box A).
+        dim: ``"2d"`` or ``"3d"``.
+        z_step: keep every ``z_step``-th block.
+    """
+
+    def __init__(
+        self,
+        source: VolumeSource,
+        classes: int = 4,
+        split: str = "train",
+        dim: str = "2d",
+        *,
+        z_step: int = 1,
+        regions: Sequence[str] | None = None,
+        transform: Transform | None = None,
+    ) -> None:
+        if "pixel_labels" not in source.channels:
+            raise DataError(f"source {source.name!r} has no pixel_labels; task 2 needs them")
+        self.source, self.dim, self.split, self.transform = source, dim, split, transform
+        self.setting = segmentation_setting(classes)
+        self.regions = tuple(regions) if regions is not None else self.setting.regions
+        for region in self.regions:
+            check_choice("region", region, list(self.setting.regions))
+        depth = depth_of(dim)
+        starts = block_starts(Z_SPLITS[check_choice("split", split, list(Z_SPLITS))], depth, z_step)
+        images, masks, region_index = [], [], []
+        for region in self.regions:
+            box = SUBVOLUME_A[region]
+            images.append(read_blocks(source, "image", box, starts, depth))
+            masks.append(self.setting.map_labels(read_blocks(source, "pixel_labels", box, starts, depth)))
+            region_index.append(np.full(len(starts), REGIONS.index(region)))
+        self.images = _with_channel(np.concatenate(images), depth)
+        masks_arr = np.concatenate(masks).astype(np.int64)
+        self.masks = masks_arr[:, 0] if depth == 1 else masks_arr
+        self.region = np.concatenate(region_index).astype(np.int64)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = {
+            "image": to_float_image(self.images[index]),
+            "mask": torch.from_numpy(self.masks[index]),
+            "region": int(self.region[index]),
+        }
+        return self._finish(item)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 images (N, 1, [8,] H, W) and int64 class masks (N, [8,] H, W)."""
+        return self.images, self.masks
+
+
+class SSLCropDataset(Dataset):
+    """Two independent random ``crop`` x ``crop`` views of each training tile.
+
+    The MTNeuro self-supervised input: 128 x 128 crops of the 256 x 256 training
+    tiles. Crop offsets depend only on ``(seed, epoch, index)``, so the dataset is
+    deterministic and safe in DataLoader workers; call :meth:`set_epoch` each epoch.
+
+    Args:
+        images: uint8 (N, 1, H, W) tiles, e.g. ``RegionTileDataset(...).images``.
+        labels: optional (N,) labels passed through (not used for training).
+    """
+
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray | None = None, *, crop: int = 128, seed: int = 0
+    ) -> None:
+        if images.ndim != 4 or images.shape[1] != 1:
+            raise ConfigError(f"images: expected shape (N, 1, H, W), got {images.shape}")
+        if crop > min(images.shape[-2:]):
+            raise ConfigError(f"crop: expected <= tile size {min(images.shape[-2:])}, got {crop}")
+        self.images, self.crop, self.seed, self.epoch = images, crop, seed, 0
+        self.labels = labels if labels is not None else np.full(len(images), -1, dtype=np.int64)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        height, width = self.images.shape[-2:]
+        ys = rng.integers(0, height - self.crop + 1, size=2)
+        xs = rng.integers(0, width - self.crop + 1, size=2)
+        tile = self.images[index]
+        views = [tile[:, y : y + self.crop, x : x + self.crop] for y, x in zip(ys, xs)]
+        return {
+            "view1": to_float_image(views[0]),
+            "view2": to_float_image(views[1]),
+            "label": int(self.labels[index]),
+        }

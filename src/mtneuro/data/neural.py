@@ -1,0 +1,317 @@
+"""Neural population recordings: monkey reaching (``.npz``) and rodent sleep (``.npy`` pair).
+
+Every recording loads into one :class:`NeuralRecording`: the whole recording as
+arrays, one row per time bin, so training code can keep it as a single tensor.
+
+Formats (the layout of ``../shared/data/neural``):
+
+- monkey reach ``.npz``: ``firing_rates`` (bins, neurons) in Hz, ``trial`` (bins,)
+  trial index, ``timestep`` (bins,) bin index within its trial, ``label`` (bins,)
+  reach target 0..7 (45 degrees apart), ``pos``/``vel``/``acc``/``force`` (bins, 2).
+- rodent sleep: ``<prefix>fr_bins_n_4full.npy`` (neurons, bins) spike counts per 4 s
+  bin and ``<prefix>behav_states_n_4full.npy`` (bins,) arousal state 0/1/2.
+
+Which rodent state is which is not written in the files; it is established
+from the data (see :data:`SLEEP_STATES`).
+
+>>> rec = load_recording("chewie-1")          # doctest: +SKIP
+>>> rec.rates.shape, rec.kind, rec.n_trials   # doctest: +SKIP
+((895, 174), 'reach', 159)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from mtneuro.data.checksums import KNOWN_SHA256, sha256_file, verify_file
+from mtneuro.data.paths import find_data_file
+from mtneuro.errors import DataError
+from mtneuro.registry import unknown_name_message
+
+Kind = Literal["reach", "sleep"]
+
+#: Named recordings -> paths relative to a data root (``--data NAME``).
+RECORDINGS: dict[str, tuple[str, ...]] = {
+    "chewie-1": ("neural/monkey/full-chewie-10032013-bin0.10-vel_thresh5.00.npz",),
+    "chewie-1-bin0.05": ("neural/monkey/full-chewie-10032013-bin0.05-vel_thresh5.00.npz",),
+    "chewie-1-vel0": ("neural/monkey/full-chewie-10032013-bin0.10-vel_thresh0.00.npz",),
+    "mouse-ca1": ("neural/rodent/fr_bins_n_4full.npy", "neural/rodent/behav_states_n_4full.npy"),
+}
+
+REACH_CLASSES = tuple(f"{deg}°" for deg in range(0, 360, 45))
+
+#: Rodent ``behav_states`` value -> arousal state, established from the data of
+#: mouse CA1 (``fr_bins_n_4full``), 10,800 bins of 4 s:
+#:
+#: - transitions between episodes: state 2 is entered only from state 1 (21 of 21
+#:   entries) and state 0 is never followed by state 2 -- REM follows nREM and is
+#:   not entered from wake, so 2 = REM, 1 = nREM;
+#: - state 2 is rare (7.1% of bins) with short episodes (median 33 bins = 2.2 min),
+#:   as REM is in mice; state 1 (57%) has long episodes (median 185 bins);
+#: - state 0 is entered from REM (9) or nREM (5) and always left into nREM (15 of 15),
+#:   as wake ends in sleep onset; it has the most variable population rate
+#:   (std of summed counts 613 vs 345 in state 1), and CA1 fires least in state 1
+#:   (mean 41 vs 57 and 60 spikes per 4 s per neuron), as expected of nREM.
+#:
+#: ``tests/neural/test_recordings.py`` re-derives this evidence from the file.
+SLEEP_STATES: dict[int, str] = {0: "wake", 1: "nREM", 2: "REM"}
+SLEEP_CLASSES = tuple(SLEEP_STATES[i] for i in range(3))
+
+_RODENT_RATES_TAG = "fr_bins"
+_RODENT_STATES_TAG = "behav_states"
+_RODENT_BIN_S = 4.0
+
+
+@dataclasses.dataclass(frozen=True)
+class NeuralRecording:
+    """One recording as whole arrays, one row per time bin in recorded order.
+
+    Attributes:
+        name: registry name or file stem.
+        kind: ``"reach"`` (8 reach directions) or ``"sleep"`` (3 arousal states).
+        rates: (bins, neurons) float32 firing rates in Hz.
+        trial: (bins,) int64 trial index; bins of a trial are contiguous and in
+            time order. A sleep recording is one long trial (all zeros).
+        timestep: (bins,) int64 bin index within its trial (time order).
+        label: (bins,) int64 class: reach target 0..7 or sleep state 0..2.
+        bin_s: bin width in seconds.
+        class_names: name of each label value.
+        behaviour: extra per-bin arrays (e.g. ``vel`` (bins, 2) for reach).
+        files: the files read and their SHA-256 (provenance for ``metrics.json``).
+    """
+
+    name: str
+    kind: Kind
+    rates: np.ndarray
+    trial: np.ndarray
+    timestep: np.ndarray
+    label: np.ndarray
+    bin_s: float
+    class_names: tuple[str, ...]
+    behaviour: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    files: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.rates.shape[0])
+
+    @property
+    def n_neurons(self) -> int:
+        return int(self.rates.shape[1])
+
+    @property
+    def n_trials(self) -> int:
+        return int(np.unique(self.trial).size)
+
+    @property
+    def angle(self) -> np.ndarray:
+        """(bins,) reach angle in radians, ``2 pi label / 8`` (reach recordings only)."""
+        if self.kind != "reach":
+            raise DataError(f"{self.name}: a {self.kind} recording has no reach angle")
+        return (2 * np.pi / 8) * self.label.astype(np.float64)
+
+    def subset(self, index: np.ndarray) -> "NeuralRecording":
+        """The bins at ``index`` (sorted positions keep trials contiguous)."""
+        index = np.asarray(index)
+        return dataclasses.replace(
+            self,
+            rates=self.rates[index],
+            trial=self.trial[index],
+            timestep=self.timestep[index],
+            label=self.label[index],
+            behaviour={k: v[index] for k, v in self.behaviour.items()},
+        )
+
+    def describe(self) -> dict[str, object]:
+        """Provenance for ``metrics.json``: name, kind, sizes and file hashes."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "bins": self.n_bins,
+            "neurons": self.n_neurons,
+            "trials": self.n_trials,
+            "bin_s": self.bin_s,
+            "files": dict(self.files),
+        }
+
+
+def _verified(path: Path) -> str:
+    """SHA-256 of ``path``; checked against the known hash when its name is a known file."""
+    known = [rel for rel in KNOWN_SHA256 if Path(rel).name == path.name and rel.startswith("neural/")]
+    if known:
+        verify_file(path, relative=known[0])
+        return KNOWN_SHA256[known[0]]
+    return sha256_file(path)
+
+
+def _require(arrays: dict[str, np.ndarray], keys: tuple[str, ...], path: Path) -> None:
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        raise DataError(f"{path}: missing arrays {', '.join(missing)} (expected a monkey-reach .npz)")
+
+
+def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecording:
+    """Load a monkey-reach ``.npz`` (format in the module docstring).
+
+    Raises:
+        ChecksumError: the file has a known name but not its recorded SHA-256.
+        DataError: arrays are missing or their shapes disagree.
+    """
+    path = Path(path)
+    sha = _verified(path)
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    _require(arrays, ("firing_rates", "trial", "label"), path)
+    rates = np.asarray(arrays["firing_rates"], dtype=np.float32)
+    n = rates.shape[0]
+    if rates.ndim != 2:
+        raise DataError(f"{path}: firing_rates must be (bins, neurons), got shape {rates.shape}")
+    trial = np.asarray(arrays["trial"], dtype=np.int64)
+    label = np.asarray(arrays["label"], dtype=np.int64)
+    timestep = np.asarray(arrays.get("timestep", _position_in_trial(trial)), dtype=np.int64)
+    for key, arr in (("trial", trial), ("label", label), ("timestep", timestep)):
+        if arr.shape != (n,):
+            raise DataError(f"{path}: {key} must have shape ({n},), got {arr.shape}")
+    if label.min() < 0 or label.max() > 7:
+        raise DataError(f"{path}: label must be reach targets 0..7, got range {label.min()}..{label.max()}")
+    starts = np.flatnonzero(np.r_[True, trial[1:] != trial[:-1]])
+    if np.unique(trial[starts]).size != starts.size:
+        raise DataError(f"{path}: the bins of each trial must be contiguous")
+    behaviour = {k: np.asarray(arrays[k], dtype=np.float32) for k in ("pos", "vel", "acc", "force") if k in arrays}
+    return NeuralRecording(
+        name=name or path.stem,
+        kind="reach",
+        rates=rates,
+        trial=trial,
+        timestep=timestep,
+        label=label,
+        bin_s=_bin_width(path.stem),
+        class_names=REACH_CLASSES,
+        behaviour=behaviour,
+        files={str(path): sha},
+    )
+
+
+def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: str | None = None) -> NeuralRecording:
+    """Load a rodent pair: (neurons, bins) spike counts per 4 s bin and (bins,) states.
+
+    Rates are converted to Hz (counts / 4 s) so both kinds share units.
+    """
+    rates_path, states_path = Path(rates_path), Path(states_path)
+    files = {str(rates_path): _verified(rates_path), str(states_path): _verified(states_path)}
+    counts = np.load(rates_path, allow_pickle=False)
+    states = np.load(states_path, allow_pickle=False)
+    if counts.ndim != 2 or states.ndim != 1 or counts.shape[1] != states.shape[0]:
+        raise DataError(
+            f"{rates_path.name} (neurons, bins) and {states_path.name} (bins,) disagree: "
+            f"shapes {counts.shape} and {states.shape}"
+        )
+    label = states.astype(np.int64)
+    if not np.array_equal(label, states) or label.min() < 0 or label.max() > 2:
+        raise DataError(f"{states_path}: states must be integers 0, 1, 2")
+    n = label.shape[0]
+    return NeuralRecording(
+        name=name or rates_path.stem,
+        kind="sleep",
+        rates=np.ascontiguousarray(counts.T, dtype=np.float32) / np.float32(_RODENT_BIN_S),
+        trial=np.zeros(n, dtype=np.int64),
+        timestep=np.arange(n, dtype=np.int64),
+        label=label,
+        bin_s=_RODENT_BIN_S,
+        class_names=SLEEP_CLASSES,
+        files=files,
+    )
+
+
+def _position_in_trial(trial: np.ndarray) -> np.ndarray:
+    starts = np.r_[True, trial[1:] != trial[:-1]]
+    first = np.maximum.accumulate(np.where(starts, np.arange(trial.size), 0))
+    return np.arange(trial.size) - first
+
+
+def _bin_width(stem: str) -> float:
+    """Bin width from a ``...-bin0.10-...`` file name; 0.1 s (the reference) otherwise."""
+    for part in stem.split("-"):
+        if part.startswith("bin"):
+            try:
+                return float(part[3:])
+            except ValueError:
+                break
+    return 0.1
+
+
+def _sleep_partner(path: Path) -> tuple[Path, Path]:
+    """(rates, states) paths of the rodent pair that ``path`` belongs to."""
+    if _RODENT_RATES_TAG in path.name:
+        partner = path.with_name(path.name.replace(_RODENT_RATES_TAG, _RODENT_STATES_TAG))
+        pair = (path, partner)
+    elif _RODENT_STATES_TAG in path.name:
+        partner = path.with_name(path.name.replace(_RODENT_STATES_TAG, _RODENT_RATES_TAG))
+        pair = (partner, path)
+    else:
+        raise DataError(
+            f"{path}: a rodent .npy must be named *{_RODENT_RATES_TAG}* or *{_RODENT_STATES_TAG}* "
+            "so its partner file can be found"
+        )
+    if not partner.is_file():
+        raise DataError(f"{path}: its partner file {partner.name} is missing beside it")
+    return pair
+
+
+def detect_kind(path: str | Path) -> Kind:
+    """``"reach"`` for a ``.npz`` of firing rates, ``"sleep"`` for a rodent ``.npy`` or folder."""
+    path = Path(path)
+    if path.is_dir():
+        if list(path.glob(f"*{_RODENT_RATES_TAG}*.npy")):
+            return "sleep"
+        raise DataError(f"{path}: folder holds no *{_RODENT_RATES_TAG}*.npy rodent recording")
+    if path.suffix == ".npz":
+        return "reach"
+    if path.suffix == ".npy":
+        return "sleep"
+    raise DataError(f"{path}: unknown recording format (expected a reach .npz or a rodent .npy pair)")
+
+
+def load_file(path: str | Path, *, name: str | None = None) -> NeuralRecording:
+    """Load a recording from a file (or a folder holding one rodent pair); kind from the file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"recording not found: {path}")
+    if detect_kind(path) == "reach":
+        return load_reach_npz(path, name=name)
+    if path.is_dir():
+        candidates = sorted(path.glob(f"*{_RODENT_RATES_TAG}*.npy"))
+        if len(candidates) != 1:
+            names = ", ".join(c.name for c in candidates)
+            raise DataError(f"{path}: holds several rodent recordings ({names}); pass one file")
+        path = candidates[0]
+    rates_path, states_path = _sleep_partner(path)
+    return load_sleep_pair(rates_path, states_path, name=name)
+
+
+def load_recording(spec: str | Path, root: str | Path | None = None) -> NeuralRecording:
+    """Load a recording by registry name (see :data:`RECORDINGS`) or by path.
+
+    Args:
+        spec: a name such as ``"chewie-1"`` or ``"mouse-ca1"`` (found with
+            :func:`mtneuro.data.paths.find_data_file` under ``root``,
+            ``$MTNEURO_DATA``, the user cache or the packaged samples), or a path.
+        root: optional data root for named recordings.
+
+    Raises:
+        DataError: neither a known name nor an existing file.
+        ChecksumError: a known file does not match its recorded SHA-256.
+    """
+    text = str(spec)
+    if text in RECORDINGS:
+        paths = [find_data_file(rel, root) for rel in RECORDINGS[text]]
+        return load_file(paths[0], name=text)
+    path = Path(text).expanduser()
+    if path.exists():
+        return load_file(path)
+    message = unknown_name_message("recording", text, list(RECORDINGS))
+    raise DataError(f"{message}; or pass the path of a .npz / .npy recording")

@@ -1,0 +1,310 @@
+"""The real MTNeuro volume on BossDB, read through the ``intern`` client.
+
+Channels (resolution 0, voxel 1.17 um):
+
+* ``image``: ``bossdb://prasad/prasad2020/image`` (uint8 X-ray intensities);
+* ``roi_labels``: ``bossdb://prasad/prasad_analysis/roi_labels`` (uint64 on the
+  server, small region ids, served here as uint8);
+* ``pixel_labels``: ``bossdb://prasad/prasad_analysis/pixel_labels`` (likewise).
+
+Data: Prasad et al., "A three-dimensional thalamocortical dataset for
+characterizing brain heterogeneity", Sci. Data 2020 (CC-BY-4.0).
+
+A large read is split into blocks aligned to ``block_shape`` (the default
+matches the Boss storage cuboid, 16 x 512 x 512 in z, y, x) and fetched by a
+bounded thread pool. Each block is retried with backoff on transient failures
+(see :mod:`mtneuro.data.retry`); all blocks of one read share one deadline, and
+the first permanent failure cancels the rest, so a dead or wrong endpoint costs
+bounded time and a bounded number of requests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from mtneuro.data.retry import RetryFailure, RetryPolicy, Verdict, retry_call
+from mtneuro.data.sources.base import CHANNELS, SOURCES, Range, VolumeSource
+from mtneuro.errors import ConfigError, DataError, SourceUnavailableError
+
+#: channel -> (collection, experiment, channel) on BossDB.
+BOSSDB_CHANNELS: dict[str, tuple[str, str, str]] = {
+    "image": ("prasad", "prasad2020", "image"),
+    "roi_labels": ("prasad", "prasad_analysis", "roi_labels"),
+    "pixel_labels": ("prasad", "prasad_analysis", "pixel_labels"),
+}
+OFFLINE_HINT = (
+    "to work offline use --source phantom, or a cache filled while online "
+    "(mtneuro data fetch --source bossdb --cache DIR ...)"
+)
+#: environment variable holding a non-public BossDB token (never written to disk).
+TOKEN_ENV = "MTNEURO_BOSS_TOKEN"
+
+
+class CorruptBodyError(Exception):
+    """A cutout body that did not decode to the requested block (e.g. truncated)."""
+
+
+def classify_error(exc: BaseException) -> Verdict | None:
+    """Transient (retry) vs permanent (fail now) for errors raised by ``intern`` calls."""
+    import requests
+
+    if isinstance(exc, requests.HTTPError):
+        status = exc.response.status_code if exc.response is not None else None
+        if status is None or status >= 500 or status in (408, 429):
+            return "transient"
+        return "permanent"
+    if isinstance(exc, (requests.RequestException, CorruptBodyError, ConnectionError, TimeoutError)):
+        return "transient"
+    return None
+
+
+def describe_error(exc: BaseException | None) -> str:
+    """A short one-line description of a request failure."""
+    import requests
+
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code} {exc.response.reason or ''}".strip()
+    if exc is None:
+        return "cancelled"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
+
+
+def _shape3(value: Any, key: str) -> tuple[int, int, int]:
+    """Accept ``(16, 512, 512)``, ``[16, 512, 512]`` or ``"16,512,512"``."""
+    parts = value.replace("x", ",").split(",") if isinstance(value, str) else value
+    try:
+        shape = tuple(int(v) for v in parts)
+    except (TypeError, ValueError):
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise ConfigError(f"{key}: expected 3 positive ints (z, y, x), got {value!r}")
+    return shape  # type: ignore[return-value]
+
+
+def aligned_blocks(
+    ranges: Sequence[Range], block_shape: Sequence[int]
+) -> list[tuple[Range, Range, Range]]:
+    """Split half-open ``(z, y, x)`` ranges at multiples of ``block_shape``."""
+    per_axis = []
+    for (lo, hi), step in zip(ranges, block_shape):
+        cuts = [lo, *range((lo // step + 1) * step, hi, step), hi]
+        per_axis.append(list(zip(cuts[:-1], cuts[1:])))
+    return list(itertools.product(*per_axis))  # type: ignore[arg-type]
+
+
+@SOURCES.register("bossdb")
+class BossDBSource(VolumeSource):
+    """The MTNeuro X-ray volume and its annotations from a Boss server.
+
+    Args:
+        host: Boss API host, with ``:port`` if not the default.
+        protocol: ``https`` or ``http``.
+        token: API token; default ``$MTNEURO_BOSS_TOKEN`` or ``public`` (BossDB's
+            anonymous read token). Not part of :meth:`params`, so never stored.
+        workers: threads fetching blocks of one read in parallel.
+        block_shape: ``(z, y, x)`` voxels per request.
+        max_attempts: tries per block (1 = no retry).
+        max_retry_seconds: wall-clock budget of one read, retries included.
+        timeout: seconds to wait for a connection or for the next bytes of a response.
+        backoff: first retry wait in seconds (doubles per retry, capped at 10 s).
+        channels: channels to serve (metadata of each is read on construction).
+        seed: seed of the retry jitter.
+
+    Raises:
+        SourceUnavailableError: the server's metadata could not be read.
+    """
+
+    name = "bossdb"
+    #: params that change how data is fetched, not which data (a cache may differ in them).
+    transport_params = ("workers", "block_shape", "max_attempts", "max_retry_seconds", "timeout", "backoff", "seed")
+
+    def __init__(
+        self,
+        host: str = "api.bossdb.io",
+        protocol: str = "https",
+        token: str | None = None,
+        workers: int = 4,
+        block_shape: Sequence[int] | str = (16, 512, 512),
+        max_attempts: int = 6,
+        max_retry_seconds: float = 120.0,
+        timeout: float = 30.0,
+        backoff: float = 0.5,
+        channels: Iterable[str] | str = CHANNELS,
+        seed: int | None = None,
+    ) -> None:
+        if protocol not in ("http", "https"):
+            raise ConfigError(f"protocol: expected 'http' or 'https', got {protocol!r}")
+        if int(workers) < 1:
+            raise ConfigError(f"workers: expected int >= 1, got {workers!r}")
+        if not float(timeout) > 0:
+            raise ConfigError(f"timeout: expected seconds > 0, got {timeout!r}")
+        wanted = tuple(channels.split(",")) if isinstance(channels, str) else tuple(channels)
+        for channel in wanted:
+            if channel not in BOSSDB_CHANNELS:
+                raise ConfigError(f"channels: unknown channel {channel!r}; valid: {', '.join(CHANNELS)}")
+        self.host = str(host)
+        self.protocol = protocol
+        self.token = token or os.environ.get(TOKEN_ENV) or "public"
+        self.workers = int(workers)
+        self.block_shape = _shape3(block_shape, "block_shape")
+        self.timeout = float(timeout)
+        self.policy = RetryPolicy(
+            max_attempts=int(max_attempts), max_seconds=float(max_retry_seconds), base_delay=float(backoff)
+        )
+        self.seed = seed
+        self._rng = random.Random(seed)
+        self._rng_lock = threading.Lock()
+        self._local = threading.local()
+        self._resources: dict[str, Any] = {}
+        origin, shape = self._read_metadata(wanted)
+        self.origin = origin
+        super().__init__(shape, wanted)
+
+    @property
+    def url(self) -> str:
+        return f"{self.protocol}://{self.host}"
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "protocol": self.protocol,
+            "workers": self.workers,
+            "block_shape": list(self.block_shape),
+            "max_attempts": self.policy.max_attempts,
+            "max_retry_seconds": self.policy.max_seconds,
+            "timeout": self.timeout,
+            "backoff": self.policy.base_delay,
+            "channels": list(self.channels),
+            "seed": self.seed,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["uris"] = {c: "bossdb://" + "/".join(BOSSDB_CHANNELS[c]) for c in self.channels}
+        return info
+
+    # -- plumbing -------------------------------------------------------------------
+    def _remote(self) -> Any:
+        """One ``BossRemote`` per thread: requests sessions are not thread-safe."""
+        remote = getattr(self._local, "remote", None)
+        if remote is None:
+            from intern.remote.boss import BossRemote
+
+            remote = BossRemote({"protocol": self.protocol, "host": self.host, "token": self.token})
+            for service in (remote.project_service, remote.volume_service):
+                # intern sends without a timeout by default, so a stalled server would hang forever.
+                service.session_send_opts = {**service.session_send_opts, "timeout": self.timeout}
+            self._local.remote = remote
+        return remote
+
+    def _retry(self, fn: Callable[[], Any], what: str, deadline: float | None = None,
+               cancel: threading.Event | None = None) -> Any:
+        with self._rng_lock:
+            rng = random.Random(self._rng.random())
+        try:
+            return retry_call(fn, policy=self.policy, classify=classify_error, deadline=deadline,
+                              cancel=cancel, rng=rng)
+        except RetryFailure as failure:
+            reason = describe_error(failure.last_error)
+            if failure.permanent:
+                raise SourceUnavailableError(
+                    f"bossdb at {self.url}: {what} failed with {reason} (permanent, not retried); {OFFLINE_HINT}"
+                ) from None
+            raise SourceUnavailableError(
+                f"bossdb at {self.url} unreachable: {what} failed {failure.attempts} time(s) in "
+                f"{failure.elapsed:.1f}s (last: {reason}); {OFFLINE_HINT}"
+            ) from None
+
+    def _read_metadata(self, channels: tuple[str, ...]) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+        """Channel datatypes and the extent ``(Z, Y, X)`` of their coordinate frames."""
+        frames: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {}
+        extents = []
+        for channel in channels:
+            coll, exp, chan = BOSSDB_CHANNELS[channel]
+            path = f"{coll}/{exp}/{chan}"
+            self._resources[channel] = self._retry(
+                lambda: self._remote().get_channel(chan, coll, exp), f"reading channel {path}")
+            experiment = self._retry(
+                lambda: self._remote().get_experiment(coll, exp), f"reading experiment {coll}/{exp}")
+            name = experiment.coord_frame
+            if name not in frames:
+                frame = self._retry(
+                    lambda: self._remote().get_coordinate_frame(name), f"reading coordinate frame {name}")
+                start = (int(frame.z_start), int(frame.y_start), int(frame.x_start))
+                stop = (int(frame.z_stop), int(frame.y_stop), int(frame.x_stop))
+                frames[name] = (start, stop)
+            extents.append(frames[name])
+        starts = {start for start, _ in extents}
+        if len(starts) != 1:
+            raise DataError(f"bossdb channels {', '.join(channels)} have different frame origins {sorted(starts)}")
+        origin = starts.pop()
+        shape = tuple(min(stop[a] for _, stop in extents) - origin[a] for a in range(3))
+        return origin, shape  # type: ignore[return-value]
+
+    # -- reading --------------------------------------------------------------------
+    def _read(self, channel: str, z: Range, y: Range, x: Range) -> np.ndarray:
+        out = np.empty(tuple(hi - lo for lo, hi in (z, y, x)), dtype=np.uint8)
+        blocks = aligned_blocks((z, y, x), self.block_shape)
+        deadline = time.monotonic() + self.policy.max_seconds
+        cancel = threading.Event()
+
+        def fetch_into(block: tuple[Range, Range, Range]) -> None:
+            data = self._fetch_block(channel, block, deadline, cancel)
+            out[tuple(slice(lo - o, hi - o) for (lo, hi), (o, _) in zip(block, (z, y, x)))] = data
+
+        if len(blocks) == 1:
+            fetch_into(blocks[0])
+            return out
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(blocks))) as pool:
+            futures = [pool.submit(fetch_into, b) for b in blocks]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                cancel.set()  # running blocks stop retrying; queued ones are dropped
+                for future in futures:
+                    future.cancel()
+                raise
+        return out
+
+    def _fetch_block(self, channel: str, block: tuple[Range, Range, Range], deadline: float,
+                     cancel: threading.Event) -> np.ndarray:
+        (z0, z1), (y0, y1), (x0, x1) = block
+        oz, oy, ox = self.origin
+        shape = (z1 - z0, y1 - y0, x1 - x0)
+        resource = self._resources[channel]
+
+        def request() -> np.ndarray:
+            try:
+                data = self._remote().get_cutout(
+                    resource, 0, [x0 + ox, x1 + ox], [y0 + oy, y1 + oy], [z0 + oz, z1 + oz], parallel=False)
+            except ValueError as exc:  # intern could not reshape / decode what arrived
+                raise CorruptBodyError(str(exc)) from exc
+            except Exception as exc:
+                if type(exc).__module__.startswith("blosc"):
+                    raise CorruptBodyError(f"blosc: {exc}") from exc
+                raise
+            if data.shape != shape:
+                raise CorruptBodyError(f"got a block of shape {data.shape}, expected {shape}")
+            return data
+
+        what = f"{channel} cutout z {z0}:{z1} y {y0}:{y1} x {x0}:{x1}"
+        return _to_uint8(self._retry(request, what, deadline, cancel), channel, what)
+
+
+def _to_uint8(data: np.ndarray, channel: str, what: str) -> np.ndarray:
+    """Annotation channels are uint64 on the server but hold ids < 256."""
+    if data.dtype == np.uint8:
+        return data
+    if data.size and int(data.max()) > 255:
+        raise DataError(f"bossdb {what}: {channel} holds id {int(data.max())}, expected ids 0..255")
+    return data.astype(np.uint8)

@@ -1,0 +1,191 @@
+"""Standard computer-vision image sets as in-memory tensors.
+
+MYOW's claim covers ordinary vision datasets, so the SSL engine can also train
+on them:
+
+* ``digits``: scikit-learn's bundled 8x8 handwritten digits (1,797 real images,
+  offline, 1 channel, 10 classes);
+* ``cifar10`` / ``cifar100``: torchvision's CIFAR (32x32 RGB) under ``root``,
+  downloaded only when ``download=True``;
+* ``folder``: any ``ImageFolder`` tree (``root/<class>/<image>``, or
+  ``root/train/...`` and ``root/test/...``), resized to ``image_size``.
+
+Every loader returns an :class:`ImageSet`: uint8 images (N, C, H, W) and int64
+labels (N,), so training and evaluation can batch on the device without a
+per-sample Python loop.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mtneuro.errors import ConfigError, DataError
+from mtneuro.registry import check_choice
+
+VISION_SOURCES = ("digits", "cifar10", "cifar100", "folder")
+SPLITS = ("train", "test", "all")
+#: Fraction held out as the test split when a set has no official split (digits, flat folders).
+TEST_FRACTION = 0.3
+#: Seed of the fixed train/test split: part of the dataset definition, not of a run.
+SPLIT_SEED = 0
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images and labels of one split.
+
+    Attributes:
+        images: uint8 tensor (N, C, H, W), intensities 0-255.
+        labels: int64 tensor (N,), class indices.
+        classes: class names, indexed by label.
+        name: source name and split, e.g. ``"digits/train"``.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: tuple[str, ...]
+    name: str
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self.images.shape[1])
+
+    def float_images(self) -> torch.Tensor:
+        """Images as float32 in [0, 1], shape (N, C, H, W)."""
+        return self.images.float().div_(255.0)
+
+
+def load_vision(
+    name: str,
+    split: str = "train",
+    *,
+    root: str | Path | None = None,
+    download: bool = False,
+    image_size: int = 64,
+    channels: int | None = None,
+) -> ImageSet:
+    """Load split ``split`` of vision source ``name``.
+
+    Args:
+        name: one of :data:`VISION_SOURCES`.
+        split: ``"train"``, ``"test"`` or ``"all"``.
+        root: directory of CIFAR files or of the image folder (defaults to
+            ``$MTNEURO_DATA/<name>`` for CIFAR).
+        download: fetch CIFAR from the internet if it is not under ``root``.
+        image_size: side length folders are resized to (CIFAR and digits keep theirs).
+        channels: force 1 (grayscale) or 3 (RGB) channels for folders.
+
+    Raises:
+        ConfigError: unknown name or split.
+        DataError: files missing (the message says how to get them).
+    """
+    check_choice("vision source", name, VISION_SOURCES)
+    check_choice("split", split, SPLITS)
+    if name == "digits":
+        return _digits(split)
+    if name in ("cifar10", "cifar100"):
+        return _cifar(name, split, root, download)
+    if root is None:
+        raise ConfigError("folder: a root directory is required (--source-param root=DIR)")
+    return _folder(Path(root), split, image_size, channels)
+
+
+def _split_indices(labels: np.ndarray, split: str) -> np.ndarray:
+    """Stratified fixed split of a set that has no official one."""
+    if split == "all":
+        return np.arange(len(labels))
+    from sklearn.model_selection import train_test_split
+
+    train, test = train_test_split(
+        np.arange(len(labels)), test_size=TEST_FRACTION, stratify=labels, random_state=SPLIT_SEED
+    )
+    return np.sort(train if split == "train" else test)
+
+
+def _digits(split: str) -> ImageSet:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    # Pixel values are counts 0..16 of a 4x4 block; rescale to the uint8 range.
+    images = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
+    labels = bunch.target.astype(np.int64)
+    keep = _split_indices(labels, split)
+    return ImageSet(
+        torch.from_numpy(images[keep]),
+        torch.from_numpy(labels[keep]),
+        tuple(str(c) for c in bunch.target_names),
+        f"digits/{split}",
+    )
+
+
+def _cifar(name: str, split: str, root: str | Path | None, download: bool) -> ImageSet:
+    from torchvision import datasets
+
+    if root is None:
+        base = os.environ.get("MTNEURO_DATA")
+        if not base:
+            raise ConfigError(
+                f"{name}: no root given; pass --source-param root=DIR or set MTNEURO_DATA"
+            )
+        root = Path(base) / name
+    cls = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
+    parts = ("train", "test") if split == "all" else (split,)
+    loaded = []
+    for part in parts:
+        try:
+            loaded.append(cls(str(root), train=part == "train", download=download))
+        except RuntimeError:
+            raise DataError(
+                f"{name} not found under {root}; rerun with --download (needs internet) "
+                f"or place the extracted python batches there"
+            ) from None
+    images = np.concatenate([d.data for d in loaded])  # (N, 32, 32, 3) uint8
+    labels = np.concatenate([np.asarray(d.targets, dtype=np.int64) for d in loaded])
+    return ImageSet(
+        torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(),
+        torch.from_numpy(labels),
+        tuple(loaded[0].classes),
+        f"{name}/{split}",
+    )
+
+
+def _folder(root: Path, split: str, image_size: int, channels: int | None) -> ImageSet:
+    from PIL import Image
+    from torchvision.datasets import ImageFolder
+
+    if not root.is_dir():
+        raise DataError(f"image folder not found: {root}")
+    if channels not in (None, 1, 3):
+        raise ConfigError(f"channels: expected 1 or 3, got {channels!r}")
+    has_splits = (root / "train").is_dir() and (root / "test").is_dir()
+    parts = [root / p for p in (("train", "test") if split == "all" else (split,))]
+    folders = [ImageFolder(str(p)) for p in parts] if has_splits else [ImageFolder(str(root))]
+    mode = {1: "L", 3: "RGB", None: "RGB"}[channels]
+    images, labels = [], []
+    for folder in folders:
+        for path, label in folder.samples:
+            with Image.open(path) as img:
+                img = img.convert(mode).resize((image_size, image_size), Image.BILINEAR)
+                images.append(np.asarray(img, dtype=np.uint8).reshape(image_size, image_size, -1))
+            labels.append(label)
+    if not images:
+        raise DataError(f"no images found under {root}")
+    array = np.stack(images).transpose(0, 3, 1, 2)
+    label_array = np.asarray(labels, dtype=np.int64)
+    if not has_splits:
+        keep = _split_indices(label_array, split)
+        array, label_array = array[keep], label_array[keep]
+    return ImageSet(
+        torch.from_numpy(np.ascontiguousarray(array)),
+        torch.from_numpy(label_array),
+        tuple(folders[0].classes),
+        f"folder:{root.name}/{split}",
+    )

@@ -1,0 +1,171 @@
+"""The encoder checkpoint format shared by pre-training and every task.
+
+A checkpoint is one ``torch.save`` dict (loadable with ``weights_only=True``)::
+
+    {
+        "format": "mtneuro-encoder/1",
+        "name": "resnet18",                 # an ENCODERS name, or "module:callable"
+        "kwargs": {"in_channels": 1},       # rebuilds the architecture
+        "state_dict": {...},                # the encoder's weights
+        "out_dim": 512,                     # feature size D of forward(x) -> (B, D)
+        "input": {"spatial_dims": 2, "size": 128, "mean": 0.4894, "std": 0.1238},
+        "meta": {"method": "myow", "epochs": 800, ...},
+    }
+
+``input`` says what the encoder was trained on, so a task can prepare matching
+tensors (``size`` in pixels, ``mean``/``std`` of the normalisation applied to [0, 1]
+intensities). ``meta`` is free-form (plain Python values only).
+
+>>> save_encoder("enc.pt", enc, name="resnet-tiny", kwargs={}, input_spec={"spatial_dims": 2})
+>>> enc2 = load_encoder("enc.pt")           # rebuilt through the registry, eval mode
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from mtneuro.errors import ConfigError, DataError
+
+FORMAT = "mtneuro-encoder/1"
+_KEYS = ("format", "name", "kwargs", "state_dict", "out_dim", "input", "meta")
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """Strip DistributedDataParallel / DataParallel / ``torch.compile`` wrappers."""
+    while True:
+        if isinstance(module, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            module = module.module
+        elif hasattr(module, "_orig_mod") and isinstance(module._orig_mod, nn.Module):
+            module = module._orig_mod
+        else:
+            return module
+
+
+def build_encoder(name: str, kwargs: Mapping[str, Any]) -> nn.Module:
+    """Build an encoder from a registry ``name`` or a ``"module:callable"`` reference."""
+    if ":" in name:
+        from mtneuro.models.user import import_callable
+
+        return import_callable(name)(**kwargs)
+    from mtneuro.models.registry import create_encoder
+
+    return create_encoder(name, **kwargs)
+
+
+def save_encoder(
+    path: str | os.PathLike,
+    encoder: nn.Module,
+    *,
+    name: str,
+    kwargs: Mapping[str, Any] | None = None,
+    input_spec: Mapping[str, Any] | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``encoder`` in the ``mtneuro-encoder/1`` format (atomically).
+
+    Args:
+        path: destination file; parent folders are created.
+        encoder: the module; DDP / compile wrappers are stripped.
+        name: the ``ENCODERS`` name (or ``"module:callable"``) that rebuilds it.
+        kwargs: keyword arguments that rebuild it with ``name``.
+        input_spec: what the encoder expects, e.g. ``{"spatial_dims": 2, "size": 128,
+            "mean": 0.4894, "std": 0.1238}``.
+        meta: free-form provenance (method, epochs, seed, ...), plain values only.
+
+    Returns:
+        The path written.
+    """
+    from mtneuro.models.registry import list_encoders
+
+    if ":" not in name and name not in list_encoders():
+        raise ConfigError(f"save_encoder name: expected a registered encoder "
+                          f"({', '.join(list_encoders())}) or 'module:callable', got {name!r}")
+    encoder = unwrap(encoder)
+    out_dim = getattr(encoder, "out_dim", None)
+    if not isinstance(out_dim, int):
+        raise ConfigError(f"save_encoder: encoder {type(encoder).__name__} has no integer out_dim")
+    payload = {
+        "format": FORMAT,
+        "name": name,
+        "kwargs": dict(kwargs or {}),
+        "state_dict": {k: v.detach().cpu() for k, v in encoder.state_dict().items()},
+        "out_dim": out_dim,
+        "input": dict(input_spec or {}),
+        "meta": dict(meta or {}),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename, so an interrupted save never leaves a truncated checkpoint.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Load and validate a checkpoint dict (see the module docstring for the keys).
+
+    Raises:
+        DataError: the file is missing, is not a torch file, is not an encoder
+            checkpoint, or has another format version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"encoder checkpoint {str(path)!r} not found")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises several types for non-checkpoint files
+        raise DataError(f"{str(path)!r} is not a torch checkpoint ({type(exc).__name__})") from exc
+    if not isinstance(payload, dict) or "format" not in payload:
+        raise DataError(f"{str(path)!r} is not an mtneuro encoder checkpoint "
+                        f"(expected a dict with format {FORMAT!r})")
+    if payload["format"] != FORMAT:
+        raise DataError(f"{str(path)!r} has checkpoint format {payload['format']!r}; "
+                        f"this version reads {FORMAT!r}")
+    missing = [k for k in _KEYS if k not in payload]
+    if missing:
+        raise DataError(f"{str(path)!r} lacks checkpoint keys {missing}")
+    return payload
+
+
+def load_encoder(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild the encoder saved at ``path`` and load its weights.
+
+    Returns:
+        The encoder in eval mode, on ``map_location``, with ``out_dim`` set and the
+        checkpoint's input spec as attribute ``input_spec``.
+    """
+    payload = read_checkpoint(path, map_location)
+    encoder = build_encoder(payload["name"], payload["kwargs"])
+    try:
+        encoder.load_state_dict(payload["state_dict"], strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise DataError(f"{str(path)!r}: weights do not fit {payload['name']!r} "
+                        f"with {payload['kwargs']}: {first}") from exc
+    encoder.out_dim = int(payload["out_dim"])
+    encoder.input_spec = dict(payload["input"])
+    if isinstance(map_location, (str, torch.device)):
+        encoder.to(map_location)
+    return encoder.eval()
+
+
+def encoder_input_spec(path: str | os.PathLike) -> dict:
+    """The ``input`` dict of the checkpoint at ``path`` (what the encoder expects)."""
+    return dict(read_checkpoint(path)["input"])
+
+
+def encoder_meta(path: str | os.PathLike) -> dict:
+    """The ``meta`` dict of the checkpoint at ``path``."""
+    return dict(read_checkpoint(path)["meta"])

@@ -1,0 +1,53 @@
+"""Encoder registry: every backbone by name, built by :func:`create_encoder`.
+
+Every encoder is an ``nn.Module`` with an integer attribute ``out_dim`` and
+``forward(x) -> (B, out_dim)``. Registered names (see :mod:`mtneuro.models.resnet`
+and :mod:`mtneuro.models.mlp`):
+
+- ``resnet18``: MTNeuro X-ray ResNet-18 (3x3 stride-1 stem on ``in_channels``, no
+  max-pool, 512-d), ``spatial_dims`` 2 or 3;
+- ``resnet18-imagenet``: standard 7x7/2 stem + max-pool;
+- ``resnet18-small``: for tiny images (8x8 digits, 32x32 CIFAR), 3 channels default;
+- ``resnet-tiny``: a small 2D/3D ResNet for tests and quick presets;
+- ``mlp``: neural population vectors, ``in_dim`` -> ``hidden`` -> ``out_dim``.
+
+>>> from mtneuro.models import create_encoder
+>>> enc = create_encoder("resnet-tiny", in_channels=1)
+>>> enc.out_dim
+64
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from mtneuro.registry import Registry
+
+ENCODERS: Registry[nn.Module] = Registry("encoder")
+
+
+def create_encoder(name: str, **kwargs: Any) -> nn.Module:
+    """Build the encoder registered as ``name``.
+
+    Args:
+        name: a name from ``ENCODERS.list()``; unknown names raise
+            :class:`mtneuro.errors.ConfigError` listing the valid ones.
+        **kwargs: encoder keyword arguments; ``None`` values are dropped so defaults win.
+
+    Returns:
+        The encoder, with attribute ``out_dim``; ``forward(x) -> (B, out_dim)``.
+    """
+    # Importing the modules registers their entries; done here so that
+    # `mtneuro.models.registry` alone is importable without cycles.
+    from mtneuro.models import mlp, resnet  # noqa: F401
+
+    return ENCODERS.create(name, **kwargs)
+
+
+def list_encoders(pattern: str = "*") -> list[str]:
+    """Names of the registered encoders matching the wildcard ``pattern``."""
+    from mtneuro.models import mlp, resnet  # noqa: F401
+
+    return ENCODERS.list(pattern)

@@ -1,0 +1,194 @@
+"""Data-parallel helpers for ``torchrun``: process group, sharding, gathers, SyncBatchNorm.
+
+One process per device. ``torchrun`` sets ``RANK``, ``WORLD_SIZE`` and
+``LOCAL_RANK``; :func:`init_distributed` reads them and opens a process group
+(NCCL on CUDA, gloo on CPU). Without those variables everything degrades to a
+single process and every helper is a no-op, so the trainer has one code path.
+
+Sharding is by contiguous blocks of the *global* batch: rank ``r`` of ``W``
+takes samples ``[r*B/W, (r+1)*B/W)``. Gathering the ranks' blocks in rank order
+therefore rebuilds the global batch in its single-process order, which is what
+makes a ``W``-process run comparable to a one-process run with the same global
+batch (tested in ``tests/ssl_train/test_ddp.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mtneuro.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process sits in the job.
+
+    Attributes:
+        rank: global process index.
+        world_size: number of processes.
+        local_rank: index on this node (selects the CUDA device).
+        device: the device this process trains on.
+    """
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        """Only the main process writes checkpoints, logs and progress bars."""
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def init_distributed(device: str = "cpu") -> DistInfo:
+    """Join the ``torchrun`` job described by the environment, if any.
+
+    Args:
+        device: ``"cpu"`` (gloo) or ``"cuda"`` (NCCL; process ``LOCAL_RANK`` uses GPU ``LOCAL_RANK``).
+
+    Returns:
+        The process's :class:`DistInfo`; a single-process one when not under ``torchrun``.
+    """
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("device: 'cuda' requested but no CUDA device is available")
+        torch.cuda.set_device(local_rank)
+        torch_device = torch.device("cuda", local_rank)
+    elif device == "cpu":
+        torch_device = torch.device("cpu")
+    else:
+        raise ConfigError(f"device: expected 'cpu' or 'cuda', got {device!r}")
+    if world_size <= 1:
+        return DistInfo(device=torch_device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device == "cuda" else "gloo")
+    return DistInfo(dist.get_rank(), dist.get_world_size(), local_rank, torch_device)
+
+
+def shutdown_distributed() -> None:
+    """Close the process group opened by :func:`init_distributed` (safe to call always)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def local_slice(global_size: int, info: DistInfo) -> slice:
+    """This rank's contiguous block of a global batch of ``global_size`` samples."""
+    if global_size % info.world_size:
+        raise ConfigError(
+            f"batch_size: {global_size} is not divisible by the {info.world_size} processes"
+        )
+    per_rank = global_size // info.world_size
+    return slice(info.rank * per_rank, (info.rank + 1) * per_rank)
+
+
+@torch.no_grad()
+def all_gather_nograd(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate equally shaped ``tensor`` from every rank along dim 0, in rank order.
+
+    No gradient flows through the gather: it is meant for the kNN candidate pool,
+    whose target-network embeddings are constants. Identity in a single process.
+    """
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return tensor
+    parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, tensor.contiguous())
+    return torch.cat(parts, dim=0)
+
+
+def all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
+    """Mean of ``tensor`` over ranks (a copy; identity in a single process)."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return tensor
+    out = tensor.detach().clone()
+    dist.all_reduce(out, op=dist.ReduceOp.SUM)
+    return out / dist.get_world_size()
+
+
+def barrier() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+class GlobalBatchNorm(_BatchNorm):
+    """BatchNorm whose training statistics cover the samples of every rank.
+
+    ``torch.nn.SyncBatchNorm`` only runs on accelerators; this version works on
+    any backend (gloo included) through the differentiable
+    ``torch.distributed.nn.functional.all_reduce``. Two passes (mean, then the
+    centred second moment) keep it numerically identical in form to
+    ``BatchNorm`` on the concatenated batch. Accepts (B, C), (B, C, L),
+    (B, C, H, W) and (B, C, D, H, W) inputs.
+    """
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input, got {input.dim()}D")
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_available() and dist.is_initialized()):
+            return super().forward(input)
+        from torch.distributed.nn.functional import all_reduce
+
+        dims = [0, *range(2, input.dim())]
+        shape = [1, -1] + [1] * (input.dim() - 2)
+        local_count = torch.tensor(
+            [input.numel() / input.shape[1]], dtype=input.dtype, device=input.device
+        )
+        sums = all_reduce(torch.cat([input.sum(dims), local_count]))
+        count = sums[-1]
+        mean = sums[:-1] / count
+        centred = input - mean.view(shape)
+        var = all_reduce((centred * centred).sum(dims)) / count
+        if self.track_running_stats and self.running_mean is not None:
+            with torch.no_grad():
+                self.num_batches_tracked += 1
+                momentum = (
+                    1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+                )
+                unbiased = var * count / (count - 1).clamp_min(1)
+                self.running_mean.lerp_(mean, momentum)
+                self.running_var.lerp_(unbiased, momentum)
+        out = centred * torch.rsqrt(var + self.eps).view(shape)
+        if self.affine:
+            out = out * self.weight.view(shape) + self.bias.view(shape)
+        return out
+
+
+def convert_sync_batchnorm(module: nn.Module, device: torch.device) -> nn.Module:
+    """Replace every BatchNorm layer so its statistics span all ranks.
+
+    Uses ``torch.nn.SyncBatchNorm`` on CUDA and :class:`GlobalBatchNorm` elsewhere;
+    weights and running statistics are carried over.
+    """
+    if device.type == "cuda":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    return _convert_global(module)
+
+
+def _convert_global(module: nn.Module) -> nn.Module:
+    if isinstance(module, _BatchNorm) and not isinstance(module, GlobalBatchNorm):
+        new = GlobalBatchNorm(
+            module.num_features, module.eps, module.momentum, module.affine,
+            module.track_running_stats,
+        )
+        new.load_state_dict(module.state_dict())
+        new.train(module.training)
+        for param, old in zip(new.parameters(), module.parameters()):
+            param.requires_grad_(old.requires_grad)
+        return new.to(next(module.buffers(), torch.empty(0)).device)
+    for name, child in module.named_children():
+        module.add_module(name, _convert_global(child))
+    return module

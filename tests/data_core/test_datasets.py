@@ -1,0 +1,137 @@
+import numpy as np
+import pytest
+import torch
+
+from mtneuro.data.datasets import RegionTileDataset, SegmentationTileDataset, SSLCropDataset
+from mtneuro.data.spec import REGIONS, SUBVOLUME_A, TILE_SIZE, roi_class_map
+from mtneuro.data.subvolumes import compute_subvolumes, window_fractions
+from mtneuro.data.tiles import block_starts, majority_region_class, single_slice_windows
+from mtneuro.data.spec import ZRange, Box
+from mtneuro.errors import ConfigError, DataError
+
+from mtneuro.data.testing.analytic import GridSource
+
+
+@pytest.fixture(scope="module")
+def source():
+    return GridSource()
+
+
+def test_window_fractions_known_answer():
+    mask = np.zeros((8, 8), bool)
+    mask[:4, :4] = True
+    frac = window_fractions(mask, size=4, grid=2)
+    assert frac.shape == (3, 3)
+    assert frac[0, 0] == 1.0 and frac[1, 1] == 0.25 and frac[2, 2] == 0.0
+
+
+def test_subvolumes_known_answer(source):
+    boxes = compute_subvolumes(source)
+    assert boxes["cortex"]["A"] == SUBVOLUME_A["cortex"]
+    # nearest 64-grid window to cortex box A that is >=95% cortex and disjoint from A:
+    assert boxes["cortex"]["B"] == Box(x=(4608, 4864), y=(640, 896))
+    everything = [b for region in boxes.values() for b in region.values()]
+    for i, a in enumerate(everything):
+        for b in everything[i + 1 :]:
+            assert not a.overlaps(b)
+    for cls, region in enumerate(REGIONS):
+        for box in boxes[region].values():
+            roi = source.read_channel("roi_labels", (110, 111), box.y, box.x)
+            assert (roi_class_map(roi) == cls).mean() >= 0.95
+
+
+def test_subvolumes_need_roi_labels(source):
+    class NoRoi(GridSource):
+        def __init__(self):
+            super().__init__()
+            self.channels = ("image",)
+
+    with pytest.raises(DataError, match="no roi_labels"):
+        compute_subvolumes(NoRoi())
+
+
+def test_block_starts_and_bad_step():
+    assert block_starts(ZRange(110, 130), 8).tolist() == [110, 118]
+    assert block_starts(ZRange(110, 120), 1, z_step=3).tolist() == [110, 113, 116, 119]
+    with pytest.raises(ConfigError, match="z_step"):
+        block_starts(ZRange(0, 4), 1, z_step=0)
+
+
+def test_majority_region_class():
+    roi = np.zeros((3, 4, 4), np.uint8)
+    roi[0] = 2  # striatum
+    roi[1, :3] = 8  # corpus callosum -> striatum class, majority
+    roi[1, 3] = 1
+    roi[2] = 6  # internal capsule -> zona incerta class
+    assert majority_region_class(roi).tolist() == [1, 1, 3]
+
+
+def test_region_tiles_2d(source):
+    ds = RegionTileDataset(source, "roi-c1", "train", "2d", z_step=50)
+    starts = list(range(110, 379, 50))
+    assert len(ds) == 4 * len(starts)
+    assert ds.labels.tolist() == [c for c in range(4) for _ in starts]
+    item = ds[len(starts)]  # first striatum tile
+    assert item["image"].shape == (1, TILE_SIZE, TILE_SIZE) and item["image"].dtype == torch.float32
+    box = SUBVOLUME_A["striatum"]
+    expected = source.read_channel("image", (110, 111), box.y, box.x)[0] / 255.0
+    assert torch.allclose(item["image"][0], torch.from_numpy(expected).float())
+    assert item["label"] == 1 and item["z"] == 110
+
+
+def test_region_tiles_3d_and_test_split(source):
+    ds = RegionTileDataset(source, "roi-c1", "test", "3d")
+    assert ds.images.shape == (4 * 6, 1, 8, TILE_SIZE, TILE_SIZE)  # 50 slices -> 6 blocks of 8
+    assert ds.z[:6].tolist() == [420, 428, 436, 444, 452, 460]
+
+
+def test_region_c3_uses_subvolume_b(source):
+    ds = RegionTileDataset(source, "roi-c3", "train", z_step=120)
+    # A train (110..379 step 120 -> 3 slices) + B (110..470 step 120 -> 3 slices), 4 regions
+    assert len(ds) == 4 * 3 + 4 * 3
+
+
+def test_single_slice_protocol(source):
+    class OneSlice(GridSource):
+        def __init__(self):
+            super().__init__(shape=(1, 1420, 5805))
+            self.channels = ("image",)
+
+    one = OneSlice()
+    train = RegionTileDataset(one, "roi-c1", "train")
+    test = RegionTileDataset(one, "roi-c1", "test")
+    assert train.images.shape[1:] == (1, 64, 64) and len(train) == 4 * 21 and len(test) == 4 * 7
+    windows = {s: single_slice_windows(SUBVOLUME_A["cortex"], s) for s in ("train", "val", "test")}
+    for a in windows["train"]:
+        assert not any(a.overlaps(b) for b in windows["test"] + windows["val"])
+    with pytest.raises(ConfigError, match="one slice"):
+        RegionTileDataset(one, "roi-c2", "test")
+
+
+def test_segmentation_tiles_label_maps(source):
+    four = SegmentationTileDataset(source, classes=4, split="val", z_step=10)
+    three = SegmentationTileDataset(source, classes=3, split="val", z_step=10)
+    assert four.regions == ("cortex", "striatum", "thalamus") and len(three.regions) == 4
+    item = four[0]
+    assert item["mask"].dtype == torch.int64 and item["mask"].shape == (TILE_SIZE, TILE_SIZE)
+    raw = source.read_channel("pixel_labels", (380, 381), SUBVOLUME_A["cortex"].y, SUBVOLUME_A["cortex"].x)[0]
+    assert np.array_equal(four.masks[0], raw)
+    assert np.array_equal(three.masks[0], np.where(raw == 3, 0, raw))
+    three_d = SegmentationTileDataset(source, classes=3, split="test", dim="3d", z_step=3)
+    assert three_d.images.shape[1:] == (1, 8, TILE_SIZE, TILE_SIZE) and three_d.masks.shape[1:] == (8, TILE_SIZE, TILE_SIZE)
+
+
+def test_ssl_crops_deterministic_and_inside():
+    images = np.arange(2 * 16 * 16, dtype=np.uint8).reshape(2, 1, 16, 16)
+    ds = SSLCropDataset(images, crop=8, seed=3)
+    a, b = ds[1], ds[1]
+    assert torch.equal(a["view1"], b["view1"]) and a["view1"].shape == (1, 8, 8)
+    ds.set_epoch(1)
+    assert not all(torch.equal(ds[i]["view1"], SSLCropDataset(images, crop=8, seed=3)[i]["view1"]) for i in range(2))
+    # a crop is a contiguous window of its tile
+    v = (a["view1"][0] * 255).round().to(torch.uint8).numpy()
+    tile = images[1, 0]
+    y, x = np.argwhere(tile == v[0, 0])[0]
+    assert np.array_equal(tile[y : y + 8, x : x + 8], v)
+    with pytest.raises(ConfigError, match="crop"):
+        SSLCropDataset(images, crop=32)
