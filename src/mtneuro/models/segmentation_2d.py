@@ -6,8 +6,9 @@ downloaded: ``encoder_weights`` is a *local* file holding an encoder
 ``state_dict`` (for example torchvision ImageNet weights saved beforehand).
 
 Input sizes: U-Net, MAnet, UNet++, PAN and FPN need H and W divisible by 32
-(the encoder downsamples five times); PSPNet by 8. Tiles of 256 and crops of
-128 satisfy both. In training mode the models hold BatchNorm layers that see
+(the encoder downsamples five times), PAN at least 128 (its pyramid attention
+pools a 1/16 map three more times); PSPNet needs multiples of 8. Tiles of 256
+and crops of 128 satisfy all. In training mode the models hold BatchNorm layers that see
 1 x 1 maps at 32 x 32 input, so use a batch of at least 2 there.
 """
 
@@ -101,3 +102,121 @@ def build_smp(
     if encoder_weights is not None:
         load_local_encoder_weights(model.encoder, encoder_weights)
     return model
+
+
+# ---------------------------------------------------------------- SSL encoder + U-Net decoder
+def encoder_stages(encoder: nn.Module) -> list[nn.Module]:
+    """Split a ResNet-like encoder into stages whose outputs feed the U-Net skips.
+
+    Understands the encoders of :mod:`mtneuro.models.resnet`: torchvision-style
+    (``net.conv1 ... net.layer4``) and ``stem`` + ``stages``.
+
+    Raises:
+        ConfigError: the encoder has neither layout.
+    """
+    net = getattr(encoder, "net", encoder)
+    if all(hasattr(net, f"layer{i}") for i in range(1, 5)) and hasattr(net, "conv1"):
+        stem = nn.Sequential(net.conv1, net.bn1, net.relu, getattr(net, "maxpool", nn.Identity()))
+        return [stem, net.layer1, net.layer2, net.layer3, net.layer4]
+    if hasattr(encoder, "stem") and isinstance(getattr(encoder, "stages", None), nn.Sequential):
+        return [encoder.stem, *encoder.stages]
+    raise ConfigError(
+        f"encoder: expected a ResNet-like 2D encoder (torchvision layer1..layer4, or stem + "
+        f"stages), got {type(encoder).__name__}"
+    )
+
+
+class _ConvBlock(nn.Sequential):
+    def __init__(self, in_ch: int, out_ch: int) -> None:
+        super().__init__(
+            nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_ch),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_ch),
+            nn.ReLU(inplace=True),
+        )
+
+
+class EncoderUNet(nn.Module):
+    """A U-Net decoder on the stages of any ResNet-like encoder (e.g. SSL-pretrained).
+
+    The decoder upsamples the deepest map to the size of the next skip (not by a
+    fixed factor, so stems that keep full resolution, like MTNeuro's X-ray
+    ResNet-18, work), concatenates, and applies two 3x3 convolutions; logits are
+    resized to the input if the shallowest stage is strided.
+
+    Args:
+        encoder: e.g. ``create_encoder("resnet18", in_channels=1)`` or a loaded
+            ``mtneuro pretrain`` encoder.
+        n_classes: output classes.
+        decoder_channels: channels after each merge, deepest first.
+        freeze_encoder: keep encoder weights fixed (linear-probe style).
+        mean, std: normalisation the encoder was pre-trained with, applied to the
+            [0, 1] input (``input.mean``/``input.std`` of an encoder checkpoint).
+
+    Shapes:
+        ``(B, C, H, W)`` -> ``(B, n_classes, H, W)``; H, W divisible by the encoder's total stride.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        n_classes: int,
+        *,
+        decoder_channels: tuple[int, ...] = (256, 128, 64, 32),
+        freeze_encoder: bool = False,
+        mean: float = 0.0,
+        std: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if not std > 0:
+            raise ConfigError(f"encoder input std: expected float > 0, got {std!r}")
+        self.encoder = encoder
+        self.mean, self.std = float(mean), float(std)
+        # A plain list: the stages are already registered (and saved) under ``encoder``.
+        self.stages = encoder_stages(encoder)
+        in_channels = int(getattr(encoder, "in_channels", 1))
+        with torch.no_grad():
+            was_training = encoder.training
+            encoder.eval()
+            widths = [f.shape[1] for f in self._features(torch.zeros(1, in_channels, 64, 64))]
+            encoder.train(was_training)
+        merges = len(widths) - 1
+        channels = list(decoder_channels)[:merges]
+        channels += [channels[-1]] * (merges - len(channels))
+        blocks, below = [], widths[-1]
+        for skip, out in zip(reversed(widths[:-1]), channels):
+            blocks.append(_ConvBlock(below + skip, out))
+            below = out
+        self.decoder = nn.ModuleList(blocks)
+        self.head = nn.Conv2d(below, n_classes, 1)
+        self.freeze_encoder = freeze_encoder
+        if freeze_encoder:
+            for p in self.encoder.parameters():
+                p.requires_grad_(False)
+
+    def _features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        features = []
+        for stage in self.stages:
+            x = stage(x)
+            features.append(x)
+        return features
+
+    def train(self, mode: bool = True) -> "EncoderUNet":
+        super().train(mode)
+        if self.freeze_encoder:
+            self.encoder.eval()  # frozen BatchNorm statistics too
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self._features((x - self.mean) / self.std)
+        y = features[-1]
+        for block, skip in zip(self.decoder, reversed(features[:-1])):
+            if y.shape[-2:] != skip.shape[-2:]:
+                y = nn.functional.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = block(torch.cat([y, skip], dim=1))
+        logits = self.head(y)
+        if logits.shape[-2:] != x.shape[-2:]:
+            logits = nn.functional.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return logits

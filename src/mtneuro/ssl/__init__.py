@@ -1,1 +1,57 @@
-"""mtneuro.ssl"""
+"""Self-supervised learning: BYOL, MYOW, MYOW-merged and their building blocks.
+
+Public API (each piece usable alone):
+
+- methods: :class:`BYOL`, :class:`MYOW` (``layout="cascaded"|"merged"``),
+  :data:`METHODS` / :func:`create_method(name, encoder, **kw)` for ``byol``, ``myow``,
+  ``myow-merged``. Common call ``method(view_a, view_b, *, pool=None, exclude=None,
+  mined_weight=0.0, generator=None) -> dict`` (``loss``, ``byol_loss``, MYOW also
+  ``mined_loss``, ``mined_index``); ``method.update_target(m)``; ``method.online_encoder``.
+- heads: :class:`MLPHead`, :func:`make_head`, :func:`projector`, :func:`predictor`.
+- losses: :func:`normalized_mse`, :class:`CosineLoss`.
+- momentum: :func:`update_momentum`, :func:`deactivate_requires_grad`.
+- schedules: :func:`cosine_schedule`, :func:`warmup_cosine_lr`, :func:`momentum_schedule`,
+  :func:`linear_ramp`, :func:`lars_lr`.
+- mining: :func:`knn_mine`.
+- optimisation: :func:`param_groups`, :class:`LARS`, :func:`build_optimizer`.
+- augmentations: :mod:`mtneuro.ssl.augment`.
+"""
+
+from mtneuro.ssl.byol import BYOL
+from mtneuro.ssl.heads import MLPHead, make_head, predictor, projector
+from mtneuro.ssl.losses import CosineLoss, normalized_mse
+from mtneuro.ssl.miner import knn_mine
+from mtneuro.ssl.momentum import deactivate_requires_grad, update_momentum
+from mtneuro.ssl.myow import METHODS, MYOW, create_method
+from mtneuro.ssl.optim import LARS, build_optimizer, param_groups
+from mtneuro.ssl.schedules import (
+    cosine_schedule,
+    lars_lr,
+    linear_ramp,
+    momentum_schedule,
+    warmup_cosine_lr,
+)
+
+__all__ = [
+    "BYOL",
+    "CosineLoss",
+    "LARS",
+    "METHODS",
+    "MLPHead",
+    "MYOW",
+    "build_optimizer",
+    "cosine_schedule",
+    "create_method",
+    "deactivate_requires_grad",
+    "knn_mine",
+    "lars_lr",
+    "linear_ramp",
+    "make_head",
+    "momentum_schedule",
+    "normalized_mse",
+    "param_groups",
+    "predictor",
+    "projector",
+    "update_momentum",
+    "warmup_cosine_lr",
+]

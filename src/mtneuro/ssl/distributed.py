@@ -122,12 +122,34 @@ def barrier() -> None:
         dist.barrier()
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over ranks with a gradient: each rank's input influences every rank's
+    output, so the input gradient is the sum of all ranks' output gradients."""
+
+    @staticmethod
+    def forward(ctx: object, tensor: torch.Tensor) -> torch.Tensor:
+        out = tensor.clone()
+        dist.all_reduce(out, op=dist.ReduceOp.SUM)
+        return out
+
+    @staticmethod
+    def backward(ctx: object, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        return grad
+
+
+def all_reduce_sum_autograd(tensor: torch.Tensor) -> torch.Tensor:
+    """Differentiable sum of ``tensor`` over ranks (every rank must call it)."""
+    return _AllReduceSum.apply(tensor)
+
+
 class GlobalBatchNorm(_BatchNorm):
     """BatchNorm whose training statistics cover the samples of every rank.
 
     ``torch.nn.SyncBatchNorm`` only runs on accelerators; this version works on
-    any backend (gloo included) through the differentiable
-    ``torch.distributed.nn.functional.all_reduce``. Two passes (mean, then the
+    any backend (gloo included) through a differentiable all-reduce
+    (:func:`all_reduce_sum_autograd`). Two passes (mean, then the
     centred second moment) keep it numerically identical in form to
     ``BatchNorm`` on the concatenated batch. Accepts (B, C), (B, C, L),
     (B, C, H, W) and (B, C, D, H, W) inputs.
@@ -140,8 +162,7 @@ class GlobalBatchNorm(_BatchNorm):
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         if not (self.training and dist.is_available() and dist.is_initialized()):
             return super().forward(input)
-        from torch.distributed.nn.functional import all_reduce
-
+        all_reduce = all_reduce_sum_autograd
         dims = [0, *range(2, input.dim())]
         shape = [1, -1] + [1] * (input.dim() - 2)
         local_count = torch.tensor(
@@ -192,3 +213,19 @@ def _convert_global(module: nn.Module) -> nn.Module:
     for name, child in module.named_children():
         module.add_module(name, _convert_global(child))
     return module
+
+
+def wrap_ddp(method: nn.Module, info: DistInfo, *, find_unused_parameters: bool = False) -> nn.Module:
+    """The module to call each step: ``method`` itself, or a DDP wrapper in a job.
+
+    Set ``find_unused_parameters`` for a method that skips a head in some steps
+    (DDP otherwise waits forever for that head's gradients).
+    Convert BatchNorm (:func:`convert_sync_batchnorm`) *before* building the
+    optimiser and calling this, since conversion creates new parameters.
+    """
+    if not info.enabled:
+        return method
+    device_ids = [info.local_rank] if info.device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(
+        method, device_ids=device_ids, find_unused_parameters=find_unused_parameters
+    )

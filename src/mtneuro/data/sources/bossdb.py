@@ -227,15 +227,17 @@ class BossDBSource(VolumeSource):
     def _read_metadata(self, channels: tuple[str, ...]) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
         """Channel datatypes and the extent ``(Z, Y, X)`` of their coordinate frames."""
         frames: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {}
+        experiments: dict[tuple[str, str], Any] = {}
         extents = []
         for channel in channels:
             coll, exp, chan = BOSSDB_CHANNELS[channel]
             path = f"{coll}/{exp}/{chan}"
             self._resources[channel] = self._retry(
                 lambda: self._remote().get_channel(chan, coll, exp), f"reading channel {path}")
-            experiment = self._retry(
-                lambda: self._remote().get_experiment(coll, exp), f"reading experiment {coll}/{exp}")
-            name = experiment.coord_frame
+            if (coll, exp) not in experiments:
+                experiments[(coll, exp)] = self._retry(
+                    lambda: self._remote().get_experiment(coll, exp), f"reading experiment {coll}/{exp}")
+            name = experiments[(coll, exp)].coord_frame
             if name not in frames:
                 frame = self._retry(
                     lambda: self._remote().get_coordinate_frame(name), f"reading coordinate frame {name}")
@@ -257,23 +259,29 @@ class BossDBSource(VolumeSource):
         deadline = time.monotonic() + self.policy.max_seconds
         cancel = threading.Event()
 
+        failures: list[BaseException] = []
+        lock = threading.Lock()
+
         def fetch_into(block: tuple[Range, Range, Range]) -> None:
-            data = self._fetch_block(channel, block, deadline, cancel)
+            if cancel.is_set():
+                return  # another block failed: do not send more requests
+            try:
+                data = self._fetch_block(channel, block, deadline, cancel)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below in the caller's thread
+                with lock:
+                    if not cancel.is_set():  # keep the first real error, not the cancellations
+                        failures.append(exc)
+                        cancel.set()
+                return
             out[tuple(slice(lo - o, hi - o) for (lo, hi), (o, _) in zip(block, (z, y, x)))] = data
 
         if len(blocks) == 1:
             fetch_into(blocks[0])
-            return out
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(blocks))) as pool:
-            futures = [pool.submit(fetch_into, b) for b in blocks]
-            try:
-                for future in futures:
-                    future.result()
-            except BaseException:
-                cancel.set()  # running blocks stop retrying; queued ones are dropped
-                for future in futures:
-                    future.cancel()
-                raise
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(blocks))) as pool:
+                list(pool.map(fetch_into, blocks))
+        if failures:
+            raise failures[0]
         return out
 
     def _fetch_block(self, channel: str, block: tuple[Range, Range, Range], deadline: float,

@@ -1,0 +1,131 @@
+"""What the runner shows while cells run: a rich live table, or one line per finished cell.
+
+The live table lists every cell with its status, time and first headline number,
+and a caption with counts and an ETA (mean time of the cells finished in this run
+times the cells left, divided by the cells running at once). Without a terminal
+(logs, CI) or with ``quiet`` it prints one line per cell that finishes instead.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from mtneuro.bench.suite import Cell
+
+STYLES = {"pending": "dim", "running": "cyan", "complete": "green", "skipped": "blue",
+          "failed": "red", "cancelled": "yellow"}
+FINISHED = ("complete", "failed", "skipped", "cancelled")
+
+
+@dataclass
+class CellState:
+    """Live status of one cell."""
+
+    cell: Cell
+    status: str = "pending"
+    started: float | None = None
+    wall_s: float | None = None
+    headline: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def eta_seconds(states: list[CellState], parallel: int) -> float | None:
+    """Seconds left, from the mean wall time of cells that ran in this session."""
+    done = [s.wall_s for s in states if s.status in ("complete", "failed") and s.wall_s is not None]
+    left = sum(s.status in ("pending", "running") for s in states)
+    if not done or not left:
+        return 0.0 if not left else None
+    return sum(done) / len(done) * left / max(1, parallel)
+
+
+def _headline_text(state: CellState) -> str:
+    if state.error:
+        return state.error[:80]
+    for key, value in state.headline.items():
+        if value is not None:
+            return f"{key} {value:.3f}"
+    return ""
+
+
+class Progress:
+    """Shows cell states; use as a context manager around the run."""
+
+    def __init__(self, states: list[CellState], *, parallel: int, quiet: bool = False,
+                 console: Console | None = None) -> None:
+        self.states = states
+        self.parallel = parallel
+        self.console = console or Console(stderr=True)
+        self.live_mode = not quiet and self.console.is_terminal
+        self.quiet = quiet
+        self._live: Live | None = None
+        self._announced: set[str] = set()
+
+    def __enter__(self) -> "Progress":
+        if self.live_mode:
+            self._live = Live(self._table(), console=self.console, refresh_per_second=2, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.update(self._table())
+            self._live.__exit__(*exc)
+
+    def caption(self) -> str:
+        counts = {k: sum(s.status == k for s in self.states) for k in STYLES}
+        done = counts["complete"] + counts["skipped"]
+        text = f"{done}/{len(self.states)} done"
+        if counts["failed"]:
+            text += f", {counts['failed']} failed"
+        if counts["running"]:
+            text += f", {counts['running']} running"
+        eta = eta_seconds(self.states, self.parallel)
+        if eta is not None and (counts["pending"] or counts["running"]):
+            text += f", ETA {format_seconds(eta)}"
+        return text
+
+    def _table(self) -> Table:
+        table = Table(caption=self.caption(), expand=False)
+        for column in ("cell", "status", "time", "result"):
+            table.add_column(column)
+        now = time.perf_counter()
+        for state in self.states:
+            elapsed = state.wall_s
+            if state.status == "running" and state.started is not None:
+                elapsed = now - state.started
+            style = STYLES.get(state.status, "")
+            table.add_row(state.cell.id, f"[{style}]{state.status}[/]", format_seconds(elapsed),
+                          _headline_text(state))
+        return table
+
+    def refresh(self) -> None:
+        """Redraw the table, or print lines for newly finished cells."""
+        if self._live is not None:
+            self._live.update(self._table())
+            return
+        if self.quiet:
+            return
+        for state in self.states:
+            if state.status in FINISHED and state.cell.id not in self._announced:
+                self._announced.add(state.cell.id)
+                done = len(self._announced)
+                self.console.print(f"[{done}/{len(self.states)}] {state.status:9s} {state.cell.id} "
+                                   f"{format_seconds(state.wall_s)} {_headline_text(state)}".rstrip(),
+                                   highlight=False, soft_wrap=True)

@@ -1,0 +1,199 @@
+"""Run a suite's cells: skip finished ones, run the rest in-process, in parallel or on SLURM.
+
+Executors:
+
+* ``local`` with ``jobs=1``: cells run one after another in this process;
+* ``local`` with ``jobs=N``: N worker processes (spawned, so CUDA and threads
+  start clean), each cell with ``cpu_count // N`` torch threads;
+* ``slurm``: one submitit job per cell on a SLURM cluster (parameters such as
+  ``slurm_partition``, ``timeout_min``, ``gpus_per_node`` via ``executor_params``);
+* ``submitit-local``: submitit's LocalExecutor, the same code path as ``slurm``
+  on this machine (used by the tests and to check a cluster setup).
+
+Every cell writes its own record (:mod:`mtneuro.bench.cell`), so results from
+any mix of executors and machines merge in one directory. A task error is
+recorded and the suite goes on; Ctrl-C cancels what is running and leaves the
+finished records, and ``resume=True`` then runs only the rest.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from mtneuro.bench.cell import is_complete, read_record, record_failure, run_cell
+from mtneuro.bench.progress import CellState, Progress
+from mtneuro.bench.suite import Cell
+from mtneuro.bench.tasks import get_task
+from mtneuro.errors import ConfigError
+from mtneuro.registry import check_choice
+
+EXECUTORS = ("local", "slurm", "submitit-local")
+_POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a suite.
+
+    Attributes:
+        out_dir: suite directory; cells go to ``out_dir/cells/<id>/``.
+        resume: skip cells whose complete record matches their definition.
+        jobs: cells at once (``local``, ``submitit-local``; ``slurm`` submits all).
+        executor: one of :data:`EXECUTORS`.
+        executor_params: submitit ``update_parameters`` keywords (slurm).
+        quiet: no live table or per-cell lines.
+    """
+
+    out_dir: Path
+    resume: bool = False
+    jobs: int = 1
+    executor: str = "local"
+    executor_params: dict[str, Any] | None = None
+    quiet: bool = False
+
+
+def check_cells(cells: Iterable[Cell]) -> None:
+    """Reject unknown tasks and settings before anything runs (errors name the cell)."""
+    for cell in cells:
+        task = get_task(cell.task)
+        if task.settings and cell.setting not in task.settings:
+            raise ConfigError(f"cell {cell.id}: unknown {cell.task} setting {cell.setting!r}; "
+                              f"valid: {', '.join(task.settings)}")
+
+
+def _threads_per_cell(jobs: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+
+def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
+    """Run ``cells`` (see the module docstring); returns each cell's final state.
+
+    Raises:
+        ConfigError: bad executor, task or setting (nothing has run).
+        KeyboardInterrupt: after cancelling running cells (records of finished ones stay).
+    """
+    check_choice("executor", options.executor, EXECUTORS)
+    if options.jobs < 1:
+        raise ConfigError(f"jobs: expected int >= 1, got {options.jobs}")
+    check_cells(cells)
+    out = Path(options.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    states = [CellState(cell) for cell in cells]
+    for state in states:
+        if options.resume and is_complete(out, state.cell):
+            record = read_record(out, state.cell.id) or {}
+            state.status, state.wall_s = "skipped", record.get("wall_s")
+            state.headline = record.get("headline") or {}
+    pending = [s for s in states if s.status == "pending"]
+    parallel = options.jobs if options.executor != "slurm" else max(1, len(pending))
+    with Progress(states, parallel=parallel, quiet=options.quiet) as progress:
+        try:
+            if options.executor == "local" and options.jobs == 1:
+                _run_inline(pending, out, progress)
+            elif options.executor == "local":
+                _run_pool(pending, out, options.jobs, progress)
+            else:
+                _run_submitit(pending, out, options, progress)
+        except KeyboardInterrupt:
+            for state in pending:
+                if state.status in ("pending", "running"):
+                    state.status = "cancelled"
+            progress.refresh()
+            raise
+        progress.refresh()
+    return states
+
+
+def _finish(state: CellState, outcome: dict[str, Any]) -> None:
+    state.status = outcome["status"]
+    state.wall_s = outcome.get("wall_s")
+    state.headline = outcome.get("headline") or {}
+    state.error = outcome.get("error")
+
+
+def _run_inline(pending: list[CellState], out: Path, progress: Progress) -> None:
+    for state in pending:
+        state.status, state.started = "running", time.perf_counter()
+        progress.refresh()
+        _finish(state, run_cell(state.cell, get_task(state.cell.task).adapter, out))
+        progress.refresh()
+
+
+def _run_pool(pending: list[CellState], out: Path, jobs: int, progress: Progress) -> None:
+    threads = _threads_per_cell(jobs)
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    futures = {pool.submit(run_cell, s.cell, get_task(s.cell.task).adapter, out, threads=threads): s
+               for s in pending}
+    try:
+        waiting = set(futures)
+        while waiting:
+            done, waiting = cf.wait(waiting, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                state = futures[future]
+                try:
+                    _finish(state, future.result())
+                except Exception as exc:  # noqa: BLE001 - the worker died (e.g. killed for memory)
+                    _finish(state, record_failure(out, state.cell, exc, wall_s=None))
+            for future in waiting:
+                state = futures[future]
+                if future.running() and state.status == "pending":
+                    state.status, state.started = "running", time.perf_counter()
+            progress.refresh()
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        # shutdown() does not stop cells already running; the pool has no public kill.
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        raise
+    pool.shutdown(wait=True)
+
+
+def _submitit_executor(out: Path, options: RunOptions) -> Any:
+    import submitit
+
+    folder = out / "submitit" / "%j"
+    if options.executor == "slurm":
+        executor = submitit.AutoExecutor(folder=folder, cluster="slurm")
+        executor.update_parameters(name="mtneuro-bench", **(options.executor_params or {}))
+    else:
+        executor = submitit.LocalExecutor(folder=folder)
+        executor.update_parameters(**{"timeout_min": 24 * 60, **(options.executor_params or {})})
+    return executor
+
+
+def _run_submitit(pending: list[CellState], out: Path, options: RunOptions, progress: Progress) -> None:
+    executor = _submitit_executor(out, options)
+    limit = len(pending) if options.executor == "slurm" else options.jobs
+    threads = None if options.executor == "slurm" else _threads_per_cell(options.jobs)
+    queue = list(pending)
+    jobs: dict[Any, CellState] = {}
+    try:
+        while queue or jobs:
+            while queue and len(jobs) < limit:
+                state = queue.pop(0)
+                job = executor.submit(run_cell, state.cell, get_task(state.cell.task).adapter, out,
+                                      threads=threads)
+                jobs[job] = state
+            for job, state in list(jobs.items()):
+                if job.done():
+                    del jobs[job]
+                    error = job.exception()
+                    if error is None:
+                        _finish(state, job.result())
+                    else:  # the job itself failed (timeout, node failure, killed)
+                        _finish(state, record_failure(out, state.cell, error, wall_s=None))
+                elif state.status == "pending" and job.state in ("RUNNING", "COMPLETING"):
+                    state.status, state.started = "running", time.perf_counter()
+            progress.refresh()
+            if jobs:
+                time.sleep(_POLL_S)
+    except KeyboardInterrupt:
+        for job in jobs:
+            job.cancel(check=False)
+        raise

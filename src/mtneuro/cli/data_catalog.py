@@ -1,0 +1,87 @@
+"""``mtneuro data list`` and ``mtneuro data download NAME``: the real-dataset catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mtneuro.data.catalog import CATALOG, local_status
+from mtneuro.data.paths import candidate_roots
+
+_STATE_STYLE = {
+    "verified": "green",
+    "unverified": "yellow",
+    "checksum mismatch": "red",
+    "missing": "dim",
+}
+
+_root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data root laid out like ../shared/data (default: $MTNEURO_DATA, else the user cache).",
+)
+
+
+@click.command("list")
+@_root_option
+def list_datasets(root: Path | None) -> None:
+    """Print every known real dataset, where each file is found and whether it verifies.
+
+    Files are looked up in the same order as loaders use: --root, $MTNEURO_DATA,
+    the user cache directory, then the samples packaged with mtneuro.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="mtneuro real datasets", show_lines=False)
+    for column in ("dataset", "file", "licence", "found in", "status"):
+        table.add_column(column, overflow="fold", no_wrap=column != "file")
+    for dataset in CATALOG.values():
+        licence = dataset.licence.split(" ")[0]
+        for index, file in enumerate(dataset.files):
+            status = local_status(file, root)
+            table.add_row(
+                dataset.name if index == 0 else "",
+                file.relative,
+                licence if index == 0 else "",
+                status.root_label or "-",
+                f"[{_STATE_STYLE[status.state]}]{status.state}[/]",
+            )
+    console = Console()
+    if not console.is_terminal:  # piped: rich would wrap at 80 columns and fold every path
+        console = Console(width=160)
+    console.print(table)
+    console.print("Lookup order: " + "; ".join(f"{label} {base}" for label, base in candidate_roots(root)))
+    console.print("Get one with: mtneuro data download NAME [--root DIR]")
+
+
+@click.command("download")
+@click.argument("name")
+@_root_option
+@click.option("--retries", type=click.IntRange(1, 20), default=4, show_default=True,
+              help="Tries per file; each retry resumes the partial download.")
+@click.option("--timeout", type=click.FloatRange(min=1.0), default=30.0, show_default=True,
+              help="Seconds to wait for the server.")
+def download(name: str, root: Path | None, retries: int, timeout: float) -> None:
+    """Download dataset NAME from its original public URL, verify and convert it.
+
+    Partial downloads resume; a file whose SHA-256 does not match is deleted and
+    reported. See `mtneuro data list` for the names.
+    """
+    from mtneuro.data.download import DEFAULT_POLICY, default_download_root, download_dataset
+    from mtneuro.data.retry import RetryPolicy
+
+    base = root if root is not None else default_download_root()
+    policy = RetryPolicy(
+        max_attempts=retries,
+        max_seconds=DEFAULT_POLICY.max_seconds,
+        base_delay=DEFAULT_POLICY.base_delay,
+        max_delay=DEFAULT_POLICY.max_delay,
+    )
+    for result in download_dataset(name, base, policy=policy, timeout=timeout):
+        state = "verified" if result.verified else "UNVERIFIED"
+        action = "downloaded" if result.fetched else "already present"
+        note = f" ({result.note})" if result.note else ""
+        click.echo(f"{state:10s} {action:15s} {result.path}{note}")

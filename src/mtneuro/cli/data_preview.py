@@ -1,0 +1,29 @@
+"""``mtneuro data preview``: a PNG of a source's region map and one labelled tile per region."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mtneuro.cli.data_info import SOURCE_OPTION, SOURCE_PARAM_OPTION, open_cli_source
+
+
+@click.command()
+@SOURCE_OPTION
+@SOURCE_PARAM_OPTION
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PNG file to write.")
+@click.option("--z", type=int, default=None, help="Slice to show; default the middle of the task depth.")
+def preview(source: str, source_params: tuple[str, ...], out: Path, z: int | None) -> None:
+    """Write a preview PNG: the whole slice with its region map and the four region boxes,
+    then each region's box with its microstructure labels overlaid (scale bar in um).
+
+    \b
+    Examples:
+      mtneuro data preview --source phantom --out preview.png
+      mtneuro data preview --source slice --out slice.png
+    """
+    from mtneuro.report.preview import render_preview
+
+    path = render_preview(open_cli_source(source, source_params), out, z=z)
+    click.echo(f"wrote {path}")

@@ -1,0 +1,330 @@
+"""Download catalogued datasets: resumable HTTP, SHA-256 verification, conversion.
+
+A file is fetched from its original public URL into ``<dest>.part``; an
+interrupted transfer is resumed with an HTTP ``Range`` request, retried a
+bounded number of times (:mod:`mtneuro.data.retry`), then checked against its
+recorded SHA-256. A body that does not match is deleted and reported; only a
+matching file is moved into place. Files whose hash is not known are kept but
+never reported as verified.
+
+The monkey recordings are published as pickles of ``torch_geometric`` graphs
+(``{"data": [Data, ...]}``, one ``Data`` per trial holding tensors ``x``
+(bins, neurons) firing rates, ``y`` (bins,) reach-target index, ``timestep``
+(bins,) bin index in the trial, ``pos``/``vel``/``acc``/``force`` (bins, 2) and
+``edge_index`` linking consecutive bins). :func:`convert_myow_pickle` reads them
+without ``torch_geometric``: a restricted unpickler admits only those classes
+and torch's tensor rebuild functions (anything else is refused), and the trials
+are concatenated into plain arrays, values unchanged, ``edge_index`` dropped
+because bins of a trial are consecutive. Both the PyG >= 2 layout (tensors in
+``_store._mapping``) and the older one (tensors as attributes) are read. The
+original is only unpickled after its SHA-256 matched the catalogue.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import os
+import pickle
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import requests
+from tqdm import tqdm
+
+from mtneuro.data.catalog import MYOW_PICKLE_TO_NPZ, CatalogFile, get_dataset
+from mtneuro.data.checksums import sha256_file
+from mtneuro.data.paths import ENV_VAR, user_cache_dir
+from mtneuro.data.retry import RetryFailure, RetryPolicy, Verdict, retry_call
+from mtneuro.errors import ChecksumError, DataError, SourceUnavailableError
+
+DEFAULT_POLICY = RetryPolicy(max_attempts=4, max_seconds=120.0, base_delay=1.0, max_delay=8.0)
+_CHUNK = 1 << 14  # small enough that a dropped connection loses little of what arrived
+
+
+class _HTTPStatusError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+class _ShortBodyError(Exception):
+    """The connection closed before ``Content-Length`` bytes arrived."""
+
+
+def default_download_root() -> Path:
+    """``$MTNEURO_DATA`` if set, else the user cache directory (both are in the lookup order)."""
+    return Path(os.environ[ENV_VAR]) if os.environ.get(ENV_VAR) else user_cache_dir()
+
+
+def _classify(exc: BaseException) -> Verdict | None:
+    if isinstance(exc, _HTTPStatusError):
+        return "transient" if exc.status >= 500 or exc.status in (408, 429) else "permanent"
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout, _ShortBodyError)):
+        return "transient"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "transient"
+    return None
+
+
+def _range_start(header: str | None) -> int | None:
+    match = re.match(r"bytes (\d+)-", header or "")
+    return int(match.group(1)) if match else None
+
+
+def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
+    """One HTTP request appending to ``part`` from its current size."""
+    offset = part.stat().st_size if part.exists() else 0
+    headers = {"Range": f"bytes={offset}-"} if offset else {}
+    with requests.get(url, headers=headers, stream=True, timeout=timeout) as resp:
+        if resp.status_code == 416 and offset:
+            return  # nothing left to send: the part already holds the whole body
+        if resp.status_code >= 400:
+            raise _HTTPStatusError(resp.status_code)
+        if resp.status_code == 206 and _range_start(resp.headers.get("Content-Range")) == offset:
+            mode = "ab"
+        else:  # the server ignored the range: start over
+            mode, offset = "wb", 0
+        length = resp.headers.get("Content-Length")
+        expected = int(length) if length is not None else None
+        written = 0
+        bar = tqdm(
+            total=None if expected is None else offset + expected,
+            initial=offset,
+            unit="B",
+            unit_scale=True,
+            desc=part.name.removesuffix(".part"),
+            disable=not (progress and sys.stderr.isatty()),
+            leave=False,
+        )
+        with open(part, mode) as handle, bar:
+            for chunk in resp.iter_content(_CHUNK):
+                handle.write(chunk)
+                written += len(chunk)
+                bar.update(len(chunk))
+        if expected is not None and written < expected:
+            raise _ShortBodyError(f"got {written} of {expected} bytes")
+
+
+def fetch_url(
+    url: str,
+    dest: str | Path,
+    *,
+    sha256: str | None,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    timeout: float = 30.0,
+    progress: bool = True,
+) -> Path:
+    """Download ``url`` to ``dest`` through ``dest.part``, resuming and verifying.
+
+    Args:
+        sha256: expected SHA-256 of the body; ``None`` skips verification (the
+            caller must then not call the file verified).
+        policy: bounded retries; each retry resumes from the bytes already saved.
+        timeout: seconds to wait for the server on connect and between reads.
+
+    Raises:
+        SourceUnavailableError: not reachable within ``policy`` (one line saying
+            which URL to fetch by other means and where to save it).
+        ChecksumError: the complete body has another SHA-256; it was deleted.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    try:
+        retry_call(lambda: _fetch_once(url, part, timeout, progress), policy=policy, classify=_classify)
+    except RetryFailure as failure:
+        reason = failure.last_error
+        why = str(reason) if isinstance(reason, _HTTPStatusError) else type(reason).__name__
+        raise SourceUnavailableError(
+            f"cannot download {url} ({why} after {failure.attempts} tries); fetch it by other "
+            f"means, save it as {dest} and rerun the download to verify it"
+        ) from None
+    if sha256 is not None:
+        actual = sha256_file(part)
+        if actual != sha256:
+            part.unlink()
+            raise ChecksumError(
+                f"download of {url} is corrupted (sha256 {actual[:16]}..., expected "
+                f"{sha256[:16]}...); deleted it, try again"
+            )
+    os.replace(part, dest)
+    return dest
+
+
+# --- conversion of the myow-neuro monkey pickles -------------------------------------------
+
+
+class _GraphRecord:
+    """Stand-in for ``torch_geometric`` ``Data`` / ``GlobalStorage``: keeps the pickled state."""
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+def _load_storage_bytes(data: bytes) -> Any:
+    import torch
+
+    # weights_only: the inner payload may hold storages and tensors, nothing executable.
+    return torch.load(io.BytesIO(data), weights_only=True)
+
+
+def _allowed_globals() -> dict[tuple[str, str], Any]:
+    import torch._utils
+
+    return {
+        ("torch_geometric.data.data", "Data"): _GraphRecord,
+        ("torch_geometric.data.storage", "GlobalStorage"): _GraphRecord,
+        ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
+        ("torch.storage", "_load_from_bytes"): _load_storage_bytes,
+        ("collections", "OrderedDict"): collections.OrderedDict,
+    }
+
+
+class _GraphUnpickler(pickle.Unpickler):
+    def __init__(self, handle: Any) -> None:
+        super().__init__(handle)
+        self._allowed = _allowed_globals()
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return self._allowed[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}") from None
+
+
+def _graph_fields(record: Any) -> dict[str, Any]:
+    state = getattr(record, "state", None)
+    if not isinstance(state, dict):
+        raise DataError("not a graph object")
+    store = state.get("_store")
+    if store is not None:  # torch_geometric >= 2: tensors live in the global storage
+        return dict(store.state["_mapping"])
+    return {k: v for k, v in state.items() if not k.startswith("_") and v is not None}
+
+
+_NPZ_FIELDS = (  # output key, graph attribute
+    ("firing_rates", "x"),
+    ("timestep", "timestep"),
+    ("label", "y"),
+    ("pos", "pos"),
+    ("vel", "vel"),
+    ("acc", "acc"),
+    ("force", "force"),
+)
+
+
+def convert_myow_pickle(src: str | Path, dest: str | Path) -> Path:
+    """Convert a myow-neuro monkey pickle to the ``.npz`` layout of ``../shared/data``.
+
+    Output arrays, one row per time bin, trials in published order: ``firing_rates``
+    (bins, neurons) spikes/s, ``trial`` (bins,) int64 trial index, ``timestep``,
+    ``label`` (reach target 0..7), ``pos``/``vel``/``acc``/``force`` (bins, 2);
+    dtypes as published.
+
+    Raises:
+        DataError: the file is not such a pickle (or holds anything else).
+    """
+    src, dest = Path(src), Path(dest)
+    try:
+        with open(src, "rb") as handle:
+            payload = _GraphUnpickler(handle).load()
+        trials = [_graph_fields(g) for g in payload["data"]]
+        columns: dict[str, list[np.ndarray]] = {key: [] for key, _ in _NPZ_FIELDS}
+        columns["trial"] = []
+        for index, fields in enumerate(trials):
+            bins = int(fields["x"].shape[0])
+            for key, attr in _NPZ_FIELDS:
+                value = fields[attr].detach().cpu().numpy()
+                if value.shape[0] != bins:
+                    raise DataError(f"trial {index}: {attr} has {value.shape[0]} rows, x has {bins}")
+                columns[key].append(value)
+            columns["trial"].append(np.full(bins, index, dtype=np.int64))
+    except (pickle.UnpicklingError, KeyError, TypeError, AttributeError, EOFError) as err:
+        raise DataError(f"{src}: not a myow-neuro graph pickle ({err})") from None
+    if not trials:
+        raise DataError(f"{src}: holds no trials")
+    order = ("firing_rates", "trial", "timestep", "label", "pos", "vel", "acc", "force")
+    arrays = {key: np.concatenate(columns[key]) for key in order}
+    tmp = dest.with_name(dest.name + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, dest)
+    return dest
+
+
+CONVERTERS: dict[str, Callable[[Path, Path], Path]] = {MYOW_PICKLE_TO_NPZ: convert_myow_pickle}
+
+
+# --- datasets -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """What happened to one catalogued file.
+
+    Attributes:
+        path: the file under the data root.
+        verified: its SHA-256 (or that of the published original it was
+            converted from) matched the catalogue.
+        fetched: ``False`` when an already present, verified file was kept.
+        note: why it is not verified, or other remarks.
+    """
+
+    file: CatalogFile
+    path: Path
+    verified: bool
+    fetched: bool
+    note: str = ""
+
+
+def _matches(path: Path, sha: str | None) -> bool:
+    return sha is not None and path.is_file() and sha256_file(path) == sha
+
+
+def download_file(file: CatalogFile, root: Path, **fetch_kwargs: Any) -> DownloadResult:
+    """Fetch, verify and (if needed) convert one catalogued file into ``root``."""
+    target = root / file.relative
+    if _matches(target, file.sha256):
+        return DownloadResult(file, target, verified=True, fetched=False)
+    if not file.conversion:
+        if target.is_file() and file.sha256 is None:
+            return DownloadResult(file, target, False, False, "present; no known SHA-256 to check")
+        fetch_url(file.url, target, sha256=file.sha256, **fetch_kwargs)
+        note = "" if file.sha256 else "no known SHA-256: downloaded but not verified"
+        return DownloadResult(file, target, verified=file.sha256 is not None, fetched=True, note=note)
+    if file.body_sha256 is None:
+        raise DataError(f"{file.url}: no known SHA-256, refusing to convert an unverified pickle")
+    original = root / file.download_relative
+    if original.is_file() and not _matches(original, file.body_sha256):
+        raise ChecksumError(
+            f"{original} does not match the published file's sha256 {file.body_sha256[:16]}...; "
+            "delete it and rerun the download"
+        )
+    if not original.is_file():
+        fetch_url(file.url, original, sha256=file.body_sha256, **fetch_kwargs)
+    CONVERTERS[file.conversion](original, target)
+    original.unlink()
+    note = ""
+    if file.sha256 and not _matches(target, file.sha256):
+        # Same values, other bytes: the zip writer of this numpy/zlib differs from the reference.
+        note = "converted from a verified original; bytes differ from the reference conversion"
+    return DownloadResult(file, target, verified=True, fetched=True, note=note)
+
+
+def download_dataset(
+    name: str, root: str | Path | None = None, **fetch_kwargs: Any
+) -> list[DownloadResult]:
+    """Download every file of catalogued dataset ``name`` into ``root``.
+
+    Args:
+        root: data root (default :func:`default_download_root`); files land at
+            ``root/<relative>``, where :func:`mtneuro.data.paths.find_data_file` looks.
+        **fetch_kwargs: ``policy``, ``timeout``, ``progress`` for :func:`fetch_url`.
+    """
+    dataset = get_dataset(name)
+    base = Path(root) if root is not None else default_download_root()
+    return [download_file(f, base, **fetch_kwargs) for f in dataset.files]

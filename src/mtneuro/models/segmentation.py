@@ -1,0 +1,159 @@
+"""Segmentation networks by name: :data:`SEGMENTATION_MODELS` and :func:`create_segmentation_model`.
+
+Every model maps images to per-pixel class logits:
+``(B, 1, H, W) -> (B, n_classes, H, W)`` in 2D and
+``(B, 1, D, H, W) -> (B, n_classes, D, H, W)`` in 3D (8-slice blocks in MTNeuro).
+
+==============  ====  =====================================================
+name            dim   network
+==============  ====  =====================================================
+unet            2d    smp U-Net, ResNet-18 encoder (MTNeuro default)
+manet           2d    smp MAnet
+fpn             2d    smp FPN
+unetplusplus    2d    smp UNet++
+pan             2d    smp PAN
+pspnet          2d    smp PSPNet
+ssl-unet        2d    U-Net decoder on an SSL-pretrained (or user) ResNet-18
+unet3d          3d    MONAI 3D U-Net
+vnet            3d    V-Net light (MONAI V-Net blocks, 3 levels)
+highresnet      3d    MONAI HighResNet
+==============  ====  =====================================================
+
+>>> model = create_segmentation_model("unet", n_classes=4, dim="2d")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from torch import nn
+
+from mtneuro.errors import ConfigError
+from mtneuro.models import segmentation_2d, segmentation_3d
+from mtneuro.registry import Registry, check_choice
+
+SEGMENTATION_MODELS: Registry[nn.Module] = Registry("segmentation model")
+#: name -> "2d" or "3d".
+MODEL_DIMS: dict[str, str] = {}
+#: The networks of the MTNeuro task-2 table, in its order.
+PAPER_MODELS_2D = ("unet", "manet", "fpn", "unetplusplus", "pan", "pspnet")
+PAPER_MODELS_3D = ("unet3d", "vnet", "highresnet")
+
+
+def _register(name: str, dim: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    MODEL_DIMS[name] = dim
+    return SEGMENTATION_MODELS.register(name)
+
+
+def _smp_factory(architecture: str) -> Callable[..., nn.Module]:
+    def factory(
+        n_classes: int,
+        encoder_name: str = segmentation_2d.DEFAULT_ENCODER,
+        encoder_weights: str | Path | None = None,
+    ) -> nn.Module:
+        return segmentation_2d.build_smp(
+            architecture, n_classes, encoder_name=encoder_name, encoder_weights=encoder_weights
+        )
+
+    factory.__doc__ = f"smp {architecture} with one input channel (see segmentation_2d.build_smp)."
+    return factory
+
+
+for _name in PAPER_MODELS_2D:
+    _register(_name, "2d")(_smp_factory(_name))
+
+
+@_register("ssl-unet", "2d")
+def _ssl_unet(
+    n_classes: int,
+    encoder: nn.Module | str | Path | None = None,
+    freeze_encoder: bool = False,
+) -> nn.Module:
+    """U-Net decoder on an SSL-pretrained ResNet-18.
+
+    Args:
+        encoder: a ``mtneuro pretrain`` checkpoint path, a user encoder spec
+            understood by :func:`mtneuro.models.user.resolve_encoder`, a module, or
+            ``None`` for a randomly initialised MTNeuro ResNet-18 (the supervised
+            control with the same architecture).
+    """
+    input_spec: dict[str, Any] = {}
+    if encoder is None:
+        from mtneuro.models.registry import create_encoder
+
+        module = create_encoder("resnet18", in_channels=1)
+    elif isinstance(encoder, nn.Module):
+        module = encoder
+    else:
+        from mtneuro.models.user import resolve_encoder
+
+        module, input_spec = resolve_encoder(str(encoder))
+    if input_spec.get("spatial_dims", 2) != 2 or input_spec.get("in_channels", 1) != 1:
+        raise ConfigError(
+            f"encoder {encoder!s}: ssl-unet needs a 2D encoder on 1 channel, got input spec {input_spec}"
+        )
+    return segmentation_2d.EncoderUNet(
+        module,
+        n_classes,
+        freeze_encoder=freeze_encoder,
+        mean=float(input_spec.get("mean", 0.0)),
+        std=float(input_spec.get("std", 1.0)),
+    )
+
+
+@_register("unet3d", "3d")
+def _unet3d(n_classes: int, channels: tuple[int, ...] = (32, 64, 128, 256)) -> nn.Module:
+    return segmentation_3d.build_unet3d(n_classes, channels=tuple(channels))
+
+
+@_register("vnet", "3d")
+def _vnet(n_classes: int) -> nn.Module:
+    return segmentation_3d.build_vnet(n_classes)
+
+
+@_register("highresnet", "3d")
+def _highresnet(n_classes: int) -> nn.Module:
+    return segmentation_3d.build_highresnet(n_classes)
+
+
+def list_segmentation_models(dim: str | None = None) -> list[str]:
+    """Registered names, optionally only those for ``dim`` (``"2d"`` or ``"3d"``)."""
+    names = SEGMENTATION_MODELS.list()
+    return names if dim is None else [n for n in names if MODEL_DIMS[n] == dim]
+
+
+def model_dim(name: str) -> str:
+    """``"2d"`` or ``"3d"`` for a registered model name."""
+    SEGMENTATION_MODELS.get(name)
+    return MODEL_DIMS[name]
+
+
+def create_segmentation_model(name: str, n_classes: int, dim: str | None = None, **kw: Any) -> nn.Module:
+    """Build a segmentation network by name.
+
+    Args:
+        name: one of :func:`list_segmentation_models`; unknown names raise
+            :class:`~mtneuro.errors.ConfigError` listing the valid ones.
+        n_classes: output classes (3 or 4 in MTNeuro; any >= 2).
+        dim: ``"2d"`` or ``"3d"``; if given it must match the model.
+        **kw: model options, e.g. ``encoder_name``/``encoder_weights`` (smp models) or
+            ``encoder`` (``ssl-unet``); ``None`` values are dropped.
+
+    Returns:
+        a module mapping ``(B, 1, [D,] H, W)`` float images to ``(B, n_classes, [D,] H, W)`` logits.
+    """
+    own_dim = model_dim(name)
+    if dim is not None:
+        check_choice("dim", dim, ("2d", "3d"))
+        if dim != own_dim:
+            valid = ", ".join(list_segmentation_models(dim))
+            raise ConfigError(f"model {name!r} is {own_dim}, not {dim}; {dim} models: {valid}")
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+        raise ConfigError(f"n_classes: expected int >= 2, got {n_classes!r}")
+    try:
+        return SEGMENTATION_MODELS.create(name, n_classes=n_classes, **kw)
+    except TypeError as err:
+        if "unexpected keyword" in str(err):
+            raise ConfigError(f"model {name!r}: {err}") from None
+        raise

@@ -1,0 +1,138 @@
+"""Resolve a user-supplied encoder spec into ``(encoder, input_spec)``.
+
+Every task accepts ``--encoder SPEC`` where SPEC is, tried in this order:
+
+1. a path to an ``mtneuro-encoder/1`` checkpoint (see :mod:`mtneuro.models.checkpoint`);
+2. ``"package.module:callable"``: the callable (a function or an ``nn.Module`` class)
+   is called without arguments and must return an ``nn.Module`` mapping
+   ``(B, 1, H, W)`` (or the layout its ``input_spec`` says) to ``(B, D)``;
+3. a registered encoder name (``ENCODERS``; randomly initialised, useful as a baseline);
+4. a name a pip package registers under the entry-point group ``mtneuro.encoders``
+   (``[project.entry-points."mtneuro.encoders"] myenc = "mypkg.enc:build"``).
+
+If the module has no integer ``out_dim``, D is found with one dummy forward pass. A
+module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
+``in_channels``, ``size``, ``mean``, ``std``); missing keys get
+:data:`DEFAULT_INPUT_SPEC`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from mtneuro.errors import ConfigError, DataError
+from mtneuro.models.checkpoint import load_encoder
+
+ENTRY_POINT_GROUP = "mtneuro.encoders"
+DEFAULT_INPUT_SPEC: dict[str, Any] = {"spatial_dims": 2, "in_channels": 1, "size": 64}
+
+
+def import_callable(ref: str) -> Callable[..., Any]:
+    """Import ``"package.module:attr.path"`` and return the attribute.
+
+    Raises:
+        ConfigError: malformed reference, module not importable or attribute missing.
+    """
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"encoder {ref!r}: expected 'package.module:callable'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"encoder {ref!r}: cannot import module {module_name!r} ({exc})") from exc
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(f"encoder {ref!r}: module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ConfigError(f"encoder {ref!r}: {attr!r} is not callable")
+    return obj
+
+
+def _entry_point_names() -> list[str]:
+    return sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+
+
+def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple[nn.Module, dict]:
+    """Check the built object, attach ``out_dim`` (dummy forward if needed)."""
+    if not isinstance(encoder, nn.Module):
+        raise ConfigError(f"encoder {spec!r}: expected the callable to return an nn.Module, "
+                          f"got {type(encoder).__name__}")
+    full = {**DEFAULT_INPUT_SPEC, **(input_spec or getattr(encoder, "input_spec", None) or {})}
+    if not isinstance(getattr(encoder, "out_dim", None), int):
+        encoder.out_dim = infer_out_dim(encoder, full, spec=spec)
+    return encoder, full
+
+
+def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str = "encoder") -> int:
+    """Feature size D from one forward pass of a ``(2, C, [8,] size, size)`` zero batch."""
+    dims, channels, size = input_spec["spatial_dims"], input_spec["in_channels"], input_spec["size"]
+    shape = (2, channels, *((8,) if dims == 3 else ()), size, size)
+    param = next(encoder.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    was_training = encoder.training
+    encoder.eval()  # no BatchNorm running-stat updates from the probe batch
+    try:
+        with torch.no_grad():
+            out = encoder(torch.zeros(shape, device=device))
+    except Exception as exc:
+        raise ConfigError(f"encoder {spec!r}: forward on a dummy input of shape {shape} failed "
+                          f"({type(exc).__name__}: {exc})") from exc
+    finally:
+        encoder.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != shape[0]:
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ConfigError(f"encoder {spec!r}: expected output (B, D) for input {shape}, got {got}")
+    return int(out.shape[1])
+
+
+def resolve_encoder(spec: str) -> tuple[nn.Module, dict[str, Any]]:
+    """Turn a checkpoint path, ``module:callable``, registered or entry-point name into an encoder.
+
+    Args:
+        spec: see the module docstring for the accepted forms.
+
+    Returns:
+        ``(encoder, input_spec)``: the module (with integer ``out_dim``) and a dict with
+        at least ``spatial_dims``, ``in_channels`` and ``size``.
+
+    Raises:
+        ConfigError: the spec matches none of the forms; the message lists them.
+        DataError: a checkpoint file is missing or malformed.
+    """
+    from mtneuro.models.registry import create_encoder, list_encoders
+
+    if not isinstance(spec, str) or not spec:
+        raise ConfigError(f"encoder spec: expected a non-empty string, got {spec!r}")
+    path = Path(spec)
+    if path.is_file():
+        encoder = load_encoder(path)
+        return _finish(spec, encoder, encoder.input_spec)
+    if ":" in spec and not os.path.splitdrive(spec)[0]:
+        return _finish(spec, import_callable(spec)(), None)
+    if spec in list_encoders():
+        try:
+            encoder = create_encoder(spec)
+        except TypeError as exc:
+            raise ConfigError(f"encoder {spec!r} needs arguments ({exc}); build it with "
+                              f"create_encoder or save it with save_encoder first") from exc
+        spec_in = {"in_channels": getattr(encoder, "in_channels", 1),
+                   "spatial_dims": getattr(encoder, "spatial_dims", 2)}
+        return _finish(spec, encoder, spec_in)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == spec:
+            return _finish(spec, ep.load()(), None)
+    if spec.endswith((".pt", ".pth", ".ckpt")) or os.sep in spec:
+        raise DataError(f"encoder checkpoint {spec!r} not found")
+    plugins = ", ".join(_entry_point_names()) or "none installed"
+    raise ConfigError(
+        f"encoder {spec!r}: expected a checkpoint file, 'module:callable', a registered encoder "
+        f"({', '.join(list_encoders())}) or an entry point in group {ENTRY_POINT_GROUP!r} ({plugins})"
+    )

@@ -1,0 +1,175 @@
+"""Leaderboard tables from bench cell records, with published numbers in separate rows.
+
+Reads every ``DIR/cells/<id>/metrics.json`` written by ``mtneuro bench``, groups
+complete cells by (task, setting, method, data source) and reports mean ± sample
+std over their seeds of each headline number. Published rows of the same task
+setting (:mod:`mtneuro.report.published`) follow, each labelled with its source
+(``paper, real volume`` / ``reference code``). Every row names its data source,
+so numbers on the synthetic phantom are never read as real-volume numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mtneuro.report.published import Stat, published_rows
+from mtneuro.report.results import SCHEMA_VERSION
+
+TASK_TITLES = {
+    "task1": "Task 1: brain-region classification (accuracy)",
+    "task2": "Task 2: microstructure segmentation (F1, IoU)",
+    "task3": "Task 3: semantic features from frozen embeddings (linear-readout R²)",
+    "neural": "Neural decoding (MYOW protocol)",
+    "pretrain": "Self-supervised pretraining",
+}
+TASK_ORDER = tuple(TASK_TITLES)
+VOLUME_SOURCES = {
+    "phantom": "phantom (synthetic volume)",
+    "bossdb": "real volume (BossDB prasad2020)",
+    "slice": "real slice z=309 only",
+}
+METRIC_TITLES = {
+    "accuracy": "Accuracy", "delta_accuracy": "δ-Accuracy", "weighted_f1": "Weighted F1",
+    "f1_avg": "F1 avg", "iou_avg": "IoU avg",
+    "r2_vessel_fraction": "R² Vessels", "r2_axon_fraction": "R² Axons", "r2_cell_count": "R² Cell count",
+    "r2_cell_size": "R² Cell size", "r2_nn_distance": "R² Dist (k=1)",
+}
+OURS = "ours"
+
+
+def metric_title(key: str) -> str:
+    if key in METRIC_TITLES:
+        return METRIC_TITLES[key]
+    for prefix in ("f1_", "iou_"):
+        if key.startswith(prefix):
+            return f"{prefix[:-1].upper() if prefix == 'iou_' else 'F1'} {key[len(prefix):]}"
+    return key
+
+
+def data_source_label(record: dict[str, Any]) -> str:
+    """Human label of where a cell's data came from (``phantom (synthetic volume)``, ...)."""
+    source = record.get("source")
+    if isinstance(source, dict):
+        if source.get("label"):
+            return str(source["label"])
+        name = str(source.get("source", "unknown"))
+        if name == "cache" and isinstance(source.get("params"), dict):
+            inner = source["params"].get("source") or source.get("inner", {}).get("source")
+            return f"cache of {VOLUME_SOURCES.get(str(inner), inner)}" if inner else "local cache"
+        return VOLUME_SOURCES.get(name, name)
+    return str(source) if source else "unknown"
+
+
+@dataclass
+class Row:
+    """One leaderboard row: our method over seeds, or a published number."""
+
+    kind: str  # OURS or a published source label
+    method: str
+    data_source: str
+    values: dict[str, Stat]
+    n: int = 0
+    failed: int = 0
+    note: str = ""
+    cells: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LeaderboardTable:
+    task: str
+    setting: str
+    metrics: list[str]
+    rows: list[Row]
+    figures: list[tuple[str, str]] = field(default_factory=list)  # (cell id, path relative to DIR)
+
+    @property
+    def title(self) -> str:
+        return f"{TASK_TITLES.get(self.task, self.task)} — {self.setting}"
+
+
+def load_records(out_dir: str | Path) -> list[dict[str, Any]]:
+    """Every readable cell record under ``out_dir/cells`` (sorted by cell id).
+
+    Records of another schema version are skipped rather than misread.
+    """
+    records = []
+    for path in sorted(Path(out_dir).glob("cells/*/metrics.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("schema_version") != SCHEMA_VERSION or "cell" not in record:
+            continue
+        record["_dir"] = path.parent.relative_to(out_dir).as_posix()
+        records.append(record)
+    return records
+
+
+def _summarise(values: list[float]) -> Stat:
+    arr = np.asarray(values, dtype=np.float64)
+    std = float(arr.std(ddof=1)) if arr.size > 1 else None
+    return Stat(float(arr.mean()), std, int(arr.size))
+
+
+def _ours(records: list[dict[str, Any]]) -> list[Row]:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in records:
+        cell = record["cell"]
+        method = cell["method"] if not cell.get("tag") else f"{cell['method']} [{cell['tag']}]"
+        if cell.get("encoder"):
+            method = f"encoder {cell['encoder']}"
+        groups.setdefault((method, data_source_label(record)), []).append(record)
+    rows = []
+    for (method, source), members in groups.items():
+        complete = [r for r in members if r.get("status") == "complete"]
+        keys: list[str] = []
+        for record in complete:
+            keys += [k for k in record.get("headline", {}) if k not in keys]
+        values = {}
+        for key in keys:
+            numbers = [r["headline"][key] for r in complete if r["headline"].get(key) is not None]
+            if numbers:
+                values[key] = _summarise(numbers)
+        rows.append(Row(OURS, method, source, values, n=len(complete), failed=len(members) - len(complete),
+                        cells=[r["cell"]["id"] for r in members]))
+    return rows
+
+
+def build_tables(records: list[dict[str, Any]], *, published: bool = True) -> list[LeaderboardTable]:
+    """One table per (task, setting) that has cells, ours first, then published rows."""
+    by_setting: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in records:
+        by_setting.setdefault((record["cell"]["task"], record["cell"]["setting"]), []).append(record)
+
+    def order(key: tuple[str, str]) -> tuple[int, str]:
+        task, setting = key
+        return (TASK_ORDER.index(task) if task in TASK_ORDER else len(TASK_ORDER), f"{task}/{setting}")
+
+    tables = []
+    for task, setting in sorted(by_setting, key=order):
+        members = by_setting[(task, setting)]
+        rows = _ours(members)
+        if published:
+            rows += [Row(p.label, p.method_title, p.data, dict(p.metrics), note=p.note)
+                     for p in published_rows(task, setting)]
+        metrics: list[str] = []
+        for row in rows:
+            metrics += [k for k in row.values if k not in metrics]
+        figures = [(r["cell"]["id"], f"{r['_dir']}/{f}") for r in members for f in r.get("figures", [])]
+        tables.append(LeaderboardTable(task, setting, metrics, rows, figures))
+    return tables
+
+
+def failed_cells(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(cell id, one-line error) of every failed cell."""
+    out = []
+    for record in records:
+        if record.get("status") == "failed":
+            error = record.get("error") or {}
+            out.append((record["cell"]["id"], f"{error.get('type', 'Error')}: {error.get('message', '')}"))
+    return out

@@ -1,0 +1,163 @@
+"""Preview figure of a volume source: region map of a whole slice and one tile per region.
+
+Top: the slice at depth ``z``, downsampled, with the region map painted over it
+(if the source has ``roi_labels``), a legend and the four published boxes.
+Below: for each region its box (sub-volume A) at full resolution, as image and,
+if the source has ``pixel_labels``, with the microstructure labels overlaid;
+a scale bar in um (voxels are 1.17 um).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.patches import Patch, Rectangle
+
+from mtneuro.data.sources.base import VolumeSource
+from mtneuro.data.spec import (
+    PIXEL_CLASSES,
+    REGION_SHORT,
+    REGIONS,
+    ROI_NAMES,
+    SUBVOLUME_A,
+    SUBVOLUME_Z,
+    VOXEL_SIZE_UM,
+)
+from mtneuro.errors import ConfigError
+from mtneuro.report.figures import plt, save_figure
+
+#: Region colours by roi id (RGB in [0, 1]); clear is left unpainted.
+ROI_COLOURS = {
+    1: (0.25, 0.35, 0.90),
+    2: (0.90, 0.25, 0.25),
+    3: (0.55, 0.90, 0.25),
+    4: (0.25, 0.80, 0.90),
+    5: (0.85, 0.35, 0.85),
+    6: (0.95, 0.80, 0.25),
+    7: (0.20, 0.70, 0.40),
+    8: (0.60, 0.40, 0.90),
+}
+#: Microstructure colours by BossDB label (background not painted).
+LABEL_COLOURS = {1: (1.0, 0.15, 0.15), 2: (0.15, 0.55, 1.0), 3: (1.0, 0.85, 0.1)}
+BOX_COLOURS = {"cortex": "#4059e6", "striatum": "#e64040", "thalamus": "#40cce6", "zona_incerta": "#d959d9"}
+STRIP_ROWS = 128  # rows of the whole slice read at once, bounds memory
+SCALE_BAR_UM = 50.0
+
+
+def default_z(source: VolumeSource) -> int:
+    """Middle of the task depth if the source reaches it, else its middle slice."""
+    middle = (SUBVOLUME_Z.start + SUBVOLUME_Z.stop) // 2
+    return middle if middle < source.shape[0] else source.shape[0] // 2
+
+
+def _overview(source: VolumeSource, z: int, step: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Downsampled image and roi ids of slice ``z`` (every ``step``-th pixel), read in strips."""
+    _, height, width = source.shape
+    rows_img, rows_roi = [], []
+    has_roi = "roi_labels" in source.channels
+    for y0 in range(0, height, STRIP_ROWS):
+        y1 = min(height, y0 + STRIP_ROWS)
+        keep = slice((-y0) % step, None, step)  # rows on the global step grid
+        rows_img.append(source.read_channel("image", (z, z + 1), (y0, y1), (0, width))[0, keep, ::step])
+        if has_roi:
+            rows_roi.append(source.read_channel("roi_labels", (z, z + 1), (y0, y1), (0, width))[0, keep, ::step])
+    return np.concatenate(rows_img), (np.concatenate(rows_roi) if has_roi else None)
+
+
+def _paint(gray: np.ndarray, ids: np.ndarray, colours: dict[int, tuple], alpha: float) -> np.ndarray:
+    """RGB image: gray with ``colours[id]`` blended in where ids has a colour."""
+    rgb = np.repeat((gray.astype(np.float32) / 255.0)[..., None], 3, axis=2)
+    lut = np.zeros((256, 3), dtype=np.float32)
+    painted = np.zeros(256, dtype=bool)
+    for key, colour in colours.items():
+        lut[key], painted[key] = colour, True
+    mask = painted[ids]
+    rgb[mask] = (1 - alpha) * rgb[mask] + alpha * lut[ids[mask]]
+    return rgb
+
+
+def _scale_bar(ax, pixels: int) -> None:
+    length = SCALE_BAR_UM / VOXEL_SIZE_UM
+    x0, y0 = pixels * 0.06, pixels * 0.92
+    ax.plot([x0, x0 + length], [y0, y0], color="white", linewidth=3, solid_capstyle="butt")
+    ax.text(x0 + length / 2, y0 - pixels * 0.03, f"{SCALE_BAR_UM:g} µm", color="white", ha="center", fontsize=8)
+
+
+def render_preview(source: VolumeSource, out: str | Path, z: int | None = None, step: int = 4) -> Path:
+    """Write the preview PNG of ``source`` at slice ``z`` to ``out``.
+
+    Args:
+        source: any volume source; ``image`` is required, labels are drawn when present.
+        z: slice index; default :func:`default_z`.
+        step: downsampling of the whole-slice overview.
+
+    Raises:
+        ConfigError: ``z`` is outside the source.
+    """
+    depth, height, width = source.shape
+    z = default_z(source) if z is None else int(z)
+    if not 0 <= z < depth:
+        raise ConfigError(f"z {z} is outside the {source.name} volume (valid z: 0:{depth})")
+    has_roi = "roi_labels" in source.channels
+    has_labels = "pixel_labels" in source.channels
+    gray, roi = _overview(source, z, step)
+
+    fig = plt.figure(figsize=(16, 10.5 if has_labels else 7.5))
+    rows = 3 if has_labels else 2
+    grid = fig.add_gridspec(rows, 4, height_ratios=[1.25] + [1.0] * (rows - 1), hspace=0.18, wspace=0.05)
+    ax = fig.add_subplot(grid[0, :])
+    extent = (0, width, height, 0)
+    if roi is not None:
+        ax.imshow(_paint(gray, roi, ROI_COLOURS, 0.35), extent=extent, interpolation="nearest")
+        handles = [
+            Patch(color=ROI_COLOURS[k], label=f"{k} {ROI_NAMES[k]}")
+            for k in sorted(ROI_COLOURS)
+            if (roi == k).any()
+        ]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="roi_labels")
+    else:
+        ax.imshow(gray, cmap="gray", vmin=0, vmax=255, extent=extent, interpolation="nearest")
+    for region, box in SUBVOLUME_A.items():
+        (x0, x1), (y0, y1) = box.x, box.y
+        if x1 <= width and y1 <= height:
+            ax.add_patch(
+                Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=BOX_COLOURS[region], linewidth=1.8)
+            )
+            ax.text(x0, y0 - 12, REGION_SHORT[region], color=BOX_COLOURS[region], fontsize=9, weight="bold")
+    label_note = "" if roi is not None else "; no region labels in this source"
+    ax.set_title(f"{source.name}: slice z={z}, {height} x {width} px at {VOXEL_SIZE_UM} µm{label_note}", fontsize=10)
+    ax.set_xlabel("x (px)")
+    ax.set_ylabel("y (px)")
+
+    for col, region in enumerate(REGIONS):
+        box = SUBVOLUME_A[region]
+        if box.x[1] > width or box.y[1] > height:
+            continue
+        block = source.read((z, z + 1), box.y, box.x, channels=("image",) + (("pixel_labels",) if has_labels else ()))
+        tile = block.image[0]
+        ax_img = fig.add_subplot(grid[1, col])
+        ax_img.imshow(tile, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        ax_img.set_title(f"{REGION_SHORT[region]} box A  x {box.x[0]}:{box.x[1]}  y {box.y[0]}:{box.y[1]}", fontsize=9)
+        _scale_bar(ax_img, tile.shape[0])
+        ax_img.axis("off")
+        if has_labels:
+            ax_lab = fig.add_subplot(grid[2, col])
+            ax_lab.imshow(_paint(tile, block.pixel_labels[0], LABEL_COLOURS, 0.55), interpolation="nearest")
+            fractions = np.bincount(block.pixel_labels[0].ravel(), minlength=4) / tile.size
+            ax_lab.set_title(
+                " ".join(f"{PIXEL_CLASSES[k]} {fractions[k]:.1%}" for k in (1, 2, 3)), fontsize=8
+            )
+            _scale_bar(ax_lab, tile.shape[0])
+            ax_lab.axis("off")
+    if has_labels:
+        handles = [
+            Patch(color=LABEL_COLOURS[k], label=f"{k} {PIXEL_CLASSES[k]}") for k in (1, 2, 3)
+        ]
+        fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, title="pixel_labels (BossDB convention)")
+    else:
+        fig.text(
+            0.5, 0.04, f"no microstructure labels in source '{source.name}': image tiles only",
+            ha="center", fontsize=10,
+        )
+    return save_figure(fig, out, dpi=100)

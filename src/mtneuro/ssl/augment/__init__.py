@@ -1,0 +1,44 @@
+"""Batched, on-device augmentations.
+
+- :mod:`mtneuro.ssl.augment.images`: image transforms for ``(B, C, H, W)`` and
+  ``(B, C, D, H, W)`` (crops, flips, 90-degree rotations, brightness/contrast, blur,
+  noise, normalisation), :class:`Compose`, the MTNeuro view :func:`mtneuro_view`, and
+  the :data:`AUGMENTATIONS` registry (re-exported here).
+- :mod:`mtneuro.ssl.augment.neural`: population-vector transforms (import that module).
+"""
+
+from mtneuro.ssl.augment.images import (
+    AUGMENTATIONS,
+    MTNEURO_MEAN,
+    MTNEURO_STD,
+    Compose,
+    ImageTransform,
+    Normalize,
+    RandomBrightnessContrast,
+    RandomCrop,
+    RandomGaussianBlur,
+    RandomGaussianNoise,
+    RandomHorizontalFlip,
+    RandomResizedCrop,
+    RandomRot90,
+    RandomVerticalFlip,
+    mtneuro_view,
+)
+
+__all__ = [
+    "AUGMENTATIONS",
+    "Compose",
+    "ImageTransform",
+    "MTNEURO_MEAN",
+    "MTNEURO_STD",
+    "Normalize",
+    "RandomBrightnessContrast",
+    "RandomCrop",
+    "RandomGaussianBlur",
+    "RandomGaussianNoise",
+    "RandomHorizontalFlip",
+    "RandomResizedCrop",
+    "RandomRot90",
+    "RandomVerticalFlip",
+    "mtneuro_view",
+]

@@ -1,0 +1,351 @@
+"""Batched, device-side image augmentations for 2D ``(B, C, H, W)`` and 3D ``(B, C, D, H, W)``.
+
+Every transform is a callable class with keyword-only parameters and an application
+probability ``p``; each sample draws its own parameters, and all samples are
+processed together (no Python loop over samples), on the tensor's device. Spatial
+transforms act on the last two axes (H, W); a 3D block keeps its depth.
+
+Randomness comes from the ``generator`` passed to ``__call__``, else from the
+transform's own generator (``seed=``), else from torch's global RNG. A CPU generator
+may drive CUDA tensors (the few per-sample numbers are drawn on CPU and moved).
+Each call draws the same amount of randomness whatever ``p`` is, so a pipeline stays
+reproducible when probabilities change.
+
+>>> g = torch.Generator().manual_seed(0)
+>>> view = mtneuro_view()                  # random 128 crop + MTNeuro normalisation
+>>> view(torch.rand(8, 1, 256, 256), g).shape
+torch.Size([8, 1, 128, 128])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from mtneuro.registry import Registry
+
+MTNEURO_MEAN = 0.4894
+MTNEURO_STD = 0.1238
+
+AUGMENTATIONS: Registry[object] = Registry("augmentation")
+
+
+def _rand(shape: Sequence[int], generator: torch.Generator | None,
+          device: torch.device) -> torch.Tensor:
+    """Uniform [0, 1) on ``device`` from ``generator`` (drawn on its own device if different)."""
+    if generator is None:
+        return torch.rand(*shape, device=device)
+    return torch.rand(*shape, generator=generator, device=generator.device).to(device)
+
+
+def _randn(shape: Sequence[int], generator: torch.Generator | None,
+           device: torch.device) -> torch.Tensor:
+    if generator is None:
+        return torch.randn(*shape, device=device)
+    return torch.randn(*shape, generator=generator, device=generator.device).to(device)
+
+
+def _bcast(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Reshape a per-sample ``(B,)`` tensor to broadcast against ``x`` ``(B, ...)``."""
+    return v.view(-1, *([1] * (x.dim() - 1)))
+
+
+def _check_image(x: torch.Tensor, name: str) -> None:
+    if x.dim() not in (4, 5):
+        raise ValueError(f"{name} expects (B, C, H, W) or (B, C, D, H, W), got shape {tuple(x.shape)}")
+
+
+class ImageTransform:
+    """Base class: draws the per-sample apply mask, then calls :meth:`apply`.
+
+    Args:
+        p: probability that a sample is transformed.
+        seed: seeds the transform's own CPU generator (used when none is passed in).
+    """
+
+    def __init__(self, *, p: float = 1.0, seed: int | None = None) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"{type(self).__name__} p: expected float in [0, 1], got {p!r}")
+        self.p = p
+        self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        _check_image(x, type(self).__name__)
+        g = generator if generator is not None else self.generator
+        mask = _rand((x.shape[0],), g, x.device) < self.p
+        return self.apply(x, mask, g)
+
+    def apply(self, x: torch.Tensor, mask: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
+        """Transform the samples where ``mask`` ``(B,)`` is True; keep the others."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "generator")
+        return f"{type(self).__name__}({params})"
+
+
+@AUGMENTATIONS.register("random_crop")
+class RandomCrop(ImageTransform):
+    """Crop ``size x size`` at a random integer offset (exact pixels, no interpolation).
+
+    Args:
+        size: output height and width (pixels).
+        same_on_batch: one offset for the whole batch, as torchvision's ``RandomCrop``
+            applied to a batch in the MTNeuro code; default False (one per sample).
+        p: probability of a random offset; other samples get the centre crop.
+
+    Shapes:
+        ``(B, C, [D,] H, W)`` -> ``(B, C, [D,] size, size)``.
+    """
+
+    def __init__(self, size: int, *, same_on_batch: bool = False, p: float = 1.0,
+                 seed: int | None = None) -> None:
+        super().__init__(p=p, seed=seed)
+        self.size = int(size)
+        self.same_on_batch = same_on_batch
+
+    def apply(self, x, mask, g):
+        b, (h, w), s = x.shape[0], x.shape[-2:], self.size
+        if s > h or s > w:
+            raise ValueError(f"RandomCrop size {s} exceeds the image size {h}x{w}")
+        u = _rand((1 if self.same_on_batch else b, 2), g, x.device).expand(b, 2)
+        top = torch.where(mask, (u[:, 0] * (h - s + 1)).long().clamp(max=h - s), (h - s) // 2)
+        left = torch.where(mask, (u[:, 1] * (w - s + 1)).long().clamp(max=w - s), (w - s) // 2)
+        ar = torch.arange(s, device=x.device)
+        flat = x.reshape(b, -1, h, w)
+        rows = (top[:, None] + ar).view(b, 1, s, 1).expand(b, flat.shape[1], s, w)
+        flat = flat.gather(2, rows)
+        cols = (left[:, None] + ar).view(b, 1, 1, s).expand(b, flat.shape[1], s, s)
+        return flat.gather(3, cols).reshape(*x.shape[:-2], s, s)
+
+
+@AUGMENTATIONS.register("random_resized_crop")
+class RandomResizedCrop(ImageTransform):
+    """Crop a random box (area fraction ``scale``, aspect ``ratio``) and resize it bilinearly.
+
+    Boxes are drawn per sample and sampled through one ``affine_grid`` /
+    ``grid_sample`` call. A box that would leave the image is shrunk to fit
+    (torchvision retries instead; the distributions differ slightly).
+
+    Args:
+        size: output height and width (pixels).
+        scale: range of the box area as a fraction of the image area.
+        ratio: range of the box aspect ratio width / height.
+        p: probability of a random box; other samples are resized whole.
+
+    Shapes:
+        ``(B, C, [D,] H, W)`` -> ``(B, C, [D,] size, size)``; float input.
+    """
+
+    def __init__(self, size: int, *, scale: tuple[float, float] = (0.08, 1.0),
+                 ratio: tuple[float, float] = (3 / 4, 4 / 3), p: float = 1.0,
+                 seed: int | None = None) -> None:
+        super().__init__(p=p, seed=seed)
+        self.size = int(size)
+        self.scale = tuple(scale)
+        self.ratio = tuple(ratio)
+
+    def apply(self, x, mask, g):
+        b, (h, w) = x.shape[0], x.shape[-2:]
+        u = _rand((b, 4), g, x.device)
+        area = self.scale[0] + (self.scale[1] - self.scale[0]) * u[:, 0]
+        log_r = math.log(self.ratio[0]) + (math.log(self.ratio[1]) - math.log(self.ratio[0])) * u[:, 1]
+        r = torch.exp(log_r) * (h / w)  # aspect in fractions of the image sides
+        bw = torch.sqrt(area * r).clamp(max=1.0)  # box width as a fraction of W
+        bh = torch.sqrt(area / r).clamp(max=1.0)
+        bw, bh = torch.where(mask, bw, 1.0), torch.where(mask, bh, 1.0)
+        # Centre in normalised [-1, 1] coordinates, keeping the box inside the image.
+        cx = (2 * u[:, 2] - 1) * (1 - bw)
+        cy = (2 * u[:, 3] - 1) * (1 - bh)
+        s = self.size
+        if x.dim() == 4:
+            theta = torch.zeros(b, 2, 3, device=x.device, dtype=x.dtype)
+            theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = bw, cx, bh, cy
+            grid = F.affine_grid(theta, [b, x.shape[1], s, s], align_corners=False)
+        else:
+            d = x.shape[2]
+            theta = torch.zeros(b, 3, 4, device=x.device, dtype=x.dtype)
+            theta[:, 0, 0], theta[:, 0, 3], theta[:, 1, 1], theta[:, 1, 3] = bw, cx, bh, cy
+            theta[:, 2, 2] = 1.0  # depth untouched
+            grid = F.affine_grid(theta, [b, x.shape[1], d, s, s], align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+class _RandomFlip(ImageTransform):
+    axis = -1
+
+    def apply(self, x, mask, g):
+        return torch.where(_bcast(mask, x), x.flip(self.axis), x)
+
+
+@AUGMENTATIONS.register("horizontal_flip")
+class RandomHorizontalFlip(_RandomFlip):
+    """Mirror the W axis of each sample with probability ``p`` (default 0.5)."""
+
+    axis = -1
+
+    def __init__(self, *, p: float = 0.5, seed: int | None = None) -> None:
+        super().__init__(p=p, seed=seed)
+
+
+@AUGMENTATIONS.register("vertical_flip")
+class RandomVerticalFlip(_RandomFlip):
+    """Mirror the H axis of each sample with probability ``p`` (default 0.5)."""
+
+    axis = -2
+
+    def __init__(self, *, p: float = 0.5, seed: int | None = None) -> None:
+        super().__init__(p=p, seed=seed)
+
+
+@AUGMENTATIONS.register("rot90")
+class RandomRot90(ImageTransform):
+    """Rotate each sample by k x 90 degrees in the (H, W) plane, k uniform in {0, 1, 2, 3}.
+
+    Built from a transpose and two flips selected per sample with ``torch.where``
+    (``rot90(x, k) = flips_k(transpose_k(x))``), so it is exact and loop-free.
+    Requires H == W. Samples not selected by ``p`` keep k = 0.
+    """
+
+    def apply(self, x, mask, g):
+        if x.shape[-1] != x.shape[-2]:
+            raise ValueError(f"RandomRot90 needs square images, got {tuple(x.shape[-2:])}")
+        k = torch.where(mask, (_rand((x.shape[0],), g, x.device) * 4).long().clamp(max=3), 0)
+        x = torch.where(_bcast(k % 2 == 1, x), x.transpose(-2, -1), x)
+        x = torch.where(_bcast((k == 1) | (k == 2), x), x.flip(-2), x)
+        return torch.where(_bcast(k >= 2, x), x.flip(-1), x)
+
+
+@AUGMENTATIONS.register("brightness_contrast")
+class RandomBrightnessContrast(ImageTransform):
+    """Scale intensity by ``U[1-b, 1+b]`` and contrast (around each sample's mean) by ``U[1-c, 1+c]``.
+
+    Args:
+        brightness: maximum relative brightness change b.
+        contrast: maximum relative contrast change c.
+        clamp: clip the result to [0, 1] (inputs in [0, 1], before normalisation).
+        p: probability per sample.
+    """
+
+    def __init__(self, *, brightness: float = 0.4, contrast: float = 0.4, clamp: bool = True,
+                 p: float = 0.8, seed: int | None = None) -> None:
+        super().__init__(p=p, seed=seed)
+        self.brightness, self.contrast, self.clamp = brightness, contrast, clamp
+
+    def apply(self, x, mask, g):
+        u = _rand((x.shape[0], 2), g, x.device)
+        fb = torch.where(mask, 1 + self.brightness * (2 * u[:, 0] - 1), 1.0)
+        fc = torch.where(mask, 1 + self.contrast * (2 * u[:, 1] - 1), 1.0)
+        y = x * _bcast(fb, x).to(x.dtype)
+        mean = y.mean(dim=tuple(range(1, x.dim())), keepdim=True)
+        y = (y - mean) * _bcast(fc, x).to(x.dtype) + mean
+        y = y.clamp(0, 1) if self.clamp else y
+        return torch.where(_bcast(mask, x), y, x)
+
+
+@AUGMENTATIONS.register("gaussian_blur")
+class RandomGaussianBlur(ImageTransform):
+    """Separable Gaussian blur in (H, W) with ``sigma ~ U[sigma]`` drawn per sample.
+
+    All samples are blurred by two grouped convolutions (one kernel per sample and
+    channel), with reflect padding.
+
+    Args:
+        kernel_size: odd kernel length (pixels).
+        sigma: range of the standard deviation (pixels).
+        p: probability per sample.
+    """
+
+    def __init__(self, *, kernel_size: int = 9, sigma: tuple[float, float] = (0.1, 2.0),
+                 p: float = 0.5, seed: int | None = None) -> None:
+        super().__init__(p=p, seed=seed)
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"RandomGaussianBlur kernel_size: expected an odd int, got {kernel_size!r}")
+        self.kernel_size, self.sigma = kernel_size, tuple(sigma)
+
+    def apply(self, x, mask, g):
+        b, (h, w), k = x.shape[0], x.shape[-2:], self.kernel_size
+        sig = self.sigma[0] + (self.sigma[1] - self.sigma[0]) * _rand((b,), g, x.device)
+        t = torch.arange(k, device=x.device, dtype=torch.float32) - k // 2
+        kern = torch.exp(-(t[None] ** 2) / (2 * sig[:, None] ** 2))
+        kern = kern / kern.sum(dim=1, keepdim=True)
+        kern = torch.where(mask[:, None], kern, (t == 0).float()[None])  # delta = identity
+        flat = x.reshape(1, -1, h, w)  # (1, B*C*D, H, W): one group per (sample, channel, slice)
+        per = flat.shape[1] // b
+        kern = kern.to(x.dtype).repeat_interleave(per, dim=0)  # (B*C*D, k)
+        pad = k // 2
+        mode = "reflect" if min(h, w) > pad else "replicate"
+        flat = F.conv2d(F.pad(flat, (pad, pad, 0, 0), mode=mode), kern[:, None, None, :],
+                        groups=flat.shape[1])
+        flat = F.conv2d(F.pad(flat, (0, 0, pad, pad), mode=mode), kern[:, None, :, None],
+                        groups=flat.shape[1])
+        return flat.reshape(x.shape)
+
+
+@AUGMENTATIONS.register("gaussian_noise")
+class RandomGaussianNoise(ImageTransform):
+    """Add zero-mean Gaussian noise of standard deviation ``std`` (intensity units)."""
+
+    def __init__(self, *, std: float = 0.05, p: float = 0.5, seed: int | None = None) -> None:
+        super().__init__(p=p, seed=seed)
+        self.std = std
+
+    def apply(self, x, mask, g):
+        noise = _randn(x.shape, g, x.device).to(x.dtype) * self.std
+        return x + noise * _bcast(mask, x).to(x.dtype)
+
+
+@AUGMENTATIONS.register("normalize")
+class Normalize(ImageTransform):
+    """``(x - mean) / std`` (deterministic; scalar or per-channel statistics)."""
+
+    def __init__(self, *, mean: float | Sequence[float] = MTNEURO_MEAN,
+                 std: float | Sequence[float] = MTNEURO_STD) -> None:
+        super().__init__(p=1.0)
+        self.mean, self.std = mean, std
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        _check_image(x, "Normalize")
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device).reshape(shape)
+        std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device).reshape(shape)
+        return (x - mean) / std
+
+
+class Compose:
+    """Apply transforms in order, passing one generator through all of them."""
+
+    def __init__(self, transforms: Sequence[object], *, seed: int | None = None) -> None:
+        self.transforms = list(transforms)
+        self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        g = generator if generator is not None else self.generator
+        for t in self.transforms:
+            x = t(x, g)
+        return x
+
+    def __repr__(self) -> str:
+        return "Compose(" + ", ".join(repr(t) for t in self.transforms) + ")"
+
+
+def mtneuro_view(*, size: int = 128, mean: float = MTNEURO_MEAN, std: float = MTNEURO_STD,
+                 strong: bool = False, same_on_batch: bool = False) -> Compose:
+    """The MTNeuro SSL view: random ``size`` crop, then normalisation (protocol section C).
+
+    Args:
+        size: crop size in pixels (128 in MTNeuro).
+        mean, std: normalisation of [0, 1] intensities (MTNeuro: 0.4894, 0.1238).
+        strong: add flips, 90-degree rotations, brightness/contrast, blur and noise
+            before the normalisation (not in the MTNeuro configs).
+        same_on_batch: one crop offset per batch, as in the reference code.
+    """
+    steps: list[object] = [RandomCrop(size, same_on_batch=same_on_batch)]
+    if strong:
+        steps += [RandomHorizontalFlip(), RandomVerticalFlip(), RandomRot90(p=1.0),
+                  RandomBrightnessContrast(), RandomGaussianBlur(), RandomGaussianNoise()]
+    steps.append(Normalize(mean=mean, std=std))
+    return Compose(steps)

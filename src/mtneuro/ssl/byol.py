@@ -1,0 +1,121 @@
+"""BYOL: Bootstrap Your Own Latent (Grill et al. 2020, arXiv 2006.07733).
+
+An online network (encoder -> projector -> predictor) predicts the projection that a
+slowly moving target copy (encoder -> projector, EMA of the online weights) gives for
+another view of the same sample. The loss is BYOL's normalised MSE, symmetric over
+the two views.
+
+>>> method = BYOL(create_encoder("resnet-tiny"), projector_hidden=64, projector_out=32,
+...               predictor_hidden=64)
+>>> out = method(view_a, view_b)          # {"loss", "byol_loss"}
+>>> out["loss"].backward(); optimizer.step(); method.update_target(0.996)
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from mtneuro.errors import ConfigError
+from mtneuro.ssl.heads import make_head
+from mtneuro.ssl.losses import normalized_mse
+from mtneuro.ssl.momentum import deactivate_requires_grad, update_momentum
+
+
+def _feature_dim(encoder: nn.Module) -> int:
+    dim = getattr(encoder, "out_dim", None)
+    if not isinstance(dim, int):
+        raise ConfigError(f"encoder {type(encoder).__name__}: expected an integer attribute "
+                          f"out_dim (feature size), got {dim!r}")
+    return dim
+
+
+class BYOL(nn.Module):
+    """BYOL with a configurable projector and predictor.
+
+    Args:
+        encoder: maps a view ``(B, ...)`` to ``(B, encoder.out_dim)``.
+        projector_hidden: hidden width of the projector MLP; 0 makes it the identity.
+        projector_out: projection size.
+        predictor_hidden: hidden width of the predictor MLP (output = projection size).
+        projector: a ready-made projector module (overrides the three sizes above
+            for the projector); give ``projector_out`` its output size.
+        predictor: a ready-made predictor module.
+        batch_norm: BatchNorm in the heads.
+
+    Attributes:
+        online_encoder: the encoder being trained (save or probe this one).
+        target_encoder, target_projector: EMA copies, never receiving gradients.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        *,
+        projector_hidden: int = 4096,
+        projector_out: int = 256,
+        predictor_hidden: int = 4096,
+        projector: nn.Module | None = None,
+        predictor: nn.Module | None = None,
+        batch_norm: bool = True,
+    ) -> None:
+        super().__init__()
+        rep = _feature_dim(encoder)
+        self.online_encoder = encoder
+        if projector is None:
+            projector, projector_out = make_head(rep, projector_hidden, projector_out, batch_norm)
+        self.online_projector = projector
+        self.projection_dim = projector_out
+        if predictor is None:
+            predictor, _ = make_head(projector_out, predictor_hidden, projector_out, batch_norm)
+        self.predictor = predictor
+        self.target_encoder = deactivate_requires_grad(copy.deepcopy(encoder))
+        self.target_projector = deactivate_requires_grad(copy.deepcopy(projector))
+
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        """(online, target) module pairs moved by :meth:`update_target`."""
+        return [(self.online_encoder, self.target_encoder),
+                (self.online_projector, self.target_projector)]
+
+    @torch.no_grad()
+    def update_target(self, m: float) -> None:
+        """EMA step ``target = m * target + (1 - m) * online`` for every pair."""
+        for online, target in self.ema_pairs():
+            update_momentum(online, target, m)
+
+    def online(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Online branch: representation y, projection z, prediction p, each ``(B, *)``."""
+        y = self.online_encoder(x)
+        z = self.online_projector(y)
+        return y, z, self.predictor(z)
+
+    @torch.no_grad()
+    def target(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Target branch (no gradient): representation y' and projection z'."""
+        y = self.target_encoder(x)
+        return y, self.target_projector(y)
+
+    def byol_terms(self, view_a: torch.Tensor, view_b: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Both branches on both views and the symmetric loss; intermediate tensors returned."""
+        y_a, z_a, p_a = self.online(view_a)
+        y_b, z_b, p_b = self.online(view_b)
+        ty_a, tz_a = self.target(view_a)
+        ty_b, tz_b = self.target(view_b)
+        loss = 0.5 * (normalized_mse(p_a, tz_b) + normalized_mse(p_b, tz_a))
+        return {"byol_loss": loss, "y_a": y_a, "z_a": z_a, "p_a": p_a, "y_b": y_b, "z_b": z_b,
+                "p_b": p_b, "ty_a": ty_a, "tz_a": tz_a, "ty_b": ty_b, "tz_b": tz_b}
+
+    def forward(self, view_a: torch.Tensor, view_b: torch.Tensor, **_: object) -> dict[str, torch.Tensor]:
+        """Symmetric BYOL loss of two views ``(B, ...)``.
+
+        Extra keyword arguments of the common method call (``pool``, ``exclude``,
+        ``mined_weight``, ``generator``, ...) are accepted and ignored, so a trainer can
+        drive BYOL and MYOW identically.
+
+        Returns:
+            ``{"loss": scalar with graph, "byol_loss": detached scalar}``.
+        """
+        loss = self.byol_terms(view_a, view_b)["byol_loss"]
+        return {"loss": loss, "byol_loss": loss.detach()}

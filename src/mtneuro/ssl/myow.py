@@ -1,0 +1,231 @@
+"""MYOW: Mine Your Own vieW (Azabou et al. 2021, arXiv 2102.10106), and MYOW-merged.
+
+BYOL plus across-sample prediction. For each sample a "mined view" is chosen among
+candidates by k-nearest-neighbour search (cosine): the query is the sample's online
+representation, the candidates are represented by the target encoder
+(``mine_space="target"``, the default of the reference code) or the online encoder.
+One of the k neighbours is drawn at random (:func:`mtneuro.ssl.miner.knn_mine`).
+
+Candidates are ``pool`` (a separate batch of raw samples, the MTNeuro image setup) or,
+if ``pool`` is None, the batch itself (``view_b``) with each sample excluded from its
+own candidates (the MYOW neural setup). ``exclude`` adds exclusions (e.g. the same
+trial's temporal window).
+
+Layouts:
+
+- ``"cascaded"`` (MYOW): a second projector ``g_m`` sits on the first projector's output
+  and a second predictor ``q_m`` predicts across mined pairs:
+  ``loss_m = L(q_m(g_m(z_a)), g'_m(g'(y'_mined)))`` with primes the EMA target copies.
+- ``"merged"`` (MYOW-m, MTNeuro): the mined pair goes through the main projector /
+  predictor, symmetrically: ``0.5 * (L(q(z_a), g'(y'_mined)) + L(q(z_mined), z'_a))``.
+
+Total loss: ``byol + w * mined`` (``loss_mix="add"``, the MYOW image code) or
+``(1 - w) * byol + w * mined`` (``loss_mix="convex"``, the myow-neuro code), with
+``w = mined_weight`` ramped by the trainer (:func:`mtneuro.ssl.schedules.linear_ramp`).
+Mining runs at every call, also at ``w = 0``, so every parameter gets a gradient
+(DistributedDataParallel requires it) and ``mined_index`` can be logged.
+
+Distributed: under an initialised ``torch.distributed`` process group with more than
+one process (``gather="auto"``, the default), candidate embeddings (and, for the merged
+layout, the raw candidates) are all-gathered without gradient, so every process mines
+in the global pool: ``exclude`` must then be ``(B, world * P)`` (``P`` = local pool or
+batch size; each process passes an equal share) and in-batch self-exclusion uses
+``rank * B + i``. ``gather`` may also be an explicit callable (with ``rank``) or None.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Callable, Literal
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from mtneuro.registry import Registry, check_choice
+from mtneuro.ssl.byol import BYOL
+from mtneuro.ssl.distributed import all_gather_nograd
+from mtneuro.ssl.heads import make_head
+from mtneuro.ssl.losses import normalized_mse
+from mtneuro.ssl.miner import knn_mine
+from mtneuro.ssl.momentum import deactivate_requires_grad
+
+LAYOUTS = ("cascaded", "merged")
+MINE_SPACES = ("target", "online")
+LOSS_MIXES = ("add", "convex")
+
+
+class MYOW(BYOL):
+    """MYOW (``layout="cascaded"``) and MYOW-merged (``layout="merged"``).
+
+    Args:
+        encoder: maps a view ``(B, ...)`` to ``(B, encoder.out_dim)``.
+        projector_hidden, projector_out, predictor_hidden, projector, predictor,
+            batch_norm: as in :class:`~mtneuro.ssl.byol.BYOL`.
+        layout: ``"cascaded"`` or ``"merged"``.
+        mined_projector_hidden: hidden width of the second projector (0 = identity).
+        mined_out: output size of the second projector.
+        mined_predictor_hidden: hidden width of the second predictor (default: same as
+            ``mined_projector_hidden``, or 4096 when that is 0).
+        projector_m, predictor_m: ready-made second projector / predictor modules
+            (give ``mined_out`` the projector's output size).
+        mine_space: encoder representing the candidates, ``"target"`` or ``"online"``.
+        k: neighbours to draw the mined view from.
+        loss_mix: ``"add"`` or ``"convex"`` (see the module docstring).
+
+    The monkey-reach setup of the reference code is
+    ``MYOW(mlp, projector_hidden=0, predictor_hidden=256, mined_projector_hidden=256,
+    mined_out=32, k=5, loss_mix="convex")``.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        *,
+        projector_hidden: int = 4096,
+        projector_out: int = 256,
+        predictor_hidden: int = 4096,
+        projector: nn.Module | None = None,
+        predictor: nn.Module | None = None,
+        batch_norm: bool = True,
+        layout: str = "cascaded",
+        mined_projector_hidden: int = 4096,
+        mined_out: int = 256,
+        mined_predictor_hidden: int | None = None,
+        projector_m: nn.Module | None = None,
+        predictor_m: nn.Module | None = None,
+        mine_space: str = "target",
+        k: int = 1,
+        loss_mix: str = "add",
+    ) -> None:
+        super().__init__(encoder, projector_hidden=projector_hidden, projector_out=projector_out,
+                         predictor_hidden=predictor_hidden, projector=projector,
+                         predictor=predictor, batch_norm=batch_norm)
+        self.layout = check_choice("MYOW layout", layout, LAYOUTS)
+        self.mine_space = check_choice("MYOW mine_space", mine_space, MINE_SPACES)
+        self.loss_mix = check_choice("MYOW loss_mix", loss_mix, LOSS_MIXES)
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"MYOW k: expected int >= 1, got {k!r}")
+        self.k = k
+        self.online_projector_m: nn.Module | None = None
+        self.target_projector_m: nn.Module | None = None
+        self.predictor_m: nn.Module | None = None
+        if layout == "cascaded":
+            if projector_m is None:
+                projector_m, mined_out = make_head(self.projection_dim, mined_projector_hidden,
+                                                   mined_out, batch_norm)
+            if predictor_m is None:
+                hidden = mined_predictor_hidden or mined_projector_hidden or 4096
+                predictor_m, _ = make_head(mined_out, hidden, mined_out, batch_norm)
+            self.online_projector_m = projector_m
+            self.predictor_m = predictor_m
+            self.target_projector_m = deactivate_requires_grad(
+                copy.deepcopy(projector_m))
+
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        pairs = super().ema_pairs()
+        if self.online_projector_m is not None:
+            pairs.append((self.online_projector_m, self.target_projector_m))
+        return pairs
+
+    @torch.no_grad()
+    def _candidates(self, terms: dict, pool: torch.Tensor | None,
+                    gather: Callable[[torch.Tensor], torch.Tensor] | None
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Search representations, target representations and raw inputs of the candidates."""
+        if pool is None:
+            raw, target_y = terms["view_b"], terms["ty_b"]
+            search = target_y if self.mine_space == "target" else terms["y_b"].detach()
+        else:
+            raw = pool
+            target_y = self.target_encoder(pool)
+            search = target_y if self.mine_space == "target" else self.online_encoder(pool)
+        if gather is not None:
+            target_y = gather(target_y)
+            search = target_y if self.mine_space == "target" else gather(search)
+            if self.layout == "merged":
+                raw = gather(raw)
+        return search, target_y, raw
+
+    def forward(
+        self,
+        view_a: torch.Tensor,
+        view_b: torch.Tensor,
+        *,
+        pool: torch.Tensor | None = None,
+        exclude: torch.Tensor | None = None,
+        mined_weight: float = 0.0,
+        generator: torch.Generator | None = None,
+        gather: Callable[[torch.Tensor], torch.Tensor] | Literal["auto"] | None = "auto",
+        rank: int = 0,
+    ) -> dict[str, torch.Tensor]:
+        """BYOL loss on ``(view_a, view_b)`` plus the mined-view loss.
+
+        Args:
+            view_a, view_b: two augmented views ``(B, ...)`` of the same samples.
+            pool: optional candidate samples ``(P, ...)``; None mines within the batch.
+            exclude: optional bool ``(B, P)`` of forbidden candidates.
+            mined_weight: weight ``w`` of the mined loss (ramped by the caller).
+            generator: randomness of the k-neighbour draw.
+            gather, rank: distributed candidate gathering (see the module docstring):
+                ``"auto"``, a callable concatenating a tensor over processes, or None.
+
+        Returns:
+            ``loss`` (scalar with graph), detached ``byol_loss`` and ``mined_loss``, and
+            ``mined_index`` ``(B,)`` (indices into the (gathered) candidates).
+        """
+        if gather == "auto":
+            gather = None
+            if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+                gather, rank = all_gather_nograd, dist.get_rank()
+        terms = self.byol_terms(view_a, view_b)
+        terms["view_b"] = view_b
+        search, target_y, raw = self._candidates(terms, pool, gather)
+        b = view_a.shape[0]
+        self_index = None
+        if pool is None:
+            self_index = torch.arange(b, device=view_a.device) + rank * b
+        index = knn_mine(terms["y_a"].detach(), search, self.k, exclude=exclude,
+                         generator=generator, self_index=self_index)
+        with torch.no_grad():
+            tz_mined = self.target_projector(target_y[index])
+        if self.layout == "cascaded":
+            q_m = self.predictor_m(self.online_projector_m(terms["z_a"]))
+            with torch.no_grad():
+                tv_mined = self.target_projector_m(tz_mined)
+            mined = normalized_mse(q_m, tv_mined)
+        else:
+            if pool is None and gather is None:
+                p_mined = terms["p_b"][index]  # already computed with gradient
+            else:
+                p_mined = self.online(raw[index])[2]
+            mined = 0.5 * (normalized_mse(terms["p_a"], tz_mined)
+                           + normalized_mse(p_mined, terms["tz_a"]))
+        byol = terms["byol_loss"]
+        w = float(mined_weight)
+        loss = byol + w * mined if self.loss_mix == "add" else (1 - w) * byol + w * mined
+        return {"loss": loss, "byol_loss": byol.detach(), "mined_loss": mined.detach(),
+                "mined_index": index}
+
+
+METHODS: Registry[nn.Module] = Registry("ssl method")
+
+
+@METHODS.register("byol")
+def _byol(encoder: nn.Module, **kwargs: object) -> nn.Module:
+    return BYOL(encoder, **kwargs)
+
+
+@METHODS.register("myow")
+def _myow(encoder: nn.Module, **kwargs: object) -> nn.Module:
+    return MYOW(encoder, layout="cascaded", **kwargs)
+
+
+@METHODS.register("myow-merged")
+def _myow_merged(encoder: nn.Module, **kwargs: object) -> nn.Module:
+    return MYOW(encoder, layout="merged", **kwargs)
+
+
+def create_method(name: str, encoder: nn.Module, **kwargs: object) -> nn.Module:
+    """Build ``byol``, ``myow`` or ``myow-merged`` around ``encoder`` (None kwargs dropped)."""
+    return METHODS.get(name)(encoder, **{k: v for k, v in kwargs.items() if v is not None})

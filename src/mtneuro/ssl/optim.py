@@ -1,0 +1,110 @@
+"""Optimisers for self-supervised training: SGD, LARS and AdamW with clean param groups.
+
+Biases and normalisation parameters (every parameter with ``ndim <= 1``: biases,
+BatchNorm/LayerNorm/GroupNorm affine weights, PReLU slopes) get no weight decay and no
+LARS adaptation, as in BYOL (Grill et al. 2020) and the MYOW/MTNeuro code
+(``exclude_bias_and_bn``).
+
+>>> opt = build_optimizer("lars", method, lr=lars_lr(0.03, batch_size=256), weight_decay=5e-4)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import torch
+from torch import nn
+
+from mtneuro.registry import check_choice
+from mtneuro.ssl.schedules import lars_lr  # noqa: F401  (re-exported: the LR rule lives beside LARS)
+
+OPTIMIZERS = ("sgd", "lars", "adamw")
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Split the trainable parameters of ``model`` into a decayed and an excluded group.
+
+    Returns:
+        ``[{"params": weights, "weight_decay": weight_decay, "lars_exclude": False},
+        {"params": biases_and_norms, "weight_decay": 0.0, "lars_exclude": True}]``
+        (empty groups are dropped).
+    """
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim <= 1 else decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": float(weight_decay), "lars_exclude": False},
+        {"params": no_decay, "weight_decay": 0.0, "lars_exclude": True},
+    ]
+    return [g for g in groups if g["params"]]
+
+
+class LARS(torch.optim.Optimizer):
+    """SGD with momentum and a layer-wise trust ratio (You et al. 2017, as in BYOL).
+
+    For each parameter ``w`` with gradient ``g`` in a group without ``lars_exclude``::
+
+        d = g + weight_decay * w
+        d = d * eta * ||w|| / ||d||       (if both norms are > 0)
+        buf = momentum * buf + d
+        w = w - lr * buf
+
+    Groups with ``lars_exclude=True`` skip the trust ratio (and normally have no decay).
+
+    Args:
+        params: parameters or param groups (see :func:`param_groups`).
+        lr: learning rate.
+        momentum: heavy-ball momentum.
+        weight_decay: default L2 coefficient for groups that do not set one.
+        eta: trust coefficient.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float, momentum: float = 0.9,
+                 weight_decay: float = 0.0, eta: float = 1e-3) -> None:
+        if lr < 0 or momentum < 0 or weight_decay < 0 or eta <= 0:
+            raise ValueError(f"LARS: expected lr, momentum, weight_decay >= 0 and eta > 0, got "
+                             f"lr={lr}, momentum={momentum}, weight_decay={weight_decay}, eta={eta}")
+        defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "eta": eta,
+                    "lars_exclude": False}
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):  # type: ignore[override]
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for w in group["params"]:
+                if w.grad is None:
+                    continue
+                d = w.grad.add(w, alpha=group["weight_decay"]) if group["weight_decay"] else w.grad.clone()
+                if not group["lars_exclude"]:
+                    w_norm, d_norm = torch.linalg.vector_norm(w), torch.linalg.vector_norm(d)
+                    trust = torch.where((w_norm > 0) & (d_norm > 0),
+                                        group["eta"] * w_norm / d_norm, torch.ones_like(w_norm))
+                    d.mul_(trust)
+                state = self.state[w]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(w)
+                buf = state["momentum_buffer"]
+                buf.mul_(group["momentum"]).add_(d)
+                w.add_(buf, alpha=-group["lr"])
+        return loss
+
+
+def build_optimizer(name: str, model: nn.Module, lr: float, weight_decay: float,
+                    momentum: float = 0.9) -> torch.optim.Optimizer:
+    """``sgd`` (momentum), ``lars`` or ``adamw`` over :func:`param_groups` of ``model``.
+
+    ``momentum`` is ignored by AdamW. Unknown names raise
+    :class:`mtneuro.errors.ConfigError` listing the valid ones.
+    """
+    check_choice("optimizer", name, OPTIMIZERS)
+    groups = param_groups(model, weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum)
+    if name == "lars":
+        return LARS(groups, lr=lr, momentum=momentum)
+    return torch.optim.AdamW(groups, lr=lr)

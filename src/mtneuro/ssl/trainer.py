@@ -1,0 +1,378 @@
+"""One training loop for BYOL, MYOW and MYOW-merged, from one CPU core to many GPUs.
+
+The loop is written for exact resumption. All randomness of epoch ``e`` comes
+from generators seeded by ``(seed, e, stream)``: the sample order, the pool
+batches, the view augmentations (``+ rank``) and the method's own draws (one of
+the k mined neighbours). Checkpoints are taken at epoch boundaries, so a run
+interrupted anywhere and resumed from its last checkpoint replays the same
+batches with the same augmentations and ends bit-identical (on CPU) to an
+uninterrupted run. ``tests/ssl_train/test_resume.py`` checks this.
+
+Per step: learning rate (linear warm-up, then cosine), EMA momentum (base -> 1,
+cosine) and mined-loss weight (linear ramp) from :mod:`mtneuro.ssl.schedules`;
+two augmented views of the batch made on the training device; one optimiser
+step; one target update. Loss terms stay on the device and are read back every
+``log_every`` steps (one synchronisation), averaged over ranks, checked for
+NaN/inf and appended to ``train_log.jsonl``.
+
+The method is any ``nn.Module`` with the common SSL call::
+
+    out = method(view_a, view_b, pool=None, exclude=None, mined_weight=0.0, generator=None)
+    # out["loss"] (scalar), out["byol_loss"], optional out["mined_loss"], out["mined_index"]
+    method.update_target(momentum)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from mtneuro.errors import ConfigError, TrainingError
+from mtneuro.ssl import schedules
+from mtneuro.ssl.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from mtneuro.ssl.distributed import DistInfo, all_reduce_mean, barrier, local_slice
+
+#: ``augment(batch, generator) -> view``: one random view of a float batch, on its device.
+ViewFn = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+Amp = Literal["auto", "none", "bf16", "fp16"]
+LOG_NAME = "train_log.jsonl"
+CHECKPOINT_NAME = "checkpoint.pt"
+
+# Generator streams of one epoch (see derive_seed).
+_ORDER, _POOL, _VIEWS, _METHOD = range(4)
+# Settings that may change between an interrupted run and its resumption.
+_RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Loop settings (validated by the caller's config, e.g. ``PretrainConfig``).
+
+    Attributes:
+        epochs: passes over the data.
+        batch_size: global batch size (split evenly over ranks).
+        lr: peak learning rate (after the LARS rule, if any).
+        warmup_epochs: linear learning-rate warm-up length.
+        base_momentum: EMA momentum at step 0, raised to 1 by a cosine.
+        mined_weight: final weight of the mined-view loss (0 for BYOL).
+        mined_rampup_epochs: epochs of the linear ramp of the mined weight from 0.
+        pool_size: global size of the separate candidate pool per step; 0 mines in the batch.
+        seed: seeds every generator of the run.
+        log_every: steps between loss read-backs (log lines are still per step).
+        checkpoint_every: epochs between checkpoints (one is always written at the end).
+        amp: ``"auto"`` (bf16 on CUDA, off on CPU), ``"none"``, ``"bf16"``, ``"fp16"`` (CUDA only).
+        channels_last: NHWC memory format for 2D images on CUDA.
+        compile: wrap the model in ``torch.compile``.
+        quiet: no progress bar.
+    """
+
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_epochs: float = 10.0
+    base_momentum: float = 0.996
+    mined_weight: float = 0.0
+    mined_rampup_epochs: float = 10.0
+    pool_size: int = 0
+    seed: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 1
+    amp: Amp = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    quiet: bool = False
+
+
+def derive_seed(*keys: int) -> int:
+    """A 63-bit seed mixing ``keys`` (NumPy's SeedSequence hashing; no collisions in practice)."""
+    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def _generator(device: torch.device, *keys: int) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(derive_seed(*keys))
+
+
+class Trainer:
+    """Runs ``settings.epochs`` epochs of ``method`` on ``images``.
+
+    Args:
+        method: the SSL module (BYOL / MYOW), already on ``dist.device``.
+        optimizer: optimiser over the method's trainable parameters.
+        images: all training images, uint8 (0-255) or float in [0, 1], shape (N, C, ...).
+            Moved to the device once on CUDA; batches are indexed there.
+        augment: makes one random view of a float batch; called twice per step
+            (and once for the pool batch).
+        settings: loop settings.
+        out_dir: where ``train_log.jsonl`` and ``checkpoint.pt`` go (main rank only).
+        dist: this process's place in a ``torchrun`` job (single process if None).
+        model: what is called each step; defaults to ``method`` (pass the DDP wrapper here).
+    """
+
+    def __init__(
+        self,
+        method: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        images: torch.Tensor,
+        augment: ViewFn,
+        settings: TrainSettings,
+        out_dir: str | Path,
+        *,
+        dist: DistInfo | None = None,
+        model: nn.Module | None = None,
+    ) -> None:
+        self.method, self.optimizer, self.augment, self.settings = method, optimizer, augment, settings
+        self.dist = dist or DistInfo(device=next(method.parameters()).device)
+        self.device = self.dist.device
+        self.out_dir = Path(out_dir)
+        self.log_path = self.out_dir / LOG_NAME
+        self.checkpoint_path = self.out_dir / CHECKPOINT_NAME
+        self.images = images.to(self.device) if self.device.type == "cuda" else images
+        self.n = int(images.shape[0])
+        self.steps_per_epoch = self.n // settings.batch_size
+        if self.steps_per_epoch < 1:
+            raise ConfigError(
+                f"batch_size: expected <= the {self.n} training samples, got {settings.batch_size}"
+            )
+        if settings.pool_size > self.n:
+            raise ConfigError(f"pool_size: expected <= {self.n} samples, got {settings.pool_size}")
+        self.batch_slice = local_slice(settings.batch_size, self.dist)
+        self.pool_slice = local_slice(settings.pool_size, self.dist) if settings.pool_size else None
+        self.amp_dtype = _amp_dtype(settings.amp, self.device)
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        self.channels_last = settings.channels_last and self.device.type == "cuda"
+        if self.channels_last:
+            method.to(memory_format=torch.channels_last)
+        self.model = model if model is not None else method
+        if settings.compile:
+            self.model = torch.compile(self.model)
+        self.total_steps = settings.epochs * self.steps_per_epoch
+        self.step = 0
+        self.epoch = 0
+        self._pending: list[tuple[int, int, dict[str, float], dict[str, torch.Tensor]]] = []
+        self._window_start = time.perf_counter()
+        self.last_checkpoint_epoch: int | None = None
+        self.last_loss = math.nan
+
+    # -- schedules ------------------------------------------------------------------
+    def scheduled(self, step: int) -> dict[str, float]:
+        """Learning rate, EMA momentum and mined weight at global ``step``."""
+        s, spe = self.settings, self.steps_per_epoch
+        warmup = min(self.total_steps, round(s.warmup_epochs * spe))
+        return {
+            "lr": schedules.warmup_cosine_lr(step, self.total_steps, warmup, s.lr),
+            "momentum": schedules.momentum_schedule(step, self.total_steps, s.base_momentum),
+            "mined_weight": schedules.linear_ramp(step, round(s.mined_rampup_epochs * spe), s.mined_weight),
+        }
+
+    # -- public ---------------------------------------------------------------------
+    def fit(self, *, resume: bool = False) -> dict[str, Any]:
+        """Train to ``settings.epochs``; with ``resume``, continue from ``checkpoint.pt``.
+
+        Returns:
+            ``{"steps", "epochs", "final_loss", "samples_per_s", "wall_s", "log", "checkpoint"}``.
+
+        Raises:
+            TrainingError: a non-finite loss (the last good checkpoint is kept), or a
+                checkpoint that does not match these settings.
+        """
+        if resume and self.checkpoint_path.is_file():
+            self._restore()
+        elif self.dist.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.log_path.write_text("")
+        start, start_step = time.perf_counter(), self.step
+        bar = self._progress_bar()
+        try:
+            for epoch in range(self.epoch, self.settings.epochs):
+                self._run_epoch(epoch, bar)
+                self.epoch = epoch + 1
+                if self.epoch % self.settings.checkpoint_every == 0 or self.epoch == self.settings.epochs:
+                    self._save()
+        finally:
+            if bar is not None:
+                bar.close()
+        wall = time.perf_counter() - start
+        samples = (self.step - start_step) * self.settings.batch_size
+        return {
+            "steps": self.step,
+            "epochs": self.epoch,
+            "final_loss": self.last_loss,
+            "samples_per_s": samples / wall if wall > 0 else math.nan,
+            "wall_s": wall,
+            "log": str(self.log_path),
+            "checkpoint": str(self.checkpoint_path),
+        }
+
+    # -- one epoch ------------------------------------------------------------------
+    def _run_epoch(self, epoch: int, bar: Any) -> None:
+        s, rank = self.settings, self.dist.rank
+        order = torch.randperm(self.n, generator=_generator(torch.device("cpu"), s.seed, epoch, _ORDER))
+        pool_gen = _generator(torch.device("cpu"), s.seed, epoch, _POOL)
+        view_gen = _generator(self.device, s.seed, epoch, _VIEWS, rank)
+        method_gen = _generator(self.device, s.seed, epoch, _METHOD, rank)
+        self.model.train()
+        for i in range(self.steps_per_epoch):
+            batch_idx = order[i * s.batch_size : (i + 1) * s.batch_size][self.batch_slice]
+            pool_idx = None
+            if self.pool_slice is not None:
+                pool_idx = torch.randperm(self.n, generator=pool_gen)[: s.pool_size]
+            values = self.scheduled(self.step)
+            terms = self._train_step(batch_idx, pool_idx, values, view_gen, method_gen)
+            self.step += 1
+            self._pending.append((self.step, epoch, values, terms))
+            if self.step % s.log_every == 0 or i == self.steps_per_epoch - 1:
+                self._flush(bar)
+
+    def _batch(self, idx: torch.Tensor) -> torch.Tensor:
+        batch = self.images[idx.to(self.images.device)].to(self.device, non_blocking=True)
+        dtype = torch.get_default_dtype()  # float32 unless a caller asks for more
+        return batch.to(dtype).div_(255.0) if batch.dtype == torch.uint8 else batch.to(dtype)
+
+    def _views(self, batch: torch.Tensor, generator: torch.Generator, n: int) -> list[torch.Tensor]:
+        views = [self.augment(batch, generator) for _ in range(n)]
+        if self.channels_last and batch.dim() == 4:
+            views = [v.contiguous(memory_format=torch.channels_last) for v in views]
+        return views
+
+    def _train_step(
+        self,
+        batch_idx: torch.Tensor,
+        pool_idx: torch.Tensor | None,
+        values: dict[str, float],
+        view_gen: torch.Generator,
+        method_gen: torch.Generator,
+    ) -> dict[str, torch.Tensor]:
+        for group in self.optimizer.param_groups:
+            group["lr"] = values["lr"]
+        view_a, view_b = self._views(self._batch(batch_idx), view_gen, 2)
+        pool = exclude = None
+        if pool_idx is not None:
+            # Each rank embeds its block of the global pool; the method gathers the
+            # embeddings, so the mask is against the whole pool: a sample drawn into
+            # the pool must not be mined as its own neighbour.
+            (pool,) = self._views(self._batch(pool_idx[self.pool_slice]), view_gen, 1)
+            exclude = (batch_idx[:, None] == pool_idx[None, :]).to(self.device)
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
+                            enabled=self.amp_dtype is not None):
+            out = self.model(view_a, view_b, pool=pool, exclude=exclude,
+                             mined_weight=values["mined_weight"], generator=method_gen)
+        loss = out["loss"]
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.optimizer.step()
+        self.method.update_target(values["momentum"])
+        return {k: v.detach().double() for k, v in out.items() if k.endswith("loss") and v.dim() == 0}
+
+    # -- logging and the NaN guard ----------------------------------------------------
+    def _flush(self, bar: Any) -> None:
+        """Read back pending loss terms, stop on NaN/inf, append log lines (main rank)."""
+        if not self._pending:
+            return
+        names = sorted(self._pending[0][3])
+        stacked = torch.stack([torch.stack([p[3][k] for k in names]) for p in self._pending])
+        values = all_reduce_mean(stacked).cpu()
+        now = time.perf_counter()
+        rate = len(self._pending) * self.settings.batch_size / max(now - self._window_start, 1e-9)
+        self._window_start = now
+        finite = torch.isfinite(values).all(dim=1)
+        lines = []
+        for (step, epoch, sched, _), row, ok in zip(self._pending, values.tolist(), finite.tolist()):
+            if not ok:
+                self._pending.clear()
+                self._append_log(lines)
+                bad = ", ".join(f"{n}={v}" for n, v in zip(names, row) if not math.isfinite(v))
+                kept = (f"last good checkpoint {self.checkpoint_path} (epoch {self.last_checkpoint_epoch})"
+                        if self.last_checkpoint_epoch is not None else "no checkpoint had been written")
+                raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}): {bad}; "
+                                    f"training stopped, {kept}")
+            record = {"step": step, "epoch": epoch, **dict(zip(names, row)), **sched,
+                      "samples_per_s": rate}
+            lines.append(json.dumps(record))
+            self.last_loss = record.get("loss", math.nan)
+        self._pending.clear()
+        self._append_log(lines)
+        if bar is not None:
+            bar.update(len(lines))
+            bar.set_postfix(loss=f"{self.last_loss:.4f}", samples_s=f"{rate:.0f}")
+
+    def _append_log(self, lines: list[str]) -> None:
+        if lines and self.dist.is_main:
+            with self.log_path.open("a") as handle:
+                handle.write("\n".join(lines) + "\n")
+
+    def _progress_bar(self) -> Any:
+        if self.settings.quiet or not self.dist.is_main or not sys.stderr.isatty():
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True)
+
+    # -- checkpoints --------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {
+            "method": self.method.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "step": self.step,
+            "epoch": self.epoch,
+            "settings": asdict(self.settings),
+            "rng": capture_rng_state(),
+        }
+
+    def _save(self) -> None:
+        if self.dist.is_main:
+            save_checkpoint(self.checkpoint_path, self._state())
+        self.last_checkpoint_epoch = self.epoch
+        barrier()  # no rank races ahead of a checkpoint it might need to resume from
+
+    def _restore(self) -> None:
+        state = load_checkpoint(self.checkpoint_path, map_location=self.device)
+        saved, current = state["settings"], asdict(self.settings)
+        for key, value in current.items():
+            if key not in _RESUMABLE_CHANGES and saved.get(key) != value:
+                raise TrainingError(
+                    f"cannot resume {self.checkpoint_path}: {key} was {saved.get(key)!r}, now {value!r}"
+                )
+        self.method.load_state_dict(state["method"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scaler is not None and state["scaler"] is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        self.step, self.epoch = int(state["step"]), int(state["epoch"])
+        self.last_checkpoint_epoch = self.epoch
+        restore_rng_state(state["rng"])
+        if self.dist.is_main:
+            self._truncate_log(self.step)
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop log lines of steps after the checkpoint (they are replayed)."""
+        if not self.log_path.is_file():
+            return
+        kept = [line for line in self.log_path.read_text().splitlines()
+                if line.strip() and json.loads(line)["step"] <= step]
+        self.log_path.write_text("".join(line + "\n" for line in kept))
+
+
+def _amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    if amp == "auto":
+        return torch.bfloat16 if device.type == "cuda" else None
+    if amp == "none":
+        return None
+    if amp not in ("bf16", "fp16"):
+        raise ConfigError(f"amp: expected one of 'auto', 'none', 'bf16', 'fp16', got {amp!r}")
+    if device.type != "cuda":
+        raise ConfigError(f"amp: {amp!r} needs a CUDA device (use amp 'none' on CPU)")
+    return torch.bfloat16 if amp == "bf16" else torch.float16

@@ -1,0 +1,59 @@
+"""Decoding metrics: angular error, (delta-)accuracy of reach angles, weighted F1.
+
+MYOW protocol: a reach prediction is correct when its angle is within pi/8 of the
+target (i.e. the nearest of 8 directions is right): **accuracy**; within 3 pi/16
+(neighbouring-direction slack): **delta-accuracy**.
+
+>>> angular_error(np.array([0.1]), np.array([2 * np.pi - 0.1]))
+array([0.2])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score
+
+ACC_TOL = np.pi / 8
+DELTA_ACC_TOL = 3 * np.pi / 16
+
+
+def angular_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Absolute angular difference in radians, wrapped to [0, pi]. Shapes broadcast."""
+    diff = np.mod(np.asarray(pred, dtype=np.float64) - np.asarray(target, dtype=np.float64), 2 * np.pi)
+    return np.minimum(diff, 2 * np.pi - diff)
+
+
+def angle_from_cos_sin(cos_sin: np.ndarray) -> np.ndarray:
+    """(..., 2) (cos, sin) -> angle in [0, 2 pi)."""
+    cos_sin = np.asarray(cos_sin)
+    return np.mod(np.arctan2(cos_sin[..., 1], cos_sin[..., 0]), 2 * np.pi)
+
+
+def reach_accuracy(pred_angle: np.ndarray, target_angle: np.ndarray) -> dict[str, float]:
+    """``accuracy`` (error < pi/8) and ``delta_accuracy`` (error < 3 pi/16) over bins."""
+    err = angular_error(pred_angle, target_angle)
+    return {
+        "accuracy": float(np.mean(err < ACC_TOL)),
+        "delta_accuracy": float(np.mean(err < DELTA_ACC_TOL)),
+        "mean_angular_error": float(np.mean(err)),
+    }
+
+
+def nearest_direction(angle: np.ndarray, n_directions: int = 8) -> np.ndarray:
+    """Index of the nearest of ``n_directions`` equally spaced targets (for confusion matrices)."""
+    step = 2 * np.pi / n_directions
+    return np.mod(np.round(np.asarray(angle) / step).astype(np.int64), n_directions)
+
+
+def classification_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """``accuracy`` and ``f1_weighted`` (sklearn ``f1_score(average="weighted")``)."""
+    pred, target = np.asarray(pred), np.asarray(target)
+    return {
+        "accuracy": float(np.mean(pred == target)),
+        "f1_weighted": float(f1_score(target, pred, average="weighted", zero_division=0)),
+    }
+
+
+def confusion(pred: np.ndarray, target: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) counts, rows = truth."""
+    return confusion_matrix(target, pred, labels=np.arange(n_classes))

@@ -1,0 +1,97 @@
+"""Random-crop training batches drawn straight from uint8 tile arrays.
+
+The whole training split is a few hundred 256 x 256 tiles, so it lives in
+memory (``SegmentationTileDataset.arrays()``); drawing crops here avoids a
+DataLoader per step. The draw depends only on ``(seed, epoch)``, so a run
+resumed at epoch k sees exactly the batches an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from mtneuro.errors import ConfigError
+
+
+class CropBatches:
+    """Shuffled batches of random ``crop`` x ``crop`` windows, with flips and 90-degree turns.
+
+    Args:
+        images: uint8 ``(N, 1, H, W)`` (2D) or ``(N, 1, D, H, W)`` (3D) tiles.
+        masks: int ``(N, H, W)`` or ``(N, D, H, W)`` class indices.
+        batch_size: tiles per batch (the last partial batch is dropped when there
+            are at least ``batch_size`` tiles, so BatchNorm never sees a batch of 1).
+        crop: side of the square crop in pixels (<= H, W); depth is kept whole.
+        seed: base seed; epoch ``e`` draws from ``(seed, e)``.
+        augment: random horizontal/vertical flips and 90-degree rotations.
+        steps_per_epoch: batches per epoch; ``None`` is one pass over the tiles.
+
+    Yields (per :meth:`epoch`):
+        ``image`` float32 ``(B, 1, [D,] crop, crop)`` in [0, 1] and ``mask`` int64
+        ``(B, [D,] crop, crop)``.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        masks: np.ndarray,
+        *,
+        batch_size: int,
+        crop: int,
+        seed: int = 0,
+        augment: bool = True,
+        steps_per_epoch: int | None = None,
+    ) -> None:
+        if images.shape[0] != masks.shape[0] or images.shape[2:] != masks.shape[1:]:
+            raise ConfigError(f"images {images.shape} and masks {masks.shape} do not match")
+        height, width = images.shape[-2:]
+        if not 1 <= crop <= min(height, width):
+            raise ConfigError(f"crop: expected int in [1, {min(height, width)}], got {crop!r}")
+        if images.shape[0] == 0:
+            raise ConfigError("no training tiles")
+        self.images, self.masks = images, masks
+        self.batch_size, self.crop, self.seed = batch_size, crop, seed
+        self.augment, self.steps = augment, steps_per_epoch
+
+    def __len__(self) -> int:
+        if self.steps is not None:
+            return self.steps
+        n = self.images.shape[0]
+        return max(1, n // self.batch_size) if n >= self.batch_size else 1
+
+    def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Batches of epoch ``epoch`` (deterministic given ``seed`` and ``epoch``)."""
+        rng = np.random.default_rng((self.seed, epoch))
+        n = self.images.shape[0]
+        size = min(self.batch_size, n)
+        needed = len(self) * size
+        order = np.concatenate([rng.permutation(n) for _ in range(-(-needed // n))])[:needed]
+        height, width = self.images.shape[-2:]
+        for step in range(len(self)):
+            index = order[step * size : (step + 1) * size]
+            ys = rng.integers(0, height - self.crop + 1, size=size)
+            xs = rng.integers(0, width - self.crop + 1, size=size)
+            flips = rng.integers(0, 2, size=(size, 2)) if self.augment else np.zeros((size, 2), int)
+            turns = rng.integers(0, 4, size=size) if self.augment else np.zeros(size, int)
+            images, masks = [], []
+            for i, y, x, (fy, fx), k in zip(index, ys, xs, flips, turns):
+                image = self.images[i, ..., y : y + self.crop, x : x + self.crop]
+                mask = self.masks[i, ..., y : y + self.crop, x : x + self.crop]
+                image, mask = _orient(image, fy, fx, k), _orient(mask, fy, fx, k)
+                images.append(image)
+                masks.append(mask)
+            image_batch = torch.from_numpy(np.stack(images)).float().div_(255.0)
+            mask_batch = torch.from_numpy(np.stack(masks).astype(np.int64))
+            yield image_batch, mask_batch
+
+
+def _orient(array: np.ndarray, flip_y: int, flip_x: int, turns: int) -> np.ndarray:
+    """Flip and rotate the last two axes (the same for image and mask)."""
+    if flip_y:
+        array = array[..., ::-1, :]
+    if flip_x:
+        array = array[..., ::-1]
+    return np.ascontiguousarray(np.rot90(array, k=int(turns), axes=(-2, -1)))

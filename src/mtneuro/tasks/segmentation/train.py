@@ -1,0 +1,237 @@
+"""Supervised training of a segmentation network: loss, optimiser, cosine schedule, checkpoints.
+
+One function, :func:`train_segmentation`, runs epochs of :class:`CropBatches`
+with cross-entropy (optionally plus soft Dice), optional class weights, AdamW
+or SGD and a per-step cosine learning-rate decay. After every epoch the model,
+optimiser, schedule and AMP scaler are saved atomically, so ``resume=True``
+continues an interrupted run and ends with the same weights (on CPU) as an
+uninterrupted one, because the batches of epoch e depend only on ``(seed, e)``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from mtneuro.config import check, positive, to_dict
+from mtneuro.errors import ConfigError, TrainingError
+from mtneuro.tasks.segmentation.batches import CropBatches
+
+
+def _class_weights_ok(value: Any) -> bool:
+    if isinstance(value, str):
+        return value in ("none", "balanced")
+    return all(v >= 0 for v in value) and any(v > 0 for v in value)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train (the ``train`` section of :class:`~mtneuro.tasks.segmentation.run.Task2Config`).
+
+    Attributes:
+        epochs: passes (of ``steps_per_epoch`` batches, or over all tiles).
+        batch_size: tiles (crops) per step; MTNeuro uses 8.
+        crop: side of the random training crops in pixels (256 = whole tiles).
+        steps_per_epoch: batches per epoch; ``None`` = one pass over the training tiles.
+        optimizer: ``"adamw"`` or ``"sgd"`` (momentum 0.9; MTNeuro: SGD lr 0.01).
+        lr: peak learning rate, decayed to 0 by a per-step cosine.
+        weight_decay: decoupled (AdamW) or L2 (SGD) weight decay.
+        loss: ``"ce"`` cross-entropy or ``"dice_ce"`` cross-entropy + soft Dice.
+        class_weights: ``"none"``, ``"balanced"`` (inverse class frequency in the
+            training masks, normalised to mean 1) or one weight per class.
+        augment: random flips and 90-degree rotations of the crops.
+        amp: mixed precision on CUDA (ignored on CPU).
+    """
+
+    epochs: int = field(default=5, metadata=positive())
+    batch_size: int = field(default=8, metadata=positive())
+    crop: int = field(default=256, metadata=positive())
+    steps_per_epoch: int | None = field(default=None, metadata=positive())
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    lr: float = field(default=1e-3, metadata=positive("float"))
+    weight_decay: float = field(default=1e-4, metadata=check(lambda v: v >= 0, "float >= 0"))
+    loss: Literal["ce", "dice_ce"] = "ce"
+    class_weights: str | tuple[float, ...] = field(
+        default="none",
+        metadata=check(_class_weights_ok, "'none', 'balanced' or a list of non-negative weights"),
+    )
+    augment: bool = True
+    amp: bool = True
+
+
+def balanced_class_weights(masks: np.ndarray, n_classes: int) -> torch.Tensor:
+    """Inverse-frequency weights ``N / (C * n_c)``, normalised to mean 1 over present classes.
+
+    Classes absent from ``masks`` get weight 0 (they cannot be learned from them).
+    """
+    counts = np.bincount(np.asarray(masks).ravel(), minlength=n_classes)[:n_classes].astype(float)
+    weights = np.zeros(n_classes)
+    present = counts > 0
+    weights[present] = counts.sum() / (present.sum() * counts[present])
+    weights[present] /= weights[present].mean()
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+class SegmentationLoss(nn.Module):
+    """Cross-entropy, optionally plus soft Dice (mean over classes present in batch or prediction).
+
+    Shapes:
+        logits ``(B, C, *spatial)``, target int64 ``(B, *spatial)`` -> scalar.
+    """
+
+    def __init__(self, kind: str = "ce", weight: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.kind = kind
+        self.ce = nn.CrossEntropyLoss(weight=weight)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss = self.ce(logits.float(), target)
+        if self.kind == "dice_ce":
+            probs = logits.float().softmax(dim=1)
+            onehot = nn.functional.one_hot(target, probs.shape[1]).movedim(-1, 1).float()
+            dims = (0, *range(2, probs.dim()))
+            overlap = (probs * onehot).sum(dims)
+            total = probs.sum(dims) + onehot.sum(dims)
+            dice = (2 * overlap + 1e-5) / (total + 1e-5)
+            loss = loss + (1 - dice).mean()
+        return loss
+
+
+def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if settings.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=settings.lr, momentum=0.9, weight_decay=settings.weight_decay)
+    return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+
+
+def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Per-step cosine decay from the peak rate to 0 over ``total_steps``."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
+    )
+
+
+def _save_atomic(state: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train_segmentation(
+    model: nn.Module,
+    batches: CropBatches,
+    settings: TrainSettings,
+    *,
+    n_classes: int,
+    device: torch.device | str = "cpu",
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    fingerprint: dict[str, Any] | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Train ``model`` in place on ``batches``.
+
+    Args:
+        model: maps ``(B, 1, [D,] h, w)`` to logits ``(B, n_classes, [D,] h, w)``.
+        batches: the training crops; ``batches.epoch(e)`` is drawn per epoch.
+        settings: see :class:`TrainSettings`.
+        n_classes: number of classes (for the class weights).
+        device: where to train; AMP is used when it is CUDA and ``settings.amp``.
+        checkpoint: file written after every epoch (``None``: no checkpoints).
+        resume: continue from ``checkpoint`` if it exists.
+        fingerprint: plain data identifying the run (model, classes, seed, ...); a
+            checkpoint written under another fingerprint is refused on resume.
+        quiet: no progress bar.
+
+    Returns:
+        ``{"loss_per_epoch": [...], "epochs": int, "steps": int, "resumed_from_epoch": int}``.
+
+    Raises:
+        TrainingError: the loss became NaN or infinite.
+        ConfigError: the checkpoint belongs to a different run.
+    """
+    device = torch.device(device)
+    model.to(device)
+    if isinstance(settings.class_weights, str):
+        weight = balanced_class_weights(batches.masks, n_classes) if settings.class_weights == "balanced" else None
+    else:
+        if len(settings.class_weights) != n_classes:
+            raise ConfigError(
+                f"train.class_weights: expected {n_classes} weights, got {len(settings.class_weights)}"
+            )
+        weight = torch.tensor(settings.class_weights, dtype=torch.float32)
+    criterion = SegmentationLoss(settings.loss, weight.to(device) if weight is not None else None)
+    optimizer = make_optimizer(model, settings)
+    total_steps = settings.epochs * len(batches)
+    scheduler = cosine_schedule(optimizer, total_steps)
+    use_amp = settings.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    record = {"settings": to_dict(settings), "fingerprint": fingerprint or {}}
+    history: list[float] = []
+    start = 0
+    path = Path(checkpoint) if checkpoint is not None else None
+    if resume and path is not None and path.is_file():
+        state = torch.load(path, map_location=device, weights_only=False)
+        if state.get("record") != record:
+            raise ConfigError(
+                f"--resume: checkpoint {path} was written by a different run "
+                f"(model/settings/seed differ); use another --out or drop --resume"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        history, start = list(state["history"]), int(state["epoch"])
+    show = not quiet and sys.stderr.isatty()
+    for epoch in range(start, settings.epochs):
+        model.train()
+        running, count = 0.0, 0
+        bar = tqdm(batches.epoch(epoch), total=len(batches), disable=not show, leave=False,
+                   desc=f"epoch {epoch + 1}/{settings.epochs}")
+        for images, masks in bar:
+            images, masks = images.to(device, non_blocking=True), masks.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                logits = model(images)
+            loss = criterion(logits, masks)
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"loss became {loss.item()} at epoch {epoch + 1}; lower train.lr (now {settings.lr})"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            running += loss.item()
+            count += 1
+            bar.set_postfix(loss=f"{running / count:.4f}")
+        history.append(running / max(count, 1))
+        if path is not None:
+            _save_atomic(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "epoch": epoch + 1,
+                    "history": history,
+                    "record": record,
+                },
+                path,
+            )
+    return {
+        "loss_per_epoch": history,
+        "epochs": settings.epochs,
+        "steps": total_steps,
+        "resumed_from_epoch": start,
+    }

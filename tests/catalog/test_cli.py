@@ -1,0 +1,56 @@
+"""``mtneuro data list`` and ``mtneuro data download`` from the command line."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from mtneuro.cli.main import main
+from mtneuro.data import catalog
+from mtneuro.data.catalog import CatalogFile, Dataset
+
+
+def _run(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    return info.value.code, out.out, out.err
+
+
+def test_list_shows_every_dataset_where_it_is_and_whether_it_verifies(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("MTNEURO_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code, out, _ = _run(["data", "list"], capsys)
+    assert code == 0
+    for name in catalog.CATALOG:
+        assert name in out
+    slice_row = next(line for line in out.splitlines() if "xray_slice/slice_z309.png" in line)
+    assert "packaged samples" in slice_row and "verified" in slice_row
+    masks_row = next(line for line in out.splitlines() if "masks_ctx.npz" in line)
+    assert "missing" in masks_row
+
+
+def _local_dataset(monkeypatch, url: str, sha: str | None) -> str:
+    entry = Dataset("local-test", "test file", (CatalogFile("t/a.bin", url, sha),), "CC-BY-4.0", "-", "-")
+    monkeypatch.setitem(catalog.CATALOG, entry.name, entry)
+    return entry.name
+
+
+def test_download_command_fetches_and_verifies(file_server, tmp_path, monkeypatch, capsys):
+    body = b"real bytes" * 1000
+    file_server.files["a.bin"] = body
+    name = _local_dataset(monkeypatch, file_server.url("a.bin"), hashlib.sha256(body).hexdigest())
+    code, out, _ = _run(["data", "download", name, "--root", str(tmp_path)], capsys)
+    assert code == 0
+    assert out.startswith("verified") and str(tmp_path / "t/a.bin") in out
+    assert (tmp_path / "t/a.bin").read_bytes() == body
+
+
+def test_download_without_network_fails_in_one_line(closed_port_url, tmp_path, monkeypatch, capsys):
+    name = _local_dataset(monkeypatch, closed_port_url, "0" * 64)
+    code, out, err = _run(["data", "download", name, "--root", str(tmp_path), "--retries", "1"], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: cannot download")
+    assert str(tmp_path / "t/a.bin") in err

@@ -1,0 +1,37 @@
+"""Fixtures: a tiny random volume, and a loopback Boss server serving it."""
+
+from __future__ import annotations
+
+import pytest
+
+from mtneuro.data.testing.array_source import ArraySource, random_volume
+from mtneuro.data.testing.boss_server import BossTestServer
+
+SHAPE = (16, 512, 512)
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+@pytest.fixture(scope="session")
+def volume() -> dict:
+    return random_volume(SHAPE, seed=7)
+
+
+@pytest.fixture
+def array_source(volume) -> ArraySource:
+    return ArraySource(volume)
+
+
+@pytest.fixture
+def boss_server(array_source, monkeypatch):
+    """A fresh server per test (its fault queue and request log start empty)."""
+    for var in PROXY_VARS:  # loopback traffic must not go through a proxy
+        monkeypatch.delenv(var, raising=False)
+    with BossTestServer(array_source, stall_seconds=3.0) as server:
+        yield server
+
+
+@pytest.fixture
+def fast_params(boss_server) -> dict:
+    """bossdb source params for the test server with short time-outs and waits."""
+    return {"host": boss_server.host, "protocol": "http", "timeout": 0.5, "backoff": 0.01,
+            "max_attempts": 4, "max_retry_seconds": 10.0, "block_shape": (8, 256, 256), "seed": 0}

@@ -1,0 +1,143 @@
+"""The cache source: lazy fill, atomic checksummed chunks, corruption detection, resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mtneuro.data.sources import open_source
+from mtneuro.data.sources.cache import CacheSource
+from mtneuro.data.testing.array_source import ArraySource, random_volume
+from mtneuro.errors import ConfigError, DataError
+
+CHUNKS = (8, 128, 128)  # 2 x 4 x 4 = 32 chunks per channel of the 16 x 512 x 512 volume
+
+
+@pytest.fixture
+def cache(tmp_path, array_source) -> CacheSource:
+    return open_source("cache", root=tmp_path / "c", upstream=array_source, chunk_shape=CHUNKS)
+
+
+def test_reads_equal_the_upstream_and_fetch_only_needed_chunks(cache, array_source, volume):
+    block = cache.read_channel("image", (3, 12), (100, 300), (120, 140))
+    np.testing.assert_array_equal(block, volume["image"][3:12, 100:300, 120:140])
+    # z 3:12 -> 2 chunks, y 100:300 -> 3, x 120:140 -> 2
+    assert array_source.reads["image"] == 12
+    again = cache.read_channel("image", (0, 16), (0, 512), (0, 512))
+    np.testing.assert_array_equal(again, volume["image"])
+    assert array_source.reads["image"] == 32 and array_source.reads["roi_labels"] == 0
+    tile = cache.read_channel("image", (9, 10), (130, 250), (131, 255))  # inside one chunk
+    np.testing.assert_array_equal(tile, volume["image"][9:10, 130:250, 131:255])
+    tile[:] = 0  # a caller's copy: must not reach the cache
+    np.testing.assert_array_equal(cache.read_channel("image", (9, 10), (130, 250), (131, 255)),
+                                  volume["image"][9:10, 130:250, 131:255])
+
+
+def test_store_is_a_readable_zarr_v3_group(cache, volume):
+    import zarr
+
+    cache.fill(channels=["pixel_labels"])
+    group = zarr.open_group(cache.root, mode="r")
+    array = group["pixel_labels"]
+    assert array.metadata.zarr_format == 3 and array.chunks == CHUNKS
+    np.testing.assert_array_equal(array[:], volume["pixel_labels"])
+    assert group.attrs["mtneuro_cache"]["upstream"]["source"] == "array"
+
+
+def test_edge_chunks_of_an_uneven_volume(tmp_path):
+    volume = random_volume((5, 70, 90), seed=3)
+    cache = open_source("cache", root=tmp_path / "u", upstream=ArraySource(volume), chunk_shape=(4, 32, 32))
+    np.testing.assert_array_equal(cache.read_channel("roi_labels", (0, 5), (0, 70), (0, 90)), volume["roi_labels"])
+    np.testing.assert_array_equal(cache.read_channel("roi_labels", (4, 5), (64, 70), (60, 90)),
+                                  volume["roi_labels"][4:5, 64:70, 60:90])
+
+
+def test_corrupted_chunk_is_detected_and_refetched_on_read(cache, array_source, volume):
+    cache.fill(channels=["image"])
+    path = cache.store.chunk_path("image", (1, 2, 3))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    fresh = CacheSource(cache.root, upstream=array_source)  # nothing decoded in memory yet
+    reads = array_source.reads["image"]
+    np.testing.assert_array_equal(fresh.read_channel("image", (8, 16), (256, 384), (384, 512)),
+                                  volume["image"][8:16, 256:384, 384:512])
+    assert array_source.reads["image"] == reads + 1
+    assert fresh.store.status("image", (1, 2, 3)) == "ok"
+
+
+def test_chunk_without_checksum_is_not_trusted(cache, array_source, volume):
+    cache.fill(channels=["image"])
+    cache.store.checksum_path("image", (0, 0, 0)).unlink()  # as if killed between the two writes
+    fresh = CacheSource(cache.root, upstream=array_source)
+    reads = array_source.reads["image"]
+    np.testing.assert_array_equal(fresh.read_channel("image", (0, 1), (0, 8), (0, 8)), volume["image"][0:1, :8, :8])
+    assert array_source.reads["image"] == reads + 1
+
+
+def test_fill_resumes_fetching_only_missing_or_bad_chunks(cache, array_source):
+    first = cache.fill(z=(0, 8), channels=["image"])
+    assert (first.fetched, first.present) == (16, 0)
+    store = cache.store
+    store.chunk_path("image", (0, 1, 1)).unlink()  # lost data (checksum left)
+    store.checksum_path("image", (0, 2, 2)).unlink()  # interrupted write
+    (store.chunk_path("image", (0, 3, 3)).parent / ".3.tmp-999-1").write_bytes(b"partial")
+    reads = array_source.reads["image"]
+    second = CacheSource(cache.root, upstream=array_source).fill(channels=["image"])
+    assert (second.fetched, second.present) == (16 + 2, 14)
+    assert array_source.reads["image"] == reads + 18
+
+
+def test_scan_counts_and_repair(cache, array_source, volume):
+    cache.fill(channels=["image", "roi_labels"])
+    store = cache.store
+    store.chunk_path("roi_labels", (1, 0, 0)).write_bytes(b"garbage")
+    store.chunk_path("image", (0, 3, 1)).unlink()
+    store.checksum_path("image", (1, 1, 1)).write_text("0" * 64 + " 5\n")
+    (store.chunk_path("image", (0, 0, 0)).parent / ".0.tmp-1-2").write_bytes(b"x")
+    report = cache.scan()
+    assert report.ok == 64 - 3
+    assert sorted(report.corrupted) == [("image", (1, 1, 1)), ("roi_labels", (1, 0, 0))]
+    assert report.missing == [("image", (0, 3, 1))]
+    assert report.unfilled == 32 and len(report.temp_files) == 1
+    assert cache.repair(report) == 3
+    after = cache.scan()
+    assert (after.ok, after.bad, after.temp_files) == (64, [], [])
+    np.testing.assert_array_equal(CacheSource(cache.root, upstream=array_source).read_channel(
+        "roi_labels", (0, 16), (0, 512), (0, 512)), volume["roi_labels"])
+
+
+def test_reopen_from_directory_alone_and_params_round_trip(cache, volume):
+    cache.fill(channels=["image"])
+    again = open_source("cache", **cache.params())
+    assert again.shape == cache.shape and again.store.chunk_shape == CHUNKS
+    # filled chunks need no upstream (this one could not even be recreated)
+    np.testing.assert_array_equal(again.read_channel("image", (0, 16), (0, 512), (0, 512)), volume["image"])
+    with pytest.raises(DataError, match="cannot recreate its upstream 'array'"):
+        again.read_channel("roi_labels", (0, 1), (0, 1), (0, 1))
+    assert json.loads((cache.root / "zarr.json").read_text())["attributes"]["mtneuro_cache"]["chunk_shape"] == [8, 128, 128]
+
+
+def test_mismatched_upstream_or_chunks_are_refused(cache, tmp_path):
+    cache.fill(z=(0, 8), y=(0, 128), x=(0, 128), channels=["image"])
+    other = ArraySource(random_volume((16, 512, 256)))
+    with pytest.raises(ConfigError, match="does not match"):
+        CacheSource(cache.root, upstream=other)
+    with pytest.raises(ConfigError, match="holds data of source 'array', not 'phantom'"):
+        CacheSource(cache.root, upstream="phantom")
+    with pytest.raises(ConfigError, match="chunk_shape"):
+        CacheSource(cache.root, chunk_shape=(16, 256, 256))
+    with pytest.raises(ConfigError, match="not a cache yet"):
+        CacheSource(tmp_path / "new")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not empty"):
+        CacheSource(tmp_path / "junk", upstream=ArraySource(random_volume((2, 4, 4))))
+
+
+def test_memory_budget_bounds_decoded_chunks(tmp_path, array_source, volume):
+    cache = open_source("cache", root=tmp_path / "m", upstream=array_source, chunk_shape=CHUNKS, memory_mb=0.3)
+    np.testing.assert_array_equal(cache.read_channel("image", (0, 16), (0, 512), (0, 512)), volume["image"])
+    assert cache._memory._bytes <= 0.3 * 2**20 and len(cache._memory._items) == 2  # 128 KiB chunks

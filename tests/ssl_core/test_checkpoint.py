@@ -1,0 +1,133 @@
+"""Encoder checkpoints round-trip exactly; user encoder specs resolve or fail clearly."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import textwrap
+
+import pytest
+import torch
+
+from mtneuro.errors import ConfigError, DataError
+from mtneuro.models import create_encoder, encoder_input_spec, load_encoder, save_encoder
+from mtneuro.models import user as user_mod
+from mtneuro.models.user import resolve_encoder
+
+SPEC = {"spatial_dims": 2, "size": 16, "mean": 0.4894, "std": 0.1238}
+
+
+def _trained_tiny(seed: int = 0):
+    torch.manual_seed(seed)
+    enc = create_encoder("resnet-tiny", widths=(4, 8))
+    # Move BatchNorm running statistics away from their defaults so they must round-trip.
+    enc.train()
+    with torch.no_grad():
+        enc(torch.rand(8, 1, 16, 16) * 3)
+    return enc.eval()
+
+
+def test_round_trip_gives_identical_outputs(tmp_path):
+    enc = _trained_tiny()
+    path = save_encoder(tmp_path / "sub" / "encoder.pt", enc, name="resnet-tiny",
+                        kwargs={"widths": (4, 8)}, input_spec=SPEC, meta={"method": "byol"})
+    loaded = load_encoder(path)
+    x = torch.rand(3, 1, 16, 16)
+    assert torch.equal(enc(x), loaded(x))
+    assert loaded.out_dim == 8 and not loaded.training
+    assert encoder_input_spec(path) == SPEC
+    payload = torch.load(path, weights_only=True)
+    assert payload["format"] == "mtneuro-encoder/1" and payload["meta"] == {"method": "byol"}
+    assert [p.name for p in path.parent.iterdir()] == ["encoder.pt"]  # no temp file left
+
+
+def test_load_errors_are_clear(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        load_encoder(tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_text("hello")
+    with pytest.raises(DataError, match="not a torch checkpoint"):
+        load_encoder(junk)
+    other = tmp_path / "other.pt"
+    torch.save({"model": {}}, other)
+    with pytest.raises(DataError, match="not an mtneuro encoder checkpoint"):
+        load_encoder(other)
+    future = tmp_path / "future.pt"
+    torch.save({"format": "mtneuro-encoder/9"}, future)
+    with pytest.raises(DataError, match="mtneuro-encoder/9"):
+        load_encoder(future)
+
+
+def test_save_rejects_unknown_name(tmp_path):
+    with pytest.raises(ConfigError, match="resnet-tiny"):
+        save_encoder(tmp_path / "e.pt", _trained_tiny(), name="nope", kwargs={})
+
+
+def test_mismatched_weights_are_reported(tmp_path):
+    path = save_encoder(tmp_path / "e.pt", _trained_tiny(), name="resnet-tiny", kwargs={})
+    # The default widths (16, 32, 64, 64) do not fit the saved (4, 8) weights.
+    with pytest.raises(DataError, match="weights do not fit"):
+        load_encoder(path)
+
+
+@pytest.fixture
+def toy_module(tmp_path, monkeypatch):
+    (tmp_path / "toy_user_encoder.py").write_text(textwrap.dedent("""
+        import torch
+        from torch import nn
+
+        class Flat(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(36, 5)
+
+            def forward(self, x):
+                x = nn.functional.adaptive_avg_pool2d(x, 6)
+                return self.lin(x.flatten(1))
+
+        def build():
+            return Flat()
+
+        def not_a_module():
+            return 3
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "toy_user_encoder"
+
+
+def test_module_callable_resolves_and_infers_out_dim(toy_module):
+    enc, spec = resolve_encoder(f"{toy_module}:build")
+    assert enc.out_dim == 5 and spec["spatial_dims"] == 2 and spec["in_channels"] == 1
+    assert enc(torch.rand(2, 1, 32, 32)).shape == (2, 5)
+
+
+def test_bad_user_specs(toy_module):
+    with pytest.raises(ConfigError, match="expected the callable to return an nn.Module"):
+        resolve_encoder(f"{toy_module}:not_a_module")
+    with pytest.raises(ConfigError, match="has no attribute 'missing'"):
+        resolve_encoder(f"{toy_module}:missing")
+    with pytest.raises(ConfigError, match="cannot import module"):
+        resolve_encoder("no_such_module_xyz:build")
+    with pytest.raises(ConfigError, match="expected a checkpoint file, 'module:callable'"):
+        resolve_encoder("no-such-encoder")
+    with pytest.raises(DataError, match="not found"):
+        resolve_encoder("runs/missing/encoder.pt")
+
+
+def test_checkpoint_and_registry_specs(tmp_path):
+    enc = _trained_tiny()
+    path = save_encoder(tmp_path / "e.pt", enc, name="resnet-tiny", kwargs={"widths": (4, 8)},
+                        input_spec=SPEC)
+    got, spec = resolve_encoder(str(path))
+    x = torch.rand(2, 1, 16, 16)
+    assert torch.equal(got(x), enc(x)) and spec["size"] == 16 and spec["mean"] == 0.4894
+    rand, spec = resolve_encoder("resnet18")
+    assert rand.out_dim == 512 and spec["in_channels"] == 1
+
+
+def test_entry_point_spec(toy_module, monkeypatch):
+    ep = importlib.metadata.EntryPoint(name="toy", value=f"{toy_module}:build",
+                                       group=user_mod.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(user_mod, "entry_points",
+                        lambda group: [ep] if group == user_mod.ENTRY_POINT_GROUP else [])
+    enc, _ = resolve_encoder("toy")
+    assert enc.out_dim == 5

@@ -1,0 +1,65 @@
+"""Worker for ``test_ddp.py``: trains the tiny BYOL for a few steps, one process or under torchrun.
+
+Runs in float64. Usage: ``python ddp_worker.py OUT_DIR`` (one process) or
+``torchrun --standalone --nproc_per_node 2 ddp_worker.py OUT_DIR``. Rank 0 writes
+``OUT_DIR/train_log.jsonl``, ``OUT_DIR/checkpoint.pt`` and ``OUT_DIR/params.pt``.
+
+The views are deterministic (the batch, then its mirror image): augmentation
+streams are seeded per rank, so random views could not match between a 1- and a
+2-process run, whereas everything this test is about (sharding of the global
+batch, gradient averaging, BatchNorm statistics over all ranks) is exercised.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ssl_train_helpers import digits_subset, tiny_byol  # noqa: E402
+
+from mtneuro.ssl.distributed import (  # noqa: E402
+    convert_sync_batchnorm,
+    init_distributed,
+    shutdown_distributed,
+    wrap_ddp,
+)
+from mtneuro.ssl.trainer import Trainer, TrainSettings  # noqa: E402
+
+
+class MirrorViews:
+    """First call of a step: the batch; second: its left-right mirror image."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        self.calls += 1
+        return batch if self.calls % 2 else batch.flip(-1)
+
+
+def main(out_dir: str) -> None:
+    torch.set_num_threads(1)
+    # float64: see test_ddp.py for why the comparison runs in double precision.
+    torch.set_default_dtype(torch.float64)
+    info = init_distributed("cpu")
+    method = tiny_byol(seed=3)
+    # BatchNorm sits in the encoder and heads; its batch statistics must span all
+    # ranks for the 2-process run to see the same global batch as the 1-process one.
+    method = convert_sync_batchnorm(method, info.device)
+    optimizer = torch.optim.SGD(method.parameters(), lr=0.1, momentum=0.9)
+    settings = TrainSettings(epochs=2, batch_size=32, lr=0.1, warmup_epochs=0, base_momentum=0.9,
+                             seed=0, log_every=1, quiet=True)
+    trainer = Trainer(method, optimizer, digits_subset(96), MirrorViews(), settings, out_dir,
+                      dist=info, model=wrap_ddp(method, info))
+    trainer.fit()
+    if info.is_main:
+        torch.save(method.state_dict(), Path(out_dir) / "params.pt")
+    shutdown_distributed()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,34 @@
+"""Small pieces shared by the trainer tests and the DDP worker script.
+
+Real 8x8 digits, a tiny BYOL and a cheap random view. A plain module (not a
+conftest) so that ``ddp_worker.py``, run by ``torchrun`` in a subprocess, can
+import it too.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from mtneuro.data.vision import load_vision
+from mtneuro.models.registry import create_encoder
+from mtneuro.ssl.byol import BYOL
+
+
+def flip_noise_view(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A cheap random view: per-sample horizontal flip plus Gaussian noise."""
+    flip = torch.rand(batch.shape[0], 1, 1, 1, generator=generator, device=batch.device) < 0.5
+    noise = torch.randn(batch.shape, generator=generator, device=batch.device)
+    return torch.where(flip, batch.flip(-1), batch) + 0.1 * noise
+
+
+def tiny_byol(seed: int = 0, batch_norm: bool = True) -> BYOL:
+    """BYOL on a 2-stage ResNet (widths 4, 8) with 16-wide heads; weights from ``seed``."""
+    torch.manual_seed(seed)
+    encoder = create_encoder("resnet-tiny", in_channels=1, widths=(4, 8))
+    return BYOL(encoder, projector_hidden=16, projector_out=8, predictor_hidden=16,
+                batch_norm=batch_norm)
+
+
+def digits_subset(n: int = 96) -> torch.Tensor:
+    """The first ``n`` training digits, uint8 (n, 1, 8, 8)."""
+    return load_vision("digits", "train").images[:n]

@@ -1,0 +1,92 @@
+"""Resuming an interrupted run reproduces the uninterrupted run exactly (CPU)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from mtneuro.errors import TrainingError
+from mtneuro.ssl.checkpoint import load_checkpoint
+from mtneuro.ssl.trainer import Trainer, TrainSettings
+
+from ssl_train_helpers import flip_noise_view, tiny_byol
+
+SETTINGS = TrainSettings(epochs=3, batch_size=16, lr=0.05, warmup_epochs=1, base_momentum=0.9,
+                         seed=7, log_every=2, checkpoint_every=1, quiet=True)
+
+
+class Interrupt(Exception):
+    """Stands in for a crash or Ctrl-C in the middle of a step."""
+
+
+def counting_view(fail_at: int, poison: bool = False):
+    """A view function that, at call ``fail_at``, raises (or returns NaNs if ``poison``)."""
+    calls = {"n": 0}
+
+    def view(batch, generator):
+        out = flip_noise_view(batch, generator)
+        calls["n"] += 1
+        if calls["n"] > fail_at:
+            if not poison:
+                raise Interrupt
+            out = out * float("nan")
+        return out
+
+    return view
+
+
+def make_trainer(images, out_dir, view=flip_noise_view, settings=SETTINGS):
+    images = images[:48]  # 3 steps per epoch
+    method = tiny_byol(seed=settings.seed)
+    optimizer = torch.optim.SGD(method.parameters(), lr=settings.lr, momentum=0.9, weight_decay=1e-4)
+    return Trainer(method, optimizer, images, view, settings, out_dir)
+
+
+def read_log(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(digits_images, tmp_path):
+    full = make_trainer(digits_images, tmp_path / "full")
+    result = full.fit()
+    assert result["steps"] == 3 * 3
+
+    # Interrupt in the middle of epoch 1 (0-based): 2 views per step, 3 steps per epoch.
+    broken = make_trainer(digits_images, tmp_path / "cut", counting_view(fail_at=2 * 4))
+    with pytest.raises(Interrupt):
+        broken.fit()
+    assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["epoch"] == 1
+
+    resumed = make_trainer(digits_images, tmp_path / "cut")
+    resumed.fit(resume=True)
+
+    expected = full.method.state_dict()
+    for name, value in resumed.method.state_dict().items():
+        assert torch.equal(value, expected[name]), name  # bitwise on CPU
+    full_log, cut_log = read_log(tmp_path / "full/train_log.jsonl"), read_log(tmp_path / "cut/train_log.jsonl")
+    assert [r["step"] for r in cut_log] == list(range(1, 10))
+    assert [r["loss"] for r in cut_log] == [r["loss"] for r in full_log]
+    assert [r["lr"] for r in cut_log] == [r["lr"] for r in full_log]
+
+
+def test_resume_refuses_changed_settings(digits_images, tmp_path):
+    one_epoch = TrainSettings(**{**SETTINGS.__dict__, "epochs": 1})
+    make_trainer(digits_images, tmp_path, settings=one_epoch).fit()
+    changed = TrainSettings(**{**one_epoch.__dict__, "batch_size": 8})
+    with pytest.raises(TrainingError, match="batch_size was 16, now 8"):
+        make_trainer(digits_images, tmp_path, settings=changed).fit(resume=True)
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(digits_images, tmp_path):
+    # NaN views from call 2*4 on: the first bad step is step 5 (1-based), in epoch 1.
+    trainer = make_trainer(digits_images, tmp_path, counting_view(fail_at=2 * 4, poison=True))
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 5 \(epoch 1\)") as err:
+        trainer.fit()
+    assert "last good checkpoint" in str(err.value) and "(epoch 1)" in str(err.value)
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert state["epoch"] == 1 and state["step"] == 3
+    assert all(torch.isfinite(v).all() for v in state["method"].values() if v.is_floating_point())
+    log = read_log(tmp_path / "train_log.jsonl")
+    assert log[-1]["step"] == 4 and all(r["loss"] == r["loss"] for r in log)

@@ -1,0 +1,107 @@
+"""Known-answer tests of the pooled confusion-matrix scores and the task-2 label maps."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix as sk_confusion
+from sklearn.metrics import f1_score, jaccard_score
+
+from mtneuro.data.spec import REGIONS, SEGMENTATION_SETTINGS
+from mtneuro.tasks.segmentation.metrics import (
+    ConfusionAccumulator,
+    confusion_matrix,
+    segmentation_scores,
+)
+
+
+def test_confusion_matrix_hand_computed():
+    target = np.array([[0, 0, 1], [1, 2, 2]])
+    pred = np.array([[0, 1, 1], [1, 2, 0]])
+    # rows truth, columns prediction
+    expected = [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert confusion_matrix(pred, target, 3).tolist() == expected
+
+
+def test_scores_hand_computed_with_absent_class():
+    # 4 classes; class 3 is in neither truth nor prediction of this tile.
+    target = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    pred = np.array([0, 0, 1, 1, 1, 2, 2, 0])
+    scores = ConfusionAccumulator(4)
+    scores.update(pred, target)
+    s = scores.scores(["bg", "vessel", "cell", "axon"])
+    # class 0: tp 2, fp 1, fn 1 -> F1 4/6, IoU 2/4; class 1: tp 2, fp 1, fn 0 -> F1 4/5, IoU 2/3
+    # class 2: tp 2, fp 0, fn 1 -> F1 4/5, IoU 2/3
+    assert s["f1"]["bg"] == pytest.approx(4 / 6)
+    assert s["f1"]["vessel"] == pytest.approx(4 / 5)
+    assert s["f1"]["cell"] == pytest.approx(4 / 5)
+    assert s["iou"]["bg"] == pytest.approx(0.5)
+    assert s["iou"]["cell"] == pytest.approx(2 / 3)
+    assert math.isnan(s["f1"]["axon"]) and math.isnan(s["iou"]["axon"])
+    assert math.isnan(s["recall"]["axon"])
+    assert s["avg_f1"] == pytest.approx((4 / 6 + 4 / 5 + 4 / 5) / 3)
+    assert s["avg_iou"] == pytest.approx((1 / 2 + 2 / 3 + 2 / 3) / 3)
+    # recalls 2/3, 1, 2/3
+    assert s["balanced_accuracy"] == pytest.approx((2 / 3 + 1 + 2 / 3) / 3)
+    assert s["pixel_accuracy"] == pytest.approx(6 / 8)
+    assert s["support"] == {"bg": 3, "vessel": 2, "cell": 3, "axon": 0}
+
+
+def test_class_only_in_truth_or_only_in_prediction_scores_zero():
+    target = np.array([0, 0, 1, 1])
+    pred = np.array([0, 0, 0, 2])
+    s = segmentation_scores(confusion_matrix(pred, target, 3))
+    assert s["f1"]["1"] == 0.0  # in truth, never predicted
+    assert s["f1"]["2"] == 0.0  # predicted, never true
+    assert s["recall"]["1"] == 0.0
+    assert math.isnan(s["recall"]["2"])  # no true pixels: recall undefined, left out
+    assert s["balanced_accuracy"] == pytest.approx((1.0 + 0.0) / 2)
+
+
+def test_accumulating_batches_equals_one_shot_and_matches_sklearn():
+    rng = np.random.default_rng(0)
+    target = rng.integers(0, 4, size=(10, 16, 16))
+    pred = np.where(rng.random(target.shape) < 0.7, target, rng.integers(0, 4, size=target.shape))
+    pooled = ConfusionAccumulator(4)
+    for i in range(0, 10, 3):
+        pooled.update(pred[i : i + 3], target[i : i + 3])
+    one_shot = confusion_matrix(pred, target, 4)
+    np.testing.assert_array_equal(pooled.matrix, one_shot)
+    np.testing.assert_array_equal(one_shot, sk_confusion(target.ravel(), pred.ravel(), labels=range(4)))
+    s = pooled.scores()
+    np.testing.assert_allclose(list(s["f1"].values()), f1_score(target.ravel(), pred.ravel(), average=None))
+    np.testing.assert_allclose(
+        list(s["iou"].values()), jaccard_score(target.ravel(), pred.ravel(), average=None)
+    )
+
+
+def test_pooled_scores_differ_from_per_batch_average():
+    # One tile with a large correct cell and one with a single wrong cell pixel:
+    # pooling weights pixels, averaging per-tile scores would weight tiles.
+    target = np.zeros((2, 4, 4), dtype=int)
+    target[0, :2] = 1
+    target[1, 0, 0] = 1
+    pred = target.copy()
+    pred[1, 0, 0] = 0
+    pooled = segmentation_scores(confusion_matrix(pred, target, 2))["f1"]["1"]
+    per_tile = [segmentation_scores(confusion_matrix(p, t, 2))["f1"]["1"] for p, t in zip(pred, target)]
+    assert pooled == pytest.approx(2 * 8 / (2 * 8 + 1))
+    assert np.mean(per_tile) == pytest.approx(0.5)
+
+
+def test_labels_out_of_range_raise():
+    with pytest.raises(ValueError, match="0..2"):
+        confusion_matrix(np.array([0, 3]), np.array([0, 1]), 3)
+
+
+@pytest.mark.parametrize(
+    "classes, mapped, regions",
+    [(4, [0, 1, 2, 3], ("cortex", "striatum", "thalamus")), (3, [0, 1, 2, 0], REGIONS)],
+)
+def test_task2_label_maps(classes, mapped, regions):
+    setting = SEGMENTATION_SETTINGS[classes]
+    assert setting.map_labels(np.array([0, 1, 2, 3])).tolist() == mapped
+    assert setting.regions == regions
+    assert len(setting.class_names) == classes
