@@ -62,7 +62,7 @@ def test_entries_are_complete(name: str, file: CatalogFile):
 def test_catalogue_covers_every_recording_of_the_original_repositories():
     names = set(CATALOG)
     assert {"chewie-1", "chewie-1-bin0.05", "chewie-1-vel0", "chewie-2", "mihi-1", "mihi-2"} <= names
-    assert {"rodent-mouse", "rodent-rat", "xray-masks", "xray-slice"} <= names
+    assert {"mouse-ca1", "rat-v1", "xray-masks", "xray-slice"} <= names
 
 
 def test_unknown_name_suggests_the_closest():
@@ -84,7 +84,7 @@ def test_local_status_follows_the_lookup_order(tmp_path, monkeypatch):
 
     masks = get_dataset("xray-masks").files[0]
     assert local_status(masks, tmp_path / "root").state == "missing"
-    rat = get_dataset("rodent-rat").files[0]
+    rat = get_dataset("rat-v1").files[0]
     (tmp_path / "root" / rat.relative).parent.mkdir(parents=True)
     (tmp_path / "root" / rat.relative).write_bytes(b"anything")
     assert local_status(rat, tmp_path / "root").state == "unverified"

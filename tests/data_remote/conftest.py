@@ -33,5 +33,13 @@ def boss_server(array_source, monkeypatch):
 @pytest.fixture
 def fast_params(boss_server) -> dict:
     """bossdb source params for the test server with short time-outs and waits."""
-    return {"host": boss_server.host, "protocol": "http", "timeout": 0.5, "backoff": 0.01,
-            "max_attempts": 4, "max_retry_seconds": 10.0, "block_shape": (8, 256, 256), "seed": 0}
+    return {
+        "host": boss_server.host,
+        "protocol": "http",
+        "timeout": 0.5,
+        "backoff": 0.01,
+        "max_attempts": 4,
+        "max_retry_seconds": 10.0,
+        "block_shape": (8, 256, 256),
+        "seed": 0,
+    }

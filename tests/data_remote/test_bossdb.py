@@ -19,12 +19,18 @@ SHAPE = (16, 512, 512)  # the volume fixture of conftest.py
 def test_aligned_blocks_split_at_block_multiples():
     blocks = aligned_blocks(((3, 20), (0, 300), (250, 260)), (8, 256, 256))
     assert blocks == [
-        ((3, 8), (0, 256), (250, 256)), ((3, 8), (0, 256), (256, 260)),
-        ((3, 8), (256, 300), (250, 256)), ((3, 8), (256, 300), (256, 260)),
-        ((8, 16), (0, 256), (250, 256)), ((8, 16), (0, 256), (256, 260)),
-        ((8, 16), (256, 300), (250, 256)), ((8, 16), (256, 300), (256, 260)),
-        ((16, 20), (0, 256), (250, 256)), ((16, 20), (0, 256), (256, 260)),
-        ((16, 20), (256, 300), (250, 256)), ((16, 20), (256, 300), (256, 260)),
+        ((3, 8), (0, 256), (250, 256)),
+        ((3, 8), (0, 256), (256, 260)),
+        ((3, 8), (256, 300), (250, 256)),
+        ((3, 8), (256, 300), (256, 260)),
+        ((8, 16), (0, 256), (250, 256)),
+        ((8, 16), (0, 256), (256, 260)),
+        ((8, 16), (256, 300), (250, 256)),
+        ((8, 16), (256, 300), (256, 260)),
+        ((16, 20), (0, 256), (250, 256)),
+        ((16, 20), (0, 256), (256, 260)),
+        ((16, 20), (256, 300), (250, 256)),
+        ((16, 20), (256, 300), (256, 260)),
     ]
 
 
@@ -58,8 +64,9 @@ def test_each_transient_fault_is_retried_and_recovered(boss_server, fast_params,
     np.testing.assert_array_equal(data, volume["image"][2:6, 10:200, 30:90])
     outcomes = [r.outcome for r in boss_server.log if r.route == "cutout"]
     assert outcomes == [fault, fault, "ok"]
-    # stalls cost one client time-out (0.5 s) each; the others only the backoff waits
-    assert elapsed < (2 * 0.5 + 1.0 if fault == "stall" else 1.0)
+    # stalls cost one client time-out (0.5 s) each, the others only the backoff waits (~0.01 s);
+    # the margin is for a loaded CI machine, far below the 3 s the server would stall for
+    assert elapsed < (2 * 0.5 + 1.5 if fault == "stall" else 1.5)
 
 
 def test_fault_in_one_block_of_a_parallel_read_is_recovered(boss_server, fast_params, volume):
@@ -76,7 +83,7 @@ def test_permanent_404_fails_at_once_without_retry_storm(boss_server, fast_param
     start = time.monotonic()
     with pytest.raises(SourceUnavailableError, match=r"HTTP 404.*not retried.*--source phantom"):
         source.read_channel("image", (0, 16), (0, 512), (0, 512))  # 8 blocks
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 2.0
     # at most one request per worker that was already in flight, never a retry
     assert 1 <= boss_server.count("cutout") <= 2
 
@@ -93,7 +100,7 @@ def test_persistent_failure_is_bounded_in_attempts_and_time(boss_server, fast_pa
     assert "mtneuro data fetch" in message and "--source phantom" in message
     assert boss_server.count("cutout") == 5
     # waits are 0.025..0.05, 0.05..0.1, 0.1..0.2, 0.2..0.4 s: at most 0.75 s plus request time
-    assert 0.375 <= elapsed < 2.0
+    assert 0.375 <= elapsed < 3.0
 
 
 def test_time_budget_stops_retries_before_the_attempt_budget(boss_server, fast_params):
@@ -104,7 +111,7 @@ def test_time_budget_stops_retries_before_the_attempt_budget(boss_server, fast_p
         source.read_channel("image", (0, 1), (0, 8), (0, 8))
     elapsed = time.monotonic() - start
     # each stalled try costs the 0.5 s time-out; the budget allows starting tries until 1.2 s
-    assert elapsed < 1.2 + 0.5 + 0.5
+    assert elapsed < 1.2 + 0.5 + 1.0
     assert 2 <= boss_server.count("cutout") <= 4
 
 
@@ -112,8 +119,12 @@ def test_unreachable_host_fails_with_offline_hint(boss_server, fast_params):
     port = boss_server.host.split(":")[1]
     boss_server.stop()  # nothing listens on the port any more: connection refused
     start = time.monotonic()
-    with pytest.raises(SourceUnavailableError, match=r"reading channel prasad/prasad2020/image.*--source phantom"):
-        open_source("bossdb", **{**fast_params, "host": f"127.0.0.1:{port}", "max_retry_seconds": 1.0})
+    with pytest.raises(
+        SourceUnavailableError, match=r"reading channel prasad/prasad2020/image.*--source phantom"
+    ):
+        open_source(
+            "bossdb", **{**fast_params, "host": f"127.0.0.1:{port}", "max_retry_seconds": 1.0}
+        )
     assert time.monotonic() - start < 3.0
 
 
@@ -151,13 +162,26 @@ def test_annotation_ids_above_255_are_an_error_not_wrapped(monkeypatch):
             return status, ctype, body
 
         server._answer = big_ids
-        bossdb = open_source("bossdb", host=server.host, protocol="http", channels="roi_labels", timeout=1)
+        bossdb = open_source(
+            "bossdb", host=server.host, protocol="http", channels="roi_labels", timeout=1
+        )
         with pytest.raises(DataError, match="id 300"):
             bossdb.read_channel("roi_labels", (0, 2), (0, 8), (0, 8))
 
 
-@pytest.mark.parametrize("kwargs", [{"protocol": "ftp"}, {"workers": 0}, {"block_shape": "8,256"},
-                                    {"channels": "image,labels"}, {"timeout": 0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"protocol": "ftp"},
+        {"workers": 0},
+        {"block_shape": "8,256"},
+        {"channels": "image,labels"},
+        {"timeout": 0},
+        {"workers": "many"},
+        {"max_attempts": 0},
+        {"backoff": -1},
+    ],
+)
 def test_bad_params_are_config_errors_before_any_request(kwargs):
     with pytest.raises(ConfigError):
         open_source("bossdb", host="127.0.0.1:9", **kwargs)

@@ -31,8 +31,10 @@ def test_reads_equal_the_upstream_and_fetch_only_needed_chunks(cache, array_sour
     tile = cache.read_channel("image", (9, 10), (130, 250), (131, 255))  # inside one chunk
     np.testing.assert_array_equal(tile, volume["image"][9:10, 130:250, 131:255])
     tile[:] = 0  # a caller's copy: must not reach the cache
-    np.testing.assert_array_equal(cache.read_channel("image", (9, 10), (130, 250), (131, 255)),
-                                  volume["image"][9:10, 130:250, 131:255])
+    np.testing.assert_array_equal(
+        cache.read_channel("image", (9, 10), (130, 250), (131, 255)),
+        volume["image"][9:10, 130:250, 131:255],
+    )
 
 
 def test_store_is_a_readable_zarr_v3_group(cache, volume):
@@ -48,10 +50,16 @@ def test_store_is_a_readable_zarr_v3_group(cache, volume):
 
 def test_edge_chunks_of_an_uneven_volume(tmp_path):
     volume = random_volume((5, 70, 90), seed=3)
-    cache = open_source("cache", root=tmp_path / "u", upstream=ArraySource(volume), chunk_shape=(4, 32, 32))
-    np.testing.assert_array_equal(cache.read_channel("roi_labels", (0, 5), (0, 70), (0, 90)), volume["roi_labels"])
-    np.testing.assert_array_equal(cache.read_channel("roi_labels", (4, 5), (64, 70), (60, 90)),
-                                  volume["roi_labels"][4:5, 64:70, 60:90])
+    cache = open_source(
+        "cache", root=tmp_path / "u", upstream=ArraySource(volume), chunk_shape=(4, 32, 32)
+    )
+    np.testing.assert_array_equal(
+        cache.read_channel("roi_labels", (0, 5), (0, 70), (0, 90)), volume["roi_labels"]
+    )
+    np.testing.assert_array_equal(
+        cache.read_channel("roi_labels", (4, 5), (64, 70), (60, 90)),
+        volume["roi_labels"][4:5, 64:70, 60:90],
+    )
 
 
 def test_corrupted_chunk_is_detected_and_refetched_on_read(cache, array_source, volume):
@@ -62,8 +70,10 @@ def test_corrupted_chunk_is_detected_and_refetched_on_read(cache, array_source, 
     path.write_bytes(bytes(data))
     fresh = CacheSource(cache.root, upstream=array_source)  # nothing decoded in memory yet
     reads = array_source.reads["image"]
-    np.testing.assert_array_equal(fresh.read_channel("image", (8, 16), (256, 384), (384, 512)),
-                                  volume["image"][8:16, 256:384, 384:512])
+    np.testing.assert_array_equal(
+        fresh.read_channel("image", (8, 16), (256, 384), (384, 512)),
+        volume["image"][8:16, 256:384, 384:512],
+    )
     assert array_source.reads["image"] == reads + 1
     assert fresh.store.status("image", (1, 2, 3)) == "ok"
 
@@ -73,7 +83,9 @@ def test_chunk_without_checksum_is_not_trusted(cache, array_source, volume):
     cache.store.checksum_path("image", (0, 0, 0)).unlink()  # as if killed between the two writes
     fresh = CacheSource(cache.root, upstream=array_source)
     reads = array_source.reads["image"]
-    np.testing.assert_array_equal(fresh.read_channel("image", (0, 1), (0, 8), (0, 8)), volume["image"][0:1, :8, :8])
+    np.testing.assert_array_equal(
+        fresh.read_channel("image", (0, 1), (0, 8), (0, 8)), volume["image"][0:1, :8, :8]
+    )
     assert array_source.reads["image"] == reads + 1
 
 
@@ -105,8 +117,12 @@ def test_scan_counts_and_repair(cache, array_source, volume):
     assert cache.repair(report) == 3
     after = cache.scan()
     assert (after.ok, after.bad, after.temp_files) == (64, [], [])
-    np.testing.assert_array_equal(CacheSource(cache.root, upstream=array_source).read_channel(
-        "roi_labels", (0, 16), (0, 512), (0, 512)), volume["roi_labels"])
+    np.testing.assert_array_equal(
+        CacheSource(cache.root, upstream=array_source).read_channel(
+            "roi_labels", (0, 16), (0, 512), (0, 512)
+        ),
+        volume["roi_labels"],
+    )
 
 
 def test_reopen_from_directory_alone_and_params_round_trip(cache, volume):
@@ -114,10 +130,14 @@ def test_reopen_from_directory_alone_and_params_round_trip(cache, volume):
     again = open_source("cache", **cache.params())
     assert again.shape == cache.shape and again.store.chunk_shape == CHUNKS
     # filled chunks need no upstream (this one could not even be recreated)
-    np.testing.assert_array_equal(again.read_channel("image", (0, 16), (0, 512), (0, 512)), volume["image"])
+    np.testing.assert_array_equal(
+        again.read_channel("image", (0, 16), (0, 512), (0, 512)), volume["image"]
+    )
     with pytest.raises(DataError, match="cannot recreate its upstream 'array'"):
         again.read_channel("roi_labels", (0, 1), (0, 1), (0, 1))
-    assert json.loads((cache.root / "zarr.json").read_text())["attributes"]["mtneuro_cache"]["chunk_shape"] == [8, 128, 128]
+    assert json.loads((cache.root / "zarr.json").read_text())["attributes"]["mtneuro_cache"][
+        "chunk_shape"
+    ] == [8, 128, 128]
 
 
 def test_mismatched_upstream_or_chunks_are_refused(cache, tmp_path):
@@ -138,6 +158,58 @@ def test_mismatched_upstream_or_chunks_are_refused(cache, tmp_path):
 
 
 def test_memory_budget_bounds_decoded_chunks(tmp_path, array_source, volume):
-    cache = open_source("cache", root=tmp_path / "m", upstream=array_source, chunk_shape=CHUNKS, memory_mb=0.3)
-    np.testing.assert_array_equal(cache.read_channel("image", (0, 16), (0, 512), (0, 512)), volume["image"])
+    cache = open_source(
+        "cache", root=tmp_path / "m", upstream=array_source, chunk_shape=CHUNKS, memory_mb=0.3
+    )
+    np.testing.assert_array_equal(
+        cache.read_channel("image", (0, 16), (0, 512), (0, 512)), volume["image"]
+    )
     assert cache._memory._bytes <= 0.3 * 2**20 and len(cache._memory._items) == 2  # 128 KiB chunks
+
+
+def test_cache_and_bossdb_sources_pickle_for_worker_processes(
+    cache, boss_server, fast_params, volume
+):
+    import pickle
+
+    cache.read_channel("image", (0, 8), (0, 128), (0, 128))
+    clone = pickle.loads(pickle.dumps(cache))
+    np.testing.assert_array_equal(
+        clone.read_channel("image", (0, 16), (0, 512), (0, 512)), volume["image"]
+    )
+    bossdb = pickle.loads(pickle.dumps(open_source("bossdb", **fast_params)))
+    np.testing.assert_array_equal(
+        bossdb.read_channel("pixel_labels", (1, 3), (5, 300), (7, 9)),
+        volume["pixel_labels"][1:3, 5:300, 7:9],
+    )
+
+
+def test_phantom_upstream_by_name_is_recreated_for_repair(tmp_path, capsys):
+    pytest.importorskip("mtneuro.data.sources.phantom")
+    from mtneuro.cli.main import main
+
+    phantom = open_source("phantom", seed=0)
+    cache = open_source(
+        "cache",
+        root=tmp_path / "p",
+        upstream="phantom",
+        upstream_params={"seed": 0},
+        chunk_shape=(2, 64, 64),
+    )
+    assert cache.shape == phantom.shape
+    want = phantom.read_channel("image", (100, 102), (900, 964), (4600, 4728))
+    np.testing.assert_array_equal(
+        cache.read_channel("image", (100, 102), (900, 964), (4600, 4728)), want
+    )
+    path = cache.store.chunk_path("image", (50, 14, 72))
+    path.write_bytes(path.read_bytes()[::-1])
+    main(
+        ["data", "verify", "--cache", str(cache.root), "--quiet"]
+    )  # recreates phantom(seed=0) from the store
+    out = capsys.readouterr().out
+    # z 100:102 -> 1 chunk, y 900:964 -> 2 (14, 15), x 4600:4728 -> 3 (71..73)
+    assert "ok 5, corrupted 1, missing 0" in out and "repaired 1 chunk(s) from phantom" in out
+    fresh = open_source("cache", root=tmp_path / "p")
+    np.testing.assert_array_equal(
+        fresh.read_channel("image", (100, 102), (900, 964), (4600, 4728)), want
+    )

@@ -9,7 +9,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 from mtneuro.cli.main import main
 from mtneuro.data.sources.cache import CacheSource
@@ -18,8 +17,18 @@ CHUNK_ARGS = ["--chunk-shape", "8,128,128"]  # 32 chunks per channel of the 16 x
 
 
 def bossdb_args(server) -> list[str]:
-    return ["--source", "bossdb", "--source-param", f"host={server.host}", "--source-param", "protocol=http",
-            "--source-param", "timeout=2", "--source-param", "backoff=0.01"]
+    return [
+        "--source",
+        "bossdb",
+        "--source-param",
+        f"host={server.host}",
+        "--source-param",
+        "protocol=http",
+        "--source-param",
+        "timeout=2",
+        "--source-param",
+        "backoff=0.01",
+    ]
 
 
 def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -40,8 +49,22 @@ def test_help(capsys):
 
 def test_fetch_then_verify_detects_and_repairs_corruption(tmp_path, boss_server, volume, capsys):
     cache_dir = tmp_path / "cache"
-    code, out, err = run_cli(["data", "fetch", *bossdb_args(boss_server), "--cache", str(cache_dir), *CHUNK_ARGS,
-                              "--z", "0:8", "--channels", "image,pixel_labels", "--quiet"], capsys)
+    code, out, err = run_cli(
+        [
+            "data",
+            "fetch",
+            *bossdb_args(boss_server),
+            "--cache",
+            str(cache_dir),
+            *CHUNK_ARGS,
+            "--z",
+            "0:8",
+            "--channels",
+            "image,pixel_labels",
+            "--quiet",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "fetched 32 chunk(s), 0 already present" in out
     assert boss_server.count("cutout") == 32
@@ -51,7 +74,9 @@ def test_fetch_then_verify_detects_and_repairs_corruption(tmp_path, boss_server,
     data[-3] ^= 0x55
     path.write_bytes(bytes(data))
 
-    code, out, err = run_cli(["data", "verify", "--cache", str(cache_dir), "--no-repair", "--quiet"], capsys)
+    code, out, err = run_cli(
+        ["data", "verify", "--cache", str(cache_dir), "--no-repair", "--quiet"], capsys
+    )
     assert code != 0
     assert "ok 31, corrupted 1, missing 0" in out
     assert err.count("\n") == 1 and "left as they are" in err
@@ -61,31 +86,65 @@ def test_fetch_then_verify_detects_and_repairs_corruption(tmp_path, boss_server,
     assert code == 0, err
     assert "repaired 1 chunk(s)" in out and boss_server.count("cutout") == 1
     np.testing.assert_array_equal(
-        CacheSource(cache_dir).read_channel("pixel_labels", (0, 8), (0, 512), (0, 512)), volume["pixel_labels"][:8])
+        CacheSource(cache_dir).read_channel("pixel_labels", (0, 8), (0, 512), (0, 512)),
+        volume["pixel_labels"][:8],
+    )
 
 
 def test_errors_are_one_line(tmp_path, capsys):
-    code, _, err = run_cli(["data", "fetch", "--cache", str(tmp_path / "none"), "--source", "phantomm"], capsys)
+    code, _, err = run_cli(
+        ["data", "fetch", "--cache", str(tmp_path / "none"), "--source", "phantomm"], capsys
+    )
     assert code == 2 and err.count("\n") == 1 and "unknown source 'phantomm'" in err
     code, _, err = run_cli(["data", "verify", "--cache", str(tmp_path)], capsys)
     assert code == 2 and err.count("\n") == 1 and "not an mtneuro cache" in err
-    code, _, err = run_cli(["data", "fetch", "--cache", str(tmp_path / "x"), "--source", "bossdb",
-                            "--source-param", "workers"], capsys)
+    code, _, err = run_cli(
+        [
+            "data",
+            "fetch",
+            "--cache",
+            str(tmp_path / "x"),
+            "--source",
+            "bossdb",
+            "--source-param",
+            "workers",
+        ],
+        capsys,
+    )
     assert code == 2 and "expected KEY=VALUE" in err
 
 
-def test_kill9_during_fill_then_resume_fetches_only_what_is_missing(tmp_path, boss_server, volume, capsys):
+def test_kill9_during_fill_then_resume_fetches_only_what_is_missing(
+    tmp_path, boss_server, volume, capsys
+):
     cache_dir = tmp_path / "cache"
-    args = ["data", "fetch", *bossdb_args(boss_server), "--cache", str(cache_dir), *CHUNK_ARGS,
-            "--channels", "image,roi_labels", "--workers", "3", "--quiet"]
+    args = [
+        "data",
+        "fetch",
+        *bossdb_args(boss_server),
+        "--cache",
+        str(cache_dir),
+        *CHUNK_ARGS,
+        "--channels",
+        "image,roi_labels",
+        "--workers",
+        "3",
+        "--quiet",
+    ]
     total = 2 * 32
     boss_server.delay_seconds = 0.05  # slow enough to kill mid-way, fast enough for a short test
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    proc = subprocess.Popen([sys.executable, "-m", "mtneuro.cli.main", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mtneuro.cli.main", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
-        while boss_server.count("cutout") < 20 and proc.poll() is None and time.monotonic() < deadline:
+        while (
+            boss_server.count("cutout") < 20 and proc.poll() is None and time.monotonic() < deadline
+        ):
             time.sleep(0.01)
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGKILL)
@@ -115,6 +174,10 @@ def test_kill9_during_fill_then_resume_fetches_only_what_is_missing(tmp_path, bo
     after = final.scan()
     assert (after.ok, after.bad) == (total, [])
     for channel in ("image", "roi_labels"):
-        np.testing.assert_array_equal(final.read_channel(channel, (0, 16), (0, 512), (0, 512)), volume[channel])
-    code, out, _ = run_cli(["data", "verify", "--cache", str(cache_dir), "--no-repair", "--quiet"], capsys)
+        np.testing.assert_array_equal(
+            final.read_channel(channel, (0, 16), (0, 512), (0, 512)), volume[channel]
+        )
+    code, out, _ = run_cli(
+        ["data", "verify", "--cache", str(cache_dir), "--no-repair", "--quiet"], capsys
+    )
     assert code == 0 and f"ok {total}, corrupted 0, missing 0" in out

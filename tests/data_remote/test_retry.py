@@ -87,9 +87,13 @@ def test_total_time_is_bounded_by_the_deadline():
         raise TimeoutError()
 
     with pytest.raises(RetryFailure) as info:
-        retry_call(slow_failure, policy=RetryPolicy(max_attempts=100, max_seconds=10.0, base_delay=0.001),
-                   classify=classify, clock=clock)
-    # tries start at 0, 3, 6, 9 (the 4th ends at 12, after which no wait fits): bounded by time, not count
+        retry_call(
+            slow_failure,
+            policy=RetryPolicy(max_attempts=100, max_seconds=10.0, base_delay=0.001),
+            classify=classify,
+            clock=clock,
+        )
+    # tries start at 0, 3, 6, 9; the 4th ends at 12 and no wait fits: bounded by time, not count
     assert info.value.attempts == 4
     assert info.value.elapsed == pytest.approx(12.0)
 
@@ -102,12 +106,18 @@ def test_cancel_stops_retrying():
         raise TimeoutError()
 
     with pytest.raises(RetryFailure) as info:
-        retry_call(fail_and_cancel, policy=RetryPolicy(max_attempts=5, base_delay=5.0), classify=classify,
-                   cancel=cancel)
+        retry_call(
+            fail_and_cancel,
+            policy=RetryPolicy(max_attempts=5, base_delay=5.0),
+            classify=classify,
+            cancel=cancel,
+        )
     assert info.value.cancelled and info.value.attempts == 1
 
 
-@pytest.mark.parametrize("kwargs", [{"max_attempts": 0}, {"max_seconds": -1.0}, {"base_delay": float("nan")}])
+@pytest.mark.parametrize(
+    "kwargs", [{"max_attempts": 0}, {"max_seconds": -1.0}, {"base_delay": float("nan")}]
+)
 def test_bad_policy_is_a_config_error(kwargs):
     with pytest.raises(ConfigError):
         RetryPolicy(**kwargs)

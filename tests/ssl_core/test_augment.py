@@ -8,6 +8,7 @@ import torch
 from mtneuro.ssl.augment import (
     AUGMENTATIONS,
     Compose,
+    KeyedTransform,
     Normalize,
     RandomBrightnessContrast,
     RandomCrop,
@@ -44,7 +45,7 @@ def test_shape_dtype_device_and_determinism(make, shape):
     x = torch.rand(shape, generator=_gen(99))
     t = make()
     a, b = t(x, _gen(3)), t(x, _gen(3))
-    crop = isinstance(t, (RandomCrop, RandomResizedCrop)) or isinstance(t, Compose)
+    crop = isinstance(t, (RandomCrop, RandomResizedCrop, Compose))
     assert a.shape == (*shape[:-2], 8, 8) if crop else a.shape == shape
     assert a.dtype == x.dtype and a.device == x.device
     assert torch.equal(a, b)
@@ -80,7 +81,7 @@ def test_random_crop_copies_exact_windows():
     x = torch.arange(4 * 10 * 10, dtype=torch.float32).reshape(4, 1, 10, 10)
     y = RandomCrop(4)(x, _gen())
     for i in range(4):  # a check of the result, not of the implementation
-        top, left = divmod(int(y[i, 0, 0, 0].item()) - i * 100, 10)
+        top, left = divmod(int(y[i, 0, 0, 0]) - i * 100, 10)
         assert torch.equal(y[i], x[i, :, top:top + 4, left:left + 4])
     same = RandomCrop(4, same_on_batch=True)(x, _gen())
     assert len({int(v) % 100 for v in same[:, 0, 0, 0]}) == 1
@@ -125,7 +126,7 @@ def test_mtneuro_view_matches_protocol():
     assert y.shape == (2, 1, 128, 128)
     raw = y * 0.1238 + 0.4894  # undo the normalisation: an exact 128 crop remains
     for i in range(2):
-        top, left = divmod(int(round(raw[i, 0, 0, 0].item() * 65536)), 256)
+        top, left = divmod(round(raw[i, 0, 0, 0].item() * 65536), 256)
         assert torch.allclose(raw[i], x[i, :, top:top + 128, left:left + 128], atol=1e-9)
 
 
@@ -137,3 +138,26 @@ def test_registry_and_bad_parameters():
         RandomCrop(20)(torch.rand(1, 1, 8, 8))
     with pytest.raises(ValueError, match="square"):
         RandomRot90()(torch.rand(1, 1, 8, 6))
+
+
+def test_keyed_transform_moves_image_and_mask_together():
+    image = torch.rand(16, 1, 12, 12)
+    mask = (image * 4).long()  # a label map that is a function of the image
+    geo = Compose([RandomCrop(8), RandomHorizontalFlip(), RandomRot90()])
+    out = KeyedTransform(geo, keys=("image", "mask"))({"image": image, "mask": mask, "id": 3}, _gen())
+    assert out["mask"].dtype == torch.long and out["id"] == 3
+    assert torch.equal(out["mask"], (out["image"] * 4).long())
+    assert not torch.equal(out["image"], image[..., :8, :8])
+    with pytest.raises(KeyError, match="'label'"):
+        KeyedTransform(geo, keys=("label",))({"image": image})
+
+
+@pytest.mark.parametrize("area,step", [(0.25, 1.0), (1 / 16, 0.5)])
+def test_resized_crop_samples_the_box_at_the_right_scale(area, step):
+    # On a ramp x[..., i, j] = j, bilinear sampling is exact: a box of side sqrt(area) * 16
+    # resized to 8 pixels advances sqrt(area) * 16 / 8 input pixels per output pixel.
+    ramp = torch.arange(16.0).expand(6, 1, 16, 16)
+    y = RandomResizedCrop(8, scale=(area, area), ratio=(1.0, 1.0))(ramp, _gen())
+    assert torch.allclose(y.diff(dim=-1), torch.full_like(y.diff(dim=-1), step), atol=1e-4)
+    assert torch.allclose(y.diff(dim=-2), torch.zeros_like(y.diff(dim=-2)), atol=1e-4)
+    assert len({round(v, 3) for v in y[:, 0, 0, 0].tolist()}) > 1  # boxes differ per sample

@@ -34,7 +34,7 @@ def test_round_trip_gives_identical_outputs(tmp_path):
     x = torch.rand(3, 1, 16, 16)
     assert torch.equal(enc(x), loaded(x))
     assert loaded.out_dim == 8 and not loaded.training
-    assert encoder_input_spec(path) == SPEC
+    assert encoder_input_spec(path) == {**SPEC, "in_channels": 1}  # filled from the encoder
     payload = torch.load(path, weights_only=True)
     assert payload["format"] == "mtneuro-encoder/1" and payload["meta"] == {"method": "byol"}
     assert [p.name for p in path.parent.iterdir()] == ["encoder.pt"]  # no temp file left
@@ -122,6 +122,8 @@ def test_checkpoint_and_registry_specs(tmp_path):
     assert torch.equal(got(x), enc(x)) and spec["size"] == 16 and spec["mean"] == 0.4894
     rand, spec = resolve_encoder("resnet18")
     assert rand.out_dim == 512 and spec["in_channels"] == 1
+    _, spec = resolve_encoder("resnet18-small")
+    assert spec["in_channels"] == 3 and spec["spatial_dims"] == 2
 
 
 def test_entry_point_spec(toy_module, monkeypatch):

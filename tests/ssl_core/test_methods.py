@@ -8,10 +8,10 @@ from torch import nn
 
 from mtneuro.errors import ConfigError
 from mtneuro.models import create_encoder
-from mtneuro.ssl import BYOL, MYOW, create_method, normalized_mse, update_momentum
+from mtneuro.ssl import BYOL, MYOW, create_method, normalized_mse
 
-HEADS = dict(projector_hidden=16, projector_out=8, predictor_hidden=16)
-MINED = dict(mined_projector_hidden=16, mined_out=4)
+HEADS = {"projector_hidden": 16, "projector_out": 8, "predictor_hidden": 16}
+MINED = {"mined_projector_hidden": 16, "mined_out": 4}
 
 
 def _tiny_encoder(seed=0):

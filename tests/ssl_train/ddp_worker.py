@@ -1,4 +1,8 @@
-"""Worker for ``test_ddp.py``: trains the tiny BYOL for a few steps, one process or under torchrun.
+"""Worker for ``test_ddp.py``: trains a tiny MYOW a few steps, in one process or under torchrun.
+
+MYOW mines each sample's nearest neighbour (k=1) in a separate 32-sample pool
+batch; under torchrun each rank embeds its 16-sample share of the pool and MYOW
+gathers the embeddings, so both runs mine in the same global pool.
 
 Runs in float64. Usage: ``python ddp_worker.py OUT_DIR`` (one process) or
 ``torchrun --standalone --nproc_per_node 2 ddp_worker.py OUT_DIR``. Rank 0 writes
@@ -19,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ssl_train_helpers import digits_subset, tiny_byol  # noqa: E402
+from ssl_train_helpers import digits_subset, tiny_myow  # noqa: E402
 
 from mtneuro.ssl.distributed import (  # noqa: E402
     convert_sync_batchnorm,
@@ -31,7 +35,7 @@ from mtneuro.ssl.trainer import Trainer, TrainSettings  # noqa: E402
 
 
 class MirrorViews:
-    """First call of a step: the batch; second: its left-right mirror image."""
+    """Alternately the batch and its left-right mirror image (3 calls per step)."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -42,17 +46,25 @@ class MirrorViews:
 
 
 def main(out_dir: str) -> None:
-    torch.set_num_threads(1)
-    # float64: see test_ddp.py for why the comparison runs in double precision.
+    """Train and write the outputs; float64 (see test_ddp.py for why)."""
+    previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
+    try:
+        train(out_dir)
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def train(out_dir: str) -> None:
     info = init_distributed("cpu")
-    method = tiny_byol(seed=3)
+    method = tiny_myow(seed=3)
     # BatchNorm sits in the encoder and heads; its batch statistics must span all
     # ranks for the 2-process run to see the same global batch as the 1-process one.
     method = convert_sync_batchnorm(method, info.device)
     optimizer = torch.optim.SGD(method.parameters(), lr=0.1, momentum=0.9)
     settings = TrainSettings(epochs=2, batch_size=32, lr=0.1, warmup_epochs=0, base_momentum=0.9,
-                             seed=0, log_every=1, quiet=True)
+                             mined_weight=0.5, mined_rampup_epochs=1, pool_size=32, seed=0,
+                             log_every=1, quiet=True)
     trainer = Trainer(method, optimizer, digits_subset(96), MirrorViews(), settings, out_dir,
                       dist=info, model=wrap_ddp(method, info))
     trainer.fit()
@@ -62,4 +74,5 @@ def main(out_dir: str) -> None:
 
 
 if __name__ == "__main__":
+    torch.set_num_threads(1)
     main(sys.argv[1])

@@ -12,6 +12,7 @@ import torch
 from mtneuro.data.vision import load_vision
 from mtneuro.models.registry import create_encoder
 from mtneuro.ssl.byol import BYOL
+from mtneuro.ssl.myow import MYOW
 
 
 def flip_noise_view(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -27,6 +28,14 @@ def tiny_byol(seed: int = 0, batch_norm: bool = True) -> BYOL:
     encoder = create_encoder("resnet-tiny", in_channels=1, widths=(4, 8))
     return BYOL(encoder, projector_hidden=16, projector_out=8, predictor_hidden=16,
                 batch_norm=batch_norm)
+
+
+def tiny_myow(seed: int = 0, layout: str = "cascaded") -> MYOW:
+    """MYOW (k=1, target-space mining) on the same tiny ResNet, 16-wide heads."""
+    torch.manual_seed(seed)
+    encoder = create_encoder("resnet-tiny", in_channels=1, widths=(4, 8))
+    return MYOW(encoder, projector_hidden=16, projector_out=8, predictor_hidden=16,
+                mined_projector_hidden=16, mined_out=8, layout=layout, k=1)
 
 
 def digits_subset(n: int = 96) -> torch.Tensor:

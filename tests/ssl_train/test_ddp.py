@@ -1,15 +1,22 @@
 """Two gloo processes under torchrun follow the same loss curve as one process.
 
+MYOW with a separate candidate pool: this checks the sharding of batch and pool,
+gradient averaging, the global-pool gather of the mined candidates (and their
+exclusion mask) and rank-spanning BatchNorm together.
+
 Same global batch (32), same data order, same weights at step 0; BatchNorm layers
 are converted to rank-spanning BatchNorm (``convert_sync_batchnorm``; without it
 each rank would normalise with its own 16-sample statistics and the curves would
 differ by far more than the tolerance).
 
-The runs are in float64 and the tolerance is 1e-9 on every logged loss and every
-weight. The only legitimate difference is summation order (the gradient
-all-reduce of two half-batch means, statistics summed over ranks); in float32
-that rounding (3e-7 in the first loss) is amplified by training dynamics to 2e-4
-after six steps at lr 0.1, which would hide real bugs behind a loose tolerance.
+The only legitimate difference is summation order (the gradient all-reduce of two
+half-batch means, statistics summed over ranks). In float32 that rounding (3e-7
+in the first loss) is amplified by the training dynamics to 2e-4 after six steps
+at lr 0.1, which would hide real bugs behind a loose tolerance. So the runs are in
+float64, except the BYOL loss itself, which ``normalized_mse`` always computes in
+float32; measured difference 3e-8 after six steps. Tolerance: 1e-6 on every logged
+loss and every weight (with per-rank BatchNorm statistics instead, the very first
+loss differs by 3e-2).
 """
 
 from __future__ import annotations
@@ -20,33 +27,37 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ddp_worker  # tests/ssl_train/ddp_worker.py, importable through conftest.py
 import pytest
 import torch
 
 WORKER = Path(__file__).resolve().parent / "ddp_worker.py"
-TOLERANCE = 1e-9
+TOLERANCE = 1e-6
 
 
-def run(args: list[str], out: Path) -> None:
+def run_torchrun(out: Path) -> None:
+    args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run([*args, str(WORKER), str(out)], env=env, capture_output=True, text=True,
                           timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def losses(out: Path) -> list[float]:
-    return [json.loads(line)["loss"] for line in (out / "train_log.jsonl").read_text().splitlines()]
+def losses(out: Path) -> list[tuple[float, float]]:
+    """(total loss, mined loss) of every step."""
+    rows = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    return [(r["loss"], r["mined_loss"]) for r in rows]
 
 
 @pytest.mark.timeout(300)
 def test_two_gloo_processes_match_one_process(tmp_path):
-    run([sys.executable], tmp_path / "single")
-    run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"],
-        tmp_path / "ddp")
+    ddp_worker.main(str(tmp_path / "single"))  # in this process: one interpreter start less
+    run_torchrun(tmp_path / "ddp")
     single, ddp = losses(tmp_path / "single"), losses(tmp_path / "ddp")
     assert len(single) == len(ddp) == 6
-    assert single[0] != single[-1]  # the loss moves, so matching curves mean something
-    assert max(abs(a - b) for a, b in zip(single, ddp)) < TOLERANCE
+    assert single[0][0] != single[-1][0]  # the loss moves, so matching curves mean something
+    worst = max(abs(a - b) for s, d in zip(single, ddp) for a, b in zip(s, d))
+    assert worst < TOLERANCE
     p1 = torch.load(tmp_path / "single/params.pt")
     p2 = torch.load(tmp_path / "ddp/params.pt")
     for name, value in p1.items():

@@ -99,11 +99,14 @@ def run_cell(cell: Cell, adapter: str, out_dir: str | Path, *, threads: int | No
         ``{"id", "status", "wall_s", "headline", "error"}`` for the runner's table.
     """
     import importlib
+    import sys
 
     if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+        # Parallel cells share the cores; the variables cover torch if it is imported later.
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = str(threads)
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
     started = time.perf_counter()
     directory = cell_dir(out_dir, cell.id)
     directory.mkdir(parents=True, exist_ok=True)

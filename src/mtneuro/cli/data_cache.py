@@ -41,54 +41,106 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
-def _open_cache(cache: Path, source: str | None, params: dict[str, Any], workers: int,
-                chunk_shape: str | None) -> Any:
+def _open_cache(
+    cache: Path, source: str | None, params: dict[str, Any], workers: int, chunk_shape: str | None
+) -> Any:
     from mtneuro.data.sources import open_source
 
-    return open_source("cache", root=cache, upstream=source, upstream_params=params or None,
-                       chunk_shape=chunk_shape, workers=workers)
+    return open_source(
+        "cache",
+        root=cache,
+        upstream=source,
+        upstream_params=params or None,
+        chunk_shape=chunk_shape,
+        workers=workers,
+    )
 
 
 @click.command()
-@click.option("--source", help="Upstream source (phantom, slice, bossdb); default: the one the cache records.")
-@click.option("--source-param", "source_params", multiple=True, metavar="KEY=VALUE",
-              help="Upstream parameter, repeatable (e.g. host=127.0.0.1:8000, protocol=http, seed=0).")
-@click.option("--cache", "cache_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Cache directory (a Zarr v3 store; created if new).")
+@click.option(
+    "--source", help="Upstream source (phantom, slice, bossdb); default: the one the cache records."
+)
+@click.option(
+    "--source-param",
+    "source_params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Upstream parameter, repeatable (e.g. host=127.0.0.1:8000, protocol=http, seed=0).",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Cache directory (a Zarr v3 store; created if new).",
+)
 @click.option("--z", "z_range", metavar="A:B", help="Half-open z range; default all.")
 @click.option("--y", "y_range", metavar="A:B", help="Half-open y range; default all.")
 @click.option("--x", "x_range", metavar="A:B", help="Half-open x range; default all.")
 @click.option("--channels", help="Comma-separated channels; default all of the source.")
-@click.option("--workers", default=4, show_default=True, type=click.IntRange(min=1),
-              help="Chunks fetched in parallel.")
-@click.option("--chunk-shape", metavar="Z,Y,X", help="Chunk shape of a new cache (default 16,512,512).")
+@click.option(
+    "--workers",
+    default=4,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Chunks fetched in parallel.",
+)
+@click.option(
+    "--chunk-shape", metavar="Z,Y,X", help="Chunk shape of a new cache (default 16,512,512)."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def fetch(source: str | None, source_params: tuple[str, ...], cache_dir: Path, z_range: str | None,
-          y_range: str | None, x_range: str | None, channels: str | None, workers: int,
-          chunk_shape: str | None, quiet: bool) -> None:
+def fetch(
+    source: str | None,
+    source_params: tuple[str, ...],
+    cache_dir: Path,
+    z_range: str | None,
+    y_range: str | None,
+    x_range: str | None,
+    channels: str | None,
+    workers: int,
+    chunk_shape: str | None,
+    quiet: bool,
+) -> None:
     """Fill a local cache with a block of a source, chunk by chunk.
 
     Chunks already present and valid are kept, so an interrupted fetch resumes
     where it stopped. Example:
 
     \b
-        mtneuro data fetch --source bossdb --cache ~/mtneuro-cache --z 110:470 --y 500:1156 --x 1543:4856
+        mtneuro data fetch --source bossdb --cache ~/mtneuro-cache \\
+            --z 110:470 --y 500:1156 --x 1543:4856
     """
     ranges = [parse_range(a, r) for a, r in zip("zyx", (z_range, y_range, x_range))]
     cache = _open_cache(cache_dir, source, parse_params(source_params), workers, chunk_shape)
     wanted = [c.strip() for c in channels.split(",")] if channels else None
     report = cache.fill(*ranges, channels=wanted, progress=not quiet)
-    click.echo(f"cache {cache_dir}: fetched {report.fetched} chunk(s), {report.present} already present "
-               f"({', '.join(wanted or cache.channels)})")
+    click.echo(
+        f"cache {cache_dir}: fetched {report.fetched} chunk(s), {report.present} already present "
+        f"({', '.join(wanted or cache.channels)})"
+    )
 
 
 @click.command()
-@click.option("--cache", "cache_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Cache directory to check.")
-@click.option("--repair/--no-repair", default=True, show_default=True,
-              help="Fetch damaged or missing chunks again from the recorded upstream.")
-@click.option("--workers", default=4, show_default=True, type=click.IntRange(min=1),
-              help="Chunks checked or fetched in parallel.")
+@click.option(
+    "--cache",
+    "cache_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Cache directory to check.",
+)
+@click.option(
+    "--repair/--no-repair",
+    default=True,
+    show_default=True,
+    help="Fetch damaged or missing chunks again from the recorded upstream.",
+)
+@click.option(
+    "--workers",
+    default=4,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Chunks checked or fetched in parallel.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def verify(cache_dir: Path, repair: bool, workers: int, quiet: bool) -> None:
     """Check every chunk of a cache against its recorded SHA-256.
@@ -103,17 +155,23 @@ def verify(cache_dir: Path, repair: bool, workers: int, quiet: bool) -> None:
         raise ConfigError(f"--cache: {cache_dir} is not an mtneuro cache (no zarr.json)")
     cache = _open_cache(cache_dir, None, {}, workers, None)
     report = cache.scan(progress=not quiet)
-    click.echo(f"cache {cache_dir}: ok {report.ok}, corrupted {len(report.corrupted)}, "
-               f"missing {len(report.missing)} (never fetched {report.unfilled}, "
-               f"temporary files {len(report.temp_files)})")
+    click.echo(
+        f"cache {cache_dir}: ok {report.ok}, corrupted {len(report.corrupted)}, "
+        f"missing {len(report.missing)} (never fetched {report.unfilled}, "
+        f"temporary files {len(report.temp_files)})"
+    )
     if not report.bad and not (repair and report.temp_files):
         return
     if not repair:
-        raise ChecksumError(f"{len(report.bad)} damaged chunk(s) in {cache_dir} left as they are; "
-                            f"run: mtneuro data verify --cache {cache_dir} --repair")
+        raise ChecksumError(
+            f"{len(report.bad)} damaged chunk(s) in {cache_dir} left as they are; "
+            f"run: mtneuro data verify --cache {cache_dir} --repair"
+        )
     fixed = cache.repair(report, progress=not quiet)
     still = [job for job in report.bad if cache.store.status(*job) != "ok"]
     if still:
         raise ChecksumError(f"{len(still)} chunk(s) in {cache_dir} are still damaged after repair")
-    click.echo(f"repaired {fixed} chunk(s) from {cache.store.upstream['source']}; "
-               f"removed {len(report.temp_files)} temporary file(s)")
+    click.echo(
+        f"repaired {fixed} chunk(s) from {cache.store.upstream['source']}; "
+        f"removed {len(report.temp_files)} temporary file(s)"
+    )

@@ -11,10 +11,16 @@ import click
 from mtneuro.errors import ConfigError
 
 SOURCE_OPTION = click.option(
-    "--source", default="phantom", show_default=True, help="Volume source: phantom, slice, bossdb or cache."
+    "--source",
+    default="phantom",
+    show_default=True,
+    help="Volume source: phantom, slice, bossdb or cache.",
 )
 SOURCE_PARAM_OPTION = click.option(
-    "--source-param", "source_params", multiple=True, metavar="KEY=VALUE",
+    "--source-param",
+    "source_params",
+    multiple=True,
+    metavar="KEY=VALUE",
     help="Source parameter, repeatable (e.g. seed=1 for phantom, root=DIR for slice).",
 )
 
@@ -39,7 +45,11 @@ def parse_source_params(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
 
 
 def open_cli_source(name: str, pairs: tuple[str, ...] | list[str]):
-    """Open source ``name`` with ``--source-param`` pairs; every mistake is a one-line :class:`ConfigError`."""
+    """Open source ``name`` with ``--source-param`` pairs.
+
+    Every mistake (unknown source or parameter, bad value) is a one-line :class:`ConfigError`
+    or another :class:`~mtneuro.errors.MtneuroError` from the source itself.
+    """
     import importlib
 
     from mtneuro.data.sources import _SOURCE_MODULES, SOURCE_NAMES, SOURCES, open_source
@@ -53,7 +63,8 @@ def open_cli_source(name: str, pairs: tuple[str, ...] | list[str]):
         unknown = sorted(set(params) - set(accepted))
         if unknown:
             raise ConfigError(
-                f"--source-param {unknown[0]!r}: source {name!r} takes: {', '.join(accepted) or 'nothing'}"
+                f"--source-param {unknown[0]!r}: source {name!r} takes: "
+                f"{', '.join(accepted) or 'nothing'}"
             )
     return open_source(name, **params)
 
@@ -74,14 +85,17 @@ def info_lines(source) -> list[str]:
         inside = box.x[1] <= x and box.y[1] <= y
         note = "" if inside else "  (outside this source)"
         lines.append(
-            f"  {REGION_SHORT[region]:<4}{region:<14} x {box.x[0]}:{box.x[1]}  y {box.y[0]}:{box.y[1]}{note}"
+            f"  {REGION_SHORT[region]:<4}{region:<14} "
+            f"x {box.x[0]}:{box.x[1]}  y {box.y[0]}:{box.y[1]}{note}"
         )
     lines.append(f"z splits (sub-volume depth {SUBVOLUME_Z.start}:{SUBVOLUME_Z.stop}):")
     for split, rng in Z_SPLITS.items():
         note = "" if rng.stop <= z else "  (beyond this source's depth)"
         lines.append(f"  {split:<6}z {rng.start}:{rng.stop}  ({len(rng)} slices){note}")
     lines.append("describe:")
-    lines.extend("  " + line for line in json.dumps(source.describe(), indent=2, default=str).splitlines())
+    lines.extend(
+        "  " + line for line in json.dumps(source.describe(), indent=2, default=str).splitlines()
+    )
     return lines
 
 

@@ -12,8 +12,15 @@ from mtneuro.cli.data_info import SOURCE_OPTION, SOURCE_PARAM_OPTION, open_cli_s
 @click.command()
 @SOURCE_OPTION
 @SOURCE_PARAM_OPTION
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PNG file to write.")
-@click.option("--z", type=int, default=None, help="Slice to show; default the middle of the task depth.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PNG file to write.",
+)
+@click.option(
+    "--z", type=int, default=None, help="Slice to show; default the middle of the task depth."
+)
 def preview(source: str, source_params: tuple[str, ...], out: Path, z: int | None) -> None:
     """Write a preview PNG: the whole slice with its region map and the four region boxes,
     then each region's box with its microstructure labels overlaid (scale bar in um).

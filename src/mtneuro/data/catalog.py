@@ -201,7 +201,7 @@ _DATASETS: tuple[Dataset, ...] = (
         ),
     ),
     Dataset(
-        "rodent-mouse",
+        "mouse-ca1",
         "Mouse CA1, ~12 h of free behaviour, 4 s bins, arousal state per bin",
         (
             _plain(
@@ -221,7 +221,7 @@ _DATASETS: tuple[Dataset, ...] = (
         "fr_bins: int32 (neurons, bins) spike counts; behav_states: float64 (bins,) states 0/1/2.",
     ),
     Dataset(
-        "rodent-rat",
+        "rat-v1",
         "Rat V1, ~12 h of free behaviour, 4 s bins, arousal state per bin",
         (
             _plain(

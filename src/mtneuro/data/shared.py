@@ -18,7 +18,7 @@ least 10 pixels, 1 for a disc)::
 
     file label      ctx     str     trn     zi    mean blob area  elongation  largest blob
     1  fraction   0.000   0.173   0.571   0.000   924-2250 px     2.1-3.0     6774-15173 px
-    2  fraction   0.017   0.019   0.031   0.059   21-27 px        1.68-1.85   136-1527 px
+    2  fraction   0.017   0.019   0.031   0.059   21-26 px        1.68-1.85   136-1527 px
     3  fraction   0.026   0.033   0.025   0.055   34-62 px        1.37-1.53   100-272 px
 
 * label 1 occurs only in striatum and thalamus, the two regions full of
@@ -42,7 +42,12 @@ from mtneuro.registry import check_choice
 
 MASK_REGIONS: tuple[str, ...] = ("ctx", "str", "trn", "zi")
 #: mask file region -> MTNeuro region class name (``trn`` holds VP and some TRN).
-MASK_REGION_TO_REGION = {"ctx": "cortex", "str": "striatum", "trn": "thalamus", "zi": "zona_incerta"}
+MASK_REGION_TO_REGION = {
+    "ctx": "cortex",
+    "str": "striatum",
+    "trn": "thalamus",
+    "zi": "zona_incerta",
+}
 #: file label -> internal label (0 bg, 1 vessel, 2 cell, 3 axon); evidence in the module docstring.
 MASK_FILE_TO_INTERNAL = np.array([0, 3, 1, 2], dtype=np.uint8)
 MASK_SHAPE = (32, 128, 128)
@@ -125,7 +130,9 @@ def blob_elongations(mask: np.ndarray, min_area: int = 10) -> np.ndarray:
         n = np.bincount(ids, minlength=count + 1).astype(np.float64)
         keep = n >= min_area
         # second moments per blob from pixel sums, all blobs at once
-        sums = [np.bincount(ids, w, minlength=count + 1) for w in (ys, xs, ys * ys, xs * xs, ys * xs)]
+        sums = [
+            np.bincount(ids, w, minlength=count + 1) for w in (ys, xs, ys * ys, xs * xs, ys * xs)
+        ]
         with np.errstate(invalid="ignore", divide="ignore"):
             my, mx = sums[0] / n, sums[1] / n
             cyy = sums[2] / n - my**2

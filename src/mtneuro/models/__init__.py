@@ -11,7 +11,12 @@ Public API:
   the ``mtneuro-encoder/1`` checkpoint format used by pre-training and every task.
 - :func:`resolve_encoder(spec) -> (nn.Module, input_spec)`: checkpoint path,
   ``module:callable``, registered name, or ``mtneuro.encoders`` entry point.
+- ``create_segmentation_model`` / ``SEGMENTATION_MODELS`` from
+  :mod:`mtneuro.models.segmentation`, imported on first use (it pulls in
+  segmentation_models_pytorch, which is slow to import).
 """
+
+from typing import Any
 
 from mtneuro.models import mlp, resnet  # noqa: F401  (registers the encoders)
 from mtneuro.models.checkpoint import (
@@ -26,6 +31,17 @@ from mtneuro.models.mlp import MLPEncoder
 from mtneuro.models.registry import ENCODERS, create_encoder, list_encoders
 from mtneuro.models.resnet import ResNet, TorchvisionResNet18
 from mtneuro.models.user import resolve_encoder
+
+_LAZY = {"create_segmentation_model", "SEGMENTATION_MODELS"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from mtneuro.models import segmentation
+
+        return getattr(segmentation, name)
+    raise AttributeError(f"module 'mtneuro.models' has no attribute {name!r}")
+
 
 __all__ = [
     "ENCODERS",

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -58,6 +59,13 @@ def build_encoder(name: str, kwargs: Mapping[str, Any]) -> nn.Module:
     return create_encoder(name, **kwargs)
 
 
+def _with_encoder_facts(encoder: nn.Module, input_spec: Mapping[str, Any] | None) -> dict:
+    """``input_spec`` completed with the encoder's ``spatial_dims`` / ``in_channels`` / ``in_dim``."""
+    facts = {k: getattr(encoder, k) for k in ("spatial_dims", "in_channels", "in_dim")
+             if isinstance(getattr(encoder, k, None), int)}
+    return {**facts, **dict(input_spec or {})}
+
+
 def save_encoder(
     path: str | os.PathLike,
     encoder: nn.Module,
@@ -75,7 +83,8 @@ def save_encoder(
         name: the ``ENCODERS`` name (or ``"module:callable"``) that rebuilds it.
         kwargs: keyword arguments that rebuild it with ``name``.
         input_spec: what the encoder expects, e.g. ``{"spatial_dims": 2, "size": 128,
-            "mean": 0.4894, "std": 0.1238}``.
+            "mean": 0.4894, "std": 0.1238}``; the encoder's own ``spatial_dims``,
+            ``in_channels`` and ``in_dim`` attributes fill keys it leaves out.
         meta: free-form provenance (method, epochs, seed, ...), plain values only.
 
     Returns:
@@ -96,7 +105,7 @@ def save_encoder(
         "kwargs": dict(kwargs or {}),
         "state_dict": {k: v.detach().cpu() for k, v in encoder.state_dict().items()},
         "out_dim": out_dim,
-        "input": dict(input_spec or {}),
+        "input": _with_encoder_facts(encoder, input_spec),
         "meta": dict(meta or {}),
     }
     path = Path(path)

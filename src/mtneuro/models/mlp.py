@@ -8,6 +8,8 @@ Linear + BatchNorm1d + ReLU per hidden layer and a plain Linear output layer
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -50,7 +52,7 @@ class MLPEncoder(nn.Module):
         self.in_dim = in_dim
         self.out_dim = out_dim
         layers: list[nn.Module] = []
-        for a, b in zip(widths[:-2], widths[1:-1]):
+        for a, b in itertools.pairwise(widths[:-1]):
             # The bias is redundant before BatchNorm.
             layers.append(nn.Linear(a, b, bias=not batch_norm))
             if batch_norm:

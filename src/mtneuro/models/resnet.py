@@ -14,8 +14,11 @@ Registered in :data:`mtneuro.models.registry.ENCODERS`:
 - ``resnet-tiny`` - widths 16-32-64-64 with one BasicBlock per stage, 2D or 3D; for
   tests and quick presets.
 
-Every encoder has ``out_dim``, ``forward_features(x) -> (B, out_dim, *spatial)`` (the
-last feature map) and ``forward(x) -> (B, out_dim)`` (global average pool).
+Every encoder has ``out_dim``, ``in_channels``, ``spatial_dims``,
+``forward_features(x) -> (B, out_dim, *spatial)`` (the last feature map) and
+``forward(x) -> (B, out_dim)`` (global average pool). The module structure is part of
+the API (the U-Net decoders tap it, and checkpoints key on it): torchvision variants
+hold ``net.conv1 .. net.layer4``, :class:`ResNet` holds ``stem`` and ``stages``.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class TorchvisionResNet18(nn.Module):
     def __init__(self, *, in_channels: int = 1, stem: Stem = "small") -> None:
         super().__init__()
         self.in_channels = _check_channels(in_channels)
-        self.stem = check_choice("stem", stem, ("small", "imagenet"))
+        self.stem_kind = check_choice("stem", stem, ("small", "imagenet"))
         self.spatial_dims = 2
         net = torchvision.models.resnet18(weights=None)
         if stem == "small":

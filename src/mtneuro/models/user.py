@@ -12,17 +12,18 @@ Every task accepts ``--encoder SPEC`` where SPEC is, tried in this order:
 
 If the module has no integer ``out_dim``, D is found with one dummy forward pass. A
 module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
-``in_channels``, ``size``, ``mean``, ``std``); missing keys get
-:data:`DEFAULT_INPUT_SPEC`.
+``in_channels``, ``size``, ``mean``, ``std``); missing keys come from the module's own
+``spatial_dims`` / ``in_channels`` attributes, then :data:`DEFAULT_INPUT_SPEC`.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -65,7 +66,10 @@ def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple
     if not isinstance(encoder, nn.Module):
         raise ConfigError(f"encoder {spec!r}: expected the callable to return an nn.Module, "
                           f"got {type(encoder).__name__}")
-    full = {**DEFAULT_INPUT_SPEC, **(input_spec or getattr(encoder, "input_spec", None) or {})}
+    # Precedence: the given spec, then what the module says of itself, then defaults.
+    own = {k: getattr(encoder, k) for k in ("spatial_dims", "in_channels") if hasattr(encoder, k)}
+    given = input_spec or getattr(encoder, "input_spec", None) or {}
+    full = {**DEFAULT_INPUT_SPEC, **own, **given}
     if not isinstance(getattr(encoder, "out_dim", None), int):
         encoder.out_dim = infer_out_dim(encoder, full, spec=spec)
     return encoder, full
@@ -123,9 +127,7 @@ def resolve_encoder(spec: str) -> tuple[nn.Module, dict[str, Any]]:
         except TypeError as exc:
             raise ConfigError(f"encoder {spec!r} needs arguments ({exc}); build it with "
                               f"create_encoder or save it with save_encoder first") from exc
-        spec_in = {"in_channels": getattr(encoder, "in_channels", 1),
-                   "spatial_dims": getattr(encoder, "spatial_dims", 2)}
-        return _finish(spec, encoder, spec_in)
+        return _finish(spec, encoder, None)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == spec:
             return _finish(spec, ep.load()(), None)

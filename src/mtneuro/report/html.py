@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mtneuro.errors import DataError
 from mtneuro.report.figures import plt, save_figure
 from mtneuro.report.leaderboard import (
     OURS,
@@ -157,6 +158,8 @@ def build_report(out_dir: str | Path, *, published: bool = True) -> dict[str, Pa
     """
     out = Path(out_dir)
     records = load_records(out)
+    if not records:
+        raise DataError(f"{out}: no cell records (cells/<id>/metrics.json); run `mtneuro bench --out {out}` first")
     tables = build_tables(records, published=published)
     failures = failed_cells(records)
     return {"html": write_html(tables, failures, out, records=records),

@@ -40,7 +40,12 @@ ROI_COLOURS = {
 }
 #: Microstructure colours by BossDB label (background not painted).
 LABEL_COLOURS = {1: (1.0, 0.15, 0.15), 2: (0.15, 0.55, 1.0), 3: (1.0, 0.85, 0.1)}
-BOX_COLOURS = {"cortex": "#4059e6", "striatum": "#e64040", "thalamus": "#40cce6", "zona_incerta": "#d959d9"}
+BOX_COLOURS = {
+    "cortex": "#4059e6",
+    "striatum": "#e64040",
+    "thalamus": "#40cce6",
+    "zona_incerta": "#d959d9",
+}
 STRIP_ROWS = 128  # rows of the whole slice read at once, bounds memory
 SCALE_BAR_UM = 50.0
 
@@ -59,13 +64,19 @@ def _overview(source: VolumeSource, z: int, step: int) -> tuple[np.ndarray, np.n
     for y0 in range(0, height, STRIP_ROWS):
         y1 = min(height, y0 + STRIP_ROWS)
         keep = slice((-y0) % step, None, step)  # rows on the global step grid
-        rows_img.append(source.read_channel("image", (z, z + 1), (y0, y1), (0, width))[0, keep, ::step])
+        rows_img.append(
+            source.read_channel("image", (z, z + 1), (y0, y1), (0, width))[0, keep, ::step]
+        )
         if has_roi:
-            rows_roi.append(source.read_channel("roi_labels", (z, z + 1), (y0, y1), (0, width))[0, keep, ::step])
+            rows_roi.append(
+                source.read_channel("roi_labels", (z, z + 1), (y0, y1), (0, width))[0, keep, ::step]
+            )
     return np.concatenate(rows_img), (np.concatenate(rows_roi) if has_roi else None)
 
 
-def _paint(gray: np.ndarray, ids: np.ndarray, colours: dict[int, tuple], alpha: float) -> np.ndarray:
+def _paint(
+    gray: np.ndarray, ids: np.ndarray, colours: dict[int, tuple], alpha: float
+) -> np.ndarray:
     """RGB image: gray with ``colours[id]`` blended in where ids has a colour."""
     rgb = np.repeat((gray.astype(np.float32) / 255.0)[..., None], 3, axis=2)
     lut = np.zeros((256, 3), dtype=np.float32)
@@ -81,10 +92,19 @@ def _scale_bar(ax, pixels: int) -> None:
     length = SCALE_BAR_UM / VOXEL_SIZE_UM
     x0, y0 = pixels * 0.06, pixels * 0.92
     ax.plot([x0, x0 + length], [y0, y0], color="white", linewidth=3, solid_capstyle="butt")
-    ax.text(x0 + length / 2, y0 - pixels * 0.03, f"{SCALE_BAR_UM:g} µm", color="white", ha="center", fontsize=8)
+    ax.text(
+        x0 + length / 2,
+        y0 - pixels * 0.03,
+        f"{SCALE_BAR_UM:g} µm",
+        color="white",
+        ha="center",
+        fontsize=8,
+    )
 
 
-def render_preview(source: VolumeSource, out: str | Path, z: int | None = None, step: int = 4) -> Path:
+def render_preview(
+    source: VolumeSource, out: str | Path, z: int | None = None, step: int = 4
+) -> Path:
     """Write the preview PNG of ``source`` at slice ``z`` to ``out``.
 
     Args:
@@ -99,13 +119,14 @@ def render_preview(source: VolumeSource, out: str | Path, z: int | None = None, 
     z = default_z(source) if z is None else int(z)
     if not 0 <= z < depth:
         raise ConfigError(f"z {z} is outside the {source.name} volume (valid z: 0:{depth})")
-    has_roi = "roi_labels" in source.channels
     has_labels = "pixel_labels" in source.channels
     gray, roi = _overview(source, z, step)
 
     fig = plt.figure(figsize=(16, 10.5 if has_labels else 7.5))
     rows = 3 if has_labels else 2
-    grid = fig.add_gridspec(rows, 4, height_ratios=[1.25] + [1.0] * (rows - 1), hspace=0.18, wspace=0.05)
+    grid = fig.add_gridspec(
+        rows, 4, height_ratios=[1.25] + [1.0] * (rows - 1), hspace=0.3, wspace=0.05
+    )
     ax = fig.add_subplot(grid[0, :])
     extent = (0, width, height, 0)
     if roi is not None:
@@ -115,18 +136,43 @@ def render_preview(source: VolumeSource, out: str | Path, z: int | None = None, 
             for k in sorted(ROI_COLOURS)
             if (roi == k).any()
         ]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="roi_labels")
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+            fontsize=8,
+            title="roi_labels",
+        )
     else:
         ax.imshow(gray, cmap="gray", vmin=0, vmax=255, extent=extent, interpolation="nearest")
     for region, box in SUBVOLUME_A.items():
         (x0, x1), (y0, y1) = box.x, box.y
         if x1 <= width and y1 <= height:
             ax.add_patch(
-                Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=BOX_COLOURS[region], linewidth=1.8)
+                Rectangle(
+                    (x0, y0),
+                    x1 - x0,
+                    y1 - y0,
+                    fill=False,
+                    edgecolor=BOX_COLOURS[region],
+                    linewidth=1.8,
+                )
             )
-            ax.text(x0, y0 - 12, REGION_SHORT[region], color=BOX_COLOURS[region], fontsize=9, weight="bold")
+            ax.text(
+                x0,
+                y0 - 12,
+                REGION_SHORT[region],
+                color=BOX_COLOURS[region],
+                fontsize=9,
+                weight="bold",
+            )
+    real_z = source.describe().get("real_z")
+    where = f"slice z={z}" + (f" (volume slice {real_z})" if real_z is not None else "")
     label_note = "" if roi is not None else "; no region labels in this source"
-    ax.set_title(f"{source.name}: slice z={z}, {height} x {width} px at {VOXEL_SIZE_UM} µm{label_note}", fontsize=10)
+    ax.set_title(
+        f"{source.name}: {where}, {height} x {width} px at {VOXEL_SIZE_UM} µm{label_note}",
+        fontsize=10,
+    )
     ax.set_xlabel("x (px)")
     ax.set_ylabel("y (px)")
 
@@ -134,16 +180,26 @@ def render_preview(source: VolumeSource, out: str | Path, z: int | None = None, 
         box = SUBVOLUME_A[region]
         if box.x[1] > width or box.y[1] > height:
             continue
-        block = source.read((z, z + 1), box.y, box.x, channels=("image",) + (("pixel_labels",) if has_labels else ()))
+        block = source.read(
+            (z, z + 1),
+            box.y,
+            box.x,
+            channels=("image",) + (("pixel_labels",) if has_labels else ()),
+        )
         tile = block.image[0]
         ax_img = fig.add_subplot(grid[1, col])
         ax_img.imshow(tile, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-        ax_img.set_title(f"{REGION_SHORT[region]} box A  x {box.x[0]}:{box.x[1]}  y {box.y[0]}:{box.y[1]}", fontsize=9)
+        ax_img.set_title(
+            f"{REGION_SHORT[region]} box A  x {box.x[0]}:{box.x[1]}  y {box.y[0]}:{box.y[1]}",
+            fontsize=9,
+        )
         _scale_bar(ax_img, tile.shape[0])
         ax_img.axis("off")
         if has_labels:
             ax_lab = fig.add_subplot(grid[2, col])
-            ax_lab.imshow(_paint(tile, block.pixel_labels[0], LABEL_COLOURS, 0.55), interpolation="nearest")
+            ax_lab.imshow(
+                _paint(tile, block.pixel_labels[0], LABEL_COLOURS, 0.55), interpolation="nearest"
+            )
             fractions = np.bincount(block.pixel_labels[0].ravel(), minlength=4) / tile.size
             ax_lab.set_title(
                 " ".join(f"{PIXEL_CLASSES[k]} {fractions[k]:.1%}" for k in (1, 2, 3)), fontsize=8
@@ -154,10 +210,19 @@ def render_preview(source: VolumeSource, out: str | Path, z: int | None = None, 
         handles = [
             Patch(color=LABEL_COLOURS[k], label=f"{k} {PIXEL_CLASSES[k]}") for k in (1, 2, 3)
         ]
-        fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, title="pixel_labels (BossDB convention)")
+        fig.legend(
+            handles=handles,
+            loc="lower center",
+            ncol=3,
+            fontsize=9,
+            title="pixel_labels (BossDB convention)",
+        )
     else:
         fig.text(
-            0.5, 0.04, f"no microstructure labels in source '{source.name}': image tiles only",
-            ha="center", fontsize=10,
+            0.5,
+            0.04,
+            f"no microstructure labels in source '{source.name}': image tiles only",
+            ha="center",
+            fontsize=10,
         )
     return save_figure(fig, out, dpi=100)

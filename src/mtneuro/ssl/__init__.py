@@ -34,11 +34,11 @@ from mtneuro.ssl.schedules import (
 
 __all__ = [
     "BYOL",
-    "CosineLoss",
     "LARS",
     "METHODS",
-    "MLPHead",
     "MYOW",
+    "CosineLoss",
+    "MLPHead",
     "build_optimizer",
     "cosine_schedule",
     "create_method",

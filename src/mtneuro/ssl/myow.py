@@ -36,7 +36,8 @@ batch size; each process passes an equal share) and in-batch self-exclusion uses
 from __future__ import annotations
 
 import copy
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import torch
 import torch.distributed as dist

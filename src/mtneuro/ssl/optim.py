@@ -10,7 +10,8 @@ LARS adaptation, as in BYOL (Grill et al. 2020) and the MYOW/MTNeuro code
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn

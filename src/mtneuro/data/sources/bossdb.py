@@ -25,8 +25,10 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Sequence
+from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +63,9 @@ def classify_error(exc: BaseException) -> Verdict | None:
         if status is None or status >= 500 or status in (408, 429):
             return "transient"
         return "permanent"
-    if isinstance(exc, (requests.RequestException, CorruptBodyError, ConnectionError, TimeoutError)):
+    if isinstance(
+        exc, (requests.RequestException, CorruptBodyError, ConnectionError, TimeoutError)
+    ):
         return "transient"
     return None
 
@@ -78,7 +82,7 @@ def describe_error(exc: BaseException | None) -> str:
     return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
 
 
-def _shape3(value: Any, key: str) -> tuple[int, int, int]:
+def parse_shape(value: Any, key: str) -> tuple[int, int, int]:
     """Accept ``(16, 512, 512)``, ``[16, 512, 512]`` or ``"16,512,512"``."""
     parts = value.replace("x", ",").split(",") if isinstance(value, str) else value
     try:
@@ -88,6 +92,17 @@ def _shape3(value: Any, key: str) -> tuple[int, int, int]:
     if len(shape) != 3 or min(shape) < 1:
         raise ConfigError(f"{key}: expected 3 positive ints (z, y, x), got {value!r}")
     return shape  # type: ignore[return-value]
+
+
+def _number(value: Any, key: str, kind: type, minimum: float) -> Any:
+    """``kind(value)`` if it is >= ``minimum``, else a :class:`ConfigError` naming ``key``."""
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or isinstance(value, bool) or not number >= minimum:
+        raise ConfigError(f"{key}: expected {kind.__name__} >= {minimum:g}, got {value!r}")
+    return number
 
 
 def aligned_blocks(
@@ -125,7 +140,15 @@ class BossDBSource(VolumeSource):
 
     name = "bossdb"
     #: params that change how data is fetched, not which data (a cache may differ in them).
-    transport_params = ("workers", "block_shape", "max_attempts", "max_retry_seconds", "timeout", "backoff", "seed")
+    transport_params = (
+        "workers",
+        "block_shape",
+        "max_attempts",
+        "max_retry_seconds",
+        "timeout",
+        "backoff",
+        "seed",
+    )
 
     def __init__(
         self,
@@ -143,22 +166,22 @@ class BossDBSource(VolumeSource):
     ) -> None:
         if protocol not in ("http", "https"):
             raise ConfigError(f"protocol: expected 'http' or 'https', got {protocol!r}")
-        if int(workers) < 1:
-            raise ConfigError(f"workers: expected int >= 1, got {workers!r}")
-        if not float(timeout) > 0:
-            raise ConfigError(f"timeout: expected seconds > 0, got {timeout!r}")
         wanted = tuple(channels.split(",")) if isinstance(channels, str) else tuple(channels)
         for channel in wanted:
             if channel not in BOSSDB_CHANNELS:
-                raise ConfigError(f"channels: unknown channel {channel!r}; valid: {', '.join(CHANNELS)}")
+                raise ConfigError(
+                    f"channels: unknown channel {channel!r}; valid: {', '.join(CHANNELS)}"
+                )
         self.host = str(host)
         self.protocol = protocol
         self.token = token or os.environ.get(TOKEN_ENV) or "public"
-        self.workers = int(workers)
-        self.block_shape = _shape3(block_shape, "block_shape")
-        self.timeout = float(timeout)
+        self.workers = int(_number(workers, "workers", int, 1))
+        self.block_shape = parse_shape(block_shape, "block_shape")
+        self.timeout = _number(timeout, "timeout", float, 1e-3)
         self.policy = RetryPolicy(
-            max_attempts=int(max_attempts), max_seconds=float(max_retry_seconds), base_delay=float(backoff)
+            max_attempts=int(_number(max_attempts, "max_attempts", int, 1)),
+            max_seconds=_number(max_retry_seconds, "max_retry_seconds", float, 0.0),
+            base_delay=_number(backoff, "backoff", float, 0.0),
         )
         self.seed = seed
         self._rng = random.Random(seed)
@@ -192,6 +215,18 @@ class BossDBSource(VolumeSource):
         info["uris"] = {c: "bossdb://" + "/".join(BOSSDB_CHANNELS[c]) for c in self.channels}
         return info
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Sessions and locks do not cross process boundaries (DataLoader workers, spawn).
+        state = self.__dict__.copy()
+        for key in ("_local", "_rng_lock"):
+            state.pop(key)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+        self._rng_lock = threading.Lock()
+
     # -- plumbing -------------------------------------------------------------------
     def _remote(self) -> Any:
         """One ``BossRemote`` per thread: requests sessions are not thread-safe."""
@@ -206,25 +241,43 @@ class BossDBSource(VolumeSource):
             self._local.remote = remote
         return remote
 
-    def _retry(self, fn: Callable[[], Any], what: str, deadline: float | None = None,
-               cancel: threading.Event | None = None) -> Any:
+    def _retry(
+        self,
+        fn: Callable[[], Any],
+        what: str,
+        deadline: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Any:
         with self._rng_lock:
             rng = random.Random(self._rng.random())
         try:
-            return retry_call(fn, policy=self.policy, classify=classify_error, deadline=deadline,
-                              cancel=cancel, rng=rng)
+            return retry_call(
+                fn,
+                policy=self.policy,
+                classify=classify_error,
+                deadline=deadline,
+                cancel=cancel,
+                rng=rng,
+            )
         except RetryFailure as failure:
             reason = describe_error(failure.last_error)
             if failure.permanent:
                 raise SourceUnavailableError(
-                    f"bossdb at {self.url}: {what} failed with {reason} (permanent, not retried); {OFFLINE_HINT}"
+                    f"bossdb at {self.url}: {what} failed with {reason} (permanent, not retried); "
+                    f"{OFFLINE_HINT}"
                 ) from None
             raise SourceUnavailableError(
                 f"bossdb at {self.url} unreachable: {what} failed {failure.attempts} time(s) in "
                 f"{failure.elapsed:.1f}s (last: {reason}); {OFFLINE_HINT}"
             ) from None
 
-    def _read_metadata(self, channels: tuple[str, ...]) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    def _call(self, method: str, *args: Any) -> Any:
+        """``BossRemote.<method>(*args)`` on this thread's remote."""
+        return getattr(self._remote(), method)(*args)
+
+    def _read_metadata(
+        self, channels: tuple[str, ...]
+    ) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
         """Channel datatypes and the extent ``(Z, Y, X)`` of their coordinate frames."""
         frames: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {}
         experiments: dict[tuple[str, str], Any] = {}
@@ -233,21 +286,29 @@ class BossDBSource(VolumeSource):
             coll, exp, chan = BOSSDB_CHANNELS[channel]
             path = f"{coll}/{exp}/{chan}"
             self._resources[channel] = self._retry(
-                lambda: self._remote().get_channel(chan, coll, exp), f"reading channel {path}")
+                partial(self._call, "get_channel", chan, coll, exp), f"reading channel {path}"
+            )
             if (coll, exp) not in experiments:
                 experiments[(coll, exp)] = self._retry(
-                    lambda: self._remote().get_experiment(coll, exp), f"reading experiment {coll}/{exp}")
+                    partial(self._call, "get_experiment", coll, exp),
+                    f"reading experiment {coll}/{exp}",
+                )
             name = experiments[(coll, exp)].coord_frame
             if name not in frames:
                 frame = self._retry(
-                    lambda: self._remote().get_coordinate_frame(name), f"reading coordinate frame {name}")
+                    partial(self._call, "get_coordinate_frame", name),
+                    f"reading coordinate frame {name}",
+                )
                 start = (int(frame.z_start), int(frame.y_start), int(frame.x_start))
                 stop = (int(frame.z_stop), int(frame.y_stop), int(frame.x_stop))
                 frames[name] = (start, stop)
             extents.append(frames[name])
         starts = {start for start, _ in extents}
         if len(starts) != 1:
-            raise DataError(f"bossdb channels {', '.join(channels)} have different frame origins {sorted(starts)}")
+            raise DataError(
+                f"bossdb channels {', '.join(channels)} have different frame origins "
+                f"{sorted(starts)}"
+            )
         origin = starts.pop()
         shape = tuple(min(stop[a] for _, stop in extents) - origin[a] for a in range(3))
         return origin, shape  # type: ignore[return-value]
@@ -284,8 +345,13 @@ class BossDBSource(VolumeSource):
             raise failures[0]
         return out
 
-    def _fetch_block(self, channel: str, block: tuple[Range, Range, Range], deadline: float,
-                     cancel: threading.Event) -> np.ndarray:
+    def _fetch_block(
+        self,
+        channel: str,
+        block: tuple[Range, Range, Range],
+        deadline: float,
+        cancel: threading.Event,
+    ) -> np.ndarray:
         (z0, z1), (y0, y1), (x0, x1) = block
         oz, oy, ox = self.origin
         shape = (z1 - z0, y1 - y0, x1 - x0)
@@ -294,7 +360,13 @@ class BossDBSource(VolumeSource):
         def request() -> np.ndarray:
             try:
                 data = self._remote().get_cutout(
-                    resource, 0, [x0 + ox, x1 + ox], [y0 + oy, y1 + oy], [z0 + oz, z1 + oz], parallel=False)
+                    resource,
+                    0,
+                    [x0 + ox, x1 + ox],
+                    [y0 + oy, y1 + oy],
+                    [z0 + oz, z1 + oz],
+                    parallel=False,
+                )
             except ValueError as exc:  # intern could not reshape / decode what arrived
                 raise CorruptBodyError(str(exc)) from exc
             except Exception as exc:

@@ -11,22 +11,26 @@ directory, and a filled cache needs no network at all (the upstream is only
 created when a chunk is missing).
 
 Verified chunks are kept decoded in memory (least recently used first out,
-``memory_mb``), which makes random tile reads nearly as fast as from an array.
+``memory_mb``): repeated random 256 x 256 tile reads then cost about 2-2.5x
+those from an in-memory array (the pieces of a tile that crosses chunk edges
+are copied separately), first reads about 6x (read, SHA-256, decode); see
+``benchmarks/data_throughput.py``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from mtneuro.data.sources.base import SOURCES, Range, VolumeSource
-from mtneuro.data.sources.cache_store import ChunkStore, Key
+from mtneuro.data.sources.cache_memory import ChunkMemory
+from mtneuro.data.sources.cache_store import ChunkStore, Key, chunk_segments
 from mtneuro.errors import ConfigError, DataError
 
 #: One Boss storage cuboid (z 16, y 512, x 512): a chunk fill is one cuboid read on the server,
@@ -66,43 +70,6 @@ class VerifyReport:
         return self.corrupted + self.missing
 
 
-class _ChunkMemory:
-    """Thread-safe least-recently-used map of decoded chunks, bounded in bytes."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[str, Key], np.ndarray] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get_many(self, channel: str, keys: list[Key]) -> dict[Key, np.ndarray]:
-        """The chunks of ``keys`` held in memory (one lock round-trip for all)."""
-        found = {}
-        with self._lock:
-            for key in keys:
-                value = self._items.get((channel, key))
-                if value is not None:
-                    self._items.move_to_end((channel, key))
-                    found[key] = value
-        return found
-
-    def put(self, key: tuple[str, Key], value: np.ndarray) -> None:
-        if value.nbytes > self.max_bytes:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            self._bytes += value.nbytes - (old.nbytes if old is not None else 0)
-            self._items[key] = value
-            while self._bytes > self.max_bytes:
-                self._bytes -= self._items.popitem(last=False)[1].nbytes
-
-    def drop(self, key: tuple[str, Key]) -> None:
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._bytes -= old.nbytes
-
-
 @SOURCES.register("cache")
 class CacheSource(VolumeSource):
     """A chunked, checksummed local copy of an upstream source.
@@ -135,41 +102,70 @@ class CacheSource(VolumeSource):
         workers: int = 4,
         memory_mb: float = 256.0,
     ) -> None:
-        from mtneuro.data.sources.bossdb import _shape3
+        from mtneuro.data.sources.bossdb import parse_shape
 
         root = Path(root).expanduser()
-        wanted_chunks = _shape3(chunk_shape, "chunk_shape") if chunk_shape is not None else None
+        wanted_chunks = parse_shape(chunk_shape, "chunk_shape") if chunk_shape is not None else None
         if int(workers) < 1:
             raise ConfigError(f"workers: expected int >= 1, got {workers!r}")
         self.workers = int(workers)
         self.memory_mb = float(memory_mb)
-        self._upstream: VolumeSource | None = upstream if isinstance(upstream, VolumeSource) else None
+        self._upstream: VolumeSource | None = (
+            upstream if isinstance(upstream, VolumeSource) else None
+        )
         self._upstream_lock = threading.Lock()
         if ChunkStore.exists(root):
             self.store = ChunkStore.open(root)
             if wanted_chunks is not None and wanted_chunks != self.store.chunk_shape:
-                raise ConfigError(f"chunk_shape: cache {root} has chunks {list(self.store.chunk_shape)}, "
-                                  f"got {list(wanted_chunks)}")
+                raise ConfigError(
+                    f"chunk_shape: cache {root} has chunks {list(self.store.chunk_shape)}, "
+                    f"got {list(wanted_chunks)}"
+                )
             recorded = self.store.upstream
-            name = upstream.name if isinstance(upstream, VolumeSource) else (upstream or recorded["source"])
+            name = (
+                upstream.name
+                if isinstance(upstream, VolumeSource)
+                else (upstream or recorded["source"])
+            )
             if name != recorded["source"]:
-                raise ConfigError(f"upstream: cache {root} holds data of source {recorded['source']!r}, "
-                                  f"not {name!r}; use another --cache directory")
+                raise ConfigError(
+                    f"upstream: cache {root} holds data of source {recorded['source']!r}, "
+                    f"not {name!r}; use another --cache directory"
+                )
             self._spec = (recorded["source"], {**recorded["params"], **dict(upstream_params or {})})
             if self._upstream is not None:
                 self._check_upstream(self._upstream)
         else:
             if upstream is None:
-                raise ConfigError(f"cache: {root} is not a cache yet; name an upstream source to fill it "
-                                  "(e.g. --source phantom)")
+                raise ConfigError(
+                    f"cache: {root} is not a cache yet; name an upstream source to fill it "
+                    "(e.g. --source phantom)"
+                )
             if self._upstream is None:
                 self._upstream = _open(str(upstream), dict(upstream_params or {}))
             info = self._upstream.describe()
             self._spec = (info["source"], dict(info["params"]))
-            self.store = ChunkStore.create(root, self._upstream.shape, wanted_chunks or DEFAULT_CHUNK_SHAPE,
-                                           self._upstream.channels, info)
-        self._memory = _ChunkMemory(int(self.memory_mb * 2**20))
+            self.store = ChunkStore.create(
+                root,
+                self._upstream.shape,
+                wanted_chunks or DEFAULT_CHUNK_SHAPE,
+                self._upstream.channels,
+                info,
+            )
+        self._memory = ChunkMemory(int(self.memory_mb * 2**20))
         super().__init__(self.store.shape, self.store.channels)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Locks cannot be pickled and decoded chunks are not worth copying to a worker process.
+        state = self.__dict__.copy()
+        for key in ("_memory", "_upstream_lock"):
+            state.pop(key)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._memory = ChunkMemory(int(self.memory_mb * 2**20))
+        self._upstream_lock = threading.Lock()
 
     # -- description ------------------------------------------------------------------
     @property
@@ -177,8 +173,12 @@ class CacheSource(VolumeSource):
         return self.store.root
 
     def params(self) -> dict[str, Any]:
-        return {"root": str(self.root), "chunk_shape": list(self.store.chunk_shape),
-                "workers": self.workers, "memory_mb": self.memory_mb}
+        return {
+            "root": str(self.root),
+            "chunk_shape": list(self.store.chunk_shape),
+            "workers": self.workers,
+            "memory_mb": self.memory_mb,
+        }
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
@@ -194,8 +194,10 @@ class CacheSource(VolumeSource):
                 try:
                     source = _open(name, params)
                 except ConfigError as err:
-                    raise DataError(f"cache {self.root}: cannot recreate its upstream {name!r} to fetch "
-                                    f"missing chunks ({err})") from None
+                    raise DataError(
+                        f"cache {self.root}: cannot recreate its upstream {name!r} to fetch "
+                        f"missing chunks ({err})"
+                    ) from None
                 self._check_upstream(source)
                 self._upstream = source
             return self._upstream
@@ -208,16 +210,23 @@ class CacheSource(VolumeSource):
             now["source"] == recorded["source"]
             and list(source.shape) == list(self.store.shape)
             and set(self.store.channels) <= set(source.channels)
-            and all(_jsonify(now["params"]).get(k) == v for k, v in recorded["params"].items() if k not in transport)
+            and all(
+                _jsonify(now["params"]).get(k) == v
+                for k, v in recorded["params"].items()
+                if k not in transport
+            )
         )
         if not same:
-            raise ConfigError(f"upstream: {now['source']}({_brief(now['params'])}) does not match the data in cache "
-                              f"{self.root}, filled from {recorded['source']}({_brief(recorded['params'])})")
+            raise ConfigError(
+                f"upstream: {now['source']}({_brief(now['params'])}) does not match the data "
+                f"in cache {self.root}, filled from "
+                f"{recorded['source']}({_brief(recorded['params'])})"
+            )
 
     # -- reading ------------------------------------------------------------------------
     def _read(self, channel: str, z: Range, y: Range, x: Range) -> np.ndarray:
         cz, cy, cx = self.store.chunk_shape
-        zs, ys, xs = _segments(z, cz), _segments(y, cy), _segments(x, cx)
+        zs, ys, xs = chunk_segments(z, cz), chunk_segments(y, cy), chunk_segments(x, cx)
         keys = [(kz, ky, kx) for kz, _, _ in zs for ky, _, _ in ys for kx, _, _ in xs]
         chunks = self._chunks(channel, keys)
         if len(keys) == 1:
@@ -275,8 +284,14 @@ class CacheSource(VolumeSource):
             return results
 
     # -- filling and verifying ------------------------------------------------------------
-    def fill(self, z: Range | None = None, y: Range | None = None, x: Range | None = None,
-             channels: Iterable[str] | None = None, progress: bool = False) -> FillReport:
+    def fill(
+        self,
+        z: Range | None = None,
+        y: Range | None = None,
+        x: Range | None = None,
+        channels: Iterable[str] | None = None,
+        progress: bool = False,
+    ) -> FillReport:
         """Make every chunk overlapping the ranges present and valid.
 
         Chunks already valid on disk are kept (their checksum is checked); the
@@ -289,11 +304,16 @@ class CacheSource(VolumeSource):
         """
         from tqdm.auto import tqdm
 
-        ranges = self.check_ranges(*((r if r is not None else (0, s)) for r, s in zip((z, y, x), self.shape)))
+        ranges = self.check_ranges(
+            *((r if r is not None else (0, s)) for r, s in zip((z, y, x), self.shape))
+        )
         wanted = list(channels) if channels is not None else list(self.channels)
         for channel in wanted:
             if channel not in self.channels:
-                raise ConfigError(f"channels: {channel!r} is not in cache {self.root} ({', '.join(self.channels)})")
+                raise ConfigError(
+                    f"channels: {channel!r} is not in cache {self.root} "
+                    f"({', '.join(self.channels)})"
+                )
         jobs = [(c, k) for c in wanted for k in self.store.keys_in(*ranges)]
 
         def ensure(job: tuple[str, Key]) -> bool:
@@ -303,7 +323,9 @@ class CacheSource(VolumeSource):
             self._fetch(*job)
             return True
 
-        with tqdm(total=len(jobs), desc="fetch", unit="chunk", disable=None if progress else True) as bar:
+        with tqdm(
+            total=len(jobs), desc="fetch", unit="chunk", disable=None if progress else True
+        ) as bar:
             fetched = sum(self._map(ensure, jobs, bar))
         return FillReport(fetched=fetched, present=len(jobs) - fetched)
 
@@ -314,7 +336,9 @@ class CacheSource(VolumeSource):
         report = VerifyReport(temp_files=self.store.temp_files())
         jobs = [(c, k) for c in self.channels for k in sorted(self.store.keys_on_disk(c))]
         total = len(self.channels) * int(np.prod(self.store.grid))
-        with tqdm(total=len(jobs), desc="verify", unit="chunk", disable=None if progress else True) as bar:
+        with tqdm(
+            total=len(jobs), desc="verify", unit="chunk", disable=None if progress else True
+        ) as bar:
             statuses = self._map(lambda job: self.store.status(*job), jobs, bar)
         for job, status in zip(jobs, statuses):
             if status == "ok":
@@ -336,24 +360,13 @@ class CacheSource(VolumeSource):
 
         for path in report.temp_files:
             path.unlink(missing_ok=True)
-        with tqdm(total=len(report.bad), desc="repair", unit="chunk", disable=None if progress else True) as bar:
+        with tqdm(
+            total=len(report.bad), desc="repair", unit="chunk", disable=None if progress else True
+        ) as bar:
             for job in report.bad:
                 self._memory.drop(job)
             self._map(lambda job: self._fetch(*job), report.bad, bar)
         return len(report.bad)
-
-
-def _segments(rng: Range, size: int) -> list[tuple[int, slice, slice]]:
-    """(chunk index, slice into the output, slice into the chunk) of each chunk a range crosses."""
-    lo, hi = rng
-    first, last = lo // size, (hi - 1) // size
-    if first == last:  # the common case of a tile inside one chunk along this axis
-        return [(first, slice(0, hi - lo), slice(lo - first * size, hi - first * size))]
-    out = []
-    for k in range(first, last + 1):
-        a, b = max(lo, k * size), min(hi, (k + 1) * size)
-        out.append((k, slice(a - lo, b - lo), slice(a - k * size, b - k * size)))
-    return out
 
 
 def _open(name: str, params: dict[str, Any]) -> VolumeSource:

@@ -24,8 +24,9 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -67,8 +68,14 @@ class ChunkStore:
         upstream: the recorded ``describe()`` of the source that fills the cache.
     """
 
-    def __init__(self, root: Path, shape: Sequence[int], chunk_shape: Sequence[int],
-                 channels: Sequence[str], upstream: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        shape: Sequence[int],
+        chunk_shape: Sequence[int],
+        channels: Sequence[str],
+        upstream: dict[str, Any],
+    ) -> None:
         self.root = Path(root)
         self.shape = tuple(int(s) for s in shape)
         self.chunk_shape = tuple(int(c) for c in chunk_shape)
@@ -83,8 +90,14 @@ class ChunkStore:
         return (Path(root) / "zarr.json").is_file()
 
     @classmethod
-    def create(cls, root: Path, shape: Sequence[int], chunk_shape: Sequence[int],
-               channels: Sequence[str], upstream: dict[str, Any]) -> "ChunkStore":
+    def create(
+        cls,
+        root: Path,
+        shape: Sequence[int],
+        chunk_shape: Sequence[int],
+        channels: Sequence[str],
+        upstream: dict[str, Any],
+    ) -> ChunkStore:
         """Write the Zarr metadata of a new, empty cache.
 
         The group metadata is written last, so a directory without it is an
@@ -97,28 +110,41 @@ class ChunkStore:
         if root.exists() and not root.is_dir():
             raise ConfigError(f"cache: {root} exists and is not a directory")
         if root.is_dir() and any(p.name not in channels for p in root.iterdir()):
-            raise ConfigError(f"cache: {root} is not empty and is not an mtneuro cache; choose a new directory")
+            raise ConfigError(
+                f"cache: {root} is not empty and is not an mtneuro cache; choose a new directory"
+            )
         if any(c < 1 for c in chunk_shape) or len(chunk_shape) != 3:
             raise ConfigError(f"chunk_shape: expected 3 positive ints, got {list(chunk_shape)}")
         for channel in channels:
             zarr.create_array(
-                store=str(root / channel), shape=tuple(shape), chunks=tuple(chunk_shape), dtype="uint8",
-                fill_value=0, overwrite=True,
+                store=str(root / channel),
+                shape=tuple(shape),
+                chunks=tuple(chunk_shape),
+                dtype="uint8",
+                fill_value=0,
+                overwrite=True,
                 compressors=BloscCodec(cname="lz4", clevel=5, shuffle="noshuffle", typesize=1),
             )
-        attrs = {"format": FORMAT, "shape": list(shape), "chunk_shape": list(chunk_shape),
-                 "channels": list(channels), "upstream": upstream}
+        attrs = {
+            "format": FORMAT,
+            "shape": list(shape),
+            "chunk_shape": list(chunk_shape),
+            "channels": list(channels),
+            "upstream": upstream,
+        }
         group = {"zarr_format": 3, "node_type": "group", "attributes": {ATTRS_KEY: attrs}}
         atomic_write(root / "zarr.json", json.dumps(group, indent=2, default=_jsonable).encode())
         return cls(root, shape, chunk_shape, channels, upstream)
 
     @classmethod
-    def open(cls, root: Path) -> "ChunkStore":
+    def open(cls, root: Path) -> ChunkStore:
         root = Path(root)
         try:
             attrs = json.loads((root / "zarr.json").read_text())["attributes"][ATTRS_KEY]
         except (OSError, ValueError, KeyError, TypeError):
-            raise DataError(f"cache: {root} is not an mtneuro cache (no readable zarr.json with {ATTRS_KEY})") from None
+            raise DataError(
+                f"cache: {root} is not an mtneuro cache (no readable zarr.json with {ATTRS_KEY})"
+            ) from None
         if attrs.get("format") != FORMAT:
             raise DataError(f"cache: {root} has format {attrs.get('format')!r}, expected {FORMAT}")
         return cls(root, attrs["shape"], attrs["chunk_shape"], attrs["channels"], attrs["upstream"])
@@ -132,11 +158,15 @@ class ChunkStore:
 
     def bounds(self, key: Key) -> tuple[tuple[int, int], ...]:
         """Voxel ranges of chunk ``key``, clipped to the volume."""
-        return tuple((k * c, min((k + 1) * c, s)) for k, c, s in zip(key, self.chunk_shape, self.shape))
+        return tuple(
+            (k * c, min((k + 1) * c, s)) for k, c, s in zip(key, self.chunk_shape, self.shape)
+        )
 
     def keys_in(self, z: tuple[int, int], y: tuple[int, int], x: tuple[int, int]) -> list[Key]:
         """Chunks overlapping the half-open ranges, in C order."""
-        axes = [range(lo // c, (hi - 1) // c + 1) for (lo, hi), c in zip((z, y, x), self.chunk_shape)]
+        axes = [
+            range(lo // c, (hi - 1) // c + 1) for (lo, hi), c in zip((z, y, x), self.chunk_shape)
+        ]
         return [(i, j, k) for i in axes[0] for j in axes[1] for k in axes[2]]
 
     # -- chunks ---------------------------------------------------------------------------
@@ -173,7 +203,11 @@ class ChunkStore:
         except FileNotFoundError:
             return ("unfilled" if expected is None else "missing"), None
         # No checksum: the writer died between chunk and checksum; the chunk is unproven.
-        if expected is None or len(expected) != 2 or expected != [hashlib.sha256(data).hexdigest(), str(len(data))]:
+        if (
+            expected is None
+            or len(expected) != 2
+            or expected != [hashlib.sha256(data).hexdigest(), str(len(data))]
+        ):
             return "corrupted", None
         return "ok", data
 
@@ -193,7 +227,12 @@ class ChunkStore:
 
     def temp_files(self) -> list[Path]:
         """Temporary files left by writers that were killed."""
-        return [p for c in self.channels for p in self._walk(self.root / c, depth=5) if _TMP_MARK in p.name]
+        return [
+            p
+            for c in self.channels
+            for p in self._walk(self.root / c, depth=5)
+            if _TMP_MARK in p.name
+        ]
 
     @staticmethod
     def _walk(top: Path, depth: int) -> Iterator[Path]:
@@ -205,6 +244,19 @@ class ChunkStore:
                     yield from ChunkStore._walk(Path(entry.path), depth - 1)
             else:
                 yield Path(entry.path)
+
+
+def chunk_segments(rng: tuple[int, int], size: int) -> list[tuple[int, slice, slice]]:
+    """(chunk index, slice into the output, slice into the chunk) of each chunk a range crosses."""
+    lo, hi = rng
+    first, last = lo // size, (hi - 1) // size
+    if first == last:  # the common case of a tile inside one chunk along this axis
+        return [(first, slice(0, hi - lo), slice(lo - first * size, hi - first * size))]
+    out = []
+    for k in range(first, last + 1):
+        a, b = max(lo, k * size), min(hi, (k + 1) * size)
+        out.append((k, slice(a - lo, b - lo), slice(a - k * size, b - k * size)))
+    return out
 
 
 def _parse_key(parts: Sequence[str]) -> Key:

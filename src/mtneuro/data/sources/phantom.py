@@ -56,7 +56,9 @@ class PhantomSource(VolumeSource):
         try:
             value = int(seed)
         except ValueError:
-            raise ConfigError(f"phantom seed: expected a non-negative integer, got {seed!r}") from None
+            raise ConfigError(
+                f"phantom seed: expected a non-negative integer, got {seed!r}"
+            ) from None
         if value < 0 or value >= 2**31:
             raise ConfigError(f"phantom seed: expected an integer in [0, 2**31), got {seed!r}")
         super().__init__(PHANTOM_SHAPE)
@@ -74,7 +76,8 @@ class PhantomSource(VolumeSource):
             {
                 "version": PHANTOM_VERSION,
                 "voxel_size_um": self.voxel_size_um,
-                "what": "synthetic X-ray-like volume calibrated on the real MTNeuro masks and slice z=309",
+                "what": "synthetic X-ray-like volume calibrated on the real MTNeuro masks "
+                "and slice z=309",
             }
         )
         return info

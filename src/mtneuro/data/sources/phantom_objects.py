@@ -9,7 +9,7 @@ the order objects are drawn in.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -49,7 +49,11 @@ _RADII = look_table("cell_radius")
 
 
 def cell_bodies(
-    seed: int, z: Range, y: Range, x: Range, in_bundle: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    seed: int,
+    z: Range,
+    y: Range,
+    x: Range,
+    in_bundle: Callable[[np.ndarray, np.ndarray], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cell bodies that reach the block.
 
@@ -62,7 +66,9 @@ def cell_bodies(
         ``p`` is inside a cell if ``d^T A d <= 1``, ``d = p - c``.
     """
     g = CELL_GRID
-    axes = [np.arange((lo - MAX_RADIUS) // g, (hi - 1 + MAX_RADIUS) // g + 1) for lo, hi in (z, y, x)]
+    axes = [
+        np.arange((lo - MAX_RADIUS) // g, (hi - 1 + MAX_RADIUS) // g + 1) for lo, hi in (z, y, x)
+    ]
     cz, cy, cx, slot = (a.ravel() for a in np.meshgrid(*axes, np.arange(CELL_SLOTS), indexing="ij"))
     u = [hash_uniform(seed, _STREAM_CELLS + k, cz, cy, cx, slot) for k in range(8)]
     centres = np.stack([cz, cy, cx], axis=1) * g + np.stack(u[:3], axis=1).astype(np.float64) * g
@@ -95,7 +101,9 @@ def _stencil(radius: int) -> np.ndarray:
 _STENCIL = _stencil(MAX_RADIUS)
 
 
-def rasterise_cells(centres: np.ndarray, forms: np.ndarray, z: Range, y: Range, x: Range) -> np.ndarray:
+def rasterise_cells(
+    centres: np.ndarray, forms: np.ndarray, z: Range, y: Range, x: Range
+) -> np.ndarray:
     """Depth inside the cell bodies over a block: float32 (Z, Y, X), 1 at a centre,
     falling to 0 at the surface, 0 outside every cell; overlaps keep the larger depth."""
     shape = (z[1] - z[0], y[1] - y[0], x[1] - x[0])
@@ -160,8 +168,14 @@ def rasterise_big_vessels(vessels: np.ndarray, z: Range, y: Range, x: Range) -> 
         cy = y0 + ty * (zs[:, 0, 0] - 360.0)
         cx = x0 + tx * (zs[:, 0, 0] - 360.0)
         # the tube's bounding box over the block, clipped to it
-        ylo, yhi = int(max(y[0], np.floor(cy.min() - radius - 1))), int(min(y[1], np.ceil(cy.max() + radius + 2)))
-        xlo, xhi = int(max(x[0], np.floor(cx.min() - radius - 1))), int(min(x[1], np.ceil(cx.max() + radius + 2)))
+        ylo, yhi = (
+            int(max(y[0], np.floor(cy.min() - radius - 1))),
+            int(min(y[1], np.ceil(cy.max() + radius + 2))),
+        )
+        xlo, xhi = (
+            int(max(x[0], np.floor(cx.min() - radius - 1))),
+            int(min(x[1], np.ceil(cx.max() + radius + 2))),
+        )
         if ylo >= yhi or xlo >= xhi:
             continue
         dy = np.arange(ylo, yhi, dtype=np.float64)[None, :, None] - cy[:, None, None]

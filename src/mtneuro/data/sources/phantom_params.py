@@ -55,39 +55,92 @@ class RegionLook:
     fibre_width: tuple[float, float] = (20.0, 50.0)  # wavelength range across bundles
     fibre_length: float = 200.0  # wavelength along bundles
     background: float = 124.0
-    texture: float = 5.0  # amplitude of the smooth low-frequency mottle
-    noise: float = 160.0  # amplitude of the white noise before the blur
-    cell_contrast: float = -45.0
-    vessel_contrast: float = -70.0
+    texture: float = 6.0  # amplitude of the smooth low-frequency mottle
+    noise: float = 150.0  # amplitude of the white noise before the blur
+    cell_contrast: float = -80.0
+    vessel_contrast: float = -75.0
     axon_contrast: float = 40.0
 
 
 #: roi id -> appearance. Ids as ``roi_labels``: 0 clear, 1 cortex, 2 striatum, 3 TRN,
 #: 4 VP, 5 zona incerta, 6 internal capsule, 7 hypothalamus, 8 corpus callosum.
 REGION_LOOKS: dict[int, RegionLook] = {
-    0: RegionLook(background=6.0, texture=0.0, noise=40.0, cell_contrast=0, vessel_contrast=0, axon_contrast=0),
-    1: RegionLook(cell_fraction=0.026, cell_radius=4.0, vessel_fraction=0.0166, background=122.0),
+    0: RegionLook(
+        background=6.0, texture=0.0, noise=40.0, cell_contrast=0, vessel_contrast=0, axon_contrast=0
+    ),
+    1: RegionLook(
+        cell_fraction=0.026, cell_radius=4.2, vessel_fraction=0.0166, background=123.0, noise=150.0
+    ),
     2: RegionLook(
-        cell_fraction=0.0327, cell_radius=4.7, vessel_fraction=0.019, axon_fraction=0.173,
-        fibre_angle=20.0, fibre_width=(30.0, 70.0), fibre_length=300.0, background=121.0, axon_contrast=50.0,
+        cell_fraction=0.0327,
+        cell_radius=4.85,
+        vessel_fraction=0.019,
+        axon_fraction=0.173,
+        fibre_angle=15.0,
+        fibre_elevation=4.0,
+        fibre_width=(30.0, 80.0),
+        fibre_length=2000.0,
+        background=121.0,
+        noise=150.0,
+        axon_contrast=50.0,
     ),
     3: RegionLook(
-        cell_fraction=0.0249, cell_radius=5.1, vessel_fraction=0.0312, axon_fraction=0.45,
-        fibre_angle=60.0, fibre_width=(14.0, 40.0), fibre_length=160.0, background=126.0, axon_contrast=30.0,
+        cell_fraction=0.0249,
+        cell_radius=5.5,
+        vessel_fraction=0.0312,
+        axon_fraction=0.45,
+        fibre_angle=60.0,
+        fibre_elevation=10.0,
+        fibre_width=(10.0, 30.0),
+        fibre_length=800.0,
+        background=120.0,
+        noise=150.0,
+        axon_contrast=35.0,
     ),
     4: RegionLook(
-        cell_fraction=0.0249, cell_radius=5.1, vessel_fraction=0.0312, axon_fraction=0.571,
-        fibre_angle=55.0, fibre_width=(14.0, 40.0), fibre_length=160.0, background=126.0, axon_contrast=30.0,
+        cell_fraction=0.0249,
+        cell_radius=5.5,
+        vessel_fraction=0.0312,
+        axon_fraction=0.571,
+        fibre_angle=40.0,
+        fibre_elevation=10.0,
+        fibre_width=(10.0, 30.0),
+        fibre_length=800.0,
+        background=118.0,
+        noise=150.0,
+        axon_contrast=35.0,
     ),
-    5: RegionLook(cell_fraction=0.0553, cell_radius=5.45, vessel_fraction=0.0593, background=124.0),
+    5: RegionLook(
+        cell_fraction=0.0553, cell_radius=5.8, vessel_fraction=0.0593, background=126.0, noise=150.0
+    ),
     6: RegionLook(
-        cell_fraction=0.006, cell_radius=3.5, vessel_fraction=0.015, axon_fraction=0.85,
-        fibre_angle=-15.0, fibre_width=(10.0, 30.0), fibre_length=250.0, background=130.0, axon_contrast=28.0,
+        cell_fraction=0.006,
+        cell_radius=3.5,
+        vessel_fraction=0.015,
+        axon_fraction=0.85,
+        fibre_angle=-15.0,
+        fibre_elevation=5.0,
+        fibre_width=(10.0, 30.0),
+        fibre_length=800.0,
+        background=126.0,
+        noise=150.0,
+        axon_contrast=32.0,
     ),
-    7: RegionLook(cell_fraction=0.04, cell_radius=5.0, vessel_fraction=0.04, background=128.0),
+    7: RegionLook(
+        cell_fraction=0.04, cell_radius=5.0, vessel_fraction=0.04, background=130.0, noise=150.0
+    ),
     8: RegionLook(
-        cell_fraction=0.006, cell_radius=3.5, vessel_fraction=0.015, axon_fraction=0.85,
-        fibre_angle=90.0, fibre_width=(10.0, 30.0), fibre_length=250.0, background=128.0, axon_contrast=28.0,
+        cell_fraction=0.006,
+        cell_radius=3.5,
+        vessel_fraction=0.015,
+        axon_fraction=0.85,
+        fibre_angle=90.0,
+        fibre_elevation=5.0,
+        fibre_width=(10.0, 30.0),
+        fibre_length=800.0,
+        background=122.0,
+        noise=150.0,
+        axon_contrast=30.0,
     ),
 }
 N_ROI = max(REGION_LOOKS) + 1
@@ -101,8 +154,7 @@ BIG_VESSEL_RADIUS = (5.0, 11.0)
 BIG_VESSEL_LUMEN = 6.0  # gray level inside a large vessel
 #: Capillary network: wavelengths of the two fields whose common zero set forms the tubes.
 CAPILLARY_WAVELENGTH = (30.0, 70.0)
-#: Texture wavelengths (smooth mottle) and the blur of the final image (pixels).
-TEXTURE_WAVELENGTH = (20.0, 90.0)
+#: Blur of the final image (pixels); the mottle reuses the first capillary field.
 IMAGE_BLUR = 1.1
 
 

@@ -37,7 +37,6 @@ from mtneuro.data.sources.phantom_params import (
     CAPILLARY_WAVELENGTH,
     IMAGE_BLUR,
     REGION_LOOKS,
-    TEXTURE_WAVELENGTH,
     fibre_direction,
     look_table,
 )
@@ -63,7 +62,6 @@ class PhantomRenderer:
         self.seed = int(seed)
         self.shape = shape
         rng = np.random.default_rng([self.seed, _STREAM_FIELDS])
-        self.texture = WaveField.isotropic(rng, 32, TEXTURE_WAVELENGTH)
         self.capillary = (
             WaveField.isotropic(rng, N_WAVES, CAPILLARY_WAVELENGTH),
             WaveField.isotropic(rng, N_WAVES, CAPILLARY_WAVELENGTH),
@@ -72,22 +70,28 @@ class PhantomRenderer:
         for roi, look in REGION_LOOKS.items():
             if look.axon_fraction > 0:
                 self.fibres[roi] = WaveField.fibres(
-                    rng, N_WAVES, fibre_direction(look), look.fibre_width, look.fibre_length, spread=0.15
+                    rng,
+                    N_WAVES,
+                    fibre_direction(look),
+                    look.fibre_width,
+                    look.fibre_length,
+                    spread=0.03,
                 )
         self._calibrate_thresholds(rng)
         gray = np.stack(
             [
                 look_table("background"),
                 look_table("background") + look_table("vessel_contrast"),
-                look_table("background") + 0.6 * look_table("cell_contrast"),
+                look_table("background") + 0.75 * look_table("cell_contrast"),
                 look_table("background") + look_table("axon_contrast"),
             ],
             axis=1,
         )
-        self._gray = gray.ravel()  # index roi * 4 + label
-        self._nucleus = 0.4 * look_table("cell_contrast")
-        self._texture_amp = look_table("texture")
-        self._noise_amp = look_table("noise")
+        # float32 from here on: every step is elementwise, so as reproducible as float64
+        self._gray = gray.ravel().astype(np.float32)  # index roi * 4 + label
+        self._nucleus = (0.25 * look_table("cell_contrast")).astype(np.float32)
+        self._texture_amp = look_table("texture").astype(np.float32)
+        self._noise_amp = look_table("noise").astype(np.float32)
 
     def _calibrate_thresholds(self, rng: np.random.Generator, n: int = 20000) -> None:
         """Field thresholds giving each region its target fractions, from field samples."""
@@ -98,8 +102,11 @@ class PhantomRenderer:
             # vessels are painted over axons, so aim a little higher
             target = REGION_LOOKS[roi].axon_fraction / (1.0 - vessel_target[roi])
             self.axon_threshold[roi] = np.quantile(field.points(points), 1.0 - min(target, 1.0))
-        both = np.maximum(np.abs(self.capillary[0].points(points)), np.abs(self.capillary[1].points(points)))
-        self.capillary_width = np.array([np.quantile(both, f) if f > 0 else -1.0 for f in vessel_target])
+        both = np.maximum(
+            np.abs(self.capillary[0].points(points)), np.abs(self.capillary[1].points(points))
+        )
+        width = [np.quantile(both, f) if f > 0 else -1.0 for f in vessel_target]
+        self.capillary_width = np.array(width, dtype=np.float32)
 
     # ---------------------------------------------------------------- labels
     def _in_bundle(self, centres: np.ndarray, roi: np.ndarray) -> np.ndarray:
@@ -110,8 +117,12 @@ class PhantomRenderer:
                 inside[sel] = field.points(centres[sel]) > self.axon_threshold[r]
         return inside
 
-    def _labels(self, z: Range, y: Range, x: Range) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """roi ids, pixel labels, cell depth and large-vessel mask of a block."""
+    def _labels(self, z: Range, y: Range, x: Range) -> tuple[np.ndarray, ...]:
+        """roi ids, pixel labels, cell depth, large-vessel mask and texture field of a block.
+
+        The first capillary field doubles as the image's smooth mottle (same scale,
+        and one field fewer to evaluate).
+        """
         roi = roi_block(z, y, x)
         grid = [np.arange(*r) for r in (z, y, x)]
         labels = np.zeros(roi.shape, dtype=np.uint8)
@@ -120,39 +131,49 @@ class PhantomRenderer:
             if r in self.fibres:
                 # the field only over the region's bounding box in this block
                 where = roi == r
-                rows, cols = np.flatnonzero(where.any(axis=(0, 2))), np.flatnonzero(where.any(axis=(0, 1)))
+                rows, cols = (
+                    np.flatnonzero(where.any(axis=(0, 2))),
+                    np.flatnonzero(where.any(axis=(0, 1))),
+                )
                 box = (slice(None), slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-                field = self.fibres[r].grid_coarse_z(grid[0], grid[1][box[1]], grid[2][box[2]], Z_STEP)
+                field = self.fibres[r].grid_coarse_z(
+                    grid[0], grid[1][box[1]], grid[2][box[2]], Z_STEP
+                )
                 labels[box][where[box] & (field > self.axon_threshold[r])] = AXON
         centres, forms = cell_bodies(self.seed, z, y, x, self._in_bundle)
         depth = rasterise_cells(centres, forms, z, y, x)
         depth[roi == 0] = 0
         labels[depth > 0] = CELL
         width = self.capillary_width[roi]
-        if (width > 0).any():
-            v1, v2 = (f.grid_coarse_z(*grid, Z_STEP) for f in self.capillary)
-            labels[(np.abs(v1) < width) & (np.abs(v2) < width)] = VESSEL
+        v1, v2 = (f.grid_coarse_z(*grid, Z_STEP) for f in self.capillary)
+        labels[(np.abs(v1) < width) & (np.abs(v2) < width)] = VESSEL
         big = rasterise_big_vessels(big_vessels(self.seed, y, x), z, y, x) & (roi != 0)
         labels[big] = VESSEL
-        return roi, labels, depth, big
+        return roi, labels, depth, big, v1
 
     # ---------------------------------------------------------------- image
-    def _image(self, z: Range, y: Range, x: Range, roi, labels, depth, big) -> np.ndarray:
+    def _image(self, z: Range, y: Range, x: Range, roi, labels, depth, big, texture) -> np.ndarray:
         grid = [np.arange(*r) for r in (z, y, x)]
         # one gather for background plus structure contrast: table[roi, label]
-        image = self._gray[roi.astype(np.intp) * 4 + labels]
-        image += self._texture_amp[roi] * self.texture.grid_coarse_z(*grid, Z_STEP)
-        noise = hash_uniform(self.seed + _STREAM_NOISE, grid[0][:, None, None], grid[1][None, :, None], grid[2])
-        image += self._noise_amp[roi] * (noise - np.float32(0.5))
-        # cell bodies are darkest at their centre (nucleus): 0.6x contrast at the rim, 1x at the centre
+        image = self._gray[roi.astype(np.intp) * 4 + labels]  # float32
+        image += self._texture_amp[roi] * texture
+        noise = hash_uniform(
+            self.seed + _STREAM_NOISE, grid[0][:, None, None], grid[1][None, :, None], grid[2]
+        )
+        noise -= np.float32(0.5)
+        image += self._noise_amp[roi] * noise
+        # cell bodies are darkest at their centre (nucleus): 0.75x contrast at the rim, 1x there
         image += self._nucleus[roi] * depth
         image[big] = BIG_VESSEL_LUMEN
-        image = ndi.gaussian_filter(image, (0, IMAGE_BLUR, IMAGE_BLUR), mode="nearest", truncate=3.5)
+        image = ndi.gaussian_filter(
+            image, (0, IMAGE_BLUR, IMAGE_BLUR), mode="nearest", truncate=3.5
+        )
         return image
 
     # ---------------------------------------------------------------- public
     def render(self, z: Range, y: Range, x: Range, image: bool = True) -> dict[str, np.ndarray]:
-        """All channels of a block: ``roi_labels``, ``pixel_labels`` and (if asked) ``image``, uint8 (Z, Y, X)."""
+        """All channels of a block as uint8 (Z, Y, X): ``roi_labels``, ``pixel_labels`` and,
+        if ``image``, the ``image``."""
         shape = (z[1] - z[0], y[1] - y[0], x[1] - x[0])
         out = {name: np.empty(shape, dtype=np.uint8) for name in ("roi_labels", "pixel_labels")}
         if image:
@@ -164,11 +185,12 @@ class PhantomRenderer:
         for z0 in range(z[0], z[1], Z_CHUNK):
             zc = (z0, min(z[1], z0 + Z_CHUNK))
             part = slice(zc[0] - z[0], zc[1] - z[0])
-            roi, labels, depth, big = self._labels(zc, hy, hx) if image else self._labels(zc, y, x)
+            parts = self._labels(zc, hy, hx) if image else self._labels(zc, y, x)
+            roi, labels = parts[:2]
             crop = inner if image else (slice(None),) * 3
             out["roi_labels"][part] = roi[crop]
             out["pixel_labels"][part] = labels[crop]
             if image:
-                values = self._image(zc, hy, hx, roi, labels, depth, big)[crop]
+                values = self._image(zc, hy, hx, *parts)[crop]
                 out["image"][part] = np.clip(np.rint(values), 0, 255).astype(np.uint8)
         return out

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from mtneuro.data.checksums import sha256_file
+from mtneuro.data.checksums import KNOWN_SHA256
 from mtneuro.data.paths import find_data_file
 from mtneuro.data.shared import SLICE_FILE, SLICE_SHAPE, SLICE_Z, load_slice
 from mtneuro.data.sources.base import SOURCES, VolumeSource
@@ -53,9 +53,10 @@ class SliceSource(VolumeSource):
         info.update(
             {
                 "file": str(self.path),
-                "sha256": sha256_file(self.path),
+                "sha256": KNOWN_SHA256[SLICE_FILE],  # load_slice verified the file against it
                 "real_z": SLICE_Z,
-                "what": f"real MTNeuro X-ray slice z={SLICE_Z} (gray values quantised to 19 levels); "
+                "what": f"real MTNeuro X-ray slice z={SLICE_Z} "
+                "(gray values quantised to 19 levels); "
                 "source z index 0 is volume slice 309",
             }
         )

@@ -7,7 +7,9 @@ repaired later from its recorded description.
 
 from __future__ import annotations
 
-from typing import Mapping
+import threading
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -27,14 +29,29 @@ class ArraySource(VolumeSource):
     def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
         shapes = {a.shape for a in arrays.values()}
         if len(shapes) != 1 or len(next(iter(shapes))) != 3:
-            raise ConfigError(f"arrays: expected 3D arrays of one shape, got shapes {sorted(shapes)}")
-        self.arrays = {c: np.ascontiguousarray(a, dtype=CHANNEL_DTYPES[c]) for c, a in arrays.items()}
+            raise ConfigError(
+                f"arrays: expected 3D arrays of one shape, got shapes {sorted(shapes)}"
+            )
+        self.arrays = {
+            c: np.ascontiguousarray(a, dtype=CHANNEL_DTYPES[c]) for c, a in arrays.items()
+        }
         self.reads = {c: 0 for c in arrays}
+        self._lock = threading.Lock()  # caches fetch from several threads
         super().__init__(shapes.pop(), tuple(arrays))
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_lock")
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def _read(self, channel: str, z: Range, y: Range, x: Range) -> np.ndarray:
-        self.reads[channel] += 1
-        return self.arrays[channel][z[0]:z[1], y[0]:y[1], x[0]:x[1]]
+        with self._lock:
+            self.reads[channel] += 1
+        return self.arrays[channel][z[0] : z[1], y[0] : y[1], x[0] : x[1]]
 
 
 def random_volume(shape: tuple[int, int, int], seed: int = 0) -> dict[str, np.ndarray]:

@@ -43,7 +43,9 @@ from mtneuro.data.sources.bossdb import BOSSDB_CHANNELS
 
 FAULTS = ("error500", "stall", "truncate", "drop", "notfound")
 ROUTES = ("cutout", "channel", "experiment", "coord")
-_CUTOUT = re.compile(r"^/v1/cutout/([^/]+)/([^/]+)/([^/]+)/(\d+)/(\d+):(\d+)/(\d+):(\d+)/(\d+):(\d+)/?$")
+_CUTOUT = re.compile(
+    r"^/v1/cutout/([^/]+)/([^/]+)/([^/]+)/(\d+)/(\d+):(\d+)/(\d+):(\d+)/(\d+):(\d+)/?$"
+)
 _CHANNEL = re.compile(r"^/v1/collection/([^/]+)/experiment/([^/]+)/channel/([^/]+)/?$")
 _EXPERIMENT = re.compile(r"^/v1/collection/([^/]+)/experiment/([^/]+)/?$")
 _COORD = re.compile(r"^/v1/coord/([^/]+)/?$")
@@ -71,8 +73,14 @@ class BossTestServer:
     Use as a context manager; :attr:`host` is ``"127.0.0.1:<port>"``.
     """
 
-    def __init__(self, source: VolumeSource, *, token: str = "public", stall_seconds: float = 5.0,
-                 delay_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        source: VolumeSource,
+        *,
+        token: str = "public",
+        stall_seconds: float = 5.0,
+        delay_seconds: float = 0.0,
+    ) -> None:
         self.source = source
         self.token = token
         self.stall_seconds = stall_seconds
@@ -92,9 +100,10 @@ class BossTestServer:
     def host(self) -> str:
         return f"127.0.0.1:{self._httpd.server_address[1]}"
 
-    def start(self) -> "BossTestServer":
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+    def start(self) -> BossTestServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -105,7 +114,7 @@ class BossTestServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "BossTestServer":
+    def __enter__(self) -> BossTestServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -128,7 +137,11 @@ class BossTestServer:
     def count(self, route: str = "cutout", outcome: str | None = None) -> int:
         """Requests seen on ``route`` (optionally only those answered with ``outcome``)."""
         with self._lock:
-            return sum(1 for r in self.log if r.route == route and (outcome is None or r.outcome == outcome))
+            return sum(
+                1
+                for r in self.log
+                if r.route == route and (outcome is None or r.outcome == outcome)
+            )
 
     # -- used by the handler -------------------------------------------------------------
     def _next_fault(self, route: str) -> str | None:
@@ -155,10 +168,18 @@ class BossTestServer:
     def _frame(self, exp: str) -> dict[str, Any]:
         z, y, x = self.source.shape
         return {
-            "name": f"{exp}_frame", "description": "loopback test frame",
-            "x_start": 0, "x_stop": x, "y_start": 0, "y_stop": y, "z_start": 0, "z_stop": z,
-            "x_voxel_size": self.source.voxel_size_um, "y_voxel_size": self.source.voxel_size_um,
-            "z_voxel_size": self.source.voxel_size_um, "voxel_unit": "micrometers",
+            "name": f"{exp}_frame",
+            "description": "loopback test frame",
+            "x_start": 0,
+            "x_stop": x,
+            "y_start": 0,
+            "y_stop": y,
+            "z_start": 0,
+            "z_stop": z,
+            "x_voxel_size": self.source.voxel_size_um,
+            "y_voxel_size": self.source.voxel_size_um,
+            "z_voxel_size": self.source.voxel_size_um,
+            "voxel_unit": "micrometers",
         }
 
     def _answer(self, route: str, match: re.Match[str]) -> tuple[int, str, bytes]:
@@ -174,18 +195,36 @@ class BossTestServer:
             coll, exp = groups
             if not any(c == coll and e == exp for c, e, _ in self._channels):
                 return 404, "application/json", b'{"detail": "experiment not found"}'
-            body = {"name": exp, "description": "", "creator": "test", "coord_frame": f"{exp}_frame",
-                    "num_hierarchy_levels": 1, "hierarchy_method": "isotropic", "num_time_samples": 1,
-                    "time_step": None, "time_step_unit": "", "collection": coll}
+            body = {
+                "name": exp,
+                "description": "",
+                "creator": "test",
+                "coord_frame": f"{exp}_frame",
+                "num_hierarchy_levels": 1,
+                "hierarchy_method": "isotropic",
+                "num_time_samples": 1,
+                "time_step": None,
+                "time_step_unit": "",
+                "collection": coll,
+            }
             return 200, "application/json", json.dumps(body).encode()
         channel = self._channels.get(tuple(groups[:3]))  # type: ignore[arg-type]
         if channel is None:
             return 404, "application/json", b'{"detail": "channel not found"}'
         dtype = "uint8" if channel == "image" else "uint64"
         if route == "channel":
-            body = {"name": groups[2], "description": "", "creator": "test", "default_time_sample": 0,
-                    "datatype": dtype, "base_resolution": 0, "type": "image" if channel == "image" else
-                    "annotation", "sources": [], "related": [], "downsample_status": "NOT_DOWNSAMPLED"}
+            body = {
+                "name": groups[2],
+                "description": "",
+                "creator": "test",
+                "default_time_sample": 0,
+                "datatype": dtype,
+                "base_resolution": 0,
+                "type": "image" if channel == "image" else "annotation",
+                "sources": [],
+                "related": [],
+                "downsample_status": "NOT_DOWNSAMPLED",
+            }
             return 200, "application/json", json.dumps(body).encode()
         res, x0, x1, y0, y1, z0, z1 = (int(v) for v in groups[3:])
         if res != 0:
@@ -197,7 +236,11 @@ class BossTestServer:
         import blosc
 
         data = np.ascontiguousarray(block, dtype=dtype)
-        return 200, "application/blosc", blosc.compress(data.tobytes(), typesize=data.dtype.itemsize)
+        return (
+            200,
+            "application/blosc",
+            blosc.compress(data.tobytes(), typesize=data.dtype.itemsize),
+        )
 
 
 def _make_handler(server: BossTestServer) -> type[BaseHTTPRequestHandler]:
@@ -209,8 +252,12 @@ def _make_handler(server: BossTestServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             path = self.path.split("?", 1)[0]
-            for route, pattern in (("cutout", _CUTOUT), ("channel", _CHANNEL),
-                                   ("experiment", _EXPERIMENT), ("coord", _COORD)):
+            for route, pattern in (  # noqa: B007 - the matching route is used after the loop
+                ("cutout", _CUTOUT),
+                ("channel", _CHANNEL),
+                ("experiment", _EXPERIMENT),
+                ("coord", _COORD),
+            ):
                 match = pattern.match(path)
                 if match:
                     break

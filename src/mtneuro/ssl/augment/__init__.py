@@ -2,7 +2,7 @@
 
 - :mod:`mtneuro.ssl.augment.images`: image transforms for ``(B, C, H, W)`` and
   ``(B, C, D, H, W)`` (crops, flips, 90-degree rotations, brightness/contrast, blur,
-  noise, normalisation), :class:`Compose`, the MTNeuro view :func:`mtneuro_view`, and
+  noise, normalisation), :class:`Compose`, the dict form :class:`KeyedTransform`, the MTNeuro view :func:`mtneuro_view`, and
   the :data:`AUGMENTATIONS` registry (re-exported here).
 - :mod:`mtneuro.ssl.augment.neural`: population-vector transforms (import that module).
 """
@@ -13,6 +13,7 @@ from mtneuro.ssl.augment.images import (
     MTNEURO_STD,
     Compose,
     ImageTransform,
+    KeyedTransform,
     Normalize,
     RandomBrightnessContrast,
     RandomCrop,
@@ -27,10 +28,11 @@ from mtneuro.ssl.augment.images import (
 
 __all__ = [
     "AUGMENTATIONS",
-    "Compose",
-    "ImageTransform",
     "MTNEURO_MEAN",
     "MTNEURO_STD",
+    "Compose",
+    "ImageTransform",
+    "KeyedTransform",
     "Normalize",
     "RandomBrightnessContrast",
     "RandomCrop",

@@ -20,7 +20,7 @@ torch.Size([8, 1, 128, 128])
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -114,12 +114,11 @@ class RandomCrop(ImageTransform):
         u = _rand((1 if self.same_on_batch else b, 2), g, x.device).expand(b, 2)
         top = torch.where(mask, (u[:, 0] * (h - s + 1)).long().clamp(max=h - s), (h - s) // 2)
         left = torch.where(mask, (u[:, 1] * (w - s + 1)).long().clamp(max=w - s), (w - s) // 2)
-        ar = torch.arange(s, device=x.device)
+        # All windows as a strided view (no copy); advanced indexing copies the chosen ones.
         flat = x.reshape(b, -1, h, w)
-        rows = (top[:, None] + ar).view(b, 1, s, 1).expand(b, flat.shape[1], s, w)
-        flat = flat.gather(2, rows)
-        cols = (left[:, None] + ar).view(b, 1, 1, s).expand(b, flat.shape[1], s, s)
-        return flat.gather(3, cols).reshape(*x.shape[:-2], s, s)
+        windows = flat.unfold(2, s, 1).unfold(3, s, 1)  # (B, C*D, h-s+1, w-s+1, s, s)
+        out = windows[torch.arange(b, device=x.device), :, top, left]  # (B, C*D, s, s)
+        return out.reshape(*x.shape[:-2], s, s)
 
 
 @AUGMENTATIONS.register("random_resized_crop")
@@ -330,6 +329,41 @@ class Compose:
 
     def __repr__(self) -> str:
         return "Compose(" + ", ".join(repr(t) for t in self.transforms) + ")"
+
+
+class KeyedTransform:
+    """Dict form: apply one transform to several keys of a batch dict with the same draws.
+
+    The generator state is rewound before each key, so every key sees the same
+    per-sample parameters: ``KeyedTransform(RandomCrop(128), keys=("image", "mask"))``
+    crops an image batch and its label masks identically (crops, flips and rotations
+    work on integer masks too; interpolating or intensity transforms should only be
+    given image keys). Other keys pass through.
+
+    Args:
+        transform: any transform of this module or a :class:`Compose`.
+        keys: the dict keys to transform.
+    """
+
+    def __init__(self, transform: object, *, keys: Sequence[str]) -> None:
+        self.transform = transform
+        self.keys = tuple(keys)
+
+    def __call__(self, batch: dict, generator: torch.Generator | None = None) -> dict:
+        g = generator if generator is not None else getattr(self.transform, "generator", None)
+        if g is None:  # fork the global RNG so that every key can replay the same draws
+            g = torch.Generator().manual_seed(int(torch.randint(2**62, (1,)).item()))
+        state = g.get_state()
+        out = dict(batch)
+        for key in self.keys:
+            if key not in batch:
+                raise KeyError(f"KeyedTransform: batch has no key {key!r}; keys: {sorted(batch)}")
+            g.set_state(state)
+            out[key] = self.transform(batch[key], g)
+        return out
+
+    def __repr__(self) -> str:
+        return f"KeyedTransform({self.transform!r}, keys={self.keys})"
 
 
 def mtneuro_view(*, size: int = 128, mean: float = MTNEURO_MEAN, std: float = MTNEURO_STD,

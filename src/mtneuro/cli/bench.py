@@ -1,0 +1,100 @@
+"""``mtneuro bench``: run a benchmark suite (every task, one command) and write its report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from mtneuro.cli.data_cache import parse_params
+
+
+def _executor_params(pairs: tuple[str, ...]) -> dict:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            from mtneuro.errors import ConfigError
+
+            raise ConfigError(f"--executor-param: expected KEY=VALUE, got {pair!r}")
+        try:
+            params[key.strip()] = json.loads(value)
+        except ValueError:
+            params[key.strip()] = value
+    return params
+
+
+@click.command()
+@click.option("--suite", default="quick", show_default=True,
+              help="Built-in suite (quick, paper) or a suite YAML file.")
+@click.option("--source", help="Volume source of the imaging tasks (phantom, slice, bossdb, cache); "
+                               "default: the suite's.")
+@click.option("--source-param", "source_params", multiple=True, metavar="KEY=VALUE",
+              help="Source parameter, repeatable (e.g. seed=1).")
+@click.option("--encoder", metavar="SPEC",
+              help="Your encoder: module:callable, checkpoint file, registered or entry-point "
+                   "name; adds an 'encoder' row to every task that probes frozen encoders.")
+@click.option("--seeds", type=int, multiple=True, help="Seeds for every cell (--seeds 0 1 2).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory: cells/<id>/metrics.json, report.html, leaderboard.md.")
+@click.option("--resume", is_flag=True, help="Skip cells already complete in OUT.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Cells run at once (processes).")
+@click.option("--executor", type=click.Choice(["local", "slurm", "submitit-local"]), default="local",
+              show_default=True, help="Where cells run: this machine, SLURM via submitit, or "
+                                      "submitit's local executor.")
+@click.option("--executor-param", "executor_params", multiple=True, metavar="KEY=VALUE",
+              help="submitit parameter, repeatable (e.g. slurm_partition=gpu timeout_min=600 "
+                   "gpus_per_node=1).")
+@click.option("--dry-run", is_flag=True, help="List the cells and exit.")
+@click.option("--quiet", is_flag=True, help="No live table.")
+@click.argument("more_seeds", nargs=-1, type=int, metavar="")
+def bench(suite: str, source: str | None, source_params: tuple[str, ...], encoder: str | None,
+          seeds: tuple[int, ...], more_seeds: tuple[int, ...], out_dir: Path, resume: bool, jobs: int,
+          executor: str, executor_params: tuple[str, ...], dry_run: bool, quiet: bool) -> None:
+    """Evaluate methods (and your encoder) on every task and write a report with published baselines.
+
+    Each (task, setting, method, seed) cell writes OUT/cells/<id>/metrics.json;
+    a failed cell is recorded and the suite goes on; Ctrl-C stops, and --resume
+    then runs only the missing cells. At the end OUT/report.html and
+    OUT/leaderboard.md are (re)built. Examples:
+
+    \b
+        mtneuro bench --suite quick --out runs/quick
+        mtneuro bench --suite quick --encoder mypkg.enc:build --out runs/mine
+        mtneuro bench --suite paper --source bossdb --executor slurm \\
+            --executor-param slurm_partition=gpu --executor-param gpus_per_node=1 --out runs/paper
+    """
+    from mtneuro.bench.runner import RunOptions, run_suite
+    from mtneuro.bench.suite import expand, load_suite
+    from mtneuro.bench.tasks import encoder_tasks
+    from mtneuro.report.html import build_report
+
+    spec = load_suite(suite)
+    all_seeds = tuple(seeds) + tuple(more_seeds)
+    cells = expand(spec, source=source, seeds=all_seeds or None, encoder=encoder,
+                   encoder_tasks=encoder_tasks())
+    if source_params:
+        extra = parse_params(source_params)
+        cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
+    if dry_run:
+        for cell in cells:
+            click.echo(f"{cell.id}  (source {cell.source}, preset {cell.preset})")
+        click.echo(f"{len(cells)} cell(s) in suite {spec.name!r}")
+        return
+    options = RunOptions(out_dir=out_dir, resume=resume, jobs=jobs, executor=executor,
+                         executor_params=_executor_params(executor_params), quiet=quiet)
+    states = run_suite(cells, options)
+    paths = build_report(out_dir)
+    failed = [s for s in states if s.status == "failed"]
+    done = sum(s.status in ("complete", "skipped") for s in states)
+    click.echo(f"{done}/{len(states)} cell(s) complete, {len(failed)} failed; "
+               f"report: {paths['html']}, leaderboard: {paths['markdown']}")
+    for state in failed:
+        click.echo(f"  failed {state.cell.id}: {state.error}", err=True)
+    if failed:
+        # SystemExit, not click's Exit: main() runs click with standalone_mode=False, which
+        # turns Exit into a discarded return value.
+        sys.exit(1)

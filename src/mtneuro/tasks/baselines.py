@@ -1,0 +1,86 @@
+"""Pixel baselines of MTNeuro: PCA and NMF of flattened (resized) images.
+
+The reference (``MTNeuro/annots/latents.py``) flattens resized images and keeps 256
+components of ``sklearn`` PCA or NMF; a linear classifier or regressor is then fitted
+on the components (:class:`mtneuro.tasks.probe.LinearProbe` /
+:class:`mtneuro.tasks.probe.RidgeProbe`). Resizing and cropping are the task's
+protocol; these transformers take the images they are given.
+
+Components: ``n_components`` (default 256) is capped at
+``min(n_samples, n_pixels)`` for both methods: PCA cannot have more (sklearn
+raises), and for NMF more components than samples or pixels only adds redundant
+factors. The number actually used is ``n_components_``.
+NMF starts from ``init="nndsvda"`` (deterministic SVD-based start; the reference uses
+``"random"``, which converges more slowly to a comparable factorisation).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.decomposition import NMF, PCA
+from sklearn.exceptions import ConvergenceWarning
+
+from mtneuro.errors import ConfigError, DataError
+from mtneuro.registry import check_choice
+
+PIXEL_METHODS = ("pca", "nmf")
+
+
+def flatten_images(images: np.ndarray) -> np.ndarray:
+    """``(N, ...)`` uint8 (scaled by 1/255) or float images -> float32 ``(N, P)`` in [0, 1]."""
+    images = np.asarray(images)
+    if images.ndim < 2 or images.shape[0] == 0:
+        raise DataError(f"images: expected a non-empty (N, ...) array, got shape {images.shape}")
+    flat = images.reshape(images.shape[0], -1)
+    if flat.dtype == np.uint8:
+        return flat.astype(np.float32) / 255.0
+    return flat.astype(np.float32)
+
+
+class PixelDecomposition:
+    """PCA or NMF of flattened images, sklearn-style (``fit`` / ``transform``).
+
+    Args:
+        method: ``"pca"`` or ``"nmf"``.
+        n_components: requested components (capped, see the module docstring).
+        seed: random state of the decomposition.
+        max_iter: NMF iterations (PCA ignores it).
+
+    Attributes (after fit): ``n_components_``, ``model_``.
+    """
+
+    def __init__(self, method: str = "pca", n_components: int = 256, seed: int = 0, max_iter: int = 300) -> None:
+        self.method, self.n_components, self.seed, self.max_iter = method, n_components, seed, max_iter
+
+    def fit(self, images: np.ndarray) -> "PixelDecomposition":
+        check_choice("baseline method", self.method, PIXEL_METHODS)
+        if not isinstance(self.n_components, (int, np.integer)) or self.n_components < 1:
+            raise ConfigError(f"n_components: expected int >= 1, got {self.n_components!r}")
+        x = flatten_images(images)
+        self.n_components_ = int(min(self.n_components, *x.shape))
+        if self.method == "pca":
+            self.model_ = PCA(n_components=self.n_components_, random_state=self.seed)
+        else:
+            self.model_ = NMF(
+                n_components=self.n_components_, init="nndsvda", max_iter=self.max_iter, random_state=self.seed
+            )
+        with warnings.catch_warnings():
+            # an NMF stopped at max_iter is still a valid (if less tight) factorisation
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model_.fit(x)
+        return self
+
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        """Components of ``images``: float ``(N, n_components_)``."""
+        if not hasattr(self, "model_"):
+            raise RuntimeError("PixelDecomposition is not fitted; call fit first")
+        x = flatten_images(images)
+        expected = self.model_.n_features_in_
+        if x.shape[1] != expected:
+            raise DataError(f"images: expected {expected} pixels per image (as fitted), got {x.shape[1]}")
+        return self.model_.transform(x)
+
+    def fit_transform(self, images: np.ndarray) -> np.ndarray:
+        return self.fit(images).transform(images)

@@ -1,0 +1,93 @@
+"""Baselines on the same splits: raw rates, PCA, and a supervised MLP trained end-to-end.
+
+All three produce per-bin features that go through the same linear readout as the
+self-supervised representations (:mod:`mtneuro.tasks.neural.readouts`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.decomposition import PCA
+from torch import nn
+
+from mtneuro.ssl.optim import build_optimizer
+from mtneuro.ssl.schedules import warmup_cosine_lr
+from mtneuro.tasks.neural.config import NeuralConfig
+from mtneuro.tasks.neural.train import TrainResult, ViewSampler, make_encoder, total_steps
+
+
+def pca_features(z: np.ndarray, train: np.ndarray, dim: int, seed: int = 0) -> np.ndarray:
+    """Project z-scored rates (bins, neurons) on the first ``dim`` principal axes of the training bins."""
+    dim = min(dim, z.shape[1], len(train))
+    return PCA(n_components=dim, random_state=seed).fit(z[train]).transform(z).astype(np.float32)
+
+
+class _Supervised(nn.Module):
+    """Encoder + linear head; the head regresses (cos, sin) or gives class logits."""
+
+    def __init__(self, encoder: nn.Module, out: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.out_dim, out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x))
+
+
+def train_supervised(
+    sampler: ViewSampler,
+    label: torch.Tensor,
+    kind: str,
+    config: NeuralConfig,
+    *,
+    seed: int,
+    n_classes: int,
+) -> TrainResult:
+    """Train the MLP encoder end-to-end on the labels of the training bins.
+
+    Same encoder, augmentations (view ``a`` of the sampler), optimiser and schedule
+    as the self-supervised runs. Reach: MSE on (cos, sin) of the reach angle; sleep:
+    class-balanced cross-entropy.
+
+    Args:
+        label: (n,) int64 labels of the sampler's training bins.
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    n = sampler.rates.shape[0]
+    encoder, enc_kwargs = make_encoder(config, sampler.rates.shape[1])
+    model = _Supervised(encoder, 2 if kind == "reach" else n_classes)
+    optimizer = build_optimizer("adamw", model, lr=config.lr, weight_decay=config.weight_decay)
+    steps = total_steps(config, n)
+    warmup = min(int(config.warmup_steps), steps)
+    batch = min(config.batch_size, n)
+    angle = label.to(torch.float32) * (2 * math.pi / 8)
+    target_cs = torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
+    counts = torch.bincount(label, minlength=n_classes).clamp(min=1).to(torch.float32)
+    class_weight = counts.sum() / (n_classes * counts)
+    log_every = max(1, steps // 200)
+    curve: list[dict[str, float]] = []
+    model.train()
+    start = time.perf_counter()
+    for step in range(steps):
+        lr = warmup_cosine_lr(step, steps, warmup, config.lr)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        index = torch.randperm(n, generator=generator)[:batch]
+        out = model(sampler.augment(sampler.rates[index], generator))
+        if kind == "reach":
+            loss = F.mse_loss(out, target_cs[index])
+        else:
+            loss = F.cross_entropy(out, label[index], weight=class_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % log_every == 0 or step == steps - 1:
+            curve.append({"step": float(step), "lr": lr, "loss": float(loss)})
+    wall = time.perf_counter() - start
+    return TrainResult(model.encoder.eval(), enc_kwargs, curve, wall, steps)

@@ -1,0 +1,117 @@
+"""Typed configuration of a neural-decoding run (:class:`NeuralConfig`).
+
+Every training field left at ``None`` takes the default of the recording's kind
+(:data:`KIND_DEFAULTS`): MYOW's monkey-reach setup for ``reach`` and its mouse
+setup for ``sleep``. Defaults depend on the kind only, never on the recording.
+
+>>> cfg = from_mapping(NeuralConfig, {"data": "chewie-1", "method": "byol"})
+>>> resolve(cfg, "reach").pos_window
+2
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import field
+from pathlib import Path
+from typing import Literal
+
+from mtneuro.config import check, from_mapping, in_unit_interval, positive  # noqa: F401  (re-export)
+
+Method = Literal["myow", "byol", "supervised", "pca", "raw"]
+SplitName = Literal["auto", "trial", "kfold", "block", "random"]
+
+_nonneg = check(lambda v: v >= 0, "float >= 0")
+_nonneg_int = check(lambda v: v >= 0, "int >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class NeuralConfig:
+    """One neural-decoding run.
+
+    Attributes:
+        data: registry name (``chewie-1``, ``mouse-ca1``, ...) or path of a recording.
+        data_root: optional data root for named recordings.
+        method: ``myow`` | ``byol`` (self-supervised), ``supervised`` (MLP end-to-end),
+            ``pca`` | ``raw`` (linear readout of PCA components / z-scored rates).
+        seed: random seed (training, views, PCA solver).
+        split: ``trial`` (reach, 80/10/10 trials in order), ``kfold`` (reach, folds
+            over trials), ``block`` (sleep, contiguous with guard gap), ``random``
+            (sleep, reference 70/10/20 random bins); ``auto`` picks trial / block.
+        folds: number of folds for ``kfold``.
+        guard: guard gap in bins for ``block``; ``None`` = the positive window.
+        steps: optimiser steps; ``epochs`` (passes over the training bins) wins if set.
+        batch_size: anchors per step (capped at the number of training bins).
+        lr, weight_decay: AdamW; linear warm-up then cosine decay.
+        warmup_steps: learning-rate warm-up.
+        ema_start: target EMA rate at step 0, cosine to 1 at the end.
+        hidden, rep_dim: encoder MLP widths and representation size.
+        head_hidden, mined_dim: predictor / mined-projector widths (MYOW heads).
+        mined_weight, mined_warmup_steps: MYOW mined-loss weight (convex mix) and its ramp.
+        knn_k: MYOW mines one of the ``k`` nearest candidates at random.
+        mine_exclude: candidates of the anchor's own trial are never mined (``trial``);
+            an int excludes only those within that many bins.
+        pos_window: temporal positives within +-``pos_window`` bins of the same trial.
+        dropout_p, dropout_apply_p, noise_std, noise_apply_p, pepper_p, pepper_c,
+            pepper_apply_p: neural augmentations (rates in Hz, before z-scoring).
+        quiet: no progress bar.
+    """
+
+    data: str
+    data_root: Path | None = None
+    method: Method = "myow"
+    seed: int = 0
+    split: SplitName = "auto"
+    folds: int = field(default=10, metadata=check(lambda v: v >= 3, "int >= 3"))
+    guard: int | None = field(default=None, metadata=_nonneg_int)
+    steps: int | None = field(default=None, metadata=positive())
+    epochs: int | None = field(default=None, metadata=positive())
+    batch_size: int = field(default=512, metadata=positive())
+    lr: float | None = field(default=None, metadata=positive("float"))
+    weight_decay: float = field(default=2e-5, metadata=_nonneg)
+    warmup_steps: int | None = field(default=None, metadata=_nonneg_int)
+    ema_start: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
+    hidden: tuple[int, ...] = (64, 64, 64)
+    rep_dim: int | None = field(default=None, metadata=positive())
+    head_hidden: int = field(default=256, metadata=positive())
+    mined_dim: int = field(default=32, metadata=positive())
+    mined_weight: float = field(default=0.5, metadata=in_unit_interval(closed_right=True))
+    mined_warmup_steps: int | None = field(default=None, metadata=_nonneg_int)
+    knn_k: int = field(default=5, metadata=positive())
+    mine_exclude: str = field(default="trial", metadata=check(
+        lambda v: v == "trial" or (v.isdigit()), "'trial' or a number of bins"))
+    pos_window: int | None = field(default=None, metadata=_nonneg_int)
+    dropout_p: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
+    dropout_apply_p: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
+    noise_std: float | None = field(default=None, metadata=_nonneg)
+    noise_apply_p: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
+    pepper_p: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
+    pepper_c: float | None = field(default=None, metadata=_nonneg)
+    pepper_apply_p: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
+    quiet: bool = True
+
+
+#: Per-kind defaults for the ``None`` fields (MYOW reference setups, except the
+#: step counts and learning rate, measured here; see ``benchmarks/neural_myow.py``).
+KIND_DEFAULTS: dict[str, dict[str, object]] = {
+    "reach": dict(
+        steps=1500, lr=2e-3, warmup_steps=50, ema_start=0.98, rep_dim=64, mined_warmup_steps=10,
+        pos_window=2, dropout_p=0.2, dropout_apply_p=1.0, noise_std=1.5, noise_apply_p=0.5,
+        pepper_p=0.3, pepper_c=1.5, pepper_apply_p=0.5, guard=2,
+    ),
+    "sleep": dict(
+        steps=1500, lr=2e-3, warmup_steps=50, ema_start=0.98, rep_dim=32, mined_warmup_steps=10,
+        pos_window=3, dropout_p=0.8, dropout_apply_p=0.9, noise_std=0.0, noise_apply_p=0.0,
+        pepper_p=0.0, pepper_c=0.0, pepper_apply_p=0.0, guard=3,
+    ),
+}
+
+
+def resolve(config: NeuralConfig, kind: str) -> NeuralConfig:
+    """``config`` with every ``None`` training field set to the default of ``kind``."""
+    defaults = KIND_DEFAULTS[kind]
+    filled = {k: v for k, v in defaults.items() if getattr(config, k) is None}
+    split = config.split
+    if split == "auto":
+        split = "trial" if kind == "reach" else "block"
+    return dataclasses.replace(config, split=split, **filled)

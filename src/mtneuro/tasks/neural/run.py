@@ -1,0 +1,212 @@
+"""One neural-decoding run: load, split, learn features, linear readout, metrics.
+
+:func:`run_neural` is the Python API behind ``mtneuro neural``; it returns plain
+metrics. :func:`fit_neural` returns the same plus what plots and checkpoints need
+(encoder, learning curve, test features and predictions).
+
+>>> metrics = run_neural(NeuralConfig(data="chewie-1", method="raw"))   # doctest: +SKIP
+>>> sorted(k for k in metrics if "acc" in k)                             # doctest: +SKIP
+['accuracy', 'delta_accuracy', ...]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from mtneuro.config import validate
+from mtneuro.data.neural import NeuralRecording, load_recording
+from mtneuro.errors import ConfigError
+from mtneuro.ssl.augment.neural import NeuralAugment
+from mtneuro.tasks.neural import splits as S
+from mtneuro.tasks.neural.baselines import pca_features, train_supervised
+from mtneuro.tasks.neural.config import NeuralConfig, resolve
+from mtneuro.tasks.neural.metrics import classification_metrics, nearest_direction, reach_accuracy
+from mtneuro.tasks.neural.readouts import fit_angle_readout, fit_state_readout
+from mtneuro.tasks.neural.train import TrainResult, ViewSampler, train_ssl
+
+SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
+
+
+@dataclasses.dataclass
+class NeuralOutcome:
+    """Everything one run produced.
+
+    Attributes:
+        metrics: plain numbers (see :func:`run_neural`).
+        config: the resolved config.
+        recording: the loaded recording.
+        encoder, encoder_kwargs, input_spec: the trained encoder (None for raw/PCA).
+        curve: learning curve rows (empty for raw/PCA).
+        test_label: (n_test,) true class; test_pred: (n_test,) predicted class
+            (nearest of the 8 directions for reach), pooled over folds.
+        test_features: (n, d) features of the last fold's test bins (feature size
+            may differ between folds), with their classes ``feature_label`` (n,).
+    """
+
+    metrics: dict
+    config: NeuralConfig
+    recording: NeuralRecording
+    encoder: nn.Module | None
+    encoder_kwargs: dict
+    input_spec: dict
+    curve: list[dict[str, float]]
+    test_label: np.ndarray
+    test_pred: np.ndarray
+    test_features: np.ndarray
+    feature_label: np.ndarray
+
+
+def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
+    """The split(s) of the config: one, or one per fold for ``kfold``."""
+    valid = SPLITS_BY_KIND[rec.kind]
+    if config.split not in valid:
+        raise ConfigError(f"split: expected one of {', '.join(valid)} for a {rec.kind} recording, "
+                          f"got {config.split!r}")
+    if config.split == "trial":
+        return [S.trial_split(rec.trial)]
+    if config.split == "kfold":
+        return [S.trial_kfold(rec.trial, config.folds, f) for f in range(config.folds)]
+    if config.split == "block":
+        return [S.block_split(rec.n_bins, guard=int(config.guard))]
+    return [S.random_split(rec.n_bins, seed=config.seed)]
+
+
+def _augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
+    train = torch.from_numpy(rates)
+    return NeuralAugment(
+        mean=train.mean(0), std=train.std(0),
+        dropout_p=config.dropout_p, dropout_apply_p=config.dropout_apply_p,
+        pepper_p=config.pepper_p, pepper_c=config.pepper_c, pepper_apply_p=config.pepper_apply_p,
+        noise_std=config.noise_std, noise_apply_p=config.noise_apply_p,
+    )
+
+
+def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig
+                   ) -> tuple[np.ndarray, TrainResult | None, dict]:
+    """Features of every bin (bins, d) for the config's method, learned on training bins only.
+
+    Neurons silent in every training bin are dropped (they carry nothing and have no
+    z-score); statistics come from the training bins.
+
+    Returns:
+        ``(features, train_result or None, input_spec)``.
+    """
+    train = split["train"]
+    live = rec.rates[train].std(axis=0) > 0
+    rates = rec.rates[:, live]
+    augment = _augment(rates[train], config)
+    all_rates = torch.from_numpy(rates)
+    z = augment.normalize(all_rates).numpy()
+    spec = {"neurons": int(live.sum()), "live_neurons": np.flatnonzero(live).tolist(),
+            "mean": augment.mean.tolist(), "std": augment.std.tolist(), "units": "Hz, z-scored"}
+    if config.method == "raw":
+        return z, None, spec
+    if config.method == "pca":
+        return pca_features(z, train, int(config.rep_dim), seed=config.seed), None, spec
+    segment = torch.from_numpy(S.segments(train, rec.trial))
+    sampler = ViewSampler(all_rates[train], segment, torch.from_numpy(rec.trial[train]), augment,
+                          int(config.pos_window), str(config.mine_exclude))
+    if config.method == "supervised":
+        result = train_supervised(sampler, torch.from_numpy(rec.label[train]), rec.kind, config,
+                                  seed=config.seed, n_classes=len(rec.class_names))
+    else:
+        result = train_ssl(config.method, sampler, config, seed=config.seed, progress=not config.quiet)
+    with torch.no_grad():
+        features = result.encoder(torch.from_numpy(z)).numpy()
+    return features, result, spec
+
+
+def _readout(rec: NeuralRecording, features: np.ndarray, split: S.Split) -> tuple[dict, np.ndarray]:
+    """Validation-tuned linear readout; returns (metrics, test predictions as classes)."""
+    tr, va, te = split["train"], split["val"], split["test"]
+    if rec.kind == "reach":
+        angle = rec.angle
+        ro = fit_angle_readout(features[tr], angle[tr], features[va], angle[va])
+        pred_angle = ro.predict(features[te])
+        metrics = reach_accuracy(pred_angle, angle[te])
+        pred = nearest_direction(pred_angle)
+    else:
+        ro = fit_state_readout(features[tr], rec.label[tr], features[va], rec.label[va])
+        pred = ro.predict(features[te])
+        metrics = classification_metrics(pred, rec.label[te])
+    metrics.update({f"val_{k}": v for k, v in ro.val_.items()}, penalty=ro.penalty_)
+    return metrics, pred
+
+
+def fit_neural(config: NeuralConfig) -> NeuralOutcome:
+    """Run ``config`` (validated, kind defaults filled) and keep the artefacts."""
+    config = validate(config)
+    start = time.perf_counter()
+    rec = load_recording(config.data, config.data_root)
+    config = resolve(config, rec.kind)
+    if config.method in ("myow", "byol") and config.mine_exclude == "trial" and rec.n_trials == 1:
+        # one long trial (sleep): exclude the reference's +-150-bin window instead
+        config = dataclasses.replace(config, mine_exclude="150")
+    folds = make_splits(rec, config)
+    labels, preds, fold_metrics = [], [], []
+    result: TrainResult | None = None
+    train_wall = 0.0
+    for split in folds:
+        features, result, spec = learn_features(rec, split, config)
+        metrics, pred = _readout(rec, features, split)
+        train_wall += result.wall_s if result is not None else 0.0
+        fold_metrics.append(metrics)
+        labels.append(rec.label[split["test"]])
+        preds.append(pred)
+    test_label, test_pred = np.concatenate(labels), np.concatenate(preds)
+    metrics = _pool(rec, folds, fold_metrics, test_label, test_pred)
+    metrics.update(
+        method=config.method, seed=config.seed, recording=rec.name, kind=rec.kind, split=config.split,
+        split_label=_split_label(config.split),
+        n_train=int(sum(len(s["train"]) for s in folds)), n_val=int(sum(len(s["val"]) for s in folds)),
+        n_test=int(test_label.size), n_folds=len(folds),
+        steps=result.steps if result is not None else 0,
+        train_wall_s=train_wall, wall_s=time.perf_counter() - start,
+    )
+    return NeuralOutcome(
+        metrics=metrics, config=config, recording=rec,
+        encoder=result.encoder if result is not None else None,
+        encoder_kwargs=result.encoder_kwargs if result is not None else {},
+        input_spec=spec, curve=result.curve if result is not None else [],
+        test_label=test_label, test_pred=test_pred,
+        test_features=features[folds[-1]["test"]], feature_label=rec.label[folds[-1]["test"]],
+    )
+
+
+def _pool(rec: NeuralRecording, folds: list, fold_metrics: list[dict], label: np.ndarray,
+          pred: np.ndarray) -> dict:
+    """One fold: its metrics. Several: metrics pooled over all test bins, plus per-fold lists."""
+    if len(folds) == 1:
+        return dict(fold_metrics[0])
+    keys = [k for k in fold_metrics[0] if not k.startswith("val_") and k != "penalty"]
+    sizes = np.array([len(s["test"]) for s in folds], dtype=np.float64)
+    pooled = {k: float(np.average([m[k] for m in fold_metrics], weights=sizes)) for k in keys}
+    if rec.kind == "sleep":
+        pooled.update(classification_metrics(pred, label))
+    pooled["folds"] = [{k: m[k] for k in keys} for m in fold_metrics]
+    return pooled
+
+
+def _split_label(split: str) -> str:
+    return {
+        "trial": "trials in recorded order 80/10/10",
+        "kfold": "k-fold over trials (recorded order), pooled test bins",
+        "block": "contiguous blocks 56/24/20 with guard gap",
+        "random": "random bins 70/10/20 (reference paper split; temporal neighbours leak)",
+    }[split]
+
+
+def run_neural(config: NeuralConfig) -> dict:
+    """Train and evaluate one method on one recording with one seed.
+
+    Returns:
+        Plain metrics: ``method``, ``seed``, ``accuracy`` and ``delta_accuracy`` (reach)
+        or ``f1_weighted`` (sleep), ``n_train``, ``n_test``, ``wall_s`` (whole run),
+        ``train_wall_s``, validation metrics, the chosen readout penalty, split name.
+    """
+    return fit_neural(config).metrics

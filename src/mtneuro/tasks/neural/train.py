@@ -1,0 +1,170 @@
+"""Fast BYOL / MYOW training on one recording: the whole training set is one tensor.
+
+A recording has ~1,000 bins, so an "epoch" is one or two steps; what costs time is
+the per-step overhead. Each step therefore does only tensor operations on the
+training tensor already in memory: draw ``B`` anchor bins, draw one temporal
+neighbour of each (same trial, within +-``pos_window`` bins), make both views with
+the vectorised neural augmentations, and call the BYOL/MYOW method of
+:mod:`mtneuro.ssl` once. No DataLoader, no per-sample Python.
+
+MYOW mines within the batch: the candidates of anchor ``i`` are the second views
+of the other anchors, except those of ``i``'s own trial (``mine_exclude="trial"``,
+as the reference code excludes the whole trial) or within ``mine_exclude`` bins of
+``i`` in the same segment (recordings that are one long trial, e.g. sleep).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import torch
+from torch import nn
+
+from mtneuro.errors import TrainingError
+from mtneuro.models import create_encoder
+from mtneuro.ssl.augment.neural import NeuralAugment, sample_temporal_neighbours, segment_bounds
+from mtneuro.ssl.myow import create_method
+from mtneuro.ssl.optim import build_optimizer
+from mtneuro.ssl.schedules import linear_ramp, momentum_schedule, warmup_cosine_lr
+from mtneuro.tasks.neural.config import NeuralConfig
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """A trained encoder and its learning curve.
+
+    Attributes:
+        encoder: the online encoder, in eval mode; input (B, neurons) z-scores.
+        encoder_kwargs: ``create_encoder("mlp", **encoder_kwargs)`` rebuilds it.
+        curve: one dict per logged step (``step``, ``loss`` and method-specific terms).
+        wall_s: training wall time in seconds.
+        steps: optimiser steps taken.
+    """
+
+    encoder: nn.Module
+    encoder_kwargs: dict
+    curve: list[dict[str, float]]
+    wall_s: float
+    steps: int
+
+
+class ViewSampler:
+    """Pairs of augmented views of training bins, drawn without Python loops.
+
+    Args:
+        rates: (n, neurons) firing rates (Hz) of the training bins, in recorded order.
+        segment: (n,) segment id (trial, or contiguous block) per bin.
+        trial: (n,) trial id per bin (for mining exclusion).
+        augment: the random transform applied to each view.
+        pos_window: temporal positives within +-``pos_window`` bins of the same segment.
+        mine_exclude: ``"trial"`` or a number of bins (see the module docstring).
+    """
+
+    def __init__(self, rates: torch.Tensor, segment: torch.Tensor, trial: torch.Tensor,
+                 augment: NeuralAugment, pos_window: int, mine_exclude: str) -> None:
+        self.rates, self.segment, self.trial = rates, segment, trial
+        self.start, self.end = segment_bounds(segment)
+        self.augment = augment
+        self.pos_window = pos_window
+        self.mine_exclude = mine_exclude
+
+    def __call__(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(view_a, view_b, exclude)``: (B, neurons) z-scored views and the (B, B) mining mask."""
+        n = self.rates.shape[0]
+        anchor = torch.randperm(n, generator=generator)[:batch]
+        other = sample_temporal_neighbours(anchor, self.start, self.end, self.pos_window, generator=generator)
+        view_a = self.augment(self.rates[anchor], generator)
+        view_b = self.augment(self.rates[other], generator)
+        return view_a, view_b, self.exclusion(anchor, other)
+
+    def exclusion(self, anchor: torch.Tensor, candidate: torch.Tensor) -> torch.Tensor:
+        """(B, P) True where ``candidate[j]`` is too close in time to ``anchor[i]`` to be mined."""
+        if self.mine_exclude == "trial":
+            return self.trial[anchor][:, None] == self.trial[candidate][None, :]
+        window = int(self.mine_exclude)
+        near = (anchor[:, None] - candidate[None, :]).abs() <= window
+        return near & (self.segment[anchor][:, None] == self.segment[candidate][None, :])
+
+
+def total_steps(config: NeuralConfig, n_train: int) -> int:
+    """Optimiser steps: ``epochs`` passes over the training bins if given, else ``steps``."""
+    if config.epochs is not None:
+        return config.epochs * max(1, math.ceil(n_train / min(config.batch_size, n_train)))
+    assert config.steps is not None, "resolve() the config first"
+    return int(config.steps)
+
+
+def make_encoder(config: NeuralConfig, in_dim: int) -> tuple[nn.Module, dict]:
+    """The MLP encoder of the config and the kwargs that rebuild it."""
+    kwargs = dict(in_dim=in_dim, hidden=list(config.hidden), out_dim=config.rep_dim)
+    return create_encoder("mlp", **kwargs), kwargs
+
+
+def make_method(name: str, encoder: nn.Module, config: NeuralConfig) -> nn.Module:
+    """BYOL or MYOW with the MYOW monkey-reach heads: identity projector, predictor
+    ``rep -> head_hidden -> rep``, mined projector/predictor ``-> mined_dim``, convex loss mix."""
+    kwargs: dict = dict(projector_hidden=0, predictor_hidden=config.head_hidden)
+    if name == "myow":
+        kwargs.update(mined_projector_hidden=config.head_hidden, mined_out=config.mined_dim,
+                      k=config.knn_k, loss_mix="convex")
+    return create_method(name, encoder, **kwargs)
+
+
+def train_ssl(name: str, sampler: ViewSampler, config: NeuralConfig, *, seed: int,
+              progress: bool = False) -> TrainResult:
+    """Train ``byol`` or ``myow`` on the sampler's training bins.
+
+    Schedules: AdamW with linear warm-up then cosine decay of the learning rate;
+    target EMA rate from ``ema_start`` to 1 (cosine); mined weight ramped linearly
+    over ``mined_warmup_steps``.
+
+    Raises:
+        TrainingError: the loss became NaN or infinite.
+    """
+    torch.manual_seed(seed)  # weight initialisation
+    generator = torch.Generator().manual_seed(seed)
+    n = sampler.rates.shape[0]
+    encoder, enc_kwargs = make_encoder(config, sampler.rates.shape[1])
+    method = make_method(name, encoder, config)
+    optimizer = build_optimizer("adamw", method, lr=config.lr, weight_decay=config.weight_decay)
+    steps = total_steps(config, n)
+    warmup = min(int(config.warmup_steps), steps)
+    batch = min(config.batch_size, n)
+    log_every = max(1, steps // 200)
+    curve: list[dict[str, float]] = []
+    method.train()
+    start = time.perf_counter()
+    bar = _progress(steps, name, progress)
+    for step in range(steps):
+        lr = warmup_cosine_lr(step, steps, warmup, config.lr)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        view_a, view_b, exclude = sampler(batch, generator)
+        out = method(view_a, view_b, exclude=exclude, generator=generator,
+                     mined_weight=linear_ramp(step, config.mined_warmup_steps, config.mined_weight))
+        optimizer.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        optimizer.step()
+        method.update_target(momentum_schedule(step, steps, config.ema_start))
+        if step % log_every == 0 or step == steps - 1:
+            row = {"step": float(step), "lr": lr, **{k: float(v) for k, v in out.items() if k.endswith("loss")}}
+            if not math.isfinite(row["loss"]):
+                raise TrainingError(f"{name}: loss is {row['loss']} at step {step}; lower --lr")
+            curve.append(row)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    wall = time.perf_counter() - start
+    encoder = method.online_encoder.eval()
+    return TrainResult(encoder, enc_kwargs, curve, wall, steps)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False)

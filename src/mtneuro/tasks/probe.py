@@ -1,0 +1,317 @@
+"""Frozen-feature evaluation: batched feature extraction and sklearn-style probes.
+
+* :func:`extract_features`: features of a frozen encoder, in batches, ``no_grad``,
+  eval mode (the module's training flag is restored afterwards).
+* :class:`LinearProbe`: multinomial logistic regression on standardised features;
+  the inverse regularisation ``C`` is chosen on a validation set when one is given,
+  else by stratified k-fold cross-validation on the training set.
+* :class:`KNNClassifier`: cosine-similarity k nearest neighbours with
+  ``exp(sim / T)`` vote weights (Wu et al. 2018, the usual SSL kNN monitor).
+* :class:`RidgeProbe`: multi-output ridge regression of standardised targets from
+  standardised features; one ``alpha`` per target chosen by k-fold cross-validation
+  over contiguous blocks (or caller-given groups) of the training samples, all
+  alphas of a fold solved at once from one SVD.
+
+All estimators store their arguments unchanged, validate in ``fit``, end learned
+state in ``_`` and return ``self`` from ``fit`` (scikit-learn conventions).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from torch import nn
+
+from mtneuro.errors import ConfigError, DataError
+
+DEFAULT_CS: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
+DEFAULT_ALPHAS: tuple[float, ...] = tuple(10.0 ** np.arange(-3, 6))
+
+
+@torch.no_grad()
+def extract_features(
+    encoder: nn.Module,
+    images: np.ndarray | torch.Tensor,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+    mean: float = 0.0,
+    std: float = 1.0,
+) -> np.ndarray:
+    """Frozen features of ``images``.
+
+    Args:
+        encoder: ``forward(x) -> (B, D)``; run in eval mode, training flag restored.
+        images: ``(N, C, H, W)`` or ``(N, C, D, H, W)``; uint8 (scaled by 1/255) or float
+            in [0, 1]. Converted one batch at a time, so uint8 inputs stay small.
+        batch_size: samples per forward pass.
+        mean, std: normalisation the encoder expects, applied to [0, 1] intensities.
+
+    Returns:
+        float32 ``(N, D)`` array.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size: expected int >= 1, got {batch_size!r}")
+    was_training = encoder.training
+    encoder.eval()
+    out = []
+    try:
+        for start in range(0, len(images), batch_size):
+            batch = torch.as_tensor(images[start : start + batch_size]).to(device)
+            batch = batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
+            if mean != 0.0 or std != 1.0:
+                batch = (batch - mean) / std
+            out.append(encoder(batch).float().reshape(len(batch), -1).cpu())
+    finally:
+        encoder.train(was_training)
+    if not out:
+        raise DataError("extract_features: no images")
+    return torch.cat(out).numpy()
+
+
+def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise DataError(f"{name}: expected a non-empty (n_samples, n_features) array, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise DataError(f"{name}: contains NaN or inf")
+    return x
+
+
+class _Standardizer:
+    """Column means and scales of a training matrix (constant columns keep scale 1)."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.mean = x.mean(axis=0)
+        scale = x.std(axis=0)
+        self.scale = np.where(scale > 1e-12 * np.maximum(np.abs(self.mean), 1.0), scale, 1.0)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean) / self.scale
+
+
+class LinearProbe:
+    """Logistic-regression probe on standardised frozen features.
+
+    Args:
+        Cs: candidate inverse regularisation strengths.
+        cv: folds for choosing ``C`` when no validation set is passed to :meth:`fit`.
+        max_iter: L-BFGS iterations.
+        seed: seed of the cross-validation shuffling.
+
+    Attributes (after fit): ``C_``, ``scores_`` (accuracy per C on validation / CV),
+    ``classes_``, ``model_`` (the fitted ``LogisticRegression``).
+    """
+
+    def __init__(self, Cs: Sequence[float] = DEFAULT_CS, cv: int = 3, max_iter: int = 1000, seed: int = 0) -> None:
+        self.Cs, self.cv, self.max_iter, self.seed = Cs, cv, max_iter, seed
+
+    def _model(self, c: float) -> LogisticRegression:
+        return LogisticRegression(C=c, max_iter=self.max_iter)
+
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None = None, y_val: np.ndarray | None = None
+    ) -> "LinearProbe":
+        """Choose ``C`` on ``(x_val, y_val)`` (or by CV on ``x``), then fit on ``x``.
+
+        Args:
+            x: ``(n, d)`` training features; y: ``(n,)`` integer labels.
+            x_val, y_val: optional validation features and labels.
+        """
+        x = _as_2d(x, "x")
+        y = np.asarray(y)
+        if len(self.Cs) == 0 or min(self.Cs) <= 0:
+            raise ConfigError(f"Cs: expected positive values, got {list(self.Cs)!r}")
+        if y.shape != (x.shape[0],):
+            raise DataError(f"y: expected shape ({x.shape[0]},), got {y.shape}")
+        self.classes_ = np.unique(y)
+        if self.classes_.size < 2:
+            raise DataError(f"y: need at least 2 classes to train a classifier, got {self.classes_.tolist()}")
+        self.standardizer_ = _Standardizer(x)
+        xs = self.standardizer_(x)
+        if len(self.Cs) == 1:
+            self.scores_ = np.array([np.nan])
+        elif x_val is not None and y_val is not None:
+            xv = self.standardizer_(_as_2d(x_val, "x_val"))
+            self.scores_ = np.array([self._model(c).fit(xs, y).score(xv, y_val) for c in self.Cs])
+        else:
+            folds = min(self.cv, int(np.bincount(np.searchsorted(self.classes_, y)).min()))
+            if folds < 2:
+                self.scores_ = np.full(len(self.Cs), np.nan)
+            else:
+                split = StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(xs, y)
+                pairs = list(split)
+                self.scores_ = np.array([
+                    np.mean([self._model(c).fit(xs[tr], y[tr]).score(xs[te], y[te]) for tr, te in pairs])
+                    for c in self.Cs
+                ])
+        best = 0 if np.isnan(self.scores_).all() else int(np.nanargmax(self.scores_))
+        self.C_ = float(self.Cs[best])
+        self.model_ = self._model(self.C_).fit(xs, y)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("LinearProbe is not fitted; call fit first")
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        return self.model_.predict_proba(self.standardizer_(_as_2d(x, "x")))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        return self.model_.predict(self.standardizer_(_as_2d(x, "x")))
+
+    def score(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy."""
+        return float(np.mean(self.predict(x) == np.asarray(y)))
+
+
+class KNNClassifier:
+    """Cosine k-nearest-neighbour classifier with temperature-weighted votes.
+
+    Args:
+        k: neighbours voting; temperature: vote weight ``exp(similarity / temperature)``.
+        batch_size: query rows per similarity block (memory bound ``batch_size x n_train``).
+    """
+
+    def __init__(self, k: int = 20, temperature: float = 0.07, batch_size: int = 1024) -> None:
+        self.k, self.temperature, self.batch_size = k, temperature, batch_size
+
+    @staticmethod
+    def _normalise(x: np.ndarray) -> np.ndarray:
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> "KNNClassifier":
+        if not isinstance(self.k, (int, np.integer)) or self.k < 1:
+            raise ConfigError(f"k: expected int >= 1, got {self.k!r}")
+        if self.temperature <= 0:
+            raise ConfigError(f"temperature: expected float > 0, got {self.temperature!r}")
+        x = _as_2d(x, "x")
+        self.classes_, self.y_index_ = np.unique(np.asarray(y), return_inverse=True)
+        self.x_ = self._normalise(x)
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        if not hasattr(self, "x_"):
+            raise RuntimeError("KNNClassifier is not fitted; call fit first")
+        q = self._normalise(_as_2d(x, "x"))
+        k = min(self.k, self.x_.shape[0])
+        out = np.empty((q.shape[0], self.classes_.size))
+        for start in range(0, q.shape[0], self.batch_size):
+            sim = q[start : start + self.batch_size] @ self.x_.T
+            top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+            weight = np.exp(np.take_along_axis(sim, top, axis=1) / self.temperature)
+            votes = np.zeros((sim.shape[0], self.classes_.size))
+            rows = np.repeat(np.arange(sim.shape[0]), k)
+            np.add.at(votes, (rows, self.y_index_[top].ravel()), weight.ravel())
+            out[start : start + sim.shape[0]] = votes / votes.sum(axis=1, keepdims=True)
+        return out
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.classes_[self.predict_proba(x).argmax(axis=1)]
+
+    def score(self, x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.mean(self.predict(x) == np.asarray(y)))
+
+
+def contiguous_folds(n: int, folds: int, groups: np.ndarray | None = None) -> list[np.ndarray]:
+    """Validation index sets of k-fold CV over contiguous blocks.
+
+    Without ``groups`` the samples are cut in ``folds`` contiguous blocks in their
+    order; with ``groups`` (e.g. the z slice of each tile) the sorted distinct group
+    values are cut in contiguous blocks, so neighbouring slices (which look alike)
+    never sit on both sides of a fold.
+    """
+    if groups is None:
+        return [b for b in np.array_split(np.arange(n), folds) if b.size]
+    groups = np.asarray(groups)
+    values = np.unique(groups)
+    if values.size < folds:
+        raise DataError(f"groups: {values.size} distinct groups cannot make {folds} folds")
+    return [np.flatnonzero(np.isin(groups, block)) for block in np.array_split(values, folds)]
+
+
+def _ridge_solutions(x: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """Ridge weights for every alpha at once: ``(n_alphas, d, t)`` from one thin SVD."""
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    uty = u.T @ y  # (r, t)
+    shrink = s[None, :] / (s[None, :] ** 2 + alphas[:, None])  # (a, r)
+    return np.einsum("dr,ar,rt->adt", vt.T, shrink, uty)
+
+
+class RidgeProbe:
+    """Ridge regression of standardised targets from standardised features.
+
+    Args:
+        alphas: candidate penalties (on standardised features, so comparable across
+            encoders); one is chosen per target by ``cv``-fold cross-validation
+            (lowest pooled squared error).
+        cv: number of contiguous folds (see :func:`contiguous_folds`).
+
+    Attributes (after fit): ``alpha_`` (t,), ``cv_mse_`` (n_alphas, t) in target std
+    units, ``coef_`` (d, t) and ``intercept_`` (t,) in original units.
+    """
+
+    def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS, cv: int = 5) -> None:
+        self.alphas, self.cv = alphas, cv
+
+    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "RidgeProbe":
+        """Fit on ``x`` ``(n, d)`` and ``y`` ``(n,)`` or ``(n, t)``; ``groups`` ``(n,)`` define folds."""
+        alphas = np.asarray(self.alphas, dtype=np.float64)
+        if alphas.size == 0 or (alphas <= 0).any():
+            raise ConfigError(f"alphas: expected positive values, got {list(self.alphas)!r}")
+        if not isinstance(self.cv, (int, np.integer)) or self.cv < 2:
+            raise ConfigError(f"cv: expected int >= 2, got {self.cv!r}")
+        x = _as_2d(x, "x")
+        y = np.asarray(y, dtype=np.float64)
+        self.single_output_ = y.ndim == 1
+        y = _as_2d(y[:, None] if y.ndim == 1 else y, "y")
+        if y.shape[0] != x.shape[0]:
+            raise DataError(f"y: expected {x.shape[0]} rows, got {y.shape[0]}")
+        self.x_scale_, self.y_scale_ = _Standardizer(x), _Standardizer(y)
+        xs, ys = self.x_scale_(x), self.y_scale_(y)
+        mse = np.zeros((alphas.size, y.shape[1]))
+        for val in contiguous_folds(x.shape[0], self.cv, groups):
+            train = np.ones(x.shape[0], dtype=bool)
+            train[val] = False
+            xm, ym = xs[train].mean(axis=0), ys[train].mean(axis=0)
+            weights = _ridge_solutions(xs[train] - xm, ys[train] - ym, alphas)
+            pred = np.einsum("nd,adt->ant", xs[val] - xm, weights) + ym
+            mse += ((pred - ys[val]) ** 2).sum(axis=1)
+        self.cv_mse_ = mse / x.shape[0]
+        self.alpha_ = alphas[self.cv_mse_.argmin(axis=0)]
+        # final fit per target with its own alpha: solve all alphas, keep the chosen one
+        weights = _ridge_solutions(xs - xs.mean(axis=0), ys - ys.mean(axis=0), alphas)
+        w_std = weights[self.cv_mse_.argmin(axis=0), :, np.arange(y.shape[1])].T  # (d, t)
+        self.coef_ = w_std / self.x_scale_.scale[:, None] * self.y_scale_.scale[None, :]
+        self.intercept_ = (
+            self.y_scale_.mean + self.y_scale_.scale * ys.mean(axis=0) - self.x_scale_.mean @ self.coef_
+        )
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predictions in the targets' original units, ``(n,)`` or ``(n, t)``."""
+        if not hasattr(self, "coef_"):
+            raise RuntimeError("RidgeProbe is not fitted; call fit first")
+        pred = _as_2d(x, "x") @ self.coef_ + self.intercept_
+        return pred[:, 0] if self.single_output_ else pred
+
+    def score(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Coefficient of determination R^2 per target (1 - SSE / SST on these samples)."""
+        return r2_scores(np.asarray(y, dtype=np.float64), self.predict(x))
+
+
+def r2_scores(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """R^2 per column (a float for 1-D inputs); a constant target gives NaN."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    sse = ((y_true - y_pred) ** 2).sum(axis=0)
+    sst = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0), np.nan)
+    return r2

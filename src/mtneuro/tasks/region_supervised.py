@@ -1,0 +1,150 @@
+"""Supervised task-1 baselines: an encoder plus a linear head trained end to end.
+
+``supervised`` is the MTNeuro supervised ResNet-18 (``SUP_ResNet-18_2D``: cross-entropy,
+SGD lr 0.01); ``supervised-mixup`` adds mixup (:mod:`mtneuro.tasks.mixup`). Training
+inputs are the resized training tiles with random horizontal / vertical flips (the
+reference's ``augmentations: 1`` also flips; its rotations are omitted here). The
+epoch with the best validation accuracy is kept (early-stopping model selection on
+the validation split, never on test).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from mtneuro.errors import TrainingError
+from mtneuro.tasks.mixup import mixup_batch, soft_cross_entropy
+
+
+@dataclass(frozen=True)
+class SupervisedSettings:
+    """Training settings (validated by :class:`mtneuro.tasks.region.Task1Config`).
+
+    Attributes:
+        epochs: passes over the training tiles.
+        batch_size: tiles per step.
+        lr: SGD learning rate (momentum 0.9, cosine decay to 0).
+        weight_decay: L2 penalty.
+        mixup_alpha: Beta parameter of mixup; 0 disables mixup.
+        augment: random flips of training batches.
+        device: torch device string.
+        quiet: no progress bar.
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 0.01
+    weight_decay: float = 5e-4
+    mixup_alpha: float = 0.0
+    augment: bool = True
+    device: str = "cpu"
+    quiet: bool = True
+
+
+class Classifier(nn.Module):
+    """``encoder`` followed by a linear layer on its ``out_dim`` features."""
+
+    def __init__(self, encoder: nn.Module, num_classes: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(int(encoder.out_dim), num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x))
+
+
+def random_flips(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Flip each sample of ``(B, C, [D,] H, W)`` left-right and/or up-down with p = 0.5."""
+    flip = torch.rand((2, x.shape[0]), generator=generator).to(x.device) < 0.5
+    shape = (-1,) + (1,) * (x.ndim - 1)
+    x = torch.where(flip[0].reshape(shape), x.flip(-1), x)
+    return torch.where(flip[1].reshape(shape), x.flip(-2), x)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 256, device: str = "cpu") -> np.ndarray:
+    """Class predictions ``(N,)`` of ``model`` on ``x`` (eval mode, batched)."""
+    was_training = model.training
+    model.eval()
+    try:
+        out = [model(x[i : i + batch_size].to(device)).argmax(dim=1).cpu() for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out).numpy()
+
+
+def train_classifier(
+    encoder: nn.Module,
+    num_classes: int,
+    train: tuple[torch.Tensor, np.ndarray],
+    val: tuple[torch.Tensor, np.ndarray],
+    settings: SupervisedSettings,
+    *,
+    seed: int,
+) -> tuple[Classifier, dict]:
+    """Train ``encoder`` + linear head with cross-entropy (optionally mixup).
+
+    Args:
+        encoder: module with ``out_dim``; trained in place.
+        num_classes: number of classes.
+        train: float images ``(N, 1, [D,] S, S)`` in [0, 1] and int labels ``(N,)``.
+        val: validation images (e.g. quadrant crops) and labels for model selection.
+        settings: see :class:`SupervisedSettings`.
+        seed: seeds initialisation of the head, batch order, flips and mixup.
+
+    Returns:
+        ``(model at its best validation epoch, history)``; history has per-epoch
+        ``loss`` and ``val_accuracy`` and the ``best_epoch`` (1-based).
+    """
+    torch.manual_seed(seed)
+    model = Classifier(encoder, num_classes).to(settings.device)
+    gen = torch.Generator().manual_seed(seed)
+    x_train, y_train = train[0], torch.as_tensor(np.asarray(train[1]), dtype=torch.long)
+    opt = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=0.9, weight_decay=settings.weight_decay)
+    steps_per_epoch = max(1, int(np.ceil(len(x_train) / settings.batch_size)))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings.epochs * steps_per_epoch)
+    history: dict = {"loss": [], "val_accuracy": [], "best_epoch": 0}
+    best_acc, best_state = -1.0, None
+    bar = tqdm(range(settings.epochs), desc="supervised", disable=settings.quiet, leave=False)
+    for _epoch in bar:
+        model.train()
+        order = torch.randperm(len(x_train), generator=gen)
+        losses = []
+        for start in range(0, len(order), settings.batch_size):
+            idx = order[start : start + settings.batch_size]
+            if len(idx) < 2:  # BatchNorm cannot train on one sample
+                continue
+            xb, yb = x_train[idx], y_train[idx]
+            if settings.augment:
+                xb = random_flips(xb, gen)
+            xb, yb = xb.to(settings.device), yb.to(settings.device)
+            if settings.mixup_alpha > 0:
+                xb, soft, _lam = mixup_batch(xb, yb, num_classes, alpha=settings.mixup_alpha, generator=gen)
+                loss = soft_cross_entropy(model(xb), soft)
+            else:
+                loss = F.cross_entropy(model(xb), yb)
+            if not torch.isfinite(loss):
+                raise TrainingError(f"supervised training diverged (loss {loss.item()}); lower lr ({settings.lr})")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+        acc = float(np.mean(predict(model, val[0], device=settings.device) == np.asarray(val[1])))
+        history["loss"].append(float(np.mean(losses)) if losses else float("nan"))
+        history["val_accuracy"].append(acc)
+        if acc > best_acc:
+            best_acc, best_state = acc, copy.deepcopy(model.state_dict())
+            history["best_epoch"] = len(history["val_accuracy"])
+        bar.set_postfix(loss=history["loss"][-1], val=acc)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return model, history

@@ -1,0 +1,107 @@
+"""The suite runner on a tiny task: records, failures, resume, interrupts, executors."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from mtneuro.bench.runner import RunOptions, run_suite
+from mtneuro.bench.suite import expand, parse_suite
+from mtneuro.errors import ConfigError
+
+
+def _runs(log) -> list[str]:
+    return sorted(log.read_text().split())
+
+
+def _suite(methods=("ok", "boom"), seeds=(0, 1), **entry):
+    return parse_suite({"name": "t", "seeds": list(seeds),
+                        "grid": [{"task": "tiny", "setting": "a", "methods": list(methods), **entry}]})
+
+
+def _record(out, cell_id):
+    return json.loads((out / "cells" / cell_id / "metrics.json").read_text())
+
+
+def test_cells_are_recorded_and_a_failed_cell_does_not_stop_the_suite(tiny_task, tmp_path):
+    out = tmp_path / "out"
+    states = run_suite(expand(_suite()), RunOptions(out, quiet=True))
+    assert {s.cell.id: s.status for s in states} == {
+        "tiny-a-ok-s0": "complete", "tiny-a-ok-s1": "complete",
+        "tiny-a-boom-s0": "failed", "tiny-a-boom-s1": "failed",
+    }
+    ok = _record(out, "tiny-a-ok-s1")
+    assert ok["schema_version"] == 1 and ok["bench_schema_version"] == 1
+    assert ok["status"] == "complete" and ok["headline"] == {"accuracy": pytest.approx(0.6)}
+    assert ok["cell"]["method"] == "ok" and ok["cell"]["seed"] == 1
+    assert ok["config"] == {"method": "ok", "seed": 1, "setting": "a"}
+    assert ok["source"]["source"] == "phantom" and ok["inputs"] == {"source": "phantom"}
+    assert ok["code_version"] and ok["wall_s"] >= 0 and ok["figures"] == ["curve.png"]
+    assert (out / "cells/tiny-a-ok-s1/curve.png").is_file()
+    failed = _record(out, "tiny-a-boom-s0")
+    assert failed["status"] == "failed"
+    assert failed["error"]["type"] == "RuntimeError" and failed["error"]["message"] == "boom at seed 0"
+    assert "Traceback" in failed["error"]["traceback"]
+
+
+def test_resume_runs_only_incomplete_or_changed_cells(tiny_task, tmp_path):
+    out = tmp_path / "out"
+    run_suite(expand(_suite()), RunOptions(out, quiet=True))
+    assert _runs(tiny_task) == ["boom-0", "boom-1", "ok-0", "ok-1"]
+    tiny_task.write_text("")
+    states = run_suite(expand(_suite()), RunOptions(out, resume=True, quiet=True))
+    assert _runs(tiny_task) == ["boom-0", "boom-1"]  # complete cells were skipped
+    assert [s.status for s in states if s.cell.method == "ok"] == ["skipped", "skipped"]
+    tiny_task.write_text("")
+    run_suite(expand(_suite(methods=("ok",), params={"width": 2})), RunOptions(out, resume=True, quiet=True))
+    assert _runs(tiny_task) == ["ok-0", "ok-1"]  # same ids, changed definition: rerun
+
+
+def test_interrupt_stops_and_resume_finishes_the_rest(tiny_task, tmp_path):
+    out = tmp_path / "out"
+    suite = parse_suite({"name": "t", "seeds": [0], "grid": [
+        {"task": "tiny", "setting": "a", "methods": ["ok", "interrupt", "later"]}]})
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(expand(suite), RunOptions(out, quiet=True))
+    assert (out / "cells/tiny-a-ok-s0/metrics.json").is_file()
+    assert not (out / "cells/tiny-a-interrupt-s0/metrics.json").exists()
+    assert not (out / "cells/tiny-a-later-s0").exists()
+    tiny_task.write_text("")
+    resumed = parse_suite({"name": "t", "seeds": [0], "grid": [
+        {"task": "tiny", "setting": "a", "methods": ["ok", "later"]}]})
+    run_suite(expand(resumed), RunOptions(out, resume=True, quiet=True))
+    assert _runs(tiny_task) == ["later-0"]
+
+
+def test_parallel_processes(tiny_task, tmp_path):
+    out = tmp_path / "out"
+    states = run_suite(expand(_suite(seeds=(0, 2))), RunOptions(out, jobs=2, quiet=True))
+    assert {s.cell.id: s.status for s in states} == {
+        "tiny-a-ok-s0": "complete", "tiny-a-ok-s2": "complete",
+        "tiny-a-boom-s0": "failed", "tiny-a-boom-s2": "failed",
+    }
+    assert _record(out, "tiny-a-ok-s2")["headline"]["accuracy"] == pytest.approx(0.7)
+    assert _record(out, "tiny-a-ok-s0")["host"]["pid"] != os.getpid(), "ran in a worker process"
+
+
+def test_submitit_local_executor(tiny_task, tmp_path):
+    out = tmp_path / "out"
+    states = run_suite(expand(_suite(seeds=(0,))),
+                       RunOptions(out, jobs=2, executor="submitit-local", quiet=True))
+    assert {s.cell.id: s.status for s in states} == {"tiny-a-ok-s0": "complete", "tiny-a-boom-s0": "failed"}
+    record = _record(out, "tiny-a-ok-s0")
+    assert record["host"]["pid"] > 0 and record["headline"]["accuracy"] == pytest.approx(0.5)
+    assert _record(out, "tiny-a-boom-s0")["error"]["message"] == "boom at seed 0"
+    assert any((out / "submitit").iterdir()), "submitit wrote its job folders"
+
+
+def test_unknown_task_or_setting_fails_before_anything_runs(tiny_task, tmp_path):
+    bad_task = parse_suite({"name": "t", "grid": [{"task": "tiny2", "setting": "a", "methods": ["ok"]}]})
+    with pytest.raises(ConfigError, match="unknown bench task 'tiny2' \\(did you mean 'tiny'"):
+        run_suite(expand(bad_task), RunOptions(tmp_path / "o", quiet=True))
+    bad_setting = _suite(setting="c")
+    with pytest.raises(ConfigError, match="unknown tiny setting 'c'; valid: a, b"):
+        run_suite(expand(bad_setting), RunOptions(tmp_path / "o", quiet=True))
+    assert _runs(tiny_task) == []

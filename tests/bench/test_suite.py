@@ -1,0 +1,84 @@
+"""Suite YAML: typed validation, cell ids, command-line overrides."""
+
+from __future__ import annotations
+
+import pytest
+
+from mtneuro.bench.suite import builtin_suites, cell_id, expand, load_suite, parse_suite
+from mtneuro.errors import ConfigError
+
+GOOD = """
+name: mine
+source: phantom
+source_params: {seed: 3}
+seeds: [0, 1]
+grid:
+  - task: tiny
+    setting: a
+    methods: [ok, other]
+    params: {width: 4}
+  - task: tiny
+    setting: b
+    methods: [ok]
+    seeds: [5]
+"""
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "suite.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_suite_file_expands_to_cells(tmp_path):
+    cells = expand(load_suite(_write(tmp_path, GOOD)))
+    assert [c.id for c in cells] == ["tiny-a-ok-s0", "tiny-a-ok-s1", "tiny-a-other-s0", "tiny-a-other-s1",
+                                     "tiny-b-ok-s5"]
+    assert cells[0].params == {"width": 4} and cells[0].source_params == {"seed": 3}
+
+
+@pytest.mark.parametrize("bad,message", [
+    (GOOD.replace("methods: [ok, other]", "metods: [ok, other]"),
+     r"grid\[0\]\.metods: unknown key \(did you mean 'methods'\?\)"),
+    (GOOD.replace("seeds: [0, 1]", "sead: [0, 1]"), r"sead: unknown key \(did you mean 'seeds'\?\)"),
+    (GOOD.replace("seeds: [5]", "seeds: five"), r"grid\[1\]\.seeds: expected list of int"),
+    (GOOD.replace("methods: [ok]", "methods: []"), r"grid\[1\]\.methods: expected at least one method"),
+    (GOOD.replace("    setting: b\n", ""), r"grid\[1\]\.setting: missing required key"),
+])
+def test_wrong_key_or_value_fails_naming_it(tmp_path, bad, message):
+    path = _write(tmp_path, bad)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_suite(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_unknown_builtin_suite_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="unknown suite 'quik' \\(did you mean 'quick'"):
+        load_suite("quik")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_suite(_write(tmp_path, "grid: [unclosed"))
+    assert {"quick", "paper"} <= set(builtin_suites())
+
+
+def test_overrides_and_encoder_cells(tmp_path):
+    suite = load_suite(_write(tmp_path, GOOD))
+    cells = expand(suite, source="bossdb", seeds=(7,), encoder="pkg.mod:build", encoder_tasks=("tiny",))
+    assert [c.id for c in cells] == ["tiny-a-ok-s7", "tiny-a-other-s7", "tiny-a-encoder-s7",
+                                     "tiny-b-ok-s7", "tiny-b-encoder-s7"]
+    assert {c.source for c in cells} == {"bossdb"}
+    assert cells[0].source_params == {}, "the phantom's params must not leak into another source"
+    assert [c.encoder for c in cells if c.method == "encoder"] == ["pkg.mod:build"] * 2
+    assert all(c.encoder is None for c in cells if c.method != "encoder")
+
+
+def test_duplicate_cells_need_a_tag():
+    doubled = {"name": "d", "grid": [{"task": "tiny", "setting": "a", "methods": ["ok"]}] * 2}
+    with pytest.raises(ConfigError, match="two grid entries give cell 'tiny-a-ok-s0'"):
+        expand(parse_suite(doubled))
+    doubled["grid"] = [{"task": "tiny", "setting": "a", "methods": ["ok"]},
+                       {"task": "tiny", "setting": "a", "methods": ["ok"], "tag": "wide"}]
+    assert [c.id for c in expand(parse_suite(doubled))] == ["tiny-a-ok-s0", "tiny-a-ok-wide-s0"]
+
+
+def test_cell_ids_are_file_name_safe():
+    assert cell_id("task3", "roi c1", "encoder", 0, "my/enc") == "task3-roi_c1-encoder-my_enc-s0"
