@@ -41,6 +41,8 @@ def test_same_seed_same_bytes_other_seed_differs(phantom):
         (((297, 311), (893, 1011), (3050, 3190)), ((301, 306), (917, 950), (3101, 3163))),
         # blocks at the volume corner (the blur halo is clipped there)
         (((0, 6), (0, 70), (5740, 5805)), ((2, 5), (0, 33), (5771, 5805))),
+        # a wide block rendered in several pieces, the small one across a piece border
+        (((300, 302), (700, 740), (1000, 1600)), ((300, 302), (710, 730), (1500, 1530))),
         # across a region border (striatum / corpus callosum / cortex)
         (((150, 154), (600, 664), (4200, 4420)), ((151, 153), (610, 650), (4260, 4400))),
     ],

@@ -185,3 +185,18 @@ def test_annotation_ids_above_255_are_an_error_not_wrapped(monkeypatch):
 def test_bad_params_are_config_errors_before_any_request(kwargs):
     with pytest.raises(ConfigError):
         open_source("bossdb", host="127.0.0.1:9", **kwargs)
+
+
+def test_server_serves_the_phantom_to_the_real_client(monkeypatch):
+    pytest.importorskip("mtneuro.data.sources.phantom")
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    phantom = open_source("phantom", seed=0)
+    with BossTestServer(phantom) as server:
+        bossdb = open_source("bossdb", host=server.host, protocol="http", timeout=20)
+        assert bossdb.shape == phantom.shape  # (720, 1420, 5805), from the coordinate frame
+        box = ((300, 302), (900, 964), (4600, 4664))  # inside the cortex box of MTNeuro
+        for channel in ("image", "roi_labels", "pixel_labels"):
+            np.testing.assert_array_equal(
+                bossdb.read_channel(channel, *box), phantom.read_channel(channel, *box)
+            )

@@ -213,3 +213,26 @@ def test_phantom_upstream_by_name_is_recreated_for_repair(tmp_path, capsys):
     np.testing.assert_array_equal(
         fresh.read_channel("image", (100, 102), (900, 964), (4600, 4728)), want
     )
+
+
+def test_filled_bossdb_cache_works_offline_and_missing_chunks_fail_clearly(
+    tmp_path, boss_server, fast_params, volume
+):
+    from mtneuro.errors import SourceUnavailableError
+
+    cache = open_source(
+        "cache",
+        root=tmp_path / "b",
+        upstream="bossdb",
+        upstream_params=fast_params,
+        chunk_shape=CHUNKS,
+    )
+    cache.fill(z=(0, 8), channels=["image"])
+    port = boss_server.host.split(":")[1]
+    boss_server.stop()  # offline from now on
+    offline = open_source("cache", root=tmp_path / "b", upstream_params={"max_retry_seconds": 0.5})
+    np.testing.assert_array_equal(
+        offline.read_channel("image", (0, 8), (0, 512), (0, 512)), volume["image"][:8]
+    )
+    with pytest.raises(SourceUnavailableError, match=rf"127.0.0.1:{port}.*--source phantom"):
+        offline.read_channel("image", (8, 9), (0, 1), (0, 1))

@@ -12,6 +12,7 @@ from mtneuro.ssl.augment import (
     Normalize,
     RandomBrightnessContrast,
     RandomCrop,
+    RandomDepthFlip,
     RandomGaussianBlur,
     RandomGaussianNoise,
     RandomHorizontalFlip,
@@ -58,7 +59,8 @@ def test_owned_seed_is_reproducible():
     assert torch.equal(RandomCrop(5, seed=1)(x), RandomCrop(5, seed=1)(x))
 
 
-@pytest.mark.parametrize("cls,axis", [(RandomHorizontalFlip, -1), (RandomVerticalFlip, -2)])
+@pytest.mark.parametrize("cls,axis", [(RandomHorizontalFlip, -1), (RandomVerticalFlip, -2),
+                                      (RandomDepthFlip, -3)])
 def test_flips_are_exact_per_sample(cls, axis):
     x = torch.rand(64, 1, 4, 5, 5)
     y = cls()(x, _gen())
@@ -136,6 +138,8 @@ def test_registry_and_bad_parameters():
         RandomHorizontalFlip(p=1.5)
     with pytest.raises(ValueError, match="exceeds"):
         RandomCrop(20)(torch.rand(1, 1, 8, 8))
+    with pytest.raises(ValueError, match=r"needs \(B, C, D, H, W\)"):
+        RandomDepthFlip()(torch.rand(2, 1, 4, 4))
     with pytest.raises(ValueError, match="square"):
         RandomRot90()(torch.rand(1, 1, 8, 6))
 

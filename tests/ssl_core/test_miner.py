@@ -82,3 +82,11 @@ def test_deterministic_per_generator():
     a = knn_mine(query, pool, k=4, generator=torch.Generator().manual_seed(7))
     b = knn_mine(query, pool, k=4, generator=torch.Generator().manual_seed(7))
     assert torch.equal(a, b)
+
+
+def test_bad_self_index_is_an_error():
+    x = torch.randn(4, 3)
+    with pytest.raises(ValueError, match=r"indices in \[0, 4\)"):
+        knn_mine(x, x, k=1, self_index=torch.tensor([0, 1, 2, 4]))
+    with pytest.raises(ValueError, match=r"shape \(4,\)"):
+        knn_mine(x, x, k=1, self_index=torch.tensor([0, 1]))

@@ -11,6 +11,21 @@ import torch
 import torch.nn.functional as F
 
 
+def _check(ok: torch.Tensor, message: str, n_valid: torch.Tensor | None = None) -> None:
+    """Raise ``ValueError`` on CPU; on an accelerator assert asynchronously.
+
+    Reading a device tensor back would stall the training step on every call, so on
+    GPU a violation surfaces (as a device-side assertion) at a later synchronisation.
+    """
+    if ok.device.type != "cpu":
+        torch._assert_async(ok, message)
+    elif not bool(ok):
+        if n_valid is not None:
+            rows = torch.nonzero(n_valid == 0).flatten()[:5].tolist()
+            message = f"knn_mine: queries {rows} have no admissible candidate among the pool"
+        raise ValueError(message)
+
+
 @torch.no_grad()
 def knn_mine(
     query: torch.Tensor,
@@ -37,7 +52,9 @@ def knn_mine(
         Long tensor ``(B,)`` of pool indices.
 
     Raises:
-        ValueError: a query has no admissible candidate, or shapes disagree.
+        ValueError: a query has no admissible candidate, or shapes disagree (on an
+            accelerator the candidate check is an asynchronous device assertion, so
+            the mining step never waits for the device).
     """
     if query.dim() != 2 or pool.dim() != 2 or query.shape[1] != pool.shape[1]:
         raise ValueError(f"knn_mine expects query (B, D) and pool (P, D), "
@@ -55,13 +72,12 @@ def knn_mine(
         banned |= exclude.to(device)
     if self_index is not None and self_index is not False:
         own = torch.arange(b, device=device) if self_index is True else self_index.to(device).long()
-        if own.shape != (b,) or (own.numel() and (own.min() < 0 or own.max() >= p)):
-            raise ValueError(f"self_index: expected {b} indices in [0, {p}), got {tuple(own.shape)}")
+        if own.shape != (b,):
+            raise ValueError(f"self_index: expected shape ({b},), got {tuple(own.shape)}")
+        _check(((own >= 0) & (own < p)).all(), f"self_index: expected indices in [0, {p})")
         banned[torch.arange(b, device=device), own] = True
     n_valid = (~banned).sum(dim=1)
-    if bool((n_valid == 0).any()):
-        rows = torch.nonzero(n_valid == 0).flatten()[:5].tolist()
-        raise ValueError(f"knn_mine: queries {rows} have no admissible candidate among {p}")
+    _check((n_valid > 0).all(), "knn_mine: a query has no admissible candidate", n_valid)
     sim = sim.masked_fill(banned, float("-inf"))
     kk = min(k, p)
     top = sim.topk(kk, dim=1).indices  # (B, kk); admissible entries come first

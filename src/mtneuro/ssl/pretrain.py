@@ -92,9 +92,10 @@ class PretrainConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     # Seconds on 2 CPU cores: 68 thinned tiles (every 16th slice), 64 px crops, a
-    # 4-stage 16..64-wide ResNet, 128-wide heads, 2 epochs of 4 steps.
+    # 4-stage 8..64-wide ResNet, 128-wide heads, 2 epochs of 4 steps.
     "quick": {
         "z_step": 16, "crop": 64, "encoder": "resnet-tiny",
+        "encoder_params": {"widths": [8, 16, 32, 64]},
         "projector_hidden": 128, "projector_out": 64, "predictor_hidden": 128,
         "mined_projector_hidden": 128, "mined_out": 64,
         "epochs": 2, "batch_size": 16, "base_lr": 0.3, "warmup_epochs": 1.0,

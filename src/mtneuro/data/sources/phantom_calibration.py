@@ -36,15 +36,16 @@ REAL_LABEL_STATS: dict[str, dict[str, float]] = {
 }
 #: Real slice z = 309, :func:`image_stats` of each published box.
 REAL_IMAGE_STATS: dict[str, dict[str, float]] = {
-    "cortex": {"mean": 118.4, "std": 21.8, "p5": 72, "p50": 121, "p95": 147},
-    "striatum": {"mean": 121.8, "std": 29.0, "p5": 72, "p50": 121, "p95": 167},
-    "thalamus": {"mean": 132.8, "std": 32.6, "p5": 72, "p50": 140, "p95": 179},
-    "zona_incerta": {"mean": 119.7, "std": 29.1, "p5": 72, "p50": 121, "p95": 156},
+    "cortex": {"mean": 118.4, "std": 21.8, "p5": 72, "p50": 121, "p95": 147, "lag1": 0.835},
+    "striatum": {"mean": 121.8, "std": 29.0, "p5": 72, "p50": 121, "p95": 167, "lag1": 0.904},
+    "thalamus": {"mean": 132.8, "std": 32.6, "p5": 72, "p50": 140, "p95": 179, "lag1": 0.876},
+    "zona_incerta": {"mean": 119.7, "std": 29.1, "p5": 72, "p50": 121, "p95": 156, "lag1": 0.853},
 }
 #: How close the phantom must be: fractions within ``rel`` of the real value (or
 #: ``abs`` when the real value is 0), cell blob area within ``rel``, gray-level
 #: mean within ``abs`` levels, std within ``rel``, percentiles within one or two
-#: published levels (the levels are 5-15 apart where these percentiles fall).
+#: published levels (the levels are 5-15 apart where these percentiles fall), the
+#: correlation of horizontal neighbours (grain of noise and texture) within ``abs``.
 TOLERANCES = {
     "fraction_rel": 0.35,
     "fraction_abs": 0.005,
@@ -52,6 +53,7 @@ TOLERANCES = {
     "mean_abs": 6.0,
     "std_rel": 0.25,
     "percentile_abs": 20.0,
+    "lag1_abs": 0.06,
 }
 #: Slices of the phantom sampled for the comparison (spread over the task depth).
 SAMPLE_Z = (120, 170, 220, 270, 320, 370, 420, 460)
@@ -75,15 +77,24 @@ def label_stats(labels: np.ndarray) -> dict[str, float]:
 
 
 def image_stats(image: np.ndarray) -> dict[str, float]:
-    """Mean, standard deviation and 5th / 50th / 95th percentiles of gray levels."""
-    values = np.asarray(image, dtype=np.float64).ravel()
+    """Gray-level mean, standard deviation, 5th / 50th / 95th percentiles (the dark
+    tail is cells and vessels, the bright one fibre bundles) and the correlation of
+    horizontal neighbours ``lag1`` (how fine the grain is).
+
+    Args:
+        image: (..., H, W) gray levels.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    values = image.ravel()
     p5, p50, p95 = np.percentile(values, [5, 50, 95])
+    lag1 = np.corrcoef(image[..., 1:].ravel(), image[..., :-1].ravel())[0, 1]
     return {
         "mean": float(values.mean()),
         "std": float(values.std()),
-        "p5": p5,
-        "p50": p50,
-        "p95": p95,
+        "p5": float(p5),
+        "p50": float(p50),
+        "p95": float(p95),
+        "lag1": float(lag1),
     }
 
 
@@ -140,6 +151,8 @@ def compare(phantom: dict[str, float], real: dict[str, float], kind: str) -> lis
             ok = abs(got - want) <= t["mean_abs"]
         elif key == "std":
             ok = abs(got - want) <= t["std_rel"] * want
+        elif key == "lag1":
+            ok = abs(got - want) <= t["lag1_abs"]
         else:
             ok = abs(got - want) <= t["percentile_abs"]
         if not ok:

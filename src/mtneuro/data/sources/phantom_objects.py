@@ -133,7 +133,7 @@ def rasterise_cells(
 
 
 def big_vessels(seed: int, y: Range, x: Range) -> np.ndarray:
-    """Large vessels reaching the block in x/y: (N, 6) rows ``(y0, x0, ty, tx, radius, key)``.
+    """Large vessels reaching the block in x/y: (N, 5) rows ``(y0, x0, ty, tx, radius)``.
 
     The axis passes through ``(y0, x0)`` at z = 360 and moves by ``(ty, tx)`` per slice.
     """
@@ -152,7 +152,6 @@ def big_vessels(seed: int, y: Range, x: Range) -> np.ndarray:
             0.8 * u[3] - 0.4,
             0.8 * u[4] - 0.4,
             lo + (hi - lo) * u[5],
-            cy * 100_003.0 + cx,
         ],
         axis=1,
     )
@@ -164,7 +163,7 @@ def rasterise_big_vessels(vessels: np.ndarray, z: Range, y: Range, x: Range) -> 
     shape = (z[1] - z[0], y[1] - y[0], x[1] - x[0])
     mask = np.zeros(shape, dtype=bool)
     zs = np.arange(*z, dtype=np.float64)[:, None, None]
-    for y0, x0, ty, tx, radius, _ in vessels:
+    for y0, x0, ty, tx, radius in vessels:
         cy = y0 + ty * (zs[:, 0, 0] - 360.0)
         cx = x0 + tx * (zs[:, 0, 0] - 360.0)
         # the tube's bounding box over the block, clipped to it

@@ -44,7 +44,7 @@ from mtneuro.data.spec import AXON, CELL, VESSEL
 
 Range = tuple[int, int]
 HALO = 4  # >= blur radius: int(3.5 * IMAGE_BLUR + 0.5)
-Z_CHUNK = 16  # slices rendered at once, bounds memory on large reads
+Z_CHUNK, XY_CHUNK = 16, 512  # largest piece rendered at once, bounds memory on large reads
 N_WAVES = 32
 Z_STEP = 4  # fields are evaluated every Z_STEP slices and interpolated between
 _STREAM_FIELDS, _STREAM_NOISE = 303, 404
@@ -171,26 +171,42 @@ class PhantomRenderer:
         return image
 
     # ---------------------------------------------------------------- public
-    def render(self, z: Range, y: Range, x: Range, image: bool = True) -> dict[str, np.ndarray]:
-        """All channels of a block as uint8 (Z, Y, X): ``roi_labels``, ``pixel_labels`` and,
-        if ``image``, the ``image``."""
-        shape = (z[1] - z[0], y[1] - y[0], x[1] - x[0])
-        out = {name: np.empty(shape, dtype=np.uint8) for name in ("roi_labels", "pixel_labels")}
-        if image:
-            out["image"] = np.empty(shape, dtype=np.uint8)
+    def _render_piece(self, z: Range, y: Range, x: Range, image: bool) -> dict[str, np.ndarray]:
+        """Channels of one bounded piece of a block."""
+        if not image:
+            roi, labels = self._labels(z, y, x)[:2]
+            return {"roi_labels": roi, "pixel_labels": labels}
         # halo in y/x for the blur, clipped to the volume (same clipping for any block)
         hy = (max(0, y[0] - HALO), min(self.shape[1], y[1] + HALO))
         hx = (max(0, x[0] - HALO), min(self.shape[2], x[1] + HALO))
-        inner = (slice(None), slice(y[0] - hy[0], y[1] - hy[0]), slice(x[0] - hx[0], x[1] - hx[0]))
+        crop = (slice(None), slice(y[0] - hy[0], y[1] - hy[0]), slice(x[0] - hx[0], x[1] - hx[0]))
+        parts = self._labels(z, hy, hx)
+        values = self._image(z, hy, hx, *parts)[crop]
+        return {
+            "roi_labels": parts[0][crop],
+            "pixel_labels": parts[1][crop],
+            "image": np.clip(np.rint(values), 0, 255).astype(np.uint8),
+        }
+
+    def render(self, z: Range, y: Range, x: Range, image: bool = True) -> dict[str, np.ndarray]:
+        """All channels of a block as uint8 (Z, Y, X): ``roi_labels``, ``pixel_labels`` and,
+        if ``image``, the ``image``.
+
+        Large blocks are rendered in pieces of at most ``Z_CHUNK`` x ``XY_CHUNK`` x
+        ``XY_CHUNK`` voxels, which bounds memory; every voxel depends only on its
+        absolute position, so the pieces join seamlessly.
+        """
+        shape = (z[1] - z[0], y[1] - y[0], x[1] - x[0])
+        names = ("roi_labels", "pixel_labels") + (("image",) if image else ())
+        out = {name: np.empty(shape, dtype=np.uint8) for name in names}
         for z0 in range(z[0], z[1], Z_CHUNK):
-            zc = (z0, min(z[1], z0 + Z_CHUNK))
-            part = slice(zc[0] - z[0], zc[1] - z[0])
-            parts = self._labels(zc, hy, hx) if image else self._labels(zc, y, x)
-            roi, labels = parts[:2]
-            crop = inner if image else (slice(None),) * 3
-            out["roi_labels"][part] = roi[crop]
-            out["pixel_labels"][part] = labels[crop]
-            if image:
-                values = self._image(zc, hy, hx, *parts)[crop]
-                out["image"][part] = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+            for y0 in range(y[0], y[1], XY_CHUNK):
+                for x0 in range(x[0], x[1], XY_CHUNK):
+                    piece = ((z0, min(z[1], z0 + Z_CHUNK)), (y0, min(y[1], y0 + XY_CHUNK)),
+                             (x0, min(x[1], x0 + XY_CHUNK)))  # fmt: skip
+                    where = tuple(
+                        slice(lo - o[0], hi - o[0]) for (lo, hi), o in zip(piece, (z, y, x))
+                    )
+                    for name, values in self._render_piece(*piece, image).items():
+                        out[name][where] = values
         return out

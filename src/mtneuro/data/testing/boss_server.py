@@ -108,11 +108,13 @@ class BossTestServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and close the port (idempotent)."""
         self._stop.set()  # releases stalled handlers at once
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
+        if self._thread is not None:  # shutdown() would wait forever if never started
+            self._httpd.shutdown()
             self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
 
     def __enter__(self) -> BossTestServer:
         return self.start()

@@ -200,6 +200,21 @@ class RandomVerticalFlip(_RandomFlip):
         super().__init__(p=p, seed=seed)
 
 
+@AUGMENTATIONS.register("depth_flip")
+class RandomDepthFlip(_RandomFlip):
+    """Mirror the D axis of a 3D block ``(B, C, D, H, W)`` with probability ``p`` (default 0.5)."""
+
+    axis = -3
+
+    def __init__(self, *, p: float = 0.5, seed: int | None = None) -> None:
+        super().__init__(p=p, seed=seed)
+
+    def apply(self, x, mask, g):
+        if x.dim() != 5:
+            raise ValueError(f"RandomDepthFlip needs (B, C, D, H, W), got shape {tuple(x.shape)}")
+        return super().apply(x, mask, g)
+
+
 @AUGMENTATIONS.register("rot90")
 class RandomRot90(ImageTransform):
     """Rotate each sample by k x 90 degrees in the (H, W) plane, k uniform in {0, 1, 2, 3}.
