@@ -34,7 +34,7 @@ def test_info_phantom(capsys):
         "pixel_labels",
         "x 4600:4856  y 900:1156",
         "train z 110:379",
-        '"seed": 3',
+        'params: {"seed": 3}',
     ):
         assert text in out
 

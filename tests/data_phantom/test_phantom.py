@@ -130,3 +130,13 @@ def test_bad_seed(seed):
 def test_out_of_range_read(phantom):
     with pytest.raises(ConfigError, match="outside"):
         phantom.read_channel("image", (700, 730), (0, 10), (0, 10))
+
+
+def test_pickles_for_workers(phantom):
+    import pickle
+
+    z, y, x = (50, 52), (600, 640), (2500, 2540)
+    expected = phantom.read(z, y, x)
+    clone = pickle.loads(pickle.dumps(phantom))
+    assert clone.describe() == phantom.describe()
+    assert np.array_equal(clone.read(z, y, x).image, expected.image)

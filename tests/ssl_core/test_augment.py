@@ -59,8 +59,9 @@ def test_owned_seed_is_reproducible():
     assert torch.equal(RandomCrop(5, seed=1)(x), RandomCrop(5, seed=1)(x))
 
 
-@pytest.mark.parametrize("cls,axis", [(RandomHorizontalFlip, -1), (RandomVerticalFlip, -2),
-                                      (RandomDepthFlip, -3)])
+@pytest.mark.parametrize(
+    "cls,axis", [(RandomHorizontalFlip, -1), (RandomVerticalFlip, -2), (RandomDepthFlip, -3)]
+)
 def test_flips_are_exact_per_sample(cls, axis):
     x = torch.rand(64, 1, 4, 5, 5)
     y = cls()(x, _gen())
@@ -72,8 +73,9 @@ def test_flips_are_exact_per_sample(cls, axis):
 def test_rot90_is_an_exact_rotation_and_uses_all_four():
     x = torch.rand(80, 2, 6, 6)
     y = RandomRot90()(x, _gen())
-    matches = torch.stack([(y == torch.rot90(x, k, dims=(-2, -1))).flatten(1).all(1)
-                           for k in range(4)], dim=1)
+    matches = torch.stack(
+        [(y == torch.rot90(x, k, dims=(-2, -1))).flatten(1).all(1) for k in range(4)], dim=1
+    )
     assert matches.any(dim=1).all()
     assert matches.sum(0).min() > 5  # each of k = 0..3 occurs
     assert torch.equal(RandomRot90(p=0.0)(x, _gen()), x)
@@ -84,7 +86,7 @@ def test_random_crop_copies_exact_windows():
     y = RandomCrop(4)(x, _gen())
     for i in range(4):  # a check of the result, not of the implementation
         top, left = divmod(int(y[i, 0, 0, 0]) - i * 100, 10)
-        assert torch.equal(y[i], x[i, :, top:top + 4, left:left + 4])
+        assert torch.equal(y[i], x[i, :, top : top + 4, left : left + 4])
     same = RandomCrop(4, same_on_batch=True)(x, _gen())
     assert len({int(v) % 100 for v in same[:, 0, 0, 0]}) == 1
     centre = RandomCrop(4, p=0.0)(x, _gen())
@@ -123,13 +125,17 @@ def test_intensity_transforms():
 
 def test_mtneuro_view_matches_protocol():
     # Distinct intensities in [0, 1) so that a value locates its pixel.
-    x = (torch.arange(256 * 256, dtype=torch.float64) / 65536).reshape(1, 1, 256, 256).repeat(2, 1, 1, 1)
+    x = (
+        (torch.arange(256 * 256, dtype=torch.float64) / 65536)
+        .reshape(1, 1, 256, 256)
+        .repeat(2, 1, 1, 1)
+    )
     y = mtneuro_view()(x, _gen())
     assert y.shape == (2, 1, 128, 128)
     raw = y * 0.1238 + 0.4894  # undo the normalisation: an exact 128 crop remains
     for i in range(2):
         top, left = divmod(round(raw[i, 0, 0, 0].item() * 65536), 256)
-        assert torch.allclose(raw[i], x[i, :, top:top + 128, left:left + 128], atol=1e-9)
+        assert torch.allclose(raw[i], x[i, :, top : top + 128, left : left + 128], atol=1e-9)
 
 
 def test_registry_and_bad_parameters():
@@ -148,7 +154,9 @@ def test_keyed_transform_moves_image_and_mask_together():
     image = torch.rand(16, 1, 12, 12)
     mask = (image * 4).long()  # a label map that is a function of the image
     geo = Compose([RandomCrop(8), RandomHorizontalFlip(), RandomRot90()])
-    out = KeyedTransform(geo, keys=("image", "mask"))({"image": image, "mask": mask, "id": 3}, _gen())
+    out = KeyedTransform(geo, keys=("image", "mask"))(
+        {"image": image, "mask": mask, "id": 3}, _gen()
+    )
     assert out["mask"].dtype == torch.long and out["id"] == 3
     assert torch.equal(out["mask"], (out["image"] * 4).long())
     assert not torch.equal(out["image"], image[..., :8, :8])

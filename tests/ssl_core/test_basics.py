@@ -36,8 +36,9 @@ def test_normalized_mse_known_values():
     z = torch.cat([e1, e2, -e1])
     assert CosineLoss()(p, z).item() == pytest.approx(2.0)
     # 60 degrees: 2 - 2 cos = 1.
-    assert normalized_mse(torch.tensor([[1.0, 0.0]]),
-                          torch.tensor([[0.5, math.sqrt(3) / 2]])).item() == pytest.approx(1.0)
+    assert normalized_mse(
+        torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, math.sqrt(3) / 2]])
+    ).item() == pytest.approx(1.0)
 
 
 def test_normalized_mse_rejects_shape_mismatch():
@@ -82,16 +83,26 @@ def test_update_momentum_rejects_bad_m():
 
 
 # -- schedules ----------------------------------------------------------------------
-@pytest.mark.parametrize("step,expected", [(0, 1.0), (5, 0.5), (10, 0.0), (12, 0.0),
-                                           (2, 0.5 + 0.5 * math.cos(math.pi * 0.2))])
+@pytest.mark.parametrize(
+    "step,expected",
+    [(0, 1.0), (5, 0.5), (10, 0.0), (12, 0.0), (2, 0.5 + 0.5 * math.cos(math.pi * 0.2))],
+)
 def test_cosine_schedule_table(step, expected):
     assert cosine_schedule(step, 10, 1.0, 0.0) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("step,expected", [
-    (0, 0.025), (1, 0.05), (3, 0.1),            # warm-up (step + 1) / 4 * 0.1
-    (4, 0.1), (9, 0.05), (14, 0.0), (20, 0.0),   # cosine over steps 4..14
-])
+@pytest.mark.parametrize(
+    "step,expected",
+    [
+        (0, 0.025),
+        (1, 0.05),
+        (3, 0.1),  # warm-up (step + 1) / 4 * 0.1
+        (4, 0.1),
+        (9, 0.05),
+        (14, 0.0),
+        (20, 0.0),  # cosine over steps 4..14
+    ],
+)
 def test_warmup_cosine_lr_table(step, expected):
     assert warmup_cosine_lr(step, 14, 4, 0.1) == pytest.approx(expected)
 
@@ -121,9 +132,14 @@ def test_lars_rule():
     assert lars_lr(0.03, 8) == pytest.approx(0.03 * 8 / 256)
 
 
-@pytest.mark.parametrize("call", [lambda: cosine_schedule(-1, 10, 1, 0),
-                                  lambda: warmup_cosine_lr(-3, 10, 2, 0.1),
-                                  lambda: linear_ramp(-2, 10, 0.1)])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: cosine_schedule(-1, 10, 1, 0),
+        lambda: warmup_cosine_lr(-3, 10, 2, 0.1),
+        lambda: linear_ramp(-2, 10, 0.1),
+    ],
+)
 def test_schedules_reject_negative_step(call):
     with pytest.raises(ValueError, match=r"got -\d"):
         call()
@@ -144,8 +160,12 @@ def test_param_groups_exclude_bias_and_norm():
     groups = param_groups(net, 5e-4)
     decay, no_decay = groups
     assert {id(p) for p in decay["params"]} == {id(net.conv.weight), id(net.fc.weight)}
-    assert {id(p) for p in no_decay["params"]} == {id(net.conv.bias), id(net.bn.weight),
-                                                   id(net.bn.bias), id(net.fc.bias)}
+    assert {id(p) for p in no_decay["params"]} == {
+        id(net.conv.bias),
+        id(net.bn.weight),
+        id(net.bn.bias),
+        id(net.fc.bias),
+    }
     assert decay["weight_decay"] == 5e-4 and not decay["lars_exclude"]
     assert no_decay["weight_decay"] == 0.0 and no_decay["lars_exclude"]
 
@@ -156,9 +176,15 @@ def test_lars_step_hand_computed():
     # trust = 0.01 * 5 / sqrt(2.05); update = lr * trust * d (momentum buffer = d at step 1).
     w = nn.Parameter(torch.tensor([[3.0, 4.0]]))
     b = nn.Parameter(torch.tensor([1.0]))
-    opt = LARS([{"params": [w], "weight_decay": 0.1, "lars_exclude": False},
-                {"params": [b], "weight_decay": 0.0, "lars_exclude": True}],
-               lr=2.0, momentum=0.9, eta=0.01)
+    opt = LARS(
+        [
+            {"params": [w], "weight_decay": 0.1, "lars_exclude": False},
+            {"params": [b], "weight_decay": 0.0, "lars_exclude": True},
+        ],
+        lr=2.0,
+        momentum=0.9,
+        eta=0.01,
+    )
     w.grad = torch.tensor([[0.0, 1.0]])
     b.grad = torch.tensor([0.5])
     opt.step()

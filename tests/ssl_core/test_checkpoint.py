@@ -28,8 +28,14 @@ def _trained_tiny(seed: int = 0):
 
 def test_round_trip_gives_identical_outputs(tmp_path):
     enc = _trained_tiny()
-    path = save_encoder(tmp_path / "sub" / "encoder.pt", enc, name="resnet-tiny",
-                        kwargs={"widths": (4, 8)}, input_spec=SPEC, meta={"method": "byol"})
+    path = save_encoder(
+        tmp_path / "sub" / "encoder.pt",
+        enc,
+        name="resnet-tiny",
+        kwargs={"widths": (4, 8)},
+        input_spec=SPEC,
+        meta={"method": "byol"},
+    )
     loaded = load_encoder(path)
     x = torch.rand(3, 1, 16, 16)
     assert torch.equal(enc(x), loaded(x))
@@ -71,7 +77,8 @@ def test_mismatched_weights_are_reported(tmp_path):
 
 @pytest.fixture
 def toy_module(tmp_path, monkeypatch):
-    (tmp_path / "toy_user_encoder.py").write_text(textwrap.dedent("""
+    (tmp_path / "toy_user_encoder.py").write_text(
+        textwrap.dedent("""
         import torch
         from torch import nn
 
@@ -89,7 +96,8 @@ def toy_module(tmp_path, monkeypatch):
 
         def not_a_module():
             return 3
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     return "toy_user_encoder"
 
@@ -115,8 +123,9 @@ def test_bad_user_specs(toy_module):
 
 def test_checkpoint_and_registry_specs(tmp_path):
     enc = _trained_tiny()
-    path = save_encoder(tmp_path / "e.pt", enc, name="resnet-tiny", kwargs={"widths": (4, 8)},
-                        input_spec=SPEC)
+    path = save_encoder(
+        tmp_path / "e.pt", enc, name="resnet-tiny", kwargs={"widths": (4, 8)}, input_spec=SPEC
+    )
     got, spec = resolve_encoder(str(path))
     x = torch.rand(2, 1, 16, 16)
     assert torch.equal(got(x), enc(x)) and spec["size"] == 16 and spec["mean"] == 0.4894
@@ -127,9 +136,32 @@ def test_checkpoint_and_registry_specs(tmp_path):
 
 
 def test_entry_point_spec(toy_module, monkeypatch):
-    ep = importlib.metadata.EntryPoint(name="toy", value=f"{toy_module}:build",
-                                       group=user_mod.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(user_mod, "entry_points",
-                        lambda group: [ep] if group == user_mod.ENTRY_POINT_GROUP else [])
+    ep = importlib.metadata.EntryPoint(
+        name="toy", value=f"{toy_module}:build", group=user_mod.ENTRY_POINT_GROUP
+    )
+    monkeypatch.setattr(
+        user_mod, "entry_points", lambda group: [ep] if group == user_mod.ENTRY_POINT_GROUP else []
+    )
     enc, _ = resolve_encoder("toy")
     assert enc.out_dim == 5
+
+
+def test_vector_encoder_checkpoint_spec(tmp_path):
+    torch.manual_seed(0)
+    enc = create_encoder("mlp", in_dim=12, hidden=[8], out_dim=4).eval()
+    path = save_encoder(
+        tmp_path / "mlp.pt", enc, name="mlp", kwargs={"in_dim": 12, "hidden": [8], "out_dim": 4}
+    )
+    got, spec = resolve_encoder(str(path))
+    assert spec == {"in_dim": 12}
+    x = torch.randn(5, 12)
+    assert torch.equal(got(x), enc(x))
+
+
+def test_broken_entry_point_is_named(monkeypatch):
+    ep = importlib.metadata.EntryPoint(
+        name="broken", value="no_such_module_xyz:build", group=user_mod.ENTRY_POINT_GROUP
+    )
+    monkeypatch.setattr(user_mod, "entry_points", lambda group: [ep])
+    with pytest.raises(ConfigError, match="entry point 'no_such_module_xyz:build'.*failed to load"):
+        resolve_encoder("broken")

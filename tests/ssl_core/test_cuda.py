@@ -34,16 +34,20 @@ def test_cuda_generator_and_blur():
     view = mtneuro_view(size=32, strong=True)
     assert torch.equal(view(x, g()), view(x, g())) and view(x, g()).is_cuda
     blur = RandomGaussianBlur(p=1.0)
-    assert torch.allclose(blur(x, torch.Generator().manual_seed(2)).cpu(),
-                          blur(x.cpu(), torch.Generator().manual_seed(2)), atol=1e-5)
+    assert torch.allclose(
+        blur(x, torch.Generator().manual_seed(2)).cpu(),
+        blur(x.cpu(), torch.Generator().manual_seed(2)),
+        atol=1e-5,
+    )
 
 
 def test_knn_mine_matches_cpu():
     q, p = torch.randn(64, 16), torch.randn(100, 16)
     exclude = torch.rand(64, 100) < 0.2
     cpu = knn_mine(q, p, 3, exclude=exclude, generator=torch.Generator().manual_seed(0))
-    gpu = knn_mine(q.cuda(), p.cuda(), 3, exclude=exclude.cuda(),
-                   generator=torch.Generator().manual_seed(0))
+    gpu = knn_mine(
+        q.cuda(), p.cuda(), 3, exclude=exclude.cuda(), generator=torch.Generator().manual_seed(0)
+    )
     assert torch.equal(gpu.cpu(), cpu)
 
 
@@ -56,8 +60,13 @@ def test_myow_step_bf16_channels_last(layout):
     x = torch.rand(8, 1, 64, 64, device="cuda").contiguous(memory_format=torch.channels_last)
     pool = torch.rand(8, 1, 64, 64, device="cuda").contiguous(memory_format=torch.channels_last)
     with torch.autocast("cuda", dtype=torch.bfloat16):
-        out = method(x, x.flip(-1), pool=pool, mined_weight=0.1,
-                     generator=torch.Generator(device="cuda").manual_seed(0))
+        out = method(
+            x,
+            x.flip(-1),
+            pool=pool,
+            mined_weight=0.1,
+            generator=torch.Generator(device="cuda").manual_seed(0),
+        )
     out["loss"].backward()
     opt.step()
     method.update_target(0.99)

@@ -86,10 +86,19 @@ def test_loss_mix(mix, w):
 
 def test_monkey_reach_heads():
     enc = create_encoder("mlp", in_dim=30)
-    method = MYOW(enc, projector_hidden=0, predictor_hidden=256, mined_projector_hidden=256,
-                  mined_out=32, k=5, loss_mix="convex")
+    method = MYOW(
+        enc,
+        projector_hidden=0,
+        predictor_hidden=256,
+        mined_projector_hidden=256,
+        mined_out=32,
+        k=5,
+        loss_mix="convex",
+    )
     assert isinstance(method.online_projector, nn.Identity)
-    dims = lambda m: [(l.in_features, l.out_features) for l in m.modules() if isinstance(l, nn.Linear)]
+    dims = lambda m: [
+        (l.in_features, l.out_features) for l in m.modules() if isinstance(l, nn.Linear)
+    ]
     assert dims(method.predictor) == [(64, 256), (256, 64)]
     assert dims(method.online_projector_m) == [(64, 256), (256, 32)]
     assert dims(method.predictor_m) == [(32, 256), (256, 32)]
@@ -132,16 +141,24 @@ def test_mined_views_come_from_the_same_cluster(layout):
     exclude = torch.zeros(32, 40, dtype=torch.bool)
     exclude[:4] = pool_label[None, :] == label[:4, None]
     forced = method(x, x, pool=pool, exclude=exclude, generator=g)["mined_index"]
-    assert (pool_label[forced[:4]] != label[:4]).all() and (pool_label[forced[4:]] == label[4:]).all()
+    assert (pool_label[forced[:4]] != label[:4]).all() and (
+        pool_label[forced[4:]] == label[4:]
+    ).all()
 
 
 def test_tiny_training_run_mines_within_clusters():
     torch.manual_seed(0)
     x, label = _clusters(64, 2)
     x = torch.cat([x, torch.randn(64, 12)], dim=1)  # 12 distracting noise dimensions
-    method = MYOW(create_encoder("mlp", in_dim=16, hidden=[32], out_dim=16), projector_hidden=0,
-                  predictor_hidden=32, mined_projector_hidden=32, mined_out=8, k=2,
-                  loss_mix="convex")
+    method = MYOW(
+        create_encoder("mlp", in_dim=16, hidden=[32], out_dim=16),
+        projector_hidden=0,
+        predictor_hidden=32,
+        mined_projector_hidden=32,
+        mined_out=8,
+        k=2,
+        loss_mix="convex",
+    )
     opt = torch.optim.AdamW([p for p in method.parameters() if p.requires_grad], lr=1e-2)
     g = torch.Generator().manual_seed(0)
     rates = []

@@ -28,7 +28,10 @@ def test_k1_equals_brute_force_with_exclusions():
     exclude = torch.rand(12, 20, generator=g) < 0.3
     got = knn_mine(query, pool, k=1, exclude=exclude, generator=g)
     assert torch.equal(got, _brute_force_nn(query, pool, exclude))
-    assert torch.equal(knn_mine(query, pool, k=1), _brute_force_nn(query, pool, torch.zeros(12, 20, dtype=torch.bool)))
+    assert torch.equal(
+        knn_mine(query, pool, k=1),
+        _brute_force_nn(query, pool, torch.zeros(12, 20, dtype=torch.bool)),
+    )
 
 
 def test_self_index_excludes_itself():
@@ -62,11 +65,13 @@ def test_never_returns_an_excluded_index_and_draws_among_top_k():
 def test_fewer_valid_candidates_than_k():
     query, pool = torch.randn(3, 4), torch.randn(6, 4)
     exclude = torch.ones(3, 6, dtype=torch.bool)
-    exclude[0, 2] = False                 # row 0: a single admissible candidate
-    exclude[1, [1, 4]] = False            # row 1: two
-    exclude[2, :] = False                 # row 2: all
+    exclude[0, 2] = False  # row 0: a single admissible candidate
+    exclude[1, [1, 4]] = False  # row 1: two
+    exclude[2, :] = False  # row 2: all
     for seed in range(10):
-        got = knn_mine(query, pool, k=5, exclude=exclude, generator=torch.Generator().manual_seed(seed))
+        got = knn_mine(
+            query, pool, k=5, exclude=exclude, generator=torch.Generator().manual_seed(seed)
+        )
         assert got[0] == 2 and got[1] in (1, 4)
 
 

@@ -14,8 +14,10 @@ CASES = {
     "resnet18-imagenet": [({"in_channels": 3}, (2, 3, 16, 16))],
     "resnet18-small": [({}, (2, 3, 8, 8))],
     "resnet-tiny": [({}, (2, 1, 8, 8)), ({"spatial_dims": 3, "widths": (4, 8)}, (2, 1, 4, 8, 8))],
-    "mlp": [({"in_dim": 7}, (4, 7)), ({"in_dim": 7, "hidden": [5], "out_dim": 3,
-                                      "activation": "prelu"}, (4, 7))],
+    "mlp": [
+        ({"in_dim": 7}, (4, 7)),
+        ({"in_dim": 7, "hidden": [5], "out_dim": 3, "activation": "prelu"}, (4, 7)),
+    ],
 }
 
 
@@ -23,8 +25,9 @@ def test_cases_cover_the_registry():
     assert sorted(CASES) == list_encoders()
 
 
-@pytest.mark.parametrize("name,kwargs,shape",
-                         [(n, kw, s) for n, cases in CASES.items() for kw, s in cases])
+@pytest.mark.parametrize(
+    "name,kwargs,shape", [(n, kw, s) for n, cases in CASES.items() for kw, s in cases]
+)
 def test_encoder_forward_backward(name, kwargs, shape):
     torch.manual_seed(0)
     enc = create_encoder(name, **kwargs)
@@ -51,7 +54,12 @@ def test_xray_resnet18_matches_mtneuro_layout():
 def test_mlp_default_is_the_myow_monkey_encoder():
     enc = create_encoder("mlp", in_dim=10)
     linears = [m for m in enc.modules() if isinstance(m, torch.nn.Linear)]
-    assert [(m.in_features, m.out_features) for m in linears] == [(10, 64), (64, 64), (64, 64), (64, 64)]
+    assert [(m.in_features, m.out_features) for m in linears] == [
+        (10, 64),
+        (64, 64),
+        (64, 64),
+        (64, 64),
+    ]
     assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in enc.modules()) == 3
 
 
@@ -62,8 +70,9 @@ def test_unknown_encoder_lists_valid_names():
     assert "'resnet19'" in msg and "resnet18" in msg and "mlp" in msg and "\n" not in msg
 
 
-@pytest.mark.parametrize("kwargs,needle", [({"spatial_dims": 4}, "spatial_dims"),
-                                           ({"in_channels": 0}, "in_channels")])
+@pytest.mark.parametrize(
+    "kwargs,needle", [({"spatial_dims": 4}, "spatial_dims"), ({"in_channels": 0}, "in_channels")]
+)
 def test_bad_encoder_kwargs(kwargs, needle):
     with pytest.raises(ConfigError, match=needle):
         create_encoder("resnet-tiny", **kwargs)

@@ -30,12 +30,12 @@ def tiny_byol(seed: int = 0, batch_norm: bool = True) -> BYOL:
                 batch_norm=batch_norm)
 
 
-def tiny_myow(seed: int = 0, layout: str = "cascaded") -> MYOW:
-    """MYOW (k=1, target-space mining) on the same tiny ResNet, 16-wide heads."""
+def tiny_myow(seed: int = 0, layout: str = "cascaded", k: int = 1) -> MYOW:
+    """MYOW (target-space mining) on the same tiny ResNet, 16-wide heads."""
     torch.manual_seed(seed)
     encoder = create_encoder("resnet-tiny", in_channels=1, widths=(4, 8))
     return MYOW(encoder, projector_hidden=16, projector_out=8, predictor_hidden=16,
-                mined_projector_hidden=16, mined_out=8, layout=layout, k=1)
+                mined_projector_hidden=16, mined_out=8, layout=layout, k=k)
 
 
 def digits_subset(n: int = 96) -> torch.Tensor:

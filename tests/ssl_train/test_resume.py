@@ -11,7 +11,7 @@ from mtneuro.errors import TrainingError
 from mtneuro.ssl.checkpoint import load_checkpoint
 from mtneuro.ssl.trainer import Trainer, TrainSettings
 
-from ssl_train_helpers import flip_noise_view, tiny_byol
+from ssl_train_helpers import flip_noise_view, tiny_byol, tiny_myow
 
 SETTINGS = TrainSettings(epochs=3, batch_size=16, lr=0.05, warmup_epochs=1, base_momentum=0.9,
                          seed=7, log_every=2, checkpoint_every=1, quiet=True)
@@ -37,9 +37,17 @@ def counting_view(fail_at: int, poison: bool = False):
     return view
 
 
+# MYOW draws one of k=2 neighbours from a separate pool: exercises the pool and method generators.
+MYOW_SETTINGS = TrainSettings(**{**SETTINGS.__dict__, "mined_weight": 0.5, "mined_rampup_epochs": 1,
+                                 "pool_size": 16})
+
+
 def make_trainer(images, out_dir, view=flip_noise_view, settings=SETTINGS):
     images = images[:48]  # 3 steps per epoch
-    method = tiny_byol(seed=settings.seed)
+    if settings.pool_size:
+        method = tiny_myow(seed=settings.seed, layout="merged", k=2)
+    else:
+        method = tiny_byol(seed=settings.seed)
     optimizer = torch.optim.SGD(method.parameters(), lr=settings.lr, momentum=0.9, weight_decay=1e-4)
     return Trainer(method, optimizer, images, view, settings, out_dir)
 
@@ -48,18 +56,21 @@ def read_log(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_interrupted_then_resumed_equals_uninterrupted(digits_images, tmp_path):
-    full = make_trainer(digits_images, tmp_path / "full")
+@pytest.mark.parametrize("settings", [SETTINGS, MYOW_SETTINGS], ids=["byol", "myow-merged-pool"])
+def test_interrupted_then_resumed_equals_uninterrupted(digits_images, tmp_path, settings):
+    views_per_step = 3 if settings.pool_size else 2
+    full = make_trainer(digits_images, tmp_path / "full", settings=settings)
     result = full.fit()
     assert result["steps"] == 3 * 3
 
     # Interrupt in the middle of epoch 1 (0-based): 2 views per step, 3 steps per epoch.
-    broken = make_trainer(digits_images, tmp_path / "cut", counting_view(fail_at=2 * 4))
+    broken = make_trainer(digits_images, tmp_path / "cut", counting_view(fail_at=views_per_step * 4),
+                          settings=settings)
     with pytest.raises(Interrupt):
         broken.fit()
     assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["epoch"] == 1
 
-    resumed = make_trainer(digits_images, tmp_path / "cut")
+    resumed = make_trainer(digits_images, tmp_path / "cut", settings=settings)
     resumed.fit(resume=True)
 
     expected = full.method.state_dict()

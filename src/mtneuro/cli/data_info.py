@@ -94,7 +94,7 @@ def info_lines(source) -> list[str]:
         lines.append(f"  {split:<6}z {rng.start}:{rng.stop}  ({len(rng)} slices){note}")
     lines.append("describe:")
     lines.extend(
-        "  " + line for line in json.dumps(source.describe(), indent=2, default=str).splitlines()
+        f"  {key}: {json.dumps(value, default=str)}" for key, value in source.describe().items()
     )
     return lines
 

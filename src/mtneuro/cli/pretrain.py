@@ -73,7 +73,12 @@ def pretrain(
     if probe and config.source not in ("digits", "cifar10", "cifar100", "folder"):
         raise ConfigError(f"--probe: only for vision sources, got source {config.source!r}")
     start = time.perf_counter()
-    result = run_pretrain(config)
+    try:
+        result = run_pretrain(config)
+    except KeyboardInterrupt:
+        click.echo(f"stopped; the last checkpoint is in {config.out_dir}: add --resume to the "
+                   f"same command to continue", err=True)
+        raise
     if not result["is_main"]:
         return
     metrics = {k: result[k] for k in ("final_loss", "steps", "epochs", "samples_per_s", "lr",

@@ -61,8 +61,11 @@ def build_encoder(name: str, kwargs: Mapping[str, Any]) -> nn.Module:
 
 def _with_encoder_facts(encoder: nn.Module, input_spec: Mapping[str, Any] | None) -> dict:
     """``input_spec`` completed with the encoder's ``spatial_dims`` / ``in_channels`` / ``in_dim``."""
-    facts = {k: getattr(encoder, k) for k in ("spatial_dims", "in_channels", "in_dim")
-             if isinstance(getattr(encoder, k, None), int)}
+    facts = {
+        k: getattr(encoder, k)
+        for k in ("spatial_dims", "in_channels", "in_dim")
+        if isinstance(getattr(encoder, k, None), int)
+    }
     return {**facts, **dict(input_spec or {})}
 
 
@@ -93,8 +96,10 @@ def save_encoder(
     from mtneuro.models.registry import list_encoders
 
     if ":" not in name and name not in list_encoders():
-        raise ConfigError(f"save_encoder name: expected a registered encoder "
-                          f"({', '.join(list_encoders())}) or 'module:callable', got {name!r}")
+        raise ConfigError(
+            f"save_encoder name: expected a registered encoder "
+            f"({', '.join(list_encoders())}) or 'module:callable', got {name!r}"
+        )
     encoder = unwrap(encoder)
     out_dim = getattr(encoder, "out_dim", None)
     if not isinstance(out_dim, int):
@@ -137,11 +142,15 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     except Exception as exc:  # torch raises several types for non-checkpoint files
         raise DataError(f"{str(path)!r} is not a torch checkpoint ({type(exc).__name__})") from exc
     if not isinstance(payload, dict) or "format" not in payload:
-        raise DataError(f"{str(path)!r} is not an mtneuro encoder checkpoint "
-                        f"(expected a dict with format {FORMAT!r})")
+        raise DataError(
+            f"{str(path)!r} is not an mtneuro encoder checkpoint "
+            f"(expected a dict with format {FORMAT!r})"
+        )
     if payload["format"] != FORMAT:
-        raise DataError(f"{str(path)!r} has checkpoint format {payload['format']!r}; "
-                        f"this version reads {FORMAT!r}")
+        raise DataError(
+            f"{str(path)!r} has checkpoint format {payload['format']!r}; "
+            f"this version reads {FORMAT!r}"
+        )
     missing = [k for k in _KEYS if k not in payload]
     if missing:
         raise DataError(f"{str(path)!r} lacks checkpoint keys {missing}")
@@ -161,8 +170,10 @@ def load_encoder(path: str | os.PathLike, map_location: str | torch.device = "cp
         encoder.load_state_dict(payload["state_dict"], strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
-        raise DataError(f"{str(path)!r}: weights do not fit {payload['name']!r} "
-                        f"with {payload['kwargs']}: {first}") from exc
+        raise DataError(
+            f"{str(path)!r}: weights do not fit {payload['name']!r} "
+            f"with {payload['kwargs']}: {first}"
+        ) from exc
     encoder.out_dim = int(payload["out_dim"])
     encoder.input_spec = dict(payload["input"])
     if isinstance(map_location, (str, torch.device)):

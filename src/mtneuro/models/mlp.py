@@ -46,8 +46,10 @@ class MLPEncoder(nn.Module):
         super().__init__()
         widths = [in_dim, *hidden, out_dim]
         if any(not isinstance(w, int) or w < 1 for w in widths):
-            raise ConfigError(f"mlp widths: expected positive ints, got in_dim={in_dim!r}, "
-                              f"hidden={list(hidden)!r}, out_dim={out_dim!r}")
+            raise ConfigError(
+                f"mlp widths: expected positive ints, got in_dim={in_dim!r}, "
+                f"hidden={list(hidden)!r}, out_dim={out_dim!r}"
+            )
         check_choice("mlp activation", activation, ACTIVATIONS)
         self.in_dim = in_dim
         self.out_dim = out_dim
@@ -78,5 +80,10 @@ def mlp(
     activation: str = "relu",
 ) -> nn.Module:
     """MLP encoder for population vectors (MYOW monkey default ``[in, 64, 64, 64] -> 64``)."""
-    return MLPEncoder(in_dim=in_dim, hidden=tuple(hidden), out_dim=out_dim, batch_norm=batch_norm,
-                      activation=activation)
+    return MLPEncoder(
+        in_dim=in_dim,
+        hidden=tuple(hidden),
+        out_dim=out_dim,
+        batch_norm=batch_norm,
+        activation=activation,
+    )

@@ -146,7 +146,9 @@ class ResNet(nn.Module):
     ) -> None:
         super().__init__()
         if len(widths) != len(blocks) or not widths:
-            raise ConfigError(f"widths and blocks: expected equal non-empty lengths, got {widths} and {blocks}")
+            raise ConfigError(
+                f"widths and blocks: expected equal non-empty lengths, got {widths} and {blocks}"
+            )
         self.in_channels = _check_channels(in_channels)
         self.spatial_dims = _check_dims(spatial_dims)
         check_choice("stem", stem, ("small", "imagenet"))
@@ -191,8 +193,13 @@ def resnet18(*, in_channels: int = 1, spatial_dims: int = 2) -> nn.Module:
     """MTNeuro X-ray ResNet-18: 3x3 stride-1 stem, no max-pool, 512-d (2D or 3D)."""
     if _check_dims(spatial_dims) == 2:
         return TorchvisionResNet18(in_channels=in_channels, stem="small")
-    return ResNet(widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), in_channels=in_channels,
-                  spatial_dims=3, stem="small")
+    return ResNet(
+        widths=(64, 128, 256, 512),
+        blocks=(2, 2, 2, 2),
+        in_channels=in_channels,
+        spatial_dims=3,
+        stem="small",
+    )
 
 
 @ENCODERS.register("resnet18-imagenet")
@@ -200,8 +207,13 @@ def resnet18_imagenet(*, in_channels: int = 1, spatial_dims: int = 2) -> nn.Modu
     """Standard ResNet-18 (7x7 stride-2 stem + max-pool), 512-d."""
     if _check_dims(spatial_dims) == 2:
         return TorchvisionResNet18(in_channels=in_channels, stem="imagenet")
-    return ResNet(widths=(64, 128, 256, 512), blocks=(2, 2, 2, 2), in_channels=in_channels,
-                  spatial_dims=3, stem="imagenet")
+    return ResNet(
+        widths=(64, 128, 256, 512),
+        blocks=(2, 2, 2, 2),
+        in_channels=in_channels,
+        spatial_dims=3,
+        stem="imagenet",
+    )
 
 
 @ENCODERS.register("resnet18-small")
@@ -218,5 +230,10 @@ def resnet_tiny(
     widths: tuple[int, ...] | list[int] = (16, 32, 64, 64),
 ) -> nn.Module:
     """A small ResNet (one BasicBlock per stage), 2D or 3D, ``out_dim = widths[-1]``."""
-    return ResNet(widths=tuple(widths), blocks=(1,) * len(widths), in_channels=in_channels,
-                  spatial_dims=spatial_dims, stem="small")
+    return ResNet(
+        widths=tuple(widths),
+        blocks=(1,) * len(widths),
+        in_channels=in_channels,
+        spatial_dims=spatial_dims,
+        stem="small",
+    )

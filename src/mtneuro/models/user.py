@@ -64,12 +64,20 @@ def _entry_point_names() -> list[str]:
 def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple[nn.Module, dict]:
     """Check the built object, attach ``out_dim`` (dummy forward if needed)."""
     if not isinstance(encoder, nn.Module):
-        raise ConfigError(f"encoder {spec!r}: expected the callable to return an nn.Module, "
-                          f"got {type(encoder).__name__}")
+        raise ConfigError(
+            f"encoder {spec!r}: expected the callable to return an nn.Module, "
+            f"got {type(encoder).__name__}"
+        )
     # Precedence: the given spec, then what the module says of itself, then defaults.
-    own = {k: getattr(encoder, k) for k in ("spatial_dims", "in_channels") if hasattr(encoder, k)}
+    own = {
+        k: getattr(encoder, k)
+        for k in ("spatial_dims", "in_channels", "in_dim")
+        if isinstance(getattr(encoder, k, None), int)
+    }
     given = input_spec or getattr(encoder, "input_spec", None) or {}
-    full = {**DEFAULT_INPUT_SPEC, **own, **given}
+    # Vector encoders (an ``in_dim``, no spatial layout) get no image defaults.
+    vector = "in_dim" in {**own, **given} and "spatial_dims" not in {**own, **given}
+    full = {**({} if vector else DEFAULT_INPUT_SPEC), **own, **given}
     if not isinstance(getattr(encoder, "out_dim", None), int):
         encoder.out_dim = infer_out_dim(encoder, full, spec=spec)
     return encoder, full
@@ -87,8 +95,10 @@ def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str =
         with torch.no_grad():
             out = encoder(torch.zeros(shape, device=device))
     except Exception as exc:
-        raise ConfigError(f"encoder {spec!r}: forward on a dummy input of shape {shape} failed "
-                          f"({type(exc).__name__}: {exc})") from exc
+        raise ConfigError(
+            f"encoder {spec!r}: forward on a dummy input of shape {shape} failed "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
     finally:
         encoder.train(was_training)
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != shape[0]:
@@ -105,7 +115,8 @@ def resolve_encoder(spec: str) -> tuple[nn.Module, dict[str, Any]]:
 
     Returns:
         ``(encoder, input_spec)``: the module (with integer ``out_dim``) and a dict with
-        at least ``spatial_dims``, ``in_channels`` and ``size``.
+        at least ``spatial_dims``, ``in_channels`` and ``size`` for image encoders, or
+        ``in_dim`` for vector encoders (e.g. ``mlp``).
 
     Raises:
         ConfigError: the spec matches none of the forms; the message lists them.
@@ -125,12 +136,21 @@ def resolve_encoder(spec: str) -> tuple[nn.Module, dict[str, Any]]:
         try:
             encoder = create_encoder(spec)
         except TypeError as exc:
-            raise ConfigError(f"encoder {spec!r} needs arguments ({exc}); build it with "
-                              f"create_encoder or save it with save_encoder first") from exc
+            raise ConfigError(
+                f"encoder {spec!r} needs arguments ({exc}); build it with "
+                f"create_encoder or save it with save_encoder first"
+            ) from exc
         return _finish(spec, encoder, None)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == spec:
-            return _finish(spec, ep.load()(), None)
+            try:
+                factory = ep.load()
+            except (ImportError, AttributeError) as exc:
+                raise ConfigError(
+                    f"encoder {spec!r}: entry point {ep.value!r} in group "
+                    f"{ENTRY_POINT_GROUP!r} failed to load ({exc})"
+                ) from exc
+            return _finish(spec, factory(), None)
     if spec.endswith((".pt", ".pth", ".ckpt")) or os.sep in spec:
         raise DataError(f"encoder checkpoint {spec!r} not found")
     plugins = ", ".join(_entry_point_names()) or "none installed"

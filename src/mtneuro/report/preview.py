@@ -102,6 +102,64 @@ def _scale_bar(ax, pixels: int) -> None:
     )
 
 
+def _draw_overview(ax, source: VolumeSource, z: int, step: int) -> None:
+    """Whole slice with region colours (if any), legend and the published boxes."""
+    _, height, width = source.shape
+    gray, roi = _overview(source, z, step)
+    extent = (0, width, height, 0)
+    if roi is not None:
+        ax.imshow(_paint(gray, roi, ROI_COLOURS, 0.35), extent=extent, interpolation="nearest")
+        present = [k for k in sorted(ROI_COLOURS) if (roi == k).any()]
+        handles = [Patch(color=ROI_COLOURS[k], label=f"{k} {ROI_NAMES[k]}") for k in present]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
+                  title="roi_labels")  # fmt: skip
+    else:
+        ax.imshow(gray, cmap="gray", vmin=0, vmax=255, extent=extent, interpolation="nearest")
+    for region, box in SUBVOLUME_A.items():
+        (x0, x1), (y0, y1) = box.x, box.y
+        if x1 <= width and y1 <= height:
+            colour = BOX_COLOURS[region]
+            ax.add_patch(
+                Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, lw=1.8)
+            )
+            ax.text(x0, y0 - 12, REGION_SHORT[region], color=colour, fontsize=9, weight="bold")
+    real_z = source.describe().get("real_z")
+    where = f"slice z={z}" + (f" (volume slice {real_z})" if real_z is not None else "")
+    note = "" if roi is not None else "; no region labels in this source"
+    ax.set_title(f"{source.name}: {where}, {height} x {width} px at {VOXEL_SIZE_UM} µm{note}",
+                 fontsize=10)  # fmt: skip
+    ax.set_xlabel("x (px)")
+    ax.set_ylabel("y (px)")
+
+
+def _draw_tiles(fig, grid, source: VolumeSource, z: int, has_labels: bool) -> None:
+    """Each region's box A: the image, and below it the labels overlaid (if any)."""
+    _, height, width = source.shape
+    channels = ("image", "pixel_labels") if has_labels else ("image",)
+    for col, region in enumerate(REGIONS):
+        box = SUBVOLUME_A[region]
+        if box.x[1] > width or box.y[1] > height:
+            continue
+        block = source.read((z, z + 1), box.y, box.x, channels=channels)
+        tile = block.image[0]
+        ax = fig.add_subplot(grid[1, col])
+        ax.imshow(tile, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        title = f"{REGION_SHORT[region]} box A  x {box.x[0]}:{box.x[1]}  y {box.y[0]}:{box.y[1]}"
+        ax.set_title(title, fontsize=9)
+        _scale_bar(ax, tile.shape[0])
+        ax.axis("off")
+        if not has_labels:
+            continue
+        labels = block.pixel_labels[0]
+        ax = fig.add_subplot(grid[2, col])
+        ax.imshow(_paint(tile, labels, LABEL_COLOURS, 0.55), interpolation="nearest")
+        fractions = np.bincount(labels.ravel(), minlength=4) / labels.size
+        ax.set_title(" ".join(f"{PIXEL_CLASSES[k]} {fractions[k]:.1%}" for k in (1, 2, 3)),
+                     fontsize=8)  # fmt: skip
+        _scale_bar(ax, tile.shape[0])
+        ax.axis("off")
+
+
 def render_preview(
     source: VolumeSource, out: str | Path, z: int | None = None, step: int = 4
 ) -> Path:
@@ -115,114 +173,24 @@ def render_preview(
     Raises:
         ConfigError: ``z`` is outside the source.
     """
-    depth, height, width = source.shape
+    depth = source.shape[0]
     z = default_z(source) if z is None else int(z)
     if not 0 <= z < depth:
         raise ConfigError(f"z {z} is outside the {source.name} volume (valid z: 0:{depth})")
     has_labels = "pixel_labels" in source.channels
-    gray, roi = _overview(source, z, step)
-
-    fig = plt.figure(figsize=(16, 10.5 if has_labels else 7.5))
     rows = 3 if has_labels else 2
-    grid = fig.add_gridspec(
-        rows, 4, height_ratios=[1.25] + [1.0] * (rows - 1), hspace=0.3, wspace=0.05
-    )
-    ax = fig.add_subplot(grid[0, :])
-    extent = (0, width, height, 0)
-    if roi is not None:
-        ax.imshow(_paint(gray, roi, ROI_COLOURS, 0.35), extent=extent, interpolation="nearest")
-        handles = [
-            Patch(color=ROI_COLOURS[k], label=f"{k} {ROI_NAMES[k]}")
-            for k in sorted(ROI_COLOURS)
-            if (roi == k).any()
-        ]
-        ax.legend(
-            handles=handles,
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-            fontsize=8,
-            title="roi_labels",
-        )
-    else:
-        ax.imshow(gray, cmap="gray", vmin=0, vmax=255, extent=extent, interpolation="nearest")
-    for region, box in SUBVOLUME_A.items():
-        (x0, x1), (y0, y1) = box.x, box.y
-        if x1 <= width and y1 <= height:
-            ax.add_patch(
-                Rectangle(
-                    (x0, y0),
-                    x1 - x0,
-                    y1 - y0,
-                    fill=False,
-                    edgecolor=BOX_COLOURS[region],
-                    linewidth=1.8,
-                )
-            )
-            ax.text(
-                x0,
-                y0 - 12,
-                REGION_SHORT[region],
-                color=BOX_COLOURS[region],
-                fontsize=9,
-                weight="bold",
-            )
-    real_z = source.describe().get("real_z")
-    where = f"slice z={z}" + (f" (volume slice {real_z})" if real_z is not None else "")
-    label_note = "" if roi is not None else "; no region labels in this source"
-    ax.set_title(
-        f"{source.name}: {where}, {height} x {width} px at {VOXEL_SIZE_UM} µm{label_note}",
-        fontsize=10,
-    )
-    ax.set_xlabel("x (px)")
-    ax.set_ylabel("y (px)")
-
-    for col, region in enumerate(REGIONS):
-        box = SUBVOLUME_A[region]
-        if box.x[1] > width or box.y[1] > height:
-            continue
-        block = source.read(
-            (z, z + 1),
-            box.y,
-            box.x,
-            channels=("image",) + (("pixel_labels",) if has_labels else ()),
-        )
-        tile = block.image[0]
-        ax_img = fig.add_subplot(grid[1, col])
-        ax_img.imshow(tile, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-        ax_img.set_title(
-            f"{REGION_SHORT[region]} box A  x {box.x[0]}:{box.x[1]}  y {box.y[0]}:{box.y[1]}",
-            fontsize=9,
-        )
-        _scale_bar(ax_img, tile.shape[0])
-        ax_img.axis("off")
-        if has_labels:
-            ax_lab = fig.add_subplot(grid[2, col])
-            ax_lab.imshow(
-                _paint(tile, block.pixel_labels[0], LABEL_COLOURS, 0.55), interpolation="nearest"
-            )
-            fractions = np.bincount(block.pixel_labels[0].ravel(), minlength=4) / tile.size
-            ax_lab.set_title(
-                " ".join(f"{PIXEL_CLASSES[k]} {fractions[k]:.1%}" for k in (1, 2, 3)), fontsize=8
-            )
-            _scale_bar(ax_lab, tile.shape[0])
-            ax_lab.axis("off")
+    fig = plt.figure(figsize=(16, 10.5 if has_labels else 7.5))
+    grid = fig.add_gridspec(rows, 4, height_ratios=[1.25] + [1.0] * (rows - 1), hspace=0.3,
+                            wspace=0.05)  # fmt: skip
+    _draw_overview(fig.add_subplot(grid[0, :]), source, z, step)
+    _draw_tiles(fig, grid, source, z, has_labels)
     if has_labels:
         handles = [
             Patch(color=LABEL_COLOURS[k], label=f"{k} {PIXEL_CLASSES[k]}") for k in (1, 2, 3)
         ]
-        fig.legend(
-            handles=handles,
-            loc="lower center",
-            ncol=3,
-            fontsize=9,
-            title="pixel_labels (BossDB convention)",
-        )
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.04), ncol=3,
+                   fontsize=9, title="pixel_labels (BossDB convention)")  # fmt: skip
     else:
-        fig.text(
-            0.5,
-            0.04,
-            f"no microstructure labels in source '{source.name}': image tiles only",
-            ha="center",
-            fontsize=10,
-        )
+        fig.text(0.5, 0.04, f"no microstructure labels in source '{source.name}': image tiles only",
+                 ha="center", fontsize=10)  # fmt: skip
     return save_figure(fig, out, dpi=100)

@@ -27,8 +27,10 @@ from mtneuro.ssl.momentum import deactivate_requires_grad, update_momentum
 def _feature_dim(encoder: nn.Module) -> int:
     dim = getattr(encoder, "out_dim", None)
     if not isinstance(dim, int):
-        raise ConfigError(f"encoder {type(encoder).__name__}: expected an integer attribute "
-                          f"out_dim (feature size), got {dim!r}")
+        raise ConfigError(
+            f"encoder {type(encoder).__name__}: expected an integer attribute "
+            f"out_dim (feature size), got {dim!r}"
+        )
     return dim
 
 
@@ -76,8 +78,10 @@ class BYOL(nn.Module):
 
     def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
         """(online, target) module pairs moved by :meth:`update_target`."""
-        return [(self.online_encoder, self.target_encoder),
-                (self.online_projector, self.target_projector)]
+        return [
+            (self.online_encoder, self.target_encoder),
+            (self.online_projector, self.target_projector),
+        ]
 
     @torch.no_grad()
     def update_target(self, m: float) -> None:
@@ -104,10 +108,23 @@ class BYOL(nn.Module):
         ty_a, tz_a = self.target(view_a)
         ty_b, tz_b = self.target(view_b)
         loss = 0.5 * (normalized_mse(p_a, tz_b) + normalized_mse(p_b, tz_a))
-        return {"byol_loss": loss, "y_a": y_a, "z_a": z_a, "p_a": p_a, "y_b": y_b, "z_b": z_b,
-                "p_b": p_b, "ty_a": ty_a, "tz_a": tz_a, "ty_b": ty_b, "tz_b": tz_b}
+        return {
+            "byol_loss": loss,
+            "y_a": y_a,
+            "z_a": z_a,
+            "p_a": p_a,
+            "y_b": y_b,
+            "z_b": z_b,
+            "p_b": p_b,
+            "ty_a": ty_a,
+            "tz_a": tz_a,
+            "ty_b": ty_b,
+            "tz_b": tz_b,
+        }
 
-    def forward(self, view_a: torch.Tensor, view_b: torch.Tensor, **_: object) -> dict[str, torch.Tensor]:
+    def forward(
+        self, view_a: torch.Tensor, view_b: torch.Tensor, **_: object
+    ) -> dict[str, torch.Tensor]:
         """Symmetric BYOL loss of two views ``(B, ...)``.
 
         Extra keyword arguments of the common method call (``pool``, ``exclude``,

@@ -45,8 +45,9 @@ class MLPHead(nn.Module):
         return self.net(x)
 
 
-def make_head(in_dim: int, hidden_dim: int | None, out_dim: int | None,
-              batch_norm: bool = True) -> tuple[nn.Module, int]:
+def make_head(
+    in_dim: int, hidden_dim: int | None, out_dim: int | None, batch_norm: bool = True
+) -> tuple[nn.Module, int]:
     """An :class:`MLPHead`, or ``nn.Identity`` when ``hidden_dim`` is 0/None.
 
     Returns:

@@ -24,8 +24,10 @@ def normalized_mse(p: torch.Tensor, z: torch.Tensor, eps: float = 1e-8) -> torch
         Scalar tensor in [0, 4].
     """
     if p.shape != z.shape or p.dim() != 2:
-        raise ValueError(f"normalized_mse expects two (B, D) tensors of equal shape, "
-                         f"got {tuple(p.shape)} and {tuple(z.shape)}")
+        raise ValueError(
+            f"normalized_mse expects two (B, D) tensors of equal shape, "
+            f"got {tuple(p.shape)} and {tuple(z.shape)}"
+        )
     # float32 even under bf16/fp16 autocast: 2 - 2 cos loses digits near cos = 1.
     p, z = p.float(), z.float()
     cos = (F.normalize(p, dim=1, eps=eps) * F.normalize(z, dim=1, eps=eps)).sum(dim=1)

@@ -57,8 +57,10 @@ def knn_mine(
             the mining step never waits for the device).
     """
     if query.dim() != 2 or pool.dim() != 2 or query.shape[1] != pool.shape[1]:
-        raise ValueError(f"knn_mine expects query (B, D) and pool (P, D), "
-                         f"got {tuple(query.shape)} and {tuple(pool.shape)}")
+        raise ValueError(
+            f"knn_mine expects query (B, D) and pool (P, D), "
+            f"got {tuple(query.shape)} and {tuple(pool.shape)}"
+        )
     if k < 1:
         raise ValueError(f"k: expected int >= 1, got {k!r}")
     b, p = query.shape[0], pool.shape[0]
@@ -67,8 +69,10 @@ def knn_mine(
     banned = torch.zeros(b, p, dtype=torch.bool, device=device)
     if exclude is not None:
         if exclude.shape != (b, p) or exclude.dtype != torch.bool:
-            raise ValueError(f"exclude: expected a bool mask of shape {(b, p)}, "
-                             f"got {exclude.dtype} {tuple(exclude.shape)}")
+            raise ValueError(
+                f"exclude: expected a bool mask of shape {(b, p)}, "
+                f"got {exclude.dtype} {tuple(exclude.shape)}"
+            )
         banned |= exclude.to(device)
     if self_index is not None and self_index is not False:
         own = torch.arange(b, device=device) if self_index is True else self_index.to(device).long()

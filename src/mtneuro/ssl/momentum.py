@@ -24,8 +24,9 @@ def update_momentum(online: nn.Module, target: nn.Module, m: float) -> None:
     t_params = list(target.parameters())
     o_params = list(online.parameters())
     if len(t_params) != len(o_params):
-        raise ValueError(f"update_momentum: online has {len(o_params)} parameters, "
-                         f"target has {len(t_params)}")
+        raise ValueError(
+            f"update_momentum: online has {len(o_params)} parameters, target has {len(t_params)}"
+        )
     if not t_params:
         return
     # lerp(t, o, w) = t + w (o - t) = (1 - w) t + w o with w = 1 - m; exact at w = 0 and 1.

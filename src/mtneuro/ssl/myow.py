@@ -99,9 +99,15 @@ class MYOW(BYOL):
         k: int = 1,
         loss_mix: str = "add",
     ) -> None:
-        super().__init__(encoder, projector_hidden=projector_hidden, projector_out=projector_out,
-                         predictor_hidden=predictor_hidden, projector=projector,
-                         predictor=predictor, batch_norm=batch_norm)
+        super().__init__(
+            encoder,
+            projector_hidden=projector_hidden,
+            projector_out=projector_out,
+            predictor_hidden=predictor_hidden,
+            projector=projector,
+            predictor=predictor,
+            batch_norm=batch_norm,
+        )
         self.layout = check_choice("MYOW layout", layout, LAYOUTS)
         self.mine_space = check_choice("MYOW mine_space", mine_space, MINE_SPACES)
         self.loss_mix = check_choice("MYOW loss_mix", loss_mix, LOSS_MIXES)
@@ -113,15 +119,15 @@ class MYOW(BYOL):
         self.predictor_m: nn.Module | None = None
         if layout == "cascaded":
             if projector_m is None:
-                projector_m, mined_out = make_head(self.projection_dim, mined_projector_hidden,
-                                                   mined_out, batch_norm)
+                projector_m, mined_out = make_head(
+                    self.projection_dim, mined_projector_hidden, mined_out, batch_norm
+                )
             if predictor_m is None:
                 hidden = mined_predictor_hidden or mined_projector_hidden or 4096
                 predictor_m, _ = make_head(mined_out, hidden, mined_out, batch_norm)
             self.online_projector_m = projector_m
             self.predictor_m = predictor_m
-            self.target_projector_m = deactivate_requires_grad(
-                copy.deepcopy(projector_m))
+            self.target_projector_m = deactivate_requires_grad(copy.deepcopy(projector_m))
 
     def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
         pairs = super().ema_pairs()
@@ -130,9 +136,12 @@ class MYOW(BYOL):
         return pairs
 
     @torch.no_grad()
-    def _candidates(self, terms: dict, pool: torch.Tensor | None,
-                    gather: Callable[[torch.Tensor], torch.Tensor] | None
-                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _candidates(
+        self,
+        terms: dict,
+        pool: torch.Tensor | None,
+        gather: Callable[[torch.Tensor], torch.Tensor] | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Search representations, target representations and raw inputs of the candidates."""
         if pool is None:
             raw, target_y = terms["view_b"], terms["ty_b"]
@@ -186,8 +195,14 @@ class MYOW(BYOL):
         self_index = None
         if pool is None:
             self_index = torch.arange(b, device=view_a.device) + rank * b
-        index = knn_mine(terms["y_a"].detach(), search, self.k, exclude=exclude,
-                         generator=generator, self_index=self_index)
+        index = knn_mine(
+            terms["y_a"].detach(),
+            search,
+            self.k,
+            exclude=exclude,
+            generator=generator,
+            self_index=self_index,
+        )
         with torch.no_grad():
             tz_mined = self.target_projector(target_y[index])
         if self.layout == "cascaded":
@@ -200,13 +215,18 @@ class MYOW(BYOL):
                 p_mined = terms["p_b"][index]  # already computed with gradient
             else:
                 p_mined = self.online(raw[index])[2]
-            mined = 0.5 * (normalized_mse(terms["p_a"], tz_mined)
-                           + normalized_mse(p_mined, terms["tz_a"]))
+            mined = 0.5 * (
+                normalized_mse(terms["p_a"], tz_mined) + normalized_mse(p_mined, terms["tz_a"])
+            )
         byol = terms["byol_loss"]
         w = float(mined_weight)
         loss = byol + w * mined if self.loss_mix == "add" else (1 - w) * byol + w * mined
-        return {"loss": loss, "byol_loss": byol.detach(), "mined_loss": mined.detach(),
-                "mined_index": index}
+        return {
+            "loss": loss,
+            "byol_loss": byol.detach(),
+            "mined_loss": mined.detach(),
+            "mined_index": index,
+        }
 
 
 METHODS: Registry[nn.Module] = Registry("ssl method")

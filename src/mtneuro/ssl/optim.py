@@ -61,13 +61,26 @@ class LARS(torch.optim.Optimizer):
         eta: trust coefficient.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float, momentum: float = 0.9,
-                 weight_decay: float = 0.0, eta: float = 1e-3) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        eta: float = 1e-3,
+    ) -> None:
         if lr < 0 or momentum < 0 or weight_decay < 0 or eta <= 0:
-            raise ValueError(f"LARS: expected lr, momentum, weight_decay >= 0 and eta > 0, got "
-                             f"lr={lr}, momentum={momentum}, weight_decay={weight_decay}, eta={eta}")
-        defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "eta": eta,
-                    "lars_exclude": False}
+            raise ValueError(
+                f"LARS: expected lr, momentum, weight_decay >= 0 and eta > 0, got "
+                f"lr={lr}, momentum={momentum}, weight_decay={weight_decay}, eta={eta}"
+            )
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "weight_decay": weight_decay,
+            "eta": eta,
+            "lars_exclude": False,
+        }
         super().__init__(params, defaults)
 
     @torch.no_grad()
@@ -80,11 +93,18 @@ class LARS(torch.optim.Optimizer):
             for w in group["params"]:
                 if w.grad is None:
                     continue
-                d = w.grad.add(w, alpha=group["weight_decay"]) if group["weight_decay"] else w.grad.clone()
+                d = (
+                    w.grad.add(w, alpha=group["weight_decay"])
+                    if group["weight_decay"]
+                    else w.grad.clone()
+                )
                 if not group["lars_exclude"]:
                     w_norm, d_norm = torch.linalg.vector_norm(w), torch.linalg.vector_norm(d)
-                    trust = torch.where((w_norm > 0) & (d_norm > 0),
-                                        group["eta"] * w_norm / d_norm, torch.ones_like(w_norm))
+                    trust = torch.where(
+                        (w_norm > 0) & (d_norm > 0),
+                        group["eta"] * w_norm / d_norm,
+                        torch.ones_like(w_norm),
+                    )
                     d.mul_(trust)
                 state = self.state[w]
                 if "momentum_buffer" not in state:
@@ -95,8 +115,9 @@ class LARS(torch.optim.Optimizer):
         return loss
 
 
-def build_optimizer(name: str, model: nn.Module, lr: float, weight_decay: float,
-                    momentum: float = 0.9) -> torch.optim.Optimizer:
+def build_optimizer(
+    name: str, model: nn.Module, lr: float, weight_decay: float, momentum: float = 0.9
+) -> torch.optim.Optimizer:
     """``sgd`` (momentum), ``lars`` or ``adamw`` over :func:`param_groups` of ``model``.
 
     ``momentum`` is ignored by AdamW. Unknown names raise

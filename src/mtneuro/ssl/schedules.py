@@ -33,8 +33,9 @@ def cosine_schedule(step: int, max_steps: int, start: float, end: float) -> floa
     return end - (end - start) * (math.cos(math.pi * step / max_steps) + 1) / 2
 
 
-def warmup_cosine_lr(step: int, total_steps: int, warmup_steps: int, base_lr: float,
-                     final_lr: float = 0.0) -> float:
+def warmup_cosine_lr(
+    step: int, total_steps: int, warmup_steps: int, base_lr: float, final_lr: float = 0.0
+) -> float:
     """Learning rate with linear warm-up then cosine decay.
 
     Steps ``0 .. warmup_steps - 1`` rise linearly as ``base_lr * (step + 1) / warmup_steps``
@@ -43,8 +44,10 @@ def warmup_cosine_lr(step: int, total_steps: int, warmup_steps: int, base_lr: fl
     """
     _check_step(step)
     if total_steps < 1 or not 0 <= warmup_steps <= total_steps:
-        raise ValueError(f"warmup_steps/total_steps: expected 0 <= warmup <= total and total >= 1, "
-                         f"got {warmup_steps!r}/{total_steps!r}")
+        raise ValueError(
+            f"warmup_steps/total_steps: expected 0 <= warmup <= total and total >= 1, "
+            f"got {warmup_steps!r}/{total_steps!r}"
+        )
     if step < warmup_steps:
         return base_lr * (step + 1) / warmup_steps
     if total_steps == warmup_steps:
@@ -67,8 +70,9 @@ def linear_ramp(step: int, ramp_steps: int, final: float, start_step: int = 0) -
     """
     _check_step(step)
     if ramp_steps < 0 or start_step < 0:
-        raise ValueError(f"ramp_steps/start_step: expected non-negative ints, "
-                         f"got {ramp_steps!r}/{start_step!r}")
+        raise ValueError(
+            f"ramp_steps/start_step: expected non-negative ints, got {ramp_steps!r}/{start_step!r}"
+        )
     if step < start_step:
         return 0.0
     if ramp_steps == 0:

@@ -43,7 +43,8 @@ def hash_uint32(seed: int, *coords: np.ndarray) -> np.ndarray:
 
 def hash_uniform(seed: int, *coords: np.ndarray) -> np.ndarray:
     """Uniform float32 in [0, 1) per coordinate tuple, deterministic in ``seed``."""
-    return hash_uint32(seed, *coords).astype(np.float32) * np.float32(2.0**-32)
+    # top 24 bits: exactly representable, so the result stays below 1
+    return (hash_uint32(seed, *coords) >> np.uint32(8)).astype(np.float32) * np.float32(2.0**-24)
 
 
 class WaveField:

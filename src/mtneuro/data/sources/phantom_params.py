@@ -94,7 +94,7 @@ REGION_LOOKS: dict[int, RegionLook] = {
         fibre_elevation=10.0,
         fibre_width=(10.0, 30.0),
         fibre_length=800.0,
-        background=120.0,
+        background=128.0,
         noise=120.0,
         axon_contrast=35.0,
     ),
@@ -134,7 +134,7 @@ REGION_LOOKS: dict[int, RegionLook] = {
         axon_contrast=32.0,
     ),
     7: RegionLook(
-        cell_fraction=0.04, cell_radius=5.0, vessel_fraction=0.04, background=130.0, noise=120.0
+        cell_fraction=0.04, cell_radius=5.0, vessel_fraction=0.04, background=138.0, noise=120.0
     ),
     8: RegionLook(
         cell_fraction=0.006,

@@ -33,19 +33,12 @@ MTNEURO_STD = 0.1238
 AUGMENTATIONS: Registry[object] = Registry("augmentation")
 
 
-def _rand(shape: Sequence[int], generator: torch.Generator | None,
-          device: torch.device) -> torch.Tensor:
-    """Uniform [0, 1) on ``device`` from ``generator`` (drawn on its own device if different)."""
-    if generator is None:
-        return torch.rand(*shape, device=device)
-    return torch.rand(*shape, generator=generator, device=generator.device).to(device)
-
-
-def _randn(shape: Sequence[int], generator: torch.Generator | None,
-           device: torch.device) -> torch.Tensor:
-    if generator is None:
-        return torch.randn(*shape, device=device)
-    return torch.randn(*shape, generator=generator, device=generator.device).to(device)
+def _rand(shape: Sequence[int], g: torch.Generator | None, device: torch.device, *, normal=False):
+    """Uniform [0, 1) (or standard normal) on ``device``, drawn on the generator's device."""
+    draw = torch.randn if normal else torch.rand
+    if g is None:
+        return draw(*shape, device=device)
+    return draw(*shape, generator=g, device=g.device).to(device)
 
 
 def _bcast(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -55,7 +48,9 @@ def _bcast(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def _check_image(x: torch.Tensor, name: str) -> None:
     if x.dim() not in (4, 5):
-        raise ValueError(f"{name} expects (B, C, H, W) or (B, C, D, H, W), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} expects (B, C, H, W) or (B, C, D, H, W), got shape {tuple(x.shape)}"
+        )
 
 
 class ImageTransform:
@@ -101,8 +96,9 @@ class RandomCrop(ImageTransform):
         ``(B, C, [D,] H, W)`` -> ``(B, C, [D,] size, size)``.
     """
 
-    def __init__(self, size: int, *, same_on_batch: bool = False, p: float = 1.0,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self, size: int, *, same_on_batch: bool = False, p: float = 1.0, seed: int | None = None
+    ) -> None:
         super().__init__(p=p, seed=seed)
         self.size = int(size)
         self.same_on_batch = same_on_batch
@@ -139,9 +135,15 @@ class RandomResizedCrop(ImageTransform):
         ``(B, C, [D,] H, W)`` -> ``(B, C, [D,] size, size)``; float input.
     """
 
-    def __init__(self, size: int, *, scale: tuple[float, float] = (0.08, 1.0),
-                 ratio: tuple[float, float] = (3 / 4, 4 / 3), p: float = 1.0,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        *,
+        scale: tuple[float, float] = (0.08, 1.0),
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        p: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(p=p, seed=seed)
         self.size = int(size)
         self.scale = tuple(scale)
@@ -151,7 +153,9 @@ class RandomResizedCrop(ImageTransform):
         b, (h, w) = x.shape[0], x.shape[-2:]
         u = _rand((b, 4), g, x.device)
         area = self.scale[0] + (self.scale[1] - self.scale[0]) * u[:, 0]
-        log_r = math.log(self.ratio[0]) + (math.log(self.ratio[1]) - math.log(self.ratio[0])) * u[:, 1]
+        log_r = (
+            math.log(self.ratio[0]) + (math.log(self.ratio[1]) - math.log(self.ratio[0])) * u[:, 1]
+        )
         r = torch.exp(log_r) * (h / w)  # aspect in fractions of the image sides
         bw = torch.sqrt(area * r).clamp(max=1.0)  # box width as a fraction of W
         bh = torch.sqrt(area / r).clamp(max=1.0)
@@ -174,9 +178,16 @@ class RandomResizedCrop(ImageTransform):
 
 
 class _RandomFlip(ImageTransform):
+    """Mirror axis ``axis`` of each sample with probability ``p`` (default 0.5)."""
+
     axis = -1
 
+    def __init__(self, *, p: float = 0.5, seed: int | None = None) -> None:
+        super().__init__(p=p, seed=seed)
+
     def apply(self, x, mask, g):
+        if x.dim() < -self.axis + 2:
+            raise ValueError(f"{type(self).__name__} needs (B, C, D, H, W), got {tuple(x.shape)}")
         return torch.where(_bcast(mask, x), x.flip(self.axis), x)
 
 
@@ -186,9 +197,6 @@ class RandomHorizontalFlip(_RandomFlip):
 
     axis = -1
 
-    def __init__(self, *, p: float = 0.5, seed: int | None = None) -> None:
-        super().__init__(p=p, seed=seed)
-
 
 @AUGMENTATIONS.register("vertical_flip")
 class RandomVerticalFlip(_RandomFlip):
@@ -196,23 +204,12 @@ class RandomVerticalFlip(_RandomFlip):
 
     axis = -2
 
-    def __init__(self, *, p: float = 0.5, seed: int | None = None) -> None:
-        super().__init__(p=p, seed=seed)
-
 
 @AUGMENTATIONS.register("depth_flip")
 class RandomDepthFlip(_RandomFlip):
     """Mirror the D axis of a 3D block ``(B, C, D, H, W)`` with probability ``p`` (default 0.5)."""
 
     axis = -3
-
-    def __init__(self, *, p: float = 0.5, seed: int | None = None) -> None:
-        super().__init__(p=p, seed=seed)
-
-    def apply(self, x, mask, g):
-        if x.dim() != 5:
-            raise ValueError(f"RandomDepthFlip needs (B, C, D, H, W), got shape {tuple(x.shape)}")
-        return super().apply(x, mask, g)
 
 
 @AUGMENTATIONS.register("rot90")
@@ -244,8 +241,15 @@ class RandomBrightnessContrast(ImageTransform):
         p: probability per sample.
     """
 
-    def __init__(self, *, brightness: float = 0.4, contrast: float = 0.4, clamp: bool = True,
-                 p: float = 0.8, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        brightness: float = 0.4,
+        contrast: float = 0.4,
+        clamp: bool = True,
+        p: float = 0.8,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(p=p, seed=seed)
         self.brightness, self.contrast, self.clamp = brightness, contrast, clamp
 
@@ -273,11 +277,19 @@ class RandomGaussianBlur(ImageTransform):
         p: probability per sample.
     """
 
-    def __init__(self, *, kernel_size: int = 9, sigma: tuple[float, float] = (0.1, 2.0),
-                 p: float = 0.5, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        kernel_size: int = 9,
+        sigma: tuple[float, float] = (0.1, 2.0),
+        p: float = 0.5,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(p=p, seed=seed)
         if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"RandomGaussianBlur kernel_size: expected an odd int, got {kernel_size!r}")
+            raise ValueError(
+                f"RandomGaussianBlur kernel_size: expected an odd int, got {kernel_size!r}"
+            )
         self.kernel_size, self.sigma = kernel_size, tuple(sigma)
 
     def apply(self, x, mask, g):
@@ -292,10 +304,12 @@ class RandomGaussianBlur(ImageTransform):
         kern = kern.to(x.dtype).repeat_interleave(per, dim=0)  # (B*C*D, k)
         pad = k // 2
         mode = "reflect" if min(h, w) > pad else "replicate"
-        flat = F.conv2d(F.pad(flat, (pad, pad, 0, 0), mode=mode), kern[:, None, None, :],
-                        groups=flat.shape[1])
-        flat = F.conv2d(F.pad(flat, (0, 0, pad, pad), mode=mode), kern[:, None, :, None],
-                        groups=flat.shape[1])
+        flat = F.conv2d(
+            F.pad(flat, (pad, pad, 0, 0), mode=mode), kern[:, None, None, :], groups=flat.shape[1]
+        )
+        flat = F.conv2d(
+            F.pad(flat, (0, 0, pad, pad), mode=mode), kern[:, None, :, None], groups=flat.shape[1]
+        )
         return flat.reshape(x.shape)
 
 
@@ -308,7 +322,7 @@ class RandomGaussianNoise(ImageTransform):
         self.std = std
 
     def apply(self, x, mask, g):
-        noise = _randn(x.shape, g, x.device).to(x.dtype) * self.std
+        noise = _rand(x.shape, g, x.device, normal=True).to(x.dtype) * self.std
         return x + noise * _bcast(mask, x).to(x.dtype)
 
 
@@ -316,8 +330,12 @@ class RandomGaussianNoise(ImageTransform):
 class Normalize(ImageTransform):
     """``(x - mean) / std`` (deterministic; scalar or per-channel statistics)."""
 
-    def __init__(self, *, mean: float | Sequence[float] = MTNEURO_MEAN,
-                 std: float | Sequence[float] = MTNEURO_STD) -> None:
+    def __init__(
+        self,
+        *,
+        mean: float | Sequence[float] = MTNEURO_MEAN,
+        std: float | Sequence[float] = MTNEURO_STD,
+    ) -> None:
         super().__init__(p=1.0)
         self.mean, self.std = mean, std
 
@@ -381,8 +399,14 @@ class KeyedTransform:
         return f"KeyedTransform({self.transform!r}, keys={self.keys})"
 
 
-def mtneuro_view(*, size: int = 128, mean: float = MTNEURO_MEAN, std: float = MTNEURO_STD,
-                 strong: bool = False, same_on_batch: bool = False) -> Compose:
+def mtneuro_view(
+    *,
+    size: int = 128,
+    mean: float = MTNEURO_MEAN,
+    std: float = MTNEURO_STD,
+    strong: bool = False,
+    same_on_batch: bool = False,
+) -> Compose:
     """The MTNeuro SSL view: random ``size`` crop, then normalisation (protocol section C).
 
     Args:
@@ -394,7 +418,13 @@ def mtneuro_view(*, size: int = 128, mean: float = MTNEURO_MEAN, std: float = MT
     """
     steps: list[object] = [RandomCrop(size, same_on_batch=same_on_batch)]
     if strong:
-        steps += [RandomHorizontalFlip(), RandomVerticalFlip(), RandomRot90(p=1.0),
-                  RandomBrightnessContrast(), RandomGaussianBlur(), RandomGaussianNoise()]
+        steps += [
+            RandomHorizontalFlip(),
+            RandomVerticalFlip(),
+            RandomRot90(p=1.0),
+            RandomBrightnessContrast(),
+            RandomGaussianBlur(),
+            RandomGaussianNoise(),
+        ]
     steps.append(Normalize(mean=mean, std=std))
     return Compose(steps)

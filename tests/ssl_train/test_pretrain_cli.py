@@ -1,0 +1,84 @@
+"""``mtneuro pretrain``: config validation, outputs, and resume after an interrupt."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from mtneuro.cli.main import main
+from mtneuro.errors import ConfigError
+from mtneuro.models.checkpoint import load_encoder
+from mtneuro.ssl import trainer as trainer_module
+from mtneuro.ssl.pretrain import PRESETS, make_config, train_settings
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    return exit_info.value.code, capsys.readouterr()
+
+
+def test_default_config_is_the_mtneuro_protocol():
+    config = make_config()
+    assert (config.method, config.encoder, config.crop, config.batch_size) == ("myow", "auto", 128, 8)
+    assert (config.projector_hidden, config.projector_out) == (4096, 256)
+    assert (config.mined_projector_hidden, config.mined_out, config.k) == (4096, 256, 1)
+    assert (config.base_momentum, config.weight_decay, config.warmup_epochs) == (0.996, 5e-4, 10)
+    assert (config.mined_weight, config.mined_rampup_epochs, config.mine_space) == (0.1, 10, "target")
+    settings = train_settings(config)
+    assert settings.lr == pytest.approx(0.03 * 8 / 256)  # the LARS scaling rule
+    assert settings.pool_size == 8  # a separate pool batch for MYOW
+    assert train_settings(make_config(overrides={"method": "byol"})).pool_size == 0
+
+
+def test_wrong_method_and_key_fail_with_one_line(tmp_path, capsys):
+    code, out = run_cli(["pretrain", "--method", "simclr", "--out", str(tmp_path)], capsys)
+    assert code == 2
+    assert out.err.strip().count("\n") == 0 and "method" in out.err and "simclr" in out.err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("epochz: 3\n")
+    code, out = run_cli(["pretrain", "--config", str(bad), "--out", str(tmp_path)], capsys)
+    assert code == 2
+    assert out.err.strip().count("\n") == 0 and "epochz" in out.err and "epochs" in out.err
+    with pytest.raises(ConfigError, match="unknown preset"):
+        make_config("fast")
+    assert not list(tmp_path.glob("*.pt"))  # failed before any work
+
+
+def test_quick_preset_is_valid_and_small():
+    config = make_config("quick")
+    assert config.encoder == "resnet-tiny" and config.epochs * config.batch_size <= 64
+    assert set(PRESETS["quick"]) <= set(config.__dataclass_fields__)
+
+
+def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkeypatch):
+    args = ["pretrain", "--method", "myow", "--source", "phantom", "--quick", "--quiet",
+            "--out", str(tmp_path / "run")]
+    original = trainer_module.Trainer._run_epoch
+
+    def interrupted(self, epoch, bar):
+        if epoch == 1:
+            raise KeyboardInterrupt  # Ctrl-C during the second epoch
+        return original(self, epoch, bar)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", interrupted)
+    code, out = run_cli(args, capsys)
+    assert code == 130 and "--resume" in out.err
+    log = tmp_path / "run" / "train_log.jsonl"
+    first_epoch = log.read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in first_epoch] == [0] * 4
+
+    monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", original)
+    main([*args, "--resume"])
+    lines = log.read_text().splitlines()
+    assert lines[:4] == first_epoch  # the first epoch was not redone
+    assert [json.loads(line)["step"] for line in lines] == list(range(1, 9))
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["task"] == "pretrain" and metrics["metrics"]["steps"] == 8
+    assert metrics["source"]["source"] == "phantom"
+    encoder = load_encoder(tmp_path / "run" / "encoder.pt")
+    assert encoder.input_spec["size"] == 64
+    features = encoder(torch.rand(2, 1, 64, 64))
+    assert features.shape == (2, encoder.out_dim) and torch.isfinite(features).all()

@@ -1,0 +1,66 @@
+"""Vision image sets and the linear-probe / kNN evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mtneuro.data.vision import load_vision
+from mtneuro.errors import ConfigError, DataError
+from mtneuro.tasks.vision_eval import knn_accuracy, linear_probe_accuracy, raw_pixel_probe
+
+
+def test_digits_split_is_fixed_stratified_and_disjoint():
+    train, test, every = (load_vision("digits", s) for s in ("train", "test", "all"))
+    assert every.images.shape == (1797, 1, 8, 8) and every.images.dtype == torch.uint8
+    assert len(train) + len(test) == 1797 and abs(len(test) / 1797 - 0.3) < 0.01
+    assert int(every.images.max()) == 255 and every.classes == tuple("0123456789")
+    rows = {bytes(x.numpy()) for x in train.images}
+    assert sum(bytes(x.numpy()) in rows for x in test.images) < 5  # (a few digits are duplicates)
+    counts = torch.bincount(test.labels, minlength=10).float()
+    assert counts.min() / counts.max() > 0.9
+    assert torch.equal(load_vision("digits", "train").labels, train.labels)
+
+
+def test_missing_cifar_says_how_to_download(tmp_path):
+    with pytest.raises(DataError, match="--download"):
+        load_vision("cifar10", root=tmp_path)
+    with pytest.raises(ConfigError, match="unknown vision source 'cifar1'"):
+        load_vision("cifar1")
+
+
+def test_image_folder_with_train_test_subfolders(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for name in ("cat", "dog"):
+            (tmp_path / split / name).mkdir(parents=True)
+            for i in range(3):
+                pixels = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(tmp_path / split / name / f"{i}.png")
+    data = load_vision("folder", "test", root=tmp_path, image_size=16)
+    assert data.images.shape == (6, 3, 16, 16) and data.classes == ("cat", "dog")
+    assert data.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    gray = load_vision("folder", "all", root=tmp_path, image_size=16, channels=1)
+    assert gray.images.shape == (12, 1, 16, 16)
+
+
+def test_knn_and_linear_probe_on_known_clusters():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.eye(3) * 10
+    labels = torch.arange(3).repeat_interleave(20)
+    feats = centres[labels] + torch.randn(60, 3, generator=g)
+    assert knn_accuracy(feats[::2], labels[::2], feats[1::2], labels[1::2], k=5) == 1.0
+    probe = linear_probe_accuracy(feats[::2], labels[::2], feats[1::2], labels[1::2])
+    assert probe["accuracy"] == 1.0
+    # Labels unrelated to the features: the probe is at chance level, not better.
+    shuffled = labels[torch.randperm(60, generator=g)]
+    chance = linear_probe_accuracy(feats[::2], shuffled[::2], feats[1::2], shuffled[1::2], cs=(1.0,))
+    assert chance["accuracy"] < 0.7
+
+
+def test_raw_pixel_probe_on_digits():
+    result = raw_pixel_probe(load_vision("digits", "train"), load_vision("digits", "test"), cs=(0.1,))
+    assert 0.93 < result["linear_accuracy"] <= 1.0

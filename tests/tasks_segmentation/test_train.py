@@ -1,0 +1,130 @@
+"""Training: crops stay aligned, weights have known values, resume equals an uninterrupted run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from mtneuro.config import from_mapping
+from mtneuro.errors import ConfigError, TrainingError
+from mtneuro.tasks.segmentation.batches import CropBatches
+from mtneuro.tasks.segmentation.train import (
+    SegmentationLoss,
+    TrainSettings,
+    balanced_class_weights,
+    train_segmentation,
+)
+
+
+def _tiles(n=6, size=24, depth=None, seed=0):
+    rng = np.random.default_rng(seed)
+    shape = (n, size, size) if depth is None else (n, depth, size, size)
+    masks = rng.integers(0, 3, size=shape)
+    images = (masks * 50).astype(np.uint8)[:, None]
+    return images, masks
+
+
+def _tiny_net():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 3, 1))
+
+
+@pytest.mark.parametrize("depth", [None, 4])
+def test_crops_keep_image_and_mask_aligned(depth):
+    images, masks = _tiles(depth=depth)
+    batches = CropBatches(images, masks, batch_size=4, crop=16, seed=3)
+    seen = 0
+    for image, mask in batches.epoch(0):
+        assert image.shape == (4, 1, *((depth,) if depth else ()), 16, 16)
+        assert mask.shape == (4, *((depth,) if depth else ()), 16, 16)
+        torch.testing.assert_close(image[:, 0], mask.float() * 50 / 255)
+        seen += 1
+    assert seen == len(batches) == 1
+
+
+def test_batches_depend_only_on_seed_and_epoch():
+    images, masks = _tiles()
+    a = CropBatches(images, masks, batch_size=2, crop=8, seed=1, steps_per_epoch=3)
+    b = CropBatches(images, masks, batch_size=2, crop=8, seed=1, steps_per_epoch=3)
+    first = [m for _, m in a.epoch(2)]
+    second = [m for _, m in b.epoch(2)]
+    assert len(first) == 3
+    assert all(torch.equal(x, y) for x, y in zip(first, second))
+    assert not all(torch.equal(x, y) for x, y in zip(first, [m for _, m in a.epoch(3)]))
+    with pytest.raises(ConfigError, match="crop"):
+        CropBatches(images, masks, batch_size=2, crop=25)
+
+
+def test_balanced_class_weights_known_values():
+    masks = np.array([0, 0, 0, 0, 0, 0, 1, 1])
+    # N / (C_present * n_c) = 8/12, 8/4 -> normalised to mean 1 -> 0.5, 1.5; absent class 0
+    np.testing.assert_allclose(balanced_class_weights(masks, 3).numpy(), [0.5, 1.5, 0.0])
+
+
+def test_dice_ce_is_zero_for_confident_correct_logits():
+    target = torch.tensor([[[0, 1], [2, 1]]])
+    logits = nn.functional.one_hot(target, 3).movedim(-1, 1).float() * 100
+    assert SegmentationLoss("dice_ce")(logits, target).item() == pytest.approx(0.0, abs=1e-4)
+    wrong = torch.roll(logits, 1, dims=1)
+    assert SegmentationLoss("dice_ce")(wrong, target).item() > 1.0
+
+
+def test_settings_validation():
+    with pytest.raises(ConfigError, match="train.lr"):
+        from_mapping(TrainSettings, {"lr": -1}, prefix="train")
+    with pytest.raises(ConfigError, match="class_weights"):
+        from_mapping(TrainSettings, {"class_weights": "inverse"})
+    images, masks = _tiles()
+    with pytest.raises(ConfigError, match="expected 3 weights"):
+        train_segmentation(_tiny_net(), CropBatches(images, masks, batch_size=2, crop=8),
+                           TrainSettings(epochs=1, class_weights=(1.0, 2.0)), n_classes=3, quiet=True)
+
+
+def _run(tmp_path, interrupt_at=None, resume=False, fingerprint=None):
+    torch.manual_seed(0)
+    model = _tiny_net()
+    images, masks = _tiles()
+    batches = CropBatches(images, masks, batch_size=2, crop=16, seed=0, steps_per_epoch=2)
+    if interrupt_at is not None:
+        real = batches.epoch
+
+        def epoch(e):
+            if e == interrupt_at:
+                raise KeyboardInterrupt
+            return real(e)
+
+        batches.epoch = epoch
+    settings = TrainSettings(epochs=3, optimizer="sgd", lr=0.1, class_weights="balanced", loss="dice_ce")
+    history = train_segmentation(model, batches, settings, n_classes=3, checkpoint=tmp_path / "ck.pt",
+                                 resume=resume, quiet=True, fingerprint=fingerprint or {"seed": 0})
+    return model, history
+
+
+def test_resume_matches_uninterrupted_run(tmp_path):
+    straight, history = _run(tmp_path / "a")
+    assert len(history["loss_per_epoch"]) == 3 and history["steps"] == 6
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "b", interrupt_at=1)
+    resumed, history_b = _run(tmp_path / "b", resume=True)
+    assert history_b["resumed_from_epoch"] == 1
+    assert history_b["loss_per_epoch"] == pytest.approx(history["loss_per_epoch"])
+    for key, value in straight.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value)
+    with pytest.raises(ConfigError, match="different run"):
+        _run(tmp_path / "b", resume=True, fingerprint={"seed": 1})
+
+
+def test_nan_loss_stops_training():
+    class Broken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(1))
+
+        def forward(self, x):
+            return torch.cat([x, x, x], dim=1) * self.w * float("nan")
+
+    images, masks = _tiles()
+    with pytest.raises(TrainingError, match="lower train.lr"):
+        train_segmentation(Broken(), CropBatches(images, masks, batch_size=2, crop=8),
+                           TrainSettings(epochs=1), n_classes=3, quiet=True)
