@@ -2,8 +2,9 @@
 
 - :mod:`mtneuro.ssl.augment.images`: image transforms for ``(B, C, H, W)`` and
   ``(B, C, D, H, W)`` (crops, flips, 90-degree rotations, brightness/contrast, blur,
-  noise, normalisation), :class:`Compose`, the dict form :class:`KeyedTransform`, the MTNeuro view :func:`mtneuro_view`, and
-  the :data:`AUGMENTATIONS` registry (re-exported here).
+  noise, normalisation) and the :data:`AUGMENTATIONS` registry.
+- :mod:`mtneuro.ssl.augment.pipeline`: :class:`Compose`, the dict form
+  :class:`KeyedTransform` and the MTNeuro view :func:`mtneuro_view`.
 - :mod:`mtneuro.ssl.augment.neural`: population-vector transforms (import that module).
 """
 
@@ -11,9 +12,7 @@ from mtneuro.ssl.augment.images import (
     AUGMENTATIONS,
     MTNEURO_MEAN,
     MTNEURO_STD,
-    Compose,
     ImageTransform,
-    KeyedTransform,
     Normalize,
     RandomBrightnessContrast,
     RandomCrop,
@@ -24,8 +23,8 @@ from mtneuro.ssl.augment.images import (
     RandomResizedCrop,
     RandomRot90,
     RandomVerticalFlip,
-    mtneuro_view,
 )
+from mtneuro.ssl.augment.pipeline import Compose, KeyedTransform, mtneuro_view
 
 __all__ = [
     "AUGMENTATIONS",

@@ -1,0 +1,103 @@
+"""Composing batched transforms: pipelines, the dict form, and the MTNeuro SSL view."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from mtneuro.ssl.augment.images import (
+    MTNEURO_MEAN,
+    MTNEURO_STD,
+    Normalize,
+    RandomBrightnessContrast,
+    RandomCrop,
+    RandomGaussianBlur,
+    RandomGaussianNoise,
+    RandomHorizontalFlip,
+    RandomRot90,
+    RandomVerticalFlip,
+)
+
+
+class Compose:
+    """Apply transforms in order, passing one generator through all of them."""
+
+    def __init__(self, transforms: Sequence[object], *, seed: int | None = None) -> None:
+        self.transforms = list(transforms)
+        self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        g = generator if generator is not None else self.generator
+        for t in self.transforms:
+            x = t(x, g)
+        return x
+
+    def __repr__(self) -> str:
+        return "Compose(" + ", ".join(repr(t) for t in self.transforms) + ")"
+
+
+class KeyedTransform:
+    """Dict form: apply one transform to several keys of a batch dict with the same draws.
+
+    The generator state is rewound before each key, so every key sees the same
+    per-sample parameters: ``KeyedTransform(RandomCrop(128), keys=("image", "mask"))``
+    crops an image batch and its label masks identically (crops, flips and rotations
+    work on integer masks too; interpolating or intensity transforms should only be
+    given image keys). Other keys pass through.
+
+    Args:
+        transform: any transform of this module or a :class:`Compose`.
+        keys: the dict keys to transform.
+    """
+
+    def __init__(self, transform: object, *, keys: Sequence[str]) -> None:
+        self.transform = transform
+        self.keys = tuple(keys)
+
+    def __call__(self, batch: dict, generator: torch.Generator | None = None) -> dict:
+        g = generator if generator is not None else getattr(self.transform, "generator", None)
+        if g is None:  # fork the global RNG so that every key can replay the same draws
+            g = torch.Generator().manual_seed(int(torch.randint(2**62, (1,)).item()))
+        state = g.get_state()
+        out = dict(batch)
+        for key in self.keys:
+            if key not in batch:
+                raise KeyError(f"KeyedTransform: batch has no key {key!r}; keys: {sorted(batch)}")
+            g.set_state(state)
+            out[key] = self.transform(batch[key], g)
+        return out
+
+    def __repr__(self) -> str:
+        return f"KeyedTransform({self.transform!r}, keys={self.keys})"
+
+
+def mtneuro_view(
+    *,
+    size: int = 128,
+    mean: float = MTNEURO_MEAN,
+    std: float = MTNEURO_STD,
+    strong: bool = False,
+    same_on_batch: bool = False,
+) -> Compose:
+    """The MTNeuro SSL view: random ``size`` crop, then normalisation (protocol section C).
+
+    Args:
+        size: crop size in pixels (128 in MTNeuro).
+        mean, std: normalisation of [0, 1] intensities (MTNeuro: 0.4894, 0.1238).
+        strong: add flips, 90-degree rotations, brightness/contrast, blur and noise
+            before the normalisation (not in the MTNeuro configs).
+        same_on_batch: one crop offset per batch, as in the reference code.
+    """
+    steps: list[object] = [RandomCrop(size, same_on_batch=same_on_batch)]
+    if strong:
+        steps += [
+            RandomHorizontalFlip(),
+            RandomVerticalFlip(),
+            RandomRot90(p=1.0),
+            RandomBrightnessContrast(),
+            RandomGaussianBlur(),
+            RandomGaussianNoise(),
+        ]
+    steps.append(Normalize(mean=mean, std=std))
+    return Compose(steps)
