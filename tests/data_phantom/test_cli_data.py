@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mtneuro.cli.data_info import parse_source_params
+from mtneuro.cli.options import parse_source_params
 from mtneuro.cli.main import main
 from mtneuro.errors import ConfigError
 

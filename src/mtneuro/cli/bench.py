@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from mtneuro.cli.data_cache import parse_params
+from mtneuro.cli.options import parse_source_params as parse_params
 
 
 def _executor_params(pairs: tuple[str, ...]) -> dict:

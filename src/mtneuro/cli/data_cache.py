@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from mtneuro.cli.options import parse_source_params
 from mtneuro.errors import ChecksumError, ConfigError
 
 
@@ -19,26 +20,6 @@ def parse_range(axis: str, text: str | None) -> tuple[int, int] | None:
     except ValueError:
         raise ConfigError(f"--{axis}: expected START:STOP (ints), got {text!r}") from None
     return lo, hi
-
-
-def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``("host=a:1", "workers=2")`` -> ``{"host": "a:1", "workers": 2}``.
-
-    Values that parse as JSON (numbers, ``true``, ``[16, 512, 512]``) keep that
-    type; anything else stays a string.
-    """
-    import json
-
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--source-param: expected KEY=VALUE, got {pair!r}")
-        try:
-            params[key.strip()] = json.loads(value)
-        except ValueError:
-            params[key.strip()] = value
-    return params
 
 
 def _open_cache(
@@ -111,7 +92,7 @@ def fetch(
             --z 110:470 --y 500:1156 --x 1543:4856
     """
     ranges = [parse_range(a, r) for a, r in zip("zyx", (z_range, y_range, x_range))]
-    cache = _open_cache(cache_dir, source, parse_params(source_params), workers, chunk_shape)
+    cache = _open_cache(cache_dir, source, parse_source_params(source_params), workers, chunk_shape)
     wanted = [c.strip() for c in channels.split(",")] if channels else None
     report = cache.fill(*ranges, channels=wanted, progress=not quiet)
     click.echo(

@@ -2,71 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import json
-from typing import Any
 
 import click
 
-from mtneuro.errors import ConfigError
-
-SOURCE_OPTION = click.option(
-    "--source",
-    default="phantom",
-    show_default=True,
-    help="Volume source: phantom, slice, bossdb or cache.",
-)
-SOURCE_PARAM_OPTION = click.option(
-    "--source-param",
-    "source_params",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Source parameter, repeatable (e.g. seed=1 for phantom, root=DIR for slice).",
-)
-
-
-def parse_source_params(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """``("seed=1", "root=/data")`` -> ``{"seed": 1, "root": "/data"}``.
-
-    Values that parse as JSON (numbers, ``true``, lists) keep that type; anything
-    else stays a string.
-    """
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"--source-param: expected KEY=VALUE, got {pair!r}")
-        try:
-            params[key] = json.loads(value)
-        except ValueError:
-            params[key] = value
-    return params
-
-
-def open_cli_source(name: str, pairs: tuple[str, ...] | list[str]):
-    """Open source ``name`` with ``--source-param`` pairs.
-
-    Every mistake (unknown source or parameter, bad value) is a one-line :class:`ConfigError`
-    or another :class:`~mtneuro.errors.MtneuroError` from the source itself.
-    """
-    import importlib
-
-    from mtneuro.data.sources import _SOURCE_MODULES, SOURCE_NAMES, SOURCES, open_source
-    from mtneuro.registry import check_choice
-
-    check_choice("source", name, SOURCE_NAMES)
-    params = parse_source_params(pairs)
-    importlib.import_module(_SOURCE_MODULES[name])
-    accepted = inspect.signature(SOURCES.get(name)).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
-        unknown = sorted(set(params) - set(accepted))
-        if unknown:
-            raise ConfigError(
-                f"--source-param {unknown[0]!r}: source {name!r} takes: "
-                f"{', '.join(accepted) or 'nothing'}"
-            )
-    return open_source(name, **params)
+from mtneuro.cli.options import SOURCE_OPTION, SOURCE_PARAM_OPTION, open_cli_source
 
 
 def info_lines(source) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mtneuro.cli.data_info import SOURCE_OPTION, SOURCE_PARAM_OPTION, open_cli_source
+from mtneuro.cli.options import SOURCE_OPTION, SOURCE_PARAM_OPTION, open_cli_source
 
 
 @click.command()

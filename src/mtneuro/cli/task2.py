@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
-from mtneuro.cli.data_cache import parse_params
+from mtneuro.cli.options import parse_source_params as parse_params
 
 MODEL_HELP = ("unet, manet, fpn, unetplusplus, pan, pspnet, ssl-unet (2d); "
               "unet3d, vnet, highresnet (3d)")
+
+
+def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``--set`` pairs -> (top-level overrides, ``train`` overrides); values parsed as JSON if possible."""
+    from mtneuro.errors import ConfigError
+
+    top: dict[str, Any] = {}
+    train: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set: expected KEY=VALUE, got {pair!r}")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        key = key.strip()
+        if key.startswith("train."):
+            train[key.removeprefix("train.")] = value
+        else:
+            top[key] = value
+    return top, train
 
 
 @click.command()
@@ -33,6 +57,8 @@ MODEL_HELP = ("unet, manet, fpn, unetplusplus, pan, pspnet, ssl-unet (2d); "
 @click.option("--encoder-name", help="smp encoder of the 2D models (default resnet18).")
 @click.option("--encoder-weights", type=click.Path(dir_okay=False, exists=True),
               help="Local file of smp encoder weights (nothing is downloaded).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Any other config key, repeatable: test_z_step=5, window=128, train.steps_per_epoch=10.")
 @click.option("--quick", is_flag=True, help="Quick preset: minutes on a CPU (subsampled slices, crops).")
 @click.option("--paper", is_flag=True, help="MTNeuro preset: whole tiles, SGD lr 0.01, 5 epochs, all slices.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
@@ -45,7 +71,7 @@ def task2(model: str, classes: str, dim: str | None, source: str, source_params:
           seeds: tuple[int, ...], more_seeds: tuple[int, ...], epochs: int | None, lr: float | None,
           batch_size: int | None, crop: int | None, optimizer: str | None, loss: str | None,
           class_weights: str | None, encoder: str | None, encoder_name: str | None,
-          encoder_weights: str | None, quick: bool, paper: bool, device: str, resume: bool,
+          encoder_weights: str | None, settings: tuple[str, ...], quick: bool, paper: bool, device: str, resume: bool,
           quiet: bool, out_dir: Path) -> None:
     """Segment vessels, cell bodies and axons (MTNeuro task 2) and score on the test slices.
 
@@ -70,13 +96,18 @@ def task2(model: str, classes: str, dim: str | None, source: str, source_params:
         except ValueError:
             raise ConfigError(f"--class-weights: expected none, balanced or numbers, got {class_weights!r}") from None
     all_seeds = tuple(seeds) + tuple(more_seeds)
-    config = task2_config(
-        "quick" if quick else "paper" if paper else None,
+    extra, train_extra = _parse_settings(settings)
+    explicit = dict(
         model=model, classes=int(classes), dim=dim, source=source,
         source_params=parse_params(source_params), seeds=all_seeds or None,
         encoder=encoder, encoder_name=encoder_name, encoder_weights=encoder_weights, device=device,
-        train={"epochs": epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
-               "optimizer": optimizer, "loss": loss, "class_weights": weights},
+    )
+    train = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
+             "optimizer": optimizer, "loss": loss, "class_weights": weights}
+    config = task2_config(
+        "quick" if quick else "paper" if paper else None,
+        **{**extra, **{k: v for k, v in explicit.items() if v is not None}},
+        train={**train_extra, **{k: v for k, v in train.items() if v is not None}},
     )
     started = time.perf_counter()
     result = run_task2(config, checkpoint_dir=out_dir / "checkpoints", resume=resume, quiet=quiet)

@@ -7,7 +7,8 @@ recompute them from any source that has region labels:
 
 1. Read ``roi_labels`` over the whole x/y plane at the reference slices
    :data:`REFERENCE_SLICES` (first, middle and last slice of the task depth
-   ``[110, 470)``) and map ids to region classes (``ROI_TO_CLASS``).
+   ``[110, 470)``) and map ids to region classes (``ROI_TO_CLASS``), except the
+   "clear" id 0, which counts as outside every region.
 2. For every 256 x 256 window whose corner lies on a :data:`GRID`-pixel grid,
    compute (with a summed-area table) the fraction of its pixels in each class;
    a window's score for a class is the minimum of that fraction over the
@@ -74,7 +75,10 @@ def _class_scores(source: VolumeSource) -> np.ndarray:
     for z in REFERENCE_SLICES:
         if z >= source.shape[0]:
             raise DataError(f"source {source.name!r} has {source.shape[0]} slices; sub-volumes need z up to {z}")
-        classes = roi_class_map(source.read_channel("roi_labels", (z, z + 1), (0, height), (0, width))[0])
+        roi = source.read_channel("roi_labels", (z, z + 1), (0, height), (0, width))[0]
+        # "clear" (id 0) maps to the cortex class for tile labels, but outside tissue is not
+        # inside any region: a window at the tissue edge must not count as cortex.
+        classes = np.where(roi == 0, -1, roi_class_map(roi))
         per_class = np.stack([window_fractions(classes == c) for c in range(len(REGIONS))])
         scores = per_class if scores is None else np.minimum(scores, per_class)
     return scores

@@ -46,7 +46,7 @@ BOX_COLOURS = {
     "thalamus": "#40cce6",
     "zona_incerta": "#d959d9",
 }
-STRIP_ROWS = 128  # rows of the whole slice read at once, bounds memory
+STRIP_ROWS = 512  # rows of the whole slice read at once, bounds memory
 SCALE_BAR_UM = 50.0
 
 

@@ -190,6 +190,7 @@ class Trainer:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self.log_path.write_text("")
         start, start_step = time.perf_counter(), self.step
+        self._window_start = start
         bar = self._progress_bar()
         try:
             for epoch in range(self.epoch, self.settings.epochs):

@@ -17,6 +17,8 @@ NMF starts from ``init="nndsvda"`` (deterministic SVD-based start; the reference
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 from sklearn.decomposition import NMF, PCA
@@ -37,6 +39,14 @@ def flatten_images(images: np.ndarray) -> np.ndarray:
     if flat.dtype == np.uint8:
         return flat.astype(np.float32) / 255.0
     return flat.astype(np.float32)
+
+
+@contextmanager
+def _quiet_convergence() -> Iterator[None]:
+    """Silence NMF's max_iter warning: a capped factorisation is still valid, only less tight."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
 
 
 class PixelDecomposition:
@@ -66,9 +76,7 @@ class PixelDecomposition:
             self.model_ = NMF(
                 n_components=self.n_components_, init="nndsvda", max_iter=self.max_iter, random_state=self.seed
             )
-        with warnings.catch_warnings():
-            # an NMF stopped at max_iter is still a valid (if less tight) factorisation
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with _quiet_convergence():
             self.model_.fit(x)
         return self
 
@@ -80,7 +88,8 @@ class PixelDecomposition:
         expected = self.model_.n_features_in_
         if x.shape[1] != expected:
             raise DataError(f"images: expected {expected} pixels per image (as fitted), got {x.shape[1]}")
-        return self.model_.transform(x)
+        with _quiet_convergence():
+            return self.model_.transform(x)
 
     def fit_transform(self, images: np.ndarray) -> np.ndarray:
         return self.fit(images).transform(images)

@@ -48,8 +48,17 @@ class SupervisedSettings:
     quiet: bool = True
 
 
+#: Intensity normalisation of the MTNeuro X-ray pipeline (mean, std of [0, 1] values).
+XRAY_MEAN, XRAY_STD = 0.4894, 0.1238
+
+
 class Classifier(nn.Module):
-    """``encoder`` followed by a linear layer on its ``out_dim`` features."""
+    """Fixed intensity normalisation, ``encoder``, then a linear layer on its features.
+
+    The normalisation matters: X-ray tiles have little contrast (std ~0.1), and
+    BatchNorm running variances initialised at 1 would otherwise need many steps to
+    shrink to the data's scale, collapsing eval-mode features in short runs.
+    """
 
     def __init__(self, encoder: nn.Module, num_classes: int) -> None:
         super().__init__()
@@ -57,7 +66,32 @@ class Classifier(nn.Module):
         self.head = nn.Linear(int(encoder.out_dim), num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(x))
+        return self.head(self.encoder((x - XRAY_MEAN) / XRAY_STD))
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, x: torch.Tensor, *, batch_size: int = 256, device: str = "cpu") -> None:
+    """Set BatchNorm running statistics to their exact averages over ``x`` (precise BN).
+
+    Running averages with momentum lag behind the weights in short trainings; one
+    no-grad pass over the training inputs with cumulative averaging fixes eval mode.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    was_training = model.training
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average
+    model.train()
+    try:
+        for start in range(0, len(x), batch_size):
+            model(x[start : start + batch_size].to(device))
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        model.train(was_training)
 
 
 def random_flips(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -137,6 +171,7 @@ def train_classifier(
             opt.step()
             sched.step()
             losses.append(loss.item())
+        recalibrate_batchnorm(model, x_train, device=settings.device)
         acc = float(np.mean(predict(model, val[0], device=settings.device) == np.asarray(val[1])))
         history["loss"].append(float(np.mean(losses)) if losses else float("nan"))
         history["val_accuracy"].append(acc)

@@ -5,7 +5,7 @@ Zarr store in front of any of them)."""
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, Callable
 
 from mtneuro.data.sources.base import CHANNELS, SOURCES, Block, VolumeSource
 
@@ -19,12 +19,27 @@ _SOURCE_MODULES = {
 SOURCE_NAMES = tuple(_SOURCE_MODULES)
 
 
-def open_source(name: str, **kwargs: Any) -> VolumeSource:
-    """Create a volume source by name, e.g. ``open_source("phantom", seed=0)``."""
+def source_factory(name: str) -> Callable[..., VolumeSource]:
+    """The registered factory (usually the class) of source ``name``; unknown names fail
+    listing the valid ones."""
     module = _SOURCE_MODULES.get(name)
     if module is not None:
         importlib.import_module(module)
+    return SOURCES.get(name)
+
+
+def open_source(name: str, **kwargs: Any) -> VolumeSource:
+    """Create a volume source by name, e.g. ``open_source("phantom", seed=0)``."""
+    source_factory(name)
     return SOURCES.create(name, **kwargs)
 
 
-__all__ = ["CHANNELS", "SOURCES", "SOURCE_NAMES", "Block", "VolumeSource", "open_source"]
+__all__ = [
+    "CHANNELS",
+    "SOURCES",
+    "SOURCE_NAMES",
+    "Block",
+    "VolumeSource",
+    "open_source",
+    "source_factory",
+]
