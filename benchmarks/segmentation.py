@@ -25,13 +25,19 @@ BASELINE = "unet"
 
 def _sizes(dim: str, small: bool) -> dict:
     if dim == "2d":
-        return {"train": (2, 1, 64, 64) if small else (8, 1, 128, 128),
-                "infer": (2, 1, 128, 128) if small else (4, 1, 256, 256)}
-    return {"train": (1, 1, 8, 32, 32) if small else (2, 1, 8, 64, 64),
-            "infer": (1, 1, 8, 64, 64) if small else (1, 1, 8, 256, 256)}
+        return {
+            "train": (2, 1, 64, 64) if small else (8, 1, 128, 128),
+            "infer": (2, 1, 128, 128) if small else (4, 1, 256, 256),
+        }
+    return {
+        "train": (1, 1, 8, 32, 32) if small else (2, 1, 8, 64, 64),
+        "infer": (1, 1, 8, 64, 64) if small else (1, 1, 8, 256, 256),
+    }
 
 
-def measure(name: str, device: str, small: bool, steps: int, seed: int, classes: int, threads: int) -> dict:
+def measure(
+    name: str, device: str, small: bool, steps: int, seed: int, classes: int, threads: int
+) -> dict:
     """Time one model in this process; returns plain numbers."""
     import torch
 
@@ -83,15 +89,20 @@ def measure(name: str, device: str, small: bool, steps: int, seed: int, classes:
             model(tiles)
         sync()
         infer_s = (time.perf_counter() - t0) / steps
-    peak_mb = (torch.cuda.max_memory_allocated() / 2**20 if amp
-               else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    peak_mb = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if amp
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
     return {
-        "model": name, "dim": dim,
+        "model": name,
+        "dim": dim,
         "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
         "train_samples_s": sizes["train"][0] / train_s,
         "infer_tiles_s": sizes["infer"][0] / infer_s,
         "peak_mb": peak_mb,
-        "train_shape": sizes["train"], "infer_shape": sizes["infer"],
+        "train_shape": sizes["train"],
+        "infer_shape": sizes["infer"],
     }
 
 
@@ -102,7 +113,9 @@ def main() -> None:
     parser.add_argument("--models", help="comma-separated names (default: all)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--small", action="store_true", help="tiny inputs (smoke run)")
-    parser.add_argument("--steps", type=int, default=None, help="timed steps (default 3 CPU, 20 CUDA)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="timed steps (default 3 CPU, 20 CUDA)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--classes", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -118,19 +131,29 @@ def main() -> None:
     rows = []
     for name in order:
         with ctx.Pool(1) as pool:
-            rows.append(pool.apply(measure, (name, args.device, args.small, steps, args.seed,
-                                             args.classes, args.threads)))
+            rows.append(
+                pool.apply(
+                    measure,
+                    (name, args.device, args.small, steps, args.seed, args.classes, args.threads),
+                )
+            )
     base = rows[0]
     dtype = "float16 autocast" if args.device.startswith("cuda") else "float32"
-    print(f"device {args.device}, dtype {dtype}, seed {args.seed}, classes {args.classes}, "
-          f"steps {steps}, threads {args.threads}, baseline {BASELINE}")
-    print(f"{'model':<14}{'dim':<4}{'params M':>9}{'train/s':>9}{'x base':>8}{'infer/s':>9}"
-          f"{'x base':>8}{'peak MB':>9}  shapes (train | infer)")
+    print(
+        f"device {args.device}, dtype {dtype}, seed {args.seed}, classes {args.classes}, "
+        f"steps {steps}, threads {args.threads}, baseline {BASELINE}"
+    )
+    print(
+        f"{'model':<14}{'dim':<4}{'params M':>9}{'train/s':>9}{'x base':>8}{'infer/s':>9}"
+        f"{'x base':>8}{'peak MB':>9}  shapes (train | infer)"
+    )
     for r in rows:
-        print(f"{r['model']:<14}{r['dim']:<4}{r['params_m']:>9.1f}{r['train_samples_s']:>9.2f}"
-              f"{r['train_samples_s'] / base['train_samples_s']:>8.2f}{r['infer_tiles_s']:>9.2f}"
-              f"{r['infer_tiles_s'] / base['infer_tiles_s']:>8.2f}{r['peak_mb']:>9.0f}  "
-              f"{tuple(r['train_shape'])} | {tuple(r['infer_shape'])}")
+        print(
+            f"{r['model']:<14}{r['dim']:<4}{r['params_m']:>9.1f}{r['train_samples_s']:>9.2f}"
+            f"{r['train_samples_s'] / base['train_samples_s']:>8.2f}{r['infer_tiles_s']:>9.2f}"
+            f"{r['infer_tiles_s'] / base['infer_tiles_s']:>8.2f}{r['peak_mb']:>9.0f}  "
+            f"{tuple(r['train_shape'])} | {tuple(r['infer_shape'])}"
+        )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,10 @@ with ``foreach=False`` and a Python loop over parameters for the EMA update.
 Candidate: :class:`mtneuro.ssl.trainer.Trainer`, which indexes the batch from an
 in-memory tensor and makes the views of the whole batch at once on the training
 device (``mtneuro.ssl.augment``), with the fused (foreach) optimiser and EMA.
-With ``--device cuda`` a third row times the candidate with bf16 autocast and
-channels-last memory format.
+A third row times the candidate with bf16 autocast and channels-last memory
+format (on CUDA; on CPU only where ``--cpu-bf16`` asks, which pays off on CPUs with
+AMX / AVX512-BF16; bf16 changes the numerics, so the fp32 candidate row is the
+like-for-like comparison).
 
 Each variant runs ``--warmup`` untimed steps, then ``--steps`` timed ones. On CPU
 each variant runs in its own spawned process, so its peak resident memory can be
@@ -228,11 +230,13 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="small image model (quick CPU run)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cpu-bf16", action="store_true", help="add the bf16 row on CPU")
     args = parser.parse_args()
     name = torch.cuda.get_device_name() if args.device == "cuda" else f"cpu x{args.threads} threads"
     print(f"ssl_throughput: device {name}, float32 (amp row: bfloat16), seed {args.seed}, "
           f"{args.warmup} warm-up + {args.steps} timed steps, torch {torch.__version__}")
-    variants = ["baseline", "candidate"] + (["candidate-amp"] if args.device == "cuda" else [])
+    amp_row = args.device == "cuda" or args.cpu_bf16
+    variants = ["baseline", "candidate"] + (["candidate-amp"] if amp_row else [])
     for kind in args.workloads:
         spec = workload(kind, args.small, args.batch)
         label = f"{kind} ({spec['encoder'][0]}, batch {spec['batch']}" + (

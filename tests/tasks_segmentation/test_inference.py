@@ -8,10 +8,16 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.segmentation.inference import evaluate_tiles, predict_tiles, sliding_window_logits
+from mtneuro.tasks.segmentation.inference import (
+    evaluate_tiles,
+    predict_tiles,
+    sliding_window_logits,
+)
 
 
-@pytest.mark.parametrize("shape, window", [((2, 1, 50, 70), (16, 24)), ((1, 1, 8, 40, 33), (8, 16, 16))])
+@pytest.mark.parametrize(
+    "shape, window", [((2, 1, 50, 70), (16, 24)), ((1, 1, 8, 40, 33), (8, 16, 16))]
+)
 @pytest.mark.parametrize("blend", ["gaussian", "constant"])
 def test_plus_one_predictor_gives_input_plus_one(shape, window, blend):
     images = torch.rand(shape)
@@ -21,12 +27,16 @@ def test_plus_one_predictor_gives_input_plus_one(shape, window, blend):
 
 def test_one_window_equals_direct_inference():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 3, padding=1)).eval()
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 3, padding=1)
+    ).eval()
     tile = torch.rand(3, 1, 32, 32)
     with torch.no_grad():
         direct = model(tile)
         windowed = sliding_window_logits(model, tile, (32, 32), overlap=0.25)
-        clipped = sliding_window_logits(model, tile, (64, 64), overlap=0.25)  # larger window is clipped
+        clipped = sliding_window_logits(
+            model, tile, (64, 64), overlap=0.25
+        )  # larger window is clipped
     torch.testing.assert_close(windowed, direct)
     torch.testing.assert_close(clipped, direct)
 
@@ -59,7 +69,9 @@ def test_perfect_predictor_scores_one(dim):
     window = (16, 16) if dim == "2d" else (8, 16, 16)
     scores, pred = evaluate_tiles(IntensityClassifier(4), images, masks, 4, window, batch_size=2)
     np.testing.assert_array_equal(pred, masks)
-    assert scores["avg_f1"] == 1.0 and scores["avg_iou"] == 1.0 and scores["balanced_accuracy"] == 1.0
+    assert (
+        scores["avg_f1"] == 1.0 and scores["avg_iou"] == 1.0 and scores["balanced_accuracy"] == 1.0
+    )
     assert np.isnan(scores["f1"]["3"])  # absent from truth and prediction
 
 

@@ -69,9 +69,13 @@ def test_accumulating_batches_equals_one_shot_and_matches_sklearn():
         pooled.update(pred[i : i + 3], target[i : i + 3])
     one_shot = confusion_matrix(pred, target, 4)
     np.testing.assert_array_equal(pooled.matrix, one_shot)
-    np.testing.assert_array_equal(one_shot, sk_confusion(target.ravel(), pred.ravel(), labels=range(4)))
+    np.testing.assert_array_equal(
+        one_shot, sk_confusion(target.ravel(), pred.ravel(), labels=range(4))
+    )
     s = pooled.scores()
-    np.testing.assert_allclose(list(s["f1"].values()), f1_score(target.ravel(), pred.ravel(), average=None))
+    np.testing.assert_allclose(
+        list(s["f1"].values()), f1_score(target.ravel(), pred.ravel(), average=None)
+    )
     np.testing.assert_allclose(
         list(s["iou"].values()), jaccard_score(target.ravel(), pred.ravel(), average=None)
     )
@@ -86,7 +90,9 @@ def test_pooled_scores_differ_from_per_batch_average():
     pred = target.copy()
     pred[1, 0, 0] = 0
     pooled = segmentation_scores(confusion_matrix(pred, target, 2))["f1"]["1"]
-    per_tile = [segmentation_scores(confusion_matrix(p, t, 2))["f1"]["1"] for p, t in zip(pred, target)]
+    per_tile = [
+        segmentation_scores(confusion_matrix(p, t, 2))["f1"]["1"] for p, t in zip(pred, target)
+    ]
     assert pooled == pytest.approx(2 * 8 / (2 * 8 + 1))
     assert np.mean(per_tile) == pytest.approx(0.5)
 

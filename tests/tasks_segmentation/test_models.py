@@ -93,8 +93,13 @@ def test_ssl_unet_uses_the_checkpoint_encoder(tmp_path):
     torch.manual_seed(2)
     encoder = create_encoder("resnet-tiny", in_channels=1)
     path = tmp_path / "byol.pt"
-    save_encoder(path, encoder, name="resnet-tiny", kwargs={"in_channels": 1},
-                 input_spec={"spatial_dims": 2, "size": 64, "mean": 0.5, "std": 0.25})
+    save_encoder(
+        path,
+        encoder,
+        name="resnet-tiny",
+        kwargs={"in_channels": 1},
+        input_spec={"spatial_dims": 2, "size": 64, "mean": 0.5, "std": 0.25},
+    )
     model = create_segmentation_model("ssl-unet", 4, encoder=str(path))
     for key, value in encoder.state_dict().items():
         torch.testing.assert_close(model.encoder.state_dict()[key], value)

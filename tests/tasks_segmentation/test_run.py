@@ -12,8 +12,13 @@ from mtneuro.errors import ConfigError
 from mtneuro.tasks.segmentation import run as run_module
 from mtneuro.tasks.segmentation.run import Task2Config, run_task2, task2_config
 
-TINY = {"train_z_step": 100, "test_z_step": 25, "window": 256, "eval_batch_size": 8,
-        "train": {"epochs": 1, "crop": 32, "batch_size": 2, "steps_per_epoch": 1}}
+TINY = {
+    "train_z_step": 100,
+    "test_z_step": 25,
+    "window": 256,
+    "eval_batch_size": 8,
+    "train": {"epochs": 1, "crop": 32, "batch_size": 2, "steps_per_epoch": 1},
+}
 
 
 def test_presets_and_overrides():
@@ -55,9 +60,12 @@ def test_run_2d_three_classes_two_seeds(tmp_path):
 
 
 def test_run_3d_four_classes():
-    config = task2_config(None, model="unet3d", classes=4,
-                          **{**TINY, "train_z_step": 20, "test_z_step": 3, "window": 64,
-                             "examples_per_region": 1})
+    config = task2_config(
+        None,
+        model="unet3d",
+        classes=4,
+        **{**TINY, "train_z_step": 20, "test_z_step": 3, "window": 64, "examples_per_region": 1},
+    )
     m = run_task2(config, source=GridSource(), quiet=True)["metrics"]
     # 4-class: no zona incerta; 50 test slices -> 6 blocks of 8, every 3rd -> 2 per region
     assert m["setting"]["regions"] == ["cortex", "striatum", "thalamus"]
@@ -79,16 +87,45 @@ def test_cli_writes_metrics_and_overlays(tmp_path, monkeypatch):
 
     monkeypatch.setattr(run_module, "open_source", lambda name, **kw: GridSource())
     out = tmp_path / "run"
-    main(["task2", "--model", "fpn", "--classes", "4", "--quiet", "--seeds", "3",
-          "--epochs", "1", "--crop", "32", "--batch-size", "2",
-          "--set", "train_z_step=100", "--set", "test_z_step=50", "--set", "window=256",
-          "--set", "train.steps_per_epoch=1", "--set", "examples_per_region=1", "--out", str(out)])
+    main(
+        [
+            "task2",
+            "--model",
+            "fpn",
+            "--classes",
+            "4",
+            "--quiet",
+            "--seeds",
+            "3",
+            "--epochs",
+            "1",
+            "--crop",
+            "32",
+            "--batch-size",
+            "2",
+            "--set",
+            "train_z_step=100",
+            "--set",
+            "test_z_step=50",
+            "--set",
+            "window=256",
+            "--set",
+            "train.steps_per_epoch=1",
+            "--set",
+            "examples_per_region=1",
+            "--out",
+            str(out),
+        ]
+    )
     data = read_metrics(out)
     assert data["task"] == "task2" and data["config"]["model"] == "fpn"
     assert data["config"]["seeds"] == [3] and data["metrics"]["n_test_tiles"] == 3
     assert set(data["metrics"]["summary"]["f1"]) == {"background", "vessel", "cell", "axon"}
     assert sorted(p.name for p in out.glob("*.png")) == [
-        "overlay_cortex.png", "overlay_striatum.png", "overlay_thalamus.png"]
+        "overlay_cortex.png",
+        "overlay_striatum.png",
+        "overlay_thalamus.png",
+    ]
 
 
 def test_cli_bad_model_is_one_line_error(capsys):
@@ -103,4 +140,9 @@ def test_cli_bad_model_is_one_line_error(capsys):
 
 def test_config_defaults_are_the_mtneuro_model():
     config = Task2Config()
-    assert (config.model, config.classes, config.source, config.train.batch_size) == ("unet", 4, "phantom", 8)
+    assert (config.model, config.classes, config.source, config.train.batch_size) == (
+        "unet",
+        4,
+        "phantom",
+        8,
+    )

@@ -27,7 +27,9 @@ def _tiles(n=6, size=24, depth=None, seed=0):
 
 
 def _tiny_net():
-    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 3, 1))
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 3, 1)
+    )
 
 
 @pytest.mark.parametrize("depth", [None, 4])
@@ -77,8 +79,13 @@ def test_settings_validation():
         from_mapping(TrainSettings, {"class_weights": "inverse"})
     images, masks = _tiles()
     with pytest.raises(ConfigError, match="expected 3 weights"):
-        train_segmentation(_tiny_net(), CropBatches(images, masks, batch_size=2, crop=8),
-                           TrainSettings(epochs=1, class_weights=(1.0, 2.0)), n_classes=3, quiet=True)
+        train_segmentation(
+            _tiny_net(),
+            CropBatches(images, masks, batch_size=2, crop=8),
+            TrainSettings(epochs=1, class_weights=(1.0, 2.0)),
+            n_classes=3,
+            quiet=True,
+        )
 
 
 def _run(tmp_path, interrupt_at=None, resume=False, fingerprint=None):
@@ -95,9 +102,19 @@ def _run(tmp_path, interrupt_at=None, resume=False, fingerprint=None):
             return real(e)
 
         batches.epoch = epoch
-    settings = TrainSettings(epochs=3, optimizer="sgd", lr=0.1, class_weights="balanced", loss="dice_ce")
-    history = train_segmentation(model, batches, settings, n_classes=3, checkpoint=tmp_path / "ck.pt",
-                                 resume=resume, quiet=True, fingerprint=fingerprint or {"seed": 0})
+    settings = TrainSettings(
+        epochs=3, optimizer="sgd", lr=0.1, class_weights="balanced", loss="dice_ce"
+    )
+    history = train_segmentation(
+        model,
+        batches,
+        settings,
+        n_classes=3,
+        checkpoint=tmp_path / "ck.pt",
+        resume=resume,
+        quiet=True,
+        fingerprint=fingerprint or {"seed": 0},
+    )
     return model, history
 
 
@@ -126,5 +143,10 @@ def test_nan_loss_stops_training():
 
     images, masks = _tiles()
     with pytest.raises(TrainingError, match="lower train.lr"):
-        train_segmentation(Broken(), CropBatches(images, masks, batch_size=2, crop=8),
-                           TrainSettings(epochs=1), n_classes=3, quiet=True)
+        train_segmentation(
+            Broken(),
+            CropBatches(images, masks, batch_size=2, crop=8),
+            TrainSettings(epochs=1),
+            n_classes=3,
+            quiet=True,
+        )

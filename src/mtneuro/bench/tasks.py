@@ -81,6 +81,13 @@ def encoder_tasks() -> tuple[str, ...]:
 
 
 register_task(BenchTask(
+    "task1", "mtneuro.bench.adapters.task1", "Task 1: brain-region classification (accuracy)",
+    settings=("roi-c1", "roi-c2", "roi-c3"), encoder=True,
+))
+register_task(BenchTask(
     "task2", "mtneuro.bench.adapters.task2", "Task 2: microstructure segmentation (F1, IoU)",
     settings=("2d-4class", "2d-3class", "3d-4class", "3d-3class"),
+))
+register_task(BenchTask(
+    "neural", "mtneuro.bench.adapters.neural", "Neural decoding (MYOW protocols)",
 ))

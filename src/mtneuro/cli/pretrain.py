@@ -42,7 +42,8 @@ def _source_params(pairs: tuple[str, ...]) -> dict[str, Any] | None:
 @click.option("--quick", is_flag=True, help="Tiny preset: under a minute on 2 CPU cores.")
 @click.option("--seed", type=int, help="Seed of weights, data order and views  [default: 0]")
 @click.option("--device", help="cpu or cuda  [default: cpu]")
-@click.option("--amp", help="auto, none, bf16 or fp16 (CUDA only)  [default: auto]")
+@click.option("--amp", help="auto (bf16 on CUDA, off on CPU), none, bf16 (also AMX CPUs) or "
+              "fp16 (CUDA only)  [default: auto]")
 @click.option("--download", is_flag=True, default=None,
               help="Download CIFAR into --source-param root=DIR if missing (needs internet).")
 @click.option("--probe", is_flag=True, help="Vision sources: linear-probe and kNN accuracy "

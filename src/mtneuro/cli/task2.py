@@ -11,12 +11,13 @@ import click
 
 from mtneuro.cli.options import parse_source_params as parse_params
 
-MODEL_HELP = ("unet, manet, fpn, unetplusplus, pan, pspnet, ssl-unet (2d); "
-              "unet3d, vnet, highresnet (3d)")
+MODEL_HELP = (
+    "unet, manet, fpn, unetplusplus, pan, pspnet, ssl-unet (2d); unet3d, vnet, highresnet (3d)"
+)
 
 
 def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``--set`` pairs -> (top-level overrides, ``train`` overrides); values parsed as JSON if possible."""
+    """``--set`` pairs -> (top-level, ``train``) overrides; JSON values are parsed."""
     from mtneuro.errors import ConfigError
 
     top: dict[str, Any] = {}
@@ -39,40 +40,106 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
 
 @click.command()
 @click.option("--model", required=True, help=f"Network: {MODEL_HELP}.")
-@click.option("--classes", type=click.Choice(["3", "4"]), default="4", show_default=True,
-              help="4: bg/vessel/cell/axon on CTX, STR, VP; 3: axons merged into bg, all regions.")
-@click.option("--dim", type=click.Choice(["2d", "3d"]), help="2d slices or 3d 8-slice blocks (default: the model's).")
-@click.option("--source", default="phantom", show_default=True, help="Volume source (phantom, bossdb, cache, ...).")
-@click.option("--source-param", "source_params", multiple=True, metavar="KEY=VALUE",
-              help="Source parameter, repeatable (e.g. seed=0, root=~/mtneuro-cache).")
-@click.option("--seeds", type=int, multiple=True, help="Seeds, e.g. --seeds 0 --seeds 1 (or --seeds 0 1 2).")
-@click.option("--epochs", type=click.IntRange(min=1), help="Training epochs (overrides the preset).")
+@click.option(
+    "--classes",
+    type=click.Choice(["3", "4"]),
+    default="4",
+    show_default=True,
+    help="4: bg/vessel/cell/axon on CTX, STR, VP; 3: axons merged into bg, all regions.",
+)
+@click.option(
+    "--dim",
+    type=click.Choice(["2d", "3d"]),
+    help="2d slices or 3d 8-slice blocks (default: the model's).",
+)
+@click.option(
+    "--source",
+    default="phantom",
+    show_default=True,
+    help="Volume source (phantom, bossdb, cache, ...).",
+)
+@click.option(
+    "--source-param",
+    "source_params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Source parameter, repeatable (e.g. seed=0, root=~/mtneuro-cache).",
+)
+@click.option(
+    "--seeds", type=int, multiple=True, help="Seeds, e.g. --seeds 0 --seeds 1 (or --seeds 0 1 2)."
+)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), help="Training epochs (overrides the preset)."
+)
 @click.option("--lr", type=float, help="Peak learning rate.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Crops per step.")
 @click.option("--crop", type=click.IntRange(min=8), help="Training crop side in pixels.")
 @click.option("--optimizer", type=click.Choice(["adamw", "sgd"]), help="Optimiser.")
-@click.option("--loss", type=click.Choice(["ce", "dice_ce"]), help="Cross-entropy, or plus soft Dice.")
-@click.option("--class-weights", help="'none', 'balanced' or comma-separated weights, one per class.")
+@click.option(
+    "--loss", type=click.Choice(["ce", "dice_ce"]), help="Cross-entropy, or plus soft Dice."
+)
+@click.option(
+    "--class-weights", help="'none', 'balanced' or comma-separated weights, one per class."
+)
 @click.option("--encoder", help="ssl-unet encoder: `mtneuro pretrain` checkpoint or user spec.")
 @click.option("--encoder-name", help="smp encoder of the 2D models (default resnet18).")
-@click.option("--encoder-weights", type=click.Path(dir_okay=False, exists=True),
-              help="Local file of smp encoder weights (nothing is downloaded).")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Any other config key, repeatable: test_z_step=5, window=128, train.steps_per_epoch=10.")
-@click.option("--quick", is_flag=True, help="Quick preset: minutes on a CPU (subsampled slices, crops).")
-@click.option("--paper", is_flag=True, help="MTNeuro preset: whole tiles, SGD lr 0.01, 5 epochs, all slices.")
+@click.option(
+    "--encoder-weights",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Local file of smp encoder weights (nothing is downloaded).",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any other config key, repeatable: test_z_step=5, window=128, train.steps_per_epoch=10.",
+)
+@click.option(
+    "--quick", is_flag=True, help="Quick preset: minutes on a CPU (subsampled slices, crops)."
+)
+@click.option(
+    "--paper", is_flag=True, help="MTNeuro preset: whole tiles, SGD lr 0.01, 5 epochs, all slices."
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--resume", is_flag=True, help="Continue each seed from its checkpoint in OUT/checkpoints.")
+@click.option(
+    "--resume", is_flag=True, help="Continue each seed from its checkpoint in OUT/checkpoints."
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output directory: metrics.json, overlay_<region>.png, checkpoints/.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory: metrics.json, overlay_<region>.png, checkpoints/.",
+)
 @click.argument("more_seeds", nargs=-1, type=int, metavar="")
-def task2(model: str, classes: str, dim: str | None, source: str, source_params: tuple[str, ...],
-          seeds: tuple[int, ...], more_seeds: tuple[int, ...], epochs: int | None, lr: float | None,
-          batch_size: int | None, crop: int | None, optimizer: str | None, loss: str | None,
-          class_weights: str | None, encoder: str | None, encoder_name: str | None,
-          encoder_weights: str | None, settings: tuple[str, ...], quick: bool, paper: bool, device: str, resume: bool,
-          quiet: bool, out_dir: Path) -> None:
+def task2(
+    model: str,
+    classes: str,
+    dim: str | None,
+    source: str,
+    source_params: tuple[str, ...],
+    seeds: tuple[int, ...],
+    more_seeds: tuple[int, ...],
+    epochs: int | None,
+    lr: float | None,
+    batch_size: int | None,
+    crop: int | None,
+    optimizer: str | None,
+    loss: str | None,
+    class_weights: str | None,
+    encoder: str | None,
+    encoder_name: str | None,
+    encoder_weights: str | None,
+    settings: tuple[str, ...],
+    quick: bool,
+    paper: bool,
+    device: str,
+    resume: bool,
+    quiet: bool,
+    out_dir: Path,
+) -> None:
     """Segment vessels, cell bodies and axons (MTNeuro task 2) and score on the test slices.
 
     Writes OUT/metrics.json (per-class F1, IoU, balanced accuracy per seed, and
@@ -94,16 +161,32 @@ def task2(model: str, classes: str, dim: str | None, source: str, source_params:
         try:
             weights = [float(v) for v in class_weights.split(",")]
         except ValueError:
-            raise ConfigError(f"--class-weights: expected none, balanced or numbers, got {class_weights!r}") from None
+            raise ConfigError(
+                f"--class-weights: expected none, balanced or numbers, got {class_weights!r}"
+            ) from None
     all_seeds = tuple(seeds) + tuple(more_seeds)
     extra, train_extra = _parse_settings(settings)
-    explicit = dict(
-        model=model, classes=int(classes), dim=dim, source=source,
-        source_params=parse_params(source_params), seeds=all_seeds or None,
-        encoder=encoder, encoder_name=encoder_name, encoder_weights=encoder_weights, device=device,
-    )
-    train = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
-             "optimizer": optimizer, "loss": loss, "class_weights": weights}
+    explicit = {
+        "model": model,
+        "classes": int(classes),
+        "dim": dim,
+        "source": source,
+        "source_params": parse_params(source_params),
+        "seeds": all_seeds or None,
+        "encoder": encoder,
+        "encoder_name": encoder_name,
+        "encoder_weights": encoder_weights,
+        "device": device,
+    }
+    train = {
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "crop": crop,
+        "optimizer": optimizer,
+        "loss": loss,
+        "class_weights": weights,
+    }
     config = task2_config(
         "quick" if quick else "paper" if paper else None,
         **{**extra, **{k: v for k, v in explicit.items() if v is not None}},
@@ -112,16 +195,26 @@ def task2(model: str, classes: str, dim: str | None, source: str, source_params:
     started = time.perf_counter()
     result = run_task2(config, checkpoint_dir=out_dir / "checkpoints", resume=resume, quiet=quiet)
     metrics = result["metrics"]
-    path = write_metrics(out_dir, task="task2", metrics=metrics, config=result["config"],
-                         source=result["source"], wall_s=time.perf_counter() - started)
+    path = write_metrics(
+        out_dir,
+        task="task2",
+        metrics=metrics,
+        config=result["config"],
+        source=result["source"],
+        wall_s=time.perf_counter() - started,
+    )
     pictures = plot_region_overlays(result["examples"], out_dir)
     summary = metrics["summary"]
     click.echo(
-        f"task2 {model} {classes}-class {metrics['setting']['dim']} over {len(config.seeds)} seed(s): "
+        f"task2 {model} {classes}-class {metrics['setting']['dim']}, "
+        f"{len(config.seeds)} seed(s): "
         f"avg F1 {summary['avg_f1']['mean']:.3f} +- {summary['avg_f1']['std']:.3f}, "
         f"avg IoU {summary['avg_iou']['mean']:.3f} +- {summary['avg_iou']['std']:.3f}, "
         f"balanced acc {summary['balanced_accuracy']['mean']:.3f}"
     )
     for name in metrics["setting"]["class_names"]:
-        click.echo(f"  {name:>16}: F1 {summary['f1'][name]['mean']:.3f}  IoU {summary['iou'][name]['mean']:.3f}")
+        click.echo(
+            f"  {name:>16}: F1 {summary['f1'][name]['mean']:.3f}"
+            f"  IoU {summary['iou'][name]['mean']:.3f}"
+        )
     click.echo(f"wrote {path} and {len(pictures)} overlay PNG(s)")

@@ -24,8 +24,9 @@ highresnet      3d    MONAI HighResNet
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
@@ -41,7 +42,9 @@ PAPER_MODELS_2D = ("unet", "manet", "fpn", "unetplusplus", "pan", "pspnet")
 PAPER_MODELS_3D = ("unet3d", "vnet", "highresnet")
 
 
-def _register(name: str, dim: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+def _register(
+    name: str, dim: str
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     MODEL_DIMS[name] = dim
     return SEGMENTATION_MODELS.register(name)
 
@@ -91,7 +94,8 @@ def _ssl_unet(
         module, input_spec = resolve_encoder(str(encoder))
     if input_spec.get("spatial_dims", 2) != 2 or input_spec.get("in_channels", 1) != 1:
         raise ConfigError(
-            f"encoder {encoder!s}: ssl-unet needs a 2D encoder on 1 channel, got input spec {input_spec}"
+            f"encoder {encoder!s}: ssl-unet needs a 2D encoder on 1 channel, "
+            f"got input spec {input_spec}"
         )
     return segmentation_2d.EncoderUNet(
         module,
@@ -129,7 +133,9 @@ def model_dim(name: str) -> str:
     return MODEL_DIMS[name]
 
 
-def create_segmentation_model(name: str, n_classes: int, dim: str | None = None, **kw: Any) -> nn.Module:
+def create_segmentation_model(
+    name: str, n_classes: int, dim: str | None = None, **kw: Any
+) -> nn.Module:
     """Build a segmentation network by name.
 
     Args:

@@ -14,8 +14,8 @@ and crops of 128 satisfy all. In training mode the models hold BatchNorm layers 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import segmentation_models_pytorch as smp
 import torch
@@ -56,9 +56,8 @@ def load_local_encoder_weights(encoder: nn.Module, path: str | Path) -> None:
     own = encoder.state_dict()
     for key, value in state.items():
         target = own.get(key)
-        if target is not None and value.ndim == 4 and value.shape[1] != target.shape[1]:
-            if target.shape[1] == 1:
-                state[key] = value.sum(dim=1, keepdim=True)
+        if target is not None and value.ndim == 4 and value.shape[1] != target.shape[1] == 1:
+            state[key] = value.sum(dim=1, keepdim=True)
     mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     missing = [k for k in own if k not in state]
     if mismatched or missing:
@@ -203,7 +202,7 @@ class EncoderUNet(nn.Module):
             features.append(x)
         return features
 
-    def train(self, mode: bool = True) -> "EncoderUNet":
+    def train(self, mode: bool = True) -> EncoderUNet:
         super().train(mode)
         if self.freeze_encoder:
             self.encoder.eval()  # frozen BatchNorm statistics too
@@ -214,9 +213,13 @@ class EncoderUNet(nn.Module):
         y = features[-1]
         for block, skip in zip(self.decoder, reversed(features[:-1])):
             if y.shape[-2:] != skip.shape[-2:]:
-                y = nn.functional.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+                y = nn.functional.interpolate(
+                    y, size=skip.shape[-2:], mode="bilinear", align_corners=False
+                )
             y = block(torch.cat([y, skip], dim=1))
         logits = self.head(y)
         if logits.shape[-2:] != x.shape[-2:]:
-            logits = nn.functional.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+            logits = nn.functional.interpolate(
+                logits, size=x.shape[-2:], mode="bilinear", align_corners=False
+            )
         return logits

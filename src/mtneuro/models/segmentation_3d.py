@@ -58,7 +58,10 @@ class VNetLight(nn.Module):
 
 
 def build_unet3d(
-    n_classes: int, *, in_channels: int = 1, channels: tuple[int, ...] = (32, 64, 128, 256),
+    n_classes: int,
+    *,
+    in_channels: int = 1,
+    channels: tuple[int, ...] = (32, 64, 128, 256),
     num_res_units: int = 1,
 ) -> nn.Module:
     """MONAI 3D U-Net; ``channels`` per level, stride 2 between levels."""

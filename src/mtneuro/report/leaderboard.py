@@ -34,7 +34,7 @@ VOLUME_SOURCES = {
     "slice": "real slice z=309 only",
 }
 METRIC_TITLES = {
-    "accuracy": "Accuracy", "delta_accuracy": "δ-Accuracy", "weighted_f1": "Weighted F1",
+    "accuracy": "Accuracy", "delta_accuracy": "δ-Accuracy", "f1_weighted": "Weighted F1",
     "f1_avg": "F1 avg", "iou_avg": "IoU avg",
     "r2_vessel_fraction": "R² Vessels", "r2_axon_fraction": "R² Axons", "r2_cell_count": "R² Cell count",
     "r2_cell_size": "R² Cell size", "r2_nn_distance": "R² Dist (k=1)",

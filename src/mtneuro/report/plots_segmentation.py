@@ -8,8 +8,8 @@ the 3-class setting, background+axon) is left uncoloured.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -19,8 +19,9 @@ from mtneuro.report.figures import plt, save_figure
 CLASS_COLOURS = {"vessel": (0.9, 0.1, 0.1), "cell": (0.1, 0.8, 0.1), "axon": (0.2, 0.4, 1.0)}
 
 
-def label_overlay(image: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
-                  alpha: float = 0.45) -> np.ndarray:
+def label_overlay(
+    image: np.ndarray, labels: np.ndarray, class_names: Sequence[str], alpha: float = 0.45
+) -> np.ndarray:
     """Grey image with coloured labels blended in.
 
     Args:
@@ -90,7 +91,9 @@ def plot_overlays(
     return save_figure(fig, path)
 
 
-def plot_region_overlays(examples: dict, out_dir: str | Path, *, prefix: str = "overlay") -> list[Path]:
+def plot_region_overlays(
+    examples: dict, out_dir: str | Path, *, prefix: str = "overlay"
+) -> list[Path]:
     """One overlay PNG per region from ``run_task2(...)["examples"]``.
 
     Returns:
@@ -105,8 +108,11 @@ def plot_region_overlays(examples: dict, out_dir: str | Path, *, prefix: str = "
         name = examples["region_names"][int(r)]
         paths.append(
             plot_overlays(
-                examples["image"][rows], examples["truth"][rows], examples["prediction"][rows],
-                examples["class_names"], Path(out_dir) / f"{prefix}_{name}.png",
+                examples["image"][rows],
+                examples["truth"][rows],
+                examples["prediction"][rows],
+                examples["class_names"],
+                Path(out_dir) / f"{prefix}_{name}.png",
                 title=f"{name}: image / truth / prediction",
             )
         )

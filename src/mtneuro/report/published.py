@@ -13,7 +13,7 @@ Metric keys match what ``mtneuro bench`` cells report:
   names of :data:`mtneuro.data.spec.SEGMENTATION_SETTINGS`; settings ``2d-4class``,
   ``2d-3class``, ``3d-4class``, ``3d-3class``;
 * task 3: ``r2_<feature>`` for :data:`mtneuro.tasks.semantic.FEATURE_NAMES`;
-* neural: ``accuracy``, ``delta_accuracy`` (monkey), ``weighted_f1`` (rodent).
+* neural: ``accuracy``, ``delta_accuracy`` (monkey), ``f1_weighted`` (rodent).
 """
 
 from __future__ import annotations

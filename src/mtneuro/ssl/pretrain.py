@@ -150,7 +150,7 @@ def load_training_images(config: PretrainConfig) -> tuple[torch.Tensor, dict[str
 
 def build_view(config: PretrainConfig, images: torch.Tensor) -> tuple[Any, dict[str, Any]]:
     """The view function and the encoder's input spec (size, normalisation)."""
-    from mtneuro.ssl.augment import images as aug
+    from mtneuro.ssl import augment as aug
 
     kind = config.augment
     if kind == "auto":

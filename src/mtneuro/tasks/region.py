@@ -151,7 +151,7 @@ def mean_std(values: list[float] | np.ndarray) -> dict[str, Any]:
     return {"mean": as_plain(mean), "std": as_plain(std), "n": int(n)}
 
 
-class _Inputs:
+class RegionInputs:
     """Resized inputs of every split, in the shapes the protocol scores."""
 
     def __init__(self, data: dict[str, SplitData], config: Task1Config) -> None:
@@ -172,7 +172,7 @@ class _Inputs:
         )
 
 
-def _run_seed(config: Task1Config, inputs: _Inputs, seed: int, spatial_dims: int) -> dict[str, Any]:
+def _run_seed(config: Task1Config, inputs: RegionInputs, seed: int, spatial_dims: int) -> dict[str, Any]:
     torch.manual_seed(seed)
     extra: dict[str, Any] = {}
     method = config.method
@@ -240,7 +240,7 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None) -> 
     source_info: dict[str, Any] | None = None
     if data is None:
         data, source_info = load_task1_data(config)
-    inputs = _Inputs(data, config)
+    inputs = RegionInputs(data, config)
     spatial_dims = 3 if config.dim == "3d" else 2
     per_seed = [_run_seed(config, inputs, int(seed), spatial_dims) for seed in config.seeds]
     return {

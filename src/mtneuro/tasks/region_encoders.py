@@ -48,37 +48,29 @@ def pretrain_on_the_fly(
     Returns:
         ``(encoder in eval mode, input_spec)`` read back from the written ``encoder.pt``.
     """
-    try:
-        from mtneuro.ssl.pretrain import PretrainConfig, run_pretrain
-    except ImportError as err:  # pragma: no cover - depends on the pretraining module being installed
-        raise ConfigError(
-            f"method {method}: no --encoder checkpoint given and on-the-fly pre-training is "
-            f"unavailable ({err}); run `mtneuro pretrain --method {method} --out DIR` and pass "
-            "--encoder DIR/encoder.pt"
-        ) from None
-    from mtneuro.config import from_mapping
+    from mtneuro.ssl.pretrain import make_config, run_pretrain
 
+    if spatial_dims != 2:
+        raise ConfigError(
+            f"method {method}: on-the-fly pre-training is 2D only; pass --encoder with a 3D checkpoint"
+        )
     with tempfile.TemporaryDirectory(prefix=f"mtneuro-{method}-") as tmp:
         out = Path(work_dir) / f"{method}-seed{seed}" if work_dir is not None else Path(tmp)
-        overrides = {
-            "method": method,
-            "source": source,
-            "source_params": dict(source_params),
-            "seed": seed,
-            "out": str(out),
-            "dim": f"{spatial_dims}d",
-            "device": device,
-            "quiet": True,
-        }
-        if quick:
-            overrides["preset"] = "quick"
-        if epochs is not None:
-            overrides["epochs"] = epochs
-        known = {f for f in PretrainConfig.__dataclass_fields__}
-        config = from_mapping(PretrainConfig, {k: v for k, v in overrides.items() if k in known})
+        config = make_config(
+            "quick" if quick else "default",
+            overrides={
+                "method": method,
+                "source": source,
+                "source_params": dict(source_params),
+                "seed": seed,
+                "out_dir": str(out),
+                "device": device,
+                "quiet": True,
+                "epochs": epochs,
+            },
+        )
         result = run_pretrain(config)
-        path = Path(result["encoder"]) if isinstance(result, dict) and "encoder" in result else out / "encoder.pt"
-        encoder = load_encoder(path)
+        encoder = load_encoder(result["encoder"])
         return encoder, dict(getattr(encoder, "input_spec", {}) or {})
 
 

@@ -16,9 +16,8 @@ from sklearn.decomposition import PCA
 from torch import nn
 
 from mtneuro.ssl.optim import build_optimizer
-from mtneuro.ssl.schedules import warmup_cosine_lr
 from mtneuro.tasks.neural.config import NeuralConfig
-from mtneuro.tasks.neural.train import TrainResult, ViewSampler, make_encoder, total_steps
+from mtneuro.tasks.neural.train import TrainResult, ViewSampler, learning_rate, make_encoder, total_steps
 
 
 def pca_features(z: np.ndarray, train: np.ndarray, dim: int, seed: int = 0) -> np.ndarray:
@@ -75,7 +74,7 @@ def train_supervised(
     model.train()
     start = time.perf_counter()
     for step in range(steps):
-        lr = warmup_cosine_lr(step, steps, warmup, config.lr)
+        lr = learning_rate(step, steps, warmup, config)
         for group in optimizer.param_groups:
             group["lr"] = lr
         index = torch.randperm(n, generator=generator)[:batch]
@@ -88,6 +87,6 @@ def train_supervised(
         loss.backward()
         optimizer.step()
         if step % log_every == 0 or step == steps - 1:
-            curve.append({"step": float(step), "lr": lr, "loss": float(loss)})
+            curve.append({"step": float(step), "lr": lr, "loss": float(loss.detach())})
     wall = time.perf_counter() - start
     return TrainResult(model.encoder.eval(), enc_kwargs, curve, wall, steps)

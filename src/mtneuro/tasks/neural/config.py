@@ -20,6 +20,7 @@ from mtneuro.config import check, from_mapping, in_unit_interval, positive  # no
 
 Method = Literal["myow", "byol", "supervised", "pca", "raw"]
 SplitName = Literal["auto", "trial", "kfold", "block", "random"]
+Schedule = Literal["constant", "cosine"]
 
 _nonneg = check(lambda v: v >= 0, "float >= 0")
 _nonneg_int = check(lambda v: v >= 0, "int >= 0")
@@ -42,18 +43,23 @@ class NeuralConfig:
         guard: guard gap in bins for ``block``; ``None`` = the positive window.
         steps: optimiser steps; ``epochs`` (passes over the training bins) wins if set.
         batch_size: anchors per step (capped at the number of training bins).
-        lr, weight_decay: AdamW; linear warm-up then cosine decay.
-        warmup_steps: learning-rate warm-up.
-        ema_start: target EMA rate at step 0, cosine to 1 at the end.
+        lr, weight_decay: AdamW learning rate and decoupled weight decay.
+        warmup_steps: linear learning-rate warm-up.
+        lr_schedule: after warm-up, ``constant`` or ``cosine`` decay to 0.
+        ema_start: target EMA rate (at step 0 for ``ema_schedule="cosine"``).
+        ema_schedule: ``constant`` or ``cosine`` from ``ema_start`` to 1.
         hidden, rep_dim: encoder MLP widths and representation size.
         head_hidden, mined_dim: predictor / mined-projector widths (MYOW heads).
         mined_weight, mined_warmup_steps: MYOW mined-loss weight (convex mix) and its ramp.
         knn_k: MYOW mines one of the ``k`` nearest candidates at random.
-        mine_exclude: candidates of the anchor's own trial are never mined (``trial``);
-            an int excludes only those within that many bins.
+        mine_exclude: candidates of the anchor's own trial are never mined (``trial``,
+            reach default, as the reference); a number of bins excludes only those that
+            close (sleep default 150, the reference's negative window).
         pos_window: temporal positives within +-``pos_window`` bins of the same trial.
         dropout_p, dropout_apply_p, noise_std, noise_apply_p, pepper_p, pepper_c,
             pepper_apply_p: neural augmentations (rates in Hz, before z-scoring).
+        threads: torch CPU threads while training (1 is fastest for these tiny
+            matrices; see :func:`mtneuro.tasks.neural.train.torch_threads`).
         quiet: no progress bar.
     """
 
@@ -70,7 +76,9 @@ class NeuralConfig:
     lr: float | None = field(default=None, metadata=positive("float"))
     weight_decay: float = field(default=2e-5, metadata=_nonneg)
     warmup_steps: int | None = field(default=None, metadata=_nonneg_int)
+    lr_schedule: Schedule = "constant"
     ema_start: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
+    ema_schedule: Schedule = "constant"
     hidden: tuple[int, ...] = (64, 64, 64)
     rep_dim: int | None = field(default=None, metadata=positive())
     head_hidden: int = field(default=256, metadata=positive())
@@ -78,7 +86,7 @@ class NeuralConfig:
     mined_weight: float = field(default=0.5, metadata=in_unit_interval(closed_right=True))
     mined_warmup_steps: int | None = field(default=None, metadata=_nonneg_int)
     knn_k: int = field(default=5, metadata=positive())
-    mine_exclude: str = field(default="trial", metadata=check(
+    mine_exclude: str | None = field(default=None, metadata=check(
         lambda v: v == "trial" or (v.isdigit()), "'trial' or a number of bins"))
     pos_window: int | None = field(default=None, metadata=_nonneg_int)
     dropout_p: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
@@ -88,6 +96,7 @@ class NeuralConfig:
     pepper_p: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
     pepper_c: float | None = field(default=None, metadata=_nonneg)
     pepper_apply_p: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
+    threads: int = field(default=1, metadata=positive())
     quiet: bool = True
 
 
@@ -97,12 +106,12 @@ KIND_DEFAULTS: dict[str, dict[str, object]] = {
     "reach": dict(
         steps=1500, lr=2e-3, warmup_steps=50, ema_start=0.98, rep_dim=64, mined_warmup_steps=10,
         pos_window=2, dropout_p=0.2, dropout_apply_p=1.0, noise_std=1.5, noise_apply_p=0.5,
-        pepper_p=0.3, pepper_c=1.5, pepper_apply_p=0.5, guard=2,
+        pepper_p=0.3, pepper_c=1.5, pepper_apply_p=0.5, guard=2, mine_exclude="trial",
     ),
     "sleep": dict(
         steps=1500, lr=2e-3, warmup_steps=50, ema_start=0.98, rep_dim=32, mined_warmup_steps=10,
         pos_window=3, dropout_p=0.8, dropout_apply_p=0.9, noise_std=0.0, noise_apply_p=0.0,
-        pepper_p=0.0, pepper_c=0.0, pepper_apply_p=0.0, guard=3,
+        pepper_p=0.0, pepper_c=0.0, pepper_apply_p=0.0, guard=3, mine_exclude="150",
     ),
 }
 

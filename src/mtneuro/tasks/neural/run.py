@@ -27,7 +27,7 @@ from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
 from mtneuro.tasks.neural.metrics import classification_metrics, nearest_direction, reach_accuracy
 from mtneuro.tasks.neural.readouts import fit_angle_readout, fit_state_readout
-from mtneuro.tasks.neural.train import TrainResult, ViewSampler, train_ssl
+from mtneuro.tasks.neural.train import TrainResult, ViewSampler, torch_threads, train_ssl
 
 SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
 
@@ -144,15 +144,13 @@ def fit_neural(config: NeuralConfig) -> NeuralOutcome:
     start = time.perf_counter()
     rec = load_recording(config.data, config.data_root)
     config = resolve(config, rec.kind)
-    if config.method in ("myow", "byol") and config.mine_exclude == "trial" and rec.n_trials == 1:
-        # one long trial (sleep): exclude the reference's +-150-bin window instead
-        config = dataclasses.replace(config, mine_exclude="150")
     folds = make_splits(rec, config)
     labels, preds, fold_metrics = [], [], []
     result: TrainResult | None = None
     train_wall = 0.0
     for split in folds:
-        features, result, spec = learn_features(rec, split, config)
+        with torch_threads(config.threads):
+            features, result, spec = learn_features(rec, split, config)
         metrics, pred = _readout(rec, features, split)
         train_wall += result.wall_s if result is not None else 0.0
         fold_metrics.append(metrics)

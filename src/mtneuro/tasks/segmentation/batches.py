@@ -8,7 +8,7 @@ resumed at epoch k sees exactly the batches an uninterrupted run would.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch

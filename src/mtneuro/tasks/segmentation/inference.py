@@ -9,7 +9,7 @@ test set (:mod:`mtneuro.tasks.segmentation.metrics`).
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -49,7 +49,9 @@ def sliding_window_logits(
         raise ConfigError(f"overlap: expected float in [0, 1), got {overlap!r}")
     spatial = images.shape[2:]
     if len(window) != len(spatial):
-        raise ConfigError(f"window: expected {len(spatial)} sizes for images {tuple(images.shape)}, got {window}")
+        raise ConfigError(
+            f"window: expected {len(spatial)} sizes for images {tuple(images.shape)}, got {window}"
+        )
     roi = [min(int(w), int(s)) for w, s in zip(window, spatial)]
     return sliding_window_inference(
         images, roi, window_batch, predictor, overlap=overlap, mode=blend, progress=False
@@ -90,7 +92,9 @@ def predict_tiles(
     out = np.empty((images.shape[0], *images.shape[2:]), dtype=np.uint8)
     for start in range(0, images.shape[0], batch_size):
         chunk = torch.from_numpy(images[start : start + batch_size]).to(device).float().div_(255.0)
-        logits = sliding_window_logits(predictor, chunk, window, overlap=overlap, window_batch=batch_size)
+        logits = sliding_window_logits(
+            predictor, chunk, window, overlap=overlap, window_batch=batch_size
+        )
         out[start : start + batch_size] = logits.argmax(dim=1).to(torch.uint8).cpu().numpy()
     return out
 

@@ -17,7 +17,7 @@ prediction scores 0, as it should.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

@@ -19,9 +19,10 @@ regions; 2D slices or 8-slice 3D blocks. Presets:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -68,7 +69,9 @@ class Task2Config:
     dim: Literal["2d", "3d"] | None = None
     source: str = "phantom"
     source_params: dict[str, Any] = field(default_factory=dict)
-    seeds: tuple[int, ...] = field(default=(0,), metadata=check(lambda v: len(v) > 0, "at least one seed"))
+    seeds: tuple[int, ...] = field(
+        default=(0,), metadata=check(lambda v: len(v) > 0, "at least one seed")
+    )
     encoder: str | None = None
     encoder_name: str | None = None
     encoder_weights: str | None = None
@@ -85,16 +88,40 @@ class Task2Config:
 #: preset -> dim -> overrides (``train`` is a nested mapping).
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {
-        "2d": {"train": {"epochs": 5, "batch_size": 8, "crop": 256, "optimizer": "sgd", "lr": 0.01,
-                         "weight_decay": 0.0}},
-        "3d": {"train": {"epochs": 5, "batch_size": 1, "crop": 256, "optimizer": "sgd", "lr": 0.01,
-                         "weight_decay": 0.0}},
+        "2d": {
+            "train": {
+                "epochs": 5,
+                "batch_size": 8,
+                "crop": 256,
+                "optimizer": "sgd",
+                "lr": 0.01,
+                "weight_decay": 0.0,
+            }
+        },
+        "3d": {
+            "train": {
+                "epochs": 5,
+                "batch_size": 1,
+                "crop": 256,
+                "optimizer": "sgd",
+                "lr": 0.01,
+                "weight_decay": 0.0,
+            }
+        },
     },
     "quick": {
-        "2d": {"train_z_step": 4, "test_z_step": 2, "window": 256,
-               "train": {"epochs": 6, "batch_size": 8, "crop": 128, "optimizer": "adamw", "lr": 3e-3}},
-        "3d": {"train_z_step": 2, "test_z_step": 1, "window": 128,
-               "train": {"epochs": 6, "batch_size": 4, "crop": 64, "optimizer": "adamw", "lr": 3e-3}},
+        "2d": {
+            "train_z_step": 4,
+            "test_z_step": 2,
+            "window": 256,
+            "train": {"epochs": 6, "batch_size": 8, "crop": 128, "optimizer": "adamw", "lr": 3e-3},
+        },
+        "3d": {
+            "train_z_step": 2,
+            "test_z_step": 1,
+            "window": 128,
+            "train": {"epochs": 6, "batch_size": 4, "crop": 64, "optimizer": "adamw", "lr": 3e-3},
+        },
     },
 }
 
@@ -113,8 +140,13 @@ def task2_config(preset: str | None = None, **overrides: Any) -> Task2Config:
     if preset is not None:
         check_choice("preset", preset, list(PRESETS))
         dim = overrides.get("dim") or model_dim(str(overrides.get("model", Task2Config.model)))
-        base = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in PRESETS[preset][dim].items()}
-    train = {**base.pop("train", {}), **{k: v for k, v in dict(overrides.pop("train", {})).items() if v is not None}}
+        base = {
+            k: (dict(v) if isinstance(v, Mapping) else v) for k, v in PRESETS[preset][dim].items()
+        }
+    train = {
+        **base.pop("train", {}),
+        **{k: v for k, v in dict(overrides.pop("train", {})).items() if v is not None},
+    }
     return from_mapping(Task2Config, {**base, **overrides, "train": train})
 
 
@@ -127,7 +159,9 @@ def resolve_device(name: str) -> torch.device:
     except RuntimeError:
         raise ConfigError(f"device: expected 'auto', 'cpu' or 'cuda[:N]', got {name!r}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r}: CUDA is not available on this machine; use --device cpu")
+        raise ConfigError(
+            f"device {name!r}: CUDA is not available on this machine; use --device cpu"
+        )
     return device
 
 
@@ -138,8 +172,11 @@ def _summary(per_seed: list[dict], class_names: tuple[str, ...]) -> dict[str, An
         arr = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
         if arr.size == 0:
             return {"mean": float("nan"), "std": float("nan"), "n": 0}
-        return {"mean": float(arr.mean()), "std": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
-                "n": int(arr.size)}
+        return {
+            "mean": float(arr.mean()),
+            "std": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
+            "n": int(arr.size),
+        }
 
     out: dict[str, Any] = {}
     for key in ("avg_f1", "avg_iou", "balanced_accuracy", "pixel_accuracy"):
@@ -171,7 +208,8 @@ def run_task2(
 
     Args:
         config: the experiment.
-        source: an opened volume source (default: ``open_source(config.source, **config.source_params)``).
+        source: an opened volume source (default: opened from ``config.source`` and
+            ``config.source_params``).
         checkpoint_dir: where ``seed<N>.pt`` training checkpoints go (``None``: none).
         resume: continue seeds from their checkpoints.
         quiet: no progress bars.
@@ -185,19 +223,30 @@ def run_task2(
     """
     dim = config.dim or model_dim(config.model)
     if dim != model_dim(config.model):
-        create_segmentation_model(config.model, config.classes, dim)  # raises, naming the valid models
-    create_kwargs = {"encoder": config.encoder, "encoder_name": config.encoder_name,
-                     "encoder_weights": config.encoder_weights}
+        create_segmentation_model(
+            config.model, config.classes, dim
+        )  # raises, naming the valid models
+    create_kwargs = {
+        "encoder": config.encoder,
+        "encoder_name": config.encoder_name,
+        "encoder_weights": config.encoder_weights,
+    }
     if config.model == "ssl-unet" and (config.encoder_name or config.encoder_weights):
-        raise ConfigError("encoder_name/encoder_weights apply to smp models; ssl-unet takes --encoder")
+        raise ConfigError(
+            "encoder_name/encoder_weights apply to smp models; ssl-unet takes --encoder"
+        )
     if config.model != "ssl-unet" and config.encoder is not None:
         raise ConfigError(f"--encoder applies to model 'ssl-unet', not {config.model!r}")
     setting = segmentation_setting(config.classes)
     device = resolve_device(config.device)
     source = source if source is not None else open_source(config.source, **config.source_params)
     started = time.perf_counter()
-    train_set = SegmentationTileDataset(source, config.classes, "train", dim, z_step=config.train_z_step)
-    test_set = SegmentationTileDataset(source, config.classes, "test", dim, z_step=config.test_z_step)
+    train_set = SegmentationTileDataset(
+        source, config.classes, "train", dim, z_step=config.train_z_step
+    )
+    test_set = SegmentationTileDataset(
+        source, config.classes, "test", dim, z_step=config.test_z_step
+    )
     train_images, train_masks = train_set.arrays()
     test_images, test_masks = test_set.arrays()
     read_s = time.perf_counter() - started
@@ -210,37 +259,77 @@ def run_task2(
         torch.manual_seed(seed)
         model = create_segmentation_model(config.model, config.classes, dim, **create_kwargs)
         batches = CropBatches(
-            train_images, train_masks, batch_size=config.train.batch_size, crop=crop, seed=seed,
-            augment=config.train.augment, steps_per_epoch=config.train.steps_per_epoch,
+            train_images,
+            train_masks,
+            batch_size=config.train.batch_size,
+            crop=crop,
+            seed=seed,
+            augment=config.train.augment,
+            steps_per_epoch=config.train.steps_per_epoch,
         )
         t0 = time.perf_counter()
         history = train_segmentation(
-            model, batches, config.train, n_classes=config.classes, device=device,
+            model,
+            batches,
+            config.train,
+            n_classes=config.classes,
+            device=device,
             checkpoint=Path(checkpoint_dir) / f"seed{seed}.pt" if checkpoint_dir else None,
-            resume=resume, quiet=quiet,
-            fingerprint={"model": config.model, "classes": config.classes, "dim": dim, "seed": seed,
-                         "source": source.describe(), "train_z_step": config.train_z_step,
-                         "encoder": config.encoder, "encoder_name": config.encoder_name},
+            resume=resume,
+            quiet=quiet,
+            fingerprint={
+                "model": config.model,
+                "classes": config.classes,
+                "dim": dim,
+                "seed": seed,
+                "source": source.describe(),
+                "train_z_step": config.train_z_step,
+                "encoder": config.encoder,
+                "encoder_name": config.encoder_name,
+            },
         )
         t1 = time.perf_counter()
         scores, predictions = evaluate_tiles(
-            model, test_images, test_masks, config.classes, window, class_names=setting.class_names,
-            overlap=config.overlap, batch_size=config.eval_batch_size, device=device,
+            model,
+            test_images,
+            test_masks,
+            config.classes,
+            window,
+            class_names=setting.class_names,
+            overlap=config.overlap,
+            batch_size=config.eval_batch_size,
+            device=device,
             amp=config.train.amp,
         )
         t2 = time.perf_counter()
-        per_seed.append({"seed": seed, "scores": scores, "train": history,
-                         "train_s": t1 - t0, "eval_s": t2 - t1})
+        per_seed.append(
+            {
+                "seed": seed,
+                "scores": scores,
+                "train": history,
+                "train_s": t1 - t0,
+                "eval_s": t2 - t1,
+            }
+        )
         if not examples:
             pick = _example_indices(test_set.region, config.examples_per_region)
-            examples = {"image": test_images[pick, 0], "truth": test_masks[pick].astype(np.uint8),
-                        "prediction": predictions[pick], "region": test_set.region[pick],
-                        "region_names": REGIONS, "class_names": setting.class_names}
+            examples = {
+                "image": test_images[pick, 0],
+                "truth": test_masks[pick].astype(np.uint8),
+                "prediction": predictions[pick],
+                "region": test_set.region[pick],
+                "region_names": REGIONS,
+                "class_names": setting.class_names,
+            }
         del model
 
     metrics = {
-        "setting": {"classes": config.classes, "dim": dim, "regions": list(setting.regions),
-                    "class_names": list(setting.class_names)},
+        "setting": {
+            "classes": config.classes,
+            "dim": dim,
+            "regions": list(setting.regions),
+            "class_names": list(setting.class_names),
+        },
         "model": config.model,
         "device": str(device),
         "n_train_tiles": int(train_images.shape[0]),
@@ -251,5 +340,9 @@ def run_task2(
         "per_seed": per_seed,
         "summary": _summary(per_seed, setting.class_names),
     }
-    return {"metrics": metrics, "examples": examples, "config": to_dict(config),
-            "source": source.describe()}
+    return {
+        "metrics": metrics,
+        "examples": examples,
+        "config": to_dict(config),
+        "source": source.describe(),
+    }

@@ -109,11 +109,15 @@ class SegmentationLoss(nn.Module):
 def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if settings.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=settings.lr, momentum=0.9, weight_decay=settings.weight_decay)
+        return torch.optim.SGD(
+            params, lr=settings.lr, momentum=0.9, weight_decay=settings.weight_decay
+        )
     return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
 
 
-def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+def cosine_schedule(
+    optimizer: torch.optim.Optimizer, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-step cosine decay from the peak rate to 0 over ``total_steps``."""
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
@@ -163,11 +167,16 @@ def train_segmentation(
     device = torch.device(device)
     model.to(device)
     if isinstance(settings.class_weights, str):
-        weight = balanced_class_weights(batches.masks, n_classes) if settings.class_weights == "balanced" else None
+        weight = (
+            balanced_class_weights(batches.masks, n_classes)
+            if settings.class_weights == "balanced"
+            else None
+        )
     else:
         if len(settings.class_weights) != n_classes:
             raise ConfigError(
-                f"train.class_weights: expected {n_classes} weights, got {len(settings.class_weights)}"
+                f"train.class_weights: expected {n_classes} weights, "
+                f"got {len(settings.class_weights)}"
             )
         weight = torch.tensor(settings.class_weights, dtype=torch.float32)
     criterion = SegmentationLoss(settings.loss, weight.to(device) if weight is not None else None)
@@ -196,16 +205,25 @@ def train_segmentation(
     for epoch in range(start, settings.epochs):
         model.train()
         running, count = 0.0, 0
-        bar = tqdm(batches.epoch(epoch), total=len(batches), disable=not show, leave=False,
-                   desc=f"epoch {epoch + 1}/{settings.epochs}")
+        bar = tqdm(
+            batches.epoch(epoch),
+            total=len(batches),
+            disable=not show,
+            leave=False,
+            desc=f"epoch {epoch + 1}/{settings.epochs}",
+        )
         for images, masks in bar:
-            images, masks = images.to(device, non_blocking=True), masks.to(device, non_blocking=True)
+            images, masks = (
+                images.to(device, non_blocking=True),
+                masks.to(device, non_blocking=True),
+            )
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 logits = model(images)
             loss = criterion(logits, masks)
             if not torch.isfinite(loss):
                 raise TrainingError(
-                    f"loss became {loss.item()} at epoch {epoch + 1}; lower train.lr (now {settings.lr})"
+                    f"loss became {loss.item()} at epoch {epoch + 1}; "
+                    f"lower train.lr (now {settings.lr})"
                 )
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

@@ -1,0 +1,47 @@
+"""Bench adapter of task 1 (brain-region classification, :func:`mtneuro.tasks.region.run_task1`).
+
+Settings are ``roi-c1``, ``roi-c2``, ``roi-c3``; methods are the task's
+(``supervised``, ``supervised-mixup``, ``byol``, ``myow``, ``myow-merged``, ``pca``,
+``nmf``, and ``encoder`` for a user encoder); preset ``quick`` selects the task's
+quick preset; ``params`` override :class:`~mtneuro.tasks.region.Task1Config` fields.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mtneuro.bench.suite import Cell
+
+
+def build_config(cell: Cell) -> Any:
+    from mtneuro.tasks.region import task1_config
+
+    params = dict(cell.params)
+    return task1_config(**{
+        **params,
+        "setting": cell.setting,
+        "method": cell.method,
+        "source": cell.source,
+        "source_params": {**cell.source_params, **params.get("source_params", {})},
+        "seeds": (cell.seed,),
+        "encoder": cell.encoder or params.get("encoder"),
+        "quick": cell.preset == "quick",
+        "quiet": True,
+    })
+
+
+def run(config: Any) -> dict[str, Any]:
+    from mtneuro.tasks.region import run_task1
+
+    return run_task1(config)
+
+
+def headline(result: dict[str, Any]) -> dict[str, float]:
+    return {"accuracy": result["accuracy"]["mean"]}
+
+
+def plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
+    from mtneuro.report.plots_region import plot_task1
+
+    return plot_task1(result, out_dir)

@@ -1,0 +1,70 @@
+"""Plots of a neural-decoding run: confusion matrix, 2-D view of the representation, learning curve.
+
+All take plain arrays, so they serve every method (``mtneuro neural`` writes all three).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from mtneuro.report.figures import plot_confusion_matrix, plt, save_figure
+
+
+def plot_decoding_confusion(
+    pred: np.ndarray, label: np.ndarray, class_names: Sequence[str], path: str | Path, *, title: str = ""
+) -> Path:
+    """Confusion matrix of test predictions (8 reach directions or 3 arousal states)."""
+    n = len(class_names)
+    counts = np.zeros((n, n), dtype=np.int64)
+    np.add.at(counts, (np.asarray(label, dtype=np.int64), np.asarray(pred, dtype=np.int64)), 1)
+    return plot_confusion_matrix(counts, class_names, path, title=title)
+
+
+def project_2d(features: np.ndarray) -> np.ndarray:
+    """(n, d) -> (n, 2): the first two principal components (centred SVD)."""
+    x = np.asarray(features, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    if x.shape[1] < 2:
+        return np.column_stack([x[:, 0], np.zeros(len(x))])
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    return x @ vt[:2].T
+
+
+def plot_representation_2d(
+    features: np.ndarray, label: np.ndarray, class_names: Sequence[str], path: str | Path, *, title: str = ""
+) -> Path:
+    """Test representation projected on its first two principal components, coloured by class."""
+    xy = project_2d(features)
+    label = np.asarray(label)
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    cmap = plt.get_cmap("hsv" if len(class_names) > 3 else "tab10")
+    for c, name in enumerate(class_names):
+        sel = label == c
+        if sel.any():
+            colour = cmap(c / len(class_names)) if len(class_names) > 3 else cmap(c)
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=8, color=colour, label=name, alpha=0.8)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    ax.legend(fontsize=7, markerscale=2, loc="best")
+    if title:
+        ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def plot_learning_curve(curve: Sequence[Mapping[str, float]], path: str | Path, *, title: str = "") -> Path:
+    """Training losses against optimiser step (every ``*loss`` key of the rows)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    steps = np.array([row["step"] for row in curve])
+    keys = sorted({k for row in curve for k in row if k.endswith("loss")})
+    for key in keys:
+        ax.plot(steps, [row.get(key, np.nan) for row in curve], label=key, lw=1.2)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    if keys:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return save_figure(fig, path)

@@ -1,0 +1,252 @@
+"""MTNeuro task 3: linear readout of semantic microstructure features from frozen embeddings.
+
+Data (``taskconfig/task3.json``): sub-volume A of the four regions, slices
+[110, 470); every 256 x 256 tile gives four 128 x 128 quadrant crops with the
+features of :func:`mtneuro.tasks.semantic.semantic_features` (per region stack, in
+crop order) and one embedding each:
+
+* encoders (``supervised``, ``supervised-mixup``, ``byol``, ``myow``, ``myow-merged``,
+  ``encoder``): tile resized to 64 x 64, its 32 x 32 quadrant crops embedded (the
+  reference ``get_latents``); supervised encoders are trained on task 1 of
+  ``setting`` (ROI-C1: one sub-volume, ROI-C3: two), SSL ones pre-trained or loaded as
+  in task 1;
+* ``pca`` / ``nmf``: tile resized to 128 x 128, 64 x 64 quadrant crops flattened,
+  256 components (the reference ``get_unsup_latents``), fitted on the training crops.
+
+Scores, per feature:
+
+* ``r2_test`` (the headline): ridge regression (:class:`~mtneuro.tasks.probe.RidgeProbe`,
+  alpha per feature by 5-fold CV over contiguous z blocks of the training tiles) fitted
+  on the training slices [110, 379) and scored on the held-out test slices [420, 470)
+  (the task z splits);
+* ``r2_in_sample_reference``: the released script's number for comparison with the
+  paper table: ``LinearRegression().fit(X, y).score(X, y)`` on all crops (in-sample,
+  optimistic; for PCA / NMF the components come from the training-crop fit).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from sklearn.linear_model import LinearRegression
+
+from mtneuro.config import check, from_mapping, positive, to_dict
+from mtneuro.data.sources import open_source
+from mtneuro.data.spec import REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
+from mtneuro.data.tiles import block_starts, read_blocks
+from mtneuro.errors import ConfigError
+from mtneuro.models import create_encoder
+from mtneuro.tasks.baselines import PixelDecomposition
+from mtneuro.tasks.probe import DEFAULT_ALPHAS, RidgeProbe, extract_features, r2_scores
+from mtneuro.tasks.region import CLASS_NAMES, RegionInputs, load_task1_data, mean_std, task1_config
+from mtneuro.tasks.region_encoders import frozen_encoder
+from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
+from mtneuro.tasks.region_supervised import XRAY_MEAN, XRAY_STD, SupervisedSettings, train_classifier
+from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
+
+QUICK = {"z_step": 8, "backbone": "resnet-tiny", "epochs": 8, "nmf_max_iter": 100}
+FULL = {"z_step": 1, "backbone": "resnet18", "epochs": 30, "nmf_max_iter": 300}
+Method = Literal["supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder"]
+
+
+@dataclass(frozen=True)
+class Task3Config:
+    """Task-3 run configuration (``None`` fields take the quick or full preset value).
+
+    Attributes:
+        method: as task 1. setting: task-1 setting the encoders are trained on.
+        source, source_params: volume source (needs ``image`` and ``pixel_labels``).
+        seeds: one run each (encoder training, decomposition, probe).
+        encoder: encoder spec (``encoder`` method, or an SSL checkpoint).
+        quick: small preset (every 8th slice, resnet-tiny, 8 epochs).
+        z_step: keep every ``z_step``-th slice.
+        connectivity: cell components ``3d`` (reference; needs consecutive slices) or
+            ``2d``; None: ``3d`` when ``z_step`` is 1, else ``2d``.
+        reference_features: reproduce the reference's quirks (self-distance averaged in,
+            size 0 for crops with < 2 cells).
+        few_cells_distance: ``nn_distance`` of crops with < 2 cells (reference 64).
+        alphas, cv: ridge penalties and CV folds.
+        n_components: PCA / NMF components. input_size / pixel_input_size: tile resize
+            for encoders (64) and for PCA / NMF (128).
+    """
+
+    method: Method = "byol"
+    setting: Literal["roi-c1", "roi-c3"] = "roi-c1"
+    source: str = "phantom"
+    source_params: dict[str, Any] = field(default_factory=dict)
+    seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata=check(lambda v: len(v) > 0, "at least one seed"))
+    encoder: str | None = None
+    quick: bool = False
+    z_step: int | None = field(default=None, metadata=positive())
+    connectivity: Literal["3d", "2d"] | None = None
+    reference_features: bool = False
+    few_cells_distance: float = 64.0
+    alphas: tuple[float, ...] = DEFAULT_ALPHAS
+    cv: int = field(default=5, metadata=check(lambda v: v >= 2, "int >= 2"))
+    n_components: int = field(default=256, metadata=positive())
+    input_size: int = field(default=64, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4"))
+    pixel_input_size: int = field(default=128, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4"))
+    pretrain_epochs: int | None = field(default=None, metadata=positive())
+    device: str = "cpu"
+    quiet: bool = True
+
+    def preset(self, key: str) -> Any:
+        value = getattr(self, key) if hasattr(self, key) else None
+        return value if value is not None else (QUICK if self.quick else FULL)[key]
+
+
+@dataclass
+class Task3Data:
+    """Tiles ``(N, 1, 256, 256)`` uint8, their slice ``z`` ``(N,)``, region ``(N,)`` and
+    per-crop features ``(4N, 5)`` (crop ``4i + q`` is quadrant q of tile i)."""
+
+    images: np.ndarray
+    z: np.ndarray
+    region: np.ndarray
+    features: np.ndarray
+    connectivity: str
+
+
+def load_task3_data(config: Task3Config) -> tuple[Task3Data, dict[str, Any]]:
+    """Read sub-volume A of every region and compute the crop features (one stack per region)."""
+    source = open_source(config.source, **config.source_params)
+    if "pixel_labels" not in source.channels:
+        raise ConfigError(f"source {config.source!r} has no pixel_labels; task 3 needs them")
+    if source.shape[0] < SUBVOLUME_Z.stop:
+        raise ConfigError(f"source {config.source!r} has {source.shape[0]} slices; task 3 needs z 110..470")
+    z_step = config.preset("z_step")
+    connectivity = config.connectivity or ("3d" if z_step == 1 else "2d")
+    starts = block_starts(SUBVOLUME_Z, 1, z_step)
+    images, features, zs, regions = [], [], [], []
+    for index, region in enumerate(REGIONS):
+        box = SUBVOLUME_A[region]
+        images.append(read_blocks(source, "image", box, starts, 1))
+        labels = read_blocks(source, "pixel_labels", box, starts, 1)[:, 0]
+        table = semantic_features(
+            labels, 128, connectivity, reference_distance=config.reference_features,
+            reference_cell_size=config.reference_features, few_cells_distance=config.few_cells_distance,
+        )
+        features.append(feature_matrix(table))
+        zs.append(starts)
+        regions.append(np.full(len(starts), index))
+    data = Task3Data(np.concatenate(images), np.concatenate(zs), np.concatenate(regions),
+                     np.concatenate(features), connectivity)
+    return data, source.describe()
+
+
+def _split_masks(z: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: (z >= r.start) & (z < r.stop) for name, r in Z_SPLITS.items()}
+
+
+def _embed(config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndarray,
+           task1_data: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    """Embeddings ``(4N, D)`` of every crop for ``config.method`` and ``seed``."""
+    method, info = config.method, {}
+    if method in ("pca", "nmf"):
+        crops, _ = quadrant_crops(resize_tiles(data.images, config.pixel_input_size))
+        crops = crops.numpy()
+        decomposition = PixelDecomposition(method, config.n_components, seed=seed,
+                                           max_iter=config.preset("nmf_max_iter"))
+        decomposition.fit(crops[np.repeat(train_tiles, 4)])
+        info["n_components"] = decomposition.n_components_
+        return decomposition.transform(crops), info
+    crops, _ = quadrant_crops(resize_tiles(data.images, config.input_size))
+    if method in ("supervised", "supervised-mixup"):
+        t1 = task1_config(setting=config.setting, method=method, source=config.source,
+                          source_params=config.source_params, quick=config.quick, input_size=config.input_size,
+                          device=config.device)
+        inputs = RegionInputs(task1_data, t1)
+        settings = SupervisedSettings(epochs=t1.preset("epochs"), batch_size=t1.batch_size, lr=t1.lr,
+                                      weight_decay=t1.weight_decay, device=config.device, quiet=config.quiet,
+                                      mixup_alpha=t1.mixup_alpha if method == "supervised-mixup" else 0.0)
+        encoder = create_encoder(t1.preset("backbone"), in_channels=1, spatial_dims=2)
+        model, history = train_classifier(encoder, len(CLASS_NAMES), (inputs.train_x, inputs.train_y),
+                                          (inputs.val_x, inputs.val_y), settings, seed=seed)
+        info["task1_val_accuracy"] = max(history["val_accuracy"])
+        return extract_features(model.encoder, crops, device=config.device, mean=XRAY_MEAN, std=XRAY_STD), info
+    encoder, spec = frozen_encoder(
+        method, encoder=config.encoder, spatial_dims=2, seed=seed, source=config.source,
+        source_params=config.source_params, quick=config.quick, pretrain_epochs=config.pretrain_epochs,
+        device=config.device,
+    )
+    info["encoder_input"] = spec
+    return extract_features(encoder, crops, device=config.device, mean=float(spec.get("mean", 0.0)),
+                            std=float(spec.get("std", 1.0))), info
+
+
+def _scores(embeddings: np.ndarray, data: Task3Data, config: Task3Config) -> dict[str, Any]:
+    masks = _split_masks(np.repeat(data.z, 4))
+    train, test = masks["train"], masks["test"]
+    y = data.features
+    probe = RidgeProbe(alphas=config.alphas, cv=config.cv).fit(embeddings[train], y[train], groups=np.repeat(data.z, 4)[train])
+    pred = probe.predict(embeddings[test])
+    in_sample = [LinearRegression().fit(embeddings, y[:, j]).score(embeddings, y[:, j]) for j in range(y.shape[1])]
+    return {
+        "r2_test": dict(zip(FEATURE_NAMES, r2_scores(y[test], pred).tolist())),
+        "r2_in_sample_reference": dict(zip(FEATURE_NAMES, map(float, in_sample))),
+        "alpha": dict(zip(FEATURE_NAMES, probe.alpha_.tolist())),
+        "_scatter": {"true": y[test], "pred": pred},
+    }
+
+
+def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: Any = None) -> dict[str, Any]:
+    """Run task 3 for every seed.
+
+    Args:
+        config: validated :class:`Task3Config`.
+        data: from :func:`load_task3_data` (read if None); task1_data: task-1 splits of
+            ``config.setting`` for the supervised methods (read if needed and None).
+
+    Returns:
+        ``{"features", "per_seed", "r2_test": {feature: {"mean", "std", "n"}},
+        "r2_in_sample_reference": {...}, "scatter": {"true", "pred", "seed"} (first seed,
+        test crops, not for JSON), "n_crops", "feature_summary", "connectivity", ...}``.
+    """
+    if not isinstance(config, Task3Config):
+        raise ConfigError(f"run_task3: expected a Task3Config, got {type(config).__name__}")
+    if config.method == "encoder" and config.encoder is None:
+        raise ConfigError("method encoder: expected --encoder SPEC (checkpoint, module:callable or name)")
+    start = time.perf_counter()
+    source_info = None
+    if data is None:
+        data, source_info = load_task3_data(config)
+    if config.method.startswith("supervised") and task1_data is None:
+        t1 = task1_config(setting=config.setting, method=config.method, source=config.source,
+                          source_params=config.source_params, quick=config.quick)
+        task1_data, _ = load_task1_data(t1)
+    train_tiles = _split_masks(data.z)["train"]
+    per_seed, scatter = [], None
+    for seed in config.seeds:
+        torch.manual_seed(int(seed))
+        embeddings, info = _embed(config, data, int(seed), train_tiles, task1_data)
+        scores = _scores(embeddings, data, config)
+        scatter = scatter or {**scores.pop("_scatter"), "seed": int(seed)}
+        scores.pop("_scatter", None)
+        per_seed.append({"seed": int(seed), **scores, **info})
+    masks = _split_masks(np.repeat(data.z, 4))
+    summary = lambda key: {f: mean_std([r[key][f] for r in per_seed]) for f in FEATURE_NAMES}  # noqa: E731
+    return {
+        "method": config.method,
+        "setting": config.setting,
+        "features": list(FEATURE_NAMES),
+        "per_seed": per_seed,
+        "r2_test": summary("r2_test"),
+        "r2_in_sample_reference": summary("r2_in_sample_reference"),
+        "n_crops": {k: int(v.sum()) for k, v in masks.items()} | {"all": int(masks["train"].size)},
+        "feature_summary": {f: {"mean": float(data.features[:, j].mean()), "std": float(data.features[:, j].std())}
+                            for j, f in enumerate(FEATURE_NAMES)},
+        "connectivity": data.connectivity,
+        "scatter": scatter,
+        "source": source_info,
+        "config": to_dict(config),
+        "wall_s": time.perf_counter() - start,
+    }
+
+
+def task3_config(**values: Any) -> Task3Config:
+    """Validated :class:`Task3Config` from keyword values (``None`` values dropped)."""
+    return from_mapping(Task3Config, {k: v for k, v in values.items() if v is not None})
