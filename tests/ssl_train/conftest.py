@@ -11,7 +11,7 @@ HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from ssl_train_helpers import digits_subset  # noqa: E402
+from ssl_train_helpers import digits_subset
 
 
 @pytest.fixture(scope="session")

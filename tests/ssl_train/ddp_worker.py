@@ -23,15 +23,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ssl_train_helpers import digits_subset, tiny_myow  # noqa: E402
+from ssl_train_helpers import digits_subset, tiny_myow
 
-from mtneuro.ssl.distributed import (  # noqa: E402
+from mtneuro.ssl.distributed import (
     convert_sync_batchnorm,
     init_distributed,
     shutdown_distributed,
     wrap_ddp,
 )
-from mtneuro.ssl.trainer import Trainer, TrainSettings  # noqa: E402
+from mtneuro.ssl.trainer import Trainer, TrainSettings
 
 
 class MirrorViews:
@@ -66,7 +66,7 @@ def train(out_dir: str) -> None:
                              mined_weight=0.5, mined_rampup_epochs=1, pool_size=32, seed=0,
                              log_every=1, quiet=True)
     trainer = Trainer(method, optimizer, digits_subset(96), MirrorViews(), settings, out_dir,
-                      dist=info, model=wrap_ddp(method, info))
+                      dist=info, wrap=lambda m: wrap_ddp(m, info))
     trainer.fit()
     if info.is_main:
         torch.save(method.state_dict(), Path(out_dir) / "params.pt")

@@ -13,10 +13,10 @@ The only legitimate difference is summation order (the gradient all-reduce of tw
 half-batch means, statistics summed over ranks). In float32 that rounding (3e-7
 in the first loss) is amplified by the training dynamics to 2e-4 after six steps
 at lr 0.1, which would hide real bugs behind a loose tolerance. So the runs are in
-float64, except the BYOL loss itself, which ``normalized_mse`` always computes in
-float32; measured difference 3e-8 after six steps. Tolerance: 1e-6 on every logged
-loss and every weight (with per-rank BatchNorm statistics instead, the very first
-loss differs by 3e-2).
+float64, except the losses themselves, which ``normalized_mse`` always computes in
+float32: measured difference at most 2.4e-7 over six steps. Tolerance: 1e-5 on
+every logged loss term and every weight (with per-rank BatchNorm statistics
+instead, the very first loss already differs by 3e-2).
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ import pytest
 import torch
 
 WORKER = Path(__file__).resolve().parent / "ddp_worker.py"
-TOLERANCE = 1e-6
+TOLERANCE = 1e-5
 
 
 def run_torchrun(out: Path) -> None:
     args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([*args, str(WORKER), str(out)], env=env, capture_output=True, text=True,
+    done = subprocess.run([*args, str(WORKER), str(out)], env=env, capture_output=True, text=True, check=False,
                           timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
 

@@ -6,12 +6,11 @@ import json
 
 import pytest
 import torch
+from ssl_train_helpers import flip_noise_view, tiny_byol, tiny_myow
 
 from mtneuro.errors import TrainingError
 from mtneuro.ssl.checkpoint import load_checkpoint
 from mtneuro.ssl.trainer import Trainer, TrainSettings
-
-from ssl_train_helpers import flip_noise_view, tiny_byol, tiny_myow
 
 SETTINGS = TrainSettings(epochs=3, batch_size=16, lr=0.05, warmup_epochs=1, base_momentum=0.9,
                          seed=7, log_every=2, checkpoint_every=1, quiet=True)

@@ -14,7 +14,7 @@ from mtneuro.tasks.segmentation.run import Task2Config, run_task2, task2_config
 
 TINY = {
     "train_z_step": 100,
-    "test_z_step": 25,
+    "test_z_step": 50,
     "window": 256,
     "eval_batch_size": 8,
     "train": {"epochs": 1, "crop": 32, "batch_size": 2, "steps_per_epoch": 1},
@@ -42,19 +42,19 @@ def test_run_2d_three_classes_two_seeds(tmp_path):
     config = task2_config(None, model="unet", classes=3, seeds=[0, 1], **TINY)
     result = run_task2(config, source=GridSource(), checkpoint_dir=tmp_path, quiet=True)
     m = result["metrics"]
-    # 3-class: all four regions; test z [420, 470) every 25th slice -> 2 tiles per region
+    # 3-class: all four regions; test z [420, 470) every 50th slice -> 1 tile per region
     assert m["setting"]["regions"] == ["cortex", "striatum", "thalamus", "zona_incerta"]
-    assert (m["n_test_tiles"], m["n_train_tiles"]) == (8, 12)
+    assert (m["n_test_tiles"], m["n_train_tiles"]) == (4, 12)
     assert [s["seed"] for s in m["per_seed"]] == [0, 1]
     f1 = [s["scores"]["avg_f1"] for s in m["per_seed"]]
     assert m["summary"]["avg_f1"]["mean"] == pytest.approx(np.mean(f1))
     assert m["summary"]["avg_f1"]["std"] == pytest.approx(np.std(f1, ddof=1))
     cm = np.array(m["per_seed"][0]["scores"]["confusion_matrix"])
-    assert cm.shape == (3, 3) and cm.sum() == 8 * 256 * 256
+    assert cm.shape == (3, 3) and cm.sum() == 4 * 256 * 256
     # GridSource labels are (y + x) mod 4; label 3 (axon) is merged into class 0.
-    assert cm.sum(axis=1).tolist() == [4 * 8 * 256 * 64 // 2, 8 * 256 * 64, 8 * 256 * 64]
+    assert cm.sum(axis=1).tolist() == [2 * 4 * 256 * 64, 4 * 256 * 64, 4 * 256 * 64]
     ex = result["examples"]
-    assert ex["image"].shape == (8, 256, 256) and sorted(set(ex["region"].tolist())) == [0, 1, 2, 3]
+    assert ex["image"].shape == (4, 256, 256) and sorted(set(ex["region"].tolist())) == [0, 1, 2, 3]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seed0.pt", "seed1.pt"]
     json.dumps(m, allow_nan=True)  # plain data
 
@@ -64,13 +64,13 @@ def test_run_3d_four_classes():
         None,
         model="unet3d",
         classes=4,
-        **{**TINY, "train_z_step": 20, "test_z_step": 3, "window": 64, "examples_per_region": 1},
+        **{**TINY, "train_z_step": 20, "test_z_step": 6, "window": 128, "examples_per_region": 1},
     )
     m = run_task2(config, source=GridSource(), quiet=True)["metrics"]
-    # 4-class: no zona incerta; 50 test slices -> 6 blocks of 8, every 3rd -> 2 per region
+    # 4-class: no zona incerta; 50 test slices -> 6 blocks of 8, every 6th -> 1 per region
     assert m["setting"]["regions"] == ["cortex", "striatum", "thalamus"]
-    assert m["n_test_tiles"] == 6 and m["train_tile_shape"] == [1, 8, 256, 256]
-    assert m["window"] == [8, 64, 64]
+    assert m["n_test_tiles"] == 3 and m["train_tile_shape"] == [1, 8, 256, 256]
+    assert m["window"] == [8, 128, 128]
     assert 0.0 <= m["summary"]["avg_iou"]["mean"] <= m["summary"]["avg_f1"]["mean"] <= 1.0
 
 

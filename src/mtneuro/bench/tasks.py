@@ -37,6 +37,7 @@ class BenchTask:
         title: heading in the report.
         settings: valid ``setting`` values (empty: any).
         encoder: the task can evaluate a user encoder (``--encoder``, method ``encoder``).
+        volume: the task reads the volume source (``--source``); neural decoding does not.
     """
 
     name: str
@@ -44,6 +45,7 @@ class BenchTask:
     title: str
     settings: tuple[str, ...] = ()
     encoder: bool = False
+    volume: bool = True
 
     def load(self) -> ModuleType:
         """Import the adapter; a missing task module is a clear error, not a traceback."""
@@ -89,5 +91,9 @@ register_task(BenchTask(
     settings=("2d-4class", "2d-3class", "3d-4class", "3d-3class"),
 ))
 register_task(BenchTask(
-    "neural", "mtneuro.bench.adapters.neural", "Neural decoding (MYOW protocols)",
+    "task3", "mtneuro.bench.adapters.task3", "Task 3: semantic features from frozen embeddings (R²)",
+    settings=("roi-c1", "roi-c3"), encoder=True,
+))
+register_task(BenchTask(
+    "neural", "mtneuro.bench.adapters.neural", "Neural decoding (MYOW protocols)", volume=False,
 ))

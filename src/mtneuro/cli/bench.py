@@ -69,7 +69,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     """
     from mtneuro.bench.runner import RunOptions, run_suite
     from mtneuro.bench.suite import expand, load_suite
-    from mtneuro.bench.tasks import encoder_tasks
+    from mtneuro.bench.tasks import encoder_tasks, get_task
     from mtneuro.report.html import build_report
 
     spec = load_suite(suite)
@@ -81,7 +81,8 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
     if dry_run:
         for cell in cells:
-            click.echo(f"{cell.id}  (source {cell.source}, preset {cell.preset})")
+            data = f"source {cell.source}" if get_task(cell.task).volume else f"recording {cell.setting}"
+            click.echo(f"{cell.id}  ({data}, preset {cell.preset})")
         click.echo(f"{len(cells)} cell(s) in suite {spec.name!r}")
         return
     options = RunOptions(out_dir=out_dir, resume=resume, jobs=jobs, executor=executor,

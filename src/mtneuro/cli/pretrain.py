@@ -35,7 +35,7 @@ def _source_params(pairs: tuple[str, ...]) -> dict[str, Any] | None:
 @click.option("--epochs", type=int, help="Training epochs  [default: 800; quick: 2]")
 @click.option("--batch-size", type=int, help="Global batch size  [default: 8; quick: 16]")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("runs/pretrain"), show_default=True, help="Output directory.")
+              help="Output directory  [default: runs/pretrain]")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML file of PretrainConfig keys (flags override it).")
@@ -51,7 +51,7 @@ def _source_params(pairs: tuple[str, ...]) -> dict[str, Any] | None:
 @click.option("--quiet", is_flag=True, default=None, help="No progress bar.")
 def pretrain(
     method: str | None, source: str | None, source_param: tuple[str, ...], epochs: int | None,
-    batch_size: int | None, out_dir: Path, resume: bool, config_file: Path | None, quick: bool,
+    batch_size: int | None, out_dir: Path | None, resume: bool, config_file: Path | None, quick: bool,
     seed: int | None, device: str | None, amp: str | None, download: bool | None, probe: bool,
     quiet: bool | None,
 ) -> None:
@@ -67,7 +67,7 @@ def pretrain(
 
     overrides = {
         "method": method, "source": source, "source_params": _source_params(source_param),
-        "epochs": epochs, "batch_size": batch_size, "out_dir": str(out_dir), "resume": resume,
+        "epochs": epochs, "batch_size": batch_size, "out_dir": out_dir and str(out_dir), "resume": resume or None,
         "seed": seed, "device": device, "amp": amp, "download": download, "quiet": quiet,
     }
     config = make_config("quick" if quick else "default", overrides, config_file)

@@ -114,7 +114,7 @@ class NeuralRecording:
             raise DataError(f"{self.name}: a {self.kind} recording has no reach angle")
         return (2 * np.pi / 8) * self.label.astype(np.float64)
 
-    def subset(self, index: np.ndarray) -> "NeuralRecording":
+    def subset(self, index: np.ndarray) -> NeuralRecording:
         """The bins at ``index`` (sorted positions keep trials contiguous)."""
         index = np.asarray(index)
         return dataclasses.replace(

@@ -5,8 +5,8 @@ All take plain arrays, so they serve every method (``mtneuro neural`` writes all
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 

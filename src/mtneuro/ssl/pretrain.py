@@ -19,9 +19,10 @@ Outputs in ``out_dir``: ``checkpoint.pt`` and ``train_log.jsonl`` (trainer) and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import torch
 
@@ -229,12 +230,18 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
     """
     from mtneuro.models.checkpoint import save_encoder
     from mtneuro.models.registry import create_encoder
-    from mtneuro.ssl.distributed import (convert_sync_batchnorm, init_distributed,
-                                         shutdown_distributed, wrap_ddp)
+    from mtneuro.ssl.distributed import (
+        convert_sync_batchnorm,
+        init_distributed,
+        shutdown_distributed,
+        wrap_ddp,
+    )
     from mtneuro.ssl.optim import build_optimizer
     from mtneuro.ssl.trainer import Trainer
 
     settings = train_settings(config)
+    # A process group the caller opened stays open; one opened here is closed here.
+    owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
     info = init_distributed(config.device)
     try:
         images, provenance = load_training_images(config)
@@ -247,7 +254,7 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
         optimizer = build_optimizer(config.optimizer, method, settings.lr, config.weight_decay,
                                     config.momentum)
         trainer = Trainer(method, optimizer, images, view, settings, config.out_dir, dist=info,
-                          model=wrap_ddp(method, info))
+                          wrap=lambda m: wrap_ddp(m, info))
         result = trainer.fit(resume=config.resume)
         encoder_path = Path(config.out_dir) / "encoder.pt"
         if info.is_main:
@@ -257,7 +264,8 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
             save_encoder(encoder_path, _plain_encoder(method.online_encoder, name, kwargs),
                          name=name, kwargs=kwargs, input_spec=input_spec, meta=meta)
     finally:
-        shutdown_distributed()
+        if owns_group:
+            shutdown_distributed()
     return {**result, "encoder": str(encoder_path), "source": provenance, "method": config.method,
             "n_images": int(images.shape[0]), "lr": settings.lr, "pool_size": settings.pool_size,
             "world_size": info.world_size, "is_main": info.is_main}
@@ -277,4 +285,4 @@ def config_dict(config: PretrainConfig) -> dict[str, Any]:
     return to_dict(config)
 
 
-__all__ = ["PRESETS", "METHODS", "SOURCES", "PretrainConfig", "make_config", "run_pretrain"]
+__all__ = ["METHODS", "PRESETS", "SOURCES", "PretrainConfig", "make_config", "run_pretrain"]

@@ -28,9 +28,10 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -38,7 +39,12 @@ from torch import nn
 
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.ssl import schedules
-from mtneuro.ssl.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from mtneuro.ssl.checkpoint import (
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
 from mtneuro.ssl.distributed import DistInfo, all_reduce_mean, barrier, local_slice
 
 #: ``augment(batch, generator) -> view``: one random view of a float batch, on its device.
@@ -116,7 +122,8 @@ class Trainer:
         settings: loop settings.
         out_dir: where ``train_log.jsonl`` and ``checkpoint.pt`` go (main rank only).
         dist: this process's place in a ``torchrun`` job (single process if None).
-        model: what is called each step; defaults to ``method`` (pass the DDP wrapper here).
+        wrap: builds what is called each step from ``method`` (e.g. a DDP wrapper); applied
+            after the memory-format change, so DDP's gradient buckets match the parameters.
     """
 
     def __init__(
@@ -129,7 +136,7 @@ class Trainer:
         out_dir: str | Path,
         *,
         dist: DistInfo | None = None,
-        model: nn.Module | None = None,
+        wrap: Callable[[nn.Module], nn.Module] | None = None,
     ) -> None:
         self.method, self.optimizer, self.augment, self.settings = method, optimizer, augment, settings
         self.dist = dist or DistInfo(device=next(method.parameters()).device)
@@ -155,7 +162,7 @@ class Trainer:
             self.device.type == "cuda" or self.amp_dtype == torch.bfloat16)
         if self.channels_last:
             method.to(memory_format=torch.channels_last)
-        self.model = model if model is not None else method
+        self.model = wrap(method) if wrap is not None else method
         if settings.compile:
             self.model = torch.compile(self.model)
         self.total_steps = settings.epochs * self.steps_per_epoch

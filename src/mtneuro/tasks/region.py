@@ -24,6 +24,7 @@ Every seed re-initialises and re-trains; data are read once.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -144,7 +145,8 @@ def mean_std(values: list[float] | np.ndarray) -> dict[str, Any]:
     """Mean and sample std (ddof 1, 0 for one value) over seeds, per column, NaN-aware."""
     arr = np.asarray(values, dtype=np.float64)
     n = arr.shape[0]
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
         mean = np.nanmean(arr, axis=0) if n else np.nan
         std = np.nanstd(arr, axis=0, ddof=1) if n > 1 else np.zeros_like(mean)
     as_plain = (lambda v: v.tolist()) if np.ndim(mean) else float

@@ -14,7 +14,7 @@ The raw-pixel baseline is the same linear probe on flattened pixels.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

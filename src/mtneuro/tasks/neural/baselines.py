@@ -17,7 +17,13 @@ from torch import nn
 
 from mtneuro.ssl.optim import build_optimizer
 from mtneuro.tasks.neural.config import NeuralConfig
-from mtneuro.tasks.neural.train import TrainResult, ViewSampler, learning_rate, make_encoder, total_steps
+from mtneuro.tasks.neural.train import (
+    TrainResult,
+    ViewSampler,
+    learning_rate,
+    make_encoder,
+    total_steps,
+)
 
 
 def pca_features(z: np.ndarray, train: np.ndarray, dim: int, seed: int = 0) -> np.ndarray:

@@ -100,19 +100,32 @@ class NeuralConfig:
     quiet: bool = True
 
 
-#: Per-kind defaults for the ``None`` fields (MYOW reference setups, except the
-#: step counts and learning rate, measured here; see ``benchmarks/neural_myow.py``).
+#: Per-kind defaults for the ``None`` fields: the MYOW reference setups (monkey:
+#: ``train_monkey.py``; mouse: ``train_mouse.py``) for architecture, augmentations,
+#: positives, mining and EMA, except:
+#:
+#: - optimiser steps and learning rate. The reference runs 10,000 steps at lr 2e-4
+#:   (monkey); here AdamW at lr 2e-3 (the reference notebook's value). Steps were
+#:   chosen on the *validation* split of Chewie day 1 (trial split, seeds 0-2, mean
+#:   validation accuracy): MYOW 0.663 / 0.691 / 0.707 (seed 0 only) at 300 / 600 /
+#:   1500 steps, BYOL 0.683 / 0.703 / 0.695; longer runs did not help, so 600.
+#: - learning rate and EMA are constant after warm-up, which is what the reference
+#:   code does in effect (its schedules are computed but never applied); cosine
+#:   decay of both over 300 steps cut test accuracy from ~0.71 to ~0.50 in a probe.
+#: - the mouse setup also uses AdamW (the reference uses SGD with momentum 0.98).
 KIND_DEFAULTS: dict[str, dict[str, object]] = {
-    "reach": dict(
-        steps=1500, lr=2e-3, warmup_steps=50, ema_start=0.98, rep_dim=64, mined_warmup_steps=10,
-        pos_window=2, dropout_p=0.2, dropout_apply_p=1.0, noise_std=1.5, noise_apply_p=0.5,
-        pepper_p=0.3, pepper_c=1.5, pepper_apply_p=0.5, guard=2, mine_exclude="trial",
-    ),
-    "sleep": dict(
-        steps=1500, lr=2e-3, warmup_steps=50, ema_start=0.98, rep_dim=32, mined_warmup_steps=10,
-        pos_window=3, dropout_p=0.8, dropout_apply_p=0.9, noise_std=0.0, noise_apply_p=0.0,
-        pepper_p=0.0, pepper_c=0.0, pepper_apply_p=0.0, guard=3, mine_exclude="150",
-    ),
+    "reach": {
+        "steps": 600, "lr": 2e-3, "warmup_steps": 50, "ema_start": 0.98, "rep_dim": 64,
+        "mined_warmup_steps": 10, "pos_window": 2, "dropout_p": 0.2, "dropout_apply_p": 1.0,
+        "noise_std": 1.5, "noise_apply_p": 0.5, "pepper_p": 0.3, "pepper_c": 1.5, "pepper_apply_p": 0.5,
+        "guard": 2, "mine_exclude": "trial",
+    },
+    "sleep": {
+        "steps": 1500, "lr": 2e-3, "warmup_steps": 50, "ema_start": 0.98, "rep_dim": 32,
+        "mined_warmup_steps": 10, "pos_window": 3, "dropout_p": 0.8, "dropout_apply_p": 0.9,
+        "noise_std": 0.0, "noise_apply_p": 0.0, "pepper_p": 0.0, "pepper_c": 0.0, "pepper_apply_p": 0.0,
+        "guard": 3, "mine_exclude": "150",
+    },
 }
 
 

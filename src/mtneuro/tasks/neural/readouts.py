@@ -42,7 +42,7 @@ class Standardizer:
     scale_: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> "Standardizer":
+    def fit(cls, x: np.ndarray) -> Standardizer:
         std = x.std(axis=0)
         return cls(x.mean(axis=0), np.where(std > 1e-8, std, 1.0))
 

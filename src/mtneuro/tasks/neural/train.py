@@ -19,7 +19,7 @@ import contextlib
 import dataclasses
 import math
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -100,14 +100,14 @@ def total_steps(config: NeuralConfig, n_train: int) -> int:
 
 def make_encoder(config: NeuralConfig, in_dim: int) -> tuple[nn.Module, dict]:
     """The MLP encoder of the config and the kwargs that rebuild it."""
-    kwargs = dict(in_dim=in_dim, hidden=list(config.hidden), out_dim=config.rep_dim)
+    kwargs = {"in_dim": in_dim, "hidden": list(config.hidden), "out_dim": config.rep_dim}
     return create_encoder("mlp", **kwargs), kwargs
 
 
 def make_method(name: str, encoder: nn.Module, config: NeuralConfig) -> nn.Module:
     """BYOL or MYOW with the MYOW monkey-reach heads: identity projector, predictor
     ``rep -> head_hidden -> rep``, mined projector/predictor ``-> mined_dim``, convex loss mix."""
-    kwargs: dict = dict(projector_hidden=0, predictor_hidden=config.head_hidden)
+    kwargs: dict = {"projector_hidden": 0, "predictor_hidden": config.head_hidden}
     if name == "myow":
         kwargs.update(mined_projector_hidden=config.head_hidden, mined_out=config.mined_dim,
                       k=config.knn_k, loss_mix="convex")

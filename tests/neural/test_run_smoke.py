@@ -1,0 +1,117 @@
+"""Fast smoke runs of every method on small slices of the real recordings, and the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from mtneuro.data.neural import RECORDINGS
+from mtneuro.tasks.neural import NeuralConfig, fit_neural, run_neural
+
+FAST = {"steps": 15, "batch_size": 64, "warmup_steps": 2}
+
+
+@pytest.fixture(scope="module")
+def reach_slice(shared_data, tmp_path_factory):
+    """The first 40 trials of Chewie day 1 (about 230 bins) as a new, unknown recording."""
+    with np.load(shared_data / RECORDINGS["chewie-1"][0]) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    keep = arrays["trial"] < 40
+    path = tmp_path_factory.mktemp("reach") / "chewie-slice-bin0.10.npz"
+    np.savez(path, **{k: v[keep] for k, v in arrays.items()})
+    return path
+
+
+@pytest.fixture(scope="module")
+def sleep_slice(shared_data, tmp_path_factory):
+    """The first 3,000 bins of mouse CA1 as a new rodent pair."""
+    folder = tmp_path_factory.mktemp("sleep")
+    rates = np.load(shared_data / RECORDINGS["mouse-ca1"][0])[:, :3000]
+    states = np.load(shared_data / RECORDINGS["mouse-ca1"][1])[:3000]
+    np.save(folder / "x_fr_bins_n_4full.npy", rates)
+    np.save(folder / "x_behav_states_n_4full.npy", states)
+    return folder / "x_fr_bins_n_4full.npy"
+
+
+@pytest.mark.parametrize("method", ["myow", "byol", "supervised", "pca", "raw"])
+def test_each_method_on_a_reach_slice(reach_slice, method):
+    out = fit_neural(NeuralConfig(data=str(reach_slice), method=method, **FAST))
+    m = out.metrics
+    assert m["method"] == method and m["kind"] == "reach" and m["split"] == "trial"
+    assert 0.0 <= m["accuracy"] <= m["delta_accuracy"] <= 1.0
+    assert m["n_train"] + m["n_val"] + m["n_test"] == out.recording.n_bins
+    assert out.test_pred.shape == out.test_label.shape == (m["n_test"],)
+    if method in ("myow", "byol", "supervised"):
+        assert m["steps"] == 15 and len(out.curve) > 1 and np.isfinite(out.curve[-1]["loss"])
+        if method == "myow":
+            assert "mined_loss" in out.curve[-1]
+
+
+def test_myow_is_deterministic_given_the_seed(reach_slice):
+    cfg = NeuralConfig(data=str(reach_slice), method="myow", seed=3, **FAST)
+    a, b = fit_neural(cfg), fit_neural(cfg)
+    assert a.metrics["accuracy"] == b.metrics["accuracy"]
+    x = torch.randn(4, a.encoder.in_dim)
+    with torch.no_grad():
+        assert torch.equal(a.encoder(x), b.encoder(x))
+
+
+def test_kfold_pools_every_bin_once(reach_slice):
+    m = run_neural(NeuralConfig(data=str(reach_slice), method="raw", split="kfold", folds=4))
+    assert m["n_folds"] == 4 and len(m["folds"]) == 4
+    with np.load(reach_slice) as npz:
+        assert m["n_test"] == npz["trial"].size
+
+
+@pytest.mark.parametrize("method,split", [("myow", "block"), ("raw", "random"), ("supervised", "block")])
+def test_sleep_slice(sleep_slice, method, split):
+    m = run_neural(NeuralConfig(data=str(sleep_slice), method=method, split=split, **FAST))
+    assert m["kind"] == "sleep" and m["split"] == split
+    assert 0.0 <= m["f1_weighted"] <= 1.0 and 0.0 <= m["accuracy"] <= 1.0
+    if split == "random":
+        assert "reference" in m["split_label"]
+
+
+def test_reach_split_on_sleep_recording_is_a_config_error(sleep_slice):
+    from mtneuro.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="split"):
+        run_neural(NeuralConfig(data=str(sleep_slice), method="raw", split="trial"))
+
+
+def test_cli_writes_metrics_encoder_and_plots(reach_slice, tmp_path):
+    from mtneuro.cli.neural import neural
+
+    out = tmp_path / "run"
+    res = CliRunner().invoke(neural, ["--data", str(reach_slice), "--method", "myow", "--steps", "15",
+                                      "--seed", "1", "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    for key in ("method", "seed", "accuracy", "delta_accuracy", "n_train", "n_test", "wall_s"):
+        assert key in metrics
+    assert metrics["seed"] == 1
+    assert (out / "encoder.pt").is_file()
+    for png in ("confusion.png", "representation_2d.png", "learning_curve.png"):
+        assert (out / png).stat().st_size > 1000
+
+    from mtneuro.models.checkpoint import load_encoder
+
+    enc = load_encoder(out / "encoder.pt")
+    assert enc.out_dim == 64 and enc.input_spec["kind"] == "reach"
+
+
+def test_cli_several_seeds_mean_and_std(sleep_slice, tmp_path):
+    from mtneuro.cli.neural import neural
+
+    out = tmp_path / "seeds"
+    res = CliRunner().invoke(neural, ["--data", str(sleep_slice), "--method", "pca", "--split", "random",
+                                      "--seeds", "0", "1", "2", "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert metrics["seed"] == [0, 1, 2] and len(metrics["per_seed"]) == 3
+    per = [r["f1_weighted"] for r in metrics["per_seed"]]
+    assert metrics["f1_weighted"] == pytest.approx(np.mean(per))
+    assert metrics["f1_weighted_std"] == pytest.approx(np.std(per, ddof=1))
+    assert (out / "seed-2" / "metrics.json").is_file()

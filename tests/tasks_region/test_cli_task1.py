@@ -1,0 +1,30 @@
+"""``mtneuro task1`` end to end on the real slice (the one-slice smoke protocol)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mtneuro.cli.main import main
+
+
+def test_task1_cli_writes_metrics_and_pngs_on_the_real_slice(shared_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    main(["task1", "--source", "slice", "--source-param", f"root={shared_data}", "--method", "pca",
+          "--seeds", "0", "1", "--out", str(out)])
+    payload = json.loads((out / "metrics.json").read_text())
+    assert payload["task"] == "task1" and payload["source"]["source"] == "slice"
+    metrics = payload["metrics"]
+    assert metrics["accuracy"]["n"] == 2 and len(metrics["per_seed"]) == 2
+    assert metrics["n_test"] == 4 * metrics["n_tiles"]["test"]
+    assert 0.0 <= metrics["accuracy"]["mean"] <= 1.0
+    assert (out / "confusion.png").stat().st_size > 0 and (out / "per_class_accuracy.png").is_file()
+    assert "accuracy" in capsys.readouterr().out
+
+
+def test_task1_cli_bad_value_is_one_line_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["task1", "--method", "encoder", "--source", "phantom", "--seeds", "0", "x", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.strip().startswith("error: --seeds")

@@ -1,0 +1,53 @@
+"""Task-3 probe end to end on synthetic tiles whose pixels show the labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mtneuro.errors import ConfigError
+from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
+from mtneuro.tasks.semantic_probe import Task3Data, run_task3, task3_config
+
+VESSEL, CELL, AXON = 1, 2, 3
+
+
+def _data(n: int = 48, seed: int = 0) -> Task3Data:
+    """Each quadrant has a random number of vessel rows and axon columns; the image is
+    bright on vessels and dark on axons, so pixels linearly encode both fractions."""
+    rng = np.random.default_rng(seed)
+    labels = np.zeros((n, 256, 256), dtype=np.uint8)
+    quads = [(slice(0, 128), slice(0, 128)), (slice(0, 128), slice(128, 256)),
+             (slice(128, 256), slice(0, 128)), (slice(128, 256), slice(128, 256))]
+    rows = rng.integers(0, 100, (n, 4))
+    cols = rng.integers(0, 100, (n, 4))
+    for i in range(n):
+        for q, (ys, xs) in enumerate(quads):
+            tile = labels[i, ys, xs]
+            tile[: rows[i, q], :] = VESSEL
+            tile[rows[i, q]:, : cols[i, q]] = AXON
+            tile[-10:-6, -10:-6] = CELL
+    image = np.where(labels == VESSEL, 200, np.where(labels == AXON, 40, 120)).astype(np.uint8)[:, None]
+    z = np.linspace(110, 469, n).astype(np.int64)
+    features = feature_matrix(semantic_features(labels, 128, "2d"))
+    return Task3Data(image, z, np.arange(n) % 4, features, "2d")
+
+
+def test_pca_readout_recovers_fractions_on_held_out_tiles():
+    config = task3_config(method="pca", seeds=[0], n_components=16, pixel_input_size=32, cv=3)
+    result = run_task3(config, _data())
+    assert result["r2_test"]["vessel_fraction"]["mean"] > 0.95
+    assert result["r2_test"]["axon_fraction"]["mean"] > 0.95
+    assert result["r2_in_sample_reference"]["vessel_fraction"]["mean"] > 0.95
+    # the test crops are those of slices [420, 470); every other crop is train / val / gap
+    assert result["n_crops"]["test"] == 4 * int(((_data().z >= 420) & (_data().z < 470)).sum())
+    assert result["scatter"]["true"].shape == (result["n_crops"]["test"], len(FEATURE_NAMES))
+    # cell count is constant (one cell per crop): no variance, R^2 undefined
+    assert np.isnan(result["r2_test"]["cell_count"]["mean"])
+
+
+def test_task3_config_errors():
+    with pytest.raises(ConfigError, match="setting"):
+        task3_config(setting="roi-c2")
+    with pytest.raises(ConfigError, match="method encoder"):
+        run_task3(task3_config(method="encoder"), _data(8))
