@@ -63,3 +63,28 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     for name, value in p1.items():
         if value.is_floating_point():
             assert torch.allclose(value, p2[name], atol=TOLERANCE, rtol=0), name
+
+
+def test_global_batchnorm_is_batchnorm_in_one_process():
+    import copy
+
+    from mtneuro.errors import ConfigError
+    from mtneuro.ssl.distributed import (
+        DistInfo,
+        GlobalBatchNorm,
+        convert_sync_batchnorm,
+        local_slice,
+    )
+
+    torch.manual_seed(0)
+    plain = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(),
+                                torch.nn.Linear(144, 6), torch.nn.BatchNorm1d(6))
+    converted = convert_sync_batchnorm(copy.deepcopy(plain), torch.device("cpu"))
+    assert sum(isinstance(m, GlobalBatchNorm) for m in converted.modules()) == 2
+    assert converted.state_dict().keys() == plain.state_dict().keys()
+    x = torch.randn(5, 1, 8, 8)
+    assert torch.equal(converted(x), plain(x))  # no process group: plain BatchNorm
+    assert torch.equal(converted[1].running_mean, plain[1].running_mean)
+    assert local_slice(8, DistInfo(rank=1, world_size=2)) == slice(4, 8)
+    with pytest.raises(ConfigError, match="batch_size: 9 is not divisible by the 2 processes"):
+        local_slice(9, DistInfo(rank=0, world_size=2))

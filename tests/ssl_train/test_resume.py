@@ -80,6 +80,10 @@ def test_interrupted_then_resumed_equals_uninterrupted(digits_images, tmp_path, 
     assert [r["loss"] for r in cut_log] == [r["loss"] for r in full_log]
     assert [r["lr"] for r in cut_log] == [r["lr"] for r in full_log]
 
+    # Resuming a finished run does nothing and reports the logged final loss.
+    again = make_trainer(digits_images, tmp_path / "cut", settings=settings).fit(resume=True)
+    assert again["steps_run"] == 0 and again["final_loss"] == full_log[-1]["loss"]
+
 
 def test_resume_refuses_changed_settings(digits_images, tmp_path):
     one_epoch = TrainSettings(**{**SETTINGS.__dict__, "epochs": 1})

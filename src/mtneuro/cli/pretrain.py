@@ -88,6 +88,9 @@ def pretrain(
         metrics["probe"] = _probe(config, Path(result["encoder"]))
     write_metrics(config.out_dir, task="pretrain", metrics=metrics, config=to_dict(config),
                   source=result["source"], wall_s=time.perf_counter() - start)
+    if result["steps_run"] == 0:
+        click.echo(f"{config.out_dir} already holds all {result['epochs']} epochs; nothing to "
+                   f"resume (final loss {result['final_loss']:.4f})")
     click.echo(f"{config.method} on {config.source}: {result['steps']} steps, final loss "
                f"{result['final_loss']:.4f}, {result['samples_per_s']:.1f} samples/s; "
                f"encoder -> {result['encoder']}")

@@ -28,8 +28,10 @@ def normalized_mse(p: torch.Tensor, z: torch.Tensor, eps: float = 1e-8) -> torch
             f"normalized_mse expects two (B, D) tensors of equal shape, "
             f"got {tuple(p.shape)} and {tuple(z.shape)}"
         )
-    # float32 even under bf16/fp16 autocast: 2 - 2 cos loses digits near cos = 1.
-    p, z = p.float(), z.float()
+    # at least float32 even under bf16/fp16 autocast: 2 - 2 cos loses digits near cos = 1
+    # (float64 inputs stay float64).
+    dtype = torch.promote_types(p.dtype, torch.float32)
+    p, z = p.to(dtype), z.to(dtype)
     cos = (F.normalize(p, dim=1, eps=eps) * F.normalize(z, dim=1, eps=eps)).sum(dim=1)
     return (2 - 2 * cos).mean()
 

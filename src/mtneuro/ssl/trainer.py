@@ -189,7 +189,8 @@ class Trainer:
         """Train to ``settings.epochs``; with ``resume``, continue from ``checkpoint.pt``.
 
         Returns:
-            ``{"steps", "epochs", "final_loss", "samples_per_s", "wall_s", "log", "checkpoint"}``.
+            ``{"steps", "steps_run" (this call), "epochs", "final_loss", "samples_per_s",
+            "wall_s", "log", "checkpoint"}``.
 
         Raises:
             TrainingError: a non-finite loss (the last good checkpoint is kept), or a
@@ -216,9 +217,10 @@ class Trainer:
         samples = (self.step - start_step) * self.settings.batch_size
         return {
             "steps": self.step,
+            "steps_run": self.step - start_step,
             "epochs": self.epoch,
             "final_loss": self.last_loss,
-            "samples_per_s": samples / wall if wall > 0 else math.nan,
+            "samples_per_s": samples / wall if samples and wall > 0 else math.nan,
             "wall_s": wall,
             "log": str(self.log_path),
             "checkpoint": str(self.checkpoint_path),
@@ -376,6 +378,8 @@ class Trainer:
         kept = [line for line in self.log_path.read_text().splitlines()
                 if line.strip() and json.loads(line)["step"] <= step]
         self.log_path.write_text("".join(line + "\n" for line in kept))
+        if kept:
+            self.last_loss = json.loads(kept[-1]).get("loss", math.nan)
 
 
 def _amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:

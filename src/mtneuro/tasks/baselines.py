@@ -26,6 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.registry import check_choice
+from mtneuro.tasks.probe import single_thread_blas
 
 PIXEL_METHODS = ("pca", "nmf")
 
@@ -79,7 +80,7 @@ class PixelDecomposition:
             self.model_ = NMF(
                 n_components=self.n_components_, init="nndsvda", max_iter=self.max_iter, random_state=self.seed
             )
-        with _quiet_convergence():
+        with _quiet_convergence(), single_thread_blas():
             self.model_.fit(x)
         return self
 
@@ -91,7 +92,7 @@ class PixelDecomposition:
         expected = self.model_.n_features_in_
         if x.shape[1] != expected:
             raise DataError(f"images: expected {expected} pixels per image (as fitted), got {x.shape[1]}")
-        with _quiet_convergence():
+        with _quiet_convergence(), single_thread_blas():
             return self.model_.transform(x)
 
     def fit_transform(self, images: np.ndarray) -> np.ndarray:
