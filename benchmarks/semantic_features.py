@@ -13,7 +13,7 @@ in the BossDB convention, and times
 Counts, sizes and fractions must be identical and distances equal to 1e-9;
 prints both times and the ratio. Usage::
 
-    python benchmarks/semantic_features.py [--data-root ../shared/data] [--repeats 3]
+    python benchmarks/semantic_features.py [--data-root ../shared/data] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def load_region_masks(root: Path) -> list[np.ndarray]:
     if load_masks is not None:
         return [np.asarray(load_masks(r, root), dtype=np.uint8) for r in REGION_FILES]
     return [
-        FILE_TO_BOSSDB[np.load(root / "xray_masks" / f"masks_{r}.npz")["arr_0"]] for r in REGION_FILES
+        FILE_TO_BOSSDB[np.load(root / "xray_masks" / f"masks_{r}.npz")["arr_0"]]
+        for r in REGION_FILES
     ]
 
 
@@ -75,21 +76,29 @@ def best_time(fn, repeats: int) -> tuple[float, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_root = Path(__file__).resolve().parents[2] / "shared" / "data"
-    parser.add_argument("--data-root", type=Path, default=Path(os.environ.get("MTNEURO_SHARED_DATA", default_root)))
-    parser.add_argument("--repeats", type=int, default=3, help="candidate repeats (best time kept)")
+    parser.add_argument(
+        "--data-root", type=Path, default=Path(os.environ.get("MTNEURO_SHARED_DATA", default_root))
+    )
+    parser.add_argument("--repeats", type=int, default=5, help="candidate repeats (best time kept)")
     parser.add_argument("--connectivity", choices=("3d", "2d"), default="3d")
     args = parser.parse_args()
 
     labels = build_volume(load_region_masks(args.data_root))
-    print(f"volume {labels.shape} uint8, {labels.shape[0] * 4} crops of 128x128, "
-          f"connectivity {args.connectivity}; CPU {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores; float64; seed n/a (deterministic)")
+    print(
+        f"volume {labels.shape} uint8, {labels.shape[0] * 4} crops of 128x128, "
+        f"connectivity {args.connectivity}; CPU {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores; float64; seed n/a (deterministic)"
+    )
     base_s, base = best_time(lambda: semantic_features_per_crop(labels, 128, args.connectivity), 1)
-    cand_s, cand = best_time(lambda: semantic_features(labels, 128, args.connectivity), args.repeats)
+    cand_s, cand = best_time(
+        lambda: semantic_features(labels, 128, args.connectivity), args.repeats
+    )
 
     for name in ("cell_count", "vessel_fraction", "axon_fraction", "cell_size"):
         if not np.array_equal(base[name], cand[name]):
-            raise SystemExit(f"MISMATCH in {name}: max |diff| {np.abs(base[name] - cand[name]).max()}")
+            raise SystemExit(
+                f"MISMATCH in {name}: max |diff| {np.abs(base[name] - cand[name]).max()}"
+            )
     np.testing.assert_allclose(cand["nn_distance"], base["nn_distance"], rtol=0, atol=1e-9)
     print("identical counts, sizes, fractions; nn_distance equal to 1e-9")
     means = ", ".join(f"{k} {cand[k].mean():.2f}" for k in FEATURE_NAMES)

@@ -30,7 +30,12 @@ PROBE = textwrap.dedent(
     chewie = np.load(find_data_file(sys.argv[1]))
     image = np.asarray(Image.open(find_data_file(sys.argv[2])).convert("L"))
     status = local_status(get_dataset("chewie-1").files[0])
+    from mtneuro.bench.suite import builtin_suites, load_suite
+    from mtneuro.report.published import load_published
     print(json.dumps({
+        "suites": builtin_suites(),
+        "quick_cells": len(load_suite("quick").grid),
+        "published_rows": len(load_published()),
         "module": mtneuro.__file__,
         "found": found,
         "rates_shape": list(chewie["firing_rates"].shape),
@@ -89,3 +94,6 @@ def test_packaged_samples_load_from_the_installed_wheel(installed_wheel, tmp_pat
     assert report["slice_shape"] == [1420, 5805]
     assert report["status"] == ["packaged samples", "verified"]
     assert report["notice"] and report["readme"]
+    # The other package resources (suites, published numbers) ship too.
+    assert {"quick", "paper"} <= set(report["suites"]) and report["quick_cells"] > 0
+    assert report["published_rows"] > 50

@@ -11,8 +11,22 @@ from mtneuro.cli.main import main
 
 def test_task1_cli_writes_metrics_and_pngs_on_the_real_slice(shared_data, tmp_path, capsys):
     out = tmp_path / "run"
-    main(["task1", "--source", "slice", "--source-param", f"root={shared_data}", "--method", "pca",
-          "--seeds", "0", "1", "--out", str(out)])
+    main(
+        [
+            "task1",
+            "--source",
+            "slice",
+            "--source-param",
+            f"root={shared_data}",
+            "--method",
+            "pca",
+            "--seeds",
+            "0",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     payload = json.loads((out / "metrics.json").read_text())
     assert payload["task"] == "task1" and payload["source"]["source"] == "slice"
     metrics = payload["metrics"]
@@ -25,6 +39,19 @@ def test_task1_cli_writes_metrics_and_pngs_on_the_real_slice(shared_data, tmp_pa
 
 def test_task1_cli_bad_value_is_one_line_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["task1", "--method", "encoder", "--source", "phantom", "--seeds", "0", "x", "--out", str(tmp_path)])
+        main(
+            [
+                "task1",
+                "--method",
+                "encoder",
+                "--source",
+                "phantom",
+                "--seeds",
+                "0",
+                "x",
+                "--out",
+                str(tmp_path),
+            ]
+        )
     assert exc.value.code == 2
     assert capsys.readouterr().err.strip().startswith("error: --seeds")

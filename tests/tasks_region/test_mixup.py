@@ -38,4 +38,6 @@ def test_soft_cross_entropy_equals_hard_cross_entropy_on_one_hot_targets():
     logits = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([0, 1, 2, 0, 1, 2])
     soft = torch.nn.functional.one_hot(y, 3).float()
-    assert torch.allclose(soft_cross_entropy(logits, soft), torch.nn.functional.cross_entropy(logits, y))
+    assert torch.allclose(
+        soft_cross_entropy(logits, soft), torch.nn.functional.cross_entropy(logits, y)
+    )

@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.region import SplitData, classification_metrics, mean_std, run_task1, task1_config
+from mtneuro.tasks.region import (
+    SplitData,
+    classification_metrics,
+    mean_std,
+    run_task1,
+    task1_config,
+)
 from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
 
 
@@ -21,7 +27,9 @@ def _splits(seed: int = 0, side: int = 32) -> dict[str, SplitData]:
         stripes = np.sin(2 * np.pi * x / (4 + 2 * labels[:, None]))[:, None, :]  # (n, 1, side)
         base = 60 + 40 * labels[:, None, None] + 20 * stripes
         tiles = base + rng.normal(0, 5, (n, side, side))
-        out[split] = SplitData(np.clip(tiles, 0, 255).astype(np.uint8)[:, None], labels, np.arange(n))
+        out[split] = SplitData(
+            np.clip(tiles, 0, 255).astype(np.uint8)[:, None], labels, np.arange(n)
+        )
     return out
 
 
@@ -35,15 +43,23 @@ def test_pca_probe_on_separable_tiles_is_perfect():
 
 
 def test_supervised_learns_separable_tiles():
-    config = task1_config(method="supervised", seeds=[0], input_size=16, backbone="resnet-tiny", epochs=4,
-                          batch_size=8)
+    config = task1_config(
+        method="supervised",
+        seeds=[0],
+        input_size=16,
+        backbone="resnet-tiny",
+        epochs=4,
+        batch_size=8,
+    )
     result = run_task1(config, _splits())
     assert result["accuracy"]["mean"] >= 0.9
     assert 1 <= result["per_seed"][0]["best_epoch"] <= 4
 
 
 def test_frozen_encoder_probe_runs_and_reports_consistent_metrics():
-    config = task1_config(method="encoder", encoder="resnet-tiny", seeds=[0], input_size=16, test_crops="none")
+    config = task1_config(
+        method="encoder", encoder="resnet-tiny", seeds=[0], input_size=16, test_crops="none"
+    )
     result = run_task1(config, _splits())
     seed = result["per_seed"][0]
     assert result["n_test"] == 16 and np.sum(seed["confusion"]) == 16
@@ -64,8 +80,11 @@ def test_classification_metrics_and_mean_std_known_values():
     assert m["accuracy"] == pytest.approx(4 / 6)
     assert m["per_class_accuracy"] == [0.5, 1.0, 1.0, 0.0]
     assert m["confusion"][0] == [1, 1, 0, 0] and m["confusion"][3] == [1, 0, 0, 0]
-    assert mean_std([0.5, 0.7]) == {"mean": pytest.approx(0.6), "std": pytest.approx(np.std([0.5, 0.7], ddof=1)),
-                                    "n": 2}
+    assert mean_std([0.5, 0.7]) == {
+        "mean": pytest.approx(0.6),
+        "std": pytest.approx(np.std([0.5, 0.7], ddof=1)),
+        "n": 2,
+    }
 
 
 def test_quadrant_crops_order_and_resize_keeps_constant_images():
@@ -76,3 +95,13 @@ def test_quadrant_crops_order_and_resize_keeps_constant_images():
     assert crops[6, 0].tolist() == [[24.0, 25.0], [28.0, 29.0]]  # tile 1, bottom-left
     flat = resize_tiles(np.full((3, 1, 2, 64, 64), 51, dtype=np.uint8), 16)
     assert flat.shape == (3, 1, 2, 16, 16) and torch.allclose(flat, torch.full_like(flat, 0.2))
+
+
+def test_3d_blocks_run_through_the_same_protocol():
+    splits = {
+        k: SplitData(np.repeat(v.images[:, :, None], 8, axis=2), v.labels, v.z)
+        for k, v in _splits().items()
+    }
+    config = task1_config(method="pca", dim="3d", seeds=[0], input_size=16, n_components=8)
+    result = run_task1(config, splits)
+    assert result["dim"] == "3d" and result["accuracy"]["mean"] == 1.0

@@ -91,7 +91,9 @@ def test_3d_components_join_pieces_of_one_crop_through_other_slices(chunk):
 def _blobby_stack(seed: int, shape=(12, 64, 64)) -> np.ndarray:
     """Random label stack with blob-shaped cells, vessels and axons."""
     rng = np.random.default_rng(seed)
-    fields = [ndimage.gaussian_filter(rng.standard_normal(shape), sigma=(0.7, 1, 1)) for _ in range(3)]
+    fields = [
+        ndimage.gaussian_filter(rng.standard_normal(shape), sigma=(0.7, 1, 1)) for _ in range(3)
+    ]
     labels = np.zeros(shape, dtype=np.uint8)
     labels[fields[0] > 0.25] = AXON
     labels[fields[1] > 0.3] = VESSEL
@@ -114,7 +116,7 @@ def test_equals_per_crop_reference_on_random_stacks(connectivity, seed):
 
 def test_reference_flags_match_per_crop_reference():
     labels = _blobby_stack(3, shape=(6, 32, 32))
-    kwargs = dict(crop=8, reference_distance=True, reference_cell_size=True)
+    kwargs = {"crop": 8, "reference_distance": True, "reference_cell_size": True}
     fast, oracle = semantic_features(labels, **kwargs), semantic_features_per_crop(labels, **kwargs)
     for name in FEATURE_NAMES:
         np.testing.assert_allclose(fast[name], oracle[name], rtol=0, atol=1e-9, err_msg=name)

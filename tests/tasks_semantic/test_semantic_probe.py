@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from mtneuro.errors import ConfigError
+from mtneuro.report.plots_semantic import plot_task3_scatter
 from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
 from mtneuro.tasks.semantic_probe import Task3Data, run_task3, task3_config
 
@@ -17,23 +18,29 @@ def _data(n: int = 48, seed: int = 0) -> Task3Data:
     bright on vessels and dark on axons, so pixels linearly encode both fractions."""
     rng = np.random.default_rng(seed)
     labels = np.zeros((n, 256, 256), dtype=np.uint8)
-    quads = [(slice(0, 128), slice(0, 128)), (slice(0, 128), slice(128, 256)),
-             (slice(128, 256), slice(0, 128)), (slice(128, 256), slice(128, 256))]
+    quads = [
+        (slice(0, 128), slice(0, 128)),
+        (slice(0, 128), slice(128, 256)),
+        (slice(128, 256), slice(0, 128)),
+        (slice(128, 256), slice(128, 256)),
+    ]
     rows = rng.integers(0, 100, (n, 4))
     cols = rng.integers(0, 100, (n, 4))
     for i in range(n):
         for q, (ys, xs) in enumerate(quads):
             tile = labels[i, ys, xs]
             tile[: rows[i, q], :] = VESSEL
-            tile[rows[i, q]:, : cols[i, q]] = AXON
+            tile[rows[i, q] :, : cols[i, q]] = AXON
             tile[-10:-6, -10:-6] = CELL
-    image = np.where(labels == VESSEL, 200, np.where(labels == AXON, 40, 120)).astype(np.uint8)[:, None]
+    image = np.where(labels == VESSEL, 200, np.where(labels == AXON, 40, 120)).astype(np.uint8)[
+        :, None
+    ]
     z = np.linspace(110, 469, n).astype(np.int64)
     features = feature_matrix(semantic_features(labels, 128, "2d"))
     return Task3Data(image, z, np.arange(n) % 4, features, "2d")
 
 
-def test_pca_readout_recovers_fractions_on_held_out_tiles():
+def test_pca_readout_recovers_fractions_on_held_out_tiles(tmp_path):
     config = task3_config(method="pca", seeds=[0], n_components=16, pixel_input_size=32, cv=3)
     result = run_task3(config, _data())
     assert result["r2_test"]["vessel_fraction"]["mean"] > 0.95
@@ -44,6 +51,8 @@ def test_pca_readout_recovers_fractions_on_held_out_tiles():
     assert result["scatter"]["true"].shape == (result["n_crops"]["test"], len(FEATURE_NAMES))
     # cell count is constant (one cell per crop): no variance, R^2 undefined
     assert np.isnan(result["r2_test"]["cell_count"]["mean"])
+    png = plot_task3_scatter(result, tmp_path / "scatter.png")
+    assert png.stat().st_size > 0
 
 
 def test_task3_config_errors():

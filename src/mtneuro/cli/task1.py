@@ -9,7 +9,16 @@ import click
 from mtneuro.errors import ConfigError
 
 SETTINGS = ("roi-c1", "roi-c2", "roi-c3")
-METHOD_NAMES = ("supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder")
+METHOD_NAMES = (
+    "supervised",
+    "supervised-mixup",
+    "byol",
+    "myow",
+    "myow-merged",
+    "pca",
+    "nmf",
+    "encoder",
+)
 
 
 def parse_params(pairs: tuple[str, ...], option: str = "--source-param") -> dict:
@@ -40,31 +49,66 @@ def parse_seeds(seeds: str | None, extra: list[str]) -> list[int] | None:
 
 
 def seed_options(func):
-    return click.option("--seeds", default=None, metavar="N [N ...]",
-                        help="seeds (default 0 1 2); one run each, mean ± std over them")(func)
+    return click.option(
+        "--seeds",
+        default=None,
+        metavar="N [N ...]",
+        help="seeds (default 0 1 2); one run each, mean ± std over them",
+    )(func)
 
 
 @click.command("task1", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--setting", type=click.Choice(SETTINGS), default="roi-c1", show_default=True)
 @click.option("--method", type=click.Choice(METHOD_NAMES), required=True)
 @click.option("--source", default="phantom", show_default=True, help="volume source name")
-@click.option("--source-param", "source_params", multiple=True, metavar="KEY=VALUE",
-              help="source keyword argument, repeatable (e.g. seed=0)")
+@click.option(
+    "--source-param",
+    "source_params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="source keyword argument, repeatable (e.g. seed=0)",
+)
 @click.option("--dim", type=click.Choice(["2d", "3d"]), default="2d", show_default=True)
 @seed_options
-@click.option("--encoder", default=None, metavar="SPEC",
-              help="checkpoint path, module:callable or encoder name (method encoder; SSL methods)")
+@click.option(
+    "--encoder",
+    default=None,
+    metavar="SPEC",
+    help="checkpoint path, module:callable or encoder name (method encoder; SSL methods)",
+)
 @click.option("--quick", is_flag=True, help="small preset: every 8th slice, resnet-tiny, 8 epochs")
 @click.option("--epochs", type=int, default=None, help="supervised epochs")
 @click.option("--z-step", type=int, default=None, help="keep every N-th slice of each split")
-@click.option("--pretrain-epochs", type=int, default=None, help="epochs of on-the-fly SSL pre-training")
+@click.option(
+    "--pretrain-epochs", type=int, default=None, help="epochs of on-the-fly SSL pre-training"
+)
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-              help="YAML file of Task1Config keys; flags win")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="YAML file of Task1Config keys; flags win",
+)
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="output folder")
 @click.pass_context
-def task1(ctx: click.Context, setting, method, source, source_params, dim, seeds, encoder, quick, epochs,
-          z_step, pretrain_epochs, device, config_file, out) -> None:
+def task1(
+    ctx: click.Context,
+    setting,
+    method,
+    source,
+    source_params,
+    dim,
+    seeds,
+    encoder,
+    quick,
+    epochs,
+    z_step,
+    pretrain_epochs,
+    device,
+    config_file,
+    out,
+) -> None:
     """Classify tiles into CTX / STR / VP / ZI; writes OUT/metrics.json and PNGs."""
     from mtneuro.config import load_yaml, to_dict
     from mtneuro.report.plots_region import plot_task1
@@ -72,9 +116,17 @@ def task1(ctx: click.Context, setting, method, source, source_params, dim, seeds
     from mtneuro.tasks.region import Task1Config, run_task1
 
     overrides = {
-        "setting": setting, "method": method, "source": source, "dim": dim, "encoder": encoder,
-        "seeds": parse_seeds(seeds, ctx.args), "epochs": epochs, "z_step": z_step,
-        "pretrain_epochs": pretrain_epochs, "device": device, "quick": quick or None,
+        "setting": setting,
+        "method": method,
+        "source": source,
+        "dim": dim,
+        "encoder": encoder,
+        "seeds": parse_seeds(seeds, ctx.args),
+        "epochs": epochs,
+        "z_step": z_step,
+        "pretrain_epochs": pretrain_epochs,
+        "device": device,
+        "quick": quick or None,
         "source_params": parse_params(source_params) or None,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -87,10 +139,18 @@ def task1(ctx: click.Context, setting, method, source, source_params, dim, seeds
     result = run_task1(config)
     out_dir = Path(out)
     metrics = {k: v for k, v in result.items() if k not in ("config", "source", "wall_s")}
-    write_metrics(out_dir, task="task1", metrics=metrics, config=to_dict(config), source=result["source"],
-                  wall_s=result["wall_s"])
+    write_metrics(
+        out_dir,
+        task="task1",
+        metrics=metrics,
+        config=to_dict(config),
+        source=result["source"],
+        wall_s=result["wall_s"],
+    )
     plot_task1(result, out_dir)
     acc = result["accuracy"]
-    click.echo(f"task1 {config.setting} {config.method} {config.dim} on {config.source}: accuracy "
-               f"{acc['mean']:.3f} ± {acc['std']:.3f} over {acc['n']} seed(s), {result['n_test']} test "
-               f"crops; wrote {out_dir / 'metrics.json'}")
+    click.echo(
+        f"task1 {config.setting} {config.method} {config.dim} on {config.source}: accuracy "
+        f"{acc['mean']:.3f} ± {acc['std']:.3f} over {acc['n']} seed(s), {result['n_test']} test "
+        f"crops; wrote {out_dir / 'metrics.json'}"
+    )

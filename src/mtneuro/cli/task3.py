@@ -1,4 +1,4 @@
-"""``mtneuro task3``: linear readout of semantic features from frozen embeddings (MTNeuro task 3)."""
+"""``mtneuro task3``: linear readout of semantic features from frozen embeddings."""
 
 from __future__ import annotations
 
@@ -11,50 +11,120 @@ from mtneuro.cli.task1 import METHOD_NAMES, parse_params, parse_seeds, seed_opti
 
 @click.command("task3", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--method", type=click.Choice(METHOD_NAMES), required=True)
-@click.option("--setting", type=click.Choice(["roi-c1", "roi-c3"]), default="roi-c1", show_default=True,
-              help="task-1 setting the encoders are trained on")
-@click.option("--source", default="phantom", show_default=True, help="volume source (needs pixel_labels)")
-@click.option("--source-param", "source_params", multiple=True, metavar="KEY=VALUE",
-              help="source keyword argument, repeatable")
+@click.option(
+    "--setting",
+    type=click.Choice(["roi-c1", "roi-c3"]),
+    default="roi-c1",
+    show_default=True,
+    help="task-1 setting the encoders are trained on",
+)
+@click.option(
+    "--source", default="phantom", show_default=True, help="volume source (needs pixel_labels)"
+)
+@click.option(
+    "--source-param",
+    "source_params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="source keyword argument, repeatable",
+)
 @seed_options
-@click.option("--encoder", default=None, metavar="SPEC",
-              help="checkpoint path, module:callable or encoder name (method encoder; SSL methods)")
-@click.option("--quick", is_flag=True, help="small preset: every 8th slice (2D components), resnet-tiny")
+@click.option(
+    "--encoder",
+    default=None,
+    metavar="SPEC",
+    help="checkpoint path, module:callable or encoder name (method encoder; SSL methods)",
+)
+@click.option(
+    "--quick", is_flag=True, help="small preset: every 8th slice (2D components), resnet-tiny"
+)
 @click.option("--z-step", type=int, default=None, help="keep every N-th slice")
-@click.option("--connectivity", type=click.Choice(["3d", "2d"]), default=None,
-              help="cell components (default 3d when all slices are used)")
-@click.option("--reference-features", is_flag=True,
-              help="reproduce the reference feature quirks (self-distance averaged in, ...)")
-@click.option("--pretrain-epochs", type=int, default=None, help="epochs of on-the-fly SSL pre-training")
+@click.option(
+    "--connectivity",
+    type=click.Choice(["3d", "2d"]),
+    default=None,
+    help="cell components (default 3d when all slices are used)",
+)
+@click.option(
+    "--reference-features",
+    is_flag=True,
+    help="reproduce the reference feature quirks (self-distance averaged in, ...)",
+)
+@click.option(
+    "--pretrain-epochs", type=int, default=None, help="epochs of on-the-fly SSL pre-training"
+)
 @click.option("--device", default="cpu", show_default=True)
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-              help="YAML file of Task3Config keys; flags win")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="YAML file of Task3Config keys; flags win",
+)
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="output folder")
 @click.pass_context
-def task3(ctx: click.Context, method, setting, source, source_params, seeds, encoder, quick, z_step, connectivity,
-          reference_features, pretrain_epochs, device, config_file, out) -> None:
-    """R² of ridge readouts of vessels, axons, cell count / size / spacing; writes OUT/metrics.json."""
+def task3(
+    ctx: click.Context,
+    method,
+    setting,
+    source,
+    source_params,
+    seeds,
+    encoder,
+    quick,
+    z_step,
+    connectivity,
+    reference_features,
+    pretrain_epochs,
+    device,
+    config_file,
+    out,
+) -> None:
+    """R² of ridge readouts of vessels, axons, cell count/size/spacing; writes OUT/metrics.json."""
     from mtneuro.config import from_mapping, load_yaml, to_dict
     from mtneuro.report.plots_semantic import plot_task3_scatter
     from mtneuro.report.results import write_metrics
     from mtneuro.tasks.semantic_probe import Task3Config, run_task3
 
     overrides = {
-        "method": method, "setting": setting, "source": source, "encoder": encoder,
-        "seeds": parse_seeds(seeds, ctx.args), "z_step": z_step, "connectivity": connectivity,
-        "pretrain_epochs": pretrain_epochs, "device": device, "quick": quick or None,
-        "reference_features": reference_features or None, "source_params": parse_params(source_params) or None,
+        "method": method,
+        "setting": setting,
+        "source": source,
+        "encoder": encoder,
+        "seeds": parse_seeds(seeds, ctx.args),
+        "z_step": z_step,
+        "connectivity": connectivity,
+        "pretrain_epochs": pretrain_epochs,
+        "device": device,
+        "quick": quick or None,
+        "reference_features": reference_features or None,
+        "source_params": parse_params(source_params) or None,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    config = (load_yaml(config_file, Task3Config, overrides=overrides) if config_file
-              else from_mapping(Task3Config, overrides))
+    config = (
+        load_yaml(config_file, Task3Config, overrides=overrides)
+        if config_file
+        else from_mapping(Task3Config, overrides)
+    )
     result = run_task3(config)
     out_dir = Path(out)
-    metrics = {k: v for k, v in result.items() if k not in ("config", "source", "wall_s", "scatter")}
+    metrics = {
+        k: v for k, v in result.items() if k not in ("config", "source", "wall_s", "scatter")
+    }
     metrics["per_seed"] = [{k: v for k, v in r.items()} for r in result["per_seed"]]
-    write_metrics(out_dir, task="task3", metrics=metrics, config=to_dict(config), source=result["source"],
-                  wall_s=result["wall_s"])
+    write_metrics(
+        out_dir,
+        task="task3",
+        metrics=metrics,
+        config=to_dict(config),
+        source=result["source"],
+        wall_s=result["wall_s"],
+    )
     plot_task3_scatter(result, out_dir / "scatter.png")
-    row = ", ".join(f"{name} {v['mean']:.2f}±{v['std']:.2f}" for name, v in result["r2_test"].items())
-    click.echo(f"task3 {config.method} ({config.setting}) on {config.source}, held-out R²: {row}; "
-               f"wrote {out_dir / 'metrics.json'}")
+    row = ", ".join(
+        f"{name} {v['mean']:.2f}±{v['std']:.2f}" for name, v in result["r2_test"].items()
+    )
+    click.echo(
+        f"task3 {config.method} ({config.setting}) on {config.source}, held-out R²: {row}; "
+        f"wrote {out_dir / 'metrics.json'}"
+    )

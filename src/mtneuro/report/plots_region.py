@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -19,13 +20,25 @@ def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     out_dir = Path(out_dir)
     names = list(result["class_names"])
     acc = result["accuracy"]
-    title = (f"task 1 {result['setting']} {result['method']} ({result['dim']}): "
-             f"{acc['mean']:.3f} ± {acc['std']:.3f}, {acc['n']} seed(s)")
-    paths = [plot_confusion_matrix(np.asarray(result["confusion"]), names, out_dir / "confusion.png", title=title)]
+    title = (
+        f"task 1 {result['setting']} {result['method']} ({result['dim']}): "
+        f"{acc['mean']:.3f} ± {acc['std']:.3f}, {acc['n']} seed(s)"
+    )
+    paths = [
+        plot_confusion_matrix(
+            np.asarray(result["confusion"]), names, out_dir / "confusion.png", title=title
+        )
+    ]
     per_class = result["per_class_accuracy"]
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     positions = np.arange(len(names))
-    ax.bar(positions, np.nan_to_num(per_class["mean"]), yerr=per_class["std"], capsize=3, color="tab:blue")
+    ax.bar(
+        positions,
+        np.nan_to_num(per_class["mean"]),
+        yerr=per_class["std"],
+        capsize=3,
+        color="tab:blue",
+    )
     ax.axhline(acc["mean"], color="black", lw=1, ls="--", label="overall")
     ax.set_xticks(positions, names)
     ax.set_ylim(0, 1.05)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -40,5 +41,9 @@ def plot_task3_scatter(result: Mapping[str, Any], path: str | Path) -> Path:
         ax.set_xlabel("true")
         if j == 0:
             ax.set_ylabel("predicted")
-    fig.suptitle(f"task 3 {result['method']} (seed {scatter['seed']}, held-out test crops)", fontsize=10)
+    fig.suptitle(
+        f"task 3 {result['method']} (seed {scatter['seed']}, held-out test crops)",
+        fontsize=10,
+        y=1.08,  # above the two-line panel titles
+    )
     return save_figure(fig, path)

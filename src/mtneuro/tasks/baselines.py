@@ -17,8 +17,8 @@ NMF starts from ``init="nndsvda"`` (deterministic SVD-based start; the reference
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
 from sklearn.decomposition import NMF, PCA
@@ -62,10 +62,17 @@ class PixelDecomposition:
     Attributes (after fit): ``n_components_``, ``model_``.
     """
 
-    def __init__(self, method: str = "pca", n_components: int = 256, seed: int = 0, max_iter: int = 300) -> None:
-        self.method, self.n_components, self.seed, self.max_iter = method, n_components, seed, max_iter
+    def __init__(
+        self, method: str = "pca", n_components: int = 256, seed: int = 0, max_iter: int = 300
+    ) -> None:
+        self.method, self.n_components, self.seed, self.max_iter = (
+            method,
+            n_components,
+            seed,
+            max_iter,
+        )
 
-    def fit(self, images: np.ndarray) -> "PixelDecomposition":
+    def fit(self, images: np.ndarray) -> PixelDecomposition:
         check_choice("baseline method", self.method, PIXEL_METHODS)
         if not isinstance(self.n_components, (int, np.integer)) or self.n_components < 1:
             raise ConfigError(f"n_components: expected int >= 1, got {self.n_components!r}")
@@ -75,10 +82,15 @@ class PixelDecomposition:
             # an exact SVD beats sklearn's randomized solver (its "auto" choice here) by
             # an order of magnitude when hundreds of components of a few thousand pixels are kept
             solver = "full" if min(x.shape) <= 4096 else "auto"
-            self.model_ = PCA(n_components=self.n_components_, svd_solver=solver, random_state=self.seed)
+            self.model_ = PCA(
+                n_components=self.n_components_, svd_solver=solver, random_state=self.seed
+            )
         else:
             self.model_ = NMF(
-                n_components=self.n_components_, init="nndsvda", max_iter=self.max_iter, random_state=self.seed
+                n_components=self.n_components_,
+                init="nndsvda",
+                max_iter=self.max_iter,
+                random_state=self.seed,
             )
         with _quiet_convergence(), single_thread_blas():
             self.model_.fit(x)
@@ -91,7 +103,9 @@ class PixelDecomposition:
         x = flatten_images(images)
         expected = self.model_.n_features_in_
         if x.shape[1] != expected:
-            raise DataError(f"images: expected {expected} pixels per image (as fitted), got {x.shape[1]}")
+            raise DataError(
+                f"images: expected {expected} pixels per image (as fitted), got {x.shape[1]}"
+            )
         with _quiet_convergence(), single_thread_blas():
             return self.model_.transform(x)
 

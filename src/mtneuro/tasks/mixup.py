@@ -15,7 +15,12 @@ from mtneuro.errors import ConfigError
 
 
 def mixup_batch(
-    x: torch.Tensor, y: torch.Tensor, num_classes: int, *, alpha: float = 1.0, generator: torch.Generator
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    *,
+    alpha: float = 1.0,
+    generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Mix a batch with a random permutation of itself.
 

@@ -18,7 +18,7 @@ state in ``_`` and return ``self`` from ``fit`` (scikit-learn conventions).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -87,7 +87,9 @@ def single_thread_blas() -> threadpool_limits:
 def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] == 0:
-        raise DataError(f"{name}: expected a non-empty (n_samples, n_features) array, got shape {x.shape}")
+        raise DataError(
+            f"{name}: expected a non-empty (n_samples, n_features) array, got shape {x.shape}"
+        )
     if not np.isfinite(x).all():
         raise DataError(f"{name}: contains NaN or inf")
     return x
@@ -118,15 +120,21 @@ class LinearProbe:
     ``classes_``, ``model_`` (the fitted ``LogisticRegression``).
     """
 
-    def __init__(self, Cs: Sequence[float] = DEFAULT_CS, cv: int = 3, max_iter: int = 1000, seed: int = 0) -> None:
+    def __init__(
+        self, Cs: Sequence[float] = DEFAULT_CS, cv: int = 3, max_iter: int = 1000, seed: int = 0
+    ) -> None:
         self.Cs, self.cv, self.max_iter, self.seed = Cs, cv, max_iter, seed
 
     def _model(self, c: float) -> LogisticRegression:
         return LogisticRegression(C=c, max_iter=self.max_iter)
 
     def fit(
-        self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None = None, y_val: np.ndarray | None = None
-    ) -> "LinearProbe":
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        x_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+    ) -> LinearProbe:
         """Choose ``C`` on ``(x_val, y_val)`` (or by CV on ``x``), then fit on ``x``.
 
         Args:
@@ -136,7 +144,9 @@ class LinearProbe:
         with single_thread_blas():
             return self._fit(x, y, x_val, y_val)
 
-    def _fit(self, x, y, x_val, y_val) -> "LinearProbe":  # noqa: ANN001
+    def _fit(
+        self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray | None, y_val: np.ndarray | None
+    ) -> LinearProbe:
         x = _as_2d(x, "x")
         y = np.asarray(y)
         if len(self.Cs) == 0 or min(self.Cs) <= 0:
@@ -145,7 +155,9 @@ class LinearProbe:
             raise DataError(f"y: expected shape ({x.shape[0]},), got {y.shape}")
         self.classes_ = np.unique(y)
         if self.classes_.size < 2:
-            raise DataError(f"y: need at least 2 classes to train a classifier, got {self.classes_.tolist()}")
+            raise DataError(
+                f"y: need at least 2 classes to train a classifier, got {self.classes_.tolist()}"
+            )
         self.standardizer_ = _Standardizer(x)
         xs = self.standardizer_(x)
         if len(self.Cs) == 1:
@@ -160,10 +172,17 @@ class LinearProbe:
             else:
                 split = StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(xs, y)
                 pairs = list(split)
-                self.scores_ = np.array([
-                    np.mean([self._model(c).fit(xs[tr], y[tr]).score(xs[te], y[te]) for tr, te in pairs])
-                    for c in self.Cs
-                ])
+                self.scores_ = np.array(
+                    [
+                        np.mean(
+                            [
+                                self._model(c).fit(xs[tr], y[tr]).score(xs[te], y[te])
+                                for tr, te in pairs
+                            ]
+                        )
+                        for c in self.Cs
+                    ]
+                )
         best = 0 if np.isnan(self.scores_).all() else int(np.nanargmax(self.scores_))
         self.C_ = float(self.Cs[best])
         self.model_ = self._model(self.C_).fit(xs, y)
@@ -201,7 +220,7 @@ class KNNClassifier:
     def _normalise(x: np.ndarray) -> np.ndarray:
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "KNNClassifier":
+    def fit(self, x: np.ndarray, y: np.ndarray) -> KNNClassifier:
         if not isinstance(self.k, (int, np.integer)) or self.k < 1:
             raise ConfigError(f"k: expected int >= 1, got {self.k!r}")
         if self.temperature <= 0:
@@ -275,12 +294,12 @@ class RidgeProbe:
     def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS, cv: int = 5) -> None:
         self.alphas, self.cv = alphas, cv
 
-    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> "RidgeProbe":
-        """Fit on ``x`` ``(n, d)`` and ``y`` ``(n,)`` or ``(n, t)``; ``groups`` ``(n,)`` define folds."""
+    def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> RidgeProbe:
+        """Fit on ``x`` ``(n, d)``, ``y`` ``(n,)`` or ``(n, t)``; ``groups`` ``(n,)`` define folds."""
         with single_thread_blas():
             return self._fit(x, y, groups)
 
-    def _fit(self, x, y, groups) -> "RidgeProbe":  # noqa: ANN001
+    def _fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None) -> RidgeProbe:
         alphas = np.asarray(self.alphas, dtype=np.float64)
         if alphas.size == 0 or (alphas <= 0).any():
             raise ConfigError(f"alphas: expected positive values, got {list(self.alphas)!r}")
@@ -309,7 +328,9 @@ class RidgeProbe:
         w_std = weights[self.cv_mse_.argmin(axis=0), :, np.arange(y.shape[1])].T  # (d, t)
         self.coef_ = w_std / self.x_scale_.scale[:, None] * self.y_scale_.scale[None, :]
         self.intercept_ = (
-            self.y_scale_.mean + self.y_scale_.scale * ys.mean(axis=0) - self.x_scale_.mean @ self.coef_
+            self.y_scale_.mean
+            + self.y_scale_.scale * ys.mean(axis=0)
+            - self.x_scale_.mean @ self.coef_
         )
         return self
 

@@ -47,7 +47,9 @@ METHODS = ("supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca
 CLASS_NAMES = tuple(REGION_SHORT[r] for r in REGIONS)
 QUICK = {"z_step": 8, "backbone": "resnet-tiny", "epochs": 8, "nmf_max_iter": 100}
 FULL = {"z_step": 1, "backbone": "resnet18", "epochs": 30, "nmf_max_iter": 300}
-Method = Literal["supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder"]
+Method = Literal[
+    "supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder"
+]
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,14 @@ class Task1Config:
     source: str = "phantom"
     source_params: dict[str, Any] = field(default_factory=dict)
     dim: Literal["2d", "3d"] = "2d"
-    seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata=check(lambda v: len(v) > 0, "at least one seed"))
+    seeds: tuple[int, ...] = field(
+        default=(0, 1, 2), metadata=check(lambda v: len(v) > 0, "at least one seed")
+    )
     encoder: str | None = None
     quick: bool = False
-    input_size: int = field(default=64, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4"))
+    input_size: int = field(
+        default=64, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4")
+    )
     test_crops: Literal["quadrants", "none"] = "quadrants"
     z_step: int | None = field(default=None, metadata=positive())
     backbone: str | None = None
@@ -117,19 +123,25 @@ class SplitData:
 
 
 def load_task1_data(config: Task1Config) -> tuple[dict[str, SplitData], dict[str, Any]]:
-    """Read the train / val / test tiles of ``config`` once; returns splits and source provenance."""
+    """Read the train / val / test tiles of ``config`` once; returns splits and provenance."""
     source = open_source(config.source, **config.source_params)
     splits = {}
     for split in ("train", "val", "test"):
-        ds = RegionTileDataset(source, config.setting, split, config.dim, z_step=config.preset("z_step"))
+        ds = RegionTileDataset(
+            source, config.setting, split, config.dim, z_step=config.preset("z_step")
+        )
         splits[split] = SplitData(ds.images, ds.labels, ds.z)
     return splits, source.describe()
 
 
-def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 4) -> dict[str, Any]:
-    """Accuracy, per-class accuracy (recall; NaN for absent classes) and confusion counts (rows = truth)."""
+def classification_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 4
+) -> dict[str, Any]:
+    """Accuracy, per-class accuracy (recall; NaN if absent) and confusion counts (rows = truth)."""
     y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    confusion = np.bincount(y_true * n_classes + y_pred, minlength=n_classes**2).reshape(n_classes, n_classes)
+    confusion = np.bincount(y_true * n_classes + y_pred, minlength=n_classes**2).reshape(
+        n_classes, n_classes
+    )
     support = confusion.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_class = np.where(support > 0, np.diag(confusion) / np.maximum(support, 1), np.nan)
@@ -174,12 +186,16 @@ class RegionInputs:
         )
 
 
-def _run_seed(config: Task1Config, inputs: RegionInputs, seed: int, spatial_dims: int) -> dict[str, Any]:
+def _run_seed(
+    config: Task1Config, inputs: RegionInputs, seed: int, spatial_dims: int
+) -> dict[str, Any]:
     torch.manual_seed(seed)
     extra: dict[str, Any] = {}
     method = config.method
     if method in ("supervised", "supervised-mixup"):
-        encoder = create_encoder(config.preset("backbone"), in_channels=1, spatial_dims=spatial_dims)
+        encoder = create_encoder(
+            config.preset("backbone"), in_channels=1, spatial_dims=spatial_dims
+        )
         settings = SupervisedSettings(
             epochs=config.preset("epochs"),
             batch_size=config.batch_size,
@@ -190,8 +206,12 @@ def _run_seed(config: Task1Config, inputs: RegionInputs, seed: int, spatial_dims
             quiet=config.quiet,
         )
         model, history = train_classifier(
-            encoder, len(CLASS_NAMES), (inputs.train_x, inputs.train_y), (inputs.val_x, inputs.val_y),
-            settings, seed=seed,
+            encoder,
+            len(CLASS_NAMES),
+            (inputs.train_x, inputs.train_y),
+            (inputs.val_x, inputs.val_y),
+            settings,
+            seed=seed,
         )
         pred = predict(model, inputs.test_x, device=config.device)
         extra = {"best_epoch": history["best_epoch"], "val_accuracy": max(history["val_accuracy"])}
@@ -207,18 +227,30 @@ def _run_seed(config: Task1Config, inputs: RegionInputs, seed: int, spatial_dims
             extra["n_components"] = decomposition.n_components_
         else:
             encoder, spec = frozen_encoder(
-                method, encoder=config.encoder, spatial_dims=spatial_dims, seed=seed,
-                source=config.source, source_params=config.source_params, quick=config.quick,
-                pretrain_epochs=config.pretrain_epochs, device=config.device,
+                method,
+                encoder=config.encoder,
+                spatial_dims=spatial_dims,
+                seed=seed,
+                source=config.source,
+                source_params=config.source_params,
+                quick=config.quick,
+                pretrain_epochs=config.pretrain_epochs,
+                device=config.device,
+                setting=config.setting,
             )
             norm = {"mean": float(spec.get("mean", 0.0)), "std": float(spec.get("std", 1.0))}
-            features = lambda x: extract_features(encoder, x, device=config.device, **norm)  # noqa: E731
+            features = lambda x: extract_features(encoder, x, device=config.device, **norm)
             train_f, train_y = features(inputs.train_x), inputs.train_y
             val_f, test_f = features(inputs.val_x), features(inputs.test_x)
             extra["encoder_input"] = spec
-        probe = LinearProbe(Cs=config.probe_cs, seed=seed).fit(train_f, train_y, val_f, inputs.val_y)
+        probe = LinearProbe(Cs=config.probe_cs, seed=seed).fit(
+            train_f, train_y, val_f, inputs.val_y
+        )
         pred = probe.predict(test_f)
-        extra.update(C=probe.C_, val_accuracy=float(np.nanmax(probe.scores_)) if len(config.probe_cs) > 1 else None)
+        extra.update(
+            C=probe.C_,
+            val_accuracy=float(np.nanmax(probe.scores_)) if len(config.probe_cs) > 1 else None,
+        )
     return {"seed": seed, **classification_metrics(inputs.test_y, pred, len(CLASS_NAMES)), **extra}
 
 
@@ -237,7 +269,9 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None) -> 
     if not isinstance(config, Task1Config):
         raise ConfigError(f"run_task1: expected a Task1Config, got {type(config).__name__}")
     if config.method == "encoder" and config.encoder is None:
-        raise ConfigError("method encoder: expected --encoder SPEC (checkpoint, module:callable or name)")
+        raise ConfigError(
+            "method encoder: expected --encoder SPEC (checkpoint, module:callable or name)"
+        )
     start = time.perf_counter()
     source_info: dict[str, Any] | None = None
     if data is None:
@@ -254,13 +288,15 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None) -> 
         "accuracy": mean_std([r["accuracy"] for r in per_seed]),
         "per_class_accuracy": mean_std([r["per_class_accuracy"] for r in per_seed]),
         "confusion": np.sum([r["confusion"] for r in per_seed], axis=0).tolist(),
-        "n_tiles": {k: int(len(v.labels)) for k, v in data.items()},
-        "n_test": int(len(inputs.test_y)),
+        "n_tiles": {k: len(v.labels) for k, v in data.items()},
+        "n_test": len(inputs.test_y),
         "protocol": {
             "input_size": config.input_size,
             "test_crops": config.test_crops,
             "z_step": config.preset("z_step"),
-            "backbone": config.preset("backbone") if config.method.startswith("supervised") else None,
+            "backbone": config.preset("backbone")
+            if config.method.startswith("supervised")
+            else None,
             "epochs": config.preset("epochs") if config.method.startswith("supervised") else None,
         },
         "source": source_info,

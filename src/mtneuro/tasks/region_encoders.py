@@ -4,8 +4,8 @@
   registered name or entry point (:func:`mtneuro.models.resolve_encoder`).
 * ``byol`` / ``myow`` / ``myow-merged``: an ``mtneuro pretrain`` checkpoint given with
   ``--encoder``, or, without one, an encoder pre-trained on the fly with
-  :func:`mtneuro.ssl.pretrain.run_pretrain` on the same source (ROI-C1 training
-  tiles), one per seed, with the ``quick`` preset for quick runs.
+  :func:`mtneuro.ssl.pretrain.run_pretrain` on the same source (the training
+  tiles of the task-1 setting), one per seed, with the ``quick`` preset for quick runs.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def pretrain_on_the_fly(
     epochs: int | None,
     spatial_dims: int,
     device: str,
+    setting: str = "roi-c1",
     work_dir: str | Path | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Pre-train a ``method`` encoder with ``mtneuro pretrain``'s python API.
@@ -52,7 +53,8 @@ def pretrain_on_the_fly(
 
     if spatial_dims != 2:
         raise ConfigError(
-            f"method {method}: on-the-fly pre-training is 2D only; pass --encoder with a 3D checkpoint"
+            f"method {method}: on-the-fly pre-training is 2D only; pass --encoder with a 3D "
+            "checkpoint"
         )
     with tempfile.TemporaryDirectory(prefix=f"mtneuro-{method}-") as tmp:
         out = Path(work_dir) / f"{method}-seed{seed}" if work_dir is not None else Path(tmp)
@@ -60,6 +62,7 @@ def pretrain_on_the_fly(
             "quick" if quick else "default",
             overrides={
                 "method": method,
+                "setting": setting,
                 "source": source,
                 "source_params": dict(source_params),
                 "seed": seed,
@@ -85,6 +88,7 @@ def frozen_encoder(
     quick: bool,
     pretrain_epochs: int | None,
     device: str,
+    setting: str = "roi-c1",
     work_dir: str | Path | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """The frozen encoder of ``method`` (see the module docstring) and its input spec."""
@@ -93,7 +97,9 @@ def frozen_encoder(
         _check_dims(spec, spatial_dims, encoder)
         return module.to(device).eval(), spec
     if method not in SSL_METHODS:
-        raise ConfigError(f"method {method!r} needs --encoder SPEC (checkpoint, module:callable or name)")
+        raise ConfigError(
+            f"method {method!r} needs --encoder SPEC (checkpoint, module:callable or name)"
+        )
     module, spec = pretrain_on_the_fly(
         method,
         source=source,
@@ -103,6 +109,7 @@ def frozen_encoder(
         epochs=pretrain_epochs,
         spatial_dims=spatial_dims,
         device=device,
+        setting=setting,
         work_dir=work_dir,
     )
     _check_dims(spec, spatial_dims, f"on-the-fly {method}")

@@ -23,7 +23,9 @@ from mtneuro.errors import ConfigError, DataError
 QUADRANTS = ("top-left", "top-right", "bottom-left", "bottom-right")
 
 
-def resize_tiles(images: np.ndarray | torch.Tensor, size: int, *, batch_size: int = 256) -> torch.Tensor:
+def resize_tiles(
+    images: np.ndarray | torch.Tensor, size: int, *, batch_size: int = 256
+) -> torch.Tensor:
     """Resize tiles to ``size x size`` in y/x.
 
     Args:
@@ -38,7 +40,9 @@ def resize_tiles(images: np.ndarray | torch.Tensor, size: int, *, batch_size: in
         raise ConfigError(f"input_size: expected int >= 2, got {size!r}")
     images = torch.as_tensor(images)
     if images.ndim not in (4, 5) or images.shape[1] != 1:
-        raise DataError(f"images: expected (N, 1, H, W) or (N, 1, D, H, W), got {tuple(images.shape)}")
+        raise DataError(
+            f"images: expected (N, 1, H, W) or (N, 1, D, H, W), got {tuple(images.shape)}"
+        )
     lead = images.shape[:-2]
     out = torch.empty((*lead, size, size), dtype=torch.float32)
     for start in range(0, images.shape[0], batch_size):
@@ -46,12 +50,18 @@ def resize_tiles(images: np.ndarray | torch.Tensor, size: int, *, batch_size: in
         batch = batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
         flat = batch.reshape(-1, 1, *batch.shape[-2:])
         if flat.shape[-2:] != (size, size):
-            flat = F.interpolate(flat, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-        out[start : start + batch_size] = flat.reshape(*batch.shape[:-2], size, size).clamp_(0.0, 1.0)
+            flat = F.interpolate(
+                flat, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+            )
+        out[start : start + batch_size] = flat.reshape(*batch.shape[:-2], size, size).clamp_(
+            0.0, 1.0
+        )
     return out
 
 
-def quadrant_crops(images: torch.Tensor, labels: np.ndarray | None = None) -> tuple[torch.Tensor, np.ndarray | None]:
+def quadrant_crops(
+    images: torch.Tensor, labels: np.ndarray | None = None
+) -> tuple[torch.Tensor, np.ndarray | None]:
     """The four quadrant crops of every tile, tile-major then :data:`QUADRANTS` order.
 
     Args:
@@ -63,7 +73,9 @@ def quadrant_crops(images: torch.Tensor, labels: np.ndarray | None = None) -> tu
     """
     side = images.shape[-1]
     if images.shape[-2] != side or side % 2:
-        raise DataError(f"quadrant crops need square tiles of even side, got {tuple(images.shape[-2:])}")
+        raise DataError(
+            f"quadrant crops need square tiles of even side, got {tuple(images.shape[-2:])}"
+        )
     half = side // 2
     lead = images.shape[:-2]
     # (N, ..., 2, half, 2, half) -> (N, 2, 2, ..., half, half): rows then columns

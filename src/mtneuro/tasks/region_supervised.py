@@ -70,7 +70,9 @@ class Classifier(nn.Module):
 
 
 @torch.no_grad()
-def recalibrate_batchnorm(model: nn.Module, x: torch.Tensor, *, batch_size: int = 256, device: str = "cpu") -> None:
+def recalibrate_batchnorm(
+    model: nn.Module, x: torch.Tensor, *, batch_size: int = 256, device: str = "cpu"
+) -> None:
     """Set BatchNorm running statistics to their exact averages over ``x`` (precise BN).
 
     Running averages with momentum lag behind the weights in short trainings; one
@@ -103,12 +105,17 @@ def random_flips(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 256, device: str = "cpu") -> np.ndarray:
+def predict(
+    model: nn.Module, x: torch.Tensor, *, batch_size: int = 256, device: str = "cpu"
+) -> np.ndarray:
     """Class predictions ``(N,)`` of ``model`` on ``x`` (eval mode, batched)."""
     was_training = model.training
     model.eval()
     try:
-        out = [model(x[i : i + batch_size].to(device)).argmax(dim=1).cpu() for i in range(0, len(x), batch_size)]
+        out = [
+            model(x[i : i + batch_size].to(device)).argmax(dim=1).cpu()
+            for i in range(0, len(x), batch_size)
+        ]
     finally:
         model.train(was_training)
     return torch.cat(out).numpy()
@@ -141,7 +148,9 @@ def train_classifier(
     model = Classifier(encoder, num_classes).to(settings.device)
     gen = torch.Generator().manual_seed(seed)
     x_train, y_train = train[0], torch.as_tensor(np.asarray(train[1]), dtype=torch.long)
-    opt = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=0.9, weight_decay=settings.weight_decay)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=settings.lr, momentum=0.9, weight_decay=settings.weight_decay
+    )
     steps_per_epoch = max(1, int(np.ceil(len(x_train) / settings.batch_size)))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings.epochs * steps_per_epoch)
     history: dict = {"loss": [], "val_accuracy": [], "best_epoch": 0}
@@ -160,12 +169,16 @@ def train_classifier(
                 xb = random_flips(xb, gen)
             xb, yb = xb.to(settings.device), yb.to(settings.device)
             if settings.mixup_alpha > 0:
-                xb, soft, _lam = mixup_batch(xb, yb, num_classes, alpha=settings.mixup_alpha, generator=gen)
+                xb, soft, _lam = mixup_batch(
+                    xb, yb, num_classes, alpha=settings.mixup_alpha, generator=gen
+                )
                 loss = soft_cross_entropy(model(xb), soft)
             else:
                 loss = F.cross_entropy(model(xb), yb)
             if not torch.isfinite(loss):
-                raise TrainingError(f"supervised training diverged (loss {loss.item()}); lower lr ({settings.lr})")
+                raise TrainingError(
+                    f"supervised training diverged (loss {loss.item()}); lower lr ({settings.lr})"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

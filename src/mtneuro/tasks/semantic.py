@@ -107,7 +107,9 @@ def _label_block(mask: np.ndarray, connectivity: Connectivity) -> tuple[np.ndarr
     m, h, w = mask.shape
     padded = np.zeros((m, h + 1, w), dtype=bool)
     padded[:, :h] = mask
-    comps, count = cc3d.connected_components(padded.reshape(m * (h + 1), w), connectivity=4, return_N=True)
+    comps, count = cc3d.connected_components(
+        padded.reshape(m * (h + 1), w), connectivity=4, return_N=True
+    )
     return comps.reshape(m, h + 1, w), count
 
 
@@ -136,14 +138,18 @@ def _crop_counts(block: np.ndarray, value: int, crop: int) -> np.ndarray:
 
 
 def _groups_of_block(
-    comps: np.ndarray, count: int, mask: np.ndarray, crop: int, tables: tuple[np.ndarray, np.ndarray, int]
+    comps: np.ndarray,
+    count: int,
+    mask: np.ndarray,
+    crop: int,
+    tables: tuple[np.ndarray, np.ndarray, int],
 ) -> tuple[np.ndarray, ...]:
     """(crop, component) groups of one labelled block, from its cell pixels only.
 
     Returns ``(crop, component, area, sum_y, sum_x)`` per group, crops counted from the
     block's first slice, local coordinates summed over the group's pixels.
     """
-    m, h, w = mask.shape
+    _m, h, w = mask.shape
     crop_in_tile, local, bits = tables
     flat = np.flatnonzero(mask)
     # 2D layout: each slice carries one extra separator row of w pixels
@@ -203,19 +209,25 @@ def _cell_groups(
         if connectivity == "3d":
             if previous_last is not None:
                 touch = (previous_last > 0) & mask[0]
-                edges.append(np.stack([previous_last[touch], comps[0][touch].astype(np.int64) + offset]))
+                edges.append(
+                    np.stack([previous_last[touch], comps[0][touch].astype(np.int64) + offset])
+                )
             previous_last = np.where(mask[-1], comps[-1].astype(np.int64) + offset, 0)
         offset += count
     crop_of, comp, area, sum_y, sum_x = (np.concatenate(c) for c in zip(*parts))
     if edges and sum(e.shape[1] for e in edges):
         pairs = np.concatenate(edges, axis=1)
-        graph = coo_matrix((np.ones(pairs.shape[1], np.int8), (pairs[0], pairs[1])), shape=(offset + 1,) * 2)
+        graph = coo_matrix(
+            (np.ones(pairs.shape[1], np.int8), (pairs[0], pairs[1])), shape=(offset + 1,) * 2
+        )
         n_roots, root = connected_components(graph, directed=False)
         key = crop_of * n_roots + root[comp]
         unique, inverse = np.unique(key, return_inverse=True)
         if unique.size < key.size:  # some groups of one crop belong to one component now
             crop_of = unique // n_roots
-            area, sum_y, sum_x = (np.bincount(inverse, weights=v).astype(np.int64) for v in (area, sum_y, sum_x))
+            area, sum_y, sum_x = (
+                np.bincount(inverse, weights=v).astype(np.int64) for v in (area, sum_y, sum_x)
+            )
     centroids = np.stack([sum_y / area, sum_x / area], axis=1) if area.size else np.zeros((0, 2))
     return crop_of, area, centroids, np.concatenate(vessel), np.concatenate(axon)
 
@@ -291,8 +303,9 @@ def semantic_features(
     nearest = _nearest_other(crop_of, centroids, crop)
     if reference_distance:
         nearest = nearest / 2.0  # mean of (0 self-distance, nearest other) per cell
-    dist_sum = np.bincount(crop_of, weights=np.where(np.isfinite(nearest), nearest, 0.0),
-                           minlength=n_crops)
+    dist_sum = np.bincount(
+        crop_of, weights=np.where(np.isfinite(nearest), nearest, 0.0), minlength=n_crops
+    )
     distance = np.full(n_crops, float(few_cells_distance))
     many = count >= 2
     distance[many] = dist_sum[many] / count[many]
@@ -309,7 +322,9 @@ def semantic_features(
     }
 
 
-def feature_matrix(features: dict[str, np.ndarray], names: tuple[str, ...] = FEATURE_NAMES) -> np.ndarray:
+def feature_matrix(
+    features: dict[str, np.ndarray], names: tuple[str, ...] = FEATURE_NAMES
+) -> np.ndarray:
     """Stack feature columns into a float64 ``(n_crops, len(names))`` matrix."""
     return np.stack([np.asarray(features[k], dtype=np.float64) for k in names], axis=1)
 

@@ -45,12 +45,19 @@ from mtneuro.tasks.probe import DEFAULT_ALPHAS, RidgeProbe, extract_features, r2
 from mtneuro.tasks.region import CLASS_NAMES, RegionInputs, load_task1_data, mean_std, task1_config
 from mtneuro.tasks.region_encoders import frozen_encoder
 from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
-from mtneuro.tasks.region_supervised import XRAY_MEAN, XRAY_STD, SupervisedSettings, train_classifier
+from mtneuro.tasks.region_supervised import (
+    XRAY_MEAN,
+    XRAY_STD,
+    SupervisedSettings,
+    train_classifier,
+)
 from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
 
 QUICK = {"z_step": 8, "backbone": "resnet-tiny", "epochs": 8, "nmf_max_iter": 100}
 FULL = {"z_step": 1, "backbone": "resnet18", "epochs": 30, "nmf_max_iter": 300}
-Method = Literal["supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder"]
+Method = Literal[
+    "supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder"
+]
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,9 @@ class Task3Config:
     setting: Literal["roi-c1", "roi-c3"] = "roi-c1"
     source: str = "phantom"
     source_params: dict[str, Any] = field(default_factory=dict)
-    seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata=check(lambda v: len(v) > 0, "at least one seed"))
+    seeds: tuple[int, ...] = field(
+        default=(0, 1, 2), metadata=check(lambda v: len(v) > 0, "at least one seed")
+    )
     encoder: str | None = None
     quick: bool = False
     z_step: int | None = field(default=None, metadata=positive())
@@ -88,8 +97,12 @@ class Task3Config:
     alphas: tuple[float, ...] = DEFAULT_ALPHAS
     cv: int = field(default=5, metadata=check(lambda v: v >= 2, "int >= 2"))
     n_components: int = field(default=256, metadata=positive())
-    input_size: int = field(default=64, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4"))
-    pixel_input_size: int = field(default=128, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4"))
+    input_size: int = field(
+        default=64, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4")
+    )
+    pixel_input_size: int = field(
+        default=128, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4")
+    )
     pretrain_epochs: int | None = field(default=None, metadata=positive())
     device: str = "cpu"
     quiet: bool = True
@@ -117,7 +130,9 @@ def load_task3_data(config: Task3Config) -> tuple[Task3Data, dict[str, Any]]:
     if "pixel_labels" not in source.channels:
         raise ConfigError(f"source {config.source!r} has no pixel_labels; task 3 needs them")
     if source.shape[0] < SUBVOLUME_Z.stop:
-        raise ConfigError(f"source {config.source!r} has {source.shape[0]} slices; task 3 needs z 110..470")
+        raise ConfigError(
+            f"source {config.source!r} has {source.shape[0]} slices; task 3 needs z 110..470"
+        )
     z_step = config.preset("z_step")
     connectivity = config.connectivity or ("3d" if z_step == 1 else "2d")
     starts = block_starts(SUBVOLUME_Z, 1, z_step)
@@ -127,14 +142,23 @@ def load_task3_data(config: Task3Config) -> tuple[Task3Data, dict[str, Any]]:
         images.append(read_blocks(source, "image", box, starts, 1))
         labels = read_blocks(source, "pixel_labels", box, starts, 1)[:, 0]
         table = semantic_features(
-            labels, 128, connectivity, reference_distance=config.reference_features,
-            reference_cell_size=config.reference_features, few_cells_distance=config.few_cells_distance,
+            labels,
+            128,
+            connectivity,
+            reference_distance=config.reference_features,
+            reference_cell_size=config.reference_features,
+            few_cells_distance=config.few_cells_distance,
         )
         features.append(feature_matrix(table))
         zs.append(starts)
         regions.append(np.full(len(starts), index))
-    data = Task3Data(np.concatenate(images), np.concatenate(zs), np.concatenate(regions),
-                     np.concatenate(features), connectivity)
+    data = Task3Data(
+        np.concatenate(images),
+        np.concatenate(zs),
+        np.concatenate(regions),
+        np.concatenate(features),
+        connectivity,
+    )
     return data, source.describe()
 
 
@@ -142,49 +166,88 @@ def _split_masks(z: np.ndarray) -> dict[str, np.ndarray]:
     return {name: (z >= r.start) & (z < r.stop) for name, r in Z_SPLITS.items()}
 
 
-def _embed(config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndarray,
-           task1_data: Any) -> tuple[np.ndarray, dict[str, Any]]:
+def _embed(
+    config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndarray, task1_data: Any
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Embeddings ``(4N, D)`` of every crop for ``config.method`` and ``seed``."""
     method, info = config.method, {}
     if method in ("pca", "nmf"):
         crops, _ = quadrant_crops(resize_tiles(data.images, config.pixel_input_size))
         crops = crops.numpy()
-        decomposition = PixelDecomposition(method, config.n_components, seed=seed,
-                                           max_iter=config.preset("nmf_max_iter"))
+        decomposition = PixelDecomposition(
+            method, config.n_components, seed=seed, max_iter=config.preset("nmf_max_iter")
+        )
         decomposition.fit(crops[np.repeat(train_tiles, 4)])
         info["n_components"] = decomposition.n_components_
         return decomposition.transform(crops), info
     crops, _ = quadrant_crops(resize_tiles(data.images, config.input_size))
     if method in ("supervised", "supervised-mixup"):
-        t1 = task1_config(setting=config.setting, method=method, source=config.source,
-                          source_params=config.source_params, quick=config.quick, input_size=config.input_size,
-                          device=config.device)
+        t1 = task1_config(
+            setting=config.setting,
+            method=method,
+            source=config.source,
+            source_params=config.source_params,
+            quick=config.quick,
+            input_size=config.input_size,
+            device=config.device,
+        )
         inputs = RegionInputs(task1_data, t1)
-        settings = SupervisedSettings(epochs=t1.preset("epochs"), batch_size=t1.batch_size, lr=t1.lr,
-                                      weight_decay=t1.weight_decay, device=config.device, quiet=config.quiet,
-                                      mixup_alpha=t1.mixup_alpha if method == "supervised-mixup" else 0.0)
+        settings = SupervisedSettings(
+            epochs=t1.preset("epochs"),
+            batch_size=t1.batch_size,
+            lr=t1.lr,
+            weight_decay=t1.weight_decay,
+            device=config.device,
+            quiet=config.quiet,
+            mixup_alpha=t1.mixup_alpha if method == "supervised-mixup" else 0.0,
+        )
         encoder = create_encoder(t1.preset("backbone"), in_channels=1, spatial_dims=2)
-        model, history = train_classifier(encoder, len(CLASS_NAMES), (inputs.train_x, inputs.train_y),
-                                          (inputs.val_x, inputs.val_y), settings, seed=seed)
+        model, history = train_classifier(
+            encoder,
+            len(CLASS_NAMES),
+            (inputs.train_x, inputs.train_y),
+            (inputs.val_x, inputs.val_y),
+            settings,
+            seed=seed,
+        )
         info["task1_val_accuracy"] = max(history["val_accuracy"])
-        return extract_features(model.encoder, crops, device=config.device, mean=XRAY_MEAN, std=XRAY_STD), info
+        return extract_features(
+            model.encoder, crops, device=config.device, mean=XRAY_MEAN, std=XRAY_STD
+        ), info
     encoder, spec = frozen_encoder(
-        method, encoder=config.encoder, spatial_dims=2, seed=seed, source=config.source,
-        source_params=config.source_params, quick=config.quick, pretrain_epochs=config.pretrain_epochs,
+        method,
+        encoder=config.encoder,
+        spatial_dims=2,
+        seed=seed,
+        source=config.source,
+        source_params=config.source_params,
+        quick=config.quick,
+        pretrain_epochs=config.pretrain_epochs,
         device=config.device,
+        setting=config.setting,
     )
     info["encoder_input"] = spec
-    return extract_features(encoder, crops, device=config.device, mean=float(spec.get("mean", 0.0)),
-                            std=float(spec.get("std", 1.0))), info
+    return extract_features(
+        encoder,
+        crops,
+        device=config.device,
+        mean=float(spec.get("mean", 0.0)),
+        std=float(spec.get("std", 1.0)),
+    ), info
 
 
 def _scores(embeddings: np.ndarray, data: Task3Data, config: Task3Config) -> dict[str, Any]:
     masks = _split_masks(np.repeat(data.z, 4))
     train, test = masks["train"], masks["test"]
     y = data.features
-    probe = RidgeProbe(alphas=config.alphas, cv=config.cv).fit(embeddings[train], y[train], groups=np.repeat(data.z, 4)[train])
+    probe = RidgeProbe(alphas=config.alphas, cv=config.cv).fit(
+        embeddings[train], y[train], groups=np.repeat(data.z, 4)[train]
+    )
     pred = probe.predict(embeddings[test])
-    in_sample = [LinearRegression().fit(embeddings, y[:, j]).score(embeddings, y[:, j]) for j in range(y.shape[1])]
+    in_sample = [
+        LinearRegression().fit(embeddings, y[:, j]).score(embeddings, y[:, j])
+        for j in range(y.shape[1])
+    ]
     return {
         "r2_test": dict(zip(FEATURE_NAMES, r2_scores(y[test], pred).tolist())),
         "r2_in_sample_reference": dict(zip(FEATURE_NAMES, map(float, in_sample))),
@@ -193,7 +256,9 @@ def _scores(embeddings: np.ndarray, data: Task3Data, config: Task3Config) -> dic
     }
 
 
-def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: Any = None) -> dict[str, Any]:
+def run_task3(
+    config: Task3Config, data: Task3Data | None = None, task1_data: Any = None
+) -> dict[str, Any]:
     """Run task 3 for every seed.
 
     Args:
@@ -209,14 +274,21 @@ def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: An
     if not isinstance(config, Task3Config):
         raise ConfigError(f"run_task3: expected a Task3Config, got {type(config).__name__}")
     if config.method == "encoder" and config.encoder is None:
-        raise ConfigError("method encoder: expected --encoder SPEC (checkpoint, module:callable or name)")
+        raise ConfigError(
+            "method encoder: expected --encoder SPEC (checkpoint, module:callable or name)"
+        )
     start = time.perf_counter()
     source_info = None
     if data is None:
         data, source_info = load_task3_data(config)
     if config.method.startswith("supervised") and task1_data is None:
-        t1 = task1_config(setting=config.setting, method=config.method, source=config.source,
-                          source_params=config.source_params, quick=config.quick)
+        t1 = task1_config(
+            setting=config.setting,
+            method=config.method,
+            source=config.source,
+            source_params=config.source_params,
+            quick=config.quick,
+        )
         task1_data, _ = load_task1_data(t1)
     train_tiles = _split_masks(data.z)["train"]
     per_seed, scatter = [], None
@@ -228,7 +300,7 @@ def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: An
         scores.pop("_scatter", None)
         per_seed.append({"seed": int(seed), **scores, **info})
     masks = _split_masks(np.repeat(data.z, 4))
-    summary = lambda key: {f: mean_std([r[key][f] for r in per_seed]) for f in FEATURE_NAMES}  # noqa: E731
+    summary = lambda key: {f: mean_std([r[key][f] for r in per_seed]) for f in FEATURE_NAMES}
     return {
         "method": config.method,
         "setting": config.setting,
@@ -237,8 +309,10 @@ def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: An
         "r2_test": summary("r2_test"),
         "r2_in_sample_reference": summary("r2_in_sample_reference"),
         "n_crops": {k: int(v.sum()) for k, v in masks.items()} | {"all": int(masks["train"].size)},
-        "feature_summary": {f: {"mean": float(data.features[:, j].mean()), "std": float(data.features[:, j].std())}
-                            for j, f in enumerate(FEATURE_NAMES)},
+        "feature_summary": {
+            f: {"mean": float(data.features[:, j].mean()), "std": float(data.features[:, j].std())}
+            for j, f in enumerate(FEATURE_NAMES)
+        },
         "connectivity": data.connectivity,
         "scatter": scatter,
         "source": source_info,
