@@ -7,7 +7,8 @@ the published numbers::
 
 or on one task::
 
-    PYTHONPATH=examples/byo_encoder mtneuro task1 --setting roi-c1 --encoder my_encoder:build --out runs/t1
+    PYTHONPATH=examples/byo_encoder mtneuro task1 --setting roi-c1 --method encoder --encoder my_encoder:build \
+        --quick --out runs/t1
 
 mtneuro calls ``build()`` with no arguments, puts the module in eval mode, feeds it
 float32 images in [0, 1] (normalised with ``input_spec["mean"]``/``["std"]`` when given),

@@ -44,7 +44,8 @@ def test_pip_package_registers_an_entry_point(tmp_path):
         "print(json.dumps({'out_dim': enc.out_dim, 'shape': list(out.shape), 'module': type(enc).__module__}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
-    proc = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report == {"out_dim": 32, "shape": [2, 32], "module": "mtneuro_example_encoder"}

@@ -34,7 +34,7 @@ def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args) -> None:  # keep test output clean
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
+        def do_GET(self) -> None:
             path = self.path.lstrip("/")
             state.requests.append((path, self.headers.get("Range")))
             body = state.files.get(path)

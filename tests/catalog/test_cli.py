@@ -50,7 +50,7 @@ def test_download_command_fetches_and_verifies(file_server, tmp_path, monkeypatc
 
 def test_download_without_network_fails_in_one_line(closed_port_url, tmp_path, monkeypatch, capsys):
     name = _local_dataset(monkeypatch, closed_port_url, "0" * 64)
-    code, out, err = _run(["data", "download", name, "--root", str(tmp_path), "--retries", "1"], capsys)
+    code, _, err = _run(["data", "download", name, "--root", str(tmp_path), "--retries", "1"], capsys)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: cannot download")
     assert str(tmp_path / "t/a.bin") in err

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from mtneuro.data.catalog import CatalogFile, MYOW_PICKLE_TO_NPZ
+from mtneuro.data.catalog import MYOW_PICKLE_TO_NPZ, CatalogFile
 from mtneuro.data.download import convert_myow_pickle, download_file
 from mtneuro.data.retry import RetryPolicy
 from mtneuro.errors import DataError

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from rich.console import Console
 from rich.live import Live
@@ -38,7 +38,7 @@ class CellState:
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return ""
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:
@@ -77,13 +77,13 @@ class Progress:
         self._live: Live | None = None
         self._announced: set[str] = set()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Self:
         if self.live_mode:
             self._live = Live(self._table(), console=self.console, refresh_per_second=2, transient=False)
             self._live.__enter__()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.update(self._table())
             self._live.__exit__(*exc)

@@ -22,9 +22,10 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from mtneuro.bench.cell import is_complete, read_record, record_failure, run_cell
 from mtneuro.bench.progress import CellState, Progress
@@ -146,9 +147,11 @@ def _run_pool(pending: list[CellState], out: Path, jobs: int, progress: Progress
                     state.status, state.started = "running", time.perf_counter()
             progress.refresh()
     except KeyboardInterrupt:
+        # shutdown() neither stops running cells nor queued ones a worker already took, and the
+        # pool has no public kill: terminate its processes (listed first: shutdown forgets them).
+        processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        # shutdown() does not stop cells already running; the pool has no public kill.
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
+        for process in processes:
             process.terminate()
         raise
     pool.shutdown(wait=True)

@@ -23,9 +23,10 @@ Built-in suites live in ``mtneuro/resources/suites/<name>.yaml``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 

@@ -85,9 +85,9 @@ def _markdown_table(table: LeaderboardTable) -> str:
 
 
 def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str]], path: Path) -> Path:
-    parts = ["# mtneuro leaderboard", "",
-             "Rows marked *ours* are mean ± std over seeds of this run's cells; rows marked "
-             "*published* are numbers from the cited sources, on the data they name.", ""]
+    intro = ("Rows marked *ours* are mean ± std over seeds of this run's cells; rows marked "
+             "*published* are numbers from the cited sources, on the data they name.")
+    parts = ["# mtneuro leaderboard", "", intro, ""]
     parts += [_markdown_table(t) + "\n" for t in tables]
     if failures:
         parts += ["## Failed cells", ""] + [f"- `{cid}`: {err}" for cid, err in failures]
@@ -122,8 +122,9 @@ def _html_table(table: LeaderboardTable) -> str:
 def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], out_dir: Path,
                *, records: list[dict[str, Any]]) -> Path:
     sources = sorted({r.data_source for t in tables for r in t.rows if r.kind == OURS})
-    body = [f"<h1>mtneuro benchmark report</h1><p class=note>{len(records)} cell(s) in "
-            f"{html.escape(str(out_dir))}; built {time.strftime('%Y-%m-%d %H:%M:%S')}</p>",
+    header = (f"<h1>mtneuro benchmark report</h1><p class=note>{len(records)} cell(s) in "
+              f"{html.escape(str(out_dir))}; built {time.strftime('%Y-%m-%d %H:%M:%S')}</p>")
+    body = [header,
             "<div class=banner><b>Data sources of our rows:</b> " + html.escape(", ".join(sources) or "none")
             + ". Numbers on the synthetic phantom check the pipeline; they are not comparable with "
             "published real-volume numbers, which appear in separate, labelled rows.</div>"]
