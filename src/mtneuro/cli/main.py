@@ -40,7 +40,8 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors print one line and exit 2, Ctrl-C exits 130."""
     try:
-        cli.main(args=argv, prog_name="mtneuro", standalone_mode=False)
+        # without standalone mode click returns a command's exit code instead of exiting
+        result = cli.main(args=argv, prog_name="mtneuro", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         sys.exit(130)
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
+    if isinstance(result, int) and result != 0:
+        sys.exit(result)
 
 
 if __name__ == "__main__":
