@@ -7,25 +7,10 @@ from pathlib import Path
 
 import click
 
+from mtneuro.cli.options import parse_seeds
+
 METHODS = ("myow", "byol", "supervised", "pca", "raw")
 SPLITS = ("auto", "trial", "kfold", "block", "random")
-
-
-def _parse_seeds(seed: int, seeds: str | None, more: tuple[str, ...]) -> list[int]:
-    from mtneuro.errors import ConfigError
-
-    if seeds is None:
-        if more:
-            raise ConfigError(f"unexpected arguments {' '.join(more)} (use --seeds 0 1 2)")
-        return [seed]
-    values = [v for part in (seeds, *more) for v in part.replace(",", " ").split()]
-    try:
-        parsed = [int(v) for v in values]
-    except ValueError:
-        raise ConfigError(f"--seeds: expected integers, got {' '.join(values)}") from None
-    if len(set(parsed)) != len(parsed):
-        raise ConfigError(f"--seeds: expected distinct seeds, got {' '.join(values)}")
-    return parsed
 
 
 @click.command("neural", context_settings={"ignore_unknown_options": False})
@@ -60,7 +45,7 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, ou
     from mtneuro.report.results import mean_std, write_metrics
     from mtneuro.tasks.neural import NeuralConfig, fit_neural
 
-    seed_list = _parse_seeds(seed, seeds, more_seeds)
+    seed_list = parse_seeds(seeds, more_seeds) or [seed]
     rows = []
     last_source: dict = {}
     last_config: dict = {}

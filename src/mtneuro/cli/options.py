@@ -64,3 +64,28 @@ def open_cli_source(name: str, pairs: tuple[str, ...] | list[str]):
                 f"{', '.join(accepted) or 'nothing'}"
             )
     return open_source(name, **params)
+
+
+SEEDS_OPTION = click.option(
+    "--seeds",
+    default=None,
+    metavar="S [S ...]",
+    help="Seeds, e.g. --seeds 0 1 2: one run each, mean ± std over them.",
+)
+
+
+def parse_seeds(seeds: str | None, extra: tuple[str, ...] | list[str] = ()) -> list[int] | None:
+    """Seeds from ``--seeds 0 1 2`` (the values after the first arrive as extra
+    arguments), ``--seeds 0,1,2`` or ``--seeds "0 1 2"``; ``None`` when not given."""
+    if seeds is None:
+        if extra:
+            raise ConfigError(f"unexpected arguments: {' '.join(extra)} (use --seeds 0 1 2)")
+        return None
+    values = [v for part in (seeds, *extra) for v in part.replace(",", " ").split()]
+    try:
+        parsed = [int(v) for v in values]
+    except ValueError:
+        raise ConfigError(f"--seeds: expected integers, got {' '.join(values)!r}") from None
+    if len(set(parsed)) != len(parsed):
+        raise ConfigError(f"--seeds: expected distinct seeds, got {' '.join(values)!r}")
+    return parsed

@@ -8,22 +8,8 @@ from typing import Any
 
 import click
 
+from mtneuro.cli.options import parse_source_params
 from mtneuro.errors import ConfigError
-
-
-def _source_params(pairs: tuple[str, ...]) -> dict[str, Any] | None:
-    """``("k=v", ...)`` -> dict; values parsed as YAML scalars (``3`` -> int, ``true`` -> bool)."""
-    if not pairs:
-        return None
-    import yaml
-
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--source-param: expected KEY=VALUE, got {pair!r}")
-        params[key.strip()] = yaml.safe_load(value)
-    return params
 
 
 @click.command("pretrain")
@@ -66,7 +52,7 @@ def pretrain(
     from mtneuro.ssl.pretrain import make_config, run_pretrain
 
     overrides = {
-        "method": method, "source": source, "source_params": _source_params(source_param),
+        "method": method, "source": source, "source_params": parse_source_params(source_param) or None,
         "epochs": epochs, "batch_size": batch_size, "out_dir": out_dir and str(out_dir), "resume": resume or None,
         "seed": seed, "device": device, "amp": amp, "download": download, "quiet": quiet,
     }

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from mtneuro.errors import ConfigError
+from mtneuro.cli.options import (
+    SEEDS_OPTION,
+    SOURCE_OPTION,
+    SOURCE_PARAM_OPTION,
+    parse_seeds,
+    parse_source_params,
+)
 
 SETTINGS = ("roi-c1", "roi-c2", "roi-c3")
 METHOD_NAMES = (
@@ -21,55 +27,13 @@ METHOD_NAMES = (
 )
 
 
-def parse_params(pairs: tuple[str, ...], option: str = "--source-param") -> dict:
-    """``("seed=0", "k=v")`` -> ``{"seed": 0, "k": "v"}``; values parsed as YAML scalars."""
-    import yaml
-
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"{option}: expected KEY=VALUE, got {pair!r}")
-        params[key.strip()] = yaml.safe_load(value)
-    return params
-
-
-def parse_seeds(seeds: str | None, extra: list[str]) -> list[int] | None:
-    """Seeds from ``--seeds 0 1 2`` (click hands the values after the first over as extra
-    arguments), ``--seeds 0,1,2`` or ``--seeds "0 1 2"``."""
-    if seeds is None:
-        if extra:
-            raise ConfigError(f"unexpected arguments: {' '.join(extra)}")
-        return None
-    values = seeds.replace(",", " ").split() + list(extra)
-    try:
-        return [int(v) for v in values]
-    except ValueError:
-        raise ConfigError(f"--seeds: expected integers, got {' '.join(values)!r}") from None
-
-
-def seed_options(func):
-    return click.option(
-        "--seeds",
-        default=None,
-        metavar="N [N ...]",
-        help="seeds (default 0 1 2); one run each, mean ± std over them",
-    )(func)
-
-
 @click.command("task1", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--setting", type=click.Choice(SETTINGS), default="roi-c1", show_default=True)
 @click.option("--method", type=click.Choice(METHOD_NAMES), required=True)
-@click.option("--source", default="phantom", show_default=True, help="volume source name")
-@click.option(
-    "--source-param",
-    "source_params",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="source keyword argument, repeatable (e.g. seed=0)",
-)
+@SOURCE_OPTION
+@SOURCE_PARAM_OPTION
 @click.option("--dim", type=click.Choice(["2d", "3d"]), default="2d", show_default=True)
-@seed_options
+@SEEDS_OPTION
 @click.option(
     "--encoder",
     default=None,
@@ -127,7 +91,7 @@ def task1(
         "pretrain_epochs": pretrain_epochs,
         "device": device,
         "quick": quick or None,
-        "source_params": parse_params(source_params) or None,
+        "source_params": parse_source_params(source_params) or None,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if config_file:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from mtneuro.cli.task1 import METHOD_NAMES, parse_params, parse_seeds, seed_options
+from mtneuro.cli.options import (
+    SEEDS_OPTION,
+    SOURCE_PARAM_OPTION,
+    parse_seeds,
+    parse_source_params,
+)
+from mtneuro.cli.task1 import METHOD_NAMES
 
 
 @click.command("task3", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -21,14 +27,8 @@ from mtneuro.cli.task1 import METHOD_NAMES, parse_params, parse_seeds, seed_opti
 @click.option(
     "--source", default="phantom", show_default=True, help="volume source (needs pixel_labels)"
 )
-@click.option(
-    "--source-param",
-    "source_params",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="source keyword argument, repeatable",
-)
-@seed_options
+@SOURCE_PARAM_OPTION
+@SEEDS_OPTION
 @click.option(
     "--encoder",
     default=None,
@@ -98,7 +98,7 @@ def task3(
         "device": device,
         "quick": quick or None,
         "reference_features": reference_features or None,
-        "source_params": parse_params(source_params) or None,
+        "source_params": parse_source_params(source_params) or None,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     config = (
