@@ -42,7 +42,16 @@ from mtneuro.errors import ConfigError
 from mtneuro.models import create_encoder
 from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.probe import DEFAULT_ALPHAS, RidgeProbe, extract_features, r2_scores
-from mtneuro.tasks.region import CLASS_NAMES, RegionInputs, load_task1_data, mean_std, task1_config
+from mtneuro.tasks.region import (
+    CLASS_NAMES,
+    FULL,
+    QUICK,
+    Method,
+    RegionInputs,
+    load_task1_data,
+    mean_std,
+    task1_config,
+)
 from mtneuro.tasks.region_encoders import frozen_encoder
 from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
 from mtneuro.tasks.region_supervised import (
@@ -52,12 +61,6 @@ from mtneuro.tasks.region_supervised import (
     train_classifier,
 )
 from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
-
-QUICK = {"z_step": 8, "backbone": "resnet-tiny", "epochs": 8, "nmf_max_iter": 100}
-FULL = {"z_step": 1, "backbone": "resnet18", "epochs": 30, "nmf_max_iter": 300}
-Method = Literal[
-    "supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder"
-]
 
 
 @dataclass(frozen=True)

@@ -11,24 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mtneuro.bench.adapters import volume_task_fields
 from mtneuro.bench.suite import Cell
 
 
 def build_config(cell: Cell) -> Any:
     from mtneuro.tasks.region import task1_config
 
-    params = dict(cell.params)
-    return task1_config(**{
-        **params,
-        "setting": cell.setting,
-        "method": cell.method,
-        "source": cell.source,
-        "source_params": {**cell.source_params, **params.get("source_params", {})},
-        "seeds": (cell.seed,),
-        "encoder": cell.encoder or params.get("encoder"),
-        "quick": cell.preset == "quick",
-        "quiet": True,
-    })
+    return task1_config(**volume_task_fields(cell))
 
 
 def run(config: Any) -> dict[str, Any]:
