@@ -191,3 +191,13 @@ def load_yaml(path: str | Path, cls: type[C], *, overrides: Mapping[str, Any] | 
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     merged = {**data, **{k: v for k, v in (overrides or {}).items() if v is not None}}
     return from_mapping(cls, merged)
+
+
+def build_config(
+    cls: type[C], overrides: Mapping[str, Any], config_file: str | Path | None = None
+) -> C:
+    """``cls`` from an optional YAML file with ``overrides`` (e.g. CLI flags) on top;
+    ``None`` overrides are dropped so file values and defaults win."""
+    if config_file:
+        return load_yaml(config_file, cls, overrides=overrides)
+    return from_mapping(cls, {k: v for k, v in overrides.items() if v is not None})

@@ -74,7 +74,7 @@ def task1(
     out,
 ) -> None:
     """Classify tiles into CTX / STR / VP / ZI; writes OUT/metrics.json and PNGs."""
-    from mtneuro.config import load_yaml, to_dict
+    from mtneuro.config import build_config, to_dict
     from mtneuro.report.plots_region import plot_task1
     from mtneuro.report.results import write_metrics
     from mtneuro.tasks.region import Task1Config, run_task1
@@ -93,13 +93,7 @@ def task1(
         "quick": quick or None,
         "source_params": parse_source_params(source_params) or None,
     }
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if config_file:
-        config = load_yaml(config_file, Task1Config, overrides=overrides)
-    else:
-        from mtneuro.config import from_mapping
-
-        config = from_mapping(Task1Config, overrides)
+    config = build_config(Task1Config, overrides, config_file)
     result = run_task1(config)
     out_dir = Path(out)
     metrics = {k: v for k, v in result.items() if k not in ("config", "source", "wall_s")}

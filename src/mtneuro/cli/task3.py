@@ -81,7 +81,7 @@ def task3(
     out,
 ) -> None:
     """R² of ridge readouts of vessels, axons, cell count/size/spacing; writes OUT/metrics.json."""
-    from mtneuro.config import from_mapping, load_yaml, to_dict
+    from mtneuro.config import build_config, to_dict
     from mtneuro.report.plots_semantic import plot_task3_scatter
     from mtneuro.report.results import write_metrics
     from mtneuro.tasks.semantic_probe import Task3Config, run_task3
@@ -100,12 +100,7 @@ def task3(
         "reference_features": reference_features or None,
         "source_params": parse_source_params(source_params) or None,
     }
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    config = (
-        load_yaml(config_file, Task3Config, overrides=overrides)
-        if config_file
-        else from_mapping(Task3Config, overrides)
-    )
+    config = build_config(Task3Config, overrides, config_file)
     result = run_task3(config)
     out_dir = Path(out)
     metrics = {
