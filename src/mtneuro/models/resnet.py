@@ -188,32 +188,29 @@ class ResNet(nn.Module):
         return torch.flatten(self.pool(self.forward_features(x)), 1)
 
 
-@ENCODERS.register("resnet18")
-def resnet18(*, in_channels: int = 1, spatial_dims: int = 2) -> nn.Module:
-    """MTNeuro X-ray ResNet-18: 3x3 stride-1 stem, no max-pool, 512-d (2D or 3D)."""
+def _resnet18(stem: str, in_channels: int, spatial_dims: int) -> nn.Module:
+    """ResNet-18 with ``stem``: torchvision's in 2D, :class:`ResNet` BasicBlocks in 3D."""
     if _check_dims(spatial_dims) == 2:
-        return TorchvisionResNet18(in_channels=in_channels, stem="small")
+        return TorchvisionResNet18(in_channels=in_channels, stem=stem)
     return ResNet(
         widths=(64, 128, 256, 512),
         blocks=(2, 2, 2, 2),
         in_channels=in_channels,
         spatial_dims=3,
-        stem="small",
+        stem=stem,
     )
+
+
+@ENCODERS.register("resnet18")
+def resnet18(*, in_channels: int = 1, spatial_dims: int = 2) -> nn.Module:
+    """MTNeuro X-ray ResNet-18: 3x3 stride-1 stem, no max-pool, 512-d (2D or 3D)."""
+    return _resnet18("small", in_channels, spatial_dims)
 
 
 @ENCODERS.register("resnet18-imagenet")
 def resnet18_imagenet(*, in_channels: int = 1, spatial_dims: int = 2) -> nn.Module:
     """Standard ResNet-18 (7x7 stride-2 stem + max-pool), 512-d."""
-    if _check_dims(spatial_dims) == 2:
-        return TorchvisionResNet18(in_channels=in_channels, stem="imagenet")
-    return ResNet(
-        widths=(64, 128, 256, 512),
-        blocks=(2, 2, 2, 2),
-        in_channels=in_channels,
-        spatial_dims=3,
-        stem="imagenet",
-    )
+    return _resnet18("imagenet", in_channels, spatial_dims)
 
 
 @ENCODERS.register("resnet18-small")

@@ -186,6 +186,31 @@ class RegionInputs:
         )
 
 
+def train_supervised(
+    config: Task1Config, inputs: RegionInputs, seed: int, spatial_dims: int = 2
+) -> tuple[Any, dict[str, Any]]:
+    """Train the supervised (or, for ``supervised-mixup``, mixup) region classifier of
+    ``config`` on ``inputs``; returns the model and its training history."""
+    encoder = create_encoder(config.preset("backbone"), in_channels=1, spatial_dims=spatial_dims)
+    settings = SupervisedSettings(
+        epochs=config.preset("epochs"),
+        batch_size=config.batch_size,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        mixup_alpha=config.mixup_alpha if config.method == "supervised-mixup" else 0.0,
+        device=config.device,
+        quiet=config.quiet,
+    )
+    return train_classifier(
+        encoder,
+        len(CLASS_NAMES),
+        (inputs.train_x, inputs.train_y),
+        (inputs.val_x, inputs.val_y),
+        settings,
+        seed=seed,
+    )
+
+
 def _run_seed(
     config: Task1Config, inputs: RegionInputs, seed: int, spatial_dims: int
 ) -> dict[str, Any]:
@@ -193,26 +218,7 @@ def _run_seed(
     extra: dict[str, Any] = {}
     method = config.method
     if method in ("supervised", "supervised-mixup"):
-        encoder = create_encoder(
-            config.preset("backbone"), in_channels=1, spatial_dims=spatial_dims
-        )
-        settings = SupervisedSettings(
-            epochs=config.preset("epochs"),
-            batch_size=config.batch_size,
-            lr=config.lr,
-            weight_decay=config.weight_decay,
-            mixup_alpha=config.mixup_alpha if method == "supervised-mixup" else 0.0,
-            device=config.device,
-            quiet=config.quiet,
-        )
-        model, history = train_classifier(
-            encoder,
-            len(CLASS_NAMES),
-            (inputs.train_x, inputs.train_y),
-            (inputs.val_x, inputs.val_y),
-            settings,
-            seed=seed,
-        )
+        model, history = train_supervised(config, inputs, seed, spatial_dims)
         pred = predict(model, inputs.test_x, device=config.device)
         extra = {"best_epoch": history["best_epoch"], "val_accuracy": max(history["val_accuracy"])}
     else:

@@ -39,11 +39,9 @@ from mtneuro.data.sources import open_source
 from mtneuro.data.spec import REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
 from mtneuro.data.tiles import block_starts, read_blocks
 from mtneuro.errors import ConfigError
-from mtneuro.models import create_encoder
 from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.probe import DEFAULT_ALPHAS, RidgeProbe, extract_features, r2_scores
 from mtneuro.tasks.region import (
-    CLASS_NAMES,
     FULL,
     QUICK,
     Method,
@@ -51,14 +49,13 @@ from mtneuro.tasks.region import (
     load_task1_data,
     mean_std,
     task1_config,
+    train_supervised,
 )
 from mtneuro.tasks.region_encoders import frozen_encoder
 from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
 from mtneuro.tasks.region_supervised import (
     XRAY_MEAN,
     XRAY_STD,
-    SupervisedSettings,
-    train_classifier,
 )
 from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
 
@@ -193,26 +190,9 @@ def _embed(
             quick=config.quick,
             input_size=config.input_size,
             device=config.device,
-        )
-        inputs = RegionInputs(task1_data, t1)
-        settings = SupervisedSettings(
-            epochs=t1.preset("epochs"),
-            batch_size=t1.batch_size,
-            lr=t1.lr,
-            weight_decay=t1.weight_decay,
-            device=config.device,
             quiet=config.quiet,
-            mixup_alpha=t1.mixup_alpha if method == "supervised-mixup" else 0.0,
         )
-        encoder = create_encoder(t1.preset("backbone"), in_channels=1, spatial_dims=2)
-        model, history = train_classifier(
-            encoder,
-            len(CLASS_NAMES),
-            (inputs.train_x, inputs.train_y),
-            (inputs.val_x, inputs.val_y),
-            settings,
-            seed=seed,
-        )
+        model, history = train_supervised(t1, RegionInputs(task1_data, t1), seed)
         info["task1_val_accuracy"] = max(history["val_accuracy"])
         return extract_features(
             model.encoder, crops, device=config.device, mean=XRAY_MEAN, std=XRAY_STD
