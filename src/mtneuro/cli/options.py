@@ -89,3 +89,30 @@ def parse_seeds(seeds: str | None, extra: tuple[str, ...] | list[str] = ()) -> l
     if len(set(parsed)) != len(parsed):
         raise ConfigError(f"--seeds: expected distinct seeds, got {' '.join(values)!r}")
     return parsed
+
+
+# Options of the volume tasks (task1, task3) that learn or load an encoder.
+ENCODER_OPTION = click.option(
+    "--encoder",
+    default=None,
+    metavar="SPEC",
+    help="checkpoint path, module:callable or encoder name (method encoder; SSL methods)",
+)
+PRETRAIN_EPOCHS_OPTION = click.option(
+    "--pretrain-epochs", type=int, default=None, help="epochs of on-the-fly SSL pre-training"
+)
+DEVICE_OPTION = click.option("--device", default="cpu", show_default=True)
+OUT_OPTION = click.option(
+    "--out", type=click.Path(file_okay=False), required=True, help="output folder"
+)
+
+
+def config_option(config_name: str):
+    """``--config FILE``: a YAML file of ``config_name`` keys, under the flags."""
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help=f"YAML file of {config_name} keys; flags win",
+    )

@@ -7,9 +7,14 @@ from pathlib import Path
 import click
 
 from mtneuro.cli.options import (
+    DEVICE_OPTION,
+    ENCODER_OPTION,
+    OUT_OPTION,
+    PRETRAIN_EPOCHS_OPTION,
     SEEDS_OPTION,
     SOURCE_OPTION,
     SOURCE_PARAM_OPTION,
+    config_option,
     parse_seeds,
     parse_source_params,
 )
@@ -34,27 +39,14 @@ METHOD_NAMES = (
 @SOURCE_PARAM_OPTION
 @click.option("--dim", type=click.Choice(["2d", "3d"]), default="2d", show_default=True)
 @SEEDS_OPTION
-@click.option(
-    "--encoder",
-    default=None,
-    metavar="SPEC",
-    help="checkpoint path, module:callable or encoder name (method encoder; SSL methods)",
-)
+@ENCODER_OPTION
 @click.option("--quick", is_flag=True, help="small preset: every 8th slice, resnet-tiny, 8 epochs")
 @click.option("--epochs", type=int, default=None, help="supervised epochs")
 @click.option("--z-step", type=int, default=None, help="keep every N-th slice of each split")
-@click.option(
-    "--pretrain-epochs", type=int, default=None, help="epochs of on-the-fly SSL pre-training"
-)
-@click.option("--device", default="cpu", show_default=True)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="YAML file of Task1Config keys; flags win",
-)
-@click.option("--out", type=click.Path(file_okay=False), required=True, help="output folder")
+@PRETRAIN_EPOCHS_OPTION
+@DEVICE_OPTION
+@config_option("Task1Config")
+@OUT_OPTION
 @click.pass_context
 def task1(
     ctx: click.Context,

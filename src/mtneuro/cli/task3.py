@@ -7,8 +7,13 @@ from pathlib import Path
 import click
 
 from mtneuro.cli.options import (
+    DEVICE_OPTION,
+    ENCODER_OPTION,
+    OUT_OPTION,
+    PRETRAIN_EPOCHS_OPTION,
     SEEDS_OPTION,
     SOURCE_PARAM_OPTION,
+    config_option,
     parse_seeds,
     parse_source_params,
 )
@@ -29,12 +34,7 @@ from mtneuro.cli.task1 import METHOD_NAMES
 )
 @SOURCE_PARAM_OPTION
 @SEEDS_OPTION
-@click.option(
-    "--encoder",
-    default=None,
-    metavar="SPEC",
-    help="checkpoint path, module:callable or encoder name (method encoder; SSL methods)",
-)
+@ENCODER_OPTION
 @click.option(
     "--quick", is_flag=True, help="small preset: every 8th slice (2D components), resnet-tiny"
 )
@@ -50,18 +50,10 @@ from mtneuro.cli.task1 import METHOD_NAMES
     is_flag=True,
     help="reproduce the reference feature quirks (self-distance averaged in, ...)",
 )
-@click.option(
-    "--pretrain-epochs", type=int, default=None, help="epochs of on-the-fly SSL pre-training"
-)
-@click.option("--device", default="cpu", show_default=True)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="YAML file of Task3Config keys; flags win",
-)
-@click.option("--out", type=click.Path(file_okay=False), required=True, help="output folder")
+@PRETRAIN_EPOCHS_OPTION
+@DEVICE_OPTION
+@config_option("Task3Config")
+@OUT_OPTION
 @click.pass_context
 def task3(
     ctx: click.Context,
