@@ -31,6 +31,7 @@ reported; on CUDA the peak allocated GPU memory is reported.
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing as mp
 import resource
 import tempfile
@@ -156,7 +157,9 @@ def run_baseline(kind: str, spec: dict[str, Any], args: argparse.Namespace) -> f
     return args.steps * b / (time.perf_counter() - start)
 
 
-def run_candidate(kind: str, spec: dict[str, Any], args: argparse.Namespace, amp: bool) -> float:
+def run_candidate(
+    kind: str, spec: dict[str, Any], args: argparse.Namespace, amp: bool, compile: bool = False
+) -> float:
     """Samples/s of :class:`Trainer` steps (from its per-step log, warm-up steps excluded)."""
     import json
 
@@ -172,8 +175,11 @@ def run_candidate(kind: str, spec: dict[str, Any], args: argparse.Namespace, amp
                                 momentum=0.9, weight_decay=5e-4)
     settings = TrainSettings(
         epochs=1, batch_size=b, lr=0.01, warmup_epochs=0, base_momentum=0.99, mined_weight=0.1,
-        mined_rampup_epochs=0, pool_size=b if spec["pool"] else 0, seed=args.seed, log_every=1,
-        amp="bf16" if amp else "none", channels_last=amp, quiet=True)
+        mined_rampup_epochs=0, pool_size=b if spec["pool"] else 0, seed=args.seed,
+        # The loss read-back synchronises with the device; windows that divide both the
+        # warm-up and the timed steps keep the timed window free of warm-up steps.
+        log_every=math.gcd(args.warmup, args.steps),
+        amp="bf16" if amp else "none", channels_last=amp, compile=compile, quiet=True)
     with tempfile.TemporaryDirectory() as out:
         Trainer(method, optimizer, data, view, settings, out).fit()
         with open(f"{out}/train_log.jsonl") as handle:
@@ -189,7 +195,8 @@ def measure(kind: str, variant: str, args: argparse.Namespace) -> dict[str, floa
     if variant == "baseline":
         rate = run_baseline(kind, spec, args)
     else:
-        rate = run_candidate(kind, spec, args, amp=variant == "candidate-amp")
+        rate = run_candidate(kind, spec, args, amp=variant.startswith("candidate-amp"),
+                             compile=variant == "candidate-amp-compile")
     if args.device == "cuda":
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -231,12 +238,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cpu-bf16", action="store_true", help="add the bf16 row on CPU")
+    parser.add_argument("--compile", action="store_true",
+                        help="add a bf16 + channels-last + torch.compile row (compile time is in "
+                             "the warm-up steps, not in the timed ones)")
     args = parser.parse_args()
     name = torch.cuda.get_device_name() if args.device == "cuda" else f"cpu x{args.threads} threads"
     print(f"ssl_throughput: device {name}, float32 (amp row: bfloat16), seed {args.seed}, "
           f"{args.warmup} warm-up + {args.steps} timed steps, torch {torch.__version__}")
     amp_row = args.device == "cuda" or args.cpu_bf16
     variants = ["baseline", "candidate"] + (["candidate-amp"] if amp_row else [])
+    if args.compile:
+        variants.append("candidate-amp-compile")
     for kind in args.workloads:
         spec = workload(kind, args.small, args.batch)
         label = f"{kind} ({spec['encoder'][0]}, batch {spec['batch']}" + (
