@@ -10,7 +10,7 @@ its ratio to it.
 
     python benchmarks/segmentation.py                       # all models, CPU
     python benchmarks/segmentation.py --models unet,unet3d --small
-    python benchmarks/segmentation.py --device cuda         # AMP float16, as training uses
+    python benchmarks/segmentation.py --device cuda         # autocast, as training uses
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def measure(
     import torch
 
     from mtneuro.models.segmentation import create_segmentation_model, model_dim
+    from mtneuro.tasks.segmentation.train import amp_dtype
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -55,14 +56,15 @@ def measure(
     amp = dev.type == "cuda"
     x = torch.rand(sizes["train"], device=dev)
     y = torch.randint(0, classes, (sizes["train"][0], *sizes["train"][2:]), device=dev)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    dtype = amp_dtype()  # as training uses: bfloat16, or float16 + loss scaling
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and dtype == torch.float16)
 
     def sync() -> None:
         if amp:
             torch.cuda.synchronize()
 
     def train_step() -> None:
-        with torch.autocast(dev.type, dtype=torch.float16, enabled=amp):
+        with torch.autocast(dev.type, dtype=dtype, enabled=amp):
             loss = torch.nn.functional.cross_entropy(model(x).float(), y)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -81,7 +83,7 @@ def measure(
     train_s = (time.perf_counter() - t0) / steps
     tiles = torch.rand(sizes["infer"], device=dev)
     model.eval()
-    with torch.no_grad(), torch.autocast(dev.type, dtype=torch.float16, enabled=amp):
+    with torch.no_grad(), torch.autocast(dev.type, dtype=dtype, enabled=amp):
         model(tiles)
         sync()
         t0 = time.perf_counter()
@@ -128,33 +130,30 @@ def main() -> None:
     steps = args.steps or (20 if args.device.startswith("cuda") else 3)
     order = [BASELINE] + [n for n in names if n != BASELINE]
     ctx = mp.get_context("spawn")
-    rows = []
-    for name in order:
-        with ctx.Pool(1) as pool:
-            rows.append(
-                pool.apply(
-                    measure,
-                    (name, args.device, args.small, steps, args.seed, args.classes, args.threads),
-                )
-            )
-    base = rows[0]
-    dtype = "float16 autocast" if args.device.startswith("cuda") else "float32"
+    dtype = "autocast (bfloat16, float16 without it)" if args.device.startswith("cuda") else "float32"
     print(
         f"device {args.device}, dtype {dtype}, seed {args.seed}, classes {args.classes}, "
         f"steps {steps}, threads {args.threads}, baseline {BASELINE}"
     )
     print(
         f"{'model':<14}{'dim':<4}{'params M':>9}{'train/s':>9}{'x base':>8}{'infer/s':>9}"
-        f"{'x base':>8}{'peak MB':>9}  shapes (train | infer)"
+        f"{'x base':>8}{'peak MB':>9}  shapes (train | infer)",
+        flush=True,
     )
-    for r in rows:
+    base = None
+    for name in order:  # each row as soon as it is measured: a cut-short run keeps its rows
+        with ctx.Pool(1) as pool:
+            r = pool.apply(
+                measure, (name, args.device, args.small, steps, args.seed, args.classes, args.threads)
+            )
+        base = base or r
         print(
             f"{r['model']:<14}{r['dim']:<4}{r['params_m']:>9.1f}{r['train_samples_s']:>9.2f}"
             f"{r['train_samples_s'] / base['train_samples_s']:>8.2f}{r['infer_tiles_s']:>9.2f}"
             f"{r['infer_tiles_s'] / base['infer_tiles_s']:>8.2f}{r['peak_mb']:>9.0f}  "
-            f"{tuple(r['train_shape'])} | {tuple(r['infer_shape'])}"
+            f"{tuple(r['train_shape'])} | {tuple(r['infer_shape'])}",
+            flush=True,
         )
-
 
 if __name__ == "__main__":
     main()

@@ -18,6 +18,7 @@ from torch import nn
 
 from mtneuro.errors import ConfigError
 from mtneuro.tasks.segmentation.metrics import ConfusionAccumulator
+from mtneuro.tasks.segmentation.train import amp_dtype
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 
@@ -76,7 +77,7 @@ def predict_tiles(
         images: uint8 ``(N, 1, H, W)`` or ``(N, 1, D, H, W)``.
         window: sliding-window size (spatial dims of ``images``).
         batch_size: tiles per sliding-window call.
-        amp: float16 autocast on CUDA.
+        amp: autocast on CUDA (bfloat16, or float16 on GPUs without it).
 
     Returns:
         uint8 ``(N, H, W)`` or ``(N, D, H, W)`` class indices.
@@ -84,9 +85,10 @@ def predict_tiles(
     device = torch.device(device)
     model.eval().to(device)
     use_amp = amp and device.type == "cuda"
+    dtype = amp_dtype()
 
     def predictor(x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+        with torch.autocast(device.type, dtype=dtype, enabled=use_amp):
             return model(x).float()
 
     out = np.empty((images.shape[0], *images.shape[2:]), dtype=np.uint8)
