@@ -134,3 +134,31 @@ def test_feature_matrix_and_validation():
         semantic_features(labels.astype(np.float32), crop=16)
     with pytest.raises(ConfigError, match="connectivity"):
         semantic_features(labels, crop=16, connectivity="4d")
+
+
+@pytest.mark.parametrize("connectivity", ["3d", "2d"])
+def test_crop_that_is_not_a_power_of_two_equals_per_crop_reference(connectivity):
+    labels = _blobby_stack(5, shape=(5, 36, 24))
+    oracle = semantic_features_per_crop(labels, crop=12, connectivity=connectivity)
+    fast = semantic_features(labels, crop=12, connectivity=connectivity, chunk=2)
+    for name in ("cell_count", "cell_size", "vessel_fraction", "axon_fraction"):
+        np.testing.assert_array_equal(fast[name], oracle[name], err_msg=name)
+    np.testing.assert_allclose(fast["nn_distance"], oracle["nn_distance"], rtol=0, atol=1e-9)
+
+
+def test_dense_crops_use_the_kd_tree_and_match_brute_force(monkeypatch):
+    from mtneuro.tasks import semantic
+
+    labels = np.zeros((2, 32, 32), dtype=np.uint8)
+    labels[:, ::2, ::2] = CELL  # 64 one-pixel cells per 16 x 16 crop, 2 px apart
+    labels[1, 1::4, 1::4] = VESSEL
+    labels[0, 16:, 16:] = 0  # an empty crop among dense ones
+    labels[0, 20, 20] = CELL  # ... now with a single cell
+    oracle = semantic_features_per_crop(labels, crop=16)
+    kdtree = semantic_features(labels, crop=16)  # ~64 pairs per cell: above the limit
+    monkeypatch.setattr(semantic, "_MAX_PAIRS_PER_POINT", 10**9)
+    brute = semantic_features(labels, crop=16)
+    assert oracle["cell_count"].tolist() == [64, 64, 64, 1] + [64] * 4
+    for f in (kdtree, brute):
+        for name in FEATURE_NAMES:
+            np.testing.assert_allclose(f[name], oracle[name], rtol=0, atol=1e-9, err_msg=name)

@@ -33,14 +33,12 @@ Defects of the reference that are fixed here, each reproducible by a flag:
   ``few_cells_distance`` (default 64.0, half a 128-pixel crop, as the reference).
 
 Implementation (no Python loop over crops or cells): the stack is scanned in
-chunks of slices that stay in cache. Per chunk, one ``cc3d`` pass labels the
-boolean cell mask, and every (crop, component) group is found with a single
-sort of packed int64 keys ``(crop, component, local y, local x)`` over the cell
-pixels only; areas and centroids are segment sums (``np.add.reduceat``). 3D
-components crossing chunk boundaries are joined afterwards with one
-``csgraph.connected_components`` over the component ids. Per-crop counts and
-sizes are ``np.bincount``; nearest neighbours come from one KD-tree over all
-centroids in which each crop is shifted far away from every other crop.
+chunks of slices that stay in cache. Per chunk, one ``cc3d`` pass labels the cell
+mask; the cell pixels are cut into runs (consecutive pixels of one row of one crop),
+whose areas and coordinate sums are closed-form, and one sort of (crop, component)
+keys over the runs gives every group. 3D components crossing chunk boundaries are
+joined with one ``csgraph.connected_components``. Per-crop counts and sizes are
+``np.bincount``; nearest neighbours are brute force over the pairs of each crop.
 """
 
 from __future__ import annotations
@@ -73,6 +71,9 @@ FEATURE_TITLES = {
     "nn_distance": "Dist k=1 (px)",
 }
 REFERENCE_FEW_CELLS_DISTANCE = 64.0
+#: Nearest neighbours by brute force over the pairs of each crop while the pairs number
+#: at most this many per cell; beyond it (very dense crops) by a KD-tree.
+_MAX_PAIRS_PER_POINT = 32
 Connectivity = Literal["3d", "2d"]
 
 
@@ -96,16 +97,20 @@ def _crop_layout(n: int, h: int, w: int, crop: int) -> tuple[int, int, int]:
 
 
 def _label_block(mask: np.ndarray, connectivity: Connectivity) -> tuple[np.ndarray, int]:
-    """Components of a boolean ``(m, H, W)`` cell mask: uint32 ids, 0 = background.
+    """Components of a boolean ``(m, H, W)`` cell mask: unsigned ids, 0 = background.
 
     ``"3d"``: 6-connected over the slices, shape ``(m, H, W)``. ``"2d"``: 4-connected
     within each slice, in one 2D pass over the slices stacked vertically with a zero
     separator row after each (so no two slices can join); shape ``(m, H + 1, W)``.
+
+    The mask goes to ``cc3d`` as uint8 0/1, not bool (same components): for bool it sizes
+    its union-find table and ids for the worst case (half the voxels: uint32), for
+    uint8 from its estimate of provisional labels (uint16 here); measured 1.4x faster.
     """
     if connectivity == "3d":
-        return cc3d.connected_components(mask, connectivity=6, return_N=True)
+        return cc3d.connected_components(mask.view(np.uint8), connectivity=6, return_N=True)
     m, h, w = mask.shape
-    padded = np.zeros((m, h + 1, w), dtype=bool)
+    padded = np.zeros((m, h + 1, w), dtype=np.uint8)
     padded[:, :h] = mask
     comps, count = cc3d.connected_components(
         padded.reshape(m * (h + 1), w), connectivity=4, return_N=True
@@ -113,67 +118,63 @@ def _label_block(mask: np.ndarray, connectivity: Connectivity) -> tuple[np.ndarr
     return comps.reshape(m, h + 1, w), count
 
 
-def _position_tables(h: int, w: int, crop: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Lookup tables over the ``h * w`` pixel positions of one slice.
+def _class_counts(block: np.ndarray, crop: int) -> np.ndarray:
+    """Vessel and axon pixels per crop of ``block`` ``(m, H, W)``: int64 ``(2, m * ny * nx)``.
 
-    Returns ``(crop_in_tile, local, bits)``: the crop index of each position within its
-    tile, and its crop-local coordinates packed as ``(y << bits) | x``. Gathering from
-    these small tables is cheaper than dividing every cell pixel's flat index.
+    Both classes go through one reduction: the comparisons fill the halves of one
+    boolean array, whose crop rows are added first (contiguous, vectorises well) in
+    uint8 (a crop column holds at most ``crop`` hits), then the columns. A ``bincount``
+    over (crop, label) pairs needs an int64 index per pixel: measured 6x slower.
     """
-    bits = int(crop - 1).bit_length()
-    y, x = np.divmod(np.arange(h * w, dtype=np.int64), w)
-    crop_in_tile = (y // crop) * (w // crop) + x // crop
-    local = ((y % crop) << bits) | (x % crop)
-    return crop_in_tile, local, bits
-
-
-def _crop_counts(block: np.ndarray, value: int, crop: int) -> np.ndarray:
-    """Pixels equal to ``value`` per crop of ``block`` ``(m, H, W)``: int64 ``(m * ny * nx,)``."""
     m, h, w = block.shape
-    hits = (block == value).view(np.uint8).reshape(m, h // crop, crop, w)
-    # add whole rows first (contiguous, vectorises well); a column of a crop holds at
-    # most ``crop`` hits, so uint8 accumulators suffice up to crop 255
-    columns = hits.sum(axis=2, dtype=np.uint8 if crop <= 255 else np.int64)
-    return columns.reshape(m, h // crop, w // crop, crop).sum(axis=3, dtype=np.int64).reshape(-1)
+    hits = np.empty((2, m, h, w), dtype=bool)
+    np.equal(block, VESSEL, out=hits[0])
+    np.equal(block, AXON, out=hits[1])
+    rows = hits.view(np.uint8).reshape(2, m, h // crop, crop, w)
+    columns = rows.sum(axis=3, dtype=np.uint8 if crop <= 255 else np.int64)
+    per_crop = columns.reshape(2, m, h // crop, w // crop, crop).sum(axis=4, dtype=np.int64)
+    return per_crop.reshape(2, -1)
 
 
 def _groups_of_block(
-    comps: np.ndarray,
-    count: int,
-    mask: np.ndarray,
-    crop: int,
-    tables: tuple[np.ndarray, np.ndarray, int],
+    comps: np.ndarray, count: int, mask: np.ndarray, crop: int
 ) -> tuple[np.ndarray, ...]:
-    """(crop, component) groups of one labelled block, from its cell pixels only.
+    """(crop, component) groups of one labelled block, built from runs of cell pixels.
 
-    Returns ``(crop, component, area, sum_y, sum_x)`` per group, crops counted from the
-    block's first slice, local coordinates summed over the group's pixels.
+    A run (consecutive cell pixels of one row of one crop) has one crop, component and
+    local y, and consecutive local x, so its area and coordinate sums are closed-form;
+    grouping runs (about 6x fewer than cell pixels) replaces a sort of all cell pixels.
+    Returns ``(crop, component, area, sum_y, sum_x)`` per group, sorted by crop (counted
+    from the block's first slice) then component; sums of crop-local coordinates.
     """
     _m, h, w = mask.shape
-    crop_in_tile, local, bits = tables
-    flat = np.flatnonzero(mask)
-    # 2D layout: each slice carries one extra separator row of w pixels
-    index = flat if comps.shape == mask.shape else flat + (flat // (h * w)) * w
-    ids = comps.reshape(-1)[index].astype(np.int64)
-    z, pos = np.divmod(flat, h * w)
-    n_ids = count + 1
-    crops_per_tile = (h // crop) * (w // crop)
-    # one sort of packed keys groups pixels by (crop, component); the low bits carry
-    # the local coordinates, so no argsort or gather of coordinate arrays is needed
-    key = (z * crops_per_tile + crop_in_tile[pos]) * n_ids + ids
-    key <<= 2 * bits
-    key |= local[pos]
-    key.sort()
-    group = key >> (2 * bits)
-    starts = np.flatnonzero(np.diff(group, prepend=-1))
-    if starts.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, empty, empty
-    low = (1 << bits) - 1
-    area = np.diff(np.append(starts, key.size))
-    sum_y = np.add.reduceat((key >> bits) & low, starts)
-    sum_x = np.add.reduceat(key & low, starts)
-    crop_of, comp = np.divmod(group[starts], n_ids)
+    flat = np.flatnonzero(mask)  # cell pixels of the block, ascending
+    if flat.size == 0:
+        return (np.zeros(0, dtype=np.int64),) * 5
+    new_run = np.diff(flat, prepend=-2) != 1
+    # runs also break at crop column borders, which include row starts (W is a multiple
+    # of crop); ``&`` is much cheaper than ``%`` on int64 for a power-of-two crop
+    new_run |= (flat & (crop - 1) if crop & (crop - 1) == 0 else flat % crop) == 0
+    first = np.flatnonzero(new_run)
+    start = flat[first]
+    length = np.diff(first, append=flat.size)
+    # 2D layout: each slice of comps carries one extra separator row of w pixels
+    index = start if comps.shape == mask.shape else start + (start // (h * w)) * w
+    comp = comps.reshape(-1)[index].astype(np.int64)
+    # H is a multiple of crop, so crop rows of the block are rows of the block // crop
+    crop_row, local_y = np.divmod(start // w, crop)
+    crop_col, local_x = np.divmod(start % w, crop)
+    # one sort of (crop, component) keys groups the runs
+    key = (crop_row * (w // crop) + crop_col) * (count + 1) + comp
+    order = np.argsort(key)
+    key = key[order]
+    starts = np.flatnonzero(np.diff(key, prepend=-1))
+    length = length[order]
+    area = np.add.reduceat(length, starts)
+    sum_y = np.add.reduceat(local_y[order] * length, starts)
+    # local x of a run: local_x, local_x + 1, ..., local_x + length - 1
+    sum_x = np.add.reduceat(local_x[order] * length + length * (length - 1) // 2, starts)
+    crop_of, comp = np.divmod(key[starts], count + 1)
     return crop_of, comp, area, sum_y, sum_x
 
 
@@ -184,7 +185,7 @@ def _cell_groups(
 
     Per chunk: cell components (``cc3d``), their (crop, component) groups and the vessel
     and axon counts per crop, all while the chunk is in cache; labelling whole volumes
-    at once instead faults in a volume-sized uint32 array and is several times slower.
+    at once instead faults in a volume-sized id array and is several times slower.
     A crop lies in one slice, so groups never straddle chunks; only 3D components
     crossing a chunk boundary need joining: ids meeting across the boundary plane are
     graph edges, ``csgraph.connected_components`` gives each id its final component,
@@ -195,17 +196,15 @@ def _cell_groups(
     """
     n, h, w = labels.shape
     cpt = (h // crop) * (w // crop)
-    tables = _position_tables(h, w, crop)
-    parts, vessel, axon, edges = [], [], [], []
+    parts, classes, edges = [], [], []
     offset, previous_last = 0, None
     for start in range(0, n, chunk):
         block = labels[start : start + chunk]
         mask = block == CELL
         comps, count = _label_block(mask, connectivity)
-        crop_of, comp, area, sum_y, sum_x = _groups_of_block(comps, count, mask, crop, tables)
+        crop_of, comp, area, sum_y, sum_x = _groups_of_block(comps, count, mask, crop)
         parts.append((crop_of + start * cpt, comp + offset, area, sum_y, sum_x))
-        vessel.append(_crop_counts(block, VESSEL, crop))
-        axon.append(_crop_counts(block, AXON, crop))
+        classes.append(_class_counts(block, crop))
         if connectivity == "3d":
             if previous_last is not None:
                 touch = (previous_last > 0) & mask[0]
@@ -229,22 +228,49 @@ def _cell_groups(
                 np.bincount(inverse, weights=v).astype(np.int64) for v in (area, sum_y, sum_x)
             )
     centroids = np.stack([sum_y / area, sum_x / area], axis=1) if area.size else np.zeros((0, 2))
-    return crop_of, area, centroids, np.concatenate(vessel), np.concatenate(axon)
+    vessel, axon = np.concatenate(classes, axis=1)
+    return crop_of, area, centroids, vessel, axon
 
 
 def _nearest_other(crop_of: np.ndarray, centroids: np.ndarray, crop: int) -> np.ndarray:
-    """Distance from each centroid to the nearest other centroid of the same crop.
-
-    Each crop is shifted by ``4 * crop`` pixels along y: two points of one crop are
-    at most ``crop * sqrt(2)`` apart, points of different crops at least ``3 * crop``,
-    so a point's nearest other point is in its own crop whenever its crop has one.
-    Points alone in their crop get a meaningless distance, replaced by the caller.
+    """Distance from each centroid to the nearest other centroid of its crop (``inf``
+    if none); ``crop_of`` sorted. Crops hold few cells (11 on average in the benchmark),
+    so all ordered pairs within each crop are measured in one vectorised pass, about
+    2.5x faster than a KD-tree query; beyond ``_MAX_PAIRS_PER_POINT`` pairs per point
+    (very dense crops) the KD-tree is used instead.
     """
-    if centroids.shape[0] < 2:
-        return np.full(centroids.shape[0], np.inf)
-    shifted = centroids + np.stack([crop_of * (4.0 * crop), np.zeros(crop_of.size)], axis=1)
-    dist, _ = cKDTree(shifted).query(shifted, k=2)
-    return dist[:, 1]
+    n = crop_of.size
+    if n == 0:
+        return np.zeros(0)
+    bounds = np.flatnonzero(np.diff(crop_of, prepend=-1))  # first point of each crop
+    sizes = np.diff(bounds, append=n)
+    size_of = np.repeat(sizes, sizes)  # per point: points in its crop
+    n_pairs = int(size_of.sum())
+    if n_pairs > _MAX_PAIRS_PER_POINT * n:
+        return _nearest_other_kdtree(crop_of, centroids, crop)
+    # pairs (i, j) grouped by i: point i's pairs start at offsets[i], j runs over its crop
+    offsets = np.cumsum(size_of) - size_of
+    first_of = np.repeat(bounds, sizes)
+    i = np.repeat(np.arange(n), size_of)
+    j = np.arange(n_pairs) - np.repeat(offsets - first_of, size_of)
+    dy, dx = (c[i] - c[j] for c in (centroids[:, 0], centroids[:, 1]))
+    squared = dy * dy + dx * dx
+    squared[offsets + np.arange(n) - first_of] = np.inf  # the pair (i, i)
+    return np.sqrt(np.minimum.reduceat(squared, offsets))
+
+
+def _nearest_other_kdtree(crop_of: np.ndarray, centroids: np.ndarray, crop: int) -> np.ndarray:
+    """:func:`_nearest_other` with one KD-tree over all centroids.
+
+    Crops are placed on a grid of pitch ``4 * crop`` (a 2D grid keeps coordinates, and
+    so rounding, small): points of one crop are at most ``crop * sqrt(2)`` apart, of
+    different crops at least ``3 * crop``, so within a search radius of ``2 * crop``
+    a point finds only points of its own crop (``inf`` if it has none).
+    """
+    side = int(np.ceil(np.sqrt(crop_of[-1] + 1)))
+    shifted = centroids + np.stack(np.divmod(crop_of, side), axis=1) * (4.0 * crop)
+    tree = cKDTree(shifted, balanced_tree=False, compact_nodes=False)
+    return tree.query(shifted, k=2, distance_upper_bound=2.0 * crop)[0][:, 1]
 
 
 def semantic_features(
@@ -314,8 +340,9 @@ def semantic_features(
     return {
         "tile": np.repeat(np.arange(n), crops_per_tile),
         "position": np.tile(np.arange(crops_per_tile), n),
-        "vessel_fraction": vessel * (100.0 / crop**2),
-        "axon_fraction": axon * (100.0 / crop**2),
+        # same operation order as the reference (area / crop**2 * 100): identical floats
+        "vessel_fraction": vessel / crop**2 * 100,
+        "axon_fraction": axon / crop**2 * 100,
         "cell_count": count.astype(np.int64),
         "cell_size": size,
         "nn_distance": distance,
