@@ -5,6 +5,7 @@
   (:mod:`mtneuro.bench.adapters`);
 - :mod:`mtneuro.bench.cell`: one cell run and its ``cells/<id>/metrics.json`` record;
 - :mod:`mtneuro.bench.runner`: resume, parallel processes, SLURM through submitit, Ctrl-C;
+- :mod:`mtneuro.bench.ddp`: a cell's SSL pre-training under torchrun (suite key ``ddp``);
 - :mod:`mtneuro.bench.progress`: live table of cells with status and ETA.
 
 The report is rebuilt from the records by :func:`mtneuro.report.html.build_report`.

@@ -3,10 +3,15 @@
 The record is the versioned :func:`mtneuro.report.results.write_metrics` file
 (schema version, code version, config, data source, metrics, wall time) plus:
 
+* in ``config``, for a cell with ``ddp_procs`` > 1: ``ddp``, how its SSL
+  pre-training ran under torchrun (:mod:`mtneuro.bench.ddp`; ``null`` when the
+  cell's config pre-trained nothing, e.g. an ``encoder`` was given);
+
 * ``bench_schema_version``: version of the keys below;
 * ``status``: ``"complete"`` or ``"failed"``;
 * ``cell``: the cell definition (task, setting, method, seed, preset, params,
-  source, encoder), used by ``--resume`` to tell a finished cell from a changed one;
+  source, encoder, ``ddp_procs`` when > 1), used by ``--resume`` to tell a finished
+  cell from a changed one;
 * ``headline``: the leaderboard numbers;
 * ``inputs``: data read (volume source parameters, files and their SHA-256);
 * ``figures``: PNGs of the cell, relative to its directory;
@@ -115,6 +120,12 @@ def run_cell(cell: Cell, adapter: str, out_dir: str | Path, *, threads: int | No
         module = importlib.import_module(adapter)
         config = module.build_config(cell)
         config_dict = _config_dict(config)
+        if cell.ddp_procs > 1:
+            from mtneuro.bench.ddp import pretrain_under_torchrun
+
+            config_dict["ddp"] = {"nproc_per_node": cell.ddp_procs}  # kept if the launch fails
+            config, ddp = pretrain_under_torchrun(module, config, cell, directory, threads=threads)
+            config_dict = {**_config_dict(config), "ddp": ddp}
         result = module.run(config)
         headline = {k: (None if v is None else float(v)) for k, v in module.headline(result).items()}
         figures = [Path(p).resolve().relative_to(directory.resolve()).as_posix()

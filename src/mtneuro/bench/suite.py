@@ -14,6 +14,13 @@ A suite file looks like::
         preset: quick            # the task's preset, if it has presets
         params: {train: {epochs: 2}}   # overrides of the task's config fields
         seeds: [0, 1]            # optional, else the suite's seeds
+        ddp: {nproc_per_node: 2} # optional, else the suite's ddp (see below)
+
+``ddp: {nproc_per_node: N}`` (suite level, or per grid entry, which wins) runs the
+SSL pre-training of cells that pre-train an encoder on the fly (task 1 / task 3
+methods ``byol``, ``myow``, ``myow-merged`` without an ``encoder``) under
+``torchrun`` with N processes on the cell's machine (:mod:`mtneuro.bench.ddp`);
+N = 1 (the default) pre-trains in the cell's own process.
 
 Every key is checked by :func:`mtneuro.config.from_mapping`, so a misspelt key
 fails naming it (``grid[0].metods: unknown key (did you mean 'methods'?)``).
@@ -43,6 +50,17 @@ def _non_empty(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class DDPOptions:
+    """``ddp`` of a suite or grid entry: torchrun processes of a cell's SSL pre-training.
+
+    Attributes:
+        nproc_per_node: processes (one per GPU on CUDA; gloo on CPU); 1: no torchrun.
+    """
+
+    nproc_per_node: int = field(default=1, metadata=check(lambda v: v >= 1, "int >= 1"))
+
+
+@dataclass(frozen=True)
 class GridEntry:
     """One line of a suite's grid: a task setting evaluated for several methods and seeds.
 
@@ -54,6 +72,7 @@ class GridEntry:
         params: overrides of the task config's fields.
         seeds: seeds of this entry; ``None`` takes the suite's.
         tag: distinguishes two entries with the same task, setting and method.
+        ddp: torchrun processes of the SSL pre-training; ``None`` takes the suite's.
     """
 
     task: str
@@ -63,6 +82,7 @@ class GridEntry:
     params: dict[str, Any] = field(default_factory=dict)
     seeds: tuple[int, ...] | None = field(default=None, metadata=check(_non_empty, "at least one seed"))
     tag: str | None = None
+    ddp: DDPOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -75,11 +95,16 @@ class Suite:
     source: str = "phantom"
     source_params: dict[str, Any] = field(default_factory=dict)
     seeds: tuple[int, ...] = field(default=(0,), metadata=check(_non_empty, "at least one seed"))
+    ddp: DDPOptions | None = None
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One unit of work: a task setting, one method, one seed. Plain data, picklable."""
+    """One unit of work: a task setting, one method, one seed. Plain data, picklable.
+
+    ``ddp_procs`` > 1: the cell's SSL pre-training runs under torchrun with that many
+    processes (set only on cells that pre-train, see :func:`expand`).
+    """
 
     id: str
     task: str
@@ -92,9 +117,14 @@ class Cell:
     source_params: dict[str, Any]
     encoder: str | None = None
     tag: str | None = None
+    ddp_procs: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        if self.ddp_procs == 1:
+            # Left out when off, so records written before the key existed still resume.
+            del data["ddp_procs"]
+        return data
 
 
 def builtin_suites() -> list[str]:
@@ -108,6 +138,8 @@ def parse_suite(data: Mapping[str, Any], *, origin: str = "suite") -> Suite:
         raise ConfigError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
     try:
         mapping = {**data, "grid": _indexed_grid(data.get("grid"))}
+        if "ddp" in data:
+            mapping["ddp"] = _ddp_options(data["ddp"], "ddp")
         return from_mapping(Suite, mapping)
     except ConfigError as err:
         raise ConfigError(f"{origin}: {err}") from None
@@ -117,8 +149,23 @@ def _indexed_grid(grid: Any) -> Any:
     """Validate entries one by one so an error names ``grid[i]``."""
     if not isinstance(grid, list):
         return grid  # from_mapping reports the wrong type
-    return tuple(from_mapping(GridEntry, e, prefix=f"grid[{i}]") if isinstance(e, Mapping) else e
+    return tuple(_grid_entry(e, f"grid[{i}]") if isinstance(e, Mapping) else e
                  for i, e in enumerate(grid))
+
+
+def _grid_entry(entry: Mapping[str, Any], key: str) -> GridEntry:
+    if "ddp" in entry:
+        entry = {**entry, "ddp": _ddp_options(entry["ddp"], f"{key}.ddp")}
+    return from_mapping(GridEntry, entry, prefix=key)
+
+
+def _ddp_options(value: Any, key: str) -> DDPOptions:
+    """``ddp`` checked here, so an error names the inner key (a union would hide it)."""
+    if isinstance(value, DDPOptions):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: expected a mapping like {{nproc_per_node: 2}}, got {value!r}")
+    return from_mapping(DDPOptions, value, prefix=key)
 
 
 def load_suite(name_or_path: str | Path) -> Suite:
@@ -151,6 +198,7 @@ def expand(
     seeds: tuple[int, ...] | None = None,
     encoder: str | None = None,
     encoder_tasks: tuple[str, ...] = (),
+    ddp_procs: int | None = None,
 ) -> list[Cell]:
     """All cells of ``suite``, with command-line overrides applied.
 
@@ -160,17 +208,33 @@ def expand(
         encoder: a user encoder spec (``--encoder``); adds one ``encoder`` method
             cell per seed to each entry whose task is in ``encoder_tasks``.
         encoder_tasks: tasks able to evaluate a user encoder.
+        ddp_procs: replaces every ``ddp.nproc_per_node`` (``--ddp-procs``).
+
+    Cells get ``ddp_procs`` only where they pre-train an SSL encoder on the fly: a method
+    in their task's :attr:`~mtneuro.bench.tasks.BenchTask.pretrain_methods` and no
+    ``encoder`` in ``params``; other cells of the suite are unaffected.
 
     Raises:
-        ConfigError: two cells would get the same id.
+        ConfigError: two cells would get the same id; ``ddp_procs`` < 1; a grid entry
+            sets ``ddp`` but none of its cells pre-trains.
     """
     # Source parameters belong to the suite's source; another --source starts from its defaults.
     source_params = dict(suite.source_params) if source in (None, suite.source) else {}
+    if ddp_procs is not None and ddp_procs < 1:
+        raise ConfigError(f"ddp_procs: expected int >= 1, got {ddp_procs!r}")
     cells: list[Cell] = []
-    for entry in suite.grid:
+    for index, entry in enumerate(suite.grid):
         methods = list(entry.methods)
         if encoder and entry.task in encoder_tasks and "encoder" not in methods:
             methods.append("encoder")
+        procs = ddp_procs or (entry.ddp or suite.ddp or DDPOptions()).nproc_per_node
+        pretraining = _pretraining_methods(entry)
+        if ddp_procs is None and entry.ddp is not None and procs > 1 and not pretraining:
+            raise ConfigError(
+                f"suite {suite.name!r}: grid[{index}].ddp: no cell of this entry pre-trains an SSL "
+                f"encoder, so there is nothing to run under torchrun (task {entry.task!r} "
+                f"pre-trains for methods: {', '.join(_task_pretrain_methods(entry.task)) or 'none'}, "
+                "without an 'encoder' param)")
         for method in methods:
             for seed in seeds or entry.seeds or suite.seeds:
                 cells.append(Cell(
@@ -185,6 +249,7 @@ def expand(
                     source_params=dict(source_params),
                     encoder=encoder if method == "encoder" else None,
                     tag=entry.tag,
+                    ddp_procs=procs if method in pretraining else 1,
                 ))
     seen: dict[str, int] = {}
     for index, cell in enumerate(cells):
@@ -193,3 +258,17 @@ def expand(
                               "add a distinct 'tag' to one of them")
         seen[cell.id] = index
     return cells
+
+
+def _task_pretrain_methods(task: str) -> tuple[str, ...]:
+    from mtneuro.bench.tasks import BENCH_TASKS
+
+    bench_task = BENCH_TASKS.get(task)  # an unknown task is reported by the runner
+    return bench_task.pretrain_methods if bench_task is not None else ()
+
+
+def _pretraining_methods(entry: GridEntry) -> set[str]:
+    """Methods of ``entry`` whose cells pre-train an SSL encoder on the fly."""
+    if entry.params.get("encoder"):  # a given checkpoint replaces the pre-training
+        return set()
+    return set(entry.methods) & set(_task_pretrain_methods(entry.task))

@@ -12,7 +12,9 @@ that runs the cell, so a task can be added without touching the runner):
   keyed like :mod:`mtneuro.report.published` (``accuracy``, ``f1_avg``, ...);
 * ``plots(result, out_dir) -> list[Path]``: the task's figures for the report.
 
-and optionally ``inputs(cell) -> dict``: data files read and their SHA-256.
+and optionally ``inputs(cell) -> dict``: data files read and their SHA-256, and
+``pretrain_distributed(config, launch) -> config`` for tasks with
+``pretrain_methods`` (see :mod:`mtneuro.bench.ddp`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from mtneuro.errors import ConfigError
 from mtneuro.registry import unknown_name_message
 
 ADAPTER_FUNCTIONS = ("build_config", "run", "headline", "plots")
+#: Methods of tasks 1 and 3 that pre-train an encoder on the fly when given no ``encoder``
+#: (:data:`mtneuro.tasks.region_encoders.SSL_METHODS`, not imported: it pulls in torch).
+SSL_METHODS = ("byol", "myow", "myow-merged")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,10 @@ class BenchTask:
         settings: valid ``setting`` values (empty: any).
         encoder: the task can evaluate a user encoder (``--encoder``, method ``encoder``).
         volume: the task reads the volume source (``--source``); neural decoding does not.
+        pretrain_methods: methods whose cells pre-train an SSL encoder on the fly with
+            :func:`mtneuro.ssl.pretrain.run_pretrain`; a suite's ``ddp`` can run that
+            step under torchrun (the adapter then defines ``pretrain_distributed``,
+            see :mod:`mtneuro.bench.ddp`).
     """
 
     name: str
@@ -46,6 +55,7 @@ class BenchTask:
     settings: tuple[str, ...] = ()
     encoder: bool = False
     volume: bool = True
+    pretrain_methods: tuple[str, ...] = ()
 
     def load(self) -> ModuleType:
         """Import the adapter; a missing task module is a clear error, not a traceback."""
@@ -84,7 +94,7 @@ def encoder_tasks() -> tuple[str, ...]:
 
 register_task(BenchTask(
     "task1", "mtneuro.bench.adapters.task1", "Task 1: brain-region classification (accuracy)",
-    settings=("roi-c1", "roi-c2", "roi-c3"), encoder=True,
+    settings=("roi-c1", "roi-c2", "roi-c3"), encoder=True, pretrain_methods=SSL_METHODS,
 ))
 register_task(BenchTask(
     "task2", "mtneuro.bench.adapters.task2", "Task 2: microstructure segmentation (F1, IoU)",
@@ -92,7 +102,7 @@ register_task(BenchTask(
 ))
 register_task(BenchTask(
     "task3", "mtneuro.bench.adapters.task3", "Task 3: semantic features from frozen embeddings (R²)",
-    settings=("roi-c1", "roi-c3"), encoder=True,
+    settings=("roi-c1", "roi-c3"), encoder=True, pretrain_methods=SSL_METHODS,
 ))
 register_task(BenchTask(
     "neural", "mtneuro.bench.adapters.neural", "Neural decoding (MYOW protocols)", volume=False,

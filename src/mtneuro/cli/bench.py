@@ -48,12 +48,17 @@ def _executor_params(pairs: tuple[str, ...]) -> dict:
 @click.option("--executor-param", "executor_params", multiple=True, metavar="KEY=VALUE",
               help="submitit parameter, repeatable (e.g. slurm_partition=gpu timeout_min=600 "
                    "gpus_per_node=1).")
+@click.option("--ddp-procs", type=click.IntRange(min=1), default=None,
+              help="Run the SSL pre-training of cells that pre-train an encoder (task1/task3 "
+                   "byol, myow, myow-merged) under torchrun with N processes on the cell's "
+                   "machine; 1: in the cell's process. Default: the suite's ddp.")
 @click.option("--dry-run", is_flag=True, help="List the cells and exit.")
 @click.option("--quiet", is_flag=True, help="No live table.")
 @click.argument("more_seeds", nargs=-1, type=int, metavar="")
 def bench(suite: str, source: str | None, source_params: tuple[str, ...], encoder: str | None,
           seeds: tuple[int, ...], more_seeds: tuple[int, ...], out_dir: Path, resume: bool, jobs: int,
-          executor: str, executor_params: tuple[str, ...], dry_run: bool, quiet: bool) -> None:
+          executor: str, executor_params: tuple[str, ...], ddp_procs: int | None, dry_run: bool,
+          quiet: bool) -> None:
     """Evaluate methods (and your encoder) on every task and write a report with published baselines.
 
     Each (task, setting, method, seed) cell writes OUT/cells/<id>/metrics.json;
@@ -75,14 +80,15 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     spec = load_suite(suite)
     all_seeds = tuple(seeds) + tuple(more_seeds)
     cells = expand(spec, source=source, seeds=all_seeds or None, encoder=encoder,
-                   encoder_tasks=encoder_tasks())
+                   encoder_tasks=encoder_tasks(), ddp_procs=ddp_procs)
     if source_params:
         extra = parse_params(source_params)
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
     if dry_run:
         for cell in cells:
             data = f"source {cell.source}" if get_task(cell.task).volume else f"recording {cell.setting}"
-            click.echo(f"{cell.id}  ({data}, preset {cell.preset})")
+            ddp = f", pre-training under torchrun x{cell.ddp_procs}" if cell.ddp_procs > 1 else ""
+            click.echo(f"{cell.id}  ({data}, preset {cell.preset}{ddp})")
         click.echo(f"{len(cells)} cell(s) in suite {spec.name!r}")
         return
     options = RunOptions(out_dir=out_dir, resume=resume, jobs=jobs, executor=executor,

@@ -26,3 +26,42 @@ def volume_task_fields(cell: Cell) -> dict[str, Any]:
         "quick": cell.preset == "quick",
         "quiet": True,
     }
+
+
+def ssl_pretrain_config(config: Any) -> Any | None:
+    """The :class:`~mtneuro.ssl.pretrain.PretrainConfig` a task-1 / task-3 ``config`` would
+    pre-train with on the fly, or ``None`` when it pre-trains nothing.
+
+    Mirrors :func:`mtneuro.tasks.region_encoders.frozen_encoder` and ``pretrain_on_the_fly``
+    (a test checks they agree): SSL methods without an ``encoder``, 2D, one seed per cell.
+    """
+    from mtneuro.ssl.pretrain import make_config
+    from mtneuro.tasks.region_encoders import SSL_METHODS
+
+    if (config.method not in SSL_METHODS or config.encoder is not None
+            or getattr(config, "dim", "2d") != "2d" or len(config.seeds) != 1):
+        return None  # the task itself uses its encoder or reports why it cannot
+    return make_config(
+        "quick" if config.quick else "default",
+        overrides={
+            "method": config.method,
+            "setting": config.setting,
+            "source": config.source,
+            "source_params": dict(config.source_params),
+            "seed": int(config.seeds[0]),
+            "device": config.device,
+            "quiet": True,
+            "epochs": config.pretrain_epochs,
+        },
+    )
+
+
+def pretrain_distributed(config: Any, launch: Any) -> Any:
+    """Adapter hook of :mod:`mtneuro.bench.ddp` for tasks 1 and 3: pre-train with
+    ``launch`` and evaluate the written encoder (``config.encoder``)."""
+    import dataclasses
+
+    pretrain = ssl_pretrain_config(config)
+    if pretrain is None:
+        return config
+    return dataclasses.replace(config, encoder=str(launch(pretrain)))

@@ -16,7 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mtneuro.bench.adapters import volume_task_fields
+from mtneuro.bench.adapters import (
+    pretrain_distributed,  # noqa: F401 - hook of mtneuro.bench.ddp
+    volume_task_fields,
+)
 from mtneuro.bench.suite import Cell
 
 

@@ -1,0 +1,176 @@
+"""A cell's SSL pre-training under ``torchrun`` (suite key ``ddp: {nproc_per_node: N}``).
+
+A cell with ``ddp_procs`` N > 1 (see :func:`mtneuro.bench.suite.expand`) runs, in
+the process that runs the cell (a local worker or a submitit / SLURM job)::
+
+    python -m torch.distributed.run --standalone --nproc_per_node N \\
+        -m mtneuro.cli.main pretrain --config CELL/pretrain/pretrain_config.yaml
+
+waits for it, and then runs the rest of the cell (probe, evaluation, figures) in its
+own process with ``--encoder CELL/pretrain/encoder.pt``. The YAML holds the complete
+:class:`~mtneuro.ssl.pretrain.PretrainConfig` the task would have used to pre-train
+in process, so only the process count changes (``mtneuro pretrain`` under torchrun:
+gloo on CPU, NCCL with one GPU per process on CUDA; rank 0 writes the files).
+torchrun's output goes to ``CELL/pretrain/torchrun.log``; a failed launch fails the
+cell with the log's tail. The cell's ``metrics.json`` config records it under ``ddp``.
+
+The processes share the cell's machine: a SLURM job gets them only if it asks for
+them (``--executor-param gpus_per_node=N``, ``cpus_per_task=...``); multi-node
+training, or SLURM launching the N tasks itself, is not done here.
+
+A task opts in with ``pretrain_methods`` (:class:`~mtneuro.bench.tasks.BenchTask`)
+and an adapter function ``pretrain_distributed(config, launch) -> config``: it calls
+``launch(pretrain_config)`` (returns the ``encoder.pt`` path) when ``config`` would
+pre-train, and returns the config that uses that encoder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from mtneuro.errors import ConfigError, TrainingError
+
+PRETRAIN_DIR = "pretrain"
+LOG_NAME = "torchrun.log"
+CONFIG_NAME = "pretrain_config.yaml"
+LAUNCHER = "python -m torch.distributed.run --standalone"
+TAIL_LINES = 30
+_TERMINATE_WAIT_S = 10.0
+_RANK_PREFIX = re.compile(r"^\[(rank|default)?\d+\]:\s?")  # torchrun's tag of a process's lines
+_ERROR_LINE = re.compile(r"^(error: |\w+(\.\w+)*(Error|Exception): )")  # mtneuro CLI or traceback
+
+
+def torchrun_command(nproc: int, args: list[str]) -> list[str]:
+    """``torchrun --standalone --nproc_per_node N -m mtneuro.cli.main ARGS`` with this Python."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+            "--nproc_per_node", str(nproc), "-m", "mtneuro.cli.main", *args]
+
+
+def child_threads(nproc: int, threads: int | None) -> int:
+    """CPU threads of each process: the cell's threads (or the cores it may use) shared out."""
+    if not threads:
+        try:
+            threads = len(os.sched_getaffinity(0))  # a SLURM job's CPUs, not the node's
+        except AttributeError:  # not on Linux
+            threads = os.cpu_count() or 1
+    return max(1, threads // nproc)
+
+
+def launch_pretrain(config: Any, nproc: int, out_dir: str | Path, *, threads: int | None = None) -> Path:
+    """Run ``mtneuro pretrain`` with ``config`` under torchrun with ``nproc`` processes.
+
+    Args:
+        config: a :class:`~mtneuro.ssl.pretrain.PretrainConfig`; its ``out_dir`` becomes
+            ``out_dir`` (emptied first: a pre-training is never resumed across cell runs).
+        threads: CPU threads of the cell, shared among the processes.
+
+    Returns:
+        The written ``encoder.pt``.
+
+    Raises:
+        ConfigError: the batch cannot be shared among ``nproc`` processes.
+        TrainingError: torchrun failed (first line: the processes' error; then the log's tail).
+    """
+    import yaml
+
+    from mtneuro.config import to_dict
+
+    if config.batch_size % nproc:
+        raise ConfigError(f"ddp.nproc_per_node: the global batch_size {config.batch_size} of the "
+                          f"SSL pre-training is not divisible by {nproc} processes")
+    out = Path(out_dir)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    config = dataclasses.replace(config, out_dir=out.resolve(), resume=False, quiet=True)
+    config_file = out / CONFIG_NAME
+    config_file.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    command = torchrun_command(nproc, ["pretrain", "--config", str(config_file.resolve())])
+    env = {**os.environ, "OMP_NUM_THREADS": str(child_threads(nproc, threads))}
+    log = out / LOG_NAME
+    with log.open("w") as handle:
+        handle.write("$ " + " ".join(command) + "\n")
+        handle.flush()
+        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+        try:
+            returncode = process.wait()
+        except BaseException:  # Ctrl-C: stop torchrun, which stops its workers on SIGTERM
+            process.terminate()
+            try:
+                process.wait(timeout=_TERMINATE_WAIT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            raise
+    encoder = out / "encoder.pt"
+    if returncode != 0 or not encoder.is_file():
+        raise TrainingError(_failure_message(log, nproc, returncode))
+    return encoder
+
+
+def _failure_message(log: Path, nproc: int, returncode: int) -> str:
+    """One line naming the first process error, then the tail of the processes' output."""
+    lines = log.read_text(errors="replace").splitlines()
+    ranks = [_RANK_PREFIX.sub("", line) for line in lines if _RANK_PREFIX.match(line)]
+    errors = [line.strip() for line in ranks or lines
+              if _ERROR_LINE.match(line.strip()) and "ChildFailedError" not in line]
+    if errors:
+        cause = errors[0]
+    elif returncode:
+        cause = f"exit code {returncode}"
+    else:
+        cause = "it wrote no encoder.pt"
+    tail = "\n".join((ranks or lines)[-TAIL_LINES:])
+    return (f"SSL pre-training under torchrun ({nproc} processes) failed: {cause} (log: {log})\n"
+            f"--- last lines of the processes' output ---\n{tail}")
+
+
+def _pretrain_summary(out: Path) -> dict[str, Any]:
+    """World size and result of the pre-training, from its ``metrics.json``."""
+    from mtneuro.report.results import read_metrics
+
+    try:
+        metrics = read_metrics(out).get("metrics", {})
+    except (OSError, ValueError):
+        return {}
+    return {k: metrics[k] for k in ("world_size", "steps", "epochs", "final_loss") if k in metrics}
+
+
+def pretrain_under_torchrun(module: ModuleType, config: Any, cell: Any, directory: Path,
+                            *, threads: int | None = None) -> tuple[Any, dict[str, Any] | None]:
+    """Let the adapter ``module`` pre-train ``config``'s encoder under torchrun.
+
+    Returns:
+        The config to run (using the written encoder) and the ``ddp`` record for
+        ``metrics.json``, or ``config`` unchanged and ``None`` when it does not pre-train.
+
+    Raises:
+        ConfigError: the task cannot (its adapter lacks ``pretrain_distributed``).
+        TrainingError: the torchrun launch failed.
+    """
+    hook: Callable[[Any, Callable[[Any], Path]], Any] | None = getattr(
+        module, "pretrain_distributed", None)
+    if not callable(hook):
+        raise ConfigError(f"cell {cell.id}: ddp: task {cell.task!r} cannot pre-train under "
+                          f"torchrun (its adapter {module.__name__} has no pretrain_distributed)")
+    out = Path(directory) / PRETRAIN_DIR
+    launched: list[Path] = []
+
+    def launch(pretrain_config: Any) -> Path:
+        launched.append(launch_pretrain(pretrain_config, cell.ddp_procs, out, threads=threads))
+        return launched[-1]
+
+    config = hook(config, launch)
+    if not launched:
+        return config, None
+    record = {"nproc_per_node": cell.ddp_procs, "launcher": LAUNCHER, "pretrain_dir": PRETRAIN_DIR,
+              "encoder": f"{PRETRAIN_DIR}/encoder.pt", **_pretrain_summary(out)}
+    return config, record
