@@ -82,3 +82,19 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
     assert encoder.input_spec["size"] == 64
     features = encoder(torch.rand(2, 1, 64, 64))
     assert features.shape == (2, encoder.out_dim) and torch.isfinite(features).all()
+
+
+def test_compile_flag_reaches_the_trainer_settings(tmp_path, capsys, monkeypatch):
+    import mtneuro.ssl.pretrain as pretrain_module
+
+    seen = []
+
+    def capture(config):
+        seen.append(train_settings(config).compile)
+        raise ConfigError("stop after the config")
+
+    monkeypatch.setattr(pretrain_module, "run_pretrain", capture)
+    for flag in ([], ["--compile"]):
+        code, _ = run_cli(["pretrain", "--quick", *flag, "--out", str(tmp_path)], capsys)
+        assert code == 2
+    assert seen == [False, True]
