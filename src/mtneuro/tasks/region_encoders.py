@@ -31,6 +31,40 @@ def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str) -> N
         )
 
 
+def on_the_fly_config(
+    method: str,
+    *,
+    source: str,
+    source_params: dict[str, Any],
+    seed: int,
+    quick: bool,
+    epochs: int | None,
+    device: str,
+    setting: str = "roi-c1",
+    out_dir: str | Path | None = None,
+) -> Any:
+    """The :class:`~mtneuro.ssl.pretrain.PretrainConfig` of an on-the-fly ``method`` encoder.
+
+    One definition for :func:`pretrain_on_the_fly` and for launchers that run the same
+    pre-training elsewhere (``mtneuro bench`` under torchrun).
+    """
+    from mtneuro.ssl.pretrain import make_config
+
+    overrides = {
+        "method": method,
+        "setting": setting,
+        "source": source,
+        "source_params": dict(source_params),
+        "seed": seed,
+        "device": device,
+        "quiet": True,
+        "epochs": epochs,
+    }
+    if out_dir is not None:
+        overrides["out_dir"] = str(out_dir)
+    return make_config("quick" if quick else "default", overrides=overrides)
+
+
 def pretrain_on_the_fly(
     method: str,
     *,
@@ -49,7 +83,7 @@ def pretrain_on_the_fly(
     Returns:
         ``(encoder in eval mode, input_spec)`` read back from the written ``encoder.pt``.
     """
-    from mtneuro.ssl.pretrain import make_config, run_pretrain
+    from mtneuro.ssl.pretrain import run_pretrain
 
     if spatial_dims != 2:
         raise ConfigError(
@@ -58,19 +92,9 @@ def pretrain_on_the_fly(
         )
     with tempfile.TemporaryDirectory(prefix=f"mtneuro-{method}-") as tmp:
         out = Path(work_dir) / f"{method}-seed{seed}" if work_dir is not None else Path(tmp)
-        config = make_config(
-            "quick" if quick else "default",
-            overrides={
-                "method": method,
-                "setting": setting,
-                "source": source,
-                "source_params": dict(source_params),
-                "seed": seed,
-                "out_dir": str(out),
-                "device": device,
-                "quiet": True,
-                "epochs": epochs,
-            },
+        config = on_the_fly_config(
+            method, source=source, source_params=source_params, seed=seed, quick=quick,
+            epochs=epochs, device=device, setting=setting, out_dir=out,
         )
         result = run_pretrain(config)
         encoder = load_encoder(result["encoder"])

@@ -32,27 +32,23 @@ def ssl_pretrain_config(config: Any) -> Any | None:
     """The :class:`~mtneuro.ssl.pretrain.PretrainConfig` a task-1 / task-3 ``config`` would
     pre-train with on the fly, or ``None`` when it pre-trains nothing.
 
-    Mirrors :func:`mtneuro.tasks.region_encoders.frozen_encoder` and ``pretrain_on_the_fly``
-    (a test checks they agree): SSL methods without an ``encoder``, 2D, one seed per cell.
+    As :func:`mtneuro.tasks.region_encoders.frozen_encoder` decides: SSL methods without
+    an ``encoder``, 2D, one seed per cell.
     """
-    from mtneuro.ssl.pretrain import make_config
-    from mtneuro.tasks.region_encoders import SSL_METHODS
+    from mtneuro.tasks.region_encoders import SSL_METHODS, on_the_fly_config
 
     if (config.method not in SSL_METHODS or config.encoder is not None
             or getattr(config, "dim", "2d") != "2d" or len(config.seeds) != 1):
         return None  # the task itself uses its encoder or reports why it cannot
-    return make_config(
-        "quick" if config.quick else "default",
-        overrides={
-            "method": config.method,
-            "setting": config.setting,
-            "source": config.source,
-            "source_params": dict(config.source_params),
-            "seed": int(config.seeds[0]),
-            "device": config.device,
-            "quiet": True,
-            "epochs": config.pretrain_epochs,
-        },
+    return on_the_fly_config(
+        config.method,
+        source=config.source,
+        source_params=config.source_params,
+        seed=int(config.seeds[0]),
+        quick=config.quick,
+        epochs=config.pretrain_epochs,
+        device=config.device,
+        setting=config.setting,
     )
 
 
