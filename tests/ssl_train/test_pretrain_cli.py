@@ -49,13 +49,20 @@ def test_wrong_method_and_key_fail_with_one_line(tmp_path, capsys):
 
 def test_quick_preset_is_valid_and_small():
     config = make_config("quick")
-    assert config.encoder == "resnet-tiny" and config.epochs * config.batch_size <= 64
     assert set(PRESETS["quick"]) <= set(config.__dataclass_fields__)
+    assert config.encoder == "resnet-tiny" and config.crop <= 64
+    steps = config.epochs * (68 // config.batch_size)  # ROI-C1 at z_step 16: 68 tiles
+    assert steps <= 128  # seconds on a CPU core
+    # ...yet a real run: the EMA target must move well within it (time constant 1 / (1 - tau)),
+    # else the online network only regresses a randomly initialised teacher
+    assert config.z_step == 16 and 1 / (1 - config.base_momentum) < steps / 2
+    assert config.mined_rampup_epochs < config.epochs / 4
 
 
 def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkeypatch):
+    # two epochs of the quick preset (4 steps each) are enough to test resuming
     args = ["pretrain", "--method", "myow", "--source", "phantom", "--quick", "--quiet",
-            "--out", str(tmp_path / "run")]
+            "--epochs", "2", "--out", str(tmp_path / "run")]
     original = trainer_module.Trainer._run_epoch
 
     def interrupted(self, epoch, bar):
@@ -79,8 +86,9 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
     assert metrics["task"] == "pretrain" and metrics["metrics"]["steps"] == 8
     assert metrics["source"]["source"] == "phantom"
     encoder = load_encoder(tmp_path / "run" / "encoder.pt")
-    assert encoder.input_spec["size"] == 64
-    features = encoder(torch.rand(2, 1, 64, 64))
+    size = make_config("quick").crop
+    assert encoder.input_spec["size"] == size
+    features = encoder(torch.rand(2, 1, size, size))
     assert features.shape == (2, encoder.out_dim) and torch.isfinite(features).all()
 
 

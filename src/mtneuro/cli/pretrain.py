@@ -18,7 +18,7 @@ from mtneuro.errors import ConfigError
               "digits, cifar10, cifar100, folder  [default: phantom]")
 @click.option("--source-param", "source_param", multiple=True, metavar="KEY=VALUE",
               help="Source argument, repeatable (e.g. seed=1, root=DIR, path=FILE).")
-@click.option("--epochs", type=int, help="Training epochs  [default: 800; quick: 2]")
+@click.option("--epochs", type=int, help="Training epochs  [default: 800; quick: 25]")
 @click.option("--batch-size", type=int, help="Global batch size  [default: 8; quick: 16]")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory  [default: runs/pretrain]")
