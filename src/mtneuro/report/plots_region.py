@@ -20,9 +20,10 @@ def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     out_dir = Path(out_dir)
     names = list(result["class_names"])
     acc = result["accuracy"]
+    spread = f" ± {acc['std']:.3f}, {acc['n']} seeds" if acc["n"] > 1 else ", 1 seed"
     title = (
         f"task 1 {result['setting']} {result['method']} ({result['dim']}): "
-        f"{acc['mean']:.3f} ± {acc['std']:.3f}, {acc['n']} seed(s)"
+        f"{acc['mean']:.3f}{spread}"
     )
     paths = [
         plot_confusion_matrix(
