@@ -55,3 +55,11 @@ def test_task1_cli_bad_value_is_one_line_error(tmp_path, capsys):
         )
     assert exc.value.code == 2
     assert capsys.readouterr().err.strip().startswith("error: --seeds")
+
+
+def test_task1_cli_unknown_option_after_seeds_is_named(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["task1", "--method", "pca", "--seeds", "0", "1", "--verbose", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no such option: --verbose" in err

@@ -77,6 +77,9 @@ SEEDS_OPTION = click.option(
 def parse_seeds(seeds: str | None, extra: tuple[str, ...] | list[str] = ()) -> list[int] | None:
     """Seeds from ``--seeds 0 1 2`` (the values after the first arrive as extra
     arguments), ``--seeds 0,1,2`` or ``--seeds "0 1 2"``; ``None`` when not given."""
+    options = [a for a in extra if a.startswith("-") and not a[1:].isdigit()]
+    if options:  # an option this command lacks lands among the extra seed values
+        raise ConfigError(f"no such option: {options[0]} (see --help)")
     if seeds is None:
         if extra:
             raise ConfigError(f"unexpected arguments: {' '.join(extra)} (use --seeds 0 1 2)")
