@@ -224,3 +224,39 @@ def test_a_failed_torchrun_launch_fails_the_cell_with_the_process_error(tmp_path
     assert "--- last lines of the processes' output ---" in record["error"]["traceback"]
     assert "load_training_images" in record["error"]["traceback"]  # the processes' traceback tail
     assert record["config"]["ddp"] == {"nproc_per_node": 2}
+
+
+_TERMINATED_LAUNCHER = """
+import sys
+from mtneuro.bench import ddp
+from mtneuro.ssl.pretrain import make_config
+
+# stands in for torchrun: a child that records its pid, then waits a minute
+ddp.torchrun_command = lambda nproc, args: [
+    sys.executable, "-c",
+    "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(60)",
+    sys.argv[2],
+]
+ddp.launch_pretrain(make_config("quick"), 2, sys.argv[1])
+"""
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_while_waiting_stops_the_launched_torchrun(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", _TERMINATED_LAUNCHER, str(tmp_path / "pretrain"), str(pid_file)])
+    deadline = time.monotonic() + 60
+    while not (pid_file.is_file() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    launcher.send_signal(signal.SIGTERM)  # what a pool's terminate() or `kill` sends
+    assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
+    with pytest.raises(ProcessLookupError):  # the child was stopped and reaped, not orphaned
+        os.kill(child, 0)

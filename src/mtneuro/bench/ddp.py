@@ -30,8 +30,10 @@ import dataclasses
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -102,8 +104,8 @@ def launch_pretrain(config: Any, nproc: int, out_dir: str | Path, *, threads: in
         handle.flush()
         process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
         try:
-            returncode = process.wait()
-        except BaseException:  # Ctrl-C: stop torchrun, which stops its workers on SIGTERM
+            returncode = _wait(process)
+        except BaseException:  # Ctrl-C or SIGTERM: stop torchrun, which stops its workers
             process.terminate()
             try:
                 process.wait(timeout=_TERMINATE_WAIT_S)
@@ -114,6 +116,26 @@ def launch_pretrain(config: Any, nproc: int, out_dir: str | Path, *, threads: in
     if returncode != 0 or not encoder.is_file():
         raise TrainingError(_failure_message(log, nproc, returncode))
     return encoder
+
+
+def _wait(process: subprocess.Popen) -> int:
+    """``process.wait()``, with SIGTERM to this process raising ``SystemExit`` meanwhile.
+
+    A pool terminating its worker, or ``kill``, would otherwise end this process at
+    once and leave torchrun and its workers running; raised, it reaches the caller's
+    clean-up. (Only the main thread may set signal handlers; elsewhere it just waits.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return process.wait()
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return process.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _failure_message(log: Path, nproc: int, returncode: int) -> str:
