@@ -115,7 +115,7 @@ class _Stop(Exception):
 ])
 @pytest.mark.parametrize("preset", ["quick", None])
 def test_the_launched_config_is_the_one_the_task_pretrains_in_process(task, params, preset, monkeypatch):
-    """``ssl_pretrain_config`` mirrors ``mtneuro.tasks.region_encoders.pretrain_on_the_fly``:
+    """``ssl_pretrain_config`` gives what ``mtneuro.tasks.region_encoders.frozen_encoder`` pre-trains:
     the task runs up to its in-process pre-training, whose config is captured."""
     import types
 

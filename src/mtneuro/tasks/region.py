@@ -232,18 +232,7 @@ def _run_seed(
             test_f = decomposition.transform(inputs.test_x.numpy())
             extra["n_components"] = decomposition.n_components_
         else:
-            encoder, spec = frozen_encoder(
-                method,
-                encoder=config.encoder,
-                spatial_dims=spatial_dims,
-                seed=seed,
-                source=config.source,
-                source_params=config.source_params,
-                quick=config.quick,
-                pretrain_epochs=config.pretrain_epochs,
-                device=config.device,
-                setting=config.setting,
-            )
+            encoder, spec = frozen_encoder(config, seed=seed, spatial_dims=spatial_dims)
             norm = {"mean": float(spec.get("mean", 0.0)), "std": float(spec.get("std", 1.0))}
             features = lambda x: extract_features(encoder, x, device=config.device, **norm)
             train_f, train_y = features(inputs.train_x), inputs.train_y

@@ -31,110 +31,53 @@ def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str) -> N
         )
 
 
-def on_the_fly_config(
-    method: str,
-    *,
-    source: str,
-    source_params: dict[str, Any],
-    seed: int,
-    quick: bool,
-    epochs: int | None,
-    device: str,
-    setting: str = "roi-c1",
-    out_dir: str | Path | None = None,
-) -> Any:
-    """The :class:`~mtneuro.ssl.pretrain.PretrainConfig` of an on-the-fly ``method`` encoder.
+def on_the_fly_config(config: Any, seed: int, out_dir: str | Path | None = None) -> Any:
+    """The :class:`~mtneuro.ssl.pretrain.PretrainConfig` of the encoder that a task-1 / task-3
+    ``config`` pre-trains on the fly for ``seed``: its method, setting, source and device,
+    ``pretrain_epochs``, and the ``quick`` preset for quick runs.
 
-    One definition for :func:`pretrain_on_the_fly` and for launchers that run the same
+    One definition for :func:`frozen_encoder` and for launchers that run the same
     pre-training elsewhere (``mtneuro bench`` under torchrun).
     """
     from mtneuro.ssl.pretrain import make_config
 
     overrides = {
-        "method": method,
-        "setting": setting,
-        "source": source,
-        "source_params": dict(source_params),
+        "method": config.method,
+        "setting": config.setting,
+        "source": config.source,
+        "source_params": dict(config.source_params),
         "seed": seed,
-        "device": device,
+        "device": config.device,
         "quiet": True,
-        "epochs": epochs,
+        "epochs": config.pretrain_epochs,
     }
     if out_dir is not None:
         overrides["out_dir"] = str(out_dir)
-    return make_config("quick" if quick else "default", overrides=overrides)
+    return make_config("quick" if config.quick else "default", overrides=overrides)
 
 
-def pretrain_on_the_fly(
-    method: str,
-    *,
-    source: str,
-    source_params: dict[str, Any],
-    seed: int,
-    quick: bool,
-    epochs: int | None,
-    spatial_dims: int,
-    device: str,
-    setting: str = "roi-c1",
-    work_dir: str | Path | None = None,
-) -> tuple[nn.Module, dict[str, Any]]:
-    """Pre-train a ``method`` encoder with ``mtneuro pretrain``'s python API.
-
-    Returns:
-        ``(encoder in eval mode, input_spec)`` read back from the written ``encoder.pt``.
-    """
-    from mtneuro.ssl.pretrain import run_pretrain
-
+def frozen_encoder(config: Any, *, seed: int, spatial_dims: int) -> tuple[nn.Module, dict[str, Any]]:
+    """The frozen encoder of a task-1 / task-3 ``config`` (see the module docstring) and its
+    input spec: ``config.encoder`` if given, else one pre-trained on the fly for ``seed``."""
+    if config.encoder is not None:
+        module, spec = resolve_encoder(config.encoder)
+        _check_dims(spec, spatial_dims, config.encoder)
+        return module.to(config.device).eval(), spec
+    method = config.method
+    if method not in SSL_METHODS:
+        raise ConfigError(
+            f"method {method!r} needs --encoder SPEC (checkpoint, module:callable or name)"
+        )
     if spatial_dims != 2:
         raise ConfigError(
             f"method {method}: on-the-fly pre-training is 2D only; pass --encoder with a 3D "
             "checkpoint"
         )
+    from mtneuro.ssl.pretrain import run_pretrain
+
     with tempfile.TemporaryDirectory(prefix=f"mtneuro-{method}-") as tmp:
-        out = Path(work_dir) / f"{method}-seed{seed}" if work_dir is not None else Path(tmp)
-        config = on_the_fly_config(
-            method, source=source, source_params=source_params, seed=seed, quick=quick,
-            epochs=epochs, device=device, setting=setting, out_dir=out,
-        )
-        result = run_pretrain(config)
-        encoder = load_encoder(result["encoder"])
-        return encoder, dict(getattr(encoder, "input_spec", {}) or {})
-
-
-def frozen_encoder(
-    method: str,
-    *,
-    encoder: str | None,
-    spatial_dims: int,
-    seed: int,
-    source: str,
-    source_params: dict[str, Any],
-    quick: bool,
-    pretrain_epochs: int | None,
-    device: str,
-    setting: str = "roi-c1",
-    work_dir: str | Path | None = None,
-) -> tuple[nn.Module, dict[str, Any]]:
-    """The frozen encoder of ``method`` (see the module docstring) and its input spec."""
-    if encoder is not None:
-        module, spec = resolve_encoder(encoder)
-        _check_dims(spec, spatial_dims, encoder)
-        return module.to(device).eval(), spec
-    if method not in SSL_METHODS:
-        raise ConfigError(
-            f"method {method!r} needs --encoder SPEC (checkpoint, module:callable or name)"
-        )
-    module, spec = pretrain_on_the_fly(
-        method,
-        source=source,
-        source_params=source_params,
-        seed=seed,
-        quick=quick,
-        epochs=pretrain_epochs,
-        spatial_dims=spatial_dims,
-        device=device,
-        setting=setting,
-        work_dir=work_dir,
-    )
+        result = run_pretrain(on_the_fly_config(config, seed, out_dir=tmp))
+        module = load_encoder(result["encoder"])
+    spec = dict(getattr(module, "input_spec", {}) or {})
     _check_dims(spec, spatial_dims, f"on-the-fly {method}")
-    return module.to(device).eval(), spec
+    return module.to(config.device).eval(), spec

@@ -197,18 +197,7 @@ def _embed(
         return extract_features(
             model.encoder, crops, device=config.device, mean=XRAY_MEAN, std=XRAY_STD
         ), info
-    encoder, spec = frozen_encoder(
-        method,
-        encoder=config.encoder,
-        spatial_dims=2,
-        seed=seed,
-        source=config.source,
-        source_params=config.source_params,
-        quick=config.quick,
-        pretrain_epochs=config.pretrain_epochs,
-        device=config.device,
-        setting=config.setting,
-    )
+    encoder, spec = frozen_encoder(config, seed=seed, spatial_dims=2)
     info["encoder_input"] = spec
     return extract_features(
         encoder,

@@ -40,16 +40,7 @@ def ssl_pretrain_config(config: Any) -> Any | None:
     if (config.method not in SSL_METHODS or config.encoder is not None
             or getattr(config, "dim", "2d") != "2d" or len(config.seeds) != 1):
         return None  # the task itself uses its encoder or reports why it cannot
-    return on_the_fly_config(
-        config.method,
-        source=config.source,
-        source_params=config.source_params,
-        seed=int(config.seeds[0]),
-        quick=config.quick,
-        epochs=config.pretrain_epochs,
-        device=config.device,
-        setting=config.setting,
-    )
+    return on_the_fly_config(config, int(config.seeds[0]))
 
 
 def pretrain_distributed(config: Any, launch: Any) -> Any:
