@@ -98,7 +98,6 @@ def task3(
     metrics = {
         k: v for k, v in result.items() if k not in ("config", "source", "wall_s", "scatter")
     }
-    metrics["per_seed"] = [{k: v for k, v in r.items()} for r in result["per_seed"]]
     write_metrics(
         out_dir,
         task="task3",

@@ -39,6 +39,7 @@ from torch import nn
 
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.ssl import schedules
+from mtneuro.ssl.acceleration import autocast_dtype, channels_last_pays, compile_encoders
 from mtneuro.ssl.checkpoint import (
     capture_rng_state,
     load_checkpoint,
@@ -79,7 +80,8 @@ class TrainSettings:
             with AMX / AVX512-BF16, opt-in: 2-3x faster there, but not bitwise resumable
             across machines), ``"fp16"`` (CUDA only, with a gradient scaler).
         channels_last: NHWC memory format for 2D images on CUDA (and on CPU with bf16).
-        compile: ``torch.compile`` the online and target encoders (in place).
+        compile: ``torch.compile`` the online and target encoders in place
+            (:func:`~mtneuro.ssl.acceleration.compile_encoders`).
         quiet: no progress bar.
     """
 
@@ -155,20 +157,13 @@ class Trainer:
             raise ConfigError(f"pool_size: expected <= {self.n} samples, got {settings.pool_size}")
         self.batch_slice = local_slice(settings.batch_size, self.dist)
         self.pool_slice = local_slice(settings.pool_size, self.dist) if settings.pool_size else None
-        self.amp_dtype = _amp_dtype(settings.amp, self.device)
+        self.amp_dtype = autocast_dtype(settings.amp, self.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
-        # NHWC pays off on GPUs and, with bf16, in oneDNN's CPU kernels; not for fp32 on CPU.
-        self.channels_last = settings.channels_last and (
-            self.device.type == "cuda" or self.amp_dtype == torch.bfloat16)
+        self.channels_last = settings.channels_last and channels_last_pays(self.device, self.amp_dtype)
         if self.channels_last:
             method.to(memory_format=torch.channels_last)
         if settings.compile:
-            # The encoders hold nearly all the work (compiled: fused norm/activation
-            # kernels); the rest of the step (the generator-driven kNN draw, a mined
-            # weight that changes every step) would break or re-specialise a whole-step
-            # graph. Module.compile() works in place, so state_dict keys stay the same.
-            for encoder in _encoders(method):
-                encoder.compile()
+            compile_encoders(method)
         self.model = wrap(method) if wrap is not None else method
         if self.device.type == "cuda":
             # Every step has the same input shapes, so cuDNN's one-off algorithm search
@@ -390,24 +385,3 @@ class Trainer:
         if kept:
             self.last_loss = json.loads(kept[-1]).get("loss", math.nan)
 
-
-def _encoders(method: nn.Module) -> list[nn.Module]:
-    """The online and target encoders of a BYOL-family method."""
-    names = ("online_encoder", "target_encoder")
-    missing = [n for n in names if not isinstance(getattr(method, n, None), nn.Module)]
-    if missing:
-        raise ConfigError(f"compile: expected a method with {names}, {type(method).__name__} "
-                          f"lacks {missing}")
-    return [getattr(method, n) for n in names]
-
-
-def _amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    if amp == "auto":
-        return torch.bfloat16 if device.type == "cuda" else None
-    if amp == "none":
-        return None
-    if amp not in ("bf16", "fp16"):
-        raise ConfigError(f"amp: expected one of 'auto', 'none', 'bf16', 'fp16', got {amp!r}")
-    if amp == "fp16" and device.type != "cuda":
-        raise ConfigError("amp: 'fp16' needs a CUDA device (use 'bf16' or 'none' on CPU)")
-    return torch.bfloat16 if amp == "bf16" else torch.float16

@@ -1,0 +1,51 @@
+"""How a training step is made fast on its device: autocast type, memory format, compilation.
+
+Used by :class:`mtneuro.ssl.trainer.Trainer`; none of it changes what is computed
+beyond the rounding of the chosen precision.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mtneuro.errors import ConfigError
+
+
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast type of ``amp`` (``auto``, ``none``, ``bf16``, ``fp16``) on ``device``.
+
+    ``auto`` is bf16 on CUDA and off on CPU; None means full precision.
+    """
+    if amp == "auto":
+        return torch.bfloat16 if device.type == "cuda" else None
+    if amp == "none":
+        return None
+    if amp not in ("bf16", "fp16"):
+        raise ConfigError(f"amp: expected one of 'auto', 'none', 'bf16', 'fp16', got {amp!r}")
+    if amp == "fp16" and device.type != "cuda":
+        raise ConfigError("amp: 'fp16' needs a CUDA device (use 'bf16' or 'none' on CPU)")
+    return torch.bfloat16 if amp == "bf16" else torch.float16
+
+
+def channels_last_pays(device: torch.device, amp_dtype: torch.dtype | None) -> bool:
+    """NHWC pays off on GPUs and, with bf16, in oneDNN's CPU kernels; not for fp32 on CPU
+    (where, with torch 2.14.1, the backward pass of small ResNets even crashes)."""
+    return device.type == "cuda" or amp_dtype == torch.bfloat16
+
+
+def compile_encoders(method: nn.Module) -> None:
+    """``torch.compile`` the online and target encoders of a BYOL-family ``method`` in place.
+
+    The encoders hold nearly all the work (compiled: fused norm/activation kernels); the
+    rest of the step (the generator-driven kNN draw, a mined weight that changes every
+    step) would break or re-specialise a whole-step graph. ``Module.compile()`` works in
+    place, so ``state_dict`` keys (and checkpoints) stay the same.
+    """
+    names = ("online_encoder", "target_encoder")
+    missing = [n for n in names if not isinstance(getattr(method, n, None), nn.Module)]
+    if missing:
+        raise ConfigError(f"compile: expected a method with {names}, {type(method).__name__} "
+                          f"lacks {missing}")
+    for name in names:
+        getattr(method, name).compile()
