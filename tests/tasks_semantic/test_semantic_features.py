@@ -147,7 +147,7 @@ def test_crop_that_is_not_a_power_of_two_equals_per_crop_reference(connectivity)
 
 
 def test_dense_crops_use_the_kd_tree_and_match_brute_force(monkeypatch):
-    from mtneuro.tasks import semantic
+    from mtneuro.tasks import semantic_neighbours
 
     labels = np.zeros((2, 32, 32), dtype=np.uint8)
     labels[:, ::2, ::2] = CELL  # 64 one-pixel cells per 16 x 16 crop, 2 px apart
@@ -156,7 +156,7 @@ def test_dense_crops_use_the_kd_tree_and_match_brute_force(monkeypatch):
     labels[0, 20, 20] = CELL  # ... now with a single cell
     oracle = semantic_features_per_crop(labels, crop=16)
     kdtree = semantic_features(labels, crop=16)  # ~64 pairs per cell: above the limit
-    monkeypatch.setattr(semantic, "_MAX_PAIRS_PER_POINT", 10**9)
+    monkeypatch.setattr(semantic_neighbours, "MAX_PAIRS_PER_POINT", 10**9)
     brute = semantic_features(labels, crop=16)
     assert oracle["cell_count"].tolist() == [64, 64, 64, 1] + [64] * 4
     for f in (kdtree, brute):
