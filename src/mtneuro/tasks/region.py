@@ -39,7 +39,7 @@ from mtneuro.errors import ConfigError
 from mtneuro.models import create_encoder
 from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.probe import DEFAULT_CS, LinearProbe, extract_features
-from mtneuro.tasks.region_encoders import frozen_encoder
+from mtneuro.tasks.region_encoders import check_encoder_given, frozen_encoder
 from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
 from mtneuro.tasks.region_supervised import SupervisedSettings, predict, train_classifier
 
@@ -263,10 +263,7 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None) -> 
     """
     if not isinstance(config, Task1Config):
         raise ConfigError(f"run_task1: expected a Task1Config, got {type(config).__name__}")
-    if config.method == "encoder" and config.encoder is None:
-        raise ConfigError(
-            "method encoder: expected --encoder SPEC (checkpoint, module:callable or name)"
-        )
+    check_encoder_given(config)
     start = time.perf_counter()
     source_info: dict[str, Any] | None = None
     if data is None:

@@ -31,6 +31,15 @@ def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str) -> N
         )
 
 
+def check_encoder_given(config: Any) -> None:
+    """Fail before any work when a task-1 / task-3 ``config`` has method ``encoder`` but no
+    ``--encoder``."""
+    if config.method == "encoder" and config.encoder is None:
+        raise ConfigError(
+            "method encoder: expected --encoder SPEC (checkpoint, module:callable or name)"
+        )
+
+
 def on_the_fly_config(config: Any, seed: int, out_dir: str | Path | None = None) -> Any:
     """The :class:`~mtneuro.ssl.pretrain.PretrainConfig` of the encoder that a task-1 / task-3
     ``config`` pre-trains on the fly for ``seed``: its method, setting, source and device,

@@ -51,7 +51,7 @@ from mtneuro.tasks.region import (
     task1_config,
     train_supervised,
 )
-from mtneuro.tasks.region_encoders import frozen_encoder
+from mtneuro.tasks.region_encoders import check_encoder_given, frozen_encoder
 from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
 from mtneuro.tasks.region_supervised import (
     XRAY_MEAN,
@@ -245,10 +245,7 @@ def run_task3(
     """
     if not isinstance(config, Task3Config):
         raise ConfigError(f"run_task3: expected a Task3Config, got {type(config).__name__}")
-    if config.method == "encoder" and config.encoder is None:
-        raise ConfigError(
-            "method encoder: expected --encoder SPEC (checkpoint, module:callable or name)"
-        )
+    check_encoder_given(config)
     start = time.perf_counter()
     source_info = None
     if data is None:
