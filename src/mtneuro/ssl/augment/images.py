@@ -20,6 +20,7 @@ torch.Size([8, 1, 128, 128])
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import torch
@@ -53,7 +54,7 @@ def _check_image(x: torch.Tensor, name: str) -> None:
         )
 
 
-class ImageTransform:
+class ImageTransform(ABC):
     """Base class: draws the per-sample apply mask, then calls :meth:`apply`.
 
     Args:
@@ -73,9 +74,9 @@ class ImageTransform:
         mask = _rand((x.shape[0],), g, x.device) < self.p
         return self.apply(x, mask, g)
 
+    @abstractmethod
     def apply(self, x: torch.Tensor, mask: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
         """Transform the samples where ``mask`` ``(B,)`` is True; keep the others."""
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "generator")
@@ -340,7 +341,12 @@ class Normalize(ImageTransform):
         self.mean, self.std = mean, std
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        # deterministic: no per-sample mask is drawn, so the generator's stream is untouched
         _check_image(x, "Normalize")
+        return self.apply(x, None, None)
+
+    def apply(self, x: torch.Tensor, mask: torch.Tensor | None, g: torch.Generator | None) -> torch.Tensor:
+        """Every sample, whatever ``mask``."""
         shape = (1, -1) + (1,) * (x.dim() - 2)
         mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device).reshape(shape)
         std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device).reshape(shape)
