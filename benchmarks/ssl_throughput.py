@@ -4,8 +4,8 @@ Two workloads, each timed as baseline and candidate in the same run:
 
 * ``image``: MYOW (cascaded, separate pool batch) on 1-channel 128 x 128 crops of
   256 x 256 tiles with the MTNeuro X-ray ResNet-18 and 4096-wide heads, batch 64
-  (``--small``: ``resnet-tiny`` on 64 x 64 crops of 128 x 128 tiles, 256-wide heads,
-  batch 32, for a quick CPU run);
+  (``--small``: the quick preset's ``resnet-tiny``, widths 16..128, on 64 x 64 crops of
+  128 x 128 tiles, 256-wide heads, batch 32, for a quick CPU run);
 * ``neural``: MYOW on 100-neuron population vectors with the MLP encoder
   ``[100, 64, 64, 64] -> 64`` and MYOW's monkey heads, batch 512, in-batch mining, k=5.
 
@@ -14,11 +14,15 @@ per-sample neural dropout, pepper and noise) batched by a ``DataLoader``, SGD
 with ``foreach=False`` and a Python loop over parameters for the EMA update.
 Candidate: :class:`mtneuro.ssl.trainer.Trainer`, which indexes the batch from an
 in-memory tensor and makes the views of the whole batch at once on the training
-device (``mtneuro.ssl.augment``), with the fused (foreach) optimiser and EMA.
-A third row times the candidate with bf16 autocast and channels-last memory
-format (on CUDA; on CPU only where ``--cpu-bf16`` asks, which pays off on CPUs with
-AMX / AVX512-BF16; bf16 changes the numerics, so the fp32 candidate row is the
-like-for-like comparison).
+device (``mtneuro.ssl.augment``), with the fused (foreach) optimiser and EMA, in the
+trainer's default memory format (channels-last where
+:func:`mtneuro.ssl.acceleration.channels_last_pays`: CUDA and, for these models, CPU).
+The fp32 candidate computes what the baseline computes, up to float32 rounding (the
+summation order of NHWC kernels differs). A third row times the candidate with bf16
+autocast (on CUDA; on CPU only where ``--cpu-bf16`` asks, which pays off on CPUs with
+AMX / AVX512-BF16; bf16 changes the numerics). ``--compile`` adds a row with the
+encoders compiled (``torch.compile``), in bf16 where the bf16 row runs, else in fp32;
+``--ablate`` adds fp32 rows each with one CPU default off (channels-last, retained memory).
 
 Each variant runs ``--warmup`` untimed steps, then ``--steps`` timed ones. On CPU
 each variant runs in its own spawned process, so its peak resident memory can be
@@ -59,7 +63,7 @@ def workload(kind: str, small: bool, batch: int | None) -> dict[str, Any]:
                           "loss_mix": "convex"}, "pool": False}
     if small:
         return {"batch": batch or 32, "tile": 128, "crop": 64,
-                "encoder": ("resnet-tiny", {"in_channels": 1, "widths": [8, 16, 32, 64]}),
+                "encoder": ("resnet-tiny", {"in_channels": 1, "widths": [16, 32, 64, 128]}),
                 "heads": {"projector_hidden": 256, "projector_out": 64, "predictor_hidden": 256,
                           "mined_projector_hidden": 256, "mined_out": 64}, "pool": True}
     return {"batch": batch or 64, "tile": 256, "crop": 128,
@@ -157,8 +161,20 @@ def run_baseline(kind: str, spec: dict[str, Any], args: argparse.Namespace) -> f
     return args.steps * b / (time.perf_counter() - start)
 
 
+# Trainer settings of each candidate row; the rest are the trainer's defaults. The last
+# two rows (``--ablate``) each switch one CPU default off, to show what it brings.
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "candidate": {"amp": "none"},
+    "candidate-amp": {"amp": "bf16"},
+    "candidate-compile": {"amp": "none", "compile": True},
+    "candidate-amp-compile": {"amp": "bf16", "compile": True},
+    "candidate-nchw": {"amp": "none", "channels_last": False},
+    "candidate-no-retain": {"amp": "none", "retain_cpu_memory": False},
+}
+
+
 def run_candidate(
-    kind: str, spec: dict[str, Any], args: argparse.Namespace, amp: bool, compile: bool = False
+    kind: str, spec: dict[str, Any], args: argparse.Namespace, overrides: dict[str, Any]
 ) -> float:
     """Samples/s of :class:`Trainer` steps (from its per-step log, warm-up steps excluded)."""
     import json
@@ -178,8 +194,7 @@ def run_candidate(
         mined_rampup_epochs=0, pool_size=b if spec["pool"] else 0, seed=args.seed,
         # The loss read-back synchronises with the device; windows that divide both the
         # warm-up and the timed steps keep the timed window free of warm-up steps.
-        log_every=math.gcd(args.warmup, args.steps),
-        amp="bf16" if amp else "none", channels_last=amp, compile=compile, quiet=True)
+        log_every=math.gcd(args.warmup, args.steps), quiet=True, **overrides)
     with tempfile.TemporaryDirectory() as out:
         Trainer(method, optimizer, data, view, settings, out).fit()
         with open(f"{out}/train_log.jsonl") as handle:
@@ -195,8 +210,7 @@ def measure(kind: str, variant: str, args: argparse.Namespace) -> dict[str, floa
     if variant == "baseline":
         rate = run_baseline(kind, spec, args)
     else:
-        rate = run_candidate(kind, spec, args, amp=variant.startswith("candidate-amp"),
-                             compile=variant == "candidate-amp-compile")
+        rate = run_candidate(kind, spec, args, CANDIDATES[variant])
     if args.device == "cuda":
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -239,8 +253,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cpu-bf16", action="store_true", help="add the bf16 row on CPU")
     parser.add_argument("--compile", action="store_true",
-                        help="add a bf16 + channels-last + torch.compile row (compile time is in "
-                             "the warm-up steps, not in the timed ones)")
+                        help="add a row with torch.compile'd encoders, bf16 where the bf16 row "
+                             "runs, else fp32 (compile time is in the warm-up steps, not in the "
+                             "timed ones)")
+    parser.add_argument("--ablate", action="store_true",
+                        help="add fp32 rows without channels-last and without retained CPU memory")
     args = parser.parse_args()
     name = torch.cuda.get_device_name() if args.device == "cuda" else f"cpu x{args.threads} threads"
     print(f"ssl_throughput: device {name}, float32 (amp row: bfloat16), seed {args.seed}, "
@@ -248,7 +265,9 @@ def main() -> None:
     amp_row = args.device == "cuda" or args.cpu_bf16
     variants = ["baseline", "candidate"] + (["candidate-amp"] if amp_row else [])
     if args.compile:
-        variants.append("candidate-amp-compile")
+        variants.append("candidate-amp-compile" if amp_row else "candidate-compile")
+    if args.ablate:
+        variants += ["candidate-nchw", "candidate-no-retain"]
     for kind in args.workloads:
         spec = workload(kind, args.small, args.batch)
         label = f"{kind} ({spec['encoder'][0]}, batch {spec['batch']}" + (
@@ -257,7 +276,7 @@ def main() -> None:
         base = results["baseline"]["samples_per_s"]
         for variant, res in results.items():
             ratio = res["samples_per_s"] / base
-            print(f"{label:<44} {variant:<14} {res['samples_per_s']:10.1f} samples/s  "
+            print(f"{label:<44} {variant:<21} {res['samples_per_s']:10.2f} samples/s  "
                   f"x{ratio:5.2f}  peak {res['peak_mb']:8.0f} MiB", flush=True)
 
 

@@ -82,6 +82,7 @@ class PretrainConfig:
     amp: Literal["auto", "none", "bf16", "fp16"] = "auto"
     channels_last: bool = True
     compile: bool = False
+    retain_cpu_memory: bool = True
     sync_bn: bool = True
     log_every: int = field(default=10, metadata=positive())
     checkpoint_every: int = field(default=10, metadata=positive())
@@ -227,7 +228,8 @@ def train_settings(config: PretrainConfig):
         mined_weight=config.mined_weight if config.method != "byol" else 0.0,
         mined_rampup_epochs=config.mined_rampup_epochs, pool_size=pool, seed=config.seed,
         log_every=config.log_every, checkpoint_every=config.checkpoint_every, amp=config.amp,
-        channels_last=config.channels_last, compile=config.compile, quiet=config.quiet,
+        channels_last=config.channels_last, compile=config.compile,
+        retain_cpu_memory=config.retain_cpu_memory, quiet=config.quiet,
     )
 
 

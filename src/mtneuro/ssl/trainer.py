@@ -38,8 +38,7 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError, TrainingError
-from mtneuro.ssl import schedules
-from mtneuro.ssl.acceleration import autocast_dtype, channels_last_pays, compile_encoders
+from mtneuro.ssl import acceleration, schedules
 from mtneuro.ssl.checkpoint import (
     capture_rng_state,
     load_checkpoint,
@@ -57,7 +56,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 # Generator streams of one epoch (see derive_seed).
 _ORDER, _POOL, _VIEWS, _METHOD = range(4)
 # Settings that may change between an interrupted run and its resumption.
-_RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet")
+_RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet", "retain_cpu_memory")
 
 
 @dataclass(frozen=True)
@@ -79,9 +78,14 @@ class TrainSettings:
         amp: ``"auto"`` (bf16 on CUDA, off on CPU), ``"none"``, ``"bf16"`` (also on CPUs
             with AMX / AVX512-BF16, opt-in: 2-3x faster there, but not bitwise resumable
             across machines), ``"fp16"`` (CUDA only, with a gradient scaler).
-        channels_last: NHWC memory format for 2D images on CUDA (and on CPU with bf16).
+        channels_last: NHWC memory format for 2D images where it pays
+            (:func:`~mtneuro.ssl.acceleration.channels_last_pays`: CUDA, and CPU unless
+            the model hits a oneDNN fp32 crash).
         compile: ``torch.compile`` the online and target encoders in place
             (:func:`~mtneuro.ssl.acceleration.compile_encoders`).
+        retain_cpu_memory: on CPU, keep freed memory for reuse during :meth:`Trainer.fit`
+            (:func:`~mtneuro.ssl.acceleration.retained_cpu_memory`): faster steps, higher
+            peak memory.
         quiet: no progress bar.
     """
 
@@ -99,6 +103,7 @@ class TrainSettings:
     amp: Amp = "auto"
     channels_last: bool = True
     compile: bool = False
+    retain_cpu_memory: bool = True
     quiet: bool = False
 
 
@@ -157,13 +162,14 @@ class Trainer:
             raise ConfigError(f"pool_size: expected <= {self.n} samples, got {settings.pool_size}")
         self.batch_slice = local_slice(settings.batch_size, self.dist)
         self.pool_slice = local_slice(settings.pool_size, self.dist) if settings.pool_size else None
-        self.amp_dtype = autocast_dtype(settings.amp, self.device)
+        self.amp_dtype = acceleration.autocast_dtype(settings.amp, self.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
-        self.channels_last = settings.channels_last and channels_last_pays(self.device, self.amp_dtype)
+        self.channels_last = settings.channels_last and acceleration.channels_last_pays(
+            method, self.device, self.amp_dtype)
         if self.channels_last:
             method.to(memory_format=torch.channels_last)
         if settings.compile:
-            compile_encoders(method)
+            acceleration.compile_encoders(method)
         self.model = wrap(method) if wrap is not None else method
         if self.device.type == "cuda":
             # Every step has the same input shapes, so cuDNN's one-off algorithm search
@@ -208,12 +214,14 @@ class Trainer:
         start, start_step = time.perf_counter(), self.step
         self._window_start = start
         bar = self._progress_bar()
+        retain = self.settings.retain_cpu_memory and self.device.type == "cpu"
         try:
-            for epoch in range(self.epoch, self.settings.epochs):
-                self._run_epoch(epoch, bar)
-                self.epoch = epoch + 1
-                if self.epoch % self.settings.checkpoint_every == 0 or self.epoch == self.settings.epochs:
-                    self._save()
+            with acceleration.retained_cpu_memory(retain):
+                for epoch in range(self.epoch, self.settings.epochs):
+                    self._run_epoch(epoch, bar)
+                    self.epoch = epoch + 1
+                    if self.epoch % self.settings.checkpoint_every == 0 or self.epoch == self.settings.epochs:
+                        self._save()
         finally:
             if bar is not None:
                 bar.close()

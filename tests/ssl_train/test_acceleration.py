@@ -1,0 +1,103 @@
+"""CPU speed-ups of the trainer: channels-last where oneDNN handles the model (same losses
+as NCHW), and freed memory kept for reuse during ``fit`` (no page faults)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+
+import pytest
+import torch
+from ssl_train_helpers import flip_noise_view
+
+from mtneuro.models.registry import create_encoder
+from mtneuro.ssl import acceleration, trainer
+from mtneuro.ssl.acceleration import channels_last_pays, retained_cpu_memory
+from mtneuro.ssl.myow import MYOW
+
+CPU = torch.device("cpu")
+SETTINGS = trainer.TrainSettings(epochs=1, batch_size=16, lr=0.05, warmup_epochs=0, base_momentum=0.9,
+                         mined_weight=0.5, mined_rampup_epochs=1, pool_size=16, seed=3,
+                         log_every=1, quiet=True)
+
+
+def _myow(widths: tuple[int, ...]) -> MYOW:
+    torch.manual_seed(0)
+    encoder = create_encoder("resnet-tiny", in_channels=1, widths=widths)
+    return MYOW(encoder, projector_hidden=16, projector_out=8, predictor_hidden=16,
+                mined_projector_hidden=16, mined_out=8)
+
+
+def test_cpu_fp32_stays_nchw_only_for_the_shapes_that_crash_onednn():
+    narrow, wide = _myow((4, 8)), _myow((16, 32))  # strided 1x1 shortcut from 4 / 16 channels
+    assert not channels_last_pays(narrow, CPU, None)
+    assert channels_last_pays(narrow, CPU, torch.bfloat16)
+    assert channels_last_pays(narrow, torch.device("cuda"), None)
+    assert channels_last_pays(wide, CPU, None)
+    assert channels_last_pays(create_encoder("resnet18", in_channels=1), CPU, None)
+
+
+def _run(images, out_dir, channels_last: bool) -> tuple[list[float], MYOW]:
+    method = _myow((16, 32))
+    optimizer = torch.optim.SGD(method.parameters(), lr=SETTINGS.lr, momentum=0.9)
+    settings = trainer.TrainSettings(**{**SETTINGS.__dict__, "channels_last": channels_last})
+    trainer.Trainer(method, optimizer, images[:48], flip_noise_view, settings, out_dir).fit()
+    log = [json.loads(line) for line in (out_dir / "train_log.jsonl").read_text().splitlines()]
+    return [line["loss"] for line in log], method
+
+
+def _second_conv(method: MYOW) -> torch.Tensor:
+    # The stem's weight (16, 1, 3, 3) is contiguous in both layouts; this one is not.
+    return method.online_encoder.stages[0][0].conv1.weight
+
+
+def test_channels_last_cpu_run_matches_nchw(digits_images, tmp_path):
+    nchw, nchw_method = _run(digits_images, tmp_path / "nchw", channels_last=False)
+    nhwc, nhwc_method = _run(digits_images, tmp_path / "nhwc", channels_last=True)
+    nhwc_conv, nchw_conv = (_second_conv(m) for m in (nhwc_method, nchw_method))
+    assert nhwc_conv.is_contiguous(memory_format=torch.channels_last)
+    assert not nhwc_conv.is_contiguous() and nchw_conv.is_contiguous()
+    # Same arithmetic in another summation order: equal up to float32 rounding.
+    assert nhwc == pytest.approx(nchw, rel=1e-4, abs=1e-5)
+
+
+def _page_faults_of_a_fresh_buffer(nbytes: int) -> int:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    torch.empty(nbytes // 4).fill_(1.0)  # allocated, every page touched, freed
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+@pytest.mark.skipif(acceleration._glibc_mallopt() is None, reason="needs glibc's malloc (Linux)")
+def test_retained_memory_serves_a_freed_buffer_without_page_faults():
+    size = 256 * 2**20  # far above glibc's largest mmap threshold (32 MiB)
+    _page_faults_of_a_fresh_buffer(size)
+    before = _page_faults_of_a_fresh_buffer(size)
+    with retained_cpu_memory() as applied:
+        # The heap grows on the first one to three buffers (posix_memalign splits
+        # chunks), then serves every later one from memory it already holds.
+        warm_up = [_page_faults_of_a_fresh_buffer(size) for _ in range(4)]
+        inside = max(_page_faults_of_a_fresh_buffer(size) for _ in range(3))
+    _page_faults_of_a_fresh_buffer(size)
+    after = _page_faults_of_a_fresh_buffer(size)
+    assert applied
+    assert inside * 10 < min(before, after), (before, warm_up, inside, after)  # 65,536 with 4 KiB pages
+    with retained_cpu_memory(enabled=False) as applied:
+        assert not applied
+
+
+@pytest.mark.parametrize("retain", [True, False])
+def test_fit_runs_inside_retained_memory_on_cpu(digits_images, tmp_path, monkeypatch, retain):
+    calls = []
+
+    @contextlib.contextmanager
+    def recorder(enabled: bool = True):
+        calls.append(enabled)
+        yield enabled
+
+    monkeypatch.setattr(acceleration, "retained_cpu_memory", recorder)
+    method = _myow((16, 32))
+    optimizer = torch.optim.SGD(method.parameters(), lr=0.05)
+    settings = trainer.TrainSettings(**{**SETTINGS.__dict__, "retain_cpu_memory": retain})
+    trainer.Trainer(method, optimizer, digits_images[:32], flip_noise_view, settings, tmp_path).fit()
+    assert calls == [retain]
