@@ -30,10 +30,13 @@ def tiny_byol(seed: int = 0, batch_norm: bool = True) -> BYOL:
                 batch_norm=batch_norm)
 
 
-def tiny_myow(seed: int = 0, layout: str = "cascaded", k: int = 1) -> MYOW:
-    """MYOW (target-space mining) on the same tiny ResNet, 16-wide heads."""
+def tiny_myow(
+    seed: int = 0, layout: str = "cascaded", k: int = 1, widths: tuple[int, ...] = (4, 8)
+) -> MYOW:
+    """MYOW (target-space mining) on the same tiny ResNet, 16-wide heads. The default
+    widths keep it NCHW on CPU; (16, 32) trains it channels-last there."""
     torch.manual_seed(seed)
-    encoder = create_encoder("resnet-tiny", in_channels=1, widths=(4, 8))
+    encoder = create_encoder("resnet-tiny", in_channels=1, widths=widths)
     return MYOW(encoder, projector_hidden=16, projector_out=8, predictor_hidden=16,
                 mined_projector_hidden=16, mined_out=8, layout=layout, k=k)
 

@@ -41,10 +41,10 @@ MYOW_SETTINGS = TrainSettings(**{**SETTINGS.__dict__, "mined_weight": 0.5, "mine
                                  "pool_size": 16})
 
 
-def make_trainer(images, out_dir, view=flip_noise_view, settings=SETTINGS):
+def make_trainer(images, out_dir, view=flip_noise_view, settings=SETTINGS, widths=(4, 8)):
     images = images[:48]  # 3 steps per epoch
     if settings.pool_size:
-        method = tiny_myow(seed=settings.seed, layout="merged", k=2)
+        method = tiny_myow(seed=settings.seed, layout="merged", k=2, widths=widths)
     else:
         method = tiny_byol(seed=settings.seed)
     optimizer = torch.optim.SGD(method.parameters(), lr=settings.lr, momentum=0.9, weight_decay=1e-4)
@@ -55,21 +55,26 @@ def read_log(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-@pytest.mark.parametrize("settings", [SETTINGS, MYOW_SETTINGS], ids=["byol", "myow-merged-pool"])
-def test_interrupted_then_resumed_equals_uninterrupted(digits_images, tmp_path, settings):
+@pytest.mark.parametrize(
+    ("settings", "widths"),
+    [(SETTINGS, (4, 8)), (MYOW_SETTINGS, (4, 8)), (MYOW_SETTINGS, (16, 32))],
+    ids=["byol", "myow-merged-pool", "myow-merged-pool-channels-last"],
+)
+def test_interrupted_then_resumed_equals_uninterrupted(digits_images, tmp_path, settings, widths):
     views_per_step = 3 if settings.pool_size else 2
-    full = make_trainer(digits_images, tmp_path / "full", settings=settings)
+    full = make_trainer(digits_images, tmp_path / "full", settings=settings, widths=widths)
+    assert full.channels_last == (widths == (16, 32))
     result = full.fit()
     assert result["steps"] == 3 * 3
 
     # Interrupt in the middle of epoch 1 (0-based): 2 views per step, 3 steps per epoch.
     broken = make_trainer(digits_images, tmp_path / "cut", counting_view(fail_at=views_per_step * 4),
-                          settings=settings)
+                          settings=settings, widths=widths)
     with pytest.raises(Interrupt):
         broken.fit()
     assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["epoch"] == 1
 
-    resumed = make_trainer(digits_images, tmp_path / "cut", settings=settings)
+    resumed = make_trainer(digits_images, tmp_path / "cut", settings=settings, widths=widths)
     resumed.fit(resume=True)
 
     expected = full.method.state_dict()
@@ -81,7 +86,8 @@ def test_interrupted_then_resumed_equals_uninterrupted(digits_images, tmp_path, 
     assert [r["lr"] for r in cut_log] == [r["lr"] for r in full_log]
 
     # Resuming a finished run does nothing and reports the logged final loss.
-    again = make_trainer(digits_images, tmp_path / "cut", settings=settings).fit(resume=True)
+    again = make_trainer(digits_images, tmp_path / "cut", settings=settings, widths=widths)
+    again = again.fit(resume=True)
     assert again["steps_run"] == 0 and again["final_loss"] == full_log[-1]["loss"]
 
 
