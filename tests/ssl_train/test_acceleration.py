@@ -1,19 +1,19 @@
 """CPU speed-ups of the trainer: channels-last where oneDNN handles the model (same losses
-as NCHW), and freed memory kept for reuse during ``fit`` (no page faults)."""
+as NCHW), and ``fit`` inside :func:`mtneuro.cpu_memory.retained_cpu_memory`."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import resource
 
 import pytest
 import torch
 from ssl_train_helpers import flip_noise_view
 
+from mtneuro import cpu_memory
 from mtneuro.models.registry import create_encoder
-from mtneuro.ssl import acceleration, trainer
-from mtneuro.ssl.acceleration import channels_last_pays, retained_cpu_memory
+from mtneuro.ssl import trainer
+from mtneuro.ssl.acceleration import channels_last_pays
 from mtneuro.ssl.myow import MYOW
 
 CPU = torch.device("cpu")
@@ -62,30 +62,6 @@ def test_channels_last_cpu_run_matches_nchw(digits_images, tmp_path):
     assert nhwc == pytest.approx(nchw, rel=1e-4, abs=1e-5)
 
 
-def _page_faults_of_a_fresh_buffer(nbytes: int) -> int:
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    torch.empty(nbytes // 4).fill_(1.0)  # allocated, every page touched, freed
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-
-
-@pytest.mark.skipif(acceleration._glibc_mallopt() is None, reason="needs glibc's malloc (Linux)")
-def test_retained_memory_serves_a_freed_buffer_without_page_faults():
-    size = 256 * 2**20  # far above glibc's largest mmap threshold (32 MiB)
-    _page_faults_of_a_fresh_buffer(size)
-    before = _page_faults_of_a_fresh_buffer(size)
-    with retained_cpu_memory() as applied:
-        # The heap grows on the first one to three buffers (posix_memalign splits
-        # chunks), then serves every later one from memory it already holds.
-        warm_up = [_page_faults_of_a_fresh_buffer(size) for _ in range(4)]
-        inside = max(_page_faults_of_a_fresh_buffer(size) for _ in range(3))
-    _page_faults_of_a_fresh_buffer(size)
-    after = _page_faults_of_a_fresh_buffer(size)
-    assert applied
-    assert inside * 10 < min(before, after), (before, warm_up, inside, after)  # 65,536 with 4 KiB pages
-    with retained_cpu_memory(enabled=False) as applied:
-        assert not applied
-
-
 @pytest.mark.parametrize("retain", [True, False])
 def test_fit_runs_inside_retained_memory_on_cpu(digits_images, tmp_path, monkeypatch, retain):
     calls = []
@@ -95,7 +71,7 @@ def test_fit_runs_inside_retained_memory_on_cpu(digits_images, tmp_path, monkeyp
         calls.append(enabled)
         yield enabled
 
-    monkeypatch.setattr(acceleration, "retained_cpu_memory", recorder)
+    monkeypatch.setattr(cpu_memory, "retained_cpu_memory", recorder)
     method = _myow((16, 32))
     optimizer = torch.optim.SGD(method.parameters(), lr=0.05)
     settings = trainer.TrainSettings(**{**SETTINGS.__dict__, "retain_cpu_memory": retain})

@@ -1,16 +1,12 @@
-"""How a training step is made fast on its device: autocast type, memory format,
-compilation, and (on CPU) memory that is reused rather than page-faulted in anew.
+"""How a training step is made fast on its device: autocast type, memory format, compilation.
+
+CPU memory reuse, which serves every training loop, is :mod:`mtneuro.cpu_memory`.
 
 Used by :class:`mtneuro.ssl.trainer.Trainer`; none of it changes what is computed
 beyond rounding (the chosen precision, the summation order of NHWC or compiled kernels).
 """
 
 from __future__ import annotations
-
-import contextlib
-import ctypes
-import platform
-from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -75,44 +71,3 @@ def compile_encoders(method: nn.Module) -> None:
     for name in names:
         getattr(method, name).compile()
 
-
-# glibc mallopt parameters and their defaults (malloc.h).
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
-_DEFAULT_TRIM_THRESHOLD, _DEFAULT_MMAP_MAX = 128 * 1024, 65536
-_INT_MAX = 2**31 - 1
-
-
-def _glibc_mallopt() -> Callable[[int, int], int] | None:
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return None
-    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-    if mallopt is not None:
-        mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return mallopt
-
-
-@contextlib.contextmanager
-def retained_cpu_memory(enabled: bool = True) -> Iterator[bool]:
-    """Within the block, glibc's malloc keeps freed memory for reuse instead of
-    returning it to the system; yields whether that applies (Linux with glibc only).
-
-    PyTorch's CPU allocator does not cache: every activation larger than glibc's mmap
-    threshold (32 MiB at most) is a fresh ``mmap`` whose pages the kernel zero-fills on
-    first touch, every step: ~3 million page faults per forward + backward of the X-ray
-    ResNet-18 on a batch of 32 at 128 px. Serving them from the heap, never trimmed,
-    removes the faults; measured on 2 cores, the full MYOW step (batch 64) ran at 1.70
-    instead of 0.97 samples/s, for a peak resident set 25% higher (heap fragmentation).
-    On leaving, glibc's default limits come back (its dynamic mmap threshold stays off)
-    and the unused heap is returned to the system.
-    """
-    mallopt = _glibc_mallopt() if enabled else None
-    if mallopt is None:
-        yield False
-        return
-    applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _INT_MAX))
-    try:
-        yield applied
-    finally:
-        mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
-        mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
-        ctypes.CDLL(None).malloc_trim(0)

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mtneuro import cpu_memory
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.ssl import acceleration, schedules
 from mtneuro.ssl.checkpoint import (
@@ -84,7 +85,7 @@ class TrainSettings:
         compile: ``torch.compile`` the online and target encoders in place
             (:func:`~mtneuro.ssl.acceleration.compile_encoders`).
         retain_cpu_memory: on CPU, keep freed memory for reuse during :meth:`Trainer.fit`
-            (:func:`~mtneuro.ssl.acceleration.retained_cpu_memory`): faster steps, higher
+            (:func:`~mtneuro.cpu_memory.retained_cpu_memory`): faster steps, higher
             peak memory.
         quiet: no progress bar.
     """
@@ -216,7 +217,7 @@ class Trainer:
         bar = self._progress_bar()
         retain = self.settings.retain_cpu_memory and self.device.type == "cpu"
         try:
-            with acceleration.retained_cpu_memory(retain):
+            with cpu_memory.retained_cpu_memory(retain):
                 for epoch in range(self.epoch, self.settings.epochs):
                     self._run_epoch(epoch, bar)
                     self.epoch = epoch + 1
