@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -29,3 +30,19 @@ def _deterministic_threads(monkeypatch):
     except ImportError:  # pragma: no cover - torch is a hard dependency
         pass
     yield
+
+
+@pytest.fixture
+def retained_memory_calls(monkeypatch) -> list[bool]:
+    """Records the ``enabled`` argument of every ``cpu_memory.retained_cpu_memory`` block."""
+    from mtneuro import cpu_memory
+
+    seen: list[bool] = []
+
+    @contextlib.contextmanager
+    def recorder(enabled: bool = True):
+        seen.append(enabled)
+        yield enabled
+
+    monkeypatch.setattr(cpu_memory, "retained_cpu_memory", recorder)
+    return seen

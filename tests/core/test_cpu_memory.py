@@ -3,7 +3,6 @@ heap, and the task training loops run inside it on CPU (the SSL trainer's: ssl_t
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 
 import numpy as np
@@ -54,35 +53,21 @@ def test_retained_memory_puts_large_buffers_on_the_heap_and_restores_mmap():
         assert not applied
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    """Records the ``enabled`` argument of every ``retained_cpu_memory`` block."""
-    seen = []
-
-    @contextlib.contextmanager
-    def recorder(enabled: bool = True):
-        seen.append(enabled)
-        yield enabled
-
-    monkeypatch.setattr(cpu_memory, "retained_cpu_memory", recorder)
-    return seen
-
-
 @pytest.mark.parametrize("retain", [True, False])
-def test_segmentation_training_runs_inside_retained_memory(calls, retain):
+def test_segmentation_training_runs_inside_retained_memory(retained_memory_calls, retain):
     rng = np.random.default_rng(0)
     masks = rng.integers(0, 3, size=(4, 16, 16))
     batches = CropBatches((masks * 50).astype(np.uint8)[:, None], masks, batch_size=2, crop=16)
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.Conv2d(4, 3, 1))
     train_segmentation(model, batches, TrainSettings(epochs=1, retain_cpu_memory=retain),
                        n_classes=3, quiet=True)
-    assert calls == [retain]
+    assert retained_memory_calls == [retain]
 
 
 @pytest.mark.parametrize("retain", [True, False])
-def test_supervised_training_runs_inside_retained_memory(calls, retain):
+def test_supervised_training_runs_inside_retained_memory(retained_memory_calls, retain):
     encoder = create_encoder("resnet-tiny", in_channels=1, widths=(4, 8))
     images, labels = torch.rand(8, 1, 16, 16), np.arange(8) % 2
     settings = SupervisedSettings(epochs=1, batch_size=4, retain_cpu_memory=retain)
     train_classifier(encoder, 2, (images, labels), (images, labels), settings, seed=0)
-    assert calls == [retain]
+    assert retained_memory_calls == [retain]

@@ -3,14 +3,12 @@ as NCHW), and ``fit`` inside :func:`mtneuro.cpu_memory.retained_cpu_memory`."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import pytest
 import torch
 from ssl_train_helpers import flip_noise_view
 
-from mtneuro import cpu_memory
 from mtneuro.models.registry import create_encoder
 from mtneuro.ssl import trainer
 from mtneuro.ssl.acceleration import channels_last_pays
@@ -63,17 +61,10 @@ def test_channels_last_cpu_run_matches_nchw(digits_images, tmp_path):
 
 
 @pytest.mark.parametrize("retain", [True, False])
-def test_fit_runs_inside_retained_memory_on_cpu(digits_images, tmp_path, monkeypatch, retain):
-    calls = []
-
-    @contextlib.contextmanager
-    def recorder(enabled: bool = True):
-        calls.append(enabled)
-        yield enabled
-
-    monkeypatch.setattr(cpu_memory, "retained_cpu_memory", recorder)
+def test_fit_runs_inside_retained_memory_on_cpu(digits_images, tmp_path, retained_memory_calls,
+                                                retain):
     method = _myow((16, 32))
     optimizer = torch.optim.SGD(method.parameters(), lr=0.05)
     settings = trainer.TrainSettings(**{**SETTINGS.__dict__, "retain_cpu_memory": retain})
     trainer.Trainer(method, optimizer, digits_images[:32], flip_noise_view, settings, tmp_path).fit()
-    assert calls == [retain]
+    assert retained_memory_calls == [retain]
