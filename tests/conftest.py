@@ -33,15 +33,17 @@ def _deterministic_threads(monkeypatch):
 
 
 @pytest.fixture
-def retained_memory_calls(monkeypatch) -> list[bool]:
-    """Records the ``enabled`` argument of every ``cpu_memory.retained_cpu_memory`` block."""
+def retained_memory_calls(monkeypatch) -> list[tuple[bool, str]]:
+    """Records ``(enabled, device type)`` of every ``cpu_memory.retained_cpu_memory`` block."""
+    import torch
+
     from mtneuro import cpu_memory
 
-    seen: list[bool] = []
+    seen: list[tuple[bool, str]] = []
 
     @contextlib.contextmanager
-    def recorder(enabled: bool = True):
-        seen.append(enabled)
+    def recorder(enabled: bool = True, device: torch.device | str = "cpu"):
+        seen.append((enabled, torch.device(device).type))
         yield enabled
 
     monkeypatch.setattr(cpu_memory, "retained_cpu_memory", recorder)

@@ -11,6 +11,8 @@ import ctypes
 import platform
 from collections.abc import Callable, Iterator
 
+import torch
+
 # glibc mallopt parameters and their defaults (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 _DEFAULT_TRIM_THRESHOLD, _DEFAULT_MMAP_MAX = 128 * 1024, 65536
@@ -28,9 +30,12 @@ def _glibc_mallopt() -> Callable[[int, int], int] | None:
 
 
 @contextlib.contextmanager
-def retained_cpu_memory(enabled: bool = True) -> Iterator[bool]:
+def retained_cpu_memory(
+    enabled: bool = True, device: torch.device | str = "cpu"
+) -> Iterator[bool]:
     """Within the block, glibc's malloc keeps freed memory for reuse instead of
-    returning it to the system; yields whether that applies (Linux with glibc only).
+    returning it to the system; yields whether that applies: ``enabled``, training on
+    a CPU ``device``, Linux with glibc.
 
     PyTorch's CPU allocator does not cache: every activation larger than glibc's mmap
     threshold (32 MiB at most) is a fresh ``mmap`` whose pages the kernel zero-fills on
@@ -46,7 +51,8 @@ def retained_cpu_memory(enabled: bool = True) -> Iterator[bool]:
     outermost one.
     """
     global _open_blocks
-    mallopt = _glibc_mallopt() if enabled else None
+    on_cpu = torch.device(device).type == "cpu"
+    mallopt = _glibc_mallopt() if enabled and on_cpu else None
     if mallopt is None:
         yield False
         return

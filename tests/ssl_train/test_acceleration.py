@@ -67,4 +67,4 @@ def test_fit_runs_inside_retained_memory_on_cpu(digits_images, tmp_path, retaine
     optimizer = torch.optim.SGD(method.parameters(), lr=0.05)
     settings = trainer.TrainSettings(**{**SETTINGS.__dict__, "retain_cpu_memory": retain})
     trainer.Trainer(method, optimizer, digits_images[:32], flip_noise_view, settings, tmp_path).fit()
-    assert retained_memory_calls == [retain]
+    assert retained_memory_calls == [(retain, "cpu")]

@@ -215,9 +215,8 @@ class Trainer:
         start, start_step = time.perf_counter(), self.step
         self._window_start = start
         bar = self._progress_bar()
-        retain = self.settings.retain_cpu_memory and self.device.type == "cpu"
         try:
-            with cpu_memory.retained_cpu_memory(retain):
+            with cpu_memory.retained_cpu_memory(self.settings.retain_cpu_memory, self.device):
                 for epoch in range(self.epoch, self.settings.epochs):
                     self._run_epoch(epoch, bar)
                     self.epoch = epoch + 1

@@ -148,8 +148,7 @@ def train_classifier(
         ``(model at its best validation epoch, history)``; history has per-epoch
         ``loss`` and ``val_accuracy`` and the ``best_epoch`` (1-based).
     """
-    retain = settings.retain_cpu_memory and torch.device(settings.device).type == "cpu"
-    with cpu_memory.retained_cpu_memory(retain):
+    with cpu_memory.retained_cpu_memory(settings.retain_cpu_memory, settings.device):
         return _train_classifier(encoder, num_classes, train, val, settings, seed)
 
 

@@ -178,7 +178,7 @@ def train_segmentation(
         ConfigError: the checkpoint belongs to a different run.
     """
     device = torch.device(device)
-    with cpu_memory.retained_cpu_memory(settings.retain_cpu_memory and device.type == "cpu"):
+    with cpu_memory.retained_cpu_memory(settings.retain_cpu_memory, device):
         return _train(model, batches, settings, n_classes, device, checkpoint, resume,
                       fingerprint, quiet)
 
