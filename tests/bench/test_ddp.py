@@ -47,6 +47,13 @@ def test_a_bad_ddp_key_fails_naming_key_value_and_expectation(top, entry, messag
     assert str(info.value).startswith(f"s.yaml: {message}")
 
 
+def test_bench_knows_the_tasks_ssl_methods():
+    # The bench keeps its own copy (importing the task module would pull in torch).
+    from mtneuro.tasks.region_encoders import SSL_METHODS
+
+    assert tasks.SSL_METHODS == SSL_METHODS
+
+
 def test_ddp_applies_only_to_cells_that_pretrain_an_encoder():
     suite = _suite([
         {"task": "task1", "setting": "roi-c1", "methods": ["byol", "myow-merged", "pca", "supervised"]},
