@@ -36,7 +36,9 @@ from mtneuro.cli.task1 import METHOD_NAMES
 @SEEDS_OPTION
 @ENCODER_OPTION
 @click.option(
-    "--quick", is_flag=True, help="small preset: every 8th slice (2D components), resnet-tiny"
+    "--quick",
+    is_flag=True,
+    help="small preset: every 8th slice (2D cell components), resnet-tiny, 32 PCA/NMF components",
 )
 @click.option("--z-step", type=int, default=None, help="keep every N-th slice")
 @click.option(
