@@ -42,7 +42,7 @@ def measure(
     import torch
 
     from mtneuro.models.segmentation import create_segmentation_model, model_dim
-    from mtneuro.tasks.segmentation.train import amp_dtype
+    from mtneuro.ssl.acceleration import cuda_autocast_dtype
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -56,7 +56,7 @@ def measure(
     amp = dev.type == "cuda"
     x = torch.rand(sizes["train"], device=dev)
     y = torch.randint(0, classes, (sizes["train"][0], *sizes["train"][2:]), device=dev)
-    dtype = amp_dtype()  # as training uses: bfloat16, or float16 + loss scaling
+    dtype = cuda_autocast_dtype()  # as training uses: bfloat16, or float16 + loss scaling
     scaler = torch.amp.GradScaler("cuda", enabled=amp and dtype == torch.float16)
 
     def sync() -> None:

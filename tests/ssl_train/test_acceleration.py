@@ -1,5 +1,6 @@
-"""CPU speed-ups of the trainer: channels-last where oneDNN handles the model (same losses
-as NCHW), and ``fit`` inside :func:`mtneuro.cpu_memory.retained_cpu_memory`."""
+"""Speed settings of the trainer: channels-last where oneDNN handles the model (same losses
+as NCHW), ``fit`` inside :func:`mtneuro.cpu_memory.retained_cpu_memory`, and the autocast
+type that ``amp="auto"`` picks (shared with task 2)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import pytest
 import torch
 from ssl_train_helpers import flip_noise_view
 
+from mtneuro.errors import ConfigError
 from mtneuro.models.registry import create_encoder
 from mtneuro.ssl import trainer
-from mtneuro.ssl.acceleration import channels_last_pays
+from mtneuro.ssl.acceleration import autocast_dtype, channels_last_pays
 from mtneuro.ssl.myow import MYOW
 
 CPU = torch.device("cpu")
@@ -68,3 +70,16 @@ def test_fit_runs_inside_retained_memory_on_cpu(digits_images, tmp_path, retaine
     settings = trainer.TrainSettings(**{**SETTINGS.__dict__, "retain_cpu_memory": retain})
     trainer.Trainer(method, optimizer, digits_images[:32], flip_noise_view, settings, tmp_path).fit()
     assert retained_memory_calls == [(retain, "cpu")]
+
+
+@pytest.mark.parametrize("has_bf16, expected", [(True, torch.bfloat16), (False, torch.float16)])
+def test_auto_precision_is_bf16_where_the_gpu_has_it(monkeypatch, has_bf16, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: has_bf16)
+    assert autocast_dtype("auto", torch.device("cuda")) is expected
+    assert autocast_dtype("auto", torch.device("cpu")) is None
+    assert autocast_dtype("bf16", torch.device("cpu")) is torch.bfloat16
+    with pytest.raises(ConfigError, match="'fp16' needs a CUDA device"):
+        autocast_dtype("fp16", torch.device("cpu"))
+    with pytest.raises(ConfigError, match="amp: expected one of"):
+        autocast_dtype("half", torch.device("cuda"))

@@ -2,8 +2,9 @@
 
 CPU memory reuse, which serves every training loop, is :mod:`mtneuro.cpu_memory`.
 
-Used by :class:`mtneuro.ssl.trainer.Trainer`; none of it changes what is computed
-beyond rounding (the chosen precision, the summation order of NHWC or compiled kernels).
+Used by :class:`mtneuro.ssl.trainer.Trainer` (task 2's training and inference share the
+autocast type); none of it changes what is computed beyond rounding (the chosen
+precision, the summation order of NHWC or compiled kernels).
 """
 
 from __future__ import annotations
@@ -14,13 +15,24 @@ from torch import nn
 from mtneuro.errors import ConfigError
 
 
+def cuda_autocast_dtype() -> torch.dtype:
+    """bfloat16 where the GPU has it, else float16 (which needs a gradient scaler).
+
+    bfloat16 keeps float32's range, so activations cannot overflow to inf as they can in
+    float16 (seen with MAnet logits at lr 3e-3), and it needs no scaler.
+    """
+    has_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return torch.bfloat16 if has_bf16 else torch.float16
+
+
 def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     """The autocast type of ``amp`` (``auto``, ``none``, ``bf16``, ``fp16``) on ``device``.
 
-    ``auto`` is bf16 on CUDA and off on CPU; None means full precision.
+    ``auto`` is :func:`cuda_autocast_dtype` on CUDA and off on CPU; None means full
+    precision.
     """
     if amp == "auto":
-        return torch.bfloat16 if device.type == "cuda" else None
+        return cuda_autocast_dtype() if device.type == "cuda" else None
     if amp == "none":
         return None
     if amp not in ("bf16", "fp16"):

@@ -76,9 +76,10 @@ class TrainSettings:
         seed: seeds every generator of the run.
         log_every: steps between loss read-backs (log lines are still per step).
         checkpoint_every: epochs between checkpoints (one is always written at the end).
-        amp: ``"auto"`` (bf16 on CUDA, off on CPU), ``"none"``, ``"bf16"`` (also on CPUs
-            with AMX / AVX512-BF16, opt-in: 2-3x faster there, but not bitwise resumable
-            across machines), ``"fp16"`` (CUDA only, with a gradient scaler).
+        amp: ``"auto"`` (bf16 on CUDA, fp16 on GPUs without bf16; off on CPU),
+            ``"none"``, ``"bf16"`` (also on CPUs with AMX / AVX512-BF16, opt-in: 2-3x faster
+            there, but not bitwise resumable across machines), ``"fp16"`` (CUDA only, with
+            a gradient scaler).
         channels_last: NHWC memory format for 2D images where it pays
             (:func:`~mtneuro.ssl.acceleration.channels_last_pays`: CUDA, and CPU unless
             the model hits a oneDNN fp32 crash).

@@ -9,7 +9,11 @@ protocol; these transformers take the images they are given.
 Components: ``n_components`` (default 256) is capped at
 ``min(n_samples, n_pixels)`` for both methods: PCA cannot have more (sklearn
 raises), and for NMF more components than samples or pixels only adds redundant
-factors. The number actually used is ``n_components_``.
+factors. The number actually used is ``n_components_``. Well below that cap, NMF
+factors already become near-duplicates when they are many for the samples (256 of
+544 crops: cond(H H^T) ~ 1e12); ``transform`` of unseen images then returns codes that
+depend on the solver's path, so a held-out readout fails (task 3's quick preset keeps
+fewer components for this reason).
 NMF starts from ``init="nndsvda"`` (deterministic SVD-based start; the reference uses
 ``"random"``, which converges more slowly to a comparable factorisation).
 """

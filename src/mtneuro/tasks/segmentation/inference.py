@@ -17,8 +17,8 @@ from monai.inferers import sliding_window_inference
 from torch import nn
 
 from mtneuro.errors import ConfigError
+from mtneuro.ssl.acceleration import cuda_autocast_dtype
 from mtneuro.tasks.segmentation.metrics import ConfusionAccumulator
-from mtneuro.tasks.segmentation.train import amp_dtype
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 
@@ -85,7 +85,7 @@ def predict_tiles(
     device = torch.device(device)
     model.eval().to(device)
     use_amp = amp and device.type == "cuda"
-    dtype = amp_dtype()
+    dtype = cuda_autocast_dtype()
 
     def predictor(x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(device.type, dtype=dtype, enabled=use_amp):

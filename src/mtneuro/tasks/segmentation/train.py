@@ -25,6 +25,7 @@ from tqdm import tqdm
 from mtneuro import cpu_memory
 from mtneuro.config import check, positive, to_dict
 from mtneuro.errors import ConfigError, TrainingError
+from mtneuro.ssl.acceleration import cuda_autocast_dtype
 from mtneuro.tasks.segmentation.batches import CropBatches
 
 
@@ -50,7 +51,8 @@ class TrainSettings:
         class_weights: ``"none"``, ``"balanced"`` (inverse class frequency in the
             training masks, normalised to mean 1) or one weight per class.
         augment: random flips and 90-degree rotations of the crops.
-        amp: mixed precision on CUDA (:func:`amp_dtype`; ignored on CPU).
+        amp: mixed precision on CUDA (:func:`mtneuro.ssl.acceleration.cuda_autocast_dtype`;
+            ignored on CPU).
         retain_cpu_memory: on CPU, keep freed memory for reuse while training
             (:func:`mtneuro.cpu_memory.retained_cpu_memory`): faster, higher peak memory.
     """
@@ -135,15 +137,6 @@ def _save_atomic(state: dict[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def amp_dtype() -> torch.dtype:
-    """Autocast type on CUDA: bfloat16 where the GPU has it, else float16 (with loss scaling).
-
-    bfloat16 keeps float32's range, so logits cannot overflow to inf as they can in float16
-    (seen with MAnet at lr 3e-3), and it needs no gradient scaler.
-    """
-    return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float16
-
-
 def train_segmentation(
     model: nn.Module,
     batches: CropBatches,
@@ -205,7 +198,7 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
     total_steps = settings.epochs * len(batches)
     scheduler = cosine_schedule(optimizer, total_steps)
     use_amp = settings.amp and device.type == "cuda"
-    dtype = amp_dtype()
+    dtype = cuda_autocast_dtype()
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)
     # Retaining memory changes speed only, so a resumed run may switch it.
     run_settings = {k: v for k, v in to_dict(settings).items() if k != "retain_cpu_memory"}
