@@ -28,8 +28,8 @@ from mtneuro.errors import ConfigError
 @click.option("--quick", is_flag=True, help="Tiny preset: under a minute on 2 CPU cores.")
 @click.option("--seed", type=int, help="Seed of weights, data order and views  [default: 0]")
 @click.option("--device", help="cpu or cuda  [default: cpu]")
-@click.option("--amp", help="auto (bf16 on CUDA, off on CPU), none, bf16 (also AMX CPUs) or "
-              "fp16 (CUDA only)  [default: auto]")
+@click.option("--amp", help="auto (bf16 on CUDA, fp16 on GPUs without bf16, off on CPU), none, "
+              "bf16 (also AMX CPUs) or fp16 (CUDA only)  [default: auto]")
 @click.option("--compile", "compile_encoders", is_flag=True, default=None,
               help="torch.compile the encoders (GPU: 1.3x on an H100; compile time first).")
 @click.option("--download", is_flag=True, default=None,
