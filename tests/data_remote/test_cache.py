@@ -37,6 +37,16 @@ def test_reads_equal_the_upstream_and_fetch_only_needed_chunks(cache, array_sour
     )
 
 
+def test_chunks_from_disk_decode_into_read_only_numpy_memory(cache, volume):
+    cache.fill()
+    status, chunk = cache.store.load("image", (1, 2, 3))
+    assert status == "ok"
+    np.testing.assert_array_equal(chunk, volume["image"][8:16, 256:384, 384:512])
+    # numpy's own allocation (huge pages for large arrays), not a view of a bytes object;
+    # read-only, so no caller can alter a verified chunk
+    assert chunk.flags.owndata and not chunk.flags.writeable
+
+
 def test_store_is_a_readable_zarr_v3_group(cache, volume):
     import zarr
 
