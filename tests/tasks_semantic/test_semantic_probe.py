@@ -7,7 +7,6 @@ import pytest
 
 from mtneuro.errors import ConfigError
 from mtneuro.report.plots_semantic import plot_task3_scatter
-from mtneuro.tasks.region import task1_config
 from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
 from mtneuro.tasks.semantic_probe import Task3Data, run_task3, task3_config
 
@@ -63,13 +62,12 @@ def test_task3_config_errors():
         run_task3(task3_config(method="encoder"), _data(8))
 
 
-@pytest.mark.parametrize("make_config", [task1_config, task3_config])
-def test_pixel_components_follow_the_preset(make_config):
-    assert make_config(method="nmf").preset("n_components") == 256
-    assert make_config(method="nmf", quick=True).preset("n_components") == 32
-    assert make_config(method="nmf", quick=True, n_components=8).preset("n_components") == 8
+def test_pixel_components_follow_the_preset():
+    assert task3_config(method="nmf").preset("n_components") == 256
+    assert task3_config(method="nmf", quick=True).preset("n_components") == 32
+    assert task3_config(method="nmf", quick=True, n_components=8).preset("n_components") == 8
     with pytest.raises(ConfigError, match="n_components"):
-        make_config(method="nmf", n_components=0)
+        task3_config(method="nmf", n_components=0)
 
 
 def test_quick_nmf_codes_of_unseen_crops_carry_the_axon_fraction():

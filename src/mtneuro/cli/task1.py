@@ -40,11 +40,7 @@ METHOD_NAMES = (
 @click.option("--dim", type=click.Choice(["2d", "3d"]), default="2d", show_default=True)
 @SEEDS_OPTION
 @ENCODER_OPTION
-@click.option(
-    "--quick",
-    is_flag=True,
-    help="small preset: every 8th slice, resnet-tiny, 8 epochs, 32 PCA/NMF components",
-)
+@click.option("--quick", is_flag=True, help="small preset: every 8th slice, resnet-tiny, 8 epochs")
 @click.option("--epochs", type=int, default=None, help="supervised epochs")
 @click.option("--z-step", type=int, default=None, help="keep every N-th slice of each split")
 @PRETRAIN_EPOCHS_OPTION

@@ -12,7 +12,7 @@ raises), and for NMF more components than samples or pixels only adds redundant
 factors. The number actually used is ``n_components_``. Well below that cap, NMF
 factors already become near-duplicates when they are many for the samples (256 of
 544 crops: cond(H H^T) ~ 1e12); ``transform`` of unseen images then returns codes that
-depend on the solver's path, so a held-out readout fails (the tasks' quick preset keeps
+depend on the solver's path, so a held-out readout fails (task 3's quick preset keeps
 fewer components for this reason).
 NMF starts from ``init="nndsvda"`` (deterministic SVD-based start; the reference uses
 ``"random"``, which converges more slowly to a comparable factorisation).

@@ -17,8 +17,7 @@ scored on its own, so accuracy is over crops. Methods:
   one input size, so these fit and train on the quadrant crops of the training
   tiles (the size they are tested on).
 
-``quick`` subsamples slices (``z_step`` 8), uses ``resnet-tiny``, few epochs and 32
-PCA / NMF components.
+``quick`` subsamples slices (``z_step`` 8), uses ``resnet-tiny`` and few epochs.
 Every seed re-initialises and re-trains; data are read once.
 """
 
@@ -46,13 +45,8 @@ from mtneuro.tasks.region_supervised import SupervisedSettings, predict, train_c
 
 METHODS = ("supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder")
 CLASS_NAMES = tuple(REGION_SHORT[r] for r in REGIONS)
-# PCA / NMF components: the reference's 256 on the full data (4,304 ROI-C1 training
-# crops). The quick preset reads every 8th slice, so it keeps 1/8 of the components: 256
-# NMF factors of 544 crops are near-duplicates (cond(H H^T) ~ 1e12), the codes of unseen
-# crops then depend on the solver's path, and task 3's held-out axon R^2 fell to -0.16
-# (full preset 0.92, 32 components 0.90).
-QUICK = {"z_step": 8, "backbone": "resnet-tiny", "epochs": 8, "nmf_max_iter": 100, "n_components": 32}
-FULL = {"z_step": 1, "backbone": "resnet18", "epochs": 30, "nmf_max_iter": 300, "n_components": 256}
+QUICK = {"z_step": 8, "backbone": "resnet-tiny", "epochs": 8, "nmf_max_iter": 100}
+FULL = {"z_step": 1, "backbone": "resnet18", "epochs": 30, "nmf_max_iter": 300}
 Method = Literal[
     "supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder"
 ]
@@ -69,8 +63,7 @@ class Task1Config:
         dim: ``2d`` tiles or ``3d`` 8-slice blocks.
         seeds: one full run per seed; mean +- std reported over them.
         encoder: encoder spec for ``encoder`` (required) and SSL methods (optional).
-        quick: small preset (``z_step`` 8, ``resnet-tiny``, 8 epochs, quick pre-training,
-            32 PCA / NMF components).
+        quick: small preset (``z_step`` 8, ``resnet-tiny``, 8 epochs, quick pre-training).
         input_size: side in pixels tiles are resized to (reference 64).
         test_crops: ``quadrants`` (reference) or ``none`` (score whole resized tiles).
         z_step: keep every ``z_step``-th tile / block of each split.
@@ -79,8 +72,7 @@ class Task1Config:
             cosine decay; lr 0.05 at batch 32 where the reference uses 0.01 at batch 8
             without momentum, so that short CPU runs converge).
         mixup_alpha: Beta parameter of ``supervised-mixup``.
-        n_components: PCA / NMF components (quick 32, full 256; capped by samples and
-            pixels).
+        n_components: PCA / NMF components (capped by samples and pixels).
         nmf_max_iter: NMF iterations (quick 100, full 300).
         probe_cs: candidate C of the linear probe.
         pretrain_epochs: epochs of on-the-fly SSL pre-training (None: preset default).
@@ -108,7 +100,7 @@ class Task1Config:
     lr: float = field(default=0.05, metadata=positive("float"))
     weight_decay: float = field(default=5e-4, metadata=check(lambda v: v >= 0, "float >= 0"))
     mixup_alpha: float = field(default=0.2, metadata=positive("float"))
-    n_components: int | None = field(default=None, metadata=positive())
+    n_components: int = field(default=256, metadata=positive())
     nmf_max_iter: int | None = field(default=None, metadata=positive())
     probe_cs: tuple[float, ...] = DEFAULT_CS
     pretrain_epochs: int | None = field(default=None, metadata=positive())
@@ -232,10 +224,7 @@ def _run_seed(
     else:
         if method in ("pca", "nmf"):
             decomposition = PixelDecomposition(
-                method,
-                config.preset("n_components"),
-                seed=seed,
-                max_iter=config.preset("nmf_max_iter"),
+                method, config.n_components, seed=seed, max_iter=config.preset("nmf_max_iter")
             )
             train_f = decomposition.fit_transform(inputs.train_crops_x.numpy())
             train_y = inputs.train_crops_y
