@@ -23,7 +23,6 @@ intensities). ``meta`` is free-form (plain Python values only).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,10 +30,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from mtneuro.checkpoint_io import check_keys, load_state, save_state
 from mtneuro.errors import ConfigError, DataError
 
 FORMAT = "mtneuro-encoder/1"
-_KEYS = ("format", "name", "kwargs", "state_dict", "out_dim", "input", "meta")
+_KEYS = {"name": str, "kwargs": dict, "state_dict": dict, "out_dim": int, "input": dict,
+         "meta": dict}
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -113,35 +114,20 @@ def save_encoder(
         "input": _with_encoder_facts(encoder, input_spec),
         "meta": dict(meta or {}),
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so an interrupted save never leaves a truncated checkpoint.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    # Atomic, and only tensors and plain values: loads back with weights_only=True.
+    return save_state(path, payload)
 
 
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Load and validate a checkpoint dict (see the module docstring for the keys).
 
     Raises:
-        DataError: the file is missing, is not a torch file, is not an encoder
-            checkpoint, or has another format version.
+        DataError: the file is missing, does not load with ``weights_only=True``, is not an
+            encoder checkpoint, has another format version, or lacks a key (one line each).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"encoder checkpoint {str(path)!r} not found")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises several types for non-checkpoint files
-        raise DataError(f"{str(path)!r} is not a torch checkpoint ({type(exc).__name__})") from exc
-    if not isinstance(payload, dict) or "format" not in payload:
+    payload = load_state(path, what="encoder checkpoint", map_location=map_location)
+    if "format" not in payload:
         raise DataError(
             f"{str(path)!r} is not an mtneuro encoder checkpoint "
             f"(expected a dict with format {FORMAT!r})"
@@ -151,9 +137,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             f"{str(path)!r} has checkpoint format {payload['format']!r}; "
             f"this version reads {FORMAT!r}"
         )
-    missing = [k for k in _KEYS if k not in payload]
-    if missing:
-        raise DataError(f"{str(path)!r} lacks checkpoint keys {missing}")
+    check_keys(payload, _KEYS, path, "encoder checkpoint")
     return payload
 
 
