@@ -143,7 +143,9 @@ def check_keys(payload: Mapping[str, Any], required: Mapping[str, type | tuple[t
     """Fail in one line when ``payload`` lacks a key of ``required`` or holds another type."""
     missing = [key for key in required if key not in payload]
     if missing:
-        raise CheckpointError(f"{what} {path} lacks keys {missing}; it is damaged or of another kind")
+        raise CheckpointError(
+            f"{what} {path} lacks keys {missing}; it is damaged or of another kind"
+        )
     for key, kind in required.items():
         if not isinstance(payload[key], kind) or (isinstance(payload[key], bool) and kind is int):
             kinds = kind if isinstance(kind, tuple) else (kind,)

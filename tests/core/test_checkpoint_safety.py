@@ -1,4 +1,4 @@
-"""No checkpoint mtneuro reads can run code: planted pickles, garbage and missing keys fail in one line.
+"""No checkpoint mtneuro reads runs code: planted pickles, garbage, missing keys fail in one line.
 
 The planted file is a real exploit: unpickling it with the full unpickler calls
 ``open(marker, "w")``, so the marker file appears exactly when code ran.
@@ -102,3 +102,15 @@ def test_task2_checkpoint_with_a_missing_key_is_refused_in_one_line(tmp_path, ke
     with pytest.raises(MtneuroError) as err:
         _load_task2(path)
     assert "\n" not in str(err.value) and str(path) in str(err.value) and key in str(err.value)
+
+
+def test_encoder_file_naming_code_to_call_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+    payload = {"format": "mtneuro-encoder/1", "name": "os:system",
+               "kwargs": {"command": f"touch {marker}"}, "state_dict": {}, "out_dim": 1,
+               "input": {}, "meta": {}}
+    torch.save(payload, tmp_path / "encoder.pt")  # plain values only: loads with weights_only
+    with pytest.raises(MtneuroError) as err:
+        load_encoder(tmp_path / "encoder.pt")
+    assert not marker.exists()
+    assert "\n" not in str(err.value) and "'os:system'" in str(err.value)

@@ -4,7 +4,7 @@ A checkpoint is one ``torch.save`` dict (loadable with ``weights_only=True``)::
 
     {
         "format": "mtneuro-encoder/1",
-        "name": "resnet18",                 # an ENCODERS name, or "module:callable"
+        "name": "resnet18",                 # an ENCODERS name, or "module:callable" (see below)
         "kwargs": {"in_channels": 1},       # rebuilds the architecture
         "state_dict": {...},                # the encoder's weights
         "out_dim": 512,                     # feature size D of forward(x) -> (B, D)
@@ -15,6 +15,12 @@ A checkpoint is one ``torch.save`` dict (loadable with ``weights_only=True``)::
 ``input`` says what the encoder was trained on, so a task can prepare matching
 tensors (``size`` in pixels, ``mean``/``std`` of the normalisation applied to [0, 1]
 intensities). ``meta`` is free-form (plain Python values only).
+
+A file is read with ``weights_only=True`` (:mod:`mtneuro.checkpoint_io`), so its
+contents cannot run code. Its ``name`` could: a ``"module:callable"`` name is imported
+and called with the file's ``kwargs`` (``"os:system"`` would run a shell command),
+so :func:`load_encoder` rebuilds such an encoder only when the caller passes
+``trust_code=True``; registered names are always rebuilt.
 
 >>> save_encoder("enc.pt", enc, name="resnet-tiny", kwargs={}, input_spec={"spatial_dims": 2})
 >>> enc2 = load_encoder("enc.pt")           # rebuilt through the registry, eval mode
@@ -31,7 +37,7 @@ import torch
 from torch import nn
 
 from mtneuro.checkpoint_io import check_keys, load_state, save_state
-from mtneuro.errors import ConfigError, DataError
+from mtneuro.errors import CheckpointError, ConfigError, DataError
 
 FORMAT = "mtneuro-encoder/1"
 _KEYS = {"name": str, "kwargs": dict, "state_dict": dict, "out_dim": int, "input": dict,
@@ -141,15 +147,39 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return payload
 
 
-def load_encoder(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
+def load_encoder(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu", *, trust_code: bool = False
+) -> nn.Module:
     """Rebuild the encoder saved at ``path`` and load its weights.
+
+    Args:
+        path: an ``mtneuro-encoder/1`` file.
+        map_location: where the weights go.
+        trust_code: rebuild a ``"module:callable"`` encoder by importing and calling what
+            the file names (only for files you trust); registered names need no trust.
 
     Returns:
         The encoder in eval mode, on ``map_location``, with ``out_dim`` set and the
         checkpoint's input spec as attribute ``input_spec``.
+
+    Raises:
+        DataError: a bad file (see :func:`read_checkpoint`), a ``"module:callable"`` name
+            without ``trust_code``, or weights that do not fit.
     """
     payload = read_checkpoint(path, map_location)
-    encoder = build_encoder(payload["name"], payload["kwargs"])
+    name = payload["name"]
+    if ":" in name and not trust_code:
+        raise CheckpointError(
+            f"encoder checkpoint {path} names the code {name!r} to build its encoder, and "
+            "mtneuro calls no code a file names; if you trust the file, load it in Python with "
+            "load_encoder(path, trust_code=True), or register the encoder and save it by name"
+        )
+    try:
+        encoder = build_encoder(name, payload["kwargs"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(
+            f"encoder checkpoint {path}: cannot build {name!r} with {payload['kwargs']} ({exc})"
+        ) from None
     try:
         encoder.load_state_dict(payload["state_dict"], strict=True)
     except RuntimeError as exc:
