@@ -129,8 +129,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     version = payload.get("checkpoint_version")
     if version != CHECKPOINT_VERSION:
         raise CheckpointError(
-            f"{path} is not a training checkpoint of version {CHECKPOINT_VERSION} (got {version!r}); "
-            "start the run afresh without --resume"
+            f"{path} is not a training checkpoint of version {CHECKPOINT_VERSION} "
+            f"(got {version!r}); start the run afresh without --resume"
         )
     check_keys(payload, REQUIRED, path, WHAT)
     try:
