@@ -23,6 +23,10 @@ class ChecksumError(DataError):
     """A file or chunk does not match its recorded SHA-256."""
 
 
+class CheckpointError(DataError):
+    """A checkpoint is missing, does not load safely (``weights_only=True``) or lacks keys."""
+
+
 class SourceUnavailableError(DataError):
     """A remote source could not be reached within the retry budget."""
 

@@ -1,4 +1,4 @@
-"""Fixtures: a tiny random volume, and a loopback Boss server serving it."""
+"""Fixtures: a tiny random volume, a loopback Boss server serving it, the CLI in process."""
 
 from __future__ import annotations
 
@@ -43,3 +43,20 @@ def fast_params(boss_server) -> dict:
         "block_shape": (8, 256, 256),
         "seed": 0,
     }
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``mtneuro ARGV`` in this process; returns ``(exit code, stdout, stderr)``."""
+    from mtneuro.cli.main import main
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code or 0
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -10,7 +10,6 @@ import time
 
 import numpy as np
 
-from mtneuro.cli.main import main
 from mtneuro.data.sources.cache import CacheSource
 
 CHUNK_ARGS = ["--chunk-shape", "8,128,128"]  # 32 chunks per channel of the 16 x 512 x 512 volume
@@ -31,25 +30,15 @@ def bossdb_args(server) -> list[str]:
     ]
 
 
-def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_help(capsys):
+def test_help(cli):
     for command in ("fetch", "verify"):
-        code, out, _ = run_cli(["data", command, "--help"], capsys)
+        code, out, _ = cli(["data", command, "--help"])
         assert code == 0 and "--cache" in out
 
 
-def test_fetch_then_verify_detects_and_repairs_corruption(tmp_path, boss_server, volume, capsys):
+def test_fetch_then_verify_detects_and_repairs_corruption(tmp_path, boss_server, volume, cli):
     cache_dir = tmp_path / "cache"
-    code, out, err = run_cli(
+    code, out, err = cli(
         [
             "data",
             "fetch",
@@ -63,7 +52,6 @@ def test_fetch_then_verify_detects_and_repairs_corruption(tmp_path, boss_server,
             "image,pixel_labels",
             "--quiet",
         ],
-        capsys,
     )
     assert code == 0, err
     assert "fetched 32 chunk(s), 0 already present" in out
@@ -74,15 +62,15 @@ def test_fetch_then_verify_detects_and_repairs_corruption(tmp_path, boss_server,
     data[-3] ^= 0x55
     path.write_bytes(bytes(data))
 
-    code, out, err = run_cli(
-        ["data", "verify", "--cache", str(cache_dir), "--no-repair", "--quiet"], capsys
+    code, out, err = cli(
+        ["data", "verify", "--cache", str(cache_dir), "--no-repair", "--quiet"]
     )
     assert code != 0
     assert "ok 31, corrupted 1, missing 0" in out
     assert err.count("\n") == 1 and "left as they are" in err
 
     boss_server.clear()
-    code, out, err = run_cli(["data", "verify", "--cache", str(cache_dir), "--quiet"], capsys)
+    code, out, err = cli(["data", "verify", "--cache", str(cache_dir), "--quiet"])
     assert code == 0, err
     assert "repaired 1 chunk(s)" in out and boss_server.count("cutout") == 1
     np.testing.assert_array_equal(
@@ -91,14 +79,14 @@ def test_fetch_then_verify_detects_and_repairs_corruption(tmp_path, boss_server,
     )
 
 
-def test_errors_are_one_line(tmp_path, capsys):
-    code, _, err = run_cli(
-        ["data", "fetch", "--cache", str(tmp_path / "none"), "--source", "phantomm"], capsys
+def test_errors_are_one_line(tmp_path, cli):
+    code, _, err = cli(
+        ["data", "fetch", "--cache", str(tmp_path / "none"), "--source", "phantomm"]
     )
     assert code == 2 and err.count("\n") == 1 and "unknown source 'phantomm'" in err
-    code, _, err = run_cli(["data", "verify", "--cache", str(tmp_path)], capsys)
+    code, _, err = cli(["data", "verify", "--cache", str(tmp_path)])
     assert code == 2 and err.count("\n") == 1 and "not an mtneuro cache" in err
-    code, _, err = run_cli(
+    code, _, err = cli(
         [
             "data",
             "fetch",
@@ -109,13 +97,12 @@ def test_errors_are_one_line(tmp_path, capsys):
             "--source-param",
             "workers",
         ],
-        capsys,
     )
     assert code == 2 and "expected KEY=VALUE" in err
 
 
 def test_kill9_during_fill_then_resume_fetches_only_what_is_missing(
-    tmp_path, boss_server, volume, capsys
+    tmp_path, boss_server, volume, cli
 ):
     cache_dir = tmp_path / "cache"
     args = [
@@ -165,7 +152,7 @@ def test_kill9_during_fill_then_resume_fetches_only_what_is_missing(
 
     boss_server.clear()
     boss_server.delay_seconds = 0.0
-    code, out, err = run_cli(args, capsys)
+    code, out, err = cli(args)
     assert code == 0, err
     assert boss_server.count("cutout") == expected
     assert f"fetched {expected} chunk(s), {total - expected} already present" in out
@@ -177,7 +164,7 @@ def test_kill9_during_fill_then_resume_fetches_only_what_is_missing(
         np.testing.assert_array_equal(
             final.read_channel(channel, (0, 16), (0, 512), (0, 512)), volume[channel]
         )
-    code, out, _ = run_cli(
-        ["data", "verify", "--cache", str(cache_dir), "--no-repair", "--quiet"], capsys
+    code, out, _ = cli(
+        ["data", "verify", "--cache", str(cache_dir), "--no-repair", "--quiet"]
     )
     assert code == 0 and f"ok {total}, corrupted 0, missing 0" in out

@@ -165,3 +165,17 @@ def test_broken_entry_point_is_named(monkeypatch):
     monkeypatch.setattr(user_mod, "entry_points", lambda group: [ep])
     with pytest.raises(ConfigError, match="entry point 'no_such_module_xyz:build'.*failed to load"):
         resolve_encoder("broken")
+
+
+def test_user_encoder_file_is_rebuilt_only_when_its_code_is_trusted(toy_module, tmp_path):
+    from mtneuro.models.user import import_callable
+
+    enc = import_callable(f"{toy_module}:build")()
+    enc.out_dim = 5
+    path = save_encoder(tmp_path / "user.pt", enc, name=f"{toy_module}:build")
+    with pytest.raises(DataError, match="trust_code=True"):
+        load_encoder(path)
+    with pytest.raises(DataError, match="trust_code=True"):
+        resolve_encoder(str(path))  # the command line's --encoder FILE
+    x = torch.rand(2, 1, 12, 12)
+    assert torch.equal(load_encoder(path, trust_code=True)(x), enc(x))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from ssl_train_helpers import flip_noise_view, tiny_byol, tiny_myow
 
-from mtneuro.errors import TrainingError
+from mtneuro.errors import MtneuroError, TrainingError
 from mtneuro.ssl.checkpoint import load_checkpoint
 from mtneuro.ssl.trainer import Trainer, TrainSettings
 
@@ -110,3 +110,35 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(digits_images, tmp_path):
     assert all(torch.isfinite(v).all() for v in state["method"].values() if v.is_floating_point())
     log = read_log(tmp_path / "train_log.jsonl")
     assert log[-1]["step"] == 4 and all(r["loss"] == r["loss"] for r in log)
+
+
+def _interrupted_run(digits_images, tmp_path):
+    """An uninterrupted run in ``full`` and one cut at step 5 (log: steps 1-4) in ``cut``."""
+    make_trainer(digits_images, tmp_path / "full").fit()
+    with pytest.raises(Interrupt):
+        make_trainer(digits_images, tmp_path / "cut", counting_view(fail_at=2 * 4)).fit()
+    log = tmp_path / "cut" / "train_log.jsonl"
+    assert [r["step"] for r in read_log(log)] == [1, 2, 3, 4]
+    return log
+
+
+def test_torn_last_log_line_is_dropped_with_one_warning(digits_images, tmp_path):
+    log = _interrupted_run(digits_images, tmp_path)
+    with log.open("a") as handle:
+        handle.write('{"step": 5, "epoch": 1, "lo')  # the write a full disk or power loss cut
+    with pytest.warns(UserWarning, match=rf"{log}.* line 5 .*torn") as caught:
+        make_trainer(digits_images, tmp_path / "cut").fit(resume=True)
+    assert len([w for w in caught if "torn" in str(w.message)]) == 1
+    full_log, cut_log = read_log(tmp_path / "full/train_log.jsonl"), read_log(log)
+    assert [r["step"] for r in cut_log] == list(range(1, 10))
+    assert [r["loss"] for r in cut_log] == [r["loss"] for r in full_log]
+
+
+def test_damaged_line_inside_the_log_is_a_one_line_error(digits_images, tmp_path):
+    log = _interrupted_run(digits_images, tmp_path)
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join([lines[0], lines[1][:20], *lines[2:]]) + "\n")
+    with pytest.raises(MtneuroError) as err:
+        make_trainer(digits_images, tmp_path / "cut").fit(resume=True)
+    message = str(err.value)
+    assert "\n" not in message and str(log) in message and "line 2" in message

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mtneuro.cli.options import parse_source_params
 from mtneuro.errors import ChecksumError, ConfigError
+
+if TYPE_CHECKING:
+    from mtneuro.data.sources.cache_metadata import MetadataCheck
 
 
 def parse_range(axis: str, text: str | None) -> tuple[int, int] | None:
@@ -22,19 +25,10 @@ def parse_range(axis: str, text: str | None) -> tuple[int, int] | None:
     return lo, hi
 
 
-def _open_cache(
-    cache: Path, source: str | None, params: dict[str, Any], workers: int, chunk_shape: str | None
-) -> Any:
+def _open_cache(cache: Path, workers: int) -> Any:
     from mtneuro.data.sources import open_source
 
-    return open_source(
-        "cache",
-        root=cache,
-        upstream=source,
-        upstream_params=params or None,
-        chunk_shape=chunk_shape,
-        workers=workers,
-    )
+    return open_source("cache", root=cache, workers=workers)
 
 
 @click.command()
@@ -91,10 +85,20 @@ def fetch(
         mtneuro data fetch --source bossdb --cache ~/mtneuro-cache \\
             --z 110:470 --y 500:1156 --x 1543:4856
     """
+    from mtneuro.data.sources.cache_fetch import fill_cache
+
     ranges = [parse_range(a, r) for a, r in zip("zyx", (z_range, y_range, x_range))]
-    cache = _open_cache(cache_dir, source, parse_source_params(source_params), workers, chunk_shape)
     wanted = [c.strip() for c in channels.split(",")] if channels else None
-    report = cache.fill(*ranges, channels=wanted, progress=not quiet)
+    cache, report = fill_cache(
+        cache_dir,
+        upstream=source,
+        upstream_params=parse_source_params(source_params) or None,
+        chunk_shape=chunk_shape,
+        workers=workers,
+        ranges=ranges,
+        channels=wanted,
+        progress=not quiet,
+    )
     click.echo(
         f"cache {cache_dir}: fetched {report.fetched} chunk(s), {report.present} already present "
         f"({', '.join(wanted or cache.channels)})"
@@ -124,17 +128,22 @@ def fetch(
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def verify(cache_dir: Path, repair: bool, workers: int, quiet: bool) -> None:
-    """Check every chunk of a cache against its recorded SHA-256.
+    """Check a cache's metadata and every chunk against its recorded SHA-256.
 
-    Prints the counts of ok, corrupted (checksum missing or different) and
-    missing (checksum without data) chunks; with --repair (default) fetches the
-    bad ones again. Exits non-zero if damaged chunks remain.
+    First the Zarr metadata files are compared with the spec recorded at creation
+    (with --repair, damaged ones are rewritten from it; a format-1 cache is upgraded:
+    its checksums are re-recorded with their chunk's position). Then prints the counts
+    of ok, corrupted (checksum missing, different, or naming another chunk) and
+    missing (checksum without data) chunks; with --repair (default) fetches the bad
+    ones again. Exits non-zero if damage remains.
     """
+    from mtneuro.data.sources.cache_metadata import check_metadata
     from mtneuro.data.sources.cache_store import ChunkStore
 
     if not ChunkStore.exists(cache_dir):
         raise ConfigError(f"--cache: {cache_dir} is not an mtneuro cache (no zarr.json)")
-    cache = _open_cache(cache_dir, None, {}, workers, None)
+    _check_metadata(cache_dir, check_metadata(cache_dir), repair)
+    cache = _open_cache(cache_dir, workers)
     report = cache.scan(progress=not quiet)
     click.echo(
         f"cache {cache_dir}: ok {report.ok}, corrupted {len(report.corrupted)}, "
@@ -155,4 +164,33 @@ def verify(cache_dir: Path, repair: bool, workers: int, quiet: bool) -> None:
     click.echo(
         f"repaired {fixed} chunk(s) from {cache.store.upstream['source']}; "
         f"removed {len(report.temp_files)} temporary file(s)"
+    )
+
+
+def _check_metadata(cache_dir: Path, check: MetadataCheck, repair: bool) -> None:
+    """Report damaged metadata (or a format-1 cache); rewrite it from the spec with ``repair``."""
+    from mtneuro.data.sources.cache_store import ChunkStore
+
+    if check.spec is None:
+        raise ChecksumError(
+            f"cache {cache_dir}: {check.problem}; it cannot be repaired: fetch the data again "
+            "into a new directory"
+        )
+    if not (check.damaged or check.legacy):
+        return
+    if not repair:
+        what = (
+            "has format 1 (checksums that do not name their chunk)"
+            if check.legacy
+            else f"has damaged metadata ({', '.join(check.damaged)})"
+        )
+        raise ChecksumError(
+            f"cache {cache_dir} {what}, left as it is; "
+            f"run: mtneuro data verify --cache {cache_dir} --repair"
+        )
+    upgraded = ChunkStore.repair_metadata(cache_dir, check)
+    if check.legacy:
+        click.echo(f"cache {cache_dir}: upgraded to format 2: re-recorded {upgraded} checksum(s)")
+    click.echo(
+        f"cache {cache_dir}: rewrote metadata {', '.join(check.damaged)} from the recorded spec"
     )

@@ -4,7 +4,7 @@ A checkpoint is one ``torch.save`` dict (loadable with ``weights_only=True``)::
 
     {
         "format": "mtneuro-encoder/1",
-        "name": "resnet18",                 # an ENCODERS name, or "module:callable"
+        "name": "resnet18",                 # an ENCODERS name, or "module:callable" (see below)
         "kwargs": {"in_channels": 1},       # rebuilds the architecture
         "state_dict": {...},                # the encoder's weights
         "out_dim": 512,                     # feature size D of forward(x) -> (B, D)
@@ -16,6 +16,12 @@ A checkpoint is one ``torch.save`` dict (loadable with ``weights_only=True``)::
 tensors (``size`` in pixels, ``mean``/``std`` of the normalisation applied to [0, 1]
 intensities). ``meta`` is free-form (plain Python values only).
 
+A file is read with ``weights_only=True`` (:mod:`mtneuro.checkpoint_io`), so its
+contents cannot run code. Its ``name`` could: a ``"module:callable"`` name is imported
+and called with the file's ``kwargs`` (``"os:system"`` would run a shell command),
+so :func:`load_encoder` rebuilds such an encoder only when the caller passes
+``trust_code=True``; registered names are always rebuilt.
+
 >>> save_encoder("enc.pt", enc, name="resnet-tiny", kwargs={}, input_spec={"spatial_dims": 2})
 >>> enc2 = load_encoder("enc.pt")           # rebuilt through the registry, eval mode
 """
@@ -23,7 +29,6 @@ intensities). ``meta`` is free-form (plain Python values only).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,10 +36,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from mtneuro.errors import ConfigError, DataError
+from mtneuro.checkpoint_io import check_keys, load_state, save_state
+from mtneuro.errors import CheckpointError, ConfigError, DataError
 
 FORMAT = "mtneuro-encoder/1"
-_KEYS = ("format", "name", "kwargs", "state_dict", "out_dim", "input", "meta")
+_KEYS = {"name": str, "kwargs": dict, "state_dict": dict, "out_dim": int, "input": dict,
+         "meta": dict}
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -113,35 +120,20 @@ def save_encoder(
         "input": _with_encoder_facts(encoder, input_spec),
         "meta": dict(meta or {}),
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so an interrupted save never leaves a truncated checkpoint.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    # Atomic, and only tensors and plain values: loads back with weights_only=True.
+    return save_state(path, payload)
 
 
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Load and validate a checkpoint dict (see the module docstring for the keys).
 
     Raises:
-        DataError: the file is missing, is not a torch file, is not an encoder
-            checkpoint, or has another format version.
+        DataError: the file is missing, does not load with ``weights_only=True``, is not an
+            encoder checkpoint, has another format version, or lacks a key (one line each).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"encoder checkpoint {str(path)!r} not found")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises several types for non-checkpoint files
-        raise DataError(f"{str(path)!r} is not a torch checkpoint ({type(exc).__name__})") from exc
-    if not isinstance(payload, dict) or "format" not in payload:
+    payload = load_state(path, what="encoder checkpoint", map_location=map_location)
+    if "format" not in payload:
         raise DataError(
             f"{str(path)!r} is not an mtneuro encoder checkpoint "
             f"(expected a dict with format {FORMAT!r})"
@@ -151,21 +143,43 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             f"{str(path)!r} has checkpoint format {payload['format']!r}; "
             f"this version reads {FORMAT!r}"
         )
-    missing = [k for k in _KEYS if k not in payload]
-    if missing:
-        raise DataError(f"{str(path)!r} lacks checkpoint keys {missing}")
+    check_keys(payload, _KEYS, path, "encoder checkpoint")
     return payload
 
 
-def load_encoder(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
+def load_encoder(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu", *, trust_code: bool = False
+) -> nn.Module:
     """Rebuild the encoder saved at ``path`` and load its weights.
+
+    Args:
+        path: an ``mtneuro-encoder/1`` file.
+        map_location: where the weights go.
+        trust_code: rebuild a ``"module:callable"`` encoder by importing and calling what
+            the file names (only for files you trust); registered names need no trust.
 
     Returns:
         The encoder in eval mode, on ``map_location``, with ``out_dim`` set and the
         checkpoint's input spec as attribute ``input_spec``.
+
+    Raises:
+        DataError: a bad file (see :func:`read_checkpoint`), a ``"module:callable"`` name
+            without ``trust_code``, or weights that do not fit.
     """
     payload = read_checkpoint(path, map_location)
-    encoder = build_encoder(payload["name"], payload["kwargs"])
+    name = payload["name"]
+    if ":" in name and not trust_code:
+        raise CheckpointError(
+            f"encoder checkpoint {path} names the code {name!r} to build its encoder, and "
+            "mtneuro calls no code a file names; if you trust the file, load it in Python with "
+            "load_encoder(path, trust_code=True), or register the encoder and save it by name"
+        )
+    try:
+        encoder = build_encoder(name, payload["kwargs"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(
+            f"encoder checkpoint {path}: cannot build {name!r} with {payload['kwargs']} ({exc})"
+        ) from None
     try:
         encoder.load_state_dict(payload["state_dict"], strict=True)
     except RuntimeError as exc:

@@ -2,17 +2,23 @@
 
 A checkpoint holds the method's weights (online and target networks, heads),
 the optimiser state, the AMP grad-scaler state, the step / epoch counters, the
-schedule settings and the random-number states (Python, NumPy, torch CPU and
-CUDA, plus any named ``torch.Generator``). It is written atomically: to a
-temporary file in the same directory, then ``os.replace``, so an interrupted
-write leaves the previous good checkpoint in place.
+loop settings and the random-number states (Python, NumPy, torch CPU and CUDA,
+plus any named ``torch.Generator``). It is written atomically and holds only
+tensors and plain values (:mod:`mtneuro.checkpoint_io`), so resuming reads it
+with ``torch.load(weights_only=True)``: a file planted in a run folder cannot
+run code. The NumPy state is stored as a tensor of its key words, the Python
+state as a list; both restore bit-exactly.
+
+On resume the run log ``train_log.jsonl`` is cut back to the checkpoint's step
+(:func:`truncate_log`); a torn last line, as a full disk or a power loss leaves,
+is dropped with a warning.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import random
-import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,33 +26,74 @@ from typing import Any
 import numpy as np
 import torch
 
-from mtneuro.errors import TrainingError
+from mtneuro.checkpoint_io import check_keys, load_state, save_state, write_atomic
+from mtneuro.errors import CheckpointError, DataError
 
-CHECKPOINT_VERSION = 1
+#: 2: random-number states as tensors and plain values (loads with ``weights_only=True``).
+CHECKPOINT_VERSION = 2
+WHAT = "training checkpoint"
+#: What :class:`~mtneuro.ssl.trainer.Trainer` saves, with the type of each value.
+REQUIRED = {
+    "method": dict,
+    "optimizer": dict,
+    "scaler": (dict, type(None)),
+    "step": int,
+    "epoch": int,
+    "settings": dict,
+    "rng": dict,
+}
 
 
 def capture_rng_state(generators: Mapping[str, torch.Generator] | None = None) -> dict[str, Any]:
-    """Snapshot every random-number state a run may draw from.
+    """Snapshot every random-number state a run may draw from, as tensors and plain values.
 
     Args:
         generators: extra named generators (e.g. the sampler's) to include.
     """
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+    version, words, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "python": [version, list(words), gauss],
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "generators": {name: g.get_state() for name, g in (generators or {}).items()},
     }
-    return state
+
+
+def _python_state(saved: Any) -> tuple:
+    version, words, gauss = saved
+    return int(version), tuple(int(w) for w in words), None if gauss is None else float(gauss)
+
+
+def _numpy_state(saved: Mapping[str, Any]) -> tuple:
+    keys = saved["keys"]
+    if not isinstance(keys, torch.Tensor):
+        raise TypeError(f"numpy keys: expected a tensor, got {type(keys).__name__}")
+    return (str(saved["kind"]), keys.numpy().astype(np.uint32), int(saved["pos"]),
+            int(saved["has_gauss"]), float(saved["cached_gaussian"]))
+
+
+def check_rng_state(state: Mapping[str, Any]) -> None:
+    """Raise (KeyError, TypeError, ValueError) if ``state`` cannot be restored.
+
+    Each state is set on a throwaway generator, so nothing global changes.
+    """
+    random.Random().setstate(_python_state(state["python"]))
+    np.random.RandomState().set_state(_numpy_state(state["numpy"]))
+    torch.Generator().set_state(state["torch"])
+    for saved in [*state.get("cuda", []), *state.get("generators", {}).values()]:
+        if not isinstance(saved, torch.Tensor) or saved.dtype != torch.uint8:
+            raise TypeError("generator states must be uint8 tensors")
 
 
 def restore_rng_state(
     state: Mapping[str, Any], generators: Mapping[str, torch.Generator] | None = None
 ) -> None:
     """Restore states saved by :func:`capture_rng_state` (generators matched by name)."""
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    random.setstate(_python_state(state["python"]))
+    np.random.set_state(_numpy_state(state["numpy"]))
     torch.set_rng_state(state["torch"])
     if state.get("cuda") and torch.cuda.is_available():
         # A run resumed on fewer GPUs restores the devices it has.
@@ -62,43 +109,81 @@ def restore_rng_state(
 def save_checkpoint(path: str | Path, payload: Mapping[str, Any]) -> Path:
     """Write ``payload`` (plus a format version) to ``path`` atomically.
 
-    The temporary file lives in the target directory so ``os.replace`` is a
-    rename on one file system, which POSIX makes atomic.
+    Raises:
+        TypeError: ``payload`` holds a value ``torch.load(weights_only=True)`` refuses (a bug).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save({"checkpoint_version": CHECKPOINT_VERSION, **payload}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Never leave a half-written temp file behind (e.g. Ctrl-C during the write).
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_state(path, {"checkpoint_version": CHECKPOINT_VERSION, **payload})
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint`.
+    """Read a checkpoint written by :func:`save_checkpoint` (nothing in the file is executed).
 
     Raises:
-        TrainingError: the file is missing, unreadable or of another format version.
+        CheckpointError: the file is missing, does not load with ``weights_only=True``, is
+            of another format version, or lacks a key of :data:`REQUIRED` (one line each).
     """
     path = Path(path)
     if not path.is_file():
-        raise TrainingError(f"no checkpoint to resume from at {path}")
-    try:
-        # RNG states contain NumPy arrays and tuples, so the full unpickler is needed;
-        # checkpoints are files this package wrote itself.
-        payload = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure means a bad file
-        raise TrainingError(f"cannot read checkpoint {path}: {err}") from None
-    version = payload.get("checkpoint_version") if isinstance(payload, dict) else None
+        raise CheckpointError(f"no checkpoint to resume from at {path}")
+    payload = load_state(path, what=WHAT, map_location=map_location)
+    version = payload.get("checkpoint_version")
     if version != CHECKPOINT_VERSION:
-        raise TrainingError(
-            f"{path} is not a training checkpoint of version {CHECKPOINT_VERSION} (got {version!r})"
+        raise CheckpointError(
+            f"{path} is not a training checkpoint of version {CHECKPOINT_VERSION} "
+            f"(got {version!r}); start the run afresh without --resume"
         )
+    check_keys(payload, REQUIRED, path, WHAT)
+    try:
+        check_rng_state(payload["rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(
+            f"{WHAT} {path}: 'rng' holds no restorable random-number states "
+            f"({type(err).__name__}: {err})"
+        ) from None
     return payload
+
+
+def truncate_log(path: Path, step: int) -> list[dict[str, Any]]:
+    """Keep the records of ``path`` (JSON lines) up to ``step``; later steps are replayed.
+
+    A torn last line (a write cut short) is dropped with one warning naming the file
+    and line; any other line that is not a record with an integer ``step`` means the
+    log is damaged. The file is rewritten atomically.
+
+    Returns:
+        The records kept, in order.
+
+    Raises:
+        DataError: a damaged line before the last one.
+    """
+    if not path.is_file():
+        return []
+    lines = path.read_bytes().split(b"\n")
+    numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    kept, kept_lines = [], []
+    for n, line in numbered:
+        record = _log_record(line)
+        if record is None and n == numbered[-1][0]:
+            warnings.warn(
+                f"{path}: line {n} is torn (a write cut short, e.g. by a full disk or a power "
+                "loss) and was dropped; resuming from the checkpoint", UserWarning, stacklevel=3)
+            break
+        if record is None:
+            raise DataError(
+                f"{path}: line {n} is not a log record with an integer 'step', so the log is "
+                "damaged; delete that line or start the run afresh without --resume"
+            )
+        if record["step"] <= step:
+            kept.append(record)
+            kept_lines.append(line + b"\n")
+    write_atomic(path, b"".join(kept_lines))
+    return kept
+
+
+def _log_record(line: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:  # also UnicodeDecodeError
+        return None
+    ok = isinstance(record, dict) and type(record.get("step")) is int
+    return record if ok else None

@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from mtneuro import cpu_memory
+from mtneuro.checkpoint_io import restore_into
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.ssl import acceleration, schedules
 from mtneuro.ssl.checkpoint import (
@@ -45,6 +46,7 @@ from mtneuro.ssl.checkpoint import (
     load_checkpoint,
     restore_rng_state,
     save_checkpoint,
+    truncate_log,
 )
 from mtneuro.ssl.distributed import DistInfo, all_reduce_mean, barrier, local_slice
 
@@ -374,10 +376,10 @@ class Trainer:
                 raise TrainingError(
                     f"cannot resume {self.checkpoint_path}: {key} was {saved.get(key)!r}, now {value!r}"
                 )
-        self.method.load_state_dict(state["method"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        restore_into(self.method, state, "method", self.checkpoint_path)
+        restore_into(self.optimizer, state, "optimizer", self.checkpoint_path)
         if self.scaler is not None and state["scaler"] is not None:
-            self.scaler.load_state_dict(state["scaler"])
+            restore_into(self.scaler, state, "scaler", self.checkpoint_path)
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
         self.last_checkpoint_epoch = self.epoch
         restore_rng_state(state["rng"])
@@ -386,11 +388,7 @@ class Trainer:
 
     def _truncate_log(self, step: int) -> None:
         """Drop log lines of steps after the checkpoint (they are replayed)."""
-        if not self.log_path.is_file():
-            return
-        kept = [line for line in self.log_path.read_text().splitlines()
-                if line.strip() and json.loads(line)["step"] <= step]
-        self.log_path.write_text("".join(line + "\n" for line in kept))
+        kept = truncate_log(self.log_path, step)
         if kept:
-            self.last_loss = json.loads(kept[-1]).get("loss", math.nan)
+            self.last_loss = kept[-1].get("loss", math.nan)
 

@@ -142,7 +142,7 @@ class CacheSource(VolumeSource):
                     "(e.g. --source phantom)"
                 )
             if self._upstream is None:
-                self._upstream = _open(str(upstream), dict(upstream_params or {}))
+                self._upstream = open_upstream(str(upstream), dict(upstream_params or {}))
             info = self._upstream.describe()
             self._spec = (info["source"], dict(info["params"]))
             self.store = ChunkStore.create(
@@ -192,7 +192,7 @@ class CacheSource(VolumeSource):
             if self._upstream is None:
                 name, params = self._spec
                 try:
-                    source = _open(name, params)
+                    source = open_upstream(name, params)
                 except ConfigError as err:
                     raise DataError(
                         f"cache {self.root}: cannot recreate its upstream {name!r} to fetch "
@@ -304,16 +304,7 @@ class CacheSource(VolumeSource):
         """
         from tqdm.auto import tqdm
 
-        ranges = self.check_ranges(
-            *((r if r is not None else (0, s)) for r, s in zip((z, y, x), self.shape))
-        )
-        wanted = list(channels) if channels is not None else list(self.channels)
-        for channel in wanted:
-            if channel not in self.channels:
-                raise ConfigError(
-                    f"channels: {channel!r} is not in cache {self.root} "
-                    f"({', '.join(self.channels)})"
-                )
+        ranges, wanted = checked_request(self, (z, y, x), channels, f"cache {self.root}")
         jobs = [(c, k) for c in wanted for k in self.store.keys_in(*ranges)]
 
         def ensure(job: tuple[str, Key]) -> bool:
@@ -369,7 +360,23 @@ class CacheSource(VolumeSource):
         return len(report.bad)
 
 
-def _open(name: str, params: dict[str, Any]) -> VolumeSource:
+def checked_request(
+    volume: VolumeSource, ranges: Sequence[Range | None], channels: Iterable[str] | None, where: str
+) -> tuple[tuple[Range, Range, Range], list[str]]:
+    """Ranges (None = whole axis) and channels checked against ``volume``."""
+    checked = volume.check_ranges(
+        *((r if r is not None else (0, s)) for r, s in zip(ranges, volume.shape))
+    )
+    wanted = list(channels) if channels is not None else list(volume.channels)
+    for channel in wanted:
+        if channel not in volume.channels:
+            raise ConfigError(
+                f"channels: {channel!r} is not in {where} ({', '.join(volume.channels)})"
+            )
+    return checked, wanted
+
+
+def open_upstream(name: str, params: dict[str, Any]) -> VolumeSource:
     from mtneuro.data.sources import open_source
 
     return open_source(name, **params)

@@ -2,51 +2,50 @@
 
 ::
 
-    ROOT/zarr.json                 group metadata; attributes["mtneuro_cache"] holds
-                                   the format, chunk shape and the upstream's describe()
+    ROOT/mtneuro_cache.json        the cache's spec (format, shapes, channels, upstream's
+                                   describe()) and the SHA-256 of it
+    ROOT/zarr.json                 group metadata; attributes["mtneuro_cache"] holds the spec again
     ROOT/<channel>/zarr.json       uint8 array, regular chunks, blosc-lz4 codec
     ROOT/<channel>/c/<i>/<j>/<k>   chunk (i, j, k): blosc frame of the full chunk, C order
     ROOT/<channel>/_sha256/<i>.<j>.<k>
-                                   "<sha256 of the chunk file> <size>\\n"
+                                   "<sha256 of the chunk file> <size> <channel>/<i>.<j>.<k>\\n"
 
 Zarr reads the store as is (``zarr.open_group(ROOT)``); chunks never fetched are
 simply absent. Chunk files are written here rather than through zarr so that
 every write is atomic (temporary file + ``os.replace``) and followed by its
 checksum file, written the same way. A process killed at any moment therefore
 leaves each chunk either absent, complete with its checksum, or without a
-matching checksum, which readers treat as damaged and fetch again. Stray
-temporary files (``.<name>.tmp-*``) are ignored by zarr and removed by repair.
+matching checksum, which readers treat as damaged and fetch again. A checksum
+names its chunk, so a chunk file moved or copied to another position (with its
+checksum file) is damaged there too. Stray temporary files (``.<name>.tmp-*``)
+are ignored by zarr and removed by repair. The metadata files are checked and
+rewritten from the spec by :mod:`mtneuro.data.sources.cache_metadata`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from mtneuro.data.sources.cache_metadata import (
+    MANIFEST,
+    TMP_MARK,
+    MetadataCheck,
+    atomic_write,
+    check_metadata,
+    make_spec,
+    write_metadata,
+)
 from mtneuro.errors import ConfigError, DataError
 
-FORMAT = 1
-ATTRS_KEY = "mtneuro_cache"
 CHECKSUM_DIR = "_sha256"
-_TMP_MARK = ".tmp-"
 Key = tuple[int, int, int]
 Status = Literal["ok", "unfilled", "missing", "corrupted"]
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}-{threading.get_ident()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
 
 
 def _codec() -> Any:
@@ -87,7 +86,7 @@ class ChunkStore:
     # -- creating and opening -----------------------------------------------------------
     @staticmethod
     def exists(root: Path) -> bool:
-        return (Path(root) / "zarr.json").is_file()
+        return (Path(root) / "zarr.json").is_file() or (Path(root) / MANIFEST).is_file()
 
     @classmethod
     def create(
@@ -98,14 +97,11 @@ class ChunkStore:
         channels: Sequence[str],
         upstream: dict[str, Any],
     ) -> ChunkStore:
-        """Write the Zarr metadata of a new, empty cache.
+        """Write the metadata of a new, empty cache (channels, then group, then manifest).
 
-        The group metadata is written last, so a directory without it is an
-        unfinished creation that the next ``create`` simply redoes.
+        A directory holding only channel folders is an unfinished creation that the
+        next ``create`` simply redoes.
         """
-        import zarr
-        from zarr.codecs import BloscCodec
-
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise ConfigError(f"cache: {root} exists and is not a directory")
@@ -115,39 +111,56 @@ class ChunkStore:
             )
         if any(c < 1 for c in chunk_shape) or len(chunk_shape) != 3:
             raise ConfigError(f"chunk_shape: expected 3 positive ints, got {list(chunk_shape)}")
-        for channel in channels:
-            zarr.create_array(
-                store=str(root / channel),
-                shape=tuple(shape),
-                chunks=tuple(chunk_shape),
-                dtype="uint8",
-                fill_value=0,
-                overwrite=True,
-                compressors=BloscCodec(cname="lz4", clevel=5, shuffle="noshuffle", typesize=1),
-            )
-        attrs = {
-            "format": FORMAT,
-            "shape": list(shape),
-            "chunk_shape": list(chunk_shape),
-            "channels": list(channels),
-            "upstream": upstream,
-        }
-        group = {"zarr_format": 3, "node_type": "group", "attributes": {ATTRS_KEY: attrs}}
-        atomic_write(root / "zarr.json", json.dumps(group, indent=2, default=_jsonable).encode())
-        return cls(root, shape, chunk_shape, channels, upstream)
+        spec = make_spec(shape, chunk_shape, channels, upstream)
+        write_metadata(root, spec)
+        return cls.from_spec(root, spec)
 
     @classmethod
     def open(cls, root: Path) -> ChunkStore:
+        """Open an existing cache whose metadata all match its recorded spec.
+
+        Raises:
+            DataError: metadata damaged (names the files and ``mtneuro data verify``), a
+                format-1 cache (names the upgrade command), or no readable spec at all.
+        """
         root = Path(root)
-        try:
-            attrs = json.loads((root / "zarr.json").read_text())["attributes"][ATTRS_KEY]
-        except (OSError, ValueError, KeyError, TypeError):
+        check = check_metadata(root)
+        if check.spec is None:
             raise DataError(
-                f"cache: {root} is not an mtneuro cache (no readable zarr.json with {ATTRS_KEY})"
-            ) from None
-        if attrs.get("format") != FORMAT:
-            raise DataError(f"cache: {root} has format {attrs.get('format')!r}, expected {FORMAT}")
-        return cls(root, attrs["shape"], attrs["chunk_shape"], attrs["channels"], attrs["upstream"])
+                f"cache: {root} is not a readable mtneuro cache ({check.problem}); it cannot "
+                "be repaired: fetch the data again into a new directory"
+            )
+        if check.legacy:
+            raise DataError(
+                f"cache: {root} has format 1 (its chunk checksums do not name their chunk); "
+                f"upgrade it in place with: mtneuro data verify --cache {root} --repair"
+            )
+        if check.damaged:
+            raise DataError(
+                f"cache: {root} has damaged or missing metadata ({', '.join(check.damaged)}); "
+                f"rewrite it from the recorded spec with: mtneuro data verify --cache {root}"
+            )
+        return cls.from_spec(root, check.spec)
+
+    @classmethod
+    def from_spec(cls, root: Path, spec: dict[str, Any]) -> ChunkStore:
+        return cls(root, spec["shape"], spec["chunk_shape"], spec["channels"], spec["upstream"])
+
+    @classmethod
+    def repair_metadata(cls, root: Path, check: MetadataCheck) -> int:
+        """Rewrite the damaged metadata files of ``check`` from its spec.
+
+        A format-1 cache first gets its checksums re-recorded (then its manifest and
+        group metadata, so an upgrade killed half-way is simply run again).
+
+        Returns:
+            Number of checksums re-recorded (0 unless ``check.legacy``).
+        """
+        if check.spec is None:
+            raise DataError(f"cache: {root} has no readable spec to repair from ({check.problem})")
+        upgraded = cls.from_spec(root, check.spec).upgrade_checksums() if check.legacy else 0
+        write_metadata(root, check.spec, check.damaged)
+        return upgraded
 
     # -- paths and geometry ---------------------------------------------------------------
     def chunk_path(self, channel: str, key: Key) -> Path:
@@ -179,8 +192,14 @@ class ChunkStore:
         # Invalidate first: between the two writes below the chunk must not look verified.
         checksum.unlink(missing_ok=True)
         atomic_write(self.chunk_path(channel, key), data)
-        atomic_write(checksum, f"{hashlib.sha256(data).hexdigest()} {len(data)}\n".encode())
+        atomic_write(checksum, self._record(channel, key, data).encode())
         return full
+
+    @staticmethod
+    def _record(channel: str, key: Key, data: bytes) -> str:
+        """The checksum line of chunk ``key``: hash, size and the chunk's own position."""
+        position = f"{channel}/{key[0]}.{key[1]}.{key[2]}"
+        return f"{hashlib.sha256(data).hexdigest()} {len(data)} {position}\n"
 
     def load(self, channel: str, key: Key) -> tuple[Status, np.ndarray | None]:
         """Status of chunk ``key`` and, when ``ok``, its verified full-chunk array."""
@@ -207,36 +226,51 @@ class ChunkStore:
         except FileNotFoundError:
             return ("unfilled" if expected is None else "missing"), None
         # No checksum: the writer died between chunk and checksum; the chunk is unproven.
-        if (
-            expected is None
-            or len(expected) != 2
-            or expected != [hashlib.sha256(data).hexdigest(), str(len(data))]
-        ):
+        # A checksum naming another position: the files were moved or copied.
+        if expected is None or expected != self._record(channel, key, data).split():
             return "corrupted", None
         return "ok", data
+
+    def upgrade_checksums(self) -> int:
+        """Re-record the format-1 checksums (hash and size only) of chunks that match them.
+
+        Chunks that do not match keep their old checksum, so a scan finds them damaged.
+
+        Returns:
+            Number of checksums re-recorded.
+        """
+        done = 0
+        for channel in self.channels:
+            for key in sorted(self.keys_on_disk(channel)):
+                try:
+                    old = self.checksum_path(channel, key).read_text().split()
+                    data = self.chunk_path(channel, key).read_bytes()
+                except FileNotFoundError:
+                    continue
+                record = self._record(channel, key, data)
+                if old == record.split()[:2]:
+                    atomic_write(self.checksum_path(channel, key), record.encode())
+                    done += 1
+        return done
 
     # -- scanning -------------------------------------------------------------------------
     def keys_on_disk(self, channel: str) -> set[Key]:
         """Chunks with a chunk file or a checksum file (i.e. ever filled)."""
         keys: set[Key] = set()
         for path in self._walk(self.root / channel / "c", depth=3):
-            if _TMP_MARK not in path.name:
+            if TMP_MARK not in path.name:
                 keys.add(_parse_key(path.relative_to(self.root / channel / "c").parts))
         sums = self.root / channel / CHECKSUM_DIR
         if sums.is_dir():
             for entry in os.scandir(sums):
-                if _TMP_MARK not in entry.name:
+                if TMP_MARK not in entry.name:
                     keys.add(_parse_key(entry.name.split(".")))
         return {k for k in keys if all(0 <= i < g for i, g in zip(k, self.grid))}
 
     def temp_files(self) -> list[Path]:
         """Temporary files left by writers that were killed."""
-        return [
-            p
-            for c in self.channels
-            for p in self._walk(self.root / c, depth=5)
-            if _TMP_MARK in p.name
-        ]
+        tops = [(self.root, 1)] + [(self.root / c, 5) for c in self.channels]
+        return [p for top, depth in tops for p in self._walk(top, depth) if TMP_MARK in p.name]
 
     @staticmethod
     def _walk(top: Path, depth: int) -> Iterator[Path]:
@@ -270,10 +304,3 @@ def _parse_key(parts: Sequence[str]) -> Key:
         return (-1, -1, -1)  # not a chunk name: filtered out by the caller's grid check
     return (i, j, k)
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, (Path, tuple)):
-        return str(value) if isinstance(value, Path) else list(value)
-    raise TypeError(f"cannot record {type(value).__name__} in the cache metadata")

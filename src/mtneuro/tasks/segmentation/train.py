@@ -11,7 +11,6 @@ uninterrupted one, because the batches of epoch e depend only on ``(seed, e)``.
 from __future__ import annotations
 
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from torch import nn
 from tqdm import tqdm
 
 from mtneuro import cpu_memory
+from mtneuro.checkpoint_io import load_state, plain_json, restore_into, save_state
 from mtneuro.config import check, positive, to_dict
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.ssl.acceleration import cuda_autocast_dtype
@@ -130,11 +130,9 @@ def cosine_schedule(
     )
 
 
-def _save_atomic(state: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+#: What a task 2 checkpoint holds, with the type of each value (read with weights_only=True).
+CHECKPOINT_KEYS = {"model": dict, "optimizer": dict, "scheduler": dict, "scaler": dict,
+                   "epoch": int, "history": list, "record": dict}
 
 
 def train_segmentation(
@@ -202,21 +200,21 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)
     # Retaining memory changes speed only, so a resumed run may switch it.
     run_settings = {k: v for k, v in to_dict(settings).items() if k != "retain_cpu_memory"}
-    record = {"settings": run_settings, "fingerprint": fingerprint or {}}
+    record = plain_json({"settings": run_settings, "fingerprint": fingerprint or {}})
     history: list[float] = []
     start = 0
     path = Path(checkpoint) if checkpoint is not None else None
     if resume and path is not None and path.is_file():
-        state = torch.load(path, map_location=device, weights_only=False)
+        state = load_state(path, what="task 2 checkpoint", required=CHECKPOINT_KEYS,
+                           map_location=device)
         if state.get("record") != record:
             raise ConfigError(
                 f"--resume: checkpoint {path} was written by a different run "
                 f"(model/settings/seed differ); use another --out or drop --resume"
             )
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
+        for key, target in (("model", model), ("optimizer", optimizer),
+                            ("scheduler", scheduler), ("scaler", scaler)):
+            restore_into(target, state, key, path, "task 2 checkpoint")
         history, start = list(state["history"]), int(state["epoch"])
     show = not quiet and sys.stderr.isatty()
     for epoch in range(start, settings.epochs):
@@ -252,7 +250,8 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
             bar.set_postfix(loss=f"{running / count:.4f}")
         history.append(running / max(count, 1))
         if path is not None:
-            _save_atomic(
+            save_state(
+                path,
                 {
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
@@ -262,7 +261,6 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                     "history": history,
                     "record": record,
                 },
-                path,
             )
     return {
         "loss_per_epoch": history,

@@ -1,0 +1,184 @@
+"""Checkpoint files that load without running code: tensors and plain values only.
+
+Every checkpoint mtneuro writes (pre-training and task 2 training checkpoints,
+encoder files) goes through :func:`save_state` and is read back by
+:func:`load_state`, which calls ``torch.load(weights_only=True)``. That unpickler
+rebuilds only tensors and containers (dict, list, tuple) of str, int, float,
+bool and None, so a file someone placed in a run folder cannot run code: a
+pickled object, a ``__reduce__`` payload or a NumPy array is refused before
+anything is built. :func:`save_state` checks a payload has only such values
+before it writes, so every file it writes can be read back this way.
+
+A file that is missing, damaged, not of this kind, or lacks a key the caller
+needs fails with one line (:class:`~mtneuro.errors.CheckpointError`) naming the
+file and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+
+from mtneuro.errors import CheckpointError
+
+#: Values a checkpoint may hold at its leaves (containers: dict, OrderedDict, list, tuple).
+#: Exact types: a subclass (NumPy's float64, an IntEnum, a dict subclass) pickles by class name.
+PLAIN_TYPES = (torch.Tensor, torch.nn.Parameter, str, int, float, bool, type(None))
+_CONTAINERS = (dict, OrderedDict, list, tuple)
+_SAFE_LOAD = "torch.load(weights_only=True), tensors and plain values only"
+
+
+def check_plain(value: Any, where: str = "checkpoint") -> None:
+    """Raise ``TypeError`` naming the first value ``torch.load(weights_only=True)`` would refuse."""
+    if type(value) in _CONTAINERS:
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(value, dict) and type(key) not in (str, int):
+                raise TypeError(f"{where}: key {key!r} is not a str or int")
+            check_plain(item, f"{where}[{key!r}]")
+    elif type(value) not in PLAIN_TYPES:
+        raise TypeError(
+            f"{where}: a {type(value).__name__} cannot be loaded with weights_only=True; "
+            "store it as tensors or plain values"
+        )
+
+
+def plain_json(value: Any) -> Any:
+    """``value`` as JSON would give it back: tuples become lists, NumPy scalars and arrays
+    plain numbers and lists, paths strings; anything else raises ``TypeError``."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"cannot store a {type(value).__name__} in a checkpoint: {value!r}")
+
+
+def save_state(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
+    """Write ``payload`` with ``torch.save`` atomically (see :func:`write_atomic`).
+
+    Raises:
+        TypeError: ``payload`` holds a value that would not load back safely (a bug).
+    """
+    payload = dict(payload)
+    check_plain(payload)
+    return write_atomic(path, lambda handle: torch.save(payload, handle))
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], Any] | bytes) -> Path:
+    """Write ``path`` (``write(handle)`` or the given bytes) so readers see the old or the new file.
+
+    A temporary file in the target directory, fsync, then ``os.replace``: the rename is
+    atomic on POSIX, so an interrupted write leaves the previous file in place.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if isinstance(write, bytes):
+                handle.write(write)
+            else:
+                write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # Never leave a half-written temp file behind (e.g. Ctrl-C during the write).
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_state(
+    path: str | os.PathLike,
+    *,
+    what: str,
+    required: Mapping[str, type | tuple[type, ...]] | None = None,
+    map_location: str | torch.device = "cpu",
+) -> dict[str, Any]:
+    """Read a dict written by :func:`save_state` without running any code from the file.
+
+    Args:
+        path: the file.
+        what: what the file should be, for messages (e.g. ``"training checkpoint"``).
+        required: keys the dict must have, with the type(s) of each value.
+        map_location: where tensors are loaded.
+
+    Raises:
+        CheckpointError: the file is missing or does not load with ``weights_only=True``
+            (damaged, another program's, or holding pickled objects), is not a dict, or
+            lacks a required key / has one of another type.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{what} {path} not found")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
+        raise CheckpointError(
+            f"{what} {path} is not a torch checkpoint that loads safely ({_SAFE_LOAD}): "
+            f"{_reason(err)}; the file is damaged or was not written by this version of mtneuro"
+        ) from None
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{what} {path}: expected a dict, got {type(payload).__name__}")
+    check_keys(payload, required or {}, path, what)
+    return payload
+
+
+def check_keys(payload: Mapping[str, Any], required: Mapping[str, type | tuple[type, ...]],
+               path: str | os.PathLike, what: str) -> None:
+    """Fail in one line when ``payload`` lacks a key of ``required`` or holds another type."""
+    missing = [key for key in required if key not in payload]
+    if missing:
+        raise CheckpointError(
+            f"{what} {path} lacks keys {missing}; it is damaged or of another kind"
+        )
+    for key, kind in required.items():
+        if not isinstance(payload[key], kind) or (isinstance(payload[key], bool) and kind is int):
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            raise CheckpointError(
+                f"{what} {path}: {key!r} must be {' or '.join(t.__name__ for t in kinds)}, "
+                f"got {type(payload[key]).__name__}"
+            )
+
+
+def restore_into(target: Any, state: Mapping[str, Any], key: str, path: str | os.PathLike,
+                 what: str = "checkpoint") -> None:
+    """``target.load_state_dict(state[key])`` with a one-line error when it does not fit.
+
+    ``target`` is anything with ``load_state_dict`` (module, optimiser, scheduler, scaler).
+
+    Raises:
+        CheckpointError: the saved state has missing / unexpected entries or other shapes.
+    """
+    try:
+        target.load_state_dict(state[key])
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+        raise CheckpointError(
+            f"{what} {path}: {key!r} does not fit this run ({_reason(err)})"
+        ) from None
+
+
+def _reason(err: BaseException, limit: int = 200) -> str:
+    """One short line from an exception whose text may span many lines."""
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(err)).split())
+    # torch's weights-only refusal hides the useful part ("Unsupported global: ...") mid-text.
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        text = text.split(marker, 1)[1].split(" Check the documentation")[0]
+    text = text.split(". ")[0]  # the first sentence says what is wrong
+    text = f"{type(err).__name__}: {text.strip() or 'no details'}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
