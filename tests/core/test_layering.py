@@ -29,5 +29,5 @@ def test_no_upward_imports():
 
 
 def test_base_modules_import_no_layer():
-    for name in ("errors.py", "registry.py", "config.py", "cpu_memory.py"):
+    for name in ("errors.py", "registry.py", "config.py", "cpu_memory.py", "extras.py"):
         assert not {n for n in _imports(PACKAGE / name) if n.split(".")[1] in LAYERS}
