@@ -22,7 +22,8 @@ rm -rf "$VENV"
 "$PYTHON" -m venv --without-pip "$VENV"
 PY="$VENV/bin/python"
 purelib=$("$PY" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
-"$PYTHON" -c 'import os, sys; print("\n".join(p for p in sys.path[1:] if os.path.isdir(p)))' \
+# addsitedir, not plain paths: .pth files among the machine's packages take effect too
+"$PYTHON" -c 'import os, sys; print("\n".join(f"import site; site.addsitedir({p!r})" for p in sys.path[1:] if os.path.isdir(p)))' \
     > "$purelib/_machine_packages.pth"
 pip=("$PY" -m pip install -q --no-index --no-deps --ignore-installed --no-compile --disable-pip-version-check)
 if compgen -G "$WHEELS/*.whl" >/dev/null; then
