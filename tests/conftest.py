@@ -20,6 +20,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``@pytest.mark.extra("seg")`` skip where that extra is not installed."""
+    from mtneuro.extras import missing_modules
+
+    for mark in item.iter_markers(name="extra"):
+        missing = missing_modules(mark.args[0])
+        if missing:
+            pytest.skip(f"needs mtneuro[{mark.args[0]}]: {', '.join(missing)} not installed")
+
+
 @pytest.fixture(autouse=True)
 def _deterministic_threads(monkeypatch):
     """Tests run on 2 cores; keep torch from oversubscribing them."""

@@ -5,4 +5,10 @@ Layers, each importing only those before it::
     data -> models -> ssl -> tasks -> report -> bench -> cli
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    # pyproject.toml holds the version; an installed mtneuro (editable too) records it.
+    __version__ = version("mtneuro")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -11,6 +11,7 @@ from mtneuro.bench.tasks import BENCH_TASKS, get_task
 REAL_TASKS = {"task1", "task2", "task3", "neural"}
 
 
+@pytest.mark.extra("seg")  # task-2 cells build their config from the segmentation task
 @pytest.mark.parametrize("name", ["quick", "paper"])
 def test_builtin_suite_cells_build_real_task_configs(name):
     cells = expand(load_suite(name))

@@ -86,6 +86,7 @@ def test_parallel_processes(tiny_task, tmp_path):
     assert _record(out, "tiny-a-ok-s0")["host"]["pid"] != os.getpid(), "ran in a worker process"
 
 
+@pytest.mark.extra("cluster")
 def test_submitit_local_executor(tiny_task, tmp_path):
     out = tmp_path / "out"
     states = run_suite(expand(_suite(seeds=(0,))),

@@ -1,18 +1,35 @@
-"""The packaged real samples load from an installed wheel, with no ../shared and no cache."""
+"""The sdist and wheel build with correct metadata, and the wheel works from a fresh virtual
+environment as a core install (no extra): ``--version``, ``data preview --source slice``, a neural
+MYOW run, and the packaged samples with no ../shared and no cache.
+
+The fresh environment reuses this one's installed dependencies through a ``.pth`` file (no
+download), while its ``mtneuro`` comes from the wheel alone; a second ``.pth`` hides every
+extra's modules (``sys.modules[name] = None``), as if only ``pip install mtneuro`` had run.
+"""
 
 from __future__ import annotations
 
+import email.parser
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
+import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
+
+from mtneuro.extras import EXTRAS
 
 REPO = Path(__file__).resolve().parents[2]
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+VERSION = PROJECT["version"]
+HIDDEN = tuple(m for extra in EXTRAS.values() for m in extra.modules)
 PROBE = textwrap.dedent(
     """
     import json, sys
@@ -52,43 +69,120 @@ SAMPLES = [
 ]
 
 
-def _pip(*args: str, cwd: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", *args, "--no-deps", "--no-build-isolation", "-q"],
-        cwd=cwd, check=True, capture_output=True, text=True, timeout=240,
-    )
+def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kwargs)
+    assert proc.returncode == 0, f"{cmd[:4]} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    return proc
 
 
 @pytest.fixture(scope="module")
-def installed_wheel(tmp_path_factory) -> Path:
-    """Build a wheel from a copy of the source tree and install it into a bare target dir."""
-    work = tmp_path_factory.mktemp("wheel")
+def dists(tmp_path_factory) -> dict[str, Path]:
+    """``python -m build`` (sdist, then the wheel from it) on a copy of the source tree."""
+    pytest.importorskip("build", reason="needs the build package (mtneuro[test])")
+    work = tmp_path_factory.mktemp("dist")
     tree = work / "tree"
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
-    shutil.copytree(REPO / "src", tree / "src", ignore=ignore)
-    for name in ("pyproject.toml", "README.md"):
+    shutil.copytree(REPO / "src", tree / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(REPO / name, tree / name)
-    _pip("wheel", "-w", str(work / "dist"), str(tree), cwd=work)
-    wheels = list((work / "dist").glob("mtneuro-*.whl"))
-    assert len(wheels) == 1, wheels
-    target = work / "site"
-    _pip("install", "--target", str(target), str(wheels[0]), cwd=work)
-    return target
+    # --no-isolation: no download of the build backend; this environment's setuptools builds.
+    _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(work / "out"), str(tree)])
+    sdists, wheels = list((work / "out").glob("*.tar.gz")), list((work / "out").glob("*.whl"))
+    assert len(sdists) == len(wheels) == 1, sorted((work / "out").iterdir())
+    return {"sdist": sdists[0], "wheel": wheels[0]}
 
 
-def test_packaged_samples_load_from_the_installed_wheel(installed_wheel, tmp_path):
+@pytest.fixture(scope="module")
+def core_venv(dists, tmp_path_factory) -> Path:
+    """A fresh venv holding the wheel, seeing this environment's packages but no extra."""
+    venv = tmp_path_factory.mktemp("venv") / "env"
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
+    python = venv / "bin" / "python"
+    purelib = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
+                   .stdout.strip())
+    # every folder this interpreter imports from (site-packages, .pth and PYTHONPATH entries), but
+    # not the checkout: its mtneuro must not be importable there
+    outer = [p for p in sys.path if p and Path(p).is_dir()
+             and Path(p).resolve() != REPO and not Path(p).resolve().is_relative_to(REPO / "src")]
+    (purelib / "_outer_environment.pth").write_text("\n".join(outer) + "\n")
+    (purelib / "_core_only.pth").write_text(f"import sys; sys.modules.update(dict.fromkeys({HIDDEN!r}))\n")
+    # the outer environment's mtneuro (editable) is visible to pip: install beside it, not over it
+    _run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed",
+          "--disable-pip-version-check", "-q", str(dists["wheel"])])
+    return venv
+
+
+@pytest.fixture
+def venv_env(tmp_path, tmp_path_factory) -> dict[str, str]:
+    """No checkout, data or cache on the path: only what the wheel installed."""
     env = {k: v for k, v in os.environ.items() if k not in ("MTNEURO_DATA", "PYTHONPATH")}
-    env.update(PYTHONPATH=str(installed_wheel), XDG_CACHE_HOME=str(tmp_path / "empty-cache"),
-               HOME=str(tmp_path))
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, *SAMPLES],
-        check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
+    env.update(XDG_CACHE_HOME=str(tmp_path / "empty-cache"), HOME=str(tmp_path),
+               MPLCONFIGDIR=str(tmp_path_factory.getbasetemp() / "mplconfig"))
+    return env
+
+
+def _metadata(text: str) -> email.message.Message:
+    return email.parser.Parser().parsestr(text)
+
+
+def test_sdist_and_wheel_metadata(dists):
+    with zipfile.ZipFile(dists["wheel"]) as whl:
+        names = whl.namelist()
+        wheel_meta = _metadata(whl.read(f"mtneuro-{VERSION}.dist-info/METADATA").decode())
+        entry_points = whl.read(f"mtneuro-{VERSION}.dist-info/entry_points.txt").decode()
+    with tarfile.open(dists["sdist"]) as sdist:
+        members = {m.name.split("/", 1)[1] for m in sdist.getmembers() if "/" in m.name}
+        sdist_meta = _metadata(sdist.extractfile(f"mtneuro-{VERSION}/PKG-INFO").read().decode())
+    assert dists["wheel"].name == f"mtneuro-{VERSION}-py3-none-any.whl"
+    readme = (REPO / "README.md").read_text()
+    for meta in (wheel_meta, sdist_meta):
+        assert meta["Name"] == "mtneuro" and meta["Version"] == VERSION
+        assert meta["Requires-Python"] == ">=3.11"
+        assert meta["License-Expression"] == "MIT" and meta.get_all("License-File") == ["LICENSE"]
+        assert set(meta.get_all("Provides-Extra")) == {*EXTRAS, "all", "test"}
+        # the README renders on PyPI as markdown (what `twine check` verifies)
+        assert meta["Description-Content-Type"] == "text/markdown"
+        assert meta.get_payload().strip() == readme.strip()
+    requires = wheel_meta.get_all("Requires-Dist")
+    core = [r for r in requires if "extra ==" not in r]
+    assert sorted(core) == sorted(PROJECT["dependencies"])
+    assert not {"intern", "monai", "segmentation-models-pytorch", "submitit"} & {
+        r.split(">")[0].split("=")[0] for r in core}
+    assert "mtneuro = mtneuro.cli.main:main" in entry_points
+    # the packaged data and its notice ship in both
+    for rel in [f"mtneuro/resources/data/{s}" for s in SAMPLES] + ["mtneuro/resources/NOTICE"]:
+        assert rel in names and f"src/{rel}" in members, rel
+    assert {"pyproject.toml", "README.md", "LICENSE"} <= members
+
+
+def test_version_from_the_installed_wheel(core_venv, venv_env, tmp_path):
+    proc = _run([str(core_venv / "bin" / "mtneuro"), "--version"], cwd=tmp_path, env=venv_env)
+    assert proc.stdout.startswith(f"mtneuro {VERSION} (Python ") and "extras: none" in proc.stdout
+
+
+def test_slice_preview_from_the_installed_wheel(core_venv, venv_env, tmp_path):
+    out = tmp_path / "slice.png"
+    _run([str(core_venv / "bin" / "mtneuro"), "data", "preview", "--source", "slice", "--out", str(out)],
+         cwd=tmp_path, env=venv_env)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+
+
+def test_core_install_runs_neural_myow_on_packaged_chewie(core_venv, venv_env, tmp_path):
+    out = tmp_path / "neural"
+    _run([str(core_venv / "bin" / "mtneuro"), "neural", "--data", "chewie-1", "--method", "myow",
+          "--steps", "10", "--out", str(out)], cwd=tmp_path, env=venv_env)
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert metrics["method"] == "myow" and metrics["steps"] == 10
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and (out / "encoder.pt").is_file()
+
+
+def test_packaged_samples_load_from_the_installed_wheel(core_venv, venv_env, tmp_path):
+    proc = _run([str(core_venv / "bin" / "python"), "-c", PROBE, *SAMPLES], cwd=tmp_path, env=venv_env)
     report = json.loads(proc.stdout)
-    assert report["module"].startswith(str(installed_wheel)), "imported the checkout, not the wheel"
+    site_dir = str(core_venv)
+    assert report["module"].startswith(site_dir), "imported the checkout, not the wheel"
     for rel in SAMPLES:
-        assert report["found"][rel]["path"].startswith(str(installed_wheel))
+        assert report["found"][rel]["path"].startswith(site_dir)
         assert report["found"][rel]["sha_ok"], rel
     assert report["rates_shape"] == [895, 174]
     assert report["slice_shape"] == [1420, 5805]
@@ -97,3 +191,10 @@ def test_packaged_samples_load_from_the_installed_wheel(installed_wheel, tmp_pat
     # The other package resources (suites, published numbers) ship too.
     assert {"quick", "paper"} <= set(report["suites"]) and report["quick_cells"] > 0
     assert report["published_rows"] > 50
+
+
+def test_release_files_carry_the_package_version():
+    citation = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    assert citation["version"] == VERSION and citation["license"] == PROJECT["license"]
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" in changelog and f"## [{VERSION}] - " in changelog

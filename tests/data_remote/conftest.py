@@ -24,6 +24,8 @@ def array_source(volume) -> ArraySource:
 @pytest.fixture
 def boss_server(array_source, monkeypatch):
     """A fresh server per test (its fault queue and request log start empty)."""
+    for module in ("intern", "blosc"):
+        pytest.importorskip(module, reason="needs mtneuro[bossdb]")
     for var in PROXY_VARS:  # loopback traffic must not go through a proxy
         monkeypatch.delenv(var, raising=False)
     with BossTestServer(array_source, stall_seconds=3.0) as server:

@@ -143,6 +143,7 @@ def test_wrong_token_is_permanent(boss_server, fast_params):
     assert boss_server.count("channel") == 1
 
 
+@pytest.mark.extra("bossdb")
 def test_annotation_ids_above_255_are_an_error_not_wrapped(monkeypatch):
     volume = {"roi_labels": np.zeros((2, 8, 8), np.uint8)}
     source = ArraySource(volume)
@@ -187,6 +188,7 @@ def test_bad_params_are_config_errors_before_any_request(kwargs):
         open_source("bossdb", host="127.0.0.1:9", **kwargs)
 
 
+@pytest.mark.extra("bossdb")
 def test_server_serves_the_phantom_to_the_real_client(monkeypatch):
     pytest.importorskip("mtneuro.data.sources.phantom")
     for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):

@@ -7,8 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from mtneuro.errors import ConfigError
-from mtneuro.tasks.segmentation.inference import (
+pytest.importorskip("monai", reason="needs mtneuro[seg]")
+
+from mtneuro.errors import ConfigError  # noqa: E402
+from mtneuro.tasks.segmentation.inference import (  # noqa: E402
     evaluate_tiles,
     predict_tiles,
     sliding_window_logits,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtneuro.errors import ConfigError
-from mtneuro.models.segmentation import (
+pytest.importorskip("segmentation_models_pytorch", reason="needs mtneuro[seg]")
+pytest.importorskip("monai", reason="needs mtneuro[seg]")
+
+from mtneuro.errors import ConfigError  # noqa: E402
+from mtneuro.models.segmentation import (  # noqa: E402
     PAPER_MODELS_2D,
     PAPER_MODELS_3D,
     create_segmentation_model,

@@ -7,10 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from mtneuro.data.testing.analytic import GridSource
-from mtneuro.errors import ConfigError
-from mtneuro.tasks.segmentation import run as run_module
-from mtneuro.tasks.segmentation.run import Task2Config, run_task2, task2_config
+pytest.importorskip("segmentation_models_pytorch", reason="needs mtneuro[seg]")
+pytest.importorskip("monai", reason="needs mtneuro[seg]")
+
+from mtneuro.data.testing.analytic import GridSource  # noqa: E402
+from mtneuro.errors import ConfigError  # noqa: E402
+from mtneuro.tasks.segmentation import run as run_module  # noqa: E402
+from mtneuro.tasks.segmentation.run import Task2Config, run_task2, task2_config  # noqa: E402
 
 TINY = {
     "train_z_step": 100,

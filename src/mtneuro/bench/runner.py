@@ -32,6 +32,7 @@ from mtneuro.bench.progress import CellState, Progress
 from mtneuro.bench.suite import Cell
 from mtneuro.bench.tasks import get_task
 from mtneuro.errors import ConfigError
+from mtneuro.extras import require
 from mtneuro.registry import check_choice
 
 EXECUTORS = ("local", "slurm", "submitit-local")
@@ -158,8 +159,7 @@ def _run_pool(pending: list[CellState], out: Path, jobs: int, progress: Progress
 
 
 def _submitit_executor(out: Path, options: RunOptions) -> Any:
-    import submitit
-
+    submitit = require("submitit", "cluster")
     folder = out / "submitit" / "%j"
     if options.executor == "slurm":
         executor = submitit.AutoExecutor(folder=folder, cluster="slurm")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import sys
 
 import click
@@ -22,12 +23,24 @@ COMMANDS = {
 }
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``mtneuro --version``: the installed version, the Python and which extras are installed."""
+    if not value or ctx.resilient_parsing:
+        return
+    from mtneuro.extras import installed_extras
+
+    extras = ", ".join(installed_extras()) or "none"
+    click.echo(f"mtneuro {__version__} (Python {platform.python_version()}; extras: {extras})")
+    ctx.exit()
+
+
 @click.group(
     cls=LazyGroup,
     lazy_commands=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(__version__, prog_name="mtneuro")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version, the Python and the installed extras, then exit.")
 def cli() -> None:
     """Learn and benchmark representations of brain data across scales.
 

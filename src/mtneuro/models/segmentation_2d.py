@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import segmentation_models_pytorch as smp
 import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError
+from mtneuro.extras import require
 from mtneuro.registry import check_choice
+
+smp = require("segmentation_models_pytorch", "seg")
 
 #: registry name -> smp architecture class.
 SMP_ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {

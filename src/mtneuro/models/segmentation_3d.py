@@ -17,9 +17,16 @@ and predicts every voxel. The three networks of the paper table:
 from __future__ import annotations
 
 import torch
-from monai.networks.nets import HighResNet, UNet
-from monai.networks.nets.vnet import DownTransition, InputTransition, OutputTransition, UpTransition
 from torch import nn
+
+from mtneuro.extras import require
+
+_nets = require("monai.networks.nets", "seg")
+_vnet = require("monai.networks.nets.vnet", "seg")
+HighResNet, UNet = _nets.HighResNet, _nets.UNet
+DownTransition, InputTransition, OutputTransition, UpTransition = (
+    _vnet.DownTransition, _vnet.InputTransition, _vnet.OutputTransition, _vnet.UpTransition
+)
 
 
 class VNetLight(nn.Module):

@@ -35,6 +35,7 @@ import numpy as np
 from mtneuro.data.retry import RetryFailure, RetryPolicy, Verdict, retry_call
 from mtneuro.data.sources.base import CHANNELS, SOURCES, Range, VolumeSource
 from mtneuro.errors import ConfigError, DataError, SourceUnavailableError
+from mtneuro.extras import require
 
 #: channel -> (collection, experiment, channel) on BossDB.
 BOSSDB_CHANNELS: dict[str, tuple[str, str, str]] = {
@@ -232,7 +233,7 @@ class BossDBSource(VolumeSource):
         """One ``BossRemote`` per thread: requests sessions are not thread-safe."""
         remote = getattr(self._local, "remote", None)
         if remote is None:
-            from intern.remote.boss import BossRemote
+            BossRemote = require("intern.remote.boss", "bossdb").BossRemote  # noqa: N806
 
             remote = BossRemote({"protocol": self.protocol, "host": self.host, "token": self.token})
             for service in (remote.project_service, remote.volume_service):

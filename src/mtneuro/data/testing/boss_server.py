@@ -40,6 +40,7 @@ import numpy as np
 
 from mtneuro.data.sources.base import VolumeSource
 from mtneuro.data.sources.bossdb import BOSSDB_CHANNELS
+from mtneuro.extras import require
 
 FAULTS = ("error500", "stall", "truncate", "drop", "notfound")
 ROUTES = ("cutout", "channel", "experiment", "coord")
@@ -81,6 +82,7 @@ class BossTestServer:
         stall_seconds: float = 5.0,
         delay_seconds: float = 0.0,
     ) -> None:
+        self._blosc = require("blosc", "bossdb")  # cutout bodies are blosc-compressed
         self.source = source
         self.token = token
         self.stall_seconds = stall_seconds
@@ -235,13 +237,11 @@ class BossTestServer:
             block = self.source.read_channel(channel, (z0, z1), (y0, y1), (x0, x1))
         except Exception as exc:  # noqa: BLE001 - a bad range is the client's error, like the Boss's 400
             return 400, "application/json", json.dumps({"detail": str(exc)}).encode()
-        import blosc
-
         data = np.ascontiguousarray(block, dtype=dtype)
         return (
             200,
             "application/blosc",
-            blosc.compress(data.tobytes(), typesize=data.dtype.itemsize),
+            self._blosc.compress(data.tobytes(), typesize=data.dtype.itemsize),
         )
 
 

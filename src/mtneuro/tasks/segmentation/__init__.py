@@ -8,34 +8,36 @@ Public API:
   F1 (Dice), IoU, balanced accuracy from one pooled confusion matrix;
 - :func:`train_segmentation`, :class:`TrainSettings`, :class:`CropBatches`;
 - :func:`sliding_window_logits`, :func:`predict_tiles`, :func:`evaluate_tiles`.
+
+Names load their submodule on first use: ``metrics``, ``batches`` and ``train`` need
+only the core install; ``inference`` and ``run`` need the ``seg`` extra (MONAI, smp).
 """
 
-from mtneuro.tasks.segmentation.batches import CropBatches
-from mtneuro.tasks.segmentation.inference import (
-    evaluate_tiles,
-    predict_tiles,
-    sliding_window_logits,
-)
-from mtneuro.tasks.segmentation.metrics import (
-    ConfusionAccumulator,
-    confusion_matrix,
-    segmentation_scores,
-)
-from mtneuro.tasks.segmentation.run import PRESETS, Task2Config, run_task2, task2_config
-from mtneuro.tasks.segmentation.train import TrainSettings, train_segmentation
+import importlib
+from typing import Any
 
-__all__ = [
-    "PRESETS",
-    "ConfusionAccumulator",
-    "CropBatches",
-    "Task2Config",
-    "TrainSettings",
-    "confusion_matrix",
-    "evaluate_tiles",
-    "predict_tiles",
-    "run_task2",
-    "segmentation_scores",
-    "sliding_window_logits",
-    "task2_config",
-    "train_segmentation",
-]
+#: public name -> submodule defining it.
+_EXPORTS = {
+    "CropBatches": "batches",
+    "evaluate_tiles": "inference",
+    "predict_tiles": "inference",
+    "sliding_window_logits": "inference",
+    "ConfusionAccumulator": "metrics",
+    "confusion_matrix": "metrics",
+    "segmentation_scores": "metrics",
+    "PRESETS": "run",
+    "Task2Config": "run",
+    "run_task2": "run",
+    "task2_config": "run",
+    "TrainSettings": "train",
+    "train_segmentation": "train",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

@@ -13,12 +13,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from monai.inferers import sliding_window_inference
 from torch import nn
 
 from mtneuro.errors import ConfigError
+from mtneuro.extras import require
 from mtneuro.ssl.acceleration import cuda_autocast_dtype
 from mtneuro.tasks.segmentation.metrics import ConfusionAccumulator
+
+sliding_window_inference = require("monai.inferers", "seg").sliding_window_inference
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 
