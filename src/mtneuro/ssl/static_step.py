@@ -13,8 +13,8 @@ update), but so that one call's kernels can be captured once and replayed:
 - the miner's random pick arrives as a uniform draw made by the caller from the step's
   device generator, the same numbers :func:`~mtneuro.ssl.miner.knn_mine` would draw;
 - checks that would read the device back assert asynchronously
-  (:func:`~mtneuro.ssl.acceleration.sync_free`); autocast runs without its weight cache
-  (a cached cast made during capture would be stale at replay).
+  (:func:`~mtneuro.ssl.acceleration.sync_free`); when captured, autocast runs without
+  its weight cache (a cast cached during capture would be stale at replay).
 
 With ``capture`` (CUDA) the step is captured by :class:`~mtneuro.ssl.acceleration.GraphedStep`
 after three warm-up calls; with ``compile_mode`` the forward (encoders, heads, miner and
@@ -67,6 +67,7 @@ class StaticStep:
     ) -> None:
         self.method, self.optimizer, self.device = method, optimizer, device
         self.amp_dtype, self.fuse_target_views = amp_dtype, fuse_target_views
+        self.cache_casts = not capture
         self.update = TensorLRUpdate(optimizer)
         self.ema = TargetEMA(method.ema_pairs())
         self.lr = torch.zeros((), device=device)
@@ -129,7 +130,7 @@ class StaticStep:
         self, inputs: dict[str, torch.Tensor | None], mined_weight: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
-                            enabled=self.amp_dtype is not None, cache_enabled=False):
+                            enabled=self.amp_dtype is not None, cache_enabled=self.cache_casts):
             out = self.method(inputs["view_a"], inputs["view_b"], pool=inputs["pool"],
                               exclude=inputs["exclude"], uniform=inputs["uniform"],
                               mined_weight=mined_weight, fuse_target_views=self.fuse_target_views)
