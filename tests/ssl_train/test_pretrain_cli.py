@@ -65,10 +65,10 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
             "--epochs", "2", "--out", str(tmp_path / "run")]
     original = trainer_module.Trainer._run_epoch
 
-    def interrupted(self, epoch, bar):
+    def interrupted(self, epoch, *args):
         if epoch == 1:
             raise KeyboardInterrupt  # Ctrl-C during the second epoch
-        return original(self, epoch, bar)
+        return original(self, epoch, *args)
 
     monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", interrupted)
     code, out = run_cli(args, capsys)

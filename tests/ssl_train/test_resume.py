@@ -55,10 +55,15 @@ def read_log(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+# The static step (device-tensor schedules, static buffers) resumes exactly as well.
+STATIC_SETTINGS = TrainSettings(**{**MYOW_SETTINGS.__dict__, "step": "static"})
+
+
 @pytest.mark.parametrize(
     ("settings", "widths"),
-    [(SETTINGS, (4, 8)), (MYOW_SETTINGS, (4, 8)), (MYOW_SETTINGS, (16, 32))],
-    ids=["byol", "myow-merged-pool", "myow-merged-pool-channels-last"],
+    [(SETTINGS, (4, 8)), (MYOW_SETTINGS, (4, 8)), (MYOW_SETTINGS, (16, 32)),
+     (STATIC_SETTINGS, (4, 8))],
+    ids=["byol", "myow-merged-pool", "myow-merged-pool-channels-last", "myow-merged-pool-static"],
 )
 def test_interrupted_then_resumed_equals_uninterrupted(digits_images, tmp_path, settings, widths):
     views_per_step = 3 if settings.pool_size else 2

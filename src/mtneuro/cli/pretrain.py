@@ -32,6 +32,8 @@ from mtneuro.errors import ConfigError
               "bf16 (also AMX CPUs) or fp16 (CUDA only)  [default: auto]")
 @click.option("--compile", "compile_encoders", is_flag=True, default=None,
               help="torch.compile the encoders (GPU: 1.3x on an H100; compile time first).")
+@click.option("--step", "step_mode", help="How each step runs: auto, eager, static (no host "
+              "synchronisation) or cuda_graph (captured once, replayed)  [default: auto]")
 @click.option("--download", is_flag=True, default=None,
               help="Download CIFAR into --source-param root=DIR if missing (needs internet).")
 @click.option("--probe", is_flag=True, help="Vision sources: linear-probe and kNN accuracy "
@@ -41,7 +43,7 @@ def pretrain(
     method: str | None, source: str | None, source_param: tuple[str, ...], epochs: int | None,
     batch_size: int | None, out_dir: Path | None, resume: bool, config_file: Path | None, quick: bool,
     seed: int | None, device: str | None, amp: str | None, compile_encoders: bool | None,
-    download: bool | None, probe: bool, quiet: bool | None,
+    download: bool | None, probe: bool, quiet: bool | None, step_mode: str | None,
 ) -> None:
     """Pre-train an encoder with BYOL or MYOW; writes OUT/encoder.pt, train_log.jsonl,
     checkpoint.pt and metrics.json. Run under torchrun for several processes/GPUs.
@@ -57,7 +59,7 @@ def pretrain(
         "method": method, "source": source, "source_params": parse_source_params(source_param) or None,
         "epochs": epochs, "batch_size": batch_size, "out_dir": out_dir and str(out_dir), "resume": resume or None,
         "seed": seed, "device": device, "amp": amp, "compile": compile_encoders,
-        "download": download, "quiet": quiet,
+        "download": download, "quiet": quiet, "step": step_mode,
     }
     config = make_config("quick" if quick else "default", overrides, config_file)
     if probe and config.source not in ("digits", "cifar10", "cifar100", "folder"):
@@ -72,7 +74,8 @@ def pretrain(
     if not result["is_main"]:
         return
     metrics = {k: result[k] for k in ("final_loss", "steps", "epochs", "samples_per_s", "lr",
-                                      "pool_size", "n_images", "world_size")}
+                                      "pool_size", "n_images", "world_size", "step_mode",
+                                      "compile_mode", "wall_s")}
     if probe:
         metrics["probe"] = _probe(config, Path(result["encoder"]))
     write_metrics(config.out_dir, task="pretrain", metrics=metrics, config=to_dict(config),
@@ -81,7 +84,8 @@ def pretrain(
         click.echo(f"{config.out_dir} already holds all {result['epochs']} epochs; nothing to "
                    f"resume (final loss {result['final_loss']:.4f})")
     click.echo(f"{config.method} on {config.source}: {result['steps']} steps, final loss "
-               f"{result['final_loss']:.4f}, {result['samples_per_s']:.1f} samples/s; "
+               f"{result['final_loss']:.4f}, {result['samples_per_s']:.1f} samples/s over "
+               f"{result['wall_s']:.1f} s of training (step {result['step_mode']}); "
                f"encoder -> {result['encoder']}")
     if probe:
         click.echo(f"probe: linear {metrics['probe']['linear_accuracy']:.3f}, "

@@ -101,14 +101,45 @@ class BYOL(nn.Module):
         y = self.target_encoder(x)
         return y, self.target_projector(y)
 
-    def byol_terms(self, view_a: torch.Tensor, view_b: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Both branches on both views and the symmetric loss; intermediate tensors returned."""
+    def byol_terms(
+        self,
+        view_a: torch.Tensor,
+        view_b: torch.Tensor,
+        *,
+        target_extra: torch.Tensor | None = None,
+        fuse_target_views: bool = False,
+    ) -> dict[str, torch.Tensor]:
+        """Both branches on both views and the symmetric loss; intermediate tensors returned.
+
+        Args:
+            view_a, view_b: the two views ``(B, ...)``.
+            target_extra: more samples ``(P, ...)`` for the target encoder alone (MYOW's
+                pool); their representations come back as ``ty_extra``.
+            fuse_target_views: run the target encoder once on all its inputs
+                concatenated (fewer, larger kernels). Its batch-norm layers then
+                normalise over the concatenation instead of over each view: a departure
+                from the MTNeuro protocol (which forwards each view alone), so off by
+                default.
+        """
         y_a, z_a, p_a = self.online(view_a)
         y_b, z_b, p_b = self.online(view_b)
-        ty_a, tz_a = self.target(view_a)
-        ty_b, tz_b = self.target(view_b)
+        if fuse_target_views:
+            inputs = [view_a, view_b] + ([target_extra] if target_extra is not None else [])
+            with torch.no_grad():
+                ty = self.target_encoder(torch.cat(inputs)).split([x.shape[0] for x in inputs])
+            ty_a, ty_b = ty[0], ty[1]
+            with torch.no_grad():
+                tz_a, tz_b = self.target_projector(ty_a), self.target_projector(ty_b)
+            extra = ty[2] if target_extra is not None else None
+        else:
+            ty_a, tz_a = self.target(view_a)
+            ty_b, tz_b = self.target(view_b)
+            extra = None
+            if target_extra is not None:
+                with torch.no_grad():
+                    extra = self.target_encoder(target_extra)
         loss = 0.5 * (normalized_mse(p_a, tz_b) + normalized_mse(p_b, tz_a))
-        return {
+        terms = {
             "byol_loss": loss,
             "y_a": y_a,
             "z_a": z_a,
@@ -121,18 +152,23 @@ class BYOL(nn.Module):
             "ty_b": ty_b,
             "tz_b": tz_b,
         }
+        if extra is not None:
+            terms["ty_extra"] = extra
+        return terms
 
     def forward(
-        self, view_a: torch.Tensor, view_b: torch.Tensor, **_: object
+        self, view_a: torch.Tensor, view_b: torch.Tensor, *, fuse_target_views: bool = False,
+        **_: object,
     ) -> dict[str, torch.Tensor]:
         """Symmetric BYOL loss of two views ``(B, ...)``.
 
         Extra keyword arguments of the common method call (``pool``, ``exclude``,
-        ``mined_weight``, ``generator``, ...) are accepted and ignored, so a trainer can
-        drive BYOL and MYOW identically.
+        ``mined_weight``, ``generator``, ``uniform``, ...) are accepted and ignored, so a
+        trainer can drive BYOL and MYOW identically. ``fuse_target_views``: see
+        :meth:`byol_terms`.
 
         Returns:
             ``{"loss": scalar with graph, "byol_loss": detached scalar}``.
         """
-        loss = self.byol_terms(view_a, view_b)["byol_loss"]
+        loss = self.byol_terms(view_a, view_b, fuse_target_views=fuse_target_views)["byol_loss"]
         return {"loss": loss, "byol_loss": loss.detach()}

@@ -10,14 +10,18 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from mtneuro.ssl.acceleration import in_sync_free
+
 
 def _check(ok: torch.Tensor, message: str, n_valid: torch.Tensor | None = None) -> None:
-    """Raise ``ValueError`` on CPU; on an accelerator assert asynchronously.
+    """Raise ``ValueError`` on CPU; on an accelerator, in a static (capturable) step or
+    under ``torch.compile``, assert asynchronously.
 
-    Reading a device tensor back would stall the training step on every call, so on
-    GPU a violation surfaces (as a device-side assertion) at a later synchronisation.
+    Reading a device tensor back would stall the training step on every call (and cannot
+    be captured in a CUDA graph), so there a violation surfaces as a device-side
+    assertion at a later synchronisation (on CPU: a RuntimeError at once).
     """
-    if ok.device.type != "cpu":
+    if ok.device.type != "cpu" or in_sync_free():
         torch._assert_async(ok, message)
     elif not bool(ok):
         if n_valid is not None:
@@ -34,6 +38,7 @@ def knn_mine(
     exclude: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     self_index: torch.Tensor | bool | None = None,
+    uniform: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Pick, for each query, one of its ``k`` cosine-nearest admissible pool entries.
 
@@ -47,6 +52,9 @@ def knn_mine(
         generator: source of the uniform draw; on CPU or on the query's device.
         self_index: each query's own position in the pool, excluded as well: a long
             tensor ``(B,)``, or True meaning ``arange(B)`` (the pool is the batch itself).
+        uniform: the draw itself, ``(B,)`` in [0, 1) (instead of ``generator``): a step
+            captured in a CUDA graph or compiled draws it outside, from the same
+            generator, so ``torch.rand(B, generator=g)`` here and there pick the same.
 
     Returns:
         Long tensor ``(B,)`` of pool indices.
@@ -86,8 +94,12 @@ def knn_mine(
     kk = min(k, p)
     top = sim.topk(kk, dim=1).indices  # (B, kk); admissible entries come first
     n_pick = n_valid.clamp(max=kk)
-    gen_device = generator.device if generator is not None else device
-    u = torch.rand(b, generator=generator, device=gen_device).to(device)
+    if uniform is None:
+        gen_device = generator.device if generator is not None else device
+        uniform = torch.rand(b, generator=generator, device=gen_device)
+    elif uniform.shape != (b,):
+        raise ValueError(f"uniform: expected shape ({b},), got {tuple(uniform.shape)}")
+    u = uniform.to(device)
     # floor(u * n) is uniform over 0..n-1; clamp guards u rounding up to 1 in float32.
     choice = torch.minimum((u * n_pick).long(), n_pick - 1)
     return top.gather(1, choice[:, None]).squeeze(1)

@@ -148,7 +148,7 @@ class MYOW(BYOL):
             search = target_y if self.mine_space == "target" else terms["y_b"].detach()
         else:
             raw = pool
-            target_y = self.target_encoder(pool)
+            target_y = terms["ty_extra"]
             search = target_y if self.mine_space == "target" else self.online_encoder(pool)
         if gather is not None:
             target_y = gather(target_y)
@@ -164,8 +164,10 @@ class MYOW(BYOL):
         *,
         pool: torch.Tensor | None = None,
         exclude: torch.Tensor | None = None,
-        mined_weight: float = 0.0,
+        mined_weight: float | torch.Tensor = 0.0,
         generator: torch.Generator | None = None,
+        uniform: torch.Tensor | None = None,
+        fuse_target_views: bool = False,
         gather: Callable[[torch.Tensor], torch.Tensor] | Literal["auto"] | None = "auto",
         rank: int = 0,
     ) -> dict[str, torch.Tensor]:
@@ -175,8 +177,13 @@ class MYOW(BYOL):
             view_a, view_b: two augmented views ``(B, ...)`` of the same samples.
             pool: optional candidate samples ``(P, ...)``; None mines within the batch.
             exclude: optional bool ``(B, P)`` of forbidden candidates.
-            mined_weight: weight ``w`` of the mined loss (ramped by the caller).
+            mined_weight: weight ``w`` of the mined loss (ramped by the caller); a 0-dim
+                tensor in a static step (float64 keeps ``1 - w`` as exact as a float).
             generator: randomness of the k-neighbour draw.
+            uniform: the draw itself, ``(B,)`` in [0, 1), instead of ``generator``
+                (see :func:`~mtneuro.ssl.miner.knn_mine`).
+            fuse_target_views: one target-encoder forward for both views and the pool
+                (see :meth:`~mtneuro.ssl.byol.BYOL.byol_terms`; off in the MTNeuro protocol).
             gather, rank: distributed candidate gathering (see the module docstring):
                 ``"auto"``, a callable concatenating a tensor over processes, or None.
 
@@ -188,7 +195,8 @@ class MYOW(BYOL):
             gather = None
             if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
                 gather, rank = all_gather_nograd, dist.get_rank()
-        terms = self.byol_terms(view_a, view_b)
+        terms = self.byol_terms(view_a, view_b, target_extra=pool,
+                                fuse_target_views=fuse_target_views)
         terms["view_b"] = view_b
         search, target_y, raw = self._candidates(terms, pool, gather)
         b = view_a.shape[0]
@@ -202,6 +210,7 @@ class MYOW(BYOL):
             exclude=exclude,
             generator=generator,
             self_index=self_index,
+            uniform=uniform,
         )
         with torch.no_grad():
             tz_mined = self.target_projector(target_y[index])
@@ -219,8 +228,13 @@ class MYOW(BYOL):
                 normalized_mse(terms["p_a"], tz_mined) + normalized_mse(p_mined, terms["tz_a"])
             )
         byol = terms["byol_loss"]
-        w = float(mined_weight)
-        loss = byol + w * mined if self.loss_mix == "add" else (1 - w) * byol + w * mined
+        if isinstance(mined_weight, torch.Tensor):
+            # w and 1 - w rounded to the loss type as a Python float would be.
+            w, rest = mined_weight.to(mined.dtype), (1 - mined_weight).to(byol.dtype)
+        else:
+            w = float(mined_weight)
+            rest = 1 - w
+        loss = byol + w * mined if self.loss_mix == "add" else rest * byol + w * mined
         return {
             "loss": loss,
             "byol_loss": byol.detach(),

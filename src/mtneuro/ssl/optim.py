@@ -6,6 +6,10 @@ LARS adaptation, as in BYOL (Grill et al. 2020) and the MYOW/MTNeuro code
 (``exclude_bias_and_bn``).
 
 >>> opt = build_optimizer("lars", method, lr=lars_lr(0.03, batch_size=256), weight_decay=5e-4)
+
+:class:`TensorLRUpdate` performs the update of an SGD or LARS optimiser with the learning
+rate read from a 0-dim device tensor (``torch.optim.SGD`` reads a tensor learning rate
+back to the host, which a CUDA graph cannot capture).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from mtneuro.errors import ConfigError
 from mtneuro.registry import check_choice
 from mtneuro.ssl.schedules import lars_lr  # noqa: F401  (re-exported: the LR rule lives beside LARS)
 
@@ -113,6 +118,88 @@ class LARS(torch.optim.Optimizer):
                 buf.mul_(group["momentum"]).add_(d)
                 w.add_(buf, alpha=-group["lr"])
         return loss
+
+
+def static_update_support(optimizer: torch.optim.Optimizer) -> str | None:
+    """None if :class:`TensorLRUpdate` can run ``optimizer``'s update, else why not."""
+    if type(optimizer) not in (torch.optim.SGD, LARS):
+        return (f"needs an SGD or LARS optimiser (got {type(optimizer).__name__}); "
+                f"use optimizer 'sgd' or 'lars', or step 'eager'")
+    for group in optimizer.param_groups:
+        odd = {k: group.get(k) for k in ("nesterov", "maximize", "differentiable") if group.get(k)}
+        if group.get("dampening", 0) != 0:
+            odd["dampening"] = group["dampening"]
+        if odd:
+            return f"supports plain momentum SGD only, got {odd}"
+    return None
+
+
+class TensorLRUpdate:
+    """The update of an SGD (momentum, weight decay) or :class:`LARS` optimiser with the
+    learning rate a 0-dim tensor on the parameters' device.
+
+    Per parameter group, foreach kernels over all its parameters: ``d = g + wd * w``,
+    LARS trust ratio, ``buf = momentum * buf + d``, ``w -= lr * buf``. The momentum
+    buffers are the optimiser's own ``state[p]["momentum_buffer"]`` (created as zeros,
+    which gives SGD's first step ``buf = d`` exactly), so checkpoints, eager steps and
+    this update interleave. Equal to ``optimizer.step()`` up to float rounding (``w -=
+    lr * buf`` rounds the product; ``torch.optim`` may fuse it). The groups' weight decay,
+    momentum and LARS settings are read once, at construction.
+
+    Raises:
+        ConfigError: an optimiser :func:`static_update_support` rejects.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        why_not = static_update_support(optimizer)
+        if why_not is not None:
+            raise ConfigError(f"optimizer: {why_not}")
+        self.optimizer = optimizer
+        lars = isinstance(optimizer, LARS)
+        # Fixed now: the learning rate a trainer writes into param_groups each step must
+        # not be read here (a compiled update would be re-specialised on it every step).
+        self.groups = [(list(g["params"]), float(g["weight_decay"]), float(g["momentum"]),
+                        lars and not g["lars_exclude"], float(g.get("eta", 0.0)))
+                       for g in optimizer.param_groups]
+        for params, _, momentum, _, _ in self.groups:
+            if momentum:  # buffers made now, not inside the first compiled/captured update
+                for p in params:
+                    self._buffer(p)
+
+    @torch.no_grad()
+    def __call__(self, lr: torch.Tensor) -> None:
+        """One update with learning rate ``lr`` (0-dim tensor); parameters without a
+        gradient are skipped, as ``optimizer.step()`` skips them."""
+        for group_params, wd, momentum, trust_ratio, eta in self.groups:
+            params = [p for p in group_params if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            # A new list: the grads themselves are never modified (as in torch.optim).
+            d = torch._foreach_add(grads, params, alpha=wd) if wd else [g.clone() for g in grads]
+            if trust_ratio:
+                _lars_scale(params, d, eta)
+            if momentum:
+                bufs = [self._buffer(p) for p in params]
+                torch._foreach_mul_(bufs, momentum)
+                torch._foreach_add_(bufs, d)
+                d = bufs
+            torch._foreach_sub_(params, torch._foreach_mul(d, lr))
+
+    def _buffer(self, p: torch.Tensor) -> torch.Tensor:
+        state = self.optimizer.state[p]
+        if "momentum_buffer" not in state or state["momentum_buffer"] is None:
+            state["momentum_buffer"] = torch.zeros_like(p)
+        return state["momentum_buffer"]
+
+
+def _lars_scale(params: list[torch.Tensor], d: list[torch.Tensor], eta: float) -> None:
+    """``d *= eta ||w|| / ||d||`` per parameter (1 where a norm is 0), in place."""
+    w_norm = torch.stack(torch._foreach_norm(params))
+    d_norm = torch.stack(torch._foreach_norm(d))
+    trust = torch.where((w_norm > 0) & (d_norm > 0), eta * w_norm / d_norm,
+                        torch.ones_like(w_norm))
+    torch._foreach_mul_(d, list(trust.unbind()))
 
 
 def build_optimizer(

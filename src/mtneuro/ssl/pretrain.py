@@ -83,6 +83,12 @@ class PretrainConfig:
     channels_last: bool = True
     compile: bool = False
     retain_cpu_memory: bool = True
+    # how the step is driven: see mtneuro.ssl.trainer.TrainSettings / ssl.acceleration
+    step: Literal["auto", "eager", "static", "cuda_graph"] = "auto"
+    compile_mode: Literal["auto", "off", "default", "reduce-overhead", "max-autotune",
+                          "max-autotune-no-cudagraphs"] = "auto"
+    fuse_target_views: bool = False
+    prefetch_indices: bool = True
     sync_bn: bool = True
     log_every: int = field(default=10, metadata=positive())
     checkpoint_every: int = field(default=10, metadata=positive())
@@ -229,7 +235,9 @@ def train_settings(config: PretrainConfig):
         mined_rampup_epochs=config.mined_rampup_epochs, pool_size=pool, seed=config.seed,
         log_every=config.log_every, checkpoint_every=config.checkpoint_every, amp=config.amp,
         channels_last=config.channels_last, compile=config.compile,
-        retain_cpu_memory=config.retain_cpu_memory, quiet=config.quiet,
+        retain_cpu_memory=config.retain_cpu_memory, quiet=config.quiet, step=config.step,
+        compile_mode=config.compile_mode, fuse_target_views=config.fuse_target_views,
+        prefetch_indices=config.prefetch_indices,
     )
 
 

@@ -13,23 +13,30 @@ cosine) and mined-loss weight (linear ramp) from :mod:`mtneuro.ssl.schedules`;
 two augmented views of the batch made on the training device; one optimiser
 step; one target update. Loss terms stay on the device and are read back every
 ``log_every`` steps (one synchronisation), averaged over ranks, checked for
-NaN/inf and appended to ``train_log.jsonl``.
+NaN/inf and appended to ``train_log.jsonl``. Nothing else in a step waits for the
+device: the epoch's sample order and pool draws are moved to the device once per
+epoch (``prefetch_indices``), and views are made there.
+
+The step runs eagerly, or from static buffers, optionally captured in a CUDA graph
+and/or compiled (``step``, ``compile_mode``; :mod:`mtneuro.ssl.acceleration`,
+:class:`mtneuro.ssl.static_step.StaticStep`); all modes compute the same step up to
+float rounding.
 
 The method is any ``nn.Module`` with the common SSL call::
 
-    out = method(view_a, view_b, pool=None, exclude=None, mined_weight=0.0, generator=None)
+    out = method(view_a, view_b, pool=None, exclude=None, mined_weight=0.0, generator=None,
+                 uniform=None, fuse_target_views=False)
     # out["loss"] (scalar), out["byol_loss"], optional out["mined_loss"], out["mined_index"]
     method.update_target(momentum)
+    method.ema_pairs()  # (online, target) module pairs, for the static step's EMA
 """
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,20 +53,28 @@ from mtneuro.ssl.checkpoint import (
     load_checkpoint,
     restore_rng_state,
     save_checkpoint,
-    truncate_log,
 )
-from mtneuro.ssl.distributed import DistInfo, all_reduce_mean, barrier, local_slice
+from mtneuro.ssl.distributed import DistInfo, barrier, local_slice
+from mtneuro.ssl.loss_log import LossLog
+from mtneuro.ssl.optim import static_update_support
+from mtneuro.ssl.progress import Progress
+from mtneuro.ssl.static_step import StaticStep
 
 #: ``augment(batch, generator) -> view``: one random view of a float batch, on its device.
 ViewFn = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 Amp = Literal["auto", "none", "bf16", "fp16"]
+Step = Literal["auto", "eager", "static", "cuda_graph"]
+CompileMode = Literal["auto", "off", "default", "reduce-overhead", "max-autotune",
+                      "max-autotune-no-cudagraphs"]
 LOG_NAME = "train_log.jsonl"
 CHECKPOINT_NAME = "checkpoint.pt"
 
 # Generator streams of one epoch (see derive_seed).
 _ORDER, _POOL, _VIEWS, _METHOD = range(4)
 # Settings that may change between an interrupted run and its resumption.
-_RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet", "retain_cpu_memory")
+# The step modes compute the same step up to float rounding, so they may change too.
+_RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet", "retain_cpu_memory", "step",
+                      "compile_mode", "prefetch_indices")
 
 
 @dataclass(frozen=True)
@@ -90,7 +105,20 @@ class TrainSettings:
         retain_cpu_memory: on CPU, keep freed memory for reuse during :meth:`Trainer.fit`
             (:func:`~mtneuro.cpu_memory.retained_cpu_memory`): faster steps, higher
             peak memory.
-        quiet: no progress bar.
+        step: how each step is driven: ``"eager"``, ``"static"`` (static buffers and
+            device-tensor schedules, no host synchronisation), ``"cuda_graph"`` (static,
+            captured once and replayed), or ``"auto"``
+            (:data:`~mtneuro.ssl.acceleration.AUTO_STEP` for the device; see
+            :func:`~mtneuro.ssl.acceleration.resolve_step`).
+        compile_mode: ``torch.compile`` mode of the static step's forward and update
+            (``"off"``, ``"default"``, ``"max-autotune-no-cudagraphs"``, ``"max-autotune"``,
+            ``"reduce-overhead"``), or ``"auto"``.
+        fuse_target_views: one target-encoder forward for both views and the pool; its
+            batch norms then see the concatenation (not the MTNeuro protocol: off).
+        prefetch_indices: move each epoch's sample order and pool draws to the device
+            at the epoch start, so no step copies indices from the host (each such copy
+            waits for the device). Same results either way.
+        quiet: no progress bar or progress lines.
     """
 
     epochs: int
@@ -108,7 +136,14 @@ class TrainSettings:
     channels_last: bool = True
     compile: bool = False
     retain_cpu_memory: bool = True
+    step: Step = "auto"
+    compile_mode: CompileMode = "auto"
+    fuse_target_views: bool = False
+    prefetch_indices: bool = True
     quiet: bool = False
+
+
+_DEFAULTS = {f.name: f.default for f in fields(TrainSettings)}
 
 
 def derive_seed(*keys: int) -> int:
@@ -175,6 +210,15 @@ class Trainer:
         if settings.compile:
             acceleration.compile_encoders(method)
         self.model = wrap(method) if wrap is not None else method
+        self.plan = acceleration.resolve_step(
+            settings.step, settings.compile_mode, self.device, amp_dtype=self.amp_dtype,
+            distributed=self.dist.enabled, optimizer_ok=static_update_support(optimizer))
+        self.static: StaticStep | None = None
+        if self.plan.static:
+            self.static = StaticStep(method, optimizer, device=self.device,
+                                     amp_dtype=self.amp_dtype, capture=self.plan.mode == "cuda_graph",
+                                     compile_mode=self.plan.compile_mode,
+                                     fuse_target_views=settings.fuse_target_views)
         if self.device.type == "cuda":
             # Every step has the same input shapes, so cuDNN's one-off algorithm search
             # pays for itself within a few steps.
@@ -182,10 +226,8 @@ class Trainer:
         self.total_steps = settings.epochs * self.steps_per_epoch
         self.step = 0
         self.epoch = 0
-        self._pending: list[tuple[int, int, dict[str, float], dict[str, torch.Tensor]]] = []
-        self._window_start = time.perf_counter()
+        self.log = LossLog(self.log_path, settings.batch_size, self.dist.is_main)
         self.last_checkpoint_epoch: int | None = None
-        self.last_loss = math.nan
 
     # -- schedules ------------------------------------------------------------------
     def scheduled(self, step: int) -> dict[str, float]:
@@ -212,54 +254,64 @@ class Trainer:
         """
         if resume and self.checkpoint_path.is_file():
             self._restore()
-        elif self.dist.is_main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            self.log_path.write_text("")
+        else:
+            self.log.reset()
         start, start_step = time.perf_counter(), self.step
-        self._window_start = start
-        bar = self._progress_bar()
+        self.log.window_start = start
+        self.progress = Progress(self.total_steps, self.settings.batch_size, self.steps_per_epoch,
+                                 self.step, enabled=not self.settings.quiet and self.dist.is_main)
         try:
             with cpu_memory.retained_cpu_memory(self.settings.retain_cpu_memory, self.device):
                 for epoch in range(self.epoch, self.settings.epochs):
-                    self._run_epoch(epoch, bar)
+                    self._run_epoch(epoch)
                     self.epoch = epoch + 1
                     if self.epoch % self.settings.checkpoint_every == 0 or self.epoch == self.settings.epochs:
                         self._save()
         finally:
-            if bar is not None:
-                bar.close()
+            self.progress.close()
         wall = time.perf_counter() - start
         samples = (self.step - start_step) * self.settings.batch_size
         return {
             "steps": self.step,
             "steps_run": self.step - start_step,
             "epochs": self.epoch,
-            "final_loss": self.last_loss,
+            "final_loss": self.log.last_loss,
             "samples_per_s": samples / wall if samples and wall > 0 else math.nan,
             "wall_s": wall,
             "log": str(self.log_path),
             "checkpoint": str(self.checkpoint_path),
+            "step_mode": self.plan.mode,
+            "compile_mode": self.plan.compile_mode,
         }
 
     # -- one epoch ------------------------------------------------------------------
-    def _run_epoch(self, epoch: int, bar: Any) -> None:
+    def _run_epoch(self, epoch: int) -> None:
         s, rank = self.settings, self.dist.rank
         order = torch.randperm(self.n, generator=_generator(torch.device("cpu"), s.seed, epoch, _ORDER))
         pool_gen = _generator(torch.device("cpu"), s.seed, epoch, _POOL)
         view_gen = _generator(self.device, s.seed, epoch, _VIEWS, rank)
         method_gen = _generator(self.device, s.seed, epoch, _METHOD, rank)
+        pools = None
+        if s.prefetch_indices:  # the same draws, made up front: one copy per epoch
+            order = order.to(self.images.device)
+            if self.pool_slice is not None:
+                pools = torch.stack([torch.randperm(self.n, generator=pool_gen)[: s.pool_size]
+                                     for _ in range(self.steps_per_epoch)]).to(self.images.device)
         self.model.train()
         for i in range(self.steps_per_epoch):
             batch_idx = order[i * s.batch_size : (i + 1) * s.batch_size][self.batch_slice]
             pool_idx = None
-            if self.pool_slice is not None:
+            if pools is not None:
+                pool_idx = pools[i]
+            elif self.pool_slice is not None:
                 pool_idx = torch.randperm(self.n, generator=pool_gen)[: s.pool_size]
             values = self.scheduled(self.step)
             terms = self._train_step(batch_idx, pool_idx, values, view_gen, method_gen)
             self.step += 1
-            self._pending.append((self.step, epoch, values, terms))
+            self.log.add(self.step, epoch, values, terms)
             if self.step % s.log_every == 0 or i == self.steps_per_epoch - 1:
-                self._flush(bar)
+                written, rate = self.log.flush(self._kept_checkpoint)
+                self.progress.update(self.step, written, self.log.last_loss, rate)
 
     def _batch(self, idx: torch.Tensor) -> torch.Tensor:
         batch = self.images[idx.to(self.images.device)].to(self.device, non_blocking=True)
@@ -290,10 +342,17 @@ class Trainer:
             # the pool must not be mined as its own neighbour.
             (pool,) = self._views(self._batch(pool_idx[self.pool_slice]), view_gen, 1)
             exclude = (batch_idx[:, None] == pool_idx[None, :]).to(self.device)
+        if self.static is not None:
+            # The miner's draw, as knn_mine would make it from this generator.
+            uniform = torch.rand(view_a.shape[0], generator=method_gen, device=method_gen.device)
+            inputs = {"view_a": view_a, "view_b": view_b, "pool": pool, "exclude": exclude,
+                      "uniform": uniform.to(self.device)}
+            return self.static(inputs, values)
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                             enabled=self.amp_dtype is not None):
             out = self.model(view_a, view_b, pool=pool, exclude=exclude,
-                             mined_weight=values["mined_weight"], generator=method_gen)
+                             mined_weight=values["mined_weight"], generator=method_gen,
+                             fuse_target_views=self.settings.fuse_target_views)
         loss = out["loss"]
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
@@ -306,51 +365,12 @@ class Trainer:
         self.method.update_target(values["momentum"])
         return {k: v.detach().double() for k, v in out.items() if k.endswith("loss") and v.dim() == 0}
 
-    # -- logging and the NaN guard ----------------------------------------------------
-    def _flush(self, bar: Any) -> None:
-        """Read back pending loss terms, stop on NaN/inf, append log lines (main rank)."""
-        if not self._pending:
-            return
-        names = sorted(self._pending[0][3])
-        stacked = torch.stack([torch.stack([p[3][k] for k in names]) for p in self._pending])
-        values = all_reduce_mean(stacked).cpu()
-        now = time.perf_counter()
-        rate = len(self._pending) * self.settings.batch_size / max(now - self._window_start, 1e-9)
-        self._window_start = now
-        finite = torch.isfinite(values).all(dim=1)
-        lines = []
-        for (step, epoch, sched, _), row, ok in zip(self._pending, values.tolist(), finite.tolist()):
-            if not ok:
-                self._pending.clear()
-                self._append_log(lines)
-                bad = ", ".join(f"{n}={v}" for n, v in zip(names, row) if not math.isfinite(v))
-                kept = (f"last good checkpoint {self.checkpoint_path} (epoch {self.last_checkpoint_epoch})"
-                        if self.last_checkpoint_epoch is not None else "no checkpoint had been written")
-                raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}): {bad}; "
-                                    f"training stopped, {kept}")
-            record = {"step": step, "epoch": epoch, **dict(zip(names, row)), **sched,
-                      "samples_per_s": rate}
-            lines.append(json.dumps(record))
-            self.last_loss = record.get("loss", math.nan)
-        self._pending.clear()
-        self._append_log(lines)
-        if bar is not None:
-            bar.update(len(lines))
-            bar.set_postfix(loss=f"{self.last_loss:.4f}", samples_s=f"{rate:.0f}")
-
-    def _append_log(self, lines: list[str]) -> None:
-        if lines and self.dist.is_main:
-            with self.log_path.open("a") as handle:
-                handle.write("\n".join(lines) + "\n")
-
-    def _progress_bar(self) -> Any:
-        if self.settings.quiet or not self.dist.is_main or not sys.stderr.isatty():
-            return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True)
-
     # -- checkpoints --------------------------------------------------------------------
+    def _kept_checkpoint(self) -> str:
+        if self.last_checkpoint_epoch is None:
+            return "no checkpoint had been written"
+        return f"last good checkpoint {self.checkpoint_path} (epoch {self.last_checkpoint_epoch})"
+
     def _state(self) -> dict[str, Any]:
         return {
             "method": self.method.state_dict(),
@@ -372,7 +392,8 @@ class Trainer:
         state = load_checkpoint(self.checkpoint_path, map_location=self.device)
         saved, current = state["settings"], asdict(self.settings)
         for key, value in current.items():
-            if key not in _RESUMABLE_CHANGES and saved.get(key) != value:
+            # A key missing from an older checkpoint had its default then.
+            if key not in _RESUMABLE_CHANGES and saved.get(key, _DEFAULTS.get(key)) != value:
                 raise TrainingError(
                     f"cannot resume {self.checkpoint_path}: {key} was {saved.get(key)!r}, now {value!r}"
                 )
@@ -383,12 +404,4 @@ class Trainer:
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
         self.last_checkpoint_epoch = self.epoch
         restore_rng_state(state["rng"])
-        if self.dist.is_main:
-            self._truncate_log(self.step)
-
-    def _truncate_log(self, step: int) -> None:
-        """Drop log lines of steps after the checkpoint (they are replayed)."""
-        kept = truncate_log(self.log_path, step)
-        if kept:
-            self.last_loss = kept[-1].get("loss", math.nan)
-
+        self.log.truncate(self.step)

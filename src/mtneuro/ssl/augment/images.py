@@ -79,7 +79,8 @@ class ImageTransform(ABC):
         """Transform the samples where ``mask`` ``(B,)`` is True; keep the others."""
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "generator")
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()
+                           if k != "generator" and not k.startswith("_"))
         return f"{type(self).__name__}({params})"
 
 
@@ -339,6 +340,9 @@ class Normalize(ImageTransform):
     ) -> None:
         super().__init__(p=1.0)
         self.mean, self.std = mean, std
+        # The statistics as tensors, made once per device and type: making a CUDA
+        # tensor from Python numbers copies from the host and waits for the device.
+        self._tensors: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         # deterministic: no per-sample mask is drawn, so the generator's stream is untouched
@@ -348,6 +352,9 @@ class Normalize(ImageTransform):
     def apply(self, x: torch.Tensor, mask: torch.Tensor | None, g: torch.Generator | None) -> torch.Tensor:
         """Every sample, whatever ``mask``."""
         shape = (1, -1) + (1,) * (x.dim() - 2)
-        mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device).reshape(shape)
-        std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device).reshape(shape)
-        return (x - mean) / std
+        key = (x.device, x.dtype)
+        if key not in self._tensors:
+            self._tensors[key] = tuple(torch.as_tensor(v, dtype=x.dtype, device=x.device)
+                                       for v in (self.mean, self.std))
+        mean, std = self._tensors[key]
+        return (x - mean.reshape(shape)) / std.reshape(shape)
