@@ -27,7 +27,8 @@
 # missing pure-Python dependencies, installed to /tmp/site), REF (an MTNeuro checkout),
 # REF_BENCH (path to ref_ssl_bench.py), REF_PYTHONPATH (extra paths for the reference's
 # own dependencies, e.g. the patched kornia 0.6.0), SUITE_CMD (a test command),
-# E2E_EPOCHS (default 10), SKIP (stage numbers to skip, e.g. "5 7").
+# E2E_EPOCHS (default 10), COMPILE_BUDGET (seconds for stage 5, default 200), SKIP (stage
+# numbers to skip, e.g. "5 7").
 set -u
 OUT=${OUT:-runs/gpu-checks}
 PY=${PY:-python3}
@@ -131,7 +132,7 @@ fi
 
 if ! skipped 5; then
     stage "5. compiled whole step, batch 64 (compile time in warm-up s)"
-    budget=$(limit 200); stop=$(( SECONDS + budget ))
+    budget=$(limit "${COMPILE_BUDGET:-200}"); stop=$(( SECONDS + budget ))
     for variant in cuda-graph-compile-default cuda-graph-compile compile-max-autotune; do
         rest=$(( stop - SECONDS )); (( rest < 60 * SCALE )) && break  # no row cut short
         ssl "$rest" --workloads image "${B64[@]}" --variants "$variant"
