@@ -4,8 +4,9 @@ Public API:
 
 - :class:`Task2Config`, :func:`task2_config` (presets ``quick``, ``paper``) and
   :func:`run_task2(config) -> dict` (per-seed scores and mean +- std over seeds);
-- :class:`ConfusionAccumulator`, :func:`confusion_matrix`, :func:`segmentation_scores`:
-  F1 (Dice), IoU, balanced accuracy from one pooled confusion matrix;
+- :class:`ConfusionAccumulator`, :func:`confusion_matrix`, :func:`per_image_iou`,
+  :func:`segmentation_scores`: F1 (Dice) and balanced accuracy from counts pooled over
+  the test set, IoU per image as published (the pooled IoU as ``iou_pooled``);
 - :func:`train_segmentation`, :class:`TrainSettings`, :class:`CropBatches`;
 - :func:`sliding_window_logits`, :func:`predict_tiles`, :func:`evaluate_tiles`.
 """
@@ -19,6 +20,7 @@ from mtneuro.tasks.segmentation.inference import (
 from mtneuro.tasks.segmentation.metrics import (
     ConfusionAccumulator,
     confusion_matrix,
+    per_image_iou,
     segmentation_scores,
 )
 from mtneuro.tasks.segmentation.run import PRESETS, Task2Config, run_task2, task2_config
@@ -32,6 +34,7 @@ __all__ = [
     "TrainSettings",
     "confusion_matrix",
     "evaluate_tiles",
+    "per_image_iou",
     "predict_tiles",
     "run_task2",
     "segmentation_scores",
