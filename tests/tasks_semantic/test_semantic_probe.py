@@ -139,3 +139,14 @@ def test_paper_suite_task3_cells_use_the_published_feature_definitions():
 
     cells = [c for c in expand(load_suite("paper")) if c.task == "task3"]
     assert cells and all(get_task("task3").load().build_config(c).reference_features for c in cells)
+
+
+def test_paper_task3_sizes_are_the_reference_table():
+    # MTNeuro/MTNeuro: taskconfig/task3.json:7 zrange [110, 470], every slice;
+    # annots/features.py:16-20 cc3d connectivity 6 over the stack, :22-35 128-px quadrants;
+    # self_supervised/data/datasets/brain_dataset.py:22 tresize=64 (encoders, 32-px crops);
+    # annots/latents.py:50 tresize=128 (PCA / NMF, 64-px crops), :57,63 256 components
+    config = task3_config(method="pca")
+    assert (config.preset("z_step"), config.connectivity or "3d") == (1, "3d")
+    assert (config.input_size, config.pixel_input_size) == (64, 128)
+    assert config.preset("n_components") == 256 and config.reference_features
