@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from mtneuro.bench.suite import expand, load_suite
+from mtneuro.bench.tasks import get_task
 from mtneuro.cli.main import main
+from mtneuro.tasks.protocol import protocol_card
 
 SUITE = """
 name: cli
@@ -33,6 +38,11 @@ def test_bench_writes_cells_and_report_then_resumes(tiny_task, tmp_path, capsys)
     assert "2/2 cell(s) complete, 0 failed" in stdout
     assert (out / "report.html").is_file() and (out / "leaderboard.md").is_file()
     assert sorted(p.name for p in (out / "cells").iterdir()) == ["tiny-a-ok-s0", "tiny-a-ok-s1"]
+    record = json.loads((out / "cells" / "tiny-a-ok-s0" / "metrics.json").read_text())
+    # every cell carries a protocol card; a task without a card builder says it is unchecked
+    assert record["protocol"] == {"name": "unchecked", "version": 0}
+    assert record["deviations"] == ["no protocol card for dict: comparability with published "
+                                    "numbers is not checked"]
 
     tiny_task.write_text("")
     code, stdout, _ = _run(["bench", "--suite", str(suite), "--out", str(out), "--resume", "--seeds", "0",
@@ -71,3 +81,30 @@ def test_dry_run_lists_cells_with_the_user_encoder(tiny_task, tmp_path, capsys):
                             str(tmp_path / "o"), "--dry-run"], capsys)
     assert code == 0
     assert "tiny-a-encoder-s1" in stdout and "4 cell(s)" in stdout
+
+
+def test_paper_dry_run_prints_every_cells_protocol_card(tmp_path, capsys):
+    code, stdout, _ = _run(["bench", "--suite", "paper", "--out", str(tmp_path / "o"), "--dry-run"],
+                           capsys)
+    assert code == 0
+    card_of: dict[str, str] = {}
+    for line in stdout.splitlines():
+        if not line.startswith(" "):
+            cell = line.split()[0]
+        card_of[cell] = card_of.get(cell, "") + line + "\n"
+    assert "protocol task1-paper v1: the published protocol, comparable" in card_of[
+        "task1-roi-c1-supervised-s0"]
+    assert "random init instead of ImageNet weights" in card_of["task2-2d-4class-fpn-s0"]
+    assert "sub-volumes B, C and D" in card_of["task1-roi-c3-pca-s0"]
+    cells = [line for line in stdout.splitlines() if not line.startswith(" ")]
+    cards = [line for line in stdout.splitlines() if line.startswith("    protocol ")
+             or line == "    (protocol card as above)"]
+    assert len(cards) == len(cells) - 1  # one card per cell; the last line counts the cells
+
+
+def test_quick_suite_cards_list_its_deviations():
+    for cell in expand(load_suite("quick")):
+        card = protocol_card(get_task(cell.task).load().build_config(cell))
+        assert card["deviations"], cell.id  # nothing in the quick suite is the published protocol
+        if cell.task != "neural":
+            assert any(d.startswith("data: the synthetic phantom") for d in card["deviations"])

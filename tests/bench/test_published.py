@@ -85,7 +85,8 @@ def test_neural_reference_code_numbers(protocols):
     mouse = _published("neural", "mouse-ca1", "MYOW (reference code)", "myow-reference-code")
     assert "0.907 / 0.898" in protocols and "0.908 / 0.899" in protocols
     assert mouse.metrics["accuracy"].mean == pytest.approx((0.907 + 0.898) / 2)
-    assert mouse.metrics["accuracy"].n == 2 and mouse.label == "reference code"
+    assert mouse.metrics["accuracy"].n == 2 and mouse.label == "reference code, run here"
+    assert mouse.run_here
     monkey = _published("neural", "chewie-1", "MYOW (reference code)", "myow-reference-code")
     assert re.search(r"0\.696 / 0\.835 and 0\.734 / 0\.823", protocols)
     assert monkey.metrics["delta_accuracy"].mean == pytest.approx((0.835 + 0.823) / 2)
@@ -93,6 +94,10 @@ def test_neural_reference_code_numbers(protocols):
 
 def test_every_row_is_labelled_with_its_source():
     rows = load_published()
-    assert {r.label for r in rows} == {"paper, real volume", "reference code"}
+    assert {r.label for r in rows} == {"paper, real volume", "reference code",
+                                       "reference code, run here"}
+    # numbers measured here by running the reference code are flagged, and only those
+    assert {r.source for r in rows if r.run_here} == {"myow-reference-code"}
+    assert all(r.label == "reference code, run here" for r in rows if r.run_here)
     assert all(r.citation and r.data for r in rows)
     assert {r.task for r in rows} == {"task1", "task2", "task3", "neural"}

@@ -34,6 +34,8 @@ def test_task1_cli_writes_metrics_and_pngs_on_the_real_slice(shared_data, tmp_pa
     assert metrics["n_test"] == 4 * metrics["n_tiles"]["test"]
     assert 0.0 <= metrics["accuracy"]["mean"] <= 1.0
     assert (out / "confusion.png").stat().st_size > 0 and (out / "per_class_accuracy.png").is_file()
+    assert payload["protocol"] == {"name": "task1-paper", "version": 1}
+    assert payload["deviations"][-1].startswith("data: the one real slice z=309")
     assert "accuracy" in capsys.readouterr().out
 
 

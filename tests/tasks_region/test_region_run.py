@@ -34,7 +34,8 @@ def _splits(seed: int = 0, side: int = 32) -> dict[str, SplitData]:
 
 
 def test_pca_probe_on_separable_tiles_is_perfect():
-    config = task1_config(method="pca", seeds=[0, 1], input_size=16, n_components=8)
+    config = task1_config(method="pca", seeds=[0, 1], protocol="resized", input_size=16,
+                          n_components=8)
     result = run_task1(config, _splits())
     assert result["accuracy"] == {"mean": 1.0, "std": 0.0, "n": 2}
     assert result["n_test"] == 64  # 16 test tiles x 4 quadrant crops
@@ -46,6 +47,7 @@ def test_supervised_learns_separable_tiles():
     config = task1_config(
         method="supervised",
         seeds=[0],
+        protocol="resized",
         input_size=16,
         backbone="resnet-tiny",
         epochs=4,
@@ -58,7 +60,8 @@ def test_supervised_learns_separable_tiles():
 
 def test_frozen_encoder_probe_runs_and_reports_consistent_metrics():
     config = task1_config(
-        method="encoder", encoder="resnet-tiny", seeds=[0], input_size=16, test_crops="none"
+        method="encoder", encoder="resnet-tiny", seeds=[0], protocol="resized", input_size=16,
+        test_crops="none",
     )
     result = run_task1(config, _splits())
     seed = result["per_seed"][0]
@@ -102,6 +105,7 @@ def test_3d_blocks_run_through_the_same_protocol():
         k: SplitData(np.repeat(v.images[:, :, None], 8, axis=2), v.labels, v.z)
         for k, v in _splits().items()
     }
-    config = task1_config(method="pca", dim="3d", seeds=[0], input_size=16, n_components=8)
+    config = task1_config(method="pca", dim="3d", seeds=[0], protocol="resized", input_size=16,
+                          n_components=8)
     result = run_task1(config, splits)
     assert result["dim"] == "3d" and result["accuracy"]["mean"] == 1.0

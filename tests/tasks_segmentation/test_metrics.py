@@ -1,4 +1,4 @@
-"""Known-answer tests of the pooled confusion-matrix scores and the task-2 label maps."""
+"""Known-answer tests of the task-2 scores (pooled F1, per-image IoU) and label maps."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from mtneuro.data.spec import REGIONS, SEGMENTATION_SETTINGS
 from mtneuro.tasks.segmentation.metrics import (
     ConfusionAccumulator,
     confusion_matrix,
+    per_image_iou,
     segmentation_scores,
 )
 
@@ -30,19 +31,22 @@ def test_scores_hand_computed_with_absent_class():
     target = np.array([0, 0, 0, 1, 1, 2, 2, 2])
     pred = np.array([0, 0, 1, 1, 1, 2, 2, 0])
     scores = ConfusionAccumulator(4)
-    scores.update(pred, target)
+    scores.update(pred[None], target[None])  # one image
     s = scores.scores(["bg", "vessel", "cell", "axon"])
     # class 0: tp 2, fp 1, fn 1 -> F1 4/6, IoU 2/4; class 1: tp 2, fp 1, fn 0 -> F1 4/5, IoU 2/3
     # class 2: tp 2, fp 0, fn 1 -> F1 4/5, IoU 2/3
     assert s["f1"]["bg"] == pytest.approx(4 / 6)
     assert s["f1"]["vessel"] == pytest.approx(4 / 5)
     assert s["f1"]["cell"] == pytest.approx(4 / 5)
-    assert s["iou"]["bg"] == pytest.approx(0.5)
-    assert s["iou"]["cell"] == pytest.approx(2 / 3)
-    assert math.isnan(s["f1"]["axon"]) and math.isnan(s["iou"]["axon"])
+    assert s["iou_pooled"]["bg"] == pytest.approx(0.5)
+    assert s["iou_pooled"]["cell"] == pytest.approx(2 / 3)
+    assert math.isnan(s["f1"]["axon"]) and math.isnan(s["iou_pooled"]["axon"])
+    # published IoU: the absent class scores 1.0 on this (only) image, as smp's zero_division
+    assert s["iou"] == pytest.approx({"bg": 0.5, "vessel": 2 / 3, "cell": 2 / 3, "axon": 1.0})
+    assert s["avg_iou"] == pytest.approx((1 / 2 + 2 / 3 + 2 / 3 + 1) / 4)
     assert math.isnan(s["recall"]["axon"])
     assert s["avg_f1"] == pytest.approx((4 / 6 + 4 / 5 + 4 / 5) / 3)
-    assert s["avg_iou"] == pytest.approx((1 / 2 + 2 / 3 + 2 / 3) / 3)
+    assert s["avg_iou_pooled"] == pytest.approx((1 / 2 + 2 / 3 + 2 / 3) / 3)
     # recalls 2/3, 1, 2/3
     assert s["balanced_accuracy"] == pytest.approx((2 / 3 + 1 + 2 / 3) / 3)
     assert s["pixel_accuracy"] == pytest.approx(6 / 8)
@@ -77,8 +81,10 @@ def test_accumulating_batches_equals_one_shot_and_matches_sklearn():
         list(s["f1"].values()), f1_score(target.ravel(), pred.ravel(), average=None)
     )
     np.testing.assert_allclose(
-        list(s["iou"].values()), jaccard_score(target.ravel(), pred.ravel(), average=None)
+        list(s["iou_pooled"].values()), jaccard_score(target.ravel(), pred.ravel(), average=None)
     )
+    per_image = [jaccard_score(t.ravel(), p.ravel(), average=None) for p, t in zip(pred, target)]
+    np.testing.assert_allclose(list(s["iou"].values()), np.mean(per_image, axis=0))
 
 
 def test_pooled_scores_differ_from_per_batch_average():
@@ -111,3 +117,33 @@ def test_task2_label_maps(classes, mapped, regions):
     assert setting.map_labels(np.array([0, 1, 2, 3])).tolist() == mapped
     assert setting.regions == regions
     assert len(setting.class_names) == classes
+
+
+def test_per_image_iou_of_the_issue_example():
+    # Two tiles without axon (class 1) pixels in their truth: the first predicts none
+    # (smp: 0 / 0 -> 1.0), the second predicts 10 (0 / 10 = 0). Reference: (1.0 + 0.0) / 2.
+    truth = np.zeros((2, 10, 10), dtype=np.int64)
+    pred = truth.copy()
+    pred[1, 0, :] = 1
+    iou = per_image_iou(pred, truth, 2)
+    assert iou[1] == pytest.approx(0.5)
+    assert iou[0] == pytest.approx((1.0 + 90 / 100) / 2)  # background: 100/100, then 90/100
+    pooled = segmentation_scores(confusion_matrix(pred, truth, 2))
+    assert pooled["iou_pooled"]["1"] == 0.0 and "iou" not in pooled  # 0 / 10, not the published name
+
+
+def test_per_image_iou_empty_class_perfect_tile_and_3d_blocks():
+    # a class in no image at all scores 1.0 on every image; a perfect tile scores 1.0
+    truth = np.array([[[0, 1], [1, 0]]])
+    assert per_image_iou(truth, truth, 3).tolist() == [1.0, 1.0, 1.0]
+    # 3D blocks (N, D, H, W): one image per block, IoU over all its voxels
+    blocks = np.zeros((2, 2, 2, 2), dtype=np.int64)
+    blocks[0, 0, 0, 0] = 2  # block 0 holds one class-2 voxel
+    pred = np.zeros_like(blocks)  # predicted nowhere
+    iou = per_image_iou(pred, blocks, 3)
+    assert iou.tolist() == pytest.approx([(7 / 8 + 1.0) / 2, 1.0, (0.0 + 1.0) / 2])
+    acc = ConfusionAccumulator(3)
+    acc.update(pred[:1], blocks[:1])
+    acc.update(pred[1:], blocks[1:])
+    np.testing.assert_allclose(list(acc.scores()["iou"].values()), iou)
+    assert acc.n_images == 2

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mtneuro.data.sources.base import VolumeSource
+from mtneuro.data.spec import SUBVOLUME_A
 from mtneuro.errors import ConfigError
 from mtneuro.report.plots_semantic import plot_task3_scatter
 from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
@@ -55,6 +57,18 @@ def test_pca_readout_recovers_fractions_on_held_out_tiles(tmp_path):
     assert png.stat().st_size > 0
 
 
+def test_features_carry_the_published_names_only_under_the_published_definitions():
+    data = _data(24)
+    exact = run_task3(task3_config(method="pca", seeds=[0], n_components=8, pixel_input_size=32,
+                                   cv=3, reference_features=False), data)
+    assert exact["features"] == ["vessel_fraction", "axon_fraction", "cell_count",
+                                 "cell_size_exact", "nn_distance_exact"]
+    assert "nn_distance" not in exact["r2_in_sample_reference"]
+    published = run_task3(task3_config(method="pca", seeds=[0], n_components=8,
+                                       pixel_input_size=32, cv=3), data)
+    assert published["features"] == list(FEATURE_NAMES)
+
+
 def test_task3_config_errors():
     with pytest.raises(ConfigError, match="setting"):
         task3_config(setting="roi-c2")
@@ -76,3 +90,63 @@ def test_quick_nmf_codes_of_unseen_crops_carry_the_axon_fraction():
     result = run_task3(task3_config(method="nmf", quick=True, seeds=[0]))
     assert result["per_seed"][0]["n_components"] == 32
     assert result["r2_test"]["axon_fraction"]["mean"] > 0.8
+
+
+class _ThreeCells(VolumeSource):
+    """Labels 0 except three single-pixel cells at the top-left of every box A, in every
+    slice: two 3 px apart in the top-left quadrant, one alone in the top-right quadrant."""
+
+    name = "three-cells"
+
+    def __init__(self):
+        super().__init__((480, 1420, 5805))
+
+    def _read(self, channel, z, y, x):
+        out = np.zeros((z[1] - z[0], y[1] - y[0], x[1] - x[0]), dtype=np.uint8)
+        if channel == "pixel_labels":
+            for box in SUBVOLUME_A.values():
+                y0, x0 = box.y[0], box.x[0]
+                for dy, dx in ((10, 10), (10, 13), (10, 200)):
+                    yy, xx = y0 + dy - y[0], x0 + dx - x[0]
+                    if 0 <= yy < out.shape[1] and 0 <= xx < out.shape[2]:
+                        out[:, yy, xx] = CELL
+        return out
+
+
+@pytest.mark.parametrize(("reference", "size", "distance"), [
+    # published definitions (annots/features.py): the 0 self-distance averaged in -> 3 / 2,
+    # and a crop with one cell has size 0 (features.py:51-53 skips it)
+    (True, [1.0, 0.0], [1.5, 64.0]),
+    # corrected definitions: the distance to the other cell, and the lone cell's area
+    (False, [1.0, 1.0], [3.0, 64.0]),
+])
+def test_task3_features_follow_the_chosen_definitions(monkeypatch, reference, size, distance):
+    from mtneuro.tasks import semantic_probe
+
+    monkeypatch.setattr(semantic_probe, "open_source", lambda name, **kw: _ThreeCells())
+    config = task3_config(method="pca", z_step=180, reference_features=reference)
+    data, _ = semantic_probe.load_task3_data(config)
+    names = list(FEATURE_NAMES)
+    first_tile = data.features[:4]  # cortex, z = 110: quadrants TL, TR, BL, BR
+    assert first_tile[:, names.index("cell_count")].tolist() == [2, 1, 0, 0]
+    assert first_tile[:2, names.index("cell_size")].tolist() == size
+    assert first_tile[:2, names.index("nn_distance")].tolist() == distance
+
+
+def test_paper_suite_task3_cells_use_the_published_feature_definitions():
+    from mtneuro.bench.suite import expand, load_suite
+    from mtneuro.bench.tasks import get_task
+
+    cells = [c for c in expand(load_suite("paper")) if c.task == "task3"]
+    assert cells and all(get_task("task3").load().build_config(c).reference_features for c in cells)
+
+
+def test_paper_task3_sizes_are_the_reference_table():
+    # MTNeuro/MTNeuro: taskconfig/task3.json:7 zrange [110, 470], every slice;
+    # annots/features.py:16-20 cc3d connectivity 6 over the stack, :22-35 128-px quadrants;
+    # self_supervised/data/datasets/brain_dataset.py:22 tresize=64 (encoders, 32-px crops);
+    # annots/latents.py:50 tresize=128 (PCA / NMF, 64-px crops), :57,63 256 components
+    config = task3_config(method="pca")
+    assert (config.preset("z_step"), config.connectivity or "3d") == (1, "3d")
+    assert (config.input_size, config.pixel_input_size) == (64, 128)
+    assert config.preset("n_components") == 256 and config.reference_features

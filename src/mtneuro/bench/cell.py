@@ -7,6 +7,10 @@ The record is the versioned :func:`mtneuro.report.results.write_metrics` file
   pre-training ran under torchrun (:mod:`mtneuro.bench.ddp`; ``null`` when the
   cell's config pre-trained nothing, e.g. an ``encoder`` was given);
 
+* ``protocol`` and ``deviations``: the run's protocol card
+  (:func:`mtneuro.tasks.protocol.protocol_card`, judged with the data source the
+  cell actually read), so the report can say whether the cell is comparable with
+  the published rows shown beside it;
 * ``bench_schema_version``: version of the keys below;
 * ``status``: ``"complete"`` or ``"failed"``;
 * ``cell``: the cell definition (task, setting, method, seed, preset, params,
@@ -76,15 +80,24 @@ def _host() -> dict[str, Any]:
             "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
 
 
+def cell_card(config: Any, source: Any = None) -> dict[str, Any]:
+    """The protocol card of a cell's task config (``source``: its data's ``describe()``)."""
+    from mtneuro.tasks.protocol import protocol_card
+
+    return protocol_card(config, source)
+
+
 def record_failure(out_dir: str | Path, cell: Cell, exc: BaseException, *, wall_s: float | None,
-                   config: dict[str, Any] | None = None, tb: str | None = None) -> dict[str, Any]:
+                   config: dict[str, Any] | None = None, tb: str | None = None,
+                   card: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write a failed cell's record; returns the runner's one-line summary of it."""
     message = (str(exc).strip().splitlines() or [""])[0]
     error = {"type": type(exc).__name__, "message": message,
              "traceback": tb if tb is not None else "".join(traceback.format_exception(exc))}
     write_metrics(cell_dir(out_dir, cell.id), task=cell.task, metrics={}, config=config or {},
                   source={"source": cell.source, "params": cell.source_params}, wall_s=wall_s,
-                  extra={"bench_schema_version": BENCH_SCHEMA_VERSION, "status": "failed",
+                  extra={**(card or {}), "bench_schema_version": BENCH_SCHEMA_VERSION,
+                         "status": "failed",
                          "cell": cell.to_dict(), "headline": {}, "inputs": {}, "figures": [],
                          "error": error, "host": _host()})
     return {"id": cell.id, "status": "failed", "wall_s": wall_s, "headline": {},
@@ -116,10 +129,13 @@ def run_cell(cell: Cell, adapter: str, out_dir: str | Path, *, threads: int | No
     directory = cell_dir(out_dir, cell.id)
     directory.mkdir(parents=True, exist_ok=True)
     config_dict: dict[str, Any] = {}
+    card: dict[str, Any] | None = None
     try:
         module = importlib.import_module(adapter)
         config = module.build_config(cell)
         config_dict = _config_dict(config)
+        card = cell_card(config)
+        judged = config  # the card judges the cell's own config, not the encoder DDP writes
         if cell.ddp_procs > 1:
             from mtneuro.bench.ddp import pretrain_under_torchrun
 
@@ -132,17 +148,21 @@ def run_cell(cell: Cell, adapter: str, out_dir: str | Path, *, threads: int | No
                    for p in module.plots(result, directory)]
         inputs_fn = getattr(module, "inputs", None)
         inputs = inputs_fn(cell) if callable(inputs_fn) else {}
+        card = cell_card(judged, result.get("source"))  # a cache judged by what filled it
+        if config_dict.get("ddp"):
+            card["deviations"].append(f"pre-training data-parallel on {cell.ddp_procs} processes "
+                                      "(reference: one process, scripts/task1_ssl.py)")
     except KeyboardInterrupt:
         raise  # stop the suite; no record, so --resume reruns this cell
     except Exception as exc:  # noqa: BLE001 - any task error is recorded and the suite goes on
         return record_failure(out_dir, cell, exc, wall_s=time.perf_counter() - started,
-                              config=config_dict)
+                              config=config_dict, card=card)
     wall_s = time.perf_counter() - started
     metrics = result.get("metrics", {k: v for k, v in result.items() if k != "source"})
     write_metrics(directory, task=cell.task, metrics=metrics, config=config_dict,
                   source=result.get("source", {"source": cell.source, "params": cell.source_params}),
                   wall_s=wall_s,
-                  extra={"bench_schema_version": BENCH_SCHEMA_VERSION, "status": "complete",
+                  extra={**card, "bench_schema_version": BENCH_SCHEMA_VERSION, "status": "complete",
                          "cell": cell.to_dict(), "headline": headline, "inputs": inputs,
                          "figures": figures, "error": None, "host": _host()})
     return {"id": cell.id, "status": "complete", "wall_s": wall_s, "headline": headline, "error": None}

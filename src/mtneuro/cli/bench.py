@@ -26,6 +26,32 @@ def _executor_params(pairs: tuple[str, ...]) -> dict:
     return params
 
 
+def card_lines(card: dict) -> list[str]:
+    """A protocol card as indented lines: comparable, or one line per deviation."""
+    head = f"    protocol {card['protocol']['name']} v{card['protocol']['version']}"
+    if not card["deviations"]:
+        return [f"{head}: the published protocol, comparable"]
+    lines = [f"{head}, {len(card['deviations'])} deviation(s) from the reference protocol:"]
+    return lines + [f"      - {d}" for d in card["deviations"]]
+
+
+def _print_cards(cells: list, suite_name: str) -> None:
+    """``--dry-run``: every cell, its data and preset, and its protocol card."""
+    from mtneuro.bench.cell import cell_card
+    from mtneuro.bench.tasks import get_task
+
+    previous = None
+    for cell in cells:
+        task = get_task(cell.task)
+        data = f"source {cell.source}" if task.volume else f"recording {cell.setting}"
+        ddp = f", pre-training under torchrun x{cell.ddp_procs}" if cell.ddp_procs > 1 else ""
+        click.echo(f"{cell.id}  ({data}, preset {cell.preset}{ddp})")
+        lines = card_lines(cell_card(task.load().build_config(cell)))
+        click.echo("    (protocol card as above)" if lines == previous else "\n".join(lines))
+        previous = lines
+    click.echo(f"{len(cells)} cell(s) in suite {suite_name!r}")
+
+
 @click.command()
 @click.option("--suite", default="quick", show_default=True,
               help="Built-in suite (quick, paper) or a suite YAML file.")
@@ -52,7 +78,9 @@ def _executor_params(pairs: tuple[str, ...]) -> dict:
               help="Run the SSL pre-training of cells that pre-train an encoder (task1/task3 "
                    "byol, myow, myow-merged) under torchrun with N processes on the cell's "
                    "machine; 1: in the cell's process. Default: the suite's ddp.")
-@click.option("--dry-run", is_flag=True, help="List the cells and exit.")
+@click.option("--dry-run", is_flag=True,
+              help="List the cells with their protocol cards (how each departs from the "
+                   "published protocol) and exit.")
 @click.option("--quiet", is_flag=True, help="No live table.")
 @click.argument("more_seeds", nargs=-1, type=int, metavar="")
 def bench(suite: str, source: str | None, source_params: tuple[str, ...], encoder: str | None,
@@ -74,7 +102,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     """
     from mtneuro.bench.runner import RunOptions, run_suite
     from mtneuro.bench.suite import expand, load_suite
-    from mtneuro.bench.tasks import encoder_tasks, get_task
+    from mtneuro.bench.tasks import encoder_tasks
     from mtneuro.report.html import build_report
 
     spec = load_suite(suite)
@@ -85,11 +113,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
         extra = parse_params(source_params)
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
     if dry_run:
-        for cell in cells:
-            data = f"source {cell.source}" if get_task(cell.task).volume else f"recording {cell.setting}"
-            ddp = f", pre-training under torchrun x{cell.ddp_procs}" if cell.ddp_procs > 1 else ""
-            click.echo(f"{cell.id}  ({data}, preset {cell.preset}{ddp})")
-        click.echo(f"{len(cells)} cell(s) in suite {spec.name!r}")
+        _print_cards(cells, spec.name)
         return
     options = RunOptions(out_dir=out_dir, resume=resume, jobs=jobs, executor=executor,
                          executor_params=_executor_params(executor_params), quiet=quiet)

@@ -44,6 +44,7 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, ou
     from mtneuro.config import from_mapping, to_dict
     from mtneuro.report.results import mean_std, write_metrics
     from mtneuro.tasks.neural import NeuralConfig, fit_neural
+    from mtneuro.tasks.protocol import protocol_card
 
     seed_list = parse_seeds(seeds, more_seeds) or [seed]
     rows = []
@@ -67,7 +68,8 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, ou
         click.echo(_summary(metrics, aggregate=True))
     last_config.pop("seed", None)
     write_metrics(out_dir, task="neural", metrics=metrics, config={**last_config, "seeds": seed_list},
-                  source=last_source, wall_s=sum(r["wall_s"] for r in rows))
+                  source=last_source, wall_s=sum(r["wall_s"] for r in rows),
+                  extra=protocol_card(outcome.config))
     click.echo(f"wrote {out_dir / 'metrics.json'}")
 
 
@@ -111,11 +113,12 @@ def _write_run(outcome, out_dir: Path) -> None:
         plot_representation_2d,
     )
     from mtneuro.report.results import write_metrics
+    from mtneuro.tasks.protocol import protocol_card
 
     m, rec = outcome.metrics, outcome.recording
     out_dir.mkdir(parents=True, exist_ok=True)
     write_metrics(out_dir, task="neural", metrics=m, config=to_dict(outcome.config),
-                  source=rec.describe(), wall_s=m["wall_s"])
+                  source=rec.describe(), wall_s=m["wall_s"], extra=protocol_card(outcome.config))
     title = f"{m['method']} · {rec.name} · seed {m['seed']}"
     plot_decoding_confusion(outcome.test_pred, outcome.test_label, rec.class_names,
                             out_dir / "confusion.png", title=title)

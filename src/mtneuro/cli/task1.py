@@ -40,7 +40,18 @@ METHOD_NAMES = (
 @click.option("--dim", type=click.Choice(["2d", "3d"]), default="2d", show_default=True)
 @SEEDS_OPTION
 @ENCODER_OPTION
-@click.option("--quick", is_flag=True, help="small preset: every 8th slice, resnet-tiny, 8 epochs")
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="small preset: every 8th slice, resnet-tiny, 8 epochs, the resized protocol",
+)
+@click.option(
+    "--protocol",
+    type=click.Choice(["paper", "resized"]),
+    default=None,
+    help="paper: the released MTNeuro scripts (default); resized: 64-px tiles, 32-px quadrant "
+    "crops (default with --quick)",
+)
 @click.option("--epochs", type=int, default=None, help="supervised epochs")
 @click.option("--z-step", type=int, default=None, help="keep every N-th slice of each split")
 @PRETRAIN_EPOCHS_OPTION
@@ -58,6 +69,7 @@ def task1(
     seeds,
     encoder,
     quick,
+    protocol,
     epochs,
     z_step,
     pretrain_epochs,
@@ -69,6 +81,7 @@ def task1(
     from mtneuro.config import build_config, to_dict
     from mtneuro.report.plots_region import plot_task1
     from mtneuro.report.results import write_metrics
+    from mtneuro.tasks.protocol import protocol_card
     from mtneuro.tasks.region import Task1Config, run_task1
 
     overrides = {
@@ -83,6 +96,7 @@ def task1(
         "pretrain_epochs": pretrain_epochs,
         "device": device,
         "quick": quick or None,
+        "protocol": protocol,
         "source_params": parse_source_params(source_params) or None,
     }
     config = build_config(Task1Config, overrides, config_file)
@@ -96,11 +110,12 @@ def task1(
         config=to_dict(config),
         source=result["source"],
         wall_s=result["wall_s"],
+        extra=protocol_card(config, result["source"]),
     )
     plot_task1(result, out_dir)
     acc = result["accuracy"]
     click.echo(
         f"task1 {config.setting} {config.method} {config.dim} on {config.source}: accuracy "
         f"{acc['mean']:.3f} ± {acc['std']:.3f} over {acc['n']} seed(s), {result['n_test']} test "
-        f"crops; wrote {out_dir / 'metrics.json'}"
+        f"images ({result['recipe']['test_input']}); wrote {out_dir / 'metrics.json'}"
     )

@@ -85,8 +85,9 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
 @click.option("--encoder-name", help="smp encoder of the 2D models (default resnet18).")
 @click.option(
     "--encoder-weights",
-    type=click.Path(dir_okay=False, exists=True),
-    help="Local file of smp encoder weights (nothing is downloaded).",
+    metavar="imagenet|FILE",
+    help="smp encoder weights: 'imagenet' (as MTNeuro; smp downloads and caches them once) "
+    "or a local file; default: random initialisation.",
 )
 @click.option(
     "--set",
@@ -99,7 +100,10 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     "--quick", is_flag=True, help="Quick preset: minutes on a CPU (subsampled slices, crops)."
 )
 @click.option(
-    "--paper", is_flag=True, help="MTNeuro preset: whole tiles, SGD lr 0.01, 5 epochs, all slices."
+    "--paper",
+    is_flag=True,
+    help="MTNeuro preset: whole tiles, plain SGD lr 0.01, no scheduler or augmentation, "
+    "5 epochs, all slices (add --encoder-weights imagenet for the reference's encoders).",
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option(
@@ -143,7 +147,8 @@ def task2(
     """Segment vessels, cell bodies and axons (MTNeuro task 2) and score on the test slices.
 
     Writes OUT/metrics.json (per-class F1, IoU, balanced accuracy per seed, and
-    mean +- std over seeds, from confusion matrices pooled over the test set) and
+    mean +- std over seeds; F1 from counts pooled over the test set, IoU per test
+    image then averaged, as MTNeuro publishes them) and
     overlay PNGs of a few test tiles per region. Example:
 
     \b
@@ -152,6 +157,7 @@ def task2(
     from mtneuro.errors import ConfigError
     from mtneuro.report.plots_segmentation import plot_region_overlays
     from mtneuro.report.results import write_metrics
+    from mtneuro.tasks.protocol import protocol_card
     from mtneuro.tasks.segmentation.run import run_task2, task2_config
 
     if quick and paper:
@@ -202,6 +208,7 @@ def task2(
         config=result["config"],
         source=result["source"],
         wall_s=time.perf_counter() - started,
+        extra=protocol_card(config, result["source"]),
     )
     pictures = plot_region_overlays(result["examples"], out_dir)
     summary = metrics["summary"]

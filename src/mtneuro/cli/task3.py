@@ -48,9 +48,10 @@ from mtneuro.cli.task1 import METHOD_NAMES
     help="cell components (default 3d when all slices are used)",
 )
 @click.option(
-    "--reference-features",
+    "--exact-features",
     is_flag=True,
-    help="reproduce the reference feature quirks (self-distance averaged in, ...)",
+    help="corrected cell size / nearest-neighbour distance, reported as cell_size_exact and "
+    "nn_distance_exact (default: the published definitions, under the published names)",
 )
 @PRETRAIN_EPOCHS_OPTION
 @DEVICE_OPTION
@@ -68,7 +69,7 @@ def task3(
     quick,
     z_step,
     connectivity,
-    reference_features,
+    exact_features,
     pretrain_epochs,
     device,
     config_file,
@@ -78,6 +79,7 @@ def task3(
     from mtneuro.config import build_config, to_dict
     from mtneuro.report.plots_semantic import plot_task3_scatter
     from mtneuro.report.results import write_metrics
+    from mtneuro.tasks.protocol import protocol_card
     from mtneuro.tasks.semantic_probe import Task3Config, run_task3
 
     overrides = {
@@ -91,7 +93,7 @@ def task3(
         "pretrain_epochs": pretrain_epochs,
         "device": device,
         "quick": quick or None,
-        "reference_features": reference_features or None,
+        "reference_features": False if exact_features else None,
         "source_params": parse_source_params(source_params) or None,
     }
     config = build_config(Task3Config, overrides, config_file)
@@ -107,6 +109,7 @@ def task3(
         config=to_dict(config),
         source=result["source"],
         wall_s=result["wall_s"],
+        extra=protocol_card(config, result["source"]),
     )
     plot_task3_scatter(result, out_dir / "scatter.png")
     row = ", ".join(

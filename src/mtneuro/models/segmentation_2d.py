@@ -1,9 +1,11 @@
 """2D segmentation networks of the MTNeuro task-2 table, from segmentation-models-pytorch.
 
 U-Net, MAnet, FPN, UNet++, PAN and PSPNet with a ResNet-18 encoder (the MTNeuro
-configuration), one input channel and random initialisation. Nothing is ever
-downloaded: ``encoder_weights`` is a *local* file holding an encoder
-``state_dict`` (for example torchvision ImageNet weights saved beforehand).
+configuration) and one input channel. The encoder starts from random weights
+unless ``encoder_weights`` says otherwise: ``"imagenet"`` asks smp for its ImageNet
+weights (as MTNeuro's configs do; smp downloads them once from the Hugging Face hub
+and caches them, so this needs network access the first time), and a path loads a
+*local* file holding an encoder ``state_dict`` (nothing is downloaded).
 
 Input sizes: U-Net, MAnet, UNet++, PAN and FPN need H and W divisible by 32
 (the encoder downsamples five times), PAN at least 128 (its pyramid attention
@@ -36,6 +38,8 @@ SMP_ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "pspnet": smp.PSPNet,
 }
 DEFAULT_ENCODER = "resnet18"
+#: ``encoder_weights`` value that asks smp for its pretrained ImageNet weights.
+IMAGENET = "imagenet"
 
 
 def load_local_encoder_weights(encoder: nn.Module, path: str | Path) -> None:
@@ -79,21 +83,28 @@ def build_smp(
     encoder_weights: str | Path | None = None,
     in_channels: int = 1,
 ) -> nn.Module:
-    """Build one smp network with a randomly initialised (or locally loaded) encoder.
+    """Build one smp network; its encoder random, ImageNet-pretrained or loaded from a file.
 
     Args:
         architecture: a key of :data:`SMP_ARCHITECTURES`.
         n_classes: output channels (logits), 3 or 4 in MTNeuro.
         encoder_name: any smp encoder name (default ``resnet18``, as MTNeuro).
-        encoder_weights: optional local file with an encoder ``state_dict``.
+        encoder_weights: ``None`` (random), ``"imagenet"`` (smp's pretrained weights,
+            fetched and cached by smp) or a local file with an encoder ``state_dict``.
         in_channels: image channels (1 for X-ray slices).
 
     Returns:
         module mapping ``(B, in_channels, H, W)`` to logits ``(B, n_classes, H, W)``.
+
+    Raises:
+        ConfigError: unknown encoder, weights not available for it, or ImageNet weights
+            that cannot be fetched (one line saying how to pre-fetch them).
     """
     # timm encoders ("tu-<name>") are resolved by smp itself.
     if not encoder_name.startswith("tu-"):
         check_choice("smp encoder", encoder_name, smp.encoders.get_encoder_names())
+    if str(encoder_weights) == IMAGENET:
+        return _build_imagenet(architecture, n_classes, encoder_name, in_channels)
     model = SMP_ARCHITECTURES[architecture](
         encoder_name=encoder_name,
         encoder_weights=None,
@@ -103,6 +114,32 @@ def build_smp(
     if encoder_weights is not None:
         load_local_encoder_weights(model.encoder, encoder_weights)
     return model
+
+
+def prefetch_command(encoder_name: str) -> str:
+    """A shell command that makes smp download and cache the ImageNet weights of an encoder."""
+    return (f"python -c \"import segmentation_models_pytorch as smp; "
+            f"smp.encoders.get_encoder('{encoder_name}', weights='{IMAGENET}')\"")
+
+
+def _build_imagenet(architecture: str, n_classes: int, encoder_name: str,
+                    in_channels: int) -> nn.Module:
+    """smp network whose encoder starts from ImageNet weights (smp adapts the first
+    convolution to ``in_channels``); fetching failures become one actionable line."""
+    settings = smp.encoders.encoders.get(encoder_name, {}).get("pretrained_settings", {})
+    if not encoder_name.startswith("tu-") and IMAGENET not in settings:
+        raise ConfigError(f"encoder_weights {IMAGENET!r}: smp has no ImageNet weights for encoder "
+                          f"{encoder_name!r} (it has: {', '.join(settings) or 'none'})")
+    try:
+        return SMP_ARCHITECTURES[architecture](encoder_name=encoder_name, encoder_weights=IMAGENET,
+                                               in_channels=in_channels, classes=n_classes)
+    except Exception as err:  # noqa: BLE001 - any fetch failure (offline, proxy, hub) is reported
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError(
+            f"encoder_weights {IMAGENET!r}: cannot fetch the ImageNet weights of smp encoder "
+            f"{encoder_name!r} ({type(err).__name__}: {first}); fetch them once with network "
+            f"access ({prefetch_command(encoder_name)}, cached by smp under ~/.cache/huggingface) "
+            "or leave encoder_weights unset for random initialisation") from None
 
 
 # ---------------------------------------------------------------- SSL encoder + U-Net decoder

@@ -2,9 +2,11 @@
 ``DIR/leaderboard.md``, rebuilt from the cell records alone (``mtneuro report DIR``).
 
 For every task setting: the leaderboard table (our rows with mean ± std over seeds,
-then the published rows, labelled), a bar chart of the first metric with published
-values drawn hatched, and the figures the task cells saved. A banner names the data
-sources present, and failed cells are listed with their errors.
+then the published rows, labelled, then reference-code runs made here, labelled so),
+whether each of our rows is comparable with them and, below the table, its protocol
+card (every deviation from the published protocol), a bar chart of the first metric
+with published values drawn hatched, and the figures the task cells saved. A banner
+names the data sources present, and failed cells are listed with their errors.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from mtneuro.report.figures import plt, save_figure
 from mtneuro.report.leaderboard import (
     OURS,
     LeaderboardTable,
+    Row,
     build_tables,
     failed_cells,
     load_records,
@@ -37,7 +40,7 @@ tr.pub td{background:#fafafa;color:#555;font-style:italic}
 tr.sep td{background:#eee;font-weight:bold;text-align:left;font-style:normal}
 .banner{background:#fff6d6;border:1px solid #e5c95f;padding:.6em 1em}
 .fail{color:#a00}.figs img{max-width:360px;margin:.3em;border:1px solid #ddd}
-.note{color:#666;font-size:.85em}
+.note{color:#666;font-size:.85em}.card{font-size:.85em}
 """
 
 
@@ -63,30 +66,70 @@ def plot_table(table: LeaderboardTable, path: Path) -> Path | None:
         ours = row.kind == OURS
         ax.bar(i, stat.mean, yerr=stat.std or 0.0, capsize=3, color="#3b75af" if ours else "#dddddd",
                edgecolor="#333333", hatch="" if ours else "//")
-    # The data source (first words) under every bar, so phantom bars never pass for real-volume ones.
-    labels = [f"{r.method}\n(ours, {r.data_source.split(' (')[0]})" if r.kind == OURS else f"{r.method}\n({r.kind})"
-              for r in rows]
+    labels = [bar_label(r) for r in rows]
     ax.set_xticks(range(len(rows)), labels, rotation=45, ha="right", fontsize=7)
     ax.set_ylabel(metric_title(key))
     ax.set_title(table.title, fontsize=9)
     return save_figure(fig, path)
 
 
+def bar_label(row: Row) -> str:
+    """Label under a bar: our rows name their data source (first words), so phantom bars
+    never pass for real-volume ones; published rows name their source label."""
+    if row.kind == OURS:
+        return f"{row.method}\n(ours, {row.data_source.split(' (')[0]})"
+    return f"{row.method}\n({row.kind})"
+
+
+def _row_kind(row: Row) -> str:
+    if row.kind == OURS:
+        return "ours"
+    return row.kind if row.run_here else f"published: {row.kind}"
+
+
+def _card_notes(table: LeaderboardTable) -> list[tuple[str, str, list[str]]]:
+    """(row title, protocols, deviations) of our rows, for the text under a table."""
+    out = []
+    for row in table.rows:
+        if row.kind != OURS or row.card is None:
+            continue
+        title = f"{row.method} ({row.data_source})"
+        protocols = ", ".join(row.card.protocols) or "none"
+        lines = list(row.card.deviations)
+        if row.card.missing:
+            lines.append(f"{row.card.missing} cell(s) without a protocol card (written before "
+                         "cards existed): comparability unknown")
+        out.append((title, protocols, lines))
+    return out
+
+
 def _markdown_table(table: LeaderboardTable) -> str:
-    header = ["method", "rows", "data source", "n"] + [metric_title(k) for k in table.metrics]
+    header = (["method", "rows", "data source", "n", "comparable with published?"]
+              + [metric_title(k) for k in table.metrics])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in table.rows:
-        kind = "ours" if row.kind == OURS else f"published: {row.kind}"
-        n = f"{row.n}" + (f" ({row.failed} failed)" if row.failed else "") if row.kind == OURS else ""
-        cells = [row.method, kind, row.data_source, n] + [_cell(row.values.get(k)) for k in table.metrics]
+        ours = row.kind == OURS
+        n = f"{row.n}" + (f" ({row.failed} failed)" if row.failed else "") if ours else ""
+        verdict = row.card.verdict if ours and row.card else ""
+        cells = ([row.method, _row_kind(row), row.data_source, n, verdict]
+                 + [_cell(row.values.get(k)) for k in table.metrics])
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    cards = []
+    for title, protocols, deviations in _card_notes(table):
+        cards.append(f"- {title}: protocol {protocols}; "
+                     + ("published protocol, comparable" if not deviations else "deviations:"))
+        cards += [f"  - {d}" for d in deviations]
     notes = [f"- {r.method} ({r.kind}): {r.note}" for r in table.rows if r.note]
-    return "\n".join([f"## {table.title}", "", *lines, "", *notes])
+    return "\n".join([f"## {table.title}", "", *lines, "", "Protocol cards of our rows:", "",
+                      *cards, "", *notes])
 
 
 def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str]], path: Path) -> Path:
     intro = ("Rows marked *ours* are mean ± std over seeds of this run's cells; rows marked "
-             "*published* are numbers from the cited sources, on the data they name.")
+             "*published* are numbers from the cited sources, on the data they name; rows marked "
+             "*reference code, run here* were measured in this project by running the authors' "
+             "code. Whether each of our rows is comparable with them comes from its cells' "
+             "protocol cards, listed under each table with every deviation.")
     parts = ["# mtneuro leaderboard", "", intro, ""]
     parts += [_markdown_table(t) + "\n" for t in tables]
     if failures:
@@ -95,23 +138,40 @@ def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str
     return path
 
 
+_SEPARATORS = {"published": "published numbers (not ours; labelled by source)",
+               "run-here": "reference code run in this project (not published, not ours; "
+                           "labelled so)"}
+
+
 def _html_table(table: LeaderboardTable) -> str:
     head = "".join(f"<th>{html.escape(metric_title(k))}</th>" for k in table.metrics)
-    out = [f"<table><tr><th class=l>method</th><th class=l>data source</th><th>n</th>{head}</tr>"]
-    shown_published = False
+    out = ["<table><tr><th class=l>method</th><th class=l>data source</th><th>n</th>"
+           f"<th class=l>comparable with published?</th>{head}</tr>"]
+    section = OURS
     for row in table.rows:
         ours = row.kind == OURS
-        if not ours and not shown_published:
-            out.append(f"<tr class=sep><td colspan={3 + len(table.metrics)}>published numbers "
-                       "(not ours; labelled by source)</td></tr>")
-            shown_published = True
+        kind = OURS if ours else "run-here" if row.run_here else "published"
+        if kind != section:
+            out.append(f"<tr class=sep><td colspan={4 + len(table.metrics)}>{_SEPARATORS[kind]}"
+                       "</td></tr>")
+            section = kind
         n = (f"{row.n}" + (f" <span class=fail>({row.failed} failed)</span>" if row.failed else "")) if ours else ""
+        verdict = html.escape(row.card.verdict) if ours and row.card else ""
         label = "" if ours else f" <span class=note>[{html.escape(row.kind)}]</span>"
         values = "".join(f"<td>{html.escape(_cell(row.values.get(k)))}</td>" for k in table.metrics)
         title = f' title="{html.escape(row.note)}"' if row.note else ""
         out.append(f"<tr class={'ours' if ours else 'pub'}{title}><td class=l>{html.escape(row.method)}{label}"
-                   f"</td><td class=l>{html.escape(row.data_source)}</td><td>{n}</td>{values}</tr>")
+                   f"</td><td class=l>{html.escape(row.data_source)}</td><td>{n}</td>"
+                   f"<td class=l>{verdict}</td>{values}</tr>")
     out.append("</table>")
+    cards = []
+    for title, protocols, deviations in _card_notes(table):
+        items = "".join(f"<li>{html.escape(d)}</li>" for d in deviations)
+        verdict = "published protocol, comparable" if not deviations else "deviations:"
+        cards.append(f"<li><b>{html.escape(title)}</b>: protocol {html.escape(protocols)}; "
+                     f"{verdict}{f'<ul>{items}</ul>' if items else ''}</li>")
+    if cards:
+        out.append(f"<p class=note>Protocol cards of our rows:</p><ul class=card>{''.join(cards)}</ul>")
     notes = [f"<li>{html.escape(r.method)} [{html.escape(r.kind)}]: {html.escape(r.note)}</li>"
              for r in table.rows if r.note]
     if notes:
@@ -127,7 +187,9 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
     body = [header,
             "<div class=banner><b>Data sources of our rows:</b> " + html.escape(", ".join(sources) or "none")
             + ". Numbers on the synthetic phantom check the pipeline; they are not comparable with "
-            "published real-volume numbers, which appear in separate, labelled rows.</div>"]
+            "published real-volume numbers, which appear in separate, labelled rows. Each of our "
+            "rows says whether it is comparable with them; its protocol card below the table lists "
+            "every deviation from the published protocol.</div>"]
     for table in tables:
         body.append(f"<h2>{html.escape(table.title)}</h2>")
         body.append(_html_table(table))

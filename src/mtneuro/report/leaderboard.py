@@ -4,8 +4,11 @@ Reads every ``DIR/cells/<id>/metrics.json`` written by ``mtneuro bench``, groups
 complete cells by (task, setting, method, data source) and reports mean ± sample
 std over their seeds of each headline number. Published rows of the same task
 setting (:mod:`mtneuro.report.published`) follow, each labelled with its source
-(``paper, real volume`` / ``reference code``). Every row names its data source,
-so numbers on the synthetic phantom are never read as real-volume numbers.
+(``paper, real volume`` / ``reference code`` / ``reference code, run here``). Every
+row names its data source, so numbers on the synthetic phantom are never read as
+real-volume numbers, and each of our rows carries the protocol cards of its cells
+(:mod:`mtneuro.tasks.protocol`): whether it is comparable with the published rows,
+or how it departs from their protocol.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 from mtneuro.report.published import Stat, published_rows
 from mtneuro.report.results import SCHEMA_VERSION
+from mtneuro.tasks.protocol import SUBVOLUME_NOTE, SUBVOLUME_SETTINGS, UNCHECKED
 
 TASK_TITLES = {
     "task1": "Task 1: brain-region classification (accuracy)",
@@ -40,6 +44,7 @@ METRIC_TITLES = {
 # Task 3: ``r2_*`` is the in-sample R² of the published table's definition, ``r2_test_*`` held out.
 _FEATURES = {"vessel_fraction": "Vessels", "axon_fraction": "Axons", "cell_count": "Cell count",
              "cell_size": "Cell size", "nn_distance": "Dist (k=1)"}
+_FEATURES.update({"cell_size_exact": "Cell size, exact", "nn_distance_exact": "Dist (k=1), exact"})
 METRIC_TITLES.update({f"r2_{k}": f"R² {v} (in-sample)" for k, v in _FEATURES.items()})
 METRIC_TITLES.update({f"r2_test_{k}": f"R² {v} (held-out)" for k, v in _FEATURES.items()})
 OURS = "ours"
@@ -55,17 +60,52 @@ def metric_title(key: str) -> str:
 
 
 def data_source_label(record: dict[str, Any]) -> str:
-    """Human label of where a cell's data came from (``phantom (synthetic volume)``, ...)."""
+    """Human label of where a cell's data came from (``phantom (synthetic volume)``, ...).
+
+    A cache is labelled by the source that filled it (its ``describe()`` stores that
+    under ``upstream``), so a cache of the phantom still reads as synthetic.
+    """
     source = record.get("source")
     if isinstance(source, dict):
         if source.get("label"):
             return str(source["label"])
         name = str(source.get("source", "unknown"))
-        if name == "cache" and isinstance(source.get("params"), dict):
-            inner = source["params"].get("source") or source.get("inner", {}).get("source")
-            return f"cache of {VOLUME_SOURCES.get(str(inner), inner)}" if inner else "local cache"
+        if name == "cache":
+            upstream = source.get("upstream")
+            inner = upstream.get("source") if isinstance(upstream, dict) else None
+            if inner:
+                return f"{VOLUME_SOURCES.get(str(inner), inner)}, via local cache"
+            return "local cache (filled from an unrecorded source)"
         return VOLUME_SOURCES.get(name, name)
     return str(source) if source else "unknown"
+
+
+@dataclass
+class RowCard:
+    """Protocol cards of the cells of one of our rows, merged.
+
+    Attributes:
+        protocols: ``"<name> v<version>"`` of the cells' cards.
+        deviations: every deviation of any cell, in first-seen order.
+        missing: cells whose record has no card (written before cards existed).
+        unchecked: cells of a task without a card builder (:data:`UNCHECKED`).
+    """
+
+    protocols: list[str] = field(default_factory=list)
+    deviations: list[str] = field(default_factory=list)
+    missing: int = 0
+    unchecked: int = 0
+
+    @property
+    def verdict(self) -> str:
+        """One cell of text: is the row comparable with the published rows?"""
+        if self.missing:
+            return "unknown: no protocol card"
+        if self.unchecked:
+            return "unknown: not checked"
+        if not self.deviations:
+            return "yes: published protocol"
+        return f"no: {len(self.deviations)} deviation(s)"
 
 
 @dataclass
@@ -80,6 +120,8 @@ class Row:
     failed: int = 0
     note: str = ""
     cells: list[str] = field(default_factory=list)
+    run_here: bool = False  # a reference-code run measured by us, not a published number
+    card: RowCard | None = None  # ours only
 
 
 @dataclass
@@ -125,6 +167,21 @@ def _method_name(cell: dict[str, Any]) -> str:
     return cell["method"] if not cell.get("tag") else f"{cell['method']} [{cell['tag']}]"
 
 
+def row_card(records: list[dict[str, Any]]) -> RowCard:
+    """The merged protocol cards of ``records`` (see :class:`RowCard`)."""
+    card = RowCard()
+    for record in records:
+        protocol = record.get("protocol")
+        if not isinstance(protocol, dict) or not isinstance(record.get("deviations"), list):
+            card.missing += 1
+            continue
+        card.unchecked += protocol.get("name") == UNCHECKED
+        name = f"{protocol.get('name')} v{protocol.get('version')}"
+        card.protocols += [name] if name not in card.protocols else []
+        card.deviations += [d for d in record["deviations"] if d not in card.deviations]
+    return card
+
+
 def _ours(records: list[dict[str, Any]]) -> list[Row]:
     """Complete cells grouped by (method, data source); failed cells counted on their method's row."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -150,7 +207,8 @@ def _ours(records: list[dict[str, Any]]) -> list[Row]:
                 values[key] = _summarise(numbers)
         failures = failed.pop(method, [])  # counted once, on the method's first row
         rows.append(Row(OURS, method, source, values, n=len(complete), failed=len(failures),
-                        cells=[r["cell"]["id"] for r in complete + failures]))
+                        cells=[r["cell"]["id"] for r in complete + failures],
+                        card=row_card(complete or failures)))
     return rows
 
 
@@ -169,7 +227,9 @@ def build_tables(records: list[dict[str, Any]], *, published: bool = True) -> li
         members = by_setting[(task, setting)]
         rows = _ours(members)
         if published:
-            rows += [Row(p.label, p.method_title, p.data, dict(p.metrics), note=p.note)
+            subvolumes = setting in SUBVOLUME_SETTINGS and task in ("task1", "task3")
+            rows += [Row(p.label, p.method_title, p.data, dict(p.metrics), run_here=p.run_here,
+                         note="; ".join(n for n in (p.note, SUBVOLUME_NOTE if subvolumes else "") if n))
                      for p in published_rows(task, setting)]
         metrics: list[str] = []
         for row in rows:

@@ -9,14 +9,7 @@ from typing import Any
 import numpy as np
 
 from mtneuro.report.figures import plt, save_figure
-
-TITLES = {
-    "vessel_fraction": "Vessels (%)",
-    "axon_fraction": "Axons (%)",
-    "cell_count": "Cell count",
-    "cell_size": "Cell size (px)",
-    "nn_distance": "Dist k=1 (px)",
-}
+from mtneuro.tasks.semantic import FEATURE_TITLES as TITLES
 
 
 def plot_task3_scatter(result: Mapping[str, Any], path: str | Path) -> Path:

@@ -2,9 +2,17 @@
 
 The numbers live in ``mtneuro/resources/published.json``, transcribed from
 ``../shared/reference/protocols.md`` (a test re-reads that file and compares).
-Each row names its source, whose ``label`` (``"paper, real volume"`` or
-``"reference code"``) is printed on every published row of a report, so these
-numbers are never mistaken for ours.
+Each row names its source, whose ``label`` (``"paper, real volume"``,
+``"reference code"`` or ``"reference code, run here"``) is printed on every
+published row of a report, so these numbers are never mistaken for ours.
+
+Schema (``schema_version`` 1): ``sources`` maps a key to ``label``, ``citation``,
+``url``, ``detail`` and an optional ``run_here`` (default ``false``): ``true`` marks
+numbers this project measured by running the reference code itself, which the
+report shows apart from published numbers ("reference code, run here", not
+printed by the authors). ``rows`` hold ``task``, ``setting``, ``method``,
+``method_title``, ``source``, ``data``, ``metrics`` (``{"mean", "std"}`` or
+``{"values": [...]}`` per metric) and an optional ``note``.
 
 Metric keys match what ``mtneuro bench`` cells report:
 
@@ -58,6 +66,7 @@ class PublishedRow:
     data: str
     metrics: dict[str, Stat]
     note: str = ""
+    run_here: bool = False
 
 
 def _stat(raw: dict[str, Any]) -> Stat:
@@ -94,6 +103,7 @@ def parse_published(document: dict[str, Any]) -> list[PublishedRow]:
             data=raw["data"],
             metrics={k: _stat(v) for k, v in raw["metrics"].items()},
             note=raw.get("note", ""),
+            run_here=bool(source.get("run_here", False)),
         ))
     return rows
 

@@ -3,7 +3,8 @@
 Every command that computes numbers writes them through :func:`write_metrics`
 so the report can rebuild tables from the files alone, and every row carries
 where its data came from (``source``), so phantom numbers are never mistaken
-for real-volume numbers.
+for real-volume numbers. Task runs and bench cells also write their protocol card
+(``protocol``, ``deviations``; :mod:`mtneuro.tasks.protocol`) through ``extra``.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def write_metrics(
         config: the validated run configuration (plain data).
         source: provenance of the data (``VolumeSource.describe()`` or a file + sha256).
         wall_s: wall-clock seconds of the run.
+        extra: further top-level keys, e.g. the protocol card
+            (:func:`mtneuro.tasks.protocol.protocol_card`).
     """
     payload = {
         "schema_version": SCHEMA_VERSION,

@@ -1,24 +1,22 @@
 """MTNeuro task 1: brain-region classification (CTX / STR / VP / ZI) of X-ray tiles.
 
-Protocol (``protocols.md`` B.4, reference ``BrainRegionDataset``; see
-:mod:`mtneuro.tasks.region_inputs`): tiles of the setting's train / val / test
-sub-volumes and slices (ROI-C1/C2/C3, :data:`mtneuro.data.spec.REGION_SETTINGS`) are
-resized to ``input_size`` (64); models are trained on whole resized tiles; test
-(and validation) tiles are cut into their four quadrant crops (32 x 32), each
-scored on its own, so accuracy is over crops. Methods:
+Tiles of the setting's train / val / test sub-volumes and slices (ROI-C1/C2/C3,
+:data:`mtneuro.data.spec.REGION_SETTINGS`) are classified by one of the methods:
 
 * ``supervised`` / ``supervised-mixup``: ResNet-18 (1 channel) + linear head trained
-  end to end (:mod:`mtneuro.tasks.region_supervised`), best validation epoch kept;
-* ``byol`` / ``myow`` / ``myow-merged`` / ``encoder``: frozen encoder
-  (:mod:`mtneuro.tasks.region_encoders`) + :class:`~mtneuro.tasks.probe.LinearProbe`
-  (C chosen on the validation crops);
-* ``pca`` / ``nmf``: 256 components of flattened pixels
-  (:mod:`mtneuro.tasks.baselines`) + the same linear probe. Flattened pixels need
-  one input size, so these fit and train on the quadrant crops of the training
-  tiles (the size they are tested on).
+  end to end (:mod:`mtneuro.tasks.region_supervised`);
+* ``byol`` / ``myow`` / ``myow-merged`` / ``encoder``: a frozen encoder
+  (:mod:`mtneuro.tasks.region_encoders`) with a linear head;
+* ``pca`` / ``nmf``: 256 components of flattened pixels (:mod:`mtneuro.tasks.baselines`)
+  with a logistic-regression readout (:class:`~mtneuro.tasks.probe.LinearProbe`).
 
-``quick`` subsamples slices (``z_step`` 8), uses ``resnet-tiny`` and few epochs.
-Every seed re-initialises and re-trains; data are read once.
+What each method trains and tests on is its protocol's
+(:mod:`mtneuro.tasks.region_protocol`): ``paper``, the released MTNeuro scripts (whole
+256 x 256 tiles for the supervised classifier; random 128 x 128 crops to train the
+probe head and the four corner crops to test it), or ``resized`` (tiles resized to 64,
+tested on 32 x 32 quadrant crops: the default of the ``quick`` preset, which also
+subsamples slices (``z_step`` 8) and uses ``resnet-tiny`` and few epochs). Every seed
+re-initialises and re-trains; data are read once.
 """
 
 from __future__ import annotations
@@ -40,13 +38,16 @@ from mtneuro.models import create_encoder
 from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.probe import DEFAULT_CS, LinearProbe, extract_features
 from mtneuro.tasks.region_encoders import check_encoder_given, frozen_encoder
-from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
+from mtneuro.tasks.region_head import HeadSettings, predict_with_head, train_linear_head
+from mtneuro.tasks.region_inputs import RegionInputs
+from mtneuro.tasks.region_protocol import RegionRecipe, resolve_recipe
 from mtneuro.tasks.region_supervised import SupervisedSettings, predict, train_classifier
 
 METHODS = ("supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder")
 CLASS_NAMES = tuple(REGION_SHORT[r] for r in REGIONS)
-QUICK = {"z_step": 8, "backbone": "resnet-tiny", "epochs": 8, "nmf_max_iter": 100}
-FULL = {"z_step": 1, "backbone": "resnet18", "epochs": 30, "nmf_max_iter": 300}
+#: Sizes of the quick and full presets (epochs: :mod:`mtneuro.tasks.region_protocol`).
+QUICK = {"z_step": 8, "backbone": "resnet-tiny", "nmf_max_iter": 100}
+FULL = {"z_step": 1, "backbone": "resnet18", "nmf_max_iter": 300}
 Method = Literal[
     "supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder"
 ]
@@ -54,7 +55,7 @@ Method = Literal[
 
 @dataclass(frozen=True)
 class Task1Config:
-    """Task-1 run configuration (``None`` fields take the ``quick`` or full preset value).
+    """Task-1 run configuration (``None`` fields take the protocol's or preset's value).
 
     Attributes:
         setting: ``roi-c1`` / ``roi-c2`` / ``roi-c3``.
@@ -64,17 +65,27 @@ class Task1Config:
         seeds: one full run per seed; mean +- std reported over them.
         encoder: encoder spec for ``encoder`` (required) and SSL methods (optional).
         quick: small preset (``z_step`` 8, ``resnet-tiny``, 8 epochs, quick pre-training).
-        input_size: side in pixels tiles are resized to (reference 64).
-        test_crops: ``quadrants`` (reference) or ``none`` (score whole resized tiles).
+        protocol: ``paper`` (the released MTNeuro scripts) or ``resized``; ``None``:
+            ``resized`` for quick runs, else ``paper`` (see
+            :mod:`mtneuro.tasks.region_protocol`).
+        input_size: side tiles are resized to (``resized``: 64; ``paper`` PCA / NMF: 128).
+        test_crops: ``resized`` protocol: ``quadrants`` (default) or ``none``.
+        crop: ``paper`` probe: side of the random training crops and test corner crops.
+        probe_inputs: ``paper`` probe head trained on ``random-crops`` (normalised,
+            encoder in eval mode, as ``task1_ssl.py`` intends) or ``as-released`` (what
+            the released trainer executes: whole un-normalised tiles, encoder BatchNorm
+            in training mode; see :mod:`mtneuro.tasks.region_head`).
         z_step: keep every ``z_step``-th tile / block of each split.
         backbone: encoder trained by the supervised methods.
-        epochs, batch_size, lr, weight_decay: supervised training (SGD, momentum 0.9,
-            cosine decay; lr 0.05 at batch 32 where the reference uses 0.01 at batch 8
-            without momentum, so that short CPU runs converge).
+        epochs: supervised epochs (paper 1, resized 30, quick 8).
+        head_epochs: ``paper`` probe head epochs (BYOL 100, MYOW 10).
+        batch_size, lr, momentum, weight_decay: supervised SGD (paper: 8, 0.01, 0, 0;
+            resized: 32, 0.05, 0.9, 5e-4, so that short CPU runs converge); in the paper
+            protocol batch_size and lr also set the probe head's.
         mixup_alpha: Beta parameter of ``supervised-mixup``.
         n_components: PCA / NMF components (capped by samples and pixels).
         nmf_max_iter: NMF iterations (quick 100, full 300).
-        probe_cs: candidate C of the linear probe.
+        probe_cs: candidate C of the logistic-regression probe.
         pretrain_epochs: epochs of on-the-fly SSL pre-training (None: preset default).
         device: torch device; quiet: no progress bars.
     """
@@ -89,16 +100,23 @@ class Task1Config:
     )
     encoder: str | None = None
     quick: bool = False
-    input_size: int = field(
-        default=64, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4")
+    protocol: Literal["paper", "resized"] | None = None
+    input_size: int | None = field(
+        default=None, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4")
     )
-    test_crops: Literal["quadrants", "none"] = "quadrants"
+    test_crops: Literal["quadrants", "none"] | None = None
+    crop: int = field(default=128, metadata=positive())
+    probe_inputs: Literal["random-crops", "as-released"] = "random-crops"
     z_step: int | None = field(default=None, metadata=positive())
     backbone: str | None = None
     epochs: int | None = field(default=None, metadata=positive())
-    batch_size: int = field(default=32, metadata=check(lambda v: v >= 2, "int >= 2"))
-    lr: float = field(default=0.05, metadata=positive("float"))
-    weight_decay: float = field(default=5e-4, metadata=check(lambda v: v >= 0, "float >= 0"))
+    head_epochs: int | None = field(default=None, metadata=positive())
+    batch_size: int | None = field(default=None, metadata=check(lambda v: v >= 2, "int >= 2"))
+    lr: float | None = field(default=None, metadata=positive("float"))
+    momentum: float | None = field(default=None, metadata=check(lambda v: 0 <= v < 1,
+                                                                "float in [0, 1)"))
+    weight_decay: float | None = field(default=None, metadata=check(lambda v: v >= 0,
+                                                                    "float >= 0"))
     mixup_alpha: float = field(default=0.2, metadata=positive("float"))
     n_components: int = field(default=256, metadata=positive())
     nmf_max_iter: int | None = field(default=None, metadata=positive())
@@ -165,38 +183,17 @@ def mean_std(values: list[float] | np.ndarray) -> dict[str, Any]:
     return {"mean": as_plain(mean), "std": as_plain(std), "n": int(n)}
 
 
-class RegionInputs:
-    """Resized inputs of every split, in the shapes the protocol scores."""
-
-    def __init__(self, data: dict[str, SplitData], config: Task1Config) -> None:
-        size = config.input_size
-        self.train_x = resize_tiles(data["train"].images, size)
-        self.train_y = data["train"].labels
-        crop = config.test_crops == "quadrants"
-        for split in ("val", "test"):
-            x = resize_tiles(data[split].images, size)
-            y = data[split].labels
-            if crop:
-                x, y = quadrant_crops(x, y)
-            setattr(self, f"{split}_x", x)
-            setattr(self, f"{split}_y", y)
-        # pixel baselines need training inputs of the scored size
-        self.train_crops_x, self.train_crops_y = (
-            quadrant_crops(self.train_x, self.train_y) if crop else (self.train_x, self.train_y)
-        )
-
-
 def train_supervised(
     config: Task1Config, inputs: RegionInputs, seed: int, spatial_dims: int = 2
 ) -> tuple[Any, dict[str, Any]]:
     """Train the supervised (or, for ``supervised-mixup``, mixup) region classifier of
-    ``config`` on ``inputs``; returns the model and its training history."""
+    ``config`` on ``inputs``, with its recipe's settings; returns the model and history."""
+    recipe = resolve_recipe(config)
     encoder = create_encoder(config.preset("backbone"), in_channels=1, spatial_dims=spatial_dims)
+    from_recipe = ("epochs", "batch_size", "lr", "momentum", "schedule", "weight_decay", "augment",
+                   "normalise", "select_best", "recalibrate_bn")
     settings = SupervisedSettings(
-        epochs=config.preset("epochs"),
-        batch_size=config.batch_size,
-        lr=config.lr,
-        weight_decay=config.weight_decay,
+        **{key: getattr(recipe, key) for key in from_recipe},
         mixup_alpha=config.mixup_alpha if config.method == "supervised-mixup" else 0.0,
         device=config.device,
         quiet=config.quiet,
@@ -211,41 +208,63 @@ def train_supervised(
     )
 
 
+def _pixel_readout(config: Task1Config, inputs: RegionInputs, seed: int) -> tuple[Any, dict]:
+    """PCA / NMF components of the training crops, then a logistic-regression probe."""
+    decomposition = PixelDecomposition(
+        config.method, config.n_components, seed=seed, max_iter=config.preset("nmf_max_iter")
+    )
+    train_f = decomposition.fit_transform(inputs.train_crops_x.numpy())
+    probe = LinearProbe(Cs=config.probe_cs, seed=seed).fit(
+        train_f, inputs.train_crops_y, decomposition.transform(inputs.val_x.numpy()), inputs.val_y
+    )
+    pred = probe.predict(decomposition.transform(inputs.test_x.numpy()))
+    return pred, {"n_components": decomposition.n_components_, **_probe_info(config, probe)}
+
+
+def _probe_info(config: Task1Config, probe: LinearProbe) -> dict[str, Any]:
+    return {"C": probe.C_,
+            "val_accuracy": float(np.nanmax(probe.scores_)) if len(config.probe_cs) > 1 else None}
+
+
+def _encoder_readout(config: Task1Config, recipe: RegionRecipe, inputs: RegionInputs, seed: int,
+                     spatial_dims: int) -> tuple[Any, dict]:
+    """A frozen encoder with the recipe's head: logistic regression, or a linear layer
+    trained as ``task1_ssl.py`` (:mod:`mtneuro.tasks.region_head`)."""
+    encoder, spec = frozen_encoder(config, seed=seed, spatial_dims=spatial_dims)
+    norm = {"mean": float(spec.get("mean", 0.0)), "std": float(spec.get("std", 1.0))}
+    extra: dict[str, Any] = {"encoder_input": spec}
+    if recipe.head == "logistic":
+        features = lambda x: extract_features(encoder, x, device=config.device, **norm)
+        probe = LinearProbe(Cs=config.probe_cs, seed=seed).fit(
+            features(inputs.train_x), inputs.train_y, features(inputs.val_x), inputs.val_y
+        )
+        return probe.predict(features(inputs.test_x)), {**extra, **_probe_info(config, probe)}
+    as_released = recipe.head_inputs == "as-released"
+    settings = HeadSettings(
+        optimizer=recipe.head, lr=recipe.lr, epochs=recipe.epochs, batch_size=recipe.batch_size,
+        crop=recipe.crop if recipe.train_input == "random-crops" else None,
+        normalise=recipe.normalise, encoder_train_mode=as_released, device=config.device,
+        quiet=config.quiet,
+    )
+    head = train_linear_head(encoder, len(CLASS_NAMES), inputs.train_x, inputs.train_y, settings,
+                             seed=seed, **norm)
+    return predict_with_head(encoder, head, inputs.test_x, settings, **norm), extra
+
+
 def _run_seed(
-    config: Task1Config, inputs: RegionInputs, seed: int, spatial_dims: int
+    config: Task1Config, recipe: RegionRecipe, inputs: RegionInputs, seed: int, spatial_dims: int
 ) -> dict[str, Any]:
     torch.manual_seed(seed)
-    extra: dict[str, Any] = {}
     method = config.method
     if method in ("supervised", "supervised-mixup"):
         model, history = train_supervised(config, inputs, seed, spatial_dims)
         pred = predict(model, inputs.test_x, device=config.device)
-        extra = {"best_epoch": history["best_epoch"], "val_accuracy": max(history["val_accuracy"])}
+        extra = {"best_epoch": history["best_epoch"], "val_accuracy": history["val_accuracy"][
+            history["best_epoch"] - 1] if history["best_epoch"] else None}
+    elif method in ("pca", "nmf"):
+        pred, extra = _pixel_readout(config, inputs, seed)
     else:
-        if method in ("pca", "nmf"):
-            decomposition = PixelDecomposition(
-                method, config.n_components, seed=seed, max_iter=config.preset("nmf_max_iter")
-            )
-            train_f = decomposition.fit_transform(inputs.train_crops_x.numpy())
-            train_y = inputs.train_crops_y
-            val_f = decomposition.transform(inputs.val_x.numpy())
-            test_f = decomposition.transform(inputs.test_x.numpy())
-            extra["n_components"] = decomposition.n_components_
-        else:
-            encoder, spec = frozen_encoder(config, seed=seed, spatial_dims=spatial_dims)
-            norm = {"mean": float(spec.get("mean", 0.0)), "std": float(spec.get("std", 1.0))}
-            features = lambda x: extract_features(encoder, x, device=config.device, **norm)
-            train_f, train_y = features(inputs.train_x), inputs.train_y
-            val_f, test_f = features(inputs.val_x), features(inputs.test_x)
-            extra["encoder_input"] = spec
-        probe = LinearProbe(Cs=config.probe_cs, seed=seed).fit(
-            train_f, train_y, val_f, inputs.val_y
-        )
-        pred = probe.predict(test_f)
-        extra.update(
-            C=probe.C_,
-            val_accuracy=float(np.nanmax(probe.scores_)) if len(config.probe_cs) > 1 else None,
-        )
+        pred, extra = _encoder_readout(config, recipe, inputs, seed, spatial_dims)
     return {"seed": seed, **classification_metrics(inputs.test_y, pred, len(CLASS_NAMES)), **extra}
 
 
@@ -258,19 +277,21 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None) -> 
 
     Returns:
         ``{"per_seed": [...], "accuracy": {"mean", "std", "n"}, "per_class_accuracy": {...},
-        "confusion": summed counts (rows = truth), "class_names", "n_tiles", "n_test",
-        "protocol", "source", "wall_s"}``.
+        "confusion": summed counts (rows = truth), "class_names", "n_tiles", "n_test"
+        (scored images: tiles or crops), "recipe" (the resolved protocol), "source",
+        "wall_s"}``.
     """
     if not isinstance(config, Task1Config):
         raise ConfigError(f"run_task1: expected a Task1Config, got {type(config).__name__}")
     check_encoder_given(config)
+    recipe = resolve_recipe(config)
     start = time.perf_counter()
     source_info: dict[str, Any] | None = None
     if data is None:
         data, source_info = load_task1_data(config)
-    inputs = RegionInputs(data, config)
+    inputs = RegionInputs(data, recipe)
     spatial_dims = 3 if config.dim == "3d" else 2
-    per_seed = [_run_seed(config, inputs, int(seed), spatial_dims) for seed in config.seeds]
+    per_seed = [_run_seed(config, recipe, inputs, int(seed), spatial_dims) for seed in config.seeds]
     return {
         "setting": config.setting,
         "method": config.method,
@@ -282,14 +303,10 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None) -> 
         "confusion": np.sum([r["confusion"] for r in per_seed], axis=0).tolist(),
         "n_tiles": {k: len(v.labels) for k, v in data.items()},
         "n_test": len(inputs.test_y),
-        "protocol": {
-            "input_size": config.input_size,
-            "test_crops": config.test_crops,
+        "recipe": {
+            **recipe.to_dict(),
             "z_step": config.preset("z_step"),
-            "backbone": config.preset("backbone")
-            if config.method.startswith("supervised")
-            else None,
-            "epochs": config.preset("epochs") if config.method.startswith("supervised") else None,
+            "backbone": config.preset("backbone") if config.method.startswith("supervised") else None,
         },
         "source": source_info,
         "config": to_dict(config),

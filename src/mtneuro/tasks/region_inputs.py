@@ -1,11 +1,17 @@
-"""Task-1 input protocol: resize tiles, cut test tiles into quadrant crops.
+"""Task-1 inputs: whole tiles, resized tiles and their quadrant crops, as a recipe asks.
 
-What the MTNeuro reference does (``BrainRegionDataset``, ``tresize=64``; see
-``docs`` / ``protocols.md`` B.4): every 256 x 256 tile (uint8 / 255) is resized to
-64 x 64; a model is trained on the whole resized tiles; at test time each resized
-tile gives its four 32 x 32 quadrant crops (top-left, top-right, bottom-left,
-bottom-right), each scored on its own with the tile's region label, so accuracy
-is over 4 x the test tiles.
+:class:`RegionInputs` holds the train / val / test arrays one task-1 run scores
+(:class:`~mtneuro.tasks.region_protocol.RegionRecipe`):
+
+* ``whole``: the 256 x 256 tiles as read, uint8 (the paper protocol; converted to
+  [0, 1] one batch at a time by :func:`as_unit_float`);
+* ``resized`` / ``quadrants``: tiles resized to ``input_size`` and, for the scored
+  splits, cut into their four quadrant crops (top-left, top-right, bottom-left,
+  bottom-right), each scored on its own with the tile's label. This is what the
+  repository's ``BrainRegionDataset`` (``tresize=64``) does; the released task-1
+  scripts do not use it, the task-3 reference does (``BrainRegionDatasetInfer``).
+* ``corners``: the four corner crops of whole test tiles (paper probe, built by
+  :func:`corner_crops`).
 
 Resizing here is bilinear with antialiasing (the reference uses PIL's Hamming
 filter; both low-pass before subsampling, values differ slightly). 3D blocks
@@ -21,6 +27,11 @@ import torch.nn.functional as F
 from mtneuro.errors import ConfigError, DataError
 
 QUADRANTS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+def as_unit_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images scaled to float32 in [0, 1]; float images as float32."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
 
 
 def resize_tiles(
@@ -84,3 +95,58 @@ def quadrant_crops(
     order = (0, dims - 4, dims - 2, *range(1, dims - 4), dims - 3, dims - 1)
     crops = split.permute(*order).reshape(lead[0] * 4, *lead[1:], half, half)
     return crops.contiguous(), (None if labels is None else np.repeat(np.asarray(labels), 4))
+
+
+def corner_crops(
+    images: torch.Tensor | np.ndarray, size: int, labels: np.ndarray | None = None
+) -> tuple[torch.Tensor, np.ndarray | None]:
+    """The four ``size`` x ``size`` corner crops of every tile: tile-major, then top-left,
+    top-right, bottom-left, bottom-right (``task1_ssl.py:275-290``).
+
+    Args:
+        images: ``(N, C, [D,] H, W)`` with ``H, W >= size``.
+        labels: optional ``(N,)``, repeated for the four crops.
+
+    Returns:
+        ``((4N, C, [D,] size, size), (4N,) labels or None)``.
+    """
+    images = torch.as_tensor(images)
+    if min(images.shape[-2:]) < size:
+        raise DataError(f"corner crops of {size} px need tiles at least that large, "
+                         f"got {tuple(images.shape[-2:])}")
+    corners = (images[..., :size, :size], images[..., :size, -size:],
+               images[..., -size:, :size], images[..., -size:, -size:])
+    crops = torch.stack(corners, dim=1).reshape(-1, *images.shape[1:-2], size, size)
+    return crops, (None if labels is None else np.repeat(np.asarray(labels), 4))
+
+
+class RegionInputs:
+    """Inputs of every split in the shapes a :class:`~mtneuro.tasks.region_protocol.RegionRecipe`
+    scores: ``train_x`` / ``train_y`` (what models and heads train on), ``val_x`` /
+    ``val_y`` and ``test_x`` / ``test_y`` (what is scored), and for the pixel baselines
+    ``train_crops_x`` / ``train_crops_y`` (training inputs of the scored size).
+
+    Args:
+        data: ``{"train", "val", "test"}`` splits with uint8 ``images`` ``(N, 1, [D,] H, W)``
+            and ``labels`` ``(N,)``.
+        recipe: the run's recipe.
+    """
+
+    def __init__(self, data: dict, recipe) -> None:
+        if recipe.input_size is None:  # whole tiles, kept uint8 until a batch is used
+            prepared = {k: torch.from_numpy(np.ascontiguousarray(v.images)) for k, v in data.items()}
+        else:
+            prepared = {k: resize_tiles(v.images, recipe.input_size) for k, v in data.items()}
+        self.train_x, self.train_y = prepared["train"], data["train"].labels
+        for split in ("val", "test"):
+            x, y = prepared[split], data[split].labels
+            if recipe.test_input == "quadrants":
+                x, y = quadrant_crops(x, y)
+            elif recipe.test_input == "corners":
+                x, y = corner_crops(x, recipe.crop, y)
+            setattr(self, f"{split}_x", x)
+            setattr(self, f"{split}_y", y)
+        self.train_crops_x, self.train_crops_y = (
+            quadrant_crops(self.train_x, self.train_y) if recipe.train_input == "quadrants"
+            else (self.train_x, self.train_y)
+        )

@@ -1,11 +1,12 @@
 """Supervised task-1 baselines: an encoder plus a linear head trained end to end.
 
 ``supervised`` is the MTNeuro supervised ResNet-18 (``SUP_ResNet-18_2D``: cross-entropy,
-SGD lr 0.01); ``supervised-mixup`` adds mixup (:mod:`mtneuro.tasks.mixup`). Training
-inputs are the resized training tiles with random horizontal / vertical flips (the
-reference's ``augmentations: 1`` also flips; its rotations are omitted here). The
-epoch with the best validation accuracy is kept (early-stopping model selection on
-the validation split, never on test).
+SGD lr 0.01); ``supervised-mixup`` adds mixup (:mod:`mtneuro.tasks.mixup`). The settings
+select the recipe (:mod:`mtneuro.tasks.region_protocol`): the paper's (inputs in
+[0, 1] as read, plain SGD at a constant rate, no augmentation, the model after the last
+epoch) or the ``resized`` one (normalised inputs, momentum and cosine decay, random
+flips, precise BatchNorm statistics, and the epoch with the best validation accuracy:
+model selection on the validation split, never on test).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from tqdm.auto import tqdm
 from mtneuro import cpu_memory
 from mtneuro.errors import TrainingError
 from mtneuro.tasks.mixup import mixup_batch, soft_cross_entropy
+from mtneuro.tasks.region_inputs import as_unit_float
+from mtneuro.tasks.region_protocol import XRAY_MEAN, XRAY_STD  # re-exported for task 3
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,17 @@ class SupervisedSettings:
     Attributes:
         epochs: passes over the training tiles.
         batch_size: tiles per step.
-        lr: SGD learning rate (momentum 0.9, cosine decay to 0).
+        lr: SGD learning rate.
+        momentum: SGD momentum (the reference: none).
+        schedule: ``cosine`` (per-step decay to 0) or ``constant`` (the reference).
         weight_decay: L2 penalty.
         mixup_alpha: Beta parameter of mixup; 0 disables mixup.
         augment: random flips of training batches.
+        normalise: standardise inputs with the X-ray mean and std (the reference feeds
+            [0, 1] intensities).
+        select_best: keep the epoch with the best validation accuracy (else the last).
+        recalibrate_bn: recompute BatchNorm statistics over the training inputs after
+            every epoch (precise BN).
         device: torch device string.
         quiet: no progress bar.
         retain_cpu_memory: on CPU, keep freed memory for reuse while training
@@ -44,33 +54,39 @@ class SupervisedSettings:
     epochs: int = 10
     batch_size: int = 32
     lr: float = 0.01
+    momentum: float = 0.9
+    schedule: str = "cosine"
     weight_decay: float = 5e-4
     mixup_alpha: float = 0.0
     augment: bool = True
+    normalise: bool = True
+    select_best: bool = True
+    recalibrate_bn: bool = True
     device: str = "cpu"
     quiet: bool = True
     retain_cpu_memory: bool = True
 
 
-#: Intensity normalisation of the MTNeuro X-ray pipeline (mean, std of [0, 1] values).
-XRAY_MEAN, XRAY_STD = 0.4894, 0.1238
 
 
 class Classifier(nn.Module):
-    """Fixed intensity normalisation, ``encoder``, then a linear layer on its features.
+    """Optional fixed intensity normalisation, ``encoder``, then a linear layer on its features.
 
-    The normalisation matters: X-ray tiles have little contrast (std ~0.1), and
-    BatchNorm running variances initialised at 1 would otherwise need many steps to
-    shrink to the data's scale, collapsing eval-mode features in short runs.
+    The normalisation matters for short runs: X-ray tiles have little contrast (std
+    ~0.1), and BatchNorm running variances initialised at 1 would otherwise need many
+    steps to shrink to the data's scale, collapsing eval-mode features. The reference
+    classifier has none (``normalise=False``). uint8 inputs are scaled to [0, 1] first.
     """
 
-    def __init__(self, encoder: nn.Module, num_classes: int) -> None:
+    def __init__(self, encoder: nn.Module, num_classes: int, normalise: bool = True) -> None:
         super().__init__()
         self.encoder = encoder
         self.head = nn.Linear(int(encoder.out_dim), num_classes)
+        self.normalise = normalise
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder((x - XRAY_MEAN) / XRAY_STD))
+        x = as_unit_float(x)
+        return self.head(self.encoder((x - XRAY_MEAN) / XRAY_STD if self.normalise else x))
 
 
 @torch.no_grad()
@@ -139,14 +155,15 @@ def train_classifier(
     Args:
         encoder: module with ``out_dim``; trained in place.
         num_classes: number of classes.
-        train: float images ``(N, 1, [D,] S, S)`` in [0, 1] and int labels ``(N,)``.
+        train: images ``(N, 1, [D,] S, S)``, uint8 or float in [0, 1], and int labels ``(N,)``.
         val: validation images (e.g. quadrant crops) and labels for model selection.
         settings: see :class:`SupervisedSettings`.
         seed: seeds initialisation of the head, batch order, flips and mixup.
 
     Returns:
-        ``(model at its best validation epoch, history)``; history has per-epoch
-        ``loss`` and ``val_accuracy`` and the ``best_epoch`` (1-based).
+        ``(model at its best validation epoch, or its last with select_best off,
+        history)``; history has per-epoch ``loss`` and ``val_accuracy`` and the kept
+        epoch as ``best_epoch`` (1-based).
     """
     with cpu_memory.retained_cpu_memory(settings.retain_cpu_memory, settings.device):
         return _train_classifier(encoder, num_classes, train, val, settings, seed)
@@ -156,14 +173,14 @@ def _train_classifier(encoder: nn.Module, num_classes: int, train: tuple[torch.T
                       val: tuple[torch.Tensor, np.ndarray], settings: SupervisedSettings,
                       seed: int) -> tuple[Classifier, dict]:
     torch.manual_seed(seed)
-    model = Classifier(encoder, num_classes).to(settings.device)
+    model = Classifier(encoder, num_classes, normalise=settings.normalise).to(settings.device)
     gen = torch.Generator().manual_seed(seed)
     x_train, y_train = train[0], torch.as_tensor(np.asarray(train[1]), dtype=torch.long)
-    opt = torch.optim.SGD(
-        model.parameters(), lr=settings.lr, momentum=0.9, weight_decay=settings.weight_decay
-    )
+    opt = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
+                          weight_decay=settings.weight_decay)
     steps_per_epoch = max(1, int(np.ceil(len(x_train) / settings.batch_size)))
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings.epochs * steps_per_epoch)
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings.epochs * steps_per_epoch)
+             if settings.schedule == "cosine" else None)
     history: dict = {"loss": [], "val_accuracy": [], "best_epoch": 0}
     best_acc, best_state = -1.0, None
     bar = tqdm(range(settings.epochs), desc="supervised", disable=settings.quiet, leave=False)
@@ -175,7 +192,7 @@ def _train_classifier(encoder: nn.Module, num_classes: int, train: tuple[torch.T
             idx = order[start : start + settings.batch_size]
             if len(idx) < 2:  # BatchNorm cannot train on one sample
                 continue
-            xb, yb = x_train[idx], y_train[idx]
+            xb, yb = as_unit_float(x_train[idx]), y_train[idx]
             if settings.augment:
                 xb = random_flips(xb, gen)
             xb, yb = xb.to(settings.device), yb.to(settings.device)
@@ -193,13 +210,17 @@ def _train_classifier(encoder: nn.Module, num_classes: int, train: tuple[torch.T
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            sched.step()
+            if sched is not None:
+                sched.step()
             losses.append(loss.item())
-        recalibrate_batchnorm(model, x_train, device=settings.device)
+        if settings.recalibrate_bn:
+            recalibrate_batchnorm(model, x_train, device=settings.device)
         acc = float(np.mean(predict(model, val[0], device=settings.device) == np.asarray(val[1])))
         history["loss"].append(float(np.mean(losses)) if losses else float("nan"))
         history["val_accuracy"].append(acc)
-        if acc > best_acc:
+        if not settings.select_best:
+            history["best_epoch"] = len(history["val_accuracy"])
+        elif acc > best_acc:
             best_acc, best_state = acc, copy.deepcopy(model.state_dict())
             history["best_epoch"] = len(history["val_accuracy"])
         bar.set_postfix(loss=history["loss"][-1], val=acc)

@@ -19,18 +19,25 @@ that enters a crop as two separate pieces counts once, with the centroid of
 both pieces. ``connectivity="2d"`` labels each tile on its own (4-connectivity,
 the in-plane part of 6-connectivity).
 
-Defects of the reference that are fixed here, each reproducible by a flag:
+Quirks of the reference, each selected by a flag of :func:`semantic_features`:
 
-* a crop without vessels has 0 % vessels (the reference raises ``IndexError``);
-* ``nn_distance`` averages the distance to the nearest *other* cell; the
-  reference queries a KD-tree with ``k=2`` and averages both columns, i.e. it
-  averages in each cell's 0 self-distance and reports half the value
-  (``reference_distance=True`` reproduces this);
-* a crop with one cell has ``cell_size`` equal to that cell's area; the
-  reference skips the size of every crop with fewer than 2 cells and leaves 0
-  (``reference_cell_size=True`` reproduces this). A crop without cells has size 0.
+* a crop without vessels has 0 % vessels (the reference raises ``IndexError``,
+  ``features.py:153``, which the published runs never met);
+* ``reference_distance=True`` (published): the reference queries a KD-tree with
+  ``k=2`` and averages both columns (``features.py:60-65``), i.e. it averages in
+  each cell's 0 self-distance and reports half the mean distance to the nearest
+  *other* cell; ``False`` gives that mean distance itself;
+* ``reference_cell_size=True`` (published): the reference skips the size of every
+  crop with fewer than 2 cells and leaves 0 (``features.py:51-53``, the ``continue``
+  before the size loop); ``False`` gives a one-cell crop that cell's area. A crop
+  without cells has size 0 either way;
 * crops with fewer than 2 cells have no nearest neighbour; they get
-  ``few_cells_distance`` (default 64.0, half a 128-pixel crop, as the reference).
+  ``few_cells_distance`` (default 64.0, as ``features.py:52``).
+
+The task (:mod:`mtneuro.tasks.semantic_probe`) reports the published definitions
+under the published names (``cell_size``, ``nn_distance``) and the corrected ones
+under :data:`EXACT_FEATURE_NAMES` (``cell_size_exact``, ``nn_distance_exact``); this
+low-level function returns whichever its flags select under the plain names.
 
 Implementation (no Python loop over crops or cells): the stack is scanned in
 chunks of slices that stay in cache. Per chunk, one ``cc3d`` pass labels the cell
@@ -62,6 +69,16 @@ FEATURE_NAMES: tuple[str, ...] = (
     "cell_size",
     "nn_distance",
 )
+#: Names of the features under the corrected definitions (``reference_distance`` and
+#: ``reference_cell_size`` off): never the published names, so a number computed
+#: another way is never shown as the published column.
+EXACT_FEATURE_NAMES: tuple[str, ...] = (
+    "vessel_fraction",
+    "axon_fraction",
+    "cell_count",
+    "cell_size_exact",
+    "nn_distance_exact",
+)
 #: Human-readable names used in tables and plots (paper column names).
 FEATURE_TITLES = {
     "vessel_fraction": "Vessels (%)",
@@ -69,7 +86,15 @@ FEATURE_TITLES = {
     "cell_count": "Cell count",
     "cell_size": "Cell size (px)",
     "nn_distance": "Dist k=1 (px)",
+    "cell_size_exact": "Cell size, exact (px)",
+    "nn_distance_exact": "Dist k=1, exact (px)",
 }
+
+
+def feature_names(reference_definitions: bool) -> tuple[str, ...]:
+    """Names of the five task-3 features: the published names for the reference
+    definitions, :data:`EXACT_FEATURE_NAMES` for the corrected ones."""
+    return FEATURE_NAMES if reference_definitions else EXACT_FEATURE_NAMES
 REFERENCE_FEW_CELLS_DISTANCE = 64.0
 Connectivity = Literal["3d", "2d"]
 

@@ -53,12 +53,13 @@ from mtneuro.tasks.region import (
     train_supervised,
 )
 from mtneuro.tasks.region_encoders import check_encoder_given, frozen_encoder
+from mtneuro.tasks.region_protocol import resolve_recipe
 from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
 from mtneuro.tasks.region_supervised import (
     XRAY_MEAN,
     XRAY_STD,
 )
-from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
+from mtneuro.tasks.semantic import feature_matrix, feature_names, semantic_features
 
 # PCA / NMF components: the reference's 256 on the full data (4,304 training crops). The
 # quick preset reads every 8th slice, so it keeps 1/8 of the components: 256 NMF factors
@@ -84,8 +85,10 @@ class Task3Config:
         z_step: keep every ``z_step``-th slice.
         connectivity: cell components ``3d`` (reference; needs consecutive slices) or
             ``2d``; None: ``3d`` when ``z_step`` is 1, else ``2d``.
-        reference_features: reproduce the reference's quirks (self-distance averaged in,
-            size 0 for crops with < 2 cells).
+        reference_features: the published feature definitions (``features.py``: the 0
+            self-distance averaged into the nearest-neighbour distance, size 0 for crops
+            with < 2 cells), reported as ``cell_size`` / ``nn_distance``; ``False``: the
+            corrected definitions, reported as ``cell_size_exact`` / ``nn_distance_exact``.
         few_cells_distance: ``nn_distance`` of crops with < 2 cells (reference 64).
         alphas, cv: ridge penalties and CV folds.
         n_components: PCA / NMF components (None: 256, quick 32). input_size /
@@ -103,7 +106,7 @@ class Task3Config:
     quick: bool = False
     z_step: int | None = field(default=None, metadata=positive())
     connectivity: Literal["3d", "2d"] | None = None
-    reference_features: bool = False
+    reference_features: bool = True
     few_cells_distance: float = 64.0
     alphas: tuple[float, ...] = DEFAULT_ALPHAS
     cv: int = field(default=5, metadata=check(lambda v: v >= 2, "int >= 2"))
@@ -160,7 +163,7 @@ def load_task3_data(config: Task3Config) -> tuple[Task3Data, dict[str, Any]]:
             reference_cell_size=config.reference_features,
             few_cells_distance=config.few_cells_distance,
         )
-        features.append(feature_matrix(table))
+        features.append(feature_matrix(table))  # columns in FEATURE_NAMES order
         zs.append(starts)
         regions.append(np.full(len(starts), index))
     data = Task3Data(
@@ -202,11 +205,12 @@ def _embed(
             source=config.source,
             source_params=config.source_params,
             quick=config.quick,
+            protocol="resized",
             input_size=config.input_size,
             device=config.device,
             quiet=config.quiet,
         )
-        model, history = train_supervised(t1, RegionInputs(task1_data, t1), seed)
+        model, history = train_supervised(t1, RegionInputs(task1_data, resolve_recipe(t1)), seed)
         info["task1_val_accuracy"] = max(history["val_accuracy"])
         return extract_features(
             model.encoder, crops, device=config.device, mean=XRAY_MEAN, std=XRAY_STD
@@ -225,6 +229,7 @@ def _embed(
 def _scores(embeddings: np.ndarray, data: Task3Data, config: Task3Config) -> dict[str, Any]:
     masks = _split_masks(np.repeat(data.z, 4))
     train, test = masks["train"], masks["test"]
+    names = feature_names(config.reference_features)
     y = data.features
     probe = RidgeProbe(alphas=config.alphas, cv=config.cv).fit(
         embeddings[train], y[train], groups=np.repeat(data.z, 4)[train]
@@ -235,9 +240,9 @@ def _scores(embeddings: np.ndarray, data: Task3Data, config: Task3Config) -> dic
         for j in range(y.shape[1])
     ]
     return {
-        "r2_test": dict(zip(FEATURE_NAMES, r2_scores(y[test], pred).tolist())),
-        "r2_in_sample_reference": dict(zip(FEATURE_NAMES, map(float, in_sample))),
-        "alpha": dict(zip(FEATURE_NAMES, probe.alpha_.tolist())),
+        "r2_test": dict(zip(names, r2_scores(y[test], pred).tolist())),
+        "r2_in_sample_reference": dict(zip(names, map(float, in_sample))),
+        "alpha": dict(zip(names, probe.alpha_.tolist())),
         "_scatter": {"true": y[test], "pred": pred},
     }
 
@@ -283,18 +288,19 @@ def run_task3(
         scores.pop("_scatter", None)
         per_seed.append({"seed": int(seed), **scores, **info})
     masks = _split_masks(np.repeat(data.z, 4))
-    summary = lambda key: {f: mean_std([r[key][f] for r in per_seed]) for f in FEATURE_NAMES}
+    names = feature_names(config.reference_features)
+    summary = lambda key: {f: mean_std([r[key][f] for r in per_seed]) for f in names}
     return {
         "method": config.method,
         "setting": config.setting,
-        "features": list(FEATURE_NAMES),
+        "features": list(names),
         "per_seed": per_seed,
         "r2_test": summary("r2_test"),
         "r2_in_sample_reference": summary("r2_in_sample_reference"),
         "n_crops": {k: int(v.sum()) for k, v in masks.items()} | {"all": int(masks["train"].size)},
         "feature_summary": {
             f: {"mean": float(data.features[:, j].mean()), "std": float(data.features[:, j].std())}
-            for j, f in enumerate(FEATURE_NAMES)
+            for j, f in enumerate(names)
         },
         "connectivity": data.connectivity,
         "scatter": scatter,

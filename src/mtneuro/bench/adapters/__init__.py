@@ -8,12 +8,19 @@ from __future__ import annotations
 from typing import Any
 
 from mtneuro.bench.suite import Cell
+from mtneuro.registry import check_choice
+
+#: Presets of the volume tasks 1 and 3: ``paper`` (the published protocol at full size) or
+#: ``quick`` (small, minutes on a CPU); no preset is ``paper``.
+VOLUME_PRESETS = ("paper", "quick")
 
 
 def volume_task_fields(cell: Cell) -> dict[str, Any]:
     """Config fields shared by the volume tasks 1 and 3: the cell's own ``params`` first,
     then setting, method, source (cell source parameters merged under the param ones),
     its one seed, encoder and preset."""
+    if cell.preset is not None:
+        check_choice(f"cell {cell.id}: preset", cell.preset, list(VOLUME_PRESETS))
     params = dict(cell.params)
     return {
         **params,

@@ -2,8 +2,9 @@
 
 Settings are ``roi-c1``, ``roi-c2``, ``roi-c3``; methods are the task's
 (``supervised``, ``supervised-mixup``, ``byol``, ``myow``, ``myow-merged``, ``pca``,
-``nmf``, and ``encoder`` for a user encoder); preset ``quick`` selects the task's
-quick preset; ``params`` override :class:`~mtneuro.tasks.region.Task1Config` fields.
+``nmf``, and ``encoder`` for a user encoder); preset ``paper`` (or none) selects the
+released scripts' protocol, ``quick`` the task's quick preset (the ``resized`` protocol
+at small sizes); ``params`` override :class:`~mtneuro.tasks.region.Task1Config` fields.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from mtneuro.bench.suite import Cell
 def build_config(cell: Cell) -> Any:
     from mtneuro.tasks.region import task1_config
 
-    return task1_config(**volume_task_fields(cell))
+    fields = volume_task_fields(cell)
+    if cell.preset == "paper":
+        fields.setdefault("protocol", "paper")
+    return task1_config(**fields)
 
 
 def run(config: Any) -> dict[str, Any]:

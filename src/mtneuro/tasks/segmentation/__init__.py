@@ -4,8 +4,9 @@ Public API:
 
 - :class:`Task2Config`, :func:`task2_config` (presets ``quick``, ``paper``) and
   :func:`run_task2(config) -> dict` (per-seed scores and mean +- std over seeds);
-- :class:`ConfusionAccumulator`, :func:`confusion_matrix`, :func:`segmentation_scores`:
-  F1 (Dice), IoU, balanced accuracy from one pooled confusion matrix;
+- :class:`ConfusionAccumulator`, :func:`confusion_matrix`, :func:`per_image_iou`,
+  :func:`segmentation_scores`: F1 (Dice) and balanced accuracy from counts pooled over
+  the test set, IoU per image as published (the pooled IoU as ``iou_pooled``);
 - :func:`train_segmentation`, :class:`TrainSettings`, :class:`CropBatches`;
 - :func:`sliding_window_logits`, :func:`predict_tiles`, :func:`evaluate_tiles`.
 
@@ -24,6 +25,7 @@ _EXPORTS = {
     "sliding_window_logits": "inference",
     "ConfusionAccumulator": "metrics",
     "confusion_matrix": "metrics",
+    "per_image_iou": "metrics",
     "segmentation_scores": "metrics",
     "PRESETS": "run",
     "Task2Config": "run",

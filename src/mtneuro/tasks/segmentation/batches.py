@@ -22,8 +22,10 @@ class CropBatches:
     Args:
         images: uint8 ``(N, 1, H, W)`` (2D) or ``(N, 1, D, H, W)`` (3D) tiles.
         masks: int ``(N, H, W)`` or ``(N, D, H, W)`` class indices.
-        batch_size: tiles per batch (the last partial batch is dropped when there
-            are at least ``batch_size`` tiles, so BatchNorm never sees a batch of 1).
+        batch_size: tiles per batch.
+        drop_last: drop the last partial batch of a pass (when there are at least
+            ``batch_size`` tiles), so BatchNorm never sees a batch of 1; ``False`` keeps
+            it, as a PyTorch ``DataLoader`` does by default (MTNeuro's task 2).
         crop: side of the square crop in pixels (<= H, W); depth is kept whole.
         seed: base seed; epoch ``e`` draws from ``(seed, e)``.
         augment: random horizontal/vertical flips and 90-degree rotations.
@@ -44,6 +46,7 @@ class CropBatches:
         seed: int = 0,
         augment: bool = True,
         steps_per_epoch: int | None = None,
+        drop_last: bool = True,
     ) -> None:
         if images.shape[0] != masks.shape[0] or images.shape[2:] != masks.shape[1:]:
             raise ConfigError(f"images {images.shape} and masks {masks.shape} do not match")
@@ -54,12 +57,14 @@ class CropBatches:
             raise ConfigError("no training tiles")
         self.images, self.masks = images, masks
         self.batch_size, self.crop, self.seed = batch_size, crop, seed
-        self.augment, self.steps = augment, steps_per_epoch
+        self.augment, self.steps, self.drop_last = augment, steps_per_epoch, drop_last
 
     def __len__(self) -> int:
         if self.steps is not None:
             return self.steps
         n = self.images.shape[0]
+        if not self.drop_last:
+            return -(-n // self.batch_size)
         return max(1, n // self.batch_size) if n >= self.batch_size else 1
 
     def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -67,15 +72,16 @@ class CropBatches:
         rng = np.random.default_rng((self.seed, epoch))
         n = self.images.shape[0]
         size = min(self.batch_size, n)
-        needed = len(self) * size
+        needed = len(self) * size if self.drop_last or self.steps is not None else n
         order = np.concatenate([rng.permutation(n) for _ in range(-(-needed // n))])[:needed]
         height, width = self.images.shape[-2:]
         for step in range(len(self)):
             index = order[step * size : (step + 1) * size]
-            ys = rng.integers(0, height - self.crop + 1, size=size)
-            xs = rng.integers(0, width - self.crop + 1, size=size)
-            flips = rng.integers(0, 2, size=(size, 2)) if self.augment else np.zeros((size, 2), int)
-            turns = rng.integers(0, 4, size=size) if self.augment else np.zeros(size, int)
+            m = len(index)  # the last batch of a pass may be short (drop_last=False)
+            ys = rng.integers(0, height - self.crop + 1, size=m)
+            xs = rng.integers(0, width - self.crop + 1, size=m)
+            flips = rng.integers(0, 2, size=(m, 2)) if self.augment else np.zeros((m, 2), int)
+            turns = rng.integers(0, 4, size=m) if self.augment else np.zeros(m, int)
             images, masks = [], []
             for i, y, x, (fy, fx), k in zip(index, ys, xs, flips, turns):
                 image = self.images[i, ..., y : y + self.crop, x : x + self.crop]

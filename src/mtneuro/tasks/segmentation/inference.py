@@ -3,8 +3,8 @@
 A network trained on ``crop`` x ``crop`` windows predicts a 256 x 256 tile (or
 an 8 x 256 x 256 block) window by window; overlapping windows are blended with
 Gaussian weights (MONAI ``sliding_window_inference``), so seams between windows
-do not show. Scores come from one confusion matrix accumulated over the whole
-test set (:mod:`mtneuro.tasks.segmentation.metrics`).
+do not show. Scores come from counts accumulated image by image over the whole
+test set (:mod:`mtneuro.tasks.segmentation.metrics`: pooled F1, per-image IoU).
 """
 
 from __future__ import annotations
@@ -116,11 +116,12 @@ def evaluate_tiles(
     device: torch.device | str = "cpu",
     amp: bool = True,
 ) -> tuple[dict, np.ndarray]:
-    """Predict every test tile and score against ``masks`` with one pooled confusion matrix.
+    """Predict every test tile and score it against ``masks`` (F1 pooled, IoU per image).
 
     Args:
         images: uint8 ``(N, 1, [D,] H, W)``.
-        masks: int ``(N, [D,] H, W)`` true classes.
+        masks: int ``(N, [D,] H, W)`` true classes; each of the N tiles / blocks is one
+            image of the per-image IoU.
 
     Returns:
         ``(scores, predictions)``: :func:`~mtneuro.tasks.segmentation.metrics.segmentation_scores`

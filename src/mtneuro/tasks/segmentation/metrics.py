@@ -1,18 +1,28 @@
-"""Segmentation scores from one confusion matrix accumulated over a whole test set.
+"""Segmentation scores of task 2: the published definitions, and pooled ones under their own names.
 
-MTNeuro task 2 reports per-class F1 (Dice) and IoU and their averages. The
-reference script pools true/false positive/negative counts over every test tile
-before dividing, so scores here are computed the same way: accumulate a
-``(C, C)`` confusion matrix (rows = truth, columns = prediction) over all
-batches with one ``bincount`` each, then derive every score from it once.
-Averaging per-batch scores instead would weight small or empty tiles wrongly.
+MTNeuro's ``scripts/task2_main.py`` scores each test image (a 2D tile or a 3D
+block) with ``smp.metrics.get_stats`` (true/false positives and negatives per
+class) and then reports
 
-Absent classes: a class with no pixels in the truth *and* none in the
-prediction has ``TP + FP + FN = 0``, so its F1 and IoU are 0 / 0. They are
-reported as NaN (``null`` in JSON) and left out of the averages, rather than
-counted as a perfect 1 or a failing 0. Likewise its recall is NaN and is left
-out of the balanced accuracy. A class that is present in only one of truth and
-prediction scores 0, as it should.
+* **F1** from the counts summed over the test set (its "new F1-score": pooled
+  precision and recall), i.e. ``2 TP / (2 TP + FP + FN)`` of one confusion matrix
+  accumulated over all images; and
+* **IoU** per image, ``TP / (TP + FP + FN)`` with smp's ``zero_division=1.0`` (a
+  class absent from both the truth and the prediction of an image scores 1.0 on
+  that image), averaged over the images and then over the classes
+  (``iou_score(..., reduction=None)``, ``iou_score.sum(0) / len(iou_score)``).
+
+Both are reproduced here under the published names ``f1`` / ``avg_f1`` and ``iou``
+/ ``avg_iou``. The IoU of the pooled confusion matrix, which weights pixels rather
+than images and leaves absent classes out, is kept as ``iou_pooled`` /
+``avg_iou_pooled``; it is never reported as ``iou``.
+
+Pooled scores of a class with no pixels in the truth *and* none in the prediction
+of the whole set (``TP + FP + FN = 0``) are 0 / 0: reported as NaN (``null`` in
+JSON) and left out of the averages. The reference's pooled F1 of such a class is
+NaN too (and so is its average); a class with TP = 0 but FP or FN > 0 scores 0
+here, where the reference's precision/recall formula gives 0 / 0 = NaN. Recall of
+a class absent from the truth is NaN and left out of the balanced accuracy.
 """
 
 from __future__ import annotations
@@ -22,41 +32,103 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+#: Score of a class absent from both truth and prediction of one image (smp's default).
+IOU_ZERO_DIVISION = 1.0
+
+
+def _labels(values: torch.Tensor | np.ndarray, name: str, n_classes: int) -> torch.Tensor:
+    flat = torch.as_tensor(values).to(torch.int64)
+    if flat.numel() and (int(flat.min()) < 0 or int(flat.max()) >= n_classes):
+        raise ValueError(
+            f"{name} labels must lie in 0..{n_classes - 1}, got {int(flat.min())}..{int(flat.max())}"
+        )
+    return flat.cpu()
+
+
+def per_image_confusion(
+    prediction: torch.Tensor | np.ndarray, target: torch.Tensor | np.ndarray, n_classes: int
+) -> np.ndarray:
+    """One pixel confusion matrix per image.
+
+    Args:
+        prediction: predicted classes, ints in ``[0, n_classes)``, shape ``(N, ...)``:
+            N images of any (equal) spatial shape, e.g. ``(N, H, W)`` or ``(N, D, H, W)``.
+        target: true classes, same shape.
+        n_classes: C.
+
+    Returns:
+        int64 ``(N, C, C)``; entry ``[i, t, p]`` counts pixels of image i of true class t
+        predicted as p.
+    """
+    pred = _labels(prediction, "prediction", n_classes)
+    true = _labels(target, "target", n_classes)
+    if pred.shape != true.shape:
+        raise ValueError(f"prediction has shape {tuple(pred.shape)}, target {tuple(true.shape)}")
+    n = pred.shape[0] if pred.ndim else 1
+    image = torch.arange(n).repeat_interleave(pred[0].numel() if pred.ndim else 1)
+    key = (image * n_classes + true.reshape(-1)) * n_classes + pred.reshape(-1)
+    counts = torch.bincount(key, minlength=n * n_classes * n_classes)
+    return counts.reshape(n, n_classes, n_classes).numpy().astype(np.int64)
+
 
 def confusion_matrix(
     prediction: torch.Tensor | np.ndarray, target: torch.Tensor | np.ndarray, n_classes: int
 ) -> np.ndarray:
     """Pixel confusion matrix of integer label maps of any (equal) shape.
 
-    Args:
-        prediction: predicted class per pixel, ints in ``[0, n_classes)``.
-        target: true class per pixel, same shape.
-        n_classes: C.
-
     Returns:
         int64 ``(C, C)``; entry ``[t, p]`` counts pixels of true class t predicted as p.
     """
-    pred = torch.as_tensor(prediction).reshape(-1).to(torch.int64)
-    true = torch.as_tensor(target).reshape(-1).to(torch.int64)
-    if pred.shape != true.shape:
-        raise ValueError(f"prediction has {pred.numel()} pixels, target {true.numel()}")
-    for name, values in (("prediction", pred), ("target", true)):
-        if values.numel() and (int(values.min()) < 0 or int(values.max()) >= n_classes):
-            raise ValueError(
-                f"{name} labels must lie in 0..{n_classes - 1}, got "
-                f"{int(values.min())}..{int(values.max())}"
-            )
-    counts = torch.bincount(true.cpu() * n_classes + pred.cpu(), minlength=n_classes * n_classes)
-    return counts.reshape(n_classes, n_classes).numpy().astype(np.int64)
+    pred = torch.as_tensor(prediction).reshape(1, -1)
+    true = torch.as_tensor(target).reshape(1, -1)
+    return per_image_confusion(pred, true, n_classes)[0]
+
+
+def _counts(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """TP, FP, FN per class of ``(..., C, C)`` confusion matrices (rows = truth)."""
+    cm = np.asarray(confusion, dtype=np.float64)
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    return tp, cm.sum(axis=-2) - tp, cm.sum(axis=-1) - tp
+
+
+def per_image_iou_scores(confusions: np.ndarray) -> np.ndarray:
+    """smp's per-image IoU, ``(N, C)``, from per-image confusion matrices ``(N, C, C)``:
+    ``TP / (TP + FP + FN)``, :data:`IOU_ZERO_DIVISION` where the denominator is 0."""
+    tp, fp, fn = _counts(confusions)
+    union = tp + fp + fn
+    out = np.full(tp.shape, IOU_ZERO_DIVISION)
+    np.divide(tp, union, out=out, where=union > 0)
+    return out
+
+
+def per_image_iou(
+    prediction: torch.Tensor | np.ndarray, target: torch.Tensor | np.ndarray, n_classes: int
+) -> np.ndarray:
+    """Per-class IoU as MTNeuro publishes it: per image (1.0 for a class absent from both
+    its truth and its prediction), averaged over the N images.
+
+    Args:
+        prediction, target: int label maps ``(N, H, W)`` or ``(N, D, H, W)``.
+        n_classes: C.
+
+    Returns:
+        float64 ``(C,)``; its mean is the published average IoU.
+
+    >>> truth = np.zeros((2, 2, 2), dtype=int)           # no class-1 pixels anywhere
+    >>> pred = truth.copy(); pred[1, 0, 0] = 1            # image 2 predicts one
+    >>> per_image_iou(pred, truth, 2).tolist()            # class 1: (1.0 + 0.0) / 2
+    [0.875, 0.5]
+    """
+    return per_image_iou_scores(per_image_confusion(prediction, target, n_classes)).mean(axis=0)
 
 
 class ConfusionAccumulator:
-    """Sums confusion matrices batch by batch; :meth:`scores` reads the totals.
+    """Sums confusion matrices and per-image IoUs batch by batch; :meth:`scores` reads them.
 
     >>> acc = ConfusionAccumulator(2)
-    >>> acc.update(np.array([0, 1]), np.array([0, 0]))
-    >>> acc.matrix.tolist()
-    [[1, 1], [0, 0]]
+    >>> acc.update(np.array([[0, 1]]), np.array([[0, 0]]))  # one image of two pixels
+    >>> acc.matrix.tolist(), acc.n_images
+    ([[1, 1], [0, 0]], 1)
     """
 
     def __init__(self, n_classes: int) -> None:
@@ -64,15 +136,21 @@ class ConfusionAccumulator:
             raise ValueError(f"n_classes: expected int >= 2, got {n_classes!r}")
         self.n_classes = n_classes
         self.matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+        self.iou_sum = np.zeros(n_classes)
+        self.n_images = 0
 
     def update(
         self, prediction: torch.Tensor | np.ndarray, target: torch.Tensor | np.ndarray
     ) -> None:
-        """Add one batch of label maps (any equal shapes)."""
-        self.matrix += confusion_matrix(prediction, target, self.n_classes)
+        """Add a batch of N images, label maps ``(N, ...)`` (the first axis indexes images)."""
+        confusions = per_image_confusion(prediction, target, self.n_classes)
+        self.matrix += confusions.sum(axis=0)
+        self.iou_sum += per_image_iou_scores(confusions).sum(axis=0)
+        self.n_images += confusions.shape[0]
 
     def scores(self, class_names: Sequence[str] | None = None) -> dict:
-        return segmentation_scores(self.matrix, class_names)
+        iou = self.iou_sum / self.n_images if self.n_images else None
+        return segmentation_scores(self.matrix, class_names, per_image_iou=iou)
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -82,18 +160,31 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def segmentation_scores(matrix: np.ndarray, class_names: Sequence[str] | None = None) -> dict:
-    """Per-class and average scores from a ``(C, C)`` confusion matrix.
+def _nan_mean(values: np.ndarray) -> float:
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if defined.size else float("nan")
+
+
+def segmentation_scores(
+    matrix: np.ndarray,
+    class_names: Sequence[str] | None = None,
+    *,
+    per_image_iou: np.ndarray | None = None,
+) -> dict:
+    """Per-class and average scores (see the module docstring for the definitions).
 
     Args:
-        matrix: counts, rows = truth, columns = prediction.
+        matrix: pooled counts ``(C, C)``, rows = truth, columns = prediction.
         class_names: C names for the per-class entries (default ``"0"``, ``"1"``, ...).
+        per_image_iou: ``(C,)`` per-image IoU averaged over images
+            (:func:`per_image_iou`); without it ``iou`` / ``avg_iou`` are left out,
+            since the pooled IoU must not pass for the published one.
 
     Returns:
-        ``{"f1": {name: value}, "iou": {...}, "precision": {...}, "recall": {...},
-        "avg_f1", "avg_iou", "balanced_accuracy", "pixel_accuracy", "support": {name: pixels},
-        "confusion_matrix": list of lists}``. Undefined per-class values are NaN and are
-        excluded from the averages (see the module docstring). ``avg_*`` and
+        ``{"f1": {name: value}, "iou": {...}, "iou_pooled": {...}, "precision": {...},
+        "recall": {...}, "avg_f1", "avg_iou", "avg_iou_pooled", "balanced_accuracy",
+        "pixel_accuracy", "support": {name: pixels}, "confusion_matrix": list of lists}``.
+        Undefined pooled values are NaN and excluded from the averages; ``avg_*`` and
         ``balanced_accuracy`` are NaN only if every class is undefined.
     """
     cm = np.asarray(matrix, dtype=np.float64)
@@ -103,28 +194,28 @@ def segmentation_scores(matrix: np.ndarray, class_names: Sequence[str] | None = 
     names = [str(i) for i in range(n)] if class_names is None else [str(c) for c in class_names]
     if len(names) != n:
         raise ValueError(f"{len(names)} class names for a {n}-class confusion matrix")
-    tp = np.diag(cm)
-    fp = cm.sum(axis=0) - tp
-    fn = cm.sum(axis=1) - tp
+    tp, fp, fn = _counts(cm)
     f1 = _ratio(2 * tp, 2 * tp + fp + fn)
-    iou = _ratio(tp, tp + fp + fn)
+    iou_pooled = _ratio(tp, tp + fp + fn)
     precision = _ratio(tp, tp + fp)
     recall = _ratio(tp, tp + fn)
-
-    def mean(values: np.ndarray) -> float:
-        defined = values[~np.isnan(values)]
-        return float(defined.mean()) if defined.size else float("nan")
-
     total = cm.sum()
-    return {
+    out = {
         "f1": dict(zip(names, f1.tolist())),
-        "iou": dict(zip(names, iou.tolist())),
+        "iou_pooled": dict(zip(names, iou_pooled.tolist())),
         "precision": dict(zip(names, precision.tolist())),
         "recall": dict(zip(names, recall.tolist())),
-        "avg_f1": mean(f1),
-        "avg_iou": mean(iou),
-        "balanced_accuracy": mean(recall),
+        "avg_f1": _nan_mean(f1),
+        "avg_iou_pooled": _nan_mean(iou_pooled),
+        "balanced_accuracy": _nan_mean(recall),
         "pixel_accuracy": float(tp.sum() / total) if total else float("nan"),
         "support": dict(zip(names, (tp + fn).astype(np.int64).tolist())),
         "confusion_matrix": np.asarray(matrix, dtype=np.int64).tolist(),
     }
+    if per_image_iou is not None:
+        iou = np.asarray(per_image_iou, dtype=np.float64)
+        if iou.shape != (n,):
+            raise ValueError(f"per_image_iou: expected shape ({n},), got {iou.shape}")
+        out["iou"] = dict(zip(names, iou.tolist()))
+        out["avg_iou"] = float(iou.mean())
+    return out

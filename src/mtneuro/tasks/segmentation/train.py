@@ -1,8 +1,9 @@
-"""Supervised training of a segmentation network: loss, optimiser, cosine schedule, checkpoints.
+"""Supervised training of a segmentation network: loss, optimiser, schedule, checkpoints.
 
 One function, :func:`train_segmentation`, runs epochs of :class:`CropBatches`
 with cross-entropy (optionally plus soft Dice), optional class weights, AdamW
-or SGD and a per-step cosine learning-rate decay. After every epoch the model,
+or SGD (with or without momentum) and a per-step cosine learning-rate decay or a
+constant rate (MTNeuro's ``task2_main.py``: plain SGD, no scheduler). After every epoch the model,
 optimiser, schedule and AMP scaler are saved atomically, so ``resume=True``
 continues an interrupted run and ends with the same weights (on CPU) as an
 uninterrupted one, because the batches of epoch e depend only on ``(seed, e)``.
@@ -44,13 +45,16 @@ class TrainSettings:
         batch_size: tiles (crops) per step; MTNeuro uses 8.
         crop: side of the random training crops in pixels (256 = whole tiles).
         steps_per_epoch: batches per epoch; ``None`` = one pass over the training tiles.
-        optimizer: ``"adamw"`` or ``"sgd"`` (momentum 0.9; MTNeuro: SGD lr 0.01).
-        lr: peak learning rate, decayed to 0 by a per-step cosine.
+        optimizer: ``"adamw"`` or ``"sgd"`` (MTNeuro: SGD lr 0.01 without momentum).
+        momentum: SGD momentum (ignored by AdamW).
+        lr: peak learning rate.
+        schedule: ``"cosine"`` (per-step decay to 0) or ``"constant"`` (MTNeuro).
         weight_decay: decoupled (AdamW) or L2 (SGD) weight decay.
         loss: ``"ce"`` cross-entropy or ``"dice_ce"`` cross-entropy + soft Dice.
         class_weights: ``"none"``, ``"balanced"`` (inverse class frequency in the
             training masks, normalised to mean 1) or one weight per class.
         augment: random flips and 90-degree rotations of the crops.
+        drop_last: drop the last partial batch of each pass over the tiles (MTNeuro keeps it).
         amp: mixed precision on CUDA (:func:`mtneuro.ssl.acceleration.cuda_autocast_dtype`;
             ignored on CPU).
         retain_cpu_memory: on CPU, keep freed memory for reuse while training
@@ -62,7 +66,9 @@ class TrainSettings:
     crop: int = field(default=256, metadata=positive())
     steps_per_epoch: int | None = field(default=None, metadata=positive())
     optimizer: Literal["adamw", "sgd"] = "adamw"
+    momentum: float = field(default=0.9, metadata=check(lambda v: 0 <= v < 1, "float in [0, 1)"))
     lr: float = field(default=1e-3, metadata=positive("float"))
+    schedule: Literal["cosine", "constant"] = "cosine"
     weight_decay: float = field(default=1e-4, metadata=check(lambda v: v >= 0, "float >= 0"))
     loss: Literal["ce", "dice_ce"] = "ce"
     class_weights: str | tuple[float, ...] = field(
@@ -70,6 +76,7 @@ class TrainSettings:
         metadata=check(_class_weights_ok, "'none', 'balanced' or a list of non-negative weights"),
     )
     augment: bool = True
+    drop_last: bool = True
     amp: bool = True
     retain_cpu_memory: bool = True
 
@@ -116,7 +123,7 @@ def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Opt
     params = [p for p in model.parameters() if p.requires_grad]
     if settings.optimizer == "sgd":
         return torch.optim.SGD(
-            params, lr=settings.lr, momentum=0.9, weight_decay=settings.weight_decay
+            params, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay
         )
     return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
 
@@ -133,6 +140,15 @@ def cosine_schedule(
 #: What a task 2 checkpoint holds, with the type of each value (read with weights_only=True).
 CHECKPOINT_KEYS = {"model": dict, "optimizer": dict, "scheduler": dict, "scaler": dict,
                    "epoch": int, "history": list, "record": dict}
+
+
+def make_schedule(
+    optimizer: torch.optim.Optimizer, settings: TrainSettings, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """The learning-rate schedule of ``settings`` (a constant rate is a factor of 1)."""
+    if settings.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    return cosine_schedule(optimizer, total_steps)
 
 
 def train_segmentation(
@@ -194,7 +210,7 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
     criterion = SegmentationLoss(settings.loss, weight.to(device) if weight is not None else None)
     optimizer = make_optimizer(model, settings)
     total_steps = settings.epochs * len(batches)
-    scheduler = cosine_schedule(optimizer, total_steps)
+    scheduler = make_schedule(optimizer, settings, total_steps)
     use_amp = settings.amp and device.type == "cuda"
     dtype = cuda_autocast_dtype()
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)

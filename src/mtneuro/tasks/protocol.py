@@ -1,0 +1,250 @@
+"""Protocol cards: is a run comparable with the published numbers it is shown beside?
+
+Every ``metrics.json`` written by a task command or a bench cell carries a card:
+
+* ``protocol``: ``{"name": "<task>-<preset>", "version": N}``, the protocol the run
+  followed (the version changes whenever that preset's definition does);
+* ``deviations``: plain sentences, one per way the run differs from the protocol of
+  the published numbers, citing the reference file and line; empty when the run is
+  exactly the published protocol on the published data.
+
+Data count as well as method: a synthetic or one-slice source, or sub-volumes B-D
+(:data:`SUBVOLUME_NOTE`), make numbers incomparable as surely as another optimiser.
+Each task builds its card next to its protocol definition
+(:func:`mtneuro.tasks.region_protocol.task1_card`,
+:func:`mtneuro.tasks.segmentation.protocol.task2_card`, and here :func:`task3_card`,
+:func:`neural_card`); :func:`protocol_card` picks the right one for a config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+#: Said of every ROI-C2 / ROI-C3 run, and beside published ROI-C2 / ROI-C3 rows.
+SUBVOLUME_NOTE = (
+    "ROI-C2/C3 use sub-volumes B, C and D defined by this package (no coordinates were "
+    "published; rule in docs/protocols.md), so their tiles may differ from the published runs'"
+)
+SUBVOLUME_SETTINGS = ("roi-c2", "roi-c3")
+#: Protocol name of a card for a config no card builder knows (e.g. a plugin task).
+UNCHECKED = "unchecked"
+_DATA = {
+    "phantom": "data: the synthetic phantom volume, not the real one (BossDB prasad2020)",
+    "slice": "data: the one real slice z=309 (64 x 64 windows of one slice), not the real volume",
+}
+
+
+def card(name: str, version: int, deviations: list[str]) -> dict[str, Any]:
+    """The two ``metrics.json`` keys of a card."""
+    return {"protocol": {"name": name, "version": int(version)}, "deviations": list(deviations)}
+
+
+def differs(label: str, ours: Any, reference: Any, where: str) -> list[str]:
+    """``["<label> <ours> (reference <reference>, <where>)"]`` when they differ, else ``[]``."""
+    if ours == reference:
+        return []
+    return [f"{label} {_text(ours)} (reference {_text(reference)}, {where})"]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "none"
+    return str(value)
+
+
+def data_deviations(source: str | Mapping[str, Any], setting: str | None = None) -> list[str]:
+    """Deviations of the data: the volume source, and sub-volumes B-D of ROI-C2/C3.
+
+    Args:
+        source: a source name (before the run) or its ``describe()`` (after it; a cache
+            is then judged by the source that filled it).
+        setting: the task-1 / task-3 setting, if any.
+    """
+    out = []
+    if isinstance(source, Mapping):
+        name = str(source.get("source", ""))
+        upstream = source.get("upstream")
+        if name == "cache" and isinstance(upstream, Mapping):
+            name = str(upstream.get("source", ""))
+            out += [f"{_DATA[name]} (read through a local cache)"] if name in _DATA else []
+        elif name in _DATA:
+            out.append(_DATA[name])
+    elif source == "cache":
+        out.append("data: a local cache, comparable only if filled from bossdb (its upstream "
+                   "is recorded when the run reads it)")
+    elif source in _DATA:
+        out.append(_DATA[source])
+    if setting in SUBVOLUME_SETTINGS:
+        out.append(SUBVOLUME_NOTE)
+    return out
+
+
+def protocol_card(config: Any, source: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The card of a task config (task 1, 2, 3 or neural).
+
+    Args:
+        config: a ``Task1Config``, ``Task2Config``, ``Task3Config`` or ``NeuralConfig``.
+        source: the data source's ``describe()`` once known (default: ``config.source``).
+    """
+    kind = type(config).__name__
+    if kind == "Task1Config":
+        from mtneuro.tasks.region_protocol import task1_card
+
+        return task1_card(config, source)
+    if kind == "Task2Config":
+        from mtneuro.tasks.segmentation.protocol import task2_card
+
+        return task2_card(config, source)
+    if kind == "Task3Config":
+        return task3_card(config, source)
+    if kind == "NeuralConfig":
+        return neural_card(config)
+    return card(UNCHECKED, 0, [f"no protocol card for {kind}: comparability with published "
+                               "numbers is not checked"])
+
+
+# -- task 3 ----------------------------------------------------------------------------------
+TASK3_VERSION = 1
+_T3 = "scripts/task3_main.py"
+
+
+_SSL = "SSL_*_ResNet-18_2D.json"
+#: ``task1_ssl.py`` pre-training (``networkconfig/SSL_*_ResNet-18_2D.json`` keys; lines in
+#: docs/protocols.md): PretrainConfig field -> (value, where).
+PRETRAIN_REFERENCE = {
+    "encoder": ("resnet18", f"{_SSL} encoder_name"),
+    "crop": (128, "scripts/task1_ssl.py:80"),
+    "z_step": (1, "all training slices"),
+    "epochs": (800, f"{_SSL} ssl_epochs"),
+    "batch_size": (8, f"{_SSL} batch_size"),
+    "optimizer": ("sgd", f"{_SSL} ssl_optimizer"),
+    "base_lr": (0.03, f"{_SSL} base_learning_rate"),
+    "momentum": (0.9, f"{_SSL} opt_momentum"),
+    "weight_decay": (5e-4, f"{_SSL} weight_decay"),
+    "warmup_epochs": (10.0, f"{_SSL} lr_warmup_epochs"),
+    "base_momentum": (0.996, f"{_SSL} base_momentum"),
+    "projector_hidden": (4096, f"{_SSL} projector_hidden_size"),
+    "projector_out": (256, f"{_SSL} projector_output_size"),
+}
+#: MYOW and MYOW-merged only (``SSL_MYOW*_ResNet-18_2D.json``).
+MYOW_REFERENCE = {
+    "mined_projector_hidden": (4096, "SSL_MYOW*_ResNet-18_2D.json projector_2_hidden_size"),
+    "mined_out": (256, "SSL_MYOW*_ResNet-18_2D.json projector_2_output_size"),
+    "mined_weight": (0.1, "SSL_MYOW*_ResNet-18_2D.json myow_base_weight"),
+    "mined_rampup_epochs": (10.0, "SSL_MYOW*_ResNet-18_2D.json myow_rampup_epochs"),
+    "k": (1, "SSL_MYOW*_ResNet-18_2D.json knn_nneighs"),
+}
+
+
+def pretraining_deviations(config: Any) -> list[str]:
+    """How the SSL pre-training of a task-1 / task-3 config departs from ``task1_ssl.py``'s
+    (compared field by field with the config it would pre-train with)."""
+    if config.method not in ("byol", "myow", "myow-merged"):
+        return []
+    if config.encoder is not None:
+        return [f"encoder loaded from {config.encoder}: its pre-training is not checked here"]
+    from mtneuro.tasks.region_encoders import on_the_fly_config
+
+    pretrain = on_the_fly_config(config, 0)
+    reference = {**PRETRAIN_REFERENCE, **(MYOW_REFERENCE if config.method != "byol" else {})}
+    out = []
+    for key, (value, where) in reference.items():
+        ours = getattr(pretrain, key)
+        ours = "resnet18" if key == "encoder" and ours == "auto" else ours
+        out += differs(f"pre-training {key}", ours, value, where)
+    return out
+
+
+def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Card of a :class:`~mtneuro.tasks.semantic_probe.Task3Config` against ``task3_main.py``
+    (headline: its in-sample R² of the features of ``annots/features.py``)."""
+    out: list[str] = []
+    if not config.reference_features:
+        out.append("corrected cell size and nearest-neighbour distance, reported as "
+                   "cell_size_exact / nn_distance_exact (published columns left empty; "
+                   "annots/features.py:51-65)")
+    z_step = config.preset("z_step")
+    out += differs("every n-th slice, n =", z_step, 1, "taskconfig/task3.json:7, all slices")
+    connectivity = config.connectivity or ("3d" if z_step == 1 else "2d")
+    out += differs("cell components", connectivity, "3d", "annots/features.py:19-20, 6-connected")
+    method = config.method
+    if method in ("pca", "nmf"):
+        out.append("PCA / NMF fitted on the training crops only (reference: on all crops, "
+                   "annots/latents.py:56-65)")
+        out += differs("components", config.preset("n_components"), 256, "annots/latents.py:57")
+        if method == "nmf":
+            out.append("NMF initialised with nndsvda (reference: random, annots/latents.py:63)")
+        out += differs("pixel crops of tiles resized to", config.pixel_input_size, 128,
+                       "annots/latents.py:50")
+    else:
+        out += differs("encoder crops of tiles resized to", config.input_size, 64,
+                       "self_supervised/data/datasets/brain_dataset.py:22")
+        out.append("encoder inputs normalised with the encoder's mean / std (reference: [0, 1] "
+                   "intensities, annots/latents.py:23-39)")
+    if method in ("supervised", "supervised-mixup"):
+        out.append("supervised encoder trained on task 1 (resized protocol); the released "
+                   "get_latents loads no weights for supervised encoders "
+                   "(annots/latents.py:29-31), "
+                   "so the published supervised row may be a randomly initialised ResNet-18")
+    out += pretraining_deviations(config)
+    if method == "encoder":
+        out.append("a user encoder: no published row to compare with")
+    out += data_deviations(source if source is not None else config.source, config.setting)
+    name = "task3-quick" if config.quick else "task3-paper"
+    return card(name, TASK3_VERSION, out)
+
+
+# -- neural ----------------------------------------------------------------------------------
+NEURAL_VERSION = 1
+#: myow-neuro reference training per recording kind: epochs, optimiser text, lr (file:line).
+_NEURAL_REFERENCE = {
+    "reach": (10000, "AdamW", 2e-4, "train_monkey.py:41,54,136"),
+    "sleep": (800, "SGD (momentum 0.98)", 2e-3, "train_mouse.py:40,53-54,137"),
+}
+
+
+def _recording_kind(data: str) -> str | None:
+    text = str(data)
+    if text.startswith("chewie") or text.startswith("mihi"):
+        return "reach"
+    if text.startswith("mouse") or text.startswith("rat"):
+        return "sleep"
+    return None
+
+
+def neural_card(config: Any) -> dict[str, Any]:
+    """Card of a :class:`~mtneuro.tasks.neural.NeuralConfig` against the MYOW reference code
+    (``nerdslab/myow-neuro``), whose runs give the neural rows labelled "reference code,
+    run here"."""
+    kind = _recording_kind(config.data)
+    if kind is None:
+        return card("neural", NEURAL_VERSION, [f"recording {config.data}: no reference run"])
+    from mtneuro.tasks.neural.config import resolve
+
+    resolved = resolve(config, kind)
+    epochs, optimizer, lr, where = _NEURAL_REFERENCE[kind]
+    out: list[str] = []
+    if config.method in ("myow", "byol"):
+        if resolved.epochs is not None:
+            out += differs("training epochs", resolved.epochs, epochs, where)
+        else:
+            out.append(f"training: {resolved.steps} optimiser steps (reference {epochs} epochs, "
+                       f"{where})")
+        out += differs("optimiser AdamW, lr", resolved.lr, lr, where)
+        if kind == "sleep":
+            out.append(f"optimiser AdamW (reference {optimizer}, {where})")
+    elif config.method == "supervised":
+        out.append("supervised MLP: no reference-code row to compare with")
+    out.append("readout fitted in closed form / by L-BFGS over the reference's weight-decay grid "
+               "(reference: a linear layer trained by AdamW for 100 passes per weight decay, "
+               "myow/tasks/train_reach_angle_regressor.py, train_sleep_classifier.py)")
+    reference_split = "trial" if kind == "reach" else "block"
+    out += differs("split", resolved.split, reference_split, "myow/data/"
+                   + ("monkey" if kind == "reach" else "rodent") + "_neural_dataset.py")
+    if kind == "sleep" and resolved.split == "block" and (resolved.guard or 0) > 0:
+        out.append(f"split: contiguous blocks with a {resolved.guard}-bin guard gap dropped "
+                   "between splits (reference: no gap, myow/data/rodent_neural_dataset.py)")
+    return card(f"neural-{kind}", NEURAL_VERSION, out)

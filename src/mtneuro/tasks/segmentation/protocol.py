@@ -1,0 +1,91 @@
+"""Protocol card of a task-2 run against ``scripts/task2_main.py`` and its network configs.
+
+The published task-2 rows come from ``task2_main.py`` with the ``UNet_{2D,3D}_*class``
+network configs (lines in ``docs/protocols.md``). What the card checks:
+
+* training: every field the reference fixes (:data:`REFERENCE_TRAIN`), the slices
+  used, and inference on whole tiles (no sliding window);
+* the network: the reference's ``UNet`` configs build MTNeuro's own U-Net
+  (``MTNeuro/models/unet.py``), not smp's; no config was released for the other
+  networks of the table; smp encoders start from ImageNet weights there
+  (``encoder_weights: imagenet``), so random initialisation is a deviation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mtneuro.models.segmentation import PAPER_MODELS_2D, model_dim
+from mtneuro.tasks.protocol import card, data_deviations, differs
+
+TASK2_VERSION = 1
+_CONFIG = {"2d": "UNet_2D_*class.json", "3d": "UNet_3D_*class.json"}
+_MAIN = "scripts/task2_main.py"
+
+
+def reference_train(dim: str) -> dict[str, tuple[Any, str]]:
+    """``train`` field -> (reference value, where) for ``dim``."""
+    config = _CONFIG[dim]
+    return {
+        "epochs": (5, f"{config}:6"),
+        "batch_size": (8 if dim == "2d" else 1, f"{config}:7"),
+        "crop": (256, f"task2_*.json:23 tile_size, whole tiles"),
+        "steps_per_epoch": (None, f"{_MAIN}:49-51, one pass over the tiles"),
+        "optimizer": ("sgd", f"{config}:2"),
+        "momentum": (0.0, f"{_MAIN}:147-148"),
+        "lr": (0.01, f"{config}:5"),
+        "schedule": ("constant", f"{_MAIN}:159, lr_scheduler=None"),
+        "weight_decay": (0.0, f"{_MAIN}:147-148"),
+        "loss": ("ce", f"{_MAIN}:144"),
+        "class_weights": ("none", f"{_MAIN}:144"),
+        "augment": (False, f"{config}:9, {_MAIN}:30-32"),
+        "drop_last": (False, f"{_MAIN}:49-51, DataLoader default"),
+        "amp": (False, f"{_MAIN}, fp32"),
+    }
+
+
+def _model_deviations(config: Any, dim: str) -> list[str]:
+    model = config.model
+    if model == "unet":
+        return ["2D U-Net: smp's U-Net with a ResNet-18 encoder; the reference's UNet_2D configs "
+                f"build MTNeuro's own U-Net (MTNeuro/models/unet.py via {_MAIN}:69-78, "
+                "UNet_2D_*class.json:11,17-18: 4 blocks, 32 start filters, random init; the "
+                "configs' encoder_weights key is not used by it)"]
+    if model == "unet3d":
+        return ["3D U-Net: MONAI's; the reference's UNet_3D configs build MTNeuro's own U-Net "
+                f"with dim 3 (MTNeuro/models/unet.py via {_MAIN}:69-78)"]
+    if model in ("vnet", "highresnet"):
+        return [f"{model}: no network config or code was released for it; ours is MONAI's"]
+    if model not in PAPER_MODELS_2D:
+        return [f"{model}: not a network of the published table"]
+    out = [f"{model}: no network config was released for it; trained as the UNet_2D configs "
+           f"(smp via {_MAIN}:80-141)"]
+    out += differs("smp encoder", config.encoder_name or "resnet18", "resnet18",
+                   "UNet_2D_*class.json:13")
+    if str(config.encoder_weights) != "imagenet":
+        weights = "local weights file" if config.encoder_weights else "random init"
+        out.append(f"{weights} instead of ImageNet weights (UNet_2D_*class.json:14; pass "
+                   "--encoder-weights imagenet)")
+    return out
+
+
+def task2_card(config: Any, source: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Protocol card of a :class:`~mtneuro.tasks.segmentation.run.Task2Config`."""
+    dim = config.dim or model_dim(config.model)
+    out = _model_deviations(config, dim)
+    for key, (reference, where) in reference_train(dim).items():
+        if key == "momentum" and config.train.optimizer != "sgd":
+            continue  # AdamW has none; the optimiser line already differs
+        label = "train.amp (mixed precision on CUDA)" if key == "amp" else f"train.{key}"
+        out += differs(label, getattr(config.train, key), reference, where)
+    out += differs("every n-th training slice, n =", config.train_z_step, 1,
+                   "task2_*.json:18, all slices")
+    out += differs("every n-th test slice, n =", config.test_z_step, 1,
+                   "task2_*.json:20, all slices")
+    window = config.window or config.train.crop
+    if window < 256:
+        out.append(f"sliding-window inference with {window}-px windows (reference: whole "
+                   f"256-px tiles, {_MAIN}:184-194)")
+    out += data_deviations(source if source is not None else config.source)
+    return card(f"task2-{config.preset or 'custom'}", TASK2_VERSION, out)
