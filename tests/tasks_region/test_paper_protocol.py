@@ -37,13 +37,17 @@ SUPERVISED = {
     "recalibrate_bn": False,
 }
 PROBE = {
-    "train_input": "random-crops",  # scripts/task1_ssl.py:80 get_xray_transform(['random_crop'],
-    "crop": 128,                    #   ..., image_size=128)
-    "normalise": True,              # self_supervised/transforms/xray.py:16,69 mean 0.4894, std 0.1238
+    # scripts/task1_ssl.py:80 sets up random 128 crops normalised with mean 0.4894, std 0.1238,
+    # but MTNeuro/ssl_eval_trainer.py:78-81 feeds the untransformed batch to the model, which
+    # Trainer._train (:72) puts in training mode: the head trains on whole, un-normalised tiles.
+    "train_input": "whole",
+    "crop": 128,
+    "normalise": False,
     "test_input": "corners",        # scripts/task1_ssl.py:275-290 the four 128 x 128 corners
     "schedule": "constant",         # scripts/task1_ssl.py:229 lr_scheduler=None
     "batch_size": 8,                # SSL_BYOL_ResNet-18_2D.json:40, SSL_MYOW*_ResNet-18_2D.json:47
     "lr": 0.01,                     # SSL_BYOL_ResNet-18_2D.json:38, SSL_MYOW*_ResNet-18_2D.json:45
+    "head_inputs": "as-released",
 }
 HEADS = {
     "byol": ("adam", 100),          # SSL_BYOL_ResNet-18_2D.json:35 "Adam", :39 "epochs": 100
@@ -159,9 +163,10 @@ def test_task1_cards():
     phantom = protocol_card(task1_config(method="supervised", epochs=5))["deviations"]
     assert phantom[0] == "epochs 5 (reference 1, SUP_ResNet-18_2D.json:9)"
     assert phantom[-1].startswith("data: the synthetic phantom volume")
-    released = protocol_card(task1_config(method="byol", source="bossdb", probe_inputs="as-released"))
-    assert released["deviations"] == []
-    intended = protocol_card(task1_config(method="byol", source="bossdb"))["deviations"]
+    released = protocol_card(task1_config(method="byol", source="bossdb"))
+    assert released["deviations"] == []  # the default is what the released trainer runs
+    intended = protocol_card(task1_config(method="byol", source="bossdb",
+                                          probe_inputs="random-crops"))["deviations"]
     assert len(intended) == 1 and "ssl_eval_trainer.py:72-82" in intended[0]
     quick = protocol_card(task1_config(method="myow", quick=True))
     assert quick["protocol"]["name"] == "task1-resized-quick"

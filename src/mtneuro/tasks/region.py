@@ -71,10 +71,11 @@ class Task1Config:
         input_size: side tiles are resized to (``resized``: 64; ``paper`` PCA / NMF: 128).
         test_crops: ``resized`` protocol: ``quadrants`` (default) or ``none``.
         crop: ``paper`` probe: side of the random training crops and test corner crops.
-        probe_inputs: ``paper`` probe head trained on ``random-crops`` (normalised,
-            encoder in eval mode, as ``task1_ssl.py`` intends) or ``as-released`` (what
-            the released trainer executes: whole un-normalised tiles, encoder BatchNorm
-            in training mode; see :mod:`mtneuro.tasks.region_head`).
+        probe_inputs: ``paper`` probe head inputs: ``as-released`` (default: what the
+            released trainer executes, so that numbers stand beside the published rows:
+            whole un-normalised tiles, encoder BatchNorm in training mode) or
+            ``random-crops`` (normalised random crops, encoder in eval mode, as
+            ``task1_ssl.py`` sets up but never uses; see :mod:`mtneuro.tasks.region_head`).
         z_step: keep every ``z_step``-th tile / block of each split.
         backbone: encoder trained by the supervised methods.
         epochs: supervised epochs (paper 1, resized 30, quick 8).
@@ -106,7 +107,7 @@ class Task1Config:
     )
     test_crops: Literal["quadrants", "none"] | None = None
     crop: int = field(default=128, metadata=positive())
-    probe_inputs: Literal["random-crops", "as-released"] = "random-crops"
+    probe_inputs: Literal["random-crops", "as-released"] = "as-released"
     z_step: int | None = field(default=None, metadata=positive())
     backbone: str | None = None
     epochs: int | None = field(default=None, metadata=positive())
