@@ -55,7 +55,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from mtneuro.models.registry import create_encoder
-from mtneuro.ssl.augment import MTNEURO_MEAN, MTNEURO_STD, mtneuro_view
+from mtneuro.ssl.augment import mtneuro_view
+from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.ssl import acceleration
 from mtneuro.ssl.myow import MYOW
@@ -108,7 +109,7 @@ class PerSampleImages(Dataset):
         for _ in range(self.views):
             y, x = self.rng.integers(0, size - self.crop + 1, size=2)
             crop = self.tiles[i, :, y : y + self.crop, x : x + self.crop].astype(np.float32) / 255.0
-            out.append(torch.from_numpy((crop - MTNEURO_MEAN) / MTNEURO_STD))
+            out.append(torch.from_numpy((crop - XRAY_MEAN) / XRAY_STD))
         return out
 
 

@@ -36,7 +36,8 @@ PROBE = textwrap.dedent(
     import numpy as np
     from PIL import Image
     import mtneuro
-    from mtneuro.data.catalog import catalog_sha256, get_dataset, local_status
+    from mtneuro.data.catalog import catalog_sha256, get_dataset
+    from mtneuro.data.checksums import local_status
     from mtneuro.data.checksums import sha256_file
     from mtneuro.data.paths import PACKAGED_ROOT, find_data_file
 

@@ -30,5 +30,40 @@ def test_no_upward_imports():
 
 def test_base_modules_import_no_layer():
     for name in ("errors.py", "registry.py", "config.py", "cpu_memory.py", "checkpoint_io.py",
-                 "extras.py"):
+                 "extras.py", "vocab.py", "stats.py"):
         assert not {n for n in _imports(PACKAGE / name) if n.split(".")[1] in LAYERS}
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Every ``mtneuro`` module ``path`` imports, at the top or inside functions, with
+    ``from mtneuro.pkg import name`` also counted as importing ``mtneuro.pkg.name``."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {n for n in names if n.startswith("mtneuro.")}
+
+
+def test_models_import_graph_has_no_cycles():
+    """Encoders register when ``mtneuro.models`` is imported (timm's way); no module of
+    ``models/`` imports one that imports it back, even lazily inside a function."""
+    modules = {f"mtneuro.models.{p.stem}": p for p in (PACKAGE / "models").glob("*.py")
+               if p.stem != "__init__"}
+    graph = {name: _all_imports(path) & set(modules) for name, path in modules.items()}
+    assert not graph["mtneuro.models.registry"], "the registry imports no model module"
+
+    def cycle_from(start: str, node: str, seen: tuple[str, ...]) -> tuple[str, ...] | None:
+        for nxt in sorted(graph[node]):
+            if nxt == start:
+                return (*seen, nxt)
+            if nxt not in seen:
+                found = cycle_from(start, nxt, (*seen, nxt))
+                if found:
+                    return found
+        return None
+
+    cycles = [" -> ".join(c) for name in sorted(graph) if (c := cycle_from(name, name, (name,)))]
+    assert not cycles, "\n".join(cycles)

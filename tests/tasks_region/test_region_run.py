@@ -7,13 +7,9 @@ import pytest
 import torch
 
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.region import (
-    SplitData,
-    classification_metrics,
-    mean_std,
-    run_task1,
-    task1_config,
-)
+from mtneuro.stats import mean_std
+from mtneuro.tasks.region import SplitData, run_task1, task1_config
+from mtneuro.tasks.scores import classification_metrics
 from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
 
 

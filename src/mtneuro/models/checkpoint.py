@@ -38,6 +38,8 @@ from torch import nn
 
 from mtneuro.checkpoint_io import check_keys, load_state, save_state
 from mtneuro.errors import CheckpointError, ConfigError, DataError
+from mtneuro.models.registry import create_encoder, list_encoders
+from mtneuro.registry import import_callable
 
 FORMAT = "mtneuro-encoder/1"
 _KEYS = {"name": str, "kwargs": dict, "state_dict": dict, "out_dim": int, "input": dict,
@@ -58,11 +60,7 @@ def unwrap(module: nn.Module) -> nn.Module:
 def build_encoder(name: str, kwargs: Mapping[str, Any]) -> nn.Module:
     """Build an encoder from a registry ``name`` or a ``"module:callable"`` reference."""
     if ":" in name:
-        from mtneuro.models.user import import_callable
-
         return import_callable(name)(**kwargs)
-    from mtneuro.models.registry import create_encoder
-
     return create_encoder(name, **kwargs)
 
 
@@ -100,8 +98,6 @@ def save_encoder(
     Returns:
         The path written.
     """
-    from mtneuro.models.registry import list_encoders
-
     if ":" not in name and name not in list_encoders():
         raise ConfigError(
             f"save_encoder name: expected a registered encoder "

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from mtneuro.report.published import Stat, published_rows
 from mtneuro.report.results import SCHEMA_VERSION
@@ -155,12 +154,6 @@ def load_records(out_dir: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def _summarise(values: list[float]) -> Stat:
-    arr = np.asarray(values, dtype=np.float64)
-    std = float(arr.std(ddof=1)) if arr.size > 1 else None
-    return Stat(float(arr.mean()), std, int(arr.size))
-
-
 def _method_name(cell: dict[str, Any]) -> str:
     if cell.get("encoder"):
         return f"encoder {cell['encoder']}"
@@ -204,7 +197,7 @@ def _ours(records: list[dict[str, Any]]) -> list[Row]:
         for key in keys:
             numbers = [r["headline"][key] for r in complete if r["headline"].get(key) is not None]
             if numbers:
-                values[key] = _summarise(numbers)
+                values[key] = Stat.of(numbers)
         failures = failed.pop(method, [])  # counted once, on the method's first row
         rows.append(Row(OURS, method, source, values, n=len(complete), failed=len(failures),
                         cells=[r["cell"]["id"] for r in complete + failures],

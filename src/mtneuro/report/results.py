@@ -22,6 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from mtneuro import __version__
+from mtneuro.stats import mean_std  # noqa: F401 - re-exported for mtneuro.cli.neural (issue 16b)
 
 SCHEMA_VERSION = 1
 
@@ -117,12 +118,3 @@ def read_metrics(path: str | Path) -> dict[str, Any]:
     if version != SCHEMA_VERSION:
         raise ValueError(f"{path}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
     return data
-
-
-def mean_std(values: list[float] | np.ndarray) -> dict[str, float]:
-    """Mean and sample std (ddof=1; 0 for one value) of per-seed numbers."""
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size == 0:
-        raise ValueError("mean_std of no values")
-    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
-    return {"mean": float(arr.mean()), "std": std, "n": int(arr.size)}

@@ -31,6 +31,7 @@ from mtneuro.data.sources import SOURCE_NAMES
 from mtneuro.data.vision import VISION_SOURCES
 from mtneuro.errors import ConfigError
 from mtneuro.registry import check_choice
+from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 SOURCES = (*SOURCE_NAMES, *VISION_SOURCES)
 METHODS = ("byol", "myow", "myow-merged")
@@ -183,7 +184,7 @@ def build_view(config: PretrainConfig, images: torch.Tensor) -> tuple[Any, dict[
         size = min(config.crop, *images.shape[-2:])
         view = aug.mtneuro_view(size=size, strong=kind == "mtneuro-strong")
         return view, {"spatial_dims": 2, "size": size, "channels": int(images.shape[1]),
-                      "mean": aug.MTNEURO_MEAN, "std": aug.MTNEURO_STD}
+                      "mean": XRAY_MEAN, "std": XRAY_STD}
     # Per-channel statistics of the training images; a 4096-image subset is plenty.
     sample = images[:4096].float().div(255.0)
     mean = sample.mean(dim=(0, 2, 3)).tolist()

@@ -22,7 +22,6 @@ re-initialises and re-trains; data are read once.
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,6 +34,7 @@ from mtneuro.data.sources import open_source
 from mtneuro.data.spec import REGION_SHORT, REGIONS
 from mtneuro.errors import ConfigError
 from mtneuro.models import create_encoder
+from mtneuro.stats import mean_std
 from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.probe import DEFAULT_CS, LinearProbe, extract_features
 from mtneuro.tasks.region_encoders import check_encoder_given, frozen_encoder
@@ -42,6 +42,7 @@ from mtneuro.tasks.region_head import HeadSettings, predict_with_head, train_lin
 from mtneuro.tasks.region_inputs import RegionInputs
 from mtneuro.tasks.region_protocol import RegionRecipe, resolve_recipe
 from mtneuro.tasks.region_supervised import SupervisedSettings, predict, train_classifier
+from mtneuro.tasks.scores import classification_metrics
 
 METHODS = ("supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder")
 CLASS_NAMES = tuple(REGION_SHORT[r] for r in REGIONS)
@@ -151,37 +152,6 @@ def load_task1_data(config: Task1Config) -> tuple[dict[str, SplitData], dict[str
         )
         splits[split] = SplitData(ds.images, ds.labels, ds.z)
     return splits, source.describe()
-
-
-def classification_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 4
-) -> dict[str, Any]:
-    """Accuracy, per-class accuracy (recall; NaN if absent) and confusion counts (rows = truth)."""
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    confusion = np.bincount(y_true * n_classes + y_pred, minlength=n_classes**2).reshape(
-        n_classes, n_classes
-    )
-    support = confusion.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = np.where(support > 0, np.diag(confusion) / np.maximum(support, 1), np.nan)
-    return {
-        "accuracy": float(np.mean(y_true == y_pred)),
-        "per_class_accuracy": per_class.tolist(),
-        "confusion": confusion.tolist(),
-        "n_test": int(y_true.size),
-    }
-
-
-def mean_std(values: list[float] | np.ndarray) -> dict[str, Any]:
-    """Mean and sample std (ddof 1, 0 for one value) over seeds, per column, NaN-aware."""
-    arr = np.asarray(values, dtype=np.float64)
-    n = arr.shape[0]
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
-        mean = np.nanmean(arr, axis=0) if n else np.nan
-        std = np.nanstd(arr, axis=0, ddof=1) if n > 1 else np.zeros_like(mean)
-    as_plain = (lambda v: v.tolist()) if np.ndim(mean) else float
-    return {"mean": as_plain(mean), "std": as_plain(std), "n": int(n)}
 
 
 def train_supervised(

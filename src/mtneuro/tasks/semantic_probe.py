@@ -48,17 +48,14 @@ from mtneuro.tasks.region import (
     Method,
     RegionInputs,
     load_task1_data,
-    mean_std,
     task1_config,
     train_supervised,
 )
 from mtneuro.tasks.region_encoders import check_encoder_given, frozen_encoder
 from mtneuro.tasks.region_protocol import resolve_recipe
 from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
-from mtneuro.tasks.region_supervised import (
-    XRAY_MEAN,
-    XRAY_STD,
-)
+from mtneuro.stats import mean_std
+from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 from mtneuro.tasks.semantic import feature_matrix, feature_names, semantic_features
 
 # PCA / NMF components: the reference's 256 on the full data (4,304 training crops). The

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 import torch
 
+from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 from mtneuro.ssl.augment.images import (
-    MTNEURO_MEAN,
-    MTNEURO_STD,
     Normalize,
     RandomBrightnessContrast,
     RandomCrop,
@@ -75,8 +74,8 @@ class KeyedTransform:
 def mtneuro_view(
     *,
     size: int = 128,
-    mean: float = MTNEURO_MEAN,
-    std: float = MTNEURO_STD,
+    mean: float = XRAY_MEAN,
+    std: float = XRAY_STD,
     strong: bool = False,
     same_on_batch: bool = False,
 ) -> Compose:

@@ -41,6 +41,7 @@ from mtneuro.data.spec import REGIONS, segmentation_setting
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, model_dim
 from mtneuro.registry import check_choice
+from mtneuro.stats import mean_std
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.inference import evaluate_tiles
 from mtneuro.tasks.segmentation.train import TrainSettings, train_segmentation
@@ -195,23 +196,13 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _summary(per_seed: list[dict], class_names: tuple[str, ...]) -> dict[str, Any]:
-    """Mean +- std over seeds of the averages and of every per-class score."""
-
-    def stats(values: list[float]) -> dict[str, Any]:
-        arr = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
-        if arr.size == 0:
-            return {"mean": float("nan"), "std": float("nan"), "n": 0}
-        return {
-            "mean": float(arr.mean()),
-            "std": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
-            "n": int(arr.size),
-        }
-
+    """Mean +- std over seeds of the averages and of every per-class score (undefined
+    scores of a seed, e.g. the IoU of a class absent from the test set, left out)."""
     out: dict[str, Any] = {}
     for key in ("avg_f1", "avg_iou", "avg_iou_pooled", "balanced_accuracy", "pixel_accuracy"):
-        out[key] = stats([s["scores"][key] for s in per_seed])
+        out[key] = mean_std([s["scores"][key] for s in per_seed])
     for key in ("f1", "iou", "iou_pooled", "recall"):
-        out[key] = {c: stats([s["scores"][key][c] for s in per_seed]) for c in class_names}
+        out[key] = {c: mean_std([s["scores"][key][c] for s in per_seed]) for c in class_names}
     return out
 
 
