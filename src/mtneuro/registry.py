@@ -12,7 +12,7 @@ import fnmatch
 import importlib
 from typing import Any, Callable, Generic, TypeVar
 
-from mtneuro.errors import ConfigError
+from mtneuro.errors import ConfigError, MtneuroError
 
 T = TypeVar("T")
 
@@ -24,7 +24,7 @@ def unknown_name_message(kind: str, name: object, valid: list[str]) -> str:
     return f"unknown {kind} {name!r}{hint}; valid: {', '.join(valid)}"
 
 
-def import_callable(ref: str, kind: str = "encoder") -> Callable[..., Any]:
+def import_object(ref: str, kind: str = "object") -> Any:
     """Import ``"package.module:attr.path"`` and return the attribute (a ``kind``, for messages).
 
     Raises:
@@ -32,19 +32,28 @@ def import_callable(ref: str, kind: str = "encoder") -> Callable[..., Any]:
     """
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
-        raise ConfigError(f"{kind} {ref!r}: expected 'package.module:callable'")
+        raise ConfigError(f"{kind} {ref!r}: expected 'package.module:attribute'")
     try:
         obj: Any = importlib.import_module(module_name)
+    except MtneuroError:  # e.g. a missing extra: its own message says what to install
+        raise
     except ImportError as exc:
         raise ConfigError(f"{kind} {ref!r}: cannot import module {module_name!r} ({exc})") from exc
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise ConfigError(f"{kind} {ref!r}: module {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
-    if not callable(obj):
-        raise ConfigError(f"{kind} {ref!r}: {attr!r} is not callable")
     return obj
 
+
+def import_callable(ref: str, kind: str = "encoder") -> Callable[..., Any]:
+    """:func:`import_object` of something callable (``"package.module:callable"``)."""
+    if ":" not in ref or not all(ref.partition(":")[::2]):
+        raise ConfigError(f"{kind} {ref!r}: expected 'package.module:callable'")
+    obj = import_object(ref, kind)
+    if not callable(obj):
+        raise ConfigError(f"{kind} {ref!r}: {ref.partition(':')[2]!r} is not callable")
+    return obj
 
 
 def check_choice(kind: str, value: object, valid: list[str] | tuple[str, ...]) -> str:

@@ -20,6 +20,13 @@ ENCODER_METHOD = "encoder"
 #: Methods of the volume tasks 1 and 3, in the order tables list them.
 VOLUME_METHODS: tuple[str, ...] = (
     *SUPERVISED_METHODS, *SSL_METHODS, *PIXEL_METHODS, ENCODER_METHOD)
+#: Segmentation networks of task 2 and their dimension (MTNeuro's table order, then
+#: ``ssl-unet``: a U-Net decoder on an SSL-pretrained encoder).
+SEGMENTATION_MODEL_DIMS: dict[str, str] = {
+    "unet": "2d", "manet": "2d", "fpn": "2d", "unetplusplus": "2d", "pan": "2d", "pspnet": "2d",
+    "ssl-unet": "2d", "unet3d": "3d", "vnet": "3d", "highresnet": "3d",
+}
+SEGMENTATION_MODELS: tuple[str, ...] = tuple(SEGMENTATION_MODEL_DIMS)
 #: Methods of neural decoding (:mod:`mtneuro.tasks.neural`).
 NEURAL_METHODS: tuple[str, ...] = ("myow", "byol", "supervised", "pca", "raw")
 

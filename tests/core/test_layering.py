@@ -30,7 +30,7 @@ def test_no_upward_imports():
 
 def test_base_modules_import_no_layer():
     for name in ("errors.py", "registry.py", "config.py", "cpu_memory.py", "checkpoint_io.py",
-                 "extras.py", "vocab.py", "stats.py"):
+                 "extras.py", "vocab.py", "stats.py", "acceleration.py"):
         assert not {n for n in _imports(PACKAGE / name) if n.split(".")[1] in LAYERS}
 
 
@@ -67,3 +67,12 @@ def test_models_import_graph_has_no_cycles():
 
     cycles = [" -> ".join(c) for name in sorted(graph) if (c := cycle_from(name, name, (name,)))]
     assert not cycles, "\n".join(cycles)
+
+
+def test_the_python_api_sits_at_the_top_beside_the_cli():
+    """``mtneuro.api`` may use every layer; only the CLI (and the lazy package attributes)
+    may import it, and it never imports the CLI."""
+    assert not {n for n in _imports(PACKAGE / "api.py") if n.startswith("mtneuro.cli")}
+    for rank, layer in enumerate(LAYERS[:-1]):
+        for path in (PACKAGE / layer).rglob("*.py"):
+            assert "mtneuro.api" not in _imports(path), f"{path.relative_to(PACKAGE)} imports mtneuro.api"

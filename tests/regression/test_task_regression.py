@@ -1,5 +1,7 @@
-"""Behaviour is preserved: small fixed-seed CPU runs of tasks 1-3 give the metrics recorded
-before the task contract existed (``tests/fixtures/regression_tasks.json``, commit 0e9d54f).
+"""Behaviour is preserved: small fixed-seed CPU runs of tasks 1-3 through the task contract
+(:func:`mtneuro.report.record.run_and_record`) give the metrics recorded before the contract
+existed (``tests/fixtures/regression_tasks.json``: ``run_task1`` / ``run_task2`` /
+``run_task3`` with the ``quick`` preset and these params at commit 0e9d54f).
 
 Equality is exact (floats compared after the same JSON round trip as ``metrics.json``): the
 computations are unchanged, only the code around them moved. Timing keys are left out.
@@ -26,26 +28,18 @@ def _strip(value):
     return value
 
 
-def _run(cell: dict) -> dict:
-    from mtneuro.report.results import to_jsonable
+def _run(cell: dict, out) -> dict:
+    """The cell through the task contract: its ``quick`` config, run and recorded."""
+    from mtneuro.report.record import load_result, run_and_record
+    from mtneuro.tasks.registry import get_task
 
     params = dict(cell["params"])
-    if cell["task"] == "task1":
-        from mtneuro.tasks.region import run_task1, task1_config
-
-        result = run_task1(task1_config(quick=True, **params))
-        metrics = {k: v for k, v in result.items() if k not in ("config", "source", "wall_s")}
-    elif cell["task"] == "task3":
-        from mtneuro.tasks.semantic_probe import run_task3, task3_config
-
-        result = run_task3(task3_config(quick=True, **params))
-        metrics = {k: v for k, v in result.items()
-                   if k not in ("config", "source", "wall_s", "scatter")}
-    else:
-        from mtneuro.tasks.segmentation.run import run_task2, task2_config
-
-        metrics = run_task2(task2_config("quick", **params), quiet=True)["metrics"]
-    return json.loads(json.dumps(to_jsonable(metrics)))
+    if "pretrain_epochs" in params:  # the pre-training settings are nested since issue 16
+        params["pretrain"] = {"epochs": params.pop("pretrain_epochs")}
+    task = get_task(cell["task"])
+    result = run_and_record(task, task.make_config("quick", params), out)
+    assert load_result(out).metrics == json.loads(json.dumps(result.to_json()))["metrics"]
+    return json.loads(json.dumps(result.to_json()["metrics"]))
 
 
 @pytest.mark.parametrize(
@@ -53,5 +47,5 @@ def _run(cell: dict) -> dict:
     [pytest.param(c, id=c["id"], marks=[pytest.mark.slow] if c.get("slow") else [])
      for c in CELLS],
 )
-def test_metrics_equal_the_recorded_ones(cell):
-    assert _strip(_run(cell)) == cell["metrics"]
+def test_metrics_equal_the_recorded_ones(cell, tmp_path):
+    assert _strip(_run(cell, tmp_path)) == cell["metrics"]

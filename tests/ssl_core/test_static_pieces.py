@@ -10,7 +10,7 @@ import torch
 
 from mtneuro.models import create_encoder
 from mtneuro.ssl import MYOW, knn_mine, update_momentum
-from mtneuro.ssl.acceleration import sync_free
+from mtneuro.acceleration import sync_free
 from mtneuro.ssl.momentum import TargetEMA
 from mtneuro.ssl.optim import LARS, TensorLRUpdate, param_groups
 

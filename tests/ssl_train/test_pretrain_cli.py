@@ -11,7 +11,8 @@ from mtneuro.cli.main import main
 from mtneuro.errors import ConfigError
 from mtneuro.models.checkpoint import load_encoder
 from mtneuro.ssl import trainer as trainer_module
-from mtneuro.ssl.pretrain import PRESETS, make_config, train_settings
+from mtneuro.tasks.pretrain.config import PRESETS, make_config
+from mtneuro.tasks.pretrain.run import train_settings
 
 
 def run_cli(args, capsys):
@@ -93,7 +94,7 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
 
 
 def test_compile_flag_reaches_the_trainer_settings(tmp_path, capsys, monkeypatch):
-    import mtneuro.ssl.pretrain as pretrain_module
+    import mtneuro.tasks.pretrain.run as pretrain_module
 
     seen = []
 

@@ -64,7 +64,7 @@ def build_encoder(name: str, kwargs: Mapping[str, Any]) -> nn.Module:
     return create_encoder(name, **kwargs)
 
 
-def _with_encoder_facts(encoder: nn.Module, input_spec: Mapping[str, Any] | None) -> dict:
+def with_encoder_facts(encoder: nn.Module, input_spec: Mapping[str, Any] | None) -> dict:
     """``input_spec`` completed with the encoder's ``spatial_dims`` / ``in_channels`` / ``in_dim``."""
     facts = {
         k: getattr(encoder, k)
@@ -113,7 +113,7 @@ def save_encoder(
         "kwargs": dict(kwargs or {}),
         "state_dict": {k: v.detach().cpu() for k, v in encoder.state_dict().items()},
         "out_dim": out_dim,
-        "input": _with_encoder_facts(encoder, input_spec),
+        "input": with_encoder_facts(encoder, input_spec),
         "meta": dict(meta or {}),
     }
     # Atomic, and only tensors and plain values: loads back with weights_only=True.

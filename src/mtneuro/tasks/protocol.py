@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mtneuro.vocab import SSL_METHODS
+
 #: Said of every ROI-C2 / ROI-C3 run, and beside published ROI-C2 / ROI-C3 rows.
 SUBVOLUME_NOTE = (
     "ROI-C2/C3 use sub-volumes B, C and D defined by this package (no coordinates were "
@@ -141,14 +143,14 @@ MYOW_REFERENCE = {
 
 def pretraining_deviations(config: Any) -> list[str]:
     """How the SSL pre-training of a task-1 / task-3 config departs from ``task1_ssl.py``'s
-    (compared field by field with the config it would pre-train with)."""
-    if config.method not in ("byol", "myow", "myow-merged"):
+    (compared field by field with its nested ``pretrain`` config)."""
+    if config.method not in SSL_METHODS:
         return []
     if config.encoder is not None:
         return [f"encoder loaded from {config.encoder}: its pre-training is not checked here"]
-    from mtneuro.tasks.region_encoders import on_the_fly_config
-
-    pretrain = on_the_fly_config(config, 0)
+    pretrain = config.pretrain
+    if pretrain is None:  # nothing is pre-trained (e.g. 3D: the run asks for an encoder)
+        return []
     reference = {**PRETRAIN_REFERENCE, **(MYOW_REFERENCE if config.method != "byol" else {})}
     out = []
     for key, (value, where) in reference.items():
