@@ -30,7 +30,7 @@ from mtneuro.tasks.vision_eval import evaluate_encoder, raw_pixel_probe
 
 def pretrain_and_probe(method: str, seed: int, args: argparse.Namespace, out: Path) -> dict:
     config = make_config(overrides={
-        "method": method, "source": "digits", "encoder": args.encoder, "epochs": args.epochs,
+        "method": method, "source": "digits", "backbone": args.encoder, "epochs": args.epochs,
         "batch_size": args.batch, "optimizer": "sgd", "base_lr": args.lr, "lr_rule": "fixed",
         "weight_decay": 5e-4, "warmup_epochs": 2.0, "base_momentum": 0.99,
         "projector_hidden": 512, "projector_out": 128, "predictor_hidden": 512,

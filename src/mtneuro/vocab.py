@@ -64,5 +64,12 @@ FEATURE_UNITS: dict[str, str | None] = {
 #: Mean and std of X-ray intensities in [0, 1] that the MTNeuro encoders are trained and
 #: probed with (``self_supervised/transforms/xray.py:16`` of the reference).
 XRAY_MEAN, XRAY_STD = 0.4894, 0.1238
+# -- runtime ----------------------------------------------------------------------------
+#: ``amp`` of every training loop: autocast type (:func:`mtneuro.acceleration.autocast_dtype`).
+AMP_MODES: tuple[str, ...] = ("auto", "none", "bf16", "fp16")
+#: How a pre-training step is driven, and its ``torch.compile`` modes (:mod:`mtneuro.acceleration`).
+STEP_MODES: tuple[str, ...] = ("auto", "eager", "static", "cuda_graph")
+COMPILE_MODES: tuple[str, ...] = ("auto", "off", "default", "reduce-overhead", "max-autotune",
+                                  "max-autotune-no-cudagraphs")
 #: Image sets for pre-training and its vision probe (:mod:`mtneuro.data.vision`).
 VISION_SOURCES: tuple[str, ...] = ("digits", "cifar10", "cifar100", "folder")

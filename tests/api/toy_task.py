@@ -57,10 +57,6 @@ def headline(metrics: dict) -> dict:
     return {"accuracy": metrics["accuracy"]["mean"]}
 
 
-def fields(setting: str, method: str, seed: int) -> dict:
-    return {"setting": setting, "method": method, "seeds": [seed]}
-
-
 TOY = Task(
     name="toy",
     title="Toy: dark or bright images (accuracy)",
@@ -68,7 +64,6 @@ TOY = Task(
     run=run,
     card=toy_card,
     headline=headline,
-    fields=fields,
     settings=("easy", "hard"),
     methods=("pixels", "encoder"),
     presets={"quick": {"n": 32}},

@@ -7,13 +7,17 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "mtneuro"
 LAYERS = ["data", "models", "ssl", "tasks", "report", "bench", "cli"]
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, *, members: bool = False) -> set[str]:
+    """Every ``mtneuro`` module ``path`` imports, at the top or inside functions; with
+    ``members``, ``from mtneuro.pkg import name`` also counts as importing ``mtneuro.pkg.name``."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            if members:
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return {n for n in names if n.startswith("mtneuro.")}
 
 
@@ -34,25 +38,12 @@ def test_base_modules_import_no_layer():
         assert not {n for n in _imports(PACKAGE / name) if n.split(".")[1] in LAYERS}
 
 
-def _all_imports(path: Path) -> set[str]:
-    """Every ``mtneuro`` module ``path`` imports, at the top or inside functions, with
-    ``from mtneuro.pkg import name`` also counted as importing ``mtneuro.pkg.name``."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return {n for n in names if n.startswith("mtneuro.")}
-
-
 def test_models_import_graph_has_no_cycles():
     """Encoders register when ``mtneuro.models`` is imported (timm's way); no module of
     ``models/`` imports one that imports it back, even lazily inside a function."""
     modules = {f"mtneuro.models.{p.stem}": p for p in (PACKAGE / "models").glob("*.py")
                if p.stem != "__init__"}
-    graph = {name: _all_imports(path) & set(modules) for name, path in modules.items()}
+    graph = {name: _imports(path, members=True) & set(modules) for name, path in modules.items()}
     assert not graph["mtneuro.models.registry"], "the registry imports no model module"
 
     def cycle_from(start: str, node: str, seen: tuple[str, ...]) -> tuple[str, ...] | None:

@@ -8,14 +8,12 @@ interrupted anywhere and resumed from its last checkpoint replays the same
 batches with the same augmentations and ends bit-identical (on CPU) to an
 uninterrupted run. ``tests/ssl_train/test_resume.py`` checks this.
 
-Per step: learning rate (linear warm-up, then cosine), EMA momentum (base -> 1,
-cosine) and mined-loss weight (linear ramp) from :mod:`mtneuro.ssl.schedules`;
-two augmented views of the batch made on the training device; one optimiser
-step; one target update. Loss terms stay on the device and are read back every
-``log_every`` steps (one synchronisation), averaged over ranks, checked for
-NaN/inf and appended to ``train_log.jsonl``. Nothing else in a step waits for the
-device: the epoch's sample order and pool draws are moved to the device once per
-epoch (``prefetch_indices``), and views are made there.
+Per step: learning rate (warm-up, then cosine), EMA momentum (base -> 1, cosine) and
+mined-loss weight (linear ramp) from :mod:`mtneuro.ssl.schedules`; two views made on the
+device; one optimiser step; one target update. Loss terms are read back every
+``log_every`` steps (one synchronisation), averaged over ranks, checked for NaN/inf and
+appended to ``train_log.jsonl``; sample order and pool draws move to the device once per
+epoch (``prefetch_indices``), so nothing else in a step waits for the device.
 
 The step runs eagerly, or from static buffers, optionally captured in a CUDA graph
 and/or compiled (``step``, ``compile_mode``; :mod:`mtneuro.acceleration`,
@@ -60,13 +58,13 @@ from mtneuro.ssl.loss_log import LossLog
 from mtneuro.ssl.optim import static_update_support
 from mtneuro.ssl.progress import Progress
 from mtneuro.ssl.static_step import StaticStep
+from mtneuro.vocab import AMP_MODES, COMPILE_MODES, STEP_MODES
 
 #: ``augment(batch, generator) -> view``: one random view of a float batch, on its device.
 ViewFn = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-Amp = Literal["auto", "none", "bf16", "fp16"]
-Step = Literal["auto", "eager", "static", "cuda_graph"]
-CompileMode = Literal["auto", "off", "default", "reduce-overhead", "max-autotune",
-                      "max-autotune-no-cudagraphs"]
+Amp = Literal[AMP_MODES]
+Step = Literal[STEP_MODES]
+CompileMode = Literal[COMPILE_MODES]
 LOG_NAME = "train_log.jsonl"
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -104,21 +102,16 @@ class TrainSettings:
         compile: ``torch.compile`` the online and target encoders in place
             (:func:`~mtneuro.acceleration.compile_encoders`).
         retain_cpu_memory: on CPU, keep freed memory for reuse during :meth:`Trainer.fit`
-            (:func:`~mtneuro.cpu_memory.retained_cpu_memory`): faster steps, higher
-            peak memory.
+            (:func:`~mtneuro.cpu_memory.retained_cpu_memory`): faster, higher peak memory.
         step: how each step is driven: ``"eager"``, ``"static"`` (static buffers and
             device-tensor schedules, no host synchronisation), ``"cuda_graph"`` (static,
-            captured once and replayed), or ``"auto"``
-            (:data:`~mtneuro.acceleration.AUTO_STEP` for the device; see
-            :func:`~mtneuro.acceleration.resolve_step`).
+            captured once and replayed), or ``"auto"`` (:func:`~mtneuro.acceleration.resolve_step`).
         compile_mode: ``torch.compile`` mode of the static step's forward and update
-            (``"off"``, ``"default"``, ``"max-autotune-no-cudagraphs"``, ``"max-autotune"``,
-            ``"reduce-overhead"``), or ``"auto"``.
+            (:data:`mtneuro.vocab.COMPILE_MODES`).
         fuse_target_views: one target-encoder forward for both views and the pool; its
             batch norms then see the concatenation (not the MTNeuro protocol: off).
-        prefetch_indices: move each epoch's sample order and pool draws to the device
-            at the epoch start, so no step copies indices from the host (each such copy
-            waits for the device). Same results either way.
+        prefetch_indices: move each epoch's sample order and pool draws to the device at
+            its start (a step's host copy waits for the device). Same results either way.
         quiet: no progress bar or progress lines.
     """
 

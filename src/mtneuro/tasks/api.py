@@ -57,6 +57,11 @@ def resolve(hook: Any, what: str) -> Any:
     return import_object(hook, what) if isinstance(hook, str) else hook
 
 
+def one_seed_fields(setting: str, method: str, seed: int) -> dict[str, Any]:
+    """The default ``Task.fields``: ``setting``, ``method`` and ``seeds: [seed]``."""
+    return {"setting": setting, "method": method, "seeds": [seed]}
+
+
 def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """``over`` on ``base``; nested mappings merge key by key, ``None`` values are dropped."""
     out = dict(base)
@@ -68,6 +73,28 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def configure(config_class: type, presets: Mapping[str, Preset], preset: str | None,
+              values: Mapping[str, Any] | None = None, config_file: str | Path | None = None,
+              complete: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+              what: str = "config") -> Any:
+    """The one way a config is built: ``preset``'s values, then the YAML file's, then
+    ``values`` (``None`` dropped; nested mappings merged key by key), resolved by
+    ``complete``, validated once.
+
+    Raises:
+        ConfigError: unknown preset, key or value (one line naming it).
+    """
+    values = dict(values or {})
+    base: dict[str, Any] = {}
+    if preset is not None:
+        chosen = presets[check_choice(f"{what} preset", preset, list(presets))]
+        base = dict(chosen(values) if callable(chosen) else chosen)
+    if config_file is not None:
+        base = merge(base, load_yaml_mapping(config_file))
+    raw = merge(base, values)
+    return from_mapping(config_class, complete(raw) if complete is not None else raw)
 
 
 @dataclass(frozen=True)
@@ -86,7 +113,8 @@ class Task:
             ``describe()``, or ``None`` before the run).
         headline: ``headline(metrics) -> {name: float}``, the numbers the leaderboard and
             :meth:`mtneuro.Results.table` show, keyed like :mod:`mtneuro.report.published`.
-        fields: ``fields(setting, method, seed) -> config values`` of one bench cell.
+        fields: ``fields(setting, method, seed) -> config values`` of one bench cell
+            (default :func:`one_seed_fields`).
         figures: ``figures(result, out_dir) -> [Path]`` in the report layer, or ``None``.
         encoder: the user-encoder interface (a key of :data:`ENCODER_KINDS`) or ``None``.
         encoder_method: the method that evaluates a user encoder.
@@ -105,7 +133,7 @@ class Task:
     run: Any
     card: Any
     headline: Any
-    fields: Any
+    fields: Any = one_seed_fields
     settings: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
     presets: Mapping[str, Preset] = field(default_factory=dict)
@@ -127,27 +155,15 @@ class Task:
 
     def make_config(self, preset: str | None = None, values: Mapping[str, Any] | None = None,
                     config_file: str | Path | None = None) -> Any:
-        """The validated config: ``preset``'s values, then the YAML file's, then ``values``
-        (``None`` dropped; nested mappings merged key by key), resolved by ``complete``.
-
-        Raises:
-            ConfigError: unknown preset, key or value (one line naming it).
-        """
-        values = dict(values or {})
-        base: dict[str, Any] = {}
-        if preset is not None:
-            check_choice(f"{self.name} preset", preset, list(self.presets))
-            chosen = self.presets[preset]
-            base = dict(chosen(values) if callable(chosen) else chosen)
-        if config_file is not None:
-            base = merge(base, load_yaml_mapping(config_file))
-        raw = merge(base, values)
-        if self.complete is not None:
-            raw = resolve(self.complete, f"task {self.name} complete")(raw)
-        return from_mapping(self.config_class, raw)
+        """The validated config (:func:`configure` with the task's presets and ``complete``)."""
+        complete = resolve(self.complete, f"task {self.name} complete") if self.complete else None
+        return configure(self.config_class, self.presets, preset, values, config_file, complete,
+                         what=self.name)
 
     def check_setting(self, setting: str) -> str:
-        return check_choice(f"{self.name} setting", setting, self.settings) if self.settings else setting
+        if not self.settings:
+            return setting
+        return check_choice(f"{self.name} setting", setting, self.settings)
 
     def cell_config(self, setting: str, method: str, seed: int, *, preset: str | None = None,
                     values: Mapping[str, Any] | None = None) -> Any:
@@ -276,7 +292,8 @@ class Result:
         card = {k: data[k] for k in ("protocol", "deviations") if k in data}
         return cls(
             task=str(data["task"]),
-            setting=str(data.get("setting") or cell.get("setting") or _old_setting(config, metrics)),
+            setting=str(data.get("setting") or cell.get("setting")
+                        or _old_setting(config, metrics)),
             method=str(data.get("method") or cell.get("method") or config.get("method")
                        or config.get("model") or ""),
             metrics=metrics, headline=dict(headline), config=config,

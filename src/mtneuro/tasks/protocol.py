@@ -117,7 +117,7 @@ _SSL = "SSL_*_ResNet-18_2D.json"
 #: ``task1_ssl.py`` pre-training (``networkconfig/SSL_*_ResNet-18_2D.json`` keys; lines in
 #: docs/protocols.md): PretrainConfig field -> (value, where).
 PRETRAIN_REFERENCE = {
-    "encoder": ("resnet18", f"{_SSL} encoder_name"),
+    "backbone": ("resnet18", f"{_SSL} encoder_name"),
     "crop": (128, "scripts/task1_ssl.py:80"),
     "z_step": (1, "all training slices"),
     "epochs": (800, f"{_SSL} ssl_epochs"),
@@ -155,7 +155,7 @@ def pretraining_deviations(config: Any) -> list[str]:
     out = []
     for key, (value, where) in reference.items():
         ours = getattr(pretrain, key)
-        ours = "resnet18" if key == "encoder" and ours == "auto" else ours
+        ours = "resnet18" if key == "backbone" and ours == "auto" else ours
         out += differs(f"pre-training {key}", ours, value, where)
     return out
 

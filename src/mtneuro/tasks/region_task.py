@@ -21,10 +21,6 @@ def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {"accuracy": metrics["accuracy"]["mean"]}
 
 
-def cell_fields(setting: str, method: str, seed: int) -> dict[str, Any]:
-    return {"setting": setting, "method": method, "seeds": [seed]}
-
-
 TASK1 = Task(
     name="task1",
     title=TASK_TITLES["task1"],
@@ -32,7 +28,6 @@ TASK1 = Task(
     run="mtneuro.tasks.region:run",
     card="mtneuro.tasks.region_protocol:task1_card",
     headline=headline,
-    fields=cell_fields,
     settings=tuple(REGION_SETTINGS),
     methods=VOLUME_METHODS,
     presets={"paper": {"protocol": "paper"}, "quick": {"quick": True}},

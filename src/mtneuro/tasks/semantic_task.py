@@ -24,10 +24,6 @@ def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def cell_fields(setting: str, method: str, seed: int) -> dict[str, Any]:
-    return {"setting": setting, "method": method, "seeds": [seed]}
-
-
 TASK3 = Task(
     name="task3",
     title=TASK_TITLES["task3"],
@@ -35,7 +31,6 @@ TASK3 = Task(
     run="mtneuro.tasks.semantic_probe:run",
     card="mtneuro.tasks.protocol:task3_card",
     headline=headline,
-    fields=cell_fields,
     settings=("roi-c1", "roi-c3"),
     methods=VOLUME_METHODS,
     presets={"paper": {}, "quick": {"quick": True}},

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mtneuro.config import check, from_mapping, in_unit_interval, load_yaml_mapping, positive
+from mtneuro.config import check, in_unit_interval, positive
 from mtneuro.data.sources import SOURCE_NAMES
 from mtneuro.errors import ConfigError
-from mtneuro.registry import check_choice
-from mtneuro.vocab import SSL_METHODS, VISION_SOURCES
+from mtneuro.tasks.api import configure
+from mtneuro.vocab import AMP_MODES, COMPILE_MODES, SSL_METHODS, STEP_MODES, VISION_SOURCES
 
 SOURCES = (*SOURCE_NAMES, *VISION_SOURCES)
 METHODS = SSL_METHODS
@@ -28,7 +28,8 @@ class PretrainConfig:
     """Every setting of a pre-training run; build it with :func:`make_config`.
 
     ``None`` means "derived": ``pool_size`` None is the batch size for MYOW (a separate
-    pool batch, as in MTNeuro) and 0 for BYOL; ``encoder`` ``"auto"`` is ``resnet18``
+    pool batch, as in MTNeuro) and 0 for BYOL; ``backbone`` (the registry encoder trained,
+    as ``Task1Config.backbone``; a task's ``encoder`` is a given one) ``"auto"`` is ``resnet18``
     for volumes and ``resnet18-small`` for vision sets.
     """
 
@@ -41,8 +42,8 @@ class PretrainConfig:
     z_step: int = field(default=1, metadata=positive())
     crop: int = field(default=128, metadata=positive())
     augment: Literal["auto", "mtneuro", "mtneuro-strong", "vision"] = "auto"
-    encoder: str = "auto"
-    encoder_params: dict[str, Any] = field(default_factory=dict)
+    backbone: str = "auto"
+    backbone_params: dict[str, Any] = field(default_factory=dict)
     projector_hidden: int = 4096
     projector_out: int = 256
     predictor_hidden: int = 4096
@@ -65,14 +66,13 @@ class PretrainConfig:
     mined_rampup_epochs: float = field(default=10.0, metadata=check(lambda v: v >= 0, "float >= 0"))
     seed: int = 0
     device: Literal["cpu", "cuda"] = "cpu"
-    amp: Literal["auto", "none", "bf16", "fp16"] = "auto"
+    amp: Literal[AMP_MODES] = "auto"
     channels_last: bool = True
     compile: bool = False
     retain_cpu_memory: bool = True
     # how the step is driven: see mtneuro.ssl.trainer.TrainSettings / ssl.acceleration
-    step: Literal["auto", "eager", "static", "cuda_graph"] = "auto"
-    compile_mode: Literal["auto", "off", "default", "reduce-overhead", "max-autotune",
-                          "max-autotune-no-cudagraphs"] = "auto"
+    step: Literal[STEP_MODES] = "auto"
+    compile_mode: Literal[COMPILE_MODES] = "auto"
     fuse_target_views: bool = False
     prefetch_indices: bool = True
     sync_bn: bool = True
@@ -103,8 +103,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # (ROI-C1 training tiles for pre-training and probe, accuracy on sub-volume B,
     # which is in no test split), never on a test split.
     "quick": {
-        "z_step": 16, "crop": 32, "encoder": "resnet-tiny",
-        "encoder_params": {"widths": [16, 32, 64, 128]},
+        "z_step": 16, "crop": 32, "backbone": "resnet-tiny",
+        "backbone_params": {"widths": [16, 32, 64, 128]},
         "projector_hidden": 128, "projector_out": 64, "predictor_hidden": 128,
         "mined_projector_hidden": 128, "mined_out": 64,
         "epochs": 25, "batch_size": 16, "base_lr": 1.0, "base_momentum": 0.97,
@@ -124,11 +124,7 @@ def make_config(
     Raises:
         ConfigError: unknown preset or key, or a bad value (one line naming it).
     """
-    data = dict(PRESETS[check_choice("preset", preset, list(PRESETS))])
-    if config_file is not None:
-        data.update(load_yaml_mapping(config_file))
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return from_mapping(PretrainConfig, data)
+    return configure(PretrainConfig, PRESETS, preset, overrides, config_file, what="pretrain")
 
 
 #: Fields of a task's nested pre-training set by the task itself (its method, data and

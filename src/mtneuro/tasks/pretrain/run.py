@@ -82,10 +82,10 @@ def build_view(config: PretrainConfig, images: torch.Tensor) -> tuple[Any, dict[
 # -- model ------------------------------------------------------------------------------
 def encoder_spec(config: PretrainConfig, channels: int) -> tuple[str, dict[str, Any]]:
     """Registry name and keyword arguments of the encoder."""
-    name = config.encoder
+    name = config.backbone
     if name == "auto":
         name = "resnet18-small" if config.source in VISION_SOURCES else "resnet18"
-    return name, {"in_channels": channels, **config.encoder_params}
+    return name, {"in_channels": channels, **config.backbone_params}
 
 
 def build_method(config: PretrainConfig, encoder: torch.nn.Module) -> torch.nn.Module:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from mtneuro.config import check, in_unit_interval, positive
 from mtneuro.registry import check_choice
-from mtneuro.vocab import SEGMENTATION_MODEL_DIMS
+from mtneuro.vocab import AMP_MODES, SEGMENTATION_MODEL_DIMS
 
 
 def _class_weights_ok(value: Any) -> bool:
@@ -75,7 +75,7 @@ class TrainSettings:
     )
     augment: bool = True
     drop_last: bool = True
-    amp: Literal["auto", "none", "bf16", "fp16"] = "auto"
+    amp: Literal[AMP_MODES] = "auto"
     retain_cpu_memory: bool = True
 
 
