@@ -57,8 +57,8 @@ def measure(
     """Time one model in this process; returns plain numbers."""
     import torch
 
-    from mtneuro.models.segmentation import create_segmentation_model, model_dim
     from mtneuro.acceleration import cuda_autocast_dtype
+    from mtneuro.models.segmentation import create_segmentation_model, model_dim
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -137,8 +137,8 @@ def _train_variant(variant: str, name: str, dim: str, dev, shape, x, y, classes:
     """Training samples/s of ``variant`` (``graph``, ``compile``, ``graph-compile``)."""
     import torch
 
-    from mtneuro.models.segmentation import create_segmentation_model
     from mtneuro.acceleration import GraphedStep, cuda_autocast_dtype
+    from mtneuro.models.segmentation import create_segmentation_model
 
     capture, compiled = "graph" in variant, "compile" in variant
     if capture and dev.type != "cuda":

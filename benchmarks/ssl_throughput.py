@@ -54,13 +54,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from mtneuro import acceleration
 from mtneuro.models.registry import create_encoder
 from mtneuro.ssl.augment import mtneuro_view
-from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 from mtneuro.ssl.augment.neural import NeuralAugment
-from mtneuro import acceleration
 from mtneuro.ssl.myow import MYOW
 from mtneuro.ssl.trainer import Trainer, TrainSettings
+from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 NEURONS = 100
 

@@ -84,3 +84,18 @@ def test_import_mtneuro_and_list_tasks_import_no_torch():
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout) >= 13
+
+
+def test_a_neural_encoder_that_passes_the_rates_through_scores_as_the_raw_method(tmp_path):
+    """Known answer: the identity map of the z-scored rates is the ``raw`` method's features
+    (silent neurons add zero columns, which the readout ignores)."""
+    from mtneuro.tasks.registry import get_task
+
+    (result,) = mtneuro.evaluate(nn.Identity(), tasks=["neural/chewie-1"], seeds=[0], out=tmp_path)
+    neural = get_task("neural")
+    raw = neural.execute(neural.cell_config("chewie-1", "raw", 0, preset="quick"))
+    assert result.method == "encoder" and result.metrics["kind"] == "reach"
+    assert result.headline == raw.headline and set(result.headline) == {"accuracy", "delta_accuracy"}
+    record = json.loads((tmp_path / "cells" / "neural-chewie-1-encoder-s0" / "metrics.json").read_text())
+    assert sorted(record["figures"]) == ["confusion.png", "representation.png"]
+    assert record["protocol"]["name"] == "neural-reach"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mtneuro.bench.cell import cell_config
 from mtneuro.bench.runner import check_cells
 from mtneuro.bench.suite import builtin_suites, expand, load_suite
-from mtneuro.bench.cell import cell_config
 from mtneuro.tasks.registry import TASKS, get_task
 
 REAL_TASKS = {"task1", "task2", "task3", "neural"}

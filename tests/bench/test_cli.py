@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from mtneuro.bench.suite import expand, load_suite
 from mtneuro.bench.cell import cell_card, cell_config
-from mtneuro.tasks.registry import get_task
+from mtneuro.bench.suite import expand, load_suite
 from mtneuro.cli.main import main
+from mtneuro.tasks.registry import get_task
 
 SUITE = """
 name: cli

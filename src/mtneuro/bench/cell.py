@@ -42,7 +42,6 @@ from mtneuro.report.record import run_and_record, write_result
 from mtneuro.report.results import write_metrics
 from mtneuro.tasks.api import Task
 
-
 BENCH_SCHEMA_VERSION = 1
 CELLS_DIR = "cells"
 #: Tasks whose cells still run through a bench adapter module (issue 16b moves neural

@@ -143,6 +143,7 @@ def task2(
         mtneuro task2 --model unet --classes 4 --quick --seeds 0 1 2 --out runs/unet4
     """
     from mtneuro.errors import ConfigError
+    from mtneuro.tasks.api import merge
 
     if quick and paper:
         raise ConfigError("--quick and --paper: choose one preset")
@@ -155,30 +156,15 @@ def task2(
                 f"--class-weights: expected none, balanced or numbers, got {class_weights!r}"
             ) from None
     extra, train_extra = _parse_settings(settings)
-    explicit = {
-        "model": model,
-        "classes": int(classes),
-        "dim": dim,
-        "source": source,
-        "source_params": parse_source_params(source_params),
-        "seeds": parse_seeds(seeds, more_seeds),
-        "encoder": encoder,
-        "encoder_name": encoder_name,
-        "encoder_weights": encoder_weights,
-        "device": device,
-        "quiet": quiet or None,
+    flags = {
+        "model": model, "classes": int(classes), "dim": dim, "source": source,
+        "source_params": parse_source_params(source_params), "seeds": parse_seeds(seeds, more_seeds),
+        "encoder": encoder, "encoder_name": encoder_name, "encoder_weights": encoder_weights,
+        "device": device, "quiet": quiet or None,
+        "train": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
+                  "optimizer": optimizer, "loss": loss, "class_weights": weights},
     }
-    train = {
-        "epochs": epochs,
-        "lr": lr,
-        "batch_size": batch_size,
-        "crop": crop,
-        "optimizer": optimizer,
-        "loss": loss,
-        "class_weights": weights,
-    }
-    values = {**extra, **{k: v for k, v in explicit.items() if v is not None},
-              "train": {**train_extra, **{k: v for k, v in train.items() if v is not None}}}
+    values = merge({**extra, "train": train_extra}, flags)  # flags over --set, None dropped
     result = run_task("task2", "quick" if quick else "paper" if paper else None, values, out_dir,
                       resume=resume)
     metrics, path = result.metrics, out_dir / "metrics.json"

@@ -42,10 +42,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from mtneuro import cpu_memory
+from mtneuro import acceleration, cpu_memory
 from mtneuro.checkpoint_io import restore_into
 from mtneuro.errors import ConfigError, TrainingError
-from mtneuro import acceleration
 from mtneuro.ssl import schedules
 from mtneuro.ssl.checkpoint import (
     capture_rng_state,

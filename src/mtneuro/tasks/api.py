@@ -26,6 +26,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +122,8 @@ class Task:
         volume: the task reads the volume source (``source``, ``source_params`` fields).
         pretrain_methods: methods whose runs pre-train an SSL encoder on the fly (a bench
             suite's ``ddp`` can run that pre-training under torchrun).
-        complete: ``complete(values) -> values``: boundary resolution of the merged raw
-            values before validation (e.g. the nested pre-training config), or ``None``.
+        complete: ``complete(config_class, values) -> values``: boundary resolution of the
+            merged raw values before validation (e.g. the nested pre-training), or ``None``.
         resumable: ``run`` also takes ``workdir`` (a folder for its checkpoints) and
             ``resume`` (continue from them).
     """
@@ -156,7 +157,10 @@ class Task:
     def make_config(self, preset: str | None = None, values: Mapping[str, Any] | None = None,
                     config_file: str | Path | None = None) -> Any:
         """The validated config (:func:`configure` with the task's presets and ``complete``)."""
-        complete = resolve(self.complete, f"task {self.name} complete") if self.complete else None
+        complete = None
+        if self.complete is not None:
+            complete = partial(resolve(self.complete, f"task {self.name} complete"),
+                               self.config_class)
         return configure(self.config_class, self.presets, preset, values, config_file, complete,
                          what=self.name)
 
@@ -197,6 +201,16 @@ class Task:
         numbers = resolve(self.headline, f"task {self.name} headline")(metrics)
         return {k: None if v is None or not math.isfinite(float(v)) else float(v)
                 for k, v in numbers.items()}
+
+    def from_run(self, config: Any, out: Mapping[str, Any], *, artefacts: tuple[str, ...] = (),
+                 ) -> Result:
+        """The :class:`Result` of a run function's plain dict: its ``source``, ``wall_s`` and
+        ``config`` keys taken out, the ``artefacts`` keys kept out of the metrics."""
+        metrics = {k: v for k, v in out.items()
+                   if k not in ("source", "wall_s", "config", *artefacts)}
+        return self.result(config, setting=config.setting, method=config.method,
+                           metrics=metrics, source=out.get("source"), wall_s=out.get("wall_s"),
+                           artefacts={k: out[k] for k in artefacts})
 
     def result(self, config: Any, *, setting: str, method: str, metrics: Mapping[str, Any],
                source: Mapping[str, Any] | None, wall_s: float | None = None,

@@ -27,7 +27,6 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-
 from torch import nn
 
 from mtneuro.config import check, positive, to_dict
@@ -37,13 +36,13 @@ from mtneuro.models import create_encoder
 from mtneuro.stats import mean_std
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
+from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.tasks.probe import DEFAULT_CS, LinearProbe, extract_features
 from mtneuro.tasks.region_encoders import FrozenEncoders, check_encoder_given
 from mtneuro.tasks.region_head import HeadSettings, predict_with_head, train_linear_head
 from mtneuro.tasks.region_inputs import RegionInputs
 from mtneuro.tasks.region_protocol import RegionRecipe, resolve_recipe
 from mtneuro.tasks.region_supervised import SupervisedSettings, predict, train_classifier
-from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.tasks.scores import classification_metrics
 from mtneuro.tasks.volume import (
     FULL,
@@ -53,7 +52,6 @@ from mtneuro.tasks.volume import (
     load_region_splits,
     pretrains_on_the_fly,
     ssl_training_tiles,
-    with_pretrain,
 )
 
 CLASS_NAMES = tuple(REGION_SHORT[r] for r in REGIONS)
@@ -288,11 +286,6 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
     }
 
 
-def complete_config(raw: dict[str, Any]) -> dict[str, Any]:
-    """The task's boundary resolution: the nested pre-training (:func:`with_pretrain`)."""
-    return with_pretrain(Task1Config, raw)
-
-
 def task1_config(**values: Any) -> Task1Config:
     """Validated :class:`Task1Config` from keyword values (``None`` values dropped; nested
     ``pretrain`` resolved): ``mtneuro.tasks.region_task.TASK1.make_config`` without a preset."""
@@ -313,8 +306,4 @@ def run(config: Task1Config, *, encoder: nn.Module | None = None) -> Result:
     """The task contract (:mod:`mtneuro.tasks.api`): :func:`run_task1` as a :class:`Result`."""
     from mtneuro.tasks.region_task import TASK1
 
-    out = run_task1(config, encoder=encoder)
-    source, wall_s = out.pop("source"), out.pop("wall_s")
-    out.pop("config")
-    return TASK1.result(config, setting=config.setting, method=config.method, metrics=out,
-                        source=source, wall_s=wall_s)
+    return TASK1.from_run(config, run_task1(config, encoder=encoder))

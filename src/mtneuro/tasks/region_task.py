@@ -35,5 +35,5 @@ TASK1 = Task(
     encoder="image",
     encoder_method=ENCODER_METHOD,
     pretrain_methods=SSL_METHODS,
-    complete="mtneuro.tasks.region:complete_config",
+    complete="mtneuro.tasks.volume:with_pretrain",
 )

@@ -34,7 +34,6 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from sklearn.linear_model import LinearRegression
-
 from torch import nn
 
 from mtneuro.config import check, positive, to_dict
@@ -57,7 +56,6 @@ from mtneuro.tasks.volume import (
     Method,
     pretrains_on_the_fly,
     ssl_training_tiles,
-    with_pretrain,
 )
 from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
@@ -314,11 +312,6 @@ def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: An
     }
 
 
-def complete_config(raw: dict[str, Any]) -> dict[str, Any]:
-    """The task's boundary resolution: the nested pre-training (:func:`with_pretrain`)."""
-    return with_pretrain(Task3Config, raw)
-
-
 def task3_config(**values: Any) -> Task3Config:
     """Validated :class:`Task3Config` from keyword values (``None`` values dropped; nested
     ``pretrain`` resolved): ``mtneuro.tasks.semantic_task.TASK3.make_config`` without a preset."""
@@ -332,8 +325,4 @@ def run(config: Task3Config, *, encoder: nn.Module | None = None) -> Result:
     (the scatter arrays of the first seed as an artefact, not in ``metrics``)."""
     from mtneuro.tasks.semantic_task import TASK3
 
-    out = run_task3(config, encoder=encoder)
-    source, wall_s, scatter = out.pop("source"), out.pop("wall_s"), out.pop("scatter")
-    out.pop("config")
-    return TASK3.result(config, setting=config.setting, method=config.method, metrics=out,
-                        source=source, wall_s=wall_s, artefacts={"scatter": scatter})
+    return TASK3.from_run(config, run_task3(config, encoder=encoder), artefacts=("scatter",))

@@ -38,5 +38,5 @@ TASK3 = Task(
     encoder="image",
     encoder_method=ENCODER_METHOD,
     pretrain_methods=SSL_METHODS,
-    complete="mtneuro.tasks.semantic_probe:complete_config",
+    complete="mtneuro.tasks.volume:with_pretrain",
 )

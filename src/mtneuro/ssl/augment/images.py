@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from mtneuro.registry import Registry
 from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
-
 AUGMENTATIONS: Registry[object] = Registry("augmentation")
 
 

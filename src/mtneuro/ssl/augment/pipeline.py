@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import torch
 
-from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 from mtneuro.ssl.augment.images import (
     Normalize,
     RandomBrightnessContrast,
@@ -17,6 +16,7 @@ from mtneuro.ssl.augment.images import (
     RandomRot90,
     RandomVerticalFlip,
 )
+from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 
 class Compose:

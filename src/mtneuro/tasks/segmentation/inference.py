@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from mtneuro.acceleration import autocast_dtype
 from mtneuro.errors import ConfigError
 from mtneuro.extras import require
-from mtneuro.acceleration import autocast_dtype
 from mtneuro.tasks.segmentation.metrics import ConfusionAccumulator
 
 sliding_window_inference = require("monai.inferers", "seg").sliding_window_inference

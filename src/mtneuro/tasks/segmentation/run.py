@@ -30,10 +30,10 @@ from mtneuro.data.spec import REGIONS, segmentation_setting
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, model_dim
 from mtneuro.stats import mean_std
-from mtneuro.tasks.segmentation.batches import CropBatches
-from mtneuro.tasks.segmentation.inference import evaluate_tiles
 from mtneuro.tasks.api import Result
+from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import Task2Config
+from mtneuro.tasks.segmentation.inference import evaluate_tiles
 from mtneuro.tasks.segmentation.train import train_segmentation
 
 
