@@ -41,7 +41,7 @@ _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
-th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right;overflow-wrap:anywhere}
+th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right;overflow-wrap:break-word}
 th{background:#f3f3f3}td.l,th.l{text-align:left}
 tr.pub td{background:#f4f4f4;color:#555;font-style:italic}
 tr.run td{background:#fff4e5;color:#6b4510;font-style:italic}
@@ -56,7 +56,7 @@ figure.fig img{display:block;box-sizing:border-box;max-width:100%;height:auto;bo
 figure.fig figcaption{font-size:.8em;color:#555}
 figure.fig .close{display:none}
 figure.fig:target{position:fixed;inset:0;z-index:10;margin:0;padding:2.5em 1em 1em;width:auto!important;
-  max-width:none;overflow:auto;background:rgba(25,25,25,.94)}
+  max-width:none;overflow:auto;background:#1e1e1e}
 figure.fig:target img{width:auto;max-width:none}
 figure.fig:target figcaption{color:#eee;font-size:1em}
 figure.fig:target .close{display:block;position:fixed;top:.6em;right:1.2em;color:#fff}
@@ -238,8 +238,12 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
     return path
 
 
-def build_report(out_dir: str | Path, *, published: bool = True) -> dict[str, Path]:
+def build_report(out_dir: str | Path, *, published: bool = True,
+                 intervals: Intervals | None = None) -> dict[str, Path]:
     """Rebuild ``report.html`` and ``leaderboard.md`` of a suite directory from its cell records.
+
+    Args:
+        intervals: optional 95% intervals for the summary charts (see :func:`write_html`).
 
     Returns:
         ``{"html": path, "markdown": path}``.
@@ -250,5 +254,5 @@ def build_report(out_dir: str | Path, *, published: bool = True) -> dict[str, Pa
         raise DataError(f"{out}: no cell records (cells/<id>/metrics.json); run `mtneuro bench --out {out}` first")
     tables = build_tables(records, published=published)
     failures = failed_cells(records)
-    return {"html": write_html(tables, failures, out, records=records),
+    return {"html": write_html(tables, failures, out, records=records, intervals=intervals),
             "markdown": write_markdown(tables, failures, out / "leaderboard.md")}

@@ -23,7 +23,7 @@ PANEL_IN = 2.2  # inches per image panel: 3 panels fit a thumbnail with readable
 
 
 def label_overlay(
-    image: np.ndarray, labels: np.ndarray, class_names: Sequence[str], alpha: float = 0.45
+    image: np.ndarray, labels: np.ndarray, class_names: Sequence[str], alpha: float = 0.6
 ) -> np.ndarray:
     """Grey image with coloured labels blended in.
 

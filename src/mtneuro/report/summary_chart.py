@@ -140,7 +140,8 @@ def _bar(y: int, row: Row, metric: str, key: str, intervals: Intervals | None, d
             f"{value} [{low:.2f}, {high:.2f}]",
         )
     if stat.std is not None and stat.std > 0 and (row.kind != OURS or row.n > 1):
-        return Bar(y, row, stat.mean, stat.std, f"{value} ± {stat.std:.{digits}f}")
+        shown = digits + (stat.std < 0.5 * 10**-digits)  # a std that rounds to 0 gets a digit more
+        return Bar(y, row, stat.mean, stat.std, f"{value} ± {stat.std:.{shown}f}")
     return Bar(y, row, stat.mean, None, value)
 
 
