@@ -18,7 +18,9 @@ from report_browser import SCREENSHOT, VIEWPORT, chromium_path, render_report, s
 from mtneuro.report.figures import MIN_TEXT_PX
 
 
-def _browser_or_skip() -> None:
+@pytest.fixture(scope="session")
+def browser() -> None:
+    """Skips (developer machine) or fails (CI) before the report is built where no browser is."""
     missing = []
     if importlib.util.find_spec("playwright") is None:
         missing.append("the playwright package (pip install -e '.[test]')")
@@ -31,8 +33,9 @@ def _browser_or_skip() -> None:
         pytest.skip(reason)
 
 
-def test_report_renders_offline_with_every_image_and_no_overflowing_text(suite_report, tmp_path):
-    _browser_or_skip()
+def test_report_renders_offline_with_every_image_and_no_overflowing_text(
+    browser, suite_report, tmp_path
+):
     alone = tmp_path / "copied" / "report.html"
     alone.parent.mkdir()
     shutil.copy(suite_report, alone)
