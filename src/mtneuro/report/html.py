@@ -4,7 +4,7 @@
 For every task setting: the leaderboard table (our rows with mean ± std over seeds,
 then the published rows, labelled), a bar chart of the first metric with published
 values drawn hatched, and the figures the task cells saved. A banner names the data
-sources present, and failed cells are listed with their errors.
+sources present, and failed and skipped cells are listed with their errors / reasons.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from mtneuro.report.leaderboard import (
     failed_cells,
     load_records,
     metric_title,
+    skipped_cells,
 )
 from mtneuro.report.published import Stat, published_sources
 
@@ -84,13 +85,16 @@ def _markdown_table(table: LeaderboardTable) -> str:
     return "\n".join([f"## {table.title}", "", *lines, "", *notes])
 
 
-def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str]], path: Path) -> Path:
+def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str]], path: Path,
+                   skipped: list[tuple[str, str]] = ()) -> Path:
     intro = ("Rows marked *ours* are mean ± std over seeds of this run's cells; rows marked "
              "*published* are numbers from the cited sources, on the data they name.")
     parts = ["# mtneuro leaderboard", "", intro, ""]
     parts += [_markdown_table(t) + "\n" for t in tables]
     if failures:
         parts += ["## Failed cells", ""] + [f"- `{cid}`: {err}" for cid, err in failures]
+    if skipped:
+        parts += ["", "## Skipped cells", ""] + [f"- `{cid}`: {why}" for cid, why in skipped]
     path.write_text("\n".join(parts) + "\n")
     return path
 
@@ -120,7 +124,7 @@ def _html_table(table: LeaderboardTable) -> str:
 
 
 def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], out_dir: Path,
-               *, records: list[dict[str, Any]]) -> Path:
+               *, records: list[dict[str, Any]], skipped: list[tuple[str, str]] = ()) -> Path:
     sources = sorted({r.data_source for t in tables for r in t.rows if r.kind == OURS})
     header = (f"<h1>mtneuro benchmark report</h1><p class=note>{len(records)} cell(s) in "
               f"{html.escape(str(out_dir))}; built {time.strftime('%Y-%m-%d %H:%M:%S')}</p>")
@@ -142,6 +146,9 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
         body.append("<h2>Failed cells</h2><ul>" + "".join(
             f"<li><code>{html.escape(cid)}</code>: <span class=fail>{html.escape(err)}</span></li>"
             for cid, err in failures) + "</ul>")
+    if skipped:
+        body.append("<h2>Skipped cells</h2><ul>" + "".join(
+            f"<li><code>{html.escape(cid)}</code>: {html.escape(why)}</li>" for cid, why in skipped) + "</ul>")
     cites = "".join(f"<li><b>{html.escape(s['label'])}</b>: {html.escape(s['citation'])} "
                     f"(<a href=\"{html.escape(s['url'])}\">{html.escape(s['url'])}</a>); "
                     f"{html.escape(s.get('detail', ''))}</li>" for s in published_sources().values())
@@ -164,6 +171,6 @@ def build_report(out_dir: str | Path, *, published: bool = True) -> dict[str, Pa
     if not records:
         raise DataError(f"{out}: no cell records (cells/<id>/metrics.json); run `mtneuro bench --out {out}` first")
     tables = build_tables(records, published=published)
-    failures = failed_cells(records)
-    return {"html": write_html(tables, failures, out, records=records),
-            "markdown": write_markdown(tables, failures, out / "leaderboard.md")}
+    failures, skipped = failed_cells(records), skipped_cells(records)
+    return {"html": write_html(tables, failures, out, records=records, skipped=skipped),
+            "markdown": write_markdown(tables, failures, out / "leaderboard.md", skipped)}
