@@ -36,7 +36,7 @@ from mtneuro.data.neural import NeuralRecording, load_recording
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
-from mtneuro.tasks.neural.run import _augment, _monitor
+from mtneuro.tasks.neural.run import make_augment, validation_monitor
 from mtneuro.tasks.neural.train import ViewSampler, torch_threads, train_ssl
 
 
@@ -65,9 +65,9 @@ def curve(rec: NeuralRecording, split: S.Split, config: NeuralConfig, every: int
         raise SystemExit("--ssl-on-val: the supervised baseline never trains on validation labels")
     live = rec.rates[ssl_bins].std(axis=0) > 0
     rates = rec.rates[:, live]
-    augment = _augment(rates[ssl_bins], config)
+    augment = make_augment(rates[ssl_bins], config)
     z = augment.normalize(torch.from_numpy(rates))
-    monitor = _monitor(rec, split, z)
+    monitor = validation_monitor(rec, split, z, config)
     if config.method == "raw":
         with torch.no_grad():
             monitor(0, torch.nn.Identity())

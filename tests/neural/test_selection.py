@@ -50,10 +50,10 @@ def reach_pair(shared_data, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sleep_pair(shared_data, tmp_path_factory):
-    """The first 2,000 bins of mouse CA1, and a copy whose test block is garbage."""
-    rates = np.load(shared_data / RECORDINGS["mouse-ca1"][0])[:, :2000]
-    states = np.load(shared_data / RECORDINGS["mouse-ca1"][1])[:2000]
-    test = np.arange(2000) >= 1600  # block split: the last 20% of bins
+    """The first 1,200 bins of mouse CA1, and a copy whose test block is garbage."""
+    rates = np.load(shared_data / RECORDINGS["mouse-ca1"][0])[:, :1200]
+    states = np.load(shared_data / RECORDINGS["mouse-ca1"][1])[:1200]
+    test = np.arange(1200) >= 960  # block split: the last 20% of bins
     paths = []
     for name, r, s in (("clean", rates, states),
                        ("poisoned", np.where(test[None, :], 10**6, rates), np.where(test, 2.0, states))):
@@ -92,3 +92,12 @@ def _same_choices(clean, bad) -> None:
         assert torch.equal(clean.encoder(x), bad.encoder(x))
     assert clean.metrics["accuracy"] != bad.metrics["accuracy"] or not np.array_equal(
         clean.test_pred, bad.test_pred)
+
+
+def test_myow_keeps_only_checkpoints_trained_with_mining(reach_pair):
+    """Mining starts at step 20 and reaches full weight at 25: earlier checkpoints are scored, never kept."""
+    config = NeuralConfig(data=str(reach_pair[0]), method="myow", mined_start=0.5, mined_warmup_steps=5,
+                          **{**FAST, "steps": 40})
+    out = fit_neural(config)
+    assert [h["step"] for h in out.selection] == list(range(5, 45, 5))
+    assert out.metrics["selected_step"] >= 25 and out.kept_step == out.metrics["selected_step"]

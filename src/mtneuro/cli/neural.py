@@ -131,4 +131,4 @@ def _write_run(outcome, out_dir: Path) -> None:
         save_encoder(out_dir / "encoder.pt", outcome.encoder, name="mlp", kwargs=outcome.encoder_kwargs,
                      input_spec={"kind": rec.kind, **outcome.input_spec},
                      meta={"method": m["method"], "seed": m["seed"], "recording": rec.name,
-                           "steps": m["steps"], "task": "neural"})
+                           "steps": m["steps"], "selected_step": m["selected_step"], "task": "neural"})

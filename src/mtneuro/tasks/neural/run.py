@@ -28,7 +28,14 @@ from mtneuro.tasks.neural.config import NeuralConfig, resolve
 from mtneuro.tasks.neural.metrics import classification_metrics, nearest_direction, reach_accuracy
 from mtneuro.tasks.neural.readouts import fit_angle_readout, fit_state_readout
 from mtneuro.tasks.neural.select import ValidationMonitor, reach_scorer, sleep_scorer
-from mtneuro.tasks.neural.train import TrainResult, ViewSampler, torch_threads, train_ssl
+from mtneuro.tasks.neural.train import (
+    TrainResult,
+    ViewSampler,
+    mined_start_step,
+    torch_threads,
+    total_steps,
+    train_ssl,
+)
 
 SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
 
@@ -82,7 +89,8 @@ def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
     return [S.random_split(rec.n_bins, seed=config.seed)]
 
 
-def _augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
+def make_augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
+    """The config's augmentations, z-scoring with the statistics of ``rates`` (training bins, Hz)."""
     train = torch.from_numpy(rates)
     return NeuralAugment(
         mean=train.mean(0), std=train.std(0),
@@ -92,14 +100,26 @@ def _augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
     )
 
 
-def _monitor(rec: NeuralRecording, split: S.Split, z: torch.Tensor) -> ValidationMonitor:
-    """Validation monitor of a run, from its training and validation bins only (never test)."""
+def validation_monitor(rec: NeuralRecording, split: S.Split, z: torch.Tensor, config: NeuralConfig
+                       ) -> ValidationMonitor:
+    """Validation monitor of a run, from its training and validation bins only (never test).
+
+    Args:
+        z: (bins, neurons) z-scored rates of the whole recording; only rows ``split["train"]``
+            and ``split["val"]`` are kept.
+        config: the resolved config; MYOW's checkpoints are eligible once its mined loss has
+            full weight.
+    """
     train, val = split["train"], split["val"]
     if rec.kind == "reach":
         scorer = reach_scorer(rec.angle[train], rec.angle[val])
     else:
         scorer = sleep_scorer(rec.label[train], rec.label[val])
-    return ValidationMonitor(z[train], z[val], scorer)
+    first = 0
+    if config.method == "myow":
+        steps = total_steps(config, len(train))
+        first = min(steps, mined_start_step(config, steps) + int(config.mined_warmup_steps))
+    return ValidationMonitor(z[train], z[val], scorer, first_step=first)
 
 
 def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig
@@ -117,7 +137,7 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig
     train = split["train"]
     live = rec.rates[train].std(axis=0) > 0
     rates = rec.rates[:, live]
-    augment = _augment(rates[train], config)
+    augment = make_augment(rates[train], config)
     all_rates = torch.from_numpy(rates)
     z = augment.normalize(all_rates)
     spec = {"neurons": int(live.sum()), "live_neurons": np.flatnonzero(live).tolist(),
@@ -129,7 +149,7 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig
     segment = torch.from_numpy(S.segments(train, rec.trial))
     sampler = ViewSampler(all_rates[train], segment, torch.from_numpy(rec.trial[train]), augment,
                           int(config.pos_window), str(config.mine_exclude))
-    monitor = _monitor(rec, split, z) if config.select_every else None
+    monitor = validation_monitor(rec, split, z, config) if config.select_every else None
     every = {"every": config.select_every, "on_checkpoint": monitor}
     if config.method == "supervised":
         result = train_supervised(sampler, torch.from_numpy(rec.label[train]), rec.kind, config,

@@ -5,7 +5,9 @@ training length is picked the same way. Every ``select_every`` optimiser steps t
 training loop hands the online encoder to a :class:`ValidationMonitor`, which
 encodes the training and validation bins, fits a linear readout on the training
 bins and scores it on the validation bins; the checkpoint with the best score is
-kept and restored at the end. Ties keep the earlier (shorter) checkpoint.
+kept and restored at the end. Ties keep the earlier (shorter) checkpoint. MYOW's
+checkpoints count only once its mined loss has reached full weight (its first 30%
+of steps train it as BYOL): a MYOW run always returns an encoder trained with mining.
 
 The monitor is built from the z-scored rates and labels of the training and
 validation bins only: test bins are never passed to it, so nothing it chooses can
@@ -61,14 +63,17 @@ class ValidationMonitor:
         x_train: (n_train, neurons) z-scored rates of the training bins.
         x_val: (n_val, neurons) z-scored rates of the validation bins.
         scorer: :func:`reach_scorer` or :func:`sleep_scorer` of the same bins' labels.
+        first_step: checkpoints before this step are scored (``history``) but never kept.
 
     Attributes:
         history: one dict per checkpoint: ``step`` and the validation metrics.
-        best_step: step of the kept checkpoint (0 before the first call).
+        best_step: step of the kept checkpoint (0 before the first eligible call).
     """
 
-    def __init__(self, x_train: torch.Tensor, x_val: torch.Tensor, scorer: Scorer) -> None:
+    def __init__(self, x_train: torch.Tensor, x_val: torch.Tensor, scorer: Scorer,
+                 first_step: int = 0) -> None:
         self.x_train, self.x_val, self.scorer = x_train, x_val, scorer
+        self.first_step = first_step
         self.history: list[dict[str, float]] = []
         self.best_step = 0
         self._best_key: tuple[float, ...] | None = None
@@ -79,7 +84,7 @@ class ValidationMonitor:
         """Score ``encoder`` (in eval mode) at ``step``; keep a copy if it is the best so far."""
         key, metrics = self.scorer(encoder(self.x_train).numpy(), encoder(self.x_val).numpy())
         self.history.append({"step": float(step), **metrics})
-        if self._best_key is None or key > self._best_key:
+        if step >= self.first_step and (self._best_key is None or key > self._best_key):
             self._best_key, self.best_step = key, step
             self._best_state = copy.deepcopy(encoder.state_dict())
 

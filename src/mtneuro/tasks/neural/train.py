@@ -98,6 +98,11 @@ def total_steps(config: NeuralConfig, n_train: int) -> int:
     return int(config.steps)
 
 
+def mined_start_step(config: NeuralConfig, steps: int) -> int:
+    """First step of MYOW's mined-loss ramp: the ``mined_start`` fraction of ``steps``."""
+    return int(config.mined_start * steps)
+
+
 def make_encoder(config: NeuralConfig, in_dim: int) -> tuple[nn.Module, dict]:
     """The MLP encoder of the config and the kwargs that rebuild it."""
     kwargs = {"in_dim": in_dim, "hidden": list(config.hidden), "out_dim": config.rep_dim}
@@ -164,7 +169,7 @@ def train_ssl(name: str, sampler: ViewSampler, config: NeuralConfig, *, seed: in
     steps = total_steps(config, n)
     warmup = min(int(config.warmup_steps), steps)
     batch = min(config.batch_size, n)
-    mined_start = int(config.mined_start * steps)
+    mined_start = mined_start_step(config, steps)
     log_every = max(1, steps // 200)
     curve: list[dict[str, float]] = []
     method.train()
