@@ -12,6 +12,7 @@ numbers, and above BYOL and the raw-rate readout by more than the seeds' std.
     python benchmarks/neural_myow.py                                  # chewie-1, seeds 0 1 2
     python benchmarks/neural_myow.py --data chewie-2 mihi-1 --methods myow byol raw
     python benchmarks/neural_myow.py --bench-dir runs/neural          # summarise a suite run
+    python benchmarks/neural_myow.py --data chewie-2 --split kfold    # every trial tested once
 """
 
 from __future__ import annotations
@@ -38,14 +39,16 @@ def _ms(values: list[float]) -> tuple[float, float]:
     return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0
 
 
-def run_rows(recordings: list[str], methods: list[str], seeds: list[int], data_root: str | None) -> list[dict]:
+def run_rows(recordings: list[str], methods: list[str], seeds: list[int], data_root: str | None,
+             split: str = "auto") -> list[dict]:
     """Train and evaluate every (recording, method, seed); one metrics dict each."""
     rows = []
     for data in recordings:
         for method in methods:
             for seed in seeds:
                 start = time.perf_counter()
-                m = run_neural(NeuralConfig(data=data, data_root=data_root, method=method, seed=seed))
+                m = run_neural(NeuralConfig(data=data, data_root=data_root, method=method, seed=seed,
+                                            split=split))
                 m["outer_s"] = time.perf_counter() - start
                 second = "delta_accuracy" if m["kind"] == "reach" else "f1_weighted"
                 print(f"{data:18s} {method:10s} seed {seed}: accuracy {m['accuracy']:.3f}  {second} "
@@ -76,7 +79,7 @@ def summarise(rows: list[dict]) -> None:
         mine = [r for r in rows if r["recording"] == recording]
         kind = mine[0]["kind"]
         keys = ("accuracy", "delta_accuracy") if kind == "reach" else ("accuracy", "f1_weighted")
-        print(f"\n{recording}: mean +- std over seeds")
+        print(f"\n{recording} ({mine[0]['split_label']}): mean +- std over seeds")
         stats = {}
         for method in dict.fromkeys(r["method"] for r in mine):
             runs = [r for r in mine if r["method"] == method]
@@ -115,13 +118,14 @@ def main() -> None:
                         help="data root for named recordings (default $MTNEURO_DATA, else ../shared/data)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=["myow", "byol", "raw"])
+    parser.add_argument("--split", default="auto", help="auto (trial / block), or kfold: every trial tested once")
     parser.add_argument("--bench-dir", type=Path, default=None,
                         help="summarise the neural cells of this `mtneuro bench` output instead of running")
     args = parser.parse_args()
     print(f"device cpu ({platform.processor() or platform.machine()}), torch {torch.__version__}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, training threads 1")
     rows = bench_rows(args.bench_dir) if args.bench_dir else run_rows(args.data, args.methods, args.seeds,
-                                                                        args.data_root)
+                                                                        args.data_root, args.split)
     summarise(rows)
 
 

@@ -47,3 +47,12 @@ def test_cli_names_the_download_command_for_an_absent_recording(nothing_download
     assert stop.value.code != 0
     err = capsys.readouterr().err.strip()
     assert "mtneuro data download mihi-1" in err and len(err.splitlines()) == 1
+
+
+def test_bench_cli_reports_skipped_cells_once_per_reason(nothing_downloaded, tmp_path, capsys):
+    suite = tmp_path / "absent.yaml"
+    suite.write_text("name: absent\nseeds: [0, 1]\ngrid:\n  - {task: neural, setting: chewie-2, methods: [raw]}\n")
+    main(["bench", "--suite", str(suite), "--out", str(tmp_path / "run"), "--quiet"])  # no SystemExit: no failure
+    out = capsys.readouterr()
+    assert "0/2 cell(s) complete, 0 failed, 2 skipped" in out.out
+    assert out.err.count("skipped 2 cell(s)") == 1 and "mtneuro data download chewie-2" in out.err
