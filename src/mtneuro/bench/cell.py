@@ -12,7 +12,8 @@ The record is the versioned :func:`mtneuro.report.results.write_metrics` file
   cell actually read), so the report can say whether the cell is comparable with
   the published rows shown beside it;
 * ``bench_schema_version``: version of the keys below;
-* ``status``: ``"complete"`` or ``"failed"``;
+* ``status``: ``"complete"``, ``"failed"`` or ``"skipped"`` (the adapter raised
+  :class:`CellSkipped`, e.g. a recording that is not downloaded; ``skip_reason`` says why);
 * ``cell``: the cell definition (task, setting, method, seed, preset, params,
   source, encoder, ``ddp_procs`` when > 1), used by ``--resume`` to tell a finished
   cell from a changed one;
@@ -42,6 +43,11 @@ from mtneuro.report.results import write_metrics
 
 BENCH_SCHEMA_VERSION = 1
 CELLS_DIR = "cells"
+
+
+class CellSkipped(Exception):
+    """Raised by an adapter when its cell cannot run here for a reason that is not a fault
+    (its data is not downloaded); the cell is recorded as ``skipped`` with the message."""
 
 
 def cell_dir(out_dir: str | Path, cell_id: str) -> Path:
@@ -154,6 +160,14 @@ def run_cell(cell: Cell, adapter: str, out_dir: str | Path, *, threads: int | No
                                       "(reference: one process, scripts/task1_ssl.py)")
     except KeyboardInterrupt:
         raise  # stop the suite; no record, so --resume reruns this cell
+    except CellSkipped as skip:
+        reason = str(skip)
+        write_metrics(directory, task=cell.task, metrics={}, config=config_dict,
+                      source={"source": cell.source, "params": cell.source_params}, wall_s=None,
+                      extra={"bench_schema_version": BENCH_SCHEMA_VERSION, "status": "skipped",
+                             "cell": cell.to_dict(), "headline": {}, "inputs": {}, "figures": [],
+                             "error": None, "skip_reason": reason, "host": _host()})
+        return {"id": cell.id, "status": "skipped", "wall_s": None, "headline": {}, "error": reason}
     except Exception as exc:  # noqa: BLE001 - any task error is recorded and the suite goes on
         return record_failure(out_dir, cell, exc, wall_s=time.perf_counter() - started,
                               config=config_dict, card=card)

@@ -7,7 +7,7 @@ whether each of our rows is comparable with them and, below the table, its proto
 card (every deviation from the published protocol), the summary chart
 (:mod:`mtneuro.report.summary_chart`: ours and published in separate, labelled panels)
 and the figures the task cells saved. A banner names the data sources present, and
-failed cells are listed with their errors.
+failed and skipped cells are listed with their errors / reasons.
 
 Images are PNG data URIs, so the page keeps them when copied alone. Each is shown at
 :data:`~mtneuro.report.figures.THUMB_PX_PER_INCH` pixels per inch (its text stays
@@ -32,6 +32,7 @@ from mtneuro.report.leaderboard import (
     failed_cells,
     load_records,
     metric_title,
+    skipped_cells,
 )
 from mtneuro.report.published import Stat, published_sources
 from mtneuro.report.summary_chart import Intervals, plot_summary, row_kind
@@ -124,7 +125,8 @@ def _markdown_table(table: LeaderboardTable) -> str:
                       *cards, "", *notes])
 
 
-def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str]], path: Path) -> Path:
+def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str]], path: Path,
+                   skipped: list[tuple[str, str]] = ()) -> Path:
     intro = ("Rows marked *ours* are mean ± std over seeds of this run's cells; rows marked "
              "*published* are numbers from the cited sources, on the data they name; rows marked "
              "*reference code, run here* were measured in this project by running the authors' "
@@ -134,6 +136,8 @@ def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str
     parts += [_markdown_table(t) + "\n" for t in tables]
     if failures:
         parts += ["## Failed cells", ""] + [f"- `{cid}`: {err}" for cid, err in failures]
+    if skipped:
+        parts += ["", "## Skipped cells", ""] + [f"- `{cid}`: {why}" for cid, why in skipped]
     path.write_text("\n".join(parts) + "\n")
     return path
 
@@ -195,12 +199,14 @@ def _figures(table: LeaderboardTable, out_dir: Path, start: int,
 
 
 def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], out_dir: Path,
-               *, records: list[dict[str, Any]], intervals: Intervals | None = None) -> Path:
+               *, records: list[dict[str, Any]], intervals: Intervals | None = None,
+               skipped: list[tuple[str, str]] = ()) -> Path:
     """Write ``out_dir/report.html`` (self-contained) and its summary charts.
 
     Args:
         intervals: optional 95% intervals per (method, data source, metric) for the charts
             (:func:`mtneuro.report.summary_chart.plot_summary`).
+        skipped: ``(cell id, reason)`` of cells that could not run here (e.g. data absent).
     """
     sources = sorted({r.data_source for t in tables for r in t.rows if r.kind == OURS})
     header = (f"<h1>mtneuro benchmark report</h1><p class=note>{len(records)} cell(s) in "
@@ -227,6 +233,9 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
         body.append("<h2>Failed cells</h2><ul>" + "".join(
             f"<li><code>{html.escape(cid)}</code>: <span class=fail>{html.escape(err)}</span></li>"
             for cid, err in failures) + "</ul>")
+    if skipped:
+        body.append("<h2>Skipped cells</h2><ul>" + "".join(
+            f"<li><code>{html.escape(cid)}</code>: {html.escape(why)}</li>" for cid, why in skipped) + "</ul>")
     cites = "".join(f"<li><b>{html.escape(s['label'])}</b>: {html.escape(s['citation'])} "
                     f"(<a href=\"{html.escape(s['url'])}\">{html.escape(s['url'])}</a>); "
                     f"{html.escape(s.get('detail', ''))}</li>" for s in published_sources().values())
@@ -253,6 +262,7 @@ def build_report(out_dir: str | Path, *, published: bool = True,
     if not records:
         raise DataError(f"{out}: no cell records (cells/<id>/metrics.json); run `mtneuro bench --out {out}` first")
     tables = build_tables(records, published=published)
-    failures = failed_cells(records)
-    return {"html": write_html(tables, failures, out, records=records, intervals=intervals),
-            "markdown": write_markdown(tables, failures, out / "leaderboard.md")}
+    failures, skipped = failed_cells(records), skipped_cells(records)
+    return {"html": write_html(tables, failures, out, records=records, intervals=intervals,
+                               skipped=skipped),
+            "markdown": write_markdown(tables, failures, out / "leaderboard.md", skipped)}
