@@ -5,7 +5,15 @@ import shutil
 import numpy as np
 import pytest
 
-from mtneuro.data.neural import RECORDINGS, SLEEP_STATES, detect_kind, load_file, load_recording
+from mtneuro.data.catalog import CATALOG
+from mtneuro.data.neural import (
+    RECORDINGS,
+    SLEEP_STATES,
+    detect_kind,
+    load_file,
+    load_recording,
+    recording_paths,
+)
 from mtneuro.errors import ChecksumError, DataError
 
 CHEWIE = RECORDINGS["chewie-1"][0]
@@ -19,10 +27,49 @@ def test_chewie_day1_loads_by_name(shared_data):
     np.testing.assert_allclose(rec.angle[:3], 2 * np.pi / 8 * rec.label[:3])
 
 
-def test_every_named_recording_loads(shared_data):
-    for name in RECORDINGS:
+def test_every_named_recording_in_the_shared_data_loads(shared_data):
+    present = [n for n in RECORDINGS if recording_paths(n, shared_data) is not None]
+    assert {"chewie-1", "chewie-1-bin0.05", "chewie-1-vel0", "mouse-ca1"} <= set(present)
+    for name in present:
         rec = load_recording(name, root=shared_data)
         assert rec.n_bins == rec.label.size == rec.trial.size and rec.n_neurons > 0
+
+
+def test_every_catalogued_neural_dataset_is_a_recording_name():
+    neural = {d.name for d in CATALOG.values() if d.files[0].relative.startswith("neural/")}
+    assert set(RECORDINGS) == neural >= {"chewie-1", "chewie-2", "mihi-1", "mouse-ca1", "rat-v1"}
+    assert all(RECORDINGS[d] == tuple(f.relative for f in CATALOG[d].files) for d in neural)
+
+
+@pytest.fixture
+def empty_roots(tmp_path, monkeypatch):
+    """No $MTNEURO_DATA and an empty user cache: only an explicit root can provide a file."""
+    monkeypatch.delenv("MTNEURO_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "root"
+
+
+def test_a_catalogued_recording_loads_by_name_once_present(shared_data, empty_roots):
+    """chewie-2 is a name as soon as its file sits in a data root (here: Chewie day 1's arrays)."""
+    target = empty_roots / RECORDINGS["chewie-2"][0]
+    target.parent.mkdir(parents=True)
+    shutil.copy(shared_data / CHEWIE, target)
+    rec = load_recording("chewie-2", root=empty_roots)
+    assert rec.name == "chewie-2" and rec.kind == "reach" and rec.n_trials == 159
+
+
+def test_a_missing_catalogued_recording_names_the_download_command(empty_roots):
+    with pytest.raises(DataError, match="mtneuro data download mihi-1") as err:
+        load_recording("mihi-1", root=empty_roots)
+    assert "\n" not in str(err.value) and str(empty_roots) in str(err.value)
+
+
+def test_a_raw_matlab_only_recording_says_it_cannot_be_binned(tmp_path):
+    target = tmp_path / RECORDINGS["mihi-2"][0]
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"MATLAB 5.0")
+    with pytest.raises(DataError, match="binning it is not implemented"):
+        load_recording("mihi-2", root=tmp_path)
 
 
 def test_corrupted_known_file_fails_checksum(shared_data, tmp_path):

@@ -11,11 +11,14 @@ card, figures) also holds:
   ran under torchrun (:mod:`mtneuro.bench.ddp`; ``null`` when the cell's config
   pre-trained nothing, e.g. an ``encoder`` was given);
 * ``bench_schema_version``: version of the keys below;
-* ``status``: ``"complete"`` or ``"failed"``;
-* ``cell``: the cell definition (task, setting, method, seed, preset, params, source,
-  encoder, ``ddp_procs`` when > 1), used by ``--resume`` to tell a finished cell from a
-  changed one;
-* ``inputs``: the volume source and its parameters (or the recording's files);
+* ``status``: ``"complete"``, ``"failed"`` or ``"skipped"`` (the adapter raised
+  :class:`CellSkipped`, e.g. a recording that is not downloaded; ``skip_reason`` says why);
+* ``cell``: the cell definition (task, setting, method, seed, preset, params,
+  source, encoder, ``ddp_procs`` when > 1), used by ``--resume`` to tell a finished
+  cell from a changed one;
+* ``headline``: the leaderboard numbers;
+* ``inputs``: data read (volume source parameters, files and their SHA-256);
+* ``figures``: PNGs of the cell, relative to its directory;
 * ``error``: type, one-line message and traceback of a failed cell;
 * ``host``: where it ran (cells may run on several machines and be merged).
 
@@ -47,6 +50,11 @@ CELLS_DIR = "cells"
 #: Tasks whose cells still run through a bench adapter module (issue 16b moves neural
 #: decoding into the task contract and removes this).
 LEGACY_ADAPTERS = {"neural": "mtneuro.bench.adapters.neural"}
+
+
+class CellSkipped(Exception):
+    """Raised by an adapter when its cell cannot run here for a reason that is not a fault
+    (its data is not downloaded); the cell is recorded as ``skipped`` with the message."""
 
 
 def cell_dir(out_dir: str | Path, cell_id: str) -> Path:
@@ -126,6 +134,17 @@ def record_failure(out_dir: str | Path, cell: Cell, exc: BaseException, *, wall_
             "error": f"{error['type']}: {message}"}
 
 
+def record_skipped(out_dir: str | Path, cell: Cell, reason: str,
+                   config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write a skipped cell's record (its data is not here); the runner's summary of it."""
+    write_metrics(cell_dir(out_dir, cell.id), task=cell.task, metrics={}, config=config or {},
+                  source={"source": cell.source, "params": cell.source_params}, wall_s=None,
+                  extra={"setting": cell.setting, "method": cell.method,
+                         **bench_keys(cell, "skipped", headline={}, figures=[],
+                                      skip_reason=reason)})
+    return {"id": cell.id, "status": "skipped", "wall_s": None, "headline": {}, "error": reason}
+
+
 def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int | None = None,
              encoder: Any = None) -> dict[str, Any]:
     """Build the cell's config, run its task, write its record; never raises for a task error.
@@ -174,6 +193,8 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
                                 extra=bench_keys(cell, "complete"))
     except KeyboardInterrupt:
         raise  # stop the suite; no record, so --resume reruns this cell
+    except CellSkipped as skip:
+        return record_skipped(out_dir, cell, str(skip), config_dict)
     except Exception as exc:  # noqa: BLE001 - any task error is recorded and the suite goes on
         return record_failure(out_dir, cell, exc, wall_s=time.perf_counter() - started,
                               config=config_dict, card=card)

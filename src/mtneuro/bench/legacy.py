@@ -18,7 +18,7 @@ from mtneuro.config import to_dict
 
 def run_legacy_cell(cell: Any, adapter: str, directory: Path, started: float) -> dict[str, Any]:
     """Run ``cell`` through the adapter module ``adapter``; never raises for a task error."""
-    from mtneuro.bench.cell import bench_keys, record_failure
+    from mtneuro.bench.cell import CellSkipped, bench_keys, record_failure, record_skipped
     from mtneuro.report.results import write_metrics
     from mtneuro.tasks.protocol import protocol_card
 
@@ -36,6 +36,8 @@ def run_legacy_cell(cell: Any, adapter: str, directory: Path, started: float) ->
         card = protocol_card(config, result.get("source"))
     except KeyboardInterrupt:
         raise
+    except CellSkipped as skip:
+        return record_skipped(out_dir, cell, str(skip), config_dict)
     except Exception as exc:  # noqa: BLE001 - recorded, the suite goes on
         return record_failure(out_dir, cell, exc, wall_s=time.perf_counter() - started,
                               config=config_dict, card=card)

@@ -112,9 +112,16 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     states = run_suite(cells, options)
     paths = build_report(out_dir)
     failed = [s for s in states if s.status == "failed"]
-    done = sum(s.status in ("complete", "skipped") for s in states)
-    click.echo(f"{done}/{len(states)} cell(s) complete, {len(failed)} failed; "
+    # "skipped" is also what --resume calls a cell already complete; those carry no reason
+    not_run = [s for s in states if s.status == "skipped" and s.error]
+    done = sum(s.status in ("complete", "skipped") for s in states) - len(not_run)
+    click.echo(f"{done}/{len(states)} cell(s) complete, {len(failed)} failed, {len(not_run)} skipped; "
                f"report: {paths['html']}, leaderboard: {paths['markdown']}")
+    reasons: dict[str, list[str]] = {}
+    for state in not_run:
+        reasons.setdefault(str(state.error), []).append(state.cell.id)
+    for reason, ids in reasons.items():
+        click.echo(f"  skipped {len(ids)} cell(s) ({ids[0]}{', ...' if len(ids) > 1 else ''}): {reason}", err=True)
     for state in failed:
         click.echo(f"  failed {state.cell.id}: {state.error}", err=True)
     if failed:

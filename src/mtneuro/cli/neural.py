@@ -14,8 +14,9 @@ SPLITS = ("auto", "trial", "kfold", "block", "random")
 
 
 @click.command("neural", context_settings={"ignore_unknown_options": False})
-@click.option("--data", required=True, help="recording name (chewie-1, chewie-1-bin0.05, chewie-1-vel0, "
-              "mouse-ca1) or path of a reach .npz / rodent .npy")
+@click.option("--data", required=True, help="recording: a catalogue name (chewie-1, chewie-2, mihi-1, mouse-ca1, "
+              "...; see `mtneuro data list`, get one with `mtneuro data download NAME`) or the path "
+              "of a reach .npz / rodent .npy")
 @click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="data root for named recordings (else $MTNEURO_DATA, cache, packaged samples)")
 @click.option("--method", type=click.Choice(METHODS), default="myow", show_default=True)
@@ -98,6 +99,8 @@ def _summary(m: dict, aggregate: bool = False) -> str:
             text += f" ± {m[key + '_std']:.3f}"
         parts.append(text)
     seeds = m["seed"] if aggregate else [m["seed"]]
+    if not aggregate and m.get("steps") and not isinstance(m["selected_step"], list):
+        parts.append(f"kept step {m['selected_step']} of {m['steps']} (best validation readout)")
     wall = f"{m['wall_s']:.1f} s" + (" per seed" if aggregate else "")
     return (f"{m['method']} on {m['recording']} ({m['split']} split, seeds {seeds}): "
             f"{', '.join(parts)}; n_test {m['n_test']}; {wall}")
@@ -125,9 +128,10 @@ def _write_run(outcome, out_dir: Path) -> None:
     plot_representation_2d(outcome.test_features, outcome.feature_label, rec.class_names,
                            out_dir / "representation_2d.png", title=f"test bins, {title}")
     if outcome.curve:
-        plot_learning_curve(outcome.curve, out_dir / "learning_curve.png", title=title)
+        plot_learning_curve(outcome.curve, out_dir / "learning_curve.png", title=title,
+                            selection=outcome.selection, selected_step=outcome.kept_step)
     if outcome.encoder is not None:
         save_encoder(out_dir / "encoder.pt", outcome.encoder, name="mlp", kwargs=outcome.encoder_kwargs,
                      input_spec={"kind": rec.kind, **outcome.input_spec},
                      meta={"method": m["method"], "seed": m["seed"], "recording": rec.name,
-                           "steps": m["steps"], "task": "neural"})
+                           "steps": m["steps"], "selected_step": m["selected_step"], "task": "neural"})

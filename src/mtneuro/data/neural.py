@@ -27,20 +27,28 @@ from typing import Literal
 
 import numpy as np
 
+from mtneuro.data.catalog import CATALOG
 from mtneuro.data.checksums import KNOWN_SHA256, sha256_file, verify_file
-from mtneuro.data.paths import find_data_file
+from mtneuro.data.paths import candidate_roots
 from mtneuro.errors import DataError
 from mtneuro.registry import unknown_name_message
 
 Kind = Literal["reach", "sleep"]
 
-#: Named recordings -> paths relative to a data root (``--data NAME``).
-RECORDINGS: dict[str, tuple[str, ...]] = {
-    "chewie-1": ("neural/monkey/full-chewie-10032013-bin0.10-vel_thresh5.00.npz",),
-    "chewie-1-bin0.05": ("neural/monkey/full-chewie-10032013-bin0.05-vel_thresh5.00.npz",),
-    "chewie-1-vel0": ("neural/monkey/full-chewie-10032013-bin0.10-vel_thresh0.00.npz",),
-    "mouse-ca1": ("neural/rodent/fr_bins_n_4full.npy", "neural/rodent/behav_states_n_4full.npy"),
-}
+#: Recording formats this module reads (the first file of a catalogued dataset).
+_LOADABLE_SUFFIXES = (".npz", ".npy")
+
+
+def _catalogued_recordings() -> dict[str, tuple[str, ...]]:
+    """Every neural dataset of the catalogue (:mod:`mtneuro.data.catalog`) -> its files'
+    paths under a data root, in catalogue order (rodent: rates first, then states)."""
+    return {d.name: tuple(f.relative for f in d.files) for d in CATALOG.values()
+            if d.files[0].relative.startswith("neural/")}
+
+
+#: Named recordings -> paths relative to a data root (``--data NAME``): every neural
+#: dataset of the catalogue, whether or not its files are present here.
+RECORDINGS: dict[str, tuple[str, ...]] = _catalogued_recordings()
 
 REACH_CLASSES = tuple(f"{deg}°" for deg in range(0, 360, 45))
 
@@ -293,22 +301,49 @@ def load_file(path: str | Path, *, name: str | None = None) -> NeuralRecording:
     return load_sleep_pair(rates_path, states_path, name=name)
 
 
+def recording_paths(name: str, root: str | Path | None = None) -> list[Path] | None:
+    """The files of catalogued recording ``name`` in the data lookup order
+    (:func:`mtneuro.data.paths.candidate_roots`), or ``None`` if some file is absent.
+
+    All files of a recording come from the same root.
+    """
+    for _, base in candidate_roots(root):
+        paths = [base / rel for rel in RECORDINGS[name]]
+        if all(p.is_file() for p in paths):
+            return paths
+    return None
+
+
+def missing_recording_message(name: str, root: str | Path | None = None) -> str:
+    """One line saying where named recording ``name`` was looked for and how to get it."""
+    where = "; ".join(f"{label} {base}" for label, base in candidate_roots(root))
+    return (f"recording {name!r} is not here (looked in {where}); "
+            f"run `mtneuro data download {name}` or pass --data-root DIR")
+
+
 def load_recording(spec: str | Path, root: str | Path | None = None) -> NeuralRecording:
-    """Load a recording by registry name (see :data:`RECORDINGS`) or by path.
+    """Load a recording by name (see :data:`RECORDINGS`) or by path.
 
     Args:
-        spec: a name such as ``"chewie-1"`` or ``"mouse-ca1"`` (found with
-            :func:`mtneuro.data.paths.find_data_file` under ``root``,
-            ``$MTNEURO_DATA``, the user cache or the packaged samples), or a path.
+        spec: a catalogue name such as ``"chewie-2"`` or ``"mouse-ca1"`` (found under
+            ``root``, ``$MTNEURO_DATA``, the user cache or the packaged samples once
+            ``mtneuro data download NAME`` has put it there), or a path.
         root: optional data root for named recordings.
 
     Raises:
-        DataError: neither a known name nor an existing file.
+        DataError: an unknown name that is no existing file, a named recording that is
+            not downloaded (the message names ``mtneuro data download NAME``), or one
+            published in a format this module does not read.
         ChecksumError: a known file does not match its recorded SHA-256.
     """
     text = str(spec)
     if text in RECORDINGS:
-        paths = [find_data_file(rel, root) for rel in RECORDINGS[text]]
+        if Path(RECORDINGS[text][0]).suffix not in _LOADABLE_SUFFIXES:
+            raise DataError(f"recording {text!r} is published only as {Path(RECORDINGS[text][0]).name} "
+                            "(raw MATLAB); binning it is not implemented, pass a binned .npz instead")
+        paths = recording_paths(text, root)
+        if paths is None:
+            raise DataError(missing_recording_message(text, root))
         return load_file(paths[0], name=text)
     path = Path(text).expanduser()
     if path.exists():

@@ -199,6 +199,8 @@ def build_tables(records: list[dict[str, Any]], *, published: bool = True) -> li
     """One table per (task, setting) that has cells, ours first, then published rows."""
     by_setting: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for record in records:
+        if record.get("status") == "skipped":  # never ran here: listed by skipped_cells, no row
+            continue
         by_setting.setdefault((record["cell"]["task"], record["cell"]["setting"]), []).append(record)
 
     def order(key: tuple[str, str]) -> tuple[int, str]:
@@ -230,3 +232,8 @@ def failed_cells(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
             error = record.get("error") or {}
             out.append((record["cell"]["id"], f"{error.get('type', 'Error')}: {error.get('message', '')}"))
     return out
+
+
+def skipped_cells(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(cell id, reason) of every cell its adapter skipped (e.g. a recording not downloaded)."""
+    return [(r["cell"]["id"], str(r.get("skip_reason", ""))) for r in records if r.get("status") == "skipped"]

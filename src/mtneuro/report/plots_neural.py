@@ -54,8 +54,11 @@ def plot_representation_2d(
     return save_figure(fig, path)
 
 
-def plot_learning_curve(curve: Sequence[Mapping[str, float]], path: str | Path, *, title: str = "") -> Path:
-    """Training losses against optimiser step (every ``*loss`` key of the rows)."""
+def plot_learning_curve(curve: Sequence[Mapping[str, float]], path: str | Path, *, title: str = "",
+                        selection: Sequence[Mapping[str, float]] = (), selected_step: float | None = None
+                        ) -> Path:
+    """Training losses against optimiser step (every ``*loss`` key of the rows) and, when
+    given, the validation accuracy of each checkpoint (right axis) with the one kept marked."""
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     steps = np.array([row["step"] for row in curve])
     keys = sorted({k for row in curve for k in row if k.endswith("loss")})
@@ -64,7 +67,15 @@ def plot_learning_curve(curve: Sequence[Mapping[str, float]], path: str | Path, 
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     if keys:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left")
+    if selection:
+        right = ax.twinx()
+        right.plot([r["step"] for r in selection], [r["accuracy"] for r in selection], "k.-", lw=0.8,
+                   label="validation accuracy")
+        if selected_step is not None:
+            right.axvline(selected_step, color="k", ls=":", lw=0.8, label=f"kept: step {selected_step:.0f}")
+        right.set_ylabel("validation accuracy")
+        right.legend(fontsize=8, loc="upper right")
     if title:
         ax.set_title(title)
     return save_figure(fig, path)

@@ -1,11 +1,12 @@
 """Bench adapter of neural decoding (:func:`mtneuro.tasks.neural.fit_neural`, MYOW protocols).
 
-Settings are recording names (``chewie-1``, ``mouse-ca1``, ... of
-:data:`mtneuro.data.neural.RECORDINGS`); methods are ``myow``, ``byol``,
-``supervised``, ``pca``, ``raw``; ``params`` override
+Settings are recording names (``chewie-1``, ``chewie-2``, ``mouse-ca1``, ... of
+:data:`mtneuro.data.neural.RECORDINGS`, i.e. the catalogue) or paths; methods are
+``myow``, ``byol``, ``supervised``, ``pca``, ``raw``; ``params`` override
 :class:`~mtneuro.tasks.neural.NeuralConfig` fields. Preset ``quick`` caps training
 at :data:`QUICK_STEPS` optimiser steps (unless ``params`` set ``steps``/``epochs``);
-no preset keeps the task's defaults.
+no preset keeps the task's defaults. A named recording that is not downloaded here
+skips its cell (:class:`~mtneuro.bench.cell.CellSkipped`) with the command that gets it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mtneuro.bench.cell import CellSkipped
 from mtneuro.bench.suite import Cell
 from mtneuro.errors import ConfigError
 
@@ -33,8 +35,11 @@ def build_config(cell: Cell) -> Any:
 
 
 def run(config: Any) -> dict[str, Any]:
+    from mtneuro.data.neural import RECORDINGS, missing_recording_message, recording_paths
     from mtneuro.tasks.neural import fit_neural
 
+    if config.data in RECORDINGS and recording_paths(config.data, config.data_root) is None:
+        raise CellSkipped(missing_recording_message(config.data, config.data_root))
     outcome = fit_neural(config)
     rec = outcome.recording
     source = {"source": rec.name, "label": f"real recording {rec.name}", "files": dict(rec.files)}
@@ -64,5 +69,7 @@ def plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
              plot_representation_2d(outcome.test_features, outcome.feature_label, names,
                                     out_dir / "representation.png", title=f"{title}: test bins")]
     if outcome.curve:
-        paths.append(plot_learning_curve(outcome.curve, out_dir / "learning_curve.png", title=title))
+        paths.append(plot_learning_curve(outcome.curve, out_dir / "learning_curve.png", title=title,
+                                         selection=outcome.selection,
+                                         selected_step=outcome.kept_step))
     return paths

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from mtneuro.tasks.neural.config import NeuralConfig
 from mtneuro.tasks.neural.train import (
     TrainResult,
     ViewSampler,
+    checkpoint,
     learning_rate,
     make_encoder,
     total_steps,
@@ -52,6 +54,8 @@ def train_supervised(
     *,
     seed: int,
     n_classes: int,
+    every: int = 0,
+    on_checkpoint: Callable[[int, nn.Module], None] | None = None,
 ) -> TrainResult:
     """Train the MLP encoder end-to-end on the labels of the training bins.
 
@@ -61,6 +65,7 @@ def train_supervised(
 
     Args:
         label: (n,) int64 labels of the sampler's training bins.
+        every, on_checkpoint: as in :func:`~mtneuro.tasks.neural.train.train_ssl`.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -94,5 +99,6 @@ def train_supervised(
         optimizer.step()
         if step % log_every == 0 or step == steps - 1:
             curve.append({"step": float(step), "lr": lr, "loss": float(loss.detach())})
+        checkpoint(step, steps, every, model.encoder, on_checkpoint)
     wall = time.perf_counter() - start
     return TrainResult(model.encoder.eval(), enc_kwargs, curve, wall, steps)

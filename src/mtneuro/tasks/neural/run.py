@@ -27,7 +27,15 @@ from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
 from mtneuro.tasks.neural.metrics import classification_metrics, nearest_direction, reach_accuracy
 from mtneuro.tasks.neural.readouts import fit_angle_readout, fit_state_readout
-from mtneuro.tasks.neural.train import TrainResult, ViewSampler, torch_threads, train_ssl
+from mtneuro.tasks.neural.select import ValidationMonitor, reach_scorer, sleep_scorer
+from mtneuro.tasks.neural.train import (
+    TrainResult,
+    ViewSampler,
+    mined_start_step,
+    torch_threads,
+    total_steps,
+    train_ssl,
+)
 
 SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
 
@@ -42,6 +50,9 @@ class NeuralOutcome:
         recording: the loaded recording.
         encoder, encoder_kwargs, input_spec: the trained encoder (None for raw/PCA).
         curve: learning curve rows (empty for raw/PCA).
+        selection: validation score of each checkpoint of the last fold (``step``,
+            metrics; empty for raw/PCA or without selection).
+        kept_step: the checkpoint kept in the last fold (None without selection).
         test_label: (n_test,) true class; test_pred: (n_test,) predicted class
             (nearest of the 8 directions for reach), pooled over folds.
         test_features: (n, d) features of the last fold's test bins (feature size
@@ -55,6 +66,8 @@ class NeuralOutcome:
     encoder_kwargs: dict
     input_spec: dict
     curve: list[dict[str, float]]
+    selection: list[dict[str, float]]
+    kept_step: int | None
     test_label: np.ndarray
     test_pred: np.ndarray
     test_features: np.ndarray
@@ -76,7 +89,8 @@ def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
     return [S.random_split(rec.n_bins, seed=config.seed)]
 
 
-def _augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
+def make_augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
+    """The config's augmentations, z-scoring with the statistics of ``rates`` (training bins, Hz)."""
     train = torch.from_numpy(rates)
     return NeuralAugment(
         mean=train.mean(0), std=train.std(0),
@@ -86,39 +100,68 @@ def _augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
     )
 
 
+def validation_monitor(rec: NeuralRecording, split: S.Split, z: torch.Tensor, config: NeuralConfig
+                       ) -> ValidationMonitor:
+    """Validation monitor of a run, from its training and validation bins only (never test).
+
+    Args:
+        z: (bins, neurons) z-scored rates of the whole recording; only rows ``split["train"]``
+            and ``split["val"]`` are kept.
+        config: the resolved config; MYOW's checkpoints are eligible once its mined loss has
+            full weight.
+    """
+    train, val = split["train"], split["val"]
+    if rec.kind == "reach":
+        scorer = reach_scorer(rec.angle[train], rec.angle[val])
+    else:
+        scorer = sleep_scorer(rec.label[train], rec.label[val])
+    first = 0
+    if config.method == "myow":
+        steps = total_steps(config, len(train))
+        first = min(steps, mined_start_step(config, steps) + int(config.mined_warmup_steps))
+    return ValidationMonitor(z[train], z[val], scorer, first_step=first)
+
+
 def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig
-                   ) -> tuple[np.ndarray, TrainResult | None, dict]:
+                   ) -> tuple[np.ndarray, TrainResult | None, dict, ValidationMonitor | None]:
     """Features of every bin (bins, d) for the config's method, learned on training bins only.
 
     Neurons silent in every training bin are dropped (they carry nothing and have no
-    z-score); statistics come from the training bins.
+    z-score); statistics come from the training bins. Trained methods keep the
+    checkpoint with the best validation readout (:mod:`mtneuro.tasks.neural.select`)
+    unless ``config.select_every`` is 0.
 
     Returns:
-        ``(features, train_result or None, input_spec)``.
+        ``(features, train_result or None, input_spec, monitor or None)``.
     """
     train = split["train"]
     live = rec.rates[train].std(axis=0) > 0
     rates = rec.rates[:, live]
-    augment = _augment(rates[train], config)
+    augment = make_augment(rates[train], config)
     all_rates = torch.from_numpy(rates)
-    z = augment.normalize(all_rates).numpy()
+    z = augment.normalize(all_rates)
     spec = {"neurons": int(live.sum()), "live_neurons": np.flatnonzero(live).tolist(),
             "mean": augment.mean.tolist(), "std": augment.std.tolist(), "units": "Hz, z-scored"}
     if config.method == "raw":
-        return z, None, spec
+        return z.numpy(), None, spec, None
     if config.method == "pca":
-        return pca_features(z, train, int(config.rep_dim), seed=config.seed), None, spec
+        return pca_features(z.numpy(), train, int(config.rep_dim), seed=config.seed), None, spec, None
     segment = torch.from_numpy(S.segments(train, rec.trial))
     sampler = ViewSampler(all_rates[train], segment, torch.from_numpy(rec.trial[train]), augment,
                           int(config.pos_window), str(config.mine_exclude))
+    monitor = validation_monitor(rec, split, z, config) if config.select_every else None
+    every = {"every": config.select_every, "on_checkpoint": monitor}
     if config.method == "supervised":
         result = train_supervised(sampler, torch.from_numpy(rec.label[train]), rec.kind, config,
-                                  seed=config.seed, n_classes=len(rec.class_names))
+                                  seed=config.seed, n_classes=len(rec.class_names), **every)
     else:
-        result = train_ssl(config.method, sampler, config, seed=config.seed, progress=not config.quiet)
+        result = train_ssl(config.method, sampler, config, seed=config.seed, progress=not config.quiet,
+                           **every)
+    if monitor is not None:
+        monitor.restore(result.encoder)
     with torch.no_grad():
-        features = result.encoder(torch.from_numpy(z)).numpy()
-    return features, result, spec
+        features = result.encoder(z).numpy()
+    return features, result, spec, monitor
 
 
 def _readout(rec: NeuralRecording, features: np.ndarray, split: S.Split) -> tuple[dict, np.ndarray]:
@@ -145,14 +188,17 @@ def fit_neural(config: NeuralConfig) -> NeuralOutcome:
     rec = load_recording(config.data, config.data_root)
     config = resolve(config, rec.kind)
     folds = make_splits(rec, config)
-    labels, preds, fold_metrics = [], [], []
+    labels, preds, fold_metrics, selected = [], [], [], []
     result: TrainResult | None = None
+    monitor: ValidationMonitor | None = None
     train_wall = 0.0
     for split in folds:
         with torch_threads(config.threads):
-            features, result, spec = learn_features(rec, split, config)
+            features, result, spec, monitor = learn_features(rec, split, config)
         metrics, pred = _readout(rec, features, split)
         train_wall += result.wall_s if result is not None else 0.0
+        if result is not None:
+            selected.append(monitor.best_step if monitor is not None else result.steps)
         fold_metrics.append(metrics)
         labels.append(rec.label[split["test"]])
         preds.append(pred)
@@ -164,6 +210,7 @@ def fit_neural(config: NeuralConfig) -> NeuralOutcome:
         n_train=int(sum(len(s["train"]) for s in folds)), n_val=int(sum(len(s["val"]) for s in folds)),
         n_test=int(test_label.size), n_folds=len(folds),
         steps=result.steps if result is not None else 0,
+        selected_step=selected[0] if len(selected) == 1 else (selected or 0),
         train_wall_s=train_wall, wall_s=time.perf_counter() - start,
     )
     return NeuralOutcome(
@@ -171,6 +218,8 @@ def fit_neural(config: NeuralConfig) -> NeuralOutcome:
         encoder=result.encoder if result is not None else None,
         encoder_kwargs=result.encoder_kwargs if result is not None else {},
         input_spec=spec, curve=result.curve if result is not None else [],
+        selection=monitor.history if monitor is not None else [],
+        kept_step=monitor.best_step if monitor is not None else None,
         test_label=test_label, test_pred=test_pred,
         test_features=features[folds[-1]["test"]], feature_label=rec.label[folds[-1]["test"]],
     )

@@ -19,7 +19,7 @@ import contextlib
 import dataclasses
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -98,6 +98,11 @@ def total_steps(config: NeuralConfig, n_train: int) -> int:
     return int(config.steps)
 
 
+def mined_start_step(config: NeuralConfig, steps: int) -> int:
+    """First step of MYOW's mined-loss ramp: the ``mined_start`` fraction of ``steps``."""
+    return int(config.mined_start * steps)
+
+
 def make_encoder(config: NeuralConfig, in_dim: int) -> tuple[nn.Module, dict]:
     """The MLP encoder of the config and the kwargs that rebuild it."""
     kwargs = {"in_dim": in_dim, "hidden": list(config.hidden), "out_dim": config.rep_dim}
@@ -129,13 +134,28 @@ def ema_rate(step: int, steps: int, config: NeuralConfig) -> float:
     return float(config.ema_start)
 
 
+def checkpoint(step: int, steps: int, every: int, encoder: nn.Module,
+               on_checkpoint: Callable[[int, nn.Module], None] | None) -> None:
+    """After 0-based ``step``: every ``every`` steps and at the last one, call
+    ``on_checkpoint(steps_done, encoder)`` with the encoder in eval mode, then resume training."""
+    if on_checkpoint is None or not every or ((step + 1) % every and step != steps - 1):
+        return
+    encoder.eval()
+    on_checkpoint(step + 1, encoder)
+    encoder.train()
+
+
 def train_ssl(name: str, sampler: ViewSampler, config: NeuralConfig, *, seed: int,
-              progress: bool = False) -> TrainResult:
+              progress: bool = False, every: int = 0,
+              on_checkpoint: Callable[[int, nn.Module], None] | None = None) -> TrainResult:
     """Train ``byol`` or ``myow`` on the sampler's training bins.
 
     Schedules (:func:`learning_rate`, :func:`ema_rate`): AdamW with linear warm-up,
     then constant or cosine learning rate; target EMA rate constant or cosine from
-    ``ema_start`` to 1; mined weight ramped linearly over ``mined_warmup_steps``.
+    ``ema_start`` to 1; mined weight 0 for the first ``mined_start`` fraction of the
+    steps, then ramped linearly over ``mined_warmup_steps``.
+    ``on_checkpoint(steps_done, encoder)`` is called every ``every`` steps and after
+    the last (e.g. a :class:`~mtneuro.tasks.neural.select.ValidationMonitor`).
 
     Raises:
         TrainingError: the loss became NaN or infinite.
@@ -149,6 +169,7 @@ def train_ssl(name: str, sampler: ViewSampler, config: NeuralConfig, *, seed: in
     steps = total_steps(config, n)
     warmup = min(int(config.warmup_steps), steps)
     batch = min(config.batch_size, n)
+    mined_start = mined_start_step(config, steps)
     log_every = max(1, steps // 200)
     curve: list[dict[str, float]] = []
     method.train()
@@ -160,7 +181,8 @@ def train_ssl(name: str, sampler: ViewSampler, config: NeuralConfig, *, seed: in
             group["lr"] = lr
         view_a, view_b, exclude = sampler(batch, generator)
         out = method(view_a, view_b, exclude=exclude, generator=generator,
-                     mined_weight=linear_ramp(step, config.mined_warmup_steps, config.mined_weight))
+                     mined_weight=linear_ramp(step, config.mined_warmup_steps, config.mined_weight,
+                                              mined_start))
         optimizer.zero_grad(set_to_none=True)
         out["loss"].backward()
         optimizer.step()
@@ -171,6 +193,7 @@ def train_ssl(name: str, sampler: ViewSampler, config: NeuralConfig, *, seed: in
             if not math.isfinite(row["loss"]):
                 raise TrainingError(f"{name}: loss is {row['loss']} at step {step}; lower --lr")
             curve.append(row)
+        checkpoint(step, steps, every, method.online_encoder, on_checkpoint)
         if bar is not None:
             bar.update(1)
     if bar is not None:
