@@ -1,7 +1,7 @@
 """BYOL vs MYOW vs raw pixels on scikit-learn's 8x8 digits: linear-probe accuracy, 3 seeds.
 
 Each method pre-trains the same encoder with the same optimiser, schedule and
-views through :func:`mtneuro.ssl.pretrain.run_pretrain` on the 1,257 training
+views through :func:`mtneuro.tasks.pretrain.run.run_pretrain` on the 1,257 training
 digits (labels unused), then a logistic-regression probe on the frozen,
 standardised features is fitted on the training split and scored on the 540
 test digits (``mtneuro.tasks.vision_eval``). The raw-pixel row is the same probe
@@ -23,13 +23,14 @@ import torch
 
 from mtneuro.data.vision import load_vision
 from mtneuro.models.checkpoint import load_encoder
-from mtneuro.ssl.pretrain import make_config, run_pretrain
+from mtneuro.tasks.pretrain.config import make_config
+from mtneuro.tasks.pretrain.run import run_pretrain
 from mtneuro.tasks.vision_eval import evaluate_encoder, raw_pixel_probe
 
 
 def pretrain_and_probe(method: str, seed: int, args: argparse.Namespace, out: Path) -> dict:
     config = make_config(overrides={
-        "method": method, "source": "digits", "encoder": args.encoder, "epochs": args.epochs,
+        "method": method, "source": "digits", "backbone": args.encoder, "epochs": args.epochs,
         "batch_size": args.batch, "optimizer": "sgd", "base_lr": args.lr, "lr_rule": "fixed",
         "weight_decay": 5e-4, "warmup_epochs": 2.0, "base_momentum": 0.99,
         "projector_hidden": 512, "projector_out": 128, "predictor_hidden": 512,

@@ -87,7 +87,7 @@ stage "1. env"
     [ -d /tmp/site ] && export PYTHONPATH="$PYTHONPATH:/tmp/site"
     command -v nvidia-smi > /dev/null && run 20 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
     echo "cpus $(nproc)"
-    run 60 $PY -c "import sys, torch, mtneuro; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.version.cuda, 'devices', torch.cuda.device_count()); from mtneuro.ssl.acceleration import AUTO_STEP; print('AUTO_STEP', AUTO_STEP)"
+    run 60 $PY -c "import sys, torch, mtneuro; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.version.cuda, 'devices', torch.cuda.device_count()); from mtneuro.acceleration import AUTO_STEP; print('AUTO_STEP', AUTO_STEP)"
     git log -1 --format='commit %h %s' 2>/dev/null
 } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"

@@ -13,7 +13,7 @@ ratio to that model's eager step (same process, same inputs):
 
 - ``graph``: the whole training step (forward, loss, backward, AdamW with
   ``capturable=True`` and a tensor learning rate) captured in a CUDA graph by
-  :class:`mtneuro.ssl.acceleration.GraphedStep` after 3 warm-up steps, then replayed;
+  :class:`mtneuro.acceleration.GraphedStep` after 3 warm-up steps, then replayed;
 - ``compile``: the model ``torch.compile``'d (``--compile-mode``, default
   ``max-autotune-no-cudagraphs``), the rest eager; its compile time is printed;
 - ``graph-compile``: both.
@@ -57,8 +57,8 @@ def measure(
     """Time one model in this process; returns plain numbers."""
     import torch
 
+    from mtneuro.acceleration import cuda_autocast_dtype
     from mtneuro.models.segmentation import create_segmentation_model, model_dim
-    from mtneuro.ssl.acceleration import cuda_autocast_dtype
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -137,8 +137,8 @@ def _train_variant(variant: str, name: str, dim: str, dev, shape, x, y, classes:
     """Training samples/s of ``variant`` (``graph``, ``compile``, ``graph-compile``)."""
     import torch
 
+    from mtneuro.acceleration import GraphedStep, cuda_autocast_dtype
     from mtneuro.models.segmentation import create_segmentation_model
-    from mtneuro.ssl.acceleration import GraphedStep, cuda_autocast_dtype
 
     capture, compiled = "graph" in variant, "compile" in variant
     if capture and dev.type != "cuda":

@@ -5,7 +5,7 @@ human annotations in ``../shared/data/xray_masks`` (each 256 x 256 tile is four
 128 x 128 masks; tile ``t`` of region ``r = t // 360`` uses masks of region ``r``),
 in the BossDB convention, and times
 
-* baseline: :func:`mtneuro.tasks.semantic.semantic_features_per_crop` (one cc3d pass,
+* baseline: ``semantic_features_per_crop`` (``tests/tasks_semantic/semantic_oracle.py``) (one cc3d pass,
   then ``skimage.measure.regionprops`` and a KD-tree per crop, as the MTNeuro
   reference does);
 * candidate: :func:`mtneuro.tasks.semantic.semantic_features`.
@@ -28,9 +28,15 @@ import platform
 import time
 from pathlib import Path
 
+import sys
+
 import numpy as np
 
-from mtneuro.tasks.semantic import FEATURE_NAMES, semantic_features, semantic_features_per_crop
+from mtneuro.tasks.semantic import FEATURE_NAMES, semantic_features
+
+# The per-crop oracle is test code (it needs scikit-image, the test extra).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "tasks_semantic"))
+from semantic_oracle import semantic_features_per_crop  # noqa: E402
 
 REGION_FILES = ("ctx", "str", "trn", "zi")
 TILES, TILES_PER_REGION = 1440, 360

@@ -14,7 +14,7 @@ per-sample neural dropout, pepper and noise) batched by a ``DataLoader``, SGD
 with ``foreach=False`` and a Python loop over parameters for the EMA update.
 Candidates: :class:`mtneuro.ssl.trainer.Trainer` with the settings of :data:`VARIANTS`
 (``--variants``; ``--list`` prints them): the defaults, and one row per lever of
-``mtneuro.ssl.acceleration`` (static step, CUDA graph, whole-step compile, fused target
+``mtneuro.acceleration`` (static step, CUDA graph, whole-step compile, fused target
 views, fused SGD, host index copies). Without ``--variants`` the rows are the earlier
 ones: ``candidate`` (the trainer's defaults in fp32), ``candidate-amp`` (bf16 autocast,
 on CUDA, or with ``--cpu-bf16``), ``--compile`` and ``--ablate`` rows.
@@ -54,12 +54,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from mtneuro import acceleration
 from mtneuro.models.registry import create_encoder
-from mtneuro.ssl.augment import MTNEURO_MEAN, MTNEURO_STD, mtneuro_view
+from mtneuro.ssl.augment import mtneuro_view
 from mtneuro.ssl.augment.neural import NeuralAugment
-from mtneuro.ssl import acceleration
 from mtneuro.ssl.myow import MYOW
 from mtneuro.ssl.trainer import Trainer, TrainSettings
+from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 NEURONS = 100
 
@@ -108,7 +109,7 @@ class PerSampleImages(Dataset):
         for _ in range(self.views):
             y, x = self.rng.integers(0, size - self.crop + 1, size=2)
             crop = self.tiles[i, :, y : y + self.crop, x : x + self.crop].astype(np.float32) / 255.0
-            out.append(torch.from_numpy((crop - MTNEURO_MEAN) / MTNEURO_STD))
+            out.append(torch.from_numpy((crop - XRAY_MEAN) / XRAY_STD))
         return out
 
 

@@ -20,9 +20,18 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true",
+                     help="also run tests marked slow (minutes; kept out of the default run)")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Tests marked ``@pytest.mark.extra("seg")`` skip where that extra is not installed."""
+    """Tests marked ``@pytest.mark.extra("seg")`` skip where that extra is not installed;
+    tests marked ``slow`` skip unless ``--run-slow`` is given."""
     from mtneuro.extras import missing_modules
+
+    if item.get_closest_marker("slow") and not item.config.getoption("--run-slow"):
+        pytest.skip("slow: run with --run-slow")
 
     for mark in item.iter_markers(name="extra"):
         missing = missing_modules(mark.args[0])

@@ -2,13 +2,36 @@
 
 Layers, each importing only those before it::
 
-    data -> models -> ssl -> tasks -> report -> bench -> cli
+    data -> models -> ssl -> tasks -> report -> bench -> api, cli
+
+The Python API (imported on first use, so ``import mtneuro`` stays light)::
+
+    import mtneuro
+    mtneuro.list_tasks()
+    results = mtneuro.evaluate(my_encoder, tasks=["task1/roi-c1"], preset="quick", out="runs/mine")
+    results.table()
+    mtneuro.load_results("runs/mine")
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     # pyproject.toml holds the version; an installed mtneuro (editable too) records it.
     __version__ = version("mtneuro")
 except PackageNotFoundError:  # imported from a source tree that was never installed
     __version__ = "0+unknown"
+
+#: Public names, imported from :mod:`mtneuro.api` on first use.
+_API = ("evaluate", "list_tasks", "load_results", "Results")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        import mtneuro.api
+
+        return getattr(mtneuro.api, name)
+    raise AttributeError(f"module 'mtneuro' has no attribute {name!r}")
+
+
+__all__ = ["__version__", *_API]

@@ -68,6 +68,10 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
             raise _fail(key, _type_name(tp), value)
         return value
     if origin in (Union, types.UnionType):
+        nested = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]
+        if len(nested) == 1 and isinstance(value, Mapping):
+            # ``Config | None`` given a mapping: its own errors name the inner key
+            return _convert(nested[0], value, key)
         for arg in typing.get_args(tp):
             try:
                 return _convert(arg, value, key)
@@ -178,8 +182,12 @@ def to_dict(config: Any, *, shallow: bool = False) -> dict[str, Any]:
     return plain(config)
 
 
-def load_yaml(path: str | Path, cls: type[C], *, overrides: Mapping[str, Any] | None = None) -> C:
-    """Read a YAML file into ``cls``; ``overrides`` (e.g. from CLI flags) win over the file."""
+def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """The mapping at the top of a YAML file (``safe_load``; an empty file is ``{}``).
+
+    Raises:
+        ConfigError: the file is missing, not YAML or not a mapping.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -189,15 +197,11 @@ def load_yaml(path: str | Path, cls: type[C], *, overrides: Mapping[str, Any] | 
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    merged = {**data, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    return dict(data)
+
+
+def load_yaml(path: str | Path, cls: type[C], *, overrides: Mapping[str, Any] | None = None) -> C:
+    """Read a YAML file into ``cls``; ``overrides`` (e.g. from CLI flags) win over the file."""
+    merged = {**load_yaml_mapping(path),
+              **{k: v for k, v in (overrides or {}).items() if v is not None}}
     return from_mapping(cls, merged)
-
-
-def build_config(
-    cls: type[C], overrides: Mapping[str, Any], config_file: str | Path | None = None
-) -> C:
-    """``cls`` from an optional YAML file with ``overrides`` (e.g. CLI flags) on top;
-    ``None`` overrides are dropped so file values and defaults win."""
-    if config_file:
-        return load_yaml(config_file, cls, overrides=overrides)
-    return from_mapping(cls, {k: v for k, v in overrides.items() if v is not None})

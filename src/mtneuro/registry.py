@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
 from typing import Any, Callable, Generic, TypeVar
 
-from mtneuro.errors import ConfigError
+from mtneuro.errors import ConfigError, MtneuroError
 
 T = TypeVar("T")
 
@@ -21,6 +22,38 @@ def unknown_name_message(kind: str, name: object, valid: list[str]) -> str:
     close = difflib.get_close_matches(str(name), valid, n=3, cutoff=0.5)
     hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
     return f"unknown {kind} {name!r}{hint}; valid: {', '.join(valid)}"
+
+
+def import_object(ref: str, kind: str = "object") -> Any:
+    """Import ``"package.module:attr.path"`` and return the attribute (a ``kind``, for messages).
+
+    Raises:
+        ConfigError: malformed reference, module not importable or attribute missing.
+    """
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"{kind} {ref!r}: expected 'package.module:attribute'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except MtneuroError:  # e.g. a missing extra: its own message says what to install
+        raise
+    except ImportError as exc:
+        raise ConfigError(f"{kind} {ref!r}: cannot import module {module_name!r} ({exc})") from exc
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(f"{kind} {ref!r}: module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def import_callable(ref: str, kind: str = "encoder") -> Callable[..., Any]:
+    """:func:`import_object` of something callable (``"package.module:callable"``)."""
+    if ":" not in ref or not all(ref.partition(":")[::2]):
+        raise ConfigError(f"{kind} {ref!r}: expected 'package.module:callable'")
+    obj = import_object(ref, kind)
+    if not callable(obj):
+        raise ConfigError(f"{kind} {ref!r}: {ref.partition(':')[2]!r} is not callable")
+    return obj
 
 
 def check_choice(kind: str, value: object, valid: list[str] | tuple[str, ...]) -> str:

@@ -1,79 +1,108 @@
-"""A tiny bench task for testing the runner: a real adapter module on a temporary path.
+"""A tiny task of the task contract for testing the bench: a real module on a temporary path.
 
 The module is written to disk (not defined in the test) so that worker processes
-(spawned pools, submitit jobs) import it exactly as they import a real task adapter.
+(spawned pools, submitit jobs) import it exactly as they import a real task.
 It logs every run to ``$TINY_LOG`` so tests can see which cells actually ran.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
 import textwrap
 
 import pytest
 
-from mtneuro.bench import tasks
+from mtneuro.tasks import registry
 
-TINY_ADAPTER = textwrap.dedent(
+TINY_TASK = textwrap.dedent(
     '''
-    """Tiny bench adapter: accuracy = 0.5 + 0.1 * seed; method names trigger faults."""
+    """Tiny task: accuracy = 0.5 + 0.1 * seed; method names trigger faults."""
     import os
+    from dataclasses import dataclass, field
     from pathlib import Path
 
-    from mtneuro.errors import ConfigError
+    from mtneuro.tasks.api import Task
+    from mtneuro.tasks.protocol import UNCHECKED, card
 
 
-    def build_config(cell):
-        if "bad" in cell.params:
-            raise ConfigError("params.bad: unknown key")
-        return {"method": cell.method, "seed": cell.seed, "setting": cell.setting, **cell.params}
+    @dataclass(frozen=True)
+    class TinyConfig:
+        method: str = "ok"
+        setting: str = "a"
+        seeds: tuple[int, ...] = (0,)
+        width: int = 1
+        source: str = "phantom"
+        source_params: dict = field(default_factory=dict)
+        encoder: str | None = None
 
 
-    def run(config):
+    def run(config, *, encoder=None):
+        seed = config.seeds[0]
         with open(os.environ["TINY_LOG"], "a") as log:
-            log.write(f"{config['method']}-{config['seed']}\\n")
-        if config["method"] == "boom":
-            raise RuntimeError(f"boom at seed {config['seed']}\\nsecond line")
-        if config["method"] == "interrupt":
+            log.write(f"{config.method}-{seed}\\n")
+        if config.method == "boom":
+            raise RuntimeError(f"boom at seed {seed}\\nsecond line")
+        if config.method == "interrupt":
             raise KeyboardInterrupt
-        accuracy = 0.5 + 0.1 * config["seed"]
-        return {"metrics": {"accuracy": accuracy, "per_seed": [accuracy]},
-                "source": {"source": "phantom", "params": {"seed": 0}}}
+        accuracy = 0.5 + 0.1 * seed
+        return TASK.result(config, setting=config.setting, method=config.method,
+                           metrics={"accuracy": accuracy, "per_seed": [accuracy]},
+                           source={"source": "phantom", "params": {"seed": 0}})
 
 
-    def headline(result):
-        return {"accuracy": result["metrics"]["accuracy"]}
-
-
-    def plots(result, out_dir):
+    def figures(result, out_dir):
         from mtneuro.report.figures import plt, save_figure
 
         fig, ax = plt.subplots(figsize=(2, 2))
-        ax.plot([0, 1], [0, result["metrics"]["accuracy"]])
+        ax.plot([0, 1], [0, result.metrics["accuracy"]])
         return [save_figure(fig, Path(out_dir) / "curve.png", dpi=40)]
 
 
-    def inputs(cell):
-        return {"source": cell.source}
+    def tiny_card(config, source=None):
+        return card(UNCHECKED, 0, ["no protocol card for TinyConfig: comparability with "
+                                   "published numbers is not checked"])
+
+
+    def make(name, settings=(), pretrain_methods=()):
+        return Task(name=name, title=f"{name} (tiny)", config=TinyConfig, run=run,
+                    card=tiny_card, headline=headline,
+                    fields=fields, settings=settings, figures=figures, encoder="image",
+                    encoder_method="encoder", pretrain_methods=pretrain_methods)
+
+
+    def headline(metrics):
+        return {"accuracy": metrics["accuracy"]}
+
+
+    def fields(setting, method, seed):
+        return {"setting": setting, "method": method, "seeds": [seed]}
+
+
+    TASK = make("tiny", ("a", "b"))
+    TASK1 = make("task1")
+    TINYSSL = make("tinyssl", pretrain_methods=("ok",))
     '''
 )
 
 
 @pytest.fixture
 def tiny_task(tmp_path, monkeypatch):
-    """Register bench tasks ``tiny`` and (for published rows) ``task1`` backed by the tiny adapter.
-
-    Returns the path of the run log.
+    """Register tasks ``tiny``, ``tinyssl`` and (for published rows) ``task1`` backed by the
+    tiny task module. Returns the path of the run log.
     """
     package = tmp_path / "tinypkg"
     package.mkdir()
-    (package / "tiny_adapter.py").write_text(TINY_ADAPTER)
+    (package / "tiny_task.py").write_text(TINY_TASK)
     monkeypatch.syspath_prepend(str(package))
     monkeypatch.setenv("PYTHONPATH", str(package))  # for submitit's subprocesses
+    sys.modules.pop("tiny_task", None)
+    module = importlib.import_module("tiny_task")
     log = tmp_path / "runs.log"
     log.touch()
     monkeypatch.setenv("TINY_LOG", str(log))
-    monkeypatch.setitem(tasks.BENCH_TASKS, "tiny",
-                        tasks.BenchTask("tiny", "tiny_adapter", "Tiny", settings=("a", "b"), encoder=True))
-    monkeypatch.setitem(tasks.BENCH_TASKS, "task1",
-                        tasks.BenchTask("task1", "tiny_adapter", "Task 1 (tiny stand-in)"))
-    return log
+    for task in (module.TASK, module.TASK1, module.TINYSSL):
+        registry.register_task(task, replace=True)
+    yield log
+    for name in ("tiny", "task1", "tinyssl"):
+        registry.unregister_task(name)

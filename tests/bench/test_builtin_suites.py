@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mtneuro.bench.cell import cell_config
 from mtneuro.bench.runner import check_cells
 from mtneuro.bench.suite import builtin_suites, expand, load_suite
-from mtneuro.bench.tasks import BENCH_TASKS, get_task
+from mtneuro.tasks.registry import TASKS, get_task
 
 REAL_TASKS = {"task1", "task2", "task3", "neural"}
 
@@ -18,13 +19,12 @@ def test_builtin_suite_cells_build_real_task_configs(name):
     check_cells(cells)
     for cell in cells:
         assert cell.task in REAL_TASKS
-        config = get_task(cell.task).load().build_config(cell)
+        config = cell_config(get_task(cell.task), cell)
         assert type(config).__module__.startswith("mtneuro.tasks."), cell.id
 
 
 def test_quick_suite_covers_every_task():
-    assert {c.task for c in expand(load_suite("quick"))} == REAL_TASKS & set(BENCH_TASKS)
-    assert REAL_TASKS <= set(BENCH_TASKS), "every task has a bench adapter"
+    assert {c.task for c in expand(load_suite("quick"))} == REAL_TASKS == set(TASKS)
 
 
 def test_paper_suite_reads_the_real_volume():

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from mtneuro.bench.cell import cell_card, cell_config
 from mtneuro.bench.suite import expand, load_suite
-from mtneuro.bench.tasks import get_task
 from mtneuro.cli.main import main
-from mtneuro.tasks.protocol import protocol_card
+from mtneuro.tasks.registry import get_task
 
 SUITE = """
 name: cli
@@ -41,7 +41,7 @@ def test_bench_writes_cells_and_report_then_resumes(tiny_task, tmp_path, capsys)
     record = json.loads((out / "cells" / "tiny-a-ok-s0" / "metrics.json").read_text())
     # every cell carries a protocol card; a task without a card builder says it is unchecked
     assert record["protocol"] == {"name": "unchecked", "version": 0}
-    assert record["deviations"] == ["no protocol card for dict: comparability with published "
+    assert record["deviations"] == ["no protocol card for TinyConfig: comparability with published "
                                     "numbers is not checked"]
 
     tiny_task.write_text("")
@@ -104,7 +104,8 @@ def test_paper_dry_run_prints_every_cells_protocol_card(tmp_path, capsys):
 
 def test_quick_suite_cards_list_its_deviations():
     for cell in expand(load_suite("quick")):
-        card = protocol_card(get_task(cell.task).load().build_config(cell))
+        task = get_task(cell.task)
+        card = cell_card(task, cell_config(task, cell))
         assert card["deviations"], cell.id  # nothing in the quick suite is the published protocol
         if cell.task != "neural":
             assert any(d.startswith("data: the synthetic phantom") for d in card["deviations"])

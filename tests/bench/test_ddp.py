@@ -12,12 +12,12 @@ import json
 
 import pytest
 
-from mtneuro.bench import tasks
-from mtneuro.bench.cell import is_complete, run_cell
+from mtneuro.bench.cell import cell_config, is_complete, run_cell
 from mtneuro.bench.runner import RunOptions, run_suite
 from mtneuro.bench.suite import Cell, expand, parse_suite
 from mtneuro.cli.main import main
 from mtneuro.errors import ConfigError
+from mtneuro.tasks.registry import get_task
 
 
 def _suite(grid, **top):
@@ -45,13 +45,6 @@ def test_a_bad_ddp_key_fails_naming_key_value_and_expectation(top, entry, messag
     with pytest.raises(ConfigError) as info:
         parse_suite({"name": "t", "grid": grid, **top}, origin="s.yaml")
     assert str(info.value).startswith(f"s.yaml: {message}")
-
-
-def test_bench_knows_the_tasks_ssl_methods():
-    # The bench keeps its own copy (importing the task module would pull in torch).
-    from mtneuro.tasks.region_encoders import SSL_METHODS
-
-    assert tasks.SSL_METHODS == SSL_METHODS
 
 
 def test_ddp_applies_only_to_cells_that_pretrain_an_encoder():
@@ -117,73 +110,79 @@ class _Stop(Exception):
 
 @pytest.mark.parametrize(("task", "params"), [
     ("task1", {}),
-    ("task1", {"pretrain_epochs": 3, "source_params": {"seed": 4}}),
+    ("task1", {"pretrain": {"epochs": 3}, "source_params": {"seed": 4}}),
     ("task3", {"setting": "roi-c3"}),
 ])
 @pytest.mark.parametrize("preset", ["quick", None])
-def test_the_launched_config_is_the_one_the_task_pretrains_in_process(task, params, preset, monkeypatch):
-    """``ssl_pretrain_config`` gives what ``mtneuro.tasks.region_encoders.frozen_encoder`` pre-trains:
-    the task runs up to its in-process pre-training, whose config is captured."""
-    import types
-
+def test_the_launched_config_is_the_one_the_task_pretrains_in_process(task, params, preset, monkeypatch,
+                                                                     tmp_path):
+    """What :func:`mtneuro.bench.ddp.pretrain_under_torchrun` launches is what the task
+    pre-trains in process: the task runs up to its pre-training, whose config is captured."""
     import numpy as np
 
-    from mtneuro.bench.adapters import ssl_pretrain_config
-    from mtneuro.ssl import pretrain
+    from mtneuro.bench import ddp
     from mtneuro.tasks import region, semantic_probe
+    from mtneuro.tasks.pretrain import run as pretrain_run
+    from mtneuro.tasks.region_encoders import FrozenEncoders
+    from mtneuro.tasks.volume import SplitData
 
     params = dict(params)
     setting = params.pop("setting", "roi-c1")
     cell = Cell("c", task, setting, "myow", 5, preset, params, "phantom", {"seed": 1}, ddp_procs=2)
-    config = tasks.get_task(task).load().build_config(cell)
+    config = cell_config(get_task(task), cell)
     if task == "task1":
         config = dataclasses.replace(config, crop=8)  # paper corner crops of the 16-px test tiles
     captured = []
 
-    def fake_run_pretrain(pretrain_config):
+    def fake_pretrain_encoder(pretrain_config, images, **kwargs):
         captured.append(pretrain_config)
         raise _Stop
 
-    monkeypatch.setattr(pretrain, "run_pretrain", fake_run_pretrain)
+    monkeypatch.setattr(pretrain_run, "pretrain_encoder", fake_pretrain_encoder)
     rng = np.random.default_rng(0)
     tiles = rng.integers(0, 255, (8, 1, 16, 16), dtype=np.uint8)
     with pytest.raises(_Stop):
         if task == "task1":
-            splits = {s: region.SplitData(tiles, np.arange(8) % 4, np.arange(8))
+            splits = {s: SplitData(tiles, np.arange(8) % 4, np.arange(8), single_slice=True)
                       for s in ("train", "val", "test")}
             region.run_task1(config, splits)
         else:  # task 3 pre-trains in its embedding step
-            semantic_probe._embed(config, types.SimpleNamespace(images=tiles), 5, np.arange(8), None)
-    launched = ssl_pretrain_config(config)
-    assert len(captured) == 1
-    assert dataclasses.replace(captured[0], out_dir=launched.out_dir) == launched
-    assert (launched.seed, launched.method, launched.setting) == (5, "myow", setting)
+            frozen = FrozenEncoders(config, 2, tiles=tiles)
+            semantic_probe._embed(config, type("Data", (), {"images": tiles}), 5, np.arange(8),
+                                  None, frozen)
+    launched = []
+    monkeypatch.setattr(ddp, "launch_pretrain",
+                        lambda c, n, out, threads=None: launched.append(c) or tmp_path / "e.pt")
+    run_config, record = ddp.pretrain_under_torchrun(get_task(task), config, cell, tmp_path)
+    assert len(captured) == 1 and captured == launched
+    assert (launched[0].seed, launched[0].method, launched[0].setting) == (5, "myow", setting)
+    assert run_config.encoder == str(tmp_path / "e.pt") and run_config.pretrain is None
+    assert record["nproc_per_node"] == 2
 
 
-def test_no_pretraining_is_launched_when_the_cell_gives_an_encoder():
-    from mtneuro.bench.adapters import pretrain_distributed
+def test_no_pretraining_is_launched_when_the_cell_gives_an_encoder(tmp_path):
+    from mtneuro.bench.ddp import pretrain_under_torchrun
 
     cell = Cell("c", "task1", "roi-c1", "byol", 0, "quick", {"encoder": "resnet-tiny"}, "phantom", {})
-    config = tasks.get_task("task1").load().build_config(cell)
-    assert pretrain_distributed(config, lambda c: pytest.fail("launched")) is config
+    config = cell_config(get_task("task1"), cell)
+    assert config.pretrain is None
+    assert pretrain_under_torchrun(get_task("task1"), config, cell, tmp_path) == (config, None)
 
 
-def test_a_task_without_the_hook_fails_the_cell_naming_it(tiny_task, tmp_path, monkeypatch):
-    monkeypatch.setitem(tasks.BENCH_TASKS, "tinyssl",
-                        tasks.BenchTask("tinyssl", "tiny_adapter", "Tiny SSL", pretrain_methods=("ok",)))
+def test_a_task_without_pretraining_settings_fails_the_cell_naming_it(tiny_task, tmp_path):
     cell = expand(_suite([{"task": "tinyssl", "setting": "a", "methods": ["ok"]}],
                          ddp={"nproc_per_node": 2}))[0]
     assert cell.ddp_procs == 2
-    outcome = run_cell(cell, "tiny_adapter", tmp_path)
+    outcome = run_cell(cell, get_task("tinyssl"), tmp_path)
     assert outcome["status"] == "failed"
-    assert outcome["error"] == ("ConfigError: cell tinyssl-a-ok-s0: ddp: task 'tinyssl' cannot pre-train "
-                                "under torchrun (its adapter tiny_adapter has no pretrain_distributed)")
+    assert outcome["error"] == ("ConfigError: cell tinyssl-a-ok-s0: ddp: task 'tinyssl' cannot "
+                                "pre-train under torchrun (its config TinyConfig has no 'pretrain')")
     assert _record(tmp_path, cell.id)["config"]["ddp"] == {"nproc_per_node": 2}
 
 
 def test_a_batch_the_processes_cannot_share_fails_before_launching(tmp_path):
     from mtneuro.bench.ddp import launch_pretrain
-    from mtneuro.ssl.pretrain import make_config
+    from mtneuro.tasks.pretrain.config import make_config
 
     with pytest.raises(ConfigError, match="ddp.nproc_per_node: the global batch_size 16 of the SSL "
                                           "pre-training is not divisible by 3 processes"):
@@ -193,7 +192,7 @@ def test_a_batch_the_processes_cannot_share_fails_before_launching(tmp_path):
 
 # -- real launches: two gloo processes ----------------------------------------------------------
 TINY_TASK1 = {"task": "task1", "setting": "roi-c1", "methods": ["byol"], "preset": "quick",
-              "params": {"pretrain_epochs": 1, "z_step": 64, "probe_cs": [1.0]}}
+              "params": {"pretrain": {"epochs": 1}, "z_step": 64, "probe_cs": [1.0]}}
 
 
 @pytest.mark.timeout(300)
@@ -238,7 +237,7 @@ def test_a_failed_torchrun_launch_fails_the_cell_with_the_process_error(tmp_path
 _TERMINATED_LAUNCHER = """
 import sys
 from mtneuro.bench import ddp
-from mtneuro.ssl.pretrain import make_config
+from mtneuro.tasks.pretrain.config import make_config
 
 # stands in for torchrun: a child that records its pid, then waits a minute
 ddp.torchrun_command = lambda nproc, args: [

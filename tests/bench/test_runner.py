@@ -33,11 +33,14 @@ def test_cells_are_recorded_and_a_failed_cell_does_not_stop_the_suite(tiny_task,
         "tiny-a-boom-s0": "failed", "tiny-a-boom-s1": "failed",
     }
     ok = _record(out, "tiny-a-ok-s1")
-    assert ok["schema_version"] == 1 and ok["bench_schema_version"] == 1
+    assert ok["schema_version"] == 2 and ok["bench_schema_version"] == 1
     assert ok["status"] == "complete" and ok["headline"] == {"accuracy": pytest.approx(0.6)}
     assert ok["cell"]["method"] == "ok" and ok["cell"]["seed"] == 1
-    assert ok["config"] == {"method": "ok", "seed": 1, "setting": "a"}
-    assert ok["source"]["source"] == "phantom" and ok["inputs"] == {"source": "phantom"}
+    assert ok["config"] == {"method": "ok", "setting": "a", "seeds": [1], "width": 1,
+                            "source": "phantom", "source_params": {}, "encoder": None}
+    assert ok["source"]["source"] == "phantom"
+    assert ok["inputs"] == {"source": "phantom", "params": {}}
+    assert (ok["task"], ok["setting"], ok["method"]) == ("tiny", "a", "ok")
     assert ok["code_version"] and ok["wall_s"] >= 0 and ok["figures"] == ["curve.png"]
     assert (out / "cells/tiny-a-ok-s1/curve.png").is_file()
     failed = _record(out, "tiny-a-boom-s0")
@@ -100,7 +103,7 @@ def test_submitit_local_executor(tiny_task, tmp_path):
 
 def test_unknown_task_or_setting_fails_before_anything_runs(tiny_task, tmp_path):
     bad_task = parse_suite({"name": "t", "grid": [{"task": "tiny2", "setting": "a", "methods": ["ok"]}]})
-    with pytest.raises(ConfigError, match="unknown bench task 'tiny2' \\(did you mean 'tiny'"):
+    with pytest.raises(ConfigError, match="unknown task 'tiny2' \\(did you mean 'tiny'"):
         run_suite(expand(bad_task), RunOptions(tmp_path / "o", quiet=True))
     bad_setting = _suite(setting="c")
     with pytest.raises(ConfigError, match="unknown tiny setting 'c'; valid: a, b"):

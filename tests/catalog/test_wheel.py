@@ -1,6 +1,7 @@
 """The sdist and wheel build with correct metadata, and the wheel works from a fresh virtual
 environment as a core install (no extra): ``--version``, ``data preview --source slice``, a neural
-MYOW run, and the packaged samples with no ../shared and no cache.
+MYOW run, the Python API (``mtneuro.evaluate`` of a small encoder on the phantom), and the
+packaged samples with no ../shared and no cache.
 
 The fresh environment reuses this one's installed dependencies through a ``.pth`` file (no
 download), while its ``mtneuro`` comes from the wheel alone; a second ``.pth`` hides every
@@ -36,7 +37,8 @@ PROBE = textwrap.dedent(
     import numpy as np
     from PIL import Image
     import mtneuro
-    from mtneuro.data.catalog import catalog_sha256, get_dataset, local_status
+    from mtneuro.data.catalog import catalog_sha256, get_dataset
+    from mtneuro.data.checksums import local_status
     from mtneuro.data.checksums import sha256_file
     from mtneuro.data.paths import PACKAGED_ROOT, find_data_file
 
@@ -61,6 +63,30 @@ PROBE = textwrap.dedent(
         "notice": (PACKAGED_ROOT.parent / "NOTICE").is_file(),
         "readme": (PACKAGED_ROOT / "README.md").is_file(),
     }))
+    """
+)
+API_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    import mtneuro
+
+    names = mtneuro.list_tasks()
+    light = "torch" not in sys.modules
+    from torch import nn
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x).mean(dim=(2, 3))
+
+    results = mtneuro.evaluate(Encoder(), tasks=["task1/roi-c1"], preset="quick", seeds=[0],
+                               out=sys.argv[1], params={"z_step": 64})
+    rows = results.table()
+    print(json.dumps({"names": names, "light": light, "module": mtneuro.__file__, "rows": rows,
+                      "loaded": mtneuro.load_results(sys.argv[1]).table() == rows}))
     """
 )
 SAMPLES = [
@@ -174,6 +200,18 @@ def test_core_install_runs_neural_myow_on_packaged_chewie(core_venv, venv_env, t
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
     assert metrics["method"] == "myow" and metrics["steps"] == 10
     assert 0.0 <= metrics["accuracy"] <= 1.0 and (out / "encoder.pt").is_file()
+
+
+def test_python_api_from_the_installed_wheel(core_venv, venv_env, tmp_path):
+    proc = _run([str(core_venv / "bin" / "python"), "-c", API_PROBE, str(tmp_path / "runs")],
+                cwd=tmp_path, env=venv_env)
+    report = json.loads(proc.stdout)
+    assert report["module"].startswith(str(core_venv)), "imported the checkout, not the wheel"
+    assert report["light"] and "task1/roi-c1" in report["names"] and "neural/chewie-1" in report["names"]
+    ours = [r for r in report["rows"] if r["kind"] == "ours"]
+    assert [r["metric"] for r in ours] == ["accuracy"] and 0 <= ours[0]["mean"] <= 1
+    assert any(r["kind"].startswith("published: ") for r in report["rows"])
+    assert report["loaded"]
 
 
 def test_packaged_samples_load_from_the_installed_wheel(core_venv, venv_env, tmp_path):

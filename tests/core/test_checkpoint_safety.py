@@ -16,7 +16,8 @@ from mtneuro.errors import MtneuroError
 from mtneuro.models.checkpoint import load_encoder
 from mtneuro.ssl.checkpoint import load_checkpoint
 from mtneuro.tasks.segmentation.batches import CropBatches
-from mtneuro.tasks.segmentation.train import TrainSettings, train_segmentation
+from mtneuro.tasks.segmentation.config import TrainSettings
+from mtneuro.tasks.segmentation.train import train_segmentation
 
 
 class _Exploit:

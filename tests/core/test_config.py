@@ -70,13 +70,3 @@ def test_registry():
     with pytest.raises(ValueError, match="already registered"):
         reg.register("resnet18")(build)
     assert check_choice("dim", "2d", ["2d", "3d"]) == "2d"
-
-
-def test_build_config_flags_over_file(tmp_path):
-    from mtneuro.config import build_config
-
-    assert build_config(SSL, {"epochs": 4, "method": None}) == SSL(epochs=4)
-    path = tmp_path / "c.yaml"
-    path.write_text("epochs: 5\nmethod: byol\n")
-    assert build_config(SSL, {"epochs": None}, path) == SSL(method="byol", epochs=5)
-    assert build_config(SSL, {"epochs": 9}, path) == SSL(method="byol", epochs=9)

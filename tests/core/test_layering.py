@@ -7,13 +7,17 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "mtneuro"
 LAYERS = ["data", "models", "ssl", "tasks", "report", "bench", "cli"]
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, *, members: bool = False) -> set[str]:
+    """Every ``mtneuro`` module ``path`` imports, at the top or inside functions; with
+    ``members``, ``from mtneuro.pkg import name`` also counts as importing ``mtneuro.pkg.name``."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            if members:
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return {n for n in names if n.startswith("mtneuro.")}
 
 
@@ -30,5 +34,36 @@ def test_no_upward_imports():
 
 def test_base_modules_import_no_layer():
     for name in ("errors.py", "registry.py", "config.py", "cpu_memory.py", "checkpoint_io.py",
-                 "extras.py"):
+                 "extras.py", "vocab.py", "stats.py", "acceleration.py"):
         assert not {n for n in _imports(PACKAGE / name) if n.split(".")[1] in LAYERS}
+
+
+def test_models_import_graph_has_no_cycles():
+    """Encoders register when ``mtneuro.models`` is imported (timm's way); no module of
+    ``models/`` imports one that imports it back, even lazily inside a function."""
+    modules = {f"mtneuro.models.{p.stem}": p for p in (PACKAGE / "models").glob("*.py")
+               if p.stem != "__init__"}
+    graph = {name: _imports(path, members=True) & set(modules) for name, path in modules.items()}
+    assert not graph["mtneuro.models.registry"], "the registry imports no model module"
+
+    def cycle_from(start: str, node: str, seen: tuple[str, ...]) -> tuple[str, ...] | None:
+        for nxt in sorted(graph[node]):
+            if nxt == start:
+                return (*seen, nxt)
+            if nxt not in seen:
+                found = cycle_from(start, nxt, (*seen, nxt))
+                if found:
+                    return found
+        return None
+
+    cycles = [" -> ".join(c) for name in sorted(graph) if (c := cycle_from(name, name, (name,)))]
+    assert not cycles, "\n".join(cycles)
+
+
+def test_the_python_api_sits_at_the_top_beside_the_cli():
+    """``mtneuro.api`` may use every layer; only the CLI (and the lazy package attributes)
+    may import it, and it never imports the CLI."""
+    assert not {n for n in _imports(PACKAGE / "api.py") if n.startswith("mtneuro.cli")}
+    for rank, layer in enumerate(LAYERS[:-1]):
+        for path in (PACKAGE / layer).rglob("*.py"):
+            assert "mtneuro.api" not in _imports(path), f"{path.relative_to(PACKAGE)} imports mtneuro.api"

@@ -2,14 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from mtneuro.data.datasets import RegionTileDataset, SegmentationTileDataset, SSLCropDataset
-from mtneuro.data.spec import REGIONS, SUBVOLUME_A, TILE_SIZE, roi_class_map
+from mtneuro.data.datasets import RegionTileDataset, SegmentationTileDataset
+from mtneuro.data.spec import REGIONS, SUBVOLUME_A, TILE_SIZE, Box, ZRange, roi_class_map
 from mtneuro.data.subvolumes import compute_subvolumes, window_fractions
-from mtneuro.data.tiles import block_starts, majority_region_class, single_slice_windows
-from mtneuro.data.spec import ZRange, Box
-from mtneuro.errors import ConfigError, DataError
-
 from mtneuro.data.testing.analytic import GridSource
+from mtneuro.data.tiles import block_starts, majority_region_class, single_slice_windows
+from mtneuro.errors import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")
@@ -119,19 +117,3 @@ def test_segmentation_tiles_label_maps(source):
     assert np.array_equal(three.masks[0], np.where(raw == 3, 0, raw))
     three_d = SegmentationTileDataset(source, classes=3, split="test", dim="3d", z_step=3)
     assert three_d.images.shape[1:] == (1, 8, TILE_SIZE, TILE_SIZE) and three_d.masks.shape[1:] == (8, TILE_SIZE, TILE_SIZE)
-
-
-def test_ssl_crops_deterministic_and_inside():
-    images = np.arange(2 * 16 * 16, dtype=np.uint8).reshape(2, 1, 16, 16)
-    ds = SSLCropDataset(images, crop=8, seed=3)
-    a, b = ds[1], ds[1]
-    assert torch.equal(a["view1"], b["view1"]) and a["view1"].shape == (1, 8, 8)
-    ds.set_epoch(1)
-    assert not all(torch.equal(ds[i]["view1"], SSLCropDataset(images, crop=8, seed=3)[i]["view1"]) for i in range(2))
-    # a crop is a contiguous window of its tile
-    v = (a["view1"][0] * 255).round().to(torch.uint8).numpy()
-    tile = images[1, 0]
-    y, x = np.argwhere(tile == v[0, 0])[0]
-    assert np.array_equal(tile[y : y + 8, x : x + 8], v)
-    with pytest.raises(ConfigError, match="crop"):
-        SSLCropDataset(images, crop=32)

@@ -1,12 +1,12 @@
 """The neural bench suite: every catalogued recording, absent ones skipped with the command to get them."""
 
+import importlib
 import json
 
 import pytest
 
-from mtneuro.bench.cell import run_cell
+from mtneuro.bench.cell import LEGACY_ADAPTERS, run_cell
 from mtneuro.bench.suite import expand, load_suite
-from mtneuro.bench.tasks import get_task
 from mtneuro.cli.main import main
 from mtneuro.data.neural import RECORDINGS
 from mtneuro.report.html import build_report
@@ -26,7 +26,7 @@ def test_suite_covers_every_loadable_recording_all_methods_three_seeds():
     assert {c.method for c in cells} == {"myow", "byol", "supervised", "pca", "raw"}
     assert {c.seed for c in cells} == {0, 1, 2} and {c.task for c in cells} == {"neural"}
     assert len(cells) == len(settings) * 5 * 3
-    adapter = get_task("neural").load()
+    adapter = importlib.import_module(LEGACY_ADAPTERS["neural"])
     assert all(type(adapter.build_config(c)).__name__ == "NeuralConfig" for c in cells)
 
 

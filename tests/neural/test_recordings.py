@@ -49,11 +49,20 @@ def empty_roots(tmp_path, monkeypatch):
     return tmp_path / "root"
 
 
-def test_a_catalogued_recording_loads_by_name_once_present(shared_data, empty_roots):
-    """chewie-2 is a name as soon as its file sits in a data root (here: Chewie day 1's arrays)."""
-    target = empty_roots / RECORDINGS["chewie-2"][0]
+def test_a_catalogued_recording_loads_by_name_once_present(shared_data, empty_roots, monkeypatch):
+    """chewie-2 is a name as soon as its file sits in a data root (here: Chewie day 1's arrays,
+    with the catalogue's hash of that file patched to theirs), and a file whose hash is not the
+    catalogue's is refused."""
+    from mtneuro.data import checksums
+    from mtneuro.errors import ChecksumError
+
+    relative = RECORDINGS["chewie-2"][0]
+    target = empty_roots / relative
     target.parent.mkdir(parents=True)
     shutil.copy(shared_data / CHEWIE, target)
+    with pytest.raises(ChecksumError):
+        load_recording("chewie-2", root=empty_roots)
+    monkeypatch.setitem(checksums.KNOWN_SHA256, relative, checksums.sha256_file(target))
     rec = load_recording("chewie-2", root=empty_roots)
     assert rec.name == "chewie-2" and rec.kind == "reach" and rec.n_trials == 159
 

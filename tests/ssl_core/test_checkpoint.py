@@ -168,7 +168,7 @@ def test_broken_entry_point_is_named(monkeypatch):
 
 
 def test_user_encoder_file_is_rebuilt_only_when_its_code_is_trusted(toy_module, tmp_path):
-    from mtneuro.models.user import import_callable
+    from mtneuro.registry import import_callable
 
     enc = import_callable(f"{toy_module}:build")()
     enc.out_dim = 5

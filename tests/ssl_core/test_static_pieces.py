@@ -8,9 +8,9 @@ import copy
 import pytest
 import torch
 
+from mtneuro.acceleration import sync_free
 from mtneuro.models import create_encoder
 from mtneuro.ssl import MYOW, knn_mine, update_momentum
-from mtneuro.ssl.acceleration import sync_free
 from mtneuro.ssl.momentum import TargetEMA
 from mtneuro.ssl.optim import LARS, TensorLRUpdate, param_groups
 

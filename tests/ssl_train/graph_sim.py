@@ -16,7 +16,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from mtneuro.ssl.acceleration import GraphedStep
+from mtneuro.acceleration import GraphedStep
 
 aten = torch.ops.aten
 HOST_READS = {aten._local_scalar_dense.default, aten.is_nonzero.default, aten.nonzero.default,

@@ -10,10 +10,10 @@ import pytest
 import torch
 from ssl_train_helpers import flip_noise_view
 
+from mtneuro.acceleration import autocast_dtype, channels_last_pays
 from mtneuro.errors import ConfigError
 from mtneuro.models.registry import create_encoder
 from mtneuro.ssl import trainer
-from mtneuro.ssl.acceleration import autocast_dtype, channels_last_pays
 from mtneuro.ssl.myow import MYOW
 
 CPU = torch.device("cpu")

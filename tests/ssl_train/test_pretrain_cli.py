@@ -11,7 +11,8 @@ from mtneuro.cli.main import main
 from mtneuro.errors import ConfigError
 from mtneuro.models.checkpoint import load_encoder
 from mtneuro.ssl import trainer as trainer_module
-from mtneuro.ssl.pretrain import PRESETS, make_config, train_settings
+from mtneuro.tasks.pretrain.config import PRESETS, make_config
+from mtneuro.tasks.pretrain.run import train_settings
 
 
 def run_cli(args, capsys):
@@ -22,7 +23,7 @@ def run_cli(args, capsys):
 
 def test_default_config_is_the_mtneuro_protocol():
     config = make_config()
-    assert (config.method, config.encoder, config.crop, config.batch_size) == ("myow", "auto", 128, 8)
+    assert (config.method, config.backbone, config.crop, config.batch_size) == ("myow", "auto", 128, 8)
     assert (config.projector_hidden, config.projector_out) == (4096, 256)
     assert (config.mined_projector_hidden, config.mined_out, config.k) == (4096, 256, 1)
     assert (config.base_momentum, config.weight_decay, config.warmup_epochs) == (0.996, 5e-4, 10)
@@ -42,7 +43,7 @@ def test_wrong_method_and_key_fail_with_one_line(tmp_path, capsys):
     code, out = run_cli(["pretrain", "--config", str(bad), "--out", str(tmp_path)], capsys)
     assert code == 2
     assert out.err.strip().count("\n") == 0 and "epochz" in out.err and "epochs" in out.err
-    with pytest.raises(ConfigError, match="unknown preset"):
+    with pytest.raises(ConfigError, match="unknown pretrain preset 'fast'"):
         make_config("fast")
     assert not list(tmp_path.glob("*.pt"))  # failed before any work
 
@@ -50,7 +51,7 @@ def test_wrong_method_and_key_fail_with_one_line(tmp_path, capsys):
 def test_quick_preset_is_valid_and_small():
     config = make_config("quick")
     assert set(PRESETS["quick"]) <= set(config.__dataclass_fields__)
-    assert config.encoder == "resnet-tiny" and config.crop <= 64
+    assert config.backbone == "resnet-tiny" and config.crop <= 64
     steps = config.epochs * (68 // config.batch_size)  # ROI-C1 at z_step 16: 68 tiles
     assert steps <= 128  # seconds on a CPU core
     # ...yet a real run: the EMA target must move well within it (time constant 1 / (1 - tau)),
@@ -93,7 +94,7 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
 
 
 def test_compile_flag_reaches_the_trainer_settings(tmp_path, capsys, monkeypatch):
-    import mtneuro.ssl.pretrain as pretrain_module
+    import mtneuro.tasks.pretrain.run as pretrain_module
 
     seen = []
 

@@ -16,8 +16,8 @@ import torch
 from graph_sim import SimulatedGraphedStep
 from ssl_train_helpers import flip_noise_view, tiny_byol, tiny_myow
 
+from mtneuro import acceleration
 from mtneuro.errors import ConfigError
-from mtneuro.ssl import acceleration
 from mtneuro.ssl.trainer import Trainer, TrainSettings
 
 SETTINGS = TrainSettings(epochs=2, batch_size=16, lr=0.05, warmup_epochs=1, base_momentum=0.9,

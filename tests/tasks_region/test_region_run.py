@@ -7,14 +7,10 @@ import pytest
 import torch
 
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.region import (
-    SplitData,
-    classification_metrics,
-    mean_std,
-    run_task1,
-    task1_config,
-)
+from mtneuro.stats import mean_std
+from mtneuro.tasks.region import SplitData, run_task1, task1_config
 from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
+from mtneuro.tasks.scores import classification_metrics
 
 
 def _splits(seed: int = 0, side: int = 32) -> dict[str, SplitData]:

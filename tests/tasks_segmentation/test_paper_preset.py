@@ -13,7 +13,7 @@ from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model
 from mtneuro.tasks.protocol import protocol_card
 from mtneuro.tasks.segmentation.batches import CropBatches
-from mtneuro.tasks.segmentation.run import task2_config
+from mtneuro.tasks.segmentation.config import task2_config
 from mtneuro.tasks.segmentation.train import make_optimizer, make_schedule
 
 # The reference's values, read from MTNeuro/MTNeuro (HEAD of the mirror):
@@ -31,7 +31,7 @@ REFERENCE_2D = {
     "drop_last": False,     # scripts/task2_main.py:49-51 DataLoader default keeps the last batch
     "loss": "ce",           # scripts/task2_main.py:144 torch.nn.CrossEntropyLoss()
     "class_weights": "none",  # scripts/task2_main.py:144 (no weight)
-    "amp": False,           # scripts/task2_main.py: no autocast, fp32
+    "amp": "none",          # scripts/task2_main.py: no autocast, fp32
 }
 REFERENCE_3D = {**REFERENCE_2D, "batch_size": 1}  # networkconfig/UNet_3D_4class.json:7 "batch_size": 1
 REFERENCE_SLICES = {"train_z_step": 1, "test_z_step": 1}  # taskconfig/task2_*.json:18,20 every slice

@@ -13,7 +13,8 @@ pytest.importorskip("monai", reason="needs mtneuro[seg]")
 from mtneuro.data.testing.analytic import GridSource  # noqa: E402
 from mtneuro.errors import ConfigError  # noqa: E402
 from mtneuro.tasks.segmentation import run as run_module  # noqa: E402
-from mtneuro.tasks.segmentation.run import Task2Config, run_task2, task2_config  # noqa: E402
+from mtneuro.tasks.segmentation.config import Task2Config, task2_config  # noqa: E402
+from mtneuro.tasks.segmentation.run import run_task2  # noqa: E402
 
 TINY = {
     "train_z_step": 100,

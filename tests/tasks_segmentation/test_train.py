@@ -10,9 +10,9 @@ from torch import nn
 from mtneuro.config import from_mapping
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.tasks.segmentation.batches import CropBatches
+from mtneuro.tasks.segmentation.config import TrainSettings
 from mtneuro.tasks.segmentation.train import (
     SegmentationLoss,
-    TrainSettings,
     balanced_class_weights,
     train_segmentation,
 )

@@ -5,14 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import ndimage
+from semantic_oracle import semantic_features_per_crop
 
 from mtneuro.errors import ConfigError, DataError
-from mtneuro.tasks.semantic import (
-    FEATURE_NAMES,
-    feature_matrix,
-    semantic_features,
-    semantic_features_per_crop,
-)
+from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
 
 BG, VESSEL, CELL, AXON = 0, 1, 2, 3
 

@@ -134,11 +134,12 @@ def test_task3_features_follow_the_chosen_definitions(monkeypatch, reference, si
 
 
 def test_paper_suite_task3_cells_use_the_published_feature_definitions():
+    from mtneuro.bench.cell import cell_config
     from mtneuro.bench.suite import expand, load_suite
-    from mtneuro.bench.tasks import get_task
+    from mtneuro.tasks.registry import get_task
 
     cells = [c for c in expand(load_suite("paper")) if c.task == "task3"]
-    assert cells and all(get_task("task3").load().build_config(c).reference_features for c in cells)
+    assert cells and all(cell_config(get_task("task3"), c).reference_features for c in cells)
 
 
 def test_paper_task3_sizes_are_the_reference_table():

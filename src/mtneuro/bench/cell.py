@@ -1,16 +1,15 @@
 """Run one bench cell and record it in ``DIR/cells/<id>/metrics.json``.
 
-The record is the versioned :func:`mtneuro.report.results.write_metrics` file
-(schema version, code version, config, data source, metrics, wall time) plus:
+A cell is one run of a task of the contract (:mod:`mtneuro.tasks.api`): its config is
+the task's (:meth:`~mtneuro.tasks.api.Task.cell_config`: the cell's setting, method and
+seed over its ``params``, preset, source and encoder), and it is run and recorded by
+:func:`mtneuro.report.record.run_and_record` like any task command. The record (a
+:class:`~mtneuro.tasks.api.Result`: config, data source, metrics, headline, protocol
+card, figures) also holds:
 
-* in ``config``, for a cell with ``ddp_procs`` > 1: ``ddp``, how its SSL
-  pre-training ran under torchrun (:mod:`mtneuro.bench.ddp`; ``null`` when the
-  cell's config pre-trained nothing, e.g. an ``encoder`` was given);
-
-* ``protocol`` and ``deviations``: the run's protocol card
-  (:func:`mtneuro.tasks.protocol.protocol_card`, judged with the data source the
-  cell actually read), so the report can say whether the cell is comparable with
-  the published rows shown beside it;
+* in ``config``, for a cell with ``ddp_procs`` > 1: ``ddp``, how its SSL pre-training
+  ran under torchrun (:mod:`mtneuro.bench.ddp`; ``null`` when the cell's config
+  pre-trained nothing, e.g. an ``encoder`` was given);
 * ``bench_schema_version``: version of the keys below;
 * ``status``: ``"complete"``, ``"failed"`` or ``"skipped"`` (the adapter raised
   :class:`CellSkipped`, e.g. a recording that is not downloaded; ``skip_reason`` says why);
@@ -23,12 +22,14 @@ The record is the versioned :func:`mtneuro.report.results.write_metrics` file
 * ``error``: type, one-line message and traceback of a failed cell;
 * ``host``: where it ran (cells may run on several machines and be merged).
 
-:func:`run_cell` is a top-level function of plain arguments so process pools
-and submitit can ship it to another process or machine.
+The protocol card is judged on the cell's own config and the data source it read (a
+cache by what filled it). :func:`run_cell` is a top-level function of plain arguments
+so process pools and submitit can ship it to another process or machine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -39,10 +40,16 @@ from typing import Any
 
 from mtneuro.bench.suite import Cell
 from mtneuro.config import to_dict
+from mtneuro.registry import import_object
+from mtneuro.report.record import run_and_record, write_result
 from mtneuro.report.results import write_metrics
+from mtneuro.tasks.api import Task
 
 BENCH_SCHEMA_VERSION = 1
 CELLS_DIR = "cells"
+#: Tasks whose cells still run through a bench adapter module (issue 16b moves neural
+#: decoding into the task contract and removes this).
+LEGACY_ADAPTERS = {"neural": "mtneuro.bench.adapters.neural"}
 
 
 class CellSkipped(Exception):
@@ -74,11 +81,30 @@ def is_complete(out_dir: str | Path, cell: Cell) -> bool:
     )
 
 
-def _config_dict(config: Any) -> dict[str, Any]:
-    try:
-        return to_dict(config)
-    except TypeError:  # not a dataclass: keep what JSON can hold
-        return dict(config) if isinstance(config, dict) else {"repr": repr(config)}
+def _task(ref: Task | str) -> Task:
+    return ref if isinstance(ref, Task) else import_object(ref, "task")
+
+
+def cell_config(task: Task, cell: Cell) -> Any:
+    """The task config of ``cell``: its ``params``, its source (the cell's parameters
+    under those of ``params``), encoder and ``quiet``, then its setting, method and seed."""
+    params = dict(cell.params)
+    values: dict[str, Any] = dict(params)
+    fields = {f.name for f in dataclasses.fields(task.config_class)}
+    if task.volume:
+        values["source"] = cell.source
+        values["source_params"] = {**cell.source_params, **params.get("source_params", {})}
+    if cell.encoder and "encoder" in fields:  # a neural encoder is passed in memory
+        values["encoder"] = cell.encoder
+    if "quiet" in fields:
+        values["quiet"] = True
+    return task.cell_config(cell.setting, cell.method, cell.seed, preset=cell.preset,
+                            values=values)
+
+
+def cell_card(task: Task, config: Any, source: Any = None) -> dict[str, Any]:
+    """The protocol card of a cell's config (``source``: its data's ``describe()``)."""
+    return task.protocol_card(config, source)
 
 
 def _host() -> dict[str, Any]:
@@ -86,11 +112,11 @@ def _host() -> dict[str, Any]:
             "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
 
 
-def cell_card(config: Any, source: Any = None) -> dict[str, Any]:
-    """The protocol card of a cell's task config (``source``: its data's ``describe()``)."""
-    from mtneuro.tasks.protocol import protocol_card
-
-    return protocol_card(config, source)
+def bench_keys(cell: Cell, status: str, **more: Any) -> dict[str, Any]:
+    """The keys a cell adds to its record (see the module docstring)."""
+    return {"bench_schema_version": BENCH_SCHEMA_VERSION, "status": status,
+            "cell": cell.to_dict(), "inputs": {"source": cell.source, "params": cell.source_params},
+            "error": None, "host": _host(), **more}
 
 
 def record_failure(out_dir: str | Path, cell: Cell, exc: BaseException, *, wall_s: float | None,
@@ -102,27 +128,37 @@ def record_failure(out_dir: str | Path, cell: Cell, exc: BaseException, *, wall_
              "traceback": tb if tb is not None else "".join(traceback.format_exception(exc))}
     write_metrics(cell_dir(out_dir, cell.id), task=cell.task, metrics={}, config=config or {},
                   source={"source": cell.source, "params": cell.source_params}, wall_s=wall_s,
-                  extra={**(card or {}), "bench_schema_version": BENCH_SCHEMA_VERSION,
-                         "status": "failed",
-                         "cell": cell.to_dict(), "headline": {}, "inputs": {}, "figures": [],
-                         "error": error, "host": _host()})
+                  extra={**(card or {}), "setting": cell.setting, "method": cell.method,
+                         **bench_keys(cell, "failed", headline={}, figures=[], error=error)})
     return {"id": cell.id, "status": "failed", "wall_s": wall_s, "headline": {},
             "error": f"{error['type']}: {message}"}
 
 
-def run_cell(cell: Cell, adapter: str, out_dir: str | Path, *, threads: int | None = None) -> dict[str, Any]:
+def record_skipped(out_dir: str | Path, cell: Cell, reason: str,
+                   config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write a skipped cell's record (its data is not here); the runner's summary of it."""
+    write_metrics(cell_dir(out_dir, cell.id), task=cell.task, metrics={}, config=config or {},
+                  source={"source": cell.source, "params": cell.source_params}, wall_s=None,
+                  extra={"setting": cell.setting, "method": cell.method,
+                         **bench_keys(cell, "skipped", headline={}, figures=[],
+                                      skip_reason=reason)})
+    return {"id": cell.id, "status": "skipped", "wall_s": None, "headline": {}, "error": reason}
+
+
+def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int | None = None,
+             encoder: Any = None) -> dict[str, Any]:
     """Build the cell's config, run its task, write its record; never raises for a task error.
 
     Args:
         cell: what to run.
-        adapter: module path of the task's bench adapter (see :mod:`mtneuro.bench.tasks`).
+        task: the task, or its ``"module:attribute"`` (:func:`task_ref`).
         out_dir: the suite's output directory.
         threads: torch CPU threads for this cell (parallel cells share the cores).
+        encoder: an encoder in memory for the task's encoder method (in-process runs).
 
     Returns:
         ``{"id", "status", "wall_s", "headline", "error"}`` for the runner's table.
     """
-    import importlib
     import sys
 
     if threads:
@@ -134,49 +170,42 @@ def run_cell(cell: Cell, adapter: str, out_dir: str | Path, *, threads: int | No
     started = time.perf_counter()
     directory = cell_dir(out_dir, cell.id)
     directory.mkdir(parents=True, exist_ok=True)
+    if cell.task in LEGACY_ADAPTERS:
+        from mtneuro.bench.legacy import run_legacy_cell
+
+        return run_legacy_cell(cell, LEGACY_ADAPTERS[cell.task], directory, started)
     config_dict: dict[str, Any] = {}
     card: dict[str, Any] | None = None
     try:
-        module = importlib.import_module(adapter)
-        config = module.build_config(cell)
-        config_dict = _config_dict(config)
-        card = cell_card(config)
-        judged = config  # the card judges the cell's own config, not the encoder DDP writes
+        spec = _task(task)
+        config = cell_config(spec, cell)
+        config_dict, card = to_dict(config), cell_card(spec, config)
+        ddp = None
         if cell.ddp_procs > 1:
             from mtneuro.bench.ddp import pretrain_under_torchrun
 
             config_dict["ddp"] = {"nproc_per_node": cell.ddp_procs}  # kept if the launch fails
-            config, ddp = pretrain_under_torchrun(module, config, cell, directory, threads=threads)
-            config_dict = {**_config_dict(config), "ddp": ddp}
-        result = module.run(config)
-        headline = {k: (None if v is None else float(v)) for k, v in module.headline(result).items()}
-        figures = [Path(p).resolve().relative_to(directory.resolve()).as_posix()
-                   for p in module.plots(result, directory)]
-        inputs_fn = getattr(module, "inputs", None)
-        inputs = inputs_fn(cell) if callable(inputs_fn) else {}
-        card = cell_card(judged, result.get("source"))  # a cache judged by what filled it
-        if config_dict.get("ddp"):
-            card["deviations"].append(f"pre-training data-parallel on {cell.ddp_procs} processes "
-                                      "(reference: one process, scripts/task1_ssl.py)")
+            run_config, ddp = pretrain_under_torchrun(spec, config, cell, directory,
+                                                      threads=threads)
+        else:
+            run_config = config
+        result = run_and_record(spec, run_config, directory, encoder=encoder, started=started,
+                                extra=bench_keys(cell, "complete"))
     except KeyboardInterrupt:
         raise  # stop the suite; no record, so --resume reruns this cell
     except CellSkipped as skip:
-        reason = str(skip)
-        write_metrics(directory, task=cell.task, metrics={}, config=config_dict,
-                      source={"source": cell.source, "params": cell.source_params}, wall_s=None,
-                      extra={"bench_schema_version": BENCH_SCHEMA_VERSION, "status": "skipped",
-                             "cell": cell.to_dict(), "headline": {}, "inputs": {}, "figures": [],
-                             "error": None, "skip_reason": reason, "host": _host()})
-        return {"id": cell.id, "status": "skipped", "wall_s": None, "headline": {}, "error": reason}
+        return record_skipped(out_dir, cell, str(skip), config_dict)
     except Exception as exc:  # noqa: BLE001 - any task error is recorded and the suite goes on
         return record_failure(out_dir, cell, exc, wall_s=time.perf_counter() - started,
                               config=config_dict, card=card)
-    wall_s = time.perf_counter() - started
-    metrics = result.get("metrics", {k: v for k, v in result.items() if k != "source"})
-    write_metrics(directory, task=cell.task, metrics=metrics, config=config_dict,
-                  source=result.get("source", {"source": cell.source, "params": cell.source_params}),
-                  wall_s=wall_s,
-                  extra={**card, "bench_schema_version": BENCH_SCHEMA_VERSION, "status": "complete",
-                         "cell": cell.to_dict(), "headline": headline, "inputs": inputs,
-                         "figures": figures, "error": None, "host": _host()})
-    return {"id": cell.id, "status": "complete", "wall_s": wall_s, "headline": headline, "error": None}
+    if cell.ddp_procs > 1:
+        # the card judges the cell's own config, not the encoder DDP wrote
+        result.config = {**result.config, "ddp": ddp}
+        result.card = cell_card(spec, config, result.source)
+        if ddp:
+            result.card["deviations"].append(
+                f"pre-training data-parallel on {cell.ddp_procs} processes (reference: one "
+                "process, scripts/task1_ssl.py)")
+        write_result(result, directory)
+    return {"id": cell.id, "status": "complete", "wall_s": result.wall_s,
+            "headline": result.headline, "error": None}

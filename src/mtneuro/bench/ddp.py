@@ -8,7 +8,7 @@ the process that runs the cell (a local worker or a submitit / SLURM job)::
 
 waits for it, and then runs the rest of the cell (probe, evaluation, figures) in its
 own process with ``--encoder CELL/pretrain/encoder.pt``. The YAML holds the complete
-:class:`~mtneuro.ssl.pretrain.PretrainConfig` the task would have used to pre-train
+:class:`~mtneuro.tasks.pretrain.config.PretrainConfig` the task would have used to pre-train
 in process, so only the process count changes (``mtneuro pretrain`` under torchrun:
 gloo on CPU, NCCL with one GPU per process on CUDA; rank 0 writes the files).
 torchrun's output goes to ``CELL/pretrain/torchrun.log``; a failed launch fails the
@@ -18,10 +18,11 @@ The processes share the cell's machine: a SLURM job gets them only if it asks fo
 them (``--executor-param gpus_per_node=N``, ``cpus_per_task=...``); multi-node
 training, or SLURM launching the N tasks itself, is not done here.
 
-A task opts in with ``pretrain_methods`` (:class:`~mtneuro.bench.tasks.BenchTask`)
-and an adapter function ``pretrain_distributed(config, launch) -> config``: it calls
-``launch(pretrain_config)`` (returns the ``encoder.pt`` path) when ``config`` would
-pre-train, and returns the config that uses that encoder.
+A task opts in with ``pretrain_methods`` (:class:`~mtneuro.tasks.api.Task`) and a
+config with a nested ``pretrain`` (:class:`~mtneuro.tasks.pretrain.config.PretrainConfig`,
+set when the config pre-trains on the fly): that pre-training is launched, and the
+cell then runs the config with ``encoder`` = the written ``encoder.pt`` and no
+``pretrain``.
 """
 
 from __future__ import annotations
@@ -34,9 +35,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from mtneuro.errors import ConfigError, TrainingError
@@ -71,7 +70,7 @@ def launch_pretrain(config: Any, nproc: int, out_dir: str | Path, *, threads: in
     """Run ``mtneuro pretrain`` with ``config`` under torchrun with ``nproc`` processes.
 
     Args:
-        config: a :class:`~mtneuro.ssl.pretrain.PretrainConfig`; its ``out_dir`` becomes
+        config: a :class:`~mtneuro.tasks.pretrain.config.PretrainConfig`; its ``out_dir`` becomes
             ``out_dir`` (emptied first: a pre-training is never resumed across cell runs).
         threads: CPU threads of the cell, shared among the processes.
 
@@ -166,33 +165,29 @@ def _pretrain_summary(out: Path) -> dict[str, Any]:
     return {k: metrics[k] for k in ("world_size", "steps", "epochs", "final_loss") if k in metrics}
 
 
-def pretrain_under_torchrun(module: ModuleType, config: Any, cell: Any, directory: Path,
+def pretrain_under_torchrun(task: Any, config: Any, cell: Any, directory: Path,
                             *, threads: int | None = None) -> tuple[Any, dict[str, Any] | None]:
-    """Let the adapter ``module`` pre-train ``config``'s encoder under torchrun.
+    """Pre-train ``config``'s encoder under torchrun (see the module docstring).
 
     Returns:
         The config to run (using the written encoder) and the ``ddp`` record for
         ``metrics.json``, or ``config`` unchanged and ``None`` when it does not pre-train.
 
     Raises:
-        ConfigError: the task cannot (its adapter lacks ``pretrain_distributed``).
+        ConfigError: the task cannot pre-train (no ``pretrain_methods``).
         TrainingError: the torchrun launch failed.
     """
-    hook: Callable[[Any, Callable[[Any], Path]], Any] | None = getattr(
-        module, "pretrain_distributed", None)
-    if not callable(hook):
+    if not task.pretrain_methods:
         raise ConfigError(f"cell {cell.id}: ddp: task {cell.task!r} cannot pre-train under "
-                          f"torchrun (its adapter {module.__name__} has no pretrain_distributed)")
-    out = Path(directory) / PRETRAIN_DIR
-    launched: list[Path] = []
-
-    def launch(pretrain_config: Any) -> Path:
-        launched.append(launch_pretrain(pretrain_config, cell.ddp_procs, out, threads=threads))
-        return launched[-1]
-
-    config = hook(config, launch)
-    if not launched:
+                          "torchrun (it declares no pretrain_methods)")
+    if not hasattr(config, "pretrain"):
+        raise ConfigError(f"cell {cell.id}: ddp: task {cell.task!r} cannot pre-train under "
+                          f"torchrun (its config {type(config).__name__} has no 'pretrain')")
+    pretrain = config.pretrain
+    if pretrain is None:
         return config, None
+    out = Path(directory) / PRETRAIN_DIR
+    encoder = launch_pretrain(pretrain, cell.ddp_procs, out, threads=threads)
     record = {"nproc_per_node": cell.ddp_procs, "launcher": LAUNCHER, "pretrain_dir": PRETRAIN_DIR,
               "encoder": f"{PRETRAIN_DIR}/encoder.pt", **_pretrain_summary(out)}
-    return config, record
+    return dataclasses.replace(config, encoder=str(encoder), pretrain=None), record

@@ -30,10 +30,10 @@ from typing import Any
 from mtneuro.bench.cell import is_complete, read_record, record_failure, run_cell
 from mtneuro.bench.progress import CellState, Progress
 from mtneuro.bench.suite import Cell
-from mtneuro.bench.tasks import get_task
 from mtneuro.errors import ConfigError
 from mtneuro.extras import require
 from mtneuro.registry import check_choice
+from mtneuro.tasks.registry import get_task, task_reference
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 _POLL_S = 0.5
@@ -123,14 +123,14 @@ def _run_inline(pending: list[CellState], out: Path, progress: Progress) -> None
     for state in pending:
         state.status, state.started = "running", time.perf_counter()
         progress.refresh()
-        _finish(state, run_cell(state.cell, get_task(state.cell.task).adapter, out))
+        _finish(state, run_cell(state.cell, task_reference(state.cell.task), out))
         progress.refresh()
 
 
 def _run_pool(pending: list[CellState], out: Path, jobs: int, progress: Progress) -> None:
     threads = _threads_per_cell(jobs)
     pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
-    futures = {pool.submit(run_cell, s.cell, get_task(s.cell.task).adapter, out, threads=threads): s
+    futures = {pool.submit(run_cell, s.cell, task_reference(s.cell.task), out, threads=threads): s
                for s in pending}
     try:
         waiting = set(futures)
@@ -180,7 +180,7 @@ def _run_submitit(pending: list[CellState], out: Path, options: RunOptions, prog
         while queue or jobs:
             while queue and len(jobs) < limit:
                 state = queue.pop(0)
-                job = executor.submit(run_cell, state.cell, get_task(state.cell.task).adapter, out,
+                job = executor.submit(run_cell, state.cell, task_reference(state.cell.task), out,
                                       threads=threads)
                 jobs[job] = state
             for job, state in list(jobs.items()):

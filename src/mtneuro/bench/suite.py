@@ -8,8 +8,8 @@ A suite file looks like::
     source_params: {seed: 0}
     seeds: [0]                   # default seeds (--seeds overrides)
     grid:
-      - task: task2              # a name of mtneuro.bench.tasks.BENCH_TASKS
-        setting: 2d-4class       # task-specific, see BENCH_TASKS[task].settings
+      - task: task2              # a task name (mtneuro.tasks.registry, mtneuro.list_tasks())
+        setting: 2d-4class       # task-specific, see the task's settings
         methods: [unet]
         preset: quick            # the task's preset, if it has presets
         params: {train: {epochs: 2}}   # overrides of the task's config fields
@@ -211,7 +211,7 @@ def expand(
         ddp_procs: replaces every ``ddp.nproc_per_node`` (``--ddp-procs``).
 
     Cells get ``ddp_procs`` only where they pre-train an SSL encoder on the fly: a method
-    in their task's :attr:`~mtneuro.bench.tasks.BenchTask.pretrain_methods` and no
+    in their task's :attr:`~mtneuro.tasks.api.Task.pretrain_methods` and no
     ``encoder`` in ``params``; other cells of the suite are unaffected.
 
     Raises:
@@ -261,10 +261,11 @@ def expand(
 
 
 def _task_pretrain_methods(task: str) -> tuple[str, ...]:
-    from mtneuro.bench.tasks import BENCH_TASKS
+    from mtneuro.tasks.registry import get_task, task_names
 
-    bench_task = BENCH_TASKS.get(task)  # an unknown task is reported by the runner
-    return bench_task.pretrain_methods if bench_task is not None else ()
+    if task not in task_names():  # an unknown task is reported by the runner
+        return ()
+    return get_task(task).pretrain_methods
 
 
 def _pretraining_methods(entry: GridEntry) -> set[str]:

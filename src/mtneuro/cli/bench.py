@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
-from mtneuro.cli.options import parse_source_params as parse_params
-
-
-def _executor_params(pairs: tuple[str, ...]) -> dict:
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            from mtneuro.errors import ConfigError
-
-            raise ConfigError(f"--executor-param: expected KEY=VALUE, got {pair!r}")
-        try:
-            params[key.strip()] = json.loads(value)
-        except ValueError:
-            params[key.strip()] = value
-    return params
+from mtneuro.cli.options import (
+    MORE_SEEDS_ARGUMENT,
+    SEEDS_OPTION,
+    parse_key_values,
+    parse_seeds,
+    parse_source_params,
+)
 
 
 def card_lines(card: dict) -> list[str]:
@@ -37,8 +27,8 @@ def card_lines(card: dict) -> list[str]:
 
 def _print_cards(cells: list, suite_name: str) -> None:
     """``--dry-run``: every cell, its data and preset, and its protocol card."""
-    from mtneuro.bench.cell import cell_card
-    from mtneuro.bench.tasks import get_task
+    from mtneuro.bench.cell import cell_card, cell_config
+    from mtneuro.tasks.registry import get_task
 
     previous = None
     for cell in cells:
@@ -46,7 +36,7 @@ def _print_cards(cells: list, suite_name: str) -> None:
         data = f"source {cell.source}" if task.volume else f"recording {cell.setting}"
         ddp = f", pre-training under torchrun x{cell.ddp_procs}" if cell.ddp_procs > 1 else ""
         click.echo(f"{cell.id}  ({data}, preset {cell.preset}{ddp})")
-        lines = card_lines(cell_card(task.load().build_config(cell)))
+        lines = card_lines(cell_card(task, cell_config(task, cell)))
         click.echo("    (protocol card as above)" if lines == previous else "\n".join(lines))
         previous = lines
     click.echo(f"{len(cells)} cell(s) in suite {suite_name!r}")
@@ -62,7 +52,7 @@ def _print_cards(cells: list, suite_name: str) -> None:
 @click.option("--encoder", metavar="SPEC",
               help="Your encoder: module:callable, checkpoint file, registered or entry-point "
                    "name; adds an 'encoder' row to every task that probes frozen encoders.")
-@click.option("--seeds", type=int, multiple=True, help="Seeds for every cell (--seeds 0 1 2).")
+@SEEDS_OPTION
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output directory: cells/<id>/metrics.json, report.html, leaderboard.md.")
 @click.option("--resume", is_flag=True, help="Skip cells already complete in OUT.")
@@ -82,9 +72,9 @@ def _print_cards(cells: list, suite_name: str) -> None:
               help="List the cells with their protocol cards (how each departs from the "
                    "published protocol) and exit.")
 @click.option("--quiet", is_flag=True, help="No live table.")
-@click.argument("more_seeds", nargs=-1, type=int, metavar="")
+@MORE_SEEDS_ARGUMENT
 def bench(suite: str, source: str | None, source_params: tuple[str, ...], encoder: str | None,
-          seeds: tuple[int, ...], more_seeds: tuple[int, ...], out_dir: Path, resume: bool, jobs: int,
+          seeds: tuple[str, ...], more_seeds: tuple[str, ...], out_dir: Path, resume: bool, jobs: int,
           executor: str, executor_params: tuple[str, ...], ddp_procs: int | None, dry_run: bool,
           quiet: bool) -> None:
     """Evaluate methods (and your encoder) on every task and write a report with published baselines.
@@ -102,21 +92,23 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     """
     from mtneuro.bench.runner import RunOptions, run_suite
     from mtneuro.bench.suite import expand, load_suite
-    from mtneuro.bench.tasks import encoder_tasks
     from mtneuro.report.html import build_report
+    from mtneuro.tasks.registry import get_task, task_names
 
     spec = load_suite(suite)
-    all_seeds = tuple(seeds) + tuple(more_seeds)
-    cells = expand(spec, source=source, seeds=all_seeds or None, encoder=encoder,
-                   encoder_tasks=encoder_tasks(), ddp_procs=ddp_procs)
+    all_seeds = parse_seeds(seeds, more_seeds)
+    # --encoder is an image encoder: it joins the tasks that probe one
+    image_tasks = tuple(n for n in task_names() if get_task(n).encoder == "image")
+    cells = expand(spec, source=source, seeds=tuple(all_seeds) if all_seeds else None,
+                   encoder=encoder, encoder_tasks=image_tasks, ddp_procs=ddp_procs)
     if source_params:
-        extra = parse_params(source_params)
+        extra = parse_source_params(source_params)
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
     if dry_run:
         _print_cards(cells, spec.name)
         return
     options = RunOptions(out_dir=out_dir, resume=resume, jobs=jobs, executor=executor,
-                         executor_params=_executor_params(executor_params), quiet=quiet)
+                         executor_params=parse_key_values(executor_params, "--executor-param"), quiet=quiet)
     states = run_suite(cells, options)
     paths = build_report(out_dir)
     failed = [s for s in states if s.status == "failed"]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from mtneuro.data.catalog import CATALOG, local_status
+from mtneuro.data.catalog import CATALOG
+from mtneuro.data.checksums import local_status
 from mtneuro.data.paths import candidate_roots
 
 _STATE_STYLE = {

@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # without standalone mode click returns a command's exit code instead of exiting
         result = cli.main(args=argv, prog_name="mtneuro", standalone_mode=False)
+    except click.exceptions.NoSuchOption as err:  # one line, like every user error
+        hint = f"; did you mean {', '.join(err.possibilities)}?" if err.possibilities else ""
+        click.echo(f"error: no such option: {err.option_name} (see --help){hint}", err=True)
+        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         sys.exit(130)

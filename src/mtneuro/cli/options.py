@@ -1,9 +1,11 @@
-"""Options shared by every command that opens a volume source."""
+"""Options shared by the commands, parsed one way: sources, seeds, KEY=VALUE pairs, presets,
+and :func:`run_task`, the one path from a command's values to a recorded task run."""
 
 from __future__ import annotations
 
 import inspect
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -25,23 +27,29 @@ SOURCE_PARAM_OPTION = click.option(
 )
 
 
-def parse_source_params(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
+def parse_key_values(pairs: tuple[str, ...] | list[str], option: str = "--source-param",
+                     ) -> dict[str, Any]:
     """``("seed=1", "root=/data")`` -> ``{"seed": 1, "root": "/data"}``.
 
     Values that parse as JSON (numbers, ``true``, lists) keep that type; anything
-    else stays a string.
+    else stays a string. ``option`` names the flag in errors.
     """
     params: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"--source-param: expected KEY=VALUE, got {pair!r}")
+            raise ConfigError(f"{option}: expected KEY=VALUE, got {pair!r}")
         try:
             params[key] = json.loads(value)
         except ValueError:
             params[key] = value
     return params
+
+
+def parse_source_params(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``--source-param`` pairs (see :func:`parse_key_values`)."""
+    return parse_key_values(pairs, "--source-param")
 
 
 def open_cli_source(name: str, pairs: tuple[str, ...] | list[str]):
@@ -68,23 +76,25 @@ def open_cli_source(name: str, pairs: tuple[str, ...] | list[str]):
 
 SEEDS_OPTION = click.option(
     "--seeds",
-    default=None,
+    multiple=True,
     metavar="S [S ...]",
-    help="Seeds, e.g. --seeds 0 1 2: one run each, mean ± std over them.",
+    help="Seeds, e.g. --seeds 0 1 2 (or 0,1,2, or --seeds repeated).",
 )
+#: The values after the first of ``--seeds 0 1 2`` arrive as arguments.
+MORE_SEEDS_ARGUMENT = click.argument("more_seeds", nargs=-1, metavar="")
 
 
-def parse_seeds(seeds: str | None, extra: tuple[str, ...] | list[str] = ()) -> list[int] | None:
-    """Seeds from ``--seeds 0 1 2`` (the values after the first arrive as extra
-    arguments), ``--seeds 0,1,2`` or ``--seeds "0 1 2"``; ``None`` when not given."""
-    options = [a for a in extra if a.startswith("-") and not a[1:].isdigit()]
-    if options:  # an option this command lacks lands among the extra seed values
-        raise ConfigError(f"no such option: {options[0]} (see --help)")
-    if seeds is None:
+def parse_seeds(seeds: tuple[str, ...] | list[str] | str | None,
+                extra: tuple[str, ...] | list[str] = ()) -> list[int] | None:
+    """Seeds from ``--seeds 0 1 2`` (the values after the first arrive as ``extra``
+    arguments), ``--seeds 0,1,2``, ``--seeds "0 1 2"`` or a repeated ``--seeds``; ``None``
+    when not given. Every command that takes seeds parses them here."""
+    seeds = (seeds,) if isinstance(seeds, str) else tuple(seeds or ())
+    if not seeds:
         if extra:
             raise ConfigError(f"unexpected arguments: {' '.join(extra)} (use --seeds 0 1 2)")
         return None
-    values = [v for part in (seeds, *extra) for v in part.replace(",", " ").split()]
+    values = [v for part in (*seeds, *extra) for v in str(part).replace(",", " ").split()]
     try:
         parsed = [int(v) for v in values]
     except ValueError:
@@ -119,3 +129,25 @@ def config_option(config_name: str):
         default=None,
         help=f"YAML file of {config_name} keys; flags win",
     )
+
+
+def quick_option(description: str):
+    """``--quick``: the task's ``quick`` preset (``description`` says what it sets)."""
+    return click.option("--quick", is_flag=True, help=f"quick preset: {description}")
+
+
+def run_task(name: str, preset: str | None, values: dict[str, Any], out: str | Path, *,
+             config_file: str | Path | None = None, resume: bool = False) -> Any:
+    """A task command's run: the task's config from ``preset``, the YAML file and the
+    command's ``values`` (:meth:`~mtneuro.tasks.api.Task.make_config`), run and recorded
+    in ``out`` (``metrics.json`` and figures, :func:`mtneuro.report.record.run_and_record`).
+
+    Returns:
+        The :class:`~mtneuro.tasks.api.Result`.
+    """
+    from mtneuro.report.record import run_and_record
+    from mtneuro.tasks.registry import get_task
+
+    task = get_task(name)
+    config = task.make_config(preset, values, config_file)
+    return run_and_record(task, config, Path(out), resume=resume)

@@ -53,7 +53,8 @@ def pretrain(
     """
     from mtneuro.config import to_dict
     from mtneuro.report.results import write_metrics
-    from mtneuro.ssl.pretrain import make_config, run_pretrain
+    from mtneuro.tasks.pretrain.config import make_config
+    from mtneuro.tasks.pretrain.run import run_pretrain
 
     overrides = {
         "method": method, "source": source, "source_params": parse_source_params(source_param) or None,

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from mtneuro.cli.options import parse_source_params as parse_params
+from mtneuro.cli.options import (
+    MORE_SEEDS_ARGUMENT,
+    SEEDS_OPTION,
+    SOURCE_PARAM_OPTION,
+    parse_key_values,
+    parse_seeds,
+    parse_source_params,
+    run_task,
+)
 
 MODEL_HELP = (
     "unet, manet, fpn, unetplusplus, pan, pspnet, ssl-unet (2d); unet3d, vnet, highresnet (3d)"
@@ -18,19 +24,9 @@ MODEL_HELP = (
 
 def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``--set`` pairs -> (top-level, ``train``) overrides; JSON values are parsed."""
-    from mtneuro.errors import ConfigError
-
     top: dict[str, Any] = {}
     train: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set: expected KEY=VALUE, got {pair!r}")
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = text
-        key = key.strip()
+    for key, value in parse_key_values(pairs, "--set").items():
         if key.startswith("train."):
             train[key.removeprefix("train.")] = value
         else:
@@ -58,16 +54,8 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     show_default=True,
     help="Volume source (phantom, bossdb, cache, ...).",
 )
-@click.option(
-    "--source-param",
-    "source_params",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Source parameter, repeatable (e.g. seed=0, root=~/mtneuro-cache).",
-)
-@click.option(
-    "--seeds", type=int, multiple=True, help="Seeds, e.g. --seeds 0 --seeds 1 (or --seeds 0 1 2)."
-)
+@SOURCE_PARAM_OPTION
+@SEEDS_OPTION
 @click.option(
     "--epochs", type=click.IntRange(min=1), help="Training epochs (overrides the preset)."
 )
@@ -117,15 +105,15 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory: metrics.json, overlay_<region>.png, checkpoints/.",
 )
-@click.argument("more_seeds", nargs=-1, type=int, metavar="")
+@MORE_SEEDS_ARGUMENT
 def task2(
     model: str,
     classes: str,
     dim: str | None,
     source: str,
     source_params: tuple[str, ...],
-    seeds: tuple[int, ...],
-    more_seeds: tuple[int, ...],
+    seeds: tuple[str, ...],
+    more_seeds: tuple[str, ...],
     epochs: int | None,
     lr: float | None,
     batch_size: int | None,
@@ -155,10 +143,7 @@ def task2(
         mtneuro task2 --model unet --classes 4 --quick --seeds 0 1 2 --out runs/unet4
     """
     from mtneuro.errors import ConfigError
-    from mtneuro.report.plots_segmentation import plot_region_overlays
-    from mtneuro.report.results import write_metrics
-    from mtneuro.tasks.protocol import protocol_card
-    from mtneuro.tasks.segmentation.run import run_task2, task2_config
+    from mtneuro.tasks.api import merge
 
     if quick and paper:
         raise ConfigError("--quick and --paper: choose one preset")
@@ -170,51 +155,23 @@ def task2(
             raise ConfigError(
                 f"--class-weights: expected none, balanced or numbers, got {class_weights!r}"
             ) from None
-    all_seeds = tuple(seeds) + tuple(more_seeds)
     extra, train_extra = _parse_settings(settings)
-    explicit = {
-        "model": model,
-        "classes": int(classes),
-        "dim": dim,
-        "source": source,
-        "source_params": parse_params(source_params),
-        "seeds": all_seeds or None,
-        "encoder": encoder,
-        "encoder_name": encoder_name,
-        "encoder_weights": encoder_weights,
-        "device": device,
+    flags = {
+        "model": model, "classes": int(classes), "dim": dim, "source": source,
+        "source_params": parse_source_params(source_params), "seeds": parse_seeds(seeds, more_seeds),
+        "encoder": encoder, "encoder_name": encoder_name, "encoder_weights": encoder_weights,
+        "device": device, "quiet": quiet or None,
+        "train": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
+                  "optimizer": optimizer, "loss": loss, "class_weights": weights},
     }
-    train = {
-        "epochs": epochs,
-        "lr": lr,
-        "batch_size": batch_size,
-        "crop": crop,
-        "optimizer": optimizer,
-        "loss": loss,
-        "class_weights": weights,
-    }
-    config = task2_config(
-        "quick" if quick else "paper" if paper else None,
-        **{**extra, **{k: v for k, v in explicit.items() if v is not None}},
-        train={**train_extra, **{k: v for k, v in train.items() if v is not None}},
-    )
-    started = time.perf_counter()
-    result = run_task2(config, checkpoint_dir=out_dir / "checkpoints", resume=resume, quiet=quiet)
-    metrics = result["metrics"]
-    path = write_metrics(
-        out_dir,
-        task="task2",
-        metrics=metrics,
-        config=result["config"],
-        source=result["source"],
-        wall_s=time.perf_counter() - started,
-        extra=protocol_card(config, result["source"]),
-    )
-    pictures = plot_region_overlays(result["examples"], out_dir)
+    values = merge({**extra, "train": train_extra}, flags)  # flags over --set, None dropped
+    result = run_task("task2", "quick" if quick else "paper" if paper else None, values, out_dir,
+                      resume=resume)
+    metrics, path = result.metrics, out_dir / "metrics.json"
     summary = metrics["summary"]
     click.echo(
         f"task2 {model} {classes}-class {metrics['setting']['dim']}, "
-        f"{len(config.seeds)} seed(s): "
+        f"{len(result.config['seeds'])} seed(s): "
         f"avg F1 {summary['avg_f1']['mean']:.3f} +- {summary['avg_f1']['std']:.3f}, "
         f"avg IoU {summary['avg_iou']['mean']:.3f} +- {summary['avg_iou']['std']:.3f}, "
         f"balanced acc {summary['balanced_accuracy']['mean']:.3f}"
@@ -224,4 +181,4 @@ def task2(
             f"  {name:>16}: F1 {summary['f1'][name]['mean']:.3f}"
             f"  IoU {summary['iou'][name]['mean']:.3f}"
         )
-    click.echo(f"wrote {path} and {len(pictures)} overlay PNG(s)")
+    click.echo(f"wrote {path} and {len(result.figures)} overlay PNG(s)")

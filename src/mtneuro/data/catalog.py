@@ -3,8 +3,10 @@
 Each :class:`Dataset` lists its files by their path in the data-root layout
 (the layout of ``../shared/data``: ``neural/monkey/...``, ``neural/rodent/...``,
 ``xray_masks/...``, ``xray_slice/...``), the original public URL, the SHA-256,
-licence and citation. ``mtneuro data download NAME`` (:mod:`mtneuro.data.download`)
-fetches and verifies them; ``mtneuro data list`` shows which are present where.
+licence and citation: the one table of SHA-256 values (:data:`mtneuro.data.checksums.KNOWN_SHA256`
+is derived from it). ``mtneuro data download NAME`` (:mod:`mtneuro.data.download`) fetches
+and verifies them; ``mtneuro data list`` shows which are present where
+(:func:`mtneuro.data.checksums.local_status`).
 
 Provenance of the numbers below:
 
@@ -26,11 +28,8 @@ Provenance of the numbers below:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import Literal
+from pathlib import PurePosixPath
 
-from mtneuro.data.checksums import sha256_file
-from mtneuro.data.paths import candidate_roots
 from mtneuro.registry import check_choice
 
 MYOW_COMMIT = "6aa684bbbdaecea644db24000a5ce6ff3c033b84"
@@ -294,44 +293,3 @@ def get_dataset(name: str) -> Dataset:
 def catalog_sha256() -> dict[str, str]:
     """Relative path -> SHA-256 of every catalogued file whose hash is known."""
     return {f.relative: f.sha256 for d in _DATASETS for f in d.files if f.sha256}
-
-
-def find_catalog_file(relative: str) -> tuple[Dataset, CatalogFile]:
-    """The dataset and entry that provide ``relative``; ``KeyError`` if none does."""
-    for dataset in _DATASETS:
-        for file in dataset.files:
-            if file.relative == relative:
-                return dataset, file
-    raise KeyError(relative)
-
-
-FileState = Literal["verified", "unverified", "checksum mismatch", "missing"]
-
-
-@dataclass(frozen=True)
-class FileStatus:
-    """Where a catalogued file was found in the lookup order and whether it checks out.
-
-    Attributes:
-        root_label: which root holds it (``"explicit path"``, ``"$MTNEURO_DATA"``,
-            ``"user cache"``, ``"packaged samples"``), ``None`` if missing.
-        path: the file found, ``None`` if missing.
-        state: ``verified`` (SHA-256 matches), ``unverified`` (no known hash),
-            ``checksum mismatch`` or ``missing``.
-    """
-
-    root_label: str | None
-    path: Path | None
-    state: FileState
-
-
-def local_status(file: CatalogFile, root: str | Path | None = None) -> FileStatus:
-    """Find ``file`` in the same lookup order as loaders use and check its SHA-256."""
-    for label, base in candidate_roots(root):
-        path = base / file.relative
-        if path.is_file():
-            if file.sha256 is None:
-                return FileStatus(label, path, "unverified")
-            ok = sha256_file(path) == file.sha256
-            return FileStatus(label, path, "verified" if ok else "checksum mismatch")
-    return FileStatus(None, None, "missing")

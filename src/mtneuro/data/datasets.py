@@ -9,7 +9,6 @@ Items are dicts:
 
 * region tiles: ``{"image": float32 (1, H, W) or (1, 8, H, W) in [0, 1], "label": int, "z": int}``
 * segmentation tiles: ``{"image": ..., "mask": int64 (H, W) or (8, H, W)}``
-* SSL crops: ``{"view1": float32 (1, c, c), "view2": ..., "label": int}``
 """
 
 from __future__ import annotations
@@ -188,45 +187,3 @@ class SegmentationTileDataset(_TileDataset):
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """uint8 images (N, 1, [8,] H, W) and int64 class masks (N, [8,] H, W)."""
         return self.images, self.masks
-
-
-class SSLCropDataset(Dataset):
-    """Two independent random ``crop`` x ``crop`` views of each training tile.
-
-    The MTNeuro self-supervised input: 128 x 128 crops of the 256 x 256 training
-    tiles. Crop offsets depend only on ``(seed, epoch, index)``, so the dataset is
-    deterministic and safe in DataLoader workers; call :meth:`set_epoch` each epoch.
-
-    Args:
-        images: uint8 (N, 1, H, W) tiles, e.g. ``RegionTileDataset(...).images``.
-        labels: optional (N,) labels passed through (not used for training).
-    """
-
-    def __init__(
-        self, images: np.ndarray, labels: np.ndarray | None = None, *, crop: int = 128, seed: int = 0
-    ) -> None:
-        if images.ndim != 4 or images.shape[1] != 1:
-            raise ConfigError(f"images: expected shape (N, 1, H, W), got {images.shape}")
-        if crop > min(images.shape[-2:]):
-            raise ConfigError(f"crop: expected <= tile size {min(images.shape[-2:])}, got {crop}")
-        self.images, self.crop, self.seed, self.epoch = images, crop, seed, 0
-        self.labels = labels if labels is not None else np.full(len(images), -1, dtype=np.int64)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return int(self.images.shape[0])
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        rng = np.random.default_rng((self.seed, self.epoch, index))
-        height, width = self.images.shape[-2:]
-        ys = rng.integers(0, height - self.crop + 1, size=2)
-        xs = rng.integers(0, width - self.crop + 1, size=2)
-        tile = self.images[index]
-        views = [tile[:, y : y + self.crop, x : x + self.crop] for y, x in zip(ys, xs)]
-        return {
-            "view1": to_float_image(views[0]),
-            "view2": to_float_image(views[1]),
-            "label": int(self.labels[index]),
-        }

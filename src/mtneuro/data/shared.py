@@ -41,13 +41,6 @@ from mtneuro.errors import DataError
 from mtneuro.registry import check_choice
 
 MASK_REGIONS: tuple[str, ...] = ("ctx", "str", "trn", "zi")
-#: mask file region -> MTNeuro region class name (``trn`` holds VP and some TRN).
-MASK_REGION_TO_REGION = {
-    "ctx": "cortex",
-    "str": "striatum",
-    "trn": "thalamus",
-    "zi": "zona_incerta",
-}
 #: file label -> internal label (0 bg, 1 vessel, 2 cell, 3 axon); evidence in the module docstring.
 MASK_FILE_TO_INTERNAL = np.array([0, 3, 1, 2], dtype=np.uint8)
 MASK_SHAPE = (32, 128, 128)

@@ -41,8 +41,6 @@ ROI_NAMES = {
 }
 #: roi id -> region class index (MTNeuro task 1).
 ROI_TO_CLASS = {0: 0, 1: 0, 2: 1, 8: 1, 3: 2, 4: 2, 5: 3, 6: 3, 7: 3}
-#: A representative roi id per region class, e.g. for painting a phantom.
-CLASS_TO_ROI = {0: 1, 1: 2, 2: 4, 3: 5}
 
 #: ``prasad/prasad_analysis/pixel_labels`` convention (what tasks 2 and 3 read).
 PIXEL_CLASSES: tuple[str, ...] = ("background", "vessel", "cell", "axon")

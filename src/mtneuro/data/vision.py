@@ -26,8 +26,8 @@ import torch
 
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.registry import check_choice
+from mtneuro.vocab import VISION_SOURCES
 
-VISION_SOURCES = ("digits", "cifar10", "cifar100", "folder")
 SPLITS = ("train", "test", "all")
 #: Fraction held out as the test split when a set has no official split (digits, flat folders).
 TEST_FRACTION = 0.3

@@ -38,6 +38,8 @@ from torch import nn
 
 from mtneuro.checkpoint_io import check_keys, load_state, save_state
 from mtneuro.errors import CheckpointError, ConfigError, DataError
+from mtneuro.models.registry import create_encoder, list_encoders
+from mtneuro.registry import import_callable
 
 FORMAT = "mtneuro-encoder/1"
 _KEYS = {"name": str, "kwargs": dict, "state_dict": dict, "out_dim": int, "input": dict,
@@ -58,15 +60,11 @@ def unwrap(module: nn.Module) -> nn.Module:
 def build_encoder(name: str, kwargs: Mapping[str, Any]) -> nn.Module:
     """Build an encoder from a registry ``name`` or a ``"module:callable"`` reference."""
     if ":" in name:
-        from mtneuro.models.user import import_callable
-
         return import_callable(name)(**kwargs)
-    from mtneuro.models.registry import create_encoder
-
     return create_encoder(name, **kwargs)
 
 
-def _with_encoder_facts(encoder: nn.Module, input_spec: Mapping[str, Any] | None) -> dict:
+def with_encoder_facts(encoder: nn.Module, input_spec: Mapping[str, Any] | None) -> dict:
     """``input_spec`` completed with the encoder's ``spatial_dims`` / ``in_channels`` / ``in_dim``."""
     facts = {
         k: getattr(encoder, k)
@@ -100,8 +98,6 @@ def save_encoder(
     Returns:
         The path written.
     """
-    from mtneuro.models.registry import list_encoders
-
     if ":" not in name and name not in list_encoders():
         raise ConfigError(
             f"save_encoder name: expected a registered encoder "
@@ -117,7 +113,7 @@ def save_encoder(
         "kwargs": dict(kwargs or {}),
         "state_dict": {k: v.detach().cpu() for k, v in encoder.state_dict().items()},
         "out_dim": out_dim,
-        "input": _with_encoder_facts(encoder, input_spec),
+        "input": with_encoder_facts(encoder, input_spec),
         "meta": dict(meta or {}),
     }
     # Atomic, and only tensors and plain values: loads back with weights_only=True.

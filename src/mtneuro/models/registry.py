@@ -1,5 +1,10 @@
 """Encoder registry: every backbone by name, built by :func:`create_encoder`.
 
+timm's habit: a model module registers its encoders when it is imported, and
+``mtneuro/models/__init__.py`` imports every model module once, so the entries exist as
+soon as any ``mtneuro.models`` module is imported; this module imports none of them (no
+import side effect here, no cycle).
+
 Every encoder is an ``nn.Module`` with an integer attribute ``out_dim`` and
 ``forward(x) -> (B, out_dim)``. Registered names (see :mod:`mtneuro.models.resnet`
 and :mod:`mtneuro.models.mlp`):
@@ -39,15 +44,9 @@ def create_encoder(name: str, **kwargs: Any) -> nn.Module:
     Returns:
         The encoder, with attribute ``out_dim``; ``forward(x) -> (B, out_dim)``.
     """
-    # Importing the modules registers their entries; done here so that
-    # `mtneuro.models.registry` alone is importable without cycles.
-    from mtneuro.models import mlp, resnet  # noqa: F401
-
     return ENCODERS.create(name, **kwargs)
 
 
 def list_encoders(pattern: str = "*") -> list[str]:
     """Names of the registered encoders matching the wildcard ``pattern``."""
-    from mtneuro.models import mlp, resnet  # noqa: F401
-
     return ENCODERS.list(pattern)

@@ -33,19 +33,19 @@ from torch import nn
 from mtneuro.errors import ConfigError
 from mtneuro.models import segmentation_2d, segmentation_3d
 from mtneuro.registry import Registry, check_choice
+from mtneuro.vocab import SEGMENTATION_MODEL_DIMS
 
 SEGMENTATION_MODELS: Registry[nn.Module] = Registry("segmentation model")
-#: name -> "2d" or "3d".
-MODEL_DIMS: dict[str, str] = {}
+#: name -> "2d" or "3d" (:data:`mtneuro.vocab.SEGMENTATION_MODEL_DIMS`).
+MODEL_DIMS = SEGMENTATION_MODEL_DIMS
 #: The networks of the MTNeuro task-2 table, in its order.
-PAPER_MODELS_2D = ("unet", "manet", "fpn", "unetplusplus", "pan", "pspnet")
-PAPER_MODELS_3D = ("unet3d", "vnet", "highresnet")
+PAPER_MODELS_2D = tuple(n for n, d in MODEL_DIMS.items() if d == "2d" and n != "ssl-unet")
+PAPER_MODELS_3D = tuple(n for n, d in MODEL_DIMS.items() if d == "3d")
 
 
-def _register(
-    name: str, dim: str
-) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    MODEL_DIMS[name] = dim
+def _register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    if name not in MODEL_DIMS:
+        raise ValueError(f"segmentation model {name!r}: not in mtneuro.vocab.SEGMENTATION_MODEL_DIMS")
     return SEGMENTATION_MODELS.register(name)
 
 
@@ -64,10 +64,10 @@ def _smp_factory(architecture: str) -> Callable[..., nn.Module]:
 
 
 for _name in PAPER_MODELS_2D:
-    _register(_name, "2d")(_smp_factory(_name))
+    _register(_name)(_smp_factory(_name))
 
 
-@_register("ssl-unet", "2d")
+@_register("ssl-unet")
 def _ssl_unet(
     n_classes: int,
     encoder: nn.Module | str | Path | None = None,
@@ -106,17 +106,17 @@ def _ssl_unet(
     )
 
 
-@_register("unet3d", "3d")
+@_register("unet3d")
 def _unet3d(n_classes: int, channels: tuple[int, ...] = (32, 64, 128, 256)) -> nn.Module:
     return segmentation_3d.build_unet3d(n_classes, channels=tuple(channels))
 
 
-@_register("vnet", "3d")
+@_register("vnet")
 def _vnet(n_classes: int) -> nn.Module:
     return segmentation_3d.build_vnet(n_classes)
 
 
-@_register("highresnet", "3d")
+@_register("highresnet")
 def _highresnet(n_classes: int) -> nn.Module:
     return segmentation_3d.build_highresnet(n_classes)
 

@@ -18,9 +18,7 @@ module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
 
 from __future__ import annotations
 
-import importlib
 import os
-from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -30,31 +28,11 @@ from torch import nn
 
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.models.checkpoint import load_encoder
+from mtneuro.models.registry import create_encoder, list_encoders
+from mtneuro.registry import import_callable
 
 ENTRY_POINT_GROUP = "mtneuro.encoders"
 DEFAULT_INPUT_SPEC: dict[str, Any] = {"spatial_dims": 2, "in_channels": 1, "size": 64}
-
-
-def import_callable(ref: str) -> Callable[..., Any]:
-    """Import ``"package.module:attr.path"`` and return the attribute.
-
-    Raises:
-        ConfigError: malformed reference, module not importable or attribute missing.
-    """
-    module_name, _, attr = ref.partition(":")
-    if not module_name or not attr:
-        raise ConfigError(f"encoder {ref!r}: expected 'package.module:callable'")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"encoder {ref!r}: cannot import module {module_name!r} ({exc})") from exc
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ConfigError(f"encoder {ref!r}: module {module_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise ConfigError(f"encoder {ref!r}: {attr!r} is not callable")
-    return obj
 
 
 def _entry_point_names() -> list[str]:
@@ -107,11 +85,13 @@ def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str =
     return int(out.shape[1])
 
 
-def resolve_encoder(spec: str) -> tuple[nn.Module, dict[str, Any]]:
-    """Turn a checkpoint path, ``module:callable``, registered or entry-point name into an encoder.
+def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
+    """Turn a checkpoint path, ``module:callable``, registered or entry-point name (or an
+    encoder already built) into an encoder.
 
     Args:
-        spec: see the module docstring for the accepted forms.
+        spec: see the module docstring for the accepted forms; an ``nn.Module`` is checked
+            and completed like the result of a ``module:callable``.
 
     Returns:
         ``(encoder, input_spec)``: the module (with integer ``out_dim``) and a dict with
@@ -122,8 +102,8 @@ def resolve_encoder(spec: str) -> tuple[nn.Module, dict[str, Any]]:
         ConfigError: the spec matches none of the forms; the message lists them.
         DataError: a checkpoint file is missing or malformed.
     """
-    from mtneuro.models.registry import create_encoder, list_encoders
-
+    if isinstance(spec, nn.Module):
+        return _finish(f"in-memory {type(spec).__name__}", spec, None)
     if not isinstance(spec, str) or not spec:
         raise ConfigError(f"encoder spec: expected a non-empty string, got {spec!r}")
     path = Path(spec)

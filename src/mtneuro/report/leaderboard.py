@@ -18,19 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mtneuro.report.published import Stat, published_rows
-from mtneuro.report.results import SCHEMA_VERSION
+from mtneuro.tasks.api import READABLE_SCHEMAS
 from mtneuro.tasks.protocol import SUBVOLUME_NOTE, SUBVOLUME_SETTINGS, UNCHECKED
+from mtneuro.vocab import FEATURE_TITLES, TASK_TITLES
 
-TASK_TITLES = {
-    "task1": "Task 1: brain-region classification (accuracy)",
-    "task2": "Task 2: microstructure segmentation (F1, IoU)",
-    "task3": "Task 3: semantic features from frozen embeddings (linear-readout R²)",
-    "neural": "Neural decoding (MYOW protocol)",
-    "pretrain": "Self-supervised pretraining",
-}
 TASK_ORDER = tuple(TASK_TITLES)
 VOLUME_SOURCES = {
     "phantom": "phantom (synthetic volume)",
@@ -42,11 +34,8 @@ METRIC_TITLES = {
     "f1_avg": "F1 avg", "iou_avg": "IoU avg",
 }
 # Task 3: ``r2_*`` is the in-sample R² of the published table's definition, ``r2_test_*`` held out.
-_FEATURES = {"vessel_fraction": "Vessels", "axon_fraction": "Axons", "cell_count": "Cell count",
-             "cell_size": "Cell size", "nn_distance": "Dist (k=1)"}
-_FEATURES.update({"cell_size_exact": "Cell size, exact", "nn_distance_exact": "Dist (k=1), exact"})
-METRIC_TITLES.update({f"r2_{k}": f"R² {v} (in-sample)" for k, v in _FEATURES.items()})
-METRIC_TITLES.update({f"r2_test_{k}": f"R² {v} (held-out)" for k, v in _FEATURES.items()})
+METRIC_TITLES.update({f"r2_{k}": f"R² {v} (in-sample)" for k, v in FEATURE_TITLES.items()})
+METRIC_TITLES.update({f"r2_test_{k}": f"R² {v} (held-out)" for k, v in FEATURE_TITLES.items()})
 OURS = "ours"
 
 
@@ -140,7 +129,7 @@ class LeaderboardTable:
 def load_records(out_dir: str | Path) -> list[dict[str, Any]]:
     """Every readable cell record under ``out_dir/cells`` (sorted by cell id).
 
-    Records of another schema version are skipped rather than misread.
+    Records of schema versions 1 and 2 are read; others are skipped rather than misread.
     """
     records = []
     for path in sorted(Path(out_dir).glob("cells/*/metrics.json")):
@@ -148,17 +137,11 @@ def load_records(out_dir: str | Path) -> list[dict[str, Any]]:
             record = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if record.get("schema_version") != SCHEMA_VERSION or "cell" not in record:
+        if record.get("schema_version") not in READABLE_SCHEMAS or "cell" not in record:
             continue
         record["_dir"] = path.parent.relative_to(out_dir).as_posix()
         records.append(record)
     return records
-
-
-def _summarise(values: list[float]) -> Stat:
-    arr = np.asarray(values, dtype=np.float64)
-    std = float(arr.std(ddof=1)) if arr.size > 1 else None
-    return Stat(float(arr.mean()), std, int(arr.size))
 
 
 def _method_name(cell: dict[str, Any]) -> str:
@@ -204,7 +187,7 @@ def _ours(records: list[dict[str, Any]]) -> list[Row]:
         for key in keys:
             numbers = [r["headline"][key] for r in complete if r["headline"].get(key) is not None]
             if numbers:
-                values[key] = _summarise(numbers)
+                values[key] = Stat.of(numbers)
         failures = failed.pop(method, [])  # counted once, on the method's first row
         rows.append(Row(OURS, method, source, values, n=len(complete), failed=len(failures),
                         cells=[r["cell"]["id"] for r in complete + failures],

@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from mtneuro.stats import mean_std
 
 PUBLISHED_PATH = Path(__file__).resolve().parents[1] / "resources" / "published.json"
 SCHEMA_VERSION = 1
@@ -45,6 +45,13 @@ class Stat:
     mean: float
     std: float | None = None
     n: int | None = None
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stat:
+        """Mean +- std of per-seed ``values`` (:func:`mtneuro.stats.mean_std`); ``std`` is
+        ``None`` for one value, which has no spread to show."""
+        stats = mean_std(values)
+        return cls(stats["mean"], stats["std"] if stats["n"] > 1 else None, stats["n"])
 
     def format(self, digits: int = 3) -> str:
         if self.std is None:
@@ -71,9 +78,7 @@ class PublishedRow:
 
 def _stat(raw: dict[str, Any]) -> Stat:
     if "values" in raw:  # per-seed numbers: summarise like our own cells (sample std)
-        values = np.asarray(raw["values"], dtype=np.float64)
-        std = float(values.std(ddof=1)) if values.size > 1 else None
-        return Stat(float(values.mean()), std, int(values.size))
+        return Stat.of(raw["values"])
     return Stat(float(raw["mean"]), None if raw.get("std") is None else float(raw["std"]))
 
 

@@ -1,16 +1,16 @@
 """Results on disk: one ``metrics.json`` per run, with a versioned schema.
 
-Every command that computes numbers writes them through :func:`write_metrics`
-so the report can rebuild tables from the files alone, and every row carries
-where its data came from (``source``), so phantom numbers are never mistaken
-for real-volume numbers. Task runs and bench cells also write their protocol card
-(``protocol``, ``deviations``; :mod:`mtneuro.tasks.protocol`) through ``extra``.
+Task runs write theirs as a :class:`~mtneuro.tasks.api.Result`
+(:func:`mtneuro.report.record.run_and_record`); other runs (``mtneuro pretrain``, a
+failed bench cell) through :func:`write_metrics`. Either way the report can rebuild
+tables from the files alone, and every record carries where its data came from
+(``source``), so phantom numbers are never mistaken for real-volume numbers. Schema
+versions 1 and 2 are read (:data:`mtneuro.tasks.api.READABLE_SCHEMAS`).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import subprocess
@@ -19,11 +19,9 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
-
 from mtneuro import __version__
-
-SCHEMA_VERSION = 1
+from mtneuro.stats import mean_std  # noqa: F401 - re-exported for mtneuro.cli.neural (issue 16b)
+from mtneuro.tasks.api import READABLE_SCHEMAS, SCHEMA_VERSION, to_jsonable
 
 
 def code_version() -> str:
@@ -39,25 +37,6 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return f"{__version__}+{commit}" if commit else __version__
-
-
-def to_jsonable(value: Any) -> Any:
-    """Convert numpy / torch scalars and arrays to plain JSON; NaN becomes ``None``."""
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def write_json_atomic(path: str | Path, payload: Any) -> Path:
@@ -114,15 +93,7 @@ def read_metrics(path: str | Path) -> dict[str, Any]:
         path = path / "metrics.json"
     data = json.loads(path.read_text())
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise ValueError(f"{path}: schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
+    if version not in READABLE_SCHEMAS:
+        raise ValueError(f"{path}: schema_version {version!r} is not supported "
+                         f"(expected one of {', '.join(map(str, READABLE_SCHEMAS))})")
     return data
-
-
-def mean_std(values: list[float] | np.ndarray) -> dict[str, float]:
-    """Mean and sample std (ddof=1; 0 for one value) of per-seed numbers."""
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size == 0:
-        raise ValueError("mean_std of no values")
-    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
-    return {"mean": float(arr.mean()), "std": std, "n": int(arr.size)}

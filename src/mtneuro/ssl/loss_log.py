@@ -30,7 +30,7 @@ class LossLog:
         writes: whether this process writes the file (the main rank).
     """
 
-    def __init__(self, path: Path, batch_size: int, writes: bool) -> None:
+    def __init__(self, path: Path | None, batch_size: int, writes: bool) -> None:
         self.path, self.batch_size, self.writes = path, batch_size, writes
         self.pending: list[tuple[int, int, dict[str, float], dict[str, torch.Tensor]]] = []
         self.window_start = time.perf_counter()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from mtneuro.ssl.acceleration import in_sync_free
+from mtneuro.acceleration import in_sync_free
 
 
 def _check(ok: torch.Tensor, message: str, n_valid: torch.Tensor | None = None) -> None:

@@ -13,10 +13,10 @@ update), but so that one call's kernels can be captured once and replayed:
 - the miner's random pick arrives as a uniform draw made by the caller from the step's
   device generator, the same numbers :func:`~mtneuro.ssl.miner.knn_mine` would draw;
 - checks that would read the device back assert asynchronously
-  (:func:`~mtneuro.ssl.acceleration.sync_free`); when captured, autocast runs without
+  (:func:`~mtneuro.acceleration.sync_free`); when captured, autocast runs without
   its weight cache (a cast cached during capture would be stale at replay).
 
-With ``capture`` (CUDA) the step is captured by :class:`~mtneuro.ssl.acceleration.GraphedStep`
+With ``capture`` (CUDA) the step is captured by :class:`~mtneuro.acceleration.GraphedStep`
 after three warm-up calls; with ``compile_mode`` the forward (encoders, heads, miner and
 losses, backward by AOTAutograd) and the update are ``torch.compile``'d.
 On CPU without capture it computes what the eager step computes, up to the rounding of
@@ -30,7 +30,7 @@ import time
 import torch
 from torch import nn
 
-from mtneuro.ssl import acceleration
+from mtneuro import acceleration
 from mtneuro.ssl.momentum import TargetEMA
 from mtneuro.ssl.optim import TensorLRUpdate
 
@@ -51,7 +51,7 @@ class StaticStep:
 
     Attributes:
         first_call_s: seconds of the first call (compilation happens there).
-        graph: the :class:`~mtneuro.ssl.acceleration.GraphedStep`, if capturing.
+        graph: the :class:`~mtneuro.acceleration.GraphedStep`, if capturing.
     """
 
     def __init__(

@@ -8,17 +8,15 @@ interrupted anywhere and resumed from its last checkpoint replays the same
 batches with the same augmentations and ends bit-identical (on CPU) to an
 uninterrupted run. ``tests/ssl_train/test_resume.py`` checks this.
 
-Per step: learning rate (linear warm-up, then cosine), EMA momentum (base -> 1,
-cosine) and mined-loss weight (linear ramp) from :mod:`mtneuro.ssl.schedules`;
-two augmented views of the batch made on the training device; one optimiser
-step; one target update. Loss terms stay on the device and are read back every
-``log_every`` steps (one synchronisation), averaged over ranks, checked for
-NaN/inf and appended to ``train_log.jsonl``. Nothing else in a step waits for the
-device: the epoch's sample order and pool draws are moved to the device once per
-epoch (``prefetch_indices``), and views are made there.
+Per step: learning rate (warm-up, then cosine), EMA momentum (base -> 1, cosine) and
+mined-loss weight (linear ramp) from :mod:`mtneuro.ssl.schedules`; two views made on the
+device; one optimiser step; one target update. Loss terms are read back every
+``log_every`` steps (one synchronisation), averaged over ranks, checked for NaN/inf and
+appended to ``train_log.jsonl``; sample order and pool draws move to the device once per
+epoch (``prefetch_indices``), so nothing else in a step waits for the device.
 
 The step runs eagerly, or from static buffers, optionally captured in a CUDA graph
-and/or compiled (``step``, ``compile_mode``; :mod:`mtneuro.ssl.acceleration`,
+and/or compiled (``step``, ``compile_mode``; :mod:`mtneuro.acceleration`,
 :class:`mtneuro.ssl.static_step.StaticStep`); all modes compute the same step up to
 float rounding.
 
@@ -44,10 +42,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from mtneuro import cpu_memory
+from mtneuro import acceleration, cpu_memory
 from mtneuro.checkpoint_io import restore_into
 from mtneuro.errors import ConfigError, TrainingError
-from mtneuro.ssl import acceleration, schedules
+from mtneuro.ssl import schedules
 from mtneuro.ssl.checkpoint import (
     capture_rng_state,
     load_checkpoint,
@@ -59,13 +57,13 @@ from mtneuro.ssl.loss_log import LossLog
 from mtneuro.ssl.optim import static_update_support
 from mtneuro.ssl.progress import Progress
 from mtneuro.ssl.static_step import StaticStep
+from mtneuro.vocab import AMP_MODES, COMPILE_MODES, STEP_MODES
 
 #: ``augment(batch, generator) -> view``: one random view of a float batch, on its device.
 ViewFn = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-Amp = Literal["auto", "none", "bf16", "fp16"]
-Step = Literal["auto", "eager", "static", "cuda_graph"]
-CompileMode = Literal["auto", "off", "default", "reduce-overhead", "max-autotune",
-                      "max-autotune-no-cudagraphs"]
+Amp = Literal[AMP_MODES]
+Step = Literal[STEP_MODES]
+CompileMode = Literal[COMPILE_MODES]
 LOG_NAME = "train_log.jsonl"
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -98,26 +96,21 @@ class TrainSettings:
             there, but not bitwise resumable across machines), ``"fp16"`` (CUDA only, with
             a gradient scaler).
         channels_last: NHWC memory format for 2D images where it pays
-            (:func:`~mtneuro.ssl.acceleration.channels_last_pays`: CUDA, and CPU unless
+            (:func:`~mtneuro.acceleration.channels_last_pays`: CUDA, and CPU unless
             the model hits a oneDNN fp32 crash).
         compile: ``torch.compile`` the online and target encoders in place
-            (:func:`~mtneuro.ssl.acceleration.compile_encoders`).
+            (:func:`~mtneuro.acceleration.compile_encoders`).
         retain_cpu_memory: on CPU, keep freed memory for reuse during :meth:`Trainer.fit`
-            (:func:`~mtneuro.cpu_memory.retained_cpu_memory`): faster steps, higher
-            peak memory.
+            (:func:`~mtneuro.cpu_memory.retained_cpu_memory`): faster, higher peak memory.
         step: how each step is driven: ``"eager"``, ``"static"`` (static buffers and
             device-tensor schedules, no host synchronisation), ``"cuda_graph"`` (static,
-            captured once and replayed), or ``"auto"``
-            (:data:`~mtneuro.ssl.acceleration.AUTO_STEP` for the device; see
-            :func:`~mtneuro.ssl.acceleration.resolve_step`).
+            captured once and replayed), or ``"auto"`` (:func:`~mtneuro.acceleration.resolve_step`).
         compile_mode: ``torch.compile`` mode of the static step's forward and update
-            (``"off"``, ``"default"``, ``"max-autotune-no-cudagraphs"``, ``"max-autotune"``,
-            ``"reduce-overhead"``), or ``"auto"``.
+            (:data:`mtneuro.vocab.COMPILE_MODES`).
         fuse_target_views: one target-encoder forward for both views and the pool; its
             batch norms then see the concatenation (not the MTNeuro protocol: off).
-        prefetch_indices: move each epoch's sample order and pool draws to the device
-            at the epoch start, so no step copies indices from the host (each such copy
-            waits for the device). Same results either way.
+        prefetch_indices: move each epoch's sample order and pool draws to the device at
+            its start (a step's host copy waits for the device). Same results either way.
         quiet: no progress bar or progress lines.
     """
 
@@ -166,7 +159,8 @@ class Trainer:
         augment: makes one random view of a float batch; called twice per step
             (and once for the pool batch).
         settings: loop settings.
-        out_dir: where ``train_log.jsonl`` and ``checkpoint.pt`` go (main rank only).
+        out_dir: where ``train_log.jsonl`` and ``checkpoint.pt`` go (main rank only);
+            ``None``: nothing is written (an in-memory run, e.g. a task's pre-training).
         dist: this process's place in a ``torchrun`` job (single process if None).
         wrap: builds what is called each step from ``method`` (e.g. a DDP wrapper); applied
             after the memory-format change, so DDP's gradient buckets match the parameters.
@@ -179,7 +173,7 @@ class Trainer:
         images: torch.Tensor,
         augment: ViewFn,
         settings: TrainSettings,
-        out_dir: str | Path,
+        out_dir: str | Path | None,
         *,
         dist: DistInfo | None = None,
         wrap: Callable[[nn.Module], nn.Module] | None = None,
@@ -187,9 +181,9 @@ class Trainer:
         self.method, self.optimizer, self.augment, self.settings = method, optimizer, augment, settings
         self.dist = dist or DistInfo(device=next(method.parameters()).device)
         self.device = self.dist.device
-        self.out_dir = Path(out_dir)
-        self.log_path = self.out_dir / LOG_NAME
-        self.checkpoint_path = self.out_dir / CHECKPOINT_NAME
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.log_path = self.out_dir / LOG_NAME if self.out_dir is not None else None
+        self.checkpoint_path = self.out_dir / CHECKPOINT_NAME if self.out_dir is not None else None
         self.images = images.to(self.device) if self.device.type == "cuda" else images
         self.n = int(images.shape[0])
         self.steps_per_epoch = self.n // settings.batch_size
@@ -226,7 +220,8 @@ class Trainer:
         self.total_steps = settings.epochs * self.steps_per_epoch
         self.step = 0
         self.epoch = 0
-        self.log = LossLog(self.log_path, settings.batch_size, self.dist.is_main)
+        self.log = LossLog(self.log_path, settings.batch_size,
+                           self.dist.is_main and self.log_path is not None)
         self.last_checkpoint_epoch: int | None = None
 
     # -- schedules ------------------------------------------------------------------
@@ -252,7 +247,7 @@ class Trainer:
             TrainingError: a non-finite loss (the last good checkpoint is kept), or a
                 checkpoint that does not match these settings.
         """
-        if resume and self.checkpoint_path.is_file():
+        if resume and self.checkpoint_path is not None and self.checkpoint_path.is_file():
             self._restore()
         else:
             self.log.reset()
@@ -278,8 +273,8 @@ class Trainer:
             "final_loss": self.log.last_loss,
             "samples_per_s": samples / wall if samples and wall > 0 else math.nan,
             "wall_s": wall,
-            "log": str(self.log_path),
-            "checkpoint": str(self.checkpoint_path),
+            "log": str(self.log_path) if self.log_path is not None else None,
+            "checkpoint": str(self.checkpoint_path) if self.checkpoint_path is not None else None,
             "step_mode": self.plan.mode,
             "compile_mode": self.plan.compile_mode,
         }
@@ -367,6 +362,8 @@ class Trainer:
 
     # -- checkpoints --------------------------------------------------------------------
     def _kept_checkpoint(self) -> str:
+        if self.checkpoint_path is None:
+            return "no checkpoint is kept (in-memory run)"
         if self.last_checkpoint_epoch is None:
             return "no checkpoint had been written"
         return f"last good checkpoint {self.checkpoint_path} (epoch {self.last_checkpoint_epoch})"
@@ -383,7 +380,7 @@ class Trainer:
         }
 
     def _save(self) -> None:
-        if self.dist.is_main:
+        if self.dist.is_main and self.checkpoint_path is not None:
             save_checkpoint(self.checkpoint_path, self._state())
         self.last_checkpoint_epoch = self.epoch
         barrier()  # no rank races ahead of a checkpoint it might need to resume from

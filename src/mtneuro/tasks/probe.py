@@ -40,23 +40,25 @@ def extract_features(
     *,
     batch_size: int = 256,
     device: str | torch.device = "cpu",
-    mean: float = 0.0,
-    std: float = 1.0,
+    mean: float | Sequence[float] = 0.0,
+    std: float | Sequence[float] = 1.0,
 ) -> np.ndarray:
-    """Frozen features of ``images``.
+    """Frozen features of ``images``: the one feature extractor of the probes.
 
     Args:
         encoder: ``forward(x) -> (B, D)``; run in eval mode, training flag restored.
         images: ``(N, C, H, W)`` or ``(N, C, D, H, W)``; uint8 (scaled by 1/255) or float
             in [0, 1]. Converted one batch at a time, so uint8 inputs stay small.
         batch_size: samples per forward pass.
-        mean, std: normalisation the encoder expects, applied to [0, 1] intensities.
+        mean, std: normalisation the encoder expects, applied to [0, 1] intensities: one
+            value, or one per channel.
 
     Returns:
         float32 ``(N, D)`` array.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size: expected int >= 1, got {batch_size!r}")
+    per_channel = not (np.isscalar(mean) and np.isscalar(std))
     was_training = encoder.training
     encoder.eval()
     out = []
@@ -64,7 +66,12 @@ def extract_features(
         for start in range(0, len(images), batch_size):
             batch = torch.as_tensor(images[start : start + batch_size]).to(device)
             batch = batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
-            if mean != 0.0 or std != 1.0:
+            if per_channel:
+                shape = (1, -1) + (1,) * (batch.dim() - 2)
+                batch = ((batch - torch.as_tensor(mean, dtype=torch.float32, device=device)
+                          .reshape(shape)) / torch.as_tensor(std, dtype=torch.float32,
+                                                             device=device).reshape(shape))
+            elif mean != 0.0 or std != 1.0:
                 batch = (batch - mean) / std
             out.append(encoder(batch).float().reshape(len(batch), -1).cpu())
     finally:
@@ -95,7 +102,7 @@ def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
-class _Standardizer:
+class Standardizer:
     """Column means and scales of a training matrix (constant columns keep scale 1)."""
 
     def __init__(self, x: np.ndarray) -> None:
@@ -158,7 +165,7 @@ class LinearProbe:
             raise DataError(
                 f"y: need at least 2 classes to train a classifier, got {self.classes_.tolist()}"
             )
-        self.standardizer_ = _Standardizer(x)
+        self.standardizer_ = Standardizer(x)
         xs = self.standardizer_(x)
         if len(self.Cs) == 1:
             self.scores_ = np.array([np.nan])
@@ -270,7 +277,7 @@ def contiguous_folds(n: int, folds: int, groups: np.ndarray | None = None) -> li
     return [np.flatnonzero(np.isin(groups, block)) for block in np.array_split(values, folds)]
 
 
-def _ridge_solutions(x: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+def ridge_solutions(x: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> np.ndarray:
     """Ridge weights for every alpha at once: ``(n_alphas, d, t)`` from one thin SVD."""
     u, s, vt = np.linalg.svd(x, full_matrices=False)
     uty = u.T @ y  # (r, t)
@@ -311,20 +318,20 @@ class RidgeProbe:
         y = _as_2d(y[:, None] if y.ndim == 1 else y, "y")
         if y.shape[0] != x.shape[0]:
             raise DataError(f"y: expected {x.shape[0]} rows, got {y.shape[0]}")
-        self.x_scale_, self.y_scale_ = _Standardizer(x), _Standardizer(y)
+        self.x_scale_, self.y_scale_ = Standardizer(x), Standardizer(y)
         xs, ys = self.x_scale_(x), self.y_scale_(y)
         mse = np.zeros((alphas.size, y.shape[1]))
         for val in contiguous_folds(x.shape[0], self.cv, groups):
             train = np.ones(x.shape[0], dtype=bool)
             train[val] = False
             xm, ym = xs[train].mean(axis=0), ys[train].mean(axis=0)
-            weights = _ridge_solutions(xs[train] - xm, ys[train] - ym, alphas)
+            weights = ridge_solutions(xs[train] - xm, ys[train] - ym, alphas)
             pred = np.einsum("nd,adt->ant", xs[val] - xm, weights) + ym
             mse += ((pred - ys[val]) ** 2).sum(axis=1)
         self.cv_mse_ = mse / x.shape[0]
         self.alpha_ = alphas[self.cv_mse_.argmin(axis=0)]
         # final fit per target with its own alpha: solve all alphas, keep the chosen one
-        weights = _ridge_solutions(xs - xs.mean(axis=0), ys - ys.mean(axis=0), alphas)
+        weights = ridge_solutions(xs - xs.mean(axis=0), ys - ys.mean(axis=0), alphas)
         w_std = weights[self.cv_mse_.argmin(axis=0), :, np.arange(y.shape[1])].T  # (d, t)
         self.coef_ = w_std / self.x_scale_.scale[:, None] * self.y_scale_.scale[None, :]
         self.intercept_ = (

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mtneuro.vocab import SSL_METHODS
+
 #: Said of every ROI-C2 / ROI-C3 run, and beside published ROI-C2 / ROI-C3 rows.
 SUBVOLUME_NOTE = (
     "ROI-C2/C3 use sub-volumes B, C and D defined by this package (no coordinates were "
@@ -115,7 +117,7 @@ _SSL = "SSL_*_ResNet-18_2D.json"
 #: ``task1_ssl.py`` pre-training (``networkconfig/SSL_*_ResNet-18_2D.json`` keys; lines in
 #: docs/protocols.md): PretrainConfig field -> (value, where).
 PRETRAIN_REFERENCE = {
-    "encoder": ("resnet18", f"{_SSL} encoder_name"),
+    "backbone": ("resnet18", f"{_SSL} encoder_name"),
     "crop": (128, "scripts/task1_ssl.py:80"),
     "z_step": (1, "all training slices"),
     "epochs": (800, f"{_SSL} ssl_epochs"),
@@ -141,19 +143,19 @@ MYOW_REFERENCE = {
 
 def pretraining_deviations(config: Any) -> list[str]:
     """How the SSL pre-training of a task-1 / task-3 config departs from ``task1_ssl.py``'s
-    (compared field by field with the config it would pre-train with)."""
-    if config.method not in ("byol", "myow", "myow-merged"):
+    (compared field by field with its nested ``pretrain`` config)."""
+    if config.method not in SSL_METHODS:
         return []
     if config.encoder is not None:
         return [f"encoder loaded from {config.encoder}: its pre-training is not checked here"]
-    from mtneuro.tasks.region_encoders import on_the_fly_config
-
-    pretrain = on_the_fly_config(config, 0)
+    pretrain = config.pretrain
+    if pretrain is None:  # nothing is pre-trained (e.g. 3D: the run asks for an encoder)
+        return []
     reference = {**PRETRAIN_REFERENCE, **(MYOW_REFERENCE if config.method != "byol" else {})}
     out = []
     for key, (value, where) in reference.items():
         ours = getattr(pretrain, key)
-        ours = "resnet18" if key == "encoder" and ours == "auto" else ours
+        ours = "resnet18" if key == "backbone" and ours == "auto" else ours
         out += differs(f"pre-training {key}", ours, value, where)
     return out
 

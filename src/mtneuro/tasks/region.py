@@ -22,35 +22,39 @@ re-initialises and re-trains; data are read once.
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import torch
+from torch import nn
 
-from mtneuro.config import check, from_mapping, positive, to_dict
-from mtneuro.data.datasets import RegionTileDataset
-from mtneuro.data.sources import open_source
+from mtneuro.config import check, positive, to_dict
 from mtneuro.data.spec import REGION_SHORT, REGIONS
 from mtneuro.errors import ConfigError
 from mtneuro.models import create_encoder
+from mtneuro.stats import mean_std
+from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
+from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.tasks.probe import DEFAULT_CS, LinearProbe, extract_features
-from mtneuro.tasks.region_encoders import check_encoder_given, frozen_encoder
+from mtneuro.tasks.region_encoders import FrozenEncoders, check_encoder_given
 from mtneuro.tasks.region_head import HeadSettings, predict_with_head, train_linear_head
 from mtneuro.tasks.region_inputs import RegionInputs
 from mtneuro.tasks.region_protocol import RegionRecipe, resolve_recipe
 from mtneuro.tasks.region_supervised import SupervisedSettings, predict, train_classifier
+from mtneuro.tasks.scores import classification_metrics
+from mtneuro.tasks.volume import (
+    FULL,
+    QUICK,
+    Method,
+    SplitData,
+    load_region_splits,
+    pretrains_on_the_fly,
+    ssl_training_tiles,
+)
 
-METHODS = ("supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder")
 CLASS_NAMES = tuple(REGION_SHORT[r] for r in REGIONS)
-#: Sizes of the quick and full presets (epochs: :mod:`mtneuro.tasks.region_protocol`).
-QUICK = {"z_step": 8, "backbone": "resnet-tiny", "nmf_max_iter": 100}
-FULL = {"z_step": 1, "backbone": "resnet18", "nmf_max_iter": 300}
-Method = Literal[
-    "supervised", "supervised-mixup", "byol", "myow", "myow-merged", "pca", "nmf", "encoder"
-]
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,12 @@ class Task1Config:
 
     Attributes:
         setting: ``roi-c1`` / ``roi-c2`` / ``roi-c3``.
-        method: one of :data:`METHODS`.
+        method: one of :data:`mtneuro.vocab.VOLUME_METHODS`.
         source: volume source name; source_params: its keyword arguments.
         dim: ``2d`` tiles or ``3d`` 8-slice blocks.
         seeds: one full run per seed; mean +- std reported over them.
-        encoder: encoder spec for ``encoder`` (required) and SSL methods (optional).
+        encoder: encoder spec for ``encoder`` (required) and SSL methods (optional; else
+            each seed pre-trains one on the training tiles, see ``pretrain``).
         quick: small preset (``z_step`` 8, ``resnet-tiny``, 8 epochs, quick pre-training).
         protocol: ``paper`` (the released MTNeuro scripts) or ``resized``; ``None``:
             ``resized`` for quick runs, else ``paper`` (see
@@ -87,7 +92,12 @@ class Task1Config:
         n_components: PCA / NMF components (capped by samples and pixels).
         nmf_max_iter: NMF iterations (quick 100, full 300).
         probe_cs: candidate C of the logistic-regression probe.
-        pretrain_epochs: epochs of on-the-fly SSL pre-training (None: preset default).
+        pretrain: the on-the-fly SSL pre-training (SSL methods without ``encoder``, 2D),
+            resolved when the config is built (:func:`task1_config`): the ``quick`` or
+            ``default`` pre-training preset, this config's method, data and device, then
+            the given values (e.g. ``{"epochs": 3}``); its ``seed`` is replaced by each
+            task seed, and it trains on the task's training tiles at its ``z_step`` (a
+            multiple of the task's); ``None`` for every other config.
         device: torch device; quiet: no progress bars.
     """
 
@@ -122,7 +132,7 @@ class Task1Config:
     n_components: int = field(default=256, metadata=positive())
     nmf_max_iter: int | None = field(default=None, metadata=positive())
     probe_cs: tuple[float, ...] = DEFAULT_CS
-    pretrain_epochs: int | None = field(default=None, metadata=positive())
+    pretrain: PretrainConfig | None = None
     device: str = "cpu"
     quiet: bool = True
 
@@ -132,56 +142,10 @@ class Task1Config:
         return value if value is not None else (QUICK if self.quick else FULL)[key]
 
 
-@dataclass
-class SplitData:
-    """One split: uint8 tiles ``(N, 1, [8,] H, W)``, labels ``(N,)`` and first slice ``(N,)``."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    z: np.ndarray
-
-
 def load_task1_data(config: Task1Config) -> tuple[dict[str, SplitData], dict[str, Any]]:
     """Read the train / val / test tiles of ``config`` once; returns splits and provenance."""
-    source = open_source(config.source, **config.source_params)
-    splits = {}
-    for split in ("train", "val", "test"):
-        ds = RegionTileDataset(
-            source, config.setting, split, config.dim, z_step=config.preset("z_step")
-        )
-        splits[split] = SplitData(ds.images, ds.labels, ds.z)
-    return splits, source.describe()
-
-
-def classification_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 4
-) -> dict[str, Any]:
-    """Accuracy, per-class accuracy (recall; NaN if absent) and confusion counts (rows = truth)."""
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    confusion = np.bincount(y_true * n_classes + y_pred, minlength=n_classes**2).reshape(
-        n_classes, n_classes
-    )
-    support = confusion.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = np.where(support > 0, np.diag(confusion) / np.maximum(support, 1), np.nan)
-    return {
-        "accuracy": float(np.mean(y_true == y_pred)),
-        "per_class_accuracy": per_class.tolist(),
-        "confusion": confusion.tolist(),
-        "n_test": int(y_true.size),
-    }
-
-
-def mean_std(values: list[float] | np.ndarray) -> dict[str, Any]:
-    """Mean and sample std (ddof 1, 0 for one value) over seeds, per column, NaN-aware."""
-    arr = np.asarray(values, dtype=np.float64)
-    n = arr.shape[0]
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
-        mean = np.nanmean(arr, axis=0) if n else np.nan
-        std = np.nanstd(arr, axis=0, ddof=1) if n > 1 else np.zeros_like(mean)
-    as_plain = (lambda v: v.tolist()) if np.ndim(mean) else float
-    return {"mean": as_plain(mean), "std": as_plain(std), "n": int(n)}
+    return load_region_splits(config.source, config.source_params, config.setting, config.dim,
+                              config.preset("z_step"))
 
 
 def train_supervised(
@@ -228,10 +192,10 @@ def _probe_info(config: Task1Config, probe: LinearProbe) -> dict[str, Any]:
 
 
 def _encoder_readout(config: Task1Config, recipe: RegionRecipe, inputs: RegionInputs, seed: int,
-                     spatial_dims: int) -> tuple[Any, dict]:
+                     frozen: FrozenEncoders) -> tuple[Any, dict]:
     """A frozen encoder with the recipe's head: logistic regression, or a linear layer
     trained as ``task1_ssl.py`` (:mod:`mtneuro.tasks.region_head`)."""
-    encoder, spec = frozen_encoder(config, seed=seed, spatial_dims=spatial_dims)
+    encoder, spec = frozen(seed)
     norm = {"mean": float(spec.get("mean", 0.0)), "std": float(spec.get("std", 1.0))}
     extra: dict[str, Any] = {"encoder_input": spec}
     if recipe.head == "logistic":
@@ -252,9 +216,8 @@ def _encoder_readout(config: Task1Config, recipe: RegionRecipe, inputs: RegionIn
     return predict_with_head(encoder, head, inputs.test_x, settings, **norm), extra
 
 
-def _run_seed(
-    config: Task1Config, recipe: RegionRecipe, inputs: RegionInputs, seed: int, spatial_dims: int
-) -> dict[str, Any]:
+def _run_seed(config: Task1Config, recipe: RegionRecipe, inputs: RegionInputs, seed: int,
+              spatial_dims: int, frozen: FrozenEncoders) -> dict[str, Any]:
     torch.manual_seed(seed)
     method = config.method
     if method in ("supervised", "supervised-mixup"):
@@ -265,16 +228,19 @@ def _run_seed(
     elif method in ("pca", "nmf"):
         pred, extra = _pixel_readout(config, inputs, seed)
     else:
-        pred, extra = _encoder_readout(config, recipe, inputs, seed, spatial_dims)
+        pred, extra = _encoder_readout(config, recipe, inputs, seed, frozen)
     return {"seed": seed, **classification_metrics(inputs.test_y, pred, len(CLASS_NAMES)), **extra}
 
 
-def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None) -> dict[str, Any]:
+def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
+              encoder: nn.Module | None = None) -> dict[str, Any]:
     """Run task 1 for every seed of ``config``.
 
     Args:
-        config: validated configuration (build with ``from_mapping(Task1Config, {...})``).
+        config: validated configuration (build with :func:`task1_config`).
         data: splits from :func:`load_task1_data` to reuse across runs (read if None).
+        encoder: an encoder in memory for method ``encoder`` (``config.encoder`` then only
+            names it), mapping ``(N, 1, H, W)`` in [0, 1] to ``(N, D)``.
 
     Returns:
         ``{"per_seed": [...], "accuracy": {"mean", "std", "n"}, "per_class_accuracy": {...},
@@ -284,7 +250,7 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None) -> 
     """
     if not isinstance(config, Task1Config):
         raise ConfigError(f"run_task1: expected a Task1Config, got {type(config).__name__}")
-    check_encoder_given(config)
+    check_encoder_given(config, encoder)
     recipe = resolve_recipe(config)
     start = time.perf_counter()
     source_info: dict[str, Any] | None = None
@@ -292,7 +258,12 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None) -> 
         data, source_info = load_task1_data(config)
     inputs = RegionInputs(data, recipe)
     spatial_dims = 3 if config.dim == "3d" else 2
-    per_seed = [_run_seed(config, recipe, inputs, int(seed), spatial_dims) for seed in config.seeds]
+    tiles = None
+    if encoder is None and pretrains_on_the_fly(config) and config.pretrain is not None:
+        tiles = ssl_training_tiles(config, data["train"])
+    frozen = FrozenEncoders(config, spatial_dims, encoder=encoder, tiles=tiles)
+    per_seed = [_run_seed(config, recipe, inputs, int(seed), spatial_dims, frozen)
+                for seed in config.seeds]
     return {
         "setting": config.setting,
         "method": config.method,
@@ -316,5 +287,23 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None) -> 
 
 
 def task1_config(**values: Any) -> Task1Config:
-    """Validated :class:`Task1Config` from keyword values (``None`` values dropped)."""
-    return from_mapping(Task1Config, {k: v for k, v in values.items() if v is not None})
+    """Validated :class:`Task1Config` from keyword values (``None`` values dropped; nested
+    ``pretrain`` resolved): ``mtneuro.tasks.region_task.TASK1.make_config`` without a preset."""
+    from mtneuro.tasks.region_task import TASK1
+
+    return TASK1.make_config(None, values)
+
+
+def train_region_encoder(config: Task1Config, data: dict[str, SplitData], seed: int,
+                         ) -> tuple[nn.Module, float]:
+    """The encoder of a supervised task-1 classifier trained on ``data`` (task 3 probes it);
+    returns it and its best validation accuracy."""
+    model, history = train_supervised(config, RegionInputs(data, resolve_recipe(config)), seed)
+    return model.encoder, max(history["val_accuracy"])
+
+
+def run(config: Task1Config, *, encoder: nn.Module | None = None) -> Result:
+    """The task contract (:mod:`mtneuro.tasks.api`): :func:`run_task1` as a :class:`Result`."""
+    from mtneuro.tasks.region_task import TASK1
+
+    return TASK1.from_run(config, run_task1(config, encoder=encoder))

@@ -1,25 +1,26 @@
 """Frozen encoders for the task-1 / task-3 linear probes.
 
-* ``encoder``: any user encoder, ``--encoder`` = checkpoint path, ``module:callable``,
+* ``encoder``: a user encoder, in memory (``run(config, encoder=module)``, e.g. from
+  ``mtneuro.evaluate``) or ``--encoder`` = checkpoint path, ``module:callable``,
   registered name or entry point (:func:`mtneuro.models.resolve_encoder`).
 * ``byol`` / ``myow`` / ``myow-merged``: an ``mtneuro pretrain`` checkpoint given with
-  ``--encoder``, or, without one, an encoder pre-trained on the fly with
-  :func:`mtneuro.ssl.pretrain.run_pretrain` on the same source (the training
-  tiles of the task-1 setting), one per seed, with the ``quick`` preset for quick runs.
+  ``--encoder``, or, without one, an encoder pre-trained on the fly for each seed with
+  the config's nested ``pretrain`` settings (:func:`mtneuro.tasks.pretrain.run.pretrain_encoder`)
+  on the training tiles the task passes in; the encoder stays in memory.
 """
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+import dataclasses
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError
-from mtneuro.models import load_encoder, resolve_encoder
-
-SSL_METHODS = ("byol", "myow", "myow-merged")
+from mtneuro.models import resolve_encoder
+from mtneuro.vocab import SSL_METHODS
 
 
 def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str) -> None:
@@ -31,62 +32,58 @@ def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str) -> N
         )
 
 
-def check_encoder_given(config: Any) -> None:
+def check_encoder_given(config: Any, encoder: nn.Module | None = None) -> None:
     """Fail before any work when a task-1 / task-3 ``config`` has method ``encoder`` but no
-    ``--encoder``."""
-    if config.method == "encoder" and config.encoder is None:
+    encoder, or pre-trains on the fly in 3D."""
+    if config.method == "encoder" and config.encoder is None and encoder is None:
         raise ConfigError(
             "method encoder: expected --encoder SPEC (checkpoint, module:callable or name)"
         )
+    if (config.method in SSL_METHODS and config.encoder is None and encoder is None
+            and getattr(config, "dim", "2d") != "2d"):
+        raise ConfigError(f"method {config.method}: on-the-fly pre-training is 2D only; pass "
+                          "--encoder with a 3D checkpoint")
 
 
-def on_the_fly_config(config: Any, seed: int, out_dir: str | Path | None = None) -> Any:
-    """The :class:`~mtneuro.ssl.pretrain.PretrainConfig` of the encoder that a task-1 / task-3
-    ``config`` pre-trains on the fly for ``seed``: its method, setting, source and device,
-    ``pretrain_epochs``, and the ``quick`` preset for quick runs.
+def frozen_encoder(config: Any, *, seed: int, spatial_dims: int, encoder: nn.Module | None = None,
+                   tiles: np.ndarray | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """The frozen encoder of a task-1 / task-3 ``config`` for ``seed`` and its input spec.
 
-    One definition for :func:`frozen_encoder` and for launchers that run the same
-    pre-training elsewhere (``mtneuro bench`` under torchrun).
+    Args:
+        encoder: an encoder in memory (wins over ``config.encoder``).
+        tiles: uint8 training tiles ``(N, 1, H, W)`` for on-the-fly pre-training.
     """
-    from mtneuro.ssl.pretrain import make_config
-
-    overrides = {
-        "method": config.method,
-        "setting": config.setting,
-        "source": config.source,
-        "source_params": dict(config.source_params),
-        "seed": seed,
-        "device": config.device,
-        "quiet": True,
-        "epochs": config.pretrain_epochs,
-    }
-    if out_dir is not None:
-        overrides["out_dir"] = str(out_dir)
-    return make_config("quick" if config.quick else "default", overrides=overrides)
-
-
-def frozen_encoder(config: Any, *, seed: int, spatial_dims: int) -> tuple[nn.Module, dict[str, Any]]:
-    """The frozen encoder of a task-1 / task-3 ``config`` (see the module docstring) and its
-    input spec: ``config.encoder`` if given, else one pre-trained on the fly for ``seed``."""
-    if config.encoder is not None:
-        module, spec = resolve_encoder(config.encoder)
-        _check_dims(spec, spatial_dims, config.encoder)
+    if encoder is not None or config.encoder is not None:
+        module, spec = resolve_encoder(encoder if encoder is not None else config.encoder)
+        _check_dims(spec, spatial_dims, config.encoder or f"in-memory {type(module).__name__}")
         return module.to(config.device).eval(), spec
     method = config.method
     if method not in SSL_METHODS:
         raise ConfigError(
             f"method {method!r} needs --encoder SPEC (checkpoint, module:callable or name)"
         )
-    if spatial_dims != 2:
-        raise ConfigError(
-            f"method {method}: on-the-fly pre-training is 2D only; pass --encoder with a 3D "
-            "checkpoint"
-        )
-    from mtneuro.ssl.pretrain import run_pretrain
+    if config.pretrain is None or tiles is None:
+        raise ConfigError(f"method {method}: no pre-training settings; build the config with "
+                          "the task's make_config (e.g. task1_config), which resolves them")
+    from mtneuro.tasks.pretrain.run import pretrain_encoder
 
-    with tempfile.TemporaryDirectory(prefix=f"mtneuro-{method}-") as tmp:
-        result = run_pretrain(on_the_fly_config(config, seed, out_dir=tmp))
-        module = load_encoder(result["encoder"])
-    spec = dict(getattr(module, "input_spec", {}) or {})
+    trained = pretrain_encoder(dataclasses.replace(config.pretrain, seed=seed),
+                               torch.from_numpy(tiles))
+    spec = dict(trained.input_spec)
     _check_dims(spec, spatial_dims, f"on-the-fly {method}")
-    return module.to(config.device).eval(), spec
+    return trained.encoder.to(config.device).eval(), spec
+
+
+@dataclasses.dataclass
+class FrozenEncoders:
+    """``frozen(seed) -> (encoder, input spec)`` for every seed of one run (see
+    :func:`frozen_encoder`)."""
+
+    config: Any
+    spatial_dims: int
+    encoder: nn.Module | None = None
+    tiles: np.ndarray | None = None
+
+    def __call__(self, seed: int) -> tuple[nn.Module, dict[str, Any]]:
+        return frozen_encoder(self.config, seed=seed, spatial_dims=self.spatial_dims,
+                              encoder=self.encoder, tiles=self.tiles)

@@ -37,8 +37,6 @@ PROTOCOLS = ("paper", "resized")
 SUPERVISED_METHODS = ("supervised", "supervised-mixup")
 PIXEL_METHODS = ("pca", "nmf")
 
-#: ``task1_ssl.py`` normalisation (``self_supervised/transforms/xray.py:16``).
-XRAY_MEAN, XRAY_STD = 0.4894, 0.1238
 #: Linear-head optimisation of ``task1_ssl.py`` per method, from its network configs:
 #: (optimiser, lr, epochs, batch).
 PAPER_HEADS = {

@@ -24,7 +24,7 @@ from mtneuro import cpu_memory
 from mtneuro.errors import TrainingError
 from mtneuro.tasks.mixup import mixup_batch, soft_cross_entropy
 from mtneuro.tasks.region_inputs import as_unit_float
-from mtneuro.tasks.region_protocol import XRAY_MEAN, XRAY_STD  # re-exported for task 3
+from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 
 @dataclass(frozen=True)

@@ -61,34 +61,12 @@ from mtneuro.data.spec import AXON, CELL, VESSEL
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.registry import check_choice
 from mtneuro.tasks.semantic_neighbours import nearest_other_in_crop
+from mtneuro.vocab import EXACT_FEATURE_NAMES, FEATURE_NAMES, FEATURE_UNITS
+from mtneuro.vocab import FEATURE_TITLES as VOCAB_TITLES
 
-FEATURE_NAMES: tuple[str, ...] = (
-    "vessel_fraction",
-    "axon_fraction",
-    "cell_count",
-    "cell_size",
-    "nn_distance",
-)
-#: Names of the features under the corrected definitions (``reference_distance`` and
-#: ``reference_cell_size`` off): never the published names, so a number computed
-#: another way is never shown as the published column.
-EXACT_FEATURE_NAMES: tuple[str, ...] = (
-    "vessel_fraction",
-    "axon_fraction",
-    "cell_count",
-    "cell_size_exact",
-    "nn_distance_exact",
-)
-#: Human-readable names used in tables and plots (paper column names).
-FEATURE_TITLES = {
-    "vessel_fraction": "Vessels (%)",
-    "axon_fraction": "Axons (%)",
-    "cell_count": "Cell count",
-    "cell_size": "Cell size (px)",
-    "nn_distance": "Dist k=1 (px)",
-    "cell_size_exact": "Cell size, exact (px)",
-    "nn_distance_exact": "Dist k=1, exact (px)",
-}
+#: Titles with units, for plots (derived from :data:`mtneuro.vocab.FEATURE_TITLES`).
+FEATURE_TITLES = {name: f"{title} ({FEATURE_UNITS[name]})" if FEATURE_UNITS[name] else title
+                  for name, title in VOCAB_TITLES.items()}
 
 
 def feature_names(reference_definitions: bool) -> tuple[str, ...]:
@@ -99,7 +77,7 @@ REFERENCE_FEW_CELLS_DISTANCE = 64.0
 Connectivity = Literal["3d", "2d"]
 
 
-def _check_labels(labels: np.ndarray, crop: int) -> tuple[int, int, int]:
+def check_labels(labels: np.ndarray, crop: int) -> tuple[int, int, int]:
     labels = np.asarray(labels)
     if labels.ndim != 3:
         raise DataError(f"labels: expected an (n, H, W) stack, got shape {labels.shape}")
@@ -113,7 +91,7 @@ def _check_labels(labels: np.ndarray, crop: int) -> tuple[int, int, int]:
     return n, h, w
 
 
-def _crop_layout(n: int, h: int, w: int, crop: int) -> tuple[int, int, int]:
+def crop_layout(n: int, h: int, w: int, crop: int) -> tuple[int, int, int]:
     ny, nx = h // crop, w // crop
     return ny, nx, n * ny * nx
 
@@ -293,9 +271,9 @@ def semantic_features(
         >>> semantic_features(tile, crop=4)["nn_distance"]
         array([3.])
     """
-    n, h, w = _check_labels(labels, crop)
+    n, h, w = check_labels(labels, crop)
     labels = np.asarray(labels)
-    ny, nx, n_crops = _crop_layout(n, h, w, crop)
+    ny, nx, n_crops = crop_layout(n, h, w, crop)
     if not isinstance(chunk, (int, np.integer)) or chunk < 1:
         raise ConfigError(f"chunk: expected int >= 1, got {chunk!r}")
     check_choice("connectivity", connectivity, ("3d", "2d"))
@@ -335,59 +313,3 @@ def feature_matrix(
 ) -> np.ndarray:
     """Stack feature columns into a float64 ``(n_crops, len(names))`` matrix."""
     return np.stack([np.asarray(features[k], dtype=np.float64) for k in names], axis=1)
-
-
-def semantic_features_per_crop(
-    labels: np.ndarray,
-    crop: int = 128,
-    connectivity: Connectivity = "3d",
-    *,
-    reference_distance: bool = False,
-    reference_cell_size: bool = False,
-    few_cells_distance: float = REFERENCE_FEW_CELLS_DISTANCE,
-) -> dict[str, np.ndarray]:
-    """Straightforward per-crop version of :func:`semantic_features` (same arguments).
-
-    Loops over crops with ``skimage.measure.regionprops`` and a KD-tree per crop, as
-    the MTNeuro reference does. Slow; kept as the oracle for tests and the baseline
-    of ``benchmarks/semantic_features.py``.
-    """
-    from skimage.measure import regionprops
-    from sklearn.neighbors import KDTree
-
-    n, h, w = _check_labels(labels, crop)
-    labels = np.asarray(labels)
-    check_choice("connectivity", connectivity, ("3d", "2d"))
-    cells = labels == CELL
-    if connectivity == "3d":  # one pass over the whole stack, as the reference
-        comps = cc3d.connected_components(cells, connectivity=6)
-    else:
-        comps = np.stack([cc3d.connected_components(s, connectivity=4) for s in cells])
-    ny, nx, n_crops = _crop_layout(n, h, w, crop)
-    out = {k: np.zeros(n_crops) for k in FEATURE_NAMES}
-    for i in range(n_crops):
-        t, pos = divmod(i, ny * nx)
-        r, c = divmod(pos, nx)
-        window = (t, slice(r * crop, (r + 1) * crop), slice(c * crop, (c + 1) * crop))
-        for name, value in (("vessel_fraction", VESSEL), ("axon_fraction", AXON)):
-            props = regionprops((labels[window] == value).astype(np.uint8))
-            out[name][i] = props[0].area / crop**2 * 100 if props else 0.0
-        props = regionprops(comps[window])
-        out["cell_count"][i] = len(props)
-        areas = [p.area for p in props]
-        out["cell_size"][i] = float(np.mean(areas)) if areas else 0.0
-        if len(props) < 2:
-            out["nn_distance"][i] = few_cells_distance
-            if reference_cell_size:
-                out["cell_size"][i] = 0.0
-            continue
-        points = np.array([p.centroid for p in props])
-        dist = KDTree(points).query(points, k=2)[0]
-        out["nn_distance"][i] = dist.mean() if reference_distance else dist[:, 1].mean()
-    out["cell_count"] = out["cell_count"].astype(np.int64)
-    crops_per_tile = ny * nx
-    return {
-        "tile": np.repeat(np.arange(n), crops_per_tile),
-        "position": np.tile(np.arange(crops_per_tile), n),
-        **out,
-    }

@@ -34,32 +34,30 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from sklearn.linear_model import LinearRegression
+from torch import nn
 
-from mtneuro.config import check, from_mapping, positive, to_dict
+from mtneuro.config import check, positive, to_dict
 from mtneuro.data.sources import open_source
 from mtneuro.data.spec import REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
 from mtneuro.data.tiles import block_starts, read_blocks
 from mtneuro.errors import ConfigError
+from mtneuro.stats import mean_std
+from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
+from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.tasks.probe import DEFAULT_ALPHAS, RidgeProbe, extract_features, r2_scores
-from mtneuro.tasks.region import (
+from mtneuro.tasks.region import load_task1_data, task1_config, train_region_encoder
+from mtneuro.tasks.region_encoders import FrozenEncoders, check_encoder_given
+from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
+from mtneuro.tasks.semantic import feature_matrix, feature_names, semantic_features
+from mtneuro.tasks.volume import (
     FULL,
     QUICK,
     Method,
-    RegionInputs,
-    load_task1_data,
-    mean_std,
-    task1_config,
-    train_supervised,
+    pretrains_on_the_fly,
+    ssl_training_tiles,
 )
-from mtneuro.tasks.region_encoders import check_encoder_given, frozen_encoder
-from mtneuro.tasks.region_protocol import resolve_recipe
-from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
-from mtneuro.tasks.region_supervised import (
-    XRAY_MEAN,
-    XRAY_STD,
-)
-from mtneuro.tasks.semantic import feature_matrix, feature_names, semantic_features
+from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 # PCA / NMF components: the reference's 256 on the full data (4,304 training crops). The
 # quick preset reads every 8th slice, so it keeps 1/8 of the components: 256 NMF factors
@@ -80,6 +78,8 @@ class Task3Config:
         source, source_params: volume source (needs ``image`` and ``pixel_labels``).
         seeds: one run each (encoder training, decomposition, probe).
         encoder: encoder spec (``encoder`` method, or an SSL checkpoint).
+        pretrain: on-the-fly SSL pre-training, as ``Task1Config.pretrain``; it trains on the
+            training tiles of task-1 ``setting``, read at its ``z_step``.
         quick: small preset (every 8th slice, resnet-tiny, 8 epochs, 32 PCA / NMF
             components).
         z_step: keep every ``z_step``-th slice.
@@ -117,7 +117,7 @@ class Task3Config:
     pixel_input_size: int = field(
         default=128, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4")
     )
-    pretrain_epochs: int | None = field(default=None, metadata=positive())
+    pretrain: PretrainConfig | None = None
     device: str = "cpu"
     quiet: bool = True
 
@@ -180,9 +180,8 @@ def _split_masks(z: np.ndarray) -> dict[str, np.ndarray]:
     return {name: (z >= r.start) & (z < r.stop) for name, r in Z_SPLITS.items()}
 
 
-def _embed(
-    config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndarray, task1_data: Any
-) -> tuple[np.ndarray, dict[str, Any]]:
+def _embed(config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndarray,
+           task1_data: Any, frozen: FrozenEncoders) -> tuple[np.ndarray, dict[str, Any]]:
     """Embeddings ``(4N, D)`` of every crop for ``config.method`` and ``seed``."""
     method, info = config.method, {}
     if method in ("pca", "nmf"):
@@ -210,12 +209,11 @@ def _embed(
             device=config.device,
             quiet=config.quiet,
         )
-        model, history = train_supervised(t1, RegionInputs(task1_data, resolve_recipe(t1)), seed)
-        info["task1_val_accuracy"] = max(history["val_accuracy"])
+        encoder, info["task1_val_accuracy"] = train_region_encoder(t1, task1_data, seed)
         return extract_features(
-            model.encoder, crops, device=config.device, mean=XRAY_MEAN, std=XRAY_STD
+            encoder, crops, device=config.device, mean=XRAY_MEAN, std=XRAY_STD
         ), info
-    encoder, spec = frozen_encoder(config, seed=seed, spatial_dims=2)
+    encoder, spec = frozen(seed)
     info["encoder_input"] = spec
     return extract_features(
         encoder,
@@ -247,15 +245,15 @@ def _scores(embeddings: np.ndarray, data: Task3Data, config: Task3Config) -> dic
     }
 
 
-def run_task3(
-    config: Task3Config, data: Task3Data | None = None, task1_data: Any = None
-) -> dict[str, Any]:
+def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: Any = None, *,
+              encoder: nn.Module | None = None) -> dict[str, Any]:
     """Run task 3 for every seed.
 
     Args:
-        config: validated :class:`Task3Config`.
+        config: validated :class:`Task3Config` (build with :func:`task3_config`).
         data: from :func:`load_task3_data` (read if None); task1_data: task-1 splits of
             ``config.setting`` for the supervised methods (read if needed and None).
+        encoder: an encoder in memory for method ``encoder`` (see :func:`run_task1`).
 
     Returns:
         ``{"features", "per_seed", "r2_test": {feature: {"mean", "std", "n"}},
@@ -264,7 +262,7 @@ def run_task3(
     """
     if not isinstance(config, Task3Config):
         raise ConfigError(f"run_task3: expected a Task3Config, got {type(config).__name__}")
-    check_encoder_given(config)
+    check_encoder_given(config, encoder)
     start = time.perf_counter()
     source_info = None
     if data is None:
@@ -278,11 +276,15 @@ def run_task3(
             quick=config.quick,
         )
         task1_data, _ = load_task1_data(t1)
+    tiles = None
+    if encoder is None and pretrains_on_the_fly(config) and config.pretrain is not None:
+        tiles = ssl_training_tiles(config)
+    frozen = FrozenEncoders(config, 2, encoder=encoder, tiles=tiles)
     train_tiles = _split_masks(data.z)["train"]
     per_seed, scatter = [], None
     for seed in config.seeds:
         torch.manual_seed(int(seed))
-        embeddings, info = _embed(config, data, int(seed), train_tiles, task1_data)
+        embeddings, info = _embed(config, data, int(seed), train_tiles, task1_data, frozen)
         scores = _scores(embeddings, data, config)
         scatter = scatter or {**scores.pop("_scatter"), "seed": int(seed)}
         scores.pop("_scatter", None)
@@ -311,5 +313,16 @@ def run_task3(
 
 
 def task3_config(**values: Any) -> Task3Config:
-    """Validated :class:`Task3Config` from keyword values (``None`` values dropped)."""
-    return from_mapping(Task3Config, {k: v for k, v in values.items() if v is not None})
+    """Validated :class:`Task3Config` from keyword values (``None`` values dropped; nested
+    ``pretrain`` resolved): ``mtneuro.tasks.semantic_task.TASK3.make_config`` without a preset."""
+    from mtneuro.tasks.semantic_task import TASK3
+
+    return TASK3.make_config(None, values)
+
+
+def run(config: Task3Config, *, encoder: nn.Module | None = None) -> Result:
+    """The task contract (:mod:`mtneuro.tasks.api`): :func:`run_task3` as a :class:`Result`
+    (the scatter arrays of the first seed as an artefact, not in ``metrics``)."""
+    from mtneuro.tasks.semantic_task import TASK3
+
+    return TASK3.from_run(config, run_task3(config, encoder=encoder), artefacts=("scatter",))

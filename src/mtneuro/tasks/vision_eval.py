@@ -21,45 +21,9 @@ import torch
 from torch import nn
 
 from mtneuro.data.vision import ImageSet
+from mtneuro.tasks.probe import extract_features
 
 DEFAULT_CS = (0.01, 0.1, 1.0, 10.0)
-
-
-@torch.no_grad()
-def extract_features(
-    encoder: nn.Module,
-    images: torch.Tensor,
-    *,
-    batch_size: int = 256,
-    device: str | torch.device = "cpu",
-    mean: float | Sequence[float] = 0.0,
-    std: float | Sequence[float] = 1.0,
-) -> torch.Tensor:
-    """Frozen features of ``images``.
-
-    Args:
-        encoder: module with ``forward(x) -> (B, D)``; evaluated in eval mode
-            (its training flag is restored afterwards).
-        images: uint8 (N, C, H, W) (scaled to [0, 1]) or float in [0, 1].
-        mean, std: the normalisation the encoder was trained with, per channel or scalar.
-
-    Returns:
-        float32 CPU tensor (N, D).
-    """
-    was_training = encoder.training
-    encoder.eval()
-    shape = (1, -1, 1, 1)
-    mean_t = torch.as_tensor(mean, dtype=torch.float32, device=device).reshape(shape)
-    std_t = torch.as_tensor(std, dtype=torch.float32, device=device).reshape(shape)
-    out = []
-    try:
-        for start in range(0, images.shape[0], batch_size):
-            batch = images[start : start + batch_size].to(device)
-            batch = batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
-            out.append(encoder((batch - mean_t) / std_t).float().cpu())
-    finally:
-        encoder.train(was_training)
-    return torch.cat(out) if out else torch.zeros(0, 0)
 
 
 def linear_probe_accuracy(

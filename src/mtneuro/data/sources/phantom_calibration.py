@@ -115,12 +115,6 @@ def to_patches(tiles: np.ndarray, size: int = PATCH) -> np.ndarray:
     )
 
 
-def source_box_tiles(source: VolumeSource, region: str, channel: str, zs=SAMPLE_Z) -> np.ndarray:
-    """``channel`` of a region's published box at slices ``zs``: (len(zs), 256, 256)."""
-    box = SUBVOLUME_A[region]
-    return np.concatenate([source.read_channel(channel, (z, z + 1), box.y, box.x) for z in zs])
-
-
 def phantom_stats(source: VolumeSource, zs=SAMPLE_Z) -> dict[str, dict[str, dict[str, float]]]:
     """:func:`label_stats` and :func:`image_stats` of a source's boxes, per region."""
     out = {}

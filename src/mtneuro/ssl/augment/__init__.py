@@ -10,8 +10,6 @@
 
 from mtneuro.ssl.augment.images import (
     AUGMENTATIONS,
-    MTNEURO_MEAN,
-    MTNEURO_STD,
     ImageTransform,
     Normalize,
     RandomBrightnessContrast,
@@ -28,8 +26,6 @@ from mtneuro.ssl.augment.pipeline import Compose, KeyedTransform, mtneuro_view
 
 __all__ = [
     "AUGMENTATIONS",
-    "MTNEURO_MEAN",
-    "MTNEURO_STD",
     "Compose",
     "ImageTransform",
     "KeyedTransform",

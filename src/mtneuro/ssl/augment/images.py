@@ -27,9 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from mtneuro.registry import Registry
-
-MTNEURO_MEAN = 0.4894
-MTNEURO_STD = 0.1238
+from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 AUGMENTATIONS: Registry[object] = Registry("augmentation")
 
@@ -335,8 +333,8 @@ class Normalize(ImageTransform):
     def __init__(
         self,
         *,
-        mean: float | Sequence[float] = MTNEURO_MEAN,
-        std: float | Sequence[float] = MTNEURO_STD,
+        mean: float | Sequence[float] = XRAY_MEAN,
+        std: float | Sequence[float] = XRAY_STD,
     ) -> None:
         super().__init__(p=1.0)
         self.mean, self.std = mean, std

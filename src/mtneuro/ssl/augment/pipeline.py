@@ -7,8 +7,6 @@ from collections.abc import Sequence
 import torch
 
 from mtneuro.ssl.augment.images import (
-    MTNEURO_MEAN,
-    MTNEURO_STD,
     Normalize,
     RandomBrightnessContrast,
     RandomCrop,
@@ -18,6 +16,7 @@ from mtneuro.ssl.augment.images import (
     RandomRot90,
     RandomVerticalFlip,
 )
+from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 
 class Compose:
@@ -75,8 +74,8 @@ class KeyedTransform:
 def mtneuro_view(
     *,
     size: int = 128,
-    mean: float = MTNEURO_MEAN,
-    std: float = MTNEURO_STD,
+    mean: float = XRAY_MEAN,
+    std: float = XRAY_STD,
     strong: bool = False,
     same_on_batch: bool = False,
 ) -> Compose:

@@ -2,16 +2,17 @@
 
 Public API:
 
-- :class:`Task2Config`, :func:`task2_config` (presets ``quick``, ``paper``) and
-  :func:`run_task2(config) -> dict` (per-seed scores and mean +- std over seeds);
+- :class:`Task2Config`, :func:`task2_config` (presets ``quick``, ``paper``; no torch) and
+  :func:`run_task2(config) -> dict` (per-seed scores and mean +- std over seeds); the task
+  in the contract: :data:`mtneuro.tasks.segmentation.task.TASK2`;
 - :class:`ConfusionAccumulator`, :func:`confusion_matrix`, :func:`per_image_iou`,
   :func:`segmentation_scores`: F1 (Dice) and balanced accuracy from counts pooled over
   the test set, IoU per image as published (the pooled IoU as ``iou_pooled``);
 - :func:`train_segmentation`, :class:`TrainSettings`, :class:`CropBatches`;
 - :func:`sliding_window_logits`, :func:`predict_tiles`, :func:`evaluate_tiles`.
 
-Names load their submodule on first use: ``metrics``, ``batches`` and ``train`` need
-only the core install; ``inference`` and ``run`` need the ``seg`` extra (MONAI, smp).
+Names load their submodule on first use: ``config``, ``metrics``, ``batches`` and
+``train`` need only the core install; ``inference`` and ``run`` need the ``seg`` extra (MONAI, smp).
 """
 
 import importlib
@@ -27,11 +28,11 @@ _EXPORTS = {
     "confusion_matrix": "metrics",
     "per_image_iou": "metrics",
     "segmentation_scores": "metrics",
-    "PRESETS": "run",
-    "Task2Config": "run",
+    "PRESETS": "config",
+    "Task2Config": "config",
     "run_task2": "run",
-    "task2_config": "run",
-    "TrainSettings": "train",
+    "task2_config": "config",
+    "TrainSettings": "config",
     "train_segmentation": "train",
 }
 

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from mtneuro.acceleration import autocast_dtype
 from mtneuro.errors import ConfigError
 from mtneuro.extras import require
-from mtneuro.ssl.acceleration import cuda_autocast_dtype
 from mtneuro.tasks.segmentation.metrics import ConfusionAccumulator
 
 sliding_window_inference = require("monai.inferers", "seg").sliding_window_inference
@@ -70,7 +70,7 @@ def predict_tiles(
     overlap: float = 0.25,
     batch_size: int = 4,
     device: torch.device | str = "cpu",
-    amp: bool = True,
+    amp: str = "auto",
 ) -> np.ndarray:
     """Class prediction for every pixel of uint8 tiles.
 
@@ -79,15 +79,16 @@ def predict_tiles(
         images: uint8 ``(N, 1, H, W)`` or ``(N, 1, D, H, W)``.
         window: sliding-window size (spatial dims of ``images``).
         batch_size: tiles per sliding-window call.
-        amp: autocast on CUDA (bfloat16, or float16 on GPUs without it).
+        amp: autocast type (:func:`mtneuro.acceleration.autocast_dtype`): ``"auto"`` is
+            bfloat16 on CUDA (float16 on GPUs without it), full precision on CPU.
 
     Returns:
         uint8 ``(N, H, W)`` or ``(N, D, H, W)`` class indices.
     """
     device = torch.device(device)
     model.eval().to(device)
-    use_amp = amp and device.type == "cuda"
-    dtype = cuda_autocast_dtype()
+    dtype = autocast_dtype(amp, device)
+    use_amp = dtype is not None
 
     def predictor(x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(device.type, dtype=dtype, enabled=use_amp):
@@ -114,7 +115,7 @@ def evaluate_tiles(
     overlap: float = 0.25,
     batch_size: int = 4,
     device: torch.device | str = "cpu",
-    amp: bool = True,
+    amp: str = "auto",
 ) -> tuple[dict, np.ndarray]:
     """Predict every test tile and score it against ``masks`` (F1 pooled, IoU per image).
 

@@ -30,7 +30,7 @@ def reference_train(dim: str) -> dict[str, tuple[Any, str]]:
     return {
         "epochs": (5, f"{config}:6"),
         "batch_size": (8 if dim == "2d" else 1, f"{config}:7"),
-        "crop": (256, f"task2_*.json:23 tile_size, whole tiles"),
+        "crop": (256, "task2_*.json:23 tile_size, whole tiles"),
         "steps_per_epoch": (None, f"{_MAIN}:49-51, one pass over the tiles"),
         "optimizer": ("sgd", f"{config}:2"),
         "momentum": (0.0, f"{_MAIN}:147-148"),
@@ -41,7 +41,7 @@ def reference_train(dim: str) -> dict[str, tuple[Any, str]]:
         "class_weights": ("none", f"{_MAIN}:144"),
         "augment": (False, f"{config}:9, {_MAIN}:30-32"),
         "drop_last": (False, f"{_MAIN}:49-51, DataLoader default"),
-        "amp": (False, f"{_MAIN}, fp32"),
+        "amp": ("none", f"{_MAIN}, fp32"),
     }
 
 

@@ -7,176 +7,34 @@ optional training checkpoints.
 Protocol (MTNeuro ``task2_*`` configs, see ``docs/protocols.md`` B.2/B.5): tiles
 of sub-volume A, train z ``[110, 379)``, test z ``[420, 470)``; 4 classes on
 cortex/striatum/thalamus, 3 classes (axons merged into background) on all four
-regions; 2D slices or 8-slice 3D blocks. Presets:
-
-* ``paper``: ``scripts/task2_main.py`` with the ``UNet_*`` network configs: whole
-  256 x 256 tiles (8 x 256 x 256 blocks in 3D), every slice, batch 8 (3D: 1), plain SGD
-  (no momentum, no weight decay) at lr 0.01 without a scheduler, cross-entropy, no
-  augmentation, 5 epochs, fp32, the model after the last epoch. The reference starts
-  smp encoders from ImageNet weights: pass ``encoder_weights="imagenet"``
-  (``--encoder-weights imagenet``); the default stays random initialisation (no
-  downloads), which the run's protocol card lists as a deviation.
-* ``quick``: a few minutes on 2 idle CPU cores: every 4th training slice, every
-  5th test slice, 200 steps of 8 random 128 x 128 crops, AdamW, Dice + CE; 3D
-  uses 64 x 64 crops of the 8-slice blocks. Numbers from it are a pipeline
-  check, not comparable with the paper.
+regions; 2D slices or 8-slice 3D blocks. Config and presets:
+:mod:`mtneuro.tasks.segmentation.config`.
 """
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
-from mtneuro.config import check, from_mapping, in_unit_interval, positive, to_dict
+from mtneuro.config import to_dict
 from mtneuro.data.datasets import SegmentationTileDataset
 from mtneuro.data.sources import open_source
 from mtneuro.data.sources.base import VolumeSource
 from mtneuro.data.spec import REGIONS, segmentation_setting
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, model_dim
-from mtneuro.registry import check_choice
+from mtneuro.stats import mean_std
+from mtneuro.tasks.api import Result
 from mtneuro.tasks.segmentation.batches import CropBatches
+from mtneuro.tasks.segmentation.config import Task2Config
 from mtneuro.tasks.segmentation.inference import evaluate_tiles
-from mtneuro.tasks.segmentation.train import TrainSettings, train_segmentation
-
-
-@dataclass(frozen=True)
-class Task2Config:
-    """One task-2 experiment (validated by :func:`mtneuro.config.from_mapping`).
-
-    Attributes:
-        model: a segmentation model name (``unet``, ..., ``unet3d``, ``ssl-unet``).
-        classes: 3 or 4 (see :data:`mtneuro.data.spec.SEGMENTATION_SETTINGS`).
-        dim: ``"2d"`` or ``"3d"``; ``None`` takes the model's.
-        source: volume source name (``phantom``, ``bossdb``, ``cache``, ...).
-        source_params: keyword arguments of the source.
-        seeds: one training run per seed; scores are summarised as mean +- std.
-        encoder: ``ssl-unet`` encoder: a ``mtneuro pretrain`` checkpoint or user spec.
-        encoder_name: smp encoder of the 2D models (default ``resnet18``).
-        encoder_weights: smp encoder weights: ``"imagenet"`` (fetched and cached by smp,
-            as MTNeuro) or a local file; ``None``: random initialisation.
-        train_z_step: keep every n-th training slice/block.
-        test_z_step: keep every n-th test slice/block.
-        window: side of the sliding inference window; ``None`` = ``train.crop``.
-        overlap: overlap of neighbouring inference windows, in [0, 1).
-        eval_batch_size: tiles per inference call.
-        device: ``"auto"`` (CUDA if present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
-        examples_per_region: test tiles per region kept for the overlays.
-        train: optimisation settings (:class:`TrainSettings`).
-        preset: the preset the values started from (set by :func:`task2_config`; named in
-            the protocol card, changes nothing by itself).
-    """
-
-    model: str = "unet"
-    classes: Literal[3, 4] = 4
-    dim: Literal["2d", "3d"] | None = None
-    source: str = "phantom"
-    source_params: dict[str, Any] = field(default_factory=dict)
-    seeds: tuple[int, ...] = field(
-        default=(0,), metadata=check(lambda v: len(v) > 0, "at least one seed")
-    )
-    encoder: str | None = None
-    encoder_name: str | None = None
-    encoder_weights: str | None = None
-    train_z_step: int = field(default=1, metadata=positive())
-    test_z_step: int = field(default=1, metadata=positive())
-    window: int | None = field(default=None, metadata=positive())
-    overlap: float = field(default=0.25, metadata=in_unit_interval())
-    eval_batch_size: int = field(default=4, metadata=positive())
-    device: str = "auto"
-    examples_per_region: int = field(default=2, metadata=check(lambda v: v >= 0, "int >= 0"))
-    train: TrainSettings = field(default_factory=TrainSettings)
-    preset: Literal["paper", "quick"] | None = None
-
-
-#: preset -> dim -> overrides (``train`` is a nested mapping).
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    # MTNeuro/networkconfig/UNet_{2D,3D}_*class.json with scripts/task2_main.py (lines
-    # cited in docs/protocols.md); every field the reference fixes is set here.
-    "paper": {
-        dim: {
-            "train_z_step": 1,
-            "test_z_step": 1,
-            "window": None,
-            "train": {
-                "epochs": 5,
-                "batch_size": 8 if dim == "2d" else 1,
-                "crop": 256,
-                "steps_per_epoch": None,
-                "optimizer": "sgd",
-                "momentum": 0.0,
-                "lr": 0.01,
-                "schedule": "constant",
-                "weight_decay": 0.0,
-                "loss": "ce",
-                "class_weights": "none",
-                "augment": False,
-                "drop_last": False,
-                "amp": False,
-            },
-        }
-        for dim in ("2d", "3d")
-    },
-    "quick": {
-        "2d": {
-            "train_z_step": 4,
-            "test_z_step": 5,
-            "window": 256,
-            "train": {
-                "epochs": 8,
-                "steps_per_epoch": 25,
-                "batch_size": 8,
-                "crop": 128,
-                "optimizer": "adamw",
-                "lr": 3e-3,
-                "loss": "dice_ce",
-            },
-        },
-        "3d": {
-            "train_z_step": 2,
-            "test_z_step": 1,
-            "window": 128,
-            "train": {
-                "epochs": 6,
-                "batch_size": 4,
-                "crop": 64,
-                "optimizer": "adamw",
-                "lr": 3e-3,
-                "loss": "dice_ce",
-            },
-        },
-    },
-}
-
-
-def task2_config(preset: str | None = None, **overrides: Any) -> Task2Config:
-    """Build a validated :class:`Task2Config` from a preset plus overrides.
-
-    ``None`` overrides are ignored (unset CLI flags); ``train`` overrides merge
-    key by key into the preset's ``train`` section.
-
-    >>> task2_config("quick", model="unet", classes=4).train.crop
-    128
-    """
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    base: dict[str, Any] = {}
-    if preset is not None:
-        check_choice("preset", preset, list(PRESETS))
-        dim = overrides.get("dim") or model_dim(str(overrides.get("model", Task2Config.model)))
-        base = {
-            k: (dict(v) if isinstance(v, Mapping) else v) for k, v in PRESETS[preset][dim].items()
-        }
-    train = {
-        **base.pop("train", {}),
-        **{k: v for k, v in dict(overrides.pop("train", {})).items() if v is not None},
-    }
-    return from_mapping(Task2Config, {**base, **overrides, "train": train, "preset": preset})
+from mtneuro.tasks.segmentation.train import train_segmentation
 
 
 def resolve_device(name: str) -> torch.device:
@@ -195,23 +53,13 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _summary(per_seed: list[dict], class_names: tuple[str, ...]) -> dict[str, Any]:
-    """Mean +- std over seeds of the averages and of every per-class score."""
-
-    def stats(values: list[float]) -> dict[str, Any]:
-        arr = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
-        if arr.size == 0:
-            return {"mean": float("nan"), "std": float("nan"), "n": 0}
-        return {
-            "mean": float(arr.mean()),
-            "std": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
-            "n": int(arr.size),
-        }
-
+    """Mean +- std over seeds of the averages and of every per-class score (undefined
+    scores of a seed, e.g. the IoU of a class absent from the test set, left out)."""
     out: dict[str, Any] = {}
     for key in ("avg_f1", "avg_iou", "avg_iou_pooled", "balanced_accuracy", "pixel_accuracy"):
-        out[key] = stats([s["scores"][key] for s in per_seed])
+        out[key] = mean_std([s["scores"][key] for s in per_seed])
     for key in ("f1", "iou", "iou_pooled", "recall"):
-        out[key] = {c: stats([s["scores"][key][c] for s in per_seed]) for c in class_names}
+        out[key] = {c: mean_std([s["scores"][key][c] for s in per_seed]) for c in class_names}
     return out
 
 
@@ -231,7 +79,8 @@ def run_task2(
     source: VolumeSource | None = None,
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
-    quiet: bool = False,
+    quiet: bool | None = None,
+    encoder: nn.Module | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate ``config.model`` once per seed.
 
@@ -241,7 +90,9 @@ def run_task2(
             ``config.source_params``).
         checkpoint_dir: where ``seed<N>.pt`` training checkpoints go (``None``: none).
         resume: continue seeds from their checkpoints.
-        quiet: no progress bars.
+        quiet: no progress bars (default: ``config.quiet``).
+        encoder: an ``ssl-unet`` encoder in memory (each seed fine-tunes its own copy;
+            ``config.encoder`` then only names it).
 
     Returns:
         ``{"metrics": {"setting", "per_seed", "summary", ...}, "examples": {...}}``;
@@ -255,6 +106,7 @@ def run_task2(
         create_segmentation_model(
             config.model, config.classes, dim
         )  # raises, naming the valid models
+    quiet = config.quiet if quiet is None else quiet
     create_kwargs = {
         "encoder": config.encoder,
         "encoder_name": config.encoder_name,
@@ -264,7 +116,7 @@ def run_task2(
         raise ConfigError(
             "encoder_name/encoder_weights apply to smp models; ssl-unet takes --encoder"
         )
-    if config.model != "ssl-unet" and config.encoder is not None:
+    if config.model != "ssl-unet" and (config.encoder is not None or encoder is not None):
         raise ConfigError(f"--encoder applies to model 'ssl-unet', not {config.model!r}")
     setting = segmentation_setting(config.classes)
     device = resolve_device(config.device)
@@ -286,6 +138,8 @@ def run_task2(
     per_seed, examples = [], {}
     for seed in config.seeds:
         torch.manual_seed(seed)
+        if encoder is not None:
+            create_kwargs["encoder"] = copy.deepcopy(encoder)
         model = create_segmentation_model(config.model, config.classes, dim, **create_kwargs)
         batches = CropBatches(
             train_images,
@@ -376,3 +230,19 @@ def run_task2(
         "config": to_dict(config),
         "source": source.describe(),
     }
+
+
+def run(config: Task2Config, *, encoder: nn.Module | None = None,
+        workdir: str | Path | None = None, resume: bool = False) -> Result:
+    """The task contract (:mod:`mtneuro.tasks.api`): :func:`run_task2` as a :class:`Result`
+    (training checkpoints in ``workdir/checkpoints``; overlay examples as an artefact)."""
+    from mtneuro.tasks.segmentation.task import TASK2
+
+    started = time.perf_counter()
+    checkpoints = Path(workdir) / "checkpoints" if workdir is not None else None
+    out = run_task2(config, checkpoint_dir=checkpoints, resume=resume, encoder=encoder)
+    metrics = out["metrics"]
+    setting = f"{metrics['setting']['dim']}-{config.classes}class"
+    return TASK2.result(config, setting=setting, method=config.model, metrics=metrics,
+                        source=out["source"], wall_s=time.perf_counter() - started,
+                        artefacts={"examples": out["examples"]})

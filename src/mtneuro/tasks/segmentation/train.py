@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,62 +22,12 @@ from torch import nn
 from tqdm import tqdm
 
 from mtneuro import cpu_memory
+from mtneuro.acceleration import autocast_dtype
 from mtneuro.checkpoint_io import load_state, plain_json, restore_into, save_state
-from mtneuro.config import check, positive, to_dict
+from mtneuro.config import to_dict
 from mtneuro.errors import ConfigError, TrainingError
-from mtneuro.ssl.acceleration import cuda_autocast_dtype
 from mtneuro.tasks.segmentation.batches import CropBatches
-
-
-def _class_weights_ok(value: Any) -> bool:
-    if isinstance(value, str):
-        return value in ("none", "balanced")
-    return all(v >= 0 for v in value) and any(v > 0 for v in value)
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """How to train (the ``train`` section of :class:`~mtneuro.tasks.segmentation.run.Task2Config`).
-
-    Attributes:
-        epochs: passes (of ``steps_per_epoch`` batches, or over all tiles).
-        batch_size: tiles (crops) per step; MTNeuro uses 8.
-        crop: side of the random training crops in pixels (256 = whole tiles).
-        steps_per_epoch: batches per epoch; ``None`` = one pass over the training tiles.
-        optimizer: ``"adamw"`` or ``"sgd"`` (MTNeuro: SGD lr 0.01 without momentum).
-        momentum: SGD momentum (ignored by AdamW).
-        lr: peak learning rate.
-        schedule: ``"cosine"`` (per-step decay to 0) or ``"constant"`` (MTNeuro).
-        weight_decay: decoupled (AdamW) or L2 (SGD) weight decay.
-        loss: ``"ce"`` cross-entropy or ``"dice_ce"`` cross-entropy + soft Dice.
-        class_weights: ``"none"``, ``"balanced"`` (inverse class frequency in the
-            training masks, normalised to mean 1) or one weight per class.
-        augment: random flips and 90-degree rotations of the crops.
-        drop_last: drop the last partial batch of each pass over the tiles (MTNeuro keeps it).
-        amp: mixed precision on CUDA (:func:`mtneuro.ssl.acceleration.cuda_autocast_dtype`;
-            ignored on CPU).
-        retain_cpu_memory: on CPU, keep freed memory for reuse while training
-            (:func:`mtneuro.cpu_memory.retained_cpu_memory`): faster, higher peak memory.
-    """
-
-    epochs: int = field(default=5, metadata=positive())
-    batch_size: int = field(default=8, metadata=positive())
-    crop: int = field(default=256, metadata=positive())
-    steps_per_epoch: int | None = field(default=None, metadata=positive())
-    optimizer: Literal["adamw", "sgd"] = "adamw"
-    momentum: float = field(default=0.9, metadata=check(lambda v: 0 <= v < 1, "float in [0, 1)"))
-    lr: float = field(default=1e-3, metadata=positive("float"))
-    schedule: Literal["cosine", "constant"] = "cosine"
-    weight_decay: float = field(default=1e-4, metadata=check(lambda v: v >= 0, "float >= 0"))
-    loss: Literal["ce", "dice_ce"] = "ce"
-    class_weights: str | tuple[float, ...] = field(
-        default="none",
-        metadata=check(_class_weights_ok, "'none', 'balanced' or a list of non-negative weights"),
-    )
-    augment: bool = True
-    drop_last: bool = True
-    amp: bool = True
-    retain_cpu_memory: bool = True
+from mtneuro.tasks.segmentation.config import TrainSettings
 
 
 def balanced_class_weights(masks: np.ndarray, n_classes: int) -> torch.Tensor:
@@ -211,8 +160,8 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
     optimizer = make_optimizer(model, settings)
     total_steps = settings.epochs * len(batches)
     scheduler = make_schedule(optimizer, settings, total_steps)
-    use_amp = settings.amp and device.type == "cuda"
-    dtype = cuda_autocast_dtype()
+    dtype = autocast_dtype(settings.amp, device)
+    use_amp = dtype is not None
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)
     # Retaining memory changes speed only, so a resumed run may switch it.
     run_settings = {k: v for k, v in to_dict(settings).items() if k != "retain_cpu_memory"}

@@ -35,10 +35,9 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError
+from mtneuro.vocab import AMP_MODES, COMPILE_MODES, STEP_MODES
 
-STEPS = ("auto", "eager", "static", "cuda_graph")
-COMPILE_MODES = ("auto", "off", "default", "reduce-overhead", "max-autotune",
-                 "max-autotune-no-cudagraphs")
+STEPS = STEP_MODES
 # Inductor modes that record CUDA graphs of their own: they cannot run inside ours.
 _INDUCTOR_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 
@@ -74,8 +73,8 @@ def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
         return cuda_autocast_dtype() if device.type == "cuda" else None
     if amp == "none":
         return None
-    if amp not in ("bf16", "fp16"):
-        raise ConfigError(f"amp: expected one of 'auto', 'none', 'bf16', 'fp16', got {amp!r}")
+    if amp not in AMP_MODES:
+        raise ConfigError(f"amp: expected one of {', '.join(map(repr, AMP_MODES))}, got {amp!r}")
     if amp == "fp16" and device.type != "cuda":
         raise ConfigError("amp: 'fp16' needs a CUDA device (use 'bf16' or 'none' on CPU)")
     return torch.bfloat16 if amp == "bf16" else torch.float16

@@ -1,0 +1,170 @@
+"""The Python entry point: score an encoder on the benchmark's tasks.
+
+>>> import mtneuro
+>>> mtneuro.list_tasks()                                   # doctest: +SKIP
+['neural/chewie-1', ..., 'task1/roi-c1', ..., 'task3/roi-c3']
+>>> results = mtneuro.evaluate(my_encoder, tasks=["task1/roi-c1", "task3/roi-c1"],
+...                            preset="quick", source="phantom", seeds=[0],
+...                            out="runs/mine")           # doctest: +SKIP
+>>> results.table()                                        # doctest: +SKIP
+
+Each (task, setting, seed) runs the task's encoder method through the task contract
+(:mod:`mtneuro.tasks.api`) and, with ``out``, is recorded like a bench cell
+(``out/cells/<id>/metrics.json`` and figures), so ``mtneuro report out`` builds the
+report and :func:`load_results` reads them back. A top-level module, beside the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mtneuro.bench.cell import bench_keys, cell_config
+from mtneuro.bench.suite import Cell, cell_id
+from mtneuro.errors import ConfigError
+from mtneuro.report.leaderboard import OURS, build_tables, load_records, metric_title
+from mtneuro.report.record import load_result, run_and_record
+from mtneuro.tasks.api import Result
+from mtneuro.tasks.registry import list_tasks, split_task_setting
+
+__all__ = ["Results", "evaluate", "list_tasks", "load_results"]
+
+
+@dataclass
+class Results(Sequence[Result]):
+    """The results of :func:`evaluate` or :func:`load_results`, one per (task, setting, seed)."""
+
+    results: list[Result]
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.results[index]
+
+    def table(self, *, published: bool = True) -> list[dict[str, Any]]:
+        """One row per task setting x method x headline metric: ours as mean +- std over
+        seeds, with whether the run is comparable with the published protocol (its
+        protocol card), then the published rows of the same settings, labelled by source
+        (``published: paper, real volume``, ``reference code, run here``, ...).
+
+        Returns:
+            Rows with ``task``, ``setting``, ``method``, ``metric``, ``title``, ``mean``,
+            ``std`` (``None`` for one value), ``n``, ``kind``, ``data`` and ``comparable``.
+        """
+        rows = []
+        for table in build_tables([_record(r) for r in self.results], published=published):
+            for row in table.rows:
+                ours = row.kind == OURS
+                kind = OURS if ours else row.kind if row.run_here else f"published: {row.kind}"
+                for key in table.metrics:
+                    if key not in row.values:
+                        continue
+                    stat = row.values[key]
+                    rows.append({
+                        "task": table.task, "setting": table.setting, "method": row.method,
+                        "metric": key, "title": metric_title(key), "mean": stat.mean,
+                        "std": stat.std, "n": stat.n, "kind": kind, "data": row.data_source,
+                        "comparable": row.card.verdict if ours and row.card else "",
+                    })
+        return rows
+
+    def __str__(self) -> str:
+        lines = []
+        for r in self.table():
+            spread = f" ± {r['std']:.3f}" if r["std"] is not None else ""
+            lines.append(f"{r['task']}/{r['setting']:<10} {r['method']:<24} {r['title']:<28} "
+                         f"{r['mean']:.3f}{spread:<9} [{r['kind']}; {r['data']}]"
+                         + (f" comparable: {r['comparable']}" if r["comparable"] else ""))
+        return "\n".join(lines)
+
+
+def _record(result: Result) -> dict[str, Any]:
+    """A bench-cell-like record of ``result`` for the leaderboard tables."""
+    record = result.to_json()
+    cell = record.get("cell") or {"task": result.task, "setting": result.setting,
+                                  "method": result.method, "id": f"{result.task}-{result.setting}"}
+    return {**record, "cell": cell, "status": record.get("status", "complete"),
+            "_dir": record.get("_dir", "")}
+
+
+def _encoder_of(encoder: Any, kind: str) -> tuple[Any, str]:
+    """(module to pass to the task or ``None``, label recorded as the cell's encoder)."""
+    if isinstance(encoder, str):
+        if kind == "image":  # the task resolves the spec itself, recording it
+            return None, encoder
+        from mtneuro.models import resolve_encoder
+
+        return resolve_encoder(encoder)[0], encoder
+    from torch import nn
+
+    if not isinstance(encoder, nn.Module):
+        raise ConfigError(f"encoder: expected a torch.nn.Module, a 'module:callable' or a "
+                          f"checkpoint path, got {type(encoder).__name__}")
+    return encoder, f"{type(encoder).__module__}:{type(encoder).__qualname__} (in memory)"
+
+
+def evaluate(encoder: Any, tasks: Sequence[str], *, preset: str | None = "quick",
+             source: str = "phantom", source_params: Mapping[str, Any] | None = None,
+             seeds: Sequence[int] = (0,), out: str | Path | None = None,
+             params: Mapping[str, Any] | None = None) -> Results:
+    """Score ``encoder`` on ``tasks`` (names of :func:`list_tasks`).
+
+    Args:
+        encoder: a ``torch.nn.Module`` mapping ``(N, 1, H, W)`` images in [0, 1] to
+            ``(N, D)`` (tasks 1 and 3; neural tasks: ``(N, neurons)`` to ``(N, D)``), or a
+            ``module:callable`` string or checkpoint path (``--encoder`` of the CLI).
+            Its ``input_spec`` attribute, if any, gives its normalisation.
+        tasks: ``"<task>/<setting>"`` names, e.g. ``["task1/roi-c1", "task3/roi-c1"]``.
+        preset: the tasks' preset (``quick``: minutes on a CPU; ``paper``; ``None``).
+        source, source_params: the volume source of the imaging tasks.
+        seeds: one run per seed; the table shows mean +- std over them.
+        out: folder for ``cells/<id>/metrics.json`` and figures (``None``: nothing written).
+        params: further config values for every task (e.g. ``{"device": "cuda"}``).
+
+    Returns:
+        :class:`Results` (``.table()``).
+
+    Raises:
+        ConfigError: an unknown task or setting, or a task that evaluates no user encoder.
+    """
+    plan = [split_task_setting(name) for name in tasks]
+    for task, _ in plan:
+        if task.encoder_method is None:
+            raise ConfigError(f"task {task.name}: evaluates no user encoder; tasks that do: "
+                              + ", ".join(n for n in list_tasks() if _takes_encoder(n)))
+    results = []
+    for task, setting in plan:
+        module, label = _encoder_of(encoder, task.encoder)
+        for seed in seeds:
+            cell = Cell(id=cell_id(task.name, setting, task.encoder_method, int(seed)),
+                        task=task.name, setting=setting, method=task.encoder_method,
+                        seed=int(seed), preset=preset, params=dict(params or {}),
+                        source=source, source_params=dict(source_params or {}), encoder=label)
+            config = cell_config(task, cell)
+            if out is None:
+                results.append(task.execute(config, encoder=module))
+                continue
+            directory = Path(out) / "cells" / cell.id
+            results.append(run_and_record(task, config, directory, encoder=module,
+                                          extra=bench_keys(cell, "complete")))
+    return Results(results)
+
+
+def _takes_encoder(name: str) -> bool:
+    return split_task_setting(name)[0].encoder_method is not None
+
+
+def load_results(path: str | Path) -> Results:
+    """The results under ``path``: a folder of ``cells/<id>/metrics.json`` (from
+    :func:`evaluate` or ``mtneuro bench``), a run folder or one ``metrics.json``."""
+    path = Path(path)
+    if (path / "cells").is_dir():
+        records = [r for r in load_records(path) if r.get("status") == "complete"]
+        return Results([load_result(path / r["_dir"]) for r in records])
+    return Results([load_result(path)])

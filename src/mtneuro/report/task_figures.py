@@ -1,0 +1,50 @@
+"""The figures of each task, from its :class:`~mtneuro.tasks.api.Result`: the one place
+that feeds the task plot functions (a task names its entry here in ``Task.figures``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mtneuro.tasks.api import Result
+
+
+def task1_figures(result: Result, out_dir: Path) -> list[Path]:
+    """``confusion.png`` and ``per_class_accuracy.png``."""
+    from mtneuro.report.plots_region import plot_task1
+
+    return plot_task1(result.metrics, out_dir)
+
+
+def task2_figures(result: Result, out_dir: Path) -> list[Path]:
+    """``overlay_<region>.png``: test tiles of the first seed with truth and prediction."""
+    from mtneuro.report.plots_segmentation import plot_region_overlays
+
+    return list(plot_region_overlays(result.artefacts["examples"], out_dir))
+
+
+def task3_figures(result: Result, out_dir: Path) -> list[Path]:
+    """``scatter.png``: held-out predictions against truth, per feature."""
+    from mtneuro.report.plots_semantic import plot_task3_scatter
+
+    scatter = {**result.metrics, "scatter": result.artefacts["scatter"]}
+    return [plot_task3_scatter(scatter, Path(out_dir) / "scatter.png")]
+
+
+def neural_figures(result: Result, out_dir: Path) -> list[Path]:
+    """``confusion.png``, ``representation.png`` and, for trained methods,
+    ``learning_curve.png``."""
+    from mtneuro.report.plots_neural import (
+        plot_decoding_confusion,
+        plot_learning_curve,
+        plot_representation_2d,
+    )
+
+    art, out_dir = result.artefacts, Path(out_dir)
+    names, title = art["class_names"], f"{result.method} on {result.setting}"
+    paths = [plot_decoding_confusion(art["test_pred"], art["test_label"], names,
+                                     out_dir / "confusion.png", title=title),
+             plot_representation_2d(art["test_features"], art["feature_label"], names,
+                                    out_dir / "representation.png", title=f"{title}: test bins")]
+    if art["curve"]:
+        paths.append(plot_learning_curve(art["curve"], out_dir / "learning_curve.png", title=title))
+    return paths

@@ -1,0 +1,164 @@
+"""Settings of a BYOL / MYOW / MYOW-merged pre-training: :class:`PretrainConfig` and presets.
+
+Light (no torch): a task config nests a :class:`PretrainConfig` for its on-the-fly
+pre-training (``Task1Config.pretrain``), resolved once when the task config is built
+(:func:`task_pretrain_values`); ``mtneuro pretrain`` builds one with :func:`make_config`.
+The run itself is :mod:`mtneuro.tasks.pretrain.run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from mtneuro.config import check, in_unit_interval, positive
+from mtneuro.data.sources import SOURCE_NAMES
+from mtneuro.errors import ConfigError
+from mtneuro.tasks.api import configure
+from mtneuro.vocab import AMP_MODES, COMPILE_MODES, SSL_METHODS, STEP_MODES, VISION_SOURCES
+
+SOURCES = (*SOURCE_NAMES, *VISION_SOURCES)
+METHODS = SSL_METHODS
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Every setting of a pre-training run; build it with :func:`make_config`.
+
+    ``None`` means "derived": ``pool_size`` None is the batch size for MYOW (a separate
+    pool batch, as in MTNeuro) and 0 for BYOL; ``backbone`` (the registry encoder trained,
+    as ``Task1Config.backbone``; a task's ``encoder`` is a given one) ``"auto"`` is ``resnet18``
+    for volumes and ``resnet18-small`` for vision sets.
+    """
+
+    method: Literal[SSL_METHODS] = "myow"
+    source: str = field(default="phantom", metadata=check(lambda v: v in SOURCES,
+                                                          "one of " + ", ".join(SOURCES)))
+    source_params: dict[str, Any] = field(default_factory=dict)
+    download: bool = False
+    setting: Literal["roi-c1", "roi-c2", "roi-c3"] = "roi-c1"
+    z_step: int = field(default=1, metadata=positive())
+    crop: int = field(default=128, metadata=positive())
+    augment: Literal["auto", "mtneuro", "mtneuro-strong", "vision"] = "auto"
+    backbone: str = "auto"
+    backbone_params: dict[str, Any] = field(default_factory=dict)
+    projector_hidden: int = 4096
+    projector_out: int = 256
+    predictor_hidden: int = 4096
+    mined_projector_hidden: int = 4096
+    mined_out: int = 256
+    k: int = field(default=1, metadata=positive())
+    mine_space: Literal["target", "online"] = "target"
+    loss_mix: Literal["add", "convex"] = "add"
+    epochs: int = field(default=800, metadata=positive())
+    batch_size: int = field(default=8, metadata=check(lambda v: v >= 2, "int >= 2"))
+    pool_size: int | None = field(default=None, metadata=check(lambda v: v >= 0, "int >= 0"))
+    optimizer: Literal["sgd", "lars", "adamw"] = "sgd"
+    base_lr: float = field(default=0.03, metadata=positive("float"))
+    lr_rule: Literal["lars", "fixed"] = "lars"
+    momentum: float = field(default=0.9, metadata=in_unit_interval())
+    weight_decay: float = field(default=5e-4, metadata=check(lambda v: v >= 0, "float >= 0"))
+    warmup_epochs: float = field(default=10.0, metadata=check(lambda v: v >= 0, "float >= 0"))
+    base_momentum: float = field(default=0.996, metadata=in_unit_interval(closed_right=True))
+    mined_weight: float = field(default=0.1, metadata=check(lambda v: v >= 0, "float >= 0"))
+    mined_rampup_epochs: float = field(default=10.0, metadata=check(lambda v: v >= 0, "float >= 0"))
+    seed: int = 0
+    device: Literal["cpu", "cuda"] = "cpu"
+    amp: Literal[AMP_MODES] = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    retain_cpu_memory: bool = True
+    # how the step is driven: see mtneuro.ssl.trainer.TrainSettings / ssl.acceleration
+    step: Literal[STEP_MODES] = "auto"
+    compile_mode: Literal[COMPILE_MODES] = "auto"
+    fuse_target_views: bool = False
+    prefetch_indices: bool = True
+    sync_bn: bool = True
+    log_every: int = field(default=10, metadata=positive())
+    checkpoint_every: int = field(default=10, metadata=positive())
+    out_dir: Path = Path("runs/pretrain")
+    resume: bool = False
+    quiet: bool = False
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    # Seconds on 2 CPU cores: thinned tiles (every 16th slice: 68 for ROI-C1, 160 for
+    # ROI-C3), 32 px crops, a 4-stage 16..128-wide ResNet, 128-wide heads, 25 epochs
+    # (100 steps on ROI-C1, 250 on ROI-C3). Why these values, from a run that had 8
+    # steps and left the encoder at its random initialisation:
+    # * enough steps to learn: a 2x wider net on 32 px crops costs about what the
+    #   8..64-wide net on 64 px crops did per step, and 100 steps take ~10 s on a core;
+    # * EMA 0.97 (time constant ~33 steps) instead of 0.996 (~250 steps, longer than the
+    #   whole run): with 0.996 the target never leaves its initialisation, so the online
+    #   network regresses a random teacher and the result follows the init seed;
+    # * widths 16..128 (not 8..64): the 8-wide net failed on some init seeds whatever
+    #   the schedule (validation accuracy 0.43-0.65 vs 0.8-0.9 for other seeds);
+    # * base_lr 1.0 (lr 0.0625 at batch 16 by the LARS rule): a short run needs larger
+    #   steps; better than 0.3 on validation.
+    # Warm-up and MYOW ramp: 1 epoch, i.e. 4% of the run (MTNeuro: 10 of 800 epochs);
+    # 2.5 epochs did no better. All choices were compared on validation data only
+    # (ROI-C1 training tiles for pre-training and probe, accuracy on sub-volume B,
+    # which is in no test split), never on a test split.
+    "quick": {
+        "z_step": 16, "crop": 32, "backbone": "resnet-tiny",
+        "backbone_params": {"widths": [16, 32, 64, 128]},
+        "projector_hidden": 128, "projector_out": 64, "predictor_hidden": 128,
+        "mined_projector_hidden": 128, "mined_out": 64,
+        "epochs": 25, "batch_size": 16, "base_lr": 1.0, "base_momentum": 0.97,
+        "warmup_epochs": 1.0, "mined_rampup_epochs": 1.0, "log_every": 1,
+        "checkpoint_every": 1,
+    },
+}
+
+
+def make_config(
+    preset: str = "default",
+    overrides: Mapping[str, Any] | None = None,
+    config_file: str | Path | None = None,
+) -> PretrainConfig:
+    """Preset, then the YAML file, then ``overrides`` (``None`` values ignored), validated once.
+
+    Raises:
+        ConfigError: unknown preset or key, or a bad value (one line naming it).
+    """
+    return configure(PretrainConfig, PRESETS, preset, overrides, config_file, what="pretrain")
+
+
+#: Fields of a task's nested pre-training set by the task itself (its method, data and
+#: device): a value given for one of them must agree with the task's.
+TASK_FIELDS = ("method", "setting", "source", "source_params", "device")
+
+
+def task_pretrain_values(task: Mapping[str, Any], given: Any, *, quick: bool,
+                         prefix: str = "pretrain") -> dict[str, Any]:
+    """The complete pre-training values of a task-1 / task-3 run, resolved once.
+
+    The ``quick`` or ``default`` preset, then the task's method, setting, source and device
+    (:data:`TASK_FIELDS`), the task's first seed, and ``quiet``; then ``given`` (the task
+    config's ``pretrain`` values: a mapping or a :class:`PretrainConfig`) on top.
+
+    Args:
+        task: the task's values (``method``, ``setting``, ``source``, ``source_params``,
+            ``device``, ``seeds``).
+        given: the user's ``pretrain`` values, or ``None``.
+        quick: the task runs its quick preset.
+
+    Raises:
+        ConfigError: ``given`` sets a field of :data:`TASK_FIELDS` to another value than
+            the task's (one line naming ``pretrain.<key>``).
+    """
+    if isinstance(given, PretrainConfig):
+        given = {f: getattr(given, f) for f in given.__dataclass_fields__}
+    given = dict(given or {})
+    derived = {key: task[key] for key in TASK_FIELDS}
+    for key, value in derived.items():
+        if key in given and given[key] != value and not (key == "source_params"
+                                                          and dict(given[key]) == dict(value)):
+            raise ConfigError(f"{prefix}.{key}: set by the task ({value!r}), got {given[key]!r}")
+    values = {**PRESETS["quick" if quick else "default"], **derived,
+              "seed": int(task["seeds"][0]), "quiet": True}
+    values.update({k: v for k, v in given.items() if v is not None})
+    return values

@@ -1,0 +1,240 @@
+"""Self-supervised pre-training: :func:`pretrain_encoder` (images in memory -> encoder in
+memory, what the tasks call) and :func:`run_pretrain` (``mtneuro pretrain``: reads its
+images and writes ``encoder.pt``); settings in :mod:`mtneuro.tasks.pretrain.config`.
+
+The defaults reproduce the MTNeuro configs (``MTNeuro/networkconfig/SSL_*_ResNet-18_2D.json``,
+protocol notes section C): 1-channel X-ray ResNet-18 on random 128 x 128 crops of
+the ROI-C1 training tiles, projector 512 -> 4096 -> 256, MYOW's second projector
+256 -> 4096 -> 256, SGD with momentum 0.9 at ``0.03 * B / 256`` (the LARS scaling
+rule), weight decay 5e-4, 10 warm-up epochs then cosine, target EMA 0.996 -> 1
+(cosine), mined weight ramped to 0.1 over 10 epochs, k = 1, cosine mining in the
+target network's space, batch 8, 800 epochs, candidate pool a separate batch.
+
+Presets: ``default`` (the above) and ``quick`` (a small ResNet on 32 x 32 crops of
+a thinned tile set, 25 epochs: well under a minute on 2 CPU cores; see ``PRESETS``).
+Vision sources (``digits``, ``cifar10``, ``cifar100``, ``folder``) train a small-image
+ResNet-18 on random-resized-crop views of the whole image.
+
+Outputs in ``out_dir``: ``checkpoint.pt`` and ``train_log.jsonl`` (trainer) and
+``encoder.pt`` (``mtneuro.models.checkpoint`` format, loadable with ``load_encoder``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mtneuro.tasks.pretrain.config import PretrainConfig
+from mtneuro.vocab import VISION_SOURCES, XRAY_MEAN, XRAY_STD
+
+_MYOW_ONLY = ("mined_projector_hidden", "mined_out", "k", "mine_space", "loss_mix")
+
+
+# -- data and views --------------------------------------------------------------------
+def load_training_images(config: PretrainConfig) -> tuple[torch.Tensor, dict[str, Any]]:
+    """All training images of ``config.source`` as uint8 (N, C, H, W), plus provenance."""
+    if config.source in VISION_SOURCES:
+        from mtneuro.data.vision import load_vision
+
+        params = dict(config.source_params)
+        images = load_vision(config.source, "train", download=config.download, **params).images
+        return images, {"source": config.source, "params": params, "split": "train"}
+    from mtneuro.data.datasets import RegionTileDataset
+    from mtneuro.data.sources import open_source
+
+    source = open_source(config.source, **config.source_params)
+    tiles = RegionTileDataset(source, config.setting, "train", "2d", z_step=config.z_step)
+    provenance = {**source.describe(), "setting": config.setting, "split": "train",
+                  "z_step": config.z_step, "tiles": len(tiles)}
+    return torch.from_numpy(tiles.images), provenance
+
+
+def build_view(config: PretrainConfig, images: torch.Tensor) -> tuple[Any, dict[str, Any]]:
+    """The view function and the encoder's input spec (size, normalisation)."""
+    from mtneuro.ssl import augment as aug
+
+    kind = config.augment
+    if kind == "auto":
+        kind = "vision" if config.source in VISION_SOURCES else "mtneuro"
+    if kind != "vision":
+        size = min(config.crop, *images.shape[-2:])
+        view = aug.mtneuro_view(size=size, strong=kind == "mtneuro-strong")
+        return view, {"spatial_dims": 2, "size": size, "channels": int(images.shape[1]),
+                      "mean": XRAY_MEAN, "std": XRAY_STD}
+    # Per-channel statistics of the training images; a 4096-image subset is plenty.
+    sample = images[:4096].float().div(255.0)
+    mean = sample.mean(dim=(0, 2, 3)).tolist()
+    std = sample.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
+    size = int(images.shape[-1])
+    tiny = size <= 16  # 8x8 digits: milder crops, no flips (mirrored digits change meaning)
+    steps: list[Any] = [aug.RandomResizedCrop(size, scale=(0.5, 1.0) if tiny else (0.2, 1.0))]
+    if not tiny:
+        steps.append(aug.RandomHorizontalFlip())
+    steps += [aug.RandomBrightnessContrast(), aug.RandomGaussianNoise(std=0.05),
+              aug.Normalize(mean=mean, std=std)]
+    return aug.Compose(steps), {"spatial_dims": 2, "size": size, "channels": int(images.shape[1]),
+                                "mean": mean, "std": std}
+
+
+# -- model ------------------------------------------------------------------------------
+def encoder_spec(config: PretrainConfig, channels: int) -> tuple[str, dict[str, Any]]:
+    """Registry name and keyword arguments of the encoder."""
+    name = config.backbone
+    if name == "auto":
+        name = "resnet18-small" if config.source in VISION_SOURCES else "resnet18"
+    return name, {"in_channels": channels, **config.backbone_params}
+
+
+def build_method(config: PretrainConfig, encoder: torch.nn.Module) -> torch.nn.Module:
+    """BYOL / MYOW / MYOW-merged around ``encoder`` with the configured heads."""
+    from mtneuro.ssl.myow import create_method
+
+    kwargs = {k: getattr(config, k) for k in ("projector_hidden", "projector_out",
+                                              "predictor_hidden")}
+    if config.method != "byol":
+        kwargs.update({k: getattr(config, k) for k in _MYOW_ONLY})
+    return create_method(config.method, encoder, **kwargs)
+
+
+def train_settings(config: PretrainConfig):
+    """The trainer's settings: LR by the scaling rule, pool size resolved."""
+    from mtneuro.ssl.schedules import lars_lr
+    from mtneuro.ssl.trainer import TrainSettings
+
+    pool = config.pool_size
+    if pool is None:
+        pool = 0 if config.method == "byol" else config.batch_size
+    lr = lars_lr(config.base_lr, config.batch_size) if config.lr_rule == "lars" else config.base_lr
+    return TrainSettings(
+        epochs=config.epochs, batch_size=config.batch_size, lr=lr,
+        warmup_epochs=config.warmup_epochs, base_momentum=config.base_momentum,
+        mined_weight=config.mined_weight if config.method != "byol" else 0.0,
+        mined_rampup_epochs=config.mined_rampup_epochs, pool_size=pool, seed=config.seed,
+        log_every=config.log_every, checkpoint_every=config.checkpoint_every, amp=config.amp,
+        channels_last=config.channels_last, compile=config.compile,
+        retain_cpu_memory=config.retain_cpu_memory, quiet=config.quiet, step=config.step,
+        compile_mode=config.compile_mode, fuse_target_views=config.fuse_target_views,
+        prefetch_indices=config.prefetch_indices,
+    )
+
+
+# -- the run ----------------------------------------------------------------------------
+@dataclass
+class PretrainedEncoder:
+    """A pre-trained encoder in memory.
+
+    Attributes:
+        encoder: a plain registry encoder (no SyncBatchNorm, no DDP) with the online
+            encoder's weights, attribute ``input_spec`` set.
+        name, kwargs: the registry name and arguments that rebuild it.
+        input_spec: the view's size, channels and normalisation, plus the encoder's facts.
+        summary: the trainer's result (``steps``, ``epochs``, ``final_loss``, ...) with
+            ``lr``, ``pool_size``, ``n_images``, ``world_size``, ``is_main``.
+    """
+
+    encoder: torch.nn.Module
+    name: str
+    kwargs: dict[str, Any]
+    input_spec: dict[str, Any]
+    summary: dict[str, Any]
+
+
+def pretrain_encoder(config: PretrainConfig, images: torch.Tensor, *,
+                     out_dir: str | Path | None = None, resume: bool = False) -> PretrainedEncoder:
+    """Pre-train an encoder on ``images``; under ``torchrun`` every process calls this.
+
+    Args:
+        config: the settings (its ``source`` only chooses the view and default encoder).
+        images: the training images, uint8 ``(N, C, H, W)``, already loaded (a task passes
+            its own training tiles).
+        out_dir: where the trainer writes ``train_log.jsonl`` and ``checkpoint.pt``;
+            ``None``: nothing is written.
+        resume: continue from ``out_dir/checkpoint.pt``.
+
+    Raises:
+        ConfigError: bad settings; TrainingError: NaN/inf loss or a checkpoint that does
+        not match.
+    """
+    from mtneuro.models.checkpoint import with_encoder_facts
+    from mtneuro.models.registry import create_encoder
+    from mtneuro.ssl.distributed import (
+        convert_sync_batchnorm,
+        init_distributed,
+        shutdown_distributed,
+        wrap_ddp,
+    )
+    from mtneuro.ssl.optim import build_optimizer
+    from mtneuro.ssl.trainer import Trainer
+
+    settings = train_settings(config)
+    # A process group the caller opened stays open; one opened here is closed here.
+    owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
+    info = init_distributed(config.device)
+    try:
+        view, input_spec = build_view(config, images)
+        name, kwargs = encoder_spec(config, int(images.shape[1]))
+        torch.manual_seed(config.seed)  # identical initial weights on every rank
+        method = build_method(config, create_encoder(name, **kwargs)).to(info.device)
+        if info.enabled and config.sync_bn:
+            method = convert_sync_batchnorm(method, info.device)
+        optimizer = build_optimizer(config.optimizer, method, settings.lr, config.weight_decay,
+                                    config.momentum)
+        trainer = Trainer(method, optimizer, images, view, settings, out_dir, dist=info,
+                          wrap=lambda m: wrap_ddp(m, info))
+        result = trainer.fit(resume=resume)
+        # SyncBatchNorm layers do not fit the registry encoder: keep a plain copy.
+        encoder = _plain_encoder(method.online_encoder, name, kwargs)
+    finally:
+        if owns_group:
+            shutdown_distributed()
+    encoder.input_spec = with_encoder_facts(encoder, input_spec)
+    summary = {**result, "method": config.method, "n_images": int(images.shape[0]),
+               "lr": settings.lr, "pool_size": settings.pool_size,
+               "world_size": info.world_size, "is_main": info.is_main}
+    return PretrainedEncoder(encoder, name, kwargs, dict(encoder.input_spec), summary)
+
+
+def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
+    """``mtneuro pretrain``: read ``config.source``'s training images, pre-train, and write
+    ``encoder.pt`` (main rank) beside the trainer's files in ``config.out_dir``.
+
+    Returns:
+        Run summary: ``steps``, ``epochs``, ``final_loss``, ``samples_per_s``, ``wall_s``,
+        paths (``encoder``, ``log``, ``checkpoint``), ``source`` provenance,
+        ``world_size`` and ``is_main`` (only the main process wrote files).
+    """
+    from mtneuro.models.checkpoint import save_encoder
+    from mtneuro.ssl.distributed import init_distributed, shutdown_distributed
+
+    # The process group first, so that torchrun tags every process's errors (data too).
+    owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
+    init_distributed(config.device)
+    try:
+        images, provenance = load_training_images(config)
+        trained = pretrain_encoder(config, images, out_dir=config.out_dir, resume=config.resume)
+    finally:
+        if owns_group:
+            shutdown_distributed()
+    result = trained.summary
+    encoder_path = Path(config.out_dir) / "encoder.pt"
+    if result["is_main"]:
+        meta = {"method": config.method, "epochs": result["epochs"], "steps": result["steps"],
+                "seed": config.seed, "source": config.source, "final_loss": result["final_loss"]}
+        save_encoder(encoder_path, trained.encoder, name=trained.name, kwargs=trained.kwargs,
+                     input_spec=trained.input_spec, meta=meta)
+    return {**result, "encoder": str(encoder_path), "source": provenance}
+
+
+def _plain_encoder(encoder: torch.nn.Module, name: str, kwargs: dict[str, Any]) -> torch.nn.Module:
+    """A fresh registry-built encoder carrying ``encoder``'s weights (drops BN conversion)."""
+    from mtneuro.models.registry import create_encoder
+
+    plain = create_encoder(name, **kwargs)
+    plain.load_state_dict(encoder.state_dict())
+    return plain
+
+
+__all__ = ["PretrainedEncoder", "pretrain_encoder", "run_pretrain"]

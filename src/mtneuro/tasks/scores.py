@@ -1,0 +1,47 @@
+"""Classification scores from predicted and true class indices, shared by the tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts ``(n_classes, n_classes)``, rows = truth, columns = prediction."""
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes**2).reshape(
+        n_classes, n_classes
+    )
+
+
+def classification_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 4
+) -> dict[str, Any]:
+    """Accuracy, per-class accuracy (recall; NaN if absent) and confusion counts (rows = truth).
+
+    >>> classification_metrics([0, 0, 1], [0, 1, 1], 2)["per_class_accuracy"]
+    [0.5, 1.0]
+    """
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    confusion = confusion_counts(y_true, y_pred, n_classes)
+    support = confusion.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.where(support > 0, np.diag(confusion) / np.maximum(support, 1), np.nan)
+    return {
+        "accuracy": float(np.mean(y_true == y_pred)),
+        "per_class_accuracy": per_class.tolist(),
+        "confusion": confusion.tolist(),
+        "n_test": int(y_true.size),
+    }
+
+
+def weighted_f1(confusion: np.ndarray) -> float:
+    """F1 per class weighted by its support (scikit-learn's ``average="weighted"``; a class
+    never predicted nor present scores 0), from counts with rows = truth."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    tp = np.diag(confusion)
+    support = confusion.sum(axis=1)
+    denominator = support + confusion.sum(axis=0)  # 2 TP + FP + FN
+    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+    return float((f1 * support).sum() / support.sum()) if support.sum() else 0.0

@@ -1,0 +1,50 @@
+"""Task 2 (microstructure segmentation) in the task contract (:mod:`mtneuro.tasks.api`).
+
+Settings are ``<dim>-<classes>class`` (``2d-4class``, ``2d-3class``, ``3d-4class``,
+``3d-3class``); methods are segmentation networks (:data:`mtneuro.vocab.SEGMENTATION_MODELS`);
+presets ``paper`` and ``quick`` (:mod:`mtneuro.tasks.segmentation.config`). Headline
+numbers: ``f1_avg``, ``iou_avg`` and ``f1_<class>``, ``iou_<class>`` per class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mtneuro.errors import ConfigError
+from mtneuro.tasks.api import Task
+from mtneuro.tasks.segmentation.config import preset_values
+from mtneuro.vocab import SEGMENTATION_MODELS, TASK_TITLES
+
+SETTINGS = ("2d-4class", "2d-3class", "3d-4class", "3d-3class")
+
+
+def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
+    summary, names = metrics["summary"], metrics["setting"]["class_names"]
+    out = {"f1_avg": summary["avg_f1"]["mean"], "iou_avg": summary["avg_iou"]["mean"]}
+    out.update({f"f1_{name}": summary["f1"][name]["mean"] for name in names})
+    out.update({f"iou_{name}": summary["iou"][name]["mean"] for name in names})
+    return out
+
+
+def cell_fields(setting: str, method: str, seed: int) -> dict[str, Any]:
+    dim, _, classes = setting.partition("-")
+    if setting not in SETTINGS:
+        raise ConfigError(f"task2 setting: expected one of {', '.join(SETTINGS)}, got {setting!r}")
+    return {"model": method, "classes": int(classes[0]), "dim": dim, "seeds": [seed]}
+
+
+TASK2 = Task(
+    name="task2",
+    title=TASK_TITLES["task2"],
+    config="mtneuro.tasks.segmentation.config:Task2Config",
+    run="mtneuro.tasks.segmentation.run:run",
+    card="mtneuro.tasks.segmentation.protocol:task2_card",
+    headline=headline,
+    fields=cell_fields,
+    settings=SETTINGS,
+    methods=SEGMENTATION_MODELS,
+    presets={"paper": preset_values("paper"), "quick": preset_values("quick")},
+    figures="mtneuro.report.task_figures:task2_figures",
+    resumable=True,
+)

@@ -1,0 +1,123 @@
+"""What the volume tasks 1 and 3 share: their methods' preset sizes, reading region tiles,
+and the on-the-fly SSL pre-training resolved once when a config is built.
+
+Task 3's encoders are trained on task 1's setting (by the MTNeuro protocol), so both tasks
+read task-1 tiles (:func:`load_region_splits`) and pre-train SSL encoders on the setting's
+training tiles at the pre-training's slice step (:func:`ssl_training_tiles`): task 1
+takes them from the tiles it already read when they include them (its ``z_step`` divides
+the pre-training's, as in both presets), task 3 reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from mtneuro.config import from_mapping
+from mtneuro.data.datasets import RegionTileDataset
+from mtneuro.data.sources import open_source
+from mtneuro.data.spec import REGIONS, region_setting
+from mtneuro.data.tiles import block_starts, depth_of
+from mtneuro.errors import ConfigError
+from mtneuro.tasks.pretrain.config import task_pretrain_values
+from mtneuro.vocab import SSL_METHODS, VOLUME_METHODS
+
+#: Sizes of the quick and full presets of tasks 1 and 3 (task-1 epochs:
+#: :mod:`mtneuro.tasks.region_protocol`; task-3 components: ``QUICK_TASK3``).
+QUICK = {"z_step": 8, "backbone": "resnet-tiny", "nmf_max_iter": 100}
+FULL = {"z_step": 1, "backbone": "resnet18", "nmf_max_iter": 300}
+Method = Literal[VOLUME_METHODS]
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class SplitData:
+    """One split: uint8 tiles ``(N, 1, [8,] H, W)``, labels ``(N,)`` and first slice ``(N,)``.
+
+    ``single_slice``: read from a one-slice source, whose smoke protocol ignores slice steps.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    z: np.ndarray
+    single_slice: bool = False
+
+
+def load_region_splits(source_name: str, source_params: Mapping[str, Any], setting: str,
+                       dim: str, z_step: int, splits: tuple[str, ...] = SPLITS,
+                       ) -> tuple[dict[str, SplitData], dict[str, Any]]:
+    """Read the tiles of ``splits`` of a task-1 setting once; returns them and provenance."""
+    source = open_source(source_name, **source_params)
+    out = {}
+    for split in splits:
+        ds = RegionTileDataset(source, setting, split, dim, z_step=z_step)
+        out[split] = SplitData(ds.images, ds.labels, ds.z, single_slice=source.shape[0] == 1)
+    return out, source.describe()
+
+
+def pretraining_tiles(train: SplitData, setting: str, z_step: int, pretrain_z_step: int,
+                      ) -> np.ndarray:
+    """The 2D training tiles a read at ``pretrain_z_step`` would give, taken from ``train``
+    (read at ``z_step``), in the same order: no second read of the volume.
+
+    Raises:
+        ConfigError: ``pretrain_z_step`` is not a multiple of ``z_step`` (those slices
+            were not read).
+    """
+    if train.single_slice:  # one-slice windows: every read gives them all
+        return train.images
+    if pretrain_z_step % z_step:
+        raise ConfigError(f"pretrain.z_step: expected a multiple of the task's z_step {z_step} "
+                          f"(pre-training uses the task's training tiles), got {pretrain_z_step}")
+    keep = np.zeros(len(train.z), dtype=bool)
+    start, stride, depth = 0, pretrain_z_step // z_step, depth_of("2d")
+    # tiles come part by part, then region by region, in slice order (RegionTileDataset)
+    for part in region_setting(setting).parts("train"):
+        count = len(block_starts(part.z, depth, z_step))
+        for _region in REGIONS:
+            keep[start : start + count : stride] = True
+            start += count
+    if start != len(train.z):
+        raise ConfigError(f"pretraining tiles: expected {start} training tiles of {setting}, "
+                          f"got {len(train.z)}")
+    return train.images[keep]
+
+
+def ssl_training_tiles(config: Any, train: SplitData | None = None) -> np.ndarray:
+    """The 2D training tiles of a task-1 / task-3 ``config``'s on-the-fly pre-training, at
+    ``config.pretrain.z_step``: taken from ``train`` (the task-1 training split, read at
+    ``config.preset("z_step")``) when it holds them, else read once."""
+    step = config.pretrain.z_step
+    if train is not None and (train.single_slice or step % config.preset("z_step") == 0):
+        return pretraining_tiles(train, config.setting, config.preset("z_step"), step)
+    splits, _ = load_region_splits(config.source, config.source_params, config.setting, "2d",
+                                   step, ("train",))
+    return splits["train"].images
+
+
+def pretrains_on_the_fly(config: Any) -> bool:
+    """Whether a task-1 / task-3 config pre-trains its SSL encoder itself (an SSL method,
+    no ``encoder`` given, 2D)."""
+    return (config.method in SSL_METHODS and config.encoder is None
+            and getattr(config, "dim", "2d") == "2d")
+
+
+def with_pretrain(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Resolve the ``pretrain`` values of raw task-1 / task-3 values, once, at the boundary.
+
+    A config that pre-trains on the fly gets the complete values of its
+    :class:`~mtneuro.tasks.pretrain.config.PretrainConfig` (the ``quick`` or ``default``
+    preset, the task's method, data and device, then the given ``pretrain`` values); any
+    other gets ``pretrain: None`` (given values are not used: nothing is pre-trained).
+    """
+    raw = dict(raw)
+    given = raw.pop("pretrain", None)
+    provisional = from_mapping(config_class, raw)
+    if not pretrains_on_the_fly(provisional):
+        return {**raw, "pretrain": None}
+    task = {k: getattr(provisional, k) for k in
+            ("method", "setting", "source", "source_params", "device", "seeds")}
+    return {**raw, "pretrain": task_pretrain_values(task, given, quick=provisional.quick)}

@@ -1,0 +1,75 @@
+"""The benchmark's vocabulary, written once: method, task and feature names and titles, and
+the X-ray normalisation constants.
+
+A base module (no layer, no third-party import): the data layer, the tasks, the report,
+the bench and the CLI's choices all read these names from here, so a new method or
+feature is added in one place.
+"""
+
+from __future__ import annotations
+
+# -- methods --------------------------------------------------------------------------------
+#: Self-supervised methods (:mod:`mtneuro.ssl`); tasks 1 and 3 pre-train them on the fly.
+SSL_METHODS: tuple[str, ...] = ("byol", "myow", "myow-merged")
+#: Task-1 classifiers trained end to end (task 3 reuses their encoders).
+SUPERVISED_METHODS: tuple[str, ...] = ("supervised", "supervised-mixup")
+#: Pixel decompositions with a linear readout.
+PIXEL_METHODS: tuple[str, ...] = ("pca", "nmf")
+#: A user's frozen encoder (``--encoder SPEC`` / ``mtneuro.evaluate(encoder, ...)``).
+ENCODER_METHOD = "encoder"
+#: Methods of the volume tasks 1 and 3, in the order tables list them.
+VOLUME_METHODS: tuple[str, ...] = (
+    *SUPERVISED_METHODS, *SSL_METHODS, *PIXEL_METHODS, ENCODER_METHOD)
+#: Segmentation networks of task 2 and their dimension (MTNeuro's table order, then
+#: ``ssl-unet``: a U-Net decoder on an SSL-pretrained encoder).
+SEGMENTATION_MODEL_DIMS: dict[str, str] = {
+    "unet": "2d", "manet": "2d", "fpn": "2d", "unetplusplus": "2d", "pan": "2d", "pspnet": "2d",
+    "ssl-unet": "2d", "unet3d": "3d", "vnet": "3d", "highresnet": "3d",
+}
+SEGMENTATION_MODELS: tuple[str, ...] = tuple(SEGMENTATION_MODEL_DIMS)
+#: Methods of neural decoding (:mod:`mtneuro.tasks.neural`).
+NEURAL_METHODS: tuple[str, ...] = ("myow", "byol", "supervised", "pca", "raw")
+
+# -- tasks ----------------------------------------------------------------------------------
+#: Report heading of each task, in report order (``pretrain``: ``mtneuro pretrain`` runs).
+TASK_TITLES: dict[str, str] = {
+    "task1": "Task 1: brain-region classification (accuracy)",
+    "task2": "Task 2: microstructure segmentation (F1, IoU)",
+    "task3": "Task 3: semantic features from frozen embeddings (linear-readout R²)",
+    "neural": "Neural decoding (MYOW protocol)",
+    "pretrain": "Self-supervised pretraining",
+}
+
+# -- task-3 features ------------------------------------------------------------------------
+#: The five task-3 features under their published definitions and names.
+FEATURE_NAMES: tuple[str, ...] = (
+    "vessel_fraction", "axon_fraction", "cell_count", "cell_size", "nn_distance")
+#: The same features under the corrected definitions: never the published names, so a number
+#: computed another way is never shown as the published column.
+EXACT_FEATURE_NAMES: tuple[str, ...] = (
+    "vessel_fraction", "axon_fraction", "cell_count", "cell_size_exact", "nn_distance_exact")
+#: Short titles of the features in tables (paper column names).
+FEATURE_TITLES: dict[str, str] = {
+    "vessel_fraction": "Vessels", "axon_fraction": "Axons", "cell_count": "Cell count",
+    "cell_size": "Cell size", "nn_distance": "Dist (k=1)",
+    "cell_size_exact": "Cell size, exact", "nn_distance_exact": "Dist (k=1), exact",
+}
+#: Units of the features (fractions in percent of the crop, sizes and distances in pixels).
+FEATURE_UNITS: dict[str, str | None] = {
+    "vessel_fraction": "%", "axon_fraction": "%", "cell_count": None, "cell_size": "px",
+    "nn_distance": "px", "cell_size_exact": "px", "nn_distance_exact": "px",
+}
+
+# -- data -----------------------------------------------------------------------------------
+#: Mean and std of X-ray intensities in [0, 1] that the MTNeuro encoders are trained and
+#: probed with (``self_supervised/transforms/xray.py:16`` of the reference).
+XRAY_MEAN, XRAY_STD = 0.4894, 0.1238
+# -- runtime ----------------------------------------------------------------------------
+#: ``amp`` of every training loop: autocast type (:func:`mtneuro.acceleration.autocast_dtype`).
+AMP_MODES: tuple[str, ...] = ("auto", "none", "bf16", "fp16")
+#: How a pre-training step is driven, and its ``torch.compile`` modes (:mod:`mtneuro.acceleration`).
+STEP_MODES: tuple[str, ...] = ("auto", "eager", "static", "cuda_graph")
+COMPILE_MODES: tuple[str, ...] = ("auto", "off", "default", "reduce-overhead", "max-autotune",
+                                  "max-autotune-no-cudagraphs")
+#: Image sets for pre-training and its vision probe (:mod:`mtneuro.data.vision`).
+VISION_SOURCES: tuple[str, ...] = ("digits", "cifar10", "cifar100", "folder")

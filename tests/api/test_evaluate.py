@@ -1,0 +1,101 @@
+"""The Python API: ``mtneuro.evaluate(encoder, tasks)``, ``Results.table()``,
+``mtneuro.load_results(dir)``, ``mtneuro.list_tasks()``, and a light ``import mtneuro``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+import mtneuro
+from mtneuro.errors import ConfigError
+
+
+class TinyEncoder(nn.Module):
+    """(N, 1, H, W) -> (N, 8): one convolution, then the spatial mean."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv(x)).mean(dim=(2, 3))
+
+
+def test_list_tasks_names_every_task_setting():
+    names = mtneuro.list_tasks()
+    assert names == sorted(names)
+    assert {"neural/chewie-1", "task1/roi-c1", "task1/roi-c3", "task2/2d-4class",
+            "task3/roi-c1", "task3/roi-c3"} <= set(names)
+    assert mtneuro.list_tasks("task3/*") == ["task3/roi-c1", "task3/roi-c3"]
+
+
+def test_evaluate_scores_an_encoder_on_the_phantom_and_loads_back(tmp_path):
+    results = mtneuro.evaluate(TinyEncoder(), tasks=["task1/roi-c1", "task3/roi-c1"],
+                               preset="quick", source="phantom", source_params={"seed": 0},
+                               seeds=[0], out=tmp_path, params={"z_step": 64})
+    assert [(r.task, r.setting, r.method) for r in results] == [
+        ("task1", "roi-c1", "encoder"), ("task3", "roi-c1", "encoder")]
+    rows = results.table()
+    ours = [r for r in rows if r["kind"] == "ours"]
+    label = f"{TinyEncoder.__module__}:TinyEncoder (in memory)"
+    assert {r["method"] for r in ours} == {f"encoder {label}"}
+    assert {(r["task"], r["metric"]) for r in ours} >= {
+        ("task1", "accuracy"), ("task3", "r2_vessel_fraction"), ("task3", "r2_test_axon_fraction")}
+    accuracy = next(r for r in ours if r["metric"] == "accuracy")
+    assert accuracy["mean"] == results[0].metrics["accuracy"]["mean"] and accuracy["n"] == 1
+    assert accuracy["data"] == "phantom (synthetic volume)"
+    assert all(r["comparable"].startswith("no: ") for r in ours)  # phantom, quick: deviations
+    published = [r for r in rows if r["kind"] != "ours"]
+    assert any(r["kind"] == "published: paper, real volume" and r["task"] == "task1"
+               for r in published)
+    assert all(r["comparable"] == "" for r in published)
+    # recorded like bench cells: the report and load_results read them back
+    cell = tmp_path / "cells" / "task1-roi-c1-encoder-s0"
+    record = json.loads((cell / "metrics.json").read_text())
+    assert record["schema_version"] == 2 and record["status"] == "complete"
+    assert record["config"]["encoder"] == label
+    assert sorted(record["figures"]) == ["confusion.png", "per_class_accuracy.png"]
+    assert (cell / "confusion.png").is_file()
+    loaded = mtneuro.load_results(tmp_path)
+    assert loaded.table() == rows
+    assert [r.headline for r in loaded] == [r.headline for r in results]
+    assert "task1/roi-c1" in str(loaded)
+
+
+def test_evaluate_names_tasks_that_take_no_encoder():
+    with pytest.raises(ConfigError, match="task task2: evaluates no user encoder"):
+        mtneuro.evaluate(TinyEncoder(), tasks=["task2/2d-4class"])
+    with pytest.raises(ConfigError, match="unknown task1 setting 'roi-c9'"):
+        mtneuro.evaluate(TinyEncoder(), tasks=["task1/roi-c9"])
+    with pytest.raises(ConfigError, match="expected '<task>/<setting>'"):
+        mtneuro.evaluate(TinyEncoder(), tasks=["task1"])
+
+
+def test_import_mtneuro_and_list_tasks_import_no_torch():
+    code = ("import sys, mtneuro; names = mtneuro.list_tasks(); "
+            "assert 'torch' not in sys.modules, 'torch imported'; print(len(names))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) >= 13
+
+
+def test_a_neural_encoder_that_passes_the_rates_through_scores_as_the_raw_method(tmp_path):
+    """Known answer: the identity map of the z-scored rates is the ``raw`` method's features
+    (silent neurons add zero columns, which the readout ignores)."""
+    from mtneuro.tasks.registry import get_task
+
+    (result,) = mtneuro.evaluate(nn.Identity(), tasks=["neural/chewie-1"], seeds=[0], out=tmp_path)
+    neural = get_task("neural")
+    raw = neural.execute(neural.cell_config("chewie-1", "raw", 0, preset="quick"))
+    assert result.method == "encoder" and result.metrics["kind"] == "reach"
+    assert result.headline == raw.headline and set(result.headline) == {"accuracy", "delta_accuracy"}
+    record = json.loads((tmp_path / "cells" / "neural-chewie-1-encoder-s0" / "metrics.json").read_text())
+    assert sorted(record["figures"]) == ["confusion.png", "representation.png"]
+    assert record["protocol"]["name"] == "neural-reach"
