@@ -49,8 +49,12 @@ def empty_roots(tmp_path, monkeypatch):
     return tmp_path / "root"
 
 
-def test_a_catalogued_recording_loads_by_name_once_present(shared_data, empty_roots):
-    """chewie-2 is a name as soon as its file sits in a data root (here: Chewie day 1's arrays)."""
+def test_a_catalogued_recording_loads_by_name_once_present(shared_data, empty_roots, monkeypatch):
+    """chewie-2 is a name as soon as its file sits in a data root (here: Chewie day 1's arrays,
+    so chewie-2's recorded SHA-256 is taken out of the table for this test)."""
+    from mtneuro.data import checksums
+
+    monkeypatch.delitem(checksums.KNOWN_SHA256, RECORDINGS["chewie-2"][0])
     target = empty_roots / RECORDINGS["chewie-2"][0]
     target.parent.mkdir(parents=True)
     shutil.copy(shared_data / CHEWIE, target)

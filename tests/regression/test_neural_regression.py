@@ -52,4 +52,4 @@ def test_neural_metrics_equal_the_recorded_ones(cell, tmp_path, request):
     metrics = json.loads(json.dumps(result.to_json()["metrics"]))
     assert load_result(tmp_path).metrics == metrics
     assert _strip(metrics) == cell["metrics"]
-    assert json.loads(json.dumps(result.artefacts["curve"])) == cell["curve"]
+    assert json.loads(json.dumps(result.artefacts["outcome"].curve)) == cell["curve"]
