@@ -25,4 +25,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["KIND_DEFAULTS", "NeuralConfig", "NeuralOutcome", "fit_neural", "resolve"]

@@ -25,7 +25,7 @@ from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
-from mtneuro.tasks.neural.metrics import classification_metrics, nearest_direction, reach_accuracy
+from mtneuro.tasks.neural.metrics import nearest_direction, reach_accuracy
 from mtneuro.tasks.neural.readouts import fit_angle_readout, fit_state_readout
 from mtneuro.tasks.neural.select import ValidationMonitor, reach_scorer, sleep_scorer
 from mtneuro.tasks.neural.train import (
@@ -36,6 +36,7 @@ from mtneuro.tasks.neural.train import (
     total_steps,
     train_ssl,
 )
+from mtneuro.tasks.scores import accuracy_and_f1
 from mtneuro.vocab import ENCODER_METHOD
 
 SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
@@ -191,7 +192,7 @@ def _readout(rec: NeuralRecording, features: np.ndarray, split: S.Split) -> tupl
     else:
         ro = fit_state_readout(features[tr], rec.label[tr], features[va], rec.label[va])
         pred = ro.predict(features[te])
-        metrics = classification_metrics(pred, rec.label[te])
+        metrics = accuracy_and_f1(rec.label[te], pred)
     metrics.update({f"val_{k}": v for k, v in ro.val_.items()}, penalty=ro.penalty_)
     return metrics, pred
 
@@ -265,7 +266,7 @@ def _pool(rec: NeuralRecording, folds: list, fold_metrics: list[dict], label: np
     sizes = np.array([len(s["test"]) for s in folds], dtype=np.float64)
     pooled = {k: float(np.average([m[k] for m in fold_metrics], weights=sizes)) for k in keys}
     if rec.kind == "sleep":
-        pooled.update(classification_metrics(pred, label))
+        pooled.update(accuracy_and_f1(label, pred))
     pooled["folds"] = [{k: m[k] for k in keys} for m in fold_metrics]
     return pooled
 
