@@ -6,8 +6,7 @@ the task of the contract, :data:`mtneuro.tasks.neural.task.NEURAL` (``mtneuro ne
 bench cells, ``mtneuro.evaluate``). Names load their submodule on first use.
 """
 
-import importlib
-from typing import Any
+from mtneuro.registry import lazy_exports
 
 #: public name -> submodule defining it.
 _EXPORTS = {
@@ -17,12 +16,6 @@ _EXPORTS = {
     "NeuralOutcome": "run",
     "fit_neural": "run",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["KIND_DEFAULTS", "NeuralConfig", "NeuralOutcome", "fit_neural", "resolve"]
