@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from mtneuro.report.published import published_rows
-from mtneuro.tasks.neural import NeuralConfig, run_neural
+from mtneuro.tasks.neural import NeuralConfig, fit_neural
 
 REFERENCE_WALL_S = 270.0  # myow-neuro train_monkey.py, 10,000 epochs, 2 CPU cores, chewie-1
 TARGET_WALL_S = 60.0
@@ -47,8 +47,8 @@ def run_rows(recordings: list[str], methods: list[str], seeds: list[int], data_r
         for method in methods:
             for seed in seeds:
                 start = time.perf_counter()
-                m = run_neural(NeuralConfig(data=data, data_root=data_root, method=method, seed=seed,
-                                            split=split))
+                m = fit_neural(NeuralConfig(data=data, data_root=data_root, method=method, seed=seed,
+                                            split=split)).metrics
                 m["outer_s"] = time.perf_counter() - start
                 second = "delta_accuracy" if m["kind"] == "reach" else "f1_weighted"
                 print(f"{data:18s} {method:10s} seed {seed}: accuracy {m['accuracy']:.3f}  {second} "

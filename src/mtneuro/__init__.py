@@ -14,7 +14,8 @@ The Python API (imported on first use, so ``import mtneuro`` stays light)::
 """
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+
+from mtneuro.registry import lazy_exports
 
 try:
     # pyproject.toml holds the version; an installed mtneuro (editable too) records it.
@@ -23,15 +24,6 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
     __version__ = "0+unknown"
 
 #: Public names, imported from :mod:`mtneuro.api` on first use.
-_API = ("evaluate", "list_tasks", "load_results", "Results")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        import mtneuro.api
-
-        return getattr(mtneuro.api, name)
-    raise AttributeError(f"module 'mtneuro' has no attribute {name!r}")
-
-
-__all__ = ["__version__", *_API]
+_API = {"evaluate": "api", "list_tasks": "api", "load_results": "api", "Results": "api"}
+__getattr__ = lazy_exports(__name__, _API)
+__all__ = ["Results", "__version__", "evaluate", "list_tasks", "load_results"]

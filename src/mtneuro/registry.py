@@ -24,6 +24,18 @@ def unknown_name_message(kind: str, name: object, valid: list[str]) -> str:
     return f"unknown {kind} {name!r}{hint}; valid: {', '.join(valid)}"
 
 
+def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` importing ``package.<exports[name]>`` when ``name`` is
+    first used (so importing the package stays light, e.g. without torch)."""
+
+    def __getattr__(name: str) -> Any:
+        if name in exports:
+            return getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
 def import_object(ref: str, kind: str = "object") -> Any:
     """Import ``"package.module:attr.path"`` and return the attribute (a ``kind``, for messages).
 

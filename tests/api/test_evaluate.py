@@ -97,5 +97,32 @@ def test_a_neural_encoder_that_passes_the_rates_through_scores_as_the_raw_method
     assert result.method == "encoder" and result.metrics["kind"] == "reach"
     assert result.headline == raw.headline and set(result.headline) == {"accuracy", "delta_accuracy"}
     record = json.loads((tmp_path / "cells" / "neural-chewie-1-encoder-s0" / "metrics.json").read_text())
-    assert sorted(record["figures"]) == ["confusion.png", "representation.png"]
+    assert sorted(record["figures"]) == ["confusion.png", "representation_2d.png"]
     assert record["protocol"]["name"] == "neural-reach"
+
+
+def test_evaluate_scores_a_small_neural_module_frozen_on_chewie_1(tmp_path):
+    """A tiny module (N, neurons) -> (N, 8) is scored by the task's readout and stays frozen;
+    a permutation of the neurons (the readout standardises and weighs each column alone)
+    scores as ``raw``."""
+    import torch
+
+    from mtneuro.tasks.registry import get_task
+
+    torch.manual_seed(0)
+    small = nn.Sequential(nn.Linear(174, 8), nn.Tanh())
+    before = [p.detach().clone() for p in small.parameters()]
+    (result,) = mtneuro.evaluate(small, tasks=["neural/chewie-1"], seeds=[0], out=tmp_path)
+    assert all(torch.equal(a, b) for a, b in zip(before, small.parameters()))
+    assert result.method == "encoder" and result.artefacts["outcome"].test_features.shape[1] == 8
+    assert 0.0 <= result.headline["accuracy"] <= result.headline["delta_accuracy"] <= 1.0
+    (loaded,) = mtneuro.load_results(tmp_path)
+    assert loaded.headline == result.headline and loaded.setting == "chewie-1"
+
+    permute = nn.Linear(174, 174, bias=False)
+    with torch.no_grad():
+        permute.weight.copy_(torch.eye(174)[torch.randperm(174)])
+    (permuted,) = mtneuro.evaluate(permute, tasks=["neural/chewie-1"], seeds=[0])
+    neural = get_task("neural")
+    raw = neural.execute(neural.cell_config("chewie-1", "raw", 0, preset="quick"))
+    assert permuted.headline == raw.headline

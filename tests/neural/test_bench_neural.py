@@ -1,15 +1,15 @@
 """The neural bench suite: every catalogued recording, absent ones skipped with the command to get them."""
 
-import importlib
 import json
 
 import pytest
 
-from mtneuro.bench.cell import LEGACY_ADAPTERS, run_cell
+from mtneuro.bench.cell import cell_config, run_cell
 from mtneuro.bench.suite import expand, load_suite
 from mtneuro.cli.main import main
 from mtneuro.data.neural import RECORDINGS
 from mtneuro.report.html import build_report
+from mtneuro.tasks.registry import get_task
 
 
 @pytest.fixture
@@ -26,13 +26,13 @@ def test_suite_covers_every_loadable_recording_all_methods_three_seeds():
     assert {c.method for c in cells} == {"myow", "byol", "supervised", "pca", "raw"}
     assert {c.seed for c in cells} == {0, 1, 2} and {c.task for c in cells} == {"neural"}
     assert len(cells) == len(settings) * 5 * 3
-    adapter = importlib.import_module(LEGACY_ADAPTERS["neural"])
-    assert all(type(adapter.build_config(c)).__name__ == "NeuralConfig" for c in cells)
+    task = get_task("neural")
+    assert all(type(cell_config(task, c)).__name__ == "NeuralConfig" for c in cells)
 
 
 def test_absent_recording_is_skipped_with_the_download_command(nothing_downloaded, tmp_path):
     cell = next(c for c in expand(load_suite("neural")) if c.setting == "chewie-2" and c.method == "raw")
-    outcome = run_cell(cell, "mtneuro.bench.adapters.neural", tmp_path / "run")
+    outcome = run_cell(cell, get_task("neural"), tmp_path / "run")
     assert outcome["status"] == "skipped" and "mtneuro data download chewie-2" in outcome["error"]
     record = json.loads((tmp_path / "run" / "cells" / cell.id / "metrics.json").read_text())
     assert record["status"] == "skipped" and "mtneuro data download chewie-2" in record["skip_reason"]

@@ -6,10 +6,10 @@ import pytest
 from mtneuro.tasks.neural.metrics import (
     angle_from_cos_sin,
     angular_error,
-    classification_metrics,
     nearest_direction,
     reach_accuracy,
 )
+from mtneuro.tasks.scores import accuracy_and_f1
 
 
 def test_angular_error_wraps_around_the_circle():
@@ -38,7 +38,18 @@ def test_angle_from_cos_sin_and_nearest_direction():
 def test_weighted_f1_and_accuracy_by_hand():
     target = np.array([0, 0, 0, 1, 1, 2])
     pred = np.array([0, 0, 1, 1, 1, 0])
-    m = classification_metrics(pred, target)
+    m = accuracy_and_f1(target, pred)
     assert m["accuracy"] == pytest.approx(4 / 6)
     # per class F1: c0 p=2/3 r=2/3 -> 2/3; c1 p=2/3 r=1 -> 0.8; c2 -> 0; weights 3, 2, 1
     assert m["f1_weighted"] == pytest.approx((3 * 2 / 3 + 2 * 0.8 + 0) / 6)
+
+
+def test_weighted_f1_equals_scikit_learn_bit_for_bit():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    for n_classes in (2, 3, 5):
+        target, pred = rng.integers(0, n_classes, 200), rng.integers(0, n_classes, 200)
+        pred[pred == n_classes - 1] = 0  # a class never predicted
+        assert accuracy_and_f1(target, pred)["f1_weighted"] == f1_score(
+            target, pred, average="weighted", zero_division=0)

@@ -8,7 +8,7 @@ import torch
 from click.testing import CliRunner
 
 from mtneuro.data.neural import RECORDINGS
-from mtneuro.tasks.neural import NeuralConfig, fit_neural, run_neural
+from mtneuro.tasks.neural import NeuralConfig, fit_neural
 
 FAST = {"steps": 15, "batch_size": 64, "warmup_steps": 2}
 
@@ -59,7 +59,7 @@ def test_myow_is_deterministic_given_the_seed(reach_slice):
 
 
 def test_kfold_pools_every_bin_once(reach_slice):
-    m = run_neural(NeuralConfig(data=str(reach_slice), method="raw", split="kfold", folds=4))
+    m = fit_neural(NeuralConfig(data=str(reach_slice), method="raw", split="kfold", folds=4)).metrics
     assert m["n_folds"] == 4 and len(m["folds"]) == 4
     with np.load(reach_slice) as npz:
         assert m["n_test"] == npz["trial"].size
@@ -67,7 +67,7 @@ def test_kfold_pools_every_bin_once(reach_slice):
 
 @pytest.mark.parametrize("method,split", [("myow", "block"), ("raw", "random"), ("supervised", "block")])
 def test_sleep_slice(sleep_slice, method, split):
-    m = run_neural(NeuralConfig(data=str(sleep_slice), method=method, split=split, **FAST))
+    m = fit_neural(NeuralConfig(data=str(sleep_slice), method=method, split=split, **FAST)).metrics
     assert m["kind"] == "sleep" and m["split"] == split
     assert 0.0 <= m["f1_weighted"] <= 1.0 and 0.0 <= m["accuracy"] <= 1.0
     if split == "random":
@@ -78,7 +78,7 @@ def test_reach_split_on_sleep_recording_is_a_config_error(sleep_slice):
     from mtneuro.errors import ConfigError
 
     with pytest.raises(ConfigError, match="split"):
-        run_neural(NeuralConfig(data=str(sleep_slice), method="raw", split="trial"))
+        fit_neural(NeuralConfig(data=str(sleep_slice), method="raw", split="trial"))
 
 
 def test_cli_writes_metrics_encoder_and_plots(reach_slice, tmp_path):

@@ -6,6 +6,12 @@ existed (``tests/fixtures/regression_tasks.json``: ``run_task1`` / ``run_task2``
 Equality is exact (floats compared after the same JSON round trip as ``metrics.json``): the
 computations are unchanged, only the code around them moved. Timing keys are left out.
 The SSL cells (on-the-fly pre-training) take a minute each and run with ``--run-slow``.
+
+Neural decoding likewise (``tests/fixtures/regression_neural.json``): small fixed-seed CPU
+runs (torch threads 1) give the metrics and learning curves recorded before its training
+loop was shared with the image trainer (the commit the file names). Cells marked
+``shared_data`` read ``../shared/data`` (mouse CA1); cells marked ``slow`` run with
+``--run-slow``.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "regression_tasks.json"
-CELLS = json.loads(FIXTURE.read_text())["cells"]
-TIMING = {"read_s", "train_s", "eval_s", "wall_s"}
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CELLS = json.loads((FIXTURES / "regression_tasks.json").read_text())["cells"]
+NEURAL_CELLS = json.loads((FIXTURES / "regression_neural.json").read_text())["cells"]
+TIMING = {"read_s", "train_s", "eval_s", "wall_s", "train_wall_s"}
 
 
 def _strip(value):
@@ -42,10 +49,34 @@ def _run(cell: dict, out) -> dict:
     return json.loads(json.dumps(result.to_json()["metrics"]))
 
 
-@pytest.mark.parametrize(
-    "cell",
-    [pytest.param(c, id=c["id"], marks=[pytest.mark.slow] if c.get("slow") else [])
-     for c in CELLS],
-)
+def _params(cells: list[dict]) -> list:
+    return [pytest.param(c, id=c["id"], marks=[pytest.mark.slow] if c.get("slow") else [])
+            for c in cells]
+
+
+@pytest.mark.parametrize("cell", _params(CELLS))
 def test_metrics_equal_the_recorded_ones(cell, tmp_path):
     assert _strip(_run(cell, tmp_path)) == cell["metrics"]
+
+
+@pytest.mark.parametrize("cell", _params(NEURAL_CELLS))
+def test_neural_metrics_equal_the_recorded_ones(cell, tmp_path, request):
+    import torch
+
+    from mtneuro.report.record import load_result, run_and_record
+    from mtneuro.tasks.registry import get_task
+
+    values = dict(cell["params"])
+    if cell.get("shared_data"):
+        values["data_root"] = str(request.getfixturevalue("shared_data"))
+    task = get_task("neural")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = run_and_record(task, task.make_config("quick", values), tmp_path)
+    finally:
+        torch.set_num_threads(previous)
+    metrics = json.loads(json.dumps(result.to_json()["metrics"]))
+    assert load_result(tmp_path).metrics == metrics
+    assert _strip(metrics) == cell["metrics"]
+    assert json.loads(json.dumps(result.artefacts["outcome"].curve)) == cell["curve"]

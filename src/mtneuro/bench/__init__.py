@@ -3,8 +3,7 @@
 - :mod:`mtneuro.bench.suite`: suite YAML schema, validation, cell ids and expansion;
 - :mod:`mtneuro.bench.cell`: one cell, a run of a task of the contract
   (:mod:`mtneuro.tasks.api`, names from :mod:`mtneuro.tasks.registry`), and its
-  ``cells/<id>/metrics.json`` record (:mod:`mtneuro.bench.legacy`: neural decoding's
-  adapter until issue 16b);
+  ``cells/<id>/metrics.json`` record;
 - :mod:`mtneuro.bench.runner`: resume, parallel processes, SLURM through submitit, Ctrl-C;
 - :mod:`mtneuro.bench.ddp`: a cell's SSL pre-training under torchrun (suite key ``ddp``);
 - :mod:`mtneuro.bench.progress`: live table of cells with status and ETA.

@@ -11,8 +11,9 @@ card, figures) also holds:
   ran under torchrun (:mod:`mtneuro.bench.ddp`; ``null`` when the cell's config
   pre-trained nothing, e.g. an ``encoder`` was given);
 * ``bench_schema_version``: version of the keys below;
-* ``status``: ``"complete"``, ``"failed"`` or ``"skipped"`` (the adapter raised
-  :class:`CellSkipped`, e.g. a recording that is not downloaded; ``skip_reason`` says why);
+* ``status``: ``"complete"``, ``"failed"`` or ``"skipped"`` (the task raised
+  :class:`~mtneuro.tasks.api.RunSkipped`, e.g. a recording that is not downloaded;
+  ``skip_reason`` says why);
 * ``cell``: the cell definition (task, setting, method, seed, preset, params,
   source, encoder, ``ddp_procs`` when > 1), used by ``--resume`` to tell a finished
   cell from a changed one;
@@ -43,18 +44,10 @@ from mtneuro.config import to_dict
 from mtneuro.registry import import_object
 from mtneuro.report.record import run_and_record, write_result
 from mtneuro.report.results import write_metrics
-from mtneuro.tasks.api import Task
+from mtneuro.tasks.api import RunSkipped, Task
 
 BENCH_SCHEMA_VERSION = 1
 CELLS_DIR = "cells"
-#: Tasks whose cells still run through a bench adapter module (issue 16b moves neural
-#: decoding into the task contract and removes this).
-LEGACY_ADAPTERS = {"neural": "mtneuro.bench.adapters.neural"}
-
-
-class CellSkipped(Exception):
-    """Raised by an adapter when its cell cannot run here for a reason that is not a fault
-    (its data is not downloaded); the cell is recorded as ``skipped`` with the message."""
 
 
 def cell_dir(out_dir: str | Path, cell_id: str) -> Path:
@@ -170,10 +163,6 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
     started = time.perf_counter()
     directory = cell_dir(out_dir, cell.id)
     directory.mkdir(parents=True, exist_ok=True)
-    if cell.task in LEGACY_ADAPTERS:
-        from mtneuro.bench.legacy import run_legacy_cell
-
-        return run_legacy_cell(cell, LEGACY_ADAPTERS[cell.task], directory, started)
     config_dict: dict[str, Any] = {}
     card: dict[str, Any] | None = None
     try:
@@ -193,7 +182,7 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
                                 extra=bench_keys(cell, "complete"))
     except KeyboardInterrupt:
         raise  # stop the suite; no record, so --resume reruns this cell
-    except CellSkipped as skip:
+    except RunSkipped as skip:
         return record_skipped(out_dir, cell, str(skip), config_dict)
     except Exception as exc:  # noqa: BLE001 - any task error is recorded and the suite goes on
         return record_failure(out_dir, cell, exc, wall_s=time.perf_counter() - started,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import get_args
 
 import click
 
 from mtneuro.cli.options import parse_seeds
-
-METHODS = ("myow", "byol", "supervised", "pca", "raw")
-SPLITS = ("auto", "trial", "kfold", "block", "random")
+from mtneuro.tasks.neural.config import SplitName
+from mtneuro.vocab import NEURAL_METHODS
 
 
 @click.command("neural", context_settings={"ignore_unknown_options": False})
@@ -19,14 +19,14 @@ SPLITS = ("auto", "trial", "kfold", "block", "random")
               "of a reach .npz / rodent .npy")
 @click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="data root for named recordings (else $MTNEURO_DATA, cache, packaged samples)")
-@click.option("--method", type=click.Choice(METHODS), default="myow", show_default=True)
+@click.option("--method", type=click.Choice(NEURAL_METHODS), default="myow", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--seeds", default=None, metavar="S [S ...]",
               help="several seeds (e.g. --seeds 0 1 2); metrics.json then holds mean and std")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="passes over the training bins (default: the kind's step count)")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="optimiser steps (overrides the default)")
-@click.option("--split", type=click.Choice(SPLITS), default="auto", show_default=True,
+@click.option("--split", type=click.Choice(get_args(SplitName)), default="auto", show_default=True,
               help="trial/kfold (reach), block/random (sleep); auto = trial or block")
 @click.option("--folds", type=click.IntRange(min=3), default=10, show_default=True, help="folds of --split kfold")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
@@ -42,40 +42,49 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, ou
     With several seeds each seed's files go to DIR/seed-S/ and DIR/metrics.json holds
     the per-seed numbers with mean and std.
     """
-    from mtneuro.config import from_mapping, to_dict
-    from mtneuro.report.results import mean_std, write_metrics
-    from mtneuro.tasks.neural import NeuralConfig, fit_neural
-    from mtneuro.tasks.protocol import protocol_card
+    from mtneuro.report.record import run_and_record
+    from mtneuro.tasks.registry import get_task
 
+    task = get_task("neural")
     seed_list = parse_seeds(seeds, more_seeds) or [seed]
-    rows = []
-    last_source: dict = {}
-    last_config: dict = {}
+    results = []
     for s in seed_list:
-        config = from_mapping(NeuralConfig, {
+        config = task.make_config(None, {
             "data": data, "data_root": data_root, "method": method, "seed": s, "split": split,
             "folds": folds, "steps": steps, "epochs": epochs, "quiet": not sys.stderr.isatty(),
         })
-        outcome = fit_neural(config)
         target = out_dir if len(seed_list) == 1 else out_dir / f"seed-{s}"
-        _write_run(outcome, target)
-        rows.append(outcome.metrics)
-        last_source, last_config = outcome.recording.describe(), to_dict(outcome.config)
-        click.echo(_summary(outcome.metrics))
-    if len(seed_list) == 1:
-        metrics = rows[0]
-    else:
-        metrics = _aggregate(rows, mean_std)
-        click.echo(_summary(metrics, aggregate=True))
-    last_config.pop("seed", None)
-    write_metrics(out_dir, task="neural", metrics=metrics, config={**last_config, "seeds": seed_list},
-                  source=last_source, wall_s=sum(r["wall_s"] for r in rows),
-                  extra=protocol_card(outcome.config))
+        result = run_and_record(task, config, target)
+        _save_encoder(result.artefacts["outcome"], target)
+        results.append(result)
+        click.echo(_summary(result.metrics))
+    if len(seed_list) > 1:
+        _write_aggregate(task, results, out_dir)
     click.echo(f"wrote {out_dir / 'metrics.json'}")
 
 
-def _score_keys(metrics: dict) -> list[str]:
-    return ["accuracy", "delta_accuracy"] if metrics["kind"] == "reach" else ["accuracy", "f1_weighted"]
+def _write_aggregate(task, results: list, out_dir: Path) -> None:
+    """DIR/metrics.json of several seeds: per-seed rows with mean and std."""
+    from mtneuro.report.record import write_result
+    from mtneuro.stats import mean_std
+    from mtneuro.tasks.api import Result
+
+    rows = [r.metrics for r in results]
+    metrics = _aggregate(rows, mean_std)
+    click.echo(_summary(metrics, aggregate=True))
+    last = results[-1]
+    config = {k: v for k, v in last.config.items() if k != "seed"}
+    write_result(Result(task=task.name, setting=last.setting, method=last.method, metrics=metrics,
+                        headline=task.headline_of(metrics),
+                        config={**config, "seeds": [r["seed"] for r in rows]},
+                        source=last.source, card=last.card,
+                        wall_s=sum(r["wall_s"] for r in rows)), out_dir)
+
+
+def _score_keys(metrics: dict) -> tuple[str, str]:
+    from mtneuro.tasks.neural.task import score_keys
+
+    return score_keys(metrics)
 
 
 def _aggregate(rows: list[dict], mean_std) -> dict:
@@ -106,32 +115,14 @@ def _summary(m: dict, aggregate: bool = False) -> str:
             f"{', '.join(parts)}; n_test {m['n_test']}; {wall}")
 
 
-def _write_run(outcome, out_dir: Path) -> None:
-    """metrics.json, encoder.pt (trained methods) and the three PNGs of one seed."""
-    from mtneuro.config import to_dict
+def _save_encoder(outcome, out_dir: Path) -> None:
+    """DIR/encoder.pt of a trained method (``mtneuro-encoder/1``, with its input spec)."""
+    if outcome.encoder is None:
+        return
     from mtneuro.models.checkpoint import save_encoder
-    from mtneuro.report.plots_neural import (
-        plot_decoding_confusion,
-        plot_learning_curve,
-        plot_representation_2d,
-    )
-    from mtneuro.report.results import write_metrics
-    from mtneuro.tasks.protocol import protocol_card
 
     m, rec = outcome.metrics, outcome.recording
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_metrics(out_dir, task="neural", metrics=m, config=to_dict(outcome.config),
-                  source=rec.describe(), wall_s=m["wall_s"], extra=protocol_card(outcome.config))
-    title = f"{m['method']} · {rec.name} · seed {m['seed']}"
-    plot_decoding_confusion(outcome.test_pred, outcome.test_label, rec.class_names,
-                            out_dir / "confusion.png", title=title)
-    plot_representation_2d(outcome.test_features, outcome.feature_label, rec.class_names,
-                           out_dir / "representation_2d.png", title=f"test bins, {title}")
-    if outcome.curve:
-        plot_learning_curve(outcome.curve, out_dir / "learning_curve.png", title=title,
-                            selection=outcome.selection, selected_step=outcome.kept_step)
-    if outcome.encoder is not None:
-        save_encoder(out_dir / "encoder.pt", outcome.encoder, name="mlp", kwargs=outcome.encoder_kwargs,
-                     input_spec={"kind": rec.kind, **outcome.input_spec},
-                     meta={"method": m["method"], "seed": m["seed"], "recording": rec.name,
-                           "steps": m["steps"], "selected_step": m["selected_step"], "task": "neural"})
+    save_encoder(out_dir / "encoder.pt", outcome.encoder, name="mlp", kwargs=outcome.encoder_kwargs,
+                 input_spec={"kind": rec.kind, **outcome.input_spec},
+                 meta={"method": m["method"], "seed": m["seed"], "recording": rec.name,
+                       "steps": m["steps"], "selected_step": m["selected_step"], "task": "neural"})

@@ -31,20 +31,24 @@ def task3_figures(result: Result, out_dir: Path) -> list[Path]:
 
 
 def neural_figures(result: Result, out_dir: Path) -> list[Path]:
-    """``confusion.png``, ``representation.png`` and, for trained methods,
-    ``learning_curve.png``."""
+    """``confusion.png``, ``representation_2d.png`` (2-D projection of the test bins'
+    features) and, for trained methods, ``learning_curve.png`` with the validation
+    checkpoints."""
     from mtneuro.report.plots_neural import (
         plot_decoding_confusion,
         plot_learning_curve,
         plot_representation_2d,
     )
 
-    art, out_dir = result.artefacts, Path(out_dir)
-    names, title = art["class_names"], f"{result.method} on {result.setting}"
-    paths = [plot_decoding_confusion(art["test_pred"], art["test_label"], names,
+    outcome, out_dir = result.artefacts["outcome"], Path(out_dir)
+    names = outcome.recording.class_names
+    title = f"{result.method} · {result.setting} · seed {outcome.metrics['seed']}"
+    paths = [plot_decoding_confusion(outcome.test_pred, outcome.test_label, names,
                                      out_dir / "confusion.png", title=title),
-             plot_representation_2d(art["test_features"], art["feature_label"], names,
-                                    out_dir / "representation.png", title=f"{title}: test bins")]
-    if art["curve"]:
-        paths.append(plot_learning_curve(art["curve"], out_dir / "learning_curve.png", title=title))
+             plot_representation_2d(outcome.test_features, outcome.feature_label, names,
+                                    out_dir / "representation_2d.png", title=f"test bins, {title}")]
+    if outcome.curve:
+        paths.append(plot_learning_curve(outcome.curve, out_dir / "learning_curve.png", title=title,
+                                         selection=outcome.selection,
+                                         selected_step=outcome.kept_step))
     return paths

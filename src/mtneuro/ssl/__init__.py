@@ -11,7 +11,10 @@ Public API (each piece usable alone):
 - losses: :func:`normalized_mse`, :class:`CosineLoss`.
 - momentum: :func:`update_momentum`, :func:`deactivate_requires_grad`.
 - schedules: :func:`cosine_schedule`, :func:`warmup_cosine_lr`, :func:`momentum_schedule`,
-  :func:`linear_ramp`, :func:`lars_lr`.
+  :func:`linear_ramp`, :func:`lars_lr` (and :mod:`mtneuro.ssl.schedules`' ``warmup_lr``,
+  ``ema_momentum``).
+- the training step of every driver: :func:`mtneuro.ssl.step.ssl_step`; the image driver
+  :class:`mtneuro.ssl.trainer.Trainer`.
 - mining: :func:`knn_mine`.
 - optimisation: :func:`param_groups`, :class:`LARS`, :func:`build_optimizer`.
 - augmentations: :mod:`mtneuro.ssl.augment`.

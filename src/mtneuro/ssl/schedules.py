@@ -5,7 +5,9 @@ values exactly. All raise ``ValueError`` quoting a negative step or a bad length
 
 - :func:`cosine_schedule` - cosine from ``start`` (step 0) to ``end`` (step ``max_steps``).
 - :func:`warmup_cosine_lr` - linear warm-up to ``base_lr``, then cosine to ``final_lr``.
+- :func:`warmup_lr` - linear warm-up, then constant or cosine (the two drivers' choices).
 - :func:`momentum_schedule` - BYOL's EMA rate ``1 - (1 - base)(cos(pi k / K) + 1) / 2``.
+- :func:`ema_momentum` - the EMA rate held at ``base`` or raised by :func:`momentum_schedule`.
 - :func:`linear_ramp` - MYOW's mined weight: 0 until ``start_step``, linear to ``final``.
 - :func:`lars_lr` - the linear scaling rule ``base_lr * batch_size / 256``.
 """
@@ -55,11 +57,27 @@ def warmup_cosine_lr(
     return cosine_schedule(step - warmup_steps, total_steps - warmup_steps, base_lr, final_lr)
 
 
+def warmup_lr(step: int, total_steps: int, warmup_steps: int, base_lr: float,
+              decay: str = "cosine") -> float:
+    """Linear warm-up over ``warmup_steps``, then ``decay``: ``"cosine"`` to 0
+    (:func:`warmup_cosine_lr`) or ``"constant"`` at ``base_lr``."""
+    if decay == "cosine":
+        return warmup_cosine_lr(step, total_steps, warmup_steps, base_lr)
+    _check_step(step)
+    return base_lr * min(1.0, (step + 1) / warmup_steps) if warmup_steps else float(base_lr)
+
+
 def momentum_schedule(step: int, total: int, base: float) -> float:
     """BYOL target EMA rate: ``base`` at step 0, rising to 1 at ``total`` (cosine)."""
     if not 0.0 <= base <= 1.0:
         raise ValueError(f"base momentum: expected float in [0, 1], got {base!r}")
     return cosine_schedule(step, total, base, 1.0)
+
+
+def ema_momentum(step: int, total: int, base: float, schedule: str = "cosine") -> float:
+    """Target EMA rate: :func:`momentum_schedule` (``"cosine"``) or ``base`` throughout
+    (``"constant"``)."""
+    return momentum_schedule(step, total, base) if schedule == "cosine" else float(base)
 
 
 def linear_ramp(step: int, ramp_steps: int, final: float, start_step: int = 0) -> float:

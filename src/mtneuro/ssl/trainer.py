@@ -10,7 +10,8 @@ uninterrupted run. ``tests/ssl_train/test_resume.py`` checks this.
 
 Per step: learning rate (warm-up, then cosine), EMA momentum (base -> 1, cosine) and
 mined-loss weight (linear ramp) from :mod:`mtneuro.ssl.schedules`; two views made on the
-device; one optimiser step; one target update. Loss terms are read back every
+device; the step of :func:`mtneuro.ssl.step.ssl_step` (one optimiser step, one target
+update), which the neural-recording driver runs too. Loss terms are read back every
 ``log_every`` steps (one synchronisation), averaged over ranks, checked for NaN/inf and
 appended to ``train_log.jsonl``; sample order and pool draws move to the device once per
 epoch (``prefetch_indices``), so nothing else in a step waits for the device.
@@ -57,6 +58,7 @@ from mtneuro.ssl.loss_log import LossLog
 from mtneuro.ssl.optim import static_update_support
 from mtneuro.ssl.progress import Progress
 from mtneuro.ssl.static_step import StaticStep
+from mtneuro.ssl.step import loss_terms, set_learning_rate, ssl_step
 from mtneuro.vocab import AMP_MODES, COMPILE_MODES, STEP_MODES
 
 #: ``augment(batch, generator) -> view``: one random view of a float batch, on its device.
@@ -327,8 +329,6 @@ class Trainer:
         view_gen: torch.Generator,
         method_gen: torch.Generator,
     ) -> dict[str, torch.Tensor]:
-        for group in self.optimizer.param_groups:
-            group["lr"] = values["lr"]
         view_a, view_b = self._views(self._batch(batch_idx), view_gen, 2)
         pool = exclude = None
         if pool_idx is not None:
@@ -338,27 +338,16 @@ class Trainer:
             (pool,) = self._views(self._batch(pool_idx[self.pool_slice]), view_gen, 1)
             exclude = (batch_idx[:, None] == pool_idx[None, :]).to(self.device)
         if self.static is not None:
+            set_learning_rate(self.optimizer, values["lr"])
             # The miner's draw, as knn_mine would make it from this generator.
             uniform = torch.rand(view_a.shape[0], generator=method_gen, device=method_gen.device)
             inputs = {"view_a": view_a, "view_b": view_b, "pool": pool, "exclude": exclude,
                       "uniform": uniform.to(self.device)}
             return self.static(inputs, values)
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
-                            enabled=self.amp_dtype is not None):
-            out = self.model(view_a, view_b, pool=pool, exclude=exclude,
-                             mined_weight=values["mined_weight"], generator=method_gen,
-                             fuse_target_views=self.settings.fuse_target_views)
-        loss = out["loss"]
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            loss.backward()
-            self.optimizer.step()
-        self.method.update_target(values["momentum"])
-        return {k: v.detach().double() for k, v in out.items() if k.endswith("loss") and v.dim() == 0}
+        out = ssl_step(self.model, self.optimizer, view_a, view_b, values, generator=method_gen,
+                       pool=pool, exclude=exclude, method=self.method, amp_dtype=self.amp_dtype,
+                       scaler=self.scaler, fuse_target_views=self.settings.fuse_target_views)
+        return {k: v.double() for k, v in loss_terms(out).items()}
 
     # -- checkpoints --------------------------------------------------------------------
     def _kept_checkpoint(self) -> str:

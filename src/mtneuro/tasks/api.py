@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from mtneuro.config import from_mapping, load_yaml_mapping, to_dict
-from mtneuro.errors import ConfigError
+from mtneuro.errors import ConfigError, DataError
 from mtneuro.registry import check_choice, import_object
 
 #: Encoder interfaces a task can evaluate (``Task.encoder``).
@@ -51,6 +51,12 @@ _RESULT_KEYS = ("schema_version", "task", "setting", "method", "source", "config
 #: A preset: config values, or a function of the explicit values returning them (for
 #: presets that depend on another choice, e.g. task 2's on the model's dimension).
 Preset = Mapping[str, Any] | Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
+class RunSkipped(DataError):
+    """A run cannot happen here for a reason that is no fault: its data is not downloaded.
+    The message says how to get it; a bench cell is recorded as ``skipped``, a command
+    prints the one line and exits 2."""
 
 
 def resolve(hook: Any, what: str) -> Any:

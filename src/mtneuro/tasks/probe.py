@@ -103,12 +103,19 @@ def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
 
 
 class Standardizer:
-    """Column means and scales of a training matrix (constant columns keep scale 1)."""
+    """Column means and scales of a training matrix (constant columns keep scale 1).
 
-    def __init__(self, x: np.ndarray) -> None:
+    Args:
+        x: (n, d) training matrix.
+        min_scale: a column whose std is at most this counts as constant; default
+            ``1e-12`` times the column's magnitude (``max(|mean|, 1)``).
+    """
+
+    def __init__(self, x: np.ndarray, min_scale: float | None = None) -> None:
         self.mean = x.mean(axis=0)
         scale = x.std(axis=0)
-        self.scale = np.where(scale > 1e-12 * np.maximum(np.abs(self.mean), 1.0), scale, 1.0)
+        floor = 1e-12 * np.maximum(np.abs(self.mean), 1.0) if min_scale is None else min_scale
+        self.scale = np.where(scale > floor, scale, 1.0)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean) / self.scale

@@ -18,7 +18,7 @@ TASKS: dict[str, str] = {
     "task1": "mtneuro.tasks.region_task:TASK1",
     "task2": "mtneuro.tasks.segmentation.task:TASK2",
     "task3": "mtneuro.tasks.semantic_task:TASK3",
-    "neural": "mtneuro.tasks.neural_task:NEURAL",
+    "neural": "mtneuro.tasks.neural.task:NEURAL",
 }
 _REGISTERED: dict[str, Task] = {}
 

@@ -45,3 +45,11 @@ def weighted_f1(confusion: np.ndarray) -> float:
     denominator = support + confusion.sum(axis=0)  # 2 TP + FP + FN
     f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
     return float((f1 * support).sum() / support.sum()) if support.sum() else 0.0
+
+
+def accuracy_and_f1(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """``accuracy`` and ``f1_weighted`` (:func:`weighted_f1`) of class indices."""
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
+    return {"accuracy": float(np.mean(y_true == y_pred)),
+            "f1_weighted": weighted_f1(confusion_counts(y_true, y_pred, n_classes))}

@@ -7,7 +7,6 @@ self-supervised representations (:mod:`mtneuro.tasks.neural.readouts`).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -17,15 +16,9 @@ from sklearn.decomposition import PCA
 from torch import nn
 
 from mtneuro.ssl.optim import build_optimizer
+from mtneuro.ssl.step import backward_step, set_learning_rate
 from mtneuro.tasks.neural.config import NeuralConfig
-from mtneuro.tasks.neural.train import (
-    TrainResult,
-    ViewSampler,
-    checkpoint,
-    learning_rate,
-    make_encoder,
-    total_steps,
-)
+from mtneuro.tasks.neural.train import TrainResult, ViewSampler, drive, make_encoder, total_steps
 
 
 def pca_features(z: np.ndarray, train: np.ndarray, dim: int, seed: int = 0) -> np.ndarray:
@@ -73,32 +66,24 @@ def train_supervised(
     encoder, enc_kwargs = make_encoder(config, sampler.rates.shape[1])
     model = _Supervised(encoder, 2 if kind == "reach" else n_classes)
     optimizer = build_optimizer("adamw", model, lr=config.lr, weight_decay=config.weight_decay)
-    steps = total_steps(config, n)
-    warmup = min(int(config.warmup_steps), steps)
-    batch = min(config.batch_size, n)
+    steps, batch = total_steps(config, n), min(config.batch_size, n)
     angle = label.to(torch.float32) * (2 * math.pi / 8)
     target_cs = torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
     counts = torch.bincount(label, minlength=n_classes).clamp(min=1).to(torch.float32)
     class_weight = counts.sum() / (n_classes * counts)
-    log_every = max(1, steps // 200)
-    curve: list[dict[str, float]] = []
-    model.train()
-    start = time.perf_counter()
-    for step in range(steps):
-        lr = learning_rate(step, steps, warmup, config)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+
+    def step_fn(values: dict[str, float]) -> dict[str, torch.Tensor]:
+        set_learning_rate(optimizer, values["lr"])
         index = torch.randperm(n, generator=generator)[:batch]
         out = model(sampler.augment(sampler.rates[index], generator))
         if kind == "reach":
             loss = F.mse_loss(out, target_cs[index])
         else:
             loss = F.cross_entropy(out, label[index], weight=class_weight)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if step % log_every == 0 or step == steps - 1:
-            curve.append({"step": float(step), "lr": lr, "loss": float(loss.detach())})
-        checkpoint(step, steps, every, model.encoder, on_checkpoint)
-    wall = time.perf_counter() - start
+        backward_step(optimizer, loss)
+        return {"loss": loss.detach()}
+
+    model.train()
+    curve, wall = drive("supervised", step_fn, steps, config, model.encoder, every=every,
+                        on_checkpoint=on_checkpoint)
     return TrainResult(model.encoder.eval(), enc_kwargs, curve, wall, steps)

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Literal
 
 from mtneuro.config import check, from_mapping, in_unit_interval, positive  # noqa: F401  (re-export)
+from mtneuro.vocab import NEURAL_METHODS
 
-Method = Literal["myow", "byol", "supervised", "pca", "raw"]
+Method = Literal[NEURAL_METHODS]
 SplitName = Literal["auto", "trial", "kfold", "block", "random"]
 Schedule = Literal["constant", "cosine"]
 

@@ -1,4 +1,5 @@
-"""Decoding metrics: angular error, (delta-)accuracy of reach angles, weighted F1.
+"""Decoding metrics of reach angles: angular error, accuracy and delta-accuracy (states:
+:func:`mtneuro.tasks.scores.accuracy_and_f1`).
 
 MYOW protocol: a reach prediction is correct when its angle is within pi/8 of the
 target (i.e. the nearest of 8 directions is right): **accuracy**; within 3 pi/16
@@ -11,7 +12,6 @@ array([0.2])
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, f1_score
 
 ACC_TOL = np.pi / 8
 DELTA_ACC_TOL = 3 * np.pi / 16
@@ -43,17 +43,3 @@ def nearest_direction(angle: np.ndarray, n_directions: int = 8) -> np.ndarray:
     """Index of the nearest of ``n_directions`` equally spaced targets (for confusion matrices)."""
     step = 2 * np.pi / n_directions
     return np.mod(np.round(np.asarray(angle) / step).astype(np.int64), n_directions)
-
-
-def classification_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """``accuracy`` and ``f1_weighted`` (sklearn ``f1_score(average="weighted")``)."""
-    pred, target = np.asarray(pred), np.asarray(target)
-    return {
-        "accuracy": float(np.mean(pred == target)),
-        "f1_weighted": float(f1_score(target, pred, average="weighted", zero_division=0)),
-    }
-
-
-def confusion(pred: np.ndarray, target: np.ndarray, n_classes: int) -> np.ndarray:
-    """(n_classes, n_classes) counts, rows = truth."""
-    return confusion_matrix(target, pred, labels=np.arange(n_classes))

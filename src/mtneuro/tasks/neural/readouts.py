@@ -25,39 +25,25 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from mtneuro.tasks.neural.metrics import (
-    angle_from_cos_sin,
-    angular_error,
-    classification_metrics,
-    reach_accuracy,
-)
+from mtneuro.tasks.neural.metrics import angle_from_cos_sin, angular_error, reach_accuracy
+from mtneuro.tasks.probe import Standardizer, ridge_solutions
+from mtneuro.tasks.scores import accuracy_and_f1
 
 #: Penalties (per-sample loss + penalty * ||W||^2) tried on the validation split.
 PENALTY_GRID = 2.0 ** np.arange(-10, 10)
 
 
-@dataclasses.dataclass
-class Standardizer:
-    """z-scoring with training statistics (constant features are left at 0)."""
-
-    mean_: np.ndarray
-    scale_: np.ndarray
-
-    @classmethod
-    def fit(cls, x: np.ndarray) -> Standardizer:
-        std = x.std(axis=0)
-        return cls(x.mean(axis=0), np.where(std > 1e-8, std, 1.0))
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.mean_) / self.scale_
+#: Feature columns with a training std at most this are constant (scale 1).
+MIN_SCALE = 1e-8
 
 
 def ridge_grid(x: np.ndarray, y: np.ndarray, penalties: np.ndarray,
                weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Closed-form ridge for every penalty at once.
+    """Closed-form ridge for every penalty at once, with an unpenalised bias.
 
     Minimises ``mean_i weight_i ||x_i W + b - y_i||^2 + penalty ||W||^2`` for each penalty
-    (``weight`` defaults to 1; pass weights of mean 1 to keep the penalty's scale).
+    (``weight`` defaults to 1; pass weights of mean 1 to keep the penalty's scale): the
+    weighted, centred problem of :func:`~mtneuro.tasks.probe.ridge_solutions`.
 
     Args:
         x: (n, d) features; y: (n, o) targets; penalties: (L,); weight: optional (n,).
@@ -69,10 +55,7 @@ def ridge_grid(x: np.ndarray, y: np.ndarray, penalties: np.ndarray,
     weight = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
     x_mean, y_mean = weight @ x / weight.sum(), weight @ y / weight.sum()
     root = np.sqrt(weight)[:, None]
-    u, s, vt = np.linalg.svd(root * (x - x_mean), full_matrices=False)
-    shrink = s[None, :] / (s[None, :] ** 2 + n * np.asarray(penalties)[:, None])  # (L, r)
-    uty = u.T @ (root * (y - y_mean))  # (r, o)
-    w = np.einsum("dr,lr,ro->ldo", vt.T, shrink, uty)
+    w = ridge_solutions(root * (x - x_mean), root * (y - y_mean), n * np.asarray(penalties))
     b = y_mean[None, :] - np.einsum("d,ldo->lo", x_mean, w)
     return w, b
 
@@ -100,7 +83,7 @@ def fit_angle_readout(
 ) -> AngleReadout:
     """Ridge readout of (cos, sin); penalty by validation accuracy, ties by delta-accuracy,
     then by lower mean angular error."""
-    scaler = Standardizer.fit(x_train)
+    scaler = Standardizer(x_train, MIN_SCALE)
     target = np.stack([np.cos(angle_train), np.sin(angle_train)], axis=1)
     w, b = ridge_grid(scaler(x_train), target, penalties)
     pred = np.einsum("nd,ldo->lno", scaler(x_val), w) + b[:, None, :]
@@ -134,7 +117,7 @@ def fit_state_readout(
 ) -> StateReadout:
     """Class-balanced multinomial logistic regression; penalty by validation accuracy,
     ties by weighted F1."""
-    scaler = Standardizer.fit(x_train)
+    scaler = Standardizer(x_train, MIN_SCALE)
     xt, xv = scaler(x_train), scaler(x_val)
     best: tuple[tuple[float, float], LogisticRegression, float, dict[str, float]] | None = None
     for penalty in penalties:
@@ -143,7 +126,7 @@ def fit_state_readout(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(xt, y_train)
-        val = classification_metrics(model.predict(xv), y_val)
+        val = accuracy_and_f1(y_val, model.predict(xv))
         key = (val["accuracy"], val["f1_weighted"])
         if best is None or key > best[0]:
             best = (key, model, float(penalty), val)
@@ -168,14 +151,14 @@ def fit_balanced_ridge_classifier(
         ``accuracy`` and ``f1_weighted`` on validation at the best penalty (by accuracy,
         then F1).
     """
-    scaler = Standardizer.fit(x_train)
+    scaler = Standardizer(x_train, MIN_SCALE)
     classes, index = np.unique(y_train, return_inverse=True)
     weight = (len(index) / (len(classes) * np.bincount(index)))[index]
     w, b = ridge_grid(scaler(x_train), np.eye(len(classes))[index], penalties, weight)
     scores = np.einsum("nd,ldo->lno", scaler(x_val), w) + b[:, None, :]
     best: tuple[tuple[float, float], dict[str, float]] | None = None
     for pred in classes[scores.argmax(axis=2)]:
-        val = classification_metrics(pred, y_val)
+        val = accuracy_and_f1(y_val, pred)
         key = (val["accuracy"], val["f1_weighted"])
         if best is None or key > best[0]:
             best = (key, val)

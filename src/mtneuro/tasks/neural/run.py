@@ -1,11 +1,11 @@
 """One neural-decoding run: load, split, learn features, linear readout, metrics.
 
-:func:`run_neural` is the Python API behind ``mtneuro neural``; it returns plain
-metrics. :func:`fit_neural` returns the same plus what plots and checkpoints need
-(encoder, learning curve, test features and predictions).
+:func:`fit_neural` is the run behind ``mtneuro neural``, the bench's neural cells and
+``mtneuro.evaluate`` (through :data:`mtneuro.tasks.neural.task.NEURAL`): the metrics plus
+what plots and checkpoints need (encoder, learning curve, test features and predictions).
 
->>> metrics = run_neural(NeuralConfig(data="chewie-1", method="raw"))   # doctest: +SKIP
->>> sorted(k for k in metrics if "acc" in k)                             # doctest: +SKIP
+>>> metrics = fit_neural(NeuralConfig(data="chewie-1", method="raw")).metrics   # doctest: +SKIP
+>>> sorted(k for k in metrics if "acc" in k)                                    # doctest: +SKIP
 ['accuracy', 'delta_accuracy', ...]
 """
 
@@ -25,7 +25,7 @@ from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
-from mtneuro.tasks.neural.metrics import classification_metrics, nearest_direction, reach_accuracy
+from mtneuro.tasks.neural.metrics import nearest_direction, reach_accuracy
 from mtneuro.tasks.neural.readouts import fit_angle_readout, fit_state_readout
 from mtneuro.tasks.neural.select import ValidationMonitor, reach_scorer, sleep_scorer
 from mtneuro.tasks.neural.train import (
@@ -36,6 +36,8 @@ from mtneuro.tasks.neural.train import (
     total_steps,
     train_ssl,
 )
+from mtneuro.tasks.scores import accuracy_and_f1
+from mtneuro.vocab import ENCODER_METHOD
 
 SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
 
@@ -45,7 +47,7 @@ class NeuralOutcome:
     """Everything one run produced.
 
     Attributes:
-        metrics: plain numbers (see :func:`run_neural`).
+        metrics: plain numbers (see :func:`fit_neural`).
         config: the resolved config.
         recording: the loaded recording.
         encoder, encoder_kwargs, input_spec: the trained encoder (None for raw/PCA).
@@ -122,6 +124,20 @@ def validation_monitor(rec: NeuralRecording, split: S.Split, z: torch.Tensor, co
     return ValidationMonitor(z[train], z[val], scorer, first_step=first)
 
 
+def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module
+                     ) -> tuple[np.ndarray, dict]:
+    """Features (bins, D) of a frozen user encoder and the input spec it was given: every
+    neuron's rates z-scored with the training bins' statistics, silent neurons 0."""
+    train = split["train"]
+    mean, std = rec.rates[train].mean(axis=0), rec.rates[train].std(axis=0)
+    z = np.where(std > 0, (rec.rates - mean) / np.where(std > 0, std, 1.0), 0.0)
+    encoder.eval()
+    with torch.no_grad():
+        features = encoder(torch.from_numpy(z.astype(np.float32))).float().numpy()
+    spec = {"neurons": rec.n_neurons, "units": "Hz, z-scored; neurons silent in training 0"}
+    return features, spec
+
+
 def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig
                    ) -> tuple[np.ndarray, TrainResult | None, dict, ValidationMonitor | None]:
     """Features of every bin (bins, d) for the config's method, learned on training bins only.
@@ -176,13 +192,25 @@ def _readout(rec: NeuralRecording, features: np.ndarray, split: S.Split) -> tupl
     else:
         ro = fit_state_readout(features[tr], rec.label[tr], features[va], rec.label[va])
         pred = ro.predict(features[te])
-        metrics = classification_metrics(pred, rec.label[te])
+        metrics = accuracy_and_f1(rec.label[te], pred)
     metrics.update({f"val_{k}": v for k, v in ro.val_.items()}, penalty=ro.penalty_)
     return metrics, pred
 
 
-def fit_neural(config: NeuralConfig) -> NeuralOutcome:
-    """Run ``config`` (validated, kind defaults filled) and keep the artefacts."""
+def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> NeuralOutcome:
+    """Run ``config`` (validated, kind defaults filled) and keep the artefacts.
+
+    Args:
+        encoder: a frozen user encoder ``(N, neurons) -> (N, D)`` whose features are read
+            out instead of the config's method (:func:`encoder_features`); metrics then
+            name the method ``encoder``.
+
+    Returns:
+        The outcome; its ``metrics``: ``method``, ``seed``, ``accuracy`` and
+        ``delta_accuracy`` (reach) or ``f1_weighted`` (sleep), ``n_train``, ``n_test``,
+        ``wall_s`` (whole run), ``train_wall_s``, validation metrics, the chosen readout
+        penalty, the split's name, ``steps`` and ``selected_step``.
+    """
     config = validate(config)
     start = time.perf_counter()
     rec = load_recording(config.data, config.data_root)
@@ -194,7 +222,10 @@ def fit_neural(config: NeuralConfig) -> NeuralOutcome:
     train_wall = 0.0
     for split in folds:
         with torch_threads(config.threads):
-            features, result, spec, monitor = learn_features(rec, split, config)
+            if encoder is not None:
+                features, spec = encoder_features(rec, split, encoder)
+            else:
+                features, result, spec, monitor = learn_features(rec, split, config)
         metrics, pred = _readout(rec, features, split)
         train_wall += result.wall_s if result is not None else 0.0
         if result is not None:
@@ -205,7 +236,8 @@ def fit_neural(config: NeuralConfig) -> NeuralOutcome:
     test_label, test_pred = np.concatenate(labels), np.concatenate(preds)
     metrics = _pool(rec, folds, fold_metrics, test_label, test_pred)
     metrics.update(
-        method=config.method, seed=config.seed, recording=rec.name, kind=rec.kind, split=config.split,
+        method=config.method if encoder is None else ENCODER_METHOD, seed=config.seed,
+        recording=rec.name, kind=rec.kind, split=config.split,
         split_label=_split_label(config.split),
         n_train=int(sum(len(s["train"]) for s in folds)), n_val=int(sum(len(s["val"]) for s in folds)),
         n_test=int(test_label.size), n_folds=len(folds),
@@ -234,7 +266,7 @@ def _pool(rec: NeuralRecording, folds: list, fold_metrics: list[dict], label: np
     sizes = np.array([len(s["test"]) for s in folds], dtype=np.float64)
     pooled = {k: float(np.average([m[k] for m in fold_metrics], weights=sizes)) for k in keys}
     if rec.kind == "sleep":
-        pooled.update(classification_metrics(pred, label))
+        pooled.update(accuracy_and_f1(label, pred))
     pooled["folds"] = [{k: m[k] for k in keys} for m in fold_metrics]
     return pooled
 
@@ -246,14 +278,3 @@ def _split_label(split: str) -> str:
         "block": "contiguous blocks 56/24/20 with guard gap",
         "random": "random bins 70/10/20 (reference paper split; temporal neighbours leak)",
     }[split]
-
-
-def run_neural(config: NeuralConfig) -> dict:
-    """Train and evaluate one method on one recording with one seed.
-
-    Returns:
-        Plain metrics: ``method``, ``seed``, ``accuracy`` and ``delta_accuracy`` (reach)
-        or ``f1_weighted`` (sleep), ``n_train``, ``n_test``, ``wall_s`` (whole run),
-        ``train_wall_s``, validation metrics, the chosen readout penalty, split name.
-    """
-    return fit_neural(config).metrics

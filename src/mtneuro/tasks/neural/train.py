@@ -4,8 +4,9 @@ A recording has ~1,000 bins, so an "epoch" is one or two steps; what costs time 
 the per-step overhead. Each step therefore does only tensor operations on the
 training tensor already in memory: draw ``B`` anchor bins, draw one temporal
 neighbour of each (same trial, within +-``pos_window`` bins), make both views with
-the vectorised neural augmentations, and call the BYOL/MYOW method of
-:mod:`mtneuro.ssl` once. No DataLoader, no per-sample Python.
+the vectorised neural augmentations, and run the BYOL/MYOW step of
+:mod:`mtneuro.ssl.step` (the image trainer's) once. No DataLoader, no per-sample Python.
+:func:`drive` is the loop of every trained neural method (BYOL, MYOW, supervised).
 
 MYOW mines within the batch: the candidates of anchor ``i`` are the second views
 of the other anchors, except those of ``i``'s own trial (``mine_exclude="trial"``,
@@ -29,8 +30,12 @@ from mtneuro.models import create_encoder
 from mtneuro.ssl.augment.neural import NeuralAugment, sample_temporal_neighbours, segment_bounds
 from mtneuro.ssl.myow import create_method
 from mtneuro.ssl.optim import build_optimizer
-from mtneuro.ssl.schedules import linear_ramp, momentum_schedule, warmup_cosine_lr
+from mtneuro.ssl.schedules import ema_momentum, linear_ramp, warmup_lr
+from mtneuro.ssl.step import loss_terms, ssl_step
 from mtneuro.tasks.neural.config import NeuralConfig
+
+#: One training step: ``step_fn(values)`` (``lr``, ``momentum``, ``mined_weight``) -> loss terms.
+StepFn = Callable[[dict[str, float]], dict[str, torch.Tensor]]
 
 
 @dataclasses.dataclass
@@ -119,19 +124,18 @@ def make_method(name: str, encoder: nn.Module, config: NeuralConfig) -> nn.Modul
     return create_method(name, encoder, **kwargs)
 
 
-def learning_rate(step: int, steps: int, warmup: int, config: NeuralConfig) -> float:
-    """Linear warm-up to ``config.lr``, then constant or cosine decay to 0."""
-    if config.lr_schedule == "cosine":
-        return warmup_cosine_lr(step, steps, warmup, config.lr)
-    return config.lr * min(1.0, (step + 1) / warmup) if warmup else float(config.lr)
-
-
-def ema_rate(step: int, steps: int, config: NeuralConfig) -> float:
-    """Target EMA rate: constant ``ema_start`` (the MYOW reference code's effective
-    behaviour; its cosine schedule is computed but never applied) or cosine to 1."""
-    if config.ema_schedule == "cosine":
-        return momentum_schedule(step, steps, config.ema_start)
-    return float(config.ema_start)
+def schedule(step: int, steps: int, config: NeuralConfig) -> dict[str, float]:
+    """The step's ``lr`` (linear warm-up, then constant or cosine), target EMA ``momentum``
+    (constant ``ema_start``, the MYOW reference code's effective behaviour: its cosine
+    schedule is computed but never applied; or cosine to 1) and MYOW's ``mined_weight``
+    (0 for the first ``mined_start`` fraction of the steps, then ramped linearly)."""
+    warmup = min(int(config.warmup_steps), steps)
+    return {
+        "lr": warmup_lr(step, steps, warmup, config.lr, config.lr_schedule),
+        "momentum": ema_momentum(step, steps, config.ema_start, config.ema_schedule),
+        "mined_weight": linear_ramp(step, config.mined_warmup_steps, config.mined_weight,
+                                    mined_start_step(config, steps)),
+    }
 
 
 def checkpoint(step: int, steps: int, every: int, encoder: nn.Module,
@@ -145,15 +149,48 @@ def checkpoint(step: int, steps: int, every: int, encoder: nn.Module,
     encoder.train()
 
 
+def drive(name: str, step_fn: StepFn, steps: int, config: NeuralConfig, encoder: nn.Module, *,
+          progress: bool = False, every: int = 0,
+          on_checkpoint: Callable[[int, nn.Module], None] | None = None
+          ) -> tuple[list[dict[str, float]], float]:
+    """Run ``step_fn(values)`` for ``steps`` steps with the values of :func:`schedule`.
+
+    Logs ``step``, ``lr`` and the loss terms about 200 times (and at the last step) and
+    stops on a non-finite loss there; ``on_checkpoint`` as in :func:`checkpoint`.
+
+    Returns:
+        ``(curve, wall_s)``.
+
+    Raises:
+        TrainingError: the loss became NaN or infinite.
+    """
+    log_every = max(1, steps // 200)
+    curve: list[dict[str, float]] = []
+    start = time.perf_counter()
+    bar = _progress(steps, name, progress)
+    for step in range(steps):
+        values = schedule(step, steps, config)
+        terms = step_fn(values)
+        if step % log_every == 0 or step == steps - 1:
+            row = {"step": float(step), "lr": values["lr"], **{k: float(v) for k, v in terms.items()}}
+            if not math.isfinite(row["loss"]):
+                raise TrainingError(f"{name}: loss is {row['loss']} at step {step}; lower --lr")
+            curve.append(row)
+        checkpoint(step, steps, every, encoder, on_checkpoint)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return curve, time.perf_counter() - start
+
+
 def train_ssl(name: str, sampler: ViewSampler, config: NeuralConfig, *, seed: int,
               progress: bool = False, every: int = 0,
               on_checkpoint: Callable[[int, nn.Module], None] | None = None) -> TrainResult:
     """Train ``byol`` or ``myow`` on the sampler's training bins.
 
-    Schedules (:func:`learning_rate`, :func:`ema_rate`): AdamW with linear warm-up,
-    then constant or cosine learning rate; target EMA rate constant or cosine from
-    ``ema_start`` to 1; mined weight 0 for the first ``mined_start`` fraction of the
-    steps, then ramped linearly over ``mined_warmup_steps``.
+    Each step is :func:`mtneuro.ssl.step.ssl_step` (the image trainer's step) on the
+    sampler's two views, with AdamW and the values of :func:`schedule`.
     ``on_checkpoint(steps_done, encoder)`` is called every ``every`` steps and after
     the last (e.g. a :class:`~mtneuro.tasks.neural.select.ValidationMonitor`).
 
@@ -161,46 +198,22 @@ def train_ssl(name: str, sampler: ViewSampler, config: NeuralConfig, *, seed: in
         TrainingError: the loss became NaN or infinite.
     """
     torch.manual_seed(seed)  # weight initialisation
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)  # views and the miner's draw
     n = sampler.rates.shape[0]
     encoder, enc_kwargs = make_encoder(config, sampler.rates.shape[1])
     method = make_method(name, encoder, config)
     optimizer = build_optimizer("adamw", method, lr=config.lr, weight_decay=config.weight_decay)
-    steps = total_steps(config, n)
-    warmup = min(int(config.warmup_steps), steps)
-    batch = min(config.batch_size, n)
-    mined_start = mined_start_step(config, steps)
-    log_every = max(1, steps // 200)
-    curve: list[dict[str, float]] = []
-    method.train()
-    start = time.perf_counter()
-    bar = _progress(steps, name, progress)
-    for step in range(steps):
-        lr = learning_rate(step, steps, warmup, config)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+    steps, batch = total_steps(config, n), min(config.batch_size, n)
+
+    def step_fn(values: dict[str, float]) -> dict[str, torch.Tensor]:
         view_a, view_b, exclude = sampler(batch, generator)
-        out = method(view_a, view_b, exclude=exclude, generator=generator,
-                     mined_weight=linear_ramp(step, config.mined_warmup_steps, config.mined_weight,
-                                              mined_start))
-        optimizer.zero_grad(set_to_none=True)
-        out["loss"].backward()
-        optimizer.step()
-        method.update_target(ema_rate(step, steps, config))
-        if step % log_every == 0 or step == steps - 1:
-            row = {"step": float(step), "lr": lr,
-                   **{k: float(v.detach()) for k, v in out.items() if k.endswith("loss")}}
-            if not math.isfinite(row["loss"]):
-                raise TrainingError(f"{name}: loss is {row['loss']} at step {step}; lower --lr")
-            curve.append(row)
-        checkpoint(step, steps, every, method.online_encoder, on_checkpoint)
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    wall = time.perf_counter() - start
-    encoder = method.online_encoder.eval()
-    return TrainResult(encoder, enc_kwargs, curve, wall, steps)
+        return loss_terms(ssl_step(method, optimizer, view_a, view_b, values,
+                                   generator=generator, exclude=exclude))
+
+    method.train()
+    curve, wall = drive(name, step_fn, steps, config, method.online_encoder, progress=progress,
+                        every=every, on_checkpoint=on_checkpoint)
+    return TrainResult(method.online_encoder.eval(), enc_kwargs, curve, wall, steps)
 
 
 @contextlib.contextmanager

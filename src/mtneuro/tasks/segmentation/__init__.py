@@ -15,8 +15,7 @@ Names load their submodule on first use: ``config``, ``metrics``, ``batches`` an
 ``train`` need only the core install; ``inference`` and ``run`` need the ``seg`` extra (MONAI, smp).
 """
 
-import importlib
-from typing import Any
+from mtneuro.registry import lazy_exports
 
 #: public name -> submodule defining it.
 _EXPORTS = {
@@ -35,12 +34,6 @@ _EXPORTS = {
     "TrainSettings": "config",
     "train_segmentation": "train",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = sorted(_EXPORTS)

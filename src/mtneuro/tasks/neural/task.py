@@ -1,0 +1,94 @@
+"""Neural decoding (MYOW protocols) in the task contract (:mod:`mtneuro.tasks.api`).
+
+Settings are recording names (``chewie-1``, ``mouse-ca1``, ... of
+:data:`mtneuro.data.neural.RECORDINGS`); methods ``myow``, ``byol``, ``supervised``,
+``pca``, ``raw``, and ``encoder``: a user encoder in memory mapping ``(N, neurons)`` rates
+z-scored with the training bins' statistics (neurons silent in every training bin are 0)
+to ``(N, D)``, frozen and read out like ``raw``. One run is one recording and one seed
+(:func:`~mtneuro.tasks.neural.run.fit_neural`). Preset ``quick`` caps training at
+:data:`QUICK_STEPS` optimiser steps unless ``steps`` or ``epochs`` are given. Headline:
+``accuracy`` and ``delta_accuracy`` (reach) or ``accuracy`` and ``f1_weighted`` (sleep).
+A catalogued recording that is not downloaded here raises
+:class:`~mtneuro.tasks.api.RunSkipped` naming the command that gets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mtneuro.data.neural import RECORDINGS
+from mtneuro.tasks.api import Result, RunSkipped, Task
+from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS, TASK_TITLES
+
+QUICK_STEPS = 400
+
+
+def quick_preset(given: Mapping[str, Any]) -> dict[str, Any]:
+    return {} if "steps" in given or "epochs" in given else {"steps": QUICK_STEPS}
+
+
+def score_keys(metrics: Mapping[str, Any]) -> tuple[str, str]:
+    """The two headline metrics of a run of this recording kind."""
+    return ("accuracy", "delta_accuracy") if metrics.get("kind") == "reach" else (
+        "accuracy", "f1_weighted")
+
+
+def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
+    return {k: metrics[k] for k in score_keys(metrics) if k in metrics}
+
+
+def cell_fields(setting: str, method: str, seed: int) -> dict[str, Any]:
+    # a user encoder's features are read out as the raw rates are
+    return {"data": setting, "method": "raw" if method == ENCODER_METHOD else method,
+            "seed": seed}
+
+
+def card(config: Any, source: Any = None) -> dict[str, Any]:
+    from mtneuro.tasks.protocol import neural_card
+
+    return neural_card(config)
+
+
+def source_of(recording: Any) -> dict[str, Any]:
+    """Provenance of a recording for ``metrics.json``: its ``describe()`` and the
+    leaderboard's data-source label."""
+    return {"source": recording.name, "label": f"real recording {recording.name}",
+            **recording.describe()}
+
+
+def run(config: Any, *, encoder: Any = None) -> Result:
+    """One recording, one seed (:func:`~mtneuro.tasks.neural.run.fit_neural`); with
+    ``encoder``, the readout of its frozen features.
+
+    Raises:
+        RunSkipped: ``config.data`` names a catalogued recording that is not downloaded.
+    """
+    from mtneuro.data.neural import missing_recording_message, recording_paths
+    from mtneuro.tasks.neural.run import fit_neural
+
+    if str(config.data) in RECORDINGS and recording_paths(config.data, config.data_root) is None:
+        raise RunSkipped(missing_recording_message(config.data, config.data_root))
+    outcome = fit_neural(config, encoder=encoder)
+    return NEURAL.result(outcome.config, setting=outcome.recording.name,
+                         method=outcome.metrics["method"], metrics=outcome.metrics,
+                         source=source_of(outcome.recording), wall_s=outcome.metrics["wall_s"],
+                         artefacts={"outcome": outcome})
+
+
+NEURAL = Task(
+    name="neural",
+    title=TASK_TITLES["neural"],
+    config="mtneuro.tasks.neural.config:NeuralConfig",
+    run=run,
+    card=card,
+    headline=headline,
+    fields=cell_fields,
+    settings=tuple(RECORDINGS),
+    methods=(*NEURAL_METHODS, ENCODER_METHOD),
+    presets={"quick": quick_preset},
+    figures="mtneuro.report.task_figures:neural_figures",
+    encoder="neural",
+    encoder_method=ENCODER_METHOD,
+    volume=False,
+)
