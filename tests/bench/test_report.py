@@ -59,10 +59,11 @@ def test_report_files_label_every_row(suite_dir):
                      r"0\.600 ± 0\.100 \|", markdown)
     assert re.search(r"\| Supervised \| published: paper, real volume \| real volume .*\|\s*\|\s*"
                      r"0\.880 ± 0\.030 \|", markdown)
-    # Every image the page shows exists, referenced relatively.
+    # Every image is embedded (the page keeps them when copied alone): the summary chart and
+    # each complete cell's figure, captioned with its cell.
     images = re.findall(r'<img src="([^"]+)"', page)
-    assert images and all(not src.startswith("/") and (suite_dir / src).is_file() for src in images)
-    assert any(src.startswith("cells/task1-roi-c1-ok-s0/") for src in images)
+    assert len(images) == 1 + 3 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert "task1-roi-c1-ok-s0: curve.png" in page
 
 
 def test_report_merges_cells_from_separate_runs(tiny_task, tmp_path):

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from mtneuro.data.sources import open_source
-from mtneuro.report.html import bar_label, build_report
+from mtneuro.report.html import build_report
 from mtneuro.report.leaderboard import build_tables, data_source_label, load_records
 from mtneuro.report.results import write_metrics
+from mtneuro.report.summary_chart import chart_series
 from mtneuro.tasks.protocol import SUBVOLUME_NOTE, data_deviations
 
 BOSSDB = {"source": "bossdb", "params": {}}
@@ -94,7 +95,8 @@ def test_a_cache_is_labelled_by_the_source_that_filled_it(tmp_path, upstream, la
     (table,) = build_tables(load_records(tmp_path))
     ours = next(r for r in table.rows if r.kind == "ours")
     assert ours.data_source == label
-    assert f"(ours, {upstream}" in bar_label(ours)  # the bar names the upstream, not "cache"
+    (series,) = [s for s in chart_series(table) if s.kind == "ours"]
+    assert series.title == f"ours on {label}"  # the chart panel names the upstream, not "cache"
     if upstream == "phantom":
         banner = build_report(tmp_path)["html"].read_text().split("class=banner>")[1][:400]
         assert "phantom (synthetic volume), via local cache" in banner

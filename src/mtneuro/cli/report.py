@@ -15,7 +15,8 @@ def report(out_dir: Path, no_published: bool) -> None:
 
     Cells may come from several runs or machines (copy their cells/ folders into
     DIR); every row names its data source and published numbers stay in separate,
-    labelled rows.
+    labelled rows and chart panels. report.html embeds every figure, so it can be
+    copied or mailed alone.
     """
     from mtneuro.report.html import build_report
 

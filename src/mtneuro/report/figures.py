@@ -1,7 +1,16 @@
-"""Matplotlib basics shared by every plot: headless backend, saving, confusion matrices."""
+"""Matplotlib basics shared by every plot: headless backend, text sizes, saving, confusion matrices.
+
+Every figure is saved at :data:`SAVE_DPI` and shown in ``report.html`` at
+:data:`THUMB_PX_PER_INCH` CSS pixels per inch (a click opens it at full size), so a
+``f``-point font reads as ``f * THUMB_PX_PER_INCH / 72`` pixels on the page. The
+default text sizes below keep every label at least :data:`MIN_TEXT_PX` there;
+:func:`save_figure` records the smallest font of each PNG (PNG text chunk
+``mtneuro:min-font-pt``) so the report and its browser test can check it.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Sequence
 
@@ -10,14 +19,51 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+SAVE_DPI = 150
+THUMB_PX_PER_INCH = 100
+MIN_TEXT_PX = 9.0
+MIN_FONT_PT = MIN_TEXT_PX * 72 / THUMB_PX_PER_INCH  # 6.5 pt
+FONT_KEY = "mtneuro:min-font-pt"
+plt.rcParams.update({
+    "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9,
+    "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
+    "figure.titlesize": 11,
+})
 
 
-def save_figure(fig: "plt.Figure", path: str | Path, dpi: int = 120) -> Path:
+def smallest_font_pt(fig: "plt.Figure") -> float | None:
+    """Size in points of the smallest visible, non-empty text of ``fig`` (None: no text)."""
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes) if sizes else None
+
+
+def save_figure(fig: "plt.Figure", path: str | Path, dpi: int = SAVE_DPI) -> Path:
+    """Save ``fig`` as PNG (tight box, smallest font recorded), close it, return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    smallest = smallest_font_pt(fig)
+    metadata = {FONT_KEY: f"{smallest:.2f}"} if smallest is not None else {}
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
     plt.close(fig)
     return path
+
+
+def wrap_title(text: str, width_in: float, font_pt: float = 10.0) -> str:
+    """``text`` wrapped (existing line breaks kept) to fit ``width_in`` inches at ``font_pt``."""
+    chars = max(20, int(width_in * 72 / (0.55 * font_pt)))  # average glyph ~0.55 em wide
+    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
+
+
+def seeds_note(n: int, std: float | None) -> str:
+    """How a value over ``n`` seeds is shown: why a bar has, or lacks, an error bar."""
+    if n <= 1:
+        return "n=1 seed: no error bar"
+    if not std:
+        return f"n={n} seeds, identical results: no error bar"
+    return f"n={n} seeds: bars ± std over seeds"
 
 
 def plot_confusion_matrix(
@@ -28,21 +74,35 @@ def plot_confusion_matrix(
     title: str = "",
     normalize: bool = True,
 ) -> Path:
-    """Confusion matrix (rows = truth, columns = prediction), counts annotated."""
+    """Confusion matrix (rows = truth, columns = prediction), counts annotated.
+
+    A row without true samples (a class absent from the test set) is greyed and says
+    "no test samples", so it is not read as a class the model never predicts right.
+    """
     counts = np.asarray(matrix, dtype=np.float64)
-    shown = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1) if normalize else counts
-    size = max(3.5, 0.6 * len(class_names) + 1.5)
+    totals = counts.sum(axis=1, keepdims=True)
+    empty = totals[:, 0] == 0
+    shown = counts / np.maximum(totals, 1) if normalize else counts.copy()
+    shown[empty] = np.nan
+    size = max(3.8, 0.6 * len(class_names) + 1.6)
     fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    ax.imshow(np.ma.masked_invalid(shown), cmap="Blues", vmin=0, vmax=1 if normalize else None)
     ticks = np.arange(len(class_names))
     ax.set_xticks(ticks, class_names, rotation=45, ha="right")
     ax.set_yticks(ticks, class_names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
+    top = np.nanmax(shown) if (~empty).any() else 1.0
     for i in range(counts.shape[0]):
+        if empty[i]:
+            ax.add_patch(plt.Rectangle((-0.5, i - 0.5), counts.shape[1], 1, facecolor="0.92",
+                                       edgecolor="0.6", hatch="//", lw=0))
+            ax.text((counts.shape[1] - 1) / 2, i, "no test samples", ha="center", va="center",
+                    fontsize=9, style="italic", bbox={"facecolor": "white", "edgecolor": "none"})
+            continue
         for j in range(counts.shape[1]):
-            color = "white" if shown[i, j] > 0.5 * (shown.max() or 1) else "black"
-            ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", color=color, fontsize=8)
+            color = "white" if shown[i, j] > 0.5 * (top or 1) else "black"
+            ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", color=color, fontsize=9)
     if title:
-        ax.set_title(title)
+        ax.set_title(wrap_title(title, size))
     return save_figure(fig, path)

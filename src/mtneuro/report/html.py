@@ -1,12 +1,18 @@
-"""The suite report: ``DIR/report.html`` (one static file, PNGs referenced relatively) and
-``DIR/leaderboard.md``, rebuilt from the cell records alone (``mtneuro report DIR``).
+"""The suite report: ``DIR/report.html`` (one self-contained file: every image embedded)
+and ``DIR/leaderboard.md``, rebuilt from the cell records alone (``mtneuro report DIR``).
 
 For every task setting: the leaderboard table (our rows with mean ± std over seeds,
 then the published rows, labelled, then reference-code runs made here, labelled so),
 whether each of our rows is comparable with them and, below the table, its protocol
-card (every deviation from the published protocol), a bar chart of the first metric
-with published values drawn hatched, and the figures the task cells saved. A banner
-names the data sources present, and failed cells are listed with their errors.
+card (every deviation from the published protocol), the summary chart
+(:mod:`mtneuro.report.summary_chart`: ours and published in separate, labelled panels)
+and the figures the task cells saved. A banner names the data sources present, and
+failed cells are listed with their errors.
+
+Images are PNG data URIs, so the page keeps them when copied alone. Each is shown at
+:data:`~mtneuro.report.figures.THUMB_PX_PER_INCH` pixels per inch (its text stays
+readable, see :mod:`mtneuro.report.figures`); a click opens it full size in a CSS
+``:target`` overlay (no script, no network).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mtneuro.errors import DataError
-from mtneuro.report.figures import plt, save_figure
+from mtneuro.report.embed import figure_html
 from mtneuro.report.leaderboard import (
     OURS,
     LeaderboardTable,
@@ -28,60 +34,54 @@ from mtneuro.report.leaderboard import (
     metric_title,
 )
 from mtneuro.report.published import Stat, published_sources
+from mtneuro.report.summary_chart import Intervals, plot_summary, row_kind
 
 FIGURES_DIR = "report_figures"
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
-th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right}
+th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right;overflow-wrap:break-word}
 th{background:#f3f3f3}td.l,th.l{text-align:left}
-tr.pub td{background:#fafafa;color:#555;font-style:italic}
-tr.sep td{background:#eee;font-weight:bold;text-align:left;font-style:normal}
+tr.pub td{background:#f4f4f4;color:#555;font-style:italic}
+tr.run td{background:#fff4e5;color:#6b4510;font-style:italic}
+tr.sep td{background:#e6e6e6;font-weight:bold;text-align:left;font-style:normal}
+li,p,figcaption,.banner{overflow-wrap:anywhere}
 .banner{background:#fff6d6;border:1px solid #e5c95f;padding:.6em 1em}
-.fail{color:#a00}.figs img{max-width:360px;margin:.3em;border:1px solid #ddd}
-.note{color:#666;font-size:.85em}.card{font-size:.85em}
+.key{display:inline-block;width:1.4em;height:.9em;border:1px solid #333;vertical-align:middle}
+.fail{color:#a00}.note{color:#666;font-size:.85em}.card{font-size:.85em}
+.figs{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
+figure.fig{margin:0;max-width:100%}
+figure.fig img{display:block;box-sizing:border-box;max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
+figure.fig figcaption{font-size:.8em;color:#555}
+figure.fig .close{display:none}
+figure.fig:target{position:fixed;inset:0;z-index:10;margin:0;padding:2.5em 1em 1em;width:auto!important;
+  max-width:none;overflow:auto;background:#1e1e1e}
+figure.fig:target img{width:auto;max-width:none}
+figure.fig:target figcaption{color:#eee;font-size:1em}
+figure.fig:target .close{display:block;position:fixed;top:.6em;right:1.2em;color:#fff}
 """
+_KEY = ("<span class=key style='background:#3b75af'></span> ours (this run) · "
+        "<span class=key style='background:repeating-linear-gradient(45deg,#dcdcdc 0 3px,#444 3px 4px)'>"
+        "</span> published (not ours) · <span class=key style='background:repeating-linear-gradient("
+        "45deg,#fde3c4 0 3px,#9a5b13 3px 4px)'></span> reference code run here (not ours, not published)")
 
 
-def _cell(stat: Stat | None) -> str:
-    return stat.format(3) if stat is not None else ""
+def _cell(stat: Stat | None, ours: bool = False) -> str:
+    """A table value; ours over several identical seeds says so rather than printing ± 0."""
+    if stat is None:
+        return ""
+    if ours and stat.n and stat.n > 1 and stat.std == 0:
+        return f"{stat.mean:.3f} (same for all {stat.n} seeds)"
+    return stat.format(3)
 
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def plot_table(table: LeaderboardTable, path: Path) -> Path | None:
-    """Bar chart of the table's first metric: ours solid, published hatched, std as error bars."""
-    if not table.metrics:
-        return None
-    key = table.metrics[0]
-    rows = [r for r in table.rows if key in r.values]
-    if not rows:
-        return None
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(rows) + 2), 3.2))
-    for i, row in enumerate(rows):
-        stat = row.values[key]
-        ours = row.kind == OURS
-        ax.bar(i, stat.mean, yerr=stat.std or 0.0, capsize=3, color="#3b75af" if ours else "#dddddd",
-               edgecolor="#333333", hatch="" if ours else "//")
-    labels = [bar_label(r) for r in rows]
-    ax.set_xticks(range(len(rows)), labels, rotation=45, ha="right", fontsize=7)
-    ax.set_ylabel(metric_title(key))
-    ax.set_title(table.title, fontsize=9)
-    return save_figure(fig, path)
-
-
-def bar_label(row: Row) -> str:
-    """Label under a bar: our rows name their data source (first words), so phantom bars
-    never pass for real-volume ones; published rows name their source label."""
-    if row.kind == OURS:
-        return f"{row.method}\n(ours, {row.data_source.split(' (')[0]})"
-    return f"{row.method}\n({row.kind})"
-
-
-def _row_kind(row: Row) -> str:
+def _rows_label(row: Row) -> str:
+    """The markdown table's "rows" column: ours, published: <source label>, or a run made here."""
     if row.kind == OURS:
         return "ours"
     return row.kind if row.run_here else f"published: {row.kind}"
@@ -111,8 +111,8 @@ def _markdown_table(table: LeaderboardTable) -> str:
         ours = row.kind == OURS
         n = f"{row.n}" + (f" ({row.failed} failed)" if row.failed else "") if ours else ""
         verdict = row.card.verdict if ours and row.card else ""
-        cells = ([row.method, _row_kind(row), row.data_source, n, verdict]
-                 + [_cell(row.values.get(k)) for k in table.metrics])
+        cells = ([row.method, _rows_label(row), row.data_source, n, verdict]
+                 + [_cell(row.values.get(k), ours) for k in table.metrics])
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     cards = []
     for title, protocols, deviations in _card_notes(table):
@@ -150,7 +150,7 @@ def _html_table(table: LeaderboardTable) -> str:
     section = OURS
     for row in table.rows:
         ours = row.kind == OURS
-        kind = OURS if ours else "run-here" if row.run_here else "published"
+        kind = row_kind(row)
         if kind != section:
             out.append(f"<tr class=sep><td colspan={4 + len(table.metrics)}>{_SEPARATORS[kind]}"
                        "</td></tr>")
@@ -158,9 +158,11 @@ def _html_table(table: LeaderboardTable) -> str:
         n = (f"{row.n}" + (f" <span class=fail>({row.failed} failed)</span>" if row.failed else "")) if ours else ""
         verdict = html.escape(row.card.verdict) if ours and row.card else ""
         label = "" if ours else f" <span class=note>[{html.escape(row.kind)}]</span>"
-        values = "".join(f"<td>{html.escape(_cell(row.values.get(k)))}</td>" for k in table.metrics)
+        values = "".join(f"<td>{html.escape(_cell(row.values.get(k), ours))}</td>"
+                         for k in table.metrics)
         title = f' title="{html.escape(row.note)}"' if row.note else ""
-        out.append(f"<tr class={'ours' if ours else 'pub'}{title}><td class=l>{html.escape(row.method)}{label}"
+        css = {OURS: "ours", "published": "pub", "run-here": "run"}[kind]
+        out.append(f"<tr class={css}{title}><td class=l>{html.escape(row.method)}{label}"
                    f"</td><td class=l>{html.escape(row.data_source)}</td><td>{n}</td>"
                    f"<td class=l>{verdict}</td>{values}</tr>")
     out.append("</table>")
@@ -171,7 +173,10 @@ def _html_table(table: LeaderboardTable) -> str:
         cards.append(f"<li><b>{html.escape(title)}</b>: protocol {html.escape(protocols)}; "
                      f"{verdict}{f'<ul>{items}</ul>' if items else ''}</li>")
     if cards:
-        out.append(f"<p class=note>Protocol cards of our rows:</p><ul class=card>{''.join(cards)}</ul>")
+        count = sum(len(d) for _, _, d in _card_notes(table))
+        out.append(f"<details><summary class=note>Protocol cards of our rows ({count} deviation(s) "
+                   f"from the published protocol in all; click to open)</summary><ul class=card>"
+                   f"{''.join(cards)}</ul></details>")
     notes = [f"<li>{html.escape(r.method)} [{html.escape(r.kind)}]: {html.escape(r.note)}</li>"
              for r in table.rows if r.note]
     if notes:
@@ -179,27 +184,45 @@ def _html_table(table: LeaderboardTable) -> str:
     return "\n".join(out)
 
 
+def _figures(table: LeaderboardTable, out_dir: Path, start: int,
+             intervals: Intervals | None) -> list[str]:
+    """HTML of the table's summary chart and its cells' figures, numbered from ``start``."""
+    chart = plot_summary(table, out_dir / FIGURES_DIR / f"{_safe(table.task + '-' + table.setting)}.png",
+                         intervals=intervals)
+    images = [(chart, f"summary chart: {table.title}")] if chart else []
+    images += [(out_dir / rel, f"{cid}: {Path(rel).name}") for cid, rel in table.figures]
+    return [figure_html(path, caption, f"fig{start + i}") for i, (path, caption) in enumerate(images)]
+
+
 def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], out_dir: Path,
-               *, records: list[dict[str, Any]]) -> Path:
+               *, records: list[dict[str, Any]], intervals: Intervals | None = None) -> Path:
+    """Write ``out_dir/report.html`` (self-contained) and its summary charts.
+
+    Args:
+        intervals: optional 95% intervals per (method, data source, metric) for the charts
+            (:func:`mtneuro.report.summary_chart.plot_summary`).
+    """
     sources = sorted({r.data_source for t in tables for r in t.rows if r.kind == OURS})
     header = (f"<h1>mtneuro benchmark report</h1><p class=note>{len(records)} cell(s) in "
-              f"{html.escape(str(out_dir))}; built {time.strftime('%Y-%m-%d %H:%M:%S')}</p>")
+              f"{html.escape(str(out_dir))}; built {time.strftime('%Y-%m-%d %H:%M:%S')}. "
+              "Every image is embedded: this file can be copied alone. Click a figure to open "
+              "it full size.</p>")
     body = [header,
             "<div class=banner><b>Data sources of our rows:</b> " + html.escape(", ".join(sources) or "none")
             + ". Numbers on the synthetic phantom check the pipeline; they are not comparable with "
-            "published real-volume numbers, which appear in separate, labelled rows. Each of our "
-            "rows says whether it is comparable with them; its protocol card below the table lists "
-            "every deviation from the published protocol.</div>"]
+            "published real-volume numbers, which appear in separate, labelled rows and chart "
+            "panels. Each of our rows says whether it is comparable with them; its protocol card "
+            "below the table lists every deviation from the published protocol. Our error bars "
+            "appear only where several seeds gave different numbers (n is printed beside each "
+            f"row).<br>{_KEY}</div>"]
+    count = 0
     for table in tables:
         body.append(f"<h2>{html.escape(table.title)}</h2>")
         body.append(_html_table(table))
-        chart = plot_table(table, out_dir / FIGURES_DIR / f"{_safe(table.task + '-' + table.setting)}.png")
-        images = [(chart.relative_to(out_dir).as_posix(), "leaderboard chart")] if chart else []
-        images += [(rel, cid) for cid, rel in table.figures]
-        if images:
-            body.append("<div class=figs>" + "".join(
-                f'<a href="{html.escape(src)}"><img src="{html.escape(src)}" alt="{html.escape(alt)}" '
-                f'title="{html.escape(alt)}"></a>' for src, alt in images) + "</div>")
+        figures = _figures(table, out_dir, count, intervals)
+        count += len(figures)
+        if figures:
+            body.append("<div class=figs>" + "".join(figures) + "</div>")
     if failures:
         body.append("<h2>Failed cells</h2><ul>" + "".join(
             f"<li><code>{html.escape(cid)}</code>: <span class=fail>{html.escape(err)}</span></li>"
@@ -215,8 +238,12 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
     return path
 
 
-def build_report(out_dir: str | Path, *, published: bool = True) -> dict[str, Path]:
+def build_report(out_dir: str | Path, *, published: bool = True,
+                 intervals: Intervals | None = None) -> dict[str, Path]:
     """Rebuild ``report.html`` and ``leaderboard.md`` of a suite directory from its cell records.
+
+    Args:
+        intervals: optional 95% intervals for the summary charts (see :func:`write_html`).
 
     Returns:
         ``{"html": path, "markdown": path}``.
@@ -227,5 +254,5 @@ def build_report(out_dir: str | Path, *, published: bool = True) -> dict[str, Pa
         raise DataError(f"{out}: no cell records (cells/<id>/metrics.json); run `mtneuro bench --out {out}` first")
     tables = build_tables(records, published=published)
     failures = failed_cells(records)
-    return {"html": write_html(tables, failures, out, records=records),
+    return {"html": write_html(tables, failures, out, records=records, intervals=intervals),
             "markdown": write_markdown(tables, failures, out / "leaderboard.md")}

@@ -1,4 +1,8 @@
-"""Task-1 figures: confusion matrix (summed over seeds) and per-class accuracy."""
+"""Task-1 figures: confusion matrix (summed over seeds) and per-class accuracy.
+
+Both titles name the method, the setting and the data source; error bars are drawn
+only where several seeds gave different numbers (:func:`figures.seeds_note` says so).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from mtneuro.report.figures import plot_confusion_matrix, plt, save_figure
+from mtneuro.report.figures import plot_confusion_matrix, plt, save_figure, seeds_note, wrap_title
+from mtneuro.report.leaderboard import data_source_label
 
 
 def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
@@ -20,31 +25,28 @@ def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     out_dir = Path(out_dir)
     names = list(result["class_names"])
     acc = result["accuracy"]
-    spread = f" ± {acc['std']:.3f}, {acc['n']} seeds" if acc["n"] > 1 else ", 1 seed"
-    title = (
-        f"task 1 {result['setting']} {result['method']} ({result['dim']}): "
-        f"{acc['mean']:.3f}{spread}"
-    )
+    source = data_source_label({"source": result.get("source")})
+    spread = f" ± {acc['std']:.3f}" if acc["n"] > 1 and acc["std"] else ""
+    title = (f"task 1 {result['setting']} {result['method']} ({result['dim']}) on {source}: "
+             f"accuracy {acc['mean']:.3f}{spread}, n={acc['n']} seed(s), counts summed over seeds")
     paths = [
         plot_confusion_matrix(
             np.asarray(result["confusion"]), names, out_dir / "confusion.png", title=title
         )
     ]
     per_class = result["per_class_accuracy"]
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    varies = acc["n"] > 1 and bool(np.nanmax(np.asarray(per_class["std"], dtype=float), initial=0))
+    fig, ax = plt.subplots(figsize=(5.0, 3.4))
     positions = np.arange(len(names))
-    ax.bar(
-        positions,
-        np.nan_to_num(per_class["mean"]),
-        yerr=per_class["std"],
-        capsize=3,
-        color="tab:blue",
-    )
-    ax.axhline(acc["mean"], color="black", lw=1, ls="--", label="overall")
+    ax.bar(positions, np.nan_to_num(per_class["mean"]), color="tab:blue",
+           **({"yerr": per_class["std"], "capsize": 3} if varies else {}))
+    ax.axhline(acc["mean"], color="black", lw=1, ls="--", label="overall\naccuracy")
     ax.set_xticks(positions, names)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy (recall)")
-    ax.set_title(f"{result['method']}, {result['setting']}", fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
+    note = seeds_note(acc["n"], acc["std"] if varies else 0.0)
+    ax.set_title(wrap_title(f"task 1 {result['setting']} {result['method']} on {source}\n{note}",
+                            5.0))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # never over a bar
     paths.append(save_figure(fig, out_dir / "per_class_accuracy.png"))
     return paths

@@ -2,25 +2,28 @@
 
 One PNG per region; each row is a tile, the columns are the image, the truth
 overlaid on it and the prediction overlaid on it. 3D blocks show their middle
-slice. Class colours: vessel red, cell green, axon blue; background (and, in
-the 3-class setting, background+axon) is left uncoloured.
+slice. Class colours come from :mod:`mtneuro.report.colors` (the same in every
+figure); background (and, in the 3-class setting, background+axon) is left
+uncoloured. Titles name the model, the setting, the seed and the data source.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from mtneuro.report.figures import plt, save_figure
+from mtneuro.report.colors import CLASS_COLOURS, class_legend
+from mtneuro.report.figures import plt, save_figure, wrap_title
+from mtneuro.report.leaderboard import data_source_label
 
-#: RGB per class name; classes not listed are not coloured.
-CLASS_COLOURS = {"vessel": (0.9, 0.1, 0.1), "cell": (0.1, 0.8, 0.1), "axon": (0.2, 0.4, 1.0)}
+PANEL_IN = 2.2  # inches per image panel: 3 panels fit a thumbnail with readable titles
 
 
 def label_overlay(
-    image: np.ndarray, labels: np.ndarray, class_names: Sequence[str], alpha: float = 0.45
+    image: np.ndarray, labels: np.ndarray, class_names: Sequence[str], alpha: float = 0.6
 ) -> np.ndarray:
     """Grey image with coloured labels blended in.
 
@@ -66,7 +69,8 @@ def plot_overlays(
     k = images.shape[0]
     if k == 0:
         raise ValueError("no tiles to plot")
-    fig, axes = plt.subplots(k, 3, figsize=(9, 3 * k), squeeze=False)
+    fig, axes = plt.subplots(k, 3, figsize=(3 * PANEL_IN, PANEL_IN * k + 0.9), squeeze=False,
+                             layout="constrained")
     for row in range(k):
         image = _middle_slice(images[row])
         panels = (
@@ -83,18 +87,36 @@ def plot_overlays(
                 ax.set_title(name)
         if row_labels is not None:
             axes[row, 0].set_ylabel(row_labels[row])
-    legend = [name for name in class_names if name in CLASS_COLOURS]
-    handles = [plt.Rectangle((0, 0), 1, 1, color=CLASS_COLOURS[n]) for n in legend]
-    fig.legend(handles, legend, loc="lower center", ncol=max(1, len(legend)), frameon=False)
+    fig.legend(handles=class_legend(class_names), loc="outside lower center", ncol=4,
+               frameon=False)  # below the images, never over them
     if title:
-        fig.suptitle(title)
+        fig.suptitle(wrap_title(title, 3 * PANEL_IN, 11))
     return save_figure(fig, path)
 
 
+def plot_task2(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
+    """Overlay PNGs of a :func:`run_task2` result, titled with its model, setting, seed and
+    data source (see :func:`plot_region_overlays`).
+
+    Returns:
+        paths written, ``out_dir/overlay_<region>.png``.
+    """
+    metrics = result["metrics"]
+    setting = metrics["setting"]
+    seeds = (result.get("config") or {}).get("seeds") or ["?"]
+    caption = (f"{metrics['model']}, {setting['dim']} {setting['classes']}-class, seed {seeds[0]}, "
+               f"on {data_source_label({'source': result.get('source')})}")
+    return plot_region_overlays(result["examples"], out_dir, caption=caption)
+
+
 def plot_region_overlays(
-    examples: dict, out_dir: str | Path, *, prefix: str = "overlay"
+    examples: dict, out_dir: str | Path, *, prefix: str = "overlay", caption: str = ""
 ) -> list[Path]:
     """One overlay PNG per region from ``run_task2(...)["examples"]``.
+
+    Args:
+        caption: first title line of every PNG; :func:`plot_task2` names the model,
+            setting, seed and data source there.
 
     Returns:
         paths written, ``out_dir/<prefix>_<region>.png``.
@@ -113,7 +135,7 @@ def plot_region_overlays(
                 examples["prediction"][rows],
                 examples["class_names"],
                 Path(out_dir) / f"{prefix}_{name}.png",
-                title=f"{name}: image / truth / prediction",
+                title=f"{caption}\n{name}: image / truth / prediction".lstrip("\n"),
             )
         )
     return paths

@@ -16,15 +16,19 @@ from matplotlib.patches import Patch, Rectangle
 
 from mtneuro.data.sources.base import VolumeSource
 from mtneuro.data.spec import (
+    AXON,
+    CELL,
     PIXEL_CLASSES,
     REGION_SHORT,
     REGIONS,
     ROI_NAMES,
     SUBVOLUME_A,
     SUBVOLUME_Z,
+    VESSEL,
     VOXEL_SIZE_UM,
 )
 from mtneuro.errors import ConfigError
+from mtneuro.report.colors import CLASS_COLOURS
 from mtneuro.report.figures import plt, save_figure
 
 #: Region colours by roi id (RGB in [0, 1]); clear is left unpainted.
@@ -38,8 +42,9 @@ ROI_COLOURS = {
     7: (0.20, 0.70, 0.40),
     8: (0.60, 0.40, 0.90),
 }
-#: Microstructure colours by BossDB label (background not painted).
-LABEL_COLOURS = {1: (1.0, 0.15, 0.15), 2: (0.15, 0.55, 1.0), 3: (1.0, 0.85, 0.1)}
+#: Microstructure colours by BossDB label (background not painted): the one class map of
+#: :mod:`mtneuro.report.colors`, so the preview and the task-2 overlays agree.
+LABEL_COLOURS = {k: CLASS_COLOURS[PIXEL_CLASSES[k]] for k in (VESSEL, CELL, AXON)}
 BOX_COLOURS = {
     "cortex": "#4059e6",
     "striatum": "#e64040",

@@ -1,0 +1,169 @@
+"""Figures say what they show: data source and model in titles, n instead of empty error caps,
+empty confusion rows annotated, one class colour map, legends off the data, readable text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.colors as mcolors
+import numpy as np
+import pytest
+from matplotlib.container import ErrorbarContainer
+from PIL import Image
+from report_fixture import DIRECTIONS, task1_result, task2_result, task3_result
+
+from mtneuro.data.sources.base import VolumeSource
+from mtneuro.data.spec import PIXEL_CLASSES
+from mtneuro.report import figures, plots_region, plots_segmentation, plots_semantic, preview
+from mtneuro.report.colors import CLASS_COLOURS
+from mtneuro.report.figures import FONT_KEY, MIN_FONT_PT, plt, save_figure
+from mtneuro.report.leaderboard import load_records
+from mtneuro.report.plots_neural import plot_decoding_confusion
+
+
+@pytest.fixture
+def captured(monkeypatch) -> list:
+    """Figures handed to ``save_figure`` by the plot modules, kept open for inspection."""
+    figs: list = []
+
+    def keep(fig, path, dpi=150):
+        figs.append(fig)
+        return Path(path)
+
+    for module in (figures, plots_region, plots_segmentation, plots_semantic, preview):
+        monkeypatch.setattr(module, "save_figure", keep)
+    yield figs
+    plt.close("all")
+
+
+def _flat(text: str) -> str:
+    """A wrapped title on one line."""
+    return " ".join(text.split())
+
+
+def _has_error_bars(ax) -> bool:
+    return any(
+        isinstance(c, ErrorbarContainer) or getattr(c, "errorbar", None) is not None
+        for c in ax.containers
+    )
+
+
+def _overlaps_data(fig, legend) -> bool:
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    return any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes if ax.has_data())
+
+
+def test_confusion_row_without_test_samples_is_annotated(captured, tmp_path):
+    label = np.array([0, 1, 2, 3, 4, 6, 7, 0])  # no 225° (index 5) trial
+    pred = np.array([0, 1, 2, 3, 4, 6, 7, 1])
+    plot_decoding_confusion(pred, label, DIRECTIONS, tmp_path / "c.png", title="t")
+    (fig,) = captured
+    notes = [t for t in fig.axes[0].texts if t.get_text() == "no test samples"]
+    assert len(notes) == 1 and notes[0].get_position()[1] == 5
+    row_counts = [t for t in fig.axes[0].texts if t.get_position()[1] == 5 and t is not notes[0]]
+    assert row_counts == []  # no column of zeros pretending to be results
+    # rows with samples keep their counts: 8 rows - 1 empty, 8 columns each
+    assert len(fig.axes[0].texts) == 7 * 8 + 1
+
+
+def test_task1_figures_name_the_source_and_draw_no_caps_for_one_seed(captured, tmp_path):
+    plots_region.plot_task1(task1_result("byol", 0.9, 1), tmp_path)
+    confusion, per_class = captured
+    assert "phantom (synthetic volume)" in _flat(confusion.axes[0].get_title())
+    ax = per_class.axes[0]
+    assert "phantom (synthetic volume)" in _flat(ax.get_title())
+    assert "n=1 seed: no error bar" in _flat(ax.get_title())
+    assert not _has_error_bars(ax)
+    assert not _overlaps_data(per_class, ax.get_legend())  # the legend covers no bar
+
+
+def test_task1_error_bars_only_where_seeds_differ(captured, tmp_path):
+    plots_region.plot_task1(task1_result("byol", 0.9, 3), tmp_path)
+    ax = captured[1].axes[0]
+    assert _has_error_bars(ax)
+    assert "n=3 seeds: bars ± std over seeds" in _flat(ax.get_title())
+
+
+def test_task2_overlays_name_model_setting_seed_and_source_in_the_shared_colours(
+    captured, tmp_path
+):
+    paths = plots_segmentation.plot_task2(task2_result("unet"), tmp_path)
+    assert [p.name for p in paths] == ["overlay_cortex.png", "overlay_striatum.png"]
+    fig = captured[0]
+    title = _flat(fig._suptitle.get_text())
+    for words in ("unet", "2d 4-class", "seed 0", "phantom (synthetic volume)", "cortex"):
+        assert words in title
+    (legend,) = fig.legends
+    colours = {
+        t.get_text(): h.get_facecolor()[:3]
+        for t, h in zip(legend.get_texts(), legend.legend_handles)
+    }
+    for name, rgb in CLASS_COLOURS.items():
+        assert np.allclose(colours[name], rgb)
+    assert "background: not coloured" in colours
+    assert not _overlaps_data(fig, legend)
+
+
+def test_overlay_paints_each_class_with_the_shared_colour():
+    image = np.full((1, 4), 100, dtype=np.uint8)
+    labels = np.array([[0, 1, 2, 3]])
+    rgb = plots_segmentation.label_overlay(image, labels, PIXEL_CLASSES, alpha=0.5)
+    grey = 100 / 255
+    assert np.allclose(rgb[0, 0], grey)  # background unpainted
+    for k in (1, 2, 3):
+        assert np.allclose(rgb[0, k], 0.5 * grey + 0.5 * np.array(CLASS_COLOURS[PIXEL_CLASSES[k]]))
+
+
+class _TinyLabelled(VolumeSource):
+    """A small volume with every microstructure class, for the preview's legend."""
+
+    name = "tiny"
+
+    def __init__(self) -> None:
+        super().__init__((1, 64, 64), ("image", "pixel_labels"))
+
+    def _read(self, channel, z, y, x):
+        shape = (z[1] - z[0], y[1] - y[0], x[1] - x[0])
+        return np.full(shape, 120 if channel == "image" else 2, dtype=np.uint8)
+
+
+def test_preview_uses_the_same_class_colours_as_the_overlays(captured, tmp_path):
+    preview.render_preview(_TinyLabelled(), tmp_path / "p.png", z=0)
+    (legend,) = captured[0].legends
+    for text, handle in zip(legend.get_texts(), legend.legend_handles):
+        name = text.get_text().split(" ", 1)[1]  # "2 cell"
+        assert np.allclose(handle.get_facecolor()[:3], CLASS_COLOURS[name])
+    assert all(
+        mcolors.to_rgb(preview.LABEL_COLOURS[k]) == CLASS_COLOURS[PIXEL_CLASSES[k]]
+        for k in (1, 2, 3)
+    )
+
+
+def test_task3_scatter_shows_every_feature_and_names_the_source(captured, tmp_path):
+    result = task3_result("pca")
+    plots_semantic.plot_task3_scatter(result, tmp_path / "s.png")
+    fig = captured[0]
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == len(result["features"]) == 5
+    assert "phantom (synthetic volume)" in _flat(fig._suptitle.get_text())
+
+
+def test_save_figure_records_the_smallest_font(tmp_path):
+    fig, ax = plt.subplots()
+    ax.set_title("big", fontsize=14)
+    ax.text(0.5, 0.5, "small", fontsize=7)
+    ax.tick_params(labelsize=12)
+    with Image.open(save_figure(fig, tmp_path / "f.png")) as image:
+        assert float(image.info[FONT_KEY]) == 7.0
+
+
+def test_every_report_figure_keeps_text_readable_at_thumbnail_size(suite_report):
+    """Text sizes of every PNG of the report (figures.MIN_FONT_PT = 9 px on the page)."""
+    out = suite_report.parent
+    pngs = [out / r["_dir"] / f for r in load_records(out) for f in r["figures"]]
+    pngs += sorted((out / "report_figures").glob("*.png"))
+    assert len(pngs) == 4 * 2 + 2 + 1 + 1 + 4  # task1 x4 cells, task2, task3, neural, charts
+    for png in pngs:
+        with Image.open(png) as image:
+            assert float(image.info[FONT_KEY]) >= MIN_FONT_PT, png.name

@@ -1,0 +1,58 @@
+"""report.html is one self-contained file: every image embedded, nothing linked in other folders."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+
+from PIL import Image
+from report_fixture import write_cell
+
+from mtneuro.report.figures import THUMB_PX_PER_INCH
+from mtneuro.report.html import build_report
+from mtneuro.report.leaderboard import load_records
+
+
+def test_every_image_is_embedded_at_thumbnail_size(suite_report, tmp_path):
+    alone = tmp_path / "elsewhere" / "report.html"
+    alone.parent.mkdir()
+    shutil.copy(suite_report, alone)  # the file alone, without cells/ or report_figures/
+    page = alone.read_text()
+    records = load_records(suite_report.parent)
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)" width=(\d+)', page)
+    assert len(images) == 4 + sum(len(r["figures"]) for r in records)  # 4 summary charts
+    for data, width in images:
+        with Image.open(io.BytesIO(base64.b64decode(data))) as png:
+            assert int(width) == round(png.size[0] * THUMB_PX_PER_INCH / png.info["dpi"][0])
+    # nothing else is fetched: links only jump inside the page or cite the published sources
+    assert not re.findall(r'\ssrc="(?!data:)', page)
+    assert all(h.startswith(("#", "https://")) for h in re.findall(r'href="([^"]*)"', page))
+    # every figure opens full size (its own :target overlay) and closes again
+    ids = re.findall(r'<figure class=fig id="(fig\d+)"', page)
+    assert len(ids) == len(images)
+    assert all(f'href="#{i}"' in page and f'href="#{i}-closed"' in page for i in ids)
+    assert "figure.fig:target{position:fixed" in page
+
+
+def test_a_missing_figure_file_is_named_not_shown_broken(tmp_path):
+    write_cell(tmp_path, "task1", "roi-c1", "pca", 0, {"accuracy": 0.5}, lambda d: [d / "gone.png"])
+    page = build_report(tmp_path)["html"].read_text()
+    assert "figure file missing: " in page and "cells/task1-roi-c1-pca-s0/gone.png" in page
+
+
+def test_rows_say_n_and_identical_seeds_are_not_a_spread(tmp_path):
+    for seed in range(3):
+        write_cell(tmp_path, "task1", "roi-c1", "nmf", seed, {"accuracy": 0.6}, lambda d: [])
+    write_cell(tmp_path, "task1", "roi-c1", "pca", 0, {"accuracy": 0.5}, lambda d: [])
+    paths = build_report(tmp_path)
+    page, markdown = paths["html"].read_text(), paths["markdown"].read_text()
+    for text in (page, markdown):
+        assert "0.600 (same for all 3 seeds)" in text and "± 0.000" not in text
+    assert re.search(
+        r"<td class=l>pca</td><td class=l>phantom \(synthetic volume\)</td><td>1</td>", page
+    )
+    # published rows are styled apart from ours (and runs made here apart from both)
+    assert page.count("<tr class=pub") == 7 and page.count("<tr class=ours") == 2
+    assert "tr.run td{" in page

@@ -1,0 +1,167 @@
+"""Summary charts: ours and published in separate labelled panels, every metric the title names,
+the data sources in the title, error bars only where they mean something, legend off the bars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from matplotlib.container import BarContainer
+from report_fixture import write_cell
+
+from mtneuro.report import summary_chart
+from mtneuro.report.figures import plt
+from mtneuro.report.leaderboard import build_tables, load_records
+from mtneuro.tasks.semantic import FEATURE_NAMES
+
+BOSSDB = {"source": "bossdb", "params": {}}
+
+
+@pytest.fixture
+def captured(monkeypatch) -> list:
+    figs: list = []
+    monkeypatch.setattr(
+        summary_chart, "save_figure", lambda fig, path: figs.append(fig) or Path(path)
+    )
+    yield figs
+    plt.close("all")
+
+
+def _table(out: Path, task: str, setting: str):
+    (table,) = [
+        t for t in build_tables(load_records(out)) if (t.task, t.setting) == (task, setting)
+    ]
+    return table
+
+
+def _bars(fig) -> dict[tuple[str, str], list]:
+    """(series title, metric title) -> [(y tick label, value, has error bar, hatch)] per panel."""
+    titles = [t.get_text() for t in fig.texts if t is not fig._suptitle]  # series, top to bottom
+    rows = {}
+    panels = [ax for ax in fig.axes]
+    per_series = len(panels) // len(titles)
+    for i, ax in enumerate(panels):
+        series = " ".join(titles[i // per_series].split())
+        metric = panels[i % per_series].get_title()
+        labels = [t.get_text() for t in panels[(i // per_series) * per_series].get_yticklabels()]
+        bars = []
+        for container in ax.containers:
+            if isinstance(container, BarContainer):
+                patch = container.patches[0]
+                bars.append(
+                    (
+                        labels[round(patch.get_y() + patch.get_height() / 2)],
+                        patch.get_width(),
+                        container.errorbar is not None,
+                        patch.get_hatch() or "",
+                    )
+                )
+        rows[(series, metric)] = bars
+    return rows
+
+
+def test_ours_and_published_are_separate_labelled_series_with_sources_in_the_title(
+    tmp_path, captured
+):
+    for seed, accuracy in enumerate((0.8, 0.9, 0.7)):
+        write_cell(tmp_path, "task1", "roi-c1", "byol", seed, {"accuracy": accuracy}, lambda d: [])
+    write_cell(tmp_path, "task1", "roi-c1", "pca", 0, {"accuracy": 0.5}, lambda d: [])
+    for seed in range(3):  # deterministic: the seed changed nothing
+        write_cell(tmp_path, "task1", "roi-c1", "nmf", seed, {"accuracy": 0.6}, lambda d: [])
+    write_cell(
+        tmp_path, "task1", "roi-c1", "myow", 0, {"accuracy": 0.95}, lambda d: [], source=BOSSDB
+    )
+    summary_chart.plot_summary(_table(tmp_path, "task1", "roi-c1"), tmp_path / "c.png")
+    (fig,) = captured
+    title = " ".join(fig._suptitle.get_text().split())
+    assert "phantom (synthetic volume)" in title and "real volume (BossDB prasad" in title
+    bars = _bars(fig)
+    phantom = bars[("ours on phantom (synthetic volume)", "Accuracy")]
+    assert phantom == [
+        ("byol (n=3)", pytest.approx(0.8), True, ""),  # seeds differ: std bar
+        ("nmf (n=3)", pytest.approx(0.6), False, ""),  # identical seeds: none
+        ("pca (n=1)", pytest.approx(0.5), False, ""),
+    ]  # one seed: none
+    assert bars[("ours on real volume (BossDB prasad2020)", "Accuracy")] == [
+        ("myow (n=1)", pytest.approx(0.95), False, "")
+    ]
+    published = bars[
+        ("published (paper, real volume) on real volume (BossDB prasad/prasad2020)", "Accuracy")
+    ]
+    assert len(published) == 7 and all(hatch == "//" for *_, hatch in published)
+    assert ("Supervised", pytest.approx(0.88), True, "//") in published
+    # the legend names each series and sits below every panel, never over a bar
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()][:2] == [
+        "ours (this run)",
+        "published (not ours)",
+    ]
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)
+
+
+def test_task2_chart_shows_f1_and_iou_and_task3_all_five_features(tmp_path, captured):
+    write_cell(
+        tmp_path,
+        "task2",
+        "2d-4class",
+        "unet",
+        0,
+        {"f1_avg": 0.7, "iou_avg": 0.55, "f1_vessel": 0.6},
+        lambda d: [],
+    )
+    r2 = {f"r2_{f}": 0.5 for f in FEATURE_NAMES} | {f"r2_test_{f}": 0.4 for f in FEATURE_NAMES}
+    write_cell(tmp_path, "task3", "roi-c1", "pca", 0, r2, lambda d: [])
+    summary_chart.plot_summary(_table(tmp_path, "task2", "2d-4class"), tmp_path / "t2.png")
+    summary_chart.plot_summary(_table(tmp_path, "task3", "roi-c1"), tmp_path / "t3.png")
+    task2, task3 = (_bars(fig) for fig in captured)
+    assert {metric for _, metric in task2} == {"F1 avg", "IoU avg"}
+    assert {metric for _, metric in task3} == {
+        f"R² {name} (in-sample)"
+        for name in ("Vessels", "Axons", "Cell count", "Cell size", "Dist (k=1)")
+    }
+    # ours in-sample (the published definition) and held-out are separate, named series
+    held_out = [s for s, _ in task3 if "held-out" in s]
+    assert held_out and all(
+        task3[(s, m)][0][1] == pytest.approx(0.4) for s, m in task3 if s in held_out
+    )
+    assert all(
+        task3[("ours on phantom (synthetic volume)", m)][0][1] == pytest.approx(0.5)
+        for _, m in task3
+    )
+
+
+def test_reference_runs_made_here_are_a_series_of_their_own(tmp_path, captured):
+    write_cell(
+        tmp_path,
+        "neural",
+        "chewie-1",
+        "myow",
+        0,
+        {"accuracy": 0.7, "delta_accuracy": 0.8},
+        lambda d: [],
+        source={"source": "chewie-1", "label": "real recording chewie-1"},
+    )
+    summary_chart.plot_summary(_table(tmp_path, "neural", "chewie-1"), tmp_path / "n.png")
+    bars = _bars(captured[0])
+    run_here = [s for s, _ in bars if s.startswith("reference code, run here on")]
+    assert run_here and all("not published, not ours" in s for s in run_here)
+    assert all(hatch == "xx" for s, m in bars if s in run_here for *_, hatch in bars[(s, m)])
+    legend = [t.get_text() for t in captured[0].legends[0].get_texts()]
+    assert "reference code, run here (not ours, not published)" in legend
+
+
+def test_intervals_passed_in_replace_the_seed_spread(tmp_path, captured):
+    """The hook for 95% intervals over test samples: drawn as given, named in the legend."""
+    write_cell(tmp_path, "task1", "roi-c1", "pca", 0, {"accuracy": 0.5}, lambda d: [])
+    table = _table(tmp_path, "task1", "roi-c1")
+    interval = {("pca", "phantom (synthetic volume)", "accuracy"): (0.42, 0.61)}
+    summary_chart.plot_summary(table, tmp_path / "c.png", intervals=interval)
+    ax = captured[0].axes[0]
+    (bar,) = [c for c in ax.containers if isinstance(c, BarContainer)]
+    segments = bar.errorbar.lines[2][0].get_segments()
+    assert segments[0][:, 0] == pytest.approx([0.42, 0.61])
+    assert "0.500 [0.42, 0.61]" in [t.get_text() for t in ax.texts]
+    legend = [t.get_text() for t in captured[0].legends[0].get_texts()]
+    assert "error bar [low, high]: 95% interval over test samples" in legend
