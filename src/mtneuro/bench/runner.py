@@ -4,7 +4,9 @@ Executors:
 
 * ``local`` with ``jobs=1``: cells run one after another in this process;
 * ``local`` with ``jobs=N``: N worker processes (spawned, so CUDA and threads
-  start clean), each cell with ``cpu_count // N`` torch threads;
+  start clean), each cell with ``max(1, cpus // N)`` torch threads, ``cpus`` being the CPUs the
+  process may use (:func:`mtneuro.threads.available_cpus`: affinity, cgroup quota,
+  ``OMP_NUM_THREADS``);
 * ``slurm``: one submitit job per cell on a SLURM cluster (parameters such as
   ``slurm_partition``, ``timeout_min``, ``gpus_per_node`` via ``executor_params``);
 * ``submitit-local``: submitit's LocalExecutor, the same code path as ``slurm``
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from mtneuro.errors import ConfigError
 from mtneuro.extras import require
 from mtneuro.registry import check_choice
 from mtneuro.tasks.registry import get_task, task_reference
+from mtneuro.threads import threads_per_job
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 _POLL_S = 0.5
@@ -67,10 +69,6 @@ def check_cells(cells: Iterable[Cell]) -> None:
         if task.settings and cell.setting not in task.settings:
             raise ConfigError(f"cell {cell.id}: unknown {cell.task} setting {cell.setting!r}; "
                               f"valid: {', '.join(task.settings)}")
-
-
-def _threads_per_cell(jobs: int) -> int:
-    return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
 def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
@@ -128,7 +126,7 @@ def _run_inline(pending: list[CellState], out: Path, progress: Progress) -> None
 
 
 def _run_pool(pending: list[CellState], out: Path, jobs: int, progress: Progress) -> None:
-    threads = _threads_per_cell(jobs)
+    threads = threads_per_job(jobs)
     pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
     futures = {pool.submit(run_cell, s.cell, task_reference(s.cell.task), out, threads=threads): s
                for s in pending}
@@ -173,7 +171,7 @@ def _submitit_executor(out: Path, options: RunOptions) -> Any:
 def _run_submitit(pending: list[CellState], out: Path, options: RunOptions, progress: Progress) -> None:
     executor = _submitit_executor(out, options)
     limit = len(pending) if options.executor == "slurm" else options.jobs
-    threads = None if options.executor == "slurm" else _threads_per_cell(options.jobs)
+    threads = None if options.executor == "slurm" else threads_per_job(options.jobs)
     queue = list(pending)
     jobs: dict[Any, CellState] = {}
     try:
