@@ -23,6 +23,6 @@ def test_contention_table_for_a_tiny_command():
 def test_failing_command_fails_the_script():
     run = subprocess.run([sys.executable, str(SCRIPT), "--busy", "1", "--",
                           sys.executable, "-c", "raise SystemExit(3)"],
-                         capture_output=True, text=True, timeout=60)
+                         check=False, capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert "CalledProcessError" in run.stderr
