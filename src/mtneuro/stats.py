@@ -1,12 +1,14 @@
-"""Summaries over seeds: the one mean +- std of every task, the report and the bench.
+"""Summaries over seeds: the one mean +- std of every task, the report and the bench; and
+the one bootstrap interval over test samples, for runs whose seeds do not vary training.
 
 A base module (NumPy only), so every layer reports spread the same way.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,3 +43,154 @@ def mean_std(values: Sequence[Any] | np.ndarray) -> dict[str, Any]:
         mean = np.nanmean(arr, axis=0)
         std = np.nanstd(arr, axis=0, ddof=1) if n > 1 else np.zeros_like(mean)
     return {"mean": mean.tolist(), "std": std.tolist(), "n": int(n)}
+
+
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
+
+
+@functools.lru_cache(maxsize=2)
+def _resample_counts(n: int, resamples: int, seed: int) -> np.ndarray:
+    """``(resamples, n)`` times each sample is drawn (read-only; a task's metrics share it)."""
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=resamples)
+    counts = counts.astype(np.float64)
+    counts.flags.writeable = False
+    return counts
+
+
+def bootstrap_interval(
+    statistic: Callable[[np.ndarray, int], np.ndarray],
+    per_sample: Sequence[Any] | np.ndarray,
+    *,
+    unit: str,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = 0.95,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict[str, Any]:
+    """Percentile bootstrap interval of a metric over test samples (tiles, images, crops,
+    bins), for runs whose seeds do not vary training.
+
+    The metric must be a function of sums over samples (accuracy: correct count; pooled
+    F1: confusion counts; R²: sums of y, y² and squared residuals), which lets every
+    resample be one matrix product: ``totals = W @ per_sample`` with ``W`` the
+    ``(resamples, N)`` multinomial counts of a resample (fixed RNG seed: the same run gives
+    the same interval).
+
+    Args:
+        statistic: ``statistic(totals, n)`` maps sums ``(..., K)`` over ``n`` samples to
+            the metric ``(...,)`` or ``(..., M)``.
+        per_sample: ``(N, K)`` (or ``(N,)``) per-sample quantities.
+        unit: what a sample is (``"tiles"``, ``"images"``, ...), recorded with the interval.
+        resamples, level, seed: bootstrap settings.
+
+    Returns:
+        ``{"low", "high", "level", "resamples", "n", "unit", "method"}``; ``low`` / ``high``
+        are floats, or lists of M floats (NaN where a resample leaves the metric undefined
+        in more than the tails allow).
+
+    >>> bootstrap_interval(lambda t, n: t[..., 0] / n, [1, 1, 1], unit="tiles")["low"]
+    1.0
+    """
+    values = np.asarray(per_sample, dtype=np.float64)
+    values = values[:, None] if values.ndim == 1 else values.reshape(len(values), -1)
+    n = values.shape[0]
+    if n == 0:
+        raise ValueError("bootstrap_interval: no samples")
+    draws = np.asarray(statistic(_resample_counts(n, resamples, seed) @ values, n),
+                       dtype=np.float64)
+    tail = (1.0 - level) / 2 * 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
+        low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
+    as_plain = lambda a: float(a) if np.ndim(a) == 0 else np.asarray(a).tolist()
+    return {"low": as_plain(low), "high": as_plain(high), "level": level, "resamples": resamples,
+            "n": int(n), "unit": unit, "method": "percentile bootstrap over test samples"}
+
+
+def seeds_agree(*summaries: Mapping[str, Any]) -> bool:
+    """Whether seeds did not vary these :func:`mean_std` summaries (one seed, or a std of 0
+    everywhere): then a bootstrap interval over test samples is the spread to show."""
+    for summary in summaries:
+        std = np.asarray(summary.get("std", 0.0), dtype=np.float64)
+        if summary.get("n", 0) > 1 and np.any(np.nan_to_num(std) != 0):
+            return False
+    return True
+
+
+def first_seed_intervals(per_seed: Sequence[Mapping[str, Any]],
+                         *summaries: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The bootstrap intervals of the first seed's row (``row["intervals"]``) when seeds
+    agree on ``summaries`` (:func:`seeds_agree`), each tagged with that seed; else ``None``
+    (the spread over seeds is the one to show)."""
+    if not per_seed or not seeds_agree(*summaries):
+        return None
+    first = per_seed[0]
+    return {name: {**interval, "seed": first.get("seed")}
+            for name, interval in (first.get("intervals") or {}).items()}
+
+
+def _f1_per_class(totals: np.ndarray, n_classes: int) -> np.ndarray:
+    """F1 per class ``(..., C)`` from summed confusion counts ``(..., C*C)`` (rows = truth);
+    NaN for a class neither present nor predicted."""
+    counts = totals.reshape(*totals.shape[:-1], n_classes, n_classes)
+    tp = np.diagonal(counts, axis1=-2, axis2=-1)
+    denominator = counts.sum(axis=-1) + counts.sum(axis=-2)  # 2 TP + FP + FN
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, 2 * tp / np.where(denominator > 0, denominator, 1), np.nan)
+
+
+def classification_intervals(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,
+                             n_classes: int, *, unit: str) -> dict[str, dict[str, Any]]:
+    """Intervals of ``accuracy``, ``per_class_accuracy`` (recall), ``f1_weighted`` and
+    ``avg_f1`` (macro over classes present or predicted) over classified samples ``(N,)``."""
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    onehot = np.eye(n_classes)
+    cells = onehot[y_true][:, :, None] * onehot[y_pred][:, None, :]  # (N, C, C): one count each
+    per_sample = cells.reshape(len(y_true), -1)
+
+    def recall(totals: np.ndarray, _n: int) -> np.ndarray:
+        counts = totals.reshape(*totals.shape[:-1], n_classes, n_classes)
+        support = counts.sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.diagonal(counts, axis1=-2, axis2=-1) / np.where(support > 0, support, np.nan)
+
+    def weighted_f1(totals: np.ndarray, _n: int) -> np.ndarray:
+        support = totals.reshape(*totals.shape[:-1], n_classes, n_classes).sum(axis=-1)
+        f1 = np.nan_to_num(_f1_per_class(totals, n_classes))  # scikit-learn's zero_division=0
+        return (f1 * support).sum(axis=-1) / support.sum(axis=-1)
+
+    def accuracy(totals: np.ndarray, n: int) -> np.ndarray:
+        counts = totals.reshape(*totals.shape[:-1], n_classes, n_classes)
+        return np.trace(counts, axis1=-2, axis2=-1) / n
+
+    return {
+        "accuracy": bootstrap_interval(accuracy, per_sample, unit=unit),
+        "per_class_accuracy": bootstrap_interval(recall, per_sample, unit=unit),
+        "f1_weighted": bootstrap_interval(weighted_f1, per_sample, unit=unit),
+        "avg_f1": bootstrap_interval(
+            lambda t, _n: np.nanmean(_f1_per_class(t, n_classes), axis=-1), per_sample, unit=unit),
+    }
+
+
+def mean_interval(per_sample: Sequence[Any] | np.ndarray, *, unit: str) -> dict[str, Any]:
+    """Interval of the mean over samples of per-sample values ``(N,)`` or ``(N, K)`` (e.g.
+    each test bin's hit, each image's IoU per class)."""
+    return bootstrap_interval(lambda totals, n: totals / n if totals.shape[-1] > 1
+                              else totals[..., 0] / n, per_sample, unit=unit)
+
+
+def r2_interval(y_true: np.ndarray, y_pred: np.ndarray, *, unit: str) -> dict[str, Any]:
+    """Interval of R² per column of ``(N, F)`` targets and predictions (1 - SSE / SST, from
+    sums of y, y² and squared residuals; NaN where a resample has a constant target)."""
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
+    f = y_true.shape[1]
+    per_sample = np.concatenate([y_true, y_true**2, (y_true - y_pred) ** 2], axis=1)
+
+    def r2(totals: np.ndarray, n: int) -> np.ndarray:
+        s, s2, sse = totals[..., :f], totals[..., f:2 * f], totals[..., 2 * f:]
+        sst = s2 - s**2 / n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(sst > 1e-12 * np.maximum(s2, 1), 1 - sse / sst, np.nan)
+
+    return bootstrap_interval(r2, per_sample, unit=unit)
