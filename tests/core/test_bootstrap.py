@@ -38,7 +38,8 @@ def test_binomial_accuracy_matches_the_normal_approximation():
 def test_fixed_seed_gives_the_same_interval():
     values = np.random.default_rng(3).random(200)
     assert mean_interval(values, unit="x") == mean_interval(values, unit="x")
-    other = bootstrap_interval(lambda t, n: t[..., 0] / n, values, unit="x", seed=1)
+    other = bootstrap_interval(lambda t: t[..., 0] / t[..., 1], np.c_[values, np.ones(200)],
+                               unit="x", seed=1)
     assert other["low"] != mean_interval(values, unit="x")["low"]
 
 
@@ -73,3 +74,28 @@ def test_intervals_shown_only_when_seeds_agree():
     assert not seeds_agree(same, varied)
     assert first_seed_intervals(rows, same) == {"accuracy": {"low": 0.1, "high": 0.2, "seed": 0}}
     assert first_seed_intervals(rows, varied) is None
+
+
+def test_groups_resample_whole_tiles():
+    """Four identical crops per tile: resampling tiles gives the interval of the tiles alone;
+    resampling crops as if independent gives one too narrow (by about sqrt 4 = 2)."""
+    rng = np.random.default_rng(0)
+    tile_correct = (rng.random(300) < 0.7).astype(float)
+    crops = np.repeat(tile_correct, 4)
+    by_tile = mean_interval(crops, unit="tiles", groups=np.repeat(np.arange(300), 4))
+    tiles = mean_interval(tile_correct, unit="tiles")
+    assert by_tile["n"] == 300
+    assert by_tile["high"] - by_tile["low"] == pytest.approx(tiles["high"] - tiles["low"], rel=0.15)
+    naive = mean_interval(crops, unit="crops")
+    assert (by_tile["high"] - by_tile["low"]) / (naive["high"] - naive["low"]) == pytest.approx(2, rel=0.2)
+
+
+def test_describe_never_prints_a_zero_std():
+    from mtneuro.stats import describe
+
+    interval = {"low": 0.8, "high": 0.86, "n": 120, "unit": "test tiles"}
+    assert describe({"mean": 0.812, "std": 0.02, "n": 3}, interval) == "0.812 ± 0.020 over 3 seeds"
+    assert describe({"mean": 0.829, "std": 0.0, "n": 3}, interval) == (
+        "0.829 [0.800, 0.860] 95% CI over 120 test tiles; deterministic: identical over 3 seeds")
+    assert describe({"mean": 0.5, "std": 0.0, "n": 1}) == "0.500; 1 seed"
+    assert describe({"mean": float("nan"), "std": float("nan"), "n": 0}) == "undefined"

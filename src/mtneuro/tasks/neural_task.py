@@ -78,7 +78,7 @@ def _encoder_run(config: Any, encoder: Any) -> Result:
     from mtneuro.config import validate
     from mtneuro.data.neural import load_recording
     from mtneuro.tasks.neural.config import resolve
-    from mtneuro.tasks.neural.run import _pool, _readout, _split_label, make_splits
+    from mtneuro.tasks.neural.run import _intervals, _pool, _readout, _split_label, make_splits
 
     start = time.perf_counter()
     config = validate(config)
@@ -86,19 +86,22 @@ def _encoder_run(config: Any, encoder: Any) -> Result:
     config = resolve(config, rec.kind)
     folds = make_splits(rec, config)
     encoder.eval()
-    labels, preds, fold_metrics = [], [], []
+    labels, preds, fold_metrics, per_bins, trials = [], [], [], [], []
     for split in folds:
         train = split["train"]
         mean, std = rec.rates[train].mean(axis=0), rec.rates[train].std(axis=0)
         z = np.where(std > 0, (rec.rates - mean) / np.where(std > 0, std, 1.0), 0.0)
         with torch.no_grad():
             features = encoder(torch.from_numpy(z.astype(np.float32))).float().numpy()
-        metrics, pred = _readout(rec, features, split)
+        metrics, pred, per_bin = _readout(rec, features, split)
+        per_bins.append(per_bin)
+        trials.append(rec.trial[split["test"]])
         fold_metrics.append(metrics)
         labels.append(rec.label[split["test"]])
         preds.append(pred)
     test_label, test_pred = np.concatenate(labels), np.concatenate(preds)
     metrics = _pool(rec, folds, fold_metrics, test_label, test_pred)
+    metrics["intervals"] = _intervals(rec, test_label, test_pred, per_bins, np.concatenate(trials))
     metrics.update(method=ENCODER_METHOD, seed=config.seed, recording=rec.name, kind=rec.kind,
                    split=config.split, split_label=_split_label(config.split),
                    n_test=int(test_label.size), n_folds=len(folds),
