@@ -263,5 +263,5 @@ def describe(summary: Mapping[str, Any], interval: Mapping[str, Any] | None = No
     if interval is not None and interval.get("low") is not None:
         text += (f" [{interval['low']:.{digits}f}, {interval['high']:.{digits}f}] 95% CI over "
                  f"{interval['n']} {interval['unit']}")
-    return text + ("; deterministic: identical over {n} seeds".format(n=n) if n > 1
+    return text + (f"; deterministic: identical over {n} seeds" if n > 1
                    else "; 1 seed")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mtneuro.report.leaderboard import OURS, LeaderboardTable, method_name, data_source_label
+from mtneuro.report.leaderboard import OURS, LeaderboardTable, data_source_label, method_name
 
 #: headline keys whose interval sits under another name in ``metrics["intervals"]``
 _ALIASES = {"f1_avg": ("avg_f1",), "iou_avg": ("avg_iou",)}
