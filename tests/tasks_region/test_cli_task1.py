@@ -1,4 +1,5 @@
-"""``mtneuro task1`` end to end on the real slice (the one-slice smoke protocol)."""
+"""``mtneuro task1`` end to end on the real slice (the one-slice smoke protocol; the slice
+shipped in the package)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from mtneuro.cli.main import main
 
 
-def test_task1_cli_writes_metrics_and_pngs_on_the_real_slice(shared_data, tmp_path, capsys):
+def test_task1_cli_writes_metrics_and_pngs_on_the_real_slice(packaged_data, tmp_path, capsys):
     out = tmp_path / "run"
     main(
         [
@@ -17,7 +18,7 @@ def test_task1_cli_writes_metrics_and_pngs_on_the_real_slice(shared_data, tmp_pa
             "--source",
             "slice",
             "--source-param",
-            f"root={shared_data}",
+            f"root={packaged_data}",
             "--method",
             "pca",
             "--seeds",
