@@ -25,7 +25,7 @@ $(BIN)/python: | check-python
 
 $(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	@echo "Installing mtneuro[all,test] into $(VENV)$(if $(CONSTRAINTS), with the versions of $(CONSTRAINTS)):"
-	@echo "about 6 GB, 5.2 GB of it torch with its CUDA libraries; 1.5-3 min from pip's cache, longer"
+	@echo "about 6 GB, 5.3 GB of it torch with its CUDA libraries and triton (about 1.8 GB with CPU-only torch); 1.5-3 min from pip's cache, longer"
 	@echo "when downloading. CPU-only torch wheels: README.md, 'Set up for development'."
 	$(BIN)/python -m pip install $(PIP_CONSTRAINTS) -e ".[all,test]"
 	@touch $@

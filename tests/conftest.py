@@ -20,6 +20,15 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def packaged_data() -> Path:
+    """The real samples shipped in the package (``chewie-1``, the X-ray slice z=309), laid
+    out like ``../shared/data``: always there, so tests needing only these never skip."""
+    from importlib.resources import files
+
+    return Path(str(files("mtneuro") / "resources" / "data"))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true",
                      help="also run tests marked slow (minutes; kept out of the default run)")

@@ -90,6 +90,22 @@ def test_no_network_fails_in_one_line_saying_what_and_where(closed_port_url, tmp
     assert "after 2 tries" in message
 
 
+def test_failed_first_download_leaves_no_empty_folders(closed_port_url, tmp_path):
+    dest = tmp_path / "data" / "neural" / "x.bin"
+    with pytest.raises(SourceUnavailableError):
+        _fetch(closed_port_url, dest, policy=RetryPolicy(max_attempts=1, base_delay=0.0))
+    assert list(tmp_path.iterdir()) == []  # data/ and data/neural/ removed again
+
+
+def test_corrupted_download_leaves_no_empty_folders_but_keeps_existing_ones(file_server,
+                                                                            tmp_path):
+    file_server.files["blob.bin"] = BODY
+    (tmp_path / "data").mkdir()
+    with pytest.raises(ChecksumError):
+        _fetch(file_server.url("blob.bin"), tmp_path / "data" / "new" / "blob.bin", sha="0" * 64)
+    assert (tmp_path / "data").is_dir() and list((tmp_path / "data").iterdir()) == []
+
+
 def test_file_without_known_hash_is_never_reported_verified(file_server, tmp_path):
     file_server.files["a.bin"] = BODY
     entry = CatalogFile(relative="x/a.bin", url=file_server.url("a.bin"), sha256=None)

@@ -39,9 +39,9 @@ def test_info_phantom(capsys):
         assert text in out
 
 
-def test_info_slice(capsys, shared_data):
+def test_info_slice(capsys, packaged_data):
     code, out, err = run(
-        ["data", "info", "--source", "slice", "--source-param", f"root={shared_data}"], capsys
+        ["data", "info", "--source", "slice", "--source-param", f"root={packaged_data}"], capsys
     )
     assert code == 0, err
     assert "1 x 1420 x 5805" in out and "sha256" in out and "beyond this source's depth" in out
@@ -65,7 +65,7 @@ def test_preview_phantom(capsys, tmp_path):
     assert (spread > 60).mean() > 0.05
 
 
-def test_preview_slice(capsys, tmp_path, shared_data):
+def test_preview_slice(capsys, tmp_path, packaged_data):
     out_png = tmp_path / "s.png"
     argv = [
         "data",
@@ -73,7 +73,7 @@ def test_preview_slice(capsys, tmp_path, shared_data):
         "--source",
         "slice",
         "--source-param",
-        f"root={shared_data}",
+        f"root={packaged_data}",
         "--out",
         str(out_png),
     ]

@@ -68,22 +68,22 @@ def test_unknown_mask_region():
         mask_file("hippocampus")
 
 
-def test_slice_loads(shared_data):
-    image = load_slice(shared_data)
+def test_slice_loads(packaged_data):
+    image = load_slice(packaged_data)
     assert image.shape == (1420, 5805) and image.dtype == np.uint8
     assert len(np.unique(image)) == 19  # the published quantisation
 
 
-def _copy_root(shared_data, tmp_path, relative):
+def _copy_root(data_root, tmp_path, relative):
     target = tmp_path / relative
     target.parent.mkdir(parents=True)
-    shutil.copyfile(shared_data / relative, target)
+    shutil.copyfile(data_root / relative, target)
     target.chmod(0o644)
     return target
 
 
-def test_corrupted_slice_is_rejected(shared_data, tmp_path):
-    target = _copy_root(shared_data, tmp_path, SLICE_FILE)
+def test_corrupted_slice_is_rejected(packaged_data, tmp_path):
+    target = _copy_root(packaged_data, tmp_path, SLICE_FILE)
     assert load_slice(tmp_path).shape == (1420, 5805)  # intact copy loads
     data = bytearray(target.read_bytes())
     data[-100] ^= 0xFF

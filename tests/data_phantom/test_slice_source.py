@@ -12,15 +12,15 @@ from mtneuro.errors import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")
-def source(shared_data):
-    return open_source("slice", root=str(shared_data))
+def source(packaged_data):
+    return open_source("slice", root=str(packaged_data))
 
 
-def test_shape_channels_and_content(source, shared_data):
+def test_shape_channels_and_content(source, packaged_data):
     assert source.shape == (1, 1420, 5805)
     assert source.channels == ("image",)
     block = source.read_channel("image", (0, 1), (900, 1156), (4600, 4856))
-    assert np.array_equal(block[0], load_slice(shared_data)[900:1156, 4600:4856])
+    assert np.array_equal(block[0], load_slice(packaged_data)[900:1156, 4600:4856])
 
 
 def test_describe_names_file_hash_and_depth(source):

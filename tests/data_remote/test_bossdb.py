@@ -128,6 +128,26 @@ def test_unreachable_host_fails_with_offline_hint(boss_server, fast_params):
     assert time.monotonic() - start < 3.0
 
 
+def test_name_resolution_failure_is_named_in_whole_words():
+    """requests' message for an unknown host ends with the cause after 160 characters of
+    pool details; the one-line reason keeps the cause and cuts only between words."""
+    import requests
+
+    from mtneuro.data.sources.bossdb import describe_error
+
+    message = ("HTTPSConnectionPool(host='api.bossdb.io', port=443): Max retries exceeded with url: "
+               "/v1/collection/prasad/experiment/prasad2020/channel/image/ (Caused by "
+               "NameResolutionError(\"<urllib3.connection.HTTPSConnection object at 0x7f3a2c1d>: "
+               "Failed to resolve 'api.bossdb.io' ([Errno -3] Temporary failure in name "
+               "resolution)\"))")
+    reason = describe_error(requests.ConnectionError(message))
+    assert reason.startswith("ConnectionError: NameResolutionError(")
+    assert len(reason) <= len("ConnectionError: ") + 160
+    words = reason.removeprefix("ConnectionError: ").removesuffix(" ...").split(" ")
+    assert all(word in message.split(" ") for word in words)  # no word cut in two
+    assert reason.endswith(" ...")
+
+
 def test_metadata_500_is_retried(boss_server, fast_params):
     boss_server.inject("error500", count=1, route="coord")
     source = open_source("bossdb", **fast_params)

@@ -19,8 +19,8 @@ from mtneuro.errors import ChecksumError, DataError
 CHEWIE = RECORDINGS["chewie-1"][0]
 
 
-def test_chewie_day1_loads_by_name(shared_data):
-    rec = load_recording("chewie-1", root=shared_data)
+def test_chewie_day1_loads_by_name(packaged_data):
+    rec = load_recording("chewie-1", root=packaged_data)
     assert rec.kind == "reach" and rec.rates.shape == (895, 174) and rec.n_trials == 159
     assert rec.bin_s == pytest.approx(0.1)
     assert set(np.unique(rec.label)) == set(range(8))
@@ -81,10 +81,10 @@ def test_a_raw_matlab_only_recording_says_it_cannot_be_binned(tmp_path):
         load_recording("mihi-2", root=tmp_path)
 
 
-def test_corrupted_known_file_fails_checksum(shared_data, tmp_path):
+def test_corrupted_known_file_fails_checksum(packaged_data, tmp_path):
     bad = tmp_path / "neural" / "monkey" / CHEWIE.split("/")[-1]
     bad.parent.mkdir(parents=True)
-    shutil.copy(shared_data / CHEWIE, bad)
+    shutil.copy(packaged_data / CHEWIE, bad)
     with bad.open("r+b") as fh:
         fh.seek(-1, 2)
         last = fh.read(1)
@@ -94,8 +94,8 @@ def test_corrupted_known_file_fails_checksum(shared_data, tmp_path):
         load_file(bad)
 
 
-def test_other_recording_of_same_format_loads(shared_data, tmp_path):
-    with np.load(shared_data / CHEWIE) as npz:
+def test_other_recording_of_same_format_loads(packaged_data, tmp_path):
+    with np.load(packaged_data / CHEWIE) as npz:
         arrays = {k: npz[k] for k in npz.files}
     keep = arrays["trial"] < 40
     small = {k: (v[keep][:, :50] if k == "firing_rates" else v[keep]) for k, v in arrays.items()}

@@ -14,9 +14,10 @@ FAST = {"steps": 15, "batch_size": 64, "warmup_steps": 2}
 
 
 @pytest.fixture(scope="module")
-def reach_slice(shared_data, tmp_path_factory):
-    """The first 40 trials of Chewie day 1 (about 230 bins) as a new, unknown recording."""
-    with np.load(shared_data / RECORDINGS["chewie-1"][0]) as npz:
+def reach_slice(packaged_data, tmp_path_factory):
+    """The first 40 trials of Chewie day 1 (about 230 bins; the packaged sample) as a new,
+    unknown recording."""
+    with np.load(packaged_data / RECORDINGS["chewie-1"][0]) as npz:
         arrays = {k: npz[k] for k in npz.files}
     keep = arrays["trial"] < 40
     path = tmp_path_factory.mktemp("reach") / "chewie-slice-bin0.10.npz"

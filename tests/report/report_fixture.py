@@ -37,8 +37,10 @@ def write_cell(
     plot,
     *,
     source: dict | None = None,
+    metrics: dict | None = None,
 ) -> Path:
-    """One complete cell: its figures from ``plot(cell_dir)`` and its ``metrics.json``."""
+    """One complete cell: its figures from ``plot(cell_dir)`` and its ``metrics.json``
+    (``metrics``: the headline numbers unless given)."""
     cell_id = f"{task}-{setting}-{method}-s{seed}"
     cell_dir = out / "cells" / cell_id
     cell_dir.mkdir(parents=True, exist_ok=True)
@@ -68,7 +70,8 @@ def write_cell(
         "error": None,
     }
     return write_metrics(
-        cell_dir, task=task, metrics=headline, source=source or PHANTOM, extra=extra
+        cell_dir, task=task, metrics=headline if metrics is None else metrics,
+        source=source or PHANTOM, extra=extra
     )
 
 

@@ -167,3 +167,31 @@ def test_every_report_figure_keeps_text_readable_at_thumbnail_size(suite_report)
     for png in pngs:
         with Image.open(png) as image:
             assert float(image.info[FONT_KEY]) >= MIN_FONT_PT, png.name
+
+
+def test_task_runs_draw_titled_figures_through_the_report(captured, tmp_path):
+    """``task2`` and bench cells draw through ``report.task_figures`` (``plot_task2``), so an
+    overlay of a run names its model, setting and data source; task 1 and 3 name theirs."""
+    from mtneuro.report.task_figures import task1_figures, task2_figures, task3_figures
+    from mtneuro.tasks.api import Result
+
+    def result(task, setting, method, metrics, **artefacts):
+        return Result(task=task, setting=setting, method=method, metrics=metrics, headline={},
+                      config={"seeds": [0]}, source=task2_result("unet")["source"], card={},
+                      artefacts=artefacts)
+
+    seg = task2_result("unet")
+    task2_figures(result("task2", "2d-4class", "unet", seg["metrics"],
+                         examples=seg["examples"]), tmp_path)
+    region = task1_result("pca", 0.5, 1)
+    task1_figures(result("task1", "roi-c1", "pca", {k: v for k, v in region.items()
+                                                    if k not in ("source", "setting", "method")}),
+                  tmp_path)
+    semantic = task3_result("pca")
+    task3_figures(result("task3", "roi-c1", "pca", {k: v for k, v in semantic.items()
+                                                    if k not in ("source", "scatter")},
+                         scatter=semantic["scatter"]), tmp_path)
+    titles = [_flat(fig._suptitle.get_text() if fig._suptitle else fig.axes[0].get_title())
+              for fig in captured]
+    assert all(w in titles[0] for w in ("unet", "2d 4-class", "phantom (synthetic volume)"))
+    assert all("phantom (synthetic volume)" in t and "pca" in t for t in titles[2:])

@@ -1,4 +1,5 @@
-"""``mtneuro task1`` end to end on the real slice (the one-slice smoke protocol)."""
+"""``mtneuro task1`` end to end on the real slice (the one-slice smoke protocol; the slice
+shipped in the package)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from mtneuro.cli.main import main
 
 
-def test_task1_cli_writes_metrics_and_pngs_on_the_real_slice(shared_data, tmp_path, capsys):
+def test_task1_cli_writes_metrics_and_pngs_on_the_real_slice(packaged_data, tmp_path, capsys):
     out = tmp_path / "run"
     main(
         [
@@ -17,7 +18,7 @@ def test_task1_cli_writes_metrics_and_pngs_on_the_real_slice(shared_data, tmp_pa
             "--source",
             "slice",
             "--source-param",
-            f"root={shared_data}",
+            f"root={packaged_data}",
             "--method",
             "pca",
             "--seeds",
@@ -65,3 +66,20 @@ def test_task1_cli_unknown_option_after_seeds_is_named(tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no such option: --verbose" in err
+
+
+def test_deterministic_method_says_so_and_shows_a_bootstrap_interval(tmp_path, capsys):
+    """PCA + logistic regression draws nothing the seed controls: two seeds agree, so the
+    summary prints the interval over test tiles and "identical over 2 seeds", not ± 0.000."""
+    out = tmp_path / "pca"
+    main(["task1", "--quick", "--method", "pca", "--z-step", "32", "--seeds", "0", "1",
+          "--out", str(out)])
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert metrics["accuracy"]["std"] == 0.0
+    interval = metrics["intervals"]["accuracy"]
+    assert interval["low"] <= metrics["accuracy"]["mean"] <= interval["high"]
+    assert interval["unit"] == "test tiles" and interval["n"] == metrics["n_tiles"]["test"]
+    assert metrics["per_seed"][1]["intervals"]["accuracy"]["low"] == interval["low"]
+    assert "deterministic: identical over 2 seeds" in printed and "± 0.000" not in printed
+    assert f"[{interval['low']:.3f}, {interval['high']:.3f}] 95% CI over" in printed

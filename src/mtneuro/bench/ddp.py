@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from mtneuro.errors import ConfigError, TrainingError
+from mtneuro.threads import threads_per_job
 
 PRETRAIN_DIR = "pretrain"
 LOG_NAME = "torchrun.log"
@@ -57,13 +58,9 @@ def torchrun_command(nproc: int, args: list[str]) -> list[str]:
 
 
 def child_threads(nproc: int, threads: int | None) -> int:
-    """CPU threads of each process: the cell's threads (or the cores it may use) shared out."""
-    if not threads:
-        try:
-            threads = len(os.sched_getaffinity(0))  # a SLURM job's CPUs, not the node's
-        except AttributeError:  # not on Linux
-            threads = os.cpu_count() or 1
-    return max(1, threads // nproc)
+    """CPU threads of each process: the cell's threads (or the CPUs it may use: a SLURM
+    job's, not the node's, :func:`mtneuro.threads.available_cpus`) shared out."""
+    return threads_per_job(nproc, threads or None)
 
 
 def launch_pretrain(config: Any, nproc: int, out_dir: str | Path, *, threads: int | None = None) -> Path:

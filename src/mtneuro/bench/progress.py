@@ -1,15 +1,20 @@
-"""What the runner shows while cells run: a rich live table, or one line per finished cell.
+"""What the runner shows while cells run: a rich live table, or lines in a log.
 
-The live table lists every cell with its status, time and first headline number,
-and a caption with counts and an ETA (mean time of the cells finished in this run
-times the cells left, divided by the cells running at once). Without a terminal
-(logs, CI) or with ``quiet`` it prints one line per cell that finishes instead.
+The live table lists every cell with its status, time and first headline number (for a
+running cell: its elapsed time, ticking, and what its current loop reports: epoch or
+step and samples/s, read from the file the cell publishes to, :mod:`mtneuro.progress`),
+and a caption with counts and an ETA (mean time of the cells finished in this run times
+the cells left, divided by the cells running at once). Without a terminal (logs, CI) it
+prints one line per cell that finishes and, at least every :data:`LOG_INTERVAL_S`
+seconds, one per running cell; ``quiet`` prints nothing.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self
 
 from rich.console import Console
@@ -17,6 +22,12 @@ from rich.live import Live
 from rich.table import Table
 
 from mtneuro.bench.suite import Cell
+from mtneuro.progress import LINE_INTERVAL_S, describe_state, read_published
+
+#: Seconds between two status lines of running cells in a log.
+LOG_INTERVAL_S = LINE_INTERVAL_S
+#: File in a cell's folder where its running loops publish their progress.
+PROGRESS_FILE = "progress.json"
 
 STYLES = {"pending": "dim", "running": "cyan", "complete": "green", "skipped": "blue",
           "failed": "red", "cancelled": "yellow"}
@@ -68,25 +79,55 @@ class Progress:
     """Shows cell states; use as a context manager around the run."""
 
     def __init__(self, states: list[CellState], *, parallel: int, quiet: bool = False,
-                 console: Console | None = None) -> None:
+                 console: Console | None = None, cells_dir: str | Path | None = None) -> None:
         self.states = states
         self.parallel = parallel
         self.console = console or Console(stderr=True)
         self.live_mode = not quiet and self.console.is_terminal
         self.quiet = quiet
+        self.cells_dir = None if cells_dir is None else Path(cells_dir)
         self._live: Live | None = None
         self._announced: set[str] = set()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def __enter__(self) -> Self:
-        if self.live_mode:
-            self._live = Live(self._table(), console=self.console, refresh_per_second=2, transient=False)
+        if self.live_mode:  # redrawn twice a second by rich's thread: times tick during a cell
+            self._live = Live(console=self.console, refresh_per_second=2, transient=False,
+                              get_renderable=self._table)
             self._live.__enter__()
+        elif not self.quiet:
+            self._ticker = threading.Thread(target=self._log_running, daemon=True,
+                                            name="bench-progress")
+            self._ticker.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
         if self._live is not None:
-            self._live.update(self._table())
+            self._live.refresh()
             self._live.__exit__(*exc)
+
+    def inner(self, state: CellState) -> str:
+        """What a running cell's current loop last published (``""``: nothing yet)."""
+        if self.cells_dir is None or state.status != "running":
+            return ""
+        published = read_published(self.cells_dir / state.cell.id / PROGRESS_FILE)
+        return describe_state(published) if published else ""
+
+    def _log_running(self) -> None:
+        """In a log: every :data:`LOG_INTERVAL_S` seconds, a line per running cell."""
+        while not self._stop.wait(LOG_INTERVAL_S):
+            now = time.perf_counter()
+            for state in list(self.states):
+                if state.status == "running" and state.started is not None:
+                    inner = self.inner(state)
+                    self.console.print(
+                        f"[{self.caption()}] running {state.cell.id} "
+                        f"{format_seconds(now - state.started)}" + (f": {inner}" if inner else ""),
+                        highlight=False, soft_wrap=True)
 
     def caption(self) -> str:
         counts = {k: sum(s.status == k for s in self.states) for k in STYLES}
@@ -103,7 +144,7 @@ class Progress:
 
     def _table(self) -> Table:
         table = Table(caption=self.caption(), expand=False)
-        for column in ("cell", "status", "time", "result"):
+        for column in ("cell", "status", "time", "result / progress"):
             table.add_column(column)
         now = time.perf_counter()
         for state in self.states:
@@ -112,13 +153,13 @@ class Progress:
                 elapsed = now - state.started
             style = STYLES.get(state.status, "")
             table.add_row(state.cell.id, f"[{style}]{state.status}[/]", format_seconds(elapsed),
-                          _headline_text(state))
+                          self.inner(state) or _headline_text(state))
         return table
 
     def refresh(self) -> None:
         """Redraw the table, or print lines for newly finished cells."""
         if self._live is not None:
-            self._live.update(self._table())
+            self._live.refresh()
             return
         if self.quiet:
             return

@@ -4,7 +4,9 @@ Executors:
 
 * ``local`` with ``jobs=1``: cells run one after another in this process;
 * ``local`` with ``jobs=N``: N worker processes (spawned, so CUDA and threads
-  start clean), each cell with ``cpu_count // N`` torch threads;
+  start clean), each cell with ``max(1, cpus // N)`` torch threads, ``cpus`` being the CPUs the
+  process may use (:func:`mtneuro.threads.available_cpus`: affinity, cgroup quota,
+  ``OMP_NUM_THREADS``);
 * ``slurm``: one submitit job per cell on a SLURM cluster (parameters such as
   ``slurm_partition``, ``timeout_min``, ``gpus_per_node`` via ``executor_params``);
 * ``submitit-local``: submitit's LocalExecutor, the same code path as ``slurm``
@@ -20,20 +22,28 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mtneuro.bench.cell import is_complete, read_record, record_failure, run_cell
-from mtneuro.bench.progress import CellState, Progress
+from mtneuro.bench.cell import (
+    CELLS_DIR,
+    cell_dir,
+    is_complete,
+    read_record,
+    record_failure,
+    run_cell,
+)
+from mtneuro.bench.progress import PROGRESS_FILE, CellState, Progress
 from mtneuro.bench.suite import Cell
 from mtneuro.errors import ConfigError
 from mtneuro.extras import require
+from mtneuro.progress import publishing_to
 from mtneuro.registry import check_choice
 from mtneuro.tasks.registry import get_task, task_reference
+from mtneuro.threads import threads_per_job
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 _POLL_S = 0.5
@@ -69,10 +79,6 @@ def check_cells(cells: Iterable[Cell]) -> None:
                               f"valid: {', '.join(task.settings)}")
 
 
-def _threads_per_cell(jobs: int) -> int:
-    return max(1, (os.cpu_count() or 1) // max(1, jobs))
-
-
 def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
     """Run ``cells`` (see the module docstring); returns each cell's final state.
 
@@ -94,7 +100,8 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
             state.headline = record.get("headline") or {}
     pending = [s for s in states if s.status == "pending"]
     parallel = options.jobs if options.executor != "slurm" else max(1, len(pending))
-    with Progress(states, parallel=parallel, quiet=options.quiet) as progress:
+    with Progress(states, parallel=parallel, quiet=options.quiet,
+                  cells_dir=out / CELLS_DIR) as progress:
         try:
             if options.executor == "local" and options.jobs == 1:
                 _run_inline(pending, out, progress)
@@ -112,6 +119,16 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
     return states
 
 
+def run_cell_publishing(cell: Cell, task: str, out: Path, *, threads: int | None = None
+                        ) -> dict[str, Any]:
+    """:func:`~mtneuro.bench.cell.run_cell`, its loops publishing their progress to the
+    cell's ``progress.json`` for the live table (in whichever process runs the cell)."""
+    directory = cell_dir(out, cell.id)
+    directory.mkdir(parents=True, exist_ok=True)
+    with publishing_to(directory / PROGRESS_FILE):
+        return run_cell(cell, task, out, threads=threads)
+
+
 def _finish(state: CellState, outcome: dict[str, Any]) -> None:
     state.status = outcome["status"]
     state.wall_s = outcome.get("wall_s")
@@ -123,15 +140,15 @@ def _run_inline(pending: list[CellState], out: Path, progress: Progress) -> None
     for state in pending:
         state.status, state.started = "running", time.perf_counter()
         progress.refresh()
-        _finish(state, run_cell(state.cell, task_reference(state.cell.task), out))
+        _finish(state, run_cell_publishing(state.cell, task_reference(state.cell.task), out))
         progress.refresh()
 
 
 def _run_pool(pending: list[CellState], out: Path, jobs: int, progress: Progress) -> None:
-    threads = _threads_per_cell(jobs)
+    threads = threads_per_job(jobs)
     pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
-    futures = {pool.submit(run_cell, s.cell, task_reference(s.cell.task), out, threads=threads): s
-               for s in pending}
+    futures = {pool.submit(run_cell_publishing, s.cell, task_reference(s.cell.task), out,
+                           threads=threads): s for s in pending}
     try:
         waiting = set(futures)
         while waiting:
@@ -173,15 +190,15 @@ def _submitit_executor(out: Path, options: RunOptions) -> Any:
 def _run_submitit(pending: list[CellState], out: Path, options: RunOptions, progress: Progress) -> None:
     executor = _submitit_executor(out, options)
     limit = len(pending) if options.executor == "slurm" else options.jobs
-    threads = None if options.executor == "slurm" else _threads_per_cell(options.jobs)
+    threads = None if options.executor == "slurm" else threads_per_job(options.jobs)
     queue = list(pending)
     jobs: dict[Any, CellState] = {}
     try:
         while queue or jobs:
             while queue and len(jobs) < limit:
                 state = queue.pop(0)
-                job = executor.submit(run_cell, state.cell, task_reference(state.cell.task), out,
-                                      threads=threads)
+                job = executor.submit(run_cell_publishing, state.cell,
+                                      task_reference(state.cell.task), out, threads=threads)
                 jobs[job] = state
             for job, state in list(jobs.items()):
                 if job.done():

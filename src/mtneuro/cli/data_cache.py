@@ -140,6 +140,9 @@ def verify(cache_dir: Path, repair: bool, workers: int, quiet: bool) -> None:
     from mtneuro.data.sources.cache_metadata import check_metadata
     from mtneuro.data.sources.cache_store import ChunkStore
 
+    if not cache_dir.is_dir():
+        raise ConfigError(f"--cache: {cache_dir} does not exist (or is not a folder); "
+                          "fill one with: mtneuro data fetch --cache DIR ...")
     if not ChunkStore.exists(cache_dir):
         raise ConfigError(f"--cache: {cache_dir} is not an mtneuro cache (no zarr.json)")
     _check_metadata(cache_dir, check_metadata(cache_dir), repair)

@@ -21,6 +21,9 @@ COMMANDS = {
     "bench": "mtneuro.cli.bench:bench",
     "report": "mtneuro.cli.report:report",
 }
+#: Commands that compute with torch: their threads follow the CPUs the process may use.
+TORCH_COMMANDS = ("pretrain", "neural", "task1", "task2", "task3", "bench")
+HELP_FLAGS = {"-h", "--help"}  # help imports no torch
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -37,17 +40,22 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 @click.group(
     cls=LazyGroup,
     lazy_commands=COMMANDS,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings={"help_option_names": sorted(HELP_FLAGS), "max_content_width": 100},
 )
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show the version, the Python and the installed extras, then exit.")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Learn and benchmark representations of brain data across scales.
 
     MTNeuro tasks (region classification, microstructure segmentation,
     semantic-feature decoding) and neural decoding, with BYOL / MYOW
     self-supervised pretraining. Every sub-command has --help.
     """
+    if ctx.invoked_subcommand in TORCH_COMMANDS and not HELP_FLAGS & set(sys.argv[1:]):
+        from mtneuro.threads import set_torch_threads
+
+        set_torch_threads()  # the CPUs this process may use (affinity, quota, OMP_NUM_THREADS)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -92,22 +92,25 @@ def _aggregate(rows: list[dict], mean_std) -> dict:
     first = rows[0]
     out = {k: first[k] for k in ("method", "recording", "kind", "split", "split_label", "n_train", "n_test")}
     out["seed"] = [r["seed"] for r in rows]
+    intervals = first.get("intervals", {})
+    out["intervals"] = {}
     for key in [*_score_keys(first), "wall_s", "train_wall_s"]:
         stats = mean_std([r[key] for r in rows])
         out[key] = stats["mean"]
         out[f"{key}_std"] = stats["std"]
+        if key in intervals:  # the first seed's interval, shown only where seeds agree
+            out["intervals"][key] = intervals[key] if not stats["std"] else None
     out["per_seed"] = [{k: v for k, v in r.items() if k != "folds"} for r in rows]
     return out
 
 
 def _summary(m: dict, aggregate: bool = False) -> str:
-    parts = []
-    for key in _score_keys(m):
-        text = f"{key} {m[key]:.3f}"
-        if aggregate:
-            text += f" ± {m[key + '_std']:.3f}"
-        parts.append(text)
+    from mtneuro.stats import describe
+
     seeds = m["seed"] if aggregate else [m["seed"]]
+    parts = [f"{key} " + describe({"mean": m[key], "std": m.get(f"{key}_std", 0.0), "n": len(seeds)},
+                                  m.get("intervals", {}).get(key))
+             for key in _score_keys(m)]
     if not aggregate and m.get("steps") and not isinstance(m["selected_step"], list):
         parts.append(f"kept step {m['selected_step']} of {m['steps']} (best validation readout)")
     wall = f"{m['wall_s']:.1f} s" + (" per seed" if aggregate else "")

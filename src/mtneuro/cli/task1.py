@@ -57,11 +57,13 @@ def task1(setting, method, source, source_params, dim, seeds, encoder, quick, pr
         "source_params": parse_source_params(source_params) or None,
     }
     result = run_task("task1", "quick" if quick else None, values, out, config_file=config_file)
-    metrics, acc = result.metrics, result.metrics["accuracy"]
-    config = result.config
+    from mtneuro.stats import describe
+
+    metrics, config = result.metrics, result.config
+    interval = (metrics.get("intervals") or {}).get("accuracy")
     click.echo(
         f"task1 {config['setting']} {config['method']} {config['dim']} on {config['source']}: "
-        f"accuracy {acc['mean']:.3f} ± {acc['std']:.3f} over {acc['n']} seed(s), "
+        f"accuracy {describe(metrics['accuracy'], interval)}, "
         f"{metrics['n_test']} test images ({metrics['recipe']['test_input']}); "
         f"wrote {out}/metrics.json"
     )

@@ -168,17 +168,19 @@ def task2(
     result = run_task("task2", "quick" if quick else "paper" if paper else None, values, out_dir,
                       resume=resume)
     metrics, path = result.metrics, out_dir / "metrics.json"
-    summary = metrics["summary"]
+    from mtneuro.stats import describe
+
+    summary, intervals = metrics["summary"], metrics.get("intervals") or {}
     click.echo(
         f"task2 {model} {classes}-class {metrics['setting']['dim']}, "
         f"{len(result.config['seeds'])} seed(s): "
-        f"avg F1 {summary['avg_f1']['mean']:.3f} +- {summary['avg_f1']['std']:.3f}, "
-        f"avg IoU {summary['avg_iou']['mean']:.3f} +- {summary['avg_iou']['std']:.3f}, "
+        f"avg F1 {describe(summary['avg_f1'], intervals.get('avg_f1'))}, "
+        f"avg IoU {describe(summary['avg_iou'], intervals.get('avg_iou'))}, "
         f"balanced acc {summary['balanced_accuracy']['mean']:.3f}"
     )
     for name in metrics["setting"]["class_names"]:
         click.echo(
-            f"  {name:>16}: F1 {summary['f1'][name]['mean']:.3f}"
-            f"  IoU {summary['iou'][name]['mean']:.3f}"
+            f"  {name:>16}: F1 {describe(summary['f1'][name], intervals.get('f1', {}).get(name))}"
+            f"  IoU {describe(summary['iou'][name], intervals.get('iou', {}).get(name))}"
         )
     click.echo(f"wrote {path} and {len(result.figures)} overlay PNG(s)")

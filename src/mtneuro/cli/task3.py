@@ -66,9 +66,11 @@ def task3(method, setting, source, source_params, seeds, encoder, quick, z_step,
         "source_params": parse_source_params(source_params) or None,
     }
     result = run_task("task3", "quick" if quick else None, values, out, config_file=config_file)
-    row = ", ".join(
-        f"{name} {v['mean']:.2f}±{v['std']:.2f}" for name, v in result.metrics["r2_test"].items()
-    )
+    from mtneuro.stats import describe
+
+    intervals = (result.metrics.get("intervals") or {}).get("r2_test") or {}
+    row = ", ".join(f"{name} {describe(v, intervals.get(name), digits=2)}"
+                    for name, v in result.metrics["r2_test"].items())
     click.echo(
         f"task3 {result.method} ({result.setting}) on {result.config['source']}, held-out R²: "
         f"{row}; wrote {out}/metrics.json"

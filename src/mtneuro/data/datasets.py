@@ -31,6 +31,7 @@ from mtneuro.data.tiles import (
     single_slice_windows,
 )
 from mtneuro.errors import ConfigError, DataError
+from mtneuro.progress import LoopProgress
 from mtneuro.registry import check_choice
 
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
@@ -102,16 +103,21 @@ class RegionTileDataset(_TileDataset):
         else:
             letters = {p.subvolume for p in parts}
             boxes = subvolumes(source) if letters - {"A"} else {r: {"A": SUBVOLUME_A[r]} for r in REGIONS}
-            for part in parts:
-                starts = block_starts(part.z, depth, z_step)
-                for cls, region in enumerate(REGIONS):
-                    box = boxes[region][part.subvolume]
-                    images.append(read_blocks(source, "image", box, starts, depth))
-                    if "roi_labels" in source.channels:
-                        labels.append(majority_region_class(read_blocks(source, "roi_labels", box, starts, depth)))
-                    else:
-                        labels.append(np.full(len(starts), cls))
-                    zs.append(starts)
+            total = sum(len(block_starts(p.z, depth, z_step)) for p in parts) * len(REGIONS)
+            with LoopProgress(f"reading {split} tiles ({setting}, {dim})", total,
+                              unit="tiles") as progress:
+                for part in parts:
+                    starts = block_starts(part.z, depth, z_step)
+                    for cls, region in enumerate(REGIONS):
+                        box = boxes[region][part.subvolume]
+                        images.append(read_blocks(source, "image", box, starts, depth))
+                        if "roi_labels" in source.channels:
+                            labels.append(majority_region_class(
+                                read_blocks(source, "roi_labels", box, starts, depth)))
+                        else:
+                            labels.append(np.full(len(starts), cls))
+                        zs.append(starts)
+                        progress.update(len(starts), detail=f"{region} {part.subvolume}")
         self.images = _with_channel(np.concatenate(images), depth)
         self.labels = np.concatenate(labels).astype(np.int64)
         self.z = np.concatenate(zs).astype(np.int64)
@@ -166,11 +172,15 @@ class SegmentationTileDataset(_TileDataset):
         depth = depth_of(dim)
         starts = block_starts(Z_SPLITS[check_choice("split", split, list(Z_SPLITS))], depth, z_step)
         images, masks, region_index = [], [], []
-        for region in self.regions:
-            box = SUBVOLUME_A[region]
-            images.append(read_blocks(source, "image", box, starts, depth))
-            masks.append(self.setting.map_labels(read_blocks(source, "pixel_labels", box, starts, depth)))
-            region_index.append(np.full(len(starts), REGIONS.index(region)))
+        with LoopProgress(f"reading {split} tiles (task 2, {dim})", len(starts) * len(self.regions),
+                          unit="tiles") as progress:
+            for region in self.regions:
+                box = SUBVOLUME_A[region]
+                images.append(read_blocks(source, "image", box, starts, depth))
+                masks.append(self.setting.map_labels(
+                    read_blocks(source, "pixel_labels", box, starts, depth)))
+                region_index.append(np.full(len(starts), REGIONS.index(region)))
+                progress.update(len(starts), detail=region)
         self.images = _with_channel(np.concatenate(images), depth)
         masks_arr = np.concatenate(masks).astype(np.int64)
         self.masks = masks_arr[:, 0] if depth == 1 else masks_arr

@@ -134,8 +134,21 @@ def fetch_url(
         ChecksumError: the complete body has another SHA-256; it was deleted.
     """
     dest = Path(dest)
+    created = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    try:
+        _fetch_verified(url, part, dest, sha256, policy, timeout, progress)
+    except BaseException:
+        _remove_if_empty(part, created)  # a failed first download leaves no empty folders
+        raise
+    os.replace(part, dest)
+    return dest
+
+
+def _fetch_verified(url: str, part: Path, dest: Path, sha256: str | None, policy: RetryPolicy,
+                    timeout: float, progress: bool) -> None:
+    """Fill ``part`` from ``url`` (see :func:`fetch_url`) and check its SHA-256."""
     try:
         retry_call(lambda: _fetch_once(url, part, timeout, progress), policy=policy, classify=_classify)
     except RetryFailure as failure:
@@ -153,8 +166,18 @@ def fetch_url(
                 f"download of {url} is corrupted (sha256 {actual[:16]}..., expected "
                 f"{sha256[:16]}...); deleted it, try again"
             )
-    os.replace(part, dest)
-    return dest
+
+
+def _remove_if_empty(part: Path, created: list[Path]) -> None:
+    """Delete an empty ``part`` file, then the folders this download created, innermost
+    first, while they are empty (a partial body is kept: the next try resumes it)."""
+    if part.is_file() and part.stat().st_size == 0:
+        part.unlink()
+    for folder in created:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (a partial body, another file): keep it and its parents
+            return
 
 
 # --- conversion of the myow-neuro monkey pickles -------------------------------------------

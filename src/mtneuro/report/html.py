@@ -24,6 +24,7 @@ from typing import Any
 
 from mtneuro.errors import DataError
 from mtneuro.report.embed import figure_html
+from mtneuro.report.intervals import table_intervals
 from mtneuro.report.leaderboard import (
     OURS,
     LeaderboardTable,
@@ -68,13 +69,25 @@ _KEY = ("<span class=key style='background:#3b75af'></span> ours (this run) · "
         "45deg,#fde3c4 0 3px,#9a5b13 3px 4px)'></span> reference code run here (not ours, not published)")
 
 
-def _cell(stat: Stat | None, ours: bool = False) -> str:
-    """A table value; ours over several identical seeds says so rather than printing ± 0."""
+def _cell(stat: Stat | None, ours: bool = False,
+          interval: tuple[float, float] | None = None) -> str:
+    """A table value; ours over several identical seeds says so rather than printing ± 0,
+    and a bootstrap 95% interval over test samples is shown where there is one."""
     if stat is None:
         return ""
-    if ours and stat.n and stat.n > 1 and stat.std == 0:
+    same = ours and stat.n and stat.n > 1 and stat.std == 0
+    if interval is not None:
+        text = f"{stat.mean:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+        return text + (f" (same for all {stat.n} seeds)" if same else "")
+    if same:
         return f"{stat.mean:.3f} (same for all {stat.n} seeds)"
     return stat.format(3)
+
+
+def _value(table: LeaderboardTable, row: Row, key: str) -> str:
+    ours = row.kind == OURS
+    interval = table.intervals.get((row.method, row.data_source, key)) if ours else None
+    return _cell(row.values.get(key), ours, interval)
 
 
 def _safe(name: str) -> str:
@@ -113,7 +126,7 @@ def _markdown_table(table: LeaderboardTable) -> str:
         n = f"{row.n}" + (f" ({row.failed} failed)" if row.failed else "") if ours else ""
         verdict = row.card.verdict if ours and row.card else ""
         cells = ([row.method, _rows_label(row), row.data_source, n, verdict]
-                 + [_cell(row.values.get(k), ours) for k in table.metrics])
+                 + [_value(table, row, k) for k in table.metrics])
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     cards = []
     for title, protocols, deviations in _card_notes(table):
@@ -127,7 +140,9 @@ def _markdown_table(table: LeaderboardTable) -> str:
 
 def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str]], path: Path,
                    skipped: list[tuple[str, str]] = ()) -> Path:
-    intro = ("Rows marked *ours* are mean ± std over seeds of this run's cells; rows marked "
+    intro = ("Rows marked *ours* are mean ± std over seeds of this run's cells (or, where seeds "
+             "did not vary a value, the value and [low, high], a bootstrap 95% interval over test "
+             "samples of the first seed); rows marked "
              "*published* are numbers from the cited sources, on the data they name; rows marked "
              "*reference code, run here* were measured in this project by running the authors' "
              "code. Whether each of our rows is comparable with them comes from its cells' "
@@ -162,8 +177,7 @@ def _html_table(table: LeaderboardTable) -> str:
         n = (f"{row.n}" + (f" <span class=fail>({row.failed} failed)</span>" if row.failed else "")) if ours else ""
         verdict = html.escape(row.card.verdict) if ours and row.card else ""
         label = "" if ours else f" <span class=note>[{html.escape(row.kind)}]</span>"
-        values = "".join(f"<td>{html.escape(_cell(row.values.get(k), ours))}</td>"
-                         for k in table.metrics)
+        values = "".join(f"<td>{html.escape(_value(table, row, k))}</td>" for k in table.metrics)
         title = f' title="{html.escape(row.note)}"' if row.note else ""
         css = {OURS: "ours", "published": "pub", "run-here": "run"}[kind]
         out.append(f"<tr class={css}{title}><td class=l>{html.escape(row.method)}{label}"
@@ -192,7 +206,7 @@ def _figures(table: LeaderboardTable, out_dir: Path, start: int,
              intervals: Intervals | None) -> list[str]:
     """HTML of the table's summary chart and its cells' figures, numbered from ``start``."""
     chart = plot_summary(table, out_dir / FIGURES_DIR / f"{_safe(table.task + '-' + table.setting)}.png",
-                         intervals=intervals)
+                         intervals=table.intervals if intervals is None else intervals)
     images = [(chart, f"summary chart: {table.title}")] if chart else []
     images += [(out_dir / rel, f"{cid}: {Path(rel).name}") for cid, rel in table.figures]
     return [figure_html(path, caption, f"fig{start + i}") for i, (path, caption) in enumerate(images)]
@@ -220,7 +234,9 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
             "panels. Each of our rows says whether it is comparable with them; its protocol card "
             "below the table lists every deviation from the published protocol. Our error bars "
             "appear only where several seeds gave different numbers (n is printed beside each "
-            f"row).<br>{_KEY}</div>"]
+            "row); where they did not (one seed, or identical results), values and bars show "
+            "[low, high], a bootstrap 95% interval over the test samples (tiles, images, trials) "
+            f"of the first seed.<br>{_KEY}</div>"]
     count = 0
     for table in tables:
         body.append(f"<h2>{html.escape(table.title)}</h2>")
@@ -262,6 +278,8 @@ def build_report(out_dir: str | Path, *, published: bool = True,
     if not records:
         raise DataError(f"{out}: no cell records (cells/<id>/metrics.json); run `mtneuro bench --out {out}` first")
     tables = build_tables(records, published=published)
+    for table in tables:
+        table.intervals = table_intervals(table, records)
     failures, skipped = failed_cells(records), skipped_cells(records)
     return {"html": write_html(tables, failures, out, records=records, intervals=intervals,
                                skipped=skipped),

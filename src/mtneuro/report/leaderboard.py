@@ -120,6 +120,9 @@ class LeaderboardTable:
     metrics: list[str]
     rows: list[Row]
     figures: list[tuple[str, str]] = field(default_factory=list)  # (cell id, path relative to DIR)
+    #: (method, data source, metric) -> (low, high): bootstrap 95% intervals of our rows
+    #: whose seeds do not vary the value (:func:`mtneuro.report.intervals.table_intervals`)
+    intervals: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -144,7 +147,7 @@ def load_records(out_dir: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def _method_name(cell: dict[str, Any]) -> str:
+def method_name(cell: dict[str, Any]) -> str:
     if cell.get("encoder"):
         return f"encoder {cell['encoder']}"
     return cell["method"] if not cell.get("tag") else f"{cell['method']} [{cell['tag']}]"
@@ -170,7 +173,7 @@ def _ours(records: list[dict[str, Any]]) -> list[Row]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     failed: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        method = _method_name(record["cell"])
+        method = method_name(record["cell"])
         if record.get("status") == "complete":
             groups.setdefault((method, data_source_label(record)), []).append(record)
         else:

@@ -8,25 +8,34 @@ from pathlib import Path
 from mtneuro.tasks.api import Result
 
 
+def _with_provenance(result: Result, values: dict) -> dict:
+    """``values`` with the run's setting, method and data source, which figure titles name."""
+    return {**values, "setting": result.setting, "method": result.method,
+            "source": result.source}
+
+
 def task1_figures(result: Result, out_dir: Path) -> list[Path]:
     """``confusion.png`` and ``per_class_accuracy.png``."""
     from mtneuro.report.plots_region import plot_task1
 
-    return plot_task1(result.metrics, out_dir)
+    return plot_task1(_with_provenance(result, result.metrics), out_dir)
 
 
 def task2_figures(result: Result, out_dir: Path) -> list[Path]:
-    """``overlay_<region>.png``: test tiles of the first seed with truth and prediction."""
-    from mtneuro.report.plots_segmentation import plot_region_overlays
+    """``overlay_<region>.png``: test tiles of the first seed with truth and prediction,
+    titled with the model, setting, seed and data source."""
+    from mtneuro.report.plots_segmentation import plot_task2
 
-    return list(plot_region_overlays(result.artefacts["examples"], out_dir))
+    return list(plot_task2({"metrics": result.metrics, "config": result.config,
+                            "source": result.source,
+                            "examples": result.artefacts["examples"]}, out_dir))
 
 
 def task3_figures(result: Result, out_dir: Path) -> list[Path]:
     """``scatter.png``: held-out predictions against truth, per feature."""
     from mtneuro.report.plots_semantic import plot_task3_scatter
 
-    scatter = {**result.metrics, "scatter": result.artefacts["scatter"]}
+    scatter = _with_provenance(result, {**result.metrics, "scatter": result.artefacts["scatter"]})
     return [plot_task3_scatter(scatter, Path(out_dir) / "scatter.png")]
 
 

@@ -3,7 +3,8 @@
 On a terminal, a ``tqdm`` bar counts samples, so its rate reads in samples/s, with the
 epoch and the last loss beside it. Where stderr is not a terminal (a batch job's log, a
 ``tee``), a line ``step S/T (epoch E/N): loss L, R samples/s, eta M min`` is written at
-most every :data:`LINE_INTERVAL_S` seconds, and at the last step.
+most every :data:`LINE_INTERVAL_S` seconds, and at the last step. Either way the state is
+published for a watching bench (:func:`mtneuro.progress.publish`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-#: Seconds between two progress lines in a non-terminal log.
-LINE_INTERVAL_S = 30.0
+from mtneuro.progress import LINE_INTERVAL_S, publish
 
 
 class Progress:
@@ -58,6 +58,8 @@ class Progress:
         ``rate`` samples/s over the latest window."""
         epoch = min(self.total, step - 1) // max(self.per_epoch, 1) + 1
         epochs = -(-self.total // max(self.per_epoch, 1))
+        publish("pre-training", step, self.total, unit="steps", rate=rate, rate_unit="samples",
+                detail=f"epoch {epoch}/{epochs}, loss {loss:.4f}", force=step >= self.total)
         if self.bar is not None:
             self.bar.update(new_steps * self.batch)
             self.bar.set_postfix(epoch=f"{epoch}/{epochs}", loss=f"{loss:.4f}", refresh=False)

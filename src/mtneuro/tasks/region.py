@@ -33,7 +33,7 @@ from mtneuro.config import check, positive, to_dict
 from mtneuro.data.spec import REGION_SHORT, REGIONS
 from mtneuro.errors import ConfigError
 from mtneuro.models import create_encoder
-from mtneuro.stats import mean_std
+from mtneuro.stats import classification_intervals, first_seed_intervals, mean_std
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.pretrain.config import PretrainConfig
@@ -229,7 +229,10 @@ def _run_seed(config: Task1Config, recipe: RegionRecipe, inputs: RegionInputs, s
         pred, extra = _pixel_readout(config, inputs, seed)
     else:
         pred, extra = _encoder_readout(config, recipe, inputs, seed, frozen)
-    return {"seed": seed, **classification_metrics(inputs.test_y, pred, len(CLASS_NAMES)), **extra}
+    intervals = classification_intervals(inputs.test_y, pred, len(CLASS_NAMES), unit="test tiles",
+                                         groups=inputs.test_tile)
+    return {"seed": seed, **classification_metrics(inputs.test_y, pred, len(CLASS_NAMES)), **extra,
+            "intervals": {k: intervals[k] for k in ("accuracy", "per_class_accuracy")}}
 
 
 def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
@@ -244,6 +247,8 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
 
     Returns:
         ``{"per_seed": [...], "accuracy": {"mean", "std", "n"}, "per_class_accuracy": {...},
+        "intervals": bootstrap 95% intervals over test tiles of the first seed, when seeds
+        do not vary the results (else None; each seed's row has its own),
         "confusion": summed counts (rows = truth), "class_names", "n_tiles", "n_test"
         (scored images: tiles or crops), "recipe" (the resolved protocol), "source",
         "wall_s"}``.
@@ -264,14 +269,17 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
     frozen = FrozenEncoders(config, spatial_dims, encoder=encoder, tiles=tiles)
     per_seed = [_run_seed(config, recipe, inputs, int(seed), spatial_dims, frozen)
                 for seed in config.seeds]
+    accuracy = mean_std([r["accuracy"] for r in per_seed])
+    per_class = mean_std([r["per_class_accuracy"] for r in per_seed])
     return {
         "setting": config.setting,
         "method": config.method,
         "dim": config.dim,
         "class_names": list(CLASS_NAMES),
         "per_seed": per_seed,
-        "accuracy": mean_std([r["accuracy"] for r in per_seed]),
-        "per_class_accuracy": mean_std([r["per_class_accuracy"] for r in per_seed]),
+        "accuracy": accuracy,
+        "per_class_accuracy": per_class,
+        "intervals": first_seed_intervals(per_seed, accuracy, per_class),
         "confusion": np.sum([r["confusion"] for r in per_seed], axis=0).tolist(),
         "n_tiles": {k: len(v.labels) for k, v in data.items()},
         "n_test": len(inputs.test_y),

@@ -138,6 +138,9 @@ class RegionInputs:
         else:
             prepared = {k: resize_tiles(v.images, recipe.input_size) for k, v in data.items()}
         self.train_x, self.train_y = prepared["train"], data["train"].labels
+        #: the test tile each scored image comes from (its crops are resampled together)
+        self.test_tile = np.repeat(np.arange(len(data["test"].labels)),
+                                   4 if recipe.test_input in ("quadrants", "corners") else 1)
         for split in ("val", "test"):
             x, y = prepared[split], data[split].labels
             if recipe.test_input == "quadrants":

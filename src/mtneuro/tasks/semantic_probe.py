@@ -41,7 +41,7 @@ from mtneuro.data.sources import open_source
 from mtneuro.data.spec import REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
 from mtneuro.data.tiles import block_starts, read_blocks
 from mtneuro.errors import ConfigError
-from mtneuro.stats import mean_std
+from mtneuro.stats import first_seed_intervals, interval_by_name, mean_std, r2_interval
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.pretrain.config import PretrainConfig
@@ -237,8 +237,11 @@ def _scores(embeddings: np.ndarray, data: Task3Data, config: Task3Config) -> dic
         LinearRegression().fit(embeddings, y[:, j]).score(embeddings, y[:, j])
         for j in range(y.shape[1])
     ]
+    tile = np.arange(len(y)) // 4  # crops are tile-major (np.repeat above): resample tiles
+    interval = r2_interval(y[test], pred, unit="test tiles (4 crops each)", groups=tile[test])
     return {
         "r2_test": dict(zip(names, r2_scores(y[test], pred).tolist())),
+        "intervals": {"r2_test": interval_by_name(interval, names)},
         "r2_in_sample_reference": dict(zip(names, map(float, in_sample))),
         "alpha": dict(zip(names, probe.alpha_.tolist())),
         "_scatter": {"true": y[test], "pred": pred},
@@ -257,7 +260,9 @@ def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: An
 
     Returns:
         ``{"features", "per_seed", "r2_test": {feature: {"mean", "std", "n"}},
-        "r2_in_sample_reference": {...}, "scatter": {"true", "pred", "seed"} (first seed,
+        "r2_in_sample_reference": {...}, "intervals": {"r2_test": {feature: bootstrap 95%
+        interval over test crops}} of the first seed when seeds do not vary R² (else None),
+        "scatter": {"true", "pred", "seed"} (first seed,
         test crops, not for JSON), "n_crops", "feature_summary", "connectivity", ...}``.
     """
     if not isinstance(config, Task3Config):
@@ -292,12 +297,14 @@ def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: An
     masks = _split_masks(np.repeat(data.z, 4))
     names = feature_names(config.reference_features)
     summary = lambda key: {f: mean_std([r[key][f] for r in per_seed]) for f in names}
+    r2_test = summary("r2_test")
     return {
         "method": config.method,
         "setting": config.setting,
         "features": list(names),
         "per_seed": per_seed,
-        "r2_test": summary("r2_test"),
+        "r2_test": r2_test,
+        "intervals": first_seed_intervals(per_seed, *r2_test.values()),
         "r2_in_sample_reference": summary("r2_in_sample_reference"),
         "n_crops": {k: int(v.sum()) for k, v in masks.items()} | {"all": int(masks["train"].size)},
         "feature_summary": {

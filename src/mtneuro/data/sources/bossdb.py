@@ -80,7 +80,17 @@ def describe_error(exc: BaseException | None) -> str:
     if exc is None:
         return "cancelled"
     text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
+    if "(Caused by " in text:  # urllib3 wraps the cause (name resolution, refused) at the end
+        text = text.rsplit("(Caused by ", 1)[1].removesuffix(")")
+    return f"{type(exc).__name__}: {shorten_words(text)}" if text else type(exc).__name__
+
+
+def shorten_words(text: str, limit: int = 160) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, marked ``...``."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 4].rsplit(" ", 1)[0] if " " in text[: limit - 4] else text[: limit - 4]
+    return cut.rstrip(" ,;:(") + " ..."
 
 
 def parse_shape(value: Any, key: str) -> tuple[int, int, int]:

@@ -25,7 +25,14 @@ from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
-from mtneuro.tasks.neural.metrics import nearest_direction, reach_accuracy
+from mtneuro.stats import classification_intervals, mean_interval
+from mtneuro.tasks.neural.metrics import (
+    ACC_TOL,
+    DELTA_ACC_TOL,
+    angular_error,
+    nearest_direction,
+    reach_accuracy,
+)
 from mtneuro.tasks.neural.readouts import fit_angle_readout, fit_state_readout
 from mtneuro.tasks.neural.select import ValidationMonitor, reach_scorer, sleep_scorer
 from mtneuro.tasks.neural.train import (
@@ -180,8 +187,10 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig
     return features, result, spec, monitor
 
 
-def _readout(rec: NeuralRecording, features: np.ndarray, split: S.Split) -> tuple[dict, np.ndarray]:
-    """Validation-tuned linear readout; returns (metrics, test predictions as classes)."""
+def _readout(rec: NeuralRecording, features: np.ndarray, split: S.Split
+             ) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
+    """Validation-tuned linear readout; returns (metrics, test predictions as classes, the
+    per-bin values whose means are the reach metrics, for bootstrap intervals)."""
     tr, va, te = split["train"], split["val"], split["test"]
     if rec.kind == "reach":
         angle = rec.angle
@@ -189,12 +198,16 @@ def _readout(rec: NeuralRecording, features: np.ndarray, split: S.Split) -> tupl
         pred_angle = ro.predict(features[te])
         metrics = reach_accuracy(pred_angle, angle[te])
         pred = nearest_direction(pred_angle)
+        error = angular_error(pred_angle, angle[te])
+        per_bin = {"accuracy": error < ACC_TOL, "delta_accuracy": error < DELTA_ACC_TOL,
+                   "mean_angular_error": error}
     else:
         ro = fit_state_readout(features[tr], rec.label[tr], features[va], rec.label[va])
         pred = ro.predict(features[te])
         metrics = accuracy_and_f1(rec.label[te], pred)
+        per_bin = {}
     metrics.update({f"val_{k}": v for k, v in ro.val_.items()}, penalty=ro.penalty_)
-    return metrics, pred
+    return metrics, pred, per_bin
 
 
 def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> NeuralOutcome:
@@ -216,7 +229,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     rec = load_recording(config.data, config.data_root)
     config = resolve(config, rec.kind)
     folds = make_splits(rec, config)
-    labels, preds, fold_metrics, selected = [], [], [], []
+    labels, preds, fold_metrics, selected, per_bins, trials = [], [], [], [], [], []
     result: TrainResult | None = None
     monitor: ValidationMonitor | None = None
     train_wall = 0.0
@@ -226,7 +239,9 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
                 features, spec = encoder_features(rec, split, encoder)
             else:
                 features, result, spec, monitor = learn_features(rec, split, config)
-        metrics, pred = _readout(rec, features, split)
+        metrics, pred, per_bin = _readout(rec, features, split)
+        per_bins.append(per_bin)
+        trials.append(rec.trial[split["test"]])
         train_wall += result.wall_s if result is not None else 0.0
         if result is not None:
             selected.append(monitor.best_step if monitor is not None else result.steps)
@@ -235,6 +250,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         preds.append(pred)
     test_label, test_pred = np.concatenate(labels), np.concatenate(preds)
     metrics = _pool(rec, folds, fold_metrics, test_label, test_pred)
+    metrics["intervals"] = _intervals(rec, test_label, test_pred, per_bins, np.concatenate(trials))
     metrics.update(
         method=config.method if encoder is None else ENCODER_METHOD, seed=config.seed,
         recording=rec.name, kind=rec.kind, split=config.split,
@@ -269,6 +285,17 @@ def _pool(rec: NeuralRecording, folds: list, fold_metrics: list[dict], label: np
         pooled.update(accuracy_and_f1(label, pred))
     pooled["folds"] = [{k: m[k] for k in keys} for m in fold_metrics]
     return pooled
+
+
+def _intervals(rec: NeuralRecording, label: np.ndarray, pred: np.ndarray,
+               per_bins: list[dict[str, np.ndarray]], trial: np.ndarray) -> dict:
+    """Bootstrap 95% intervals of the test metrics (:mod:`mtneuro.stats`): reach over test
+    trials (a trial's bins resampled together), sleep (one long trial) over test bins."""
+    if rec.kind == "reach":
+        return {key: mean_interval(np.concatenate([b[key] for b in per_bins]),
+                                   unit="test trials", groups=trial) for key in per_bins[0]}
+    intervals = classification_intervals(label, pred, len(rec.class_names), unit="test bins")
+    return {key: intervals[key] for key in ("accuracy", "f1_weighted")}
 
 
 def _split_label(split: str) -> str:

@@ -29,11 +29,18 @@ from mtneuro.data.sources.base import VolumeSource
 from mtneuro.data.spec import REGIONS, segmentation_setting
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, model_dim
-from mtneuro.stats import mean_std
+from mtneuro.stats import (
+    confusion_intervals,
+    first_seed_intervals,
+    interval_by_name,
+    mean_interval,
+    mean_std,
+)
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import Task2Config
 from mtneuro.tasks.segmentation.inference import evaluate_tiles
+from mtneuro.tasks.segmentation.metrics import per_image_confusion, per_image_iou_scores
 from mtneuro.tasks.segmentation.train import train_segmentation
 
 
@@ -61,6 +68,19 @@ def _summary(per_seed: list[dict], class_names: tuple[str, ...]) -> dict[str, An
     for key in ("f1", "iou", "iou_pooled", "recall"):
         out[key] = {c: mean_std([s["scores"][key][c] for s in per_seed]) for c in class_names}
     return out
+
+
+def image_intervals(predictions: np.ndarray, masks: np.ndarray,
+                    class_names: tuple[str, ...]) -> dict[str, Any]:
+    """Bootstrap 95% intervals over test images of ``avg_f1``, ``avg_iou`` and the per-class
+    ``f1`` and ``iou`` (:mod:`mtneuro.stats`), from each image's pixel confusion matrix."""
+    confusions = per_image_confusion(predictions, masks, len(class_names))
+    f1 = confusion_intervals(confusions, unit="test images")
+    iou_per_image = per_image_iou_scores(confusions)
+    iou = mean_interval(iou_per_image, unit="test images")
+    return {"avg_f1": f1["avg_f1"], "f1": interval_by_name(f1["f1"], class_names),
+            "avg_iou": mean_interval(iou_per_image.mean(axis=1), unit="test images"),
+            "iou": interval_by_name(iou, class_names)}
 
 
 def _example_indices(region: np.ndarray, per_region: int) -> np.ndarray:
@@ -190,6 +210,7 @@ def run_task2(
             {
                 "seed": seed,
                 "scores": scores,
+                "intervals": image_intervals(predictions, test_masks, setting.class_names),
                 "train": history,
                 "train_s": t1 - t0,
                 "eval_s": t2 - t1,
@@ -207,6 +228,7 @@ def run_task2(
             }
         del model
 
+    summary = _summary(per_seed, setting.class_names)
     metrics = {
         "setting": {
             "classes": config.classes,
@@ -222,7 +244,8 @@ def run_task2(
         "window": list(window),
         "read_s": read_s,
         "per_seed": per_seed,
-        "summary": _summary(per_seed, setting.class_names),
+        "summary": summary,
+        "intervals": first_seed_intervals(per_seed, summary["avg_f1"], summary["avg_iou"]),
     }
     return {
         "metrics": metrics,

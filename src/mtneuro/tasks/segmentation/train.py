@@ -12,20 +12,19 @@ uninterrupted one, because the batches of epoch e depend only on ``(seed, e)``.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from mtneuro import cpu_memory
 from mtneuro.acceleration import autocast_dtype
 from mtneuro.checkpoint_io import load_state, plain_json, restore_into, save_state
 from mtneuro.config import to_dict
 from mtneuro.errors import ConfigError, TrainingError
+from mtneuro.progress import LoopProgress
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import TrainSettings
 
@@ -181,52 +180,48 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                             ("scheduler", scheduler), ("scaler", scaler)):
             restore_into(target, state, key, path, "task 2 checkpoint")
         history, start = list(state["history"]), int(state["epoch"])
-    show = not quiet and sys.stderr.isatty()
-    for epoch in range(start, settings.epochs):
-        model.train()
-        running, count = 0.0, 0
-        bar = tqdm(
-            batches.epoch(epoch),
-            total=len(batches),
-            disable=not show,
-            leave=False,
-            desc=f"epoch {epoch + 1}/{settings.epochs}",
-        )
-        for images, masks in bar:
-            images, masks = (
-                images.to(device, non_blocking=True),
-                masks.to(device, non_blocking=True),
-            )
-            with torch.autocast(device.type, dtype=dtype, enabled=use_amp):
-                logits = model(images)
-            loss = criterion(logits, masks)
-            if not torch.isfinite(loss):
-                raise TrainingError(
-                    f"loss became {loss.item()} at epoch {epoch + 1}; "
-                    f"lower train.lr (now {settings.lr})"
+    progress = LoopProgress("task-2 training", (settings.epochs - start) * len(batches)
+                            * settings.batch_size, unit="samples", enabled=not quiet)
+    with progress:
+        for epoch in range(start, settings.epochs):
+            model.train()
+            running, count = 0.0, 0
+            for images, masks in batches.epoch(epoch):
+                images, masks = (
+                    images.to(device, non_blocking=True),
+                    masks.to(device, non_blocking=True),
                 )
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            running += loss.item()
-            count += 1
-            bar.set_postfix(loss=f"{running / count:.4f}")
-        history.append(running / max(count, 1))
-        if path is not None:
-            save_state(
-                path,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "epoch": epoch + 1,
-                    "history": history,
-                    "record": record,
-                },
-            )
+                with torch.autocast(device.type, dtype=dtype, enabled=use_amp):
+                    logits = model(images)
+                loss = criterion(logits, masks)
+                if not torch.isfinite(loss):
+                    raise TrainingError(
+                        f"loss became {loss.item()} at epoch {epoch + 1}; "
+                        f"lower train.lr (now {settings.lr})"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                scheduler.step()
+                running += loss.item()
+                count += 1
+                progress.update(images.shape[0], detail=f"epoch {epoch + 1}/{settings.epochs}, "
+                                                        f"loss {running / count:.4f}")
+            history.append(running / max(count, 1))
+            if path is not None:
+                save_state(
+                    path,
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "scaler": scaler.state_dict(),
+                        "epoch": epoch + 1,
+                        "history": history,
+                        "record": record,
+                    },
+                )
     return {
         "loss_per_epoch": history,
         "epochs": settings.epochs,

@@ -1,0 +1,85 @@
+"""How much slower a command runs beside busy processes than on an idle machine.
+
+Runs the command idle, then with N busy-loop processes beside it (default 4; each spins
+one core at 100 %), in the same invocation, and prints a markdown table of wall-clock
+seconds: idle, loaded and their ratio. Issue 19's goal: loaded at most 3x idle.
+
+    python benchmarks/contention.py -- mtneuro pretrain --quick --out /tmp/pt
+    python benchmarks/contention.py --busy 4 --repeat 2 -- mtneuro bench --suite quick --out /tmp/q
+
+``--label`` names the row. Run it on a machine with nothing else running: "idle" means
+idle but for this script. The command's output goes to ``--log`` (default: discarded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def time_command(command: Sequence[str], log: str | None) -> float:
+    """Wall-clock seconds of one run of ``command``; raises if it fails."""
+    started = time.perf_counter()
+    with open(log or os.devnull, "ab") as sink:
+        subprocess.run(list(command), check=True, stdout=sink, stderr=subprocess.STDOUT)
+    return time.perf_counter() - started
+
+
+def time_loaded(command: Sequence[str], busy: int, log: str | None) -> float:
+    """Seconds of ``command`` while ``busy`` spinning processes run beside it."""
+    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(busy)]
+    for process in spinners:
+        process.start()
+    try:
+        time.sleep(0.5)  # let the spinners reach full speed
+        return time_command(command, log)
+    finally:
+        for process in spinners:
+            process.terminate()
+        for process in spinners:
+            process.join()
+
+
+def table(label: str, idle: list[float], loaded: list[float], busy: int) -> str:
+    """The markdown table: best of the repeats (least disturbed) for each condition."""
+    best_idle, best_loaded = min(idle), min(loaded)
+    return "\n".join([
+        f"| command | idle s | loaded s ({busy} busy processes) | loaded / idle |",
+        "|---|---:|---:|---:|",
+        f"| {label} | {best_idle:.1f} | {best_loaded:.1f} | {best_loaded / best_idle:.1f}x |",
+    ])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--busy", type=int, default=4, help="busy-loop processes (default 4)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per condition (best kept)")
+    parser.add_argument("--label", default=None, help="row name (default: the command)")
+    parser.add_argument("--log", default=None, help="append the command's output here")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("give the command to time after --")
+    idle = [time_command(command, args.log) for _ in range(args.repeat)]
+    loaded = [time_loaded(command, args.busy, args.log) for _ in range(args.repeat)]
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"{platform.node()}: {cpus} CPUs usable, Python {platform.python_version()}, "
+          f"{args.repeat} run(s) per condition, best kept; OMP_NUM_THREADS="
+          f"{os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    print(table(args.label or " ".join(command), idle, loaded, args.busy))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

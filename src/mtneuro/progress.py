@@ -1,0 +1,163 @@
+"""Progress of long loops, for a person and for the bench's live table.
+
+Three readers, one call (:meth:`LoopProgress.update`):
+
+* on a terminal, a ``tqdm`` bar that appears once the loop has run :data:`BAR_DELAY_S`
+  seconds (short loops stay silent);
+* in a log (stderr not a terminal: a batch job, ``tee``, CI), a line
+  ``what: done/total unit (P %), R unit/s, detail, eta M min`` at least every
+  :data:`LINE_INTERVAL_S` seconds while the loop runs, and one when it ends if any was
+  written;
+* for a watcher in another process (``mtneuro bench``'s live table), the latest state as
+  a small JSON file, written atomically at most every :data:`PUBLISH_INTERVAL_S` seconds
+  while :func:`publishing_to` names one (:func:`read_published` reads it back).
+
+A base module (standard library and ``tqdm``), so data loading can use it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Self, TextIO
+
+LINE_INTERVAL_S = 30.0
+BAR_DELAY_S = 2.0
+PUBLISH_INTERVAL_S = 0.5
+
+_sink: Path | None = None
+_last_publish = -float("inf")
+
+
+@contextlib.contextmanager
+def publishing_to(path: str | Path | None) -> Iterator[None]:
+    """Within the block, loops of this process publish their progress to ``path`` (a JSON
+    file; ``None``: nowhere). The file is removed when the block ends."""
+    global _sink
+    previous, _sink = _sink, None if path is None else Path(path)
+    try:
+        yield
+    finally:
+        if _sink is not None:
+            with contextlib.suppress(FileNotFoundError):
+                _sink.unlink()
+        _sink = previous
+
+
+def publish(what: str, done: float, total: float | None, *, unit: str, rate: float | None = None,
+            rate_unit: str | None = None, detail: str = "", force: bool = False) -> None:
+    """Record the current loop's state for a watcher (see the module docstring); does
+    nothing outside :func:`publishing_to` and at most every :data:`PUBLISH_INTERVAL_S`
+    seconds unless ``force``."""
+    global _last_publish
+    if _sink is None:
+        return
+    now = time.monotonic()
+    if not force and now - _last_publish < PUBLISH_INTERVAL_S:
+        return
+    _last_publish = now
+    state = {"what": what, "done": done, "total": total, "unit": unit, "rate": rate,
+             "rate_unit": rate_unit or unit, "detail": detail, "time": time.time()}
+    partial = _sink.with_name(_sink.name + ".tmp")
+    try:
+        partial.write_text(json.dumps(state))
+        os.replace(partial, _sink)
+    except OSError:  # the watcher's folder went away: progress is a courtesy, the work goes on
+        pass
+
+
+def read_published(path: str | Path) -> dict[str, Any] | None:
+    """The state last published to ``path``, or ``None`` (none yet, or unreadable)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def describe_state(state: dict[str, Any]) -> str:
+    """``pre-training 120/400 steps, 850 samples/s, epoch 3/10`` from a published state."""
+    done, total = state.get("done"), state.get("total")
+    text = f"{state.get('what', '')} {done:.0f}" + (f"/{total:.0f}" if total else "")
+    text += f" {state.get('unit', '')}"
+    if state.get("rate"):
+        text += f", {state['rate']:.0f} {state.get('rate_unit') or state.get('unit', '')}/s"
+    return text + (f", {state['detail']}" if state.get("detail") else "")
+
+
+class LoopProgress:
+    """Progress of a loop of ``total`` units (see the module docstring).
+
+    Args:
+        what: what the loop does (``"reading train tiles"``).
+        total: units of the whole loop (``None``: unknown).
+        unit: name of a unit (``"blocks"``, ``"samples"``).
+        enabled: False for no bar and no lines (quiet runs); the bench is still told.
+        stream: where bar and lines go (stderr by default).
+    """
+
+    def __init__(self, what: str, total: float | None, *, unit: str = "items",
+                 enabled: bool = True, stream: TextIO | None = None) -> None:
+        self.what, self.total, self.unit = what, total, unit
+        self.stream = stream if stream is not None else sys.stderr
+        self.done = 0.0
+        self.start = self.last_line = time.perf_counter()
+        self.lines_written = 0
+        self.bar: Any = None
+        self.lines = False
+        if enabled and self.stream.isatty():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=what, unit=f" {unit}", delay=BAR_DELAY_S,
+                            leave=False, dynamic_ncols=True, file=self.stream)
+        elif enabled:
+            self.lines = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def rate(self) -> float:
+        return self.done / max(time.perf_counter() - self.start, 1e-9)
+
+    def update(self, n: float = 1, *, detail: str = "") -> None:
+        """``n`` more units done; ``detail`` (e.g. ``"epoch 2/5, loss 0.41"``) is shown."""
+        self.done += n
+        publish(self.what, self.done, self.total, unit=self.unit, rate=self.rate(), detail=detail)
+        if self.bar is not None:
+            self.bar.update(n)
+            if detail:
+                self.bar.set_postfix_str(detail, refresh=False)
+        elif self.lines and time.perf_counter() - self.last_line >= LINE_INTERVAL_S:
+            self._line(detail)
+
+    def _line(self, detail: str) -> None:
+        self.last_line = time.perf_counter()
+        self.lines_written += 1
+        rate = self.rate()
+        text = f"{self.what}: {self.done:.0f}"
+        if self.total:
+            left_min = (self.total - self.done) / max(rate, 1e-9) / 60
+            text += f"/{self.total:.0f} {self.unit} ({100 * self.done / self.total:.0f} %)"
+        else:
+            text += f" {self.unit}"
+        text += f", {rate:.1f} {self.unit}/s" + (f", {detail}" if detail else "")
+        if self.total:
+            text += f", eta {left_min:.1f} min"
+        print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        """End the bar; in a log where lines were written, one more saying it finished."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.lines and self.lines_written:
+            print(f"{self.what}: done, {self.done:.0f} {self.unit} in "
+                  f"{time.perf_counter() - self.start:.0f} s", file=self.stream, flush=True)
+            self.lines_written = 0

@@ -1,0 +1,76 @@
+"""Progress of long loops: lines in a log, a bar on a terminal, a published state."""
+
+import io
+import json
+
+import pytest
+
+from mtneuro import progress
+from mtneuro.progress import LoopProgress, describe_state, publish, publishing_to, read_published
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_log_gets_a_line_per_interval_and_one_at_the_end(monkeypatch):
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
+    stream = io.StringIO()
+    with LoopProgress("reading train tiles", 4, unit="tiles", stream=stream) as loop:
+        loop.update(2, detail="CTX A")
+        loop.update(2)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("reading train tiles: 2/4 tiles (50 %), ")
+    assert "CTX A" in lines[0] and "eta" in lines[0]
+    assert lines[-1].startswith("reading train tiles: done, 4 tiles in ")
+
+
+def test_short_loop_in_a_log_stays_silent():
+    stream = io.StringIO()
+    with LoopProgress("quick", 3, stream=stream) as loop:
+        loop.update(3)
+    assert stream.getvalue() == ""
+
+
+def test_terminal_gets_a_bar_after_its_delay(monkeypatch):
+    monkeypatch.setattr(progress, "BAR_DELAY_S", 0.0)
+    stream = _Terminal()
+    with LoopProgress("task-2 training", 64, unit="samples", stream=stream) as loop:
+        loop.update(32, detail="epoch 1/2, loss 0.5000")
+        loop.bar.refresh()  # tqdm draws at most every 0.1 s by itself
+    out = stream.getvalue()
+    assert "32/64" in out and "samples/s" in out and "epoch 1/2, loss 0.5000" in out
+
+
+def test_published_state_reaches_a_watcher_and_goes_away(tmp_path):
+    path = tmp_path / "progress.json"
+    publish("nowhere", 1, 2, unit="steps")  # outside publishing_to: nothing written
+    with publishing_to(path):
+        with LoopProgress("pre-training", 10, unit="steps", enabled=False) as loop:
+            loop.update(3, detail="epoch 1/5")
+        state = read_published(path)
+        assert state["what"] == "pre-training" and state["done"] == 3 and state["total"] == 10
+        assert describe_state(state).startswith("pre-training 3/10 steps, ")
+        assert describe_state(state).endswith(" steps/s, epoch 1/5")
+        publish("pre-training", 4, 10, unit="steps", force=False)  # within 0.5 s: skipped
+        assert read_published(path)["done"] == 3
+        publish("pre-training", 10, 10, unit="steps", rate=800.0, rate_unit="samples", force=True)
+        assert json.loads(path.read_text())["done"] == 10
+        assert describe_state(read_published(path)) == "pre-training 10/10 steps, 800 samples/s"
+    assert not path.exists() and read_published(path) is None
+
+
+def test_region_tiles_show_progress_while_they_are_read(monkeypatch, capsys):
+    from mtneuro.data.datasets import RegionTileDataset
+    from mtneuro.data.sources import open_source
+
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
+    RegionTileDataset(open_source("phantom", seed=0), "roi-c1", "test", z_step=64)
+    err = capsys.readouterr().err
+    assert "reading test tiles (roi-c1, 2d): " in err and " done, " in err
+
+
+@pytest.fixture(autouse=True)
+def _publish_any_time(monkeypatch):
+    monkeypatch.setattr(progress, "_last_publish", -float("inf"))
