@@ -45,6 +45,7 @@ from torch import nn
 from mtneuro import acceleration, cpu_memory
 from mtneuro.checkpoint_io import restore_into
 from mtneuro.errors import ConfigError, TrainingError
+from mtneuro.ssl.divergence import DivergenceGuard
 from mtneuro.ssl import schedules
 from mtneuro.ssl.checkpoint import (
     capture_rng_state,
@@ -223,6 +224,7 @@ class Trainer:
         self.log = LossLog(self.log_path, settings.batch_size,
                            self.dist.is_main and self.log_path is not None)
         self.last_checkpoint_epoch: int | None = None
+        self.guard = DivergenceGuard()
 
     # -- schedules ------------------------------------------------------------------
     def scheduled(self, step: int) -> dict[str, float]:
@@ -380,6 +382,8 @@ class Trainer:
         }
 
     def _save(self) -> None:
+        self.guard.check(self.method, self.optimizer, self.log.last_loss,
+                         f"epoch {self.epoch} (step {self.step})", self._kept_checkpoint)
         if self.dist.is_main and self.checkpoint_path is not None:
             save_checkpoint(self.checkpoint_path, self._state())
         self.last_checkpoint_epoch = self.epoch

@@ -26,6 +26,7 @@ from mtneuro.acceleration import autocast_dtype
 from mtneuro.checkpoint_io import load_state, plain_json, restore_into, save_state
 from mtneuro.config import to_dict
 from mtneuro.errors import ConfigError, TrainingError
+from mtneuro.ssl.divergence import DivergenceGuard
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import TrainSettings
 
@@ -182,6 +183,8 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
             restore_into(target, state, key, path, "task 2 checkpoint")
         history, start = list(state["history"]), int(state["epoch"])
     show = not quiet and sys.stderr.isatty()
+    guard = DivergenceGuard()
+    guard.losses = list(history)
     for epoch in range(start, settings.epochs):
         model.train()
         running, count = 0.0, 0
@@ -214,6 +217,9 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
             count += 1
             bar.set_postfix(loss=f"{running / count:.4f}")
         history.append(running / max(count, 1))
+        kept = (f"the checkpoint of epoch {epoch} is kept in {path}" if path is not None and epoch
+                else "no checkpoint had been written")
+        guard.check(model, optimizer, history[-1], f"epoch {epoch + 1}", lambda: kept)
         if path is not None:
             save_state(
                 path,
