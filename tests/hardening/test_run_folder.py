@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from cli_probe import assert_one_line_error, invoke, tree
 
-from mtneuro.cli.run_folder import prepare_run_folder
 from mtneuro.errors import ConfigError
 
 #: One cheap invocation of every command that writes a run (all stop before training).
@@ -66,6 +65,8 @@ def test_out_that_is_a_file_or_under_a_file_is_one_line(tmp_path, command):
 
 
 def test_overwrite_removes_only_the_run_records(tmp_path):
+    from mtneuro.cli.run_folder import prepare_run_folder
+
     out = tmp_path / "run"
     _plant_run(out, "pretrain")
     (out / "notes.txt").write_text("mine")
@@ -76,6 +77,8 @@ def test_overwrite_removes_only_the_run_records(tmp_path):
 
 
 def test_dry_run_checks_the_folder_but_removes_nothing(tmp_path):
+    from mtneuro.cli.run_folder import prepare_run_folder
+
     out = tmp_path / "run"
     _plant_run(out, "bench")
     before = tree(tmp_path)
@@ -84,6 +87,8 @@ def test_dry_run_checks_the_folder_but_removes_nothing(tmp_path):
 
 
 def test_unwritable_place_is_refused(tmp_path):
+    from mtneuro.cli.run_folder import prepare_run_folder
+
     # root may write anywhere on disk, but nobody writes in /proc
     with pytest.raises(ConfigError, match="cannot write in /proc"):
         prepare_run_folder("/proc/mtneuro-run", "task")
