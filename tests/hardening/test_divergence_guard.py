@@ -69,7 +69,7 @@ def test_guard_names_non_finite_state_and_loss_jumps():
 
     optimizer = torch.optim.SGD(torch.nn.Linear(3, 2).parameters(), lr=0.1, momentum=0.9)
     sane = torch.nn.Linear(3, 2)
-    list(optimizer.param_groups[0]["params"])[0].grad = torch.full((2, 3), float("inf"))
+    next(iter(optimizer.param_groups[0]["params"])).grad = torch.full((2, 3), float("inf"))
     optimizer.step()  # momentum buffer now inf
     assert "optimizer state" in first_unusable(sane, optimizer)
 

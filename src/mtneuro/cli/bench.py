@@ -110,8 +110,8 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
             --executor-param slurm_partition=gpu --executor-param gpus_per_node=1 --out runs/paper
     """
     from mtneuro.bench.runner import RunOptions, run_suite
-    from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.bench.suite import expand, load_suite
+    from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.report.html import build_report
     from mtneuro.tasks.registry import get_task, task_names
 

@@ -44,13 +44,12 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, ou
     With several seeds each seed's files go to DIR/seed-S/ and DIR/metrics.json holds
     the per-seed numbers with mean and std.
     """
+    from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.config import from_mapping, to_dict
+    from mtneuro.errors import ConfigError
     from mtneuro.report.results import mean_std, write_metrics
     from mtneuro.tasks.neural import NeuralConfig, fit_neural
     from mtneuro.tasks.protocol import protocol_card
-
-    from mtneuro.cli.run_folder import prepare_run_folder
-    from mtneuro.errors import ConfigError
 
     seed_list = parse_seeds(seeds, more_seeds)
     if seed_list is not None and seed is not None:

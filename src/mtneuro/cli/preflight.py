@@ -69,12 +69,40 @@ def check_crop(crop: int | None, key: str) -> None:
                           f"got {crop}")
 
 
+def check_device(device: str | None, key: str = "device") -> None:
+    """A torch device name: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
+    if device is None or device == "auto":
+        return
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError, TypeError):
+        kind = None
+    if kind not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"{key}: expected auto, cpu, cuda, cuda:N or mps, got {device!r}")
+
+
 def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
     """An encoder *file* loads safely and takes images (not firing rates).
 
-    Other specs (registered names, ``module:callable``) are resolved when the task runs.
+    A spec that is no file must be ``module:callable`` (imported when the task runs), a
+    registered encoder or an entry-point name; one that looks like a path must exist.
     """
-    if not spec or not Path(spec).is_file():
+    if not spec:
+        return
+    if not Path(spec).is_file():
+        from importlib.metadata import entry_points
+
+        from mtneuro.models.registry import list_encoders
+        from mtneuro.models.user import ENTRY_POINT_GROUP
+
+        if spec.endswith((".pt", ".pth", ".ckpt")) or "/" in spec or "\\" in spec:
+            raise ConfigError(f"{option} {spec}: file not found")
+        names = [*list_encoders(), *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
+        if ":" not in spec and spec not in names:
+            raise ConfigError(f"{option} {spec!r}: expected an encoder file, module:callable "
+                              f"or an encoder name ({', '.join(names)})")
         return
     from mtneuro.models.checkpoint import encoder_input_spec
 
@@ -105,7 +133,8 @@ def check_weights_file(path: str | None, option: str = "--encoder-weights") -> N
 
 def check_config(config: Any, prefix: str = "") -> None:
     """Everything of a task or pre-training config that can be checked before data is read:
-    seeds, source parameters, crops, encoder files (nested configs too, e.g. ``pretrain``).
+    seeds, source parameters, crops, device, encoder files (nested configs too, e.g.
+    ``pretrain``).
     """
     from mtneuro.vocab import VISION_SOURCES
 
@@ -123,6 +152,8 @@ def check_config(config: Any, prefix: str = "") -> None:
             if dataclasses.is_dataclass(train):
                 check_crop(getattr(train, "crop", None), f"{prefix}train.crop")
             check_crop(values.get("window"), f"{prefix}window")
+    if isinstance(values.get("device"), str):
+        check_device(values["device"], f"{prefix}device")
     if isinstance(values.get("encoder"), str):
         check_image_encoder(values["encoder"])
     if isinstance(values.get("encoder_weights"), str):

@@ -45,7 +45,6 @@ from torch import nn
 from mtneuro import acceleration, cpu_memory
 from mtneuro.checkpoint_io import restore_into
 from mtneuro.errors import ConfigError, TrainingError
-from mtneuro.ssl.divergence import DivergenceGuard
 from mtneuro.ssl import schedules
 from mtneuro.ssl.checkpoint import (
     capture_rng_state,
@@ -54,6 +53,7 @@ from mtneuro.ssl.checkpoint import (
     save_checkpoint,
 )
 from mtneuro.ssl.distributed import DistInfo, barrier, local_slice
+from mtneuro.ssl.divergence import DivergenceGuard
 from mtneuro.ssl.loss_log import LossLog
 from mtneuro.ssl.optim import static_update_support
 from mtneuro.ssl.progress import Progress

@@ -219,7 +219,7 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
         history.append(running / max(count, 1))
         kept = (f"the checkpoint of epoch {epoch} is kept in {path}" if path is not None and epoch
                 else "no checkpoint had been written")
-        guard.check(model, optimizer, history[-1], f"epoch {epoch + 1}", lambda: kept)
+        guard.check(model, optimizer, history[-1], f"epoch {epoch + 1}", lambda kept=kept: kept)
         if path is not None:
             save_state(
                 path,
