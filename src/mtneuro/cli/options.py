@@ -90,9 +90,12 @@ def parse_seeds(seeds: tuple[str, ...] | list[str] | str | None,
         return None
     values = [v for part in (*seeds, *extra) for v in str(part).replace(",", " ").split()]
     try:
+        if not values:
+            raise ValueError
         parsed = [int(v) for v in values]
     except ValueError:
-        raise ConfigError(f"--seeds: expected integers, got {' '.join(values)!r}") from None
+        given = " ".join(map(str, (*seeds, *extra)))
+        raise ConfigError(f"--seeds: expected integers, got {given!r}") from None
     if len(set(parsed)) != len(parsed):
         raise ConfigError(f"--seeds: expected distinct seeds, got {' '.join(values)!r}")
     check_seeds(parsed)
