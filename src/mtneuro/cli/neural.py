@@ -45,17 +45,19 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, ou
     the per-seed numbers with mean and std.
     """
     from mtneuro.cli.run_folder import prepare_run_folder
-    from mtneuro.config import from_mapping, to_dict
     from mtneuro.errors import ConfigError
-    from mtneuro.report.results import mean_std, write_metrics
-    from mtneuro.tasks.neural import NeuralConfig, fit_neural
-    from mtneuro.tasks.protocol import protocol_card
 
     seed_list = parse_seeds(seeds, more_seeds)
     if seed_list is not None and seed is not None:
         raise ConfigError("--seed and --seeds: choose one (--seeds 0 1 2 runs several seeds)")
     seed_list = seed_list or [0 if seed is None else seed]
     prepare_run_folder(out_dir, "neural", overwrite=overwrite)
+
+    from mtneuro.config import from_mapping, to_dict
+    from mtneuro.report.results import mean_std, write_metrics
+    from mtneuro.tasks.neural import NeuralConfig, fit_neural
+    from mtneuro.tasks.protocol import protocol_card
+
     rows = []
     last_source: dict = {}
     last_config: dict = {}
