@@ -26,26 +26,21 @@ EXAMPLES_PER_OPTION = 5
 WORDS = st.text(alphabet=string.ascii_lowercase + string.digits + "_", min_size=1, max_size=10)
 
 
-def _not_int(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return True
-    return False
-
-
-def _not_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return True
-    return False
+def _unparsable(parse):
+    """A filter keeping the texts that ``parse`` (``int``, ``float``) rejects."""
+    def rejected(text: str) -> bool:
+        try:
+            parse(text)
+        except ValueError:
+            return True
+        return False
+    return rejected
 
 
 NEGATIVE = st.integers(min_value=-10**12, max_value=-1).map(str)
 NON_POSITIVE = st.integers(min_value=-10**6, max_value=0).map(str)
-NOT_INT = st.text(alphabet=string.ascii_letters + ".,;:", min_size=1, max_size=8).filter(_not_int)
-NOT_FLOAT = st.text(alphabet="abcdxyz;:", min_size=1, max_size=8).filter(_not_float)
+NOT_INT = st.text(alphabet=string.ascii_letters + ".,;:", min_size=1, max_size=8).filter(_unparsable(int))
+NOT_FLOAT = st.text(alphabet="abcdxyz;:", min_size=1, max_size=8).filter(_unparsable(float))
 MISSING_PATH = WORDS.map(lambda w: f"missing_dir/{w}.pt")
 GARBAGE = st.binary(min_size=0, max_size=64).map(lambda b: ("file", b"\x00" + b))
 BAD_YAML = st.one_of(
