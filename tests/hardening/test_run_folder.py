@@ -92,3 +92,15 @@ def test_unwritable_place_is_refused(tmp_path):
     # root may write anywhere on disk, but nobody writes in /proc
     with pytest.raises(ConfigError, match="cannot write in /proc"):
         prepare_run_folder("/proc/mtneuro-run", "task")
+
+
+def test_a_run_stopped_before_its_first_checkpoint_can_be_replaced(tmp_path):
+    from mtneuro.cli.run_folder import prepare_run_folder
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "train_log.jsonl").write_text("{}\n")  # no checkpoint.pt yet
+    with pytest.raises(ConfigError, match="add --overwrite to start afresh"):
+        prepare_run_folder(out, "pretrain", resume=True)
+    (tmp_path / "suite" / "cells" / "task1-x").mkdir(parents=True)  # no cell ended
+    assert prepare_run_folder(tmp_path / "suite", "bench", resume=True) == tmp_path / "suite"

@@ -29,7 +29,7 @@ RUN_RECORDS: dict[str, tuple[str, ...]] = {
 RESUMABLE: dict[str, str] = {
     "pretrain": "checkpoint.pt",
     "task": "checkpoints/seed*.pt",
-    "bench": "cells/*/metrics.json",
+    "bench": "cells",  # a suite stopped before its first cell ended resumes too
 }
 
 
@@ -88,8 +88,9 @@ def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
         if pattern is None:
             raise ConfigError("--resume: this command keeps no checkpoints to resume from")
         if not list(out.glob(pattern)):
-            raise ConfigError(f"--resume: {out} holds no run to resume (no {pattern}); "
-                              f"drop --resume to start a new run")
+            how = ("drop --resume and add --overwrite to start afresh" if run_records(out, kind)
+                   else "drop --resume to start a new run")
+            raise ConfigError(f"--resume: {out} holds no run to resume (no {pattern}); {how}")
         return out
     held = run_records(out, kind)
     if not held:
