@@ -133,6 +133,8 @@ def test_text_and_object_npz_are_one_line(tmp_path):
 def test_bench_dry_run_checks_what_the_run_would_reject(tmp_path):
     check(tmp_path, ["bench", "--suite", "quick", "--dry-run", "--source-param", "bogus=1"],
           "cell ", "'bogus'")
+    check(tmp_path, ["bench", "--suite", "quick", "--dry-run", "--executor-param", "=3"],
+          "--executor-param")
     (tmp_path / "afile").write_text("x")
     outcome = invoke(["bench", "--suite", "quick", "--dry-run", "--out", "afile"], tmp_path)
     assert_one_line_error(outcome, "afile")

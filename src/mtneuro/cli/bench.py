@@ -125,12 +125,13 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
         extra = parse_source_params(source_params)
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
     _check_cells(cells)
+    submitit_params = parse_key_values(executor_params, "--executor-param")
     prepare_run_folder(out_dir, "bench", resume=resume, overwrite=overwrite, dry_run=dry_run)
     if dry_run:
         _print_cards(cells, spec.name)
         return
     options = RunOptions(out_dir=out_dir, resume=resume, jobs=jobs, executor=executor,
-                         executor_params=parse_key_values(executor_params, "--executor-param"), quiet=quiet)
+                         executor_params=submitit_params, quiet=quiet)
     states = run_suite(cells, options)
     paths = build_report(out_dir)
     failed = [s for s in states if s.status == "failed"]
