@@ -46,6 +46,7 @@ def empty_roots(tmp_path, monkeypatch):
     """No $MTNEURO_DATA and an empty user cache: only an explicit root can provide a file."""
     monkeypatch.delenv("MTNEURO_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "root").mkdir()  # a root that does not exist is an error of its own
     return tmp_path / "root"
 
 

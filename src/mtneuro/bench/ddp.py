@@ -138,7 +138,8 @@ def _failure_message(log: Path, nproc: int, returncode: int) -> str:
     """One line naming the first process error, then the tail of the processes' output."""
     lines = log.read_text(errors="replace").splitlines()
     ranks = [_RANK_PREFIX.sub("", line) for line in lines if _RANK_PREFIX.match(line)]
-    errors = [line.strip() for line in ranks or lines
+    # a process's one-line error may be untagged while torchrun's own summary is tagged
+    errors = [line.strip() for group in (ranks, lines) for line in group
               if _ERROR_LINE.match(line.strip()) and "ChildFailedError" not in line]
     if errors:
         cause = errors[0]

@@ -42,6 +42,21 @@ def _print_cards(cells: list, suite_name: str) -> None:
     click.echo(f"{len(cells)} cell(s) in suite {suite_name!r}")
 
 
+def _check_cells(cells: list) -> None:
+    """Every cell's config, source parameters and encoder files, as its run would check
+    them, before any cell runs (:func:`mtneuro.cli.preflight.check_config`)."""
+    from mtneuro.bench.cell import cell_config
+    from mtneuro.cli.preflight import check_config
+    from mtneuro.errors import MtneuroError
+    from mtneuro.tasks.registry import get_task
+
+    for cell in cells:
+        try:
+            check_config(cell_config(get_task(cell.task), cell))
+        except MtneuroError as err:
+            raise type(err)(f"cell {cell.id}: {err}") from None
+
+
 @click.command()
 @click.option("--suite", default="quick", show_default=True,
               help="Built-in suite (quick, paper) or a suite YAML file.")
@@ -56,6 +71,8 @@ def _print_cards(cells: list, suite_name: str) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output directory: cells/<id>/metrics.json, report.html, leaderboard.md.")
 @click.option("--resume", is_flag=True, help="Skip cells already complete in OUT.")
+@click.option("--overwrite", is_flag=True, help="Replace the suite run OUT already holds "
+                                               "(its cells/, report.html and leaderboard.md).")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Cells run at once (processes).")
 @click.option("--executor", type=click.Choice(["local", "slurm", "submitit-local"]), default="local",
@@ -69,12 +86,14 @@ def _print_cards(cells: list, suite_name: str) -> None:
                    "byol, myow, myow-merged) under torchrun with N processes on the cell's "
                    "machine; 1: in the cell's process. Default: the suite's ddp.")
 @click.option("--dry-run", is_flag=True,
-              help="List the cells with their protocol cards (how each departs from the "
-                   "published protocol) and exit.")
+              help="Check everything the run would check (cell configs, sources, encoder "
+                   "files, OUT), list the cells with their protocol cards (how each departs "
+                   "from the published protocol) and exit.")
 @click.option("--quiet", is_flag=True, help="No live table.")
 @MORE_SEEDS_ARGUMENT
 def bench(suite: str, source: str | None, source_params: tuple[str, ...], encoder: str | None,
-          seeds: tuple[str, ...], more_seeds: tuple[str, ...], out_dir: Path, resume: bool, jobs: int,
+          seeds: tuple[str, ...], more_seeds: tuple[str, ...], out_dir: Path, resume: bool,
+          overwrite: bool, jobs: int,
           executor: str, executor_params: tuple[str, ...], ddp_procs: int | None, dry_run: bool,
           quiet: bool) -> None:
     """Evaluate methods (and your encoder) on every task and write a report with published baselines.
@@ -92,6 +111,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     """
     from mtneuro.bench.runner import RunOptions, run_suite
     from mtneuro.bench.suite import expand, load_suite
+    from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.report.html import build_report
     from mtneuro.tasks.registry import get_task, task_names
 
@@ -104,11 +124,14 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     if source_params:
         extra = parse_source_params(source_params)
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
+    _check_cells(cells)
+    submitit_params = parse_key_values(executor_params, "--executor-param")
+    prepare_run_folder(out_dir, "bench", resume=resume, overwrite=overwrite, dry_run=dry_run)
     if dry_run:
         _print_cards(cells, spec.name)
         return
     options = RunOptions(out_dir=out_dir, resume=resume, jobs=jobs, executor=executor,
-                         executor_params=parse_key_values(executor_params, "--executor-param"), quiet=quiet)
+                         executor_params=submitit_params, quiet=quiet)
     states = run_suite(cells, options)
     paths = build_report(out_dir)
     failed = [s for s in states if s.status == "failed"]

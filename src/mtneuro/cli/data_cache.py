@@ -85,14 +85,18 @@ def fetch(
         mtneuro data fetch --source bossdb --cache ~/mtneuro-cache \\
             --z 110:470 --y 500:1156 --x 1543:4856
     """
+    from mtneuro.cli.preflight import check_source_params
     from mtneuro.data.sources.cache_fetch import fill_cache
 
+    params = parse_source_params(source_params)
+    if source is not None:
+        check_source_params(source, params)
     ranges = [parse_range(a, r) for a, r in zip("zyx", (z_range, y_range, x_range))]
     wanted = [c.strip() for c in channels.split(",")] if channels else None
     cache, report = fill_cache(
         cache_dir,
         upstream=source,
-        upstream_params=parse_source_params(source_params) or None,
+        upstream_params=params or None,
         chunk_shape=chunk_shape,
         workers=workers,
         ranges=ranges,

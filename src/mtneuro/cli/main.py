@@ -73,6 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted; rerun with --resume to continue where supported", err=True)
         sys.exit(130)
+    except click.UsageError as err:  # one line, not click's usage block
+        where = f"{err.ctx.command_path} --help" if err.ctx is not None else "--help"
+        message = " ".join(err.format_message().split())
+        click.echo(f"error: {message} (see {where})", err=True)
+        sys.exit(err.exit_code)
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)

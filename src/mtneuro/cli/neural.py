@@ -17,10 +17,10 @@ from mtneuro.vocab import NEURAL_METHODS
 @click.option("--data", required=True, help="recording: a catalogue name (chewie-1, chewie-2, mihi-1, mouse-ca1, "
               "...; see `mtneuro data list`, get one with `mtneuro data download NAME`) or the path "
               "of a reach .npz / rodent .npy")
-@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--data-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="data root for named recordings (else $MTNEURO_DATA, cache, packaged samples)")
 @click.option("--method", type=click.Choice(NEURAL_METHODS), default="myow", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="seed  [default: 0]")
 @click.option("--seeds", default=None, metavar="S [S ...]",
               help="several seeds (e.g. --seeds 0 1 2); metrics.json then holds mean and std")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
@@ -30,8 +30,10 @@ from mtneuro.vocab import NEURAL_METHODS
               help="trial/kfold (reach), block/random (sleep); auto = trial or block")
 @click.option("--folds", type=click.IntRange(min=3), default=10, show_default=True, help="folds of --split kfold")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace the run OUT already holds.")
 @click.argument("more_seeds", nargs=-1, metavar="")
-def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, out_dir, more_seeds) -> None:
+def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, out_dir, overwrite,
+           more_seeds) -> None:
     """Decode reach direction (monkey M1) or arousal state (mouse CA1) from a recording.
 
     Trains METHOD on the training bins (self-supervised BYOL / MYOW, a supervised MLP,
@@ -42,11 +44,19 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, ou
     With several seeds each seed's files go to DIR/seed-S/ and DIR/metrics.json holds
     the per-seed numbers with mean and std.
     """
+    from mtneuro.cli.run_folder import prepare_run_folder
+    from mtneuro.errors import ConfigError
+
+    seed_list = parse_seeds(seeds, more_seeds)
+    if seed_list is not None and seed is not None:
+        raise ConfigError("--seed and --seeds: choose one (--seeds 0 1 2 runs several seeds)")
+    seed_list = seed_list or [0 if seed is None else seed]
+    prepare_run_folder(out_dir, "neural", overwrite=overwrite)
+
     from mtneuro.report.record import run_and_record
     from mtneuro.tasks.registry import get_task
 
     task = get_task("neural")
-    seed_list = parse_seeds(seeds, more_seeds) or [seed]
     results = []
     for s in seed_list:
         config = task.make_config(None, {

@@ -3,13 +3,13 @@ and :func:`run_task`, the one path from a command's values to a recorded task ru
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 from typing import Any
 
 import click
 
+from mtneuro.cli.preflight import check_seeds
 from mtneuro.errors import ConfigError
 
 SOURCE_OPTION = click.option(
@@ -58,19 +58,13 @@ def open_cli_source(name: str, pairs: tuple[str, ...] | list[str]):
     Every mistake (unknown source or parameter, bad value) is a one-line :class:`ConfigError`
     or another :class:`~mtneuro.errors.MtneuroError` from the source itself.
     """
-    from mtneuro.data.sources import SOURCE_NAMES, open_source, source_factory
+    from mtneuro.cli.preflight import check_source_params
+    from mtneuro.data.sources import SOURCE_NAMES, open_source
     from mtneuro.registry import check_choice
 
     check_choice("source", name, SOURCE_NAMES)
     params = parse_source_params(pairs)
-    accepted = inspect.signature(source_factory(name)).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
-        unknown = sorted(set(params) - set(accepted))
-        if unknown:
-            raise ConfigError(
-                f"--source-param {unknown[0]!r}: source {name!r} takes: "
-                f"{', '.join(accepted) or 'nothing'}"
-            )
+    check_source_params(name, params)
     return open_source(name, **params)
 
 
@@ -96,11 +90,15 @@ def parse_seeds(seeds: tuple[str, ...] | list[str] | str | None,
         return None
     values = [v for part in (*seeds, *extra) for v in str(part).replace(",", " ").split()]
     try:
+        if not values:
+            raise ValueError
         parsed = [int(v) for v in values]
     except ValueError:
-        raise ConfigError(f"--seeds: expected integers, got {' '.join(values)!r}") from None
+        given = " ".join(map(str, (*seeds, *extra)))
+        raise ConfigError(f"--seeds: expected integers, got {given!r}") from None
     if len(set(parsed)) != len(parsed):
         raise ConfigError(f"--seeds: expected distinct seeds, got {' '.join(values)!r}")
+    check_seeds(parsed)
     return parsed
 
 
@@ -120,6 +118,11 @@ OUT_OPTION = click.option(
 )
 
 
+OVERWRITE_OPTION = click.option(
+    "--overwrite", is_flag=True,
+    help="Replace the run OUT already holds (its records are removed first).")
+
+
 def config_option(config_name: str):
     """``--config FILE``: a YAML file of ``config_name`` keys, under the flags."""
     return click.option(
@@ -137,17 +140,25 @@ def quick_option(description: str):
 
 
 def run_task(name: str, preset: str | None, values: dict[str, Any], out: str | Path, *,
-             config_file: str | Path | None = None, resume: bool = False) -> Any:
+             config_file: str | Path | None = None, resume: bool = False,
+             overwrite: bool = False) -> Any:
     """A task command's run: the task's config from ``preset``, the YAML file and the
-    command's ``values`` (:meth:`~mtneuro.tasks.api.Task.make_config`), run and recorded
-    in ``out`` (``metrics.json`` and figures, :func:`mtneuro.report.record.run_and_record`).
+    command's ``values`` (:meth:`~mtneuro.tasks.api.Task.make_config`), checked with
+    :func:`~mtneuro.cli.preflight.check_config`, its output folder with
+    :func:`~mtneuro.cli.run_folder.prepare_run_folder` (all before any data is read),
+    then run and recorded in ``out`` (``metrics.json`` and figures,
+    :func:`mtneuro.report.record.run_and_record`).
 
     Returns:
         The :class:`~mtneuro.tasks.api.Result`.
     """
+    from mtneuro.cli.preflight import check_config
+    from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.report.record import run_and_record
     from mtneuro.tasks.registry import get_task
 
     task = get_task(name)
     config = task.make_config(preset, values, config_file)
+    check_config(config)
+    prepare_run_folder(out, "task", resume=resume, overwrite=overwrite)
     return run_and_record(task, config, Path(out), resume=resume)

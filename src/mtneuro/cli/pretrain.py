@@ -23,6 +23,8 @@ from mtneuro.errors import ConfigError
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory  [default: runs/pretrain]")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace the run OUT already holds (its checkpoint, log, encoder and metrics).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML file of PretrainConfig keys (flags override it).")
 @click.option("--quick", is_flag=True, help="Tiny preset: under a minute on 2 CPU cores.")
@@ -41,7 +43,7 @@ from mtneuro.errors import ConfigError
 @click.option("--quiet", is_flag=True, default=None, help="No progress bar.")
 def pretrain(
     method: str | None, source: str | None, source_param: tuple[str, ...], epochs: int | None,
-    batch_size: int | None, out_dir: Path | None, resume: bool, config_file: Path | None, quick: bool,
+    batch_size: int | None, out_dir: Path | None, resume: bool, overwrite: bool, config_file: Path | None, quick: bool,
     seed: int | None, device: str | None, amp: str | None, compile_encoders: bool | None,
     download: bool | None, probe: bool, quiet: bool | None, step_mode: str | None,
 ) -> None:
@@ -51,6 +53,8 @@ def pretrain(
     Defaults reproduce the MTNeuro configs (ResNet-18 on 128 x 128 crops of the ROI-C1
     training tiles, lr 0.03 * B / 256, EMA 0.996, MYOW weight 0.1, k = 1).
     """
+    from mtneuro.cli.preflight import check_config
+    from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.config import to_dict
     from mtneuro.report.results import write_metrics
     from mtneuro.tasks.pretrain.config import make_config
@@ -65,6 +69,8 @@ def pretrain(
     config = make_config("quick" if quick else "default", overrides, config_file)
     if probe and config.source not in ("digits", "cifar10", "cifar100", "folder"):
         raise ConfigError(f"--probe: only for vision sources, got source {config.source!r}")
+    check_config(config)
+    prepare_run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite)
     start = time.perf_counter()
     try:
         result = run_pretrain(config)

@@ -9,6 +9,7 @@ from mtneuro.cli.options import (
     ENCODER_OPTION,
     MORE_SEEDS_ARGUMENT,
     OUT_OPTION,
+    OVERWRITE_OPTION,
     PRETRAIN_EPOCHS_OPTION,
     SEEDS_OPTION,
     SOURCE_OPTION,
@@ -46,9 +47,10 @@ from mtneuro.vocab import VOLUME_METHODS
 @DEVICE_OPTION
 @config_option("Task1Config")
 @OUT_OPTION
+@OVERWRITE_OPTION
 @MORE_SEEDS_ARGUMENT
 def task1(setting, method, source, source_params, dim, seeds, encoder, quick, protocol, epochs,
-          z_step, pretrain_epochs, device, config_file, out, more_seeds) -> None:
+          z_step, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:
     """Classify tiles into CTX / STR / VP / ZI; writes OUT/metrics.json and PNGs."""
     values = {
         "setting": setting, "method": method, "source": source, "dim": dim, "encoder": encoder,
@@ -56,7 +58,8 @@ def task1(setting, method, source, source_params, dim, seeds, encoder, quick, pr
         "pretrain": {"epochs": pretrain_epochs}, "device": device, "protocol": protocol,
         "source_params": parse_source_params(source_params) or None,
     }
-    result = run_task("task1", "quick" if quick else None, values, out, config_file=config_file)
+    result = run_task("task1", "quick" if quick else None, values, out, config_file=config_file,
+                      overwrite=overwrite)
     from mtneuro.stats import describe
 
     metrics, config = result.metrics, result.config

@@ -9,6 +9,7 @@ import click
 
 from mtneuro.cli.options import (
     MORE_SEEDS_ARGUMENT,
+    OVERWRITE_OPTION,
     SEEDS_OPTION,
     SOURCE_PARAM_OPTION,
     parse_key_values,
@@ -105,6 +106,7 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory: metrics.json, overlay_<region>.png, checkpoints/.",
 )
+@OVERWRITE_OPTION
 @MORE_SEEDS_ARGUMENT
 def task2(
     model: str,
@@ -131,6 +133,7 @@ def task2(
     resume: bool,
     quiet: bool,
     out_dir: Path,
+    overwrite: bool,
 ) -> None:
     """Segment vessels, cell bodies and axons (MTNeuro task 2) and score on the test slices.
 
@@ -166,7 +169,7 @@ def task2(
     }
     values = merge({**extra, "train": train_extra}, flags)  # flags over --set, None dropped
     result = run_task("task2", "quick" if quick else "paper" if paper else None, values, out_dir,
-                      resume=resume)
+                      resume=resume, overwrite=overwrite)
     metrics, path = result.metrics, out_dir / "metrics.json"
     from mtneuro.stats import describe
 

@@ -9,6 +9,7 @@ from mtneuro.cli.options import (
     ENCODER_OPTION,
     MORE_SEEDS_ARGUMENT,
     OUT_OPTION,
+    OVERWRITE_OPTION,
     PRETRAIN_EPOCHS_OPTION,
     SEEDS_OPTION,
     SOURCE_PARAM_OPTION,
@@ -54,9 +55,10 @@ from mtneuro.vocab import VOLUME_METHODS
 @DEVICE_OPTION
 @config_option("Task3Config")
 @OUT_OPTION
+@OVERWRITE_OPTION
 @MORE_SEEDS_ARGUMENT
 def task3(method, setting, source, source_params, seeds, encoder, quick, z_step, connectivity,
-          exact_features, pretrain_epochs, device, config_file, out, more_seeds) -> None:
+          exact_features, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:
     """R² of ridge readouts of vessels, axons, cell count/size/spacing; writes OUT/metrics.json."""
     values = {
         "method": method, "setting": setting, "source": source, "encoder": encoder,
@@ -65,7 +67,8 @@ def task3(method, setting, source, source_params, seeds, encoder, quick, z_step,
         "reference_features": False if exact_features else None,
         "source_params": parse_source_params(source_params) or None,
     }
-    result = run_task("task3", "quick" if quick else None, values, out, config_file=config_file)
+    result = run_task("task3", "quick" if quick else None, values, out, config_file=config_file,
+                      overwrite=overwrite)
     from mtneuro.stats import describe
 
     intervals = (result.metrics.get("intervals") or {}).get("r2_test") or {}

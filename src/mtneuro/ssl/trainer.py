@@ -54,6 +54,7 @@ from mtneuro.ssl.checkpoint import (
     save_checkpoint,
 )
 from mtneuro.ssl.distributed import DistInfo, barrier, local_slice
+from mtneuro.ssl.divergence import DivergenceGuard
 from mtneuro.ssl.loss_log import LossLog
 from mtneuro.ssl.optim import static_update_support
 from mtneuro.ssl.progress import Progress
@@ -225,6 +226,7 @@ class Trainer:
         self.log = LossLog(self.log_path, settings.batch_size,
                            self.dist.is_main and self.log_path is not None)
         self.last_checkpoint_epoch: int | None = None
+        self.guard = DivergenceGuard()
 
     # -- schedules ------------------------------------------------------------------
     def scheduled(self, step: int) -> dict[str, float]:
@@ -369,6 +371,8 @@ class Trainer:
         }
 
     def _save(self) -> None:
+        self.guard.check(self.method, self.optimizer, self.log.last_loss,
+                         f"epoch {self.epoch} (step {self.step})", self._kept_checkpoint)
         if self.dist.is_main and self.checkpoint_path is not None:
             save_checkpoint(self.checkpoint_path, self._state())
         self.last_checkpoint_epoch = self.epoch

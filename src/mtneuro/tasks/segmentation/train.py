@@ -25,6 +25,7 @@ from mtneuro.checkpoint_io import load_state, plain_json, restore_into, save_sta
 from mtneuro.config import to_dict
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.progress import LoopProgress
+from mtneuro.ssl.divergence import DivergenceGuard
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import TrainSettings
 
@@ -180,6 +181,8 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                             ("scheduler", scheduler), ("scaler", scaler)):
             restore_into(target, state, key, path, "task 2 checkpoint")
         history, start = list(state["history"]), int(state["epoch"])
+    guard = DivergenceGuard()
+    guard.losses = list(history)
     progress = LoopProgress("task-2 training", (settings.epochs - start) * len(batches)
                             * settings.batch_size, unit="samples", enabled=not quiet)
     with progress:
@@ -209,6 +212,9 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                 progress.update(images.shape[0], detail=f"epoch {epoch + 1}/{settings.epochs}, "
                                                         f"loss {running / count:.4f}")
             history.append(running / max(count, 1))
+            kept = (f"the checkpoint of epoch {epoch} is kept in {path}" if path is not None and epoch
+                    else "no checkpoint had been written")
+            guard.check(model, optimizer, history[-1], f"epoch {epoch + 1}", lambda kept=kept: kept)
             if path is not None:
                 save_state(
                     path,

@@ -1,0 +1,163 @@
+"""Checks of a command's inputs that run before any data is loaded or anything is written.
+
+A built config has valid keys and types (:mod:`mtneuro.config`); what it names is checked
+here, cheaply and within about a second: seeds, the source's parameters (keys against the
+source's signature), crop sizes against the volume tile, and encoder files (that they
+load safely and take images). Each failure is one :class:`~mtneuro.errors.MtneuroError`
+line naming the value, what was expected and what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from mtneuro.errors import CheckpointError, ConfigError
+
+#: Arguments of ``load_vision`` that a command sets itself, not ``--source-param``.
+_VISION_OWN_ARGS = ("name", "split", "download")
+
+
+def check_seeds(seeds: Iterable[int] | int | None, option: str = "--seeds") -> None:
+    """Seeds seed NumPy and torch generators, which take integers in [0, 2**32)."""
+    values = [seeds] if isinstance(seeds, int) else list(seeds or ())
+    for seed in values:
+        if not 0 <= seed < 2**32:
+            raise ConfigError(f"{option}: expected integers in [0, 2**32), got {seed}")
+
+
+def _accepted(factory: Callable[..., Any], own: tuple[str, ...] = ()) -> list[str] | None:
+    """Keyword names ``factory`` takes (``None``: it takes any, ``**kwargs``)."""
+    parameters = inspect.signature(factory).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return [p.name for p in parameters if p.name not in own and p.name != "self"]
+
+
+def check_source_params(source: str, params: Mapping[str, Any]) -> None:
+    """The keys of ``params`` are parameters of ``source`` (a volume or vision source).
+
+    Raises:
+        ConfigError: an unknown source or parameter (the message lists the valid ones).
+    """
+    from mtneuro.data.sources import SOURCE_NAMES, source_factory
+    from mtneuro.registry import check_choice
+    from mtneuro.vocab import VISION_SOURCES
+
+    check_choice("source", source, (*SOURCE_NAMES, *VISION_SOURCES))
+    if source in VISION_SOURCES:
+        from mtneuro.data.vision import load_vision
+
+        accepted = _accepted(load_vision, _VISION_OWN_ARGS)
+    else:
+        accepted = _accepted(source_factory(source))
+    unknown = sorted(set(params) - set(accepted)) if accepted is not None else []
+    if unknown:
+        raise ConfigError(f"--source-param {unknown[0]!r}: source {source!r} takes: "
+                          f"{', '.join(accepted) or 'nothing'}")
+
+
+def check_crop(crop: int | None, key: str) -> None:
+    """A crop of a volume tile fits in the tile (:data:`~mtneuro.data.spec.TILE_SIZE`)."""
+    from mtneuro.data.spec import TILE_SIZE
+
+    if crop is not None and crop > TILE_SIZE:
+        raise ConfigError(f"{key}: expected at most {TILE_SIZE} (the side of a volume tile), "
+                          f"got {crop}")
+
+
+def check_device(device: str | None, key: str = "device") -> None:
+    """A torch device name: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
+    if device is None or device == "auto":
+        return
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError, TypeError):
+        kind = None
+    if kind not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"{key}: expected auto, cpu, cuda, cuda:N or mps, got {device!r}")
+
+
+def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
+    """An encoder *file* loads safely and takes images (not firing rates).
+
+    A spec that is no file must be ``module:callable`` (imported when the task runs), a
+    registered encoder or an entry-point name; one that looks like a path must exist.
+    """
+    if not spec:
+        return
+    if not Path(spec).is_file():
+        from importlib.metadata import entry_points
+
+        from mtneuro.models.registry import list_encoders
+        from mtneuro.models.user import ENTRY_POINT_GROUP
+
+        if spec.endswith((".pt", ".pth", ".ckpt")) or "/" in spec or "\\" in spec:
+            raise ConfigError(f"{option} {spec}: file not found")
+        names = [*list_encoders(), *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
+        if ":" not in spec and spec not in names:
+            raise ConfigError(f"{option} {spec!r}: expected an encoder file, module:callable "
+                              f"or an encoder name ({', '.join(names)})")
+        return
+    from mtneuro.models.checkpoint import encoder_input_spec
+
+    spec_in = encoder_input_spec(spec)
+    if "spatial_dims" not in spec_in or spec_in.get("kind") in ("reach", "sleep"):
+        what = spec_in.get("kind") or f"vectors of {spec_in.get('in_dim', '?')} values"
+        raise ConfigError(f"{option} {spec}: an encoder of {what} (a neural encoder?), not of "
+                          "images; give an encoder trained on images (e.g. by mtneuro pretrain)")
+
+
+def check_weights_file(path: str | None, option: str = "--encoder-weights") -> None:
+    """A local weights file holds a state dict (names -> tensors) and loads safely."""
+    if path is None or path == "imagenet":
+        return
+    import torch
+
+    from mtneuro.checkpoint_io import load_state
+
+    if not Path(path).is_file():
+        raise ConfigError(f"{option}: file not found: {path} (expected 'imagenet' or a file)")
+    state = load_state(path, what=f"{option} file")
+    state = state.get("state_dict", state)
+    if not isinstance(state, dict) or not state or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise CheckpointError(f"{option} {path}: expected a state dict (parameter names -> "
+                              "tensors), e.g. torch.save(encoder.state_dict(), path)")
+
+
+def check_config(config: Any, prefix: str = "") -> None:
+    """Everything of a task or pre-training config that can be checked before data is read:
+    seeds, source parameters, crops, device, encoder files (nested configs too, e.g.
+    ``pretrain``).
+    """
+    from mtneuro.vocab import VISION_SOURCES
+
+    values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    if "seeds" in values:
+        check_seeds(values["seeds"], f"{prefix}seeds")
+    if isinstance(values.get("seed"), int):
+        check_seeds(values["seed"], f"{prefix}seed")
+    source = values.get("source")
+    if isinstance(source, str):
+        check_source_params(source, values.get("source_params") or {})
+        if source not in VISION_SOURCES:
+            check_crop(values.get("crop"), f"{prefix}crop")
+            train = values.get("train")
+            if dataclasses.is_dataclass(train):
+                check_crop(getattr(train, "crop", None), f"{prefix}train.crop")
+            check_crop(values.get("window"), f"{prefix}window")
+    if isinstance(values.get("device"), str):
+        check_device(values["device"], f"{prefix}device")
+    if isinstance(values.get("encoder"), str):
+        check_image_encoder(values["encoder"])
+    if isinstance(values.get("encoder_weights"), str):
+        check_weights_file(values["encoder_weights"])
+    nested = values.get("pretrain")
+    if dataclasses.is_dataclass(nested):
+        check_config(nested, f"{prefix}pretrain.")

@@ -1,0 +1,109 @@
+"""The output folder of a command that writes a run: checked before any work, never
+overwritten by accident.
+
+A folder *holds a run* when it has one of the records the command writes there
+(:data:`RUN_RECORDS`). Without ``--resume`` such a folder is refused in one line naming
+``--resume`` (where the command can resume) and ``--overwrite``; ``--overwrite`` removes
+those records, and only those, before the run starts; ``--resume`` needs something to
+resume (:data:`RESUMABLE`). Every check happens before data is loaded and before
+anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from mtneuro.errors import ConfigError
+
+#: command kind -> the records (glob patterns, relative to OUT) its runs write.
+RUN_RECORDS: dict[str, tuple[str, ...]] = {
+    "pretrain": ("checkpoint.pt", "train_log.jsonl", "encoder.pt", "metrics.json"),
+    "task": ("metrics.json", "checkpoints"),
+    "neural": ("metrics.json", "encoder.pt", "seed-*"),
+    "bench": ("cells", "report.html", "leaderboard.md"),
+}
+#: command kind -> what ``--resume`` continues from (kinds that cannot resume are absent).
+RESUMABLE: dict[str, str] = {
+    "pretrain": "checkpoint.pt",
+    "task": "checkpoints/seed*.pt",
+    "bench": "cells",  # a suite stopped before its first cell ended resumes too
+}
+
+
+def check_writable_folder(out: str | Path, option: str = "--out") -> Path:
+    """``out`` is a folder, or can be made one, in a place this process may write to.
+
+    Nothing is created: the nearest existing ancestor is probed with an anonymous
+    temporary file (gone when closed).
+
+    Raises:
+        ConfigError: ``out`` (or an ancestor) is a file, or the place is not writable.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{option} {out}: is a file; expected a folder (choose another {option})")
+    existing = out
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{option} {out}: {existing} is a file, so the folder cannot be made "
+                          f"there (choose another {option})")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise ConfigError(f"{option} {out}: cannot write in {existing} ({err.strerror or err}); "
+                          f"choose another {option}") from None
+    return out
+
+
+def run_records(out: Path, kind: str) -> list[Path]:
+    """The records of a ``kind`` run that ``out`` already holds."""
+    if not out.is_dir():
+        return []
+    return sorted({p for pattern in RUN_RECORDS[kind] for p in out.glob(pattern)})
+
+
+def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
+                       overwrite: bool = False, dry_run: bool = False,
+                       option: str = "--out") -> Path:
+    """Check ``out`` for a ``kind`` run (see the module docstring); with ``overwrite``
+    remove the records of the run it holds (unless ``dry_run``, or in a ``torchrun``
+    process other than rank 0).
+
+    Raises:
+        ConfigError: one line: a file or unwritable place, a run there without
+            ``--resume`` / ``--overwrite``, or ``--resume`` with nothing to resume.
+    """
+    out = check_writable_folder(out, option)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite: choose one")
+    if resume:
+        pattern = RESUMABLE.get(kind)
+        if pattern is None:
+            raise ConfigError("--resume: this command keeps no checkpoints to resume from")
+        if not list(out.glob(pattern)):
+            how = ("drop --resume and add --overwrite to start afresh" if run_records(out, kind)
+                   else "drop --resume to start a new run")
+            raise ConfigError(f"--resume: {out} holds no run to resume (no {pattern}); {how}")
+        return out
+    held = run_records(out, kind)
+    if not held:
+        return out
+    if not overwrite:
+        names = ", ".join(p.name for p in held[:3]) + (", ..." if len(held) > 3 else "")
+        how = "add --resume to continue it, " if kind in RESUMABLE else ""
+        raise ConfigError(f"{option} {out} already holds a run ({names}); {how}"
+                          f"add --overwrite to replace it, or choose another {option}")
+    if not dry_run and os.environ.get("RANK", "0") == "0":
+        for path in held:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    return out
