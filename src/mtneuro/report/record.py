@@ -56,8 +56,14 @@ def run_and_record(task: Task, config: Any, out_dir: str | Path, *, encoder: Any
     """
     started = time.perf_counter() if started is None else started
     out = Path(out_dir)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    result = task.execute(config, encoder=encoder, workdir=out, resume=resume)
+    try:
+        result = task.execute(config, encoder=encoder, workdir=out, resume=resume)
+    except BaseException:
+        if created and not any(out.iterdir()):  # a run that failed before writing leaves nothing
+            out.rmdir()
+        raise
     result.figures = task_figures(task, result, out)
     result.wall_s = time.perf_counter() - started
     write_result(result, out, extra)
