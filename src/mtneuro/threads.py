@@ -11,14 +11,22 @@ threads and 45 s with one). :func:`available_cpus` takes the smallest of
   rounded up,
 
 and ``OMP_NUM_THREADS``, when set to a positive integer, wins over both (the user asked).
-Every CLI command sets torch's threads from it (:func:`set_torch_threads`), and
-``mtneuro bench --jobs J`` gives each cell :func:`threads_per_job`.
+
+Cores that other processes keep busy are not available either: two threads on two cores
+shared with four spinning processes wait for each other at every parallel region
+(``pretrain --quick`` 12.9 s idle, 101 s so loaded; 39 s with one thread). So
+:func:`usable_cpus`, which commands use, also leaves out the CPUs of the affinity mask
+that were busy during a short sample of ``/proc/stat`` at start (Linux; elsewhere, or
+when ``OMP_NUM_THREADS`` is set, it is :func:`available_cpus`). Every CLI command sets
+torch's threads from it (:func:`set_torch_threads`), and ``mtneuro bench --jobs J`` gives
+each cell :func:`threads_per_job`.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -92,23 +100,73 @@ def available_cpus(*, env: Mapping[str, str] | None = None, affinity: int | None
     return max(1, cpus)
 
 
+def _cpu_times(stat: str, cpus: set[int]) -> tuple[float, float]:
+    """(idle, total) jiffies of ``cpus`` summed from the text of ``/proc/stat``."""
+    idle = total = 0.0
+    for line in stat.splitlines():
+        name, _, rest = line.partition(" ")
+        if not name.startswith("cpu") or not name[3:].isdigit() or int(name[3:]) not in cpus:
+            continue
+        values = [float(v) for v in rest.split()]
+        idle += values[3] + (values[4] if len(values) > 4 else 0.0)  # idle + iowait
+        total += sum(values[:8])  # without guest time, already counted in user
+    return idle, total
+
+
+def idle_cpus(sample_s: float = 0.15, *, read: Callable[[], str] | None = None,
+              cpus: set[int] | None = None) -> float | None:
+    """How many CPUs of the affinity mask sat idle during ``sample_s`` seconds (from
+    ``/proc/stat``), or ``None`` where that cannot be read."""
+    if cpus is None:
+        getter = getattr(os, "sched_getaffinity", None)
+        if getter is None:
+            return None
+        cpus = set(getter(0))
+    if read is None:
+        def read() -> str:
+            return Path("/proc/stat").read_text()
+    try:
+        idle0, total0 = _cpu_times(read(), cpus)
+        time.sleep(sample_s)
+        idle1, total1 = _cpu_times(read(), cpus)
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 <= total0:
+        return None
+    return len(cpus) * (idle1 - idle0) / (total1 - total0)
+
+
+def usable_cpus(*, env: Mapping[str, str] | None = None,
+                idle: Callable[[], float | None] = idle_cpus) -> int:
+    """:func:`available_cpus` less the CPUs other processes keep busy right now (at least 1).
+
+    ``OMP_NUM_THREADS``, when set, is taken as it is.
+    """
+    env = os.environ if env is None else env
+    cpus = available_cpus(env=env)
+    if _omp_threads(env) is not None:
+        return cpus
+    free = idle()
+    return cpus if free is None else max(1, min(cpus, round(free)))
+
+
 def threads_per_job(jobs: int, cpus: int | None = None) -> int:
     """Threads for each of ``jobs`` processes sharing ``cpus`` (default
-    :func:`available_cpus`): ``max(1, cpus // jobs)``."""
-    cpus = available_cpus() if cpus is None else cpus
+    :func:`usable_cpus`): ``max(1, cpus // jobs)``."""
+    cpus = usable_cpus() if cpus is None else cpus
     return max(1, cpus // max(1, jobs))
 
 
 def set_torch_threads(threads: int | None = None) -> int:
     """Set torch's intra-op and inter-op threads to ``threads`` (default
-    :func:`available_cpus`); returns the count.
+    :func:`usable_cpus`); returns the count.
 
     Inter-op threads can be set once per process, before any parallel work: a later call
     (a second command run in the same process, as tests do) keeps the first value.
     """
     import torch
 
-    threads = available_cpus() if threads is None else max(1, int(threads))
+    threads = usable_cpus() if threads is None else max(1, int(threads))
     torch.set_num_threads(threads)
     if torch.get_num_interop_threads() != threads:
         try:
@@ -116,3 +174,12 @@ def set_torch_threads(threads: int | None = None) -> int:
         except RuntimeError:  # already set, or parallel work started: torch allows it once
             pass
     return threads
+
+
+def torch_threads() -> int | None:
+    """Torch's intra-op threads in this process (``None`` if torch is not imported), for a
+    run's record: float results on CPU can differ in the last bits with the thread count."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return None if torch is None else int(torch.get_num_threads())

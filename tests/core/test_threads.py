@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from mtneuro.threads import available_cpus, cgroup_cpu_quota, set_torch_threads, threads_per_job
+from mtneuro.threads import (
+    available_cpus,
+    cgroup_cpu_quota,
+    idle_cpus,
+    set_torch_threads,
+    threads_per_job,
+    usable_cpus,
+)
 
 
 def _write(root: Path, name: str, text: str) -> None:
@@ -85,3 +92,61 @@ def test_cli_sets_torch_threads_from_available_cpus(monkeypatch):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def _stat(*cpus: tuple[int, int]) -> str:
+    """/proc/stat text: per CPU (busy, idle) jiffies as user and idle columns."""
+    lines = ["cpu  1 2 3 4 5 6 7 8 0 0"]
+    lines += [f"cpu{i} {busy} 0 0 {idle} 0 0 0 0 0 0" for i, (busy, idle) in enumerate(cpus)]
+    return "\n".join([*lines, "intr 1 2 3", "procs_running 5"])
+
+
+def test_idle_cpus_counts_idle_time_of_the_affinity_cpus_only():
+    # cpu0 idle throughout, cpu1 busy throughout, cpu2 (outside the mask) idle
+    samples = iter([_stat((0, 0), (0, 0), (0, 0)), _stat((0, 100), (100, 0), (0, 100))])
+    assert idle_cpus(0, read=lambda: next(samples), cpus={0, 1}) == pytest.approx(1.0)
+    samples = iter([_stat((0, 0), (0, 0)), _stat((50, 50), (100, 0))])  # cpu0 half busy
+    assert idle_cpus(0, read=lambda: next(samples), cpus={0, 1}) == pytest.approx(0.5)
+
+
+def test_idle_cpus_is_none_where_proc_stat_is_unreadable():
+    def unreadable() -> str:
+        raise OSError("no /proc")
+
+    assert idle_cpus(0, read=unreadable, cpus={0}) is None
+
+
+@pytest.mark.parametrize(("idle", "expected"), [(None, 2), (2.0, 2), (1.9, 2), (1.2, 1),
+                                                (0.0, 1), (0.4, 1)])
+def test_usable_cpus_leaves_busy_cores_to_others(monkeypatch, idle, expected):
+    monkeypatch.setattr("mtneuro.threads.available_cpus", lambda env=None: 2)
+    assert usable_cpus(env={}, idle=lambda: idle) == expected
+
+
+def test_usable_cpus_takes_omp_num_threads_as_it_is():
+    assert usable_cpus(env={"OMP_NUM_THREADS": "3"}, idle=lambda: 0.0) == 3
+
+
+def test_usable_cpus_is_one_beside_spinning_processes():
+    """Real /proc/stat: with a spinning process on every core, one thread is left."""
+    import multiprocessing
+    import os
+    import time
+
+    if not hasattr(os, "sched_getaffinity") or not os.path.exists("/proc/stat"):
+        pytest.skip("needs Linux /proc/stat and sched_getaffinity")
+    spinners = [multiprocessing.Process(target=_spin, daemon=True)
+                for _ in range(len(os.sched_getaffinity(0)))]
+    for process in spinners:
+        process.start()
+    try:
+        time.sleep(0.3)
+        assert usable_cpus(env={}) == 1
+    finally:
+        for process in spinners:
+            process.terminate()
+
+
+def _spin() -> None:
+    while True:
+        pass

@@ -147,3 +147,20 @@ def test_damaged_line_inside_the_log_is_a_one_line_error(digits_images, tmp_path
         make_trainer(digits_images, tmp_path / "cut").fit(resume=True)
     message = str(err.value)
     assert "\n" not in message and str(log) in message and "line 2" in message
+
+
+def test_resume_takes_the_thread_count_the_run_started_with(digits_images, tmp_path, capsys):
+    """CPU float sums depend on torch's thread count, which follows the machine's load at
+    start (mtneuro.threads.usable_cpus): a resumed run uses the checkpoint's count."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with pytest.raises(Interrupt):
+            make_trainer(digits_images, tmp_path, counting_view(fail_at=2 * 4)).fit()
+        assert load_checkpoint(tmp_path / "checkpoint.pt")["torch_threads"] == 2
+        torch.set_num_threads(1)  # a busier machine at resume
+        make_trainer(digits_images, tmp_path).fit(resume=True)
+        assert torch.get_num_threads() == 2
+        assert "checkpoint's 2 torch threads (not 1)" in capsys.readouterr().err
+    finally:
+        torch.set_num_threads(before)

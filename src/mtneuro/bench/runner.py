@@ -5,8 +5,8 @@ Executors:
 * ``local`` with ``jobs=1``: cells run one after another in this process;
 * ``local`` with ``jobs=N``: N worker processes (spawned, so CUDA and threads
   start clean), each cell with ``max(1, cpus // N)`` torch threads, ``cpus`` being the CPUs the
-  process may use (:func:`mtneuro.threads.available_cpus`: affinity, cgroup quota,
-  ``OMP_NUM_THREADS``);
+  process may use (:func:`mtneuro.threads.usable_cpus`: affinity, cgroup quota,
+  ``OMP_NUM_THREADS``, less the cores other processes keep busy at start);
 * ``slurm``: one submitit job per cell on a SLURM cluster (parameters such as
   ``slurm_partition``, ``timeout_min``, ``gpus_per_node`` via ``executor_params``);
 * ``submitit-local``: submitit's LocalExecutor, the same code path as ``slurm``

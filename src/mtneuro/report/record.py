@@ -16,12 +16,13 @@ from typing import Any
 
 from mtneuro.report.results import code_version, write_json_atomic
 from mtneuro.tasks.api import Result, Task, resolve
+from mtneuro.threads import torch_threads
 
 
 def stamp() -> dict[str, Any]:
-    """When, with which code and which Python a record is written."""
+    """When, with which code, which Python and how many torch CPU threads a record is written."""
     return {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "code_version": code_version(),
-            "python": platform.python_version()}
+            "python": platform.python_version(), "torch_threads": torch_threads()}
 
 
 def write_result(result: Result, out_dir: str | Path,

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mtneuro import __version__
-from mtneuro.stats import mean_std  # noqa: F401 - re-exported for mtneuro.cli.neural (issue 16b)
 from mtneuro.tasks.api import READABLE_SCHEMAS, SCHEMA_VERSION, to_jsonable
+from mtneuro.threads import torch_threads
 
 
 def code_version() -> str:
@@ -78,6 +78,7 @@ def write_metrics(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "code_version": code_version(),
         "python": platform.python_version(),
+        "torch_threads": torch_threads(),
         "source": source,
         "config": dict(config or {}),
         "metrics": dict(metrics),

@@ -33,6 +33,7 @@ The method is any ``nn.Module`` with the common SSL call::
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -368,6 +369,7 @@ class Trainer:
             "epoch": self.epoch,
             "settings": asdict(self.settings),
             "rng": capture_rng_state(),
+            "torch_threads": torch.get_num_threads(),
         }
 
     def _save(self) -> None:
@@ -394,4 +396,11 @@ class Trainer:
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
         self.last_checkpoint_epoch = self.epoch
         restore_rng_state(state["rng"])
+        threads = state.get("torch_threads")
+        if threads and threads != torch.get_num_threads():
+            # CPU float sums depend on the thread count: resume as the run started, so it ends
+            # bit-identical to an uninterrupted one
+            print(f"resuming with the checkpoint's {threads} torch threads "
+                  f"(not {torch.get_num_threads()})", file=sys.stderr)
+            torch.set_num_threads(threads)
         self.log.truncate(self.step)
