@@ -183,3 +183,17 @@ def torch_threads() -> int | None:
 
     torch = sys.modules.get("torch")
     return None if torch is None else int(torch.get_num_threads())
+
+
+def resume_torch_threads(saved: int | None, what: str) -> None:
+    """Use the torch thread count a checkpoint was written with (``saved``; ``None`` for an
+    older checkpoint): CPU float sums depend on it, so a resumed run ends bit-identical to
+    an uninterrupted one only with the same count. Says so on stderr when it changes."""
+    import sys
+
+    import torch
+
+    if saved and saved != torch.get_num_threads():
+        print(f"resuming {what} with its {saved} torch threads (not {torch.get_num_threads()})",
+              file=sys.stderr)
+        torch.set_num_threads(int(saved))

@@ -161,6 +161,6 @@ def test_resume_takes_the_thread_count_the_run_started_with(digits_images, tmp_p
         torch.set_num_threads(1)  # a busier machine at resume
         make_trainer(digits_images, tmp_path).fit(resume=True)
         assert torch.get_num_threads() == 2
-        assert "checkpoint's 2 torch threads (not 1)" in capsys.readouterr().err
+        assert "with its 2 torch threads (not 1)" in capsys.readouterr().err
     finally:
         torch.set_num_threads(before)

@@ -132,6 +132,22 @@ def test_resume_matches_uninterrupted_run(tmp_path):
         _run(tmp_path / "b", resume=True, fingerprint={"seed": 1})
 
 
+def test_resume_takes_the_thread_count_the_run_started_with(tmp_path, capsys):
+    """CPU float sums depend on torch's thread count (set from the machine's load at start):
+    a resumed run uses the count its checkpoint was written with."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with pytest.raises(KeyboardInterrupt):
+            _run(tmp_path, interrupt_at=1)
+        torch.set_num_threads(1)
+        _run(tmp_path, resume=True)
+        assert torch.get_num_threads() == 2
+        assert "with its 2 torch threads (not 1)" in capsys.readouterr().err
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_nan_loss_stops_training():
     class Broken(nn.Module):
         def __init__(self):

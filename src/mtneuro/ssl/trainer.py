@@ -33,7 +33,6 @@ The method is any ``nn.Module`` with the common SSL call::
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -48,6 +47,7 @@ from mtneuro import acceleration, cpu_memory
 from mtneuro.checkpoint_io import restore_into
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.ssl import schedules
+from mtneuro.threads import resume_torch_threads
 from mtneuro.ssl.checkpoint import (
     capture_rng_state,
     load_checkpoint,
@@ -396,11 +396,5 @@ class Trainer:
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
         self.last_checkpoint_epoch = self.epoch
         restore_rng_state(state["rng"])
-        threads = state.get("torch_threads")
-        if threads and threads != torch.get_num_threads():
-            # CPU float sums depend on the thread count: resume as the run started, so it ends
-            # bit-identical to an uninterrupted one
-            print(f"resuming with the checkpoint's {threads} torch threads "
-                  f"(not {torch.get_num_threads()})", file=sys.stderr)
-            torch.set_num_threads(threads)
+        resume_torch_threads(state.get("torch_threads"), str(self.checkpoint_path))
         self.log.truncate(self.step)

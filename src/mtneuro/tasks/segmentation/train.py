@@ -25,6 +25,7 @@ from mtneuro.checkpoint_io import load_state, plain_json, restore_into, save_sta
 from mtneuro.config import to_dict
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.progress import LoopProgress
+from mtneuro.threads import resume_torch_threads
 from mtneuro.ssl.divergence import DivergenceGuard
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import TrainSettings
@@ -181,6 +182,7 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                             ("scheduler", scheduler), ("scaler", scaler)):
             restore_into(target, state, key, path, "task 2 checkpoint")
         history, start = list(state["history"]), int(state["epoch"])
+        resume_torch_threads(state.get("torch_threads"), str(path))
     guard = DivergenceGuard()
     guard.losses = list(history)
     progress = LoopProgress("task-2 training", (settings.epochs - start) * len(batches)
@@ -226,6 +228,7 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                         "epoch": epoch + 1,
                         "history": history,
                         "record": record,
+                        "torch_threads": torch.get_num_threads(),
                     },
                 )
     return {
