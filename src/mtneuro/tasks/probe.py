@@ -19,11 +19,10 @@ state in ``_`` and return ``self`` from ``fit`` (scikit-learn conventions).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 from torch import nn
 
@@ -139,7 +138,9 @@ class LinearProbe:
     ) -> None:
         self.Cs, self.cv, self.max_iter, self.seed = Cs, cv, max_iter, seed
 
-    def _model(self, c: float) -> LogisticRegression:
+    def _model(self, c: float) -> Any:
+        from sklearn.linear_model import LogisticRegression  # imported when used: configs stay light
+
         return LogisticRegression(C=c, max_iter=self.max_iter)
 
     def fit(
@@ -184,6 +185,8 @@ class LinearProbe:
             if folds < 2:
                 self.scores_ = np.full(len(self.Cs), np.nan)
             else:
+                from sklearn.model_selection import StratifiedKFold
+
                 split = StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(xs, y)
                 pairs = list(split)
                 self.scores_ = np.array(

@@ -161,7 +161,7 @@ def pretraining_deviations(config: Any) -> list[str]:
 
 
 def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Card of a :class:`~mtneuro.tasks.semantic_probe.Task3Config` against ``task3_main.py``
+    """Card of a :class:`~mtneuro.tasks.semantic_config.Task3Config` against ``task3_main.py``
     (headline: its in-sample R² of the features of ``annots/features.py``)."""
     out: list[str] = []
     if not config.reference_features:

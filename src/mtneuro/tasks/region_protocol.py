@@ -109,7 +109,7 @@ def _pick(value: Any, default: Any) -> Any:
 
 
 def resolve_recipe(config: Any) -> RegionRecipe:
-    """The :class:`RegionRecipe` of a :class:`~mtneuro.tasks.region.Task1Config`.
+    """The :class:`RegionRecipe` of a :class:`~mtneuro.tasks.region_config.Task1Config`.
 
     Raises:
         ConfigError: an option that the config's protocol does not use.

@@ -29,7 +29,7 @@ from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 @dataclass(frozen=True)
 class SupervisedSettings:
-    """Training settings (validated by :class:`mtneuro.tasks.region.Task1Config`).
+    """Training settings (validated by :class:`mtneuro.tasks.region_config.Task1Config`).
 
     Attributes:
         epochs: passes over the training tiles.

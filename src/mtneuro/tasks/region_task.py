@@ -24,7 +24,7 @@ def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
 TASK1 = Task(
     name="task1",
     title=TASK_TITLES["task1"],
-    config="mtneuro.tasks.region:Task1Config",
+    config="mtneuro.tasks.region_config:Task1Config",
     run="mtneuro.tasks.region:run",
     card="mtneuro.tasks.region_protocol:task1_card",
     headline=headline,

@@ -27,7 +27,7 @@ def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
 TASK3 = Task(
     name="task3",
     title=TASK_TITLES["task3"],
-    config="mtneuro.tasks.semantic_probe:Task3Config",
+    config="mtneuro.tasks.semantic_config:Task3Config",
     run="mtneuro.tasks.semantic_probe:run",
     card="mtneuro.tasks.protocol:task3_card",
     headline=headline,
