@@ -19,15 +19,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import torch
 
+from mtneuro.atomic import write_atomic  # noqa: F401 - re-exported: checkpoints are written with it
 from mtneuro.errors import CheckpointError
 
 #: Values a checkpoint may hold at its leaves (containers: dict, OrderedDict, list, tuple).
@@ -75,31 +75,6 @@ def save_state(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
     payload = dict(payload)
     check_plain(payload)
     return write_atomic(path, lambda handle: torch.save(payload, handle))
-
-
-def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], Any] | bytes) -> Path:
-    """Write ``path`` (``write(handle)`` or the given bytes) so readers see the old or the new file.
-
-    A temporary file in the target directory, fsync, then ``os.replace``: the rename is
-    atomic on POSIX, so an interrupted write leaves the previous file in place.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if isinstance(write, bytes):
-                handle.write(write)
-            else:
-                write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Never leave a half-written temp file behind (e.g. Ctrl-C during the write).
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def load_state(

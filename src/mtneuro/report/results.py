@@ -11,15 +11,14 @@ versions 1 and 2 are read (:data:`mtneuro.tasks.api.READABLE_SCHEMAS`).
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping
 
 from mtneuro import __version__
+from mtneuro.atomic import write_atomic
 from mtneuro.tasks.api import READABLE_SCHEMAS, SCHEMA_VERSION, to_jsonable
 from mtneuro.threads import torch_threads
 
@@ -40,15 +39,9 @@ def code_version() -> str:
 
 
 def write_json_atomic(path: str | Path, payload: Any) -> Path:
-    """Write JSON so a reader never sees a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(to_jsonable(payload), handle, indent=2, sort_keys=False)
-        handle.write("\n")
-    os.replace(tmp, path)
-    return path
+    """Write JSON so a reader never sees a half-written file (:func:`write_atomic`)."""
+    text = json.dumps(to_jsonable(payload), indent=2, sort_keys=False) + "\n"
+    return write_atomic(path, text.encode())
 
 
 def write_metrics(

@@ -1,0 +1,38 @@
+"""Files written so a reader sees the old file or the whole new one, never half of one.
+
+A base module (standard library only): checkpoints (:mod:`mtneuro.checkpoint_io`) and run
+records (:mod:`mtneuro.report.results`) are written with it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], Any] | bytes) -> Path:
+    """Write ``path`` (``write(handle)`` or the given bytes) so readers see the old or the new file.
+
+    A temporary file in the target directory, fsync, then ``os.replace``: the rename is
+    atomic on POSIX, so an interrupted write leaves the previous file in place.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if isinstance(write, bytes):
+                handle.write(write)
+            else:
+                write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # Never leave a half-written temp file behind (e.g. Ctrl-C during the write).
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
