@@ -99,17 +99,19 @@ def _score_keys(metrics: dict) -> tuple[str, str]:
 
 def _aggregate(rows: list[dict], mean_std) -> dict:
     """Per-seed rows -> means (under the plain keys), std and the rows themselves."""
+    from mtneuro.stats import first_seed_intervals
+
     first = rows[0]
     out = {k: first[k] for k in ("method", "recording", "kind", "split", "split_label", "n_train", "n_test")}
     out["seed"] = [r["seed"] for r in rows]
-    intervals = first.get("intervals", {})
-    out["intervals"] = {}
+    scores = {}
     for key in [*_score_keys(first), "wall_s", "train_wall_s"]:
         stats = mean_std([r[key] for r in rows])
         out[key] = stats["mean"]
         out[f"{key}_std"] = stats["std"]
-        if key in intervals:  # the first seed's interval, shown only where seeds agree
-            out["intervals"][key] = intervals[key] if not stats["std"] else None
+        scores[key] = stats
+    # the first seed's intervals, kept only where seeds agree (as tasks 1-3 do)
+    out["intervals"] = first_seed_intervals(rows, *(scores[k] for k in _score_keys(first)))
     out["per_seed"] = [{k: v for k, v in r.items() if k != "folds"} for r in rows]
     return out
 
@@ -119,7 +121,7 @@ def _summary(m: dict, aggregate: bool = False) -> str:
 
     seeds = m["seed"] if aggregate else [m["seed"]]
     parts = [f"{key} " + describe({"mean": m[key], "std": m.get(f"{key}_std", 0.0), "n": len(seeds)},
-                                  m.get("intervals", {}).get(key))
+                                  (m.get("intervals") or {}).get(key))
              for key in _score_keys(m)]
     if not aggregate and m.get("steps") and not isinstance(m["selected_step"], list):
         parts.append(f"kept step {m['selected_step']} of {m['steps']} (best validation readout)")
