@@ -1,7 +1,8 @@
 """How each region of the phantom looks: microstructure amounts, sizes and intensities.
 
-Calibration (see :mod:`mtneuro.data.sources.phantom_calibration` for the measured
-real numbers and the test that checks the phantom against them):
+Calibration (see ``tests/support/phantom_calibration.py`` for the measured real
+numbers and ``tests/data_phantom/test_calibration.py``, which checks the phantom
+against them):
 
 * label fractions and cell sizes of cortex, striatum, thalamus (TRN and VP) and
   zona incerta come from the real annotations (``xray_masks``, 32 patches of
