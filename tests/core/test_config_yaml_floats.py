@@ -46,3 +46,12 @@ def test_python_tags_are_still_refused(tmp_path):
     path.write_text("name: !!python/object/apply:os.system ['echo hi']\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_yaml_mapping(path)
+
+
+def test_a_pretrain_config_file_takes_exponent_floats(tmp_path):
+    from mtneuro.tasks.pretrain.config import make_config
+
+    path = tmp_path / "pretrain.yaml"
+    path.write_text("weight_decay: 1e5\nbase_lr: 1.0e-1\nmomentum: 5E-1\n")
+    config = make_config("quick", config_file=path)
+    assert (config.weight_decay, config.base_lr, config.momentum) == (1e5, 0.1, 0.5)
