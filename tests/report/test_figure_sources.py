@@ -8,11 +8,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from PIL import Image
 from report_fixture import DIRECTIONS, PHANTOM, task1_result, task2_result, task3_result, write_cell
 from test_figures import _TinyLabelled
 
 from mtneuro.report import preview, summary_chart, task_figures
-from mtneuro.report.figures import plt
+from mtneuro.report.figures import FONT_KEY, MIN_FONT_PT, plt
 from mtneuro.report.leaderboard import build_tables, data_source_label, load_records
 from mtneuro.tasks.api import Result
 
@@ -92,3 +93,6 @@ def test_every_figure_writer_names_its_data_source(saved_titles, tmp_path):
     assert set(expected) == set(saved_titles)  # every figure written was checked
     missing = {p: saved_titles[p] for p, label in expected.items() if label not in saved_titles[p]}
     assert not missing, f"figures whose titles do not name their data source: {missing}"
+    for path in expected:  # the longer titles still read at thumbnail size
+        with Image.open(path) as image:
+            assert float(image.info[FONT_KEY]) >= MIN_FONT_PT, path
