@@ -10,9 +10,15 @@ from mtneuro.data.spec import SUBVOLUME_A
 from mtneuro.errors import ConfigError
 from mtneuro.report.plots_semantic import plot_task3_scatter
 from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
-from mtneuro.tasks.semantic_probe import Task3Data, run_task3, task3_config
+from mtneuro.tasks.semantic_probe import Task3Data, run_task3
+from mtneuro.tasks.semantic_task import TASK3
 
 VESSEL, CELL, AXON = 1, 2, 3
+
+
+def task3_config(**values):
+    """A validated ``Task3Config``, as the CLI builds it without a preset."""
+    return TASK3.make_config(None, values)
 
 
 def _data(n: int = 48, seed: int = 0) -> Task3Data:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mtneuro.config import check, positive
+from mtneuro.tasks.mixup import MIXUP_ALPHA
 from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.tasks.probe import DEFAULT_CS
 from mtneuro.tasks.volume import FULL, QUICK, Method
@@ -48,7 +49,7 @@ class Task1Config:
         nmf_max_iter: NMF iterations (quick 100, full 300).
         probe_cs: candidate C of the logistic-regression probe.
         pretrain: the on-the-fly SSL pre-training (SSL methods without ``encoder``, 2D),
-            resolved when the config is built (:func:`task1_config`): the ``quick`` or
+            resolved when the config is built (``TASK1.make_config``): the ``quick`` or
             ``default`` pre-training preset, this config's method, data and device, then
             the given values (e.g. ``{"epochs": 3}``); its ``seed`` is replaced by each
             task seed, and it trains on the task's training tiles at its ``z_step`` (a
@@ -83,7 +84,7 @@ class Task1Config:
                                                                 "float in [0, 1)"))
     weight_decay: float | None = field(default=None, metadata=check(lambda v: v >= 0,
                                                                     "float >= 0"))
-    mixup_alpha: float = field(default=0.2, metadata=positive("float"))
+    mixup_alpha: float = field(default=MIXUP_ALPHA, metadata=positive("float"))
     n_components: int = field(default=256, metadata=positive())
     nmf_max_iter: int | None = field(default=None, metadata=positive())
     probe_cs: tuple[float, ...] = DEFAULT_CS
