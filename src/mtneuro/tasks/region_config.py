@@ -10,7 +10,7 @@ from mtneuro.config import check, positive
 from mtneuro.tasks.mixup import MIXUP_ALPHA
 from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.tasks.probe import DEFAULT_CS
-from mtneuro.tasks.volume import FULL, QUICK, Method
+from mtneuro.tasks.volume import EVEN_SIDE, FULL, QUICK, SOME_SEEDS, Method
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,11 @@ class Task1Config:
     source: str = "phantom"
     source_params: dict[str, Any] = field(default_factory=dict)
     dim: Literal["2d", "3d"] = "2d"
-    seeds: tuple[int, ...] = field(
-        default=(0, 1, 2), metadata=check(lambda v: len(v) > 0, "at least one seed")
-    )
+    seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata=SOME_SEEDS)
     encoder: str | None = None
     quick: bool = False
     protocol: Literal["paper", "resized"] | None = None
-    input_size: int | None = field(
-        default=None, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4")
-    )
+    input_size: int | None = field(default=None, metadata=EVEN_SIDE)
     test_crops: Literal["quadrants", "none"] | None = None
     crop: int = field(default=128, metadata=positive())
     probe_inputs: Literal["random-crops", "as-released"] = "as-released"
