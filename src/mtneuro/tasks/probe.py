@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from mtneuro.errors import ConfigError, DataError
+from mtneuro.tasks.tile_inputs import as_unit_float
 
 DEFAULT_CS: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 DEFAULT_ALPHAS: tuple[float, ...] = tuple(10.0 ** np.arange(-3, 6))
@@ -62,7 +63,7 @@ def extract_features(
     try:
         for start in range(0, len(images), batch_size):
             batch = torch.as_tensor(images[start : start + batch_size]).to(device)
-            batch = batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
+            batch = as_unit_float(batch)
             if per_channel:
                 shape = (1, -1) + (1,) * (batch.dim() - 2)
                 batch = ((batch - torch.as_tensor(mean, dtype=torch.float32, device=device)
