@@ -122,8 +122,8 @@ def test_the_launched_config_is_the_one_the_task_pretrains_in_process(task, para
 
     from mtneuro.bench import ddp
     from mtneuro.tasks import region, semantic_probe
+    from mtneuro.tasks.encoders import FrozenEncoders
     from mtneuro.tasks.pretrain import run as pretrain_run
-    from mtneuro.tasks.region_encoders import FrozenEncoders
     from mtneuro.tasks.volume import SplitData
 
     params = dict(params)

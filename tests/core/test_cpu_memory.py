@@ -13,10 +13,10 @@ from torch import nn
 from mtneuro import cpu_memory
 from mtneuro.cpu_memory import retained_cpu_memory
 from mtneuro.models.registry import create_encoder
-from mtneuro.tasks.region_supervised import SupervisedSettings, train_classifier
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import TrainSettings
 from mtneuro.tasks.segmentation.train import train_segmentation
+from mtneuro.tasks.supervised import SupervisedSettings, train_classifier
 
 
 class _MallInfo2(ctypes.Structure):

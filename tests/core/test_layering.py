@@ -3,6 +3,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "mtneuro"
 LAYERS = ["data", "models", "ssl", "tasks", "report", "bench", "cli"]
 
@@ -68,3 +70,29 @@ def test_the_python_api_sits_at_the_top_beside_the_cli():
     for rank, layer in enumerate(LAYERS[:-1]):
         for path in (PACKAGE / layer).rglob("*.py"):
             assert "mtneuro.api" not in _imports(path), f"{path.relative_to(PACKAGE)} imports mtneuro.api"
+
+
+def _reached_task_modules(start: str) -> dict[str, str]:
+    """Every top-level ``mtneuro.tasks`` module ``start`` imports, directly or through another
+    (a re-export), at the top or inside functions, with the chain that reaches it."""
+    tasks = PACKAGE / "tasks"
+    chains, todo = {start: start}, [start]
+    while todo:
+        module = todo.pop()
+        parts = [n.split(".") for n in _imports(tasks / f"{module}.py", members=True)]
+        for name in sorted({p[2] for p in parts if p[1] == "tasks" and len(p) > 2}):
+            if (tasks / f"{name}.py").is_file() and name not in chains:
+                chains[name] = f"{chains[module]} -> {name}"
+                todo.append(name)
+    return chains
+
+
+@pytest.mark.parametrize(("own", "other"), [("semantic", "region"), ("region", "semantic")])
+def test_tasks_1_and_3_share_code_only_through_shared_modules(own, other):
+    """No ``tasks/semantic*`` module reaches a ``tasks/region*`` one, nor the reverse: what
+    both use lives in shared modules (``volume``, ``tile_inputs``, ``encoders``, ...)."""
+    starts = sorted(p.stem for p in (PACKAGE / "tasks").glob(f"{own}*.py"))
+    assert starts, f"no tasks/{own}*.py modules"
+    leaks = [chain for start in starts for name, chain in _reached_task_modules(start).items()
+             if name.startswith(other)]
+    assert not leaks, "\n".join(leaks)

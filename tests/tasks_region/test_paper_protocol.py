@@ -10,15 +10,22 @@ from torch import nn
 
 from mtneuro.errors import ConfigError
 from mtneuro.tasks.protocol import SUBVOLUME_NOTE, protocol_card
-from mtneuro.tasks.region import SplitData, run_task1, task1_config
+from mtneuro.tasks.region import run_task1
 from mtneuro.tasks.region_head import (
     HeadSettings,
     predict_with_head,
     random_crop,
     train_linear_head,
 )
-from mtneuro.tasks.region_inputs import corner_crops
 from mtneuro.tasks.region_protocol import resolve_recipe
+from mtneuro.tasks.region_task import TASK1
+from mtneuro.tasks.tile_inputs import corner_crops
+from mtneuro.tasks.volume import SplitData
+
+
+def task1_config(**values):
+    """A validated ``Task1Config``, as the CLI builds it without a preset."""
+    return TASK1.make_config(None, values)
 
 # The reference's values, read from MTNeuro/MTNeuro (HEAD of the mirror):
 SUPERVISED = {

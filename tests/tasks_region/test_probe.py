@@ -9,7 +9,6 @@ from torch import nn
 
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.tasks.probe import (
-    KNNClassifier,
     LinearProbe,
     RidgeProbe,
     contiguous_folds,
@@ -43,14 +42,6 @@ def test_linear_probe_rejects_single_class_and_bad_cs():
         LinearProbe().fit(x, np.zeros(len(x), dtype=int))
     with pytest.raises(ConfigError, match="Cs"):
         LinearProbe(Cs=(0.0,)).fit(x, y)
-
-
-def test_knn_votes_nearest_cosine_neighbours():
-    train = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
-    labels = np.array([0, 0, 1, 1])
-    knn = KNNClassifier(k=2).fit(train, labels)
-    assert knn.predict(np.array([[5.0, 0.2], [0.1, 3.0]])).tolist() == [0, 1]
-    assert np.allclose(knn.predict_proba(train).sum(axis=1), 1.0)
 
 
 def test_ridge_recovers_exact_linear_targets():

@@ -8,9 +8,16 @@ import torch
 
 from mtneuro.errors import ConfigError
 from mtneuro.stats import mean_std
-from mtneuro.tasks.region import SplitData, run_task1, task1_config
-from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
+from mtneuro.tasks.region import run_task1
+from mtneuro.tasks.region_task import TASK1
 from mtneuro.tasks.scores import classification_metrics
+from mtneuro.tasks.tile_inputs import quadrant_crops, resize_tiles
+from mtneuro.tasks.volume import SplitData
+
+
+def task1_config(**values):
+    """A validated ``Task1Config``, as the CLI builds it without a preset."""
+    return TASK1.make_config(None, values)
 
 
 def _splits(seed: int = 0, side: int = 32) -> dict[str, SplitData]:

@@ -10,9 +10,16 @@ from mtneuro.data.spec import SUBVOLUME_A
 from mtneuro.errors import ConfigError
 from mtneuro.report.plots_semantic import plot_task3_scatter
 from mtneuro.tasks.semantic import FEATURE_NAMES, feature_matrix, semantic_features
-from mtneuro.tasks.semantic_probe import Task3Data, run_task3, task3_config
+from mtneuro.tasks.semantic_probe import Task3Data, run_task3
+from mtneuro.tasks.semantic_task import TASK3
+from mtneuro.tasks.volume import SplitData
 
 VESSEL, CELL, AXON = 1, 2, 3
+
+
+def task3_config(**values):
+    """A validated ``Task3Config``, as the CLI builds it without a preset."""
+    return TASK3.make_config(None, values)
 
 
 def _data(n: int = 48, seed: int = 0) -> Task3Data:
@@ -67,6 +74,22 @@ def test_features_carry_the_published_names_only_under_the_published_definitions
     published = run_task3(task3_config(method="pca", seeds=[0], n_components=8,
                                        pixel_input_size=32, cv=3), data)
     assert published["features"] == list(FEATURE_NAMES)
+
+
+def test_supervised_encoders_learn_the_region_tiles_they_are_given():
+    """The ``supervised`` encoder is a region classifier trained on the task-1 splits passed
+    in (here four brightness classes, which it separates), then probed on task 3's crops."""
+    rng = np.random.default_rng(0)
+
+    def split(n: int) -> SplitData:
+        labels = np.arange(n) % 4
+        tiles = 40 + 50 * labels[:, None, None, None] + rng.normal(0, 4, (n, 1, 32, 32))
+        return SplitData(np.clip(tiles, 0, 255).astype(np.uint8), labels, np.arange(n))
+
+    config = task3_config(method="supervised", quick=True, seeds=[0], input_size=16, cv=3)
+    result = run_task3(config, _data(24), {"train": split(32), "val": split(16)})
+    assert result["per_seed"][0]["task1_val_accuracy"] == 1.0
+    assert set(result["r2_test"]) == set(FEATURE_NAMES)
 
 
 def test_task3_config_errors():

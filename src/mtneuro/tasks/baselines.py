@@ -31,8 +31,7 @@ from sklearn.exceptions import ConvergenceWarning
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.registry import check_choice
 from mtneuro.tasks.probe import single_thread_blas
-
-PIXEL_METHODS = ("pca", "nmf")
+from mtneuro.vocab import PIXEL_METHODS
 
 
 def flatten_images(images: np.ndarray) -> np.ndarray:

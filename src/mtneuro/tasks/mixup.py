@@ -13,6 +13,8 @@ import torch.nn.functional as F
 
 from mtneuro.errors import ConfigError
 
+#: Beta parameter of ``supervised-mixup`` unless a config gives another.
+MIXUP_ALPHA = 0.2
 
 def mixup_batch(
     x: torch.Tensor,

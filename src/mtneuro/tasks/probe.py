@@ -5,8 +5,6 @@
 * :class:`LinearProbe`: multinomial logistic regression on standardised features;
   the inverse regularisation ``C`` is chosen on a validation set when one is given,
   else by stratified k-fold cross-validation on the training set.
-* :class:`KNNClassifier`: cosine-similarity k nearest neighbours with
-  ``exp(sim / T)`` vote weights (Wu et al. 2018, the usual SSL kNN monitor).
 * :class:`RidgeProbe`: multi-output ridge regression of standardised targets from
   standardised features; one ``alpha`` per target chosen by k-fold cross-validation
   over contiguous blocks (or caller-given groups) of the training samples, all
@@ -27,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from mtneuro.errors import ConfigError, DataError
+from mtneuro.tasks.tile_inputs import as_unit_float
 
 DEFAULT_CS: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 DEFAULT_ALPHAS: tuple[float, ...] = tuple(10.0 ** np.arange(-3, 6))
@@ -64,7 +63,7 @@ def extract_features(
     try:
         for start in range(0, len(images), batch_size):
             batch = torch.as_tensor(images[start : start + batch_size]).to(device)
-            batch = batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch.float()
+            batch = as_unit_float(batch)
             if per_channel:
                 shape = (1, -1) + (1,) * (batch.dim() - 2)
                 batch = ((batch - torch.as_tensor(mean, dtype=torch.float32, device=device)
@@ -219,54 +218,6 @@ class LinearProbe:
 
     def score(self, x: np.ndarray, y: np.ndarray) -> float:
         """Accuracy."""
-        return float(np.mean(self.predict(x) == np.asarray(y)))
-
-
-class KNNClassifier:
-    """Cosine k-nearest-neighbour classifier with temperature-weighted votes.
-
-    Args:
-        k: neighbours voting; temperature: vote weight ``exp(similarity / temperature)``.
-        batch_size: query rows per similarity block (memory bound ``batch_size x n_train``).
-    """
-
-    def __init__(self, k: int = 20, temperature: float = 0.07, batch_size: int = 1024) -> None:
-        self.k, self.temperature, self.batch_size = k, temperature, batch_size
-
-    @staticmethod
-    def _normalise(x: np.ndarray) -> np.ndarray:
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-    def fit(self, x: np.ndarray, y: np.ndarray) -> KNNClassifier:
-        if not isinstance(self.k, (int, np.integer)) or self.k < 1:
-            raise ConfigError(f"k: expected int >= 1, got {self.k!r}")
-        if self.temperature <= 0:
-            raise ConfigError(f"temperature: expected float > 0, got {self.temperature!r}")
-        x = _as_2d(x, "x")
-        self.classes_, self.y_index_ = np.unique(np.asarray(y), return_inverse=True)
-        self.x_ = self._normalise(x)
-        return self
-
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "x_"):
-            raise RuntimeError("KNNClassifier is not fitted; call fit first")
-        q = self._normalise(_as_2d(x, "x"))
-        k = min(self.k, self.x_.shape[0])
-        out = np.empty((q.shape[0], self.classes_.size))
-        for start in range(0, q.shape[0], self.batch_size):
-            sim = q[start : start + self.batch_size] @ self.x_.T
-            top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-            weight = np.exp(np.take_along_axis(sim, top, axis=1) / self.temperature)
-            votes = np.zeros((sim.shape[0], self.classes_.size))
-            rows = np.repeat(np.arange(sim.shape[0]), k)
-            np.add.at(votes, (rows, self.y_index_[top].ravel()), weight.ravel())
-            out[start : start + sim.shape[0]] = votes / votes.sum(axis=1, keepdims=True)
-        return out
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.classes_[self.predict_proba(x).argmax(axis=1)]
-
-    def score(self, x: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean(self.predict(x) == np.asarray(y)))
 
 

@@ -4,9 +4,9 @@ Tiles of the setting's train / val / test sub-volumes and slices (ROI-C1/C2/C3,
 :data:`mtneuro.data.spec.REGION_SETTINGS`) are classified by one of the methods:
 
 * ``supervised`` / ``supervised-mixup``: ResNet-18 (1 channel) + linear head trained
-  end to end (:mod:`mtneuro.tasks.region_supervised`);
+  end to end (:mod:`mtneuro.tasks.supervised`);
 * ``byol`` / ``myow`` / ``myow-merged`` / ``encoder``: a frozen encoder
-  (:mod:`mtneuro.tasks.region_encoders`) with a linear head;
+  (:mod:`mtneuro.tasks.encoders`) with a linear head;
 * ``pca`` / ``nmf``: 256 components of flattened pixels (:mod:`mtneuro.tasks.baselines`)
   with a logistic-regression readout (:class:`~mtneuro.tasks.probe.LinearProbe`).
 
@@ -35,28 +35,17 @@ from mtneuro.models import create_encoder
 from mtneuro.stats import classification_intervals, first_seed_intervals, mean_std
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
+from mtneuro.tasks.encoders import FrozenEncoders, check_encoder_given, frozen_encoders
 from mtneuro.tasks.probe import LinearProbe, extract_features
 from mtneuro.tasks.region_config import Task1Config
-from mtneuro.tasks.region_encoders import FrozenEncoders, check_encoder_given
 from mtneuro.tasks.region_head import HeadSettings, predict_with_head, train_linear_head
 from mtneuro.tasks.region_inputs import RegionInputs
 from mtneuro.tasks.region_protocol import RegionRecipe, resolve_recipe
-from mtneuro.tasks.region_supervised import SupervisedSettings, predict, train_classifier
 from mtneuro.tasks.scores import classification_metrics
-from mtneuro.tasks.volume import (
-    SplitData,
-    load_region_splits,
-    pretrains_on_the_fly,
-    ssl_training_tiles,
-)
+from mtneuro.tasks.supervised import SupervisedSettings, predict, train_classifier
+from mtneuro.tasks.volume import SplitData, load_region_splits
 
 CLASS_NAMES = tuple(REGION_SHORT[r] for r in REGIONS)
-
-
-def load_task1_data(config: Task1Config) -> tuple[dict[str, SplitData], dict[str, Any]]:
-    """Read the train / val / test tiles of ``config`` once; returns splits and provenance."""
-    return load_region_splits(config.source, config.source_params, config.setting, config.dim,
-                              config.preset("z_step"))
 
 
 def train_supervised(
@@ -151,8 +140,10 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
     """Run task 1 for every seed of ``config``.
 
     Args:
-        config: validated configuration (build with :func:`task1_config`).
-        data: splits from :func:`load_task1_data` to reuse across runs (read if None).
+        config: validated configuration (build with ``TASK1.make_config`` of
+            :mod:`mtneuro.tasks.region_task`).
+        data: splits of :func:`~mtneuro.tasks.volume.load_region_splits` to reuse across
+            runs (read if None).
         encoder: an encoder in memory for method ``encoder`` (``config.encoder`` then only
             names it), mapping ``(N, 1, H, W)`` in [0, 1] to ``(N, D)``.
 
@@ -171,13 +162,11 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
     start = time.perf_counter()
     source_info: dict[str, Any] | None = None
     if data is None:
-        data, source_info = load_task1_data(config)
+        data, source_info = load_region_splits(config.source, config.source_params,
+                                               config.setting, config.dim, config.preset("z_step"))
     inputs = RegionInputs(data, recipe)
     spatial_dims = 3 if config.dim == "3d" else 2
-    tiles = None
-    if encoder is None and pretrains_on_the_fly(config) and config.pretrain is not None:
-        tiles = ssl_training_tiles(config, data["train"])
-    frozen = FrozenEncoders(config, spatial_dims, encoder=encoder, tiles=tiles)
+    frozen = frozen_encoders(config, spatial_dims, encoder=encoder, train=data["train"])
     per_seed = [_run_seed(config, recipe, inputs, int(seed), spatial_dims, frozen)
                 for seed in config.seeds]
     accuracy = mean_std([r["accuracy"] for r in per_seed])
@@ -203,22 +192,6 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
         "config": to_dict(config),
         "wall_s": time.perf_counter() - start,
     }
-
-
-def task1_config(**values: Any) -> Task1Config:
-    """Validated :class:`Task1Config` from keyword values (``None`` values dropped; nested
-    ``pretrain`` resolved): ``mtneuro.tasks.region_task.TASK1.make_config`` without a preset."""
-    from mtneuro.tasks.region_task import TASK1
-
-    return TASK1.make_config(None, values)
-
-
-def train_region_encoder(config: Task1Config, data: dict[str, SplitData], seed: int,
-                         ) -> tuple[nn.Module, float]:
-    """The encoder of a supervised task-1 classifier trained on ``data`` (task 3 probes it);
-    returns it and its best validation accuracy."""
-    model, history = train_supervised(config, RegionInputs(data, resolve_recipe(config)), seed)
-    return model.encoder, max(history["val_accuracy"])
 
 
 def run(config: Task1Config, *, encoder: nn.Module | None = None) -> Result:

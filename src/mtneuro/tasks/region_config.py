@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mtneuro.config import check, positive
+from mtneuro.tasks.mixup import MIXUP_ALPHA
 from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.tasks.probe import DEFAULT_CS
-from mtneuro.tasks.volume import FULL, QUICK, Method
+from mtneuro.tasks.volume import EVEN_SIDE, FULL, QUICK, SOME_SEEDS, Method
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Task1Config:
         nmf_max_iter: NMF iterations (quick 100, full 300).
         probe_cs: candidate C of the logistic-regression probe.
         pretrain: the on-the-fly SSL pre-training (SSL methods without ``encoder``, 2D),
-            resolved when the config is built (:func:`task1_config`): the ``quick`` or
+            resolved when the config is built (``TASK1.make_config``): the ``quick`` or
             ``default`` pre-training preset, this config's method, data and device, then
             the given values (e.g. ``{"epochs": 3}``); its ``seed`` is replaced by each
             task seed, and it trains on the task's training tiles at its ``z_step`` (a
@@ -61,15 +62,11 @@ class Task1Config:
     source: str = "phantom"
     source_params: dict[str, Any] = field(default_factory=dict)
     dim: Literal["2d", "3d"] = "2d"
-    seeds: tuple[int, ...] = field(
-        default=(0, 1, 2), metadata=check(lambda v: len(v) > 0, "at least one seed")
-    )
+    seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata=SOME_SEEDS)
     encoder: str | None = None
     quick: bool = False
     protocol: Literal["paper", "resized"] | None = None
-    input_size: int | None = field(
-        default=None, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4")
-    )
+    input_size: int | None = field(default=None, metadata=EVEN_SIDE)
     test_crops: Literal["quadrants", "none"] | None = None
     crop: int = field(default=128, metadata=positive())
     probe_inputs: Literal["random-crops", "as-released"] = "as-released"
@@ -83,7 +80,7 @@ class Task1Config:
                                                                 "float in [0, 1)"))
     weight_decay: float | None = field(default=None, metadata=check(lambda v: v >= 0,
                                                                     "float >= 0"))
-    mixup_alpha: float = field(default=0.2, metadata=positive("float"))
+    mixup_alpha: float = field(default=MIXUP_ALPHA, metadata=positive("float"))
     n_components: int = field(default=256, metadata=positive())
     nmf_max_iter: int | None = field(default=None, metadata=positive())
     probe_cs: tuple[float, ...] = DEFAULT_CS

@@ -6,7 +6,7 @@ head with its network config's optimiser (SGD or Adam, lr 0.01, no scheduler) fo
 batch dropped). Every batch is cut to one random ``crop`` x ``crop`` window (one
 offset per batch, as torchvision's ``RandomCrop`` applied to a batch tensor) and
 normalised with the encoder's mean and std. Test tiles are scored on their four
-corner crops (:func:`mtneuro.tasks.region_inputs.corner_crops`), the model after the
+corner crops (:func:`mtneuro.tasks.tile_inputs.corner_crops`), the model after the
 last epoch.
 
 ``head_inputs="as-released"`` reproduces what the released evaluation trainer
@@ -28,7 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from mtneuro.errors import TrainingError
-from mtneuro.tasks.region_inputs import as_unit_float
+from mtneuro.tasks.tile_inputs import as_unit_float
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mtneuro.errors import ConfigError
-
-PROTOCOLS = ("paper", "resized")
-SUPERVISED_METHODS = ("supervised", "supervised-mixup")
-PIXEL_METHODS = ("pca", "nmf")
+from mtneuro.tasks.supervised import QUICK_EPOCHS, RESIZED
+from mtneuro.vocab import PIXEL_METHODS, SUPERVISED_METHODS
 
 #: Linear-head optimisation of ``task1_ssl.py`` per method, from its network configs:
 #: (optimiser, lr, epochs, batch).
@@ -48,10 +46,7 @@ PAPER_HEADS = {
 #: ``task1_sup.py`` with ``SUP_ResNet-18_2D.json``: epochs, batch, lr (SGD, no momentum).
 PAPER_SUPERVISED = {"epochs": 1, "batch_size": 8, "lr": 0.01, "momentum": 0.0,
                     "weight_decay": 0.0}
-PAPER_TILE, PAPER_CROP, PAPER_PIXEL_SIZE = 256, 128, 128
-RESIZED = {"input_size": 64, "batch_size": 32, "lr": 0.05, "momentum": 0.9,
-           "weight_decay": 5e-4, "epochs": 30}
-QUICK_EPOCHS = 8
+PAPER_CROP, PAPER_PIXEL_SIZE = 128, 128
 
 
 @dataclass(frozen=True)
@@ -99,25 +94,19 @@ class RegionRecipe:
         return asdict(self)
 
 
-def protocol_of(config: Any) -> str:
-    """``config.protocol``, or its default: ``resized`` for quick runs, else ``paper``."""
-    return config.protocol or ("resized" if config.quick else "paper")
-
-
 def _pick(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
 def resolve_recipe(config: Any) -> RegionRecipe:
-    """The :class:`RegionRecipe` of a :class:`~mtneuro.tasks.region_config.Task1Config`.
+    """The :class:`RegionRecipe` of a :class:`~mtneuro.tasks.region_config.Task1Config`
+    under ``config.protocol`` (by default ``resized`` for quick runs, else ``paper``).
 
     Raises:
         ConfigError: an option that the config's protocol does not use.
     """
-    protocol = protocol_of(config)
-    if protocol == "paper":
-        return _paper(config)
-    return _resized(config)
+    protocol = config.protocol or ("resized" if config.quick else "paper")
+    return _paper(config) if protocol == "paper" else _resized(config)
 
 
 def _supervised_epochs(config: Any, full: int) -> int:

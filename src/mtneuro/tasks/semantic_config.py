@@ -9,7 +9,7 @@ from typing import Any, Literal
 from mtneuro.config import check, positive
 from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.tasks.probe import DEFAULT_ALPHAS
-from mtneuro.tasks.volume import FULL, QUICK, Method
+from mtneuro.tasks.volume import EVEN_SIDE, FULL, QUICK, SOME_SEEDS, Method
 
 # PCA / NMF components: the reference's 256 on the full data (4,304 training crops). The
 # quick preset reads every 8th slice, so it keeps 1/8 of the components: 256 NMF factors
@@ -51,9 +51,7 @@ class Task3Config:
     setting: Literal["roi-c1", "roi-c3"] = "roi-c1"
     source: str = "phantom"
     source_params: dict[str, Any] = field(default_factory=dict)
-    seeds: tuple[int, ...] = field(
-        default=(0, 1, 2), metadata=check(lambda v: len(v) > 0, "at least one seed")
-    )
+    seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata=SOME_SEEDS)
     encoder: str | None = None
     quick: bool = False
     z_step: int | None = field(default=None, metadata=positive())
@@ -63,12 +61,8 @@ class Task3Config:
     alphas: tuple[float, ...] = DEFAULT_ALPHAS
     cv: int = field(default=5, metadata=check(lambda v: v >= 2, "int >= 2"))
     n_components: int | None = field(default=None, metadata=positive())
-    input_size: int = field(
-        default=64, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4")
-    )
-    pixel_input_size: int = field(
-        default=128, metadata=check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4")
-    )
+    input_size: int = field(default=64, metadata=EVEN_SIDE)
+    pixel_input_size: int = field(default=128, metadata=EVEN_SIDE)
     pretrain: PretrainConfig | None = None
     device: str = "cpu"
     quiet: bool = True

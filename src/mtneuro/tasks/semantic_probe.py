@@ -44,17 +44,15 @@ from mtneuro.errors import ConfigError
 from mtneuro.stats import first_seed_intervals, interval_by_name, mean_std, r2_interval
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
+from mtneuro.tasks.encoders import FrozenEncoders, check_encoder_given, frozen_encoders
 from mtneuro.tasks.probe import RidgeProbe, extract_features, r2_scores
-from mtneuro.tasks.region import load_task1_data, task1_config, train_region_encoder
-from mtneuro.tasks.region_encoders import FrozenEncoders, check_encoder_given
-from mtneuro.tasks.region_inputs import quadrant_crops, resize_tiles
-from mtneuro.tasks.semantic_config import Task3Config
 from mtneuro.tasks.semantic import feature_matrix, feature_names, semantic_features
-from mtneuro.tasks.volume import (
-    pretrains_on_the_fly,
-    ssl_training_tiles,
-)
-from mtneuro.vocab import XRAY_MEAN, XRAY_STD
+from mtneuro.tasks.semantic_config import Task3Config
+from mtneuro.tasks.supervised import train_supervised_encoder
+from mtneuro.tasks.tile_inputs import quadrant_crops, resize_tiles
+from mtneuro.tasks.volume import FULL, QUICK, SplitData, load_region_splits
+from mtneuro.vocab import PIXEL_METHODS, SUPERVISED_METHODS, XRAY_MEAN, XRAY_STD
+
 
 @dataclass
 class Task3Data:
@@ -111,10 +109,11 @@ def _split_masks(z: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _embed(config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndarray,
-           task1_data: Any, frozen: FrozenEncoders) -> tuple[np.ndarray, dict[str, Any]]:
+           region_splits: dict[str, SplitData] | None, frozen: FrozenEncoders,
+           ) -> tuple[np.ndarray, dict[str, Any]]:
     """Embeddings ``(4N, D)`` of every crop for ``config.method`` and ``seed``."""
     method, info = config.method, {}
-    if method in ("pca", "nmf"):
+    if method in PIXEL_METHODS:
         crops, _ = quadrant_crops(resize_tiles(data.images, config.pixel_input_size))
         crops = crops.numpy()
         decomposition = PixelDecomposition(
@@ -127,19 +126,17 @@ def _embed(config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndar
         info["n_components"] = decomposition.n_components_
         return decomposition.transform(crops), info
     crops, _ = quadrant_crops(resize_tiles(data.images, config.input_size))
-    if method in ("supervised", "supervised-mixup"):
-        t1 = task1_config(
-            setting=config.setting,
+    if method in SUPERVISED_METHODS:
+        encoder, info["task1_val_accuracy"] = train_supervised_encoder(
+            region_splits,
             method=method,
-            source=config.source,
-            source_params=config.source_params,
-            quick=config.quick,
-            protocol="resized",
+            backbone=config.preset("backbone"),
             input_size=config.input_size,
+            quick=config.quick,
+            seed=seed,
             device=config.device,
             quiet=config.quiet,
         )
-        encoder, info["task1_val_accuracy"] = train_region_encoder(t1, task1_data, seed)
         return extract_features(
             encoder, crops, device=config.device, mean=XRAY_MEAN, std=XRAY_STD
         ), info
@@ -178,15 +175,19 @@ def _scores(embeddings: np.ndarray, data: Task3Data, config: Task3Config) -> dic
     }
 
 
-def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: Any = None, *,
+def run_task3(config: Task3Config, data: Task3Data | None = None,
+              region_splits: dict[str, SplitData] | None = None, *,
               encoder: nn.Module | None = None) -> dict[str, Any]:
     """Run task 3 for every seed.
 
     Args:
-        config: validated :class:`Task3Config` (build with :func:`task3_config`).
-        data: from :func:`load_task3_data` (read if None); task1_data: task-1 splits of
-            ``config.setting`` for the supervised methods (read if needed and None).
-        encoder: an encoder in memory for method ``encoder`` (see :func:`run_task1`).
+        config: validated :class:`Task3Config` (build with ``TASK3.make_config`` of
+            :mod:`mtneuro.tasks.semantic_task`).
+        data: from :func:`load_task3_data` (read if None).
+        region_splits: train / val tiles of task-1 setting ``config.setting``, which the
+            supervised encoders are trained on (read if needed and None).
+        encoder: an encoder in memory for method ``encoder`` (``config.encoder`` then only
+            names it), mapping ``(N, 1, H, W)`` in [0, 1] to ``(N, D)``.
 
     Returns:
         ``{"features", "per_seed", "r2_test": {feature: {"mean", "std", "n"}},
@@ -202,24 +203,18 @@ def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: An
     source_info = None
     if data is None:
         data, source_info = load_task3_data(config)
-    if config.method.startswith("supervised") and task1_data is None:
-        t1 = task1_config(
-            setting=config.setting,
-            method=config.method,
-            source=config.source,
-            source_params=config.source_params,
-            quick=config.quick,
-        )
-        task1_data, _ = load_task1_data(t1)
-    tiles = None
-    if encoder is None and pretrains_on_the_fly(config) and config.pretrain is not None:
-        tiles = ssl_training_tiles(config)
-    frozen = FrozenEncoders(config, 2, encoder=encoder, tiles=tiles)
+    if config.method in SUPERVISED_METHODS and region_splits is None:
+        # the task-1 preset's slice step, whatever this config's z_step (as the reference
+        # trains its encoders on task 1)
+        z_step = (QUICK if config.quick else FULL)["z_step"]
+        region_splits, _ = load_region_splits(config.source, config.source_params,
+                                              config.setting, "2d", z_step, ("train", "val"))
+    frozen = frozen_encoders(config, 2, encoder=encoder)
     train_tiles = _split_masks(data.z)["train"]
     per_seed, scatter = [], None
     for seed in config.seeds:
         torch.manual_seed(int(seed))
-        embeddings, info = _embed(config, data, int(seed), train_tiles, task1_data, frozen)
+        embeddings, info = _embed(config, data, int(seed), train_tiles, region_splits, frozen)
         scores = _scores(embeddings, data, config)
         scatter = scatter or {**scores.pop("_scatter"), "seed": int(seed)}
         scores.pop("_scatter", None)
@@ -247,14 +242,6 @@ def run_task3(config: Task3Config, data: Task3Data | None = None, task1_data: An
         "config": to_dict(config),
         "wall_s": time.perf_counter() - start,
     }
-
-
-def task3_config(**values: Any) -> Task3Config:
-    """Validated :class:`Task3Config` from keyword values (``None`` values dropped; nested
-    ``pretrain`` resolved): ``mtneuro.tasks.semantic_task.TASK3.make_config`` without a preset."""
-    from mtneuro.tasks.semantic_task import TASK3
-
-    return TASK3.make_config(None, values)
 
 
 def run(config: Task3Config, *, encoder: nn.Module | None = None) -> Result:

@@ -5,7 +5,7 @@ average pool) for the train and test splits, then
 
 * a linear probe: multinomial logistic regression on standardised features,
   its inverse regularisation ``C`` chosen by 3-fold cross-validation on the
-  training split only;
+  training split only (:class:`~mtneuro.tasks.probe.LinearProbe`, as tasks 1 and 3);
 * a kNN classifier: cosine similarity, the ``k`` nearest training samples vote
   with weights ``exp(sim / T)`` (Wu et al. 2018, as in most SSL code bases).
 
@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from mtneuro.data.vision import ImageSet
-from mtneuro.tasks.probe import extract_features
+from mtneuro.tasks.probe import LinearProbe, extract_features
 
 DEFAULT_CS = (0.01, 0.1, 1.0, 10.0)
 
@@ -35,27 +35,15 @@ def linear_probe_accuracy(
     cs: Sequence[float] = DEFAULT_CS,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Test accuracy of a logistic-regression probe on standardised features.
+    """Test accuracy of a logistic-regression probe on standardised features
+    (:class:`~mtneuro.tasks.probe.LinearProbe`, ``C`` by 3-fold CV on the training split).
 
     Returns:
         ``{"accuracy": float, "C": chosen inverse regularisation}``.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    train_x, test_x = _numpy(train_x), _numpy(test_x)
-    train_y, test_y = _numpy(train_y).astype(np.int64), _numpy(test_y).astype(np.int64)
-    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    if len(cs) > 1:
-        folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
-        search = GridSearchCV(pipe, {"logisticregression__C": list(cs)}, cv=folds)
-        model = search.fit(train_x, train_y).best_estimator_
-    else:
-        model = pipe.set_params(logisticregression__C=float(cs[0])).fit(train_x, train_y)
-    accuracy = float((model.predict(test_x) == test_y).mean())
-    return {"accuracy": accuracy, "C": float(model[-1].C)}
+    probe = LinearProbe(Cs=cs, cv=3, max_iter=2000, seed=seed)
+    probe.fit(_numpy(train_x), _numpy(train_y).astype(np.int64))
+    return {"accuracy": probe.score(_numpy(test_x), _numpy(test_y)), "C": probe.C_}
 
 
 def knn_accuracy(

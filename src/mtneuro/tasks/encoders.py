@@ -1,0 +1,99 @@
+"""The frozen encoders that tasks 1 and 3 probe.
+
+* ``encoder``: a user encoder, in memory (``run(config, encoder=module)``, e.g. from
+  ``mtneuro.evaluate``) or ``--encoder`` = checkpoint path, ``module:callable``,
+  registered name or entry point (:func:`mtneuro.models.resolve_encoder`).
+* ``byol`` / ``myow`` / ``myow-merged``: an ``mtneuro pretrain`` checkpoint given with
+  ``--encoder``, or, without one, an encoder pre-trained on the fly for each seed with
+  the config's nested ``pretrain`` settings (:func:`mtneuro.tasks.pretrain.run.pretrain_encoder`)
+  on the training tiles of the task's setting (:func:`frozen_encoders` takes them from
+  the tiles the task read, or reads them once); the encoder stays in memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mtneuro.errors import ConfigError
+from mtneuro.models import resolve_encoder
+from mtneuro.tasks.volume import SplitData, pretrains_on_the_fly, ssl_training_tiles
+from mtneuro.vocab import SSL_METHODS
+
+
+def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str) -> None:
+    dims = int(encoder_spec.get("spatial_dims", 2))
+    if dims != spatial_dims:
+        raise ConfigError(
+            f"encoder {spec!r} takes {dims}D inputs but the task runs in {spatial_dims}D; "
+            f"pass --dim {dims}d or a {spatial_dims}D encoder"
+        )
+
+
+def check_encoder_given(config: Any, encoder: nn.Module | None = None) -> None:
+    """Fail before any work when a task-1 / task-3 ``config`` has method ``encoder`` but no
+    encoder, or pre-trains on the fly in 3D."""
+    if config.method == "encoder" and config.encoder is None and encoder is None:
+        raise ConfigError(
+            "method encoder: expected --encoder SPEC (checkpoint, module:callable or name)"
+        )
+    if (config.method in SSL_METHODS and config.encoder is None and encoder is None
+            and getattr(config, "dim", "2d") != "2d"):
+        raise ConfigError(f"method {config.method}: on-the-fly pre-training is 2D only; pass "
+                          "--encoder with a 3D checkpoint")
+
+
+@dataclasses.dataclass
+class FrozenEncoders:
+    """``frozen(seed) -> (encoder, input spec)``: the frozen encoder of a task-1 / task-3
+    ``config`` for each seed of one run, in eval mode on ``config.device``.
+
+    Attributes:
+        spatial_dims: 2 or 3, the task's inputs (an encoder taking others is refused).
+        encoder: an encoder in memory (wins over ``config.encoder``).
+        tiles: uint8 training tiles ``(N, 1, H, W)`` for on-the-fly pre-training.
+    """
+
+    config: Any
+    spatial_dims: int
+    encoder: nn.Module | None = None
+    tiles: np.ndarray | None = None
+
+    def __call__(self, seed: int) -> tuple[nn.Module, dict[str, Any]]:
+        config = self.config
+        if self.encoder is not None or config.encoder is not None:
+            given = self.encoder if self.encoder is not None else config.encoder
+            module, spec = resolve_encoder(given)
+            _check_dims(spec, self.spatial_dims,
+                        config.encoder or f"in-memory {type(module).__name__}")
+            return module.to(config.device).eval(), spec
+        method = config.method
+        if method not in SSL_METHODS:
+            raise ConfigError(
+                f"method {method!r} needs --encoder SPEC (checkpoint, module:callable or name)"
+            )
+        if config.pretrain is None or self.tiles is None:
+            raise ConfigError(f"method {method}: no pre-training settings; build the config with "
+                              "the task's make_config, which resolves them")
+        from mtneuro.tasks.pretrain.run import pretrain_encoder
+
+        trained = pretrain_encoder(dataclasses.replace(config.pretrain, seed=seed),
+                                   torch.from_numpy(self.tiles))
+        spec = dict(trained.input_spec)
+        _check_dims(spec, self.spatial_dims, f"on-the-fly {method}")
+        return trained.encoder.to(config.device).eval(), spec
+
+
+def frozen_encoders(config: Any, spatial_dims: int, *, encoder: nn.Module | None = None,
+                    train: SplitData | None = None) -> FrozenEncoders:
+    """The :class:`FrozenEncoders` of one task-1 / task-3 run; a config that pre-trains on the
+    fly gets its training tiles now, from ``train`` (the region setting's training split
+    as the task read it) when it holds them, else read once (:func:`ssl_training_tiles`)."""
+    tiles = None
+    if encoder is None and pretrains_on_the_fly(config) and config.pretrain is not None:
+        tiles = ssl_training_tiles(config, train)
+    return FrozenEncoders(config, spatial_dims, encoder=encoder, tiles=tiles)
