@@ -7,6 +7,7 @@ A suite file looks like::
     source: phantom              # volume source of the imaging tasks (--source overrides)
     source_params: {seed: 0}
     seeds: [0]                   # default seeds (--seeds overrides)
+    jobs: auto                   # cells at once (--jobs overrides); default 1
     grid:
       - task: task2              # a task name (mtneuro.tasks.registry, mtneuro.list_tasks())
         setting: 2d-4class       # task-specific, see the task's settings
@@ -33,7 +34,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -87,7 +88,11 @@ class GridEntry:
 
 @dataclass(frozen=True)
 class Suite:
-    """A named grid of cells plus defaults shared by them."""
+    """A named grid of cells plus defaults shared by them.
+
+    ``jobs`` is how many cells run at once on the local executor (``--jobs`` overrides);
+    ``"auto"``: see :func:`mtneuro.bench.runner.resolve_jobs`.
+    """
 
     name: str
     grid: tuple[GridEntry, ...] = field(metadata=check(_non_empty, "at least one grid entry"))
@@ -96,6 +101,8 @@ class Suite:
     source_params: dict[str, Any] = field(default_factory=dict)
     seeds: tuple[int, ...] = field(default=(0,), metadata=check(_non_empty, "at least one seed"))
     ddp: DDPOptions | None = None
+    jobs: int | Literal["auto"] = field(
+        default=1, metadata=check(lambda v: v == "auto" or v >= 1, "'auto' or int >= 1"))
 
 
 @dataclass(frozen=True)
