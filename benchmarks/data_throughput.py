@@ -32,7 +32,9 @@ import numpy as np
 
 from mtneuro.data.sources import open_source
 from mtneuro.data.sources.cache import DEFAULT_CHUNK_SHAPE
-from mtneuro.data.testing.array_source import ArraySource
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+from array_source import ArraySource  # noqa: E402  (test-only source, kept out of the library)
 
 TILE = 256
 Reader = Callable[[int, int, int], np.ndarray]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MTNEURO_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+# Test-only sources and the loopback Boss server (tests/support/), importable by every test.
+sys.path.insert(0, str(REPO_ROOT / "tests" / "support"))
 
 
 @pytest.fixture(scope="session")

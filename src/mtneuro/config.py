@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from pathlib import Path
@@ -182,8 +183,40 @@ def to_dict(config: Any, *, shallow: bool = False) -> dict[str, Any]:
     return plain(config)
 
 
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+#: PyYAML's float pattern with YAML 1.2's exponents: the sign is optional (``1.0e30``) and
+#: so is the dot (``1e5``, ``-2E-3``); sexagesimal, ``.inf`` and ``.nan`` as before.
+_FLOAT_RE = re.compile(r"""^(?:
+     [-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+    |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (no Python tags, nothing constructed but plain values) whose
+    floats follow YAML 1.2: PyYAML reads ``1e5`` or ``1.0e30`` as strings, so
+    ``weight_decay: 1e5`` would fail "expected float" while ``1.0e-3`` worked."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _FLOAT_TAG]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+_ConfigLoader.add_implicit_resolver(_FLOAT_TAG, _FLOAT_RE, list("-+0123456789."))
+
+
+def load_yaml_text(text: str) -> Any:
+    """``yaml.safe_load(text)`` with YAML 1.2 floats (``1e5``, ``1.0e30``, ``-2E-3``)."""
+    return yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
-    """The mapping at the top of a YAML file (``safe_load``; an empty file is ``{}``).
+    """The mapping at the top of a YAML file (safe loading, YAML 1.2 floats:
+    :func:`load_yaml_text`; an empty file is ``{}``).
 
     Raises:
         ConfigError: the file is missing, not YAML or not a mapping.
@@ -192,7 +225,7 @@ def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = load_yaml_text(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(err)})") from None
     except (OSError, UnicodeDecodeError) as err:

@@ -85,7 +85,6 @@ SITES = {
     "from mtneuro.models import create_segmentation_model": "seg",
     "from mtneuro.tasks.segmentation import run_task2": "seg",
     "from mtneuro.data.sources import open_source; open_source('bossdb')": "bossdb",
-    "from mtneuro.data.testing.boss_server import BossTestServer; BossTestServer(None)": "bossdb",
     "from mtneuro.bench.runner import _submitit_executor; _submitit_executor(None, None)": "cluster",
 }
 CORE = [

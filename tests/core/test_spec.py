@@ -8,7 +8,6 @@ from mtneuro.data.spec import (
     Box,
     region_setting,
     segmentation_setting,
-    tile_region_class,
 )
 from mtneuro.errors import ConfigError
 
@@ -19,14 +18,6 @@ def test_published_definitions():
     assert all(b.shape == (256, 256) for b in SUBVOLUME_A.values())
     # the reference code's half-open train range gives 4 x 269 = 1,076 ROI-C1 tiles
     assert len(Z_SPLITS["train"]) == 269 and len(Z_SPLITS["test"]) == 50
-
-
-def test_roi_mapping_by_most_frequent_id():
-    tile = np.array([[8, 8, 1], [0, 2, 2]])  # ids 8 and 2 (striatum class) dominate
-    assert tile_region_class(tile) == 1
-    assert tile_region_class(np.full((4, 4), 7)) == 3
-    with pytest.raises(ValueError, match="empty"):
-        tile_region_class(np.zeros((0,)))
 
 
 def test_segmentation_label_maps():

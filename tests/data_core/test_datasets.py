@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 import torch
+from grid_source import GridSource
 
 from mtneuro.data.datasets import RegionTileDataset, SegmentationTileDataset
 from mtneuro.data.spec import REGIONS, SUBVOLUME_A, TILE_SIZE, Box, ZRange, roi_class_map
 from mtneuro.data.subvolumes import compute_subvolumes, window_fractions
-from mtneuro.data.testing.analytic import GridSource
 from mtneuro.data.tiles import block_starts, majority_region_class, single_slice_windows
 from mtneuro.errors import ConfigError, DataError
 

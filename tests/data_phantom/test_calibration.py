@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from mtneuro.data.shared import load_masks, load_slice
-from mtneuro.data.sources import open_source
-from mtneuro.data.sources.phantom_calibration import (
+from phantom_calibration import (
     MASK_OF_REGION,
     REAL_IMAGE_STATS,
     REAL_LABEL_STATS,
@@ -17,6 +14,9 @@ from mtneuro.data.sources.phantom_calibration import (
     phantom_stats,
     quantise_like_slice,
 )
+
+from mtneuro.data.shared import load_masks, load_slice
+from mtneuro.data.sources import open_source
 from mtneuro.data.spec import REGIONS, SUBVOLUME_A
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mtneuro.cli.options import parse_source_params
 from mtneuro.cli.main import main
+from mtneuro.cli.options import parse_source_params
 from mtneuro.errors import ConfigError
 
 

@@ -6,17 +6,16 @@ import shutil
 
 import numpy as np
 import pytest
+from mask_evidence import infer_mask_mapping, mask_label_evidence
 
 from mtneuro.data.shared import (
     MASK_FILE_TO_INTERNAL,
     MASK_REGIONS,
     SLICE_FILE,
-    infer_mask_mapping,
     load_masks,
     load_masks_raw,
     load_slice,
     mask_file,
-    mask_label_evidence,
 )
 from mtneuro.data.spec import AXON, CELL, VESSEL
 from mtneuro.errors import ChecksumError, ConfigError, DataError

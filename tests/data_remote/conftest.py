@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from mtneuro.data.testing.array_source import ArraySource, random_volume
-from mtneuro.data.testing.boss_server import BossTestServer
+from array_source import ArraySource, random_volume
+from boss_server import BossTestServer
 
 SHAPE = (16, 512, 512)
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")

@@ -6,11 +6,11 @@ import time
 
 import numpy as np
 import pytest
+from array_source import ArraySource
+from boss_server import BossTestServer
 
 from mtneuro.data.sources import open_source
 from mtneuro.data.sources.bossdb import aligned_blocks
-from mtneuro.data.testing.array_source import ArraySource
-from mtneuro.data.testing.boss_server import BossTestServer
 from mtneuro.errors import ConfigError, DataError, SourceUnavailableError
 
 SHAPE = (16, 512, 512)  # the volume fixture of conftest.py

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from array_source import random_volume
 
 from mtneuro.data.sources import open_source
 from mtneuro.data.sources.cache import CacheSource
-from mtneuro.data.testing.array_source import random_volume
 from mtneuro.errors import DataError
 
 CHUNKS = (8, 128, 128)  # 2 x 4 x 4 = 32 chunks per channel of the 16 x 512 x 512 volume

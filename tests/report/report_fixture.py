@@ -182,7 +182,8 @@ def build_suite(out: Path) -> Path:
         {"accuracy": 0.7, "delta_accuracy": 0.8},
         lambda d: [
             plot_decoding_confusion(
-                label, label, DIRECTIONS, d / "confusion.png", title="myow on chewie-1"
+                label, label, DIRECTIONS, d / "confusion.png",
+                title="myow on real recording chewie-1 · seed 0",
             )
         ],
         source=recording,

@@ -10,7 +10,8 @@ import pytest
 pytest.importorskip("segmentation_models_pytorch", reason="needs mtneuro[seg]")
 pytest.importorskip("monai", reason="needs mtneuro[seg]")
 
-from mtneuro.data.testing.analytic import GridSource  # noqa: E402
+from grid_source import GridSource  # noqa: E402
+
 from mtneuro.errors import ConfigError  # noqa: E402
 from mtneuro.tasks.segmentation import run as run_module  # noqa: E402
 from mtneuro.tasks.segmentation.config import Task2Config, task2_config  # noqa: E402

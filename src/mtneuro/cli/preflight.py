@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mtneuro.errors import CheckpointError, ConfigError
+from mtneuro.errors import ConfigError
 
 #: Arguments of ``load_vision`` that a command sets itself, not ``--source-param``.
 _VISION_OWN_ARGS = ("name", "split", "download")
@@ -117,18 +117,11 @@ def check_weights_file(path: str | None, option: str = "--encoder-weights") -> N
     """A local weights file holds a state dict (names -> tensors) and loads safely."""
     if path is None or path == "imagenet":
         return
-    import torch
-
-    from mtneuro.checkpoint_io import load_state
+    from mtneuro.models.checkpoint import read_state_dict
 
     if not Path(path).is_file():
         raise ConfigError(f"{option}: file not found: {path} (expected 'imagenet' or a file)")
-    state = load_state(path, what=f"{option} file")
-    state = state.get("state_dict", state)
-    if not isinstance(state, dict) or not state or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise CheckpointError(f"{option} {path}: expected a state dict (parameter names -> "
-                              "tensors), e.g. torch.save(encoder.state_dict(), path)")
+    read_state_dict(path, what=f"{option} file")
 
 
 def check_config(config: Any, prefix: str = "") -> None:

@@ -123,18 +123,6 @@ class NeuralRecording:
             raise DataError(f"{self.name}: a {self.kind} recording has no reach angle")
         return (2 * np.pi / 8) * self.label.astype(np.float64)
 
-    def subset(self, index: np.ndarray) -> NeuralRecording:
-        """The bins at ``index`` (sorted positions keep trials contiguous)."""
-        index = np.asarray(index)
-        return dataclasses.replace(
-            self,
-            rates=self.rates[index],
-            trial=self.trial[index],
-            timestep=self.timestep[index],
-            label=self.label[index],
-            behaviour={k: v[index] for k, v in self.behaviour.items()},
-        )
-
     def describe(self) -> dict[str, object]:
         """Provenance for ``metrics.json``: name, kind, sizes and file hashes."""
         return {

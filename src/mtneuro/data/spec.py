@@ -86,9 +86,6 @@ class ZRange:
     def __len__(self) -> int:
         return self.stop - self.start
 
-    def as_tuple(self) -> tuple[int, int]:
-        return (self.start, self.stop)
-
 
 #: Sub-volume A of each region (the published boxes).
 SUBVOLUME_A: dict[str, Box] = {
@@ -99,7 +96,6 @@ SUBVOLUME_A: dict[str, Box] = {
 }
 
 TILE_SIZE = 256
-DEPTH_2D, DEPTH_3D = 1, 8
 SUBVOLUME_Z = ZRange(110, 470)
 Z_SPLITS: dict[str, ZRange] = {
     "train": ZRange(110, 379),
@@ -107,22 +103,6 @@ Z_SPLITS: dict[str, ZRange] = {
     "test": ZRange(420, 470),
 }
 SPLITS = tuple(Z_SPLITS)
-
-
-def tile_region_class(roi_tile: np.ndarray) -> int:
-    """Region class of a tile: the class of its most frequent roi id.
-
-    Args:
-        roi_tile: integer roi ids of any shape.
-    """
-    ids = np.asarray(roi_tile).ravel().astype(np.int64)
-    if ids.size == 0:
-        raise ValueError("empty roi tile")
-    counts = np.bincount(ids, minlength=len(ROI_NAMES))
-    most = int(np.argmax(counts))
-    if most not in ROI_TO_CLASS:
-        raise ValueError(f"roi id {most} has no region class; known ids: {sorted(ROI_TO_CLASS)}")
-    return ROI_TO_CLASS[most]
 
 
 def roi_class_map(roi: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from mtneuro.data.sources.base import VolumeSource
-from mtneuro.data.spec import ROI_NAMES, ROI_TO_CLASS, Box, ZRange
+from mtneuro.data.spec import ROI_NAMES, Box, ZRange, roi_class_map
 from mtneuro.errors import ConfigError
 from mtneuro.registry import check_choice
 
@@ -67,11 +67,7 @@ def majority_region_class(roi_blocks: np.ndarray) -> np.ndarray:
     if flat.size and flat.max() >= n_ids:
         raise ValueError(f"roi id {int(flat.max())} is not a known region id (0..{n_ids - 1})")
     counts = np.bincount((flat + n_ids * np.arange(n)[:, None]).ravel(), minlength=n * n_ids)
-    most = counts.reshape(n, n_ids).argmax(axis=1)
-    lut = np.full(n_ids, -1, dtype=np.int64)
-    for roi_id, cls in ROI_TO_CLASS.items():
-        lut[roi_id] = cls
-    return lut[most]
+    return roi_class_map(counts.reshape(n, n_ids).argmax(axis=1)).astype(np.int64)
 
 
 # ------------------------------------------------------------------ one-slice smoke protocol

@@ -120,6 +120,23 @@ def save_encoder(
     return save_state(path, payload)
 
 
+def read_state_dict(path: str | os.PathLike, what: str = "weights file") -> dict[str, torch.Tensor]:
+    """The state dict (parameter names -> tensors) saved at ``path``, bare or under a
+    ``"state_dict"`` key, read with ``weights_only=True`` (on CPU).
+
+    Raises:
+        CheckpointError: the file is missing, does not load safely, or holds no such state
+            dict (one line naming ``what`` and the path).
+    """
+    state = load_state(path, what=what)
+    state = state.get("state_dict", state)
+    if not isinstance(state, dict) or not state or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise CheckpointError(f"{what} {path}: expected a state dict (parameter names -> "
+                              "tensors), e.g. torch.save(encoder.state_dict(), path)")
+    return state
+
+
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Load and validate a checkpoint dict (see the module docstring for the keys).
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from mtneuro.errors import ConfigError
 from mtneuro.extras import require
+from mtneuro.models.checkpoint import read_state_dict
 from mtneuro.registry import check_choice
 
 smp = require("segmentation_models_pytorch", "seg")
@@ -51,13 +52,14 @@ def load_local_encoder_weights(encoder: nn.Module, path: str | Path) -> None:
 
     Raises:
         ConfigError: the file is missing or its keys/shapes do not fit the encoder.
+        CheckpointError: the file does not load with ``weights_only=True`` (damaged, not a
+            torch file, pickled objects) or holds no state dict of tensors
+            (:func:`~mtneuro.models.checkpoint.read_state_dict`).
     """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"encoder_weights: file not found: {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
+    state = read_state_dict(path, what="encoder_weights file")
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
     own = encoder.state_dict()
     for key, value in state.items():

@@ -1,6 +1,8 @@
 """Plots of a neural-decoding run: confusion matrix, 2-D view of the representation, learning curve.
 
-All take plain arrays, so they serve every method (``mtneuro neural`` writes all three).
+All take plain arrays, so they serve every method (``mtneuro neural`` writes all three);
+:func:`mtneuro.report.task_figures.neural_figures` gives each a title naming the method,
+the recording (data source) and the seed.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mtneuro.report.figures import plot_confusion_matrix, plt, save_figure
+from mtneuro.report.figures import plot_confusion_matrix, plt, save_figure, wrap_title
 
 
 def plot_decoding_confusion(
@@ -39,7 +41,8 @@ def plot_representation_2d(
     """Test representation projected on its first two principal components, coloured by class."""
     xy = project_2d(features)
     label = np.asarray(label)
-    fig, ax = plt.subplots(figsize=(5, 4.5))
+    width = 5.0
+    fig, ax = plt.subplots(figsize=(width, 4.5))
     cmap = plt.get_cmap("hsv" if len(class_names) > 3 else "tab10")
     for c, name in enumerate(class_names):
         sel = label == c
@@ -50,7 +53,7 @@ def plot_representation_2d(
     ax.set_ylabel("PC 2")
     ax.legend(fontsize=7, markerscale=2, loc="best")
     if title:
-        ax.set_title(title)
+        ax.set_title(wrap_title(title, width))
     return save_figure(fig, path)
 
 
@@ -59,7 +62,8 @@ def plot_learning_curve(curve: Sequence[Mapping[str, float]], path: str | Path, 
                         ) -> Path:
     """Training losses against optimiser step (every ``*loss`` key of the rows) and, when
     given, the validation accuracy of each checkpoint (right axis) with the one kept marked."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    width = 5.5
+    fig, ax = plt.subplots(figsize=(width, 3.5))
     steps = np.array([row["step"] for row in curve])
     keys = sorted({k for row in curve for k in row if k.endswith("loss")})
     for key in keys:
@@ -77,5 +81,5 @@ def plot_learning_curve(curve: Sequence[Mapping[str, float]], path: str | Path, 
         right.set_ylabel("validation accuracy")
         right.legend(fontsize=8, loc="upper right")
     if title:
-        ax.set_title(title)
+        ax.set_title(wrap_title(title, width))
     return save_figure(fig, path)

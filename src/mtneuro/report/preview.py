@@ -1,6 +1,7 @@
 """Preview figure of a volume source: region map of a whole slice and one tile per region.
 
-Top: the slice at depth ``z``, downsampled, with the region map painted over it
+Top: the slice at depth ``z``, downsampled, titled with the source's data-source label
+(the one the task figures and the leaderboard use), with the region map painted over it
 (if the source has ``roi_labels``), a legend and the four published boxes.
 Below: for each region its box (sub-volume A) at full resolution, as image and,
 if the source has ``pixel_labels``, with the microstructure labels overlaid;
@@ -30,6 +31,7 @@ from mtneuro.data.spec import (
 from mtneuro.errors import ConfigError
 from mtneuro.report.colors import CLASS_COLOURS
 from mtneuro.report.figures import plt, save_figure
+from mtneuro.report.leaderboard import data_source_label
 
 #: Region colours by roi id (RGB in [0, 1]); clear is left unpainted.
 ROI_COLOURS = {
@@ -131,7 +133,8 @@ def _draw_overview(ax, source: VolumeSource, z: int, step: int) -> None:
     real_z = source.describe().get("real_z")
     where = f"slice z={z}" + (f" (volume slice {real_z})" if real_z is not None else "")
     note = "" if roi is not None else "; no region labels in this source"
-    ax.set_title(f"{source.name}: {where}, {height} x {width} px at {VOXEL_SIZE_UM} µm{note}",
+    label = data_source_label({"source": source.describe()})
+    ax.set_title(f"{label}: {where}, {height} x {width} px at {VOXEL_SIZE_UM} µm{note}",
                  fontsize=10)  # fmt: skip
     ax.set_xlabel("x (px)")
     ax.set_ylabel("y (px)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mtneuro.report.leaderboard import data_source_label
 from mtneuro.tasks.api import Result
 
 
@@ -42,7 +43,7 @@ def task3_figures(result: Result, out_dir: Path) -> list[Path]:
 def neural_figures(result: Result, out_dir: Path) -> list[Path]:
     """``confusion.png``, ``representation_2d.png`` (2-D projection of the test bins'
     features) and, for trained methods, ``learning_curve.png`` with the validation
-    checkpoints."""
+    checkpoints; every title names the method, the recording (data source) and the seed."""
     from mtneuro.report.plots_neural import (
         plot_decoding_confusion,
         plot_learning_curve,
@@ -51,7 +52,8 @@ def neural_figures(result: Result, out_dir: Path) -> list[Path]:
 
     outcome, out_dir = result.artefacts["outcome"], Path(out_dir)
     names = outcome.recording.class_names
-    title = f"{result.method} · {result.setting} · seed {outcome.metrics['seed']}"
+    source = data_source_label({"source": result.source})
+    title = f"{result.method} on {source} · seed {outcome.metrics['seed']}"
     paths = [plot_decoding_confusion(outcome.test_pred, outcome.test_label, names,
                                      out_dir / "confusion.png", title=title),
              plot_representation_2d(outcome.test_features, outcome.feature_label, names,

@@ -1,7 +1,8 @@
 """How each region of the phantom looks: microstructure amounts, sizes and intensities.
 
-Calibration (see :mod:`mtneuro.data.sources.phantom_calibration` for the measured
-real numbers and the test that checks the phantom against them):
+Calibration (see ``tests/support/phantom_calibration.py`` for the measured real
+numbers and ``tests/data_phantom/test_calibration.py``, which checks the phantom
+against them):
 
 * label fractions and cell sizes of cortex, striatum, thalamus (TRN and VP) and
   zona incerta come from the real annotations (``xray_masks``, 32 patches of
@@ -69,9 +70,7 @@ REGION_LOOKS: dict[int, RegionLook] = {
     0: RegionLook(
         background=6.0, texture=0.0, noise=40.0, cell_contrast=0, vessel_contrast=0, axon_contrast=0
     ),
-    1: RegionLook(
-        cell_fraction=0.026, cell_radius=4.2, vessel_fraction=0.0166, background=123.0, noise=120.0
-    ),
+    1: RegionLook(cell_fraction=0.026, cell_radius=4.2, vessel_fraction=0.0166, background=123.0),
     2: RegionLook(
         cell_fraction=0.0327,
         cell_radius=4.85,
@@ -82,7 +81,6 @@ REGION_LOOKS: dict[int, RegionLook] = {
         fibre_width=(30.0, 80.0),
         fibre_length=2000.0,
         background=121.0,
-        noise=120.0,
         axon_contrast=50.0,
     ),
     3: RegionLook(
@@ -95,7 +93,6 @@ REGION_LOOKS: dict[int, RegionLook] = {
         fibre_width=(10.0, 30.0),
         fibre_length=800.0,
         background=128.0,
-        noise=120.0,
         axon_contrast=35.0,
     ),
     4: RegionLook(
@@ -108,7 +105,6 @@ REGION_LOOKS: dict[int, RegionLook] = {
         fibre_width=(10.0, 30.0),
         fibre_length=800.0,
         background=118.0,
-        noise=120.0,
         axon_contrast=35.0,
     ),
     5: RegionLook(
@@ -116,7 +112,6 @@ REGION_LOOKS: dict[int, RegionLook] = {
         cell_radius=5.8,
         vessel_fraction=0.0593,
         background=126.0,
-        noise=120.0,
         cell_contrast=-80.0,
         vessel_contrast=-60.0,
     ),
@@ -130,12 +125,9 @@ REGION_LOOKS: dict[int, RegionLook] = {
         fibre_width=(10.0, 30.0),
         fibre_length=800.0,
         background=126.0,
-        noise=120.0,
         axon_contrast=32.0,
     ),
-    7: RegionLook(
-        cell_fraction=0.04, cell_radius=5.0, vessel_fraction=0.04, background=138.0, noise=120.0
-    ),
+    7: RegionLook(cell_fraction=0.04, cell_radius=5.0, vessel_fraction=0.04, background=138.0),
     8: RegionLook(
         cell_fraction=0.006,
         cell_radius=3.5,
@@ -146,7 +138,6 @@ REGION_LOOKS: dict[int, RegionLook] = {
         fibre_width=(10.0, 30.0),
         fibre_length=800.0,
         background=122.0,
-        noise=120.0,
         axon_contrast=30.0,
     ),
 }

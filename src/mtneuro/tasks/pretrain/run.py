@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from mtneuro.data.spec import TILE_SIZE
+from mtneuro.errors import ConfigError
 from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.vocab import VISION_SOURCES, XRAY_MEAN, XRAY_STD
 
@@ -52,15 +54,37 @@ def load_training_images(config: PretrainConfig) -> tuple[torch.Tensor, dict[str
     return torch.from_numpy(tiles.images), provenance
 
 
+def view_kind(config: PretrainConfig) -> str:
+    """``config.augment`` with ``auto`` resolved: ``vision`` for vision sets, else ``mtneuro``."""
+    if config.augment == "auto":
+        return "vision" if config.source in VISION_SOURCES else "mtneuro"
+    return config.augment
+
+
+def check_crop(config: PretrainConfig, side: int = TILE_SIZE) -> None:
+    """A crop view (every kind but ``vision``) fits in images of ``side`` pixels.
+
+    Raises:
+        ConfigError: the crop is larger (never clamped silently; for volume tiles the
+            message is the CLI's, :func:`mtneuro.cli.preflight.check_crop`).
+    """
+    if view_kind(config) != "vision" and config.crop > side:
+        what = "a volume tile" if side == TILE_SIZE else "the training images"
+        raise ConfigError(f"crop: expected at most {side} (the side of {what}), got {config.crop}")
+
+
 def build_view(config: PretrainConfig, images: torch.Tensor) -> tuple[Any, dict[str, Any]]:
-    """The view function and the encoder's input spec (size, normalisation)."""
+    """The view function and the encoder's input spec (size, normalisation).
+
+    Raises:
+        ConfigError: the crop is larger than the images (:func:`check_crop`).
+    """
     from mtneuro.ssl import augment as aug
 
-    kind = config.augment
-    if kind == "auto":
-        kind = "vision" if config.source in VISION_SOURCES else "mtneuro"
+    kind = view_kind(config)
     if kind != "vision":
-        size = min(config.crop, *images.shape[-2:])
+        check_crop(config, min(images.shape[-2:]))
+        size = config.crop
         view = aug.mtneuro_view(size=size, strong=kind == "mtneuro-strong")
         return view, {"spatial_dims": 2, "size": size, "channels": int(images.shape[1]),
                       "mean": XRAY_MEAN, "std": XRAY_STD}
@@ -210,6 +234,8 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
     from mtneuro.ssl.distributed import init_distributed, shutdown_distributed
 
     # The process group first, so that torchrun tags every process's errors (data too).
+    if config.source not in VISION_SOURCES:
+        check_crop(config)  # before the tiles are read, as the CLI does
     owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
     init_distributed(config.device)
     try:

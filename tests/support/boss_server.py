@@ -22,8 +22,8 @@ stops half-way, then the connection closes), ``"drop"`` (connection closed with
 no response) and ``"notfound"`` (HTTP 404). Every request is logged with its
 outcome so tests can count them.
 
-Run ``python -m mtneuro.data.testing.boss_server --source phantom`` to serve a
-source by hand.
+Run ``python tests/support/boss_server.py --source phantom`` to serve a source by
+hand.
 """
 
 from __future__ import annotations

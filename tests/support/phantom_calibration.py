@@ -14,8 +14,8 @@ phantom against them within :data:`TOLERANCES`.
 from __future__ import annotations
 
 import numpy as np
+from mask_evidence import blob_areas
 
-from mtneuro.data.shared import blob_areas
 from mtneuro.data.sources.base import VolumeSource
 from mtneuro.data.spec import AXON, CELL, REGIONS, SUBVOLUME_A, VESSEL
 
