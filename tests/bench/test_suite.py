@@ -54,6 +54,11 @@ def test_wrong_key_or_value_fails_naming_it(tmp_path, bad, message):
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
+def test_suite_params_read_yaml_12_floats(tmp_path):
+    suite = load_suite(_write(tmp_path, GOOD.replace("params: {width: 4}", "params: {lr: 1e-3, wd: 1.0e5}")))
+    assert suite.grid[0].params == {"lr": 0.001, "wd": 100000.0}
+
+
 def test_jobs_default_to_one_and_the_builtin_small_suites_ask_for_auto(tmp_path):
     assert load_suite(_write(tmp_path, GOOD)).jobs == 1
     assert load_suite(_write(tmp_path, GOOD.replace("seeds: [0, 1]", "seeds: [0, 1]\njobs: 3"))).jobs == 3

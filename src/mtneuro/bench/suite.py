@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 import yaml
 
-from mtneuro.config import check, from_mapping
+from mtneuro.config import check, from_mapping, load_yaml_text
 from mtneuro.errors import ConfigError
 from mtneuro.registry import unknown_name_message
 
@@ -186,7 +186,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
     if not path.is_file():
         raise ConfigError(f"suite file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml_text(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
     return parse_suite(data, origin=str(path))
