@@ -56,6 +56,23 @@ def test_bench_writes_cells_and_report_then_resumes(tiny_task, tmp_path, capsys)
     assert "3 cell(s)" in (out / "report.html").read_text()
 
 
+@pytest.mark.parametrize(("suite_jobs", "flag", "expected"), [
+    ("", [], 1), ("jobs: auto\n", [], "auto"), ("jobs: auto\n", ["--jobs", "3"], 3),
+    ("", ["--jobs", "auto"], "auto"),
+])
+def test_jobs_come_from_the_suite_unless_given(tiny_task, tmp_path, capsys, monkeypatch, suite_jobs, flag,
+                                               expected):
+    from mtneuro.bench import runner
+
+    seen = []
+    monkeypatch.setattr(runner, "run_suite", lambda cells, options: seen.append(options.jobs) or [])
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(suite_jobs + SUITE)
+    _, _, stderr = _run(["bench", "--suite", str(suite), "--out", str(tmp_path / "o"), "--quiet", *flag],
+                           capsys)
+    assert seen == [expected], stderr  # (the report then finds no cell: run_suite is a stand-in)
+
+
 def test_bench_exits_nonzero_when_a_cell_failed(tiny_task, tmp_path, capsys):
     suite = tmp_path / "suite.yaml"
     suite.write_text(SUITE.replace("[ok]", "[ok, boom]"))

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from mtneuro.bench.runner import RunOptions, run_suite
+from mtneuro.bench import runner
+from mtneuro.bench.runner import RunOptions, resolve_jobs, run_suite
 from mtneuro.bench.suite import expand, parse_suite
 from mtneuro.errors import ConfigError
 
@@ -87,6 +88,32 @@ def test_parallel_processes(tiny_task, tmp_path):
     }
     assert _record(out, "tiny-a-ok-s2")["headline"]["accuracy"] == pytest.approx(0.7)
     assert _record(out, "tiny-a-ok-s0")["host"]["pid"] != os.getpid(), "ran in a worker process"
+
+
+def test_auto_jobs_are_one_process_per_available_cpu_without_a_gpu(monkeypatch):
+    monkeypatch.setattr(runner, "available_cpus", lambda: 4)
+    assert resolve_jobs("auto", 10, cuda=False) == 4
+    assert resolve_jobs("auto", 3, cuda=False) == 3, "no more processes than pending cells"
+    assert resolve_jobs("auto", 0, cuda=False) == 1
+    assert resolve_jobs("auto", 10, cuda=True) == 1, "cells would share the one GPU"
+    assert resolve_jobs(2, 10, cuda=True) == 2, "a number is taken as given"
+    for bad in (0, -1, "two", True, 1.5):
+        with pytest.raises(ConfigError, match="jobs: expected 'auto' or int >= 1"):
+            resolve_jobs(bad, 10)
+
+
+def test_auto_jobs_run_cells_in_worker_processes(tiny_task, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "available_cpus", lambda: 2)
+    out = tmp_path / "out"
+    states = run_suite(expand(_suite(seeds=(0,))), RunOptions(out, jobs="auto", quiet=True))
+    assert {s.status for s in states} == {"complete", "failed"}
+    assert _record(out, "tiny-a-ok-s0")["host"]["pid"] != os.getpid(), "ran in a worker process"
+
+
+def test_bad_jobs_fail_before_anything_runs(tiny_task, tmp_path):
+    with pytest.raises(ConfigError, match="jobs: expected 'auto' or int >= 1, got 0"):
+        run_suite(expand(_suite()), RunOptions(tmp_path / "o", jobs=0, quiet=True))
+    assert _runs(tiny_task) == []
 
 
 @pytest.mark.extra("cluster")

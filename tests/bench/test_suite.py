@@ -44,12 +44,26 @@ def test_suite_file_expands_to_cells(tmp_path):
     (GOOD.replace("seeds: [5]", "seeds: five"), r"grid\[1\]\.seeds: expected list of int"),
     (GOOD.replace("methods: [ok]", "methods: []"), r"grid\[1\]\.methods: expected at least one method"),
     (GOOD.replace("    setting: b\n", ""), r"grid\[1\]\.setting: missing required key"),
+    (GOOD.replace("seeds: [0, 1]", "seeds: [0, 1]\njobs: many"), r"jobs: expected int or one of 'auto', got 'many'"),
+    (GOOD.replace("seeds: [0, 1]", "seeds: [0, 1]\njobs: 0"), r"jobs: expected 'auto' or int >= 1, got 0"),
 ])
 def test_wrong_key_or_value_fails_naming_it(tmp_path, bad, message):
     path = _write(tmp_path, bad)
     with pytest.raises(ConfigError, match=message) as info:
         load_suite(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_suite_params_read_yaml_12_floats(tmp_path):
+    suite = load_suite(_write(tmp_path, GOOD.replace("params: {width: 4}", "params: {lr: 1e-3, wd: 1.0e5}")))
+    assert suite.grid[0].params == {"lr": 0.001, "wd": 100000.0}
+
+
+def test_jobs_default_to_one_and_the_builtin_small_suites_ask_for_auto(tmp_path):
+    assert load_suite(_write(tmp_path, GOOD)).jobs == 1
+    assert load_suite(_write(tmp_path, GOOD.replace("seeds: [0, 1]", "seeds: [0, 1]\njobs: 3"))).jobs == 3
+    assert {name: load_suite(name).jobs for name in ("quick", "neural", "paper")} == {
+        "quick": "auto", "neural": "auto", "paper": 1}
 
 
 def test_unknown_builtin_suite_and_bad_yaml(tmp_path):

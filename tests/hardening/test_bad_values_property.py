@@ -141,7 +141,7 @@ CASES = [
     (BENCH, "--source-param", BAD_KV),
     (BENCH, "--encoder", st.one_of(GARBAGE, MISSING_PATH)),
     (BENCH, "--seeds", st.one_of(NEGATIVE, NOT_INT)),
-    (BENCH, "--jobs", st.one_of(NON_POSITIVE, NOT_INT)),
+    (BENCH, "--jobs", st.one_of(NON_POSITIVE, NOT_INT.filter(lambda v: v != "auto"))),
     (BENCH, "--executor", bad_word(("local", "slurm", "submitit-local"))),
     (BENCH, "--ddp-procs", st.one_of(NON_POSITIVE, NOT_INT)),
     (BENCH, "--out", FILE_AS_FOLDER),

@@ -7,6 +7,7 @@ Executors:
   start clean), each cell with ``max(1, cpus // N)`` torch threads, ``cpus`` being the CPUs the
   process may use (:func:`mtneuro.threads.usable_cpus`: affinity, cgroup quota,
   ``OMP_NUM_THREADS``, less the cores other processes keep busy at start);
+  ``jobs="auto"`` picks N (:func:`resolve_jobs`);
 * ``slurm``: one submitit job per cell on a SLURM cluster (parameters such as
   ``slurm_partition``, ``timeout_min``, ``gpus_per_node`` via ``executor_params``);
 * ``submitit-local``: submitit's LocalExecutor, the same code path as ``slurm``
@@ -43,7 +44,7 @@ from mtneuro.extras import require
 from mtneuro.progress import publishing_to
 from mtneuro.registry import check_choice
 from mtneuro.tasks.registry import get_task, task_reference
-from mtneuro.threads import threads_per_job
+from mtneuro.threads import available_cpus, threads_per_job
 
 EXECUTORS = ("local", "slurm", "submitit-local")
 _POLL_S = 0.5
@@ -56,7 +57,8 @@ class RunOptions:
     Attributes:
         out_dir: suite directory; cells go to ``out_dir/cells/<id>/``.
         resume: skip cells whose complete record matches their definition.
-        jobs: cells at once (``local``, ``submitit-local``; ``slurm`` submits all).
+        jobs: cells at once (``local``, ``submitit-local``; ``slurm`` submits all), or
+            ``"auto"`` (:func:`resolve_jobs`).
         executor: one of :data:`EXECUTORS`.
         executor_params: submitit ``update_parameters`` keywords (slurm).
         quiet: no live table or per-cell lines.
@@ -64,10 +66,35 @@ class RunOptions:
 
     out_dir: Path
     resume: bool = False
-    jobs: int = 1
+    jobs: int | str = 1
     executor: str = "local"
     executor_params: dict[str, Any] | None = None
     quiet: bool = False
+
+
+def resolve_jobs(jobs: int | str, pending: int, *, cuda: bool | None = None) -> int:
+    """How many cells run at once: ``jobs`` itself, or for ``"auto"`` one process per CPU
+    this process may use (:func:`~mtneuro.threads.available_cpus`), at most one per pending
+    cell, and 1 where a CUDA device is visible (the cells would share it).
+
+    ``"auto"`` counts the CPUs before subtracting the ones other processes keep busy:
+    separate processes never wait for each other, so beside busy neighbours each still
+    runs at its fair share of a core, whereas the threads of one process stall at every
+    parallel region when one of them is descheduled (:mod:`mtneuro.threads`). Each job's
+    threads still come from :func:`~mtneuro.threads.threads_per_job`.
+
+    Raises:
+        ConfigError: ``jobs`` is neither ``"auto"`` nor an int >= 1.
+    """
+    if jobs == "auto":
+        if cuda is None:
+            import torch
+
+            cuda = torch.cuda.is_available()
+        return 1 if cuda else max(1, min(available_cpus(), pending))
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"jobs: expected 'auto' or int >= 1, got {jobs!r}")
+    return jobs
 
 
 def check_cells(cells: Iterable[Cell]) -> None:
@@ -87,8 +114,7 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
         KeyboardInterrupt: after cancelling running cells (records of finished ones stay).
     """
     check_choice("executor", options.executor, EXECUTORS)
-    if options.jobs < 1:
-        raise ConfigError(f"jobs: expected int >= 1, got {options.jobs}")
+    resolve_jobs(options.jobs, 1, cuda=False)  # a bad value fails before anything runs
     check_cells(cells)
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,16 +125,17 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
             state.status, state.wall_s = "skipped", record.get("wall_s")
             state.headline = record.get("headline") or {}
     pending = [s for s in states if s.status == "pending"]
-    parallel = options.jobs if options.executor != "slurm" else max(1, len(pending))
+    jobs = resolve_jobs(options.jobs, len(pending))
+    parallel = jobs if options.executor != "slurm" else max(1, len(pending))
     with Progress(states, parallel=parallel, quiet=options.quiet,
                   cells_dir=out / CELLS_DIR) as progress:
         try:
-            if options.executor == "local" and options.jobs == 1:
+            if options.executor == "local" and jobs == 1:
                 _run_inline(pending, out, progress)
             elif options.executor == "local":
-                _run_pool(pending, out, options.jobs, progress)
+                _run_pool(pending, out, jobs, progress)
             else:
-                _run_submitit(pending, out, options, progress)
+                _run_submitit(pending, out, jobs, options, progress)
         except KeyboardInterrupt:
             for state in pending:
                 if state.status in ("pending", "running"):
@@ -187,10 +214,11 @@ def _submitit_executor(out: Path, options: RunOptions) -> Any:
     return executor
 
 
-def _run_submitit(pending: list[CellState], out: Path, options: RunOptions, progress: Progress) -> None:
+def _run_submitit(pending: list[CellState], out: Path, jobs_at_once: int, options: RunOptions,
+                  progress: Progress) -> None:
     executor = _submitit_executor(out, options)
-    limit = len(pending) if options.executor == "slurm" else options.jobs
-    threads = None if options.executor == "slurm" else threads_per_job(options.jobs)
+    limit = len(pending) if options.executor == "slurm" else jobs_at_once
+    threads = None if options.executor == "slurm" else threads_per_job(jobs_at_once)
     queue = list(pending)
     jobs: dict[Any, CellState] = {}
     try:

@@ -7,6 +7,7 @@ A suite file looks like::
     source: phantom              # volume source of the imaging tasks (--source overrides)
     source_params: {seed: 0}
     seeds: [0]                   # default seeds (--seeds overrides)
+    jobs: auto                   # cells at once (--jobs overrides); default 1
     grid:
       - task: task2              # a task name (mtneuro.tasks.registry, mtneuro.list_tasks())
         setting: 2d-4class       # task-specific, see the task's settings
@@ -33,11 +34,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
-from mtneuro.config import check, from_mapping
+from mtneuro.config import check, from_mapping, load_yaml_text
 from mtneuro.errors import ConfigError
 from mtneuro.registry import unknown_name_message
 
@@ -87,7 +88,11 @@ class GridEntry:
 
 @dataclass(frozen=True)
 class Suite:
-    """A named grid of cells plus defaults shared by them."""
+    """A named grid of cells plus defaults shared by them.
+
+    ``jobs`` is how many cells run at once on the local executor (``--jobs`` overrides);
+    ``"auto"``: see :func:`mtneuro.bench.runner.resolve_jobs`.
+    """
 
     name: str
     grid: tuple[GridEntry, ...] = field(metadata=check(_non_empty, "at least one grid entry"))
@@ -96,6 +101,8 @@ class Suite:
     source_params: dict[str, Any] = field(default_factory=dict)
     seeds: tuple[int, ...] = field(default=(0,), metadata=check(_non_empty, "at least one seed"))
     ddp: DDPOptions | None = None
+    jobs: int | Literal["auto"] = field(
+        default=1, metadata=check(lambda v: v == "auto" or v >= 1, "'auto' or int >= 1"))
 
 
 @dataclass(frozen=True)
@@ -179,7 +186,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
     if not path.is_file():
         raise ConfigError(f"suite file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml_text(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
     return parse_suite(data, origin=str(path))

@@ -16,6 +16,26 @@ from mtneuro.cli.options import (
 )
 
 
+class _Jobs(click.ParamType):
+    """``--jobs``: a positive int or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            count = int(str(value))
+        except ValueError:
+            count = 0
+        if count < 1:
+            self.fail(f"expected 'auto' or an int >= 1, got {value!r}", param, ctx)
+        return count
+
+
+JOBS = _Jobs()
+
+
 def card_lines(card: dict) -> list[str]:
     """A protocol card as indented lines: comparable, or one line per deviation."""
     head = f"    protocol {card['protocol']['name']} v{card['protocol']['version']}"
@@ -73,8 +93,9 @@ def _check_cells(cells: list) -> None:
 @click.option("--resume", is_flag=True, help="Skip cells already complete in OUT.")
 @click.option("--overwrite", is_flag=True, help="Replace the suite run OUT already holds "
                                                "(its cells/, report.html and leaderboard.md).")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Cells run at once (processes).")
+@click.option("--jobs", type=JOBS, default=None,
+              help="Cells run at once (processes): N, or 'auto' (one per CPU this process may "
+                   "use, 1 with a GPU). Default: the suite's (quick, neural: auto; paper: 1).")
 @click.option("--executor", type=click.Choice(["local", "slurm", "submitit-local"]), default="local",
               show_default=True, help="Where cells run: this machine, SLURM via submitit, or "
                                       "submitit's local executor.")
@@ -93,7 +114,7 @@ def _check_cells(cells: list) -> None:
 @MORE_SEEDS_ARGUMENT
 def bench(suite: str, source: str | None, source_params: tuple[str, ...], encoder: str | None,
           seeds: tuple[str, ...], more_seeds: tuple[str, ...], out_dir: Path, resume: bool,
-          overwrite: bool, jobs: int,
+          overwrite: bool, jobs: int | str | None,
           executor: str, executor_params: tuple[str, ...], ddp_procs: int | None, dry_run: bool,
           quiet: bool) -> None:
     """Evaluate methods (and your encoder) on every task and write a report with published baselines.
@@ -130,7 +151,8 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     if dry_run:
         _print_cards(cells, spec.name)
         return
-    options = RunOptions(out_dir=out_dir, resume=resume, jobs=jobs, executor=executor,
+    options = RunOptions(out_dir=out_dir, resume=resume, jobs=spec.jobs if jobs is None else jobs,
+                         executor=executor,
                          executor_params=submitit_params, quiet=quiet)
     states = run_suite(cells, options)
     paths = build_report(out_dir)
