@@ -16,12 +16,20 @@ Neural decoding likewise (``tests/fixtures/regression_neural.json``): small fixe
 runs (torch threads 1) give the metrics and learning curves recorded before its training
 loop was shared with the image trainer (the commit the file names). Cells marked
 ``shared_data`` read ``../shared/data`` (mouse CA1); cells marked ``slow`` run with
-``--run-slow``.
+``--run-slow``. Unlike tasks 1-3, these trained cells also depend on the CPU: on two Xeon VMs
+with the same stack the first loss differed in its last float32 bit, and training, mined
+neighbours and the readout's penalty grid amplified that (up to 0.037 in an accuracy, 6 % in
+a late loss, a penalty one grid step away). So the fixture keeps one recording per CPU it
+was made on (``by_cpu``, keyed by :func:`cpu_fingerprint`; the first recording did not note
+its CPU): on a recorded CPU the comparison is exact (or OTHER_STACK_RTOL on another stack),
+elsewhere :func:`_close_across_cpus` applies.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import platform
 from pathlib import Path
 
 import pytest
@@ -60,6 +68,49 @@ def _same(actual, expected, exact: bool) -> bool:
     if isinstance(expected, float) and isinstance(actual, (int, float)):
         return actual == pytest.approx(expected, rel=OTHER_STACK_RTOL, abs=1e-12, nan_ok=True)
     return actual == expected
+
+
+def cpu_fingerprint() -> str:
+    """A short hash of this CPU's model, feature flags and torch's kernel capability: float
+    results of training are reproducible bit for bit only between CPUs that share it."""
+    import torch
+
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else [platform.processor()]
+    first = [line for line in lines if line.startswith(("model name", "flags"))][:2]
+    text = "|".join([*first, torch.backends.cpu.get_cpu_capability()])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+#: Across CPUs (see the module docstring): the first row of a learning curve must agree to
+#: float32 rounding; later rows, after training amplified it, to a relative CURVE_RTOL;
+#: metrics to SCORE_ATOL; the readout's penalty to one step of its power-of-2 grid. The
+#: tolerances are about 1.6x the largest differences measured between two CPUs.
+FIRST_ROW_RTOL, CURVE_RTOL, SCORE_ATOL = 1e-5, 0.1, 0.06
+
+
+def _close_across_cpus(actual, expected, key: str = "") -> bool:
+    if isinstance(expected, dict):
+        return (isinstance(actual, dict) and actual.keys() == expected.keys()
+                and all(_close_across_cpus(actual[k], v, k) for k, v in expected.items()))
+    if isinstance(expected, list):
+        return (isinstance(actual, list) and len(actual) == len(expected)
+                and all(_close_across_cpus(a, e, key) for a, e in zip(actual, expected, strict=True)))
+    if key == "penalty" and isinstance(expected, float):
+        return actual in (expected / 2, expected, expected * 2)
+    if isinstance(expected, float) and isinstance(actual, (int, float)):
+        return actual == pytest.approx(expected, abs=SCORE_ATOL, nan_ok=True)
+    return actual == expected
+
+
+def _curve_close_across_cpus(actual: list[dict], expected: list[dict]) -> bool:
+    if len(actual) != len(expected):
+        return False
+    return all(
+        row.keys() == want.keys() and all(
+            row[k] == pytest.approx(v, rel=FIRST_ROW_RTOL if step == 0 else CURVE_RTOL)
+            for k, v in want.items())
+        for step, (row, want) in enumerate(zip(actual, expected, strict=True)))
 
 
 def _strip(value):
@@ -113,6 +164,27 @@ def test_neural_metrics_equal_the_recorded_ones(cell, tmp_path, request):
         torch.set_num_threads(previous)
     metrics = json.loads(json.dumps(result.to_json()["metrics"]))
     assert load_result(tmp_path).metrics == metrics
+    curve = json.loads(json.dumps(result.artefacts["outcome"].curve))
+    recorded = cell.get("by_cpu", {}).get(cpu_fingerprint())
+    if recorded is None:  # a CPU no recording was made on
+        assert _close_across_cpus(_strip(metrics), cell["metrics"])
+        assert _curve_close_across_cpus(curve, cell["curve"])
+        return
     exact = _stack_is(NEURAL["stack"])
-    assert _same(_strip(metrics), cell["metrics"], exact)
-    assert _same(json.loads(json.dumps(result.artefacts["outcome"].curve)), cell["curve"], exact)
+    assert _same(_strip(metrics), recorded["metrics"], exact)
+    assert _same(curve, recorded["curve"], exact)
+
+
+def test_across_cpus_tolerates_rounding_but_not_a_changed_result():
+    cell = next(c for c in NEURAL_CELLS if c["id"] == "neural-myow")
+    metrics, curve = cell["metrics"], cell["curve"]
+    nudged = {**metrics, "accuracy": metrics["accuracy"] + 0.03, "penalty": metrics["penalty"] * 2}
+    assert _close_across_cpus(nudged, metrics)
+    assert not _close_across_cpus({**metrics, "accuracy": metrics["accuracy"] + 0.1}, metrics)
+    assert not _close_across_cpus({**metrics, "penalty": metrics["penalty"] * 4}, metrics)
+    assert not _close_across_cpus({**metrics, "n_test": metrics["n_test"] + 1}, metrics)
+    first = {k: v * (1 + 1e-6) for k, v in curve[0].items()}
+    assert _curve_close_across_cpus([first, *curve[1:]], curve)
+    first_off = {k: v * 1.01 for k, v in curve[0].items()}
+    assert not _curve_close_across_cpus([first_off, *curve[1:]], curve)
+    assert not _curve_close_across_cpus(curve[:-1], curve)
