@@ -63,7 +63,7 @@ def write_metrics(
         source: provenance of the data (``VolumeSource.describe()`` or a file + sha256).
         wall_s: wall-clock seconds of the run.
         extra: further top-level keys, e.g. the protocol card
-            (:func:`mtneuro.tasks.protocol.protocol_card`).
+            (:meth:`mtneuro.tasks.api.Task.protocol_card`).
     """
     payload = {
         "schema_version": SCHEMA_VERSION,
