@@ -61,7 +61,6 @@ class Results(Sequence[Result]):
         for table in build_tables([_record(r) for r in self.results], published=published):
             for row in table.rows:
                 ours = row.kind == OURS
-                kind = OURS if ours else row.kind if row.run_here else f"published: {row.kind}"
                 for key in table.metrics:
                     if key not in row.values:
                         continue
@@ -69,7 +68,7 @@ class Results(Sequence[Result]):
                     rows.append({
                         "task": table.task, "setting": table.setting, "method": row.method,
                         "metric": key, "title": metric_title(key), "mean": stat.mean,
-                        "std": stat.std, "n": stat.n, "kind": kind, "data": row.data_source,
+                        "std": stat.std, "n": stat.n, "kind": row.label, "data": row.data_source,
                         "comparable": row.card.verdict if ours and row.card else "",
                     })
         return rows

@@ -67,6 +67,6 @@ def test_result_round_trips_and_reads_schema_1_records(tmp_path):
     back = Result.from_json(old)
     assert (back.task, back.setting, back.method, back.headline) == (
         "task1", "roi-c2", "pca", {"accuracy": 0.5})
-    assert back.comparable is True
+    assert back.card["deviations"] == []
     with pytest.raises(ConfigError, match="schema_version 3 is not supported"):
         Result.from_json({**old, "schema_version": 3})

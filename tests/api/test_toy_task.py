@@ -30,7 +30,7 @@ def test_the_toy_task_runs_and_records(toy, tmp_path):
     result = run_and_record(toy, config, tmp_path)
     # dark and bright images 8 noise std apart: the nearest class mean never errs
     assert result.metrics["accuracy"] == {"mean": 1.0, "std": 0.0, "n": 2}
-    assert result.headline == {"accuracy": 1.0} and result.comparable is True
+    assert result.headline == {"accuracy": 1.0} and result.card["deviations"] == []
     record = json.loads((tmp_path / "metrics.json").read_text())
     assert (record["task"], record["setting"], record["method"]) == ("toy", "easy", "pixels")
     assert record["protocol"] == {"name": "toy", "version": 1} and record["deviations"] == []

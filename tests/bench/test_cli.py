@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mtneuro.bench.cell import cell_card, cell_config
+from mtneuro.bench.cell import cell_config
 from mtneuro.bench.suite import expand, load_suite
 from mtneuro.cli.main import main
 from mtneuro.tasks.registry import get_task
@@ -122,7 +122,7 @@ def test_paper_dry_run_prints_every_cells_protocol_card(tmp_path, capsys):
 def test_quick_suite_cards_list_its_deviations():
     for cell in expand(load_suite("quick")):
         task = get_task(cell.task)
-        card = cell_card(task, cell_config(task, cell))
+        card = task.protocol_card(cell_config(task, cell))
         assert card["deviations"], cell.id  # nothing in the quick suite is the published protocol
         if cell.task != "neural":
             assert any(d.startswith("data: the synthetic phantom") for d in card["deviations"])

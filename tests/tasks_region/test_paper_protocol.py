@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.protocol import SUBVOLUME_NOTE, protocol_card
+from mtneuro.tasks.protocol import SUBVOLUME_NOTE
 from mtneuro.tasks.region import run_task1
 from mtneuro.tasks.region_head import (
     HeadSettings,
@@ -17,7 +17,7 @@ from mtneuro.tasks.region_head import (
     random_crop,
     train_linear_head,
 )
-from mtneuro.tasks.region_protocol import resolve_recipe
+from mtneuro.tasks.region_protocol import resolve_recipe, task1_card
 from mtneuro.tasks.region_task import TASK1
 from mtneuro.tasks.tile_inputs import corner_crops
 from mtneuro.tasks.volume import SplitData
@@ -163,19 +163,19 @@ def test_paper_probe_scores_the_four_corners_of_every_test_tile(probe_inputs):
 
 
 def test_task1_cards():
-    exact = protocol_card(task1_config(method="supervised", source="bossdb"))
+    exact = task1_card(task1_config(method="supervised", source="bossdb"))
     assert exact == {"protocol": {"name": "task1-paper", "version": 1}, "deviations": []}
-    c2 = protocol_card(task1_config(method="supervised", source="bossdb", setting="roi-c2"))
+    c2 = task1_card(task1_config(method="supervised", source="bossdb", setting="roi-c2"))
     assert c2["deviations"] == [SUBVOLUME_NOTE]
-    phantom = protocol_card(task1_config(method="supervised", epochs=5))["deviations"]
+    phantom = task1_card(task1_config(method="supervised", epochs=5))["deviations"]
     assert phantom[0] == "epochs 5 (reference 1, SUP_ResNet-18_2D.json:9)"
     assert phantom[-1].startswith("data: the synthetic phantom volume")
-    released = protocol_card(task1_config(method="byol", source="bossdb"))
+    released = task1_card(task1_config(method="byol", source="bossdb"))
     assert released["deviations"] == []  # the default is what the released trainer runs
-    intended = protocol_card(task1_config(method="byol", source="bossdb",
+    intended = task1_card(task1_config(method="byol", source="bossdb",
                                           probe_inputs="random-crops"))["deviations"]
     assert len(intended) == 1 and "ssl_eval_trainer.py:72-82" in intended[0]
-    quick = protocol_card(task1_config(method="myow", quick=True))
+    quick = task1_card(task1_config(method="myow", quick=True))
     assert quick["protocol"]["name"] == "task1-resized-quick"
     assert any("tested as 32-px quadrant crops" in d for d in quick["deviations"])
     assert any(d.startswith("pre-training epochs 25 (reference 800") for d in quick["deviations"])

@@ -11,9 +11,9 @@ from safetensors.torch import save_file
 
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model
-from mtneuro.tasks.protocol import protocol_card
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import task2_config
+from mtneuro.tasks.segmentation.protocol import task2_card
 from mtneuro.tasks.segmentation.train import make_optimizer, make_schedule
 
 # The reference's values, read from MTNeuro/MTNeuro (HEAD of the mirror):
@@ -117,18 +117,18 @@ def test_imagenet_weights_offline_fail_with_one_line_saying_what_to_do(monkeypat
 
 
 def test_paper_cards_list_random_init_until_imagenet_weights_are_asked_for():
-    random_init = protocol_card(task2_config("paper", model="fpn", source="bossdb"))
+    random_init = task2_card(task2_config("paper", model="fpn", source="bossdb"))
     assert random_init["protocol"] == {"name": "task2-paper", "version": 1}
     assert any(d.startswith("random init instead of ImageNet weights")
                for d in random_init["deviations"])
-    imagenet = protocol_card(task2_config("paper", model="fpn", source="bossdb",
+    imagenet = task2_card(task2_config("paper", model="fpn", source="bossdb",
                                           encoder_weights="imagenet"))
     assert not any("ImageNet" in d for d in imagenet["deviations"])
     assert not any(d.startswith("train.") for d in imagenet["deviations"])  # the script's training
-    quick = protocol_card(task2_config("quick", model="fpn"))
+    quick = task2_card(task2_config("quick", model="fpn"))
     texts = "\n".join(quick["deviations"])
     for needle in ("train.optimizer adamw", "train.crop 128", "train.schedule cosine",
                    "train.augment on", "data: the synthetic phantom"):
         assert needle in texts
-    windows = protocol_card(task2_config("paper", model="fpn", window=128))["deviations"]
+    windows = task2_card(task2_config("paper", model="fpn", window=128))["deviations"]
     assert any(d.startswith("sliding-window inference with 128-px windows") for d in windows)

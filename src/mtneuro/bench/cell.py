@@ -95,11 +95,6 @@ def cell_config(task: Task, cell: Cell) -> Any:
                             values=values)
 
 
-def cell_card(task: Task, config: Any, source: Any = None) -> dict[str, Any]:
-    """The protocol card of a cell's config (``source``: its data's ``describe()``)."""
-    return task.protocol_card(config, source)
-
-
 def _host() -> dict[str, Any]:
     return {"node": platform.node(), "pid": os.getpid(),
             "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
@@ -112,6 +107,16 @@ def bench_keys(cell: Cell, status: str, **more: Any) -> dict[str, Any]:
             "error": None, "host": _host(), **more}
 
 
+def _write_unrun(out_dir: str | Path, cell: Cell, status: str, *,
+                 config: dict[str, Any] | None, wall_s: float | None,
+                 card: dict[str, Any] | None = None, **more: Any) -> None:
+    """Write the record of a cell that has no result (``status`` failed or skipped)."""
+    write_metrics(cell_dir(out_dir, cell.id), task=cell.task, metrics={}, config=config or {},
+                  source={"source": cell.source, "params": cell.source_params}, wall_s=wall_s,
+                  extra={**(card or {}), "setting": cell.setting, "method": cell.method,
+                         **bench_keys(cell, status, headline={}, figures=[], **more)})
+
+
 def record_failure(out_dir: str | Path, cell: Cell, exc: BaseException, *, wall_s: float | None,
                    config: dict[str, Any] | None = None, tb: str | None = None,
                    card: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -119,10 +124,7 @@ def record_failure(out_dir: str | Path, cell: Cell, exc: BaseException, *, wall_
     message = (str(exc).strip().splitlines() or [""])[0]
     error = {"type": type(exc).__name__, "message": message,
              "traceback": tb if tb is not None else "".join(traceback.format_exception(exc))}
-    write_metrics(cell_dir(out_dir, cell.id), task=cell.task, metrics={}, config=config or {},
-                  source={"source": cell.source, "params": cell.source_params}, wall_s=wall_s,
-                  extra={**(card or {}), "setting": cell.setting, "method": cell.method,
-                         **bench_keys(cell, "failed", headline={}, figures=[], error=error)})
+    _write_unrun(out_dir, cell, "failed", config=config, wall_s=wall_s, card=card, error=error)
     return {"id": cell.id, "status": "failed", "wall_s": wall_s, "headline": {},
             "error": f"{error['type']}: {message}"}
 
@@ -130,11 +132,7 @@ def record_failure(out_dir: str | Path, cell: Cell, exc: BaseException, *, wall_
 def record_skipped(out_dir: str | Path, cell: Cell, reason: str,
                    config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write a skipped cell's record (its data is not here); the runner's summary of it."""
-    write_metrics(cell_dir(out_dir, cell.id), task=cell.task, metrics={}, config=config or {},
-                  source={"source": cell.source, "params": cell.source_params}, wall_s=None,
-                  extra={"setting": cell.setting, "method": cell.method,
-                         **bench_keys(cell, "skipped", headline={}, figures=[],
-                                      skip_reason=reason)})
+    _write_unrun(out_dir, cell, "skipped", config=config, wall_s=None, skip_reason=reason)
     return {"id": cell.id, "status": "skipped", "wall_s": None, "headline": {}, "error": reason}
 
 
@@ -168,7 +166,7 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
     try:
         spec = _task(task)
         config = cell_config(spec, cell)
-        config_dict, card = to_dict(config), cell_card(spec, config)
+        config_dict, card = to_dict(config), spec.protocol_card(config)
         ddp = None
         if cell.ddp_procs > 1:
             from mtneuro.bench.ddp import pretrain_under_torchrun
@@ -190,7 +188,7 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
     if cell.ddp_procs > 1:
         # the card judges the cell's own config, not the encoder DDP wrote
         result.config = {**result.config, "ddp": ddp}
-        result.card = cell_card(spec, config, result.source)
+        result.card = spec.protocol_card(config, result.source)
         if ddp:
             result.card["deviations"].append(
                 f"pre-training data-parallel on {cell.ddp_procs} processes (reference: one "

@@ -57,12 +57,6 @@ def torchrun_command(nproc: int, args: list[str]) -> list[str]:
             "--nproc_per_node", str(nproc), "-m", "mtneuro.cli.main", *args]
 
 
-def child_threads(nproc: int, threads: int | None) -> int:
-    """CPU threads of each process: the cell's threads (or the CPUs it may use: a SLURM
-    job's, not the node's, :func:`mtneuro.threads.available_cpus`) shared out."""
-    return threads_per_job(nproc, threads or None)
-
-
 def launch_pretrain(config: Any, nproc: int, out_dir: str | Path, *, threads: int | None = None) -> Path:
     """Run ``mtneuro pretrain`` with ``config`` under torchrun with ``nproc`` processes.
 
@@ -93,7 +87,9 @@ def launch_pretrain(config: Any, nproc: int, out_dir: str | Path, *, threads: in
     config_file = out / CONFIG_NAME
     config_file.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
     command = torchrun_command(nproc, ["pretrain", "--config", str(config_file.resolve())])
-    env = {**os.environ, "OMP_NUM_THREADS": str(child_threads(nproc, threads))}
+    # each process's share of the cell's threads (or of the CPUs it may use: a SLURM job's,
+    # not the node's, mtneuro.threads.available_cpus)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads_per_job(nproc, threads or None))}
     log = out / LOG_NAME
     with log.open("w") as handle:
         handle.write("$ " + " ".join(command) + "\n")

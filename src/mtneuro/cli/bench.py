@@ -47,7 +47,7 @@ def card_lines(card: dict) -> list[str]:
 
 def _print_cards(cells: list, suite_name: str) -> None:
     """``--dry-run``: every cell, its data and preset, and its protocol card."""
-    from mtneuro.bench.cell import cell_card, cell_config
+    from mtneuro.bench.cell import cell_config
     from mtneuro.tasks.registry import get_task
 
     previous = None
@@ -56,7 +56,7 @@ def _print_cards(cells: list, suite_name: str) -> None:
         data = f"source {cell.source}" if task.volume else f"recording {cell.setting}"
         ddp = f", pre-training under torchrun x{cell.ddp_procs}" if cell.ddp_procs > 1 else ""
         click.echo(f"{cell.id}  ({data}, preset {cell.preset}{ddp})")
-        lines = card_lines(cell_card(task, cell_config(task, cell)))
+        lines = card_lines(task.protocol_card(cell_config(task, cell)))
         click.echo("    (protocol card as above)" if lines == previous else "\n".join(lines))
         previous = lines
     click.echo(f"{len(cells)} cell(s) in suite {suite_name!r}")

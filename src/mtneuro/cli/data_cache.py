@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,12 +23,6 @@ def parse_range(axis: str, text: str | None) -> tuple[int, int] | None:
     except ValueError:
         raise ConfigError(f"--{axis}: expected START:STOP (ints), got {text!r}") from None
     return lo, hi
-
-
-def _open_cache(cache: Path, workers: int) -> Any:
-    from mtneuro.data.sources import open_source
-
-    return open_source("cache", root=cache, workers=workers)
 
 
 @click.command()
@@ -141,6 +135,7 @@ def verify(cache_dir: Path, repair: bool, workers: int, quiet: bool) -> None:
     missing (checksum without data) chunks; with --repair (default) fetches the bad
     ones again. Exits non-zero if damage remains.
     """
+    from mtneuro.data.sources import open_source
     from mtneuro.data.sources.cache_metadata import check_metadata
     from mtneuro.data.sources.cache_store import ChunkStore
 
@@ -150,7 +145,7 @@ def verify(cache_dir: Path, repair: bool, workers: int, quiet: bool) -> None:
     if not ChunkStore.exists(cache_dir):
         raise ConfigError(f"--cache: {cache_dir} is not an mtneuro cache (no zarr.json)")
     _check_metadata(cache_dir, check_metadata(cache_dir), repair)
-    cache = _open_cache(cache_dir, workers)
+    cache = open_source("cache", root=cache_dir, workers=workers)
     report = cache.scan(progress=not quiet)
     click.echo(
         f"cache {cache_dir}: ok {report.ok}, corrupted {len(report.corrupted)}, "

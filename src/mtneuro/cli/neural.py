@@ -76,11 +76,10 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, ou
 def _write_aggregate(task, results: list, out_dir: Path) -> None:
     """DIR/metrics.json of several seeds: per-seed rows with mean and std."""
     from mtneuro.report.record import write_result
-    from mtneuro.stats import mean_std
     from mtneuro.tasks.api import Result
 
     rows = [r.metrics for r in results]
-    metrics = _aggregate(rows, mean_std)
+    metrics = _aggregate(rows)
     click.echo(_summary(metrics, aggregate=True))
     last = results[-1]
     config = {k: v for k, v in last.config.items() if k != "seed"}
@@ -91,38 +90,34 @@ def _write_aggregate(task, results: list, out_dir: Path) -> None:
                         wall_s=sum(r["wall_s"] for r in rows)), out_dir)
 
 
-def _score_keys(metrics: dict) -> tuple[str, str]:
-    from mtneuro.tasks.neural.task import score_keys
-
-    return score_keys(metrics)
-
-
-def _aggregate(rows: list[dict], mean_std) -> dict:
+def _aggregate(rows: list[dict]) -> dict:
     """Per-seed rows -> means (under the plain keys), std and the rows themselves."""
-    from mtneuro.stats import first_seed_intervals
+    from mtneuro.stats import first_seed_intervals, mean_std
+    from mtneuro.tasks.neural.task import score_keys
 
     first = rows[0]
     out = {k: first[k] for k in ("method", "recording", "kind", "split", "split_label", "n_train", "n_test")}
     out["seed"] = [r["seed"] for r in rows]
     scores = {}
-    for key in [*_score_keys(first), "wall_s", "train_wall_s"]:
+    for key in [*score_keys(first), "wall_s", "train_wall_s"]:
         stats = mean_std([r[key] for r in rows])
         out[key] = stats["mean"]
         out[f"{key}_std"] = stats["std"]
         scores[key] = stats
     # the first seed's intervals, kept only where seeds agree (as tasks 1-3 do)
-    out["intervals"] = first_seed_intervals(rows, *(scores[k] for k in _score_keys(first)))
+    out["intervals"] = first_seed_intervals(rows, *(scores[k] for k in score_keys(first)))
     out["per_seed"] = [{k: v for k, v in r.items() if k != "folds"} for r in rows]
     return out
 
 
 def _summary(m: dict, aggregate: bool = False) -> str:
     from mtneuro.stats import describe
+    from mtneuro.tasks.neural.task import score_keys
 
     seeds = m["seed"] if aggregate else [m["seed"]]
     parts = [f"{key} " + describe({"mean": m[key], "std": m.get(f"{key}_std", 0.0), "n": len(seeds)},
                                   (m.get("intervals") or {}).get(key))
-             for key in _score_keys(m)]
+             for key in score_keys(m)]
     if not aggregate and m.get("steps") and not isinstance(m["selected_step"], list):
         parts.append(f"kept step {m['selected_step']} of {m['steps']} (best validation readout)")
     wall = f"{m['wall_s']:.1f} s" + (" per seed" if aggregate else "")

@@ -109,29 +109,39 @@ ENCODER_OPTION = click.option(
     metavar="SPEC",
     help="checkpoint path, module:callable or encoder name (method encoder; SSL methods)",
 )
-PRETRAIN_EPOCHS_OPTION = click.option(
-    "--pretrain-epochs", type=int, default=None, help="epochs of on-the-fly SSL pre-training"
-)
-DEVICE_OPTION = click.option("--device", default="cpu", show_default=True)
-OUT_OPTION = click.option(
-    "--out", type=click.Path(file_okay=False), required=True, help="output folder"
-)
-
-
 OVERWRITE_OPTION = click.option(
     "--overwrite", is_flag=True,
     help="Replace the run OUT already holds (its records are removed first).")
 
 
-def config_option(config_name: str):
-    """``--config FILE``: a YAML file of ``config_name`` keys, under the flags."""
-    return click.option(
-        "--config",
-        "config_file",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help=f"YAML file of {config_name} keys; flags win",
+def volume_run_options(config_name: str):
+    """The last options of the volume tasks' commands (task1, task3), in this order:
+    ``--pretrain-epochs``, ``--device``, ``--config FILE`` (a YAML file of ``config_name``
+    keys, under the flags), ``--out``, ``--overwrite`` and the seeds after the first."""
+    options = (
+        click.option("--pretrain-epochs", type=int, default=None,
+                     help="epochs of on-the-fly SSL pre-training"),
+        click.option("--device", default="cpu", show_default=True),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help=f"YAML file of {config_name} keys; flags win",
+        ),
+        click.option(
+            "--out", type=click.Path(file_okay=False), required=True, help="output folder"
+        ),
+        OVERWRITE_OPTION,
+        MORE_SEEDS_ARGUMENT,
     )
+
+    def decorate(command):
+        for option in reversed(options):  # as if stacked in this order above the command
+            command = option(command)
+        return command
+
+    return decorate
 
 
 def quick_option(description: str):

@@ -5,20 +5,15 @@ from __future__ import annotations
 import click
 
 from mtneuro.cli.options import (
-    DEVICE_OPTION,
     ENCODER_OPTION,
-    MORE_SEEDS_ARGUMENT,
-    OUT_OPTION,
-    OVERWRITE_OPTION,
-    PRETRAIN_EPOCHS_OPTION,
     SEEDS_OPTION,
     SOURCE_OPTION,
     SOURCE_PARAM_OPTION,
-    config_option,
     parse_seeds,
     parse_source_params,
     quick_option,
     run_task,
+    volume_run_options,
 )
 from mtneuro.data.spec import REGION_SETTINGS
 from mtneuro.vocab import VOLUME_METHODS
@@ -43,12 +38,7 @@ from mtneuro.vocab import VOLUME_METHODS
 )
 @click.option("--epochs", type=int, default=None, help="supervised epochs")
 @click.option("--z-step", type=int, default=None, help="keep every N-th slice of each split")
-@PRETRAIN_EPOCHS_OPTION
-@DEVICE_OPTION
-@config_option("Task1Config")
-@OUT_OPTION
-@OVERWRITE_OPTION
-@MORE_SEEDS_ARGUMENT
+@volume_run_options("Task1Config")
 def task1(setting, method, source, source_params, dim, seeds, encoder, quick, protocol, epochs,
           z_step, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:
     """Classify tiles into CTX / STR / VP / ZI; writes OUT/metrics.json and PNGs."""

@@ -5,19 +5,14 @@ from __future__ import annotations
 import click
 
 from mtneuro.cli.options import (
-    DEVICE_OPTION,
     ENCODER_OPTION,
-    MORE_SEEDS_ARGUMENT,
-    OUT_OPTION,
-    OVERWRITE_OPTION,
-    PRETRAIN_EPOCHS_OPTION,
     SEEDS_OPTION,
     SOURCE_PARAM_OPTION,
-    config_option,
     parse_seeds,
     parse_source_params,
     quick_option,
     run_task,
+    volume_run_options,
 )
 from mtneuro.vocab import VOLUME_METHODS
 
@@ -51,12 +46,7 @@ from mtneuro.vocab import VOLUME_METHODS
     help="corrected cell size / nearest-neighbour distance, reported as cell_size_exact and "
     "nn_distance_exact (default: the published definitions, under the published names)",
 )
-@PRETRAIN_EPOCHS_OPTION
-@DEVICE_OPTION
-@config_option("Task3Config")
-@OUT_OPTION
-@OVERWRITE_OPTION
-@MORE_SEEDS_ARGUMENT
+@volume_run_options("Task3Config")
 def task3(method, setting, source, source_params, seeds, encoder, quick, z_step, connectivity,
           exact_features, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:
     """R² of ridge readouts of vessels, axons, cell count/size/spacing; writes OUT/metrics.json."""

@@ -21,13 +21,6 @@ CLASS_COLOURS: dict[str, tuple[float, float, float]] = {
     "cell": (1.00, 0.78, 0.00),
     "axon": (0.10, 0.45, 1.00),
 }
-#: Class names that are never painted.
-UNPAINTED = ("background", "background+axon")
-
-
-def class_colour(name: str) -> tuple[float, float, float] | None:
-    """RGB of class ``name``; ``None`` for unpainted classes (background)."""
-    return CLASS_COLOURS.get(name)
 
 
 def class_legend(class_names: Sequence[str]) -> list[Patch]:

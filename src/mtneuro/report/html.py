@@ -94,13 +94,6 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def _rows_label(row: Row) -> str:
-    """The markdown table's "rows" column: ours, published: <source label>, or a run made here."""
-    if row.kind == OURS:
-        return "ours"
-    return row.kind if row.run_here else f"published: {row.kind}"
-
-
 def _card_notes(table: LeaderboardTable) -> list[tuple[str, str, list[str]]]:
     """(row title, protocols, deviations) of our rows, for the text under a table."""
     out = []
@@ -125,7 +118,7 @@ def _markdown_table(table: LeaderboardTable) -> str:
         ours = row.kind == OURS
         n = f"{row.n}" + (f" ({row.failed} failed)" if row.failed else "") if ours else ""
         verdict = row.card.verdict if ours and row.card else ""
-        cells = ([row.method, _rows_label(row), row.data_source, n, verdict]
+        cells = ([row.method, row.label, row.data_source, n, verdict]
                  + [_value(table, row, k) for k in table.metrics])
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     cards = []

@@ -112,6 +112,13 @@ class Row:
     run_here: bool = False  # a reference-code run measured by us, not a published number
     card: RowCard | None = None  # ours only
 
+    @property
+    def label(self) -> str:
+        """Whose row it is: ours, ``published: <source label>``, or a run made here."""
+        if self.kind == OURS:
+            return OURS
+        return self.kind if self.run_here else f"published: {self.kind}"
+
 
 @dataclass
 class LeaderboardTable:

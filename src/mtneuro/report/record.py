@@ -8,21 +8,13 @@ cell and :func:`mtneuro.evaluate` call; :func:`load_result` reads a record back 
 from __future__ import annotations
 
 import json
-import platform
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mtneuro.report.results import code_version, write_json_atomic
+from mtneuro.report.results import stamp, write_json_atomic
 from mtneuro.tasks.api import Result, Task, resolve
-from mtneuro.threads import torch_threads
-
-
-def stamp() -> dict[str, Any]:
-    """When, with which code, which Python and how many torch CPU threads a record is written."""
-    return {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "code_version": code_version(),
-            "python": platform.python_version(), "torch_threads": torch_threads()}
 
 
 def write_result(result: Result, out_dir: str | Path,

@@ -38,6 +38,12 @@ def code_version() -> str:
     return f"{__version__}+{commit}" if commit else __version__
 
 
+def stamp() -> dict[str, Any]:
+    """When, with which code, which Python and how many torch CPU threads a record is written."""
+    return {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "code_version": code_version(),
+            "python": platform.python_version(), "torch_threads": torch_threads()}
+
+
 def write_json_atomic(path: str | Path, payload: Any) -> Path:
     """Write JSON so a reader never sees a half-written file (:func:`write_atomic`)."""
     text = json.dumps(to_jsonable(payload), indent=2, sort_keys=False) + "\n"
@@ -63,15 +69,12 @@ def write_metrics(
         source: provenance of the data (``VolumeSource.describe()`` or a file + sha256).
         wall_s: wall-clock seconds of the run.
         extra: further top-level keys, e.g. the protocol card
-            (:func:`mtneuro.tasks.protocol.protocol_card`).
+            (:meth:`mtneuro.tasks.api.Task.protocol_card`).
     """
     payload = {
         "schema_version": SCHEMA_VERSION,
         "task": task,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "code_version": code_version(),
-        "python": platform.python_version(),
-        "torch_threads": torch_threads(),
+        **stamp(),
         "source": source,
         "config": dict(config or {}),
         "metrics": dict(metrics),

@@ -71,18 +71,13 @@ def chart_metrics(table: LeaderboardTable) -> list[str]:
     return chosen or table.metrics[:1]
 
 
-def ours_title(source: str) -> str:
-    """Panel title of our rows on ``source``: names the data, so a phantom never passes for real."""
-    return f"ours on {source}"
-
-
 def chart_series(table: LeaderboardTable) -> list[Series]:
     """Our rows per data source, then published rows per source label, then runs made here."""
     series: dict[tuple[str, str], Series] = {}
     for row in table.rows:
         kind = row_kind(row)
         if kind == OURS:
-            title = ours_title(row.data_source)
+            title = f"ours on {row.data_source}"  # names the data: a phantom never passes for real
         elif kind == "published":
             title = f"published ({row.kind}) on {row.data_source}"
         else:

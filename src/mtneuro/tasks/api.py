@@ -267,13 +267,6 @@ class Result:
         rows = self.metrics.get("per_seed")
         return list(rows) if isinstance(rows, list) else [self.metrics]
 
-    @property
-    def comparable(self) -> bool | None:
-        """Whether the run follows the published protocol on the published data (no
-        deviation on its card); ``None`` when the record has no card."""
-        deviations = self.card.get("deviations")
-        return None if deviations is None else not deviations
-
     def to_json(self) -> dict[str, Any]:
         """The ``metrics.json`` mapping (plain data; NaN becomes ``null``)."""
         payload = {

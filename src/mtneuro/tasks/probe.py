@@ -188,17 +188,12 @@ class LinearProbe:
 
                 split = StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(xs, y)
                 pairs = list(split)
-                self.scores_ = np.array(
-                    [
-                        np.mean(
-                            [
-                                self._model(c).fit(xs[tr], y[tr]).score(xs[te], y[te])
-                                for tr, te in pairs
-                            ]
-                        )
-                        for c in self.Cs
-                    ]
-                )
+
+                def cv_accuracy(c: float) -> float:
+                    return np.mean([self._model(c).fit(xs[tr], y[tr]).score(xs[te], y[te])
+                                    for tr, te in pairs])
+
+                self.scores_ = np.array([cv_accuracy(c) for c in self.Cs])
         best = 0 if np.isnan(self.scores_).all() else int(np.nanargmax(self.scores_))
         self.C_ = float(self.Cs[best])
         self.model_ = self._model(self.C_).fit(xs, y)

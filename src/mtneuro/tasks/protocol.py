@@ -13,7 +13,7 @@ Data count as well as method: a synthetic or one-slice source, or sub-volumes B-
 Each task builds its card next to its protocol definition
 (:func:`mtneuro.tasks.region_protocol.task1_card`,
 :func:`mtneuro.tasks.segmentation.protocol.task2_card`, and here :func:`task3_card`,
-:func:`neural_card`); :func:`protocol_card` picks the right one for a config.
+:func:`neural_card`); a :class:`~mtneuro.tasks.api.Task` names its own.
 """
 
 from __future__ import annotations
@@ -84,34 +84,8 @@ def data_deviations(source: str | Mapping[str, Any], setting: str | None = None)
     return out
 
 
-def protocol_card(config: Any, source: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The card of a task config (task 1, 2, 3 or neural).
-
-    Args:
-        config: a ``Task1Config``, ``Task2Config``, ``Task3Config`` or ``NeuralConfig``.
-        source: the data source's ``describe()`` once known (default: ``config.source``).
-    """
-    kind = type(config).__name__
-    if kind == "Task1Config":
-        from mtneuro.tasks.region_protocol import task1_card
-
-        return task1_card(config, source)
-    if kind == "Task2Config":
-        from mtneuro.tasks.segmentation.protocol import task2_card
-
-        return task2_card(config, source)
-    if kind == "Task3Config":
-        return task3_card(config, source)
-    if kind == "NeuralConfig":
-        return neural_card(config)
-    return card(UNCHECKED, 0, [f"no protocol card for {kind}: comparability with published "
-                               "numbers is not checked"])
-
-
 # -- task 3 ----------------------------------------------------------------------------------
 TASK3_VERSION = 1
-_T3 = "scripts/task3_main.py"
-
 
 _SSL = "SSL_*_ResNet-18_2D.json"
 #: ``task1_ssl.py`` pre-training (``networkconfig/SSL_*_ResNet-18_2D.json`` keys; lines in

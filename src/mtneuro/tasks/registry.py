@@ -43,11 +43,10 @@ def task_names() -> list[str]:
 
 def get_task(name: str) -> Task:
     """The task called ``name``; an unknown name fails listing the valid ones."""
-    if name in _REGISTERED:
-        return _REGISTERED[name]
-    if name not in TASKS:
-        raise ConfigError(unknown_name_message("task", name, task_names()))
-    task = import_object(TASKS[name], "task")
+    reference = task_reference(name)
+    if isinstance(reference, Task):
+        return reference
+    task = import_object(reference, "task")
     if not isinstance(task, Task):
         raise ConfigError(f"task {name!r}: {TASKS[name]} is not a Task")
     return task
