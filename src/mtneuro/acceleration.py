@@ -37,7 +37,6 @@ from torch import nn
 from mtneuro.errors import ConfigError
 from mtneuro.vocab import AMP_MODES, COMPILE_MODES, STEP_MODES
 
-STEPS = STEP_MODES
 # Inductor modes that record CUDA graphs of their own: they cannot run inside ours.
 _INDUCTOR_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 
@@ -148,7 +147,7 @@ def resolve_step(
     """The step plan for the settings ``step`` and ``compile_mode`` on ``device``.
 
     Args:
-        step: one of :data:`STEPS`.
+        step: one of :data:`mtneuro.vocab.STEP_MODES`.
         compile_mode: one of :data:`COMPILE_MODES`; ``"auto"`` follows :data:`AUTO_STEP`
             when ``step`` is ``"auto"`` too, else means ``"off"``.
         device: the training device.
@@ -162,8 +161,8 @@ def resolve_step(
         ConfigError: an unknown value, or an explicit mode that cannot run here. ``"auto"``
             never raises for these reasons: it runs ``"eager"`` instead.
     """
-    if step not in STEPS:
-        raise ConfigError(f"step: expected one of {', '.join(STEPS)}, got {step!r}")
+    if step not in STEP_MODES:
+        raise ConfigError(f"step: expected one of {', '.join(STEP_MODES)}, got {step!r}")
     if compile_mode not in COMPILE_MODES:
         raise ConfigError(f"compile_mode: expected one of {', '.join(COMPILE_MODES)}, "
                           f"got {compile_mode!r}")

@@ -151,6 +151,13 @@ def _f1_per_class(totals: np.ndarray, n_classes: int) -> np.ndarray:
         return np.where(denominator > 0, 2 * tp / np.where(denominator > 0, denominator, 1), np.nan)
 
 
+def _macro_f1(totals: np.ndarray, n_classes: int) -> np.ndarray:
+    """Mean of :func:`_f1_per_class` over the classes where it is defined."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(_f1_per_class(totals, n_classes), axis=-1)
+
+
 def classification_intervals(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,
                              n_classes: int, *, unit: str,
                              groups: Sequence[int] | np.ndarray | None = None,
@@ -178,14 +185,10 @@ def classification_intervals(y_true: Sequence[int] | np.ndarray, y_pred: Sequenc
     def accuracy(totals: np.ndarray) -> np.ndarray:
         return np.trace(square(totals), axis1=-2, axis2=-1) / totals.sum(axis=-1)
 
-    def macro_f1(totals: np.ndarray) -> np.ndarray:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmean(_f1_per_class(totals, n_classes), axis=-1)
-
     interval = lambda statistic: bootstrap_interval(statistic, per_sample, unit=unit, groups=groups)
     return {"accuracy": interval(accuracy), "per_class_accuracy": interval(recall),
-            "f1_weighted": interval(weighted_f1), "avg_f1": interval(macro_f1)}
+            "f1_weighted": interval(weighted_f1),
+            "avg_f1": interval(lambda totals: _macro_f1(totals, n_classes))}
 
 
 def mean_interval(per_sample: Sequence[Any] | np.ndarray, *, unit: str,
@@ -227,14 +230,8 @@ def confusion_intervals(confusions: np.ndarray, *, unit: str) -> dict[str, dict[
     confusions = np.asarray(confusions, dtype=np.float64)
     n_classes = confusions.shape[-1]
     per_sample = confusions.reshape(len(confusions), -1)
-
-    def macro_f1(totals: np.ndarray) -> np.ndarray:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmean(_f1_per_class(totals, n_classes), axis=-1)
-
     return {"f1": bootstrap_interval(lambda t: _f1_per_class(t, n_classes), per_sample, unit=unit),
-            "avg_f1": bootstrap_interval(macro_f1, per_sample, unit=unit)}
+            "avg_f1": bootstrap_interval(lambda t: _macro_f1(t, n_classes), per_sample, unit=unit)}
 
 
 def interval_by_name(interval: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, Any]]:

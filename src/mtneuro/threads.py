@@ -122,9 +122,7 @@ def idle_cpus(sample_s: float = 0.15, *, read: Callable[[], str] | None = None,
         if getter is None:
             return None
         cpus = set(getter(0))
-    if read is None:
-        def read() -> str:
-            return Path("/proc/stat").read_text()
+    read = read or Path("/proc/stat").read_text
     try:
         idle0, total0 = _cpu_times(read(), cpus)
         time.sleep(sample_s)

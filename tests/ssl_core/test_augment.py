@@ -8,7 +8,6 @@ import torch
 from mtneuro.ssl.augment import (
     AUGMENTATIONS,
     Compose,
-    KeyedTransform,
     Normalize,
     RandomBrightnessContrast,
     RandomCrop,
@@ -148,20 +147,6 @@ def test_registry_and_bad_parameters():
         RandomDepthFlip()(torch.rand(2, 1, 4, 4))
     with pytest.raises(ValueError, match="square"):
         RandomRot90()(torch.rand(1, 1, 8, 6))
-
-
-def test_keyed_transform_moves_image_and_mask_together():
-    image = torch.rand(16, 1, 12, 12)
-    mask = (image * 4).long()  # a label map that is a function of the image
-    geo = Compose([RandomCrop(8), RandomHorizontalFlip(), RandomRot90()])
-    out = KeyedTransform(geo, keys=("image", "mask"))(
-        {"image": image, "mask": mask, "id": 3}, _gen()
-    )
-    assert out["mask"].dtype == torch.long and out["id"] == 3
-    assert torch.equal(out["mask"], (out["image"] * 4).long())
-    assert not torch.equal(out["image"], image[..., :8, :8])
-    with pytest.raises(KeyError, match="'label'"):
-        KeyedTransform(geo, keys=("label",))({"image": image})
 
 
 @pytest.mark.parametrize("area,step", [(0.25, 1.0), (1 / 16, 0.5)])

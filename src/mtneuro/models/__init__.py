@@ -18,11 +18,9 @@ Public API:
 
 from typing import Any
 
-from mtneuro.models import mlp, resnet  # noqa: F401  (registers the encoders)
 from mtneuro.models.checkpoint import (
     FORMAT,
     encoder_input_spec,
-    encoder_meta,
     load_encoder,
     read_checkpoint,
     save_encoder,
@@ -51,7 +49,6 @@ __all__ = [
     "TorchvisionResNet18",
     "create_encoder",
     "encoder_input_spec",
-    "encoder_meta",
     "list_encoders",
     "load_encoder",
     "read_checkpoint",

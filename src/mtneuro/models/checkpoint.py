@@ -211,8 +211,3 @@ def load_encoder(
 def encoder_input_spec(path: str | os.PathLike) -> dict:
     """The ``input`` dict of the checkpoint at ``path`` (what the encoder expects)."""
     return dict(read_checkpoint(path)["input"])
-
-
-def encoder_meta(path: str | os.PathLike) -> dict:
-    """The ``meta`` dict of the checkpoint at ``path``."""
-    return dict(read_checkpoint(path)["meta"])

@@ -20,8 +20,10 @@ from mtneuro.registry import check_choice
 ACTIVATIONS = ("relu", "prelu")
 
 
+@ENCODERS.register("mlp")
 class MLPEncoder(nn.Module):
-    """Linear-BN-ReLU hidden layers, then a Linear output layer.
+    """Linear-BN-ReLU hidden layers, then a Linear output layer (MYOW monkey default
+    ``[in, 64, 64, 64] -> 64``).
 
     Args:
         in_dim: number of input features (neurons).
@@ -68,22 +70,3 @@ class MLPEncoder(nn.Module):
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(f"MLPEncoder expects (B, {self.in_dim}), got shape {tuple(x.shape)}")
         return self.net(x)
-
-
-@ENCODERS.register("mlp")
-def mlp(
-    *,
-    in_dim: int,
-    hidden: tuple[int, ...] | list[int] = (64, 64, 64),
-    out_dim: int = 64,
-    batch_norm: bool = True,
-    activation: str = "relu",
-) -> nn.Module:
-    """MLP encoder for population vectors (MYOW monkey default ``[in, 64, 64, 64] -> 64``)."""
-    return MLPEncoder(
-        in_dim=in_dim,
-        hidden=tuple(hidden),
-        out_dim=out_dim,
-        batch_norm=batch_norm,
-        activation=activation,
-    )

@@ -106,19 +106,9 @@ def _ssl_unet(
     )
 
 
-@_register("unet3d")
-def _unet3d(n_classes: int, channels: tuple[int, ...] = (32, 64, 128, 256)) -> nn.Module:
-    return segmentation_3d.build_unet3d(n_classes, channels=tuple(channels))
-
-
-@_register("vnet")
-def _vnet(n_classes: int) -> nn.Module:
-    return segmentation_3d.build_vnet(n_classes)
-
-
-@_register("highresnet")
-def _highresnet(n_classes: int) -> nn.Module:
-    return segmentation_3d.build_highresnet(n_classes)
+_register("unet3d")(segmentation_3d.build_unet3d)
+_register("vnet")(segmentation_3d.build_vnet)
+_register("highresnet")(segmentation_3d.build_highresnet)
 
 
 def list_segmentation_models(dim: str | None = None) -> list[str]:

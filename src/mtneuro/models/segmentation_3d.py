@@ -64,32 +64,24 @@ class VNetLight(nn.Module):
         return self.out_tr(x)
 
 
-def build_unet3d(
-    n_classes: int,
-    *,
-    in_channels: int = 1,
-    channels: tuple[int, ...] = (32, 64, 128, 256),
-    num_res_units: int = 1,
-) -> nn.Module:
-    """MONAI 3D U-Net; ``channels`` per level, stride 2 between levels."""
+def build_unet3d(n_classes: int, channels: tuple[int, ...] = (32, 64, 128, 256)) -> nn.Module:
+    """MONAI 3D U-Net on one input channel; ``channels`` per level, stride 2 between levels."""
     return UNet(
         spatial_dims=3,
-        in_channels=in_channels,
+        in_channels=1,
         out_channels=n_classes,
         channels=tuple(channels),
         strides=(2,) * (len(channels) - 1),
-        num_res_units=num_res_units,
+        num_res_units=1,
         norm="batch",
     )
 
 
-def build_vnet(n_classes: int, *, in_channels: int = 1, dropout: float = 0.5) -> nn.Module:
-    """V-Net light (three levels), see :class:`VNetLight`."""
-    return VNetLight(in_channels=in_channels, out_channels=n_classes, dropout=dropout)
+def build_vnet(n_classes: int) -> nn.Module:
+    """V-Net light (three levels) on one input channel, see :class:`VNetLight`."""
+    return VNetLight(in_channels=1, out_channels=n_classes)
 
 
-def build_highresnet(n_classes: int, *, in_channels: int = 1, dropout: float = 0.0) -> nn.Module:
-    """MONAI HighResNet with its default 3D layer parameters."""
-    return HighResNet(
-        spatial_dims=3, in_channels=in_channels, out_channels=n_classes, dropout_prob=dropout
-    )
+def build_highresnet(n_classes: int) -> nn.Module:
+    """MONAI HighResNet on one input channel with its default 3D layer parameters."""
+    return HighResNet(spatial_dims=3, in_channels=1, out_channels=n_classes, dropout_prob=0.0)

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError, DataError
-from mtneuro.models.checkpoint import load_encoder
+from mtneuro.models.checkpoint import load_encoder, with_encoder_facts
 from mtneuro.models.registry import create_encoder, list_encoders
 from mtneuro.registry import import_callable
 
@@ -47,11 +47,7 @@ def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple
             f"got {type(encoder).__name__}"
         )
     # Precedence: the given spec, then what the module says of itself, then defaults.
-    own = {
-        k: getattr(encoder, k)
-        for k in ("spatial_dims", "in_channels", "in_dim")
-        if isinstance(getattr(encoder, k, None), int)
-    }
+    own = with_encoder_facts(encoder, None)
     given = input_spec or getattr(encoder, "input_spec", None) or {}
     # Vector encoders (an ``in_dim``, no spatial layout) get no image defaults.
     vector = "in_dim" in {**own, **given} and "spatial_dims" not in {**own, **given}

@@ -7,8 +7,8 @@ Public API (each piece usable alone):
   ``myow-merged``. Common call ``method(view_a, view_b, *, pool=None, exclude=None,
   mined_weight=0.0, generator=None) -> dict`` (``loss``, ``byol_loss``, MYOW also
   ``mined_loss``, ``mined_index``); ``method.update_target(m)``; ``method.online_encoder``.
-- heads: :class:`MLPHead`, :func:`make_head`, :func:`projector`, :func:`predictor`.
-- losses: :func:`normalized_mse`, :class:`CosineLoss`.
+- heads: :class:`MLPHead`, :func:`make_head`.
+- losses: :func:`normalized_mse`.
 - momentum: :func:`update_momentum`, :func:`deactivate_requires_grad`.
 - schedules: :func:`cosine_schedule`, :func:`warmup_cosine_lr`, :func:`momentum_schedule`,
   :func:`linear_ramp`, :func:`lars_lr` (and :mod:`mtneuro.ssl.schedules`' ``warmup_lr``,
@@ -21,8 +21,8 @@ Public API (each piece usable alone):
 """
 
 from mtneuro.ssl.byol import BYOL
-from mtneuro.ssl.heads import MLPHead, make_head, predictor, projector
-from mtneuro.ssl.losses import CosineLoss, normalized_mse
+from mtneuro.ssl.heads import MLPHead, make_head
+from mtneuro.ssl.losses import normalized_mse
 from mtneuro.ssl.miner import knn_mine
 from mtneuro.ssl.momentum import deactivate_requires_grad, update_momentum
 from mtneuro.ssl.myow import METHODS, MYOW, create_method
@@ -40,7 +40,6 @@ __all__ = [
     "LARS",
     "METHODS",
     "MYOW",
-    "CosineLoss",
     "MLPHead",
     "build_optimizer",
     "cosine_schedule",
@@ -53,8 +52,6 @@ __all__ = [
     "momentum_schedule",
     "normalized_mse",
     "param_groups",
-    "predictor",
-    "projector",
     "update_momentum",
     "warmup_cosine_lr",
 ]

@@ -2,8 +2,8 @@
 
 A checkpoint holds the method's weights (online and target networks, heads),
 the optimiser state, the AMP grad-scaler state, the step / epoch counters, the
-loop settings and the random-number states (Python, NumPy, torch CPU and CUDA,
-plus any named ``torch.Generator``). It is written atomically and holds only
+loop settings and the random-number states (Python, NumPy, torch CPU and CUDA).
+It is written atomically and holds only
 tensors and plain values (:mod:`mtneuro.checkpoint_io`), so resuming reads it
 with ``torch.load(weights_only=True)``: a file planted in a run folder cannot
 run code. The NumPy state is stored as a tensor of its key words, the Python
@@ -44,12 +44,9 @@ REQUIRED = {
 }
 
 
-def capture_rng_state(generators: Mapping[str, torch.Generator] | None = None) -> dict[str, Any]:
-    """Snapshot every random-number state a run may draw from, as tensors and plain values.
-
-    Args:
-        generators: extra named generators (e.g. the sampler's) to include.
-    """
+def capture_rng_state() -> dict[str, Any]:
+    """Snapshot every global random-number state a run may draw from, as tensors and plain
+    values (the trainer's own generators are seeded per epoch, so they need no state)."""
     version, words, gauss = random.getstate()
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     return {
@@ -58,7 +55,6 @@ def capture_rng_state(generators: Mapping[str, torch.Generator] | None = None) -
                   "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "generators": {name: g.get_state() for name, g in (generators or {}).items()},
     }
 
 
@@ -83,15 +79,13 @@ def check_rng_state(state: Mapping[str, Any]) -> None:
     random.Random().setstate(_python_state(state["python"]))
     np.random.RandomState().set_state(_numpy_state(state["numpy"]))
     torch.Generator().set_state(state["torch"])
-    for saved in [*state.get("cuda", []), *state.get("generators", {}).values()]:
+    for saved in state.get("cuda", []):
         if not isinstance(saved, torch.Tensor) or saved.dtype != torch.uint8:
             raise TypeError("generator states must be uint8 tensors")
 
 
-def restore_rng_state(
-    state: Mapping[str, Any], generators: Mapping[str, torch.Generator] | None = None
-) -> None:
-    """Restore states saved by :func:`capture_rng_state` (generators matched by name)."""
+def restore_rng_state(state: Mapping[str, Any]) -> None:
+    """Restore states saved by :func:`capture_rng_state`."""
     random.setstate(_python_state(state["python"]))
     np.random.set_state(_numpy_state(state["numpy"]))
     torch.set_rng_state(state["torch"])
@@ -100,10 +94,6 @@ def restore_rng_state(
         cuda_states = state["cuda"][: torch.cuda.device_count()]
         for index, cuda_state in enumerate(cuda_states):
             torch.cuda.set_rng_state(cuda_state, index)
-    for name, generator in (generators or {}).items():
-        saved = state.get("generators", {}).get(name)
-        if saved is not None:
-            generator.set_state(saved)
 
 
 def save_checkpoint(path: str | Path, payload: Mapping[str, Any]) -> Path:

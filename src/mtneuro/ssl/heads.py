@@ -1,9 +1,8 @@
 """Projection and prediction heads (BYOL / MYOW).
 
-One class, :class:`MLPHead` (Linear - BatchNorm1d - ReLU - Linear, Grill et al. 2020);
-:func:`projector` and :func:`predictor` only fix sizes. :func:`make_head` returns
-``nn.Identity`` when ``hidden_dim`` is 0 or None, as in the MYOW monkey setup where
-the projector is the identity.
+One class, :class:`MLPHead` (Linear - BatchNorm1d - ReLU - Linear, Grill et al. 2020).
+:func:`make_head` returns ``nn.Identity`` when ``hidden_dim`` is 0 or None, as in the
+MYOW monkey setup where the projector is the identity.
 """
 
 from __future__ import annotations
@@ -58,13 +57,3 @@ def make_head(
         return nn.Identity(), in_dim
     out = in_dim if out_dim is None else out_dim
     return MLPHead(in_dim, hidden_dim, out, batch_norm), out
-
-
-def projector(in_dim: int, hidden_dim: int = 4096, out_dim: int = 256) -> MLPHead:
-    """BYOL projector, e.g. 512 -> 4096 -> 256."""
-    return MLPHead(in_dim, hidden_dim, out_dim)
-
-
-def predictor(dim: int, hidden_dim: int = 4096) -> MLPHead:
-    """BYOL predictor ``dim -> hidden_dim -> dim`` (output matches the target projection)."""
-    return MLPHead(dim, hidden_dim, dim)

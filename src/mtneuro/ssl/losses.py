@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 
 def normalized_mse(p: torch.Tensor, z: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -34,14 +33,3 @@ def normalized_mse(p: torch.Tensor, z: torch.Tensor, eps: float = 1e-8) -> torch
     p, z = p.to(dtype), z.to(dtype)
     cos = (F.normalize(p, dim=1, eps=eps) * F.normalize(z, dim=1, eps=eps)).sum(dim=1)
     return (2 - 2 * cos).mean()
-
-
-class CosineLoss(nn.Module):
-    """Module form of :func:`normalized_mse`: ``loss(p, z) -> scalar``."""
-
-    def __init__(self, eps: float = 1e-8) -> None:
-        super().__init__()
-        self.eps = eps
-
-    def forward(self, p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return normalized_mse(p, z, self.eps)

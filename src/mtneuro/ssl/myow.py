@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.distributed as dist
@@ -61,8 +61,8 @@ class MYOW(BYOL):
 
     Args:
         encoder: maps a view ``(B, ...)`` to ``(B, encoder.out_dim)``.
-        projector_hidden, projector_out, predictor_hidden, projector, predictor,
-            batch_norm: as in :class:`~mtneuro.ssl.byol.BYOL`.
+        batch_norm, **byol_kwargs: as in :class:`~mtneuro.ssl.byol.BYOL` (``projector_hidden``,
+            ``projector_out``, ``predictor_hidden``, ``projector``, ``predictor``).
         layout: ``"cascaded"`` or ``"merged"``.
         mined_projector_hidden: hidden width of the second projector (0 = identity).
         mined_out: output size of the second projector.
@@ -83,11 +83,6 @@ class MYOW(BYOL):
         self,
         encoder: nn.Module,
         *,
-        projector_hidden: int = 4096,
-        projector_out: int = 256,
-        predictor_hidden: int = 4096,
-        projector: nn.Module | None = None,
-        predictor: nn.Module | None = None,
         batch_norm: bool = True,
         layout: str = "cascaded",
         mined_projector_hidden: int = 4096,
@@ -98,16 +93,9 @@ class MYOW(BYOL):
         mine_space: str = "target",
         k: int = 1,
         loss_mix: str = "add",
+        **byol_kwargs: Any,
     ) -> None:
-        super().__init__(
-            encoder,
-            projector_hidden=projector_hidden,
-            projector_out=projector_out,
-            predictor_hidden=predictor_hidden,
-            projector=projector,
-            predictor=predictor,
-            batch_norm=batch_norm,
-        )
+        super().__init__(encoder, batch_norm=batch_norm, **byol_kwargs)
         self.layout = check_choice("MYOW layout", layout, LAYOUTS)
         self.mine_space = check_choice("MYOW mine_space", mine_space, MINE_SPACES)
         self.loss_mix = check_choice("MYOW loss_mix", loss_mix, LOSS_MIXES)
@@ -244,11 +232,7 @@ class MYOW(BYOL):
 
 
 METHODS: Registry[nn.Module] = Registry("ssl method")
-
-
-@METHODS.register("byol")
-def _byol(encoder: nn.Module, **kwargs: object) -> nn.Module:
-    return BYOL(encoder, **kwargs)
+METHODS.register("byol")(BYOL)
 
 
 @METHODS.register("myow")

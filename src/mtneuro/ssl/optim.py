@@ -22,7 +22,6 @@ from torch import nn
 
 from mtneuro.errors import ConfigError
 from mtneuro.registry import check_choice
-from mtneuro.ssl.schedules import lars_lr  # noqa: F401  (re-exported: the LR rule lives beside LARS)
 
 OPTIMIZERS = ("sgd", "lars", "adamw")
 

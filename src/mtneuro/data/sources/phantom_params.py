@@ -35,7 +35,7 @@ against them):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -64,6 +64,27 @@ class RegionLook:
     axon_contrast: float = 40.0
 
 
+#: Thalamus (TRN and VP share the thalamus annotations: cells, vessels, fibre bundles).
+_THALAMUS = RegionLook(
+    cell_fraction=0.0249,
+    cell_radius=5.5,
+    vessel_fraction=0.0312,
+    fibre_elevation=10.0,
+    fibre_width=(10.0, 30.0),
+    fibre_length=800.0,
+    axon_contrast=35.0,
+)
+#: White matter (internal capsule, corpus callosum): dense fibres, few cells.
+_WHITE_MATTER = RegionLook(
+    cell_fraction=0.006,
+    cell_radius=3.5,
+    vessel_fraction=0.015,
+    axon_fraction=0.85,
+    fibre_elevation=5.0,
+    fibre_width=(10.0, 30.0),
+    fibre_length=800.0,
+)
+
 #: roi id -> appearance. Ids as ``roi_labels``: 0 clear, 1 cortex, 2 striatum, 3 TRN,
 #: 4 VP, 5 zona incerta, 6 internal capsule, 7 hypothalamus, 8 corpus callosum.
 REGION_LOOKS: dict[int, RegionLook] = {
@@ -83,30 +104,8 @@ REGION_LOOKS: dict[int, RegionLook] = {
         background=121.0,
         axon_contrast=50.0,
     ),
-    3: RegionLook(
-        cell_fraction=0.0249,
-        cell_radius=5.5,
-        vessel_fraction=0.0312,
-        axon_fraction=0.45,
-        fibre_angle=60.0,
-        fibre_elevation=10.0,
-        fibre_width=(10.0, 30.0),
-        fibre_length=800.0,
-        background=128.0,
-        axon_contrast=35.0,
-    ),
-    4: RegionLook(
-        cell_fraction=0.0249,
-        cell_radius=5.5,
-        vessel_fraction=0.0312,
-        axon_fraction=0.571,
-        fibre_angle=40.0,
-        fibre_elevation=10.0,
-        fibre_width=(10.0, 30.0),
-        fibre_length=800.0,
-        background=118.0,
-        axon_contrast=35.0,
-    ),
+    3: replace(_THALAMUS, axon_fraction=0.45, fibre_angle=60.0, background=128.0),
+    4: replace(_THALAMUS, axon_fraction=0.571, fibre_angle=40.0, background=118.0),
     5: RegionLook(
         cell_fraction=0.0553,
         cell_radius=5.8,
@@ -115,31 +114,9 @@ REGION_LOOKS: dict[int, RegionLook] = {
         cell_contrast=-80.0,
         vessel_contrast=-60.0,
     ),
-    6: RegionLook(
-        cell_fraction=0.006,
-        cell_radius=3.5,
-        vessel_fraction=0.015,
-        axon_fraction=0.85,
-        fibre_angle=-15.0,
-        fibre_elevation=5.0,
-        fibre_width=(10.0, 30.0),
-        fibre_length=800.0,
-        background=126.0,
-        axon_contrast=32.0,
-    ),
+    6: replace(_WHITE_MATTER, fibre_angle=-15.0, background=126.0, axon_contrast=32.0),
     7: RegionLook(cell_fraction=0.04, cell_radius=5.0, vessel_fraction=0.04, background=138.0),
-    8: RegionLook(
-        cell_fraction=0.006,
-        cell_radius=3.5,
-        vessel_fraction=0.015,
-        axon_fraction=0.85,
-        fibre_angle=90.0,
-        fibre_elevation=5.0,
-        fibre_width=(10.0, 30.0),
-        fibre_length=800.0,
-        background=122.0,
-        axon_contrast=30.0,
-    ),
+    8: replace(_WHITE_MATTER, fibre_angle=90.0, background=122.0, axon_contrast=30.0),
 }
 N_ROI = max(REGION_LOOKS) + 1
 

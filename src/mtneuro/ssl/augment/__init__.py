@@ -3,8 +3,8 @@
 - :mod:`mtneuro.ssl.augment.images`: image transforms for ``(B, C, H, W)`` and
   ``(B, C, D, H, W)`` (crops, flips, 90-degree rotations, brightness/contrast, blur,
   noise, normalisation) and the :data:`AUGMENTATIONS` registry.
-- :mod:`mtneuro.ssl.augment.pipeline`: :class:`Compose`, the dict form
-  :class:`KeyedTransform` and the MTNeuro view :func:`mtneuro_view`.
+- :mod:`mtneuro.ssl.augment.pipeline`: :class:`Compose` and the MTNeuro view
+  :func:`mtneuro_view`.
 - :mod:`mtneuro.ssl.augment.neural`: population-vector transforms (import that module).
 """
 
@@ -22,13 +22,12 @@ from mtneuro.ssl.augment.images import (
     RandomRot90,
     RandomVerticalFlip,
 )
-from mtneuro.ssl.augment.pipeline import Compose, KeyedTransform, mtneuro_view
+from mtneuro.ssl.augment.pipeline import Compose, mtneuro_view
 
 __all__ = [
     "AUGMENTATIONS",
     "Compose",
     "ImageTransform",
-    "KeyedTransform",
     "Normalize",
     "RandomBrightnessContrast",
     "RandomCrop",

@@ -1,4 +1,4 @@
-"""Composing batched transforms: pipelines, the dict form, and the MTNeuro SSL view."""
+"""Composing batched transforms: pipelines and the MTNeuro SSL view."""
 
 from __future__ import annotations
 
@@ -34,41 +34,6 @@ class Compose:
 
     def __repr__(self) -> str:
         return "Compose(" + ", ".join(repr(t) for t in self.transforms) + ")"
-
-
-class KeyedTransform:
-    """Dict form: apply one transform to several keys of a batch dict with the same draws.
-
-    The generator state is rewound before each key, so every key sees the same
-    per-sample parameters: ``KeyedTransform(RandomCrop(128), keys=("image", "mask"))``
-    crops an image batch and its label masks identically (crops, flips and rotations
-    work on integer masks too; interpolating or intensity transforms should only be
-    given image keys). Other keys pass through.
-
-    Args:
-        transform: any transform of this module or a :class:`Compose`.
-        keys: the dict keys to transform.
-    """
-
-    def __init__(self, transform: object, *, keys: Sequence[str]) -> None:
-        self.transform = transform
-        self.keys = tuple(keys)
-
-    def __call__(self, batch: dict, generator: torch.Generator | None = None) -> dict:
-        g = generator if generator is not None else getattr(self.transform, "generator", None)
-        if g is None:  # fork the global RNG so that every key can replay the same draws
-            g = torch.Generator().manual_seed(int(torch.randint(2**62, (1,)).item()))
-        state = g.get_state()
-        out = dict(batch)
-        for key in self.keys:
-            if key not in batch:
-                raise KeyError(f"KeyedTransform: batch has no key {key!r}; keys: {sorted(batch)}")
-            g.set_state(state)
-            out[key] = self.transform(batch[key], g)
-        return out
-
-    def __repr__(self) -> str:
-        return f"KeyedTransform({self.transform!r}, keys={self.keys})"
 
 
 def mtneuro_view(
