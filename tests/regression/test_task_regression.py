@@ -55,19 +55,27 @@ def _stack_is(recorded: dict[str, str]) -> bool:
         return False
 
 
-def _same(actual, expected, exact: bool) -> bool:
-    """Equal (exact), or within OTHER_STACK_RTOL for floats when not ``exact``."""
-    if exact:
-        return actual == expected
+def _match(actual, expected, leaf, key: str = "") -> bool:
+    """The same nested dicts and lists, their leaves compared by ``leaf(actual, expected, key)``
+    (``key``: the dict key above the leaf)."""
     if isinstance(expected, dict):
         return (isinstance(actual, dict) and actual.keys() == expected.keys()
-                and all(_same(actual[k], v, exact) for k, v in expected.items()))
+                and all(_match(actual[k], v, leaf, k) for k, v in expected.items()))
     if isinstance(expected, list):
         return (isinstance(actual, list) and len(actual) == len(expected)
-                and all(_same(a, e, exact) for a, e in zip(actual, expected, strict=True)))
+                and all(_match(a, e, leaf, key) for a, e in zip(actual, expected, strict=True)))
+    return leaf(actual, expected, key)
+
+
+def _other_stack_leaf(actual, expected, key: str) -> bool:
     if isinstance(expected, float) and isinstance(actual, (int, float)):
         return actual == pytest.approx(expected, rel=OTHER_STACK_RTOL, abs=1e-12, nan_ok=True)
     return actual == expected
+
+
+def _same(actual, expected, exact: bool) -> bool:
+    """Equal (exact), or within OTHER_STACK_RTOL for floats when not ``exact``."""
+    return actual == expected if exact else _match(actual, expected, _other_stack_leaf)
 
 
 def cpu_fingerprint() -> str:
@@ -89,18 +97,16 @@ def cpu_fingerprint() -> str:
 FIRST_ROW_RTOL, CURVE_RTOL, SCORE_ATOL = 1e-5, 0.1, 0.06
 
 
-def _close_across_cpus(actual, expected, key: str = "") -> bool:
-    if isinstance(expected, dict):
-        return (isinstance(actual, dict) and actual.keys() == expected.keys()
-                and all(_close_across_cpus(actual[k], v, k) for k, v in expected.items()))
-    if isinstance(expected, list):
-        return (isinstance(actual, list) and len(actual) == len(expected)
-                and all(_close_across_cpus(a, e, key) for a, e in zip(actual, expected, strict=True)))
+def _across_cpus_leaf(actual, expected, key: str) -> bool:
     if key == "penalty" and isinstance(expected, float):
         return actual in (expected / 2, expected, expected * 2)
     if isinstance(expected, float) and isinstance(actual, (int, float)):
         return actual == pytest.approx(expected, abs=SCORE_ATOL, nan_ok=True)
     return actual == expected
+
+
+def _close_across_cpus(actual, expected) -> bool:
+    return _match(actual, expected, _across_cpus_leaf)
 
 
 def _curve_close_across_cpus(actual: list[dict], expected: list[dict]) -> bool:
