@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtneuro.cli.preflight import check_crop
+from mtneuro.data.spec import check_crop
 from mtneuro.errors import ConfigError
 from mtneuro.tasks.pretrain import run as pretrain_run
 from mtneuro.tasks.pretrain.config import make_config

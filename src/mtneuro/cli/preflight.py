@@ -2,7 +2,8 @@
 
 A built config has valid keys and types (:mod:`mtneuro.config`); what it names is checked
 here, cheaply and within about a second: seeds, the source's parameters (keys against the
-source's signature), crop sizes against the volume tile, and encoder files (that they
+source's signature), crop sizes against the volume tile
+(:func:`mtneuro.data.spec.check_crop`), and encoder files (that they
 load safely and take images). Each failure is one :class:`~mtneuro.errors.MtneuroError`
 line naming the value, what was expected and what to do.
 """
@@ -58,15 +59,6 @@ def check_source_params(source: str, params: Mapping[str, Any]) -> None:
     if unknown:
         raise ConfigError(f"--source-param {unknown[0]!r}: source {source!r} takes: "
                           f"{', '.join(accepted) or 'nothing'}")
-
-
-def check_crop(crop: int | None, key: str) -> None:
-    """A crop of a volume tile fits in the tile (:data:`~mtneuro.data.spec.TILE_SIZE`)."""
-    from mtneuro.data.spec import TILE_SIZE
-
-    if crop is not None and crop > TILE_SIZE:
-        raise ConfigError(f"{key}: expected at most {TILE_SIZE} (the side of a volume tile), "
-                          f"got {crop}")
 
 
 def check_device(device: str | None, key: str = "device") -> None:
@@ -129,6 +121,7 @@ def check_config(config: Any, prefix: str = "") -> None:
     seeds, source parameters, crops, device, encoder files (nested configs too, e.g.
     ``pretrain``).
     """
+    from mtneuro.data.spec import check_crop  # imported here: --help stays without NumPy
     from mtneuro.vocab import VISION_SOURCES
 
     values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}

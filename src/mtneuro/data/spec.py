@@ -105,6 +105,18 @@ Z_SPLITS: dict[str, ZRange] = {
 SPLITS = tuple(Z_SPLITS)
 
 
+def check_crop(crop: int | None, key: str, side: int = TILE_SIZE,
+               what: str = "a volume tile") -> None:
+    """A crop fits in images of ``side`` pixels (by default a volume tile): a larger one is
+    refused, never clamped silently.
+
+    Raises:
+        ConfigError: ``crop`` is larger than ``side`` (the message names ``key``).
+    """
+    if crop is not None and crop > side:
+        raise ConfigError(f"{key}: expected at most {side} (the side of {what}), got {crop}")
+
+
 def roi_class_map(roi: np.ndarray) -> np.ndarray:
     """Map roi ids to region classes elementwise; unknown ids become -1."""
     lut = np.full(max(ROI_NAMES) + 1, -1, dtype=np.int8)

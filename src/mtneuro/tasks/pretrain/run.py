@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from mtneuro.data.spec import TILE_SIZE
-from mtneuro.errors import ConfigError
+from mtneuro.data.spec import check_crop as check_tile_crop
 from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.vocab import VISION_SOURCES, XRAY_MEAN, XRAY_STD
 
@@ -65,12 +65,12 @@ def check_crop(config: PretrainConfig, side: int = TILE_SIZE) -> None:
     """A crop view (every kind but ``vision``) fits in images of ``side`` pixels.
 
     Raises:
-        ConfigError: the crop is larger (never clamped silently; for volume tiles the
-            message is the CLI's, :func:`mtneuro.cli.preflight.check_crop`).
+        ConfigError: the crop is larger (never clamped silently; the check and message are
+            the CLI's, :func:`mtneuro.data.spec.check_crop`).
     """
-    if view_kind(config) != "vision" and config.crop > side:
-        what = "a volume tile" if side == TILE_SIZE else "the training images"
-        raise ConfigError(f"crop: expected at most {side} (the side of {what}), got {config.crop}")
+    if view_kind(config) != "vision":
+        check_tile_crop(config.crop, "crop", side,
+                        "a volume tile" if side == TILE_SIZE else "the training images")
 
 
 def build_view(config: PretrainConfig, images: torch.Tensor) -> tuple[Any, dict[str, Any]]:
