@@ -245,5 +245,6 @@ def failed_cells(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def skipped_cells(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(cell id, reason) of every cell its adapter skipped (e.g. a recording not downloaded)."""
+    """(cell id, reason) of every cell that could not run here (its task raised
+    :class:`~mtneuro.tasks.api.RunSkipped`, e.g. a recording not downloaded)."""
     return [(r["cell"]["id"], str(r.get("skip_reason", ""))) for r in records if r.get("status") == "skipped"]

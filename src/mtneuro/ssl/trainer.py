@@ -47,7 +47,6 @@ from mtneuro import acceleration, cpu_memory
 from mtneuro.checkpoint_io import restore_into
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.ssl import schedules
-from mtneuro.threads import resume_torch_threads
 from mtneuro.ssl.checkpoint import (
     capture_rng_state,
     load_checkpoint,
@@ -61,6 +60,7 @@ from mtneuro.ssl.optim import static_update_support
 from mtneuro.ssl.progress import Progress
 from mtneuro.ssl.static_step import StaticStep
 from mtneuro.ssl.step import loss_terms, set_learning_rate, ssl_step
+from mtneuro.threads import resume_torch_threads
 from mtneuro.vocab import AMP_MODES, COMPILE_MODES, STEP_MODES
 
 #: ``augment(batch, generator) -> view``: one random view of a float batch, on its device.

@@ -16,6 +16,7 @@ from mtneuro.errors import ConfigError
 #: Beta parameter of ``supervised-mixup`` unless a config gives another.
 MIXUP_ALPHA = 0.2
 
+
 def mixup_batch(
     x: torch.Tensor,
     y: torch.Tensor,

@@ -138,7 +138,8 @@ class LinearProbe:
         self.Cs, self.cv, self.max_iter, self.seed = Cs, cv, max_iter, seed
 
     def _model(self, c: float) -> Any:
-        from sklearn.linear_model import LogisticRegression  # imported when used: configs stay light
+        # imported when used: configs stay light
+        from sklearn.linear_model import LogisticRegression
 
         return LogisticRegression(C=c, max_iter=self.max_iter)
 

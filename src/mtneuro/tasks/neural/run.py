@@ -22,10 +22,10 @@ from mtneuro.config import validate
 from mtneuro.data.neural import NeuralRecording, load_recording
 from mtneuro.errors import ConfigError
 from mtneuro.ssl.augment.neural import NeuralAugment
+from mtneuro.stats import classification_intervals, mean_interval
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
-from mtneuro.stats import classification_intervals, mean_interval
 from mtneuro.tasks.neural.metrics import (
     ACC_TOL,
     DELTA_ACC_TOL,

@@ -25,10 +25,10 @@ from mtneuro.checkpoint_io import load_state, plain_json, restore_into, save_sta
 from mtneuro.config import to_dict
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.progress import LoopProgress
-from mtneuro.threads import resume_torch_threads
 from mtneuro.ssl.divergence import DivergenceGuard
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import TrainSettings
+from mtneuro.threads import resume_torch_threads
 
 
 def balanced_class_weights(masks: np.ndarray, n_classes: int) -> torch.Tensor:
