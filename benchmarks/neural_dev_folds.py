@@ -87,17 +87,21 @@ def curve(rec: NeuralRecording, split: S.Split, config: NeuralConfig, every: int
     return monitor.history
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_fold_arguments(parser: argparse.ArgumentParser, folds_help: str) -> None:
+    """Arguments shared with ``neural_refit.py``: recording, methods, seeds, folds, overrides."""
     parser.add_argument("--data", default="chewie-1")
     shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
     parser.add_argument("--data-root", default=str(shared) if shared.is_dir() else None)
     parser.add_argument("--methods", nargs="+", default=["raw", "myow", "byol"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--folds", nargs="+", type=int, default=None,
-                        help="reach: groups 0..8 (default all); sleep: blocks 0..2 (default all)")
-    parser.add_argument("--every", type=int, default=100, help="steps between validation checkpoints")
+    parser.add_argument("--folds", nargs="+", type=int, default=None, help=folds_help)
     parser.add_argument("--set", default="{}", help="NeuralConfig overrides as JSON")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_fold_arguments(parser, "reach: groups 0..8 (default all); sleep: blocks 0..2 (default all)")
+    parser.add_argument("--every", type=int, default=100, help="steps between validation checkpoints")
     parser.add_argument("--ssl-on-val", action="store_true")
     args = parser.parse_args()
     rec = load_recording(args.data, args.data_root)

@@ -59,8 +59,9 @@ def run_rows(recordings: list[str], methods: list[str], seeds: list[int], data_r
 
 
 def bench_rows(directory: Path) -> list[dict]:
-    """Metrics of the complete neural cells of a bench run (skipped cells listed on stdout)."""
-    rows = []
+    """Metrics of the complete neural cells of a bench run (cells not complete listed on
+    stdout, one line per status and reason)."""
+    rows, others = [], {}
     for path in sorted(directory.glob("cells/*/metrics.json")):
         record = json.loads(path.read_text())
         if record.get("cell", {}).get("task") != "neural":
@@ -69,7 +70,9 @@ def bench_rows(directory: Path) -> list[dict]:
             rows.append({**record["metrics"], "outer_s": record["wall_s"]})
         else:
             why = record.get("skip_reason") or (record.get("error") or {}).get("message", "")
-            print(f"{record['status']:9s} {record['cell']['id']}: {why}")
+            others.setdefault((record["status"], why), []).append(record["cell"]["id"])
+    for (status, why), ids in others.items():
+        print(f"{status} {len(ids)} cell(s) ({', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''}): {why}")
     return rows
 
 

@@ -92,7 +92,8 @@ def test_cli_writes_metrics_encoder_and_plots(reach_slice, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
     for key in ("method", "seed", "accuracy", "delta_accuracy", "n_train", "n_test", "wall_s"):
         assert key in metrics
-    assert metrics["seed"] == 1
+    assert metrics["seed"] == 1 and metrics["refit"] is True
+    assert "then retrained on train + validation" in res.output
     assert (out / "encoder.pt").is_file()
     for png in ("confusion.png", "representation_2d.png", "learning_curve.png"):
         assert (out / png).stat().st_size > 1000
@@ -101,6 +102,17 @@ def test_cli_writes_metrics_encoder_and_plots(reach_slice, tmp_path):
 
     enc = load_encoder(out / "encoder.pt")
     assert enc.out_dim == 64 and enc.input_spec["kind"] == "reach"
+
+
+def test_cli_no_refit_keeps_the_first_pass(reach_slice, tmp_path):
+    from mtneuro.cli.neural import neural
+
+    out = tmp_path / "run"
+    res = CliRunner().invoke(neural, ["--data", str(reach_slice), "--method", "byol", "--steps", "10",
+                                      "--no-refit", "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "metrics.json").read_text())["metrics"]["refit"] is False
+    assert "retrained" not in res.output
 
 
 def test_cli_several_seeds_mean_and_std(sleep_slice, tmp_path):

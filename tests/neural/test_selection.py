@@ -32,9 +32,9 @@ def test_monitor_keeps_and_restores_the_best_checkpoint():
 
 
 @pytest.fixture(scope="module")
-def reach_pair(shared_data, tmp_path_factory):
+def reach_pair(packaged_data, tmp_path_factory):
     """The first 40 trials of Chewie day 1, and a copy whose test trials are garbage."""
-    with np.load(shared_data / RECORDINGS["chewie-1"][0]) as npz:
+    with np.load(packaged_data / RECORDINGS["chewie-1"][0]) as npz:
         arrays = {k: npz[k][npz["trial"] < 40] for k in npz.files}
     folder = tmp_path_factory.mktemp("poison")
     clean = folder / "clean-bin0.10.npz"
@@ -68,16 +68,19 @@ def sleep_pair(shared_data, tmp_path_factory):
 CHOSEN = ("selected_step", "penalty")
 
 
-@pytest.mark.parametrize("method", ["myow", "supervised"])
-def test_poisoned_test_split_changes_no_choice_reach(reach_pair, method):
-    clean, bad = (fit_neural(NeuralConfig(data=str(p), method=method, **FAST)) for p in reach_pair)
+@pytest.mark.parametrize(("method", "refit"), [("myow", False), ("supervised", False), ("myow", True),
+                                               ("raw", True)])
+def test_poisoned_test_split_changes_no_choice_reach(reach_pair, method, refit):
+    """With ``refit`` the encoder compared is the one retrained on training + validation."""
+    clean, bad = (fit_neural(NeuralConfig(data=str(p), method=method, refit=refit, **FAST)) for p in reach_pair)
     _same_choices(clean, bad)
     # the garbage did reach the test features
     assert not np.allclose(bad.test_features, clean.test_features)
 
 
-def test_poisoned_test_split_changes_no_choice_sleep(sleep_pair):
-    clean, bad = (fit_neural(NeuralConfig(data=str(p), method="byol", **FAST)) for p in sleep_pair)
+@pytest.mark.parametrize("refit", [False, True])
+def test_poisoned_test_split_changes_no_choice_sleep(sleep_pair, refit):
+    clean, bad = (fit_neural(NeuralConfig(data=str(p), method="byol", refit=refit, **FAST)) for p in sleep_pair)
     _same_choices(clean, bad)
     assert (bad.test_label == 2).all() and not (clean.test_label == 2).all()
 
@@ -86,6 +89,9 @@ def _same_choices(clean, bad) -> None:
     """Selections and validation scores equal; the test split really differed."""
     for key in CHOSEN + tuple(k for k in clean.metrics if k.startswith("val_")):
         assert clean.metrics[key] == bad.metrics[key], key
+    if clean.encoder is None:  # raw rates: the features are the z-scores of train (+ val) statistics
+        assert clean.input_spec == bad.input_spec
+        return
     assert clean.selection == bad.selection and len(clean.selection) == FAST["steps"] // FAST["select_every"]
     assert 0 < clean.metrics["selected_step"] <= FAST["steps"]
     with torch.no_grad():

@@ -29,18 +29,22 @@ from mtneuro.vocab import NEURAL_METHODS
 @click.option("--split", type=click.Choice(get_args(SplitName)), default="auto", show_default=True,
               help="trial/kfold (reach), block/random (sleep); auto = trial or block")
 @click.option("--folds", type=click.IntRange(min=3), default=10, show_default=True, help="folds of --split kfold")
+@click.option("--refit/--no-refit", default=True, show_default=True,
+              help="after choosing the training length and readout penalty on validation, retrain "
+                   "on training + validation with them (docs/neural.md)")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace the run OUT already holds.")
 @click.argument("more_seeds", nargs=-1, metavar="")
-def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, out_dir, overwrite,
+def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, refit, out_dir, overwrite,
            more_seeds) -> None:
     """Decode reach direction (monkey M1) or arousal state (mouse CA1) from a recording.
 
     Trains METHOD on the training bins (self-supervised BYOL / MYOW, a supervised MLP,
-    or no training for PCA / raw rates), fits a linear readout with its penalty chosen
-    on validation, and writes DIR/metrics.json (accuracy and delta_accuracy for reach,
-    accuracy and f1_weighted for sleep), DIR/encoder.pt (trained methods) and PNGs:
-    confusion matrix, 2-D projection of the test representation, learning curve.
+    or no training for PCA / raw rates), chooses the training length and a linear
+    readout's penalty on validation, then (unless --no-refit) retrains on training +
+    validation with those choices. Writes DIR/metrics.json (accuracy and delta_accuracy
+    for reach, accuracy and f1_weighted for sleep), DIR/encoder.pt (trained methods) and
+    PNGs: confusion matrix, 2-D projection of the test representation, learning curve.
     With several seeds each seed's files go to DIR/seed-S/ and DIR/metrics.json holds
     the per-seed numbers with mean and std.
     """
@@ -61,7 +65,8 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, ou
     for s in seed_list:
         config = task.make_config(None, {
             "data": data, "data_root": data_root, "method": method, "seed": s, "split": split,
-            "folds": folds, "steps": steps, "epochs": epochs, "quiet": not sys.stderr.isatty(),
+            "folds": folds, "steps": steps, "epochs": epochs, "refit": refit,
+            "quiet": not sys.stderr.isatty(),
         })
         target = out_dir if len(seed_list) == 1 else out_dir / f"seed-{s}"
         result = run_and_record(task, config, target)
@@ -119,7 +124,8 @@ def _summary(m: dict, aggregate: bool = False) -> str:
                                   (m.get("intervals") or {}).get(key))
              for key in score_keys(m)]
     if not aggregate and m.get("steps") and not isinstance(m["selected_step"], list):
-        parts.append(f"kept step {m['selected_step']} of {m['steps']} (best validation readout)")
+        refit = ", then retrained on train + validation" if m.get("refit") else ""
+        parts.append(f"kept step {m['selected_step']} of {m['steps']} (best validation readout{refit})")
     wall = f"{m['wall_s']:.1f} s" + (" per seed" if aggregate else "")
     return (f"{m['method']} on {m['recording']} ({m['split']} split, seeds {seeds}): "
             f"{', '.join(parts)}; n_test {m['n_test']}; {wall}")

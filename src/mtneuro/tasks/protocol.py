@@ -174,7 +174,7 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
 
 
 # -- neural ----------------------------------------------------------------------------------
-NEURAL_VERSION = 1
+NEURAL_VERSION = 2  # 2: refit on training + validation (issue 15)
 #: myow-neuro reference training per recording kind: epochs, optimiser text, lr (file:line).
 _NEURAL_REFERENCE = {
     "reach": (10000, "AdamW", 2e-4, "train_monkey.py:41,54,136"),
@@ -214,6 +214,15 @@ def neural_card(config: Any) -> dict[str, Any]:
             out.append(f"optimiser AdamW (reference {optimizer}, {where})")
     elif config.method == "supervised":
         out.append("supervised MLP: no reference-code row to compare with")
+    script = "train_monkey.py:83" if kind == "reach" else "train_mouse.py:83"
+    if config.method in ("myow", "byol", "supervised"):
+        out.append("training length chosen on validation, then the encoder retrained on training + "
+                   f"validation for that length (reference: training + validation for all epochs, {script})"
+                   if resolved.refit else
+                   f"encoder trained on training bins only (reference: training + validation, {script})")
+    if resolved.refit:
+        out.append("readout refitted on training + validation with the penalty chosen on validation "
+                   "(reference: fitted on training)")
     out.append("readout fitted in closed form / by L-BFGS over the reference's weight-decay grid "
                "(reference: a linear layer trained by AdamW for 100 passes per weight decay, "
                "myow/tasks/train_reach_angle_regressor.py, train_sleep_classifier.py)")

@@ -49,6 +49,7 @@ def train_supervised(
     n_classes: int,
     every: int = 0,
     on_checkpoint: Callable[[int, nn.Module], None] | None = None,
+    stop_after: int | None = None,
 ) -> TrainResult:
     """Train the MLP encoder end-to-end on the labels of the training bins.
 
@@ -58,7 +59,7 @@ def train_supervised(
 
     Args:
         label: (n,) int64 labels of the sampler's training bins.
-        every, on_checkpoint: as in :func:`~mtneuro.tasks.neural.train.train_ssl`.
+        every, on_checkpoint, stop_after: as in :func:`~mtneuro.tasks.neural.train.train_ssl`.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -85,5 +86,5 @@ def train_supervised(
 
     model.train()
     curve, wall = drive("supervised", step_fn, steps, config, model.encoder, every=every,
-                        on_checkpoint=on_checkpoint)
-    return TrainResult(model.encoder.eval(), enc_kwargs, curve, wall, steps)
+                        on_checkpoint=on_checkpoint, stop_after=stop_after)
+    return TrainResult(model.encoder.eval(), enc_kwargs, curve, wall, stop_after or steps)

@@ -33,7 +33,13 @@ from mtneuro.tasks.neural.metrics import (
     nearest_direction,
     reach_accuracy,
 )
-from mtneuro.tasks.neural.readouts import fit_angle_readout, fit_state_readout
+from mtneuro.tasks.neural.readouts import (
+    PENALTY_GRID,
+    AngleReadout,
+    StateReadout,
+    fit_angle_readout,
+    fit_state_readout,
+)
 from mtneuro.tasks.neural.select import ValidationMonitor, reach_scorer, sleep_scorer
 from mtneuro.tasks.neural.train import (
     TrainResult,
@@ -145,22 +151,28 @@ def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module
     return features, spec
 
 
-def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig
+def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *,
+                   refit: bool = False, stop_after: int | None = None
                    ) -> tuple[np.ndarray, TrainResult | None, dict, ValidationMonitor | None]:
-    """Features of every bin (bins, d) for the config's method, learned on training bins only.
+    """Features of every bin (bins, d) for the config's method, learned without test bins.
 
-    Neurons silent in every training bin are dropped (they carry nothing and have no
-    z-score); statistics come from the training bins. Trained methods keep the
-    checkpoint with the best validation readout (:mod:`mtneuro.tasks.neural.select`)
-    unless ``config.select_every`` is 0.
+    Neurons silent in every learning bin are dropped (they carry nothing and have no
+    z-score); statistics come from the learning bins.
+
+    - first pass: the learning bins are the training bins; trained methods keep the
+      checkpoint with the best validation readout (:mod:`mtneuro.tasks.neural.select`)
+      unless ``config.select_every`` is 0.
+    - ``refit``: the learning bins are training + validation; a trained method is
+      retrained from scratch on them with the same schedules, stopped after
+      ``stop_after`` steps (the step the first pass chose), with no selection.
 
     Returns:
         ``(features, train_result or None, input_spec, monitor or None)``.
     """
-    train = split["train"]
-    live = rec.rates[train].std(axis=0) > 0
+    bins = np.union1d(split["train"], split["val"]) if refit else split["train"]
+    live = rec.rates[bins].std(axis=0) > 0
     rates = rec.rates[:, live]
-    augment = make_augment(rates[train], config)
+    augment = make_augment(rates[bins], config)
     all_rates = torch.from_numpy(rates)
     z = augment.normalize(all_rates)
     spec = {"neurons": int(live.sum()), "live_neurons": np.flatnonzero(live).tolist(),
@@ -168,14 +180,15 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig
     if config.method == "raw":
         return z.numpy(), None, spec, None
     if config.method == "pca":
-        return pca_features(z.numpy(), train, int(config.rep_dim), seed=config.seed), None, spec, None
-    segment = torch.from_numpy(S.segments(train, rec.trial))
-    sampler = ViewSampler(all_rates[train], segment, torch.from_numpy(rec.trial[train]), augment,
+        return pca_features(z.numpy(), bins, int(config.rep_dim), seed=config.seed), None, spec, None
+    segment = torch.from_numpy(S.segments(bins, rec.trial))
+    sampler = ViewSampler(all_rates[bins], segment, torch.from_numpy(rec.trial[bins]), augment,
                           int(config.pos_window), str(config.mine_exclude))
-    monitor = validation_monitor(rec, split, z, config) if config.select_every else None
-    every = {"every": config.select_every, "on_checkpoint": monitor}
+    monitor = validation_monitor(rec, split, z, config) if config.select_every and not refit else None
+    every = {"every": config.select_every if monitor is not None else 0, "on_checkpoint": monitor,
+             "stop_after": stop_after}
     if config.method == "supervised":
-        result = train_supervised(sampler, torch.from_numpy(rec.label[train]), rec.kind, config,
+        result = train_supervised(sampler, torch.from_numpy(rec.label[bins]), rec.kind, config,
                                   seed=config.seed, n_classes=len(rec.class_names), **every)
     else:
         result = train_ssl(config.method, sampler, config, seed=config.seed, progress=not config.quiet,
@@ -187,27 +200,35 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig
     return features, result, spec, monitor
 
 
-def _readout(rec: NeuralRecording, features: np.ndarray, split: S.Split
-             ) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
-    """Validation-tuned linear readout; returns (metrics, test predictions as classes, the
-    per-bin values whose means are the reach metrics, for bootstrap intervals)."""
-    tr, va, te = split["train"], split["val"], split["test"]
+def fit_readout(rec: NeuralRecording, features: np.ndarray, split: S.Split, *,
+                penalty: float | None = None) -> AngleReadout | StateReadout:
+    """The linear readout of ``features``.
+
+    ``penalty`` None: fitted on the training bins, its penalty the best on validation.
+    Given (a refit): fitted on training + validation bins with that penalty; its
+    ``val_`` then scores bins it was fitted on, so callers keep the first pass's.
+    """
+    fit = split["train"] if penalty is None else np.union1d(split["train"], split["val"])
+    grid = PENALTY_GRID if penalty is None else np.array([penalty])
+    va = split["val"]
     if rec.kind == "reach":
-        angle = rec.angle
-        ro = fit_angle_readout(features[tr], angle[tr], features[va], angle[va])
-        pred_angle = ro.predict(features[te])
-        metrics = reach_accuracy(pred_angle, angle[te])
-        pred = nearest_direction(pred_angle)
-        error = angular_error(pred_angle, angle[te])
+        return fit_angle_readout(features[fit], rec.angle[fit], features[va], rec.angle[va], grid)
+    return fit_state_readout(features[fit], rec.label[fit], features[va], rec.label[va], grid)
+
+
+def score_test(rec: NeuralRecording, readout: AngleReadout | StateReadout, features: np.ndarray,
+               test: np.ndarray) -> tuple[dict, np.ndarray, dict[str, np.ndarray]]:
+    """(metrics, test predictions as classes, the per-bin values whose means are the reach
+    metrics, for bootstrap intervals)."""
+    if rec.kind == "reach":
+        angle = rec.angle[test]
+        pred_angle = readout.predict(features[test])
+        error = angular_error(pred_angle, angle)
         per_bin = {"accuracy": error < ACC_TOL, "delta_accuracy": error < DELTA_ACC_TOL,
                    "mean_angular_error": error}
-    else:
-        ro = fit_state_readout(features[tr], rec.label[tr], features[va], rec.label[va])
-        pred = ro.predict(features[te])
-        metrics = accuracy_and_f1(rec.label[te], pred)
-        per_bin = {}
-    metrics.update({f"val_{k}": v for k, v in ro.val_.items()}, penalty=ro.penalty_)
-    return metrics, pred, per_bin
+        return reach_accuracy(pred_angle, angle), nearest_direction(pred_angle), per_bin
+    pred = readout.predict(features[test])
+    return accuracy_and_f1(rec.label[test], pred), pred, {}
 
 
 def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> NeuralOutcome:
@@ -232,19 +253,30 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     labels, preds, fold_metrics, selected, per_bins, trials = [], [], [], [], [], []
     result: TrainResult | None = None
     monitor: ValidationMonitor | None = None
-    train_wall = 0.0
+    train_wall, steps = 0.0, 0
     for split in folds:
         with torch_threads(config.threads):
             if encoder is not None:
                 features, spec = encoder_features(rec, split, encoder)
             else:
                 features, result, spec, monitor = learn_features(rec, split, config)
-        metrics, pred, per_bin = _readout(rec, features, split)
+            readout = fit_readout(rec, features, split)
+            if result is not None:
+                train_wall += result.wall_s
+                steps = result.steps
+                selected.append(monitor.best_step if monitor is not None else result.steps)
+            if config.refit:
+                if encoder is None:
+                    chosen = selected[-1] if result is not None else None
+                    features, result, spec, _ = learn_features(rec, split, config, refit=True, stop_after=chosen)
+                    train_wall += result.wall_s if result is not None else 0.0
+                # keep the first pass's validation scores: the refitted readout has seen those bins
+                readout = dataclasses.replace(fit_readout(rec, features, split, penalty=readout.penalty_),
+                                              val_=readout.val_)
+        metrics, pred, per_bin = score_test(rec, readout, features, split["test"])
+        metrics.update({f"val_{k}": v for k, v in readout.val_.items()}, penalty=readout.penalty_)
         per_bins.append(per_bin)
         trials.append(rec.trial[split["test"]])
-        train_wall += result.wall_s if result is not None else 0.0
-        if result is not None:
-            selected.append(monitor.best_step if monitor is not None else result.steps)
         fold_metrics.append(metrics)
         labels.append(rec.label[split["test"]])
         preds.append(pred)
@@ -257,7 +289,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         split_label=_split_label(config.split),
         n_train=int(sum(len(s["train"]) for s in folds)), n_val=int(sum(len(s["val"]) for s in folds)),
         n_test=int(test_label.size), n_folds=len(folds),
-        steps=result.steps if result is not None else 0,
+        steps=steps, refit=config.refit,
         selected_step=selected[0] if len(selected) == 1 else (selected or 0),
         train_wall_s=train_wall, wall_s=time.perf_counter() - start,
     )

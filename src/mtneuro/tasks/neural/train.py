@@ -151,12 +151,14 @@ def checkpoint(step: int, steps: int, every: int, encoder: nn.Module,
 
 def drive(name: str, step_fn: StepFn, steps: int, config: NeuralConfig, encoder: nn.Module, *,
           progress: bool = False, every: int = 0,
-          on_checkpoint: Callable[[int, nn.Module], None] | None = None
-          ) -> tuple[list[dict[str, float]], float]:
+          on_checkpoint: Callable[[int, nn.Module], None] | None = None,
+          stop_after: int | None = None) -> tuple[list[dict[str, float]], float]:
     """Run ``step_fn(values)`` for ``steps`` steps with the values of :func:`schedule`.
 
     Logs ``step``, ``lr`` and the loss terms about 200 times (and at the last step) and
     stops on a non-finite loss there; ``on_checkpoint`` as in :func:`checkpoint`.
+    ``stop_after`` ends the loop after that many steps of the same ``steps``-step
+    schedules (a refit stops where validation chose, :mod:`mtneuro.tasks.neural.run`).
 
     Returns:
         ``(curve, wall_s)``.
@@ -164,14 +166,17 @@ def drive(name: str, step_fn: StepFn, steps: int, config: NeuralConfig, encoder:
     Raises:
         TrainingError: the loss became NaN or infinite.
     """
+    stop = steps if stop_after is None else stop_after
+    if not 1 <= stop <= steps:
+        raise ValueError(f"stop_after: expected an int in [1, {steps}], got {stop_after}")
     log_every = max(1, steps // 200)
     curve: list[dict[str, float]] = []
     start = time.perf_counter()
-    bar = _progress(steps, name, progress)
-    for step in range(steps):
+    bar = _progress(stop, name, progress)
+    for step in range(stop):
         values = schedule(step, steps, config)
         terms = step_fn(values)
-        if step % log_every == 0 or step == steps - 1:
+        if step % log_every == 0 or step == stop - 1:
             row = {"step": float(step), "lr": values["lr"], **{k: float(v) for k, v in terms.items()}}
             if not math.isfinite(row["loss"]):
                 raise TrainingError(f"{name}: loss is {row['loss']} at step {step}; lower --lr")
@@ -186,13 +191,15 @@ def drive(name: str, step_fn: StepFn, steps: int, config: NeuralConfig, encoder:
 
 def train_ssl(name: str, sampler: ViewSampler, config: NeuralConfig, *, seed: int,
               progress: bool = False, every: int = 0,
-              on_checkpoint: Callable[[int, nn.Module], None] | None = None) -> TrainResult:
+              on_checkpoint: Callable[[int, nn.Module], None] | None = None,
+              stop_after: int | None = None) -> TrainResult:
     """Train ``byol`` or ``myow`` on the sampler's training bins.
 
     Each step is :func:`mtneuro.ssl.step.ssl_step` (the image trainer's step) on the
     sampler's two views, with AdamW and the values of :func:`schedule`.
     ``on_checkpoint(steps_done, encoder)`` is called every ``every`` steps and after
-    the last (e.g. a :class:`~mtneuro.tasks.neural.select.ValidationMonitor`).
+    the last (e.g. a :class:`~mtneuro.tasks.neural.select.ValidationMonitor`);
+    ``stop_after`` as in :func:`drive`.
 
     Raises:
         TrainingError: the loss became NaN or infinite.
@@ -212,8 +219,8 @@ def train_ssl(name: str, sampler: ViewSampler, config: NeuralConfig, *, seed: in
 
     method.train()
     curve, wall = drive(name, step_fn, steps, config, method.online_encoder, progress=progress,
-                        every=every, on_checkpoint=on_checkpoint)
-    return TrainResult(method.online_encoder.eval(), enc_kwargs, curve, wall, steps)
+                        every=every, on_checkpoint=on_checkpoint, stop_after=stop_after)
+    return TrainResult(method.online_encoder.eval(), enc_kwargs, curve, wall, stop_after or steps)
 
 
 @contextlib.contextmanager
