@@ -22,8 +22,13 @@ and called with the file's ``kwargs`` (``"os:system"`` would run a shell command
 so :func:`load_encoder` rebuilds such an encoder only when the caller passes
 ``trust_code=True``; registered names are always rebuilt.
 
->>> save_encoder("enc.pt", enc, name="resnet-tiny", kwargs={}, input_spec={"spatial_dims": 2})
->>> enc2 = load_encoder("enc.pt")           # rebuilt through the registry, eval mode
+>>> import tempfile
+>>> enc = create_encoder("resnet-tiny")
+>>> path = Path(tempfile.mkdtemp()) / "enc.pt"
+>>> _ = save_encoder(path, enc, name="resnet-tiny", kwargs={}, input_spec={"spatial_dims": 2})
+>>> enc2 = load_encoder(path)               # rebuilt through the registry, eval mode
+>>> enc2.training, enc2.out_dim == enc.out_dim
+(False, True)
 """
 
 from __future__ import annotations

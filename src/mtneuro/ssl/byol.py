@@ -5,9 +5,14 @@ slowly moving target copy (encoder -> projector, EMA of the online weights) give
 another view of the same sample. The loss is BYOL's normalised MSE, symmetric over
 the two views.
 
+>>> from mtneuro.models import create_encoder
 >>> method = BYOL(create_encoder("resnet-tiny"), projector_hidden=64, projector_out=32,
 ...               predictor_hidden=64)
->>> out = method(view_a, view_b)          # {"loss", "byol_loss"}
+>>> optimizer = torch.optim.SGD(method.parameters(), lr=0.1)
+>>> view_a, view_b = torch.rand(4, 1, 32, 32), torch.rand(4, 1, 32, 32)
+>>> out = method(view_a, view_b)
+>>> sorted(out)
+['byol_loss', 'loss']
 >>> out["loss"].backward(); optimizer.step(); method.update_target(0.996)
 """
 

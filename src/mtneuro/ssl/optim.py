@@ -5,7 +5,12 @@ BatchNorm/LayerNorm/GroupNorm affine weights, PReLU slopes) get no weight decay 
 LARS adaptation, as in BYOL (Grill et al. 2020) and the MYOW/MTNeuro code
 (``exclude_bias_and_bn``).
 
->>> opt = build_optimizer("lars", method, lr=lars_lr(0.03, batch_size=256), weight_decay=5e-4)
+>>> from torch import nn
+>>> from mtneuro.ssl.schedules import lars_lr
+>>> method = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8))
+>>> opt = build_optimizer("lars", method, lr=lars_lr(0.3, 256), weight_decay=5e-4)
+>>> [group["weight_decay"] for group in opt.param_groups]   # biases and norms: none
+[0.0005, 0.0]
 
 :class:`TensorLRUpdate` performs the update of an SGD or LARS optimiser with the learning
 rate read from a 0-dim device tensor (``torch.optim.SGD`` reads a tensor learning rate

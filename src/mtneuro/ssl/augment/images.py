@@ -11,6 +11,7 @@ may drive CUDA tensors (the few per-sample numbers are drawn on CPU and moved).
 Each call draws the same amount of randomness whatever ``p`` is, so a pipeline stays
 reproducible when probabilities change.
 
+>>> from mtneuro.ssl.augment import mtneuro_view
 >>> g = torch.Generator().manual_seed(0)
 >>> view = mtneuro_view()                  # random 128 crop + MTNeuro normalisation
 >>> view(torch.rand(8, 1, 256, 256), g).shape

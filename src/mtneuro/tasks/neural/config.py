@@ -4,6 +4,7 @@ Every training field left at ``None`` takes the default of the recording's kind
 (:data:`KIND_DEFAULTS`): MYOW's monkey-reach setup for ``reach`` and its mouse
 setup for ``sleep``. Defaults depend on the kind only, never on the recording.
 
+>>> from mtneuro.config import from_mapping
 >>> cfg = from_mapping(NeuralConfig, {"data": "chewie-1", "method": "byol"})
 >>> resolve(cfg, "reach").pos_window
 2
@@ -16,7 +17,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Literal
 
-from mtneuro.config import check, from_mapping, in_unit_interval, positive  # noqa: F401  (re-export)
+from mtneuro.config import check, in_unit_interval, positive
 from mtneuro.vocab import NEURAL_METHODS
 
 Method = Literal[NEURAL_METHODS]
