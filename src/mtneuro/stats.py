@@ -23,9 +23,11 @@ def mean_std(values: Sequence[Any] | np.ndarray) -> dict[str, Any]:
 
     Returns:
         ``{"mean", "std", "n"}``. For ``(S,)``: floats, ``n`` the finite values counted,
-        std 0.0 for one value, and NaN mean and std with ``n`` 0 when none is finite. For
-        ``(S, C)``: lists of C floats (an all-NaN column stays NaN), ``n`` = S, std 0.0 for
-        one row.
+        and NaN mean and std with ``n`` 0 when none is finite. For ``(S, C)``: lists of C
+        floats (an all-NaN column stays NaN), ``n`` = S. Identical values (one seed, or
+        seeds that agree) give exactly that value and a std of exactly 0.0: a computed
+        mean of equal floats can be off in the last bit and leave a std of ~1e-16, which
+        would read as "seeds vary it".
 
     >>> mean_std([0.5, 0.7, None])
     {'mean': 0.6, 'std': 0.14142135623730948, 'n': 2}
@@ -35,13 +37,17 @@ def mean_std(values: Sequence[Any] | np.ndarray) -> dict[str, Any]:
         finite = arr[np.isfinite(arr)]
         if finite.size == 0:
             return {"mean": float("nan"), "std": float("nan"), "n": 0}
-        std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
-        return {"mean": float(finite.mean()), "std": std, "n": int(finite.size)}
+        if (finite == finite[0]).all():  # identical seeds: exactly that value, std exactly 0
+            return {"mean": float(finite[0]), "std": 0.0, "n": int(finite.size)}
+        return {"mean": float(finite.mean()), "std": float(finite.std(ddof=1)), "n": int(finite.size)}
     n = arr.shape[0]
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
         mean = np.nanmean(arr, axis=0)
         std = np.nanstd(arr, axis=0, ddof=1) if n > 1 else np.zeros_like(mean)
+        low = np.nanmin(arr, axis=0)
+        same = low == np.nanmax(arr, axis=0)
+    mean, std = np.where(same, low, mean), np.where(same, 0.0, std)
     return {"mean": mean.tolist(), "std": std.tolist(), "n": int(n)}
 
 

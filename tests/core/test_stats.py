@@ -26,6 +26,23 @@ def test_mean_std_of_rows_is_per_column():
     assert mean_std([[1.0, 2.0]]) == {"mean": [1.0, 2.0], "std": [0.0, 0.0], "n": 1}
 
 
+def test_identical_seeds_have_exactly_their_value_and_no_spread():
+    """0.797... three times sums to a mean one bit off, which once left a std of 1.4e-16 and a
+    "0.797 ± 0.000" in the report where "same for all 3 seeds" belonged."""
+    value = 0.7974683544303798
+    assert np.float64([value] * 3).std(ddof=1) > 0  # the float effect this guards against
+    assert mean_std([value] * 3) == {"mean": value, "std": 0.0, "n": 3}
+    rows = mean_std([[value, 1.0], [value, 3.0], [value, float("nan")]])
+    assert rows["mean"][0] == value and rows["std"][0] == 0.0 and rows["std"][1] == math.sqrt(2.0)
+
+
+def test_a_report_cell_of_identical_seeds_says_so():
+    from mtneuro.report.html import _cell
+    from mtneuro.report.published import Stat
+
+    assert _cell(Stat.of([0.7974683544303798] * 3), ours=True) == "0.797 (same for all 3 seeds)"
+
+
 def test_weighted_f1_matches_scikit_learn():
     from sklearn.metrics import f1_score
 

@@ -53,6 +53,15 @@ def test_rows_say_n_and_identical_seeds_are_not_a_spread(tmp_path):
     assert re.search(
         r"<td class=l>pca</td><td class=l>phantom \(synthetic volume\)</td><td>1</td>", page
     )
+    assert "Numbers on the synthetic phantom check the pipeline" in page
     # published rows are styled apart from ours (and runs made here apart from both)
     assert page.count("<tr class=pub") == 7 and page.count("<tr class=ours") == 2
     assert "tr.run td{" in page
+
+
+def test_the_banner_speaks_of_the_phantom_only_when_a_row_comes_from_it(tmp_path):
+    recording = {"source": "chewie-1", "label": "real recording chewie-1"}
+    write_cell(tmp_path, "neural", "chewie-1", "raw", 0, {"accuracy": 0.6}, lambda d: [], source=recording)
+    page = build_report(tmp_path)["html"].read_text()
+    assert "Data sources of our rows:</b> real recording chewie-1." in page
+    assert "phantom" not in page.split("<div class=banner>")[1].split("</div>")[0]
