@@ -35,6 +35,10 @@ def test_headline_keys_find_their_intervals():
     assert headline_interval(metrics, "r2_test_cell_count")["low"] == 5
     assert headline_interval(metrics, "r2_cell_count") is None  # in-sample: no test samples
     assert headline_interval({}, "accuracy") is None
+    # a neural sleep run's weighted F1 sits under its own name, not under task 2's f1 / <class>
+    sleep = {"intervals": {"f1_weighted": _interval(7, 8), "f1": {"weighted": _interval(9, 10)}}}
+    assert headline_interval(sleep, "f1_weighted")["low"] == 7
+    assert headline_interval({"intervals": {"f1_weighted": _interval(7, 8)}}, "f1_weighted")["low"] == 7
 
 
 def test_rows_whose_seeds_agree_get_the_first_seeds_interval(tmp_path):

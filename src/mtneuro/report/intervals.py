@@ -32,6 +32,9 @@ def _path(key: str) -> tuple[str, ...]:
 def headline_interval(metrics: Mapping[str, Any], key: str) -> dict[str, Any] | None:
     """The interval recorded for headline ``key`` (``{"low", "high", ...}``), if any."""
     node: Any = metrics.get("intervals")
+    direct = node.get(key) if isinstance(node, Mapping) else None
+    if isinstance(direct, Mapping) and "low" in direct:  # e.g. f1_weighted, not task 2's f1 / weighted
+        return direct
     for part in _path(key):
         if not isinstance(node, Mapping):
             return None
