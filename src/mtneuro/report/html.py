@@ -25,6 +25,7 @@ from typing import Any
 from mtneuro.errors import DataError
 from mtneuro.report.embed import figure_html
 from mtneuro.report.intervals import table_intervals
+from mtneuro.report.findings import ssl_versus_raw
 from mtneuro.report.leaderboard import (
     OURS,
     VOLUME_SOURCES,
@@ -142,7 +143,10 @@ def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str
              "code. Whether each of our rows is comparable with them comes from its cells' "
              "protocol cards, listed under each table with every deviation.")
     parts = ["# mtneuro leaderboard", "", intro, ""]
-    parts += [_markdown_table(t) + "\n" for t in tables]
+    for table in tables:
+        finding = ssl_versus_raw(table)
+        parts += [_markdown_table(table) + "\n"] + ([f"**Self-supervised vs raw rates.** {finding}\n"]
+                                                     if finding else [])
     if failures:
         parts += ["## Failed cells", ""] + [f"- `{cid}`: {err}" for cid, err in failures]
     if skipped:
@@ -236,6 +240,9 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
     for table in tables:
         body.append(f"<h2>{html.escape(table.title)}</h2>")
         body.append(_html_table(table))
+        finding = ssl_versus_raw(table)
+        if finding:
+            body.append(f"<p class=note><b>Self-supervised vs raw rates.</b> {html.escape(finding)}</p>")
         figures = _figures(table, out_dir, count, intervals)
         count += len(figures)
         if figures:
