@@ -225,12 +225,14 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
               f"{html.escape(str(out_dir))}; built {time.strftime('%Y-%m-%d %H:%M:%S')}. "
               "Every image is embedded: this file can be copied alone. Click a figure to open "
               "it full size.</p>")
+    on_phantom = any(VOLUME_SOURCES["phantom"] in s for s in sources)
     phantom = ("Numbers on the synthetic phantom check the pipeline; they are not comparable with "
-               "published real-volume numbers, which appear" if any(VOLUME_SOURCES["phantom"] in s for s in sources)
+               "published real-volume numbers, which appear" if on_phantom
                else "Published numbers and runs of reference code appear")
     body = [header,
             "<div class=banner><b>Data sources of our rows:</b> " + html.escape(", ".join(sources) or "none")
-            + f". {phantom} in separate, labelled rows and chart panels. Each of our rows says whether it is comparable with them; its protocol card "
+            + f". {phantom} in separate, labelled rows and chart panels. Each of our rows says "
+            "whether it is comparable with them; its protocol card "
             "below the table lists every deviation from the published protocol. Our error bars "
             "appear only where several seeds gave different numbers (n is printed beside each "
             "row); where they did not (one seed, or identical results), values and bars show "
