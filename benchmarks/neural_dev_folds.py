@@ -40,11 +40,17 @@ from mtneuro.tasks.neural.run import make_augment, validation_monitor
 from mtneuro.tasks.neural.train import ViewSampler, torch_threads, train_ssl
 
 
+def development_groups(rec: NeuralRecording) -> list[np.ndarray]:
+    """The trial ids of a reach recording's development trials (the first 90 % in recorded
+    order: the task's train + validation trials) in 9 groups (``neural_refit.py`` too)."""
+    order = S.trials_in_order(rec.trial)
+    return np.array_split(order[: int(order.size * 0.9)], 9)
+
+
 def dev_folds(rec: NeuralRecording, folds: list[int]) -> list[S.Split]:
     """``{"train", "val"}`` bin positions of the requested development folds (no test bins)."""
     if rec.kind == "reach":
-        order = S.trials_in_order(rec.trial)
-        groups = np.array_split(order[: int(order.size * 0.9)], 9)
+        groups = development_groups(rec)
         return [{"train": np.flatnonzero(np.isin(rec.trial, np.concatenate(groups[:g] + groups[g + 1:]))),
                  "val": np.flatnonzero(np.isin(rec.trial, groups[g]))} for g in folds]
     n = int(rec.n_bins * 0.8)
@@ -60,7 +66,7 @@ def dev_folds(rec: NeuralRecording, folds: list[int]) -> list[S.Split]:
 def curve(rec: NeuralRecording, split: S.Split, config: NeuralConfig, every: int,
           ssl_on_val: bool) -> list[dict[str, float]]:
     """Validation metrics of the fold's readout at every checkpoint (one row for raw rates)."""
-    ssl_bins = np.union1d(split["train"], split["val"]) if ssl_on_val else split["train"]
+    ssl_bins = S.learning_bins(split, ssl_on_val)
     if config.method == "supervised" and ssl_on_val:
         raise SystemExit("--ssl-on-val: the supervised baseline never trains on validation labels")
     live = rec.rates[ssl_bins].std(axis=0) > 0

@@ -42,15 +42,14 @@ from mtneuro.tasks.neural.run import fit_readout, learn_features, score_test
 from mtneuro.tasks.neural.train import torch_threads
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from neural_dev_folds import add_fold_arguments  # noqa: E402  (the sibling script's arguments)
+from neural_dev_folds import add_fold_arguments, development_groups  # noqa: E402  (the sibling script's)
 
 
 def holdout_folds(rec: NeuralRecording, folds: list[int]) -> list[S.Split]:
     """``{"train", "val", "test"}`` splits inside the development bins (no task test bin in any)."""
     member = np.full(rec.n_bins, -1)
     if rec.kind == "reach":
-        order = S.trials_in_order(rec.trial)
-        for i, group in enumerate(np.array_split(order[: int(order.size * 0.9)], 9)):
+        for i, group in enumerate(development_groups(rec)):
             member[np.isin(rec.trial, group)] = i
         n_groups, guard = 9, 0
     else:

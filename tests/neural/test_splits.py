@@ -6,6 +6,7 @@ import pytest
 from mtneuro.errors import ConfigError
 from mtneuro.tasks.neural.splits import (
     block_split,
+    learning_bins,
     random_split,
     segments,
     trial_kfold,
@@ -73,3 +74,9 @@ def test_segments_break_at_trials_and_gaps():
     trial = np.array([0, 0, 0, 1, 1, 1, 1])
     positions = np.array([0, 1, 3, 4, 6])
     np.testing.assert_array_equal(segments(positions, trial), [0, 0, 1, 1, 2])
+
+
+def test_learning_bins_are_train_or_train_and_val_never_test():
+    split = {"train": np.array([0, 1, 5]), "val": np.array([2, 3]), "test": np.array([4])}
+    assert learning_bins(split, refit=False).tolist() == [0, 1, 5]
+    assert learning_bins(split, refit=True).tolist() == [0, 1, 2, 3, 5]

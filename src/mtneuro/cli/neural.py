@@ -9,7 +9,7 @@ from typing import get_args
 import click
 
 from mtneuro.cli.options import parse_seeds
-from mtneuro.tasks.neural.config import SplitName
+from mtneuro.tasks.neural.config import NeuralConfig, SplitName
 from mtneuro.vocab import NEURAL_METHODS
 
 
@@ -29,7 +29,7 @@ from mtneuro.vocab import NEURAL_METHODS
 @click.option("--split", type=click.Choice(get_args(SplitName)), default="auto", show_default=True,
               help="trial/kfold (reach), block/random (sleep); auto = trial or block")
 @click.option("--folds", type=click.IntRange(min=3), default=10, show_default=True, help="folds of --split kfold")
-@click.option("--refit/--no-refit", default=True, show_default=True,
+@click.option("--refit/--no-refit", default=NeuralConfig.refit, show_default=True,
               help="after choosing the training length and readout penalty on validation, retrain "
                    "on training + validation with them (docs/neural.md)")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))

@@ -169,7 +169,7 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
     Returns:
         ``(features, train_result or None, input_spec, monitor or None)``.
     """
-    bins = np.union1d(split["train"], split["val"]) if refit else split["train"]
+    bins = S.learning_bins(split, refit)
     live = rec.rates[bins].std(axis=0) > 0
     rates = rec.rates[:, live]
     augment = make_augment(rates[bins], config)
@@ -208,7 +208,7 @@ def fit_readout(rec: NeuralRecording, features: np.ndarray, split: S.Split, *,
     Given (a refit): fitted on training + validation bins with that penalty; its
     ``val_`` then scores bins it was fitted on, so callers keep the first pass's.
     """
-    fit = split["train"] if penalty is None else np.union1d(split["train"], split["val"])
+    fit = S.learning_bins(split, refit=penalty is not None)
     grid = PENALTY_GRID if penalty is None else np.array([penalty])
     va = split["val"]
     if rec.kind == "reach":

@@ -100,6 +100,12 @@ def random_split(n_bins: int, *, train: float = 0.7, val: float = 0.1, seed: int
     return {"train": np.sort(perm[:a]), "val": np.sort(perm[a:b]), "test": np.sort(perm[b:])}
 
 
+def learning_bins(split: Split, refit: bool) -> np.ndarray:
+    """The bins a run learns from: the training bins, or for a refit the training and
+    validation bins together (sorted); never the test bins."""
+    return np.union1d(split["train"], split["val"]) if refit else split["train"]
+
+
 def segments(positions: np.ndarray, trial: np.ndarray) -> np.ndarray:
     """Segment id per selected bin: a new segment at each trial change or gap in ``positions``.
 
