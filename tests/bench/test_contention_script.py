@@ -3,7 +3,10 @@
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "contention.py"
 
@@ -25,4 +28,64 @@ def test_failing_command_fails_the_script():
                           sys.executable, "-c", "raise SystemExit(3)"],
                          check=False, capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
-    assert "CalledProcessError" in run.stderr
+    assert "exited with 3" in run.stderr
+
+
+def test_failure_shows_the_commands_own_words():
+    run = subprocess.run([sys.executable, str(SCRIPT), "--busy", "1", "--",
+                          sys.executable, "-c", "import sys; sys.exit('no such folder: /x')"],
+                         check=False, capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "no such folder: /x" in run.stderr
+
+
+# Run as the timed command: finds the spinners the script started for it (children of a
+# launcher that is a child of the script, i.e. of this command's parent) and says whether
+# they share this command's session.
+_REPORT_SPINNERS = """
+import os
+def parent(pid):
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+script = os.getppid()
+spinners = []
+for entry in os.listdir("/proc"):
+    if entry.isdigit():
+        try:
+            if parent(parent(int(entry))) == script:
+                spinners.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            pass
+sessions = {os.getsid(pid) for pid in spinners}
+placement = "none" if not spinners else ("same" if sessions == {os.getsid(0)} else "own")
+print("spinners", len(spinners), placement, len(sessions), *spinners, flush=True)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("placement", ["same-session", "own-session"])
+def test_spinners_run_where_asked_and_are_stopped(placement, tmp_path):
+    log = tmp_path / "log.txt"
+    subprocess.run([sys.executable, str(SCRIPT), "--busy", "2", "--spinners", placement,
+                    "--log", str(log), "--", sys.executable, "-c", _REPORT_SPINNERS],
+                   check=True, capture_output=True, text=True, timeout=60)
+    idle, loaded = log.read_text().splitlines()
+    assert idle == "spinners 0 none 0"
+    *summary, first, second = loaded.split()
+    # both spinners in one session: ours, or a single other one
+    assert summary == ["spinners", "2", placement.split("-")[0], "1"]
+    deadline = time.monotonic() + 5  # SIGKILL is delivered asynchronously
+    while any(_running(pid) for pid in (first, second)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in (first, second):
+        assert not _running(pid), f"spinner {pid} still running"
+
+
+def _running(pid: str) -> bool:
+    """Alive and not a zombie (a killed orphan stays in /proc until init reaps it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
