@@ -23,20 +23,16 @@ def test_contention_table_for_a_tiny_command():
     assert float(idle) >= 0 and float(loaded) >= 0 and float(ratio) > 0
 
 
-def test_failing_command_fails_the_script():
+@pytest.mark.parametrize(("code", "expected"), [
+    ("raise SystemExit(3)", "exited with 3"),
+    ("import sys; sys.exit('no such folder: /x')", "no such folder: /x"),  # its own words
+])
+def test_failing_command_fails_the_script_and_says_why(code, expected):
     run = subprocess.run([sys.executable, str(SCRIPT), "--busy", "1", "--",
-                          sys.executable, "-c", "raise SystemExit(3)"],
+                          sys.executable, "-c", code],
                          check=False, capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
-    assert "exited with 3" in run.stderr
-
-
-def test_failure_shows_the_commands_own_words():
-    run = subprocess.run([sys.executable, str(SCRIPT), "--busy", "1", "--",
-                          sys.executable, "-c", "import sys; sys.exit('no such folder: /x')"],
-                         check=False, capture_output=True, text=True, timeout=60)
-    assert run.returncode != 0
-    assert "no such folder: /x" in run.stderr
+    assert expected in run.stderr
 
 
 # Run as the timed command: finds the spinners the script started for it (children of a
