@@ -9,9 +9,10 @@ Two workloads, each timed as a baseline and candidate rows in the same run:
 * ``neural``: MYOW on 100-neuron population vectors with the MLP encoder
   ``[100, 64, 64, 64] -> 64`` and MYOW's monkey heads, batch 512, in-batch mining, k=5.
 
-Baseline: a ``Dataset`` making each sample's views one at a time (NumPy crops /
-per-sample neural dropout, pepper and noise) batched by a ``DataLoader``, SGD
-with ``foreach=False`` and a Python loop over parameters for the EMA update.
+Baseline (``ssl_loop_baseline.py``): a ``Dataset`` making each sample's views one at a
+time (NumPy crops / per-sample neural dropout, pepper and noise) batched by a
+``DataLoader``, SGD with ``foreach=False`` and a Python loop over parameters for the EMA
+update.
 Candidates: :class:`mtneuro.ssl.trainer.Trainer` with the settings of :data:`VARIANTS`
 (``--variants``; ``--list`` prints them): the defaults, and one row per lever of
 ``mtneuro.acceleration`` (static step, CUDA graph, whole-step compile, fused target
@@ -45,14 +46,12 @@ import math
 import multiprocessing as mp
 import resource
 import tempfile
-import time
 import traceback
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from ssl_loop_baseline import run_baseline  # this folder's sibling (scripts run from it)
 
 from mtneuro import acceleration
 from mtneuro.models.registry import create_encoder
@@ -60,7 +59,6 @@ from mtneuro.ssl.augment import mtneuro_view
 from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.ssl.myow import MYOW
 from mtneuro.ssl.trainer import Trainer, TrainSettings
-from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 NEURONS = 100
 
@@ -91,84 +89,6 @@ def make_method(spec: dict[str, Any], device: str, seed: int) -> MYOW:
     torch.manual_seed(seed)
     name, kwargs = spec["encoder"]
     return MYOW(create_encoder(name, **kwargs), **spec["heads"]).to(device)
-
-
-class PerSampleImages(Dataset):
-    """Baseline views: one NumPy random crop per sample and view, then normalisation."""
-
-    def __init__(self, tiles: torch.Tensor, crop: int, views: int, seed: int) -> None:
-        self.tiles, self.crop, self.views = tiles.numpy(), crop, views
-        self.rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return len(self.tiles)
-
-    def __getitem__(self, i: int) -> list[torch.Tensor]:
-        out = []
-        size = self.tiles.shape[-1]
-        for _ in range(self.views):
-            y, x = self.rng.integers(0, size - self.crop + 1, size=2)
-            crop = self.tiles[i, :, y : y + self.crop, x : x + self.crop].astype(np.float32) / 255.0
-            out.append(torch.from_numpy((crop - XRAY_MEAN) / XRAY_STD))
-        return out
-
-
-class PerSampleNeural(Dataset):
-    """Baseline views: MYOW's neural transforms applied to one sample at a time."""
-
-    def __init__(self, rates: torch.Tensor, seed: int) -> None:
-        self.rates = rates
-        self.mean, self.std = rates.mean(0), rates.std(0).clamp_min(1e-6)
-        self.g = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        return len(self.rates)
-
-    def _view(self, x: torch.Tensor) -> torch.Tensor:
-        p = float(torch.rand(1, generator=self.g)) * 0.2  # randomised dropout rate
-        x = x * (torch.rand(x.shape, generator=self.g) >= p)
-        if float(torch.rand(1, generator=self.g)) < 0.5:  # pepper
-            x = x + 1.5 * (torch.rand(x.shape, generator=self.g) < 0.3)
-        if float(torch.rand(1, generator=self.g)) < 0.5:  # Gaussian noise
-            x = x + 1.5 * torch.randn(x.shape, generator=self.g)
-        return (x - self.mean) / self.std
-
-    def __getitem__(self, i: int) -> list[torch.Tensor]:
-        return [self._view(self.rates[i]), self._view(self.rates[i])]
-
-
-def run_baseline(kind: str, spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """Samples/s of the straightforward loop over ``args.steps`` timed steps."""
-    b, total = spec["batch"], args.warmup + args.steps
-    data = make_data(kind, spec, b * total, args.seed)
-    method = make_method(spec, args.device, args.seed)
-    optimizer = torch.optim.SGD([p for p in method.parameters() if p.requires_grad], lr=0.01,
-                                momentum=0.9, weight_decay=5e-4, foreach=False)
-    if kind == "neural":
-        loader = iter(DataLoader(PerSampleNeural(data, args.seed), batch_size=b, shuffle=True))
-        pool_loader = None
-    else:
-        loader = iter(DataLoader(PerSampleImages(data, spec["crop"], 2, args.seed), batch_size=b,
-                                 shuffle=True))
-        pool_loader = iter(DataLoader(PerSampleImages(data, spec["crop"], 1, args.seed + 1),
-                                      batch_size=b, shuffle=True))
-    start = 0.0
-    for step in range(total):
-        if step == args.warmup:
-            _sync(args.device)
-            start = time.perf_counter()
-        view_a, view_b = (v.to(args.device) for v in next(loader))
-        pool = next(pool_loader)[0].to(args.device) if pool_loader is not None else None
-        out = method(view_a, view_b, pool=pool, mined_weight=0.1)
-        optimizer.zero_grad()
-        out["loss"].backward()
-        optimizer.step()
-        with torch.no_grad():  # un-fused EMA: one pair of kernels per parameter
-            for online, target in method.ema_pairs():
-                for po, pt in zip(online.parameters(), target.parameters()):
-                    pt.mul_(0.99).add_(po, alpha=0.01)
-    _sync(args.device)
-    return {"samples_per_s": args.steps * b / (time.perf_counter() - start)}
 
 
 # Each candidate row: trainer settings (the rest are the trainer's defaults), optimiser
@@ -265,7 +185,9 @@ def measure(kind: str, variant: str, args: argparse.Namespace) -> dict[str, Any]
         torch.cuda.reset_peak_memory_stats()
     try:
         if variant == "baseline":
-            row = run_baseline(kind, spec, args)
+            b, total = spec["batch"], args.warmup + args.steps
+            row = run_baseline(kind, spec, make_data(kind, spec, b * total, args.seed),
+                               make_method(spec, args.device, args.seed), args)
         else:
             row = run_candidate(kind, spec, args, variant)
     except Exception as err:  # noqa: BLE001 - reported in the row, the run goes on
@@ -308,11 +230,6 @@ def measure_isolated(kind: str, variant: str, args: argparse.Namespace) -> dict[
     result = queue.get()
     proc.join()
     return result
-
-
-def _sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
 
 
 def _earlier_rows(path: Path | None, key: dict[str, Any]) -> dict[str, dict[str, Any]]:
