@@ -18,6 +18,9 @@ Variants scored on the fold's held-out group, all from the same first pass:
   the self-supervised training set and still choose the penalty).
 - ``C``: encoder retrained on training + validation; readout on training + validation
   with the first pass's penalty (``refit=True``).
+- ``D``: both encoders: the first pass's features beside the retrained one's (two
+  independent trainings of the same procedure, to halve the variance a single one adds);
+  readout on training + validation with the first pass's penalty.
 
 Prints one JSON line per run, then per method the mean of each variant and its paired
 difference from ``A`` (+- standard error over runs).
@@ -70,7 +73,7 @@ def holdout_folds(rec: NeuralRecording, folds: list[int]) -> list[S.Split]:
 
 
 def variants(rec: NeuralRecording, split: S.Split, config: NeuralConfig) -> dict[str, dict]:
-    """Held-out metrics of variants A, A+, B and C (module docstring) on one fold."""
+    """Held-out metrics of variants A, A+, B, C and D (module docstring) on one fold."""
     start = time.perf_counter()
     with torch_threads(config.threads):
         first, result, _, monitor = learn_features(rec, split, config)
@@ -85,6 +88,8 @@ def variants(rec: NeuralRecording, split: S.Split, config: NeuralConfig) -> dict
         "B": (refit, fit_readout(rec, refit, split)),
         "C": (refit, fit_readout(rec, refit, split, penalty=ro_a.penalty_)),
     }
+    both = np.concatenate([first, refit], axis=1)
+    readouts["D"] = (both, fit_readout(rec, both, split, penalty=ro_a.penalty_))
     out = {name: {**score_test(rec, ro, f, split["test"])[0], "penalty": ro.penalty_}
            for name, (f, ro) in readouts.items()}
     out["A"].update(chosen_step=chosen, val_accuracy=ro_a.val_["accuracy"], wall_first_s=wall_first,

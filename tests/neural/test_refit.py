@@ -95,3 +95,29 @@ def test_the_protocol_card_says_which_bins_trained_the_encoder(refit):
     assert (len(retrained), len(only_train)) == ((1, 0) if refit else (0, 1))
     assert all("train_monkey.py:83" in d for d in retrained + only_train)
     assert any("readout refitted on training + validation" in d for d in deviations) == refit
+    assert any("first-pass encoder's features beside" in d for d in deviations) == refit
+    alone = neural_card(NeuralConfig(data="chewie-1", method="myow", refit=refit, refit_ensemble=False))
+    assert not any("first-pass encoder's features" in d for d in alone["deviations"])
+
+
+@pytest.mark.parametrize("method", ["myow", "raw"])
+def test_refit_ensemble_reads_both_encoders_features(reach_slice, method):
+    """Trained methods: the readout's features are the first pass's beside the retrained
+    encoder's, exactly as each run alone gives them; raw rates have one set only."""
+    runs = {name: fit_neural(NeuralConfig(data=str(reach_slice), method=method, **FAST, **settings))
+            for name, settings in (("first", {"refit": False}),
+                                   ("retrained", {"refit": True, "refit_ensemble": False}),
+                                   ("both", {"refit": True}))}
+    both = runs["both"]
+    if method == "raw":
+        assert both.first_pass is None and not both.metrics["refit_ensemble"]
+        np.testing.assert_array_equal(both.test_features, runs["retrained"].test_features)
+        return
+    d = runs["first"].test_features.shape[1]
+    np.testing.assert_array_equal(both.test_features[:, :d], runs["first"].test_features)
+    np.testing.assert_array_equal(both.test_features[:, d:], runs["retrained"].test_features)
+    assert both.metrics["refit_ensemble"] and both.metrics["penalty"] == runs["first"].metrics["penalty"]
+    first_encoder, first_kwargs, first_spec = both.first_pass
+    assert first_spec == runs["first"].input_spec and first_kwargs == runs["first"].encoder_kwargs
+    for key, value in first_encoder.state_dict().items():
+        assert torch.equal(value, runs["first"].encoder.state_dict()[key]), key

@@ -93,15 +93,20 @@ def test_cli_writes_metrics_encoder_and_plots(reach_slice, tmp_path):
     for key in ("method", "seed", "accuracy", "delta_accuracy", "n_train", "n_test", "wall_s"):
         assert key in metrics
     assert metrics["seed"] == 1 and metrics["refit"] is True
-    assert "then retrained on train + validation" in res.output
-    assert (out / "encoder.pt").is_file()
+    assert "then retrained on train + validation; readout on both encoders" in res.output
+    assert metrics["refit_ensemble"] is True
     for png in ("confusion.png", "representation_2d.png", "learning_curve.png"):
         assert (out / png).stat().st_size > 1000
 
     from mtneuro.models.checkpoint import load_encoder
 
-    enc = load_encoder(out / "encoder.pt")
-    assert enc.out_dim == 64 and enc.input_spec["kind"] == "reach"
+    # the readout's features: the first pass's encoder, then the retrained one
+    first, retrained = (load_encoder(out / name) for name in ("encoder_first_pass.pt", "encoder.pt"))
+    for enc, (name, stage) in zip((first, retrained), (("encoder_first_pass.pt", "first pass"),
+                                                       ("encoder.pt", "retrained")), strict=True):
+        assert enc.out_dim == 64 and enc.input_spec["kind"] == "reach"
+        assert torch.load(out / name, weights_only=True)["meta"]["stage"] == stage
+    assert first.input_spec["mean"] != retrained.input_spec["mean"]  # train vs train + validation
 
 
 def test_cli_no_refit_keeps_the_first_pass(reach_slice, tmp_path):
@@ -113,6 +118,7 @@ def test_cli_no_refit_keeps_the_first_pass(reach_slice, tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads((out / "metrics.json").read_text())["metrics"]["refit"] is False
     assert "retrained" not in res.output
+    assert (out / "encoder.pt").is_file() and not (out / "encoder_first_pass.pt").exists()
 
 
 def test_cli_several_seeds_mean_and_std(sleep_slice, tmp_path):

@@ -32,18 +32,24 @@ from mtneuro.vocab import NEURAL_METHODS
 @click.option("--refit/--no-refit", default=NeuralConfig.refit, show_default=True,
               help="after choosing the training length and readout penalty on validation, retrain "
                    "on training + validation with them (docs/neural.md)")
+@click.option("--refit-ensemble/--no-refit-ensemble", default=NeuralConfig.refit_ensemble,
+              show_default=True,
+              help="with --refit, read out the first-pass encoder's features beside the "
+                   "retrained encoder's (both saved: encoder_first_pass.pt, encoder.pt)")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace the run OUT already holds.")
 @click.argument("more_seeds", nargs=-1, metavar="")
-def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, refit, out_dir, overwrite,
-           more_seeds) -> None:
+def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, refit, refit_ensemble,
+           out_dir, overwrite, more_seeds) -> None:
     """Decode reach direction (monkey M1) or arousal state (mouse CA1) from a recording.
 
     Trains METHOD on the training bins (self-supervised BYOL / MYOW, a supervised MLP,
     or no training for PCA / raw rates), chooses the training length and a linear
     readout's penalty on validation, then (unless --no-refit) retrains on training +
-    validation with those choices. Writes DIR/metrics.json (accuracy and delta_accuracy
-    for reach, accuracy and f1_weighted for sleep), DIR/encoder.pt (trained methods) and
+    validation with those choices and reads out both encoders' features (unless
+    --no-refit-ensemble). Writes DIR/metrics.json (accuracy and delta_accuracy for
+    reach, accuracy and f1_weighted for sleep), DIR/encoder.pt (trained methods; with
+    the ensemble, DIR/encoder_first_pass.pt too: the readout reads its features first) and
     PNGs: confusion matrix, 2-D projection of the test representation, learning curve.
     With several seeds each seed's files go to DIR/seed-S/ and DIR/metrics.json holds
     the per-seed numbers with mean and std.
@@ -66,6 +72,7 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, re
         config = task.make_config(None, {
             "data": data, "data_root": data_root, "method": method, "seed": s, "split": split,
             "folds": folds, "steps": steps, "epochs": epochs, "refit": refit,
+            "refit_ensemble": refit_ensemble,
             "quiet": not sys.stderr.isatty(),
         })
         target = out_dir if len(seed_list) == 1 else out_dir / f"seed-{s}"
@@ -125,6 +132,7 @@ def _summary(m: dict, aggregate: bool = False) -> str:
              for key in score_keys(m)]
     if not aggregate and m.get("steps") and not isinstance(m["selected_step"], list):
         refit = ", then retrained on train + validation" if m.get("refit") else ""
+        refit += "; readout on both encoders" if m.get("refit_ensemble") else ""
         parts.append(f"kept step {m['selected_step']} of {m['steps']} (best validation readout{refit})")
     wall = f"{m['wall_s']:.1f} s" + (" per seed" if aggregate else "")
     return (f"{m['method']} on {m['recording']} ({m['split']} split, seeds {seeds}): "
@@ -132,13 +140,20 @@ def _summary(m: dict, aggregate: bool = False) -> str:
 
 
 def _save_encoder(outcome, out_dir: Path) -> None:
-    """DIR/encoder.pt of a trained method (``mtneuro-encoder/1``, with its input spec)."""
+    """DIR/encoder.pt of a trained method (``mtneuro-encoder/1``, with its input spec), and
+    with the refit ensemble DIR/encoder_first_pass.pt, whose features come first."""
     if outcome.encoder is None:
         return
     from mtneuro.models.checkpoint import save_encoder
 
     m, rec = outcome.metrics, outcome.recording
-    save_encoder(out_dir / "encoder.pt", outcome.encoder, name="mlp", kwargs=outcome.encoder_kwargs,
-                 input_spec={"kind": rec.kind, **outcome.input_spec},
-                 meta={"method": m["method"], "seed": m["seed"], "recording": rec.name,
-                       "steps": m["steps"], "selected_step": m["selected_step"], "task": "neural"})
+    meta = {"method": m["method"], "seed": m["seed"], "recording": rec.name,
+            "steps": m["steps"], "selected_step": m["selected_step"], "task": "neural"}
+    files = [("encoder.pt", outcome.encoder, outcome.encoder_kwargs, outcome.input_spec,
+              "retrained" if m.get("refit") else "")]
+    if outcome.first_pass is not None:
+        files.append(("encoder_first_pass.pt", *outcome.first_pass, "first pass"))
+    for name, encoder, kwargs, spec, stage in files:
+        save_encoder(out_dir / name, encoder, name="mlp", kwargs=kwargs,
+                     input_spec={"kind": rec.kind, **spec},
+                     meta={**meta, **({"stage": stage} if stage else {})})

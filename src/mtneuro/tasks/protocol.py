@@ -174,7 +174,7 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
 
 
 # -- neural ----------------------------------------------------------------------------------
-NEURAL_VERSION = 2  # 2: refit on training + validation (issue 15)
+NEURAL_VERSION = 3  # 2: refit on training + validation (issue 15); 3: refit ensemble
 #: myow-neuro reference training per recording kind: epochs, optimiser text, lr (file:line).
 _NEURAL_REFERENCE = {
     "reach": (10000, "AdamW", 2e-4, "train_monkey.py:41,54,136"),
@@ -223,6 +223,9 @@ def neural_card(config: Any) -> dict[str, Any]:
     if resolved.refit:
         out.append("readout refitted on training + validation with the penalty chosen on validation "
                    "(reference: fitted on training)")
+    if resolved.refit and resolved.refit_ensemble and config.method in ("myow", "byol", "supervised"):
+        out.append("readout reads the first-pass encoder's features beside the retrained encoder's "
+                   "(reference: one encoder)")
     out.append("readout fitted in closed form / by L-BFGS over the reference's weight-decay grid "
                "(reference: a linear layer trained by AdamW for 100 passes per weight decay, "
                "myow/tasks/train_reach_angle_regressor.py, train_sleep_classifier.py)")

@@ -64,6 +64,10 @@ class NeuralOutcome:
         config: the resolved config.
         recording: the loaded recording.
         encoder, encoder_kwargs, input_spec: the trained encoder (None for raw/PCA).
+        first_pass: with ``refit_ensemble``, the first pass's ``(encoder, encoder_kwargs,
+            input_spec)`` (its neurons may differ: those live in the training bins),
+            whose features the readout reads beside ``encoder``'s (in that order);
+            None otherwise.
         curve: learning curve rows (empty for raw/PCA).
         selection: validation score of each checkpoint of the last fold (``step``,
             metrics; empty for raw/PCA or without selection).
@@ -87,6 +91,7 @@ class NeuralOutcome:
     test_pred: np.ndarray
     test_features: np.ndarray
     feature_label: np.ndarray
+    first_pass: tuple[nn.Module, dict, dict] | None = None
 
 
 def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
@@ -254,6 +259,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     result: TrainResult | None = None
     monitor: ValidationMonitor | None = None
     train_wall, steps = 0.0, 0
+    first_pass: tuple[nn.Module, dict, dict] | None = None
     for split in folds:
         with torch_threads(config.threads):
             if encoder is not None:
@@ -268,8 +274,13 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
             if config.refit:
                 if encoder is None:
                     chosen = selected[-1] if result is not None else None
+                    first_features, first_pass = features, None
+                    if result is not None and config.refit_ensemble:
+                        first_pass = (result.encoder, result.encoder_kwargs, spec)
                     features, result, spec, _ = learn_features(rec, split, config, refit=True, stop_after=chosen)
                     train_wall += result.wall_s if result is not None else 0.0
+                    if first_pass is not None:
+                        features = np.concatenate([first_features, features], axis=1)
                 # keep the first pass's validation scores: the refitted readout has seen those bins
                 readout = dataclasses.replace(fit_readout(rec, features, split, penalty=readout.penalty_),
                                               val_=readout.val_)
@@ -289,7 +300,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         split_label=_split_label(config.split),
         n_train=int(sum(len(s["train"]) for s in folds)), n_val=int(sum(len(s["val"]) for s in folds)),
         n_test=int(test_label.size), n_folds=len(folds),
-        steps=steps, refit=config.refit,
+        steps=steps, refit=config.refit, refit_ensemble=first_pass is not None,
         selected_step=selected[0] if len(selected) == 1 else (selected or 0),
         train_wall_s=train_wall, wall_s=time.perf_counter() - start,
     )
@@ -302,6 +313,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         kept_step=monitor.best_step if monitor is not None else None,
         test_label=test_label, test_pred=test_pred,
         test_features=features[folds[-1]["test"]], feature_label=rec.label[folds[-1]["test"]],
+        first_pass=first_pass,
     )
 
 
