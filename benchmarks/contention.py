@@ -7,8 +7,12 @@ seconds: idle, loaded and their ratio. Issue 19's goal: loaded at most 3x idle.
     python benchmarks/contention.py -- mtneuro pretrain --quick --out /tmp/pt
     python benchmarks/contention.py --busy 4 --repeat 2 -- mtneuro bench --suite quick --out /tmp/q
 
-``--label`` names the row. Run it on a machine with nothing else running: "idle" means
-idle but for this script. The command's output goes to ``--log`` (default: discarded).
+``--spinners own-session`` starts the busy processes in one session of their own (as jobs
+from another terminal), instead of this script's (as jobs from the same shell); with the
+kernel's autogroup scheduling that changes the command's share of the CPUs, so both are
+worth measuring (benchmarks/README.md). ``--label`` names the row. Run it on a machine with
+nothing else running: "idle" means idle but for this script. The command's output goes to
+``--log`` (default: discarded, but shown if the command fails). Linux / POSIX only.
 """
 
 from __future__ import annotations
