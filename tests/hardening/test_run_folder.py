@@ -76,6 +76,18 @@ def test_overwrite_removes_only_the_run_records(tmp_path):
         prepare_run_folder(out, "pretrain", resume=True, overwrite=True)
 
 
+def test_overwrite_removes_both_encoders_of_a_neural_run(tmp_path):
+    """A stale first-pass encoder must not sit beside a new run's encoder.pt."""
+    from mtneuro.cli.run_folder import prepare_run_folder
+
+    out = tmp_path / "run"
+    out.mkdir()
+    for name in ("metrics.json", "encoder.pt", "encoder_first_pass.pt", "notes.txt"):
+        (out / name).write_text("x")
+    prepare_run_folder(out, "neural", overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
 def test_dry_run_checks_the_folder_but_removes_nothing(tmp_path):
     from mtneuro.cli.run_folder import prepare_run_folder
 

@@ -22,7 +22,7 @@ from mtneuro.errors import ConfigError
 RUN_RECORDS: dict[str, tuple[str, ...]] = {
     "pretrain": ("checkpoint.pt", "train_log.jsonl", "encoder.pt", "metrics.json"),
     "task": ("metrics.json", "checkpoints"),
-    "neural": ("metrics.json", "encoder.pt", "seed-*"),
+    "neural": ("metrics.json", "encoder.pt", "encoder_first_pass.pt", "seed-*"),
     "bench": ("cells", "report.html", "leaderboard.md"),
 }
 #: command kind -> what ``--resume`` continues from (kinds that cannot resume are absent).
