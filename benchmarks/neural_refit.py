@@ -19,8 +19,9 @@ Variants scored on the fold's held-out group, all from the same first pass:
 - ``C``: encoder retrained on training + validation; readout on training + validation
   with the first pass's penalty (``refit=True``).
 - ``D``: both encoders: the first pass's features beside the retrained one's (two
-  independent trainings of the same procedure, to halve the variance a single one adds);
-  readout on training + validation with the first pass's penalty.
+  trainings of the same recipe and seed on different bins, so that the readout does not
+  rest on one noisy training); readout on training + validation with the first pass's
+  penalty (``refit_ensemble=True``).
 
 Prints one JSON line per run, then per method the mean of each variant and its paired
 difference from ``A`` (+- standard error over runs).

@@ -57,9 +57,9 @@ class NeuralConfig:
             shorter training.
         refit_ensemble: with ``refit``, a trained method's readout reads the first-pass
             encoder's features beside the retrained encoder's (two trainings the run
-            makes anyway; together they vary less than either). On held-out development
-            groups it raised accuracy over the retrained encoder alone on every
-            recording and method tried (docs/neural.md); it costs nothing in training.
+            makes anyway). On held-out development groups its accuracy was at or above
+            the retrained encoder's alone for every recording and method tried
+            (docs/neural.md); it costs nothing in training.
         batch_size: anchors per step (capped at the number of training bins).
         lr, weight_decay: AdamW learning rate and decoupled weight decay.
         warmup_steps: linear learning-rate warm-up.
