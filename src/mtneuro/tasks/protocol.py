@@ -215,7 +215,8 @@ def neural_card(config: Any) -> dict[str, Any]:
     elif config.method == "supervised":
         out.append("supervised MLP: no reference-code row to compare with")
     script = "train_monkey.py:83" if kind == "reach" else "train_mouse.py:83"
-    if config.method in ("myow", "byol", "supervised"):
+    trained = config.method in ("myow", "byol", "supervised")
+    if trained:
         out.append("training length chosen on validation, then the encoder retrained on training + "
                    f"validation for that length (reference: training + validation for all epochs, {script})"
                    if resolved.refit else
@@ -223,7 +224,7 @@ def neural_card(config: Any) -> dict[str, Any]:
     if resolved.refit:
         out.append("readout refitted on training + validation with the penalty chosen on validation "
                    "(reference: fitted on training)")
-    if resolved.refit and resolved.refit_ensemble and config.method in ("myow", "byol", "supervised"):
+    if trained and resolved.refit and resolved.refit_ensemble:
         out.append("readout reads the first-pass encoder's features beside the retrained encoder's "
                    "(reference: one encoder)")
     out.append("readout fitted in closed form / by L-BFGS over the reference's weight-decay grid "

@@ -271,16 +271,17 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
                 train_wall += result.wall_s
                 steps = result.steps
                 selected.append(monitor.best_step if monitor is not None else result.steps)
+            if config.refit and encoder is None:
+                trained = result is not None
+                keep_first = trained and config.refit_ensemble
+                first_pass = (result.encoder, result.encoder_kwargs, spec) if keep_first else None
+                first_features = features
+                features, result, spec, _ = learn_features(rec, split, config, refit=True,
+                                                           stop_after=selected[-1] if trained else None)
+                train_wall += result.wall_s if trained else 0.0
+                if first_pass is not None:
+                    features = np.concatenate([first_features, features], axis=1)
             if config.refit:
-                if encoder is None:
-                    chosen = selected[-1] if result is not None else None
-                    first_features, first_pass = features, None
-                    if result is not None and config.refit_ensemble:
-                        first_pass = (result.encoder, result.encoder_kwargs, spec)
-                    features, result, spec, _ = learn_features(rec, split, config, refit=True, stop_after=chosen)
-                    train_wall += result.wall_s if result is not None else 0.0
-                    if first_pass is not None:
-                        features = np.concatenate([first_features, features], axis=1)
                 # keep the first pass's validation scores: the refitted readout has seen those bins
                 readout = dataclasses.replace(fit_readout(rec, features, split, penalty=readout.penalty_),
                                               val_=readout.val_)
