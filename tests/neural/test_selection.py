@@ -94,9 +94,15 @@ def _same_choices(clean, bad) -> None:
         return
     assert clean.selection == bad.selection and len(clean.selection) == FAST["steps"] // FAST["select_every"]
     assert 0 < clean.metrics["selected_step"] <= FAST["steps"]
+    # with the refit ensemble the first-pass encoder feeds the readout too
+    pairs = [(clean.encoder, bad.encoder)]
+    if clean.first_pass is not None:
+        pairs.append((clean.first_pass[0], bad.first_pass[0]))
     with torch.no_grad():
-        x = torch.randn(5, clean.encoder.in_dim)
-        assert torch.equal(clean.encoder(x), bad.encoder(x))
+        for clean_encoder, bad_encoder in pairs:
+            x = torch.randn(5, clean_encoder.in_dim)
+            assert torch.equal(clean_encoder(x), bad_encoder(x))
+    assert (clean.first_pass is None) == (bad.first_pass is None)
     assert clean.metrics["accuracy"] != bad.metrics["accuracy"] or not np.array_equal(
         clean.test_pred, bad.test_pred)
 
