@@ -24,8 +24,8 @@ from typing import Any
 
 from mtneuro.errors import DataError
 from mtneuro.report.embed import figure_html
-from mtneuro.report.intervals import table_intervals
 from mtneuro.report.findings import ssl_versus_raw
+from mtneuro.report.intervals import table_intervals
 from mtneuro.report.leaderboard import (
     OURS,
     VOLUME_SOURCES,
