@@ -133,7 +133,7 @@ def test_name_resolution_failure_is_named_in_whole_words():
     pool details; the one-line reason keeps the cause and cuts only between words."""
     import requests
 
-    from mtneuro.data.sources.bossdb import describe_error
+    from mtneuro.data.sources.bossdb_errors import describe_error
 
     message = ("HTTPSConnectionPool(host='api.bossdb.io', port=443): Max retries exceeded with url: "
                "/v1/collection/prasad/experiment/prasad2020/channel/image/ (Caused by "

@@ -32,8 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from mtneuro.data.retry import RetryFailure, RetryPolicy, Verdict, retry_call
+from mtneuro.data.retry import RetryFailure, RetryPolicy, retry_call
 from mtneuro.data.sources.base import CHANNELS, SOURCES, Range, VolumeSource
+from mtneuro.data.sources.bossdb_errors import (
+    OFFLINE_HINT,
+    CorruptBodyError,
+    classify_error,
+    describe_error,
+)
 from mtneuro.errors import ConfigError, DataError, SourceUnavailableError
 from mtneuro.extras import require
 
@@ -43,54 +49,8 @@ BOSSDB_CHANNELS: dict[str, tuple[str, str, str]] = {
     "roi_labels": ("prasad", "prasad_analysis", "roi_labels"),
     "pixel_labels": ("prasad", "prasad_analysis", "pixel_labels"),
 }
-OFFLINE_HINT = (
-    "to work offline use --source phantom, or a cache filled while online "
-    "(mtneuro data fetch --source bossdb --cache DIR ...)"
-)
 #: environment variable holding a non-public BossDB token (never written to disk).
 TOKEN_ENV = "MTNEURO_BOSS_TOKEN"
-
-
-class CorruptBodyError(Exception):
-    """A cutout body that did not decode to the requested block (e.g. truncated)."""
-
-
-def classify_error(exc: BaseException) -> Verdict | None:
-    """Transient (retry) vs permanent (fail now) for errors raised by ``intern`` calls."""
-    import requests
-
-    if isinstance(exc, requests.HTTPError):
-        status = exc.response.status_code if exc.response is not None else None
-        if status is None or status >= 500 or status in (408, 429):
-            return "transient"
-        return "permanent"
-    if isinstance(
-        exc, (requests.RequestException, CorruptBodyError, ConnectionError, TimeoutError)
-    ):
-        return "transient"
-    return None
-
-
-def describe_error(exc: BaseException | None) -> str:
-    """A short one-line description of a request failure."""
-    import requests
-
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        return f"HTTP {exc.response.status_code} {exc.response.reason or ''}".strip()
-    if exc is None:
-        return "cancelled"
-    text = " ".join(str(exc).split())
-    if "(Caused by " in text:  # urllib3 wraps the cause (name resolution, refused) at the end
-        text = text.rsplit("(Caused by ", 1)[1].removesuffix(")")
-    return f"{type(exc).__name__}: {shorten_words(text)}" if text else type(exc).__name__
-
-
-def shorten_words(text: str, limit: int = 160) -> str:
-    """``text`` cut to at most ``limit`` characters at a word boundary, marked ``...``."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 4].rsplit(" ", 1)[0] if " " in text[: limit - 4] else text[: limit - 4]
-    return cut.rstrip(" ,;:(") + " ..."
 
 
 def parse_shape(value: Any, key: str) -> tuple[int, int, int]:
