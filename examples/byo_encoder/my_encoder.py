@@ -1,7 +1,7 @@
 """Bring your own encoder: a callable that returns an ``nn.Module`` mapping (B, 1, H, W) -> (B, D).
 
-Benchmark it on every task that probes frozen encoders, next to the built-in methods and
-the published numbers::
+Benchmark it on every task that probes frozen image encoders (task 1 and task 3), next to
+the built-in methods and the published numbers::
 
     PYTHONPATH=examples/byo_encoder mtneuro bench --suite quick --encoder my_encoder:build --out runs/mine
 
@@ -11,9 +11,10 @@ or on one task::
         --quick --out runs/t1
 
 mtneuro calls ``build()`` with no arguments, puts the module in eval mode, feeds it
-float32 images in [0, 1] (normalised with ``input_spec["mean"]``/``["std"]`` when given),
-resized to ``input_spec["size"]`` pixels, and reads ``out_dim`` (or infers D from one
-forward pass). See docs/bring_your_own_encoder.md.
+float32 images in [0, 1] (normalised with ``input_spec["mean"]``/``["std"]`` when given) at
+the size the task's protocol sets (``input_spec["size"]`` is recorded, not used to resize),
+and reads ``out_dim`` (or infers D from one forward pass). See
+docs/bring_your_own_encoder.md.
 """
 
 from __future__ import annotations

@@ -100,6 +100,18 @@ def test_dry_run_lists_cells_with_the_user_encoder(tiny_task, tmp_path, capsys):
     assert "tiny-a-encoder-s1" in stdout and "4 cell(s)" in stdout
 
 
+def test_encoder_names_the_tasks_it_skips_and_fails_where_none_probes_images(tmp_path, capsys):
+    code, stdout, stderr = _run(["bench", "--suite", "quick", "--encoder", "resnet18", "--out",
+                                 str(tmp_path / "q"), "--dry-run"], capsys)
+    assert code == 0 and "task1-roi-c1-encoder-s0" in stdout
+    assert "--encoder: scored on task1, task3; not on task2, neural" in stderr
+    code, stdout, stderr = _run(["bench", "--suite", "neural", "--encoder", "resnet18", "--out",
+                                 str(tmp_path / "n"), "--dry-run"], capsys)
+    assert code == 2 and stderr.count("\n") == 1
+    assert "--encoder: suite 'neural' has no task that probes an image encoder" in stderr
+    assert "mtneuro.evaluate" in stderr and not (tmp_path / "n").exists()
+
+
 def test_paper_dry_run_prints_every_cells_protocol_card(tmp_path, capsys):
     code, stdout, _ = _run(["bench", "--suite", "paper", "--out", str(tmp_path / "o"), "--dry-run"],
                            capsys)

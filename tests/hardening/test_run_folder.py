@@ -43,6 +43,8 @@ def test_a_folder_holding_a_run_is_refused_and_kept(tmp_path, command):
     outcome = invoke([*COMMANDS[command], "--out", str(out)], tmp_path)
     names = ("--overwrite", "--resume") if command in RESUMABLE else ("--overwrite",)
     assert_one_line_error(outcome, "already holds a run", *names)
+    if command not in RESUMABLE:  # a command without --resume never suggests it
+        assert "--resume" not in outcome.err
     assert tree(tmp_path) == before
 
 
@@ -86,6 +88,20 @@ def test_overwrite_removes_both_encoders_of_a_neural_run(tmp_path):
         (out / name).write_text("x")
     prepare_run_folder(out, "neural", overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_overwrite_removes_every_record_of_a_suite_run(tmp_path):
+    """Old summary charts must not sit beside a new report."""
+    from mtneuro.cli.run_folder import prepare_run_folder
+
+    out = tmp_path / "run"
+    _plant_run(out, "bench")
+    (out / "report_figures").mkdir()
+    (out / "report_figures" / "task1-roi-c1.png").write_bytes(b"png")
+    for name in ("report.html", "leaderboard.md", "notes.txt"):
+        (out / name).write_text("x")
+    prepare_run_folder(out, "bench", overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "train_log.jsonl"]
 
 
 def test_dry_run_checks_the_folder_but_removes_nothing(tmp_path):

@@ -23,6 +23,7 @@ def test_suite_covers_every_loadable_recording_all_methods_three_seeds():
     cells = expand(load_suite("neural"))
     settings = {c.setting for c in cells}
     assert settings == set(RECORDINGS) - {"mihi-2"}  # mihi-2 exists only as a raw MATLAB file
+    assert set(get_task("neural").settings) == settings  # list_tasks offers what can run
     assert {c.method for c in cells} == {"myow", "byol", "supervised", "pca", "raw"}
     assert {c.seed for c in cells} == {0, 1, 2} and {c.task for c in cells} == {"neural"}
     assert len(cells) == len(settings) * 5 * 3
@@ -47,6 +48,15 @@ def test_cli_names_the_download_command_for_an_absent_recording(nothing_download
     assert stop.value.code != 0
     err = capsys.readouterr().err.strip()
     assert "mtneuro data download mihi-1" in err and len(err.splitlines()) == 1
+
+
+def test_a_raw_only_recording_says_so_before_any_download_hint(nothing_downloaded, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["neural", "--data", "mihi-2", "--method", "raw", "--out", str(tmp_path / "x")])
+    assert stop.value.code != 0
+    err = capsys.readouterr().err.strip()
+    assert "binning it is not implemented" in err and "data download" not in err
+    assert len(err.splitlines()) == 1
 
 
 def test_bench_cli_reports_skipped_cells_once_per_reason(nothing_downloaded, tmp_path, capsys):

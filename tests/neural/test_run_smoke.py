@@ -60,10 +60,20 @@ def test_myow_is_deterministic_given_the_seed(reach_slice):
 
 
 def test_kfold_pools_every_bin_once(reach_slice):
-    m = fit_neural(NeuralConfig(data=str(reach_slice), method="raw", split="kfold", folds=4)).metrics
+    out = fit_neural(NeuralConfig(data=str(reach_slice), method="raw", split="kfold", folds=4))
+    m = out.metrics
     assert m["n_folds"] == 4 and len(m["folds"]) == 4
     with np.load(reach_slice) as npz:
         assert m["n_test"] == npz["trial"].size
+        # every bin once, each with its own trial (the bins of a fold stay in recorded order)
+        assert sorted(zip(out.test_trial, out.test_label)) == sorted(zip(npz["trial"], npz["label"]))
+    # the per-bin hits kept for paired comparisons are the ones the pooled metrics average
+    for key in ("accuracy", "delta_accuracy", "mean_angular_error"):
+        assert out.test_per_bin[key].shape == (m["n_test"],)
+        assert np.mean(out.test_per_bin[key]) == pytest.approx(m[key])
+    assert (out.test_per_bin["accuracy"] <= out.test_per_bin["delta_accuracy"]).all()
+    # in the same order as the predictions: within pi/8 of a target is nearest to it
+    assert np.array_equal(out.test_per_bin["accuracy"], out.test_pred == out.test_label)
 
 
 @pytest.mark.parametrize("method,split", [("myow", "block"), ("raw", "random"), ("supervised", "block")])

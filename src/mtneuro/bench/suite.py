@@ -176,9 +176,13 @@ def _ddp_options(value: Any, key: str) -> DDPOptions:
 
 
 def load_suite(name_or_path: str | Path) -> Suite:
-    """A built-in suite by name (``quick``, ``paper``) or a suite YAML file."""
+    """A built-in suite by name (``quick``, ``neural``, ``paper``) or a suite YAML file.
+
+    A name without a suffix is a built-in suite unless a *file* of that name exists (a
+    folder called ``quick``, e.g. a previous ``--out quick``, does not hide the suite).
+    """
     path = Path(name_or_path)
-    if not path.suffix and not path.exists():
+    if not path.suffix and not path.is_file():
         if str(name_or_path) not in builtin_suites():
             raise ConfigError(unknown_name_message("suite", name_or_path, builtin_suites())
                               + " (or a path to a suite .yaml)")

@@ -77,22 +77,43 @@ def _check_cells(cells: list) -> None:
             raise type(err)(f"cell {cell.id}: {err}") from None
 
 
+def _say_where_the_encoder_goes(suite: str, tasks: list[str], image_tasks: tuple[str, ...]) -> None:
+    """``--encoder`` is scored on the suite's image-probing tasks only: fail when it has
+    none, and name the tasks it skips, so a missing row is never a surprise."""
+    from mtneuro.errors import ConfigError
+
+    tasks = list(dict.fromkeys(tasks))
+    scored = [t for t in tasks if t in image_tasks]
+    skipped = [t for t in tasks if t not in image_tasks]
+    why = ("neural takes a firing-rate encoder through mtneuro.evaluate; task2 an SSL "
+           "checkpoint through its ssl-unet model")
+    if not scored:
+        raise ConfigError(f"--encoder: suite {suite!r} has no task that probes an image encoder "
+                          f"({', '.join(image_tasks)}), only {', '.join(tasks)} ({why})")
+    if skipped:
+        click.echo(f"--encoder: scored on {', '.join(scored)}; not on {', '.join(skipped)} ({why})",
+                   err=True)
+
+
 @click.command()
 @click.option("--suite", default="quick", show_default=True,
-              help="Built-in suite (quick, paper) or a suite YAML file.")
+              help="Built-in suite (quick, neural, paper) or a suite YAML file.")
 @click.option("--source", help="Volume source of the imaging tasks (phantom, slice, bossdb, cache); "
                                "default: the suite's.")
 @click.option("--source-param", "source_params", multiple=True, metavar="KEY=VALUE",
               help="Source parameter, repeatable (e.g. seed=1).")
 @click.option("--encoder", metavar="SPEC",
-              help="Your encoder: module:callable, checkpoint file, registered or entry-point "
-                   "name; adds an 'encoder' row to every task that probes frozen encoders.")
+              help="Your image encoder: module:callable, checkpoint file, registered or "
+                   "entry-point name; adds an 'encoder' row to every task of the suite that "
+                   "probes frozen image encoders (task1, task3).")
 @SEEDS_OPTION
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output directory: cells/<id>/metrics.json, report.html, leaderboard.md.")
+              help="Output directory: cells/<id>/metrics.json, report.html (self-contained), "
+                   "leaderboard.md, report_figures/ (the summary charts as PNG files).")
 @click.option("--resume", is_flag=True, help="Skip cells already complete in OUT.")
 @click.option("--overwrite", is_flag=True, help="Replace the suite run OUT already holds "
-                                               "(its cells/, report.html and leaderboard.md).")
+                                               "(its cells/, report.html, leaderboard.md and "
+                                               "report_figures/).")
 @click.option("--jobs", type=JOBS, default=None,
               help="Cells run at once (processes): N, or 'auto' (one per CPU this process may "
                    "use, 1 with a GPU). Default: the suite's (quick, neural: auto; paper: 1).")
@@ -142,6 +163,8 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     image_tasks = tuple(n for n in task_names() if get_task(n).encoder == "image")
     cells = expand(spec, source=source, seeds=tuple(all_seeds) if all_seeds else None,
                    encoder=encoder, encoder_tasks=image_tasks, ddp_procs=ddp_procs)
+    if encoder:
+        _say_where_the_encoder_goes(spec.name, [c.task for c in cells], image_tasks)
     if source_params:
         extra = parse_source_params(source_params)
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]

@@ -170,5 +170,6 @@ def run_task(name: str, preset: str | None, values: dict[str, Any], out: str | P
     task = get_task(name)
     config = task.make_config(preset, values, config_file)
     check_config(config)
-    prepare_run_folder(out, "task", resume=resume, overwrite=overwrite)
+    prepare_run_folder(out, "resumable-task" if task.resumable else "task", resume=resume,
+                       overwrite=overwrite)
     return run_and_record(task, config, Path(out), resume=resume)

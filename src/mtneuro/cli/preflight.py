@@ -62,17 +62,13 @@ def check_source_params(source: str, params: Mapping[str, Any]) -> None:
 
 
 def check_device(device: str | None, key: str = "device") -> None:
-    """A torch device name: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
+    """A torch device name (``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``) that this
+    machine has (:func:`mtneuro.devices.resolve_device`)."""
     if device is None or device == "auto":
         return
-    import torch
+    from mtneuro.devices import resolve_device
 
-    try:
-        kind = torch.device(device).type
-    except (RuntimeError, ValueError, TypeError):
-        kind = None
-    if kind not in ("cpu", "cuda", "mps"):
-        raise ConfigError(f"{key}: expected auto, cpu, cuda, cuda:N or mps, got {device!r}")
+    resolve_device(device, key)
 
 
 def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:

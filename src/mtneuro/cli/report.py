@@ -16,7 +16,7 @@ def report(out_dir: Path, no_published: bool) -> None:
     Cells may come from several runs or machines (copy their cells/ folders into
     DIR); every row names its data source and published numbers stay in separate,
     labelled rows and chart panels. report.html embeds every figure, so it can be
-    copied or mailed alone.
+    copied or mailed alone; the summary charts are also written to DIR/report_figures/.
     """
     from mtneuro.report.html import build_report
 

@@ -21,14 +21,15 @@ from mtneuro.errors import ConfigError
 #: command kind -> the records (glob patterns, relative to OUT) its runs write.
 RUN_RECORDS: dict[str, tuple[str, ...]] = {
     "pretrain": ("checkpoint.pt", "train_log.jsonl", "encoder.pt", "metrics.json"),
-    "task": ("metrics.json", "checkpoints"),
+    "task": ("metrics.json",),
+    "resumable-task": ("metrics.json", "checkpoints"),
     "neural": ("metrics.json", "encoder.pt", "encoder_first_pass.pt", "seed-*"),
-    "bench": ("cells", "report.html", "leaderboard.md"),
+    "bench": ("cells", "report.html", "leaderboard.md", "report_figures"),
 }
 #: command kind -> what ``--resume`` continues from (kinds that cannot resume are absent).
 RESUMABLE: dict[str, str] = {
     "pretrain": "checkpoint.pt",
-    "task": "checkpoints/seed*.pt",
+    "resumable-task": "checkpoints/seed*.pt",  # task2
     "bench": "cells",  # a suite stopped before its first cell ended resumes too
 }
 

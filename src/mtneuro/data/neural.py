@@ -347,6 +347,12 @@ def recording_paths(name: str, root: str | Path | None = None) -> list[Path] | N
     return None
 
 
+def is_binned(name: str) -> bool:
+    """Whether catalogued recording ``name`` is published binned, in a format this module
+    reads (``mihi-2`` is published only as a raw MATLAB recording)."""
+    return Path(RECORDINGS[name][0]).suffix in _LOADABLE_SUFFIXES
+
+
 def missing_recording_message(name: str, root: str | Path | None = None) -> str:
     """One line saying where named recording ``name`` was looked for and how to get it."""
     where = "; ".join(f"{label} {base}" for label, base in candidate_roots(root))
@@ -374,7 +380,7 @@ def load_recording(spec: str | Path, root: str | Path | None = None) -> NeuralRe
         raise DataError(f"data root {root} is not a folder; pass an existing --data-root "
                         "(or none, to use the default lookup)")
     if text in RECORDINGS:
-        if Path(RECORDINGS[text][0]).suffix not in _LOADABLE_SUFFIXES:
+        if not is_binned(text):
             raise DataError(f"recording {text!r} is published only as {Path(RECORDINGS[text][0]).name} "
                             "(raw MATLAB); binning it is not implemented, pass a binned .npz instead")
         paths = recording_paths(text, root)

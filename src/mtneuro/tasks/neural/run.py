@@ -74,6 +74,10 @@ class NeuralOutcome:
         kept_step: the checkpoint kept in the last fold (None without selection).
         test_label: (n_test,) true class; test_pred: (n_test,) predicted class
             (nearest of the 8 directions for reach), pooled over folds.
+        test_trial: (n_test,) trial of each test bin (sleep: 0), in the same order.
+        test_per_bin: reach: each test bin's ``accuracy`` and ``delta_accuracy`` hit and
+            ``mean_angular_error`` (n_test,), same order (whose means are the metrics;
+            for paired comparisons of methods on the same bins); sleep: empty.
         test_features: (n, d) features of the last fold's test bins (feature size
             may differ between folds), with their classes ``feature_label`` (n,).
     """
@@ -92,6 +96,8 @@ class NeuralOutcome:
     test_features: np.ndarray
     feature_label: np.ndarray
     first_pass: tuple[nn.Module, dict, dict] | None = None
+    test_trial: np.ndarray | None = None
+    test_per_bin: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
@@ -292,9 +298,10 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         fold_metrics.append(metrics)
         labels.append(rec.label[split["test"]])
         preds.append(pred)
-    test_label, test_pred = np.concatenate(labels), np.concatenate(preds)
+    test_label, test_pred, test_trial = map(np.concatenate, (labels, preds, trials))
+    test_per_bin = {key: np.concatenate([b[key] for b in per_bins]) for key in per_bins[0]}
     metrics = _pool(rec, folds, fold_metrics, test_label, test_pred)
-    metrics["intervals"] = _intervals(rec, test_label, test_pred, per_bins, np.concatenate(trials))
+    metrics["intervals"] = _intervals(rec, test_label, test_pred, test_per_bin, test_trial)
     metrics.update(
         method=config.method if encoder is None else ENCODER_METHOD, seed=config.seed,
         recording=rec.name, kind=rec.kind, split=config.split,
@@ -314,7 +321,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         kept_step=monitor.best_step if monitor is not None else None,
         test_label=test_label, test_pred=test_pred,
         test_features=features[folds[-1]["test"]], feature_label=rec.label[folds[-1]["test"]],
-        first_pass=first_pass,
+        first_pass=first_pass, test_trial=test_trial, test_per_bin=test_per_bin,
     )
 
 
@@ -333,12 +340,12 @@ def _pool(rec: NeuralRecording, folds: list, fold_metrics: list[dict], label: np
 
 
 def _intervals(rec: NeuralRecording, label: np.ndarray, pred: np.ndarray,
-               per_bins: list[dict[str, np.ndarray]], trial: np.ndarray) -> dict:
+               per_bin: dict[str, np.ndarray], trial: np.ndarray) -> dict:
     """Bootstrap 95% intervals of the test metrics (:mod:`mtneuro.stats`): reach over test
     trials (a trial's bins resampled together), sleep (one long trial) over test bins."""
     if rec.kind == "reach":
-        return {key: mean_interval(np.concatenate([b[key] for b in per_bins]),
-                                   unit="test trials", groups=trial) for key in per_bins[0]}
+        return {key: mean_interval(values, unit="test trials", groups=trial)
+                for key, values in per_bin.items()}
     intervals = classification_intervals(label, pred, len(rec.class_names), unit="test bins")
     return {key: intervals[key] for key in ("accuracy", "f1_weighted")}
 

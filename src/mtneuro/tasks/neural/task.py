@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mtneuro.data.neural import RECORDINGS
+from mtneuro.data.neural import RECORDINGS, is_binned
 from mtneuro.tasks.api import Result, RunSkipped, Task
 from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS, TASK_TITLES
 
@@ -67,7 +67,8 @@ def run(config: Any, *, encoder: Any = None) -> Result:
     from mtneuro.data.neural import missing_recording_message, recording_paths
     from mtneuro.tasks.neural.run import fit_neural
 
-    if str(config.data) in RECORDINGS and recording_paths(config.data, config.data_root) is None:
+    name = str(config.data)
+    if name in RECORDINGS and is_binned(name) and recording_paths(name, config.data_root) is None:
         raise RunSkipped(missing_recording_message(config.data, config.data_root))
     outcome = fit_neural(config, encoder=encoder)
     return NEURAL.result(outcome.config, setting=outcome.recording.name,
@@ -84,7 +85,7 @@ NEURAL = Task(
     card=card,
     headline=headline,
     fields=cell_fields,
-    settings=tuple(RECORDINGS),
+    settings=tuple(name for name in RECORDINGS if is_binned(name)),  # not raw MATLAB
     methods=(*NEURAL_METHODS, ENCODER_METHOD),
     presets={"quick": quick_preset},
     figures="mtneuro.report.task_figures:neural_figures",

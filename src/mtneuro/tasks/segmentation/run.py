@@ -27,6 +27,7 @@ from mtneuro.data.datasets import SegmentationTileDataset
 from mtneuro.data.sources import open_source
 from mtneuro.data.sources.base import VolumeSource
 from mtneuro.data.spec import REGIONS, segmentation_setting
+from mtneuro.devices import resolve_device
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, model_dim
 from mtneuro.stats import (
@@ -42,21 +43,6 @@ from mtneuro.tasks.segmentation.config import Task2Config
 from mtneuro.tasks.segmentation.inference import evaluate_tiles
 from mtneuro.tasks.segmentation.metrics import per_image_confusion, per_image_iou_scores
 from mtneuro.tasks.segmentation.train import train_segmentation
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; other names are checked."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"device: expected 'auto', 'cpu' or 'cuda[:N]', got {name!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"device {name!r}: CUDA is not available on this machine; use --device cpu"
-        )
-    return device
 
 
 def _summary(per_seed: list[dict], class_names: tuple[str, ...]) -> dict[str, Any]:

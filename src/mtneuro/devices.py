@@ -1,0 +1,47 @@
+"""Which torch device a ``device`` setting names, checked against this machine.
+
+A name torch parses but this machine cannot run on (``cuda`` without a GPU, ``cuda:3``
+with two, ``mps`` off Apple silicon) fails here in one line before any data is read,
+instead of deep inside the first ``.to(device)``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from mtneuro.errors import ConfigError
+
+DEVICE_NAMES = "auto, cpu, cuda, cuda:N or mps"
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def resolve_device(name: str, key: str = "device") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; any other name must parse and be
+    present on this machine.
+
+    Raises:
+        ConfigError: naming ``key``, the value and what was expected.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"{key}: expected {DEVICE_NAMES}, got {name!r}")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"{key} {name!r}: CUDA is not available on this machine; "
+                              "use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"{key} {name!r}: this machine has {torch.cuda.device_count()} "
+                              f"CUDA device(s) (cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
+    if device.type == "mps" and not _mps_available():
+        raise ConfigError(f"{key} {name!r}: MPS (Apple GPU) is not available on this machine; "
+                          "use --device cpu")
+    return device
