@@ -77,6 +77,12 @@ def _check_cells(cells: list) -> None:
             raise type(err)(f"cell {cell.id}: {err}") from None
 
 
+_OTHER_ENCODERS = {
+    "neural": "neural takes a firing-rate encoder through mtneuro.evaluate",
+    "task2": "task2 takes an SSL checkpoint through its ssl-unet model",
+}
+
+
 def _say_where_the_encoder_goes(suite: str, tasks: list[str], image_tasks: tuple[str, ...]) -> None:
     """``--encoder`` is scored on the suite's image-probing tasks only: fail when it has
     none, and name the tasks it skips, so a missing row is never a surprise."""
@@ -85,8 +91,7 @@ def _say_where_the_encoder_goes(suite: str, tasks: list[str], image_tasks: tuple
     tasks = list(dict.fromkeys(tasks))
     scored = [t for t in tasks if t in image_tasks]
     skipped = [t for t in tasks if t not in image_tasks]
-    why = ("neural takes a firing-rate encoder through mtneuro.evaluate; task2 an SSL "
-           "checkpoint through its ssl-unet model")
+    why = "; ".join(_OTHER_ENCODERS.get(t, f"{t} probes no frozen encoder") for t in skipped)
     if not scored:
         raise ConfigError(f"--encoder: suite {suite!r} has no task that probes an image encoder "
                           f"({', '.join(image_tasks)}), only {', '.join(tasks)} ({why})")
