@@ -11,7 +11,7 @@ import torch
 from cli_probe import assert_one_line_error, invoke, tree
 
 from mtneuro.data.neural import load_file, load_recording
-from mtneuro.errors import DataError
+from mtneuro.errors import ConfigError, DataError
 
 CONFIG_COMMANDS = {
     "pretrain": ["pretrain", "--quick"],
@@ -37,6 +37,31 @@ def test_malformed_yaml_is_one_line(tmp_path, command):
     (tmp_path / "bad.yaml").write_text("epochs: [1,\n  seed: {\n")
     check(tmp_path, [*CONFIG_COMMANDS[command], "--config", "bad.yaml"], "not valid YAML",
           "line")
+
+
+@pytest.mark.parametrize(("args", "text", "needle"), [
+    (["task3", "--method", "myow", "--quick"], "pretrain: 7\n", "pretrain: expected a mapping"),
+    (["task1", "--method", "supervised", "--quick"], "pretrain: {bogus: 1}\n",  # not used, still named
+     "unknown pretrain key 'bogus'"),
+])
+def test_a_nested_settings_key_given_a_scalar_or_a_typo_is_named(tmp_path, args, text, needle):
+    (tmp_path / "c.yaml").write_text(text)
+    check(tmp_path, [*args, "--config", "c.yaml"], needle)
+
+
+@pytest.mark.parametrize(("pair", "needle"), [("train=5", "--set train: expected train.KEY=VALUE"),
+                                              ("source_params=5", "source_params: expected mapping")])
+def test_task2_set_of_a_nested_key_to_a_scalar_is_named(tmp_path, pair, needle):
+    check(tmp_path, ["task2", "--model", "unet", "--quick", "--set", pair], needle)
+
+
+def test_merge_keeps_a_wrong_scalar_for_validation_and_refuses_keys_inside_it():
+    from mtneuro.tasks.api import merge
+
+    assert merge({"pretrain": 7}, {"pretrain": {"epochs": None}}) == {"pretrain": 7}
+    assert merge({"pretrain": {"epochs": 2}}, {"pretrain": {"epochs": 3, "lr": None}}) == {"pretrain": {"epochs": 3}}
+    with pytest.raises(ConfigError, match="pretrain: expected a mapping of settings, got 7"):
+        merge({"pretrain": 7}, {"pretrain": {"epochs": 3}})
 
 
 def test_malformed_yaml_suite_is_one_line(tmp_path):
@@ -89,6 +114,47 @@ def test_neural_encoder_given_to_an_image_task_is_one_line(tmp_path):
     for command in ("task1", "task3"):
         check(tmp_path, [command, "--method", "encoder", "--encoder", "encoder.pt", "--quick"],
               "not of images", within_s=30)
+
+
+def test_per_channel_input_statistics_of_one_channel_are_numbers():
+    """``mtneuro pretrain --source digits`` writes ``mean: [0.31]``: a one-channel encoder."""
+    from mtneuro.models.checkpoint import input_normalisation
+
+    assert input_normalisation({"mean": [0.31], "std": [0.2], "channels": 1}) == {"mean": 0.31, "std": 0.2}
+    assert input_normalisation({"mean": 0.5, "std": 0.25}) == {"mean": 0.5, "std": 0.25}
+    assert input_normalisation({}) == {"mean": 0.0, "std": 1.0}
+    with pytest.raises(ConfigError, match="input std 'x' is not a number"):
+        input_normalisation({"std": "x"})
+
+
+def test_an_rgb_image_encoder_given_to_an_image_task_is_one_line(tmp_path):
+    from mtneuro.models.checkpoint import save_encoder
+    from mtneuro.models.registry import create_encoder
+
+    save_encoder(tmp_path / "rgb.pt", create_encoder("resnet18", in_channels=3), name="resnet18",
+                 kwargs={"in_channels": 3},
+                 input_spec={"spatial_dims": 2, "channels": 3, "mean": [0.4, 0.5, 0.6], "std": [0.2] * 3})
+    for command in (["task1", "--method", "encoder"], ["task3", "--method", "encoder"],
+                    ["task2", "--model", "ssl-unet"]):
+        check(tmp_path, [*command, "--encoder", "rgb.pt", "--quick"], "have 1 channel", within_s=30)
+
+
+def test_source_params_name_a_missing_one_and_keep_numeric_folder_names(tmp_path):
+    from mtneuro.data.sources import source_params
+
+    outcome = invoke(["data", "info", "--source", "cache"], tmp_path)
+    assert_one_line_error(outcome, "--source-param root: source 'cache' needs it")
+    check(tmp_path, ["task1", "--method", "pca", "--quick", "--source", "cache"], "needs it")
+    assert source_params("slice", {"root": 2024}) == {"root": "2024"}  # a folder called 2024
+    assert source_params("phantom", {"seed": 3}) == {"seed": 3}  # numbers stay numbers
+    (tmp_path / "2024").mkdir()
+    outcome = invoke(["data", "info", "--source", "slice", "--source-param", "root=2024"], tmp_path)
+    assert "TypeError" not in outcome.err and "Traceback" not in outcome.err
+
+
+def test_a_callable_that_needs_arguments_is_one_line(tmp_path):
+    check(tmp_path, ["task1", "--method", "encoder", "--encoder", "os:system", "--quick"],
+          "encoder 'os:system': calling it with no arguments failed", "missing required argument")
 
 
 def test_nonexistent_data_root_is_an_error_not_a_fallback(tmp_path):

@@ -145,3 +145,11 @@ def test_cli_several_seeds_mean_and_std(sleep_slice, tmp_path):
     assert metrics["f1_weighted"] == pytest.approx(np.mean(per))
     assert metrics["f1_weighted_std"] == pytest.approx(np.std(per, ddof=1))
     assert (out / "seed-2" / "metrics.json").is_file()
+
+
+def test_a_diverging_run_stops_and_names_the_learning_rate(reach_slice):
+    from mtneuro.errors import TrainingError
+
+    with pytest.raises(TrainingError, match=r"loss is nan at step \d+; lower the learning rate "
+                                            r"\(NeuralConfig lr, 1e\+30 here\)"):
+        fit_neural(NeuralConfig(data=str(reach_slice), method="byol", lr=1e30, **FAST))

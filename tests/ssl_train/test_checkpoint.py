@@ -103,8 +103,9 @@ def test_trainer_checkpoint_loads_with_weights_only(digits_images, tmp_path):
         (lambda s: s.update(step="two"), "step"),
         (lambda s: s["method"].pop(next(iter(s["method"]))), "method"),
         (lambda s: s["rng"].pop("numpy"), "rng"),
+        (lambda s: s["rng"]["numpy"].update(keys=s["rng"]["numpy"]["keys"][:3]), "rng"),
     ],
-    ids=["missing-key", "wrong-type", "missing-weight", "missing-rng"],
+    ids=["missing-key", "wrong-type", "missing-weight", "missing-rng", "short-rng-keys"],
 )
 def test_damaged_checkpoint_fails_resume_in_one_line(digits_images, tmp_path, damage, named):
     _tiny_trainer(digits_images, tmp_path).fit()

@@ -92,6 +92,14 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
     features = encoder(torch.rand(2, 1, size, size))
     assert features.shape == (2, encoder.out_dim) and torch.isfinite(features).all()
 
+    # resuming the finished run trains nothing and keeps its record (no NaN throughput)
+    record = (tmp_path / "run" / "metrics.json").read_bytes()
+    capsys.readouterr()
+    main([*args, "--resume"])
+    assert "already holds all 2 epochs" in capsys.readouterr().out
+    assert (tmp_path / "run" / "metrics.json").read_bytes() == record
+    assert len(log.read_text().splitlines()) == 8
+
 
 def test_compile_flag_reaches_the_trainer_settings(tmp_path, capsys, monkeypatch):
     import mtneuro.tasks.pretrain.run as pretrain_module

@@ -59,6 +59,10 @@ def check_source_params(source: str, params: Mapping[str, Any]) -> None:
     if unknown:
         raise ConfigError(f"--source-param {unknown[0]!r}: source {source!r} takes: "
                           f"{', '.join(accepted) or 'nothing'}")
+    if source not in VISION_SOURCES:
+        from mtneuro.data.sources import source_params
+
+        source_params(source, params)  # a required one missing
 
 
 def check_device(device: str | None, key: str = "device") -> None:
@@ -92,13 +96,14 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
             raise ConfigError(f"{option} {spec!r}: expected an encoder file, module:callable "
                               f"or an encoder name ({', '.join(names)})")
         return
-    from mtneuro.models.checkpoint import encoder_input_spec
+    from mtneuro.models.checkpoint import encoder_input_spec, input_normalisation
 
     spec_in = encoder_input_spec(spec)
     if "spatial_dims" not in spec_in or spec_in.get("kind") in ("reach", "sleep"):
         what = spec_in.get("kind") or f"vectors of {spec_in.get('in_dim', '?')} values"
         raise ConfigError(f"{option} {spec}: an encoder of {what} (a neural encoder?), not of "
                           "images; give an encoder trained on images (e.g. by mtneuro pretrain)")
+    input_normalisation(spec_in, f"{option} {spec}")
 
 
 def check_weights_file(path: str | None, option: str = "--encoder-weights") -> None:

@@ -80,6 +80,11 @@ def pretrain(
         raise
     if not result["is_main"]:
         return
+    if result["steps_run"] == 0 and (Path(config.out_dir) / "metrics.json").is_file():
+        # a finished run resumed: its record (throughput, wall time) stays as it was
+        click.echo(f"{config.out_dir} already holds all {result['epochs']} epochs; nothing to "
+                   f"resume (final loss {result['final_loss']:.4f}); its metrics.json is kept")
+        return
     metrics = {k: result[k] for k in ("final_loss", "steps", "epochs", "samples_per_s", "lr",
                                       "pool_size", "n_images", "world_size", "step_mode",
                                       "compile_mode", "wall_s")}

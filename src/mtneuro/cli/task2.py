@@ -17,6 +17,7 @@ from mtneuro.cli.options import (
     parse_source_params,
     run_task,
 )
+from mtneuro.errors import ConfigError
 
 MODEL_HELP = (
     "unet, manet, fpn, unetplusplus, pan, pspnet, ssl-unet (2d); unet3d, vnet, highresnet (3d)"
@@ -30,6 +31,11 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     for key, value in parse_key_values(pairs, "--set").items():
         if key.startswith("train."):
             train[key.removeprefix("train.")] = value
+        elif key == "train":
+            if not isinstance(value, dict):
+                raise ConfigError(f"--set train: expected train.KEY=VALUE (e.g. train.lr=0.01) or "
+                                  f"a JSON mapping, got {value!r}")
+            train.update(value)
         else:
             top[key] = value
     return top, train
@@ -145,7 +151,6 @@ def task2(
     \b
         mtneuro task2 --model unet --classes 4 --quick --seeds 0 1 2 --out runs/unet4
     """
-    from mtneuro.errors import ConfigError
     from mtneuro.tasks.api import merge
 
     if quick and paper:

@@ -79,6 +79,31 @@ def with_encoder_facts(encoder: nn.Module, input_spec: Mapping[str, Any] | None)
     return {**facts, **dict(input_spec or {})}
 
 
+def input_normalisation(input_spec: Mapping[str, Any], what: str = "encoder") -> dict[str, float]:
+    """``{"mean", "std"}`` that a one-channel image encoder's inputs are normalised with.
+
+    ``input_spec["mean"]`` / ``["std"]`` may be numbers or per-channel lists (``mtneuro
+    pretrain`` on a vision source writes lists); absent they are 0 and 1.
+
+    Raises:
+        ConfigError: the encoder takes several channels; MTNeuro's X-ray images have one.
+    """
+    channels = input_spec.get("channels", input_spec.get("in_channels", 1))
+    values = {}
+    for key, default in (("mean", 0.0), ("std", 1.0)):
+        value = input_spec.get(key, default)
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if len(items) != 1 or channels not in (1, None):
+            raise ConfigError(f"{what}: takes images of {channels} channel(s) (input {key} {value}); "
+                              "MTNeuro's X-ray images have 1 channel: pre-train on a one-channel "
+                              "source (e.g. mtneuro pretrain --source phantom)")
+        try:
+            values[key] = float(items[0])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{what}: input {key} {value!r} is not a number") from None
+    return values
+
+
 def save_encoder(
     path: str | os.PathLike,
     encoder: nn.Module,

@@ -92,6 +92,8 @@ def _ssl_unet(
         from mtneuro.models.user import resolve_encoder
 
         module, input_spec = resolve_encoder(str(encoder))
+    from mtneuro.models.checkpoint import input_normalisation
+
     if input_spec.get("spatial_dims", 2) != 2 or input_spec.get("in_channels", 1) != 1:
         raise ConfigError(
             f"encoder {encoder!s}: ssl-unet needs a 2D encoder on 1 channel, "
@@ -101,8 +103,7 @@ def _ssl_unet(
         module,
         n_classes,
         freeze_encoder=freeze_encoder,
-        mean=float(input_spec.get("mean", 0.0)),
-        std=float(input_spec.get("std", 1.0)),
+        **input_normalisation(input_spec, f"encoder {encoder!s}"),
     )
 
 

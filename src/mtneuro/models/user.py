@@ -39,6 +39,18 @@ def _entry_point_names() -> list[str]:
     return sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
 
 
+def _call(spec: str, factory: Any) -> Any:
+    """``factory()``; one that cannot be called without arguments (``os:system``) is a
+    :class:`ConfigError` naming the spec, not a bare ``TypeError``."""
+    if not callable(factory):
+        raise ConfigError(f"encoder {spec!r}: expected a callable, got {type(factory).__name__}")
+    try:
+        return factory()
+    except TypeError as exc:
+        raise ConfigError(f"encoder {spec!r}: calling it with no arguments failed ({exc}); "
+                          "mtneuro calls it so and expects an nn.Module back") from exc
+
+
 def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple[nn.Module, dict]:
     """Check the built object, attach ``out_dim`` (dummy forward if needed)."""
     if not isinstance(encoder, nn.Module):
@@ -107,7 +119,7 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
         encoder = load_encoder(path)
         return _finish(spec, encoder, encoder.input_spec)
     if ":" in spec and not os.path.splitdrive(spec)[0]:
-        return _finish(spec, import_callable(spec)(), None)
+        return _finish(spec, _call(spec, import_callable(spec)), None)
     if spec in list_encoders():
         try:
             encoder = create_encoder(spec)
@@ -126,7 +138,7 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
                     f"encoder {spec!r}: entry point {ep.value!r} in group "
                     f"{ENTRY_POINT_GROUP!r} failed to load ({exc})"
                 ) from exc
-            return _finish(spec, factory(), None)
+            return _finish(spec, _call(spec, factory), None)
     if spec.endswith((".pt", ".pth", ".ckpt")) or os.sep in spec:
         raise DataError(f"encoder checkpoint {spec!r} not found")
     plugins = ", ".join(_entry_point_names()) or "none installed"

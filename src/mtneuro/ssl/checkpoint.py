@@ -125,7 +125,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     check_keys(payload, REQUIRED, path, WHAT)
     try:
         check_rng_state(payload["rng"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(
             f"{WHAT} {path}: 'rng' holds no restorable random-number states "
             f"({type(err).__name__}: {err})"

@@ -70,13 +70,27 @@ def one_seed_fields(setting: str, method: str, seed: int) -> dict[str, Any]:
 
 
 def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """``over`` on ``base``; nested mappings merge key by key, ``None`` values are dropped."""
+    """``over`` on ``base``; nested mappings merge key by key, ``None`` values are dropped.
+
+    A mapping of only ``None`` values (a command's unset nested flags) leaves a
+    non-mapping value in ``base`` as it is, so a wrong ``pretrain: 7`` in a file reaches
+    validation, which names it, instead of being replaced by an empty mapping.
+
+    Raises:
+        ConfigError: ``over`` sets keys inside a key whose ``base`` value is no mapping.
+    """
     out = dict(base)
     for key, value in over.items():
         if value is None:
             continue
         if isinstance(value, Mapping):
-            out[key] = merge(out[key] if isinstance(out.get(key), Mapping) else {}, value)
+            existing = out.get(key)
+            nested = merge(existing if isinstance(existing, Mapping) else {}, value)
+            if existing is not None and not isinstance(existing, Mapping):
+                if nested:
+                    raise ConfigError(f"{key}: expected a mapping of settings, got {existing!r}")
+                continue
+            out[key] = nested
         else:
             out[key] = value
     return out

@@ -21,6 +21,7 @@ from torch import nn
 
 from mtneuro.errors import ConfigError
 from mtneuro.models import resolve_encoder
+from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.tasks.volume import SplitData, pretrains_on_the_fly, ssl_training_tiles
 from mtneuro.vocab import SSL_METHODS
 
@@ -68,8 +69,9 @@ class FrozenEncoders:
         if self.encoder is not None or config.encoder is not None:
             given = self.encoder if self.encoder is not None else config.encoder
             module, spec = resolve_encoder(given)
-            _check_dims(spec, self.spatial_dims,
-                        config.encoder or f"in-memory {type(module).__name__}")
+            name = config.encoder or f"in-memory {type(module).__name__}"
+            _check_dims(spec, self.spatial_dims, name)
+            input_normalisation(spec, f"encoder {name!r}")  # one channel, numbers: fail now
             return module.to(config.device).eval(), spec
         method = config.method
         if method not in SSL_METHODS:

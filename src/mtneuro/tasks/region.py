@@ -32,6 +32,7 @@ from mtneuro.config import to_dict
 from mtneuro.data.spec import REGION_SHORT, REGIONS
 from mtneuro.errors import ConfigError
 from mtneuro.models import create_encoder
+from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.stats import classification_intervals, first_seed_intervals, mean_std
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
@@ -96,7 +97,7 @@ def _encoder_readout(config: Task1Config, recipe: RegionRecipe, inputs: RegionIn
     """A frozen encoder with the recipe's head: logistic regression, or a linear layer
     trained as ``task1_ssl.py`` (:mod:`mtneuro.tasks.region_head`)."""
     encoder, spec = frozen(seed)
-    norm = {"mean": float(spec.get("mean", 0.0)), "std": float(spec.get("std", 1.0))}
+    norm = input_normalisation(spec)
     extra: dict[str, Any] = {"encoder_input": spec}
     if recipe.head == "logistic":
         features = lambda x: extract_features(encoder, x, device=config.device, **norm)

@@ -41,6 +41,7 @@ from mtneuro.data.sources import open_source
 from mtneuro.data.spec import REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
 from mtneuro.data.tiles import block_starts, read_blocks
 from mtneuro.errors import ConfigError
+from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.stats import first_seed_intervals, interval_by_name, mean_std, r2_interval
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
@@ -146,8 +147,7 @@ def _embed(config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndar
         encoder,
         crops,
         device=config.device,
-        mean=float(spec.get("mean", 0.0)),
-        std=float(spec.get("std", 1.0)),
+        **input_normalisation(spec),
     ), info
 
 

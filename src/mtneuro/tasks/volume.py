@@ -22,7 +22,7 @@ from mtneuro.data.sources import open_source
 from mtneuro.data.spec import REGIONS, region_setting
 from mtneuro.data.tiles import block_starts, depth_of
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.pretrain.config import task_pretrain_values
+from mtneuro.tasks.pretrain.config import check_pretrain_keys, task_pretrain_values
 from mtneuro.vocab import SSL_METHODS, VOLUME_METHODS
 
 #: Sizes of the quick and full presets of tasks 1 and 3 (task-1 epochs:
@@ -120,6 +120,7 @@ def with_pretrain(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
     given = raw.pop("pretrain", None)
     provisional = from_mapping(config_class, raw)
     if not pretrains_on_the_fly(provisional):
+        check_pretrain_keys(given)  # unused, but a typo is still named
         return {**raw, "pretrain": None}
     task = {k: getattr(provisional, k) for k in
             ("method", "setting", "source", "source_params", "device", "seeds")}

@@ -5,9 +5,12 @@ Zarr store in front of any of them)."""
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from mtneuro.data.sources.base import CHANNELS, SOURCES, Block, VolumeSource
+from mtneuro.errors import ConfigError
 
 #: source name -> module that registers it (imported on first use).
 _SOURCE_MODULES = {
@@ -28,10 +31,32 @@ def source_factory(name: str) -> Callable[..., VolumeSource]:
     return SOURCES.get(name)
 
 
+def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` checked against source ``name``'s parameters: a required one missing
+    fails naming it; a number given for a path (``--source-param root=2024``: JSON reads
+    it as an int) becomes that path. Unknown keys are left to the factory's own check.
+
+    Raises:
+        ConfigError: a required parameter is missing.
+    """
+    parameters = inspect.signature(source_factory(name)).parameters
+    missing = [p.name for p in parameters.values()
+               if p.default is inspect.Parameter.empty and p.name != "self"
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in params]
+    if missing:
+        raise ConfigError(f"--source-param {missing[0]}: source {name!r} needs it "
+                          f"(--source-param {missing[0]}=...)")
+    out = dict(params)
+    for key, value in params.items():
+        if (key in parameters and "Path" in str(parameters[key].annotation)
+                and isinstance(value, (int, float)) and not isinstance(value, bool)):
+            out[key] = str(value)
+    return out
+
+
 def open_source(name: str, **kwargs: Any) -> VolumeSource:
     """Create a volume source by name, e.g. ``open_source("phantom", seed=0)``."""
-    source_factory(name)
-    return SOURCES.create(name, **kwargs)
+    return SOURCES.create(name, **source_params(name, kwargs))
 
 
 __all__ = [
@@ -41,5 +66,6 @@ __all__ = [
     "Block",
     "VolumeSource",
     "open_source",
+    "source_params",
     "source_factory",
 ]

@@ -179,7 +179,8 @@ def drive(name: str, step_fn: StepFn, steps: int, config: NeuralConfig, encoder:
         if step % log_every == 0 or step == stop - 1:
             row = {"step": float(step), "lr": values["lr"], **{k: float(v) for k, v in terms.items()}}
             if not math.isfinite(row["loss"]):
-                raise TrainingError(f"{name}: loss is {row['loss']} at step {step}; lower --lr")
+                raise TrainingError(f"{name}: loss is {row['loss']} at step {step}; lower the "
+                                    f"learning rate (NeuralConfig lr, {config.lr:g} here)")
             curve.append(row)
         checkpoint(step, steps, every, encoder, on_checkpoint)
         if bar is not None:

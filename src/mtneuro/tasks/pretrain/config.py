@@ -16,6 +16,7 @@ from typing import Any, Literal
 from mtneuro.config import check, in_unit_interval, positive
 from mtneuro.data.sources import SOURCE_NAMES
 from mtneuro.errors import ConfigError
+from mtneuro.registry import unknown_name_message
 from mtneuro.tasks.api import configure
 from mtneuro.vocab import AMP_MODES, COMPILE_MODES, SSL_METHODS, STEP_MODES, VISION_SOURCES
 
@@ -132,6 +133,22 @@ def make_config(
 TASK_FIELDS = ("method", "setting", "source", "source_params", "device")
 
 
+def check_pretrain_keys(given: Any, prefix: str = "pretrain") -> None:
+    """``given`` is ``None``, a :class:`PretrainConfig` or a mapping of its field names.
+
+    Raises:
+        ConfigError: anything else, or an unknown key (one line naming ``pretrain.<key>``).
+    """
+    if given is None or isinstance(given, PretrainConfig):
+        return
+    if not isinstance(given, Mapping):
+        raise ConfigError(f"{prefix}: expected a mapping of pre-training settings, got {given!r}")
+    fields = PretrainConfig.__dataclass_fields__
+    for key in given:
+        if key not in fields:
+            raise ConfigError(unknown_name_message(f"{prefix} key", key, list(fields)))
+
+
 def task_pretrain_values(task: Mapping[str, Any], given: Any, *, quick: bool,
                          prefix: str = "pretrain") -> dict[str, Any]:
     """The complete pre-training values of a task-1 / task-3 run, resolved once.
@@ -152,6 +169,7 @@ def task_pretrain_values(task: Mapping[str, Any], given: Any, *, quick: bool,
     """
     if isinstance(given, PretrainConfig):
         given = {f: getattr(given, f) for f in given.__dataclass_fields__}
+    check_pretrain_keys(given, prefix)
     given = dict(given or {})
     derived = {key: task[key] for key in TASK_FIELDS}
     for key, value in derived.items():
