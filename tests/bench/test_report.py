@@ -76,5 +76,5 @@ def test_report_merges_cells_from_separate_runs(tiny_task, tmp_path):
 
 
 def test_report_of_an_empty_directory_says_what_to_do(tmp_path):
-    with pytest.raises(DataError, match="no cell records"):
+    with pytest.raises(DataError, match="no readable cell records"):
         build_report(tmp_path)

@@ -42,6 +42,38 @@ def test_a_missing_figure_file_is_named_not_shown_broken(tmp_path):
     assert "figure file missing: " in page and "cells/task1-roi-c1-pca-s0/gone.png" in page
 
 
+def test_damaged_cell_records_are_listed_not_dropped_or_fatal(tmp_path, capsys):
+    import json
+
+    import pytest
+
+    from mtneuro.cli.main import main
+    from mtneuro.errors import DataError
+
+    good = write_cell(tmp_path, "task1", "roi-c1", "pca", 0, {"accuracy": 0.5}, lambda d: [])
+    record = json.loads(good.read_text())
+    damaged = {"torn": '{"schema_version": 2, "cell": {', "list": "[1, 2]",
+               "cellstr": json.dumps({**record, "cell": "x"}),
+               "metrics5": json.dumps({**record, "metrics": 5})}
+    for name, text in damaged.items():
+        (tmp_path / "cells" / name).mkdir()
+        (tmp_path / "cells" / name / "metrics.json").write_text(text)
+    unreadable = []
+    paths = build_report(tmp_path, unreadable=unreadable)
+    assert sorted(w for w, _ in unreadable) == sorted(f"cells/{n}/metrics.json" for n in damaged)
+    markdown = paths["markdown"].read_text()
+    assert "cells/torn/metrics.json" in markdown and "not readable JSON" in markdown
+    assert "expected a JSON object, got list" in paths["html"].read_text()
+    assert len(load_records(tmp_path)) == 1  # the good cell still makes its row
+    with pytest.raises(SystemExit) as stop:
+        main(["report", str(tmp_path)])
+    assert stop.value.code == 1  # written, but a script must see that something is missing
+    assert "left out cells/metrics5/metrics.json: a complete cell whose 'metrics'" in capsys.readouterr().err
+    good.unlink()
+    with pytest.raises(DataError, match="no readable cell records.*unreadable: cells/cellstr"):
+        build_report(tmp_path)
+
+
 def test_rows_say_n_and_identical_seeds_are_not_a_spread(tmp_path):
     for seed in range(3):
         write_cell(tmp_path, "task1", "roi-c1", "nmf", seed, {"accuracy": 0.6}, lambda d: [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -20,5 +21,10 @@ def report(out_dir: Path, no_published: bool) -> None:
     """
     from mtneuro.report.html import build_report
 
-    paths = build_report(out_dir, published=not no_published)
+    unreadable: list[tuple[str, str]] = []
+    paths = build_report(out_dir, published=not no_published, unreadable=unreadable)
     click.echo(f"wrote {paths['html']} and {paths['markdown']}")
+    for where, why in unreadable:
+        click.echo(f"left out {where}: {why}", err=True)
+    if unreadable:
+        sys.exit(1)  # as bench does for a failed cell: a script sees that something is missing

@@ -268,23 +268,30 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
 
 
 def build_report(out_dir: str | Path, *, published: bool = True,
-                 intervals: Intervals | None = None) -> dict[str, Path]:
+                 intervals: Intervals | None = None,
+                 unreadable: list[tuple[str, str]] | None = None) -> dict[str, Path]:
     """Rebuild ``report.html`` and ``leaderboard.md`` of a suite directory from its cell records.
 
     Args:
         intervals: optional 95% intervals for the summary charts (see :func:`write_html`).
+        unreadable: receives ``(record path, reason)`` of each cell record that could not
+            be read; both reports list them with the failed cells.
 
     Returns:
         ``{"html": path, "markdown": path}``.
     """
     out = Path(out_dir)
-    records = load_records(out)
+    unreadable = [] if unreadable is None else unreadable
+    records = load_records(out, unreadable)
     if not records:
-        raise DataError(f"{out}: no cell records (cells/<id>/metrics.json); run `mtneuro bench --out {out}` first")
+        damaged = f"; unreadable: {unreadable[0][0]} ({unreadable[0][1]})" if unreadable else ""
+        raise DataError(f"{out}: no readable cell records (cells/<id>/metrics.json){damaged}; "
+                        f"run `mtneuro bench --out {out}` first")
     tables = build_tables(records, published=published)
     for table in tables:
         table.intervals = table_intervals(table, records)
-    failures, skipped = failed_cells(records), skipped_cells(records)
+    failures = failed_cells(records) + [(where, f"unreadable record: {why}") for where, why in unreadable]
+    skipped = skipped_cells(records)
     return {"html": write_html(tables, failures, out, records=records, intervals=intervals,
                                skipped=skipped),
             "markdown": write_markdown(tables, failures, out / "leaderboard.md", skipped)}

@@ -136,18 +136,43 @@ class LeaderboardTable:
         return f"{TASK_TITLES.get(self.task, self.task)} — {self.setting}"
 
 
-def load_records(out_dir: str | Path) -> list[dict[str, Any]]:
+def _record_problem(record: Any) -> str | None:
+    """Why a parsed cell record cannot be shown (``None``: it can)."""
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {type(record).__name__}"
+    if record.get("schema_version") not in READABLE_SCHEMAS:
+        return (f"schema_version {record.get('schema_version')!r} is not one this version reads "
+                f"({', '.join(map(str, READABLE_SCHEMAS))})")
+    cell = record.get("cell")
+    if not isinstance(cell, dict) or not all(isinstance(cell.get(k), str)
+                                             for k in ("id", "task", "setting", "method")):
+        return "'cell' is not a mapping with id, task, setting and method"
+    if record.get("status") == "complete" and not (isinstance(record.get("metrics"), dict)
+                                                   and isinstance(record.get("headline", {}), dict)):
+        return "a complete cell whose 'metrics' or 'headline' is not a mapping"
+    return None
+
+
+def load_records(out_dir: str | Path,
+                 unreadable: list[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
     """Every readable cell record under ``out_dir/cells`` (sorted by cell id).
 
-    Records of schema versions 1 and 2 are read; others are skipped rather than misread.
+    Records of schema versions 1 and 2 are read. One that is not valid JSON or not shaped
+    like a cell record (damaged, or from another version) is left out, never misread; with
+    ``unreadable``, each is appended to it as ``(path relative to out_dir, reason)``.
     """
     records = []
     for path in sorted(Path(out_dir).glob("cells/*/metrics.json")):
+        where = path.relative_to(out_dir).as_posix()
         try:
             record = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if record.get("schema_version") not in READABLE_SCHEMAS or "cell" not in record:
+        except (OSError, ValueError) as err:
+            problem: str | None = f"not readable JSON ({type(err).__name__}: {err})"
+        else:
+            problem = _record_problem(record)
+        if problem is not None:
+            if unreadable is not None:
+                unreadable.append((where, problem))
             continue
         record["_dir"] = path.parent.relative_to(out_dir).as_posix()
         records.append(record)
