@@ -157,6 +157,19 @@ def test_a_callable_that_needs_arguments_is_one_line(tmp_path):
           "encoder 'os:system': calling it with no arguments failed", "missing required argument")
 
 
+def test_preview_and_fetch_outputs_are_checked_before_any_work(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    for out, needle in (("x.txt", "expected a .png file"), ("afile/x.png", "afile: is a file"),
+                        ("/proc/mtneuro/x.png", "cannot write in /proc")):
+        assert_one_line_error(invoke(["data", "preview", "--out", out], tmp_path), needle)
+    outcome = invoke(["data", "fetch", "--cache", "/proc/mtneuro-cache", "--source", "phantom",
+                      "--z", "0:8", "--y", "0:64", "--x", "0:64"], tmp_path)
+    assert_one_line_error(outcome, "--cache /proc/mtneuro-cache: cannot write in /proc")
+    assert tree(tmp_path) == {"afile": 1}
+    outcome = invoke(["data", "preview", "--out", "pv"], tmp_path)  # no suffix: a .png, said so
+    assert outcome.code == 0 and "wrote pv.png" in outcome.out and (tmp_path / "pv.png").is_file()
+
+
 def test_nonexistent_data_root_is_an_error_not_a_fallback(tmp_path):
     check(tmp_path, ["neural", "--data", "chewie-1", "--data-root", "missing"], "missing")
     with pytest.raises(DataError, match="not a folder"):

@@ -47,6 +47,21 @@ def test_image_folder_with_train_test_subfolders(tmp_path):
     assert gray.images.shape == (12, 1, 16, 16)
 
 
+def test_bad_image_folders_and_sizes_are_named(tmp_path):
+    from PIL import Image
+
+    with pytest.raises(DataError, match="expected one sub-folder of images per class"):
+        load_vision("folder", root=tmp_path)  # empty
+    (tmp_path / "cat").mkdir()
+    Image.fromarray(np.zeros((9, 9), np.uint8)).save(tmp_path / "cat" / "0.png")
+    (tmp_path / "cat" / "1.png").write_bytes(b"not a png")
+    with pytest.raises(DataError, match=r"cannot read .*cat/1\.png"):
+        load_vision("folder", root=tmp_path)
+    for size in (0, -4, 100_000, 16.5):
+        with pytest.raises(ConfigError, match=r"image_size: expected an integer in \[8, 1024\]"):
+            load_vision("folder", root=tmp_path, image_size=size)
+
+
 def test_knn_and_linear_probe_on_known_clusters():
     g = torch.Generator().manual_seed(0)
     centres = torch.eye(3) * 10

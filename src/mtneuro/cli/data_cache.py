@@ -80,11 +80,13 @@ def fetch(
             --z 110:470 --y 500:1156 --x 1543:4856
     """
     from mtneuro.cli.preflight import check_source_params
+    from mtneuro.cli.run_folder import check_writable_folder
     from mtneuro.data.sources.cache_fetch import fill_cache
 
     params = parse_source_params(source_params)
     if source is not None:
         check_source_params(source, params)
+    check_writable_folder(cache_dir, "--cache")
     ranges = [parse_range(a, r) for a, r in zip("zyx", (z_range, y_range, x_range))]
     wanted = [c.strip() for c in channels.split(",")] if channels else None
     cache, report = fill_cache(

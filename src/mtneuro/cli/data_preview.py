@@ -30,7 +30,14 @@ def preview(source: str, source_params: tuple[str, ...], out: Path, z: int | Non
       mtneuro data preview --source phantom --out preview.png
       mtneuro data preview --source slice --out slice.png
     """
+    from mtneuro.cli.run_folder import check_writable_folder
+    from mtneuro.errors import ConfigError
     from mtneuro.report.preview import render_preview
 
+    if not out.suffix:
+        out = out.with_suffix(".png")  # what would be written anyway; now the message says so
+    if out.suffix.lower() != ".png":
+        raise ConfigError(f"--out {out}: expected a .png file, got a {out.suffix} name")
+    check_writable_folder(out.parent, "--out")  # before the source is read
     path = render_preview(open_cli_source(source, source_params), out, z=z)
     click.echo(f"wrote {path}")

@@ -63,6 +63,11 @@ class ImageSet:
         return self.images.float().div_(255.0)
 
 
+#: Folder images are resized to a square of this many pixels (beyond it one image set
+#: would not fit in memory: 20 images of 100,000 px take ~30 GB).
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 8, 1024
+
+
 def load_vision(
     name: str,
     split: str = "train",
@@ -165,16 +170,26 @@ def _folder(root: Path, split: str, image_size: int, channels: int | None) -> Im
         raise DataError(f"image folder not found: {root}")
     if channels not in (None, 1, 3):
         raise ConfigError(f"channels: expected 1 or 3, got {channels!r}")
+    if not isinstance(image_size, int) or not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+        raise ConfigError(f"image_size: expected an integer in [{MIN_IMAGE_SIZE}, "
+                          f"{MAX_IMAGE_SIZE}] pixels, got {image_size!r}")
     has_splits = (root / "train").is_dir() and (root / "test").is_dir()
     parts = [root / p for p in (("train", "test") if split == "all" else (split,))]
-    folders = [ImageFolder(str(p)) for p in parts] if has_splits else [ImageFolder(str(root))]
+    try:
+        folders = [ImageFolder(str(p)) for p in parts] if has_splits else [ImageFolder(str(root))]
+    except FileNotFoundError as err:  # no class folder, or class folders without images
+        raise DataError(f"image folder {root}: {err}; expected one sub-folder of images per "
+                        "class (or train/ and test/ holding such sub-folders)") from None
     mode = {1: "L", 3: "RGB", None: "RGB"}[channels]
     images, labels = [], []
     for folder in folders:
         for path, label in folder.samples:
-            with Image.open(path) as img:
-                img = img.convert(mode).resize((image_size, image_size), Image.BILINEAR)
-                images.append(np.asarray(img, dtype=np.uint8).reshape(image_size, image_size, -1))
+            try:
+                with Image.open(path) as img:
+                    img = img.convert(mode).resize((image_size, image_size), Image.BILINEAR)
+            except OSError as err:  # PIL.UnidentifiedImageError is one
+                raise DataError(f"image folder {root}: cannot read {path} ({err})") from None
+            images.append(np.asarray(img, dtype=np.uint8).reshape(image_size, image_size, -1))
             labels.append(label)
     if not images:
         raise DataError(f"no images found under {root}")
