@@ -55,3 +55,15 @@ def test_a_pretrain_config_file_takes_exponent_floats(tmp_path):
     path.write_text("weight_decay: 1e5\nbase_lr: 1.0e-1\nmomentum: 5E-1\n")
     config = make_config("quick", config_file=path)
     assert (config.weight_decay, config.base_lr, config.momentum) == (1e5, 0.1, 0.5)
+
+
+def test_a_key_set_twice_is_named_while_merge_keys_still_override(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("lr: 0.1\nweight_decay: 0.0\nlr: 0.2\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML \(duplicate key 'lr' at line 3, column 1\)"):
+        load_yaml_mapping(path)
+    path.write_text("nested: {a: 1, a: 2}\n")
+    with pytest.raises(ConfigError, match="duplicate key 'a'"):
+        load_yaml_mapping(path)
+    path.write_text("base: &b {lr: 0.1, name: adam}\nrun:\n  <<: *b\n  lr: 0.3\n")
+    assert load_yaml_mapping(path)["run"] == {"lr": 0.3, "name": "adam"}
