@@ -128,7 +128,7 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     assert history_b["loss_per_epoch"] == pytest.approx(history["loss_per_epoch"])
     for key, value in straight.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value)
-    with pytest.raises(ConfigError, match="different run"):
+    with pytest.raises(ConfigError, match=r"different run \(fingerprint.seed was 0, now 1\)"):
         _run(tmp_path / "b", resume=True, fingerprint={"seed": 1})
 
 

@@ -230,7 +230,8 @@ def contiguous_folds(n: int, folds: int, groups: np.ndarray | None = None) -> li
     groups = np.asarray(groups)
     values = np.unique(groups)
     if values.size < folds:
-        raise DataError(f"groups: {values.size} distinct groups cannot make {folds} folds")
+        raise DataError(f"cv: {folds} folds need as many distinct groups (z slices) of training "
+                        f"samples, there are {values.size}; lower cv")
     return [np.flatnonzero(np.isin(groups, block)) for block in np.array_split(values, folds)]
 
 

@@ -101,6 +101,16 @@ def make_schedule(
     return cosine_schedule(optimizer, total_steps)
 
 
+def _first_difference(saved: Any, now: Any, where: str = "") -> str:
+    """The first setting in which a checkpoint's run record and this run's differ, in words
+    (``settings.lr was 0.01, now 0.003``)."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        for key in [*saved, *(k for k in now if k not in saved)]:
+            if saved.get(key) != now.get(key):
+                return _first_difference(saved.get(key), now.get(key), f"{where}{key}.")
+    return f"{where.rstrip('.') or 'record'} was {saved!r}, now {now!r}"
+
+
 def train_segmentation(
     model: nn.Module,
     batches: CropBatches,
@@ -176,7 +186,8 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
         if state.get("record") != record:
             raise ConfigError(
                 f"--resume: checkpoint {path} was written by a different run "
-                f"(model/settings/seed differ); use another --out or drop --resume"
+                f"({_first_difference(state.get('record'), record)}); use another --out or "
+                "drop --resume"
             )
         for key, target in (("model", model), ("optimizer", optimizer),
                             ("scheduler", scheduler), ("scaler", scaler)):
