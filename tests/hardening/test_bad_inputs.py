@@ -49,6 +49,12 @@ def test_a_nested_settings_key_given_a_scalar_or_a_typo_is_named(tmp_path, args,
     check(tmp_path, [*args, "--config", "c.yaml"], needle)
 
 
+def test_a_negative_distance_for_crops_with_few_cells_is_refused(tmp_path):
+    (tmp_path / "c.yaml").write_text("few_cells_distance: -5\n")
+    check(tmp_path, ["task3", "--method", "pca", "--quick", "--config", "c.yaml"],
+          "few_cells_distance: expected float >= 0 (pixels), got -5")
+
+
 @pytest.mark.parametrize(("pair", "needle"), [("train=5", "--set train: expected train.KEY=VALUE"),
                                               ("source_params=5", "source_params: expected mapping")])
 def test_task2_set_of_a_nested_key_to_a_scalar_is_named(tmp_path, pair, needle):

@@ -57,7 +57,8 @@ class Task3Config:
     z_step: int | None = field(default=None, metadata=positive())
     connectivity: Literal["3d", "2d"] | None = None
     reference_features: bool = True
-    few_cells_distance: float = 64.0
+    few_cells_distance: float = field(default=64.0,
+                                      metadata=check(lambda v: v >= 0, "float >= 0 (pixels)"))
     alphas: tuple[float, ...] = DEFAULT_ALPHAS
     cv: int = field(default=5, metadata=check(lambda v: v >= 2, "int >= 2"))
     n_components: int | None = field(default=None, metadata=positive())
