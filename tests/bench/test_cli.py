@@ -112,6 +112,14 @@ def test_encoder_names_the_tasks_it_skips_and_fails_where_none_probes_images(tmp
     assert "mtneuro.evaluate" in stderr and not (tmp_path / "n").exists()
 
 
+@pytest.mark.parametrize("flag", [["--source", "nope"], ["--source-param", "bogus=1"]])
+def test_source_options_for_a_suite_that_reads_no_volume_are_refused(tmp_path, capsys, flag):
+    code, _, stderr = _run(["bench", "--suite", "neural", *flag, "--out", str(tmp_path / "n"),
+                            "--dry-run"], capsys)
+    assert code == 2 and stderr.count("\n") == 1
+    assert f"{flag[0]}: no task of suite 'neural' reads the volume (its tasks: neural)" in stderr
+
+
 def test_paper_dry_run_prints_every_cells_protocol_card(tmp_path, capsys):
     code, stdout, _ = _run(["bench", "--suite", "paper", "--out", str(tmp_path / "o"), "--dry-run"],
                            capsys)

@@ -158,6 +158,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     """
     from mtneuro.bench.runner import RunOptions, run_suite
     from mtneuro.bench.suite import expand, load_suite
+    from mtneuro.errors import ConfigError
     from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.report.html import build_report
     from mtneuro.tasks.registry import get_task, task_names
@@ -170,6 +171,10 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
                    encoder=encoder, encoder_tasks=image_tasks, ddp_procs=ddp_procs)
     if encoder:
         _say_where_the_encoder_goes(spec.name, [c.task for c in cells], image_tasks)
+    if (source or source_params) and not any(get_task(c.task).volume for c in cells):
+        option = "--source" if source else "--source-param"
+        raise ConfigError(f"{option}: no task of suite {spec.name!r} reads the volume "
+                          f"(its tasks: {', '.join(dict.fromkeys(c.task for c in cells))})")
     if source_params:
         extra = parse_source_params(source_params)
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
