@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import platform
 import sys
+import warnings
+from pathlib import Path
 
 import click
 
@@ -58,8 +60,22 @@ def cli(ctx: click.Context) -> None:
         set_torch_threads()  # the CPUs this process may use (affinity, quota, OMP_NUM_THREADS)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """mtneuro's own warnings as one ``warning:`` line (the user needs what happened, not
+    which line of the library noticed it); others as Python shows them."""
+    if filename.startswith(_PACKAGE_DIR):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+_python_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors print one line and exit 2, Ctrl-C exits 130."""
+    warnings.showwarning = _show_warning
     try:
         # without standalone mode click returns a command's exit code instead of exiting
         result = cli.main(args=argv, prog_name="mtneuro", standalone_mode=False)
