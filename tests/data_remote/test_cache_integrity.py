@@ -168,3 +168,19 @@ def test_format1_upgrade_killed_half_way_is_run_again_and_damage_is_still_found(
     assert "re-recorded 0 checksum(s)" in out and "ok 5, corrupted 1, missing 0" in out
     assert code == 2 and "cannot recreate its upstream 'array'" in err  # nothing to fetch from
     assert CacheSource(root).store.status("roi_labels", (1, 0, 0)) == "corrupted"
+
+
+def test_other_upstream_params_are_refused_even_when_every_chunk_is_there(tmp_path, cli):
+    from mtneuro.errors import ConfigError
+
+    args = ["data", "fetch", "--cache", str(tmp_path / "c"), "--source", "phantom",
+            "--z", "0:8", "--y", "0:64", "--x", "0:64", "--quiet"]
+    assert cli(args)[0] == 0
+    before = tree(tmp_path / "c")
+    code, _, err = cli([*args, "--source-param", "seed=3"])  # all three chunks already cached
+    assert code == 2 and "phantom(seed=3) does not match the data in cache" in err
+    assert "filled from phantom(seed=0" in err and tree(tmp_path / "c") == before
+    code, out, _ = cli([*args, "--source-param", "seed=0"])  # the recorded value: fine
+    assert code == 0 and "0 chunk(s), 3 already present" in out
+    with pytest.raises(ConfigError, match="does not match"):
+        CacheSource(tmp_path / "c", "phantom", {"seed": 3})

@@ -31,6 +31,7 @@ import numpy as np
 from mtneuro.data.sources.base import SOURCES, Range, VolumeSource
 from mtneuro.data.sources.cache_memory import ChunkMemory
 from mtneuro.data.sources.cache_store import ChunkStore, Key, chunk_segments
+from mtneuro.data.sources.cache_upstream import check_given_params, check_upstream, open_upstream
 from mtneuro.errors import ConfigError, DataError
 
 #: One Boss storage cuboid (z 16, y 512, x 512): a chunk fill is one cuboid read on the server,
@@ -134,7 +135,9 @@ class CacheSource(VolumeSource):
                 )
             self._spec = (recorded["source"], {**recorded["params"], **dict(upstream_params or {})})
             if self._upstream is not None:
-                self._check_upstream(self._upstream)
+                check_upstream(self.store, self._upstream, root)
+            elif upstream_params:
+                check_given_params(self.store.upstream, dict(upstream_params), root)
         else:
             if upstream is None:
                 raise ConfigError(
@@ -198,30 +201,9 @@ class CacheSource(VolumeSource):
                         f"cache {self.root}: cannot recreate its upstream {name!r} to fetch "
                         f"missing chunks ({err})"
                     ) from None
-                self._check_upstream(source)
+                check_upstream(self.store, source, self.root)
                 self._upstream = source
             return self._upstream
-
-    def _check_upstream(self, source: VolumeSource) -> None:
-        """Refuse an upstream whose data differs from what the cache holds."""
-        recorded, now = self.store.upstream, source.describe()
-        transport = set(getattr(source, "transport_params", ()))
-        same = (
-            now["source"] == recorded["source"]
-            and list(source.shape) == list(self.store.shape)
-            and set(self.store.channels) <= set(source.channels)
-            and all(
-                _jsonify(now["params"]).get(k) == v
-                for k, v in recorded["params"].items()
-                if k not in transport
-            )
-        )
-        if not same:
-            raise ConfigError(
-                f"upstream: {now['source']}({_brief(now['params'])}) does not match the data "
-                f"in cache {self.root}, filled from "
-                f"{recorded['source']}({_brief(recorded['params'])})"
-            )
 
     # -- reading ------------------------------------------------------------------------
     def _read(self, channel: str, z: Range, y: Range, x: Range) -> np.ndarray:
@@ -374,18 +356,3 @@ def checked_request(
                 f"channels: {channel!r} is not in {where} ({', '.join(volume.channels)})"
             )
     return checked, wanted
-
-
-def open_upstream(name: str, params: dict[str, Any]) -> VolumeSource:
-    from mtneuro.data.sources import open_source
-
-    return open_source(name, **params)
-
-
-def _jsonify(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Recorded params went through JSON: compare tuples as lists."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-
-
-def _brief(params: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in params.items())

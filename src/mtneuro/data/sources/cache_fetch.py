@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from mtneuro.data.sources.base import CHANNELS, Range, VolumeSource
-from mtneuro.data.sources.cache import CacheSource, FillReport, checked_request, open_upstream
+from mtneuro.data.sources.cache import CacheSource, FillReport, checked_request
+from mtneuro.data.sources.cache_upstream import open_upstream
 from mtneuro.data.sources.cache_metadata import MANIFEST, TMP_MARK
 from mtneuro.data.sources.cache_store import ChunkStore
 
