@@ -53,7 +53,8 @@ def run_all(recordings: list[str], methods: list[str], seeds: list[int], split: 
                 outcome = fit_neural(NeuralConfig(data=recording, data_root=data_root,
                                                   method=method, seed=seed, split=split))
                 if not outcome.test_per_bin:
-                    raise SystemExit(f"{recording}: per-bin hits are kept for reach recordings only")
+                    raise SystemExit(f"{recording}: per-bin hits are kept for reach "
+                                     "recordings only")
                 wall = time.perf_counter() - start
                 np.savez(path.with_suffix(".tmp.npz"), trial=outcome.test_trial,
                          label=outcome.test_label, wall_s=wall,
@@ -72,7 +73,8 @@ def load_runs(out: Path, split: str) -> dict[tuple[str, str], list[dict]]:
         head, _, seed = stem.rpartition("-seed")
         recording, _, method = head.rpartition("-")
         with np.load(path) as f:
-            runs.setdefault((recording, method), []).append({"seed": int(seed), **{k: f[k] for k in f.files}})
+            run = {"seed": int(seed), **{k: f[k] for k in f.files}}
+            runs.setdefault((recording, method), []).append(run)
     for rows in runs.values():
         rows.sort(key=lambda r: r["seed"])
     return runs
@@ -118,7 +120,8 @@ def summarise(runs: dict[tuple[str, str], list[dict]]) -> None:
             for key in KEYS:
                 c = compare(runs[(recording, first)], runs[(recording, second)], key)
                 seeds = ", ".join(f"{d:+.3f}" for d in c["per_seed"])
-                print(f"  {first} - {second} {key}: {c['mean']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}] "
+                print(f"  {first} - {second} {key}: {c['mean']:+.3f} "
+                      f"[{c['low']:+.3f}, {c['high']:+.3f}] "
                       f"95% over {c['trials']} trials ({c['bins']} bins); per seed {seeds or '-'}: "
                       f"{verdict(c['low'], c['high'])}")
 
@@ -127,13 +130,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["chewie-1", "chewie-2", "mihi-1"])
     shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    parser.add_argument("--data-root", default=os.environ.get("MTNEURO_DATA") or (str(shared) if shared.is_dir() else None),
-                        help="data root for named recordings (default $MTNEURO_DATA, else ../shared/data)")
+    default_root = os.environ.get("MTNEURO_DATA") or (str(shared) if shared.is_dir() else None)
+    parser.add_argument("--data-root", default=default_root, help="data root for named "
+                        "recordings (default $MTNEURO_DATA, else ../shared/data)")
     parser.add_argument("--methods", nargs="+", default=["myow", "byol", "raw"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--split", default="kfold", choices=["kfold", "trial"])
-    parser.add_argument("--out", type=Path, required=True, help="folder of the saved runs' test bins")
-    parser.add_argument("--summarise-only", action="store_true", help="print the saved runs, train nothing")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="folder of the saved runs' test bins")
+    parser.add_argument("--summarise-only", action="store_true",
+                        help="print the saved runs, train nothing")
     args = parser.parse_args()
     if not args.summarise_only:
         run_all(args.data, args.methods, args.seeds, args.split, args.data_root, args.out)

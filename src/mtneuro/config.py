@@ -211,7 +211,7 @@ class _ConfigLoader(yaml.SafeLoader):
         # mistake whichever value was meant, so it is named instead
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<:` merges; its keys may be overridden
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<:`: its keys may be overridden
                 continue
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, Hashable) and key in seen:

@@ -36,5 +36,6 @@ def test_a_folder_named_like_a_suite_does_not_hide_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "quick").mkdir()  # e.g. an earlier `bench --suite quick --out quick`
     assert load_suite("quick").name == "quick"
-    (tmp_path / "mine").write_text("name: mine\ngrid:\n  - {task: neural, setting: chewie-1, methods: [raw]}\n")
+    (tmp_path / "mine").write_text(
+        "name: mine\ngrid:\n  - {task: neural, setting: chewie-1, methods: [raw]}\n")
     assert load_suite("mine").name == "mine"  # a file without a suffix is still a suite file

@@ -60,7 +60,8 @@ def test_a_pretrain_config_file_takes_exponent_floats(tmp_path):
 def test_a_key_set_twice_is_named_while_merge_keys_still_override(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("lr: 0.1\nweight_decay: 0.0\nlr: 0.2\n")
-    with pytest.raises(ConfigError, match=r"not valid YAML \(duplicate key 'lr' at line 3, column 1\)"):
+    with pytest.raises(ConfigError,
+                       match=r"not valid YAML \(duplicate key 'lr' at line 3, column 1\)"):
         load_yaml_mapping(path)
     path.write_text("nested: {a: 1, a: 2}\n")
     with pytest.raises(ConfigError, match="duplicate key 'a'"):

@@ -41,7 +41,8 @@ def test_malformed_yaml_is_one_line(tmp_path, command):
 
 @pytest.mark.parametrize(("args", "text", "needle"), [
     (["task3", "--method", "myow", "--quick"], "pretrain: 7\n", "pretrain: expected a mapping"),
-    (["task1", "--method", "supervised", "--quick"], "pretrain: {bogus: 1}\n",  # not used, still named
+    # not used by supervised, still named
+    (["task1", "--method", "supervised", "--quick"], "pretrain: {bogus: 1}\n",
      "unknown pretrain key 'bogus'"),
 ])
 def test_a_nested_settings_key_given_a_scalar_or_a_typo_is_named(tmp_path, args, text, needle):
@@ -55,8 +56,10 @@ def test_a_negative_distance_for_crops_with_few_cells_is_refused(tmp_path):
           "few_cells_distance: expected float >= 0 (pixels), got -5")
 
 
-@pytest.mark.parametrize(("pair", "needle"), [("train=5", "--set train: expected train.KEY=VALUE"),
-                                              ("source_params=5", "source_params: expected mapping")])
+@pytest.mark.parametrize(("pair", "needle"), [
+    ("train=5", "--set train: expected train.KEY=VALUE"),
+    ("source_params=5", "source_params: expected mapping"),
+])
 def test_task2_set_of_a_nested_key_to_a_scalar_is_named(tmp_path, pair, needle):
     check(tmp_path, ["task2", "--model", "unet", "--quick", "--set", pair], needle)
 
@@ -65,7 +68,8 @@ def test_merge_keeps_a_wrong_scalar_for_validation_and_refuses_keys_inside_it():
     from mtneuro.tasks.api import merge
 
     assert merge({"pretrain": 7}, {"pretrain": {"epochs": None}}) == {"pretrain": 7}
-    assert merge({"pretrain": {"epochs": 2}}, {"pretrain": {"epochs": 3, "lr": None}}) == {"pretrain": {"epochs": 3}}
+    merged = merge({"pretrain": {"epochs": 2}}, {"pretrain": {"epochs": 3, "lr": None}})
+    assert merged == {"pretrain": {"epochs": 3}}
     with pytest.raises(ConfigError, match="pretrain: expected a mapping of settings, got 7"):
         merge({"pretrain": 7}, {"pretrain": {"epochs": 3}})
 
@@ -126,7 +130,8 @@ def test_per_channel_input_statistics_of_one_channel_are_numbers():
     """``mtneuro pretrain --source digits`` writes ``mean: [0.31]``: a one-channel encoder."""
     from mtneuro.models.checkpoint import input_normalisation
 
-    assert input_normalisation({"mean": [0.31], "std": [0.2], "channels": 1}) == {"mean": 0.31, "std": 0.2}
+    digits = {"mean": [0.31], "std": [0.2], "channels": 1}
+    assert input_normalisation(digits) == {"mean": 0.31, "std": 0.2}
     assert input_normalisation({"mean": 0.5, "std": 0.25}) == {"mean": 0.5, "std": 0.25}
     assert input_normalisation({}) == {"mean": 0.0, "std": 1.0}
     with pytest.raises(ConfigError, match="input std 'x' is not a number"):
@@ -139,7 +144,8 @@ def test_an_rgb_image_encoder_given_to_an_image_task_is_one_line(tmp_path):
 
     save_encoder(tmp_path / "rgb.pt", create_encoder("resnet18", in_channels=3), name="resnet18",
                  kwargs={"in_channels": 3},
-                 input_spec={"spatial_dims": 2, "channels": 3, "mean": [0.4, 0.5, 0.6], "std": [0.2] * 3})
+                 input_spec={"spatial_dims": 2, "channels": 3, "mean": [0.4, 0.5, 0.6],
+                             "std": [0.2] * 3})
     for command in (["task1", "--method", "encoder"], ["task3", "--method", "encoder"],
                     ["task2", "--model", "ssl-unet"]):
         check(tmp_path, [*command, "--encoder", "rgb.pt", "--quick"], "have 1 channel", within_s=30)

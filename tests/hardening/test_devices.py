@@ -15,7 +15,8 @@ def test_cpu_and_auto_resolve():
 
 @pytest.mark.parametrize("name", ["gpu", "cuda:x", "tpu", ""])
 def test_names_torch_cannot_use_name_the_key_and_the_choices(name):
-    with pytest.raises(ConfigError, match=r"train\.device: expected auto, cpu, cuda, cuda:N or mps"):
+    with pytest.raises(ConfigError,
+                       match=r"train\.device: expected auto, cpu, cuda, cuda:N or mps"):
         resolve_device(name, "train.device")
 
 

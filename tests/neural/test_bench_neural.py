@@ -50,7 +50,8 @@ def test_cli_names_the_download_command_for_an_absent_recording(nothing_download
     assert "mtneuro data download mihi-1" in err and len(err.splitlines()) == 1
 
 
-def test_a_raw_only_recording_says_so_before_any_download_hint(nothing_downloaded, tmp_path, capsys):
+def test_a_raw_only_recording_says_so_before_any_download_hint(nothing_downloaded, tmp_path,
+                                                              capsys):
     with pytest.raises(SystemExit) as stop:
         main(["neural", "--data", "mihi-2", "--method", "raw", "--out", str(tmp_path / "x")])
     assert stop.value.code != 0

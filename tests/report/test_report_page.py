@@ -68,7 +68,8 @@ def test_damaged_cell_records_are_listed_not_dropped_or_fatal(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["report", str(tmp_path)])
     assert stop.value.code == 1  # written, but a script must see that something is missing
-    assert "left out cells/metrics5/metrics.json: a complete cell whose 'metrics'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "left out cells/metrics5/metrics.json: a complete cell whose 'metrics'" in err
     good.unlink()
     with pytest.raises(DataError, match="no readable cell records.*unreadable: cells/cellstr"):
         build_report(tmp_path)

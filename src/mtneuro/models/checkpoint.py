@@ -94,9 +94,9 @@ def input_normalisation(input_spec: Mapping[str, Any], what: str = "encoder") ->
         value = input_spec.get(key, default)
         items = list(value) if isinstance(value, (list, tuple)) else [value]
         if len(items) != 1 or channels not in (1, None):
-            raise ConfigError(f"{what}: takes images of {channels} channel(s) (input {key} {value}); "
-                              "MTNeuro's X-ray images have 1 channel: pre-train on a one-channel "
-                              "source (e.g. mtneuro pretrain --source phantom)")
+            raise ConfigError(f"{what}: takes images of {channels} channel(s) (input {key} "
+                              f"{value}); MTNeuro's X-ray images have 1 channel: pre-train on a "
+                              "one-channel source (e.g. mtneuro pretrain --source phantom)")
         try:
             values[key] = float(items[0])
         except (TypeError, ValueError):

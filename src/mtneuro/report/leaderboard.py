@@ -147,8 +147,9 @@ def _record_problem(record: Any) -> str | None:
     if not isinstance(cell, dict) or not all(isinstance(cell.get(k), str)
                                              for k in ("id", "task", "setting", "method")):
         return "'cell' is not a mapping with id, task, setting and method"
-    if record.get("status") == "complete" and not (isinstance(record.get("metrics"), dict)
-                                                   and isinstance(record.get("headline", {}), dict)):
+    shaped = (isinstance(record.get("metrics"), dict)
+              and isinstance(record.get("headline", {}), dict))
+    if record.get("status") == "complete" and not shaped:
         return "a complete cell whose 'metrics' or 'headline' is not a mapping"
     return None
 
