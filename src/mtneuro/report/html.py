@@ -290,7 +290,8 @@ def build_report(out_dir: str | Path, *, published: bool = True,
     tables = build_tables(records, published=published)
     for table in tables:
         table.intervals = table_intervals(table, records)
-    failures = failed_cells(records) + [(where, f"unreadable record: {why}") for where, why in unreadable]
+    failures = failed_cells(records) + [(where, f"unreadable record: {why}")
+                                        for where, why in unreadable]
     skipped = skipped_cells(records)
     return {"html": write_html(tables, failures, out, records=records, intervals=intervals,
                                skipped=skipped),
