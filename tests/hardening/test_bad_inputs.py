@@ -159,6 +159,13 @@ def test_source_params_name_a_missing_one_and_keep_numeric_folder_names(tmp_path
     check(tmp_path, ["task1", "--method", "pca", "--quick", "--source", "cache"], "needs it")
     assert source_params("slice", {"root": 2024}) == {"root": "2024"}  # a folder called 2024
     assert source_params("phantom", {"seed": 3}) == {"seed": 3}  # numbers stay numbers
+    for bad in ("abc", 1.5, True):  # caught by bench --dry-run too, before any source opens
+        with pytest.raises(ConfigError, match=f"seed={bad!r}: source 'phantom' expects an integer"):
+            source_params("phantom", {"seed": bad})
+    assert source_params("bossdb", {"seed": None, "timeout": 5}) == {"seed": None, "timeout": 5}
+    outcome = invoke(["bench", "--suite", "quick", "--source-param", "seed=abc", "--dry-run",
+                      "--out", "b"], tmp_path)
+    assert_one_line_error(outcome, "seed='abc': source 'phantom' expects an integer")
     (tmp_path / "2024").mkdir()
     outcome = invoke(["data", "info", "--source", "slice", "--source-param", "root=2024"], tmp_path)
     assert "TypeError" not in outcome.err and "Traceback" not in outcome.err

@@ -33,11 +33,12 @@ def source_factory(name: str) -> Callable[..., VolumeSource]:
 
 def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` checked against source ``name``'s parameters: a required one missing
-    fails naming it; a number given for a path (``--source-param root=2024``: JSON reads
-    it as an int) becomes that path. Unknown keys are left to the factory's own check.
+    fails naming it, as does a value that is no number where the parameter takes an
+    integer or a number; a number given for a path (``--source-param root=2024``: JSON
+    reads it as an int) becomes that path. Unknown keys are left to the factory's check.
 
     Raises:
-        ConfigError: a required parameter is missing.
+        ConfigError: a required parameter is missing, or a number parameter is not one.
     """
     parameters = inspect.signature(source_factory(name)).parameters
     missing = [p.name for p in parameters.values()
@@ -48,10 +49,23 @@ def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
                           f"(--source-param {missing[0]}=...)")
     out = dict(params)
     for key, value in params.items():
-        if (key in parameters and "Path" in str(parameters[key].annotation)
-                and isinstance(value, (int, float)) and not isinstance(value, bool)):
+        annotation = str(parameters[key].annotation) if key in parameters else ""
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if "Path" in annotation and number:
             out[key] = str(value)
+        wanted = _NUMBER_ANNOTATIONS.get(annotation)
+        if wanted is not None and not (value is None and "None" in annotation) and not (
+                isinstance(value, wanted[0]) and not isinstance(value, bool)):
+            raise ConfigError(f"--source-param {key}={value!r}: source {name!r} expects "
+                              f"{wanted[1]}")
     return out
+
+
+#: Parameter annotations whose values are checked before a source opens (``seed=abc``).
+_NUMBER_ANNOTATIONS = {
+    "int": (int, "an integer"), "int | None": (int, "an integer"),
+    "float": ((int, float), "a number"), "float | None": ((int, float), "a number"),
+}
 
 
 def open_source(name: str, **kwargs: Any) -> VolumeSource:
