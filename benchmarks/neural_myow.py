@@ -113,12 +113,19 @@ def summarise(rows: list[dict]) -> None:
               f"code {REFERENCE_WALL_S:.0f} s on chewie-1)")
 
 
+def add_data_root_argument(parser: argparse.ArgumentParser) -> None:
+    """``--data-root``: ``$MTNEURO_DATA``, else ``../shared/data`` beside the project
+    (shared with ``neural_paired.py``)."""
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    default = os.environ.get("MTNEURO_DATA") or (str(shared) if shared.is_dir() else None)
+    parser.add_argument("--data-root", default=default, help="data root for named recordings "
+                        "(default $MTNEURO_DATA, else ../shared/data)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["chewie-1"])
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    parser.add_argument("--data-root", default=os.environ.get("MTNEURO_DATA") or (str(shared) if shared.is_dir() else None),
-                        help="data root for named recordings (default $MTNEURO_DATA, else ../shared/data)")
+    add_data_root_argument(parser)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=["myow", "byol", "raw"])
     parser.add_argument("--split", default="auto", help="auto (trial / block), or kfold: every trial tested once")

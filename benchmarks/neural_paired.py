@@ -22,7 +22,7 @@ not kept by the package).
 from __future__ import annotations
 
 import argparse
-import os
+import sys
 import time
 from itertools import combinations
 from pathlib import Path
@@ -31,6 +31,9 @@ import numpy as np
 
 from mtneuro.stats import mean_interval
 from mtneuro.tasks.neural import NeuralConfig, fit_neural
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from neural_myow import add_data_root_argument  # noqa: E402  (the sibling script's)
 
 KEYS = ("accuracy", "delta_accuracy")
 
@@ -129,10 +132,7 @@ def summarise(runs: dict[tuple[str, str], list[dict]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["chewie-1", "chewie-2", "mihi-1"])
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    default_root = os.environ.get("MTNEURO_DATA") or (str(shared) if shared.is_dir() else None)
-    parser.add_argument("--data-root", default=default_root, help="data root for named "
-                        "recordings (default $MTNEURO_DATA, else ../shared/data)")
+    add_data_root_argument(parser)
     parser.add_argument("--methods", nargs="+", default=["myow", "byol", "raw"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--split", default="kfold", choices=["kfold", "trial"])

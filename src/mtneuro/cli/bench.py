@@ -14,6 +14,7 @@ from mtneuro.cli.options import (
     parse_seeds,
     parse_source_params,
 )
+from mtneuro.errors import ConfigError, MtneuroError
 
 
 class _Jobs(click.ParamType):
@@ -67,7 +68,6 @@ def _check_cells(cells: list) -> None:
     them, before any cell runs (:func:`mtneuro.cli.preflight.check_config`)."""
     from mtneuro.bench.cell import cell_config
     from mtneuro.cli.preflight import check_config
-    from mtneuro.errors import MtneuroError
     from mtneuro.tasks.registry import get_task
 
     for cell in cells:
@@ -86,8 +86,6 @@ _OTHER_ENCODERS = {
 def _say_where_the_encoder_goes(suite: str, tasks: list[str], image_tasks: tuple[str, ...]) -> None:
     """``--encoder`` is scored on the suite's image-probing tasks only: fail when it has
     none, and name the tasks it skips, so a missing row is never a surprise."""
-    from mtneuro.errors import ConfigError
-
     tasks = list(dict.fromkeys(tasks))
     scored = [t for t in tasks if t in image_tasks]
     skipped = [t for t in tasks if t not in image_tasks]
@@ -158,7 +156,6 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     """
     from mtneuro.bench.runner import RunOptions, run_suite
     from mtneuro.bench.suite import expand, load_suite
-    from mtneuro.errors import ConfigError
     from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.report.html import build_report
     from mtneuro.tasks.registry import get_task, task_names

@@ -32,6 +32,7 @@ from torch import nn
 
 from mtneuro.errors import ConfigError
 from mtneuro.models import segmentation_2d, segmentation_3d
+from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.registry import Registry, check_choice
 from mtneuro.vocab import SEGMENTATION_MODEL_DIMS
 
@@ -92,8 +93,6 @@ def _ssl_unet(
         from mtneuro.models.user import resolve_encoder
 
         module, input_spec = resolve_encoder(str(encoder))
-    from mtneuro.models.checkpoint import input_normalisation
-
     if input_spec.get("spatial_dims", 2) != 2 or input_spec.get("in_channels", 1) != 1:
         raise ConfigError(
             f"encoder {encoder!s}: ssl-unet needs a 2D encoder on 1 channel, "
