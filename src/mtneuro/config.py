@@ -205,7 +205,6 @@ class _ConfigLoader(yaml.SafeLoader):
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
-
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         # PyYAML keeps the last of two equal keys; a config that sets `epochs` twice is a
         # mistake whichever value was meant, so it is named instead
