@@ -104,6 +104,22 @@ def test_resume_refuses_changed_settings(digits_images, tmp_path):
         make_trainer(digits_images, tmp_path, settings=changed).fit(resume=True)
 
 
+def test_resume_names_a_changed_method_first(digits_images, tmp_path):
+    # merged -> cascaded MYOW: same settings, other heads; the method is named, not a head key.
+    one_epoch = TrainSettings(**{**MYOW_SETTINGS.__dict__, "epochs": 1})
+    make_trainer(digits_images, tmp_path, settings=one_epoch).fit()
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["method_name"] == "myow-merged"
+    method = tiny_myow(seed=one_epoch.seed, layout="cascaded", k=2, widths=(4, 8))
+    optimizer = torch.optim.SGD(method.parameters(), lr=one_epoch.lr, momentum=0.9)
+    cascaded = Trainer(method, optimizer, digits_images[:48], flip_noise_view, one_epoch, tmp_path)
+    with pytest.raises(TrainingError, match="method was 'myow-merged', now 'myow'"):
+        cascaded.fit(resume=True)
+    # BYOL differs in mined_weight too; the method is what the message names.
+    byol = TrainSettings(**{**SETTINGS.__dict__, "epochs": 1})
+    with pytest.raises(TrainingError, match="method was 'myow-merged', now 'byol'$"):
+        make_trainer(digits_images, tmp_path, settings=byol).fit(resume=True)
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(digits_images, tmp_path):
     # NaN views from call 2*4 on: the first bad step is step 5 (1-based), in epoch 1.
     trainer = make_trainer(digits_images, tmp_path, counting_view(fail_at=2 * 4, poison=True))

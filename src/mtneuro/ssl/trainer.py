@@ -50,7 +50,9 @@ from mtneuro.ssl import schedules
 from mtneuro.ssl.checkpoint import (
     capture_rng_state,
     load_checkpoint,
+    method_name,
     restore_rng_state,
+    resume_mismatch,
     save_checkpoint,
 )
 from mtneuro.ssl.distributed import DistInfo, barrier, local_slice
@@ -363,6 +365,7 @@ class Trainer:
     def _state(self) -> dict[str, Any]:
         return {
             "method": self.method.state_dict(),
+            "method_name": method_name(self.method),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "step": self.step,
@@ -382,13 +385,10 @@ class Trainer:
 
     def _restore(self) -> None:
         state = load_checkpoint(self.checkpoint_path, map_location=self.device)
-        saved, current = state["settings"], asdict(self.settings)
-        for key, value in current.items():
-            # A key missing from an older checkpoint had its default then.
-            if key not in _RESUMABLE_CHANGES and saved.get(key, _DEFAULTS.get(key)) != value:
-                raise TrainingError(
-                    f"cannot resume {self.checkpoint_path}: {key} was {saved.get(key)!r}, now {value!r}"
-                )
+        problem = resume_mismatch(state, method_name(self.method), asdict(self.settings),
+                                  _DEFAULTS, _RESUMABLE_CHANGES)
+        if problem is not None:
+            raise TrainingError(f"cannot resume {self.checkpoint_path}: {problem}")
         restore_into(self.method, state, "method", self.checkpoint_path)
         restore_into(self.optimizer, state, "optimizer", self.checkpoint_path)
         if self.scaler is not None and state["scaler"] is not None:
