@@ -171,6 +171,32 @@ def test_source_params_name_a_missing_one_and_keep_numeric_folder_names(tmp_path
     assert "TypeError" not in outcome.err and "Traceback" not in outcome.err
 
 
+@pytest.mark.parametrize(("source", "params", "needle"), [
+    ("phantom", {"seed": -1}, r"phantom seed: expected an integer in \[0, 2\*\*31\), got -1"),
+    ("bossdb", {"workers": 0}, "workers: expected int >= 1, got 0"),
+    ("bossdb", {"protocol": "ftp"}, "protocol: expected 'http' or 'https'"),
+    ("bossdb", {"block_shape": "16,0,512"}, "block_shape: expected 3 positive ints"),
+    ("cache", {"root": "c", "memory_mb": -1}, "memory_mb: expected float >= 0, got -1"),
+    ("cache", {"root": "c", "upstream": "phantom", "upstream_params": {"seed": 2**31}},
+     "phantom seed: expected an integer in"),
+])
+def test_source_values_out_of_range_fail_before_any_source_opens(tmp_path, monkeypatch, source,
+                                                                 params, needle):
+    from mtneuro.data.sources import source_params
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=needle):
+        source_params(source, params)  # bossdb: no server is asked; cache: no folder made
+    assert tree(tmp_path) == {}
+
+
+def test_bench_dry_run_names_a_source_value_out_of_range(tmp_path):
+    outcome = invoke(["bench", "--suite", "quick", "--source-param", "seed=-1", "--dry-run",
+                      "--out", "b"], tmp_path)
+    assert_one_line_error(outcome, "phantom seed: expected an integer in [0, 2**31), got -1")
+    assert not (tmp_path / "b").exists()
+
+
 def test_a_callable_that_needs_arguments_is_one_line(tmp_path):
     check(tmp_path, ["task1", "--method", "encoder", "--encoder", "os:system", "--quick"],
           "encoder 'os:system': calling it with no arguments failed", "missing required argument")

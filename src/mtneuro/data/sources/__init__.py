@@ -35,10 +35,13 @@ def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` checked against source ``name``'s parameters: a required one missing
     fails naming it, as does a value that is no number where the parameter takes an
     integer or a number; a number given for a path (``--source-param root=2024``: JSON
-    reads it as an int) becomes that path. Unknown keys are left to the factory's check.
+    reads it as an int) becomes that path; a value out of range fails as the source would
+    (:meth:`VolumeSource.check_params`, which opens nothing). Unknown keys are left to the
+    factory's check.
 
     Raises:
-        ConfigError: a required parameter is missing, or a number parameter is not one.
+        ConfigError: a required parameter is missing, a number parameter is not one, or a
+            value is out of range.
     """
     parameters = inspect.signature(source_factory(name)).parameters
     missing = [p.name for p in parameters.values()
@@ -58,6 +61,9 @@ def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
                 isinstance(value, wanted[0]) and not isinstance(value, bool)):
             raise ConfigError(f"--source-param {key}={value!r}: source {name!r} expects "
                               f"{wanted[1]}")
+    check_values = getattr(source_factory(name), "check_params", None)
+    if check_values is not None:
+        check_values(out)  # ranges, opening nothing
     return out
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, Iterable
 
 import numpy as np
@@ -59,6 +60,15 @@ class VolumeSource(ABC):
     def __init__(self, shape: tuple[int, int, int], channels: Iterable[str] = CHANNELS) -> None:
         self.shape = tuple(int(s) for s in shape)
         self.channels = tuple(channels)
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """Fail as the constructor would on a parameter value out of range, opening nothing
+        (no file read, no connection), so ``bench --dry-run`` names it. Checks nothing here.
+
+        Raises:
+            ConfigError: a value the constructor would refuse.
+        """
 
     # -- to implement -------------------------------------------------------------
     @abstractmethod

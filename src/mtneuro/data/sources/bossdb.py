@@ -20,12 +20,13 @@ bounded time and a bounded number of requests.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -65,7 +66,7 @@ def parse_shape(value: Any, key: str) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
-def _number(value: Any, key: str, kind: type, minimum: float) -> Any:
+def number_at_least(value: Any, key: str, kind: type, minimum: float) -> Any:
     """``kind(value)`` if it is >= ``minimum``, else a :class:`ConfigError` naming ``key``."""
     try:
         number = kind(value)
@@ -74,6 +75,29 @@ def _number(value: Any, key: str, kind: type, minimum: float) -> Any:
     if number is None or isinstance(value, bool) or not number >= minimum:
         raise ConfigError(f"{key}: expected {kind.__name__} >= {minimum:g}, got {value!r}")
     return number
+
+
+def _checked(
+    protocol: Any, channels: Any, workers: Any, block_shape: Any, timeout: Any,
+    max_attempts: Any, max_retry_seconds: Any, backoff: Any,
+) -> dict[str, Any]:
+    """The constructor's settings checked (and made ints / floats / tuples), naming the key
+    of the first bad one; no connection is made."""
+    if protocol not in ("http", "https"):
+        raise ConfigError(f"protocol: expected 'http' or 'https', got {protocol!r}")
+    wanted = tuple(channels.split(",")) if isinstance(channels, str) else tuple(channels)
+    for channel in wanted:
+        if channel not in BOSSDB_CHANNELS:
+            raise ConfigError(f"channels: unknown channel {channel!r}; valid: {', '.join(CHANNELS)}")
+    return {
+        "channels": wanted,
+        "workers": int(number_at_least(workers, "workers", int, 1)),
+        "block_shape": parse_shape(block_shape, "block_shape"),
+        "timeout": number_at_least(timeout, "timeout", float, 1e-3),
+        "max_attempts": int(number_at_least(max_attempts, "max_attempts", int, 1)),
+        "max_retry_seconds": number_at_least(max_retry_seconds, "max_retry_seconds", float, 0.0),
+        "backoff": number_at_least(backoff, "backoff", float, 0.0),
+    }
 
 
 def aligned_blocks(
@@ -135,25 +159,18 @@ class BossDBSource(VolumeSource):
         channels: Iterable[str] | str = CHANNELS,
         seed: int | None = None,
     ) -> None:
-        if protocol not in ("http", "https"):
-            raise ConfigError(f"protocol: expected 'http' or 'https', got {protocol!r}")
-        wanted = tuple(channels.split(",")) if isinstance(channels, str) else tuple(channels)
-        for channel in wanted:
-            if channel not in BOSSDB_CHANNELS:
-                raise ConfigError(
-                    f"channels: unknown channel {channel!r}; valid: {', '.join(CHANNELS)}"
-                )
+        checked = _checked(protocol=protocol, channels=channels, workers=workers,
+                           block_shape=block_shape, timeout=timeout, max_attempts=max_attempts,
+                           max_retry_seconds=max_retry_seconds, backoff=backoff)
+        wanted = checked["channels"]
         self.host = str(host)
         self.protocol = protocol
         self.token = token or os.environ.get(TOKEN_ENV) or "public"
-        self.workers = int(_number(workers, "workers", int, 1))
-        self.block_shape = parse_shape(block_shape, "block_shape")
-        self.timeout = _number(timeout, "timeout", float, 1e-3)
-        self.policy = RetryPolicy(
-            max_attempts=int(_number(max_attempts, "max_attempts", int, 1)),
-            max_seconds=_number(max_retry_seconds, "max_retry_seconds", float, 0.0),
-            base_delay=_number(backoff, "backoff", float, 0.0),
-        )
+        self.workers, self.block_shape = checked["workers"], checked["block_shape"]
+        self.timeout = checked["timeout"]
+        self.policy = RetryPolicy(max_attempts=checked["max_attempts"],
+                                  max_seconds=checked["max_retry_seconds"],
+                                  base_delay=checked["backoff"])
         self.seed = seed
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
@@ -162,6 +179,12 @@ class BossDBSource(VolumeSource):
         origin, shape = self._read_metadata(wanted)
         self.origin = origin
         super().__init__(shape, wanted)
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
+        wanted = inspect.signature(_checked).parameters
+        _checked(**{key: params.get(key, defaults[key]) for key in wanted})
 
     @property
     def url(self) -> str:

@@ -106,9 +106,8 @@ class CacheSource(VolumeSource):
         from mtneuro.data.sources.bossdb import parse_shape
 
         root = Path(root).expanduser()
+        self.check_params({"chunk_shape": chunk_shape, "workers": workers, "memory_mb": memory_mb})
         wanted_chunks = parse_shape(chunk_shape, "chunk_shape") if chunk_shape is not None else None
-        if int(workers) < 1:
-            raise ConfigError(f"workers: expected int >= 1, got {workers!r}")
         self.workers = int(workers)
         self.memory_mb = float(memory_mb)
         self._upstream: VolumeSource | None = (
@@ -174,6 +173,19 @@ class CacheSource(VolumeSource):
     @property
     def root(self) -> Path:
         return self.store.root
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        from mtneuro.data.sources.bossdb import number_at_least, parse_shape
+
+        if params.get("chunk_shape") is not None:
+            parse_shape(params["chunk_shape"], "chunk_shape")
+        number_at_least(params.get("workers", 4), "workers", int, 1)
+        number_at_least(params.get("memory_mb", 256.0), "memory_mb", float, 0.0)
+        if isinstance(params.get("upstream"), str):
+            from mtneuro.data.sources import source_params
+
+            source_params(params["upstream"], params.get("upstream_params") or {})
 
     def params(self) -> dict[str, Any]:
         return {

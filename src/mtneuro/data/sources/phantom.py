@@ -23,6 +23,7 @@ Any block can be read on its own: it equals the same voxels of any larger read.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,18 @@ PHANTOM_SHAPE = (VOLUME_DEPTH, *LAYOUT_SHAPE)
 Range = tuple[int, int]
 
 
+def _checked_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer, str)):
+        raise ConfigError(f"phantom seed: expected a non-negative integer, got {seed!r}")
+    try:
+        value = int(seed)
+    except ValueError:
+        raise ConfigError(f"phantom seed: expected a non-negative integer, got {seed!r}") from None
+    if value < 0 or value >= 2**31:
+        raise ConfigError(f"phantom seed: expected an integer in [0, 2**31), got {seed!r}")
+    return value
+
+
 @SOURCES.register("phantom")
 class PhantomSource(VolumeSource):
     """Synthetic volume of shape (720, 1420, 5805), uint8 channels ``image``,
@@ -51,21 +64,15 @@ class PhantomSource(VolumeSource):
     name = "phantom"
 
     def __init__(self, seed: int = 0) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer, str)):
-            raise ConfigError(f"phantom seed: expected a non-negative integer, got {seed!r}")
-        try:
-            value = int(seed)
-        except ValueError:
-            raise ConfigError(
-                f"phantom seed: expected a non-negative integer, got {seed!r}"
-            ) from None
-        if value < 0 or value >= 2**31:
-            raise ConfigError(f"phantom seed: expected an integer in [0, 2**31), got {seed!r}")
         super().__init__(PHANTOM_SHAPE)
-        self.seed = value
+        self.seed = _checked_seed(seed)
         self._renderer: PhantomRenderer | None = None
         self._lock = threading.Lock()
         self._last: tuple[tuple[Range, Range, Range], dict[str, np.ndarray]] | None = None
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        _checked_seed(params.get("seed", 0))
 
     def params(self) -> dict[str, Any]:
         return {"seed": self.seed}
