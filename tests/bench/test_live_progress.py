@@ -68,3 +68,15 @@ def test_log_gets_a_line_per_running_cell_at_each_interval(tmp_path, monkeypatch
     assert len(lines) >= 2
     assert f"running {state.cell.id} 1m05s: task-2 training 64/128 samples" in lines[0]
     assert states[1].cell.id not in "".join(lines)  # pending cells are not listed
+
+
+def test_eta_is_the_mean_cell_time_times_the_cells_left_over_the_parallel_jobs():
+    states = [state for _ in range(3) for state in _states()]  # 6 cells
+    for state, (status, wall_s) in zip(states, [("complete", 10.0), ("failed", 20.0),
+                                                ("running", None), ("pending", None),
+                                                ("pending", None), ("skipped", None)]):
+        state.status, state.wall_s = status, wall_s
+    assert bench_progress.eta_seconds(states, parallel=2) == 22.5  # 15 s x 3 left / 2
+    assert bench_progress.eta_seconds(states, parallel=1) == 45.0
+    assert bench_progress.eta_seconds(states[2:], parallel=1) is None  # nothing timed yet
+    assert bench_progress.eta_seconds(states[:2], parallel=1) == 0.0  # nothing left

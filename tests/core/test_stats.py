@@ -53,3 +53,13 @@ def test_weighted_f1_matches_scikit_learn():
     assert weighted_f1(confusion) == pytest.approx(
         f1_score(truth, pred, average="weighted", zero_division=0), abs=1e-12)
     assert weighted_f1([[3, 0], [0, 5]]) == 1.0
+
+
+def test_per_class_accuracy_is_recall_and_nan_for_a_class_absent_from_the_test_set():
+    # Class 2 is predicted once but never true: no recall to report, so NaN (not 0, which
+    # would read as "never right", and not dropped, which would shift the class order).
+    scores = classification_metrics([0, 0, 1, 1, 1], [0, 2, 1, 1, 0], 3)
+    recall = scores["per_class_accuracy"]
+    assert recall[:2] == [0.5, pytest.approx(2 / 3)] and math.isnan(recall[2])
+    assert scores["accuracy"] == 0.6 and scores["n_test"] == 5
+    assert scores["confusion"] == [[1, 0, 1], [1, 2, 0], [0, 0, 0]]

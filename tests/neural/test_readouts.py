@@ -1,6 +1,7 @@
 """Closed-form ridge over the penalty grid, and both readouts on synthetic data."""
 
 import numpy as np
+import pytest
 
 from mtneuro.tasks.neural.readouts import fit_angle_readout, fit_state_readout, ridge_grid
 
@@ -36,3 +37,30 @@ def test_state_readout_is_class_balanced():
     pred = ro.predict(x[1::2])
     # balanced weights keep the rare class' recall high (an unweighted fit sacrifices it)
     assert np.mean(pred[y[1::2] == 1] == 1) > 0.8
+
+
+def test_balanced_ridge_classifier_matches_a_weighted_sklearn_ridge():
+    # The checkpoint scorer of sleep runs: classes weighted n / (k n_c), one-hot ridge.
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from mtneuro.tasks.neural.readouts import fit_balanced_ridge_classifier
+
+    rng = np.random.default_rng(3)
+    y = np.r_[np.zeros(800, int), np.ones(150, int), np.full(50, 2)]
+    x = rng.normal(size=(1000, 4)) + 0.8 * np.eye(3, 4)[y]
+    xt, yt, xv, yv = x[::2], y[::2], x[1::2], y[1::2]
+    standard = (xt - xt.mean(0)) / xt.std(0), (xv - xt.mean(0)) / xt.std(0)
+    penalty = 1e-3
+    balanced = (len(yt) / (3 * np.bincount(yt)))[yt]
+
+    def sklearn_scores(weight):
+        ridge = Ridge(alpha=len(yt) * penalty).fit(standard[0], np.eye(3)[yt], sample_weight=weight)
+        pred = ridge.predict(standard[1]).argmax(1)
+        return {"accuracy": accuracy_score(yv, pred),
+                "f1_weighted": f1_score(yv, pred, average="weighted")}
+
+    got = fit_balanced_ridge_classifier(xt, yt, xv, yv, penalties=np.array([penalty]))
+    expected = sklearn_scores(balanced)
+    assert got == {k: pytest.approx(v) for k, v in expected.items()}
+    assert sklearn_scores(None)["accuracy"] > expected["accuracy"] + 0.02  # weighting matters here

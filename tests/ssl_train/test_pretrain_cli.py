@@ -115,3 +115,35 @@ def test_compile_flag_reaches_the_trainer_settings(tmp_path, capsys, monkeypatch
         code, _ = run_cli(["pretrain", "--quick", *flag, "--out", str(tmp_path)], capsys)
         assert code == 2
     assert seen == [False, True]
+
+
+def test_probe_flag_scores_the_trained_encoder_on_the_test_split(tmp_path, capsys):
+    from mtneuro.data.vision import load_vision
+    from mtneuro.tasks.probe import extract_features
+    from mtneuro.tasks.vision_eval import evaluate_encoder
+
+    out = tmp_path / "run"
+    main(["pretrain", "--source", "digits", "--quick", "--epochs", "1", "--probe", "--quiet",
+          "--out", str(out)])
+    printed = capsys.readouterr()
+    probe = json.loads((out / "metrics.json").read_text())["metrics"]["probe"]
+    assert (f"probe: linear {probe['linear_accuracy']:.3f}, kNN {probe['knn_accuracy']:.3f}"
+            in printed.out)
+    encoder = load_encoder(out / "encoder.pt")
+    train, test = load_vision("digits", "train"), load_vision("digits", "test")
+    spec = encoder.input_spec
+    assert evaluate_encoder(encoder, train, test, mean=spec["mean"], std=spec["std"]) == probe
+    # The kNN figure by a plain loop: 20 nearest by cosine, votes exp(sim / 0.07).
+    kwargs = {"mean": spec["mean"], "std": spec["std"]}
+    train_f, test_f = (
+        torch.nn.functional.normalize(torch.as_tensor(extract_features(encoder, x, **kwargs)), dim=1)
+        for x in (train.images, test.images))
+    hits = 0
+    for feature, label in zip(test_f, test.labels):
+        sims = train_f @ feature
+        nearest = sims.argsort(descending=True)[:20]
+        votes = [float(sims[nearest][train.labels[nearest] == c].div(0.07).exp().sum())
+                 for c in range(10)]
+        hits += int(max(range(10), key=votes.__getitem__) == int(label))
+    assert probe["knn_accuracy"] == pytest.approx(hits / len(test.labels), abs=1 / len(test.labels))
+    assert 0.5 < probe["linear_accuracy"] <= 1.0  # far above the 0.1 of chance on 10 digits

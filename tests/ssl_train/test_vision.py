@@ -76,6 +76,27 @@ def test_knn_and_linear_probe_on_known_clusters():
     assert chance["accuracy"] < 0.7
 
 
+def test_knn_vote_is_weighted_by_similarity_on_a_hand_computed_case():
+    # Test point 0 and 2 lie next to the one class-0 sample and farther from the two class-1
+    # samples: a sharp vote (T 0.07) follows the nearest, a flat one (T 100) the majority.
+    train_x = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8]])
+    train_y = torch.tensor([0, 1, 1])
+    test_x = torch.tensor([[1.0, 0.2], [0.0, 1.0], [1.0, 0.1]])
+    test_y = torch.tensor([0, 1, 0])
+    sharp = knn_accuracy(train_x, train_y, test_x, test_y, k=3, temperature=0.07)
+    flat = knn_accuracy(train_x, train_y, test_x, test_y, k=3, temperature=100.0, chunk=1)
+    assert (sharp, flat) == (1.0, pytest.approx(1 / 3))  # predictions 0 1 0, then 1 1 1
+    assert knn_accuracy(train_x, train_y, test_x, test_y, k=50, temperature=100.0) == flat
+
+
+def test_linear_probe_scores_the_test_split_not_the_training_one():
+    g = torch.Generator().manual_seed(1)
+    labels = torch.arange(3).repeat_interleave(20)
+    feats = torch.eye(3)[labels] * 10 + torch.randn(60, 3, generator=g)
+    wrong = (labels[1::2] + 1) % 3  # every test label names another cluster
+    assert linear_probe_accuracy(feats[::2], labels[::2], feats[1::2], wrong)["accuracy"] == 0.0
+
+
 def test_raw_pixel_probe_on_digits():
     result = raw_pixel_probe(load_vision("digits", "train"), load_vision("digits", "test"), cs=(0.1,))
     assert 0.93 < result["linear_accuracy"] <= 1.0

@@ -36,6 +36,20 @@ def test_linear_probe_separates_separable_classes_and_picks_c_on_validation():
     assert LinearProbe(Cs=(0.1, 1.0), cv=3).fit(x, y).score(xt, yt) == 1.0
 
 
+def test_linear_probe_keeps_the_c_that_wins_on_validation_whatever_its_place():
+    # One class in five: a probe penalised to nothing (C 1e-4) says "majority" (0.8 on
+    # validation); C 1 separates the classes (1.0). The better C is kept in either order.
+    def data(seed, n):
+        rng = np.random.default_rng(seed)
+        y = (np.arange(n) % 5 == 0).astype(int)
+        return 6.0 * np.eye(2, 10)[y] + rng.standard_normal((n, 10)), y
+
+    (x, y), (xv, yv) = data(0, 120), data(1, 40)
+    for cs, scores in (((1e-4, 1.0), [0.8, 1.0]), ((1.0, 1e-4), [1.0, 0.8])):
+        probe = LinearProbe(Cs=cs).fit(x, y, xv, yv)
+        assert probe.C_ == 1.0 and probe.scores_.tolist() == scores
+
+
 def test_linear_probe_rejects_single_class_and_bad_cs():
     x, y = _separable(0)
     with pytest.raises(DataError, match="2 classes"):
