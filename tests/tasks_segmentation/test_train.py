@@ -45,6 +45,15 @@ def test_crops_keep_image_and_mask_aligned(depth):
     assert seen == len(batches) == 1
 
 
+def test_a_batch_size_beyond_the_tiles_says_so_and_batches_all_of_them():
+    images, masks = _tiles()
+    with pytest.warns(UserWarning, match=f"batch_size 100000 is more than the {len(images)} "
+                                         f"training tiles; each batch holds all {len(images)}"):
+        batches = CropBatches(images, masks, batch_size=100_000, crop=8)
+    (image, _), = batches.epoch(0)
+    assert image.shape[0] == len(images)
+
+
 def test_batches_depend_only_on_seed_and_epoch():
     images, masks = _tiles()
     a = CropBatches(images, masks, batch_size=2, crop=8, seed=1, steps_per_epoch=3)

@@ -8,6 +8,7 @@ resumed at epoch k sees exactly the batches an uninterrupted run would.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -55,6 +56,10 @@ class CropBatches:
             raise ConfigError(f"crop: expected int in [1, {min(height, width)}], got {crop!r}")
         if images.shape[0] == 0:
             raise ConfigError("no training tiles")
+        if batch_size > images.shape[0]:
+            warnings.warn(f"batch_size {batch_size} is more than the {images.shape[0]} training "
+                          f"tiles; each batch holds all {images.shape[0]}", UserWarning,
+                          stacklevel=2)
         self.images, self.masks = images, masks
         self.batch_size, self.crop, self.seed = batch_size, crop, seed
         self.augment, self.steps, self.drop_last = augment, steps_per_epoch, drop_last
