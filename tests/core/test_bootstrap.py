@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 
 from mtneuro.stats import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    _resample_counts,
     bootstrap_interval,
     classification_intervals,
     first_seed_intervals,
@@ -11,6 +14,23 @@ from mtneuro.stats import (
     r2_interval,
     seeds_agree,
 )
+
+
+def _loop_interval(score, n):
+    """The 95% percentile interval by a plain loop: score each resample (the sample indices
+    drawn by the module's own resample counts) one by one."""
+    counts = _resample_counts(n, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED).astype(int)
+    draws = np.array([score(np.repeat(np.arange(n), row)) for row in counts], dtype=float)
+    return np.nanpercentile(draws, [2.5, 97.5], axis=0)
+
+
+def _noisy_labels(n, weights, seed):
+    """Truth drawn with class ``weights`` and a prediction right 60 % of the time, else biased
+    to class 0 (so recall and precision differ)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.choice(len(weights), n, p=weights)
+    wrong = np.where(rng.random(n) < 0.5, 0, rng.integers(0, len(weights), n))
+    return truth, np.where(rng.random(n) < 0.6, truth, wrong)
 
 
 def test_degenerate_samples_give_a_point_interval():
@@ -36,8 +56,15 @@ def test_binomial_accuracy_matches_the_normal_approximation():
 
 
 def test_fixed_seed_gives_the_same_interval():
+    """Across a cleared cache too (the resample counts are cached, which alone would make two
+    calls agree), and equal to a mean over resamples drawn afresh with the fixed seed."""
     values = np.random.default_rng(3).random(200)
-    assert mean_interval(values, unit="x") == mean_interval(values, unit="x")
+    first = mean_interval(values, unit="x")
+    _resample_counts.cache_clear()
+    assert mean_interval(values, unit="x") == first
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    fresh = rng.multinomial(200, np.full(200, 1 / 200), size=BOOTSTRAP_RESAMPLES) @ values / 200
+    assert [first["low"], first["high"]] == pytest.approx(np.percentile(fresh, [2.5, 97.5]))
     other = bootstrap_interval(lambda t: t[..., 0] / t[..., 1], np.c_[values, np.ones(200)],
                                unit="x", seed=1)
     assert other["low"] != mean_interval(values, unit="x")["low"]
@@ -56,10 +83,52 @@ def test_classification_point_estimates_inside_their_intervals():
         assert out[name]["low"] < value < out[name]["high"], name
 
 
+def test_per_class_accuracy_is_recall_on_each_resample():
+    """Recall (row sums of the confusion matrix), not precision: the two differ here."""
+    from sklearn.metrics import precision_score, recall_score
+
+    truth, pred = _noisy_labels(120, [0.3, 0.4, 0.3], seed=5)
+    assert not np.allclose(recall_score(truth, pred, average=None),
+                           precision_score(truth, pred, average=None), atol=0.05)
+    out = classification_intervals(truth, pred, 3, unit="trials")["per_class_accuracy"]
+    low, high = _loop_interval(lambda i: recall_score(truth[i], pred[i], labels=[0, 1, 2],
+                                                      average=None, zero_division=np.nan), 120)
+    assert out["low"] == pytest.approx(low) and out["high"] == pytest.approx(high)
+
+
+@pytest.mark.parametrize("name,average", [("f1_weighted", "weighted"), ("avg_f1", "macro"),
+                                          ("accuracy", None)])
+def test_classification_intervals_match_sklearn_on_each_resample(name, average):
+    """Each resample scored by scikit-learn (macro: over the classes present or predicted);
+    4 classes, the last one rare, so that leaving a class out of the macro F1 or weighting F1
+    by predicted counts moves the interval."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    truth, pred = _noisy_labels(150, [0.3, 0.3, 0.3, 0.1], seed=7)
+    out = classification_intervals(truth, pred, 4, unit="trials")[name]
+    if average is None:
+        score = lambda i: accuracy_score(truth[i], pred[i])
+    else:
+        score = lambda i: f1_score(truth[i], pred[i], average=average, zero_division=0)
+    low, high = _loop_interval(score, 150)
+    assert out["low"] == pytest.approx(low) and out["high"] == pytest.approx(high)
+
+
+def test_r2_interval_matches_sklearn_on_each_resample():
+    from sklearn.metrics import r2_score
+
+    y = np.random.default_rng(0).normal(size=(80, 2))
+    noisy = y + np.random.default_rng(1).normal(scale=0.7, size=y.shape)
+    out = r2_interval(y, noisy, unit="crops")
+    low, high = _loop_interval(lambda i: r2_score(y[i], noisy[i], multioutput="raw_values"), 80)
+    assert out["low"] == pytest.approx(low) and out["high"] == pytest.approx(high)
+
+
 def test_r2_interval_of_a_perfect_fit_and_a_noisy_one():
     y = np.random.default_rng(0).normal(size=(300, 2))
     perfect = r2_interval(y, y, unit="crops")
-    assert perfect["low"] == pytest.approx([1.0, 1.0]) and perfect["high"] == pytest.approx([1.0, 1.0])
+    assert perfect["low"] == pytest.approx([1.0, 1.0])
+    assert perfect["high"] == pytest.approx([1.0, 1.0])
     noisy = y + np.random.default_rng(1).normal(scale=1.0, size=y.shape)
     r2 = 1 - ((y - noisy) ** 2).sum(0) / ((y - y.mean(0)) ** 2).sum(0)
     out = r2_interval(y, noisy, unit="crops")
@@ -87,7 +156,8 @@ def test_groups_resample_whole_tiles():
     assert by_tile["n"] == 300
     assert by_tile["high"] - by_tile["low"] == pytest.approx(tiles["high"] - tiles["low"], rel=0.15)
     naive = mean_interval(crops, unit="crops")
-    assert (by_tile["high"] - by_tile["low"]) / (naive["high"] - naive["low"]) == pytest.approx(2, rel=0.2)
+    ratio = (by_tile["high"] - by_tile["low"]) / (naive["high"] - naive["low"])
+    assert ratio == pytest.approx(2, rel=0.2)
 
 
 def test_describe_never_prints_a_zero_std():

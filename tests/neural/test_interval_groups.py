@@ -1,0 +1,53 @@
+"""Reach intervals resample whole test trials (a trial's bins together), checked against an
+explicit loop over trials on a slice of the packaged Chewie recording."""
+
+import numpy as np
+import pytest
+
+from mtneuro.data.neural import RECORDINGS
+from mtneuro.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, _resample_counts
+from mtneuro.tasks.neural import NeuralConfig, fit_neural
+
+
+@pytest.fixture(scope="module")
+def reach_slice(packaged_data, tmp_path_factory):
+    """The first 40 trials of Chewie day 1 (about 230 bins; the packaged sample)."""
+    with np.load(packaged_data / RECORDINGS["chewie-1"][0]) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    keep = arrays["trial"] < 40
+    path = tmp_path_factory.mktemp("reach") / "chewie-slice-bin0.10.npz"
+    np.savez(path, **{k: v[keep] for k, v in arrays.items()})
+    return path
+
+
+def _trial_loop(values, trial):
+    """2.5 / 97.5 percentiles of the mean over the bins of the trials each resample draws
+    (trial g of the sorted test trials drawn ``counts[b, g]`` times)."""
+    trials = np.unique(trial)
+    counts = _resample_counts(len(trials), BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED).astype(int)
+    bins_of = {t: np.flatnonzero(trial == t) for t in trials}
+    draws = []
+    for row in counts:
+        bins = np.concatenate([bins_of[t] for t in np.repeat(trials, row)])
+        draws.append(values[bins].mean())
+    return np.percentile(draws, [2.5, 97.5])
+
+
+def test_kfold_intervals_resample_test_trials(reach_slice):
+    """k-fold: all 40 trials are test trials; every bin of a trial drawn with it."""
+    out = fit_neural(NeuralConfig(data=str(reach_slice), method="raw", split="kfold", folds=4))
+    intervals = out.metrics["intervals"]
+    assert set(intervals) == set(out.test_per_bin) and len(np.unique(out.test_trial)) == 40
+    assert out.metrics["n_test"] > 40  # several bins per trial: bins and trials differ
+    for key, values in out.test_per_bin.items():
+        assert intervals[key]["n"] == 40 and intervals[key]["unit"] == "test trials", key
+        low, high = _trial_loop(values, out.test_trial)
+        assert [intervals[key]["low"], intervals[key]["high"]] == pytest.approx([low, high]), key
+
+
+def test_trial_split_interval_counts_test_trials_not_bins(reach_slice):
+    out = fit_neural(NeuralConfig(data=str(reach_slice), method="raw"))
+    n_trials = len(np.unique(out.test_trial))
+    assert n_trials < out.metrics["n_test"]
+    for key, interval in out.metrics["intervals"].items():
+        assert interval["n"] == n_trials, key
