@@ -4,20 +4,8 @@ explicit loop over trials on a slice of the packaged Chewie recording."""
 import numpy as np
 import pytest
 
-from mtneuro.data.neural import RECORDINGS
 from mtneuro.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, _resample_counts
 from mtneuro.tasks.neural import NeuralConfig, fit_neural
-
-
-@pytest.fixture(scope="module")
-def reach_slice(packaged_data, tmp_path_factory):
-    """The first 40 trials of Chewie day 1 (about 230 bins; the packaged sample)."""
-    with np.load(packaged_data / RECORDINGS["chewie-1"][0]) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    keep = arrays["trial"] < 40
-    path = tmp_path_factory.mktemp("reach") / "chewie-slice-bin0.10.npz"
-    np.savez(path, **{k: v[keep] for k, v in arrays.items()})
-    return path
 
 
 def _trial_loop(values, trial):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mtneuro.data.neural import RECORDINGS, load_recording
+from mtneuro.data.neural import load_recording
 from mtneuro.tasks.neural import NeuralConfig, fit_neural
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import train_supervised
@@ -56,15 +56,6 @@ def test_stop_after_outside_the_schedule_is_refused(stop_after):
     config = resolve(NeuralConfig(data="x", method="byol", steps=24, batch_size=32), "reach")
     with pytest.raises(ValueError, match=r"stop_after: expected an int in \[1, 24\], got"):
         train_ssl("byol", _sampler(config), config, seed=0, stop_after=stop_after)
-
-
-@pytest.fixture(scope="module")
-def reach_slice(packaged_data, tmp_path_factory):
-    with np.load(packaged_data / RECORDINGS["chewie-1"][0]) as npz:
-        arrays = {k: npz[k][npz["trial"] < 40] for k in npz.files}
-    path = tmp_path_factory.mktemp("refit") / "slice-bin0.10.npz"
-    np.savez(path, **arrays)
-    return path
 
 
 @pytest.mark.parametrize("method", ["myow", "raw"])

@@ -14,18 +14,6 @@ FAST = {"steps": 15, "batch_size": 64, "warmup_steps": 2}
 
 
 @pytest.fixture(scope="module")
-def reach_slice(packaged_data, tmp_path_factory):
-    """The first 40 trials of Chewie day 1 (about 230 bins; the packaged sample) as a new,
-    unknown recording."""
-    with np.load(packaged_data / RECORDINGS["chewie-1"][0]) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    keep = arrays["trial"] < 40
-    path = tmp_path_factory.mktemp("reach") / "chewie-slice-bin0.10.npz"
-    np.savez(path, **{k: v[keep] for k, v in arrays.items()})
-    return path
-
-
-@pytest.fixture(scope="module")
 def sleep_slice(shared_data, tmp_path_factory):
     """The first 3,000 bins of mouse CA1 as a new rodent pair."""
     folder = tmp_path_factory.mktemp("sleep")
