@@ -50,7 +50,8 @@ class SmallConvEncoder(nn.Module):
 def build() -> nn.Module:
     """The callable named on the command line (``my_encoder:build``).
 
-    Load your trained weights here, e.g. ``model.load_state_dict(torch.load(path))``.
+    Load your trained weights here, e.g.
+    ``model.load_state_dict(torch.load(path, weights_only=True))``.
     """
     torch.manual_seed(0)  # the same random weights each time (a baseline without training)
     return SmallConvEncoder(width=16)

@@ -98,6 +98,9 @@ def test_negative_seed_is_one_line(tmp_path, args, needle):
 def test_seed_beside_seeds_is_an_error(tmp_path):
     check(tmp_path, ["neural", "--data", "chewie-1", "--seed", "3", "--seeds", "0", "1"],
           "--seed and --seeds")
+    # one would be dropped silently (epochs wins in the config)
+    check(tmp_path, ["neural", "--data", "chewie-1", "--epochs", "2", "--steps", "100"],
+          "--epochs and --steps: choose one")
 
 
 def test_crop_beyond_the_tile_names_the_maximum(tmp_path):
@@ -195,6 +198,24 @@ def test_bench_dry_run_names_a_source_value_out_of_range(tmp_path):
                       "--out", "b"], tmp_path)
     assert_one_line_error(outcome, "phantom seed: expected an integer in [0, 2**31), got -1")
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    # PCA's accuracy must not be recorded beside an encoder it never read
+    (["task1", "--method", "pca", "--encoder", "resnet-tiny"],
+     "method 'pca' reads no encoder; --encoder is for the methods encoder, byol"),
+    (["task3", "--method", "supervised", "--encoder", "resnet-tiny"],
+     "method 'supervised' reads no encoder"),
+    (["task1", "--method", "encoder"], "method encoder: expected --encoder SPEC"),
+    (["task1", "--method", "myow", "--dim", "3d"], "on-the-fly pre-training is 2D only"),
+])
+def test_encoder_and_method_must_fit_together(tmp_path, args, needle):
+    check(tmp_path, [*args, "--quick"], needle, within_s=30)
+
+
+def test_a_misspelt_encoder_name_gets_a_suggestion(tmp_path):
+    check(tmp_path, ["task1", "--method", "encoder", "--encoder", "resnet-tinyy", "--quick"],
+          "did you mean 'resnet-tiny'?", "an installed 'mtneuro.encoders' entry point")
 
 
 def test_a_callable_that_needs_arguments_is_one_line(tmp_path):

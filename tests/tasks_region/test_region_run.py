@@ -112,3 +112,27 @@ def test_3d_blocks_run_through_the_same_protocol():
                           n_components=8)
     result = run_task1(config, splits)
     assert result["dim"] == "3d" and result["accuracy"]["mean"] == 1.0
+
+
+class _ConstantEncoder(torch.nn.Module):
+    """Features that ignore the image: no readout can tell the regions apart from them."""
+
+    out_dim = 4
+    input_spec = {"spatial_dims": 2, "in_channels": 1, "size": 16}
+
+    def forward(self, x):
+        return torch.ones(x.shape[0], 4)
+
+
+def test_a_readout_that_predicts_one_region_for_every_image_is_said():
+    config = task1_config(method="encoder", seeds=[0], protocol="resized", input_size=16)
+    with pytest.warns(UserWarning, match="encoder, seed 0: every test image was predicted as "):
+        result = run_task1(config, _splits(), encoder=_ConstantEncoder())
+    assert result["accuracy"]["mean"] == 0.25  # the share of the one class predicted
+
+
+def test_a_registered_encoder_name_says_its_weights_are_random():
+    from mtneuro.models.user import resolve_encoder
+
+    with pytest.warns(UserWarning, match="'resnet-tiny' is a registered architecture with random"):
+        resolve_encoder("resnet-tiny")

@@ -25,7 +25,9 @@ from mtneuro.vocab import NEURAL_METHODS
               help="several seeds (e.g. --seeds 0 1 2); metrics.json then holds mean and std")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="passes over the training bins (default: the kind's step count)")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="optimiser steps (overrides the default)")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="most optimiser steps (default: the kind's, 1,000 reach / 1,500 sleep); "
+                   "not with --epochs")
 @click.option("--split", type=click.Choice(get_args(SplitName)), default="auto", show_default=True,
               help="trial/kfold (reach), block/random (sleep); auto = trial or block")
 @click.option("--folds", type=click.IntRange(min=3), default=10, show_default=True, help="folds of --split kfold")
@@ -61,6 +63,9 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, re
     if seed_list is not None and seed is not None:
         raise ConfigError("--seed and --seeds: choose one (--seeds 0 1 2 runs several seeds)")
     seed_list = seed_list or [0 if seed is None else seed]
+    if epochs is not None and steps is not None:
+        raise ConfigError("--epochs and --steps: choose one (--epochs N: N passes over the "
+                          "training bins; --steps N: N optimiser steps)")
     prepare_run_folder(out_dir, "neural", overwrite=overwrite)
 
     from mtneuro.report.record import run_and_record

@@ -121,7 +121,8 @@ def volume_run_options(config_name: str):
     options = (
         click.option("--pretrain-epochs", type=int, default=None,
                      help="epochs of on-the-fly SSL pre-training"),
-        click.option("--device", default="cpu", show_default=True),
+        click.option("--device", default="cpu", show_default=True,
+                     help="cpu, cuda, cuda:N, mps or auto"),
         click.option(
             "--config",
             "config_file",

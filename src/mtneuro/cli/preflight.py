@@ -11,6 +11,7 @@ line naming the value, what was expected and what to do.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -93,8 +94,11 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
             raise ConfigError(f"{option} {spec}: file not found")
         names = [*list_encoders(), *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
         if ":" not in spec and spec not in names:
-            raise ConfigError(f"{option} {spec!r}: expected an encoder file, module:callable "
-                              f"or an encoder name ({', '.join(names)})")
+            close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"{option} {spec!r}: {hint}expected an encoder file, "
+                              f"module:callable, an encoder name ({', '.join(names)}) or the "
+                              f"name of an installed {ENTRY_POINT_GROUP!r} entry point")
         return
     from mtneuro.models.checkpoint import encoder_input_spec, input_normalisation
 

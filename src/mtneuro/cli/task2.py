@@ -100,7 +100,7 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     help="MTNeuro preset: whole tiles, plain SGD lr 0.01, no scheduler or augmentation, "
     "5 epochs, all slices (add --encoder-weights imagenet for the reference's encoders).",
 )
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option(
     "--resume", is_flag=True, help="Continue each seed from its checkpoint in OUT/checkpoints."
 )

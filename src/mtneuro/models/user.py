@@ -19,6 +19,7 @@ module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
 from __future__ import annotations
 
 import os
+import warnings
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,10 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
                 f"encoder {spec!r} needs arguments ({exc}); build it with "
                 f"create_encoder or save it with save_encoder first"
             ) from exc
+        # A name such as resnet18-imagenet reads like pretrained weights; it is not.
+        warnings.warn(f"encoder {spec!r} is a registered architecture with random weights "
+                      "(nothing pretrained is loaded); give a checkpoint or module:callable "
+                      "to evaluate trained weights", UserWarning, stacklevel=2)
         return _finish(spec, encoder, None)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == spec:

@@ -37,7 +37,14 @@ def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str) -> N
 
 def check_encoder_given(config: Any, encoder: nn.Module | None = None) -> None:
     """Fail before any work when a task-1 / task-3 ``config`` has method ``encoder`` but no
-    encoder, or pre-trains on the fly in 3D."""
+    encoder, an encoder its method would not read (PCA's numbers must not pass for the
+    encoder's), or pre-trains on the fly in 3D."""
+    if ((config.encoder is not None or encoder is not None)
+            and config.method not in ("encoder", *SSL_METHODS)):
+        raise ConfigError(
+            f"method {config.method!r} reads no encoder; --encoder is for the methods encoder, "
+            f"{', '.join(SSL_METHODS)} (pass --method encoder to evaluate it)"
+        )
     if config.method == "encoder" and config.encoder is None and encoder is None:
         raise ConfigError(
             "method encoder: expected --encoder SPEC (checkpoint, module:callable or name)"

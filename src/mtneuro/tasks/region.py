@@ -22,6 +22,7 @@ re-initialises and re-trains; data are read once.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -130,6 +131,11 @@ def _run_seed(config: Task1Config, recipe: RegionRecipe, inputs: RegionInputs, s
         pred, extra = _pixel_readout(config, inputs, seed)
     else:
         pred, extra = _encoder_readout(config, recipe, inputs, seed, frozen)
+    if len(np.unique(pred)) == 1 and len(np.unique(inputs.test_y)) > 1:
+        warnings.warn(f"{method}, seed {seed}: every test image was predicted as "
+                      f"{CLASS_NAMES[int(pred[0])]}; the readout found nothing in these "
+                      "inputs that tells the regions apart (accuracy is the share of that class)",
+                      UserWarning, stacklevel=2)
     intervals = classification_intervals(inputs.test_y, pred, len(CLASS_NAMES), unit="test tiles",
                                          groups=inputs.test_tile)
     return {"seed": seed, **classification_metrics(inputs.test_y, pred, len(CLASS_NAMES)), **extra,
