@@ -75,7 +75,8 @@ def write_cell(
     )
 
 
-def task1_result(method: str, accuracy: float, seeds: int) -> dict[str, Any]:
+def task1_result(method: str, accuracy: float, seeds: int, first_seed: int = 0) -> dict[str, Any]:
+    """A task-1 result over ``seeds`` seeds, numbered from ``first_seed``."""
     confusion = np.array([[9, 1, 0, 0], [1, 8, 1, 0], [0, 0, 10, 0], [0, 2, 0, 8]])
     spread = 0.02 if seeds > 1 else 0.0
     return {
@@ -86,6 +87,7 @@ def task1_result(method: str, accuracy: float, seeds: int) -> dict[str, Any]:
         "accuracy": {"mean": accuracy, "std": spread, "n": seeds},
         "per_class_accuracy": {"mean": [0.9, 0.8, 1.0, 0.8], "std": [spread] * 4},
         "confusion": confusion.tolist(),
+        "per_seed": [{"seed": first_seed + i} for i in range(seeds)],
         "source": PHANTOM,
     }
 
@@ -141,7 +143,7 @@ def build_suite(out: Path) -> Path:
             "supervised",
             seed,
             {"accuracy": accuracy},
-            lambda d, a=accuracy: plot_task1(task1_result("supervised", a, 1), d),
+            lambda d, a=accuracy, s=seed: plot_task1(task1_result("supervised", a, 1, s), d),
         )
     write_cell(
         out,

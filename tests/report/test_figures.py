@@ -85,6 +85,18 @@ def test_task1_error_bars_only_where_seeds_differ(captured, tmp_path):
     assert "n=3 seeds: bars ± std over seeds" in _flat(ax.get_title())
 
 
+def test_task1_titles_name_the_seeds_drawn_and_say_summed_only_over_several(captured, tmp_path):
+    # a bench cell runs one seed: its figure must not claim counts summed over seeds
+    plots_region.plot_task1(task1_result("pca", 0.5, 1, first_seed=1), tmp_path)
+    plots_region.plot_task1(task1_result("pca", 0.5, 2), tmp_path)
+    one, one_bars, two, two_bars = (_flat(f.axes[0].get_title()) for f in captured)
+    assert "pca (2d) on phantom (synthetic volume), seed 1: accuracy 0.500" in one
+    assert "summed" not in one and "n=" not in one
+    assert "seed 1" in one_bars
+    assert "mean over seeds 0, 1 (n=2); counts summed over the 2 seeds" in two
+    assert "seeds 0, 1" in two_bars
+
+
 def test_task2_overlays_name_model_setting_seed_and_source_in_the_shared_colours(
     captured, tmp_path
 ):

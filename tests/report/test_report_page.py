@@ -6,13 +6,16 @@ import base64
 import io
 import re
 import shutil
+from pathlib import Path
 
+import pytest
 from PIL import Image
 from report_fixture import write_cell
 
 from mtneuro.report.figures import THUMB_PX_PER_INCH
 from mtneuro.report.html import build_report
 from mtneuro.report.leaderboard import load_records
+from mtneuro.report.plots_region import plot_task1
 
 
 def test_every_image_is_embedded_at_thumbnail_size(suite_report, tmp_path):
@@ -71,8 +74,73 @@ def test_damaged_cell_records_are_listed_not_dropped_or_fatal(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "left out cells/metrics5/metrics.json: a complete cell whose 'metrics'" in err
     good.unlink()
-    with pytest.raises(DataError, match="no readable cell records.*unreadable: cells/cellstr"):
+    with pytest.raises(DataError, match="no readable cell records") as caught:
         build_report(tmp_path)
+    head, *listed = str(caught.value).splitlines()
+    assert "4 unreadable; run `mtneuro bench" in head
+    assert [line.split(": ")[0].strip() for line in listed] == sorted(
+        f"cells/{n}/metrics.json" for n in damaged)  # every file, not only the first
+
+
+def test_task_command_records_in_cells_are_each_named_with_how_to_get_a_report(tmp_path, capsys):
+    import json
+
+    from mtneuro.cli.main import main
+
+    bench_keys = ("bench_schema_version", "status", "cell", "inputs", "error", "host")
+    cell = json.loads(write_cell(tmp_path, "task1", "roi-c1", "pca", 0, {"accuracy": 0.5},
+                                 lambda d: []).read_text())
+    shutil.rmtree(tmp_path / "cells")
+    for name in ("n1", "n2"):  # folders of `mtneuro task1 --out X` copied into cells/
+        (tmp_path / "cells" / name).mkdir(parents=True)
+        standalone = {k: v for k, v in cell.items() if k not in bench_keys}
+        (tmp_path / "cells" / name / "metrics.json").write_text(json.dumps(standalone))
+    (tmp_path / "cells" / "torn").mkdir()
+    (tmp_path / "cells" / "torn" / "metrics.json").write_text("{")
+    with pytest.raises(SystemExit) as stop:
+        main(["report", str(tmp_path)])
+    assert stop.value.code != 0
+    head, *listed = capsys.readouterr().err.strip().splitlines()
+    assert "no readable cell records" in head and "3 unreadable" in head
+    assert "are not bench cells" in head and "`mtneuro bench --suite SUITE --out NEW_DIR`" in head
+    assert listed[:2] == [f"  cells/{n}/metrics.json: a standalone `mtneuro task1` run's record, "
+                          "not a bench cell" for n in ("n1", "n2")]
+    assert listed[2].startswith("  cells/torn/metrics.json: not readable JSON")
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_a_cell_figure_says_which_of_its_rows_seeds_it_draws(tmp_path, monkeypatch):
+    from report_fixture import task1_result
+
+    from mtneuro.report import figures, plots_region
+
+    titles: dict[str, str] = {}
+    save = figures.save_figure
+
+    def keep_title(fig, path, dpi=figures.SAVE_DPI):
+        titles[f"{Path(path).parent.name}/{Path(path).name}"] = " ".join(
+            fig.axes[0].get_title().split())
+        return save(fig, path, dpi)
+
+    for module in (figures, plots_region):
+        monkeypatch.setattr(module, "save_figure", keep_title)
+    for seed in (0, 1):  # one bench cell per seed, as `mtneuro bench --seeds 0 1` writes them
+        write_cell(tmp_path, "task1", "roi-c1", "pca", seed, {"accuracy": 0.5},
+                   lambda d, s=seed: plot_task1(task1_result("pca", 0.5, 1, s), d))
+    write_cell(tmp_path, "task1", "roi-c1", "nmf", 0, {"accuracy": 0.6},
+               lambda d: plot_task1(task1_result("nmf", 0.6, 1), d))
+    page = build_report(tmp_path)["html"].read_text()
+    assert re.search(r"<td class=l>pca</td><td class=l>phantom \(synthetic volume\)</td><td>2</td>",
+                     page)
+    captions = re.findall(r"<figcaption>([^<]*)</figcaption>", page)
+    for seed in (0, 1):
+        cell = f"task1-roi-c1-pca-s{seed}"
+        for name in ("confusion.png", "per_class_accuracy.png"):
+            assert (f"{cell}: {name}, seed {seed} only: one of the n=2 seeds of row pca on "
+                    "phantom (synthetic volume)") in captions
+        title = titles[f"{cell}/confusion.png"]  # drawn when the cell ran: its own seed only
+        assert f"seed {seed}: accuracy 0.500" in title and "summed" not in title
+    assert "task1-roi-c1-nmf-s0: confusion.png, seed 0" in captions  # a one-seed row
 
 
 def test_rows_say_n_and_identical_seeds_are_not_a_spread(tmp_path):

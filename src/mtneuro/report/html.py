@@ -28,6 +28,7 @@ from mtneuro.report.findings import ssl_versus_raw
 from mtneuro.report.intervals import table_intervals
 from mtneuro.report.leaderboard import (
     OURS,
+    STANDALONE_RUN,
     VOLUME_SOURCES,
     LeaderboardTable,
     Row,
@@ -200,13 +201,28 @@ def _html_table(table: LeaderboardTable) -> str:
     return "\n".join(out)
 
 
+def _figure_caption(table: LeaderboardTable, cell_id: str, rel: str, seed: Any) -> str:
+    """``"<cell id>: <file>"`` and the cell's seed; where the cell's row aggregates several
+    seeds, that this figure draws one of them (its title, drawn when the cell ran, cannot)."""
+    caption = f"{cell_id}: {Path(rel).name}"
+    if seed is None:
+        return caption
+    row = next((r for r in table.rows if r.kind == OURS and cell_id in r.cells), None)
+    if row is None or row.n <= 1:
+        return f"{caption}, seed {seed}"
+    return (f"{caption}, seed {seed} only: one of the n={row.n} seeds of row "
+            f"{row.method} on {row.data_source}")
+
+
 def _figures(table: LeaderboardTable, out_dir: Path, start: int,
-             intervals: Intervals | None) -> list[str]:
-    """HTML of the table's summary chart and its cells' figures, numbered from ``start``."""
+             intervals: Intervals | None, seeds: dict[str, Any]) -> list[str]:
+    """HTML of the table's summary chart and its cells' figures, numbered from ``start``
+    (``seeds``: cell id -> its seed)."""
     chart = plot_summary(table, out_dir / FIGURES_DIR / f"{_safe(table.task + '-' + table.setting)}.png",
                          intervals=table.intervals if intervals is None else intervals)
     images = [(chart, f"summary chart: {table.title}")] if chart else []
-    images += [(out_dir / rel, f"{cid}: {Path(rel).name}") for cid, rel in table.figures]
+    images += [(out_dir / rel, _figure_caption(table, cid, rel, seeds.get(cid)))
+               for cid, rel in table.figures]
     return [figure_html(path, caption, f"fig{start + i}") for i, (path, caption) in enumerate(images)]
 
 
@@ -238,6 +254,7 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
             "row); where they did not (one seed, or identical results), values and bars show "
             "[low, high], a bootstrap 95% interval over the test samples (tiles, images, trials) "
             f"of the first seed.<br>{_KEY}</div>"]
+    seeds = {r["cell"]["id"]: r["cell"].get("seed") for r in records}
     count = 0
     for table in tables:
         body.append(f"<h2>{html.escape(table.title)}</h2>")
@@ -245,7 +262,7 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
         finding = ssl_versus_raw(table)
         if finding:
             body.append(f"<p class=note><b>Self-supervised vs raw rates.</b> {html.escape(finding)}</p>")
-        figures = _figures(table, out_dir, count, intervals)
+        figures = _figures(table, out_dir, count, intervals, seeds)
         count += len(figures)
         if figures:
             body.append("<div class=figs>" + "".join(figures) + "</div>")
@@ -267,6 +284,21 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
     return path
 
 
+def _no_records(out: Path, unreadable: list[tuple[str, str]]) -> str:
+    """Why ``out`` has no report: one line, then one line per unreadable record."""
+    head = f"{out}: no readable cell records (cells/<id>/metrics.json)"
+    if not unreadable:
+        return f"{head}; run `mtneuro bench --out {out}` first"
+    if any(why.endswith(STANDALONE_RUN) for _, why in unreadable):
+        hint = ("; runs of task commands (`mtneuro task1 --out X`, ...) are not bench cells: "
+                "for a report, run their methods with `mtneuro bench --suite SUITE --out NEW_DIR` "
+                "(SUITE: quick, neural, paper or a suite YAML file)")
+    else:
+        hint = f"; run `mtneuro bench --out {out}` first"
+    return (f"{head}, {len(unreadable)} unreadable{hint}:\n"
+            + "\n".join(f"  {where}: {why}" for where, why in unreadable))
+
+
 def build_report(out_dir: str | Path, *, published: bool = True,
                  intervals: Intervals | None = None,
                  unreadable: list[tuple[str, str]] | None = None) -> dict[str, Path]:
@@ -284,9 +316,7 @@ def build_report(out_dir: str | Path, *, published: bool = True,
     unreadable = [] if unreadable is None else unreadable
     records = load_records(out, unreadable)
     if not records:
-        damaged = f"; unreadable: {unreadable[0][0]} ({unreadable[0][1]})" if unreadable else ""
-        raise DataError(f"{out}: no readable cell records (cells/<id>/metrics.json){damaged}; "
-                        f"run `mtneuro bench --out {out}` first")
+        raise DataError(_no_records(out, unreadable))
     tables = build_tables(records, published=published)
     for table in tables:
         table.intervals = table_intervals(table, records)

@@ -37,6 +37,8 @@ METRIC_TITLES = {
 METRIC_TITLES.update({f"r2_{k}": f"R² {v} (in-sample)" for k, v in FEATURE_TITLES.items()})
 METRIC_TITLES.update({f"r2_test_{k}": f"R² {v} (held-out)" for k, v in FEATURE_TITLES.items()})
 OURS = "ours"
+#: ends the reason given for a record of a standalone task command (``mtneuro task1 --out X``)
+STANDALONE_RUN = "not a bench cell"
 
 
 def metric_title(key: str) -> str:
@@ -143,6 +145,9 @@ def _record_problem(record: Any) -> str | None:
     if record.get("schema_version") not in READABLE_SCHEMAS:
         return (f"schema_version {record.get('schema_version')!r} is not one this version reads "
                 f"({', '.join(map(str, READABLE_SCHEMAS))})")
+    if "cell" not in record and isinstance(record.get("task"), str):
+        # a task command writes the same metrics.json as a cell, less the bench keys
+        return f"a standalone `mtneuro {record['task']}` run's record, {STANDALONE_RUN}"
     cell = record.get("cell")
     if not isinstance(cell, dict) or not all(isinstance(cell.get(k), str)
                                              for k in ("id", "task", "setting", "method")):

@@ -1,6 +1,7 @@
 """Task-1 figures: confusion matrix (summed over seeds) and per-class accuracy.
 
-Both titles name the method, the setting and the data source; error bars are drawn
+Both titles name the method, the setting, the data source and the seeds drawn (a bench
+cell runs one seed, while its leaderboard row may aggregate several); error bars are drawn
 only where several seeds gave different numbers (:func:`figures.seeds_note` says so).
 """
 
@@ -16,6 +17,16 @@ from mtneuro.report.figures import plot_confusion_matrix, plt, save_figure, seed
 from mtneuro.report.leaderboard import data_source_label
 
 
+def seeds_drawn(result: Mapping[str, Any]) -> str:
+    """The seeds a task-1 result holds, as its titles name them: ``"seed 0"``, ``"seeds 0, 1"``,
+    or ``"3 seeds"`` where ``per_seed`` does not name them all."""
+    n = result["accuracy"]["n"]
+    seeds = [r.get("seed") for r in result.get("per_seed") or () if isinstance(r, Mapping)]
+    if len(seeds) != n or any(s is None for s in seeds):
+        return f"{n} seed" + ("s" if n != 1 else "")
+    return ("seed " if n == 1 else "seeds ") + ", ".join(map(str, seeds))
+
+
 def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     """Write ``confusion.png`` and ``per_class_accuracy.png`` for a :func:`run_task1` result.
 
@@ -27,8 +38,12 @@ def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     acc = result["accuracy"]
     source = data_source_label({"source": result.get("source")})
     spread = f" ± {acc['std']:.3f}" if acc["n"] > 1 and acc["std"] else ""
-    title = (f"task 1 {result['setting']} {result['method']} ({result['dim']}) on {source}: "
-             f"accuracy {acc['mean']:.3f}{spread}, n={acc['n']} seed(s), counts summed over seeds")
+    drawn = seeds_drawn(result)
+    # "summed" only where it is true: one seed's counts are that seed's alone
+    counts = (f"{drawn}: accuracy {acc['mean']:.3f}" if acc["n"] == 1 else
+              f"accuracy {acc['mean']:.3f}{spread}, mean over {drawn} (n={acc['n']}); "
+              f"counts summed over the {acc['n']} seeds")
+    title = f"task 1 {result['setting']} {result['method']} ({result['dim']}) on {source}, {counts}"
     paths = [
         plot_confusion_matrix(
             np.asarray(result["confusion"]), names, out_dir / "confusion.png", title=title
@@ -45,8 +60,8 @@ def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy (recall)")
     note = seeds_note(acc["n"], acc["std"] if varies else 0.0)
-    ax.set_title(wrap_title(f"task 1 {result['setting']} {result['method']} on {source}\n{note}",
-                            5.0))
+    ax.set_title(wrap_title(f"task 1 {result['setting']} {result['method']} on {source}, "
+                            f"{drawn}\n{note}", 5.0))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # never over a bar
     paths.append(save_figure(fig, out_dir / "per_class_accuracy.png"))
     return paths
