@@ -147,3 +147,22 @@ def test_probe_flag_scores_the_trained_encoder_on_the_test_split(tmp_path, capsy
         hits += int(max(range(10), key=votes.__getitem__) == int(label))
     assert probe["knn_accuracy"] == pytest.approx(hits / len(test.labels), abs=1 / len(test.labels))
     assert 0.5 < probe["linear_accuracy"] <= 1.0  # far above the 0.1 of chance on 10 digits
+
+
+def test_resume_with_other_settings_is_refused_before_any_image_is_read(tmp_path, capsys,
+                                                                       monkeypatch):
+    from mtneuro.tasks.pretrain import run as pretrain_run
+
+    out = str(tmp_path / "run")
+    main(["pretrain", "--source", "digits", "--quick", "--epochs", "1", "--quiet", "--out", out])
+    capsys.readouterr()
+
+    def no_images(config):
+        raise AssertionError("the images were read before the checkpoint was checked")
+
+    monkeypatch.setattr(pretrain_run, "load_training_images", no_images)
+    for flags, needle in ((["--epochs", "2"], "epochs was 1, now 2"),
+                          (["--epochs", "1", "--method", "byol"], "method was 'myow', now 'byol'")):
+        code, printed = run_cli(["pretrain", "--source", "digits", "--quick", *flags, "--quiet",
+                                 "--out", out, "--resume"], capsys)
+        assert code != 0 and needle in printed.err and "--overwrite" in printed.err

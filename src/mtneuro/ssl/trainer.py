@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -145,6 +145,12 @@ class TrainSettings:
 _DEFAULTS = {f.name: f.default for f in fields(TrainSettings)}
 
 
+def resume_problem(state: Mapping[str, Any], method: str, settings: TrainSettings) -> str | None:
+    """Why checkpoint ``state`` cannot continue a run of ``method`` with ``settings``
+    (``None``: it can). :meth:`Trainer.fit` checks it; a command can, before reading data."""
+    return resume_mismatch(state, method, asdict(settings), _DEFAULTS, _RESUMABLE_CHANGES)
+
+
 def derive_seed(*keys: int) -> int:
     """A 63-bit seed mixing ``keys`` (NumPy's SeedSequence hashing; no collisions in practice)."""
     return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0] >> 1)
@@ -224,8 +230,7 @@ class Trainer:
             # pays for itself within a few steps.
             torch.backends.cudnn.benchmark = True
         self.total_steps = settings.epochs * self.steps_per_epoch
-        self.step = 0
-        self.epoch = 0
+        self.step = self.epoch = 0
         self.log = LossLog(self.log_path, settings.batch_size,
                            self.dist.is_main and self.log_path is not None)
         self.last_checkpoint_epoch: int | None = None
@@ -302,10 +307,8 @@ class Trainer:
         self.model.train()
         for i in range(self.steps_per_epoch):
             batch_idx = order[i * s.batch_size : (i + 1) * s.batch_size][self.batch_slice]
-            pool_idx = None
-            if pools is not None:
-                pool_idx = pools[i]
-            elif self.pool_slice is not None:
+            pool_idx = pools[i] if pools is not None else None
+            if pools is None and self.pool_slice is not None:
                 pool_idx = torch.randperm(self.n, generator=pool_gen)[: s.pool_size]
             values = self.scheduled(self.step)
             terms = self._train_step(batch_idx, pool_idx, values, view_gen, method_gen)
@@ -385,8 +388,7 @@ class Trainer:
 
     def _restore(self) -> None:
         state = load_checkpoint(self.checkpoint_path, map_location=self.device)
-        problem = resume_mismatch(state, method_name(self.method), asdict(self.settings),
-                                  _DEFAULTS, _RESUMABLE_CHANGES)
+        problem = resume_problem(state, method_name(self.method), self.settings)
         if problem is not None:
             raise TrainingError(f"cannot resume {self.checkpoint_path}: {problem}")
         restore_into(self.method, state, "method", self.checkpoint_path)

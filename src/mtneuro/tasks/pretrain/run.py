@@ -29,6 +29,7 @@ import torch
 
 from mtneuro.data.spec import TILE_SIZE
 from mtneuro.data.spec import check_crop as check_tile_crop
+from mtneuro.errors import TrainingError
 from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.vocab import VISION_SOURCES, XRAY_MEAN, XRAY_STD
 
@@ -236,6 +237,8 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
     # The process group first, so that torchrun tags every process's errors (data too).
     if config.source not in VISION_SOURCES:
         check_crop(config)  # before the tiles are read, as the CLI does
+    if config.resume:
+        check_resumable(config)  # before the images are read (tens of seconds)
     owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
     init_distributed(config.device)
     try:
@@ -252,6 +255,21 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
         save_encoder(encoder_path, trained.encoder, name=trained.name, kwargs=trained.kwargs,
                      input_spec=trained.input_spec, meta=meta)
     return {**result, "encoder": str(encoder_path), "source": provenance}
+
+
+def check_resumable(config: PretrainConfig) -> None:
+    """Refuse to resume ``config.out_dir``'s checkpoint with other settings or another method,
+    naming the first difference (nothing to check where there is no checkpoint yet)."""
+    from mtneuro.ssl.checkpoint import load_checkpoint
+    from mtneuro.ssl.trainer import CHECKPOINT_NAME, resume_problem
+
+    path = Path(config.out_dir) / CHECKPOINT_NAME
+    if not path.is_file():
+        return
+    problem = resume_problem(load_checkpoint(path), config.method, train_settings(config))
+    if problem is not None:
+        raise TrainingError(f"cannot resume {path}: {problem}; resume with the settings it was "
+                            "started with, or start it afresh with --overwrite")
 
 
 def _plain_encoder(encoder: torch.nn.Module, name: str, kwargs: dict[str, Any]) -> torch.nn.Module:
