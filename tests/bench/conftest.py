@@ -17,8 +17,9 @@ from mtneuro.tasks import registry
 
 TINY_TASK = textwrap.dedent(
     '''
-    """Tiny task: accuracy = 0.5 + 0.1 * seed; method names trigger faults."""
+    """Tiny task: accuracy = 0.5 + 0.1 * seed; method names trigger faults or delays."""
     import os
+    import time
     from dataclasses import dataclass, field
     from pathlib import Path
 
@@ -45,6 +46,10 @@ TINY_TASK = textwrap.dedent(
             raise RuntimeError(f"boom at seed {seed}\\nsecond line")
         if config.method == "interrupt":
             raise KeyboardInterrupt
+        if config.method == "slow":
+            time.sleep(1.0)
+        if config.method == "die":  # the worker process dies, as when killed for memory
+            os._exit(3)
         accuracy = 0.5 + 0.1 * seed
         return TASK.result(config, setting=config.setting, method=config.method,
                            metrics={"accuracy": accuracy, "per_seed": [accuracy]},

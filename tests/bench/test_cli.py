@@ -146,3 +146,59 @@ def test_quick_suite_cards_list_its_deviations():
         assert card["deviations"], cell.id  # nothing in the quick suite is the published protocol
         if cell.task != "neural":
             assert any(d.startswith("data: the synthetic phantom") for d in card["deviations"])
+
+
+def test_resume_calls_kept_cells_done_earlier_in_their_lines_and_the_summary(tiny_task, tmp_path,
+                                                                             capsys):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(SUITE)
+    out = tmp_path / "out"
+    assert _run(["bench", "--suite", str(suite), "--out", str(out), "--quiet"], capsys)[0] == 0
+    code, stdout, stderr = _run(["bench", "--suite", str(suite), "--out", str(out), "--resume",
+                                 "--seeds", "0", "2"], capsys)
+    assert code == 0
+    assert "done earlier tiny-a-ok-s0" in stderr and "skipped" not in stderr
+    assert "complete  tiny-a-ok-s2" in stderr
+    assert "2/2 cell(s) complete (1 done earlier), 0 failed, 0 skipped" in stdout
+
+
+def test_dry_run_resume_marks_what_the_run_would_do_with_each_cell(tiny_task, tmp_path, capsys):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(SUITE)
+    out = tmp_path / "out"
+    assert _run(["bench", "--suite", str(suite), "--out", str(out), "--quiet"], capsys)[0] == 0
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(SUITE + "    params: {width: 2}\n")
+    code, stdout, _ = _run(["bench", "--suite", str(suite), "--out", str(out), "--resume",
+                            "--dry-run", "--seeds", "0", "2"], capsys)
+    assert code == 0
+    cells = [line for line in stdout.splitlines() if line.startswith("tiny-")]
+    assert cells == ["tiny-a-ok-s0  (source phantom)  [done earlier (kept)]",
+                     "tiny-a-ok-s2  (source phantom)  [to run]"]
+    assert stdout.splitlines()[-1] == "2 cell(s) in suite 'cli': 1 to run, 1 done earlier (kept)"
+    code, stdout, _ = _run(["bench", "--suite", str(changed), "--out", str(out), "--resume",
+                            "--dry-run"], capsys)
+    assert code == 0 and "tiny-a-ok-s1  (source phantom)  [rerun: config changed]" in stdout
+    assert stdout.splitlines()[-1] == "2 cell(s) in suite 'cli': 2 to run (2 rerun: config changed)"
+    assert tiny_task.read_text().split() == ["ok-0", "ok-1"], "a dry run runs nothing"
+
+
+def test_neural_dry_run_marks_recordings_not_downloaded_and_counts_what_would_run(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MTNEURO_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: nd\nseeds: [0]\ngrid:\n"
+                     "  - {task: neural, setting: chewie-1, methods: [pca, raw]}\n"
+                     "  - {task: neural, setting: rat-v1, methods: [pca, raw]}\n")
+    code, stdout, _ = _run(["bench", "--suite", str(suite), "--out", str(tmp_path / "o"),
+                            "--dry-run"], capsys)
+    assert code == 0 and "preset" not in stdout  # the cells have none: no "preset None"
+    cells = [line for line in stdout.splitlines() if line.startswith("neural-")]
+    assert cells == ["neural-chewie-1-pca-s0  (recording chewie-1)",  # packaged: always here
+                     "neural-chewie-1-raw-s0  (recording chewie-1)",
+                     "neural-rat-v1-pca-s0  (recording rat-v1)  [not downloaded: will be skipped]",
+                     "neural-rat-v1-raw-s0  (recording rat-v1)  [not downloaded: will be skipped]"]
+    assert stdout.splitlines()[-1] == (
+        "4 cell(s) in suite 'nd': 2 to run, 2 skipped (not downloaded: rat-v1; get one with "
+        "`mtneuro data download NAME`)")

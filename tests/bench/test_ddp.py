@@ -95,8 +95,8 @@ def test_cli_ddp_procs_flag(tmp_path, capsys):
     suite.write_text("name: s\ngrid:\n  - {task: task1, setting: roi-c1, methods: [byol, pca]}\n")
     main(["bench", "--suite", str(suite), "--out", str(tmp_path / "o"), "--ddp-procs", "2", "--dry-run"])
     out = capsys.readouterr().out
-    assert "task1-roi-c1-byol-s0  (source phantom, preset None, pre-training under torchrun x2)" in out
-    assert "task1-roi-c1-pca-s0  (source phantom, preset None)\n" in out
+    assert "task1-roi-c1-byol-s0  (source phantom, pre-training under torchrun x2)" in out
+    assert "task1-roi-c1-pca-s0  (source phantom)\n" in out
     with pytest.raises(SystemExit) as info:
         main(["bench", "--suite", str(suite), "--out", str(tmp_path / "o"), "--ddp-procs", "0", "--dry-run"])
     assert info.value.code == 2

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 
 from mtneuro.bench import runner
+from mtneuro.bench.progress import Progress
 from mtneuro.bench.runner import RunOptions, resolve_jobs, run_suite
 from mtneuro.bench.suite import expand, parse_suite
 from mtneuro.errors import ConfigError
@@ -50,17 +52,23 @@ def test_cells_are_recorded_and_a_failed_cell_does_not_stop_the_suite(tiny_task,
     assert "Traceback" in failed["error"]["traceback"]
 
 
-def test_resume_runs_only_incomplete_or_changed_cells(tiny_task, tmp_path):
+def test_resume_runs_only_incomplete_or_changed_cells(tiny_task, tmp_path, capsys):
     out = tmp_path / "out"
     run_suite(expand(_suite()), RunOptions(out, quiet=True))
     assert _runs(tiny_task) == ["boom-0", "boom-1", "ok-0", "ok-1"]
     tiny_task.write_text("")
     states = run_suite(expand(_suite()), RunOptions(out, resume=True, quiet=True))
-    assert _runs(tiny_task) == ["boom-0", "boom-1"]  # complete cells were skipped
-    assert [s.status for s in states if s.cell.method == "ok"] == ["skipped", "skipped"]
+    assert _runs(tiny_task) == ["boom-0", "boom-1"]  # complete cells were kept
+    # "done earlier", not "skipped": that is a cell whose data is not here
+    assert [s.status for s in states if s.cell.method == "ok"] == ["earlier", "earlier"]
+    assert states[0].headline == {"accuracy": pytest.approx(0.5)}
     tiny_task.write_text("")
+    capsys.readouterr()
     run_suite(expand(_suite(methods=("ok",), params={"width": 2})), RunOptions(out, resume=True, quiet=True))
     assert _runs(tiny_task) == ["ok-0", "ok-1"]  # same ids, changed definition: rerun
+    lines = capsys.readouterr().err.splitlines()  # said even when quiet: records are replaced
+    assert lines == [f"config changed since the earlier run: rerunning tiny-a-ok-s{seed}"
+                     for seed in (0, 1)]
 
 
 def test_interrupt_stops_and_resume_finishes_the_rest(tiny_task, tmp_path):
@@ -88,6 +96,51 @@ def test_parallel_processes(tiny_task, tmp_path):
     }
     assert _record(out, "tiny-a-ok-s2")["headline"]["accuracy"] == pytest.approx(0.7)
     assert _record(out, "tiny-a-ok-s0")["host"]["pid"] != os.getpid(), "ran in a worker process"
+
+
+def test_a_pool_cell_runs_and_is_timed_only_once_a_worker_has_it(tiny_task, tmp_path,
+                                                                monkeypatch):
+    """The pool marks a queued future running as soon as it enters its call queue (workers
+    + 1 of them): handed all cells at once, 2 workers showed 5 running and cells' clocks
+    started while they waited. The live table must count and time only cells a worker runs."""
+    running_seen: list[int] = []
+    refresh = Progress.refresh
+
+    def counting(self):
+        running_seen.append(sum(s.status == "running" for s in self.states))
+        refresh(self)
+
+    elapsed: dict[str, float] = {}
+    finish = runner._finish
+
+    def timing(state, outcome):
+        elapsed[state.cell.id] = time.perf_counter() - state.started
+        finish(state, outcome)
+
+    monkeypatch.setattr(Progress, "refresh", counting)
+    monkeypatch.setattr(runner, "_finish", timing)
+    states = run_suite(expand(_suite(methods=("slow",), seeds=range(6))),
+                       RunOptions(tmp_path / "out", jobs=2, quiet=True))
+    assert {s.status for s in states} == {"complete"}
+    assert max(running_seen) == 2
+    # the first two also wait for their worker process to start; the others start at once
+    for state in states[2:]:
+        assert elapsed[state.cell.id] < state.wall_s + 0.8, (state.cell.id, state.wall_s)
+
+
+def test_a_dead_worker_fails_its_cells_and_the_rest_run_in_a_new_pool(tiny_task, tmp_path):
+    out = tmp_path / "out"
+    suite = parse_suite({"name": "t", "seeds": [0], "grid": [
+        {"task": "tiny", "setting": "a", "methods": ["die"]},
+        {"task": "tiny", "setting": "b", "methods": ["slow"]},
+        {"task": "tiny", "setting": "a", "methods": ["ok", "slow"]}]})
+    states = run_suite(expand(suite), RunOptions(out, jobs=2, quiet=True))
+    status = {s.cell.id: s.status for s in states}
+    # the cell beside the dying one may go down with the pool; the later ones run
+    assert status["tiny-a-die-s0"] == "failed"
+    assert status["tiny-b-slow-s0"] in ("failed", "complete")
+    assert status["tiny-a-ok-s0"] == status["tiny-a-slow-s0"] == "complete"
+    assert "BrokenProcessPool" in _record(out, "tiny-a-die-s0")["error"]["type"]
 
 
 def test_auto_jobs_are_one_process_per_available_cpu_without_a_gpu(monkeypatch):

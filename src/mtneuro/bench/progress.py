@@ -3,14 +3,16 @@
 The live table lists every cell with its status, time and first headline number (for a
 running cell: its elapsed time, ticking, and what its current loop reports: epoch or
 step and samples/s, read from the file the cell publishes to, :mod:`mtneuro.progress`),
-and a caption with counts and an ETA (mean time of the cells finished in this run times
-the cells left, divided by the cells running at once). Without a terminal (logs, CI) it
-prints one line per cell that finishes and, at least every :data:`LOG_INTERVAL_S`
-seconds, one per running cell; ``quiet`` prints nothing.
+and a caption with counts and an ETA (:func:`eta_seconds`). A cell complete from an
+earlier run that ``--resume`` keeps is "done earlier" (status ``earlier``). Without a
+terminal (logs, CI) it prints one line per cell that finishes and, at least every
+:data:`LOG_INTERVAL_S` seconds, one per running cell; ``quiet`` prints nothing but
+:meth:`Progress.note` lines.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,15 +25,20 @@ from rich.table import Table
 
 from mtneuro.bench.suite import Cell
 from mtneuro.progress import LINE_INTERVAL_S, describe_state, read_published
+from mtneuro.vocab import FEATURE_TITLES
 
 #: Seconds between two status lines of running cells in a log.
 LOG_INTERVAL_S = LINE_INTERVAL_S
 #: File in a cell's folder where its running loops publish their progress.
 PROGRESS_FILE = "progress.json"
 
-STYLES = {"pending": "dim", "running": "cyan", "complete": "green", "skipped": "blue",
-          "failed": "red", "cancelled": "yellow"}
-FINISHED = ("complete", "failed", "skipped", "cancelled")
+#: What a cell complete from an earlier run (kept by ``--resume``) is called everywhere.
+DONE_EARLIER = "done earlier"
+STYLES = {"pending": "dim", "running": "cyan", "complete": "green", "earlier": "green",
+          "skipped": "blue", "failed": "red", "cancelled": "yellow"}
+#: Status names shown differently (``skipped`` is a cell whose data is not here).
+LABELS = {"earlier": DONE_EARLIER}
+FINISHED = ("complete", "earlier", "failed", "skipped", "cancelled")
 
 
 @dataclass
@@ -57,21 +64,46 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def eta_seconds(states: list[CellState], parallel: int) -> float | None:
-    """Seconds left, from the mean wall time of cells that ran in this session."""
+def label(status: str) -> str:
+    return LABELS.get(status, status)
+
+
+def eta_seconds(states: list[CellState], parallel: int, now: float | None = None
+                ) -> float | None:
+    """Seconds left, from the mean wall time ``m`` of cells that ran in this session: each
+    running cell needs ``m`` less its elapsed time (at least 0), and each pending cell ``m``
+    on the first of the ``parallel`` jobs to be free; ``None`` before any cell ran."""
     done = [s.wall_s for s in states if s.status in ("complete", "failed") and s.wall_s is not None]
-    left = sum(s.status in ("pending", "running") for s in states)
+    left = [s for s in states if s.status in ("pending", "running")]
     if not done or not left:
         return 0.0 if not left else None
-    return sum(done) / len(done) * left / max(1, parallel)
+    mean = sum(done) / len(done)
+    now = time.perf_counter() if now is None else now
+    # when each job is next free: a running cell's job once it ends, an idle job now
+    free_at = [mean if s.started is None else max(0.0, mean - (now - s.started))
+               for s in left if s.status == "running"]
+    free_at += [0.0] * max(0, parallel - len(free_at))
+    heapq.heapify(free_at)
+    for _ in range(sum(s.status == "pending" for s in left)):
+        heapq.heappush(free_at, heapq.heappop(free_at) + mean)
+    return max(free_at)
 
 
 def _headline_text(state: CellState) -> str:
     if state.error:
         return state.error[:80]
     for key, value in state.headline.items():
-        if value is not None:
-            return f"{key} {value:.3f}"
+        if value is None:
+            continue
+        feature = key.removeprefix("r2_")
+        if key != feature and feature in FEATURE_TITLES:
+            # Task 3 heads its headline with the in-sample R² of the published table; the
+            # held-out one is what `mtneuro task3` prints, so the live line shows that.
+            held_out = state.headline.get(f"r2_test_{feature}")
+            if held_out is not None:
+                return f"held-out R² {feature} {held_out:.3f}"
+            return f"{key} {value:.3f} (in-sample)"
+        return f"{key} {value:.3f}"
     return ""
 
 
@@ -129,9 +161,13 @@ class Progress:
                         f"{format_seconds(now - state.started)}" + (f": {inner}" if inner else ""),
                         highlight=False, soft_wrap=True)
 
+    def note(self, text: str) -> None:
+        """A line about the run itself (printed even when ``quiet``: it says what is replaced)."""
+        self.console.print(text, highlight=False, soft_wrap=True)
+
     def caption(self) -> str:
         counts = {k: sum(s.status == k for s in self.states) for k in STYLES}
-        done = counts["complete"] + counts["skipped"]
+        done = counts["complete"] + counts["earlier"] + counts["skipped"]
         text = f"{done}/{len(self.states)} done"
         if counts["failed"]:
             text += f", {counts['failed']} failed"
@@ -152,7 +188,8 @@ class Progress:
             if state.status == "running" and state.started is not None:
                 elapsed = now - state.started
             style = STYLES.get(state.status, "")
-            table.add_row(state.cell.id, f"[{style}]{state.status}[/]", format_seconds(elapsed),
+            table.add_row(state.cell.id, f"[{style}]{label(state.status)}[/]",
+                          format_seconds(elapsed),
                           self.inner(state) or _headline_text(state))
         return table
 
@@ -167,6 +204,6 @@ class Progress:
             if state.status in FINISHED and state.cell.id not in self._announced:
                 self._announced.add(state.cell.id)
                 done = len(self._announced)
-                self.console.print(f"[{done}/{len(self.states)}] {state.status:9s} {state.cell.id} "
-                                   f"{format_seconds(state.wall_s)} {_headline_text(state)}".rstrip(),
-                                   highlight=False, soft_wrap=True)
+                line = (f"[{done}/{len(self.states)}] {label(state.status):9s} {state.cell.id} "
+                        f"{format_seconds(state.wall_s)} {_headline_text(state)}")
+                self.console.print(line.rstrip(), highlight=False, soft_wrap=True)

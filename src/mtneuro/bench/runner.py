@@ -1,4 +1,4 @@
-"""Run a suite's cells: skip finished ones, run the rest in-process, in parallel or on SLURM.
+"""Run a suite's cells: keep finished ones, run the rest in-process, in parallel or on SLURM.
 
 Executors:
 
@@ -25,18 +25,13 @@ import concurrent.futures as cf
 import multiprocessing
 import time
 from collections.abc import Iterable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mtneuro.bench.cell import (
-    CELLS_DIR,
-    cell_dir,
-    is_complete,
-    read_record,
-    record_failure,
-    run_cell,
-)
+from mtneuro.bench.cell import CELLS_DIR, cell_dir, read_record, record_failure, run_cell
+from mtneuro.bench.plan import changed_line, earlier_run
 from mtneuro.bench.progress import PROGRESS_FILE, CellState, Progress
 from mtneuro.bench.suite import Cell
 from mtneuro.errors import ConfigError
@@ -56,12 +51,14 @@ class RunOptions:
 
     Attributes:
         out_dir: suite directory; cells go to ``out_dir/cells/<id>/``.
-        resume: skip cells whose complete record matches their definition.
+        resume: keep cells whose complete record matches their definition (status
+            ``earlier``, "done earlier"); a cell whose definition changed since its record
+            is rerun, saying so in one line.
         jobs: cells at once (``local``, ``submitit-local``; ``slurm`` submits all), or
             ``"auto"`` (:func:`resolve_jobs`).
         executor: one of :data:`EXECUTORS`.
         executor_params: submitit ``update_parameters`` keywords (slurm).
-        quiet: no live table or per-cell lines.
+        quiet: no live table or per-cell lines (the lines naming rerun cells remain).
     """
 
     out_dir: Path
@@ -119,16 +116,22 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     states = [CellState(cell) for cell in cells]
+    changed: list[Cell] = []
     for state in states:
-        if options.resume and is_complete(out, state.cell):
+        earlier = earlier_run(out, state.cell) if options.resume else "new"
+        if earlier == "kept":
             record = read_record(out, state.cell.id) or {}
-            state.status, state.wall_s = "skipped", record.get("wall_s")
+            state.status, state.wall_s = "earlier", record.get("wall_s")
             state.headline = record.get("headline") or {}
+        elif earlier == "changed":
+            changed.append(state.cell)
     pending = [s for s in states if s.status == "pending"]
     jobs = resolve_jobs(options.jobs, len(pending))
     parallel = jobs if options.executor != "slurm" else max(1, len(pending))
     with Progress(states, parallel=parallel, quiet=options.quiet,
                   cells_dir=out / CELLS_DIR) as progress:
+        for cell in changed:
+            progress.note(changed_line(cell))
         try:
             if options.executor == "local" and jobs == 1:
                 _run_inline(pending, out, progress)
@@ -171,29 +174,46 @@ def _run_inline(pending: list[CellState], out: Path, progress: Progress) -> None
         progress.refresh()
 
 
+def _new_pool(jobs: int) -> cf.ProcessPoolExecutor:
+    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+
+
 def _run_pool(pending: list[CellState], out: Path, jobs: int, progress: Progress) -> None:
     threads = threads_per_job(jobs)
-    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
-    futures = {pool.submit(run_cell_publishing, s.cell, task_reference(s.cell.task), out,
-                           threads=threads): s for s in pending}
+    pool = _new_pool(jobs)
+    queue = list(pending)
+    futures: dict[cf.Future[dict[str, Any]], CellState] = {}
     try:
-        waiting = set(futures)
-        while waiting:
-            done, waiting = cf.wait(waiting, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+        while queue or futures:
+            # No more cells in the pool than workers: the pool marks a queued cell running
+            # (future.running()) as soon as it enters its call queue, before any worker takes
+            # it. With one cell per worker, a submitted cell starts at once (the first ones
+            # once their worker process is up), so its clock starts here.
+            while queue and len(futures) < jobs:
+                state = queue[0]
+                try:
+                    future = pool.submit(run_cell_publishing, state.cell,
+                                         task_reference(state.cell.task), out, threads=threads)
+                except BrokenProcessPool:
+                    # a worker died (its cells were recorded failed): the rest get a new pool
+                    pool.shutdown(wait=False)
+                    pool = _new_pool(jobs)
+                    continue
+                queue.pop(0)
+                futures[future] = state
+                state.status, state.started = "running", time.perf_counter()
+            progress.refresh()
+            done, _ = cf.wait(futures, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
             for future in done:
-                state = futures[future]
+                state = futures.pop(future)
                 try:
                     _finish(state, future.result())
                 except Exception as exc:  # noqa: BLE001 - the worker died (e.g. killed for memory)
                     _finish(state, record_failure(out, state.cell, exc, wall_s=None))
-            for future in waiting:
-                state = futures[future]
-                if future.running() and state.status == "pending":
-                    state.status, state.started = "running", time.perf_counter()
-            progress.refresh()
+        progress.refresh()
     except KeyboardInterrupt:
-        # shutdown() neither stops running cells nor queued ones a worker already took, and the
-        # pool has no public kill: terminate its processes (listed first: shutdown forgets them).
+        # shutdown() does not stop running cells, and the pool has no public kill: terminate
+        # its processes (listed first: shutdown forgets them).
         processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:

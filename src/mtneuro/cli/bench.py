@@ -46,21 +46,51 @@ def card_lines(card: dict) -> list[str]:
     return lines + [f"      - {d}" for d in card["deviations"]]
 
 
-def _print_cards(cells: list, suite_name: str) -> None:
-    """``--dry-run``: every cell, its data and preset, and its protocol card."""
+def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> None:
+    """``--dry-run``: every cell, its data and preset, what the run would do with it
+    (with ``--resume``: keep it, rerun it or run it; skip it where its recording is not
+    downloaded), and its protocol card."""
     from mtneuro.bench.cell import cell_config
+    from mtneuro.bench.plan import MARKS, NOT_DOWNLOADED, earlier_run
+    from mtneuro.tasks.neural.task import missing_recording  # the task's own skip rule
     from mtneuro.tasks.registry import get_task
 
     previous = None
+    counts: dict[str, int] = {}
+    missing: dict[str, None] = {}  # recordings not downloaded, in order
     for cell in cells:
         task = get_task(cell.task)
+        config = cell_config(task, cell)
         data = f"source {cell.source}" if task.volume else f"recording {cell.setting}"
+        preset = f", preset {cell.preset}" if cell.preset is not None else ""
         ddp = f", pre-training under torchrun x{cell.ddp_procs}" if cell.ddp_procs > 1 else ""
-        click.echo(f"{cell.id}  ({data}, preset {cell.preset}{ddp})")
-        lines = card_lines(task.protocol_card(cell_config(task, cell)))
+        earlier = earlier_run(out_dir, cell) if resume else "new"
+        recording = missing_recording(config) if earlier != "kept" else None
+        if recording is not None:
+            missing[recording] = None
+            mark, kind = NOT_DOWNLOADED, "missing"
+        else:
+            mark, kind = (MARKS[earlier] if resume else ""), earlier
+        counts[kind] = counts.get(kind, 0) + 1
+        click.echo(f"{cell.id}  ({data}{preset}{ddp})" + (f"  [{mark}]" if mark else ""))
+        lines = card_lines(task.protocol_card(config))
         click.echo("    (protocol card as above)" if lines == previous else "\n".join(lines))
         previous = lines
-    click.echo(f"{len(cells)} cell(s) in suite {suite_name!r}")
+    click.echo(f"{len(cells)} cell(s) in suite {suite_name!r}: " + _plan_counts(counts, missing))
+
+
+def _plan_counts(counts: dict[str, int], missing: dict[str, None]) -> str:
+    """``3 to run (1 rerun: config changed), 2 done earlier (kept), 15 skipped (not
+    downloaded: rat-v1; ...)``: what a dry run found, parts with no cell left out."""
+    to_run = counts.get("new", 0) + counts.get("changed", 0)
+    parts = [f"{to_run} to run" + (f" ({counts['changed']} rerun: config changed)"
+                                   if counts.get("changed") else "")]
+    if counts.get("kept"):
+        parts.append(f"{counts['kept']} done earlier (kept)")
+    if missing:
+        parts.append(f"{counts['missing']} skipped (not downloaded: {', '.join(missing)}; "
+                     "get one with `mtneuro data download NAME`)")
+    return ", ".join(parts)
 
 
 def _check_cells(cells: list) -> None:
@@ -113,7 +143,9 @@ def _say_where_the_encoder_goes(suite: str, tasks: list[str], image_tasks: tuple
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output directory: cells/<id>/metrics.json, report.html (self-contained), "
                    "leaderboard.md, report_figures/ (the summary charts as PNG files).")
-@click.option("--resume", is_flag=True, help="Skip cells already complete in OUT.")
+@click.option("--resume", is_flag=True,
+              help="Keep the cells already complete in OUT ('done earlier'); a cell whose "
+                   "config changed since its record is rerun, saying so.")
 @click.option("--overwrite", is_flag=True, help="Replace the suite run OUT already holds "
                                                "(its cells/, report.html, leaderboard.md and "
                                                "report_figures/).")
@@ -133,7 +165,9 @@ def _say_where_the_encoder_goes(suite: str, tasks: list[str], image_tasks: tuple
 @click.option("--dry-run", is_flag=True,
               help="Check everything the run would check (cell configs, sources, encoder "
                    "files, OUT), list the cells with their protocol cards (how each departs "
-                   "from the published protocol) and exit.")
+                   "from the published protocol) and what the run would do with each (skip "
+                   "it: recording not downloaded; with --resume: keep, rerun or run it), and "
+                   "exit.")
 @click.option("--quiet", is_flag=True, help="No live table.")
 @MORE_SEEDS_ARGUMENT
 def bench(suite: str, source: str | None, source_params: tuple[str, ...], encoder: str | None,
@@ -154,6 +188,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
         mtneuro bench --suite paper --source bossdb --executor slurm \\
             --executor-param slurm_partition=gpu --executor-param gpus_per_node=1 --out runs/paper
     """
+    from mtneuro.bench.progress import DONE_EARLIER
     from mtneuro.bench.runner import RunOptions, run_suite
     from mtneuro.bench.suite import expand, load_suite
     from mtneuro.cli.run_folder import prepare_run_folder
@@ -179,7 +214,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     submitit_params = parse_key_values(executor_params, "--executor-param")
     prepare_run_folder(out_dir, "bench", resume=resume, overwrite=overwrite, dry_run=dry_run)
     if dry_run:
-        _print_cards(cells, spec.name)
+        _print_cards(cells, spec.name, out_dir, resume)
         return
     options = RunOptions(out_dir=out_dir, resume=resume, jobs=spec.jobs if jobs is None else jobs,
                          executor=executor,
@@ -187,11 +222,13 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     states = run_suite(cells, options)
     paths = build_report(out_dir)
     failed = [s for s in states if s.status == "failed"]
-    # "skipped" is also what --resume calls a cell already complete; those carry no reason
-    not_run = [s for s in states if s.status == "skipped" and s.error]
-    done = sum(s.status in ("complete", "skipped") for s in states) - len(not_run)
-    click.echo(f"{done}/{len(states)} cell(s) complete, {len(failed)} failed, {len(not_run)} skipped; "
-               f"report: {paths['html']}, leaderboard: {paths['markdown']}")
+    not_run = [s for s in states if s.status == "skipped"]
+    earlier = sum(s.status == "earlier" for s in states)
+    done = sum(s.status == "complete" for s in states) + earlier
+    # "done earlier", as the per-cell lines call the complete cells --resume kept
+    kept = f" ({earlier} {DONE_EARLIER})" if earlier else ""
+    click.echo(f"{done}/{len(states)} cell(s) complete{kept}, {len(failed)} failed, "
+               f"{len(not_run)} skipped; report: {paths['html']}, leaderboard: {paths['markdown']}")
     reasons: dict[str, list[str]] = {}
     for state in not_run:
         reasons.setdefault(str(state.error), []).append(state.cell.id)

@@ -57,6 +57,18 @@ def source_of(recording: Any) -> dict[str, Any]:
             **recording.describe()}
 
 
+def missing_recording(config: Any) -> str | None:
+    """The catalogued recording ``config`` reads that is not downloaded here (a run of it
+    is skipped), else ``None``; nothing is loaded, so a bench dry run can ask too."""
+    from mtneuro.data.neural import recording_paths
+
+    name = getattr(config, "data", None)
+    if (isinstance(name, str) and name in RECORDINGS and is_binned(name)
+            and recording_paths(name, getattr(config, "data_root", None)) is None):
+        return name
+    return None
+
+
 def run(config: Any, *, encoder: Any = None) -> Result:
     """One recording, one seed (:func:`~mtneuro.tasks.neural.run.fit_neural`); with
     ``encoder``, the readout of its frozen features.
@@ -64,11 +76,10 @@ def run(config: Any, *, encoder: Any = None) -> Result:
     Raises:
         RunSkipped: ``config.data`` names a catalogued recording that is not downloaded.
     """
-    from mtneuro.data.neural import missing_recording_message, recording_paths
+    from mtneuro.data.neural import missing_recording_message
     from mtneuro.tasks.neural.run import fit_neural
 
-    name = str(config.data)
-    if name in RECORDINGS and is_binned(name) and recording_paths(name, config.data_root) is None:
+    if missing_recording(config) is not None:
         raise RunSkipped(missing_recording_message(config.data, config.data_root))
     outcome = fit_neural(config, encoder=encoder)
     return NEURAL.result(outcome.config, setting=outcome.recording.name,

@@ -1,0 +1,44 @@
+"""What a suite run would do with each cell, decided before anything runs.
+
+Shared by the runner (``--resume``: keep a cell done earlier, say when one is rerun
+because its definition changed) and ``mtneuro bench --dry-run`` (which marks every
+cell the same way, and the cells whose recording is not downloaded here).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from mtneuro.bench.cell import is_complete, read_record
+from mtneuro.bench.progress import DONE_EARLIER
+from mtneuro.bench.suite import Cell
+
+#: How ``--resume`` treats a cell: its complete record is kept, it reruns because its
+#: definition changed since its record, or it runs (no record, or not a complete one).
+Earlier = Literal["kept", "changed", "new"]
+#: How ``--dry-run`` marks them (the live table and summary say :data:`DONE_EARLIER` too).
+MARKS = {"kept": f"{DONE_EARLIER} (kept)", "changed": "rerun: config changed", "new": "to run"}
+NOT_DOWNLOADED = "not downloaded: will be skipped"
+
+
+def earlier_run(out_dir: str | Path, cell: Cell) -> Earlier:
+    """What ``--resume`` does with ``cell`` given the record in ``out_dir`` (see :data:`Earlier`).
+
+    ``"changed"`` needs a readable record of another definition; an unreadable or
+    failed record of this one is simply run again (``"new"``).
+    """
+    if is_complete(out_dir, cell):
+        return "kept"
+    record = read_record(out_dir, cell.id)
+    # compared as JSON, as the record stores it (tuples become lists)
+    current = json.loads(json.dumps(cell.to_dict()))
+    if isinstance(record, dict) and "cell" in record and record["cell"] != current:
+        return "changed"
+    return "new"
+
+
+def changed_line(cell: Cell) -> str:
+    """The line the runner prints before rerunning a cell whose definition changed."""
+    return f"config changed since the earlier run: rerunning {cell.id}"
