@@ -74,3 +74,42 @@ def test_region_tiles_show_progress_while_they_are_read(monkeypatch, capsys):
 @pytest.fixture(autouse=True)
 def _publish_any_time(monkeypatch):
     monkeypatch.setattr(progress, "_last_publish", -float("inf"))
+
+
+def test_training_loops_of_tasks_write_lines_in_a_log(monkeypatch, capsys, packaged_data,
+                                                      tmp_path):
+    """Task 1's supervised training and linear head, and neural training, say where they are
+    in a log (stderr no terminal) when not quiet; quiet, they only publish."""
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from mtneuro.data.neural import RECORDINGS
+    from mtneuro.tasks.neural import NeuralConfig, fit_neural
+    from mtneuro.tasks.region_head import HeadSettings, train_linear_head
+    from mtneuro.tasks.supervised import SupervisedSettings, train_classifier
+
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
+    torch.manual_seed(0)
+    images = torch.randint(0, 255, (16, 1, 8, 8), dtype=torch.uint8)
+    labels = np.arange(16) % 4
+    encoder = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    encoder.out_dim = 4
+    for quiet in (False, True):
+        train_classifier(encoder, 4, (images, labels), (images, labels),
+                         SupervisedSettings(epochs=2, batch_size=8, quiet=quiet), seed=0)
+        train_linear_head(encoder, 4, images.numpy(), labels,
+                          HeadSettings(epochs=2, batch_size=8, crop=None, quiet=quiet),
+                          mean=0.5, std=0.25, seed=0)
+        err = capsys.readouterr().err
+        expected = ["supervised training: 1/2 epochs", "validation accuracy",
+                    "linear head: 2/2 epochs", "linear head: done, 2 epochs"]
+        assert all((text in err) is not quiet for text in expected), err
+    with np.load(packaged_data / RECORDINGS["chewie-1"][0]) as npz:
+        arrays = {k: npz[k][npz["trial"] < 30] for k in npz.files}
+    np.savez(tmp_path / "slice-bin0.10.npz", **arrays)
+    fit_neural(NeuralConfig(data=str(tmp_path / "slice-bin0.10.npz"), method="byol", steps=20,
+                            batch_size=32, refit=False, quiet=False))
+    err = capsys.readouterr().err
+    assert "byol training: 1/20 steps" in err and "byol training: done, 20 steps" in err

@@ -92,6 +92,8 @@ def test_cli_writes_metrics_encoder_and_plots(reach_slice, tmp_path):
         assert key in metrics
     assert metrics["seed"] == 1 and metrics["refit"] is True
     assert "then retrained on train + validation; readout on both encoders" in res.output
+    # not quiet in a log either: a line every 30 s (none in a run this short)
+    assert json.loads((out / "metrics.json").read_text())["config"]["quiet"] is False
     assert metrics["refit_ensemble"] is True
     for png in ("confusion.png", "representation_2d.png", "learning_curve.png"):
         assert (out / png).stat().st_size > 1000

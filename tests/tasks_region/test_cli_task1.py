@@ -30,6 +30,7 @@ def test_task1_cli_writes_metrics_and_pngs_on_the_real_slice(packaged_data, tmp_
     )
     payload = json.loads((out / "metrics.json").read_text())
     assert payload["task"] == "task1" and payload["source"]["source"] == "slice"
+    assert payload["config"]["quiet"] is False  # progress: a bar on a terminal, lines in a log
     metrics = payload["metrics"]
     assert metrics["accuracy"]["n"] == 2 and len(metrics["per_seed"]) == 2
     assert metrics["n_test"] == 4 * metrics["n_tiles"]["test"]

@@ -47,6 +47,7 @@ def task1(setting, method, source, source_params, dim, seeds, encoder, quick, pr
         "seeds": parse_seeds(seeds, more_seeds), "epochs": epochs, "z_step": z_step,
         "pretrain": {"epochs": pretrain_epochs}, "device": device, "protocol": protocol,
         "source_params": parse_source_params(source_params) or None,
+        "quiet": False,  # a bar on a terminal, a line every 30 s in a log
     }
     result = run_task("task1", "quick" if quick else None, values, out, config_file=config_file,
                       overwrite=overwrite)

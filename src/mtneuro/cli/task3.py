@@ -56,6 +56,7 @@ def task3(method, setting, source, source_params, seeds, encoder, quick, z_step,
         "pretrain": {"epochs": pretrain_epochs}, "device": device,
         "reference_features": False if exact_features else None,
         "source_params": parse_source_params(source_params) or None,
+        "quiet": False,  # a bar on a terminal, a line every 30 s in a log
     }
     result = run_task("task3", "quick" if quick else None, values, out, config_file=config_file,
                       overwrite=overwrite)

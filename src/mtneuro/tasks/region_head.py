@@ -25,9 +25,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from mtneuro.errors import TrainingError
+from mtneuro.progress import LoopProgress
 from mtneuro.tasks.tile_inputs import as_unit_float
 
 
@@ -111,9 +111,10 @@ def train_linear_head(
         raise TrainingError(f"linear head: {len(images)} training tiles give no full batch of "
                             f"{settings.batch_size}")
     encoder.train(settings.encoder_train_mode)
+    progress = LoopProgress("linear head", settings.epochs, unit="epochs",
+                            enabled=not settings.quiet)
     try:
-        for _epoch in tqdm(range(settings.epochs), desc="linear head", disable=settings.quiet,
-                           leave=False):
+        for epoch in range(settings.epochs):
             order = torch.randperm(len(images), generator=generator)
             for step in range(steps):
                 index = order[step * settings.batch_size : (step + 1) * settings.batch_size]
@@ -129,7 +130,9 @@ def train_linear_head(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+            progress.update(detail=f"epoch {epoch + 1}, loss {loss.item():.3f}")
     finally:
+        progress.close()
         encoder.eval()
     return head
 

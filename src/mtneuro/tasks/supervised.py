@@ -20,12 +20,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from mtneuro import cpu_memory
 from mtneuro.data.spec import REGIONS
 from mtneuro.errors import TrainingError
 from mtneuro.models import create_encoder
+from mtneuro.progress import LoopProgress
 from mtneuro.tasks.mixup import MIXUP_ALPHA, mixup_batch, soft_cross_entropy
 from mtneuro.tasks.tile_inputs import as_unit_float, quadrant_crops, resize_tiles
 from mtneuro.tasks.volume import SplitData
@@ -193,8 +193,9 @@ def _train_classifier(encoder: nn.Module, num_classes: int, train: tuple[torch.T
              if settings.schedule == "cosine" else None)
     history: dict = {"loss": [], "val_accuracy": [], "best_epoch": 0}
     best_acc, best_state = -1.0, None
-    bar = tqdm(range(settings.epochs), desc="supervised", disable=settings.quiet, leave=False)
-    for _epoch in bar:
+    progress = LoopProgress("supervised training", settings.epochs, unit="epochs",
+                            enabled=not settings.quiet)
+    for epoch in range(settings.epochs):
         model.train()
         order = torch.randperm(len(x_train), generator=gen)
         losses = []
@@ -233,7 +234,9 @@ def _train_classifier(encoder: nn.Module, num_classes: int, train: tuple[torch.T
         elif acc > best_acc:
             best_acc, best_state = acc, copy.deepcopy(model.state_dict())
             history["best_epoch"] = len(history["val_accuracy"])
-        bar.set_postfix(loss=history["loss"][-1], val=acc)
+        progress.update(detail=f"epoch {epoch + 1}, loss {history['loss'][-1]:.3f}, "
+                               f"validation accuracy {acc:.3f}")
+    progress.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

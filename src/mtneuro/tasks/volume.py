@@ -123,5 +123,5 @@ def with_pretrain(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
         check_pretrain_keys(given)  # unused, but a typo is still named
         return {**raw, "pretrain": None}
     task = {k: getattr(provisional, k) for k in
-            ("method", "setting", "source", "source_params", "device", "seeds")}
+            ("method", "setting", "source", "source_params", "device", "seeds", "quiet")}
     return {**raw, "pretrain": task_pretrain_values(task, given, quick=provisional.quick)}

@@ -27,6 +27,7 @@ from torch import nn
 
 from mtneuro.errors import TrainingError
 from mtneuro.models import create_encoder
+from mtneuro.progress import LoopProgress
 from mtneuro.ssl.augment.neural import NeuralAugment, sample_temporal_neighbours, segment_bounds
 from mtneuro.ssl.myow import create_method
 from mtneuro.ssl.optim import build_optimizer
@@ -172,7 +173,7 @@ def drive(name: str, step_fn: StepFn, steps: int, config: NeuralConfig, encoder:
     log_every = max(1, steps // 200)
     curve: list[dict[str, float]] = []
     start = time.perf_counter()
-    bar = _progress(stop, name, progress)
+    bar = LoopProgress(f"{name} training", stop, unit="steps", enabled=progress)
     for step in range(stop):
         values = schedule(step, steps, config)
         terms = step_fn(values)
@@ -183,10 +184,8 @@ def drive(name: str, step_fn: StepFn, steps: int, config: NeuralConfig, encoder:
                                     f"learning rate (NeuralConfig lr, {config.lr:g} here)")
             curve.append(row)
         checkpoint(step, steps, every, encoder, on_checkpoint)
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        bar.update(1, detail=f"loss {curve[-1]['loss']:.3f}")
+    bar.close()
     return curve, time.perf_counter() - start
 
 
@@ -238,11 +237,3 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def _progress(total: int, desc: str, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, leave=False)

@@ -177,6 +177,6 @@ def task_pretrain_values(task: Mapping[str, Any], given: Any, *, quick: bool,
                                                           and dict(given[key]) == dict(value)):
             raise ConfigError(f"{prefix}.{key}: set by the task ({value!r}), got {given[key]!r}")
     values = {**PRESETS["quick" if quick else "default"], **derived,
-              "seed": int(task["seeds"][0]), "quiet": True}
+              "seed": int(task["seeds"][0]), "quiet": bool(task.get("quiet", True))}
     values.update({k: v for k, v in given.items() if v is not None})
     return values
