@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
@@ -54,3 +55,21 @@ def test_download_without_network_fails_in_one_line(closed_port_url, tmp_path, m
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: cannot download")
     assert str(tmp_path / "t/a.bin") in err
+
+
+def test_download_of_a_packaged_dataset_copies_it_without_the_network(tmp_path, monkeypatch,
+                                                                       capsys):
+    monkeypatch.delenv("MTNEURO_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # the catalogued URL points nowhere: a fetch would fail the command
+    file = catalog.CATALOG["chewie-1"].files[0]
+    entry = Dataset("chewie-1", "-", (dataclasses.replace(file, url="http://127.0.0.1:9/x"),),
+                    "-", "-", "-")
+    monkeypatch.setitem(catalog.CATALOG, "chewie-1", entry)
+    code, out, err = _run(["data", "download", "chewie-1", "--root", str(tmp_path / "d")], capsys)
+    assert code == 0, err
+    assert "from the packaged samples" in out and "no download needed" in out
+    target = tmp_path / "d" / file.relative
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == file.sha256
+    assert "verified   already present" in out
+

@@ -73,6 +73,7 @@ def download(name: str, root: Path | None, retries: int, timeout: float) -> None
     from mtneuro.data.retry import RetryPolicy
 
     base = root if root is not None else default_download_root()
+    _copy_verified_local_files(name, base)
     policy = RetryPolicy(
         max_attempts=retries,
         max_seconds=DEFAULT_POLICY.max_seconds,
@@ -84,3 +85,20 @@ def download(name: str, root: Path | None, retries: int, timeout: float) -> None
         action = "downloaded" if result.fetched else "already present"
         note = f" ({result.note})" if result.note else ""
         click.echo(f"{state:10s} {action:15s} {result.path}{note}")
+
+
+def _copy_verified_local_files(name: str, base: Path) -> None:
+    """Files of dataset ``name`` that already verify somewhere in the lookup order (e.g. the
+    packaged samples) are copied into ``base`` instead of fetched again."""
+    import shutil
+
+    dataset = CATALOG.get(name)  # an unknown name is reported by the download itself
+    for file in dataset.files if dataset is not None else ():
+        target = base / file.relative
+        found = local_status(file)
+        if target.is_file() or found.state != "verified" or found.path is None:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found.path, target)
+        click.echo(f"copied {file.relative} from the {found.root_label} ({found.path}), "
+                   "where it verifies: no download needed")
