@@ -140,7 +140,7 @@ def from_mapping(cls: type[C], data: Mapping[str, Any] | None, *, prefix: str = 
     for key in data:
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = f" (did you mean {dotted + close[0]!r}?)" if close else ""
             raise ConfigError(
                 f"{dotted}{key}: unknown key{hint}; expected one of: {', '.join(fields)}"
             )

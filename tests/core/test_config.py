@@ -37,6 +37,7 @@ def test_defaults_and_nested():
         ({"epochs": True}, "epochs: expected int, got True"),
         ({"momentum": {"start": 1.5}}, "momentum.start: expected float in [0, 1), got 1.5"),
         ({"momentum": {"stat": 0.5}}, "momentum.stat: unknown key"),
+        ({"momentum": {"strt": 0.5}}, "(did you mean 'momentum.start'?)"),  # its full path
         ({"crops": [64, "x"]}, "crops[1]: expected int, got 'x'"),
     ],
 )

@@ -213,6 +213,16 @@ def test_encoder_and_method_must_fit_together(tmp_path, args, needle):
     check(tmp_path, [*args, "--quick"], needle, within_s=30)
 
 
+def test_a_bad_key_from_a_config_file_names_the_file(tmp_path):
+    (tmp_path / "bad.yaml").write_text("batch_sise: 4\n")
+    check(tmp_path, ["pretrain", "--quick", "--config", "bad.yaml"],
+          "bad.yaml: batch_sise: unknown key (did you mean 'batch_size'?)")
+    (tmp_path / "ok.yaml").write_text("epochs: 2\n")  # a flag's bad value is not the file's
+    outcome = check(tmp_path, ["pretrain", "--quick", "--config", "ok.yaml", "--source",
+                               "phantomm"], "source")
+    assert "ok.yaml" not in outcome.err
+
+
 def test_a_misspelt_encoder_name_gets_a_suggestion(tmp_path):
     check(tmp_path, ["task1", "--method", "encoder", "--encoder", "resnet-tinyy", "--quick"],
           "did you mean 'resnet-tiny'?", "an installed 'mtneuro.encoders' entry point")

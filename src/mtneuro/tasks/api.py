@@ -112,10 +112,23 @@ def configure(config_class: type, presets: Mapping[str, Preset], preset: str | N
     if preset is not None:
         chosen = presets[check_choice(f"{what} preset", preset, list(presets))]
         base = dict(chosen(values) if callable(chosen) else chosen)
-    if config_file is not None:
-        base = merge(base, load_yaml_mapping(config_file))
-    raw = merge(base, values)
-    return from_mapping(config_class, complete(raw) if complete is not None else raw)
+    from_file = load_yaml_mapping(config_file) if config_file is not None else {}
+    raw = merge(merge(base, from_file), values)
+    try:
+        return from_mapping(config_class, complete(raw) if complete is not None else raw)
+    except ConfigError as err:
+        # name the file when the bad key is one it sets and no flag replaced
+        key = str(err).split(":", 1)[0].split(".", 1)[0]
+        if key in from_file and not _given(values.get(key)):
+            raise ConfigError(f"{config_file}: {err}") from None
+        raise
+
+
+def _given(value: Any) -> bool:
+    """A command's value, as opposed to an unset flag (``None``, or nested ``None`` only)."""
+    if isinstance(value, Mapping):
+        return any(_given(v) for v in value.values())
+    return value is not None
 
 
 @dataclass(frozen=True)
