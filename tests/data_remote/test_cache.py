@@ -37,6 +37,18 @@ def test_reads_equal_the_upstream_and_fetch_only_needed_chunks(cache, array_sour
     )
 
 
+def test_a_read_through_to_the_upstream_shows_progress_in_a_log(cache, monkeypatch, capsys):
+    from mtneuro import progress
+
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
+    cache.read_channel("image", (3, 12), (100, 300), (120, 140))
+    err = capsys.readouterr().err
+    assert f"cache c: fetching image from {cache.describe()['upstream']['source']}" in err
+    assert "12/12 chunks" in err
+    cache.read_channel("image", (3, 12), (100, 300), (120, 140))  # all cached: nothing to say
+    assert capsys.readouterr().err == ""
+
+
 def test_chunks_from_disk_decode_into_read_only_numpy_memory(cache, volume):
     cache.fill()
     status, chunk = cache.store.load("image", (1, 2, 3))

@@ -33,6 +33,7 @@ from mtneuro.data.sources.cache_memory import ChunkMemory
 from mtneuro.data.sources.cache_store import ChunkStore, Key, chunk_segments
 from mtneuro.data.sources.cache_upstream import check_given_params, check_upstream, open_upstream
 from mtneuro.errors import ConfigError, DataError
+from mtneuro.progress import LoopProgress
 
 #: One Boss storage cuboid (z 16, y 512, x 512): a chunk fill is one cuboid read on the server,
 #: and a random 256 x 256 tile crosses 2.25 chunks on average (4 with 256 x 256 chunks), which
@@ -245,7 +246,13 @@ class CacheSource(VolumeSource):
             else:
                 self._memory.put((channel, key), chunk)
                 found[key] = chunk
-        for key, chunk in zip(todo, self._map(lambda k: self._fetch(channel, k), todo)):
+        if not todo:
+            return found
+        # a lazily filled cache reads through to its upstream: say so when it takes a while
+        with LoopProgress(f"cache {self.root.name}: fetching {channel} from {self._spec[0]}",
+                          len(todo), unit="chunks") as progress:
+            fetched = self._map(lambda k: self._fetch(channel, k), todo, progress)
+        for key, chunk in zip(todo, fetched):
             self._memory.put((channel, key), chunk)
             found[key] = chunk
         return found
