@@ -244,6 +244,8 @@ def test_preview_and_fetch_outputs_are_checked_before_any_work(tmp_path):
     assert tree(tmp_path) == {"afile": 1}
     outcome = invoke(["data", "preview", "--out", "pv"], tmp_path)  # no suffix: a .png, said so
     assert outcome.code == 0 and "wrote pv.png" in outcome.out and (tmp_path / "pv.png").is_file()
+    outcome = invoke(["data", "preview", "--out", "pv.png"], tmp_path)  # an existing file
+    assert outcome.code == 0 and "replaced pv.png" in outcome.out
 
 
 def test_nonexistent_data_root_is_an_error_not_a_fallback(tmp_path):

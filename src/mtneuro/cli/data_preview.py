@@ -39,5 +39,6 @@ def preview(source: str, source_params: tuple[str, ...], out: Path, z: int | Non
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out {out}: expected a .png file, got a {out.suffix} name")
     check_writable_folder(out.parent, "--out")  # before the source is read
+    existed = out.is_file()
     path = render_preview(open_cli_source(source, source_params), out, z=z)
-    click.echo(f"wrote {path}")
+    click.echo(f"{'replaced' if existed else 'wrote'} {path}")
