@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mtneuro.bench.suite import builtin_suites, cell_id, expand, load_suite, parse_suite
@@ -96,3 +98,19 @@ def test_duplicate_cells_need_a_tag():
 
 def test_cell_ids_are_file_name_safe():
     assert cell_id("task3", "roi c1", "encoder", 0, "my/enc") == "task3-roi_c1-encoder-my_enc-s0"
+
+
+def test_the_readme_suite_example_is_a_valid_suite():
+    """The README shows how to write a suite: its example must parse and expand as it says."""
+    import re
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"```yaml\n(name: my-suite.*?)```", readme, re.S).group(1)
+    suite = parse_suite(yaml.safe_load(block), origin="README")
+    cells = expand(suite)
+    assert [c.id for c in cells] == [
+        "task1-roi-c1-pca-s0", "task1-roi-c1-pca-s1", "task1-roi-c1-myow-s0",
+        "task1-roi-c1-myow-s1", "neural-chewie-1-myow-s0", "neural-chewie-1-raw-s0"]
+    assert cells[0].params == {"z_step": 4} and cells[0].preset == "quick"
