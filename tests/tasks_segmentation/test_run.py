@@ -151,3 +151,15 @@ def test_config_defaults_are_the_mtneuro_model():
         "phantom",
         8,
     )
+
+
+def test_the_task2_command_says_what_its_checkpoints_cost(tmp_path):
+    from mtneuro.cli.task2 import checkpoint_note
+
+    assert checkpoint_note(tmp_path) is None
+    (tmp_path / "checkpoints").mkdir()
+    for seed in (0, 1):
+        (tmp_path / "checkpoints" / f"seed{seed}.pt").write_bytes(b"x" * 3 * 2**20)
+    assert checkpoint_note(tmp_path) == (
+        f"kept 2 checkpoint(s) for --resume in {tmp_path / 'checkpoints'} (6 MiB); "
+        "delete them once the run needs no resuming")

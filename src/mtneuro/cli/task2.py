@@ -192,3 +192,17 @@ def task2(
             f"  IoU {describe(summary['iou'][name], intervals.get('iou', {}).get(name))}"
         )
     click.echo(f"wrote {path} and {len(result.figures)} overlay PNG(s)")
+    note = checkpoint_note(out_dir)
+    if note:
+        click.echo(note)
+
+
+def checkpoint_note(out_dir: Path) -> str | None:
+    """What the run's training checkpoints cost on disk (they make ``--resume`` possible and
+    can be large), or ``None`` when it kept none."""
+    kept = sorted((out_dir / "checkpoints").glob("*.pt"))
+    if not kept:
+        return None
+    size = sum(f.stat().st_size for f in kept) / 2**20
+    return (f"kept {len(kept)} checkpoint(s) for --resume in {out_dir / 'checkpoints'} "
+            f"({size:.0f} MiB); delete them once the run needs no resuming")
