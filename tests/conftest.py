@@ -63,6 +63,15 @@ def _deterministic_threads(monkeypatch):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_progress_clock(monkeypatch):
+    """Each test starts like a new process: no progress line written yet (the interval
+    between log lines counts across a process's loops, see :mod:`mtneuro.progress`)."""
+    from mtneuro import progress
+
+    monkeypatch.setattr(progress, "_last_log_line", None)
+
+
 @pytest.fixture
 def retained_memory_calls(monkeypatch) -> list[tuple[bool, str]]:
     """Records ``(enabled, device type)`` of every ``cpu_memory.retained_cpu_memory`` block."""

@@ -7,7 +7,8 @@ Three readers, one call (:meth:`LoopProgress.update`):
 * in a log (stderr not a terminal: a batch job, ``tee``, CI), a line
   ``what: done/total unit (P %), R unit/s, detail, eta M min`` at least every
   :data:`LINE_INTERVAL_S` seconds while the loop runs, and one when it ends if any was
-  written;
+  written; the interval counts from the process's last line (or its start), so a run of
+  several loops shorter than the interval still says where it is;
 * for a watcher in another process (``mtneuro bench``'s live table), the latest state as
   a small JSON file, written atomically at most every :data:`PUBLISH_INTERVAL_S` seconds
   while :func:`publishing_to` names one (:func:`read_published` reads it back).
@@ -32,6 +33,9 @@ PUBLISH_INTERVAL_S = 0.5
 
 _sink: Path | None = None
 _last_publish = -float("inf")
+#: when this process last wrote a progress line to a log (at first: when this module was
+#: imported, which the CLI does at start; ``None``: from the first loop's start)
+_last_log_line: float | None = time.perf_counter()
 
 
 @contextlib.contextmanager
@@ -105,7 +109,7 @@ class LoopProgress:
         self.what, self.total, self.unit = what, total, unit
         self.stream = stream if stream is not None else sys.stderr
         self.done = 0.0
-        self.start = self.last_line = time.perf_counter()
+        self.start = time.perf_counter()
         self.lines_written = 0
         self.bar: Any = None
         self.lines = False
@@ -116,6 +120,9 @@ class LoopProgress:
                             leave=False, dynamic_ncols=True, file=self.stream)
         elif enabled:
             self.lines = True
+            global _last_log_line
+            if _last_log_line is None:
+                _last_log_line = self.start
 
     def __enter__(self) -> Self:
         return self
@@ -134,11 +141,12 @@ class LoopProgress:
             self.bar.update(n)
             if detail:
                 self.bar.set_postfix_str(detail, refresh=False)
-        elif self.lines and time.perf_counter() - self.last_line >= LINE_INTERVAL_S:
+        elif self.lines and time.perf_counter() - (_last_log_line or 0.0) >= LINE_INTERVAL_S:
             self._line(detail)
 
     def _line(self, detail: str) -> None:
-        self.last_line = time.perf_counter()
+        global _last_log_line
+        _last_log_line = time.perf_counter()
         self.lines_written += 1
         rate = self.rate()
         text = f"{self.what}: {self.done:.0f}"
@@ -158,6 +166,8 @@ class LoopProgress:
             self.bar.close()
             self.bar = None
         if self.lines and self.lines_written:
+            global _last_log_line
+            _last_log_line = time.perf_counter()
             print(f"{self.what}: done, {self.done:.0f} {self.unit} in "
-                  f"{time.perf_counter() - self.start:.0f} s", file=self.stream, flush=True)
+                  f"{_last_log_line - self.start:.0f} s", file=self.stream, flush=True)
             self.lines_written = 0

@@ -33,6 +33,23 @@ def test_short_loop_in_a_log_stays_silent():
     assert stream.getvalue() == ""
 
 
+def test_several_short_loops_in_a_log_still_write_a_line_every_interval(monkeypatch):
+    """Two loops of 0.3 s each under an interval of 0.5 s: the second says where it is, as
+    a run of several short loops (training, then a refit) must not stay silent for long."""
+    import time
+
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.5)
+    stream = io.StringIO()
+    for name in ("first", "second"):
+        with LoopProgress(name, 3, unit="steps", stream=stream) as loop:
+            for _ in range(3):
+                time.sleep(0.1)
+                loop.update(1)
+    lines = stream.getvalue().splitlines()
+    assert not any(line.startswith("first") for line in lines)
+    assert lines[0].startswith("second: ") and lines[-1].startswith("second: done, 3 steps")
+
+
 def test_terminal_gets_a_bar_after_its_delay(monkeypatch):
     monkeypatch.setattr(progress, "BAR_DELAY_S", 0.0)
     stream = _Terminal()

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from mtneuro import __version__
+from mtneuro import progress as _progress  # noqa: F401 - starts the log-line clock
 from mtneuro.cli.lazy import LazyGroup
 from mtneuro.errors import MtneuroError
 
