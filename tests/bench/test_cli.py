@@ -87,7 +87,7 @@ def test_wrong_suite_key_is_a_one_line_error(tiny_task, tmp_path, capsys):
     suite.write_text(SUITE.replace("methods:", "method:"))
     code, _, stderr = _run(["bench", "--suite", str(suite), "--out", str(tmp_path / "o")], capsys)
     assert code == 2
-    assert stderr.count("\n") == 1 and "grid[0].method: unknown key (did you mean 'methods'?)" in stderr
+    assert stderr.count("\n") == 1 and "grid[0].method: unknown key (did you mean 'grid[0].methods'?)" in stderr
     assert not (tmp_path / "o").exists()
 
 

@@ -34,11 +34,11 @@ def _record(out, cell_id):
     ({"ddp": {"nproc_per_node": "2"}}, {}, "ddp.nproc_per_node: expected int, got '2'"),
     ({"ddp": {"nproc_per_node": True}}, {}, "ddp.nproc_per_node: expected int, got True"),
     ({"ddp": {"nprocs": 2}}, {},
-     "ddp.nprocs: unknown key (did you mean 'nproc_per_node'?); expected one of: nproc_per_node"),
+     "ddp.nprocs: unknown key (did you mean 'ddp.nproc_per_node'?); expected one of: nproc_per_node"),
     ({"ddp": 2}, {}, "ddp: expected a mapping like {nproc_per_node: 2}, got 2"),
     ({}, {"ddp": {"nproc_per_node": -1}}, "grid[0].ddp.nproc_per_node: expected int >= 1, got -1"),
     ({}, {"ddp": [2]}, "grid[0].ddp: expected a mapping like {nproc_per_node: 2}, got [2]"),
-    ({}, {"dpp": {"nproc_per_node": 2}}, "grid[0].dpp: unknown key (did you mean 'ddp'?)"),
+    ({}, {"dpp": {"nproc_per_node": 2}}, "grid[0].dpp: unknown key (did you mean 'grid[0].ddp'?)"),
 ])
 def test_a_bad_ddp_key_fails_naming_key_value_and_expectation(top, entry, message):
     grid = [{"task": "task1", "setting": "roi-c1", "methods": ["byol"], **entry}]
