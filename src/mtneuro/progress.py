@@ -100,7 +100,8 @@ class LoopProgress:
         what: what the loop does (``"reading train tiles"``).
         total: units of the whole loop (``None``: unknown).
         unit: name of a unit (``"blocks"``, ``"samples"``).
-        enabled: False for no bar and no lines (quiet runs); the bench is still told.
+        enabled: False for no bar and no lines (quiet runs); the bench is still told. While
+            a watcher reads the published state (:func:`publishing_to`), it shows them.
         stream: where bar and lines go (stderr by default).
     """
 
@@ -113,12 +114,14 @@ class LoopProgress:
         self.lines_written = 0
         self.bar: Any = None
         self.lines = False
-        if enabled and self.stream.isatty():
+        # A watcher (the bench's live table) shows what is published: no bar, no lines.
+        shown = enabled and _sink is None
+        if shown and self.stream.isatty():
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total, desc=what, unit=f" {unit}", delay=BAR_DELAY_S,
                             leave=False, dynamic_ncols=True, file=self.stream)
-        elif enabled:
+        elif shown:
             self.lines = True
             global _last_log_line
             if _last_log_line is None:
