@@ -135,6 +135,7 @@ def test_training_loops_of_tasks_write_lines_in_a_log(monkeypatch, capsys, packa
 def test_a_loop_watched_by_the_bench_writes_no_lines_of_its_own(monkeypatch, tmp_path):
     monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
     monkeypatch.setattr(progress, "BAR_DELAY_S", 0.0)
+    monkeypatch.setattr(progress, "PUBLISH_INTERVAL_S", 0.0)
     for stream in (io.StringIO(), _Terminal()):  # a log, and a terminal the live table owns
         with publishing_to(tmp_path / "progress.json"):
             with LoopProgress("reading", 2, stream=stream) as loop:
