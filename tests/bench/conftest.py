@@ -47,7 +47,7 @@ TINY_TASK = textwrap.dedent(
         if config.method == "interrupt":
             raise KeyboardInterrupt
         if config.method == "slow":
-            time.sleep(1.0)
+            time.sleep(1.5)
         if config.method == "die":  # the worker process dies, as when killed for memory
             os._exit(3)
         accuracy = 0.5 + 0.1 * seed

@@ -125,7 +125,8 @@ def test_a_pool_cell_runs_and_is_timed_only_once_a_worker_has_it(tiny_task, tmp_
     assert max(running_seen) == 2
     # the first two also wait for their worker process to start; the others start at once
     for state in states[2:]:
-        assert elapsed[state.cell.id] < state.wall_s + 0.8, (state.cell.id, state.wall_s)
+        # (a cell queued behind another would show about 1.5 s more: the slow cell's sleep)
+        assert elapsed[state.cell.id] < state.wall_s + 1.0, (state.cell.id, state.wall_s)
 
 
 def test_a_dead_worker_fails_its_cells_and_the_rest_run_in_a_new_pool(tiny_task, tmp_path):
