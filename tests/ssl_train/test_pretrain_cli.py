@@ -86,6 +86,9 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["task"] == "pretrain" and metrics["metrics"]["steps"] == 8
     assert metrics["source"]["source"] == "phantom"
+    # the schedule's top (quick: base lr 1.0 x 16 / 256 by the LARS rule), not the last step's lr
+    assert metrics["metrics"]["peak_lr"] == pytest.approx(1.0 * 16 / 256)
+    assert "lr" not in metrics["metrics"]
     encoder = load_encoder(tmp_path / "run" / "encoder.pt")
     size = make_config("quick").crop
     assert encoder.input_spec["size"] == size

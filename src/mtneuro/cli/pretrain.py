@@ -85,9 +85,10 @@ def pretrain(
         click.echo(f"{config.out_dir} already holds all {result['epochs']} epochs; nothing to "
                    f"resume (final loss {result['final_loss']:.4f}); its metrics.json is kept")
         return
-    metrics = {k: result[k] for k in ("final_loss", "steps", "epochs", "samples_per_s", "lr",
+    metrics = {k: result[k] for k in ("final_loss", "steps", "epochs", "samples_per_s",
                                       "pool_size", "n_images", "world_size", "step_mode",
                                       "compile_mode", "wall_s")}
+    metrics["peak_lr"] = result["lr"]  # the schedule's top (train_log.jsonl has every step's)
     if probe:
         metrics["probe"] = _probe(config, Path(result["encoder"]))
     write_metrics(config.out_dir, task="pretrain", metrics=metrics, config=to_dict(config),
