@@ -23,6 +23,7 @@ from typing import Any
 
 from mtneuro.bench.cell import bench_keys, cell_config
 from mtneuro.bench.suite import Cell, cell_id
+from mtneuro.config import check_seeds
 from mtneuro.errors import ConfigError
 from mtneuro.report.leaderboard import OURS, build_tables, load_records, metric_title
 from mtneuro.report.record import load_result, run_and_record
@@ -111,7 +112,7 @@ def _encoder_of(encoder: Any, kind: str) -> tuple[Any, str]:
 def evaluate(encoder: Any, tasks: Sequence[str], *, preset: str | None = "quick",
              source: str = "phantom", source_params: Mapping[str, Any] | None = None,
              seeds: Sequence[int] = (0,), out: str | Path | None = None,
-             params: Mapping[str, Any] | None = None) -> Results:
+             params: Mapping[str, Any] | None = None, overwrite: bool = False) -> Results:
     """Score ``encoder`` on ``tasks`` (names of :func:`list_tasks`).
 
     Args:
@@ -124,19 +125,27 @@ def evaluate(encoder: Any, tasks: Sequence[str], *, preset: str | None = "quick"
         source, source_params: the volume source of the imaging tasks.
         seeds: one run per seed; the table shows mean +- std over them.
         out: folder for ``cells/<id>/metrics.json`` and figures (``None``: nothing written).
+            A cell it already holds is refused (the cell id does not name the encoder, so
+            two encoders' results would mix) unless ``overwrite``.
         params: further config values for every task (e.g. ``{"device": "cuda"}``).
+        overwrite: replace the results ``out`` already holds for these cells.
 
     Returns:
         :class:`Results` (``.table()``).
 
     Raises:
-        ConfigError: an unknown task or setting, or a task that evaluates no user encoder.
+        ConfigError: an unknown task or setting, a task that evaluates no user encoder, a
+            seed outside [0, 2**32), or a cell ``out`` holds already (without ``overwrite``).
     """
+    check_seeds(seeds, "seeds")
     plan = [split_task_setting(name) for name in tasks]
     for task, _ in plan:
         if task.encoder_method is None:
             raise ConfigError(f"task {task.name}: evaluates no user encoder; tasks that do: "
                               + ", ".join(n for n in list_tasks() if _takes_encoder(n)))
+    if out is not None and not overwrite:
+        _refuse_taken_cells(Path(out), [cell_id(task.name, setting, task.encoder_method, int(seed))
+                                        for task, setting in plan for seed in seeds])
     results = []
     for task, setting in plan:
         module, label = _encoder_of(encoder, task.encoder)
@@ -153,6 +162,14 @@ def evaluate(encoder: Any, tasks: Sequence[str], *, preset: str | None = "quick"
             results.append(run_and_record(task, config, directory, encoder=module,
                                           extra=bench_keys(cell, "complete")))
     return Results(results)
+
+
+def _refuse_taken_cells(out: Path, ids: list[str]) -> None:
+    taken = [i for i in ids if (out / "cells" / i / "metrics.json").is_file()]
+    if taken:
+        more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
+        raise ConfigError(f"out {out}: cell {taken[0]}{more} already holds a result, perhaps of "
+                          "another encoder; pass overwrite=True to replace it, or another out")
 
 
 def _takes_encoder(name: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import numbers
 import re
 import types
 import typing
@@ -262,3 +263,16 @@ def load_yaml(path: str | Path, cls: type[C], *, overrides: Mapping[str, Any] | 
     merged = {**load_yaml_mapping(path),
               **{k: v for k, v in (overrides or {}).items() if v is not None}}
     return from_mapping(cls, merged)
+
+
+def check_seeds(seeds: Any, option: str = "--seeds") -> None:
+    """Seeds seed NumPy and torch generators, which take integers in [0, 2**32).
+
+    Raises:
+        ConfigError: a seed that is no integer in that range, naming ``option``.
+    """
+    values = [seeds] if isinstance(seeds, int) else list(seeds or ())
+    for seed in values:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
+                0 <= seed < 2**32):
+            raise ConfigError(f"{option}: expected integers in [0, 2**32), got {seed!r}")

@@ -126,3 +126,20 @@ def test_evaluate_scores_a_small_neural_module_frozen_on_chewie_1(tmp_path):
     neural = get_task("neural")
     raw = neural.execute(neural.cell_config("chewie-1", "raw", 0, preset="quick"))
     assert permuted.headline == raw.headline
+
+
+def test_evaluate_refuses_to_mix_two_encoders_in_one_out_folder_and_bad_seeds(tmp_path):
+    """Cell ids do not name the encoder: a second encoder's run into the same ``out`` would
+    replace the first one's cells silently and leave the folder holding both."""
+    record = tmp_path / "cells" / "neural-chewie-1-encoder-s0" / "metrics.json"
+    mtneuro.evaluate(nn.Identity(), tasks=["neural/chewie-1"], seeds=[0], out=tmp_path)
+    first = record.read_text()
+    with pytest.raises(ConfigError, match="cell neural-chewie-1-encoder-s0 already holds a result"):
+        mtneuro.evaluate(nn.Tanh(), tasks=["neural/chewie-1"], seeds=[0], out=tmp_path)
+    assert record.read_text() == first  # refused before anything ran
+    mtneuro.evaluate(nn.Tanh(), tasks=["neural/chewie-1"], seeds=[0], out=tmp_path,
+                     overwrite=True)
+    assert json.loads(record.read_text())["cell"]["encoder"] != json.loads(first)["cell"]["encoder"]
+    for bad in (-1, 2**32, 1.5):
+        with pytest.raises(ConfigError, match=r"seeds: expected integers in \[0, 2\*\*32\)"):
+            mtneuro.evaluate(nn.Identity(), tasks=["neural/chewie-1"], seeds=[bad])

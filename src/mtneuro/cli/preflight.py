@@ -13,22 +13,15 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from mtneuro.config import check_seeds
 from mtneuro.errors import ConfigError
 
 #: Arguments of ``load_vision`` that a command sets itself, not ``--source-param``.
 _VISION_OWN_ARGS = ("name", "split", "download")
-
-
-def check_seeds(seeds: Iterable[int] | int | None, option: str = "--seeds") -> None:
-    """Seeds seed NumPy and torch generators, which take integers in [0, 2**32)."""
-    values = [seeds] if isinstance(seeds, int) else list(seeds or ())
-    for seed in values:
-        if not 0 <= seed < 2**32:
-            raise ConfigError(f"{option}: expected integers in [0, 2**32), got {seed}")
 
 
 def _accepted(factory: Callable[..., Any], own: tuple[str, ...] = ()) -> list[str] | None:
