@@ -11,6 +11,7 @@ from typing import Any
 
 from mtneuro.data.sources.base import CHANNELS, SOURCES, Block, VolumeSource
 from mtneuro.errors import ConfigError
+from mtneuro.registry import unknown_name_message
 
 #: source name -> module that registers it (imported on first use).
 _SOURCE_MODULES = {
@@ -26,8 +27,9 @@ def source_factory(name: str) -> Callable[..., VolumeSource]:
     """The registered factory (usually the class) of source ``name``; unknown names fail
     listing the valid ones."""
     module = _SOURCE_MODULES.get(name)
-    if module is not None:
-        importlib.import_module(module)
+    if module is None:  # the registry fills lazily: name every source, loaded or not
+        raise ConfigError(unknown_name_message("source", name, list(SOURCE_NAMES)))
+    importlib.import_module(module)
     return SOURCES.get(name)
 
 
@@ -36,14 +38,19 @@ def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     fails naming it, as does a value that is no number where the parameter takes an
     integer or a number; a number given for a path (``--source-param root=2024``: JSON
     reads it as an int) becomes that path; a value out of range fails as the source would
-    (:meth:`VolumeSource.check_params`, which opens nothing). Unknown keys are left to the
-    factory's check.
+    (:meth:`VolumeSource.check_params`, which opens nothing); an unknown key is named with
+    the ones the source takes.
 
     Raises:
-        ConfigError: a required parameter is missing, a number parameter is not one, or a
-            value is out of range.
+        ConfigError: an unknown source or parameter, a required parameter missing, a number
+            parameter that is not one, or a value out of range.
     """
     parameters = inspect.signature(source_factory(name)).parameters
+    named = [p for p in parameters if p != "self"]
+    unknown = sorted(set(params) - set(named))
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        raise ConfigError(f"--source-param {unknown[0]!r}: source {name!r} takes: "
+                          f"{', '.join(named) or 'nothing'}")
     missing = [p.name for p in parameters.values()
                if p.default is inspect.Parameter.empty and p.name != "self"
                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in params]
