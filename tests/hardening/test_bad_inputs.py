@@ -266,6 +266,9 @@ def test_nonexistent_data_root_is_an_error_not_a_fallback(tmp_path):
     check(tmp_path, ["neural", "--data", "chewie-1", "--data-root", "missing"], "missing")
     with pytest.raises(DataError, match="not a folder"):
         load_recording("chewie-1", tmp_path / "missing")
+    # an existing root without the recording: the lookup goes on, and says so
+    with pytest.warns(UserWarning, match="recording 'chewie-1' is not in data root .*; read "):
+        assert load_recording("chewie-1", tmp_path).name == "chewie-1"
 
 
 def _reach(path, **change):

@@ -22,6 +22,7 @@ from the data (see :data:`SLEEP_STATES`).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Literal
@@ -386,6 +387,10 @@ def load_recording(spec: str | Path, root: str | Path | None = None) -> NeuralRe
         paths = recording_paths(text, root)
         if paths is None:
             raise DataError(missing_recording_message(text, root))
+        if root is not None and not paths[0].is_relative_to(Path(root)):
+            # the lookup order goes on past an explicit root; say where the file came from
+            warnings.warn(f"recording {text!r} is not in data root {root}; read {paths[0]}",
+                          UserWarning, stacklevel=2)
         return load_file(paths[0], name=text)
     path = Path(text).expanduser()
     if path.exists():
