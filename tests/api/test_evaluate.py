@@ -143,3 +143,12 @@ def test_evaluate_refuses_to_mix_two_encoders_in_one_out_folder_and_bad_seeds(tm
     for bad in (-1, 2**32, 1.5):
         with pytest.raises(ConfigError, match=r"seeds: expected integers in \[0, 2\*\*32\)"):
             mtneuro.evaluate(nn.Identity(), tasks=["neural/chewie-1"], seeds=[bad])
+
+
+@pytest.mark.parametrize(("encoder", "needle"), [
+    (nn.Linear(100, 8), r"cannot map chewie-1's rates, a \(bins, 174\) matrix \(RuntimeError"),
+    (nn.Flatten(0), r"expected \(895, D\) features for chewie-1, got \(155730,\)"),
+])
+def test_a_neural_encoder_of_the_wrong_shape_is_named(encoder, needle):
+    with pytest.raises(ConfigError, match=needle):
+        mtneuro.evaluate(encoder, tasks=["neural/chewie-1"])

@@ -157,7 +157,17 @@ def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module
     z = np.where(std > 0, (rec.rates - mean) / np.where(std > 0, std, 1.0), 0.0)
     encoder.eval()
     with torch.no_grad():
-        features = encoder(torch.from_numpy(z.astype(np.float32))).float().numpy()
+        try:
+            features = encoder(torch.from_numpy(z.astype(np.float32)))
+        except (RuntimeError, ValueError, TypeError) as err:  # e.g. an image encoder
+            raise ConfigError(
+                f"encoder: cannot map {rec.name}'s rates, a (bins, {rec.n_neurons}) matrix "
+                f"({type(err).__name__}: {str(err).splitlines()[0]}); a neural encoder takes "
+                f"(N, {rec.n_neurons}) z-scored rates and returns (N, D)") from None
+    if not isinstance(features, torch.Tensor) or features.dim() != 2 or len(features) != len(z):
+        shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features)
+        raise ConfigError(f"encoder: expected ({len(z)}, D) features for {rec.name}, got {shape}")
+    features = features.float().numpy()
     spec = {"neurons": rec.n_neurons, "units": "Hz, z-scored; neurons silent in training 0"}
     return features, spec
 
