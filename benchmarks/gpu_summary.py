@@ -147,8 +147,15 @@ def main() -> None:
                         help="largest dloss of a variant that may become the default")
     args = parser.parse_args()
     rows = read_rows(args.json)
+    if not rows:
+        sys.exit(f"{args.json}: no rows of ssl_throughput.py --json "
+                 f"({'empty or unreadable' if args.json.is_file() else 'no such file'})")
     if args.command == "best":
-        sys.stdout.write(best_yaml(best_row(rows, args.workload, args.batch, args.tolerance)))
+        row = best_row(rows, args.workload, args.batch, args.tolerance)
+        if row is None:  # stdout stays empty: gpu_checks.sh then keeps the trainer's defaults
+            print(f"no eligible {args.workload} variant at batch {args.batch} in {args.json}",
+                  file=sys.stderr)
+        sys.stdout.write(best_yaml(row))
     else:
         print(table(rows, read_reference(args.reference), args.tolerance))
 
