@@ -109,8 +109,15 @@ def summarise(method: str, runs: list[dict[str, dict]], second: str) -> None:
               f"  ({len(runs)} runs)", flush=True)
 
 
+#: What each variant's letter means, printed before the summary lines.
+LEGEND = ("# variants: A first pass only; A+ its encoder, readout on train+val; B encoder "
+          "retrained on train+val, readout on train; C retrained, readout on train+val "
+          "(refit); D both encoders side by side (refit ensemble); scored on held-out groups")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_fold_arguments(parser, "reach: groups 0..8, rodent: blocks 0..4 (default all)")
     args = parser.parse_args()
     rec = load_recording(args.data, args.data_root)
@@ -118,6 +125,7 @@ def main() -> None:
     splits = holdout_folds(rec, folds)
     overrides = json.loads(args.set)
     second = "delta_accuracy" if rec.kind == "reach" else "f1_weighted"
+    print(LEGEND, flush=True)
     for method in args.methods:
         runs = []
         for seed in args.seeds:
