@@ -96,7 +96,8 @@ def input_normalisation(input_spec: Mapping[str, Any], what: str = "encoder") ->
         if len(items) != 1 or channels not in (1, None):
             raise ConfigError(f"{what}: takes images of {channels} channel(s) (input {key} "
                               f"{value}); MTNeuro's X-ray images have 1 channel: pre-train on a "
-                              "one-channel source (e.g. mtneuro pretrain --source phantom)")
+                              "one-channel source (e.g. mtneuro pretrain --source phantom, or "
+                              "an image folder with --source-param channels=1)")
         try:
             values[key] = float(items[0])
         except (TypeError, ValueError):
