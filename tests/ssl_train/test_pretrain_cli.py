@@ -73,7 +73,7 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
 
     monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", interrupted)
     code, out = run_cli(args, capsys)
-    assert code == 130 and "--resume" in out.err
+    assert code == 130 and "rerun the same command with --resume" in out.err
     log = tmp_path / "run" / "train_log.jsonl"
     first_epoch = log.read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in first_epoch] == [0] * 4
@@ -169,3 +169,12 @@ def test_resume_with_other_settings_is_refused_before_any_image_is_read(tmp_path
         code, printed = run_cli(["pretrain", "--source", "digits", "--quick", *flags, "--quiet",
                                  "--out", out, "--resume"], capsys)
         assert code != 0 and needle in printed.err and "--overwrite" in printed.err
+
+
+def test_ctrl_c_suggests_resume_only_where_a_command_can():
+    from mtneuro.cli.main import _interrupted
+
+    for argv in (["pretrain", "--quick"], ["task2", "--model", "unet"], ["bench", "--suite", "q"]):
+        assert "rerun the same command with --resume" in _interrupted(argv)
+    for argv in (["task1", "--method", "pca"], ["neural"], ["--verbose"]):
+        assert _interrupted(argv) == "interrupted"

@@ -74,6 +74,18 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 _python_showwarning = warnings.showwarning
 
 
+#: Commands that keep checkpoints and continue from them with ``--resume``.
+RESUMABLE_COMMANDS = ("pretrain", "task2", "bench")
+
+
+def _interrupted(argv: list[str]) -> str:
+    command = next((a for a in argv if not a.startswith("-")), "")
+    if command in RESUMABLE_COMMANDS:
+        return ("interrupted; rerun the same command with --resume to continue from its last "
+                "checkpoint")
+    return "interrupted"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors print one line and exit 2, Ctrl-C exits 130."""
     warnings.showwarning = _show_warning
@@ -84,11 +96,8 @@ def main(argv: list[str] | None = None) -> None:
         hint = f"; did you mean {', '.join(err.possibilities)}?" if err.possibilities else ""
         click.echo(f"error: no such option: {err.option_name} (see --help){hint}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("interrupted; rerun with --resume to continue where supported", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        click.echo(_interrupted(sys.argv[1:] if argv is None else argv), err=True)
         sys.exit(130)
     except click.UsageError as err:  # one line, not click's usage block
         where = f"{err.ctx.command_path} --help" if err.ctx is not None else "--help"
