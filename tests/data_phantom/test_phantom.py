@@ -130,6 +130,10 @@ def test_bad_seed(seed):
 def test_out_of_range_read(phantom):
     with pytest.raises(ConfigError, match="outside"):
         phantom.read_channel("image", (700, 730), (0, 10), (0, 10))
+    # a reversed or empty range is said to be empty, not outside the volume
+    for z in ((130, 110), (5, 5)):
+        with pytest.raises(ConfigError, match=rf"z range {z[0]}:{z[1]} is empty"):
+            phantom.read_channel("image", z, (0, 10), (0, 10))
 
 
 def test_pickles_for_workers(phantom):

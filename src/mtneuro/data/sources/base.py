@@ -120,6 +120,8 @@ class VolumeSource(ABC):
                 lo, hi = (int(v) for v in rng)
             except (TypeError, ValueError):
                 raise ConfigError(f"{axis}: expected a (start, stop) pair, got {rng!r}") from None
+            if lo >= hi:
+                raise ConfigError(f"{axis} range {lo}:{hi} is empty (start must be below stop)")
             if not (0 <= lo < hi <= size):
                 raise ConfigError(
                     f"{axis} range {lo}:{hi} is outside the {self.name} volume "
