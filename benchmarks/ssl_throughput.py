@@ -44,6 +44,7 @@ import gc
 import json
 import math
 import multiprocessing as mp
+import os
 import resource
 import tempfile
 import traceback
@@ -314,6 +315,7 @@ def main() -> None:
     print(f"ssl_throughput: device {name}, float32 (amp 'auto' rows: bfloat16 on CUDA), seed "
           f"{args.seed}, {args.warmup} warm-up + {args.steps} timed steps, torch "
           f"{torch.__version__}, auto step {acceleration.AUTO_STEP}", flush=True)
+    _say_if_busy(args.device)
     variants = args.variants or _default_variants(args)
     for kind in args.workloads:
         spec = workload(kind, args.small, args.batch)
@@ -337,6 +339,18 @@ def main() -> None:
                 print(f"the CUDA context no longer works after {variant}: stopping this run",
                       flush=True)
                 raise SystemExit(3)
+
+
+def _say_if_busy(device: str) -> None:
+    """Variants run one after another, so on a CPU shared with other work their ratios move
+    with its load (x0.05 and x30 for one workload, measured on a loaded 2-core machine)."""
+    if device == "cuda" or not hasattr(os, "getloadavg"):
+        return
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    print(f"load average {load:.1f} on {cores} cores", flush=True)
+    if load > 0.5 * cores:
+        print("warning: the machine is busy; the variants run one after the other, so their "
+              "ratios follow the load: rerun on an idle machine before trusting them", flush=True)
 
 
 if __name__ == "__main__":
