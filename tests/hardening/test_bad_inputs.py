@@ -34,6 +34,12 @@ def check(tmp_path, args, *needles, within_s=None):
     return outcome
 
 
+def test_task2_flag_and_set_giving_one_setting_twice_is_an_error(tmp_path):
+    # flags win over --set, so one of the two would be dropped without a word
+    check(tmp_path, ["task2", "--model", "unet", "--quick", "--epochs", "2", "--set",
+                     "train.epochs=1"], "--epochs 2 and --set train.epochs=1: choose one")
+
+
 @pytest.mark.parametrize("command", list(CONFIG_COMMANDS))
 def test_malformed_yaml_is_one_line(tmp_path, command):
     (tmp_path / "bad.yaml").write_text("epochs: [1,\n  seed: {\n")

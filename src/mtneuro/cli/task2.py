@@ -172,6 +172,10 @@ def task2(
         "train": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "crop": crop,
                   "optimizer": optimizer, "loss": loss, "class_weights": weights},
     }
+    for key, value in flags["train"].items():  # a flag and --set giving one setting twice
+        if value is not None and key in train_extra and train_extra[key] != value:
+            raise ConfigError(f"--{key.replace('_', '-')} {value} and --set train.{key}="
+                              f"{train_extra[key]}: choose one")
     values = merge({**extra, "train": train_extra}, flags)  # flags over --set, None dropped
     result = run_task("task2", "quick" if quick else "paper" if paper else None, values, out_dir,
                       resume=resume, overwrite=overwrite)
