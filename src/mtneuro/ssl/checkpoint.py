@@ -141,29 +141,6 @@ def method_name(method: torch.nn.Module) -> str:
     return "myow" if layout == "cascaded" else f"myow-{layout}"
 
 
-def resume_mismatch(
-    saved: Mapping[str, Any],
-    method: str,
-    settings: Mapping[str, Any],
-    defaults: Mapping[str, Any],
-    may_change: tuple[str, ...],
-) -> str | None:
-    """What makes checkpoint ``saved`` unfit to continue a run of ``method`` with ``settings``
-    (``"method was 'myow', now 'byol'"``), or ``None`` when it fits.
-
-    The method is compared first, as its other settings differ because of it. A key missing
-    from an older checkpoint had its value in ``defaults`` then; keys in ``may_change`` (log
-    cadence and the like) may differ.
-    """
-    if saved.get("method_name", method) != method:
-        return f"method was {saved['method_name']!r}, now {method!r}"
-    before = saved["settings"]
-    for key, value in settings.items():
-        if key not in may_change and before.get(key, defaults.get(key)) != value:
-            return f"{key} was {before.get(key)!r}, now {value!r}"
-    return None
-
-
 def truncate_log(path: Path, step: int) -> list[dict[str, Any]]:
     """Keep the records of ``path`` (JSON lines) up to ``step``; later steps are replayed.
 

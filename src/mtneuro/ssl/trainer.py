@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,7 +52,6 @@ from mtneuro.ssl.checkpoint import (
     load_checkpoint,
     method_name,
     restore_rng_state,
-    resume_mismatch,
     save_checkpoint,
 )
 from mtneuro.ssl.distributed import DistInfo, barrier, local_slice
@@ -60,95 +59,18 @@ from mtneuro.ssl.divergence import DivergenceGuard
 from mtneuro.ssl.loss_log import LossLog
 from mtneuro.ssl.optim import static_update_support
 from mtneuro.ssl.progress import Progress
+from mtneuro.ssl.settings import TrainSettings, resume_problem
 from mtneuro.ssl.static_step import StaticStep
 from mtneuro.ssl.step import loss_terms, set_learning_rate, ssl_step
 from mtneuro.threads import resume_torch_threads
-from mtneuro.vocab import AMP_MODES, COMPILE_MODES, STEP_MODES
 
 #: ``augment(batch, generator) -> view``: one random view of a float batch, on its device.
 ViewFn = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-Amp = Literal[AMP_MODES]
-Step = Literal[STEP_MODES]
-CompileMode = Literal[COMPILE_MODES]
 LOG_NAME = "train_log.jsonl"
 CHECKPOINT_NAME = "checkpoint.pt"
 
 # Generator streams of one epoch (see derive_seed).
 _ORDER, _POOL, _VIEWS, _METHOD = range(4)
-# Settings that may change between an interrupted run and its resumption.
-# The step modes compute the same step up to float rounding, so they may change too.
-_RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet", "retain_cpu_memory", "step",
-                      "compile_mode", "prefetch_indices")
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Loop settings (validated by the caller's config, e.g. ``PretrainConfig``).
-
-    Attributes:
-        epochs: passes over the data.
-        batch_size: global batch size (split evenly over ranks).
-        lr: peak learning rate (after the LARS rule, if any).
-        warmup_epochs: linear learning-rate warm-up length.
-        base_momentum: EMA momentum at step 0, raised to 1 by a cosine.
-        mined_weight: final weight of the mined-view loss (0 for BYOL).
-        mined_rampup_epochs: epochs of the linear ramp of the mined weight from 0.
-        pool_size: global size of the separate candidate pool per step; 0 mines in the batch.
-        seed: seeds every generator of the run.
-        log_every: steps between loss read-backs (log lines are still per step).
-        checkpoint_every: epochs between checkpoints (one is always written at the end).
-        amp: ``"auto"`` (bf16 on CUDA, fp16 on GPUs without bf16; off on CPU),
-            ``"none"``, ``"bf16"`` (also on CPUs with AMX / AVX512-BF16, opt-in: 2-3x faster
-            there, but not bitwise resumable across machines), ``"fp16"`` (CUDA only, with
-            a gradient scaler).
-        channels_last: NHWC memory format for 2D images where it pays
-            (:func:`~mtneuro.acceleration.channels_last_pays`: CUDA, and CPU unless
-            the model hits a oneDNN fp32 crash).
-        compile: ``torch.compile`` the online and target encoders in place
-            (:func:`~mtneuro.acceleration.compile_encoders`).
-        retain_cpu_memory: on CPU, keep freed memory for reuse during :meth:`Trainer.fit`
-            (:func:`~mtneuro.cpu_memory.retained_cpu_memory`): faster, higher peak memory.
-        step: how each step is driven: ``"eager"``, ``"static"`` (static buffers and
-            device-tensor schedules, no host synchronisation), ``"cuda_graph"`` (static,
-            captured once and replayed), or ``"auto"`` (:func:`~mtneuro.acceleration.resolve_step`).
-        compile_mode: ``torch.compile`` mode of the static step's forward and update
-            (:data:`mtneuro.vocab.COMPILE_MODES`).
-        fuse_target_views: one target-encoder forward for both views and the pool; its
-            batch norms then see the concatenation (not the MTNeuro protocol: off).
-        prefetch_indices: move each epoch's sample order and pool draws to the device at
-            its start (a step's host copy waits for the device). Same results either way.
-        quiet: no progress bar or progress lines.
-    """
-
-    epochs: int
-    batch_size: int
-    lr: float
-    warmup_epochs: float = 10.0
-    base_momentum: float = 0.996
-    mined_weight: float = 0.0
-    mined_rampup_epochs: float = 10.0
-    pool_size: int = 0
-    seed: int = 0
-    log_every: int = 10
-    checkpoint_every: int = 1
-    amp: Amp = "auto"
-    channels_last: bool = True
-    compile: bool = False
-    retain_cpu_memory: bool = True
-    step: Step = "auto"
-    compile_mode: CompileMode = "auto"
-    fuse_target_views: bool = False
-    prefetch_indices: bool = True
-    quiet: bool = False
-
-
-_DEFAULTS = {f.name: f.default for f in fields(TrainSettings)}
-
-
-def resume_problem(state: Mapping[str, Any], method: str, settings: TrainSettings) -> str | None:
-    """Why checkpoint ``state`` cannot continue a run of ``method`` with ``settings``
-    (``None``: it can). :meth:`Trainer.fit` checks it; a command can, before reading data."""
-    return resume_mismatch(state, method, asdict(settings), _DEFAULTS, _RESUMABLE_CHANGES)
 
 
 def derive_seed(*keys: int) -> int:

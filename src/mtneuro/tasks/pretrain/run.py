@@ -261,7 +261,8 @@ def check_resumable(config: PretrainConfig) -> None:
     """Refuse to resume ``config.out_dir``'s checkpoint with other settings or another method,
     naming the first difference (nothing to check where there is no checkpoint yet)."""
     from mtneuro.ssl.checkpoint import load_checkpoint
-    from mtneuro.ssl.trainer import CHECKPOINT_NAME, resume_problem
+    from mtneuro.ssl.settings import resume_problem
+    from mtneuro.ssl.trainer import CHECKPOINT_NAME
 
     path = Path(config.out_dir) / CHECKPOINT_NAME
     if not path.is_file():

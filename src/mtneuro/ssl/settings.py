@@ -1,0 +1,104 @@
+"""The training loop's settings, and which of them a resumed run may change.
+
+A checkpoint stores the settings it was written with (:mod:`mtneuro.ssl.checkpoint`);
+:func:`resume_problem` says why a checkpoint cannot continue a run, so the trainer
+and a command (before it reads any data) refuse a resume the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from mtneuro.vocab import AMP_MODES, COMPILE_MODES, STEP_MODES
+
+Amp = Literal[AMP_MODES]
+Step = Literal[STEP_MODES]
+CompileMode = Literal[COMPILE_MODES]
+
+#: Settings that may change between an interrupted run and its resumption.
+#: The step modes compute the same step up to float rounding, so they may change too.
+RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet", "retain_cpu_memory", "step",
+                     "compile_mode", "prefetch_indices")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Loop settings (validated by the caller's config, e.g. ``PretrainConfig``).
+
+    Attributes:
+        epochs: passes over the data.
+        batch_size: global batch size (split evenly over ranks).
+        lr: peak learning rate (after the LARS rule, if any).
+        warmup_epochs: linear learning-rate warm-up length.
+        base_momentum: EMA momentum at step 0, raised to 1 by a cosine.
+        mined_weight: final weight of the mined-view loss (0 for BYOL).
+        mined_rampup_epochs: epochs of the linear ramp of the mined weight from 0.
+        pool_size: global size of the separate candidate pool per step; 0 mines in the batch.
+        seed: seeds every generator of the run.
+        log_every: steps between loss read-backs (log lines are still per step).
+        checkpoint_every: epochs between checkpoints (one is always written at the end).
+        amp: ``"auto"`` (bf16 on CUDA, fp16 on GPUs without bf16; off on CPU),
+            ``"none"``, ``"bf16"`` (also on CPUs with AMX / AVX512-BF16, opt-in: 2-3x faster
+            there, but not bitwise resumable across machines), ``"fp16"`` (CUDA only, with
+            a gradient scaler).
+        channels_last: NHWC memory format for 2D images where it pays
+            (:func:`~mtneuro.acceleration.channels_last_pays`: CUDA, and CPU unless
+            the model hits a oneDNN fp32 crash).
+        compile: ``torch.compile`` the online and target encoders in place
+            (:func:`~mtneuro.acceleration.compile_encoders`).
+        retain_cpu_memory: on CPU, keep freed memory for reuse during :meth:`Trainer.fit`
+            (:func:`~mtneuro.cpu_memory.retained_cpu_memory`): faster, higher peak memory.
+        step: how each step is driven: ``"eager"``, ``"static"`` (static buffers and
+            device-tensor schedules, no host synchronisation), ``"cuda_graph"`` (static,
+            captured once and replayed), or ``"auto"`` (:func:`~mtneuro.acceleration.resolve_step`).
+        compile_mode: ``torch.compile`` mode of the static step's forward and update
+            (:data:`mtneuro.vocab.COMPILE_MODES`).
+        fuse_target_views: one target-encoder forward for both views and the pool; its
+            batch norms then see the concatenation (not the MTNeuro protocol: off).
+        prefetch_indices: move each epoch's sample order and pool draws to the device at
+            its start (a step's host copy waits for the device). Same results either way.
+        quiet: no progress bar or progress lines.
+    """
+
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_epochs: float = 10.0
+    base_momentum: float = 0.996
+    mined_weight: float = 0.0
+    mined_rampup_epochs: float = 10.0
+    pool_size: int = 0
+    seed: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 1
+    amp: Amp = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    retain_cpu_memory: bool = True
+    step: Step = "auto"
+    compile_mode: CompileMode = "auto"
+    fuse_target_views: bool = False
+    prefetch_indices: bool = True
+    quiet: bool = False
+
+
+DEFAULTS = {f.name: f.default for f in fields(TrainSettings)}
+
+
+def resume_problem(state: Mapping[str, Any], method: str, settings: TrainSettings) -> str | None:
+    """Why checkpoint ``state`` cannot continue a run of ``method`` with ``settings``
+    (``"method was 'myow', now 'byol'"``; ``None``: it can). :meth:`Trainer.fit` checks it;
+    a command can, before reading data.
+
+    The method is compared first, as its other settings differ because of it. A key missing
+    from an older checkpoint had its default then; :data:`RESUMABLE_CHANGES` may differ.
+    """
+    if state.get("method_name", method) != method:
+        return f"method was {state['method_name']!r}, now {method!r}"
+    before = state["settings"]
+    for key, value in asdict(settings).items():
+        if key not in RESUMABLE_CHANGES and before.get(key, DEFAULTS.get(key)) != value:
+            return f"{key} was {before.get(key)!r}, now {value!r}"
+    return None
