@@ -33,30 +33,28 @@ def _accepted(factory: Callable[..., Any], own: tuple[str, ...] = ()) -> list[st
 
 
 def check_source_params(source: str, params: Mapping[str, Any]) -> None:
-    """The keys of ``params`` are parameters of ``source`` (a volume or vision source).
+    """The keys of ``params`` are parameters of ``source`` (a volume or vision source);
+    a volume source's values are checked too (:func:`mtneuro.data.sources.source_params`).
 
     Raises:
-        ConfigError: an unknown source or parameter (the message lists the valid ones).
+        ConfigError: an unknown source or parameter (the message lists the valid ones), or
+            a bad value.
     """
-    from mtneuro.data.sources import SOURCE_NAMES, source_factory
+    from mtneuro.data.sources import SOURCE_NAMES, source_params
     from mtneuro.registry import check_choice
     from mtneuro.vocab import VISION_SOURCES
 
     check_choice("source", source, (*SOURCE_NAMES, *VISION_SOURCES))
-    if source in VISION_SOURCES:
-        from mtneuro.data.vision import load_vision
+    if source not in VISION_SOURCES:
+        source_params(source, params)  # unknown, missing, mistyped or out-of-range values
+        return
+    from mtneuro.data.vision import load_vision
 
-        accepted = _accepted(load_vision, _VISION_OWN_ARGS)
-    else:
-        accepted = _accepted(source_factory(source))
+    accepted = _accepted(load_vision, _VISION_OWN_ARGS)
     unknown = sorted(set(params) - set(accepted)) if accepted is not None else []
     if unknown:
         raise ConfigError(f"--source-param {unknown[0]!r}: source {source!r} takes: "
                           f"{', '.join(accepted) or 'nothing'}")
-    if source not in VISION_SOURCES:
-        from mtneuro.data.sources import source_params
-
-        source_params(source, params)  # a required one missing
 
 
 def check_device(device: str | None, key: str = "device") -> None:

@@ -45,7 +45,8 @@ def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
         ConfigError: an unknown source or parameter, a required parameter missing, a number
             parameter that is not one, or a value out of range.
     """
-    parameters = inspect.signature(source_factory(name)).parameters
+    factory = source_factory(name)
+    parameters = inspect.signature(factory).parameters
     named = [p for p in parameters if p != "self"]
     unknown = sorted(set(params) - set(named))
     if unknown and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
@@ -68,7 +69,7 @@ def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
                 isinstance(value, wanted[0]) and not isinstance(value, bool)):
             raise ConfigError(f"--source-param {key}={value!r}: source {name!r} expects "
                               f"{wanted[1]}")
-    check_values = getattr(source_factory(name), "check_params", None)
+    check_values = getattr(factory, "check_params", None)
     if check_values is not None:
         check_values(out)  # ranges, opening nothing
     return out
