@@ -67,9 +67,11 @@ def _deterministic_threads(monkeypatch):
 def _fresh_progress_clock(monkeypatch):
     """Each test starts like a new process: no progress line written yet (the interval
     between log lines counts across a process's loops, see :mod:`mtneuro.progress`)."""
+    import time
+
     from mtneuro import progress
 
-    monkeypatch.setattr(progress, "_last_log_line", None)
+    monkeypatch.setattr(progress, "_last_log_line", time.perf_counter())
 
 
 @pytest.fixture

@@ -33,9 +33,9 @@ PUBLISH_INTERVAL_S = 0.5
 
 _sink: Path | None = None
 _last_publish = -float("inf")
-#: when this process last wrote a progress line to a log (at first: when this module was
-#: imported, which the CLI does at start; ``None``: from the first loop's start)
-_last_log_line: float | None = time.perf_counter()
+#: when this process last wrote a progress line to a log, at first when this module was
+#: imported (the CLI imports it at start)
+_last_log_line: float = time.perf_counter()
 
 
 @contextlib.contextmanager
@@ -123,9 +123,6 @@ class LoopProgress:
                             leave=False, dynamic_ncols=True, file=self.stream)
         elif shown:
             self.lines = True
-            global _last_log_line
-            if _last_log_line is None:
-                _last_log_line = self.start
 
     def __enter__(self) -> Self:
         return self
@@ -144,7 +141,7 @@ class LoopProgress:
             self.bar.update(n)
             if detail:
                 self.bar.set_postfix_str(detail, refresh=False)
-        elif self.lines and time.perf_counter() - (_last_log_line or 0.0) >= LINE_INTERVAL_S:
+        elif self.lines and time.perf_counter() - _last_log_line >= LINE_INTERVAL_S:
             self._line(detail)
 
     def _line(self, detail: str) -> None:
