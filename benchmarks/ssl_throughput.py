@@ -60,6 +60,7 @@ from mtneuro.ssl.augment import mtneuro_view
 from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.ssl.myow import MYOW
 from mtneuro.ssl.trainer import Trainer, TrainSettings
+from mtneuro.threads import usable_cpus
 
 NEURONS = 100
 
@@ -289,7 +290,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--small", action="store_true", help="small image model (quick CPU run)")
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: the CPUs free now, as mtneuro's commands)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", nargs="+", choices=["baseline", *VARIANTS],
                         help="rows to run, in this order (default: the earlier rows)")
@@ -307,6 +309,8 @@ def main() -> None:
     parser.add_argument("--ablate", action="store_true",
                         help="add fp32 rows without channels-last and without retained CPU memory")
     args = parser.parse_args()
+    if args.threads is None:
+        args.threads = usable_cpus()
     if args.list:
         for name, (overrides, opt, note) in VARIANTS.items():
             print(f"{name:<28} {note}; settings {overrides}" + (f", SGD {opt}" if opt else ""))

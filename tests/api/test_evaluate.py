@@ -99,6 +99,11 @@ def test_a_neural_encoder_that_passes_the_rates_through_scores_as_the_raw_method
     record = json.loads((tmp_path / "cells" / "neural-chewie-1-encoder-s0" / "metrics.json").read_text())
     assert sorted(record["figures"]) == ["confusion.png", "representation_2d.png"]
     assert record["protocol"]["name"] == "neural-reach"
+    # the record names what was read out, not the raw-rate path its features took
+    assert record["config"]["method"] == record["metrics"]["method"] == "encoder"
+    assert any("user encoder" in line for line in record["deviations"])
+    with pytest.raises(ConfigError, match="method 'encoder' reads out a user encoder"):
+        neural.execute(neural.cell_config("chewie-1", "encoder", 0, preset="quick"))
 
 
 def test_evaluate_scores_a_small_neural_module_frozen_on_chewie_1(tmp_path):

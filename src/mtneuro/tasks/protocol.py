@@ -214,6 +214,8 @@ def neural_card(config: Any) -> dict[str, Any]:
             out.append(f"optimiser AdamW (reference {optimizer}, {where})")
     elif config.method == "supervised":
         out.append("supervised MLP: no reference-code row to compare with")
+    elif config.method == "encoder":
+        out.append("a user encoder, read out as the raw rates are: no reference-code row")
     script = "train_monkey.py:83" if kind == "reach" else "train_mouse.py:83"
     trained = config.method in ("myow", "byol", "supervised")
     if trained:

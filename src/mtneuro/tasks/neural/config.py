@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Literal
 
 from mtneuro.config import check, in_unit_interval, positive
-from mtneuro.vocab import NEURAL_METHODS
+from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS
 
-Method = Literal[NEURAL_METHODS]
+# ``encoder``: a user's frozen encoder read out as the raw rates are (``mtneuro.evaluate``)
+Method = Literal[(*NEURAL_METHODS, ENCODER_METHOD)]
 SplitName = Literal["auto", "trial", "kfold", "block", "random"]
 Schedule = Literal["constant", "cosine"]
 

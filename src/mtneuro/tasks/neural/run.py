@@ -267,6 +267,11 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         penalty, the split's name, ``steps`` and ``selected_step``.
     """
     config = validate(config)
+    if encoder is not None:  # its record names what was read out
+        config = dataclasses.replace(config, method=ENCODER_METHOD)
+    elif config.method == ENCODER_METHOD:
+        raise ConfigError("method 'encoder' reads out a user encoder's features: pass one, "
+                          "e.g. mtneuro.evaluate(encoder, tasks=['neural/chewie-1'])")
     start = time.perf_counter()
     rec = load_recording(config.data, config.data_root)
     config = resolve(config, rec.kind)
@@ -313,7 +318,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     metrics = _pool(rec, folds, fold_metrics, test_label, test_pred)
     metrics["intervals"] = _intervals(rec, test_label, test_pred, test_per_bin, test_trial)
     metrics.update(
-        method=config.method if encoder is None else ENCODER_METHOD, seed=config.seed,
+        method=config.method, seed=config.seed,
         recording=rec.name, kind=rec.kind, split=config.split,
         split_label=_split_label(config.split),
         n_train=int(sum(len(s["train"]) for s in folds)), n_val=int(sum(len(s["val"]) for s in folds)),

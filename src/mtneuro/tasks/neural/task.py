@@ -39,9 +39,7 @@ def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
 
 
 def cell_fields(setting: str, method: str, seed: int) -> dict[str, Any]:
-    # a user encoder's features are read out as the raw rates are
-    return {"data": setting, "method": "raw" if method == ENCODER_METHOD else method,
-            "seed": seed}
+    return {"data": setting, "method": method, "seed": seed}
 
 
 def card(config: Any, source: Any = None) -> dict[str, Any]:
