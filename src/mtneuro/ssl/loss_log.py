@@ -3,7 +3,8 @@
 Each step's loss terms (0-dim device tensors) wait in :attr:`LossLog.pending`; every few
 steps :meth:`LossLog.flush` reads them all back at once (one synchronisation), averages
 them over ranks, stops on a non-finite value and appends one JSON line per step to
-``train_log.jsonl`` (main rank only).
+``train_log.jsonl`` (main rank only). Its ``step`` and ``epoch`` count from 0, as the
+checkpoint's do; the progress bar counts epochs from 1, as people do.
 """
 
 from __future__ import annotations
