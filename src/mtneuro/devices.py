@@ -45,3 +45,22 @@ def resolve_device(name: str, key: str = "device") -> torch.device:
         raise ConfigError(f"{key} {name!r}: MPS (Apple GPU) is not available on this machine; "
                           "use --device cpu")
     return device
+
+
+def device_name(name: str, key: str = "device") -> str:
+    """The device ``name`` runs on, as a name (``"auto"`` -> ``"cuda"`` or ``"cpu"``), so a
+    run's record says where it ran; checked as :func:`resolve_device` checks it."""
+    return str(resolve_device(name, key))
+
+
+def with_run_device(config, key: str = "device"):
+    """``config`` (a dataclass with ``device`` and an optional nested ``pretrain`` config)
+    with its device resolved by :func:`device_name`, the pre-training's set to the same."""
+    import dataclasses
+
+    device = device_name(config.device, key)
+    nested = getattr(config, "pretrain", None)
+    values = {"device": device}
+    if nested is not None:
+        values["pretrain"] = dataclasses.replace(nested, device=device)
+    return dataclasses.replace(config, **values)

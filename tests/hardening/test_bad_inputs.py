@@ -117,6 +117,18 @@ def test_crop_beyond_the_tile_names_the_maximum(tmp_path):
     check(tmp_path, ["pretrain", "--quick", "--config", "big.yaml"], "crop", "at most 256")
 
 
+def test_an_encoder_module_that_cannot_be_imported_fails_before_any_cell_runs(tmp_path):
+    missing = "cannot import module 'no_such_pkg.encoders'"
+    check(tmp_path, ["task1", "--method", "encoder", "--quick", "--encoder",
+                     "no_such_pkg.encoders:build"], missing)
+    # the bench's dry run names it too (after its line on which tasks score an encoder)
+    dry = invoke(["bench", "--suite", "quick", "--dry-run", "--encoder",
+                  "no_such_pkg.encoders:build", "--out", "run"], tmp_path)
+    assert dry.code == 2 and dry.err_lines[-1].startswith("error: cell task1-") and missing in dry.err
+    check(tmp_path, ["task1", "--method", "encoder", "--quick", "--encoder", "json:no_such"],
+          "module 'json' has no attribute 'no_such'")
+
+
 def test_garbage_encoder_weights_file_is_one_line(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"\x00garbage" * 10)
     check(tmp_path, ["task2", "--model", "unet", "--quick", "--encoder-weights", "junk.pt"],

@@ -126,8 +126,10 @@ def test_cli_several_seeds_mean_and_std(sleep_slice, tmp_path):
     from mtneuro.cli.neural import neural
 
     out = tmp_path / "seeds"
+    # the seeds in each of the ways every command accepts them (given once, repeated)
     res = CliRunner().invoke(neural, ["--data", str(sleep_slice), "--method", "pca", "--split", "random",
-                                      "--seeds", "0", "1", "2", "--out", str(out)], catch_exceptions=False)
+                                      "--seeds", "0", "--seeds", "1", "2", "--out", str(out)],
+                             catch_exceptions=False)
     assert res.exit_code == 0, res.output
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
     assert metrics["seed"] == [0, 1, 2] and len(metrics["per_seed"]) == 3

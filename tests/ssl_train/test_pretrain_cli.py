@@ -48,6 +48,20 @@ def test_wrong_method_and_key_fail_with_one_line(tmp_path, capsys):
     assert not list(tmp_path.glob("*.pt"))  # failed before any work
 
 
+def test_pretraining_devices_are_cpu_cuda_cuda_n_or_auto():
+    from mtneuro.ssl.distributed import init_distributed
+
+    for name in ("auto", "cpu", "cuda", "cuda:1"):
+        assert make_config(overrides={"device": name}).device == name
+    for name in ("mps", "gpu", "cuda:x"):
+        with pytest.raises(ConfigError, match=f"device: expected 'cpu', 'cuda', 'cuda:N' or 'auto', got '{name}'"):
+            make_config(overrides={"device": name})
+    assert init_distributed("auto").device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            init_distributed("cuda:0")
+
+
 def test_quick_preset_is_valid_and_small():
     config = make_config("quick")
     assert set(PRESETS["quick"]) <= set(config.__dataclass_fields__)
@@ -63,7 +77,7 @@ def test_quick_preset_is_valid_and_small():
 def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkeypatch):
     # two epochs of the quick preset (4 steps each) are enough to test resuming
     args = ["pretrain", "--method", "myow", "--source", "phantom", "--quick", "--quiet",
-            "--epochs", "2", "--out", str(tmp_path / "run")]
+            "--epochs", "2", "--device", "auto", "--out", str(tmp_path / "run")]
     original = trainer_module.Trainer._run_epoch
 
     def interrupted(self, epoch, *args):
@@ -86,6 +100,8 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["task"] == "pretrain" and metrics["metrics"]["steps"] == 8
     assert metrics["source"]["source"] == "phantom"
+    # "auto" is recorded as the device that ran
+    assert metrics["config"]["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     # the schedule's top (quick: base lr 1.0 x 16 / 256 by the LARS rule), not the last step's lr
     assert metrics["metrics"]["peak_lr"] == pytest.approx(1.0 * 16 / 256)
     assert "lr" not in metrics["metrics"]

@@ -55,10 +55,20 @@ def test_supervised_learns_separable_tiles():
         backbone="resnet-tiny",
         epochs=4,
         batch_size=8,
+        device="auto",  # runs where "auto" points (torch itself knows no device "auto")
     )
     result = run_task1(config, _splits())
     assert result["accuracy"]["mean"] >= 0.9
     assert 1 <= result["per_seed"][0]["best_epoch"] <= 4
+
+
+def test_auto_device_is_resolved_for_the_task_and_its_pretraining():
+    from mtneuro.devices import with_run_device
+
+    here = "cuda" if torch.cuda.is_available() else "cpu"
+    resolved = with_run_device(task1_config(method="myow", device="auto"))
+    assert (resolved.device, resolved.pretrain.device) == (here, here)
+    assert with_run_device(task1_config(method="pca", device="cpu")).device == "cpu"
 
 
 def test_frozen_encoder_probe_runs_and_reports_consistent_metrics():

@@ -142,13 +142,14 @@ def _say_where_the_encoder_goes(suite: str, tasks: list[str], image_tasks: tuple
 @SEEDS_OPTION
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output directory: cells/<id>/metrics.json, report.html (self-contained), "
-                   "leaderboard.md, report_figures/ (the summary charts as PNG files).")
+                   "leaderboard.md, report_figures/ (the summary charts as PNG files); "
+                   "submitit/ (job logs) with --executor submitit-local or slurm.")
 @click.option("--resume", is_flag=True,
               help="Keep the cells already complete in OUT ('done earlier'); a cell whose "
                    "config changed since its record is rerun, saying so.")
 @click.option("--overwrite", is_flag=True, help="Replace the suite run OUT already holds "
-                                               "(its cells/, report.html, leaderboard.md and "
-                                               "report_figures/).")
+                                               "(its cells/, report.html, leaderboard.md, "
+                                               "report_figures/ and submitit/).")
 @click.option("--jobs", type=JOBS, default=None,
               help="Cells run at once (processes): N, or 'auto' (one per CPU this process may "
                    "use, 1 with a GPU). Default: the suite's (quick, neural: auto; paper: 1).")

@@ -23,7 +23,8 @@ def _root_option(help_text: str):
 
 
 @click.command("list")
-@_root_option("Also look in this data root (laid out like ../shared/data), before all others.")
+@_root_option("Also look in this data root (a folder `data download --root` fills), before "
+              "all others.")
 def list_datasets(root: Path | None) -> None:
     """Print every known real dataset, where each file is found and whether it verifies.
 
@@ -57,8 +58,7 @@ def list_datasets(root: Path | None) -> None:
 
 @click.command("download")
 @click.argument("name")
-@_root_option("Data root to download into, laid out like ../shared/data "
-              "(default: $MTNEURO_DATA, else the user cache).")
+@_root_option("Data root to download into (default: $MTNEURO_DATA, else the user cache).")
 @click.option("--retries", type=click.IntRange(1, 20), default=4, show_default=True,
               help="Tries per file; each retry resumes the partial download.")
 @click.option("--timeout", type=click.FloatRange(min=1.0), default=30.0, show_default=True,

@@ -48,7 +48,8 @@ def info(source: str, source_params: tuple[str, ...]) -> None:
     \b
     Examples:
       mtneuro data info --source phantom --source-param seed=1
-      mtneuro data info --source slice --source-param root=../shared/data
+      mtneuro data download xray-slice --root DIR
+      mtneuro data info --source slice --source-param root=DIR
     """
     for line in info_lines(open_cli_source(source, source_params)):
         click.echo(line)

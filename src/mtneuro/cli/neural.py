@@ -7,7 +7,7 @@ from typing import get_args
 
 import click
 
-from mtneuro.cli.options import parse_seeds
+from mtneuro.cli.options import MORE_SEEDS_ARGUMENT, SEEDS_OPTION, parse_seeds
 from mtneuro.tasks.neural.config import NeuralConfig, SplitName
 from mtneuro.vocab import NEURAL_METHODS
 
@@ -18,12 +18,13 @@ from mtneuro.vocab import NEURAL_METHODS
               "of a reach .npz / rodent .npy")
 @click.option("--data-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="data root for named recordings (else $MTNEURO_DATA, cache, packaged samples)")
-@click.option("--method", type=click.Choice(NEURAL_METHODS), default="myow", show_default=True)
+@click.option("--method", type=click.Choice(NEURAL_METHODS), default="myow", show_default=True,
+              help="myow / byol: self-supervised; supervised: an MLP end to end; pca / raw: no "
+                   "training")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="seed  [default: 0]")
-@click.option("--seeds", default=None, metavar="S [S ...]",
-              help="several seeds (e.g. --seeds 0 1 2); metrics.json then holds mean and std")
+@SEEDS_OPTION
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="passes over the training bins (default: the kind's step count)")
+              help="passes over the training bins, instead of --steps")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="most optimiser steps (default: the kind's, 1,000 reach / 1,500 sleep); "
                    "not with --epochs")
@@ -37,12 +38,13 @@ from mtneuro.vocab import NEURAL_METHODS
               show_default=True,
               help="with --refit, read out the first-pass encoder's features beside the "
                    "retrained encoder's (both saved: encoder_first_pass.pt, encoder.pt)")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="output folder (with several seeds, one seed-S/ folder each)")
 @click.option("--overwrite", is_flag=True, help="Replace the run OUT already holds.")
-@click.argument("more_seeds", nargs=-1, metavar="")
+@MORE_SEEDS_ARGUMENT
 def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, refit, refit_ensemble,
            out_dir, overwrite, more_seeds) -> None:
-    """Decode reach direction (monkey M1) or arousal state (mouse CA1) from a recording.
+    """Decode reach direction (monkey M1) or arousal state (mouse CA1, rat V1) from a recording.
 
     Trains METHOD on the training bins (self-supervised BYOL / MYOW, a supervised MLP,
     or no training for PCA / raw rates), chooses the training length and a linear

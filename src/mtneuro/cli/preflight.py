@@ -70,8 +70,9 @@ def check_device(device: str | None, key: str = "device") -> None:
 def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
     """An encoder *file* loads safely and takes images (not firing rates).
 
-    A spec that is no file must be ``module:callable`` (imported when the task runs), a
-    registered encoder or an entry-point name; one that looks like a path must exist.
+    A spec that is no file must be ``module:callable`` (its module imported here, its
+    callable found; called when the task runs), a registered encoder or an entry-point
+    name; one that looks like a path must exist.
     """
     if not spec:
         return
@@ -83,8 +84,13 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
 
         if spec.endswith((".pt", ".pth", ".ckpt")) or "/" in spec or "\\" in spec:
             raise ConfigError(f"{option} {spec}: file not found")
+        if ":" in spec:
+            from mtneuro.registry import import_callable
+
+            import_callable(spec, option)
+            return
         names = [*list_encoders(), *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
-        if ":" not in spec and spec not in names:
+        if spec not in names:
             close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(f"{option} {spec!r}: {hint}expected an encoder file, "

@@ -29,7 +29,7 @@ from mtneuro.errors import ConfigError
               help="YAML file of PretrainConfig keys (flags override it).")
 @click.option("--quick", is_flag=True, help="Tiny preset: under a minute on 2 CPU cores.")
 @click.option("--seed", type=int, help="Seed of weights, data order and views  [default: 0]")
-@click.option("--device", help="cpu, cuda, cuda:N, mps or auto  [default: cpu]")
+@click.option("--device", help="cpu, cuda, cuda:N or auto  [default: cpu]")
 @click.option("--amp", help="auto (bf16 on CUDA, fp16 on GPUs without bf16, off on CPU), none, "
               "bf16 (also AMX CPUs) or fp16 (CUDA only)  [default: auto]")
 @click.option("--compile", "compile_encoders", is_flag=True, default=None,
@@ -56,6 +56,7 @@ def pretrain(
     from mtneuro.cli.preflight import check_config
     from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.config import to_dict
+    from mtneuro.devices import with_run_device
     from mtneuro.report.results import write_metrics
     from mtneuro.tasks.pretrain.config import make_config
     from mtneuro.tasks.pretrain.run import run_pretrain
@@ -70,6 +71,7 @@ def pretrain(
     if probe and config.source not in ("digits", "cifar10", "cifar100", "folder"):
         raise ConfigError(f"--probe: only for vision sources, got source {config.source!r}")
     check_config(config)
+    config = with_run_device(config)  # the record names the device that ran ("auto" -> cpu)
     prepare_run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite)
     start = time.perf_counter()
     try:

@@ -21,11 +21,16 @@ from mtneuro.vocab import VOLUME_METHODS
 
 @click.command("task1")
 @click.option("--setting", type=click.Choice(tuple(REGION_SETTINGS)), default="roi-c1",
-              show_default=True)
-@click.option("--method", type=click.Choice(VOLUME_METHODS), required=True)
+              show_default=True,
+              help="; ".join(f"{name}: {s.description}" for name, s in REGION_SETTINGS.items()))
+@click.option("--method", type=click.Choice(VOLUME_METHODS), required=True,
+              help="supervised*: a ResNet trained end to end; byol / myow*: pre-trained on the "
+                   "training tiles, then a linear probe; pca / nmf: pixel components, then the probe; "
+                   "encoder: --encoder")
 @SOURCE_OPTION
 @SOURCE_PARAM_OPTION
-@click.option("--dim", type=click.Choice(["2d", "3d"]), default="2d", show_default=True)
+@click.option("--dim", type=click.Choice(["2d", "3d"]), default="2d", show_default=True,
+              help="2d tiles or 3d blocks")
 @SEEDS_OPTION
 @ENCODER_OPTION
 @quick_option("every 8th slice, resnet-tiny, 8 epochs, the resized protocol")

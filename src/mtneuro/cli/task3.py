@@ -18,7 +18,9 @@ from mtneuro.vocab import VOLUME_METHODS
 
 
 @click.command("task3")
-@click.option("--method", type=click.Choice(VOLUME_METHODS), required=True)
+@click.option("--method", type=click.Choice(VOLUME_METHODS), required=True,
+              help="whose frozen embeddings are read out: supervised* (trained on --setting), "
+                   "byol / myow* (pre-trained), pca / nmf, or encoder (--encoder)")
 @click.option(
     "--setting",
     type=click.Choice(["roi-c1", "roi-c3"]),

@@ -22,6 +22,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mtneuro.devices import resolve_device
 from mtneuro.errors import ConfigError
 
 
@@ -55,26 +56,29 @@ def init_distributed(device: str = "cpu") -> DistInfo:
     """Join the ``torchrun`` job described by the environment, if any.
 
     Args:
-        device: ``"cpu"`` (gloo) or ``"cuda"`` (NCCL; process ``LOCAL_RANK`` uses GPU ``LOCAL_RANK``).
+        device: ``"cpu"`` (gloo), ``"cuda"`` (NCCL; process ``LOCAL_RANK`` uses GPU
+            ``LOCAL_RANK``), ``"cuda:N"`` (one process) or ``"auto"``.
 
     Returns:
         The process's :class:`DistInfo`; a single-process one when not under ``torchrun``.
     """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("device: 'cuda' requested but no CUDA device is available")
-        torch.cuda.set_device(local_rank)
-        torch_device = torch.device("cuda", local_rank)
-    elif device == "cpu":
-        torch_device = torch.device("cpu")
-    else:
-        raise ConfigError(f"device: expected 'cpu' or 'cuda', got {device!r}")
+    torch_device = resolve_device(device)
+    if torch_device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device {device!r}: pre-training runs on cpu or cuda (its random "
+                          "streams and process groups are tested there); use --device cpu")
+    if torch_device.type == "cuda":
+        if world_size > 1 and torch_device.index is not None:
+            raise ConfigError(f"device {device!r}: under torchrun each process takes GPU "
+                              "LOCAL_RANK; use --device cuda (CUDA_VISIBLE_DEVICES picks GPUs)")
+        index = local_rank if torch_device.index is None else torch_device.index
+        torch.cuda.set_device(index)
+        torch_device = torch.device("cuda", index)
     if world_size <= 1:
         return DistInfo(device=torch_device)
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device == "cuda" else "gloo")
+        dist.init_process_group(backend="nccl" if torch_device.type == "cuda" else "gloo")
     return DistInfo(dist.get_rank(), dist.get_world_size(), local_rank, torch_device)
 
 

@@ -31,6 +31,7 @@ from torch import nn
 
 from mtneuro.config import to_dict
 from mtneuro.data.spec import REGION_SHORT, REGIONS
+from mtneuro.devices import with_run_device
 from mtneuro.errors import ConfigError
 from mtneuro.models import create_encoder
 from mtneuro.models.checkpoint import input_normalisation
@@ -164,6 +165,7 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
     """
     if not isinstance(config, Task1Config):
         raise ConfigError(f"run_task1: expected a Task1Config, got {type(config).__name__}")
+    config = with_run_device(config)  # "auto" -> where it runs, before any data is read
     check_encoder_given(config, encoder)
     recipe = resolve_recipe(config)
     start = time.perf_counter()
@@ -205,4 +207,5 @@ def run(config: Task1Config, *, encoder: nn.Module | None = None) -> Result:
     """The task contract (:mod:`mtneuro.tasks.api`): :func:`run_task1` as a :class:`Result`."""
     from mtneuro.tasks.region_task import TASK1
 
+    config = with_run_device(config)  # the record names the device that ran
     return TASK1.from_run(config, run_task1(config, encoder=encoder))

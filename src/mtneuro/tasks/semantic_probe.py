@@ -40,6 +40,7 @@ from mtneuro.config import to_dict
 from mtneuro.data.sources import open_source
 from mtneuro.data.spec import REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
 from mtneuro.data.tiles import block_starts, read_blocks
+from mtneuro.devices import with_run_device
 from mtneuro.errors import ConfigError
 from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.stats import first_seed_intervals, interval_by_name, mean_std, r2_interval
@@ -198,6 +199,7 @@ def run_task3(config: Task3Config, data: Task3Data | None = None,
     """
     if not isinstance(config, Task3Config):
         raise ConfigError(f"run_task3: expected a Task3Config, got {type(config).__name__}")
+    config = with_run_device(config)  # "auto" -> where it runs, before any data is read
     check_encoder_given(config, encoder)
     start = time.perf_counter()
     source_info = None
@@ -249,4 +251,5 @@ def run(config: Task3Config, *, encoder: nn.Module | None = None) -> Result:
     (the scatter arrays of the first seed as an artefact, not in ``metrics``)."""
     from mtneuro.tasks.semantic_task import TASK3
 
+    config = with_run_device(config)  # the record names the device that ran
     return TASK3.from_run(config, run_task3(config, encoder=encoder), artefacts=("scatter",))

@@ -26,7 +26,7 @@ class SliceSource(VolumeSource):
     """The real slice, shape (1, 1420, 5805), channel ``image`` (uint8).
 
     Args:
-        root: data root laid out like ``../shared/data``; default lookup
+        root: a data root ``mtneuro data download xray-slice --root`` filled; default lookup
             (``$MTNEURO_DATA``, user cache, packaged samples) when ``None``.
 
     Raises:

@@ -8,6 +8,7 @@ The run itself is :mod:`mtneuro.tasks.pretrain.run`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +67,9 @@ class PretrainConfig:
     mined_weight: float = field(default=0.1, metadata=check(lambda v: v >= 0, "float >= 0"))
     mined_rampup_epochs: float = field(default=10.0, metadata=check(lambda v: v >= 0, "float >= 0"))
     seed: int = 0
-    device: Literal["cpu", "cuda"] = "cpu"
+    device: str = field(default="cpu", metadata=check(
+        lambda v: v in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", v) is not None,
+        "'cpu', 'cuda', 'cuda:N' or 'auto'"))
     amp: Literal[AMP_MODES] = "auto"
     channels_last: bool = True
     compile: bool = False
