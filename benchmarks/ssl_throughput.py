@@ -291,7 +291,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--small", action="store_true", help="small image model (quick CPU run)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: the CPUs free now, as mtneuro's commands)")
+                        help="torch CPU threads (default: the CPUs free now, as the commands' "
+                             "default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", nargs="+", choices=["baseline", *VARIANTS],
                         help="rows to run, in this order (default: the earlier rows)")

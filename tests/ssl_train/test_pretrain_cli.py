@@ -54,7 +54,8 @@ def test_pretraining_devices_are_cpu_cuda_cuda_n_or_auto():
     for name in ("auto", "cpu", "cuda", "cuda:1"):
         assert make_config(overrides={"device": name}).device == name
     for name in ("mps", "gpu", "cuda:x"):
-        with pytest.raises(ConfigError, match=f"device: expected 'cpu', 'cuda', 'cuda:N' or 'auto', got '{name}'"):
+        expected = f"device: expected 'cpu', 'cuda', 'cuda:N' or 'auto', got '{name}'"
+        with pytest.raises(ConfigError, match=expected):
             make_config(overrides={"device": name})
     assert init_distributed("auto").device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():

@@ -25,8 +25,8 @@ from mtneuro.vocab import VOLUME_METHODS
               help="; ".join(f"{name}: {s.description}" for name, s in REGION_SETTINGS.items()))
 @click.option("--method", type=click.Choice(VOLUME_METHODS), required=True,
               help="supervised*: a ResNet trained end to end; byol / myow*: pre-trained on the "
-                   "training tiles, then a linear probe; pca / nmf: pixel components, then the probe; "
-                   "encoder: --encoder")
+                   "training tiles, then a linear probe; pca / nmf: pixel components, then "
+                   "the probe; encoder: --encoder")
 @SOURCE_OPTION
 @SOURCE_PARAM_OPTION
 @click.option("--dim", type=click.Choice(["2d", "3d"]), default="2d", show_default=True,
