@@ -6,7 +6,12 @@ from grid_source import GridSource
 from mtneuro.data.datasets import RegionTileDataset, SegmentationTileDataset
 from mtneuro.data.spec import REGIONS, SUBVOLUME_A, TILE_SIZE, Box, ZRange, roi_class_map
 from mtneuro.data.subvolumes import compute_subvolumes, window_fractions
-from mtneuro.data.tiles import block_starts, majority_region_class, single_slice_windows
+from mtneuro.data.tiles import (
+    block_starts,
+    majority_region_class,
+    read_block_channels,
+    single_slice_windows,
+)
 from mtneuro.errors import ConfigError, DataError
 
 
@@ -53,6 +58,45 @@ def test_block_starts_and_bad_step():
     assert block_starts(ZRange(110, 120), 1, z_step=3).tolist() == [110, 113, 116, 119]
     with pytest.raises(ConfigError, match="z_step"):
         block_starts(ZRange(0, 4), 1, z_step=0)
+
+
+class CountingGrid(GridSource):
+    """GridSource recording every request's z range."""
+
+    def __init__(self, cheap: bool):
+        super().__init__()
+        self.cheap_requests, self.requests = cheap, []
+
+    def _read(self, channel, z, y, x):
+        self.requests.append((channel, tuple(z)))
+        return super()._read(channel, z, y, x)
+
+
+@pytest.mark.parametrize("depth", [1, 8])
+def test_blocks_read_from_a_cheap_source_skip_the_slices_between_them(depth):
+    """Known answer: image = (z + y + x) mod 256, so each block's first row names its z.
+    A cheap source (the phantom) is asked for the kept slices only, per run of adjacent
+    blocks, image and labels of a run one after the other; another source for one span."""
+    box = SUBVOLUME_A["cortex"]
+    starts = np.concatenate([block_starts(ZRange(110, 190), depth, 3),
+                             np.arange(300, 300 + 3 * depth, depth)])  # 3 adjacent blocks
+    expected_z = starts[:, None] + np.arange(depth)
+    reads = {}
+    for cheap in (True, False):
+        source = CountingGrid(cheap)
+        reads[cheap] = read_block_channels(source, ("image", "pixel_labels"), box, starts, depth)
+        image = reads[cheap]["image"]
+        assert image.shape == (len(starts), depth, *box.shape)
+        assert np.array_equal(image[:, :, 0, 0], (expected_z + box.y[0] + box.x[0]) % 256)
+        channels = [c for c, _ in source.requests]
+        assert channels == ["image", "pixel_labels"] * (len(source.requests) // 2)
+        if cheap:
+            asked = sum(z1 - z0 for c, (z0, z1) in source.requests if c == "image")
+            assert asked == len(starts) * depth  # no skipped slice asked for
+            assert source.requests[-1] == ("pixel_labels", (300, 300 + 3 * depth))
+        else:
+            assert source.requests == [(c, (110, 300 + 3 * depth)) for c in channels]
+    assert all(np.array_equal(reads[True][c], reads[False][c]) for c in reads[True])
 
 
 def test_majority_region_class():

@@ -26,7 +26,7 @@ from mtneuro.data.tiles import (
     block_starts,
     depth_of,
     majority_region_class,
-    read_blocks,
+    read_block_channels,
     read_single_slice_windows,
     single_slice_windows,
 )
@@ -104,16 +104,18 @@ class RegionTileDataset(_TileDataset):
             letters = {p.subvolume for p in parts}
             boxes = subvolumes(source) if letters - {"A"} else {r: {"A": SUBVOLUME_A[r]} for r in REGIONS}
             total = sum(len(block_starts(p.z, depth, z_step)) for p in parts) * len(REGIONS)
+            has_roi = "roi_labels" in source.channels
             with LoopProgress(f"reading {split} tiles ({setting}, {dim})", total,
                               unit="tiles") as progress:
                 for part in parts:
                     starts = block_starts(part.z, depth, z_step)
                     for cls, region in enumerate(REGIONS):
                         box = boxes[region][part.subvolume]
-                        images.append(read_blocks(source, "image", box, starts, depth))
-                        if "roi_labels" in source.channels:
-                            labels.append(majority_region_class(
-                                read_blocks(source, "roi_labels", box, starts, depth)))
+                        read = read_block_channels(
+                            source, ("image", "roi_labels")[:1 + has_roi], box, starts, depth)
+                        images.append(read["image"])
+                        if has_roi:
+                            labels.append(majority_region_class(read["roi_labels"]))
                         else:
                             labels.append(np.full(len(starts), cls))
                         zs.append(starts)
@@ -175,10 +177,10 @@ class SegmentationTileDataset(_TileDataset):
         with LoopProgress(f"reading {split} tiles (task 2, {dim})", len(starts) * len(self.regions),
                           unit="tiles") as progress:
             for region in self.regions:
-                box = SUBVOLUME_A[region]
-                images.append(read_blocks(source, "image", box, starts, depth))
-                masks.append(self.setting.map_labels(
-                    read_blocks(source, "pixel_labels", box, starts, depth)))
+                read = read_block_channels(source, ("image", "pixel_labels"), SUBVOLUME_A[region],
+                                           starts, depth)
+                images.append(read["image"])
+                masks.append(self.setting.map_labels(read["pixel_labels"]))
                 region_index.append(np.full(len(starts), REGIONS.index(region)))
                 progress.update(len(starts), detail=region)
         self.images = _with_channel(np.concatenate(images), depth)

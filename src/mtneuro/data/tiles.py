@@ -1,8 +1,9 @@
 """Reading stacks of task tiles from a volume source, vectorised.
 
 A tile is a ``depth`` x 256 x 256 block (depth 1 for 2D samples, 8 for 3D) of
-one region's sub-volume box. Consecutive blocks of a z range are read with one
-request and reshaped, so a whole split costs a handful of reads.
+one region's sub-volume box. A z range's blocks are read with one request over their
+span and reshaped, or, from a source whose requests are cheap (the phantom), one request
+per run of adjacent blocks, so slices between kept blocks are never rendered.
 
 Sources with a single slice (the real slice z=309) cannot follow the z splits;
 for them :func:`single_slice_windows` defines a documented smoke protocol.
@@ -36,20 +37,36 @@ def block_starts(z: ZRange, depth: int, z_step: int = 1) -> np.ndarray:
 def read_blocks(
     source: VolumeSource, channel: str, box: Box, starts: np.ndarray, depth: int
 ) -> np.ndarray:
-    """Blocks of ``channel`` in ``box`` starting at each of ``starts``.
+    """Blocks of ``channel`` in ``box`` starting at each of ``starts`` (increasing).
 
     Returns:
         uint8 array (N, depth, 256, 256).
     """
+    return read_block_channels(source, (channel,), box, starts, depth)[channel]
+
+
+def read_block_channels(source: VolumeSource, channels: tuple[str, ...], box: Box,
+                        starts: np.ndarray, depth: int) -> dict[str, np.ndarray]:
+    """:func:`read_blocks` of several channels: ``{channel: (N, depth, 256, 256)}``.
+
+    Each request's channels are read one after the other, so a source that makes every
+    channel of a block at once (the phantom keeps its last block) makes it once.
+    """
     starts = np.asarray(starts, dtype=np.int64)
+    out = {c: np.zeros((len(starts), depth, *box.shape), dtype=np.uint8) for c in channels}
     if starts.size == 0:
-        return np.zeros((0, depth, *box.shape), dtype=np.uint8)
-    # One request over the whole span, even when blocks are skipped (z_step > 1): a source
-    # pays a large fixed cost per request (rendering or HTTP), and a box span is small.
-    first = int(starts.min())
-    span = source.read_channel(channel, (first, int(starts.max()) + depth), box.y, box.x)
-    offsets = (starts - first)[:, None] + np.arange(depth)[None, :]
-    return span[offsets]
+        return out
+    if source.cheap_requests:  # one request per run of adjacent blocks
+        runs = np.split(np.arange(len(starts)), np.flatnonzero(np.diff(starts) != depth) + 1)
+    else:  # one request over the span: a request's fixed cost (HTTP) dwarfs a box's slices
+        runs = [np.arange(len(starts))]
+    for run in runs:
+        first, last = int(starts[run].min()), int(starts[run].max())
+        offsets = (starts[run] - first)[:, None] + np.arange(depth)[None, :]
+        for channel in channels:
+            span = source.read_channel(channel, (first, last + depth), box.y, box.x)
+            out[channel][run] = span[offsets]
+    return out
 
 
 def majority_region_class(roi_blocks: np.ndarray) -> np.ndarray:

@@ -39,7 +39,7 @@ from torch import nn
 from mtneuro.config import to_dict
 from mtneuro.data.sources import open_source
 from mtneuro.data.spec import REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
-from mtneuro.data.tiles import block_starts, read_blocks
+from mtneuro.data.tiles import block_starts, read_block_channels
 from mtneuro.devices import with_run_device
 from mtneuro.errors import ConfigError
 from mtneuro.models.checkpoint import input_normalisation
@@ -82,9 +82,10 @@ def load_task3_data(config: Task3Config) -> tuple[Task3Data, dict[str, Any]]:
     starts = block_starts(SUBVOLUME_Z, 1, z_step)
     images, features, zs, regions = [], [], [], []
     for index, region in enumerate(REGIONS):
-        box = SUBVOLUME_A[region]
-        images.append(read_blocks(source, "image", box, starts, 1))
-        labels = read_blocks(source, "pixel_labels", box, starts, 1)[:, 0]
+        read = read_block_channels(source, ("image", "pixel_labels"), SUBVOLUME_A[region],
+                                   starts, 1)
+        images.append(read["image"])
+        labels = read["pixel_labels"][:, 0]
         table = semantic_features(
             labels,
             128,

@@ -52,10 +52,14 @@ class VolumeSource(ABC):
         name: registry name of the source kind (``phantom``, ``bossdb``, ...).
         shape: full extent ``(Z, Y, X)`` in voxels at resolution 0.
         channels: channels this source can serve.
+        cheap_requests: a request costs about what its voxels cost (the phantom renders
+            each slice asked for), so readers ask only for the slices they keep; otherwise
+            (HTTP, chunk files) they ask once for a whole span, skipped slices included.
     """
 
     name: str = "source"
     voxel_size_um: float = 1.17
+    cheap_requests: bool = False
 
     def __init__(self, shape: tuple[int, int, int], channels: Iterable[str] = CHANNELS) -> None:
         self.shape = tuple(int(s) for s in shape)

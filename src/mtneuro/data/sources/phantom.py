@@ -62,6 +62,7 @@ class PhantomSource(VolumeSource):
     """
 
     name = "phantom"
+    cheap_requests = True  # rendering costs per slice: skipped slices are not rendered
 
     def __init__(self, seed: int = 0) -> None:
         super().__init__(PHANTOM_SHAPE)

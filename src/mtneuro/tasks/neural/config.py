@@ -81,7 +81,7 @@ class NeuralConfig:
         dropout_p, dropout_apply_p, noise_std, noise_apply_p, pepper_p, pepper_c,
             pepper_apply_p: neural augmentations (rates in Hz, before z-scoring).
         threads: torch CPU threads while training (1 is fastest for these tiny
-            matrices; see :func:`mtneuro.tasks.neural.train.torch_threads`).
+            matrices; see :func:`mtneuro.tasks.neural.train.compute_threads`).
         quiet: no progress bar.
     """
 

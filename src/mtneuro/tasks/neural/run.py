@@ -45,7 +45,7 @@ from mtneuro.tasks.neural.train import (
     TrainResult,
     ViewSampler,
     mined_start_step,
-    torch_threads,
+    compute_threads,
     total_steps,
     train_ssl,
 )
@@ -282,7 +282,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     train_wall, steps = 0.0, 0
     first_pass: tuple[nn.Module, dict, dict] | None = None
     for split in folds:
-        with torch_threads(config.threads):
+        with compute_threads(config.threads):
             if encoder is not None:
                 features, spec = encoder_features(rec, split, encoder)
             else:

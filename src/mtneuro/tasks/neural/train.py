@@ -34,6 +34,7 @@ from mtneuro.ssl.optim import build_optimizer
 from mtneuro.ssl.schedules import ema_momentum, linear_ramp, warmup_lr
 from mtneuro.ssl.step import loss_terms, ssl_step
 from mtneuro.tasks.neural.config import NeuralConfig
+from mtneuro.tasks.probe import single_thread_blas
 
 #: One training step: ``step_fn(values)`` (``lr``, ``momentum``, ``mined_weight``) -> loss terms.
 StepFn = Callable[[dict[str, float]], dict[str, torch.Tensor]]
@@ -224,16 +225,20 @@ def train_ssl(name: str, sampler: ViewSampler, config: NeuralConfig, *, seed: in
 
 
 @contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` torch CPU threads, then restore the previous count.
+def compute_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch CPU threads and one BLAS thread (NumPy / scikit-learn:
+    PCA, readouts), then restore the previous counts.
 
     A step multiplies (512 x 64)-sized matrices: thread start-up and synchronisation
     cost more than they save, and under CPU contention extra threads spin (measured
-    here: 200 steps 14 s with 1 thread, 189 s with 2 on a loaded 2-core machine).
+    here: 200 steps 14 s with 1 thread, 189 s with 2 on a loaded 2-core machine; the
+    PCA and readouts of ``neural --method pca`` 25-30 s with the default BLAS threads,
+    7-12 s with one).
     """
     previous = torch.get_num_threads()
     torch.set_num_threads(max(1, n))
     try:
-        yield
+        with single_thread_blas():
+            yield
     finally:
         torch.set_num_threads(previous)
