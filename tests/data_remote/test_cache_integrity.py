@@ -184,3 +184,36 @@ def test_other_upstream_params_are_refused_even_when_every_chunk_is_there(tmp_pa
     assert code == 0 and "0 chunk(s), 3 already present" in out
     with pytest.raises(ConfigError, match="does not match"):
         CacheSource(tmp_path / "c", "phantom", {"seed": 3})
+
+
+def test_chunks_whose_cache_metadata_are_gone_are_refused_not_adopted(tmp_path, cli):
+    """Known answer: the helper's case, a seed-0 cache without its metadata, was taken in
+    by a seed-1 fetch ("0 fetched, all present") and then served seed-0 data as seed 1."""
+    args = ["data", "fetch", "--cache", str(tmp_path / "c"), "--source", "phantom",
+            "--z", "0:8", "--y", "0:64", "--x", "0:64", "--quiet"]
+    assert cli(args)[0] == 0
+    (tmp_path / "c" / "zarr.json").unlink()
+    (tmp_path / "c" / "mtneuro_cache.json").unlink()
+    before = tree(tmp_path / "c")
+    code, _, err = cli([*args, "--source-param", "seed=1"])
+    assert code == 2 and "holds chunks but not the metadata that says what they are" in err
+    assert tree(tmp_path / "c") == before
+
+
+def test_a_chunk_of_another_chunk_shape_is_corrupted_not_half_served(tmp_path, array_source,
+                                                                      volume):
+    """A chunk and its checksum copied from a cache of smaller chunks at the same position
+    pass the checksum; its decoded size (Blosc header) does not match, so it is re-fetched."""
+    small = open_source("cache", root=tmp_path / "s", upstream=array_source,
+                        chunk_shape=(8, 64, 64))
+    small.fill(channels=["image"])
+    big = open_source("cache", root=tmp_path / "b", upstream=array_source, chunk_shape=CHUNKS)
+    big.fill(channels=["image"])
+    for path in ("chunk_path", "checksum_path"):
+        shutil.copyfile(getattr(small.store, path)("image", (0, 0, 0)),
+                        getattr(big.store, path)("image", (0, 0, 0)))
+    fresh = CacheSource(big.root, upstream=array_source)
+    assert fresh.scan().corrupted == [("image", (0, 0, 0))]
+    np.testing.assert_array_equal(fresh.read_channel("image", (0, 16), (0, 512), (0, 512)),
+                                  volume["image"])
+

@@ -25,6 +25,7 @@ rewritten from the spec by :mod:`mtneuro.data.sources.cache_metadata`.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -99,8 +100,9 @@ class ChunkStore:
     ) -> ChunkStore:
         """Write the metadata of a new, empty cache (channels, then group, then manifest).
 
-        A directory holding only channel folders is an unfinished creation that the
-        next ``create`` simply redoes.
+        A directory holding only channel folders without chunks is an unfinished creation
+        that the next ``create`` simply redoes; chunks whose cache metadata are gone could
+        be of any source or chunk shape, so such a folder is refused.
         """
         root = Path(root)
         if root.exists() and not root.is_dir():
@@ -109,6 +111,12 @@ class ChunkStore:
             raise ConfigError(
                 f"cache: {root} is not empty and is not an mtneuro cache; choose a new directory"
             )
+        if any(next(cls._walk(root / c / sub, 3), None) is not None
+               for c in channels for sub in ("c", CHECKSUM_DIR)):
+            raise ConfigError(
+                f"cache: {root} holds chunks but not the metadata that says what they are "
+                f"(zarr.json, {MANIFEST}): they cannot be trusted; remove the folder or choose "
+                "a new directory")
         if any(c < 1 for c in chunk_shape) or len(chunk_shape) != 3:
             raise ConfigError(f"chunk_shape: expected 3 positive ints, got {list(chunk_shape)}")
         spec = make_spec(shape, chunk_shape, channels, upstream)
@@ -228,6 +236,10 @@ class ChunkStore:
         # No checksum: the writer died between chunk and checksum; the chunk is unproven.
         # A checksum naming another position: the files were moved or copied.
         if expected is None or expected != self._record(channel, key, data).split():
+            return "corrupted", None
+        # A chunk of another chunk shape (copied from another cache, checksum and all)
+        # would decode into part of the array: Blosc's header holds the decoded size.
+        if len(data) < 16 or int.from_bytes(data[4:8], "little") != math.prod(self.chunk_shape):
             return "corrupted", None
         return "ok", data
 
