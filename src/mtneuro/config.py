@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import numbers
 import re
 import types
@@ -117,6 +118,8 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _fail(key, "float", value)
+        if not math.isfinite(value):  # YAML's .inf / .nan: no setting means one
+            raise _fail(key, "a finite float", value)
         return float(value)
     if tp is str:
         if not isinstance(value, str):

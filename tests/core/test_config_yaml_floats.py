@@ -21,13 +21,24 @@ class Optim:
 
 @pytest.mark.parametrize("text, value", [
     ("1e5", 1e5), ("1.0e30", 1.0e30), ("-2E-3", -2e-3), ("+3e2", 300.0), ("1.0e-3", 1e-3),
-    ("2.5", 2.5), (".5e1", 5.0), ("-.inf", float("-inf")), ("1_000.5", 1000.5),
+    ("2.5", 2.5), (".5e1", 5.0), ("1_000.5", 1000.5),
 ])
 def test_yaml_1_2_floats_are_numbers(tmp_path, text, value):
     path = tmp_path / "c.yaml"
     path.write_text(f"weight_decay: {text}\n")
     assert load_yaml_mapping(path) == {"weight_decay": value}
     assert load_yaml(path, Optim).weight_decay == value
+
+
+@pytest.mark.parametrize("text", [".inf", "-.inf", ".nan", "1e400"])
+def test_non_finite_floats_are_read_but_no_setting_takes_them(tmp_path, text):
+    """A learning rate of .inf passed every range check (inf > 0) and logged "lr": Infinity
+    before the NaN guard stopped the run; the command line refused "inf" already."""
+    path = tmp_path / "c.yaml"
+    path.write_text(f"weight_decay: {text}\n")
+    assert isinstance(load_yaml_mapping(path)["weight_decay"], float)
+    with pytest.raises(ConfigError, match="weight_decay: expected a finite float, got"):
+        load_yaml(path, Optim)
 
 
 @pytest.mark.parametrize("text, value", [
