@@ -84,7 +84,9 @@ def test_merge_keeps_a_wrong_scalar_for_validation_and_refuses_keys_inside_it():
 
 def test_malformed_yaml_suite_is_one_line(tmp_path):
     (tmp_path / "bad.yaml").write_text("cells: [1,\n")
-    check(tmp_path, ["bench", "--suite", "bad.yaml"], "not valid YAML")
+    check(tmp_path, ["bench", "--suite", "bad.yaml"], "not valid YAML", "at line 2, column 1")
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfename: x\n")  # a traceback before
+    check(tmp_path, ["bench", "--suite", "binary.yaml"], "cannot read it as a YAML text file")
 
 
 @pytest.mark.parametrize("command", list(SOURCE_COMMANDS))

@@ -36,9 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from mtneuro.config import check, from_mapping, load_yaml_text
+from mtneuro.config import check, from_mapping, load_yaml_mapping
 from mtneuro.errors import ConfigError
 from mtneuro.registry import unknown_name_message
 
@@ -189,11 +187,8 @@ def load_suite(name_or_path: str | Path) -> Suite:
         path = SUITES_DIR / f"{name_or_path}.yaml"
     if not path.is_file():
         raise ConfigError(f"suite file not found: {path}")
-    try:
-        data = load_yaml_text(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    return parse_suite(data, origin=str(path))
+    # as every config file: the error's line and column, text that is not UTF-8 named
+    return parse_suite(load_yaml_mapping(path), origin=str(path))
 
 
 def cell_id(task: str, setting: str, method: str, seed: int, tag: str | None = None) -> str:
