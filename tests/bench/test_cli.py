@@ -182,6 +182,11 @@ def test_dry_run_resume_marks_what_the_run_would_do_with_each_cell(tiny_task, tm
     assert code == 0 and "tiny-a-ok-s1  (source phantom)  [rerun: config changed]" in stdout
     assert stdout.splitlines()[-1] == "2 cell(s) in suite 'cli': 2 to run (2 rerun: config changed)"
     assert tiny_task.read_text().split() == ["ok-0", "ok-1"], "a dry run runs nothing"
+    # a record that is JSON but no object (a traceback before) is a cell to run again
+    (out / "cells" / "tiny-a-ok-s0" / "metrics.json").write_text('"x"')
+    code, stdout, _ = _run(["bench", "--suite", str(suite), "--out", str(out), "--resume",
+                            "--dry-run"], capsys)
+    assert code == 0 and "tiny-a-ok-s0  (source phantom)  [to run]" in stdout
 
 
 def test_neural_dry_run_marks_recordings_not_downloaded_and_counts_what_would_run(

@@ -55,12 +55,14 @@ def cell_dir(out_dir: str | Path, cell_id: str) -> Path:
 
 
 def read_record(out_dir: str | Path, cell_id: str) -> dict[str, Any] | None:
-    """The cell's ``metrics.json``, or ``None`` if absent or unreadable (e.g. cut by a crash)."""
+    """The cell's ``metrics.json``, or ``None`` if absent, unreadable (e.g. cut by a crash)
+    or not a JSON object."""
     path = cell_dir(out_dir, cell_id) / "metrics.json"
     try:
-        return json.loads(path.read_text())
+        record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
 
 
 def is_complete(out_dir: str | Path, cell: Cell) -> bool:
