@@ -150,10 +150,18 @@ def test_evaluate_refuses_to_mix_two_encoders_in_one_out_folder_and_bad_seeds(tm
             mtneuro.evaluate(nn.Identity(), tasks=["neural/chewie-1"], seeds=[bad])
 
 
+class _NaNs(nn.Module):
+    """An encoder whose features are all NaN (before: LinAlgError deep in the readout)."""
+
+    def forward(self, x):
+        return x * float("nan")
+
+
 @pytest.mark.parametrize(("encoder", "needle"), [
     (nn.Linear(100, 8), r"cannot map chewie-1's rates, a \(bins, 174\) matrix \(RuntimeError"),
     (nn.Flatten(0), r"expected \(895, D\) features for chewie-1, got \(155730,\)"),
+    (_NaNs(), r"encoder: 155730 of its feature values for chewie-1 are NaN or inf"),
 ])
-def test_a_neural_encoder_of_the_wrong_shape_is_named(encoder, needle):
+def test_a_neural_encoder_of_the_wrong_shape_or_non_finite_features_is_named(encoder, needle):
     with pytest.raises(ConfigError, match=needle):
         mtneuro.evaluate(encoder, tasks=["neural/chewie-1"])

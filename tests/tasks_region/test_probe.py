@@ -111,3 +111,32 @@ def test_extract_features_batches_no_grad_eval_mode_and_restores_training():
     feats = extract_features(enc, images, batch_size=2, mean=0.5, std=0.5)
     assert feats.shape == (5, 2) and np.allclose(feats, [[1.0, 2.0]])
     assert enc.seen_training == [False, False, False] and enc.training
+
+
+class _Returns(nn.Module):
+    """An encoder returning ``make(x)``, with ``out_dim`` if given."""
+
+    def __init__(self, make, out_dim=None):
+        super().__init__()
+        self.make = make
+        if out_dim is not None:
+            self.out_dim = out_dim
+
+    def forward(self, x):
+        return self.make(x)
+
+
+@pytest.mark.parametrize(("encoder", "needle"), [
+    (_Returns(lambda x: x[:, 0]), r"_Returns: returned shape \(2, 4, 4\) for a batch of "
+                                  r"\(2, 1, 4, 4\); expected \(2, D\) features"),
+    (_Returns(lambda x: (x.flatten(1),)), r"_Returns: returned tuple; expected a \(B, D\) tensor"),
+    (_Returns(lambda x: x.flatten(1), out_dim=99), "declares out_dim 99 but returned 16 features"),
+    (_Returns(lambda x: x.flatten(1).log()), "16 of its 48 feature values are NaN or inf"),
+])
+def test_features_that_break_the_encoder_contract_are_named(encoder, needle):
+    """(B, H, W) was flattened and scored, a declared out_dim never checked, a tuple or NaN
+    features failed deep inside (AttributeError, "x: contains NaN or inf")."""
+    images = np.full((3, 1, 4, 4), 255, dtype=np.uint8)
+    images[2] = 0  # log(0) = -inf: the third image's 16 features
+    with pytest.raises(DataError, match=needle):
+        extract_features(encoder, images, batch_size=2)

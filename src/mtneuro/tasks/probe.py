@@ -71,12 +71,33 @@ def extract_features(
                                                              device=device).reshape(shape))
             elif mean != 0.0 or std != 1.0:
                 batch = (batch - mean) / std
-            out.append(encoder(batch).float().reshape(len(batch), -1).cpu())
+            out.append(_checked_features(encoder(batch), batch, encoder))
     finally:
         encoder.train(was_training)
     if not out:
         raise DataError("extract_features: no images")
-    return torch.cat(out).numpy()
+    features = torch.cat(out).numpy()
+    bad = int((~np.isfinite(features)).sum())
+    if bad:
+        raise DataError(f"encoder {type(encoder).__name__}: {bad} of its {features.size} "
+                        "feature values are NaN or inf; no readout can be fitted")
+    return features
+
+
+def _checked_features(features: object, batch: torch.Tensor, encoder: nn.Module) -> torch.Tensor:
+    """``features`` of ``batch`` as float32 on the CPU, if they are the contract's (B, D)
+    tensor with D the encoder's ``out_dim`` where it declares one."""
+    name = f"encoder {type(encoder).__name__}"
+    if not isinstance(features, torch.Tensor):
+        raise DataError(f"{name}: returned {type(features).__name__}; expected a (B, D) tensor")
+    shape = tuple(features.shape)
+    if len(shape) != 2 or shape[0] != len(batch):
+        raise DataError(f"{name}: returned shape {shape} for a batch of {tuple(batch.shape)}; "
+                        f"expected ({len(batch)}, D) features (flatten them in forward)")
+    declared = getattr(encoder, "out_dim", None)
+    if isinstance(declared, int) and declared != shape[1]:
+        raise DataError(f"{name}: declares out_dim {declared} but returned {shape[1]} features")
+    return features.float().cpu()
 
 
 def single_thread_blas() -> threadpool_limits:

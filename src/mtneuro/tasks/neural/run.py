@@ -168,6 +168,9 @@ def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module
         shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features)
         raise ConfigError(f"encoder: expected ({len(z)}, D) features for {rec.name}, got {shape}")
     features = features.float().numpy()
+    if not np.isfinite(features).all():
+        raise ConfigError(f"encoder: {int((~np.isfinite(features)).sum())} of its feature values "
+                          f"for {rec.name} are NaN or inf; no readout can be fitted")
     spec = {"neurons": rec.n_neurons, "units": "Hz, z-scored; neurons silent in training 0"}
     return features, spec
 
