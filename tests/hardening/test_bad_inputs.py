@@ -113,6 +113,28 @@ def test_seed_beside_seeds_is_an_error(tmp_path):
           "--epochs and --steps: choose one")
 
 
+@pytest.mark.parametrize(("command", "yaml_text", "needles"), [
+    (["pretrain", "--quick"], "backbone_params: {nosuch: 3}\n",
+     ("backbone_params {'widths': [16, 32, 64, 128], 'nosuch': 3}: encoder 'resnet-tiny' "
+      "cannot be built",)),  # the preset's widths, then the file's key
+    (["pretrain", "--quick"], "backbone_params: {widths: [-1, 2]}\n",
+     ("backbone_params {'widths': [-1, 2]}", "negative dimension")),
+    (["task1", "--method", "byol", "--quick"], "pretrain: {backbone_params: {nosuch: 3}}\n",
+     ("pretrain.backbone_params {'nosuch': 3}",)),
+    (["task1", "--method", "byol", "--quick"], "probe_cs: []\n",
+     ("probe_cs: expected a non-empty list of floats > 0, got []",)),
+])
+def test_values_once_checked_only_after_the_data_was_read_fail_first(tmp_path, command,
+                                                                       yaml_text, needles):
+    (tmp_path / "c.yaml").write_text(yaml_text)
+    check(tmp_path, [*command, "--config", "c.yaml"], *needles, within_s=20)
+
+
+def test_class_weights_must_be_one_per_class_before_any_tile_is_read(tmp_path):
+    check(tmp_path, ["task2", "--model", "unet", "--quick", "--class-weights", "1,2"],
+          "train.class_weights: expected 4 weights, one per class, got 2", within_s=20)
+
+
 def test_crop_beyond_the_tile_names_the_maximum(tmp_path):
     check(tmp_path, ["task2", "--model", "unet", "--quick", "--crop", "100000"], "256")
     (tmp_path / "big.yaml").write_text("crop: 100000\n")

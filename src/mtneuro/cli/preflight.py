@@ -107,6 +107,21 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
     input_normalisation(spec_in, f"{option} {spec}")
 
 
+def check_backbone(config: Any, prefix: str = "") -> None:
+    """A pre-training config's encoder can be built from its ``backbone`` and
+    ``backbone_params`` (a wrong keyword or value failed after the images were read)."""
+    from mtneuro.models import create_encoder
+    from mtneuro.tasks.pretrain.run import encoder_spec
+
+    name, kwargs = encoder_spec(config, 1)
+    try:
+        create_encoder(name, **kwargs)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ConfigError(f"{prefix}backbone_params {dict(config.backbone_params)}: encoder "
+                          f"{name!r} cannot be built with them ({type(err).__name__}: "
+                          f"{str(err).splitlines()[0] if str(err) else ''})") from None
+
+
 def check_weights_file(path: str | None, option: str = "--encoder-weights") -> None:
     """A local weights file holds a state dict (names -> tensors) and loads safely."""
     if path is None or path == "imagenet":
@@ -142,6 +157,13 @@ def check_config(config: Any, prefix: str = "") -> None:
             check_crop(values.get("window"), f"{prefix}window")
     if isinstance(values.get("device"), str):
         check_device(values["device"], f"{prefix}device")
+    weights = getattr(values.get("train"), "class_weights", None)
+    if isinstance(weights, tuple) and isinstance(values.get("classes"), int) \
+            and len(weights) != values["classes"]:
+        raise ConfigError(f"{prefix}train.class_weights: expected {values['classes']} weights, "
+                          f"one per class, got {len(weights)}")
+    if isinstance(values.get("backbone_params"), dict):
+        check_backbone(config, prefix)
     if isinstance(values.get("encoder"), str):
         check_image_encoder(values["encoder"])
     if isinstance(values.get("encoder_weights"), str):

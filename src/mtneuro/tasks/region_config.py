@@ -83,7 +83,8 @@ class Task1Config:
     mixup_alpha: float = field(default=MIXUP_ALPHA, metadata=positive("float"))
     n_components: int = field(default=256, metadata=positive())
     nmf_max_iter: int | None = field(default=None, metadata=positive())
-    probe_cs: tuple[float, ...] = DEFAULT_CS
+    probe_cs: tuple[float, ...] = field(default=DEFAULT_CS, metadata=check(
+        lambda v: len(v) > 0 and all(c > 0 for c in v), "a non-empty list of floats > 0"))
     pretrain: PretrainConfig | None = None
     device: str = "cpu"
     quiet: bool = True
