@@ -1,7 +1,7 @@
 """Files written so a reader sees the old file or the whole new one, never half of one.
 
-A base module (standard library only): checkpoints (:mod:`mtneuro.checkpoint_io`) and run
-records (:mod:`mtneuro.report.results`) are written with it.
+A base module (standard library only): checkpoints (:mod:`mtneuro.checkpoint_io`), run
+records (:mod:`mtneuro.report.results`), reports and figures are written with it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], Any] | byt
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.filename is None:  # os.write names no file: say which one did not fit
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
     except BaseException:
         # Never leave a half-written temp file behind (e.g. Ctrl-C during the write).
         Path(tmp).unlink(missing_ok=True)

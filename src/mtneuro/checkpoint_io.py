@@ -16,6 +16,7 @@ file and what was expected.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -74,7 +75,11 @@ def save_state(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
     """
     payload = dict(payload)
     check_plain(payload)
-    return write_atomic(path, lambda handle: torch.save(payload, handle))
+    # serialised in memory first: a write that fails (disk full) then raises its OSError,
+    # where torch.save into the file raised a RuntimeError that hid it
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return write_atomic(path, buffer.getvalue())
 
 
 def load_state(

@@ -3,6 +3,7 @@ neural confusion / representation / learning curve, summary chart, data preview)
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,7 +13,7 @@ from PIL import Image
 from report_fixture import DIRECTIONS, PHANTOM, task1_result, task2_result, task3_result, write_cell
 from test_figures import _TinyLabelled
 
-from mtneuro.report import preview, summary_chart, task_figures
+from mtneuro.report import figures, preview, summary_chart, task_figures
 from mtneuro.report.figures import FONT_KEY, MIN_FONT_PT, plt
 from mtneuro.report.leaderboard import build_tables, data_source_label, load_records
 from mtneuro.tasks.api import Result
@@ -26,14 +27,22 @@ def saved_titles(monkeypatch) -> dict:
     saved, flattened to one line; the figures are still written."""
     titles: dict = {}
     original = Figure.savefig
+    original_write = figures.write_atomic
+    target: list = []  # figures are written through a temporary file: the path it replaces
+
+    def write(path, *args, **kwargs):
+        target[:] = [str(path)]
+        return original_write(path, *args, **kwargs)
 
     def record(fig, path, *args, **kwargs):
         texts = [fig._suptitle.get_text()] if fig._suptitle else []
         texts += [ax.get_title() for ax in fig.axes] + [t.get_text() for t in fig.texts]
-        titles[str(path)] = " ".join(" ".join(texts).split())
+        key = str(path) if isinstance(path, (str, Path)) else target[0]
+        titles[key] = " ".join(" ".join(texts).split())
         return original(fig, path, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", record)
+    monkeypatch.setattr(figures, "write_atomic", write)
     yield titles
     plt.close("all")
 

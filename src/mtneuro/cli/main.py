@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import platform
 import sys
 import warnings
@@ -71,6 +72,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+#: errors of a write that found no room (disk full, quota, RLIMIT_FSIZE)
+_NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 _python_showwarning = warnings.showwarning
 
 
@@ -110,6 +113,12 @@ def main(argv: list[str] | None = None) -> None:
     except MtneuroError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
+    except OSError as err:
+        if err.errno not in _NO_ROOM:
+            raise
+        click.echo(f"error: cannot write {err.filename or 'a file'}: {err.strerror} (disk full "
+                   "or a file-size limit); what was written before is kept whole", err=True)
+        sys.exit(1)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
     if isinstance(result, int) and result != 0:

@@ -21,6 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
+from mtneuro.atomic import write_atomic  # noqa: E402
+
 SAVE_DPI = 150
 THUMB_PX_PER_INCH = 100
 MIN_TEXT_PX = 9.0
@@ -46,8 +48,11 @@ def save_figure(fig: "plt.Figure", path: str | Path, dpi: int = SAVE_DPI) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     smallest = smallest_font_pt(fig)
     metadata = {FONT_KEY: f"{smallest:.2f}"} if smallest is not None else {}
-    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
-    plt.close(fig)
+    try:
+        write_atomic(path, lambda handle: fig.savefig(handle, format="png", dpi=dpi,
+                                                      bbox_inches="tight", metadata=metadata))
+    finally:
+        plt.close(fig)
     return path
 
 

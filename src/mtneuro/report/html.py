@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mtneuro.atomic import write_atomic
 from mtneuro.errors import DataError
 from mtneuro.report.embed import figure_html
 from mtneuro.report.findings import ssl_versus_raw
@@ -152,8 +153,7 @@ def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str
         parts += ["## Failed cells", ""] + [f"- `{cid}`: {err}" for cid, err in failures]
     if skipped:
         parts += ["", "## Skipped cells", ""] + [f"- `{cid}`: {why}" for cid, why in skipped]
-    path.write_text("\n".join(parts) + "\n")
-    return path
+    return write_atomic(path, ("\n".join(parts) + "\n").encode())
 
 
 _SEPARATORS = {"published": "published numbers (not ours; labelled by source)",
@@ -279,9 +279,8 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
     body.append(f"<h2>Sources of published numbers</h2><ul class=note>{cites}</ul>")
     page = (f"<!DOCTYPE html><html><head><meta charset=utf-8><title>mtneuro report</title>"
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
-    path = out_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    # a full disk or Ctrl-C mid-write keeps the previous report whole
+    return write_atomic(out_dir / "report.html", page.encode("utf-8"))
 
 
 def _no_records(out: Path, unreadable: list[tuple[str, str]]) -> str:
