@@ -347,6 +347,20 @@ def test_text_and_object_npz_are_one_line(tmp_path):
     check(tmp_path, ["neural", "--data", "nan.npz", "--method", "raw"], "nan.npz", "NaN")
 
 
+@pytest.mark.parametrize(("change", "needle"), [
+    ({"firing_rates": np.zeros((40, 5), dtype=np.float32)},
+     "every neuron's rate is constant over the training bins"),
+    ({"label": np.zeros(40, dtype=int)}, "the training bins hold one class only"),
+    ({"firing_rates": np.ones((40, 5)) * (1 + 1j)}, "firing_rates: expected real numbers"),
+])
+def test_a_recording_with_nothing_to_decode_is_one_line(tmp_path, change, needle):
+    """Tracebacks before: IndexError in the 2-D projection (a confusion.png left without a
+    metrics.json), scikit-learn's "needs samples of at least 2 classes"; complex rates were
+    read with a warning that dropped their imaginary part."""
+    _reach(tmp_path / "rec.npz", **change)
+    check(tmp_path, ["neural", "--data", "rec.npz", "--method", "raw"], needle)
+
+
 def test_bench_dry_run_checks_what_the_run_would_reject(tmp_path):
     check(tmp_path, ["bench", "--suite", "quick", "--dry-run", "--source-param", "bogus=1"],
           "cell ", "'bogus'")

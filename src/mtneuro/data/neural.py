@@ -173,8 +173,9 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
 def _numeric(array: np.ndarray, path: Path, key: str, *, integer: bool = False) -> np.ndarray:
     """``array`` checked: numeric, non-empty, finite and, if ``integer``, whole numbers."""
     where = f"{path}: {key}" if key else str(path)
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise DataError(f"{where}: expected numbers, got dtype {array.dtype}")
+    real = np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array)
+    if not (real or array.dtype == bool):
+        raise DataError(f"{where}: expected real numbers, got dtype {array.dtype}")
     if array.size == 0:
         raise DataError(f"{where}: is empty (shape {array.shape})")
     finite = np.isfinite(array)

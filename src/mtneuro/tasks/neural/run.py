@@ -20,7 +20,7 @@ from torch import nn
 
 from mtneuro.config import validate
 from mtneuro.data.neural import NeuralRecording, load_recording
-from mtneuro.errors import ConfigError
+from mtneuro.errors import ConfigError, DataError
 from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.stats import classification_intervals, mean_interval
 from mtneuro.tasks.neural import splits as S
@@ -113,6 +113,19 @@ def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
     if config.split == "block":
         return [S.block_split(rec.n_bins, guard=int(config.guard))]
     return [S.random_split(rec.n_bins, seed=config.seed)]
+
+
+def check_decodable(rec: NeuralRecording, split: S.Split) -> None:
+    """Something to decode from: a neuron whose rate varies and two classes in the
+    training bins (else the readout or the 2-D projection failed with a traceback)."""
+    train = split["train"]
+    if not (rec.rates[train].std(axis=0) > 0).any():
+        raise DataError(f"{rec.name}: every neuron's rate is constant over the training bins; "
+                        "there is nothing to decode")
+    classes = np.unique(rec.label[train])
+    if len(classes) < 2:
+        raise DataError(f"{rec.name}: the training bins hold one class only "
+                        f"({rec.class_names[int(classes[0])]}); a decoder needs two or more")
 
 
 def make_augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
@@ -285,6 +298,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     train_wall, steps = 0.0, 0
     first_pass: tuple[nn.Module, dict, dict] | None = None
     for split in folds:
+        check_decodable(rec, split)
         with compute_threads(config.threads):
             if encoder is not None:
                 features, spec = encoder_features(rec, split, encoder)
