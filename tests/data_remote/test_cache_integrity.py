@@ -103,8 +103,8 @@ def test_damaged_array_metadata_is_detected_and_repaired(cache, volume, cli, dam
 @pytest.mark.parametrize(
     "bad",
     [["--z", "0:99999"], ["--z", "5:2"], ["--channels", "image,nope"], ["--x", "a:b"],
-     ["--chunk-shape", "0,1,1"]],
-    ids=["z-outside", "z-reversed", "channel", "x-syntax", "chunk-shape"],
+     ["--chunk-shape", "0,1,1"], ["--chunk-shape", "720,1420,5805"]],
+    ids=["z-outside", "z-reversed", "channel", "x-syntax", "chunk-shape", "chunk-5.5-GiB"],
 )
 def test_rejected_fetch_creates_nothing(tmp_path, cli, bad):
     target = tmp_path / "new"

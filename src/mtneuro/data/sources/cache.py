@@ -19,6 +19,7 @@ are copied separately), first reads about 6x (read, SHA-256, decode); see
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,8 @@ from mtneuro.progress import LoopProgress
 #: and a random 256 x 256 tile crosses 2.25 chunks on average (4 with 256 x 256 chunks), which
 #: measured fastest in benchmarks/data_throughput.py.
 DEFAULT_CHUNK_SHAPE = (16, 512, 512)
+#: Largest chunk (voxels = bytes of uint8): a read decodes whole chunks, one per worker.
+MAX_CHUNK_VOXELS = 256 * 2**20
 
 
 @dataclass
@@ -180,7 +183,13 @@ class CacheSource(VolumeSource):
         from mtneuro.data.sources.bossdb import number_at_least, parse_shape
 
         if params.get("chunk_shape") is not None:
-            parse_shape(params["chunk_shape"], "chunk_shape")
+            shape = parse_shape(params["chunk_shape"], "chunk_shape")
+            if math.prod(shape) > MAX_CHUNK_VOXELS:  # every read decodes whole chunks
+                raise ConfigError(
+                    f"chunk_shape {','.join(map(str, shape))}: {math.prod(shape) / 2**20:,.0f} "
+                    f"MiB a chunk; at most {MAX_CHUNK_VOXELS // 2**20} MiB (the default "
+                    f"{','.join(map(str, DEFAULT_CHUNK_SHAPE))} is "
+                    f"{math.prod(DEFAULT_CHUNK_SHAPE) // 2**20} MiB)")
         number_at_least(params.get("workers", 4), "workers", int, 1)
         number_at_least(params.get("memory_mb", 256.0), "memory_mb", float, 0.0)
         if isinstance(params.get("upstream"), str):
