@@ -157,21 +157,24 @@ def test_resume_takes_the_thread_count_the_run_started_with(tmp_path, capsys):
         torch.set_num_threads(before)
 
 
-def test_nan_loss_stops_training():
-    class Broken(nn.Module):
+def test_nan_loss_stops_training_and_names_the_checkpoint_it_keeps(tmp_path):
+    images, masks = _tiles()
+    batches = CropBatches(images, masks, batch_size=2, crop=8)
+
+    class Broken(nn.Module):  # finite for the first epoch, NaN from the second
         def __init__(self):
             super().__init__()
-            self.w = nn.Parameter(torch.ones(1))
+            self.w, self.calls = nn.Parameter(torch.ones(1)), 0
 
         def forward(self, x):
-            return torch.cat([x, x, x], dim=1) * self.w * float("nan")
+            self.calls += 1
+            factor = float("nan") if self.calls > len(batches) else 1.0
+            return torch.cat([x, x, x], dim=1) * self.w * factor
 
-    images, masks = _tiles()
-    with pytest.raises(TrainingError, match="lower train.lr"):
-        train_segmentation(
-            Broken(),
-            CropBatches(images, masks, batch_size=2, crop=8),
-            TrainSettings(epochs=1),
-            n_classes=3,
-            quiet=True,
-        )
+    path = tmp_path / "seed0.pt"
+    with pytest.raises(TrainingError, match=(
+            rf"loss became nan at epoch 2; training stopped, the checkpoint of epoch 1 is kept "
+            rf"in {path}; lower train.lr \(now 0.01\) and run again with --overwrite")):
+        train_segmentation(Broken(), batches, TrainSettings(epochs=3, lr=0.01), n_classes=3,
+                           checkpoint=path, quiet=True)
+    assert torch.load(path, weights_only=True)["epoch"] == 1

@@ -202,6 +202,8 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
         for epoch in range(start, settings.epochs):
             model.train()
             running, count = 0.0, 0
+            kept = (f"the checkpoint of epoch {epoch} is kept in {path}" if path is not None and epoch
+                    else "no checkpoint had been written")
             for images, masks in batches.epoch(epoch):
                 images, masks = (
                     images.to(device, non_blocking=True),
@@ -212,8 +214,9 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                 loss = criterion(logits, masks)
                 if not torch.isfinite(loss):
                     raise TrainingError(
-                        f"loss became {loss.item()} at epoch {epoch + 1}; "
-                        f"lower train.lr (now {settings.lr})"
+                        f"loss became {loss.item()} at epoch {epoch + 1}; training stopped, "
+                        f"{kept}; lower train.lr (now {settings.lr}) and run again with "
+                        "--overwrite (--resume continues only with the settings it started with)"
                     )
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
@@ -225,8 +228,6 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                 progress.update(images.shape[0], detail=f"epoch {epoch + 1}/{settings.epochs}, "
                                                         f"loss {running / count:.4f}")
             history.append(running / max(count, 1))
-            kept = (f"the checkpoint of epoch {epoch} is kept in {path}" if path is not None and epoch
-                    else "no checkpoint had been written")
             guard.check(model, optimizer, history[-1], f"epoch {epoch + 1}", lambda kept=kept: kept)
             if path is not None:
                 save_state(
