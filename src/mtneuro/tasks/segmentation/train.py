@@ -202,8 +202,8 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
         for epoch in range(start, settings.epochs):
             model.train()
             running, count = 0.0, 0
-            kept = (f"the checkpoint of epoch {epoch} is kept in {path}" if path is not None and epoch
-                    else "no checkpoint had been written")
+            kept = (f"the checkpoint of epoch {epoch} is kept in {path}"
+                    if path is not None and epoch else "no checkpoint had been written")
             for images, masks in batches.epoch(epoch):
                 images, masks = (
                     images.to(device, non_blocking=True),
