@@ -43,6 +43,7 @@ def test_suite_file_expands_to_cells(tmp_path):
     (GOOD.replace("methods: [ok, other]", "metods: [ok, other]"),
      r"grid\[0\]\.metods: unknown key \(did you mean 'grid\[0\]\.methods'\?\)"),
     (GOOD.replace("seeds: [0, 1]", "sead: [0, 1]"), r"sead: unknown key \(did you mean 'seeds'\?\)"),
+    (GOOD.replace("name: mine", 'name: ""'), r"name: expected a non-empty name, got ''"),
     (GOOD.replace("seeds: [5]", "seeds: five"), r"grid\[1\]\.seeds: expected list of int"),
     (GOOD.replace("methods: [ok]", "methods: []"), r"grid\[1\]\.methods: expected at least one method"),
     (GOOD.replace("    setting: b\n", ""), r"grid\[1\]\.setting: missing required key"),

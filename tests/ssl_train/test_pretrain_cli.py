@@ -89,6 +89,7 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
     monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", interrupted)
     code, out = run_cli(args, capsys)
     assert code == 130 and "rerun the same command with --resume" in out.err
+    assert out.err.strip().count("\n") == 0, out.err  # said once (it was said twice)
     log = tmp_path / "run" / "train_log.jsonl"
     first_epoch = log.read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in first_epoch] == [0] * 4

@@ -92,7 +92,7 @@ class Suite:
     ``"auto"``: see :func:`mtneuro.bench.runner.resolve_jobs`.
     """
 
-    name: str
+    name: str = field(metadata=check(lambda v: bool(v.strip()), "a non-empty name"))
     grid: tuple[GridEntry, ...] = field(metadata=check(_non_empty, "at least one grid entry"))
     description: str = ""
     source: str = "phantom"

@@ -74,12 +74,7 @@ def pretrain(
     config = with_run_device(config)  # the record names the device that ran ("auto" -> cpu)
     prepare_run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite)
     start = time.perf_counter()
-    try:
-        result = run_pretrain(config)
-    except KeyboardInterrupt:
-        click.echo(f"stopped; the last checkpoint is in {config.out_dir}: add --resume to the "
-                   f"same command to continue", err=True)
-        raise
+    result = run_pretrain(config)  # Ctrl-C: main says how to resume
     if not result["is_main"]:
         return
     if result["steps_run"] == 0 and (Path(config.out_dir) / "metrics.json").is_file():
