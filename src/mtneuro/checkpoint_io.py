@@ -20,6 +20,7 @@ import io
 import json
 import os
 import re
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -106,7 +107,9 @@ def load_state(
     if not path.is_file():
         raise CheckpointError(f"{what} {path} not found")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # e.g. "pickle protocol 4": the refusal below says it
+            warnings.filterwarnings("ignore", module="torch._weights_only_unpickler")
+            payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
         raise CheckpointError(
             f"{what} {path} is not a torch checkpoint that loads safely ({_SAFE_LOAD}): "

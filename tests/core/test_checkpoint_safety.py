@@ -82,6 +82,18 @@ def test_garbage_file_is_refused_in_one_line(tmp_path, loader):
     assert "\n" not in str(err.value) and str(path) in str(err.value)
 
 
+def test_a_raw_pickle_is_refused_without_torch_warnings_around_the_line(tmp_path, recwarn):
+    """A plain pickle (protocol 4, not torch's zip format) made torch warn twice about its
+    protocol before the refusal, so the one-line error came with four more lines."""
+    import pickle
+
+    path = tmp_path / "raw.pt"
+    path.write_bytes(pickle.dumps({"a": 1}, protocol=4))
+    with pytest.raises(MtneuroError):
+        _load_encoder(path)
+    assert [str(w.message) for w in recwarn] == []
+
+
 def test_pretrain_resume_from_a_planted_checkpoint_exits_2_with_one_line(tmp_path, capsys):
     out, marker = tmp_path / "run", tmp_path / "pwned"
     plant(out / "checkpoint.pt", marker)
