@@ -366,6 +366,9 @@ def test_bench_dry_run_checks_what_the_run_would_reject(tmp_path):
           "cell ", "'bogus'")
     check(tmp_path, ["bench", "--suite", "quick", "--dry-run", "--executor-param", "=3"],
           "--executor-param")
+    check(tmp_path, ["bench", "--suite", "quick", "--dry-run", "--executor-param", "foo=1"],
+          "--executor-param foo: submitit parameters apply to --executor slurm or "
+          "submitit-local, not to local")  # it was ignored without a word
     (tmp_path / "afile").write_text("x")
     outcome = invoke(["bench", "--suite", "quick", "--dry-run", "--out", "afile"], tmp_path)
     assert_one_line_error(outcome, "afile")

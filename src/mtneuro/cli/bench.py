@@ -213,6 +213,9 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
     _check_cells(cells)
     submitit_params = parse_key_values(executor_params, "--executor-param")
+    if submitit_params and executor == "local":
+        raise ConfigError(f"--executor-param {next(iter(submitit_params))}: submitit parameters "
+                          "apply to --executor slurm or submitit-local, not to local")
     prepare_run_folder(out_dir, "bench", resume=resume, overwrite=overwrite, dry_run=dry_run)
     if dry_run:
         _print_cards(cells, spec.name, out_dir, resume)
