@@ -50,6 +50,9 @@ TINY_TASK = textwrap.dedent(
             time.sleep(1.5)
         if config.method == "die":  # the worker process dies, as when killed for memory
             os._exit(3)
+        if config.method == "offline":  # as a volume source whose server does not answer
+            from mtneuro.errors import SourceUnavailableError
+            raise SourceUnavailableError("server not reachable after 6 tries")
         accuracy = 0.5 + 0.1 * seed
         return TASK.result(config, setting=config.setting, method=config.method,
                            metrics={"accuracy": accuracy, "per_seed": [accuracy]},

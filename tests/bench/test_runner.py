@@ -190,3 +190,27 @@ def test_unknown_task_or_setting_fails_before_anything_runs(tiny_task, tmp_path)
     with pytest.raises(ConfigError, match="unknown tiny setting 'c'; valid: a, b"):
         run_suite(expand(bad_setting), RunOptions(tmp_path / "o", quiet=True))
     assert _runs(tiny_task) == []
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_cells_of_a_source_found_unreachable_are_skipped_not_retried(tiny_task, tmp_path, jobs):
+    """Each cell spent the source's whole retry budget again (43 s for 3 cells against a
+    refused port, ~2 min a cell against a server that never answers)."""
+    out = tmp_path / "out"
+    suite = parse_suite({"name": "t", "seeds": [0, 1, 2], "grid": [
+        {"task": "tiny", "setting": "a", "methods": ["offline", "ok"]},
+        {"task": "tiny", "setting": "b", "methods": ["ok"],
+         "params": {"source_params": {"seed": 5}}}]})  # another source: runs
+    states = run_suite(expand(suite), RunOptions(out, jobs=jobs, quiet=True))
+    status = {s.cell.id: s.status for s in states}
+    # cells are handed out in order: the first (with 2 workers, the first two) try the source
+    tried = {f"tiny-a-offline-s{seed}" for seed in range(jobs)}
+    assert {i for i, s in status.items() if s == "failed"} == tried
+    skipped = sorted(f"tiny-a-{m}-s{seed}" for m in ("offline", "ok") for seed in (0, 1, 2)
+                     if f"tiny-a-{m}-s{seed}" not in tried)
+    assert [i for i in skipped if status[i] == "skipped"] == skipped
+    reason = _record(out, skipped[0])["skip_reason"]  # named by whichever tried cell ended first
+    assert reason in {f"source phantom unreachable (cell {cell} tried); not tried again"
+                      for cell in tried}
+    assert all(status[f"tiny-b-ok-s{seed}"] == "complete" for seed in (0, 1, 2))
+    assert len(_runs(tiny_task)) == jobs + 3  # the tried cells and setting b's: nothing else

@@ -30,7 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mtneuro.bench.cell import CELLS_DIR, cell_dir, read_record, record_failure, run_cell
+from mtneuro.bench.cell import (
+    CELLS_DIR,
+    cell_dir,
+    read_record,
+    record_failure,
+    record_skipped,
+    run_cell,
+)
 from mtneuro.bench.plan import changed_line, earlier_run
 from mtneuro.bench.progress import PROGRESS_FILE, CellState, Progress
 from mtneuro.bench.suite import Cell
@@ -166,11 +173,32 @@ def _finish(state: CellState, outcome: dict[str, Any]) -> None:
     state.error = outcome.get("error")
 
 
+def _volume_source(cell: Cell) -> tuple[str, dict[str, Any]]:
+    """The source a cell reads, with the parameters its config gets (:func:`cell_config`)."""
+    return cell.source, {**cell.source_params, **cell.params.get("source_params", {})}
+
+
+def _skip_unreachable(done: CellState, queue: list[CellState], out: Path) -> None:
+    """After ``done`` found its volume source unreachable (its retries spent), the queued
+    cells that read the same source are skipped, not each left to spend them again."""
+    if not (done.status == "failed" and str(done.error).startswith("SourceUnavailableError")):
+        return
+    same = [s for s in queue if get_task(s.cell.task).volume
+            and _volume_source(s.cell) == _volume_source(done.cell)]
+    for state in same:
+        queue.remove(state)
+        _finish(state, record_skipped(out, state.cell, f"source {done.cell.source} unreachable "
+                                      f"(cell {done.cell.id} tried); not tried again"))
+
+
 def _run_inline(pending: list[CellState], out: Path, progress: Progress) -> None:
-    for state in pending:
+    queue = list(pending)
+    while queue:
+        state = queue.pop(0)
         state.status, state.started = "running", time.perf_counter()
         progress.refresh()
         _finish(state, run_cell_publishing(state.cell, task_reference(state.cell.task), out))
+        _skip_unreachable(state, queue, out)
         progress.refresh()
 
 
@@ -210,6 +238,7 @@ def _run_pool(pending: list[CellState], out: Path, jobs: int, progress: Progress
                     _finish(state, future.result())
                 except Exception as exc:  # noqa: BLE001 - the worker died (e.g. killed for memory)
                     _finish(state, record_failure(out, state.cell, exc, wall_s=None))
+                _skip_unreachable(state, queue, out)
         progress.refresh()
     except KeyboardInterrupt:
         # shutdown() does not stop running cells, and the pool has no public kill: terminate
@@ -256,6 +285,7 @@ def _run_submitit(pending: list[CellState], out: Path, jobs_at_once: int, option
                         _finish(state, job.result())
                     else:  # the job itself failed (timeout, node failure, killed)
                         _finish(state, record_failure(out, state.cell, error, wall_s=None))
+                    _skip_unreachable(state, queue, out)
                 elif state.status == "pending" and job.state in ("RUNNING", "COMPLETING"):
                     state.status, state.started = "running", time.perf_counter()
             progress.refresh()
