@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,9 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
     input_normalisation(spec_in, f"{option} {spec}")
 
 
+_BUILT: set[str] = set()
+
+
 def check_backbone(config: Any, prefix: str = "") -> None:
     """A pre-training config's encoder can be built from its ``backbone`` and
     ``backbone_params`` (a wrong keyword or value failed after the images were read)."""
@@ -114,8 +118,12 @@ def check_backbone(config: Any, prefix: str = "") -> None:
     from mtneuro.tasks.pretrain.run import encoder_spec
 
     name, kwargs = encoder_spec(config, 1)
+    key = f"{name} {json.dumps(kwargs, sort_keys=True, default=str)}"
+    if key in _BUILT:  # a suite's cells share a few backbones: build each once
+        return
     try:
         create_encoder(name, **kwargs)
+        _BUILT.add(key)
     except (TypeError, ValueError, RuntimeError) as err:
         raise ConfigError(f"{prefix}backbone_params {dict(config.backbone_params)}: encoder "
                           f"{name!r} cannot be built with them ({type(err).__name__}: "

@@ -34,20 +34,10 @@ def block_starts(z: ZRange, depth: int, z_step: int = 1) -> np.ndarray:
     return starts[::z_step]
 
 
-def read_blocks(
-    source: VolumeSource, channel: str, box: Box, starts: np.ndarray, depth: int
-) -> np.ndarray:
-    """Blocks of ``channel`` in ``box`` starting at each of ``starts`` (increasing).
-
-    Returns:
-        uint8 array (N, depth, 256, 256).
-    """
-    return read_block_channels(source, (channel,), box, starts, depth)[channel]
-
-
 def read_block_channels(source: VolumeSource, channels: tuple[str, ...], box: Box,
                         starts: np.ndarray, depth: int) -> dict[str, np.ndarray]:
-    """:func:`read_blocks` of several channels: ``{channel: (N, depth, 256, 256)}``.
+    """Blocks of each of ``channels`` in ``box`` starting at each of ``starts``:
+    ``{channel: uint8 (N, depth, 256, 256)}``.
 
     Each request's channels are read one after the other, so a source that makes every
     channel of a block at once (the phantom keeps its last block) makes it once.
