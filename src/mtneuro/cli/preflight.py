@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,6 @@ from mtneuro.errors import ConfigError
 _VISION_OWN_ARGS = ("name", "split", "download")
 
 
-def _accepted(factory: Callable[..., Any], own: tuple[str, ...] = ()) -> list[str] | None:
-    """Keyword names ``factory`` takes (``None``: it takes any, ``**kwargs``)."""
-    parameters = inspect.signature(factory).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    return [p.name for p in parameters if p.name not in own and p.name != "self"]
-
-
 def check_source_params(source: str, params: Mapping[str, Any]) -> None:
     """The keys of ``params`` are parameters of ``source`` (a volume or vision source);
     a volume source's values are checked too (:func:`mtneuro.data.sources.source_params`).
@@ -41,7 +32,7 @@ def check_source_params(source: str, params: Mapping[str, Any]) -> None:
         ConfigError: an unknown source or parameter (the message lists the valid ones), or
             a bad value.
     """
-    from mtneuro.data.sources import SOURCE_NAMES, source_params
+    from mtneuro.data.sources import SOURCE_NAMES, check_param_names, source_params
     from mtneuro.registry import check_choice
     from mtneuro.vocab import VISION_SOURCES
 
@@ -51,11 +42,7 @@ def check_source_params(source: str, params: Mapping[str, Any]) -> None:
         return
     from mtneuro.data.vision import load_vision
 
-    accepted = _accepted(load_vision, _VISION_OWN_ARGS)
-    unknown = sorted(set(params) - set(accepted)) if accepted is not None else []
-    if unknown:
-        raise ConfigError(f"--source-param {unknown[0]!r}: source {source!r} takes: "
-                          f"{', '.join(accepted) or 'nothing'}")
+    check_param_names(source, load_vision, params, _VISION_OWN_ARGS)
 
 
 def check_device(device: str | None, key: str = "device") -> None:
@@ -165,11 +152,6 @@ def check_config(config: Any, prefix: str = "") -> None:
             check_crop(values.get("window"), f"{prefix}window")
     if isinstance(values.get("device"), str):
         check_device(values["device"], f"{prefix}device")
-    weights = getattr(values.get("train"), "class_weights", None)
-    if isinstance(weights, tuple) and isinstance(values.get("classes"), int) \
-            and len(weights) != values["classes"]:
-        raise ConfigError(f"{prefix}train.class_weights: expected {values['classes']} weights, "
-                          f"one per class, got {len(weights)}")
     if isinstance(values.get("backbone_params"), dict):
         check_backbone(config, prefix)
     if isinstance(values.get("encoder"), str):

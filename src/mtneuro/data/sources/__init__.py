@@ -33,6 +33,24 @@ def source_factory(name: str) -> Callable[..., VolumeSource]:
     return SOURCES.get(name)
 
 
+def check_param_names(name: str, factory: Callable[..., Any], params: Mapping[str, Any],
+                      own: tuple[str, ...] = ()) -> None:
+    """Every key of ``params`` is a keyword of source ``name``'s ``factory`` (one taking
+    ``**kwargs`` takes any), other than the ``own`` ones its caller sets itself.
+
+    Raises:
+        ConfigError: an unknown key, naming the ones the source takes.
+    """
+    parameters = inspect.signature(factory).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return
+    named = [p.name for p in parameters if p.name not in own and p.name != "self"]
+    unknown = sorted(set(params) - set(named))
+    if unknown:
+        raise ConfigError(f"--source-param {unknown[0]!r}: source {name!r} takes: "
+                          f"{', '.join(named) or 'nothing'}")
+
+
 def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` checked against source ``name``'s parameters: a required one missing
     fails naming it, as does a value that is no number where the parameter takes an
@@ -46,12 +64,8 @@ def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
             parameter that is not one, or a value out of range.
     """
     factory = source_factory(name)
+    check_param_names(name, factory, params)
     parameters = inspect.signature(factory).parameters
-    named = [p for p in parameters if p != "self"]
-    unknown = sorted(set(params) - set(named))
-    if unknown and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        raise ConfigError(f"--source-param {unknown[0]!r}: source {name!r} takes: "
-                          f"{', '.join(named) or 'nothing'}")
     missing = [p.name for p in parameters.values()
                if p.default is inspect.Parameter.empty and p.name != "self"
                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in params]

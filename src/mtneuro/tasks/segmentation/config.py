@@ -23,7 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mtneuro.config import check, in_unit_interval, positive
+from mtneuro.config import check, from_mapping, in_unit_interval, positive
+from mtneuro.errors import ConfigError
 from mtneuro.registry import check_choice
 from mtneuro.vocab import AMP_MODES, SEGMENTATION_MODEL_DIMS
 
@@ -203,6 +204,18 @@ def preset_values(name: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
         return {**PRESETS[name][dim], "preset": name}
 
     return values
+
+
+def one_weight_per_class(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The task contract's ``complete`` step: raw task-2 values whose explicit
+    ``train.class_weights`` number one per class (checked where the config is built, so a
+    run fails before any tile is read)."""
+    config = from_mapping(config_class, raw)
+    weights = config.train.class_weights
+    if not isinstance(weights, str) and len(weights) != config.classes:
+        raise ConfigError(f"train.class_weights: expected {config.classes} weights, one per "
+                          f"class, got {len(weights)}")
+    return dict(raw)
 
 
 def task2_config(preset: str | None = None, **overrides: Any) -> Task2Config:
