@@ -67,7 +67,11 @@ def read_record(out_dir: str | Path, cell_id: str) -> dict[str, Any] | None:
 
 def is_complete(out_dir: str | Path, cell: Cell) -> bool:
     """A complete record of exactly this cell exists (a changed definition must rerun)."""
-    record = read_record(out_dir, cell.id)
+    return record_is_complete(read_record(out_dir, cell.id), cell)
+
+
+def record_is_complete(record: dict[str, Any] | None, cell: Cell) -> bool:
+    """``record`` (:func:`read_record`) is a complete one of exactly ``cell``."""
     return (
         record is not None
         and record.get("bench_schema_version") == BENCH_SCHEMA_VERSION
@@ -80,15 +84,19 @@ def _task(ref: Task | str) -> Task:
     return ref if isinstance(ref, Task) else import_object(ref, "task")
 
 
+def volume_source(cell: Cell) -> tuple[str, dict[str, Any]]:
+    """The volume source a cell's config reads: its source and parameters, those of its
+    ``params`` over the cell's own."""
+    return cell.source, {**cell.source_params, **cell.params.get("source_params", {})}
+
+
 def cell_config(task: Task, cell: Cell) -> Any:
     """The task config of ``cell``: its ``params``, its source (the cell's parameters
     under those of ``params``), encoder and ``quiet``, then its setting, method and seed."""
-    params = dict(cell.params)
-    values: dict[str, Any] = dict(params)
+    values: dict[str, Any] = dict(cell.params)
     fields = {f.name for f in dataclasses.fields(task.config_class)}
     if task.volume:
-        values["source"] = cell.source
-        values["source_params"] = {**cell.source_params, **params.get("source_params", {})}
+        values["source"], values["source_params"] = volume_source(cell)
     if cell.encoder and "encoder" in fields:  # a neural encoder is passed in memory
         values["encoder"] = cell.encoder
     if "quiet" in fields:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from mtneuro.bench.cell import is_complete, read_record
+from mtneuro.bench.cell import read_record, record_is_complete
 from mtneuro.bench.progress import DONE_EARLIER
 from mtneuro.bench.suite import Cell
 
@@ -29,12 +29,12 @@ def earlier_run(out_dir: str | Path, cell: Cell) -> Earlier:
     ``"changed"`` needs a readable record of another definition; an unreadable or
     failed record of this one is simply run again (``"new"``).
     """
-    if is_complete(out_dir, cell):
-        return "kept"
     record = read_record(out_dir, cell.id)
+    if record_is_complete(record, cell):
+        return "kept"
     # compared as JSON, as the record stores it (tuples become lists)
     current = json.loads(json.dumps(cell.to_dict()))
-    if isinstance(record, dict) and "cell" in record and record["cell"] != current:
+    if record is not None and "cell" in record and record["cell"] != current:
         return "changed"
     return "new"
 

@@ -37,6 +37,7 @@ from mtneuro.bench.cell import (
     record_failure,
     record_skipped,
     run_cell,
+    volume_source,
 )
 from mtneuro.bench.plan import changed_line, earlier_run
 from mtneuro.bench.progress import PROGRESS_FILE, CellState, Progress
@@ -173,18 +174,13 @@ def _finish(state: CellState, outcome: dict[str, Any]) -> None:
     state.error = outcome.get("error")
 
 
-def _volume_source(cell: Cell) -> tuple[str, dict[str, Any]]:
-    """The source a cell reads, with the parameters its config gets (:func:`cell_config`)."""
-    return cell.source, {**cell.source_params, **cell.params.get("source_params", {})}
-
-
 def _skip_unreachable(done: CellState, queue: list[CellState], out: Path) -> None:
     """After ``done`` found its volume source unreachable (its retries spent), the queued
     cells that read the same source are skipped, not each left to spend them again."""
     if not (done.status == "failed" and str(done.error).startswith("SourceUnavailableError")):
         return
     same = [s for s in queue if get_task(s.cell.task).volume
-            and _volume_source(s.cell) == _volume_source(done.cell)]
+            and volume_source(s.cell) == volume_source(done.cell)]
     for state in same:
         queue.remove(state)
         _finish(state, record_skipped(out, state.cell, f"source {done.cell.source} unreachable "
