@@ -7,6 +7,9 @@ instead of deep inside the first ``.to(device)``.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import torch
 
 from mtneuro.errors import ConfigError
@@ -47,18 +50,11 @@ def resolve_device(name: str, key: str = "device") -> torch.device:
     return device
 
 
-def device_name(name: str, key: str = "device") -> str:
-    """The device ``name`` runs on, as a name (``"auto"`` -> ``"cuda"`` or ``"cpu"``), so a
-    run's record says where it ran; checked as :func:`resolve_device` checks it."""
-    return str(resolve_device(name, key))
-
-
-def with_run_device(config, key: str = "device"):
+def with_run_device(config: Any, key: str = "device") -> Any:
     """``config`` (a dataclass with ``device`` and an optional nested ``pretrain`` config)
-    with its device resolved by :func:`device_name`, the pre-training's set to the same."""
-    import dataclasses
-
-    device = device_name(config.device, key)
+    with its device named as it runs (``"auto"`` -> ``"cuda"`` or ``"cpu"``, checked by
+    :func:`resolve_device`), so its record says where it ran; the pre-training's the same."""
+    device = str(resolve_device(config.device, key))
     nested = getattr(config, "pretrain", None)
     values = {"device": device}
     if nested is not None:

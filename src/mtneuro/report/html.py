@@ -287,8 +287,6 @@ def _no_records(out: Path, unreadable: list[tuple[str, str]]) -> str:
     """Why ``out`` has no report: one line, then one line per unreadable record."""
     head = f"{out}: no readable cell records (cells/<id>/metrics.json)"
     task_run = (out / "metrics.json").is_file()  # the folder of one task command's run
-    if not unreadable and not task_run:
-        return f"{head}; run `mtneuro bench --out {out}` first"
     if task_run or any(why.endswith(STANDALONE_RUN) for _, why in unreadable):
         hint = ("; runs of task commands (`mtneuro task1 --out X`, ...) are not bench cells: "
                 "for a report, run their methods with `mtneuro bench --suite SUITE --out NEW_DIR` "
@@ -296,7 +294,8 @@ def _no_records(out: Path, unreadable: list[tuple[str, str]]) -> str:
     else:
         hint = f"; run `mtneuro bench --out {out}` first"
     if not unreadable:
-        return f"{head}; {out}/metrics.json is the record of one task command's run{hint}"
+        what = f"; {out}/metrics.json is the record of one task command's run" if task_run else ""
+        return f"{head}{what}{hint}"
     return (f"{head}, {len(unreadable)} unreadable{hint}:\n"
             + "\n".join(f"  {where}: {why}" for where, why in unreadable))
 
