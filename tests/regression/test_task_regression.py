@@ -1,7 +1,9 @@
 """Behaviour is preserved: small fixed-seed CPU runs of tasks 1-3 through the task contract
 (:func:`mtneuro.report.record.run_and_record`) give the metrics recorded before the contract
 existed (``tests/fixtures/regression_tasks.json``: ``run_task1`` / ``run_task2`` /
-``run_task3`` with the ``quick`` preset and these params at commit 0e9d54f).
+``run_task3`` with the ``quick`` preset and these params at commit 0e9d54f; cells that a
+deliberate change of the computation moved were re-recorded, listed with why in the
+fixture's ``re_recorded``).
 
 Equality is exact (floats compared after the same JSON round trip as ``metrics.json``) on the
 numerical stack the fixtures were recorded with (their ``stack``: the versions pinned in

@@ -113,6 +113,20 @@ def test_quadrant_crops_order_and_resize_keeps_constant_images():
     assert flat.shape == (3, 1, 2, 16, 16) and torch.allclose(flat, torch.full_like(flat, 0.2))
 
 
+@pytest.mark.parametrize("shape, size", [((256, 256), 64), ((256, 256), 128), ((37, 53), 16),
+                                         ((20, 20), 30)])
+def test_resize_is_pillows_hamming_filter_on_float_images(shape, size):
+    # The reference: transforms.Resize((size, size), 5) on Image.fromarray(tile / 255).
+    from PIL import Image
+
+    tiles = np.random.default_rng(0).integers(0, 256, (2, 1, *shape), dtype=np.uint8)
+    resized = resize_tiles(tiles, size)
+    for tile, ours in zip(tiles, resized, strict=True):
+        image = Image.fromarray((tile[0] / 255).astype(np.float32), mode="F")
+        expected = np.asarray(image.resize((size, size), Image.Resampling.HAMMING))
+        np.testing.assert_allclose(ours[0].numpy(), expected, rtol=0, atol=2e-7)
+
+
 def test_3d_blocks_run_through_the_same_protocol():
     splits = {
         k: SplitData(np.repeat(v.images[:, :, None], 8, axis=2), v.labels, v.z)

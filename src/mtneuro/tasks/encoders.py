@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any
 
@@ -55,6 +56,17 @@ def check_encoder_given(config: Any, encoder: nn.Module | None = None) -> None:
                           "--encoder with a 3D checkpoint")
 
 
+def _copy(encoder: nn.Module) -> nn.Module:
+    try:
+        return copy.deepcopy(encoder)
+    except Exception as exc:  # noqa: BLE001 - any module attribute may refuse to be copied
+        raise ConfigError(
+            f"in-memory encoder {type(encoder).__name__}: copy.deepcopy failed ({exc}); each "
+            "seed probes its own copy, so the encoder must be copyable (or pass a checkpoint "
+            "or module:callable)"
+        ) from exc
+
+
 @dataclasses.dataclass
 class FrozenEncoders:
     """``frozen(seed) -> (encoder, input spec)``: the frozen encoder of a task-1 / task-3
@@ -62,7 +74,7 @@ class FrozenEncoders:
 
     Attributes:
         spatial_dims: 2 or 3, the task's inputs (an encoder taking others is refused).
-        encoder: an encoder in memory (wins over ``config.encoder``).
+        encoder: an encoder in memory (wins over ``config.encoder``); each seed gets a copy.
         tiles: uint8 training tiles ``(N, 1, H, W)`` for on-the-fly pre-training.
     """
 
@@ -74,7 +86,9 @@ class FrozenEncoders:
     def __call__(self, seed: int) -> tuple[nn.Module, dict[str, Any]]:
         config = self.config
         if self.encoder is not None or config.encoder is not None:
-            given = self.encoder if self.encoder is not None else config.encoder
+            # A copy per seed: the as-released task-1 probe runs the encoder in training mode
+            # (BatchNorm statistics move), which must reach neither the next seed nor the caller.
+            given = _copy(self.encoder) if self.encoder is not None else config.encoder
             module, spec = resolve_encoder(given)
             name = config.encoder or f"in-memory {type(module).__name__}"
             _check_dims(spec, self.spatial_dims, name)

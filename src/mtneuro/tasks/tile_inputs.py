@@ -1,8 +1,9 @@
 """Encoder inputs cut from tiles: tiles resized to an input size, their quadrant crops and
 their corner crops (tasks 1 and 3 feed encoders these).
 
-* :func:`resize_tiles`: bilinear with antialiasing (the reference uses PIL's Hamming
-  filter; both low-pass before subsampling, values differ slightly). 3D blocks
+* :func:`resize_tiles`: PIL's Hamming resampling of float images, as the reference's
+  ``transforms.Resize(size, 5)`` on a mode-'F' tile (``brain_dataset.py:30,45``), written as
+  two weight matrices (:func:`hamming_weights`) so whole batches resize at once. 3D blocks
   ``(1, D, H, W)`` are resized slice by slice and cropped the same way in y/x.
 * :func:`quadrant_crops`: the four quadrants of each tile (top-left, top-right,
   bottom-left, bottom-right), as the repository's ``BrainRegionDataset``
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from mtneuro.errors import ConfigError, DataError
 
@@ -22,6 +22,33 @@ from mtneuro.errors import ConfigError, DataError
 def as_unit_float(x: torch.Tensor) -> torch.Tensor:
     """uint8 images scaled to float32 in [0, 1]; float images as float32."""
     return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+
+
+def _hamming(x: np.ndarray) -> np.ndarray:
+    """Pillow's Hamming-windowed sinc, support 1."""
+    x = np.abs(x)
+    px = np.pi * np.where(x == 0, 1.0, x)
+    value = np.where(x == 0, 1.0, np.sin(px) / px * (0.54 + 0.46 * np.cos(px)))
+    return np.where(x >= 1.0, 0.0, value)
+
+
+def hamming_weights(in_size: int, out_size: int) -> np.ndarray:
+    """``(out_size, in_size)`` float64 matrix of Pillow's Hamming resampling along one axis.
+
+    Each output pixel averages the inputs within the filter's support (1 pixel, widened by
+    the downscale factor) around its centre, weights normalised to sum to one; the window's
+    bounds are rounded as Pillow rounds them (``Resample.c``, ``precompute_coeffs``), so the
+    result matches ``Image.resize(..., Image.HAMMING)`` on a mode-'F' image to float32 precision.
+    """
+    scale = in_size / out_size
+    filter_scale = max(scale, 1.0)
+    centres = (np.arange(out_size) + 0.5) * scale
+    first = np.maximum(np.trunc(centres - filter_scale + 0.5), 0.0)
+    stop = np.minimum(np.trunc(centres + filter_scale + 0.5), in_size)
+    inputs = np.arange(in_size, dtype=np.float64)
+    weights = _hamming((inputs[None] - centres[:, None] + 0.5) / filter_scale)
+    weights *= (inputs[None] >= first[:, None]) & (inputs[None] < stop[:, None])
+    return weights / weights.sum(axis=1, keepdims=True)
 
 
 def resize_tiles(
@@ -44,19 +71,16 @@ def resize_tiles(
         raise DataError(
             f"images: expected (N, 1, H, W) or (N, 1, D, H, W), got {tuple(images.shape)}"
         )
-    lead = images.shape[:-2]
+    lead, (height, width) = images.shape[:-2], images.shape[-2:]
+    if (height, width) == (size, size):
+        return as_unit_float(images)
+    # Pillow resamples horizontally, then vertically (float32 in between, as here).
+    rows = torch.from_numpy(hamming_weights(height, size)).float()
+    columns = torch.from_numpy(hamming_weights(width, size)).float().T
     out = torch.empty((*lead, size, size), dtype=torch.float32)
     for start in range(0, images.shape[0], batch_size):
-        batch = images[start : start + batch_size]
-        batch = as_unit_float(batch)
-        flat = batch.reshape(-1, 1, *batch.shape[-2:])
-        if flat.shape[-2:] != (size, size):
-            flat = F.interpolate(
-                flat, size=(size, size), mode="bilinear", antialias=True, align_corners=False
-            )
-        out[start : start + batch_size] = flat.reshape(*batch.shape[:-2], size, size).clamp_(
-            0.0, 1.0
-        )
+        batch = as_unit_float(images[start : start + batch_size])
+        out[start : start + batch_size] = (rows @ (batch @ columns)).clamp_(0.0, 1.0)
     return out
 
 
