@@ -176,3 +176,12 @@ def test_the_banner_speaks_of_the_phantom_only_when_a_row_comes_from_it(tmp_path
     page = build_report(tmp_path)["html"].read_text()
     assert "Data sources of our rows:</b> real recording chewie-1." in page
     assert "phantom" not in page.split("<div class=banner>")[1].split("</div>")[0]
+
+
+def test_a_line_break_or_bar_in_a_label_stays_inside_its_markdown_cell(tmp_path):
+    source = {"source": "phantom", "params": {"seed": 0}, "label": "two\nlines | one bar"}
+    write_cell(tmp_path, "task1", "roi-c1", "pca", 0, {"accuracy": 0.5}, lambda d: [],
+               source=source)
+    markdown = build_report(tmp_path, published=False)["markdown"].read_text()
+    (row,) = [line for line in markdown.splitlines() if line.startswith("| pca |")]
+    assert "two lines \\| one bar" in row and row.endswith(" |")

@@ -162,6 +162,36 @@ def test_intervals_passed_in_replace_the_seed_spread(tmp_path, captured):
     (bar,) = [c for c in ax.containers if isinstance(c, BarContainer)]
     segments = bar.errorbar.lines[2][0].get_segments()
     assert segments[0][:, 0] == pytest.approx([0.42, 0.61])
-    assert "0.500 [0.42, 0.61]" in [t.get_text() for t in ax.texts]
+    assert "0.500 [0.420, 0.610]" in [t.get_text() for t in ax.texts]
     legend = [t.get_text() for t in captured[0].legends[0].get_texts()]
     assert "error bar [low, high]: 95% interval over test samples" in legend
+
+
+def test_held_out_bars_get_their_own_interval_printed_at_the_value_digits(tmp_path, captured):
+    r2 = {f"r2_{f}": 0.9 for f in FEATURE_NAMES} | {f"r2_test_{f}": 0.55 for f in FEATURE_NAMES}
+    write_cell(tmp_path, "task3", "roi-c1", "pca", 0, r2, lambda d: [])
+    table = _table(tmp_path, "task3", "roi-c1")
+    source = "phantom (synthetic volume)"
+    intervals = {("pca", source, "r2_test_vessel_fraction"): (0.40, 0.70),
+                 ("pca", source, "r2_vessel_fraction"): (0.885, 0.925)}
+    summary_chart.plot_summary(table, tmp_path / "t3.png", intervals=intervals)
+    texts = [t.get_text() for ax in captured[0].axes for t in ax.texts]
+    assert "0.55 [0.40, 0.70]" in texts  # the held-out value with the held-out interval
+    assert "0.90 [0.89, 0.93]" in texts or "0.90 [0.88, 0.93]" in texts
+    assert not any(t.startswith("0.55 [0.8") for t in texts)
+
+
+def test_an_interval_that_misses_the_value_draws_no_negative_arm(tmp_path, captured):
+    write_cell(tmp_path, "task1", "roi-c1", "pca", 0, {"accuracy": 0.995}, lambda d: [])
+    table = _table(tmp_path, "task1", "roi-c1")
+    interval = {("pca", "phantom (synthetic volume)", "accuracy"): (0.98, 0.99)}
+    summary_chart.plot_summary(table, tmp_path / "c.png", intervals=interval)
+    assert "0.995 [0.980, 0.990]" in [t.get_text() for t in captured[0].axes[0].texts]
+
+
+def test_a_dollar_in_a_name_is_drawn_as_written(tmp_path):
+    write_cell(tmp_path, "task1", "roi-c1", "pca", 0, {"accuracy": 0.5}, lambda d: [])
+    table = _table(tmp_path, "task1", "roi-c1")
+    table.rows[0].method = r"x$\foo$"  # as math markup: an unknown symbol
+    path = summary_chart.plot_summary(table, tmp_path / "c.png")
+    assert path.is_file() and path.stat().st_size > 0

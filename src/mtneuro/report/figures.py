@@ -43,7 +43,12 @@ def smallest_font_pt(fig: "plt.Figure") -> float | None:
 
 
 def save_figure(fig: "plt.Figure", path: str | Path, dpi: int = SAVE_DPI) -> Path:
-    """Save ``fig`` as PNG (tight box, smallest font recorded), close it, return the path."""
+    """Save ``fig`` as PNG (tight box, smallest font recorded), close it, return the path.
+
+    Text is drawn as written: a ``$`` in a method tag or file name is not math markup.
+    """
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     smallest = smallest_font_pt(fig)

@@ -1,45 +1,90 @@
 """Plain-language findings a leaderboard table supports, computed from its rows.
 
 Neural decoding: is any self-supervised representation better than a linear readout of the
-raw rates? The report says so only where an SSL method's mean is above the raw-rate
-readout's by more than the method's std over seeds (the test of issue 15); otherwise it
-says plainly that none is. A single seed has no spread to compare with, and the sentence
-says that instead of deciding.
+raw rates? Rows are compared only within one data source. The report says a method is above
+only where its mean is above the raw-rate readout's by more than the method's std over
+seeds (the test of issue 15); where every seed gave the same value (the seed varies nothing
+the method does) there is no seed spread, so it says so, or compares the bootstrap 95%
+intervals over test samples where both rows have one (above only when they do not
+overlap). A single seed has no spread either, and the sentence says that instead of
+deciding.
 """
 
 from __future__ import annotations
 
-from mtneuro.report.leaderboard import OURS, LeaderboardTable, metric_title
+from mtneuro.report.leaderboard import OURS, LeaderboardTable, Row, metric_title, value_text
 from mtneuro.vocab import SSL_METHODS
 
 RAW_METHOD = "raw"
 
 
+def _gap_text(gap: float, spread: float) -> tuple[str, str]:
+    """``gap`` and ``spread`` printed with enough digits that the printed gap is larger."""
+    digits = 3
+    while round(gap, digits) <= round(spread, digits) and digits < 6:
+        digits += 1
+    return f"+{gap:.{digits}f}", f"{spread:.{digits}f}"
+
+
+def _verdict(table: LeaderboardTable, key: str, raw: Row, rows: list[Row]) -> str:
+    if any(row.n < 2 for row in rows):
+        return "one seed, so no seed spread to compare the difference with"
+    base = raw.values[key]
+    beyond_std, beyond_interval, undecided = [], [], []
+    for row in rows:
+        stat = row.values[key]
+        gap = stat.mean - base.mean
+        if stat.std:
+            if gap > stat.std:
+                shown_gap, shown_std = _gap_text(gap, stat.std)
+                beyond_std.append(f"{row.method} ({shown_gap}, seed std {shown_std})")
+            continue
+        mine = table.intervals.get((row.method, row.data_source, key))
+        theirs = table.intervals.get((raw.method, raw.data_source, key))
+        if mine is None or theirs is None:
+            undecided.append(row.method)
+        elif mine[0] > theirs[1]:
+            beyond_interval.append(f"{row.method} (+{gap:.3f})")
+    parts = []
+    if beyond_std:
+        parts.append("above the raw-rate readout by more than the seed std: "
+                     + ", ".join(beyond_std))
+    if beyond_interval:
+        parts.append("every seed gave the same value, and the 95% interval over test samples "
+                     "lies above the raw readout's for: " + ", ".join(beyond_interval))
+    if undecided:
+        parts.append(f"{', '.join(undecided)}: every seed gave the same value, so there is no "
+                     "seed spread to compare the difference with")
+    if not parts:
+        by_interval = any(not row.values[key].std for row in rows)
+        parts.append("no self-supervised method is above the raw-rate readout by more than "
+                     + ("its seed std or beyond its 95% interval" if by_interval
+                        else "its seed std"))
+    return "; ".join(parts)
+
+
 def ssl_versus_raw(table: LeaderboardTable) -> str | None:
-    """One sentence per metric on our SSL rows against our raw-rate row; None where the
-    table has no such pair (not neural decoding, or a method missing)."""
+    """Sentences per data source and metric on our SSL rows against our raw-rate row of the
+    same source; None where the table has no such pair (not neural decoding, or a method
+    missing)."""
     if table.task != "neural":
         return None
-    ours = {row.method: row for row in table.rows if row.kind == OURS}
-    raw = ours.get(RAW_METHOD)
-    ssl = [ours[m] for m in SSL_METHODS if m in ours]
-    if raw is None or not ssl:
-        return None
+    by_source: dict[str, dict[str, Row]] = {}
+    for row in table.rows:
+        if row.kind == OURS:
+            by_source.setdefault(row.data_source, {})[row.method] = row
+    pairs = [(source, ours[RAW_METHOD], [ours[m] for m in SSL_METHODS if m in ours])
+             for source, ours in by_source.items() if RAW_METHOD in ours]
+    pairs = [(source, raw, ssl) for source, raw, ssl in pairs if ssl]
     sentences = []
-    for key in table.metrics:
-        base = raw.values.get(key)
-        rows = [(row, row.values[key]) for row in ssl if key in row.values]
-        if base is None or not rows:
-            continue
-        listed = ", ".join(f"{row.method} {stat.format(3)}" for row, stat in rows)
-        head = f"{metric_title(key)}: {listed} against raw rates {base.mean:.3f}"
-        if any(row.n < 2 for row, _ in rows):
-            sentences.append(f"{head}; one seed, so no seed spread to compare the difference with.")
-            continue
-        above = [f"{row.method} (+{stat.mean - base.mean:.3f}, seed std {stat.std or 0.0:.3f})"
-                 for row, stat in rows if stat.mean - base.mean > (stat.std or 0.0)]
-        verdict = (f"above the raw-rate readout by more than the seed std: {', '.join(above)}"
-                   if above else "no self-supervised method is above the raw-rate readout by more "
-                   "than its seed std")
-        sentences.append(f"{head}; {verdict}.")
+    for source, raw, ssl in pairs:
+        where = f"On {source}, " if len(pairs) > 1 else ""
+        for key in table.metrics:
+            rows = [row for row in ssl if key in row.values]
+            if key not in raw.values or not rows:
+                continue
+            listed = ", ".join(f"{row.method} {value_text(table, row, key)}" for row in rows)
+            head = (f"{where}{metric_title(key)}: {listed} against raw rates "
+                    f"{value_text(table, raw, key)}")
+            sentences.append(f"{head}; {_verdict(table, key, raw, rows)}.")
     return " ".join(sentences) or None

@@ -32,14 +32,14 @@ from mtneuro.report.leaderboard import (
     STANDALONE_RUN,
     VOLUME_SOURCES,
     LeaderboardTable,
-    Row,
     build_tables,
     failed_cells,
     load_records,
     metric_title,
     skipped_cells,
+    value_text,
 )
-from mtneuro.report.published import Stat, published_sources
+from mtneuro.report.published import published_sources
 from mtneuro.report.summary_chart import Intervals, plot_summary, row_kind
 
 FIGURES_DIR = "report_figures"
@@ -73,25 +73,6 @@ _KEY = ("<span class=key style='background:#3b75af'></span> ours (this run) · "
         "45deg,#fde3c4 0 3px,#9a5b13 3px 4px)'></span> reference code run here (not ours, not published)")
 
 
-def _cell(stat: Stat | None, ours: bool = False,
-          interval: tuple[float, float] | None = None) -> str:
-    """A table value; ours over several identical seeds says so rather than printing ± 0,
-    and a bootstrap 95% interval over test samples is shown where there is one."""
-    if stat is None:
-        return ""
-    same = ours and stat.n and stat.n > 1 and stat.std == 0
-    if interval is not None:
-        text = f"{stat.mean:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
-        return text + (f" (same for all {stat.n} seeds)" if same else "")
-    if same:
-        return f"{stat.mean:.3f} (same for all {stat.n} seeds)"
-    return stat.format(3)
-
-
-def _value(table: LeaderboardTable, row: Row, key: str) -> str:
-    ours = row.kind == OURS
-    interval = table.intervals.get((row.method, row.data_source, key)) if ours else None
-    return _cell(row.values.get(key), ours, interval)
 
 
 def _safe(name: str) -> str:
@@ -114,6 +95,11 @@ def _card_notes(table: LeaderboardTable) -> list[tuple[str, str, list[str]]]:
     return out
 
 
+def _markdown_cell(text: str) -> str:
+    """A table cell: a ``|`` would end it and a line break would end the row."""
+    return " ".join(text.replace("|", "\\|").split())
+
+
 def _markdown_table(table: LeaderboardTable) -> str:
     header = (["method", "rows", "data source", "n", "comparable with published?"]
               + [metric_title(k) for k in table.metrics])
@@ -123,8 +109,8 @@ def _markdown_table(table: LeaderboardTable) -> str:
         n = f"{row.n}" + (f" ({row.failed} failed)" if row.failed else "") if ours else ""
         verdict = row.card.verdict if ours and row.card else ""
         cells = ([row.method, row.label, row.data_source, n, verdict]
-                 + [_value(table, row, k) for k in table.metrics])
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+                 + [value_text(table, row, k) for k in table.metrics])
+        lines.append("| " + " | ".join(_markdown_cell(c) for c in cells) + " |")
     cards = []
     for title, protocols, deviations in _card_notes(table):
         cards.append(f"- {title}: protocol {protocols}; "
@@ -176,7 +162,7 @@ def _html_table(table: LeaderboardTable) -> str:
         n = (f"{row.n}" + (f" <span class=fail>({row.failed} failed)</span>" if row.failed else "")) if ours else ""
         verdict = html.escape(row.card.verdict) if ours and row.card else ""
         label = "" if ours else f" <span class=note>[{html.escape(row.kind)}]</span>"
-        values = "".join(f"<td>{html.escape(_value(table, row, k))}</td>" for k in table.metrics)
+        values = "".join(f"<td>{html.escape(value_text(table, row, k))}</td>" for k in table.metrics)
         title = f' title="{html.escape(row.note)}"' if row.note else ""
         css = {OURS: "ours", "published": "pub", "run-here": "run"}[kind]
         out.append(f"<tr class={css}{title}><td class=l>{html.escape(row.method)}{label}"

@@ -138,6 +138,29 @@ class LeaderboardTable:
         return f"{TASK_TITLES.get(self.task, self.task)} — {self.setting}"
 
 
+def stat_text(stat: Stat | None, ours: bool = False,
+              interval: tuple[float, float] | None = None) -> str:
+    """A value as tables and sentences print it: ours over several identical seeds says so
+    rather than printing ± 0, and a bootstrap 95% interval over test samples is shown where
+    there is one."""
+    if stat is None:
+        return ""
+    same = ours and stat.n and stat.n > 1 and stat.std == 0
+    if interval is not None:
+        text = f"{stat.mean:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+        return text + (f" (same for all {stat.n} seeds)" if same else "")
+    if same:
+        return f"{stat.mean:.3f} (same for all {stat.n} seeds)"
+    return stat.format(3)
+
+
+def value_text(table: LeaderboardTable, row: Row, key: str) -> str:
+    """:func:`stat_text` of ``row``'s ``key`` in ``table`` (with our row's interval)."""
+    ours = row.kind == OURS
+    interval = table.intervals.get((row.method, row.data_source, key)) if ours else None
+    return stat_text(row.values.get(key), ours, interval)
+
+
 def _record_problem(record: Any) -> str | None:
     """Why a parsed cell record cannot be shown (``None``: it can)."""
     if not isinstance(record, dict):

@@ -118,22 +118,18 @@ class Bar:
     text: str
 
 
-def _bar(y: int, row: Row, metric: str, key: str, intervals: Intervals | None, digits: int) -> Bar:
+def _bar(y: int, row: Row, key: str, intervals: Intervals | None, digits: int) -> Bar:
     """A bar with an interval if one is given, else a std only where it means something."""
     stat = row.values.get(key)
     if stat is None:
         return Bar(y, row, None, None, "no value" + (" (failed)" if row.failed else ""))
     value = f"{stat.mean:.{digits}f}"
-    interval = (intervals or {}).get((row.method, row.data_source, metric))
+    interval = (intervals or {}).get((row.method, row.data_source, key))
     if interval is not None:
         low, high = interval
-        return Bar(
-            y,
-            row,
-            stat.mean,
-            [[stat.mean - low], [high - stat.mean]],
-            f"{value} [{low:.2f}, {high:.2f}]",
-        )
+        # A percentile interval need not contain the value: no negative arm (barh refuses it).
+        arms = [[max(stat.mean - low, 0.0)], [max(high - stat.mean, 0.0)]]
+        return Bar(y, row, stat.mean, arms, f"{value} [{low:.{digits}f}, {high:.{digits}f}]")
     if stat.std is not None and stat.std > 0 and (row.kind != OURS or row.n > 1):
         shown = digits + (stat.std < 0.5 * 10**-digits)  # a std that rounds to 0 gets a digit more
         return Bar(y, row, stat.mean, stat.std, f"{value} ± {stat.std:.{shown}f}")
@@ -234,7 +230,7 @@ def plot_summary(
     fig.suptitle(title, y=1 - 0.05 / height, va="top")
     digits = 3 if len(metrics) == 1 else 2
     bars = {
-        (i, m): [_bar(y, r, m, s.key(m), intervals, digits) for y, r in enumerate(s.rows)]
+        (i, m): [_bar(y, r, s.key(m), intervals, digits) for y, r in enumerate(s.rows)]
         for i, s in enumerate(series)
         for m in metrics
     }
