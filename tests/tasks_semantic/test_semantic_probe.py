@@ -156,6 +156,47 @@ def test_task3_features_follow_the_chosen_definitions(monkeypatch, reference, si
     assert first_tile[:2, names.index("nn_distance")].tolist() == distance
 
 
+class _BridgedCells(VolumeSource):
+    """Two 10 x 10 cells in the cortex box's last slice (z 469) and, in the striatum box's
+    first slice (z 110), a bar under both: consecutive in the reference's concatenated stack."""
+
+    name = "bridged-cells"
+
+    def __init__(self):
+        super().__init__((480, 1420, 5805))
+
+    def _read(self, channel, z, y, x):
+        out = np.zeros((z[1] - z[0], y[1] - y[0], x[1] - x[0]), dtype=np.uint8)
+        if channel != "pixel_labels":
+            return out
+        for region, slice_z, rows, columns in (("cortex", 469, [(10, 20)], [(10, 20), (40, 50)]),
+                                               ("striatum", 110, [(12, 18)], [(10, 50)])):
+            if not z[0] <= slice_z < z[1]:
+                continue
+            box = SUBVOLUME_A[region]
+            for (r0, r1) in rows:
+                for (c0, c1) in columns:
+                    out[slice_z - z[0], box.y[0] + r0 - y[0]: box.y[0] + r1 - y[0],
+                        box.x[0] + c0 - x[0]: box.x[0] + c1 - x[0]] = CELL
+        return out
+
+
+@pytest.mark.parametrize(("reference", "count"), [(True, 1), (False, 2)])
+def test_reference_cells_are_labelled_across_the_concatenated_region_stacks(
+        monkeypatch, reference, count):
+    # scripts/task3_main.py:61-76 concatenates the four regions along z before labelling, so
+    # the striatum bar joins the two cortex cells into one; the corrected features do not.
+    from mtneuro.tasks import semantic_probe
+
+    monkeypatch.setattr(semantic_probe, "open_source", lambda name, **kw: _BridgedCells())
+    config = task3_config(method="pca", z_step=359, connectivity="3d",
+                          reference_features=reference)
+    data, _ = semantic_probe.load_task3_data(config)
+    assert data.z[:2].tolist() == [110, 469]
+    cortex_last_top_left = data.features[4, list(FEATURE_NAMES).index("cell_count")]
+    assert cortex_last_top_left == count
+
+
 def test_paper_suite_task3_cells_use_the_published_feature_definitions():
     from mtneuro.bench.cell import cell_config
     from mtneuro.bench.suite import expand, load_suite
@@ -174,3 +215,15 @@ def test_paper_task3_sizes_are_the_reference_table():
     assert (config.preset("z_step"), config.connectivity or "3d") == (1, "3d")
     assert (config.input_size, config.pixel_input_size) == (64, 128)
     assert config.preset("n_components") == 256 and config.reference_features
+
+
+def test_nmf_iterations_are_the_references_in_full_and_listed_in_the_quick_card():
+    from mtneuro.tasks.protocol import task3_card
+
+    def listed(config):
+        return [d for d in task3_card(config)["deviations"] if d.startswith("NMF iterations")]
+
+    full = task3_config(method="nmf")
+    assert full.preset("nmf_max_iter") == 200 and listed(full) == []  # annots/latents.py:63
+    assert listed(task3_config(method="nmf", quick=True)) == [
+        "NMF iterations 100 (reference 200, annots/latents.py:63, scikit-learn's default)"]

@@ -153,6 +153,8 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
         out += differs("components", config.preset("n_components"), 256, "annots/latents.py:57")
         if method == "nmf":
             out.append("NMF initialised with nndsvda (reference: random, annots/latents.py:63)")
+            out += differs("NMF iterations", config.preset("nmf_max_iter"), 200,
+                           "annots/latents.py:63, scikit-learn's default")
         out += differs("pixel crops of tiles resized to", config.pixel_input_size, 128,
                        "annots/latents.py:50")
     else:

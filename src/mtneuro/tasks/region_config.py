@@ -46,7 +46,8 @@ class Task1Config:
             protocol batch_size and lr also set the probe head's.
         mixup_alpha: Beta parameter of ``supervised-mixup``.
         n_components: PCA / NMF components (capped by samples and pixels).
-        nmf_max_iter: NMF iterations (quick 100, full 300).
+        nmf_max_iter: NMF iterations (quick 100, full 200: scikit-learn's default, which
+            the reference's NMF(...) keeps, annots/latents.py:63).
         probe_cs: candidate C of the logistic-regression probe.
         pretrain: the on-the-fly SSL pre-training (SSL methods without ``encoder``, 2D),
             resolved when the config is built (``TASK1.make_config``): the ``quick`` or

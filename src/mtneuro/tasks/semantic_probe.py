@@ -2,8 +2,8 @@
 
 Data (``taskconfig/task3.json``): sub-volume A of the four regions, slices
 [110, 470); every 256 x 256 tile gives four 128 x 128 quadrant crops with the
-features of :func:`mtneuro.tasks.semantic.semantic_features` (per region stack, in
-crop order) and one embedding each:
+features of :func:`mtneuro.tasks.semantic.semantic_features` (cells labelled over the
+regions' stacks concatenated, as the reference does, in crop order) and one embedding each:
 
 * encoders (``supervised``, ``supervised-mixup``, ``byol``, ``myow``, ``myow-merged``,
   ``encoder``): tile resized to 64 x 64, its 32 x 32 quadrant crops embedded (the
@@ -16,12 +16,12 @@ crop order) and one embedding each:
 
 Scores, per feature:
 
-* ``r2_test`` (the headline): ridge regression (:class:`~mtneuro.tasks.probe.RidgeProbe`,
+* ``r2_test`` (ours, in the headline as ``r2_test_<feature>``): ridge regression (:class:`~mtneuro.tasks.probe.RidgeProbe`,
   alpha per feature by 5-fold CV over contiguous z blocks of the training tiles) fitted
   on the training slices [110, 379) and scored on the held-out test slices [420, 470)
   (the task z splits);
-* ``r2_in_sample_reference``: the released script's number for comparison with the
-  paper table: ``LinearRegression().fit(X, y).score(X, y)`` on all crops (in-sample,
+* ``r2_in_sample_reference`` (the headline ``r2_<feature>``, beside the published
+  column): the released script's number: ``LinearRegression().fit(X, y).score(X, y)`` on all crops (in-sample,
   optimistic; for PCA / NMF the components come from the training-crop fit).
 """
 
@@ -69,7 +69,9 @@ class Task3Data:
 
 
 def load_task3_data(config: Task3Config) -> tuple[Task3Data, dict[str, Any]]:
-    """Read sub-volume A of every region and compute the crop features (one stack per region)."""
+    """Read sub-volume A of every region and compute the crop features (cells labelled in the
+    regions' stacks concatenated as the reference does, or per region for the corrected
+    features)."""
     source = open_source(config.source, **config.source_params)
     if "pixel_labels" not in source.channels:
         raise ConfigError(f"source {config.source!r} has no pixel_labels; task 3 needs them")
@@ -80,23 +82,29 @@ def load_task3_data(config: Task3Config) -> tuple[Task3Data, dict[str, Any]]:
     z_step = config.preset("z_step")
     connectivity = config.connectivity or ("3d" if z_step == 1 else "2d")
     starts = block_starts(SUBVOLUME_Z, 1, z_step)
-    images, features, zs, regions = [], [], [], []
+    images, labels, zs, regions = [], [], [], []
     for index, region in enumerate(REGIONS):
         read = read_block_channels(source, ("image", "pixel_labels"), SUBVOLUME_A[region],
                                    starts, 1)
         images.append(read["image"])
-        labels = read["pixel_labels"][:, 0]
-        table = semantic_features(
-            labels,
+        labels.append(read["pixel_labels"][:, 0])
+        zs.append(starts)
+        regions.append(np.full(len(starts), index))
+    # The reference labels cells in the four regions' stacks concatenated along z
+    # (scripts/task3_main.py:61-76), so a cell in one region's first slice can join one in
+    # the previous region's last; the corrected features label each region on its own.
+    stacks = [np.concatenate(labels)] if config.reference_features else labels
+    features = [
+        feature_matrix(semantic_features(  # columns in FEATURE_NAMES order
+            stack,
             128,
             connectivity,
             reference_distance=config.reference_features,
             reference_cell_size=config.reference_features,
             few_cells_distance=config.few_cells_distance,
-        )
-        features.append(feature_matrix(table))  # columns in FEATURE_NAMES order
-        zs.append(starts)
-        regions.append(np.full(len(starts), index))
+        ))
+        for stack in stacks
+    ]
     data = Task3Data(
         np.concatenate(images),
         np.concatenate(zs),

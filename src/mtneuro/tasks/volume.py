@@ -28,7 +28,7 @@ from mtneuro.vocab import SSL_METHODS, VOLUME_METHODS
 #: Sizes of the quick and full presets of tasks 1 and 3 (task-1 epochs:
 #: :mod:`mtneuro.tasks.region_protocol`; task-3 components: ``QUICK_TASK3``).
 QUICK = {"z_step": 8, "backbone": "resnet-tiny", "nmf_max_iter": 100}
-FULL = {"z_step": 1, "backbone": "resnet18", "nmf_max_iter": 300}
+FULL = {"z_step": 1, "backbone": "resnet18", "nmf_max_iter": 200}
 Method = Literal[VOLUME_METHODS]
 #: Checks of fields of the task-1 / task-3 configs: seeds, and sides tiles are resized to.
 SOME_SEEDS = check(lambda v: len(v) > 0, "at least one seed")
