@@ -37,10 +37,10 @@ def test_identical_seeds_have_exactly_their_value_and_no_spread():
 
 
 def test_a_report_cell_of_identical_seeds_says_so():
-    from mtneuro.report.html import _cell
+    from mtneuro.report.leaderboard import stat_text
     from mtneuro.report.published import Stat
 
-    assert _cell(Stat.of([0.7974683544303798] * 3), ours=True) == "0.797 (same for all 3 seeds)"
+    assert stat_text(Stat.of([0.7974683544303798] * 3), ours=True) == "0.797 (same for all 3 seeds)"
 
 
 def test_weighted_f1_matches_scikit_learn():
