@@ -75,13 +75,56 @@ def test_myow_forward_backward(layout, use_pool, mine_space):
     assert 0 <= out["mined_loss"].item() <= 4
 
 
-@pytest.mark.parametrize("mix,w", [("add", 0.3), ("convex", 0.3), ("add", 0.0)])
+MIXES = {
+    # the MTNeuro image trainers: BYOL weighted 1 / (1 + w), the mined term w / (1 + w)
+    "normalised": lambda byol, mined, w: (byol + w * mined) / (1 + w),
+    "convex": lambda byol, mined, w: (1 - w) * byol + w * mined,
+    "add": lambda byol, mined, w: byol + w * mined,
+}
+
+
+@pytest.mark.parametrize("w", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("mix", list(MIXES))
 def test_loss_mix(mix, w):
     method = MYOW(_tiny_encoder(), **HEADS, **MINED, loss_mix=mix)
     out = method(*_views(), mined_weight=w)
     byol, mined = out["byol_loss"].item(), out["mined_loss"].item()
-    expected = byol + w * mined if mix == "add" else (1 - w) * byol + w * mined
-    assert out["loss"].item() == pytest.approx(expected, rel=1e-6)
+    assert out["loss"].item() == pytest.approx(MIXES[mix](byol, mined, w), rel=1e-6)
+
+
+@pytest.mark.parametrize(("mix", "expected"), [("normalised", 0.92), ("convex", 0.95),
+                                               ("add", 1.15)])
+def test_loss_mix_on_known_terms(mix, expected):
+    # byol 0.8, mined 1.4, w 0.25: (0.8 + 0.35) / 1.25, 0.75 * 0.8 + 0.35, 0.8 + 0.35
+    method = MYOW(_tiny_encoder(), **HEADS, **MINED, loss_mix=mix)
+    loss = method._mix(torch.tensor(0.8), torch.tensor(1.4), 0.25)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_default_loss_mix_is_the_mtneuro_images_one():
+    from mtneuro.tasks.pretrain.config import make_config
+
+    assert MYOW(_tiny_encoder(), **HEADS, **MINED).loss_mix == "normalised"
+    assert make_config().loss_mix == make_config("quick").loss_mix == "normalised"
+
+
+def test_merged_in_batch_mining_computes_what_a_gathered_run_does():
+    """MYOW-merged forwards the mined raw views through the online network in one process,
+    as under DDP (an identity gather takes that code path here): same loss, same BatchNorm
+    running statistics, so a W-process run compares with a one-process one."""
+    import copy
+
+    method = MYOW(_tiny_encoder(), **HEADS, **MINED, layout="merged")
+    gathered = copy.deepcopy(method)
+    a, b = _views(8)
+    u = torch.rand(8, generator=torch.Generator().manual_seed(2))
+    plain = method(a, b, mined_weight=0.5, uniform=u)
+    forced = gathered(a, b, mined_weight=0.5, uniform=u, gather=lambda t: t, rank=0)
+    assert torch.equal(plain["mined_index"], forced["mined_index"])
+    assert torch.equal(plain["loss"], forced["loss"])
+    forced_state = gathered.state_dict()
+    for name, value in method.state_dict().items():
+        assert torch.equal(value, forced_state[name]), name
 
 
 def test_monkey_reach_heads():

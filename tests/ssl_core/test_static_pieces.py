@@ -110,7 +110,7 @@ def test_checks_assert_asynchronously_in_a_static_step():
         knn_mine(q, q, k=1, exclude=everything)  # torch._assert_async, no host read
 
 
-@pytest.mark.parametrize("loss_mix", ["add", "convex"])
+@pytest.mark.parametrize("loss_mix", ["normalised", "convex", "add"])
 def test_tensor_mined_weight_gives_the_float_result(loss_mix):
     method = _myow(loss_mix=loss_mix)
     a, b, pool = _views()

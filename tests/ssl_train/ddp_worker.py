@@ -1,11 +1,13 @@
 """Worker for ``test_ddp.py``: trains a tiny MYOW a few steps, in one process or under torchrun.
 
-MYOW mines each sample's nearest neighbour (k=1) in a separate 32-sample pool
+By default MYOW mines each sample's nearest neighbour (k=1) in a separate 32-sample pool
 batch; under torchrun each rank embeds its 16-sample share of the pool and MYOW
-gathers the embeddings, so both runs mine in the same global pool.
+gathers the embeddings, so both runs mine in the same global pool. With LAYOUT
+``merged`` and POOL ``0``, MYOW-merged mines within the batch: the mined samples' raw
+views are gathered and forwarded through the online network.
 
-Runs in float64. Usage: ``python ddp_worker.py OUT_DIR`` (one process) or
-``torchrun --standalone --nproc_per_node 2 ddp_worker.py OUT_DIR``. Rank 0 writes
+Runs in float64. Usage: ``python ddp_worker.py OUT_DIR [LAYOUT POOL]`` (one process) or
+``torchrun --standalone --nproc_per_node 2 ddp_worker.py OUT_DIR [LAYOUT POOL]``. Rank 0 writes
 ``OUT_DIR/train_log.jsonl``, ``OUT_DIR/checkpoint.pt`` and ``OUT_DIR/params.pt``.
 
 The views are deterministic (the batch, then its mirror image): augmentation
@@ -45,25 +47,25 @@ class MirrorViews:
         return batch if self.calls % 2 else batch.flip(-1)
 
 
-def main(out_dir: str) -> None:
+def main(out_dir: str, layout: str = "cascaded", pool_size: int = 32) -> None:
     """Train and write the outputs; float64 (see test_ddp.py for why)."""
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        train(out_dir)
+        train(out_dir, layout, pool_size)
     finally:
         torch.set_default_dtype(previous)
 
 
-def train(out_dir: str) -> None:
+def train(out_dir: str, layout: str, pool_size: int) -> None:
     info = init_distributed("cpu")
-    method = tiny_myow(seed=3)
+    method = tiny_myow(seed=3, layout=layout)
     # BatchNorm sits in the encoder and heads; its batch statistics must span all
     # ranks for the 2-process run to see the same global batch as the 1-process one.
     method = convert_sync_batchnorm(method, info.device)
     optimizer = torch.optim.SGD(method.parameters(), lr=0.1, momentum=0.9)
     settings = TrainSettings(epochs=2, batch_size=32, lr=0.1, warmup_epochs=0, base_momentum=0.9,
-                             mined_weight=0.5, mined_rampup_epochs=1, pool_size=32, seed=0,
+                             mined_weight=0.5, mined_rampup_epochs=1, pool_size=pool_size, seed=0,
                              log_every=1, quiet=True)
     trainer = Trainer(method, optimizer, digits_subset(96), MirrorViews(), settings, out_dir,
                       dist=info, wrap=lambda m: wrap_ddp(m, info))
@@ -75,4 +77,4 @@ def train(out_dir: str) -> None:
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    main(sys.argv[1])
+    main(sys.argv[1], *sys.argv[2:3], *map(int, sys.argv[3:4]))

@@ -2,7 +2,10 @@
 
 MYOW with a separate candidate pool: this checks the sharding of batch and pool,
 gradient averaging, the global-pool gather of the mined candidates (and their
-exclusion mask) and rank-spanning BatchNorm together.
+exclusion mask) and rank-spanning BatchNorm together. MYOW-merged mining within the
+batch: the gather of the raw views and the online forward of the mined samples, which
+must be the same computation in one process (it once reused the batch's predictions
+there: other BatchNorm statistics, loss curves 0.12 apart).
 
 Same global batch (32), same data order, same weights at step 0; BatchNorm layers
 are converted to rank-spanning BatchNorm (``convert_sync_batchnorm``; without it
@@ -35,11 +38,11 @@ WORKER = Path(__file__).resolve().parent / "ddp_worker.py"
 TOLERANCE = 1e-5
 
 
-def run_torchrun(out: Path) -> None:
+def run_torchrun(out: Path, *worker_args: str) -> None:
     args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([*args, str(WORKER), str(out)], env=env, capture_output=True, text=True, check=False,
-                          timeout=240)
+    done = subprocess.run([*args, str(WORKER), str(out), *worker_args], env=env,
+                          capture_output=True, text=True, check=False, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -50,9 +53,10 @@ def losses(out: Path) -> list[tuple[float, float]]:
 
 
 @pytest.mark.timeout(300)
-def test_two_gloo_processes_match_one_process(tmp_path):
-    ddp_worker.main(str(tmp_path / "single"))  # in this process: one interpreter start less
-    run_torchrun(tmp_path / "ddp")
+@pytest.mark.parametrize(("layout", "pool_size"), [("cascaded", 32), ("merged", 0)])
+def test_two_gloo_processes_match_one_process(tmp_path, layout, pool_size):
+    ddp_worker.main(str(tmp_path / "single"), layout, pool_size)  # in this process: one start less
+    run_torchrun(tmp_path / "ddp", layout, str(pool_size))
     single, ddp = losses(tmp_path / "single"), losses(tmp_path / "ddp")
     assert len(single) == len(ddp) == 6
     assert single[0][0] != single[-1][0]  # the loss moves, so matching curves mean something
@@ -88,3 +92,35 @@ def test_global_batchnorm_is_batchnorm_in_one_process():
     assert local_slice(8, DistInfo(rank=1, world_size=2)) == slice(4, 8)
     with pytest.raises(ConfigError, match="batch_size: 9 is not divisible by the 2 processes"):
         local_slice(9, DistInfo(rank=0, world_size=2))
+
+
+@pytest.fixture
+def one_process_group(tmp_path):
+    """A 1-process gloo group: GlobalBatchNorm only takes its distributed path in one."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0,
+                            world_size=1)
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
+def test_global_batchnorm_normalises_bf16_input_in_float32(one_process_group):
+    """Under autocast (amp bf16, CPU DDP) the layer gets bf16 activations: it once crashed
+    (``running_mean.lerp_`` of a bf16 mean) and summed 16384 values of about 50 in bf16."""
+    from mtneuro.ssl.distributed import GlobalBatchNorm
+
+    torch.manual_seed(0)
+    x = (torch.randn(16, 8, 32, 32) * 3 + 50).bfloat16().requires_grad_()
+    reference, layer = torch.nn.BatchNorm2d(8), GlobalBatchNorm(8)
+    expected = reference(x.detach().float())  # the same bf16 values, normalised in float32
+    out = layer(x)
+    assert out.dtype == torch.bfloat16 and layer.running_mean.dtype == torch.float32
+    torch.testing.assert_close(out, expected.bfloat16())  # only the output's bf16 rounding
+    # float32 tolerance: bf16 sums would be off in the third digit
+    torch.testing.assert_close(layer.running_mean, reference.running_mean)
+    torch.testing.assert_close(layer.running_var, reference.running_var)
+    out.float().square().sum().backward()
+    assert x.grad.dtype == torch.bfloat16 and torch.isfinite(x.grad).all()

@@ -2,7 +2,8 @@
 
 A checkpoint holds the method's name and weights (online and target networks, heads),
 the optimiser state, the AMP grad-scaler state, the step / epoch counters, the
-loop settings and the random-number states (Python, NumPy, torch CPU and CUDA).
+loop settings, the caller's complete run config where it gives one (``run_config``: plain
+values, see :class:`mtneuro.ssl.settings.RunConfig`) and the random-number states (Python, NumPy, torch CPU and CUDA).
 It is written atomically and holds only
 tensors and plain values (:mod:`mtneuro.checkpoint_io`), so resuming reads it
 with ``torch.load(weights_only=True)``: a file planted in a run folder cannot
@@ -28,6 +29,7 @@ import torch
 
 from mtneuro.checkpoint_io import check_keys, load_state, save_state, write_atomic
 from mtneuro.errors import CheckpointError, DataError
+from mtneuro.ssl.settings import RUN_CONFIG_KEY
 
 #: 2: random-number states as tensors and plain values (loads with ``weights_only=True``).
 CHECKPOINT_VERSION = 2
@@ -123,6 +125,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"(got {version!r}); start the run afresh without --resume"
         )
     check_keys(payload, REQUIRED, path, WHAT)
+    if RUN_CONFIG_KEY in payload:  # optional: checkpoints before it have only "settings"
+        check_keys(payload, {RUN_CONFIG_KEY: dict}, path, WHAT)
     try:
         check_rng_state(payload["rng"])
     except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as err:

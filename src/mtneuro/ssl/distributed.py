@@ -157,6 +157,10 @@ class GlobalBatchNorm(_BatchNorm):
     centred second moment) keep it numerically identical in form to
     ``BatchNorm`` on the concatenated batch. Accepts (B, C), (B, C, L),
     (B, C, H, W) and (B, C, D, H, W) inputs.
+
+    Half-precision input (bf16 / fp16 under autocast) is normalised in float32, as
+    ``BatchNorm`` does: sums over many samples in bf16 lose most of their digits. The
+    running statistics keep their own dtype and the output has the input's.
     """
 
     def _check_input_dim(self, input: torch.Tensor) -> None:
@@ -169,13 +173,13 @@ class GlobalBatchNorm(_BatchNorm):
         all_reduce = all_reduce_sum_autograd
         dims = [0, *range(2, input.dim())]
         shape = [1, -1] + [1] * (input.dim() - 2)
-        local_count = torch.tensor(
-            [input.numel() / input.shape[1]], dtype=input.dtype, device=input.device
-        )
-        sums = all_reduce(torch.cat([input.sum(dims), local_count]))
+        # float32 at least (float64 input stays float64); cast back at the end.
+        x = input.to(torch.promote_types(input.dtype, torch.float32))
+        local_count = torch.tensor([x.numel() / x.shape[1]], dtype=x.dtype, device=x.device)
+        sums = all_reduce(torch.cat([x.sum(dims), local_count]))
         count = sums[-1]
         mean = sums[:-1] / count
-        centred = input - mean.view(shape)
+        centred = x - mean.view(shape)
         var = all_reduce((centred * centred).sum(dims)) / count
         if self.track_running_stats and self.running_mean is not None:
             with torch.no_grad():
@@ -184,12 +188,12 @@ class GlobalBatchNorm(_BatchNorm):
                     1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
                 )
                 unbiased = var * count / (count - 1).clamp_min(1)
-                self.running_mean.lerp_(mean, momentum)
-                self.running_var.lerp_(unbiased, momentum)
+                self.running_mean.lerp_(mean.to(self.running_mean.dtype), momentum)
+                self.running_var.lerp_(unbiased.to(self.running_var.dtype), momentum)
         out = centred * torch.rsqrt(var + self.eps).view(shape)
         if self.affine:
             out = out * self.weight.view(shape) + self.bias.view(shape)
-        return out
+        return out.to(input.dtype)
 
 
 def convert_sync_batchnorm(module: nn.Module, device: torch.device) -> nn.Module:

@@ -19,9 +19,25 @@ Layouts:
 - ``"merged"`` (MYOW-m, MTNeuro): the mined pair goes through the main projector /
   predictor, symmetrically: ``0.5 * (L(q(z_a), g'(y'_mined)) + L(q(z_mined), z'_a))``.
 
-Total loss: ``byol + w * mined`` (``loss_mix="add"``, the MYOW image code) or
-``(1 - w) * byol + w * mined`` (``loss_mix="convex"``, the myow-neuro code), with
-``w = mined_weight`` ramped by the trainer (:func:`mtneuro.ssl.schedules.linear_ramp`).
+Total loss, with ``w = mined_weight`` ramped by the trainer
+(:func:`mtneuro.ssl.schedules.linear_ramp`):
+
+- ``loss_mix="normalised"``: ``(byol + w * mined) / (1 + w)``, the MTNeuro image trainers
+  (``MTNeuro/self_supervised/trainer/myow_trainer.py`` lines 554, 564 and 627, and
+  ``myow_trainer_merged.py`` lines 554, 564 and 624: BYOL weighted ``1 / (1 + w)``, the
+  mined term ``w / (1 + w)``); the default of image pre-training.
+- ``loss_mix="convex"``: ``(1 - w) * byol + w * mined``, the myow-neuro code (the neural path).
+- ``loss_mix="add"``: ``byol + w * mined``, unnormalised: ``1 + w`` times the normalised
+  loss, so the BYOL term keeps weight 1 as ``w`` grows and the gradients grow with it
+  (with SGD, a learning rate ``1 + w`` times larger). No reference trainer uses it; kept
+  for runs recorded with it.
+
+In the merged layout the mined samples' online predictions ``q(z_mined)`` come from a
+separate online forward of the mined raw views, as in ``myow_trainer_merged.py`` (the
+mined batch is forwarded on its own), also when mining within the batch: reusing the
+batch's predictions would give other BatchNorm statistics than a multi-process run,
+which must gather the raw views and forward them anyway.
+
 Mining runs at every call, also at ``w = 0``, so every parameter gets a gradient
 (DistributedDataParallel requires it) and ``mined_index`` can be logged.
 
@@ -53,7 +69,7 @@ from mtneuro.ssl.momentum import deactivate_requires_grad
 
 LAYOUTS = ("cascaded", "merged")
 MINE_SPACES = ("target", "online")
-LOSS_MIXES = ("add", "convex")
+LOSS_MIXES = ("normalised", "convex", "add")
 
 
 class MYOW(BYOL):
@@ -72,7 +88,7 @@ class MYOW(BYOL):
             (give ``mined_out`` the projector's output size).
         mine_space: encoder representing the candidates, ``"target"`` or ``"online"``.
         k: neighbours to draw the mined view from.
-        loss_mix: ``"add"`` or ``"convex"`` (see the module docstring).
+        loss_mix: ``"normalised"``, ``"convex"`` or ``"add"`` (see the module docstring).
 
     The monkey-reach setup of the reference code is
     ``MYOW(mlp, projector_hidden=0, predictor_hidden=256, mined_projector_hidden=256,
@@ -92,7 +108,7 @@ class MYOW(BYOL):
         predictor_m: nn.Module | None = None,
         mine_space: str = "target",
         k: int = 1,
-        loss_mix: str = "add",
+        loss_mix: str = "normalised",
         **byol_kwargs: Any,
     ) -> None:
         super().__init__(encoder, batch_norm=batch_norm, **byol_kwargs)
@@ -208,27 +224,39 @@ class MYOW(BYOL):
                 tv_mined = self.target_projector_m(tz_mined)
             mined = normalized_mse(q_m, tv_mined)
         else:
-            if pool is None and gather is None:
-                p_mined = terms["p_b"][index]  # already computed with gradient
-            else:
-                p_mined = self.online(raw[index])[2]
+            # One path for one and W processes (see the module docstring).
+            p_mined = self.online(raw[index])[2]
             mined = 0.5 * (
                 normalized_mse(terms["p_a"], tz_mined) + normalized_mse(p_mined, terms["tz_a"])
             )
         byol = terms["byol_loss"]
-        if isinstance(mined_weight, torch.Tensor):
-            # w and 1 - w rounded to the loss type as a Python float would be.
-            w, rest = mined_weight.to(mined.dtype), (1 - mined_weight).to(byol.dtype)
-        else:
-            w = float(mined_weight)
-            rest = 1 - w
-        loss = byol + w * mined if self.loss_mix == "add" else rest * byol + w * mined
+        loss = self._mix(byol, mined, mined_weight)
         return {
             "loss": loss,
             "byol_loss": byol.detach(),
             "mined_loss": mined.detach(),
             "mined_index": index,
         }
+
+    def _mix(self, byol: torch.Tensor, mined: torch.Tensor,
+             mined_weight: float | torch.Tensor) -> torch.Tensor:
+        """``a * byol + b * mined`` with the weights of ``self.loss_mix``.
+
+        The weights are computed in double precision (a Python float, or a float64 0-dim
+        tensor in a static step) and rounded to the loss type once, so both give the same
+        loss bit for bit.
+        """
+        w = mined_weight if isinstance(mined_weight, torch.Tensor) else float(mined_weight)
+        if self.loss_mix == "normalised":
+            a, b = 1 / (1 + w), w / (1 + w)
+        elif self.loss_mix == "convex":
+            a, b = 1 - w, w
+        else:
+            a, b = 1.0, w
+        if isinstance(w, torch.Tensor):
+            a = a.to(byol.dtype) if isinstance(a, torch.Tensor) else a
+            b = b.to(mined.dtype)
+        return a * byol + b * mined
 
 
 METHODS: Registry[nn.Module] = Registry("ssl method")

@@ -1,16 +1,19 @@
 """The training loop's settings, and which of them a resumed run may change.
 
-A checkpoint stores the settings it was written with (:mod:`mtneuro.ssl.checkpoint`);
-:func:`resume_problem` says why a checkpoint cannot continue a run, so the trainer
-and a command (before it reads any data) refuse a resume the same way.
+A checkpoint stores the settings it was written with (:mod:`mtneuro.ssl.checkpoint`) and,
+where the caller gives one, its complete run config (:class:`RunConfig`: the loop settings
+derive from it, but the method, views and data are only in it); :func:`resume_problem`
+says why a checkpoint cannot continue a run, so the trainer and a command (before it reads
+any data) refuse a resume the same way (:func:`check_resume`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.vocab import AMP_MODES, COMPILE_MODES, STEP_MODES
 
 Amp = Literal[AMP_MODES]
@@ -85,20 +88,74 @@ class TrainSettings:
 
 
 DEFAULTS = {f.name: f.default for f in fields(TrainSettings)}
+#: Checkpoint key of the stored :attr:`RunConfig.values`.
+RUN_CONFIG_KEY = "run_config"
 
 
-def resume_problem(state: Mapping[str, Any], method: str, settings: TrainSettings) -> str | None:
-    """Why checkpoint ``state`` cannot continue a run of ``method`` with ``settings``
-    (``"method was 'myow', now 'byol'"``; ``None``: it can). :meth:`Trainer.fit` checks it;
-    a command can, before reading data.
+@dataclass(frozen=True)
+class RunConfig:
+    """A run's complete config, stored in its checkpoints and compared on resume.
 
-    The method is compared first, as its other settings differ because of it. A key missing
-    from an older checkpoint had its default then; :data:`RESUMABLE_CHANGES` may differ.
+    Attributes:
+        values: every field, as plain JSON types (the checkpoint loads with
+            ``torch.load(weights_only=True)``).
+        may_change: the fields a resumed run may change (output folder, logging, ...).
+        defaults: each field's default, the value a checkpoint written before the field
+            existed ran with.
+    """
+
+    values: Mapping[str, Any]
+    may_change: frozenset[str] = frozenset()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _config_problem(before: Mapping[str, Any], config: RunConfig) -> str | None:
+    for key, value in config.values.items():
+        if key in config.may_change or (key not in before and key not in config.defaults):
+            continue
+        old = before.get(key, config.defaults.get(key))
+        if old != value:
+            return f"{key} was {old!r}, now {value!r}"
+    return None
+
+
+def resume_problem(state: Mapping[str, Any], method: str, settings: TrainSettings,
+                   config: RunConfig | None = None) -> str | None:
+    """Why checkpoint ``state`` cannot continue a run of ``method`` with ``settings`` and
+    ``config`` (``"method was 'myow', now 'byol'"``; ``None``: it can). :meth:`Trainer.fit`
+    checks it; a command can, before reading data.
+
+    The method is compared first, as its other settings differ because of it; then every
+    field of ``config`` but :attr:`RunConfig.may_change`, if the checkpoint stores a config
+    (checkpoints written before configs were stored have only their settings); then the
+    settings. A key missing from an older checkpoint had its default then;
+    :data:`RESUMABLE_CHANGES` may differ.
     """
     if state.get("method_name", method) != method:
         return f"method was {state['method_name']!r}, now {method!r}"
+    if config is not None and RUN_CONFIG_KEY in state:
+        problem = _config_problem(state[RUN_CONFIG_KEY], config)
+        if problem is not None:
+            return problem
     before = state["settings"]
     for key, value in asdict(settings).items():
         if key not in RESUMABLE_CHANGES and before.get(key, DEFAULTS.get(key)) != value:
             return f"{key} was {before.get(key)!r}, now {value!r}"
     return None
+
+
+def check_resume(state: Mapping[str, Any], method: str, settings: TrainSettings,
+                 config: RunConfig | None, where: str, hint: str = "") -> None:
+    """Raise if :func:`resume_problem` finds one: ``"cannot resume WHERE: PROBLEM HINT"``.
+
+    Raises:
+        ConfigError: the checkpoint stores a run config and ``config`` differs from it (the
+            user's config is what has to change back).
+        TrainingError: a checkpoint without a stored config whose method or settings differ
+            (as before configs were stored).
+    """
+    problem = resume_problem(state, method, settings, config)
+    if problem is None:
+        return
+    error = ConfigError if config is not None and RUN_CONFIG_KEY in state else TrainingError
+    raise error(f"cannot resume {where}: {problem}{hint}")

@@ -45,7 +45,7 @@ from torch import nn
 
 from mtneuro import acceleration, cpu_memory
 from mtneuro.checkpoint_io import restore_into
-from mtneuro.errors import ConfigError, TrainingError
+from mtneuro.errors import ConfigError
 from mtneuro.ssl import schedules
 from mtneuro.ssl.checkpoint import (
     capture_rng_state,
@@ -59,7 +59,7 @@ from mtneuro.ssl.divergence import DivergenceGuard
 from mtneuro.ssl.loss_log import LossLog
 from mtneuro.ssl.optim import static_update_support
 from mtneuro.ssl.progress import Progress
-from mtneuro.ssl.settings import TrainSettings, resume_problem
+from mtneuro.ssl.settings import RUN_CONFIG_KEY, RunConfig, TrainSettings, check_resume
 from mtneuro.ssl.static_step import StaticStep
 from mtneuro.ssl.step import loss_terms, set_learning_rate, ssl_step
 from mtneuro.threads import resume_torch_threads
@@ -98,6 +98,8 @@ class Trainer:
         dist: this process's place in a ``torchrun`` job (single process if None).
         wrap: builds what is called each step from ``method`` (e.g. a DDP wrapper); applied
             after the memory-format change, so DDP's gradient buckets match the parameters.
+        run_config: the caller's complete config (method, views, data, optimiser), stored
+            in every checkpoint; a resume with other values than stored is refused.
     """
 
     def __init__(
@@ -111,8 +113,10 @@ class Trainer:
         *,
         dist: DistInfo | None = None,
         wrap: Callable[[nn.Module], nn.Module] | None = None,
+        run_config: RunConfig | None = None,
     ) -> None:
         self.method, self.optimizer, self.augment, self.settings = method, optimizer, augment, settings
+        self.run_config = run_config
         self.dist = dist or DistInfo(device=next(method.parameters()).device)
         self.device = self.dist.device
         self.out_dir = Path(out_dir) if out_dir is not None else None
@@ -125,6 +129,9 @@ class Trainer:
             raise ConfigError(
                 f"batch_size: expected <= the {self.n} training samples, got {settings.batch_size}"
             )
+        if settings.pool_size == 1:  # its one sample may be the query's own: nothing to mine
+            raise ConfigError("pool_size: expected 0 (mine within the batch) or an int >= 2, "
+                              "got 1")
         if settings.pool_size > self.n:
             raise ConfigError(f"pool_size: expected <= {self.n} samples, got {settings.pool_size}")
         self.batch_slice = local_slice(settings.batch_size, self.dist)
@@ -179,7 +186,9 @@ class Trainer:
 
         Raises:
             TrainingError: a non-finite loss (the last good checkpoint is kept), or a
-                checkpoint that does not match these settings.
+                checkpoint without a stored run config that does not match these settings.
+            ConfigError: a checkpoint whose stored run config differs from ``run_config``
+                (:func:`~mtneuro.ssl.settings.check_resume`).
         """
         if resume and self.checkpoint_path is not None and self.checkpoint_path.is_file():
             self._restore()
@@ -288,7 +297,9 @@ class Trainer:
         return f"last good checkpoint {self.checkpoint_path} (epoch {self.last_checkpoint_epoch})"
 
     def _state(self) -> dict[str, Any]:
+        config = {} if self.run_config is None else {RUN_CONFIG_KEY: dict(self.run_config.values)}
         return {
+            **config,
             "method": self.method.state_dict(),
             "method_name": method_name(self.method),
             "optimizer": self.optimizer.state_dict(),
@@ -310,9 +321,8 @@ class Trainer:
 
     def _restore(self) -> None:
         state = load_checkpoint(self.checkpoint_path, map_location=self.device)
-        problem = resume_problem(state, method_name(self.method), self.settings)
-        if problem is not None:
-            raise TrainingError(f"cannot resume {self.checkpoint_path}: {problem}")
+        check_resume(state, method_name(self.method), self.settings, self.run_config,
+                     str(self.checkpoint_path))
         restore_into(self.method, state, "method", self.checkpoint_path)
         restore_into(self.optimizer, state, "optimizer", self.checkpoint_path)
         if self.scaler is not None and state["scaler"] is not None:

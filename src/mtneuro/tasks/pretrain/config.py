@@ -53,10 +53,13 @@ class PretrainConfig:
     mined_out: int = 256
     k: int = field(default=1, metadata=positive())
     mine_space: Literal["target", "online"] = "target"
-    loss_mix: Literal["add", "convex"] = "add"
+    # (byol + w * mined) / (1 + w), the MTNeuro image trainers (see mtneuro.ssl.myow)
+    loss_mix: Literal["normalised", "convex", "add"] = "normalised"
     epochs: int = field(default=800, metadata=positive())
     batch_size: int = field(default=8, metadata=check(lambda v: v >= 2, "int >= 2"))
-    pool_size: int | None = field(default=None, metadata=check(lambda v: v >= 0, "int >= 0"))
+    # A 1-sample pool leaves no candidate for the sample drawn into it (it is excluded).
+    pool_size: int | None = field(default=None, metadata=check(
+        lambda v: v == 0 or v >= 2, "0 (mine within the batch) or an int >= 2"))
     optimizer: Literal["sgd", "lars", "adamw"] = "sgd"
     base_lr: float = field(default=0.03, metadata=positive("float"))
     lr_rule: Literal["lars", "fixed"] = "lars"
@@ -86,6 +89,14 @@ class PretrainConfig:
     resume: bool = False
     quiet: bool = False
 
+
+#: Fields a resumed pre-training may change: how it logs, checkpoints and drives its steps
+#: (the trainer's ``mtneuro.ssl.settings.RESUMABLE_CHANGES``), its output folder, ``resume``
+#: itself, the device (``auto`` is recorded as the one that ran) and whether missing data
+#: may be downloaded. Every other field is stored in the checkpoint and must match.
+RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet", "retain_cpu_memory", "step",
+                     "compile_mode", "prefetch_indices", "out_dir", "resume", "device",
+                     "download")
 
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},

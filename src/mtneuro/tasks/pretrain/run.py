@@ -21,17 +21,21 @@ Outputs in ``out_dir``: ``checkpoint.pt`` and ``train_log.jsonl`` (trainer) and
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from mtneuro.config import to_dict
 from mtneuro.data.spec import TILE_SIZE
 from mtneuro.data.spec import check_crop as check_tile_crop
-from mtneuro.errors import TrainingError
-from mtneuro.tasks.pretrain.config import PretrainConfig
+from mtneuro.tasks.pretrain.config import RESUMABLE_CHANGES, PretrainConfig
 from mtneuro.vocab import VISION_SOURCES, XRAY_MEAN, XRAY_STD
+
+if TYPE_CHECKING:
+    from mtneuro.ssl.settings import RunConfig
 
 _MYOW_ONLY = ("mined_projector_hidden", "mined_out", "k", "mine_space", "loss_mix")
 
@@ -180,8 +184,9 @@ def pretrain_encoder(config: PretrainConfig, images: torch.Tensor, *,
         resume: continue from ``out_dir/checkpoint.pt``.
 
     Raises:
-        ConfigError: bad settings; TrainingError: NaN/inf loss or a checkpoint that does
-        not match.
+        ConfigError: bad settings, or a checkpoint whose stored config differs from
+        ``config`` (:func:`check_resumable`); TrainingError: NaN/inf loss, or an older
+        checkpoint (no stored config) whose settings differ.
     """
     from mtneuro.models.checkpoint import with_encoder_facts
     from mtneuro.models.registry import create_encoder
@@ -208,7 +213,7 @@ def pretrain_encoder(config: PretrainConfig, images: torch.Tensor, *,
         optimizer = build_optimizer(config.optimizer, method, settings.lr, config.weight_decay,
                                     config.momentum)
         trainer = Trainer(method, optimizer, images, view, settings, out_dir, dist=info,
-                          wrap=lambda m: wrap_ddp(m, info))
+                          wrap=lambda m: wrap_ddp(m, info), run_config=run_config(config))
         result = trainer.fit(resume=resume)
         # SyncBatchNorm layers do not fit the registry encoder: keep a plain copy.
         encoder = _plain_encoder(method.online_encoder, name, kwargs)
@@ -257,20 +262,39 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
     return {**result, "encoder": str(encoder_path), "source": provenance}
 
 
+def run_config(config: PretrainConfig) -> RunConfig:
+    """``config`` as checkpoints store it and a resume compares it: plain JSON values, every
+    field but :data:`~mtneuro.tasks.pretrain.config.RESUMABLE_CHANGES` compared."""
+    from mtneuro.ssl.settings import RunConfig
+
+    return RunConfig(_plain(config), frozenset(RESUMABLE_CHANGES), _plain(PretrainConfig()))
+
+
+def _plain(config: PretrainConfig) -> dict[str, Any]:
+    # What torch.load(weights_only=True) reads back and JSON can hold (tuples become lists,
+    # paths strings), so a stored config and a new one compare like for like.
+    return json.loads(json.dumps(to_dict(config), default=str))
+
+
 def check_resumable(config: PretrainConfig) -> None:
-    """Refuse to resume ``config.out_dir``'s checkpoint with other settings or another method,
-    naming the first difference (nothing to check where there is no checkpoint yet)."""
+    """Refuse to resume ``config.out_dir``'s checkpoint with another config (or, for a
+    checkpoint that stores none, other settings or another method), naming the first
+    difference (nothing to check where there is no checkpoint yet).
+
+    Raises:
+        ConfigError: a field of the stored config differs; TrainingError: a checkpoint
+        without a stored config whose method or settings differ.
+    """
     from mtneuro.ssl.checkpoint import load_checkpoint
-    from mtneuro.ssl.settings import resume_problem
+    from mtneuro.ssl.settings import check_resume
     from mtneuro.ssl.trainer import CHECKPOINT_NAME
 
     path = Path(config.out_dir) / CHECKPOINT_NAME
     if not path.is_file():
         return
-    problem = resume_problem(load_checkpoint(path), config.method, train_settings(config))
-    if problem is not None:
-        raise TrainingError(f"cannot resume {path}: {problem}; resume with the settings it was "
-                            "started with, or start it afresh with --overwrite")
+    check_resume(load_checkpoint(path), config.method, train_settings(config), run_config(config),
+                 str(path), "; resume with the settings it was started with, or start it afresh "
+                 "with --overwrite")
 
 
 def _plain_encoder(encoder: torch.nn.Module, name: str, kwargs: dict[str, Any]) -> torch.nn.Module:
