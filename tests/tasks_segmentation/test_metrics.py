@@ -47,8 +47,10 @@ def test_scores_hand_computed_with_absent_class():
     assert math.isnan(s["recall"]["axon"])
     assert s["avg_f1"] == pytest.approx((4 / 6 + 4 / 5 + 4 / 5) / 3)
     assert s["avg_iou_pooled"] == pytest.approx((1 / 2 + 2 / 3 + 2 / 3) / 3)
-    # recalls 2/3, 1, 2/3
-    assert s["balanced_accuracy"] == pytest.approx((2 / 3 + 1 + 2 / 3) / 3)
+    # non-background classes, (sensitivity + specificity) / 2 with TN = 8 - TP - FP - FN:
+    # vessel (1 + 5/6) / 2, cell (2/3 + 5/5) / 2; axon absent from the truth, left out
+    assert s["specificity"]["vessel"] == pytest.approx(5 / 6)
+    assert s["balanced_accuracy"] == pytest.approx(((1 + 5 / 6) / 2 + (2 / 3 + 1) / 2) / 2)
     assert s["pixel_accuracy"] == pytest.approx(6 / 8)
     assert s["support"] == {"bg": 3, "vessel": 2, "cell": 3, "axon": 0}
 
@@ -61,7 +63,23 @@ def test_class_only_in_truth_or_only_in_prediction_scores_zero():
     assert s["f1"]["2"] == 0.0  # predicted, never true
     assert s["recall"]["1"] == 0.0
     assert math.isnan(s["recall"]["2"])  # no true pixels: recall undefined, left out
-    assert s["balanced_accuracy"] == pytest.approx((1.0 + 0.0) / 2)
+    # class 1: sensitivity 0, specificity 2/2; class 2 left out; background not counted
+    assert s["balanced_accuracy"] == pytest.approx((0.0 + 1.0) / 2)
+
+
+def test_balanced_accuracy_is_the_references_over_non_background_classes():
+    """docs/protocols.md B.2: mean over classes 1.. of (sensitivity + specificity) / 2."""
+    cm = np.array([[6, 1, 1],   # rows truth, columns prediction; 14 pixels
+                   [1, 2, 1],
+                   [0, 0, 2]])
+    s = segmentation_scores(cm)
+    # class 1: TP 2, FN 2, FP 1, TN 14 - 5 = 9 -> (2/4 + 9/10) / 2 = 0.7
+    # class 2: TP 2, FN 0, FP 2, TN 14 - 4 = 10 -> (2/2 + 10/12) / 2 = 11/12
+    assert s["specificity"]["1"] == pytest.approx(0.9)
+    assert s["specificity"]["2"] == pytest.approx(10 / 12)
+    assert s["balanced_accuracy"] == pytest.approx((0.7 + 11 / 12) / 2)
+    # not the mean recall over all classes, background included ((6/8 + 2/4 + 1) / 3 = 0.75)
+    assert s["balanced_accuracy"] != pytest.approx(0.75)
 
 
 def test_accumulating_batches_equals_one_shot_and_matches_sklearn():

@@ -61,17 +61,21 @@ def test_paper_optimiser_is_plain_sgd_at_a_constant_rate():
 
 
 def test_paper_batches_keep_the_last_partial_batch_of_whole_tiles():
-    images = torch.arange(9 * 4 * 4, dtype=torch.uint8).reshape(9, 1, 4, 4).numpy()
+    images = torch.arange(10 * 4 * 4, dtype=torch.uint8).reshape(10, 1, 4, 4).numpy()
     masks = (images[:, 0] % 3).astype("int64")
     train = task2_config("paper", model="unet", train={"crop": 4}).train
     batches = CropBatches(images, masks, batch_size=train.batch_size, crop=train.crop,
                           augment=train.augment, drop_last=train.drop_last)
     sizes = [len(x) for x, _ in batches.epoch(0)]
-    assert sizes == [8, 1]  # 9 tiles at batch 8, as a DataLoader without drop_last
+    assert sizes == [8, 2]  # 10 tiles at batch 8, as a DataLoader without drop_last
     seen = torch.cat([x for x, _ in batches.epoch(0)])
     # every tile once, whole and unchanged (no augmentation)
-    assert sorted(seen.mul(255).round().reshape(9, -1)[:, 0].tolist()) == [16.0 * i for i in range(9)]
+    tiles = seen.mul(255).round().reshape(10, -1)[:, 0].tolist()
+    assert sorted(tiles) == [16.0 * i for i in range(10)]
     assert len(CropBatches(images, masks, batch_size=8, crop=4)) == 1  # default drops it
+    # a last batch of one tile joins the one before it (test_batches_last.py)
+    nine = CropBatches(images[:9], masks[:9], batch_size=8, crop=4, drop_last=False)
+    assert [len(x) for x, _ in nine.epoch(0)] == [9]
 
 
 def _fake_hub(tmp_path, monkeypatch, state):

@@ -145,7 +145,8 @@ def task2(
 
     Writes OUT/metrics.json (per-class F1, IoU, balanced accuracy per seed, and
     mean +- std over seeds; F1 from counts pooled over the test set, IoU per test
-    image then averaged, as MTNeuro publishes them) and
+    image then averaged, balanced accuracy over the non-background classes, as MTNeuro
+    defines them) and
     overlay PNGs of a few test tiles per region. Example:
 
     \b
@@ -188,7 +189,8 @@ def task2(
         f"{len(result.config['seeds'])} seed(s): "
         f"avg F1 {describe(summary['avg_f1'], intervals.get('avg_f1'))}, "
         f"avg IoU {describe(summary['avg_iou'], intervals.get('avg_iou'))}, "
-        f"balanced acc {summary['balanced_accuracy']['mean']:.3f}"
+        # the reference's balanced accuracy: classes other than background only
+        f"balanced acc (non-background) {summary['balanced_accuracy']['mean']:.3f}"
     )
     for name in metrics["setting"]["class_names"]:
         click.echo(

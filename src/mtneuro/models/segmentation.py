@@ -4,20 +4,23 @@ Every model maps images to per-pixel class logits:
 ``(B, 1, H, W) -> (B, n_classes, H, W)`` in 2D and
 ``(B, 1, D, H, W) -> (B, n_classes, D, H, W)`` in 3D (8-slice blocks in MTNeuro).
 
-==============  ====  =====================================================
-name            dim   network
-==============  ====  =====================================================
-unet            2d    smp U-Net, ResNet-18 encoder (MTNeuro default)
-manet           2d    smp MAnet
-fpn             2d    smp FPN
-unetplusplus    2d    smp UNet++
-pan             2d    smp PAN
-pspnet          2d    smp PSPNet
-ssl-unet        2d    U-Net decoder on an SSL-pretrained (or user) ResNet-18
-unet3d          3d    MONAI 3D U-Net
-vnet            3d    V-Net light (MONAI V-Net blocks, 3 levels)
-highresnet      3d    MONAI HighResNet
-==============  ====  =====================================================
+==============  ====  ==================  =====================================================
+name            dim   H, W                network
+==============  ====  ==================  =====================================================
+unet            2d    any                 smp U-Net, ResNet-18 encoder (MTNeuro default)
+manet           2d    multiple of 32      smp MAnet
+fpn             2d    multiple of 32      smp FPN
+unetplusplus    2d    multiple of 32      smp UNet++
+pan             2d    16k, at least 128   smp PAN
+pspnet          2d    multiple of 8       smp PSPNet
+ssl-unet        2d    any                 U-Net decoder on an SSL-pretrained (or user) ResNet-18
+unet3d          3d    multiple of 8       MONAI 3D U-Net
+vnet            3d    multiple of 8       V-Net light (MONAI V-Net blocks, 3 levels)
+highresnet      3d    any                 MONAI HighResNet
+==============  ====  ==================  =====================================================
+
+The H, W column is :data:`~mtneuro.input_sides.MODEL_INPUT_SIDES`
+(:func:`input_side`), the one table task configs are checked against.
 
 >>> model = create_segmentation_model("unet", n_classes=4, dim="2d")
 """
@@ -34,6 +37,7 @@ from mtneuro.errors import ConfigError
 from mtneuro.models import segmentation_2d, segmentation_3d
 from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.registry import Registry, check_choice
+from mtneuro.input_sides import MODEL_INPUT_SIDES, InputSide
 from mtneuro.vocab import SEGMENTATION_MODEL_DIMS
 
 SEGMENTATION_MODELS: Registry[nn.Module] = Registry("segmentation model")
@@ -46,7 +50,12 @@ PAPER_MODELS_3D = tuple(n for n, d in MODEL_DIMS.items() if d == "3d")
 
 def _register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     if name not in MODEL_DIMS:
-        raise ValueError(f"segmentation model {name!r}: not in mtneuro.vocab.SEGMENTATION_MODEL_DIMS")
+        raise ValueError(
+            f"segmentation model {name!r}: not in mtneuro.vocab.SEGMENTATION_MODEL_DIMS")
+    # Without an entry, configs of the model could not be checked for crop and window sizes.
+    if name not in MODEL_INPUT_SIDES:
+        raise ValueError(f"segmentation model {name!r}: not in "
+                         "mtneuro.input_sides.MODEL_INPUT_SIDES")
     return SEGMENTATION_MODELS.register(name)
 
 
@@ -121,6 +130,12 @@ def model_dim(name: str) -> str:
     """``"2d"`` or ``"3d"`` for a registered model name."""
     SEGMENTATION_MODELS.get(name)
     return MODEL_DIMS[name]
+
+
+def input_side(name: str) -> InputSide:
+    """The height and width a registered model takes (multiple and minimum side)."""
+    SEGMENTATION_MODELS.get(name)
+    return MODEL_INPUT_SIDES[name]
 
 
 def create_segmentation_model(

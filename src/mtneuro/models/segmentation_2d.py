@@ -7,11 +7,13 @@ weights (as MTNeuro's configs do; smp downloads them once from the Hugging Face 
 and caches them, so this needs network access the first time), and a path loads a
 *local* file holding an encoder ``state_dict`` (nothing is downloaded).
 
-Input sizes: U-Net, MAnet, UNet++, PAN and FPN need H and W divisible by 32
-(the encoder downsamples five times), PAN at least 128 (its pyramid attention
-pools a 1/16 map three more times); PSPNet needs multiples of 8. Tiles of 256
-and crops of 128 satisfy all. In training mode the models hold BatchNorm layers that see
-1 x 1 maps at 32 x 32 input, so use a batch of at least 2 there.
+Input sizes (smp 0.6; the table task configs are checked against is
+:data:`mtneuro.input_sides.MODEL_INPUT_SIDES`): MAnet, UNet++ and FPN
+need H and W divisible by 32 (the encoder downsamples five times), PAN multiples of 16 and at
+least 128 (its pyramid attention pools the 1/16 map three more times), PSPNet multiples of 8;
+U-Net resizes its skips and takes any side. Tiles of 256 and crops of 128 satisfy all. In
+training mode the models hold BatchNorm layers that see 1 x 1 maps at 32 x 32 input (PAN's
+pooled attention branch at any input), so use a batch of at least 2 there.
 """
 
 from __future__ import annotations

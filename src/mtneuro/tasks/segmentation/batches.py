@@ -26,7 +26,8 @@ class CropBatches:
         batch_size: tiles per batch.
         drop_last: drop the last partial batch of a pass (when there are at least
             ``batch_size`` tiles), so BatchNorm never sees a batch of 1; ``False`` keeps
-            it, as a PyTorch ``DataLoader`` does by default (MTNeuro's task 2).
+            it, as a PyTorch ``DataLoader`` does by default (MTNeuro's task 2), except that
+            a last batch of a single tile joins the batch before it (see :meth:`__len__`).
         crop: side of the square crop in pixels (<= H, W); depth is kept whole.
         seed: base seed; epoch ``e`` draws from ``(seed, e)``.
         augment: random horizontal/vertical flips and 90-degree rotations.
@@ -65,12 +66,27 @@ class CropBatches:
         self.augment, self.steps, self.drop_last = augment, steps_per_epoch, drop_last
 
     def __len__(self) -> int:
+        """Batches per epoch.
+
+        With ``drop_last=False`` a pass whose last batch would hold one tile has one batch
+        fewer: that tile joins the batch before it (``batch_size + 1`` tiles). In training
+        mode BatchNorm cannot normalise a single sample on a pooled 1 x 1 map (smp PAN's
+        attention branch: ``Expected more than 1 value per channel``), and dropping the tile
+        would train on fewer tiles than the reference's ``DataLoader`` pass.
+        """
         if self.steps is not None:
             return self.steps
         n = self.images.shape[0]
         if not self.drop_last:
-            return -(-n // self.batch_size)
+            return -(-n // self.batch_size) - self._single_tile_folded()
         return max(1, n // self.batch_size) if n >= self.batch_size else 1
+
+    def _single_tile_folded(self) -> bool:
+        """Whether the last batch of a pass holds one tile that joins the batch before it.
+        Batches of 1 tile asked for (``batch_size=1``, the 3D paper preset) stay as they are."""
+        n = self.images.shape[0]
+        return (self.steps is None and not self.drop_last and 1 < self.batch_size < n
+                and n % self.batch_size == 1)
 
     def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Batches of epoch ``epoch`` (deterministic given ``seed`` and ``epoch``)."""
@@ -80,9 +96,13 @@ class CropBatches:
         needed = len(self) * size if self.drop_last or self.steps is not None else n
         order = np.concatenate([rng.permutation(n) for _ in range(-(-needed // n))])[:needed]
         height, width = self.images.shape[-2:]
-        for step in range(len(self)):
-            index = order[step * size : (step + 1) * size]
-            m = len(index)  # the last batch of a pass may be short (drop_last=False)
+        steps = len(self)
+        for step in range(steps):
+            # The last batch takes the rest of the pass: short (drop_last=False), or one
+            # longer when it holds a single tile otherwise (see __len__).
+            stop = needed if step == steps - 1 else (step + 1) * size
+            index = order[step * size : stop]
+            m = len(index)
             ys = rng.integers(0, height - self.crop + 1, size=m)
             xs = rng.integers(0, width - self.crop + 1, size=m)
             flips = rng.integers(0, 2, size=(m, 2)) if self.augment else np.zeros((m, 2), int)

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from mtneuro.config import check, from_mapping, in_unit_interval, positive
 from mtneuro.errors import ConfigError
 from mtneuro.registry import check_choice
+from mtneuro.input_sides import check_crop_and_window
 from mtneuro.vocab import AMP_MODES, SEGMENTATION_MODEL_DIMS
 
 
@@ -206,15 +207,26 @@ def preset_values(name: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     return values
 
 
-def one_weight_per_class(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The task contract's ``complete`` step: raw task-2 values whose explicit
-    ``train.class_weights`` number one per class (checked where the config is built, so a
-    run fails before any tile is read)."""
-    config = from_mapping(config_class, raw)
+def check_task2(config: Task2Config) -> None:
+    """What single fields cannot say: explicit ``train.class_weights`` number one per class,
+    and the model takes the crop and window sides
+    (:func:`~mtneuro.input_sides.check_crop_and_window`).
+
+    Raises:
+        ConfigError: naming the key, its value and what was expected.
+    """
     weights = config.train.class_weights
     if not isinstance(weights, str) and len(weights) != config.classes:
         raise ConfigError(f"train.class_weights: expected {config.classes} weights, one per "
                           f"class, got {len(weights)}")
+    check_crop_and_window(config.model, config.train.crop, config.window)
+
+
+def one_weight_per_class(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The task contract's ``complete`` step: raw task-2 values that pass
+    :func:`check_task2` (checked where the config is built, so a run fails before any tile
+    is read)."""
+    check_task2(from_mapping(config_class, raw))
     return dict(raw)
 
 

@@ -21,8 +21,15 @@ Pooled scores of a class with no pixels in the truth *and* none in the predictio
 of the whole set (``TP + FP + FN = 0``) are 0 / 0: reported as NaN (``null`` in
 JSON) and left out of the averages. The reference's pooled F1 of such a class is
 NaN too (and so is its average); a class with TP = 0 but FP or FN > 0 scores 0
-here, where the reference's precision/recall formula gives 0 / 0 = NaN. Recall of
-a class absent from the truth is NaN and left out of the balanced accuracy.
+here, where the reference's precision/recall formula gives 0 / 0 = NaN.
+
+**Balanced accuracy** is the reference's (``docs/protocols.md`` B.2): for each class but
+the background (class 0), the mean of its sensitivity ``TP / (TP + FN)`` and specificity
+``TN / (TN + FP)`` from the counts over the test set (averaged or summed over images: the
+ratios are the same), then the mean over those classes. A class whose sensitivity or
+specificity is 0 / 0 (absent from the truth, or the only class in it) is left out.
+The mean recall over all classes, background included, is not reported: it is another
+quantity and was never the published one.
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ def _labels(values: torch.Tensor | np.ndarray, name: str, n_classes: int) -> tor
     flat = torch.as_tensor(values).to(torch.int64)
     if flat.numel() and (int(flat.min()) < 0 or int(flat.max()) >= n_classes):
         raise ValueError(
-            f"{name} labels must lie in 0..{n_classes - 1}, got {int(flat.min())}..{int(flat.max())}"
+            f"{name} labels must lie in 0..{n_classes - 1}, "
+            f"got {int(flat.min())}..{int(flat.max())}"
         )
     return flat.cpu()
 
@@ -182,10 +190,11 @@ def segmentation_scores(
 
     Returns:
         ``{"f1": {name: value}, "iou": {...}, "iou_pooled": {...}, "precision": {...},
-        "recall": {...}, "avg_f1", "avg_iou", "avg_iou_pooled", "balanced_accuracy",
-        "pixel_accuracy", "support": {name: pixels}, "confusion_matrix": list of lists}``.
-        Undefined pooled values are NaN and excluded from the averages; ``avg_*`` and
-        ``balanced_accuracy`` are NaN only if every class is undefined.
+        "recall": {...}, "specificity": {...}, "avg_f1", "avg_iou", "avg_iou_pooled",
+        "balanced_accuracy", "pixel_accuracy", "support": {name: pixels},
+        "confusion_matrix": list of lists}``. Undefined pooled values are NaN and excluded
+        from the averages; ``avg_*`` are NaN only if every class is undefined,
+        ``balanced_accuracy`` if every non-background class is.
     """
     cm = np.asarray(matrix, dtype=np.float64)
     n = cm.shape[0]
@@ -200,14 +209,20 @@ def segmentation_scores(
     precision = _ratio(tp, tp + fp)
     recall = _ratio(tp, tp + fn)
     total = cm.sum()
+    tn = total - tp - fp - fn
+    specificity = _ratio(tn, tn + fp)
+    # NaN where either ratio is undefined, so such a class drops out of the mean below.
+    balanced = (recall + specificity) / 2
     out = {
         "f1": dict(zip(names, f1.tolist())),
         "iou_pooled": dict(zip(names, iou_pooled.tolist())),
         "precision": dict(zip(names, precision.tolist())),
         "recall": dict(zip(names, recall.tolist())),
+        "specificity": dict(zip(names, specificity.tolist())),
         "avg_f1": _nan_mean(f1),
         "avg_iou_pooled": _nan_mean(iou_pooled),
-        "balanced_accuracy": _nan_mean(recall),
+        # the reference's: over the non-background classes only (module docstring)
+        "balanced_accuracy": _nan_mean(balanced[1:]),
         "pixel_accuracy": float(tp.sum() / total) if total else float("nan"),
         "support": dict(zip(names, (tp + fn).astype(np.int64).tolist())),
         "confusion_matrix": np.asarray(matrix, dtype=np.int64).tolist(),

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from mtneuro.config import to_dict
+from mtneuro.data.checksums import sha256_file
 from mtneuro.data.datasets import SegmentationTileDataset
 from mtneuro.data.sources import open_source
 from mtneuro.data.sources.base import VolumeSource
@@ -30,6 +31,7 @@ from mtneuro.data.spec import REGIONS, segmentation_setting
 from mtneuro.devices import resolve_device
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, model_dim
+from mtneuro.models.segmentation_2d import IMAGENET
 from mtneuro.stats import (
     confusion_intervals,
     first_seed_intervals,
@@ -39,7 +41,7 @@ from mtneuro.stats import (
 )
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.segmentation.batches import CropBatches
-from mtneuro.tasks.segmentation.config import Task2Config
+from mtneuro.tasks.segmentation.config import Task2Config, check_task2
 from mtneuro.tasks.segmentation.inference import evaluate_tiles
 from mtneuro.tasks.segmentation.metrics import per_image_confusion, per_image_iou_scores
 from mtneuro.tasks.segmentation.train import train_segmentation
@@ -67,6 +69,18 @@ def image_intervals(predictions: np.ndarray, masks: np.ndarray,
     return {"avg_f1": f1["avg_f1"], "f1": interval_by_name(f1["f1"], class_names),
             "avg_iou": mean_interval(iou_per_image.mean(axis=1), unit="test images"),
             "iou": interval_by_name(iou, class_names)}
+
+
+def encoder_weights_fingerprint(weights: str | None) -> dict[str, Any]:
+    """How the smp encoder started, for the resume check: ``{}`` for random initialisation
+    (so checkpoints written before this entry existed still resume), ``imagenet``, or a local
+    file's path and SHA-256 (the same path may hold other weights by the time of ``--resume``).
+    """
+    if weights is None:
+        return {}
+    if weights == IMAGENET or not Path(weights).is_file():
+        return {"encoder_weights": {"value": weights}}
+    return {"encoder_weights": {"value": weights, "sha256": sha256_file(weights)}}
 
 
 def _example_indices(region: np.ndarray, per_region: int) -> np.ndarray:
@@ -107,6 +121,8 @@ def run_task2(
         ``truth`` and ``prediction`` (K, [D,] H, W) and int ``region`` (K,) of the first seed
         for the overlays.
     """
+    # Configs built as dataclasses skip the task's complete step: check them here too.
+    check_task2(config)
     dim = config.dim or model_dim(config.model)
     if dim != model_dim(config.model):
         create_segmentation_model(
@@ -176,6 +192,7 @@ def run_task2(
                 "train_z_step": config.train_z_step,
                 "encoder": config.encoder,
                 "encoder_name": config.encoder_name,
+                **encoder_weights_fingerprint(config.encoder_weights),
             },
         )
         t1 = time.perf_counter()

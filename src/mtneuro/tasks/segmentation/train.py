@@ -4,14 +4,16 @@ One function, :func:`train_segmentation`, runs epochs of :class:`CropBatches`
 with cross-entropy (optionally plus soft Dice), optional class weights, AdamW
 or SGD (with or without momentum) and a per-step cosine learning-rate decay or a
 constant rate (MTNeuro's ``task2_main.py``: plain SGD, no scheduler). After every epoch the model,
-optimiser, schedule and AMP scaler are saved atomically, so ``resume=True``
-continues an interrupted run and ends with the same weights (on CPU) as an
-uninterrupted one, because the batches of epoch e depend only on ``(seed, e)``.
+optimiser, schedule, AMP scaler and torch's random-number state are saved atomically, so
+``resume=True`` continues an interrupted run and ends with the same weights (on CPU) as an
+uninterrupted one: the batches of epoch e depend only on ``(seed, e)``, and the dropout
+masks of the later epochs (vnet, pspnet) continue from the saved generator state.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,37 @@ def cosine_schedule(
 #: What a task 2 checkpoint holds, with the type of each value (read with weights_only=True).
 CHECKPOINT_KEYS = {"model": dict, "optimizer": dict, "scheduler": dict, "scaler": dict,
                    "epoch": int, "history": list, "record": dict}
+
+
+def rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    """torch's generator states that training draws from (dropout): the CPU one always, and
+    the accelerator's when training runs there (its dropout masks come from its own generator).
+    """
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    elif device.type == "mps":
+        state["mps"] = torch.mps.get_rng_state()
+    return state
+
+
+def restore_rng_state(state: Any, device: torch.device, path: Path) -> None:
+    """Set torch's generators to the states a checkpoint saved (:func:`rng_state`).
+
+    A checkpoint from before the states were saved still resumes, with a warning: its
+    dropout masks after resuming differ from those of an uninterrupted run.
+    """
+    if not isinstance(state, dict) or "cpu" not in state:
+        warnings.warn(f"--resume: task 2 checkpoint {path} holds no random-number state "
+                      "(written by an older mtneuro); a model with dropout will not end "
+                      "exactly as an uninterrupted run", UserWarning, stacklevel=3)
+        return
+    # map_location may have moved the saved states onto the device; setters take CPU bytes.
+    torch.set_rng_state(state["cpu"].cpu())
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+    elif device.type == "mps" and "mps" in state:
+        torch.mps.set_rng_state(state["mps"].cpu())
 
 
 def make_schedule(
@@ -193,6 +226,7 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                             ("scheduler", scheduler), ("scaler", scaler)):
             restore_into(target, state, key, path, "task 2 checkpoint")
         history, start = list(state["history"]), int(state["epoch"])
+        restore_rng_state(state.get("rng"), device, path)
         resume_torch_threads(state.get("torch_threads"), str(path))
     guard = DivergenceGuard()
     guard.losses = list(history)
@@ -241,6 +275,9 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                         "history": history,
                         "record": record,
                         "torch_threads": torch.get_num_threads(),
+                        # Dropout draws from these generators: without them a resumed run
+                        # would start the next epoch from the model-creation state.
+                        "rng": rng_state(device),
                     },
                 )
     return {

@@ -1,0 +1,94 @@
+"""The image sides each segmentation network can take: one table, no torch.
+
+The encoders of most networks halve the image several times and their decoders add the
+halves back, so a side that does not divide by the total stride fails, often only at
+evaluation (a sliding window of another size than the crops). The numbers were measured
+on smp 0.6 and MONAI 1.6 (``tests/tasks_segmentation/test_input_sizes.py`` keeps them
+honest): the smp encoders stride 32, and FPN, MAnet and UNet++ refuse sides it does not
+divide; smp's U-Net resizes its skips and takes any side; PAN takes multiples of 16 from 128
+(its pyramid attention pools the 1/16 map three more times); PSPNet multiples of 8; the
+3D U-Net and V-Net halve H and W three times; HighResNet and ``ssl-unet`` take any side.
+
+A base module (no layer, no torch): the task-2 config checks sizes without importing torch
+(importing :mod:`mtneuro.models` imports it), and the model registry
+(:mod:`mtneuro.models.segmentation`) reads the table from here and refuses a model without an
+entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mtneuro.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class InputSide:
+    """What the height and width of a network's input must be.
+
+    Attributes:
+        multiple: the side must divide by it (1: any side).
+        minimum: the smallest side.
+    """
+
+    multiple: int = 1
+    minimum: int = 1
+
+    def fits(self, side: int) -> bool:
+        return side >= self.minimum and side % self.multiple == 0
+
+    def describe(self) -> str:
+        """``a multiple of 16, at least 128`` (what :meth:`fits` asks, in words)."""
+        words = [f"a multiple of {self.multiple}"] if self.multiple > 1 else ["any side"]
+        if self.minimum > 1:
+            words.append(f"at least {self.minimum}")
+        return ", ".join(words)
+
+    def nearest(self, side: int) -> list[int]:
+        """The fitting sides next to ``side`` (below, where there is one, and above)."""
+        below = side // self.multiple * self.multiple
+        above = below + self.multiple
+        return [s for s in (below, above) if s >= self.minimum] or [self.minimum]
+
+
+#: segmentation model name -> the input side it takes (height and width of crops and
+#: inference windows; the depth of 3D blocks is the data's 8 slices).
+MODEL_INPUT_SIDES: dict[str, InputSide] = {
+    "unet": InputSide(),
+    "manet": InputSide(32),
+    "fpn": InputSide(32),
+    "unetplusplus": InputSide(32),
+    "pan": InputSide(16, 128),
+    "pspnet": InputSide(8),
+    "ssl-unet": InputSide(),
+    "unet3d": InputSide(8),
+    "vnet": InputSide(8),
+    "highresnet": InputSide(),
+}
+
+
+def check_input_side(model: str, key: str, side: int) -> None:
+    """Refuse a crop or window side that ``model`` cannot take.
+
+    Args:
+        model: a segmentation model name (unknown names are left to the model registry).
+        key: the config key that set ``side`` (``train.crop``, ``window``), for the message.
+        side: height and width in pixels.
+
+    Raises:
+        ConfigError: naming ``key``, ``side`` and what ``model`` needs.
+    """
+    need = MODEL_INPUT_SIDES.get(model)
+    if need is None or need.fits(side):
+        return
+    options = " or ".join(str(s) for s in need.nearest(side))
+    raise ConfigError(f"{key}: model {model!r} takes sides that are {need.describe()}, "
+                      f"got {side}; use e.g. {options}")
+
+
+def check_crop_and_window(model: str, crop: int, window: int | None) -> None:
+    """Check the training crop and the inference window (``None``: the crop) of a task-2 run
+    against :data:`MODEL_INPUT_SIDES`, so a bad size fails before training, not after it."""
+    check_input_side(model, "train.crop", crop)
+    if window is not None:
+        check_input_side(model, "window", window)
