@@ -109,7 +109,7 @@ def _encoder_of(encoder: Any, kind: str) -> tuple[Any, str]:
     return encoder, f"{type(encoder).__module__}:{type(encoder).__qualname__} (in memory)"
 
 
-def evaluate(encoder: Any, tasks: Sequence[str], *, preset: str | None = "quick",
+def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "quick",
              source: str = "phantom", source_params: Mapping[str, Any] | None = None,
              seeds: Sequence[int] = (0,), out: str | Path | None = None,
              params: Mapping[str, Any] | None = None, overwrite: bool = False) -> Results:
@@ -120,7 +120,8 @@ def evaluate(encoder: Any, tasks: Sequence[str], *, preset: str | None = "quick"
             ``(N, D)`` (tasks 1 and 3; neural tasks: ``(N, neurons)`` to ``(N, D)``), or a
             ``module:callable`` string or checkpoint path (``--encoder`` of the CLI).
             Its ``input_spec`` attribute, if any, gives its normalisation.
-        tasks: ``"<task>/<setting>"`` names, e.g. ``["task1/roi-c1", "task3/roi-c1"]``.
+        tasks: ``"<task>/<setting>"`` names, e.g. ``["task1/roi-c1", "task3/roi-c1"]``
+            (one name alone is one task).
         preset: the tasks' preset (``quick``: minutes on a CPU; ``paper``; ``None``).
         source, source_params: the volume source of the imaging tasks.
         seeds: one run per seed; the table shows mean +- std over them.
@@ -138,7 +139,7 @@ def evaluate(encoder: Any, tasks: Sequence[str], *, preset: str | None = "quick"
             seed outside [0, 2**32), or a cell ``out`` holds already (without ``overwrite``).
     """
     check_seeds(seeds, "seeds")
-    plan = [split_task_setting(name) for name in tasks]
+    plan = [split_task_setting(name) for name in ([tasks] if isinstance(tasks, str) else tasks)]
     for task, _ in plan:
         if task.encoder_method is None:
             raise ConfigError(f"task {task.name}: evaluates no user encoder; tasks that do: "

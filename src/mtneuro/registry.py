@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
+import traceback
 from typing import Any, Callable, Generic, TypeVar
 
 from mtneuro.errors import ConfigError, MtneuroError
@@ -36,6 +37,19 @@ def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
     return __getattr__
 
 
+def raised(exc: BaseException) -> str:
+    """``"ValueError: message (file.py:12)"``: an exception and where it was raised, for a
+    one-line error about code mtneuro imported or called."""
+    where = None
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f"{exc.filename}:{exc.lineno}"
+    elif exc.__traceback__ is not None:
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{last.filename}:{last.lineno}"
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return text + (f" ({where})" if where else "")
+
+
 def import_object(ref: str, kind: str = "object") -> Any:
     """Import ``"package.module:attr.path"`` and return the attribute (a ``kind``, for messages).
 
@@ -51,6 +65,9 @@ def import_object(ref: str, kind: str = "object") -> Any:
         raise
     except ImportError as exc:
         raise ConfigError(f"{kind} {ref!r}: cannot import module {module_name!r} ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - the user's module: any error, said in one line
+        raise ConfigError(f"{kind} {ref!r}: importing module {module_name!r} raised "
+                          f"{raised(exc)}") from exc
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise ConfigError(f"{kind} {ref!r}: module {module_name!r} has no attribute {attr!r}")

@@ -75,6 +75,9 @@ def test_evaluate_names_tasks_that_take_no_encoder():
         mtneuro.evaluate(TinyEncoder(), tasks=["task1/roi-c9"])
     with pytest.raises(ConfigError, match="expected '<task>/<setting>'"):
         mtneuro.evaluate(TinyEncoder(), tasks=["task1"])
+    # one name given alone is that task, not its characters ("unknown task 't'")
+    with pytest.raises(ConfigError, match="task task2: evaluates no user encoder"):
+        mtneuro.evaluate(TinyEncoder(), tasks="task2/2d-4class")
 
 
 def test_import_mtneuro_and_list_tasks_import_no_torch():

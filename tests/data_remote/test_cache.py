@@ -171,7 +171,8 @@ def test_mismatched_upstream_or_chunks_are_refused(cache, tmp_path):
         CacheSource(cache.root, upstream="phantom")
     with pytest.raises(ConfigError, match="chunk_shape"):
         CacheSource(cache.root, chunk_shape=(16, 256, 256))
-    with pytest.raises(ConfigError, match="not a cache yet"):
+    with pytest.raises(ConfigError, match="not a cache yet.*--source-param upstream=NAME with "
+                                          "--source cache"):
         CacheSource(tmp_path / "new")
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "notes.txt").write_text("mine")

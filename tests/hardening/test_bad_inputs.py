@@ -314,6 +314,14 @@ def test_nonexistent_data_root_is_an_error_not_a_fallback(tmp_path):
         assert load_recording("chewie-1", tmp_path).name == "chewie-1"
 
 
+@pytest.mark.parametrize("given", ["/nonexistent/rec.npz", "missing_dir/rec", "rec.npy"])
+def test_a_recording_path_that_is_not_there_is_called_missing_not_unknown(tmp_path, given):
+    check(tmp_path, ["neural", "--data", given, "--method", "raw"],
+          f"recording file {given} not found")
+    with pytest.raises(DataError, match="unknown recording 'chewie-9'.*or pass the path"):
+        load_recording("chewie-9")
+
+
 def _reach(path, **change):
     rng = np.random.default_rng(0)
     arrays = {"firing_rates": rng.random((40, 5)).astype(np.float32),
@@ -372,3 +380,26 @@ def test_bench_dry_run_checks_what_the_run_would_reject(tmp_path):
     (tmp_path / "afile").write_text("x")
     outcome = invoke(["bench", "--suite", "quick", "--dry-run", "--out", "afile"], tmp_path)
     assert_one_line_error(outcome, "afile")
+
+
+@pytest.mark.parametrize(("source", "spec", "needles"), [
+    ("raise RuntimeError('boom in the module')\n", "broken_on_import:build",
+     ("importing module 'broken_on_import' raised RuntimeError: boom in the module",
+      "broken_on_import.py:1)")),
+    ("def build(:\n", "broken_syntax:build",
+     ("importing module 'broken_syntax' raised SyntaxError", "broken_syntax.py:1)")),
+    ("def build():\n    raise ValueError('no weights here')\n", "broken_call:build",
+     ("encoder 'broken_call:build': calling it raised ValueError: no weights here",
+      "broken_call.py:2)")),
+])
+def test_an_encoder_module_that_raises_is_one_line_naming_where(tmp_path, tmp_path_factory,
+                                                               monkeypatch, source, spec, needles):
+    modules = tmp_path_factory.mktemp("user_modules")
+    (modules / f"{spec.partition(':')[0]}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(modules))
+    check(tmp_path, ["task1", "--method", "encoder", "--quick", "--encoder", spec], *needles)
+
+
+def test_data_list_refuses_a_root_that_is_not_there(tmp_path):
+    outcome = invoke(["data", "list", "--root", "no_such_root"], tmp_path)
+    assert_one_line_error(outcome, "--root", "no_such_root", "does not exist")

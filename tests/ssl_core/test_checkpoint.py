@@ -115,8 +115,10 @@ def test_bad_user_specs(toy_module):
         resolve_encoder(f"{toy_module}:missing")
     with pytest.raises(ConfigError, match="cannot import module"):
         resolve_encoder("no_such_module_xyz:build")
-    with pytest.raises(ConfigError, match="expected a checkpoint file, 'module:callable'"):
+    with pytest.raises(ConfigError, match="expected a checkpoint file, 'module:callable'") as err:
         resolve_encoder("no-such-encoder")
+    # only registered encoders a name alone builds are offered (mlp needs in_dim)
+    assert "(resnet-tiny, resnet18, " in str(err.value) and "mlp" not in str(err.value)
     with pytest.raises(DataError, match="not found"):
         resolve_encoder("runs/missing/encoder.pt")
 

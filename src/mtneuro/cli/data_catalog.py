@@ -17,14 +17,15 @@ _STATE_STYLE = {
     "missing": "dim",
 }
 
-def _root_option(help_text: str):
-    return click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-                        help=help_text)
+
+def _root_option(help_text: str, exists: bool = False):
+    return click.option("--root", type=click.Path(file_okay=False, exists=exists, path_type=Path),
+                        default=None, help=help_text)
 
 
 @click.command("list")
 @_root_option("Also look in this data root (a folder `data download --root` fills), before "
-              "all others.")
+              "all others.", exists=True)
 def list_datasets(root: Path | None) -> None:
     """Print every known real dataset, where each file is found and whether it verifies.
 

@@ -372,9 +372,8 @@ def load_recording(spec: str | Path, root: str | Path | None = None) -> NeuralRe
         root: optional data root for named recordings.
 
     Raises:
-        DataError: an unknown name that is no existing file, a named recording that is
-            not downloaded (the message names ``mtneuro data download NAME``), or one
-            published in a format this module does not read.
+        DataError: an unknown name or missing file, a named recording not downloaded (the
+            message names ``mtneuro data download NAME``), or one in a format not read here.
         ChecksumError: a known file does not match its recorded SHA-256.
     """
     text = str(spec)
@@ -396,5 +395,7 @@ def load_recording(spec: str | Path, root: str | Path | None = None) -> NeuralRe
     path = Path(text).expanduser()
     if path.exists():
         return load_file(path)
+    if path.suffix in (".npz", ".npy") or len(path.parts) > 1:  # a path, not a name
+        raise DataError(f"recording file {text} not found")
     message = unknown_name_message("recording", text, list(RECORDINGS))
     raise DataError(f"{message}; or pass the path of a .npz / .npy recording")

@@ -18,6 +18,7 @@ module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from importlib.metadata import entry_points
@@ -27,10 +28,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from mtneuro.errors import ConfigError, DataError
+from mtneuro.errors import ConfigError, DataError, MtneuroError
 from mtneuro.models.checkpoint import load_encoder, with_encoder_facts
-from mtneuro.models.registry import create_encoder, list_encoders
-from mtneuro.registry import import_callable
+from mtneuro.models.registry import ENCODERS, create_encoder, list_encoders
+from mtneuro.registry import import_callable, raised
 
 ENTRY_POINT_GROUP = "mtneuro.encoders"
 DEFAULT_INPUT_SPEC: dict[str, Any] = {"spatial_dims": 2, "in_channels": 1, "size": 64}
@@ -47,9 +48,13 @@ def _call(spec: str, factory: Any) -> Any:
         raise ConfigError(f"encoder {spec!r}: expected a callable, got {type(factory).__name__}")
     try:
         return factory()
+    except MtneuroError:
+        raise
     except TypeError as exc:
         raise ConfigError(f"encoder {spec!r}: calling it with no arguments failed ({exc}); "
                           "mtneuro calls it so and expects an nn.Module back") from exc
+    except Exception as exc:  # noqa: BLE001 - the user's code: any error, said in one line
+        raise ConfigError(f"encoder {spec!r}: calling it raised {raised(exc)}") from exc
 
 
 def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple[nn.Module, dict]:
@@ -138,10 +143,12 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
         if ep.name == spec:
             try:
                 factory = ep.load()
-            except (ImportError, AttributeError) as exc:
+            except MtneuroError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a plug-in's module: any error, one line
                 raise ConfigError(
                     f"encoder {spec!r}: entry point {ep.value!r} in group "
-                    f"{ENTRY_POINT_GROUP!r} failed to load ({exc})"
+                    f"{ENTRY_POINT_GROUP!r} failed to load ({raised(exc)})"
                 ) from exc
             return _finish(spec, _call(spec, factory), None)
     if spec.endswith((".pt", ".pth", ".ckpt")) or os.sep in spec:
@@ -149,5 +156,18 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
     plugins = ", ".join(_entry_point_names()) or "none installed"
     raise ConfigError(
         f"encoder {spec!r}: expected a checkpoint file, 'module:callable', a registered encoder "
-        f"({', '.join(list_encoders())}) or an entry point in group {ENTRY_POINT_GROUP!r} ({plugins})"
+        f"({', '.join(_buildable_encoders())}) or an entry point in group "
+        f"{ENTRY_POINT_GROUP!r} ({plugins})"
     )
+
+
+def _buildable_encoders() -> list[str]:
+    """Registered encoders a name alone can build (``mlp`` needs ``in_dim``: not offered)."""
+    names = []
+    for name in list_encoders():
+        try:
+            inspect.signature(ENCODERS.get(name)).bind()
+        except TypeError:
+            continue
+        names.append(name)
+    return names

@@ -145,7 +145,8 @@ class CacheSource(VolumeSource):
             if upstream is None:
                 raise ConfigError(
                     f"cache: {root} is not a cache yet; name an upstream source to fill it "
-                    "(e.g. --source phantom)"
+                    "(--source-param upstream=NAME with --source cache, or --source NAME "
+                    "with --cache DIR, e.g. phantom)"
                 )
             if self._upstream is None:
                 self._upstream = open_upstream(str(upstream), dict(upstream_params or {}))
