@@ -54,3 +54,26 @@ def test_fingerprint_of_each_kind_of_encoder_weights(tmp_path):
     path.write_bytes(b"abc")
     assert encoder_weights_fingerprint(str(path))["encoder_weights"]["sha256"] == (
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")  # SHA-256 of "abc"
+
+
+def test_resume_with_another_ssl_unet_encoder_in_the_same_file_is_refused(tmp_path):
+    from mtneuro.models import create_encoder, save_encoder
+
+    def save(seed):
+        torch.manual_seed(seed)
+        save_encoder(tmp_path / "byol.pt", create_encoder("resnet-tiny", in_channels=1),
+                     name="resnet-tiny", kwargs={"in_channels": 1},
+                     input_spec={"spatial_dims": 2, "size": 32, "mean": 0.5, "std": 0.25})
+
+    def run(resume=False):
+        config = task2_config(None, model="ssl-unet", classes=3, encoder=str(tmp_path / "byol.pt"),
+                              **TINY)
+        return run_task2(config, source=GridSource(), checkpoint_dir=tmp_path / "ck",
+                         resume=resume, quiet=True)
+
+    save(0)
+    run()
+    run(resume=True)
+    save(1)  # other weights under the same path
+    with pytest.raises(ConfigError, match=r"fingerprint\.encoder_sha256 was '[0-9a-f]{64}'"):
+        run(resume=True)

@@ -193,6 +193,9 @@ def run_task2(
                 "encoder": config.encoder,
                 "encoder_name": config.encoder_name,
                 **encoder_weights_fingerprint(config.encoder_weights),
+                # ssl-unet's encoder checkpoint: the path may hold other weights on --resume
+                **({"encoder_sha256": sha256_file(config.encoder)}
+                   if config.encoder is not None and Path(config.encoder).is_file() else {}),
             },
         )
         t1 = time.perf_counter()
