@@ -82,6 +82,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(digits_images, tmp_path, 
     resumed = make_trainer(digits_images, tmp_path / "cut", settings=settings, widths=widths)
     resumed.fit(resume=True)
 
+    assert resumed.guard.losses == full.guard.losses  # the loss-jump check's level too
     expected = full.method.state_dict()
     for name, value in resumed.method.state_dict().items():
         assert torch.equal(value, expected[name]), name  # bitwise on CPU

@@ -3,7 +3,8 @@
 A checkpoint holds the method's name and weights (online and target networks, heads),
 the optimiser state, the AMP grad-scaler state, the step / epoch counters, the
 loop settings, the caller's complete run config where it gives one (``run_config``: plain
-values, see :class:`mtneuro.ssl.settings.RunConfig`) and the random-number states (Python, NumPy, torch CPU and CUDA).
+values, see :class:`mtneuro.ssl.settings.RunConfig`), the divergence guard's losses and the
+random-number states (Python, NumPy, torch CPU and CUDA).
 It is written atomically and holds only
 tensors and plain values (:mod:`mtneuro.checkpoint_io`), so resuming reads it
 with ``torch.load(weights_only=True)``: a file planted in a run folder cannot

@@ -309,6 +309,9 @@ class Trainer:
             "settings": asdict(self.settings),
             "rng": capture_rng_state(),
             "torch_threads": torch.get_num_threads(),
+            # the guard's running loss level: a resumed run judges a loss jump as the
+            # uninterrupted one would
+            "guard_losses": list(self.guard.losses),
         }
 
     def _save(self) -> None:
@@ -330,5 +333,6 @@ class Trainer:
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
         self.last_checkpoint_epoch = self.epoch
         restore_rng_state(state["rng"])
+        self.guard.losses = [float(x) for x in state.get("guard_losses", [])]
         resume_torch_threads(state.get("torch_threads"), str(self.checkpoint_path))
         self.log.truncate(self.step)
