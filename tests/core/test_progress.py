@@ -79,13 +79,19 @@ def test_published_state_reaches_a_watcher_and_goes_away(tmp_path):
 
 
 def test_region_tiles_show_progress_while_they_are_read(monkeypatch, capsys):
-    from mtneuro.data.datasets import RegionTileDataset
+    from mtneuro.data.datasets import RegionTileDataset, SegmentationTileDataset
     from mtneuro.data.sources import open_source
 
     monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
     RegionTileDataset(open_source("phantom", seed=0), "roi-c1", "test", z_step=64)
     err = capsys.readouterr().err
     assert "reading test tiles (roi-c1, 2d): " in err and " done, " in err
+    # quiet runs (pretrain --quiet, task2 --quiet) read without a word
+    RegionTileDataset(open_source("phantom", seed=0), "roi-c1", "test", z_step=64, progress=False)
+    SegmentationTileDataset(open_source("phantom", seed=0), 4, "test", z_step=64, progress=False)
+    assert capsys.readouterr().err == ""
+    SegmentationTileDataset(open_source("phantom", seed=0), 4, "test", z_step=64)
+    assert "reading test tiles (task 2, 2d): " in capsys.readouterr().err
 
 
 @pytest.fixture(autouse=True)

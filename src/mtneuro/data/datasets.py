@@ -69,6 +69,7 @@ class RegionTileDataset(_TileDataset):
         dim: ``"2d"`` (1-slice tiles) or ``"3d"`` (8-slice blocks).
         z_step: keep every ``z_step``-th block (quick runs).
         transform: applied to each item dict.
+        progress: show the reading's progress (a bar on a terminal, lines in a log).
 
     The class of a tile is that of its most frequent roi id; a source without
     ``roi_labels`` labels tiles by the region of their box. A one-slice source
@@ -84,6 +85,7 @@ class RegionTileDataset(_TileDataset):
         *,
         z_step: int = 1,
         transform: Transform | None = None,
+        progress: bool = True,
     ) -> None:
         self.source, self.dim, self.split, self.transform = source, dim, split, transform
         self.setting = region_setting(setting)
@@ -106,7 +108,7 @@ class RegionTileDataset(_TileDataset):
             total = sum(len(block_starts(p.z, depth, z_step)) for p in parts) * len(REGIONS)
             has_roi = "roi_labels" in source.channels
             with LoopProgress(f"reading {split} tiles ({setting}, {dim})", total,
-                              unit="tiles") as progress:
+                              unit="tiles", enabled=progress) as shown:
                 for part in parts:
                     starts = block_starts(part.z, depth, z_step)
                     for cls, region in enumerate(REGIONS):
@@ -119,7 +121,7 @@ class RegionTileDataset(_TileDataset):
                         else:
                             labels.append(np.full(len(starts), cls))
                         zs.append(starts)
-                        progress.update(len(starts), detail=f"{region} {part.subvolume}")
+                        shown.update(len(starts), detail=f"{region} {part.subvolume}")
         self.images = _with_channel(np.concatenate(images), depth)
         self.labels = np.concatenate(labels).astype(np.int64)
         self.z = np.concatenate(zs).astype(np.int64)
@@ -151,6 +153,7 @@ class SegmentationTileDataset(_TileDataset):
         split: ``"train"``, ``"val"`` or ``"test"`` (the task z splits of box A).
         dim: ``"2d"`` or ``"3d"``.
         z_step: keep every ``z_step``-th block.
+        progress: show the reading's progress (a bar on a terminal, lines in a log).
     """
 
     def __init__(
@@ -163,6 +166,7 @@ class SegmentationTileDataset(_TileDataset):
         z_step: int = 1,
         regions: Sequence[str] | None = None,
         transform: Transform | None = None,
+        progress: bool = True,
     ) -> None:
         if "pixel_labels" not in source.channels:
             raise DataError(f"source {source.name!r} has no pixel_labels; task 2 needs them")
@@ -175,14 +179,14 @@ class SegmentationTileDataset(_TileDataset):
         starts = block_starts(Z_SPLITS[check_choice("split", split, list(Z_SPLITS))], depth, z_step)
         images, masks, region_index = [], [], []
         with LoopProgress(f"reading {split} tiles (task 2, {dim})", len(starts) * len(self.regions),
-                          unit="tiles") as progress:
+                          unit="tiles", enabled=progress) as shown:
             for region in self.regions:
                 read = read_block_channels(source, ("image", "pixel_labels"), SUBVOLUME_A[region],
                                            starts, depth)
                 images.append(read["image"])
                 masks.append(self.setting.map_labels(read["pixel_labels"]))
                 region_index.append(np.full(len(starts), REGIONS.index(region)))
-                progress.update(len(starts), detail=region)
+                shown.update(len(starts), detail=region)
         self.images = _with_channel(np.concatenate(images), depth)
         masks_arr = np.concatenate(masks).astype(np.int64)
         self.masks = masks_arr[:, 0] if depth == 1 else masks_arr

@@ -53,7 +53,8 @@ def load_training_images(config: PretrainConfig) -> tuple[torch.Tensor, dict[str
     from mtneuro.data.sources import open_source
 
     source = open_source(config.source, **config.source_params)
-    tiles = RegionTileDataset(source, config.setting, "train", "2d", z_step=config.z_step)
+    tiles = RegionTileDataset(source, config.setting, "train", "2d", z_step=config.z_step,
+                              progress=not config.quiet)
     provenance = {**source.describe(), "setting": config.setting, "split": "train",
                   "z_step": config.z_step, "tiles": len(tiles)}
     return torch.from_numpy(tiles.images), provenance

@@ -145,10 +145,10 @@ def run_task2(
     source = source if source is not None else open_source(config.source, **config.source_params)
     started = time.perf_counter()
     train_set = SegmentationTileDataset(
-        source, config.classes, "train", dim, z_step=config.train_z_step
+        source, config.classes, "train", dim, z_step=config.train_z_step, progress=not quiet
     )
     test_set = SegmentationTileDataset(
-        source, config.classes, "test", dim, z_step=config.test_z_step
+        source, config.classes, "test", dim, z_step=config.test_z_step, progress=not quiet
     )
     train_images, train_masks = train_set.arrays()
     test_images, test_masks = test_set.arrays()
