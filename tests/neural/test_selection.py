@@ -46,7 +46,9 @@ def reach_pair(packaged_data, tmp_path_factory):
     poisoned["label"] = np.where(test, (arrays["label"] + 3) % 8, arrays["label"])
     bad = folder / "poisoned-bin0.10.npz"
     np.savez(bad, **poisoned)
-    return clean, bad
+    relabelled = folder / "relabelled-bin0.10.npz"
+    np.savez(relabelled, **{**arrays, "label": poisoned["label"]})
+    return clean, bad, relabelled
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +58,10 @@ def sleep_pair(shared_data, tmp_path_factory):
     states = np.load(shared_data / RECORDINGS["mouse-ca1"][1])[:1200]
     test = np.arange(1200) >= 960  # block split: the last 20% of bins
     paths = []
+    relabelled_states = np.where(test, 2.0, states)
     for name, r, s in (("clean", rates, states),
-                       ("poisoned", np.where(test[None, :], 10**6, rates), np.where(test, 2.0, states))):
+                       ("poisoned", np.where(test[None, :], 10**6, rates), relabelled_states),
+                       ("relabelled", rates, relabelled_states)):
         folder = tmp_path_factory.mktemp(name)
         np.save(folder / "x_fr_bins_n_4full.npy", r)
         np.save(folder / "x_behav_states_n_4full.npy", s)
@@ -72,7 +76,8 @@ CHOSEN = ("selected_step", "penalty")
                                                ("raw", True)])
 def test_poisoned_test_split_changes_no_choice_reach(reach_pair, method, refit):
     """With ``refit`` the encoder compared is the one retrained on training + validation."""
-    clean, bad = (fit_neural(NeuralConfig(data=str(p), method=method, refit=refit, **FAST)) for p in reach_pair)
+    clean, bad = (fit_neural(NeuralConfig(data=str(p), method=method, refit=refit, **FAST))
+                  for p in reach_pair[:2])
     _same_choices(clean, bad)
     # the garbage did reach the test features
     assert not np.allclose(bad.test_features, clean.test_features)
@@ -80,9 +85,29 @@ def test_poisoned_test_split_changes_no_choice_reach(reach_pair, method, refit):
 
 @pytest.mark.parametrize("refit", [False, True])
 def test_poisoned_test_split_changes_no_choice_sleep(sleep_pair, refit):
-    clean, bad = (fit_neural(NeuralConfig(data=str(p), method="byol", refit=refit, **FAST)) for p in sleep_pair)
+    clean, bad = (fit_neural(NeuralConfig(data=str(p), method="byol", refit=refit, **FAST))
+                  for p in sleep_pair[:2])
     _same_choices(clean, bad)
     assert (bad.test_label == 2).all() and not (clean.test_label == 2).all()
+
+
+@pytest.mark.parametrize(("method", "refit"), [("myow", True), ("supervised", False),
+                                               ("raw", True), ("pca", True)])
+def test_test_labels_change_the_scores_and_nothing_else_reach(reach_pair, method, refit):
+    """Only the labels of the test trials differ: every prediction must be bit-identical (a
+    final readout fitted on test bins would move them) and the scores must not be."""
+    clean, relabelled = (fit_neural(NeuralConfig(data=str(p), method=method, refit=refit, **FAST))
+                         for p in (reach_pair[0], reach_pair[2]))
+    assert np.array_equal(clean.test_pred, relabelled.test_pred)
+    assert clean.metrics["accuracy"] != relabelled.metrics["accuracy"]
+
+
+@pytest.mark.parametrize("method", ["byol", "raw"])
+def test_test_labels_change_the_scores_and_nothing_else_sleep(sleep_pair, method):
+    clean, relabelled = (fit_neural(NeuralConfig(data=str(p), method=method, refit=True, **FAST))
+                         for p in (sleep_pair[0], sleep_pair[2]))
+    assert np.array_equal(clean.test_pred, relabelled.test_pred)
+    assert clean.metrics["accuracy"] != relabelled.metrics["accuracy"]
 
 
 def _same_choices(clean, bad) -> None:
