@@ -89,6 +89,10 @@ def test_the_protocol_card_says_which_bins_trained_the_encoder(refit):
     assert any("first-pass encoder's features beside" in d for d in deviations) == refit
     alone = neural_card(NeuralConfig(data="chewie-1", method="myow", refit=refit, refit_ensemble=False))
     assert not any("first-pass encoder's features" in d for d in alone["deviations"])
+    assert ("MYOW trains as BYOL for the first 30% of its steps, then ramps the mined weight over "
+            "100 steps (reference: mining from the start") in " ".join(deviations)
+    from_start = neural_card(NeuralConfig(data="chewie-1", method="myow", mined_start=0.0))
+    assert not any("MYOW trains as BYOL" in d for d in from_start["deviations"])
 
 
 @pytest.mark.parametrize("method", ["myow", "raw"])
@@ -112,3 +116,41 @@ def test_refit_ensemble_reads_both_encoders_features(reach_slice, method):
     assert first_spec == runs["first"].input_spec and first_kwargs == runs["first"].encoder_kwargs
     for key, value in first_encoder.state_dict().items():
         assert torch.equal(value, runs["first"].encoder.state_dict()[key]), key
+
+
+def test_a_refit_given_epochs_keeps_the_first_pass_schedule(packaged_data):
+    """``epochs`` counts passes over the training bins; the refit's learning bins are more,
+    so recomputing would stretch the cosine and mined-loss schedules: it reuses the first
+    pass's step count, as a config given that many ``steps`` would."""
+    from mtneuro.tasks.neural.run import learn_features
+    from mtneuro.tasks.neural.train import total_steps
+
+    rec = load_recording("chewie-1")
+    split = S.trial_split(rec.trial)
+    by_epochs = resolve(NeuralConfig(data="chewie-1", method="myow", epochs=2, batch_size=256,
+                                     warmup_steps=2, select_every=0), "reach")
+    steps = total_steps(by_epochs, len(split["train"]))
+    assert steps < total_steps(by_epochs, len(S.learning_bins(split, refit=True)))
+    by_steps = resolve(NeuralConfig(data="chewie-1", method="myow", steps=steps, batch_size=256,
+                                    warmup_steps=2, select_every=0), "reach")
+    (a, *_), (b, *_) = (learn_features(rec, split, c, refit=True, stop_after=steps - 1)
+                        for c in (by_epochs, by_steps))
+    assert np.array_equal(a, b)
+
+
+def test_mining_exclusion_counts_recorded_bins_across_a_split_gap():
+    """Sleep excludes candidates within 150 recorded bins (the reference's neg_k): a training
+    bin and a validation bin 4 bins apart across the guard gap are too close to be mined."""
+    config = resolve(NeuralConfig(data="x", method="myow", steps=4, batch_size=8), "sleep")
+    split = S.block_split(1000, guard=3)
+    bins = S.learning_bins(split, refit=True)
+    rates = torch.ones(len(bins), 3)
+    sampler = ViewSampler(rates, torch.from_numpy(S.segments(bins, np.zeros(1000, int))),
+                          torch.zeros(len(bins), dtype=torch.long),
+                          make_augment(rates.numpy(), config), 3, "150", torch.from_numpy(bins))
+    last_train = int(np.flatnonzero(bins == split["train"][-1])[0])
+    first_val = last_train + 1
+    assert bins[first_val] - bins[last_train] == 4  # the 3-bin guard between them
+    far = int(np.flatnonzero(bins >= bins[last_train] + 151)[0])
+    mask = sampler.exclusion(torch.tensor([last_train]), torch.tensor([first_val, far]))
+    assert mask.tolist() == [[True, False]]

@@ -206,6 +206,9 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
     Returns:
         ``(features, train_result or None, input_spec, monitor or None)``.
     """
+    if refit and config.epochs is not None:  # same schedules: the first pass's step count
+        config = dataclasses.replace(config, epochs=None,
+                                     steps=total_steps(config, len(split["train"])))
     bins = S.learning_bins(split, refit)
     live = rec.rates[bins].std(axis=0) > 0
     rates = rec.rates[:, live]
@@ -220,7 +223,7 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
         return pca_features(z.numpy(), bins, int(config.rep_dim), seed=config.seed), None, spec, None
     segment = torch.from_numpy(S.segments(bins, rec.trial))
     sampler = ViewSampler(all_rates[bins], segment, torch.from_numpy(rec.trial[bins]), augment,
-                          int(config.pos_window), str(config.mine_exclude))
+                          int(config.pos_window), str(config.mine_exclude), torch.from_numpy(bins))
     monitor = validation_monitor(rec, split, z, config) if config.select_every and not refit else None
     every = {"every": config.select_every if monitor is not None else 0, "on_checkpoint": monitor,
              "stop_after": stop_after}

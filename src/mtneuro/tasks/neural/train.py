@@ -10,8 +10,9 @@ the vectorised neural augmentations, and run the BYOL/MYOW step of
 
 MYOW mines within the batch: the candidates of anchor ``i`` are the second views
 of the other anchors, except those of ``i``'s own trial (``mine_exclude="trial"``,
-as the reference code excludes the whole trial) or within ``mine_exclude`` bins of
-``i`` in the same segment (recordings that are one long trial, e.g. sleep).
+as the reference code excludes the whole trial) or within ``mine_exclude`` recorded bins
+of ``i`` (recordings that are one long trial, e.g. sleep; measured in recorded time, so
+bins on either side of a split's gap count by their distance in the recording).
 """
 
 from __future__ import annotations
@@ -69,11 +70,16 @@ class ViewSampler:
         augment: the random transform applied to each view.
         pos_window: temporal positives within +-``pos_window`` bins of the same segment.
         mine_exclude: ``"trial"`` or a number of bins (see the module docstring).
+        position: (n,) recorded bin index of each training bin (default ``0..n-1``): a number
+            of bins is measured in recorded time, across the gaps between segments (the
+            guard between training and validation bins, a random split's holes).
     """
 
     def __init__(self, rates: torch.Tensor, segment: torch.Tensor, trial: torch.Tensor,
-                 augment: NeuralAugment, pos_window: int, mine_exclude: str) -> None:
+                 augment: NeuralAugment, pos_window: int, mine_exclude: str,
+                 position: torch.Tensor | None = None) -> None:
         self.rates, self.segment, self.trial = rates, segment, trial
+        self.position = torch.arange(len(rates)) if position is None else position
         self.start, self.end = segment_bounds(segment)
         self.augment = augment
         self.pos_window = pos_window
@@ -93,8 +99,8 @@ class ViewSampler:
         if self.mine_exclude == "trial":
             return self.trial[anchor][:, None] == self.trial[candidate][None, :]
         window = int(self.mine_exclude)
-        near = (anchor[:, None] - candidate[None, :]).abs() <= window
-        return near & (self.segment[anchor][:, None] == self.segment[candidate][None, :])
+        gap = self.position[anchor][:, None] - self.position[candidate][None, :]
+        return (gap.abs() <= window) & (self.trial[anchor][:, None] == self.trial[candidate][None, :])
 
 
 def total_steps(config: NeuralConfig, n_train: int) -> int:
