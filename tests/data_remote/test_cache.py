@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import numpy as np
 import pytest
@@ -130,7 +132,13 @@ def test_scan_counts_and_repair(cache, array_source, volume):
     store.chunk_path("roi_labels", (1, 0, 0)).write_bytes(b"garbage")
     store.chunk_path("image", (0, 3, 1)).unlink()
     store.checksum_path("image", (1, 1, 1)).write_text("0" * 64 + " 5\n")
-    (store.chunk_path("image", (0, 0, 0)).parent / ".0.tmp-1-2").write_bytes(b"x")
+    left = store.chunk_path("image", (0, 0, 0)).parent / ".0.tmp-1-2"  # a killed writer's
+    left.write_bytes(b"x")
+    an_hour_ago = time.time() - 3600
+    os.utime(left, (an_hour_ago, an_hour_ago))
+    # a write in progress in another process: neither listed nor deleted under it
+    writing = store.chunk_path("image", (0, 1, 0)).parent / ".0.tmp-2-3"
+    writing.write_bytes(b"y")
     report = cache.scan()
     assert report.ok == 64 - 3
     assert sorted(report.corrupted) == [("image", (1, 1, 1)), ("roi_labels", (1, 0, 0))]
@@ -139,6 +147,7 @@ def test_scan_counts_and_repair(cache, array_source, volume):
     assert cache.repair(report) == 3
     after = cache.scan()
     assert (after.ok, after.bad, after.temp_files) == (64, [], [])
+    assert not left.exists() and writing.read_bytes() == b"y"
     np.testing.assert_array_equal(
         CacheSource(cache.root, upstream=array_source).read_channel(
             "roi_labels", (0, 16), (0, 512), (0, 512)
@@ -178,6 +187,11 @@ def test_mismatched_upstream_or_chunks_are_refused(cache, tmp_path):
     (tmp_path / "junk" / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError, match="not empty"):
         CacheSource(tmp_path / "junk", upstream=ArraySource(random_volume((2, 4, 4))))
+    # a creation killed while writing its metadata left only a temporary file: redone
+    (tmp_path / "killed").mkdir()
+    (tmp_path / "killed" / ".zarr.json.tmp-123-456").write_text("{")
+    made = CacheSource(tmp_path / "killed", upstream=ArraySource(random_volume((2, 4, 4))))
+    assert made.scan().unfilled > 0
 
 
 def test_memory_budget_bounds_decoded_chunks(tmp_path, array_source, volume):
@@ -259,3 +273,27 @@ def test_filled_bossdb_cache_works_offline_and_missing_chunks_fail_clearly(
     )
     with pytest.raises(SourceUnavailableError, match=rf"127.0.0.1:{port}.*--source phantom"):
         offline.read_channel("image", (8, 9), (0, 1), (0, 1))
+
+
+def test_an_unreachable_upstream_is_tried_once_per_read_not_once_per_chunk(cache, monkeypatch):
+    """Each worker thread needing a missing chunk asked for the upstream in turn, and each
+    spent the whole retry budget again: a read of 12 missing chunks took many budgets."""
+    from mtneuro.data.sources import cache as cache_module
+    from mtneuro.errors import SourceUnavailableError
+
+    attempts = []
+
+    def unreachable(name, params):
+        attempts.append(name)
+        raise SourceUnavailableError("server unreachable after 6 tries; work offline with ...")
+
+    monkeypatch.setattr(cache_module, "open_upstream", unreachable)
+    reopened = CacheSource(cache.root, workers=4)  # its upstream is opened on first need
+    with pytest.raises(SourceUnavailableError, match="work offline"):
+        reopened.read_channel("image", (3, 12), (100, 300), (120, 140))
+    assert attempts == ["array"]
+    later = cache_module.time.monotonic() + cache_module.UPSTREAM_FAILURE_HOLD_S + 1
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: later)  # a later read tries again
+    with pytest.raises(SourceUnavailableError):
+        reopened.read_channel("image", (3, 12), (100, 300), (120, 140))
+    assert len(attempts) == 2

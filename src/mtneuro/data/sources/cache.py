@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -75,6 +76,11 @@ class VerifyReport:
         return self.corrupted + self.missing
 
 
+#: Seconds a failure to open the upstream is given again to later requests (the other
+#: chunks of the same read) instead of another attempt with its own retry budget.
+UPSTREAM_FAILURE_HOLD_S = 60.0
+
+
 @SOURCES.register("cache")
 class CacheSource(VolumeSource):
     """A chunked, checksummed local copy of an upstream source.
@@ -118,6 +124,7 @@ class CacheSource(VolumeSource):
             upstream if isinstance(upstream, VolumeSource) else None
         )
         self._upstream_lock = threading.Lock()
+        self._upstream_failed: tuple[float, DataError] | None = None
         if ChunkStore.exists(root):
             self.store = ChunkStore.open(root)
             if wanted_chunks is not None and wanted_chunks != self.store.chunk_shape:
@@ -216,14 +223,22 @@ class CacheSource(VolumeSource):
         """The source that fills missing chunks, created on first need."""
         with self._upstream_lock:
             if self._upstream is None:
+                # The worker threads of one read wait here in turn: one failure, with its
+                # whole retry budget, stands for all of them instead of one budget each.
+                failed = self._upstream_failed
+                if failed is not None and time.monotonic() - failed[0] < UPSTREAM_FAILURE_HOLD_S:
+                    raise failed[1]
                 name, params = self._spec
                 try:
                     source = open_upstream(name, params)
                 except ConfigError as err:
-                    raise DataError(
-                        f"cache {self.root}: cannot recreate its upstream {name!r} to fetch "
-                        f"missing chunks ({err})"
-                    ) from None
+                    error = DataError(f"cache {self.root}: cannot recreate its upstream {name!r} "
+                                      f"to fetch missing chunks ({err})")
+                    self._upstream_failed = (time.monotonic(), error)
+                    raise error from None
+                except DataError as err:  # unreachable after its retries, for one
+                    self._upstream_failed = (time.monotonic(), err)
+                    raise
                 check_upstream(self.store, source, self.root)
                 self._upstream = source
             return self._upstream

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +40,7 @@ from mtneuro.data.sources.cache_metadata import (
     MetadataCheck,
     atomic_write,
     check_metadata,
+    is_stale_temp,
     make_spec,
     write_metadata,
 )
@@ -107,7 +109,9 @@ class ChunkStore:
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise ConfigError(f"cache: {root} exists and is not a directory")
-        if root.is_dir() and any(p.name not in channels for p in root.iterdir()):
+        # A killed creation may have left a temporary metadata file: not the user's data.
+        if root.is_dir() and any(p.name not in channels and TMP_MARK not in p.name
+                                 for p in root.iterdir()):
             raise ConfigError(
                 f"cache: {root} is not empty and is not an mtneuro cache; choose a new directory"
             )
@@ -280,9 +284,13 @@ class ChunkStore:
         return {k for k in keys if all(0 <= i < g for i, g in zip(k, self.grid))}
 
     def temp_files(self) -> list[Path]:
-        """Temporary files left by writers that were killed."""
+        """Temporary files left by writers that were killed (older than
+        :data:`~mtneuro.data.sources.cache_metadata.STALE_TEMP_S`: a
+        younger one may belong to a process writing now)."""
         tops = [(self.root, 1)] + [(self.root / c, 5) for c in self.channels]
-        return [p for top, depth in tops for p in self._walk(top, depth) if TMP_MARK in p.name]
+        now = time.time()
+        return [p for top, depth in tops for p in self._walk(top, depth)
+                if TMP_MARK in p.name and is_stale_temp(p, now)]
 
     @staticmethod
     def _walk(top: Path, depth: int) -> Iterator[Path]:
