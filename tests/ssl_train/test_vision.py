@@ -47,6 +47,19 @@ def test_image_folder_with_train_test_subfolders(tmp_path):
     assert gray.images.shape == (12, 1, 16, 16)
 
 
+def test_a_class_missing_from_one_split_keeps_every_label_of_the_others(tmp_path):
+    from PIL import Image
+
+    for split, names in (("train", ("cat", "dog", "owl")), ("test", ("cat", "owl"))):
+        for name in names:
+            (tmp_path / split / name).mkdir(parents=True)
+            Image.fromarray(np.zeros((9, 9), np.uint8)).save(tmp_path / split / name / "0.png")
+    test = load_vision("folder", "test", root=tmp_path, image_size=8)
+    assert test.classes == ("cat", "dog", "owl") and test.labels.tolist() == [0, 2]  # owl: 2
+    assert load_vision("folder", "all", root=tmp_path, image_size=8).labels.tolist() == [
+        0, 1, 2, 0, 2]
+
+
 def test_bad_image_folders_and_sizes_are_named(tmp_path):
     from PIL import Image
 

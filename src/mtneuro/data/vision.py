@@ -165,6 +165,7 @@ def _cifar(name: str, split: str, root: str | Path | None, download: bool) -> Im
 def _folder(root: Path, split: str, image_size: int, channels: int | None) -> ImageSet:
     from PIL import Image
     from torchvision.datasets import ImageFolder
+    from torchvision.datasets.folder import find_classes
 
     if not root.is_dir():
         raise DataError(f"image folder not found: {root}")
@@ -180,10 +181,16 @@ def _folder(root: Path, split: str, image_size: int, channels: int | None) -> Im
     except FileNotFoundError as err:  # no class folder, or class folders without images
         raise DataError(f"image folder {root}: {err}; expected one sub-folder of images per "
                         "class (or train/ and test/ holding such sub-folders)") from None
+    # One class list for every split: each ImageFolder numbers only its own class folders,
+    # so a test/ without one of train/'s classes would shift the labels after it.
+    classes = sorted({c for p in (("train", "test") if has_splits else ()) for c in
+                      find_classes(str(root / p))[0]} or folders[0].classes)
+    index = {name: i for i, name in enumerate(classes)}
     mode = {1: "L", 3: "RGB", None: "RGB"}[channels]
     images, labels = [], []
     for folder in folders:
         for path, label in folder.samples:
+            label = index[folder.classes[label]]
             try:
                 with Image.open(path) as img:
                     img = img.convert(mode).resize((image_size, image_size), Image.BILINEAR)
@@ -201,6 +208,6 @@ def _folder(root: Path, split: str, image_size: int, channels: int | None) -> Im
     return ImageSet(
         torch.from_numpy(np.ascontiguousarray(array)),
         torch.from_numpy(label_array),
-        tuple(folders[0].classes),
+        tuple(classes),
         f"folder:{root.name}/{split}",
     )
