@@ -97,9 +97,15 @@ def test_settings_validation():
         )
 
 
-def _run(tmp_path, interrupt_at=None, resume=False, fingerprint=None):
-    torch.manual_seed(0)
-    model = _tiny_net()
+def _dropout_net() -> nn.Module:
+    """Dropout draws from torch's generator: resuming must restore its state too."""
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Dropout2d(0.5),
+                         nn.Conv2d(8, 3, 1))
+
+
+def _run(tmp_path, interrupt_at=None, resume=False, fingerprint=None, net=_tiny_net):
+    torch.manual_seed(0)  # as run_task2: seed, then build the model, then train
+    model = net()
     images, masks = _tiles()
     batches = CropBatches(images, masks, batch_size=2, crop=16, seed=0, steps_per_epoch=2)
     if interrupt_at is not None:
@@ -127,18 +133,31 @@ def _run(tmp_path, interrupt_at=None, resume=False, fingerprint=None):
     return model, history
 
 
-def test_resume_matches_uninterrupted_run(tmp_path):
-    straight, history = _run(tmp_path / "a")
+@pytest.mark.parametrize("net", [_tiny_net, _dropout_net])
+def test_resume_matches_uninterrupted_run(tmp_path, net):
+    straight, history = _run(tmp_path / "a", net=net)
     assert len(history["loss_per_epoch"]) == 3 and history["steps"] == 6
     with pytest.raises(KeyboardInterrupt):
-        _run(tmp_path / "b", interrupt_at=1)
-    resumed, history_b = _run(tmp_path / "b", resume=True)
+        _run(tmp_path / "b", interrupt_at=1, net=net)
+    resumed, history_b = _run(tmp_path / "b", resume=True, net=net)
     assert history_b["resumed_from_epoch"] == 1
-    assert history_b["loss_per_epoch"] == pytest.approx(history["loss_per_epoch"])
+    assert history_b["loss_per_epoch"] == history["loss_per_epoch"]
     for key, value in straight.state_dict().items():
-        torch.testing.assert_close(resumed.state_dict()[key], value)
+        torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
     with pytest.raises(ConfigError, match=r"different run \(fingerprint.seed was 0, now 1\)"):
         _run(tmp_path / "b", resume=True, fingerprint={"seed": 1})
+
+
+def test_checkpoint_without_rng_state_resumes_with_a_warning(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, interrupt_at=1, net=_dropout_net)
+    path = tmp_path / "ck.pt"
+    state = torch.load(path, weights_only=True)
+    assert set(state["rng"]) == {"cpu"} and state["rng"]["cpu"].dtype == torch.uint8
+    del state["rng"]  # as written before the generator state was saved
+    torch.save(state, path)
+    with pytest.warns(UserWarning, match=f"checkpoint {path} holds no random-number state"):
+        _run(tmp_path, resume=True, net=_dropout_net)
 
 
 def test_resume_takes_the_thread_count_the_run_started_with(tmp_path, capsys):
