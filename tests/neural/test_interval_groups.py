@@ -39,3 +39,22 @@ def test_trial_split_interval_counts_test_trials_not_bins(reach_slice):
     assert n_trials < out.metrics["n_test"]
     for key, interval in out.metrics["intervals"].items():
         assert interval["n"] == n_trials, key
+
+
+def test_sleep_intervals_resample_blocks_of_recorded_bins(shared_data, tmp_path):
+    """Neighbouring sleep bins are not independent: the test bins are resampled in blocks of
+    150 recorded bins (the reference's neg_k), here the 4 blocks of the last 600 of 3,000."""
+    from mtneuro.data.neural import RECORDINGS
+    from mtneuro.tasks.neural.run import SLEEP_BLOCK_BINS
+
+    rates = np.load(shared_data / RECORDINGS["mouse-ca1"][0])[:, :3000]
+    states = np.load(shared_data / RECORDINGS["mouse-ca1"][1])[:3000]
+    np.save(tmp_path / "x_fr_bins_n_4full.npy", rates)
+    np.save(tmp_path / "x_behav_states_n_4full.npy", states)
+    out = fit_neural(NeuralConfig(data=str(tmp_path / "x_fr_bins_n_4full.npy"), method="raw"))
+    test_bins = np.arange(3000)[-out.metrics["n_test"]:]
+    blocks = test_bins // SLEEP_BLOCK_BINS
+    interval = out.metrics["intervals"]["accuracy"]
+    assert (interval["n"], interval["unit"]) == (len(np.unique(blocks)), "test blocks of 150 bins")
+    low, high = _trial_loop((out.test_pred == out.test_label).astype(float), blocks)
+    assert [interval["low"], interval["high"]] == pytest.approx([low, high])

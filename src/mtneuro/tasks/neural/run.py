@@ -53,6 +53,9 @@ from mtneuro.tasks.scores import accuracy_and_f1
 from mtneuro.vocab import ENCODER_METHOD
 
 SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
+#: Sleep test bins are resampled in blocks of this many recorded bins (15 s at 0.1 s): the
+#: reference's distance beyond which bins count as unrelated (neg_k, train_mouse.py).
+SLEEP_BLOCK_BINS = 150
 
 
 @dataclasses.dataclass
@@ -295,7 +298,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     rec = load_recording(config.data, config.data_root)
     config = resolve(config, rec.kind)
     folds = make_splits(rec, config)
-    labels, preds, fold_metrics, selected, per_bins, trials = [], [], [], [], [], []
+    labels, preds, fold_metrics, selected, per_bins, trials, positions = [], [], [], [], [], [], []
     result: TrainResult | None = None
     monitor: ValidationMonitor | None = None
     train_wall, steps = 0.0, 0
@@ -330,13 +333,16 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         metrics.update({f"val_{k}": v for k, v in readout.val_.items()}, penalty=readout.penalty_)
         per_bins.append(per_bin)
         trials.append(rec.trial[split["test"]])
+        positions.append(split["test"])
         fold_metrics.append(metrics)
         labels.append(rec.label[split["test"]])
         preds.append(pred)
-    test_label, test_pred, test_trial = map(np.concatenate, (labels, preds, trials))
+    test_label, test_pred, test_trial, test_bins = map(np.concatenate,
+                                                       (labels, preds, trials, positions))
     test_per_bin = {key: np.concatenate([b[key] for b in per_bins]) for key in per_bins[0]}
     metrics = _pool(rec, folds, fold_metrics, test_label, test_pred)
-    metrics["intervals"] = _intervals(rec, test_label, test_pred, test_per_bin, test_trial)
+    metrics["intervals"] = _intervals(rec, test_label, test_pred, test_per_bin, test_trial,
+                                      test_bins)
     metrics.update(
         method=config.method, seed=config.seed,
         recording=rec.name, kind=rec.kind, split=config.split,
@@ -375,20 +381,23 @@ def _pool(rec: NeuralRecording, folds: list, fold_metrics: list[dict], label: np
 
 
 def _intervals(rec: NeuralRecording, label: np.ndarray, pred: np.ndarray,
-               per_bin: dict[str, np.ndarray], trial: np.ndarray) -> dict:
+               per_bin: dict[str, np.ndarray], trial: np.ndarray, bins: np.ndarray) -> dict:
     """Bootstrap 95% intervals of the test metrics (:mod:`mtneuro.stats`): reach over test
-    trials (a trial's bins resampled together), sleep (one long trial) over test bins."""
+    trials (a trial's bins resampled together); sleep (one long trial) over blocks of
+    :data:`SLEEP_BLOCK_BINS` recorded bins, since neighbouring bins are not independent
+    samples (resampling single bins would give intervals that are too narrow)."""
     if rec.kind == "reach":
         return {key: mean_interval(values, unit="test trials", groups=trial)
                 for key, values in per_bin.items()}
-    intervals = classification_intervals(label, pred, len(rec.class_names), unit="test bins")
+    intervals = classification_intervals(label, pred, len(rec.class_names),
+                                         unit=f"test blocks of {SLEEP_BLOCK_BINS} bins",
+                                         groups=bins // SLEEP_BLOCK_BINS)
     return {key: intervals[key] for key in ("accuracy", "f1_weighted")}
 
 
 def _split_label(split: str) -> str:
-    return {
-        "trial": "trials in recorded order 80/10/10",
-        "kfold": "k-fold over trials (recorded order), pooled test bins",
-        "block": "contiguous blocks 56/24/20 with guard gap",
-        "random": "random bins 70/10/20 (reference paper split; temporal neighbours leak)",
-    }[split]
+    return {"trial": "trials in recorded order 80/10/10",
+            "kfold": "k-fold over trials (recorded order), pooled test bins",
+            "block": "contiguous blocks 56/24/20 with guard gap",
+            "random": "random bins 70/10/20 (reference paper split; temporal neighbours leak)",
+            }[split]
