@@ -50,3 +50,19 @@ def test_cli_under_a_file_size_limit_says_so_in_one_line_and_keeps_the_old_repor
         f"error: cannot write {tmp_path}/report.html: File too large (disk full or a file-size "
         "limit); what was written before is kept whole"]
     assert (tmp_path / "report.html").read_text() == "old report"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_written_files_get_the_permissions_open_would_give_them(tmp_path):
+    # mkstemp makes a private 0600 file; a report or record must be readable as open() makes it
+    import stat
+
+    import mtneuro.atomic as atomic
+
+    new = write_atomic(tmp_path / "report.html", b"page")
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~atomic._UMASK
+    kept = tmp_path / "metrics.json"
+    kept.write_text("{}")
+    os.chmod(kept, 0o640)
+    write_atomic(kept, b"{}")  # a replaced file keeps its mode
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640
