@@ -216,9 +216,10 @@ def neural_card(config: Any) -> dict[str, Any]:
             out.append(f"optimiser AdamW (reference {optimizer}, {where})")
         if config.method == "myow" and resolved.mined_start:
             mined_where = "train_monkey.py" if kind == "reach" else "train_mouse.py"
-            out.append(f"MYOW trains as BYOL for the first {resolved.mined_start:.0%} of its steps, "
-                       f"then ramps the mined weight over {resolved.mined_warmup_steps} steps "
-                       f"(reference: mining from the start, weight ramped over 10 epochs, {mined_where})")
+            out.append(f"MYOW trains as BYOL for the first {resolved.mined_start:.0%} of its "
+                       f"steps, then ramps the mined weight over {resolved.mined_warmup_steps} "
+                       "steps (reference: mining from the start, weight ramped over 10 epochs, "
+                       f"{mined_where})")
     elif config.method == "supervised":
         out.append("supervised MLP: no reference-code row to compare with")
     elif config.method == "encoder":

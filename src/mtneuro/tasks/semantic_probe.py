@@ -16,13 +16,14 @@ regions' stacks concatenated, as the reference does, in crop order) and one embe
 
 Scores, per feature:
 
-* ``r2_test`` (ours, in the headline as ``r2_test_<feature>``): ridge regression (:class:`~mtneuro.tasks.probe.RidgeProbe`,
-  alpha per feature by 5-fold CV over contiguous z blocks of the training tiles) fitted
-  on the training slices [110, 379) and scored on the held-out test slices [420, 470)
-  (the task z splits);
+* ``r2_test`` (ours, in the headline as ``r2_test_<feature>``): ridge regression
+  (:class:`~mtneuro.tasks.probe.RidgeProbe`, alpha per feature by 5-fold CV over contiguous
+  z blocks of the training tiles) fitted on the training slices [110, 379) and scored on the
+  held-out test slices [420, 470) (the task z splits);
 * ``r2_in_sample_reference`` (the headline ``r2_<feature>``, beside the published
-  column): the released script's number: ``LinearRegression().fit(X, y).score(X, y)`` on all crops (in-sample,
-  optimistic; for PCA / NMF the components come from the training-crop fit).
+  column): the released script's number: ``LinearRegression().fit(X, y).score(X, y)`` on
+  all crops (in-sample, optimistic; for PCA / NMF the components come from the
+  training-crop fit).
 """
 
 from __future__ import annotations

@@ -100,7 +100,8 @@ class ViewSampler:
             return self.trial[anchor][:, None] == self.trial[candidate][None, :]
         window = int(self.mine_exclude)
         gap = self.position[anchor][:, None] - self.position[candidate][None, :]
-        return (gap.abs() <= window) & (self.trial[anchor][:, None] == self.trial[candidate][None, :])
+        same_trial = self.trial[anchor][:, None] == self.trial[candidate][None, :]
+        return (gap.abs() <= window) & same_trial
 
 
 def total_steps(config: NeuralConfig, n_train: int) -> int:
