@@ -50,6 +50,14 @@ TINY_TASK = textwrap.dedent(
             time.sleep(1.5)
         if config.method == "die":  # the worker process dies, as when killed for memory
             os._exit(3)
+        if config.method == "kill":  # killed, as by the kernel's out-of-memory killer
+            import signal
+            os.kill(os.getpid(), signal.SIGKILL)
+        if config.method == "exit":  # user code calling sys.exit
+            raise SystemExit(4)
+        if config.method == "hang":  # runs until stopped; says which process runs it
+            Path(os.environ["TINY_LOG"] + ".pid").write_text(str(os.getpid()))
+            time.sleep(60)
         if config.method == "offline":  # as a volume source whose server does not answer
             from mtneuro.errors import SourceUnavailableError
             raise SourceUnavailableError("server not reachable after 6 tries")

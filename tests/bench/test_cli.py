@@ -45,15 +45,23 @@ def test_bench_writes_cells_and_report_then_resumes(tiny_task, tmp_path, capsys)
                                     "numbers is not checked"]
 
     tiny_task.write_text("")
-    code, stdout, _ = _run(["bench", "--suite", str(suite), "--out", str(out), "--resume", "--seeds", "0",
-                            "2", "--quiet"], capsys)
+    code, stdout, stderr = _run(["bench", "--suite", str(suite), "--out", str(out), "--resume",
+                                 "--seeds", "0", "2", "--quiet"], capsys)
     assert code == 0
     assert tiny_task.read_text().split() == ["ok-2"]
+    # seed 1 is not a cell of this run: its record stays, out of the report, which says so
+    assert "2/2 cell(s) complete" in stdout
+    assert ("left out 1 record(s) in cells/ of an earlier run, not cells of suite 'cli' run "
+            "here since (suite_cells.json): tiny-a-ok-s1; kept on disk") in stderr
+    assert (out / "cells/tiny-a-ok-s1/metrics.json").is_file()
 
     (out / "report.html").unlink()
-    code, stdout, _ = _run(["report", str(out)], capsys)
+    code, stdout, _ = _run(["report", str(out)], capsys)  # reads the same list
     assert code == 0 and (out / "report.html").is_file()
-    assert "3 cell(s)" in (out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert "2 cell(s)" in page and "Left out 1 record(s) in cells/" in page
+    assert "tiny-a-ok-s1" not in page.split("Left out")[1].split("</p>", 1)[1]
+    assert "Left out 1 record(s)" in (out / "leaderboard.md").read_text()
 
 
 @pytest.mark.parametrize(("suite_jobs", "flag", "expected"), [

@@ -129,19 +129,26 @@ def test_a_pool_cell_runs_and_is_timed_only_once_a_worker_has_it(tiny_task, tmp_
         assert elapsed[state.cell.id] < state.wall_s + 1.0, (state.cell.id, state.wall_s)
 
 
-def test_a_dead_worker_fails_its_cells_and_the_rest_run_in_a_new_pool(tiny_task, tmp_path):
+def test_a_dead_worker_fails_only_its_own_cell(tiny_task, tmp_path, capsys):
+    """A worker killed (SIGKILL, as by the out-of-memory killer) broke the pool and every
+    cell in it was recorded failed with the same message: the cells beside it run again,
+    each alone, and only the one that ends its worker again fails, saying how."""
     out = tmp_path / "out"
     suite = parse_suite({"name": "t", "seeds": [0], "grid": [
-        {"task": "tiny", "setting": "a", "methods": ["die"]},
+        {"task": "tiny", "setting": "a", "methods": ["kill"]},
         {"task": "tiny", "setting": "b", "methods": ["slow"]},
-        {"task": "tiny", "setting": "a", "methods": ["ok", "slow"]}]})
+        {"task": "tiny", "setting": "a", "methods": ["ok", "die"]}]})
     states = run_suite(expand(suite), RunOptions(out, jobs=2, quiet=True))
     status = {s.cell.id: s.status for s in states}
-    # the cell beside the dying one may go down with the pool; the later ones run
-    assert status["tiny-a-die-s0"] == "failed"
-    assert status["tiny-b-slow-s0"] in ("failed", "complete")
-    assert status["tiny-a-ok-s0"] == status["tiny-a-slow-s0"] == "complete"
-    assert "BrokenProcessPool" in _record(out, "tiny-a-die-s0")["error"]["type"]
+    assert status == {"tiny-a-kill-s0": "failed", "tiny-b-slow-s0": "complete",
+                      "tiny-a-ok-s0": "complete", "tiny-a-die-s0": "failed"}
+    error = _record(out, "tiny-a-kill-s0")["error"]
+    assert error["type"] == "WorkerDied"
+    assert error["message"] == "worker process died (signal 9, SIGKILL) running this cell alone"
+    assert _record(out, "tiny-a-die-s0")["error"]["message"] == (
+        "worker process died (exit code 3) running this cell alone")
+    assert _runs(tiny_task).count("kill-0") == 2, "tried again, alone"
+    assert "a worker process died: the cells it ran beside run again" in capsys.readouterr().err
 
 
 def test_auto_jobs_are_one_process_per_available_cpu_without_a_gpu(monkeypatch):
@@ -151,6 +158,9 @@ def test_auto_jobs_are_one_process_per_available_cpu_without_a_gpu(monkeypatch):
     assert resolve_jobs("auto", 0, cuda=False) == 1
     assert resolve_jobs("auto", 10, cuda=True) == 1, "cells would share the one GPU"
     assert resolve_jobs(2, 10, cuda=True) == 2, "a number is taken as given"
+    # more processes than cells would leave cores idle: each gets cpus // jobs threads
+    assert resolve_jobs(4, 2, cuda=False) == 2
+    assert resolve_jobs(4, 0, cuda=False) == 1
     for bad in (0, -1, "two", True, 1.5):
         with pytest.raises(ConfigError, match="jobs: expected 'auto' or int >= 1"):
             resolve_jobs(bad, 10)

@@ -6,6 +6,7 @@
   ``cells/<id>/metrics.json`` record;
 - :mod:`mtneuro.bench.runner`: resume, parallel processes, SLURM through submitit, Ctrl-C;
 - :mod:`mtneuro.bench.plan`: what a run does with each cell (``--resume``, ``--dry-run``);
+- :mod:`mtneuro.bench.checks`: cells checked before anything runs (settings, ``params``);
 - :mod:`mtneuro.bench.ddp`: a cell's SSL pre-training under torchrun (suite key ``ddp``);
 - :mod:`mtneuro.bench.progress`: live table of cells with status and ETA.
 

@@ -18,9 +18,12 @@ card, figures) also holds:
   source, encoder, ``ddp_procs`` when > 1), used by ``--resume`` to tell a finished
   cell from a changed one;
 * ``headline``: the leaderboard numbers;
-* ``inputs``: data read (volume source parameters, files and their SHA-256);
+* ``inputs``: data read: volume source and parameters, and under ``files`` the encoder
+  files (``--encoder`` or an ``encoder`` param naming a file) and their SHA-256, which
+  ``--resume`` compares (a changed checkpoint under the same name reruns the cell);
 * ``figures``: PNGs of the cell, relative to its directory;
-* ``error``: type, one-line message and traceback of a failed cell;
+* ``error``: type, one-line message and traceback of a failed cell (one that called
+  ``sys.exit``: ``SystemExit``, "exited with SystemExit(code)");
 * ``host``: where it ran (cells may run on several machines and be merged).
 
 The protocol card is judged on the cell's own config and the data source it read (a
@@ -31,6 +34,8 @@ so process pools and submitit can ship it to another process or machine.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
 import os
 import platform
@@ -71,13 +76,45 @@ def is_complete(out_dir: str | Path, cell: Cell) -> bool:
 
 
 def record_is_complete(record: dict[str, Any] | None, cell: Cell) -> bool:
-    """``record`` (:func:`read_record`) is a complete one of exactly ``cell``."""
+    """``record`` (:func:`read_record`) is a complete one of exactly ``cell`` and of the
+    encoder files it reads now."""
     return (
         record is not None
         and record.get("bench_schema_version") == BENCH_SCHEMA_VERSION
         and record.get("status") == "complete"
         and record.get("cell") == json.loads(json.dumps(cell.to_dict()))
+        and not files_changed(record, cell)
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _sha256(path: str, _mtime_ns: int, _size: int) -> str:
+    # keyed by modification time and size too: a file rewritten in place is hashed again
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def encoder_files(cell: Cell) -> dict[str, str]:
+    """``{path as given: SHA-256}`` of the encoder files the cell reads: its ``--encoder``
+    and an ``encoder`` param, where they name files (a ``module:callable`` or a registered
+    name is code, not a file)."""
+    files = {}
+    for spec in (cell.encoder, cell.params.get("encoder")):
+        if isinstance(spec, str) and os.path.isfile(spec):
+            stat = os.stat(spec)
+            files[spec] = _sha256(os.path.abspath(spec), stat.st_mtime_ns, stat.st_size)
+    return files
+
+
+def files_changed(record: dict[str, Any], cell: Cell) -> bool:
+    """The encoder files of ``cell`` differ from those ``record`` read (a record written
+    before files were recorded, by a cell that reads one, counts as changed)."""
+    inputs = record.get("inputs")
+    recorded = inputs.get("files", {}) if isinstance(inputs, dict) else {}
+    return recorded != encoder_files(cell)
 
 
 def _task(ref: Task | str) -> Task:
@@ -112,9 +149,11 @@ def _host() -> dict[str, Any]:
 
 def bench_keys(cell: Cell, status: str, **more: Any) -> dict[str, Any]:
     """The keys a cell adds to its record (see the module docstring)."""
+    files = encoder_files(cell)
+    inputs = {"source": cell.source, "params": cell.source_params,
+              **({"files": files} if files else {})}
     return {"bench_schema_version": BENCH_SCHEMA_VERSION, "status": status,
-            "cell": cell.to_dict(), "inputs": {"source": cell.source, "params": cell.source_params},
-            "error": None, "host": _host(), **more}
+            "cell": cell.to_dict(), "inputs": inputs, "error": None, "host": _host(), **more}
 
 
 def _write_unrun(out_dir: str | Path, cell: Cell, status: str, *,
@@ -129,9 +168,12 @@ def _write_unrun(out_dir: str | Path, cell: Cell, status: str, *,
 
 def record_failure(out_dir: str | Path, cell: Cell, exc: BaseException, *, wall_s: float | None,
                    config: dict[str, Any] | None = None, tb: str | None = None,
-                   card: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write a failed cell's record; returns the runner's one-line summary of it."""
-    message = (str(exc).strip().splitlines() or [""])[0]
+                   card: dict[str, Any] | None = None, message: str | None = None
+                   ) -> dict[str, Any]:
+    """Write a failed cell's record (``message``: instead of the exception's first line);
+    returns the runner's one-line summary of it."""
+    if message is None:
+        message = (str(exc).strip().splitlines() or [""])[0]
     error = {"type": type(exc).__name__, "message": message,
              "traceback": tb if tb is not None else "".join(traceback.format_exception(exc))}
     _write_unrun(out_dir, cell, "failed", config=config, wall_s=wall_s, card=card, error=error)
@@ -192,6 +234,12 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
         raise  # stop the suite; no record, so --resume reruns this cell
     except RunSkipped as skip:
         return record_skipped(out_dir, cell, str(skip), config_dict)
+    except SystemExit as exc:
+        # user code calling sys.exit, or SIGTERM to a worker during a DDP launch (ddp._wait):
+        # this cell failed; uncaught, it ended the whole bench with no record or report
+        return record_failure(out_dir, cell, exc, wall_s=time.perf_counter() - started,
+                              config=config_dict, card=card,
+                              message=f"exited with SystemExit({exc.code!r})")
     except Exception as exc:  # noqa: BLE001 - any task error is recorded and the suite goes on
         return record_failure(out_dir, cell, exc, wall_s=time.perf_counter() - started,
                               config=config_dict, card=card)

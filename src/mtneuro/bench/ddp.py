@@ -120,10 +120,16 @@ def _wait(process: subprocess.Popen) -> int:
     if threading.current_thread() is not threading.main_thread():
         return process.wait()
 
-    def stop(signum: int, _frame: Any) -> None:
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def stop(signum: int, frame: Any) -> None:
+        if callable(previous):
+            # the bench's own handler (runner.sigterm_as_interrupt, a cell run in the bench's
+            # process): it stops the suite, where SystemExit would only fail this cell
+            previous(signum, frame)
         raise SystemExit(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
         return process.wait()
     finally:

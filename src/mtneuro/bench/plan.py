@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from mtneuro.bench.cell import read_record, record_is_complete
+from mtneuro.bench.cell import files_changed, read_record, record_is_complete
 from mtneuro.bench.progress import DONE_EARLIER
 from mtneuro.bench.suite import Cell
 
@@ -26,19 +26,25 @@ NOT_DOWNLOADED = "not downloaded: will be skipped"
 def earlier_run(out_dir: str | Path, cell: Cell) -> Earlier:
     """What ``--resume`` does with ``cell`` given the record in ``out_dir`` (see :data:`Earlier`).
 
-    ``"changed"`` needs a readable record of another definition; an unreadable or
-    failed record of this one is simply run again (``"new"``).
+    ``"changed"`` needs a readable record of another definition, or of other encoder
+    files (:func:`~mtneuro.bench.cell.files_changed`); an unreadable or failed record of
+    this one is simply run again (``"new"``).
     """
     record = read_record(out_dir, cell.id)
     if record_is_complete(record, cell):
         return "kept"
     # compared as JSON, as the record stores it (tuples become lists)
     current = json.loads(json.dumps(cell.to_dict()))
-    if record is not None and "cell" in record and record["cell"] != current:
+    if record is not None and "cell" in record and (record["cell"] != current
+                                                    or files_changed(record, cell)):
         return "changed"
     return "new"
 
 
-def changed_line(cell: Cell) -> str:
-    """The line the runner prints before rerunning a cell whose definition changed."""
+def changed_line(cell: Cell, out_dir: str | Path | None = None) -> str:
+    """The line the runner prints before rerunning a cell whose definition changed (with
+    ``out_dir``: or whose encoder file did, saying so)."""
+    record = read_record(out_dir, cell.id) if out_dir is not None else None
+    if record is not None and record.get("cell") == json.loads(json.dumps(cell.to_dict())):
+        return f"encoder file changed since the earlier run: rerunning {cell.id}"
     return f"config changed since the earlier run: rerunning {cell.id}"

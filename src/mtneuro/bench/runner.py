@@ -14,17 +14,24 @@ Executors:
   on this machine (used by the tests and to check a cluster setup).
 
 Every cell writes its own record (:mod:`mtneuro.bench.cell`), so results from
-any mix of executors and machines merge in one directory. A task error is
-recorded and the suite goes on; Ctrl-C cancels what is running and leaves the
-finished records, and ``resume=True`` then runs only the rest.
+any mix of executors and machines merge in one directory; the suite's cell ids go to
+``DIR/suite_cells.json`` so its report leaves out records of other suites run there
+(:data:`~mtneuro.report.leaderboard.SUITE_CELLS`). A task error is recorded and the
+suite goes on; a worker process that dies takes down the cells running beside it,
+which run again, each alone (:func:`_run_pool`); Ctrl-C (and SIGTERM, see
+:func:`sigterm_as_interrupt`) cancels what is running and leaves the finished records,
+and ``resume=True`` then runs only the rest.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
+import signal
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +46,7 @@ from mtneuro.bench.cell import (
     run_cell,
     volume_source,
 )
+from mtneuro.bench.checks import check_cells
 from mtneuro.bench.plan import changed_line, earlier_run
 from mtneuro.bench.progress import PROGRESS_FILE, CellState, Progress
 from mtneuro.bench.suite import Cell
@@ -46,6 +54,7 @@ from mtneuro.errors import ConfigError
 from mtneuro.extras import require
 from mtneuro.progress import publishing_to
 from mtneuro.registry import check_choice
+from mtneuro.report.leaderboard import write_suite_cells
 from mtneuro.tasks.registry import get_task, task_reference
 from mtneuro.threads import available_cpus, threads_per_job
 
@@ -67,6 +76,7 @@ class RunOptions:
         executor: one of :data:`EXECUTORS`.
         executor_params: submitit ``update_parameters`` keywords (slurm).
         quiet: no live table or per-cell lines (the lines naming rerun cells remain).
+        suite: the suite's name, recorded with its cell ids for the report.
     """
 
     out_dir: Path
@@ -75,12 +85,15 @@ class RunOptions:
     executor: str = "local"
     executor_params: dict[str, Any] | None = None
     quiet: bool = False
+    suite: str = ""
 
 
 def resolve_jobs(jobs: int | str, pending: int, *, cuda: bool | None = None) -> int:
-    """How many cells run at once: ``jobs`` itself, or for ``"auto"`` one process per CPU
-    this process may use (:func:`~mtneuro.threads.available_cpus`), at most one per pending
-    cell, and 1 where a CUDA device is visible (the cells would share it).
+    """How many cells run at once: at most one per pending cell (each job's share of the
+    cores, :func:`~mtneuro.threads.threads_per_job`, would leave the rest idle), and
+    ``jobs`` itself, or for ``"auto"`` one process per CPU this process may use
+    (:func:`~mtneuro.threads.available_cpus`), and 1 where a CUDA device is visible (the
+    cells would share it).
 
     ``"auto"`` counts the CPUs before subtracting the ones other processes keep busy:
     separate processes never wait for each other, so beside busy neighbours each still
@@ -99,16 +112,7 @@ def resolve_jobs(jobs: int | str, pending: int, *, cuda: bool | None = None) -> 
         return 1 if cuda else max(1, min(available_cpus(), pending))
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"jobs: expected 'auto' or int >= 1, got {jobs!r}")
-    return jobs
-
-
-def check_cells(cells: Iterable[Cell]) -> None:
-    """Reject unknown tasks and settings before anything runs (errors name the cell)."""
-    for cell in cells:
-        task = get_task(cell.task)
-        if task.settings and cell.setting not in task.settings:
-            raise ConfigError(f"cell {cell.id}: unknown {cell.task} setting {cell.setting!r}; "
-                              f"valid: {', '.join(task.settings)}")
+    return max(1, min(jobs, pending))
 
 
 def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
@@ -123,6 +127,7 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
     check_cells(cells)
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    write_suite_cells(out, options.suite, [cell.id for cell in cells])
     states = [CellState(cell) for cell in cells]
     changed: list[Cell] = []
     for state in states:
@@ -139,7 +144,7 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
     with Progress(states, parallel=parallel, quiet=options.quiet,
                   cells_dir=out / CELLS_DIR) as progress:
         for cell in changed:
-            progress.note(changed_line(cell))
+            progress.note(changed_line(cell, out))
         try:
             if options.executor == "local" and jobs == 1:
                 _run_inline(pending, out, progress)
@@ -202,11 +207,45 @@ def _new_pool(jobs: int) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
+class WorkerDied(RuntimeError):
+    """A cell's worker process died (killed, e.g. for memory, or ``os._exit``) while it
+    ran alone: the cell, not one beside it, ended the process."""
+
+
 def _run_pool(pending: list[CellState], out: Path, jobs: int, progress: Progress) -> None:
+    """Run ``pending`` on ``jobs`` worker processes.
+
+    A worker that dies breaks the pool and every cell running in it, and which cell ended
+    the process is unknown: those cells run again after the others, each alone in its own
+    pool (and with the threads it had), and the one whose worker dies again fails.
+    """
     threads = threads_per_job(jobs)
+    for state in _pool_pass(list(pending), out, jobs, threads, progress):
+        _pool_pass([state], out, 1, threads, progress)
+
+
+def _death(processes: list[Any]) -> str:
+    """How the worker of a one-worker pool ended: ``signal 9, SIGKILL``, ``exit code 3``."""
+    for process in processes:
+        process.join(timeout=5)
+        code = process.exitcode
+        if code is not None and code < 0:
+            with contextlib.suppress(ValueError):
+                return f"signal {-code}, {signal.Signals(-code).name}"
+            return f"signal {-code}"
+        if code:
+            return f"exit code {code}"
+    return "cause unknown"
+
+
+def _pool_pass(queue: list[CellState], out: Path, jobs: int, threads: int,
+               progress: Progress) -> list[CellState]:
+    """Run ``queue`` on one pool (a new one after a worker dies); returns the cells that
+    were running when a worker died, or with one worker, records them failed."""
     pool = _new_pool(jobs)
-    queue = list(pending)
     futures: dict[cf.Future[dict[str, Any]], CellState] = {}
+    processes: dict[int, Any] = {}
+    suspects: list[CellState] = []
     try:
         while queue or futures:
             # No more cells in the pool than workers: the pool marks a queued cell running
@@ -219,32 +258,80 @@ def _run_pool(pending: list[CellState], out: Path, jobs: int, progress: Progress
                     future = pool.submit(run_cell_publishing, state.cell,
                                          task_reference(state.cell.task), out, threads=threads)
                 except BrokenProcessPool:
-                    # a worker died (its cells were recorded failed): the rest get a new pool
-                    pool.shutdown(wait=False)
-                    pool = _new_pool(jobs)
+                    if futures:
+                        break  # their futures fail in a moment and are handled below
+                    pool.shutdown(wait=False)  # a worker died idle: none of ours went with it
+                    pool, processes = _new_pool(jobs), {}
                     continue
                 queue.pop(0)
                 futures[future] = state
                 state.status, state.started = "running", time.perf_counter()
+                # listed now: a broken pool forgets its processes, and with them how one ended
+                processes.update(getattr(pool, "_processes", None) or {})
             progress.refresh()
             done, _ = cf.wait(futures, timeout=_POLL_S, return_when=cf.FIRST_COMPLETED)
+            broken, fresh = False, []
             for future in done:
                 state = futures.pop(future)
                 try:
                     _finish(state, future.result())
-                except Exception as exc:  # noqa: BLE001 - the worker died (e.g. killed for memory)
+                except BrokenProcessPool:
+                    broken = True
+                    if jobs > 1:
+                        fresh.append(state)
+                        continue
+                    died = WorkerDied(f"worker process died ({_death(list(processes.values()))}) "
+                                      "running this cell alone")
+                    _finish(state, record_failure(out, state.cell, died, wall_s=None))
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - recorded, the suite goes on
                     _finish(state, record_failure(out, state.cell, exc, wall_s=None))
                 _skip_unreachable(state, queue, out)
+            if broken:
+                # every future of a broken pool fails: those not yet seen are suspects too
+                for future in list(futures):
+                    if future.done() and future.exception() is None:  # ended just before
+                        _finish(futures.pop(future), future.result())
+                fresh += [futures.pop(f) for f in list(futures)]
+                for state in fresh:
+                    state.status = "pending"
+                suspects += fresh
+                if fresh:
+                    progress.note("a worker process died: the cells it ran beside run again, each "
+                                  f"alone, after the others "
+                                  f"({', '.join(s.cell.id for s in fresh)})")
+                pool.shutdown(wait=False)
+                pool, processes = _new_pool(jobs), {}
         progress.refresh()
     except KeyboardInterrupt:
         # shutdown() does not stop running cells, and the pool has no public kill: terminate
         # its processes (listed first: shutdown forgets them).
-        processes = list((getattr(pool, "_processes", None) or {}).values())
+        processes.update(getattr(pool, "_processes", None) or {})
         pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
+        for process in processes.values():
             process.terminate()
         raise
     pool.shutdown(wait=True)
+    return suspects
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM to this process raises ``KeyboardInterrupt`` meanwhile, as Ctrl-C does: the
+    runner then terminates its worker processes and marks running cells cancelled (by
+    default SIGTERM ends the process at once and leaves the workers running). Only the
+    main thread may set signal handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum} (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _submitit_executor(out: Path, options: RunOptions) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from mtneuro.cli.options import (
     parse_source_params,
 )
 from mtneuro.errors import ConfigError, MtneuroError
+
+if TYPE_CHECKING:
+    from mtneuro.bench.suite import Suite
 
 
 class _Jobs(click.ParamType):
@@ -97,10 +101,12 @@ def _check_cells(cells: list) -> None:
     """Every cell's config, source parameters and encoder files, as its run would check
     them, before any cell runs (:func:`mtneuro.cli.preflight.check_config`)."""
     from mtneuro.bench.cell import cell_config
+    from mtneuro.bench.checks import check_params
     from mtneuro.cli.preflight import check_config
     from mtneuro.tasks.registry import get_task
 
     for cell in cells:
+        check_params(cell)  # names the cell itself
         try:
             check_config(cell_config(get_task(cell.task), cell))
         except MtneuroError as err:
@@ -126,6 +132,23 @@ def _say_where_the_encoder_goes(suite: str, tasks: list[str], image_tasks: tuple
     if skipped:
         click.echo(f"--encoder: scored on {', '.join(scored)}; not on {', '.join(skipped)} ({why})",
                    err=True)
+
+
+def _check_no_source(spec: Suite, source: str | None, source_params: tuple[str, ...],
+                     tasks: list[str]) -> None:
+    """A suite whose tasks read no volume takes no volume source, from the command line
+    or its own ``source`` / ``source_params`` (the default ``source: phantom`` aside)."""
+    from mtneuro.bench.suite import Suite
+
+    default = Suite.__dataclass_fields__["source"].default
+    given = (("--source", source) if source else ("--source-param", source_params[0])
+             if source_params else ("suite key source", spec.source) if spec.source != default
+             else ("suite key source_params", spec.source_params) if spec.source_params
+             else None)
+    if given is not None:
+        key, value = given
+        raise ConfigError(f"{key}: no task of suite {spec.name!r} reads the volume (its tasks: "
+                          f"{', '.join(dict.fromkeys(tasks))}); remove it (got {value!r})")
 
 
 @click.command()
@@ -190,10 +213,11 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
             --executor-param slurm_partition=gpu --executor-param gpus_per_node=1 --out runs/paper
     """
     from mtneuro.bench.progress import DONE_EARLIER
-    from mtneuro.bench.runner import RunOptions, run_suite
+    from mtneuro.bench.runner import RunOptions, run_suite, sigterm_as_interrupt
     from mtneuro.bench.suite import expand, load_suite
     from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.report.html import build_report
+    from mtneuro.report.leaderboard import left_out_line
     from mtneuro.tasks.registry import get_task, task_names
 
     spec = load_suite(suite)
@@ -204,10 +228,8 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
                    encoder=encoder, encoder_tasks=image_tasks, ddp_procs=ddp_procs)
     if encoder:
         _say_where_the_encoder_goes(spec.name, [c.task for c in cells], image_tasks)
-    if (source or source_params) and not any(get_task(c.task).volume for c in cells):
-        option = "--source" if source else "--source-param"
-        raise ConfigError(f"{option}: no task of suite {spec.name!r} reads the volume "
-                          f"(its tasks: {', '.join(dict.fromkeys(c.task for c in cells))})")
+    if not any(get_task(c.task).volume for c in cells):
+        _check_no_source(spec, source, source_params, [c.task for c in cells])
     if source_params:
         extra = parse_source_params(source_params)
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
@@ -222,9 +244,11 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
         return
     options = RunOptions(out_dir=out_dir, resume=resume, jobs=spec.jobs if jobs is None else jobs,
                          executor=executor,
-                         executor_params=submitit_params, quiet=quiet)
-    states = run_suite(cells, options)
-    paths = build_report(out_dir)
+                         executor_params=submitit_params, quiet=quiet, suite=spec.name)
+    with sigterm_as_interrupt():  # `kill` stops the workers too, as Ctrl-C does
+        states = run_suite(cells, options)
+    left_out: list[str] = []
+    paths = build_report(out_dir, left_out=left_out)
     failed = [s for s in states if s.status == "failed"]
     not_run = [s for s in states if s.status == "skipped"]
     earlier = sum(s.status == "earlier" for s in states)
@@ -240,6 +264,8 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
         click.echo(f"  skipped {len(ids)} cell(s) ({ids[0]}{', ...' if len(ids) > 1 else ''}): {reason}", err=True)
     for state in failed:
         click.echo(f"  failed {state.cell.id}: {state.error}", err=True)
+    if left_out:
+        click.echo(f"  {left_out_line(out_dir, left_out)}", err=True)
     if failed:
         # SystemExit, not click's Exit: main() runs click with standalone_mode=False, which
         # turns Exit into a discarded return value.

@@ -24,7 +24,8 @@ RUN_RECORDS: dict[str, tuple[str, ...]] = {
     "task": ("metrics.json",),
     "resumable-task": ("metrics.json", "checkpoints"),
     "neural": ("metrics.json", "encoder.pt", "encoder_first_pass.pt", "seed-*"),
-    "bench": ("cells", "report.html", "leaderboard.md", "report_figures", "submitit"),
+    "bench": ("cells", "report.html", "leaderboard.md", "report_figures", "submitit",
+              "suite_cells.json"),
 }
 #: command kind -> what ``--resume`` continues from (kinds that cannot resume are absent).
 RESUMABLE: dict[str, str] = {

@@ -34,6 +34,7 @@ from mtneuro.report.leaderboard import (
     LeaderboardTable,
     build_tables,
     failed_cells,
+    left_out_line,
     load_records,
     metric_title,
     skipped_cells,
@@ -122,7 +123,8 @@ def _markdown_table(table: LeaderboardTable) -> str:
 
 
 def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str]], path: Path,
-                   skipped: list[tuple[str, str]] = ()) -> Path:
+                   skipped: list[tuple[str, str]] = (), note: str = "") -> Path:
+    """Write the leaderboard (``note``: a line under the intro, e.g. records left out)."""
     intro = ("Rows marked *ours* are mean ± std over seeds of this run's cells (or, where seeds "
              "did not vary a value, the value and [low, high], a bootstrap 95% interval over test "
              "samples of the first seed); rows marked "
@@ -130,7 +132,8 @@ def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str
              "*reference code, run here* were measured in this project by running the authors' "
              "code. Whether each of our rows is comparable with them comes from its cells' "
              "protocol cards, listed under each table with every deviation.")
-    parts = ["# mtneuro leaderboard", "", intro, ""]
+    parts = ["# mtneuro leaderboard", "", intro, ""] + ([note[0].upper() + note[1:] + ".", ""]
+                                                       if note else [])
     for table in tables:
         finding = ssl_versus_raw(table)
         parts += [_markdown_table(table) + "\n"] + ([f"**Self-supervised vs raw rates.** {finding}\n"]
@@ -162,7 +165,8 @@ def _html_table(table: LeaderboardTable) -> str:
         n = (f"{row.n}" + (f" <span class=fail>({row.failed} failed)</span>" if row.failed else "")) if ours else ""
         verdict = html.escape(row.card.verdict) if ours and row.card else ""
         label = "" if ours else f" <span class=note>[{html.escape(row.kind)}]</span>"
-        values = "".join(f"<td>{html.escape(value_text(table, row, k))}</td>" for k in table.metrics)
+        values = "".join(f"<td>{html.escape(value_text(table, row, k))}</td>"
+                         for k in table.metrics)
         title = f' title="{html.escape(row.note)}"' if row.note else ""
         css = {OURS: "ours", "published": "pub", "run-here": "run"}[kind]
         out.append(f"<tr class={css}{title}><td class=l>{html.escape(row.method)}{label}"
@@ -214,19 +218,21 @@ def _figures(table: LeaderboardTable, out_dir: Path, start: int,
 
 def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], out_dir: Path,
                *, records: list[dict[str, Any]], intervals: Intervals | None = None,
-               skipped: list[tuple[str, str]] = ()) -> Path:
+               skipped: list[tuple[str, str]] = (), note: str = "") -> Path:
     """Write ``out_dir/report.html`` (self-contained) and its summary charts.
 
     Args:
         intervals: optional 95% intervals per (method, data source, metric) for the charts
             (:func:`mtneuro.report.summary_chart.plot_summary`).
         skipped: ``(cell id, reason)`` of cells that could not run here (e.g. data absent).
+        note: a line under the header (e.g. records left out, :func:`left_out_line`).
     """
     sources = sorted({r.data_source for t in tables for r in t.rows if r.kind == OURS})
     header = (f"<h1>mtneuro benchmark report</h1><p class=note>{len(records)} cell(s) in "
               f"{html.escape(str(out_dir))}; built {time.strftime('%Y-%m-%d %H:%M:%S')}. "
               "Every image is embedded: this file can be copied alone. Click a figure to open "
-              "it full size.</p>")
+              "it full size.</p>"
+              + (f"<p class=note>{html.escape(note[0].upper() + note[1:])}.</p>" if note else ""))
     on_phantom = any(VOLUME_SOURCES["phantom"] in s for s in sources)
     phantom = ("Numbers on the synthetic phantom check the pipeline; they are not comparable with "
                "published real-volume numbers, which appear" if on_phantom
@@ -288,20 +294,24 @@ def _no_records(out: Path, unreadable: list[tuple[str, str]]) -> str:
 
 def build_report(out_dir: str | Path, *, published: bool = True,
                  intervals: Intervals | None = None,
-                 unreadable: list[tuple[str, str]] | None = None) -> dict[str, Path]:
+                 unreadable: list[tuple[str, str]] | None = None,
+                 left_out: list[str] | None = None) -> dict[str, Path]:
     """Rebuild ``report.html`` and ``leaderboard.md`` of a suite directory from its cell records.
 
     Args:
         intervals: optional 95% intervals for the summary charts (see :func:`write_html`).
         unreadable: receives ``(record path, reason)`` of each cell record that could not
             be read; both reports list them with the failed cells.
+        left_out: receives the ids of records in cells/ that are not cells of the suite
+            last run in the directory (``suite_cells.json``); both reports say so in a line.
 
     Returns:
         ``{"html": path, "markdown": path}``.
     """
     out = Path(out_dir)
     unreadable = [] if unreadable is None else unreadable
-    records = load_records(out, unreadable)
+    left_out = [] if left_out is None else left_out
+    records = load_records(out, unreadable, left_out)
     if not records:
         raise DataError(_no_records(out, unreadable))
     tables = build_tables(records, published=published)
@@ -310,6 +320,7 @@ def build_report(out_dir: str | Path, *, published: bool = True,
     failures = failed_cells(records) + [(where, f"unreadable record: {why}")
                                         for where, why in unreadable]
     skipped = skipped_cells(records)
+    note = left_out_line(out, left_out)
     return {"html": write_html(tables, failures, out, records=records, intervals=intervals,
-                               skipped=skipped),
-            "markdown": write_markdown(tables, failures, out / "leaderboard.md", skipped)}
+                               skipped=skipped, note=note),
+            "markdown": write_markdown(tables, failures, out / "leaderboard.md", skipped, note)}

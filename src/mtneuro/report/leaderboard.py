@@ -1,6 +1,7 @@
 """Leaderboard tables from bench cell records, with published numbers in separate rows.
 
-Reads every ``DIR/cells/<id>/metrics.json`` written by ``mtneuro bench``, groups
+Reads every ``DIR/cells/<id>/metrics.json`` written by ``mtneuro bench`` (but those of an
+earlier suite, :data:`SUITE_CELLS`), groups
 complete cells by (task, setting, method, data source) and reports mean ± sample
 std over their seeds of each headline number. Published rows of the same task
 setting (:mod:`mtneuro.report.published`) follow, each labelled with its source
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mtneuro.atomic import write_atomic
 from mtneuro.report.published import Stat, published_rows
 from mtneuro.tasks.api import READABLE_SCHEMAS
 from mtneuro.tasks.protocol import SUBVOLUME_NOTE, SUBVOLUME_SETTINGS, UNCHECKED
@@ -39,6 +41,44 @@ METRIC_TITLES.update({f"r2_test_{k}": f"R² {v} (held-out)" for k, v in FEATURE_
 OURS = "ours"
 #: ends the reason given for a record of a standalone task command (``mtneuro task1 --out X``)
 STANDALONE_RUN = "not a bench cell"
+#: ``DIR/suite_cells.json``: the suite last run in DIR, its cell ids (``cells``) and the ids of
+#: the records cells/ held then that are not its cells (``earlier``: a run with other seeds or
+#: entries, then ``--resume``). Those stay on disk but are left out of the report: averaged
+#: in, they would pass for seeds of this suite's rows. Records copied into cells/ later (cells
+#: of the same suite run on other machines) are reported.
+SUITE_CELLS = "suite_cells.json"
+
+
+def write_suite_cells(out_dir: str | Path, suite: str, cell_ids: list[str]) -> Path:
+    """Record the cells of the suite about to run in ``out_dir`` and the records there of
+    other cells (see :data:`SUITE_CELLS`)."""
+    ids = set(cell_ids)
+    earlier = sorted(p.parent.name for p in Path(out_dir).glob("cells/*/metrics.json")
+                     if p.parent.name not in ids)
+    data = {"suite": suite, "cells": list(cell_ids), "earlier": earlier}
+    return write_atomic(Path(out_dir) / SUITE_CELLS, (json.dumps(data, indent=1) + "\n").encode())
+
+
+def read_suite_cells(out_dir: str | Path) -> tuple[str, set[str]] | None:
+    """``(suite name, ids of earlier records to leave out)`` of :data:`SUITE_CELLS`;
+    ``None`` where it is absent or not shaped as written (every record is reported)."""
+    try:
+        data = json.loads((Path(out_dir) / SUITE_CELLS).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("earlier"), list):
+        return None
+    return str(data.get("suite", "")), {str(c) for c in data["earlier"]}
+
+
+def left_out_line(out_dir: str | Path, left_out: list[str]) -> str:
+    """One line saying which records :func:`load_records` left out as not of this suite."""
+    if not left_out:
+        return ""
+    suite = (read_suite_cells(out_dir) or ("", set()))[0]
+    shown = ", ".join(left_out[:3]) + (", ..." if len(left_out) > 3 else "")
+    return (f"left out {len(left_out)} record(s) in cells/ of an earlier run, not cells of suite "
+            f"{suite!r} run here since ({SUITE_CELLS}): {shown}; kept on disk, not averaged in")
 
 
 def metric_title(key: str) -> str:
@@ -182,17 +222,25 @@ def _record_problem(record: Any) -> str | None:
     return None
 
 
-def load_records(out_dir: str | Path,
-                 unreadable: list[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
-    """Every readable cell record under ``out_dir/cells`` (sorted by cell id).
+def load_records(out_dir: str | Path, unreadable: list[tuple[str, str]] | None = None,
+                 left_out: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every readable cell record under ``out_dir/cells`` (sorted by cell id) but those
+    :data:`SUITE_CELLS` lists as of an earlier suite.
 
     Records of schema versions 1 and 2 are read. One that is not valid JSON or not shaped
     like a cell record (damaged, or from another version) is left out, never misread; with
-    ``unreadable``, each is appended to it as ``(path relative to out_dir, reason)``.
+    ``unreadable``, each is appended to it as ``(path relative to out_dir, reason)``. With
+    ``left_out``, the cell ids (folder names) of the earlier suite's records are appended
+    to it.
     """
+    suite = read_suite_cells(out_dir)
     records = []
     for path in sorted(Path(out_dir).glob("cells/*/metrics.json")):
         where = path.relative_to(out_dir).as_posix()
+        if suite is not None and path.parent.name in suite[1]:
+            if left_out is not None:
+                left_out.append(path.parent.name)
+            continue
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError) as err:
