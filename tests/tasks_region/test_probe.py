@@ -89,6 +89,9 @@ def test_r2_scores_and_contiguous_folds():
     folds = contiguous_folds(8, 2, groups)
     assert [sorted(groups[f].tolist()) for f in folds] == [[1, 1, 3, 3], [5, 5, 9, 9]]
     assert [f.tolist() for f in contiguous_folds(5, 2)] == [[0, 1, 2], [3, 4]]
+    # fewer groups than samples: the samples past them would never be validated
+    with pytest.raises(DataError, match=r"groups: expected one per sample, shape \(40,\)"):
+        contiguous_folds(40, 2, np.arange(10))
 
 
 def test_extract_features_batches_no_grad_eval_mode_and_restores_training():

@@ -249,6 +249,8 @@ def contiguous_folds(n: int, folds: int, groups: np.ndarray | None = None) -> li
     if groups is None:
         return [b for b in np.array_split(np.arange(n), folds) if b.size]
     groups = np.asarray(groups)
+    if groups.shape != (n,):  # samples without a group would never be validated
+        raise DataError(f"groups: expected one per sample, shape ({n},), got {groups.shape}")
     values = np.unique(groups)
     if values.size < folds:
         raise DataError(f"cv: {folds} folds need as many distinct groups (z slices) of training "

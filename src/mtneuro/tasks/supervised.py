@@ -103,10 +103,14 @@ class Classifier(nn.Module):
 def recalibrate_batchnorm(
     model: nn.Module, x: torch.Tensor, *, batch_size: int = 256, device: str = "cpu"
 ) -> None:
-    """Set BatchNorm running statistics to their exact averages over ``x`` (precise BN).
+    """Set BatchNorm running statistics to their averages over ``x`` (precise BN).
 
     Running averages with momentum lag behind the weights in short trainings; one
-    no-grad pass over the training inputs with cumulative averaging fixes eval mode.
+    no-grad pass over the training inputs fixes eval mode. Each batch's statistics are
+    weighted by its size, so the running mean is the exact mean over ``x`` and a short last
+    batch counts as its samples, not as a full batch (the running variance averages the
+    batches' variances); a last batch of one sample joins the one before it (BatchNorm
+    cannot normalise a single sample).
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
@@ -115,11 +119,16 @@ def recalibrate_batchnorm(
     was_training = model.training
     for m in norms:
         m.reset_running_stats()
-        m.momentum = None  # cumulative moving average
+    starts = list(range(0, len(x), batch_size))
+    if len(starts) > 1 and len(x) - starts[-1] == 1:
+        starts.pop()
     model.train()
     try:
-        for start in range(0, len(x), batch_size):
-            model(x[start : start + batch_size].to(device))
+        for index, start in enumerate(starts):
+            stop = starts[index + 1] if index + 1 < len(starts) else len(x)
+            for m in norms:  # this batch's share of all samples seen so far
+                m.momentum = (stop - start) / stop
+            model(x[start:stop].to(device))
     finally:
         for m, momentum in zip(norms, momenta):
             m.momentum = momentum
