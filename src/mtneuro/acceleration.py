@@ -89,7 +89,10 @@ def channels_last_pays(
     at 8 px it is even. The exception: with torch 2.14.1 oneDNN's fp32 weight gradient of
     a strided 1x1 convolution with 2-15 input channels crashes the process (segmentation
     fault; found on a grid of shapes, bf16 unaffected), so such models stay NCHW on CPU.
+    3D models (5-D weights) have no NHWC format: ``channels_last`` refuses them.
     """
+    if any(p.dim() == 5 for p in method.parameters()):
+        return False
     if device.type == "cuda" or amp_dtype is not None:
         return True
     return not any(_crashes_onednn_fp32(m) for m in method.modules())

@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 import torch
+from torch import nn
 
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.models import create_encoder, encoder_input_spec, load_encoder, save_encoder
@@ -71,7 +72,16 @@ def test_save_rejects_unknown_name(tmp_path):
 def test_mismatched_weights_are_reported(tmp_path):
     path = save_encoder(tmp_path / "e.pt", _trained_tiny(), name="resnet-tiny", kwargs={})
     # The default widths (16, 32, 64, 64) do not fit the saved (4, 8) weights.
-    with pytest.raises(DataError, match="weights do not fit"):
+    with pytest.raises(DataError, match="weights do not fit") as err:
+        load_encoder(path)
+    assert "Missing key(s) in state_dict: " in str(err.value)  # not only torch's heading
+    # a recorded out_dim the rebuilt encoder does not give is refused, not trusted
+    path = save_encoder(tmp_path / "o.pt", _trained_tiny(), name="resnet-tiny",
+                        kwargs={"widths": (4, 8)})
+    payload = torch.load(path, weights_only=True)
+    payload["out_dim"] = 999
+    torch.save(payload, path)
+    with pytest.raises(DataError, match="records out_dim 999, but 'resnet-tiny'"):
         load_encoder(path)
 
 
@@ -121,6 +131,21 @@ def test_bad_user_specs(toy_module):
     assert "(resnet-tiny, resnet18, " in str(err.value) and "mlp" not in str(err.value)
     with pytest.raises(DataError, match="not found"):
         resolve_encoder("runs/missing/encoder.pt")
+
+
+def test_a_vector_encoder_without_out_dim_gets_it_from_a_forward_pass():
+    class Rates(nn.Module):  # a neural encoder: (B, in_dim) -> (B, 5), out_dim not declared
+        in_dim = 7
+
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(7, 5)
+
+        def forward(self, x):
+            return self.linear(x)
+
+    encoder, spec = resolve_encoder(Rates())
+    assert encoder.out_dim == 5 and spec["in_dim"] == 7 and "spatial_dims" not in spec
 
 
 def test_checkpoint_and_registry_specs(tmp_path):

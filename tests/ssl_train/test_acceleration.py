@@ -36,6 +36,10 @@ def test_cpu_fp32_stays_nchw_only_for_the_shapes_that_crash_onednn():
     assert channels_last_pays(narrow, torch.device("cuda"), None)
     assert channels_last_pays(wide, CPU, None)
     assert channels_last_pays(create_encoder("resnet18", in_channels=1), CPU, None)
+    # 3D models have no NHWC format (channels_last raises on 5-D weights), on any device
+    volumetric = create_encoder("resnet-tiny", spatial_dims=3, widths=(16, 32))
+    assert not channels_last_pays(volumetric, CPU, None)
+    assert not channels_last_pays(volumetric, torch.device("cuda"), torch.bfloat16)
 
 
 def _run(images, out_dir, channels_last: bool) -> tuple[list[float], MYOW]:

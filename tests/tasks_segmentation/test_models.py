@@ -110,6 +110,15 @@ def test_ssl_unet_uses_the_checkpoint_encoder(tmp_path):
     x = torch.rand(2, 1, 32, 32)
     assert model(x).shape == (2, 4, 32, 32)
 
+    # the same encoder in memory, as load_encoder returns it: its normalisation counts too
+    from mtneuro.models import load_encoder
+
+    in_memory = create_segmentation_model("ssl-unet", 4, encoder=load_encoder(path))
+    assert (in_memory.mean, in_memory.std) == (0.5, 0.25)
+    with pytest.raises(ConfigError, match="in-memory ResNet: ssl-unet needs a 2D encoder"):
+        create_segmentation_model("ssl-unet", 4,
+                                  encoder=create_encoder("resnet-tiny", spatial_dims=3))
+
     frozen = create_segmentation_model("ssl-unet", 4, encoder=encoder, freeze_encoder=True)
     frozen.train()
     assert not frozen.encoder.training
@@ -117,5 +126,9 @@ def test_ssl_unet_uses_the_checkpoint_encoder(tmp_path):
 
 
 def test_ssl_unet_rejects_non_resnet_encoder():
-    with pytest.raises(ConfigError, match="ResNet-like"):
+    with pytest.raises(ConfigError, match=r"in-memory Conv2d': expected output \(B, D\)"):
         create_segmentation_model("ssl-unet", 4, encoder=torch.nn.Conv2d(1, 4, 3))
+    pooled = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.AdaptiveAvgPool2d(1),
+                                 torch.nn.Flatten())
+    with pytest.raises(ConfigError, match="ResNet-like"):
+        create_segmentation_model("ssl-unet", 4, encoder=pooled)

@@ -227,11 +227,18 @@ def load_encoder(
     try:
         encoder.load_state_dict(payload["state_dict"], strict=True)
     except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
+        # torch's first line is only "Error(s) in loading state_dict for X:"; the next ones
+        # name the missing, unexpected and mis-shaped keys (kept short: one line)
+        lines = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+        detail = "; ".join(line if len(line) <= 140 else line[:137] + "..." for line in lines[:3])
         raise DataError(
             f"{str(path)!r}: weights do not fit {payload['name']!r} "
-            f"with {payload['kwargs']}: {first}"
+            f"with {payload['kwargs']}: {detail}"
         ) from exc
+    built = getattr(encoder, "out_dim", None)
+    if isinstance(built, int) and built != int(payload["out_dim"]):
+        raise DataError(f"{str(path)!r}: records out_dim {payload['out_dim']}, but "
+                        f"{payload['name']!r} with {payload['kwargs']} gives {built}")
     encoder.out_dim = int(payload["out_dim"])
     encoder.input_spec = dict(payload["input"])
     if isinstance(map_location, (str, torch.device)):

@@ -96,22 +96,24 @@ def _ssl_unet(
         from mtneuro.models.registry import create_encoder
 
         module = create_encoder("resnet18", in_channels=1)
-    elif isinstance(encoder, nn.Module):
-        module = encoder
     else:
         from mtneuro.models.user import resolve_encoder
 
-        module, input_spec = resolve_encoder(str(encoder))
+        # a module in memory is read like a loaded one: its input_spec (normalisation,
+        # channels, dimensions) counts, as it does when given by path
+        module, input_spec = resolve_encoder(
+            encoder if isinstance(encoder, nn.Module) else str(encoder))
+    label = f"in-memory {type(encoder).__name__}" if isinstance(encoder, nn.Module) else encoder
     if input_spec.get("spatial_dims", 2) != 2 or input_spec.get("in_channels", 1) != 1:
         raise ConfigError(
-            f"encoder {encoder!s}: ssl-unet needs a 2D encoder on 1 channel, "
+            f"encoder {label!s}: ssl-unet needs a 2D encoder on 1 channel, "
             f"got input spec {input_spec}"
         )
     return segmentation_2d.EncoderUNet(
         module,
         n_classes,
         freeze_encoder=freeze_encoder,
-        **input_normalisation(input_spec, f"encoder {encoder!s}"),
+        **input_normalisation(input_spec, f"encoder {label!s}"),
     )
 
 
