@@ -158,3 +158,19 @@ def test_resized_crop_samples_the_box_at_the_right_scale(area, step):
     assert torch.allclose(y.diff(dim=-1), torch.full_like(y.diff(dim=-1), step), atol=1e-4)
     assert torch.allclose(y.diff(dim=-2), torch.zeros_like(y.diff(dim=-2)), atol=1e-4)
     assert len({round(v, 3) for v in y[:, 0, 0, 0].tolist()}) > 1  # boxes differ per sample
+
+
+@pytest.mark.parametrize("ratio", [(3 / 4, 4 / 3), (2.0, 2.0)])
+def test_resized_crop_boxes_keep_their_aspect_ratio_in_range_and_stay_inside(ratio):
+    # an image of its own pixel coordinates: the output's corners give each box exactly
+    height, width, side, n = 60, 90, 16, 2000
+    rows, cols = torch.meshgrid(torch.arange(height) + 0.5, torch.arange(width) + 0.5,
+                                indexing="ij")
+    image = torch.stack([cols, rows])[None].repeat(n, 1, 1, 1).double()
+    out = RandomResizedCrop(side, ratio=ratio)(image, _gen())
+    box_w = (out[:, 0, 0, -1] - out[:, 0, 0, 0]) * side / (side - 1)
+    box_h = (out[:, 1, -1, 0] - out[:, 1, 0, 0]) * side / (side - 1)
+    aspect = box_w / box_h  # a side clamped alone reached 1.41 for ratio (3/4, 4/3)
+    assert aspect.min() >= ratio[0] - 1e-4 and aspect.max() <= ratio[1] + 1e-4
+    left = out[:, 0, 0, 0] - box_w / (2 * side)
+    assert left.min() >= -1e-6 and (left + box_w).max() <= width + 1e-6
