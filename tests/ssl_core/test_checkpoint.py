@@ -70,19 +70,24 @@ def test_save_rejects_unknown_name(tmp_path):
 
 
 def test_mismatched_weights_are_reported(tmp_path):
-    path = save_encoder(tmp_path / "e.pt", _trained_tiny(), name="resnet-tiny", kwargs={})
-    # The default widths (16, 32, 64, 64) do not fit the saved (4, 8) weights.
+    # The default widths (16, 32, 64, 64) do not fit the (4, 8) weights: refused when saved
+    with pytest.raises(ConfigError, match=r"'resnet-tiny' with kwargs \{\} does not rebuild"):
+        save_encoder(tmp_path / "e.pt", _trained_tiny(), name="resnet-tiny", kwargs={})
+    path = save_encoder(tmp_path / "e.pt", _trained_tiny(), name="resnet-tiny",
+                        kwargs={"widths": (4, 8)})
+
+    def altered(**change):
+        payload = torch.load(path, weights_only=True)
+        torch.save({**payload, **change}, tmp_path / "altered.pt")
+        return tmp_path / "altered.pt"
+
+    # ... and when loaded (a file written otherwise), naming the keys
     with pytest.raises(DataError, match="weights do not fit") as err:
-        load_encoder(path)
+        load_encoder(altered(kwargs={}))
     assert "Missing key(s) in state_dict: " in str(err.value)  # not only torch's heading
     # a recorded out_dim the rebuilt encoder does not give is refused, not trusted
-    path = save_encoder(tmp_path / "o.pt", _trained_tiny(), name="resnet-tiny",
-                        kwargs={"widths": (4, 8)})
-    payload = torch.load(path, weights_only=True)
-    payload["out_dim"] = 999
-    torch.save(payload, path)
     with pytest.raises(DataError, match="records out_dim 999, but 'resnet-tiny'"):
-        load_encoder(path)
+        load_encoder(altered(out_dim=999))
 
 
 @pytest.fixture

@@ -56,6 +56,8 @@ def test_linear_probe_rejects_single_class_and_bad_cs():
         LinearProbe().fit(x, np.zeros(len(x), dtype=int))
     with pytest.raises(ConfigError, match="Cs"):
         LinearProbe(Cs=(0.0,)).fit(x, y)
+    with pytest.raises(DataError, match="x_val and y_val: give both"):
+        LinearProbe().fit(x, y, x[:10])
 
 
 def test_ridge_recovers_exact_linear_targets():

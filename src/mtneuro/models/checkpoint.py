@@ -138,11 +138,20 @@ def save_encoder(
     out_dim = getattr(encoder, "out_dim", None)
     if not isinstance(out_dim, int):
         raise ConfigError(f"save_encoder: encoder {type(encoder).__name__} has no integer out_dim")
+    state = {k: v.detach().cpu() for k, v in encoder.state_dict().items()}
+    if ":" not in name:  # a registered name: the file must load back (no user code run here)
+        try:
+            create_encoder(name, **dict(kwargs or {})).load_state_dict(state, strict=True)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            detail = (str(exc).splitlines()[1:2] or [str(exc)])[0].strip()[:140]
+            raise ConfigError(f"save_encoder: {name!r} with kwargs {dict(kwargs or {})} does not "
+                              f"rebuild this encoder ({detail}); pass the kwargs it was made "
+                              "with") from None
     payload = {
         "format": FORMAT,
         "name": name,
         "kwargs": dict(kwargs or {}),
-        "state_dict": {k: v.detach().cpu() for k, v in encoder.state_dict().items()},
+        "state_dict": state,
         "out_dim": out_dim,
         "input": with_encoder_facts(encoder, input_spec),
         "meta": dict(meta or {}),

@@ -194,6 +194,9 @@ class LinearProbe:
             raise DataError(
                 f"y: need at least 2 classes to train a classifier, got {self.classes_.tolist()}"
             )
+        if (x_val is None) != (y_val is None):  # one alone would silently mean CV instead
+            raise DataError("x_val and y_val: give both (C chosen on them) or neither (C by "
+                            "cross-validation on the training set)")
         self.standardizer_ = Standardizer(x)
         xs = self.standardizer_(x)
         if len(self.Cs) == 1:
