@@ -111,6 +111,9 @@ def load_state(
             warnings.filterwarnings("ignore", module="torch._weights_only_unpickler")
             payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
+        if map_location is not None and "device" in str(err).lower():  # the file may be fine
+            raise CheckpointError(f"{what} {path} cannot be loaded onto {map_location}: "
+                                  f"{_reason(err)}") from None
         raise CheckpointError(
             f"{what} {path} is not a torch checkpoint that loads safely ({_SAFE_LOAD}): "
             f"{_reason(err)}; the file is damaged or was not written by this version of mtneuro"

@@ -211,3 +211,14 @@ def test_user_encoder_file_is_rebuilt_only_when_its_code_is_trusted(toy_module, 
         resolve_encoder(str(path))  # the command line's --encoder FILE
     x = torch.rand(2, 1, 12, 12)
     assert torch.equal(load_encoder(path, trust_code=True)(x), enc(x))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_good_file_loaded_onto_an_absent_device_is_not_called_damaged(tmp_path):
+    from mtneuro.checkpoint_io import load_state, save_state
+    from mtneuro.errors import CheckpointError
+
+    path = save_state(tmp_path / "ok.pt", {"weights": torch.ones(2)})
+    with pytest.raises(CheckpointError, match="cannot be loaded onto cuda: ") as err:
+        load_state(path, what="checkpoint", map_location="cuda")
+    assert "damaged" not in str(err.value)
