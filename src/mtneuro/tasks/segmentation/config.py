@@ -25,8 +25,8 @@ from typing import Any, Literal
 
 from mtneuro.config import check, from_mapping, in_unit_interval, positive
 from mtneuro.errors import ConfigError
-from mtneuro.registry import check_choice
 from mtneuro.input_sides import check_crop_and_window
+from mtneuro.registry import check_choice
 from mtneuro.vocab import AMP_MODES, SEGMENTATION_MODEL_DIMS
 
 
@@ -222,7 +222,7 @@ def check_task2(config: Task2Config) -> None:
     check_crop_and_window(config.model, config.train.crop, config.window)
 
 
-def one_weight_per_class(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
+def checked_task2_values(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
     """The task contract's ``complete`` step: raw task-2 values that pass
     :func:`check_task2` (checked where the config is built, so a run fails before any tile
     is read)."""

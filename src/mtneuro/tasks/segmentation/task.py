@@ -46,6 +46,6 @@ TASK2 = Task(
     methods=SEGMENTATION_MODELS,
     presets={"paper": preset_values("paper"), "quick": preset_values("quick")},
     figures="mtneuro.report.task_figures:task2_figures",
-    complete="mtneuro.tasks.segmentation.config:one_weight_per_class",
+    complete="mtneuro.tasks.segmentation.config:checked_task2_values",
     resumable=True,
 )
