@@ -37,6 +37,14 @@ def test_the_report_leaves_out_cells_of_an_earlier_suite(tiny_task, tmp_path):
     markdown = (out / "leaderboard.md").read_text()
     assert ("Left out 1 record(s) in cells/ of an earlier run, not cells of suite 't' run here "
             "since (suite_cells.json): tiny-a-ok-s1; kept on disk, not averaged in.") in markdown
+    # `mtneuro report DIR` says so in the terminal too, and it is no failure
+    from click.testing import CliRunner
+
+    from mtneuro.cli.report import report
+
+    outcome = CliRunner().invoke(report, [str(out)])
+    assert outcome.exit_code == 0
+    assert "left out 1 record(s) in cells/ of an earlier run" in outcome.output
 
 
 def test_cells_copied_in_after_the_run_are_reported(tiny_task, tmp_path):

@@ -20,10 +20,15 @@ def report(out_dir: Path, no_published: bool) -> None:
     copied or mailed alone; the summary charts are also written to DIR/report_figures/.
     """
     from mtneuro.report.html import build_report
+    from mtneuro.report.leaderboard import left_out_line
 
     unreadable: list[tuple[str, str]] = []
-    paths = build_report(out_dir, published=not no_published, unreadable=unreadable)
+    left_out: list[str] = []
+    paths = build_report(out_dir, published=not no_published, unreadable=unreadable,
+                         left_out=left_out)
     click.echo(f"wrote {paths['html']} and {paths['markdown']}")
+    if left_out:  # an earlier suite's records: kept on disk, not averaged in (not an error)
+        click.echo(left_out_line(out_dir, left_out), err=True)
     for where, why in unreadable:
         click.echo(f"left out {where}: {why}", err=True)
     if unreadable:
