@@ -229,6 +229,13 @@ def _death(processes: list[Any]) -> str:
     for process in processes:
         process.join(timeout=5)
         code = process.exitcode
+        # the pool's own thread may be reaping the same child: waitpid then fails here and
+        # exitcode reads None until that thread has stored the status
+        for _ in range(50):
+            if code is not None:
+                break
+            time.sleep(0.1)
+            code = process.exitcode
         if code is not None and code < 0:
             with contextlib.suppress(ValueError):
                 return f"signal {-code}, {signal.Signals(-code).name}"
