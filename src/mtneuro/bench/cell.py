@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import platform
@@ -46,6 +45,7 @@ from typing import Any
 
 from mtneuro.bench.suite import Cell
 from mtneuro.config import to_dict
+from mtneuro.data.checksums import sha256_file
 from mtneuro.registry import import_object
 from mtneuro.report.record import run_and_record, write_result
 from mtneuro.report.results import write_metrics
@@ -90,11 +90,7 @@ def record_is_complete(record: dict[str, Any] | None, cell: Cell) -> bool:
 @functools.lru_cache(maxsize=32)
 def _sha256(path: str, _mtime_ns: int, _size: int) -> str:
     # keyed by modification time and size too: a file rewritten in place is hashed again
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def encoder_files(cell: Cell) -> dict[str, str]:
