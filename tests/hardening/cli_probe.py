@@ -4,6 +4,7 @@ left behind: exit code, stdout, stderr and the files of the working folder."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,3 +55,17 @@ def assert_one_line_error(outcome: Outcome, *needles: str) -> None:
     assert outcome.err.startswith("error: ") and "Traceback" not in outcome.err
     for needle in needles:
         assert needle in outcome.err, (needle, outcome.err)
+
+
+def check(tmp_path: Path, args: list[str], *needles: str,
+          within_s: float | None = None) -> Outcome:
+    """``mtneuro ARGS --out run`` in ``tmp_path`` fails in one line with the needles, writes
+    nothing, and (with ``within_s``) fails that fast."""
+    before = tree(tmp_path)
+    start = time.perf_counter()
+    outcome = invoke([*args, "--out", "run"], tmp_path)
+    assert_one_line_error(outcome, *needles)
+    assert tree(tmp_path) == before
+    if within_s is not None:
+        assert time.perf_counter() - start < within_s
+    return outcome

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 import torch
-from cli_probe import assert_one_line_error, invoke, tree
+from cli_probe import assert_one_line_error, check, invoke, tree
 
 from mtneuro.data.neural import load_file, load_recording
 from mtneuro.errors import ConfigError, DataError
@@ -21,17 +20,6 @@ CONFIG_COMMANDS = {
     "task3": ["task3", "--method", "pca", "--quick"],
 }
 SOURCE_COMMANDS = {**CONFIG_COMMANDS, "task2": ["task2", "--model", "unet", "--quick"]}
-
-
-def check(tmp_path, args, *needles, within_s=None):
-    before = tree(tmp_path)
-    start = time.perf_counter()
-    outcome = invoke([*args, "--out", "run"], tmp_path)
-    assert_one_line_error(outcome, *needles)
-    assert tree(tmp_path) == before
-    if within_s is not None:
-        assert time.perf_counter() - start < within_s
-    return outcome
 
 
 def test_task2_flag_and_set_giving_one_setting_twice_is_an_error(tmp_path):
@@ -380,24 +368,6 @@ def test_bench_dry_run_checks_what_the_run_would_reject(tmp_path):
     (tmp_path / "afile").write_text("x")
     outcome = invoke(["bench", "--suite", "quick", "--dry-run", "--out", "afile"], tmp_path)
     assert_one_line_error(outcome, "afile")
-
-
-@pytest.mark.parametrize(("source", "spec", "needles"), [
-    ("raise RuntimeError('boom in the module')\n", "broken_on_import:build",
-     ("importing module 'broken_on_import' raised RuntimeError: boom in the module",
-      "broken_on_import.py:1)")),
-    ("def build(:\n", "broken_syntax:build",
-     ("importing module 'broken_syntax' raised SyntaxError", "broken_syntax.py:1)")),
-    ("def build():\n    raise ValueError('no weights here')\n", "broken_call:build",
-     ("encoder 'broken_call:build': calling it raised ValueError: no weights here",
-      "broken_call.py:2)")),
-])
-def test_an_encoder_module_that_raises_is_one_line_naming_where(tmp_path, tmp_path_factory,
-                                                               monkeypatch, source, spec, needles):
-    modules = tmp_path_factory.mktemp("user_modules")
-    (modules / f"{spec.partition(':')[0]}.py").write_text(source)
-    monkeypatch.syspath_prepend(str(modules))
-    check(tmp_path, ["task1", "--method", "encoder", "--quick", "--encoder", spec], *needles)
 
 
 def test_data_list_refuses_a_root_that_is_not_there(tmp_path):
