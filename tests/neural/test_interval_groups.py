@@ -45,7 +45,7 @@ def test_sleep_intervals_resample_blocks_of_recorded_bins(shared_data, tmp_path)
     """Neighbouring sleep bins are not independent: the test bins are resampled in blocks of
     150 recorded bins (the reference's neg_k), here the 4 blocks of the last 600 of 3,000."""
     from mtneuro.data.neural import RECORDINGS
-    from mtneuro.tasks.neural.run import SLEEP_BLOCK_BINS
+    from mtneuro.tasks.neural.metrics import SLEEP_BLOCK_BINS
 
     rates = np.load(shared_data / RECORDINGS["mouse-ca1"][0])[:, :3000]
     states = np.load(shared_data / RECORDINGS["mouse-ca1"][1])[:3000]

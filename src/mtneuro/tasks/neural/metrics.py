@@ -1,5 +1,6 @@
 """Decoding metrics of reach angles: angular error, accuracy and delta-accuracy (states:
-:func:`mtneuro.tasks.scores.accuracy_and_f1`).
+:func:`mtneuro.tasks.scores.accuracy_and_f1`), and their bootstrap intervals
+(:func:`metric_intervals`).
 
 MYOW protocol: a reach prediction is correct when its angle is within pi/8 of the
 target (i.e. the nearest of 8 directions is right): **accuracy**; within 3 pi/16
@@ -11,7 +12,14 @@ array([0.2])
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+from mtneuro.stats import classification_intervals, mean_interval
+
+if TYPE_CHECKING:
+    from mtneuro.data.neural import NeuralRecording
 
 ACC_TOL = np.pi / 8
 DELTA_ACC_TOL = 3 * np.pi / 16
@@ -43,3 +51,23 @@ def nearest_direction(angle: np.ndarray, n_directions: int = 8) -> np.ndarray:
     """Index of the nearest of ``n_directions`` equally spaced targets (for confusion matrices)."""
     step = 2 * np.pi / n_directions
     return np.mod(np.round(np.asarray(angle) / step).astype(np.int64), n_directions)
+
+
+#: Sleep test bins are resampled in blocks of this many recorded bins (15 s at 0.1 s): the
+#: reference's distance beyond which bins count as unrelated (neg_k, train_mouse.py).
+SLEEP_BLOCK_BINS = 150
+
+
+def metric_intervals(rec: NeuralRecording, label: np.ndarray, pred: np.ndarray,
+                     per_bin: dict[str, np.ndarray], trial: np.ndarray, bins: np.ndarray) -> dict:
+    """Bootstrap 95% intervals of the test metrics (:mod:`mtneuro.stats`): reach over test
+    trials (a trial's bins resampled together); sleep (one long trial) over blocks of
+    :data:`SLEEP_BLOCK_BINS` recorded bins, since neighbouring bins are not independent
+    samples (resampling single bins would give intervals that are too narrow)."""
+    if rec.kind == "reach":
+        return {key: mean_interval(values, unit="test trials", groups=trial)
+                for key, values in per_bin.items()}
+    intervals = classification_intervals(label, pred, len(rec.class_names),
+                                         unit=f"test blocks of {SLEEP_BLOCK_BINS} bins",
+                                         groups=bins // SLEEP_BLOCK_BINS)
+    return {key: intervals[key] for key in ("accuracy", "f1_weighted")}

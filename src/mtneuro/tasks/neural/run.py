@@ -22,7 +22,6 @@ from mtneuro.config import validate
 from mtneuro.data.neural import NeuralRecording, load_recording
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.ssl.augment.neural import NeuralAugment
-from mtneuro.stats import classification_intervals, mean_interval
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
@@ -30,6 +29,7 @@ from mtneuro.tasks.neural.metrics import (
     ACC_TOL,
     DELTA_ACC_TOL,
     angular_error,
+    metric_intervals,
     nearest_direction,
     reach_accuracy,
 )
@@ -53,9 +53,6 @@ from mtneuro.tasks.scores import accuracy_and_f1
 from mtneuro.vocab import ENCODER_METHOD
 
 SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
-#: Sleep test bins are resampled in blocks of this many recorded bins (15 s at 0.1 s): the
-#: reference's distance beyond which bins count as unrelated (neg_k, train_mouse.py).
-SLEEP_BLOCK_BINS = 150
 
 
 @dataclasses.dataclass
@@ -341,7 +338,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
                                                        (labels, preds, trials, positions))
     test_per_bin = {key: np.concatenate([b[key] for b in per_bins]) for key in per_bins[0]}
     metrics = _pool(rec, folds, fold_metrics, test_label, test_pred)
-    metrics["intervals"] = _intervals(rec, test_label, test_pred, test_per_bin, test_trial,
+    metrics["intervals"] = metric_intervals(rec, test_label, test_pred, test_per_bin, test_trial,
                                       test_bins)
     metrics.update(
         method=config.method, seed=config.seed,
@@ -378,21 +375,6 @@ def _pool(rec: NeuralRecording, folds: list, fold_metrics: list[dict], label: np
         pooled.update(accuracy_and_f1(label, pred))
     pooled["folds"] = [{k: m[k] for k in keys} for m in fold_metrics]
     return pooled
-
-
-def _intervals(rec: NeuralRecording, label: np.ndarray, pred: np.ndarray,
-               per_bin: dict[str, np.ndarray], trial: np.ndarray, bins: np.ndarray) -> dict:
-    """Bootstrap 95% intervals of the test metrics (:mod:`mtneuro.stats`): reach over test
-    trials (a trial's bins resampled together); sleep (one long trial) over blocks of
-    :data:`SLEEP_BLOCK_BINS` recorded bins, since neighbouring bins are not independent
-    samples (resampling single bins would give intervals that are too narrow)."""
-    if rec.kind == "reach":
-        return {key: mean_interval(values, unit="test trials", groups=trial)
-                for key, values in per_bin.items()}
-    intervals = classification_intervals(label, pred, len(rec.class_names),
-                                         unit=f"test blocks of {SLEEP_BLOCK_BINS} bins",
-                                         groups=bins // SLEEP_BLOCK_BINS)
-    return {key: intervals[key] for key in ("accuracy", "f1_weighted")}
 
 
 def _split_label(split: str) -> str:
