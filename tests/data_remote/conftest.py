@@ -33,11 +33,16 @@ def boss_server(array_source, monkeypatch):
 
 @pytest.fixture
 def fast_params(boss_server) -> dict:
-    """bossdb source params for the test server with short time-outs and waits."""
+    """bossdb source params for the test server with short waits.
+
+    The client time-out is generous: on a loaded machine an answer can take longer than a
+    stall test's 0.5 s, and a retried request would change the request counts the tests check.
+    Tests that inject stalls set a short one themselves.
+    """
     return {
         "host": boss_server.host,
         "protocol": "http",
-        "timeout": 0.5,
+        "timeout": 10.0,
         "backoff": 0.01,
         "max_attempts": 4,
         "max_retry_seconds": 10.0,

@@ -14,6 +14,7 @@ from mtneuro.data.sources.bossdb import aligned_blocks
 from mtneuro.errors import ConfigError, DataError, SourceUnavailableError
 
 SHAPE = (16, 512, 512)  # the volume fixture of conftest.py
+STALL_TIMEOUT = 0.5  # client time-out where the server stalls (3 s): each stalled try costs this
 
 
 def test_aligned_blocks_split_at_block_multiples():
@@ -56,7 +57,7 @@ def test_params_recreate_an_equivalent_source(boss_server, fast_params):
 
 @pytest.mark.parametrize("fault", ["error500", "stall", "truncate", "drop"])
 def test_each_transient_fault_is_retried_and_recovered(boss_server, fast_params, volume, fault):
-    source = open_source("bossdb", **fast_params)
+    source = open_source("bossdb", **{**fast_params, "timeout": STALL_TIMEOUT})
     boss_server.inject(fault, count=2)
     start = time.monotonic()
     data = source.read_channel("image", (2, 6), (10, 200), (30, 90))  # one block
@@ -64,9 +65,9 @@ def test_each_transient_fault_is_retried_and_recovered(boss_server, fast_params,
     np.testing.assert_array_equal(data, volume["image"][2:6, 10:200, 30:90])
     outcomes = [r.outcome for r in boss_server.log if r.route == "cutout"]
     assert outcomes == [fault, fault, "ok"]
-    # stalls cost one client time-out (0.5 s) each, the others only the backoff waits (~0.01 s);
+    # stalls cost one client time-out each, the others only the backoff waits (~0.01 s);
     # the margin is for a loaded CI machine, far below the 3 s the server would stall for
-    assert elapsed < (2 * 0.5 + 1.5 if fault == "stall" else 1.5)
+    assert elapsed < (2 * STALL_TIMEOUT + 1.5 if fault == "stall" else 1.5)
 
 
 def test_fault_in_one_block_of_a_parallel_read_is_recovered(boss_server, fast_params, volume):
@@ -104,14 +105,15 @@ def test_persistent_failure_is_bounded_in_attempts_and_time(boss_server, fast_pa
 
 
 def test_time_budget_stops_retries_before_the_attempt_budget(boss_server, fast_params):
-    source = open_source("bossdb", **{**fast_params, "max_attempts": 50, "max_retry_seconds": 1.2})
+    source = open_source("bossdb", **{**fast_params, "max_attempts": 50, "max_retry_seconds": 1.2,
+                                      "timeout": STALL_TIMEOUT})
     boss_server.inject("stall", count=None)
     start = time.monotonic()
     with pytest.raises(SourceUnavailableError, match="unreachable"):
         source.read_channel("image", (0, 1), (0, 8), (0, 8))
     elapsed = time.monotonic() - start
-    # each stalled try costs the 0.5 s time-out; the budget allows starting tries until 1.2 s
-    assert elapsed < 1.2 + 0.5 + 1.0
+    # each stalled try costs STALL_TIMEOUT; the budget allows starting tries until 1.2 s
+    assert elapsed < 1.2 + STALL_TIMEOUT + 1.0
     assert 2 <= boss_server.count("cutout") <= 4
 
 
