@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +30,7 @@ import numpy as np
 
 from mtneuro.data.catalog import CATALOG
 from mtneuro.data.checksums import KNOWN_SHA256, sha256_file, verify_file
+from mtneuro.data.numpy_files import checked_numeric, read_arrays
 from mtneuro.data.paths import candidate_roots
 from mtneuro.errors import DataError
 from mtneuro.registry import unknown_name_message
@@ -146,49 +146,6 @@ def _verified(path: Path) -> str:
     return sha256_file(path)
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of a ``.npz`` or the one array of a ``.npy`` (under key ``""``), read
-    without unpickling; a file that is no NumPy file, holds Python objects or is damaged
-    fails in one line."""
-    magic = b"PK\x03\x04" if path.suffix == ".npz" else b"\x93NUMPY"
-    with open(path, "rb") as handle:
-        if handle.read(len(magic)) != magic:
-            raise DataError(f"{path}: not a readable NumPy {path.suffix} file (it does not "
-                            f"start as one; a text or other file?)")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):
-            return {"": loaded}
-        with loaded as npz:
-            return {k: npz[k] for k in npz.files}
-    except ValueError as err:
-        if "pickle" in str(err):
-            raise DataError(f"{path}: holds Python objects (object arrays), which mtneuro does "
-                            "not unpickle; save plain numeric arrays") from None
-        raise DataError(f"{path}: not a readable NumPy {path.suffix} file ({err})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
-        raise DataError(f"{path}: not a readable NumPy {path.suffix} file ({err})") from None
-
-
-def _numeric(array: np.ndarray, path: Path, key: str, *, integer: bool = False) -> np.ndarray:
-    """``array`` checked: numeric, non-empty, finite and, if ``integer``, whole numbers."""
-    where = f"{path}: {key}" if key else str(path)
-    real = np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array)
-    if not (real or array.dtype == bool):
-        raise DataError(f"{where}: expected real numbers, got dtype {array.dtype}")
-    if array.size == 0:
-        raise DataError(f"{where}: is empty (shape {array.shape})")
-    finite = np.isfinite(array)
-    if not finite.all():
-        bad = np.argwhere(~finite)[0].tolist()
-        raise DataError(f"{where}: {int((~finite).sum())} of {array.size} values are NaN or "
-                        f"infinite (first at index {bad}); clean the file first")
-    if integer and not np.array_equal(array, np.round(array)):
-        bad = np.argwhere(array != np.round(array))[0].tolist()
-        raise DataError(f"{where}: expected integers, got {array[tuple(bad)]!r} at index {bad}")
-    return array
-
-
 def _require(arrays: dict[str, np.ndarray], keys: tuple[str, ...], path: Path) -> None:
     missing = [k for k in keys if k not in arrays]
     if missing:
@@ -204,11 +161,11 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
     """
     path = Path(path)
     sha = _verified(path)
-    arrays = _read_arrays(path)
+    arrays = read_arrays(path)
     _require(arrays, ("firing_rates", "trial", "label"), path)
     for key in ("firing_rates", "trial", "label", "timestep"):
         if key in arrays:
-            _numeric(arrays[key], path, key, integer=key != "firing_rates")
+            checked_numeric(arrays[key], path, key, integer=key != "firing_rates")
     rates = np.asarray(arrays["firing_rates"], dtype=np.float32)
     n = rates.shape[0]
     if rates.ndim != 2:
@@ -246,8 +203,8 @@ def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: st
     """
     rates_path, states_path = Path(rates_path), Path(states_path)
     files = {str(rates_path): _verified(rates_path), str(states_path): _verified(states_path)}
-    counts = _numeric(_read_arrays(rates_path)[""], rates_path, "")
-    states = _numeric(_read_arrays(states_path)[""], states_path, "", integer=True)
+    counts = checked_numeric(read_arrays(rates_path)[""], rates_path, "")
+    states = checked_numeric(read_arrays(states_path)[""], states_path, "", integer=True)
     if counts.ndim != 2 or states.ndim != 1 or counts.shape[1] != states.shape[0]:
         raise DataError(
             f"{rates_path.name} (neurons, bins) and {states_path.name} (bins,) disagree: "

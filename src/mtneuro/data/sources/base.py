@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Iterable
 
 import numpy as np
@@ -133,6 +133,22 @@ class VolumeSource(ABC):
                 )
             checked.append((lo, hi))
         return tuple(checked)  # type: ignore[return-value]
+
+    def check_request(
+        self, ranges: Sequence[Range | None], channels: Iterable[str] | None, where: str
+    ) -> tuple[tuple[Range, Range, Range], list[str]]:
+        """Ranges (None = whole axis) and channels checked against this volume; ``where``
+        names the volume in the error (e.g. ``"cache DIR"``)."""
+        checked = self.check_ranges(
+            *((r if r is not None else (0, s)) for r, s in zip(ranges, self.shape))
+        )
+        wanted = list(channels) if channels is not None else list(self.channels)
+        for channel in wanted:
+            if channel not in self.channels:
+                raise ConfigError(
+                    f"channels: {channel!r} is not in {where} ({', '.join(self.channels)})"
+                )
+        return checked, wanted
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(shape={self.shape})"

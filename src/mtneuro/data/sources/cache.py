@@ -330,7 +330,7 @@ class CacheSource(VolumeSource):
         """
         from tqdm.auto import tqdm
 
-        ranges, wanted = checked_request(self, (z, y, x), channels, f"cache {self.root}")
+        ranges, wanted = self.check_request((z, y, x), channels, f"cache {self.root}")
         jobs = [(c, k) for c in wanted for k in self.store.keys_in(*ranges)]
 
         def ensure(job: tuple[str, Key]) -> bool:
@@ -385,18 +385,3 @@ class CacheSource(VolumeSource):
             self._map(lambda job: self._fetch(*job), report.bad, bar)
         return len(report.bad)
 
-
-def checked_request(
-    volume: VolumeSource, ranges: Sequence[Range | None], channels: Iterable[str] | None, where: str
-) -> tuple[tuple[Range, Range, Range], list[str]]:
-    """Ranges (None = whole axis) and channels checked against ``volume``."""
-    checked = volume.check_ranges(
-        *((r if r is not None else (0, s)) for r, s in zip(ranges, volume.shape))
-    )
-    wanted = list(channels) if channels is not None else list(volume.channels)
-    for channel in wanted:
-        if channel not in volume.channels:
-            raise ConfigError(
-                f"channels: {channel!r} is not in {where} ({', '.join(volume.channels)})"
-            )
-    return checked, wanted

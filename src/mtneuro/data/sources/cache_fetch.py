@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mtneuro.data.sources.base import CHANNELS, Range, VolumeSource
-from mtneuro.data.sources.cache import CacheSource, FillReport, checked_request
+from mtneuro.data.sources.cache import CacheSource, FillReport
 from mtneuro.data.sources.cache_upstream import open_upstream
 from mtneuro.data.sources.cache_metadata import MANIFEST, TMP_MARK
 from mtneuro.data.sources.cache_store import ChunkStore
@@ -52,7 +52,7 @@ def fill_cache(
         if isinstance(upstream, VolumeSource)
         else open_upstream(upstream, dict(upstream_params or {}))
     )
-    checked_request(source, ranges, channels, f"source {source.name}")
+    source.check_request(ranges, channels, f"source {source.name}")
     existed = _cache_paths(root)
     cache = None
     try:

@@ -1,0 +1,60 @@
+"""NumPy files read without unpickling, and their arrays checked before use.
+
+A recording file comes from a download or a colleague: it may be no NumPy file at all,
+hold Python objects (loading those would run code), be cut short, or carry NaNs. Each of
+these fails here in one line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from mtneuro.errors import DataError
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a ``.npz`` or the one array of a ``.npy`` (under key ``""``), read
+    without unpickling; a file that is no NumPy file, holds Python objects or is damaged
+    fails in one line."""
+    magic = b"PK\x03\x04" if path.suffix == ".npz" else b"\x93NUMPY"
+    with open(path, "rb") as handle:
+        if handle.read(len(magic)) != magic:
+            raise DataError(f"{path}: not a readable NumPy {path.suffix} file (it does not "
+                            f"start as one; a text or other file?)")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            return {"": loaded}
+        with loaded as npz:
+            return {k: npz[k] for k in npz.files}
+    except ValueError as err:
+        if "pickle" in str(err):
+            raise DataError(f"{path}: holds Python objects (object arrays), which mtneuro does "
+                            "not unpickle; save plain numeric arrays") from None
+        raise DataError(f"{path}: not a readable NumPy {path.suffix} file ({err})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise DataError(f"{path}: not a readable NumPy {path.suffix} file ({err})") from None
+
+
+def checked_numeric(
+    array: np.ndarray, path: Path, key: str, *, integer: bool = False
+) -> np.ndarray:
+    """``array`` checked: numeric, non-empty, finite and, if ``integer``, whole numbers."""
+    where = f"{path}: {key}" if key else str(path)
+    real = np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array)
+    if not (real or array.dtype == bool):
+        raise DataError(f"{where}: expected real numbers, got dtype {array.dtype}")
+    if array.size == 0:
+        raise DataError(f"{where}: is empty (shape {array.shape})")
+    finite = np.isfinite(array)
+    if not finite.all():
+        bad = np.argwhere(~finite)[0].tolist()
+        raise DataError(f"{where}: {int((~finite).sum())} of {array.size} values are NaN or "
+                        f"infinite (first at index {bad}); clean the file first")
+    if integer and not np.array_equal(array, np.round(array)):
+        bad = np.argwhere(array != np.round(array))[0].tolist()
+        raise DataError(f"{where}: expected integers, got {array[tuple(bad)]!r} at index {bad}")
+    return array
