@@ -3,7 +3,7 @@
 The live table lists every cell with its status, time and first headline number (for a
 running cell: its elapsed time, ticking, and what its current loop reports: epoch or
 step and samples/s, read from the file the cell publishes to, :mod:`mtneuro.progress`),
-and a caption with counts and an ETA (:func:`eta_seconds`). A cell complete from an
+and a caption with counts and an ETA (:func:`eta_text`). A cell complete from an
 earlier run that ``--resume`` keeps is "done earlier" (status ``earlier``). Without a
 terminal (logs, CI) it prints one line per cell that finishes and, at least every
 :data:`LOG_INTERVAL_S` seconds, one per running cell; ``quiet`` prints nothing but
@@ -68,16 +68,24 @@ def label(status: str) -> str:
     return LABELS.get(status, status)
 
 
+def _mean_wall_s(states: list[CellState]) -> float | None:
+    """Mean wall time of the cells that ran in this session (``None``: none yet)."""
+    done = [s.wall_s for s in states if s.status in ("complete", "failed") and s.wall_s is not None]
+    return sum(done) / len(done) if done else None
+
+
 def eta_seconds(states: list[CellState], parallel: int, now: float | None = None
                 ) -> float | None:
     """Seconds left, from the mean wall time ``m`` of cells that ran in this session: each
     running cell needs ``m`` less its elapsed time (at least 0), and each pending cell ``m``
-    on the first of the ``parallel`` jobs to be free; ``None`` before any cell ran."""
-    done = [s.wall_s for s in states if s.status in ("complete", "failed") and s.wall_s is not None]
+    on the first of the ``parallel`` jobs to be free; ``None`` before any cell ran.
+
+    A running cell past ``m`` counts 0 here, so the number is then a lower bound (and 0
+    while work remains): :func:`eta_text` says so instead of printing it bare."""
     left = [s for s in states if s.status in ("pending", "running")]
-    if not done or not left:
+    mean = _mean_wall_s(states)
+    if mean is None or not left:
         return 0.0 if not left else None
-    mean = sum(done) / len(done)
     now = time.perf_counter() if now is None else now
     # when each job is next free: a running cell's job once it ends, an idle job now
     free_at = [mean if s.started is None else max(0.0, mean - (now - s.started))
@@ -87,6 +95,30 @@ def eta_seconds(states: list[CellState], parallel: int, now: float | None = None
     for _ in range(sum(s.status == "pending" for s in left)):
         heapq.heappush(free_at, heapq.heappop(free_at) + mean)
     return max(free_at)
+
+
+def eta_text(states: list[CellState], parallel: int, now: float | None = None) -> str | None:
+    """The caption's ETA (``None``: no ETA to show: nothing left, or no cell timed yet).
+
+    The rule: ``"ETA <t>"`` with ``t`` from :func:`eta_seconds` while every running cell is
+    within the mean cell time ``m``. Once one has run longer, its remaining time is unknown
+    (it counts 0 in ``t``), so ``t`` is only a lower bound: ``"ETA at least <t>"``, or, when
+    ``t`` rounds to 0 s (only such cells are left), ``"ETA unknown (N running past the mean
+    <m>)"``. A ``t`` under half a second with no such cell is ``"ETA <1s"``: never a bare
+    "0s" while work remains."""
+    if not any(s.status in ("pending", "running") for s in states):
+        return None
+    now = time.perf_counter() if now is None else now  # one clock reading for both
+    eta, mean = eta_seconds(states, parallel, now), _mean_wall_s(states)
+    if eta is None or mean is None:
+        return None
+    overrun = sum(s.status == "running" and s.started is not None and now - s.started >= mean
+                  for s in states)
+    if round(eta) >= 1:
+        return f"ETA at least {format_seconds(eta)}" if overrun else f"ETA {format_seconds(eta)}"
+    if overrun:
+        return f"ETA unknown ({overrun} running past the mean {format_seconds(mean)})"
+    return "ETA <1s"
 
 
 def _headline_text(state: CellState) -> str:
@@ -165,7 +197,8 @@ class Progress:
         """A line about the run itself (printed even when ``quiet``: it says what is replaced)."""
         self.console.print(text, highlight=False, soft_wrap=True)
 
-    def caption(self) -> str:
+    def caption(self, now: float | None = None) -> str:
+        """Counts and the ETA (:func:`eta_text`) as at ``now`` (default: the clock)."""
         counts = {k: sum(s.status == k for s in self.states) for k in STYLES}
         done = counts["complete"] + counts["earlier"] + counts["skipped"]
         text = f"{done}/{len(self.states)} done"
@@ -173,10 +206,8 @@ class Progress:
             text += f", {counts['failed']} failed"
         if counts["running"]:
             text += f", {counts['running']} running"
-        eta = eta_seconds(self.states, self.parallel)
-        if eta is not None and (counts["pending"] or counts["running"]):
-            text += f", ETA {format_seconds(eta)}"
-        return text
+        eta = eta_text(self.states, self.parallel, now)
+        return text if eta is None else f"{text}, {eta}"
 
     def _table(self) -> Table:
         table = Table(caption=self.caption(), expand=False)

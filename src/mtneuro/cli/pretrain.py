@@ -71,7 +71,7 @@ def pretrain(
     if probe and config.source not in ("digits", "cifar10", "cifar100", "folder"):
         raise ConfigError(f"--probe: only for vision sources, got source {config.source!r}")
     check_config(config)
-    config = with_run_device(config)  # the record names the device that ran ("auto" -> cpu)
+    config = with_run_device(config)  # the record names the device that ran ("auto" resolved)
     prepare_run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite)
     start = time.perf_counter()
     result = run_pretrain(config)  # Ctrl-C: main says how to resume

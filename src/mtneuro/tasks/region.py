@@ -163,9 +163,21 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
         (scored images: tiles or crops), "recipe" (the resolved protocol), "source",
         "wall_s"}``.
     """
+    return _run_on_device(_run_config(config), data, encoder)
+
+
+def _run_config(config: Task1Config) -> Task1Config:
+    """``config`` checked, with the device it runs on (``"auto"`` resolved before any data
+    is read, so the record names the device that ran): once per run, by whichever public
+    entry point the run came through."""
     if not isinstance(config, Task1Config):
         raise ConfigError(f"run_task1: expected a Task1Config, got {type(config).__name__}")
-    config = with_run_device(config)  # "auto" -> where it runs, before any data is read
+    return with_run_device(config)
+
+
+def _run_on_device(config: Task1Config, data: dict[str, SplitData] | None,
+                   encoder: nn.Module | None) -> dict[str, Any]:
+    """:func:`run_task1` of a config from :func:`_run_config`."""
     check_encoder_given(config, encoder)
     recipe = resolve_recipe(config)
     start = time.perf_counter()
@@ -195,7 +207,8 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
         "recipe": {
             **recipe.to_dict(),
             "z_step": config.preset("z_step"),
-            "backbone": config.preset("backbone") if config.method.startswith("supervised") else None,
+            "backbone": (config.preset("backbone") if config.method.startswith("supervised")
+                         else None),
         },
         "source": source_info,
         "config": to_dict(config),
@@ -207,5 +220,5 @@ def run(config: Task1Config, *, encoder: nn.Module | None = None) -> Result:
     """The task contract (:mod:`mtneuro.tasks.api`): :func:`run_task1` as a :class:`Result`."""
     from mtneuro.tasks.region_task import TASK1
 
-    config = with_run_device(config)  # the record names the device that ran
-    return TASK1.from_run(config, run_task1(config, encoder=encoder))
+    config = _run_config(config)  # the Result's config too names the device that ran
+    return TASK1.from_run(config, _run_on_device(config, None, encoder))

@@ -207,9 +207,22 @@ def run_task3(config: Task3Config, data: Task3Data | None = None,
         "scatter": {"true", "pred", "seed"} (first seed,
         test crops, not for JSON), "n_crops", "feature_summary", "connectivity", ...}``.
     """
+    return _run_on_device(_run_config(config), data, region_splits, encoder)
+
+
+def _run_config(config: Task3Config) -> Task3Config:
+    """``config`` checked, with the device it runs on (``"auto"`` resolved before any data
+    is read, so the record names the device that ran): once per run, by whichever public
+    entry point the run came through."""
     if not isinstance(config, Task3Config):
         raise ConfigError(f"run_task3: expected a Task3Config, got {type(config).__name__}")
-    config = with_run_device(config)  # "auto" -> where it runs, before any data is read
+    return with_run_device(config)
+
+
+def _run_on_device(config: Task3Config, data: Task3Data | None,
+                   region_splits: dict[str, SplitData] | None,
+                   encoder: nn.Module | None) -> dict[str, Any]:
+    """:func:`run_task3` of a config from :func:`_run_config`."""
     check_encoder_given(config, encoder)
     start = time.perf_counter()
     source_info = None
@@ -261,5 +274,6 @@ def run(config: Task3Config, *, encoder: nn.Module | None = None) -> Result:
     (the scatter arrays of the first seed as an artefact, not in ``metrics``)."""
     from mtneuro.tasks.semantic_task import TASK3
 
-    config = with_run_device(config)  # the record names the device that ran
-    return TASK3.from_run(config, run_task3(config, encoder=encoder), artefacts=("scatter",))
+    config = _run_config(config)  # the Result's config too names the device that ran
+    return TASK3.from_run(config, _run_on_device(config, None, None, encoder),
+                          artefacts=("scatter",))

@@ -1,0 +1,67 @@
+"""The live table's ETA never reads a bare "0s" while cells still run (fake clock, no sleeps).
+
+A running cell past the mean cell time has an unknown remainder: the caption then says the
+estimate is a lower bound, or unknown when nothing else is left.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from mtneuro.bench.progress import CellState, Progress, eta_text
+from mtneuro.bench.suite import expand, parse_suite
+
+NOW = 1000.0
+
+
+def _states(rows: list[tuple[str, float | None, float | None]]) -> list[CellState]:
+    """One state per ``(status, wall_s, seconds running)`` row."""
+    methods = ["pca", "nmf", "byol", "myow", "supervised", "encoder"][: len(rows)]
+    suite = parse_suite({"name": "t", "seeds": [0], "grid": [
+        {"task": "task1", "setting": "roi-c1", "methods": methods}]})
+    states = [CellState(cell) for cell in expand(suite)]
+    for state, (status, wall_s, running_s) in zip(states, rows, strict=True):
+        state.status, state.wall_s = status, wall_s
+        state.started = None if running_s is None else NOW - running_s
+    return states
+
+
+def test_a_cell_running_past_the_mean_makes_the_eta_unknown_not_zero():
+    states = _states([("complete", 10.0, None), ("running", None, 25.0)])
+    assert eta_text(states, parallel=1, now=NOW) == "ETA unknown (1 running past the mean 10s)"
+    caption = Progress(states, parallel=1, quiet=True).caption(now=NOW)
+    assert caption == "1/2 done, 1 running, ETA unknown (1 running past the mean 10s)"
+    assert "ETA 0s" not in caption
+
+
+def test_with_other_work_left_the_eta_of_an_overrun_is_a_lower_bound():
+    # mean 100 s; one cell 150 s in (remainder unknown), one 60 s in (40 s left), one pending
+    states = _states([("complete", 100.0, None), ("running", None, 150.0),
+                      ("running", None, 60.0), ("pending", None, None)])
+    assert eta_text(states, parallel=2, now=NOW) == "ETA at least 1m40s"
+
+
+def test_within_the_mean_the_eta_is_the_plain_estimate():
+    states = _states([("complete", 100.0, None), ("running", None, 60.0),
+                      ("pending", None, None)])
+    assert eta_text(states, parallel=1, now=NOW) == "ETA 2m20s"  # 40 s left, then 100 s
+    # a fraction of a second left is not "0s" either
+    almost = _states([("complete", 10.0, None), ("running", None, 9.8)])
+    assert eta_text(almost, parallel=1, now=NOW) == "ETA <1s"
+
+
+def test_no_eta_before_a_cell_is_timed_or_once_nothing_is_left():
+    assert eta_text(_states([("running", None, 5.0), ("pending", None, None)]), 1, NOW) is None
+    done = _states([("complete", 10.0, None), ("failed", 3.0, None)])
+    assert eta_text(done, parallel=1, now=NOW) is None
+    assert Progress(done, parallel=1, quiet=True).caption(now=NOW) == "1/2 done, 1 failed"
+
+
+def test_the_live_table_caption_uses_the_rule(monkeypatch):
+    from mtneuro.bench import progress as bench_progress
+
+    states = _states([("complete", 10.0, None), ("running", None, 25.0)])
+    # the fake clock, for this module only
+    monkeypatch.setattr(bench_progress, "time", SimpleNamespace(perf_counter=lambda: NOW))
+    table = Progress(states, parallel=1, quiet=True)._table()
+    assert table.caption == "1/2 done, 1 running, ETA unknown (1 running past the mean 10s)"
