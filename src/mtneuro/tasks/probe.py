@@ -10,6 +10,16 @@
   over contiguous blocks (or caller-given groups) of the training samples, all
   alphas of a fold solved at once from one SVD.
 
+In cross-validation each fold standardises its features with the mean and std of its
+own training rows, as ``GridSearchCV(make_pipeline(StandardScaler(), model))`` does: a
+scaler fitted on all training rows would let each fold's validation rows set the scale,
+hence the penalty, of every feature, and make the CV score of each strength slightly
+optimistic. The final model is standardised on all training rows. (The MTNeuro
+reference has no such probe: task 1 trains a linear head by SGD / Adam,
+``scripts/task1_ssl.py:212-221``; task 3 scores an unregularised in-sample
+``LinearRegression``, ``scripts/task3_main.py:99-128``, which
+:mod:`mtneuro.tasks.semantic_probe` reproduces with scikit-learn itself.)
+
 All estimators store their arguments unchanged, validate in ``fit``, end learned
 state in ``_`` and return ``self`` from ``fit`` (scikit-learn conventions).
 """
@@ -140,6 +150,15 @@ class Standardizer:
         return (x - self.mean) / self.scale
 
 
+def _fold_standardised(
+    x: np.ndarray, train: np.ndarray, val: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A CV fold's training and validation rows of ``x``, standardised with the scaler of
+    the training rows only (the module docstring says why)."""
+    scale = Standardizer(x[train])
+    return scale(x[train]), scale(x[val])
+
+
 class LinearProbe:
     """Logistic-regression probe on standardised frozen features.
 
@@ -211,12 +230,12 @@ class LinearProbe:
             else:
                 from sklearn.model_selection import StratifiedKFold
 
-                split = StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(xs, y)
-                pairs = list(split)
+                split = StratifiedKFold(folds, shuffle=True, random_state=self.seed).split(x, y)
+                folds_xy = [(*_fold_standardised(x, tr, te), y[tr], y[te]) for tr, te in split]
 
                 def cv_accuracy(c: float) -> float:
-                    return np.mean([self._model(c).fit(xs[tr], y[tr]).score(xs[te], y[te])
-                                    for tr, te in pairs])
+                    return np.mean([self._model(c).fit(xtr, ytr).score(xte, yte)
+                                    for xtr, xte, ytr, yte in folds_xy])
 
                 self.scores_ = np.array([cv_accuracy(c) for c in self.Cs])
         best = 0 if np.isnan(self.scores_).all() else int(np.nanargmax(self.scores_))
@@ -286,7 +305,8 @@ class RidgeProbe:
         self.alphas, self.cv = alphas, cv
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> RidgeProbe:
-        """Fit on ``x`` ``(n, d)``, ``y`` ``(n,)`` or ``(n, t)``; ``groups`` ``(n,)`` define folds."""
+        """Fit on ``x`` ``(n, d)``, ``y`` ``(n,)`` or ``(n, t)``; ``groups`` ``(n,)`` (e.g.
+        each sample's z slice) define the folds."""
         with single_thread_blas():
             return self._fit(x, y, groups)
 
@@ -308,9 +328,13 @@ class RidgeProbe:
         for val in contiguous_folds(x.shape[0], self.cv, groups):
             train = np.ones(x.shape[0], dtype=bool)
             train[val] = False
-            xm, ym = xs[train].mean(axis=0), ys[train].mean(axis=0)
-            weights = ridge_solutions(xs[train] - xm, ys[train] - ym, alphas)
-            pred = np.einsum("nd,adt->ant", xs[val] - xm, weights) + ym
+            x_train, x_val = _fold_standardised(x, train, val)
+            # Targets keep the scale of all rows: ridge predictions are linear in the
+            # targets, so their scale only sets the units of cv_mse_ (the same factor for
+            # every alpha of a target), never the choice; centring is per fold.
+            ym = ys[train].mean(axis=0)
+            weights = ridge_solutions(x_train, ys[train] - ym, alphas)
+            pred = np.einsum("nd,adt->ant", x_val, weights) + ym
             mse += ((pred - ys[val]) ** 2).sum(axis=1)
         self.cv_mse_ = mse / x.shape[0]
         self.alpha_ = alphas[self.cv_mse_.argmin(axis=0)]
@@ -332,17 +356,34 @@ class RidgeProbe:
         pred = _as_2d(x, "x") @ self.coef_ + self.intercept_
         return pred[:, 0] if self.single_output_ else pred
 
-    def score(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Coefficient of determination R^2 per target (1 - SSE / SST on these samples)."""
+    def score(self, x: np.ndarray, y: np.ndarray) -> float | np.ndarray:
+        """Coefficient of determination R^2 (1 - SSE / SST on these samples): a float
+        for a probe fitted on one target ``(n,)``, else one per target ``(t,)``."""
         return r2_scores(np.asarray(y, dtype=np.float64), self.predict(x))
 
 
-def r2_scores(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """R^2 per column (a float for 1-D inputs); a constant target gives NaN."""
+def r2_scores(y_true: np.ndarray, y_pred: np.ndarray) -> float | np.ndarray:
+    """Coefficient of determination ``1 - SSE / SST`` of each target.
+
+    Args:
+        y_true, y_pred: ``(n,)`` (one target) or ``(n, t)``, the same shape.
+
+    Returns:
+        a ``float`` for ``(n,)`` inputs, a float64 ``(t,)`` array for ``(n, t)`` ones.
+        Equal to ``sklearn.metrics.r2_score(..., multioutput="raw_values")`` except for a
+        constant target, whose R^2 is undefined: NaN here (sklearn gives 1.0 or 0.0 by
+        default, NaN or -inf with ``force_finite=False``), so a mean over seeds or
+        targets (:func:`mtneuro.stats.mean_std`) leaves it out rather than counting a
+        made-up 0 or 1.
+    """
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
+    # (n,) against (n, 1) would broadcast to an (n, n) table of wrong residuals
+    if y_true.shape != y_pred.shape or y_true.ndim not in (1, 2):
+        raise DataError(f"r2_scores: expected y_true and y_pred of one shape (n,) or (n, t), "
+                        f"got {y_true.shape} and {y_pred.shape}")
     sse = ((y_true - y_pred) ** 2).sum(axis=0)
     sst = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0), np.nan)
-    return r2
+    return float(r2) if y_true.ndim == 1 else r2
