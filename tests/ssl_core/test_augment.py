@@ -152,25 +152,34 @@ def test_registry_and_bad_parameters():
 @pytest.mark.parametrize("area,step", [(0.25, 1.0), (1 / 16, 0.5)])
 def test_resized_crop_samples_the_box_at_the_right_scale(area, step):
     # On a ramp x[..., i, j] = j, bilinear sampling is exact: a box of side sqrt(area) * 16
-    # resized to 8 pixels advances sqrt(area) * 16 / 8 input pixels per output pixel.
+    # resized to 8 pixels advances sqrt(area) * 16 / 8 input pixels per output pixel (inside
+    # the box: an enlarged box's edge pixels repeat its edge, as torchvision's resize does).
     ramp = torch.arange(16.0).expand(6, 1, 16, 16)
     y = RandomResizedCrop(8, scale=(area, area), ratio=(1.0, 1.0))(ramp, _gen())
-    assert torch.allclose(y.diff(dim=-1), torch.full_like(y.diff(dim=-1), step), atol=1e-4)
+    inner = y.diff(dim=-1)[..., 1:-1]
+    assert torch.allclose(inner, torch.full_like(inner, step), atol=1e-4)
     assert torch.allclose(y.diff(dim=-2), torch.zeros_like(y.diff(dim=-2)), atol=1e-4)
     assert len({round(v, 3) for v in y[:, 0, 0, 0].tolist()}) > 1  # boxes differ per sample
 
 
 @pytest.mark.parametrize("ratio", [(3 / 4, 4 / 3), (2.0, 2.0)])
 def test_resized_crop_boxes_keep_their_aspect_ratio_in_range_and_stay_inside(ratio):
-    # an image of its own pixel coordinates: the output's corners give each box exactly
+    # an image of its own pixel coordinates: a pixel's value says where it came from
     height, width, side, n = 60, 90, 16, 2000
     rows, cols = torch.meshgrid(torch.arange(height) + 0.5, torch.arange(width) + 0.5,
                                 indexing="ij")
     image = torch.stack([cols, rows])[None].repeat(n, 1, 1, 1).double()
-    out = RandomResizedCrop(side, ratio=ratio)(image, _gen())
-    box_w = (out[:, 0, 0, -1] - out[:, 0, 0, 0]) * side / (side - 1)
-    box_h = (out[:, 1, -1, 0] - out[:, 1, 0, 0]) * side / (side - 1)
-    aspect = box_w / box_h  # a side clamped alone reached 1.41 for ratio (3/4, 4/3)
-    assert aspect.min() >= ratio[0] - 1e-4 and aspect.max() <= ratio[1] + 1e-4
-    left = out[:, 0, 0, 0] - box_w / (2 * side)
-    assert left.min() >= -1e-6 and (left + box_w).max() <= width + 1e-6
+    t = RandomResizedCrop(side, ratio=ratio)
+    g = _gen()
+    mask = torch.rand(n, generator=g) < 1.0  # the draw that ImageTransform.__call__ makes first
+    boxes = t.sample_boxes(n, height, width, mask, g).double()
+    top, left, box_h, box_w = boxes.unbind(1)
+    # integer sides rounded from an aspect in range (torchvision's): some aspect in range
+    # rounds to them, i.e. (w +- 0.5) / (h -+ 0.5) brackets the range
+    assert ((box_w + 0.5) / (box_h - 0.5) >= ratio[0] - 1e-9).all()
+    assert ((box_w - 0.5) / (box_h + 0.5) <= ratio[1] + 1e-9).all()
+    out = t(image, _gen())  # every output pixel comes from inside its box
+    assert (out[:, 0] >= left[:, None, None] + 0.5 - 1e-6).all()
+    assert (out[:, 0] <= (left + box_w)[:, None, None] - 0.5 + 1e-6).all()
+    assert (out[:, 1] >= top[:, None, None] + 0.5 - 1e-6).all()
+    assert (out[:, 1] <= (top + box_h)[:, None, None] - 0.5 + 1e-6).all()

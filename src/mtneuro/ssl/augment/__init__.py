@@ -3,6 +3,8 @@
 - :mod:`mtneuro.ssl.augment.images`: image transforms for ``(B, C, H, W)`` and
   ``(B, C, D, H, W)`` (crops, flips, 90-degree rotations, brightness/contrast, blur,
   noise, normalisation) and the :data:`AUGMENTATIONS` registry.
+- :mod:`mtneuro.ssl.augment.functional`: the same operations with per-sample parameters
+  (``resized_crop``, ``brightness_contrast``), equal per sample to torchvision's.
 - :mod:`mtneuro.ssl.augment.pipeline`: :class:`Compose` and the MTNeuro view
   :func:`mtneuro_view`.
 - :mod:`mtneuro.ssl.augment.neural`: population-vector transforms (import that module).

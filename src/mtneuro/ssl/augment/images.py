@@ -9,7 +9,9 @@ Randomness comes from the ``generator`` passed to ``__call__``, else from the
 transform's own generator (``seed=``), else from torch's global RNG. A CPU generator
 may drive CUDA tensors (the few per-sample numbers are drawn on CPU and moved).
 Each call draws the same amount of randomness whatever ``p`` is, so a pipeline stays
-reproducible when probabilities change.
+reproducible when probabilities change. Where a transform is named after a torchvision one
+(resized crop, brightness / contrast, Gaussian blur) it computes what torchvision computes
+for the same parameters, sample by sample (:mod:`mtneuro.ssl.augment.functional`).
 
 >>> from mtneuro.ssl.augment import mtneuro_view
 >>> g = torch.Generator().manual_seed(0)
@@ -28,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from mtneuro.registry import Registry
+from mtneuro.ssl.augment.functional import bcast, brightness_contrast, resized_crop
 from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 AUGMENTATIONS: Registry[object] = Registry("augmentation")
@@ -39,11 +42,6 @@ def _rand(shape: Sequence[int], g: torch.Generator | None, device: torch.device,
     if g is None:
         return draw(*shape, device=device)
     return draw(*shape, generator=g, device=g.device).to(device)
-
-
-def _bcast(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Reshape a per-sample ``(B,)`` tensor to broadcast against ``x`` ``(B, ...)``."""
-    return v.view(-1, *([1] * (x.dim() - 1)))
 
 
 def _check_image(x: torch.Tensor, name: str) -> None:
@@ -118,14 +116,20 @@ class RandomCrop(ImageTransform):
         return out.reshape(*x.shape[:-2], s, s)
 
 
+#: torchvision's ``RandomResizedCrop`` draws this many boxes before it falls back to the centre.
+_RRC_TRIES = 10
+
+
 @AUGMENTATIONS.register("random_resized_crop")
 class RandomResizedCrop(ImageTransform):
     """Crop a random box (area fraction ``scale``, aspect ``ratio``) and resize it bilinearly.
 
-    Boxes are drawn per sample and sampled through one ``affine_grid`` /
-    ``grid_sample`` call. A box larger than the image on a side is shrunk to fit, keeping
-    its aspect ratio. torchvision draws again instead, which favours smaller boxes: with the
-    default scale and ratio on a 60 x 90 image the mean area fraction is 0.48 here, 0.40 there.
+    Boxes are drawn as torchvision's ``RandomResizedCrop`` draws them: integer sides
+    rounded from a uniform area and a log-uniform aspect ratio, up to 10 draws until one
+    fits, else the largest centred box of an allowed aspect; a uniform integer offset.
+    The 10 draws of all samples are made at once (no loop), so boxes follow torchvision's
+    distribution, not its random stream. The resize is :func:`resized_crop`
+    (torchvision's with ``antialias=False``).
 
     Args:
         size: output height and width (pixels).
@@ -147,38 +151,48 @@ class RandomResizedCrop(ImageTransform):
         seed: int | None = None,
     ) -> None:
         super().__init__(p=p, seed=seed)
+        for name, (lo, hi) in (("scale", scale), ("ratio", ratio)):
+            if not 0 < lo <= hi:
+                raise ValueError(f"RandomResizedCrop {name}: expected 0 < min <= max, got "
+                                 f"{(lo, hi)!r}")
         self.size = int(size)
         self.scale = tuple(scale)
         self.ratio = tuple(ratio)
 
+    def sample_boxes(
+        self, n: int, height: int, width: int, mask: torch.Tensor, g: torch.Generator | None
+    ) -> torch.Tensor:
+        """``(n, 4)`` long boxes ``(top, left, height, width)``; the whole image where
+        ``mask`` ``(n,)`` is False. Draws ``2 * 10 + 2`` numbers per sample whatever ``mask``."""
+        t, cpu = _RRC_TRIES, torch.device("cpu")
+        # float64, so sides round as torchvision's; on the CPU, as MPS has no float64 (the
+        # (n, 4) boxes then go to the device without a wait, as the mask never comes back)
+        u = _rand((n, 2 * t + 2), g, cpu).double()
+        area = height * width * (self.scale[0] + (self.scale[1] - self.scale[0]) * u[:, :t])
+        lo, hi = math.log(self.ratio[0]), math.log(self.ratio[1])
+        aspect = torch.exp(lo + (hi - lo) * u[:, t : 2 * t])
+        bw, bh = torch.sqrt(area * aspect).round(), torch.sqrt(area / aspect).round()
+        fits = (bw >= 1) & (bw <= width) & (bh >= 1) & (bh <= height)
+        first = fits.long().argmax(dim=1, keepdim=True)  # the first draw that fits
+        bw, bh = bw.gather(1, first)[:, 0], bh.gather(1, first)[:, 0]
+        # torchvision's fallback: the whole image, narrowed to the nearest allowed aspect
+        fw, fh = width, height
+        if width / height < self.ratio[0]:
+            fh = round(width / self.ratio[0])
+        elif width / height > self.ratio[1]:
+            fw = round(height * self.ratio[1])
+        found = fits.any(dim=1)
+        bw, bh = torch.where(found, bw, float(fw)), torch.where(found, bh, float(fh))
+        top = torch.where(found, (u[:, 2 * t] * (height - bh + 1)).floor(), (height - fh) // 2)
+        left = torch.where(found, (u[:, 2 * t + 1] * (width - bw + 1)).floor(), (width - fw) // 2)
+        top, left = top.clamp(max=height - bh), left.clamp(max=width - bw)
+        boxes = torch.stack((top, left, bh, bw), dim=1).long().to(mask.device)
+        whole = torch.tensor((0, 0, height, width), device=mask.device)  # ``p`` left these out
+        return torch.where(mask[:, None], boxes, whole)
+
     def apply(self, x, mask, g):
-        b, (h, w) = x.shape[0], x.shape[-2:]
-        u = _rand((b, 4), g, x.device)
-        area = self.scale[0] + (self.scale[1] - self.scale[0]) * u[:, 0]
-        log_r = (
-            math.log(self.ratio[0]) + (math.log(self.ratio[1]) - math.log(self.ratio[0])) * u[:, 1]
-        )
-        r = torch.exp(log_r) * (h / w)  # aspect in fractions of the image sides
-        bw, bh = torch.sqrt(area * r), torch.sqrt(area / r)  # fractions of W and H
-        # a box too wide or too tall shrinks by one factor: its aspect ratio stays in range
-        fit = torch.minimum(torch.ones_like(bw), torch.minimum(1 / bw, 1 / bh))
-        bw, bh = bw * fit, bh * fit
-        bw, bh = torch.where(mask, bw, 1.0), torch.where(mask, bh, 1.0)
-        # Centre in normalised [-1, 1] coordinates, keeping the box inside the image.
-        cx = (2 * u[:, 2] - 1) * (1 - bw)
-        cy = (2 * u[:, 3] - 1) * (1 - bh)
-        s = self.size
-        if x.dim() == 4:
-            theta = torch.zeros(b, 2, 3, device=x.device, dtype=x.dtype)
-            theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = bw, cx, bh, cy
-            grid = F.affine_grid(theta, [b, x.shape[1], s, s], align_corners=False)
-        else:
-            d = x.shape[2]
-            theta = torch.zeros(b, 3, 4, device=x.device, dtype=x.dtype)
-            theta[:, 0, 0], theta[:, 0, 3], theta[:, 1, 1], theta[:, 1, 3] = bw, cx, bh, cy
-            theta[:, 2, 2] = 1.0  # depth untouched
-            grid = F.affine_grid(theta, [b, x.shape[1], d, s, s], align_corners=False)
-        return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        boxes = self.sample_boxes(x.shape[0], x.shape[-2], x.shape[-1], mask, g)
+        return resized_crop(x, boxes, self.size)
 
 
 class _RandomFlip(ImageTransform):
@@ -192,7 +206,7 @@ class _RandomFlip(ImageTransform):
     def apply(self, x, mask, g):
         if x.dim() < -self.axis + 2:
             raise ValueError(f"{type(self).__name__} needs (B, C, D, H, W), got {tuple(x.shape)}")
-        return torch.where(_bcast(mask, x), x.flip(self.axis), x)
+        return torch.where(bcast(mask, x), x.flip(self.axis), x)
 
 
 @AUGMENTATIONS.register("horizontal_flip")
@@ -229,43 +243,56 @@ class RandomRot90(ImageTransform):
         if x.shape[-1] != x.shape[-2]:
             raise ValueError(f"RandomRot90 needs square images, got {tuple(x.shape[-2:])}")
         k = torch.where(mask, (_rand((x.shape[0],), g, x.device) * 4).long().clamp(max=3), 0)
-        x = torch.where(_bcast(k % 2 == 1, x), x.transpose(-2, -1), x)
-        x = torch.where(_bcast((k == 1) | (k == 2), x), x.flip(-2), x)
-        return torch.where(_bcast(k >= 2, x), x.flip(-1), x)
+        x = torch.where(bcast(k % 2 == 1, x), x.transpose(-2, -1), x)
+        x = torch.where(bcast((k == 1) | (k == 2), x), x.flip(-2), x)
+        return torch.where(bcast(k >= 2, x), x.flip(-1), x)
+
+
+def _color_range(value: float | Sequence[float], name: str) -> tuple[float, float]:
+    """torchvision's ColorJitter ranges: ``v`` -> ``[max(0, 1 - v), 1 + v]``, or ``(min, max)``."""
+    lo, hi = (max(0.0, 1.0 - value), 1.0 + value) if isinstance(value, (int, float)) else value
+    if (isinstance(value, (int, float)) and value < 0) or not 0 <= lo <= hi:
+        raise ValueError(f"RandomBrightnessContrast {name}: expected a float >= 0 or "
+                         f"0 <= min <= max, got {value!r}")
+    return float(lo), float(hi)
 
 
 @AUGMENTATIONS.register("brightness_contrast")
 class RandomBrightnessContrast(ImageTransform):
-    """Scale intensity by ``U[1-b, 1+b]`` and contrast (around each sample's mean) by ``U[1-c, 1+c]``.
+    """torchvision's ``ColorJitter(brightness, contrast)`` with factors drawn per sample.
+
+    Factors are uniform in ``[max(0, 1 - b), 1 + b]`` (or a given ``(min, max)``); like
+    ColorJitter, which applies its operations in a random order, each sample takes
+    brightness or contrast first with probability 1/2. See :func:`brightness_contrast`.
 
     Args:
-        brightness: maximum relative brightness change b.
-        contrast: maximum relative contrast change c.
-        clamp: clip the result to [0, 1] (inputs in [0, 1], before normalisation).
-        p: probability per sample.
+        brightness: maximum relative brightness change b, or a ``(min, max)`` factor range.
+        contrast: maximum relative contrast change c, or a ``(min, max)`` factor range.
+        clamp: clip to [0, 1] after each step (inputs in [0, 1], before normalisation).
+        p: probability per sample (``RandomApply([ColorJitter(...)], p)``).
     """
 
     def __init__(
         self,
         *,
-        brightness: float = 0.4,
-        contrast: float = 0.4,
+        brightness: float | tuple[float, float] = 0.4,
+        contrast: float | tuple[float, float] = 0.4,
         clamp: bool = True,
         p: float = 0.8,
         seed: int | None = None,
     ) -> None:
         super().__init__(p=p, seed=seed)
-        self.brightness, self.contrast, self.clamp = brightness, contrast, clamp
+        self.brightness = _color_range(brightness, "brightness")
+        self.contrast = _color_range(contrast, "contrast")
+        self.clamp = clamp
 
     def apply(self, x, mask, g):
-        u = _rand((x.shape[0], 2), g, x.device)
-        fb = torch.where(mask, 1 + self.brightness * (2 * u[:, 0] - 1), 1.0)
-        fc = torch.where(mask, 1 + self.contrast * (2 * u[:, 1] - 1), 1.0)
-        y = x * _bcast(fb, x).to(x.dtype)
-        mean = y.mean(dim=tuple(range(1, x.dim())), keepdim=True)
-        y = (y - mean) * _bcast(fc, x).to(x.dtype) + mean
-        y = y.clamp(0, 1) if self.clamp else y
-        return torch.where(_bcast(mask, x), y, x)
+        u = _rand((x.shape[0], 3), g, x.device)
+        (b0, b1), (c0, c1) = self.brightness, self.contrast
+        fb = torch.where(mask, b0 + (b1 - b0) * u[:, 0], 1.0)
+        fc = torch.where(mask, c0 + (c1 - c0) * u[:, 1], 1.0)
+        y = brightness_contrast(x, fb, fc, u[:, 2] < 0.5, clamp=self.clamp)
+        return torch.where(bcast(mask, x), y, x)
 
 
 @AUGMENTATIONS.register("gaussian_blur")
@@ -298,11 +325,14 @@ class RandomGaussianBlur(ImageTransform):
 
     def apply(self, x, mask, g):
         b, (h, w), k = x.shape[0], x.shape[-2:], self.kernel_size
-        sig = self.sigma[0] + (self.sigma[1] - self.sigma[0]) * _rand((b,), g, x.device)
-        t = torch.arange(k, device=x.device, dtype=torch.float32) - k // 2
+        # the kernel in the image's precision (at least float32), as torchvision builds it
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        u = _rand((b,), g, x.device).to(dtype)
+        sig = self.sigma[0] + (self.sigma[1] - self.sigma[0]) * u
+        t = torch.arange(k, device=x.device, dtype=dtype) - k // 2
         kern = torch.exp(-(t[None] ** 2) / (2 * sig[:, None] ** 2))
         kern = kern / kern.sum(dim=1, keepdim=True)
-        kern = torch.where(mask[:, None], kern, (t == 0).float()[None])  # delta = identity
+        kern = torch.where(mask[:, None], kern, (t == 0).to(dtype)[None])  # delta = identity
         flat = x.reshape(1, -1, h, w)  # (1, B*C*D, H, W): one group per (sample, channel, slice)
         per = flat.shape[1] // b
         kern = kern.to(x.dtype).repeat_interleave(per, dim=0)  # (B*C*D, k)
@@ -327,7 +357,7 @@ class RandomGaussianNoise(ImageTransform):
 
     def apply(self, x, mask, g):
         noise = _rand(x.shape, g, x.device, normal=True).to(x.dtype) * self.std
-        return x + noise * _bcast(mask, x).to(x.dtype)
+        return x + noise * bcast(mask, x).to(x.dtype)
 
 
 @AUGMENTATIONS.register("normalize")
@@ -344,14 +374,17 @@ class Normalize(ImageTransform):
         self.mean, self.std = mean, std
         # The statistics as tensors, made once per device and type: making a CUDA
         # tensor from Python numbers copies from the host and waits for the device.
-        self._tensors: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
+        self._tensors: dict[tuple[torch.device, torch.dtype],
+                            tuple[torch.Tensor, torch.Tensor]] = {}
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         # deterministic: no per-sample mask is drawn, so the generator's stream is untouched
         _check_image(x, "Normalize")
         return self.apply(x, None, None)
 
-    def apply(self, x: torch.Tensor, mask: torch.Tensor | None, g: torch.Generator | None) -> torch.Tensor:
+    def apply(
+        self, x: torch.Tensor, mask: torch.Tensor | None, g: torch.Generator | None
+    ) -> torch.Tensor:
         """Every sample, whatever ``mask``."""
         shape = (1, -1) + (1,) * (x.dim() - 2)
         key = (x.device, x.dtype)
