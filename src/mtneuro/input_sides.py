@@ -7,7 +7,8 @@ on smp 0.6 and MONAI 1.6 (``tests/tasks_segmentation/test_input_sizes.py`` keeps
 honest): the smp encoders stride 32, and FPN, MAnet and UNet++ refuse sides it does not
 divide; smp's U-Net resizes its skips and takes any side; PAN takes multiples of 16 from 128
 (its pyramid attention pools the 1/16 map three more times); PSPNet multiples of 8; the
-3D U-Net and V-Net halve H and W three times; HighResNet and ``ssl-unet`` take any side.
+3D U-Net and V-Net halve H and W three times; HighResNet and ``ssl-unet`` take any side. The
+depth of 3D blocks is checked the same way (:data:`MODEL_INPUT_DEPTHS`).
 
 A base module (no layer, no torch): the task-2 config checks sizes without importing torch
 (importing :mod:`mtneuro.models` imports it), and the model registry
@@ -52,7 +53,7 @@ class InputSide:
 
 
 #: segmentation model name -> the input side it takes (height and width of crops and
-#: inference windows; the depth of 3D blocks is the data's 8 slices).
+#: inference windows; the depth of 3D blocks: :data:`MODEL_INPUT_DEPTHS`).
 MODEL_INPUT_SIDES: dict[str, InputSide] = {
     "unet": InputSide(),
     "manet": InputSide(32),
@@ -65,6 +66,36 @@ MODEL_INPUT_SIDES: dict[str, InputSide] = {
     "vnet": InputSide(8),
     "highresnet": InputSide(),
 }
+
+
+#: 3D model name -> the depth (slices) of the blocks it takes, measured as the sides are:
+#: the 3D U-Net and V-Net halve the depth three times (MONAI's U-Net gives a 7-slice block
+#: back 8 slices deep and refuses other depths that are not multiples of 8, as V-Net does);
+#: HighResNet does not downsample.
+MODEL_INPUT_DEPTHS: dict[str, InputSide] = {
+    "unet3d": InputSide(8),
+    "vnet": InputSide(8),
+    "highresnet": InputSide(),
+}
+
+
+def check_input_depth(model: str, key: str, depth: int) -> None:
+    """Refuse a 3D block depth that ``model`` cannot take.
+
+    Args:
+        model: a 3D segmentation model name (others are left to the caller).
+        key: the config key that set ``depth``, for the message.
+        depth: slices per block.
+
+    Raises:
+        ConfigError: naming ``key``, ``depth`` and what ``model`` needs.
+    """
+    need = MODEL_INPUT_DEPTHS.get(model)
+    if need is None or need.fits(depth):
+        return
+    options = " or ".join(str(s) for s in need.nearest(depth))
+    raise ConfigError(f"{key}: model {model!r} takes blocks whose depth is {need.describe()} "
+                      f"slices, got {depth}; use e.g. {options}")
 
 
 def check_input_side(model: str, key: str, side: int) -> None:

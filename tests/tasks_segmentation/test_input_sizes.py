@@ -9,7 +9,7 @@ import torch
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, input_side, model_dim
 from mtneuro.tasks.segmentation.config import Task2Config, task2_config
-from mtneuro.input_sides import MODEL_INPUT_SIDES
+from mtneuro.input_sides import MODEL_INPUT_DEPTHS, MODEL_INPUT_SIDES
 from mtneuro.vocab import SEGMENTATION_MODELS
 
 
@@ -66,3 +66,45 @@ def test_the_table_matches_what_the_network_takes(model):
         with pytest.raises(RuntimeError):
             bad = fits + need.multiple // 2
             net(torch.zeros(1, 1, *depth, bad, bad))
+
+
+@pytest.mark.parametrize(("model", "depth", "expected"),
+                         [("unet3d", 12, "a multiple of 8 slices, got 12; use e\\.g\\. 8 or 16"),
+                          ("vnet", 4, "a multiple of 8 slices, got 4; use e\\.g\\. 8")])
+def test_a_block_depth_a_3d_model_cannot_take_is_refused_when_the_config_is_built(
+        model, depth, expected):
+    with pytest.raises(ConfigError, match=rf"^depth: model '{model}' takes blocks whose depth "
+                                          rf"is {expected}$"):
+        task2_config("paper", model=model, depth=depth)
+    assert task2_config("paper", model=model, depth=16).depth == 16
+
+
+def test_block_depth_is_for_3d_models_and_fits_the_test_range():
+    assert task2_config("paper", model="highresnet", depth=5).depth == 5  # any depth
+    with pytest.raises(ConfigError, match=r"^depth: expected at most 50 slices \(the test z "
+                                          r"range \[420, 470\)\), got 56$"):
+        task2_config("paper", model="unet3d", depth=56)
+    with pytest.raises(ConfigError, match=r"^depth: 2d samples are single slices, got 8"):
+        task2_config("paper", model="unet", depth=8)
+    with pytest.raises(ConfigError, match=r"^depth: 2d samples .* got 8"):
+        task2_config("paper", model="highresnet", dim="2d", depth=8)
+    with pytest.raises(ConfigError, match="depth: model 'vnet'"):
+        from mtneuro.tasks.segmentation.run import run_task2
+
+        run_task2(Task2Config(model="vnet", depth=12), source=object())  # before any read
+
+
+@pytest.mark.parametrize("model", ["unet3d", "vnet", "highresnet"])
+def test_the_depth_table_matches_what_the_network_takes(model):
+    """Depths the table accepts come back whole; the others fail or come back another depth
+    (MONAI's U-Net gives a 7-slice block back 8 slices deep)."""
+    torch.manual_seed(0)
+    net = create_segmentation_model(model, 3).eval()
+    need = MODEL_INPUT_DEPTHS[model]
+    with torch.no_grad():
+        for depth in (1, 4, 5, 7, 8, 12, 16):
+            try:
+                fits = net(torch.zeros(1, 1, depth, 8, 8)).shape[2] == depth
+            except RuntimeError:
+                fits = False
+            assert fits == need.fits(depth), depth

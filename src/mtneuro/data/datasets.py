@@ -24,6 +24,7 @@ from mtneuro.data.spec import REGIONS, SUBVOLUME_A, Z_SPLITS, region_setting, se
 from mtneuro.data.subvolumes import subvolumes
 from mtneuro.data.tiles import (
     block_starts,
+    covering_starts,
     depth_of,
     majority_region_class,
     read_block_channels,
@@ -152,8 +153,14 @@ class SegmentationTileDataset(_TileDataset):
             3 (axons merged into background; all four regions).
         split: ``"train"``, ``"val"`` or ``"test"`` (the task z splits of box A).
         dim: ``"2d"`` or ``"3d"``.
-        z_step: keep every ``z_step``-th block.
+        z_step: keep every ``z_step``-th block (1: the whole range, its end included:
+            :func:`~mtneuro.data.tiles.covering_starts`).
+        depth: slices per 3D block (the reference's ``volume_z``; default 8, as published).
         progress: show the reading's progress (a bar on a terminal, lines in a log).
+
+    Attributes:
+        scored_from: int64 ``(N,)``, the first slice of each sample to score: 0 but for a
+            block aligned to its range end, whose first slices the block before it holds.
     """
 
     def __init__(
@@ -164,6 +171,7 @@ class SegmentationTileDataset(_TileDataset):
         dim: str = "2d",
         *,
         z_step: int = 1,
+        depth: int | None = None,
         regions: Sequence[str] | None = None,
         transform: Transform | None = None,
         progress: bool = True,
@@ -175,8 +183,9 @@ class SegmentationTileDataset(_TileDataset):
         self.regions = tuple(regions) if regions is not None else self.setting.regions
         for region in self.regions:
             check_choice("region", region, list(self.setting.regions))
-        depth = depth_of(dim)
-        starts = block_starts(Z_SPLITS[check_choice("split", split, list(Z_SPLITS))], depth, z_step)
+        depth = _block_depth(dim, depth)
+        z = Z_SPLITS[check_choice("split", split, list(Z_SPLITS))]
+        starts, scored_from = covering_starts(z, depth, z_step)
         images, masks, region_index = [], [], []
         with LoopProgress(f"reading {split} tiles (task 2, {dim})", len(starts) * len(self.regions),
                           unit="tiles", enabled=progress) as shown:
@@ -191,6 +200,20 @@ class SegmentationTileDataset(_TileDataset):
         masks_arr = np.concatenate(masks).astype(np.int64)
         self.masks = masks_arr[:, 0] if depth == 1 else masks_arr
         self.region = np.concatenate(region_index).astype(np.int64)
+        self.scored_from = np.tile(scored_from, len(self.regions))
+
+    @property
+    def end_blocks(self) -> int:
+        """Blocks aligned to a range end (those that score fewer slices than they hold)."""
+        return int(np.count_nonzero(self.scored_from))
+
+    def scored(self) -> np.ndarray | None:
+        """Boolean map shaped as ``masks`` of the voxels to score (each test voxel once);
+        ``None`` when all are."""
+        if not self.scored_from.any():
+            return None
+        keep = np.arange(self.masks.shape[1])[None, :] >= self.scored_from[:, None]
+        return np.broadcast_to(keep[:, :, None, None], self.masks.shape)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         item = {
@@ -203,3 +226,15 @@ class SegmentationTileDataset(_TileDataset):
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """uint8 images (N, 1, [8,] H, W) and int64 class masks (N, [8,] H, W)."""
         return self.images, self.masks
+
+
+def _block_depth(dim: str, depth: int | None) -> int:
+    """Slices per sample: 1 in 2D; ``depth`` (default 8) in 3D."""
+    default = depth_of(dim)
+    if depth is None or depth == default:
+        return default
+    if dim == "2d":
+        raise ConfigError(f"depth: 2d samples are single slices, got {depth!r}")
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise ConfigError(f"depth: expected an int >= 1, got {depth!r}")
+    return depth

@@ -34,6 +34,42 @@ def block_starts(z: ZRange, depth: int, z_step: int = 1) -> np.ndarray:
     return starts[::z_step]
 
 
+def covering_starts(z: ZRange, depth: int, z_step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """First slice of each block of ``z``, and the first slice of each block that is scored.
+
+    Blocks are cut from the range start. Where the range is not a multiple of ``depth`` (the
+    test range ``[420, 470)`` has 50 slices: six 8-slice blocks leave 2), one more block ends
+    at the range end, so every slice is read; its slices that the block before it holds are
+    scored there only. The reference reads those slices too: ``bossdbdataset.py:185-200``
+    starts a seventh block at slice 48, but slices it from one array of all regions
+    (``:243-252``), so it runs into the next region (or is short for the last one). With
+    ``z_step`` > 1 the range is sampled, not covered, and no end block is added.
+
+    Args:
+        z: the split's range.
+        depth: slices per block (1 for 2D tiles).
+        z_step: keep every n-th block (1: cover the range, with an end block if needed).
+
+    Returns:
+        ``(starts, scored_from)``, int64 ``(N,)`` each: block i reads slices
+        ``starts[i] + [0, depth)`` and scores those from ``scored_from[i]`` on (0 but for an
+        end block, whose first slices the block before it scores).
+
+    >>> [a.tolist() for a in covering_starts(ZRange(420, 470), 8)]
+    [[420, 428, 436, 444, 452, 460, 462], [0, 0, 0, 0, 0, 0, 6]]
+    """
+    if not 1 <= depth <= len(z):
+        raise ConfigError(f"depth: expected 1 to {len(z)} slices (z range [{z.start}, "
+                          f"{z.stop})), got {depth!r}")
+    starts = block_starts(z, depth, z_step)
+    scored_from = np.zeros(len(starts), dtype=np.int64)
+    covered = z.start + len(z) // depth * depth
+    if z_step == 1 and covered < z.stop:
+        starts = np.append(starts, z.stop - depth)
+        scored_from = np.append(scored_from, covered - (z.stop - depth))
+    return starts.astype(np.int64), scored_from
+
+
 def read_block_channels(source: VolumeSource, channels: tuple[str, ...], box: Box,
                         starts: np.ndarray, depth: int) -> dict[str, np.ndarray]:
     """Blocks of each of ``channels`` in ``box`` starting at each of ``starts``:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from mtneuro.config import check, from_mapping, in_unit_interval, positive
 from mtneuro.errors import ConfigError
-from mtneuro.input_sides import check_crop_and_window
+from mtneuro.input_sides import check_crop_and_window, check_input_depth
 from mtneuro.registry import check_choice
 from mtneuro.vocab import AMP_MODES, SEGMENTATION_MODEL_DIMS
 
@@ -100,6 +100,9 @@ class Task2Config:
             as MTNeuro) or a local file; ``None``: random initialisation.
         train_z_step: keep every n-th training slice/block.
         test_z_step: keep every n-th test slice/block.
+        depth: slices per 3D block (the reference's ``volume_z``); ``None``: 8, as published.
+            2D samples are single slices. A z range that is not a multiple of it ends with a
+            block aligned to its end (:func:`~mtneuro.data.tiles.covering_starts`).
         window: side of the sliding inference window; ``None`` = ``train.crop``.
         overlap: overlap of neighbouring inference windows, in [0, 1).
         eval_batch_size: tiles per inference call.
@@ -124,6 +127,7 @@ class Task2Config:
     encoder_weights: str | None = None
     train_z_step: int = field(default=1, metadata=positive())
     test_z_step: int = field(default=1, metadata=positive())
+    depth: int | None = field(default=None, metadata=positive())
     window: int | None = field(default=None, metadata=positive())
     overlap: float = field(default=0.25, metadata=in_unit_interval())
     eval_batch_size: int = field(default=4, metadata=positive())
@@ -207,10 +211,39 @@ def preset_values(name: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     return values
 
 
+def block_depth(config: Task2Config) -> int:
+    """Slices per sample of a run: 1 in 2D, ``config.depth`` (default 8) in 3D."""
+    from mtneuro.data.tiles import depth_of  # numpy: configs stay importable without it
+
+    dim = config.dim or SEGMENTATION_MODEL_DIMS.get(config.model, "2d")
+    return depth_of(dim) if dim == "2d" or config.depth is None else config.depth
+
+
+def _check_depth(config: Task2Config) -> None:
+    """``depth`` is for 3D runs, fits the model (:data:`~mtneuro.input_sides.
+    MODEL_INPUT_DEPTHS`) and the shorter of the train and test z ranges."""
+    if config.depth is None:
+        return
+    if (config.dim or SEGMENTATION_MODEL_DIMS.get(config.model)) == "2d":
+        if config.depth != 1:
+            raise ConfigError(f"depth: 2d samples are single slices, got {config.depth}; "
+                              "depth applies to 3d models")
+        return
+    check_input_depth(config.model, "depth", config.depth)
+    from mtneuro.data.spec import Z_SPLITS  # numpy: configs stay importable without it
+
+    split = min(("train", "test"), key=lambda name: len(Z_SPLITS[name]))
+    z = Z_SPLITS[split]
+    if config.depth > len(z):
+        raise ConfigError(f"depth: expected at most {len(z)} slices (the {split} z range "
+                          f"[{z.start}, {z.stop})), got {config.depth}")
+
+
 def check_task2(config: Task2Config) -> None:
     """What single fields cannot say: explicit ``train.class_weights`` number one per class,
-    and the model takes the crop and window sides
-    (:func:`~mtneuro.input_sides.check_crop_and_window`).
+    the model takes the crop and window sides
+    (:func:`~mtneuro.input_sides.check_crop_and_window`) and the 3D block ``depth``
+    (:func:`~mtneuro.input_sides.check_input_depth`).
 
     Raises:
         ConfigError: naming the key, its value and what was expected.
@@ -220,6 +253,7 @@ def check_task2(config: Task2Config) -> None:
         raise ConfigError(f"train.class_weights: expected {config.classes} weights, one per "
                           f"class, got {len(weights)}")
     check_crop_and_window(config.model, config.train.crop, config.window)
+    _check_depth(config)
 
 
 def checked_task2_values(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -116,6 +116,7 @@ def evaluate_tiles(
     batch_size: int = 4,
     device: torch.device | str = "cpu",
     amp: str = "auto",
+    scored: np.ndarray | None = None,
 ) -> tuple[dict, np.ndarray]:
     """Predict every test tile and score it against ``masks`` (F1 pooled, IoU per image).
 
@@ -123,6 +124,9 @@ def evaluate_tiles(
         images: uint8 ``(N, 1, [D,] H, W)``.
         masks: int ``(N, [D,] H, W)`` true classes; each of the N tiles / blocks is one
             image of the per-image IoU.
+        scored: boolean, shaped like ``masks``: the voxels scored (``None``: all); a block
+            ending a z range leaves out the slices the block before it scores
+            (:meth:`~mtneuro.data.datasets.SegmentationTileDataset.scored`).
 
     Returns:
         ``(scores, predictions)``: :func:`~mtneuro.tasks.segmentation.metrics.segmentation_scores`
@@ -134,5 +138,6 @@ def evaluate_tiles(
     accumulator = ConfusionAccumulator(n_classes)
     # Chunked so the int64 bincount keys of a large test set never sit in memory at once.
     for start in range(0, len(masks), 16):
-        accumulator.update(predictions[start : start + 16], masks[start : start + 16])
+        part = None if scored is None else scored[start : start + 16]
+        accumulator.update(predictions[start : start + 16], masks[start : start + 16], part)
     return accumulator.scores(class_names), predictions

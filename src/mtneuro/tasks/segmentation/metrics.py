@@ -54,7 +54,10 @@ def _labels(values: torch.Tensor | np.ndarray, name: str, n_classes: int) -> tor
 
 
 def per_image_confusion(
-    prediction: torch.Tensor | np.ndarray, target: torch.Tensor | np.ndarray, n_classes: int
+    prediction: torch.Tensor | np.ndarray,
+    target: torch.Tensor | np.ndarray,
+    n_classes: int,
+    scored: np.ndarray | None = None,
 ) -> np.ndarray:
     """One pixel confusion matrix per image.
 
@@ -63,6 +66,9 @@ def per_image_confusion(
             N images of any (equal) spatial shape, e.g. ``(N, H, W)`` or ``(N, D, H, W)``.
         target: true classes, same shape.
         n_classes: C.
+        scored: boolean, same shape: only these pixels count (``None``: all). A 3D block
+            that ends a z range overlaps the block before it, whose slices it must not
+            count twice (:func:`~mtneuro.data.tiles.covering_starts`).
 
     Returns:
         int64 ``(N, C, C)``; entry ``[i, t, p]`` counts pixels of image i of true class t
@@ -75,6 +81,11 @@ def per_image_confusion(
     n = pred.shape[0] if pred.ndim else 1
     image = torch.arange(n).repeat_interleave(pred[0].numel() if pred.ndim else 1)
     key = (image * n_classes + true.reshape(-1)) * n_classes + pred.reshape(-1)
+    if scored is not None:
+        if tuple(np.shape(scored)) != tuple(pred.shape):
+            raise ValueError(f"scored has shape {tuple(np.shape(scored))}, "
+                             f"target {tuple(true.shape)}")
+        key = key[torch.from_numpy(np.ascontiguousarray(scored, dtype=bool).reshape(-1))]
     counts = torch.bincount(key, minlength=n * n_classes * n_classes)
     return counts.reshape(n, n_classes, n_classes).numpy().astype(np.int64)
 
@@ -148,10 +159,14 @@ class ConfusionAccumulator:
         self.n_images = 0
 
     def update(
-        self, prediction: torch.Tensor | np.ndarray, target: torch.Tensor | np.ndarray
+        self,
+        prediction: torch.Tensor | np.ndarray,
+        target: torch.Tensor | np.ndarray,
+        scored: np.ndarray | None = None,
     ) -> None:
-        """Add a batch of N images, label maps ``(N, ...)`` (the first axis indexes images)."""
-        confusions = per_image_confusion(prediction, target, self.n_classes)
+        """Add a batch of N images, label maps ``(N, ...)`` (the first axis indexes images);
+        ``scored``: the pixels that count (:func:`per_image_confusion`)."""
+        confusions = per_image_confusion(prediction, target, self.n_classes, scored)
         self.matrix += confusions.sum(axis=0)
         self.iou_sum += per_image_iou_scores(confusions).sum(axis=0)
         self.n_images += confusions.shape[0]

@@ -5,6 +5,10 @@ network configs (lines in ``docs/protocols.md``). What the card checks:
 
 * training: every field the reference fixes (:data:`REFERENCE_TRAIN`), the slices
   used, and inference on whole tiles (no sliding window);
+* 3D samples: the block depth (``volume_z``), and how a z range that is not a multiple of
+  it ends: our last block is aligned to the range end and scores only the slices the block
+  before it has not; the reference's last block of a region reads past the range into the
+  next region's slices (:func:`~mtneuro.data.tiles.covering_starts`);
 * the network: the reference's ``UNet`` configs build MTNeuro's own U-Net
   (``MTNeuro/models/unet.py``), not smp's; no config was released for the other
   networks of the table; smp encoders start from ImageNet weights there
@@ -16,10 +20,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mtneuro.data.spec import Z_SPLITS
+from mtneuro.data.tiles import covering_starts
 from mtneuro.models.segmentation import PAPER_MODELS_2D, model_dim
 from mtneuro.tasks.protocol import card, data_deviations, differs
+from mtneuro.tasks.segmentation.config import block_depth
 
-TASK2_VERSION = 1
+#: Card version per dimension; 3D v2: z ranges covered to their end (v1 dropped the slices
+#: after the last whole block: 2 of the 50 test slices of every region).
+TASK2_VERSIONS = {"2d": 1, "3d": 2}
+_BOSSDB = "MTNeuro/bossdbdataset.py"
 _CONFIG = {"2d": "UNet_2D_*class.json", "3d": "UNet_3D_*class.json"}
 _MAIN = "scripts/task2_main.py"
 
@@ -70,6 +80,26 @@ def _model_deviations(config: Any, dim: str) -> list[str]:
     return out
 
 
+def _block_deviations(config: Any) -> list[str]:
+    """3D: the block depth, and the end of each z range (module docstring)."""
+    depth = block_depth(config)
+    out = differs("3D block depth", depth, 8, "task2_3D_*class.json:21 volume_z")
+    ends = []
+    for split, step in (("train", config.train_z_step), ("test", config.test_z_step)):
+        z = Z_SPLITS[split]
+        starts, scored_from = covering_starts(z, depth, step)
+        if scored_from.any():
+            ends.append(f"{split} [{z.start}, {z.stop}): {len(starts)} blocks per region, the "
+                        f"last overlapping the one before by {scored_from[-1]} slices")
+    if ends:
+        out.append(f"3D z ranges end with a block of {depth} slices aligned to the range end ("
+                   f"{'; '.join(ends)}), its overlap scored once, in the earlier block; the "
+                   f"reference's last block of a region reads past the range into the next "
+                   f"region's slices, or fewer slices for the last region ({_BOSSDB}:127-210 "
+                   "block starts, 243-252 one array of all regions)")
+    return out
+
+
 def task2_card(config: Any, source: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Protocol card of a :class:`~mtneuro.tasks.segmentation.run.Task2Config`."""
     dim = config.dim or model_dim(config.model)
@@ -87,5 +117,7 @@ def task2_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
     if window < 256:
         out.append(f"sliding-window inference with {window}-px windows (reference: whole "
                    f"256-px tiles, {_MAIN}:184-194)")
+    if dim == "3d":
+        out += _block_deviations(config)
     out += data_deviations(source if source is not None else config.source)
-    return card(f"task2-{config.preset or 'custom'}", TASK2_VERSION, out)
+    return card(f"task2-{config.preset or 'custom'}", TASK2_VERSIONS[dim], out)

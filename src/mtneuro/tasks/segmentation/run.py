@@ -7,8 +7,9 @@ optional training checkpoints.
 Protocol (MTNeuro ``task2_*`` configs, see ``docs/protocols.md`` B.2/B.5): tiles
 of sub-volume A, train z ``[110, 379)``, test z ``[420, 470)``; 4 classes on
 cortex/striatum/thalamus, 3 classes (axons merged into background) on all four
-regions; 2D slices or 8-slice 3D blocks. Config and presets:
-:mod:`mtneuro.tasks.segmentation.config`.
+regions; 2D slices or 8-slice 3D blocks, a range's last block aligned to its end
+(:func:`~mtneuro.data.tiles.covering_starts`: every test voxel scored once). Config and
+presets: :mod:`mtneuro.tasks.segmentation.config`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from mtneuro.stats import (
 )
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.segmentation.batches import CropBatches
-from mtneuro.tasks.segmentation.config import Task2Config, check_task2
+from mtneuro.tasks.segmentation.config import Task2Config, block_depth, check_task2
 from mtneuro.tasks.segmentation.inference import evaluate_tiles
 from mtneuro.tasks.segmentation.metrics import per_image_confusion, per_image_iou_scores
 from mtneuro.tasks.segmentation.train import train_segmentation
@@ -59,10 +60,13 @@ def _summary(per_seed: list[dict], class_names: tuple[str, ...]) -> dict[str, An
 
 
 def image_intervals(predictions: np.ndarray, masks: np.ndarray,
-                    class_names: tuple[str, ...]) -> dict[str, Any]:
+                    class_names: tuple[str, ...],
+                    scored: np.ndarray | None = None) -> dict[str, Any]:
     """Bootstrap 95% intervals over test images of ``avg_f1``, ``avg_iou`` and the per-class
-    ``f1`` and ``iou`` (:mod:`mtneuro.stats`), from each image's pixel confusion matrix."""
-    confusions = per_image_confusion(predictions, masks, len(class_names))
+    ``f1`` and ``iou`` (:mod:`mtneuro.stats`), from each image's pixel confusion matrix
+    (of its ``scored`` voxels, :func:`~mtneuro.tasks.segmentation.metrics.per_image_confusion`).
+    """
+    confusions = per_image_confusion(predictions, masks, len(class_names), scored)
     f1 = confusion_intervals(confusions, unit="test images")
     iou_per_image = per_image_iou_scores(confusions)
     iou = mean_interval(iou_per_image, unit="test images")
@@ -81,6 +85,14 @@ def encoder_weights_fingerprint(weights: str | None) -> dict[str, Any]:
     if weights == IMAGENET or not Path(weights).is_file():
         return {"encoder_weights": {"value": weights}}
     return {"encoder_weights": {"value": weights, "sha256": sha256_file(weights)}}
+
+
+def _blocks_record(depth: int, train: Any, test: Any, scored: np.ndarray | None) -> dict:
+    """How a 3D run's z ranges were cut (:func:`~mtneuro.data.tiles.covering_starts`): block
+    depth, blocks aligned to a range end, and the test voxels scored (each once)."""
+    voxels = int(test.masks.size if scored is None else np.count_nonzero(scored))
+    return {"depth": depth, "end_blocks": {"train": train.end_blocks, "test": test.end_blocks},
+            "test_voxels_scored": voxels}
 
 
 def _example_indices(region: np.ndarray, per_region: int) -> np.ndarray:
@@ -144,18 +156,18 @@ def run_task2(
     device = resolve_device(config.device)
     source = source if source is not None else open_source(config.source, **config.source_params)
     started = time.perf_counter()
-    train_set = SegmentationTileDataset(
-        source, config.classes, "train", dim, z_step=config.train_z_step, progress=not quiet
-    )
-    test_set = SegmentationTileDataset(
-        source, config.classes, "test", dim, z_step=config.test_z_step, progress=not quiet
-    )
-    train_images, train_masks = train_set.arrays()
-    test_images, test_masks = test_set.arrays()
+    depth = block_depth(config)
+    train_set, test_set = (
+        SegmentationTileDataset(source, config.classes, split, dim, z_step=step, depth=depth,
+                                progress=not quiet)
+        for split, step in (("train", config.train_z_step), ("test", config.test_z_step)))
+    # Training sees an end block whole; scoring counts its slices the block before it has not.
+    train_images, train_masks = train_set.images, train_set.masks
+    test_images, test_masks, scored = test_set.images, test_set.masks, test_set.scored()
     read_s = time.perf_counter() - started
     crop = config.train.crop
     side = config.window or crop
-    window = (side, side) if dim == "2d" else (test_images.shape[2], side, side)
+    window = (side, side) if dim == "2d" else (depth, side, side)
 
     per_seed, examples = [], {}
     for seed in config.seeds:
@@ -190,6 +202,9 @@ def run_task2(
                 "seed": seed,
                 "source": source.describe(),
                 "train_z_step": config.train_z_step,
+                # 3D: the blocks trained on (depth, end blocks since task2 protocol 3d v2)
+                **({"blocks": {"depth": depth, "end_blocks": train_set.end_blocks}}
+                   if dim == "3d" else {}),
                 "encoder": config.encoder,
                 "encoder_name": config.encoder_name,
                 **encoder_weights_fingerprint(config.encoder_weights),
@@ -210,13 +225,15 @@ def run_task2(
             batch_size=config.eval_batch_size,
             device=device,
             amp=config.train.amp,
+            scored=scored,
         )
         t2 = time.perf_counter()
         per_seed.append(
             {
                 "seed": seed,
                 "scores": scores,
-                "intervals": image_intervals(predictions, test_masks, setting.class_names),
+                "intervals": image_intervals(predictions, test_masks, setting.class_names,
+                                             scored),
                 "train": history,
                 "train_s": t1 - t0,
                 "eval_s": t2 - t1,
@@ -249,6 +266,7 @@ def run_task2(
         "train_tile_shape": list(train_images.shape[1:]),
         "window": list(window),
         "read_s": read_s,
+        **({"blocks": _blocks_record(depth, train_set, test_set, scored)} if dim == "3d" else {}),
         "per_seed": per_seed,
         "summary": summary,
         "intervals": first_seed_intervals(per_seed, summary["avg_f1"], summary["avg_iou"]),
