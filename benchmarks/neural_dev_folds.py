@@ -37,7 +37,7 @@ from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
 from mtneuro.tasks.neural.run import make_augment, validation_monitor
-from mtneuro.tasks.neural.train import ViewSampler, torch_threads, train_ssl
+from mtneuro.tasks.neural.train import ViewSampler, compute_threads, train_ssl
 
 
 def development_groups(rec: NeuralRecording) -> list[np.ndarray]:
@@ -82,7 +82,7 @@ def curve(rec: NeuralRecording, split: S.Split, config: NeuralConfig, every: int
                           torch.from_numpy(rec.trial[ssl_bins]), augment, int(config.pos_window),
                           str(config.mine_exclude))
     start = time.perf_counter()
-    with torch_threads(config.threads):
+    with compute_threads(config.threads):
         if config.method == "supervised":
             train_supervised(sampler, torch.from_numpy(rec.label[split["train"]]), rec.kind, config,
                              seed=config.seed, n_classes=len(rec.class_names), every=every,

@@ -43,7 +43,7 @@ from mtneuro.data.neural import NeuralRecording, load_recording
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
 from mtneuro.tasks.neural.run import fit_readout, learn_features, score_test
-from mtneuro.tasks.neural.train import torch_threads
+from mtneuro.tasks.neural.train import compute_threads
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from neural_dev_folds import add_fold_arguments, development_groups  # noqa: E402  (the sibling script's)
@@ -76,7 +76,7 @@ def holdout_folds(rec: NeuralRecording, folds: list[int]) -> list[S.Split]:
 def variants(rec: NeuralRecording, split: S.Split, config: NeuralConfig) -> dict[str, dict]:
     """Held-out metrics of variants A, A+, B, C and D (module docstring) on one fold."""
     start = time.perf_counter()
-    with torch_threads(config.threads):
+    with compute_threads(config.threads):
         first, result, _, monitor = learn_features(rec, split, config)
         chosen = None if result is None else monitor.best_step
         wall_first = time.perf_counter() - start

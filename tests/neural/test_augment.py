@@ -1,5 +1,6 @@
 """Neural augmentations: per-sample dropout rate, noise, pepper, temporal neighbours."""
 
+import pytest
 import torch
 
 from mtneuro.ssl.augment.neural import (
@@ -79,3 +80,25 @@ def test_neural_augment_ends_with_z_scores():
                         dropout_p=0.0, pepper_p=0.0, noise_std=0.0)
     out = aug(torch.tensor([[4.0, 5.0, 3.0]]), g)
     assert out.tolist() == [[1.0, 3.0, 1.0]]  # a zero std counts as 1
+
+
+@pytest.mark.parametrize(("dtype", "atol"),
+                         [(torch.float16, 0.01), (torch.bfloat16, 0.1), (torch.float64, 1e-6)])
+def test_augmentations_return_the_dtype_they_are_given(dtype, atol):
+    """Half-precision rates stay half precision: the draws are float32's and each transform
+    rounds once (the whole chain rounds after each step: within a few units of its
+    precision of the float32 chain)."""
+    x = torch.poisson(torch.full((64, 20), 6.0), generator=torch.Generator().manual_seed(6))
+    transforms = {
+        "noise": lambda v, g: gaussian_noise(v, 1.5, apply_p=0.5, generator=g),
+        "pepper": lambda v, g: pepper_noise(v, 0.3, 1.5, apply_p=0.5, generator=g),
+        "dropout": lambda v, g: randomized_dropout(v, 0.2, generator=g),
+        "augment": NeuralAugment(mean=x.mean(0), std=x.std(0)),
+    }
+    for name, transform in transforms.items():
+        out = transform(x.to(dtype), torch.Generator().manual_seed(7))
+        assert out.dtype == dtype, name
+        reference = transform(x, torch.Generator().manual_seed(7)).to(dtype)
+        if name != "augment" and dtype != torch.float64:
+            assert torch.equal(out, reference), name
+        torch.testing.assert_close(out.double(), reference.double(), rtol=0, atol=atol, msg=name)

@@ -11,7 +11,10 @@ arXiv 2102.10106), views of a time bin are made by
    and silences each neuron with probability ``p``;
 3. *pepper*: a sparse constant ``c`` added to a random subset of neurons;
 4. *Gaussian noise* of std ``sigma``;
-5. z-scoring with statistics of the training bins.
+5. z-scoring with statistics of the training bins (:func:`zscore_statistics`).
+
+Each transform returns the floating dtype it was given (float16 / bfloat16 rates stay
+float16 / bfloat16; the random draws are made in float32 and the sum rounded once).
 
 >>> g = torch.Generator().manual_seed(0)
 >>> aug = NeuralAugment(mean=torch.zeros(3), std=torch.ones(3))
@@ -23,6 +26,33 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+#: Delta degrees of freedom of the z-scoring std: 1 (Bessel-corrected), as the MYOW reference's
+#: ``x.std(dim=0)`` (torch's default; nerdslab/myow-neuro ``myow/data/monkey_neural_dataset.py``
+#: and ``rodent_neural_dataset.py`` ``get_mean_std``, the ``Normalize`` of ``train_monkey.py`` /
+#: ``train_mouse.py`` and of their linear evaluation).
+ZSCORE_DDOF = 1
+
+
+def zscore_statistics(rates: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-neuron mean and std (ddof :data:`ZSCORE_DDOF`) of training rates.
+
+    The one place the z-scoring convention lives: every encoder's input, learned or given,
+    is scaled with these (:class:`NeuralAugment`, ``mtneuro.tasks.neural.run.zscore_rates``).
+
+    Args:
+        rates: (B, N) firing rates of the training bins only (B >= 2).
+
+    Returns:
+        ``(mean, std)``, each (N,); a constant neuron has std 0.
+    """
+    return rates.mean(dim=0), rates.std(dim=0, correction=ZSCORE_DDOF)
+
+
+def _same_dtype(out: Tensor, x: Tensor) -> Tensor:
+    """``out`` in ``x``'s floating dtype: float32 noise and masks must not promote float16 /
+    bfloat16 rates (integer rates become float, as any added noise makes them)."""
+    return out.to(x.dtype) if x.is_floating_point() else out
 
 
 def _applied(n: int, apply_p: float, generator: torch.Generator | None, device: torch.device) -> Tensor:
@@ -66,17 +96,21 @@ def pepper_noise(
     if p <= 0 or c == 0 or apply_p <= 0:
         return x
     hit = (torch.rand(x.shape, generator=generator, device=x.device) < p).to(x.dtype)
-    return x + c * hit * _applied(x.shape[0], apply_p, generator, x.device)
+    return _same_dtype(x + c * hit * _applied(x.shape[0], apply_p, generator, x.device), x)
 
 
 def gaussian_noise(
     x: Tensor, std: float, *, apply_p: float = 1.0, generator: torch.Generator | None = None
 ) -> Tensor:
-    """Add i.i.d. Gaussian noise of standard deviation ``std`` to the samples it applies to."""
+    """Add i.i.d. Gaussian noise of standard deviation ``std`` to the samples it applies to.
+
+    The noise is drawn in float32 (the same draws whatever ``x``'s dtype) and the result is
+    returned in ``x``'s floating dtype.
+    """
     if std <= 0 or apply_p <= 0:
         return x
     noise = torch.randn(x.shape, generator=generator, device=x.device) * std
-    return x + noise * _applied(x.shape[0], apply_p, generator, x.device)
+    return _same_dtype(x + noise * _applied(x.shape[0], apply_p, generator, x.device), x)
 
 
 def segment_bounds(segment: Tensor) -> tuple[Tensor, Tensor]:
@@ -130,7 +164,8 @@ class NeuralAugment:
     """Dropout, pepper and noise, then z-scoring: one random view of a batch.
 
     Args:
-        mean, std: (N,) z-scoring statistics (training bins); zero std is treated as 1.
+        mean, std: (N,) z-scoring statistics of the training bins (:func:`zscore_statistics`);
+            zero std is treated as 1.
         dropout_p: maximum per-sample dropout rate.
         dropout_apply_p: probability of dropout per sample.
         pepper_p, pepper_c, pepper_apply_p: pepper noise (see :func:`pepper_noise`).
@@ -163,8 +198,8 @@ class NeuralAugment:
         self.noise_apply_p = noise_apply_p
 
     def normalize(self, x: Tensor) -> Tensor:
-        """(B, N) rates -> z-scores (no randomness)."""
-        return (x - self.mean) / self.std
+        """(B, N) rates -> z-scores (no randomness), in ``x``'s floating dtype."""
+        return _same_dtype((x - self.mean) / self.std, x)
 
     def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """(B, N) rates in Hz -> (B, N) augmented z-scores."""

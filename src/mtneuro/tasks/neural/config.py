@@ -50,17 +50,20 @@ class NeuralConfig:
             (early stopping by validation, :mod:`mtneuro.tasks.neural.select`); 0 keeps
             the last step.
         refit: after that first pass (encoder on the training bins, training length and
-            readout penalty chosen on validation), retrain the encoder from scratch on
-            training + validation bins for the chosen number of steps and fit the readout
-            on them with the chosen penalty; raw / PCA re-scale on training + validation.
+            readout penalty chosen on validation), retrain the encoder from scratch (with
+            its own seed, ``train.member_seed(seed, 1)``; the first pass trains with
+            ``seed``) on training + validation bins for the chosen number of steps and fit
+            the readout on them with the chosen penalty; raw / PCA re-scale on training +
+            validation.
             On held-out development groups it raised accuracy by 0.01-0.02 on average
             (docs/neural.md, ``benchmarks/neural_refit.py``); it costs a second,
             shorter training.
         refit_ensemble: with ``refit``, a trained method's readout reads the first-pass
             encoder's features beside the retrained encoder's (two trainings the run
-            makes anyway). On held-out development groups its accuracy was at or above
-            the retrained encoder's alone for every recording and method tried
-            (docs/neural.md); it costs nothing in training.
+            makes anyway, from different seeds). On held-out development groups its
+            accuracy was at or above the retrained encoder's alone for every recording
+            and method tried (docs/neural.md; measured while both trainings shared the
+            run's seed); it costs nothing in training.
         batch_size: anchors per step (capped at the number of training bins).
         lr, weight_decay: AdamW learning rate and decoupled weight decay.
         warmup_steps: linear learning-rate warm-up.

@@ -21,7 +21,7 @@ from torch import nn
 from mtneuro.config import validate
 from mtneuro.data.neural import NeuralRecording, load_recording
 from mtneuro.errors import ConfigError, DataError
-from mtneuro.ssl.augment.neural import NeuralAugment
+from mtneuro.ssl.augment.neural import NeuralAugment, zscore_statistics
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
@@ -44,8 +44,9 @@ from mtneuro.tasks.neural.select import ValidationMonitor, reach_scorer, sleep_s
 from mtneuro.tasks.neural.train import (
     TrainResult,
     ViewSampler,
-    mined_start_step,
     compute_threads,
+    member_seed,
+    mined_start_step,
     total_steps,
     train_ssl,
 )
@@ -128,11 +129,20 @@ def check_decodable(rec: NeuralRecording, split: S.Split) -> None:
                         f"({rec.class_names[int(classes[0])]}); a decoder needs two or more")
 
 
+def zscore_rates(rates: np.ndarray, bins: np.ndarray) -> torch.Tensor:
+    """Every bin's rates z-scored with :func:`~mtneuro.ssl.augment.neural.zscore_statistics`
+    of ``bins`` alone (training or learning bins, never test); neurons constant there are 0.
+    The one z-scoring of an encoder's input, learned or given: readouts see both alike."""
+    mean, std = zscore_statistics(torch.from_numpy(rates[bins]))
+    z = NeuralAugment(mean=mean, std=std).normalize(torch.from_numpy(rates))
+    return torch.where(std > 0, z, torch.zeros_like(z))
+
+
 def make_augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
     """The config's augmentations, z-scoring with the statistics of ``rates`` (training bins, Hz)."""
-    train = torch.from_numpy(rates)
+    mean, std = zscore_statistics(torch.from_numpy(rates))
     return NeuralAugment(
-        mean=train.mean(0), std=train.std(0),
+        mean=mean, std=std,
         dropout_p=config.dropout_p, dropout_apply_p=config.dropout_apply_p,
         pepper_p=config.pepper_p, pepper_c=config.pepper_c, pepper_apply_p=config.pepper_apply_p,
         noise_std=config.noise_std, noise_apply_p=config.noise_apply_p,
@@ -161,17 +171,17 @@ def validation_monitor(rec: NeuralRecording, split: S.Split, z: torch.Tensor, co
     return ValidationMonitor(z[train], z[val], scorer, first_step=first)
 
 
-def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module
-                     ) -> tuple[np.ndarray, dict]:
+def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module, *,
+                     refit: bool = False) -> tuple[np.ndarray, dict]:
     """Features (bins, D) of a frozen user encoder and the input spec it was given: every
-    neuron's rates z-scored with the training bins' statistics, silent neurons 0."""
-    train = split["train"]
-    mean, std = rec.rates[train].mean(axis=0), rec.rates[train].std(axis=0)
-    z = np.where(std > 0, (rec.rates - mean) / np.where(std > 0, std, 1.0), 0.0)
+    neuron's rates z-scored (:func:`zscore_rates`, as a learned encoder's) with the
+    statistics of the learning bins (training; with ``refit`` training + validation),
+    neurons silent there 0."""
+    z = zscore_rates(rec.rates, S.learning_bins(split, refit))
     encoder.eval()
     with torch.no_grad():
         try:
-            features = encoder(torch.from_numpy(z.astype(np.float32)))
+            features = encoder(z)
         except (RuntimeError, ValueError, TypeError) as err:  # e.g. an image encoder
             raise ConfigError(
                 f"encoder: cannot map {rec.name}'s rates, a (bins, {rec.n_neurons}) matrix "
@@ -184,7 +194,7 @@ def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module
     if not np.isfinite(features).all():
         raise ConfigError(f"encoder: {int((~np.isfinite(features)).sum())} of its feature values "
                           f"for {rec.name} are NaN or inf; no readout can be fitted")
-    spec = {"neurons": rec.n_neurons, "units": "Hz, z-scored; neurons silent in training 0"}
+    spec = {"neurons": rec.n_neurons, "units": "Hz, z-scored; neurons silent in learning bins 0"}
     return features, spec
 
 
@@ -201,7 +211,9 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
       unless ``config.select_every`` is 0.
     - ``refit``: the learning bins are training + validation; a trained method is
       retrained from scratch on them with the same schedules, stopped after
-      ``stop_after`` steps (the step the first pass chose), with no selection.
+      ``stop_after`` steps (the step the first pass chose), with no selection, and
+      seeded with :func:`~mtneuro.tasks.neural.train.member_seed` ``(seed, 1)`` (the
+      first pass: the run's seed), so that the refit ensemble's two encoders differ.
 
     Returns:
         ``(features, train_result or None, input_spec, monitor or None)``.
@@ -214,7 +226,7 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
     rates = rec.rates[:, live]
     augment = make_augment(rates[bins], config)
     all_rates = torch.from_numpy(rates)
-    z = augment.normalize(all_rates)
+    z = zscore_rates(rates, bins)  # augment.normalize's values: the same statistics
     spec = {"neurons": int(live.sum()), "live_neurons": np.flatnonzero(live).tolist(),
             "mean": augment.mean.tolist(), "std": augment.std.tolist(), "units": "Hz, z-scored"}
     if config.method == "raw":
@@ -227,11 +239,12 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
     monitor = validation_monitor(rec, split, z, config) if config.select_every and not refit else None
     every = {"every": config.select_every if monitor is not None else 0, "on_checkpoint": monitor,
              "stop_after": stop_after}
+    seed = member_seed(config.seed, int(refit))  # the ensemble's two encoders differ
     if config.method == "supervised":
         result = train_supervised(sampler, torch.from_numpy(rec.label[bins]), rec.kind, config,
-                                  seed=config.seed, n_classes=len(rec.class_names), **every)
+                                  seed=seed, n_classes=len(rec.class_names), **every)
     else:
-        result = train_ssl(config.method, sampler, config, seed=config.seed, progress=not config.quiet,
+        result = train_ssl(config.method, sampler, config, seed=seed, progress=not config.quiet,
                            **every)
     if monitor is not None:
         monitor.restore(result.encoder)
@@ -312,7 +325,9 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
                 train_wall += result.wall_s
                 steps = result.steps
                 selected.append(monitor.best_step if monitor is not None else result.steps)
-            if config.refit and encoder is None:
+            if config.refit and encoder is not None:  # z-scored from the refit's bins too
+                features, spec = encoder_features(rec, split, encoder, refit=True)
+            elif config.refit:
                 trained = result is not None
                 keep_first = trained and config.refit_ensemble
                 first_pass = (result.encoder, result.encoder_kwargs, spec) if keep_first else None

@@ -23,6 +23,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -110,6 +111,23 @@ def total_steps(config: NeuralConfig, n_train: int) -> int:
         return config.epochs * max(1, math.ceil(n_train / min(config.batch_size, n_train)))
     assert config.steps is not None, "resolve() the config first"
     return int(config.steps)
+
+
+def member_seed(seed: int, member: int) -> int:
+    """Training seed of a run's ``member``-th encoder: 0 the first pass, 1 the refit.
+
+    The refit ensemble reads both encoders side by side to rest on two draws of a noisy
+    training, so they must not share their initial weights and random draws (with one seed
+    they did whenever both kept the same neurons). Member 0 keeps the run's seed (a run
+    without refit trains as before); member ``k > 0`` gets a 32-bit seed of NumPy's
+    ``SeedSequence(seed, spawn_key=(k,))``: deterministic, and a hash, so unrelated to the
+    run's and neighbouring runs' seeds (``seed + k`` would make run 0's refit run 1's
+    first pass; tests/neural/test_refit_members.py checks seeds 0-199).
+    """
+    if member == 0:
+        return seed
+    state = np.random.SeedSequence(seed % 2**64, spawn_key=(member,)).generate_state(1)
+    return int(state[0])
 
 
 def mined_start_step(config: NeuralConfig, steps: int) -> int:
