@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import mtneuro
-from mtneuro.errors import ConfigError
+from mtneuro.errors import ConfigError, DataError
 
 
 class TinyEncoder(nn.Module):
@@ -160,11 +160,15 @@ class _NaNs(nn.Module):
         return x * float("nan")
 
 
-@pytest.mark.parametrize(("encoder", "needle"), [
-    (nn.Linear(100, 8), r"cannot map chewie-1's rates, a \(bins, 174\) matrix \(RuntimeError"),
-    (nn.Flatten(0), r"expected \(895, D\) features for chewie-1, got \(155730,\)"),
-    (_NaNs(), r"encoder: 155730 of its feature values for chewie-1 are NaN or inf"),
+@pytest.mark.parametrize(("encoder", "error", "needle"), [
+    (nn.Linear(100, 8), ConfigError,
+     r"cannot map chewie-1's rates, a \(bins, 174\) matrix \(RuntimeError"),
+    (nn.Flatten(0), ConfigError, r"expected \(895, D\) features for chewie-1, got \(155730,\)"),
+    # bad values, as an image encoder's NaN features are (tasks.probe.checked_finite)
+    (_NaNs(), DataError,
+     r"encoder _NaNs on chewie-1: 155730 of its 155730 feature values are NaN or inf"),
 ])
-def test_a_neural_encoder_of_the_wrong_shape_or_non_finite_features_is_named(encoder, needle):
-    with pytest.raises(ConfigError, match=needle):
+def test_a_neural_encoder_of_the_wrong_shape_or_non_finite_features_is_named(encoder, error,
+                                                                             needle):
+    with pytest.raises(error, match=needle):
         mtneuro.evaluate(encoder, tasks=["neural/chewie-1"])

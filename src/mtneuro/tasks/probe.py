@@ -86,11 +86,16 @@ def extract_features(
         encoder.train(was_training)
     if not out:
         raise DataError("extract_features: no images")
-    features = torch.cat(out).numpy()
+    return checked_finite(torch.cat(out).numpy(), f"encoder {type(encoder).__name__}")
+
+
+def checked_finite(features: np.ndarray, who: str) -> np.ndarray:
+    """``features`` if every value is finite; else a :class:`DataError` naming ``who`` (the
+    encoder, and what it encoded) and how many values are NaN or inf."""
     bad = int((~np.isfinite(features)).sum())
     if bad:
-        raise DataError(f"encoder {type(encoder).__name__}: {bad} of its {features.size} "
-                        "feature values are NaN or inf; no readout can be fitted")
+        raise DataError(f"{who}: {bad} of its {features.size} feature values are NaN or inf; "
+                        "no readout can be fitted")
     return features
 
 

@@ -50,6 +50,7 @@ from mtneuro.tasks.neural.train import (
     total_steps,
     train_ssl,
 )
+from mtneuro.tasks.probe import checked_finite
 from mtneuro.tasks.scores import accuracy_and_f1
 from mtneuro.vocab import ENCODER_METHOD
 
@@ -190,10 +191,8 @@ def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module, *
     if not isinstance(features, torch.Tensor) or features.dim() != 2 or len(features) != len(z):
         shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features)
         raise ConfigError(f"encoder: expected ({len(z)}, D) features for {rec.name}, got {shape}")
-    features = features.float().numpy()
-    if not np.isfinite(features).all():
-        raise ConfigError(f"encoder: {int((~np.isfinite(features)).sum())} of its feature values "
-                          f"for {rec.name} are NaN or inf; no readout can be fitted")
+    features = checked_finite(features.float().numpy(),
+                              f"encoder {type(encoder).__name__} on {rec.name}")
     spec = {"neurons": rec.n_neurons, "units": "Hz, z-scored; neurons silent in learning bins 0"}
     return features, spec
 
