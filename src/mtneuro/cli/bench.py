@@ -15,6 +15,7 @@ from mtneuro.cli.options import (
     parse_seeds,
     parse_source_params,
 )
+from mtneuro.cli.run_folder import RUN_RECORDS, prepare_run_folder
 from mtneuro.errors import ConfigError, MtneuroError
 
 if TYPE_CHECKING:
@@ -171,8 +172,7 @@ def _check_no_source(spec: Suite, source: str | None, source_params: tuple[str, 
               help="Keep the cells already complete in OUT ('done earlier'); a cell whose "
                    "config changed since its record is rerun, saying so.")
 @click.option("--overwrite", is_flag=True, help="Replace the suite run OUT already holds "
-                                               "(its cells/, report.html, leaderboard.md, "
-                                               "report_figures/ and submitit/).")
+                                               f"(its {', '.join(RUN_RECORDS['bench'])}).")
 @click.option("--jobs", type=JOBS, default=None,
               help="Cells run at once (processes): N, or 'auto' (one per CPU this process may "
                    "use, 1 with a GPU). Default: the suite's (quick, neural: auto; paper: 1).")
@@ -215,7 +215,6 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     from mtneuro.bench.progress import DONE_EARLIER
     from mtneuro.bench.runner import RunOptions, run_suite, sigterm_as_interrupt
     from mtneuro.bench.suite import expand, load_suite
-    from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.report.html import build_report
     from mtneuro.report.leaderboard import left_out_line
     from mtneuro.tasks.registry import get_task, task_names
