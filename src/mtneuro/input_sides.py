@@ -90,12 +90,7 @@ def check_input_depth(model: str, key: str, depth: int) -> None:
     Raises:
         ConfigError: naming ``key``, ``depth`` and what ``model`` needs.
     """
-    need = MODEL_INPUT_DEPTHS.get(model)
-    if need is None or need.fits(depth):
-        return
-    options = " or ".join(str(s) for s in need.nearest(depth))
-    raise ConfigError(f"{key}: model {model!r} takes blocks whose depth is {need.describe()} "
-                      f"slices, got {depth}; use e.g. {options}")
+    _check(MODEL_INPUT_DEPTHS.get(model), model, key, depth, "blocks whose depth is {} slices")
 
 
 def check_input_side(model: str, key: str, side: int) -> None:
@@ -109,12 +104,17 @@ def check_input_side(model: str, key: str, side: int) -> None:
     Raises:
         ConfigError: naming ``key``, ``side`` and what ``model`` needs.
     """
-    need = MODEL_INPUT_SIDES.get(model)
-    if need is None or need.fits(side):
+    _check(MODEL_INPUT_SIDES.get(model), model, key, side, "sides that are {}")
+
+
+def _check(need: InputSide | None, model: str, key: str, value: int, takes: str) -> None:
+    """Refuse ``value`` unless ``need`` (``None``: no rule) fits it; ``takes`` says what the
+    model takes, ``{}`` standing for the rule."""
+    if need is None or need.fits(value):
         return
-    options = " or ".join(str(s) for s in need.nearest(side))
-    raise ConfigError(f"{key}: model {model!r} takes sides that are {need.describe()}, "
-                      f"got {side}; use e.g. {options}")
+    options = " or ".join(str(s) for s in need.nearest(value))
+    raise ConfigError(f"{key}: model {model!r} takes {takes.format(need.describe())}, "
+                      f"got {value}; use e.g. {options}")
 
 
 def check_crop_and_window(model: str, crop: int, window: int | None) -> None:
