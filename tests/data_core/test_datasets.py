@@ -108,6 +108,18 @@ def test_majority_region_class():
     assert majority_region_class(roi).tolist() == [1, 1, 3]
 
 
+def test_majority_region_class_breaks_ties_as_the_reference_torch_mode():
+    """The reference labels a tile ``torch.mode(mask.flatten())`` (``bossdbdataset.py``
+    ``_get_img_label``), which takes the smallest of tied ids; ids of different regions tie
+    on small blocks, e.g. half cortex (1), half striatum (2) -> cortex."""
+    rng = np.random.default_rng(0)
+    blocks = rng.integers(0, 9, size=(400, 2, 3)).astype(np.uint8)  # 6 voxels: many ties
+    blocks[0] = [[2, 2, 2], [1, 1, 1]]
+    reference = [int(torch.mode(torch.from_numpy(b.astype(np.int64)).flatten())[0]) for b in blocks]
+    assert majority_region_class(blocks).tolist() == roi_class_map(np.array(reference)).tolist()
+    assert majority_region_class(blocks[:1]).tolist() == [0]
+
+
 def test_region_tiles_2d(source):
     ds = RegionTileDataset(source, "roi-c1", "train", "2d", z_step=50)
     starts = list(range(110, 379, 50))
