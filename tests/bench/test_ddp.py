@@ -268,3 +268,38 @@ def test_sigterm_while_waiting_stops_the_launched_torchrun(tmp_path):
     assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
     with pytest.raises(ProcessLookupError):  # the child was stopped and reaped, not orphaned
         os.kill(child, 0)
+
+
+@pytest.mark.timeout(60)
+def test_sigterm_while_waiting_calls_the_benchs_own_handler_first(tmp_path):
+    """A cell run in the bench's own process waits under the bench's SIGTERM handler
+    (``runner.sigterm_as_interrupt``): ``_wait`` calls it, so the suite stops, then raises
+    SystemExit for the launcher's clean-up, and puts the handler back."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from mtneuro.bench import ddp
+
+    seen = []
+
+    def bench_handler(signum, frame):
+        seen.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, bench_handler)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    try:
+        timer.start()
+        with pytest.raises(SystemExit) as info:
+            ddp._wait(child)
+        assert info.value.code == 128 + signal.SIGTERM
+        assert seen == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) is bench_handler
+    finally:
+        timer.cancel()
+        child.kill()
+        child.wait()
+        signal.signal(signal.SIGTERM, previous)
