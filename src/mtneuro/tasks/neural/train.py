@@ -69,7 +69,8 @@ class ViewSampler:
         segment: (n,) segment id (trial, or contiguous block) per bin.
         trial: (n,) trial id per bin (for mining exclusion).
         augment: the random transform applied to each view.
-        pos_window: temporal positives within +-``pos_window`` bins of the same segment.
+        pos_window: temporal positives within +-``pos_window`` rows of the same segment (rows,
+            as the reference: a speed-thresholded trial's rows can be recorded bins apart).
         mine_exclude: ``"trial"`` or a number of bins (see the module docstring).
         position: (n,) recorded bin index of each training bin (default ``0..n-1``): a number
             of bins is measured in recorded time, across the gaps between segments (the
