@@ -157,3 +157,40 @@ def test_download_of_a_pickle_converts_it_and_drops_the_original(fake_pyg, file_
     assert result.verified and result.path == root / "neural/monkey/rec.npz"
     assert np.load(result.path)["firing_rates"].shape == (10, 4)
     assert not (root / "neural/monkey/rec.pkl").exists()
+
+
+def test_download_converted_by_a_windows_python_verifies_and_loads(fake_pyg, file_server,
+                                                                   packaged_data, tmp_path,
+                                                                   monkeypatch):
+    """The real converter, with every zip entry stamped as a Windows Python stamps it
+    (another "created by" system, so other bytes than the catalogue's): the download, the
+    data list and the loader all accept it, as its arrays are the catalogue's."""
+    from mtneuro.data.catalog import CATALOG
+    from mtneuro.data.checksums import local_status
+    from mtneuro.data.download import CONVERTERS
+    from mtneuro.data.neural import load_recording
+
+    with np.load(packaged_data / CHEWIE) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    pkl = _write_pickle(tmp_path / "src.pkl", fake_pyg, _trials_from_arrays(arrays)).read_bytes()
+    file_server.files["chewie.pkl"] = pkl
+    catalogued = CATALOG["chewie-1"].files[0]
+    entry = CatalogFile(relative=catalogued.relative, url=file_server.url("chewie.pkl"),
+                        sha256=catalogued.sha256, download_sha256=hashlib.sha256(pkl).hexdigest(),
+                        conversion=MYOW_PICKLE_TO_NPZ)
+
+    def convert_on_windows(src, dest):
+        with monkeypatch.context() as patch:  # zipfile.ZipInfo reads it for create_system
+            patch.setattr(sys, "platform", "win32")
+            return convert_myow_pickle(src, dest)
+
+    monkeypatch.setitem(CONVERTERS, MYOW_PICKLE_TO_NPZ, convert_on_windows)
+    root = tmp_path / "root"
+    result = download_file(entry, root, policy=RetryPolicy(max_attempts=2, base_delay=0.0),
+                           timeout=5.0, progress=False)
+    assert result.verified and "same arrays" in result.note
+    assert hashlib.sha256(result.path.read_bytes()).hexdigest() != catalogued.sha256
+    assert local_status(entry, root).state == "verified"
+    rec = load_recording("chewie-1", root=root)
+    assert rec.files == {str(result.path): hashlib.sha256(result.path.read_bytes()).hexdigest()}
+    np.testing.assert_array_equal(rec.rates, arrays["firing_rates"])

@@ -333,6 +333,27 @@ def test_bad_recording_arrays_name_the_file_and_key(tmp_path, change, needle):
     assert str(path) in str(err.value)
 
 
+def test_every_damaged_byte_of_a_compressed_recording_loads_or_is_a_data_error(tmp_path):
+    """A flipped byte in a deflate stream raised zlib.error, a traceback, not a one-line
+    error; each one-byte damage must now either read as a recording or be a DataError."""
+    good = tmp_path / "good.npz"
+    rng = np.random.default_rng(0)
+    np.savez_compressed(good, firing_rates=rng.random((40, 5)).astype(np.float32),
+                        trial=np.repeat(np.arange(8), 5), label=np.repeat(np.arange(8), 5))
+    raw = good.read_bytes()
+    damaged = tmp_path / "damaged.npz"
+    refused = 0
+    for offset in range(len(raw)):
+        data = bytearray(raw)
+        data[offset] ^= 0xFF
+        damaged.write_bytes(bytes(data))
+        try:
+            load_file(damaged)
+        except DataError:
+            refused += 1
+    assert refused > 0
+
+
 def test_text_and_object_npz_are_one_line(tmp_path):
     (tmp_path / "text.npz").write_text("firing_rates,label\n1,2\n")
     check(tmp_path, ["neural", "--data", "text.npz", "--method", "raw"], "not a readable NumPy")

@@ -19,7 +19,9 @@ Provenance of the numbers below:
   objects; they are converted to plain ``.npz`` arrays on download. For those
   files ``download_sha256`` is the hash of the pickle as published and
   ``sha256`` the hash of the converted ``.npz`` written by numpy 2.x
-  ``savez_compressed`` (reproduced byte for byte from the published pickles).
+  ``savez_compressed`` here (reproduced byte for byte from the published pickles);
+  another writer may give other bytes with the same arrays, which
+  :data:`mtneuro.data.checksums.KNOWN_CONTENT_SHA256` then verifies.
 * ``None`` means the hash is not known here: the file was too large for the
   mirror this catalogue was built from. Such files are downloaded but never
   reported as verified.

@@ -18,6 +18,12 @@ are concatenated into plain arrays, values unchanged, ``edge_index`` dropped
 because bins of a trial are consecutive. Both the PyG >= 2 layout (tensors in
 ``_store._mapping``) and the older one (tensors as attributes) are read. The
 original is only unpickled after its SHA-256 matched the catalogue.
+
+A converted file is verified by what the loaders check
+(:func:`mtneuro.data.checksums.catalogued_check`): its bytes are the catalogue's or its
+arrays are the reference conversion's; the zip bytes alone may differ with the writer.
+A conversion whose arrays are not the reference's is deleted and reported, never kept as
+verified.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import requests
 from tqdm import tqdm
 
 from mtneuro.data.catalog import MYOW_PICKLE_TO_NPZ, CatalogFile, get_dataset
-from mtneuro.data.checksums import sha256_file
+from mtneuro.data.checksums import catalogued_check, sha256_file
 from mtneuro.data.paths import ENV_VAR, user_cache_dir
 from mtneuro.data.retry import RetryFailure, RetryPolicy, Verdict, retry_call
 from mtneuro.errors import ChecksumError, DataError, SourceUnavailableError
@@ -292,8 +298,9 @@ class DownloadResult:
 
     Attributes:
         path: the file under the data root.
-        verified: its SHA-256 (or that of the published original it was
-            converted from) matched the catalogue.
+        verified: its SHA-256 matched the catalogue; for a converted file, the
+            published original's did and the conversion passes the loaders' check
+            (its bytes or its arrays are the catalogue's, where those are known).
         fetched: ``False`` when an already present, verified file was kept.
         note: why it is not verified, or other remarks.
     """
@@ -309,10 +316,20 @@ def _matches(path: Path, sha: str | None) -> bool:
     return sha is not None and path.is_file() and sha256_file(path) == sha
 
 
+def _verified_here(file: CatalogFile, target: Path) -> bool:
+    """``target`` exists and passes the loaders' own check of ``file`` (bytes or arrays)."""
+    return target.is_file() and catalogued_check(file, target).state == "verified"
+
+
 def download_file(file: CatalogFile, root: Path, **fetch_kwargs: Any) -> DownloadResult:
-    """Fetch, verify and (if needed) convert one catalogued file into ``root``."""
+    """Fetch, verify and (if needed) convert one catalogued file into ``root``.
+
+    Raises:
+        ChecksumError: a body, a kept original or a conversion is not what the catalogue
+            knows (the conversion is deleted; the verified original is kept for the rerun).
+    """
     target = root / file.relative
-    if _matches(target, file.sha256):
+    if _verified_here(file, target):
         return DownloadResult(file, target, verified=True, fetched=False)
     if not file.conversion:
         if target.is_file() and file.sha256 is None:
@@ -331,11 +348,17 @@ def download_file(file: CatalogFile, root: Path, **fetch_kwargs: Any) -> Downloa
     if not original.is_file():
         fetch_url(file.url, original, sha256=file.body_sha256, **fetch_kwargs)
     CONVERTERS[file.conversion](original, target)
+    check = catalogued_check(file, target)
+    if check.state == "checksum mismatch":
+        # Loading would refuse it: never report it verified, never leave it to be found.
+        target.unlink()
+        raise ChecksumError(
+            f"the conversion of {original} is not the catalogue's ({check.reason}); "
+            f"deleted {target.name}, kept the verified original: "
+            "report this with your numpy and torch versions"
+        )
     original.unlink()
-    note = ""
-    if file.sha256 and not _matches(target, file.sha256):
-        # Same values, other bytes: the zip writer of this numpy/zlib differs from the reference.
-        note = "converted from a verified original; bytes differ from the reference conversion"
+    note = check.reason if check.state == "verified" else ""  # says when only the arrays match
     return DownloadResult(file, target, verified=True, fetched=True, note=note)
 
 

@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from mtneuro.data.catalog import CATALOG
-from mtneuro.data.checksums import KNOWN_SHA256, sha256_file, verify_file
+from mtneuro.data.checksums import KNOWN_CONTENT_SHA256, KNOWN_SHA256, sha256_file, verify_known
 from mtneuro.data.numpy_files import checked_numeric, read_arrays
 from mtneuro.data.paths import candidate_roots
 from mtneuro.errors import DataError
@@ -138,11 +138,16 @@ class NeuralRecording:
 
 
 def _verified(path: Path) -> str:
-    """SHA-256 of ``path``; checked against the known hash when its name is a known file."""
-    known = [rel for rel in KNOWN_SHA256 if Path(rel).name == path.name and rel.startswith("neural/")]
+    """SHA-256 of ``path``, checked first when its name is a catalogued neural file.
+
+    The check is the download's (:func:`mtneuro.data.checksums.verify_known`): the file's
+    bytes are the catalogue's or, for a monkey ``.npz`` converted on download, its arrays
+    are, so a conversion written by another NumPy / zlib loads and an edited one does not.
+    """
+    names = [*KNOWN_SHA256, *KNOWN_CONTENT_SHA256]  # ordered: the same choice every run
+    known = [rel for rel in names if Path(rel).name == path.name and rel.startswith("neural/")]
     if known:
-        verify_file(path, relative=known[0])
-        return KNOWN_SHA256[known[0]]
+        return verify_known(path, known[0])  # the bytes read, whichever check passed
     return sha256_file(path)
 
 

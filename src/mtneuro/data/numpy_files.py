@@ -8,6 +8,7 @@ these fails here in one line naming the file and the key.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,8 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
             raise DataError(f"{path}: holds Python objects (object arrays), which mtneuro does "
                             "not unpickle; save plain numeric arrays") from None
         raise DataError(f"{path}: not a readable NumPy {path.suffix} file ({err})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error,
+            NotImplementedError) as err:  # a damaged zip header can ask for any feature
         raise DataError(f"{path}: not a readable NumPy {path.suffix} file ({err})") from None
 
 
