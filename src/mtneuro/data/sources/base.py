@@ -15,9 +15,9 @@ validation and dtype normalisation live here so every source fails the same way.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from collections.abc import Mapping, Sequence
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

@@ -15,6 +15,10 @@ Verified chunks are kept decoded in memory (least recently used first out,
 those from an in-memory array (the pieces of a tile that crosses chunk edges
 are copied separately), first reads about 6x (read, SHA-256, decode); see
 ``benchmarks/data_throughput.py``.
+
+Processes and threads filling one cache at once fetch each missing chunk once: a
+per-chunk lock is taken and the chunk checked again before fetching
+(:mod:`mtneuro.data.sources.cache_lock`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import math
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,14 @@ from typing import Any
 import numpy as np
 
 from mtneuro.data.sources.base import SOURCES, Range, VolumeSource
+from mtneuro.data.sources.cache_lock import (
+    BUSY,
+    directory_lock,
+    fetch_once,
+    is_lock_file,
+    map_chunks,
+    remove_lock_file,
+)
 from mtneuro.data.sources.cache_memory import ChunkMemory
 from mtneuro.data.sources.cache_store import ChunkStore, Key, chunk_segments
 from mtneuro.data.sources.cache_upstream import check_given_params, check_upstream, open_upstream
@@ -125,49 +136,49 @@ class CacheSource(VolumeSource):
         )
         self._upstream_lock = threading.Lock()
         self._upstream_failed: tuple[float, DataError] | None = None
-        if ChunkStore.exists(root):
-            self.store = ChunkStore.open(root)
-            if wanted_chunks is not None and wanted_chunks != self.store.chunk_shape:
-                raise ConfigError(
-                    f"chunk_shape: cache {root} has chunks {list(self.store.chunk_shape)}, "
-                    f"got {list(wanted_chunks)}"
-                )
-            recorded = self.store.upstream
-            name = (
-                upstream.name
-                if isinstance(upstream, VolumeSource)
-                else (upstream or recorded["source"])
-            )
-            if name != recorded["source"]:
-                raise ConfigError(
-                    f"upstream: cache {root} holds data of source {recorded['source']!r}, "
-                    f"not {name!r}; use another --cache directory"
-                )
-            self._spec = (recorded["source"], {**recorded["params"], **dict(upstream_params or {})})
-            if self._upstream is not None:
-                check_upstream(self.store, self._upstream, root)
-            elif upstream_params:
-                check_given_params(self.store.upstream, dict(upstream_params), root)
-        else:
-            if upstream is None:
+        if not ChunkStore.exists(root) and self._upstream is None and upstream is not None:
+            # opened before the lock below: a remote source can take a while
+            self._upstream = open_upstream(str(upstream), dict(upstream_params or {}))
+        # Of processes creating one cache at once, the first creates it and the others open it.
+        with directory_lock(root, make=self._upstream is not None):
+            if ChunkStore.exists(root):
+                self._open_existing(root, upstream, upstream_params, wanted_chunks)
+            elif self._upstream is None:
                 raise ConfigError(
                     f"cache: {root} is not a cache yet; name an upstream source to fill it "
                     "(--source-param upstream=NAME with --source cache, or --source NAME "
                     "with --cache DIR, e.g. phantom)"
                 )
-            if self._upstream is None:
-                self._upstream = open_upstream(str(upstream), dict(upstream_params or {}))
-            info = self._upstream.describe()
-            self._spec = (info["source"], dict(info["params"]))
-            self.store = ChunkStore.create(
-                root,
-                self._upstream.shape,
-                wanted_chunks or DEFAULT_CHUNK_SHAPE,
-                self._upstream.channels,
-                info,
-            )
+            else:
+                info = self._upstream.describe()
+                self._spec = (info["source"], dict(info["params"]))
+                self.store = ChunkStore.create(root, self._upstream.shape,
+                                               wanted_chunks or DEFAULT_CHUNK_SHAPE,
+                                               self._upstream.channels, info)
         self._memory = ChunkMemory(int(self.memory_mb * 2**20))
         super().__init__(self.store.shape, self.store.channels)
+
+    def _open_existing(self, root: Path, upstream: str | VolumeSource | None,
+                       upstream_params: Mapping[str, Any] | None,
+                       wanted_chunks: tuple[int, ...] | None) -> None:
+        self.store = ChunkStore.open(root)
+        if wanted_chunks is not None and wanted_chunks != self.store.chunk_shape:
+            raise ConfigError(
+                f"chunk_shape: cache {root} has chunks {list(self.store.chunk_shape)}, "
+                f"got {list(wanted_chunks)}"
+            )
+        recorded = self.store.upstream
+        name = upstream.name if isinstance(upstream, VolumeSource) else upstream
+        if (name or recorded["source"]) != recorded["source"]:
+            raise ConfigError(
+                f"upstream: cache {root} holds data of source {recorded['source']!r}, "
+                f"not {name!r}; use another --cache directory"
+            )
+        self._spec = (recorded["source"], {**recorded["params"], **dict(upstream_params or {})})
+        if self._upstream is not None:  # given, or opened for a cache another process created
+            check_upstream(self.store, self._upstream, root)
+        elif upstream_params:
+            check_given_params(self.store.upstream, dict(upstream_params), root)
 
     def __getstate__(self) -> dict[str, Any]:
         # Locks cannot be pickled and decoded chunks are not worth copying to a worker process.
@@ -276,8 +287,11 @@ class CacheSource(VolumeSource):
         # a lazily filled cache reads through to its upstream: say so when it takes a while
         with LoopProgress(f"cache {self.root.name}: fetching {channel} from {self._spec[0]}",
                           len(todo), unit="chunks") as progress:
-            fetched = self._map(lambda k: self._fetch(channel, k), todo, progress)
-        for key, chunk in zip(todo, fetched):
+            fetched = map_chunks(
+                lambda k, wait: fetch_once(self.store, channel, k, lambda: self._fetch(channel, k),
+                                           wait),
+                todo, self.workers, progress)
+        for key, (_, chunk) in zip(todo, fetched):
             self._memory.put((channel, key), chunk)
             found[key] = chunk
         return found
@@ -285,29 +299,6 @@ class CacheSource(VolumeSource):
     def _fetch(self, channel: str, key: Key) -> np.ndarray:
         (z, y, x) = self.store.bounds(key)
         return self.store.write(channel, key, self.upstream.read_channel(channel, z, y, x))
-
-    def _map(self, fn: Any, items: list[Any], progress: Any = None) -> list[Any]:
-        """``fn`` over ``items`` on up to ``workers`` threads, in order; first error re-raised."""
-        if len(items) <= 1 or self.workers == 1:
-            results = []
-            for item in items:
-                results.append(fn(item))
-                if progress is not None:
-                    progress.update(1)
-            return results
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
-            futures = [pool.submit(fn, item) for item in items]
-            results = []
-            try:
-                for future in futures:
-                    results.append(future.result())
-                    if progress is not None:
-                        progress.update(1)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-            return results
 
     # -- filling and verifying ------------------------------------------------------------
     def fill(
@@ -333,17 +324,17 @@ class CacheSource(VolumeSource):
         ranges, wanted = self.check_request((z, y, x), channels, f"cache {self.root}")
         jobs = [(c, k) for c in wanted for k in self.store.keys_in(*ranges)]
 
-        def ensure(job: tuple[str, Key]) -> bool:
+        def ensure(job: tuple[str, Key], wait: bool) -> Any:
             if self.store.status(*job) == "ok":
                 return False
             self._memory.drop(job)
-            self._fetch(*job)
-            return True
+            done = fetch_once(self.store, *job, lambda: self._fetch(*job), wait)
+            return done if done is BUSY else done[0]
 
         with tqdm(
             total=len(jobs), desc="fetch", unit="chunk", disable=None if progress else True
         ) as bar:
-            fetched = sum(self._map(ensure, jobs, bar))
+            fetched = sum(map_chunks(ensure, jobs, self.workers, bar))
         return FillReport(fetched=fetched, present=len(jobs) - fetched)
 
     def scan(self, progress: bool = False) -> VerifyReport:
@@ -356,7 +347,7 @@ class CacheSource(VolumeSource):
         with tqdm(
             total=len(jobs), desc="verify", unit="chunk", disable=None if progress else True
         ) as bar:
-            statuses = self._map(lambda job: self.store.status(*job), jobs, bar)
+            statuses = map_chunks(lambda job, _: self.store.status(*job), jobs, self.workers, bar)
         for job, status in zip(jobs, statuses):
             if status == "ok":
                 report.ok += 1
@@ -370,18 +361,26 @@ class CacheSource(VolumeSource):
     def repair(self, report: VerifyReport, progress: bool = False) -> int:
         """Fetch the bad chunks of ``report`` again and delete stray temporary files.
 
+        A chunk found sound once its lock is held (another process repaired it) is kept, and
+        a leftover lock file that someone holds now is kept too.
+
         Returns:
             Number of chunks fetched.
         """
         from tqdm.auto import tqdm
 
         for path in report.temp_files:
-            path.unlink(missing_ok=True)
+            if is_lock_file(path):
+                remove_lock_file(path)
+            else:
+                path.unlink(missing_ok=True)
         with tqdm(
             total=len(report.bad), desc="repair", unit="chunk", disable=None if progress else True
         ) as bar:
             for job in report.bad:
                 self._memory.drop(job)
-            self._map(lambda job: self._fetch(*job), report.bad, bar)
-        return len(report.bad)
+            done = map_chunks(
+                lambda job, wait: fetch_once(self.store, *job, lambda: self._fetch(*job), wait),
+                report.bad, self.workers, bar)
+        return sum(d[0] for d in done)
 

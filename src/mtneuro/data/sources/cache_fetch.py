@@ -15,9 +15,9 @@ from typing import Any
 
 from mtneuro.data.sources.base import CHANNELS, Range, VolumeSource
 from mtneuro.data.sources.cache import CacheSource, FillReport
-from mtneuro.data.sources.cache_upstream import open_upstream
 from mtneuro.data.sources.cache_metadata import MANIFEST, TMP_MARK
 from mtneuro.data.sources.cache_store import ChunkStore
+from mtneuro.data.sources.cache_upstream import open_upstream
 
 
 def fill_cache(

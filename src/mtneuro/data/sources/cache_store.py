@@ -9,6 +9,9 @@
     ROOT/<channel>/c/<i>/<j>/<k>   chunk (i, j, k): blosc frame of the full chunk, C order
     ROOT/<channel>/_sha256/<i>.<j>.<k>
                                    "<sha256 of the chunk file> <size> <channel>/<i>.<j>.<k>\\n"
+    ROOT/<channel>/c/<i>/<j>/.<k>.tmp-lock
+                                   empty lock file of chunk (i, j, k) while it is being fetched
+                                   (:mod:`mtneuro.data.sources.cache_lock`)
 
 Zarr reads the store as is (``zarr.open_group(ROOT)``); chunks never fetched are
 simply absent. Chunk files are written here rather than through zarr so that
@@ -17,9 +20,10 @@ checksum file, written the same way. A process killed at any moment therefore
 leaves each chunk either absent, complete with its checksum, or without a
 matching checksum, which readers treat as damaged and fetch again. A checksum
 names its chunk, so a chunk file moved or copied to another position (with its
-checksum file) is damaged there too. Stray temporary files (``.<name>.tmp-*``)
-are ignored by zarr and removed by repair. The metadata files are checked and
-rewritten from the spec by :mod:`mtneuro.data.sources.cache_metadata`.
+checksum file) is damaged there too. Stray temporary files (``.<name>.tmp-*``, lock
+files included) are ignored by zarr and by chunk scans, and removed by repair (a lock file
+only when nobody holds it). The metadata files are checked and rewritten from the spec by
+:mod:`mtneuro.data.sources.cache_metadata`.
 """
 
 from __future__ import annotations
