@@ -139,6 +139,27 @@ def check_known(path: str | Path, relative: str) -> FileCheck:
     return check_file(path, KNOWN_SHA256.get(relative), KNOWN_CONTENT_SHA256.get(relative))
 
 
+def _passed(path: Path, check: FileCheck) -> FileCheck:
+    """``check`` of the existing file ``path``, unless it is a mismatch.
+
+    Raises:
+        ChecksumError: one line naming the file and what did not match.
+    """
+    if check.state == "checksum mismatch":
+        raise ChecksumError(
+            f"checksum mismatch for {path}: {check.reason}; "
+            "the file is corrupted or a different version: download it again"
+        )
+    return check
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
+    return path
+
+
 def verify_known(path: str | Path, relative: str) -> str:
     """SHA-256 of ``path`` after :func:`check_known` passed (or nothing is known of it).
 
@@ -147,16 +168,8 @@ def verify_known(path: str | Path, relative: str) -> str:
         ChecksumError: neither its bytes nor (converted files) its arrays are the known
             ones; one line.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"file not found: {path}")
-    check = check_known(path, relative)
-    if check.state == "checksum mismatch":
-        raise ChecksumError(
-            f"checksum mismatch for {path}: {check.reason}; "
-            "the file is corrupted or a different version: download it again"
-        )
-    return check.sha256
+    path = _existing(path)
+    return _passed(path, check_known(path, relative)).sha256
 
 
 def verify_file(
@@ -169,20 +182,11 @@ def verify_file(
         DataError: the file does not exist.
         ChecksumError: its SHA-256 differs; the message names both hashes.
     """
-    path = Path(path)
-    if expected is None and relative is not None:
-        verify_known(path, relative)
-        return path
-    if not path.is_file():
-        raise DataError(f"file not found: {path}")
-    if expected is None:
-        return path
-    actual = sha256_file(path)
-    if actual != expected:
-        raise ChecksumError(
-            f"checksum mismatch for {path}: expected sha256 {expected[:16]}..., "
-            f"got {actual[:16]}...; the file is corrupted or a different version: download it again"
-        )
+    path = _existing(path)
+    if expected is not None:
+        _passed(path, check_file(path, expected))
+    elif relative is not None:
+        _passed(path, check_known(path, relative))
     return path
 
 
