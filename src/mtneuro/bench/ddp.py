@@ -31,13 +31,12 @@ import dataclasses
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
+from mtneuro.bench.signals import on_sigterm
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.threads import threads_per_job
 
@@ -117,23 +116,16 @@ def _wait(process: subprocess.Popen) -> int:
     once and leave torchrun and its workers running; raised, it reaches the caller's
     clean-up. (Only the main thread may set signal handlers; elsewhere it just waits.)
     """
-    if threading.current_thread() is not threading.main_thread():
-        return process.wait()
 
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def stop(signum: int, frame: Any) -> None:
+    def stop(signum: int, frame: Any, previous: Any) -> None:
         if callable(previous):
             # the bench's own handler (runner.sigterm_as_interrupt, a cell run in the bench's
             # process): it stops the suite, where SystemExit would only fail this cell
             previous(signum, frame)
         raise SystemExit(128 + signum)
 
-    signal.signal(signal.SIGTERM, stop)
-    try:
+    with on_sigterm(stop):
         return process.wait()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _failure_message(log: Path, nproc: int, returncode: int) -> str:

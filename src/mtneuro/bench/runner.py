@@ -29,9 +29,7 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import signal
-import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +47,7 @@ from mtneuro.bench.cell import (
 from mtneuro.bench.checks import check_cells
 from mtneuro.bench.plan import changed_line, earlier_run
 from mtneuro.bench.progress import PROGRESS_FILE, CellState, Progress
+from mtneuro.bench.signals import on_sigterm
 from mtneuro.bench.suite import Cell
 from mtneuro.errors import ConfigError
 from mtneuro.extras import require
@@ -321,24 +320,16 @@ def _pool_pass(queue: list[CellState], out: Path, jobs: int, threads: int,
     return suspects
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> contextlib.AbstractContextManager[None]:
     """SIGTERM to this process raises ``KeyboardInterrupt`` meanwhile, as Ctrl-C does: the
     runner then terminates its worker processes and marks running cells cancelled (by
     default SIGTERM ends the process at once and leaves the workers running). Only the
     main thread may set signal handlers; elsewhere this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
-    def interrupt(signum: int, _frame: Any) -> None:
+    def interrupt(signum: int, _frame: Any, _previous: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum} (SIGTERM)")
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return on_sigterm(interrupt)
 
 
 def _submitit_executor(out: Path, options: RunOptions) -> Any:
