@@ -225,7 +225,9 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
     rates = rec.rates[:, live]
     augment = make_augment(rates[bins], config)
     all_rates = torch.from_numpy(rates)
-    z = zscore_rates(rates, bins)  # augment.normalize's values: the same statistics
+    # the training views' z-scoring (zscore_statistics of the bins, as zscore_rates; every
+    # neuron kept here varies in them, so none is zeroed)
+    z = augment.normalize(all_rates)
     spec = {"neurons": int(live.sum()), "live_neurons": np.flatnonzero(live).tolist(),
             "mean": augment.mean.tolist(), "std": augment.std.tolist(), "units": "Hz, z-scored"}
     if config.method == "raw":
