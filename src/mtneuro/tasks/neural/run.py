@@ -225,9 +225,7 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
     rates = rec.rates[:, live]
     augment = make_augment(rates[bins], config)
     all_rates = torch.from_numpy(rates)
-    # the training views' z-scoring (zscore_statistics of the bins, as zscore_rates; every
-    # neuron kept here varies in them, so none is zeroed)
-    z = augment.normalize(all_rates)
+    z = augment.normalize(all_rates)  # = zscore_rates(rates, bins): every kept neuron varies
     spec = {"neurons": int(live.sum()), "live_neurons": np.flatnonzero(live).tolist(),
             "mean": augment.mean.tolist(), "std": augment.std.tolist(), "units": "Hz, z-scored"}
     if config.method == "raw":
