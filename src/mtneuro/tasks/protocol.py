@@ -177,10 +177,14 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
 
 # -- neural ----------------------------------------------------------------------------------
 NEURAL_VERSION = 3  # 2: refit on training + validation (issue 15); 3: refit ensemble
-#: myow-neuro reference training per recording kind: epochs, optimiser text, lr (file:line).
+#: myow-neuro reference training per recording kind: epochs, optimiser text, lr (file:line),
+#: and what its epochs come to: each is floor(training + validation bins / 512) batches
+#: (``drop_last``), where mtneuro's ``epochs`` count ceil(training bins / batch_size) steps.
 _NEURAL_REFERENCE = {
-    "reach": (10000, "AdamW", 2e-4, "train_monkey.py:41,54,136"),
-    "sleep": (800, "SGD (momentum 0.98)", 2e-3, "train_mouse.py:40,53-54,137"),
+    "reach": (10000, "AdamW", 2e-4, "train_monkey.py:41,54,136",
+              "1 batch an epoch on chewie-1: 10,000 steps"),
+    "sleep": (800, "SGD (momentum 0.98)", 2e-3, "train_mouse.py:40,53-54,137",
+              "16 batches an epoch on mouse-ca1: 12,800 steps"),
 }
 
 
@@ -203,14 +207,13 @@ def neural_card(config: Any) -> dict[str, Any]:
     from mtneuro.tasks.neural.config import resolve
 
     resolved = resolve(config, kind)
-    epochs, optimizer, lr, where = _NEURAL_REFERENCE[kind]
+    epochs, optimizer, lr, where, in_steps = _NEURAL_REFERENCE[kind]
     out: list[str] = []
     if config.method in ("myow", "byol"):
-        if resolved.epochs is not None:
-            out += differs("training epochs", resolved.epochs, epochs, where)
-        else:
-            out.append(f"training: {resolved.steps} optimiser steps (reference {epochs} epochs, "
-                       f"{where})")
+        length = (f"{resolved.epochs} epochs of ceil(training bins / {resolved.batch_size}) steps"
+                  if resolved.epochs is not None else f"{resolved.steps} optimiser steps")
+        out.append(f"training: {length} (reference {epochs} epochs of floor(training + "
+                   f"validation bins / 512) steps, {in_steps}, {where})")
         out += differs("optimiser AdamW, lr", resolved.lr, lr, where)
         if kind == "sleep":
             out.append(f"optimiser AdamW (reference {optimizer}, {where})")
