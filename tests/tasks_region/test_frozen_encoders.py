@@ -61,3 +61,17 @@ def test_an_encoder_that_cannot_be_copied_is_refused_with_the_reason():
 
     with pytest.raises(ConfigError, match="Locked: copy.deepcopy failed"):
         FrozenEncoders(_config(), 2, encoder=Locked())(0)
+
+
+def test_a_3d_encoder_refused_in_2d_names_the_fix_the_task_has():
+    """Task 1 has --dim; task 3 reads 2D crops only and must not suggest an option it lacks."""
+    from mtneuro.models import create_encoder
+    from mtneuro.tasks.region_config import Task1Config
+    from mtneuro.tasks.semantic_config import Task3Config
+
+    volumetric = create_encoder("resnet-tiny", in_channels=1, spatial_dims=3)
+    with pytest.raises(ConfigError, match="takes 3D inputs.*pass --dim 3d or a 2D encoder"):
+        FrozenEncoders(Task1Config(method="encoder"), 2, encoder=volumetric)(0)
+    with pytest.raises(ConfigError, match="takes 3D inputs.*takes 2D encoders only") as refused:
+        FrozenEncoders(Task3Config(method="encoder"), 2, encoder=volumetric)(0)
+    assert "--dim" not in str(refused.value)

@@ -51,7 +51,8 @@ from mtneuro.vocab import VOLUME_METHODS
 @volume_run_options("Task3Config")
 def task3(method, setting, source, source_params, seeds, encoder, quick, z_step, connectivity,
           exact_features, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:
-    """R² of ridge readouts of vessels, axons, cell count/size/spacing; writes OUT/metrics.json."""
+    """R² of linear readouts of vessels, axons, cell count/size/spacing (in-sample, as published,
+    and held-out ridge); writes OUT/metrics.json."""
     values = {
         "method": method, "setting": setting, "source": source, "encoder": encoder,
         "seeds": parse_seeds(seeds, more_seeds), "z_step": z_step, "connectivity": connectivity,

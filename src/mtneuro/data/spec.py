@@ -207,7 +207,8 @@ _A_VAL = Part("A", Z_SPLITS["val"])
 REGION_SETTINGS: dict[str, RegionSetting] = {
     "roi-c1": RegionSetting(
         name="roi-c1",
-        description="train on the first 300 slices of sub-volume A, test on its last 50",
+        description=("train on slices 110-378 of sub-volume A (validation 380-408), test on "
+                     "slices 420-469"),
         train=(_A_TRAIN,),
         val=(_A_VAL,),
         test=(Part("A", Z_SPLITS["test"]),),

@@ -27,12 +27,14 @@ from mtneuro.tasks.volume import SplitData, pretrains_on_the_fly, ssl_training_t
 from mtneuro.vocab import SSL_METHODS
 
 
-def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str) -> None:
+def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str, config: Any) -> None:
     dims = int(encoder_spec.get("spatial_dims", 2))
     if dims != spatial_dims:
+        # Task 3 has no --dim: it always reads 2D crops.
+        fix = (f"pass --dim {dims}d or a {spatial_dims}D encoder" if hasattr(config, "dim")
+               else f"this task takes {spatial_dims}D encoders only")
         raise ConfigError(
-            f"encoder {spec!r} takes {dims}D inputs but the task runs in {spatial_dims}D; "
-            f"pass --dim {dims}d or a {spatial_dims}D encoder"
+            f"encoder {spec!r} takes {dims}D inputs but the task runs in {spatial_dims}D; {fix}"
         )
 
 
@@ -91,7 +93,7 @@ class FrozenEncoders:
             given = _copy(self.encoder) if self.encoder is not None else config.encoder
             module, spec = resolve_encoder(given)
             name = config.encoder or f"in-memory {type(module).__name__}"
-            _check_dims(spec, self.spatial_dims, name)
+            _check_dims(spec, self.spatial_dims, name, config)
             input_normalisation(spec, f"encoder {name!r}")  # one channel, numbers: fail now
             return module.to(config.device).eval(), spec
         method = config.method
@@ -107,7 +109,7 @@ class FrozenEncoders:
         trained = pretrain_encoder(dataclasses.replace(config.pretrain, seed=seed),
                                    torch.from_numpy(self.tiles))
         spec = dict(trained.input_spec)
-        _check_dims(spec, self.spatial_dims, f"on-the-fly {method}")
+        _check_dims(spec, self.spatial_dims, f"on-the-fly {method}", config)
         return trained.encoder.to(config.device).eval(), spec
 
 
