@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mtneuro import cpu_memory
+from mtneuro.acceleration import channels_last_pays
 from mtneuro.data.spec import REGIONS
 from mtneuro.errors import TrainingError
 from mtneuro.models import create_encoder
@@ -61,6 +62,10 @@ class SupervisedSettings:
         quiet: no progress bar.
         retain_cpu_memory: on CPU, keep freed memory for reuse while training
             (:func:`mtneuro.cpu_memory.retained_cpu_memory`): faster, higher peak memory.
+        channels_last: train 2D models in NHWC memory format where it pays
+            (:func:`mtneuro.acceleration.channels_last_pays`; 1.3-1.4x a step for
+            ``resnet-tiny`` and ``resnet18`` on 2 CPU cores). Results agree with NCHW to
+            float rounding, not bit for bit.
     """
 
     epochs: int = 10
@@ -77,6 +82,7 @@ class SupervisedSettings:
     device: str = "cpu"
     quiet: bool = True
     retain_cpu_memory: bool = True
+    channels_last: bool = True
 
 
 class Classifier(nn.Module):
@@ -193,6 +199,8 @@ def _train_classifier(encoder: nn.Module, num_classes: int, train: tuple[torch.T
                       seed: int) -> tuple[Classifier, dict]:
     torch.manual_seed(seed)
     model = Classifier(encoder, num_classes, normalise=settings.normalise).to(settings.device)
+    if settings.channels_last and channels_last_pays(model, torch.device(settings.device), None):
+        model.to(memory_format=torch.channels_last)
     gen = torch.Generator().manual_seed(seed)
     x_train, y_train = train[0], torch.as_tensor(np.asarray(train[1]), dtype=torch.long)
     opt = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
