@@ -65,3 +65,42 @@ def test_the_live_table_caption_uses_the_rule(monkeypatch):
     monkeypatch.setattr(bench_progress, "time", SimpleNamespace(perf_counter=lambda: NOW))
     table = Progress(states, parallel=1, quiet=True)._table()
     assert table.caption == "1/2 done, 1 running, ETA unknown (1 running past the mean 10s)"
+
+
+def test_a_finished_cell_that_started_long_ago_is_no_overrun():
+    # only running cells can overrun: a complete cell's start time (kept by the runner)
+    # is far in the past, yet the pending cell's estimate is plain
+    states = _states([("complete", 10.0, 500.0), ("pending", None, None)])
+    assert eta_text(states, parallel=1, now=NOW) == "ETA 10s"
+    failed = _states([("failed", 10.0, 500.0), ("pending", None, None)])
+    assert eta_text(failed, parallel=1, now=NOW) == "ETA 10s"
+
+
+def test_a_cell_running_exactly_the_mean_counts_as_past_it():
+    # its remainder is 0 in the estimate, so the estimate is only a lower bound
+    states = _states([("complete", 10.0, None), ("running", None, 10.0),
+                      ("pending", None, None)])
+    assert eta_text(states, parallel=1, now=NOW) == "ETA at least 10s"
+    alone = _states([("complete", 10.0, None), ("running", None, 10.0)])
+    assert eta_text(alone, parallel=1, now=NOW) == "ETA unknown (1 running past the mean 10s)"
+
+
+def test_an_eta_that_rounds_to_one_second_is_shown_as_one_second():
+    # 0.7 s left prints as "1s", as format_seconds rounds it: not "<1s"
+    states = _states([("complete", 10.0, None), ("running", None, 9.3)])
+    assert eta_text(states, parallel=1, now=NOW) == "ETA 1s"
+    # the same with a second cell past the mean: a lower bound, not "unknown"
+    overrun = _states([("complete", 10.0, None), ("running", None, 9.3),
+                       ("running", None, 12.0)])
+    assert eta_text(overrun, parallel=2, now=NOW) == "ETA at least 1s"
+
+
+def test_the_caption_is_as_at_the_time_it_is_given(monkeypatch):
+    from mtneuro.bench import progress as bench_progress
+
+    # the clock reads 500 s later than NOW: by then the running cell is past the mean
+    monkeypatch.setattr(bench_progress, "time", SimpleNamespace(perf_counter=lambda: NOW + 500))
+    states = _states([("complete", 100.0, None), ("running", None, 60.0)])
+    progress = Progress(states, parallel=1, quiet=True)
+    assert progress.caption(now=NOW) == "1/2 done, 1 running, ETA 40s"
+    assert progress.caption() == "1/2 done, 1 running, ETA unknown (1 running past the mean 1m40s)"
