@@ -63,9 +63,9 @@ class SupervisedSettings:
         retain_cpu_memory: on CPU, keep freed memory for reuse while training
             (:func:`mtneuro.cpu_memory.retained_cpu_memory`): faster, higher peak memory.
         channels_last: train 2D models in NHWC memory format where it pays
-            (:func:`mtneuro.acceleration.channels_last_pays`; 1.3-1.4x a step for
-            ``resnet-tiny`` and ``resnet18`` on 2 CPU cores). Results agree with NCHW to
-            float rounding, not bit for bit.
+            (:func:`mtneuro.acceleration.channels_last_pays`; 1.3x a step for
+            ``resnet-tiny`` and ``resnet18`` on 2 CPU cores, ``benchmarks/channels_last.py``).
+            Results agree with NCHW to float rounding, not bit for bit.
     """
 
     epochs: int = 10

@@ -60,6 +60,12 @@ class TrainSettings:
             :func:`mtneuro.acceleration.autocast_dtype`).
         retain_cpu_memory: on CPU, keep freed memory for reuse while training
             (:func:`mtneuro.cpu_memory.retained_cpu_memory`): faster, higher peak memory.
+        channels_last: train 2D models in NHWC memory format where it pays
+            (:func:`mtneuro.acceleration.channels_last_pays`): for GPUs, whose mixed-precision
+            convolutions prefer it; on 2 CPU cores a step is about even (0.96-1.14x,
+            ``benchmarks/channels_last.py``).
+            Results agree with NCHW to float rounding, not bit for bit; a resumed run
+            keeps the setting it started with.
     """
 
     epochs: int = field(default=5, metadata=positive())
@@ -80,6 +86,7 @@ class TrainSettings:
     drop_last: bool = True
     amp: Literal[AMP_MODES] = "auto"
     retain_cpu_memory: bool = True
+    channels_last: bool = True
 
 
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from mtneuro import cpu_memory
-from mtneuro.acceleration import autocast_dtype
+from mtneuro.acceleration import autocast_dtype, channels_last_pays
 from mtneuro.checkpoint_io import load_state, plain_json, restore_into, save_state
 from mtneuro.config import to_dict
 from mtneuro.errors import ConfigError, TrainingError
@@ -187,6 +187,9 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
            device: torch.device, checkpoint: str | Path | None, resume: bool,
            fingerprint: dict[str, Any] | None, quiet: bool) -> dict[str, Any]:
     model.to(device)
+    dtype = autocast_dtype(settings.amp, device)
+    if settings.channels_last and channels_last_pays(model, device, dtype):
+        model.to(memory_format=torch.channels_last)
     if isinstance(settings.class_weights, str):
         weight = (
             balanced_class_weights(batches.masks, n_classes)
@@ -204,7 +207,6 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
     optimizer = make_optimizer(model, settings)
     total_steps = settings.epochs * len(batches)
     scheduler = make_schedule(optimizer, settings, total_steps)
-    dtype = autocast_dtype(settings.amp, device)
     use_amp = dtype is not None
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)
     # Retaining memory changes speed only, so a resumed run may switch it.
