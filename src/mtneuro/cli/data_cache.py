@@ -192,7 +192,18 @@ def _check_metadata(cache_dir: Path, check: MetadataCheck, repair: bool) -> None
             f"cache {cache_dir} {what}, left as it is; "
             f"run: mtneuro data verify --cache {cache_dir} --repair"
         )
-    upgraded = ChunkStore.repair_metadata(cache_dir, check)
+    from mtneuro.data.sources.cache_lock import directory_lock
+    from mtneuro.data.sources.cache_metadata import check_metadata
+
+    # Opening a cache holds the same lock while it reads the metadata, so no process sees it
+    # half rewritten; checked again under the lock, a repair another process has just made
+    # is not made twice.
+    with directory_lock(cache_dir, make=False):
+        check = check_metadata(cache_dir)
+        if not (check.damaged or check.legacy):
+            click.echo(f"cache {cache_dir}: metadata repaired meanwhile by another process")
+            return
+        upgraded = ChunkStore.repair_metadata(cache_dir, check)
     if check.legacy:
         click.echo(f"cache {cache_dir}: upgraded to format 2: re-recorded {upgraded} checksum(s)")
     click.echo(
