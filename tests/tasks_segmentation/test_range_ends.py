@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("monai", reason="needs mtneuro[seg]")
 
-import torch  # noqa: E402
 from grid_source import GridSource  # noqa: E402
+from scale_net import ScaleNet  # noqa: E402
 
 from mtneuro.data.datasets import SegmentationTileDataset  # noqa: E402
 from mtneuro.data.sources import open_source  # noqa: E402
@@ -102,19 +102,8 @@ def test_overlapping_slices_count_once_in_the_scores():
     assert accumulator.n_images == 7
 
 
-class _Scale(torch.nn.Module):
-    """One weight per class times the image: what is scored is under test, not the net."""
-
-    def __init__(self, classes: int) -> None:
-        super().__init__()
-        self.weight = torch.nn.Parameter(torch.linspace(-1, 1, classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.weight.view(1, -1, 1, 1, 1)
-
-
 def _tiny_net(name, classes, dim, **kwargs):
-    return _Scale(classes)
+    return ScaleNet(classes)
 
 
 TINY_3D = {"model": "unet3d", "train_z_step": 20, "window": 256, "eval_batch_size": 8,

@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("monai", reason="needs mtneuro[seg]")
 
-import torch
 from grid_source import GridSource
+from scale_net import ScaleNet
 
 from mtneuro.data.datasets import SegmentationTileDataset
 from mtneuro.data.spec import Z_SPLITS, segmentation_setting
@@ -23,17 +23,6 @@ from mtneuro.tasks.segmentation.config import task2_config
 TILE = 256 * 256
 
 
-class _Scale(torch.nn.Module):
-    """One weight per class times the image: the scoring is under test, not the net."""
-
-    def __init__(self, classes: int) -> None:
-        super().__init__()
-        self.weight = torch.nn.Parameter(torch.linspace(-1, 1, classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.weight.view(1, -1, 1, 1, 1)
-
-
 def _same(a, b) -> bool:
     """Equal nested interval records (JSON text: NaN equals NaN)."""
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
@@ -41,7 +30,7 @@ def _same(a, b) -> bool:
 
 def test_recorded_intervals_are_those_of_the_scored_voxels(monkeypatch):
     monkeypatch.setattr(run_module, "create_segmentation_model",
-                        lambda name, classes, dim, **kw: _Scale(classes))
+                        lambda name, classes, dim, **kw: ScaleNet(classes))
     seen = {}
     real_evaluate = run_module.evaluate_tiles
 
