@@ -64,8 +64,8 @@ class TrainSettings:
             (:func:`mtneuro.acceleration.channels_last_pays`): for GPUs, whose mixed-precision
             convolutions prefer it; on 2 CPU cores a step is about even (0.96-1.14x,
             ``benchmarks/channels_last.py``).
-            Results agree with NCHW to float rounding, not bit for bit; a resumed run
-            keeps the setting it started with.
+            Results agree with NCHW to float rounding, not bit for bit, so the checkpoint
+            records it and ``--resume`` with the other value is refused.
     """
 
     epochs: int = field(default=5, metadata=positive())
