@@ -63,6 +63,43 @@ def _deterministic_threads(monkeypatch):
     yield
 
 
+def _is_local(family: int, address: object) -> bool:
+    """A Unix socket, or an IP address of this machine (loopback or unspecified)."""
+    import ipaddress
+    import socket
+
+    if family == getattr(socket, "AF_UNIX", None):
+        return True
+    host = address[0] if isinstance(address, tuple) and address else address
+    if host == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(str(host).split("%")[0])
+    except ValueError:
+        return False  # a host name other than localhost: resolving it already left the machine
+    return ip.is_loopback or ip.is_unspecified
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch):
+    """Tests never touch the internet: a connection from this process to anything but this
+    machine fails at once, naming the address (a download that a default would start, e.g.
+    pretrained weights, fails the test instead of passing where a network happens to be)."""
+    import socket
+
+    def guard(method):
+        def guarded(sock, address, *args, **kwargs):
+            if not _is_local(sock.family, address):
+                raise ConnectionRefusedError(
+                    f"test tried to connect to {address!r}: tests never touch the internet "
+                    "(tests/conftest.py)")
+            return method(sock, address, *args, **kwargs)
+        return guarded
+
+    monkeypatch.setattr(socket.socket, "connect", guard(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guard(socket.socket.connect_ex))
+
+
 @pytest.fixture(autouse=True)
 def _fresh_progress_clock(monkeypatch):
     """Each test starts like a new process: no progress line written yet (the interval
