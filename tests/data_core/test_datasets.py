@@ -168,6 +168,8 @@ def test_segmentation_tiles_label_maps(source):
     assert four.regions == ("cortex", "striatum", "thalamus") and len(three.regions) == 4
     item = four[0]
     assert item["mask"].dtype == torch.int64 and item["mask"].shape == (TILE_SIZE, TILE_SIZE)
+    # held as bytes (a class fits in one; int64 masks took 8x the images' memory)
+    assert four.masks.dtype == np.uint8 and four.arrays()[1].dtype == np.uint8
     raw = source.read_channel("pixel_labels", (380, 381), SUBVOLUME_A["cortex"].y, SUBVOLUME_A["cortex"].x)[0]
     assert np.array_equal(four.masks[0], raw)
     assert np.array_equal(three.masks[0], np.where(raw == 3, 0, raw))

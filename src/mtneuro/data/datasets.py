@@ -193,11 +193,12 @@ class SegmentationTileDataset(_TileDataset):
                 read = read_block_channels(source, ("image", "pixel_labels"), SUBVOLUME_A[region],
                                            starts, depth)
                 images.append(read["image"])
-                masks.append(self.setting.map_labels(read["pixel_labels"]))
+                # uint8: a class fits in a byte, and int64 masks were 8x the images' memory
+                masks.append(self.setting.map_labels(read["pixel_labels"]).astype(np.uint8))
                 region_index.append(np.full(len(starts), REGIONS.index(region)))
                 shown.update(len(starts), detail=region)
         self.images = _with_channel(np.concatenate(images), depth)
-        masks_arr = np.concatenate(masks).astype(np.int64)
+        masks_arr = np.concatenate(masks)
         self.masks = masks_arr[:, 0] if depth == 1 else masks_arr
         self.region = np.concatenate(region_index).astype(np.int64)
         self.scored_from = np.tile(scored_from, len(self.regions))
@@ -218,13 +219,13 @@ class SegmentationTileDataset(_TileDataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         item = {
             "image": to_float_image(self.images[index]),
-            "mask": torch.from_numpy(self.masks[index]),
+            "mask": torch.from_numpy(self.masks[index].astype(np.int64)),
             "region": int(self.region[index]),
         }
         return self._finish(item)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """uint8 images (N, 1, [8,] H, W) and int64 class masks (N, [8,] H, W)."""
+        """uint8 images (N, 1, [8,] H, W) and uint8 class masks (N, [8,] H, W)."""
         return self.images, self.masks
 
 
