@@ -175,3 +175,14 @@ def test_segmentation_tiles_label_maps(source):
     assert np.array_equal(three.masks[0], np.where(raw == 3, 0, raw))
     three_d = SegmentationTileDataset(source, classes=3, split="test", dim="3d", z_step=3)
     assert three_d.images.shape[1:] == (1, 8, TILE_SIZE, TILE_SIZE) and three_d.masks.shape[1:] == (8, TILE_SIZE, TILE_SIZE)
+
+
+@pytest.mark.parametrize(("height", "width", "size", "grid"),
+                         [(37, 53, 8, 4), (64, 70, 16, 16), (40, 41, 12, 5), (9, 9, 9, 3)])
+def test_window_fractions_equal_a_direct_count(height, width, size, grid):
+    """Windows of whole grid cells (size a multiple of grid) are summed from per-cell counts,
+    others from a per-pixel table; both must give every window's own count exactly."""
+    mask = np.random.default_rng(height).random((height, width)) < 0.4
+    direct = np.array([[mask[y:y + size, x:x + size].sum() for x in range(0, width - size + 1, grid)]
+                       for y in range(0, height - size + 1, grid)]) / float(size * size)
+    np.testing.assert_array_equal(window_fractions(mask, size, grid), direct)
