@@ -183,6 +183,7 @@ def test_window_fractions_equal_a_direct_count(height, width, size, grid):
     """Windows of whole grid cells (size a multiple of grid) are summed from per-cell counts,
     others from a per-pixel table; both must give every window's own count exactly."""
     mask = np.random.default_rng(height).random((height, width)) < 0.4
-    direct = np.array([[mask[y:y + size, x:x + size].sum() for x in range(0, width - size + 1, grid)]
-                       for y in range(0, height - size + 1, grid)]) / float(size * size)
+    corners_y, corners_x = range(0, height - size + 1, grid), range(0, width - size + 1, grid)
+    direct = np.array([[mask[y:y + size, x:x + size].sum() for x in corners_x]
+                       for y in corners_y]) / float(size * size)
     np.testing.assert_array_equal(window_fractions(mask, size, grid), direct)
