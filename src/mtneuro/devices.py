@@ -60,3 +60,17 @@ def with_run_device(config: Any, key: str = "device") -> Any:
     if nested is not None:
         values["pretrain"] = dataclasses.replace(nested, device=device)
     return dataclasses.replace(config, **values)
+
+
+def checked_run_config(config: Any, config_type: type, caller: str) -> Any:
+    """``config``, refused unless a ``config_type``, with its device named as it runs
+    (:func:`with_run_device`): what a task run does once, before any data is read, by
+    whichever public entry point it came through, so that its record names the device.
+
+    Raises:
+        ConfigError: ``config`` is another type, naming ``caller`` and both types.
+    """
+    if not isinstance(config, config_type):
+        raise ConfigError(f"{caller}: expected a {config_type.__name__}, "
+                          f"got {type(config).__name__}")
+    return with_run_device(config)

@@ -44,13 +44,14 @@ def _task3_data(n: int = 24) -> semantic_probe.Task3Data:
 def calls(monkeypatch):
     """Every resolution and data read of the run, in order."""
     events: list[str] = []
+    real = devices.with_run_device
 
     def counted(config, key="device"):
         events.append("resolve")
-        return devices.with_run_device(config, key)
+        return real(config, key)
 
-    for module in (region, semantic_probe):
-        monkeypatch.setattr(module, "with_run_device", counted)
+    # both tasks resolve through devices.checked_run_config, which looks it up there
+    monkeypatch.setattr(devices, "with_run_device", counted)
 
     def read_region(*args, **kwargs):
         events.append("read")

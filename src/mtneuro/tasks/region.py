@@ -31,8 +31,7 @@ from torch import nn
 
 from mtneuro.config import to_dict
 from mtneuro.data.spec import REGION_SHORT, REGIONS
-from mtneuro.devices import with_run_device
-from mtneuro.errors import ConfigError
+from mtneuro.devices import checked_run_config
 from mtneuro.models import create_encoder
 from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.stats import classification_intervals, first_seed_intervals, mean_std
@@ -163,21 +162,12 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
         (scored images: tiles or crops), "recipe" (the resolved protocol), "source",
         "wall_s"}``.
     """
-    return _run_on_device(_run_config(config), data, encoder)
-
-
-def _run_config(config: Task1Config) -> Task1Config:
-    """``config`` checked, with the device it runs on (``"auto"`` resolved before any data
-    is read, so the record names the device that ran): once per run, by whichever public
-    entry point the run came through."""
-    if not isinstance(config, Task1Config):
-        raise ConfigError(f"run_task1: expected a Task1Config, got {type(config).__name__}")
-    return with_run_device(config)
+    return _run_on_device(checked_run_config(config, Task1Config, "run_task1"), data, encoder)
 
 
 def _run_on_device(config: Task1Config, data: dict[str, SplitData] | None,
                    encoder: nn.Module | None) -> dict[str, Any]:
-    """:func:`run_task1` of a config from :func:`_run_config`."""
+    """:func:`run_task1` of a config from :func:`~mtneuro.devices.checked_run_config`."""
     check_encoder_given(config, encoder)
     recipe = resolve_recipe(config)
     start = time.perf_counter()
@@ -220,5 +210,6 @@ def run(config: Task1Config, *, encoder: nn.Module | None = None) -> Result:
     """The task contract (:mod:`mtneuro.tasks.api`): :func:`run_task1` as a :class:`Result`."""
     from mtneuro.tasks.region_task import TASK1
 
-    config = _run_config(config)  # the Result's config too names the device that ran
+    # the Result's config too names the device that ran
+    config = checked_run_config(config, Task1Config, "run_task1")
     return TASK1.from_run(config, _run_on_device(config, None, encoder))

@@ -41,7 +41,7 @@ from mtneuro.config import to_dict
 from mtneuro.data.sources import open_source
 from mtneuro.data.spec import REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
 from mtneuro.data.tiles import block_starts, read_block_channels
-from mtneuro.devices import with_run_device
+from mtneuro.devices import checked_run_config
 from mtneuro.errors import ConfigError
 from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.stats import first_seed_intervals, interval_by_name, mean_std, r2_interval
@@ -207,22 +207,14 @@ def run_task3(config: Task3Config, data: Task3Data | None = None,
         "scatter": {"true", "pred", "seed"} (first seed,
         test crops, not for JSON), "n_crops", "feature_summary", "connectivity", ...}``.
     """
-    return _run_on_device(_run_config(config), data, region_splits, encoder)
-
-
-def _run_config(config: Task3Config) -> Task3Config:
-    """``config`` checked, with the device it runs on (``"auto"`` resolved before any data
-    is read, so the record names the device that ran): once per run, by whichever public
-    entry point the run came through."""
-    if not isinstance(config, Task3Config):
-        raise ConfigError(f"run_task3: expected a Task3Config, got {type(config).__name__}")
-    return with_run_device(config)
+    return _run_on_device(checked_run_config(config, Task3Config, "run_task3"), data,
+                          region_splits, encoder)
 
 
 def _run_on_device(config: Task3Config, data: Task3Data | None,
                    region_splits: dict[str, SplitData] | None,
                    encoder: nn.Module | None) -> dict[str, Any]:
-    """:func:`run_task3` of a config from :func:`_run_config`."""
+    """:func:`run_task3` of a config from :func:`~mtneuro.devices.checked_run_config`."""
     check_encoder_given(config, encoder)
     start = time.perf_counter()
     source_info = None
@@ -274,6 +266,7 @@ def run(config: Task3Config, *, encoder: nn.Module | None = None) -> Result:
     (the scatter arrays of the first seed as an artefact, not in ``metrics``)."""
     from mtneuro.tasks.semantic_task import TASK3
 
-    config = _run_config(config)  # the Result's config too names the device that ran
+    # the Result's config too names the device that ran
+    config = checked_run_config(config, Task3Config, "run_task3")
     return TASK3.from_run(config, _run_on_device(config, None, None, encoder),
                           artefacts=("scatter",))
