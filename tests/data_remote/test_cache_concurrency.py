@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lock_holder import lock_held_by_another_thread
 
 from mtneuro.data.sources import cache_lock
 from mtneuro.data.sources.cache import CacheSource
@@ -235,17 +236,7 @@ def test_lock_files_are_not_chunks_and_verify_removes_only_unheld_stale_ones(tmp
 
 def test_a_child_forked_while_another_thread_holds_a_lock_lets_it_go(tmp_path):
     chunk = tmp_path / "c" / "0"
-    taken, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with chunk_lock(chunk):
-            taken.set()
-            done.wait(10)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert taken.wait(5)
+    with lock_held_by_another_thread(chunk):
         (fd,) = cache_lock._held.files  # the holder's lock file descriptor
         pid = os.fork()
         if pid == 0:  # the child: the holding thread is not here, so neither may its lock be
@@ -255,9 +246,6 @@ def test_a_child_forked_while_another_thread_holds_a_lock_lets_it_go(tmp_path):
             except OSError:
                 os._exit(0)
         _, status = os.waitpid(pid, 0)
-    finally:
-        done.set()
-        thread.join(5)
     assert os.waitstatus_to_exitcode(status) == 0
 
 

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from lock_holder import lock_held_by_another_thread
 
 from mtneuro.data.sources import cache_lock, open_source
 from mtneuro.data.sources.cache import CacheSource
@@ -50,25 +51,11 @@ def test_filling_reading_and_repairing_leave_no_registry_entry(tmp_path, array_s
 def test_a_busy_lock_and_its_holder_leave_no_registry_entry(tmp_path):
     chunk = tmp_path / "image" / "c" / "0" / "0" / "0"
     path = lock_path(chunk)
-    holding, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with chunk_lock(chunk) as held:
-            assert held
-            holding.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert holding.wait(10)
+    with lock_held_by_another_thread(chunk) as holder:
         assert cache_lock._held.threads[path][1] == 1  # the holder is its one user
         with chunk_lock(chunk, wait=False) as held:
             assert held is False  # busy: not waited for
         assert cache_lock._held.threads[path][1] == 1  # the busy try left again
-    finally:
-        release.set()
-        holder.join(10)
     assert not holder.is_alive()
     assert path not in cache_lock._held.threads and _entries_under(tmp_path) == []
 
