@@ -56,20 +56,20 @@ def window_fractions(mask: np.ndarray, size: int = TILE_SIZE, grid: int = GRID) 
         return np.zeros((0, 0))
     ys = np.arange(0, height - size + 1, grid)
     xs = np.arange(0, width - size + 1, grid)
+    # The table counts cells of ``step`` pixels; a window is ``k`` cells a side.
     if size % grid == 0:
         # Windows are whole grid cells: count each cell once, then sum cells (the same
         # integer counts as a full-resolution table, ~10x faster on a whole slice).
-        cells = size // grid
-        ny, nx = len(ys) - 1 + cells, len(xs) - 1 + cells
-        mask = mask[: ny * grid, : nx * grid].reshape(ny, grid, nx, grid)
-        counts, step, size_cells = mask.sum(axis=(1, 3), dtype=np.int64), 1, cells
+        step, k = grid, size // grid
+        ny, nx = len(ys) - 1 + k, len(xs) - 1 + k
+        counts = mask[: ny * grid, : nx * grid].reshape(ny, grid, nx, grid).sum(
+            axis=(1, 3), dtype=np.int64)
     else:
-        counts, step, size_cells = np.asarray(mask, dtype=np.int64), grid, size
+        step, k = 1, size
+        counts = np.asarray(mask, dtype=np.int64)
     table = np.zeros((counts.shape[0] + 1, counts.shape[1] + 1), dtype=np.int64)
     table[1:, 1:] = np.cumsum(np.cumsum(counts, axis=0), axis=1)
-    y0 = np.arange(len(ys))[:, None] * step
-    x0 = np.arange(len(xs))[None, :] * step
-    k = size_cells
+    y0, x0 = ys[:, None] // step, xs[None, :] // step
     inside = table[y0 + k, x0 + k] - table[y0, x0 + k] - table[y0 + k, x0] + table[y0, x0]
     return inside / float(size * size)
 
