@@ -106,7 +106,7 @@ def summarise(rows: list[dict]) -> None:
             for ref in published_rows("neural", recording):
                 if ref.method == "myow" and key in ref.metrics:
                     ok = mean >= ref.metrics[key].mean
-                    print(f"  {key}: myow {mean:.3f} vs reference code {ref.metrics[key].mean:.3f}: "
+                    print(f"  {key}: myow {mean:.3f} vs {ref.method_title} {ref.metrics[key].mean:.3f}: "
                           f"{'at or above' if ok else 'below'}")
         wall = _ms([r["outer_s"] for r in mine if r["method"] == "myow"])[0]
         print(f"  myow wall {wall:.1f} s per seed (target <= {TARGET_WALL_S:.0f} s on 2 cores; reference "

@@ -97,7 +97,8 @@ def test_every_row_is_labelled_with_its_source():
     assert {r.label for r in rows} == {"paper, real volume", "reference code",
                                        "reference code, run here"}
     # numbers measured here by running the reference code are flagged, and only those
-    assert {r.source for r in rows if r.run_here} == {"myow-reference-code"}
+    assert {r.source for r in rows if r.run_here} == {"myow-reference-code",
+                                                      "myow-reference-code-paired"}
     assert all(r.label == "reference code, run here" for r in rows if r.run_here)
     assert all(r.citation and r.data for r in rows)
     assert {r.task for r in rows} == {"task1", "task2", "task3", "neural"}

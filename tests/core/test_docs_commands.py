@@ -39,8 +39,10 @@ _END = re.compile(r"\s#|&&|;|\||[()]")
 _PLACEHOLDER = re.compile(r"^([A-Z][A-Z_]*|\.\.\.|<[^>]*>)$")
 #: drawn lines that name commands without being one (docs/ARCHITECTURE.md's flow diagram)
 _NOT_COMMANDS = ("mtneuro task1 / neural",)
-#: options of other programs written in the docs' prose (pytest, pip, torchrun)
-_OTHER_PROGRAMS = {"--import-mode", "--index-url", "--standalone", "--nproc_per_node"}
+#: options of other programs written in the docs' prose (pytest, pip, torchrun, the MYOW
+#: reference code's train_monkey.py)
+_OTHER_PROGRAMS = {"--import-mode", "--index-url", "--standalone", "--nproc_per_node",
+                   "--mined_weight", "--num_workers"}
 
 
 def _one_of(valid: Iterable[str]) -> Callable[[str], bool]:
