@@ -178,4 +178,9 @@ def test_task1_cards():
     quick = task1_card(task1_config(method="myow", quick=True))
     assert quick["protocol"]["name"] == "task1-resized-quick"
     assert any("tested as 32-px quadrant crops" in d for d in quick["deviations"])
+    # the reference it names is what the released trainer runs (the paper card's default),
+    # not the crops the script sets up and the trainer discards
+    probe = [d for d in quick["deviations"] if d.startswith("probe:")]
+    assert len(probe) == 1 and "whole un-normalised 256-px tiles" in probe[0]
+    assert "ssl_eval_trainer.py:72-82" in probe[0] and "random 128-px crops" not in probe[0]
     assert any(d.startswith("pre-training epochs 25 (reference 800") for d in quick["deviations"])

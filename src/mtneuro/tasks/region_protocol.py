@@ -10,11 +10,13 @@ choice in ``docs/protocols.md``):
   scheduler, no augmentation, 1 epoch (the released config's value), and the model
   after the last epoch is tested;
 * ``byol`` / ``myow`` / ``myow-merged`` / ``encoder`` (``scripts/task1_ssl.py``): the
-  frozen encoder gets a linear head trained on random 128 x 128 crops of the training
-  tiles normalised with mean 0.4894 and std 0.1238, with the network config's
-  optimiser (BYOL: Adam lr 0.01, 100 epochs; MYOW and MYOW-merged: SGD lr 0.01,
-  10 epochs; batch 8, last batch dropped), and is tested on the four 128 x 128 corner
-  crops of every test tile, accuracy over all crops;
+  frozen encoder gets a linear head trained, as the released trainer runs it
+  (``MTNeuro/ssl_eval_trainer.py``), on whole un-normalised training tiles with the
+  encoder's BatchNorm in training mode (``probe_inputs: random-crops`` trains on the
+  normalised random 128 x 128 crops the script sets up and the trainer discards), with
+  the network config's optimiser (BYOL: Adam lr 0.01, 100 epochs; MYOW and MYOW-merged:
+  SGD lr 0.01, 10 epochs; batch 8, last batch dropped), and is tested on the four
+  128 x 128 corner crops of every test tile, accuracy over all crops;
 * ``pca`` / ``nmf``: no task-1 script was released; the inputs of the task-3
   reference (``annots/latents.py``: tiles resized to 128, 64 x 64 quadrant crops,
   256 components) with a logistic-regression readout.
@@ -236,8 +238,9 @@ def _resized_deviations(config: Any, recipe: RegionRecipe) -> list[str]:
         return [f"no task-1 PCA / NMF script was released: tiles resized to {size} px, "
                 f"{scored}, logistic regression with C chosen on validation crops"]
     return [f"probe: logistic regression on tiles resized to {size} px, tested as {scored} "
-            "(reference: a linear head trained on random 128-px crops, tested on the four "
-            "128-px corner crops, scripts/task1_ssl.py:80,212-293)"]
+            "(reference: a linear head trained on whole un-normalised 256-px tiles with the "
+            "encoder's BatchNorm in training mode, MTNeuro/ssl_eval_trainer.py:72-82, tested on "
+            "the four 128-px corner crops, scripts/task1_ssl.py:272-293)"]
 
 
 def _size_deviations(config: Any) -> list[str]:
