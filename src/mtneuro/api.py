@@ -77,7 +77,10 @@ class Results(Sequence[Result]):
     def __str__(self) -> str:
         lines = []
         for r in self.table():
-            spread = f" ± {r['std']:.3f}" if r["std"] is not None else ""
+            # our std of 0 over several seeds says the seeds changed nothing, not "± 0.000"
+            # (a published "± 0.00" is printed as published)
+            spread = ("" if r["std"] is None else f" (identical over {r['n']} seeds)"
+                      if r["std"] == 0 and r["kind"] == OURS else f" ± {r['std']:.3f}")
             lines.append(f"{r['task']}/{r['setting']:<10} {r['method']:<24} {r['title']:<28} "
                          f"{r['mean']:.3f}{spread:<9} [{r['kind']}; {r['data']}]"
                          + (f" comparable: {r['comparable']}" if r["comparable"] else ""))

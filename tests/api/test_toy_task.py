@@ -46,6 +46,7 @@ def test_the_toy_task_scores_an_encoder_through_the_python_api(toy, tmp_path):
         "toy", "accuracy", 1.0, 0.0, 2)
     assert row["comparable"] == "yes: published protocol" and row["kind"] == "ours"
     assert mtneuro.load_results(tmp_path).table() == [row]
+    assert "1.000 (identical over 2 seeds)" in str(results) and "±" not in str(results)
 
 
 def test_the_toy_task_runs_in_a_bench_suite(toy, tmp_path):
