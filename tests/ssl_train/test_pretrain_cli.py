@@ -147,7 +147,11 @@ def test_probe_flag_scores_the_trained_encoder_on_the_test_split(tmp_path, capsy
     main(["pretrain", "--source", "digits", "--quick", "--epochs", "1", "--probe", "--quiet",
           "--out", str(out)])
     printed = capsys.readouterr()
-    probe = json.loads((out / "metrics.json").read_text())["metrics"]["probe"]
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    probe = metrics["probe"]
+    # what ran, resolved: the 8-px digits are viewed whole (no crop) by the quick backbone
+    assert metrics["backbone"] == "resnet-tiny"
+    assert metrics["view"] == {"kind": "vision", "size": 8}
     assert (f"probe: linear {probe['linear_accuracy']:.3f}, kNN {probe['knn_accuracy']:.3f}"
             in printed.out)
     encoder = load_encoder(out / "encoder.pt")

@@ -84,7 +84,7 @@ def pretrain(
         return
     metrics = {k: result[k] for k in ("final_loss", "steps", "epochs", "samples_per_s",
                                       "pool_size", "n_images", "world_size", "step_mode",
-                                      "compile_mode", "wall_s")}
+                                      "compile_mode", "wall_s", "backbone", "view")}
     metrics["peak_lr"] = result["lr"]  # the schedule's top (train_log.jsonl has every step's)
     if probe:
         metrics["probe"] = _probe(config, Path(result["encoder"]))

@@ -162,7 +162,9 @@ class PretrainedEncoder:
         name, kwargs: the registry name and arguments that rebuild it.
         input_spec: the view's size, channels and normalisation, plus the encoder's facts.
         summary: the trainer's result (``steps``, ``epochs``, ``final_loss``, ...) with
-            ``lr``, ``pool_size``, ``n_images``, ``world_size``, ``is_main``.
+            ``lr``, ``pool_size``, ``n_images``, ``world_size``, ``is_main``, and what ran
+            with ``auto`` resolved: ``backbone`` (registry name) and ``view`` (``kind``,
+            ``size``: the crop, or the whole image for ``vision`` views).
     """
 
     encoder: torch.nn.Module
@@ -222,7 +224,9 @@ def pretrain_encoder(config: PretrainConfig, images: torch.Tensor, *,
         if owns_group:
             shutdown_distributed()
     encoder.input_spec = with_encoder_facts(encoder, input_spec)
+    # what ran, with "auto" resolved (the config keeps what the user asked for)
     summary = {**result, "method": config.method, "n_images": int(images.shape[0]),
+               "backbone": name, "view": {"kind": view_kind(config), "size": input_spec["size"]},
                "lr": settings.lr, "pool_size": settings.pool_size,
                "world_size": info.world_size, "is_main": info.is_main}
     return PretrainedEncoder(encoder, name, kwargs, dict(encoder.input_spec), summary)
