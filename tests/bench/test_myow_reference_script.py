@@ -63,8 +63,9 @@ def test_edits_fail_loudly_on_code_they_do_not_know(tmp_path):
 
 
 def test_the_shipped_reference_rows_are_the_recorded_runs():
-    """published.json's paired reference-code rows hold exactly the per-seed numbers of
-    benchmarks/results/myow_reference.jsonl (the script's record of those runs)."""
+    """published.json's paired reference-code rows summarise the per-seed numbers of
+    benchmarks/results/myow_reference.jsonl (the script's record of those runs): same rows,
+    three seeds each, the same mean and std."""
     runs = [json.loads(line) for line in
             (SCRIPT.parent / "results" / "myow_reference.jsonl").read_text().splitlines()]
     assert all(r["rc"] == 0 for r in runs) and len(runs) == 18  # 3 recordings x 2 weights x 3
