@@ -39,11 +39,14 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+from mtneuro.threads import available_cpus
 
 RECORDINGS = {"chewie-1": ("chewie", 1), "chewie-2": ("chewie", 2), "mihi-1": ("mihi", 1)}
 WEIGHTS = {"myow": 0.5, "mined weight 0": 0.0}
@@ -113,8 +116,9 @@ def parse_log(path: Path) -> dict:
 
 def _mean_std(values: list[float]) -> str:
     arr = np.asarray(values, dtype=np.float64)
-    std = arr.std(ddof=1) if arr.size > 1 else 0.0
-    return f"{arr.mean():.3f} ± {std:.3f}"
+    if arr.size == 1:
+        return f"{arr[0]:.3f}"  # one seed: no spread to show
+    return f"{arr.mean():.3f} ± {arr.std(ddof=1):.3f}"
 
 
 def summary(rows: list[dict]) -> str:
@@ -159,19 +163,27 @@ def main() -> None:
             parser.error("--repo is required unless --summarise")
         args.out.mkdir(parents=True, exist_ok=True)
         code = prepared_copy(args.repo, args.out)
-        threads = max(1, (os.cpu_count() or 1) // args.jobs)
+        threads = max(1, available_cpus() // args.jobs)
         grid = [(r, w, s) for s, r, w in itertools.product(args.seeds, args.data, WEIGHTS.values())]
+        lock = threading.Lock()
+
         def job(recording: str, weight: float, seed: int) -> dict:
             row = run_one(code, args.out, recording, weight, seed, threads, args.pythonpath,
                           args.num_epochs)
-            with open(results, "a") as sink:  # one line per finished run: a stopped batch keeps it
+            with lock, open(results, "a") as sink:  # a line per finished run: a stop keeps them
                 sink.write(json.dumps(row) + "\n")
             return row
 
         with ThreadPoolExecutor(args.jobs) as pool:
             list(pool.map(lambda point: job(*point), grid))
+    if not results.is_file():
+        sys.exit(f"{results}: no runs recorded there (run without --summarise first)")
     rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
     print(summary(rows))
+    for row in rows:
+        if row.get("rc") != 0 or "accuracy" not in row:
+            name = run_name(row["recording"], row["weight"], row["seed"])
+            print(f"left out: {name} (exit code {row.get('rc')}; see {args.out / name}.log)")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ def test_summary_pairs_the_two_weights_by_seed():
     assert cells[3] == "0.675 ± 0.106 / 0.875 ± 0.035"
     assert cells[4] == "+0.100, +0.050 (+0.075)"
     assert cells[5] == "-0.050, +0.000 (-0.025)"
+    one_seed = reference.summary(rows[:2]).splitlines()[2]
+    assert "| 0.700 / 0.800 | 0.600 / 0.850 |" in one_seed  # no "± 0.000" for one seed
 
 
 def test_edits_fail_loudly_on_code_they_do_not_know(tmp_path):
