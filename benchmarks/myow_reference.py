@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mtneuro.report.published import Stat
 from mtneuro.threads import available_cpus
 
 RECORDINGS = {"chewie-1": ("chewie", 1), "chewie-2": ("chewie", 2), "mihi-1": ("mihi", 1)}
@@ -114,13 +115,6 @@ def parse_log(path: Path) -> dict:
     return {key: float(values[-1]) for key, values in found.items() if values}
 
 
-def _mean_std(values: list[float]) -> str:
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size == 1:
-        return f"{arr[0]:.3f}"  # one seed: no spread to show
-    return f"{arr.mean():.3f} ± {arr.std(ddof=1):.3f}"
-
-
 def summary(rows: list[dict]) -> str:
     """Per recording: each weight's mean ± std over seeds, and the paired difference per seed."""
     lines = [("| recording | seeds | reference MYOW acc / δ | reference, mined weight 0 acc / δ "
@@ -135,7 +129,8 @@ def summary(rows: list[dict]) -> str:
             continue
         cells = []
         for weight in WEIGHTS.values():
-            cells.append(" / ".join(_mean_std([runs[weight, s][k] for s in seeds])
+            # mean ± std over seeds; one seed shows its value alone (no spread to show)
+            cells.append(" / ".join(Stat.of([runs[weight, s][k] for s in seeds]).format()
                                     for k in ("accuracy", "delta_accuracy")))
         for key in ("accuracy", "delta_accuracy"):
             diffs = [runs[0.5, s][key] - runs[0.0, s][key] for s in seeds]
