@@ -28,6 +28,17 @@ def test_a_numeric_exclusion_window_includes_its_edge():
     assert mask.tolist() == [[True, False]]
 
 
+
+def test_a_numeric_exclusion_window_spares_other_trials():
+    """A number of bins excludes only the anchor's own trial's close bins: a bin of the
+    next trial one recorded bin away stays minable."""
+    config = resolve(NeuralConfig(data="x", method="myow"), "sleep")
+    rates = torch.ones(10, 3)
+    trial = torch.tensor([0] * 5 + [1] * 5)
+    sampler = ViewSampler(rates, trial, trial, make_augment(rates.numpy(), config), 3, "3")
+    mask = sampler.exclusion(torch.tensor([4]), torch.tensor([5, 3, 1, 0]))
+    assert mask.tolist() == [[False, True, True, False]]
+
 def test_myow_mined_weight_is_zero_for_the_first_mined_start_fraction_then_ramps():
     from mtneuro.tasks.neural.train import schedule
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from matplotlib.container import BarContainer
+from PIL import Image
 from report_fixture import write_cell
 
 from mtneuro.report import summary_chart
-from mtneuro.report.figures import plt
+from mtneuro.report.figures import SAVE_DPI, plt
 from mtneuro.report.leaderboard import build_tables, load_records
 from mtneuro.tasks.semantic import FEATURE_NAMES
 
@@ -195,3 +196,40 @@ def test_a_dollar_in_a_name_is_drawn_as_written(tmp_path):
     table.rows[0].method = r"x$\foo$"  # as math markup: an unknown symbol
     path = summary_chart.plot_summary(table, tmp_path / "c.png")
     assert path.is_file() and path.stat().st_size > 0
+
+
+
+
+
+def _write_chewie_cells(out: Path) -> None:
+    for seed, accuracy in enumerate((0.7, 0.75)):  # seeds differ: the std legend entry too
+        write_cell(out, "neural", "chewie-1", "myow", seed,
+                   {"accuracy": accuracy, "delta_accuracy": 0.8}, lambda d: [],
+                   source={"source": "chewie-1", "label": "real recording chewie-1"})
+
+
+def test_a_long_row_label_wraps_inside_the_figure(tmp_path, captured):
+    """chewie-1's reference-code rows have labels of up to 52 characters, longer than the
+    label margin holds on one line: they wrap onto lines that start inside the figure."""
+    _write_chewie_cells(tmp_path)
+    summary_chart.plot_summary(_table(tmp_path, "neural", "chewie-1"), tmp_path / "n.png")
+    fig = captured[0]
+    renderer = fig.canvas.get_renderer()
+    labels = [t for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()]
+    longest = max(labels, key=lambda t: len(t.get_text()))
+    assert "mined weight 0" in longest.get_text() and "\n" in longest.get_text()
+    assert all(t.get_window_extent(renderer).x0 >= 0 for t in labels)
+
+
+def test_the_saved_chart_keeps_its_width(tmp_path, monkeypatch):
+    """Labels and legend fit the figure at the saved resolution, so the tight box adds only
+    its 0.1-inch pad on each side (an unwrapped 52-character label widened it by ~2 inches,
+    the one-line error-bar legend entry by ~0.3)."""
+    _write_chewie_cells(tmp_path)
+    widths: list = []
+    save = summary_chart.save_figure
+    monkeypatch.setattr(summary_chart, "save_figure",
+                        lambda fig, path: widths.append(fig.get_figwidth()) or save(fig, path))
+    path = summary_chart.plot_summary(_table(tmp_path, "neural", "chewie-1"), tmp_path / "n.png")
+    with Image.open(path) as image:
+        assert image.width <= (widths[0] + 2 * 0.1) * SAVE_DPI + 1

@@ -11,6 +11,7 @@ test samples can be passed in per bar (``intervals``) where a task provides one.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,12 +43,15 @@ SERIES_LEGEND = {
 }
 ERROR_LEGEND = {
     "interval": "error bar [low, high]: 95% interval over test samples",
-    "std": "error bar: ± std over seeds (ours only where n>1 and seeds differ; others as "
-    "their source gives it)",
+    "std": "error bar: ± std over seeds (ours only where n>1 and seeds differ;\n"
+    "others as their source gives it)",
 }
 #: (method, data source, metric) -> (low, high): a 95% interval drawn on that bar.
 Intervals = Mapping[tuple[str, str, str], tuple[float, float]]
 LABEL_IN, PANEL_IN, BAR_IN = 2.0, 2.2, 0.27
+#: Characters per line of a row label: a longer one is wrapped so that it stays inside the
+#: LABEL_IN margin (the saved figure's tight box would otherwise grow to hold it).
+LABEL_CHARS = 26
 
 
 def row_kind(row: Row) -> str:
@@ -101,10 +105,15 @@ def chart_series(table: LeaderboardTable) -> list[Series]:
 
 
 def _label(row: Row) -> str:
-    if row.kind != OURS:
-        return row.method
     failed = f", {row.failed} failed" if row.failed else ""
-    return f"{row.method} (n={row.n}{failed})"
+    text = row.method if row.kind != OURS else f"{row.method} (n={row.n}{failed})"
+    return textwrap.fill(text, LABEL_CHARS, break_on_hyphens=False)
+
+
+def _row_pitch(rows: list[Row]) -> float:
+    """Inches per bar: room for the longest wrapped label (9-pt lines) beside its bar."""
+    lines = max((_label(r).count("\n") + 1 for r in rows), default=1)
+    return max(BAR_IN, 0.17 * lines + 0.03)
 
 
 @dataclass
@@ -189,7 +198,7 @@ def _layout(series: list[Series], n_metrics: int, width: float, title_lines: int
         title_top = y
         y += line_h * len(wrap_title(s.title, width).splitlines()) + 0.1
         y += 0.25 if index == 0 else 0.0  # metric names above the first row of panels
-        height = BAR_IN * len(s.rows) + 0.1
+        height = _row_pitch(s.rows) * len(s.rows) + 0.1
         blocks.append(
             (
                 title_top,

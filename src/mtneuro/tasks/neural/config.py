@@ -78,8 +78,9 @@ class NeuralConfig:
             learnt something (the older MYOW code's ``myow_warmup``).
         knn_k: MYOW mines one of the ``k`` nearest candidates at random.
         mine_exclude: candidates of the anchor's own trial are never mined (``trial``,
-            reach default, as the reference); a number of bins excludes only those that
-            close (sleep default 150, the reference's negative window).
+            reach default, as the reference); a number of bins excludes only those of the
+            anchor's own trial that close in recorded time, so other trials are always
+            minable (sleep, one long trial: default 150, the reference's negative window).
         pos_window: temporal positives within +-``pos_window`` bins of the same trial.
         dropout_p, dropout_apply_p, noise_std, noise_apply_p, pepper_p, pepper_c,
             pepper_apply_p: neural augmentations (rates in Hz, before z-scoring).

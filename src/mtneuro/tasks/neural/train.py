@@ -10,8 +10,9 @@ the vectorised neural augmentations, and run the BYOL/MYOW step of
 
 MYOW mines within the batch: the candidates of anchor ``i`` are the second views
 of the other anchors, except those of ``i``'s own trial (``mine_exclude="trial"``,
-as the reference code excludes the whole trial) or within ``mine_exclude`` recorded bins
-of ``i`` (recordings that are one long trial, e.g. sleep; measured in recorded time, so
+as the reference code excludes the whole trial) or those of ``i``'s own trial within
+``mine_exclude`` recorded bins of ``i`` (recordings that are one long trial, e.g. sleep,
+where a whole-trial exclusion would leave nothing to mine; measured in recorded time, so
 bins on either side of a split's gap count by their distance in the recording).
 """
 
