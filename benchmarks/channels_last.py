@@ -1,14 +1,18 @@
-"""Training in NCHW (baseline) vs NHWC (channels-last, the default where it pays), same run.
+"""NCHW (baseline) vs NHWC (channels-last, the default where it pays), same run.
 
-Workloads: the task-1 supervised classifier (:func:`mtneuro.tasks.supervised.train_classifier`,
-random tiles) and task-2 models (:func:`mtneuro.tasks.segmentation.train.train_segmentation`,
-random crops and masks). Each row trains once per memory format from the same weights and
-batches: one untimed run of each, then the formats alternate ``--repeat`` times (best kept)
-so that load from other work hits both alike. Prints both times, the ratio and both runs'
-last losses (they agree to float rounding, not bit for bit).
+Workloads: training the task-1 supervised classifier
+(:func:`mtneuro.tasks.supervised.train_classifier`, random tiles) and task-2 models
+(:func:`mtneuro.tasks.segmentation.train.train_segmentation`, random crops and masks), and
+the frozen feature extraction of every probe (:func:`mtneuro.tasks.features.extract_features`
+of ``--tiles`` random tiles, each ``--feature-backbones`` encoder). Each row runs once per memory
+format from the same weights and inputs: one untimed run of each, then the formats alternate
+``--repeat`` times (best kept) so that load from other work hits both alike. Prints both
+times, the ratio and a check value of both runs (training: the last loss; features: the mean
+feature), which agree to float rounding, not bit for bit.
 
-    python benchmarks/channels_last.py [--workloads supervised segmentation]
-        [--models unet fpn pspnet] [--size 64] [--repeat 2]
+    python benchmarks/channels_last.py [--workloads supervised segmentation features]
+        [--models unet fpn pspnet] [--feature-backbones resnet-tiny resnet18] [--size 64]
+        [--repeat 2]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from mtneuro.models.segmentation import create_segmentation_model
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import TrainSettings
 from mtneuro.tasks.segmentation.train import train_segmentation
+from mtneuro.tasks.features import extract_features
 from mtneuro.tasks.supervised import Classifier, SupervisedSettings, train_classifier
 
 
@@ -63,15 +68,31 @@ def segmentation_run(name: str, args: argparse.Namespace
     return run, create_segmentation_model(name, 4, "2d")
 
 
+def features_run(backbone: str, args: argparse.Namespace
+                 ) -> tuple[Callable[[bool], float], torch.nn.Module]:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (args.tiles, 1, args.size, args.size), dtype=np.uint8)
+    torch.manual_seed(0)
+    encoder = create_encoder(backbone, in_channels=1, spatial_dims=2)
+
+    def run(channels_last: bool) -> float:
+        return float(extract_features(encoder, x, channels_last=channels_last).mean())
+
+    return run, encoder
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", nargs="+", default=["supervised", "segmentation"],
-                        choices=["supervised", "segmentation"])
+    parser.add_argument("--workloads", nargs="+",
+                        default=["supervised", "segmentation", "features"],
+                        choices=["supervised", "segmentation", "features"])
     parser.add_argument("--backbone", default="resnet-tiny", help="supervised encoder")
     parser.add_argument("--models", nargs="+", default=["unet", "fpn", "pspnet"],
                         help="task-2 models")
+    parser.add_argument("--feature-backbones", nargs="+", default=["resnet-tiny", "resnet18"],
+                        help="encoders of the feature-extraction rows")
     parser.add_argument("--size", type=int, default=64, help="tile / crop side in pixels")
-    parser.add_argument("--tiles", type=int, default=256, help="supervised tiles per epoch")
+    parser.add_argument("--tiles", type=int, default=256, help="tiles per epoch / to encode")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2, help="runs per format; best kept")
     args = parser.parse_args(argv)
@@ -83,7 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     if "segmentation" in args.workloads:
         rows += [(f"task 2 {name}", *segmentation_run(name, args))
                  for name in args.models]
-    print("| workload | NHWC by default | NCHW s | NHWC s | NHWC / NCHW speed | last loss NCHW "
+    if "features" in args.workloads:
+        rows += [(f"features {name} (frozen, no_grad)", *features_run(name, args))
+                 for name in args.feature_backbones]
+    print("| workload | NHWC by default | NCHW s | NHWC s | NHWC / NCHW speed | check NCHW "
           "/ NHWC |\n|---|---|---:|---:|---:|---|")
     for label, run, model in rows:
         best, losses = {False: np.inf, True: np.inf}, {}

@@ -1,7 +1,7 @@
 """Frozen-feature evaluation: batched feature extraction and sklearn-style probes.
 
-* :func:`extract_features`: features of a frozen encoder, in batches, ``no_grad``,
-  eval mode (the module's training flag is restored afterwards).
+* :func:`extract_features` (:mod:`mtneuro.tasks.features`, re-exported here): features
+  of a frozen encoder, in batches, ``no_grad``, eval mode.
 * :class:`LinearProbe`: multinomial logistic regression on standardised features;
   the inverse regularisation ``C`` is chosen on a validation set when one is given,
   else by stratified k-fold cross-validation on the training set.
@@ -30,89 +30,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from threadpoolctl import threadpool_limits
-from torch import nn
 
 from mtneuro.errors import ConfigError, DataError
-from mtneuro.tasks.tile_inputs import as_unit_float
+from mtneuro.tasks.features import checked_finite, extract_features
+
+__all__ = ["DEFAULT_ALPHAS", "DEFAULT_CS", "LinearProbe", "RidgeProbe", "Standardizer",
+           "checked_finite", "contiguous_folds", "extract_features", "r2_scores",
+           "ridge_solutions", "single_thread_blas"]
 
 DEFAULT_CS: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 DEFAULT_ALPHAS: tuple[float, ...] = tuple(10.0 ** np.arange(-3, 6))
-
-
-@torch.no_grad()
-def extract_features(
-    encoder: nn.Module,
-    images: np.ndarray | torch.Tensor,
-    *,
-    batch_size: int = 256,
-    device: str | torch.device = "cpu",
-    mean: float | Sequence[float] = 0.0,
-    std: float | Sequence[float] = 1.0,
-) -> np.ndarray:
-    """Frozen features of ``images``: the one feature extractor of the probes.
-
-    Args:
-        encoder: ``forward(x) -> (B, D)``; run in eval mode, training flag restored.
-        images: ``(N, C, H, W)`` or ``(N, C, D, H, W)``; uint8 (scaled by 1/255) or float
-            in [0, 1]. Converted one batch at a time, so uint8 inputs stay small.
-        batch_size: samples per forward pass.
-        mean, std: normalisation the encoder expects, applied to [0, 1] intensities: one
-            value, or one per channel.
-
-    Returns:
-        float32 ``(N, D)`` array.
-    """
-    if batch_size < 1:
-        raise ConfigError(f"batch_size: expected int >= 1, got {batch_size!r}")
-    per_channel = not (np.isscalar(mean) and np.isscalar(std))
-    was_training = encoder.training
-    encoder.eval()
-    out = []
-    try:
-        for start in range(0, len(images), batch_size):
-            batch = torch.as_tensor(images[start : start + batch_size]).to(device)
-            batch = as_unit_float(batch)
-            if per_channel:
-                shape = (1, -1) + (1,) * (batch.dim() - 2)
-                batch = ((batch - torch.as_tensor(mean, dtype=torch.float32, device=device)
-                          .reshape(shape)) / torch.as_tensor(std, dtype=torch.float32,
-                                                             device=device).reshape(shape))
-            elif mean != 0.0 or std != 1.0:
-                batch = (batch - mean) / std
-            out.append(_checked_features(encoder(batch), batch, encoder))
-    finally:
-        encoder.train(was_training)
-    if not out:
-        raise DataError("extract_features: no images")
-    return checked_finite(torch.cat(out).numpy(), f"encoder {type(encoder).__name__}")
-
-
-def checked_finite(features: np.ndarray, who: str) -> np.ndarray:
-    """``features`` if every value is finite; else a :class:`DataError` naming ``who`` (the
-    encoder, and what it encoded) and how many values are NaN or inf."""
-    bad = int((~np.isfinite(features)).sum())
-    if bad:
-        raise DataError(f"{who}: {bad} of its {features.size} feature values are NaN or inf; "
-                        "no readout can be fitted")
-    return features
-
-
-def _checked_features(features: object, batch: torch.Tensor, encoder: nn.Module) -> torch.Tensor:
-    """``features`` of ``batch`` as float32 on the CPU, if they are the contract's (B, D)
-    tensor with D the encoder's ``out_dim`` where it declares one."""
-    name = f"encoder {type(encoder).__name__}"
-    if not isinstance(features, torch.Tensor):
-        raise DataError(f"{name}: returned {type(features).__name__}; expected a (B, D) tensor")
-    shape = tuple(features.shape)
-    if len(shape) != 2 or shape[0] != len(batch):
-        raise DataError(f"{name}: returned shape {shape} for a batch of {tuple(batch.shape)}; "
-                        f"expected ({len(batch)}, D) features (flatten them in forward)")
-    declared = getattr(encoder, "out_dim", None)
-    if isinstance(declared, int) and declared != shape[1]:
-        raise DataError(f"{name}: declares out_dim {declared} but returned {shape[1]} features")
-    return features.float().cpu()
 
 
 def single_thread_blas() -> threadpool_limits:

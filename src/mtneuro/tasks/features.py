@@ -1,0 +1,128 @@
+"""Frozen features of an image encoder: the one feature extractor of every probe.
+
+:func:`extract_features` runs the encoder in eval mode under ``no_grad``, one batch at a
+time (uint8 inputs are scaled batch by batch, so they stay small in memory), checks that
+it returns the contract's ``(B, D)`` features and that every value is finite. 2D images go
+through in NHWC memory format where that pays (:func:`mtneuro.acceleration.channels_last_pays`:
+on GPUs, and on CPU, where oneDNN's NHWC kernels are faster: ``benchmarks/channels_last.py``
+``--workloads features``); an encoder switched for it is switched back afterwards, as its
+training flag is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from torch import nn
+
+from mtneuro.acceleration import channels_last_pays
+from mtneuro.errors import ConfigError, DataError
+from mtneuro.tasks.tile_inputs import as_unit_float
+
+
+@torch.no_grad()
+def extract_features(
+    encoder: nn.Module,
+    images: np.ndarray | torch.Tensor,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+    mean: float | Sequence[float] = 0.0,
+    std: float | Sequence[float] = 1.0,
+    channels_last: bool = True,
+) -> np.ndarray:
+    """Frozen features of ``images``: the one feature extractor of the probes.
+
+    Args:
+        encoder: ``forward(x) -> (B, D)``; run in eval mode, training flag restored.
+        images: ``(N, C, H, W)`` or ``(N, C, D, H, W)``; uint8 (scaled by 1/255) or float
+            in [0, 1]. Converted one batch at a time, so uint8 inputs stay small.
+        batch_size: samples per forward pass.
+        mean, std: normalisation the encoder expects, applied to [0, 1] intensities: one
+            value, or one per channel.
+        channels_last: 2D images in NHWC format where it pays (see the module doc); False
+            runs the encoder in the format it is in.
+
+    Returns:
+        float32 ``(N, D)`` array.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size: expected int >= 1, got {batch_size!r}")
+    per_channel = not (np.isscalar(mean) and np.isscalar(std))
+    was_training = encoder.training
+    encoder.eval()
+    out = []
+    try:
+        with _memory_format(encoder, channels_last and np.ndim(images[:1]) == 4,
+                            torch.device(device)) as nhwc:
+            for start in range(0, len(images), batch_size):
+                batch = torch.as_tensor(images[start : start + batch_size]).to(device)
+                batch = as_unit_float(batch)
+                if per_channel:
+                    shape = (1, -1) + (1,) * (batch.dim() - 2)
+                    batch = ((batch - torch.as_tensor(mean, dtype=torch.float32, device=device)
+                              .reshape(shape)) / torch.as_tensor(std, dtype=torch.float32,
+                                                                 device=device).reshape(shape))
+                elif mean != 0.0 or std != 1.0:
+                    batch = (batch - mean) / std
+                if nhwc:
+                    batch = batch.contiguous(memory_format=torch.channels_last)
+                out.append(_checked_features(encoder(batch), batch, encoder))
+    finally:
+        encoder.train(was_training)
+    if not out:
+        raise DataError("extract_features: no images")
+    return checked_finite(torch.cat(out).numpy(), f"encoder {type(encoder).__name__}")
+
+
+def checked_finite(features: np.ndarray, who: str) -> np.ndarray:
+    """``features`` if every value is finite; else a :class:`DataError` naming ``who`` (the
+    encoder, and what it encoded) and how many values are NaN or inf."""
+    bad = int((~np.isfinite(features)).sum())
+    if bad:
+        raise DataError(f"{who}: {bad} of its {features.size} feature values are NaN or inf; "
+                        "no readout can be fitted")
+    return features
+
+
+def _checked_features(features: object, batch: torch.Tensor, encoder: nn.Module) -> torch.Tensor:
+    """``features`` of ``batch`` as float32 on the CPU, if they are the contract's (B, D)
+    tensor with D the encoder's ``out_dim`` where it declares one."""
+    name = f"encoder {type(encoder).__name__}"
+    if not isinstance(features, torch.Tensor):
+        raise DataError(f"{name}: returned {type(features).__name__}; expected a (B, D) tensor")
+    shape = tuple(features.shape)
+    if len(shape) != 2 or shape[0] != len(batch):
+        raise DataError(f"{name}: returned shape {shape} for a batch of {tuple(batch.shape)}; "
+                        f"expected ({len(batch)}, D) features (flatten them in forward)")
+    declared = getattr(encoder, "out_dim", None)
+    if isinstance(declared, int) and declared != shape[1]:
+        raise DataError(f"{name}: declares out_dim {declared} but returned {shape[1]} features")
+    return features.float().cpu()
+
+
+
+
+@contextmanager
+def _memory_format(encoder: nn.Module, images_2d: bool, device: torch.device) -> Iterator[bool]:
+    """Within the block, ``encoder`` in NHWC format if that pays for these images; yields
+    whether it is. An encoder that was not already NHWC is switched back on the way out."""
+    nhwc = images_2d and channels_last_pays(encoder, device, None)
+    switched = nhwc and not _is_nhwc(encoder)
+    if switched:
+        encoder.to(memory_format=torch.channels_last)
+    try:
+        yield nhwc
+    finally:
+        if switched:
+            encoder.to(memory_format=torch.contiguous_format)
+
+
+def _is_nhwc(encoder: nn.Module) -> bool:
+    weights = [p for p in encoder.parameters() if p.dim() == 4]
+    # a 1x1 kernel's layout is both formats at once: only the others tell them apart
+    return all(w.is_contiguous(memory_format=torch.channels_last) for w in weights) and not all(
+        w.is_contiguous() for w in weights)
