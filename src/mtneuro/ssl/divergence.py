@@ -61,7 +61,7 @@ def first_unusable(model: torch.nn.Module, optimizer: torch.optim.Optimizer | No
         return None
     with torch.no_grad():
         verdicts = torch.stack([
-            torch.isfinite(t.detach().float().square().sum()) if name in params
+            torch.isfinite(_magnitude(t.detach()).square().sum()) if name in params
             else torch.isfinite(t.detach()).all()
             for name, t in named
         ]).cpu()
@@ -73,6 +73,12 @@ def first_unusable(model: torch.nn.Module, optimizer: torch.optim.Optimizer | No
         return f"{name} holds non-finite values"
     return (f"{name} has magnitude {tensor.abs().max().item():.3g} (its squared norm "
             f"overflows float32)")
+
+
+def _magnitude(tensor: torch.Tensor) -> torch.Tensor:
+    """float32 magnitudes: a complex value's modulus (casting it would drop the imaginary
+    part, and with it a non-finite or huge one)."""
+    return (tensor.abs() if tensor.is_complex() else tensor).float()
 
 
 class DivergenceGuard:
