@@ -44,7 +44,8 @@ def mean_std(values: Sequence[Any] | np.ndarray) -> dict[str, Any]:
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
         mean = np.nanmean(arr, axis=0)
-        std = np.nanstd(arr, axis=0, ddof=1) if n > 1 else np.zeros_like(mean)
+        std = (np.nanstd(arr, axis=0, ddof=1) if n > 1
+               else np.where(np.isnan(mean), np.nan, 0.0))
         low = np.nanmin(arr, axis=0)
         same = low == np.nanmax(arr, axis=0)
     mean, std = np.where(same, low, mean), np.where(same, 0.0, std)
