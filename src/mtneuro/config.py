@@ -63,7 +63,8 @@ def _type_name(tp: Any) -> str:
 
 
 def _convert(tp: Any, value: Any, key: str) -> Any:
-    origin = typing.get_origin(tp)
+    # a bare ``dict`` / ``list`` / ``tuple`` annotation is checked as its ``[Any]`` form
+    origin = tp if tp in (dict, list, tuple) else typing.get_origin(tp)
     if tp is Any:
         return value
     if origin is Literal:

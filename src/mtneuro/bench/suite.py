@@ -154,8 +154,9 @@ def _indexed_grid(grid: Any) -> Any:
     """Validate entries one by one so an error names ``grid[i]``."""
     if not isinstance(grid, list):
         return grid  # from_mapping reports the wrong type
-    return tuple(_grid_entry(e, f"grid[{i}]") if isinstance(e, Mapping) else e
-                 for i, e in enumerate(grid))
+    # a list, as written: an error about the whole grid shows the user's value
+    return [_grid_entry(e, f"grid[{i}]") if isinstance(e, Mapping) else e
+            for i, e in enumerate(grid)]
 
 
 def _grid_entry(entry: Mapping[str, Any], key: str) -> GridEntry:
