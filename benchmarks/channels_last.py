@@ -27,10 +27,10 @@ import torch
 from mtneuro.acceleration import channels_last_pays
 from mtneuro.models import create_encoder
 from mtneuro.models.segmentation import create_segmentation_model
+from mtneuro.tasks.features import extract_features
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import TrainSettings
 from mtneuro.tasks.segmentation.train import train_segmentation
-from mtneuro.tasks.features import extract_features
 from mtneuro.tasks.supervised import Classifier, SupervisedSettings, train_classifier
 
 

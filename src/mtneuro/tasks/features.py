@@ -104,8 +104,6 @@ def _checked_features(features: object, batch: torch.Tensor, encoder: nn.Module)
     return features.float().cpu()
 
 
-
-
 @contextmanager
 def _memory_format(encoder: nn.Module, images_2d: bool, device: torch.device) -> Iterator[bool]:
     """Within the block, ``encoder`` in NHWC format if that pays for these images; yields
