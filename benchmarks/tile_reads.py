@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| z_step | channels | span s (baseline) | runs s | ratio |\n|---|---|---:|---:|---:|")
     for z_step in args.z_step:
         for channels in (("image", "roi_labels"), ("image", "pixel_labels")):
-            best = {True: np.inf, False: np.inf}
+            best, baseline = {True: np.inf, False: np.inf}, []  # the span read comes first
             for _ in range(args.repeat):
                 for cheap in (False, True):  # alternate, so load hits both alike
                     seconds, reads = timed_read(cheap, channels, z_step)
