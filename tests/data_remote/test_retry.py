@@ -6,19 +6,10 @@ import random
 import threading
 
 import pytest
+from fake_clock import FakeClock
 
 from mtneuro.data.retry import RetryFailure, RetryPolicy, retry_call
 from mtneuro.errors import ConfigError
-
-
-class FakeClock:
-    """A clock that only moves when the code under test waits (via the event)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Flaky:
