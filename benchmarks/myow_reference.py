@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from mtneuro.report.published import Stat
-from mtneuro.threads import available_cpus
+from mtneuro.threads import available_cpus, threads_per_job
 
 RECORDINGS = {"chewie-1": ("chewie", 1), "chewie-2": ("chewie", 2), "mihi-1": ("mihi", 1)}
 WEIGHTS = {"myow": 0.5, "mined weight 0": 0.0}
@@ -133,7 +133,8 @@ def summary(rows: list[dict]) -> str:
             cells.append(" / ".join(Stat.of([runs[weight, s][k] for s in seeds]).format()
                                     for k in ("accuracy", "delta_accuracy")))
         for key in ("accuracy", "delta_accuracy"):
-            diffs = [runs[0.5, s][key] - runs[0.0, s][key] for s in seeds]
+            diffs = [runs[WEIGHTS['myow'], s][key] - runs[WEIGHTS['mined weight 0'], s][key]
+                     for s in seeds]
             cells.append(", ".join(f"{d:+.3f}" for d in diffs) + f" ({np.mean(diffs):+.3f})")
         lines.append(f"| {recording} | {' '.join(map(str, seeds))} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -158,7 +159,7 @@ def main() -> None:
             parser.error("--repo is required unless --summarise")
         args.out.mkdir(parents=True, exist_ok=True)
         code = prepared_copy(args.repo, args.out)
-        threads = max(1, available_cpus() // args.jobs)
+        threads = threads_per_job(args.jobs, available_cpus())
         grid = [(r, w, s) for s, r, w in itertools.product(args.seeds, args.data, WEIGHTS.values())]
         lock = threading.Lock()
 
