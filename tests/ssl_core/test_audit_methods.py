@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from linear_encoder import LinearEncoder
 from torch import nn
 
 from mtneuro.ssl import BYOL, MYOW, normalized_mse
@@ -19,18 +20,6 @@ from mtneuro.ssl import BYOL, MYOW, normalized_mse
 HEADS = {"projector_hidden": 8, "projector_out": 4, "predictor_hidden": 8,
          "batch_norm": False}
 MINED = {"mined_projector_hidden": 8, "mined_out": 3}
-
-
-class _Linear(nn.Module):
-    """A linear encoder with the ``out_dim`` attribute the methods read."""
-
-    def __init__(self, in_dim: int = 5, out_dim: int = 6) -> None:
-        super().__init__()
-        self.lin = nn.Linear(in_dim, out_dim)
-        self.out_dim = out_dim
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lin(x)
 
 
 def _moved(method: nn.Module, seed: int = 1) -> nn.Module:
@@ -45,7 +34,7 @@ def _moved(method: nn.Module, seed: int = 1) -> nn.Module:
 
 def _myow(**kwargs: object) -> MYOW:
     torch.manual_seed(0)
-    return _moved(MYOW(_Linear(), **HEADS, **MINED, **kwargs))
+    return _moved(MYOW(LinearEncoder(), **HEADS, **MINED, **kwargs))
 
 
 def _data(b: int = 6, p: int = 7) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -149,12 +138,12 @@ def test_reported_terms_are_detached(layout: str) -> None:
     assert out["loss"].requires_grad
     assert not out["byol_loss"].requires_grad and not out["mined_loss"].requires_grad
     torch.manual_seed(0)
-    byol_out = BYOL(_Linear(), **HEADS)(a, b)
+    byol_out = BYOL(LinearEncoder(), **HEADS)(a, b)
     assert byol_out["loss"].requires_grad and not byol_out["byol_loss"].requires_grad
 
 
 def test_mined_predictor_hidden_sets_the_second_predictor_width() -> None:
-    method = MYOW(_Linear(), **HEADS, mined_projector_hidden=8, mined_out=3,
+    method = MYOW(LinearEncoder(), **HEADS, mined_projector_hidden=8, mined_out=3,
                   mined_predictor_hidden=12)
     widths = [(m.in_features, m.out_features) for m in method.predictor_m.modules()
               if isinstance(m, nn.Linear)]
@@ -162,8 +151,8 @@ def test_mined_predictor_hidden_sets_the_second_predictor_width() -> None:
 
 
 def test_batch_norm_false_builds_heads_without_batch_norm() -> None:
-    method = MYOW(_Linear(), **HEADS, **MINED)
-    with_bn = MYOW(_Linear(), **{**HEADS, "batch_norm": True}, **MINED)
+    method = MYOW(LinearEncoder(), **HEADS, **MINED)
+    with_bn = MYOW(LinearEncoder(), **{**HEADS, "batch_norm": True}, **MINED)
     heads = ("online_projector", "predictor", "online_projector_m", "predictor_m")
     for name in heads:
         assert not any(isinstance(m, nn.BatchNorm1d) for m in getattr(method, name).modules())
@@ -173,4 +162,4 @@ def test_batch_norm_false_builds_heads_without_batch_norm() -> None:
 @pytest.mark.parametrize("k", [0, -2])
 def test_myow_refuses_k_below_one(k: int) -> None:
     with pytest.raises(ValueError, match=r"MYOW k: expected int >= 1"):
-        MYOW(_Linear(), **HEADS, **MINED, k=k)
+        MYOW(LinearEncoder(), **HEADS, **MINED, k=k)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from linear_encoder import LinearEncoder
 from torch import nn
 
 from mtneuro.ssl import MYOW, param_groups
@@ -14,16 +15,6 @@ from mtneuro.ssl.step import backward_step, loss_terms, ssl_step
 
 HEADS = {"projector_hidden": 8, "projector_out": 4, "predictor_hidden": 8,
          "mined_projector_hidden": 8, "mined_out": 3, "batch_norm": False}
-
-
-class _Linear(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lin = nn.Linear(5, 6)
-        self.out_dim = 6
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lin(x)
 
 
 class _Wrapper(nn.Module):
@@ -39,7 +30,7 @@ class _Wrapper(nn.Module):
 
 def _setup(k: int = 1) -> tuple[MYOW, torch.optim.Optimizer, list[torch.Tensor]]:
     torch.manual_seed(0)
-    method = MYOW(_Linear(), **HEADS, k=k)
+    method = MYOW(LinearEncoder(), **HEADS, k=k)
     # Two groups (weights, biases) and a learning rate ssl_step must overwrite.
     opt = torch.optim.SGD(param_groups(method, 0.0), lr=7.0)
     g = torch.Generator().manual_seed(3)
