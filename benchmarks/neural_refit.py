@@ -19,7 +19,8 @@ Variants scored on the fold's held-out group, all from the same first pass:
 - ``C``: encoder retrained on training + validation; readout on training + validation
   with the first pass's penalty (``refit=True``).
 - ``D``: both encoders: the first pass's features beside the retrained one's (two
-  trainings of the same recipe and seed on different bins, so that the readout does not
+  trainings of the same recipe on different bins, the refit with its own seed
+  ``member_seed(seed, 1)``, so that the readout does not
   rest on one noisy training); readout on training + validation with the first pass's
   penalty (``refit_ensemble=True``).
 

@@ -5,7 +5,7 @@ region and semantic commands; heavier features live in extras::
 
     bossdb   intern (BossDB downloads)
     seg      segmentation-models-pytorch, MONAI (task 2 networks and inference)
-    cluster  submitit (bench --executor local/slurm)
+    cluster  submitit (bench --executor submitit-local/slurm)
     all      all of the above
 
 A base module: it imports no layer, so every layer can use it.

@@ -5,8 +5,9 @@ Three readers, one call (:meth:`LoopProgress.update`):
 * on a terminal, a ``tqdm`` bar that appears once the loop has run :data:`BAR_DELAY_S`
   seconds (short loops stay silent);
 * in a log (stderr not a terminal: a batch job, ``tee``, CI), a line
-  ``what: done/total unit (P %), R unit/s, detail, eta M min`` at least every
-  :data:`LINE_INTERVAL_S` seconds while the loop runs, and one when it ends if any was
+  ``what: done/total unit (P %), R unit/s, detail, eta M min`` every
+  :data:`LINE_INTERVAL_S` seconds while the loop runs (at its first update once that
+  long has passed since the last line: a loop that stops updating writes nothing), and one when it ends if any was
   written; the interval counts from the process's last line (or its start), so a run of
   several loops shorter than the interval still says where it is;
 * for a watcher in another process (``mtneuro bench``'s live table), the latest state as

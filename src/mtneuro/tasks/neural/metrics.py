@@ -53,7 +53,7 @@ def nearest_direction(angle: np.ndarray, n_directions: int = 8) -> np.ndarray:
     return np.mod(np.round(np.asarray(angle) / step).astype(np.int64), n_directions)
 
 
-#: Sleep test bins are resampled in blocks of this many recorded bins (15 s at 0.1 s): the
+#: Sleep test bins are resampled in blocks of this many recorded bins (10 minutes of 4 s bins): the
 #: reference's distance beyond which bins count as unrelated (neg_k, train_mouse.py).
 SLEEP_BLOCK_BINS = 150
 

@@ -62,7 +62,7 @@ class TrainSettings:
             (:func:`mtneuro.cpu_memory.retained_cpu_memory`): faster, higher peak memory.
         channels_last: train 2D models in NHWC memory format where it pays
             (:func:`mtneuro.acceleration.channels_last_pays`): for GPUs, whose mixed-precision
-            convolutions prefer it; on 2 CPU cores a step is about even (0.96-1.14x,
+            convolutions prefer it; on 2 CPU cores a step is about even (0.96-1.16x,
             ``benchmarks/channels_last.py``).
             Results agree with NCHW to float rounding, not bit for bit, so the checkpoint
             records it and ``--resume`` with the other value is refused.
