@@ -82,6 +82,13 @@ class ImageTransform(ABC):
 
 
 @AUGMENTATIONS.register("random_crop")
+def _positive_size(name: str, size: int) -> int:
+    """``size`` as an int of at least 1 (a crop of 0 pixels would return empty images)."""
+    if int(size) != size or size < 1:
+        raise ValueError(f"{name} size: expected an int >= 1, got {size!r}")
+    return int(size)
+
+
 class RandomCrop(ImageTransform):
     """Crop ``size x size`` at a random integer offset (exact pixels, no interpolation).
 
@@ -99,7 +106,7 @@ class RandomCrop(ImageTransform):
         self, size: int, *, same_on_batch: bool = False, p: float = 1.0, seed: int | None = None
     ) -> None:
         super().__init__(p=p, seed=seed)
-        self.size = int(size)
+        self.size = _positive_size("RandomCrop", size)
         self.same_on_batch = same_on_batch
 
     def apply(self, x, mask, g):
@@ -155,7 +162,7 @@ class RandomResizedCrop(ImageTransform):
             if not 0 < lo <= hi:
                 raise ValueError(f"RandomResizedCrop {name}: expected 0 < min <= max, got "
                                  f"{(lo, hi)!r}")
-        self.size = int(size)
+        self.size = _positive_size("RandomResizedCrop", size)
         self.scale = tuple(scale)
         self.ratio = tuple(ratio)
 
@@ -321,6 +328,9 @@ class RandomGaussianBlur(ImageTransform):
             raise ValueError(
                 f"RandomGaussianBlur kernel_size: expected an odd int, got {kernel_size!r}"
             )
+        if not 0 < sigma[0] <= sigma[1]:  # sigma 0 divides by zero: NaN images
+            raise ValueError(f"RandomGaussianBlur sigma: expected 0 < min <= max, got "
+                             f"{tuple(sigma)!r}")
         self.kernel_size, self.sigma = kernel_size, tuple(sigma)
 
     def apply(self, x, mask, g):

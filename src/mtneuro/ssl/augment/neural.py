@@ -71,7 +71,8 @@ def randomized_dropout(
         apply_p: probability that a sample is transformed at all.
 
     Returns:
-        (B, N) copy of ``x`` with dropped entries set to 0.
+        (B, N) rates with dropped entries set to 0: a new tensor, or ``x`` itself where
+        nothing can be dropped (``max_p`` or ``apply_p`` 0), as the other augmentations.
     """
     if max_p <= 0 or apply_p <= 0:
         return x
