@@ -70,6 +70,8 @@ def number_at_least(value: Any, key: str, kind: type, minimum: float) -> Any:
     """``kind(value)`` if it is >= ``minimum``, else a :class:`ConfigError` naming ``key``."""
     try:
         number = kind(value)
+        if kind is int and not isinstance(value, str) and number != value:
+            number = None  # 2.5 workers would silently become 2
     except (TypeError, ValueError):
         number = None
     if number is None or isinstance(value, bool) or not number >= minimum:

@@ -28,6 +28,11 @@ def classify_error(exc: BaseException) -> Verdict | None:
         if status is None or status >= 500 or status in (408, 429):
             return "transient"
         return "permanent"
+    malformed = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                 requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader,
+                 requests.exceptions.URLRequired)
+    if isinstance(exc, malformed):  # refused before anything is sent: a retry cannot help
+        return "permanent"
     if isinstance(
         exc, (requests.RequestException, CorruptBodyError, ConnectionError, TimeoutError)
     ):
