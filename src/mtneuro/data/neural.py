@@ -22,6 +22,7 @@ from the data (see :data:`SLEEP_STATES`).
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -177,10 +178,13 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
         raise DataError(f"{path}: firing_rates must be (bins, neurons), got shape {rates.shape}")
     trial = np.asarray(arrays["trial"], dtype=np.int64)
     label = np.asarray(arrays["label"], dtype=np.int64)
-    timestep = np.asarray(arrays.get("timestep", _position_in_trial(trial)), dtype=np.int64)
-    for key, arr in (("trial", trial), ("label", label), ("timestep", timestep)):
+    for key, arr in (("trial", trial), ("label", label)):
         if arr.shape != (n,):
             raise DataError(f"{path}: {key} must have shape ({n},), got {arr.shape}")
+    timestep = (np.asarray(arrays["timestep"], dtype=np.int64) if "timestep" in arrays
+                else _position_in_trial(trial))
+    if timestep.shape != (n,):
+        raise DataError(f"{path}: timestep must have shape ({n},), got {timestep.shape}")
     if label.min() < 0 or label.max() > 7:
         raise DataError(f"{path}: label must be reach targets 0..7, got range {label.min()}..{label.max()}")
     starts = np.flatnonzero(np.r_[True, trial[1:] != trial[:-1]])
@@ -239,13 +243,18 @@ def _position_in_trial(trial: np.ndarray) -> np.ndarray:
 
 
 def _bin_width(stem: str) -> float:
-    """Bin width from a ``...-bin0.10-...`` file name; 0.1 s (the reference) otherwise."""
+    """Bin width from a ``...-bin0.10-...`` file name part (a positive number of seconds);
+    0.1 s (the reference) where no part says one."""
     for part in stem.split("-"):
         if part.startswith("bin"):
             try:
-                return float(part[3:])
+                width = float(part[3:])
             except ValueError:
-                break
+                continue  # "binned", not a width
+            if not 0 < width < math.inf:
+                raise DataError(f"{stem}: bin width {part[3:]!r} from the file name is not a "
+                                f"positive number of seconds")
+            return width
     return 0.1
 
 

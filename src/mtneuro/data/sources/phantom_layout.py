@@ -23,7 +23,8 @@ import numpy as np
 
 LAYOUT_SHAPE = (1420, 5805)
 LAYOUT_Z = 309
-#: Largest drift of the layout over the volume depth, pixels (y, x).
+#: Drift of the layout with depth, pixels: y at most ``DRIFT_Y`` (a half sine), x ``2 * DRIFT_X``
+#: over the whole depth, linear (-17 at z 0 to +23 at z 719; 0 at :data:`LAYOUT_Z`).
 DRIFT_Y, DRIFT_X = 10, 20
 VOLUME_DEPTH = 720
 
