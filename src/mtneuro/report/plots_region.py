@@ -53,8 +53,12 @@ def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     varies = acc["n"] > 1 and bool(np.nanmax(np.asarray(per_class["std"], dtype=float), initial=0))
     fig, ax = plt.subplots(figsize=(5.0, 3.4))
     positions = np.arange(len(names))
-    ax.bar(positions, np.nan_to_num(per_class["mean"]), color="tab:blue",
+    means = np.asarray(per_class["mean"], dtype=float)
+    ax.bar(positions, np.nan_to_num(means), color="tab:blue",
            **({"yerr": per_class["std"], "capsize": 3} if varies else {}))
+    for x in positions[np.isnan(means)]:  # undefined, not 0: the class has no test sample
+        ax.text(x, 0.02, "no test\nsamples", ha="center", va="bottom", fontsize=8,
+                color="0.35")
     ax.axhline(acc["mean"], color="black", lw=1, ls="--", label="overall\naccuracy")
     ax.set_xticks(positions, names)
     ax.set_ylim(0, 1.05)
