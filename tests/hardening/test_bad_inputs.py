@@ -187,12 +187,14 @@ def test_an_rgb_image_encoder_given_to_an_image_task_is_one_line(tmp_path):
         check(tmp_path, [*command, "--encoder", "rgb.pt", "--quick"], "have 1 channel", within_s=30)
 
 
-def test_source_params_name_a_missing_one_and_keep_numeric_folder_names(tmp_path):
+def test_source_params_name_a_missing_one_and_keep_numeric_folder_names(tmp_path, monkeypatch):
     from mtneuro.data.sources import source_params
 
     outcome = invoke(["data", "info", "--source", "cache"], tmp_path)
     assert_one_line_error(outcome, "--source-param root: source 'cache' needs it")
     check(tmp_path, ["task1", "--method", "pca", "--quick", "--source", "cache"], "needs it")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "2024").mkdir()
     assert source_params("slice", {"root": 2024}) == {"root": "2024"}  # a folder called 2024
     assert source_params("phantom", {"seed": 3}) == {"seed": 3}  # numbers stay numbers
     for bad in ("abc", 1.5, True):  # caught by bench --dry-run too, before any source opens
@@ -202,7 +204,6 @@ def test_source_params_name_a_missing_one_and_keep_numeric_folder_names(tmp_path
     outcome = invoke(["bench", "--suite", "quick", "--source-param", "seed=abc", "--dry-run",
                       "--out", "b"], tmp_path)
     assert_one_line_error(outcome, "seed='abc': source 'phantom' expects an integer")
-    (tmp_path / "2024").mkdir()
     outcome = invoke(["data", "info", "--source", "slice", "--source-param", "root=2024"], tmp_path)
     assert "TypeError" not in outcome.err and "Traceback" not in outcome.err
 

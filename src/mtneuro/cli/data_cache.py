@@ -88,7 +88,7 @@ def fetch(
         check_source_params(source, params)
     check_writable_folder(cache_dir, "--cache")
     ranges = [parse_range(a, r) for a, r in zip("zyx", (z_range, y_range, x_range))]
-    wanted = [c.strip() for c in channels.split(",")] if channels else None
+    wanted = list(dict.fromkeys(c.strip() for c in channels.split(","))) if channels else None
     cache, report = fill_cache(
         cache_dir,
         upstream=source,

@@ -67,6 +67,9 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, re
     if epochs is not None and steps is not None:
         raise ConfigError("--epochs and --steps: choose one (--epochs N: N passes over the "
                           "training bins; --steps N: N optimiser steps)")
+    from mtneuro.data.neural import locate_recording
+
+    locate_recording(data, data_root)  # a recording that is not there loses no earlier run
     prepare_run_folder(out_dir, "neural", overwrite=overwrite)
 
     from mtneuro.report.record import run_and_record

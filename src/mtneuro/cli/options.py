@@ -32,14 +32,19 @@ def parse_key_values(pairs: tuple[str, ...] | list[str], option: str = "--source
     """``("seed=1", "root=/data")`` -> ``{"seed": 1, "root": "/data"}``.
 
     Values that parse as JSON (numbers, ``true``, lists) keep that type; anything
-    else stays a string. ``option`` names the flag in errors.
+    else stays a string. A key given twice is refused. ``option`` names the flag in errors.
     """
     params: dict[str, Any] = {}
+    given: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip()
         if not sep or not key:
             raise ConfigError(f"{option}: expected KEY=VALUE, got {pair!r}")
+        if key in given:  # the first value would be dropped without a word
+            raise ConfigError(f"{option} {key}: given twice ({given[key]!r} and {pair!r}); "
+                              "give each key once")
+        given[key] = pair
         try:
             params[key] = json.loads(value)
         except ValueError:

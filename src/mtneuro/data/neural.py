@@ -347,6 +347,18 @@ def load_recording(spec: str | Path, root: str | Path | None = None) -> NeuralRe
             message names ``mtneuro data download NAME``), or one in a format not read here.
         ChecksumError: a known file does not match its recorded SHA-256.
     """
+    path, name = locate_recording(spec, root)
+    return load_file(path, name=name)
+
+
+def locate_recording(spec: str | Path, root: str | Path | None = None) -> tuple[Path, str | None]:
+    """The file (or rodent folder) :func:`load_recording` reads for ``spec`` and the name it
+    gives the recording (``None``: the file's), reading no data: a command can fail on a
+    recording that is not there before it touches its output folder.
+
+    Raises:
+        DataError: as :func:`load_recording`, except for the files' contents.
+    """
     text = str(spec)
     if root is not None and not Path(root).is_dir():
         raise DataError(f"data root {root} is not a folder; pass an existing --data-root "
@@ -361,11 +373,12 @@ def load_recording(spec: str | Path, root: str | Path | None = None) -> NeuralRe
         if root is not None and not paths[0].is_relative_to(Path(root)):
             # the lookup order goes on past an explicit root; say where the file came from
             warnings.warn(f"recording {text!r} is not in data root {root}; read {paths[0]}",
-                          UserWarning, stacklevel=2)
-        return load_file(paths[0], name=text)
+                          UserWarning, stacklevel=3)
+        return paths[0], text
     path = Path(text).expanduser()
     if path.exists():
-        return load_file(path)
+        detect_kind(path)  # a known format (or a folder holding a rodent pair)
+        return path, None
     if path.suffix in (".npz", ".npy") or len(path.parts) > 1:  # a path, not a name
         raise DataError(f"recording file {text} not found")
     message = unknown_name_message("recording", text, list(RECORDINGS))

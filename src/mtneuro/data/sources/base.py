@@ -72,6 +72,7 @@ class VolumeSource(ABC):
 
         Raises:
             ConfigError: a value the constructor would refuse.
+            DataError: a folder or file the constructor would not find (a look-up, no read).
         """
 
     # -- to implement -------------------------------------------------------------

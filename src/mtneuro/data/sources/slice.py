@@ -7,6 +7,7 @@ Index 0 of the source's z axis is slice 309 of the real volume.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,11 @@ from mtneuro.data.sources.base import SOURCES, VolumeSource
 from mtneuro.errors import DataError
 
 Range = tuple[int, int]
+
+
+def _checked_root(root: str | Path | None) -> None:
+    if root is not None and not Path(root).is_dir():
+        raise DataError(f"slice root: directory not found: {root}")
 
 
 @SOURCES.register("slice")
@@ -37,13 +43,18 @@ class SliceSource(VolumeSource):
     name = "slice"
 
     def __init__(self, root: str | Path | None = None) -> None:
-        if root is not None and not Path(root).is_dir():
-            raise DataError(f"slice root: directory not found: {root}")
+        _checked_root(root)
         super().__init__((1, *SLICE_SHAPE), channels=("image",))
         self.root = None if root is None else str(root)
         self.path = find_data_file(SLICE_FILE, self.root)
         self._image = load_slice(self.root)[None]  # verified against its SHA-256
         self._image.setflags(write=False)
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        # the constructor's DataErrors, by the lookup alone (nothing is read)
+        _checked_root(params.get("root"))
+        find_data_file(SLICE_FILE, params.get("root"))
 
     def params(self) -> dict[str, Any]:
         return {"root": self.root}
