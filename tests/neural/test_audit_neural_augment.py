@@ -12,6 +12,7 @@ import math
 
 import pytest
 import torch
+from binomial import Z, near, seeded
 
 from mtneuro.ssl.augment.neural import (
     NeuralAugment,
@@ -23,17 +24,6 @@ from mtneuro.ssl.augment.neural import (
 )
 from mtneuro.tasks.neural.config import KIND_DEFAULTS
 
-Z = 5.5  # two-sided normal tail at 5.5 sd: 3.8e-8
-
-
-def _gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _near(observed: float, p: float, n: int) -> bool:
-    """``observed`` is a Bernoulli(p) frequency over n trials, within Z binomial sd."""
-    return abs(observed - p) <= Z * math.sqrt(p * (1 - p) / n)
-
 
 def _touched(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """(B,) 1.0 for each sample the transform changed, else 0.0."""
@@ -43,27 +33,27 @@ def _touched(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def test_pepper_applies_to_each_sample_with_apply_p() -> None:
     # 50 neurons at p 0.3: a selected sample is left unchanged with probability 0.7 ** 50
     n, x = 4000, torch.zeros(4000, 50)
-    out = pepper_noise(x, 0.3, 1.5, apply_p=0.25, generator=_gen())
+    out = pepper_noise(x, 0.3, 1.5, apply_p=0.25, generator=seeded())
     touched = _touched(out, x)
-    assert _near(touched.mean().item(), 0.25, n)
+    assert near(touched.mean().item(), 0.25, n)
     hit = out[touched.bool()]
     assert set(hit.unique().tolist()) == {0.0, 1.5}
-    assert _near((hit > 0).float().mean().item(), 0.3, hit.numel())
+    assert near((hit > 0).float().mean().item(), 0.3, hit.numel())
 
 
 def test_pepper_of_a_negative_constant_is_applied() -> None:
     x = torch.zeros(200, 100)
-    out = pepper_noise(x, 0.3, -2.0, generator=_gen())
+    out = pepper_noise(x, 0.3, -2.0, generator=seeded())
     assert set(out.unique().tolist()) == {0.0, -2.0}
-    assert _near((out < 0).float().mean().item(), 0.3, out.numel())
+    assert near((out < 0).float().mean().item(), 0.3, out.numel())
 
 
 @pytest.mark.parametrize("std", [0.1, 3.0])
 def test_noise_applies_to_each_sample_with_apply_p(std: float) -> None:
     n, x = 4000, torch.zeros(4000, 20)
-    out = gaussian_noise(x, std, apply_p=0.2, generator=_gen())
+    out = gaussian_noise(x, std, apply_p=0.2, generator=seeded())
     touched = _touched(out, x)
-    assert _near(touched.mean().item(), 0.2, n)
+    assert near(touched.mean().item(), 0.2, n)
     values = out[touched.bool()].flatten()
     # sample sd of k normal values: relative sd 1 / sqrt(2 k)
     assert abs(values.std().item() / std - 1) <= Z / math.sqrt(2 * values.numel())
@@ -84,12 +74,12 @@ def _augment(**kw: object) -> NeuralAugment:
 def test_neural_augment_passes_each_steps_own_apply_p(step: str, kw: dict, p: float) -> None:
     # the other apply_p are left at their defaults (1.0, 0.5, 0.5), unlike the one under test
     n, x = 4000, torch.ones(4000, 40)
-    touched = _touched(_augment(**kw)(x, _gen()), x)
+    touched = _touched(_augment(**kw)(x, seeded()), x)
     if step == "dropout":  # a selected sample keeps all 40 neurons w.p. E[(1 - U[0, 0.8])^40]
         p *= 1 - (1 - 0.2 ** 41) / (41 * 0.8)
     elif step == "pepper":  # ... or misses all 40 at pepper p 0.5
         p *= 1 - 0.5 ** 40
-    assert _near(touched.mean().item(), p, n)
+    assert near(touched.mean().item(), p, n)
 
 
 def test_neural_augment_drops_before_pepper_then_z_scores() -> None:
@@ -97,11 +87,11 @@ def test_neural_augment_drops_before_pepper_then_z_scores() -> None:
     # neuron is peppered with probability 0.3 (pepper first, then dropout: 0.3 * 0.6 = 0.18)
     x = torch.zeros(500, 40)
     aug = _augment(dropout_p=0.8, pepper_p=0.3, pepper_c=1.0, pepper_apply_p=1.0)
-    out = aug(x, _gen())
-    assert _near((out > 0).float().mean().item(), 0.3, out.numel())
+    out = aug(x, seeded())
+    assert near((out > 0).float().mean().item(), 0.3, out.numel())
     # dropout silences rates in Hz, before the z-scoring: 5 Hz at mean 5, std 2 -> 0 or -2.5
     z = _augment(dropout_p=0.8, mean=torch.full((40,), 5.0), std=torch.full((40,), 2.0))
-    values = z(torch.full((500, 40), 5.0), _gen())
+    values = z(torch.full((500, 40), 5.0), seeded())
     assert set(values.unique().tolist()) == {0.0, -2.5}
 
 
@@ -121,10 +111,10 @@ def test_temporal_neighbours_are_uniform_over_the_window() -> None:
     n = 3000
     for anchor, offsets in ((10, range(-2, 3)), (0, range(3)), (19, range(-2, 1))):
         index = torch.full((n,), anchor)
-        drawn = sample_temporal_neighbours(index, start, end, 2, generator=_gen(anchor)) - anchor
+        drawn = sample_temporal_neighbours(index, start, end, 2, generator=seeded(anchor)) - anchor
         for offset in offsets:
             share = (drawn == offset).float().mean().item()
-            assert _near(share, 1 / len(offsets), n), (anchor, offset, share)
+            assert near(share, 1 / len(offsets), n), (anchor, offset, share)
         assert set(drawn.tolist()) <= set(offsets)
 
 

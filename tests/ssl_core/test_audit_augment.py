@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pytest
 import torch
+from binomial import Z, near, seeded
 
 from mtneuro.ssl.augment import (
     Compose,
@@ -29,17 +30,6 @@ from mtneuro.ssl.augment import (
 )
 from mtneuro.ssl.augment.functional import brightness_contrast
 
-Z = 5.5  # two-sided normal tail at 5.5 sd: 3.8e-8
-
-
-def _gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _near(observed: float, p: float, n: int) -> bool:
-    """``observed`` is a Bernoulli(p) frequency over n trials, within Z binomial sd."""
-    return abs(observed - p) <= Z * math.sqrt(p * (1 - p) / n)
-
 
 def _grid(n: int, h: int, w: int) -> torch.Tensor:
     """n copies of an image whose pixel (i, j) holds i * w + j: a value says where it was."""
@@ -49,27 +39,27 @@ def _grid(n: int, h: int, w: int) -> torch.Tensor:
 def test_random_crop_offsets_are_uniform_over_every_position_and_independent() -> None:
     # 9 x 9 image, 5 x 5 crop: tops and lefts 0..4, each with probability 1/5, independent
     n, h, s = 3000, 9, 5
-    y = RandomCrop(s)(_grid(n, h, h), _gen())
+    y = RandomCrop(s)(_grid(n, h, h), seeded())
     top, left = y[:, 0, 0, 0].long() // h, y[:, 0, 0, 0].long() % h
     for offsets in (top, left):
         counts = torch.bincount(offsets, minlength=h - s + 1)
         assert len(counts) == h - s + 1
-        assert all(_near(c / n, 1 / 5, n) for c in counts.tolist()), counts.tolist()
-    assert _near((top == left).float().mean().item(), 1 / 5, n)  # not one draw for both
+        assert all(near(c / n, 1 / 5, n) for c in counts.tolist()), counts.tolist()
+    assert near((top == left).float().mean().item(), 1 / 5, n)  # not one draw for both
 
 
 def test_random_crop_centre_is_floored_for_odd_margins() -> None:
     # margins 5 (H) and 7 (W): the (H - s) // 2 convention of RandomResizedCrop's fallback
     x = _grid(2, 9, 11)
-    y = RandomCrop(4, p=0.0)(x, _gen())
+    y = RandomCrop(4, p=0.0)(x, seeded())
     assert torch.equal(y, x[:, :, 2:6, 3:7])
 
 
 def test_random_crop_of_the_whole_image_and_a_too_narrow_image() -> None:
     x = torch.rand(3, 2, 4, 8, 8)
-    assert torch.equal(RandomCrop(8)(x, _gen()), x)
+    assert torch.equal(RandomCrop(8)(x, seeded()), x)
     with pytest.raises(ValueError, match="exceeds"):
-        RandomCrop(6)(torch.rand(1, 1, 8, 4), _gen())
+        RandomCrop(6)(torch.rand(1, 1, 8, 4), seeded())
 
 
 def test_resized_crop_never_draws_a_box_of_zero_width() -> None:
@@ -77,7 +67,7 @@ def test_resized_crop_never_draws_a_box_of_zero_width() -> None:
     # torchvision's fallback: the 10 x 10 image narrowed to aspect 0.1, i.e. width
     # round(10 * 0.1) = 1, height 10, centred: left (10 - 1) // 2 = 4
     crop = RandomResizedCrop(4, scale=(0.01, 0.01), ratio=(0.1, 0.1))
-    boxes = crop.sample_boxes(32, 10, 10, torch.ones(32, dtype=torch.bool), _gen())
+    boxes = crop.sample_boxes(32, 10, 10, torch.ones(32, dtype=torch.bool), seeded())
     assert boxes.tolist() == [[0, 4, 10, 1]] * 32
 
 
@@ -85,11 +75,11 @@ def test_resized_crop_top_and_left_are_independent() -> None:
     # 9 x 9 boxes in a 10 x 10 image: top and left each uniform on {0, 1}, independent
     n = 4000
     crop = RandomResizedCrop(4, scale=(0.81, 0.81), ratio=(1.0, 1.0))
-    boxes = crop.sample_boxes(n, 10, 10, torch.ones(n, dtype=torch.bool), _gen())
+    boxes = crop.sample_boxes(n, 10, 10, torch.ones(n, dtype=torch.bool), seeded())
     assert (boxes[:, 2:] == 9).all()
     top, left = boxes[:, 0], boxes[:, 1]
-    assert _near(top.float().mean().item(), 0.5, n) and _near(left.float().mean().item(), 0.5, n)
-    assert _near((top == left).float().mean().item(), 0.5, n)
+    assert near(top.float().mean().item(), 0.5, n) and near(left.float().mean().item(), 0.5, n)
+    assert near((top == left).float().mean().item(), 0.5, n)
 
 
 @pytest.mark.parametrize(
@@ -98,10 +88,10 @@ def test_resized_crop_top_and_left_are_independent() -> None:
 def test_flips_default_to_probability_one_half(cls: type, axis: int) -> None:
     n = 4000
     x = torch.arange(8.0).reshape(1, 1, 2, 2, 2).repeat(n, 1, 1, 1, 1)
-    y = cls()(x, _gen())
+    y = cls()(x, seeded())
     flipped = (y == x.flip(axis)).flatten(1).all(1)
     assert ((y == x).flatten(1).all(1) | flipped).all()
-    assert _near(flipped.float().mean().item(), 0.5, n)
+    assert near(flipped.float().mean().item(), 0.5, n)
 
 
 def _factors(y: torch.Tensor, m: float, d: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,9 +107,9 @@ def test_brightness_contrast_defaults_draw_independent_uniform_factors() -> None
     # image is never clipped with such factors, so the factors can be read back exactly
     n, m, d = 4000, 0.5, 0.1
     x = torch.tensor([m - d, m + d], dtype=torch.float64).reshape(1, 1, 1, 2).repeat(n, 1, 1, 1)
-    y = RandomBrightnessContrast()(x, _gen())
+    y = RandomBrightnessContrast()(x, seeded())
     same = (y == x).flatten(1).all(1)
-    assert _near(same.float().mean().item(), 0.2, n)
+    assert near(same.float().mean().item(), 0.2, n)
     fb, fc = _factors(y[~same], m, d)
     k = fb.numel()
     for f in (fb, fc):
@@ -137,11 +127,11 @@ def test_brightness_contrast_takes_either_order_with_probability_one_half() -> N
     n = 4000
     x = torch.tensor([0.2, 0.8]).reshape(1, 1, 1, 2).repeat(n, 1, 1, 1)
     t = RandomBrightnessContrast(brightness=(2.0, 2.0), contrast=(0.0, 0.0), p=1.0)
-    y = t(x, _gen())[:, 0, 0]
+    y = t(x, seeded())[:, 0, 0]
     brightness_first = torch.isclose(y, torch.tensor(0.7)).all(1)
     contrast_first = (y == 1.0).all(1)
     assert (brightness_first ^ contrast_first).all()
-    assert _near(contrast_first.float().mean().item(), 0.5, n)
+    assert near(contrast_first.float().mean().item(), 0.5, n)
 
 
 def test_contrast_centre_of_a_two_channel_image_is_the_mean_over_channels() -> None:
@@ -158,10 +148,10 @@ def test_blur_defaults_draw_one_uniform_sigma_per_sample_with_a_9_pixel_kernel()
     n, c = 4000, 5
     x = torch.zeros(n, 1, 2 * c + 1, 2 * c + 1, dtype=torch.float64)
     x[:, :, c, c] = 1.0
-    y = RandomGaussianBlur()(x, _gen())[:, 0]
+    y = RandomGaussianBlur()(x, seeded())[:, 0]
     blurred = y[:, c, c + 1] > 0  # sigma >= 0.1: exp(-50) ~ 2e-22, not 0 in float64
     assert ((y == x[:, 0]).flatten(1).all(1) | blurred).all()
-    assert _near(blurred.float().mean().item(), 0.5, n)  # default p
+    assert near(blurred.float().mean().item(), 0.5, n)  # default p
     yb = y[blurred]
     sigma = torch.sqrt(-1 / (2 * torch.log(yb[:, c, c + 1] / yb[:, c, c])))
     k = sigma.numel()
@@ -176,9 +166,9 @@ def test_blur_defaults_draw_one_uniform_sigma_per_sample_with_a_9_pixel_kernel()
 
 def test_noise_defaults_std_and_probability() -> None:
     n = 4000
-    y = RandomGaussianNoise()(torch.zeros(n, 1, 4, 4), _gen())
+    y = RandomGaussianNoise()(torch.zeros(n, 1, 4, 4), seeded())
     noisy = (y != 0).flatten(1).any(1)
-    assert _near(noisy.float().mean().item(), 0.5, n)
+    assert near(noisy.float().mean().item(), 0.5, n)
     values = y[noisy].flatten()
     # sample sd of k normal values: relative sd 1 / sqrt(2 k)
     assert abs(values.std().item() / 0.05 - 1) <= Z / math.sqrt(2 * values.numel())
@@ -201,7 +191,7 @@ def test_each_call_draws_the_same_randomness_whatever_p(make: Callable) -> None:
     x = torch.rand(5, 1, 8, 8)
     states = []
     for p in (0.0, 1.0):
-        g = _gen(3)
+        g = seeded(3)
         make(p)(x, g)
         states.append(g.get_state())
     assert torch.equal(states[0], states[1])
@@ -212,7 +202,7 @@ def test_each_call_draws_the_same_randomness_whatever_p(make: Callable) -> None:
     size=4, strong=True)])
 def test_low_precision_images_keep_their_dtype(make: Callable, dtype: torch.dtype) -> None:
     x = torch.rand(4, 2, 8, 8).to(dtype)
-    assert make(1.0)(x, _gen()).dtype == dtype
+    assert make(1.0)(x, seeded()).dtype == dtype
 
 
 def test_normalize_per_channel_and_per_dtype() -> None:
@@ -226,18 +216,18 @@ def test_normalize_per_channel_and_per_dtype() -> None:
 
 def test_a_passed_generator_overrides_the_own_seed() -> None:
     x = _grid(8, 12, 12)
-    assert torch.equal(RandomCrop(4, seed=1)(x, _gen(5)), RandomCrop(4, seed=2)(x, _gen(5)))
+    assert torch.equal(RandomCrop(4, seed=1)(x, seeded(5)), RandomCrop(4, seed=2)(x, seeded(5)))
     composed = [Compose([RandomCrop(4)], seed=s) for s in (1, 1, 2)]
     assert torch.equal(composed[0](x), composed[1](x))  # the own seed, when none is passed
     assert not torch.equal(composed[0](x), composed[2](x))
-    assert torch.equal(composed[0](x, _gen(5)), composed[2](x, _gen(5)))
+    assert torch.equal(composed[0](x, seeded(5)), composed[2](x, seeded(5)))
 
 
 def test_mtneuro_view_crop_offsets_shared_only_when_asked() -> None:
     x = _grid(16, 20, 20)
-    shared = mtneuro_view(size=4, same_on_batch=True, mean=0.0, std=1.0)(x, _gen())
+    shared = mtneuro_view(size=4, same_on_batch=True, mean=0.0, std=1.0)(x, seeded())
     assert (shared[:, 0, 0, 0] == shared[0, 0, 0, 0]).all()
-    own = mtneuro_view(size=4, mean=0.0, std=1.0)(x, _gen())
+    own = mtneuro_view(size=4, mean=0.0, std=1.0)(x, seeded())
     assert len(set(own[:, 0, 0, 0].tolist())) > 1
 
 
