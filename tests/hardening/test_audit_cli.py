@@ -5,11 +5,12 @@ exit code and one-line text of each kind of error, and what ``data verify`` repa
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_probe import check, tree
+from cli_probe import check, invoke, tree
 
 from mtneuro.cli.options import parse_key_values, parse_seeds, run_task
 from mtneuro.cli.preflight import (
@@ -309,3 +310,15 @@ def test_a_key_given_twice_is_refused_naming_both(option: str) -> None:
 def test_a_source_param_given_twice_fails_on_the_command_line(tmp_path):
     check(tmp_path, ["task1", "--method", "pca", "--quick", "--source-param", "seed=1",
                      "--source-param", "seed=2"], "--source-param seed: given twice")
+
+
+def test_a_recording_found_past_the_data_root_is_warned_about_once(tmp_path):
+    # the look-up before the run folder is prepared must not add a second warning
+    with warnings.catch_warnings(record=True) as escaped:  # a terminal would show these too
+        warnings.simplefilter("always")
+        outcome = invoke(["neural", "--data", "chewie-1", "--data-root", str(tmp_path),
+                          "--method", "raw", "--out", "run"], tmp_path)
+    assert outcome.code == 0, outcome.err
+    shown = outcome.err.count("is not in data root")
+    shown += sum("is not in data root" in str(w.message) for w in escaped)
+    assert shown == 1, (outcome.err, [str(w.message) for w in escaped])

@@ -67,9 +67,13 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, re
     if epochs is not None and steps is not None:
         raise ConfigError("--epochs and --steps: choose one (--epochs N: N passes over the "
                           "training bins; --steps N: N optimiser steps)")
+    import warnings
+
     from mtneuro.data.neural import locate_recording
 
-    locate_recording(data, data_root)  # a recording that is not there loses no earlier run
+    with warnings.catch_warnings():  # the run says where it read the recording from
+        warnings.simplefilter("ignore")
+        locate_recording(data, data_root)  # a recording that is not there loses no earlier run
     prepare_run_folder(out_dir, "neural", overwrite=overwrite)
 
     from mtneuro.report.record import run_and_record
