@@ -252,3 +252,15 @@ def test_blur_refuses_a_sigma_range_that_is_not_positive_and_ordered(sigma):
 def test_crops_refuse_a_size_below_one_pixel_or_fractional(transform, size):
     with pytest.raises(ValueError, match=rf"{transform.__name__} size: expected an int >= 1"):
         transform(size)
+
+
+def test_every_registered_name_is_an_image_transform_class():
+    # a helper placed under a decorator once took the name "random_crop" from RandomCrop
+    from mtneuro.ssl.augment import AUGMENTATIONS
+    from mtneuro.ssl.augment.images import ImageTransform
+
+    for name in AUGMENTATIONS.list():
+        built = AUGMENTATIONS.get(name)
+        assert isinstance(built, type) and issubclass(built, ImageTransform), (name, built)
+    assert AUGMENTATIONS.get("random_crop") is RandomCrop
+    assert AUGMENTATIONS.get("random_resized_crop") is RandomResizedCrop

@@ -81,7 +81,6 @@ class ImageTransform(ABC):
         return f"{type(self).__name__}({params})"
 
 
-@AUGMENTATIONS.register("random_crop")
 def _positive_size(name: str, size: int) -> int:
     """``size`` as an int of at least 1 (a crop of 0 pixels would return empty images)."""
     if int(size) != size or size < 1:
@@ -89,6 +88,7 @@ def _positive_size(name: str, size: int) -> int:
     return int(size)
 
 
+@AUGMENTATIONS.register("random_crop")
 class RandomCrop(ImageTransform):
     """Crop ``size x size`` at a random integer offset (exact pixels, no interpolation).
 
