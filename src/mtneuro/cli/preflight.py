@@ -85,13 +85,14 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
                               f"module:callable, an encoder name ({', '.join(names)}) or the "
                               f"name of an installed {ENTRY_POINT_GROUP!r} entry point")
         return
-    from mtneuro.models.checkpoint import encoder_input_spec, input_normalisation
+    from mtneuro.models.checkpoint import (
+        check_image_encoder_spec,
+        encoder_input_spec,
+        input_normalisation,
+    )
 
     spec_in = encoder_input_spec(spec)
-    if "spatial_dims" not in spec_in or spec_in.get("kind") in ("reach", "sleep"):
-        what = spec_in.get("kind") or f"vectors of {spec_in.get('in_dim', '?')} values"
-        raise ConfigError(f"{option} {spec}: an encoder of {what} (a neural encoder?), not of "
-                          "images; give an encoder trained on images (e.g. by mtneuro pretrain)")
+    check_image_encoder_spec(spec_in, f"{option} {spec}")
     input_normalisation(spec_in, f"{option} {spec}")
 
 

@@ -22,24 +22,14 @@ from torch import nn
 
 from mtneuro.errors import ConfigError
 from mtneuro.models import resolve_encoder
-from mtneuro.models.checkpoint import input_normalisation
+from mtneuro.models.checkpoint import check_image_encoder_spec, input_normalisation
 from mtneuro.tasks.volume import SplitData, pretrains_on_the_fly, ssl_training_tiles
 from mtneuro.vocab import SSL_METHODS
 
 
-def _refuse_vector_encoder(encoder_spec: dict[str, Any], spec: str) -> None:
-    """A neural encoder (an ``in_dim``, no ``spatial_dims``) would fail only on the tiles'
-    shape, once they are read: refuse it by name instead."""
-    if "spatial_dims" not in encoder_spec and "in_dim" in encoder_spec:
-        raise ConfigError(
-            f"encoder {spec!r}: an encoder of vectors of {encoder_spec['in_dim']} values (a "
-            "neural encoder?), not of images; give an encoder of 1-channel image tiles"
-        )
-
-
 def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str, config: Any) -> None:
-    _refuse_vector_encoder(encoder_spec, spec)
-    dims = int(encoder_spec.get("spatial_dims", 2))
+    check_image_encoder_spec(encoder_spec, f"encoder {spec!r}")
+    dims = int(encoder_spec["spatial_dims"])  # present: checked just above
     if dims != spatial_dims:
         # Task 3 has no --dim: it always reads 2D crops.
         fix = (f"pass --dim {dims}d or a {spatial_dims}D encoder" if hasattr(config, "dim")
@@ -68,8 +58,8 @@ def check_encoder_given(config: Any, encoder: nn.Module | None = None) -> None:
         raise ConfigError(f"method {config.method}: on-the-fly pre-training is 2D only; pass "
                           "--encoder with a 3D checkpoint")
     if encoder is not None:  # in memory: its spec is cheap to read before the data
-        _refuse_vector_encoder(resolve_encoder(encoder)[1],
-                               f"in-memory {type(encoder).__name__}")
+        check_image_encoder_spec(resolve_encoder(encoder)[1],
+                                 f"encoder 'in-memory {type(encoder).__name__}'")
 
 
 def _copy(encoder: nn.Module) -> nn.Module:
