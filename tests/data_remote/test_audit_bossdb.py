@@ -319,6 +319,16 @@ def test_errors_are_described_in_one_short_line():
         "ConnectionError: NewConnectionError('[Errno 111] Connection refused')")
 
 
+def test_a_nested_cause_is_named_without_the_outer_clauses_closing_characters():
+    import requests
+
+    nested = ("HTTPSConnectionPool(host='x', port=443): Max retries exceeded with url: /v1 "
+              "(Caused by ProxyError('Unable to connect to proxy', "
+              "OSError('Tunnel failed (Caused by NewConnectionError(\"[Errno 111] refused\"))')))")
+    assert describe_error(requests.ConnectionError(nested)) == (
+        'ConnectionError: NewConnectionError("[Errno 111] refused")')
+
+
 def test_shorten_words_keeps_the_limit_and_whole_words():
     assert shorten_words("w" * 160) == "w" * 160
     assert shorten_words("w" * 161) == "w" * 156 + " ..."  # one word: cut hard

@@ -9,7 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mtneuro.tasks.region_head import HeadSettings, random_crop, train_linear_head
+from mtneuro.tasks.region_head import (
+    HeadSettings,
+    predict_with_head,
+    random_crop,
+    train_linear_head,
+)
 
 
 def test_random_crops_reach_every_offset_of_both_axes():
@@ -44,3 +49,26 @@ def test_the_head_is_plain_sgd_over_the_seeds_shuffled_full_batches(seed):
             step.step()
     assert torch.allclose(head.weight, expected.weight, atol=1e-6)
     assert torch.allclose(head.bias, expected.bias, atol=1e-6)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_the_head_hands_the_encoder_back_in_the_mode_it_was_given(training):
+    # the encoder runs in eval mode (its frozen features) inside both calls; the caller's
+    # mode is theirs to keep, as extract_features keeps it
+    modes: list[bool] = []
+
+    class Recorder(nn.Flatten):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            modes.append(self.training)
+            return super().forward(x)
+
+    encoder = Recorder().train(training)
+    images = torch.rand(4, 1, 1, 2)
+    settings = HeadSettings(optimizer="sgd", lr=0.1, epochs=1, batch_size=2, crop=None,
+                            normalise=False)
+    head = train_linear_head(encoder, 2, images, [0, 1, 0, 1], settings, mean=0.0, std=1.0,
+                             seed=0)
+    assert encoder.training is training
+    predict_with_head(encoder, head, images, settings, mean=0.0, std=1.0)
+    assert encoder.training is training
+    assert modes == [False] * len(modes) and len(modes) == 1 + 2 + 1

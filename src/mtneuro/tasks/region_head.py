@@ -95,6 +95,7 @@ def train_linear_head(
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
+    was_training = encoder.training
     images = torch.as_tensor(images)
     targets = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     with torch.no_grad():
@@ -133,7 +134,7 @@ def train_linear_head(
             progress.update(detail=f"epoch {epoch + 1}, loss {loss.item():.3f}")
     finally:
         progress.close()
-        encoder.eval()
+        encoder.train(was_training)
     return head
 
 
@@ -149,11 +150,15 @@ def predict_with_head(
     batch_size: int = 256,
 ) -> np.ndarray:
     """Class predictions ``(N,)`` of ``head`` on the frozen encoder's features of ``images``
-    (eval mode, normalised as in training)."""
+    (eval mode, normalised as in training; the encoder's mode is restored)."""
+    was_training = encoder.training
     encoder.eval()
     images = torch.as_tensor(images)
     out = []
-    for start in range(0, len(images), batch_size):
-        batch = _prepare(images[start : start + batch_size], mean, std, settings)
-        out.append(head(encoder(batch).reshape(len(batch), -1).float()).argmax(dim=1).cpu())
+    try:
+        for start in range(0, len(images), batch_size):
+            batch = _prepare(images[start : start + batch_size], mean, std, settings)
+            out.append(head(encoder(batch).reshape(len(batch), -1).float()).argmax(dim=1).cpu())
+    finally:
+        encoder.train(was_training)
     return torch.cat(out).numpy()

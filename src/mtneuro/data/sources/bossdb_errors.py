@@ -50,8 +50,17 @@ def describe_error(exc: BaseException | None) -> str:
         return "cancelled"
     text = " ".join(str(exc).split())
     if "(Caused by " in text:  # urllib3 wraps the cause (name resolution, refused) at the end
-        text = text.rsplit("(Caused by ", 1)[1].removesuffix(")")
+        text = _innermost_cause(text)
     return f"{type(exc).__name__}: {shorten_words(text)}" if text else type(exc).__name__
+
+
+def _innermost_cause(text: str) -> str:
+    """The last ``(Caused by ...)`` clause of ``text``, without the closing characters of
+    the clauses around it (a proxy error nests one cause inside another)."""
+    cause = text.rsplit("(Caused by ", 1)[1]
+    while cause and cause[-1] in ")'\"" and cause.count(")") > cause.count("("):
+        cause = cause[:-1]
+    return cause
 
 
 def shorten_words(text: str, limit: int = 160) -> str:
