@@ -4,7 +4,8 @@ Each function takes its parameters as ``(B,)`` or ``(B, k)`` tensors, one row pe
 and processes the whole batch in a few tensor operations (no loop over samples). Each
 equals, sample by sample, the torchvision ``transforms.v2.functional`` operation it names
 (checked in ``tests/ssl_core/test_augment_torchvision.py``). The random transforms of
-:mod:`mtneuro.ssl.augment.images` draw the parameters and call these.
+:mod:`mtneuro.ssl.augment.images` and :mod:`mtneuro.ssl.augment.intensity` draw the
+parameters and call these.
 """
 
 from __future__ import annotations

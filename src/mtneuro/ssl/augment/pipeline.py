@@ -7,14 +7,16 @@ from collections.abc import Sequence
 import torch
 
 from mtneuro.ssl.augment.images import (
-    Normalize,
-    RandomBrightnessContrast,
     RandomCrop,
-    RandomGaussianBlur,
-    RandomGaussianNoise,
     RandomHorizontalFlip,
     RandomRot90,
     RandomVerticalFlip,
+)
+from mtneuro.ssl.augment.intensity import (
+    Normalize,
+    RandomBrightnessContrast,
+    RandomGaussianBlur,
+    RandomGaussianNoise,
 )
 from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
