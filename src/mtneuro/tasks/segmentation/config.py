@@ -213,6 +213,8 @@ def preset_values(name: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
         model = check_choice("segmentation model", str(given.get("model") or Task2Config.model),
                              list(SEGMENTATION_MODEL_DIMS))
         dim = given.get("dim") or SEGMENTATION_MODEL_DIMS[model]
+        if dim not in PRESETS[name]:  # the config's own check names the key and the value
+            return {"preset": name}
         return {**PRESETS[name][dim], "preset": name}
 
     return values
