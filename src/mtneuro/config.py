@@ -133,6 +133,15 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     return value
 
 
+def unknown_key_message(prefix: str, key: object, valid: list[str]) -> str:
+    """``prefix.key: unknown key (did you mean ...?); expected one of: ...``: the key comes
+    first, so a caller can tell which top-level key (and file) it belongs to."""
+    dotted = (prefix + ".") if prefix else ""
+    close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.5)
+    hint = f" (did you mean {dotted + close[0]!r}?)" if close else ""
+    return f"{dotted}{key}: unknown key{hint}; expected one of: {', '.join(valid)}"
+
+
 def from_mapping(cls: type[C], data: Mapping[str, Any] | None, *, prefix: str = "") -> C:
     """Build dataclass ``cls`` from ``data``, validating every key and value.
 
@@ -144,11 +153,7 @@ def from_mapping(cls: type[C], data: Mapping[str, Any] | None, *, prefix: str = 
     dotted = (prefix + ".") if prefix else ""
     for key in data:
         if key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
-            hint = f" (did you mean {dotted + close[0]!r}?)" if close else ""
-            raise ConfigError(
-                f"{dotted}{key}: unknown key{hint}; expected one of: {', '.join(fields)}"
-            )
+            raise ConfigError(unknown_key_message(prefix, key, list(fields)))
     kwargs = {}
     for name, f in fields.items():
         key = dotted + name

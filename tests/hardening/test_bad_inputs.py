@@ -39,7 +39,7 @@ def test_malformed_yaml_is_one_line(tmp_path, command):
     (["task3", "--method", "myow", "--quick"], "pretrain: 7\n", "pretrain: expected a mapping"),
     # not used by supervised, still named
     (["task1", "--method", "supervised", "--quick"], "pretrain: {bogus: 1}\n",
-     "unknown pretrain key 'bogus'"),
+     "c.yaml: pretrain.bogus: unknown key"),  # the file is named, as for a top-level key
 ])
 def test_a_nested_settings_key_given_a_scalar_or_a_typo_is_named(tmp_path, args, text, needle):
     (tmp_path / "c.yaml").write_text(text)

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mtneuro.config import check, in_unit_interval, positive
+from mtneuro.config import check, in_unit_interval, positive, unknown_key_message
 from mtneuro.data.sources import SOURCE_NAMES
 from mtneuro.errors import ConfigError
-from mtneuro.registry import unknown_name_message
 from mtneuro.tasks.api import configure
 from mtneuro.vocab import AMP_MODES, COMPILE_MODES, SSL_METHODS, STEP_MODES, VISION_SOURCES
 
@@ -160,7 +159,7 @@ def check_pretrain_keys(given: Any, prefix: str = "pretrain") -> None:
     fields = PretrainConfig.__dataclass_fields__
     for key in given:
         if key not in fields:
-            raise ConfigError(unknown_name_message(f"{prefix} key", key, list(fields)))
+            raise ConfigError(unknown_key_message(prefix, key, list(fields)))
 
 
 def task_pretrain_values(task: Mapping[str, Any], given: Any, *, quick: bool,
