@@ -36,8 +36,9 @@ def test_a_flat_score_keeps_the_first_checkpoint_and_the_refit_stops_there(reach
 
 def test_myow_keeps_the_first_checkpoint_with_the_mined_loss_at_full_weight(reach_slice,
                                                                           flat_validation):
-    """Mining starts at step 20 (half of 40) and ramps over 5 steps: 25 is the first
-    checkpoint trained at full mined weight, so a flat score keeps 25 (not 20)."""
+    """Mining starts at step 20 (half of 40) and ramps over 5 steps (weights 0.1-0.4 at
+    steps 21-24): 25, the step at which the weight reaches full, is the first checkpoint
+    that may be kept, so a flat score keeps 25 (not 20)."""
     config = NeuralConfig(data=str(reach_slice), method="myow", refit=False, mined_start=0.5,
                           mined_warmup_steps=5, **{**FAST, "steps": 40})
     out = fit_neural(config)

@@ -117,7 +117,7 @@ class NeuralConfig:
     mined_start: float | None = field(default=None, metadata=check(lambda v: 0 <= v < 1, "float in [0, 1)"))
     knn_k: int = field(default=5, metadata=positive())
     mine_exclude: str | None = field(default=None, metadata=check(
-        lambda v: v == "trial" or (v.isdigit()), "'trial' or a number of bins"))
+        lambda v: v == "trial" or (v.isascii() and v.isdigit()), "'trial' or a number of bins"))
     pos_window: int | None = field(default=None, metadata=_nonneg_int)
     dropout_p: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
     dropout_apply_p: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))

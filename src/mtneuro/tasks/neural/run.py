@@ -157,8 +157,8 @@ def validation_monitor(rec: NeuralRecording, split: S.Split, z: torch.Tensor, co
     Args:
         z: (bins, neurons) z-scored rates of the whole recording; only rows ``split["train"]``
             and ``split["val"]`` are kept.
-        config: the resolved config; MYOW's checkpoints are eligible once its mined loss has
-            full weight.
+        config: the resolved config; MYOW's checkpoints are eligible from the step at
+            which its mined loss's ramp reaches full weight (the ramp's steps trained).
     """
     train, val = split["train"], split["val"]
     if rec.kind == "reach":

@@ -6,8 +6,9 @@ training loop hands the online encoder to a :class:`ValidationMonitor`, which
 encodes the training and validation bins, fits a linear readout on the training
 bins and scores it on the validation bins; the checkpoint with the best score is
 kept and restored at the end. Ties keep the earlier (shorter) checkpoint. MYOW's
-checkpoints count only once its mined loss has reached full weight (its first 30%
-of steps train it as BYOL): a MYOW run always returns an encoder trained with mining.
+checkpoints count only once the ramp of its mined loss has run (its first 30% of steps
+train it as BYOL, then the weight ramps up; the first eligible checkpoint is the step at
+which it reaches full weight): a MYOW run always returns an encoder trained with mining.
 
 The monitor is built from the z-scored rates and labels of the training and
 validation bins only: test bins are never passed to it, so nothing it chooses can
