@@ -78,9 +78,7 @@ def curve(rec: NeuralRecording, split: S.Split, config: NeuralConfig, every: int
         with torch.no_grad():
             monitor(0, torch.nn.Identity())
         return monitor.history
-    sampler = ViewSampler(torch.from_numpy(rates[ssl_bins]), torch.from_numpy(S.segments(ssl_bins, rec.trial)),
-                          torch.from_numpy(rec.trial[ssl_bins]), augment, int(config.pos_window),
-                          str(config.mine_exclude))
+    sampler = ViewSampler.over_bins(rates, rec.trial, ssl_bins, augment, config)
     start = time.perf_counter()
     with compute_threads(config.threads):
         if config.method == "supervised":

@@ -36,7 +36,6 @@ import torch
 import torch.nn.functional as F
 
 from mtneuro.data.neural import NeuralRecording, load_recording
-from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.config import NeuralConfig, resolve
 from mtneuro.tasks.neural.run import make_augment, make_splits
 from mtneuro.tasks.neural.train import (
@@ -83,14 +82,12 @@ def training_pool(rec: NeuralRecording, config: NeuralConfig
     split = make_splits(rec, config)[0]
     bins = split["train"]
     live = rec.rates[bins].std(axis=0) > 0
-    rates = torch.from_numpy(rec.rates[bins][:, live])
-    augment = make_augment(rates.numpy(), config)
-    sampler = ViewSampler(rates, torch.from_numpy(S.segments(bins, rec.trial)),
-                          torch.from_numpy(rec.trial[bins]), augment, int(config.pos_window),
-                          str(config.mine_exclude), torch.from_numpy(bins))
+    rates = rec.rates[:, live]
+    augment = make_augment(rates[bins], config)
+    sampler = ViewSampler.over_bins(rates, rec.trial, bins, augment, config)
     every_bin = torch.arange(len(bins))
     exclude = sampler.exclusion(every_bin, every_bin)
-    return sampler, augment.normalize(rates), torch.from_numpy(rec.label[bins]), exclude
+    return sampler, augment.normalize(sampler.rates), torch.from_numpy(rec.label[bins]), exclude
 
 
 def run(rec: NeuralRecording, method: str, seed: int, every: int) -> list[dict]:

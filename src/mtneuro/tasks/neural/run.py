@@ -232,9 +232,7 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
         return z.numpy(), None, spec, None
     if config.method == "pca":
         return pca_features(z.numpy(), bins, int(config.rep_dim), seed=config.seed), None, spec, None
-    segment = torch.from_numpy(S.segments(bins, rec.trial))
-    sampler = ViewSampler(all_rates[bins], segment, torch.from_numpy(rec.trial[bins]), augment,
-                          int(config.pos_window), str(config.mine_exclude), torch.from_numpy(bins))
+    sampler = ViewSampler.over_bins(rates, rec.trial, bins, augment, config)
     monitor = validation_monitor(rec, split, z, config) if config.select_every and not refit else None
     every = {"every": config.select_every if monitor is not None else 0, "on_checkpoint": monitor,
              "stop_after": stop_after}

@@ -37,6 +37,7 @@ from mtneuro.ssl.optim import build_optimizer
 from mtneuro.ssl.schedules import ema_momentum, linear_ramp, warmup_lr
 from mtneuro.ssl.step import loss_terms, ssl_step
 from mtneuro.tasks.neural.config import NeuralConfig
+from mtneuro.tasks.neural.splits import segments
 from mtneuro.tasks.probe import single_thread_blas
 
 #: One training step: ``step_fn(values)`` (``lr``, ``momentum``, ``mined_weight``) -> loss terms.
@@ -87,6 +88,16 @@ class ViewSampler:
         self.augment = augment
         self.pos_window = pos_window
         self.mine_exclude = mine_exclude
+
+    @classmethod
+    def over_bins(cls, rates: np.ndarray, trial: np.ndarray, bins: np.ndarray,
+                  augment: NeuralAugment, config: NeuralConfig) -> ViewSampler:
+        """The config's sampler over ``bins`` (sorted recorded indices) of a recording with
+        firing rates ``rates`` (bins, kept neurons) and trial ids ``trial``: segments,
+        trials and recorded positions all from ``bins``."""
+        return cls(torch.from_numpy(rates[bins]), torch.from_numpy(segments(bins, trial)),
+                   torch.from_numpy(trial[bins]), augment, int(config.pos_window),
+                   str(config.mine_exclude), torch.from_numpy(bins))
 
     def __call__(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(view_a, view_b, exclude)``: (B, neurons) z-scored views and the (B, B) mining mask."""
