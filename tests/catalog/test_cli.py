@@ -40,6 +40,9 @@ def _local_dataset(monkeypatch, url: str, sha: str | None) -> str:
 
 
 def test_download_command_fetches_and_verifies(file_server, tmp_path, monkeypatch, capsys):
+    # a copy in the user cache or $MTNEURO_DATA would be taken instead of the download
+    monkeypatch.delenv("MTNEURO_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     body = b"real bytes" * 1000
     file_server.files["a.bin"] = body
     name = _local_dataset(monkeypatch, file_server.url("a.bin"), hashlib.sha256(body).hexdigest())

@@ -141,6 +141,25 @@ def test_inconsistent_trial_is_reported(fake_pyg, tmp_path):
         convert_myow_pickle(src, tmp_path / "bad.npz")
 
 
+def test_trials_with_other_neurons_are_refused_naming_the_file(fake_pyg, tmp_path):
+    trials = _small_trials()
+    trials[2]["x"] = torch.zeros(2, 5)  # 5 neurons where trials 0 and 1 have 4
+    src = _write_pickle(tmp_path / "bad.pkl", fake_pyg, trials)
+    with pytest.raises(DataError, match=r"bad\.pkl: .*trial 2: x has columns \(5,\), "
+                                        r"trial 0 has \(4,\)"):
+        convert_myow_pickle(src, tmp_path / "bad.npz")
+    assert not (tmp_path / "bad.npz").exists()
+
+
+def test_entries_that_are_not_graphs_are_refused_naming_the_file(tmp_path):
+    src = tmp_path / "plain.pkl"
+    with open(src, "wb") as handle:
+        pickle.dump({"data": [1]}, handle)
+    with pytest.raises(DataError, match=r"plain\.pkl: not a myow-neuro graph pickle "
+                                        r"\(not a graph object\)"):
+        convert_myow_pickle(src, tmp_path / "plain.npz")
+
+
 def test_download_of_a_pickle_converts_it_and_drops_the_original(fake_pyg, file_server, tmp_path):
     pkl = _write_pickle(tmp_path / "src.pkl", fake_pyg, _small_trials(1)).read_bytes()
     file_server.files["processed/rec.pkl"] = pkl

@@ -272,9 +272,13 @@ def convert_myow_pickle(src: str | Path, dest: str | Path) -> Path:
                 value = fields[attr].detach().cpu().numpy()
                 if value.shape[0] != bins:
                     raise DataError(f"trial {index}: {attr} has {value.shape[0]} rows, x has {bins}")
+                if columns[key] and value.shape[1:] != columns[key][0].shape[1:]:
+                    raise DataError(f"trial {index}: {attr} has columns {value.shape[1:]}, "
+                                    f"trial 0 has {columns[key][0].shape[1:]}")
                 columns[key].append(value)
             columns["trial"].append(np.full(bins, index, dtype=np.int64))
-    except (pickle.UnpicklingError, KeyError, TypeError, AttributeError, EOFError) as err:
+    except (pickle.UnpicklingError, KeyError, TypeError, AttributeError, EOFError,
+            DataError) as err:
         raise DataError(f"{src}: not a myow-neuro graph pickle ({err})") from None
     if not trials:
         raise DataError(f"{src}: holds no trials")
