@@ -201,7 +201,8 @@ def test_the_card_names_pixel_components_head_lr_3d_and_a_user_encoder():
     ({"probe_cs": []}, "probe_cs: expected a non-empty list of floats > 0, got []"),
     ({"n_components": 0}, "n_components: expected int > 0, got 0"),
     ({"input_size": 7}, "input_size: expected even int >= 4, got 7"),
-    ({"method": "pca", "pretrain": {"epochz": 1}}, "pretrain.epochz: unknown key (did you mean 'pretrain.epochs'?)")])
+    ({"method": "pca", "pretrain": {"epochz": 1}},
+     "pretrain.epochz: unknown key (did you mean 'pretrain.epochs'?)")])
 def test_bad_task1_values_name_the_key_value_and_what_was_expected(values, message):
     with pytest.raises(ConfigError) as err:
         TASK1.make_config(None, values)
