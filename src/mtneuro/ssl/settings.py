@@ -139,8 +139,9 @@ def resume_problem(state: Mapping[str, Any], method: str, settings: TrainSetting
             return problem
     before = state["settings"]
     for key, value in asdict(settings).items():
-        if key not in RESUMABLE_CHANGES and before.get(key, DEFAULTS.get(key)) != value:
-            return f"{key} was {before.get(key)!r}, now {value!r}"
+        then = before.get(key, DEFAULTS.get(key))
+        if key not in RESUMABLE_CHANGES and then != value:
+            return f"{key} was {then!r}, now {value!r}"
     return None
 
 
