@@ -133,8 +133,9 @@ def check_keys(payload: Mapping[str, Any], required: Mapping[str, type | tuple[t
             f"{what} {path} lacks keys {missing}; it is damaged or of another kind"
         )
     for key, kind in required.items():
-        if not isinstance(payload[key], kind) or (isinstance(payload[key], bool) and kind is int):
-            kinds = kind if isinstance(kind, tuple) else (kind,)
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(payload[key], kind) or (isinstance(payload[key], bool)
+                                                  and bool not in kinds):
             raise CheckpointError(
                 f"{what} {path}: {key!r} must be {' or '.join(t.__name__ for t in kinds)}, "
                 f"got {type(payload[key]).__name__}"

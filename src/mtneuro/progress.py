@@ -77,11 +77,15 @@ def publish(what: str, done: float, total: float | None, *, unit: str, rate: flo
 
 
 def read_published(path: str | Path) -> dict[str, Any] | None:
-    """The state last published to ``path``, or ``None`` (none yet, or unreadable)."""
+    """The state last published to ``path``, or ``None`` (none yet, unreadable, or not a
+    state: a mapping with a number ``done``, which :func:`describe_state` needs)."""
     try:
-        return json.loads(Path(path).read_text())
+        state = json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
+    done = state.get("done") if isinstance(state, dict) else None
+    ok = isinstance(done, (int, float)) and not isinstance(done, bool)
+    return state if ok else None
 
 
 def describe_state(state: dict[str, Any]) -> str:

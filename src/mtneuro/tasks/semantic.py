@@ -74,7 +74,7 @@ def feature_names(reference_definitions: bool) -> tuple[str, ...]:
     definitions, :data:`EXACT_FEATURE_NAMES` for the corrected ones."""
     return FEATURE_NAMES if reference_definitions else EXACT_FEATURE_NAMES
 REFERENCE_FEW_CELLS_DISTANCE = 64.0
-Connectivity = Literal["3d", "2d"]
+Connectivity = Literal["2d", "3d"]
 
 
 def check_labels(labels: np.ndarray, crop: int) -> tuple[int, int, int]:

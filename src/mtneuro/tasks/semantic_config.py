@@ -55,7 +55,7 @@ class Task3Config:
     encoder: str | None = None
     quick: bool = False
     z_step: int | None = field(default=None, metadata=positive())
-    connectivity: Literal["3d", "2d"] | None = None
+    connectivity: Literal["2d", "3d"] | None = None
     reference_features: bool = True
     few_cells_distance: float = field(default=64.0,
                                       metadata=check(lambda v: v >= 0, "float >= 0 (pixels)"))

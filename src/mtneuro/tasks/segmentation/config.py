@@ -75,7 +75,7 @@ class TrainSettings:
     optimizer: Literal["adamw", "sgd"] = "adamw"
     momentum: float = field(default=0.9, metadata=check(lambda v: 0 <= v < 1, "float in [0, 1)"))
     lr: float = field(default=1e-3, metadata=positive("float"))
-    schedule: Literal["cosine", "constant"] = "cosine"
+    schedule: Literal["constant", "cosine"] = "cosine"
     weight_decay: float = field(default=1e-4, metadata=check(lambda v: v >= 0, "float >= 0"))
     loss: Literal["ce", "dice_ce"] = "ce"
     class_weights: str | tuple[float, ...] = field(
