@@ -111,7 +111,8 @@ def load_state(
             warnings.filterwarnings("ignore", module="torch._weights_only_unpickler")
             payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
-        if map_location is not None and "device" in str(err).lower():  # the file may be fine
+        refused = "Weights only load failed" in str(err)  # a pickled global, not a device
+        if map_location is not None and not refused and "device" in str(err).lower():
             raise CheckpointError(f"{what} {path} cannot be loaded onto {map_location}: "
                                   f"{_reason(err)}") from None
         raise CheckpointError(
@@ -163,9 +164,11 @@ def _reason(err: BaseException, limit: int = 200) -> str:
     """One short line from an exception whose text may span many lines."""
     text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(err)).split())
     # torch's weights-only refusal hides the useful part ("Unsupported global: ...") mid-text.
-    marker = "WeightsUnpickler error:"
-    if marker in text:
-        text = text.split(marker, 1)[1].split(" Check the documentation")[0]
-    text = text.split(". ")[0]  # the first sentence says what is wrong
+    for marker in ("WeightsUnpickler error:", "Trying to load unsupported GLOBAL"):
+        if marker in text:  # the second: a module torch blocks outright (os.system)
+            kept = marker if marker.startswith("Trying") else ""
+            text = kept + text.split(marker, 1)[1].split(" Check the documentation")[0]
+            break
+    text = text.split(". ")[0].rstrip(".")  # the first sentence says what is wrong
     text = f"{type(err).__name__}: {text.strip() or 'no details'}"
     return text if len(text) <= limit else text[: limit - 3] + "..."

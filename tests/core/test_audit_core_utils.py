@@ -226,6 +226,25 @@ def test_a_planted_pickle_names_the_refused_global_in_one_short_line(tmp_path: P
     assert not (tmp_path / "pwned").exists()
 
 
+@pytest.mark.parametrize("call", [os.system, os.device_encoding])
+def test_a_global_from_a_blocked_module_is_named_and_not_taken_for_a_device(
+        tmp_path: Path, call) -> None:
+    # torch refuses os.* without its "WeightsUnpickler error:" marker; "device_encoding"
+    # used to be read as a device problem ("cannot be loaded onto cpu")
+    class Exploit:
+        def __reduce__(self) -> tuple[object, tuple]:
+            return (call, ("true",) if call is os.system else (0,))
+
+    torch.save({"hook": Exploit()}, tmp_path / "evil.pt")
+    with pytest.raises(CheckpointError) as info:
+        load_state(tmp_path / "evil.pt", what="training checkpoint")
+    message = str(info.value)
+    assert "is not a torch checkpoint that loads safely" in message
+    assert (f"UnpicklingError: Trying to load unsupported GLOBAL {call.__module__}."
+            f"{call.__name__} whose module {call.__module__} is blocked;") in message
+    assert "Check the documentation" not in message and "\n" not in message
+
+
 def test_reason_is_the_first_sentence_of_one_line_and_at_most_the_limit() -> None:
     err = ValueError("size mismatch for weight.\n  copying a param of shape [2]. More text")
     assert _reason(err) == "ValueError: size mismatch for weight"
