@@ -1,5 +1,5 @@
 """Known answers for the paper probe's linear head (mutation audit of
-mtneuro.tasks.region_head): trained exactly as plain SGD over the seed's shuffled full
+mtneuro.tasks.region_head): trained exactly as plain SGD or Adam over the seed's shuffled full
 batches, and its random crops reach every offset of both axes."""
 
 from __future__ import annotations
@@ -9,12 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mtneuro.tasks.region_head import (
-    HeadSettings,
-    predict_with_head,
-    random_crop,
-    train_linear_head,
-)
+from mtneuro.tasks.region_head import HeadSettings, random_crop, train_linear_head
 
 
 def test_random_crops_reach_every_offset_of_both_axes():
@@ -23,6 +18,25 @@ def test_random_crops_reach_every_offset_of_both_axes():
     generator = torch.Generator().manual_seed(0)
     corners = {int(random_crop(batch, 2, generator)[0, 0, 0, 0]) for _ in range(200)}
     assert {(c // 5, c % 5) for c in corners} == {(t, s) for t in range(2) for s in range(4)}
+
+
+def _reference_head(images: torch.Tensor, labels: torch.Tensor, optimiser: type,
+                    lr: float, epochs: int, seed: int) -> nn.Linear:
+    """The head trained by hand: the seed's initialisation and shuffles, full batches of 2
+    (a partial last batch dropped), plain cross-entropy steps of ``optimiser``."""
+    torch.manual_seed(seed)
+    expected = nn.Linear(images[0].numel(), int(labels.max()) + 1)
+    step = optimiser(expected.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        order = torch.randperm(len(images), generator=generator)
+        for start in range(0, len(images) - 1, 2):
+            index = order[start : start + 2]
+            loss = F.cross_entropy(expected(images[index].flatten(1)), labels[index])
+            step.zero_grad()
+            loss.backward()
+            step.step()
+    return expected
 
 
 @pytest.mark.parametrize("seed", [0, 7])
@@ -36,39 +50,21 @@ def test_the_head_is_plain_sgd_over_the_seeds_shuffled_full_batches(seed):
                             normalise=False)
     head = train_linear_head(nn.Flatten(), 3, images, labels.numpy(), settings,
                              mean=0.0, std=1.0, seed=seed)
-    torch.manual_seed(seed)
-    expected = nn.Linear(2, 3)
-    step = torch.optim.SGD(expected.parameters(), lr=0.5)  # no momentum, as the reference
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(2):
-        order = torch.randperm(5, generator=generator)
-        for index in (order[:2], order[2:4]):
-            loss = F.cross_entropy(expected(images[index].flatten(1)), labels[index])
-            step.zero_grad()
-            loss.backward()
-            step.step()
+    # no momentum, as the reference
+    expected = _reference_head(images, labels, torch.optim.SGD, 0.5, epochs=2, seed=seed)
     assert torch.allclose(head.weight, expected.weight, atol=1e-6)
     assert torch.allclose(head.bias, expected.bias, atol=1e-6)
 
 
-@pytest.mark.parametrize("training", [True, False])
-def test_the_head_hands_the_encoder_back_in_the_mode_it_was_given(training):
-    # the encoder runs in eval mode (its frozen features) inside both calls; the caller's
-    # mode is theirs to keep, as extract_features keeps it
-    modes: list[bool] = []
-
-    class Recorder(nn.Flatten):
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            modes.append(self.training)
-            return super().forward(x)
-
-    encoder = Recorder().train(training)
-    images = torch.rand(4, 1, 1, 2)
-    settings = HeadSettings(optimizer="sgd", lr=0.1, epochs=1, batch_size=2, crop=None,
+@pytest.mark.parametrize("seed", [0, 5])
+def test_an_adam_head_is_adam_at_the_configured_lr_over_the_seeds_batches(seed):
+    images = torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.5, 0.5], [0.3, 0.6]]).reshape(4, 1, 1, 2)
+    labels = torch.tensor([0, 1, 2, 1])
+    settings = HeadSettings(optimizer="adam", lr=0.05, epochs=3, batch_size=2, crop=None,
                             normalise=False)
-    head = train_linear_head(encoder, 2, images, [0, 1, 0, 1], settings, mean=0.0, std=1.0,
-                             seed=0)
-    assert encoder.training is training
-    predict_with_head(encoder, head, images, settings, mean=0.0, std=1.0)
-    assert encoder.training is training
-    assert modes == [False] * len(modes) and len(modes) == 1 + 2 + 1
+    head = train_linear_head(nn.Flatten(), 3, images, labels.numpy(), settings,
+                             mean=0.0, std=1.0, seed=seed)
+    # betas 0.9, 0.999
+    expected = _reference_head(images, labels, torch.optim.Adam, 0.05, epochs=3, seed=seed)
+    torch.testing.assert_close(head.weight, expected.weight)
+    torch.testing.assert_close(head.bias, expected.bias)
