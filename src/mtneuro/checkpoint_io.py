@@ -164,11 +164,12 @@ def _reason(err: BaseException, limit: int = 200) -> str:
     """One short line from an exception whose text may span many lines."""
     text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(err)).split())
     # torch's weights-only refusal hides the useful part ("Unsupported global: ...") mid-text.
-    for marker in ("WeightsUnpickler error:", "Trying to load unsupported GLOBAL"):
-        if marker in text:  # the second: a module torch blocks outright (os.system)
-            kept = marker if marker.startswith("Trying") else ""
-            text = kept + text.split(marker, 1)[1].split(" Check the documentation")[0]
-            break
+    marker = "WeightsUnpickler error:"
+    blocked = text.find("Trying to load unsupported GLOBAL")  # a module torch blocks (os.system)
+    if marker in text:
+        text = text.split(marker, 1)[1].split(" Check the documentation")[0]
+    elif blocked >= 0:
+        text = text[blocked:].split(" Check the documentation")[0]
     text = text.split(". ")[0].rstrip(".")  # the first sentence says what is wrong
     text = f"{type(err).__name__}: {text.strip() or 'no details'}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
