@@ -7,8 +7,8 @@ or beside other busy processes, the extra threads only wait for each other (on a
 threads and 45 s with one). :func:`available_cpus` takes the smallest of
 
 * the CPU affinity mask (``os.sched_getaffinity``),
-* the cgroup CPU quota (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``),
-  rounded up,
+* the cgroup CPU quota (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``)
+  of the process's own cgroup and every cgroup above it, the smallest, rounded up,
 
 and ``OMP_NUM_THREADS``, when set to a positive integer, wins over both (the user asked).
 
@@ -33,10 +33,10 @@ from pathlib import Path
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-def _cgroup_v2_quota(root: Path) -> float | None:
+def _cgroup_v2_quota(folder: Path) -> float | None:
     """CPUs allowed by ``cpu.max`` (``"<quota> <period>"`` or ``"max <period>"``)."""
     try:
-        fields = (root / "cpu.max").read_text().split()
+        fields = (folder / "cpu.max").read_text().split()
     except OSError:
         return None
     if len(fields) != 2 or fields[0] == "max":
@@ -48,23 +48,67 @@ def _cgroup_v2_quota(root: Path) -> float | None:
     return quota / period if quota > 0 and period > 0 else None
 
 
-def _cgroup_v1_quota(root: Path) -> float | None:
+def _cgroup_v1_quota(folder: Path) -> float | None:
     """CPUs allowed by ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` (quota -1: none)."""
-    for folder in (root / "cpu", root / "cpu,cpuacct", root):
-        try:
-            quota = int((folder / "cpu.cfs_quota_us").read_text().strip())
-            period = int((folder / "cpu.cfs_period_us").read_text().strip())
-        except (OSError, ValueError):
-            continue
-        return quota / period if quota > 0 and period > 0 else None
-    return None
+    try:
+        quota = int((folder / "cpu.cfs_quota_us").read_text().strip())
+        period = int((folder / "cpu.cfs_period_us").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return quota / period if quota > 0 and period > 0 else None
 
 
-def cgroup_cpu_quota(root: str | Path = CGROUP_ROOT) -> float | None:
-    """CPUs the cgroup quota allows (may be fractional), or ``None`` without a quota."""
+def _own_cgroups(membership: str) -> tuple[str, str]:
+    """The process's cgroup v2 path and its v1 ``cpu`` controller path (``""``: unknown),
+    from the text of ``/proc/self/cgroup`` (``hierarchy:controllers:path`` lines)."""
+    unified = cpu = ""
+    for line in membership.splitlines():
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and not controllers:
+            unified = path
+        elif "cpu" in controllers.split(","):
+            cpu = path
+    return unified, cpu
+
+
+def _chain(mount: Path, path: str) -> list[Path]:
+    """``mount`` and every folder from it down to the process's own cgroup ``path``.
+
+    A quota on any of them limits the process (a systemd unit's ``CPUQuota`` sits on a
+    parent slice). Inside a container the path names the host's tree, absent here: those
+    folders read as no quota, and the container's own limit at ``mount`` still counts."""
+    parts = [part for part in path.split("/") if part not in ("", ".", "..")]
+    return [mount.joinpath(*parts[:depth]) for depth in range(len(parts) + 1)]
+
+
+def _smallest(quotas: list[float | None]) -> float | None:
+    known = [quota for quota in quotas if quota is not None]
+    return min(known) if known else None
+
+
+def cgroup_cpu_quota(root: str | Path = CGROUP_ROOT,
+                     membership: str | None = None) -> float | None:
+    """CPUs the cgroup quota allows (may be fractional), or ``None`` without a quota.
+
+    The smallest quota of the process's cgroup and those above it, v2 (``cpu.max``) first,
+    else v1 (``cpu.cfs_quota_us`` under ``cpu/``, ``cpu,cpuacct/`` or ``root`` itself).
+    ``membership`` is the text of ``/proc/self/cgroup`` (read when ``None``).
+    """
     root = Path(root)
-    quota = _cgroup_v2_quota(root)
-    return quota if quota is not None else _cgroup_v1_quota(root)
+    if membership is None:
+        try:
+            membership = Path("/proc/self/cgroup").read_text()
+        except OSError:
+            membership = ""
+    unified, cpu = _own_cgroups(membership)
+    quota = _smallest([_cgroup_v2_quota(folder) for folder in _chain(root, unified)])
+    if quota is not None:
+        return quota
+    for mount in (root / "cpu", root / "cpu,cpuacct", root):
+        if (mount / "cpu.cfs_quota_us").exists():
+            return _smallest([_cgroup_v1_quota(folder) for folder in _chain(mount, cpu)])
+    return None
 
 
 def _affinity_count() -> int | None:

@@ -43,6 +43,43 @@ def test_cgroup_v1_quota(tmp_path):
     assert cgroup_cpu_quota(tmp_path) is None
 
 
+SESSION = "0::/user.slice/user-1000.slice/session-2.scope\n"
+
+
+def test_a_quota_on_a_parent_cgroup_limits_the_process(tmp_path):
+    """systemd's ``CPUQuota=150%`` on the user's slice, nothing on the session itself."""
+    _write(tmp_path, "user.slice/cpu.max", "150000 100000")
+    _write(tmp_path, "user.slice/user-1000.slice/session-2.scope/cpu.max", "max 100000")
+    assert cgroup_cpu_quota(tmp_path, membership=SESSION) == pytest.approx(1.5)
+    assert cgroup_cpu_quota(tmp_path, membership="0::/\n") is None  # another cgroup
+
+
+@pytest.mark.parametrize(("slice_max", "scope_max", "expected"), [
+    ("400000 100000", "200000 100000", 2.0), ("100000 100000", "300000 100000", 1.0)])
+def test_the_smallest_quota_on_the_way_down_wins(tmp_path, slice_max, scope_max, expected):
+    _write(tmp_path, "cpu.max", "800000 100000")
+    _write(tmp_path, "user.slice/user-1000.slice/cpu.max", slice_max)
+    _write(tmp_path, "user.slice/user-1000.slice/session-2.scope/cpu.max", scope_max)
+    assert cgroup_cpu_quota(tmp_path, membership=SESSION) == pytest.approx(expected)
+
+
+def test_a_container_sees_its_own_limit_under_a_host_path(tmp_path):
+    """Without a cgroup namespace the path names the host's tree, absent in the container."""
+    _write(tmp_path, "cpu.max", "200000 100000")
+    assert cgroup_cpu_quota(tmp_path, membership="0::/docker/0123abcd\n") == 2.0
+    assert cgroup_cpu_quota(tmp_path, membership="0::/../../etc\n") == 2.0
+
+
+def test_cgroup_v1_quota_of_the_cpu_controller_path(tmp_path):
+    _write(tmp_path, "cpu,cpuacct/cpu.cfs_quota_us", "-1\n")
+    _write(tmp_path, "cpu,cpuacct/cpu.cfs_period_us", "100000\n")
+    _write(tmp_path, "cpu,cpuacct/batch/cpu.cfs_quota_us", "50000\n")
+    _write(tmp_path, "cpu,cpuacct/batch/cpu.cfs_period_us", "100000\n")
+    membership = "4:memory:/other\n3:cpu,cpuacct:/batch\n0::/\n"
+    assert cgroup_cpu_quota(tmp_path, membership=membership) == pytest.approx(0.5)
+    assert cgroup_cpu_quota(tmp_path, membership="4:memory:/batch\n") is None
+
+
 def test_quota_above_affinity_keeps_affinity(tmp_path):
     _write(tmp_path, "cpu.max", "800000 100000")
     assert available_cpus(env={}, affinity=2, cgroup_root=tmp_path) == 2
