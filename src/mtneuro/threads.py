@@ -189,7 +189,11 @@ def usable_cpus(*, env: Mapping[str, str] | None = None,
     if _omp_threads(env) is not None:
         return cpus
     free = idle()
-    return cpus if free is None else max(1, min(cpus, round(free)))
+    if free is None:
+        return cpus
+    # Half an idle core counts as busy (2.5 idle CPUs give 2 threads, 3.5 give 3; ``round``
+    # went to even, 2 and 4): a thread on a shared core stalls every parallel region.
+    return max(1, min(cpus, math.ceil(free - 0.5)))
 
 
 def threads_per_job(jobs: int, cpus: int | None = None) -> int:

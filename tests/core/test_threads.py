@@ -160,6 +160,12 @@ def test_usable_cpus_leaves_busy_cores_to_others(monkeypatch, idle, expected):
     assert usable_cpus(env={}, idle=lambda: idle) == expected
 
 
+@pytest.mark.parametrize(("idle", "expected"), [(2.5, 2), (3.5, 3), (3.51, 4), (1.5, 1)])
+def test_usable_cpus_counts_half_an_idle_core_as_busy(monkeypatch, idle, expected):
+    monkeypatch.setattr("mtneuro.threads.available_cpus", lambda env=None: 4)
+    assert usable_cpus(env={}, idle=lambda: idle) == expected
+
+
 def test_usable_cpus_takes_omp_num_threads_as_it_is():
     assert usable_cpus(env={"OMP_NUM_THREADS": "3"}, idle=lambda: 0.0) == 3
 
