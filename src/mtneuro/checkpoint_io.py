@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mtneuro.atomic import write_atomic  # noqa: F401 - re-exported: checkpoints are written with it
+from mtneuro.atomic import write_atomic
 from mtneuro.errors import CheckpointError
 
 #: Values a checkpoint may hold at its leaves (containers: dict, OrderedDict, list, tuple).

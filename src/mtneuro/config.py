@@ -18,8 +18,9 @@ import numbers
 import re
 import types
 import typing
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Hashable, Literal, Mapping, TypeVar, Union
+from typing import Any, Literal, TypeVar, Union
 
 import yaml
 
@@ -202,7 +203,7 @@ _FLOAT_RE = re.compile(r"""^(?:
     |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
     |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""", re.X)
+    |\.(?:nan|NaN|NAN))$""", re.VERBOSE)
 
 
 class _ConfigLoader(yaml.SafeLoader):

@@ -11,7 +11,8 @@ import difflib
 import fnmatch
 import importlib
 import traceback
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from mtneuro.errors import ConfigError, MtneuroError
 

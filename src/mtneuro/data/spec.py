@@ -63,7 +63,7 @@ class Box:
     def shape(self) -> tuple[int, int]:
         return (self.y[1] - self.y[0], self.x[1] - self.x[0])
 
-    def overlaps(self, other: "Box") -> bool:
+    def overlaps(self, other: Box) -> bool:
         return (
             self.x[0] < other.x[1]
             and other.x[0] < self.x[1]

@@ -23,6 +23,7 @@ recompute them from any source that has region labels:
 from __future__ import annotations
 
 import json
+
 import numpy as np
 
 from mtneuro.data.sources.base import VolumeSource

@@ -34,10 +34,10 @@ from typing import Any
 from torch import nn
 
 from mtneuro.errors import ConfigError
+from mtneuro.input_sides import MODEL_INPUT_SIDES, InputSide
 from mtneuro.models import segmentation_2d, segmentation_3d
 from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.registry import Registry, check_choice
-from mtneuro.input_sides import MODEL_INPUT_SIDES, InputSide
 from mtneuro.vocab import SEGMENTATION_MODEL_DIMS
 
 SEGMENTATION_MODELS: Registry[nn.Module] = Registry("segmentation model")

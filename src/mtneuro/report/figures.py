@@ -11,8 +11,8 @@ default text sizes below keep every label at least :data:`MIN_TEXT_PX` there;
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -35,14 +35,14 @@ plt.rcParams.update({
 })
 
 
-def smallest_font_pt(fig: "plt.Figure") -> float | None:
+def smallest_font_pt(fig: plt.Figure) -> float | None:
     """Size in points of the smallest visible, non-empty text of ``fig`` (None: no text)."""
     sizes = [t.get_fontsize() for t in fig.findobj(Text)
              if t.get_visible() and t.get_text().strip()]
     return min(sizes) if sizes else None
 
 
-def save_figure(fig: "plt.Figure", path: str | Path, dpi: int = SAVE_DPI) -> Path:
+def save_figure(fig: plt.Figure, path: str | Path, dpi: int = SAVE_DPI) -> Path:
     """Save ``fig`` as PNG (tight box, smallest font recorded), close it, return the path.
 
     Text is drawn as written: a ``$`` in a method tag or file name is not math markup.

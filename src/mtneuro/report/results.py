@@ -14,8 +14,9 @@ import json
 import platform
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from mtneuro import __version__
 from mtneuro.atomic import write_atomic

@@ -108,6 +108,6 @@ __all__ = [
     "Block",
     "VolumeSource",
     "open_source",
-    "source_params",
     "source_factory",
+    "source_params",
 ]
