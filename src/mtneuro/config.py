@@ -63,15 +63,25 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _is_choice(value: Any, choice: Any) -> bool:
+    # ``3.0 == 3`` and ``True == 1`` in Python, but a float or a bool is not an int choice
+    if isinstance(choice, bool) or isinstance(value, bool):
+        return value is choice
+    if isinstance(choice, int) and not isinstance(value, numbers.Integral):
+        return False
+    return bool(value == choice)
+
+
 def _convert(tp: Any, value: Any, key: str) -> Any:
     # a bare ``dict`` / ``list`` / ``tuple`` annotation is checked as its ``[Any]`` form
     origin = tp if tp in (dict, list, tuple) else typing.get_origin(tp)
     if tp is Any:
         return value
     if origin is Literal:
-        if value not in typing.get_args(tp):
-            raise _fail(key, _type_name(tp), value)
-        return value
+        for choice in typing.get_args(tp):
+            if _is_choice(value, choice):
+                return choice
+        raise _fail(key, _type_name(tp), value)
     if origin in (Union, types.UnionType):
         nested = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]
         if len(nested) == 1 and isinstance(value, Mapping):

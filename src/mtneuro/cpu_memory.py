@@ -18,6 +18,7 @@ _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
 _DEFAULT_TRIM_THRESHOLD, _DEFAULT_MMAP_MAX = 128 * 1024, 65536
 _INT_MAX = 2**31 - 1
 _open_blocks = 0  # retained_cpu_memory blocks entered and not yet left
+_applied = False  # whether the outermost open block's limits were set
 
 
 def _glibc_mallopt() -> Callable[[int, int], int] | None:
@@ -50,18 +51,17 @@ def retained_cpu_memory(
     and the unused heap is returned to the system. Nested blocks leave that to the
     outermost one.
     """
-    global _open_blocks
+    global _open_blocks, _applied
     on_cpu = torch.device(device).type == "cpu"
     mallopt = _glibc_mallopt() if enabled and on_cpu else None
     if mallopt is None:
         yield False
         return
-    applied = True
     if _open_blocks == 0:
-        applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _INT_MAX))
+        _applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _INT_MAX))
     _open_blocks += 1
     try:
-        yield applied
+        yield _applied
     finally:
         _open_blocks -= 1
         if _open_blocks == 0:

@@ -67,11 +67,17 @@ def require(module: str, extra: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as err:
-        missing = (err.name or module).split(".")[0]
-        if missing == "mtneuro":
+        missing = err.name or module
+        package = missing.split(".")[0]
+        if package == "mtneuro":
             raise
+        if missing != package and importlib.util.find_spec(package) is not None:
+            raise MissingExtraError(
+                f"{missing} is not in the installed {package} (needed for {purpose}; an older "
+                f'or partial install?): pip install --upgrade "mtneuro[{extra}]"'
+            ) from err
         raise MissingExtraError(
-            f'{missing} is not installed (needed for {purpose}): pip install "mtneuro[{extra}]"'
+            f'{package} is not installed (needed for {purpose}): pip install "mtneuro[{extra}]"'
         ) from err
 
 
