@@ -29,6 +29,8 @@ SEGMENTATION_MODEL_DIMS: dict[str, str] = {
 SEGMENTATION_MODELS: tuple[str, ...] = tuple(SEGMENTATION_MODEL_DIMS)
 #: Methods of neural decoding (:mod:`mtneuro.tasks.neural`).
 NEURAL_METHODS: tuple[str, ...] = ("myow", "byol", "supervised", "pca", "raw")
+#: neural methods with no encoder to train (a training length does not apply)
+NEURAL_UNTRAINED_METHODS: tuple[str, ...] = ("pca", "raw")
 
 # -- tasks ----------------------------------------------------------------------------------
 #: Report heading of each task, in report order (``pretrain``: ``mtneuro pretrain`` runs).

@@ -4,6 +4,7 @@ through ``metrics.json`` (schema 2; schema-1 files read), hooks named by string.
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 from toy_task import TOY, ToyConfig
@@ -44,8 +45,17 @@ def test_nested_pretraining_is_resolved_once_with_the_task_fields():
     pre = config.pretrain
     assert (pre.method, pre.epochs, pre.seed, pre.crop, pre.source_params) == ("myow", 2, 3, 32,
                                                                                {"seed": 2})
-    assert task1.make_config(None, {"method": "pca", "pretrain": {"epochs": 2}}).pretrain is None
-    assert task1.make_config(None, {"method": "byol", "encoder": "x.pt"}).pretrain is None
+    with pytest.warns(UserWarning, match=r"^pretrain.epochs not used: method pca pre-trains "
+                      r"nothing on the fly$"):
+        assert task1.make_config(None, {"method": "pca", "pretrain": {"epochs": 2}}).pretrain is None
+    with pytest.warns(UserWarning, match=r"^pretrain.epochs, pretrain.base_lr not used: method byol "
+                      r"with a given encoder pre-trains nothing on the fly$"):
+        assert task1.make_config(None, {"method": "byol", "encoder": "x.pt", "pretrain": {
+            "epochs": 2, "base_lr": 0.1, "batch_size": None}}).pretrain is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing given: nothing to warn about
+        assert task1.make_config(None, {"method": "pca", "pretrain": {"epochs": None}}).pretrain \
+            is None
     with pytest.raises(ConfigError, match=r"pretrain.method: set by the task \('myow'\), got 'byol'"):
         task1.make_config("quick", {"method": "myow", "pretrain": {"method": "byol"}})
     with pytest.raises(ConfigError, match="pretrain.epochs: expected int > 0, got 0"):

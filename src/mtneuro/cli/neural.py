@@ -9,7 +9,7 @@ import click
 
 from mtneuro.cli.options import MORE_SEEDS_ARGUMENT, SEEDS_OPTION, parse_seeds
 from mtneuro.tasks.neural.config import NeuralConfig, SplitName
-from mtneuro.vocab import NEURAL_METHODS
+from mtneuro.vocab import NEURAL_METHODS, NEURAL_UNTRAINED_METHODS
 
 
 @click.command("neural", context_settings={"ignore_unknown_options": False})
@@ -70,6 +70,10 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, re
     import warnings
 
     from mtneuro.data.neural import locate_recording
+
+    length = "--steps" if steps is not None else "--epochs" if epochs is not None else None
+    if length and method in NEURAL_UNTRAINED_METHODS:
+        warnings.warn(f"{length} not used: --method {method} trains nothing", stacklevel=1)
 
     with warnings.catch_warnings():  # the run says where it read the recording from
         warnings.simplefilter("ignore")

@@ -124,7 +124,7 @@ def volume_run_options(config_name: str):
     ``--pretrain-epochs``, ``--device``, ``--config FILE`` (a YAML file of ``config_name``
     keys, under the flags), ``--out``, ``--overwrite`` and the seeds after the first."""
     options = (
-        click.option("--pretrain-epochs", type=int, default=None,
+        click.option("--pretrain-epochs", type=click.IntRange(min=1), default=None,
                      help="epochs of on-the-fly SSL pre-training"),
         click.option("--device", default="cpu", show_default=True,
                      help="cpu, cuda, cuda:N, mps or auto"),

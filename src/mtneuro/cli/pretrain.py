@@ -18,8 +18,10 @@ from mtneuro.errors import ConfigError
               "digits, cifar10, cifar100, folder  [default: phantom]")
 @click.option("--source-param", "source_param", multiple=True, metavar="KEY=VALUE",
               help="Source argument, repeatable (e.g. seed=1, root=DIR).")
-@click.option("--epochs", type=int, help="Training epochs  [default: 800; quick: 25]")
-@click.option("--batch-size", type=int, help="Global batch size  [default: 8; quick: 16]")
+@click.option("--epochs", type=click.IntRange(min=1),
+              help="Training epochs  [default: 800; quick: 25]")
+@click.option("--batch-size", type=click.IntRange(min=2),
+              help="Global batch size  [default: 8; quick: 16]")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory  [default: runs/pretrain]")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
@@ -28,7 +30,8 @@ from mtneuro.errors import ConfigError
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML file of PretrainConfig keys (flags override it).")
 @click.option("--quick", is_flag=True, help="Tiny preset: under a minute on 2 CPU cores.")
-@click.option("--seed", type=int, help="Seed of weights, data order and views  [default: 0]")
+@click.option("--seed", type=click.IntRange(min=0),
+              help="Seed of weights, data order and views  [default: 0]")
 @click.option("--device", help="cpu, cuda, cuda:N or auto  [default: cpu]")
 @click.option("--amp", help="auto (bf16 on CUDA, fp16 on GPUs without bf16, off on CPU), none, "
               "bf16 (also AMX CPUs) or fp16 (CUDA only)  [default: auto]")

@@ -41,8 +41,9 @@ from mtneuro.vocab import VOLUME_METHODS
     help="paper: the released MTNeuro scripts (default); resized: 64-px tiles, 32-px quadrant "
     "crops (default with --quick)",
 )
-@click.option("--epochs", type=int, default=None, help="supervised epochs")
-@click.option("--z-step", type=int, default=None, help="keep every N-th slice of each split")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="supervised epochs")
+@click.option("--z-step", type=click.IntRange(min=1), default=None,
+              help="keep every N-th slice of each split")
 @volume_run_options("Task1Config")
 def task1(setting, method, source, source_params, dim, seeds, encoder, quick, protocol, epochs,
           z_step, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:

@@ -35,7 +35,7 @@ from mtneuro.vocab import VOLUME_METHODS
 @SEEDS_OPTION
 @ENCODER_OPTION
 @quick_option("every 8th slice (2D cell components), resnet-tiny, 32 PCA/NMF components")
-@click.option("--z-step", type=int, default=None, help="keep every N-th slice")
+@click.option("--z-step", type=click.IntRange(min=1), default=None, help="keep every N-th slice")
 @click.option(
     "--connectivity",
     type=click.Choice(["3d", "2d"]),

@@ -10,6 +10,7 @@ the pre-training's, as in both presets), task 3 reads them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -114,13 +115,19 @@ def with_pretrain(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
     A config that pre-trains on the fly gets the complete values of its
     :class:`~mtneuro.tasks.pretrain.config.PretrainConfig` (the ``quick`` or ``default``
     preset, the task's method, data and device, then the given ``pretrain`` values); any
-    other gets ``pretrain: None`` (given values are not used: nothing is pre-trained).
+    other gets ``pretrain: None``, with a warning naming the given values it does not use.
     """
     raw = dict(raw)
     given = raw.pop("pretrain", None)
     provisional = from_mapping(config_class, raw)
     if not pretrains_on_the_fly(provisional):
         check_pretrain_keys(given)  # unused, but a typo is still named
+        unused = [key for key, value in (given or {}).items() if value is not None]
+        if unused:
+            given_encoder = " with a given encoder" if provisional.encoder is not None else ""
+            warnings.warn(f"pretrain.{', pretrain.'.join(unused)} not used: method "
+                          f"{provisional.method}{given_encoder} pre-trains nothing on the fly",
+                          stacklevel=2)
         return {**raw, "pretrain": None}
     task = {k: getattr(provisional, k) for k in
             ("method", "setting", "source", "source_params", "device", "seeds", "quiet")}

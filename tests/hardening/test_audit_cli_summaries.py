@@ -1,0 +1,131 @@
+"""Known answers for the task commands, second part (mutation audit of mtneuro.cli; the
+first part is test_audit_cli_commands.py): what task2 prints after a run (summary lines,
+the note on what its checkpoints cost), what ``pretrain --overwrite`` removes and the
+files of a several-seed ``neural`` run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_probe import check, invoke
+
+from mtneuro.tasks.api import Result
+
+
+def _stats(mean: float, std: float = 0.02) -> dict[str, Any]:
+    return {"mean": mean, "std": std, "n": 2}
+
+
+def test_task2_prints_every_class_and_what_its_checkpoints_cost(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mtneuro.report import record
+
+    def fake(task: Any, config: Any, out_dir: Any, **_: Any) -> Result:
+        # a run that kept one 2 MiB checkpoint per seed, as task2 does for --resume
+        (Path(out_dir) / "checkpoints").mkdir(parents=True)
+        for seed in (0, 1):
+            (Path(out_dir) / "checkpoints" / f"seed{seed}.pt").write_bytes(b"x" * 2**21)
+        names = ["background", "vessel"]
+        summary = {"avg_f1": _stats(0.5), "avg_iou": _stats(0.25),
+                   "balanced_accuracy": _stats(0.75), "f1": {n: _stats(0.5) for n in names},
+                   "iou": {n: _stats(0.25) for n in names}}
+        return Result(task="task2", setting="2d-4class", method="unet",
+                      metrics={"summary": summary, "setting": {"dim": "2d",
+                                                               "class_names": names}},
+                      headline={}, config={"seeds": [0, 1]}, source=None, card={},
+                      figures=["overlay_cortex.png"])
+
+    monkeypatch.setattr(record, "run_and_record", fake)
+    outcome = invoke(["task2", "--model", "unet", "--quick", "--seeds", "0", "1", "--out",
+                      "run"], tmp_path)
+    assert outcome.code == 0, outcome.err
+    checkpoints = Path("run") / "checkpoints"
+    assert outcome.out.splitlines() == [
+        ("task2 unet 4-class 2d, 2 seed(s): avg F1 0.500 ± 0.020 over 2 seeds, avg IoU 0.250 "
+         "± 0.020 over 2 seeds, balanced acc (non-background) 0.750"),
+        "        background: F1 0.500 ± 0.020 over 2 seeds  IoU 0.250 ± 0.020 over 2 seeds",
+        "            vessel: F1 0.500 ± 0.020 over 2 seeds  IoU 0.250 ± 0.020 over 2 seeds",
+        "wrote run/metrics.json and 1 overlay PNG(s)",
+        (f"kept 2 checkpoint(s) for --resume in {checkpoints} (4 MiB); delete them once the "
+         "run needs no resuming")]
+
+
+def test_pretrain_overwrite_removes_the_old_records_before_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mtneuro.tasks.pretrain import run
+
+    class Stop(Exception):
+        pass
+
+    def fake(config: Any) -> None:
+        # what the run would find in its folder
+        raise Stop(sorted(p.name for p in Path(config.out_dir).iterdir()))
+
+    monkeypatch.setattr(run, "run_pretrain", fake)
+    (tmp_path / "run").mkdir()
+    for name in ("train_log.jsonl", "checkpoint.pt", "notes.txt"):
+        (tmp_path / "run" / name).write_text("old")
+    with pytest.raises(Stop) as stop:
+        invoke(["pretrain", "--quick", "--overwrite", "--out", "run"], tmp_path)
+    assert stop.value.args[0] == ["notes.txt"]  # the records only
+
+
+def test_neural_seeds_write_one_folder_each_and_an_aggregate(tmp_path: Path) -> None:
+    outcome = invoke(["neural", "--data", "chewie-1", "--method", "raw", "--split", "kfold",
+                      "--folds", "3", "--seeds", "0", "1", "--out", "run"], tmp_path)
+    assert outcome.code == 0, outcome.err
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    metrics, config = record["metrics"], record["config"]
+    assert config["seeds"] == [0, 1] and "seed" not in config and config["folds"] == 3
+    assert metrics["seed"] == [0, 1] and "folds" not in metrics
+    # the per-seed rows without their fold lists (each seed's own record keeps them)
+    assert not any("folds" in r for r in metrics["per_seed"])
+    seeds = [json.loads((tmp_path / "run" / f"seed-{s}" / "metrics.json").read_text())
+             for s in (0, 1)]
+    assert all("folds" in s["metrics"] for s in seeds)
+    assert [r["seed"] for r in metrics["per_seed"]] == [0, 1]
+    for key in ("accuracy", "delta_accuracy", "wall_s", "train_wall_s"):
+        assert f"{key}_std" in metrics
+    # the run's wall time is every seed's
+    assert record["wall_s"] == pytest.approx(sum(r["wall_s"] for r in metrics["per_seed"]))
+    assert "wrote run/metrics.json" in outcome.out
+
+
+@pytest.mark.parametrize(("method", "args", "warned"), [
+    ("raw", ["--steps", "5"], ["warning: --steps not used: --method raw trains nothing"]),
+    ("pca", ["--epochs", "2"], ["warning: --epochs not used: --method pca trains nothing"]),
+    ("byol", ["--steps", "5"], []),
+])
+def test_a_training_length_given_to_an_untrained_method_is_named_unused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str, args: list[str],
+        warned: list[str]) -> None:
+    from mtneuro.errors import ConfigError
+    from mtneuro.report import record
+
+    def stop(*_: Any, **__: Any) -> None:
+        raise ConfigError("stopped where the run would start")  # a user error: exit 2
+
+    monkeypatch.setattr(record, "run_and_record", stop)
+    outcome = invoke(["neural", "--data", "chewie-1", "--method", method, *args,
+                      "--out", "run"], tmp_path)
+    assert outcome.err_lines == [*warned, "error: stopped where the run would start"]
+
+
+@pytest.mark.parametrize(("args", "option", "value", "least"), [
+    (["pretrain", "--quick", "--epochs", "0"], "--epochs", 0, 1),
+    (["pretrain", "--quick", "--batch-size", "1"], "--batch-size", 1, 2),
+    (["pretrain", "--quick", "--seed", "-1"], "--seed", -1, 0),
+    (["task1", "--quick", "--method", "pca", "--epochs", "0"], "--epochs", 0, 1),
+    (["task1", "--quick", "--method", "pca", "--z-step", "0"], "--z-step", 0, 1),
+    (["task3", "--quick", "--method", "byol", "--pretrain-epochs", "0"], "--pretrain-epochs",
+     0, 1),
+])
+def test_an_out_of_range_number_names_its_option(tmp_path: Path, args: list[str], option: str,
+                                                 value: int, least: int) -> None:
+    outcome = check(tmp_path, args)
+    command = args[0]
+    assert outcome.err == (f"error: Invalid value for '{option}': {value} is not in the range "
+                           f"x>={least}. (see mtneuro {command} --help)\n")
