@@ -70,3 +70,19 @@ def test_pca_keeps_at_most_as_many_components_as_training_bins():
     assert pca_features(z, np.arange(5), 64).shape == (40, 5)
     assert pca_features(z, np.arange(30), 64).shape == (40, 12)
     assert pca_features(z, np.arange(30), 3).shape == (40, 3)
+
+
+def test_pca_projects_on_the_exact_principal_axes_of_the_training_bins():
+    """Against numpy's SVD, up to each axis's sign: sklearn's "auto" solver chose its
+    randomized one for this shape (800 bins, 100 neurons, 64 axes) and missed the trailing
+    axes of a flat spectrum."""
+    from mtneuro.tasks.neural.baselines import pca_features
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(900, 100))
+    train = np.arange(800)
+    mean = z[train].mean(axis=0)
+    _, _, axes = np.linalg.svd(z[train] - mean, full_matrices=False)
+    expected = (z - mean) @ axes[:64].T
+    got = pca_features(z, train, 64)
+    np.testing.assert_allclose(np.abs(got), np.abs(expected), atol=1e-4)

@@ -21,10 +21,18 @@ from mtneuro.tasks.neural.config import NeuralConfig
 from mtneuro.tasks.neural.train import TrainResult, ViewSampler, drive, make_encoder, total_steps
 
 
-def pca_features(z: np.ndarray, train: np.ndarray, dim: int, seed: int = 0) -> np.ndarray:
-    """Project z-scored rates (bins, neurons) on the first ``dim`` principal axes of the training bins."""
+def pca_features(z: np.ndarray, train: np.ndarray, dim: int) -> np.ndarray:
+    """Project z-scored rates (bins, neurons) on the first ``dim`` principal axes of the
+    training bins.
+
+    An exact SVD: with a few hundred neurons it costs milliseconds, and sklearn's default
+    ("auto") picks its randomized solver here, whose 64-axis subspace moved with the seed
+    (largest principal angle between two seeds': 85-89 degrees on the reach recordings), so
+    PCA rows had a seed std that was solver error.
+    """
     dim = min(dim, z.shape[1], len(train))
-    return PCA(n_components=dim, random_state=seed).fit(z[train]).transform(z).astype(np.float32)
+    model = PCA(n_components=dim, svd_solver="full").fit(z[train])
+    return model.transform(z).astype(np.float32)
 
 
 class _Supervised(nn.Module):

@@ -231,7 +231,7 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
     if config.method == "raw":
         return z.numpy(), None, spec, None
     if config.method == "pca":
-        return pca_features(z.numpy(), bins, int(config.rep_dim), seed=config.seed), None, spec, None
+        return pca_features(z.numpy(), bins, int(config.rep_dim)), None, spec, None
     sampler = ViewSampler.over_bins(rates, rec.trial, bins, augment, config)
     monitor = validation_monitor(rec, split, z, config) if config.select_every and not refit else None
     every = {"every": config.select_every if monitor is not None else 0, "on_checkpoint": monitor,
