@@ -78,6 +78,19 @@ def test_overwrite_removes_only_the_run_records(tmp_path):
         prepare_run_folder(out, "pretrain", resume=True, overwrite=True)
 
 
+def test_an_empty_seed_folder_of_an_interrupted_run_is_no_run(tmp_path):
+    """A several-seed neural run stopped before its first seed ended leaves seed-0/ empty
+    (nothing to lose, and neural has no --resume): the same command runs again."""
+    from mtneuro.cli.run_folder import prepare_run_folder
+
+    out = tmp_path / "run"
+    (out / "seed-0" / "plots").mkdir(parents=True)
+    assert prepare_run_folder(out, "neural") == out
+    (out / "seed-0" / "plots" / "confusion.png").write_bytes(b"png")
+    with pytest.raises(ConfigError, match=r"already holds a run \(seed-0\); add --overwrite"):
+        prepare_run_folder(out, "neural")
+
+
 def test_overwrite_removes_both_encoders_of_a_neural_run(tmp_path):
     """A stale first-pass encoder must not sit beside a new run's encoder.pt."""
     from mtneuro.cli.run_folder import prepare_run_folder

@@ -196,7 +196,11 @@ def test_resume_with_other_settings_is_refused_before_any_image_is_read(tmp_path
 def test_ctrl_c_suggests_resume_only_where_a_command_can():
     from mtneuro.cli.main import _interrupted
 
-    for argv in (["pretrain", "--quick"], ["task2", "--model", "unet"], ["bench", "--suite", "q"]):
-        assert "rerun the same command with --resume" in _interrupted(argv)
+    for argv in (["pretrain", "--quick"], ["task2", "--model", "unet"]):
+        assert _interrupted(argv) == ("interrupted; rerun the same command with --resume to "
+                                      "continue from its last checkpoint")
+    # a suite keeps the cells that finished, not checkpoints of the ones running
+    assert _interrupted(["bench", "--suite", "q"]) == (
+        "interrupted; rerun the same command with --resume to run the cells that did not finish")
     for argv in (["task1", "--method", "pca"], ["neural"], ["--verbose"]):
         assert _interrupted(argv) == "interrupted"

@@ -83,6 +83,9 @@ RESUMABLE_COMMANDS = ("pretrain", "task2", "bench")
 
 def _interrupted(argv: list[str]) -> str:
     command = next((a for a in argv if not a.startswith("-")), "")
+    if command == "bench":  # a suite keeps finished cells, not checkpoints of running ones
+        return ("interrupted; rerun the same command with --resume to run the cells that did "
+                "not finish")
     if command in RESUMABLE_COMMANDS:
         return ("interrupted; rerun the same command with --resume to continue from its last "
                 "checkpoint")

@@ -2,7 +2,7 @@
 overwritten by accident.
 
 A folder *holds a run* when it has one of the records the command writes there
-(:data:`RUN_RECORDS`). Without ``--resume`` such a folder is refused in one line naming
+(:data:`RUN_RECORDS`; a record folder counts once a file is in it). Without ``--resume`` such a folder is refused in one line naming
 ``--resume`` (where the command can resume) and ``--overwrite``; ``--overwrite`` removes
 those records, and only those, before the run starts; ``--resume`` needs something to
 resume (:data:`RESUMABLE`). Every check happens before data is loaded and before
@@ -65,10 +65,16 @@ def check_writable_folder(out: str | Path, option: str = "--out") -> Path:
 
 
 def run_records(out: Path, kind: str) -> list[Path]:
-    """The records of a ``kind`` run that ``out`` already holds."""
+    """The records of a ``kind`` run that ``out`` already holds (a folder without a file
+    in it, as a run interrupted before its first seed ended leaves, holds nothing to lose)."""
     if not out.is_dir():
         return []
-    return sorted({p for pattern in RUN_RECORDS[kind] for p in out.glob(pattern)})
+    found = {p for pattern in RUN_RECORDS[kind] for p in out.glob(pattern)}
+    return sorted(p for p in found if not p.is_dir() or _holds_a_file(p))
+
+
+def _holds_a_file(folder: Path) -> bool:
+    return any(not p.is_dir() for p in folder.rglob("*"))
 
 
 def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
