@@ -129,3 +129,20 @@ def test_an_out_of_range_number_names_its_option(tmp_path: Path, args: list[str]
     command = args[0]
     assert outcome.err == (f"error: Invalid value for '{option}': {value} is not in the range "
                            f"x>={least}. (see mtneuro {command} --help)\n")
+
+
+VOLUME_SOURCES = "valid: phantom, slice, bossdb, cache"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["task1", "--method", "pca", "--quick", "--source", "phantm"],
+     f"error: unknown source 'phantm' (did you mean 'phantom'?); {VOLUME_SOURCES}"),
+    (["task3", "--method", "byol", "--quick", "--source", "digitz"],
+     f"error: unknown source 'digitz'; {VOLUME_SOURCES}"),  # not pretrain.source's list
+    (["pretrain", "--quick", "--source", "digitz"],
+     "error: source: expected one of phantom, slice, bossdb, cache, digits, cifar10, cifar100, "
+     "folder, got 'digitz'"),  # pre-training alone reads image datasets
+])
+def test_an_unknown_source_lists_the_sources_the_command_reads(tmp_path: Path, args: list[str],
+                                                              expected: str) -> None:
+    assert check(tmp_path, args).err == expected + "\n"

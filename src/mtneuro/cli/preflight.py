@@ -24,9 +24,11 @@ from mtneuro.errors import ConfigError
 _VISION_OWN_ARGS = ("name", "split", "download")
 
 
-def check_source_params(source: str, params: Mapping[str, Any]) -> None:
-    """The keys of ``params`` are parameters of ``source`` (a volume or vision source);
-    a volume source's values are checked too (:func:`mtneuro.data.sources.source_params`).
+def check_source_params(source: str, params: Mapping[str, Any], *,
+                        vision: bool = False) -> None:
+    """The keys of ``params`` are parameters of ``source`` (a volume source, or with
+    ``vision`` an image dataset too: only pre-training reads those); a volume source's
+    values are checked too (:func:`mtneuro.data.sources.source_params`).
 
     Raises:
         ConfigError: an unknown source or parameter (the message lists the valid ones), or
@@ -36,7 +38,7 @@ def check_source_params(source: str, params: Mapping[str, Any]) -> None:
     from mtneuro.registry import check_choice
     from mtneuro.vocab import VISION_SOURCES
 
-    check_choice("source", source, (*SOURCE_NAMES, *VISION_SOURCES))
+    check_choice("source", source, (*SOURCE_NAMES, *(VISION_SOURCES if vision else ())))
     if source not in VISION_SOURCES:
         source_params(source, params)  # unknown, missing, mistyped or out-of-range values
         return
@@ -144,7 +146,10 @@ def check_config(config: Any, prefix: str = "") -> None:
         check_seeds(values["seed"], f"{prefix}seed")
     source = values.get("source")
     if isinstance(source, str):
-        check_source_params(source, values.get("source_params") or {})
+        from mtneuro.tasks.pretrain.config import PretrainConfig
+
+        check_source_params(source, values.get("source_params") or {},
+                            vision=isinstance(config, PretrainConfig))
         if source not in VISION_SOURCES:
             check_crop(values.get("crop"), f"{prefix}crop")
             train = values.get("train")

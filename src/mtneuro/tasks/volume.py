@@ -19,10 +19,11 @@ import numpy as np
 
 from mtneuro.config import check, from_mapping
 from mtneuro.data.datasets import RegionTileDataset
-from mtneuro.data.sources import open_source
+from mtneuro.data.sources import SOURCE_NAMES, open_source
 from mtneuro.data.spec import REGIONS, region_setting
 from mtneuro.data.tiles import block_starts, depth_of
 from mtneuro.errors import ConfigError
+from mtneuro.registry import check_choice
 from mtneuro.tasks.pretrain.config import check_pretrain_keys, task_pretrain_values
 from mtneuro.vocab import SSL_METHODS, VOLUME_METHODS
 
@@ -129,6 +130,8 @@ def with_pretrain(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
                           f"{provisional.method}{given_encoder} pre-trains nothing on the fly",
                           stacklevel=2)
         return {**raw, "pretrain": None}
+    # before the pre-training's own check, which also takes image datasets and names its key
+    check_choice("source", provisional.source, SOURCE_NAMES)
     task = {k: getattr(provisional, k) for k in
             ("method", "setting", "source", "source_params", "device", "seeds", "quiet")}
     return {**raw, "pretrain": task_pretrain_values(task, given, quick=provisional.quick)}
