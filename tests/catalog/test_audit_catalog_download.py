@@ -82,6 +82,7 @@ def test_user_cache_is_under_xdg_cache_home_or_the_home_cache(tmp_path, monkeypa
 def test_missing_file_names_every_root_searched_and_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("MTNEURO_DATA", str(tmp_path / "env"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "given").mkdir()  # an explicit root that is not there fails before the search
     with pytest.raises(DataError) as info:
         find_data_file("xray_masks/masks_ctx.npz", tmp_path / "given")
     message = str(info.value)

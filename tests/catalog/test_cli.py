@@ -74,5 +74,15 @@ def test_download_of_a_packaged_dataset_copies_it_without_the_network(tmp_path, 
     assert "from the packaged samples" in out and "no download needed" in out
     target = tmp_path / "d" / file.relative
     assert hashlib.sha256(target.read_bytes()).hexdigest() == file.sha256
-    assert "verified   already present" in out
+    assert f"verified   copied          {target}" in out  # copied above, not found there
+
+
+def test_a_download_into_a_data_root_not_made_yet_does_not_warn_about_it(tmp_path, monkeypatch,
+                                                                           capsys):
+    """$MTNEURO_DATA pointing at a folder the first download makes is no mistake."""
+    monkeypatch.setenv("MTNEURO_DATA", str(tmp_path / "new"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code, out, err = _run(["data", "download", "chewie-1"], capsys)
+    assert (code, err) == (0, "")
+    assert (tmp_path / "new" / catalog.CATALOG["chewie-1"].files[0].relative).is_file()
 

@@ -103,5 +103,6 @@ def test_corrupted_mask_is_rejected(shared_data, tmp_path):
 def test_missing_file_names_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.delenv("MTNEURO_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "nowhere").mkdir()  # a root that is not there fails before the search
     with pytest.raises(DataError, match="not found"):
         load_masks("ctx", tmp_path / "nowhere")

@@ -38,5 +38,5 @@ def test_no_labels_and_one_slice(source):
 
 
 def test_missing_root(tmp_path):
-    with pytest.raises(DataError, match="not found"):
+    with pytest.raises(DataError, match=r"^root: .*absent is not a folder \(not there\)"):
         open_source("slice", root=str(tmp_path / "absent"))

@@ -288,9 +288,9 @@ def test_check_config_checks_the_seed_of_a_pretraining_config() -> None:
      "recording file missing.npz not found"),
     (["neural", "--data", "chewie-9", "--method", "raw"], "unknown recording 'chewie-9'"),
     (["pretrain", "--quick", "--source", "slice", "--source-param", "root=nowhere"],
-     "slice root: directory not found: nowhere"),
+     "root: nowhere is not a folder (not there)"),
     (["task1", "--method", "pca", "--source", "slice", "--source-param", "root=nowhere"],
-     "slice root: directory not found: nowhere"),
+     "root: nowhere is not a folder (not there)"),
 ])
 def test_overwrite_loses_nothing_when_the_input_is_not_there(tmp_path, args, message):
     # the old run was removed before the recording or the slice root was looked for

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
@@ -74,7 +75,9 @@ def download(name: str, root: Path | None, retries: int, timeout: float) -> None
     from mtneuro.data.retry import RetryPolicy
 
     base = root if root is not None else default_download_root()
-    _copy_verified_local_files(name, base)
+    with warnings.catch_warnings():  # a $MTNEURO_DATA not made yet: this download makes it
+        warnings.filterwarnings("ignore", message=r"\$MTNEURO_DATA is .*, which is not a folder")
+        copied = _copy_verified_local_files(name, base)
     policy = RetryPolicy(
         max_attempts=retries,
         max_seconds=DEFAULT_POLICY.max_seconds,
@@ -83,17 +86,19 @@ def download(name: str, root: Path | None, retries: int, timeout: float) -> None
     )
     for result in download_dataset(name, base, policy=policy, timeout=timeout):
         state = "verified" if result.verified else "UNVERIFIED"
-        action = "downloaded" if result.fetched else "already present"
+        action = ("downloaded" if result.fetched else "copied" if result.path in copied
+                  else "already present")
         note = f" ({result.note})" if result.note else ""
         click.echo(f"{state:10s} {action:15s} {result.path}{note}")
 
 
-def _copy_verified_local_files(name: str, base: Path) -> None:
+def _copy_verified_local_files(name: str, base: Path) -> set[Path]:
     """Files of dataset ``name`` that already verify somewhere in the lookup order (e.g. the
-    packaged samples) are copied into ``base`` instead of fetched again."""
+    packaged samples) are copied into ``base`` instead of fetched again; returns the copies."""
     import shutil
 
     dataset = CATALOG.get(name)  # an unknown name is reported by the download itself
+    copied = set()
     for file in dataset.files if dataset is not None else ():
         target = base / file.relative
         found = local_status(file)
@@ -103,3 +108,5 @@ def _copy_verified_local_files(name: str, base: Path) -> None:
         shutil.copyfile(found.path, target)
         click.echo(f"copied {file.relative} from the {found.root_label} ({found.path}), "
                    "where it verifies: no download needed")
+        copied.add(target)
+    return copied

@@ -32,7 +32,7 @@ import numpy as np
 from mtneuro.data.catalog import CATALOG
 from mtneuro.data.checksums import KNOWN_CONTENT_SHA256, KNOWN_SHA256, sha256_file, verify_known
 from mtneuro.data.numpy_files import checked_numeric, read_arrays
-from mtneuro.data.paths import candidate_roots
+from mtneuro.data.paths import candidate_roots, check_root
 from mtneuro.errors import DataError
 from mtneuro.registry import unknown_name_message
 
@@ -312,7 +312,11 @@ def recording_paths(name: str, root: str | Path | None = None) -> list[Path] | N
     (:func:`mtneuro.data.paths.candidate_roots`), or ``None`` if some file is absent.
 
     All files of a recording come from the same root.
+
+    Raises:
+        DataError: ``root`` is given but is not an existing folder.
     """
+    check_root(root, expected="an existing --data-root")  # a typo, not "not downloaded"
     for _, base in candidate_roots(root):
         paths = [base / rel for rel in RECORDINGS[name]]
         if all(p.is_file() for p in paths):
@@ -360,9 +364,7 @@ def locate_recording(spec: str | Path, root: str | Path | None = None) -> tuple[
         DataError: as :func:`load_recording`, except for the files' contents.
     """
     text = str(spec)
-    if root is not None and not Path(root).is_dir():
-        raise DataError(f"data root {root} is not a folder; pass an existing --data-root "
-                        "(or none, to use the default lookup)")
+    check_root(root, expected="an existing --data-root")
     if text in RECORDINGS:
         if not is_binned(text):
             raise DataError(f"recording {text!r} is published only as {Path(RECORDINGS[text][0]).name} "

@@ -80,6 +80,17 @@ class VolumeSource(ABC):
     def _read(self, channel: str, z: Range, y: Range, x: Range) -> np.ndarray:
         """Return the ``(z, y, x)`` block of ``channel``; ranges are already checked."""
 
+    def outside_note(self, axis: str) -> str:
+        """Words added to an out-of-range error on ``axis`` (``"z"``, ``"y"``, ``"x"``) where
+        this source's indices are not the volume's (the one-slice source); none here."""
+        return ""
+
+    def outside_message(self, axis: str, index: str, size: int) -> str:
+        """The error for ``index`` (a number or ``lo:hi``) outside ``axis`` of ``size``."""
+        note = self.outside_note(axis)
+        return (f"{axis} {index} is outside the {self.name} volume (valid {axis}: 0:{size})"
+                + (f"; {note}" if note else ""))
+
     def params(self) -> dict[str, Any]:
         """Keyword arguments that recreate this source: ``open_source(name, **params())``."""
         return {}
@@ -128,10 +139,7 @@ class VolumeSource(ABC):
             if lo >= hi:
                 raise ConfigError(f"{axis} range {lo}:{hi} is empty (start must be below stop)")
             if not (0 <= lo < hi <= size):
-                raise ConfigError(
-                    f"{axis} range {lo}:{hi} is outside the {self.name} volume "
-                    f"(valid {axis}: 0:{size})"
-                )
+                raise ConfigError(self.outside_message(axis, f"range {lo}:{hi}", size))
             checked.append((lo, hi))
         return tuple(checked)  # type: ignore[return-value]
 

@@ -14,17 +14,16 @@ from typing import Any
 import numpy as np
 
 from mtneuro.data.checksums import KNOWN_SHA256
-from mtneuro.data.paths import find_data_file
+from mtneuro.data.paths import check_root, find_data_file
 from mtneuro.data.shared import SLICE_FILE, SLICE_SHAPE, SLICE_Z, load_slice
 from mtneuro.data.sources.base import SOURCES, VolumeSource
-from mtneuro.errors import DataError
 
 Range = tuple[int, int]
 
 
 def _checked_root(root: str | Path | None) -> None:
-    if root is not None and not Path(root).is_dir():
-        raise DataError(f"slice root: directory not found: {root}")
+    # a mistyped root fails here rather than letting the lookup read another root's slice
+    check_root(root, "root", f"a data root holding {SLICE_FILE}")
 
 
 @SOURCES.register("slice")
@@ -58,6 +57,12 @@ class SliceSource(VolumeSource):
 
     def params(self) -> dict[str, Any]:
         return {"root": self.root}
+
+    def outside_note(self, axis: str) -> str:
+        # a user asking for z 309 means the volume's slice, which this source holds at z 0
+        if axis != "z":
+            return ""
+        return f"the slice source holds one slice (volume z {SLICE_Z}) at z 0"
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
