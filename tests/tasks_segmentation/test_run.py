@@ -86,6 +86,23 @@ def test_inconsistent_options_fail_before_reading():
         run_task2(task2_config(None, model="unet", encoder="x.pt"), source=GridSource())
 
 
+class _Unread:
+    """A source that stops the run where it would first be read."""
+
+    def __getattr__(self, name):
+        raise _Stopped
+
+
+class _Stopped(Exception):
+    pass
+
+
+def test_ssl_unet_without_an_encoder_says_its_encoder_is_random():
+    with pytest.warns(UserWarning, match=r"^ssl-unet without an encoder: its ResNet-18 starts "
+                      r"from random weights; give --encoder"), pytest.raises(_Stopped):
+        run_task2(task2_config("quick", model="ssl-unet"), source=_Unread())
+
+
 def test_cli_writes_metrics_and_overlays(tmp_path, monkeypatch):
     from mtneuro.cli.main import main
     from mtneuro.report.results import read_metrics

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,11 @@ def run_task2(
         )
     if config.model != "ssl-unet" and (config.encoder is not None or encoder is not None):
         raise ConfigError(f"--encoder applies to model 'ssl-unet', not {config.model!r}")
+    if config.model == "ssl-unet" and config.encoder is None and encoder is None:
+        # runs (the decoder's baseline), but a user who forgot --encoder must not read it as SSL
+        warnings.warn("ssl-unet without an encoder: its ResNet-18 starts from random weights; "
+                      "give --encoder (a `mtneuro pretrain` checkpoint) to fine-tune an SSL "
+                      "encoder", stacklevel=2)
     setting = segmentation_setting(config.classes)
     device = resolve_device(config.device)
     source = source if source is not None else open_source(config.source, **config.source_params)
