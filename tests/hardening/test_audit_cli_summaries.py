@@ -35,7 +35,8 @@ def test_task2_prints_every_class_and_what_its_checkpoints_cost(
         return Result(task="task2", setting="2d-4class", method="unet",
                       metrics={"summary": summary, "setting": {"dim": "2d",
                                                                "class_names": names}},
-                      headline={}, config={"seeds": [0, 1]}, source=None, card={},
+                      headline={}, config={"seeds": [0, 1], "classes": 4}, source=None,
+                      card={},
                       figures=["overlay_cortex.png"])
 
     monkeypatch.setattr(record, "run_and_record", fake)

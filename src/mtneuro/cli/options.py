@@ -18,6 +18,13 @@ SOURCE_OPTION = click.option(
     show_default=True,
     help="Volume source: phantom, slice, bossdb or cache.",
 )
+#: ``--source`` of a command that also reads a config file: unset, the file's value or the
+#: config's default applies (a flag default would always win over the file).
+TASK_SOURCE_OPTION = click.option(
+    "--source",
+    default=None,
+    help="Volume source: phantom, slice, bossdb or cache.  [default: phantom]",
+)
 SOURCE_PARAM_OPTION = click.option(
     "--source-param",
     "source_params",
@@ -126,8 +133,8 @@ def volume_run_options(config_name: str):
     options = (
         click.option("--pretrain-epochs", type=click.IntRange(min=1), default=None,
                      help="epochs of on-the-fly SSL pre-training"),
-        click.option("--device", default="cpu", show_default=True,
-                     help="cpu, cuda, cuda:N, mps or auto"),
+        click.option("--device", default=None,
+                     help="cpu, cuda, cuda:N, mps or auto  [default: cpu]"),
         click.option(
             "--config",
             "config_file",
@@ -153,6 +160,19 @@ def volume_run_options(config_name: str):
 def quick_option(description: str):
     """``--quick``: the task's ``quick`` preset (``description`` says what it sets)."""
     return click.option("--quick", is_flag=True, help=f"quick preset: {description}")
+
+
+def require_method(method: str | None, config_file: str | Path | None) -> None:
+    """``--method`` is given, as a flag or as ``method:`` in the ``--config`` file: a task
+    config's default method is no choice the user made.
+
+    Raises:
+        click.UsageError: neither gives it (one line, as click's own missing option).
+    """
+    from mtneuro.config import load_yaml_mapping
+
+    if method is None and (config_file is None or "method" not in load_yaml_mapping(config_file)):
+        raise click.UsageError("Missing option '--method' (or method: in the --config file).")
 
 
 def run_task(name: str, preset: str | None, values: dict[str, Any], out: str | Path, *,

@@ -7,11 +7,12 @@ import click
 from mtneuro.cli.options import (
     ENCODER_OPTION,
     SEEDS_OPTION,
-    SOURCE_OPTION,
     SOURCE_PARAM_OPTION,
+    TASK_SOURCE_OPTION,
     parse_seeds,
     parse_source_params,
     quick_option,
+    require_method,
     run_task,
     volume_run_options,
 )
@@ -20,17 +21,17 @@ from mtneuro.vocab import VOLUME_METHODS
 
 
 @click.command("task1")
-@click.option("--setting", type=click.Choice(tuple(REGION_SETTINGS)), default="roi-c1",
-              show_default=True,
-              help="; ".join(f"{name}: {s.description}" for name, s in REGION_SETTINGS.items()))
-@click.option("--method", type=click.Choice(VOLUME_METHODS), required=True,
+@click.option("--setting", type=click.Choice(tuple(REGION_SETTINGS)), default=None,
+              help="; ".join(f"{name}: {s.description}" for name, s in REGION_SETTINGS.items())
+              + "  [default: roi-c1]")
+@click.option("--method", type=click.Choice(VOLUME_METHODS), default=None,
               help="supervised*: a ResNet trained end to end; byol / myow*: pre-trained on the "
                    "training tiles, then a linear probe; pca / nmf: pixel components, then "
-                   "the probe; encoder: --encoder")
-@SOURCE_OPTION
+                   "the probe; encoder: --encoder  [required, here or in --config]")
+@TASK_SOURCE_OPTION
 @SOURCE_PARAM_OPTION
-@click.option("--dim", type=click.Choice(["2d", "3d"]), default="2d", show_default=True,
-              help="2d tiles or 3d blocks")
+@click.option("--dim", type=click.Choice(["2d", "3d"]), default=None,
+              help="2d tiles or 3d blocks  [default: 2d]")
 @SEEDS_OPTION
 @ENCODER_OPTION
 @quick_option("every 8th slice, resnet-tiny, 8 epochs, the resized protocol")
@@ -48,6 +49,7 @@ from mtneuro.vocab import VOLUME_METHODS
 def task1(setting, method, source, source_params, dim, seeds, encoder, quick, protocol, epochs,
           z_step, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:
     """Classify tiles into CTX / STR / VP / ZI; writes OUT/metrics.json and PNGs."""
+    require_method(method, config_file)
     values = {
         "setting": setting, "method": method, "source": source, "dim": dim, "encoder": encoder,
         "seeds": parse_seeds(seeds, more_seeds), "epochs": epochs, "z_step": z_step,

@@ -46,9 +46,9 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
 @click.option(
     "--classes",
     type=click.Choice(["3", "4"]),
-    default="4",
-    show_default=True,
-    help="4: bg/vessel/cell/axon on CTX, STR, VP; 3: axons merged into bg, all regions.",
+    default=None,
+    help="4: bg/vessel/cell/axon on CTX, STR, VP; 3: axons merged into bg, all regions.  "
+    "[default: 4]",
 )
 @click.option(
     "--dim",
@@ -57,9 +57,8 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
 )
 @click.option(
     "--source",
-    default="phantom",
-    show_default=True,
-    help="Volume source (phantom, bossdb, cache, ...).",
+    default=None,
+    help="Volume source (phantom, bossdb, cache, ...).  [default: phantom]",
 )
 @SOURCE_PARAM_OPTION
 @SEEDS_OPTION
@@ -100,7 +99,7 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     help="MTNeuro preset: whole tiles, plain SGD lr 0.01, no scheduler or augmentation, "
     "5 epochs, all slices (add --encoder-weights imagenet for the reference's encoders).",
 )
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps.  [default: auto]")
 @click.option(
     "--resume", is_flag=True, help="Continue each seed from its checkpoint in OUT/checkpoints."
 )
@@ -116,9 +115,9 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
 @MORE_SEEDS_ARGUMENT
 def task2(
     model: str,
-    classes: str,
+    classes: str | None,
     dim: str | None,
-    source: str,
+    source: str | None,
     source_params: tuple[str, ...],
     seeds: tuple[str, ...],
     more_seeds: tuple[str, ...],
@@ -135,7 +134,7 @@ def task2(
     settings: tuple[str, ...],
     quick: bool,
     paper: bool,
-    device: str,
+    device: str | None,
     resume: bool,
     quiet: bool,
     out_dir: Path,
@@ -166,7 +165,8 @@ def task2(
             ) from None
     extra, train_extra = _parse_settings(settings)
     flags = {
-        "model": model, "classes": int(classes), "dim": dim, "source": source,
+        "model": model, "classes": None if classes is None else int(classes), "dim": dim,
+        "source": source,
         "source_params": parse_source_params(source_params), "seeds": parse_seeds(seeds, more_seeds),
         "encoder": encoder, "encoder_name": encoder_name, "encoder_weights": encoder_weights,
         "device": device, "quiet": quiet or None,
@@ -185,7 +185,7 @@ def task2(
 
     summary, intervals = metrics["summary"], metrics.get("intervals") or {}
     click.echo(
-        f"task2 {model} {classes}-class {metrics['setting']['dim']}, "
+        f"task2 {model} {result.config['classes']}-class {metrics['setting']['dim']}, "
         f"{len(result.config['seeds'])} seed(s): "
         f"avg F1 {describe(summary['avg_f1'], intervals.get('avg_f1'))}, "
         f"avg IoU {describe(summary['avg_iou'], intervals.get('avg_iou'))}, "

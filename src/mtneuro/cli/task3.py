@@ -11,6 +11,7 @@ from mtneuro.cli.options import (
     parse_seeds,
     parse_source_params,
     quick_option,
+    require_method,
     run_task,
     volume_run_options,
 )
@@ -18,18 +19,18 @@ from mtneuro.vocab import VOLUME_METHODS
 
 
 @click.command("task3")
-@click.option("--method", type=click.Choice(VOLUME_METHODS), required=True,
+@click.option("--method", type=click.Choice(VOLUME_METHODS), default=None,
               help="whose frozen embeddings are read out: supervised* (trained on --setting), "
-                   "byol / myow* (pre-trained), pca / nmf, or encoder (--encoder)")
+                   "byol / myow* (pre-trained), pca / nmf, or encoder (--encoder)  [required, here "
+                   "or in --config]")
 @click.option(
     "--setting",
     type=click.Choice(["roi-c1", "roi-c3"]),
-    default="roi-c1",
-    show_default=True,
-    help="task-1 setting the encoders are trained on",
+    default=None,
+    help="task-1 setting the encoders are trained on  [default: roi-c1]",
 )
 @click.option(
-    "--source", default="phantom", show_default=True, help="volume source (needs pixel_labels)"
+    "--source", default=None, help="volume source (needs pixel_labels)  [default: phantom]"
 )
 @SOURCE_PARAM_OPTION
 @SEEDS_OPTION
@@ -53,6 +54,7 @@ def task3(method, setting, source, source_params, seeds, encoder, quick, z_step,
           exact_features, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:
     """R² of linear readouts of vessels, axons, cell count/size/spacing (in-sample, as published,
     and held-out ridge); writes OUT/metrics.json."""
+    require_method(method, config_file)
     values = {
         "method": method, "setting": setting, "source": source, "encoder": encoder,
         "seeds": parse_seeds(seeds, more_seeds), "z_step": z_step, "connectivity": connectivity,
