@@ -24,6 +24,7 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
     __version__ = "0+unknown"
 
 #: Public names, imported from :mod:`mtneuro.api` on first use.
-_API = {"evaluate": "api", "list_tasks": "api", "load_results": "api", "Results": "api"}
+_API = {"evaluate": "api", "list_tasks": "api", "load_results": "api", "Results": "api",
+        "NoResultsError": "api"}
 __getattr__ = lazy_exports(__name__, _API)
-__all__ = ["Results", "__version__", "evaluate", "list_tasks", "load_results"]
+__all__ = ["NoResultsError", "Results", "__version__", "evaluate", "list_tasks", "load_results"]

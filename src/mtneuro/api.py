@@ -16,7 +16,8 @@ report and :func:`load_results` reads them back. A top-level module, beside the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import numbers
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,12 @@ from mtneuro.report.record import load_result, run_and_record
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.registry import list_tasks, split_task_setting
 
-__all__ = ["Results", "evaluate", "list_tasks", "load_results"]
+__all__ = ["NoResultsError", "Results", "evaluate", "list_tasks", "load_results"]
+
+
+class NoResultsError(ConfigError, FileNotFoundError):
+    """:func:`load_results` found no results where it was pointed (still a
+    ``FileNotFoundError``, as the bare error it replaces was)."""
 
 
 @dataclass
@@ -114,7 +120,7 @@ def _encoder_of(encoder: Any, kind: str) -> tuple[Any, str]:
 
 def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "quick",
              source: str = "phantom", source_params: Mapping[str, Any] | None = None,
-             seeds: Sequence[int] = (0,), out: str | Path | None = None,
+             seeds: int | Sequence[int] = (0,), out: str | Path | None = None,
              params: Mapping[str, Any] | None = None, overwrite: bool = False) -> Results:
     """Score ``encoder`` on ``tasks`` (names of :func:`list_tasks`).
 
@@ -127,7 +133,8 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
             (one name alone is one task).
         preset: the tasks' preset (``quick``: minutes on a CPU; ``paper``; ``None``).
         source, source_params: the volume source of the imaging tasks.
-        seeds: one run per seed; the table shows mean +- std over them.
+        seeds: one run per seed (one int: that seed alone); the table shows mean +- std
+            over them.
         out: folder for ``cells/<id>/metrics.json`` and figures (``None``: nothing written).
             A cell it already holds is refused (the cell id does not name the encoder, so
             two encoders' results would mix) unless ``overwrite``.
@@ -138,10 +145,11 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
         :class:`Results` (``.table()``).
 
     Raises:
-        ConfigError: an unknown task or setting, a task that evaluates no user encoder, a
-            seed outside [0, 2**32), or a cell ``out`` holds already (without ``overwrite``).
+        ConfigError: an unknown task or setting, a task that evaluates no user encoder,
+            ``seeds`` neither an int nor a non-empty sequence of them, a seed outside
+            [0, 2**32), or a cell ``out`` holds already (without ``overwrite``).
     """
-    check_seeds(seeds, "seeds")
+    seeds = _seed_list(seeds)
     plan = [split_task_setting(name) for name in ([tasks] if isinstance(tasks, str) else tasks)]
     for task, _ in plan:
         if task.encoder_method is None:
@@ -168,6 +176,22 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
     return Results(results)
 
 
+def _seed_list(seeds: Any) -> list[int]:
+    """``seeds`` as a list: one int is that seed alone (as ``--seeds 0``); anything but an
+    int or a non-empty sequence of them fails naming ``seeds``."""
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        seeds = [seeds]
+    # a string or a mapping is iterable too, but is no list of seeds
+    elif isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
+        raise ConfigError(f"seeds: expected an int or a sequence of ints in [0, 2**32), "
+                          f"e.g. [0, 1, 2], got {seeds!r} ({type(seeds).__name__})")
+    seeds = list(seeds)
+    if not seeds:
+        raise ConfigError("seeds: expected at least one seed, got an empty sequence")
+    check_seeds(seeds, "seeds")
+    return seeds
+
+
 def _refuse_taken_cells(out: Path, ids: list[str]) -> None:
     taken = [i for i in ids if (out / "cells" / i / "metrics.json").is_file()]
     if taken:
@@ -182,9 +206,21 @@ def _takes_encoder(name: str) -> bool:
 
 def load_results(path: str | Path) -> Results:
     """The results under ``path``: a folder of ``cells/<id>/metrics.json`` (from
-    :func:`evaluate` or ``mtneuro bench``), a run folder or one ``metrics.json``."""
+    :func:`evaluate` or ``mtneuro bench``), a run folder or one ``metrics.json``.
+
+    Raises:
+        NoResultsError: ``path`` is none of these (a ``ConfigError`` and a
+            ``FileNotFoundError``).
+    """
     path = Path(path)
     if (path / "cells").is_dir():
         records = [r for r in load_records(path) if r.get("status") == "complete"]
         return Results([load_result(path / r["_dir"]) for r in records])
+    if not (path / "metrics.json" if path.is_dir() else path).is_file():
+        found = ("a folder with neither cells/ nor metrics.json" if path.is_dir()
+                 else "no such file or folder")
+        raise NoResultsError(
+            f"load_results: {path}: {found}; expected a run folder holding metrics.json "
+            "(mtneuro task1 ... --out), a folder of cells/<id>/metrics.json (mtneuro.evaluate "
+            "out=..., mtneuro bench --out) or a metrics.json file")
     return Results([load_result(path)])

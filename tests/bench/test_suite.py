@@ -32,7 +32,7 @@ def _write(tmp_path, text):
     return path
 
 
-def test_suite_file_expands_to_cells(tmp_path):
+def test_suite_file_expands_to_cells(tiny_task, tmp_path):
     cells = expand(load_suite(_write(tmp_path, GOOD)))
     assert [c.id for c in cells] == ["tiny-a-ok-s0", "tiny-a-ok-s1", "tiny-a-other-s0", "tiny-a-other-s1",
                                      "tiny-b-ok-s5"]
@@ -57,12 +57,14 @@ def test_wrong_key_or_value_fails_naming_it(tmp_path, bad, message):
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
-def test_suite_params_read_yaml_12_floats(tmp_path):
-    suite = load_suite(_write(tmp_path, GOOD.replace("params: {width: 4}", "params: {lr: 1e-3, wd: 1.0e5}")))
-    assert suite.grid[0].params == {"lr": 0.001, "wd": 100000.0}
+def test_suite_params_read_yaml_12_floats(tiny_task, tmp_path):
+    # under source_params, a key of the tiny task's config (a file's params are checked on load)
+    floats = "params: {source_params: {lr: 1e-3, wd: 1.0e5}}"
+    suite = load_suite(_write(tmp_path, GOOD.replace("params: {width: 4}", floats)))
+    assert suite.grid[0].params == {"source_params": {"lr": 0.001, "wd": 100000.0}}
 
 
-def test_jobs_default_to_one_and_the_builtin_small_suites_ask_for_auto(tmp_path):
+def test_jobs_default_to_one_and_the_builtin_small_suites_ask_for_auto(tiny_task, tmp_path):
     assert load_suite(_write(tmp_path, GOOD)).jobs == 1
     assert load_suite(_write(tmp_path, GOOD.replace("seeds: [0, 1]", "seeds: [0, 1]\njobs: 3"))).jobs == 3
     assert {name: load_suite(name).jobs for name in ("quick", "neural", "paper")} == {
@@ -77,7 +79,7 @@ def test_unknown_builtin_suite_and_bad_yaml(tmp_path):
     assert {"quick", "paper"} <= set(builtin_suites())
 
 
-def test_overrides_and_encoder_cells(tmp_path):
+def test_overrides_and_encoder_cells(tiny_task, tmp_path):
     suite = load_suite(_write(tmp_path, GOOD))
     cells = expand(suite, source="bossdb", seeds=(7,), encoder="pkg.mod:build", encoder_tasks=("tiny",))
     assert [c.id for c in cells] == ["tiny-a-ok-s7", "tiny-a-other-s7", "tiny-a-encoder-s7",

@@ -25,6 +25,9 @@ N = 1 (the default) pre-trains in the cell's own process.
 
 Every key is checked by :func:`mtneuro.config.from_mapping`, so a misspelt key
 fails naming it (``grid[0].metods: unknown key (did you mean 'methods'?)``).
+A suite file is also checked against the task registry when it is loaded
+(:func:`check_grid`): a wrong task, setting, method or ``params`` key or value fails
+naming the file and the entry (``s.yaml: grid[0].params.stepz: unknown key ...``).
 Built-in suites live in ``mtneuro/resources/suites/<name>.yaml``.
 """
 
@@ -34,11 +37,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mtneuro.config import check, from_mapping, load_yaml_mapping
 from mtneuro.errors import ConfigError
 from mtneuro.registry import unknown_name_message
+
+if TYPE_CHECKING:  # the registry's tasks are imported when a suite file is checked
+    from mtneuro.tasks.api import Task
 
 SUITES_DIR = Path(__file__).resolve().parents[1] / "resources" / "suites"
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.+=-]+")
@@ -179,6 +185,8 @@ def load_suite(name_or_path: str | Path) -> Suite:
 
     A name without a suffix is a built-in suite unless a *file* of that name exists (a
     folder called ``quick``, e.g. a previous ``--out quick``, does not hide the suite).
+    Its grid is checked against the registered tasks (:func:`check_grid`), so a task a
+    plugin or test registers must be registered before its suite file is loaded.
     """
     path = Path(name_or_path)
     if not path.suffix and not path.is_file():
@@ -189,7 +197,75 @@ def load_suite(name_or_path: str | Path) -> Suite:
     if not path.is_file():
         raise ConfigError(f"suite file not found: {path}")
     # as every config file: the error's line and column, text that is not UTF-8 named
-    return parse_suite(load_yaml_mapping(path), origin=str(path))
+    suite = parse_suite(load_yaml_mapping(path), origin=str(path))
+    check_grid(suite, origin=str(path))
+    return suite
+
+
+def check_grid(suite: Suite, *, origin: str = "suite") -> None:
+    """Check each grid entry against the task registry, so that an error names the file
+    and the entry (``s.yaml: grid[0].task: unknown task 'task4' ...``): its task and
+    setting, and its ``methods`` and ``params``, by building the config of each method.
+
+    Any other error of the built config (a preset, the suite's source) is left to the
+    cell checks before the run (:mod:`mtneuro.bench.checks`, ``mtneuro bench``), which
+    name the cell; so is every check of the run itself (source, encoder files).
+
+    Raises:
+        ConfigError: ``origin: grid[i].<key>: ...``, one line.
+    """
+    from mtneuro.tasks.registry import get_task, task_names
+
+    for index, entry in enumerate(suite.grid):
+        key = f"grid[{index}]"
+        try:
+            if entry.task not in task_names():
+                raise ConfigError(f"{key}.task: "
+                                  + unknown_name_message("task", entry.task, task_names()))
+            task = get_task(entry.task)
+            if task.settings and entry.setting not in task.settings:
+                raise ConfigError(f"{key}.setting: " + unknown_name_message(
+                    f"{entry.task} setting", entry.setting, list(task.settings)))
+            _check_entry_params(suite, entry, task, key)
+        except ConfigError as err:
+            raise ConfigError(f"{origin}: {err}") from None
+
+
+def _check_entry_params(suite: Suite, entry: GridEntry, task: Task, key: str) -> None:
+    """Build the config of each method of ``entry`` (its first seed, the suite's source);
+    an error in a key of its ``params`` is raised as ``grid[i].params.<key>: ...``."""
+    from mtneuro.bench.cell import cell_config  # cell imports this module
+    from mtneuro.tasks.api import resolve
+
+    seed = (entry.seeds or suite.seeds)[0]
+    for method in entry.methods:
+        cell = Cell(id=cell_id(entry.task, entry.setting, method, seed, entry.tag),
+                    task=entry.task, setting=entry.setting, method=method, seed=int(seed),
+                    preset=entry.preset, params=dict(entry.params), source=suite.source,
+                    source_params=dict(suite.source_params), tag=entry.tag)
+        try:
+            cell_config(task, cell)
+        except ConfigError as err:
+            # the bad key comes first (config.unknown_key_message); the cell sets some keys
+            # over params (cell_config: its fields, quiet, a volume task's source), so an
+            # error in one of those is not about params (an encoder cell's encoder is made
+            # by --encoder, later: here params' encoder is the one read)
+            top, _, rest = str(err).partition(":")
+            fields = resolve(task.fields, f"task {task.name} fields")(entry.setting, method,
+                                                                      int(seed))
+            if top in fields and fields[top] == method:  # the method itself is refused
+                raise ConfigError(f"{key}.methods:{rest}") from None
+            top = top.split(".", 1)[0]
+            owned = {*fields, "quiet", *(("source",) if task.volume else ())}
+            if top in entry.params and top not in owned:
+                raise ConfigError(_under(f"{key}.params", str(err))) from None
+
+
+def _under(prefix: str, message: str) -> str:
+    """``message`` with ``prefix`` before its key, and before the close key an unknown key
+    suggests (another did-you-mean, e.g. of a name, is about a value: left as it is)."""
+    hint = ": unknown key (did you mean '"
+    return f"{prefix}." + message.replace(hint, f"{hint}{prefix}.", 1)
 
 
 def cell_id(task: str, setting: str, method: str, seed: int, tag: str | None = None) -> str:

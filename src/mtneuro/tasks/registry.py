@@ -54,11 +54,17 @@ def get_task(name: str) -> Task:
 
 def list_tasks(pattern: str = "*") -> list[str]:
     """``"<task>/<setting>"`` of every task and setting matching the wildcard ``pattern``,
-    sorted (a task without a fixed list of settings is listed as ``"<task>"``)."""
+    sorted (a task without a fixed list of settings is listed as ``"<task>"``). A pattern
+    without wildcards (``*?[``) is a name: ``"task2"`` lists every setting of task2, as
+    ``"task2/*"`` does, and ``"task2/2d-4class"`` that setting alone."""
     names = []
     for name in task_names():
         settings = get_task(name).settings
         names += [f"{name}/{s}" for s in settings] if settings else [name]
+    if not any(c in pattern for c in "*?["):
+        # without wildcards fnmatch is equality, and a task with settings is never listed
+        # by its name alone: "task2" listed nothing
+        return sorted(n for n in names if n == pattern or n.startswith(pattern + "/"))
     return sorted(n for n in names if fnmatch.fnmatch(n, pattern))
 
 

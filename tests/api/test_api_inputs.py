@@ -1,0 +1,110 @@
+"""Wrong or shorthand inputs of the Python API: one int as ``seeds``, a ``load_results`` path
+holding no results, a task name given to ``list_tasks`` without a wildcard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from toy_task import TOY
+
+import mtneuro
+from mtneuro.api import NoResultsError
+from mtneuro.errors import ConfigError
+from mtneuro.tasks.registry import register_task, unregister_task
+
+TASK2 = ["task2/2d-3class", "task2/2d-4class", "task2/3d-3class", "task2/3d-4class"]
+NOT_SEEDS = "seeds: expected an int or a sequence of ints in [0, 2**32), e.g. [0, 1, 2], got "
+EXPECTED = ("a run folder holding metrics.json (mtneuro task1 ... --out), a folder of "
+            "cells/<id>/metrics.json (mtneuro.evaluate out=..., mtneuro bench --out) or a "
+            "metrics.json file")
+
+
+@pytest.fixture
+def toy():
+    register_task(TOY)
+    yield TOY
+    unregister_task("toy")
+
+
+class _MeanBrightness(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(1, 2, 3)).unsqueeze(1)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_one_int_seed_is_that_seed_alone(toy, tmp_path: Path, seed: int) -> None:
+    """As ``--seeds 3`` on the command line: one run, of that seed (was a TypeError)."""
+    results = mtneuro.evaluate(_MeanBrightness(), tasks="toy/easy", preset="quick", seeds=seed,
+                               out=tmp_path)
+    assert [r.config["seeds"] for r in results] == [[seed]]
+    assert [p.name for p in (tmp_path / "cells").iterdir()] == [f"toy-easy-encoder-s{seed}"]
+
+
+@pytest.mark.parametrize(("seeds", "message"), [
+    ("0", f"{NOT_SEEDS}'0' (str)"),
+    (1.5, f"{NOT_SEEDS}1.5 (float)"),
+    (None, f"{NOT_SEEDS}None (NoneType)"),
+    (True, f"{NOT_SEEDS}True (bool)"),
+    ({0: 1}, f"{NOT_SEEDS}{{0: 1}} (dict)"),
+    ([], "seeds: expected at least one seed, got an empty sequence"),
+    (-1, "seeds: expected integers in [0, 2**32), got -1"),
+    ([0, "1"], "seeds: expected integers in [0, 2**32), got '1'"),
+])
+def test_seeds_of_a_wrong_type_fail_naming_seeds(toy, tmp_path: Path, seeds: object,
+                                                  message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        mtneuro.evaluate(_MeanBrightness(), tasks="toy/easy", preset="quick",
+                         seeds=seeds, out=tmp_path)  # type: ignore[arg-type]
+    assert str(info.value) == message
+    assert not (tmp_path / "cells").exists(), "refused before any run"
+
+
+def test_a_missing_path_names_it_and_what_was_expected(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(NoResultsError) as info:
+        mtneuro.load_results(missing)
+    assert str(info.value) == (f"load_results: {missing}: no such file or folder; "
+                               f"expected {EXPECTED}")
+    # still what the bare error was, and the package's one-line error
+    assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, ConfigError)
+
+
+def test_a_folder_without_results_names_what_it_lacks(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError) as info:
+        mtneuro.load_results(tmp_path)
+    assert str(info.value) == (f"load_results: {tmp_path}: a folder with neither cells/ nor "
+                               f"metrics.json; expected {EXPECTED}")
+    with pytest.raises(NoResultsError, match="no such file or folder"):
+        mtneuro.load_results(tmp_path / "metrics.json")
+
+
+def test_a_run_folder_and_its_metrics_file_still_load(toy, tmp_path: Path) -> None:
+    mtneuro.evaluate(_MeanBrightness(), tasks="toy/easy", preset="quick", seeds=[0],
+                     out=tmp_path)
+    run = tmp_path / "cells" / "toy-easy-encoder-s0"
+    assert json.loads((run / "metrics.json").read_text())["method"] == "encoder"
+    for path in (run, run / "metrics.json", tmp_path):
+        assert [r.headline for r in mtneuro.load_results(path)] == [{"accuracy": 1.0}]
+
+
+@pytest.mark.parametrize(("pattern", "names"), [
+    ("task2", TASK2),                            # a task name: all its settings (was [])
+    ("task2/*", TASK2),                          # the documented wildcard, unchanged
+    ("task2/2d-4class", ["task2/2d-4class"]),    # a task/setting name: that one
+    ("neural/chewie-1", ["neural/chewie-1"]),    # not also chewie-1-vel0 and chewie-1-bin0.05
+    ("task", []),                                # a prefix is no name
+    ("task4", []),
+    ("task2/2d", []),
+    ("task[23]/3d-4class", ["task2/3d-4class"]),  # wildcards: fnmatch, as before
+    ("task?", []),
+])
+def test_a_pattern_without_wildcards_is_a_task_or_setting_name(pattern: str,
+                                                                names: list[str]) -> None:
+    assert mtneuro.list_tasks(pattern) == names
+
+
+def test_a_registered_task_is_listed_by_its_name(toy) -> None:
+    assert mtneuro.list_tasks("toy") == ["toy/easy", "toy/hard"]
