@@ -54,6 +54,8 @@ def test_the_good_suite_loads(tmp_path: Path) -> None:
      f"grid[1].methods: expected one of {NEURAL_METHODS}, got 'rawr'"),
     ("params: {steps: 10}", "params: {steps: ten}",
      "grid[1].params.steps: expected int or null, got 'ten'"),
+    ("params: {steps: 10}", "params: {split: block}",  # a dry run passed it; the run failed
+     "grid[1].params.split: expected one of trial, kfold for a reach recording, got 'block'"),
 ])
 def test_a_wrong_task_setting_method_or_param_names_file_and_entry(
         tmp_path: Path, old: str, new: str, message: str) -> None:

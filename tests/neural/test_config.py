@@ -25,3 +25,22 @@ def test_kind_defaults_fill_only_unset_fields():
 def test_bad_values_name_the_key(key, value, expected):
     with pytest.raises(ConfigError, match=expected):
         from_mapping(NeuralConfig, {"data": "x", key: value})
+
+
+@pytest.mark.parametrize(("data", "split", "kind", "valid"), [
+    ("chewie-1", "block", "reach", "trial, kfold"),
+    ("mouse-ca1", "trial", "sleep", "block, random"),
+    ("my/recording.npz", "random", "reach", "trial, kfold"),
+    ("rates_fr_bins.npy", "kfold", "sleep", "block, random"),
+])
+def test_a_split_the_recording_cannot_take_fails_when_the_config_is_made(data, split, kind,
+                                                                         valid):
+    with pytest.raises(ConfigError) as info:
+        NeuralConfig(data=data, split=split)
+    assert str(info.value) == f"split: expected one of {valid} for a {kind} recording, got {split!r}"
+
+
+@pytest.mark.parametrize(("data", "split"), [("chewie-1", "kfold"), ("mouse-ca1", "random"),
+                                             ("chewie-1", "auto"), ("a_folder", "block")])
+def test_a_split_the_recording_takes_or_one_known_only_from_its_files_is_kept(data, split):
+    assert NeuralConfig(data=data, split=split).split == split

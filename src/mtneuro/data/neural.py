@@ -276,6 +276,13 @@ def _sleep_partner(path: Path) -> tuple[Path, Path]:
     return pair
 
 
+def recording_kind(spec: str | Path) -> Kind | None:
+    """The kind of a catalogued recording name or a recording file, from names alone (no
+    file is read); ``None`` where that needs the files (a folder, another suffix)."""
+    relative = RECORDINGS.get(str(spec), (str(spec),))[0]
+    return {".npz": "reach", ".npy": "sleep"}.get(Path(relative).suffix)
+
+
 def detect_kind(path: str | Path) -> Kind:
     """``"reach"`` for a ``.npz`` of firing rates, ``"sleep"`` for a rodent ``.npy`` or folder."""
     path = Path(path)

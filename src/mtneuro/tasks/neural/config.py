@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Literal
 
 from mtneuro.config import check, in_unit_interval, positive
+from mtneuro.errors import ConfigError
 from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS
 
 # ``encoder``: a user's frozen encoder read out as the raw rates are (``mtneuro.evaluate``)
 Method = Literal[(*NEURAL_METHODS, ENCODER_METHOD)]
 SplitName = Literal["auto", "trial", "kfold", "block", "random"]
+#: The splits each kind of recording takes (``auto``: the first).
+SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
 Schedule = Literal["constant", "cosine"]
 
 _nonneg = check(lambda v: v >= 0, "float >= 0")
@@ -128,6 +131,16 @@ class NeuralConfig:
     pepper_apply_p: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
     threads: int = field(default=1, metadata=positive())
     quiet: bool = True
+
+    def __post_init__(self) -> None:
+        # a split the recording cannot take fails here, where a bench dry run sees it, when
+        # the kind follows from the name (a catalogued recording, a .npz / .npy file)
+        from mtneuro.data.neural import recording_kind
+
+        kind = recording_kind(self.data)
+        if kind is not None and self.split != "auto" and self.split not in SPLITS_BY_KIND[kind]:
+            raise ConfigError(f"split: expected one of {', '.join(SPLITS_BY_KIND[kind])} for a "
+                              f"{kind} recording, got {self.split!r}")
 
 
 #: Per-kind defaults for the ``None`` fields: the MYOW reference setups (monkey:

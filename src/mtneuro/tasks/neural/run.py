@@ -24,7 +24,7 @@ from mtneuro.errors import ConfigError, DataError
 from mtneuro.ssl.augment.neural import NeuralAugment, zscore_statistics
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
-from mtneuro.tasks.neural.config import NeuralConfig, resolve
+from mtneuro.tasks.neural.config import SPLITS_BY_KIND, NeuralConfig, resolve
 from mtneuro.tasks.neural.metrics import (
     ACC_TOL,
     DELTA_ACC_TOL,
@@ -53,8 +53,6 @@ from mtneuro.tasks.neural.train import (
 from mtneuro.tasks.probe import checked_finite
 from mtneuro.tasks.scores import accuracy_and_f1
 from mtneuro.vocab import ENCODER_METHOD
-
-SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
 
 
 @dataclasses.dataclass
