@@ -31,7 +31,8 @@ def test_task2_prints_every_class_and_what_its_checkpoints_cost(
         names = ["background", "vessel"]
         summary = {"avg_f1": _stats(0.5), "avg_iou": _stats(0.25),
                    "balanced_accuracy": _stats(0.75), "f1": {n: _stats(0.5) for n in names},
-                   "iou": {n: _stats(0.25) for n in names}}
+                   "iou": {n: _stats(0.25) for n in names},
+                   "iou_pooled": {"background": _stats(0.9), "vessel": _stats(0.125)}}
         return Result(task="task2", setting="2d-4class", method="unet",
                       metrics={"summary": summary, "setting": {"dim": "2d",
                                                                "class_names": names}},
@@ -49,6 +50,8 @@ def test_task2_prints_every_class_and_what_its_checkpoints_cost(
          "± 0.020 over 2 seeds, balanced acc (non-background) 0.750"),
         "        background: F1 0.500 ± 0.020 over 2 seeds  IoU 0.250 ± 0.020 over 2 seeds",
         "            vessel: F1 0.500 ± 0.020 over 2 seeds  IoU 0.250 ± 0.020 over 2 seeds",
+        ("  IoU as MTNeuro scores it: per test image, 1 for a class absent from both its "
+         "truth and prediction; pooled over the test set: background 0.900, vessel 0.125"),
         "wrote run/metrics.json and 1 overlay PNG(s)",
         (f"kept 2 checkpoint(s) for --resume in {checkpoints} (4 MiB); delete them once the "
          "run needs no resuming")]

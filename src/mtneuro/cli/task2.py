@@ -144,8 +144,9 @@ def task2(
 
     Writes OUT/metrics.json (per-class F1, IoU, balanced accuracy per seed, and
     mean +- std over seeds; F1 from counts pooled over the test set, IoU per test
-    image then averaged, balanced accuracy over the non-background classes, as MTNeuro
-    defines them) and
+    image then averaged (a class absent from both an image's truth and prediction scores
+    1; the pooled IoU is printed beside it), balanced accuracy over the non-background
+    classes, as MTNeuro defines them) and
     overlay PNGs of a few test tiles per region. Example:
 
     \b
@@ -197,6 +198,10 @@ def task2(
             f"  {name:>16}: F1 {describe(summary['f1'][name], intervals.get('f1', {}).get(name))}"
             f"  IoU {describe(summary['iou'][name], intervals.get('iou', {}).get(name))}"
         )
+    pooled = summary.get("iou_pooled") or {}
+    click.echo("  IoU as MTNeuro scores it: per test image, 1 for a class absent from both its "
+               "truth and prediction; pooled over the test set: "
+               + ", ".join(f"{name} {pooled[name]['mean']:.3f}" for name in pooled))
     click.echo(f"wrote {path} and {len(result.figures)} overlay PNG(s)")
     note = checkpoint_note(out_dir)
     if note:
