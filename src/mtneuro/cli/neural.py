@@ -151,7 +151,8 @@ def _summary(m: dict, aggregate: bool = False) -> str:
         refit = ", then retrained on train + validation" if m.get("refit") else ""
         refit += "; readout on both encoders" if m.get("refit_ensemble") else ""
         parts.append(f"kept step {m['selected_step']} of {m['steps']} (best validation readout{refit})")
-    wall = f"{m['wall_s']:.1f} s" + (" per seed" if aggregate else "")
+    # the run's own time (load, training, readout); the record's wall_s adds figures and files
+    wall = f"run {m['wall_s']:.1f} s" + (" per seed" if aggregate else "")
     return (f"{m['method']} on {m['recording']} ({m['split']} split, seeds {seeds}): "
             f"{', '.join(parts)}; n_test {m['n_test']}; {wall}")
 
