@@ -155,7 +155,8 @@ def test_an_unknown_source_lists_the_sources_the_command_reads(tmp_path: Path, a
 def test_the_neural_line_names_its_time_as_the_runs_own() -> None:
     from mtneuro.cli.neural import _summary
 
-    metrics = {"method": "raw", "recording": "chewie-1", "split": "trial", "seed": 0,
+    metrics = {"method": "raw", "recording": "chewie-1", "kind": "reach", "split": "trial",
+               "seed": 0,
                "accuracy": 0.5, "delta_accuracy": 0.75, "n_test": 79, "steps": 0,
                "selected_step": 0, "wall_s": 6.14}
     assert _summary(metrics).endswith("; n_test 79; run 6.1 s")
