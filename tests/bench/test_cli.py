@@ -187,7 +187,7 @@ def test_dry_run_resume_marks_what_the_run_would_do_with_each_cell(tiny_task, tm
     assert stdout.splitlines()[-1] == "2 cell(s) in suite 'cli': 1 to run, 1 done earlier (kept)"
     code, stdout, _ = _run(["bench", "--suite", str(changed), "--out", str(out), "--resume",
                             "--dry-run"], capsys)
-    assert code == 0 and "tiny-a-ok-s1  (source phantom)  [rerun: config changed]" in stdout
+    assert code == 0 and "tiny-a-ok-s1  (source phantom)  [rerun: params.width changed]" in stdout
     assert stdout.splitlines()[-1] == "2 cell(s) in suite 'cli': 2 to run (2 rerun: config changed)"
     assert tiny_task.read_text().split() == ["ok-0", "ok-1"], "a dry run runs nothing"
     # a record that is JSON but no object (a traceback before) is a cell to run again

@@ -67,7 +67,7 @@ def test_resume_runs_only_incomplete_or_changed_cells(tiny_task, tmp_path, capsy
     run_suite(expand(_suite(methods=("ok",), params={"width": 2})), RunOptions(out, resume=True, quiet=True))
     assert _runs(tiny_task) == ["ok-0", "ok-1"]  # same ids, changed definition: rerun
     lines = capsys.readouterr().err.splitlines()  # said even when quiet: records are replaced
-    assert lines == [f"config changed since the earlier run: rerunning tiny-a-ok-s{seed}"
+    assert lines == [f"params.width changed since the earlier run: rerunning tiny-a-ok-s{seed}"
                      for seed in (0, 1)]
 
 
@@ -224,3 +224,13 @@ def test_cells_of_a_source_found_unreachable_are_skipped_not_retried(tiny_task, 
                       for cell in tried}
     assert all(status[f"tiny-b-ok-s{seed}"] == "complete" for seed in (0, 1, 2))
     assert len(_runs(tiny_task)) == jobs + 3  # the tried cells and setting b's: nothing else
+
+
+def test_what_changed_names_every_changed_key_by_its_dotted_path():
+    from mtneuro.bench.plan import _changed_keys
+
+    before = {"seed": 0, "params": {"steps": 200, "lr": 0.1}, "tag": None}
+    now = {"seed": 1, "params": {"steps": 100, "lr": 0.1, "wd": 0.5}, "tag": None}
+    assert _changed_keys(before, now) == ["params.steps", "params.wd", "seed"]
+    assert _changed_keys(before, before) == []  # the encoder file, then, is what changed
+    assert _changed_keys(None, now) == ["config"]

@@ -41,10 +41,25 @@ def earlier_run(out_dir: str | Path, cell: Cell) -> Earlier:
     return "new"
 
 
+def what_changed(cell: Cell, out_dir: str | Path) -> str:
+    """What differs from the record of ``cell`` in ``out_dir``: the cell's keys that changed
+    (``params.steps``, ``seed``), or ``encoder file`` when only its encoder file did."""
+    record = read_record(out_dir, cell.id)
+    before = (record or {}).get("cell")
+    keys = _changed_keys(before, json.loads(json.dumps(cell.to_dict())))
+    return ", ".join(keys) if keys else "encoder file"
+
+
+def _changed_keys(before: object, now: object, prefix: str = "") -> list[str]:
+    """The dotted keys whose values differ between two records (nested mappings entered)."""
+    if isinstance(before, dict) and isinstance(now, dict):
+        return [key for name in sorted(set(before) | set(now), key=str)
+                for key in _changed_keys(before.get(name), now.get(name), f"{prefix}{name}.")]
+    return [] if before == now else [prefix.rstrip(".") or "config"]
+
+
 def changed_line(cell: Cell, out_dir: str | Path | None = None) -> str:
     """The line the runner prints before rerunning a cell whose definition changed (with
-    ``out_dir``: or whose encoder file did, saying so)."""
-    record = read_record(out_dir, cell.id) if out_dir is not None else None
-    if record is not None and record.get("cell") == json.loads(json.dumps(cell.to_dict())):
-        return f"encoder file changed since the earlier run: rerunning {cell.id}"
-    return f"config changed since the earlier run: rerunning {cell.id}"
+    ``out_dir``: naming what changed, its keys or its encoder file)."""
+    what = what_changed(cell, out_dir) if out_dir is not None else "config"
+    return f"{what} changed since the earlier run: rerunning {cell.id}"
