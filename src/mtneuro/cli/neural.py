@@ -74,6 +74,10 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, re
     length = "--steps" if steps is not None else "--epochs" if epochs is not None else None
     if length and method in NEURAL_UNTRAINED_METHODS:
         warnings.warn(f"{length} not used: --method {method} trains nothing", stacklevel=1)
+    typed = click.get_current_context().get_parameter_source("refit_ensemble")
+    if refit_ensemble and not refit and typed is click.core.ParameterSource.COMMANDLINE:
+        warnings.warn("--refit-ensemble not used: the ensemble reads the refit's encoder, and "
+                      "--no-refit turns the refit off", stacklevel=1)
 
     with warnings.catch_warnings():  # the run says where it read the recording from
         warnings.simplefilter("ignore")
