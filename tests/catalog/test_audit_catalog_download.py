@@ -68,7 +68,8 @@ def test_lookup_order_is_explicit_then_env_then_cache_then_packaged(roots, monke
 def test_a_folder_with_the_files_name_is_not_the_file(roots):
     (roots["explicit"] / SLICE).unlink()
     (roots["explicit"] / SLICE).mkdir()
-    assert find_data_file(SLICE, roots["explicit"]).read_bytes() == b"env"
+    with pytest.warns(UserWarning, match=f"^{SLICE} is not in data root"):
+        assert find_data_file(SLICE, roots["explicit"]).read_bytes() == b"env"
 
 
 def test_user_cache_is_under_xdg_cache_home_or_the_home_cache(tmp_path, monkeypatch):
@@ -83,7 +84,7 @@ def test_missing_file_names_every_root_searched_and_what_to_do(tmp_path, monkeyp
     monkeypatch.setenv("MTNEURO_DATA", str(tmp_path / "env"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     (tmp_path / "given").mkdir()  # an explicit root that is not there fails before the search
-    with pytest.raises(DataError) as info:
+    with pytest.raises(DataError) as info, pytest.warns(UserWarning, match=r"^\$MTNEURO_DATA"):
         find_data_file("xray_masks/masks_ctx.npz", tmp_path / "given")
     message = str(info.value)
     assert message.startswith("xray_masks/masks_ctx.npz not found")
