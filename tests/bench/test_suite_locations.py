@@ -35,6 +35,13 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def _load_error(path: Path) -> str:
+    """The one-line error of loading the suite file at ``path``."""
+    with pytest.raises(ConfigError) as info:
+        load_suite(path)
+    return str(info.value)
+
+
 def test_the_good_suite_loads(tmp_path: Path) -> None:
     suite = load_suite(_write(tmp_path, GOOD))
     assert [(e.task, e.setting, e.params) for e in suite.grid] == [
@@ -61,16 +68,12 @@ def test_a_wrong_task_setting_method_or_param_names_file_and_entry(
         tmp_path: Path, old: str, new: str, message: str) -> None:
     assert GOOD.count(old) == 1
     path = _write(tmp_path, GOOD.replace(old, new))
-    with pytest.raises(ConfigError) as info:
-        load_suite(path)
-    assert str(info.value) == f"{path}: {message}"
+    assert _load_error(path) == f"{path}: {message}"
 
 
 def test_an_unknown_params_key_is_named_under_its_entry_with_the_close_key(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD.replace("params: {steps: 10}", "params: {stepz: 10}"))
-    with pytest.raises(ConfigError) as info:
-        load_suite(path)
-    head, _, valid = str(info.value).partition("; expected one of: ")
+    head, _, valid = _load_error(path).partition("; expected one of: ")
     assert head == (f"{path}: grid[1].params.stepz: unknown key "
                     "(did you mean 'grid[1].params.steps'?)")
     assert valid.split(", ")[:3] == ["data", "data_root", "method"] and "\n" not in valid
@@ -80,9 +83,7 @@ def test_a_nested_params_key_is_named_with_its_whole_path(tmp_path: Path) -> Non
     text = ("name: t\ngrid:\n  - task: task2\n    setting: 2d-4class\n    methods: [unet]\n"
             "    params: {train: {epochz: 2}}\n")
     path = _write(tmp_path, text)
-    with pytest.raises(ConfigError) as info:
-        load_suite(path)
-    assert str(info.value).startswith(
+    assert _load_error(path).startswith(
         f"{path}: grid[0].params.train.epochz: unknown key "
         "(did you mean 'grid[0].params.train.epochs'?); expected one of: epochs, ")
 
@@ -93,17 +94,13 @@ def test_an_encoder_param_is_checked_as_a_param(tmp_path: Path) -> None:
     text = ("name: t\ngrid:\n  - task: task1\n    setting: roi-c1\n    methods: [pca]\n"
             "    params: {encoder: 5}\n")
     path = _write(tmp_path, text)
-    with pytest.raises(ConfigError) as info:
-        load_suite(path)
-    assert str(info.value) == f"{path}: grid[0].params.encoder: expected str or null, got 5"
+    assert _load_error(path) == f"{path}: grid[0].params.encoder: expected str or null, got 5"
 
 
 def test_a_source_param_of_a_task_that_reads_no_volume_is_a_params_error(tmp_path: Path) -> None:
     """Only a volume task's cells set their source themselves; a neural config has none."""
     path = _write(tmp_path, GOOD.replace("params: {steps: 10}", "params: {source: slice}"))
-    with pytest.raises(ConfigError) as info:
-        load_suite(path)
-    assert str(info.value).startswith(f"{path}: grid[1].params.source: unknown key")
+    assert _load_error(path).startswith(f"{path}: grid[1].params.source: unknown key")
 
 
 def test_params_a_cell_sets_itself_are_left_to_the_cell_check(tmp_path: Path) -> None:
