@@ -190,7 +190,8 @@ def _check_no_source(spec: Suite, source: str | None, source_params: tuple[str, 
                    "machine; 1: in the cell's process. Default: the suite's ddp.")
 @click.option("--dry-run", is_flag=True,
               help="Check what the run checks before it starts (cell configs, source names "
-                   "and parameters, encoder files, OUT; no server is contacted), list the cells with their protocol cards (how each departs "
+                   "and parameters, encoder files, OUT; no server is contacted), list the "
+                   "cells with their protocol cards (how each departs "
                    "from the published protocol) and what the run would do with each (skip "
                    "it: recording not downloaded; with --resume: keep, rerun or run it), and "
                    "exit.")
