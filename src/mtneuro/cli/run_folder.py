@@ -5,8 +5,8 @@ A folder *holds a run* when it has one of the records the command writes there
 (:data:`RUN_RECORDS`; a record folder counts once a file is in it). Without ``--resume``
 such a folder is refused in one line naming ``--resume`` (where the command can resume)
 and ``--overwrite``; ``--overwrite`` removes those records, and only those, before the
-run starts; ``--resume`` needs something to resume (:data:`RESUMABLE`). Every check happens before data is loaded and before
-anything is written.
+run starts; ``--resume`` needs something to resume (:data:`RESUMABLE`). Every check
+happens before data is loaded and before anything is written.
 """
 
 from __future__ import annotations
