@@ -47,9 +47,10 @@ def test_nested_pretraining_is_resolved_once_with_the_task_fields():
                                                                                {"seed": 2})
     with pytest.warns(UserWarning, match=r"^pretrain.epochs not used: method pca pre-trains "
                       r"nothing on the fly$"):
-        assert task1.make_config(None, {"method": "pca", "pretrain": {"epochs": 2}}).pretrain is None
-    with pytest.warns(UserWarning, match=r"^pretrain.epochs, pretrain.base_lr not used: method byol "
-                      r"with a given encoder pre-trains nothing on the fly$"):
+        pca = task1.make_config(None, {"method": "pca", "pretrain": {"epochs": 2}})
+    assert pca.pretrain is None
+    with pytest.warns(UserWarning, match=r"^pretrain.epochs, pretrain.base_lr not used: method "
+                      r"byol with a given encoder pre-trains nothing on the fly$"):
         assert task1.make_config(None, {"method": "byol", "encoder": "x.pt", "pretrain": {
             "epochs": 2, "base_lr": 0.1, "batch_size": None}}).pretrain is None
     with warnings.catch_warnings():

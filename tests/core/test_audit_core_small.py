@@ -187,7 +187,8 @@ def test_a_missing_submodule_of_an_installed_package_is_not_called_uninstalled()
         require("pytest.audit_no_such_submodule", "seg")
     assert str(info.value) == (
         "pytest.audit_no_such_submodule is not in the installed pytest (needed for the task-2 "
-        'segmentation networks; an older or partial install?): pip install --upgrade "mtneuro[seg]"')
+        "segmentation networks; an older or partial install?): "
+        'pip install --upgrade "mtneuro[seg]"')
 
 # -- retained CPU memory --------------------------------------------------------------------
 

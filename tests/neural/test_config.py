@@ -37,7 +37,8 @@ def test_a_split_the_recording_cannot_take_fails_when_the_config_is_made(data, s
                                                                          valid):
     with pytest.raises(ConfigError) as info:
         NeuralConfig(data=data, split=split)
-    assert str(info.value) == f"split: expected one of {valid} for a {kind} recording, got {split!r}"
+    assert str(info.value) == (f"split: expected one of {valid} for a {kind} recording, "
+                               f"got {split!r}")
 
 
 @pytest.mark.parametrize(("data", "split"), [("chewie-1", "kfold"), ("mouse-ca1", "random"),
