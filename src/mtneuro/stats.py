@@ -269,3 +269,20 @@ def describe(summary: Mapping[str, Any], interval: Mapping[str, Any] | None = No
                  f"{interval['n']} {interval['unit']}")
     return text + (f"; deterministic: identical over {n} seeds" if n > 1
                    else "; 1 seed")
+
+
+def describe_row(named: list[tuple[str, str]]) -> str:
+    """``name value`` pairs (each a :func:`describe` text) on one line; where every value
+    has the same interval wording (``95% CI over 24 test tiles; deterministic: ...``) it is
+    said once at the end instead of after each value.
+
+    >>> describe_row([("a", "0.19 [0.1, 0.3] 95% CI over 24 tiles; 1 seed"),
+    ...               ("b", "0.90 [0.8, 0.9] 95% CI over 24 tiles; 1 seed")])
+    'a 0.19 [0.1, 0.3], b 0.90 [0.8, 0.9] (95% CI over 24 tiles; 1 seed)'
+    """
+    split = [text.partition("] ") for _, text in named]
+    wordings = {wording for _, bracket, wording in split if bracket}
+    if len(named) < 2 or len(wordings) != 1 or any(not bracket for _, bracket, _ in split):
+        return ", ".join(f"{name} {text}" for name, text in named)
+    values = ", ".join(f"{name} {value}]" for (name, _), (value, _, _) in zip(named, split))
+    return f"{values} ({wordings.pop()})"

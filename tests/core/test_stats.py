@@ -63,3 +63,17 @@ def test_per_class_accuracy_is_recall_and_nan_for_a_class_absent_from_the_test_s
     assert recall[:2] == [0.5, pytest.approx(2 / 3)] and math.isnan(recall[2])
     assert scores["accuracy"] == 0.6 and scores["n_test"] == 5
     assert scores["confusion"] == [[1, 0, 1], [1, 2, 0], [0, 0, 0]]
+
+
+def test_describe_row_says_a_shared_interval_wording_once():
+    from mtneuro.stats import describe_row
+
+    same = [("a", "0.19 [0.10, 0.30] 95% CI over 24 tiles; 1 seed"),
+            ("b", "0.90 [0.80, 0.95] 95% CI over 24 tiles; 1 seed")]
+    assert describe_row(same) == ("a 0.19 [0.10, 0.30], b 0.90 [0.80, 0.95] "
+                                  "(95% CI over 24 tiles; 1 seed)")
+    other = [same[0], ("b", "0.90 [0.80, 0.95] 95% CI over 12 tiles; 1 seed")]
+    assert describe_row(other) == ", ".join(f"{n} {t}" for n, t in other)  # said after each
+    seeds = [same[0], ("b", "0.812 ± 0.020 over 3 seeds")]
+    assert describe_row(seeds) == ", ".join(f"{n} {t}" for n, t in seeds)
+    assert describe_row(same[:1]) == "a " + same[0][1]
