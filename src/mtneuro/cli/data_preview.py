@@ -40,9 +40,5 @@ def preview(source: str, source_params: tuple[str, ...], out: Path, z: int | Non
         raise ConfigError(f"--out {out}: expected a .png file, got a {out.suffix} name")
     check_writable_folder(out.parent, "--out")  # before the source is read
     existed = out.is_file()
-    volume = open_cli_source(source, source_params)
-    if z is not None and not 0 <= z < volume.shape[0]:
-        # before render_preview's own check, whose message lacks the source's note
-        raise ConfigError(volume.outside_message("z", str(z), volume.shape[0]))
-    path = render_preview(volume, out, z=z)
+    path = render_preview(open_cli_source(source, source_params), out, z=z)
     click.echo(f"{'replaced' if existed else 'wrote'} {path}")

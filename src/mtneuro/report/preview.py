@@ -184,7 +184,7 @@ def render_preview(
     depth = source.shape[0]
     z = default_z(source) if z is None else int(z)
     if not 0 <= z < depth:
-        raise ConfigError(f"z {z} is outside the {source.name} volume (valid z: 0:{depth})")
+        raise ConfigError(source.outside_message("z", str(z), depth))
     has_labels = "pixel_labels" in source.channels
     rows = 3 if has_labels else 2
     fig = plt.figure(figsize=(16, 10.5 if has_labels else 7.5))
