@@ -258,31 +258,35 @@ def describe(summary: Mapping[str, Any], interval: Mapping[str, Any] | None = No
         summary: a :func:`mean_std` summary of one value, ``{"mean", "std", "n"}``.
         interval: its :func:`bootstrap_interval`, when recorded.
     """
+    value, wording = _value_and_wording(summary, interval, digits)
+    return value if wording is None else f"{value} {wording}"
+
+
+def _value_and_wording(summary: Mapping[str, Any], interval: Mapping[str, Any] | None,
+                       digits: int) -> tuple[str, str | None]:
+    """:func:`describe`'s text as the value with its interval (``0.829 [0.801, 0.855]``) and
+    the interval's wording (``95% CI over ...; 1 seed``), ``None`` where it has no interval."""
     mean, std, n = summary["mean"], summary.get("std") or 0.0, summary.get("n", 1)
     if mean is None or not np.isfinite(mean):
-        return "undefined"
+        return "undefined", None
     if n > 1 and np.isfinite(std) and std > 0:
-        return f"{mean:.{digits}f} ± {std:.{digits}f} over {n} seeds"
-    text = f"{mean:.{digits}f}"
-    if interval is not None and interval.get("low") is not None:
-        text += (f" [{interval['low']:.{digits}f}, {interval['high']:.{digits}f}] 95% CI over "
-                 f"{interval['n']} {interval['unit']}")
-    return text + (f"; deterministic: identical over {n} seeds" if n > 1
-                   else "; 1 seed")
+        return f"{mean:.{digits}f} ± {std:.{digits}f} over {n} seeds", None
+    seeds = f"deterministic: identical over {n} seeds" if n > 1 else "1 seed"
+    if interval is None or interval.get("low") is None:
+        return f"{mean:.{digits}f}; {seeds}", None
+    return (f"{mean:.{digits}f} [{interval['low']:.{digits}f}, {interval['high']:.{digits}f}]",
+            f"95% CI over {interval['n']} {interval['unit']}; {seeds}")
 
 
-def describe_row(named: list[tuple[str, str]]) -> str:
-    """``name value`` pairs (each a :func:`describe` text) on one line; where every value
-    has the same interval wording (``95% CI over 24 test tiles; deterministic: ...``) it is
-    said once at the end instead of after each value.
-
-    >>> describe_row([("a", "0.19 [0.1, 0.3] 95% CI over 24 tiles; 1 seed"),
-    ...               ("b", "0.90 [0.8, 0.9] 95% CI over 24 tiles; 1 seed")])
-    'a 0.19 [0.1, 0.3], b 0.90 [0.8, 0.9] (95% CI over 24 tiles; 1 seed)'
-    """
-    split = [text.partition("] ") for _, text in named]
-    wordings = {wording for _, bracket, wording in split if bracket}
-    if len(named) < 2 or len(wordings) != 1 or any(not bracket for _, bracket, _ in split):
-        return ", ".join(f"{name} {text}" for name, text in named)
-    values = ", ".join(f"{name} {value}]" for (name, _), (value, _, _) in zip(named, split))
-    return f"{values} ({wordings.pop()})"
+def describe_row(named: list[tuple[str, Mapping[str, Any], Mapping[str, Any] | None]],
+                 digits: int = 3) -> str:
+    """``name value`` for each ``(name, summary, interval)`` (:func:`describe`) on one line;
+    where every value has the same interval wording (``95% CI over 24 test tiles; ...``) it
+    is said once at the end instead of after each value."""
+    parts = [(name, *_value_and_wording(summary, interval, digits))
+             for name, summary, interval in named]
+    wordings = {wording for _, _, wording in parts}
+    if len(parts) < 2 or len(wordings) != 1 or None in wordings:
+        return ", ".join(f"{name} {value}" + (f" {wording}" if wording else "")
+                         for name, value, wording in parts)
+    return ", ".join(f"{name} {value}" for name, value, _ in parts) + f" ({wordings.pop()})"

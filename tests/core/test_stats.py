@@ -68,12 +68,18 @@ def test_per_class_accuracy_is_recall_and_nan_for_a_class_absent_from_the_test_s
 def test_describe_row_says_a_shared_interval_wording_once():
     from mtneuro.stats import describe_row
 
-    same = [("a", "0.19 [0.10, 0.30] 95% CI over 24 tiles; 1 seed"),
-            ("b", "0.90 [0.80, 0.95] 95% CI over 24 tiles; 1 seed")]
-    assert describe_row(same) == ("a 0.19 [0.10, 0.30], b 0.90 [0.80, 0.95] "
-                                  "(95% CI over 24 tiles; 1 seed)")
-    other = [same[0], ("b", "0.90 [0.80, 0.95] 95% CI over 12 tiles; 1 seed")]
-    assert describe_row(other) == ", ".join(f"{n} {t}" for n, t in other)  # said after each
-    seeds = [same[0], ("b", "0.812 ± 0.020 over 3 seeds")]
-    assert describe_row(seeds) == ", ".join(f"{n} {t}" for n, t in seeds)
-    assert describe_row(same[:1]) == "a " + same[0][1]
+    def one(mean: float, low: float, high: float, tiles: int = 24):
+        return {"mean": mean, "std": 0.0, "n": 1}, {"low": low, "high": high, "n": tiles,
+                                                    "unit": "tiles"}
+
+    same = [("a", *one(0.19, 0.10, 0.30)), ("b", *one(0.90, 0.80, 0.95))]
+    assert describe_row(same, digits=2) == ("a 0.19 [0.10, 0.30], b 0.90 [0.80, 0.95] "
+                                            "(95% CI over 24 tiles; 1 seed)")
+    other = [same[0], ("b", *one(0.90, 0.80, 0.95, tiles=12))]
+    assert describe_row(other, digits=2) == (  # said after each
+        "a 0.19 [0.10, 0.30] 95% CI over 24 tiles; 1 seed, "
+        "b 0.90 [0.80, 0.95] 95% CI over 12 tiles; 1 seed")
+    seeds = [same[0], ("b", {"mean": 0.812, "std": 0.02, "n": 3}, None)]
+    assert describe_row(seeds) == ("a 0.190 [0.100, 0.300] 95% CI over 24 tiles; 1 seed, "
+                                   "b 0.812 ± 0.020 over 3 seeds")
+    assert describe_row(same[:1], digits=2) == "a 0.19 [0.10, 0.30] 95% CI over 24 tiles; 1 seed"

@@ -144,13 +144,13 @@ def _aggregate(rows: list[dict]) -> dict:
 
 
 def _summary(m: dict, aggregate: bool = False) -> str:
-    from mtneuro.stats import describe, describe_row
+    from mtneuro.stats import describe_row
     from mtneuro.tasks.neural.task import score_keys
 
     seeds = m["seed"] if aggregate else [m["seed"]]
     parts = [describe_row([
-        (key, describe({"mean": m[key], "std": m.get(f"{key}_std", 0.0), "n": len(seeds)},
-                       (m.get("intervals") or {}).get(key)))
+        (key, {"mean": m[key], "std": m.get(f"{key}_std", 0.0), "n": len(seeds)},
+         (m.get("intervals") or {}).get(key))
         for key in score_keys(m)])]
     if not aggregate and m.get("steps") and not isinstance(m["selected_step"], list):
         refit = ", then retrained on train + validation" if m.get("refit") else ""

@@ -65,11 +65,11 @@ def task3(method, setting, source, source_params, seeds, encoder, quick, z_step,
     }
     result = run_task("task3", "quick" if quick else None, values, out, config_file=config_file,
                       overwrite=overwrite)
-    from mtneuro.stats import describe, describe_row
+    from mtneuro.stats import describe_row
 
     intervals = (result.metrics.get("intervals") or {}).get("r2_test") or {}
-    row = describe_row([(name, describe(v, intervals.get(name), digits=2))
-                        for name, v in result.metrics["r2_test"].items()])
+    row = describe_row([(name, v, intervals.get(name))
+                        for name, v in result.metrics["r2_test"].items()], digits=2)
     click.echo(
         f"task3 {result.method} ({result.setting}) on {result.config['source']}, held-out R²: "
         f"{row}; wrote {out}/metrics.json"
