@@ -38,8 +38,10 @@ from mtneuro.registry import unknown_name_message
 
 Kind = Literal["reach", "sleep"]
 
+#: A recording file's kind by its suffix: a reach .npz, a rodent .npy pair.
+_KIND_OF_SUFFIX: dict[str, Kind] = {".npz": "reach", ".npy": "sleep"}
 #: Recording formats this module reads (the first file of a catalogued dataset).
-_LOADABLE_SUFFIXES = (".npz", ".npy")
+_LOADABLE_SUFFIXES = tuple(_KIND_OF_SUFFIX)
 
 
 def _catalogued_recordings() -> dict[str, tuple[str, ...]]:
@@ -280,7 +282,7 @@ def recording_kind(spec: str | Path) -> Kind | None:
     """The kind of a catalogued recording name or a recording file, from names alone (no
     file is read); ``None`` where that needs the files (a folder, another suffix)."""
     relative = RECORDINGS.get(str(spec), (str(spec),))[0]
-    return {".npz": "reach", ".npy": "sleep"}.get(Path(relative).suffix)
+    return _KIND_OF_SUFFIX.get(Path(relative).suffix)
 
 
 def detect_kind(path: str | Path) -> Kind:
@@ -290,10 +292,8 @@ def detect_kind(path: str | Path) -> Kind:
         if list(path.glob(f"*{_RODENT_RATES_TAG}*.npy")):
             return "sleep"
         raise DataError(f"{path}: folder holds no *{_RODENT_RATES_TAG}*.npy rodent recording")
-    if path.suffix == ".npz":
-        return "reach"
-    if path.suffix == ".npy":
-        return "sleep"
+    if path.suffix in _KIND_OF_SUFFIX:
+        return _KIND_OF_SUFFIX[path.suffix]
     raise DataError(f"{path}: unknown recording format (expected a reach .npz or a rodent .npy pair)")
 
 

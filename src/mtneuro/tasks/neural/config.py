@@ -138,9 +138,20 @@ class NeuralConfig:
         from mtneuro.data.neural import recording_kind
 
         kind = recording_kind(self.data)
-        if kind is not None and self.split != "auto" and self.split not in SPLITS_BY_KIND[kind]:
-            raise ConfigError(f"split: expected one of {', '.join(SPLITS_BY_KIND[kind])} for a "
-                              f"{kind} recording, got {self.split!r}")
+        if kind is not None and self.split != "auto":
+            check_split(self.split, kind)
+
+
+
+def check_split(split: str, kind: str) -> None:
+    """``split`` is one a ``kind`` recording takes (:data:`SPLITS_BY_KIND`).
+
+    Raises:
+        ConfigError: naming the key, the value and the splits of that kind.
+    """
+    if split not in SPLITS_BY_KIND[kind]:
+        raise ConfigError(f"split: expected one of {', '.join(SPLITS_BY_KIND[kind])} for a "
+                          f"{kind} recording, got {split!r}")
 
 
 #: Per-kind defaults for the ``None`` fields: the MYOW reference setups (monkey:

@@ -24,7 +24,7 @@ from mtneuro.errors import ConfigError, DataError
 from mtneuro.ssl.augment.neural import NeuralAugment, zscore_statistics
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
-from mtneuro.tasks.neural.config import SPLITS_BY_KIND, NeuralConfig, resolve
+from mtneuro.tasks.neural.config import NeuralConfig, check_split, resolve
 from mtneuro.tasks.neural.metrics import (
     ACC_TOL,
     DELTA_ACC_TOL,
@@ -102,10 +102,7 @@ class NeuralOutcome:
 
 def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
     """The split(s) of the config: one, or one per fold for ``kfold``."""
-    valid = SPLITS_BY_KIND[rec.kind]
-    if config.split not in valid:
-        raise ConfigError(f"split: expected one of {', '.join(valid)} for a {rec.kind} recording, "
-                          f"got {config.split!r}")
+    check_split(config.split, rec.kind)  # a folder's kind is known only once it is read
     if config.split == "trial":
         return [S.trial_split(rec.trial)]
     if config.split == "kfold":
