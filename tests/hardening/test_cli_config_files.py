@@ -1,4 +1,4 @@
-"""A value in a command's ``--config`` file (task1, task3) or ``--set`` (task2) is used unless
+"""A value in a command's ``--config`` file (task1, task3, neural) or ``--set`` (task2) is used unless
 a flag is given: an option the user did not type has no default of its own that would win
 over the file (it did: ``setting: roi-c3`` in a file ran roi-c1). The defaults the help shows
 are the configs' own."""
@@ -102,3 +102,61 @@ def test_the_defaults_the_help_shows_are_the_configs(tmp_path: Path, command: st
         shown = re.search(rf"--{option} \S+ .*?\[default: ([^\]]+)\]", text)
         assert shown is not None, option
         assert shown.group(1) == str(defaults[key]), (option, shown.group(1), defaults[key])
+
+
+def test_neural_reads_its_config_file_and_flags_win(tmp_path: Path, configs: list) -> None:
+    (tmp_path / "c.yaml").write_text("data: chewie-1\nmethod: byol\nseed: 3\nsplit: kfold\n"
+                                     "lr: 0.001\nhidden: [32, 16]\nrefit: false\n")
+    _run(tmp_path, ["neural", "--config", "c.yaml"])
+    config = configs[-1]
+    assert (config["data"], config["method"], config["seed"], config["split"]) == (
+        "chewie-1", "byol", 3, "kfold")
+    assert (config["lr"], config["hidden"], config["refit"]) == (0.001, [32, 16], False)
+    _run(tmp_path, ["neural", "--config", "c.yaml", "--method", "raw", "--seed", "1",
+                    "--split", "trial", "--refit"])
+    config = configs[-1]
+    assert (config["method"], config["seed"], config["split"], config["refit"]) == (
+        "raw", 1, "trial", True)
+    assert config["lr"] == 0.001  # what no flag sets stays the file's
+    _run(tmp_path, ["neural", "--config", "c.yaml", "--seeds", "0", "1"])
+    assert (configs[-1]["seed"], configs[-1]["lr"]) == (0, 0.001)  # the first of --seeds
+
+
+def test_neural_quick_caps_the_steps_unless_a_length_is_given(tmp_path: Path, configs: list
+                                                             ) -> None:
+    from mtneuro.tasks.neural.config import QUICK_STEPS
+
+    _run(tmp_path, ["neural", "--data", "chewie-1", "--quick"])
+    assert (configs[-1]["steps"], configs[-1]["epochs"]) == (QUICK_STEPS, None)
+    _run(tmp_path, ["neural", "--data", "chewie-1", "--quick", "--steps", "50"])
+    assert configs[-1]["steps"] == 50
+    _run(tmp_path, ["neural", "--data", "chewie-1"])
+    assert configs[-1]["steps"] is None  # the kind's default, chosen when the data is read
+    (tmp_path / "c.yaml").write_text("epochs: 2\n")
+    _run(tmp_path, ["neural", "--data", "chewie-1", "--quick", "--config", "c.yaml"])
+    assert configs[-1]["epochs"] == 2  # epochs win over steps in a run
+
+
+def test_neural_data_is_required_from_the_flag_or_the_file(tmp_path: Path, configs: list
+                                                          ) -> None:
+    (tmp_path / "c.yaml").write_text("method: raw\n")
+    for extra in ([], ["--config", "c.yaml"]):
+        outcome = invoke(["neural", *extra, "--out", "run"], tmp_path)
+        assert outcome.code == 2 and outcome.err == (
+            "error: Missing option '--data' (or data: in the --config file). "
+            "(see mtneuro neural --help)\n")
+    assert configs == []
+
+
+def test_neural_help_shows_the_configs_defaults(tmp_path: Path) -> None:
+    from mtneuro.tasks.neural.config import NeuralConfig
+
+    text = " ".join(invoke(["neural", "--help"], tmp_path).out.split())
+    for option in ("method", "seed", "split", "folds"):
+        shown = re.search(rf"--{option} \S+ .*?\[default: ([^\]]+)\]", text)
+        assert shown is not None, option
+        assert shown.group(1) == str(getattr(NeuralConfig, option)), option
+    for switch in ("refit", "refit-ensemble"):
+        default = getattr(NeuralConfig, switch.replace("-", "_"))
+        shown = re.search(rf"--{switch} / --no-{switch} .*?\[default: ([^\]]+)\]", text)
+        assert shown is not None and shown.group(1) == (switch if default else f"no-{switch}")

@@ -338,6 +338,8 @@ def test_quick_preset_caps_steps_unless_a_length_is_given() -> None:
 
     assert quick_preset({}) == {"steps": QUICK_STEPS}
     assert quick_preset({"epochs": 3}) == quick_preset({"steps": 9}) == {}
+    # a command's unset --steps / --epochs arrive as None: still no length chosen
+    assert quick_preset({"steps": None, "epochs": None}) == {"steps": QUICK_STEPS}
 
 
 def test_headline_metrics_by_kind() -> None:

@@ -7,43 +7,57 @@ from typing import get_args
 
 import click
 
-from mtneuro.cli.options import MORE_SEEDS_ARGUMENT, SEEDS_OPTION, parse_seeds
-from mtneuro.tasks.neural.config import NeuralConfig, SplitName
+from mtneuro.cli.options import MORE_SEEDS_ARGUMENT, SEEDS_OPTION, parse_seeds, quick_option
+from mtneuro.tasks.neural.config import QUICK_STEPS, NeuralConfig, SplitName
 from mtneuro.vocab import NEURAL_METHODS, NEURAL_UNTRAINED_METHODS
 
 
+def _flag(name: str) -> str:
+    """The default of a ``--NAME/--no-NAME`` switch as the help writes it."""
+    return name if getattr(NeuralConfig, name.replace("-", "_")) else f"no-{name}"
+
+
 @click.command("neural", context_settings={"ignore_unknown_options": False})
-@click.option("--data", required=True, help="recording: a catalogue name (chewie-1, chewie-2, mihi-1, mouse-ca1, "
+@click.option("--data", default=None,
+              help="recording: a catalogue name (chewie-1, chewie-2, mihi-1, mouse-ca1, "
               "...; see `mtneuro data list`, get one with `mtneuro data download NAME`) or the path "
-              "of a reach .npz / rodent .npy")
+              "of a reach .npz / rodent .npy  [required, here or in --config]")
 @click.option("--data-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="data root for named recordings (else $MTNEURO_DATA, cache, packaged samples)")
-@click.option("--method", type=click.Choice(NEURAL_METHODS), default="myow", show_default=True,
+@click.option("--method", type=click.Choice(NEURAL_METHODS), default=None,
               help="myow / byol: self-supervised; supervised: an MLP end to end; pca / raw: no "
-                   "training")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="seed  [default: 0]")
+                   f"training  [default: {NeuralConfig.method}]")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help=f"seed  [default: {NeuralConfig.seed}]")
 @SEEDS_OPTION
+@quick_option(f"at most {QUICK_STEPS} optimiser steps (unless --steps or --epochs)")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="passes over the training bins, instead of --steps")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="most optimiser steps (default: the kind's, 1,000 reach / 1,500 sleep); "
                    "not with --epochs")
-@click.option("--split", type=click.Choice(get_args(SplitName)), default="auto", show_default=True,
-              help="trial/kfold (reach), block/random (sleep); auto = trial or block")
-@click.option("--folds", type=click.IntRange(min=3), default=10, show_default=True, help="folds of --split kfold")
-@click.option("--refit/--no-refit", default=NeuralConfig.refit, show_default=True,
+@click.option("--split", type=click.Choice(get_args(SplitName)), default=None,
+              help="trial/kfold (reach), block/random (sleep); auto = trial or block  "
+                   f"[default: {NeuralConfig.split}]")
+@click.option("--folds", type=click.IntRange(min=3), default=None,
+              help=f"folds of --split kfold  [default: {NeuralConfig.folds}]")
+@click.option("--refit/--no-refit", default=None,
               help="after choosing the training length and readout penalty on validation, retrain "
-                   "on training + validation with them (docs/neural.md)")
-@click.option("--refit-ensemble/--no-refit-ensemble", default=NeuralConfig.refit_ensemble,
-              show_default=True,
+                   "on training + validation with them (docs/neural.md)  "
+                   f"[default: {_flag('refit')}]")
+@click.option("--refit-ensemble/--no-refit-ensemble", default=None,
               help="with --refit, read out the first-pass encoder's features beside the "
-                   "retrained encoder's (both saved: encoder_first_pass.pt, encoder.pt)")
+                   "retrained encoder's (both saved: encoder_first_pass.pt, encoder.pt)  "
+                   f"[default: {_flag('refit-ensemble')}]")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="YAML file of NeuralConfig keys (lr, hidden, mined_weight, ...: "
+              "docs/neural.md); flags win")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="output folder (with several seeds, one seed-S/ folder each)")
 @click.option("--overwrite", is_flag=True, help="Replace the run OUT already holds.")
 @MORE_SEEDS_ARGUMENT
-def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, refit, refit_ensemble,
-           out_dir, overwrite, more_seeds) -> None:
+def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, folds, refit,
+           refit_ensemble, config_file, out_dir, overwrite, more_seeds) -> None:
     """Decode reach direction (monkey M1) or arousal state (mouse CA1, rat V1) from a recording.
 
     Trains METHOD on the training bins (self-supervised BYOL / MYOW, a supervised MLP,
@@ -55,53 +69,58 @@ def neural(data, data_root, method, seed, seeds, epochs, steps, split, folds, re
     the ensemble, DIR/encoder_first_pass.pt too: the readout reads its features first) and
     PNGs: confusion matrix, 2-D projection of the test representation, learning curve.
     With several seeds each seed's files go to DIR/seed-S/ and DIR/metrics.json holds
-    the per-seed numbers with mean and std.
+    the per-seed numbers with mean and std. Every other setting (learning rate, widths,
+    augmentations, MYOW's mining) is a key of the --config file.
     """
+    from mtneuro.cli.options import require_option
     from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.errors import ConfigError
 
+    require_option("data", data, config_file)
     seed_list = parse_seeds(seeds, more_seeds)
     if seed_list is not None and seed is not None:
         raise ConfigError("--seed and --seeds: choose one (--seeds 0 1 2 runs several seeds)")
-    seed_list = seed_list or [0 if seed is None else seed]
     if epochs is not None and steps is not None:
         raise ConfigError("--epochs and --steps: choose one (--epochs N: N passes over the "
                           "training bins; --steps N: N optimiser steps)")
     import warnings
 
     from mtneuro.data.neural import locate_recording
+    from mtneuro.tasks.registry import get_task
 
+    task = get_task("neural")
+    values = {"data": data, "data_root": data_root, "method": method, "split": split,
+              "folds": folds, "steps": steps, "epochs": epochs, "refit": refit,
+              "refit_ensemble": refit_ensemble,
+              "quiet": False}  # a bar on a terminal, a line every 30 s in a log
+    # no --seed / --seeds: the --config file's seed, else the config's default
+    configs = [task.make_config("quick" if quick else None, {**values, "seed": s}, config_file)
+               for s in seed_list or [seed]]
+    first = configs[0]
     length = "--steps" if steps is not None else "--epochs" if epochs is not None else None
-    if length and method in NEURAL_UNTRAINED_METHODS:
-        warnings.warn(f"{length} not used: --method {method} trains nothing", stacklevel=1)
+    if length and first.method in NEURAL_UNTRAINED_METHODS:
+        warnings.warn(f"{length} not used: --method {first.method} trains nothing", stacklevel=1)
     typed = click.get_current_context().get_parameter_source("refit_ensemble")
-    if refit_ensemble and not refit and typed is click.core.ParameterSource.COMMANDLINE:
+    if refit_ensemble and not first.refit and typed is click.core.ParameterSource.COMMANDLINE:
         warnings.warn("--refit-ensemble not used: the ensemble reads the refit's encoder, and "
                       "--no-refit turns the refit off", stacklevel=1)
 
     with warnings.catch_warnings():  # the run says where it read the recording from
         warnings.simplefilter("ignore")
-        locate_recording(data, data_root)  # a recording that is not there loses no earlier run
+        # a recording that is not there loses no earlier run
+        locate_recording(first.data, first.data_root)
     prepare_run_folder(out_dir, "neural", overwrite=overwrite)
 
     from mtneuro.report.record import run_and_record
-    from mtneuro.tasks.registry import get_task
 
-    task = get_task("neural")
     results = []
-    for s in seed_list:
-        config = task.make_config(None, {
-            "data": data, "data_root": data_root, "method": method, "seed": s, "split": split,
-            "folds": folds, "steps": steps, "epochs": epochs, "refit": refit,
-            "refit_ensemble": refit_ensemble,
-            "quiet": False,  # a bar on a terminal, a line every 30 s in a log
-        })
-        target = out_dir if len(seed_list) == 1 else out_dir / f"seed-{s}"
+    for config in configs:
+        target = out_dir if len(configs) == 1 else out_dir / f"seed-{config.seed}"
         result = run_and_record(task, config, target)
         _save_encoder(result.artefacts["outcome"], target)
         results.append(result)
         click.echo(_summary(result.metrics))
-    if len(seed_list) > 1:
+    if len(results) > 1:
         _write_aggregate(task, results, out_dir)
     click.echo(f"wrote {out_dir / 'metrics.json'}")
 

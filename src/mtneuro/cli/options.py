@@ -162,17 +162,18 @@ def quick_option(description: str):
     return click.option("--quick", is_flag=True, help=f"quick preset: {description}")
 
 
-def require_method(method: str | None, config_file: str | Path | None) -> None:
-    """``--method`` is given, as a flag or as ``method:`` in the ``--config`` file: a task
-    config's default method is no choice the user made.
+def require_option(key: str, value: Any, config_file: str | Path | None) -> None:
+    """``--KEY`` is given, as a flag or as ``KEY:`` in the ``--config`` file: a config's
+    default (a task's method) is no choice the user made, and a key without one (a neural
+    run's recording) is better asked for as the option it is.
 
     Raises:
         click.UsageError: neither gives it (one line, as click's own missing option).
     """
     from mtneuro.config import load_yaml_mapping
 
-    if method is None and (config_file is None or "method" not in load_yaml_mapping(config_file)):
-        raise click.UsageError("Missing option '--method' (or method: in the --config file).")
+    if value is None and (config_file is None or key not in load_yaml_mapping(config_file)):
+        raise click.UsageError(f"Missing option '--{key}' (or {key}: in the --config file).")
 
 
 def run_task(name: str, preset: str | None, values: dict[str, Any], out: str | Path, *,

@@ -12,7 +12,7 @@ from mtneuro.cli.options import (
     parse_seeds,
     parse_source_params,
     quick_option,
-    require_method,
+    require_option,
     run_task,
     volume_run_options,
 )
@@ -49,7 +49,7 @@ from mtneuro.vocab import VOLUME_METHODS
 def task1(setting, method, source, source_params, dim, seeds, encoder, quick, protocol, epochs,
           z_step, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:
     """Classify tiles into CTX / STR / VP / ZI; writes OUT/metrics.json and PNGs."""
-    require_method(method, config_file)
+    require_option("method", method, config_file)
     values = {
         "setting": setting, "method": method, "source": source, "dim": dim, "encoder": encoder,
         "seeds": parse_seeds(seeds, more_seeds), "epochs": epochs, "z_step": z_step,

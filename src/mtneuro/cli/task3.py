@@ -11,7 +11,7 @@ from mtneuro.cli.options import (
     parse_seeds,
     parse_source_params,
     quick_option,
-    require_method,
+    require_option,
     run_task,
     volume_run_options,
 )
@@ -54,7 +54,7 @@ def task3(method, setting, source, source_params, seeds, encoder, quick, z_step,
           exact_features, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:
     """R² of linear readouts of vessels, axons, cell count/size/spacing (in-sample, as published,
     and held-out ridge); writes OUT/metrics.json."""
-    require_method(method, config_file)
+    require_option("method", method, config_file)
     values = {
         "method": method, "setting": setting, "source": source, "encoder": encoder,
         "seeds": parse_seeds(seeds, more_seeds), "z_step": z_step, "connectivity": connectivity,

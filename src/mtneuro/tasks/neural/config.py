@@ -28,6 +28,10 @@ SplitName = Literal["auto", "trial", "kfold", "block", "random"]
 SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
 Schedule = Literal["constant", "cosine"]
 
+#: Most optimiser steps of the ``quick`` preset (``mtneuro neural --quick``) when neither
+#: ``steps`` nor ``epochs`` is given.
+QUICK_STEPS = 400
+
 _nonneg = check(lambda v: v >= 0, "float >= 0")
 _nonneg_int = check(lambda v: v >= 0, "int >= 0")
 

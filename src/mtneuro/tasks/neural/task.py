@@ -20,13 +20,14 @@ from typing import Any
 
 from mtneuro.data.neural import RECORDINGS, is_binned
 from mtneuro.tasks.api import Result, RunSkipped, Task
+from mtneuro.tasks.neural.config import QUICK_STEPS
 from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS, TASK_TITLES
-
-QUICK_STEPS = 400
 
 
 def quick_preset(given: Mapping[str, Any]) -> dict[str, Any]:
-    return {} if "steps" in given or "epochs" in given else {"steps": QUICK_STEPS}
+    # a command's unset --steps / --epochs arrive as None: no length chosen
+    chosen = any(given.get(key) is not None for key in ("steps", "epochs"))
+    return {} if chosen else {"steps": QUICK_STEPS}
 
 
 def score_keys(metrics: Mapping[str, Any]) -> tuple[str, str]:
