@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.protocol import SUBVOLUME_NOTE
+from mtneuro.tasks.protocol import SUBVOLUME_NOTE, task3_card
 from mtneuro.tasks.region import run_task1
 from mtneuro.tasks.region_head import (
     HeadSettings,
@@ -184,3 +184,20 @@ def test_task1_cards():
     assert len(probe) == 1 and "whole un-normalised 256-px tiles" in probe[0]
     assert "ssl_eval_trainer.py:72-82" in probe[0] and "random 128-px crops" not in probe[0]
     assert any(d.startswith("pre-training epochs 25 (reference 800") for d in quick["deviations"])
+
+
+def test_a_slice_step_is_no_deviation_of_a_one_slice_source():
+    # the slice source's windows are read whatever the step: its card must not list one
+    step = "every n-th slice, n = 8 (reference 1, taskconfig/task1.json:18-20, all slices)"
+    quick = task1_config(method="pca", quick=True)
+    assert step in task1_card(quick, "phantom")["deviations"]
+    assert step not in task1_card(quick, "slice")["deviations"]
+    one_slice = {"source": "cache", "shape": [1, 64, 64], "upstream": {"source": "slice"}}
+    assert step not in task1_card(quick, one_slice)["deviations"]
+    assert step in task1_card(quick, {"source": "phantom", "shape": [96, 64, 64]})["deviations"]
+    from mtneuro.tasks.registry import get_task
+
+    task3 = get_task("task3").make_config("quick", {"method": "pca"})
+    assert any(d.startswith("every n-th slice, n = 8") for d in task3_card(task3)["deviations"])
+    assert not any(d.startswith("every n-th slice") for d in task3_card(task3, "slice")
+                   ["deviations"])

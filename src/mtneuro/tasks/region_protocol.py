@@ -174,14 +174,15 @@ def task1_card(config: Any, source: Any = None) -> dict[str, Any]:
         out += _paper_deviations(config, recipe)
     else:
         out += _resized_deviations(config, recipe)
-    out += _size_deviations(config)
+    data = source if source is not None else config.source
+    out += _size_deviations(config, data)
     out += pretraining_deviations(config)
     if method == "encoder":
         out.append("a user encoder: no published row to compare with")
     if config.dim == "3d":
         out.append("3D blocks: the released task-1 scripts are 2D (taskconfig/task1.json:21, "
                    "volume_z 1)")
-    out += data_deviations(source if source is not None else config.source, config.setting)
+    out += data_deviations(data, config.setting)
     name = f"task1-{recipe.protocol}" + ("-quick" if config.quick else "")
     return card(name, TASK1_VERSION, out)
 
@@ -243,11 +244,11 @@ def _resized_deviations(config: Any, recipe: RegionRecipe) -> list[str]:
             "the four 128-px corner crops, scripts/task1_ssl.py:272-293)"]
 
 
-def _size_deviations(config: Any) -> list[str]:
-    from mtneuro.tasks.protocol import differs
+def _size_deviations(config: Any, source: Any) -> list[str]:
+    from mtneuro.tasks.protocol import differs, slice_step_differs
 
-    out = differs("every n-th slice, n =", config.preset("z_step"), 1,
-                  "taskconfig/task1.json:18-20, all slices")
+    out = slice_step_differs("every n-th slice, n =", config.preset("z_step"),
+                             "taskconfig/task1.json:18-20, all slices", source)
     if config.method in SUPERVISED_METHODS:
         out += differs("backbone", config.preset("backbone"), "resnet18", f"{_SUP}:12")
     return out
