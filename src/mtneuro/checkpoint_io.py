@@ -89,6 +89,7 @@ def load_state(
     what: str,
     required: Mapping[str, type | tuple[type, ...]] | None = None,
     map_location: str | torch.device = "cpu",
+    pickled_fix: str = "",
 ) -> dict[str, Any]:
     """Read a dict written by :func:`save_state` without running any code from the file.
 
@@ -97,6 +98,8 @@ def load_state(
         what: what the file should be, for messages (e.g. ``"training checkpoint"``).
         required: keys the dict must have, with the type(s) of each value.
         map_location: where tensors are loaded.
+        pickled_fix: what to do instead, said when the file holds pickled Python objects
+            (e.g. a whole model from ``torch.save(model)``).
 
     Raises:
         CheckpointError: the file is missing or does not load with ``weights_only=True``
@@ -115,10 +118,14 @@ def load_state(
         if map_location is not None and not refused and "device" in str(err).lower():
             raise CheckpointError(f"{what} {path} cannot be loaded onto {map_location}: "
                                   f"{_reason(err)}") from None
-        raise CheckpointError(
-            f"{what} {path} is not a torch checkpoint that loads safely ({_SAFE_LOAD}): "
-            f"{_reason(err)}; the file is damaged or was not written by this version of mtneuro"
-        ) from None
+        if _PICKLED.search(str(err)):  # an intact file that would run code: say so
+            fix = f"; {pickled_fix}" if pickled_fix else ""
+            why = ("it holds pickled Python objects, which mtneuro never unpickles (they can "
+                   f"run code){fix}")
+        else:  # torch's own reason (e.g. "KeyError: 101") means little alone
+            why = "the file is damaged or was not written by this version of mtneuro"
+        raise CheckpointError(f"{what} {path} is not a torch checkpoint that loads safely "
+                              f"({_SAFE_LOAD}): {_reason(err)}; {why}") from None
     if not isinstance(payload, dict):
         raise CheckpointError(f"{what} {path}: expected a dict, got {type(payload).__name__}")
     check_keys(payload, required or {}, path, what)
@@ -158,6 +165,10 @@ def restore_into(target: Any, state: Mapping[str, Any], key: str, path: str | os
         raise CheckpointError(
             f"{what} {path}: {key!r} does not fit this run ({_reason(err)})"
         ) from None
+
+
+#: torch's words for a pickled object its weights-only loader refused (allowed or blocked)
+_PICKLED = re.compile(r"Unsupported global|unsupported GLOBAL")
 
 
 def _reason(err: BaseException, limit: int = 200) -> str:

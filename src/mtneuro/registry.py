@@ -60,12 +60,20 @@ def import_object(ref: str, kind: str = "object") -> Any:
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
         raise ConfigError(f"{kind} {ref!r}: expected 'package.module:attribute'")
+    if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
+        raise ConfigError(f"{kind} {ref!r}: name the module as Python imports it, not its "
+                          f"file: {dotted_module(module_name)}:{attr} ({ON_PATH})")
     try:
         obj: Any = importlib.import_module(module_name)
     except MtneuroError:  # e.g. a missing extra: its own message says what to install
         raise
     except ImportError as exc:
-        raise ConfigError(f"{kind} {ref!r}: cannot import module {module_name!r} ({exc})") from exc
+        missing = getattr(exc, "name", None) or ""
+        # the module itself (not a dependency it imports) is not on the path
+        hint = (f"; {ON_PATH}" if missing and (module_name + ".").startswith(missing + ".")
+                else "")
+        raise ConfigError(f"{kind} {ref!r}: cannot import module {module_name!r} "
+                          f"({exc}){hint}") from exc
     except Exception as exc:  # noqa: BLE001 - the user's module: any error, said in one line
         raise ConfigError(f"{kind} {ref!r}: importing module {module_name!r} raised "
                           f"{raised(exc)}") from exc
@@ -74,6 +82,19 @@ def import_object(ref: str, kind: str = "object") -> Any:
             raise ConfigError(f"{kind} {ref!r}: module {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     return obj
+
+
+#: Where Python looks for a user's module: a console script does not look in the
+#: current folder, as ``python -m`` does.
+ON_PATH = ("the folder holding its package must be on PYTHONPATH, e.g. run PYTHONPATH=. "
+           "mtneuro ... from that folder")
+
+
+def dotted_module(path_text: str) -> str:
+    """``"mypkg/encoders.py"`` -> ``"mypkg.encoders"``: a module file's import name, as
+    a relative path spells it (``./`` and the ``.py`` suffix dropped)."""
+    text = path_text.replace("\\", "/").removesuffix(".py")
+    return ".".join(part for part in text.split("/") if part not in ("", "."))
 
 
 def import_callable(ref: str, kind: str = "encoder") -> Callable[..., Any]:

@@ -269,7 +269,9 @@ def test_import_object_follows_a_dotted_attribute_path() -> None:
     ("os", "object 'os': expected 'package.module:attribute'"),
     ("os:path.nope", "object 'os:path.nope': module 'os' has no attribute 'path.nope'"),
     ("audit_no_such_module:f", ("object 'audit_no_such_module:f': cannot import module "
-                                "'audit_no_such_module' (No module named 'audit_no_such_module')")),
+                                "'audit_no_such_module' (No module named 'audit_no_such_module'); "
+                                "the folder holding its package must be on PYTHONPATH, e.g. run "
+                                "PYTHONPATH=. mtneuro ... from that folder")),
 ])
 def test_a_bad_import_reference_names_it_and_why(ref: str, message: str) -> None:
     with pytest.raises(ConfigError) as info:

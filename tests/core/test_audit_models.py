@@ -308,7 +308,8 @@ def _config(**kwargs: object) -> SimpleNamespace:
 def test_a_2d_encoder_is_refused_by_a_3d_task():
     flat = create_encoder("resnet-tiny", widths=(4, 8))
     with pytest.raises(ConfigError, match=r"takes 2D inputs but the task runs in 3D; pass --dim "
-                                          r"2d or a 3D encoder$"):
+                                          r"2d \(in a bench suite, params: \{dim: 2d\} in "
+                                          r"the grid entry\) or a 3D encoder$"):
         FrozenEncoders(_config(dim="3d"), 3, encoder=flat)(0)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -66,19 +67,21 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
     """
     if not spec:
         return
+    from mtneuro.models.user import ENTRY_POINT_GROUP, refuse_python_file
+
+    refuse_python_file(spec, f"{option} {spec!r}")
     if not Path(spec).is_file():
         from importlib.metadata import entry_points
 
         from mtneuro.models.registry import list_encoders
-        from mtneuro.models.user import ENTRY_POINT_GROUP
 
-        if spec.endswith((".pt", ".pth", ".ckpt")) or "/" in spec or "\\" in spec:
-            raise ConfigError(f"{option} {spec}: file not found")
-        if ":" in spec:
+        if ":" in spec and not os.path.splitdrive(spec)[0]:  # C:\\x.pt is a path
             from mtneuro.registry import import_callable
 
             import_callable(spec, option)
             return
+        if spec.endswith((".pt", ".pth", ".ckpt")) or "/" in spec or "\\" in spec:
+            raise ConfigError(f"{option} {spec}: file not found")
         names = [*list_encoders(), *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
         if spec not in names:
             close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)

@@ -47,6 +47,14 @@ from mtneuro.models.registry import create_encoder, list_encoders
 from mtneuro.registry import import_callable
 
 FORMAT = "mtneuro-encoder/1"
+#: What the image tasks feed an encoder, and how a model made for RGB takes it.
+ONE_CHANNEL = ("the tasks feed one-channel float tiles, (B, 1, H, W) or (B, 1, D, H, W), in "
+               "[0, 1] and normalised with the encoder's mean / std; a model made for RGB "
+               "must take one channel (e.g. x.expand(-1, 3, -1, -1) at the start of its "
+               "forward) and declare in_channels 1")
+#: How a user's own architecture and weights reach a task (docs/bring_your_own_encoder.md).
+_OWN_WEIGHTS = ("load it inside a module:callable that builds the model and returns it "
+                "(--encoder mypkg.encoders:build; docs/bring_your_own_encoder.md)")
 _KEYS = {"name": str, "kwargs": dict, "state_dict": dict, "out_dim": int, "input": dict,
          "meta": dict}
 
@@ -111,7 +119,8 @@ def input_normalisation(input_spec: Mapping[str, Any], what: str = "encoder") ->
             raise ConfigError(f"{what}: takes images of {channels} channel(s) (input {key} "
                               f"{value}); MTNeuro's X-ray images have 1 channel: pre-train on a "
                               "one-channel source (e.g. mtneuro pretrain --source phantom, or "
-                              "an image folder with --source-param channels=1)")
+                              "an image folder with --source-param channels=1); "
+                              f"{ONE_CHANNEL}")
         try:
             values[key] = float(items[0])
         except (TypeError, ValueError):
@@ -199,11 +208,14 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             encoder checkpoint, has another format version, or lacks a key (one line each).
     """
     path = Path(path)
-    payload = load_state(path, what="encoder checkpoint", map_location=map_location)
+    payload = load_state(path, what="encoder checkpoint", map_location=map_location,
+                         pickled_fix=f"save model.state_dict() instead and {_OWN_WEIGHTS}")
     if "format" not in payload:
+        bare = bool(payload) and all(isinstance(v, torch.Tensor) for v in payload.values())
+        fix = (f"; a bare state_dict names no architecture: {_OWN_WEIGHTS}" if bare else "")
         raise DataError(
             f"{str(path)!r} is not an mtneuro encoder checkpoint "
-            f"(expected a dict with format {FORMAT!r})"
+            f"(expected a dict with format {FORMAT!r}){fix}"
         )
     if payload["format"] != FORMAT:
         raise DataError(
@@ -238,8 +250,10 @@ def load_encoder(
     if ":" in name and not trust_code:
         raise CheckpointError(
             f"encoder checkpoint {path} names the code {name!r} to build its encoder, and "
-            "mtneuro calls no code a file names; if you trust the file, load it in Python with "
-            "load_encoder(path, trust_code=True), or register the encoder and save it by name"
+            "mtneuro calls no code a file names; give that code itself instead (--encoder "
+            f"{name}, which must build the model and load its weights), or, if you trust the "
+            "file, load it in Python with mtneuro.models.checkpoint.load_encoder(path, "
+            "trust_code=True)"
         )
     try:
         encoder = build_encoder(name, payload["kwargs"])

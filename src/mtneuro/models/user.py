@@ -29,9 +29,9 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError, DataError, MtneuroError
-from mtneuro.models.checkpoint import load_encoder, with_encoder_facts
+from mtneuro.models.checkpoint import ONE_CHANNEL, load_encoder, with_encoder_facts
 from mtneuro.models.registry import ENCODERS, create_encoder, list_encoders
-from mtneuro.registry import import_callable, raised
+from mtneuro.registry import ON_PATH, dotted_module, import_callable, raised
 
 ENTRY_POINT_GROUP = "mtneuro.encoders"
 DEFAULT_INPUT_SPEC: dict[str, Any] = {"spatial_dims": 2, "in_channels": 1, "size": 64}
@@ -39,6 +39,18 @@ DEFAULT_INPUT_SPEC: dict[str, Any] = {"spatial_dims": 2, "in_channels": 1, "size
 
 def _entry_point_names() -> list[str]:
     return sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+
+
+def refuse_python_file(spec: str, who: str) -> None:
+    """A ``.py`` file given as an encoder: a module to import, not a checkpoint to load.
+
+    Raises:
+        ConfigError: naming the ``module:callable`` form of that file.
+    """
+    if spec.endswith(".py"):
+        raise ConfigError(f"{who}: a Python file is no encoder; give its module and the "
+                          f"callable that builds the encoder, {dotted_module(spec)}:CALLABLE "
+                          f"({ON_PATH})")
 
 
 def _call(spec: str, factory: Any) -> Any:
@@ -92,9 +104,10 @@ def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str =
         with torch.no_grad():
             out = encoder(torch.zeros(shape, device=device))
     except Exception as exc:
+        image = "" if len(shape) == 2 else f"; {ONE_CHANNEL}"
         raise ConfigError(
             f"encoder {spec!r}: forward on a dummy input of shape {shape} failed "
-            f"({type(exc).__name__}: {exc})"
+            f"({type(exc).__name__}: {exc}){image}"
         ) from exc
     finally:
         encoder.train(was_training)
@@ -125,6 +138,7 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
         return _finish(f"in-memory {type(spec).__name__}", spec, None)
     if not isinstance(spec, str) or not spec:
         raise ConfigError(f"encoder spec: expected a non-empty string, got {spec!r}")
+    refuse_python_file(spec, f"encoder {spec!r}")
     path = Path(spec)
     if path.is_file():
         encoder = load_encoder(path)

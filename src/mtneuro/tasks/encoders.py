@@ -32,7 +32,8 @@ def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str, conf
     dims = int(encoder_spec["spatial_dims"])  # present: checked just above
     if dims != spatial_dims:
         # Task 3 has no --dim: it always reads 2D crops.
-        fix = (f"pass --dim {dims}d or a {spatial_dims}D encoder" if hasattr(config, "dim")
+        fix = (f"pass --dim {dims}d (in a bench suite, params: {{dim: {dims}d}} in the grid "
+               f"entry) or a {spatial_dims}D encoder" if hasattr(config, "dim")
                else f"this task takes {spatial_dims}D encoders only")
         raise ConfigError(
             f"encoder {spec!r} takes {dims}D inputs but the task runs in {spatial_dims}D; {fix}"

@@ -19,7 +19,9 @@ import torch
 from torch import nn
 
 from mtneuro.acceleration import channels_last_pays
-from mtneuro.errors import ConfigError, DataError
+from mtneuro.errors import ConfigError, DataError, MtneuroError
+from mtneuro.models.checkpoint import ONE_CHANNEL
+from mtneuro.registry import raised
 from mtneuro.tasks.tile_inputs import as_unit_float
 
 
@@ -70,12 +72,24 @@ def extract_features(
                     batch = (batch - mean) / std
                 if nhwc:
                     batch = batch.contiguous(memory_format=torch.channels_last)
-                out.append(_checked_features(encoder(batch), batch, encoder))
+                out.append(_checked_features(_forward(encoder, batch), batch, encoder))
     finally:
         encoder.train(was_training)
     if not out:
         raise DataError("extract_features: no images")
     return checked_finite(torch.cat(out).numpy(), f"encoder {type(encoder).__name__}")
+
+
+def _forward(encoder: nn.Module, batch: torch.Tensor) -> object:
+    """``encoder(batch)``; an error of the encoder's own code is one line naming the batch it
+    was given (the encoder is the user's: any exception)."""
+    try:
+        return encoder(batch)
+    except MtneuroError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's forward: any error, one line
+        raise DataError(f"encoder {type(encoder).__name__}: forward on a batch of shape "
+                        f"{tuple(batch.shape)} raised {raised(exc)}; {ONE_CHANNEL}") from exc
 
 
 def checked_finite(features: np.ndarray, who: str) -> np.ndarray:

@@ -179,8 +179,12 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
     else:
         out += differs("encoder crops of tiles resized to", config.input_size, 64,
                        "self_supervised/data/datasets/brain_dataset.py:22")
-        out.append("encoder inputs normalised with the encoder's mean / std (reference: [0, 1] "
-                   "intensities, annots/latents.py:23-39)")
+        # a user's encoder declares its own (often none: then there is no deviation, but
+        # the card is written before the encoder is built, so it says which applies)
+        whose = ("the mean / std the encoder declares, if any" if method == "encoder"
+                 else "the encoder's mean / std")
+        out.append(f"encoder inputs normalised with {whose} (reference: [0, 1] intensities, "
+                   "annots/latents.py:23-39)")
     if method in ("supervised", "supervised-mixup"):
         out.append("supervised encoder trained on task 1 (resized protocol); the released "
                    "get_latents loads no weights for supervised encoders "
