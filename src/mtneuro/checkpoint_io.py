@@ -11,11 +11,16 @@ before it writes, so every file it writes can be read back this way.
 
 A file that is missing, damaged, not of this kind, or lacks a key the caller
 needs fails with one line (:class:`~mtneuro.errors.CheckpointError`) naming the
-file and what was expected.
+file and what was expected. torch checks neither the zip's CRCs nor the tensors'
+bytes, so a file changed after it was written (a flipped bit on disk, a bad copy) would
+load and be trained on: :func:`save_state` stores a SHA-256 of the contents under
+:data:`INTEGRITY_KEY` and :func:`load_state` refuses a file whose contents no longer match
+(files written before it, without the key, are read unchecked).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -37,6 +42,10 @@ from mtneuro.errors import CheckpointError
 PLAIN_TYPES = (torch.Tensor, torch.nn.Parameter, str, int, float, bool, type(None))
 _CONTAINERS = (dict, OrderedDict, list, tuple)
 _SAFE_LOAD = "torch.load(weights_only=True), tensors and plain values only"
+#: The key of the contents' SHA-256 (:func:`content_digest`) in every file save_state writes.
+INTEGRITY_KEY = "content_sha256"
+#: What to do about a damaged file, unless the caller knows better.
+_DAMAGED_FIX = "use a good copy, or rerun what wrote it"
 
 
 def check_plain(value: Any, where: str = "checkpoint") -> None:
@@ -52,6 +61,35 @@ def check_plain(value: Any, where: str = "checkpoint") -> None:
             f"{where}: a {type(value).__name__} cannot be loaded with weights_only=True; "
             "store it as tensors or plain values"
         )
+
+
+def content_digest(value: Any) -> str:
+    """SHA-256 of a checkpoint payload's contents: every tensor's dtype, shape and bytes and
+    every plain value, in key order, so the same contents give the same digest however
+    ``torch.save`` laid them out (and wherever the tensors were loaded)."""
+    digest = hashlib.sha256()
+    _feed(digest, value)
+    return digest.hexdigest()
+
+
+def _feed(digest: Any, value: Any) -> None:
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().to("cpu").contiguous().reshape(-1)
+        digest.update(f"T{tensor.dtype}{tuple(value.shape)}:".encode())
+        digest.update(tensor.view(torch.uint8).numpy())
+    elif isinstance(value, Mapping):
+        digest.update(b"{")
+        for key in sorted(value, key=lambda k: (type(k).__name__, k)):
+            digest.update(f"{type(key).__name__}:{key!r}=".encode())
+            _feed(digest, value[key])
+        digest.update(b"}")
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"[{len(value)}:".encode())
+        for item in value:
+            _feed(digest, item)
+        digest.update(b"]")
+    else:
+        digest.update(f"{type(value).__name__}:{value!r};".encode())
 
 
 def plain_json(value: Any) -> Any:
@@ -74,13 +112,25 @@ def save_state(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
     Raises:
         TypeError: ``payload`` holds a value that would not load back safely (a bug).
     """
-    payload = dict(payload)
+    payload = {k: v for k, v in payload.items() if k != INTEGRITY_KEY}
     check_plain(payload)
+    payload[INTEGRITY_KEY] = content_digest(payload)
     # serialised in memory first: a write that fails (disk full) then raises its OSError,
     # where torch.save into the file raised a RuntimeError that hid it
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    return write_atomic(path, buffer.getvalue())
+    written = write_atomic(path, buffer.getvalue())
+    _SAVED.append(written)
+    return written
+
+
+#: the files :func:`save_state` wrote in this process (what a Ctrl-C leaves to resume from)
+_SAVED: list[Path] = []
+
+
+def saved_this_process() -> bool:
+    """Whether this process wrote a checkpoint (or encoder file) with :func:`save_state`."""
+    return bool(_SAVED)
 
 
 def load_state(
@@ -90,6 +140,7 @@ def load_state(
     required: Mapping[str, type | tuple[type, ...]] | None = None,
     map_location: str | torch.device = "cpu",
     pickled_fix: str = "",
+    damaged_fix: str = _DAMAGED_FIX,
 ) -> dict[str, Any]:
     """Read a dict written by :func:`save_state` without running any code from the file.
 
@@ -100,6 +151,7 @@ def load_state(
         map_location: where tensors are loaded.
         pickled_fix: what to do instead, said when the file holds pickled Python objects
             (e.g. a whole model from ``torch.save(model)``).
+        damaged_fix: what to do about a damaged file (e.g. how to start a run afresh).
 
     Raises:
         CheckpointError: the file is missing or does not load with ``weights_only=True``
@@ -123,11 +175,17 @@ def load_state(
             why = ("it holds pickled Python objects, which mtneuro never unpickles (they can "
                    f"run code){fix}")
         else:  # torch's own reason (e.g. "KeyError: 101") means little alone
-            why = "the file is damaged or was not written by this version of mtneuro"
+            why = ("the file is damaged or was not written by this version of mtneuro; "
+                   f"{damaged_fix}")
         raise CheckpointError(f"{what} {path} is not a torch checkpoint that loads safely "
                               f"({_SAFE_LOAD}): {_reason(err)}; {why}") from None
     if not isinstance(payload, dict):
         raise CheckpointError(f"{what} {path}: expected a dict, got {type(payload).__name__}")
+    recorded = payload.pop(INTEGRITY_KEY, None)
+    if recorded is not None and recorded != content_digest(payload):
+        raise CheckpointError(f"{what} {path} is damaged: its contents no longer match the "
+                              f"SHA-256 saved with them (changed on disk or in a copy); "
+                              f"{damaged_fix}")
     check_keys(payload, required or {}, path, what)
     return payload
 

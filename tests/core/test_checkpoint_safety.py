@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from mtneuro.checkpoint_io import save_state
 from mtneuro.cli.main import main
 from mtneuro.errors import MtneuroError
 from mtneuro.models.checkpoint import load_encoder
@@ -111,7 +112,7 @@ def test_task2_checkpoint_with_a_missing_key_is_refused_in_one_line(tmp_path, ke
     _load_task2(path)  # no checkpoint yet: trains one epoch and writes it
     state = torch.load(path, weights_only=True)
     del state[key]
-    torch.save(state, path)
+    save_state(path, state)
     with pytest.raises(MtneuroError) as err:
         _load_task2(path)
     assert "\n" not in str(err.value) and str(path) in str(err.value) and key in str(err.value)

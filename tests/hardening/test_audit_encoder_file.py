@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from mtneuro.checkpoint_io import save_state
 from mtneuro.errors import CheckpointError
 from mtneuro.models.checkpoint import FORMAT, load_encoder, read_state_dict, save_encoder
 from mtneuro.models.registry import create_encoder
@@ -32,7 +33,7 @@ def test_a_damaged_encoder_file_is_a_one_line_checkpoint_error(tmp_path: Path, d
     assert payload["format"] == FORMAT
     damage(payload)
     path = tmp_path / "damaged.pt"
-    torch.save(payload, path)
+    save_state(path, payload)
     with pytest.raises(CheckpointError, match=message) as err:
         load_encoder(path)
     assert "\n" not in str(err.value) and str(path) in str(err.value)

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from mtneuro.checkpoint_io import save_state
 from mtneuro.errors import CheckpointError, TrainingError
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import TrainSettings
@@ -48,7 +49,7 @@ def test_a_resumed_run_judges_loss_jumps_against_the_epochs_before_it(tmp_path: 
     state = torch.load(path, weights_only=True)
     assert state["epoch"] == 1 and 0.5 < state["history"][0] < 2.0
     state["history"] = [1e-6]
-    torch.save(state, path)
+    save_state(path, state)
     with pytest.raises(TrainingError, match=r"diverged at epoch 2: loss .* is over 100 times "
                                             r"its running level 1e-06"):
         train(path, batches(), resume=True)

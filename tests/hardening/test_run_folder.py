@@ -32,6 +32,9 @@ def _plant_run(out, command):
         (record / "task1-x" / "metrics.json").write_text("{}")
     else:
         record.write_bytes(b"previous run")
+    if command == "task2":  # what its --resume continues from
+        (out / "checkpoints").mkdir()
+        (out / "checkpoints" / "seed0.pt").write_bytes(b"previous run")
     (out / "train_log.jsonl").write_text("{}\n" * 70)
 
 

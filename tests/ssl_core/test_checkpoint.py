@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from mtneuro.checkpoint_io import save_state
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.models import create_encoder, encoder_input_spec, load_encoder, save_encoder
 from mtneuro.models import user as user_mod
@@ -78,7 +79,7 @@ def test_mismatched_weights_are_reported(tmp_path):
 
     def altered(**change):
         payload = torch.load(path, weights_only=True)
-        torch.save({**payload, **change}, tmp_path / "altered.pt")
+        save_state(tmp_path / "altered.pt", {**payload, **change})
         return tmp_path / "altered.pt"
 
     # ... and when loaded (a file written otherwise), naming the keys

@@ -14,6 +14,7 @@ import pytest
 import torch
 from ssl_train_helpers import digits_subset, flip_noise_view, tiny_myow
 
+from mtneuro.checkpoint_io import save_state
 from mtneuro.errors import CheckpointError, ConfigError, TrainingError
 from mtneuro.ssl import settings as ssl_settings
 from mtneuro.ssl.checkpoint import load_checkpoint
@@ -124,7 +125,7 @@ def test_an_older_checkpoint_without_a_config_is_checked_on_its_settings(finishe
     shutil.copytree(out, old)
     state = torch.load(old / "checkpoint.pt", weights_only=True)
     del state["run_config"]
-    torch.save(state, old / "checkpoint.pt")
+    save_state(old / "checkpoint.pt", state)
     base = dataclasses.replace(config, out_dir=old, resume=True)
     check_resumable(dataclasses.replace(base, crop=24))  # not in its settings: as before
     with pytest.raises(TrainingError, match="epochs was 1, now 2; resume with the settings"):
@@ -135,7 +136,7 @@ def test_a_stored_config_that_is_no_mapping_is_a_damaged_checkpoint(finished_run
     _, out = finished_run
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     state["run_config"] = ["crop", 32]
-    torch.save(state, tmp_path / "checkpoint.pt")
+    save_state(tmp_path / "checkpoint.pt", state)
     with pytest.raises(CheckpointError, match="'run_config' must be dict, got list"):
         load_checkpoint(tmp_path / "checkpoint.pt")
 

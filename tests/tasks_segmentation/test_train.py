@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from mtneuro.checkpoint_io import save_state
 from mtneuro.config import from_mapping
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.tasks.segmentation.batches import CropBatches
@@ -155,7 +156,7 @@ def test_checkpoint_without_rng_state_resumes_with_a_warning(tmp_path):
     state = torch.load(path, weights_only=True)
     assert set(state["rng"]) == {"cpu"} and state["rng"]["cpu"].dtype == torch.uint8
     del state["rng"]  # as written before the generator state was saved
-    torch.save(state, path)
+    save_state(path, state)
     with pytest.warns(UserWarning, match=f"checkpoint {path} holds no random-number state"):
         _run(tmp_path, resume=True, net=_dropout_net)
 

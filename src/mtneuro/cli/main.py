@@ -87,6 +87,11 @@ def _interrupted(argv: list[str]) -> str:
         return ("interrupted; rerun the same command with --resume to run the cells that did "
                 "not finish")
     if command in RESUMABLE_COMMANDS:
+        saved = sys.modules.get("mtneuro.checkpoint_io")  # not imported yet: nothing saved
+        if "--resume" not in argv and not (saved and saved.saved_this_process()):
+            return ("interrupted before its first checkpoint, so there is nothing to resume; "
+                    "rerun the same command to start again (with --overwrite if it says OUT "
+                    "already holds a run)")
         return ("interrupted; rerun the same command with --resume to continue from its last "
                 "checkpoint")
     return "interrupted"

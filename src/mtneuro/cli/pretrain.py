@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +82,15 @@ def pretrain(
     result = run_pretrain(config)  # Ctrl-C: main says how to resume
     if not result["is_main"]:
         return
-    if result["steps_run"] == 0 and (Path(config.out_dir) / "metrics.json").is_file():
+    record = Path(config.out_dir) / "metrics.json"
+    if result["steps_run"] == 0 and _readable_record(record):
         # a finished run resumed: its record (throughput, wall time) stays as it was
         click.echo(f"{config.out_dir} already holds all {result['epochs']} epochs; nothing to "
                    f"resume (final loss {result['final_loss']:.4f}); its metrics.json is kept")
         return
+    if result["steps_run"] == 0 and record.exists():
+        warnings.warn(f"{record} could not be read (cut short?); it is written again from the "
+                      "finished run, without the training throughput it held", stacklevel=1)
     metrics = {k: result[k] for k in ("final_loss", "steps", "epochs", "samples_per_s",
                                       "pool_size", "n_images", "world_size", "step_mode",
                                       "compile_mode", "wall_s", "backbone", "view")}
@@ -93,16 +99,26 @@ def pretrain(
         metrics["probe"] = _probe(config, Path(result["encoder"]))
     write_metrics(config.out_dir, task="pretrain", metrics=metrics, config=to_dict(config),
                   source=result["source"], wall_s=time.perf_counter() - start)
-    if result["steps_run"] == 0:
+    if result["steps_run"] == 0:  # no step ran here: no throughput to print
         click.echo(f"{config.out_dir} already holds all {result['epochs']} epochs; nothing to "
-                   f"resume (final loss {result['final_loss']:.4f})")
-    click.echo(f"{config.method} on {config.source}: {result['steps']} steps, final loss "
-               f"{result['final_loss']:.4f}, {result['samples_per_s']:.1f} samples/s over "
-               f"{result['wall_s']:.1f} s of training (step {result['step_mode']}); "
-               f"encoder -> {result['encoder']}")
+                   f"resume (final loss {result['final_loss']:.4f}); metrics.json written, "
+                   f"encoder -> {result['encoder']}")
+    else:
+        click.echo(f"{config.method} on {config.source}: {result['steps']} steps, final loss "
+                   f"{result['final_loss']:.4f}, {result['samples_per_s']:.1f} samples/s over "
+                   f"{result['wall_s']:.1f} s of training (step {result['step_mode']}); "
+                   f"encoder -> {result['encoder']}")
     if probe:
         click.echo(f"probe: linear {metrics['probe']['linear_accuracy']:.3f}, "
                    f"kNN {metrics['probe']['knn_accuracy']:.3f}")
+
+
+def _readable_record(path: Path) -> bool:
+    """``path`` holds a JSON object (a record cut short by a crash is no record)."""
+    try:
+        return isinstance(json.loads(path.read_text()), dict)
+    except (OSError, ValueError):
+        return False
 
 
 def _probe(config: Any, encoder_path: Path) -> dict[str, float]:

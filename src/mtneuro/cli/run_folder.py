@@ -11,7 +11,9 @@ happens before data is loaded and before anything is written.
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -73,6 +75,57 @@ def run_records(out: Path, kind: str) -> list[Path]:
     return sorted(p for p in found if not p.is_dir() or _holds_a_file(p))
 
 
+#: a temporary file of :func:`mtneuro.atomic.write_atomic`: ``.<target>.<8 random>.tmp``
+_TORN_WRITE = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
+
+
+def _remove_torn_writes(out: Path, kind: str) -> None:
+    """Delete the temporary files that writes of a ``kind`` run's records, killed mid-way,
+    left in ``out`` (a killed process cannot remove them; a task-2 checkpoint's is hundreds
+    of MB). Called before a run that continues or replaces the folder's run starts; only
+    temporary files of the run's own records (top level or inside a record folder) go."""
+    if os.environ.get("RANK", "0") != "0":
+        return
+    patterns = RUN_RECORDS[kind]
+    for path in out.rglob(".*.tmp"):
+        torn = _TORN_WRITE.match(path.name)
+        if torn is None or not path.is_file() or path.is_symlink():
+            continue
+        parts = path.relative_to(out).parts
+        name = torn["target"] if len(parts) == 1 else parts[0]
+        if any(fnmatch.fnmatch(name, pattern) for pattern in patterns):
+            path.unlink(missing_ok=True)
+
+
+def _resumable(out: Path, kind: str) -> bool:
+    """``out`` holds what a ``kind`` run resumes from (:data:`RESUMABLE`); a folder named
+    like a checkpoint is none (a resume would start over, then fail to write it)."""
+    pattern = RESUMABLE.get(kind)
+    return pattern is not None and any(
+        p.is_file() or (p.is_dir() and kind == "bench") for p in out.glob(pattern))
+
+
+#: command kind -> the ``task`` its ``metrics.json`` records (kinds not listed: any task)
+_RECORDED_TASKS: dict[str, tuple[str, ...]] = {
+    "pretrain": ("pretrain",), "resumable-task": ("task2",), "neural": ("neural",),
+    "task": ("task1", "task3"), "bench": (),
+}
+
+
+def _other_commands_run(out: Path, kind: str) -> str | None:
+    """``"a task2 run"`` when ``out/metrics.json`` records a task that no ``kind`` command
+    writes, else ``None`` (no record, or one that cannot be read)."""
+    import json
+
+    try:
+        task = json.loads((out / "metrics.json").read_text()).get("task")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(task, str) or task in _RECORDED_TASKS.get(kind, (task,)):
+        return None
+    return f"a {task} run"
+
+
 def _holds_a_file(folder: Path) -> bool:
     return any(not p.is_dir() for p in folder.rglob("*"))
 
@@ -95,20 +148,29 @@ def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
         pattern = RESUMABLE.get(kind)
         if pattern is None:
             raise ConfigError("--resume: this command keeps no checkpoints to resume from")
-        if not list(out.glob(pattern)):
-            how = ("drop --resume and add --overwrite to start afresh" if run_records(out, kind)
-                   else "drop --resume to start a new run")
+        if not _resumable(out, kind):
+            other = _other_commands_run(out, kind)
+            how = (f"it holds {other}; choose another {option} (--overwrite would delete it)"
+                   if other else "drop --resume and add --overwrite to start afresh"
+                   if run_records(out, kind) else "drop --resume to start a new run")
             raise ConfigError(f"--resume: {out} holds no run to resume (no {pattern}); {how}")
+        if not dry_run:
+            _remove_torn_writes(out, kind)
         return out
     held = run_records(out, kind)
     if not held:
         return out
     if not overwrite:
         names = ", ".join(p.name for p in held[:3]) + (", ..." if len(held) > 3 else "")
-        how = "add --resume to continue it, " if kind in RESUMABLE else ""
+        other = _other_commands_run(out, kind)
+        if other:  # --resume would be refused, and --overwrite deletes another command's results
+            raise ConfigError(f"{option} {out} already holds {other} ({names}); choose another "
+                              f"{option}, or add --overwrite to delete it")
+        how = "add --resume to continue it, " if _resumable(out, kind) else ""
         raise ConfigError(f"{option} {out} already holds a run ({names}); {how}"
                           f"add --overwrite to replace it, or choose another {option}")
     if not dry_run and os.environ.get("RANK", "0") == "0":
+        _remove_torn_writes(out, kind)
         for path in held:
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)

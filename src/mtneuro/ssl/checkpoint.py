@@ -35,6 +35,10 @@ from mtneuro.ssl.settings import RUN_CONFIG_KEY
 #: 2: random-number states as tensors and plain values (loads with ``weights_only=True``).
 CHECKPOINT_VERSION = 2
 WHAT = "training checkpoint"
+#: How a run whose checkpoint or log cannot be resumed starts again (without --resume its
+#: folder is refused: it already holds a run).
+AFRESH = ("to start the run afresh, rerun the command with --overwrite instead of --resume "
+          "(it replaces the run's files)")
 #: What :class:`~mtneuro.ssl.trainer.Trainer` saves, with the type of each value.
 REQUIRED = {
     "method": dict,
@@ -118,12 +122,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint to resume from at {path}")
-    payload = load_state(path, what=WHAT, map_location=map_location)
+    payload = load_state(path, what=WHAT, map_location=map_location, damaged_fix=AFRESH)
     version = payload.get("checkpoint_version")
     if version != CHECKPOINT_VERSION:
         raise CheckpointError(
             f"{path} is not a training checkpoint of version {CHECKPOINT_VERSION} "
-            f"(got {version!r}); start the run afresh without --resume"
+            f"(got {version!r}); {AFRESH}"
         )
     check_keys(payload, REQUIRED, path, WHAT)
     if RUN_CONFIG_KEY in payload:  # optional: checkpoints before it have only "settings"
@@ -174,7 +178,7 @@ def truncate_log(path: Path, step: int) -> list[dict[str, Any]]:
         if record is None:
             raise DataError(
                 f"{path}: line {n} is not a log record with an integer 'step', so the log is "
-                "damaged; delete that line or start the run afresh without --resume"
+                f"damaged; delete that line, or {AFRESH}"
             )
         if record["step"] <= step:
             kept.append(record)

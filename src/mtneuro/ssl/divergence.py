@@ -111,4 +111,6 @@ class DivergenceGuard:
             self.losses.append(loss)
         if problem is not None:
             raise TrainingError(f"training diverged at {where}: {problem}; this state was "
-                                f"not saved, {kept()}; lower the learning rate")
+                                f"not saved, {kept()}; lower the learning rate and rerun "
+                                "with --overwrite (--resume continues only with the settings "
+                                "it started with)")

@@ -60,7 +60,7 @@ def slice_step_differs(label: str, z_step: int, where: str,
         source: a source name (before the run) or its ``describe()`` (after it).
     """
     if isinstance(source, Mapping):
-        one_slice = list(source.get("shape") or [0])[0] == 1
+        one_slice = (source.get("shape") or [0])[0] == 1
     else:
         one_slice = source == "slice"
     return [] if one_slice else differs(label, z_step, 1, where)

@@ -27,6 +27,7 @@ from mtneuro.checkpoint_io import load_state, plain_json, restore_into, save_sta
 from mtneuro.config import to_dict
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.progress import LoopProgress
+from mtneuro.ssl.checkpoint import AFRESH
 from mtneuro.ssl.divergence import DivergenceGuard
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import TrainSettings
@@ -217,7 +218,7 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
     path = Path(checkpoint) if checkpoint is not None else None
     if resume and path is not None and path.is_file():
         state = load_state(path, what="task 2 checkpoint", required=CHECKPOINT_KEYS,
-                           map_location=device)
+                           map_location=device, damaged_fix=AFRESH)
         if state.get("record") != record:
             raise ConfigError(
                 f"--resume: checkpoint {path} was written by a different run "
