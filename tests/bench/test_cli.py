@@ -102,7 +102,7 @@ def test_wrong_suite_key_is_a_one_line_error(tiny_task, tmp_path, capsys):
 def test_dry_run_lists_cells_with_the_user_encoder(tiny_task, tmp_path, capsys):
     suite = tmp_path / "suite.yaml"
     suite.write_text(SUITE)
-    encoder = "torch.nn:Identity"  # importable: the dry run imports a module:callable's module
+    encoder = "torch.nn:Flatten"  # the dry run builds it and runs a batch: (B, 1, H, W) -> (B, D)
     code, stdout, _ = _run(["bench", "--suite", str(suite), "--encoder", encoder, "--out",
                             str(tmp_path / "o"), "--dry-run"], capsys)
     assert code == 0

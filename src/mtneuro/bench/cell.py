@@ -18,9 +18,12 @@ card, figures) also holds:
   source, encoder, ``ddp_procs`` when > 1), used by ``--resume`` to tell a finished
   cell from a changed one;
 * ``headline``: the leaderboard numbers;
-* ``inputs``: data read: volume source and parameters, and under ``files`` the encoder
-  files (``--encoder`` or an ``encoder`` param naming a file) and their SHA-256, which
-  ``--resume`` compares (a changed checkpoint under the same name reruns the cell);
+* ``inputs``: data read: volume source and parameters, under ``files`` the encoder
+  files (``--encoder`` or an ``encoder`` param naming a file) and their SHA-256, and under
+  ``encoders`` the weights fingerprint of the other encoder specs (``module:callable``,
+  registered or entry-point name: :func:`encoder_fingerprints`), which ``--resume``
+  compares (a changed checkpoint, or a ``build()`` that now loads other weights, under the
+  same name reruns the cell);
 * ``figures``: PNGs of the cell, relative to its directory;
 * ``error``: type, one-line message and traceback of a failed cell (one that called
   ``sys.exit``: ``SystemExit``, "exited with SystemExit(code)");
@@ -77,13 +80,14 @@ def is_complete(out_dir: str | Path, cell: Cell) -> bool:
 
 def record_is_complete(record: dict[str, Any] | None, cell: Cell) -> bool:
     """``record`` (:func:`read_record`) is a complete one of exactly ``cell`` and of the
-    encoder files it reads now."""
+    encoder files and weights it reads now."""
     return (
         record is not None
         and record.get("bench_schema_version") == BENCH_SCHEMA_VERSION
         and record.get("status") == "complete"
         and record.get("cell") == json.loads(json.dumps(cell.to_dict()))
         and not files_changed(record, cell)
+        and not weights_changed(record, cell)
     )
 
 
@@ -111,6 +115,83 @@ def files_changed(record: dict[str, Any], cell: Cell) -> bool:
     inputs = record.get("inputs")
     recorded = inputs.get("files", {}) if isinstance(inputs, dict) else {}
     return recorded != encoder_files(cell)
+
+
+def _code_specs(cell: Cell) -> list[str]:
+    """The cell's encoder specs that name no file: built by code, so fingerprinted by weights
+    (an in-memory encoder's label from :func:`mtneuro.evaluate` names nothing buildable)."""
+    return [spec for spec in dict.fromkeys((cell.encoder, cell.params.get("encoder")))
+            if isinstance(spec, str) and spec and not os.path.isfile(spec)
+            and not spec.endswith("(in memory)")]
+
+
+def encoder_fingerprints(cell: Cell) -> dict[str, str | None]:
+    """``{spec: SHA-256 of the built encoder's state_dict}`` for the cell's encoder specs that
+    are code, not files (``module:callable``, registered or entry-point name); ``None``
+    where the spec does not build (the cell itself then fails, saying why)."""
+    fingerprints: dict[str, str | None] = {}
+    for spec in _code_specs(cell):
+        built = build_encoder(spec)
+        fingerprints[spec] = None if isinstance(built, BaseException) else built.fingerprint
+    return fingerprints
+
+
+def weights_changed(record: dict[str, Any], cell: Cell) -> bool:
+    """The weights of the cell's code-built encoders differ from those ``record`` read (a
+    record written before weights were fingerprinted, of a cell with such an encoder,
+    counts as changed: its encoder may have been edited since)."""
+    inputs = record.get("inputs")
+    recorded = inputs.get("encoders", {}) if isinstance(inputs, dict) else {}
+    return recorded != encoder_fingerprints(cell)
+
+
+@dataclasses.dataclass(frozen=True)
+class BuiltEncoder:
+    """An encoder spec resolved once (:func:`build_encoder`): the module, its input spec
+    and the fingerprint of its weights (the SHA-256 of its ``state_dict``'s names, dtypes,
+    shapes and bytes: :func:`~mtneuro.checkpoint_io.content_digest`)."""
+
+    module: Any
+    input_spec: dict[str, Any]
+    fingerprint: str
+
+
+def build_encoder(spec: str) -> BuiltEncoder | Exception:
+    """``spec`` resolved (:func:`mtneuro.models.resolve_encoder`) once per process, or the
+    error resolving it raised (kept too: a callable that fails after seconds fails once).
+
+    Built under a fixed seed inside :func:`torch.random.fork_rng`: a registered
+    architecture (random weights) gets the same fingerprint in every process, and the
+    caller's random state is left as it was. A file is keyed by its time and size too, a
+    relative spec by the working folder: either may name another encoder later.
+    """
+    try:
+        stat = os.stat(spec)
+        key: tuple[Any, ...] = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = ()
+    return _build(spec, os.getcwd(), key)
+
+
+@functools.lru_cache(maxsize=16)
+def _build(spec: str, _cwd: str, _key: tuple[Any, ...]) -> BuiltEncoder | Exception:
+    import warnings
+
+    import torch
+
+    from mtneuro.checkpoint_io import content_digest
+    from mtneuro.models import resolve_encoder
+
+    # devices=[]: the CUDA generators are not touched, so no CUDA context is created here
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        # the registered-name "random weights" warning belongs to the cell's own run
+        warnings.simplefilter("ignore")
+        torch.manual_seed(0)
+        try:
+            module, input_spec = resolve_encoder(spec)
+        except Exception as exc:  # noqa: BLE001 - the user's code: any error is the answer
+            return exc
+    return BuiltEncoder(module, input_spec, content_digest(module.state_dict()))
 
 
 def _task(ref: Task | str) -> Task:
@@ -145,9 +226,9 @@ def _host() -> dict[str, Any]:
 
 def bench_keys(cell: Cell, status: str, **more: Any) -> dict[str, Any]:
     """The keys a cell adds to its record (see the module docstring)."""
-    files = encoder_files(cell)
+    files, weights = encoder_files(cell), encoder_fingerprints(cell)
     inputs = {"source": cell.source, "params": cell.source_params,
-              **({"files": files} if files else {})}
+              **({"files": files} if files else {}), **({"encoders": weights} if weights else {})}
     return {"bench_schema_version": BENCH_SCHEMA_VERSION, "status": status,
             "cell": cell.to_dict(), "inputs": inputs, "error": None, "host": _host(), **more}
 

@@ -1,4 +1,4 @@
-"""Checks of a suite's cells before anything runs (errors name the cell).
+"""Checks of a suite's cells before anything runs (errors name the cell, or the encoder).
 
 Used by the runner (:func:`~mtneuro.bench.runner.run_suite`) and by ``mtneuro bench``
 before it touches its output folder.
@@ -7,11 +7,16 @@ before it touches its output folder.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from mtneuro.bench.suite import Cell
-from mtneuro.errors import ConfigError
+from mtneuro.errors import ConfigError, MtneuroError
+from mtneuro.registry import raised
 from mtneuro.tasks.api import resolve
 from mtneuro.tasks.registry import get_task
+
+if TYPE_CHECKING:
+    from mtneuro.bench.cell import BuiltEncoder
 
 #: where the value of a config key each cell sets itself comes from (default: its setting)
 _SEEDS = "the 'seeds' of its grid entry or suite (or --seeds)"
@@ -48,3 +53,96 @@ def check_cells(cells: Iterable[Cell]) -> None:
             raise ConfigError(f"cell {cell.id}: unknown {cell.task} setting {cell.setting!r}; "
                               f"valid: {', '.join(task.settings)}")
         check_params(cell)
+
+
+def check_encoders(cells: Iterable[Cell]) -> None:
+    """Every encoder spec the image-probing cells read (``--encoder``, an ``encoder``
+    param), as their runs will use it: built once per spec, its input dims against each
+    cell's task (2D, or 3D where a task-1 cell's config has ``dim: 3d``), then one forward
+    pass of a zero batch of its own input layout through the features extractor of the
+    probes (wrong output shape, NaN, an error in forward). A spec that would fail in every
+    cell fails here, before anything runs.
+
+    Raises:
+        ConfigError: one line, ``--encoder SPEC: what`` (``cell ID: params.encoder SPEC:
+            what`` for a spec from a suite's params).
+    """
+    from mtneuro.bench.cell import cell_config
+
+    probed: set[str] = set()
+    for cell in cells:
+        task = get_task(cell.task)
+        if task.encoder != "image":
+            continue
+        config = cell_config(task, cell)
+        spec = getattr(config, "encoder", None)
+        if not isinstance(spec, str) or not spec:
+            continue
+        option = "--encoder" if spec == cell.encoder else f"cell {cell.id}: params.encoder"
+        built = _built(spec, option)
+        _check_cell_dims(built.input_spec, cell, config, f"{option} {spec}")
+        if spec not in probed:
+            probed.add(spec)
+            _probe_forward(built, f"{option} {spec}")
+
+
+def _built(spec: str, option: str) -> BuiltEncoder:
+    from mtneuro.bench.cell import build_encoder
+    from mtneuro.models.checkpoint import check_image_encoder_spec, input_normalisation
+
+    built = build_encoder(spec)
+    if isinstance(built, Exception):
+        raise ConfigError(f"{option} {spec}: {_without_name(built, spec)}") from None
+    check_image_encoder_spec(built.input_spec, f"{option} {spec}")
+    input_normalisation(built.input_spec, f"{option} {spec}")  # one channel, numbers
+    return built
+
+
+def _without_name(exc: Exception, spec: str) -> str:
+    """The error's first line, less its own ``encoder 'SPEC': `` (the line names it first)."""
+    if not isinstance(exc, MtneuroError):
+        return raised(exc)
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    for prefix in (f"encoder {spec!r}: ", f"encoder {spec!r} "):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
+
+
+def _check_cell_dims(input_spec: dict[str, Any], cell: Cell, config: Any, who: str) -> None:
+    """The task's rule (:func:`mtneuro.tasks.encoders`' ``_check_dims``: the encoder's
+    ``spatial_dims`` are the task's) with the bench's fix: a suite's ``params: {dim: ..}``."""
+    dims = int(input_spec["spatial_dims"])  # present: check_image_encoder_spec
+    runs = 3 if getattr(config, "dim", "2d") == "3d" else 2
+    if dims == runs:
+        return
+    if hasattr(config, "dim"):
+        fix = (f"bench has no --dim: give a suite file whose {cell.task} grid entry has "
+               f"'params: {{dim: {dims}d}}', or a {runs}D encoder")
+    else:
+        fix = f"{cell.task} takes {runs}D encoders only"
+    raise ConfigError(f"{who}: takes {dims}D inputs but cell {cell.id} runs in {runs}D; {fix}")
+
+
+def _probe_forward(built: BuiltEncoder, who: str) -> None:
+    """One forward pass of ``(2, C, [8,] size, size)`` uint8 zeros as the probes run it."""
+    import numpy as np
+    import torch
+
+    from mtneuro.models.checkpoint import input_normalisation
+    from mtneuro.tasks.features import extract_features
+
+    spec = built.input_spec
+    size = int(spec.get("size", 64))
+    shape = (2, int(spec.get("in_channels", 1)), *((8,) if int(spec["spatial_dims"]) == 3
+                                                   else ()), size, size)
+    param = next(built.module.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    try:
+        extract_features(built.module, np.zeros(shape, np.uint8), batch_size=2,
+                         device=device, **input_normalisation(spec, who))
+    except MtneuroError as err:
+        raise ConfigError(f"{who}: on a batch of zeros {shape}: {err}") from None
+    except Exception as exc:  # noqa: BLE001 - the user's forward: any error, in one line
+        raise ConfigError(f"{who}: forward on a batch of zeros {shape} raised {raised(exc)}; "
+                          "an image encoder maps (B, C, H, W) in [0, 1] to (B, D)") from None

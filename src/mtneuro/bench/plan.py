@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from mtneuro.bench.cell import files_changed, read_record, record_is_complete
+from mtneuro.bench.cell import files_changed, read_record, record_is_complete, weights_changed
 from mtneuro.bench.progress import DONE_EARLIER
 from mtneuro.bench.suite import Cell
 
@@ -26,28 +26,36 @@ NOT_DOWNLOADED = "not downloaded: will be skipped"
 def earlier_run(out_dir: str | Path, cell: Cell) -> Earlier:
     """What ``--resume`` does with ``cell`` given the record in ``out_dir`` (see :data:`Earlier`).
 
-    ``"changed"`` needs a readable record of another definition, or of other encoder
-    files (:func:`~mtneuro.bench.cell.files_changed`); an unreadable or failed record of
-    this one is simply run again (``"new"``).
+    ``"changed"`` needs a readable record of another definition, of other encoder files
+    (:func:`~mtneuro.bench.cell.files_changed`) or of other weights of a code-built encoder
+    (:func:`~mtneuro.bench.cell.weights_changed`); an unreadable or failed record of this
+    one is simply run again (``"new"``).
     """
     record = read_record(out_dir, cell.id)
     if record_is_complete(record, cell):
         return "kept"
     # compared as JSON, as the record stores it (tuples become lists)
     current = json.loads(json.dumps(cell.to_dict()))
-    if record is not None and "cell" in record and (record["cell"] != current
-                                                    or files_changed(record, cell)):
+    if record is not None and "cell" in record and (
+            record["cell"] != current or files_changed(record, cell)
+            or weights_changed(record, cell)):
         return "changed"
     return "new"
 
 
 def what_changed(cell: Cell, out_dir: str | Path) -> str:
     """What differs from the record of ``cell`` in ``out_dir``: the cell's keys that changed
-    (``params.steps``, ``seed``), or ``encoder file`` when only its encoder file did."""
+    (``params.steps``, ``seed``), else ``encoder file`` and / or ``encoder weights`` (a
+    ``module:callable`` or name that now builds other weights)."""
     record = read_record(out_dir, cell.id)
     before = (record or {}).get("cell")
     keys = _changed_keys(before, json.loads(json.dumps(cell.to_dict())))
-    return ", ".join(keys) if keys else "encoder file"
+    if keys:
+        return ", ".join(keys)
+    inputs = [what for what, changed in (("encoder file", files_changed),
+                                         ("encoder weights", weights_changed))
+              if record is not None and changed(record, cell)]
+    return " and ".join(inputs) or "encoder file"
 
 
 def _changed_keys(before: object, now: object, prefix: str = "") -> list[str]:
@@ -60,6 +68,6 @@ def _changed_keys(before: object, now: object, prefix: str = "") -> list[str]:
 
 def changed_line(cell: Cell, out_dir: str | Path | None = None) -> str:
     """The line the runner prints before rerunning a cell whose definition changed (with
-    ``out_dir``: naming what changed, its keys or its encoder file)."""
+    ``out_dir``: naming what changed, its keys, its encoder file or its encoder weights)."""
     what = what_changed(cell, out_dir) if out_dir is not None else "config"
     return f"{what} changed since the earlier run: rerunning {cell.id}"

@@ -102,9 +102,10 @@ def _plan_counts(counts: dict[str, int], missing: dict[str, None]) -> str:
 
 def _check_cells(cells: list) -> None:
     """Every cell's config, source parameters and encoder files, as its run would check
-    them, before any cell runs (:func:`mtneuro.cli.preflight.check_config`)."""
+    them (:func:`mtneuro.cli.preflight.check_config`), then each encoder spec built and run
+    once (:func:`mtneuro.bench.checks.check_encoders`), before any cell runs."""
     from mtneuro.bench.cell import cell_config
-    from mtneuro.bench.checks import check_params
+    from mtneuro.bench.checks import check_encoders, check_params
     from mtneuro.cli.preflight import check_config
     from mtneuro.tasks.registry import get_task
 
@@ -114,6 +115,7 @@ def _check_cells(cells: list) -> None:
             check_config(cell_config(get_task(cell.task), cell))
         except MtneuroError as err:
             raise type(err)(f"cell {cell.id}: {err}") from None
+    check_encoders(cells)  # after the cheap checks: it builds the encoder (user code)
 
 
 _OTHER_ENCODERS = {
@@ -172,7 +174,8 @@ def _check_no_source(spec: Suite, source: str | None, source_params: tuple[str, 
                    "submitit/ (job logs) with --executor submitit-local or slurm.")
 @click.option("--resume", is_flag=True,
               help="Keep the cells already complete in OUT ('done earlier'); a cell whose "
-                   "config changed since its record is rerun, saying so.")
+                   "config, encoder file (SHA-256) or encoder weights (those a module:callable "
+                   "or name builds) changed since its record is rerun, saying so.")
 @click.option("--overwrite", is_flag=True, help="Replace the suite run OUT already holds "
                                                f"(its {', '.join(RUN_RECORDS['bench'])}).")
 @click.option("--jobs", type=JOBS, default=None,
@@ -190,7 +193,9 @@ def _check_no_source(spec: Suite, source: str | None, source_params: tuple[str, 
                    "machine; 1: in the cell's process. Default: the suite's ddp.")
 @click.option("--dry-run", is_flag=True,
               help="Check what the run checks before it starts (cell configs, source names "
-                   "and parameters, encoder files, OUT; no server is contacted), list the "
+                   "and parameters, encoder files, OUT; the encoder built once, its 2D/3D "
+                   "inputs checked against each cell's task and one forward pass run on a "
+                   "batch of zeros; no server is contacted), list the "
                    "cells with their protocol cards (how each departs "
                    "from the published protocol) and what the run would do with each (skip "
                    "it: recording not downloaded; with --resume: keep, rerun or run it), and "
