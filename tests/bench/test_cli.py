@@ -194,7 +194,8 @@ def test_dry_run_resume_marks_what_the_run_would_do_with_each_cell(tiny_task, tm
     (out / "cells" / "tiny-a-ok-s0" / "metrics.json").write_text('"x"')
     code, stdout, _ = _run(["bench", "--suite", str(suite), "--out", str(out), "--resume",
                             "--dry-run"], capsys)
-    assert code == 0 and "tiny-a-ok-s0  (source phantom)  [to run]" in stdout
+    assert code == 0 and ("tiny-a-ok-s0  (source phantom)  [to run: its record could not be "
+                          "read]") in stdout
 
 
 def test_neural_dry_run_marks_recordings_not_downloaded_and_counts_what_would_run(

@@ -71,6 +71,26 @@ def test_resume_runs_only_incomplete_or_changed_cells(tiny_task, tmp_path, capsy
                      for seed in (0, 1)]
 
 
+def test_resume_says_why_it_reruns_a_cell_with_a_failed_or_unreadable_record(
+        tiny_task, tmp_path, capsys):
+    from mtneuro.bench.plan import why_new
+
+    out = tmp_path / "out"
+    run_suite(expand(_suite()), RunOptions(out, quiet=True))
+    (out / "cells/tiny-a-ok-s1/metrics.json").write_text('{"status": "compl')  # cut short
+    cells = expand(_suite())
+    assert [why_new(out, c) for c in cells] == [
+        None, "its record could not be read", "it failed earlier", "it failed earlier"]
+    capsys.readouterr()
+    tiny_task.write_text("")
+    run_suite(cells, RunOptions(out, resume=True, quiet=True))
+    assert _runs(tiny_task) == ["boom-0", "boom-1", "ok-1"]
+    assert capsys.readouterr().err.splitlines() == [
+        "its record could not be read: rerunning tiny-a-ok-s1",
+        "it failed earlier: rerunning tiny-a-boom-s0",
+        "it failed earlier: rerunning tiny-a-boom-s1"]
+
+
 def test_interrupt_stops_and_resume_finishes_the_rest(tiny_task, tmp_path):
     out = tmp_path / "out"
     suite = parse_suite({"name": "t", "seeds": [0], "grid": [

@@ -11,7 +11,13 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from mtneuro.bench.cell import files_changed, read_record, record_is_complete, weights_changed
+from mtneuro.bench.cell import (
+    cell_dir,
+    files_changed,
+    read_record,
+    record_is_complete,
+    weights_changed,
+)
 from mtneuro.bench.progress import DONE_EARLIER
 from mtneuro.bench.suite import Cell
 
@@ -41,6 +47,18 @@ def earlier_run(out_dir: str | Path, cell: Cell) -> Earlier:
             or weights_changed(record, cell)):
         return "changed"
     return "new"
+
+
+def why_new(out_dir: str | Path, cell: Cell) -> str | None:
+    """Why ``--resume`` runs a ``"new"`` cell that has a record: ``"its record could not be
+    read"`` (cut short by a crash), ``"it failed earlier"``; ``None`` when it has none."""
+    path = cell_dir(out_dir, cell.id) / "metrics.json"
+    if not path.exists():
+        return None
+    record = read_record(out_dir, cell.id)
+    if record is None:
+        return "its record could not be read"
+    return "it failed earlier" if record.get("status") == "failed" else None
 
 
 def what_changed(cell: Cell, out_dir: str | Path) -> str:

@@ -45,7 +45,7 @@ from mtneuro.bench.cell import (
     volume_source,
 )
 from mtneuro.bench.checks import check_cells
-from mtneuro.bench.plan import changed_line, earlier_run
+from mtneuro.bench.plan import changed_line, earlier_run, why_new
 from mtneuro.bench.progress import PROGRESS_FILE, CellState, Progress
 from mtneuro.bench.signals import on_sigterm
 from mtneuro.bench.suite import Cell
@@ -128,7 +128,7 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
     out.mkdir(parents=True, exist_ok=True)
     write_suite_cells(out, options.suite, [cell.id for cell in cells])
     states = [CellState(cell) for cell in cells]
-    changed: list[Cell] = []
+    notes: list[str] = []  # why --resume reruns a cell it has a record of
     for state in states:
         earlier = earlier_run(out, state.cell) if options.resume else "new"
         if earlier == "kept":
@@ -136,14 +136,16 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
             state.status, state.wall_s = "earlier", record.get("wall_s")
             state.headline = record.get("headline") or {}
         elif earlier == "changed":
-            changed.append(state.cell)
+            notes.append(changed_line(state.cell, out))
+        elif options.resume and (why := why_new(out, state.cell)) is not None:
+            notes.append(f"{why}: rerunning {state.cell.id}")
     pending = [s for s in states if s.status == "pending"]
     jobs = resolve_jobs(options.jobs, len(pending))
     parallel = jobs if options.executor != "slurm" else max(1, len(pending))
     with Progress(states, parallel=parallel, quiet=options.quiet,
                   cells_dir=out / CELLS_DIR) as progress:
-        for cell in changed:
-            progress.note(changed_line(cell, out))
+        for note in notes:
+            progress.note(note)
         try:
             if options.executor == "local" and jobs == 1:
                 _run_inline(pending, out, progress)

@@ -56,7 +56,7 @@ def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> N
     (with ``--resume``: keep it, rerun it or run it; skip it where its recording is not
     downloaded), and its protocol card."""
     from mtneuro.bench.cell import cell_config
-    from mtneuro.bench.plan import MARKS, NOT_DOWNLOADED, earlier_run, what_changed
+    from mtneuro.bench.plan import MARKS, NOT_DOWNLOADED, earlier_run, what_changed, why_new
     from mtneuro.tasks.neural.task import missing_recording  # the task's own skip rule
     from mtneuro.tasks.registry import get_task
 
@@ -78,6 +78,8 @@ def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> N
             mark, kind = (MARKS[earlier] if resume else ""), earlier
             if earlier == "changed":
                 mark = f"rerun: {what_changed(cell, out_dir)} changed"
+            elif resume and (why := why_new(out_dir, cell)) is not None:
+                mark = f"to run: {why}"
         counts[kind] = counts.get(kind, 0) + 1
         click.echo(f"{cell.id}  ({data}{preset}{ddp})" + (f"  [{mark}]" if mark else ""))
         lines = card_lines(task.protocol_card(config))
