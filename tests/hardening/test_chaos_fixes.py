@@ -6,6 +6,7 @@ run is written again."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,8 @@ def test_the_digest_covers_values_keys_dtypes_and_shapes() -> None:
     (["pretrain", "--quick"], False, "interrupted before its first checkpoint"),
     (["pretrain", "--quick"], True, "interrupted; rerun the same command with --resume"),
     (["task2", "--resume"], False, "interrupted; rerun the same command with --resume"),
-    (["bench", "--suite", "quick"], False, "interrupted; rerun the same command with --resume "
-                                           "to run the cells that did not finish"),
+    (["bench", "--suite", "quick"], False, ("interrupted; rerun the same command with "
+                                            "--resume to run the cells that did not finish")),
     (["neural", "--data", "chewie-1"], True, "interrupted"),
 ])
 def test_ctrl_c_offers_resume_only_where_there_is_something_to_resume(
@@ -133,3 +134,19 @@ def test_a_finished_runs_torn_record_is_written_again(tmp_path: Path) -> None:
     assert "nan" not in again.out and "nothing to resume" in again.out
     kept = invoke([*args, "--resume"], tmp_path)  # a readable record is kept as it is
     assert "its metrics.json is kept" in kept.out and "warning" not in kept.err
+
+
+def test_a_resume_whose_log_was_deleted_says_so(tmp_path: Path) -> None:
+    from mtneuro.ssl.loss_log import LossLog
+
+    log = LossLog(tmp_path / "train_log.jsonl", batch_size=8, writes=True)
+    with pytest.warns(UserWarning, match=r"holds no record of the 36 steps before the "
+                                         r"checkpoint \(deleted or emptied\); it will hold only "
+                                         r"the steps from 37 on"):
+        log.truncate(36)
+    (tmp_path / "train_log.jsonl").write_text('{"step": 36, "loss": 0.5}\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log.truncate(36)  # records kept: nothing to say
+        log.truncate(0)  # a checkpoint before any step has no records to lose
+    assert log.last_loss == 0.5

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,6 +94,10 @@ class LossLog:
         kept = truncate_log(self.path, step)
         if kept:
             self.last_loss = kept[-1].get("loss", math.nan)
+        elif step > 0:  # the checkpoint says steps ran: their records are gone
+            warnings.warn(f"{self.path} holds no record of the {step} steps before the "
+                          "checkpoint (deleted or emptied); it will hold only the steps from "
+                          f"{step + 1} on", UserWarning, stacklevel=2)
 
     def _append(self, lines: list[str]) -> None:
         if lines and self.writes:
