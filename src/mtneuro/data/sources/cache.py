@@ -136,6 +136,8 @@ class CacheSource(VolumeSource):
         )
         self._upstream_lock = threading.Lock()
         self._upstream_failed: tuple[float, DataError] | None = None
+        #: this object made the cache (a failed first fill may remove it), or opened one
+        self.created = False
         if not ChunkStore.exists(root) and self._upstream is None and upstream is not None:
             # opened before the lock below: a remote source can take a while
             self._upstream = open_upstream(str(upstream), dict(upstream_params or {}))
@@ -155,6 +157,7 @@ class CacheSource(VolumeSource):
                 self.store = ChunkStore.create(root, self._upstream.shape,
                                                wanted_chunks or DEFAULT_CHUNK_SHAPE,
                                                self._upstream.channels, info)
+                self.created = True
         self._memory = ChunkMemory(int(self.memory_mb * 2**20))
         super().__init__(self.store.shape, self.store.channels)
 

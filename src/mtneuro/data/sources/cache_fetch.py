@@ -3,7 +3,8 @@
 :func:`fill_cache` is what ``mtneuro data fetch`` runs. A rejected argument (a range
 outside the volume, an unknown channel, a bad chunk shape) fails before anything is
 written, and a new cache whose first fill fails before storing a chunk is removed
-again, so a failed fetch leaves only what existed before it.
+again, so a failed fetch leaves only what existed before it (and never what another
+fetch made meanwhile).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from mtneuro.data.sources.base import CHANNELS, Range, VolumeSource
 from mtneuro.data.sources.cache import CacheSource, FillReport
+from mtneuro.data.sources.cache_lock import directory_lock
 from mtneuro.data.sources.cache_metadata import MANIFEST, TMP_MARK
 from mtneuro.data.sources.cache_store import ChunkStore
 from mtneuro.data.sources.cache_upstream import open_upstream
@@ -59,9 +61,22 @@ def fill_cache(
         cache = CacheSource(root, source, chunk_shape=chunk_shape, workers=workers)
         return cache, cache.fill(*ranges, channels=channels, progress=progress)
     except BaseException:
-        if cache is None or not any(cache.store.keys_on_disk(c) for c in cache.channels):
-            _remove_new_paths(root, existed)
+        if cache is None or cache.created:  # never a cache this process only opened
+            _remove_failed_creation(root, existed, cache)
         raise
+
+
+def _remove_failed_creation(root: Path, existed: set[Path], cache: CacheSource | None) -> None:
+    """Remove what this process's failed creation of a cache at ``root`` wrote, under the
+    folder's lock: not when chunks are stored (a rerun resumes), nor when the cache that
+    stands there is another process's (ours failed before making one: e.g. refused
+    because another fetch made it meanwhile with other settings)."""
+    with directory_lock(root, make=False):
+        if cache is None and ChunkStore.exists(root):
+            return
+        if cache is not None and any(cache.store.keys_on_disk(c) for c in cache.channels):
+            return
+        _remove_new_paths(root, existed)
 
 
 def _cache_paths(root: Path) -> set[Path]:

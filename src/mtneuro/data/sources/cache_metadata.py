@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from mtneuro.data.sources.base import CHANNELS
+from mtneuro.errors import DataError
 
 FORMAT = 2
 LEGACY_FORMAT = 1
@@ -53,10 +54,31 @@ def is_stale_temp(path: Path, now: float | None = None) -> bool:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    clear_file_path(path)
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}-{threading.get_ident()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed write leaves nothing of its own behind
+        raise
+
+
+def clear_file_path(path: Path) -> None:
+    """Make room for a file of the cache at ``path``: an empty folder standing there (the
+    cache never makes one) is removed; a folder holding files is the user's to move.
+
+    Raises:
+        DataError: a folder with contents stands where the file belongs.
+    """
+    if path.is_dir() and not path.is_symlink():
+        try:
+            path.rmdir()
+        except OSError:
+            raise DataError(f"cache: {path} is a folder holding files where a file of the "
+                            "cache belongs; move it away, then run mtneuro data verify "
+                            "--repair") from None
 
 
 def make_spec(

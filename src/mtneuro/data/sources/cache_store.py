@@ -44,6 +44,7 @@ from mtneuro.data.sources.cache_metadata import (
     MetadataCheck,
     atomic_write,
     check_metadata,
+    clear_file_path,
     is_stale_temp,
     make_spec,
     write_metadata,
@@ -206,6 +207,7 @@ class ChunkStore:
         data = self._codec.encode(full)
         checksum = self.checksum_path(channel, key)
         # Invalidate first: between the two writes below the chunk must not look verified.
+        clear_file_path(checksum)
         checksum.unlink(missing_ok=True)
         atomic_write(self.chunk_path(channel, key), data)
         atomic_write(checksum, self._record(channel, key, data).encode())
@@ -237,10 +239,14 @@ class ChunkStore:
             expected = self.checksum_path(channel, key).read_text().split()
         except FileNotFoundError:
             expected = None
+        except IsADirectoryError:  # a folder where the checksum belongs: nothing proven
+            expected = []
         try:
             data = self.chunk_path(channel, key).read_bytes()
         except FileNotFoundError:
             return ("unfilled" if expected is None else "missing"), None
+        except IsADirectoryError:
+            return "corrupted", None
         # No checksum: the writer died between chunk and checksum; the chunk is unproven.
         # A checksum naming another position: the files were moved or copied.
         if expected is None or expected != self._record(channel, key, data).split():
