@@ -45,3 +45,17 @@ def test_a_split_the_recording_cannot_take_fails_when_the_config_is_made(data, s
                                              ("chewie-1", "auto"), ("a_folder", "block")])
 def test_a_split_the_recording_takes_or_one_known_only_from_its_files_is_kept(data, split):
     assert NeuralConfig(data=data, split=split).split == split
+
+
+def test_mining_by_trial_in_a_sleep_recording_is_refused_before_training():
+    # one long trial: excluding the anchor's trial leaves MYOW nothing to mine (it failed
+    # with a traceback after the BYOL phase)
+    config = from_mapping(NeuralConfig, {"data": "own-recording", "method": "myow",
+                                         "mine_exclude": "trial"})
+    with pytest.raises(ConfigError, match=r"^mine_exclude: 'trial' excludes every bin of a "
+                                          r"sleep recording .* \(the sleep default is 150\)"):
+        resolve(config, "sleep")
+    assert resolve(config, "reach").mine_exclude == "trial"
+    byol = from_mapping(NeuralConfig, {"data": "own-recording", "method": "byol",
+                                       "mine_exclude": "trial"})
+    assert resolve(byol, "sleep").mine_exclude == "trial"  # BYOL mines nothing: no matter

@@ -197,6 +197,10 @@ KIND_DEFAULTS: dict[str, dict[str, object]] = {
 def resolve(config: NeuralConfig, kind: str) -> NeuralConfig:
     """``config`` with every ``None`` training field set to the default of ``kind``."""
     defaults = KIND_DEFAULTS[kind]
+    if kind == "sleep" and config.method == "myow" and config.mine_exclude == "trial":
+        raise ConfigError("mine_exclude: 'trial' excludes every bin of a sleep recording (one "
+                          f"long trial), so MYOW could mine nothing; expected a number of bins "
+                          f"(the sleep default is {defaults['mine_exclude']}), got 'trial'")
     filled = {k: v for k, v in defaults.items() if getattr(config, k) is None}
     split = config.split
     if split == "auto":
