@@ -7,12 +7,14 @@ import torch
 from torch import nn
 
 from mtneuro.data.neural import load_recording
+from mtneuro.errors import ConfigError
 from mtneuro.ssl.augment.neural import zscore_statistics
 from mtneuro.tasks.neural import NeuralConfig, fit_neural
 from mtneuro.tasks.neural import run as R
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.config import resolve
-from mtneuro.tasks.neural.run import encoder_features, learn_features, make_augment, zscore_rates
+from mtneuro.tasks.neural.frozen import encoder_features, zscore_rates
+from mtneuro.tasks.neural.run import learn_features, make_augment
 
 
 def test_statistics_are_the_reference_sample_std():
@@ -70,3 +72,56 @@ def test_a_refit_rescales_a_user_encoder_input_as_it_does_raw_rates(reach_slice,
     monkeypatch.setattr(R, "encoder_features", recording)
     fit_neural(NeuralConfig(data=str(reach_slice), refit=refit), encoder=nn.Identity())
     assert calls == ([False, True] if refit else [False])
+
+
+def _saved_spec(rec, live, kind="reach", **extra):
+    rates = rec.rates[:, live]
+    return {"kind": kind, "live_neurons": list(live), "mean": rates.mean(0).tolist(),
+            "std": rates.std(0, ddof=1).tolist(), **extra}
+
+
+def test_an_encoder_mtneuro_neural_saved_reads_its_own_neurons_as_trained(reach_slice):
+    """``mtneuro neural``'s encoder.pt keeps only the neurons live in its learning bins and
+    their statistics: it gets those, whatever the task's own z-scoring would give."""
+    rec = load_recording(str(reach_slice))
+    split = S.trial_split(rec.trial)
+    live = [0, 2, 3]
+    encoder = nn.Identity()
+    encoder.input_spec = _saved_spec(rec, live, recording_neurons=rec.n_neurons)
+    given, spec = encoder_features(rec, split, encoder)
+    spec_in = encoder.input_spec
+    expected = (rec.rates[:, live] - np.asarray(spec_in["mean"])) / np.asarray(spec_in["std"])
+    np.testing.assert_allclose(given, expected, rtol=1e-5, atol=1e-6)
+    assert spec["neurons"] == 3 and spec["live_neurons"] == live
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"recording_neurons": 999}, "trained on 3 neurons of a recording with 999 neurons"),
+    ({"kind": "sleep"}, "trained on a sleep recording, not on a reach one"),
+    ({"live_neurons": [0, 2, 10_000]}, "with at least 10001 neurons"),
+])
+def test_a_saved_neural_encoder_on_another_recording_is_refused(reach_slice, change, message):
+    rec = load_recording(str(reach_slice))
+    encoder = nn.Identity()
+    spec = _saved_spec(rec, [0, 2, 3])
+    if "live_neurons" in change:
+        spec["live_neurons"] = change["live_neurons"]
+    else:
+        spec.update(change)
+    encoder.input_spec = spec
+    with pytest.raises(ConfigError, match=message):
+        encoder_features(rec, S.trial_split(rec.trial), encoder)
+
+
+def test_a_neural_runs_encoder_file_is_read_out_on_its_recording(tmp_path):
+    """The file ``mtneuro neural`` writes is scored by ``mtneuro.evaluate`` on the recording
+    it was trained on (it failed: 162 kept neurons against the recording's 174)."""
+    import mtneuro
+    from mtneuro.cli.main import main
+
+    main(["neural", "--data", "chewie-1", "--method", "byol", "--steps", "20", "--no-refit",
+          "--out", str(tmp_path / "run")])
+    results = mtneuro.evaluate(str(tmp_path / "run" / "encoder.pt"), tasks=["neural/chewie-1"])
+    (row,) = results.results
+    assert row.method == "encoder" and 0.0 <= row.metrics["accuracy"] <= 1.0
+    assert row.metrics["n_test"] == 79

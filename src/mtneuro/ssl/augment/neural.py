@@ -38,7 +38,7 @@ def zscore_statistics(rates: Tensor) -> tuple[Tensor, Tensor]:
     """Per-neuron mean and std (ddof :data:`ZSCORE_DDOF`) of training rates.
 
     The one place the z-scoring convention lives: every encoder's input, learned or given,
-    is scaled with these (:class:`NeuralAugment`, ``mtneuro.tasks.neural.run.zscore_rates``).
+    is scaled with these (:class:`NeuralAugment`, ``mtneuro.tasks.neural.frozen.zscore_rates``).
 
     Args:
         rates: (B, N) firing rates of the training bins only (B >= 2).

@@ -25,6 +25,7 @@ from mtneuro.ssl.augment.neural import NeuralAugment, zscore_statistics
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, check_split, resolve
+from mtneuro.tasks.neural.frozen import encoder_features
 from mtneuro.tasks.neural.metrics import (
     ACC_TOL,
     DELTA_ACC_TOL,
@@ -50,7 +51,6 @@ from mtneuro.tasks.neural.train import (
     total_steps,
     train_ssl,
 )
-from mtneuro.tasks.probe import checked_finite
 from mtneuro.tasks.scores import accuracy_and_f1
 from mtneuro.vocab import ENCODER_METHOD
 
@@ -125,15 +125,6 @@ def check_decodable(rec: NeuralRecording, split: S.Split) -> None:
                         f"({rec.class_names[int(classes[0])]}); a decoder needs two or more")
 
 
-def zscore_rates(rates: np.ndarray, bins: np.ndarray) -> torch.Tensor:
-    """Every bin's rates z-scored with :func:`~mtneuro.ssl.augment.neural.zscore_statistics`
-    of ``bins`` alone (training or learning bins, never test); neurons constant there are 0.
-    The one z-scoring of an encoder's input, learned or given: readouts see both alike."""
-    mean, std = zscore_statistics(torch.from_numpy(rates[bins]))
-    z = NeuralAugment(mean=mean, std=std).normalize(torch.from_numpy(rates))
-    return torch.where(std > 0, z, torch.zeros_like(z))
-
-
 def make_augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
     """The config's augmentations, z-scoring with the statistics of ``rates`` (training bins, Hz)."""
     mean, std = zscore_statistics(torch.from_numpy(rates))
@@ -167,31 +158,6 @@ def validation_monitor(rec: NeuralRecording, split: S.Split, z: torch.Tensor, co
     return ValidationMonitor(z[train], z[val], scorer, first_step=first)
 
 
-def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module, *,
-                     refit: bool = False) -> tuple[np.ndarray, dict]:
-    """Features (bins, D) of a frozen user encoder and the input spec it was given: every
-    neuron's rates z-scored (:func:`zscore_rates`, as a learned encoder's) with the
-    statistics of the learning bins (training; with ``refit`` training + validation),
-    neurons silent there 0."""
-    z = zscore_rates(rec.rates, S.learning_bins(split, refit))
-    encoder.eval()
-    with torch.no_grad():
-        try:
-            features = encoder(z)
-        except (RuntimeError, ValueError, TypeError) as err:  # e.g. an image encoder
-            raise ConfigError(
-                f"encoder: cannot map {rec.name}'s rates, a (bins, {rec.n_neurons}) matrix "
-                f"({type(err).__name__}: {str(err).splitlines()[0]}); a neural encoder takes "
-                f"(N, {rec.n_neurons}) z-scored rates and returns (N, D)") from None
-    if not isinstance(features, torch.Tensor) or features.dim() != 2 or len(features) != len(z):
-        shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features)
-        raise ConfigError(f"encoder: expected ({len(z)}, D) features for {rec.name}, got {shape}")
-    features = checked_finite(features.float().numpy(),
-                              f"encoder {type(encoder).__name__} on {rec.name}")
-    spec = {"neurons": rec.n_neurons, "units": "Hz, z-scored; neurons silent in learning bins 0"}
-    return features, spec
-
-
 def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *,
                    refit: bool = False, stop_after: int | None = None
                    ) -> tuple[np.ndarray, TrainResult | None, dict, ValidationMonitor | None]:
@@ -222,7 +188,8 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
     all_rates = torch.from_numpy(rates)
     z = augment.normalize(all_rates)  # = zscore_rates(rates, bins): every kept neuron varies
     spec = {"neurons": int(live.sum()), "live_neurons": np.flatnonzero(live).tolist(),
-            "mean": augment.mean.tolist(), "std": augment.std.tolist(), "units": "Hz, z-scored"}
+            "recording_neurons": int(rec.rates.shape[1]), "mean": augment.mean.tolist(),
+            "std": augment.std.tolist(), "units": "Hz, z-scored"}
     if config.method == "raw":
         return z.numpy(), None, spec, None
     if config.method == "pca":

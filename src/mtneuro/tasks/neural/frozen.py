@@ -1,0 +1,84 @@
+"""The input of a frozen encoder in the neural task: rates z-scored with learning bins'
+statistics (:func:`zscore_rates`), and the features of a user's encoder, or of one
+``mtneuro neural`` saved, which reads its own neurons as it was trained
+(:func:`encoder_features`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from mtneuro.data.neural import NeuralRecording
+from mtneuro.errors import ConfigError
+from mtneuro.ssl.augment.neural import NeuralAugment, zscore_statistics
+from mtneuro.tasks.neural import splits as S
+from mtneuro.tasks.probe import checked_finite
+
+
+def zscore_rates(rates: np.ndarray, bins: np.ndarray) -> torch.Tensor:
+    """Every bin's rates z-scored with :func:`~mtneuro.ssl.augment.neural.zscore_statistics`
+    of ``bins`` alone (training or learning bins, never test); neurons constant there are 0.
+    The one z-scoring of an encoder's input, learned or given: readouts see both alike."""
+    mean, std = zscore_statistics(torch.from_numpy(rates[bins]))
+    z = NeuralAugment(mean=mean, std=std).normalize(torch.from_numpy(rates))
+    return torch.where(std > 0, z, torch.zeros_like(z))
+
+
+def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module, *,
+                     refit: bool = False) -> tuple[np.ndarray, dict]:
+    """Features (bins, D) of a frozen user encoder and the input spec it was given: every
+    neuron's rates z-scored (:func:`zscore_rates`, as a learned encoder's) with the
+    statistics of the learning bins (training; with ``refit`` training + validation),
+    neurons silent there 0. An encoder ``mtneuro neural`` saved declares the neurons it
+    kept and their statistics (``live_neurons``, ``mean``, ``std`` of its input spec): it
+    gets those neurons z-scored as it was trained (:func:`_as_trained`)."""
+    own = getattr(encoder, "input_spec", None)
+    if isinstance(own, dict) and {"live_neurons", "mean", "std"} <= set(own):
+        z, spec = _as_trained(rec, own)
+    else:
+        z = zscore_rates(rec.rates, S.learning_bins(split, refit))
+        spec = {"neurons": rec.n_neurons,
+                "units": "Hz, z-scored; neurons silent in learning bins 0"}
+    encoder.eval()
+    with torch.no_grad():
+        try:
+            features = encoder(z)
+        except (RuntimeError, ValueError, TypeError) as err:  # e.g. an image encoder
+            raise ConfigError(
+                f"encoder: cannot map {rec.name}'s rates, a (bins, {rec.n_neurons}) matrix "
+                f"({type(err).__name__}: {str(err).splitlines()[0]}); a neural encoder takes "
+                f"(N, {rec.n_neurons}) z-scored rates and returns (N, D)") from None
+    if not isinstance(features, torch.Tensor) or features.dim() != 2 or len(features) != len(z):
+        shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features)
+        raise ConfigError(f"encoder: expected ({len(z)}, D) features for {rec.name}, got {shape}")
+    features = checked_finite(features.float().numpy(),
+                              f"encoder {type(encoder).__name__} on {rec.name}")
+    return features, spec
+
+
+def _as_trained(rec: NeuralRecording, own: dict) -> tuple[torch.Tensor, dict]:
+    """``rec``'s rates as a saved neural encoder was trained on them: its neurons, z-scored
+    with its own statistics.
+
+    Raises:
+        ConfigError: the encoder was trained on another kind of recording, or on neurons
+            ``rec`` does not have (another recording: its neurons are no others' neurons).
+    """
+    live = np.asarray(own["live_neurons"], dtype=np.int64)
+    mean = np.asarray(own["mean"], dtype=np.float32)
+    std = np.asarray(own["std"], dtype=np.float32)
+    total = own.get("recording_neurons")
+    if own.get("kind", rec.kind) != rec.kind:
+        raise ConfigError(f"encoder: trained on a {own['kind']} recording, not on a "
+                          f"{rec.kind} one like {rec.name}")
+    if (total not in (None, rec.n_neurons) or not live.size or live.max() >= rec.n_neurons
+            or mean.shape != live.shape or std.shape != live.shape or not (std > 0).all()):
+        had = f"{total} neurons" if total is not None else f"at least {live.max() + 1} neurons"
+        raise ConfigError(f"encoder: trained on {live.size} neurons of a recording with {had}, "
+                          f"which {rec.name} ({rec.n_neurons} neurons) is not; a saved neural "
+                          "encoder reads the recording it was trained on")
+    z = torch.from_numpy(((rec.rates[:, live] - mean) / std).astype(np.float32))
+    spec = {"neurons": int(live.size), "live_neurons": own["live_neurons"],
+            "units": "Hz, z-scored with the encoder's own statistics (as it was trained)"}
+    return z, spec
