@@ -139,7 +139,8 @@ def _write_aggregate(task, results: list, out_dir: Path) -> None:
                         headline=task.headline_of(metrics),
                         config={**config, "seeds": [r["seed"] for r in rows]},
                         source=last.source, card=last.card,
-                        wall_s=sum(r["wall_s"] for r in rows)), out_dir)
+                        # as each seed's record counts it: its run, figures and files
+                        wall_s=sum(r.wall_s for r in results)), out_dir)
 
 
 def _aggregate(rows: list[dict]) -> dict:

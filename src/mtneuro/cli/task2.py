@@ -199,8 +199,11 @@ def task2(
             f"  IoU {describe(summary['iou'][name], intervals.get('iou', {}).get(name))}"
         )
     pooled = summary.get("iou_pooled") or {}
-    click.echo("  IoU as MTNeuro scores it: per test image, 1 for a class absent from both its "
-               "truth and prediction; pooled over the test set: "
+    seeds = summary["f1"][next(iter(summary["f1"]))].get("n", 1)
+    over = f"mean over {seeds} seeds" if seeds > 1 else "one seed"
+    click.echo("  IoU above as MTNeuro scores it: per test image, 1 for a class absent from "
+               "both its truth and prediction, then averaged; IoU from counts pooled over the "
+               f"whole test set instead ({over}): "
                + ", ".join(f"{name} {pooled[name]['mean']:.3f}" for name in pooled))
     click.echo(f"wrote {path} and {len(result.figures)} overlay PNG(s)")
     note = checkpoint_note(out_dir)

@@ -125,10 +125,12 @@ def _markdown_table(table: LeaderboardTable) -> str:
 def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str]], path: Path,
                    skipped: list[tuple[str, str]] = (), note: str = "") -> Path:
     """Write the leaderboard (``note``: a line under the intro, e.g. records left out)."""
-    intro = ("Rows marked *ours* are mean ± std over seeds of this run's cells (or, where seeds "
-             "did not vary a value, the value and [low, high], a bootstrap 95% interval over test "
-             "samples of the first seed); rows marked "
-             "*published* are numbers from the cited sources, on the data they name; rows marked "
+    intro = ("Rows marked *ours* are mean ± sample standard deviation (n - 1) over seeds of "
+             "this run's cells (or, where seeds did not vary a value, the value and [low, high], "
+             "a percentile bootstrap 95% interval over the first seed's test samples: tiles, "
+             "images, trials or bins, their number in each cell's metrics.json); rows marked "
+             "*published* are numbers from the cited sources, on the data they name (printed to "
+             "three decimals, as ours; the sources mostly print two); rows marked "
              "*reference code, run here* were measured in this project by running the authors' "
              "code. Whether each of our rows is comparable with them comes from its cells' "
              "protocol cards, listed under each table with every deviation.")
@@ -242,8 +244,8 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
             + f". {phantom} in separate, labelled rows and chart panels. Each of our rows says "
             "whether it is comparable with them; its protocol card "
             "below the table lists every deviation from the published protocol. Our error bars "
-            "appear only where several seeds gave different numbers (n is printed beside each "
-            "row); where they did not (one seed, or identical results), values and bars show "
+            "(± sample standard deviation, n - 1) appear only where several seeds gave different "
+            "numbers (n is printed beside each row); where they did not (one seed, or identical results), values and bars show "
             "[low, high], a bootstrap 95% interval over the test samples (tiles, images, trials) "
             f"of the first seed.<br>{_KEY}</div>"]
     seeds = {r["cell"]["id"]: r["cell"].get("seed") for r in records}
