@@ -59,3 +59,21 @@ def test_mining_by_trial_in_a_sleep_recording_is_refused_before_training():
     byol = from_mapping(NeuralConfig, {"data": "own-recording", "method": "byol",
                                        "mine_exclude": "trial"})
     assert resolve(byol, "sleep").mine_exclude == "trial"  # BYOL mines nothing: no matter
+
+
+def test_the_card_names_every_setting_other_than_the_defaults():
+    # a tuned run must not read like the default one its rows are compared with
+    from mtneuro.tasks.protocol import neural_card
+
+    def changed(**values):
+        deviations = neural_card(from_mapping(NeuralConfig, {"data": "chewie-1", **values}))
+        return [d for d in deviations["deviations"] if d.startswith("settings other")]
+
+    assert changed() == [] and changed(method="byol", seed=3, split="kfold") == []
+    assert changed(mined_weight=0.3, hidden=[128, 128], knn_k=5) == [
+        "settings other than mtneuro's defaults: hidden (128, 128) (default (64, 64, 64)), "
+        "mined_weight 0.3 (default 0.5)"]
+    # a kind default given explicitly is no change; another value is
+    assert changed(dropout_p=0.2) == []
+    assert changed(dropout_p=0.5) == [
+        "settings other than mtneuro's defaults: dropout_p 0.5 (default 0.2)"]

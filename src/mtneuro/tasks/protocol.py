@@ -220,6 +220,27 @@ def _recording_kind(data: str) -> str | None:
     return None
 
 
+#: NeuralConfig fields the neural card states on its own lines, or that choose the run
+#: rather than the model (recording, method, seed, split, training length, refit)
+_OWN_LINES = {"data", "data_root", "method", "seed", "split", "folds", "guard", "steps",
+              "epochs", "lr", "refit", "refit_ensemble", "threads", "quiet"}
+
+
+def _changed_settings(config: Any, resolved: Any, kind: str) -> list[str]:
+    """One line naming every model or training setting that differs from mtneuro's default
+    for this kind and method (a tuned run is not the default one the rows compare)."""
+    import dataclasses
+
+    from mtneuro.tasks.neural.config import resolve
+
+    default = resolve(type(config)(data=config.data, method=config.method), kind)
+    changed = [f"{f.name} {_text(getattr(resolved, f.name))} (default "
+               f"{_text(getattr(default, f.name))})" for f in dataclasses.fields(config)
+               if f.name not in _OWN_LINES
+               and getattr(resolved, f.name) != getattr(default, f.name)]
+    return [f"settings other than mtneuro's defaults: {', '.join(changed)}"] if changed else []
+
+
 def neural_card(config: Any) -> dict[str, Any]:
     """Card of a :class:`~mtneuro.tasks.neural.NeuralConfig` against the MYOW reference code
     (``nerdslab/myow-neuro``), whose runs give the neural rows labelled "reference code,
@@ -266,6 +287,7 @@ def neural_card(config: Any) -> dict[str, Any]:
     out.append("readout fitted in closed form / by L-BFGS over the reference's weight-decay grid "
                "(reference: a linear layer trained by AdamW for 100 passes per weight decay, "
                "myow/tasks/train_reach_angle_regressor.py, train_sleep_classifier.py)")
+    out += _changed_settings(config, resolved, kind)
     reference_split = "trial" if kind == "reach" else "block"
     out += differs("split", resolved.split, reference_split, "myow/data/"
                    + ("monkey" if kind == "reach" else "rodent") + "_neural_dataset.py")
