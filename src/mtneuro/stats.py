@@ -94,7 +94,8 @@ def bootstrap_interval(
     Returns:
         ``{"low", "high", "level", "resamples", "n", "unit", "method"}`` (``n``: samples or
         groups resampled); ``low`` / ``high`` are floats, or lists of M floats (NaN where
-        most resamples leave the metric undefined).
+        most resamples leave the metric undefined); ``None`` with one sample or group, which
+        has no spread to resample.
 
     >>> bootstrap_interval(lambda t: t[..., 0] / t[..., 1], [[1, 1]] * 3, unit="tiles")["low"]
     1.0
@@ -115,6 +116,8 @@ def bootstrap_interval(
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
         low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
     as_plain = lambda a: float(a) if np.ndim(a) == 0 else np.asarray(a).tolist()
+    if n < 2:  # every resample is the one sample itself: a [x, x] "interval" would mislead
+        as_plain = lambda a: None if np.ndim(a) == 0 else [None] * int(np.size(a))
     return {"low": as_plain(low), "high": as_plain(high), "level": level, "resamples": resamples,
             "n": int(n), "unit": unit, "method": "percentile bootstrap over test samples"}
 
@@ -272,6 +275,8 @@ def _value_and_wording(summary: Mapping[str, Any], interval: Mapping[str, Any] |
     if n > 1 and np.isfinite(std) and std > 0:
         return f"{mean:.{digits}f} ± {std:.{digits}f} over {n} seeds", None
     seeds = f"deterministic: identical over {n} seeds" if n > 1 else "1 seed"
+    if interval is not None and interval.get("low") is None and interval.get("n") == 1:
+        return f"{mean:.{digits}f}", f"no 95% CI, from 1 {interval['unit']}; {seeds}"
     if interval is None or interval.get("low") is None:
         return f"{mean:.{digits}f}; {seeds}", None
     return (f"{mean:.{digits}f} [{interval['low']:.{digits}f}, {interval['high']:.{digits}f}]",

@@ -169,3 +169,20 @@ def test_describe_never_prints_a_zero_std():
         "0.829 [0.800, 0.860] 95% CI over 120 test tiles; deterministic: identical over 3 seeds")
     assert describe({"mean": 0.5, "std": 0.0, "n": 1}) == "0.500; 1 seed"
     assert describe({"mean": float("nan"), "std": float("nan"), "n": 0}) == "undefined"
+
+
+def test_one_test_group_has_no_interval_and_says_so():
+    """With one test trial every resample is that trial: [x, x] would read as certainty."""
+    from mtneuro.stats import describe, describe_row
+
+    one = mean_interval([1.0, 0.0], unit="test trials", groups=[7, 7])
+    assert (one["low"], one["high"], one["n"]) == (None, None, 1)
+    per_class = mean_interval([[1.0, 0.0]], unit="test tiles")
+    assert per_class["low"] == [None, None] and per_class["high"] == [None, None]
+    assert describe({"mean": 0.5, "std": 0.0, "n": 1}, one) == (
+        "0.500 no 95% CI, from 1 test trials; 1 seed")
+    assert describe_row([("accuracy", {"mean": 0.5, "n": 1}, one),
+                         ("delta_accuracy", {"mean": 1.0, "n": 1}, one)]) == (
+        "accuracy 0.500, delta_accuracy 1.000 (no 95% CI, from 1 test trials; 1 seed)")
+    two = mean_interval([1.0, 0.0], unit="test trials", groups=[7, 8])
+    assert two["low"] == 0.0 and two["high"] == 1.0  # two trials: a spread to resample
