@@ -80,3 +80,18 @@ def test_learning_bins_are_train_or_train_and_val_never_test():
     split = {"train": np.array([0, 1, 5]), "val": np.array([2, 3]), "test": np.array([4])}
     assert learning_bins(split, refit=False).tolist() == [0, 1, 5]
     assert learning_bins(split, refit=True).tolist() == [0, 1, 2, 3, 5]
+
+
+def test_too_few_trials_names_how_many_are_needed():
+    import numpy as np
+    import pytest
+
+    from mtneuro.errors import ConfigError
+    from mtneuro.tasks.neural.splits import trial_split
+
+    with pytest.raises(ConfigError, match=r"^split: 5 trials are too few for a 0\.8/0\.1/rest "
+                                          r"split by trial; it needs at least 6 \(one of them "
+                                          r"tested\)$"):
+        trial_split(np.repeat(np.arange(5), 3))
+    six = np.repeat(np.arange(6), 3)
+    assert len(set(six[trial_split(six)["test"]])) == 1

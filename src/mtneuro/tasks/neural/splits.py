@@ -50,7 +50,10 @@ def trial_split(trial: np.ndarray, train: float = 0.8, val: float = 0.1) -> Spli
     t = order.size
     a, b = int(t * train), int(t * (train + val))
     if a < 1 or b <= a or b >= t:
-        raise ConfigError(f"split: {t} trials are too few for a {train}/{val}/rest split by trial")
+        least = next(n for n in range(t + 1, 10_000)
+                     if 1 <= int(n * train) < int(n * (train + val)) < n)
+        raise ConfigError(f"split: {t} trials are too few for a {train}/{val}/rest split by "
+                          f"trial; it needs at least {least} (one of them tested)")
     return _by_trials(trial, {"train": order[:a], "val": order[a:b], "test": order[b:]})
 
 
