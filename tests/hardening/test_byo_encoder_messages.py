@@ -144,3 +144,11 @@ def test_task3_card_says_a_user_encoder_is_normalised_only_as_it_declares() -> N
             "(reference: [0, 1] intensities, annots/latents.py:23-39)") in user["deviations"]
     assert ("encoder inputs normalised with the encoder's mean / std (reference: [0, 1] "
             "intensities, annots/latents.py:23-39)") in ssl["deviations"]
+
+
+def test_the_result_line_names_the_encoder_it_scored() -> None:
+    from mtneuro.cli.options import method_label
+
+    assert method_label({"method": "encoder", "encoder": "mypkg.enc:build"}) == (
+        "encoder (mypkg.enc:build)")
+    assert method_label({"method": "pca", "encoder": None}) == "pca"

@@ -77,3 +77,9 @@ def test_the_card_names_every_setting_other_than_the_defaults():
     assert changed(dropout_p=0.2) == []
     assert changed(dropout_p=0.5) == [
         "settings other than mtneuro's defaults: dropout_p 0.5 (default 0.2)"]
+
+
+@pytest.mark.parametrize("hidden", [[128, -1], [], [0]])
+def test_hidden_widths_must_be_positive(hidden):
+    with pytest.raises(ConfigError, match=r"^hidden: expected a list of widths, each int >= 1"):
+        from_mapping(NeuralConfig, {"data": "chewie-1", "hidden": hidden})

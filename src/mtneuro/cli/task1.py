@@ -9,6 +9,7 @@ from mtneuro.cli.options import (
     SEEDS_OPTION,
     SOURCE_PARAM_OPTION,
     TASK_SOURCE_OPTION,
+    method_label,
     parse_seeds,
     parse_source_params,
     quick_option,
@@ -64,7 +65,7 @@ def task1(setting, method, source, source_params, dim, seeds, encoder, quick, pr
     metrics, config = result.metrics, result.config
     interval = (metrics.get("intervals") or {}).get("accuracy")
     click.echo(
-        f"task1 {config['setting']} {config['method']} {config['dim']} on {config['source']}: "
+        f"task1 {config['setting']} {method_label(config)} {config['dim']} on {config['source']}: "
         f"accuracy {describe(metrics['accuracy'], interval)}, "
         f"{metrics['n_test']} test images ({metrics['recipe']['test_input']}); "
         f"wrote {out}/metrics.json"

@@ -8,6 +8,7 @@ from mtneuro.cli.options import (
     ENCODER_OPTION,
     SEEDS_OPTION,
     SOURCE_PARAM_OPTION,
+    method_label,
     parse_seeds,
     parse_source_params,
     quick_option,
@@ -71,6 +72,7 @@ def task3(method, setting, source, source_params, seeds, encoder, quick, z_step,
     row = describe_row([(name, v, intervals.get(name))
                         for name, v in result.metrics["r2_test"].items()], digits=2)
     click.echo(
-        f"task3 {result.method} ({result.setting}) on {result.config['source']}, held-out R²: "
+        f"task3 {method_label(result.config)} ({result.setting}) on {result.config['source']}, "
+        "held-out R²: "
         f"{row}; wrote {out}/metrics.json"
     )

@@ -115,7 +115,8 @@ class NeuralConfig:
     lr_schedule: Schedule = "constant"
     ema_start: float | None = field(default=None, metadata=in_unit_interval(closed_right=True))
     ema_schedule: Schedule = "constant"
-    hidden: tuple[int, ...] = (64, 64, 64)
+    hidden: tuple[int, ...] = field(default=(64, 64, 64), metadata=check(
+        lambda v: len(v) > 0 and all(w > 0 for w in v), "a list of widths, each int >= 1"))
     rep_dim: int | None = field(default=None, metadata=positive())
     head_hidden: int = field(default=256, metadata=positive())
     mined_dim: int = field(default=32, metadata=positive())
