@@ -4,8 +4,10 @@ fold's kept step."""
 import numpy as np
 import pytest
 
+from mtneuro.data.neural import load_recording
 from mtneuro.tasks.neural import NeuralConfig, fit_neural
 from mtneuro.tasks.neural import run as R
+from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.splits import block_split, random_split
 
 
@@ -51,3 +53,16 @@ def test_kfold_reports_the_kept_step_of_every_fold(reach_slice, monkeypatch):
     # a penalty is chosen per fold: an average of them is no metric, pooled or per fold
     assert "penalty" not in out.metrics
     assert all("penalty" not in fold for fold in out.metrics["folds"])
+
+
+def test_kfold_counts_are_per_fold_and_the_test_bins_pooled(reach_slice):
+    """Three folds of a recording: each trains on a third and validates on a third, and every
+    bin is tested once; sums over folds (one recording's bins thrice) read as train = test."""
+    rec = load_recording(str(reach_slice))
+    folds = [S.trial_kfold(rec.trial, 3, f) for f in range(3)]
+    out = fit_neural(NeuralConfig(data=str(reach_slice), method="raw", split="kfold", folds=3))
+    m = out.metrics
+    assert m["n_test"] == rec.n_bins
+    assert m["n_train"] == round(sum(len(f["train"]) for f in folds) / 3) < rec.n_bins // 2
+    assert m["n_val"] == round(sum(len(f["val"]) for f in folds) / 3)
+    assert m["split_label"].endswith("n_train and n_val per fold (mean over folds)")

@@ -318,7 +318,8 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         method=config.method, seed=config.seed,
         recording=rec.name, kind=rec.kind, split=config.split,
         split_label=_split_label(config.split),
-        n_train=int(sum(len(s["train"]) for s in folds)), n_val=int(sum(len(s["val"]) for s in folds)),
+        # per fold (each fold trains on its own bins); test bins are pooled: each once
+        n_train=_per_fold(folds, "train"), n_val=_per_fold(folds, "val"),
         n_test=int(test_label.size), n_folds=len(folds),
         steps=steps, refit=config.refit, refit_ensemble=first_pass is not None,
         selected_step=selected[0] if len(selected) == 1 else (selected or 0),
@@ -351,9 +352,15 @@ def _pool(rec: NeuralRecording, folds: list, fold_metrics: list[dict], label: np
     return pooled
 
 
+def _per_fold(folds: list, part: str) -> int:
+    """Bins of ``part`` in one fold (the mean over folds, rounded; one split: its count)."""
+    return round(sum(len(s[part]) for s in folds) / len(folds))
+
+
 def _split_label(split: str) -> str:
     return {"trial": "trials in recorded order 80/10/10",
-            "kfold": "k-fold over trials (recorded order), pooled test bins",
+            "kfold": "k-fold over trials (recorded order), pooled test bins; n_train and "
+                     "n_val per fold (mean over folds)",
             "block": "contiguous blocks 56/24/20 with guard gap",
             "random": "random bins 70/10/20 (reference paper split; temporal neighbours leak)",
             }[split]

@@ -50,10 +50,11 @@ def trial_split(trial: np.ndarray, train: float = 0.8, val: float = 0.1) -> Spli
     t = order.size
     a, b = int(t * train), int(t * (train + val))
     if a < 1 or b <= a or b >= t:
-        least = next(n for n in range(t + 1, 10_000)
-                     if 1 <= int(n * train) < int(n * (train + val)) < n)
+        least = next((n for n in range(t + 1, 10_000)
+                      if 1 <= int(n * train) < int(n * (train + val)) < n), None)
+        need = f"; it needs at least {least} (one of them tested)" if least else ""
         raise ConfigError(f"split: {t} trials are too few for a {train}/{val}/rest split by "
-                          f"trial; it needs at least {least} (one of them tested)")
+                          f"trial{need}")
     return _by_trials(trial, {"train": order[:a], "val": order[a:b], "test": order[b:]})
 
 
