@@ -150,15 +150,23 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
             [0, 2**32), or a cell ``out`` holds already (without ``overwrite``).
     """
     seeds = _seed_list(seeds)
-    plan = [split_task_setting(name) for name in ([tasks] if isinstance(tasks, str) else tasks)]
+    names = [tasks] if isinstance(tasks, str) else list(tasks)
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:  # one cell each: a repeat would be run again and counted as another seed
+        raise ConfigError(f"tasks: {', '.join(map(str, twice))} given more than once")
+    plan = [split_task_setting(name) for name in names]
     for task, _ in plan:
         if task.encoder_method is None:
             raise ConfigError(f"task {task.name}: evaluates no user encoder; tasks that do: "
                               + ", ".join(n for n in list_tasks() if _takes_encoder(n)))
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise ConfigError(f"out {out}: is a file; expected a folder")
     if out is not None and not overwrite:
         _refuse_taken_cells(Path(out), [cell_id(task.name, setting, task.encoder_method, int(seed))
                                         for task, setting in plan for seed in seeds])
-    results = []
+    # every cell's config (and the encoder each kind of task reads) before any runs: a wrong
+    # key for one task must not fail after another's results were recorded
+    runs = []
     for task, setting in plan:
         module, label = _encoder_of(encoder, task.encoder)
         for seed in seeds:
@@ -166,13 +174,15 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
                         task=task.name, setting=setting, method=task.encoder_method,
                         seed=int(seed), preset=preset, params=dict(params or {}),
                         source=source, source_params=dict(source_params or {}), encoder=label)
-            config = cell_config(task, cell)
-            if out is None:
-                results.append(task.execute(config, encoder=module))
-                continue
-            directory = Path(out) / "cells" / cell.id
-            results.append(run_and_record(task, config, directory, encoder=module,
-                                          extra=bench_keys(cell, "complete")))
+            runs.append((task, cell, cell_config(task, cell), module))
+    results = []
+    for task, cell, config, module in runs:
+        if out is None:
+            results.append(task.execute(config, encoder=module))
+            continue
+        directory = Path(out) / "cells" / cell.id
+        results.append(run_and_record(task, config, directory, encoder=module,
+                                      extra=bench_keys(cell, "complete")))
     return Results(results)
 
 
@@ -189,6 +199,8 @@ def _seed_list(seeds: Any) -> list[int]:
     if not seeds:
         raise ConfigError("seeds: expected at least one seed, got an empty sequence")
     check_seeds(seeds, "seeds")
+    if len(set(seeds)) != len(seeds):  # one cell per seed: a repeat is no other seed
+        raise ConfigError(f"seeds: expected distinct seeds, got {seeds}")
     return seeds
 
 
@@ -215,6 +227,9 @@ def load_results(path: str | Path) -> Results:
     path = Path(path)
     if (path / "cells").is_dir():
         records = [r for r in load_records(path) if r.get("status") == "complete"]
+        if not records:
+            raise NoResultsError(f"load_results: {path}/cells holds no complete cell record "
+                                 "(none written yet, or only failed or skipped cells)")
         return Results([load_result(path / r["_dir"]) for r in records])
     if not (path / "metrics.json" if path.is_dir() else path).is_file():
         found = ("a folder with neither cells/ nor metrics.json" if path.is_dir()
@@ -223,4 +238,8 @@ def load_results(path: str | Path) -> Results:
             f"load_results: {path}: {found}; expected a run folder holding metrics.json "
             "(mtneuro task1 ... --out), a folder of cells/<id>/metrics.json (mtneuro.evaluate "
             "out=..., mtneuro bench --out) or a metrics.json file")
-    return Results([load_result(path)])
+    try:
+        return Results([load_result(path)])
+    except (ValueError, KeyError, TypeError, AttributeError) as err:  # JSON, or another shape
+        raise NoResultsError(f"load_results: {path} is not a metrics.json mtneuro wrote "
+                             f"({type(err).__name__}: {str(err).splitlines()[0][:120]})") from None

@@ -108,3 +108,42 @@ def test_a_pattern_without_wildcards_is_a_task_or_setting_name(pattern: str,
 
 def test_a_registered_task_is_listed_by_its_name(toy) -> None:
     assert mtneuro.list_tasks("toy") == ["toy/easy", "toy/hard"]
+
+
+def test_a_repeated_seed_or_task_is_refused_not_counted_twice(toy, tmp_path: Path) -> None:
+    # one cell each: a repeat ran again and was counted as another seed
+    with pytest.raises(ConfigError, match=r"^seeds: expected distinct seeds, got \[0, 0\]$"):
+        mtneuro.evaluate(_MeanBrightness(), tasks="toy/easy", seeds=[0, 0], out=tmp_path / "o")
+    with pytest.raises(ConfigError, match=r"^tasks: toy/easy given more than once$"):
+        mtneuro.evaluate(_MeanBrightness(), tasks=["toy/easy", "toy/easy"], out=tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+def test_every_tasks_config_is_checked_before_any_runs(toy, tmp_path: Path) -> None:
+    # a key toy takes and the neural task does not: toy's cell was recorded, then the
+    # neural config failed, and a retry with the fix was refused (the cell existed)
+    with pytest.raises(ConfigError, match=r"^n: unknown key"):
+        mtneuro.evaluate(_MeanBrightness(), tasks=["toy/easy", "neural/chewie-1"],
+                         params={"n": 40}, out=tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ConfigError, match=r"^out .*afile: is a file; expected a folder$"):
+        mtneuro.evaluate(_MeanBrightness(), tasks="toy/easy", out=tmp_path / "afile")
+
+
+def test_load_results_of_no_complete_cell_or_no_record_is_no_results(tmp_path: Path) -> None:
+    (tmp_path / "run" / "cells").mkdir(parents=True)
+    with pytest.raises(NoResultsError, match=r"cells holds no complete cell record"):
+        mtneuro.load_results(tmp_path / "run")
+    (tmp_path / "figure.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    (tmp_path / "notes.json").write_text("not json")
+    for path in (tmp_path / "figure.png", tmp_path / "notes.json"):
+        with pytest.raises(NoResultsError, match=r"is not a metrics.json mtneuro wrote"):
+            mtneuro.load_results(path)
+
+
+def test_a_neural_evaluation_leaves_the_callers_model_in_its_mode() -> None:
+    model = torch.nn.Sequential(torch.nn.Linear(174, 8), torch.nn.Dropout(0.1))
+    model.train()
+    mtneuro.evaluate(model, tasks="neural/chewie-1")
+    assert model.training  # training in the notebook goes on with dropout on

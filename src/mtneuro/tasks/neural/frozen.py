@@ -40,15 +40,18 @@ def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module, *
         z = zscore_rates(rec.rates, S.learning_bins(split, refit))
         spec = {"neurons": rec.n_neurons,
                 "units": "Hz, z-scored; neurons silent in learning bins 0"}
+    was_training = encoder.training  # the caller's model: left as it was given
     encoder.eval()
-    with torch.no_grad():
-        try:
+    try:
+        with torch.no_grad():
             features = encoder(z)
-        except (RuntimeError, ValueError, TypeError) as err:  # e.g. an image encoder
-            raise ConfigError(
-                f"encoder: cannot map {rec.name}'s rates, a (bins, {rec.n_neurons}) matrix "
-                f"({type(err).__name__}: {str(err).splitlines()[0]}); a neural encoder takes "
-                f"(N, {rec.n_neurons}) z-scored rates and returns (N, D)") from None
+    except (RuntimeError, ValueError, TypeError) as err:  # e.g. an image encoder
+        raise ConfigError(
+            f"encoder: cannot map {rec.name}'s rates, a (bins, {rec.n_neurons}) matrix "
+            f"({type(err).__name__}: {str(err).splitlines()[0]}); a neural encoder takes "
+            f"(N, {rec.n_neurons}) z-scored rates and returns (N, D)") from None
+    finally:
+        encoder.train(was_training)
     if not isinstance(features, torch.Tensor) or features.dim() != 2 or len(features) != len(z):
         shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features)
         raise ConfigError(f"encoder: expected ({len(z)}, D) features for {rec.name}, got {shape}")
