@@ -28,3 +28,8 @@ _API = {"evaluate": "api", "list_tasks": "api", "load_results": "api", "Results"
         "NoResultsError": "api"}
 __getattr__ = lazy_exports(__name__, _API)
 __all__ = ["NoResultsError", "Results", "__version__", "evaluate", "list_tasks", "load_results"]
+
+
+def __dir__() -> list[str]:
+    # the lazy names too, so tab completion and help() offer them before their first use
+    return sorted({*globals(), *_API})

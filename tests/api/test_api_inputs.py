@@ -147,3 +147,9 @@ def test_a_neural_evaluation_leaves_the_callers_model_in_its_mode() -> None:
     model.train()
     mtneuro.evaluate(model, tasks="neural/chewie-1")
     assert model.training  # training in the notebook goes on with dropout on
+
+
+def test_the_lazy_public_names_are_listed_by_dir() -> None:
+    # a notebook's tab completion and help() read dir(): the API must be offered before use
+    assert {"evaluate", "list_tasks", "load_results", "Results", "NoResultsError"} <= set(
+        dir(mtneuro))
