@@ -218,9 +218,24 @@ def test_learning_curve_labels_each_loss_and_marks_the_kept_checkpoint(captured,
     plots_neural.plot_learning_curve(curve, tmp_path / "l.png", title="t", selection=selection,
                                      selected_step=5)
     left, right = captured[0].axes
-    assert [t.get_text() for t in left.get_legend().get_texts()] == ["aux_loss", "loss"]
+    # one legend for both axes, below them (inside, it covered the curves' ends)
+    assert [t.get_text() for t in left.get_legend().get_texts()] == [
+        "aux_loss", "loss", "validation accuracy", "kept: step 5"]
+    assert right.get_legend() is None
     (kept,) = [line for line in right.lines if line.get_label().startswith("kept")]
     assert kept.get_label() == "kept: step 5" and list(kept.get_xdata()) == [5, 5]
+
+
+def test_learning_curve_of_a_refit_says_which_training_each_line_is(captured, tmp_path):
+    # the losses are the retrained encoder's (up to the kept step), the validation points the
+    # first pass's, which chose that step
+    curve = [{"step": 0, "loss": 1.0}, {"step": 5, "loss": 0.5}]
+    plots_neural.plot_learning_curve(curve, tmp_path / "l.png", selection=[
+        {"step": 5, "accuracy": 0.7}, {"step": 10, "accuracy": 0.6}], selected_step=5,
+        retrained=True)
+    labels = [t.get_text() for t in captured[0].axes[0].get_legend().get_texts()]
+    assert labels == ["loss (retrained, train + val)", "validation accuracy (first pass)",
+                      "kept: step 5"]
 
 
 def _result(task: str, method: str, metrics: dict, **artefacts) -> Result:

@@ -58,28 +58,34 @@ def plot_representation_2d(
 
 
 def plot_learning_curve(curve: Sequence[Mapping[str, float]], path: str | Path, *, title: str = "",
-                        selection: Sequence[Mapping[str, float]] = (), selected_step: float | None = None
-                        ) -> Path:
+                        selection: Sequence[Mapping[str, float]] = (), selected_step: float | None = None,
+                        retrained: bool = False) -> Path:
     """Training losses against optimiser step (every ``*loss`` key of the rows) and, when
-    given, the validation accuracy of each checkpoint (right axis) with the one kept marked."""
+    given, the validation accuracy of each checkpoint (right axis) with the one kept marked.
+    ``retrained``: the losses are of the encoder retrained on training + validation bins up
+    to the kept step, the validation accuracies of the first pass, which chose it."""
     width = 5.5
     fig, ax = plt.subplots(figsize=(width, 3.5))
     steps = np.array([row["step"] for row in curve])
     keys = sorted({k for row in curve for k in row if k.endswith("loss")})
+    suffix = " (retrained, train + val)" if retrained else ""
     for key in keys:
-        ax.plot(steps, [row.get(key, np.nan) for row in curve], label=key, lw=1.2)
+        ax.plot(steps, [row.get(key, np.nan) for row in curve], label=key + suffix, lw=1.2)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    if keys:
-        ax.legend(fontsize=8, loc="upper left")
+    axes = [ax]
     if selection:
         right = ax.twinx()
         right.plot([r["step"] for r in selection], [r["accuracy"] for r in selection], "k.-", lw=0.8,
-                   label="validation accuracy")
+                   label="validation accuracy" + (" (first pass)" if retrained else ""))
         if selected_step is not None:
             right.axvline(selected_step, color="k", ls=":", lw=0.8, label=f"kept: step {selected_step:.0f}")
         right.set_ylabel("validation accuracy")
-        right.legend(fontsize=8, loc="upper right")
+        axes.append(right)
+    handles = [h for a in axes for h in a.get_legend_handles_labels()[0]]
+    if handles:  # below the axes: inside, it covered the curves' ends
+        ax.legend(handles, [h.get_label() for h in handles], fontsize=8, ncol=2,
+                  loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     if title:
         ax.set_title(wrap_title(title, width))
     return save_figure(fig, path)

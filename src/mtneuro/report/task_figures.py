@@ -61,5 +61,7 @@ def neural_figures(result: Result, out_dir: Path) -> list[Path]:
     if outcome.curve:
         paths.append(plot_learning_curve(outcome.curve, out_dir / "learning_curve.png", title=title,
                                          selection=outcome.selection,
-                                         selected_step=outcome.kept_step))
+                                         selected_step=outcome.kept_step,
+                                         retrained=bool(outcome.metrics.get("refit"))
+                                         and bool(outcome.selection)))
     return paths
