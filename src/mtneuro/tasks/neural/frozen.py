@@ -75,9 +75,12 @@ def _as_trained(rec: NeuralRecording, own: dict) -> tuple[torch.Tensor, dict]:
     if own.get("kind", rec.kind) != rec.kind:
         raise ConfigError(f"encoder: trained on a {own['kind']} recording, not on a "
                           f"{rec.kind} one like {rec.name}")
-    if (total not in (None, rec.n_neurons) or not live.size or live.max() >= rec.n_neurons
-            or mean.shape != live.shape or std.shape != live.shape or not (std > 0).all()):
-        had = f"{total} neurons" if total is not None else f"at least {live.max() + 1} neurons"
+    if (total not in (None, rec.n_neurons) or not live.size or live.min() < 0
+            or live.max() >= rec.n_neurons or mean.shape != live.shape
+            or std.shape != live.shape or not (std > 0).all()):
+        had = (f"{total} neurons" if total is not None
+               else f"at least {live.max() + 1} neurons" if live.size and live.min() >= 0
+               else "neurons it does not name")
         raise ConfigError(f"encoder: trained on {live.size} neurons of a recording with {had}, "
                           f"which {rec.name} ({rec.n_neurons} neurons) is not; a saved neural "
                           "encoder reads the recording it was trained on")
