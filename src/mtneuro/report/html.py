@@ -245,7 +245,8 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
             "whether it is comparable with them; its protocol card "
             "below the table lists every deviation from the published protocol. Our error bars "
             "(± sample standard deviation, n - 1) appear only where several seeds gave different "
-            "numbers (n is printed beside each row); where they did not (one seed, or identical results), values and bars show "
+            "numbers (n is printed beside each row); where they did not (one seed, or "
+            "identical results), values and bars show "
             "[low, high], a bootstrap 95% interval over the test samples (tiles, images, trials) "
             f"of the first seed.<br>{_KEY}</div>"]
     seeds = {r["cell"]["id"]: r["cell"].get("seed") for r in records}

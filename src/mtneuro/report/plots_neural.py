@@ -58,8 +58,8 @@ def plot_representation_2d(
 
 
 def plot_learning_curve(curve: Sequence[Mapping[str, float]], path: str | Path, *, title: str = "",
-                        selection: Sequence[Mapping[str, float]] = (), selected_step: float | None = None,
-                        retrained: bool = False) -> Path:
+                        selection: Sequence[Mapping[str, float]] = (),
+                        selected_step: float | None = None, retrained: bool = False) -> Path:
     """Training losses against optimiser step (every ``*loss`` key of the rows) and, when
     given, the validation accuracy of each checkpoint (right axis) with the one kept marked.
     ``retrained``: the losses are of the encoder retrained on training + validation bins up
