@@ -1,7 +1,7 @@
 """A value in a command's ``--config`` file (task1, task3, neural) or ``--set`` (task2) is
 used unless a flag is given: an option the user did not type has no default of its own that
-would win over the file (it did: ``setting: roi-c3`` in a file ran roi-c1). The defaults the help shows
-are the configs' own."""
+would win over the file (it did: ``setting: roi-c3`` in a file ran roi-c1). The defaults the
+help shows are the configs' own."""
 
 from __future__ import annotations
 
