@@ -125,3 +125,13 @@ def test_a_neural_runs_encoder_file_is_read_out_on_its_recording(tmp_path):
     (row,) = results.results
     assert row.method == "encoder" and 0.0 <= row.metrics["accuracy"] <= 1.0
     assert row.metrics["n_test"] == 79
+
+
+def test_a_kfold_runs_encoder_file_says_it_is_the_last_folds(tmp_path):
+    from mtneuro.checkpoint_io import load_state
+    from mtneuro.cli.main import main
+
+    main(["neural", "--data", "chewie-1", "--method", "byol", "--steps", "10", "--split", "kfold",
+          "--folds", "3", "--no-refit", "--out", str(tmp_path / "run")])
+    meta = load_state(tmp_path / "run" / "encoder.pt", what="encoder")["meta"]
+    assert meta["fold"] == "last of 3"

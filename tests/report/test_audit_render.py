@@ -369,3 +369,21 @@ def test_report_html_shows_names_errors_and_reasons_as_text(tmp_path, monkeypatc
                   "— roi<blink>", f"task1-roi<blink>-{method}-s0: f.png"):
         assert shown in text, shown
     assert set(page.row_titles) == {note}  # the quote does not end the attribute early
+
+
+def test_kfold_figures_say_what_is_pooled_and_what_is_the_last_folds(captured, tmp_path):
+    # the confusion matrix pools every fold's test bins; features and curve are the last
+    # fold's encoder's
+    from mtneuro.report.task_figures import neural_figures
+
+    label = np.array([0, 1, 0, 1])
+    outcome = SimpleNamespace(
+        recording=SimpleNamespace(class_names=["a", "b"]), metrics={"seed": 0, "n_folds": 3},
+        test_pred=label, test_label=label, test_features=np.eye(4), feature_label=label,
+        curve=[{"step": 0, "loss": 1.0}, {"step": 1, "loss": 0.5}], selection=[],
+        kept_step=None)
+    neural_figures(_result("neural", "myow", {}, outcome=outcome), tmp_path)
+    titles = [_flat(f.axes[0].get_title()) for f in captured]
+    base = "myow on phantom (synthetic volume) · seed 0"
+    assert titles == [f"{base} · 3 folds pooled", f"test bins, {base} · last of 3 folds",
+                      f"{base} · last of 3 folds"]

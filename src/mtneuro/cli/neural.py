@@ -192,6 +192,8 @@ def _save_encoder(outcome, out_dir: Path) -> None:
     m, rec = outcome.metrics, outcome.recording
     meta = {"method": m["method"], "seed": m["seed"], "recording": rec.name,
             "steps": m["steps"], "selected_step": m["selected_step"], "task": "neural"}
+    if (m.get("n_folds") or 1) > 1:  # k-fold: the encoder of the last fold alone
+        meta["fold"] = f"last of {m['n_folds']}"
     files = [("encoder.pt", outcome.encoder, outcome.encoder_kwargs, outcome.input_spec,
               "retrained" if m.get("refit") else "")]
     if outcome.first_pass is not None:

@@ -54,12 +54,19 @@ def neural_figures(result: Result, out_dir: Path) -> list[Path]:
     names = outcome.recording.class_names
     source = data_source_label({"source": result.source})
     title = f"{result.method} on {source} · seed {outcome.metrics['seed']}"
+    folds = int(outcome.metrics.get("n_folds") or 1)
+    # k-fold: every fold's test bins are pooled; the encoder (its features, its curve) is the
+    # last fold's
+    pooled, last = ((f" · {folds} folds pooled", f" · last of {folds} folds") if folds > 1
+                    else ("", ""))
     paths = [plot_decoding_confusion(outcome.test_pred, outcome.test_label, names,
-                                     out_dir / "confusion.png", title=title),
+                                     out_dir / "confusion.png", title=title + pooled),
              plot_representation_2d(outcome.test_features, outcome.feature_label, names,
-                                    out_dir / "representation_2d.png", title=f"test bins, {title}")]
+                                    out_dir / "representation_2d.png",
+                                    title=f"test bins, {title}{last}")]
     if outcome.curve:
-        paths.append(plot_learning_curve(outcome.curve, out_dir / "learning_curve.png", title=title,
+        paths.append(plot_learning_curve(outcome.curve, out_dir / "learning_curve.png",
+                                         title=title + last,
                                          selection=outcome.selection,
                                          selected_step=outcome.kept_step,
                                          retrained=bool(outcome.metrics.get("refit"))
