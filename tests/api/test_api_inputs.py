@@ -95,15 +95,23 @@ def test_a_run_folder_and_its_metrics_file_still_load(toy, tmp_path: Path) -> No
     ("task2/*", TASK2),                          # the documented wildcard, unchanged
     ("task2/2d-4class", ["task2/2d-4class"]),    # a task/setting name: that one
     ("neural/chewie-1", ["neural/chewie-1"]),    # not also chewie-1-vel0 and chewie-1-bin0.05
-    ("task", []),                                # a prefix is no name
-    ("task4", []),
-    ("task2/2d", []),
     ("task[23]/3d-4class", ["task2/3d-4class"]),  # wildcards: fnmatch, as before
     ("task?", []),
+    ("zz*", []),                                 # a pattern may match nothing
 ])
 def test_a_pattern_without_wildcards_is_a_task_or_setting_name(pattern: str,
                                                                 names: list[str]) -> None:
     assert mtneuro.list_tasks(pattern) == names
+
+
+@pytest.mark.parametrize(("name", "closest"), [
+    ("tsak1", "did you mean 'task1'"), ("task", "did you mean"), ("task4", "did you mean"),
+    ("task2/2d", "did you mean .*'task2/2d-4class'")])
+def test_a_name_that_is_no_task_or_setting_is_an_error_not_an_empty_list(
+        name: str, closest: str) -> None:
+    # a prefix is no name either; [] for a typo read as "there is no such task"
+    with pytest.raises(ConfigError, match=rf"^unknown task or task/setting {name!r} .*{closest}"):
+        mtneuro.list_tasks(name)
 
 
 def test_a_registered_task_is_listed_by_its_name(toy) -> None:

@@ -56,7 +56,8 @@ def list_tasks(pattern: str = "*") -> list[str]:
     """``"<task>/<setting>"`` of every task and setting matching the wildcard ``pattern``,
     sorted (a task without a fixed list of settings is listed as ``"<task>"``). A pattern
     without wildcards (``*?[``) is a name: ``"task2"`` lists every setting of task2, as
-    ``"task2/*"`` does, and ``"task2/2d-4class"`` that setting alone."""
+    ``"task2/*"`` does, and ``"task2/2d-4class"`` that setting alone; a name that is
+    neither raises :class:`~mtneuro.errors.ConfigError` with the closest names."""
     names = []
     for name in task_names():
         settings = get_task(name).settings
@@ -64,7 +65,11 @@ def list_tasks(pattern: str = "*") -> list[str]:
     if not any(c in pattern for c in "*?["):
         # without wildcards fnmatch is equality, and a task with settings is never listed
         # by its name alone: "task2" listed nothing
-        return sorted(n for n in names if n == pattern or n.startswith(pattern + "/"))
+        found = sorted(n for n in names if n == pattern or n.startswith(pattern + "/"))
+        if not found:  # a name, not a pattern: a typo is an error, not an empty list
+            raise ConfigError(unknown_name_message("task or task/setting", pattern,
+                                                   [*task_names(), *names]))
+        return found
     return sorted(n for n in names if fnmatch.fnmatch(n, pattern))
 
 
