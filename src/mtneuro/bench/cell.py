@@ -51,7 +51,7 @@ from mtneuro.config import to_dict
 from mtneuro.data.checksums import sha256_file
 from mtneuro.registry import import_object
 from mtneuro.report.record import run_and_record, write_result
-from mtneuro.report.results import write_metrics
+from mtneuro.report.results import read_json_object, write_metrics
 from mtneuro.tasks.api import RunSkipped, Task
 
 BENCH_SCHEMA_VERSION = 1
@@ -65,12 +65,7 @@ def cell_dir(out_dir: str | Path, cell_id: str) -> Path:
 def read_record(out_dir: str | Path, cell_id: str) -> dict[str, Any] | None:
     """The cell's ``metrics.json``, or ``None`` if absent, unreadable (e.g. cut by a crash)
     or not a JSON object."""
-    path = cell_dir(out_dir, cell_id) / "metrics.json"
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
+    return read_json_object(cell_dir(out_dir, cell_id) / "metrics.json")
 
 
 def is_complete(out_dir: str | Path, cell: Cell) -> bool:

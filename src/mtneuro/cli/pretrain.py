@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from pathlib import Path
@@ -62,7 +61,7 @@ def pretrain(
     from mtneuro.cli.run_folder import prepare_run_folder
     from mtneuro.config import to_dict
     from mtneuro.devices import with_run_device
-    from mtneuro.report.results import write_metrics
+    from mtneuro.report.results import read_json_object, write_metrics
     from mtneuro.tasks.pretrain.config import make_config
     from mtneuro.tasks.pretrain.run import run_pretrain
 
@@ -83,7 +82,7 @@ def pretrain(
     if not result["is_main"]:
         return
     record = Path(config.out_dir) / "metrics.json"
-    if result["steps_run"] == 0 and _readable_record(record):
+    if result["steps_run"] == 0 and read_json_object(record) is not None:
         # a finished run resumed: its record (throughput, wall time) stays as it was
         click.echo(f"{config.out_dir} already holds all {result['epochs']} epochs; nothing to "
                    f"resume (final loss {result['final_loss']:.4f}); its metrics.json is kept")
@@ -111,14 +110,6 @@ def pretrain(
     if probe:
         click.echo(f"probe: linear {metrics['probe']['linear_accuracy']:.3f}, "
                    f"kNN {metrics['probe']['knn_accuracy']:.3f}")
-
-
-def _readable_record(path: Path) -> bool:
-    """``path`` holds a JSON object (a record cut short by a crash is no record)."""
-    try:
-        return isinstance(json.loads(path.read_text()), dict)
-    except (OSError, ValueError):
-        return False
 
 
 def _probe(config: Any, encoder_path: Path) -> dict[str, float]:

@@ -115,12 +115,9 @@ _RECORDED_TASKS: dict[str, tuple[str, ...]] = {
 def _other_commands_run(out: Path, kind: str) -> str | None:
     """``"a task2 run"`` when ``out/metrics.json`` records a task that no ``kind`` command
     writes, else ``None`` (no record, or one that cannot be read)."""
-    import json
+    from mtneuro.report.results import read_json_object
 
-    try:
-        task = json.loads((out / "metrics.json").read_text()).get("task")
-    except (OSError, ValueError, AttributeError):
-        return None
+    task = (read_json_object(out / "metrics.json") or {}).get("task")
     if not isinstance(task, str) or task in _RECORDED_TASKS.get(kind, (task,)):
         return None
     return f"a {task} run"

@@ -85,6 +85,16 @@ def write_metrics(
     return write_json_atomic(Path(out_dir) / "metrics.json", payload)
 
 
+def read_json_object(path: str | Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``, or ``None`` if the file is absent, unreadable (e.g. cut
+    short by a crash) or holds no JSON object: a record to trust or to treat as none."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def read_metrics(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.is_dir():
