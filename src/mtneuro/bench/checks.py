@@ -130,12 +130,11 @@ def _probe_forward(built: BuiltEncoder, who: str) -> None:
     import torch
 
     from mtneuro.models.checkpoint import input_normalisation
+    from mtneuro.models.user import probe_shape
     from mtneuro.tasks.features import extract_features
 
     spec = built.input_spec
-    size = int(spec.get("size", 64))
-    shape = (2, int(spec.get("in_channels", 1)), *((8,) if int(spec["spatial_dims"]) == 3
-                                                   else ()), size, size)
+    shape = probe_shape(spec)  # the spec resolve_encoder completed: every key is there
     param = next(built.module.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     try:

@@ -87,15 +87,20 @@ def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple
     return encoder, full
 
 
+def probe_shape(input_spec: dict[str, Any]) -> tuple[int, ...]:
+    """The shape of a probe batch of an image encoder: two images of its ``in_channels``,
+    ``size`` and, for 3D, 8 slices, ``(2, C, [8,] size, size)``."""
+    size, dims = int(input_spec["size"]), int(input_spec["spatial_dims"])
+    return (2, int(input_spec["in_channels"]), *((8,) if dims == 3 else ()), size, size)
+
+
 def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str = "encoder") -> int:
     """Feature size D from one forward pass of a zero batch: ``(2, in_dim)`` for a vector
     encoder (an ``in_dim`` and no ``spatial_dims``), else ``(2, C, [8,] size, size)``."""
     if "spatial_dims" not in input_spec and "in_dim" in input_spec:
         shape: tuple[int, ...] = (2, int(input_spec["in_dim"]))
     else:
-        dims, channels = input_spec["spatial_dims"], input_spec["in_channels"]
-        size = input_spec["size"]
-        shape = (2, channels, *((8,) if dims == 3 else ()), size, size)
+        shape = probe_shape(input_spec)
     param = next(encoder.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     was_training = encoder.training

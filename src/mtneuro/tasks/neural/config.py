@@ -147,7 +147,6 @@ class NeuralConfig:
             check_split(self.split, kind)
 
 
-
 def check_split(split: str, kind: str) -> None:
     """``split`` is one a ``kind`` recording takes (:data:`SPLITS_BY_KIND`).
 
