@@ -38,6 +38,16 @@ def test_task2_presets_follow_the_models_dimension():
     assert task2.make_config("paper", {"model": "unet"}).train.amp == "none"
 
 
+def test_a_preset_follows_the_model_a_config_file_names(tmp_path):
+    # the quick preset once saw the command's values only: a file's 3D model got 2D values
+    path = tmp_path / "t2.yaml"
+    path.write_text("model: unet3d\n")
+    task2 = get_task("task2")
+    from_file = task2.make_config("quick", {"model": None}, path)
+    assert from_file == task2.make_config("quick", {"model": "unet3d"})
+    assert from_file.train.crop == 64
+
+
 def test_nested_pretraining_is_resolved_once_with_the_task_fields():
     task1 = get_task("task1")
     config = task1.make_config("quick", {"method": "myow", "seeds": [3],

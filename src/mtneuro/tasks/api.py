@@ -102,17 +102,19 @@ def configure(config_class: type, presets: Mapping[str, Preset], preset: str | N
               what: str = "config") -> Any:
     """The one way a config is built: ``preset``'s values, then the YAML file's, then
     ``values`` (``None`` dropped; nested mappings merged key by key), resolved by
-    ``complete``, validated once.
+    ``complete``, validated once. A callable preset is given the file's values under
+    ``values``.
 
     Raises:
         ConfigError: unknown preset, key or value (one line naming it).
     """
     values = dict(values or {})
+    from_file = load_yaml_mapping(config_file) if config_file is not None else {}
     base: dict[str, Any] = {}
     if preset is not None:
         chosen = presets[check_choice(f"{what} preset", preset, list(presets))]
-        base = dict(chosen(values) if callable(chosen) else chosen)
-    from_file = load_yaml_mapping(config_file) if config_file is not None else {}
+        # a preset that depends on the config (task 2's on the model) sees the file's keys too
+        base = dict(chosen(merge(from_file, values)) if callable(chosen) else chosen)
     raw = merge(merge(base, from_file), values)
     try:
         return from_mapping(config_class, complete(raw) if complete is not None else raw)
