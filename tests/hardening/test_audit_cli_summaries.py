@@ -101,15 +101,13 @@ def test_neural_seeds_write_one_folder_each_and_an_aggregate(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(("method", "args", "warned"), [
-    ("raw", ["--steps", "5"], ["warning: --steps not used: --method raw trains nothing"]),
-    ("pca", ["--epochs", "2"], ["warning: --epochs not used: --method pca trains nothing"]),
     ("byol", ["--steps", "5"], []),
     ("raw", ["--no-refit", "--refit-ensemble"], [
         "warning: --refit-ensemble not used: the ensemble reads the refit's encoder, and "
         "--no-refit turns the refit off"]),
     ("raw", ["--no-refit"], []),  # the ensemble's default is no request
 ])
-def test_a_training_length_given_to_an_untrained_method_is_named_unused(
+def test_warnings_given_before_the_run_starts(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str, args: list[str],
         warned: list[str]) -> None:
     from mtneuro.errors import ConfigError

@@ -85,8 +85,6 @@ def stop_at_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(("config", "args", "warned"), [
-    # the method of the --config file trains nothing: a length flag is unused
-    ("method: raw\n", ["--steps", "5"], ["--steps not used: --method raw trains nothing"]),
     # the refit is on by default: the ensemble asked for is used
     ("method: raw\n", ["--refit-ensemble"], []),
     ("method: raw\nrefit: false\n", ["--refit-ensemble"],

@@ -64,9 +64,12 @@ def cli(ctx: click.Context) -> None:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """mtneuro's own warnings as one ``warning:`` line (the user needs what happened, not
-    which line of the library noticed it); others as Python shows them."""
+    which line of the library noticed it), each once a command (a run of several seeds
+    gives the same warning once per seed); others as Python shows them."""
     if filename.startswith(_PACKAGE_DIR):
-        click.echo(f"warning: {message}", err=True)
+        if str(message) not in _SHOWN:
+            _SHOWN.add(str(message))
+            click.echo(f"warning: {message}", err=True)
     else:
         _python_showwarning(message, category, filename, lineno, file, line)
 
@@ -75,6 +78,7 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 #: errors of a write that found no room (disk full, quota, RLIMIT_FSIZE)
 _NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 _python_showwarning = warnings.showwarning
+_SHOWN: set[str] = set()
 
 
 #: Commands that keep checkpoints and continue from them with ``--resume``.
@@ -100,6 +104,7 @@ def _interrupted(argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors print one line and exit 2, Ctrl-C exits 130."""
     warnings.showwarning = _show_warning
+    _SHOWN.clear()
     try:
         # without standalone mode click returns a command's exit code instead of exiting
         result = cli.main(args=argv, prog_name="mtneuro", standalone_mode=False)

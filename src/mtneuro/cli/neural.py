@@ -9,7 +9,7 @@ import click
 
 from mtneuro.cli.options import MORE_SEEDS_ARGUMENT, SEEDS_OPTION, parse_seeds, quick_option
 from mtneuro.tasks.neural.config import QUICK_STEPS, NeuralConfig, SplitName
-from mtneuro.vocab import NEURAL_METHODS, NEURAL_UNTRAINED_METHODS
+from mtneuro.vocab import NEURAL_METHODS
 
 
 def _flag(name: str) -> str:
@@ -96,10 +96,7 @@ def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, fo
     # no --seed / --seeds: the --config file's seed, else the config's default
     configs = [task.make_config("quick" if quick else None, {**values, "seed": s}, config_file)
                for s in seed_list or [seed]]
-    first = configs[0]
-    length = "--steps" if steps is not None else "--epochs" if epochs is not None else None
-    if length and first.method in NEURAL_UNTRAINED_METHODS:
-        warnings.warn(f"{length} not used: --method {first.method} trains nothing", stacklevel=1)
+    first = configs[0]  # settings the run leaves unused are named as it starts (unused.py)
     typed = click.get_current_context().get_parameter_source("refit_ensemble")
     if refit_ensemble and not first.refit and typed is click.core.ParameterSource.COMMANDLINE:
         warnings.warn("--refit-ensemble not used: the ensemble reads the refit's encoder, and "

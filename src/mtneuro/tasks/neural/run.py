@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -51,6 +52,7 @@ from mtneuro.tasks.neural.train import (
     total_steps,
     train_ssl,
 )
+from mtneuro.tasks.neural.unused import unused_settings
 from mtneuro.tasks.scores import accuracy_and_f1
 from mtneuro.vocab import ENCODER_METHOD
 
@@ -265,8 +267,10 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
                           "e.g. mtneuro.evaluate(encoder, tasks=['neural/chewie-1'])")
     start = time.perf_counter()
     rec = load_recording(config.data, config.data_root)
-    config = resolve(config, rec.kind)
+    given, config = config, resolve(config, rec.kind)
     folds = make_splits(rec, config)
+    for line in unused_settings(given, rec.kind, n_train=len(folds[0]["train"])):
+        warnings.warn(line, stacklevel=2)
     labels, preds, fold_metrics, selected, per_bins, trials, positions = [], [], [], [], [], [], []
     result: TrainResult | None = None
     monitor: ValidationMonitor | None = None

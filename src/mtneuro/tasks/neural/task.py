@@ -7,7 +7,8 @@ z-scored with the learning bins' statistics (training bins; with the default ref
 training + validation bins for the final readout; neurons silent in them are 0)
 to ``(N, D)``, frozen and read out like ``raw``. One run is one recording and one seed
 (:func:`~mtneuro.tasks.neural.run.fit_neural`). Preset ``quick`` caps training at
-:data:`QUICK_STEPS` optimiser steps unless ``steps`` or ``epochs`` are given. Headline:
+:data:`QUICK_STEPS` optimiser steps unless ``steps`` or ``epochs`` are given (methods
+that train nothing are left as they are). Headline:
 ``accuracy`` and ``delta_accuracy`` (reach) or ``accuracy`` and ``f1_weighted`` (sleep).
 A catalogued recording that is not downloaded here raises
 :class:`~mtneuro.tasks.api.RunSkipped` naming the command that gets it.
@@ -21,13 +22,14 @@ from typing import Any
 from mtneuro.data.neural import RECORDINGS, is_binned
 from mtneuro.tasks.api import Result, RunSkipped, Task
 from mtneuro.tasks.neural.config import QUICK_STEPS
-from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS, TASK_TITLES
+from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS, NEURAL_UNTRAINED_METHODS, TASK_TITLES
 
 
 def quick_preset(given: Mapping[str, Any]) -> dict[str, Any]:
     # a command's unset --steps / --epochs arrive as None: no length chosen
     chosen = any(given.get(key) is not None for key in ("steps", "epochs"))
-    return {} if chosen else {"steps": QUICK_STEPS}
+    trains = given.get("method") not in (*NEURAL_UNTRAINED_METHODS, ENCODER_METHOD)
+    return {"steps": QUICK_STEPS} if trains and not chosen else {}
 
 
 def score_keys(metrics: Mapping[str, Any]) -> tuple[str, str]:
