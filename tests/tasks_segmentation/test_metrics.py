@@ -47,10 +47,10 @@ def test_scores_hand_computed_with_absent_class():
     assert math.isnan(s["recall"]["axon"])
     assert s["avg_f1"] == pytest.approx((4 / 6 + 4 / 5 + 4 / 5) / 3)
     assert s["avg_iou_pooled"] == pytest.approx((1 / 2 + 2 / 3 + 2 / 3) / 3)
-    # non-background classes, (sensitivity + specificity) / 2 with TN = 8 - TP - FP - FN:
-    # vessel (1 + 5/6) / 2, cell (2/3 + 5/5) / 2; axon absent from the truth, left out
+    # counts pooled over the non-background classes, TN = 8 - TP - FP - FN: vessel TP 2,
+    # FN 0, FP 1, TN 5; cell TP 2, FN 1, FP 0, TN 5; axon (absent) TN 8
     assert s["specificity"]["vessel"] == pytest.approx(5 / 6)
-    assert s["balanced_accuracy"] == pytest.approx(((1 + 5 / 6) / 2 + (2 / 3 + 1) / 2) / 2)
+    assert s["balanced_accuracy"] == pytest.approx((4 / 5 + 18 / 19) / 2)
     assert s["pixel_accuracy"] == pytest.approx(6 / 8)
     assert s["support"] == {"bg": 3, "vessel": 2, "cell": 3, "axon": 0}
 
@@ -63,12 +63,14 @@ def test_class_only_in_truth_or_only_in_prediction_scores_zero():
     assert s["f1"]["2"] == 0.0  # predicted, never true
     assert s["recall"]["1"] == 0.0
     assert math.isnan(s["recall"]["2"])  # no true pixels: recall undefined, left out
-    # class 1: sensitivity 0, specificity 2/2; class 2 left out; background not counted
-    assert s["balanced_accuracy"] == pytest.approx((0.0 + 1.0) / 2)
+    # pooled over classes 1 (TP 0, FN 2, FP 0, TN 2) and 2 (TP 0, FN 0, FP 1, TN 3):
+    # sensitivity 0 / 2, specificity 5 / 6; background not counted
+    assert s["balanced_accuracy"] == pytest.approx((0.0 + 5 / 6) / 2)
 
 
 def test_balanced_accuracy_is_the_references_over_non_background_classes():
-    """docs/protocols.md B.2: mean over classes 1.. of (sensitivity + specificity) / 2."""
+    """task2_main.py:267-269: sensitivity and specificity of the counts summed over classes
+    1.., then their mean."""
     cm = np.array([[6, 1, 1],   # rows truth, columns prediction; 14 pixels
                    [1, 2, 1],
                    [0, 0, 2]])
@@ -77,8 +79,11 @@ def test_balanced_accuracy_is_the_references_over_non_background_classes():
     # class 2: TP 2, FN 0, FP 2, TN 14 - 4 = 10 -> (2/2 + 10/12) / 2 = 11/12
     assert s["specificity"]["1"] == pytest.approx(0.9)
     assert s["specificity"]["2"] == pytest.approx(10 / 12)
-    assert s["balanced_accuracy"] == pytest.approx((0.7 + 11 / 12) / 2)
-    # not the mean recall over all classes, background included ((6/8 + 2/4 + 1) / 3 = 0.75)
+    # sensitivity (2 + 2) / (4 + 2), specificity (9 + 10) / (10 + 12)
+    assert s["balanced_accuracy"] == pytest.approx((4 / 6 + 19 / 22) / 2)
+    # not the mean over classes of each class's own ((0.7 + 11/12) / 2), nor the mean recall
+    # over all classes, background included ((6/8 + 2/4 + 1) / 3 = 0.75)
+    assert s["balanced_accuracy"] != pytest.approx((0.7 + 11 / 12) / 2)
     assert s["balanced_accuracy"] != pytest.approx(0.75)
 
 

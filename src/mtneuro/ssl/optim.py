@@ -2,8 +2,9 @@
 
 Biases and normalisation parameters (every parameter with ``ndim <= 1``: biases,
 BatchNorm/LayerNorm/GroupNorm affine weights, PReLU slopes) get no weight decay and no
-LARS adaptation, as in BYOL (Grill et al. 2020) and the MYOW/MTNeuro code
-(``exclude_bias_and_bn``).
+LARS adaptation by default, as in BYOL (Grill et al. 2020) and the MYOW trainers'
+``exclude_bias_and_bn``; MTNeuro's task-1 scripts turn that off
+(``exclude_bias_and_norm=False``: every parameter decayed).
 
 >>> from torch import nn
 >>> from mtneuro.ssl.schedules import lars_lr
@@ -31,8 +32,12 @@ from mtneuro.registry import check_choice
 OPTIMIZERS = ("sgd", "lars", "adamw")
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+def param_groups(model: nn.Module, weight_decay: float, *,
+                 exclude_bias_and_norm: bool = True) -> list[dict[str, Any]]:
     """Split the trainable parameters of ``model`` into a decayed and an excluded group.
+
+    Args:
+        exclude_bias_and_norm: off, every parameter is in the decayed group.
 
     Returns:
         ``[{"params": weights, "weight_decay": weight_decay, "lars_exclude": False},
@@ -42,7 +47,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     decay, no_decay = [], []
     for p in model.parameters():
         if p.requires_grad:
-            (no_decay if p.ndim <= 1 else decay).append(p)
+            (no_decay if exclude_bias_and_norm and p.ndim <= 1 else decay).append(p)
     groups = [
         {"params": decay, "weight_decay": float(weight_decay), "lars_exclude": False},
         {"params": no_decay, "weight_decay": 0.0, "lars_exclude": True},
@@ -207,7 +212,8 @@ def _lars_scale(params: list[torch.Tensor], d: list[torch.Tensor], eta: float) -
 
 
 def build_optimizer(
-    name: str, model: nn.Module, lr: float, weight_decay: float, momentum: float = 0.9
+    name: str, model: nn.Module, lr: float, weight_decay: float, momentum: float = 0.9, *,
+    exclude_bias_and_norm: bool = True,
 ) -> torch.optim.Optimizer:
     """``sgd`` (momentum), ``lars`` or ``adamw`` over :func:`param_groups` of ``model``.
 
@@ -215,7 +221,7 @@ def build_optimizer(
     :class:`mtneuro.errors.ConfigError` listing the valid ones.
     """
     check_choice("optimizer", name, OPTIMIZERS)
-    groups = param_groups(model, weight_decay)
+    groups = param_groups(model, weight_decay, exclude_bias_and_norm=exclude_bias_and_norm)
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=momentum)
     if name == "lars":

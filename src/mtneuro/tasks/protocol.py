@@ -121,6 +121,10 @@ PRETRAIN_REFERENCE = {
     "base_momentum": (0.996, f"{_SSL} base_momentum"),
     "projector_hidden": (4096, f"{_SSL} projector_hidden_size"),
     "projector_out": (256, f"{_SSL} projector_output_size"),
+    "same_crop_on_batch": (True, "self_supervised/transforms/xray.py:26,59-60, one RandomCrop "
+                           "offset per batch tensor"),
+    "exclude_bias_and_norm": (False, "scripts/task1_ssl.py:108,152,198"),
+    "amp": ("none", "fp32: no autocast in the released code"),
 }
 #: MYOW and MYOW-merged only (``SSL_MYOW*_ResNet-18_2D.json``).
 MYOW_REFERENCE = {
@@ -148,7 +152,16 @@ def pretraining_deviations(config: Any) -> list[str]:
         ours = getattr(pretrain, key)
         ours = "resnet18" if key == "backbone" and ours == "auto" else ours
         out += differs(f"pre-training {key}", ours, value, where)
+    if config.method != "byol":
+        out.append(MINING_QUERY_NOTE)
     return out
+
+
+#: How mtneuro's MYOW forms its mining query, unlike the MTNeuro image trainers.
+MINING_QUERY_NOTE = (
+    "MYOW mines with the online representation of view a (reference: of a third crop of the "
+    "batch, cropped with the candidate pool at one offset and forwarded on its own, "
+    "self_supervised/trainer/myow_trainer.py:383,445-452,585; myow_trainer_merged.py the same)")
 
 
 def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -42,6 +42,9 @@ class PretrainConfig:
     setting: Literal["roi-c1", "roi-c2", "roi-c3"] = "roi-c1"
     z_step: int = field(default=1, metadata=positive())
     crop: int = field(default=128, metadata=positive())
+    # one crop offset for the whole batch (each view its own), as torchvision's RandomCrop
+    # on a batch tensor in the MTNeuro view (xray.py); off: an offset per sample
+    same_crop_on_batch: bool = False
     augment: Literal["auto", "mtneuro", "mtneuro-strong", "vision"] = "auto"
     backbone: str = "auto"
     backbone_params: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +67,9 @@ class PretrainConfig:
     lr_rule: Literal["lars", "fixed"] = "lars"
     momentum: float = field(default=0.9, metadata=in_unit_interval())
     weight_decay: float = field(default=5e-4, metadata=check(lambda v: v >= 0, "float >= 0"))
+    # biases and normalisation weights get no weight decay (nor LARS adaptation), as in
+    # BYOL; MTNeuro's task-1 scripts turn this off (exclude_bias_and_bn=False)
+    exclude_bias_and_norm: bool = True
     warmup_epochs: float = field(default=10.0, metadata=check(lambda v: v >= 0, "float >= 0"))
     base_momentum: float = field(default=0.996, metadata=in_unit_interval(closed_right=True))
     mined_weight: float = field(default=0.1, metadata=check(lambda v: v >= 0, "float >= 0"))
@@ -98,7 +104,8 @@ RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet", "retain_cpu_memor
                      "download")
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "default": {},
+    # MTNeuro's task-1 pre-training (docs/protocols.md), in mixed precision on a GPU
+    "default": {"same_crop_on_batch": True, "exclude_bias_and_norm": False},
     # Seconds on 2 CPU cores: thinned tiles (every 16th slice: 68 for ROI-C1, 160 for
     # ROI-C3), 32 px crops, a 4-stage 16..128-wide ResNet, 128-wide heads, 25 epochs
     # (100 steps on ROI-C1, 250 on ROI-C3). Why these values, from a run that had 8
@@ -126,6 +133,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "checkpoint_every": 1,
     },
 }
+#: A task's full (not quick) pre-training: MTNeuro's, in fp32 as its scripts train.
+PRESETS["paper"] = {**PRESETS["default"], "amp": "none"}
 
 
 def make_config(
@@ -166,7 +175,7 @@ def task_pretrain_values(task: Mapping[str, Any], given: Any, *, quick: bool,
                          prefix: str = "pretrain") -> dict[str, Any]:
     """The complete pre-training values of a task-1 / task-3 run, resolved once.
 
-    The ``quick`` or ``default`` preset, then the task's method, setting, source and device
+    The ``quick`` or ``paper`` preset, then the task's method, setting, source and device
     (:data:`TASK_FIELDS`), the task's first seed, and ``quiet``; then ``given`` (the task
     config's ``pretrain`` values: a mapping or a :class:`PretrainConfig`) on top.
 
@@ -189,7 +198,7 @@ def task_pretrain_values(task: Mapping[str, Any], given: Any, *, quick: bool,
         if key in given and given[key] != value and not (key == "source_params"
                                                           and dict(given[key]) == dict(value)):
             raise ConfigError(f"{prefix}.{key}: set by the task ({value!r}), got {given[key]!r}")
-    values = {**PRESETS["quick" if quick else "default"], **derived,
+    values = {**PRESETS["quick" if quick else "paper"], **derived,
               "seed": int(task["seeds"][0]), "quiet": bool(task.get("quiet", True))}
     values.update({k: v for k, v in given.items() if v is not None})
     return values

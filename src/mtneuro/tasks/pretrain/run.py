@@ -91,7 +91,8 @@ def build_view(config: PretrainConfig, images: torch.Tensor) -> tuple[Any, dict[
     if kind != "vision":
         check_crop(config, min(images.shape[-2:]))
         size = config.crop
-        view = aug.mtneuro_view(size=size, strong=kind == "mtneuro-strong")
+        view = aug.mtneuro_view(size=size, strong=kind == "mtneuro-strong",
+                                same_on_batch=config.same_crop_on_batch)
         return view, {"spatial_dims": 2, "size": size, "channels": int(images.shape[1]),
                       "mean": XRAY_MEAN, "std": XRAY_STD}
     # Per-channel statistics of the training images; a 4096-image subset is plenty.
@@ -214,7 +215,8 @@ def pretrain_encoder(config: PretrainConfig, images: torch.Tensor, *,
         if info.enabled and config.sync_bn:
             method = convert_sync_batchnorm(method, info.device)
         optimizer = build_optimizer(config.optimizer, method, settings.lr, config.weight_decay,
-                                    config.momentum)
+                                    config.momentum,
+                                    exclude_bias_and_norm=config.exclude_bias_and_norm)
         trainer = Trainer(method, optimizer, images, view, settings, out_dir, dist=info,
                           wrap=lambda m: wrap_ddp(m, info), run_config=run_config(config))
         result = trainer.fit(resume=resume)

@@ -23,13 +23,14 @@ JSON) and left out of the averages. The reference's pooled F1 of such a class is
 NaN too (and so is its average); a class with TP = 0 but FP or FN > 0 scores 0
 here, where the reference's precision/recall formula gives 0 / 0 = NaN.
 
-**Balanced accuracy** is the reference's (``docs/protocols.md`` B.2): for each class but
-the background (class 0), the mean of its sensitivity ``TP / (TP + FN)`` and specificity
-``TN / (TN + FP)`` from the counts over the test set (averaged or summed over images: the
-ratios are the same), then the mean over those classes. A class whose sensitivity or
-specificity is 0 / 0 (absent from the truth, or the only class in it) is left out.
-The mean recall over all classes, background included, is not reported: it is another
-quantity and was never the published one.
+**Balanced accuracy** is the reference's (``task2_main.py:267-269``): the mean of the
+sensitivity ``sum TP / sum (TP + FN)`` and the specificity ``sum TN / sum (TN + FP)``, the
+sums over the classes but the background (class 0) and over the test set (the script
+averages the counts over images: the ratios are the same). Counts are pooled over those
+classes before the ratios, so a large class weighs more than a small one; the mean over
+classes of each class's own (sensitivity + specificity) / 2 is another quantity. The mean
+recall over all classes, background included, is not reported either: it was never the
+published one.
 """
 
 from __future__ import annotations
@@ -188,6 +189,14 @@ def _nan_mean(values: np.ndarray) -> float:
     return float(defined.mean()) if defined.size else float("nan")
 
 
+def _pooled_balanced_accuracy(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray,
+                              tn: np.ndarray) -> float:
+    """(sensitivity + specificity) / 2 of counts summed over the given classes."""
+    sensitivity = _ratio(tp.sum(keepdims=True), (tp + fn).sum(keepdims=True))[0]
+    specificity = _ratio(tn.sum(keepdims=True), (tn + fp).sum(keepdims=True))[0]
+    return float((sensitivity + specificity) / 2)
+
+
 def segmentation_scores(
     matrix: np.ndarray,
     class_names: Sequence[str] | None = None,
@@ -209,7 +218,8 @@ def segmentation_scores(
         "balanced_accuracy", "pixel_accuracy", "support": {name: pixels},
         "confusion_matrix": list of lists}``. Undefined pooled values are NaN and excluded
         from the averages; ``avg_*`` are NaN only if every class is undefined,
-        ``balanced_accuracy`` if every non-background class is.
+        ``balanced_accuracy`` if the non-background classes have no true pixels or no
+        negative ones.
     """
     cm = np.asarray(matrix, dtype=np.float64)
     n = cm.shape[0]
@@ -226,8 +236,6 @@ def segmentation_scores(
     total = cm.sum()
     tn = total - tp - fp - fn
     specificity = _ratio(tn, tn + fp)
-    # NaN where either ratio is undefined, so such a class drops out of the mean below.
-    balanced = (recall + specificity) / 2
     out = {
         "f1": dict(zip(names, f1.tolist())),
         "iou_pooled": dict(zip(names, iou_pooled.tolist())),
@@ -236,8 +244,8 @@ def segmentation_scores(
         "specificity": dict(zip(names, specificity.tolist())),
         "avg_f1": _nan_mean(f1),
         "avg_iou_pooled": _nan_mean(iou_pooled),
-        # the reference's: over the non-background classes only (module docstring)
-        "balanced_accuracy": _nan_mean(balanced[1:]),
+        # the reference's: counts pooled over the non-background classes (module docstring)
+        "balanced_accuracy": _pooled_balanced_accuracy(tp[1:], fp[1:], fn[1:], tn[1:]),
         "pixel_accuracy": float(tp.sum() / total) if total else float("nan"),
         "support": dict(zip(names, (tp + fn).astype(np.int64).tolist())),
         "confusion_matrix": np.asarray(matrix, dtype=np.int64).tolist(),
