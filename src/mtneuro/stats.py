@@ -265,15 +265,24 @@ def describe(summary: Mapping[str, Any], interval: Mapping[str, Any] | None = No
     return value if wording is None else f"{value} {wording}"
 
 
+def _varies(summary: Mapping[str, Any]) -> bool:
+    std = summary.get("std") or 0.0
+    return summary.get("n", 1) > 1 and bool(np.isfinite(std)) and std > 0
+
+
 def _value_and_wording(summary: Mapping[str, Any], interval: Mapping[str, Any] | None,
-                       digits: int) -> tuple[str, str | None]:
+                       digits: int, run_varies: bool = False) -> tuple[str, str | None]:
     """:func:`describe`'s text as the value with its interval (``0.829 [0.801, 0.855]``) and
-    the interval's wording (``95% CI over ...; 1 seed``), ``None`` where it has no interval."""
+    the interval's wording (``95% CI over ...; 1 seed``), ``None`` where it has no interval.
+    ``run_varies``: the seeds changed another value of the same run, so a value equal over
+    them is a coincidence, not a deterministic method."""
     mean, std, n = summary["mean"], summary.get("std") or 0.0, summary.get("n", 1)
     if mean is None or not np.isfinite(mean):
         return "undefined", None
-    if n > 1 and np.isfinite(std) and std > 0:
+    if _varies(summary):
         return f"{mean:.{digits}f} ± {std:.{digits}f} over {n} seeds", None
+    if n > 1 and run_varies:
+        return f"{mean:.{digits}f} (identical over {n} seeds)", None
     seeds = f"deterministic: identical over {n} seeds" if n > 1 else "1 seed"
     if interval is not None and interval.get("low") is None and interval.get("n") == 1:
         return f"{mean:.{digits}f}", f"no 95% CI, from 1 {interval['unit']}; {seeds}"
@@ -287,8 +296,10 @@ def describe_row(named: list[tuple[str, Mapping[str, Any], Mapping[str, Any] | N
                  digits: int = 3) -> str:
     """``name value`` for each ``(name, summary, interval)`` (:func:`describe`) on one line;
     where every value has the same interval wording (``95% CI over 24 test tiles; ...``) it
-    is said once at the end instead of after each value."""
-    parts = [(name, *_value_and_wording(summary, interval, digits))
+    is said once at the end instead of after each value. Where the seeds vary one value, a
+    value equal over them is "identical over N seeds", not "deterministic"."""
+    run_varies = any(_varies(summary) for _, summary, _ in named)
+    parts = [(name, *_value_and_wording(summary, interval, digits, run_varies))
              for name, summary, interval in named]
     wordings = {wording for _, _, wording in parts}
     if len(parts) < 2 or len(wordings) != 1 or None in wordings:

@@ -1,9 +1,11 @@
 """Bootstrap 95% intervals of our leaderboard values, read from the cells' records.
 
 A task records, beside its metrics, intervals over test samples (``metrics["intervals"]``,
-:mod:`mtneuro.stats`). A leaderboard row shows one only where its seeds do not vary the
-value (one cell, or every cell's value equal): then the spread over seeds says nothing and
-the interval over test samples (of the row's first cell) is the uncertainty to show.
+:mod:`mtneuro.stats`). A leaderboard row shows them only where its seeds do not vary the
+run (one cell, or every cell's value of every metric equal): then the spread over seeds says
+nothing and the interval over test samples (of the row's first cell) is the uncertainty to
+show. Where seeds vary one metric of a row, a value that happens to be equal over its seeds
+is not shown with the first seed's interval as if it were every seed's.
 """
 
 from __future__ import annotations
@@ -56,9 +58,9 @@ def table_intervals(table: LeaderboardTable, records: list[dict[str, Any]]
                 and data_source_label(r) == row.data_source]
         if not mine:
             continue
-        for key, stat in row.values.items():
-            if row.n > 1 and stat.std:  # seeds vary it: the error bar is the std over seeds
-                continue
+        if row.n > 1 and any(stat.std for stat in row.values.values()):
+            continue  # seeds vary the run: its error bars are the std over seeds
+        for key in row.values:
             interval = headline_interval(mine[0].get("metrics") or {}, key)
             if interval is not None and interval["low"] is not None:
                 out[(row.method, row.data_source, key)] = (float(interval["low"]),
