@@ -233,3 +233,27 @@ def test_the_saved_chart_keeps_its_width(tmp_path, monkeypatch):
     path = summary_chart.plot_summary(_table(tmp_path, "neural", "chewie-1"), tmp_path / "n.png")
     with Image.open(path) as image:
         assert image.width <= (widths[0] + 2 * 0.1) * SAVE_DPI + 1
+
+
+def test_panels_of_one_value_range_tick_alike_whatever_room_their_text_takes(
+    tmp_path, captured
+):
+    # two neural metrics in [0, 1]: one panel's labels carry a long interval, the other's not
+    for seed, (accuracy, delta) in enumerate(((0.71, 0.93), (0.75, 0.91))):
+        write_cell(tmp_path, "neural", "chewie-1", "myow", seed,
+                   {"accuracy": accuracy, "delta_accuracy": delta}, lambda d: [])
+    table = _table(tmp_path, "neural", "chewie-1")
+    intervals = {("myow", table.rows[0].data_source, "accuracy"): (0.61, 0.85)}
+    summary_chart.plot_summary(table, tmp_path / "c.png", intervals=intervals)
+    (fig,) = captured
+    ticks = [list(ax.get_xticks()) for ax in fig.axes]
+    assert len(ticks) >= 2 and all(t == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])
+                                   for t in ticks), ticks
+
+
+def test_value_ticks_follow_the_values_not_the_room_for_text():
+    assert summary_chart.value_ticks((0.0, 1.6, 0.98)) == summary_chart.value_ticks(
+        (0.0, 1.2, 0.98))
+    assert summary_chart.value_ticks((0.0, 0.5, 0.32)) == pytest.approx([0, 0.1, 0.2, 0.3, 0.4])
+    # none past the panel's right edge
+    assert summary_chart.value_ticks((0.0, 0.9, 0.88)) == pytest.approx([0, 0.25, 0.5, 0.75])

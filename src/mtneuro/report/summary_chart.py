@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from mtneuro.report.figures import plt, save_figure, wrap_title
 from mtneuro.report.leaderboard import OURS, LeaderboardTable, Row, metric_title
@@ -184,6 +185,15 @@ def _draw_panel(ax, kind: str, bars: list[Bar], xlim: tuple[float, float, float]
     return drawn
 
 
+def value_ticks(limits: tuple[float, float, float]) -> list[float]:
+    """Ticks of a panel from its values' range ``(low, right edge, largest value end)``:
+    chosen from the values alone, so panels of one range tick alike whatever room their
+    text takes, and none far beyond the largest value (the rest is room for text)."""
+    low, right, largest = limits
+    ticks = MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]).tick_values(low, largest)
+    return [float(t) for t in ticks if low - 1e-12 <= t <= right]
+
+
 def _layout(series: list[Series], n_metrics: int, width: float, title_lines: int):
     """Axes boxes in inches, fixed so every series' panels line up under one another.
 
@@ -262,9 +272,7 @@ def plot_summary(
             ax = fig.add_axes((left / width, bottom / height, w / width, h / height))
             drawn |= _draw_panel(ax, s.kind, bars[(index, metric)], limits[metric])
             ax.set_yticks(range(len(s.rows)), [_label(r) for r in s.rows] if j == 0 else [])
-            ticks = ax.get_xticks()  # none beyond the largest value: the rest is room for text
-            last = min([t for t in ticks if t >= limits[metric][2]], default=ticks[-1])
-            ax.set_xticks([t for t in ticks if limits[metric][0] <= t <= last])
+            ax.set_xticks(value_ticks(limits[metric]))
             if index == 0:
                 ax.set_title(metric_title(metric), fontsize=10)
             if index == len(series) - 1:
