@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -162,6 +163,27 @@ def _cifar(name: str, split: str, root: str | Path | None, download: bool) -> Im
     )
 
 
+#: PIL modes of 8-bit images, which convert to "L" / "RGB" without losing range
+_EIGHT_BIT_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "La")
+
+
+def _check_eight_bit(img: Any, path: Path) -> None:
+    """One 8-bit image per file: PIL's conversion would clip 16-bit values at 255, turn
+    floats in [0, 1] to black and read only a stack's first page, all silently.
+
+    Raises:
+        DataError: a stack of pages or an image of more than 8 bits, naming the file.
+    """
+    pages = getattr(img, "n_frames", 1)
+    if pages > 1:
+        raise DataError(f"{path} holds {pages} pages (an image stack); the folder source reads "
+                        "one 2D image per file: save each page as its own file")
+    if img.mode not in _EIGHT_BIT_MODES:
+        raise DataError(f"{path} is a {img.mode} image (more than 8 bits a pixel); the folder "
+                        "source reads 8-bit images: convert them with the intensity window "
+                        "your data needs (no one scaling fits every 16-bit or float image)")
+
+
 def _folder(root: Path, split: str, image_size: int, channels: int | None) -> ImageSet:
     from PIL import Image
     from torchvision.datasets import ImageFolder
@@ -193,6 +215,7 @@ def _folder(root: Path, split: str, image_size: int, channels: int | None) -> Im
             label = index[folder.classes[label]]
             try:
                 with Image.open(path) as img:
+                    _check_eight_bit(img, path)
                     img = img.convert(mode).resize((image_size, image_size), Image.BILINEAR)
             except OSError as err:  # PIL.UnidentifiedImageError is one
                 raise DataError(f"image folder {root}: cannot read {path} ({err})") from None
