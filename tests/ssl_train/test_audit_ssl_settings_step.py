@@ -122,7 +122,8 @@ def test_static_step_refuses_other_inputs_and_a_pool_that_comes_or_goes():
     step, _ = _static_step()
     inputs = _inputs(pool=True)
     with pytest.raises(ValueError, match=r"expected inputs \('view_a', 'view_b', 'pool', "
-                                         r"'exclude', 'uniform'\), got \('view_a', 'view_b'\)"):
+                                         r"'exclude', 'uniform'\) \(and optional view_m\), "
+                                         r"got \('view_a', 'view_b'\)"):
         step({"view_a": inputs["view_a"], "view_b": inputs["view_b"]}, VALUES)
     step(inputs, VALUES)
     with pytest.raises(ValueError, match="pool was given at the first step; it must stay so"):

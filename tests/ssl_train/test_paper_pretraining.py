@@ -1,6 +1,6 @@
 """Full (paper) pre-training follows MTNeuro's task-1 scripts where the released code differs
-from BYOL's usual choices: one crop offset per batch, weight decay on every parameter, fp32;
-MYOW's mining query, which differs, is named on the card."""
+from BYOL's usual choices: one crop offset per batch, weight decay on every parameter, fp32,
+and MYOW's query from a third view cut together with the pool, on its own forward."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from torch import nn
 from mtneuro.ssl.optim import build_optimizer, param_groups
 from mtneuro.tasks.pretrain.config import make_config
 from mtneuro.tasks.pretrain.run import build_view
-from mtneuro.tasks.protocol import MINING_QUERY_NOTE, pretraining_deviations
+from mtneuro.ssl.trainer import Trainer, TrainSettings
+from mtneuro.tasks.pretrain.run import train_settings
+from mtneuro.tasks.protocol import pretraining_deviations
 from mtneuro.tasks.region_task import TASK1
 
 BOSSDB = {"source": "bossdb"}
@@ -19,6 +21,9 @@ BOSSDB = {"source": "bossdb"}
 def test_full_task_pretraining_takes_the_scripts_values_and_quick_keeps_its_own() -> None:
     full = TASK1.make_config(None, {"method": "byol", **BOSSDB}).pretrain
     assert (full.same_crop_on_batch, full.exclude_bias_and_norm, full.amp) == (True, False, "none")
+    myow = TASK1.make_config(None, {"method": "myow", **BOSSDB}).pretrain
+    assert myow.mining_view == "third" and train_settings(myow).mining_view == "third"
+    assert train_settings(full).mining_view == "a"  # BYOL mines nothing
     quick = TASK1.make_config("quick", {"method": "byol"}).pretrain
     assert (quick.same_crop_on_batch, quick.exclude_bias_and_norm, quick.amp) == (False, True,
                                                                                  "auto")
@@ -30,8 +35,10 @@ def test_full_task_pretraining_takes_the_scripts_values_and_quick_keeps_its_own(
 
 def test_the_card_of_full_pretraining_names_only_what_differs() -> None:
     assert pretraining_deviations(TASK1.make_config(None, {"method": "byol", **BOSSDB})) == []
-    myow = pretraining_deviations(TASK1.make_config(None, {"method": "myow", **BOSSDB}))
-    assert myow == [MINING_QUERY_NOTE]
+    assert pretraining_deviations(TASK1.make_config(None, {"method": "myow", **BOSSDB})) == []
+    own = pretraining_deviations(TASK1.make_config(None, {"method": "myow-merged", **BOSSDB,
+                                                         "pretrain": {"mining_view": "a"}}))
+    assert [line.split(" (reference")[0] for line in own] == ["pre-training mining_view a"]
     changed = TASK1.make_config(None, {"method": "byol", **BOSSDB, "pretrain": {
         "amp": "auto", "same_crop_on_batch": False, "exclude_bias_and_norm": True}})
     lines = pretraining_deviations(changed)
@@ -61,3 +68,73 @@ def test_one_crop_offset_per_batch_when_asked() -> None:
         view, _ = build_view(config, images)
         corners = view(images, torch.Generator().manual_seed(0))[:, 0, 0, 0]
         assert len(set(corners.tolist())) == distinct, (same, corners)
+
+
+def test_the_query_view_replaces_view_a_in_mining_and_the_mined_loss() -> None:
+    from ssl_train_helpers import tiny_myow
+
+    gen = torch.Generator().manual_seed(0)
+    view_a, view_b, other = (torch.rand(4, 1, 16, 16, generator=gen) for _ in range(3))
+    pool = torch.rand(6, 1, 16, 16, generator=gen)
+    for layout in ("cascaded", "merged"):
+        method = tiny_myow(seed=1, layout=layout, k=1)
+        common = {"pool": pool, "mined_weight": 0.5, "uniform": torch.full((4,), 0.5)}
+        alone = method(view_a, view_b, **common)
+        # view a as its own query view: the same numbers as sharing view a's forward
+        same = method(view_a, view_b, view_m=view_a, **common)
+        assert torch.equal(same["mined_index"], alone["mined_index"])
+        assert torch.allclose(same["loss"], alone["loss"])
+        # another query view: mined by its own online representation, its own loss
+        third = method(view_a, view_b, view_m=other, **common)
+        with torch.no_grad():
+            query = torch.nn.functional.normalize(method.online_encoder(other), dim=1)
+            pool_y = torch.nn.functional.normalize(method.target_encoder(pool), dim=1)
+        assert torch.equal(third["mined_index"], (query @ pool_y.T).argmax(dim=1))
+        assert torch.equal(third["byol_loss"], alone["byol_loss"])
+        assert not torch.allclose(third["mined_loss"], alone["mined_loss"])
+
+
+class _Recorded(nn.Module):
+    """Records the views a MYOW-like method is given; loss on its one weight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+        self.given: list[dict] = []
+
+    def forward(self, view_a, view_b, pool=None, exclude=None, mined_weight=0.0,
+                generator=None, uniform=None, fuse_target_views=False, view_m=None):
+        self.given.append({"view_a": view_a, "pool": pool, "view_m": view_m})
+        return {"loss": (self.w - view_a.mean()) ** 2, "byol_loss": torch.zeros(())}
+
+    def update_target(self, momentum: float) -> None:
+        pass
+
+    def ema_pairs(self) -> list:
+        return []
+
+
+def test_the_third_view_and_the_pool_are_cut_in_one_call_of_the_view() -> None:
+    # sample i holds i; the view records each call's samples and keeps rows 0..1 of 2x2
+    images = torch.arange(8, dtype=torch.float32).view(8, 1, 1, 1).expand(8, 1, 2, 2)
+    calls: list[list[int]] = []
+
+    def view(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        calls.append(batch[:, 0, 0, 0].long().tolist())
+        return batch.clone()
+
+    for mining_view, per_step in (("a", [4, 4, 4]), ("third", [4, 4, 8])):
+        calls.clear()
+        method = _Recorded()
+        settings = TrainSettings(epochs=1, batch_size=4, lr=0.0, warmup_epochs=0, pool_size=4,
+                                 mining_view=mining_view, quiet=True, channels_last=False,
+                                 step="eager", mined_weight=0.5)
+        Trainer(method, torch.optim.SGD(method.parameters(), lr=0.0), images.contiguous(),
+                view, settings, None).fit()
+        assert [len(c) for c in calls[:3]] == per_step
+        first = method.given[0]
+        if mining_view == "a":
+            assert first["view_m"] is None
+        else:  # the query is the batch, the pool the rest of that one call
+            assert calls[2][:4] == calls[0] and calls[2][4:] == first["pool"][:, 0, 0, 0].tolist()
+            assert torch.equal(first["view_m"], first["view_a"])

@@ -174,11 +174,16 @@ class MYOW(BYOL):
         fuse_target_views: bool = False,
         gather: Callable[[torch.Tensor], torch.Tensor] | Literal["auto"] | None = "auto",
         rank: int = 0,
+        view_m: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """BYOL loss on ``(view_a, view_b)`` plus the mined-view loss.
 
         Args:
             view_a, view_b: two augmented views ``(B, ...)`` of the same samples.
+            view_m: a third view ``(B, ...)`` of them that mines and predicts across
+                samples on its own forward, as the MTNeuro image trainers do (they crop it
+                together with the pool, ``myow_trainer.py:383,445-452,585``); None: view
+                ``a`` does (its forward is shared with the BYOL loss).
             pool: optional candidate samples ``(P, ...)``; None mines within the batch.
             exclude: optional bool ``(B, P)`` of forbidden candidates.
             mined_weight: weight ``w`` of the mined loss (ramped by the caller); a 0-dim
@@ -207,8 +212,13 @@ class MYOW(BYOL):
         self_index = None
         if pool is None:
             self_index = torch.arange(b, device=view_a.device) + rank * b
+        if view_m is None:
+            y_q, z_q, p_q, tz_q = terms["y_a"], terms["z_a"], terms["p_a"], terms["tz_a"]
+        else:
+            y_q, z_q, p_q = self.online(view_m)
+            tz_q = self.target(view_m)[1] if self.layout == "merged" else None
         index = knn_mine(
-            terms["y_a"].detach(),
+            y_q.detach(),
             search,
             self.k,
             exclude=exclude,
@@ -219,16 +229,14 @@ class MYOW(BYOL):
         with torch.no_grad():
             tz_mined = self.target_projector(target_y[index])
         if self.layout == "cascaded":
-            q_m = self.predictor_m(self.online_projector_m(terms["z_a"]))
+            q_m = self.predictor_m(self.online_projector_m(z_q))
             with torch.no_grad():
                 tv_mined = self.target_projector_m(tz_mined)
             mined = normalized_mse(q_m, tv_mined)
         else:
             # One path for one and W processes (see the module docstring).
             p_mined = self.online(raw[index])[2]
-            mined = 0.5 * (
-                normalized_mse(terms["p_a"], tz_mined) + normalized_mse(p_mined, terms["tz_a"])
-            )
+            mined = 0.5 * (normalized_mse(p_q, tz_mined) + normalized_mse(p_mined, tz_q))
         byol = terms["byol_loss"]
         loss = self._mix(byol, mined, mined_weight)
         return {

@@ -39,6 +39,10 @@ class TrainSettings:
         mined_weight: final weight of the mined-view loss (0 for BYOL).
         mined_rampup_epochs: epochs of the linear ramp of the mined weight from 0.
         pool_size: global size of the separate candidate pool per step; 0 mines in the batch.
+        mining_view: MYOW's query: ``"a"``, view a (its forward shared with the BYOL loss),
+            or ``"third"``, a third view of the batch on its own forward, augmented in one
+            call with the pool (one crop offset for both where the crop is per batch), as
+            the MTNeuro image trainers (``myow_trainer.py:383,445-452,585``).
         seed: seeds every generator of the run.
         log_every: steps between loss read-backs (log lines are still per step).
         checkpoint_every: epochs between checkpoints (one is always written at the end).
@@ -73,6 +77,7 @@ class TrainSettings:
     mined_weight: float = 0.0
     mined_rampup_epochs: float = 10.0
     pool_size: int = 0
+    mining_view: Literal["a", "third"] = "a"
     seed: int = 0
     log_every: int = 10
     checkpoint_every: int = 1

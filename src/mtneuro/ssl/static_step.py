@@ -34,7 +34,7 @@ from mtneuro import acceleration
 from mtneuro.ssl.momentum import TargetEMA
 from mtneuro.ssl.optim import TensorLRUpdate
 
-_INPUTS = ("view_a", "view_b", "pool", "exclude", "uniform")
+_INPUTS = ("view_a", "view_b", "pool", "exclude", "uniform", "view_m")
 
 
 class StaticStep:
@@ -92,12 +92,15 @@ class StaticStep:
             inputs: this step's ``view_a``, ``view_b`` (two views ``(B, ...)``), ``pool``
                 and ``exclude`` (the candidate pool ``(P, ...)`` and bool mask ``(B, P)``,
                 or None: None-ness and shapes must stay the same from call to call) and
-                ``uniform`` (the miner's draw ``(B,)``).
+                ``uniform`` (the miner's draw ``(B,)``) and ``view_m`` (MYOW's own query
+                view, or None).
             values: ``lr``, ``momentum`` and ``mined_weight`` of this step.
         """
         start = time.perf_counter()
-        if sorted(inputs) != sorted(_INPUTS):
-            raise ValueError(f"StaticStep: expected inputs {_INPUTS}, got {tuple(inputs)}")
+        if sorted({"view_m", *inputs}) != sorted(_INPUTS):
+            raise ValueError(f"StaticStep: expected inputs {_INPUTS[:-1]} (and optional "
+                             f"view_m), got {tuple(inputs)}")
+        inputs = {"view_m": None, **inputs}  # only MYOW's own query view uses it
         self.lr.fill_(values["lr"])
         self.ema_weight.fill_(1.0 - values["momentum"])
         self.mined_weight.fill_(values["mined_weight"])
@@ -131,9 +134,11 @@ class StaticStep:
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                             enabled=self.amp_dtype is not None, cache_enabled=self.cache_casts):
+            extra = {} if inputs["view_m"] is None else {"view_m": inputs["view_m"]}
             out = self.method(inputs["view_a"], inputs["view_b"], pool=inputs["pool"],
                               exclude=inputs["exclude"], uniform=inputs["uniform"],
-                              mined_weight=mined_weight, fuse_target_views=self.fuse_target_views)
+                              mined_weight=mined_weight, fuse_target_views=self.fuse_target_views,
+                              **extra)
         terms = {k: v.detach().double() for k, v in out.items()
                  if k.endswith("loss") and v.dim() == 0}
         return out["loss"], terms

@@ -41,7 +41,8 @@ def ssl_step(model: nn.Module, optimizer: torch.optim.Optimizer, view_a: torch.T
              generator: torch.Generator | None, pool: torch.Tensor | None = None,
              exclude: torch.Tensor | None = None, method: nn.Module | None = None,
              amp_dtype: torch.dtype | None = None, scaler: torch.amp.GradScaler | None = None,
-             fuse_target_views: bool = False) -> dict[str, torch.Tensor]:
+             fuse_target_views: bool = False, view_m: torch.Tensor | None = None
+             ) -> dict[str, torch.Tensor]:
     """One step of a BYOL / MYOW method on two views.
 
     Args:
@@ -55,6 +56,7 @@ def ssl_step(model: nn.Module, optimizer: torch.optim.Optimizer, view_a: torch.T
         amp_dtype: autocast dtype of the forward, or ``None`` (full precision).
         scaler: gradient scaler (fp16).
         fuse_target_views: see :meth:`mtneuro.ssl.byol.BYOL.byol_terms`.
+        view_m: MYOW's own query view (:meth:`mtneuro.ssl.myow.MYOW.forward`), if any.
 
     Returns:
         The method's output (``loss`` with its graph freed, detached terms).
@@ -62,9 +64,10 @@ def ssl_step(model: nn.Module, optimizer: torch.optim.Optimizer, view_a: torch.T
     set_learning_rate(optimizer, values["lr"])
     with torch.autocast(view_a.device.type, dtype=amp_dtype or torch.float32,
                         enabled=amp_dtype is not None):
+        extra = {} if view_m is None else {"view_m": view_m}  # BYOL takes no such view
         out = model(view_a, view_b, pool=pool, exclude=exclude,
                     mined_weight=values["mined_weight"], generator=generator,
-                    fuse_target_views=fuse_target_views)
+                    fuse_target_views=fuse_target_views, **extra)
     backward_step(optimizer, out["loss"], scaler)
     (method if method is not None else model).update_target(values["momentum"])
     return out

@@ -268,23 +268,33 @@ class Trainer:
         view_gen: torch.Generator,
         method_gen: torch.Generator,
     ) -> dict[str, torch.Tensor]:
-        view_a, view_b = self._views(self._batch(batch_idx), view_gen, 2)
-        pool = exclude = None
+        batch = self._batch(batch_idx)
+        view_a, view_b = self._views(batch, view_gen, 2)
+        pool = exclude = view_m = None
+        third = self.settings.mining_view == "third"
         if pool_idx is not None:
             # Each rank embeds its block of the global pool; the method gathers the
             # embeddings, so the mask is against the whole pool: a sample drawn into
             # the pool must not be mined as its own neighbour.
-            (pool,) = self._views(self._batch(pool_idx[self.pool_slice]), view_gen, 1)
+            pool_batch = self._batch(pool_idx[self.pool_slice])
+            if third:  # one call: a crop per batch cuts the query and the pool alike
+                (both,) = self._views(torch.cat([batch, pool_batch]), view_gen, 1)
+                view_m, pool = both[: batch.shape[0]], both[batch.shape[0]:]
+            else:
+                (pool,) = self._views(pool_batch, view_gen, 1)
             exclude = (batch_idx[:, None] == pool_idx[None, :]).to(self.device)
+        elif third:
+            (view_m,) = self._views(batch, view_gen, 1)
         if self.static is not None:
             set_learning_rate(self.optimizer, values["lr"])
             # The miner's draw, as knn_mine would make it from this generator.
             uniform = torch.rand(view_a.shape[0], generator=method_gen, device=method_gen.device)
             inputs = {"view_a": view_a, "view_b": view_b, "pool": pool, "exclude": exclude,
-                      "uniform": uniform.to(self.device)}
+                      "uniform": uniform.to(self.device), "view_m": view_m}
             return self.static(inputs, values)
         out = ssl_step(self.model, self.optimizer, view_a, view_b, values, generator=method_gen,
-                       pool=pool, exclude=exclude, method=self.method, amp_dtype=self.amp_dtype,
+                       pool=pool, exclude=exclude, view_m=view_m, method=self.method,
+                       amp_dtype=self.amp_dtype,
                        scaler=self.scaler, fuse_target_views=self.settings.fuse_target_views)
         return {k: v.double() for k, v in loss_terms(out).items()}
 

@@ -133,6 +133,8 @@ MYOW_REFERENCE = {
     "mined_weight": (0.1, "SSL_MYOW*_ResNet-18_2D.json myow_base_weight"),
     "mined_rampup_epochs": (10.0, "SSL_MYOW*_ResNet-18_2D.json myow_rampup_epochs"),
     "k": (1, "SSL_MYOW*_ResNet-18_2D.json knn_nneighs"),
+    "mining_view": ("third", "self_supervised/trainer/myow_trainer.py:383,445-452,585, a "
+                    "third crop of the batch, cut with the pool, on its own forward"),
 }
 
 
@@ -152,16 +154,7 @@ def pretraining_deviations(config: Any) -> list[str]:
         ours = getattr(pretrain, key)
         ours = "resnet18" if key == "backbone" and ours == "auto" else ours
         out += differs(f"pre-training {key}", ours, value, where)
-    if config.method != "byol":
-        out.append(MINING_QUERY_NOTE)
     return out
-
-
-#: How mtneuro's MYOW forms its mining query, unlike the MTNeuro image trainers.
-MINING_QUERY_NOTE = (
-    "MYOW mines with the online representation of view a (reference: of a third crop of the "
-    "batch, cropped with the candidate pool at one offset and forwarded on its own, "
-    "self_supervised/trainer/myow_trainer.py:383,445-452,585; myow_trainer_merged.py the same)")
 
 
 def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -55,6 +55,8 @@ class PretrainConfig:
     mined_out: int = 256
     k: int = field(default=1, metadata=positive())
     mine_space: Literal["target", "online"] = "target"
+    # MYOW's query: view a, or a third view on its own forward (MTNeuro's image trainers)
+    mining_view: Literal["a", "third"] = "a"
     # (byol + w * mined) / (1 + w), the MTNeuro image trainers (see mtneuro.ssl.myow)
     loss_mix: Literal["normalised", "convex", "add"] = "normalised"
     epochs: int = field(default=800, metadata=positive())
@@ -105,7 +107,8 @@ RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet", "retain_cpu_memor
 
 PRESETS: dict[str, dict[str, Any]] = {
     # MTNeuro's task-1 pre-training (docs/protocols.md), in mixed precision on a GPU
-    "default": {"same_crop_on_batch": True, "exclude_bias_and_norm": False},
+    "default": {"same_crop_on_batch": True, "exclude_bias_and_norm": False,
+                "mining_view": "third"},
     # Seconds on 2 CPU cores: thinned tiles (every 16th slice: 68 for ROI-C1, 160 for
     # ROI-C3), 32 px crops, a 4-stage 16..128-wide ResNet, 128-wide heads, 25 epochs
     # (100 steps on ROI-C1, 250 on ROI-C3). Why these values, from a run that had 8

@@ -144,6 +144,7 @@ def train_settings(config: PretrainConfig):
         warmup_epochs=config.warmup_epochs, base_momentum=config.base_momentum,
         mined_weight=config.mined_weight if config.method != "byol" else 0.0,
         mined_rampup_epochs=config.mined_rampup_epochs, pool_size=pool, seed=config.seed,
+        mining_view=config.mining_view if config.method != "byol" else "a",
         log_every=config.log_every, checkpoint_every=config.checkpoint_every, amp=config.amp,
         channels_last=config.channels_last, compile=config.compile,
         retain_cpu_memory=config.retain_cpu_memory, quiet=config.quiet, step=config.step,
