@@ -87,3 +87,12 @@ def test_ties_keep_the_first_best_epoch_and_its_weights():
     one, _ = train_classifier(encoder(), 2, data(), TIED_VAL, settings(epochs=1), seed=0)
     for name, value in one.state_dict().items():
         assert torch.equal(model.state_dict()[name], value), name
+
+
+def test_a_last_batch_of_one_tile_is_trained_on_as_the_reference_keeps_it():
+    # 9 tiles in batches of 4: 4, 4 and 1 per epoch; the reference's DataLoader keeps the 1
+    images = torch.arange(9, dtype=torch.uint8).view(9, 1, 1, 1).expand(9, 1, 4, 4).clone()
+    enc = encoder()
+    train_classifier(enc, 2, (images, np.arange(9) % 2), TIED_VAL, settings(epochs=1), seed=0)
+    assert [len(batch) for batch in enc.seen] == [4, 4, 1]
+    assert sorted(v for batch in enc.seen for v in batch) == list(range(9))

@@ -258,7 +258,8 @@ def test_task_figure_titles_name_the_method_not_the_task(captured, tmp_path):
     titles = [_flat(f.axes[0].get_title()) for f in captured]
     assert "task 1 roi-c1 pca (2d) on phantom" in titles[0]
     assert "task 1 roi-c1 pca on phantom" in titles[1]
-    assert titles[2] == "myow on phantom (synthetic volume) · seed 2"
+    assert titles[2] == ("myow on phantom (synthetic volume) · seed 2 "
+                         "accuracy 1.000 = 4/4 test bins on the diagonal")
     assert titles[3] == "test bins, myow on phantom (synthetic volume) · seed 2"
 
 
@@ -385,5 +386,6 @@ def test_kfold_figures_say_what_is_pooled_and_what_is_the_last_folds(captured, t
     neural_figures(_result("neural", "myow", {}, outcome=outcome), tmp_path)
     titles = [_flat(f.axes[0].get_title()) for f in captured]
     base = "myow on phantom (synthetic volume) · seed 0"
-    assert titles == [f"{base} · 3 folds pooled", f"test bins, {base} · last of 3 folds",
+    assert titles == [f"{base} · 3 folds pooled accuracy 1.000 = 4/4 test bins on the diagonal",
+                      f"test bins, {base} · last of 3 folds",
                       f"{base} · last of 3 folds"]

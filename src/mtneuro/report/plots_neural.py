@@ -16,13 +16,24 @@ from mtneuro.report.figures import plot_confusion_matrix, plt, save_figure, wrap
 
 
 def plot_decoding_confusion(
-    pred: np.ndarray, label: np.ndarray, class_names: Sequence[str], path: str | Path, *, title: str = ""
+    pred: np.ndarray, label: np.ndarray, class_names: Sequence[str], path: str | Path, *,
+    title: str = "", unit: str = "test samples", note: str = ""
 ) -> Path:
-    """Confusion matrix of test predictions (8 reach directions or 3 arousal states)."""
+    """Confusion matrix of test predictions (8 reach directions or 3 arousal states).
+
+    The title gets the accuracy read from the matrix shown (its diagonal over all its
+    counts of ``unit``), as task-1 confusion titles have it, then ``note`` (e.g. a metric
+    that cannot be read from the matrix).
+    """
     n = len(class_names)
     counts = np.zeros((n, n), dtype=np.int64)
     np.add.at(counts, (np.asarray(label, dtype=np.int64), np.asarray(pred, dtype=np.int64)), 1)
-    return plot_confusion_matrix(counts, class_names, path, title=title)
+    total, right = int(counts.sum()), int(np.trace(counts))
+    lines = [title] if title else []
+    if total:
+        lines.append(f"accuracy {right / total:.3f} = {right}/{total} {unit} on the diagonal")
+    return plot_confusion_matrix(counts, class_names, path,
+                                 title="\n".join(lines + ([note] if note else [])))
 
 
 def project_2d(features: np.ndarray) -> np.ndarray:

@@ -1,4 +1,10 @@
-"""Task-3 figure: predicted vs true value of every semantic feature on the test crops."""
+"""Task-3 figure: predicted vs true value of every semantic feature on the test crops.
+
+Each panel gives the held-out R² with its spread (issue 19): ± std where seeds gave
+different values, else the recorded bootstrap 95% interval over test tiles; the title says
+which, with n and unit, and that the in-sample R² (fit and scored on every crop) has no
+test-sample interval.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +16,52 @@ import numpy as np
 
 from mtneuro.report.figures import plt, save_figure, wrap_title
 from mtneuro.report.leaderboard import data_source_label
+from mtneuro.report.plots_region import interval_words, recorded_interval
 from mtneuro.tasks.semantic import FEATURE_TITLES as TITLES
 
 COLUMNS = 3
 PANEL_IN = 2.4
 
 
+def _varies(summary: Mapping[str, Any]) -> bool:
+    """Whether seeds gave different values (a std over several seeds that is not 0)."""
+    std = summary.get("std") or 0.0
+    return summary.get("n", 1) > 1 and bool(np.isfinite(std)) and std > 0
+
+
 def _r2_line(result: Mapping[str, Any], name: str) -> str:
-    """``R² test 0.19 (in-sample 0.60)``: held-out first, the published definition beside it."""
-    text = f"R² test {result['r2_test'][name]['mean']:.2f}"
+    """``R² test 0.19 [0.05, 0.31] (in-sample 0.60)``: held-out first with its spread (±
+    std over seeds, or the test-sample interval), the published definition beside it."""
+    test = result["r2_test"][name]
+    interval = recorded_interval((result.get("intervals") or {}).get("r2_test"), name)
+    spread = (f" ± {test['std']:.2f}" if _varies(test) else
+              f" [{interval['low']:.2f}, {interval['high']:.2f}]" if interval is not None
+              else "")
     in_sample = (result.get("r2_in_sample_reference") or {}).get(name)
-    return text + (f" (in-sample {in_sample['mean']:.2f})" if in_sample else "")
+    # with a spread the line no longer fits a panel's width: the in-sample value goes below
+    joint = "\n" if spread else " "
+    return (f"R² test {test['mean']:.2f}{spread}"
+            + (f"{joint}(in-sample {in_sample['mean']:.2f})" if in_sample else ""))
+
+
+def _spread_note(result: Mapping[str, Any], names: list[str], n: int) -> str:
+    """What the panels' spreads are, said once for the figure (the interval's n and unit),
+    and that the in-sample R² has none: it is fit and scored on every crop, none held out."""
+    intervals = (result.get("intervals") or {}).get("r2_test")
+    kinds = {"std" if _varies(result["r2_test"][name]) else
+             "interval" if recorded_interval(intervals, name) is not None else "none"
+             for name in names}
+    parts = [f"R² test ± std over n={n} seeds"] if "std" in kinds else []
+    if "interval" in kinds:
+        first = next(recorded_interval(intervals, name) for name in names
+                     if recorded_interval(intervals, name) is not None)
+        parts.append(f"[low, high]: {interval_words(first, n)}")
+    if "none" in kinds:
+        parts.append(("R² test without ± or [ ]" if len(kinds) > 1 else "R² test")
+                     + ": no test-sample interval recorded")
+    if result.get("r2_in_sample_reference"):
+        parts.append("in-sample: fit and scored on all crops, no test-sample interval")
+    return "; ".join(parts)
 
 
 def plot_task3_scatter(result: Mapping[str, Any], path: str | Path) -> Path:
@@ -55,6 +96,7 @@ def plot_task3_scatter(result: Mapping[str, Any], path: str | Path) -> Path:
     source = data_source_label({"source": result.get("source")})
     fig.suptitle(wrap_title(
         f"task 3 {result.get('setting', '')} {result['method']} on {source}: held-out test "
-        f"crops of seed {scatter['seed']}; R² = mean over n={n} seed(s)", COLUMNS * PANEL_IN, 11))
+        f"crops of seed {scatter['seed']}; R² = mean over n={n} seed(s); "
+        f"{_spread_note(result, names, n)}", COLUMNS * PANEL_IN, 11))
     fig.tight_layout()
     return save_figure(fig, path)

@@ -8,6 +8,12 @@ from pathlib import Path
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.tasks.api import Result
 
+#: δ-accuracy as :mod:`mtneuro.tasks.neural.metrics` scores it (``DELTA_ACC_TOL``, and
+#: ``ACC_TOL`` for accuracy): a neighbouring-direction count read from the confusion matrix
+#: is not it, so the title says so.
+DELTA_ACCURACY = ("δ-accuracy {:.3f} = share of test bins with angular error < 3π/16 "
+                  "(accuracy: < π/8), not read from this matrix")
+
 
 def _with_provenance(result: Result, values: dict) -> dict:
     """``values`` with the run's setting, method and data source, which figure titles name."""
@@ -59,8 +65,11 @@ def neural_figures(result: Result, out_dir: Path) -> list[Path]:
     # last fold's
     pooled, last = ((f" · {folds} folds pooled", f" · last of {folds} folds") if folds > 1
                     else ("", ""))
+    delta = outcome.metrics.get("delta_accuracy")  # reach only
+    delta = DELTA_ACCURACY.format(delta) if delta is not None else ""
     paths = [plot_decoding_confusion(outcome.test_pred, outcome.test_label, names,
-                                     out_dir / "confusion.png", title=title + pooled),
+                                     out_dir / "confusion.png", title=title + pooled,
+                                     unit="test bins", note=delta),
              plot_representation_2d(outcome.test_features, outcome.feature_label, names,
                                     out_dir / "representation_2d.png",
                                     title=f"test bins, {title}{last}")]

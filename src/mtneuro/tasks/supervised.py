@@ -217,9 +217,9 @@ def _train_classifier(encoder: nn.Module, num_classes: int, train: tuple[torch.T
         order = torch.randperm(len(x_train), generator=gen)
         losses = []
         for start in range(0, len(order), settings.batch_size):
+            # a last batch of one tile trains too, as the reference's DataLoader keeps it
+            # (BatchNorm2d/3d statistics are over the tile's pixels as well)
             idx = order[start : start + settings.batch_size]
-            if len(idx) < 2:  # BatchNorm cannot train on one sample
-                continue
             xb, yb = as_unit_float(x_train[idx]), y_train[idx]
             if settings.augment:
                 xb = random_flips(xb, gen)
