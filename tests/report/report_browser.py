@@ -27,18 +27,57 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
+PHONE_VIEWPORT = {"width": 390, "height": 844}  # a phone held upright (CSS pixels)
 SCREENSHOT = "report_screenshot.png"
 
-# Elements whose own box holds text: the text must fit it (scrollWidth <= clientWidth + 1).
+# Elements whose own box holds text: the text must fit it (scrollWidth <= clientWidth + 1),
+# unless the box scrolls sideways by design (overflow-x auto or scroll, e.g. a table's box).
+# Each table: whether a sideways-scrolling box holds it and where that box ends, so a wide
+# table cannot widen the page. Each value in a table cell (a number, with its ± or
+# [low, high] if any): whether the browser broke it over several lines.
 _MEASURE = """() => {
   const boxes = new Set(['block', 'table-cell', 'list-item', 'flex', 'grid', 'table-caption',
-                         'inline-block', 'flow-root']);
+                         'inline-block', 'flow-root', 'table']);
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
   const overflows = [];
   for (const el of document.body.querySelectorAll('*')) {
     if (!el.textContent.trim() || !boxes.has(getComputedStyle(el).display)) continue;
+    if (scrolls(el)) continue;
     if (el.scrollWidth > el.clientWidth + 1)
       overflows.push({tag: el.tagName, text: el.textContent.trim().slice(0, 80),
                       scrollWidth: el.scrollWidth, clientWidth: el.clientWidth});
+  }
+  const tables = [...document.querySelectorAll('table')].map(table => {
+    let box = table.parentElement;
+    while (box && box !== document.body && !scrolls(box)) box = box.parentElement;
+    const inBox = !!box && box !== document.body;
+    return {text: table.textContent.trim().slice(0, 40), width: table.offsetWidth,
+            inScrollBox: inBox, boxWidth: inBox ? box.clientWidth : null,
+            boxRight: inBox ? box.getBoundingClientRect().right : null};
+  });
+  const VALUE = /-?\\d+\\.\\d+(?: ± \\d+\\.\\d+| \\[-?\\d+\\.\\d+, -?\\d+\\.\\d+\\])?/g;
+  const brokenValues = [];
+  for (const td of document.querySelectorAll('td')) {
+    const nodes = [];  // [text node, offset of its first character in the cell's text]
+    let text = '';
+    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      nodes.push([n, text.length]);
+      text += n.data;
+    }
+    const at = i => {
+      const [node, start] = nodes.findLast(([, s]) => s <= i);
+      return [node, i - start];
+    };
+    for (const match of text.matchAll(VALUE)) {
+      const range = document.createRange();
+      range.setStart(...at(match.index));
+      range.setEnd(...at(match.index + match[0].length));
+      const rects = [...range.getClientRects()].filter(r => r.width > 0);
+      // a piece that starts at or below the first piece's bottom sits on a later line
+      if (rects.some(r => r.top >= rects[0].bottom - 1))
+        brokenValues.push({text: match[0], cell: text.trim().slice(0, 60)});
+    }
   }
   const page = document.documentElement;
   const images = [...document.images].map(img => ({
@@ -46,7 +85,8 @@ _MEASURE = """() => {
     shownWidth: img.clientWidth, src: img.src.slice(0, 30),
     dpi: parseFloat(img.dataset.dpi || 'NaN'),
     minFontPt: parseFloat(img.dataset.minFontPt || 'NaN')}));
-  return {overflows, images, pageScrollWidth: page.scrollWidth, pageClientWidth: page.clientWidth};
+  return {overflows, tables, brokenValues, images, pageScrollWidth: page.scrollWidth,
+          pageClientWidth: page.clientWidth};
 }"""
 
 
@@ -63,16 +103,24 @@ def smallest_text_px(image: dict[str, Any]) -> float:
 
 
 def render_report(
-    html_path: Path, screenshot: Path | None = None, *, open_figure: str | None = None
+    html_path: Path,
+    screenshot: Path | None = None,
+    *,
+    open_figure: str | None = None,
+    viewport: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Load ``html_path`` offline and measure it.
 
     Args:
-        screenshot: where to save the first screen (viewport :data:`VIEWPORT`), if given.
+        screenshot: where to save the first screen (of the viewport), if given.
         open_figure: id of a figure to click open (its full-size overlay), measured after.
+        viewport: width and height in CSS pixels (:data:`VIEWPORT` unless given; a phone's:
+            :data:`PHONE_VIEWPORT`).
 
     Returns:
-        ``overflows`` (elements whose text does not fit), ``images`` (per ``<img>``:
+        ``overflows`` (elements whose text does not fit), ``tables`` (per ``<table>``: its
+        width, and the width and right edge of the sideways-scrolling box holding it, if
+        any), ``brokenValues`` (table values split over lines), ``images`` (per ``<img>``:
         natural and shown width, DPI, smallest font), page widths, ``requests`` (every URL
         the page asked for other than itself and ``data:``), ``console_errors`` and, with
         ``open_figure``, ``opened`` (shown vs natural width of its image in the overlay).
@@ -85,7 +133,9 @@ def render_report(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport=VIEWPORT, offline=True, device_scale_factor=1)
+            context = browser.new_context(
+                viewport=viewport or VIEWPORT, offline=True, device_scale_factor=1
+            )
             page = context.new_page()
             page.on(
                 "request",

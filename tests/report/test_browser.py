@@ -13,7 +13,14 @@ import shutil
 
 import pytest
 from PIL import Image
-from report_browser import SCREENSHOT, VIEWPORT, chromium_path, render_report, smallest_text_px
+from report_browser import (
+    PHONE_VIEWPORT,
+    SCREENSHOT,
+    VIEWPORT,
+    chromium_path,
+    render_report,
+    smallest_text_px,
+)
 
 from mtneuro.report.figures import MIN_TEXT_PX
 
@@ -47,6 +54,9 @@ def test_report_renders_offline_with_every_image_and_no_overflowing_text(
     assert all(i["complete"] and i["naturalWidth"] > 0 for i in images), images
     assert measured["overflows"] == []
     assert measured["pageScrollWidth"] <= measured["pageClientWidth"]  # no sideways scrolling
+    # a value and its ± or [low, high] stay on one line: a table too wide scrolls instead
+    assert measured["brokenValues"] == []
+    assert all(t["inScrollBox"] for t in measured["tables"]), measured["tables"]
     # every figure's smallest text, as shown on the page, is readable
     sizes = {i["alt"]: smallest_text_px(i) for i in images}
     assert min(sizes.values()) >= MIN_TEXT_PX, sorted(sizes.items(), key=lambda kv: kv[1])[:3]
@@ -58,3 +68,21 @@ def test_report_renders_offline_with_every_image_and_no_overflowing_text(
     # the first screen is kept beside the report
     with Image.open(alone.parent / SCREENSHOT) as shot:
         assert shot.size == (VIEWPORT["width"], VIEWPORT["height"])
+
+
+def test_at_phone_width_each_table_scrolls_in_its_own_box_and_the_page_does_not(
+    browser, suite_report
+):
+    measured = render_report(suite_report, viewport=PHONE_VIEWPORT)
+
+    width = PHONE_VIEWPORT["width"]
+    assert measured["pageClientWidth"] == width
+    assert measured["pageScrollWidth"] <= width  # the page does not scroll sideways
+    assert measured["overflows"] == []
+    tables = measured["tables"]
+    assert len(tables) == 4  # task 1, task 2, task 3, neural
+    # every table's box ends inside the screen, whatever the table's own width
+    assert all(t["inScrollBox"] and t["boxRight"] <= width for t in tables), tables
+    # the task-3 table (10 metric columns) cannot fit 390 px: it does scroll in its box
+    assert max(t["width"] - t["boxWidth"] for t in tables) > 0, tables
+    assert measured["brokenValues"] == []  # narrow columns never split a number

@@ -49,6 +49,7 @@ body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#22
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right;overflow-wrap:break-word}
+.tw{overflow-x:auto;max-width:100%}td.v{white-space:nowrap}
 th{background:#f3f3f3}td.l,th.l{text-align:left}
 tr.pub td{background:#f4f4f4;color:#555;font-style:italic}
 tr.run td{background:#fff4e5;color:#6b4510;font-style:italic}
@@ -68,12 +69,35 @@ figure.fig:target img{width:auto;max-width:none}
 figure.fig:target figcaption{color:#eee;font-size:1em}
 figure.fig:target .close{display:block;position:fixed;top:.6em;right:1.2em;color:#fff}
 """
-_KEY = ("<span class=key style='background:#3b75af'></span> ours (this run) · "
-        "<span class=key style='background:repeating-linear-gradient(45deg,#dcdcdc 0 3px,#444 3px 4px)'>"
-        "</span> published (not ours) · <span class=key style='background:repeating-linear-gradient("
-        "45deg,#fde3c4 0 3px,#9a5b13 3px 4px)'></span> reference code run here (not ours, not published)")
+_KEY = {
+    OURS: ("#3b75af", "ours (this run)"),
+    "published": ("repeating-linear-gradient(45deg,#dcdcdc 0 3px,#444 3px 4px)",
+                  "published (not ours)"),
+    "run-here": ("repeating-linear-gradient(45deg,#fde3c4 0 3px,#9a5b13 3px 4px)",
+                 "reference code run here (not ours, not published)"),
+}
+# how the banner names the rows that are not ours, in the order the tables show them
+_OTHERS = {"published": "published numbers", "run-here": "runs of reference code"}
 
 
+def _key(kinds: set[str]) -> str:
+    """The colour key of the kinds of row the page shows (no entry for an absent kind)."""
+    return " · ".join(f"<span class=key style='background:{style}'></span> {text}"
+                      for kind, (style, text) in _KEY.items() if kind in kinds)
+
+
+def _others_text(kinds: set[str], on_phantom: bool) -> str:
+    """The banner's sentences on rows that are not ours: only the kinds present are named."""
+    phantom = ("Numbers on the synthetic phantom check the pipeline; they are not comparable "
+               "with published real-volume numbers. " if on_phantom else "")
+    names = [name for kind, name in _OTHERS.items() if kind in kinds]
+    if not names:
+        return (f"{phantom}No published numbers or runs of reference code are shown: "
+                "every row is ours.")
+    shown = " and ".join(names)
+    absent = "" if "published" in kinds else " No published number is shown for these settings."
+    return (f"{phantom}{shown[0].upper() + shown[1:]} appear in separate, labelled rows and "
+            f"chart panels.{absent}")
 
 
 def _safe(name: str) -> str:
@@ -154,8 +178,9 @@ _SEPARATORS = {"published": "published numbers (not ours; labelled by source)",
 
 def _html_table(table: LeaderboardTable) -> str:
     head = "".join(f"<th>{html.escape(metric_title(k))}</th>" for k in table.metrics)
-    out = ["<table><tr><th class=l>method</th><th class=l>data source</th><th>n</th>"
-           f"<th class=l>comparable with published?</th>{head}</tr>"]
+    # a wide table scrolls in its own box: the page keeps the viewport's width
+    out = [("<div class=tw><table><tr><th class=l>method</th><th class=l>data source</th>"
+            f"<th>n</th><th class=l>comparable with published?</th>{head}</tr>")]
     section = OURS
     for row in table.rows:
         ours = row.kind == OURS
@@ -167,14 +192,16 @@ def _html_table(table: LeaderboardTable) -> str:
         n = (f"{row.n}" + (f" <span class=fail>({row.failed} failed)</span>" if row.failed else "")) if ours else ""
         verdict = html.escape(row.card.verdict) if ours and row.card else ""
         label = "" if ours else f" <span class=note>[{html.escape(row.kind)}]</span>"
-        values = "".join(f"<td>{html.escape(value_text(table, row, k))}</td>"
+        # a value never wraps, not even between a number and its ± or [low, high]: a table
+        # too wide for the page scrolls in its box instead
+        values = "".join(f"<td class=v>{html.escape(value_text(table, row, k))}</td>"
                          for k in table.metrics)
         title = f' title="{html.escape(row.note)}"' if row.note else ""
         css = {OURS: "ours", "published": "pub", "run-here": "run"}[kind]
         out.append(f"<tr class={css}{title}><td class=l>{html.escape(row.method)}{label}"
                    f"</td><td class=l>{html.escape(row.data_source)}</td><td>{n}</td>"
                    f"<td class=l>{verdict}</td>{values}</tr>")
-    out.append("</table>")
+    out.append("</table></div>")
     cards = []
     for title, protocols, deviations in _card_notes(table):
         items = "".join(f"<li>{html.escape(d)}</li>" for d in deviations)
@@ -236,19 +263,17 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
               "it full size.</p>"
               + (f"<p class=note>{html.escape(note[0].upper() + note[1:])}.</p>" if note else ""))
     on_phantom = any(VOLUME_SOURCES["phantom"] in s for s in sources)
-    phantom = ("Numbers on the synthetic phantom check the pipeline; they are not comparable with "
-               "published real-volume numbers, which appear" if on_phantom
-               else "Published numbers and runs of reference code appear")
+    kinds = {row_kind(r) for t in tables for r in t.rows}
     body = [header,
             "<div class=banner><b>Data sources of our rows:</b> " + html.escape(", ".join(sources) or "none")
-            + f". {phantom} in separate, labelled rows and chart panels. Each of our rows says "
-            "whether it is comparable with them; its protocol card "
-            "below the table lists every deviation from the published protocol. Our error bars "
+            + f". {_others_text(kinds, on_phantom)} Each of our rows says whether it is "
+            "comparable with the published protocol; its protocol card "
+            "below the table lists every deviation from it. Our error bars "
             "(± sample standard deviation, n - 1) appear only where several seeds gave different "
             "numbers (n is printed beside each row); where they did not (one seed, or "
             "identical results), values and bars show "
             "[low, high], a bootstrap 95% interval over the test samples (tiles, images, trials) "
-            f"of the first seed.<br>{_KEY}</div>"]
+            f"of the first seed.<br>{_key(kinds)}</div>"]
     seeds = {r["cell"]["id"]: r["cell"].get("seed") for r in records}
     count = 0
     for table in tables:
