@@ -52,3 +52,12 @@ def test_a_stack_of_pages_is_refused(tmp_path: Path) -> None:
         pages[0].save(root / cls / "stack.tif", save_all=True, append_images=pages[1:])
     with pytest.raises(DataError, match=r"stack\.tif holds 3 pages \(an image stack\)"):
         load_vision("folder", "all", root=root, channels=1)
+
+
+def test_a_file_given_as_the_image_folder_is_named_a_file(tmp_path: Path) -> None:
+    volume = tmp_path / "vol.npy"
+    np.save(volume, np.zeros((4, 8, 8), dtype=np.uint8))
+    with pytest.raises(DataError, match=r"vol\.npy is a file, not a folder of class sub-folders"):
+        load_vision("folder", "all", root=volume)
+    with pytest.raises(DataError, match=r"image folder not found: .*missing"):
+        load_vision("folder", "all", root=tmp_path / "missing")

@@ -76,6 +76,15 @@ def what_changed(cell: Cell, out_dir: str | Path) -> str:
     return " and ".join(inputs) or "encoder file"
 
 
+def rerun_reason(cell: Cell, out_dir: str | Path) -> str:
+    """The summary's reason for rerunning ``cell``: ``config`` when keys of its definition
+    changed (its line names them), else what :func:`what_changed` names (``encoder file``
+    ...), so the summary says what the cell lines say."""
+    record = read_record(out_dir, cell.id)
+    keys = _changed_keys((record or {}).get("cell"), json.loads(json.dumps(cell.to_dict())))
+    return "config" if keys else what_changed(cell, out_dir)
+
+
 def _changed_keys(before: object, now: object, prefix: str = "") -> list[str]:
     """The dotted keys whose values differ between two records (nested mappings entered)."""
     if isinstance(before, dict) and isinstance(now, dict):

@@ -56,13 +56,21 @@ def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> N
     (with ``--resume``: keep it, rerun it or run it; skip it where its recording is not
     downloaded), and its protocol card."""
     from mtneuro.bench.cell import cell_config
-    from mtneuro.bench.plan import MARKS, NOT_DOWNLOADED, earlier_run, what_changed, why_new
+    from mtneuro.bench.plan import (
+        MARKS,
+        NOT_DOWNLOADED,
+        earlier_run,
+        rerun_reason,
+        what_changed,
+        why_new,
+    )
     from mtneuro.tasks.neural.task import missing_recording  # the task's own skip rule
     from mtneuro.tasks.registry import get_task
 
     previous = None
     counts: dict[str, int] = {}
     missing: dict[str, None] = {}  # recordings not downloaded, in order
+    reasons: dict[str, int] = {}  # why changed cells rerun, in order: the summary says so too
     for cell in cells:
         task = get_task(cell.task)
         config = cell_config(task, cell)
@@ -78,6 +86,8 @@ def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> N
             mark, kind = (MARKS[earlier] if resume else ""), earlier
             if earlier == "changed":
                 mark = f"rerun: {what_changed(cell, out_dir)} changed"
+                reason = rerun_reason(cell, out_dir)
+                reasons[reason] = reasons.get(reason, 0) + 1
             elif resume and (why := why_new(out_dir, cell)) is not None:
                 mark = f"to run: {why}"
         counts[kind] = counts.get(kind, 0) + 1
@@ -85,15 +95,23 @@ def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> N
         lines = card_lines(task.protocol_card(config))
         click.echo("    (protocol card as above)" if lines == previous else "\n".join(lines))
         previous = lines
-    click.echo(f"{len(cells)} cell(s) in suite {suite_name!r}: " + _plan_counts(counts, missing))
+    summary = _plan_counts(counts, missing, reasons)
+    click.echo(f"{len(cells)} cell(s) in suite {suite_name!r}: {summary}")
 
 
-def _plan_counts(counts: dict[str, int], missing: dict[str, None]) -> str:
+def _plan_counts(counts: dict[str, int], missing: dict[str, None],
+                 reasons: dict[str, int] | None = None) -> str:
     """``3 to run (1 rerun: config changed), 2 done earlier (kept), 15 skipped (not
-    downloaded: rat-v1; ...)``: what a dry run found, parts with no cell left out."""
+    downloaded: rat-v1; ...)``: what a dry run found, parts with no cell left out; ``reasons``
+    (why the changed cells rerun -> how many) names each, e.g. ``(3 rerun: 1 config
+    changed, 2 encoder file changed)``, ``config`` alone when none is given."""
     to_run = counts.get("new", 0) + counts.get("changed", 0)
-    parts = [f"{to_run} to run" + (f" ({counts['changed']} rerun: config changed)"
-                                   if counts.get("changed") else "")]
+    parts = [f"{to_run} to run"]
+    if counts.get("changed"):
+        reasons = reasons or {"config": counts["changed"]}
+        why = (f"{next(iter(reasons))} changed" if len(reasons) == 1 else
+               ", ".join(f"{n} {reason} changed" for reason, n in reasons.items()))
+        parts[0] += f" ({counts['changed']} rerun: {why})"
     if counts.get("kept"):
         parts.append(f"{counts['kept']} done earlier (kept)")
     if missing:

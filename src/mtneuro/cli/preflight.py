@@ -80,9 +80,13 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
 
             import_callable(spec, option)
             return
+        names = [*list_encoders(), *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
+        if spec not in names:  # a name wins over a folder of that name, as when resolved
+            from mtneuro.models.checkpoint import refuse_folder
+
+            refuse_folder(spec, option)
         if spec.endswith((".pt", ".pth", ".ckpt")) or "/" in spec or "\\" in spec:
             raise ConfigError(f"{option} {spec}: file not found")
-        names = [*list_encoders(), *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
         if spec not in names:
             close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}? " if close else ""

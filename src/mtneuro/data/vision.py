@@ -189,6 +189,9 @@ def _folder(root: Path, split: str, image_size: int, channels: int | None) -> Im
     from torchvision.datasets import ImageFolder
     from torchvision.datasets.folder import find_classes
 
+    if root.is_file():
+        raise DataError(f"image folder {root} is a file, not a folder of class sub-folders "
+                        "(root/<class>/<image>)")
     if not root.is_dir():
         raise DataError(f"image folder not found: {root}")
     if channels not in (None, 1, 3):

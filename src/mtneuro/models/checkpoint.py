@@ -200,6 +200,32 @@ def read_state_dict(path: str | os.PathLike, what: str = "weights file") -> dict
     return state
 
 
+def _encoder_beside(path: Path) -> str:
+    """Where the encoder of the pretrain run that wrote ``path`` (a file in its folder) is."""
+    encoder = path.parent / "encoder.pt"
+    if encoder.is_file():
+        return f"pass {encoder} beside it"
+    return (f"pass the {encoder} that the run writes when it finishes (none yet: resume the run "
+            "with --resume to finish it)")
+
+
+def refuse_folder(path: str | os.PathLike, who: str) -> None:
+    """A folder given where an encoder file is expected (e.g. pretrain's run folder) is named
+    as one, with its ``encoder.pt`` when it holds one ("not found" sent users looking for a
+    missing file).
+
+    Raises:
+        ConfigError: ``path`` is a folder.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return
+    inside = path / "encoder.pt"
+    hint = (f"did you mean {inside}?" if inside.is_file() else "give the encoder.pt file that "
+            "mtneuro pretrain writes in its run folder (this folder holds none)")
+    raise ConfigError(f"{who}: {path} is a folder, not an encoder file; {hint}")
+
+
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Load and validate a checkpoint dict (see the module docstring for the keys).
 
@@ -213,6 +239,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if "format" not in payload:
         bare = bool(payload) and all(isinstance(v, torch.Tensor) for v in payload.values())
         fix = (f"; a bare state_dict names no architecture: {_OWN_WEIGHTS}" if bare else "")
+        if "checkpoint_version" in payload:  # pretrain's checkpoint.pt, beside its encoder.pt
+            fix = f"; it is mtneuro pretrain's training checkpoint: {_encoder_beside(path)}"
         raise DataError(
             f"{str(path)!r} is not an mtneuro encoder checkpoint "
             f"(expected a dict with format {FORMAT!r}){fix}"

@@ -29,7 +29,12 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError, DataError, MtneuroError
-from mtneuro.models.checkpoint import ONE_CHANNEL, load_encoder, with_encoder_facts
+from mtneuro.models.checkpoint import (
+    ONE_CHANNEL,
+    load_encoder,
+    refuse_folder,
+    with_encoder_facts,
+)
 from mtneuro.models.registry import ENCODERS, create_encoder, list_encoders
 from mtneuro.registry import ON_PATH, dotted_module, import_callable, raised
 
@@ -175,6 +180,8 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
                     f"{ENTRY_POINT_GROUP!r} failed to load ({raised(exc)})"
                 ) from exc
             return _finish(spec, _call(spec, factory), None)
+    # after the names: a folder that happens to share one does not shadow it
+    refuse_folder(spec, f"encoder {spec!r}")
     if spec.endswith((".pt", ".pth", ".ckpt")) or os.sep in spec:
         raise DataError(f"encoder checkpoint {spec!r} not found")
     plugins = ", ".join(_entry_point_names()) or "none installed"

@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from mtneuro.errors import ConfigError
+from mtneuro.errors import ConfigError, MtneuroError
 from mtneuro.models import resolve_encoder
-from mtneuro.models.checkpoint import check_image_encoder_spec, input_normalisation
+from mtneuro.models.checkpoint import (
+    check_image_encoder_spec,
+    input_normalisation,
+    read_checkpoint,
+)
 from mtneuro.tasks.volume import SplitData, pretrains_on_the_fly, ssl_training_tiles
 from mtneuro.vocab import SSL_METHODS
 
@@ -43,7 +49,9 @@ def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str, conf
 def check_encoder_given(config: Any, encoder: nn.Module | None = None) -> None:
     """Fail before any work when a task-1 / task-3 ``config`` has method ``encoder`` but no
     encoder, an encoder its method would not read (PCA's numbers must not pass for the
-    encoder's), or pre-trains on the fly in 3D."""
+    encoder's), or pre-trains on the fly in 3D; warn when an SSL method is given a
+    checkpoint that another SSL method pre-trained (its numbers would be recorded as this
+    method's)."""
     if ((config.encoder is not None or encoder is not None)
             and config.method not in ("encoder", *SSL_METHODS)):
         raise ConfigError(
@@ -61,6 +69,26 @@ def check_encoder_given(config: Any, encoder: nn.Module | None = None) -> None:
     if encoder is not None:  # in memory: its spec is cheap to read before the data
         check_image_encoder_spec(resolve_encoder(encoder)[1],
                                  f"encoder 'in-memory {type(encoder).__name__}'")
+    if config.method in SSL_METHODS and encoder is None and config.encoder is not None:
+        _warn_other_method(config.method, config.encoder)
+
+
+def _warn_other_method(method: str, spec: str) -> None:
+    """Warn when a checkpoint pre-trained with one SSL method is evaluated as another: its
+    numbers are recorded under ``method`` (the card says only that its pre-training is not
+    checked), so a MYOW encoder's accuracy would pass for BYOL's without a word."""
+    if not isinstance(spec, str) or not Path(spec).is_file():
+        return  # module:callable or a name: no recorded method to compare
+    try:
+        trained = read_checkpoint(spec)["meta"].get("method")
+    except MtneuroError:
+        return  # not a readable checkpoint: resolving it later says why, in one line
+    if trained in SSL_METHODS and trained != method:
+        warnings.warn(f"encoder {spec} was pre-trained with {trained} (its meta.method), but "
+                      f"this run records its numbers as method {method}; pass --method "
+                      f"{trained} (or --method encoder) to record them under the method that "
+                      "trained it",
+                      UserWarning, stacklevel=3)
 
 
 def _copy(encoder: nn.Module) -> nn.Module:
