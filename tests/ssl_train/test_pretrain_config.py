@@ -68,7 +68,12 @@ def test_the_checkpoint_stores_the_config_as_plain_values(finished_run):
     stored = torch.load(out / "checkpoint.pt", weights_only=True)["run_config"]
     assert stored["crop"] == config.crop and stored["loss_mix"] == "normalised"
     assert stored["backbone_params"] == {"widths": [4, 8]} and stored["out_dir"] == str(out)
-    assert set(stored) == set(PretrainConfig.__dataclass_fields__)
+    # every field, and the training images (count and digest) the run read
+    assert set(stored) == {*PretrainConfig.__dataclass_fields__, "training_images"}
+    from mtneuro.checkpoint_io import content_digest
+
+    digest = content_digest(digits_subset(48))[:16]
+    assert stored["training_images"] == f"48 images, SHA-256 {digest}"
 
 
 CHANGES = [

@@ -219,7 +219,8 @@ def pretrain_encoder(config: PretrainConfig, images: torch.Tensor, *,
                                     config.momentum,
                                     exclude_bias_and_norm=config.exclude_bias_and_norm)
         trainer = Trainer(method, optimizer, images, view, settings, out_dir, dist=info,
-                          wrap=lambda m: wrap_ddp(m, info), run_config=run_config(config))
+                          wrap=lambda m: wrap_ddp(m, info),
+                          run_config=run_config(config, images))
         result = trainer.fit(resume=resume)
         # SyncBatchNorm layers do not fit the registry encoder: keep a plain copy.
         encoder = _plain_encoder(method.online_encoder, name, kwargs)
@@ -270,12 +271,25 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
     return {**result, "encoder": str(encoder_path), "source": provenance}
 
 
-def run_config(config: PretrainConfig) -> RunConfig:
+def run_config(config: PretrainConfig, images: torch.Tensor | None = None) -> RunConfig:
     """``config`` as checkpoints store it and a resume compares it: plain JSON values, every
-    field but :data:`~mtneuro.tasks.pretrain.config.RESUMABLE_CHANGES` compared."""
+    field but :data:`~mtneuro.tasks.pretrain.config.RESUMABLE_CHANGES` compared; with
+    ``images``, also their count and content digest (``training_images``), so a resume on
+    images that changed under the same source settings (an edited image folder, a refilled
+    cache) is refused instead of mixing two datasets in one run."""
+    from mtneuro.checkpoint_io import content_digest
     from mtneuro.ssl.settings import RunConfig
 
-    return RunConfig(_plain(config), frozenset(RESUMABLE_CHANGES), _plain(PretrainConfig()))
+    values = _plain(config)
+    if images is not None:
+        values[TRAINING_IMAGES_KEY] = (f"{int(images.shape[0])} images, SHA-256 "
+                                       f"{content_digest(images)[:16]}")
+    return RunConfig(values, frozenset(RESUMABLE_CHANGES), _plain(PretrainConfig()))
+
+
+#: Run-config key of the training images' count and digest (checkpoints written before it
+#: have none, and resume unchecked)
+TRAINING_IMAGES_KEY = "training_images"
 
 
 def _plain(config: PretrainConfig) -> dict[str, Any]:
