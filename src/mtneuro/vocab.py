@@ -74,4 +74,4 @@ STEP_MODES: tuple[str, ...] = ("auto", "eager", "static", "cuda_graph")
 COMPILE_MODES: tuple[str, ...] = ("auto", "off", "default", "reduce-overhead", "max-autotune",
                                   "max-autotune-no-cudagraphs")
 #: Image sets for pre-training and its vision probe (:mod:`mtneuro.data.vision`).
-VISION_SOURCES: tuple[str, ...] = ("digits", "cifar10", "cifar100", "folder")
+VISION_SOURCES: tuple[str, ...] = ("digits", "cifar10", "cifar100", "folder", "volume")

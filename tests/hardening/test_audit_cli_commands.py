@@ -217,7 +217,8 @@ def test_pretrain_hands_flags_to_the_run_and_records_it(tmp_path: Path,
 
 def test_probe_of_a_volume_source_is_refused(tmp_path: Path, pretrained: dict) -> None:
     outcome = check(tmp_path, ["pretrain", "--quick", "--probe"])
-    assert outcome.err == "error: --probe: only for vision sources, got source 'phantom'\n"
+    assert outcome.err == ("error: --probe: only for labelled image sources (digits, cifar10, "
+                           "cifar100, folder), got source 'phantom'\n")
     assert not pretrained["configs"]
 
 

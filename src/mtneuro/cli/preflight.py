@@ -43,6 +43,14 @@ def check_source_params(source: str, params: Mapping[str, Any], *,
     if source not in VISION_SOURCES:
         source_params(source, params)  # unknown, missing, mistyped or out-of-range values
         return
+    if source == "volume":
+        from mtneuro.data.volume_file import volume_tiles
+
+        check_param_names(source, volume_tiles, params)
+        if "path" not in params:
+            raise ConfigError("source volume: give the file, --source-param path=FILE (.npy, "
+                              ".tif stack or Zarr array folder)")
+        return
     from mtneuro.data.vision import load_vision
 
     check_param_names(source, load_vision, params, _VISION_OWN_ARGS)

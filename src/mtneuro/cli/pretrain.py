@@ -15,8 +15,9 @@ from mtneuro.errors import ConfigError
 
 @click.command("pretrain")
 @click.option("--method", help="byol, myow or myow-merged  [default: myow]")
-@click.option("--source", help="phantom, bossdb, cache, slice (volume tiles, ROI-C1 train) or "
-              "digits, cifar10, cifar100, folder  [default: phantom]")
+@click.option("--source", help="phantom, bossdb, cache, slice (volume tiles, ROI-C1 train), "
+              "digits, cifar10, cifar100, folder (images in class folders) or volume (your "
+              "own volume file: --source-param path=FILE)  [default: phantom]")
 @click.option("--source-param", "source_param", multiple=True, metavar="KEY=VALUE",
               help="Source argument, repeatable (e.g. seed=1, root=DIR).")
 @click.option("--epochs", type=click.IntRange(min=1),
@@ -73,7 +74,8 @@ def pretrain(
     }
     config = make_config("quick" if quick else "default", overrides, config_file)
     if probe and config.source not in ("digits", "cifar10", "cifar100", "folder"):
-        raise ConfigError(f"--probe: only for vision sources, got source {config.source!r}")
+        raise ConfigError("--probe: only for labelled image sources (digits, cifar10, cifar100, "
+                          f"folder), got source {config.source!r}")
     check_config(config)
     config = with_run_device(config)  # the record names the device that ran ("auto" resolved)
     prepare_run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite)

@@ -95,6 +95,8 @@ def load_vision(
     """
     check_choice("vision source", name, VISION_SOURCES)
     check_choice("split", split, SPLITS)
+    if name == "volume":  # tiles of one file, no splits nor classes
+        raise ConfigError("source volume: read it with mtneuro.data.volume_file.volume_tiles")
     if name == "digits":
         return _digits(split)
     if name in ("cifar10", "cifar100"):

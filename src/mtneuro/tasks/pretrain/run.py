@@ -43,6 +43,12 @@ _MYOW_ONLY = ("mined_projector_hidden", "mined_out", "k", "mine_space", "loss_mi
 # -- data and views --------------------------------------------------------------------
 def load_training_images(config: PretrainConfig) -> tuple[torch.Tensor, dict[str, Any]]:
     """All training images of ``config.source`` as uint8 (N, C, H, W), plus provenance."""
+    if config.source == "volume":  # a user's own volume file: every tile trains
+        from mtneuro.data.volume_file import volume_tiles
+
+        params = dict(config.source_params)
+        images = volume_tiles(**params).images
+        return images, {"source": "volume", "params": params, "tiles": int(images.shape[0])}
     if config.source in VISION_SOURCES:
         from mtneuro.data.vision import load_vision
 

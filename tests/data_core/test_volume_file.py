@@ -1,0 +1,131 @@
+"""A volume of one's own (``--source volume``): tiles in known places, each file format, an
+explicit intensity window for anything but 8 bits, clear refusals (own-data walkthrough F1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mtneuro.data.volume_file import parse_window, volume_tiles
+from mtneuro.errors import ConfigError, DataError
+
+
+def _volume(shape: tuple[int, ...] = (3, 20, 30)) -> np.ndarray:
+    return (np.arange(np.prod(shape)) % 251).astype(np.uint8).reshape(shape)
+
+
+def test_tiles_are_the_volumes_blocks_slice_by_slice_row_by_row(tmp_path: Path) -> None:
+    array = _volume()
+    np.save(tmp_path / "v.npy", array)
+    tiles = volume_tiles(tmp_path / "v.npy", tile=8, z_step=2)
+    # slices 0 and 2; 2 rows x 3 columns of 8-px tiles; the 4-px and 6-px edges left out
+    assert tiles.images.shape == (12, 1, 8, 8) and tiles.classes == ("volume",)
+    second_slice_row1_col2 = tiles.images[6 + 3 + 2, 0].numpy()
+    assert np.array_equal(second_slice_row1_col2, array[2, 8:16, 16:24])
+    assert tiles.labels.tolist() == [0] * 12
+
+
+def test_a_tiff_stack_and_a_zarr_array_read_as_the_same_volume(tmp_path: Path) -> None:
+    import zarr
+
+    array = _volume()
+    pages = [Image.fromarray(page) for page in array]
+    pages[0].save(tmp_path / "v.tif", save_all=True, append_images=pages[1:])
+    stored = zarr.open_array(str(tmp_path / "v.zarr"), mode="w", shape=array.shape,
+                             dtype=array.dtype)
+    stored[:] = array
+    np.save(tmp_path / "v.npy", array)
+    reference = volume_tiles(tmp_path / "v.npy", tile=10).images
+    for name in ("v.tif", "v.zarr"):
+        assert torch_equal(volume_tiles(tmp_path / name, tile=10).images, reference)
+
+
+def torch_equal(a, b) -> bool:
+    return a.shape == b.shape and bool((a == b).all())
+
+
+def test_more_than_eight_bits_need_a_window_that_maps_to_0_255(tmp_path: Path) -> None:
+    array = np.full((1, 8, 24), 0, dtype=np.uint16)
+    array[0, :, 8:16], array[0, :, 16:] = 2000, 5000
+    np.save(tmp_path / "v.npy", array)
+    with pytest.raises(DataError, match=r"holds uint16 values \(0 to 5000\); give the intensity "
+                                        r"window mapped to 0-255, e.g. --source-param "
+                                        r"window=0:5000"):
+        volume_tiles(tmp_path / "v.npy", tile=8)
+    tiles = volume_tiles(tmp_path / "v.npy", tile=8, window="0:4000").images
+    # 0 -> 0, 2000 -> 127.5 rounded to 128, 5000 clipped at 255
+    assert [int(t.unique()) for t in tiles] == [0, 128, 255]
+
+
+def test_nan_voxels_are_refused(tmp_path: Path) -> None:
+    array = np.zeros((2, 8, 8), dtype=np.float32)
+    array[1, 3, 3] = np.nan
+    np.save(tmp_path / "v.npy", array)
+    with pytest.raises(DataError, match="1 NaN voxels"):
+        volume_tiles(tmp_path / "v.npy", tile=8, window="0:1")
+
+
+@pytest.mark.parametrize(("shape", "tile", "message"), [
+    ((2, 20, 30), 32, r"slices of 20 x 30 px are smaller than a tile of 32 px; give "
+                      r"--source-param tile=20 or less"),
+    ((2, 3, 20, 30), 8, r"expected a 3D array \(z, y, x\) or one 2D slice, got shape "
+                        r"\(2, 3, 20, 30\)"),
+])
+def test_volumes_that_cannot_be_tiled_are_refused(tmp_path: Path, shape: tuple, tile: int,
+                                                  message: str) -> None:
+    np.save(tmp_path / "v.npy", np.zeros(shape, dtype=np.uint8))
+    with pytest.raises(DataError, match=message):
+        volume_tiles(tmp_path / "v.npy", tile=tile)
+
+
+def test_a_2d_image_is_one_slice_and_other_files_are_named(tmp_path: Path) -> None:
+    np.save(tmp_path / "v.npy", np.zeros((16, 16), dtype=np.uint8))
+    assert volume_tiles(tmp_path / "v.npy", tile=8).images.shape == (4, 1, 8, 8)
+    (tmp_path / "v.csv").write_text("1,2\n")
+    with pytest.raises(DataError, match=r"expected a \.npy file, a \.tif / \.tiff stack or a "
+                                        r"Zarr array folder"):
+        volume_tiles(tmp_path / "v.csv")
+    with pytest.raises(DataError, match="volume file not found"):
+        volume_tiles(tmp_path / "missing.npy")
+
+
+@pytest.mark.parametrize(("window", "message"), [
+    ("0-4000", r"window: expected LOW:HIGH"), ("9:1", r"window: expected LOW < HIGH")])
+def test_bad_windows_name_the_key(window: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_window(window)
+
+
+def _invoke(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    from mtneuro.cli.main import main
+
+    capsys.readouterr()
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exit_info:
+        code = int(exit_info.code or 0)
+    return code, capsys.readouterr().err
+
+
+def test_the_pretrain_command_trains_on_a_volume_file(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    np.save(tmp_path / "v.npy", _volume((4, 64, 64)))
+    code, err = _invoke(["pretrain", "--source", "volume", "--source-param",
+                         f"path={tmp_path / 'v.npy'}", "--source-param", "tile=32", "--quick",
+                         "--quiet", "--epochs", "1", "--out", str(tmp_path / "run")], capsys)
+    assert code == 0, err
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert record["source"]["tiles"] == 16 and (tmp_path / "run" / "encoder.pt").is_file()
+    code, err = _invoke(["pretrain", "--source", "volume", "--source-param", "pth=v.npy",
+                         "--quick", "--out", str(tmp_path / "bad")], capsys)
+    assert (code, err) == (2, "error: --source-param 'pth': source 'volume' takes: path, tile, "
+                              "z_step, window\n")
+    code, err = _invoke(["pretrain", "--source", "volume", "--quick", "--out",
+                         str(tmp_path / "bad")], capsys)
+    assert code == 2 and "give the file, --source-param path=FILE" in err
