@@ -149,7 +149,7 @@ VOLUME_SOURCES = "valid: phantom, slice, bossdb, cache"
      f"error: unknown source 'digitz'; {VOLUME_SOURCES}"),  # not pretrain.source's list
     (["pretrain", "--quick", "--source", "digitz"],
      "error: source: expected one of phantom, slice, bossdb, cache, digits, cifar10, cifar100, "
-     "folder, got 'digitz'"),  # pre-training alone reads image datasets
+     "folder, volume, got 'digitz'"),  # pre-training alone reads image datasets
 ])
 def test_an_unknown_source_lists_the_sources_the_command_reads(tmp_path: Path, args: list[str],
                                                               expected: str) -> None:
