@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
+import inspect
 import traceback
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -107,6 +108,24 @@ def import_callable(ref: str, kind: str = "encoder") -> Callable[..., Any]:
     return obj
 
 
+def _check_keywords(what: str, factory: Callable[..., Any], given: dict[str, Any]) -> None:
+    """Every key of ``given`` is a keyword of ``factory`` (one taking ``**kwargs`` takes any):
+    a misspelt argument is named, not left to a bare ``TypeError`` from inside the factory."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: let the call decide
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return
+    names = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for key in given:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{what}: unknown argument {key!r}{hint}; it takes: "
+                              f"{', '.join(names) or 'none'}")
+
+
 def check_choice(kind: str, value: object, valid: list[str] | tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``valid``, else raise :class:`ConfigError`."""
     if value not in valid:
@@ -143,8 +162,16 @@ class Registry(Generic[T]):
         return self._entries[name]
 
     def create(self, name: str, **kwargs: Any) -> T:
-        """Build ``name``; ``None`` keyword values are dropped so defaults win."""
-        return self.get(name)(**{k: v for k, v in kwargs.items() if v is not None})
+        """Build ``name``; ``None`` keyword values are dropped so defaults win.
+
+        Raises:
+            ConfigError: ``name`` is not registered, or a keyword its factory does not take
+                (named, with the closest and every one it takes).
+        """
+        factory = self.get(name)
+        given = {k: v for k, v in kwargs.items() if v is not None}
+        _check_keywords(f"{self.kind} {name!r}", factory, given)
+        return factory(**given)
 
     def list(self, pattern: str = "*") -> list[str]:
         return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))

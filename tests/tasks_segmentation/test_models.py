@@ -69,7 +69,8 @@ def test_dim_mismatch_names_models_of_that_dim():
 def test_bad_options_are_config_errors():
     with pytest.raises(ConfigError, match="smp encoder"):
         create_segmentation_model("unet", 4, encoder_name="resnet19")
-    with pytest.raises(ConfigError, match="unexpected keyword"):
+    with pytest.raises(ConfigError, match=r"segmentation model 'vnet': unknown argument "
+                                          r"'encoder_name'; it takes: "):
         create_segmentation_model("vnet", 4, encoder_name="resnet18")
     with pytest.raises(ConfigError, match="n_classes"):
         create_segmentation_model("unet", 1)
