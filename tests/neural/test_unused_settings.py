@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mtneuro.tasks.neural.config import NeuralConfig
+from mtneuro.tasks.neural.config import NeuralConfig, resolve
 from mtneuro.tasks.neural.task import quick_preset
 from mtneuro.tasks.neural.unused import given_settings, unused_settings
 
@@ -17,7 +17,11 @@ def _lines(kind: str = "reach", n_train: int | None = None, **values: object) ->
 
 
 def test_defaults_and_settings_the_run_uses_are_not_named() -> None:
-    assert given_settings(NeuralConfig(data="x")) == ["data"]
+    assert given_settings(NeuralConfig(data="x"), "reach") == []
+    assert given_settings(NeuralConfig(data="x", guard=5, seed=3), "reach") == ["seed", "guard"]
+    # a resolved config's kind defaults, or a default given explicitly, are not "given"
+    assert given_settings(resolve(NeuralConfig(data="x", method="pca"), "sleep"), "sleep") == []
+    assert given_settings(NeuralConfig(data="x", guard=2), "reach") == []
     assert _lines() == []
     assert _lines("sleep") == []
     assert _lines(method="byol", lr=1e-3, head_hidden=64, ema_start=0.99) == []
@@ -103,3 +107,16 @@ def test_the_card_names_unused_settings_apart_from_changed_ones() -> None:
     assert not any("mined_weight 0.3" in line for line in lines)
     myow = neural_card(NeuralConfig(data="chewie-1", steps=100))["deviations"]
     assert any(line.startswith("MYOW's mined-loss ramp ends at step 130") for line in myow)
+
+
+def test_the_card_of_a_run_names_no_setting_nobody_gave() -> None:
+    # the card is made from the run's resolved config: its kind defaults were not given
+    from mtneuro.tasks.protocol import neural_card
+
+    for method in ("pca", "raw", "byol", "supervised", "myow"):
+        resolved = resolve(NeuralConfig(data="chewie-1", method=method), "reach")
+        lines = neural_card(resolved)["deviations"]
+        assert not any("not used" in line or "settings other" in line for line in lines), lines
+    given = resolve(NeuralConfig(data="chewie-1", method="pca", guard=5), "reach")
+    assert ("guard not used: only split block has a guard gap (this run: trial)"
+            in neural_card(given)["deviations"])

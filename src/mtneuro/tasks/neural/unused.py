@@ -26,17 +26,22 @@ _TRAINED_ONLY = ("steps", "epochs", "select_every", "batch_size", "lr", "weight_
 _TRAINED = ("myow", "byol", "supervised")
 
 
-def given_settings(config: NeuralConfig) -> list[str]:
-    """The fields of ``config`` that differ from the dataclass defaults (what was given)."""
-    return [f.name for f in dataclasses.fields(config) if getattr(config, f.name) != f.default]
+def given_settings(config: NeuralConfig, kind: str) -> list[str]:
+    """The settings of ``config`` (resolved or not) that differ from mtneuro's defaults for
+    its recording kind and method: what was given. A default given explicitly changes
+    nothing, so it is not counted; a resolved config's kind defaults are not either."""
+    ours = resolve(config, kind)
+    default = resolve(NeuralConfig(data=config.data, method=config.method), kind)
+    return [f.name for f in dataclasses.fields(config)
+            if getattr(ours, f.name) != getattr(default, f.name)]
 
 
 def unused_settings(config: NeuralConfig, kind: str, n_train: int | None = None) -> list[str]:
     """One line for each group of given settings the run leaves unused or uses in part.
 
     Args:
-        config: the run's config before :func:`~mtneuro.tasks.neural.config.resolve` (so
-            that what the user gave can be told from the kind's defaults).
+        config: the run's config, before or after
+            :func:`~mtneuro.tasks.neural.config.resolve` (:func:`given_settings`).
         kind: ``reach`` or ``sleep``.
         n_train: training bins, when known: the batch is capped at them and ``epochs``
             count passes over them.
@@ -55,7 +60,7 @@ def unused_keys(config: NeuralConfig, kind: str) -> set[str]:
 def _unused(config: NeuralConfig, kind: str) -> list[tuple[list[str], str]]:
     """(given keys, why unused) for each group of unused settings."""
     split = resolve(config, kind).split
-    given = set(given_settings(config))
+    given = set(given_settings(config, kind))
     method = config.method
     groups: list[tuple[tuple[str, ...], str]] = [
         (("guard",) if split != "block" else (),
