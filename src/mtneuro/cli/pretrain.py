@@ -43,8 +43,9 @@ from mtneuro.errors import ConfigError
               "synchronisation) or cuda_graph (captured once, replayed)  [default: auto]")
 @click.option("--download", is_flag=True, default=None,
               help="Download CIFAR into --source-param root=DIR if missing (needs internet).")
-@click.option("--probe", is_flag=True, help="Vision sources: linear-probe and kNN accuracy "
-              "of the encoder on the test split, written to metrics.json.")
+@click.option("--probe", is_flag=True, help="Labelled image sources (digits, cifar10, "
+              "cifar100, folder): linear-probe and kNN accuracy of the encoder on the test "
+              "split, written to metrics.json.")
 @click.option("--quiet", is_flag=True, default=None, help="No progress bar.")
 def pretrain(
     method: str | None, source: str | None, source_param: tuple[str, ...], epochs: int | None,
@@ -55,8 +56,12 @@ def pretrain(
     """Pre-train an encoder with BYOL or MYOW; writes OUT/encoder.pt, train_log.jsonl,
     checkpoint.pt and metrics.json. Run under torchrun for several processes/GPUs.
 
-    Defaults reproduce the MTNeuro configs (ResNet-18 on 128 x 128 crops of the ROI-C1
-    training tiles, lr 0.03 * B / 256, EMA 0.996, MYOW weight 0.1, k = 1).
+    Defaults follow the MTNeuro task-1 configs (ResNet-18 on 128 x 128 crops of a volume
+    source's ROI-C1 training tiles, cut at one offset per batch; lr 0.03 * B / 256, weight
+    decay on every parameter, EMA 0.996, MYOW weight 0.1 mining from a third view, k = 1)
+    except precision: --amp auto trains in bf16 on CUDA; --amp none is MTNeuro's fp32 (what
+    task 1 / task 3 pre-training uses). Image sources and --source volume train at their
+    image or tile size with image-set augmentations and resnet18-small.
     """
     from mtneuro.cli.preflight import check_config
     from mtneuro.cli.run_folder import prepare_run_folder

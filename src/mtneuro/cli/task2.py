@@ -142,11 +142,11 @@ def task2(
 ) -> None:
     """Segment vessels, cell bodies and axons (MTNeuro task 2) and score on the test slices.
 
-    Writes OUT/metrics.json (per-class F1, IoU, balanced accuracy per seed, and
+    Writes OUT/metrics.json (per-class F1 and IoU, and one balanced accuracy, per seed, and
     mean +- std over seeds; F1 from counts pooled over the test set, IoU per test
     image then averaged (a class absent from both an image's truth and prediction scores
-    1; the pooled IoU is printed beside it), balanced accuracy over the non-background
-    classes, as MTNeuro defines them) and
+    1; the pooled IoU is printed beside it), balanced accuracy from the counts pooled over
+    the non-background classes, as MTNeuro's task2_main.py computes it) and
     overlay PNGs of a few test tiles per region. Example:
 
     \b
