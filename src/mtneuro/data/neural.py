@@ -323,7 +323,7 @@ def recording_paths(name: str, root: str | Path | None = None) -> list[Path] | N
     Raises:
         DataError: ``root`` is given but is not an existing folder.
     """
-    check_root(root, expected="an existing --data-root")  # a typo, not "not downloaded"
+    check_root(root, "data_root (--data-root)", "an existing folder")  # a typo, not "not downloaded"
     for _, base in candidate_roots(root):
         paths = [base / rel for rel in RECORDINGS[name]]
         if all(p.is_file() for p in paths):
@@ -371,7 +371,7 @@ def locate_recording(spec: str | Path, root: str | Path | None = None) -> tuple[
         DataError: as :func:`load_recording`, except for the files' contents.
     """
     text = str(spec)
-    check_root(root, expected="an existing --data-root")
+    check_root(root, "data_root (--data-root)", "an existing folder")
     if text in RECORDINGS:
         if not is_binned(text):
             raise DataError(f"recording {text!r} is published only as {Path(RECORDINGS[text][0]).name} "
