@@ -157,3 +157,20 @@ def test_summary_counts_each_rerun_reason() -> None:
         "3 to run (3 rerun: 1 config changed, 2 encoder file changed)")
     assert _plan_counts({"changed": 2, "new": 1}, {}, {"encoder weights": 2}) == (
         "3 to run (2 rerun: encoder weights changed)")
+
+
+def test_a_name_that_cannot_build_an_image_encoder_is_not_offered() -> None:
+    # mlp (the neural encoder) needs in_dim: it was listed among encoder names and then
+    # failed with Python advice (BYOE walkthrough)
+    from mtneuro.cli.preflight import check_image_encoder
+    from mtneuro.errors import ConfigError
+    from mtneuro.models.registry import required_arguments
+
+    assert required_arguments("mlp") == ["in_dim"] and required_arguments("resnet-tiny") == []
+    with pytest.raises(ConfigError, match=r"^--encoder 'mlp': this encoder needs in_dim, which "
+                                          r"a name cannot give \(it is no image encoder\); "
+                                          r"encoder names: resnet-tiny, "):
+        check_image_encoder("mlp")
+    with pytest.raises(ConfigError) as info:
+        check_image_encoder("resnt-tiny")
+    assert "did you mean 'resnet-tiny'?" in str(info.value) and "mlp" not in str(info.value)

@@ -81,14 +81,19 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
     if not Path(spec).is_file():
         from importlib.metadata import entry_points
 
-        from mtneuro.models.registry import list_encoders
+        from mtneuro.models.registry import list_encoders, required_arguments
 
         if ":" in spec and not os.path.splitdrive(spec)[0]:  # C:\\x.pt is a path
             from mtneuro.registry import import_callable
 
             import_callable(spec, option)
             return
-        names = [*list_encoders(), *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
+        ready = [n for n in list_encoders() if not required_arguments(n)]
+        if spec in list_encoders() and spec not in ready:
+            raise ConfigError(f"{option} {spec!r}: this encoder needs "
+                              f"{', '.join(required_arguments(spec))}, which a name cannot give "
+                              f"(it is no image encoder); encoder names: {', '.join(ready)}")
+        names = [*ready, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
         if spec not in names:  # a name wins over a folder of that name, as when resolved
             from mtneuro.models.checkpoint import refuse_folder
 

@@ -50,3 +50,13 @@ def create_encoder(name: str, **kwargs: Any) -> nn.Module:
 def list_encoders(pattern: str = "*") -> list[str]:
     """Names of the registered encoders matching the wildcard ``pattern``."""
     return ENCODERS.list(pattern)
+
+
+def required_arguments(name: str) -> list[str]:
+    """The arguments encoder ``name`` cannot be built without (the neural ``mlp``'s
+    ``in_dim``): a name alone, as ``--encoder NAME`` gives it, does not build it."""
+    import inspect
+
+    parameters = inspect.signature(ENCODERS.get(name)).parameters.values()
+    return [p.name for p in parameters if p.default is p.empty
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
