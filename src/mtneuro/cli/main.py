@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import errno
 import platform
+import signal
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -101,10 +103,31 @@ def _interrupted(argv: list[str]) -> str:
     return "interrupted"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a scheduler's stop), raised where the command runs so that its
+    clean-up and Ctrl-C's message apply; by default SIGTERM ended it with no word."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; user errors print one line and exit 2, Ctrl-C exits 130."""
+    """Run the CLI; user errors print one line and exit 2, Ctrl-C exits 130, SIGTERM 143."""
+    import threading
+
     warnings.showwarning = _show_warning
     _SHOWN.clear()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    try:
+        _run(argv)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         # without standalone mode click returns a command's exit code instead of exiting
         result = cli.main(args=argv, prog_name="mtneuro", standalone_mode=False)
@@ -112,8 +135,12 @@ def main(argv: list[str] | None = None) -> None:
         hint = f"; did you mean {', '.join(err.possibilities)}?" if err.possibilities else ""
         click.echo(f"error: no such option: {err.option_name} (see --help){hint}", err=True)
         sys.exit(2)
-    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-        click.echo(_interrupted(sys.argv[1:] if argv is None else argv), err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt) as err:  # click turns Ctrl-C into Abort
+        message = _interrupted(sys.argv[1:] if argv is None else argv)
+        if isinstance(err, Terminated) or isinstance(err.__cause__, Terminated):
+            click.echo("terminated (SIGTERM)" + message.removeprefix("interrupted"), err=True)
+            sys.exit(143)
+        click.echo(message, err=True)
         sys.exit(130)
     except click.UsageError as err:  # one line, not click's usage block
         where = f"{err.ctx.command_path} --help" if err.ctx is not None else "--help"
