@@ -129,3 +129,10 @@ def test_the_pretrain_command_trains_on_a_volume_file(tmp_path: Path,
     code, err = _invoke(["pretrain", "--source", "volume", "--quick", "--out",
                          str(tmp_path / "bad")], capsys)
     assert code == 2 and "give the file, --source-param path=FILE" in err
+
+
+def test_a_volume_of_one_value_is_refused_not_given_an_impossible_window(tmp_path: Path) -> None:
+    np.save(tmp_path / "v.npy", np.full((2, 16, 16), 7, dtype=np.uint16))
+    with pytest.raises(DataError, match=r"holds one value \(7\) in every voxel read: nothing "
+                                        "to train on"):
+        volume_tiles(tmp_path / "v.npy", tile=8)

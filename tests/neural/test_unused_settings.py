@@ -120,3 +120,9 @@ def test_the_card_of_a_run_names_no_setting_nobody_gave() -> None:
     given = resolve(NeuralConfig(data="chewie-1", method="pca", guard=5), "reach")
     assert ("guard not used: only split block has a guard gap (this run: trial)"
             in neural_card(given)["deviations"])
+
+
+def test_a_ramp_that_reaches_full_weight_only_after_the_last_step_is_named() -> None:
+    # reach: start at int(0.3 * 142) = 42, full weight first at step 142: the last is 141
+    assert _lines(steps=142)[0].startswith("MYOW's mined-loss ramp ends at step 142, after its "
+                                           "142 steps: the mined weight reaches 0.49 of 0.5")

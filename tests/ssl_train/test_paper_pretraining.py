@@ -138,3 +138,15 @@ def test_the_third_view_and_the_pool_are_cut_in_one_call_of_the_view() -> None:
         else:  # the query is the batch, the pool the rest of that one call
             assert calls[2][:4] == calls[0] and calls[2][4:] == first["pool"][:, 0, 0, 0].tolist()
             assert torch.equal(first["view_m"], first["view_a"])
+
+
+def test_an_unknown_mining_view_is_refused_by_the_trainer() -> None:
+    import pytest
+
+    from mtneuro.errors import ConfigError
+
+    method = _Recorded()
+    settings = TrainSettings(epochs=1, batch_size=4, lr=0.0, mining_view="thrid", quiet=True)
+    with pytest.raises(ConfigError, match=r"^mining_view: expected 'a' or 'third', got 'thrid'"):
+        Trainer(method, torch.optim.SGD(method.parameters(), lr=0.0), torch.zeros(8, 1, 2, 2),
+                lambda x, g: x, settings, None)

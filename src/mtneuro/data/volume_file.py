@@ -104,6 +104,9 @@ def to_eight_bit(slices: np.ndarray, window: tuple[float, float] | None, path: P
     if window is None:
         if values.dtype == np.uint8:
             return values
+        if values.min() == values.max():
+            raise DataError(f"volume {path} holds one value ({values.min()}) in every voxel "
+                            "read: nothing to train on")
         raise DataError(f"volume {path} holds {values.dtype} values ({values.min()} to "
                         f"{values.max()}); give the intensity window mapped to 0-255, e.g. "
                         f"--source-param window={values.min()}:{values.max()}, or a narrower "

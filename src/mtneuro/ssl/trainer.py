@@ -129,6 +129,9 @@ class Trainer:
             raise ConfigError(
                 f"batch_size: expected <= the {self.n} training samples, got {settings.batch_size}"
             )
+        if settings.mining_view not in ("a", "third"):
+            raise ConfigError(f"mining_view: expected 'a' or 'third', got "
+                              f"{settings.mining_view!r}")
         if settings.pool_size == 1:  # its one sample may be the query's own: nothing to mine
             raise ConfigError("pool_size: expected 0 (mine within the batch) or an int >= 2, "
                               "got 1")

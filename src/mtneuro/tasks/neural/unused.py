@@ -96,7 +96,7 @@ def _partly_used(resolved: NeuralConfig, n_train: int | None) -> list[str]:
     steps = total_steps(resolved, n_train or 1)
     end = mined_start_step(resolved, steps) + int(resolved.mined_warmup_steps)
     reached = schedule(steps - 1, steps, resolved)["mined_weight"]
-    if end > steps and reached < resolved.mined_weight:
+    if end >= steps and reached < resolved.mined_weight:  # full weight first at step `end`
         lines.append(f"MYOW's mined-loss ramp ends at step {end}, after its {steps} steps: the "
                      f"mined weight reaches {reached:.2f} of {resolved.mined_weight} (give more "
                      "steps, or a smaller mined_warmup_steps or mined_start)")
