@@ -71,8 +71,11 @@ def task3(method, setting, source, source_params, seeds, encoder, quick, z_step,
     intervals = (result.metrics.get("intervals") or {}).get("r2_test") or {}
     row = describe_row([(name, v, intervals.get(name))
                         for name, v in result.metrics["r2_test"].items()], digits=2)
+    chance = result.metrics.get("r2_in_sample_chance") or 0.0
+    inflated = (f"; in-sample R² (the published column) fits noise to about {chance:.2f} with "
+                "this many features and crops" if chance >= 0.1 else "")
     click.echo(
         f"task3 {method_label(result.config)} ({result.setting}) on {result.config['source']}, "
         "held-out R²: "
-        f"{row}; wrote {out}/metrics.json"
+        f"{row}{inflated}; wrote {out}/metrics.json"
     )

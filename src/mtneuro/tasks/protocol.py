@@ -171,6 +171,9 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
                               "taskconfig/task3.json:7, all slices", data)
     connectivity = config.connectivity or ("3d" if z_step == 1 else "2d")
     out += differs("cell components", connectivity, "3d", "annots/features.py:19-20, 6-connected")
+    from mtneuro.tasks.semantic_config import thinned_3d_components, trains_on_setting
+
+    out += [line for line in [thinned_3d_components(config)] if line is not None]
     method = config.method
     if method in ("pca", "nmf"):
         out.append("PCA / NMF fitted on the training crops only (reference: on all crops, "
@@ -199,7 +202,8 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
     out += pretraining_deviations(config)
     if method == "encoder":
         out.append("a user encoder: no published row to compare with")
-    out += data_deviations(data, config.setting)
+    # a setting's sub-volumes matter only to a run that trains on its tiles
+    out += data_deviations(data, config.setting if trains_on_setting(config) else None)
     name = "task3-quick" if config.quick else "task3-paper"
     return card(name, TASK3_VERSION, out)
 

@@ -29,6 +29,7 @@ Scores, per feature:
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,11 @@ from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.encoders import FrozenEncoders, check_encoder_given, frozen_encoders
 from mtneuro.tasks.probe import RidgeProbe, extract_features, r2_scores
 from mtneuro.tasks.semantic import feature_matrix, feature_names, semantic_features
-from mtneuro.tasks.semantic_config import Task3Config
+from mtneuro.tasks.semantic_config import (
+    Task3Config,
+    thinned_3d_components,
+    trains_on_setting,
+)
 from mtneuro.tasks.supervised import train_supervised_encoder
 from mtneuro.tasks.tile_inputs import quadrant_crops, resize_tiles
 from mtneuro.tasks.volume import FULL, QUICK, SplitData, load_region_splits
@@ -162,6 +167,14 @@ def _embed(config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndar
     ), info
 
 
+def in_sample_chance(dims: int, n: int) -> float:
+    """The in-sample R² a least-squares fit of ``dims`` features (and an intercept) on ``n``
+    samples reaches on a target they say nothing about, in expectation: ``dims / (n - 1)``
+    (at most 1). The published task-3 column is such a fit; near this value it measures the
+    embedding's size, not what it knows."""
+    return float(min(1.0, dims / max(n - 1, 1)))
+
+
 def _scores(embeddings: np.ndarray, data: Task3Data, config: Task3Config) -> dict[str, Any]:
     masks = _split_masks(np.repeat(data.z, 4))
     train, test = masks["train"], masks["test"]
@@ -181,6 +194,7 @@ def _scores(embeddings: np.ndarray, data: Task3Data, config: Task3Config) -> dic
         "r2_test": dict(zip(names, r2_scores(y[test], pred).tolist())),
         "intervals": {"r2_test": interval_by_name(interval, names)},
         "r2_in_sample_reference": dict(zip(names, map(float, in_sample))),
+        "r2_in_sample_chance": in_sample_chance(embeddings.shape[1], len(y)),
         "alpha": dict(zip(names, probe.alpha_.tolist())),
         "_scatter": {"true": y[test], "pred": pred},
     }
@@ -216,6 +230,14 @@ def _run_on_device(config: Task3Config, data: Task3Data | None,
                    encoder: nn.Module | None) -> dict[str, Any]:
     """:func:`run_task3` of a config from :func:`~mtneuro.devices.checked_run_config`."""
     check_encoder_given(config, encoder)
+    if config.setting != Task3Config.setting and not trains_on_setting(config):
+        warnings.warn(f"setting {config.setting} not used: method {config.method} trains "
+                      "nothing on a setting's tiles (its crops are every region's)",
+                      stacklevel=3)
+    thinned = thinned_3d_components(config)
+    if thinned is not None:
+        warnings.warn(f"{thinned}; connectivity 2d keeps cells within their slice",
+                      stacklevel=3)
     start = time.perf_counter()
     source_info = None
     if data is None:
@@ -248,6 +270,7 @@ def _run_on_device(config: Task3Config, data: Task3Data | None,
         "r2_test": r2_test,
         "intervals": first_seed_intervals(per_seed, *r2_test.values()),
         "r2_in_sample_reference": summary("r2_in_sample_reference"),
+        "r2_in_sample_chance": per_seed[0]["r2_in_sample_chance"],
         "n_crops": {k: int(v.sum()) for k, v in masks.items()} | {"all": int(masks["train"].size)},
         "feature_summary": {
             f: {"mean": float(data.features[:, j].mean()), "std": float(data.features[:, j].std())}

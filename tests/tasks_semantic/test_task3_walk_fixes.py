@@ -1,0 +1,88 @@
+"""Task 3 walkthrough fixes: penalties checked with the config, 3d components over thinned
+slices warned and carded, the in-sample R² a fit reaches on noise, and a setting no method
+reads (t3walk F1-F4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from mtneuro.errors import ConfigError
+from mtneuro.tasks.protocol import SUBVOLUME_NOTE, task3_card
+from mtneuro.tasks.semantic_config import trains_on_setting
+from mtneuro.tasks.semantic_probe import in_sample_chance
+from mtneuro.tasks.semantic_task import TASK3
+
+
+@pytest.mark.parametrize("alphas", [[0, 1], [], [1.0, -2.0]])
+def test_penalties_are_checked_with_the_config_naming_the_file(tmp_path, alphas) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text(f"method: pca\nalphas: {alphas}\n")
+    with pytest.raises(ConfigError, match=rf"^{path}: alphas: expected a non-empty list of "
+                                          "penalties, each > 0"):
+        TASK3.make_config("quick", {}, path)
+
+
+def test_3d_components_over_thinned_slices_are_warned_and_carded(monkeypatch) -> None:
+    from mtneuro.tasks import semantic_probe
+
+    thinned = TASK3.make_config("quick", {"method": "pca", "connectivity": "3d"})
+    line = ("cell components 3d over every 8th slice join cells 8 slices apart (reference: 3d "
+            "over consecutive slices, annots/features.py:19-20)")
+    assert line in task3_card(thinned, "bossdb")["deviations"]
+    consecutive = TASK3.make_config("quick", {"method": "pca", "connectivity": "3d",
+                                              "z_step": 1})
+    assert not any("slices apart" in d for d in task3_card(consecutive, "bossdb")["deviations"])
+
+    class Stop(Exception):
+        pass
+
+    def stop(*_: object, **__: object) -> None:
+        raise Stop
+
+    monkeypatch.setattr(semantic_probe, "load_task3_data", stop)
+    with pytest.warns(UserWarning, match=r"^cell components 3d over every 8th slice join cells "
+                                         r"8 slices apart .*; connectivity 2d keeps cells within "
+                                         r"their slice$"), pytest.raises(Stop):
+        semantic_probe.run_task3(thinned)
+
+
+def test_the_in_sample_chance_level_is_what_least_squares_fits_to_noise() -> None:
+    assert in_sample_chance(511, 720) == pytest.approx(511 / 719)
+    assert in_sample_chance(4096, 720) == 1.0
+    rng = np.random.default_rng(0)
+    n, dims = 400, 100
+    fits = [LinearRegression().fit(x := rng.normal(size=(n, dims)), y := rng.normal(size=n))
+            .score(x, y) for _ in range(20)]
+    assert np.mean(fits) == pytest.approx(in_sample_chance(dims, n), abs=0.02)
+
+
+def test_a_setting_only_runs_that_train_on_it_are_carded_with_its_sub_volumes() -> None:
+    def card(method: str, **values: object) -> list[str]:
+        config = TASK3.make_config("quick", {"method": method, "setting": "roi-c3", **values})
+        return task3_card(config, "bossdb")["deviations"]
+
+    for method, used in (("pca", False), ("nmf", False), ("supervised", True), ("byol", True)):
+        config = TASK3.make_config("quick", {"method": method, "setting": "roi-c3"})
+        assert trains_on_setting(config) is used
+        assert (SUBVOLUME_NOTE in card(method)) is used, method
+    given = TASK3.make_config("quick", {"method": "byol", "setting": "roi-c3",
+                                        "encoder": "resnet-tiny"})
+    assert not trains_on_setting(given)
+
+
+def test_a_setting_that_changes_nothing_is_warned_before_the_data_is_read(monkeypatch) -> None:
+    from mtneuro.tasks import semantic_probe
+
+    class Stop(Exception):
+        pass
+
+    def stop(*_: object, **__: object) -> None:
+        raise Stop
+
+    monkeypatch.setattr(semantic_probe, "load_task3_data", stop)
+    config = TASK3.make_config("quick", {"method": "pca", "setting": "roi-c3"})
+    with pytest.warns(UserWarning, match=r"^setting roi-c3 not used: method pca trains nothing "
+                                         r"on a setting's tiles"), pytest.raises(Stop):
+        semantic_probe.run_task3(config)
