@@ -86,3 +86,12 @@ def test_a_setting_that_changes_nothing_is_warned_before_the_data_is_read(monkey
     with pytest.warns(UserWarning, match=r"^setting roi-c3 not used: method pca trains nothing "
                                          r"on a setting's tiles"), pytest.raises(Stop):
         semantic_probe.run_task3(config)
+
+
+def test_the_quick_supervised_card_names_its_small_encoder_and_short_training() -> None:
+    quick = task3_card(TASK3.make_config("quick", {"method": "supervised"}), "bossdb")
+    assert "supervised encoder backbone resnet-tiny (reference resnet18, the published row's " \
+           "ResNet-18)" in quick["deviations"]
+    assert "supervised encoder trained 8 epochs (the resized recipe: 30)" in quick["deviations"]
+    full = task3_card(TASK3.make_config(None, {"method": "supervised"}), "bossdb")
+    assert not any("backbone" in d or "epochs (the" in d for d in full["deviations"])

@@ -195,6 +195,13 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
         out.append(f"encoder inputs normalised with {whose} (reference: [0, 1] intensities, "
                    "annots/latents.py:23-39)")
     if method in ("supervised", "supervised-mixup"):
+        from mtneuro.tasks.supervised import QUICK_EPOCHS, RESIZED
+
+        out += differs("supervised encoder backbone", config.preset("backbone"), "resnet18",
+                       "the published row's ResNet-18")
+        if config.quick:
+            out.append(f"supervised encoder trained {QUICK_EPOCHS} epochs (the resized "
+                       f"recipe: {RESIZED['epochs']})")
         out.append("supervised encoder trained on task 1 (resized protocol); the released "
                    "get_latents loads no weights for supervised encoders "
                    "(annots/latents.py:29-31), "
