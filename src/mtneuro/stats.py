@@ -265,7 +265,8 @@ def describe(summary: Mapping[str, Any], interval: Mapping[str, Any] | None = No
     return value if wording is None else f"{value} {wording}"
 
 
-def _varies(summary: Mapping[str, Any]) -> bool:
+def varies(summary: Mapping[str, Any]) -> bool:
+    """Whether seeds gave different values: a std over several seeds that is not 0."""
     std = summary.get("std") or 0.0
     return summary.get("n", 1) > 1 and bool(np.isfinite(std)) and std > 0
 
@@ -279,7 +280,7 @@ def _value_and_wording(summary: Mapping[str, Any], interval: Mapping[str, Any] |
     mean, std, n = summary["mean"], summary.get("std") or 0.0, summary.get("n", 1)
     if mean is None or not np.isfinite(mean):
         return "undefined", None
-    if _varies(summary):
+    if varies(summary):
         return f"{mean:.{digits}f} ± {std:.{digits}f} over {n} seeds", None
     if n > 1 and run_varies:
         return f"{mean:.{digits}f} (identical over {n} seeds)", None
@@ -293,12 +294,13 @@ def _value_and_wording(summary: Mapping[str, Any], interval: Mapping[str, Any] |
 
 
 def describe_row(named: list[tuple[str, Mapping[str, Any], Mapping[str, Any] | None]],
-                 digits: int = 3) -> str:
+                 digits: int = 3, run_varies: bool | None = None) -> str:
     """``name value`` for each ``(name, summary, interval)`` (:func:`describe`) on one line;
     where every value has the same interval wording (``95% CI over 24 test tiles; ...``) it
     is said once at the end instead of after each value. Where the seeds vary one value, a
     value equal over them is "identical over N seeds", not "deterministic"."""
-    run_varies = any(_varies(summary) for _, summary, _ in named)
+    if run_varies is None:  # a caller with more values of the run than it prints says
+        run_varies = any(varies(summary) for _, summary, _ in named)
     parts = [(name, *_value_and_wording(summary, interval, digits, run_varies))
              for name, summary, interval in named]
     wordings = {wording for _, _, wording in parts}

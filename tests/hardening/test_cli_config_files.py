@@ -60,9 +60,9 @@ def test_task1_dim_from_the_config_file(tmp_path: Path, configs: list) -> None:
 
 def test_task2_set_pairs_are_used_where_no_flag_is_given(tmp_path: Path, configs: list) -> None:
     _run(tmp_path, ["task2", "--model", "unet", "--quick", "--set", "classes=3",
-                    "--set", "source=slice", "--set", "device=cpu"])
+                    "--set", "source=bossdb", "--set", "device=cpu"])
     config = configs[-1]
-    assert (config["classes"], config["source"], config["device"]) == (3, "slice", "cpu")
+    assert (config["classes"], config["source"], config["device"]) == (3, "bossdb", "cpu")
     _run(tmp_path, ["task2", "--model", "unet", "--quick", "--set", "classes=3",
                     "--classes", "4"])
     assert configs[-1]["classes"] == 4

@@ -53,6 +53,9 @@ def test_sigterm_during_a_data_fetch_says_so_and_exits_143(
 
 def test_sigterm_during_pretraining_offers_resume_like_ctrl_c(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from mtneuro import checkpoint_io
+
+    monkeypatch.setattr(checkpoint_io, "_SAVED", [])  # no checkpoint of an earlier test
     _killed_during(monkeypatch, "mtneuro.tasks.pretrain.run", "run_pretrain")
     with pytest.raises(SystemExit) as exit_info:
         main(["pretrain", "--quick", "--out", str(tmp_path / "run")])

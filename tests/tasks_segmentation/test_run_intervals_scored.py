@@ -52,8 +52,11 @@ def test_recorded_intervals_are_those_of_the_scored_voxels(monkeypatch):
     # each test voxel once (the end block's overlap left out)
     assert scored is not None and int(scored.sum()) == len(Z_SPLITS["test"]) * TILE
     names = segmentation_setting(4).class_names
-    expected = run_module.image_intervals(seen["predictions"], seen["masks"], names, scored)
-    every_voxel = run_module.image_intervals(seen["predictions"], seen["masks"], names)
+    unit = "test blocks of 8 slices"  # 3D: the bootstrap resamples blocks, not images
+    expected = run_module.image_intervals(seen["predictions"], seen["masks"], names, scored,
+                                          unit=unit)
+    every_voxel = run_module.image_intervals(seen["predictions"], seen["masks"], names,
+                                             unit=unit)
     assert not _same(expected, every_voxel)  # the overlap changes the intervals here
     recorded = metrics["per_seed"][0]["intervals"]
     assert _same(recorded, expected)

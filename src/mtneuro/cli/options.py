@@ -30,7 +30,7 @@ SOURCE_PARAM_OPTION = click.option(
     "source_params",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Source parameter, repeatable (e.g. seed=1 for phantom, root=DIR for slice).",
+    help="Source parameter, repeatable (e.g. seed=1 for phantom, root=DIR for cache).",
 )
 
 

@@ -182,29 +182,36 @@ def task2(
     result = run_task("task2", "quick" if quick else "paper" if paper else None, values, out_dir,
                       resume=resume, overwrite=overwrite)
     metrics, path = result.metrics, out_dir / "metrics.json"
-    from mtneuro.stats import describe
+    from mtneuro.stats import describe_row, varies
 
     summary, intervals = metrics["summary"], metrics.get("intervals") or {}
+    # a value equal over seeds that changed the run elsewhere is no deterministic method
+    run_varies = any(varies(s) for s in (summary["avg_f1"], summary["avg_iou"],
+                                         *summary["f1"].values(), *summary["iou"].values()))
+    head = describe_row([("avg F1", summary["avg_f1"], intervals.get("avg_f1")),
+                         ("avg IoU", summary["avg_iou"], intervals.get("avg_iou"))],
+                        run_varies=run_varies)
     click.echo(
         f"task2 {model} {result.config['classes']}-class {metrics['setting']['dim']}, "
-        f"{len(result.config['seeds'])} seed(s): "
-        f"avg F1 {describe(summary['avg_f1'], intervals.get('avg_f1'))}, "
-        f"avg IoU {describe(summary['avg_iou'], intervals.get('avg_iou'))}, "
-        # the reference's balanced accuracy: classes other than background only
-        f"balanced acc (non-background) {summary['balanced_accuracy']['mean']:.3f}"
+        f"{len(result.config['seeds'])} seed(s): {head}, "
+        # the reference's balanced accuracy: counts pooled over the classes but background
+        "balanced acc (counts pooled over non-background classes) "
+        f"{summary['balanced_accuracy']['mean']:.3f}"
     )
     for name in metrics["setting"]["class_names"]:
-        click.echo(
-            f"  {name:>16}: F1 {describe(summary['f1'][name], intervals.get('f1', {}).get(name))}"
-            f"  IoU {describe(summary['iou'][name], intervals.get('iou', {}).get(name))}"
-        )
+        row = describe_row([("F1", summary["f1"][name], intervals.get("f1", {}).get(name)),
+                            ("IoU", summary["iou"][name], intervals.get("iou", {}).get(name))],
+                           run_varies=run_varies)
+        click.echo(f"  {name:>16}: {row}")
     pooled = summary.get("iou_pooled") or {}
     seeds = summary["f1"][next(iter(summary["f1"]))].get("n", 1)
     over = f"mean over {seeds} seeds" if seeds > 1 else "one seed"
     click.echo("  IoU above as MTNeuro scores it: per test image, 1 for a class absent from "
                "both its truth and prediction, then averaged; IoU from counts pooled over the "
                f"whole test set instead ({over}): "
-               + ", ".join(f"{name} {pooled[name]['mean']:.3f}" for name in pooled))
+               + ", ".join(f"{name} {pooled[name]['mean']:.3f}" for name in pooled)
+               + (f"; average {summary['avg_iou_pooled']['mean']:.3f}"
+                  if "avg_iou_pooled" in summary else ""))
     click.echo(f"wrote {path} and {len(result.figures)} overlay PNG(s)")
     note = checkpoint_note(out_dir)
     if note:

@@ -17,16 +17,11 @@ import numpy as np
 from mtneuro.report.figures import plt, save_figure, wrap_title
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.report.plots_region import interval_words, recorded_interval
+from mtneuro.stats import varies
 from mtneuro.tasks.semantic import FEATURE_TITLES as TITLES
 
 COLUMNS = 3
 PANEL_IN = 2.4
-
-
-def _varies(summary: Mapping[str, Any]) -> bool:
-    """Whether seeds gave different values (a std over several seeds that is not 0)."""
-    std = summary.get("std") or 0.0
-    return summary.get("n", 1) > 1 and bool(np.isfinite(std)) and std > 0
 
 
 def _r2_line(result: Mapping[str, Any], name: str) -> str:
@@ -34,7 +29,7 @@ def _r2_line(result: Mapping[str, Any], name: str) -> str:
     std over seeds, or the test-sample interval), the published definition beside it."""
     test = result["r2_test"][name]
     interval = recorded_interval((result.get("intervals") or {}).get("r2_test"), name)
-    spread = (f" ± {test['std']:.2f}" if _varies(test) else
+    spread = (f" ± {test['std']:.2f}" if varies(test) else
               f" [{interval['low']:.2f}, {interval['high']:.2f}]" if interval is not None
               else "")
     in_sample = (result.get("r2_in_sample_reference") or {}).get(name)
@@ -48,7 +43,7 @@ def _spread_note(result: Mapping[str, Any], names: list[str], n: int) -> str:
     """What the panels' spreads are, said once for the figure (the interval's n and unit),
     and that the in-sample R² has none: it is fit and scored on every crop, none held out."""
     intervals = (result.get("intervals") or {}).get("r2_test")
-    kinds = {"std" if _varies(result["r2_test"][name]) else
+    kinds = {"std" if varies(result["r2_test"][name]) else
              "interval" if recorded_interval(intervals, name) is not None else "none"
              for name in names}
     parts = [f"R² test ± std over n={n} seeds"] if "std" in kinds else []

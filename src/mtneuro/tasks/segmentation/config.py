@@ -251,18 +251,45 @@ def _check_depth(config: Task2Config) -> None:
 def check_task2(config: Task2Config) -> None:
     """What single fields cannot say: explicit ``train.class_weights`` number one per class,
     the model takes the crop and window sides
-    (:func:`~mtneuro.input_sides.check_crop_and_window`) and the 3D block ``depth``
-    (:func:`~mtneuro.input_sides.check_input_depth`).
+    (:func:`~mtneuro.input_sides.check_crop_and_window`), the 3D block ``depth``
+    (:func:`~mtneuro.input_sides.check_input_depth`) and the encoder options fit the model.
 
     Raises:
         ConfigError: naming the key, its value and what was expected.
     """
+    if config.source == "slice":  # named before its file is opened and checksummed
+        raise ConfigError("source: 'slice' is one image slice without the pixel labels task 2 "
+                          "trains and scores on; expected phantom, bossdb or cache")
     weights = config.train.class_weights
     if not isinstance(weights, str) and len(weights) != config.classes:
         raise ConfigError(f"train.class_weights: expected {config.classes} weights, one per "
                           f"class, got {len(weights)}")
     check_crop_and_window(config.model, config.train.crop, config.window)
     _check_depth(config)
+    _check_encoder_options(config)
+
+
+def _check_encoder_options(config: Task2Config) -> None:
+    """``encoder`` is ssl-unet's (an SSL encoder under its decoder); ``encoder_name`` /
+    ``encoder_weights`` are the 2D smp models'. Checked with the config, so the mistake is
+    named before the encoder file is looked at."""
+    if config.encoder is not None and config.model != "ssl-unet":
+        raise ConfigError(f"encoder: applies to model 'ssl-unet' (a pre-trained encoder under "
+                          f"its decoder), not {config.model!r}")
+    given = [key for key in ("encoder_name", "encoder_weights") if getattr(config, key)]
+    if not given:
+        return
+    if config.model == "ssl-unet":
+        raise ConfigError(f"{' / '.join(given)}: {_verb(given)} to the 2D smp models; ssl-unet "
+                          "takes --encoder")
+    dim = config.dim or SEGMENTATION_MODEL_DIMS.get(config.model, "2d")
+    if dim == "3d":
+        raise ConfigError(f"{' / '.join(given)}: {_verb(given)} to the 2D smp models, not "
+                          f"{config.model!r} (3d)")
+
+
+def _verb(keys: list[str]) -> str:
+    return "applies" if len(keys) == 1 else "apply"
 
 
 def checked_task2_values(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:

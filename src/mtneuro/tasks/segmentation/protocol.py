@@ -109,9 +109,11 @@ def task2_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
             continue  # AdamW has none; the optimiser line already differs
         label = "train.amp (mixed precision on CUDA)" if key == "amp" else f"train.{key}"
         out += differs(label, getattr(config.train, key), reference, where)
-    out += differs("every n-th training slice, n =", config.train_z_step, 1,
+    # 3D steps over whole blocks of consecutive slices, not over slices
+    unit = "slice" if dim == "2d" else f"block of {block_depth(config)} slices"
+    out += differs(f"every n-th training {unit}, n =", config.train_z_step, 1,
                    "task2_*.json:18, all slices")
-    out += differs("every n-th test slice, n =", config.test_z_step, 1,
+    out += differs(f"every n-th test {unit}, n =", config.test_z_step, 1,
                    "task2_*.json:20, all slices")
     window = config.window or config.train.crop
     if window < 256:

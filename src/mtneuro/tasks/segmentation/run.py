@@ -62,17 +62,19 @@ def _summary(per_seed: list[dict], class_names: tuple[str, ...]) -> dict[str, An
 
 def image_intervals(predictions: np.ndarray, masks: np.ndarray,
                     class_names: tuple[str, ...],
-                    scored: np.ndarray | None = None) -> dict[str, Any]:
-    """Bootstrap 95% intervals over test images of ``avg_f1``, ``avg_iou`` and the per-class
-    ``f1`` and ``iou`` (:mod:`mtneuro.stats`), from each image's pixel confusion matrix
-    (of its ``scored`` voxels, :func:`~mtneuro.tasks.segmentation.metrics.per_image_confusion`).
+                    scored: np.ndarray | None = None, unit: str = "test images"
+                    ) -> dict[str, Any]:
+    """Bootstrap 95% intervals over test images (3D: blocks, ``unit``) of ``avg_f1``,
+    ``avg_iou`` and the per-class ``f1`` and ``iou`` (:mod:`mtneuro.stats`), from each
+    image's pixel confusion matrix (of its ``scored`` voxels,
+    :func:`~mtneuro.tasks.segmentation.metrics.per_image_confusion`).
     """
     confusions = per_image_confusion(predictions, masks, len(class_names), scored)
-    f1 = confusion_intervals(confusions, unit="test images")
+    f1 = confusion_intervals(confusions, unit=unit)
     iou_per_image = per_image_iou_scores(confusions)
-    iou = mean_interval(iou_per_image, unit="test images")
+    iou = mean_interval(iou_per_image, unit=unit)
     return {"avg_f1": f1["avg_f1"], "f1": interval_by_name(f1["f1"], class_names),
-            "avg_iou": mean_interval(iou_per_image.mean(axis=1), unit="test images"),
+            "avg_iou": mean_interval(iou_per_image.mean(axis=1), unit=unit),
             "iou": interval_by_name(iou, class_names)}
 
 
@@ -147,11 +149,7 @@ def run_task2(
         "encoder_name": config.encoder_name,
         "encoder_weights": config.encoder_weights,
     }
-    if config.model == "ssl-unet" and (config.encoder_name or config.encoder_weights):
-        raise ConfigError(
-            "encoder_name/encoder_weights apply to smp models; ssl-unet takes --encoder"
-        )
-    if config.model != "ssl-unet" and (config.encoder is not None or encoder is not None):
+    if config.model != "ssl-unet" and encoder is not None:  # in memory: no config field
         raise ConfigError(f"--encoder applies to model 'ssl-unet', not {config.model!r}")
     if config.model == "ssl-unet" and config.encoder is None and encoder is None:
         # runs (the decoder's baseline), but a user who forgot --encoder must not read it as SSL
@@ -238,8 +236,9 @@ def run_task2(
             {
                 "seed": seed,
                 "scores": scores,
-                "intervals": image_intervals(predictions, test_masks, setting.class_names,
-                                             scored),
+                "intervals": image_intervals(
+                    predictions, test_masks, setting.class_names, scored,
+                    unit="test images" if dim == "2d" else f"test blocks of {depth} slices"),
                 "train": history,
                 "train_s": t1 - t0,
                 "eval_s": t2 - t1,
