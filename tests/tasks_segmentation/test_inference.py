@@ -81,3 +81,24 @@ def test_predict_tiles_is_argmax_of_logits():
     model = IntensityClassifier(4)
     images = np.array([[[[0, 50], [100, 150]]]], dtype=np.uint8)
     assert predict_tiles(model, images, (2, 2)).tolist() == [[[0, 1], [2, 3]]]
+
+
+def test_scoring_reports_its_progress_in_a_log(monkeypatch):
+    # 3D inference on a CPU runs for minutes: a log gets progress lines (none when quiet)
+    import io
+
+    from mtneuro import progress
+
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
+    stream = io.StringIO()
+    monkeypatch.setattr(progress.sys, "stderr", stream)
+    model = IntensityClassifier(4)
+    images = np.zeros((5, 1, 2, 4, 4), dtype=np.uint8)
+    predict_tiles(model, images, (2, 4, 4), batch_size=2, progress=True)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(",")[0] for line in lines[:3]] == [
+        "scoring test blocks: 2/5 blocks (40 %)", "scoring test blocks: 4/5 blocks (80 %)",
+        "scoring test blocks: 5/5 blocks (100 %)"]
+    stream.truncate(0)
+    predict_tiles(model, images, (2, 4, 4), batch_size=2)
+    assert stream.getvalue() == ""

@@ -18,6 +18,7 @@ from torch import nn
 from mtneuro.acceleration import autocast_dtype
 from mtneuro.errors import ConfigError
 from mtneuro.extras import require
+from mtneuro.progress import LoopProgress
 from mtneuro.tasks.segmentation.metrics import ConfusionAccumulator
 
 sliding_window_inference = require("monai.inferers", "seg").sliding_window_inference
@@ -71,6 +72,7 @@ def predict_tiles(
     batch_size: int = 4,
     device: torch.device | str = "cpu",
     amp: str = "auto",
+    progress: bool = False,
 ) -> np.ndarray:
     """Class prediction for every pixel of uint8 tiles.
 
@@ -81,6 +83,8 @@ def predict_tiles(
         batch_size: tiles per sliding-window call.
         amp: autocast type (:func:`mtneuro.acceleration.autocast_dtype`): ``"auto"`` is
             bfloat16 on CUDA (float16 on GPUs without it), full precision on CPU.
+        progress: a bar on a terminal, a line every 30 s in a log (3D inference on a CPU
+            runs for minutes).
 
     Returns:
         uint8 ``(N, H, W)`` or ``(N, D, H, W)`` class indices.
@@ -95,12 +99,17 @@ def predict_tiles(
             return model(x).float()
 
     out = np.empty((images.shape[0], *images.shape[2:]), dtype=np.uint8)
-    for start in range(0, images.shape[0], batch_size):
-        chunk = torch.from_numpy(images[start : start + batch_size]).to(device).float().div_(255.0)
-        logits = sliding_window_logits(
-            predictor, chunk, window, overlap=overlap, window_batch=batch_size
-        )
-        out[start : start + batch_size] = logits.argmax(dim=1).to(torch.uint8).cpu().numpy()
+    unit = "blocks" if images.ndim == 5 else "tiles"
+    with LoopProgress(f"scoring test {unit}", images.shape[0], unit=unit,
+                      enabled=progress) as bar:
+        for start in range(0, images.shape[0], batch_size):
+            chunk = (torch.from_numpy(images[start : start + batch_size]).to(device).float()
+                     .div_(255.0))
+            logits = sliding_window_logits(
+                predictor, chunk, window, overlap=overlap, window_batch=batch_size
+            )
+            out[start : start + batch_size] = logits.argmax(dim=1).to(torch.uint8).cpu().numpy()
+            bar.update(len(chunk))
     return out
 
 
@@ -117,6 +126,7 @@ def evaluate_tiles(
     device: torch.device | str = "cpu",
     amp: str = "auto",
     scored: np.ndarray | None = None,
+    progress: bool = False,
 ) -> tuple[dict, np.ndarray]:
     """Predict every test tile and score it against ``masks`` (F1 pooled, IoU per image).
 
@@ -133,7 +143,8 @@ def evaluate_tiles(
         of the whole set, and uint8 predictions shaped like ``masks``.
     """
     predictions = predict_tiles(
-        model, images, window, overlap=overlap, batch_size=batch_size, device=device, amp=amp
+        model, images, window, overlap=overlap, batch_size=batch_size, device=device, amp=amp,
+        progress=progress,
     )
     accumulator = ConfusionAccumulator(n_classes)
     # Chunked so the int64 bincount keys of a large test set never sit in memory at once.

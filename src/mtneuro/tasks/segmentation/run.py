@@ -230,6 +230,7 @@ def run_task2(
             device=device,
             amp=config.train.amp,
             scored=scored,
+            progress=not quiet,
         )
         t2 = time.perf_counter()
         per_seed.append(
