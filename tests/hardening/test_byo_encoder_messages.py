@@ -152,3 +152,29 @@ def test_the_result_line_names_the_encoder_it_scored() -> None:
     assert method_label({"method": "encoder", "encoder": "mypkg.enc:build"}) == (
         "encoder (mypkg.enc:build)")
     assert method_label({"method": "pca", "encoder": None}) == "pca"
+
+
+def test_an_encoder_made_for_another_input_size_is_told_the_size_not_the_channels() -> None:
+    # t3walk F6: a forward that needs 64 x 64 fails on task 3's 32 x 32 crops; the RGB advice
+    # sent the user the wrong way
+    import torch
+    from torch import nn
+
+    from mtneuro.errors import DataError
+    from mtneuro.tasks.features import _forward
+
+    class Fixed64(nn.Module):
+        input_spec = {"size": 64}
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(64 * 64, 8)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.linear(x.flatten(1))
+
+    with pytest.raises(DataError, match=r"it declares input size 64 but this task feeds 32 x 32 "
+                                        r"inputs") as info:
+        _forward(Fixed64(), torch.zeros(2, 1, 32, 32))
+    assert "RGB" not in str(info.value)
+    _forward(Fixed64(), torch.zeros(2, 1, 64, 64))  # the size it declares: no error

@@ -89,7 +89,20 @@ def _forward(encoder: nn.Module, batch: torch.Tensor) -> object:
         raise
     except Exception as exc:  # noqa: BLE001 - the user's forward: any error, one line
         raise DataError(f"encoder {type(encoder).__name__}: forward on a batch of shape "
-                        f"{tuple(batch.shape)} raised {raised(exc)}; {ONE_CHANNEL}") from exc
+                        f"{tuple(batch.shape)} raised {raised(exc)}; "
+                        f"{_size_hint(encoder, batch) or ONE_CHANNEL}") from exc
+
+
+def _size_hint(encoder: nn.Module, batch: torch.Tensor) -> str | None:
+    """Where the encoder declares an input ``size`` other than the batch's sides, that (not
+    the channel count) is the likely mistake: the task decides its input size."""
+    size = (getattr(encoder, "input_spec", None) or {}).get("size")
+    sides = tuple(batch.shape[2:])
+    if not isinstance(size, int) or all(side == size for side in sides):
+        return None
+    return (f"it declares input size {size} but this task feeds {' x '.join(map(str, sides))} "
+            "inputs (docs/bring_your_own_encoder.md lists each task's input size): make the "
+            "forward take any size (e.g. global pooling before its linear layers)")
 
 
 def checked_finite(features: np.ndarray, who: str) -> np.ndarray:
