@@ -21,7 +21,6 @@ from report_fixture import PHANTOM, REGIONS, task1_result, task2_result, task3_r
 
 from mtneuro.data.sources.base import VolumeSource
 from mtneuro.report import (
-    figures,
     plots_neural,
     plots_region,
     plots_segmentation,
@@ -39,20 +38,6 @@ from mtneuro.tasks.semantic import FEATURE_TITLES
 CLASSES = ["background", "vessel", "cell", "axon"]
 
 
-@pytest.fixture
-def captured(monkeypatch) -> list:
-    """Figures handed to ``save_figure`` by the plot modules, kept open for inspection."""
-    figs: list = []
-
-    def keep(fig, path, dpi=150):
-        figs.append(fig)
-        return Path(path)
-
-    for module in (figures, plots_region, plots_segmentation, plots_semantic, plots_neural,
-                   preview):
-        monkeypatch.setattr(module, "save_figure", keep)
-    yield figs
-    plt.close("all")
 
 
 def _flat(text: str) -> str:

@@ -13,26 +13,12 @@ import pytest
 from matplotlib.container import ErrorbarContainer
 from report_fixture import DIRECTIONS, PHANTOM, task1_result, task3_result
 
-from mtneuro.report import figures, plots_neural, plots_region, plots_semantic
-from mtneuro.report.figures import plt
+from mtneuro.report import plots_region, plots_semantic
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.neural.metrics import ACC_TOL, DELTA_ACC_TOL
 from mtneuro.tasks.semantic import FEATURE_TITLES
 
 
-@pytest.fixture
-def captured(monkeypatch) -> list:
-    """Figures handed to ``save_figure`` by the plot modules, kept open for inspection."""
-    figs: list = []
-
-    def keep(fig, path, dpi=150):
-        figs.append(fig)
-        return Path(path)
-
-    for module in (figures, plots_region, plots_semantic, plots_neural):
-        monkeypatch.setattr(module, "save_figure", keep)
-    yield figs
-    plt.close("all")
 
 
 def _flat(text: str) -> str:

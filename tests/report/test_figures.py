@@ -3,37 +3,21 @@ empty confusion rows annotated, one class colour map, legends off the data, read
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib.colors as mcolors
 import numpy as np
-import pytest
 from matplotlib.container import ErrorbarContainer
 from PIL import Image
 from report_fixture import DIRECTIONS, task1_result, task2_result, task3_result
 
 from mtneuro.data.sources.base import VolumeSource
 from mtneuro.data.spec import PIXEL_CLASSES
-from mtneuro.report import figures, plots_region, plots_segmentation, plots_semantic, preview
+from mtneuro.report import plots_region, plots_segmentation, plots_semantic, preview
 from mtneuro.report.colors import CLASS_COLOURS
 from mtneuro.report.figures import FONT_KEY, MIN_FONT_PT, plt, save_figure
 from mtneuro.report.leaderboard import load_records
 from mtneuro.report.plots_neural import plot_decoding_confusion
 
 
-@pytest.fixture
-def captured(monkeypatch) -> list:
-    """Figures handed to ``save_figure`` by the plot modules, kept open for inspection."""
-    figs: list = []
-
-    def keep(fig, path, dpi=150):
-        figs.append(fig)
-        return Path(path)
-
-    for module in (figures, plots_region, plots_segmentation, plots_semantic, preview):
-        monkeypatch.setattr(module, "save_figure", keep)
-    yield figs
-    plt.close("all")
 
 
 def _flat(text: str) -> str:

@@ -8,6 +8,7 @@ import it too.
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from mtneuro.data.vision import load_vision
 from mtneuro.models.registry import create_encoder
@@ -44,3 +45,24 @@ def tiny_myow(
 def digits_subset(n: int = 96) -> torch.Tensor:
     """The first ``n`` training digits, uint8 (n, 1, 8, 8)."""
     return load_vision("digits", "train").images[:n]
+
+
+class RecordingMethod(nn.Module):
+    """Records the views a MYOW-like method is given (``view_a``, ``pool``, ``view_m``);
+    its loss is on its one weight, so a trainer runs it in milliseconds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+        self.given: list[dict] = []
+
+    def forward(self, view_a, view_b, pool=None, exclude=None, mined_weight=0.0,
+                generator=None, uniform=None, fuse_target_views=False, view_m=None):
+        self.given.append({"view_a": view_a, "pool": pool, "view_m": view_m})
+        return {"loss": (self.w - view_a.mean()) ** 2, "byol_loss": torch.zeros(())}
+
+    def update_target(self, momentum: float) -> None:
+        pass
+
+    def ema_pairs(self) -> list:
+        return []

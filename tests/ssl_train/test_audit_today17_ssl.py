@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from ssl_train_helpers import flip_noise_view, tiny_myow
-from torch import nn
+from ssl_train_helpers import RecordingMethod, flip_noise_view, tiny_myow
 from torch.nn.functional import normalize
 
 from mtneuro.ssl.losses import normalized_mse
@@ -49,25 +48,6 @@ def test_the_mined_loss_of_a_query_view_is_its_own_by_hand(layout: str) -> None:
     torch.testing.assert_close(out["mined_loss"], mined)
 
 
-class _Recorded(nn.Module):
-    """Records the views a MYOW-like method is given; loss on its one weight."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.w = nn.Parameter(torch.zeros(()))
-        self.given: list[dict] = []
-
-    def forward(self, view_a, view_b, pool=None, exclude=None, mined_weight=0.0,
-                generator=None, uniform=None, fuse_target_views=False, view_m=None):
-        self.given.append({"view_a": view_a, "pool": pool, "view_m": view_m})
-        return {"loss": (self.w - view_a.mean()) ** 2, "byol_loss": torch.zeros(())}
-
-    def update_target(self, momentum: float) -> None:
-        pass
-
-    def ema_pairs(self) -> list:
-        return []
-
 
 def test_without_a_pool_the_third_view_is_a_third_call_of_the_view() -> None:
     images = torch.arange(8, dtype=torch.float32).view(8, 1, 1, 1).expand(8, 1, 2, 2)
@@ -77,7 +57,7 @@ def test_without_a_pool_the_third_view_is_a_third_call_of_the_view() -> None:
         outputs.append(batch + 100.0 * len(outputs))  # each call's output tells it apart
         return outputs[-1]
 
-    method = _Recorded()
+    method = RecordingMethod()
     settings = TrainSettings(epochs=1, batch_size=4, lr=0.0, warmup_epochs=0, pool_size=0,
                              mining_view="third", quiet=True, channels_last=False,
                              step="eager", mined_weight=0.5)

@@ -5,13 +5,13 @@ and MYOW's query from a third view cut together with the pool, on its own forwar
 from __future__ import annotations
 
 import torch
+from ssl_train_helpers import RecordingMethod, tiny_myow
 from torch import nn
 
 from mtneuro.ssl.optim import build_optimizer, param_groups
-from mtneuro.tasks.pretrain.config import make_config
-from mtneuro.tasks.pretrain.run import build_view
 from mtneuro.ssl.trainer import Trainer, TrainSettings
-from mtneuro.tasks.pretrain.run import train_settings
+from mtneuro.tasks.pretrain.config import make_config
+from mtneuro.tasks.pretrain.run import build_view, train_settings
 from mtneuro.tasks.protocol import pretraining_deviations
 from mtneuro.tasks.region_task import TASK1
 
@@ -71,8 +71,6 @@ def test_one_crop_offset_per_batch_when_asked() -> None:
 
 
 def test_the_query_view_replaces_view_a_in_mining_and_the_mined_loss() -> None:
-    from ssl_train_helpers import tiny_myow
-
     gen = torch.Generator().manual_seed(0)
     view_a, view_b, other = (torch.rand(4, 1, 16, 16, generator=gen) for _ in range(3))
     pool = torch.rand(6, 1, 16, 16, generator=gen)
@@ -94,25 +92,6 @@ def test_the_query_view_replaces_view_a_in_mining_and_the_mined_loss() -> None:
         assert not torch.allclose(third["mined_loss"], alone["mined_loss"])
 
 
-class _Recorded(nn.Module):
-    """Records the views a MYOW-like method is given; loss on its one weight."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.w = nn.Parameter(torch.zeros(()))
-        self.given: list[dict] = []
-
-    def forward(self, view_a, view_b, pool=None, exclude=None, mined_weight=0.0,
-                generator=None, uniform=None, fuse_target_views=False, view_m=None):
-        self.given.append({"view_a": view_a, "pool": pool, "view_m": view_m})
-        return {"loss": (self.w - view_a.mean()) ** 2, "byol_loss": torch.zeros(())}
-
-    def update_target(self, momentum: float) -> None:
-        pass
-
-    def ema_pairs(self) -> list:
-        return []
-
 
 def test_the_third_view_and_the_pool_are_cut_in_one_call_of_the_view() -> None:
     # sample i holds i; the view records each call's samples and keeps rows 0..1 of 2x2
@@ -125,7 +104,7 @@ def test_the_third_view_and_the_pool_are_cut_in_one_call_of_the_view() -> None:
 
     for mining_view, per_step in (("a", [4, 4, 4]), ("third", [4, 4, 8])):
         calls.clear()
-        method = _Recorded()
+        method = RecordingMethod()
         settings = TrainSettings(epochs=1, batch_size=4, lr=0.0, warmup_epochs=0, pool_size=4,
                                  mining_view=mining_view, quiet=True, channels_last=False,
                                  step="eager", mined_weight=0.5)
@@ -145,7 +124,7 @@ def test_an_unknown_mining_view_is_refused_by_the_trainer() -> None:
 
     from mtneuro.errors import ConfigError
 
-    method = _Recorded()
+    method = RecordingMethod()
     settings = TrainSettings(epochs=1, batch_size=4, lr=0.0, mining_view="thrid", quiet=True)
     with pytest.raises(ConfigError, match=r"^mining_view: expected 'a' or 'third', got 'thrid'"):
         Trainer(method, torch.optim.SGD(method.parameters(), lr=0.0), torch.zeros(8, 1, 2, 2),
