@@ -9,8 +9,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.protocol import SUBVOLUME_NOTE, task3_card
-from mtneuro.tasks.semantic_config import trains_on_setting
+from mtneuro.tasks.protocol import SUBVOLUME_NOTE, task3_card, trains_on_setting
 from mtneuro.tasks.semantic_probe import in_sample_chance
 from mtneuro.tasks.semantic_task import TASK3
 

@@ -157,6 +157,27 @@ def pretraining_deviations(config: Any) -> list[str]:
     return out
 
 
+# -- task 3's rules that its card and its run share -------------------------------------------
+def trains_on_setting(config: Any) -> bool:
+    """Whether the run trains an encoder on task-1 ``setting``'s tiles (supervised, or SSL
+    pre-trained on the fly); PCA / NMF and a given encoder read no setting."""
+    from mtneuro.tasks.volume import pretrains_on_the_fly
+    from mtneuro.vocab import SUPERVISED_METHODS
+
+    return config.method in SUPERVISED_METHODS or pretrains_on_the_fly(config)
+
+
+def thinned_3d_components(config: Any) -> str | None:
+    """What 3d cell components over thinned slices do, or None: they join cells of slices
+    ``z_step`` apart, which are neither the reference's cells (consecutive slices) nor 2d
+    ones."""
+    z_step = config.preset("z_step")
+    if config.connectivity != "3d" or z_step == 1:
+        return None
+    return (f"cell components 3d over every {z_step}th slice join cells {z_step} slices apart "
+            "(reference: 3d over consecutive slices, annots/features.py:19-20)")
+
+
 def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Card of a :class:`~mtneuro.tasks.semantic_config.Task3Config` against ``task3_main.py``
     (headline: its in-sample R² of the features of ``annots/features.py``)."""
@@ -171,8 +192,6 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
                               "taskconfig/task3.json:7, all slices", data)
     connectivity = config.connectivity or ("3d" if z_step == 1 else "2d")
     out += differs("cell components", connectivity, "3d", "annots/features.py:19-20, 6-connected")
-    from mtneuro.tasks.semantic_config import thinned_3d_components, trains_on_setting
-
     out += [line for line in [thinned_3d_components(config)] if line is not None]
     method = config.method
     if method in ("pca", "nmf"):

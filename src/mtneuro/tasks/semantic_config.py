@@ -73,22 +73,3 @@ class Task3Config:
         value = getattr(self, key) if hasattr(self, key) else None
         return value if value is not None else (QUICK_TASK3 if self.quick else FULL_TASK3)[key]
 
-
-def trains_on_setting(config: Task3Config) -> bool:
-    """Whether the run trains an encoder on task-1 ``setting``'s tiles (supervised, or SSL
-    pre-trained on the fly); PCA / NMF and a given encoder read no setting."""
-    from mtneuro.tasks.volume import pretrains_on_the_fly
-    from mtneuro.vocab import SUPERVISED_METHODS
-
-    return config.method in SUPERVISED_METHODS or pretrains_on_the_fly(config)
-
-
-def thinned_3d_components(config: Task3Config) -> str | None:
-    """What 3d cell components over thinned slices do, or None: they join cells of slices
-    ``z_step`` apart, which are neither the reference's cells (consecutive slices) nor 2d
-    ones."""
-    z_step = config.preset("z_step")
-    if config.connectivity != "3d" or z_step == 1:
-        return None
-    return (f"cell components 3d over every {z_step}th slice join cells {z_step} slices apart "
-            "(reference: 3d over consecutive slices, annots/features.py:19-20)")
