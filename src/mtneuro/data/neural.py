@@ -323,7 +323,8 @@ def recording_paths(name: str, root: str | Path | None = None) -> list[Path] | N
     Raises:
         DataError: ``root`` is given but is not an existing folder.
     """
-    check_root(root, "data_root (--data-root)", "an existing folder")  # a typo, not "not downloaded"
+    # a typo, not "not downloaded"
+    check_root(root, "data_root (--data-root)", "an existing folder")
     for _, base in candidate_roots(root):
         paths = [base / rel for rel in RECORDINGS[name]]
         if all(p.is_file() for p in paths):
