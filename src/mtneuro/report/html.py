@@ -315,9 +315,34 @@ def _no_records(out: Path, unreadable: list[tuple[str, str]]) -> str:
         hint = f"; run `mtneuro bench --out {out}` first"
     if not unreadable:
         what = f"; {out}/metrics.json is the record of one task command's run" if task_run else ""
+        suite = _suite_of_run(out / "metrics.json") if task_run else None
+        if suite is not None:  # the suite that runs the same cells, ready to copy
+            hint = (f"; to report it, run its settings as a suite: a YAML file holding {suite} "
+                    "(with `preset:` and `params:` for settings other than the defaults), then "
+                    "`mtneuro bench --suite FILE --out NEW_DIR`")
         return f"{head}{what}{hint}"
     return (f"{head}, {len(unreadable)} unreadable{hint}:\n"
             + "\n".join(f"  {where}: {why}" for where, why in unreadable))
+
+
+def _suite_of_run(record_path: Path) -> str | None:
+    """The lines of a suite YAML that runs the task, setting, method and seeds of a task
+    command's record (``name: my-run``, ``seeds: [0, 1]``, ``grid: [...]``), or None where
+    the record does not say them."""
+    from mtneuro.report.results import read_json_object
+
+    record = read_json_object(record_path) or {}
+    config = record.get("config") if isinstance(record.get("config"), dict) else {}
+    task, setting, method = (record.get(k) for k in ("task", "setting", "method"))
+    seeds = config.get("seeds") or ([config["seed"]] if config.get("seed") is not None else None)
+    if not (isinstance(task, str) and isinstance(setting, str) and isinstance(method, str)
+            and seeds):
+        return None
+    lines = ["name: my-run", f"seeds: {list(seeds)}"]
+    if task != "neural" and config.get("source"):  # neural cells read recordings
+        lines.append(f"source: {config['source']}")
+    lines.append(f"grid: [{{task: {task}, setting: {setting}, methods: [{method}]}}]")
+    return ", ".join(f"`{line}`" for line in lines)
 
 
 def build_report(out_dir: str | Path, *, published: bool = True,
