@@ -121,8 +121,8 @@ PRETRAIN_REFERENCE = {
     "base_momentum": (0.996, f"{_SSL} base_momentum"),
     "projector_hidden": (4096, f"{_SSL} projector_hidden_size"),
     "projector_out": (256, f"{_SSL} projector_output_size"),
-    "same_crop_on_batch": (True, "self_supervised/transforms/xray.py:26,59-60, one RandomCrop "
-                           "offset per batch tensor"),
+    "same_crop_on_batch": (True, ("self_supervised/transforms/xray.py:26,59-60, one "
+                                  "RandomCrop offset per batch tensor")),
     "exclude_bias_and_norm": (False, "scripts/task1_ssl.py:108,152,198"),
     "amp": ("none", "fp32: no autocast in the released code"),
 }
@@ -133,8 +133,8 @@ MYOW_REFERENCE = {
     "mined_weight": (0.1, "SSL_MYOW*_ResNet-18_2D.json myow_base_weight"),
     "mined_rampup_epochs": (10.0, "SSL_MYOW*_ResNet-18_2D.json myow_rampup_epochs"),
     "k": (1, "SSL_MYOW*_ResNet-18_2D.json knn_nneighs"),
-    "mining_view": ("third", "self_supervised/trainer/myow_trainer.py:383,445-452,585, a "
-                    "third crop of the batch, cut with the pool, on its own forward"),
+    "mining_view": ("third", ("self_supervised/trainer/myow_trainer.py:383,445-452,585, a "
+                              "third crop of the batch, cut with the pool, on its own forward")),
 }
 
 

@@ -50,8 +50,8 @@ from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.encoders import FrozenEncoders, check_encoder_given, frozen_encoders
 from mtneuro.tasks.probe import RidgeProbe, extract_features, r2_scores
-from mtneuro.tasks.semantic import feature_matrix, feature_names, semantic_features
 from mtneuro.tasks.protocol import thinned_3d_components, trains_on_setting
+from mtneuro.tasks.semantic import feature_matrix, feature_names, semantic_features
 from mtneuro.tasks.semantic_config import Task3Config
 from mtneuro.tasks.supervised import train_supervised_encoder
 from mtneuro.tasks.tile_inputs import quadrant_crops, resize_tiles
