@@ -99,3 +99,26 @@ def test_a_page_with_both_kinds_names_both_and_one_with_neither_says_every_row_i
     assert "ours (this run)" in alone
     assert "published (not ours)" not in alone and "reference code run here" not in alone
     assert "appear in separate" not in alone
+
+
+def test_the_sources_section_cites_only_the_sources_of_rows_on_the_page(tmp_path) -> None:
+    # a neural-only page cited the paper's table it does not show (report walkthrough)
+    from report_fixture import write_cell
+
+    from mtneuro.report.html import build_report
+
+    neural = tmp_path / "neural"
+    for seed in (0, 1):
+        write_cell(neural, "neural", "chewie-1", "raw", seed,
+                   {"accuracy": 0.6, "delta_accuracy": 0.8}, lambda d: [])
+    page = build_report(neural)["html"].read_text()
+    section = page.split("<h2>Sources of published numbers</h2>", 1)[1]
+    assert "<b>reference code, run here</b>" in section
+    assert "<b>paper, real volume</b>" not in section
+    alone = tmp_path / "alone"
+    write_cell(alone, "neural", "chewie-1", "raw", 0, {"accuracy": 0.6}, lambda d: [])
+    assert "Sources of published numbers" not in build_report(alone, published=False)[
+        "html"].read_text()
+    task1 = tmp_path / "task1"
+    write_cell(task1, "task1", "roi-c1", "pca", 0, {"accuracy": 0.5}, lambda d: [])
+    assert "<b>paper, real volume</b>" in build_report(task1)["html"].read_text()

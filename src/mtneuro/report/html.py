@@ -293,10 +293,14 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
     if skipped:
         body.append("<h2>Skipped cells</h2><ul>" + "".join(
             f"<li><code>{html.escape(cid)}</code>: {html.escape(why)}</li>" for cid, why in skipped) + "</ul>")
+    # the sources of the rows on this page only (a neural page cites no paper table)
+    shown = {r.kind for t in tables for r in t.rows if r.kind != OURS}
     cites = "".join(f"<li><b>{html.escape(s['label'])}</b>: {html.escape(s['citation'])} "
                     f"(<a href=\"{html.escape(s['url'])}\">{html.escape(s['url'])}</a>); "
-                    f"{html.escape(s.get('detail', ''))}</li>" for s in published_sources().values())
-    body.append(f"<h2>Sources of published numbers</h2><ul class=note>{cites}</ul>")
+                    f"{html.escape(s.get('detail', ''))}</li>"
+                    for s in published_sources().values() if s["label"] in shown)
+    if cites:
+        body.append(f"<h2>Sources of published numbers</h2><ul class=note>{cites}</ul>")
     page = (f"<!DOCTYPE html><html><head><meta charset=utf-8><title>mtneuro report</title>"
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
     # a full disk or Ctrl-C mid-write keeps the previous report whole
