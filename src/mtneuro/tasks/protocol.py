@@ -266,17 +266,14 @@ def _changed_settings(config: Any, resolved: Any, kind: str) -> list[str]:
     """One line naming every model or training setting that differs from mtneuro's default
     for this kind and method (a tuned run is not the default one the rows compare), then
     the given settings the run leaves unused or uses in part."""
-    import dataclasses
-
     from mtneuro.tasks.neural.config import resolve
-    from mtneuro.tasks.neural.unused import unused_keys, unused_settings
+    from mtneuro.tasks.neural.unused import given_settings, unused_keys, unused_settings
 
     default = resolve(type(config)(data=config.data, method=config.method), kind)
     unused = unused_keys(config, kind)  # named on their own line, not as a changed setting
-    changed = [f"{f.name} {_text(getattr(resolved, f.name))} (default "
-               f"{_text(getattr(default, f.name))})" for f in dataclasses.fields(config)
-               if f.name not in _OWN_LINES | unused
-               and getattr(resolved, f.name) != getattr(default, f.name)]
+    changed = [f"{name} {_text(getattr(resolved, name))} (default "
+               f"{_text(getattr(default, name))})" for name in given_settings(config, kind)
+               if name not in _OWN_LINES | unused]
     lines = [f"settings other than mtneuro's defaults: {', '.join(changed)}"] if changed else []
     return lines + unused_settings(config, kind)
 
