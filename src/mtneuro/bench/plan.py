@@ -65,24 +65,27 @@ def what_changed(cell: Cell, out_dir: str | Path) -> str:
     """What differs from the record of ``cell`` in ``out_dir``: the cell's keys that changed
     (``params.steps``, ``seed``), else ``encoder file`` and / or ``encoder weights`` (a
     ``module:callable`` or name that now builds other weights)."""
-    record = read_record(out_dir, cell.id)
-    before = (record or {}).get("cell")
-    keys = _changed_keys(before, json.loads(json.dumps(cell.to_dict())))
-    if keys:
-        return ", ".join(keys)
-    inputs = [what for what, changed in (("encoder file", files_changed),
-                                         ("encoder weights", weights_changed))
-              if record is not None and changed(record, cell)]
-    return " and ".join(inputs) or "encoder file"
+    keys, inputs = _changes(cell, out_dir)
+    return ", ".join(keys) or inputs
 
 
 def rerun_reason(cell: Cell, out_dir: str | Path) -> str:
     """The summary's reason for rerunning ``cell``: ``config`` when keys of its definition
     changed (its line names them), else what :func:`what_changed` names (``encoder file``
     ...), so the summary says what the cell lines say."""
+    keys, inputs = _changes(cell, out_dir)
+    return "config" if keys else inputs
+
+
+def _changes(cell: Cell, out_dir: str | Path) -> tuple[list[str], str]:
+    """The cell's keys that differ from its record, and which of its encoder inputs did
+    (``encoder file`` and / or ``encoder weights``; ``encoder file`` when neither says)."""
     record = read_record(out_dir, cell.id)
     keys = _changed_keys((record or {}).get("cell"), json.loads(json.dumps(cell.to_dict())))
-    return "config" if keys else what_changed(cell, out_dir)
+    inputs = [what for what, changed in (("encoder file", files_changed),
+                                         ("encoder weights", weights_changed))
+              if not keys and record is not None and changed(record, cell)]
+    return keys, " and ".join(inputs) or "encoder file"
 
 
 def _changed_keys(before: object, now: object, prefix: str = "") -> list[str]:
