@@ -73,5 +73,7 @@ AMP_MODES: tuple[str, ...] = ("auto", "none", "bf16", "fp16")
 STEP_MODES: tuple[str, ...] = ("auto", "eager", "static", "cuda_graph")
 COMPILE_MODES: tuple[str, ...] = ("auto", "off", "default", "reduce-overhead", "max-autotune",
                                   "max-autotune-no-cudagraphs")
-#: Image sets for pre-training and its vision probe (:mod:`mtneuro.data.vision`).
-VISION_SOURCES: tuple[str, ...] = ("digits", "cifar10", "cifar100", "folder", "volume")
+#: Image sources with class labels (pre-training's ``--probe`` scores an encoder on them).
+LABELLED_IMAGE_SOURCES: tuple[str, ...] = ("digits", "cifar10", "cifar100", "folder")
+#: Image sets for pre-training (:mod:`mtneuro.data.vision`, :mod:`mtneuro.data.volume_file`).
+VISION_SOURCES: tuple[str, ...] = (*LABELLED_IMAGE_SOURCES, "volume")

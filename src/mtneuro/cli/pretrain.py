@@ -11,6 +11,7 @@ import click
 
 from mtneuro.cli.options import parse_source_params
 from mtneuro.errors import ConfigError
+from mtneuro.vocab import LABELLED_IMAGE_SOURCES
 
 
 @click.command("pretrain")
@@ -78,9 +79,9 @@ def pretrain(
         "download": download, "quiet": quiet, "step": step_mode,
     }
     config = make_config("quick" if quick else "default", overrides, config_file)
-    if probe and config.source not in ("digits", "cifar10", "cifar100", "folder"):
-        raise ConfigError("--probe: only for labelled image sources (digits, cifar10, cifar100, "
-                          f"folder), got source {config.source!r}")
+    if probe and config.source not in LABELLED_IMAGE_SOURCES:
+        raise ConfigError("--probe: only for labelled image sources "
+                          f"({', '.join(LABELLED_IMAGE_SOURCES)}), got source {config.source!r}")
     check_config(config)
     config = with_run_device(config)  # the record names the device that ran ("auto" resolved)
     prepare_run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite)
