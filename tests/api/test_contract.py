@@ -69,6 +69,13 @@ def test_nested_pretraining_is_resolved_once_with_the_task_fields():
             is None
     with pytest.raises(ConfigError, match=r"pretrain.method: set by the task \('myow'\), got 'byol'"):
         task1.make_config("quick", {"method": "myow", "pretrain": {"method": "byol"}})
+    # each task seed pre-trains with itself: a pretrain.seed of its own would be recorded
+    # but never used
+    with pytest.raises(ConfigError, match=r"pretrain.seed: set by the task \(3\), got 5 \(the "
+                       r"first of the task's seeds"):
+        task1.make_config("quick", {"method": "myow", "seeds": [3, 4], "pretrain": {"seed": 5}})
+    assert task1.make_config("quick", {"method": "myow", "seeds": [3, 4],
+                                       "pretrain": {"seed": 3}}).pretrain.seed == 3
     with pytest.raises(ConfigError, match="pretrain.epochs: expected int > 0, got 0"):
         task1.make_config("quick", {"method": "myow", "pretrain": {"epochs": 0}})
     # a resolved config rebuilds to itself (the bench records and reloads plain values)

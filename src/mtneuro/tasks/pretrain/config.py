@@ -180,7 +180,8 @@ def task_pretrain_values(task: Mapping[str, Any], given: Any, *, quick: bool,
 
     The ``quick`` or ``paper`` preset, then the task's method, setting, source and device
     (:data:`TASK_FIELDS`), the task's first seed, and ``quiet``; then ``given`` (the task
-    config's ``pretrain`` values: a mapping or a :class:`PretrainConfig`) on top.
+    config's ``pretrain`` values: a mapping or a :class:`PretrainConfig`) on top. The run
+    pre-trains one encoder per task seed, with that seed; ``seed`` records the first.
 
     Args:
         task: the task's values (``method``, ``setting``, ``source``, ``source_params``,
@@ -189,19 +190,23 @@ def task_pretrain_values(task: Mapping[str, Any], given: Any, *, quick: bool,
         quick: the task runs its quick preset.
 
     Raises:
-        ConfigError: ``given`` sets a field of :data:`TASK_FIELDS` to another value than
-            the task's (one line naming ``pretrain.<key>``).
+        ConfigError: ``given`` sets a field of :data:`TASK_FIELDS`, or ``seed``, to another
+            value than the task's (one line naming ``pretrain.<key>``).
     """
     if isinstance(given, PretrainConfig):
         given = {f: getattr(given, f) for f in given.__dataclass_fields__}
     check_pretrain_keys(given, prefix)
     given = dict(given or {})
-    derived = {key: task[key] for key in TASK_FIELDS}
+    # Each task seed s pre-trains its own encoder with seed s; the record keeps the first.
+    derived = {**{key: task[key] for key in TASK_FIELDS}, "seed": int(task["seeds"][0])}
     for key, value in derived.items():
         if key in given and given[key] != value and not (key == "source_params"
                                                           and dict(given[key]) == dict(value)):
-            raise ConfigError(f"{prefix}.{key}: set by the task ({value!r}), got {given[key]!r}")
+            hint = (" (the first of the task's seeds: each seed pre-trains its own encoder "
+                    "with that seed; set the task's seeds instead)" if key == "seed" else "")
+            raise ConfigError(f"{prefix}.{key}: set by the task ({value!r}), got "
+                              f"{given[key]!r}{hint}")
     values = {**PRESETS["quick" if quick else "paper"], **derived,
-              "seed": int(task["seeds"][0]), "quiet": bool(task.get("quiet", True))}
+              "quiet": bool(task.get("quiet", True))}
     values.update({k: v for k, v in given.items() if v is not None})
     return values
