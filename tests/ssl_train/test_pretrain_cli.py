@@ -144,10 +144,15 @@ def test_probe_flag_scores_the_trained_encoder_on_the_test_split(tmp_path, capsy
     from mtneuro.tasks.vision_eval import evaluate_encoder
 
     out = tmp_path / "run"
+    (tmp_path / "c.yaml").write_text("crop: 48\nsetting: roi-c3\n")  # volume-tile settings
     main(["pretrain", "--source", "digits", "--quick", "--epochs", "1", "--probe", "--quiet",
-          "--out", str(out)])
+          "--config", str(tmp_path / "c.yaml"), "--out", str(out)])
     printed = capsys.readouterr()
-    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    record = json.loads((out / "metrics.json").read_text())
+    metrics = record["metrics"]
+    # given, unused (the view below is the whole 8-px image), and said so once
+    assert printed.err.count("setting, crop not used: source digits brings its own images") == 1
+    assert record["settings_not_used"] == ["setting", "z_step", "crop"]
     probe = metrics["probe"]
     # what ran, resolved: the 8-px digits are viewed whole (no crop) by the quick backbone
     assert metrics["backbone"] == "resnet-tiny"
@@ -172,6 +177,17 @@ def test_probe_flag_scores_the_trained_encoder_on_the_test_split(tmp_path, capsy
         hits += int(max(range(10), key=votes.__getitem__) == int(label))
     assert probe["knn_accuracy"] == pytest.approx(hits / len(test.labels), abs=1 / len(test.labels))
     assert 0.5 < probe["linear_accuracy"] <= 1.0  # far above the 0.1 of chance on 10 digits
+
+
+def test_settings_not_used_are_those_of_the_mtneuro_volume_tiles():
+    from mtneuro.tasks.pretrain.config import make_config, settings_not_used
+
+    assert settings_not_used(make_config("quick", {"source": "phantom"})) == ()
+    assert settings_not_used(make_config("quick", {"source": "volume"})) == (
+        "setting", "z_step", "crop")
+    # crop views of an image set use the crop
+    assert settings_not_used(make_config("quick", {"source": "folder", "augment": "mtneuro"})
+                             ) == ("setting", "z_step")
 
 
 def test_resume_with_other_settings_is_refused_before_any_image_is_read(tmp_path, capsys,

@@ -69,7 +69,7 @@ def pretrain(
     from mtneuro.config import to_dict
     from mtneuro.devices import with_run_device
     from mtneuro.report.results import read_json_object, write_metrics
-    from mtneuro.tasks.pretrain.config import make_config
+    from mtneuro.tasks.pretrain.config import make_config, settings_not_used
     from mtneuro.tasks.pretrain.run import run_pretrain
 
     overrides = {
@@ -78,11 +78,15 @@ def pretrain(
         "seed": seed, "device": device, "amp": amp, "compile": compile_encoders,
         "download": download, "quiet": quiet, "step": step_mode,
     }
-    config = make_config("quick" if quick else "default", overrides, config_file)
+    preset = "quick" if quick else "default"
+    config = make_config(preset, overrides, config_file)
     if probe and config.source not in LABELLED_IMAGE_SOURCES:
         raise ConfigError("--probe: only for labelled image sources "
                           f"({', '.join(LABELLED_IMAGE_SOURCES)}), got source {config.source!r}")
     check_config(config)
+    not_used = settings_not_used(config)
+    _warn_given(config, [k for k in not_used if getattr(config, k) != getattr(
+        make_config(preset, {"source": config.source}), k)])
     config = with_run_device(config)  # the record names the device that ran ("auto" resolved)
     prepare_run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite)
     start = time.perf_counter()
@@ -105,7 +109,8 @@ def pretrain(
     if probe:
         metrics["probe"] = _probe(config, Path(result["encoder"]))
     write_metrics(config.out_dir, task="pretrain", metrics=metrics, config=to_dict(config),
-                  source=result["source"], wall_s=time.perf_counter() - start)
+                  source=result["source"], wall_s=time.perf_counter() - start,
+                  extra={"settings_not_used": list(not_used)})
     if result["steps_run"] == 0:  # no step ran here: no throughput to print
         click.echo(f"{config.out_dir} already holds all {result['epochs']} epochs; nothing to "
                    f"resume (final loss {result['final_loss']:.4f}); metrics.json written, "
@@ -118,6 +123,14 @@ def pretrain(
     if probe:
         click.echo(f"probe: linear {metrics['probe']['linear_accuracy']:.3f}, "
                    f"kNN {metrics['probe']['knn_accuracy']:.3f}")
+
+
+def _warn_given(config: Any, keys: list[str]) -> None:
+    """Say that settings given for the MTNeuro volume's tiles change nothing here."""
+    if keys:
+        warnings.warn(f"{', '.join(keys)} not used: source {config.source} brings its own "
+                      "images and view size (metrics.json lists them in settings_not_used)",
+                      stacklevel=2)
 
 
 def _probe(config: Any, encoder_path: Path) -> dict[str, float]:

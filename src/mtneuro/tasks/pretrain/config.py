@@ -153,6 +153,16 @@ def make_config(
     return configure(PretrainConfig, PRESETS, preset, overrides, config_file, what="pretrain")
 
 
+def settings_not_used(config: PretrainConfig) -> tuple[str, ...]:
+    """The settings a run on ``config.source`` has no use for: ``setting`` and ``z_step``
+    pick the MTNeuro volume's training tiles (an image set brings its own images, a volume
+    file its ``z_step`` source parameter), and ``crop`` sizes crop views, which the
+    ``vision`` views of image sources (``augment`` ``auto``) replace by the whole image."""
+    if config.source not in VISION_SOURCES:
+        return ()
+    return ("setting", "z_step", *(("crop",) if config.augment in ("auto", "vision") else ()))
+
+
 #: Fields of a task's nested pre-training set by the task itself (its method, data and
 #: device): a value given for one of them must agree with the task's.
 TASK_FIELDS = ("method", "setting", "source", "source_params", "device")
