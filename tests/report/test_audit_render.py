@@ -85,6 +85,8 @@ def test_a_3d_block_shows_its_middle_slice(captured, tmp_path):
     plot_overlays(image * 50, labels, labels, CLASSES, tmp_path / "o.png")
     truth_panel = np.asarray(captured[0].axes[1].images[0].get_array())
     assert np.allclose(truth_panel, label_overlay(image[0, 2] * 50, labels[0, 2], CLASSES))
+    assert _flat(captured[0]._suptitle.get_text()) == (
+        "3D blocks of 5 slices: slice 3 of 5 shown")
 
 
 def test_each_region_file_holds_only_that_regions_tiles(captured, tmp_path):
@@ -105,9 +107,9 @@ def test_each_region_file_holds_only_that_regions_tiles(captured, tmp_path):
 
 def test_overlay_title_names_the_first_seed_it_draws(captured, tmp_path):
     result = task2_result("unet")
-    result["config"] = {"seeds": [3, 4]}
+    result["config"] = {"seeds": [3, 4], "preset": "quick"}
     plots_segmentation.plot_task2(result, tmp_path)
-    assert "seed 3," in _flat(captured[0]._suptitle.get_text())
+    assert "2d 4-class, quick preset, seed 3," in _flat(captured[0]._suptitle.get_text())
 
 
 # --- confusion matrices ---------------------------------------------------------------------

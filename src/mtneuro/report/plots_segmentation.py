@@ -60,7 +60,8 @@ def plot_overlays(
     """Save a grid: one row per tile, columns image / truth / prediction.
 
     Args:
-        images: uint8 (K, H, W) or (K, D, H, W) (the middle slice is shown).
+        images: uint8 (K, H, W) or (K, D, H, W) (the middle slice is shown, and the title
+            says so).
         truth, prediction: class indices shaped like ``images``.
         class_names: names of the class indices.
         path: PNG to write.
@@ -69,6 +70,10 @@ def plot_overlays(
     k = images.shape[0]
     if k == 0:
         raise ValueError("no tiles to plot")
+    if images.ndim == 4:  # a block reads as a tile unless the figure says which slice it is
+        depth = images.shape[1]
+        title = (f"{title}\n" if title else "") + (
+            f"3D blocks of {depth} slices: slice {depth // 2 + 1} of {depth} shown")
     fig, axes = plt.subplots(k, 3, figsize=(3 * PANEL_IN, PANEL_IN * k + 0.9), squeeze=False,
                              layout="constrained")
     for row in range(k):
@@ -95,17 +100,19 @@ def plot_overlays(
 
 
 def plot_task2(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
-    """Overlay PNGs of a :func:`run_task2` result, titled with its model, setting, seed and
-    data source (see :func:`plot_region_overlays`).
+    """Overlay PNGs of a :func:`run_task2` result, titled with its model, setting, preset,
+    seed and data source (see :func:`plot_region_overlays`).
 
     Returns:
         paths written, ``out_dir/overlay_<region>.png``.
     """
     metrics = result["metrics"]
     setting = metrics["setting"]
-    seeds = (result.get("config") or {}).get("seeds") or ["?"]
-    caption = (f"{metrics['model']}, {setting['dim']} {setting['classes']}-class, seed {seeds[0]}, "
-               f"on {data_source_label({'source': result.get('source')})}")
+    config = result.get("config") or {}
+    seeds = config.get("seeds") or ["?"]
+    preset = f"{config['preset']} preset, " if config.get("preset") else ""
+    caption = (f"{metrics['model']}, {setting['dim']} {setting['classes']}-class, {preset}"
+               f"seed {seeds[0]}, on {data_source_label({'source': result.get('source')})}")
     return plot_region_overlays(result["examples"], out_dir, caption=caption)
 
 
