@@ -60,6 +60,18 @@ def test_download_without_network_fails_in_one_line(closed_port_url, tmp_path, m
     assert str(tmp_path / "t/a.bin") in err
 
 
+def test_a_retried_download_says_so_once_before_it_fails(closed_port_url, tmp_path,
+                                                         monkeypatch, capsys):
+    name = _local_dataset(monkeypatch, closed_port_url, "0" * 64)
+    code, _, err = _run(["data", "download", name, "--root", str(tmp_path), "--retries", "3"],
+                        capsys)
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 2, err
+    assert lines[0] == (f"warning: download of {closed_port_url} failed (ConnectionError); "
+                        "retrying, up to 3 tries or 120 s")
+    assert lines[1].startswith("error: cannot download") and "after 3 tries" in lines[1]
+
+
 def test_download_of_a_packaged_dataset_copies_it_without_the_network(tmp_path, monkeypatch,
                                                                        capsys):
     monkeypatch.delenv("MTNEURO_DATA", raising=False)

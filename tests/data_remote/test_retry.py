@@ -112,3 +112,14 @@ def test_cancel_stops_retrying():
 def test_bad_policy_is_a_config_error(kwargs):
     with pytest.raises(ConfigError):
         RetryPolicy(**kwargs)
+
+
+def test_on_retry_is_told_before_each_wait_and_not_after_the_last_try():
+    fn = Flaky([TimeoutError("a"), TimeoutError("b"), TimeoutError("c")])
+    told = []
+    with pytest.raises(RetryFailure):
+        retry_call(fn, policy=RetryPolicy(max_attempts=3, base_delay=0.001), classify=classify,
+                   on_retry=lambda attempt, error, wait: told.append((attempt, str(error), wait)))
+    # tries 1 and 2 are followed by a wait; try 3 ends the budget
+    assert [(a, e) for a, e, _ in told] == [(1, "a"), (2, "b")]
+    assert all(0.0005 <= w <= 0.001 * 2 ** (a - 1) for a, _, w in told)

@@ -34,6 +34,7 @@ import os
 import pickle
 import re
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,14 +153,24 @@ def fetch_url(
     return dest
 
 
+def _reason(error: BaseException | None) -> str:
+    return str(error) if isinstance(error, _HTTPStatusError) else type(error).__name__
+
+
 def _fetch_verified(url: str, part: Path, dest: Path, sha256: str | None, policy: RetryPolicy,
                     timeout: float, progress: bool) -> None:
     """Fill ``part`` from ``url`` (see :func:`fetch_url`) and check its SHA-256."""
+    def say_retrying(attempt: int, error: BaseException, wait: float) -> None:
+        if attempt == 1:  # once: a stalled server otherwise looks like a hung command
+            warnings.warn(f"download of {url} failed ({_reason(error)}); retrying, up to "
+                          f"{policy.max_attempts} tries or {policy.max_seconds:g} s",
+                          stacklevel=2)
+
     try:
-        retry_call(lambda: _fetch_once(url, part, timeout, progress), policy=policy, classify=_classify)
+        retry_call(lambda: _fetch_once(url, part, timeout, progress), policy=policy,
+                   classify=_classify, on_retry=say_retrying)
     except RetryFailure as failure:
-        reason = failure.last_error
-        why = str(reason) if isinstance(reason, _HTTPStatusError) else type(reason).__name__
+        why = _reason(failure.last_error)
         raise SourceUnavailableError(
             f"cannot download {url} ({why} after {failure.attempts} tries); fetch it by other "
             f"means, save it as {dest} and rerun the download to verify it"

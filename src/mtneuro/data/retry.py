@@ -94,6 +94,7 @@ def retry_call(
     cancel: threading.Event | None = None,
     rng: random.Random | None = None,
     clock: Callable[[], float] = time.monotonic,
+    on_retry: Callable[[int, BaseException, float], None] | None = None,
 ) -> T:
     """Call ``fn`` until it succeeds, retrying transient failures within ``policy``.
 
@@ -109,6 +110,8 @@ def retry_call(
         cancel: set by the caller when a sibling request failed; stops waiting.
         rng: jitter source (seed it for reproducible waits).
         clock: monotonic clock in seconds (injectable for tests).
+        on_retry: called as ``on_retry(attempt, error, wait_s)`` before each wait, so a
+            caller can say that it is retrying instead of looking hung.
 
     Returns:
         What ``fn`` returned.
@@ -137,5 +140,7 @@ def retry_call(
             wait = policy.delay(attempt, rng)
             if attempt >= policy.max_attempts or clock() + wait >= deadline:
                 raise RetryFailure(attempt, clock() - start, exc) from exc
+            if on_retry is not None:
+                on_retry(attempt, exc, wait)
             if waiter.wait(wait):
                 raise RetryFailure(attempt, clock() - start, exc, cancelled=True) from exc

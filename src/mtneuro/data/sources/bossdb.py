@@ -26,6 +26,7 @@ import os
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -177,6 +178,7 @@ class BossDBSource(VolumeSource):
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self._local = threading.local()
+        self._said_retrying = False
         self._resources: dict[str, Any] = {}
         origin, shape = self._read_metadata(wanted)
         self.origin = origin
@@ -254,6 +256,7 @@ class BossDBSource(VolumeSource):
                 deadline=deadline,
                 cancel=cancel,
                 rng=rng,
+                on_retry=lambda attempt, error, wait: self._say_retrying(what, error),
             )
         except RetryFailure as failure:
             reason = describe_error(failure.last_error)
@@ -266,6 +269,18 @@ class BossDBSource(VolumeSource):
                 f"bossdb at {self.url} unreachable: {what} failed {failure.attempts} time(s) in "
                 f"{failure.elapsed:.1f}s (last: {reason}); {OFFLINE_HINT}"
             ) from None
+
+    def _say_retrying(self, what: str, error: BaseException) -> None:
+        """Warn at the first retry of this source: a slow or silent server otherwise looks
+        like a hung command for up to ``max_retry_seconds``."""
+        with self._rng_lock:
+            if self._said_retrying:
+                return
+            self._said_retrying = True
+        warnings.warn(
+            f"bossdb at {self.url}: {what} failed ({describe_error(error)}); retrying, up to "
+            f"{self.policy.max_attempts} tries or {self.policy.max_seconds:g} s per request "
+            f"before giving up", stacklevel=2)
 
     def _call(self, method: str, *args: Any) -> Any:
         """``BossRemote.<method>(*args)`` on this thread's remote."""
