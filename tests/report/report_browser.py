@@ -83,6 +83,7 @@ _MEASURE = """() => {
   const images = [...document.images].map(img => ({
     alt: img.alt, complete: img.complete, naturalWidth: img.naturalWidth,
     shownWidth: img.clientWidth, src: img.src.slice(0, 30),
+    boxRight: (img.closest('figure') || img).getBoundingClientRect().right,
     dpi: parseFloat(img.dataset.dpi || 'NaN'),
     minFontPt: parseFloat(img.dataset.minFontPt || 'NaN')}));
   return {overflows, tables, brokenValues, images, pageScrollWidth: page.scrollWidth,

@@ -86,3 +86,8 @@ def test_at_phone_width_each_table_scrolls_in_its_own_box_and_the_page_does_not(
     # the task-3 table (10 metric columns) cannot fit 390 px: it does scroll in its box
     assert max(t["width"] - t["boxWidth"] for t in tables) > 0, tables
     assert measured["brokenValues"] == []  # narrow columns never split a number
+    # a figure wider than the screen keeps its readable size and scrolls in its own box
+    images = measured["images"]
+    assert all(i["boxRight"] <= width for i in images), images
+    sizes = {i["alt"]: smallest_text_px(i) for i in images}
+    assert min(sizes.values()) >= MIN_TEXT_PX, sorted(sizes.items(), key=lambda kv: kv[1])[:3]

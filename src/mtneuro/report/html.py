@@ -11,8 +11,9 @@ failed and skipped cells are listed with their errors / reasons.
 
 Images are PNG data URIs, so the page keeps them when copied alone. Each is shown at
 :data:`~mtneuro.report.figures.THUMB_PX_PER_INCH` pixels per inch (its text stays
-readable, see :mod:`mtneuro.report.figures`); a click opens it full size in a CSS
-``:target`` overlay (no script, no network).
+readable, see :mod:`mtneuro.report.figures`); on a screen narrower than that, the figure
+scrolls sideways in its own box, as a table does, rather than shrinking its text. A click
+opens it full size in a CSS ``:target`` overlay (no script, no network).
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ li,p,figcaption,.banner{overflow-wrap:anywhere}
 .key{display:inline-block;width:1.4em;height:.9em;border:1px solid #333;vertical-align:middle}
 .fail{color:#a00}.note{color:#666;font-size:.85em}.card{font-size:.85em}
 .figs{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
-figure.fig{margin:0;max-width:100%}
-figure.fig img{display:block;box-sizing:border-box;max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
+figure.fig{margin:0;max-width:100%;overflow-x:auto}
+figure.fig img{display:block;box-sizing:border-box;max-width:none;height:auto;border:1px solid #ddd;background:#fff}
 figure.fig figcaption{font-size:.8em;color:#555}
 figure.fig .close{display:none}
 figure.fig:target{position:fixed;inset:0;z-index:10;margin:0;padding:2.5em 1em 1em;width:auto!important;
