@@ -47,17 +47,18 @@ class MirrorViews:
         return batch if self.calls % 2 else batch.flip(-1)
 
 
-def main(out_dir: str, layout: str = "cascaded", pool_size: int = 32) -> None:
+def main(out_dir: str, layout: str = "cascaded", pool_size: int = 32,
+         resume: bool = False) -> None:
     """Train and write the outputs; float64 (see test_ddp.py for why)."""
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        train(out_dir, layout, pool_size)
+        train(out_dir, layout, pool_size, resume)
     finally:
         torch.set_default_dtype(previous)
 
 
-def train(out_dir: str, layout: str, pool_size: int) -> None:
+def train(out_dir: str, layout: str, pool_size: int, resume: bool = False) -> None:
     info = init_distributed("cpu")
     method = tiny_myow(seed=3, layout=layout)
     # BatchNorm sits in the encoder and heads; its batch statistics must span all
@@ -69,7 +70,7 @@ def train(out_dir: str, layout: str, pool_size: int) -> None:
                              log_every=1, quiet=True)
     trainer = Trainer(method, optimizer, digits_subset(96), MirrorViews(), settings, out_dir,
                       dist=info, wrap=lambda m: wrap_ddp(m, info))
-    trainer.fit()
+    trainer.fit(resume=resume)
     if info.is_main:
         torch.save(method.state_dict(), Path(out_dir) / "params.pt")
     shutdown_distributed()

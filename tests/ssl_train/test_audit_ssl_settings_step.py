@@ -60,6 +60,18 @@ def test_the_method_is_named_before_config_and_settings():
     assert resume_problem(state, "myow", SETTINGS) == "epochs was 5, now 1"
 
 
+def test_another_process_count_is_refused_naming_both_counts():
+    # each process draws its own views: 2 -> 1 processes would not continue the same run
+    assert resume_problem({**_state(), "world_size": 2}, "myow", SETTINGS) == (
+        "it was written by 2 processes, this run has one process; each process draws its own "
+        "views, so resume it with torchrun --nproc_per_node 2")
+    assert resume_problem({**_state(), "world_size": 1}, "myow", SETTINGS, world_size=4) == (
+        "it was written by one process, this run has 4 processes; each process draws its own "
+        "views, so resume it with one process (no torchrun)")
+    assert resume_problem({**_state(), "world_size": 2}, "myow", SETTINGS, world_size=2) is None
+    assert resume_problem(_state(), "myow", SETTINGS, world_size=2) is None  # not stored then
+
+
 def test_config_fields_that_may_change_or_are_unknown_to_the_checkpoint_are_skipped():
     state = {**_state(), ssl_settings.RUN_CONFIG_KEY: {"crop": 32, "out_dir": "a"}}
     config = RunConfig({"crop": 32, "out_dir": "b", "later": 7}, may_change=frozenset({"out_dir"}))

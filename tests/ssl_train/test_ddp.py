@@ -34,6 +34,9 @@ import ddp_worker  # tests/ssl_train/ddp_worker.py, importable through conftest.
 import pytest
 import torch
 
+from mtneuro.errors import MtneuroError
+from mtneuro.ssl.checkpoint import load_checkpoint
+
 WORKER = Path(__file__).resolve().parent / "ddp_worker.py"
 TOLERANCE = 1e-5
 
@@ -67,6 +70,11 @@ def test_two_gloo_processes_match_one_process(tmp_path, layout, pool_size):
     for name, value in p1.items():
         if value.is_floating_point():
             assert torch.allclose(value, p2[name], atol=TOLERANCE, rtol=0), name
+    # the checkpoint knows its process count: one process does not resume the 2-process run
+    assert load_checkpoint(tmp_path / "ddp/checkpoint.pt")["world_size"] == 2
+    assert load_checkpoint(tmp_path / "single/checkpoint.pt")["world_size"] == 1
+    with pytest.raises(MtneuroError, match="written by 2 processes, this run has one process"):
+        ddp_worker.main(str(tmp_path / "ddp"), layout, pool_size, resume=True)
 
 
 def test_global_batchnorm_is_batchnorm_in_one_process():

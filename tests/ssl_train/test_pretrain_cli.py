@@ -207,10 +207,18 @@ def test_resume_with_other_settings_is_refused_before_any_image_is_read(tmp_path
         code, printed = run_cli(["pretrain", "--source", "digits", "--quick", *flags, "--quiet",
                                  "--out", out, "--resume"], capsys)
         assert code != 0 and needle in printed.err and "--overwrite" in printed.err
+    # under torchrun with 2 processes (before any process group or image)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    code, printed = run_cli(["pretrain", "--source", "digits", "--quick", "--epochs", "1",
+                             "--quiet", "--out", out, "--resume"], capsys)
+    assert code == 2 and "written by one process, this run has 2 processes" in printed.err
 
 
-def test_ctrl_c_suggests_resume_only_where_a_command_can():
+def test_ctrl_c_suggests_resume_only_where_a_command_can(monkeypatch):
+    from mtneuro import checkpoint_io
     from mtneuro.cli.main import _interrupted
+
+    monkeypatch.setattr(checkpoint_io, "saved_this_process", lambda: True)
 
     for argv in (["pretrain", "--quick"], ["task2", "--model", "unet"]):
         assert _interrupted(argv) == ("interrupted; rerun the same command with --resume to "
@@ -220,3 +228,48 @@ def test_ctrl_c_suggests_resume_only_where_a_command_can():
         "interrupted; rerun the same command with --resume to run the cells that did not finish")
     for argv in (["task1", "--method", "pca"], ["neural"], ["--verbose"]):
         assert _interrupted(argv) == "interrupted"
+
+
+@pytest.mark.parametrize("rank", ["0", "1"])
+def test_under_torchrun_only_rank_0_speaks_for_the_run_folder(tmp_path, capsys, monkeypatch,
+                                                              rank):
+    """Only rank 0 writes checkpoints, so another rank's "nothing to resume" (it saved
+    nothing) would contradict rank 0's "--resume"; warnings are alike on every rank."""
+    import warnings
+
+    from mtneuro.cli.main import Terminated
+    from mtneuro.tasks.pretrain import run as pretrain_run
+
+    from mtneuro import checkpoint_io
+
+    monkeypatch.setattr(checkpoint_io, "saved_this_process", lambda: False)  # nothing saved yet
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", rank)
+    args = ["pretrain", "--source", "digits", "--quick", "--quiet", "--out", str(tmp_path / rank)]
+
+    def stopped(config):
+        # as the package's own code warns (the CLI shows those as one line)
+        warnings.warn_explicit("a setting every rank warns about", UserWarning,
+                               pretrain_run.__file__, 1)
+        raise Terminated
+
+    monkeypatch.setattr(pretrain_run, "run_pretrain", stopped)
+    code, printed = run_cli(args, capsys)
+    assert code == 143
+    lines = [line for line in printed.err.splitlines() if line]  # click ends a line first
+    if rank == "0":
+        assert lines == [
+            "warning: a setting every rank warns about",
+            "terminated (SIGTERM) before its first checkpoint, so there is nothing to resume; "
+            "rerun the same command to start again (with --overwrite if it says OUT already "
+            "holds a run)"]
+    else:
+        assert lines == []
+
+    def failed(config):
+        raise ConfigError("this rank's own problem")
+
+    monkeypatch.setattr(pretrain_run, "run_pretrain", failed)
+    code, printed = run_cli([*args, "--overwrite"], capsys)
+    tag = "" if rank == "0" else " (rank 1)"
+    assert (code, printed.err) == (2, f"error{tag}: this rank's own problem\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import platform
 import signal
 import sys
@@ -69,6 +70,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     which line of the library noticed it), each once a command (a run of several seeds
     gives the same warning once per seed); others as Python shows them."""
     if filename.startswith(_PACKAGE_DIR):
+        if _other_rank():  # every process of a torchrun job warns alike: the first speaks
+            return
         if str(message) not in _SHOWN:
             _SHOWN.add(str(message))
             click.echo(f"warning: {message}", err=True)
@@ -81,6 +84,12 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 _NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 _python_showwarning = warnings.showwarning
 _SHOWN: set[str] = set()
+
+
+def _other_rank() -> int:
+    """This process's rank in a torchrun job of several, 0 otherwise. Only rank 0 writes the
+    run folder, so only it can say whether there is a checkpoint to resume from."""
+    return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else 0
 
 
 #: Commands that keep checkpoints and continue from them with ``--resume``.
@@ -137,11 +146,12 @@ def _run(argv: list[str] | None) -> None:
         sys.exit(2)
     except (click.exceptions.Abort, KeyboardInterrupt) as err:  # click turns Ctrl-C into Abort
         message = _interrupted(sys.argv[1:] if argv is None else argv)
-        if isinstance(err, Terminated) or isinstance(err.__cause__, Terminated):
-            click.echo("terminated (SIGTERM)" + message.removeprefix("interrupted"), err=True)
-            sys.exit(143)
-        click.echo(message, err=True)
-        sys.exit(130)
+        terminated = isinstance(err, Terminated) or isinstance(err.__cause__, Terminated)
+        if terminated:
+            message = "terminated (SIGTERM)" + message.removeprefix("interrupted")
+        if not _other_rank():  # the other ranks saved nothing: what they would say is wrong
+            click.echo(message, err=True)
+        sys.exit(143 if terminated else 130)
     except click.UsageError as err:  # one line, not click's usage block
         where = f"{err.ctx.command_path} --help" if err.ctx is not None else "--help"
         message = " ".join(err.format_message().split())
@@ -151,7 +161,8 @@ def _run(argv: list[str] | None) -> None:
         err.show()
         sys.exit(err.exit_code)
     except MtneuroError as err:
-        click.echo(f"error: {err}", err=True)
+        rank = _other_rank()  # tagged, not hidden: one rank's own failure must still show
+        click.echo(f"error{f' (rank {rank})' if rank else ''}: {err}", err=True)
         sys.exit(2)
     except OSError as err:
         if err.errno not in _NO_ROOM:

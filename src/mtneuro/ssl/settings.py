@@ -125,7 +125,7 @@ def _config_problem(before: Mapping[str, Any], config: RunConfig) -> str | None:
 
 
 def resume_problem(state: Mapping[str, Any], method: str, settings: TrainSettings,
-                   config: RunConfig | None = None) -> str | None:
+                   config: RunConfig | None = None, world_size: int = 1) -> str | None:
     """Why checkpoint ``state`` cannot continue a run of ``method`` with ``settings`` and
     ``config`` (``"method was 'myow', now 'byol'"``; ``None``: it can). :meth:`Trainer.fit`
     checks it; a command can, before reading data.
@@ -134,7 +134,8 @@ def resume_problem(state: Mapping[str, Any], method: str, settings: TrainSetting
     field of ``config`` but :attr:`RunConfig.may_change`, if the checkpoint stores a config
     (checkpoints written before configs were stored have only their settings); then the
     settings. A key missing from an older checkpoint had its default then;
-    :data:`RESUMABLE_CHANGES` may differ.
+    :data:`RESUMABLE_CHANGES` may differ. Last the number of processes (``world_size``):
+    each process draws its own views, so another count would not continue the same run.
     """
     if state.get("method_name", method) != method:
         return f"method was {state['method_name']!r}, now {method!r}"
@@ -147,11 +148,21 @@ def resume_problem(state: Mapping[str, Any], method: str, settings: TrainSetting
         then = before.get(key, DEFAULTS.get(key))
         if key not in RESUMABLE_CHANGES and then != value:
             return f"{key} was {then!r}, now {value!r}"
+    then = state.get("world_size", world_size)  # checkpoints before it was stored: unchecked
+    if then != world_size:
+        how = f"torchrun --nproc_per_node {then}" if then > 1 else "one process (no torchrun)"
+        return (f"it was written by {_processes(then)}, this run has {_processes(world_size)}; "
+                f"each process draws its own views, so resume it with {how}")
     return None
 
 
+def _processes(count: int) -> str:
+    return "one process" if count == 1 else f"{count} processes"
+
+
 def check_resume(state: Mapping[str, Any], method: str, settings: TrainSettings,
-                 config: RunConfig | None, where: str, hint: str = "") -> None:
+                 config: RunConfig | None, where: str, hint: str = "",
+                 world_size: int = 1) -> None:
     """Raise if :func:`resume_problem` finds one: ``"cannot resume WHERE: PROBLEM HINT"``.
 
     Raises:
@@ -160,7 +171,7 @@ def check_resume(state: Mapping[str, Any], method: str, settings: TrainSettings,
         TrainingError: a checkpoint without a stored config whose method or settings differ
             (as before configs were stored).
     """
-    problem = resume_problem(state, method, settings, config)
+    problem = resume_problem(state, method, settings, config, world_size)
     if problem is None:
         return
     error = ConfigError if config is not None and RUN_CONFIG_KEY in state else TrainingError

@@ -322,6 +322,7 @@ class Trainer:
             "settings": asdict(self.settings),
             "rng": capture_rng_state(),
             "torch_threads": torch.get_num_threads(),
+            "world_size": self.dist.world_size,
             # the guard's running loss level: a resumed run judges a loss jump as the
             # uninterrupted one would
             "guard_losses": list(self.guard.losses),
@@ -338,7 +339,7 @@ class Trainer:
     def _restore(self) -> None:
         state = load_checkpoint(self.checkpoint_path, map_location=self.device)
         check_resume(state, method_name(self.method), self.settings, self.run_config,
-                     str(self.checkpoint_path))
+                     str(self.checkpoint_path), world_size=self.dist.world_size)
         restore_into(self.method, state, "method", self.checkpoint_path)
         restore_into(self.optimizer, state, "optimizer", self.checkpoint_path)
         if self.scaler is not None and state["scaler"] is not None:

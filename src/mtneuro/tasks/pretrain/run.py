@@ -22,6 +22,7 @@ Outputs in ``out_dir``: ``checkpoint.pt`` and ``train_log.jsonl`` (trainer) and
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -322,7 +323,7 @@ def check_resumable(config: PretrainConfig) -> None:
         return
     check_resume(load_checkpoint(path), config.method, train_settings(config), run_config(config),
                  str(path), "; resume with the settings it was started with, or start it afresh "
-                 "with --overwrite")
+                 "with --overwrite", world_size=int(os.environ.get("WORLD_SIZE", "1")))
 
 
 def _plain_encoder(encoder: torch.nn.Module, name: str, kwargs: dict[str, Any]) -> torch.nn.Module:
