@@ -101,6 +101,15 @@ def test_cli_ddp_procs_flag(tmp_path, capsys):
         main(["bench", "--suite", str(suite), "--out", str(tmp_path / "o"), "--ddp-procs", "0", "--dry-run"])
     assert info.value.code == 2
     assert "--ddp-procs" in capsys.readouterr().err
+    # the dry run checks what the launch would: the paper batch of 8 does not split in 3
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "--suite", str(suite), "--out", str(tmp_path / "o"), "--ddp-procs", "3",
+              "--dry-run"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: cell task1-roi-c1-byol-s0: pretrain.batch_size: 8 does not split among 3 "
+        "processes (each takes an equal share); use a multiple of 3 (ddp.nproc_per_node / "
+        "--ddp-procs)\n")
 
 
 # -- the pre-training it launches ------------------------------------------------------------
@@ -184,9 +193,11 @@ def test_a_batch_the_processes_cannot_share_fails_before_launching(tmp_path):
     from mtneuro.bench.ddp import launch_pretrain
     from mtneuro.tasks.pretrain.config import make_config
 
-    with pytest.raises(ConfigError, match="ddp.nproc_per_node: the global batch_size 16 of the SSL "
-                                          "pre-training is not divisible by 3 processes"):
+    with pytest.raises(ConfigError, match=r"^batch_size: 16 does not split among 3 processes"):
         launch_pretrain(make_config("quick"), 3, tmp_path / "pretrain")
+    # MYOW's candidate pool is split too, and named as such (it was called batch_size)
+    with pytest.raises(ConfigError, match=r"^pool_size: 6 does not split among 4 processes"):
+        launch_pretrain(make_config("quick", {"pool_size": 6}), 4, tmp_path / "pretrain")
     assert not (tmp_path / "pretrain").exists()
 
 

@@ -273,3 +273,21 @@ def test_under_torchrun_only_rank_0_speaks_for_the_run_folder(tmp_path, capsys, 
     code, printed = run_cli([*args, "--overwrite"], capsys)
     tag = "" if rank == "0" else " (rank 1)"
     assert (code, printed.err) == (2, f"error{tag}: this rank's own problem\n")
+
+
+def test_under_torchrun_a_batch_or_pool_the_processes_cannot_share_fails_before_any_data(
+        tmp_path, capsys, monkeypatch):
+    from mtneuro.tasks.pretrain import run as pretrain_run
+
+    def no_run(config):
+        raise AssertionError("the run started before the process count was checked")
+
+    monkeypatch.setattr(pretrain_run, "run_pretrain", no_run)
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    code, printed = run_cli(["pretrain", "--quick", "--out", str(tmp_path / "a")], capsys)
+    assert code == 2 and "error: batch_size: 16 does not split among 3 processes" in printed.err
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    (tmp_path / "c.yaml").write_text("pool_size: 6\n")
+    code, printed = run_cli(["pretrain", "--quick", "--config", str(tmp_path / "c.yaml"),
+                             "--out", str(tmp_path / "b")], capsys)
+    assert code == 2 and "error: pool_size: 6 does not split among 4 processes" in printed.err

@@ -74,10 +74,9 @@ def launch_pretrain(config: Any, nproc: int, out_dir: str | Path, *, threads: in
     import yaml
 
     from mtneuro.config import to_dict
+    from mtneuro.tasks.pretrain.config import check_processes
 
-    if config.batch_size % nproc:
-        raise ConfigError(f"ddp.nproc_per_node: the global batch_size {config.batch_size} of the "
-                          f"SSL pre-training is not divisible by {nproc} processes")
+    check_processes(config, nproc)
     out = Path(out_dir)
     if out.exists():
         shutil.rmtree(out)
@@ -157,6 +156,29 @@ def _pretrain_summary(out: Path) -> dict[str, Any]:
     return {k: metrics[k] for k in ("world_size", "steps", "epochs", "final_loss") if k in metrics}
 
 
+def check_cell_ddp(task: Any, config: Any, cell: Any) -> None:
+    """What a cell's run under torchrun needs, checked before any cell runs (``--dry-run``
+    too): a task that pre-trains, and a batch and pool its processes can share.
+
+    Raises:
+        ConfigError: naming the cell and the problem.
+    """
+    from mtneuro.tasks.pretrain.config import check_processes
+
+    if not task.pretrain_methods:
+        raise ConfigError(f"cell {cell.id}: ddp: task {cell.task!r} cannot pre-train under "
+                          "torchrun (it declares no pretrain_methods)")
+    if not hasattr(config, "pretrain"):
+        raise ConfigError(f"cell {cell.id}: ddp: task {cell.task!r} cannot pre-train under "
+                          f"torchrun (its config {type(config).__name__} has no 'pretrain')")
+    if config.pretrain is not None:
+        try:
+            check_processes(config.pretrain, cell.ddp_procs)
+        except ConfigError as err:
+            raise ConfigError(f"cell {cell.id}: pretrain.{err} (ddp.nproc_per_node / "
+                              "--ddp-procs)") from None
+
+
 def pretrain_under_torchrun(task: Any, config: Any, cell: Any, directory: Path,
                             *, threads: int | None = None) -> tuple[Any, dict[str, Any] | None]:
     """Pre-train ``config``'s encoder under torchrun (see the module docstring).
@@ -169,12 +191,7 @@ def pretrain_under_torchrun(task: Any, config: Any, cell: Any, directory: Path,
         ConfigError: the task cannot pre-train (no ``pretrain_methods``).
         TrainingError: the torchrun launch failed.
     """
-    if not task.pretrain_methods:
-        raise ConfigError(f"cell {cell.id}: ddp: task {cell.task!r} cannot pre-train under "
-                          "torchrun (it declares no pretrain_methods)")
-    if not hasattr(config, "pretrain"):
-        raise ConfigError(f"cell {cell.id}: ddp: task {cell.task!r} cannot pre-train under "
-                          f"torchrun (its config {type(config).__name__} has no 'pretrain')")
+    check_cell_ddp(task, config, cell)
     pretrain = config.pretrain
     if pretrain is None:
         return config, None

@@ -126,15 +126,20 @@ def _check_cells(cells: list) -> None:
     once (:func:`mtneuro.bench.checks.check_encoders`), before any cell runs."""
     from mtneuro.bench.cell import cell_config
     from mtneuro.bench.checks import check_encoders, check_params
+    from mtneuro.bench.ddp import check_cell_ddp
     from mtneuro.cli.preflight import check_config
     from mtneuro.tasks.registry import get_task
 
     for cell in cells:
         check_params(cell)  # names the cell itself
+        task = get_task(cell.task)
         try:
-            check_config(cell_config(get_task(cell.task), cell))
+            config = cell_config(task, cell)
+            check_config(config)
         except MtneuroError as err:
             raise type(err)(f"cell {cell.id}: {err}") from None
+        if cell.ddp_procs > 1:
+            check_cell_ddp(task, config, cell)  # names the cell itself
     check_encoders(cells)  # after the cheap checks: it builds the encoder (user code)
 
 

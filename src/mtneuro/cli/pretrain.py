@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from pathlib import Path
@@ -69,7 +70,7 @@ def pretrain(
     from mtneuro.config import to_dict
     from mtneuro.devices import with_run_device
     from mtneuro.report.results import read_json_object, write_metrics
-    from mtneuro.tasks.pretrain.config import make_config, settings_not_used
+    from mtneuro.tasks.pretrain.config import check_processes, make_config, settings_not_used
     from mtneuro.tasks.pretrain.run import run_pretrain
 
     overrides = {
@@ -84,6 +85,7 @@ def pretrain(
         raise ConfigError("--probe: only for labelled image sources "
                           f"({', '.join(LABELLED_IMAGE_SOURCES)}), got source {config.source!r}")
     check_config(config)
+    check_processes(config, int(os.environ.get("WORLD_SIZE", "1")))  # before any data is read
     not_used = settings_not_used(config)
     _warn_given(config, [k for k in not_used if getattr(config, k) != getattr(
         make_config(preset, {"source": config.source}), k)])

@@ -88,11 +88,12 @@ def shutdown_distributed() -> None:
         dist.destroy_process_group()
 
 
-def local_slice(global_size: int, info: DistInfo) -> slice:
-    """This rank's contiguous block of a global batch of ``global_size`` samples."""
+def local_slice(global_size: int, info: DistInfo, what: str = "batch_size") -> slice:
+    """This rank's contiguous block of a global batch of ``global_size`` samples (``what``:
+    the setting that sizes it, named in the error)."""
     if global_size % info.world_size:
         raise ConfigError(
-            f"batch_size: {global_size} is not divisible by the {info.world_size} processes"
+            f"{what}: {global_size} is not divisible by the {info.world_size} processes"
         )
     per_rank = global_size // info.world_size
     return slice(info.rank * per_rank, (info.rank + 1) * per_rank)

@@ -138,7 +138,8 @@ class Trainer:
         if settings.pool_size > self.n:
             raise ConfigError(f"pool_size: expected <= {self.n} samples, got {settings.pool_size}")
         self.batch_slice = local_slice(settings.batch_size, self.dist)
-        self.pool_slice = local_slice(settings.pool_size, self.dist) if settings.pool_size else None
+        self.pool_slice = (local_slice(settings.pool_size, self.dist, "pool_size")
+                           if settings.pool_size else None)
         self.amp_dtype = acceleration.autocast_dtype(settings.amp, self.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.channels_last = settings.channels_last and acceleration.channels_last_pays(

@@ -153,6 +153,26 @@ def make_config(
     return configure(PretrainConfig, PRESETS, preset, overrides, config_file, what="pretrain")
 
 
+def pool_size_of(config: PretrainConfig) -> int:
+    """``pool_size`` resolved: given, else the batch size for MYOW and 0 (none) for BYOL."""
+    if config.pool_size is not None:
+        return config.pool_size
+    return 0 if config.method == "byol" else config.batch_size
+
+
+def check_processes(config: PretrainConfig, processes: int) -> None:
+    """The global batch and MYOW's candidate pool split evenly among ``processes``
+    (torchrun's), checked before any data is read.
+
+    Raises:
+        ConfigError: naming ``batch_size`` or ``pool_size``, its value and the count.
+    """
+    for key, size in (("batch_size", config.batch_size), ("pool_size", pool_size_of(config))):
+        if processes > 1 and size % processes:
+            raise ConfigError(f"{key}: {size} does not split among {processes} processes "
+                              f"(each takes an equal share); use a multiple of {processes}")
+
+
 def settings_not_used(config: PretrainConfig) -> tuple[str, ...]:
     """The settings a run on ``config.source`` has no use for: ``setting`` and ``z_step``
     pick the MTNeuro volume's training tiles (an image set brings its own images, a volume

@@ -32,7 +32,7 @@ import torch
 from mtneuro.config import to_dict
 from mtneuro.data.spec import TILE_SIZE
 from mtneuro.data.spec import check_crop as check_tile_crop
-from mtneuro.tasks.pretrain.config import RESUMABLE_CHANGES, PretrainConfig
+from mtneuro.tasks.pretrain.config import RESUMABLE_CHANGES, PretrainConfig, pool_size_of
 from mtneuro.vocab import VISION_SOURCES, XRAY_MEAN, XRAY_STD
 
 if TYPE_CHECKING:
@@ -142,9 +142,7 @@ def train_settings(config: PretrainConfig):
     from mtneuro.ssl.schedules import lars_lr
     from mtneuro.ssl.trainer import TrainSettings
 
-    pool = config.pool_size
-    if pool is None:
-        pool = 0 if config.method == "byol" else config.batch_size
+    pool = pool_size_of(config)
     lr = lars_lr(config.base_lr, config.batch_size) if config.lr_rule == "lars" else config.base_lr
     return TrainSettings(
         epochs=config.epochs, batch_size=config.batch_size, lr=lr,
