@@ -155,6 +155,7 @@ def test_submitit_jobs_at_once_and_their_threads(tiny_task: Path, tmp_path: Path
                                                  unfinished: list) -> None:
     fake = _Executor()
     monkeypatch.setattr(runner, "_submitit_executor", lambda out, options: fake)
+    monkeypatch.setattr(runner, "check_executor", lambda executor, params: None)  # no SLURM here
     monkeypatch.setattr(runner, "threads_per_job", lambda jobs: {1: 5}[jobs])
     monkeypatch.setattr(runner, "_POLL_S", 0.001)
     suite = parse_suite({"name": "t", "seeds": [0, 1, 2], "grid": [

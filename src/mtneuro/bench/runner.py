@@ -45,12 +45,12 @@ from mtneuro.bench.cell import (
     volume_source,
 )
 from mtneuro.bench.checks import check_cells
+from mtneuro.bench.executors import check_executor, submitit_executor
 from mtneuro.bench.plan import changed_line, earlier_run, why_new
 from mtneuro.bench.progress import PROGRESS_FILE, CellState, Progress
 from mtneuro.bench.signals import on_sigterm
 from mtneuro.bench.suite import Cell
 from mtneuro.errors import ConfigError
-from mtneuro.extras import require
 from mtneuro.progress import publishing_to
 from mtneuro.registry import check_choice
 from mtneuro.report.leaderboard import write_suite_cells
@@ -122,6 +122,7 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
         KeyboardInterrupt: after cancelling running cells (records of finished ones stay).
     """
     check_choice("executor", options.executor, EXECUTORS)
+    check_executor(options.executor, options.executor_params)  # before anything is written
     resolve_jobs(options.jobs, 1, cuda=False)  # a bad value fails before anything runs
     check_cells(cells)
     out = Path(options.out_dir)
@@ -335,15 +336,7 @@ def sigterm_as_interrupt() -> contextlib.AbstractContextManager[None]:
 
 
 def _submitit_executor(out: Path, options: RunOptions) -> Any:
-    submitit = require("submitit", "cluster")
-    folder = out / "submitit" / "%j"
-    if options.executor == "slurm":
-        executor = submitit.AutoExecutor(folder=folder, cluster="slurm")
-        executor.update_parameters(name="mtneuro-bench", **(options.executor_params or {}))
-    else:
-        executor = submitit.LocalExecutor(folder=folder)
-        executor.update_parameters(**{"timeout_min": 24 * 60, **(options.executor_params or {})})
-    return executor
+    return submitit_executor(out / "submitit" / "%j", options.executor, options.executor_params)
 
 
 def _run_submitit(pending: list[CellState], out: Path, jobs_at_once: int, options: RunOptions,

@@ -245,6 +245,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
         mtneuro bench --suite paper --source bossdb --executor slurm \\
             --executor-param slurm_partition=gpu --executor-param gpus_per_node=1 --out runs/paper
     """
+    from mtneuro.bench.executors import check_executor
     from mtneuro.bench.progress import DONE_EARLIER
     from mtneuro.bench.runner import RunOptions, run_suite, sigterm_as_interrupt
     from mtneuro.bench.suite import expand, load_suite
@@ -267,9 +268,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
     _check_cells(cells)
     submitit_params = parse_key_values(executor_params, "--executor-param")
-    if submitit_params and executor == "local":
-        raise ConfigError(f"--executor-param {next(iter(submitit_params))}: submitit parameters "
-                          "apply to --executor slurm or submitit-local, not to local")
+    check_executor(executor, submitit_params)  # --dry-run too, before OUT is touched
     prepare_run_folder(out_dir, "bench", resume=resume, overwrite=overwrite, dry_run=dry_run)
     if dry_run:
         _print_cards(cells, spec.name, out_dir, resume)
