@@ -63,7 +63,8 @@ def test_the_digest_covers_values_keys_dtypes_and_shapes() -> None:
     (["task2", "--resume"], False, "interrupted; rerun the same command with --resume"),
     (["bench", "--suite", "quick"], False, ("interrupted; rerun the same command with "
                                             "--resume to run the cells that did not finish")),
-    (["neural", "--data", "chewie-1"], True, "interrupted"),
+    (["neural", "--data", "chewie-1"], True, "interrupted; neural keeps no checkpoints: rerun"),
+    (["data", "download", "chewie-2"], False, "interrupted"),
 ])
 def test_ctrl_c_offers_resume_only_where_there_is_something_to_resume(
         monkeypatch: pytest.MonkeyPatch, argv: list[str], saved: bool, expected: str) -> None:

@@ -110,13 +110,19 @@ def test_cli_writes_metrics_encoder_and_plots(reach_slice, tmp_path):
     assert encoders["first pass"].input_spec["mean"] != encoders["retrained"].input_spec["mean"]
 
 
-def test_cli_no_refit_keeps_the_first_pass(reach_slice, tmp_path):
+def test_cli_no_refit_keeps_the_first_pass(reach_slice, tmp_path, monkeypatch):
     from mtneuro.cli.neural import neural
+    from mtneuro.report import record
 
     out = tmp_path / "run"
+    encoder_there = []  # metrics.json marks the run finished: the encoder must precede it
+    write_result = record.write_result
+    monkeypatch.setattr(record, "write_result", lambda result, to, extra=None: (
+        encoder_there.append((to / "encoder.pt").is_file()), write_result(result, to, extra)))
     res = CliRunner().invoke(neural, ["--data", str(reach_slice), "--method", "byol", "--steps", "10",
                                       "--no-refit", "--out", str(out)], catch_exceptions=False)
     assert res.exit_code == 0, res.output
+    assert encoder_there == [True]
     assert json.loads((out / "metrics.json").read_text())["metrics"]["refit"] is False
     assert "retrained" not in res.output
     assert (out / "encoder.pt").is_file() and not (out / "encoder_first_pass.pt").exists()

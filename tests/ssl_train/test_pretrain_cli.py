@@ -226,7 +226,12 @@ def test_ctrl_c_suggests_resume_only_where_a_command_can(monkeypatch):
     # a suite keeps the cells that finished, not checkpoints of the ones running
     assert _interrupted(["bench", "--suite", "q"]) == (
         "interrupted; rerun the same command with --resume to run the cells that did not finish")
-    for argv in (["task1", "--method", "pca"], ["neural"], ["--verbose"]):
+    # no checkpoints, but a run folder that may hold finished seeds: say how to start again
+    for command in ("task1", "task3", "neural"):
+        assert _interrupted([command, "--seeds", "0", "1"]) == (
+            f"interrupted; {command} keeps no checkpoints: rerun the same command to start "
+            "again (with --overwrite if it says OUT already holds a run)")
+    for argv in (["data", "download", "x"], ["--verbose"]):
         assert _interrupted(argv) == "interrupted"
 
 

@@ -94,6 +94,10 @@ def _other_rank() -> int:
 
 #: Commands that keep checkpoints and continue from them with ``--resume``.
 RESUMABLE_COMMANDS = ("pretrain", "task2", "bench")
+#: Commands that write a run folder but keep no checkpoint: a rerun starts again.
+RESTARTED_COMMANDS = ("task1", "task3", "neural")
+_START_AGAIN = ("rerun the same command to start again (with --overwrite if it says OUT already "
+                "holds a run)")
 
 
 def _interrupted(argv: list[str]) -> str:
@@ -105,10 +109,11 @@ def _interrupted(argv: list[str]) -> str:
         saved = sys.modules.get("mtneuro.checkpoint_io")  # not imported yet: nothing saved
         if "--resume" not in argv and not (saved and saved.saved_this_process()):
             return ("interrupted before its first checkpoint, so there is nothing to resume; "
-                    "rerun the same command to start again (with --overwrite if it says OUT "
-                    "already holds a run)")
+                    + _START_AGAIN)
         return ("interrupted; rerun the same command with --resume to continue from its last "
                 "checkpoint")
+    if command in RESTARTED_COMMANDS:  # e.g. a neural run's finished seed-S/ folders
+        return f"interrupted; {command} keeps no checkpoints: {_START_AGAIN}"
     return "interrupted"
 
 

@@ -113,8 +113,8 @@ def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, fo
     results = []
     for config in configs:
         target = out_dir if len(configs) == 1 else out_dir / f"seed-{config.seed}"
-        result = run_and_record(task, config, target)
-        _save_encoder(result.artefacts["outcome"], target)
+        result = run_and_record(task, config, target, keep=lambda r, to=target: _save_encoder(
+            r.artefacts["outcome"], to))  # before metrics.json, which marks the run finished
         results.append(result)
         click.echo(_summary(result.metrics))
     if len(results) > 1:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,8 @@ def task_figures(task: Task, result: Result, out_dir: Path) -> list[str]:
 
 def run_and_record(task: Task, config: Any, out_dir: str | Path, *, encoder: Any = None,
                    resume: bool = False, extra: Mapping[str, Any] | None = None,
-                   started: float | None = None) -> Result:
+                   started: float | None = None,
+                   keep: Callable[[Result], None] | None = None) -> Result:
     """Run ``config`` of ``task`` and write its ``metrics.json`` and figures to ``out_dir``.
 
     Args:
@@ -43,6 +44,9 @@ def run_and_record(task: Task, config: Any, out_dir: str | Path, *, encoder: Any
         extra: further top-level keys of the record (a bench cell's).
         started: ``time.perf_counter()`` when the caller's work began (default: now);
             ``wall_s`` counts from it to the written figures.
+        keep: writes the caller's files of the result (e.g. trained encoders) before
+            ``metrics.json``, the record that marks the run finished: a run stopped between
+            the two must not look complete without them.
 
     Returns:
         The result, with ``figures`` (relative to ``out_dir``) and ``wall_s`` set.
@@ -57,6 +61,8 @@ def run_and_record(task: Task, config: Any, out_dir: str | Path, *, encoder: Any
         if created and not any(out.iterdir()):  # a run that failed before writing leaves nothing
             out.rmdir()
         raise
+    if keep is not None:
+        keep(result)
     result.figures = task_figures(task, result, out)
     result.wall_s = time.perf_counter() - started
     write_result(result, out, extra)
