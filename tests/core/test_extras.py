@@ -85,7 +85,7 @@ SITES = {
     "from mtneuro.models import create_segmentation_model": "seg",
     "from mtneuro.tasks.segmentation import run_task2": "seg",
     "from mtneuro.data.sources import open_source; open_source('bossdb')": "bossdb",
-    "from mtneuro.bench.runner import _submitit_executor; _submitit_executor(None, None)": "cluster",
+    "from mtneuro.bench.executors import submitit_executor; submitit_executor(None, 'slurm', {})": "cluster",
 }
 CORE = [
     "from mtneuro.tasks.segmentation import CropBatches, confusion_matrix, train_segmentation",

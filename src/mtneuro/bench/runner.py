@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mtneuro import warning_lines
 from mtneuro.bench.cell import (
     CELLS_DIR,
     cell_dir,
@@ -206,7 +207,10 @@ def _run_inline(pending: list[CellState], out: Path, progress: Progress) -> None
 
 
 def _new_pool(jobs: int) -> cf.ProcessPoolExecutor:
-    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    # workers show warnings as the CLI does, less those this process has shown already
+    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=warning_lines.install,
+                                  initargs=(tuple(warning_lines.SHOWN),))
 
 
 class WorkerDied(RuntimeError):

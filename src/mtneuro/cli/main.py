@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import errno
-import os
 import platform
 import signal
 import sys
-import warnings
-from pathlib import Path
 from typing import Any
 
 import click
 
-from mtneuro import __version__
+from mtneuro import __version__, warning_lines
 from mtneuro import progress as _progress  # noqa: F401 - starts the log-line clock
 from mtneuro.cli.lazy import LazyGroup
 from mtneuro.errors import MtneuroError
+from mtneuro.warning_lines import other_rank
 
 COMMANDS = {
     "data": "mtneuro.cli.data:data",
@@ -65,31 +63,8 @@ def cli(ctx: click.Context) -> None:
         set_torch_threads()  # the CPUs this process may use (affinity, quota, OMP_NUM_THREADS)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """mtneuro's own warnings as one ``warning:`` line (the user needs what happened, not
-    which line of the library noticed it), each once a command (a run of several seeds
-    gives the same warning once per seed); others as Python shows them."""
-    if filename.startswith(_PACKAGE_DIR):
-        if _other_rank():  # every process of a torchrun job warns alike: the first speaks
-            return
-        if str(message) not in _SHOWN:
-            _SHOWN.add(str(message))
-            click.echo(f"warning: {message}", err=True)
-    else:
-        _python_showwarning(message, category, filename, lineno, file, line)
-
-
-_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 #: errors of a write that found no room (disk full, quota, RLIMIT_FSIZE)
 _NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
-_python_showwarning = warnings.showwarning
-_SHOWN: set[str] = set()
-
-
-def _other_rank() -> int:
-    """This process's rank in a torchrun job of several, 0 otherwise. Only rank 0 writes the
-    run folder, so only it can say whether there is a checkpoint to resume from."""
-    return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else 0
 
 
 #: Commands that keep checkpoints and continue from them with ``--resume``.
@@ -130,8 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors print one line and exit 2, Ctrl-C exits 130, SIGTERM 143."""
     import threading
 
-    warnings.showwarning = _show_warning
-    _SHOWN.clear()
+    warning_lines.install()
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
@@ -154,7 +128,7 @@ def _run(argv: list[str] | None) -> None:
         terminated = isinstance(err, Terminated) or isinstance(err.__cause__, Terminated)
         if terminated:
             message = "terminated (SIGTERM)" + message.removeprefix("interrupted")
-        if not _other_rank():  # the other ranks saved nothing: what they would say is wrong
+        if not other_rank():  # the other ranks saved nothing: what they would say is wrong
             click.echo(message, err=True)
         sys.exit(143 if terminated else 130)
     except click.UsageError as err:  # one line, not click's usage block
@@ -166,7 +140,7 @@ def _run(argv: list[str] | None) -> None:
         err.show()
         sys.exit(err.exit_code)
     except MtneuroError as err:
-        rank = _other_rank()  # tagged, not hidden: one rank's own failure must still show
+        rank = other_rank()  # tagged, not hidden: one rank's own failure must still show
         click.echo(f"error{f' (rank {rank})' if rank else ''}: {err}", err=True)
         sys.exit(2)
     except OSError as err:
