@@ -97,6 +97,10 @@ def test_cli_ddp_procs_flag(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "task1-roi-c1-byol-s0  (source phantom, pre-training under torchrun x2)" in out
     assert "task1-roi-c1-pca-s0  (source phantom)\n" in out
+    # the dry run's card says what the record's will: byol pre-trains under torchrun, pca not
+    byol, pca = out.split("task1-roi-c1-pca-s0")
+    assert "pre-training data-parallel on 2 processes" in byol
+    assert "data-parallel" not in pca
     with pytest.raises(SystemExit) as info:
         main(["bench", "--suite", str(suite), "--out", str(tmp_path / "o"), "--ddp-procs", "0", "--dry-run"])
     assert info.value.code == 2
@@ -221,6 +225,9 @@ def test_a_task1_cell_pretrains_under_torchrun_with_two_processes(tmp_path):
     }
     assert record["config"]["encoder"] == str((pretrain_dir / "encoder.pt").resolve())
     assert record["cell"]["ddp_procs"] == 2 and 0 <= record["headline"]["accuracy"] <= 1
+    deviation = ("pre-training data-parallel on 2 processes (reference: one process, "
+                 "scripts/task1_ssl.py)")
+    assert record["deviations"].count(deviation) == 1
     pretrain_record = json.loads((pretrain_dir / "metrics.json").read_text())
     assert pretrain_record["metrics"]["world_size"] == 2
     assert pretrain_record["config"]["method"] == "byol" and pretrain_record["config"]["epochs"] == 1

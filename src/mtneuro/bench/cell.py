@@ -46,6 +46,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from mtneuro.bench.ddp import ddp_deviations
 from mtneuro.bench.suite import Cell
 from mtneuro.config import to_dict
 from mtneuro.data.checksums import sha256_file
@@ -291,6 +292,7 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
         spec = _task(task)
         config = cell_config(spec, cell)
         config_dict, card = to_dict(config), spec.protocol_card(config)
+        card["deviations"] = [*card["deviations"], *ddp_deviations(cell, config)]
         ddp = None
         if cell.ddp_procs > 1:
             from mtneuro.bench.ddp import pretrain_under_torchrun
@@ -319,10 +321,7 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
         # the card judges the cell's own config, not the encoder DDP wrote
         result.config = {**result.config, "ddp": ddp}
         result.card = spec.protocol_card(config, result.source)
-        if ddp:
-            result.card["deviations"].append(
-                f"pre-training data-parallel on {cell.ddp_procs} processes (reference: one "
-                "process, scripts/task1_ssl.py)")
+        result.card["deviations"] = [*result.card["deviations"], *ddp_deviations(cell, config)]
         write_result(result, directory)
     return {"id": cell.id, "status": "complete", "wall_s": result.wall_s,
             "headline": result.headline, "error": None}

@@ -179,6 +179,15 @@ def check_cell_ddp(task: Any, config: Any, cell: Any) -> None:
                               "--ddp-procs)") from None
 
 
+def ddp_deviations(cell: Any, config: Any) -> list[str]:
+    """The protocol-card line of a cell whose pre-training runs under torchrun (the card of
+    its record and of ``--dry-run``); none where the cell pre-trains nothing."""
+    if cell.ddp_procs <= 1 or getattr(config, "pretrain", None) is None:
+        return []
+    return [f"pre-training data-parallel on {cell.ddp_procs} processes (reference: one "
+            "process, scripts/task1_ssl.py)"]
+
+
 def pretrain_under_torchrun(task: Any, config: Any, cell: Any, directory: Path,
                             *, threads: int | None = None) -> tuple[Any, dict[str, Any] | None]:
     """Pre-train ``config``'s encoder under torchrun (see the module docstring).

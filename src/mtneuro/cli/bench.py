@@ -56,6 +56,7 @@ def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> N
     (with ``--resume``: keep it, rerun it or run it; skip it where its recording is not
     downloaded), and its protocol card."""
     from mtneuro.bench.cell import cell_config
+    from mtneuro.bench.ddp import ddp_deviations
     from mtneuro.bench.plan import (
         MARKS,
         NOT_DOWNLOADED,
@@ -92,7 +93,9 @@ def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> N
                 mark = f"to run: {why}"
         counts[kind] = counts.get(kind, 0) + 1
         click.echo(f"{cell.id}  ({data}{preset}{ddp})" + (f"  [{mark}]" if mark else ""))
-        lines = card_lines(task.protocol_card(config))
+        card = task.protocol_card(config)
+        card["deviations"] = [*card["deviations"], *ddp_deviations(cell, config)]
+        lines = card_lines(card)
         click.echo("    (protocol card as above)" if lines == previous else "\n".join(lines))
         previous = lines
     summary = _plan_counts(counts, missing, reasons)
