@@ -374,6 +374,34 @@ def test_a_failed_launch_names_the_process_error_then_the_tail(tmp_path, log, ca
         f"--- last lines of the processes' output ---\n{tail}")
 
 
+_KILLED_LOG = """[rank0]: RuntimeError: [gloo/pair.cc:545] Read error: Connection reset by peer
+Failures:
+[1]:
+  rank      : 0 (local_rank: 0)
+  exitcode  : -15 (pid: 12633)  (SIGTERM)
+Root Cause (first observed failure):
+[0]:
+  time      : 2026-12-06_15:41:33
+  host      : localhost
+  rank      : 1 (local_rank: 1)
+  exitcode  : -9 (pid: 12634)  (SIGKILL)
+  error_file: <N/A>
+"""
+
+
+def test_a_killed_process_is_named_not_the_survivors_symptom(tmp_path):
+    from mtneuro.bench.ddp import _failure_message
+
+    path = tmp_path / "torchrun.log"
+    path.write_text(_KILLED_LOG)
+    first = _failure_message(path, 2, 1).splitlines()[0]
+    assert first == ("SSL pre-training under torchrun (2 processes) failed: the process of rank 1 "
+                     f"was killed (SIGKILL) (log: {path})")
+    # a root cause that exited with an error of its own keeps that error
+    path.write_text(_KILLED_LOG.replace("-9 (pid: 12634)  (SIGKILL)", "2 (pid: 12634)"))
+    assert "failed: RuntimeError: [gloo/pair.cc:545]" in _failure_message(path, 2, 1)
+
+
 def test_the_ddp_record_carries_the_pretraining_summary(monkeypatch, tmp_path):
     from mtneuro.bench import ddp
     from mtneuro.bench.cell import cell_config

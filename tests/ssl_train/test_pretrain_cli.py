@@ -296,3 +296,30 @@ def test_under_torchrun_a_batch_or_pool_the_processes_cannot_share_fails_before_
     code, printed = run_cli(["pretrain", "--quick", "--config", str(tmp_path / "c.yaml"),
                              "--out", str(tmp_path / "b")], capsys)
     assert code == 2 and "error: pool_size: 6 does not split among 4 processes" in printed.err
+
+
+@pytest.mark.parametrize(("saved", "world_size"), [(True, "1"), (True, "2"), (False, "1")])
+def test_an_unexpected_error_after_a_checkpoint_says_resume_goes_on(tmp_path, capsys,
+                                                                    monkeypatch, saved,
+                                                                    world_size):
+    from mtneuro import checkpoint_io
+    from mtneuro.tasks.pretrain import run as pretrain_run
+
+    def lost(config):  # what gloo raises on rank 0 when another process is killed
+        raise RuntimeError("[gloo/pair.cc:545] Read error: Connection reset by peer")
+
+    monkeypatch.setattr(pretrain_run, "run_pretrain", lost)
+    monkeypatch.setattr(checkpoint_io, "saved_this_process", lambda: saved)
+    monkeypatch.setenv("WORLD_SIZE", world_size)
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(RuntimeError, match="Connection reset by peer"):  # the traceback stays
+        main(["pretrain", "--source", "digits", "--quick", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    if not saved:
+        assert "--resume" not in err
+        return
+    lost_line = (" (under torchrun: another process may have ended first, see its lines)"
+                 if world_size == "2" else "")
+    assert err.splitlines()[-1] == (
+        f"error: the run stopped on the error below{lost_line}; its last checkpoint is kept: "
+        "rerun the same command with --resume once the cause is fixed")

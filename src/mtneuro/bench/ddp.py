@@ -134,7 +134,10 @@ def _failure_message(log: Path, nproc: int, returncode: int) -> str:
     # a process's one-line error may be untagged while torchrun's own summary is tagged
     errors = [line.strip() for group in (ranks, lines) for line in group
               if _ERROR_LINE.match(line.strip()) and "ChildFailedError" not in line]
-    if errors:
+    killed = _killed_root_cause(lines)
+    if killed:  # a killed process writes no error: the others' errors are its symptoms
+        cause = killed
+    elif errors:
         cause = errors[0]
     elif returncode:
         cause = f"exit code {returncode}"
@@ -143,6 +146,23 @@ def _failure_message(log: Path, nproc: int, returncode: int) -> str:
     tail = "\n".join((ranks or lines)[-TAIL_LINES:])
     return (f"SSL pre-training under torchrun ({nproc} processes) failed: {cause} (log: {log})\n"
             f"--- last lines of the processes' output ---\n{tail}")
+
+
+_ROOT_RANK = re.compile(r"^\s*rank\s*:\s*(\d+)")
+_ROOT_SIGNAL = re.compile(r"^\s*exitcode\s*:\s*(-\d+).*\((SIG\w+)\)")
+
+
+def _killed_root_cause(lines: list[str]) -> str | None:
+    """torchrun's "Root Cause" entry when it is a process ended by a signal, as
+    ``"process of rank 1 was killed (SIGKILL)"``; else None."""
+    for start, line in enumerate(lines):
+        if line.startswith("Root Cause"):
+            block = lines[start + 1:start + 8]
+            rank = next((m.group(1) for b in block if (m := _ROOT_RANK.match(b))), None)
+            signal = next((m.group(2) for b in block if (m := _ROOT_SIGNAL.match(b))), None)
+            if rank is not None and signal is not None:
+                return f"the process of rank {rank} was killed ({signal})"
+    return None
 
 
 def _pretrain_summary(out: Path) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import platform
 import signal
 import sys
@@ -92,6 +93,19 @@ def _interrupted(argv: list[str]) -> str:
     return "interrupted"
 
 
+def _resume_hint(argv: list[str]) -> str | None:
+    """After an unexpected error: that the last checkpoint is kept and ``--resume`` goes on,
+    where this process wrote one (rank 0 under torchrun); else None."""
+    command = next((a for a in argv if not a.startswith("-")), "")
+    saved = sys.modules.get("mtneuro.checkpoint_io")
+    if command not in ("pretrain", "task2") or not (saved and saved.saved_this_process()):
+        return None
+    lost = " (under torchrun: another process may have ended first, see its lines)" if (
+        int(os.environ.get("WORLD_SIZE", "1")) > 1) else ""
+    return (f"error: the run stopped on the error below{lost}; its last checkpoint is kept: "
+            "rerun the same command with --resume once the cause is fixed")
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, a scheduler's stop), raised where the command runs so that its
     clean-up and Ctrl-C's message apply; by default SIGTERM ended it with no word."""
@@ -151,6 +165,13 @@ def _run(argv: list[str] | None) -> None:
         sys.exit(1)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
+    except Exception:
+        # an unexpected failure (a bug, another torchrun process lost) after a checkpoint:
+        # the traceback follows, but what is kept and how to go on comes first
+        hint = _resume_hint(sys.argv[1:] if argv is None else argv)
+        if hint:
+            click.echo(hint, err=True)
+        raise
     if isinstance(result, int) and result != 0:
         sys.exit(result)
 
