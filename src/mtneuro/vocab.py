@@ -27,6 +27,11 @@ SEGMENTATION_MODEL_DIMS: dict[str, str] = {
     "ssl-unet": "2d", "unet3d": "3d", "vnet": "3d", "highresnet": "3d",
 }
 SEGMENTATION_MODELS: tuple[str, ...] = tuple(SEGMENTATION_MODEL_DIMS)
+#: the published zoos: 2D (segmentation-models-pytorch, not our SSL U-Net) and 3D (MONAI)
+PAPER_MODELS_2D: tuple[str, ...] = tuple(n for n, d in SEGMENTATION_MODEL_DIMS.items()
+                                         if d == "2d" and n != "ssl-unet")
+PAPER_MODELS_3D: tuple[str, ...] = tuple(n for n, d in SEGMENTATION_MODEL_DIMS.items()
+                                         if d == "3d")
 #: Methods of neural decoding (:mod:`mtneuro.tasks.neural`).
 NEURAL_METHODS: tuple[str, ...] = ("myow", "byol", "supervised", "pca", "raw")
 #: neural methods with no encoder to train (a training length does not apply)

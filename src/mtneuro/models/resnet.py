@@ -26,7 +26,6 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torchvision
 from torch import nn
 
 from mtneuro.errors import ConfigError
@@ -73,7 +72,10 @@ class TorchvisionResNet18(nn.Module):
         self.in_channels = _check_channels(in_channels)
         self.stem_kind = check_choice("stem", stem, ("small", "imagenet"))
         self.spatial_dims = 2
-        net = torchvision.models.resnet18(weights=None)
+        # imported here: torchvision imports torch._dynamo (~1-2 s) for every command
+        from torchvision.models import resnet18
+
+        net = resnet18(weights=None)
         if stem == "small":
             net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
             net.maxpool = nn.Identity()

@@ -38,14 +38,16 @@ from mtneuro.input_sides import MODEL_INPUT_SIDES, InputSide
 from mtneuro.models import segmentation_2d, segmentation_3d
 from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.registry import Registry, check_choice
-from mtneuro.vocab import SEGMENTATION_MODEL_DIMS
+from mtneuro.vocab import (  # the zoos, re-exported beside the registry that builds them
+    PAPER_MODELS_2D,
+    PAPER_MODELS_3D,  # noqa: F401
+    SEGMENTATION_MODEL_DIMS,
+)
 
 SEGMENTATION_MODELS: Registry[nn.Module] = Registry("segmentation model")
 #: name -> "2d" or "3d" (:data:`mtneuro.vocab.SEGMENTATION_MODEL_DIMS`).
 MODEL_DIMS = SEGMENTATION_MODEL_DIMS
 #: The networks of the MTNeuro task-2 table, in its order.
-PAPER_MODELS_2D = tuple(n for n, d in MODEL_DIMS.items() if d == "2d" and n != "ssl-unet")
-PAPER_MODELS_3D = tuple(n for n, d in MODEL_DIMS.items() if d == "3d")
 
 
 def _register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:

@@ -22,9 +22,9 @@ from typing import Any
 
 from mtneuro.data.spec import Z_SPLITS
 from mtneuro.data.tiles import covering_starts
-from mtneuro.models.segmentation import PAPER_MODELS_2D, model_dim
 from mtneuro.tasks.protocol import card, data_deviations, differs
 from mtneuro.tasks.segmentation.config import block_depth
+from mtneuro.vocab import PAPER_MODELS_2D, SEGMENTATION_MODEL_DIMS
 
 #: Card version per dimension; 3D v2: z ranges covered to their end (v1 dropped the slices
 #: after the last whole block: 2 of the 50 test slices of every region).
@@ -102,7 +102,8 @@ def _block_deviations(config: Any) -> list[str]:
 
 def task2_card(config: Any, source: str | Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Protocol card of a :class:`~mtneuro.tasks.segmentation.run.Task2Config`."""
-    dim = config.dim or model_dim(config.model)
+    # the dims table, not the models module: that imports smp and MONAI (seconds) for a card
+    dim = config.dim or SEGMENTATION_MODEL_DIMS[config.model]
     out = _model_deviations(config, dim)
     for key, (reference, where) in reference_train(dim).items():
         if key == "momentum" and config.train.optimizer != "sgd":

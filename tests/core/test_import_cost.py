@@ -1,0 +1,31 @@
+"""Commands that never build a network do not import the libraries that build them.
+
+torchvision imports torch._dynamo, segmentation-models-pytorch and MONAI their model zoos:
+seconds at every start of `bench --dry-run` (protocol cards) or a PCA / NMF run, for
+nothing they use. Checked in a fresh interpreter, where ``sys.modules`` starts empty.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("torchvision", "segmentation_models_pytorch", "monai")
+
+CARDS_AND_PCA = """
+import sys
+from mtneuro.tasks.registry import get_task
+import mtneuro.tasks.region, mtneuro.tasks.semantic_probe  # task 1 / task 3 run modules
+for task, values in (("task2", {"model": "unet"}), ("task2", {"model": "unet3d"}),
+                     ("task1", {"method": "pca"}), ("task3", {"method": "nmf"})):
+    spec = get_task(task)
+    spec.protocol_card(spec.make_config("quick", values))
+print(" ".join(name for name in %r if name in sys.modules))
+"""
+
+
+def test_protocol_cards_and_pixel_methods_import_no_model_zoo():
+    done = subprocess.run([sys.executable, "-c", CARDS_AND_PCA % (HEAVY,)], capture_output=True,
+                          text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""  # names of the heavy modules that were imported
