@@ -115,6 +115,8 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
     "static-fp32": ({"step": "static", "amp": "none"}, {}, "static step in fp32"),
     "cuda-graph": ({"step": "cuda_graph"}, {}, "whole step captured in a CUDA graph"),
     "cuda-graph-fp32": ({"step": "cuda_graph", "amp": "none"}, {}, "CUDA graph, fp32"),
+    "third-view": ({"mining_view": "third"}, {},
+                   "defaults, MYOW's query from a third view (tasks' paper preset; own dloss)"),
     "fuse-views": ({"step": "eager", "fuse_target_views": True}, {},
                    "one target forward for all views (NOT the MTNeuro protocol)"),
     "cuda-graph-fuse-views": ({"step": "cuda_graph", "fuse_target_views": True}, {},

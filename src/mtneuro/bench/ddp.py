@@ -159,9 +159,9 @@ def _killed_root_cause(lines: list[str]) -> str | None:
         if line.startswith("Root Cause"):
             block = lines[start + 1:start + 8]
             rank = next((m.group(1) for b in block if (m := _ROOT_RANK.match(b))), None)
-            signal = next((m.group(2) for b in block if (m := _ROOT_SIGNAL.match(b))), None)
-            if rank is not None and signal is not None:
-                return f"the process of rank {rank} was killed ({signal})"
+            sig = next((m.group(2) for b in block if (m := _ROOT_SIGNAL.match(b))), None)
+            if rank is not None and sig is not None:
+                return f"the process of rank {rank} was killed ({sig})"
     return None
 
 
