@@ -7,7 +7,8 @@
 #   2. SSL MYOW image step (ssl_throughput.py), batch 64 then batch 8: the straightforward
 #      loop, the eager fp32 step (the dloss reference), the current default and one row
 #      per candidate (static step, CUDA graph, fused target views, host index copies,
-#      fused SGD); each batch size in its own process;
+#      fused SGD; at batch 64 also the third mining view of the paper preset); each batch
+#      size in its own process;
 #   3. the MTNeuro reference trainer (if REF and REF_BENCH are set), batch 64 and 8;
 #   4. end to end: `mtneuro pretrain --method myow --source phantom --device cuda
 #      --batch-size 64` for E2E_EPOCHS epochs over the 1,076 ROI-C1 tiles, with the
@@ -98,7 +99,7 @@ ssl() {  # ssl_throughput.py with the common arguments, rows appended to ssl.jso
 CORE=(baseline eager-fp32 default static cuda-graph cuda-graph-fp32 cuda-graph-fuse-views)
 if ! skipped 2; then
     stage "2. SSL image step, batch 64"
-    ssl "$(limit 90)" --workloads image "${B64[@]}" --variants "${CORE[@]}"
+    ssl "$(limit 90)" --workloads image "${B64[@]}" --variants "${CORE[@]}" third-view
     stage "2. SSL image step, batch 8"
     ssl "$(limit 60)" --workloads image "${B8[@]}" --variants "${CORE[@]}" eager-host-indices eager-fused-sgd
 fi
