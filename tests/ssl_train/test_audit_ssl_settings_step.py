@@ -252,6 +252,24 @@ def test_dist_info_and_a_device_pre_training_does_not_run_on(monkeypatch):
         distributed.init_distributed("mps")
 
 
+def test_more_processes_than_gpus_is_named_before_cuda_is_touched(monkeypatch):
+    from mtneuro.ssl import distributed
+
+    set_to = []
+    monkeypatch.setattr(distributed, "resolve_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "set_device", set_to.append)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("LOCAL_RANK", "2")  # torchrun --nproc_per_node 3 on a 2-GPU node
+    with pytest.raises(ConfigError, match=r"^device cuda: this process needs GPU 2 \(LOCAL_RANK "
+                                          r"2\) but 2 GPU\(s\) are visible; run at most 2 "):
+        distributed.init_distributed("cuda")
+    assert set_to == []
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert distributed.init_distributed("cuda").device == torch.device("cuda", 1)
+    assert set_to == [1]
+
+
 def _flags(info: object) -> tuple[bool, bool]:
     return info.is_main, info.enabled
 

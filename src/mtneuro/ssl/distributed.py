@@ -73,6 +73,11 @@ def init_distributed(device: str = "cpu") -> DistInfo:
             raise ConfigError(f"device {device!r}: under torchrun each process takes GPU "
                               "LOCAL_RANK; use --device cuda (CUDA_VISIBLE_DEVICES picks GPUs)")
         index = local_rank if torch_device.index is None else torch_device.index
+        visible = torch.cuda.device_count()
+        if index >= visible:  # torch's own error names an "invalid device ordinal" only
+            raise ConfigError(f"device cuda: this process needs GPU {index} (LOCAL_RANK "
+                              f"{local_rank}) but {visible} GPU(s) are visible; run at most "
+                              f"{visible} processes per node (torchrun --nproc_per_node)")
         torch.cuda.set_device(index)
         torch_device = torch.device("cuda", index)
     if world_size <= 1:
