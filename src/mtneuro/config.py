@@ -38,6 +38,12 @@ def positive(kind: str = "int") -> dict[str, Any]:
     return check(lambda v: v > 0, f"{kind} > 0")
 
 
+def some_seeds() -> dict[str, Any]:
+    """Field metadata of a list of seeds: at least one, none twice (a repeated seed reruns
+    the same run, and two identical results would read as a method seeds do not change)."""
+    return check(lambda v: len(v) > 0 and len(set(v)) == len(v), "at least one seed, none twice")
+
+
 def in_unit_interval(closed_right: bool = False) -> dict[str, Any]:
     if closed_right:
         return check(lambda v: 0 <= v <= 1, "float in [0, 1]")

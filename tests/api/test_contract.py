@@ -98,3 +98,13 @@ def test_result_round_trips_and_reads_schema_1_records(tmp_path):
     assert back.card["deviations"] == []
     with pytest.raises(ConfigError, match="schema_version 3 is not supported"):
         Result.from_json({**old, "schema_version": 3})
+
+
+@pytest.mark.parametrize(("task", "values"), [
+    ("task1", {"method": "supervised"}), ("task3", {"method": "pca"}), ("task2", {"model": "unet"})])
+def test_a_seed_given_twice_in_a_config_is_refused(task, values):
+    """``seeds: [0, 0]`` reran seed 0 and reported "deterministic: identical over 2 seeds" for a
+    method whose seeds move its accuracy; --seeds, evaluate() and bench already refused it."""
+    with pytest.raises(ConfigError, match=r"^seeds: expected at least one seed, none twice, "
+                                          r"got \[0, 0\]$"):
+        get_task(task).make_config("quick", {**values, "seeds": [0, 0]})

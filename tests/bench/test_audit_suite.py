@@ -20,9 +20,12 @@ ENTRY = {"task": "tiny", "setting": "a", "methods": ["ok"]}
 
 @pytest.mark.parametrize(("data", "message"), [
     ({"name": "t", "grid": [{**ENTRY, "seeds": []}]},
-     "suite: grid[0].seeds: expected at least one seed, got []"),
+     "suite: grid[0].seeds: expected at least one seed, none twice, got []"),
     ({"name": "t", "seeds": [], "grid": [ENTRY]},
-     "suite: seeds: expected at least one seed, got []"),
+     "suite: seeds: expected at least one seed, none twice, got []"),
+    # a seed twice reruns one run (it was refused as "two grid entries give cell ...")
+    ({"name": "t", "grid": [{**ENTRY, "seeds": [0, 0]}]},
+     "suite: grid[0].seeds: expected at least one seed, none twice, got [0, 0]"),
     ({"name": "t", "grid": []}, "suite: grid: expected at least one grid entry, got []"),
     ([ENTRY], "suite: expected a mapping at the top level, got list"),
     ({"name": "t", "grid": [ENTRY, {**ENTRY, "tags": "x"}]},

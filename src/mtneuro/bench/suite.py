@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from mtneuro.config import check, from_mapping, load_yaml_mapping
+from mtneuro.config import check, from_mapping, load_yaml_mapping, some_seeds
 from mtneuro.errors import ConfigError
 from mtneuro.registry import unknown_name_message
 
@@ -85,7 +85,7 @@ class GridEntry:
     methods: tuple[str, ...] = field(metadata=check(_non_empty, "at least one method"))
     preset: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    seeds: tuple[int, ...] | None = field(default=None, metadata=check(_non_empty, "at least one seed"))
+    seeds: tuple[int, ...] | None = field(default=None, metadata=some_seeds())
     tag: str | None = None
     ddp: DDPOptions | None = None
 
@@ -103,7 +103,7 @@ class Suite:
     description: str = ""
     source: str = "phantom"
     source_params: dict[str, Any] = field(default_factory=dict)
-    seeds: tuple[int, ...] = field(default=(0,), metadata=check(_non_empty, "at least one seed"))
+    seeds: tuple[int, ...] = field(default=(0,), metadata=some_seeds())
     ddp: DDPOptions | None = None
     jobs: int | Literal["auto"] = field(
         default=1, metadata=check(lambda v: v == "auto" or v >= 1, "'auto' or int >= 1"))

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mtneuro.config import check, from_mapping
+from mtneuro.config import check, from_mapping, some_seeds
 from mtneuro.data.datasets import RegionTileDataset
 from mtneuro.data.sources import SOURCE_NAMES, open_source
 from mtneuro.data.spec import REGIONS, region_setting
@@ -33,7 +33,7 @@ QUICK = {"z_step": 8, "backbone": "resnet-tiny", "nmf_max_iter": 100}
 FULL = {"z_step": 1, "backbone": "resnet18", "nmf_max_iter": 200}
 Method = Literal[VOLUME_METHODS]
 #: Checks of fields of the task-1 / task-3 configs: seeds, and sides tiles are resized to.
-SOME_SEEDS = check(lambda v: len(v) > 0, "at least one seed")
+SOME_SEEDS = some_seeds()
 EVEN_SIDE = check(lambda v: v >= 4 and v % 2 == 0, "even int >= 4")
 SPLITS = ("train", "val", "test")
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mtneuro.config import check, from_mapping, in_unit_interval, positive
+from mtneuro.config import check, from_mapping, in_unit_interval, positive, some_seeds
 from mtneuro.errors import ConfigError
 from mtneuro.input_sides import check_crop_and_window, check_input_depth
 from mtneuro.registry import check_choice
@@ -126,9 +126,7 @@ class Task2Config:
     dim: Literal["2d", "3d"] | None = None
     source: str = "phantom"
     source_params: dict[str, Any] = field(default_factory=dict)
-    seeds: tuple[int, ...] = field(
-        default=(0,), metadata=check(lambda v: len(v) > 0, "at least one seed")
-    )
+    seeds: tuple[int, ...] = field(default=(0,), metadata=some_seeds())
     encoder: str | None = None
     encoder_name: str | None = None
     encoder_weights: str | None = None
