@@ -201,3 +201,7 @@ def test_a_slice_step_is_no_deviation_of_a_one_slice_source():
     assert any(d.startswith("every n-th slice, n = 8") for d in task3_card(task3)["deviations"])
     assert not any(d.startswith("every n-th slice") for d in task3_card(task3, "slice")
                    ["deviations"])
+    # in 3D the step takes blocks, 8 slices each: 8n slices apart, which "slice" would hide
+    blocks = task1_card(task1_config(method="pca", quick=True, dim="3d"), "phantom")
+    assert ("every n-th 8-slice block, n = 8 (reference 1, taskconfig/task1.json:18-20, all "
+            "slices)") in blocks["deviations"]

@@ -45,7 +45,7 @@ from mtneuro.vocab import VOLUME_METHODS
 )
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="supervised epochs")
 @click.option("--z-step", type=click.IntRange(min=1), default=None,
-              help="keep every N-th slice of each split")
+              help="keep every N-th slice of each split (3D: every N-th 8-slice block)")
 @volume_run_options("Task1Config")
 def task1(setting, method, source, source_params, dim, seeds, encoder, quick, protocol, epochs,
           z_step, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:

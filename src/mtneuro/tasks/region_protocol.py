@@ -247,7 +247,9 @@ def _resized_deviations(config: Any, recipe: RegionRecipe) -> list[str]:
 def _size_deviations(config: Any, source: Any) -> list[str]:
     from mtneuro.tasks.protocol import differs, slice_step_differs
 
-    out = slice_step_differs("every n-th slice, n =", config.preset("z_step"),
+    # 3D samples are 8-slice blocks, and the step takes every n-th block (8n slices apart)
+    unit = "every n-th slice" if config.dim == "2d" else "every n-th 8-slice block"
+    out = slice_step_differs(f"{unit}, n =", config.preset("z_step"),
                              "taskconfig/task1.json:18-20, all slices", source)
     if config.method in SUPERVISED_METHODS:
         out += differs("backbone", config.preset("backbone"), "resnet18", f"{_SUP}:12")
