@@ -39,12 +39,15 @@ def test_the_card_of_full_pretraining_names_only_what_differs() -> None:
     own = pretraining_deviations(TASK1.make_config(None, {"method": "myow-merged", **BOSSDB,
                                                          "pretrain": {"mining_view": "a"}}))
     assert [line.split(" (reference")[0] for line in own] == ["pre-training mining_view a"]
-    changed = TASK1.make_config(None, {"method": "byol", **BOSSDB, "pretrain": {
-        "amp": "auto", "same_crop_on_batch": False, "exclude_bias_and_norm": True}})
-    lines = pretraining_deviations(changed)
+    changed = {"method": "byol", **BOSSDB, "pretrain": {
+        "amp": "auto", "same_crop_on_batch": False, "exclude_bias_and_norm": True}}
+    lines = pretraining_deviations(TASK1.make_config(None, {**changed, "device": "auto"}))
     assert [line.split(" (reference")[0] for line in lines] == [
         "pre-training same_crop_on_batch off", "pre-training exclude_bias_and_norm on",
         "pre-training amp auto"]
+    # on CPU, amp auto is full precision: the reference's fp32, no departure
+    on_cpu = pretraining_deviations(TASK1.make_config(None, {**changed, "device": "cpu"}))
+    assert on_cpu == lines[:2]
 
 
 def test_every_parameter_is_decayed_when_biases_and_norms_are_not_excluded() -> None:

@@ -205,3 +205,11 @@ def test_a_slice_step_is_no_deviation_of_a_one_slice_source():
     blocks = task1_card(task1_config(method="pca", quick=True, dim="3d"), "phantom")
     assert ("every n-th 8-slice block, n = 8 (reference 1, taskconfig/task1.json:18-20, all "
             "slices)") in blocks["deviations"]
+
+
+def test_the_quick_card_of_supervised_mixup_names_the_mixup():
+    quick = task1_card(task1_config(method="supervised-mixup", quick=True))["deviations"]
+    assert quick[0] == ("no mixup script was released: mixup (alpha 0.2) added to the "
+                        "scripts/task1_sup.py recipe")
+    plain = task1_card(task1_config(method="supervised", quick=True))["deviations"]
+    assert quick[1:] == plain  # the rest of the recipe is the same

@@ -194,9 +194,7 @@ def _paper_deviations(config: Any, recipe: RegionRecipe) -> list[str]:
     out: list[str] = []
     if method in SUPERVISED_METHODS:
         ref = PAPER_SUPERVISED
-        if method == "supervised-mixup":
-            out.append(f"no mixup script was released: mixup (alpha {config.mixup_alpha}) added "
-                       "to the scripts/task1_sup.py recipe")
+        out += _mixup(config)
         out += differs("epochs", recipe.epochs, ref["epochs"], f"{_SUP}:9")
         out += differs("batch", recipe.batch_size, ref["batch_size"], f"{_SUP}:10")
         out += differs("SGD lr", recipe.lr, ref["lr"], f"{_SUP}:8")
@@ -224,11 +222,19 @@ def _paper_deviations(config: Any, recipe: RegionRecipe) -> list[str]:
     return out
 
 
+def _mixup(config: Any) -> list[str]:
+    if config.method != "supervised-mixup":
+        return []
+    return [f"no mixup script was released: mixup (alpha {config.mixup_alpha}) added to the "
+            "scripts/task1_sup.py recipe"]
+
+
 def _resized_deviations(config: Any, recipe: RegionRecipe) -> list[str]:
     size = recipe.input_size
     scored = f"{size // 2}-px quadrant crops" if recipe.test_input == "quadrants" else "whole"
     if config.method in SUPERVISED_METHODS:
-        return [f"tiles resized to {size} px, tested as {scored} (reference: whole 256-px tiles, "
+        return [*_mixup(config),
+                f"tiles resized to {size} px, tested as {scored} (reference: whole 256-px tiles, "
                 "scripts/task1_sup.py:22-24,143-149)",
                 f"SGD lr {recipe.lr}, momentum {recipe.momentum}, weight decay "
                 f"{recipe.weight_decay}, batch {recipe.batch_size}, {recipe.epochs} epochs, cosine "
