@@ -35,5 +35,5 @@ TASK1 = Task(
     encoder="image",
     encoder_method=ENCODER_METHOD,
     pretrain_methods=SSL_METHODS,
-    complete="mtneuro.tasks.volume:with_pretrain",
+    complete="mtneuro.tasks.region_unused:complete_task1",
 )
