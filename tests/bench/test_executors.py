@@ -55,6 +55,9 @@ def test_submitit_local_knows_its_parameters_and_their_types(tmp_path):
         check_executor("submitit-local", {"timeout_min": "abc"})
     with pytest.raises(ConfigError, match=r"^--executor-param nodes: expected int, got True$"):
         check_executor("submitit-local", {"nodes": True})
+    check_executor("submitit-local", {"stderr_to_stdout": True})  # submitit reads it too
+    with pytest.raises(ConfigError, match=r"^--executor-param stderr_to_stdout: expected bool, "):
+        check_executor("submitit-local", {"stderr_to_stdout": 1})
     assert submitit_executor(tmp_path / "a", "submitit-local", {}).parameters["timeout_min"] == (
         LOCAL_TIMEOUT_MIN)
     assert submitit_executor(tmp_path / "b", "submitit-local",

@@ -415,6 +415,13 @@ def test_a_killed_process_is_named_not_the_survivors_symptom(tmp_path):
     first = _failure_message(path, 2, 1).splitlines()[0]
     assert first == ("SSL pre-training under torchrun (2 processes) failed: the process of rank 1 "
                      f"was killed (SIGKILL) (log: {path})")
+    # torch before 2026 named the signal on the traceback line only
+    older = _KILLED_LOG.replace("-9 (pid: 12634)  (SIGKILL)", "-9 (pid: 12634)").replace(
+        "  error_file: <N/A>", "  traceback : Signal 9 (SIGKILL) received by PID 12634")
+    path.write_text(older)
+    assert "failed: the process of rank 1 was killed (SIGKILL)" in _failure_message(path, 2, 1)
+    path.write_text(_KILLED_LOG.replace("-9 (pid: 12634)  (SIGKILL)", "-9 (pid: 12634)"))
+    assert "failed: the process of rank 1 was killed (signal 9)" in _failure_message(path, 2, 1)
     # a root cause that exited with an error of its own keeps that error
     path.write_text(_KILLED_LOG.replace("-9 (pid: 12634)  (SIGKILL)", "2 (pid: 12634)"))
     assert "failed: RuntimeError: [gloo/pair.cc:545]" in _failure_message(path, 2, 1)

@@ -149,19 +149,24 @@ def _failure_message(log: Path, nproc: int, returncode: int) -> str:
 
 
 _ROOT_RANK = re.compile(r"^\s*rank\s*:\s*(\d+)")
-_ROOT_SIGNAL = re.compile(r"^\s*exitcode\s*:\s*(-\d+).*\((SIG\w+)\)")
+_ROOT_EXIT = re.compile(r"^\s*exitcode\s*:\s*(-?\d+)")
+_SIGNAL_NAME = re.compile(r"\((SIG[A-Z0-9]+)\)")  # on the exitcode or the traceback line
 
 
 def _killed_root_cause(lines: list[str]) -> str | None:
     """torchrun's "Root Cause" entry when it is a process ended by a signal, as
-    ``"process of rank 1 was killed (SIGKILL)"``; else None."""
+    ``"the process of rank 1 was killed (SIGKILL)"``; else None."""
     for start, line in enumerate(lines):
-        if line.startswith("Root Cause"):
-            block = lines[start + 1:start + 8]
-            rank = next((m.group(1) for b in block if (m := _ROOT_RANK.match(b))), None)
-            sig = next((m.group(2) for b in block if (m := _ROOT_SIGNAL.match(b))), None)
-            if rank is not None and sig is not None:
-                return f"the process of rank {rank} was killed ({sig})"
+        if not line.startswith("Root Cause"):
+            continue
+        block = lines[start + 1:start + 9]
+        rank = next((m.group(1) for b in block if (m := _ROOT_RANK.match(b))), None)
+        code = next((int(m.group(1)) for b in block if (m := _ROOT_EXIT.match(b))), 0)
+        if rank is None or code >= 0:
+            return None
+        name = next((m.group(1) for b in block if (m := _SIGNAL_NAME.search(b))),
+                    f"signal {-code}")
+        return f"the process of rank {rank} was killed ({name})"
     return None
 
 

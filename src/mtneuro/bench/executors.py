@@ -23,6 +23,7 @@ LOCAL_TIMEOUT_MIN = 24 * 60
 LOCAL_PARAMETERS: dict[str, tuple[type, ...]] = {
     "timeout_min": (int, float), "gpus_per_node": (int,), "visible_gpus": (list,),
     "tasks_per_node": (int,), "nodes": (int,), "signal_delay_s": (int,), "setup": (list,),
+    "stderr_to_stdout": (bool,),
 }
 _JOB_NAME = "mtneuro-bench"
 
@@ -48,7 +49,8 @@ def submitit_executor(folder: Path, executor: str, params: Mapping[str, Any] | N
         if expected is None:
             raise ConfigError(f"--executor-param {key}: not a parameter of submitit-local "
                               f"(expected one of {', '.join(LOCAL_PARAMETERS)})")
-        if not isinstance(value, expected) or isinstance(value, bool):
+        # a bool is an int to Python, but true is no count of nodes or GPUs
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
             names = " or ".join(t.__name__ for t in expected)
             raise ConfigError(f"--executor-param {key}: expected {names}, got {value!r}")
     built = submitit.LocalExecutor(folder=folder)
