@@ -8,8 +8,10 @@ It logs every run to ``$TINY_LOG`` so tests can see which cells actually ran.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +124,14 @@ def tiny_task(tmp_path, monkeypatch):
     yield log
     for name in ("tiny", "task1", "tinyssl"):
         registry.unregister_task(name)
+
+
+@pytest.fixture
+def fake_srun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PATH with an ``srun`` on it: submitit then takes this machine for a SLURM node."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    srun = bin_dir / "srun"
+    srun.write_text("#!/bin/sh\nexit 0\n")
+    srun.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")

@@ -4,7 +4,6 @@ parameter submitit-local reads is accepted, and the API refuses before OUT exist
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,6 @@ from mtneuro.bench.suite import expand, parse_suite
 from mtneuro.errors import ConfigError
 
 pytestmark = pytest.mark.extra("cluster")
-
-
-@pytest.fixture
-def fake_srun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A PATH with an ``srun`` on it: submitit then takes this machine for a SLURM node."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    srun = bin_dir / "srun"
-    srun.write_text("#!/bin/sh\nexit 0\n")
-    srun.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 #: a valid value for each parameter submitit-local reads (submitit 1.5 ``_submit_command``)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from mtneuro.bench.executors import LOCAL_TIMEOUT_MIN, check_executor, submitit_executor
@@ -12,17 +9,6 @@ from mtneuro.cli.main import main
 from mtneuro.errors import ConfigError
 
 pytestmark = pytest.mark.extra("cluster")
-
-
-@pytest.fixture
-def fake_srun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A PATH with an ``srun`` on it: submitit then takes this machine for a SLURM node."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    srun = bin_dir / "srun"
-    srun.write_text("#!/bin/sh\nexit 0\n")
-    srun.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 def test_slurm_without_srun_is_named_with_what_to_do_instead(tmp_path, monkeypatch):
