@@ -87,8 +87,9 @@ def pretrain(
     check_config(config)
     check_processes(config, int(os.environ.get("WORLD_SIZE", "1")))  # before any data is read
     not_used = settings_not_used(config)
-    _warn_given(config, [k for k in not_used if getattr(config, k) != getattr(
-        make_config(preset, {"source": config.source}), k)])
+    if not_used:  # named where given: set to other than the preset's value
+        preset_values = make_config(preset, {"source": config.source})
+        _warn_given(config, [k for k in not_used if getattr(config, k) != getattr(preset_values, k)])
     config = with_run_device(config)  # the record names the device that ran ("auto" resolved)
     prepare_run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite)
     start = time.perf_counter()

@@ -233,7 +233,8 @@ def task_pretrain_values(task: Mapping[str, Any], given: Any, *, quick: bool,
         if key in given and given[key] != value and not (key == "source_params"
                                                           and dict(given[key]) == dict(value)):
             hint = (" (the first of the task's seeds: each seed pre-trains its own encoder "
-                    "with that seed; set the task's seeds instead)" if key == "seed" else "")
+                    f"with that seed; leave {prefix}.seed out, e.g. of a config saved by an "
+                    "earlier run, or set the task's seeds)" if key == "seed" else "")
             raise ConfigError(f"{prefix}.{key}: set by the task ({value!r}), got "
                               f"{given[key]!r}{hint}")
     values = {**PRESETS["quick" if quick else "paper"], **derived,
