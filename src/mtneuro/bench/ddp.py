@@ -209,8 +209,8 @@ def ddp_deviations(cell: Any, config: Any) -> list[str]:
     its record and of ``--dry-run``); none where the cell pre-trains nothing."""
     if cell.ddp_procs <= 1 or getattr(config, "pretrain", None) is None:
         return []
-    return [f"pre-training data-parallel on {cell.ddp_procs} processes (reference: one "
-            "process, scripts/task1_ssl.py)"]
+    return [(f"pre-training data-parallel on {cell.ddp_procs} processes (reference: one "
+             "process, scripts/task1_ssl.py)")]
 
 
 def pretrain_under_torchrun(task: Any, config: Any, cell: Any, directory: Path,

@@ -225,8 +225,8 @@ def _paper_deviations(config: Any, recipe: RegionRecipe) -> list[str]:
 def _mixup(config: Any) -> list[str]:
     if config.method != "supervised-mixup":
         return []
-    return [f"no mixup script was released: mixup (alpha {config.mixup_alpha}) added to the "
-            "scripts/task1_sup.py recipe"]
+    return [(f"no mixup script was released: mixup (alpha {config.mixup_alpha}) added to the "
+             "scripts/task1_sup.py recipe")]
 
 
 def _resized_deviations(config: Any, recipe: RegionRecipe) -> list[str]:
