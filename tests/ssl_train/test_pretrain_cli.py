@@ -101,6 +101,9 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
     assert [json.loads(line)["step"] for line in lines] == list(range(1, 9))
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["task"] == "pretrain" and metrics["metrics"]["steps"] == 8
+    # the throughput and wall time are of the 4 steps this invocation trained, and say so
+    assert metrics["metrics"]["steps_run"] == 4
+    assert "s of training of the 4 steps resumed here (step " in capsys.readouterr().out
     assert metrics["source"]["source"] == "phantom"
     # "auto" is recorded as the device that ran
     assert metrics["config"]["device"] == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -105,9 +105,11 @@ def pretrain(
     if result["steps_run"] == 0 and record.exists():
         warnings.warn(f"{record} could not be read (cut short?); it is written again from the "
                       "finished run, without the training throughput it held", stacklevel=1)
-    metrics = {k: result[k] for k in ("final_loss", "steps", "epochs", "samples_per_s",
-                                      "pool_size", "n_images", "world_size", "step_mode",
-                                      "compile_mode", "wall_s", "backbone", "view")}
+    # samples_per_s and wall_s time the steps_run this invocation trained (after a resume,
+    # fewer than steps)
+    metrics = {k: result[k] for k in ("final_loss", "steps", "steps_run", "epochs",
+                                      "samples_per_s", "pool_size", "n_images", "world_size",
+                                      "step_mode", "compile_mode", "wall_s", "backbone", "view")}
     metrics["peak_lr"] = result["lr"]  # the schedule's top (train_log.jsonl has every step's)
     if probe:
         metrics["probe"] = _probe(config, Path(result["encoder"]))
@@ -119,9 +121,11 @@ def pretrain(
                    f"resume (final loss {result['final_loss']:.4f}); metrics.json written, "
                    f"encoder -> {result['encoder']}")
     else:
+        resumed = ("" if result["steps_run"] == result["steps"] else
+                   f" of the {result['steps_run']} steps resumed here")
         click.echo(f"{config.method} on {config.source}: {result['steps']} steps, final loss "
                    f"{result['final_loss']:.4f}, {result['samples_per_s']:.1f} samples/s over "
-                   f"{result['wall_s']:.1f} s of training (step {result['step_mode']}); "
+                   f"{result['wall_s']:.1f} s of training{resumed} (step {result['step_mode']}); "
                    f"encoder -> {result['encoder']}")
     if probe:
         click.echo(f"probe: linear {metrics['probe']['linear_accuracy']:.3f}, "
