@@ -42,6 +42,7 @@ from mtneuro.data.sources.bossdb_errors import (
     classify_error,
     describe_error,
 )
+from mtneuro.data.sources.params import number_at_least, parse_shape
 from mtneuro.errors import ConfigError, DataError, SourceUnavailableError
 from mtneuro.extras import require
 
@@ -53,31 +54,6 @@ BOSSDB_CHANNELS: dict[str, tuple[str, str, str]] = {
 }
 #: environment variable holding a non-public BossDB token (never written to disk).
 TOKEN_ENV = "MTNEURO_BOSS_TOKEN"
-
-
-def parse_shape(value: Any, key: str) -> tuple[int, int, int]:
-    """Accept ``(16, 512, 512)``, ``[16, 512, 512]`` or ``"16,512,512"``."""
-    parts = value.replace("x", ",").split(",") if isinstance(value, str) else value
-    try:
-        shape = tuple(int(v) for v in parts)
-    except (TypeError, ValueError):
-        shape = ()
-    if len(shape) != 3 or min(shape) < 1:
-        raise ConfigError(f"{key}: expected 3 positive ints (z, y, x), got {value!r}")
-    return shape  # type: ignore[return-value]
-
-
-def number_at_least(value: Any, key: str, kind: type, minimum: float) -> Any:
-    """``kind(value)`` if it is >= ``minimum``, else a :class:`ConfigError` naming ``key``."""
-    try:
-        number = kind(value)
-        if kind is int and not isinstance(value, str) and number != value:
-            number = None  # 2.5 workers would silently become 2
-    except (TypeError, ValueError):
-        number = None
-    if number is None or isinstance(value, bool) or not number >= minimum:
-        raise ConfigError(f"{key}: expected {kind.__name__} >= {minimum:g}, got {value!r}")
-    return number
 
 
 def _checked(

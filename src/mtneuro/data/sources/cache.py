@@ -45,6 +45,7 @@ from mtneuro.data.sources.cache_lock import (
 from mtneuro.data.sources.cache_memory import ChunkMemory
 from mtneuro.data.sources.cache_store import ChunkStore, Key, chunk_segments
 from mtneuro.data.sources.cache_upstream import check_given_params, check_upstream, open_upstream
+from mtneuro.data.sources.params import number_at_least, parse_shape
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.progress import LoopProgress
 
@@ -124,8 +125,6 @@ class CacheSource(VolumeSource):
         workers: int = 4,
         memory_mb: float = 256.0,
     ) -> None:
-        from mtneuro.data.sources.bossdb import parse_shape
-
         root = Path(root).expanduser()
         self.check_params({"chunk_shape": chunk_shape, "workers": workers, "memory_mb": memory_mb})
         wanted_chunks = parse_shape(chunk_shape, "chunk_shape") if chunk_shape is not None else None
@@ -202,8 +201,6 @@ class CacheSource(VolumeSource):
 
     @classmethod
     def check_params(cls, params: Mapping[str, Any]) -> None:
-        from mtneuro.data.sources.bossdb import number_at_least, parse_shape
-
         if params.get("chunk_shape") is not None:
             shape = parse_shape(params["chunk_shape"], "chunk_shape")
             if math.prod(shape) > MAX_CHUNK_VOXELS:  # every read decodes whole chunks
