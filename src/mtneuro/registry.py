@@ -108,16 +108,32 @@ def import_callable(ref: str, kind: str = "encoder") -> Callable[..., Any]:
     return obj
 
 
-def _check_keywords(what: str, factory: Callable[..., Any], given: dict[str, Any]) -> None:
-    """Every key of ``given`` is a keyword of ``factory`` (one taking ``**kwargs`` takes any):
-    a misspelt argument is named, not left to a bare ``TypeError`` from inside the factory."""
+def keyword_names(factory: Callable[..., Any]) -> list[str] | None:
+    """The keyword arguments ``factory`` takes, or None where it takes any (``**kwargs``)
+    or has no signature to read (a builtin: the call itself decides)."""
     try:
         parameters = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):  # a builtin without a signature: let the call decide
-        return
+    except (TypeError, ValueError):
+        return None
     if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return [p.name for p in parameters
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"]
+
+
+def required_names(factory: Callable[..., Any]) -> list[str]:
+    """The arguments ``factory`` cannot be called without (no default)."""
+    return [p.name for p in inspect.signature(factory).parameters.values()
+            if p.default is p.empty and p.name != "self"
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _check_keywords(what: str, factory: Callable[..., Any], given: dict[str, Any]) -> None:
+    """Every key of ``given`` is a keyword of ``factory`` (:func:`keyword_names`): a
+    misspelt argument is named, not left to a bare ``TypeError`` from inside the factory."""
+    names = keyword_names(factory)
+    if names is None:
         return
-    names = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     for key in given:
         if key not in names:
             close = difflib.get_close_matches(key, names, n=1, cutoff=0.5)

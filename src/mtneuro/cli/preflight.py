@@ -81,14 +81,14 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
     if not Path(spec).is_file():
         from importlib.metadata import entry_points
 
-        from mtneuro.models.registry import list_encoders, required_arguments
+        from mtneuro.models.registry import buildable_encoders, list_encoders, required_arguments
 
         if ":" in spec and not os.path.splitdrive(spec)[0]:  # C:\\x.pt is a path
             from mtneuro.registry import import_callable
 
             import_callable(spec, option)
             return
-        ready = [n for n in list_encoders() if not required_arguments(n)]
+        ready = buildable_encoders()
         if spec in list_encoders() and spec not in ready:
             raise ConfigError(f"{option} {spec!r}: this encoder needs "
                               f"{', '.join(required_arguments(spec))}, which a name cannot give "

@@ -28,7 +28,7 @@ from typing import Any
 
 from torch import nn
 
-from mtneuro.registry import Registry
+from mtneuro.registry import Registry, required_names
 
 ENCODERS: Registry[nn.Module] = Registry("encoder")
 
@@ -55,8 +55,9 @@ def list_encoders(pattern: str = "*") -> list[str]:
 def required_arguments(name: str) -> list[str]:
     """The arguments encoder ``name`` cannot be built without (the neural ``mlp``'s
     ``in_dim``): a name alone, as ``--encoder NAME`` gives it, does not build it."""
-    import inspect
+    return required_names(ENCODERS.get(name))
 
-    parameters = inspect.signature(ENCODERS.get(name)).parameters.values()
-    return [p.name for p in parameters if p.default is p.empty
-            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+def buildable_encoders() -> list[str]:
+    """The registered encoders a name alone builds (:func:`required_arguments`: none)."""
+    return [name for name in list_encoders() if not required_arguments(name)]

@@ -18,7 +18,6 @@ module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
 
 from __future__ import annotations
 
-import inspect
 import os
 import warnings
 from importlib.metadata import entry_points
@@ -35,7 +34,7 @@ from mtneuro.models.checkpoint import (
     refuse_folder,
     with_encoder_facts,
 )
-from mtneuro.models.registry import ENCODERS, create_encoder, list_encoders
+from mtneuro.models.registry import buildable_encoders, create_encoder, list_encoders
 from mtneuro.registry import ON_PATH, dotted_module, import_callable, raised
 
 ENTRY_POINT_GROUP = "mtneuro.encoders"
@@ -187,18 +186,6 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
     plugins = ", ".join(_entry_point_names()) or "none installed"
     raise ConfigError(
         f"encoder {spec!r}: expected a checkpoint file, 'module:callable', a registered encoder "
-        f"({', '.join(_buildable_encoders())}) or an entry point in group "
+        f"({', '.join(buildable_encoders())}) or an entry point in group "
         f"{ENTRY_POINT_GROUP!r} ({plugins})"
     )
-
-
-def _buildable_encoders() -> list[str]:
-    """Registered encoders a name alone can build (``mlp`` needs ``in_dim``: not offered)."""
-    names = []
-    for name in list_encoders():
-        try:
-            inspect.signature(ENCODERS.get(name)).bind()
-        except TypeError:
-            continue
-        names.append(name)
-    return names

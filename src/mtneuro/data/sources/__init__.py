@@ -11,7 +11,7 @@ from typing import Any
 
 from mtneuro.data.sources.base import CHANNELS, SOURCES, Block, VolumeSource
 from mtneuro.errors import ConfigError
-from mtneuro.registry import unknown_name_message
+from mtneuro.registry import keyword_names, required_names, unknown_name_message
 
 #: source name -> module that registers it (imported on first use).
 _SOURCE_MODULES = {
@@ -41,10 +41,10 @@ def check_param_names(name: str, factory: Callable[..., Any], params: Mapping[st
     Raises:
         ConfigError: an unknown key, naming the ones the source takes.
     """
-    parameters = inspect.signature(factory).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+    takes = keyword_names(factory)
+    if takes is None:
         return
-    named = [p.name for p in parameters if p.name not in own and p.name != "self"]
+    named = [key for key in takes if key not in own]
     unknown = sorted(set(params) - set(named))
     if unknown:
         raise ConfigError(f"--source-param {unknown[0]!r}: source {name!r} takes: "
@@ -66,9 +66,7 @@ def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     factory = source_factory(name)
     check_param_names(name, factory, params)
     parameters = inspect.signature(factory).parameters
-    missing = [p.name for p in parameters.values()
-               if p.default is inspect.Parameter.empty and p.name != "self"
-               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in params]
+    missing = [key for key in required_names(factory) if key not in params]
     if missing:
         raise ConfigError(f"--source-param {missing[0]}: source {name!r} needs it "
                           f"(--source-param {missing[0]}=...)")
