@@ -9,7 +9,8 @@ any data) refuse a resume the same way (:func:`check_resume`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -107,11 +108,15 @@ class RunConfig:
         may_change: the fields a resumed run may change (output folder, logging, ...).
         defaults: each field's default, the value a checkpoint written before the field
             existed ran with.
+        same: fields compared by a function ``(stored, now) -> bool`` instead of ``==``,
+            where two values can spell one run (a source parameter left out or given as
+            its default).
     """
 
     values: Mapping[str, Any]
     may_change: frozenset[str] = frozenset()
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    same: Mapping[str, Callable[[Any, Any], bool]] = field(default_factory=dict)
 
 
 def _config_problem(before: Mapping[str, Any], config: RunConfig) -> str | None:
@@ -119,7 +124,7 @@ def _config_problem(before: Mapping[str, Any], config: RunConfig) -> str | None:
         if key in config.may_change or (key not in before and key not in config.defaults):
             continue
         old = before.get(key, config.defaults.get(key))
-        if old != value:
+        if not config.same.get(key, operator.eq)(old, value):
             return f"{key} was {old!r}, now {value!r}"
     return None
 

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 
 from mtneuro.config import to_dict
@@ -217,6 +219,10 @@ def pretrain_encoder(config: PretrainConfig, images: torch.Tensor, *,
         view, input_spec = build_view(config, images)
         name, kwargs = encoder_spec(config, int(images.shape[1]))
         torch.manual_seed(config.seed)  # identical initial weights on every rank
+        # Checkpoints store the global Python and NumPy states too: seeded, two runs of one
+        # config write identical checkpoints (and anything drawing from them repeats).
+        random.seed(config.seed)
+        np.random.seed(config.seed)
         method = build_method(config, create_encoder(name, **kwargs)).to(info.device)
         if info.enabled and config.sync_bn:
             method = convert_sync_batchnorm(method, info.device)
@@ -281,7 +287,10 @@ def run_config(config: PretrainConfig, images: torch.Tensor | None = None) -> Ru
     field but :data:`~mtneuro.tasks.pretrain.config.RESUMABLE_CHANGES` compared; with
     ``images``, also their count and content digest (``training_images``), so a resume on
     images that changed under the same source settings (an edited image folder, a refilled
-    cache) is refused instead of mixing two datasets in one run."""
+    cache) is refused instead of mixing two datasets in one run. A volume source's
+    parameters compare with their defaults filled in (:func:`same_source_params`)."""
+    from functools import partial
+
     from mtneuro.checkpoint_io import content_digest
     from mtneuro.ssl.settings import RunConfig
 
@@ -289,7 +298,22 @@ def run_config(config: PretrainConfig, images: torch.Tensor | None = None) -> Ru
     if images is not None:
         values[TRAINING_IMAGES_KEY] = (f"{int(images.shape[0])} images, SHA-256 "
                                        f"{content_digest(images)[:16]}")
-    return RunConfig(values, frozenset(RESUMABLE_CHANGES), _plain(PretrainConfig()))
+    return RunConfig(values, frozenset(RESUMABLE_CHANGES), _plain(PretrainConfig()),
+                     same={"source_params": partial(same_source_params, config.source)})
+
+
+def same_source_params(source: str, stored: Any, now: Any) -> bool:
+    """Whether a checkpoint's ``source_params`` and a resumed run's name the same data:
+    equal, or equal once the volume source's defaults fill what either leaves out (the
+    phantom's ``{}`` and ``{"seed": 0}``). Image sets and volume files compare as given."""
+    from mtneuro.data.sources import SOURCE_NAMES, with_default_params
+
+    if stored == now:
+        return True
+    if source not in SOURCE_NAMES or not (isinstance(stored, dict) and isinstance(now, dict)):
+        return False
+    return (_json_plain(with_default_params(source, stored))
+            == _json_plain(with_default_params(source, now)))
 
 
 #: Run-config key of the training images' count and digest (checkpoints written before it
@@ -300,7 +324,11 @@ TRAINING_IMAGES_KEY = "training_images"
 def _plain(config: PretrainConfig) -> dict[str, Any]:
     # What torch.load(weights_only=True) reads back and JSON can hold (tuples become lists,
     # paths strings), so a stored config and a new one compare like for like.
-    return json.loads(json.dumps(to_dict(config), default=str))
+    return _json_plain(to_dict(config))
+
+
+def _json_plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
 
 
 def check_resumable(config: PretrainConfig) -> None:
