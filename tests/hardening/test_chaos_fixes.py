@@ -109,6 +109,21 @@ def test_temporary_files_of_killed_writes_go_when_a_run_resumes_or_restarts(
     assert not mine[-1].exists() and all(p.exists() for p in mine[:-1])
 
 
+def test_a_plain_rerun_into_a_folder_without_records_removes_its_torn_writes(
+        tmp_path: Path) -> None:
+    # task3 killed (kill -9) while writing metrics.json: no record, so a rerun is accepted
+    torn = tmp_path / ".metrics.json.4ybextfn.tmp"
+    mine = tmp_path / ".notes.txt.4ybextfn.tmp"
+    for path in (torn, mine):
+        path.write_bytes(b"partial")
+    prepare_run_folder(tmp_path, "task", dry_run=True)
+    assert torn.exists()  # a dry run changes nothing
+    assert prepare_run_folder(tmp_path, "task") == tmp_path
+    assert not torn.exists() and mine.exists()
+    assert prepare_run_folder(tmp_path / "new", "task") == tmp_path / "new"
+    assert not (tmp_path / "new").exists()  # nothing made before the run writes
+
+
 def test_divergence_says_how_to_rerun_with_other_settings() -> None:
     from mtneuro.ssl.divergence import DivergenceGuard
 

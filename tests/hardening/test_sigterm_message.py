@@ -63,3 +63,24 @@ def test_sigterm_during_pretraining_offers_resume_like_ctrl_c(
     assert capsys.readouterr().err.strip() == (
         "terminated (SIGTERM) before its first checkpoint, so there is nothing to resume; rerun "
         "the same command to start again (with --overwrite if it says OUT already holds a run)")
+
+
+def test_a_ctrl_c_after_the_console_command_ended_is_ignored() -> None:
+    import subprocess
+    import sys
+
+    # main() with no argv is the console script; a Ctrl-C after it returns used to land in
+    # interpreter shutdown as a torch traceback (exit 0) or kill the process (-2).
+    script = ("import os, signal, sys, time\n"
+              "from mtneuro.cli.main import main\n"
+              "sys.argv = ['mtneuro', 'data', 'list']\n"
+              "main()\n"
+              "os.kill(os.getpid(), signal.SIGINT)\n"
+              "time.sleep(0.2)\n"
+              "print('ended quietly')\n")
+    env = {**os.environ, "MTNEURO_DATA": "/nonexistent-mtneuro-data"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("ended quietly")
+    assert "Traceback" not in proc.stderr and "KeyboardInterrupt" not in proc.stderr

@@ -127,6 +127,10 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
+            if argv is None:
+                # The console script: the command has ended and said so. A late Ctrl-C would
+                # land in interpreter shutdown (torch's finalisers) as a traceback, exit 0.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run(argv: list[str] | None) -> None:

@@ -82,7 +82,7 @@ _TORN_WRITE = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
 def _remove_torn_writes(out: Path, kind: str) -> None:
     """Delete the temporary files that writes of a ``kind`` run's records, killed mid-way,
     left in ``out`` (a killed process cannot remove them; a task-2 checkpoint's is hundreds
-    of MB). Called before a run that continues or replaces the folder's run starts; only
+    of MB). Called before a run that continues, replaces or starts the folder's run; only
     temporary files of the run's own records (top level or inside a record folder) go."""
     if os.environ.get("RANK", "0") != "0":
         return
@@ -156,6 +156,8 @@ def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
         return out
     held = run_records(out, kind)
     if not held:
+        if not dry_run and out.is_dir():  # a run killed while writing its first record
+            _remove_torn_writes(out, kind)
         return out
     if not overwrite:
         names = ", ".join(p.name for p in held[:3]) + (", ..." if len(held) > 3 else "")
