@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -238,24 +238,28 @@ class Task:
                 for k, v in numbers.items()}
 
     def from_run(self, config: Any, out: Mapping[str, Any], *, artefacts: tuple[str, ...] = (),
-                 ) -> Result:
+                 deviations: Sequence[str] = ()) -> Result:
         """The :class:`Result` of a run function's plain dict: its ``source``, ``wall_s`` and
         ``config`` keys taken out, the ``artefacts`` keys kept out of the metrics."""
         metrics = {k: v for k, v in out.items()
                    if k not in ("source", "wall_s", "config", *artefacts)}
         return self.result(config, setting=config.setting, method=config.method,
                            metrics=metrics, source=out.get("source"), wall_s=out.get("wall_s"),
-                           artefacts={k: out[k] for k in artefacts})
+                           artefacts={k: out[k] for k in artefacts}, deviations=deviations)
 
     def result(self, config: Any, *, setting: str, method: str, metrics: Mapping[str, Any],
                source: Mapping[str, Any] | None, wall_s: float | None = None,
-               artefacts: Mapping[str, Any] | None = None) -> Result:
-        """The :class:`Result` of a run of ``config``: headline and card computed here."""
+               artefacts: Mapping[str, Any] | None = None,
+               deviations: Sequence[str] = ()) -> Result:
+        """The :class:`Result` of a run of ``config``: headline and card computed here. The
+        card is the config's (as a dry run shows it) plus ``deviations`` only the run could
+        know (e.g. fewer PCA components than asked, from fewer training samples)."""
+        card = self.protocol_card(config, source)
+        card = {**card, "deviations": [*card["deviations"], *deviations]}
         return Result(task=self.name, setting=setting, method=method, metrics=dict(metrics),
                       headline=self.headline_of(metrics), config=to_dict(config),
                       source=dict(source) if source is not None else None,
-                      card=self.protocol_card(config, source), wall_s=wall_s,
-                      artefacts=dict(artefacts or {}))
+                      card=card, wall_s=wall_s, artefacts=dict(artefacts or {}))
 
 
 @dataclass

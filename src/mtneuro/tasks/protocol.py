@@ -18,7 +18,7 @@ Each task builds its card next to its protocol definition
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mtneuro.vocab import SSL_METHODS
@@ -40,6 +40,17 @@ _DATA = {
 def card(name: str, version: int, deviations: list[str]) -> dict[str, Any]:
     """The two ``metrics.json`` keys of a card."""
     return {"protocol": {"name": name, "version": int(version)}, "deviations": list(deviations)}
+
+
+def components_used(requested: int, per_seed: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The deviation of a PCA / NMF run whose decomposition kept fewer components than
+    ``requested`` (at most min(training samples, pixels)), from its ``per_seed`` rows'
+    ``n_components``; the card, written before the data were read, names the request."""
+    used = sorted({int(row["n_components"]) for row in per_seed if "n_components" in row})
+    if not used or used[-1] >= requested:
+        return []
+    return [(f"components {', '.join(map(str, used))} used of the {requested} asked for: a "
+             "decomposition keeps at most as many as there are training samples or pixels")]
 
 
 def differs(label: str, ours: Any, reference: Any, where: str) -> list[str]:

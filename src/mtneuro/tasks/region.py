@@ -208,8 +208,11 @@ def _run_on_device(config: Task1Config, data: dict[str, SplitData] | None,
 
 def run(config: Task1Config, *, encoder: nn.Module | None = None) -> Result:
     """The task contract (:mod:`mtneuro.tasks.api`): :func:`run_task1` as a :class:`Result`."""
+    from mtneuro.tasks.protocol import components_used
     from mtneuro.tasks.region_task import TASK1
 
     # the Result's config too names the device that ran
     config = checked_run_config(config, Task1Config, "run_task1")
-    return TASK1.from_run(config, _run_on_device(config, None, encoder))
+    out = _run_on_device(config, None, encoder)
+    return TASK1.from_run(config, out,
+                          deviations=components_used(config.n_components, out["per_seed"]))

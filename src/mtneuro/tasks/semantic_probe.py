@@ -284,9 +284,11 @@ def _run_on_device(config: Task3Config, data: Task3Data | None,
 def run(config: Task3Config, *, encoder: nn.Module | None = None) -> Result:
     """The task contract (:mod:`mtneuro.tasks.api`): :func:`run_task3` as a :class:`Result`
     (the scatter arrays of the first seed as an artefact, not in ``metrics``)."""
+    from mtneuro.tasks.protocol import components_used
     from mtneuro.tasks.semantic_task import TASK3
 
     # the Result's config too names the device that ran
     config = checked_run_config(config, Task3Config, "run_task3")
-    return TASK3.from_run(config, _run_on_device(config, None, None, encoder),
-                          artefacts=("scatter",))
+    out = _run_on_device(config, None, None, encoder)
+    return TASK3.from_run(config, out, artefacts=("scatter",), deviations=components_used(
+        config.preset("n_components"), out["per_seed"]))
