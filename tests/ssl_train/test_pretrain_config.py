@@ -83,7 +83,6 @@ CHANGES = [
     ({"loss_mix": "convex"}, "loss_mix was 'normalised', now 'convex'"),
     ({"augment": "mtneuro"}, "augment was 'auto', now 'mtneuro'"),
     ({"source": "cifar10"}, "source was 'digits', now 'cifar10'"),
-    ({"source_params": {"root": "elsewhere"}}, "source_params was {}, now {'root': 'elsewhere'}"),
     ({"z_step": 2}, "z_step was 16, now 2"),
     ({"optimizer": "adamw"}, "optimizer was 'sgd', now 'adamw'"),
     ({"weight_decay": 0.1}, "weight_decay was 0.0005, now 0.1"),

@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
+import torch
 from ssl_train_helpers import digits_subset
 
 from mtneuro.ssl.checkpoint import load_checkpoint
@@ -22,33 +23,48 @@ TINY = {"source": "digits", "epochs": 1, "batch_size": 16, "quiet": True, "metho
         "predictor_hidden": 16}
 
 
-def _problem(stored: PretrainConfig, now: PretrainConfig) -> str | None:
-    # A checkpoint as the trainer writes it, holding only what the comparison reads.
-    state = {"method_name": stored.method, RUN_CONFIG_KEY: dict(run_config(stored).values),
+def _problem(stored: PretrainConfig, now: PretrainConfig, stored_images: torch.Tensor | None,
+             now_images: torch.Tensor | None) -> str | None:
+    # A checkpoint as the trainer writes it (its images' digest included), holding only what
+    # the comparison reads; ``now_images`` None: a command's check before it reads data.
+    state = {"method_name": stored.method,
+             RUN_CONFIG_KEY: dict(run_config(stored, stored_images).values),
              "settings": asdict(train_settings(stored))}
-    return resume_problem(state, now.method, train_settings(now), run_config(now))
+    return resume_problem(state, now.method, train_settings(now), run_config(now, now_images))
 
 
-@pytest.mark.parametrize(("stored", "now"), [({}, {"seed": 0}), ({"seed": 0}, {})])
-def test_a_source_parameter_given_as_its_default_resumes(stored, now):
-    base = make_config("quick", {"source": "phantom"})
-    assert _problem(dataclasses.replace(base, source_params=stored),
-                    dataclasses.replace(base, source_params=now)) is None
+PHANTOM = make_config("quick", {"source": "phantom"})
+IMAGES = torch.arange(2 * 16, dtype=torch.uint8).reshape(2, 1, 4, 4)
+OTHER_IMAGES = IMAGES.flip(0)
 
 
-def test_another_phantom_seed_is_still_refused_naming_both_values():
-    base = make_config("quick", {"source": "phantom"})
-    problem = _problem(base, dataclasses.replace(base, source_params={"seed": 1}))
-    assert problem == "source_params was {}, now {'seed': 1}"
-    problem = _problem(dataclasses.replace(base, source_params={"seed": 0}),
-                       dataclasses.replace(base, source_params={"seed": 2}))
-    assert problem == "source_params was {'seed': 0}, now {'seed': 2}"
+@pytest.mark.parametrize(("source", "stored", "now"), [
+    ("phantom", {}, {"seed": 0}), ("phantom", {"seed": 0}, {}),  # the default, given or not
+    # a cache moved, its root spelt relative, its recorded upstream left out
+    ("cache", {"root": "/data/c.zarr", "upstream": "phantom"}, {"root": "moved/c.zarr"}),
+])
+def test_source_parameters_that_read_the_same_images_resume(source, stored, now):
+    before = dataclasses.replace(PHANTOM, source=source, source_params=stored)
+    after = dataclasses.replace(PHANTOM, source=source, source_params=now)
+    assert _problem(before, after, IMAGES, None) is None  # before the data are read
+    assert _problem(before, after, IMAGES, IMAGES.clone()) is None  # the digests agree
 
 
-def test_image_sets_compare_their_parameters_as_given():
-    base = make_config("quick", TINY)  # digits: no volume source, no defaults to fill in
-    problem = _problem(base, dataclasses.replace(base, source_params={"root": "elsewhere"}))
-    assert problem == "source_params was {}, now {'root': 'elsewhere'}"
+def test_source_parameters_that_read_other_images_are_refused_naming_both_values():
+    before = dataclasses.replace(PHANTOM, source_params={"seed": 0})
+    after = dataclasses.replace(PHANTOM, source_params={"seed": 2})
+    assert _problem(before, after, IMAGES, OTHER_IMAGES) == (
+        "source_params was {'seed': 0}, now {'seed': 2}")
+    # equal parameters and other images: the digest itself is named
+    problem = _problem(before, before, IMAGES, OTHER_IMAGES)
+    assert problem is not None and problem.startswith("training_images was '2 images, SHA-256 ")
+
+
+def test_without_a_stored_digest_source_parameters_compare_as_given():
+    # a checkpoint written before digests were stored: nothing else can decide
+    before = dataclasses.replace(PHANTOM, source_params={})
+    after = dataclasses.replace(PHANTOM, source_params={"seed": 0})
+    assert _problem(before, after, None, IMAGES) == "source_params was {}, now {'seed': 0}"
 
 
 def test_two_runs_of_one_config_write_identical_checkpoints(tmp_path):

@@ -9,8 +9,7 @@ any data) refuse a resume the same way (:func:`check_resume`).
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -108,15 +107,17 @@ class RunConfig:
         may_change: the fields a resumed run may change (output folder, logging, ...).
         defaults: each field's default, the value a checkpoint written before the field
             existed ran with.
-        same: fields compared by a function ``(stored, now) -> bool`` instead of ``==``,
-            where two values can spell one run (a source parameter left out or given as
-            its default).
+        judged_by: field -> the key that decides instead, where the field only names what
+            the key measures: a source parameter spelt another way (a default given, a
+            cache's root moved) that reads the same training images (their digest). A
+            difference passes while the stored config has that key and the current one
+            either lacks it (a command's check before it reads data) or holds the same value.
     """
 
     values: Mapping[str, Any]
     may_change: frozenset[str] = frozenset()
     defaults: Mapping[str, Any] = field(default_factory=dict)
-    same: Mapping[str, Callable[[Any, Any], bool]] = field(default_factory=dict)
+    judged_by: Mapping[str, str] = field(default_factory=dict)
 
 
 def _config_problem(before: Mapping[str, Any], config: RunConfig) -> str | None:
@@ -124,8 +125,12 @@ def _config_problem(before: Mapping[str, Any], config: RunConfig) -> str | None:
         if key in config.may_change or (key not in before and key not in config.defaults):
             continue
         old = before.get(key, config.defaults.get(key))
-        if not config.same.get(key, operator.eq)(old, value):
-            return f"{key} was {old!r}, now {value!r}"
+        if old == value:
+            continue
+        judge = config.judged_by.get(key)
+        if judge in before and config.values.get(judge, before[judge]) == before[judge]:
+            continue
+        return f"{key} was {old!r}, now {value!r}"
     return None
 
 

@@ -94,20 +94,6 @@ _NUMBER_ANNOTATIONS = {
 }
 
 
-def with_default_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` plus the default of every parameter of source ``name`` they leave out:
-    ``{}`` and ``{"seed": 0}`` open the same phantom, and compare equal this way.
-
-    Raises:
-        ConfigError: an unknown source.
-    """
-    parameters = inspect.signature(source_factory(name)).parameters.values()
-    defaults = {p.name: p.default for p in parameters
-                if p.default is not p.empty and p.name != "self"
-                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    return {**defaults, **params}
-
-
 def open_source(name: str, **kwargs: Any) -> VolumeSource:
     """Create a volume source by name, e.g. ``open_source("phantom", seed=0)``."""
     return SOURCES.create(name, **source_params(name, kwargs))
@@ -122,5 +108,4 @@ __all__ = [
     "open_source",
     "source_factory",
     "source_params",
-    "with_default_params",
 ]

@@ -287,10 +287,9 @@ def run_config(config: PretrainConfig, images: torch.Tensor | None = None) -> Ru
     field but :data:`~mtneuro.tasks.pretrain.config.RESUMABLE_CHANGES` compared; with
     ``images``, also their count and content digest (``training_images``), so a resume on
     images that changed under the same source settings (an edited image folder, a refilled
-    cache) is refused instead of mixing two datasets in one run. A volume source's
-    parameters compare with their defaults filled in (:func:`same_source_params`)."""
-    from functools import partial
-
+    cache) is refused instead of mixing two datasets in one run. ``source_params`` are
+    judged by that digest (:attr:`RunConfig.judged_by`): ``seed=0`` given for the phantom's
+    default, or a cache's root spelt relative or moved, read the same images and resume."""
     from mtneuro.checkpoint_io import content_digest
     from mtneuro.ssl.settings import RunConfig
 
@@ -299,21 +298,7 @@ def run_config(config: PretrainConfig, images: torch.Tensor | None = None) -> Ru
         values[TRAINING_IMAGES_KEY] = (f"{int(images.shape[0])} images, SHA-256 "
                                        f"{content_digest(images)[:16]}")
     return RunConfig(values, frozenset(RESUMABLE_CHANGES), _plain(PretrainConfig()),
-                     same={"source_params": partial(same_source_params, config.source)})
-
-
-def same_source_params(source: str, stored: Any, now: Any) -> bool:
-    """Whether a checkpoint's ``source_params`` and a resumed run's name the same data:
-    equal, or equal once the volume source's defaults fill what either leaves out (the
-    phantom's ``{}`` and ``{"seed": 0}``). Image sets and volume files compare as given."""
-    from mtneuro.data.sources import SOURCE_NAMES, with_default_params
-
-    if stored == now:
-        return True
-    if source not in SOURCE_NAMES or not (isinstance(stored, dict) and isinstance(now, dict)):
-        return False
-    return (_json_plain(with_default_params(source, stored))
-            == _json_plain(with_default_params(source, now)))
+                     judged_by={"source_params": TRAINING_IMAGES_KEY})
 
 
 #: Run-config key of the training images' count and digest (checkpoints written before it
@@ -324,11 +309,7 @@ TRAINING_IMAGES_KEY = "training_images"
 def _plain(config: PretrainConfig) -> dict[str, Any]:
     # What torch.load(weights_only=True) reads back and JSON can hold (tuples become lists,
     # paths strings), so a stored config and a new one compare like for like.
-    return _json_plain(to_dict(config))
-
-
-def _json_plain(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    return json.loads(json.dumps(to_dict(config), default=str))
 
 
 def check_resumable(config: PretrainConfig) -> None:
