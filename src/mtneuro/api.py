@@ -147,7 +147,8 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
     Raises:
         ConfigError: an unknown task or setting, a task that evaluates no user encoder,
             ``seeds`` neither an int nor a non-empty sequence of them, a seed outside
-            [0, 2**32), or a cell ``out`` holds already (without ``overwrite``).
+            [0, 2**32), a cell ``out`` holds already (without ``overwrite``), or a
+            catalogued recording that is not downloaded here; all before anything runs.
     """
     seeds = _seed_list(seeds)
     names = [tasks] if isinstance(tasks, str) else list(tasks)
@@ -175,6 +176,7 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
                         seed=int(seed), preset=preset, params=dict(params or {}),
                         source=source, source_params=dict(source_params or {}), encoder=label)
             runs.append((task, cell, cell_config(task, cell), module))
+    _refuse_missing_recordings([config for _, _, config, _ in runs])
     results = []
     for task, cell, config, module in runs:
         if out is None:
@@ -210,6 +212,18 @@ def _refuse_taken_cells(out: Path, ids: list[str]) -> None:
         more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
         raise ConfigError(f"out {out}: cell {taken[0]}{more} already holds a result, perhaps of "
                           "another encoder; pass overwrite=True to replace it, or another out")
+
+
+def _refuse_missing_recordings(configs: list[Any]) -> None:
+    # A bench skips such a cell; here the call would stop at it with the cells before it
+    # recorded, and the same call again would be refused for those: say so before any runs.
+    from mtneuro.data.neural import missing_recording_message
+    from mtneuro.tasks.neural.task import missing_recording
+
+    for config in configs:
+        if missing_recording(config) is not None:
+            raise ConfigError(f"tasks: neural/{config.data}: "
+                              f"{missing_recording_message(config.data, config.data_root)}")
 
 
 def _takes_encoder(name: str) -> bool:

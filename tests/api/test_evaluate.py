@@ -172,3 +172,16 @@ def test_a_neural_encoder_of_the_wrong_shape_or_non_finite_features_is_named(enc
                                                                              needle):
     with pytest.raises(error, match=needle):
         mtneuro.evaluate(encoder, tasks=["neural/chewie-1"])
+
+
+def test_a_recording_not_downloaded_is_named_before_any_task_runs(tmp_path, monkeypatch):
+    """Before: chewie-1 ran and was recorded, then the call stopped at rat-v1, and the same
+    call again was refused because chewie-1's cell held a result."""
+    (tmp_path / "data").mkdir()
+    monkeypatch.setenv("MTNEURO_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # rat-v1 is in neither
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match=r"^tasks: neural/rat-v1: recording 'rat-v1' is not "
+                                          r"here \(looked in "):
+        mtneuro.evaluate(nn.Identity(), tasks=["neural/chewie-1", "neural/rat-v1"], out=out)
+    assert not out.exists()  # nothing ran, nothing was written
