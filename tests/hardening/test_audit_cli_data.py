@@ -236,11 +236,18 @@ def test_download_keeps_a_file_already_in_the_root_and_passes_on_retries(tmp_pat
     monkeypatch.setattr(download, "download_dataset", download_dataset)
     target = tmp_path / "root" / CATALOG["chewie-1"].files[0].relative
     target.parent.mkdir(parents=True)
-    target.write_bytes(b"the user's own file")  # a copy must never replace it
+    import numpy as np
+
+    from mtneuro.data.paths import PACKAGED_ROOT
+
+    # the same arrays written by another writer: it passes its check, so no copy replaces it
+    with np.load(PACKAGED_ROOT / CATALOG["chewie-1"].files[0].relative) as arrays:
+        np.savez(target, **dict(arrays))
+    mine = target.read_bytes()
     outcome = invoke(["data", "download", "chewie-1", "--root", "root", "--retries", "2",
                       "--timeout", "5"], tmp_path)
     assert (outcome.code, outcome.out) == (0, ""), outcome.err
-    assert target.read_bytes() == b"the user's own file"
+    assert target.read_bytes() == mine
     assert policies == [("chewie-1", Path("root"), 2, 5.0)]
 
 

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
 import click
 
 from mtneuro.data.catalog import CATALOG
-from mtneuro.data.checksums import local_status
+from mtneuro.data.catalog_files import (
+    can_verify,
+    check_at,
+    file_report,
+    replace_with_copy,
+    verified_copy,
+)
 from mtneuro.data.paths import candidate_roots
 
 _STATE_STYLE = {
     "verified": "green",
     "unverified": "yellow",
     "checksum mismatch": "red",
+    "unreadable": "red",
     "missing": "dim",
 }
 
@@ -31,7 +39,13 @@ def list_datasets(root: Path | None) -> None:
     """Print every known real dataset, where each file is found and whether it verifies.
 
     Files are looked up in the same order as loaders use: --root, $MTNEURO_DATA,
-    the user cache directory, then the samples packaged with mtneuro.
+    the user cache directory, then the samples packaged with mtneuro. Each file that
+    fails its check is named below the table with its reason (expected and actual
+    SHA-256, truncated, unreadable).
+
+    Exit status: 0 when every file found verifies (or has no known SHA-256; a dataset
+    not downloaded is no failure), 1 when a file found fails its check (a loader would
+    refuse it), 2 for a usage error.
     """
     from rich.console import Console
     from rich.table import Table
@@ -39,10 +53,13 @@ def list_datasets(root: Path | None) -> None:
     table = Table(title="mtneuro real datasets", show_lines=False)
     for column in ("dataset", "file", "licence", "found in", "status"):
         table.add_column(column, overflow="fold", no_wrap=column != "file")
+    failed = []
     for dataset in CATALOG.values():
         licence = dataset.licence.split(" ")[0]
         for index, file in enumerate(dataset.files):
-            status = local_status(file, root)
+            status = file_report(file, root)
+            if status.failed:
+                failed.append(status)
             table.add_row(
                 dataset.name if index == 0 else "",
                 file.relative,
@@ -54,8 +71,18 @@ def list_datasets(root: Path | None) -> None:
     if not console.is_terminal:  # piped: rich would wrap at 80 columns and fold every path
         console = Console(width=160)
     console.print(table)
-    console.print("Lookup order: " + "; ".join(f"{label} {base}" for label, base in candidate_roots(root)))
+    for status in failed:  # plain text: a reason may hold brackets; one line each, for grep
+        console.print(f"{status.state}: {status.path}: {status.reason}", markup=False,
+                      highlight=False, soft_wrap=True)
+    order = "; ".join(f"{label} {base}" for label, base in candidate_roots(root))
+    console.print(f"Lookup order: {order}")
     console.print("Get one with: mtneuro data download NAME [--root DIR]")
+    if failed:
+        # SystemExit, not click's Exit: main() runs click with standalone_mode=False, which
+        # turns Exit into a discarded return value
+        click.echo(f"error: {len(failed)} file(s) fail their check (listed above); "
+                   "replace them with: mtneuro data download NAME", err=True)
+        sys.exit(1)
 
 
 @click.command("download")
@@ -93,20 +120,27 @@ def download(name: str, root: Path | None, retries: int, timeout: float) -> None
 
 
 def _copy_verified_local_files(name: str, base: Path) -> set[Path]:
-    """Files of dataset ``name`` that already verify somewhere in the lookup order (e.g. the
-    packaged samples) are copied into ``base`` instead of fetched again; returns the copies."""
-    import shutil
-
+    """Files of dataset ``name`` that verify somewhere in the lookup order (e.g. the packaged
+    samples) are copied into ``base`` instead of fetched again, also over a file there that
+    fails its check (atomically); returns the copies."""
     dataset = CATALOG.get(name)  # an unknown name is reported by the download itself
     copied = set()
     for file in dataset.files if dataset is not None else ():
         target = base / file.relative
-        found = local_status(file)
-        if target.is_file() or found.state != "verified" or found.path is None:
+        if not can_verify(file):
+            continue  # no copy can verify: not worth hashing (mihi-2's raw recording is large)
+        present = check_at(file, target) if target.is_file() else None
+        if present is not None and not present.failed:
+            continue  # verified, or nothing known to check it against: the download decides
+        found = verified_copy(file, exclude=target)
+        if found is None or found.path is None or not replace_with_copy(file, found.path, target):
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(found.path, target)
-        click.echo(f"copied {file.relative} from the {found.root_label} ({found.path}), "
-                   "where it verifies: no download needed")
+        if present is None:
+            click.echo(f"copied {file.relative} from the {found.root_label} ({found.path}), "
+                       "where it verifies: no download needed")
+        else:
+            click.echo(f"replaced {target} ({present.state}: {present.reason}) atomically with "
+                       f"the verified copy from the {found.root_label} ({found.path}): "
+                       "no download needed")
         copied.add(target)
     return copied

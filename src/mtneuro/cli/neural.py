@@ -74,7 +74,7 @@ def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, fo
     """
     from mtneuro.cli.options import require_option
     from mtneuro.cli.run_folder import prepare_run_folder
-    from mtneuro.errors import ConfigError
+    from mtneuro.errors import ConfigError, DataError
 
     require_option("data", data, config_file)
     seed_list = parse_seeds(seeds, more_seeds)
@@ -102,10 +102,15 @@ def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, fo
         warnings.warn("--refit-ensemble not used: the ensemble reads the refit's encoder, and "
                       "--no-refit turns the refit off", stacklevel=1)
 
-    with warnings.catch_warnings():  # the run says where it read the recording from
-        warnings.simplefilter("ignore")
-        # a recording that is not there loses no earlier run
-        locate_recording(first.data, first.data_root)
+    with warnings.catch_warnings(record=True) as caught:  # the run says where it read from
+        warnings.simplefilter("always")
+        try:  # a recording that is not there loses no earlier run
+            locate_recording(first.data, first.data_root)
+        except DataError as err:
+            note = _env_root_note([str(w.message) for w in caught])
+            if not note:
+                raise
+            raise DataError(f"{err}{note}") from None
     prepare_run_folder(out_dir, "neural", overwrite=overwrite)
 
     from mtneuro.report.record import run_and_record
@@ -120,6 +125,20 @@ def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, fo
     if len(results) > 1:
         _write_aggregate(task, results, out_dir)
     click.echo(f"wrote {out_dir / 'metrics.json'}")
+
+
+def _env_root_note(warned: list[str]) -> str:
+    """The lookup's warning that $MTNEURO_DATA is not a folder, for a recording not found:
+    the likely cause (a typo) must not be hidden where it matters most."""
+    import os
+
+    from mtneuro.data.paths import ENV_VAR
+
+    if not any(message.startswith(f"${ENV_VAR} is ") for message in warned):
+        return ""
+    value = os.environ.get(ENV_VAR, "")
+    what = "a file" if Path(value).exists() else "not there"
+    return f"; ${ENV_VAR} is {value}, which is not a folder ({what}): a typo?"
 
 
 def _write_aggregate(task, results: list, out_dir: Path) -> None:

@@ -5,8 +5,9 @@ Each :class:`Dataset` lists its files by their path in the data-root layout
 ``xray_masks/...``, ``xray_slice/...``), the original public URL, the SHA-256,
 licence and citation: the one table of SHA-256 values (:data:`mtneuro.data.checksums.KNOWN_SHA256`
 is derived from it). ``mtneuro data download NAME`` (:mod:`mtneuro.data.download`) fetches
-and verifies them; ``mtneuro data list`` shows which are present where
-(:func:`mtneuro.data.checksums.local_status`).
+and verifies them (repairing a file that fails its check from a verified copy found
+elsewhere in the lookup order); ``mtneuro data list`` shows which are present where and why
+a file fails its check (:mod:`mtneuro.data.catalog_files`).
 
 Provenance of the numbers below:
 
