@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from mtneuro.data.catalog import CATALOG, CatalogFile, catalog_sha256, get_dataset
-from mtneuro.data.checksums import local_status, sha256_file
+from mtneuro.data.catalog_files import file_report
+from mtneuro.data.checksums import sha256_file
 from mtneuro.data.download import CONVERTERS
 from mtneuro.data.paths import PACKAGED_ROOT
 from mtneuro.errors import ConfigError
@@ -64,21 +65,21 @@ def test_unknown_name_suggests_the_closest():
         get_dataset("chewie1")
 
 
-def test_local_status_follows_the_lookup_order(tmp_path, monkeypatch):
+def test_file_report_follows_the_lookup_order(tmp_path, monkeypatch):
     monkeypatch.delenv("MTNEURO_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     slice_file = get_dataset("xray-slice").files[0]
-    assert local_status(slice_file).state == "verified"
-    assert local_status(slice_file).root_label == "packaged samples"
+    assert file_report(slice_file).state == "verified"
+    assert file_report(slice_file).root_label == "packaged samples"
 
     (tmp_path / "root/xray_slice").mkdir(parents=True)
     (tmp_path / "root/xray_slice/slice_z309.png").write_bytes(b"not the slice")
-    status = local_status(slice_file, tmp_path / "root")
+    status = file_report(slice_file, tmp_path / "root")
     assert (status.root_label, status.state) == ("explicit path", "checksum mismatch")
 
     masks = get_dataset("xray-masks").files[0]
-    assert local_status(masks, tmp_path / "root").state == "missing"
+    assert file_report(masks, tmp_path / "root").state == "missing"
     rat = get_dataset("rat-v1").files[0]
     (tmp_path / "root" / rat.relative).parent.mkdir(parents=True)
     (tmp_path / "root" / rat.relative).write_bytes(b"anything")
-    assert local_status(rat, tmp_path / "root").state == "unverified"
+    assert file_report(rat, tmp_path / "root").state == "unverified"

@@ -185,7 +185,7 @@ def test_download_converted_by_a_windows_python_verifies_and_loads(fake_pyg, fil
     (another "created by" system, so other bytes than the catalogue's): the download, the
     data list and the loader all accept it, as its arrays are the catalogue's."""
     from mtneuro.data.catalog import CATALOG
-    from mtneuro.data.checksums import local_status
+    from mtneuro.data.catalog_files import file_report
     from mtneuro.data.download import CONVERTERS
     from mtneuro.data.neural import load_recording
 
@@ -209,7 +209,7 @@ def test_download_converted_by_a_windows_python_verifies_and_loads(fake_pyg, fil
                            timeout=5.0, progress=False)
     assert result.verified and "same arrays" in result.note
     assert hashlib.sha256(result.path.read_bytes()).hexdigest() != catalogued.sha256
-    assert local_status(entry, root).state == "verified"
+    assert file_report(entry, root).state == "verified"
     rec = load_recording("chewie-1", root=root)
     assert rec.files == {str(result.path): hashlib.sha256(result.path.read_bytes()).hexdigest()}
     np.testing.assert_array_equal(rec.rates, arrays["firing_rates"])

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from mtneuro.data.catalog import CATALOG, MYOW_PICKLE_TO_NPZ, CatalogFile
+from mtneuro.data.catalog_files import file_report
 from mtneuro.data.checksums import (
     KNOWN_CONTENT_SHA256,
     KNOWN_SHA256,
     arrays_sha256,
-    local_status,
     npz_content_sha256,
     sha256_file,
 )
@@ -130,7 +130,7 @@ def test_a_conversion_by_another_writer_loads_and_lists_as_verified(chewie, tmp_
     rec = load_file(path)
     np.testing.assert_array_equal(rec.rates, chewie["firing_rates"])
     assert rec.files == {str(path): sha256_file(path)}  # provenance: the bytes actually read
-    assert local_status(CATALOG["chewie-1"].files[0], tmp_path).state == "verified"
+    assert file_report(CATALOG["chewie-1"].files[0], tmp_path).state == "verified"
 
 
 def test_a_file_with_one_changed_value_is_refused_in_one_line(chewie, tmp_path):
@@ -139,7 +139,7 @@ def test_a_file_with_one_changed_value_is_refused_in_one_line(chewie, tmp_path):
     with pytest.raises(ChecksumError, match="arrays sha256") as info:
         load_file(path)
     assert "\n" not in str(info.value) and str(path) in str(info.value)
-    assert local_status(CATALOG["chewie-1"].files[0], tmp_path).state == "checksum mismatch"
+    assert file_report(CATALOG["chewie-1"].files[0], tmp_path).state == "checksum mismatch"
 
 
 @pytest.mark.parametrize("offset", [100, 294, 2000, 20_000, 34_000])
@@ -207,7 +207,7 @@ def test_a_conversion_by_another_writer_is_verified_by_download_list_and_load(
     result = _download(entry, tmp_path)
     assert result.verified and result.fetched and "same arrays" in result.note
     assert sha256_file(result.path) != entry.sha256
-    assert local_status(entry, tmp_path).state == "verified"
+    assert file_report(entry, tmp_path).state == "verified"
     assert load_file(result.path).n_trials == 159
     assert not (tmp_path / entry.download_relative).exists()
     again = _download(entry, tmp_path)  # verified where it lies: not fetched again
@@ -223,7 +223,7 @@ def test_a_conversion_with_other_values_is_refused_by_download_list_and_load(
     assert "\n" not in str(info.value)
     assert not (tmp_path / entry.relative).exists()  # nothing left that the loader refuses
     assert sha256_file(tmp_path / entry.download_relative) == entry.download_sha256  # kept
-    assert local_status(entry, tmp_path).root_label != "explicit path"
+    assert file_report(entry, tmp_path).root_label != "explicit path"
 
 
 def test_a_damaged_conversion_is_downloaded_again_and_then_loads(

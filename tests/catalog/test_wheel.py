@@ -38,7 +38,7 @@ PROBE = textwrap.dedent(
     from PIL import Image
     import mtneuro
     from mtneuro.data.catalog import catalog_sha256, get_dataset
-    from mtneuro.data.checksums import local_status
+    from mtneuro.data.catalog_files import file_report
     from mtneuro.data.checksums import sha256_file
     from mtneuro.data.paths import PACKAGED_ROOT, find_data_file
 
@@ -48,7 +48,7 @@ PROBE = textwrap.dedent(
         found[rel] = {"path": str(path), "sha_ok": sha256_file(path) == catalog_sha256()[rel]}
     chewie = np.load(find_data_file(sys.argv[1]))
     image = np.asarray(Image.open(find_data_file(sys.argv[2])).convert("L"))
-    status = local_status(get_dataset("chewie-1").files[0])
+    status = file_report(get_dataset("chewie-1").files[0])
     from mtneuro.bench.suite import builtin_suites, load_suite
     from mtneuro.report.published import load_published
     print(json.dumps({

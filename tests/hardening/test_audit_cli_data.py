@@ -253,12 +253,12 @@ def test_download_keeps_a_file_already_in_the_root_and_passes_on_retries(tmp_pat
 
 def test_list_looks_in_the_given_root_first(tmp_path, monkeypatch):
     from mtneuro.data.catalog import CATALOG
-    from mtneuro.data.checksums import local_status
+    from mtneuro.data.catalog_files import file_report
 
     monkeypatch.delenv("MTNEURO_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     file = CATALOG["chewie-1"].files[0]
-    found = local_status(file)
+    found = file_report(file)
     assert found.path is not None  # a packaged sample
     copy = tmp_path / "root" / file.relative
     copy.parent.mkdir(parents=True)

@@ -68,8 +68,8 @@ def check_at(file: CatalogFile, path: Path, root_label: str | None = None) -> Fi
 
 
 def file_report(file: CatalogFile, root: str | Path | None = None) -> FileReport:
-    """The first copy of ``file`` in the loaders' lookup order, checked (as
-    :func:`mtneuro.data.checksums.local_status`, with the reason and unreadable files)."""
+    """The first copy of ``file`` in the loaders' lookup order, checked, with the reason
+    when it fails."""
     for label, base in candidate_roots(root):
         path = base / file.relative
         if path.is_file():

@@ -27,7 +27,6 @@ import numpy as np
 
 from mtneuro.data.catalog import CatalogFile, catalog_sha256
 from mtneuro.data.numpy_files import read_arrays
-from mtneuro.data.paths import candidate_roots
 from mtneuro.errors import ChecksumError, DataError
 
 #: Relative path -> SHA-256 of every real data file whose hash is known, from the catalogue.
@@ -190,33 +189,7 @@ def verify_file(
     return path
 
 
-@dataclass(frozen=True)
-class FileStatus:
-    """Where a catalogued file was found in the lookup order and whether it checks out.
-
-    Attributes:
-        root_label: which root holds it (``"explicit path"``, ``"$MTNEURO_DATA"``,
-            ``"user cache"``, ``"packaged samples"``), ``None`` if missing.
-        path: the file found, ``None`` if missing.
-        state: ``verified`` (SHA-256 matches, or a converted file's arrays do),
-            ``unverified`` (no known hash), ``checksum mismatch`` or ``missing``.
-    """
-
-    root_label: str | None
-    path: Path | None
-    state: FileState
-
-
 def catalogued_check(file: CatalogFile, path: str | Path) -> FileCheck:
     """:func:`check_file` of ``path`` as catalogued ``file``: the one check that the
     download, ``mtneuro data list`` and the loaders share."""
     return check_file(path, file.sha256, KNOWN_CONTENT_SHA256.get(file.relative))
-
-
-def local_status(file: CatalogFile, root: str | Path | None = None) -> FileStatus:
-    """Find ``file`` in the same lookup order as loaders use and check it."""
-    for label, base in candidate_roots(root):
-        path = base / file.relative
-        if path.is_file():
-            return FileStatus(label, path, catalogued_check(file, path).state)
-    return FileStatus(None, None, "missing")
