@@ -52,6 +52,10 @@ class Results(Sequence[Result]):
         return len(self.results)
 
     def __getitem__(self, index: Any) -> Any:
+        """One :class:`Result` for an int; a :class:`Results` for a slice, so ``.table()``
+        still works on a part."""
+        if isinstance(index, slice):
+            return Results(self.results[index])
         return self.results[index]
 
     def table(self, *, published: bool = True) -> list[dict[str, Any]]:
@@ -145,13 +149,16 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
         :class:`Results` (``.table()``).
 
     Raises:
-        ConfigError: an unknown task or setting, a task that evaluates no user encoder,
-            ``seeds`` neither an int nor a non-empty sequence of them, a seed outside
+        ConfigError: no task, an unknown task or setting, a task that evaluates no user
+            encoder, ``seeds`` neither an int nor a non-empty sequence of them, a seed outside
             [0, 2**32), a cell ``out`` holds already (without ``overwrite``), or a
             catalogued recording that is not downloaded here; all before anything runs.
     """
     seeds = _seed_list(seeds)
     names = [tasks] if isinstance(tasks, str) else list(tasks)
+    if not names:  # an empty Results would look like a run that scored nothing
+        raise ConfigError("tasks: expected at least one task name, e.g. ['task1/roi-c1'] "
+                          "(mtneuro.list_tasks()), got an empty sequence")
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:  # one cell each: a repeat would be run again and counted as another seed
         raise ConfigError(f"tasks: {', '.join(map(str, twice))} given more than once")

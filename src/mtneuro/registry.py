@@ -12,12 +12,18 @@ import fnmatch
 import importlib
 import inspect
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 from mtneuro.errors import ConfigError, MtneuroError
 
 T = TypeVar("T")
+
+
+class MissingArgumentError(ConfigError, TypeError):
+    """A factory was called without an argument it needs (still a ``TypeError``, as the
+    bare error from inside the factory that it replaces was, so callers catching that one
+    keep working)."""
 
 
 def unknown_name_message(kind: str, name: object, valid: list[str]) -> str:
@@ -128,18 +134,42 @@ def required_names(factory: Callable[..., Any]) -> list[str]:
             and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
+def check_keywords(what: str, given: Iterable[str], names: Sequence[str]) -> None:
+    """Every name in ``given`` is one of ``names``, else a :class:`ConfigError` naming the
+    first that is not, the closest of ``names`` and every one of them.
+
+    >>> check_keywords("f", ["wieght"], ["pool", "weight"])
+    Traceback (most recent call last):
+    ...
+    mtneuro.errors.ConfigError: f: unknown argument 'wieght' (did you mean 'weight'?); it ...
+    """
+    for key in given:
+        if key not in names:
+            close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{what}: unknown argument {key!r}{hint}; it takes: "
+                              f"{', '.join(names) or 'none'}")
+
+
 def _check_keywords(what: str, factory: Callable[..., Any], given: dict[str, Any]) -> None:
     """Every key of ``given`` is a keyword of ``factory`` (:func:`keyword_names`): a
     misspelt argument is named, not left to a bare ``TypeError`` from inside the factory."""
     names = keyword_names(factory)
-    if names is None:
+    if names is not None:
+        check_keywords(what, given, names)
+
+
+def _check_required(what: str, factory: Callable[..., Any], given: dict[str, Any]) -> None:
+    """Every argument ``factory`` needs (:func:`required_names`) is in ``given``: a missing
+    one is named, not left to a bare ``TypeError`` from inside the factory."""
+    try:
+        missing = [name for name in required_names(factory) if name not in given]
+    except (TypeError, ValueError):  # no signature to read (a builtin): the call decides
         return
-    for key in given:
-        if key not in names:
-            close = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"{what}: unknown argument {key!r}{hint}; it takes: "
-                              f"{', '.join(names) or 'none'}")
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise MissingArgumentError(f"{what}: missing required argument{plural} "
+                                   f"{', '.join(repr(name) for name in missing)}")
 
 
 def check_choice(kind: str, value: object, valid: list[str] | tuple[str, ...]) -> str:
@@ -164,6 +194,12 @@ class Registry(Generic[T]):
         self._entries: dict[str, Callable[..., T]] = {}
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """A decorator registering a factory under ``name`` (returned unchanged).
+
+        Raises:
+            ValueError: ``name`` is registered already (a programming error, not a user's).
+        """
+
         def decorator(factory: Callable[..., T]) -> Callable[..., T]:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
@@ -173,6 +209,11 @@ class Registry(Generic[T]):
         return decorator
 
     def get(self, name: str) -> Callable[..., T]:
+        """The factory registered as ``name``, unchecked and uncalled.
+
+        Raises:
+            ConfigError: ``name`` is not registered (with the closest and the valid names).
+        """
         if name not in self._entries:
             raise ConfigError(unknown_name_message(self.kind, name, self.list()))
         return self._entries[name]
@@ -183,13 +224,17 @@ class Registry(Generic[T]):
         Raises:
             ConfigError: ``name`` is not registered, or a keyword its factory does not take
                 (named, with the closest and every one it takes).
+            MissingArgumentError: an argument the factory needs is missing (named; a
+                ``ConfigError`` and a ``TypeError``).
         """
         factory = self.get(name)
         given = {k: v for k, v in kwargs.items() if v is not None}
         _check_keywords(f"{self.kind} {name!r}", factory, given)
+        _check_required(f"{self.kind} {name!r}", factory, given)
         return factory(**given)
 
     def list(self, pattern: str = "*") -> list[str]:
+        """The registered names matching the wildcard ``pattern``, sorted."""
         return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))
 
     def __contains__(self, name: object) -> bool:

@@ -8,7 +8,10 @@ whole split for vectorised consumers (PCA/NMF, batched feature extraction).
 Items are dicts:
 
 * region tiles: ``{"image": float32 (1, H, W) or (1, 8, H, W) in [0, 1], "label": int, "z": int}``
-* segmentation tiles: ``{"image": ..., "mask": int64 (H, W) or (8, H, W)}``
+* segmentation tiles: ``{"image": ..., "mask": int64 (H, W) or (8, H, W), "region": int}``
+  (``region``: the tile's index in :data:`~mtneuro.data.spec.REGIONS`)
+
+A ``transform`` receives the item dict and returns the one the dataset gives.
 """
 
 from __future__ import annotations
@@ -157,9 +160,14 @@ class SegmentationTileDataset(_TileDataset):
         z_step: keep every ``z_step``-th block (1: the whole range, its end included:
             :func:`~mtneuro.data.tiles.covering_starts`).
         depth: slices per 3D block (the reference's ``volume_z``; default 8, as published).
+        regions: the regions to read, a subset of the setting's (default: all of them,
+            cortex/striatum/thalamus for 4 classes, also zona_incerta for 3).
+        transform: applied to each item dict (``image``, ``mask``, ``region``).
         progress: show the reading's progress (a bar on a terminal, lines in a log).
 
     Attributes:
+        region: int64 ``(N,)``, each tile's index in :data:`~mtneuro.data.spec.REGIONS`
+            (also its item's ``region``).
         scored_from: int64 ``(N,)``, the first slice of each sample to score: 0 but for a
             block aligned to its range end, whose first slices the block before it holds.
     """

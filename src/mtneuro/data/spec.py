@@ -61,9 +61,11 @@ class Box:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """``(height, width)``: the y and x extents, in voxels."""
         return (self.y[1] - self.y[0], self.x[1] - self.x[0])
 
     def overlaps(self, other: Box) -> bool:
+        """Whether the two windows share a voxel (touching edges do not: ranges are half-open)."""
         return (
             self.x[0] < other.x[1]
             and other.x[0] < self.x[1]
@@ -168,6 +170,11 @@ SEGMENTATION_SETTINGS: dict[int, SegmentationSetting] = {
 
 
 def segmentation_setting(n_classes: int) -> SegmentationSetting:
+    """The task-2 setting of ``n_classes`` (3 or 4).
+
+    Raises:
+        ConfigError: ``n_classes`` is neither.
+    """
     if n_classes not in SEGMENTATION_SETTINGS:
         raise ConfigError(f"classes: expected 3 or 4, got {n_classes!r}")
     return SEGMENTATION_SETTINGS[n_classes]
@@ -193,11 +200,13 @@ class RegionSetting:
     test: tuple[Part, ...]
 
     def parts(self, split: str) -> tuple[Part, ...]:
+        """The parts feeding ``split`` (``"train"``, ``"val"`` or ``"test"``; else ConfigError)."""
         check_choice("split", split, SPLITS)
         return getattr(self, split)
 
     @property
     def subvolumes(self) -> tuple[str, ...]:
+        """The sub-volume letters any split reads, sorted."""
         letters = {p.subvolume for s in SPLITS for p in self.parts(s)}
         return tuple(sorted(letters))
 
@@ -231,4 +240,9 @@ REGION_SETTINGS: dict[str, RegionSetting] = {
 
 
 def region_setting(name: str) -> RegionSetting:
+    """The task-1 setting ``name`` (``roi-c1``, ``roi-c2`` or ``roi-c3``; any case).
+
+    Raises:
+        ConfigError: an unknown name (with the closest and the valid ones).
+    """
     return REGION_SETTINGS[check_choice("setting", name.lower(), list(REGION_SETTINGS))]

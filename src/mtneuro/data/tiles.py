@@ -27,8 +27,13 @@ def depth_of(dim: str) -> int:
 
 
 def block_starts(z: ZRange, depth: int, z_step: int = 1) -> np.ndarray:
-    """First slice of each non-overlapping ``depth``-slice block in ``z``, every ``z_step``-th."""
-    if z_step < 1:
+    """First slice of each non-overlapping ``depth``-slice block in ``z``, every ``z_step``-th.
+
+    Raises:
+        ConfigError: ``z_step`` is not an int >= 1 (a string too, named here rather than by
+            a comparison deep inside).
+    """
+    if not isinstance(z_step, (int, np.integer)) or isinstance(z_step, bool) or z_step < 1:
         raise ConfigError(f"z_step: expected int >= 1, got {z_step!r}")
     starts = np.arange(z.start, z.stop - depth + 1, depth)
     return starts[::z_step]

@@ -11,9 +11,9 @@ Public API:
   the ``mtneuro-encoder/1`` checkpoint format used by pre-training and every task.
 - :func:`resolve_encoder(spec) -> (nn.Module, input_spec)`: checkpoint path,
   ``module:callable``, registered name, or ``mtneuro.encoders`` entry point.
-- ``create_segmentation_model`` / ``SEGMENTATION_MODELS`` from
-  :mod:`mtneuro.models.segmentation`, imported on first use (it pulls in
-  segmentation_models_pytorch, which is slow to import).
+- ``create_segmentation_model`` / ``SEGMENTATION_MODELS`` / ``list_segmentation_models`` /
+  ``input_side`` from :mod:`mtneuro.models.segmentation`, imported on first use (it pulls
+  in segmentation_models_pytorch, which is slow to import).
 """
 
 from typing import Any
@@ -30,7 +30,8 @@ from mtneuro.models.registry import ENCODERS, create_encoder, list_encoders
 from mtneuro.models.resnet import ResNet, TorchvisionResNet18
 from mtneuro.models.user import resolve_encoder
 
-_LAZY = {"create_segmentation_model", "SEGMENTATION_MODELS"}
+_LAZY = {"create_segmentation_model", "SEGMENTATION_MODELS", "list_segmentation_models",
+         "input_side"}
 
 
 def __getattr__(name: str) -> Any:
@@ -41,15 +42,24 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'mtneuro.models' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    # the lazy names too, so tab completion and help() offer them before their first use
+    return sorted({*globals(), *_LAZY})
+
+
 __all__ = [
     "ENCODERS",
     "FORMAT",
+    "SEGMENTATION_MODELS",
     "MLPEncoder",
     "ResNet",
     "TorchvisionResNet18",
     "create_encoder",
+    "create_segmentation_model",
     "encoder_input_spec",
+    "input_side",
     "list_encoders",
+    "list_segmentation_models",
     "load_encoder",
     "read_checkpoint",
     "resolve_encoder",

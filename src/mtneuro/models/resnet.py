@@ -47,12 +47,33 @@ def _check_channels(in_channels: int) -> int:
     return in_channels
 
 
-def _check_input(x: torch.Tensor, spatial_dims: int, in_channels: int, name: str) -> None:
+def _check_input(x: torch.Tensor, spatial_dims: int, in_channels: int, name: str,
+                 dtype: torch.dtype) -> None:
+    """``x`` is a ``(B, C, *spatial)`` floating tensor that ``dtype`` weights can take: a
+    wrong one is named here, not by a convolution deep inside ("expected scalar type ...").
+
+    ``dtype`` is the module's. Only integer and float64 inputs to a module of another type
+    are refused: a half / bfloat16 input may be fine under autocast.
+    """
     if x.dim() != spatial_dims + 2 or x.shape[1] != in_channels:
         layout = "(B, C, H, W)" if spatial_dims == 2 else "(B, C, D, H, W)"
         raise ValueError(
             f"{name} expects {layout} with C={in_channels}, got shape {tuple(x.shape)}"
         )
+    if not x.is_floating_point() or (x.dtype == torch.float64 and dtype != torch.float64):
+        want = str(dtype).removeprefix("torch.")
+        expected = ("float32 images in [0, 1]" if dtype == torch.float32
+                    else f"{want} (the module's dtype)")
+        fix = f"x.to(torch.{want})" + (" / 255" if x.dtype == torch.uint8 else "")
+        raise ValueError(f"{name} expects {expected}, got dtype "
+                         f"{str(x.dtype).removeprefix('torch.')} (convert with {fix})")
+
+
+def _dtype_of(module: nn.Module) -> torch.dtype:
+    """The module's parameter dtype (float32 for one without parameters)."""
+    for parameter in module.parameters():
+        return parameter.dtype
+    return torch.float32
 
 
 class TorchvisionResNet18(nn.Module):
@@ -87,7 +108,7 @@ class TorchvisionResNet18(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W)`` -> last feature map ``(B, 512, h, w)``."""
-        _check_input(x, 2, self.in_channels, type(self).__name__)
+        _check_input(x, 2, self.in_channels, type(self).__name__, _dtype_of(self))
         n = self.net
         x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
         return n.layer4(n.layer3(n.layer2(n.layer1(x))))
@@ -116,6 +137,7 @@ class BasicBlock(nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))``."""
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return self.relu(out + self.shortcut(x))
@@ -182,7 +204,8 @@ class ResNet(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, *spatial)`` -> last feature map ``(B, out_dim, *spatial')``."""
-        _check_input(x, self.spatial_dims, self.in_channels, type(self).__name__)
+        _check_input(x, self.spatial_dims, self.in_channels, type(self).__name__,
+                     _dtype_of(self))
         return self.stages(self.stem(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -47,7 +47,6 @@ from mtneuro.vocab import (  # the zoos, re-exported beside the registry that bu
 SEGMENTATION_MODELS: Registry[nn.Module] = Registry("segmentation model")
 #: name -> "2d" or "3d" (:data:`mtneuro.vocab.SEGMENTATION_MODEL_DIMS`).
 MODEL_DIMS = SEGMENTATION_MODEL_DIMS
-#: The networks of the MTNeuro task-2 table, in its order.
 
 
 def _register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:

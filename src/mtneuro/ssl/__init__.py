@@ -7,6 +7,9 @@ Public API (each piece usable alone):
   ``myow-merged``. Common call ``method(view_a, view_b, *, pool=None, exclude=None,
   mined_weight=0.0, generator=None) -> dict`` (``loss``, ``byol_loss``, MYOW also
   ``mined_loss``, ``mined_index``); ``method.update_target(m)``; ``method.online_encoder``.
+  BYOL ignores MYOW's keywords of that call but refuses any other name
+  (:data:`mtneuro.ssl.byol.COMMON_CALL_NAMES`); ``create_method`` names a keyword the
+  method does not take (:class:`~mtneuro.errors.ConfigError`).
 - heads: :class:`MLPHead`, :func:`make_head`.
 - losses: :func:`normalized_mse`.
 - momentum: :func:`update_momentum`, :func:`deactivate_requires_grad`.

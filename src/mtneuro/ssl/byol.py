@@ -24,9 +24,16 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError
+from mtneuro.registry import check_keywords
 from mtneuro.ssl.heads import make_head
 from mtneuro.ssl.losses import normalized_mse
 from mtneuro.ssl.momentum import deactivate_requires_grad, update_momentum
+
+#: The keywords of the common method call that only MYOW's forward reads
+#: (:meth:`mtneuro.ssl.myow.MYOW.forward`); BYOL's forward accepts and ignores them.
+COMMON_CALL_NAMES: tuple[str, ...] = (
+    "pool", "exclude", "mined_weight", "generator", "uniform", "gather", "rank", "view_m",
+)
 
 
 def _feature_dim(encoder: nn.Module) -> int:
@@ -163,17 +170,24 @@ class BYOL(nn.Module):
 
     def forward(
         self, view_a: torch.Tensor, view_b: torch.Tensor, *, fuse_target_views: bool = False,
-        **_: object,
+        **common: object,
     ) -> dict[str, torch.Tensor]:
         """Symmetric BYOL loss of two views ``(B, ...)``.
 
-        Extra keyword arguments of the common method call (``pool``, ``exclude``,
-        ``mined_weight``, ``generator``, ``uniform``, ...) are accepted and ignored, so a
-        trainer can drive BYOL and MYOW identically. ``fuse_target_views``: see
-        :meth:`byol_terms`.
+        The other keyword arguments of the common method call (:data:`COMMON_CALL_NAMES`:
+        ``pool``, ``exclude``, ``mined_weight``, ``generator``, ...) are accepted and
+        ignored, so a trainer can drive BYOL and MYOW identically. ``fuse_target_views``:
+        see :meth:`byol_terms`.
 
         Returns:
             ``{"loss": scalar with graph, "byol_loss": detached scalar}``.
+
+        Raises:
+            ConfigError: a keyword neither BYOL's nor MYOW's forward takes (named, with the
+                closest and every one they take), so a typo fails here as it does on MYOW.
         """
+        if any(key not in COMMON_CALL_NAMES for key in common):  # the message only on a typo
+            check_keywords(f"{type(self).__name__}.forward", common,
+                           ("fuse_target_views", *COMMON_CALL_NAMES))
         loss = self.byol_terms(view_a, view_b, fuse_target_views=fuse_target_views)["byol_loss"]
         return {"loss": loss, "byol_loss": loss.detach()}

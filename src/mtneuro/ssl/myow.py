@@ -52,6 +52,7 @@ batch size; each process passes an equal share) and in-batch self-exclusion uses
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -59,6 +60,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from mtneuro.errors import ConfigError
 from mtneuro.registry import Registry, check_choice
 from mtneuro.ssl.byol import BYOL
 from mtneuro.ssl.distributed import all_gather_nograd
@@ -115,8 +117,8 @@ class MYOW(BYOL):
         self.layout = check_choice("MYOW layout", layout, LAYOUTS)
         self.mine_space = check_choice("MYOW mine_space", mine_space, MINE_SPACES)
         self.loss_mix = check_choice("MYOW loss_mix", loss_mix, LOSS_MIXES)
-        if not isinstance(k, int) or k < 1:
-            raise ValueError(f"MYOW k: expected int >= 1, got {k!r}")
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ConfigError(f"MYOW k: expected int >= 1, got {k!r}")
         self.k = k
         self.online_projector_m: nn.Module | None = None
         self.target_projector_m: nn.Module | None = None
@@ -134,6 +136,7 @@ class MYOW(BYOL):
             self.target_projector_m = deactivate_requires_grad(copy.deepcopy(projector_m))
 
     def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        """BYOL's (online, target) pairs, plus the second projector's in the cascaded layout."""
         pairs = super().ema_pairs()
         if self.online_projector_m is not None:
             pairs.append((self.online_projector_m, self.target_projector_m))
@@ -267,20 +270,44 @@ class MYOW(BYOL):
         return a * byol + b * mined
 
 
+def _factory_signature() -> inspect.Signature:
+    """MYOW's own arguments and BYOL's (in place of ``**byol_kwargs``), less ``layout``,
+    which the registered name fixes: what :meth:`Registry.create` checks a call against,
+    so a misspelt keyword is named with the valid ones, not left to ``BYOL.__init__``."""
+    own = [p for p in inspect.signature(MYOW.__init__).parameters.values()
+           if p.name not in ("self", "layout") and p.kind is not p.VAR_KEYWORD]
+    taken = {p.name for p in own}
+    byol = [p for p in inspect.signature(BYOL.__init__).parameters.values()
+            if p.kind is p.KEYWORD_ONLY and p.name not in taken]
+    return inspect.Signature(own + byol)
+
+
+def _myow_factory(layout: str) -> Callable[..., nn.Module]:
+    def factory(encoder: nn.Module, **kwargs: Any) -> nn.Module:
+        return MYOW(encoder, layout=layout, **kwargs)
+
+    factory.__signature__ = _factory_signature()  # type: ignore[attr-defined]
+    factory.__doc__ = f"MYOW with ``layout={layout!r}`` (:class:`MYOW`'s other arguments)."
+    return factory
+
+
 METHODS: Registry[nn.Module] = Registry("ssl method")
 METHODS.register("byol")(BYOL)
+METHODS.register("myow")(_myow_factory("cascaded"))
+METHODS.register("myow-merged")(_myow_factory("merged"))
 
 
-@METHODS.register("myow")
-def _myow(encoder: nn.Module, **kwargs: object) -> nn.Module:
-    return MYOW(encoder, layout="cascaded", **kwargs)
+def create_method(name: str, encoder: nn.Module, **kwargs: Any) -> nn.Module:
+    """Build ``byol``, ``myow`` or ``myow-merged`` around ``encoder``.
 
+    Args:
+        name: a name of :data:`METHODS`.
+        encoder: the encoder to train (an ``out_dim`` attribute, ``(B, ...) -> (B, out_dim)``).
+        **kwargs: :class:`~mtneuro.ssl.byol.BYOL`'s keyword arguments (and, for the MYOW
+            names, :class:`MYOW`'s but ``layout``); ``None`` values are dropped so defaults win.
 
-@METHODS.register("myow-merged")
-def _myow_merged(encoder: nn.Module, **kwargs: object) -> nn.Module:
-    return MYOW(encoder, layout="merged", **kwargs)
-
-
-def create_method(name: str, encoder: nn.Module, **kwargs: object) -> nn.Module:
-    """Build ``byol``, ``myow`` or ``myow-merged`` around ``encoder`` (None kwargs dropped)."""
-    return METHODS.get(name)(encoder, **{k: v for k, v in kwargs.items() if v is not None})
+    Raises:
+        ConfigError: an unknown name, or a keyword the method does not take (named, with
+            the closest and every one it takes).
+    """
+    return METHODS.create(name, encoder=encoder, **kwargs)

@@ -1,7 +1,8 @@
 """Step-indexed schedules for learning rate, EMA momentum and the MYOW mined-loss weight.
 
 Pure functions of the (0-based) optimisation step, so a resumed run reproduces the
-values exactly. All raise ``ValueError`` quoting a negative step or a bad length.
+values exactly. All raise ``ValueError`` quoting a negative step, a bad length or an
+unknown schedule name (the last a :class:`~mtneuro.errors.ConfigError`, which is one).
 
 - :func:`cosine_schedule` - cosine from ``start`` (step 0) to ``end`` (step ``max_steps``).
 - :func:`warmup_cosine_lr` - linear warm-up to ``base_lr``, then cosine to ``final_lr``.
@@ -15,6 +16,13 @@ values exactly. All raise ``ValueError`` quoting a negative step or a bad length
 from __future__ import annotations
 
 import math
+
+from mtneuro.registry import check_choice
+
+#: The learning-rate decays of :func:`warmup_lr` after its warm-up.
+LR_DECAYS = ("cosine", "constant")
+#: The target EMA schedules of :func:`ema_momentum`.
+MOMENTUM_SCHEDULES = ("cosine", "constant")
 
 
 def _check_step(step: int, name: str = "step") -> None:
@@ -60,7 +68,12 @@ def warmup_cosine_lr(
 def warmup_lr(step: int, total_steps: int, warmup_steps: int, base_lr: float,
               decay: str = "cosine") -> float:
     """Linear warm-up over ``warmup_steps``, then ``decay``: ``"cosine"`` to 0
-    (:func:`warmup_cosine_lr`) or ``"constant"`` at ``base_lr``."""
+    (:func:`warmup_cosine_lr`) or ``"constant"`` at ``base_lr``.
+
+    Raises:
+        ConfigError: ``decay`` is neither (a silent constant rate would follow a typo).
+    """
+    check_choice("decay", decay, LR_DECAYS)
     if decay == "cosine":
         return warmup_cosine_lr(step, total_steps, warmup_steps, base_lr)
     _check_step(step)
@@ -76,7 +89,12 @@ def momentum_schedule(step: int, total: int, base: float) -> float:
 
 def ema_momentum(step: int, total: int, base: float, schedule: str = "cosine") -> float:
     """Target EMA rate: :func:`momentum_schedule` (``"cosine"``) or ``base`` throughout
-    (``"constant"``)."""
+    (``"constant"``).
+
+    Raises:
+        ConfigError: ``schedule`` is neither (a silent constant rate would follow a typo).
+    """
+    check_choice("schedule", schedule, MOMENTUM_SCHEDULES)
     return momentum_schedule(step, total, base) if schedule == "cosine" else float(base)
 
 

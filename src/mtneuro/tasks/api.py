@@ -200,6 +200,7 @@ class Task:
                          what=self.name)
 
     def check_setting(self, setting: str) -> str:
+        """``setting`` if the task has it (any, for a task without settings); else ConfigError."""
         if not self.settings:
             return setting
         return check_choice(f"{self.name} setting", setting, self.settings)
@@ -230,9 +231,11 @@ class Task:
         return run(config, encoder=encoder)
 
     def protocol_card(self, config: Any, source: Any = None) -> dict[str, Any]:
+        """The protocol card of ``config`` (how the run compares with the published one)."""
         return resolve(self.card, f"task {self.name} card")(config, source)
 
     def headline_of(self, metrics: Mapping[str, Any]) -> dict[str, float | None]:
+        """The headline numbers of ``metrics`` as floats (``None``: missing or not finite)."""
         numbers = resolve(self.headline, f"task {self.name} headline")(metrics)
         return {k: None if v is None or not math.isfinite(float(v)) else float(v)
                 for k, v in numbers.items()}

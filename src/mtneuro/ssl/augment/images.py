@@ -36,7 +36,8 @@ from mtneuro.ssl.augment.functional import bcast, resized_crop
 AUGMENTATIONS: Registry[object] = Registry("augmentation")
 
 
-def _rand(shape: Sequence[int], g: torch.Generator | None, device: torch.device, *, normal=False):
+def _rand(shape: Sequence[int], g: torch.Generator | None, device: torch.device, *,
+          normal: bool = False) -> torch.Tensor:
     """Uniform [0, 1) (or standard normal) on ``device``, drawn on the generator's device."""
     draw = torch.randn if normal else torch.rand
     if g is None:
@@ -45,6 +46,7 @@ def _rand(shape: Sequence[int], g: torch.Generator | None, device: torch.device,
 
 
 def _check_image(x: torch.Tensor, name: str) -> None:
+    """``x`` is a batch of 2D ``(B, C, H, W)`` or 3D ``(B, C, D, H, W)`` images."""
     if x.dim() not in (4, 5):
         raise ValueError(
             f"{name} expects (B, C, H, W) or (B, C, D, H, W), got shape {tuple(x.shape)}"
@@ -109,7 +111,9 @@ class RandomCrop(ImageTransform):
         self.size = _positive_size("RandomCrop", size)
         self.same_on_batch = same_on_batch
 
-    def apply(self, x, mask, g):
+    def apply(
+        self, x: torch.Tensor, mask: torch.Tensor, g: torch.Generator | None
+    ) -> torch.Tensor:
         b, (h, w), s = x.shape[0], x.shape[-2:], self.size
         if s > h or s > w:
             raise ValueError(f"RandomCrop size {s} exceeds the image size {h}x{w}")
@@ -197,7 +201,9 @@ class RandomResizedCrop(ImageTransform):
         whole = torch.tensor((0, 0, height, width), device=mask.device)  # ``p`` left these out
         return torch.where(mask[:, None], boxes, whole)
 
-    def apply(self, x, mask, g):
+    def apply(
+        self, x: torch.Tensor, mask: torch.Tensor, g: torch.Generator | None
+    ) -> torch.Tensor:
         boxes = self.sample_boxes(x.shape[0], x.shape[-2], x.shape[-1], mask, g)
         return resized_crop(x, boxes, self.size)
 
@@ -210,7 +216,9 @@ class _RandomFlip(ImageTransform):
     def __init__(self, *, p: float = 0.5, seed: int | None = None) -> None:
         super().__init__(p=p, seed=seed)
 
-    def apply(self, x, mask, g):
+    def apply(
+        self, x: torch.Tensor, mask: torch.Tensor, g: torch.Generator | None
+    ) -> torch.Tensor:
         if x.dim() < -self.axis + 2:
             raise ValueError(f"{type(self).__name__} needs (B, C, D, H, W), got {tuple(x.shape)}")
         return torch.where(bcast(mask, x), x.flip(self.axis), x)
@@ -246,7 +254,9 @@ class RandomRot90(ImageTransform):
     Requires H == W. Samples not selected by ``p`` keep k = 0.
     """
 
-    def apply(self, x, mask, g):
+    def apply(
+        self, x: torch.Tensor, mask: torch.Tensor, g: torch.Generator | None
+    ) -> torch.Tensor:
         if x.shape[-1] != x.shape[-2]:
             raise ValueError(f"RandomRot90 needs square images, got {tuple(x.shape[-2:])}")
         k = torch.where(mask, (_rand((x.shape[0],), g, x.device) * 4).long().clamp(max=3), 0)

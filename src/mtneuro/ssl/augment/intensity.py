@@ -56,7 +56,9 @@ class RandomBrightnessContrast(ImageTransform):
         self.contrast = _color_range(contrast, "contrast")
         self.clamp = clamp
 
-    def apply(self, x, mask, g):
+    def apply(
+        self, x: torch.Tensor, mask: torch.Tensor, g: torch.Generator | None
+    ) -> torch.Tensor:
         u = _rand((x.shape[0], 3), g, x.device)
         (b0, b1), (c0, c1) = self.brightness, self.contrast
         fb = torch.where(mask, b0 + (b1 - b0) * u[:, 0], 1.0)
@@ -96,7 +98,9 @@ class RandomGaussianBlur(ImageTransform):
                              f"{tuple(sigma)!r}")
         self.kernel_size, self.sigma = kernel_size, tuple(sigma)
 
-    def apply(self, x, mask, g):
+    def apply(
+        self, x: torch.Tensor, mask: torch.Tensor, g: torch.Generator | None
+    ) -> torch.Tensor:
         b, (h, w), k = x.shape[0], x.shape[-2:], self.kernel_size
         # the kernel in the image's precision (at least float32), as torchvision builds it
         dtype = torch.promote_types(x.dtype, torch.float32)
@@ -128,7 +132,9 @@ class RandomGaussianNoise(ImageTransform):
         super().__init__(p=p, seed=seed)
         self.std = std
 
-    def apply(self, x, mask, g):
+    def apply(
+        self, x: torch.Tensor, mask: torch.Tensor, g: torch.Generator | None
+    ) -> torch.Tensor:
         noise = _rand(x.shape, g, x.device, normal=True).to(x.dtype) * self.std
         return x + noise * bcast(mask, x).to(x.dtype)
 
