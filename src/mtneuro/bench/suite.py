@@ -131,6 +131,7 @@ class Cell:
     ddp_procs: int = 1
 
     def to_dict(self) -> dict[str, Any]:
+        """The cell as plain data (its record's ``cell`` key, compared on ``--resume``)."""
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
         if self.ddp_procs == 1:
             # Left out when off, so records written before the key existed still resume.

@@ -23,6 +23,8 @@ PACKAGED_ROOT = Path(__file__).resolve().parents[1] / "resources" / "data"
 
 
 def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/mtneuro``, or ``~/.cache/mtneuro``: where downloads go by default
+    (the third root of the lookup order)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "mtneuro"
 

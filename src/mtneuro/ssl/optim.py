@@ -99,6 +99,8 @@ class LARS(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):  # type: ignore[override]
+        """One LARS update of every parameter group (``closure``: re-evaluates the loss,
+        as :meth:`torch.optim.Optimizer.step` takes it); returns that loss, or ``None``."""
         loss = None
         if closure is not None:
             with torch.enable_grad():

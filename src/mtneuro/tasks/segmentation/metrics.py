@@ -173,6 +173,8 @@ class ConfusionAccumulator:
         self.n_images += confusions.shape[0]
 
     def scores(self, class_names: Sequence[str] | None = None) -> dict:
+        """:func:`segmentation_scores` of the pixels accumulated so far, with the mean
+        per-image IoU (``None`` before any image)."""
         iou = self.iou_sum / self.n_images if self.n_images else None
         return segmentation_scores(self.matrix, class_names, per_image_iou=iou)
 

@@ -130,11 +130,12 @@ def run_task2(
             ``config.encoder`` then only names it).
 
     Returns:
-        ``{"metrics": {"setting", "per_seed", "summary", ...}, "examples": {...}}``;
+        ``{"metrics": {"setting", "per_seed", "summary", ...}, "examples": {...},
+        "source": {...}}``;
         ``metrics`` is plain data for ``metrics.json`` (per-seed scores and mean +- std
         over seeds); ``examples`` holds uint8 arrays ``image`` (K, [D,] H, W),
         ``truth`` and ``prediction`` (K, [D,] H, W) and int ``region`` (K,) of the first seed
-        for the overlays.
+        for the overlays; ``source`` the volume source's ``describe()``.
     """
     # Configs built as dataclasses skip the task's complete step: check them here too.
     check_task2(config)
