@@ -86,6 +86,7 @@ def test_errors_are_one_line(tmp_path, cli):
     assert code == 2 and err.count("\n") == 1 and "unknown source 'phantomm'" in err
     code, _, err = cli(["data", "verify", "--cache", str(tmp_path)])
     assert code == 2 and err.count("\n") == 1 and "not an mtneuro cache" in err
+    assert f"mtneuro data list --root {tmp_path}" in err  # a data root is checked there
     code, _, err = cli(["data", "verify", "--cache", str(tmp_path / "absent")])
     assert code == 2 and err.count("\n") == 1 and "absent does not exist" in err
     assert "not an mtneuro cache" not in err

@@ -120,6 +120,14 @@ def fetch(
     help="Fetch damaged or missing chunks again from the recorded upstream.",
 )
 @click.option(
+    "--source-param",
+    "source_params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Parameter of the recorded upstream for the repair, repeatable: where it is served "
+    "(host=127.0.0.1:8000, protocol=http) or how (timeout=60); the data must be the cache's.",
+)
+@click.option(
     "--workers",
     default=4,
     show_default=True,
@@ -127,33 +135,51 @@ def fetch(
     help="Chunks checked or fetched in parallel.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def verify(cache_dir: Path, repair: bool, workers: int, quiet: bool) -> None:
+def verify(
+    cache_dir: Path, repair: bool, source_params: tuple[str, ...], workers: int, quiet: bool
+) -> None:
     """Check a cache's metadata and every chunk against its recorded SHA-256.
 
     First the Zarr metadata files are compared with the spec recorded at creation
     (with --repair, damaged ones are rewritten from it; a format-1 cache is upgraded:
     its checksums are re-recorded with their chunk's position). Then prints the counts
     of ok, corrupted (checksum missing, different, or naming another chunk) and
-    missing (checksum without data) chunks; with --repair (default) fetches the bad
-    ones again. Exits non-zero if damage remains.
+    missing (stored once, now without data: a checksum left, or neither file of a chunk
+    the cache's record says it stored) chunks; with --repair (default) fetches the bad
+    ones again. Exits non-zero if damage remains. A cache made by an older mtneuro has no
+    record: its lost chunks count as never fetched, and --repair starts a record.
     """
+    from mtneuro.cli.preflight import check_source_params
     from mtneuro.data.sources import open_source
     from mtneuro.data.sources.cache_metadata import check_metadata
     from mtneuro.data.sources.cache_store import ChunkStore
+    from mtneuro.data.sources.cache_verify import start_record
 
     if not cache_dir.is_dir():
         raise ConfigError(f"--cache: {cache_dir} does not exist (or is not a folder); "
                           "fill one with: mtneuro data fetch --cache DIR ...")
     if not ChunkStore.exists(cache_dir):
-        raise ConfigError(f"--cache: {cache_dir} is not an mtneuro cache (no zarr.json)")
-    _check_metadata(cache_dir, check_metadata(cache_dir), repair)
-    cache = open_source("cache", root=cache_dir, workers=workers)
+        raise ConfigError(f"--cache: {cache_dir} is not an mtneuro cache (no zarr.json); to check "
+                          f"the real datasets of a data root: mtneuro data list --root {cache_dir}")
+    check = check_metadata(cache_dir)
+    params = parse_source_params(source_params)
+    if params and check.spec is not None:  # a bad one fails before anything is rewritten
+        check_source_params(check.spec["upstream"]["source"], params)
+    _check_metadata(cache_dir, check, repair)
+    cache = open_source("cache", root=cache_dir, workers=workers, upstream_params=params or None)
     report = cache.scan(progress=not quiet)
     click.echo(
         f"cache {cache_dir}: ok {report.ok}, corrupted {len(report.corrupted)}, "
         f"missing {len(report.missing)} (never fetched {report.unfilled}, "
         f"temporary files {len(report.temp_files)})"
     )
+    if report.record and report.unfilled:
+        _say_unrecorded(cache_dir, report.record, report.unfilled, repair)
+    if repair and report.record:
+        started = start_record(cache.store, report)
+        if started is not None:
+            click.echo(f"cache {cache_dir}: started its record of stored chunks ({started} "
+                       "chunk(s)): chunks lost from now on are reported missing")
     if not report.bad and not (repair and report.temp_files):
         return
     if not repair:
@@ -169,6 +195,16 @@ def verify(cache_dir: Path, repair: bool, workers: int, quiet: bool) -> None:
         f"repaired {fixed} chunk(s) from {cache.store.upstream['source']}; "
         f"removed {len(report.temp_files)} temporary file(s)"
     )
+
+
+def _say_unrecorded(cache_dir: Path, problem: str, unfilled: int, repair: bool) -> None:
+    """Say that chunks counted as never fetched were not checked: without a record of the
+    chunks the cache stored, a lost one cannot be told from one never fetched."""
+    why = ("its record of stored chunks (mtneuro_fetched) is damaged" if problem == "damaged"
+           else "it has no record of the chunks it stored (made by an older mtneuro)")
+    then = "" if repair else f"; start one with: mtneuro data verify --cache {cache_dir} --repair"
+    click.echo(f"cache {cache_dir}: the {unfilled} never fetched chunk(s) were not checked: "
+               f"{why}, so chunks lost from it count as never fetched{then}")
 
 
 def _check_metadata(cache_dir: Path, check: MetadataCheck, repair: bool) -> None:

@@ -14,8 +14,9 @@ A large read is split into blocks aligned to ``block_shape`` (the default
 matches the Boss storage cuboid, 16 x 512 x 512 in z, y, x) and fetched by a
 bounded thread pool. Each block is retried with backoff on transient failures
 (see :mod:`mtneuro.data.retry`); all blocks of one read share one deadline, and
-the first permanent failure cancels the rest, so a dead or wrong endpoint costs
-bounded time and a bounded number of requests.
+the first block that fails for good cancels the rest, so a dead or wrong endpoint costs
+bounded time and a bounded number of requests. A cache filling several chunks makes its
+reads share one such budget too (:mod:`mtneuro.data.sources.fetch_budget`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import itertools
 import os
 import random
 import threading
-import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +42,7 @@ from mtneuro.data.sources.bossdb_errors import (
     classify_error,
     describe_error,
 )
+from mtneuro.data.sources.fetch_budget import FetchBudget, FetchCancelled, current_budget
 from mtneuro.data.sources.params import number_at_least, parse_shape
 from mtneuro.errors import ConfigError, DataError, SourceUnavailableError
 from mtneuro.extras import require
@@ -123,6 +124,10 @@ class BossDBSource(VolumeSource):
         "backoff",
         "seed",
     )
+    #: params that say where the data is served, not which data: a cache filled from one
+    #: address is refilled from another (with a warning); the channels' URIs, the volume's
+    #: shape and the server's data types say which data, and must match.
+    location_params = ("host", "protocol")
 
     def __init__(
         self,
@@ -187,6 +192,7 @@ class BossDBSource(VolumeSource):
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info["uris"] = {c: "bossdb://" + "/".join(BOSSDB_CHANNELS[c]) for c in self.channels}
+        info["datatypes"] = {c: str(self._resources[c].datatype) for c in self.channels}
         return info
 
     def __getstate__(self) -> dict[str, Any]:
@@ -220,8 +226,19 @@ class BossDBSource(VolumeSource):
         fn: Callable[[], Any],
         what: str,
         deadline: float | None = None,
-        cancel: threading.Event | None = None,
+        budget: FetchBudget | None = None,
     ) -> Any:
+        """``fn()`` retried; with a ``budget``, cancelled by it and telling it of trouble.
+        Metadata reads (no budget) take only their hint from the job they serve (a cache
+        names the address it was filled from)."""
+        job = budget or current_budget()
+        hint = job.hint if job is not None and job.hint else OFFLINE_HINT
+
+        def on_retry(attempt: int, error: BaseException, wait: float) -> None:
+            if budget is not None:
+                budget.trouble()
+            self._say_retrying(what, error)
+
         with self._rng_lock:
             rng = random.Random(self._rng.random())
         try:
@@ -230,20 +247,23 @@ class BossDBSource(VolumeSource):
                 policy=self.policy,
                 classify=classify_error,
                 deadline=deadline,
-                cancel=cancel,
+                cancel=None if budget is None else budget.cancel,
                 rng=rng,
-                on_retry=lambda attempt, error, wait: self._say_retrying(what, error),
+                on_retry=on_retry,
             )
         except RetryFailure as failure:
             reason = describe_error(failure.last_error)
             if failure.permanent:
                 raise SourceUnavailableError(
                     f"bossdb at {self.url}: {what} failed with {reason} (permanent, not retried); "
-                    f"{OFFLINE_HINT}"
+                    f"{hint}"
                 ) from None
+            if failure.cancelled and failure.last_error is None:
+                raise FetchCancelled(f"bossdb at {self.url}: {what} cancelled: another "
+                                     "request of the same read failed") from None
             raise SourceUnavailableError(
                 f"bossdb at {self.url} unreachable: {what} failed {failure.attempts} time(s) in "
-                f"{failure.elapsed:.1f}s (last: {reason}); {OFFLINE_HINT}"
+                f"{failure.elapsed:.1f}s (last: {reason}); {hint}"
             ) from None
 
     def _say_retrying(self, what: str, error: BaseException) -> None:
@@ -304,32 +324,35 @@ class BossDBSource(VolumeSource):
     def _read(self, channel: str, z: Range, y: Range, x: Range) -> np.ndarray:
         out = np.empty(tuple(hi - lo for lo, hi in (z, y, x)), dtype=np.uint8)
         blocks = aligned_blocks((z, y, x), self.block_shape)
-        deadline = time.monotonic() + self.policy.max_seconds
-        cancel = threading.Event()
-
-        failures: list[BaseException] = []
-        lock = threading.Lock()
+        # Shared with the other chunks of a cache's fill or read, else this read's own.
+        budget = current_budget() or FetchBudget()
+        budget.check()
+        deadline = budget.deadline(self.policy.max_seconds)
+        errors: list[BaseException] = []
+        done: list[bool] = []
 
         def fetch_into(block: tuple[Range, Range, Range]) -> None:
-            if cancel.is_set():
-                return  # another block failed: do not send more requests
+            if budget.cancel.is_set():
+                return  # another block or chunk failed: do not send more requests
             try:
-                data = self._fetch_block(channel, block, deadline, cancel)
+                data = self._fetch_block(channel, block, deadline, budget)
             except BaseException as exc:  # noqa: BLE001 - re-raised below in the caller's thread
-                with lock:
-                    if not cancel.is_set():  # keep the first real error, not the cancellations
-                        failures.append(exc)
-                        cancel.set()
+                errors.append(exc)
+                budget.fail(exc)  # kept only if first: not a cancellation's consequence
                 return
+            budget.answered()
             out[tuple(slice(lo - o, hi - o) for (lo, hi), (o, _) in zip(block, (z, y, x)))] = data
+            done.append(True)
 
         if len(blocks) == 1:
             fetch_into(blocks[0])
         else:
             with ThreadPoolExecutor(max_workers=min(self.workers, len(blocks))) as pool:
                 list(pool.map(fetch_into, blocks))
-        if failures:
-            raise failures[0]
+        if len(done) < len(blocks):  # never return a block of which a part was not read
+            if budget.failure is not None and any(e is budget.failure for e in errors):
+                raise budget.failure
+            raise FetchCancelled(f"bossdb at {self.url}: {channel} read cancelled")
         return out
 
     def _fetch_block(
@@ -337,7 +360,7 @@ class BossDBSource(VolumeSource):
         channel: str,
         block: tuple[Range, Range, Range],
         deadline: float,
-        cancel: threading.Event,
+        budget: FetchBudget,
     ) -> np.ndarray:
         (z0, z1), (y0, y1), (x0, x1) = block
         oz, oy, ox = self.origin
@@ -365,7 +388,7 @@ class BossDBSource(VolumeSource):
             return data
 
         what = f"{channel} cutout z {z0}:{z1} y {y0}:{y1} x {x0}:{x1}"
-        return _to_uint8(self._retry(request, what, deadline, cancel), channel, what)
+        return _to_uint8(self._retry(request, what, deadline, budget), channel, what)
 
 
 def _to_uint8(data: np.ndarray, channel: str, what: str) -> np.ndarray:

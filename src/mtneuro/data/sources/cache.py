@@ -18,7 +18,12 @@ are copied separately), first reads about 6x (read, SHA-256, decode); see
 
 Processes and threads filling one cache at once fetch each missing chunk once: a
 per-chunk lock is taken and the chunk checked again before fetching
-(:mod:`mtneuro.data.sources.cache_lock`).
+(:mod:`mtneuro.data.sources.cache_lock`). The chunks of one fill or read share one retry
+budget (:mod:`mtneuro.data.sources.fetch_budget`), so a dead server costs it once. Every
+chunk stored is recorded (:mod:`mtneuro.data.sources.cache_record`), so one lost later is
+reported missing by a scan (:mod:`mtneuro.data.sources.cache_verify`), not never fetched.
+The upstream may serve the data from another address than the one that filled the cache
+(:mod:`mtneuro.data.sources.cache_upstream`).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +49,14 @@ from mtneuro.data.sources.cache_lock import (
 )
 from mtneuro.data.sources.cache_memory import ChunkMemory
 from mtneuro.data.sources.cache_store import ChunkStore, Key, chunk_segments
-from mtneuro.data.sources.cache_upstream import check_given_params, check_upstream, open_upstream
+from mtneuro.data.sources.cache_upstream import (
+    check_given_params,
+    check_upstream,
+    offline_hint,
+    open_upstream,
+)
+from mtneuro.data.sources.cache_verify import VerifyReport, scan_cache
+from mtneuro.data.sources.fetch_budget import shared_budget
 from mtneuro.data.sources.params import number_at_least, parse_shape
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.progress import LoopProgress
@@ -63,29 +75,6 @@ class FillReport:
 
     fetched: int = 0
     present: int = 0
-
-
-@dataclass
-class VerifyReport:
-    """Outcome of :meth:`CacheSource.scan`.
-
-    Attributes:
-        ok: chunks whose file matches the recorded checksum.
-        corrupted: ``(channel, key)`` of chunks with a missing or mismatched checksum.
-        missing: chunks with a checksum but no chunk file.
-        unfilled: chunks never fetched (normal for a lazily filled cache).
-        temp_files: leftovers of killed writers.
-    """
-
-    ok: int = 0
-    corrupted: list[tuple[str, Key]] = field(default_factory=list)
-    missing: list[tuple[str, Key]] = field(default_factory=list)
-    unfilled: int = 0
-    temp_files: list[Path] = field(default_factory=list)
-
-    @property
-    def bad(self) -> list[tuple[str, Key]]:
-        return self.corrupted + self.missing
 
 
 #: Seconds a failure to open the upstream is given again to later requests (the other
@@ -125,7 +114,7 @@ class CacheSource(VolumeSource):
         workers: int = 4,
         memory_mb: float = 256.0,
     ) -> None:
-        root = Path(root).expanduser()
+        root = Path(root).expanduser().resolve()  # recorded in run records: never relative
         self.check_params({"chunk_shape": chunk_shape, "workers": workers, "memory_mb": memory_mb})
         wanted_chunks = parse_shape(chunk_shape, "chunk_shape") if chunk_shape is not None else None
         self.workers = int(workers)
@@ -287,10 +276,10 @@ class CacheSource(VolumeSource):
         # a lazily filled cache reads through to its upstream: say so when it takes a while
         with LoopProgress(f"cache {self.root.name}: fetching {channel} from {self._spec[0]}",
                           len(todo), unit="chunks") as progress:
-            fetched = map_chunks(
+            fetched = self._fetch_all(
                 lambda k, wait: fetch_once(self.store, channel, k, lambda: self._fetch(channel, k),
                                            wait),
-                todo, self.workers, progress)
+                todo, progress)
         for key, (_, chunk) in zip(todo, fetched):
             self._memory.put((channel, key), chunk)
             found[key] = chunk
@@ -299,6 +288,25 @@ class CacheSource(VolumeSource):
     def _fetch(self, channel: str, key: Key) -> np.ndarray:
         (z, y, x) = self.store.bounds(key)
         return self.store.write(channel, key, self.upstream.read_channel(channel, z, y, x))
+
+    def _fetch_all(self, fn: Callable[[Any, bool], Any], jobs: Sequence[Any],
+                   progress: Any) -> list[Any]:
+        """``map_chunks(fn, jobs)`` as one job with one retry budget
+        (:mod:`mtneuro.data.sources.fetch_budget`): its upstream reads stop retrying at one
+        deadline, and the first chunk that fails for good stops the others, so a dead server
+        costs the budget once, not once per chunk."""
+        # A cache being made here is no cache to repair yet: the source's own hint then.
+        hint = None if self.created else offline_hint(self.root, self.store.upstream)
+        with shared_budget(hint) as budget:
+            def job(item: Any, wait: bool) -> Any:
+                budget.check()  # another chunk failed for good: fetch nothing more
+                try:
+                    return fn(item, wait)
+                except BaseException as exc:
+                    budget.fail(exc)
+                    raise
+
+            return map_chunks(job, jobs, self.workers, progress, stop=budget.cancel)
 
     # -- filling and verifying ------------------------------------------------------------
     def fill(
@@ -334,29 +342,13 @@ class CacheSource(VolumeSource):
         with tqdm(
             total=len(jobs), desc="fetch", unit="chunk", disable=None if progress else True
         ) as bar:
-            fetched = sum(map_chunks(ensure, jobs, self.workers, bar))
+            fetched = sum(self._fetch_all(ensure, jobs, bar))
         return FillReport(fetched=fetched, present=len(jobs) - fetched)
 
     def scan(self, progress: bool = False) -> VerifyReport:
-        """Check every chunk on disk against its checksum (reads all of them)."""
-        from tqdm.auto import tqdm
-
-        report = VerifyReport(temp_files=self.store.temp_files())
-        jobs = [(c, k) for c in self.channels for k in sorted(self.store.keys_on_disk(c))]
-        total = len(self.channels) * int(np.prod(self.store.grid))
-        with tqdm(
-            total=len(jobs), desc="verify", unit="chunk", disable=None if progress else True
-        ) as bar:
-            statuses = map_chunks(lambda job, _: self.store.status(*job), jobs, self.workers, bar)
-        for job, status in zip(jobs, statuses):
-            if status == "ok":
-                report.ok += 1
-            elif status == "missing":
-                report.missing.append(job)
-            elif status == "corrupted":
-                report.corrupted.append(job)
-        report.unfilled = total - len(jobs)
-        return report
+        """Check every chunk on disk, or stored once by the cache's record, against its
+        checksum (reads all of them; :mod:`mtneuro.data.sources.cache_verify`)."""
+        return scan_cache(self, progress)
 
     def repair(self, report: VerifyReport, progress: bool = False) -> int:
         """Fetch the bad chunks of ``report`` again and delete stray temporary files.
@@ -379,8 +371,8 @@ class CacheSource(VolumeSource):
         ) as bar:
             for job in report.bad:
                 self._memory.drop(job)
-            done = map_chunks(
+            done = self._fetch_all(
                 lambda job, wait: fetch_once(self.store, *job, lambda: self._fetch(*job), wait),
-                report.bad, self.workers, bar)
+                report.bad, bar)
         return sum(d[0] for d in done)
 

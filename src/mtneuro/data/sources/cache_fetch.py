@@ -18,6 +18,7 @@ from mtneuro.data.sources.base import CHANNELS, Range, VolumeSource
 from mtneuro.data.sources.cache import CacheSource, FillReport
 from mtneuro.data.sources.cache_lock import directory_lock
 from mtneuro.data.sources.cache_metadata import MANIFEST, TMP_MARK
+from mtneuro.data.sources.cache_record import RECORD
 from mtneuro.data.sources.cache_store import ChunkStore
 from mtneuro.data.sources.cache_upstream import open_upstream
 
@@ -45,7 +46,7 @@ def fill_cache(
         channels: default all channels.
         progress: show a progress bar (only on a terminal).
     """
-    root = Path(root).expanduser()
+    root = Path(root).expanduser().resolve()  # recorded in run records: never relative
     if ChunkStore.exists(root) or upstream is None:
         cache = CacheSource(root, upstream, upstream_params, chunk_shape, workers)
         return cache, cache.fill(*ranges, channels=channels, progress=progress)
@@ -81,7 +82,7 @@ def _remove_failed_creation(root: Path, existed: set[Path], cache: CacheSource |
 
 def _cache_paths(root: Path) -> set[Path]:
     """The paths creating a cache at ``root`` may write, or temporary files, that exist now."""
-    candidates = [root, root / MANIFEST, root / "zarr.json"]
+    candidates = [root, root / MANIFEST, root / "zarr.json", root / RECORD]
     candidates += [p for c in CHANNELS for p in (root / c, root / c / "zarr.json")]
     found = {p for p in candidates if p.exists()}
     return found | (set(root.glob(f".*{TMP_MARK}*")) if root.is_dir() else set())

@@ -31,6 +31,7 @@ warned about and not waited for any longer.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 import time
@@ -292,22 +293,31 @@ class _Done:
 
 
 def map_chunks(
-    fn: Callable[[T, bool], Any], items: Sequence[T], workers: int, progress: Any = None
+    fn: Callable[[T, bool], Any],
+    items: Sequence[T],
+    workers: int,
+    progress: Any = None,
+    stop: threading.Event | None = None,
 ) -> list[Any]:
     """``fn(item, wait)`` over ``items`` on up to ``workers`` threads; results in order.
 
     Every item is first tried with ``wait=False``; those that return BUSY (their chunk is
     being fetched elsewhere) are tried again with ``wait=True`` once all first tries have
-    started. ``progress.update(1)`` is called per finished item; the first error is raised.
+    started. ``progress.update(1)`` is called per finished item; the first error is raised,
+    after ``stop`` is set (so that items still running can end early: the pool waits for
+    them). Each item runs in a copy of the caller's context (its fetch budget).
     """
     if len(items) <= 1 or workers == 1:
-        return _map_with(lambda f, *a: _Done(f(*a)), fn, items, progress)
+        return _map_with(lambda f, *a: _Done(f(*a)), fn, items, progress, stop)
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        return _map_with(pool.submit, fn, items, progress)
+        def submit(f: Callable[..., Any], *args: Any) -> Future[Any]:
+            return pool.submit(contextvars.copy_context().run, f, *args)
+
+        return _map_with(submit, fn, items, progress, stop)
 
 
 def _map_with(submit: Callable[..., Any], fn: Callable[[T, bool], Any], items: Sequence[T],
-              progress: Any) -> list[Any]:
+              progress: Any, stop: threading.Event | None = None) -> list[Any]:
     first: list[Future[Any] | _Done] = [submit(fn, item, False) for item in items]
     again: dict[int, Future[Any] | _Done] = {}
     results: list[Any] = [None] * len(items)
@@ -325,6 +335,8 @@ def _map_with(submit: Callable[..., Any], fn: Callable[[T, bool], Any], items: S
             if progress is not None:
                 progress.update(1)
     except BaseException:
+        if stop is not None:
+            stop.set()
         for future in [*first, *again.values()]:
             future.cancel()
         raise

@@ -12,6 +12,8 @@
     ROOT/<channel>/c/<i>/<j>/.<k>.tmp-lock
                                    empty lock file of chunk (i, j, k) while it is being fetched
                                    (:mod:`mtneuro.data.sources.cache_lock`)
+    ROOT/mtneuro_fetched           which chunks were ever stored, one byte each
+                                   (:mod:`mtneuro.data.sources.cache_record`)
 
 Zarr reads the store as is (``zarr.open_group(ROOT)``); chunks never fetched are
 simply absent. Chunk files are written here rather than through zarr so that
@@ -49,6 +51,7 @@ from mtneuro.data.sources.cache_metadata import (
     make_spec,
     write_metadata,
 )
+from mtneuro.data.sources.cache_record import RECORD, FetchRecord
 from mtneuro.errors import ConfigError, DataError
 
 CHECKSUM_DIR = "_sha256"
@@ -89,6 +92,7 @@ class ChunkStore:
         self.channels = tuple(channels)
         self.upstream = upstream
         self.grid = tuple(-(-s // c) for s, c in zip(self.shape, self.chunk_shape))
+        self.record = FetchRecord(self.root, self.channels, self.grid)
         self._codec = _codec()
 
     # -- creating and opening -----------------------------------------------------------
@@ -105,17 +109,18 @@ class ChunkStore:
         channels: Sequence[str],
         upstream: dict[str, Any],
     ) -> ChunkStore:
-        """Write the metadata of a new, empty cache (channels, then group, then manifest).
+        """Write the metadata of a new, empty cache (its empty record of stored chunks,
+        channels, then group, then manifest).
 
-        A directory holding only channel folders without chunks is an unfinished creation
-        that the next ``create`` simply redoes; chunks whose cache metadata are gone could
-        be of any source or chunk shape, so such a folder is refused.
+        A directory holding only channel folders without chunks (and a record) is an
+        unfinished creation that the next ``create`` simply redoes; chunks whose cache
+        metadata are gone could be of any source or chunk shape, so such a folder is refused.
         """
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise ConfigError(f"cache: {root} exists and is not a directory")
         # A killed creation may have left a temporary metadata file: not the user's data.
-        if root.is_dir() and any(p.name not in channels and TMP_MARK not in p.name
+        if root.is_dir() and any(p.name not in (*channels, RECORD) and TMP_MARK not in p.name
                                  for p in root.iterdir()):
             raise ConfigError(
                 f"cache: {root} is not empty and is not an mtneuro cache; choose a new directory"
@@ -129,8 +134,10 @@ class ChunkStore:
         if any(c < 1 for c in chunk_shape) or len(chunk_shape) != 3:
             raise ConfigError(f"chunk_shape: expected 3 positive ints, got {list(chunk_shape)}")
         spec = make_spec(shape, chunk_shape, channels, upstream)
+        store = cls.from_spec(root, spec)
+        store.record.reset()  # before the metadata: a cache that exists has its record
         write_metadata(root, spec)
-        return cls.from_spec(root, spec)
+        return store
 
     @classmethod
     def open(cls, root: Path) -> ChunkStore:
@@ -211,6 +218,7 @@ class ChunkStore:
         checksum.unlink(missing_ok=True)
         atomic_write(self.chunk_path(channel, key), data)
         atomic_write(checksum, self._record(channel, key, data).encode())
+        self.record.mark(channel, key)  # last: a mark always stands for a stored chunk
         return full
 
     @staticmethod

@@ -2,13 +2,17 @@
 
 A cache records the source and parameters that filled it. An upstream given later
 (to fetch missing chunks, or named with other parameters) must name the same data;
-only transport parameters (workers, timeouts: a source's ``transport_params``) may
-differ. A mismatch is refused before anything is read, so a request the cache already
-holds is never answered with data of another source.
+only transport parameters (workers, timeouts: a source's ``transport_params``) and
+location parameters (where the data is served: bossdb's ``host`` and ``protocol``, a
+source's ``location_params``) may differ, a new location with a warning naming both. What
+the data is (the source, its other parameters, shape, channels and, where recorded, the
+channels' URIs and data types) must match. A mismatch is refused before anything is read,
+so a request the cache already holds is never answered with data of another source.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,10 +30,12 @@ def open_upstream(name: str, params: dict[str, Any]) -> VolumeSource:
 
 def check_given_params(recorded: Mapping[str, Any], given: Mapping[str, Any], root: Path) -> None:
     """Refuse named-upstream parameters that differ from the ``recorded`` ones in anything
-    but transport (``seed=3`` for a cache filled with seed 0)."""
+    but transport or location (``seed=3`` for a cache filled with seed 0)."""
     from mtneuro.data.sources import source_factory
 
-    transport = set(getattr(source_factory(recorded["source"]), "transport_params", ()))
+    factory = source_factory(recorded["source"])
+    transport = {*getattr(factory, "transport_params", ()),
+                 *getattr(factory, "location_params", ())}
     now = _jsonify(given)
     if any(k in recorded["params"] and recorded["params"][k] != v
            for k, v in now.items() if k not in transport):
@@ -41,9 +47,11 @@ def check_given_params(recorded: Mapping[str, Any], given: Mapping[str, Any], ro
 
 
 def check_upstream(store: ChunkStore, source: VolumeSource, root: Path) -> None:
-    """Refuse an upstream source object whose data differs from what ``store`` holds."""
+    """Refuse an upstream source object whose data differs from what ``store`` holds; warn
+    in one line, naming both, when it serves that data from another location."""
     recorded, now = store.upstream, source.describe()
-    transport = set(getattr(source, "transport_params", ()))
+    location = tuple(getattr(source, "location_params", ()))
+    transport = {*getattr(source, "transport_params", ()), *location}
     same = (
         now["source"] == recorded["source"]
         and list(source.shape) == list(store.shape)
@@ -53,12 +61,54 @@ def check_upstream(store: ChunkStore, source: VolumeSource, root: Path) -> None:
             for k, v in recorded["params"].items()
             if k not in transport
         )
+        and _same_channel_facts(recorded, now, store.channels)
     )
     if not same:
         raise ConfigError(
             f"upstream: {now['source']}({_brief(now['params'])}) does not match the data "
             f"in cache {root}, filled from {recorded['source']}({_brief(recorded['params'])})"
         )
+    was, is_now = _where(recorded["params"], location), _where(now["params"], location)
+    if was != is_now:
+        warnings.warn(f"cache {root}: filled from {recorded['source']} at {was}, fetching from "
+                      f"{is_now} now (the same data by its description: it must serve what "
+                      "the first address served)", stacklevel=2)
+
+
+def _same_channel_facts(recorded: Mapping[str, Any], now: Mapping[str, Any],
+                        channels: tuple[str, ...]) -> bool:
+    """The per-channel facts a source records (bossdb: URIs, server data types) agree for
+    the cached channels; a cache made before a fact was recorded is not held to it."""
+    for key in ("uris", "datatypes"):
+        was = recorded.get(key)
+        if isinstance(was, dict) and any(
+                c in was and (now.get(key) or {}).get(c) != was[c] for c in channels):
+            return False
+    return True
+
+
+def offline_hint(root: Path, recorded: Mapping[str, Any]) -> str | None:
+    """How to go on when the upstream of cache ``root`` cannot be reached: naming where the
+    cache was filled from and how to repair it from another address; None for a source
+    without location parameters (nothing to reach)."""
+    from mtneuro.data.sources import source_factory
+
+    try:
+        location = tuple(getattr(source_factory(recorded["source"]), "location_params", ()))
+    except ConfigError:  # a source registered only where the cache was made (tests)
+        return None
+    if not location:
+        return None
+    others = " ".join(f"--source-param {k}=..." for k in location)
+    return (f"cache {root} was filled from {recorded['source']} at "
+            f"{_where(recorded['params'], location)}: chunks it does not hold need that "
+            f"server, or the same data at another address (mtneuro data verify --cache "
+            f"{root} {others}); to work offline use --source phantom, or read only chunks "
+            "the cache holds")
+
+
+def _where(params: Mapping[str, Any], location: tuple[str, ...]) -> str:
+    return " ".join(f"{k}={params.get(k)}" for k in location)
 
 
 def _jsonify(params: Mapping[str, Any]) -> dict[str, Any]:
