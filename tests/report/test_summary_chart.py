@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from matplotlib.container import BarContainer
 from PIL import Image
@@ -247,8 +248,13 @@ def test_panels_of_one_value_range_tick_alike_whatever_room_their_text_takes(
     summary_chart.plot_summary(table, tmp_path / "c.png", intervals=intervals)
     (fig,) = captured
     ticks = [list(ax.get_xticks()) for ax in fig.axes]
-    assert len(ticks) >= 2 and all(t == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])
-                                   for t in ticks), ticks
+    # alike, and as many as the narrowest values' part holds (labels 0.45 in apart)
+    assert len(ticks) >= 2 and all(t == pytest.approx([0.0, 1.0]) for t in ticks), ticks
+    for ax in fig.axes:  # before: 0, 0.25, ..., 1 in about an inch, the labels overlapping
+        left, right = ax.get_xlim()
+        inches = ax.get_position().width * fig.get_figwidth()
+        spacing = np.diff(ax.get_xticks()) / (right - left) * inches
+        assert spacing.min() >= summary_chart.TICK_IN - 1e-9, spacing
 
 
 def test_value_ticks_follow_the_values_not_the_room_for_text():
@@ -257,3 +263,8 @@ def test_value_ticks_follow_the_values_not_the_room_for_text():
     assert summary_chart.value_ticks((0.0, 0.5, 0.32)) == pytest.approx([0, 0.1, 0.2, 0.3, 0.4])
     # none past the panel's right edge
     assert summary_chart.value_ticks((0.0, 0.9, 0.88)) == pytest.approx([0, 0.25, 0.5, 0.75])
+    # one interval: 0 and 1 for R² up to 0.85 with a negative interval end (not 0 and 2)
+    assert summary_chart.value_ticks((-0.21, 3.0, 0.85), 1) == pytest.approx([0, 1])
+    # a 2-inch panel whose values take a third of it: one interval at least 0.45 in wide
+    assert summary_chart.tick_bins((0.0, 3.0, 0.98), 2.0) == 1
+    assert summary_chart.tick_bins((0.0, 1.2, 0.98), 2.0) == 3

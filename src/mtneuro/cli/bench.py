@@ -10,10 +10,10 @@ import click
 
 from mtneuro.cli.options import (
     MORE_SEEDS_ARGUMENT,
-    SEEDS_OPTION,
     parse_key_values,
     parse_seeds,
     parse_source_params,
+    seeds_option,
 )
 from mtneuro.cli.run_folder import RUN_RECORDS, prepare_run_folder
 from mtneuro.errors import ConfigError, MtneuroError
@@ -195,7 +195,7 @@ def _check_no_source(spec: Suite, source: str | None, source_params: tuple[str, 
               help="Your image encoder: module:callable, checkpoint file, registered or "
                    "entry-point name; adds an 'encoder' row to every task of the suite that "
                    "probes frozen image encoders (task1, task3).")
-@SEEDS_OPTION
+@seeds_option("the suite's seeds")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output directory: cells/<id>/metrics.json, report.html (self-contained), "
                    "leaderboard.md, report_figures/ (the summary charts as PNG files); "

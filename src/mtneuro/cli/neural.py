@@ -7,7 +7,7 @@ from typing import get_args
 
 import click
 
-from mtneuro.cli.options import MORE_SEEDS_ARGUMENT, SEEDS_OPTION, parse_seeds, quick_option
+from mtneuro.cli.options import MORE_SEEDS_ARGUMENT, parse_seeds, quick_option, seeds_option
 from mtneuro.tasks.neural.config import QUICK_STEPS, NeuralConfig, SplitName
 from mtneuro.vocab import NEURAL_METHODS
 
@@ -29,7 +29,7 @@ def _flag(name: str) -> str:
                    f"training  [default: {NeuralConfig.method}]")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help=f"seed  [default: {NeuralConfig.seed}]")
-@SEEDS_OPTION
+@seeds_option("--seed (0, or the --config file's seed)")
 @quick_option(f"at most {QUICK_STEPS} optimiser steps (unless --steps or --epochs)")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="passes over the training bins, instead of --steps")

@@ -4,6 +4,7 @@ and :func:`run_task`, the one path from a command's values to a recorded task ru
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,12 +81,13 @@ def open_cli_source(name: str, pairs: tuple[str, ...] | list[str]):
     return open_source(name, **params)
 
 
-SEEDS_OPTION = click.option(
-    "--seeds",
-    multiple=True,
-    metavar="S [S ...]",
-    help="Seeds, e.g. --seeds 0 1 2 (or 0,1,2, or --seeds repeated).",
-)
+def seeds_option(default: str) -> Callable[[Any], Any]:
+    """``--seeds S [S ...]``, its help naming what runs without it (``default``): the
+    commands differ (task 1 and 3 run three seeds, task 2 one), so a bare command's cost is
+    not left to guess."""
+    return click.option("--seeds", multiple=True, metavar="S [S ...]",
+                        help=f"Seeds, e.g. --seeds 0 1 2 (or 0,1,2, or --seeds repeated); "
+                             f"one run each. Default: {default}.")
 #: The values after the first of ``--seeds 0 1 2`` arrive as arguments.
 MORE_SEEDS_ARGUMENT = click.argument("more_seeds", nargs=-1, metavar="")
 

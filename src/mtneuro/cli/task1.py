@@ -6,7 +6,6 @@ import click
 
 from mtneuro.cli.options import (
     ENCODER_OPTION,
-    SEEDS_OPTION,
     SOURCE_PARAM_OPTION,
     TASK_SOURCE_OPTION,
     method_label,
@@ -15,6 +14,7 @@ from mtneuro.cli.options import (
     quick_option,
     require_option,
     run_task,
+    seeds_option,
     volume_run_options,
 )
 from mtneuro.data.spec import REGION_SETTINGS
@@ -33,7 +33,7 @@ from mtneuro.vocab import VOLUME_METHODS
 @SOURCE_PARAM_OPTION
 @click.option("--dim", type=click.Choice(["2d", "3d"]), default=None,
               help="2d tiles or 3d blocks  [default: 2d]")
-@SEEDS_OPTION
+@seeds_option("0 1 2 (or the --config file's seeds)")
 @ENCODER_OPTION
 @quick_option("every 8th slice, resnet-tiny, 8 epochs, the resized protocol")
 @click.option(

@@ -10,12 +10,12 @@ import click
 from mtneuro.cli.options import (
     MORE_SEEDS_ARGUMENT,
     OVERWRITE_OPTION,
-    SEEDS_OPTION,
     SOURCE_PARAM_OPTION,
     parse_key_values,
     parse_seeds,
     parse_source_params,
     run_task,
+    seeds_option,
 )
 from mtneuro.errors import ConfigError
 
@@ -61,7 +61,7 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     help="Volume source (phantom, bossdb, cache, ...).  [default: phantom]",
 )
 @SOURCE_PARAM_OPTION
-@SEEDS_OPTION
+@seeds_option("0 (or the --config file's seeds)")
 @click.option(
     "--epochs", type=click.IntRange(min=1), help="Training epochs (overrides the preset)."
 )

@@ -6,7 +6,6 @@ import click
 
 from mtneuro.cli.options import (
     ENCODER_OPTION,
-    SEEDS_OPTION,
     SOURCE_PARAM_OPTION,
     method_label,
     parse_seeds,
@@ -14,6 +13,7 @@ from mtneuro.cli.options import (
     quick_option,
     require_option,
     run_task,
+    seeds_option,
     volume_run_options,
 )
 from mtneuro.vocab import VOLUME_METHODS
@@ -34,7 +34,7 @@ from mtneuro.vocab import VOLUME_METHODS
     "--source", default=None, help="volume source (needs pixel_labels)  [default: phantom]"
 )
 @SOURCE_PARAM_OPTION
-@SEEDS_OPTION
+@seeds_option("0 1 2 (or the --config file's seeds)")
 @ENCODER_OPTION
 @quick_option("every 8th slice (2D cell components), resnet-tiny, 32 PCA/NMF components")
 @click.option("--z-step", type=click.IntRange(min=1), default=None, help="keep every N-th slice")

@@ -185,13 +185,32 @@ def _draw_panel(ax, kind: str, bars: list[Bar], xlim: tuple[float, float, float]
     return drawn
 
 
-def value_ticks(limits: tuple[float, float, float]) -> list[float]:
+#: Inches a tick label of the value axis takes, with the gap to the next ("0.25" at 9 pt).
+TICK_IN = 0.45
+
+
+def value_ticks(limits: tuple[float, float, float], bins: int = 4) -> list[float]:
     """Ticks of a panel from its values' range ``(low, right edge, largest value end)``:
-    chosen from the values alone, so panels of one range tick alike whatever room their
-    text takes, and none far beyond the largest value (the rest is room for text)."""
+    chosen from the values (and ``bins``) alone, so panels of one range tick alike whatever
+    room their text takes, and none far beyond the largest value (the rest is room for
+    text)."""
     low, right, largest = limits
-    ticks = MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]).tick_values(low, largest)
-    return [float(t) for t in ticks if low - 1e-12 <= t <= right]
+    ticks = MaxNLocator(nbins=max(bins, 2), steps=[1, 2, 2.5, 5, 10]).tick_values(low, largest)
+    ticks = [float(t) for t in ticks if low - 1e-12 <= t <= right]
+    # one interval: the first and last of two (0 and 1 for values up to 0.85)
+    return [ticks[0], ticks[-1]] if bins == 1 and len(ticks) > 2 else ticks
+
+
+def tick_bins(limits: tuple[float, float, float], panel_in: float) -> int:
+    """How many tick intervals (1-4) the values' part of a ``panel_in``-inch panel holds
+    without its labels overlapping (:data:`TICK_IN` each): a panel whose text takes most of
+    its width has room for few."""
+    low, right, _ = limits
+    for bins in (4, 3, 2):
+        ticks = value_ticks(limits, bins)
+        if len(ticks) < 2 or (ticks[1] - ticks[0]) / (right - low) * panel_in >= TICK_IN:
+            return bins
+    return 1
 
 
 def _layout(series: list[Series], n_metrics: int, width: float, title_lines: int):
@@ -257,6 +276,9 @@ def plot_summary(
     limits = {
         m: _limits([b for i in range(len(series)) for b in bars[(i, m)]], panel_in) for m in metrics
     }
+    # one tick count for every panel (the narrowest values' part decides): panels of one
+    # value range tick alike
+    bins = min(tick_bins(limits[m], panel_in) for m in metrics)
     drawn: set[str] = set()
     for index, (s, (title_y, boxes)) in enumerate(zip(series, blocks)):
         fig.text(
@@ -272,7 +294,7 @@ def plot_summary(
             ax = fig.add_axes((left / width, bottom / height, w / width, h / height))
             drawn |= _draw_panel(ax, s.kind, bars[(index, metric)], limits[metric])
             ax.set_yticks(range(len(s.rows)), [_label(r) for r in s.rows] if j == 0 else [])
-            ax.set_xticks(value_ticks(limits[metric]))
+            ax.set_xticks(value_ticks(limits[metric], bins))
             if index == 0:
                 ax.set_title(metric_title(metric), fontsize=10)
             if index == len(series) - 1:
