@@ -40,13 +40,13 @@ def resolve_device(name: str, key: str = "device") -> torch.device:
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ConfigError(f"{key} {name!r}: CUDA is not available on this machine; "
-                              "use --device cpu")
+                              "use device='cpu' (--device cpu)")
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ConfigError(f"{key} {name!r}: this machine has {torch.cuda.device_count()} "
                               f"CUDA device(s) (cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
     if device.type == "mps" and not _mps_available():
         raise ConfigError(f"{key} {name!r}: MPS (Apple GPU) is not available on this machine; "
-                          "use --device cpu")
+                          "use device='cpu' (--device cpu)")
     return device
 
 

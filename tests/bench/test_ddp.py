@@ -246,8 +246,8 @@ def test_a_failed_torchrun_launch_fails_the_cell_with_the_process_error(tmp_path
     assert record["error"]["type"] == "TrainingError"
     # the processes stop with mtneuro's one-line error (before any data is read)
     assert record["error"]["message"] == (
-        "SSL pre-training under torchrun (2 processes) failed: error: --source-param 'bogus': "
-        f"source 'phantom' takes: seed (log: {log})")
+        "SSL pre-training under torchrun (2 processes) failed: error: source parameter 'bogus' "
+        f"(--source-param bogus=...): source 'phantom' takes: seed (log: {log})")
     assert "--- last lines of the processes' output ---" in record["error"]["traceback"]
     assert record["config"]["ddp"] == {"nproc_per_node": 2}
 

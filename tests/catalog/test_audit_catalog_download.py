@@ -92,7 +92,7 @@ def test_missing_file_names_every_root_searched_and_what_to_do(tmp_path, monkeyp
                   f"user cache {tmp_path / 'xdg' / 'mtneuro'}",
                   f"packaged samples {PACKAGED_ROOT}"):
         assert where in message
-    assert "--data-root" in message and "set MTNEURO_DATA" in message
+    assert "pass root=DIR (--source-param root=DIR)" in message and "set MTNEURO_DATA" in message
     assert "mtneuro data download" in message
 
 

@@ -112,7 +112,7 @@ def test_a_gpu_setting_without_that_gpu_names_key_value_and_choices(
     with pytest.raises(ConfigError) as info:
         resolve_device("cuda", "train.device")
     assert str(info.value) == ("train.device 'cuda': CUDA is not available on this machine; "
-                               "use --device cpu")
+                               "use device='cpu' (--device cpu)")
 
 
 @pytest.mark.parametrize("name", [None, "meta"])

@@ -307,9 +307,9 @@ def _config(**kwargs: object) -> SimpleNamespace:
 
 def test_a_2d_encoder_is_refused_by_a_3d_task():
     flat = create_encoder("resnet-tiny", widths=(4, 8))
-    with pytest.raises(ConfigError, match=r"takes 2D inputs but the task runs in 3D; pass --dim "
-                                          r"2d \(in a bench suite, params: \{dim: 2d\} in "
-                                          r"the grid entry\) or a 3D encoder$"):
+    with pytest.raises(ConfigError, match=r"takes 2D inputs but the task runs in 3D; pass "
+                                          r"dim='2d' \(--dim 2d; in a bench suite, params: "
+                                          r"\{dim: 2d\} in the grid entry\) or a 3D encoder$"):
         FrozenEncoders(_config(dim="3d"), 3, encoder=flat)(0)
 
 
@@ -327,7 +327,7 @@ def test_a_multi_channel_encoder_is_refused_before_the_task_runs():
 @pytest.mark.parametrize(("config", "encoder", "message"), [
     # an encoder in memory must not ride along with a method that never reads it
     (_config(method="pca"), nn.Identity(), "method 'pca' reads no encoder"),
-    (_config(), None, "method encoder: expected --encoder SPEC"),
+    (_config(), None, r"method encoder: expected encoder=SPEC \(--encoder SPEC; "),
     (_config(method="byol", dim="3d"), None, "method byol: on-the-fly pre-training is 2D only"),
 ])
 def test_encoder_and_method_are_checked_together(config, encoder, message):

@@ -96,13 +96,14 @@ def test_neural_data_root_that_is_not_there_is_an_error_not_a_skip(no_env):
 
     missing = no_env / "missing"
     # the key a config file sets and the flag that sets it are both named
-    with pytest.raises(DataError, match=rf"^data_root \(--data-root\): {missing} is not a "
-                                        "folder"):
+    with pytest.raises(DataError, match=rf"^root \(data_root in a task config, --data-root\): "
+                                        rf"{missing} is not a folder"):
         recording_paths("chewie-1", missing)  # used to find the packaged chewie-1
     # chewie-2 is nowhere here: a skip ("not downloaded") used to hide the mistyped root
     config = get_task("neural").make_config(None, {"data": "chewie-2", "data_root": missing,
                                                    "method": "raw"})
-    with pytest.raises(DataError, match=rf"^data_root \(--data-root\): {missing} is not a folder"):
+    with pytest.raises(DataError, match=rf"^root \(data_root in a task config, --data-root\): "
+                                        rf"{missing} is not a folder"):
         missing_recording(config)
     assert recording_paths("chewie-1", no_env) == [CHEWIE]  # an existing root: looked past
 

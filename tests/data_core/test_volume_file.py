@@ -124,8 +124,8 @@ def test_the_pretrain_command_trains_on_a_volume_file(tmp_path: Path,
     assert record["source"]["tiles"] == 16 and (tmp_path / "run" / "encoder.pt").is_file()
     code, err = _invoke(["pretrain", "--source", "volume", "--source-param", "pth=v.npy",
                          "--quick", "--out", str(tmp_path / "bad")], capsys)
-    assert (code, err) == (2, "error: --source-param 'pth': source 'volume' takes: path, tile, "
-                              "z_step, window\n")
+    assert (code, err) == (2, ("error: source parameter 'pth' (--source-param pth=...): "
+                               "source 'volume' takes: path, tile, z_step, window\n"))
     code, err = _invoke(["pretrain", "--source", "volume", "--quick", "--out",
                          str(tmp_path / "bad")], capsys)
     assert code == 2 and "give the file, --source-param path=FILE" in err

@@ -3,6 +3,7 @@ written) before any data is loaded, and no questionable input is silently accept
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -191,19 +192,23 @@ def test_source_params_name_a_missing_one_and_keep_numeric_folder_names(tmp_path
     from mtneuro.data.sources import source_params
 
     outcome = invoke(["data", "info", "--source", "cache"], tmp_path)
-    assert_one_line_error(outcome, "--source-param root: source 'cache' needs it")
+    assert_one_line_error(outcome, "source parameter 'root' (--source-param root=...): source "
+                                   "'cache' needs it")
     check(tmp_path, ["task1", "--method", "pca", "--quick", "--source", "cache"], "needs it")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "2024").mkdir()
     assert source_params("slice", {"root": 2024}) == {"root": "2024"}  # a folder called 2024
     assert source_params("phantom", {"seed": 3}) == {"seed": 3}  # numbers stay numbers
     for bad in ("abc", 1.5, True):  # caught by bench --dry-run too, before any source opens
-        with pytest.raises(ConfigError, match=f"seed={bad!r}: source 'phantom' expects an integer"):
+        with pytest.raises(ConfigError, match=re.escape(
+                f"source parameter seed={bad!r} (--source-param seed=...): source 'phantom' "
+                "expects an integer")):
             source_params("phantom", {"seed": bad})
     assert source_params("bossdb", {"seed": None, "timeout": 5}) == {"seed": None, "timeout": 5}
     outcome = invoke(["bench", "--suite", "quick", "--source-param", "seed=abc", "--dry-run",
                       "--out", "b"], tmp_path)
-    assert_one_line_error(outcome, "seed='abc': source 'phantom' expects an integer")
+    assert_one_line_error(outcome, "source parameter seed='abc' (--source-param seed=...): "
+                                   "source 'phantom' expects an integer")
     outcome = invoke(["data", "info", "--source", "slice", "--source-param", "root=2024"], tmp_path)
     assert "TypeError" not in outcome.err and "Traceback" not in outcome.err
 
@@ -236,7 +241,8 @@ def test_open_source_names_every_source_and_an_unknown_parameter():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120).stdout.splitlines()
     assert out == ["ConfigError unknown source 'nope'; valid: phantom, slice, bossdb, cache",
-                   "ConfigError --source-param 'sead': source 'phantom' takes: seed"]
+                   ("ConfigError source parameter 'sead' (--source-param sead=...): source "
+                    "'phantom' takes: seed")]
 
 
 def test_bench_dry_run_names_a_source_value_out_of_range(tmp_path):
@@ -249,10 +255,11 @@ def test_bench_dry_run_names_a_source_value_out_of_range(tmp_path):
 @pytest.mark.parametrize(("args", "needle"), [
     # PCA's accuracy must not be recorded beside an encoder it never read
     (["task1", "--method", "pca", "--encoder", "resnet-tiny"],
-     "method 'pca' reads no encoder; --encoder is for the methods encoder, byol"),
+     ("method 'pca' reads no encoder; an encoder (encoder=..., --encoder) is for the methods "
+      "encoder, byol")),
     (["task3", "--method", "supervised", "--encoder", "resnet-tiny"],
      "method 'supervised' reads no encoder"),
-    (["task1", "--method", "encoder"], "method encoder: expected --encoder SPEC"),
+    (["task1", "--method", "encoder"], "method encoder: expected encoder=SPEC (--encoder SPEC"),
     (["task1", "--method", "myow", "--dim", "3d"], "on-the-fly pre-training is 2D only"),
 ])
 def test_encoder_and_method_must_fit_together(tmp_path, args, needle):

@@ -59,8 +59,9 @@ def test_byol_given_a_myow_checkpoint_warns_naming_both(tmp_path: Path) -> None:
         check_encoder_given(_config("byol", str(path)))
     (warning,) = [str(w.message) for w in caught]
     assert warning == (f"encoder {path} was pre-trained with myow (its meta.method), but this "
-                       "run records its numbers as method byol; pass --method myow (or "
-                       "--method encoder) to record them under the method that trained it")
+                       "run records its numbers as method byol; pass method='myow' (--method "
+                       "myow) or method='encoder' (--method encoder) to record them under the "
+                       "method that trained it")
 
 
 @pytest.mark.parametrize(("method", "meta"), [

@@ -70,7 +70,8 @@ def test_a_3d_encoder_refused_in_2d_names_the_fix_the_task_has():
     from mtneuro.tasks.semantic_config import Task3Config
 
     volumetric = create_encoder("resnet-tiny", in_channels=1, spatial_dims=3)
-    with pytest.raises(ConfigError, match="takes 3D inputs.*pass --dim 3d .* or a 2D encoder"):
+    with pytest.raises(ConfigError,
+                       match=r"takes 3D inputs.*pass dim='3d' \(--dim 3d; .*\) or a 2D encoder"):
         FrozenEncoders(Task1Config(method="encoder"), 2, encoder=volumetric)(0)
     with pytest.raises(ConfigError, match="takes 3D inputs.*takes 2D encoders only") as refused:
         FrozenEncoders(Task3Config(method="encoder"), 2, encoder=volumetric)(0)

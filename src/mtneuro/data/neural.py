@@ -314,6 +314,11 @@ def load_file(path: str | Path, *, name: str | None = None) -> NeuralRecording:
     return load_sleep_pair(rates_path, states_path, name=name)
 
 
+#: A data root as errors name it: ``load_recording(..., root=)``, a task config's ``data_root``
+#: and the command line's ``--data-root`` all reach the same check.
+_ROOT_NAMES = "root (data_root in a task config, --data-root)"
+
+
 def recording_paths(name: str, root: str | Path | None = None) -> list[Path] | None:
     """The files of catalogued recording ``name`` in the data lookup order
     (:func:`mtneuro.data.paths.candidate_roots`), or ``None`` if some file is absent.
@@ -324,7 +329,7 @@ def recording_paths(name: str, root: str | Path | None = None) -> list[Path] | N
         DataError: ``root`` is given but is not an existing folder.
     """
     # a typo, not "not downloaded"
-    check_root(root, "data_root (--data-root)", "an existing folder")
+    check_root(root, _ROOT_NAMES, "an existing folder")
     for _, base in candidate_roots(root):
         paths = [base / rel for rel in RECORDINGS[name]]
         if all(p.is_file() for p in paths):
@@ -342,7 +347,8 @@ def missing_recording_message(name: str, root: str | Path | None = None) -> str:
     """One line saying where named recording ``name`` was looked for and how to get it."""
     where = "; ".join(f"{label} {base}" for label, base in candidate_roots(root))
     return (f"recording {name!r} is not here (looked in {where}); "
-            f"run `mtneuro data download {name}` or pass --data-root DIR")
+            f"run `mtneuro data download {name}` or pass root=DIR (data_root=DIR in a task "
+            "config, --data-root DIR)")
 
 
 def load_recording(spec: str | Path, root: str | Path | None = None) -> NeuralRecording:
@@ -372,7 +378,7 @@ def locate_recording(spec: str | Path, root: str | Path | None = None) -> tuple[
         DataError: as :func:`load_recording`, except for the files' contents.
     """
     text = str(spec)
-    check_root(root, "data_root (--data-root)", "an existing folder")
+    check_root(root, _ROOT_NAMES, "an existing folder")
     if text in RECORDINGS:
         if not is_binned(text):
             raise DataError(f"recording {text!r} is published only as {Path(RECORDINGS[text][0]).name} "

@@ -84,6 +84,6 @@ def find_data_file(relative: str, root: str | Path | None = None) -> Path:
             return path
         searched.append(f"{label} {base}")
     raise DataError(
-        f"{relative} not found (searched: {'; '.join(searched)}); pass --data-root DIR, "
-        f"set {ENV_VAR}, or run `mtneuro data download` for it"
+        f"{relative} not found (searched: {'; '.join(searched)}); pass root=DIR "
+        f"(--source-param root=DIR), set {ENV_VAR}, or run `mtneuro data download` for it"
     )

@@ -102,7 +102,8 @@ def load_vision(
     if name in ("cifar10", "cifar100"):
         return _cifar(name, split, root, download)
     if root is None:
-        raise ConfigError("folder: a root directory is required (--source-param root=DIR)")
+        raise ConfigError("folder: a root directory is required: root=DIR "
+                          "(--source-param root=DIR)")
     return _folder(Path(root), split, image_size, channels)
 
 
@@ -141,7 +142,8 @@ def _cifar(name: str, split: str, root: str | Path | None, download: bool) -> Im
         base = os.environ.get("MTNEURO_DATA")
         if not base:
             raise ConfigError(
-                f"{name}: no root given; pass --source-param root=DIR or set MTNEURO_DATA"
+                f"{name}: no root given; pass root=DIR (--source-param root=DIR) or set "
+                "MTNEURO_DATA"
             )
         root = Path(base) / name
     cls = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
@@ -152,8 +154,8 @@ def _cifar(name: str, split: str, root: str | Path | None, download: bool) -> Im
             loaded.append(cls(str(root), train=part == "train", download=download))
         except RuntimeError:
             raise DataError(
-                f"{name} not found under {root}; rerun with --download (needs internet) "
-                f"or place the extracted python batches there"
+                f"{name} not found under {root}; rerun with download=True (--download; needs "
+                "internet) or place the extracted python batches there"
             ) from None
     images = np.concatenate([d.data for d in loaded])  # (N, 32, 32, 3) uint8
     labels = np.concatenate([np.asarray(d.targets, dtype=np.int64) for d in loaded])

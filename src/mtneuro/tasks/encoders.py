@@ -32,14 +32,17 @@ from mtneuro.models.checkpoint import (
 from mtneuro.tasks.volume import SplitData, pretrains_on_the_fly, ssl_training_tiles
 from mtneuro.vocab import SSL_METHODS
 
+#: How an encoder is named, in a config or call (``encoder=``) and on the command line.
+_ENCODER_SPEC = "encoder=SPEC (--encoder SPEC; a checkpoint, module:callable or name)"
+
 
 def _check_dims(encoder_spec: dict[str, Any], spatial_dims: int, spec: str, config: Any) -> None:
     check_image_encoder_spec(encoder_spec, f"encoder {spec!r}")
     dims = int(encoder_spec["spatial_dims"])  # present: checked just above
     if dims != spatial_dims:
         # Task 3 has no --dim: it always reads 2D crops.
-        fix = (f"pass --dim {dims}d (in a bench suite, params: {{dim: {dims}d}} in the grid "
-               f"entry) or a {spatial_dims}D encoder" if hasattr(config, "dim")
+        fix = (f"pass dim='{dims}d' (--dim {dims}d; in a bench suite, params: {{dim: {dims}d}} "
+               f"in the grid entry) or a {spatial_dims}D encoder" if hasattr(config, "dim")
                else f"this task takes {spatial_dims}D encoders only")
         raise ConfigError(
             f"encoder {spec!r} takes {dims}D inputs but the task runs in {spatial_dims}D; {fix}"
@@ -55,17 +58,18 @@ def check_encoder_given(config: Any, encoder: nn.Module | None = None) -> None:
     if ((config.encoder is not None or encoder is not None)
             and config.method not in ("encoder", *SSL_METHODS)):
         raise ConfigError(
-            f"method {config.method!r} reads no encoder; --encoder is for the methods encoder, "
-            f"{', '.join(SSL_METHODS)} (pass --method encoder to evaluate it)"
+            f"method {config.method!r} reads no encoder; an encoder (encoder=..., --encoder) is "
+            f"for the methods encoder, {', '.join(SSL_METHODS)}; pass method='encoder' "
+            "(--method encoder) to evaluate it"
         )
     if config.method == "encoder" and config.encoder is None and encoder is None:
         raise ConfigError(
-            "method encoder: expected --encoder SPEC (checkpoint, module:callable or name)"
+            f"method encoder: expected {_ENCODER_SPEC} or, in Python, an encoder module"
         )
     if (config.method in SSL_METHODS and config.encoder is None and encoder is None
             and getattr(config, "dim", "2d") != "2d"):
-        raise ConfigError(f"method {config.method}: on-the-fly pre-training is 2D only; pass "
-                          "--encoder with a 3D checkpoint")
+        raise ConfigError(f"method {config.method}: on-the-fly pre-training is 2D only; pass a "
+                          "3D checkpoint as encoder=FILE (--encoder FILE)")
     if encoder is not None:  # in memory: its spec is cheap to read before the data
         check_image_encoder_spec(resolve_encoder(encoder)[1],
                                  f"encoder 'in-memory {type(encoder).__name__}'")
@@ -85,16 +89,16 @@ def _warn_other_method(method: str, spec: str) -> None:
         return  # not a readable checkpoint: resolving it later says why, in one line
     if trained in SSL_METHODS and trained != method:
         warnings.warn(f"encoder {spec} was pre-trained with {trained} (its meta.method), but "
-                      f"this run records its numbers as method {method}; pass --method "
-                      f"{trained} (or --method encoder) to record them under the method that "
-                      "trained it",
+                      f"this run records its numbers as method {method}; pass method={trained!r} "
+                      f"(--method {trained}) or method='encoder' (--method encoder) to record "
+                      "them under the method that trained it",
                       UserWarning, stacklevel=3)
 
 
 def _copy(encoder: nn.Module) -> nn.Module:
     try:
         return copy.deepcopy(encoder)
-    except Exception as exc:  # noqa: BLE001 - any module attribute may refuse to be copied
+    except Exception as exc:  # any module attribute may refuse to be copied
         raise ConfigError(
             f"in-memory encoder {type(encoder).__name__}: copy.deepcopy failed ({exc}); each "
             "seed probes its own copy, so the encoder must be copyable (or pass a checkpoint "
@@ -132,7 +136,7 @@ class FrozenEncoders:
         method = config.method
         if method not in SSL_METHODS:
             raise ConfigError(
-                f"method {method!r} needs --encoder SPEC (checkpoint, module:callable or name)"
+                f"method {method!r} needs {_ENCODER_SPEC}"
             )
         if config.pretrain is None or self.tiles is None:
             raise ConfigError(f"method {method}: no pre-training settings; build the config with "

@@ -33,6 +33,13 @@ def source_factory(name: str) -> Callable[..., VolumeSource]:
     return SOURCES.get(name)
 
 
+def _param(named: str, key: str) -> str:
+    """A source parameter as errors name it: the Python keyword (``open_source(name, key=..)``,
+    ``source_params={key: ..}``) and the command line's ``--source-param``, since the same
+    message reaches both."""
+    return f"source parameter {named} (--source-param {key}=...)"
+
+
 def check_param_names(name: str, factory: Callable[..., Any], params: Mapping[str, Any],
                       own: tuple[str, ...] = ()) -> None:
     """Every key of ``params`` is a keyword of source ``name``'s ``factory`` (one taking
@@ -47,7 +54,7 @@ def check_param_names(name: str, factory: Callable[..., Any], params: Mapping[st
     named = [key for key in takes if key not in own]
     unknown = sorted(set(params) - set(named))
     if unknown:
-        raise ConfigError(f"--source-param {unknown[0]!r}: source {name!r} takes: "
+        raise ConfigError(f"{_param(repr(unknown[0]), unknown[0])}: source {name!r} takes: "
                           f"{', '.join(named) or 'nothing'}")
 
 
@@ -68,8 +75,7 @@ def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     parameters = inspect.signature(factory).parameters
     missing = [key for key in required_names(factory) if key not in params]
     if missing:
-        raise ConfigError(f"--source-param {missing[0]}: source {name!r} needs it "
-                          f"(--source-param {missing[0]}=...)")
+        raise ConfigError(f"{_param(repr(missing[0]), missing[0])}: source {name!r} needs it")
     out = dict(params)
     for key, value in params.items():
         annotation = str(parameters[key].annotation) if key in parameters else ""
@@ -79,7 +85,7 @@ def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
         wanted = _NUMBER_ANNOTATIONS.get(annotation)
         if wanted is not None and not (value is None and "None" in annotation) and not (
                 isinstance(value, wanted[0]) and not isinstance(value, bool)):
-            raise ConfigError(f"--source-param {key}={value!r}: source {name!r} expects "
+            raise ConfigError(f"{_param(f'{key}={value!r}', key)}: source {name!r} expects "
                               f"{wanted[1]}")
     check_values = getattr(factory, "check_params", None)
     if check_values is not None:
