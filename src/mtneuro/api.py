@@ -182,6 +182,7 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
                         task=task.name, setting=setting, method=task.encoder_method,
                         seed=int(seed), preset=preset, params=dict(params or {}),
                         source=source, source_params=dict(source_params or {}), encoder=label)
+            _refuse_owned_params(cell)
             runs.append((task, cell, cell_config(task, cell), module))
     _refuse_missing_recordings([config for _, _, config, _ in runs])
     results = []
@@ -219,6 +220,23 @@ def _refuse_taken_cells(out: Path, ids: list[str]) -> None:
         more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
         raise ConfigError(f"out {out}: cell {taken[0]}{more} already holds a result, perhaps of "
                           "another encoder; pass overwrite=True to replace it, or another out")
+
+
+#: Where evaluate takes a config key it sets itself from (default: the task name's setting).
+_OWNED_FROM = {"method": "the task's encoder method", "seed": "seeds=", "seeds": "seeds=",
+               "source": "source=", "encoder": "the encoder argument",
+               "quiet": "evaluate (always quiet)"}
+
+
+def _refuse_owned_params(cell: Cell) -> None:
+    # The cell's own value would silently replace the given one: params={"method": "pca"}
+    # ran the encoder method, recorded as asked.
+    from mtneuro.bench.checks import owned_keys
+
+    for key in sorted(owned_keys(cell) & set(cell.params)):
+        where = _OWNED_FROM.get(key, "the task name's setting ('task/setting')")
+        raise ConfigError(f"params.{key}: {cell.params[key]!r} is set by evaluate itself, "
+                          f"from {where}; remove it from params")
 
 
 def _refuse_missing_recordings(configs: list[Any]) -> None:

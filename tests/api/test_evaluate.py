@@ -185,3 +185,16 @@ def test_a_recording_not_downloaded_is_named_before_any_task_runs(tmp_path, monk
                                           r"here \(looked in "):
         mtneuro.evaluate(nn.Identity(), tasks=["neural/chewie-1", "neural/rat-v1"], out=out)
     assert not out.exists()  # nothing ran, nothing was written
+
+
+@pytest.mark.parametrize(("params", "needle"), [
+    ({"method": "pca"}, r"^params.method: 'pca' is set by evaluate itself, from the task's "
+                        r"encoder method; remove it from params$"),
+    ({"seeds": [3]}, r"^params.seeds: \[3\] is set by evaluate itself, from seeds=;"),
+])
+def test_a_param_evaluate_sets_itself_is_refused(tmp_path, params, needle):
+    """Before, ``params={"method": "pca"}`` ran the encoder method and recorded it, the
+    given value silently replaced."""
+    with pytest.raises(ConfigError, match=needle):
+        mtneuro.evaluate(TinyEncoder(), tasks=["task1/roi-c1"], params=params, out=tmp_path)
+    assert not (tmp_path / "cells").exists()

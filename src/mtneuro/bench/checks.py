@@ -25,20 +25,24 @@ _OWNED_FROM = {"method": "its grid entry's 'methods'", "model": "its grid entry'
                "encoder": "--encoder", "quiet": "the bench (always quiet)"}
 
 
-def check_params(cell: Cell) -> None:
-    """Reject a ``params`` key the cell sets itself (its task's fields of a setting, method
-    and seed; the source of a volume task; ``encoder`` of an encoder cell; ``quiet``):
-    the cell's value would silently replace it.
-
-    Raises:
-        ConfigError: one line naming the cell, the key, its value and where it is set.
-    """
+def owned_keys(cell: Cell) -> set[str]:
+    """The config keys ``cell`` sets itself (its task's fields of a setting, method and seed;
+    the source of a volume task; ``encoder`` of an encoder cell; ``quiet``): a ``params``
+    value for one would be silently replaced."""
     task = get_task(cell.task)
     owned = set(resolve(task.fields, f"task {task.name} fields")(cell.setting, cell.method,
                                                                   cell.seed))
     owned |= {"quiet"} | ({"source"} if task.volume else set())
-    owned |= {"encoder"} if cell.encoder else set()
-    for key in sorted(owned & set(cell.params)):
+    return owned | ({"encoder"} if cell.encoder else set())
+
+
+def check_params(cell: Cell) -> None:
+    """Reject a ``params`` key the cell sets itself (:func:`owned_keys`).
+
+    Raises:
+        ConfigError: one line naming the cell, the key, its value and where it is set.
+    """
+    for key in sorted(owned_keys(cell) & set(cell.params)):
         where = _OWNED_FROM.get(key, "its grid entry's 'setting'")
         raise ConfigError(f"cell {cell.id}: params.{key}: {cell.params[key]!r} is set by the "
                           f"cell itself, from {where}; remove it from params")
