@@ -188,8 +188,8 @@ def test_a_recording_not_downloaded_is_named_before_any_task_runs(tmp_path, monk
 
 
 @pytest.mark.parametrize(("params", "needle"), [
-    ({"method": "pca"}, r"^params.method: 'pca' is set by evaluate itself, from the task's "
-                        r"encoder method; remove it from params$"),
+    ({"method": "pca"}, (r"^params.method: 'pca' is set by evaluate itself, from the task's "
+                         r"encoder method; remove it from params$")),
     ({"seeds": [3]}, r"^params.seeds: \[3\] is set by evaluate itself, from seeds=;"),
 ])
 def test_a_param_evaluate_sets_itself_is_refused(tmp_path, params, needle):
