@@ -34,7 +34,7 @@ from typing import Any
 from torch import nn
 
 from mtneuro.errors import ConfigError
-from mtneuro.input_sides import MODEL_INPUT_SIDES, InputSide
+from mtneuro.input_sides import MODEL_INPUT_DEPTHS, MODEL_INPUT_SIDES, InputSide
 from mtneuro.models import segmentation_2d, segmentation_3d
 from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.registry import Registry, check_choice
@@ -166,4 +166,31 @@ def create_segmentation_model(
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
         raise ConfigError(f"n_classes: expected int >= 2, got {n_classes!r}")
     # an argument the model does not take is named by the registry (ConfigError)
-    return SEGMENTATION_MODELS.create(name, n_classes=n_classes, **kw)
+    model = SEGMENTATION_MODELS.create(name, n_classes=n_classes, **kw)
+    model.register_forward_pre_hook(_SideCheck(name))
+    return model
+
+
+class _SideCheck:
+    """A forward pre-hook refusing an input whose height, width or depth the network cannot
+    take (:func:`input_side`): it would fail deep inside ("Sizes of tensors must match"),
+    or, for MONAI's 3D U-Net at a side of 2**k - 1, return a larger output without a word.
+    A class, not a closure, so a model with it still pickles (DataLoader workers, spawn)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        shape = tuple(args[0].shape) if args and hasattr(args[0], "shape") else ()
+        if len(shape) < 4:
+            return  # not an image batch: the network's own error says what it wanted
+        checks = [("height", shape[-2], MODEL_INPUT_SIDES[self.name]),
+                  ("width", shape[-1], MODEL_INPUT_SIDES[self.name])]
+        if len(shape) == 5 and self.name in MODEL_INPUT_DEPTHS:
+            checks.insert(0, ("depth", shape[-3], MODEL_INPUT_DEPTHS[self.name]))
+        for what, side, rule in checks:
+            if not rule.fits(int(side)):
+                nearest = ", ".join(map(str, rule.nearest(int(side))))
+                raise ValueError(f"segmentation model {self.name!r} takes a {what} that is "
+                                 f"{rule.describe()}, got {side} in an input of shape {shape} "
+                                 f"(nearest: {nearest}); crop or pad the input")
