@@ -101,8 +101,10 @@ def test_an_encoder_of_other_dims_says_dim():
       "it")),
     (_config(), f"method encoder: expected {SPEC} or, in Python, an encoder module"),
     (_config(method="byol", dim="3d"),
-     ("method byol: on-the-fly pre-training is 2D only; pass a 3D checkpoint as encoder=FILE "
-      "(--encoder FILE)")),
+     ("method byol: on-the-fly pre-training is 2D only; pass a 3D encoder as encoder=SPEC "
+      "(--encoder SPEC): a module:callable building one, or a file from "
+      "mtneuro.models.save_encoder(..., kwargs={'spatial_dims': 3}) "
+      "(docs/bring_your_own_encoder.md)")),
 ])
 def test_encoder_and_method_messages_say_encoder_and_method(config, expected):
     assert _raised(ConfigError, check_encoder_given, config) == expected

@@ -145,8 +145,11 @@ def test_resume_matches_uninterrupted_run(tmp_path, net):
     assert history_b["loss_per_epoch"] == history["loss_per_epoch"]
     for key, value in straight.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
-    with pytest.raises(ConfigError, match=r"different run \(fingerprint.seed was 0, now 1\)"):
-        _run(tmp_path / "b", resume=True, fingerprint={"seed": 1})
+    with pytest.raises(ConfigError, match=r"different run \(fingerprint.seed was 0, now 1\); "
+                                          r"resume it with the settings it was started with, "
+                                          r"use another --out, or start it afresh with "
+                                          r"--overwrite instead of --resume$"):
+        _run(tmp_path / "b", resume=True, fingerprint={"seed": 1})  # "drop --resume" failed
 
 
 def test_checkpoint_without_rng_state_resumes_with_a_warning(tmp_path):

@@ -69,7 +69,9 @@ def check_encoder_given(config: Any, encoder: nn.Module | None = None) -> None:
     if (config.method in SSL_METHODS and config.encoder is None and encoder is None
             and getattr(config, "dim", "2d") != "2d"):
         raise ConfigError(f"method {config.method}: on-the-fly pre-training is 2D only; pass a "
-                          "3D checkpoint as encoder=FILE (--encoder FILE)")
+                          "3D encoder as encoder=SPEC (--encoder SPEC): a module:callable "
+                          "building one, or a file from mtneuro.models.save_encoder(..., "
+                          "kwargs={'spatial_dims': 3}) (docs/bring_your_own_encoder.md)")
     if encoder is not None:  # in memory: its spec is cheap to read before the data
         check_image_encoder_spec(resolve_encoder(encoder)[1],
                                  f"encoder 'in-memory {type(encoder).__name__}'")

@@ -136,7 +136,8 @@ def _run_seed(config: Task1Config, recipe: RegionRecipe, inputs: RegionInputs, s
                       f"{CLASS_NAMES[int(pred[0])]}; the readout found nothing in these "
                       "inputs that tells the regions apart (accuracy is the share of that class)",
                       UserWarning, stacklevel=2)
-    intervals = classification_intervals(inputs.test_y, pred, len(CLASS_NAMES), unit="test tiles",
+    unit = "test tiles" if config.dim == "2d" else "test blocks of 8 slices"  # as task 2 says
+    intervals = classification_intervals(inputs.test_y, pred, len(CLASS_NAMES), unit=unit,
                                          groups=inputs.test_tile)
     return {"seed": seed, **classification_metrics(inputs.test_y, pred, len(CLASS_NAMES)), **extra,
             "intervals": {k: intervals[k] for k in ("accuracy", "per_class_accuracy")}}

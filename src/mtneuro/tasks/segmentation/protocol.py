@@ -109,7 +109,10 @@ def task2_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
         if key == "momentum" and config.train.optimizer != "sgd":
             continue  # AdamW has none; the optimiser line already differs
         label = "train.amp (mixed precision on CUDA)" if key == "amp" else f"train.{key}"
-        out += differs(label, getattr(config.train, key), reference, where)
+        ours = getattr(config.train, key)
+        if key == "amp" and ours == "auto" and config.device == "cpu":
+            ours = reference  # autocast is off on CPU: the run is in fp32, as the reference
+        out += differs(label, ours, reference, where)
     # 3D steps over whole blocks of consecutive slices, not over slices
     unit = "slice" if dim == "2d" else f"block of {block_depth(config)} slices"
     out += differs(f"every n-th training {unit}, n =", config.train_z_step, 1,

@@ -222,8 +222,9 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
         if state.get("record") != record:
             raise ConfigError(
                 f"--resume: checkpoint {path} was written by a different run "
-                f"({_first_difference(state.get('record'), record)}); use another --out or "
-                "drop --resume"
+                f"({_first_difference(state.get('record'), record)}); resume it with the "
+                "settings it was started with, use another --out, or start it afresh with "
+                "--overwrite instead of --resume"
             )
         for key, target in (("model", model), ("optimizer", optimizer),
                             ("scheduler", scheduler), ("scaler", scaler)):
