@@ -15,7 +15,7 @@ The Python API (imported on first use, so ``import mtneuro`` stays light)::
 
 from importlib.metadata import PackageNotFoundError, version
 
-from mtneuro.registry import lazy_exports
+from mtneuro.registry import lazy_dir, lazy_exports
 
 try:
     # pyproject.toml holds the version; an installed mtneuro (editable too) records it.
@@ -27,9 +27,5 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
 _API = {"evaluate": "api", "list_tasks": "api", "load_results": "api", "Results": "api",
         "NoResultsError": "api"}
 __getattr__ = lazy_exports(__name__, _API)
+__dir__ = lazy_dir(globals(), _API)
 __all__ = ["NoResultsError", "Results", "__version__", "evaluate", "list_tasks", "load_results"]
-
-
-def __dir__() -> list[str]:
-    # the lazy names too, so tab completion and help() offer them before their first use
-    return sorted({*globals(), *_API})

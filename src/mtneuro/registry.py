@@ -45,6 +45,14 @@ def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
     return __getattr__
 
 
+def lazy_dir(namespace: dict[str, Any], lazy: Iterable[str]) -> Callable[[], list[str]]:
+    """A module ``__dir__`` listing its names (``namespace``: its ``globals()``) and the
+    ``lazy`` ones of :func:`lazy_exports`, so tab completion and ``help()`` offer them
+    before their first use."""
+    names = frozenset(lazy)
+    return lambda: sorted({*namespace, *names})
+
+
 def raised(exc: BaseException) -> str:
     """``"ValueError: message (file.py:12)"``: an exception and where it was raised, for a
     one-line error about code mtneuro imported or called."""

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from toy_task import TOY
+from toy_task import MeanBrightness
 
 import mtneuro
 from mtneuro.api import NoResultsError
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.registry import register_task, unregister_task
 
 TASK2 = ["task2/2d-3class", "task2/2d-4class", "task2/3d-3class", "task2/3d-4class"]
 NOT_SEEDS = "seeds: expected an int or a sequence of ints in [0, 2**32), e.g. [0, 1, 2], got "
@@ -22,22 +21,12 @@ EXPECTED = ("a run folder holding metrics.json (mtneuro task1 ... --out), a fold
             "metrics.json file")
 
 
-@pytest.fixture
-def toy():
-    register_task(TOY)
-    yield TOY
-    unregister_task("toy")
-
-
-class _MeanBrightness(torch.nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=(1, 2, 3)).unsqueeze(1)
 
 
 @pytest.mark.parametrize("seed", [0, 3])
 def test_one_int_seed_is_that_seed_alone(toy, tmp_path: Path, seed: int) -> None:
     """As ``--seeds 3`` on the command line: one run, of that seed (was a TypeError)."""
-    results = mtneuro.evaluate(_MeanBrightness(), tasks="toy/easy", preset="quick", seeds=seed,
+    results = mtneuro.evaluate(MeanBrightness(), tasks="toy/easy", preset="quick", seeds=seed,
                                out=tmp_path)
     assert [r.config["seeds"] for r in results] == [[seed]]
     assert [p.name for p in (tmp_path / "cells").iterdir()] == [f"toy-easy-encoder-s{seed}"]
@@ -56,7 +45,7 @@ def test_one_int_seed_is_that_seed_alone(toy, tmp_path: Path, seed: int) -> None
 def test_seeds_of_a_wrong_type_fail_naming_seeds(toy, tmp_path: Path, seeds: object,
                                                   message: str) -> None:
     with pytest.raises(ConfigError) as info:
-        mtneuro.evaluate(_MeanBrightness(), tasks="toy/easy", preset="quick",
+        mtneuro.evaluate(MeanBrightness(), tasks="toy/easy", preset="quick",
                          seeds=seeds, out=tmp_path)  # type: ignore[arg-type]
     assert str(info.value) == message
     assert not (tmp_path / "cells").exists(), "refused before any run"
@@ -82,7 +71,7 @@ def test_a_folder_without_results_names_what_it_lacks(tmp_path: Path) -> None:
 
 
 def test_a_run_folder_and_its_metrics_file_still_load(toy, tmp_path: Path) -> None:
-    mtneuro.evaluate(_MeanBrightness(), tasks="toy/easy", preset="quick", seeds=[0],
+    mtneuro.evaluate(MeanBrightness(), tasks="toy/easy", preset="quick", seeds=[0],
                      out=tmp_path)
     run = tmp_path / "cells" / "toy-easy-encoder-s0"
     assert json.loads((run / "metrics.json").read_text())["method"] == "encoder"
@@ -121,9 +110,9 @@ def test_a_registered_task_is_listed_by_its_name(toy) -> None:
 def test_a_repeated_seed_or_task_is_refused_not_counted_twice(toy, tmp_path: Path) -> None:
     # one cell each: a repeat ran again and was counted as another seed
     with pytest.raises(ConfigError, match=r"^seeds: expected distinct seeds, got \[0, 0\]$"):
-        mtneuro.evaluate(_MeanBrightness(), tasks="toy/easy", seeds=[0, 0], out=tmp_path / "o")
+        mtneuro.evaluate(MeanBrightness(), tasks="toy/easy", seeds=[0, 0], out=tmp_path / "o")
     with pytest.raises(ConfigError, match=r"^tasks: toy/easy given more than once$"):
-        mtneuro.evaluate(_MeanBrightness(), tasks=["toy/easy", "toy/easy"], out=tmp_path / "o")
+        mtneuro.evaluate(MeanBrightness(), tasks=["toy/easy", "toy/easy"], out=tmp_path / "o")
     assert not (tmp_path / "o").exists()
 
 
@@ -131,12 +120,12 @@ def test_every_tasks_config_is_checked_before_any_runs(toy, tmp_path: Path) -> N
     # a key toy takes and the neural task does not: toy's cell was recorded, then the
     # neural config failed, and a retry with the fix was refused (the cell existed)
     with pytest.raises(ConfigError, match=r"^n: unknown key"):
-        mtneuro.evaluate(_MeanBrightness(), tasks=["toy/easy", "neural/chewie-1"],
+        mtneuro.evaluate(MeanBrightness(), tasks=["toy/easy", "neural/chewie-1"],
                          params={"n": 40}, out=tmp_path / "o")
     assert not (tmp_path / "o").exists()
     (tmp_path / "afile").write_text("x")
     with pytest.raises(ConfigError, match=r"^out .*afile: is a file; expected a folder$"):
-        mtneuro.evaluate(_MeanBrightness(), tasks="toy/easy", out=tmp_path / "afile")
+        mtneuro.evaluate(MeanBrightness(), tasks="toy/easy", out=tmp_path / "afile")
 
 
 def test_load_results_of_no_complete_cell_or_no_record_is_no_results(tmp_path: Path) -> None:

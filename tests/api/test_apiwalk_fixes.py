@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from toy_task import TOY
+from toy_task import MeanBrightness
 
 import mtneuro
 import mtneuro.models
@@ -21,22 +21,11 @@ from mtneuro.data.tiles import block_starts
 from mtneuro.errors import ConfigError
 from mtneuro.models import create_encoder
 from mtneuro.registry import Registry
-from mtneuro.tasks.registry import register_task, unregister_task
 
 SEGMENTATION_NAMES = ["SEGMENTATION_MODELS", "create_segmentation_model", "input_side",
                       "list_segmentation_models"]
 
 
-@pytest.fixture
-def toy():
-    register_task(TOY)
-    yield TOY
-    unregister_task("toy")
-
-
-class _MeanBrightness(torch.nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=(1, 2, 3)).unsqueeze(1)
 
 
 def test_a_missing_required_argument_is_named() -> None:
@@ -103,7 +92,7 @@ def test_models_lists_its_lazy_segmentation_names() -> None:
 
 
 def test_a_slice_of_results_is_results(toy, tmp_path: Path) -> None:
-    results = mtneuro.evaluate(_MeanBrightness(), tasks="toy/easy", preset="quick",
+    results = mtneuro.evaluate(MeanBrightness(), tasks="toy/easy", preset="quick",
                                seeds=[0, 1], out=tmp_path)
     part = results[0:1]
     assert isinstance(part, Results) and len(part) == 1 and part[0] is results[0]
@@ -115,5 +104,5 @@ def test_a_slice_of_results_is_results(toy, tmp_path: Path) -> None:
 def test_an_empty_task_list_is_refused(tasks: list[str], tmp_path: Path) -> None:
     # was: an empty Results, as if the encoder had been scored on nothing
     with pytest.raises(ConfigError, match=r"^tasks: expected at least one task name"):
-        mtneuro.evaluate(_MeanBrightness(), tasks=tasks, out=tmp_path)
+        mtneuro.evaluate(MeanBrightness(), tasks=tasks, out=tmp_path)
     assert not any(tmp_path.iterdir())

@@ -5,22 +5,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-import torch
-from toy_task import TOY, ToyConfig
+from toy_task import MeanBrightness, ToyConfig
 
 import mtneuro
 from mtneuro.bench.runner import RunOptions, run_suite
 from mtneuro.bench.suite import expand, parse_suite
 from mtneuro.report.record import load_result, run_and_record
-from mtneuro.tasks.registry import register_task, unregister_task
-
-
-@pytest.fixture
-def toy():
-    register_task(TOY)
-    yield TOY
-    unregister_task("toy")
 
 
 def test_the_toy_task_runs_and_records(toy, tmp_path):
@@ -38,7 +28,7 @@ def test_the_toy_task_runs_and_records(toy, tmp_path):
 
 
 def test_the_toy_task_scores_an_encoder_through_the_python_api(toy, tmp_path):
-    results = mtneuro.evaluate(_MeanBrightness(), tasks=["toy/easy"], preset=None, seeds=[0, 1],
+    results = mtneuro.evaluate(MeanBrightness(), tasks=["toy/easy"], preset=None, seeds=[0, 1],
                                out=tmp_path)
     assert [r.headline for r in results] == [{"accuracy": 1.0}, {"accuracy": 1.0}]
     (row,) = results.table()
@@ -58,7 +48,3 @@ def test_the_toy_task_runs_in_a_bench_suite(toy, tmp_path):
     assert record["cell"]["seed"] == 1 and record["config"]["n"] == 32
     assert 0.5 <= record["headline"]["accuracy"] <= 1.0
 
-
-class _MeanBrightness(torch.nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=(1, 2, 3))[:, None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from mtneuro.stats import mean_std
 from mtneuro.tasks.api import Task
@@ -71,3 +72,10 @@ TOY = Task(
     encoder_method="encoder",
     volume=False,
 )
+
+
+class MeanBrightness(torch.nn.Module):
+    """A user encoder of the toy images: (N, 1, H, W) -> their mean brightness (N, 1)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(1, 2, 3)).unsqueeze(1)

@@ -7,6 +7,8 @@ the known answer is the argument name the caller used."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -160,3 +162,16 @@ def test_a_recording_not_downloaded_says_root(no_env: Path):
     assert message.startswith("recording 'chewie-2' is not here (looked in explicit path ")
     assert message.endswith("run `mtneuro data download chewie-2` or pass root=DIR "
                             "(data_root=DIR in a task config, --data-root DIR)")
+
+
+def test_open_source_names_every_source_and_an_unknown_parameter():
+    # in a fresh process no source module is loaded yet: all four are still named
+    code = ("from mtneuro.data.sources import open_source\n"
+            "for args in (('nope', {}), ('phantom', {'sead': 0})):\n"
+            "    try:\n        open_source(args[0], **args[1])\n"
+            "    except Exception as err:\n        print(type(err).__name__, err)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout.splitlines()
+    assert out == ["ConfigError unknown source 'nope'; valid: phantom, slice, bossdb, cache",
+                   ("ConfigError source parameter 'sead' (--source-param sead=...): source "
+                    "'phantom' takes: seed")]

@@ -4,8 +4,6 @@ written) before any data is loaded, and no questionable input is silently accept
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -230,19 +228,6 @@ def test_source_values_out_of_range_fail_before_any_source_opens(tmp_path, monke
     with pytest.raises(ConfigError, match=needle):
         source_params(source, params)  # bossdb: no server is asked; cache: no folder made
     assert tree(tmp_path) == {}
-
-
-def test_open_source_names_every_source_and_an_unknown_parameter():
-    # in a fresh process no source module is loaded yet: all four are still named
-    code = ("from mtneuro.data.sources import open_source\n"
-            "for args in (('nope', {}), ('phantom', {'sead': 0})):\n"
-            "    try:\n        open_source(args[0], **args[1])\n"
-            "    except Exception as err:\n        print(type(err).__name__, err)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=120).stdout.splitlines()
-    assert out == ["ConfigError unknown source 'nope'; valid: phantom, slice, bossdb, cache",
-                   ("ConfigError source parameter 'sead' (--source-param sead=...): source "
-                    "'phantom' takes: seed")]
 
 
 def test_bench_dry_run_names_a_source_value_out_of_range(tmp_path):

@@ -7,7 +7,7 @@ The names below are imported on first use (``import mtneuro.data`` imports nothi
     tiles = RegionTileDataset(open_source("phantom"), "roi-c1", "train", "2d")
 """
 
-from mtneuro.registry import lazy_exports
+from mtneuro.registry import lazy_dir, lazy_exports
 
 _EXPORTS = {
     "open_source": "sources",
@@ -40,8 +40,4 @@ __all__ = [
     "open_source",
     "volume_tiles",
 ]
-
-
-def __dir__() -> list[str]:
-    # the lazy names too, so tab completion and help() offer them before their first use
-    return sorted({*globals(), *_EXPORTS})
+__dir__ = lazy_dir(globals(), _EXPORTS)

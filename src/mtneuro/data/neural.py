@@ -314,8 +314,7 @@ def load_file(path: str | Path, *, name: str | None = None) -> NeuralRecording:
     return load_sleep_pair(rates_path, states_path, name=name)
 
 
-#: A data root as errors name it: ``load_recording(..., root=)``, a task config's ``data_root``
-#: and the command line's ``--data-root`` all reach the same check.
+#: A data root as errors name it (``load_recording(root=)``, a config's ``data_root``, the CLI's).
 _ROOT_NAMES = "root (data_root in a task config, --data-root)"
 
 

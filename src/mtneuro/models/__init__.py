@@ -16,8 +16,6 @@ Public API:
   in segmentation_models_pytorch, which is slow to import).
 """
 
-from typing import Any
-
 from mtneuro.models.checkpoint import (
     FORMAT,
     encoder_input_spec,
@@ -29,22 +27,12 @@ from mtneuro.models.mlp import MLPEncoder
 from mtneuro.models.registry import ENCODERS, create_encoder, list_encoders
 from mtneuro.models.resnet import ResNet, TorchvisionResNet18
 from mtneuro.models.user import resolve_encoder
+from mtneuro.registry import lazy_dir, lazy_exports
 
-_LAZY = {"create_segmentation_model", "SEGMENTATION_MODELS", "list_segmentation_models",
-         "input_side"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from mtneuro.models import segmentation
-
-        return getattr(segmentation, name)
-    raise AttributeError(f"module 'mtneuro.models' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    # the lazy names too, so tab completion and help() offer them before their first use
-    return sorted({*globals(), *_LAZY})
+_LAZY = {name: "segmentation" for name in ("create_segmentation_model", "SEGMENTATION_MODELS",
+                                           "list_segmentation_models", "input_side")}
+__getattr__ = lazy_exports(__name__, _LAZY)
+__dir__ = lazy_dir(globals(), _LAZY)
 
 
 __all__ = [

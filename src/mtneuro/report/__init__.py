@@ -6,7 +6,7 @@ The names below are imported on first use::
     from mtneuro.report import build_report, load_result
 """
 
-from mtneuro.registry import lazy_exports
+from mtneuro.registry import lazy_dir, lazy_exports
 
 _EXPORTS = {
     "run_and_record": "record",
@@ -21,8 +21,4 @@ __all__ = [
     "run_and_record",
     "write_result",
 ]
-
-
-def __dir__() -> list[str]:
-    # the lazy names too, so tab completion and help() offer them before their first use
-    return sorted({*globals(), *_EXPORTS})
+__dir__ = lazy_dir(globals(), _EXPORTS)

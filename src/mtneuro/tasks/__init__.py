@@ -6,7 +6,7 @@ The names below are imported on first use::
     result = get_task("task1").execute(get_task("task1").make_config("quick", {"method": "pca"}))
 """
 
-from mtneuro.registry import lazy_exports
+from mtneuro.registry import lazy_dir, lazy_exports
 
 _EXPORTS = {
     "Task": "api",
@@ -27,8 +27,4 @@ __all__ = [
     "task_names",
     "unregister_task",
 ]
-
-
-def __dir__() -> list[str]:
-    # the lazy names too, so tab completion and help() offer them before their first use
-    return sorted({*globals(), *_EXPORTS})
+__dir__ = lazy_dir(globals(), _EXPORTS)
