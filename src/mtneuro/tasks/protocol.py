@@ -47,7 +47,7 @@ def components_used(requested: int, per_seed: Sequence[Mapping[str, Any]]) -> li
     ``requested`` (at most min(training samples, pixels)), from its ``per_seed`` rows'
     ``n_components``; the card, written before the data were read, names the request."""
     used = sorted({int(row["n_components"]) for row in per_seed if "n_components" in row})
-    if not used or used[-1] >= requested:
+    if not used or used[0] >= requested:  # any seed below the request departs from it
         return []
     return [(f"components {', '.join(map(str, used))} used of the {requested} asked for: a "
              "decomposition keeps at most as many as there are training samples or pixels")]
