@@ -16,7 +16,7 @@ def test_only_a_cap_below_the_request_is_a_deviation():
     assert components_used(256, [{"n_components": 80}, {"n_components": 96}]) == [
         CAPPED.format("80, 96", 256)]
     assert components_used(256, [{"n_components": 256}]) == []
-    # one seed below the request is enough (its folds saw fewer samples)
+    # one seed below the request is enough: its run departed from it
     assert components_used(256, [{"n_components": 256}, {"n_components": 80}]) == [
         CAPPED.format("80, 256", 256)]
     assert components_used(32, [{"accuracy": 0.5}]) == []  # an encoder run: no decomposition
