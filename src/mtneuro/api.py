@@ -117,20 +117,24 @@ def _records(result: Result) -> list[dict[str, Any]]:
 def _seed_headlines(result: Result) -> list[tuple[Any, dict[str, float | None]]] | None:
     """``(seed, headline)`` of each seed of a multi-seed record, read from its ``per_seed``
     rows where they hold every headline value at the place the aggregate holds its mean
-    (tasks 1 and 3); ``None`` for one seed, or where a seed's value cannot be found (the
-    record is then one row, as before)."""
+    (tasks 1 and 3); ``None`` for one seed, or where a headline value is not read from the
+    rows (the record is then one row, as before)."""
     from mtneuro.tasks.registry import get_task
 
     rows = result.metrics.get("per_seed")
     if not isinstance(rows, list) or len(rows) < 2 or not all(isinstance(r, dict) for r in rows):
         return None
     task = get_task(result.task)
-    out = []
-    for row in rows:
-        try:
-            headline = task.headline_of(_at_seed(result.metrics, row))
-        except (KeyError, TypeError, ValueError):  # a task whose rows are shaped otherwise
+    try:
+        # a headline number that stays with no row to read is not a seed's (e.g. neural's
+        # aggregate holds plain means): every seed would repeat it
+        if any(v is not None for v in task.headline_of(_at_seed(result.metrics, {})).values()):
             return None
+        headlines = [task.headline_of(_at_seed(result.metrics, row)) for row in rows]
+    except (KeyError, TypeError, ValueError):  # a task whose rows are shaped otherwise
+        return None
+    out = []
+    for row, headline in zip(rows, headlines):
         if any(headline.get(k) is None and v is not None for k, v in result.headline.items()):
             return None
         out.append((row.get("seed"), headline))

@@ -35,3 +35,14 @@ def test_rows_that_do_not_hold_the_headline_leave_the_run_one_record():
     run.metrics["per_seed"] = [{"seed": 0, "scores": {}}, {"seed": 1, "scores": {}}]
     (row,) = Results([run]).table(published=False)
     assert (row["n"], row["mean"], row["std"]) == (1, pytest.approx(0.5), None)
+
+
+def test_a_record_whose_headline_is_not_in_its_rows_stays_one_row():
+    # neural's aggregate holds plain means: each seed would repeat the mean, std 0
+    run = _task1_run([0.4, 0.6])
+    run.metrics["accuracy"] = 0.5
+    run.task, run.setting, run.method = "neural", "chewie-1", "myow"
+    run.metrics["per_seed"] = [{"seed": 0, "accuracy": 0.4}, {"seed": 1, "accuracy": 0.6}]
+    run.headline = {"accuracy": 0.5}
+    (row, *_) = Results([run]).table(published=False)
+    assert (row["n"], row["std"]) == (1, None)
