@@ -112,6 +112,18 @@ def _fresh_progress_clock(monkeypatch):
 
 
 @pytest.fixture
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (connection refused at once)."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}/nothing.bin"
+
+
+@pytest.fixture
 def retained_memory_calls(monkeypatch) -> list[tuple[bool, str]]:
     """Records ``(enabled, device type)`` of every ``cpu_memory.retained_cpu_memory`` block."""
     import torch

@@ -5,7 +5,6 @@ follows, and a download says so once however often it retries."""
 from __future__ import annotations
 
 import random
-import socket
 import threading
 import warnings
 from pathlib import Path
@@ -52,16 +51,9 @@ def test_on_retry_comes_before_its_wait() -> None:
     assert waits_done == [0, 1, 2]
 
 
-def _closed_port_url() -> str:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}/nothing.bin"
-
-
-def test_a_download_warns_once_however_often_it_retries(tmp_path: Path) -> None:
-    url = _closed_port_url()
+def test_a_download_warns_once_however_often_it_retries(tmp_path: Path,
+                                                         closed_port_url: str) -> None:
+    url = closed_port_url
     with warnings.catch_warnings(record=True) as said, pytest.raises(SourceUnavailableError):
         warnings.simplefilter("always")  # no de-duplication by Python: count what was raised
         fetch_url(url, tmp_path / "a.bin", sha256=None, progress=False,
