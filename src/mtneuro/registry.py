@@ -142,6 +142,17 @@ def required_names(factory: Callable[..., Any]) -> list[str]:
             and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
+def missing_names(factory: Callable[..., Any], given: Iterable[str]) -> list[str]:
+    """The arguments ``factory`` needs (:func:`required_names`) that ``given`` lacks; none
+    where there is no signature to read (a builtin: the call itself decides)."""
+    try:
+        needed = required_names(factory)
+    except (TypeError, ValueError):
+        return []
+    given = set(given)
+    return [name for name in needed if name not in given]
+
+
 def check_keywords(what: str, given: Iterable[str], names: Sequence[str]) -> None:
     """Every name in ``given`` is one of ``names``, else a :class:`ConfigError` naming the
     first that is not, the closest of ``names`` and every one of them.
@@ -170,10 +181,7 @@ def _check_keywords(what: str, factory: Callable[..., Any], given: dict[str, Any
 def _check_required(what: str, factory: Callable[..., Any], given: dict[str, Any]) -> None:
     """Every argument ``factory`` needs (:func:`required_names`) is in ``given``: a missing
     one is named, not left to a bare ``TypeError`` from inside the factory."""
-    try:
-        missing = [name for name in required_names(factory) if name not in given]
-    except (TypeError, ValueError):  # no signature to read (a builtin): the call decides
-        return
+    missing = missing_names(factory, given)
     if missing:
         plural = "s" if len(missing) > 1 else ""
         raise MissingArgumentError(f"{what}: missing required argument{plural} "

@@ -11,7 +11,7 @@ from typing import Any
 
 from mtneuro.data.sources.base import CHANNELS, SOURCES, Block, VolumeSource
 from mtneuro.errors import ConfigError
-from mtneuro.registry import keyword_names, required_names, unknown_name_message
+from mtneuro.registry import keyword_names, missing_names, unknown_name_message
 
 #: source name -> module that registers it (imported on first use).
 _SOURCE_MODULES = {
@@ -73,7 +73,7 @@ def source_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     factory = source_factory(name)
     check_param_names(name, factory, params)
     parameters = inspect.signature(factory).parameters
-    missing = [key for key in required_names(factory) if key not in params]
+    missing = missing_names(factory, params)
     if missing:
         raise ConfigError(f"{_param(repr(missing[0]), missing[0])}: source {name!r} needs it")
     out = dict(params)
