@@ -33,9 +33,7 @@ def check_given_params(recorded: Mapping[str, Any], given: Mapping[str, Any], ro
     but transport or location (``seed=3`` for a cache filled with seed 0)."""
     from mtneuro.data.sources import source_factory
 
-    factory = source_factory(recorded["source"])
-    transport = {*getattr(factory, "transport_params", ()),
-                 *getattr(factory, "location_params", ())}
+    transport = _free_params(source_factory(recorded["source"]))
     now = _jsonify(given)
     if any(k in recorded["params"] and recorded["params"][k] != v
            for k, v in now.items() if k not in transport):
@@ -51,7 +49,7 @@ def check_upstream(store: ChunkStore, source: VolumeSource, root: Path) -> None:
     in one line, naming both, when it serves that data from another location."""
     recorded, now = store.upstream, source.describe()
     location = tuple(getattr(source, "location_params", ()))
-    transport = {*getattr(source, "transport_params", ()), *location}
+    transport = _free_params(source)
     same = (
         now["source"] == recorded["source"]
         and list(source.shape) == list(store.shape)
@@ -73,6 +71,12 @@ def check_upstream(store: ChunkStore, source: VolumeSource, root: Path) -> None:
         warnings.warn(f"cache {root}: filled from {recorded['source']} at {was}, fetching from "
                       f"{is_now} now (the same data by its description: it must serve what "
                       "the first address served)", stacklevel=2)
+
+
+def _free_params(source: Any) -> set[str]:
+    """The parameters of a source (class or object) that may differ from the recorded ones:
+    transport (how it is fetched) and location (where it is served)."""
+    return {*getattr(source, "transport_params", ()), *getattr(source, "location_params", ())}
 
 
 def _same_channel_facts(recorded: Mapping[str, Any], now: Mapping[str, Any],
