@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mtneuro.bench.cell import bench_keys, cell_config
+from mtneuro.bench.checks import check_params
 from mtneuro.bench.suite import Cell, cell_id
 from mtneuro.config import check_seeds
 from mtneuro.errors import ConfigError
@@ -229,7 +230,9 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
                         task=task.name, setting=setting, method=task.encoder_method,
                         seed=int(seed), preset=preset, params=dict(params or {}),
                         source=source, source_params=dict(source_params or {}), encoder=label)
-            _refuse_owned_params(cell)
+            # the cell's own value would silently replace a given one: params={"method":
+            # "pca"} ran the encoder method, recorded as asked
+            check_params(cell, by="evaluate", origins=_OWNED_FROM, prefix="")
             runs.append((task, cell, cell_config(task, cell), module))
     _refuse_missing_recordings([config for _, _, config, _ in runs])
     results = []
@@ -269,21 +272,10 @@ def _refuse_taken_cells(out: Path, ids: list[str]) -> None:
                           "another encoder; pass overwrite=True to replace it, or another out")
 
 
-#: Where evaluate takes a config key it sets itself from (default: the task name's setting).
+#: Where evaluate takes a config key it sets itself from ("": any other key).
 _OWNED_FROM = {"method": "the task's encoder method", "seed": "seeds=", "seeds": "seeds=",
                "source": "source=", "encoder": "the encoder argument",
-               "quiet": "evaluate (always quiet)"}
-
-
-def _refuse_owned_params(cell: Cell) -> None:
-    # The cell's own value would silently replace the given one: params={"method": "pca"}
-    # ran the encoder method, recorded as asked.
-    from mtneuro.bench.checks import owned_keys
-
-    for key in sorted(owned_keys(cell) & set(cell.params)):
-        where = _OWNED_FROM.get(key, "the task name's setting ('task/setting')")
-        raise ConfigError(f"params.{key}: {cell.params[key]!r} is set by evaluate itself, "
-                          f"from {where}; remove it from params")
+               "quiet": "evaluate (always quiet)", "": "the task name's setting ('task/setting')"}
 
 
 def _refuse_missing_recordings(configs: list[Any]) -> None:

@@ -6,7 +6,7 @@ before it touches its output folder.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mtneuro.bench.suite import Cell
@@ -18,11 +18,13 @@ from mtneuro.tasks.registry import get_task
 if TYPE_CHECKING:
     from mtneuro.bench.cell import BuiltEncoder
 
-#: where the value of a config key each cell sets itself comes from (default: its setting)
+#: where the value of a config key each cell sets itself comes from ("": any other key,
+#: a field of its setting)
 _SEEDS = "the 'seeds' of its grid entry or suite (or --seeds)"
 _OWNED_FROM = {"method": "its grid entry's 'methods'", "model": "its grid entry's 'methods'",
                "seed": _SEEDS, "seeds": _SEEDS, "source": "the suite's 'source' (or --source)",
-               "encoder": "--encoder", "quiet": "the bench (always quiet)"}
+               "encoder": "--encoder", "quiet": "the bench (always quiet)",
+               "": "its grid entry's 'setting'"}
 
 
 def owned_keys(cell: Cell) -> set[str]:
@@ -36,16 +38,23 @@ def owned_keys(cell: Cell) -> set[str]:
     return owned | ({"encoder"} if cell.encoder else set())
 
 
-def check_params(cell: Cell) -> None:
+def check_params(cell: Cell, *, by: str = "the cell", origins: Mapping[str, str] = _OWNED_FROM,
+                 prefix: str | None = None) -> None:
     """Reject a ``params`` key the cell sets itself (:func:`owned_keys`).
+
+    Args:
+        by, origins: who sets the keys and where each value comes from (``""``: any key
+            not listed), as the caller's user gives them (a suite; ``mtneuro.evaluate``).
+        prefix: the message's start (default: ``cell ID: ``).
 
     Raises:
         ConfigError: one line naming the cell, the key, its value and where it is set.
     """
     for key in sorted(owned_keys(cell) & set(cell.params)):
-        where = _OWNED_FROM.get(key, "its grid entry's 'setting'")
-        raise ConfigError(f"cell {cell.id}: params.{key}: {cell.params[key]!r} is set by the "
-                          f"cell itself, from {where}; remove it from params")
+        where = origins.get(key, origins[""])
+        start = f"cell {cell.id}: " if prefix is None else prefix
+        raise ConfigError(f"{start}params.{key}: {cell.params[key]!r} is set by {by} itself, "
+                          f"from {where}; remove it from params")
 
 
 def check_cells(cells: Iterable[Cell]) -> None:
