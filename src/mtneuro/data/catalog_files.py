@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,13 +68,19 @@ def check_at(file: CatalogFile, path: Path, root_label: str | None = None) -> Fi
     return FileReport(root_label, path, check.state, reason)
 
 
-def file_report(file: CatalogFile, root: str | Path | None = None) -> FileReport:
-    """The first copy of ``file`` in the loaders' lookup order, checked, with the reason
-    when it fails."""
+def _copies(file: CatalogFile, root: str | Path | None = None) -> Iterator[tuple[str, Path]]:
+    """``(root label, path)`` of every copy of ``file`` in the loaders' lookup order."""
     for label, base in candidate_roots(root):
         path = base / file.relative
         if path.is_file():
-            return check_at(file, path, label)
+            yield label, path
+
+
+def file_report(file: CatalogFile, root: str | Path | None = None) -> FileReport:
+    """The first copy of ``file`` in the loaders' lookup order, checked, with the reason
+    when it fails."""
+    for label, path in _copies(file, root):
+        return check_at(file, path, label)
     return FileReport(None, None, "missing")
 
 
@@ -129,9 +136,8 @@ def can_verify(file: CatalogFile) -> bool:
 def verified_copy(file: CatalogFile, exclude: Path) -> FileReport | None:
     """The first copy of ``file`` in the lookup order (no explicit root) that verifies,
     other than ``exclude``; ``None`` when there is none."""
-    for label, base in candidate_roots():
-        path = base / file.relative
-        if not path.is_file() or path.resolve() == exclude.resolve():
+    for label, path in _copies(file):
+        if path.resolve() == exclude.resolve():
             continue
         found = check_at(file, path, label)
         if found.state == "verified":
