@@ -76,14 +76,23 @@ _START_AGAIN = ("rerun the same command to start again (with --overwrite if it s
                 "holds a run)")
 
 
+def _command(argv: list[str]) -> str:
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
+def _saved_a_checkpoint() -> bool:
+    """Whether this process wrote a checkpoint (checkpoint_io not imported yet: none)."""
+    saved = sys.modules.get("mtneuro.checkpoint_io")
+    return bool(saved and saved.saved_this_process())
+
+
 def _interrupted(argv: list[str]) -> str:
-    command = next((a for a in argv if not a.startswith("-")), "")
+    command = _command(argv)
     if command == "bench":  # a suite keeps finished cells, not checkpoints of running ones
         return ("interrupted; rerun the same command with --resume to run the cells that did "
                 "not finish")
     if command in RESUMABLE_COMMANDS:
-        saved = sys.modules.get("mtneuro.checkpoint_io")  # not imported yet: nothing saved
-        if "--resume" not in argv and not (saved and saved.saved_this_process()):
+        if "--resume" not in argv and not _saved_a_checkpoint():
             return ("interrupted before its first checkpoint, so there is nothing to resume; "
                     + _START_AGAIN)
         return ("interrupted; rerun the same command with --resume to continue from its last "
@@ -96,9 +105,7 @@ def _interrupted(argv: list[str]) -> str:
 def _resume_hint(argv: list[str]) -> str | None:
     """After an unexpected error: that the last checkpoint is kept and ``--resume`` goes on,
     where this process wrote one (rank 0 under torchrun); else None."""
-    command = next((a for a in argv if not a.startswith("-")), "")
-    saved = sys.modules.get("mtneuro.checkpoint_io")
-    if command not in ("pretrain", "task2") or not (saved and saved.saved_this_process()):
+    if _command(argv) not in ("pretrain", "task2") or not _saved_a_checkpoint():
         return None
     lost = " (under torchrun: another process may have ended first, see its lines)" if (
         int(os.environ.get("WORLD_SIZE", "1")) > 1) else ""
