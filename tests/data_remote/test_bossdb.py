@@ -97,10 +97,10 @@ def test_persistent_failure_is_bounded_in_attempts_and_time(boss_server, fast_pa
         source.read_channel("image", (0, 4), (0, 64), (0, 64))
     elapsed = time.monotonic() - start
     # the wait does not look like a hang: one warning, at the first retry
-    assert [str(w.message) for w in said] == [
+    assert [str(w.message) for w in said] == [(
         f"bossdb at {source.url}: image cutout z 0:4 y 0:64 x 0:64 failed (HTTP 500 Internal "
-        f"Server Error); retrying, up to 5 tries or {fast_params['max_retry_seconds']:g} s per "
-        "request before giving up"]
+        f"Server Error); retrying, up to 5 tries per request and "
+        f"{fast_params['max_retry_seconds']:g} s of retrying for the whole read before giving up")]
     message = str(info.value)
     assert "\n" not in message and "failed 5 time(s)" in message and "HTTP 500" in message
     assert "mtneuro data fetch" in message and "--source phantom" in message

@@ -236,8 +236,10 @@ def test_dist_info_and_a_device_pre_training_does_not_run_on(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "1")
     assert distributed.init_distributed("cpu") == distributed.DistInfo()
     monkeypatch.setattr(distributed, "resolve_device", lambda name: torch.device("mps"))
-    with pytest.raises(ConfigError, match="device 'mps': pre-training runs on cpu or cuda"):
+    with pytest.raises(ConfigError, match="device 'mps': pre-training runs on cpu or cuda") as info:
         distributed.init_distributed("mps")
+    # a library call is told its Python spelling, a command its flag
+    assert str(info.value).endswith("use device='cpu' (--device cpu)")
 
 
 def _flags(info: object) -> tuple[bool, bool]:

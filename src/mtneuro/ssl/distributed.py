@@ -67,11 +67,13 @@ def init_distributed(device: str = "cpu") -> DistInfo:
     torch_device = resolve_device(device)
     if torch_device.type not in ("cpu", "cuda"):
         raise ConfigError(f"device {device!r}: pre-training runs on cpu or cuda (its random "
-                          "streams and process groups are tested there); use --device cpu")
+                          "streams and process groups are tested there); use device='cpu' "
+                          "(--device cpu)")
     if torch_device.type == "cuda":
         if world_size > 1 and torch_device.index is not None:
             raise ConfigError(f"device {device!r}: under torchrun each process takes GPU "
-                              "LOCAL_RANK; use --device cuda (CUDA_VISIBLE_DEVICES picks GPUs)")
+                              "LOCAL_RANK; use device='cuda' (--device cuda; "
+                              "CUDA_VISIBLE_DEVICES picks GPUs)")
         index = local_rank if torch_device.index is None else torch_device.index
         visible = torch.cuda.device_count()
         if index >= visible:  # torch's own error names an "invalid device ordinal" only

@@ -275,8 +275,8 @@ class BossDBSource(VolumeSource):
             self._said_retrying = True
         warnings.warn(
             f"bossdb at {self.url}: {what} failed ({describe_error(error)}); retrying, up to "
-            f"{self.policy.max_attempts} tries or {self.policy.max_seconds:g} s per request "
-            f"before giving up", stacklevel=2)
+            f"{self.policy.max_attempts} tries per request and {self.policy.max_seconds:g} s "
+            f"of retrying for the whole read before giving up", stacklevel=2)
 
     def _call(self, method: str, *args: Any) -> Any:
         """``BossRemote.<method>(*args)`` on this thread's remote."""
