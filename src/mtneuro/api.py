@@ -29,6 +29,7 @@ from mtneuro.config import check_seeds
 from mtneuro.errors import ConfigError
 from mtneuro.report.leaderboard import OURS, build_tables, load_records, metric_title
 from mtneuro.report.record import load_result, run_and_record
+from mtneuro.report.run_records import cell_record
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.registry import list_tasks, split_task_setting
 
@@ -70,7 +71,7 @@ class Results(Sequence[Result]):
             ``std`` (``None`` for one value), ``n``, ``kind``, ``data`` and ``comparable``.
         """
         rows = []
-        records = [record for r in self.results for record in _records(r)]
+        records = [cell_record(r) for r in self.results]
         for table in build_tables(records, published=published):
             for row in table.rows:
                 ours = row.kind == OURS
@@ -97,61 +98,6 @@ class Results(Sequence[Result]):
                          f"{r['mean']:.3f}{spread:<9} [{r['kind']}; {r['data']}]"
                          + (f" comparable: {r['comparable']}" if r["comparable"] else ""))
         return "\n".join(lines)
-
-
-def _records(result: Result) -> list[dict[str, Any]]:
-    """Bench-cell-like records of ``result`` for the leaderboard tables: one, or one per seed
-    of a task command's multi-seed run (:func:`_seed_headlines`), so its row counts its
-    seeds and their spread, as the one-cell-per-seed records of a bench or evaluate do."""
-    record = result.to_json()
-    cell = record.get("cell") or {"task": result.task, "setting": result.setting,
-                                  "method": result.method, "id": f"{result.task}-{result.setting}"}
-    record = {**record, "cell": cell, "status": record.get("status", "complete"),
-              "_dir": record.get("_dir", "")}
-    seeds = None if result.record.get("cell") else _seed_headlines(result)
-    if seeds is None:
-        return [record]
-    return [{**record, "headline": headline, "cell": {**cell, "id": f"{cell['id']}-s{seed}"}}
-            for seed, headline in seeds]
-
-
-def _seed_headlines(result: Result) -> list[tuple[Any, dict[str, float | None]]] | None:
-    """``(seed, headline)`` of each seed of a multi-seed record, read from its ``per_seed``
-    rows where they hold every headline value at the place the aggregate holds its mean
-    (tasks 1 and 3); ``None`` for one seed, or where a headline value is not read from the
-    rows (the record is then one row, as before)."""
-    from mtneuro.tasks.registry import get_task
-
-    rows = result.metrics.get("per_seed")
-    if not isinstance(rows, list) or len(rows) < 2 or not all(isinstance(r, dict) for r in rows):
-        return None
-    task = get_task(result.task)
-    try:
-        # a headline number that stays with no row to read is not a seed's (e.g. neural's
-        # aggregate holds plain means): every seed would repeat it
-        if any(v is not None for v in task.headline_of(_at_seed(result.metrics, {})).values()):
-            return None
-        headlines = [task.headline_of(_at_seed(result.metrics, row)) for row in rows]
-    except (KeyError, TypeError, ValueError):  # a task whose rows are shaped otherwise
-        return None
-    out = []
-    for row, headline in zip(rows, headlines):
-        if any(headline.get(k) is None and v is not None for k, v in result.headline.items()):
-            return None
-        out.append((row.get("seed"), headline))
-    return out
-
-
-def _at_seed(aggregate: Any, row: Any) -> Any:
-    """``aggregate`` with each ``{"mean", "std", "n"}`` replaced by ``row``'s number at the
-    same place (``{"mean": None}`` where ``row`` has none)."""
-    if isinstance(aggregate, dict) and {"mean", "std", "n"} <= set(aggregate):
-        number = isinstance(row, (int, float)) and not isinstance(row, bool)
-        return {"mean": float(row) if number else None, "std": None, "n": 1}
-    if isinstance(aggregate, dict):
-        return {k: _at_seed(v, row.get(k) if isinstance(row, dict) else None)
-                for k, v in aggregate.items()}
-    return aggregate
 
 
 def _encoder_of(encoder: Any, kind: str) -> tuple[Any, str]:

@@ -38,10 +38,10 @@ def test_rows_that_do_not_hold_the_headline_leave_the_run_one_record():
 
 
 def test_a_record_whose_headline_is_not_in_its_rows_stays_one_row():
-    # neural's aggregate holds plain means: each seed would repeat the mean, std 0
+    # an aggregate of plain means (no {mean, std, n}) and no seed_metrics to read a seed's
+    # numbers: each seed would repeat the mean with std 0
     run = _task1_run([0.4, 0.6])
     run.metrics["accuracy"] = 0.5
-    run.task, run.setting, run.method = "neural", "chewie-1", "myow"
     run.metrics["per_seed"] = [{"seed": 0, "accuracy": 0.4}, {"seed": 1, "accuracy": 0.6}]
     run.headline = {"accuracy": 0.5}
     (row, *_) = Results([run]).table(published=False)

@@ -148,3 +148,18 @@ def test_a_run_stopped_before_its_first_checkpoint_can_be_replaced(tmp_path):
         prepare_run_folder(out, "pretrain", resume=True)
     (tmp_path / "suite" / "cells" / "task1-x").mkdir(parents=True)  # no cell ended
     assert prepare_run_folder(tmp_path / "suite", "bench", resume=True) == tmp_path / "suite"
+
+
+@pytest.mark.parametrize("kind", ["task", "resumable-task", "neural"])
+def test_overwrite_removes_the_report_of_the_run_it_replaces(tmp_path, kind):
+    from mtneuro.cli.run_folder import prepare_run_folder, run_records
+
+    out = tmp_path / "run"
+    (out / "report_figures").mkdir(parents=True)
+    for name in ("metrics.json", "report.html", "leaderboard.md", "report_figures/t.png"):
+        (out / name).write_text("previous run")
+    (out / "notes.txt").write_text("the user's")
+    assert [p.name for p in run_records(out, kind)] == [
+        "leaderboard.md", "metrics.json", "report.html", "report_figures"]
+    prepare_run_folder(out, kind, overwrite=True)
+    assert tree(tmp_path) == {"run": -1, "run/notes.txt": len("the user's")}

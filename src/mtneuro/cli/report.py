@@ -1,4 +1,5 @@
-"""``mtneuro report DIR``: rebuild a suite's report.html and leaderboard.md from its cell files."""
+"""``mtneuro report DIR``: rebuild a suite's report.html and leaderboard.md from its cell files,
+or those of one task command's run from its metrics.json."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import click
 @click.argument("out_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="DIR")
 @click.option("--no-published", is_flag=True, help="Leave out the published rows.")
 def report(out_dir: Path, no_published: bool) -> None:
-    """Rebuild DIR/report.html and DIR/leaderboard.md from DIR/cells/*/metrics.json.
+    """Rebuild DIR/report.html and DIR/leaderboard.md from DIR/cells/*/metrics.json, or,
+    where DIR is the folder of one task command's run (mtneuro task1 --out DIR, ...), from
+    DIR/metrics.json.
 
     Cells may come from several runs or machines (copy their cells/ folders into
     DIR); every row names its data source and published numbers stay in separate,

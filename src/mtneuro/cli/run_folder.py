@@ -20,14 +20,16 @@ from pathlib import Path
 
 from mtneuro.errors import ConfigError
 
+#: what ``mtneuro report DIR`` writes of a suite's or a task run's records: it describes the
+#: run, so it goes with it (a report left behind by --overwrite would describe the old run)
+REPORT = ("report.html", "leaderboard.md", "report_figures")
 #: command kind -> the records (glob patterns, relative to OUT) its runs write.
 RUN_RECORDS: dict[str, tuple[str, ...]] = {
     "pretrain": ("checkpoint.pt", "train_log.jsonl", "encoder.pt", "metrics.json"),
-    "task": ("metrics.json",),
-    "resumable-task": ("metrics.json", "checkpoints"),
-    "neural": ("metrics.json", "encoder.pt", "encoder_first_pass.pt", "seed-*"),
-    "bench": ("cells", "report.html", "leaderboard.md", "report_figures", "submitit",
-              "suite_cells.json"),
+    "task": ("metrics.json", *REPORT),
+    "resumable-task": ("metrics.json", "checkpoints", *REPORT),
+    "neural": ("metrics.json", "encoder.pt", "encoder_first_pass.pt", "seed-*", *REPORT),
+    "bench": ("cells", *REPORT, "submitit", "suite_cells.json"),
 }
 #: command kind -> what ``--resume`` continues from (kinds that cannot resume are absent).
 RESUMABLE: dict[str, str] = {

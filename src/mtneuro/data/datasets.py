@@ -168,6 +168,7 @@ class SegmentationTileDataset(_TileDataset):
     Attributes:
         region: int64 ``(N,)``, each tile's index in :data:`~mtneuro.data.spec.REGIONS`
             (also its item's ``region``).
+        z: int64 ``(N,)``, the volume z of each tile (of a block's first slice).
         scored_from: int64 ``(N,)``, the first slice of each sample to score: 0 but for a
             block aligned to its range end, whose first slices the block before it holds.
     """
@@ -210,6 +211,7 @@ class SegmentationTileDataset(_TileDataset):
         masks_arr = np.concatenate(masks)
         self.masks = masks_arr[:, 0] if depth == 1 else masks_arr
         self.region = np.concatenate(region_index).astype(np.int64)
+        self.z = np.tile(starts, len(self.regions)).astype(np.int64)
         self.scored_from = np.tile(scored_from, len(self.regions))
 
     @property

@@ -170,14 +170,18 @@ SEGMENTATION_SETTINGS: dict[int, SegmentationSetting] = {
 
 
 def segmentation_setting(n_classes: int) -> SegmentationSetting:
-    """The task-2 setting of ``n_classes`` (3 or 4).
+    """The task-2 setting of ``n_classes`` (the int 3 or 4; NumPy integers too).
 
     Raises:
-        ConfigError: ``n_classes`` is neither.
+        ConfigError: ``n_classes`` is neither, or not an integer (4.0 compares equal to 4,
+            so a membership test alone would take it).
     """
-    if n_classes not in SEGMENTATION_SETTINGS:
-        raise ConfigError(f"classes: expected 3 or 4, got {n_classes!r}")
-    return SEGMENTATION_SETTINGS[n_classes]
+    kind = type(n_classes).__name__
+    if not isinstance(n_classes, (int, np.integer)) or isinstance(n_classes, bool):
+        raise ConfigError(f"classes: expected 3 or 4, got {n_classes!r} ({kind}, not an int)")
+    if int(n_classes) not in SEGMENTATION_SETTINGS:
+        raise ConfigError(f"classes: expected 3 or 4, got {n_classes!r} ({kind})")
+    return SEGMENTATION_SETTINGS[int(n_classes)]
 
 
 # ---------------------------------------------------------------- region settings

@@ -1,5 +1,6 @@
 """The suite report: ``DIR/report.html`` (one self-contained file: every image embedded)
-and ``DIR/leaderboard.md``, rebuilt from the cell records alone (``mtneuro report DIR``).
+and ``DIR/leaderboard.md``, rebuilt from the cell records alone (``mtneuro report DIR``), or
+from the record of one task command's run where DIR is its folder.
 
 For every task setting: the leaderboard table (our rows with mean ± std over seeds,
 then the published rows, labelled, then reference-code runs made here, labelled so),
@@ -38,10 +39,12 @@ from mtneuro.report.leaderboard import (
     left_out_line,
     load_records,
     metric_title,
+    run_line,
     skipped_cells,
     value_text,
 )
 from mtneuro.report.published import published_sources
+from mtneuro.report.run_records import load_run_record
 from mtneuro.report.summary_chart import Intervals, plot_summary, row_kind
 
 FIGURES_DIR = "report_figures"
@@ -223,8 +226,11 @@ def _html_table(table: LeaderboardTable) -> str:
 
 def _figure_caption(table: LeaderboardTable, cell_id: str, rel: str, seed: Any) -> str:
     """``"<cell id>: <file>"`` and the cell's seed; where the cell's row aggregates several
-    seeds, that this figure draws one of them (its title, drawn when the cell ran, cannot)."""
-    caption = f"{cell_id}: {Path(rel).name}"
+    seeds, that this figure draws one of them (its title, drawn when the cell ran, cannot).
+    A file in a subfolder (a task run's ``seed-<S>/``) is named with that folder."""
+    path = Path(rel)
+    inner = f"{path.parent.name}/" if path.parent.name not in ("", cell_id) else ""
+    caption = f"{cell_id}: {inner}{path.name}"
     if seed is None:
         return caption
     row = next((r for r in table.rows if r.kind == OURS and cell_id in r.cells), None)
@@ -308,24 +314,28 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
     return write_atomic(out_dir / "report.html", page.encode("utf-8"))
 
 
-def _no_records(out: Path, unreadable: list[tuple[str, str]]) -> str:
-    """Why ``out`` has no report: one line, then one line per unreadable record."""
+def _no_records(out: Path, unreadable: list[tuple[str, str]], run_problem: str = "") -> str:
+    """Why ``out`` has no report: one line, then one line per unreadable record
+    (``run_problem``: why the record of a task command's run in ``out`` is none to report)."""
     head = f"{out}: no readable cell records (cells/<id>/metrics.json)"
-    task_run = (out / "metrics.json").is_file()  # the folder of one task command's run
-    if task_run or any(why.endswith(STANDALONE_RUN) for _, why in unreadable):
+    suites = ("`mtneuro bench --suite SUITE --out NEW_DIR` (SUITE: quick, neural, paper or a "
+              "suite YAML file)")
+    if run_problem:
+        suite = _suite_of_run(out / "metrics.json")  # the suite that runs the same cells
+        hint = (f"; to report it, run its settings as a suite: a YAML file holding {suite} "
+                "(with `preset:` and `params:` for settings other than the defaults), then "
+                "`mtneuro bench --suite FILE --out NEW_DIR`" if suite is not None else
+                "; a report needs a task command's run (`mtneuro task1 --out RUN`, then "
+                f"`mtneuro report RUN`) or a suite's cells from {suites}")
+        return f"{run_problem}{hint}"
+    if any(why.endswith(STANDALONE_RUN) for _, why in unreadable):
         hint = ("; runs of task commands (`mtneuro task1 --out X`, ...) are not bench cells: "
-                "for a report, run their methods with `mtneuro bench --suite SUITE --out NEW_DIR` "
-                "(SUITE: quick, neural, paper or a suite YAML file)")
+                f"report each in its own folder (`mtneuro report X`), or, for one report of "
+                f"them all, run their methods with {suites}")
     else:
-        hint = f"; run `mtneuro bench --out {out}` first"
+        hint = f"; run `mtneuro bench --out {out}` (or `mtneuro task1 --out {out}`, ...) first"
     if not unreadable:
-        what = f"; {out}/metrics.json is the record of one task command's run" if task_run else ""
-        suite = _suite_of_run(out / "metrics.json") if task_run else None
-        if suite is not None:  # the suite that runs the same cells, ready to copy
-            hint = (f"; to report it, run its settings as a suite: a YAML file holding {suite} "
-                    "(with `preset:` and `params:` for settings other than the defaults), then "
-                    "`mtneuro bench --suite FILE --out NEW_DIR`")
-        return f"{head}{what}{hint}"
+        return f"{head}{hint}"
     return (f"{head}, {len(unreadable)} unreadable{hint}:\n"
             + "\n".join(f"  {where}: {why}" for where, why in unreadable))
 
@@ -354,7 +364,9 @@ def build_report(out_dir: str | Path, *, published: bool = True,
                  intervals: Intervals | None = None,
                  unreadable: list[tuple[str, str]] | None = None,
                  left_out: list[str] | None = None) -> dict[str, Path]:
-    """Rebuild ``report.html`` and ``leaderboard.md`` of a suite directory from its cell records.
+    """Rebuild ``report.html`` and ``leaderboard.md`` of a suite directory from its cell records,
+    or of a task command's run folder (no ``cells/``) from its ``metrics.json``
+    (:func:`~mtneuro.report.run_records.load_run_record`).
 
     Args:
         intervals: optional 95% intervals for the summary charts (see :func:`write_html`).
@@ -369,7 +381,12 @@ def build_report(out_dir: str | Path, *, published: bool = True,
     out = Path(out_dir)
     unreadable = [] if unreadable is None else unreadable
     left_out = [] if left_out is None else left_out
-    records = load_records(out, unreadable, left_out)
+    # as load_results reads a folder: with cells/ a suite's, else its metrics.json one run's
+    run = not (out / "cells").is_dir() and (out / "metrics.json").is_file()
+    try:
+        records = [load_run_record(out)] if run else load_records(out, unreadable, left_out)
+    except DataError as err:  # the run's record is none to report
+        raise DataError(_no_records(out, unreadable, str(err))) from None
     if not records:
         raise DataError(_no_records(out, unreadable))
     tables = build_tables(records, published=published)
@@ -378,7 +395,7 @@ def build_report(out_dir: str | Path, *, published: bool = True,
     failures = failed_cells(records) + [(where, f"unreadable record: {why}")
                                         for where, why in unreadable]
     skipped = skipped_cells(records)
-    note = left_out_line(out, left_out)
+    note = run_line(records[0]) if run else left_out_line(out, left_out)
     return {"html": write_html(tables, failures, out, records=records, intervals=intervals,
                                skipped=skipped, note=note),
             "markdown": write_markdown(tables, failures, out / "leaderboard.md", skipped, note)}

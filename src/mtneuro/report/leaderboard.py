@@ -81,6 +81,20 @@ def left_out_line(out_dir: str | Path, left_out: list[str]) -> str:
             f"{suite!r} run here since ({SUITE_CELLS}): {shown}; kept on disk, not averaged in")
 
 
+def run_line(record: dict[str, Any]) -> str:
+    """One line saying that a report's cell is one task command's run
+    (:func:`~mtneuro.report.run_records.load_run_record`) and what its row's n counts."""
+    seeds = record["config"].get("seeds") or []
+    if len(seeds) < 2:
+        over = ""
+    elif record.get("seed_headlines"):
+        over = f"; its row's n counts its seeds ({', '.join(map(str, seeds))})"
+    else:  # a record whose seeds' numbers cannot be read from it
+        over = (f"; its values are the run's means over seeds {', '.join(map(str, seeds))}, "
+                "n counts the run")
+    return f"the cell is one `mtneuro {record['task']}` run (its metrics.json){over}"
+
+
 def metric_title(key: str) -> str:
     if key in METRIC_TITLES:
         return METRIC_TITLES[key]
@@ -296,12 +310,14 @@ def _ours(records: list[dict[str, Any]]) -> list[Row]:
         for record in complete:
             keys += [k for k in record.get("headline", {}) if k not in keys]
         values = {}
+        # a task command's multi-seed run is one cell holding each seed's headline
+        headlines = [h for r in complete for h in r.get("seed_headlines") or [r["headline"]]]
         for key in keys:
-            numbers = [r["headline"][key] for r in complete if r["headline"].get(key) is not None]
+            numbers = [h[key] for h in headlines if h.get(key) is not None]
             if numbers:
                 values[key] = Stat.of(numbers)
         failures = failed.pop(method, [])  # counted once, on the method's first row
-        rows.append(Row(OURS, method, source, values, n=len(complete), failed=len(failures),
+        rows.append(Row(OURS, method, source, values, n=len(headlines), failed=len(failures),
                         cells=[r["cell"]["id"] for r in complete + failures],
                         card=row_card(complete or failures)))
     return rows

@@ -2,7 +2,9 @@
 
 One PNG per region; each row is a tile, the columns are the image, the truth
 overlaid on it and the prediction overlaid on it. 3D blocks show their middle
-slice. Class colours come from :mod:`mtneuro.report.colors` (the same in every
+slice. Where the tiles' place in the volume is known, each row is labelled with the
+z of the slice it shows (a 3D block's also with its slices), so a reader can find it.
+Class colours come from :mod:`mtneuro.report.colors` (the same in every
 figure); background (and, in the 3-class setting, background+axon) is left
 uncoloured. Titles name the model, the setting, the seed and the data source.
 """
@@ -47,6 +49,13 @@ def _middle_slice(array: np.ndarray) -> np.ndarray:
     return array[array.shape[0] // 2] if array.ndim == 3 else array
 
 
+def _slice_label(first: int, depth: int) -> str:
+    """The z of the slice a row shows (:func:`_middle_slice`), and a block's slices."""
+    if depth == 1:
+        return f"z={first}"
+    return f"z={first + depth // 2}\n(block z={first}-{first + depth - 1})"
+
+
 def plot_overlays(
     images: np.ndarray,
     truth: np.ndarray,
@@ -56,6 +65,7 @@ def plot_overlays(
     *,
     title: str = "",
     row_labels: Sequence[str] | None = None,
+    z: Sequence[int] | None = None,
 ) -> Path:
     """Save a grid: one row per tile, columns image / truth / prediction.
 
@@ -65,15 +75,25 @@ def plot_overlays(
         truth, prediction: class indices shaped like ``images``.
         class_names: names of the class indices.
         path: PNG to write.
-        row_labels: optional text per row (e.g. ``"z=420"``).
+        row_labels: optional text per row (e.g. the tile's place in x and y).
+        z: optional z in the volume of each tile (of a block's first slice); each row is
+            labelled with the z of the slice it shows.
     """
     k = images.shape[0]
     if k == 0:
         raise ValueError("no tiles to plot")
+    if z is not None and len(z) != k:
+        raise ValueError(f"z: expected one slice index per tile ({k}), got {len(z)}")
     if images.ndim == 4:  # a block reads as a tile unless the figure says which slice it is
         depth = images.shape[1]
         title = (f"{title}\n" if title else "") + (
-            f"3D blocks of {depth} slices: slice {depth // 2 + 1} of {depth} shown")
+            f"3D blocks of {depth} slices: slice {depth // 2 + 1} of {depth} shown"
+            + (" (its z beside each row)" if z is not None else ""))
+    if z is not None:
+        shown = [_slice_label(int(first), images.shape[1] if images.ndim == 4 else 1)
+                 for first in z]
+        row_labels = shown if row_labels is None else [
+            f"{label}\n{place}" for label, place in zip(row_labels, shown)]
     fig, axes = plt.subplots(k, 3, figsize=(3 * PANEL_IN, PANEL_IN * k + 0.9), squeeze=False,
                              layout="constrained")
     for row in range(k):
@@ -119,7 +139,8 @@ def plot_task2(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
 def plot_region_overlays(
     examples: dict, out_dir: str | Path, *, prefix: str = "overlay", caption: str = ""
 ) -> list[Path]:
-    """One overlay PNG per region from ``run_task2(...)["examples"]``.
+    """One overlay PNG per region from ``run_task2(...)["examples"]`` (with ``z``, the z of
+    each example's first slice in the volume, each row names the slice it shows).
 
     Args:
         caption: first title line of every PNG; :func:`plot_task2` names the model,
@@ -143,6 +164,7 @@ def plot_region_overlays(
                 examples["class_names"],
                 Path(out_dir) / f"{prefix}_{name}.png",
                 title=f"{caption}\n{name}: image / truth / prediction".lstrip("\n"),
+                z=None if examples.get("z") is None else np.asarray(examples["z"])[rows],
             )
         )
     return paths

@@ -30,7 +30,7 @@ def task1_figures(result: Result, out_dir: Path) -> list[Path]:
 
 def task2_figures(result: Result, out_dir: Path) -> list[Path]:
     """``overlay_<region>.png``: test tiles of the first seed with truth and prediction,
-    titled with the model, setting, seed and data source."""
+    titled with the model, setting, seed and data source, each row with its slice's z."""
     from mtneuro.report.plots_segmentation import plot_task2
 
     return list(plot_task2({"metrics": result.metrics, "config": result.config,

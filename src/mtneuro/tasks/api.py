@@ -161,6 +161,8 @@ class Task:
             merged raw values before validation (e.g. the nested pre-training), or ``None``.
         resumable: ``run`` also takes ``workdir`` (a folder for its checkpoints) and
             ``resume`` (continue from them).
+        seed_metrics: ``seed_metrics(metrics, row) -> metrics`` of one seed's ``per_seed`` row,
+            as ``headline`` reads them; ``None``: rows hold them where the aggregate does.
     """
 
     name: str
@@ -180,6 +182,7 @@ class Task:
     pretrain_methods: tuple[str, ...] = ()
     complete: Any = None
     resumable: bool = False
+    seed_metrics: Any = None
 
     def __post_init__(self) -> None:
         if self.encoder is not None:

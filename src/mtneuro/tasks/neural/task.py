@@ -42,6 +42,12 @@ def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {k: metrics[k] for k in score_keys(metrics) if k in metrics}
 
 
+def seed_metrics(metrics: Mapping[str, Any], row: Mapping[str, Any]) -> Mapping[str, Any]:
+    """One seed of a multi-seed run's metrics: its ``per_seed`` row, which is that seed's
+    own run's metrics (the aggregate's ``accuracy`` is the plain mean over seeds)."""
+    return row
+
+
 def cell_fields(setting: str, method: str, seed: int) -> dict[str, Any]:
     return {"data": setting, "method": method, "seed": seed}
 
@@ -105,4 +111,5 @@ NEURAL = Task(
     encoder="neural",
     encoder_method=ENCODER_METHOD,
     volume=False,
+    seed_metrics=seed_metrics,
 )

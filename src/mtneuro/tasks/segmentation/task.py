@@ -27,6 +27,17 @@ def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def seed_metrics(metrics: Mapping[str, Any], row: Mapping[str, Any]) -> dict[str, Any]:
+    """One seed of a multi-seed run's metrics: its ``scores`` as a one-seed ``summary``
+    (the aggregate keeps its means under ``summary``, each seed its numbers under ``scores``)."""
+    def one(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: one(v) for k, v in value.items()}
+        return {"mean": value, "std": None, "n": 1}
+
+    return {**metrics, "summary": one(row["scores"]), "per_seed": [row]}
+
+
 def cell_fields(setting: str, method: str, seed: int) -> dict[str, Any]:
     dim, _, classes = setting.partition("-")
     if setting not in SETTINGS:
@@ -48,4 +59,5 @@ TASK2 = Task(
     figures="mtneuro.report.task_figures:task2_figures",
     complete="mtneuro.tasks.segmentation.config:checked_task2_values",
     resumable=True,
+    seed_metrics=seed_metrics,
 )
