@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,12 +42,24 @@ def filled(tmp_path, cli) -> Path:
 
 
 def files(root: Path) -> dict[str, tuple[int, bytes]]:
-    """Every file with its inode: a file written again (atomically) gets a new one."""
+    """Every file with its inode: a file written again (atomically) gets a new one, as long
+    as the old one is not free to be reused (:func:`inodes_held`)."""
     return {
         str(p.relative_to(root)): (p.stat().st_ino, p.read_bytes())
         for p in root.rglob("*")
         if p.is_file()
     }
+
+
+@contextmanager
+def inodes_held(root: Path) -> Iterator[None]:
+    """Keep every file of ``root`` open: an inode the command frees (a checksum unlinked
+    before its chunk is rewritten) cannot go to a file it writes next, which would make that
+    rewritten file look untouched to :func:`files`."""
+    with ExitStack() as stack:
+        for path in [p for p in root.rglob("*") if p.is_file()]:
+            stack.enter_context(path.open("rb"))
+        yield
 
 
 def test_repair_rewrites_only_the_damaged_chunk_and_keeps_everything_else(filled, cli):
@@ -62,7 +76,8 @@ def test_repair_rewrites_only_the_damaged_chunk_and_keeps_everything_else(filled
     (folder / ".1.tmp-123-4").write_bytes(b"being written")
     kept = {name: (folder / name).read_bytes() for name in ("notes.txt", "2.bak", ".1.tmp-123-4")}
 
-    code, out, err = cli(["data", "verify", "--cache", str(filled), "--quiet"])
+    with inodes_held(filled):
+        code, out, err = cli(["data", "verify", "--cache", str(filled), "--quiet"])
 
     assert code == 0, err
     assert "ok 7, corrupted 1, missing 0" in out and "repaired 1 chunk(s)" in out
@@ -103,7 +118,8 @@ def test_each_damage_is_counted_and_refused_in_one_line_without_repair(filled, c
     counts = "corrupted 0, missing 1" if damage == "chunk-deleted" else "corrupted 1, missing 0"
     damaged = files(filled)
 
-    code, out, err = cli(["data", "verify", "--cache", str(filled), "--no-repair", "--quiet"])
+    with inodes_held(filled):
+        code, out, err = cli(["data", "verify", "--cache", str(filled), "--no-repair", "--quiet"])
 
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "1 damaged chunk(s)" in err and "--repair" in err

@@ -7,10 +7,15 @@ fixture's ``re_recorded``).
 
 Equality is exact (floats compared after the same JSON round trip as ``metrics.json``) on the
 numerical stack the fixtures were recorded with (their ``stack``: the versions pinned in
-``constraints/ci.txt``, which CI installs): the computations are unchanged, only the code
-around them moved. Other supported versions change the last bits of float results; there
-floats must agree to a relative 1e-5 (float32 PCA of task 3 moves by up to 2.5e-6 between
-torch 2.11 and 2.14). Timing keys are left out, and
+``constraints/ci.txt``, which CI installs) and a CPU they were recorded on (their ``cpus``,
+:func:`cpu_fingerprint`): the computations are unchanged, only the code around them moved.
+Other supported versions and other CPUs change the last bits of float results; there floats
+must agree to a relative 1e-5 (float32 PCA of task 3 moved by up to 2.5e-6 between torch 2.11
+and 2.14, by 3.5e-7 on an AMD EPYC CPU), except in cells that train a network
+(:data:`TRAINED`), where training amplifies those bits: on the AMD CPU (torch 2.14 and 2.11
+alike) the task-2 U-Net cell's scores moved by up to 2.6e-4 and its confusion counts by up to
+8 pixels (0.18 %), so there scores must agree to TRAINED_ATOL and counts to TRAINED_RTOL
+(about 5x those). Timing keys are left out, and
 so are the bootstrap ``intervals`` added since (issue 19): new numbers beside the old ones.
 The SSL cells (on-the-fly pre-training) take a minute each and run with ``--run-slow``.
 
@@ -47,6 +52,10 @@ ADDED = {"intervals", "refit", "refit_ensemble", "r2_in_sample_chance"}
 #: recorded with (constraints/ci.txt): other torch / NumPy / SciPy / scikit-learn versions
 #: change the last bits of float results; on the recorded stack equality is exact.
 OTHER_STACK_RTOL = 1e-5
+#: Cells whose numbers come through gradient training, and their tolerances on another stack
+#: or CPU.
+TRAINED = {"task1-supervised", "task2-unet", "task1-myow", "task3-byol"}
+TRAINED_ATOL, TRAINED_RTOL = 1.5e-3, 0.01
 
 
 def _stack_is(recorded: dict[str, str]) -> bool:
@@ -76,9 +85,20 @@ def _other_stack_leaf(actual, expected, key: str) -> bool:
     return actual == expected
 
 
-def _same(actual, expected, exact: bool) -> bool:
-    """Equal (exact), or within OTHER_STACK_RTOL for floats when not ``exact``."""
-    return actual == expected if exact else _match(actual, expected, _other_stack_leaf)
+def _trained_other_stack_leaf(actual, expected, key: str) -> bool:
+    if isinstance(expected, float) and isinstance(actual, (int, float)):
+        return actual == pytest.approx(expected, abs=TRAINED_ATOL, nan_ok=True)
+    if isinstance(expected, int) and not isinstance(expected, bool):
+        return actual == pytest.approx(expected, rel=TRAINED_RTOL)
+    return actual == expected
+
+
+def _same(actual, expected, exact: bool, trained: bool = False) -> bool:
+    """Equal (exact), or, when not ``exact``, within OTHER_STACK_RTOL for floats (a cell
+    that ``trained`` a network: TRAINED_ATOL for floats, TRAINED_RTOL for counts)."""
+    if exact:
+        return actual == expected
+    return _match(actual, expected, _trained_other_stack_leaf if trained else _other_stack_leaf)
 
 
 def cpu_fingerprint() -> str:
@@ -151,7 +171,9 @@ def _params(cells: list[dict]) -> list:
 
 @pytest.mark.parametrize("cell", _params(CELLS))
 def test_metrics_equal_the_recorded_ones(cell, tmp_path):
-    assert _same(_strip(_run(cell, tmp_path)), cell["metrics"], _stack_is(TASKS["stack"]))
+    exact = _stack_is(TASKS["stack"]) and cpu_fingerprint() in TASKS["cpus"]
+    assert _same(_strip(_run(cell, tmp_path)), cell["metrics"], exact,
+                 trained=cell["id"] in TRAINED)
 
 
 @pytest.mark.parametrize("cell", _params(NEURAL_CELLS))
@@ -197,3 +219,21 @@ def test_across_cpus_tolerates_rounding_but_not_a_changed_result():
     first_off = {k: v * 1.01 for k, v in curve[0].items()}
     assert not _curve_close_across_cpus([first_off, *curve[1:]], curve)
     assert not _curve_close_across_cpus(curve[:-1], curve)
+
+
+def test_a_trained_cell_elsewhere_tolerates_rounding_but_not_a_changed_result():
+    metrics = next(c for c in CELLS if c["id"] == "task2-unet")["metrics"]
+    summary = metrics["summary"]
+
+    def moved(avg_iou: float, pixels: int) -> dict:
+        matrix = [list(row) for row in metrics["per_seed"][0]["scores"]["confusion_matrix"]]
+        matrix[0][0] += pixels
+        scores = {**metrics["per_seed"][0]["scores"], "confusion_matrix": matrix}
+        return {**metrics, "per_seed": [{**metrics["per_seed"][0], "scores": scores}],
+                "summary": {**summary, "avg_iou": {**summary["avg_iou"],
+                                                   "mean": summary["avg_iou"]["mean"] + avg_iou}}}
+
+    assert _same(moved(2.6e-4, 8), metrics, exact=False, trained=True)
+    assert not _same(moved(2.6e-4, 0), metrics, exact=False)  # untrained cells stay strict
+    assert not _same(moved(0.01, 0), metrics, exact=False, trained=True)
+    assert not _same(moved(0.0, 200), metrics, exact=False, trained=True)  # 10 % of 1,843

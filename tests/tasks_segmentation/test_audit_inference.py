@@ -90,7 +90,7 @@ def test_tiles_are_scaled_by_1_over_255():
 def test_tiles_are_predicted_in_eval_mode():
     # eval: BatchNorm uses its running statistics, (x - 0.5) / 0.5, so class 0 iff x > 0.5;
     # in training mode it would centre each batch on its own mean (here near 0.95)
-    norm = nn.BatchNorm2d(1, eps=0.0, affine=False)
+    norm = nn.BatchNorm2d(1, eps=1e-12, affine=False)
     norm.running_mean.fill_(0.5)
     norm.running_var.fill_(0.25)
     model = Threshold(0.0, norm).train()
