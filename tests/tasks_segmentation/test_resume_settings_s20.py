@@ -131,3 +131,22 @@ def test_the_library_refuses_it_too_before_opening_the_source(
                                           r"\(test_z_step was 50, now 25\)"):
         run_module.run(config, workdir=finished / "run", resume=True)
     assert _contents(finished) == before
+
+
+def test_a_value_the_run_fills_in_given_explicitly_is_the_same_setting(finished: Path) -> None:
+    # the run was started without --dim (a U-Net is 2D) and with a window; naming the
+    # dimension and the 2D depth it had is no change, so the resume goes on
+    code, err = _task2(finished, {"depth": 1}, ("--dim", "2d"))
+    assert code == 0, err
+    assert "other settings" not in err
+
+
+def test_as_run_fills_in_what_the_run_would() -> None:
+    from mtneuro.tasks.segmentation.finished_run import as_run
+
+    filled = as_run({"model": "unet3d", "dim": None, "depth": None, "window": None,
+                     "train": {"crop": 64}})
+    assert (filled["dim"], filled["depth"], filled["window"]) == ("3d", 8, 64)
+    given = as_run({"model": "unet", "dim": "2d", "depth": 1, "window": 128,
+                    "train": {"crop": 64}})
+    assert (given["dim"], given["depth"], given["window"]) == ("2d", 1, 128)

@@ -15,10 +15,8 @@ presets: :mod:`mtneuro.tasks.segmentation.config`.
 from __future__ import annotations
 
 import copy
-import json
 import time
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +41,10 @@ from mtneuro.stats import (
     mean_interval,
     mean_std,
 )
-from mtneuro.tasks.api import Result, to_jsonable
+from mtneuro.tasks.api import Result
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import Task2Config, block_depth, check_task2
+from mtneuro.tasks.segmentation.finished_run import check_finished_run
 from mtneuro.tasks.segmentation.inference import evaluate_tiles
 from mtneuro.tasks.segmentation.metrics import per_image_confusion, per_image_iou_scores
 from mtneuro.tasks.segmentation.train import train_segmentation
@@ -287,61 +286,6 @@ def run_task2(
         "config": to_dict(config),
         "source": source.describe(),
     }
-
-
-#: Settings a resume of a finished run may change: where and how fast it computes, not what
-#: it measures (the training checkpoint lets a resume change them too). The source is judged
-#: by each checkpoint's record of the volume it describes, not by how its parameters are spelt.
-RESUME_MAY_CHANGE = frozenset({"device", "quiet", "eval_batch_size", "train.retain_cpu_memory",
-                               "source", "source_params"})
-#: Settings that change only how the trained models are scored.
-SCORING_SETTINGS = frozenset({"test_z_step", "window", "overlap", "examples_per_region"})
-
-
-def changed_settings(recorded: Mapping[str, Any], now: Mapping[str, Any],
-                     where: str = "") -> list[tuple[str, Any, Any]]:
-    """``(key, recorded value, value now)`` of every setting but :data:`RESUME_MAY_CHANGE`
-    that differs (nested keys dotted: ``train.lr``); a key one side lacks (a record written
-    before the key existed) is not judged."""
-    changes = []
-    for key in (k for k in now if k in recorded):
-        name, old, new = f"{where}{key}", recorded[key], now[key]
-        if name in RESUME_MAY_CHANGE:
-            continue
-        if isinstance(old, Mapping) and isinstance(new, Mapping):
-            changes += changed_settings(old, new, f"{name}.")
-        elif old != new:
-            changes.append((name, old, new))
-    return changes
-
-
-def check_finished_run(config: Task2Config, workdir: Path) -> None:
-    """Refuse to resume the finished run in ``workdir`` (it holds a task-2 ``metrics.json``)
-    with other settings: the resume would score it anew and replace what it measured. A
-    resume with the recorded settings, or of a run stopped before its record, goes on.
-
-    Raises:
-        ConfigError: naming every changed key with its recorded and its new value.
-    """
-    try:
-        record = json.loads((workdir / "metrics.json").read_text())
-    except (OSError, ValueError):  # no finished run, or a record cut short by a crash
-        return
-    if not isinstance(record, dict) or record.get("task") != "task2" \
-            or not isinstance(record.get("config"), dict):
-        return
-    changes = changed_settings(record["config"], to_jsonable(config))
-    if not changes:
-        return
-    listed = "; ".join(f"{key} was {old!r}, now {new!r}" for key, old, new in changes)
-    rescore = (f" (to score its trained models under the new settings, copy "
-               f"{workdir / 'checkpoints'} there and --resume)"
-               if all(key in SCORING_SETTINGS for key, _, _ in changes) else "")
-    raise ConfigError(
-        f"--resume: {workdir} holds a finished task2 run with other settings ({listed}); a "
-        f"resume finishes a run with the settings it started with and would replace its "
-        f"metrics.json: give the recorded settings, or choose another --out for the new "
-        f"ones{rescore}, or add --overwrite instead of --resume to replace the run")
 
 
 def run(config: Task2Config, *, encoder: nn.Module | None = None,
