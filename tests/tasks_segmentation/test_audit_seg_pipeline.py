@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 from grid_source import GridSource
+from scale_net import ScaleNet
 from torch import nn
 
 from mtneuro.errors import ConfigError
@@ -143,17 +143,6 @@ def _run_module() -> Any:
     return run
 
 
-class _Scale2d(nn.Module):
-    """One weight per class times the image: logits ``(B, classes, H, W)``."""
-
-    def __init__(self, classes: int) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.linspace(-1, 1, classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.weight.view(1, -1, 1, 1)
-
-
 TINY: dict[str, Any] = {"model": "unet", "train_z_step": 100, "test_z_step": 25, "window": 256,
                         "overlap": 0.5, "eval_batch_size": 8, "examples_per_region": 2,
                         "train": {"epochs": 1, "crop": 32, "batch_size": 2, "steps_per_epoch": 1}}
@@ -164,7 +153,7 @@ def untrained(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Runs with the scale net, no training, and what inference was given and returned."""
     run_module = _run_module()
     monkeypatch.setattr(run_module, "create_segmentation_model",
-                        lambda name, classes, dim, **kw: _Scale2d(classes))
+                        lambda name, classes, dim, **kw: ScaleNet(classes))
     monkeypatch.setattr(run_module, "train_segmentation", lambda *a, **kw: {"steps": 0})
     monkeypatch.setattr(run_module, "open_source", lambda name, **kw: GridSource())
     seen: dict[str, Any] = {}
@@ -250,7 +239,7 @@ def test_an_encoder_module_for_an_smp_model_is_refused():
 def test_a_checkpoint_of_other_training_slices_is_not_resumed(monkeypatch, tmp_path):
     run_module = _run_module()
     monkeypatch.setattr(run_module, "create_segmentation_model",
-                        lambda name, classes, dim, **kw: _Scale2d(classes))
+                        lambda name, classes, dim, **kw: ScaleNet(classes))
     small = {**TINY, "test_z_step": 50}
     run_module.run_task2(task2_config(None, **small), source=GridSource(),
                          checkpoint_dir=tmp_path, quiet=True)
