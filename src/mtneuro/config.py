@@ -7,12 +7,17 @@ expected, e.g. ``ssl.momentum: expected float in [0, 1), got 1.5``.
 A field may carry a constraint in its metadata::
 
     momentum: float = field(default=0.996, metadata=check(lambda v: 0 <= v < 1, "float in [0, 1)"))
+
+A config class derived from :class:`CheckedConfig` is held to the same rules where it is
+built in Python (``Task2Config(overlap=1.5)``, ``dataclasses.replace``), not only when a
+run validates it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import numbers
 import re
@@ -166,7 +171,7 @@ def from_mapping(cls: type[C], data: Mapping[str, Any] | None, *, prefix: str = 
     """
     data = dict(data or {})
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
-    hints = typing.get_type_hints(cls)
+    hints = _field_types(cls)
     dotted = (prefix + ".") if prefix else ""
     for key in data:
         if key not in fields:
@@ -178,14 +183,55 @@ def from_mapping(cls: type[C], data: Mapping[str, Any] | None, *, prefix: str = 
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ConfigError(f"{key}: missing required key ({_type_name(hints[name])})")
             continue
-        value = _convert(hints[name], data[name], key)
-        constraint = f.metadata.get("check")
-        if constraint is not None and value is not None:
-            predicate, expected = constraint
-            if not predicate(value):
-                raise _fail(key, expected, data[name])
-        kwargs[name] = value
+        kwargs[name] = _checked_value(f, hints[name], data[name], key)
     return cls(**kwargs)
+
+
+def _checked_value(f: dataclasses.Field, tp: Any, value: Any, key: str) -> Any:
+    """``value`` of field ``f`` converted to its type ``tp``, then held to its constraint."""
+    converted = _convert(tp, value, key)
+    constraint = f.metadata.get("check")
+    if constraint is not None and converted is not None:
+        predicate, expected = constraint
+        if not predicate(converted):
+            raise _fail(key, expected, value)
+    return converted
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    # resolving the string annotations (``from __future__ import annotations``) is the
+    # slow part of a check; a class's do not change
+    return typing.get_type_hints(cls)
+
+
+def check_fields(config: Any) -> None:
+    """Check and convert ``config``'s field values in place, by :func:`from_mapping`'s rules
+    and messages (``lr: expected float > 0, got -1``; a list of seeds becomes a tuple).
+
+    Raises:
+        ConfigError: the first field whose value its type or constraint refuses.
+    """
+    hints = _field_types(type(config))
+    for f in dataclasses.fields(config):
+        if not f.init:
+            continue
+        value = getattr(config, f.name)
+        converted = _checked_value(f, hints[f.name], value, f.name)
+        if converted is not value:
+            object.__setattr__(config, f.name, converted)  # frozen: the one way to store it
+
+
+class CheckedConfig:
+    """Base of the config dataclasses that :func:`from_mapping` builds: a config built
+    directly (``Task2Config(overlap=1.5)``) or by ``dataclasses.replace`` is checked where
+    it is built, as from a mapping, instead of when a run starts.
+
+    A subclass with its own ``__post_init__`` calls ``super().__post_init__()`` first.
+    """
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 def validate(config: C, *, prefix: str = "") -> C:

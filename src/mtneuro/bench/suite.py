@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from mtneuro.config import check, from_mapping, load_yaml_mapping, some_seeds
+from mtneuro.config import CheckedConfig, check, from_mapping, load_yaml_mapping, some_seeds
 from mtneuro.errors import ConfigError
 from mtneuro.registry import unknown_name_message
 
@@ -55,7 +55,7 @@ def _non_empty(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class DDPOptions:
+class DDPOptions(CheckedConfig):
     """``ddp`` of a suite or grid entry: torchrun processes of a cell's SSL pre-training.
 
     Attributes:
@@ -66,7 +66,7 @@ class DDPOptions:
 
 
 @dataclass(frozen=True)
-class GridEntry:
+class GridEntry(CheckedConfig):
     """One line of a suite's grid: a task setting evaluated for several methods and seeds.
 
     Attributes:
@@ -91,7 +91,7 @@ class GridEntry:
 
 
 @dataclass(frozen=True)
-class Suite:
+class Suite(CheckedConfig):
     """A named grid of cells plus defaults shared by them.
 
     ``jobs`` is how many cells run at once on the local executor (``--jobs`` overrides);

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mtneuro.config import check, positive
+from mtneuro.config import CheckedConfig, check, positive
 from mtneuro.tasks.mixup import MIXUP_ALPHA
 from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.tasks.probe import DEFAULT_CS
@@ -14,7 +14,7 @@ from mtneuro.tasks.volume import EVEN_SIDE, FULL, QUICK, SOME_SEEDS, Method
 
 
 @dataclass(frozen=True)
-class Task1Config:
+class Task1Config(CheckedConfig):
     """Task-1 run configuration (``None`` fields take the protocol's or preset's value).
 
     Attributes:

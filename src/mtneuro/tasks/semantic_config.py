@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mtneuro.config import check, positive
+from mtneuro.config import CheckedConfig, check, positive
 from mtneuro.tasks.pretrain.config import PretrainConfig
 from mtneuro.tasks.probe import DEFAULT_ALPHAS
 from mtneuro.tasks.volume import EVEN_SIDE, FULL, QUICK, SOME_SEEDS, Method
@@ -22,7 +22,7 @@ FULL_TASK3 = {**FULL, "n_components": 256}
 
 
 @dataclass(frozen=True)
-class Task3Config:
+class Task3Config(CheckedConfig):
     """Task-3 run configuration (``None`` fields take the quick or full preset value).
 
     Attributes:

@@ -17,7 +17,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Literal
 
-from mtneuro.config import check, in_unit_interval, positive
+from mtneuro.config import CheckedConfig, check, in_unit_interval, positive
 from mtneuro.errors import ConfigError
 from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS
 
@@ -37,7 +37,7 @@ _nonneg_int = check(lambda v: v >= 0, "int >= 0")
 
 
 @dataclasses.dataclass(frozen=True)
-class NeuralConfig:
+class NeuralConfig(CheckedConfig):
     """One neural-decoding run.
 
     Attributes:
@@ -138,6 +138,7 @@ class NeuralConfig:
     quiet: bool = True
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # the field values first: the split check reads ``data``
         # a split the recording cannot take fails here, where a bench dry run sees it, when
         # the kind follows from the name (a catalogued recording, a .npz / .npy file)
         from mtneuro.data.neural import recording_kind

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mtneuro.config import check, in_unit_interval, positive, unknown_key_message
+from mtneuro.config import (
+    CheckedConfig,
+    check,
+    in_unit_interval,
+    positive,
+    unknown_key_message,
+)
 from mtneuro.data.sources import SOURCE_NAMES
 from mtneuro.errors import ConfigError
 from mtneuro.tasks.api import configure
@@ -25,7 +31,7 @@ METHODS = SSL_METHODS
 
 
 @dataclass(frozen=True)
-class PretrainConfig:
+class PretrainConfig(CheckedConfig):
     """Every setting of a pre-training run; build it with :func:`make_config`.
 
     ``None`` means "derived": ``pool_size`` None is the batch size for MYOW (a separate

@@ -23,7 +23,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mtneuro.config import check, from_mapping, in_unit_interval, positive, some_seeds
+from mtneuro.config import (
+    CheckedConfig,
+    check,
+    from_mapping,
+    in_unit_interval,
+    positive,
+    some_seeds,
+)
 from mtneuro.errors import ConfigError
 from mtneuro.input_sides import check_crop_and_window, check_input_depth
 from mtneuro.registry import check_choice
@@ -37,7 +44,7 @@ def _class_weights_ok(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class TrainSettings(CheckedConfig):
     """How to train (the ``train`` section of :class:`Task2Config`).
 
     Attributes:
@@ -91,7 +98,7 @@ class TrainSettings:
 
 
 @dataclass(frozen=True)
-class Task2Config:
+class Task2Config(CheckedConfig):
     """One task-2 experiment (validated by :func:`mtneuro.config.from_mapping`).
 
     Attributes:
