@@ -355,3 +355,18 @@ def test_a_failing_chunk_cancels_the_chunks_not_started(monkeypatch):
     # besides 0, at most one chunk per worker started before the cancellation reached the
     # queue (both workers then wait in ``fn``): the rest never started
     assert all_cancelled.is_set() and 0 in started and len(started) <= 3
+
+
+def test_a_failed_fill_stops_waiting_for_a_chunk_another_process_fetches(chunk, monkeypatch):
+    from mtneuro.data.sources.fetch_budget import shared_budget
+    from mtneuro.errors import DataError
+
+    monkeypatch.setattr(cache_lock, "LOCK_WAIT_S", 10.0)  # were the wait not cut short
+    start = time.monotonic()
+    with held_elsewhere(lock_path(chunk)), pytest.raises(DataError, match="upstream gone"):
+        with shared_budget() as budget:
+            threading.Timer(0.2, budget.fail, [DataError("upstream gone")]).start()
+            with chunk_lock(chunk):
+                pytest.fail("the lock another process holds was taken")
+    # the job's own failure, soon after it failed: not the lock's 10 s wait, then a fetch
+    assert time.monotonic() - start < 3.0

@@ -46,6 +46,7 @@ import numpy as np
 
 from mtneuro.data.sources.cache_metadata import TMP_MARK
 from mtneuro.data.sources.cache_store import ChunkStore, Key
+from mtneuro.data.sources.fetch_budget import current_budget
 
 try:
     import fcntl
@@ -185,6 +186,9 @@ def _lock_file(path: Path, wait_s: float, directory: bool = False,
             os.close(fd)
             if time.monotonic() >= deadline:
                 return BUSY
+            job = current_budget()
+            if job is not None:  # the fill this wait serves has failed: stop waiting for
+                job.check()      # another process's fetch (up to LOCK_WAIT_S)
             time.sleep(pause)
             pause = min(2 * pause, POLL_S[1])
             continue
