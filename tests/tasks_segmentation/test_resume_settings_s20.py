@@ -133,12 +133,29 @@ def test_the_library_refuses_it_too_before_opening_the_source(
     assert _contents(finished) == before
 
 
-def test_a_value_the_run_fills_in_given_explicitly_is_the_same_setting(finished: Path) -> None:
-    # the run was started without --dim (a U-Net is 2D) and with a window; naming the
-    # dimension and the 2D depth it had is no change, so the resume goes on
-    code, err = _task2(finished, {"depth": 1}, ("--dim", "2d"))
-    assert code == 0, err
-    assert "other settings" not in err
+@pytest.mark.parametrize(("changes", "extra"), [({}, ()), ({"depth": 1}, ("--dim", "2d"))])
+def test_a_finished_run_resumed_with_its_settings_is_kept_as_it_is(
+        finished: Path, changes: dict[str, Any], extra: tuple[str, ...]) -> None:
+    # the run was started without --dim (a U-Net is 2D): naming the dimension and the 2D
+    # depth it had is no change either. Nothing is scored again, and the record of its
+    # training (train_s, the epoch it resumed from) stays
+    before = _contents(finished)
+    code, err = _task2(finished, changes, extra)
+    assert code == 0 and err == ""
+    assert _contents(finished) == before
+
+
+def test_the_library_says_a_finished_run_has_nothing_to_resume(finished: Path) -> None:
+    from mtneuro.tasks.segmentation.finished_run import RunFinished
+
+    config = TASK2.make_config(None, {"model": "unet", "classes": 3, "seeds": [0],
+                                      "quiet": True, **{k: v for k, v in SETTINGS.items()
+                                                        if "." not in k},
+                                      "train": {"epochs": 1, "crop": 32, "batch_size": 2,
+                                                "steps_per_epoch": 1}})
+    with pytest.raises(RunFinished, match=r"already holds this task2 run, finished .*nothing "
+                                          r"to resume: its results are kept"):
+        run_module.run(config, workdir=finished / "run", resume=True)
 
 
 def test_as_run_fills_in_what_the_run_would() -> None:

@@ -154,6 +154,7 @@ def task2(
         mtneuro task2 --model unet --classes 4 --quick --seeds 0 1 2 --out runs/unet4
     """
     from mtneuro.tasks.api import merge
+    from mtneuro.tasks.segmentation.finished_run import RunFinished
 
     if quick and paper:
         raise ConfigError("--quick and --paper: choose one preset")
@@ -180,8 +181,12 @@ def task2(
             raise ConfigError(f"--{key.replace('_', '-')} {value} and --set train.{key}="
                               f"{train_extra[key]}: choose one")
     values = merge({**extra, "train": train_extra}, flags)  # flags over --set, None dropped
-    result = run_task("task2", "quick" if quick else "paper" if paper else None, values, out_dir,
-                      resume=resume, overwrite=overwrite)
+    try:
+        result = run_task("task2", "quick" if quick else "paper" if paper else None, values,
+                          out_dir, resume=resume, overwrite=overwrite)
+    except RunFinished as finished:  # as pretrain --resume of a finished run: exit 0
+        click.echo(str(finished))
+        return
     metrics, path = result.metrics, out_dir / "metrics.json"
     from mtneuro.stats import describe_row, varies
 

@@ -1,9 +1,9 @@
-"""A finished task-2 run is not resumed with other settings.
+"""A finished task-2 run is not resumed.
 
 ``--resume`` finishes an interrupted run with the settings it started with. A run that has
 finished holds its ``metrics.json``; resuming it with other settings would score it anew and
 replace what it measured, so :func:`check_finished_run` refuses that, naming every changed
-key. Values the run fills in itself (``dim`` from the model, a 3D ``depth`` of 8, the
+key, and with the same settings there is nothing to do (:class:`RunFinished`). Values the run fills in itself (``dim`` from the model, a 3D ``depth`` of 8, the
 inference ``window`` = the training crop) are compared as filled in, so leaving one out and
 giving the value it stands for are the same setting.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mtneuro.data.tiles import DIMS
-from mtneuro.errors import ConfigError
+from mtneuro.errors import ConfigError, MtneuroError
 from mtneuro.tasks.api import to_jsonable
 from mtneuro.tasks.segmentation.config import Task2Config
 from mtneuro.vocab import SEGMENTATION_MODEL_DIMS
@@ -60,13 +60,21 @@ def as_run(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+class RunFinished(MtneuroError):
+    """The run a resume was asked to finish has finished, with these settings: there is
+    nothing to do, and its record (timings included) stays as it is."""
+
+
 def check_finished_run(config: Task2Config, workdir: Path) -> None:
-    """Refuse to resume the finished run in ``workdir`` (it holds a task-2 ``metrics.json``)
-    with other settings: the resume would score it anew and replace what it measured. A
-    resume with the recorded settings, or of a run stopped before its record, goes on.
+    """Refuse to resume the finished run in ``workdir`` (it holds a task-2 ``metrics.json``):
+    with other settings the resume would score it anew and replace what it measured; with
+    the same, it would only score it again and replace the record of its training (train_s,
+    the epoch it resumed from). A run stopped before its record goes on.
 
     Raises:
-        ConfigError: naming every changed key with its recorded and its new value.
+        ConfigError: other settings, naming every changed key with its recorded and its
+            new value.
+        RunFinished: the same settings (a command says so and exits 0).
     """
     try:
         record = json.loads((workdir / "metrics.json").read_text())
@@ -77,7 +85,10 @@ def check_finished_run(config: Task2Config, workdir: Path) -> None:
         return
     changes = changed_settings(as_run(record["config"]), as_run(to_jsonable(config)))
     if not changes:
-        return
+        raise RunFinished(
+            f"{workdir} already holds this task2 run, finished (its metrics.json, with these "
+            "settings); nothing to resume: its results are kept (add --overwrite instead of "
+            "--resume to run it again)")
     listed = "; ".join(f"{key} was {old!r}, now {new!r}" for key, old, new in changes)
     rescore = (f" (to score its trained models under the new settings, copy "
                f"{workdir / 'checkpoints'} there and --resume)"
