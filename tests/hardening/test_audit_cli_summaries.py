@@ -48,7 +48,7 @@ def test_task2_prints_every_class_and_what_its_checkpoints_cost(
     assert outcome.out.splitlines() == [
         ("task2 unet 4-class 2d, 2 seed(s): avg F1 0.500 ± 0.020 over 2 seeds, avg IoU 0.250 "
          "± 0.020 over 2 seeds, balanced acc (counts pooled over non-background classes) "
-         "0.750"),
+         "0.750 ± 0.020 over 2 seeds"),
         "        background: F1 0.500 ± 0.020 over 2 seeds, IoU 0.250 ± 0.020 over 2 seeds",
         "            vessel: F1 0.500 ± 0.020 over 2 seeds, IoU 0.250 ± 0.020 over 2 seeds",
         ("  IoU above as MTNeuro scores it: per test image, 1 for a class absent from both "

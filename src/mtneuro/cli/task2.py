@@ -201,8 +201,8 @@ def task2(
         f"task2 {model} {result.config['classes']}-class {metrics['setting']['dim']}, "
         f"{len(result.config['seeds'])} seed(s): {head}, "
         # the reference's balanced accuracy: counts pooled over the classes but background
-        "balanced acc (counts pooled over non-background classes) "
-        f"{summary['balanced_accuracy']['mean']:.3f}"
+        + describe_row([("balanced acc (counts pooled over non-background classes)",
+                         summary["balanced_accuracy"], None)], run_varies=run_varies)
     )
     for name in metrics["setting"]["class_names"]:
         row = describe_row([("F1", summary["f1"][name], intervals.get("f1", {}).get(name)),
