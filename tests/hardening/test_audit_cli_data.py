@@ -26,6 +26,16 @@ def test_an_unknown_option_exits_2_in_one_line_with_a_hint(tmp_path):
                            "--source-param?\n")
 
 
+@pytest.mark.parametrize("command", [["task1", "--method", "pca"], ["task3", "--method", "pca"],
+                                     ["neural", "--data", "chewie-1"]])
+def test_resume_of_a_command_without_checkpoints_says_what_to_do_instead(tmp_path, command):
+    outcome = invoke([*command, "--resume", "--out", "run"], tmp_path)
+    assert_one_line_error(outcome)
+    assert outcome.err == (f"error: no such option: --resume (see --help); mtneuro {command[0]} "
+                           "keeps no checkpoints, so a stopped run is run again: add "
+                           "--overwrite to replace what its --out folder holds\n")
+
+
 def test_a_missing_option_exits_2_in_one_line_naming_the_command(tmp_path):
     outcome = invoke(["data", "preview"], tmp_path)
     assert_one_line_error(outcome)

@@ -134,3 +134,15 @@ def test_a_run_whose_seeds_cannot_be_read_is_one_value_and_says_so(tmp_path: Pat
                      r"<td>1</td>", page)
     assert "<td class=v>0.500</td>" in page
     assert "its values are the run&#x27;s means over seeds 0, 1, n counts the run" in page
+
+
+def test_a_folder_of_run_folders_is_refused_naming_them_and_how_to_report_one(
+        tmp_path: Path) -> None:
+    for name in ("t1", "t2"):
+        _task1_run(tmp_path / "runs" / name)
+    with pytest.raises(DataError) as caught:
+        build_report(tmp_path / "runs")
+    assert str(caught.value) == (
+        f"{tmp_path / 'runs'}: no readable cell records (cells/<id>/metrics.json); it holds "
+        f"the folders of 2 run(s) (t1, t2): report each, e.g. "
+        f"`mtneuro report {tmp_path / 'runs' / 't1'}`")

@@ -146,6 +146,10 @@ def _run(argv: list[str] | None) -> None:
         result = cli.main(args=argv, prog_name="mtneuro", standalone_mode=False)
     except click.exceptions.NoSuchOption as err:  # one line, like every user error
         hint = f"; did you mean {', '.join(err.possibilities)}?" if err.possibilities else ""
+        if err.option_name == "--resume":  # what to do instead matters more than a near name
+            command = err.ctx.command_path if err.ctx is not None else "this command"
+            hint = (f"; {command} keeps no checkpoints, so a stopped run is run again: add "
+                    "--overwrite to replace what its --out folder holds")
         click.echo(f"error: no such option: {err.option_name} (see --help){hint}", err=True)
         sys.exit(2)
     except (click.exceptions.Abort, KeyboardInterrupt) as err:  # click turns Ctrl-C into Abort

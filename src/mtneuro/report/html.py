@@ -31,7 +31,6 @@ from mtneuro.report.findings import ssl_versus_raw
 from mtneuro.report.intervals import table_intervals
 from mtneuro.report.leaderboard import (
     OURS,
-    STANDALONE_RUN,
     VOLUME_SOURCES,
     LeaderboardTable,
     build_tables,
@@ -43,6 +42,7 @@ from mtneuro.report.leaderboard import (
     skipped_cells,
     value_text,
 )
+from mtneuro.report.no_report import no_records_message
 from mtneuro.report.published import published_sources
 from mtneuro.report.run_records import load_run_record
 from mtneuro.report.summary_chart import Intervals, plot_summary, row_kind
@@ -314,52 +314,6 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
     return write_atomic(out_dir / "report.html", page.encode("utf-8"))
 
 
-def _no_records(out: Path, unreadable: list[tuple[str, str]], run_problem: str = "") -> str:
-    """Why ``out`` has no report: one line, then one line per unreadable record
-    (``run_problem``: why the record of a task command's run in ``out`` is none to report)."""
-    head = f"{out}: no readable cell records (cells/<id>/metrics.json)"
-    suites = ("`mtneuro bench --suite SUITE --out NEW_DIR` (SUITE: quick, neural, paper or a "
-              "suite YAML file)")
-    if run_problem:
-        suite = _suite_of_run(out / "metrics.json")  # the suite that runs the same cells
-        hint = (f"; to report it, run its settings as a suite: a YAML file holding {suite} "
-                "(with `preset:` and `params:` for settings other than the defaults), then "
-                "`mtneuro bench --suite FILE --out NEW_DIR`" if suite is not None else
-                "; a report needs a task command's run (`mtneuro task1 --out RUN`, then "
-                f"`mtneuro report RUN`) or a suite's cells from {suites}")
-        return f"{run_problem}{hint}"
-    if any(why.endswith(STANDALONE_RUN) for _, why in unreadable):
-        hint = ("; runs of task commands (`mtneuro task1 --out X`, ...) are not bench cells: "
-                f"report each in its own folder (`mtneuro report X`), or, for one report of "
-                f"them all, run their methods with {suites}")
-    else:
-        hint = f"; run `mtneuro bench --out {out}` (or `mtneuro task1 --out {out}`, ...) first"
-    if not unreadable:
-        return f"{head}{hint}"
-    return (f"{head}, {len(unreadable)} unreadable{hint}:\n"
-            + "\n".join(f"  {where}: {why}" for where, why in unreadable))
-
-
-def _suite_of_run(record_path: Path) -> str | None:
-    """The lines of a suite YAML that runs the task, setting, method and seeds of a task
-    command's record (``name: my-run``, ``seeds: [0, 1]``, ``grid: [...]``), or None where
-    the record does not say them."""
-    from mtneuro.report.results import read_json_object
-
-    record = read_json_object(record_path) or {}
-    config = record.get("config") if isinstance(record.get("config"), dict) else {}
-    task, setting, method = (record.get(k) for k in ("task", "setting", "method"))
-    seeds = config.get("seeds") or ([config["seed"]] if config.get("seed") is not None else None)
-    if not (isinstance(task, str) and isinstance(setting, str) and isinstance(method, str)
-            and seeds):
-        return None
-    lines = ["name: my-run", f"seeds: {list(seeds)}"]
-    if task != "neural" and config.get("source"):  # neural cells read recordings
-        lines.append(f"source: {config['source']}")
-    lines.append(f"grid: [{{task: {task}, setting: {setting}, methods: [{method}]}}]")
-    return ", ".join(f"`{line}`" for line in lines)
-
-
 def build_report(out_dir: str | Path, *, published: bool = True,
                  intervals: Intervals | None = None,
                  unreadable: list[tuple[str, str]] | None = None,
@@ -386,9 +340,9 @@ def build_report(out_dir: str | Path, *, published: bool = True,
     try:
         records = [load_run_record(out)] if run else load_records(out, unreadable, left_out)
     except DataError as err:  # the run's record is none to report
-        raise DataError(_no_records(out, unreadable, str(err))) from None
+        raise DataError(no_records_message(out, unreadable, str(err))) from None
     if not records:
-        raise DataError(_no_records(out, unreadable))
+        raise DataError(no_records_message(out, unreadable))
     tables = build_tables(records, published=published)
     for table in tables:
         table.intervals = table_intervals(table, records)
