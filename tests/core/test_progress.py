@@ -136,6 +136,13 @@ def test_training_loops_of_tasks_write_lines_in_a_log(monkeypatch, capsys, packa
                             batch_size=32, refit=False, quiet=False))
     err = capsys.readouterr().err
     assert "byol training: 1/20 steps" in err and "byol training: done, 20 steps" in err
+    assert "(refit)" not in err
+    # a refit counts from step 1 again: its lines say it is the refit
+    fit_neural(NeuralConfig(data=str(tmp_path / "slice-bin0.10.npz"), method="byol", steps=20,
+                            batch_size=32, select_every=10, refit=True, refit_ensemble=False,
+                            quiet=False))
+    err = capsys.readouterr().err
+    assert "byol training: 1/20 steps" in err and "byol training (refit): 1/" in err
 
 
 def test_a_loop_watched_by_the_bench_writes_no_lines_of_its_own(monkeypatch, tmp_path):

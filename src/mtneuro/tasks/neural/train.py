@@ -212,7 +212,9 @@ def drive(name: str, step_fn: StepFn, steps: int, config: NeuralConfig, encoder:
     log_every = max(1, steps // 200)
     curve: list[dict[str, float]] = []
     start = time.perf_counter()
-    bar = LoopProgress(f"{name} training", stop, unit="steps", enabled=progress)
+    # the refit counts from 0 again: named, a log of both passes does not seem to go back
+    what = f"{name} training" + (" (refit)" if stop_after is not None else "")
+    bar = LoopProgress(what, stop, unit="steps", enabled=progress)
     for step in range(stop):
         values = schedule(step, steps, config)
         terms = step_fn(values)
