@@ -17,19 +17,26 @@ report and :func:`load_results` reads them back. A top-level module, beside the 
 from __future__ import annotations
 
 import numbers
+import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mtneuro.bench.cell import bench_keys, cell_config
+from mtneuro.bench.cell import CELLS_DIR, bench_keys, cell_config, recorded_weights
 from mtneuro.bench.checks import check_params
 from mtneuro.bench.suite import Cell, cell_id
 from mtneuro.config import check_seeds
 from mtneuro.errors import ConfigError
-from mtneuro.report.leaderboard import OURS, build_tables, load_records, metric_title
+from mtneuro.report.leaderboard import (
+    OURS,
+    SUITE_CELLS,
+    build_tables,
+    load_records,
+    metric_title,
+)
 from mtneuro.report.record import load_result, run_and_record
-from mtneuro.report.run_records import cell_record
+from mtneuro.report.run_records import REPORT, cell_record, scores_no_task
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.registry import list_tasks, split_task_setting
 
@@ -134,10 +141,14 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
         seeds: one run per seed (one int: that seed alone); the table shows mean +- std
             over them.
         out: folder for ``cells/<id>/metrics.json`` and figures (``None``: nothing written).
-            A cell it already holds is refused (the cell id does not name the encoder, so
-            two encoders' results would mix) unless ``overwrite``.
+            Every cell records the weights it evaluated (SHA-256 of the module's
+            ``state_dict``, or of the encoder a spec names); a cell it already holds, or any
+            result of other weights, is refused (one leaderboard row would mix two
+            encoders) unless ``overwrite``. The same encoder with more seeds or tasks adds
+            to it.
         params: further config values for every task (e.g. ``{"device": "cuda"}``).
-        overwrite: replace the results ``out`` already holds for these cells.
+        overwrite: first remove the results ``out`` holds (all of ``cells/``, and the report
+            ``mtneuro report`` wrote there), so only this call's remain.
 
     Returns:
         :class:`Results` (``.table()``).
@@ -145,8 +156,9 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
     Raises:
         ConfigError: no task, an unknown task or setting, a task that evaluates no user
             encoder, ``seeds`` neither an int nor a non-empty sequence of them, a seed outside
-            [0, 2**32), a cell ``out`` holds already (without ``overwrite``), or a
-            catalogued recording that is not downloaded here; all before anything runs.
+            [0, 2**32), a cell ``out`` holds already or a result there of other weights
+            (without ``overwrite``), or a catalogued recording that is not downloaded here;
+            all before anything runs (or is removed).
     """
     seeds = _seed_list(seeds)
     names = [tasks] if isinstance(tasks, str) else list(tasks)
@@ -181,15 +193,11 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
             check_params(cell, by="evaluate", origins=_OWNED_FROM, prefix="")
             runs.append((task, cell, cell_config(task, cell), module))
     _refuse_missing_recordings([config for _, _, config, _ in runs])
-    results = []
-    for task, cell, config, module in runs:
-        if out is None:
-            results.append(task.execute(config, encoder=module))
-            continue
-        directory = Path(out) / "cells" / cell.id
-        results.append(run_and_record(task, config, directory, encoder=module,
-                                      extra=bench_keys(cell, "complete")))
-    return Results(results)
+    if out is None:
+        return Results([task.execute(config, encoder=module) for task, _, config, module in runs])
+    keys = _record_keys(Path(out), [cell for _, cell, _, _ in runs], encoder, overwrite)
+    return Results([run_and_record(task, config, Path(out) / CELLS_DIR / cell.id, encoder=module,
+                                   extra=keys[cell.id]) for task, cell, config, module in runs])
 
 
 def _seed_list(seeds: Any) -> list[int]:
@@ -216,6 +224,55 @@ def _refuse_taken_cells(out: Path, ids: list[str]) -> None:
         more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
         raise ConfigError(f"out {out}: cell {taken[0]}{more} already holds a result, perhaps of "
                           "another encoder; pass overwrite=True to replace it, or another out")
+
+
+def _record_keys(out: Path, cells: list[Cell], encoder: Any,
+                 overwrite: bool) -> dict[str, dict[str, Any]]:
+    """Each cell's bench keys (by id), with the weights it evaluates; before any cell runs,
+    ``out`` is refused if it holds another encoder's results, or with ``overwrite`` emptied
+    of its results."""
+    from mtneuro.checkpoint_io import content_digest
+
+    in_memory = None if isinstance(encoder, str) else content_digest(encoder.state_dict())
+    keys = {cell.id: bench_keys(cell, "complete", in_memory=in_memory) for cell in cells}
+    if overwrite:
+        _remove_results(out)
+    else:
+        _refuse_other_weights(out, cells[0].encoder, recorded_weights(keys[cells[0].id]))
+    return keys
+
+
+def _refuse_other_weights(out: Path, label: str | None, weights: dict[str, str | None]) -> None:
+    """Cell ids name no encoder: a complete record in ``out`` of other weights (or of weights
+    not recorded) would be averaged with this call's cells as seeds of one encoder."""
+    for record in load_records(out):
+        theirs = recorded_weights(record)
+        if record.get("status") != "complete" or (theirs and theirs == weights):
+            continue
+        cell = record.get("cell") if isinstance(record.get("cell"), dict) else {}
+        raise ConfigError(
+            f"out {out}: cell {cell.get('id', record['_dir'])} holds a result of another "
+            f"encoder ({cell.get('encoder') or 'no encoder'}, {_short(theirs)}), not this "
+            f"call's ({label}, {_short(weights)}); one leaderboard row would mix the two: "
+            "pass overwrite=True to replace out's results, or another out")
+
+
+def _short(weights: dict[str, str | None]) -> str:
+    if not weights:
+        return "weights not recorded"
+    return ", ".join(f"sha256 {digest[:12]}" if digest else "does not build"
+                     for digest in weights.values())
+
+
+def _remove_results(out: Path) -> None:
+    """overwrite=True replaces ``out``'s evaluation, not only the cells it runs: the others
+    would be averaged with the new ones, and a report would describe the old results."""
+    for name in (CELLS_DIR, SUITE_CELLS, *REPORT):  # suite_cells.json: which cells to leave out
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 #: Where evaluate takes a config key it sets itself from ("": any other key).
@@ -245,8 +302,8 @@ def load_results(path: str | Path) -> Results:
     :func:`evaluate` or ``mtneuro bench``), a run folder or one ``metrics.json``.
 
     Raises:
-        NoResultsError: ``path`` is none of these (a ``ConfigError`` and a
-            ``FileNotFoundError``).
+        NoResultsError: ``path`` is none of these, or the record of a run that scores no
+            task (``mtneuro pretrain``) (a ``ConfigError`` and a ``FileNotFoundError``).
     """
     path = Path(path)
     if (path / "cells").is_dir():
@@ -263,7 +320,11 @@ def load_results(path: str | Path) -> Results:
             "(mtneuro task1 ... --out), a folder of cells/<id>/metrics.json (mtneuro.evaluate "
             "out=..., mtneuro bench --out) or a metrics.json file")
     try:
-        return Results([load_result(path)])
+        result = load_result(path)
     except (ValueError, KeyError, TypeError, AttributeError) as err:  # JSON, or another shape
         raise NoResultsError(f"load_results: {path} is not a metrics.json mtneuro wrote "
                              f"({type(err).__name__}: {str(err).splitlines()[0][:120]})") from None
+    problem = scores_no_task(result, path if path.is_dir() else path.parent, python=True)
+    if problem is not None:  # a pretrain run's record would be one row with no numbers
+        raise NoResultsError(f"load_results: {path}: {problem}")
+    return Results([result])

@@ -23,7 +23,9 @@ card, figures) also holds:
   ``encoders`` the weights fingerprint of the other encoder specs (``module:callable``,
   registered or entry-point name: :func:`encoder_fingerprints`), which ``--resume``
   compares (a changed checkpoint, or a ``build()`` that now loads other weights, under the
-  same name reruns the cell);
+  same name reruns the cell), and that of an encoder :func:`mtneuro.evaluate` was given in
+  memory, under its label (the SHA-256 of its ``state_dict``): what
+  :func:`recorded_weights` reads back, so no two encoders' cells mix in one folder;
 * ``figures``: PNGs of the cell, relative to its directory;
 * ``error``: type, one-line message and traceback of a failed cell (one that called
   ``sys.exit``: ``SystemExit``, "exited with SystemExit(code)");
@@ -141,6 +143,17 @@ def weights_changed(record: dict[str, Any], cell: Cell) -> bool:
     return recorded != encoder_fingerprints(cell)
 
 
+def recorded_weights(record: dict[str, Any]) -> dict[str, str | None]:
+    """The encoder files and weights ``record`` read: ``{path or spec: SHA-256}`` of its
+    ``inputs``' ``files`` and ``encoders`` (``{}``: a cell of no encoder, or one recorded
+    before they were kept)."""
+    inputs = record.get("inputs")
+    if not isinstance(inputs, dict):
+        return {}
+    return {key: value for part in ("files", "encoders") if isinstance(inputs.get(part), dict)
+            for key, value in inputs[part].items()}
+
+
 @dataclasses.dataclass(frozen=True)
 class BuiltEncoder:
     """An encoder spec resolved once (:func:`build_encoder`): the module, its input spec
@@ -220,9 +233,14 @@ def _host() -> dict[str, Any]:
             "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
 
 
-def bench_keys(cell: Cell, status: str, **more: Any) -> dict[str, Any]:
-    """The keys a cell adds to its record (see the module docstring)."""
+def bench_keys(cell: Cell, status: str, *, in_memory: str | None = None,
+               **more: Any) -> dict[str, Any]:
+    """The keys a cell adds to its record (see the module docstring); ``in_memory``: the
+    fingerprint of the encoder given in memory (:func:`~mtneuro.checkpoint_io.content_digest`
+    of its ``state_dict``), recorded under the cell's encoder label."""
     files, weights = encoder_files(cell), encoder_fingerprints(cell)
+    if in_memory is not None:
+        weights = {**weights, str(cell.encoder): in_memory}
     inputs = {"source": cell.source, "params": cell.source_params,
               **({"files": files} if files else {}), **({"encoders": weights} if weights else {})}
     return {"bench_schema_version": BENCH_SCHEMA_VERSION, "status": status,

@@ -19,10 +19,8 @@ import tempfile
 from pathlib import Path
 
 from mtneuro.errors import ConfigError
+from mtneuro.report.run_records import REPORT
 
-#: what ``mtneuro report DIR`` writes of a suite's or a task run's records: it describes the
-#: run, so it goes with it (a report left behind by --overwrite would describe the old run)
-REPORT = ("report.html", "leaderboard.md", "report_figures")
 #: command kind -> the records (glob patterns, relative to OUT) its runs write.
 RUN_RECORDS: dict[str, tuple[str, ...]] = {
     "pretrain": ("checkpoint.pt", "train_log.jsonl", "encoder.pt", "metrics.json"),

@@ -18,6 +18,11 @@ from mtneuro.report.record import load_result
 from mtneuro.report.results import read_json_object
 from mtneuro.tasks.api import Result, resolve
 
+#: what ``mtneuro report DIR`` writes of a suite's or a task run's records: it describes the
+#: run, so it goes with it (a report left behind by ``--overwrite`` or
+#: ``mtneuro.evaluate(..., overwrite=True)`` would describe the old run)
+REPORT = ("report.html", "leaderboard.md", "report_figures")
+
 
 def cell_record(result: Result) -> dict[str, Any]:
     """``result``'s record shaped as a bench cell's: a task command's record (no ``cell``) is
@@ -86,8 +91,6 @@ def load_run_record(run_dir: str | Path) -> dict[str, Any]:
         DataError: the file is not a record this version reads, or that of a run which
             scores no benchmark task (``mtneuro pretrain``); the message says which.
     """
-    from mtneuro.tasks.registry import task_names
-
     path = Path(run_dir) / "metrics.json"
     try:
         result = load_result(path)
@@ -95,14 +98,31 @@ def load_run_record(run_dir: str | Path) -> dict[str, Any]:
         reason = str(err).splitlines()[0][:160] if str(err) else ""
         raise DataError(f"{path}: not the record of a task command's run that this version "
                         f"reads ({type(err).__name__}: {reason})") from None
-    if result.task not in task_names():
-        encoder = (f": to report its encoder, give it to a task (`--method encoder --encoder "
-                   f"{Path(run_dir) / 'encoder.pt'}`)" if result.task == "pretrain" else "")
-        raise DataError(f"{path}: the record of a `mtneuro {result.task}` run, which scores no "
-                        f"benchmark task ({', '.join(task_names())}){encoder}")
+    problem = scores_no_task(result, run_dir)
+    if problem is not None:
+        raise DataError(f"{path}: {problem}")
     record = cell_record(result)
     for seed in record["config"].get("seeds") or []:  # `mtneuro neural`'s seed-<S>/ folders
         seed_record = read_json_object(Path(run_dir) / f"seed-{seed}" / "metrics.json") or {}
         names = seed_record.get("figures") if isinstance(seed_record.get("figures"), list) else []
         record["figures"] += [f"seed-{seed}/{name}" for name in names if isinstance(name, str)]
     return record
+
+
+def scores_no_task(result: Result, run_dir: str | Path, *, python: bool = False) -> str | None:
+    """Why the record of the run in ``run_dir`` is no leaderboard record: its run scores no
+    benchmark task (``mtneuro pretrain``), with how to score a pretrain run's encoder (the
+    Python spelling with ``python``, else the command line's); ``None`` where it scores one."""
+    from mtneuro.tasks.registry import task_names
+
+    if result.task in task_names():
+        return None
+    encoder = Path(run_dir) / "encoder.pt"
+    how = ""
+    if result.task == "pretrain" and python:
+        how = (f": to score its encoder, evaluate it (mtneuro.evaluate({str(encoder)!r}, "
+               "tasks=['task1/roi-c1']))")
+    elif result.task == "pretrain":
+        how = f": to report its encoder, give it to a task (`--method encoder --encoder {encoder}`)"
+    return (f"the record of a `mtneuro {result.task}` run, which scores no benchmark task "
+            f"({', '.join(task_names())}){how}")
