@@ -247,10 +247,10 @@ def test_cells_of_a_source_found_unreachable_are_skipped_not_retried(tiny_task, 
 
 
 def test_what_changed_names_every_changed_key_by_its_dotted_path():
-    from mtneuro.bench.plan import _changed_keys
+    from mtneuro.report.cell_definitions import changed_keys
 
     before = {"seed": 0, "params": {"steps": 200, "lr": 0.1}, "tag": None}
     now = {"seed": 1, "params": {"steps": 100, "lr": 0.1, "wd": 0.5}, "tag": None}
-    assert _changed_keys(before, now) == ["params.steps", "params.wd", "seed"]
-    assert _changed_keys(before, before) == []  # the encoder file, then, is what changed
-    assert _changed_keys(None, now) == ["config"]
+    assert changed_keys(before, now) == ["params.steps", "params.wd", "seed"]
+    assert changed_keys(before, before) == []  # the encoder file, then, is what changed
+    assert changed_keys(None, now) == ["config"]

@@ -7,7 +7,6 @@ cell the same way, and the cells whose recording is not downloaded here).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +19,8 @@ from mtneuro.bench.cell import (
 )
 from mtneuro.bench.progress import DONE_EARLIER
 from mtneuro.bench.suite import Cell
+from mtneuro.report.cell_definitions import as_json
+from mtneuro.report.cell_definitions import changed_keys
 
 #: How ``--resume`` treats a cell: its complete record is kept, it reruns because its
 #: definition changed since its record, or it runs (no record, or not a complete one).
@@ -40,8 +41,7 @@ def earlier_run(out_dir: str | Path, cell: Cell) -> Earlier:
     record = read_record(out_dir, cell.id)
     if record_is_complete(record, cell):
         return "kept"
-    # compared as JSON, as the record stores it (tuples become lists)
-    current = json.loads(json.dumps(cell.to_dict()))
+    current = as_json(cell.to_dict())  # as the record stores it (tuples become lists)
     if record is not None and "cell" in record and (
             record["cell"] != current or files_changed(record, cell)
             or weights_changed(record, cell)):
@@ -81,19 +81,11 @@ def _changes(cell: Cell, out_dir: str | Path) -> tuple[list[str], str]:
     """The cell's keys that differ from its record, and which of its encoder inputs did
     (``encoder file`` and / or ``encoder weights``; ``encoder file`` when neither says)."""
     record = read_record(out_dir, cell.id)
-    keys = _changed_keys((record or {}).get("cell"), json.loads(json.dumps(cell.to_dict())))
+    keys = changed_keys((record or {}).get("cell"), as_json(cell.to_dict()))
     inputs = [what for what, changed in (("encoder file", files_changed),
                                          ("encoder weights", weights_changed))
               if not keys and record is not None and changed(record, cell)]
     return keys, " and ".join(inputs) or "encoder file"
-
-
-def _changed_keys(before: object, now: object, prefix: str = "") -> list[str]:
-    """The dotted keys whose values differ between two records (nested mappings entered)."""
-    if isinstance(before, dict) and isinstance(now, dict):
-        return [key for name in sorted(set(before) | set(now), key=str)
-                for key in _changed_keys(before.get(name), now.get(name), f"{prefix}{name}.")]
-    return [] if before == now else [prefix.rstrip(".") or "config"]
 
 
 def changed_line(cell: Cell, out_dir: str | Path | None = None) -> str:

@@ -15,7 +15,8 @@ Executors:
 
 Every cell writes its own record (:mod:`mtneuro.bench.cell`), so results from
 any mix of executors and machines merge in one directory; the suite's cell ids go to
-``DIR/suite_cells.json`` so its report leaves out records of other suites run there
+``DIR/suite_cells.json`` with their definitions, so its report leaves out records of other
+suites run there and those of its cells defined otherwise, not rerun yet
 (:data:`~mtneuro.report.leaderboard.SUITE_CELLS`). A task error is recorded and the
 suite goes on; a worker process that dies takes down the cells running beside it,
 which run again, each alone (:func:`_run_pool`); Ctrl-C (and SIGTERM, see
@@ -128,7 +129,10 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
     check_cells(cells)
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_suite_cells(out, options.suite, [cell.id for cell in cells])
+    # with their definitions: until --resume reruns a changed cell, the report leaves out
+    # its earlier record, which the suite now defines otherwise
+    write_suite_cells(out, options.suite, [cell.id for cell in cells],
+                      {cell.id: cell.to_dict() for cell in cells})
     states = [CellState(cell) for cell in cells]
     notes: list[str] = []  # why --resume reruns a cell it has a record of
     for state in states:

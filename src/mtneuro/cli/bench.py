@@ -184,6 +184,14 @@ def _check_no_source(spec: Suite, source: str | None, source_params: tuple[str, 
                           f"{', '.join(dict.fromkeys(tasks))}); remove it (got {value!r})")
 
 
+def _say_the_report_is_stale(out_dir: Path) -> None:
+    """A stopped run builds no report, so the one OUT holds is the previous run's: its rows
+    may lack cells this run finished, or hold cells this run redefined (``--resume``)."""
+    if (out_dir / "report.html").is_file():
+        click.echo(f"{out_dir / 'report.html'} and leaderboard.md are those of the previous run "
+                   f"until `mtneuro report {out_dir}` or --resume rebuilds them", err=True)
+
+
 @click.command()
 @click.option("--suite", default="quick", show_default=True,
               help="Built-in suite (quick, neural, paper) or a suite YAML file.")
@@ -280,7 +288,11 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
                          executor=executor,
                          executor_params=submitit_params, quiet=quiet, suite=spec.name)
     with sigterm_as_interrupt():  # `kill` stops the workers too, as Ctrl-C does
-        states = run_suite(cells, options)
+        try:
+            states = run_suite(cells, options)
+        except KeyboardInterrupt:
+            _say_the_report_is_stale(out_dir)
+            raise
     left_out: list[str] = []
     paths = build_report(out_dir, left_out=left_out)
     failed = [s for s in states if s.status == "failed"]

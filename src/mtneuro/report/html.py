@@ -327,7 +327,8 @@ def build_report(out_dir: str | Path, *, published: bool = True,
         unreadable: receives ``(record path, reason)`` of each cell record that could not
             be read; both reports list them with the failed cells.
         left_out: receives the ids of records in cells/ that are not cells of the suite
-            last run in the directory (``suite_cells.json``); both reports say so in a line.
+            last run in the directory (``suite_cells.json``), or that it defines otherwise
+            and has not rerun yet; both reports say so in a line.
 
     Returns:
         ``{"html": path, "markdown": path}``.

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mtneuro.atomic import write_atomic
+from mtneuro.report.cell_definitions import redefined_text
 from mtneuro.report.published import Stat, published_rows
 from mtneuro.tasks.api import READABLE_SCHEMAS
 from mtneuro.tasks.protocol import SUBVOLUME_NOTE, SUBVOLUME_SETTINGS, UNCHECKED
@@ -41,44 +42,67 @@ METRIC_TITLES.update({f"r2_test_{k}": f"R² {v} (held-out)" for k, v in FEATURE_
 OURS = "ours"
 #: ends the reason given for a record of a standalone task command (``mtneuro task1 --out X``)
 STANDALONE_RUN = "not a bench cell"
-#: ``DIR/suite_cells.json``: the suite last run in DIR, its cell ids (``cells``) and the ids of
-#: the records cells/ held then that are not its cells (``earlier``: a run with other seeds or
-#: entries, then ``--resume``). Those stay on disk but are left out of the report: averaged
-#: in, they would pass for seeds of this suite's rows. Records copied into cells/ later (cells
-#: of the same suite run on other machines) are reported.
+#: ``DIR/suite_cells.json``: the suite last run in DIR, its cell ids (``cells``) and
+#: ``definitions`` (id -> its record's ``cell`` key), and the ids of the records cells/ held
+#: then that are not its cells (``earlier``: a run with other seeds or entries, then
+#: ``--resume``). Those stay on disk but are left out of the report: averaged in, they would
+#: pass for seeds of this suite's rows. So is a record of one of its cells defined otherwise
+#: (a ``--resume`` with other params, stopped before it reran the cell), where the file
+#: holds ``definitions``. Records copied into cells/ later (cells of the same suite run on
+#: other machines) are reported.
 SUITE_CELLS = "suite_cells.json"
 
 
-def write_suite_cells(out_dir: str | Path, suite: str, cell_ids: list[str]) -> Path:
-    """Record the cells of the suite about to run in ``out_dir`` and the records there of
-    other cells (see :data:`SUITE_CELLS`)."""
+class SuiteCells(NamedTuple):
+    """What :data:`SUITE_CELLS` says: the suite's name, the ids of earlier records to leave
+    out, and its cells' definitions (``{}`` in a file written before they were kept)."""
+
+    suite: str
+    earlier: set[str]
+    definitions: dict[str, Any]
+
+
+def write_suite_cells(out_dir: str | Path, suite: str, cell_ids: list[str],
+                      definitions: dict[str, dict[str, Any]] | None = None) -> Path:
+    """Record the cells of the suite about to run in ``out_dir`` (with ``definitions``: id
+    -> its ``Cell.to_dict()``) and the records there of other cells (see :data:`SUITE_CELLS`)."""
     ids = set(cell_ids)
     earlier = sorted(p.parent.name for p in Path(out_dir).glob("cells/*/metrics.json")
                      if p.parent.name not in ids)
-    data = {"suite": suite, "cells": list(cell_ids), "earlier": earlier}
+    data = {"suite": suite, "cells": list(cell_ids), "earlier": earlier,
+            **({"definitions": definitions} if definitions is not None else {})}
     return write_atomic(Path(out_dir) / SUITE_CELLS, (json.dumps(data, indent=1) + "\n").encode())
 
 
-def read_suite_cells(out_dir: str | Path) -> tuple[str, set[str]] | None:
-    """``(suite name, ids of earlier records to leave out)`` of :data:`SUITE_CELLS`;
-    ``None`` where it is absent or not shaped as written (every record is reported)."""
+def read_suite_cells(out_dir: str | Path) -> SuiteCells | None:
+    """:data:`SUITE_CELLS` of ``out_dir``; ``None`` where it is absent or not shaped as
+    written (every record is reported)."""
     try:
         data = json.loads((Path(out_dir) / SUITE_CELLS).read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("earlier"), list):
         return None
-    return str(data.get("suite", "")), {str(c) for c in data["earlier"]}
+    definitions = data.get("definitions")
+    return SuiteCells(str(data.get("suite", "")), {str(c) for c in data["earlier"]},
+                      definitions if isinstance(definitions, dict) else {})
 
 
 def left_out_line(out_dir: str | Path, left_out: list[str]) -> str:
-    """One line saying which records :func:`load_records` left out as not of this suite."""
+    """One line saying which records :func:`load_records` left out: those of an earlier
+    suite, and those its suite defines otherwise (naming each changed key and both values)."""
     if not left_out:
         return ""
-    suite = (read_suite_cells(out_dir) or ("", set()))[0]
-    shown = ", ".join(left_out[:3]) + (", ..." if len(left_out) > 3 else "")
-    return (f"left out {len(left_out)} record(s) in cells/ of an earlier run, not cells of suite "
-            f"{suite!r} run here since ({SUITE_CELLS}): {shown}; kept on disk, not averaged in")
+    suite = read_suite_cells(out_dir) or SuiteCells("", set(), {})
+    earlier = [cell for cell in left_out if cell not in suite.definitions]
+    redefined = [redefined_text(Path(out_dir) / "cells" / cell / "metrics.json", definition)
+                 for cell in left_out if (definition := suite.definitions.get(cell))]
+    parts = [f"left out {len(shown)} record(s) in cells/ {how} suite {suite.suite!r} run here "
+             f"since ({SUITE_CELLS}){yet}: {', '.join(shown[:3])}{', ...' if shown[3:] else ''}"
+             for shown, how, yet in ((earlier, "of an earlier run, not cells of", ""),
+                                     (redefined, "defined otherwise than in", ", not rerun yet"))
+             if shown]
+    return "; ".join(parts) + "; kept on disk, not averaged in"
 
 
 def run_line(record: dict[str, Any]) -> str:
@@ -239,19 +263,20 @@ def _record_problem(record: Any) -> str | None:
 def load_records(out_dir: str | Path, unreadable: list[tuple[str, str]] | None = None,
                  left_out: list[str] | None = None) -> list[dict[str, Any]]:
     """Every readable cell record under ``out_dir/cells`` (sorted by cell id) but those
-    :data:`SUITE_CELLS` lists as of an earlier suite.
+    :data:`SUITE_CELLS` lists as of an earlier suite, and those of its cells whose recorded
+    definition (``cell``) is not the one it gives them.
 
     Records of schema versions 1 and 2 are read. One that is not valid JSON or not shaped
     like a cell record (damaged, or from another version) is left out, never misread; with
     ``unreadable``, each is appended to it as ``(path relative to out_dir, reason)``. With
-    ``left_out``, the cell ids (folder names) of the earlier suite's records are appended
-    to it.
+    ``left_out``, the cell ids (folder names) of the records left out as not of the suite
+    are appended to it (:func:`left_out_line` says why).
     """
     suite = read_suite_cells(out_dir)
     records = []
     for path in sorted(Path(out_dir).glob("cells/*/metrics.json")):
         where = path.relative_to(out_dir).as_posix()
-        if suite is not None and path.parent.name in suite[1]:
+        if suite is not None and path.parent.name in suite.earlier:
             if left_out is not None:
                 left_out.append(path.parent.name)
             continue
@@ -264,6 +289,11 @@ def load_records(out_dir: str | Path, unreadable: list[tuple[str, str]] | None =
         if problem is not None:
             if unreadable is not None:
                 unreadable.append((where, problem))
+            continue
+        definition = suite.definitions.get(path.parent.name) if suite is not None else None
+        if definition is not None and record["cell"] != definition:  # not rerun by it yet
+            if left_out is not None:
+                left_out.append(path.parent.name)
             continue
         record["_dir"] = path.parent.relative_to(out_dir).as_posix()
         records.append(record)
