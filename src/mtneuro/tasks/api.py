@@ -72,9 +72,8 @@ def one_seed_fields(setting: str, method: str, seed: int) -> dict[str, Any]:
 def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """``over`` on ``base``; nested mappings merge key by key, ``None`` values are dropped.
 
-    A mapping of only ``None`` values (a command's unset nested flags) leaves a
-    non-mapping value in ``base`` as it is, so a wrong ``pretrain: 7`` in a file reaches
-    validation, which names it, instead of being replaced by an empty mapping.
+    A mapping of only ``None`` values (unset nested flags) keeps a non-mapping ``base``
+    value, so a wrong ``pretrain: 7`` in a file reaches validation, which names it.
 
     Raises:
         ConfigError: ``over`` sets keys inside a key whose ``base`` value is no mapping.
@@ -101,9 +100,8 @@ def configure(config_class: type, presets: Mapping[str, Preset], preset: str | N
               complete: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
               what: str = "config") -> Any:
     """The one way a config is built: ``preset``'s values, then the YAML file's, then
-    ``values`` (``None`` dropped; nested mappings merged key by key), resolved by
-    ``complete``, validated once. A callable preset is given the file's values under
-    ``values``.
+    ``values`` (``None`` dropped; nested mappings merged key by key), resolved by ``complete``,
+    validated once. A callable preset is given the file's values under ``values``.
 
     Raises:
         ConfigError: unknown preset, key or value (one line naming it).
