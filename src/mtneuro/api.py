@@ -28,6 +28,7 @@ from mtneuro.bench.checks import check_params
 from mtneuro.bench.suite import Cell, cell_id
 from mtneuro.config import check_seeds
 from mtneuro.errors import ConfigError
+from mtneuro.report.intervals import table_intervals
 from mtneuro.report.leaderboard import (
     OURS,
     SUITE_CELLS,
@@ -75,11 +76,15 @@ class Results(Sequence[Result]):
 
         Returns:
             Rows with ``task``, ``setting``, ``method``, ``metric``, ``title``, ``mean``,
-            ``std`` (``None`` for one value), ``n``, ``kind``, ``data`` and ``comparable``.
+            ``std`` (``None`` for one value), ``n``, ``kind``, ``data``, ``comparable`` and
+            ``interval``: ``(low, high)``, the bootstrap 95% interval over the test samples
+            of the first seed, where the seeds do not vary the row (as the report shows it),
+            else ``None``.
         """
         rows = []
         records = [cell_record(r) for r in self.results]
         for table in build_tables(records, published=published):
+            intervals = table_intervals(table, records)
             for row in table.rows:
                 ours = row.kind == OURS
                 for key in table.metrics:
@@ -91,6 +96,7 @@ class Results(Sequence[Result]):
                         "metric": key, "title": metric_title(key), "mean": stat.mean,
                         "std": stat.std, "n": stat.n, "kind": row.label, "data": row.data_source,
                         "comparable": row.card.verdict if ours and row.card else "",
+                        "interval": intervals.get((row.method, row.data_source, key)),
                     })
         return rows
 
@@ -101,6 +107,8 @@ class Results(Sequence[Result]):
             # (a published "± 0.00" is printed as published)
             spread = ("" if r["std"] is None else f" (identical over {r['n']} seeds)"
                       if r["std"] == 0 and r["kind"] == OURS else f" ± {r['std']:.3f}")
+            if r["interval"] is not None:  # where seeds do not vary it, as the report shows
+                spread += " [{:.3f}, {:.3f}]".format(*r["interval"])
             lines.append(f"{r['task']}/{r['setting']:<10} {r['method']:<24} {r['title']:<28} "
                          f"{r['mean']:.3f}{spread:<9} [{r['kind']}; {r['data']}]"
                          + (f" comparable: {r['comparable']}" if r["comparable"] else ""))
