@@ -19,8 +19,7 @@ from mtneuro.bench.cell import (
 )
 from mtneuro.bench.progress import DONE_EARLIER
 from mtneuro.bench.suite import Cell
-from mtneuro.report.cell_definitions import as_json
-from mtneuro.report.cell_definitions import changed_keys
+from mtneuro.report.cell_definitions import as_json, changed_keys
 
 #: How ``--resume`` treats a cell: its complete record is kept, it reruns because its
 #: definition changed since its record, or it runs (no record, or not a complete one).
