@@ -38,13 +38,12 @@ from mtneuro.report.leaderboard import (
     left_out_line,
     load_records,
     metric_title,
-    run_line,
     skipped_cells,
     value_text,
 )
 from mtneuro.report.no_report import no_records_message
 from mtneuro.report.published import published_sources
-from mtneuro.report.run_records import load_run_record
+from mtneuro.report.run_records import load_run_record, run_line
 from mtneuro.report.summary_chart import Intervals, plot_summary, row_kind
 
 FIGURES_DIR = "report_figures"

@@ -105,18 +105,11 @@ def left_out_line(out_dir: str | Path, left_out: list[str]) -> str:
     return "; ".join(parts) + "; kept on disk, not averaged in"
 
 
-def run_line(record: dict[str, Any]) -> str:
-    """One line saying that a report's cell is one task command's run
-    (:func:`~mtneuro.report.run_records.load_run_record`) and what its row's n counts."""
-    seeds = record["config"].get("seeds") or []
-    if len(seeds) < 2:
-        over = ""
-    elif record.get("seed_headlines"):
-        over = f"; its row's n counts its seeds ({', '.join(map(str, seeds))})"
-    else:  # a record whose seeds' numbers cannot be read from it
-        over = (f"; its values are the run's means over seeds {', '.join(map(str, seeds))}, "
-                "n counts the run")
-    return f"the cell is one `mtneuro {record['task']}` run (its metrics.json){over}"
+#: Under a task-3 row whose in-sample fit reaches this R² on noise (``r2_in_sample_chance``:
+#: features / (crops - 1), :func:`mtneuro.tasks.semantic_probe.in_sample_chance`).
+IN_SAMPLE_CHANCE = ("its in-sample R² (the published column) reaches about {:.2f} on a target "
+                    "its features say nothing about, with this many features and crops; its "
+                    "held-out R² says what the embedding knows")
 
 
 def metric_title(key: str) -> str:
@@ -347,9 +340,13 @@ def _ours(records: list[dict[str, Any]]) -> list[Row]:
             if numbers:
                 values[key] = Stat.of(numbers)
         failures = failed.pop(method, [])  # counted once, on the method's first row
+        chance = max(((r.get("metrics") or {}).get("r2_in_sample_chance") or 0.0
+                      for r in complete),
+                     default=0.0)  # task 3's: an in-sample R² this high says little
         rows.append(Row(OURS, method, source, values, n=len(headlines), failed=len(failures),
                         cells=[r["cell"]["id"] for r in complete + failures],
-                        card=row_card(complete or failures)))
+                        card=row_card(complete or failures),
+                        note=IN_SAMPLE_CHANCE.format(chance) if chance >= 0.05 else ""))
     return rows
 
 

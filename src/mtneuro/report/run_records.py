@@ -126,3 +126,17 @@ def scores_no_task(result: Result, run_dir: str | Path, *, python: bool = False)
         how = f": to report its encoder, give it to a task (`--method encoder --encoder {encoder}`)"
     return (f"the record of a `mtneuro {result.task}` run, which scores no benchmark task "
             f"({', '.join(task_names())}){how}")
+
+
+def run_line(record: dict[str, Any]) -> str:
+    """One line saying that a report's cell is one task command's run
+    (:func:`load_run_record`) and what its row's n counts."""
+    seeds = record["config"].get("seeds") or []
+    if len(seeds) < 2:
+        over = ""
+    elif record.get("seed_headlines"):
+        over = f"; its row's n counts its seeds ({', '.join(map(str, seeds))})"
+    else:  # a record whose seeds' numbers cannot be read from it
+        over = (f"; its values are the run's means over seeds {', '.join(map(str, seeds))}, "
+                "n counts the run")
+    return f"the cell is one `mtneuro {record['task']}` run (its metrics.json){over}"
