@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from mtneuro.config import to_dict
 from mtneuro.report.colors import CLASS_COLOURS, class_legend
 from mtneuro.report.figures import plt, save_figure, wrap_title
 from mtneuro.report.leaderboard import data_source_label
@@ -130,10 +131,37 @@ def plot_task2(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     setting = metrics["setting"]
     config = result.get("config") or {}
     seeds = config.get("seeds") or ["?"]
-    preset = f"{config['preset']} preset, " if config.get("preset") else ""
+    preset = ""
+    if config.get("preset"):
+        changed = _changed_from_preset(config)
+        listed = ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else "")
+        preset = f"{config['preset']} preset{f' (changed: {listed})' if changed else ''}, "
     caption = (f"{metrics['model']}, {setting['dim']} {setting['classes']}-class, {preset}"
                f"seed {seeds[0]}, on {data_source_label({'source': result.get('source')})}")
     return plot_region_overlays(result["examples"], out_dir, caption=caption)
+
+
+#: Keys that choose where and on what a task-2 run computes, not how it trains or scores.
+_NOT_PRESET = {"seeds", "source", "source_params", "device", "quiet", "eval_batch_size",
+               "examples_per_region", "encoder", "encoder_name", "encoder_weights", "preset"}
+
+
+def _changed_from_preset(config: Mapping[str, Any]) -> list[str]:
+    """The training and scoring keys of a task-2 ``config`` (as recorded) that differ from
+    its preset's values for the same model, classes and dimension (``train.epochs``): a
+    title that names the preset does not pass a changed run for it."""
+    from mtneuro.errors import MtneuroError
+    from mtneuro.report.cell_definitions import as_json, changed_keys
+    from mtneuro.tasks.segmentation.config import task2_config
+
+    try:
+        preset = to_dict(task2_config(config["preset"], model=config["model"],
+                                      classes=config["classes"], dim=config.get("dim")))
+    except (MtneuroError, KeyError, TypeError):  # a record of another layout: say nothing
+        return []
+    return changed_keys(as_json({k: v for k, v in preset.items() if k not in _NOT_PRESET}),
+                        as_json({k: v for k, v in config.items()
+                                 if k in preset and k not in _NOT_PRESET}))
 
 
 def plot_region_overlays(
