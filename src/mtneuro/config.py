@@ -234,6 +234,24 @@ class CheckedConfig:
         check_fields(self)
 
 
+#: In :func:`changed_values`, the value of a key one mapping has and the other lacks
+#: (``None`` is a value a key may hold).
+ABSENT: Any = object()
+
+
+def changed_values(before: object, now: object, prefix: str = "", *,
+                   sort_keys: bool = True) -> list[tuple[str, Any, Any]]:
+    """``(dotted key, value before, value now)`` of each key whose value differs between two
+    nested mappings (``params.steps``), a key one side lacks holding :data:`ABSENT` there;
+    keys sorted, or (``sort_keys=False``) in ``now``'s order, then ``before``'s others."""
+    if isinstance(before, Mapping) and isinstance(now, Mapping):
+        keys = [*now, *(key for key in before if key not in now)]
+        return [change for name in (sorted(keys, key=str) if sort_keys else keys)
+                for change in changed_values(before.get(name, ABSENT), now.get(name, ABSENT),
+                                             f"{prefix}{name}.", sort_keys=sort_keys)]
+    return [] if before == now else [(prefix.rstrip(".") or "config", before, now)]
+
+
 def validate(config: C, *, prefix: str = "") -> C:
     """Re-check an already built config (e.g. after ``dataclasses.replace``)."""
     return from_mapping(type(config), to_dict(config, shallow=True), prefix=prefix)

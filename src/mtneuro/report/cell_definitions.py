@@ -14,10 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mtneuro.config import ABSENT, changed_values
 from mtneuro.report.results import read_json_object
-
-#: A key one definition has and the other lacks (``None`` is a value a key may hold).
-_ABSENT = object()
 
 
 def as_json(definition: dict[str, Any]) -> Any:
@@ -25,26 +23,16 @@ def as_json(definition: dict[str, Any]) -> Any:
     return json.loads(json.dumps(definition))
 
 
-def changed_values(before: object, now: object, prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """``(dotted key, value before, value now)`` of each key whose value differs between two
-    definitions, nested mappings entered (``params.steps``); a key one side lacks is
-    compared as absent (:func:`value_text` says ``absent``)."""
-    if isinstance(before, dict) and isinstance(now, dict):
-        return [change for name in sorted(set(before) | set(now), key=str)
-                for change in changed_values(before.get(name, _ABSENT), now.get(name, _ABSENT),
-                                             f"{prefix}{name}.")]
-    return [] if before == now else [(prefix.rstrip(".") or "config", before, now)]
-
-
 def changed_keys(before: object, now: object) -> list[str]:
-    """The dotted keys of :func:`changed_values` (``["params.steps"]``)."""
+    """The dotted keys in which two definitions differ (``["params.steps"]``,
+    :func:`~mtneuro.config.changed_values`)."""
     return [key for key, _, _ in changed_values(before, now)]
 
 
 def value_text(value: Any) -> str:
     """A definition's value in a sentence: strings bare, ``absent`` for a missing key,
     anything else as JSON (``150``, ``null``, ``[0, 1]``, ``{"seed": 0}``)."""
-    if value is _ABSENT:
+    if value is ABSENT:
         return "absent"
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mtneuro.config import ABSENT, changed_values
 from mtneuro.data.tiles import DIMS
 from mtneuro.errors import ConfigError, MtneuroError
 from mtneuro.tasks.api import to_jsonable
@@ -30,21 +31,14 @@ RESUME_MAY_CHANGE = frozenset({"device", "quiet", "eval_batch_size", "train.reta
 SCORING_SETTINGS = frozenset({"test_z_step", "window", "overlap", "examples_per_region"})
 
 
-def changed_settings(recorded: Mapping[str, Any], now: Mapping[str, Any],
-                     where: str = "") -> list[tuple[str, Any, Any]]:
+def changed_settings(recorded: Mapping[str, Any],
+                     now: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """``(key, recorded value, value now)`` of every setting but :data:`RESUME_MAY_CHANGE`
-    that differs (nested keys dotted: ``train.lr``); a key one side lacks (a record written
-    before the key existed) is not judged."""
-    changes = []
-    for key in (k for k in now if k in recorded):
-        name, old, new = f"{where}{key}", recorded[key], now[key]
-        if name in RESUME_MAY_CHANGE:
-            continue
-        if isinstance(old, Mapping) and isinstance(new, Mapping):
-            changes += changed_settings(old, new, f"{name}.")
-        elif old != new:
-            changes.append((name, old, new))
-    return changes
+    (or a key inside one) that differs (nested keys dotted: ``train.lr``), in ``now``'s
+    order; a key one side lacks (a record written before the key existed) is not judged."""
+    return [(key, old, new) for key, old, new in changed_values(recorded, now, sort_keys=False)
+            if old is not ABSENT and new is not ABSENT
+            and not any(key == free or key.startswith(f"{free}.") for free in RESUME_MAY_CHANGE)]
 
 
 def as_run(values: Mapping[str, Any]) -> dict[str, Any]:
