@@ -16,14 +16,22 @@ report and :func:`load_results` reads them back. A top-level module, beside the 
 
 from __future__ import annotations
 
+import copy
 import numbers
 import shutil
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mtneuro.bench.cell import CELLS_DIR, bench_keys, cell_config, recorded_weights
+from mtneuro.bench.cell import (
+    CELLS_DIR,
+    bench_keys,
+    build_encoder,
+    cell_config,
+    recorded_weights,
+)
 from mtneuro.bench.checks import check_params
 from mtneuro.bench.suite import Cell, cell_id
 from mtneuro.config import check_seeds
@@ -33,6 +41,7 @@ from mtneuro.report.leaderboard import (
     OURS,
     SUITE_CELLS,
     build_tables,
+    left_out_line,
     load_records,
     metric_title,
 )
@@ -120,9 +129,14 @@ def _encoder_of(encoder: Any, kind: str) -> tuple[Any, str]:
     if isinstance(encoder, str):
         if kind == "image":  # the task resolves the spec itself, recording it
             return None, encoder
-        from mtneuro.models import resolve_encoder
-
-        return resolve_encoder(encoder)[0], encoder
+        # The neural task takes no spec, only a module: build it as the cell's record
+        # fingerprints it (seed 0, the caller's random state untouched), so the weights that
+        # run are those recorded and a random-init spec scores the same in every call.
+        built = build_encoder(encoder)
+        if isinstance(built, Exception):
+            raise built
+        # a copy: the build is cached for the process, and the task gets a module to use
+        return copy.deepcopy(built.module), encoder
     from torch import nn
 
     if not isinstance(encoder, nn.Module):
@@ -141,7 +155,9 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
         encoder: a ``torch.nn.Module`` mapping ``(N, 1, H, W)`` images in [0, 1] to
             ``(N, D)`` (tasks 1 and 3; neural tasks: ``(N, neurons)`` to ``(N, D)``), or a
             ``module:callable`` string or checkpoint path (``--encoder`` of the CLI).
-            Its ``input_spec`` attribute, if any, gives its normalisation.
+            Its ``input_spec`` attribute, if any, gives its normalisation. A spec for a
+            neural task is built under seed 0 whatever the caller's random state, so the
+            weights that run are those its record fingerprints.
         tasks: ``"<task>/<setting>"`` names, e.g. ``["task1/roi-c1", "task3/roi-c1"]``
             (one name alone is one task).
         preset: the tasks' preset (``quick``: minutes on a CPU; ``paper``; ``None``).
@@ -309,17 +325,27 @@ def load_results(path: str | Path) -> Results:
     """The results under ``path``: a folder of ``cells/<id>/metrics.json`` (from
     :func:`evaluate` or ``mtneuro bench``), a run folder or one ``metrics.json``.
 
+    A folder's cells that are not complete (failed or skipped), whose records do not read,
+    or that the report leaves out (of an earlier suite run there, or defined otherwise by
+    the suite run there last) are not in the results; a ``UserWarning`` names them.
+
     Raises:
         NoResultsError: ``path`` is none of these, or the record of a run that scores no
             task (``mtneuro pretrain``) (a ``ConfigError`` and a ``FileNotFoundError``).
     """
     path = Path(path)
     if (path / "cells").is_dir():
-        records = [r for r in load_records(path) if r.get("status") == "complete"]
-        if not records:
+        unreadable: list[tuple[str, str]] = []
+        left_out: list[str] = []
+        records = load_records(path, unreadable, left_out)
+        complete = [r for r in records if r.get("status") == "complete"]
+        if not complete:
             raise NoResultsError(f"load_results: {path}/cells holds no complete cell record "
                                  "(none written yet, or only failed or skipped cells)")
-        return Results([load_result(path / r["_dir"]) for r in records])
+        others = [r for r in records if r.get("status") != "complete"]
+        if others or unreadable or left_out:  # the table must not pass for the whole folder
+            warnings.warn(_not_loaded_line(path, others, unreadable, left_out), stacklevel=2)
+        return Results([load_result(path / r["_dir"]) for r in complete])
     if not (path / "metrics.json" if path.is_dir() else path).is_file():
         found = ("a folder with neither cells/ nor metrics.json" if path.is_dir()
                  else "no such file or folder")
@@ -336,3 +362,28 @@ def load_results(path: str | Path) -> Results:
     if problem is not None:  # a pretrain run's record would be one row with no numbers
         raise NoResultsError(f"load_results: {path}: {problem}")
     return Results([result])
+
+
+def _not_loaded_line(path: Path, incomplete: list[dict[str, Any]],
+                     unreadable: list[tuple[str, str]], left_out: list[str]) -> str:
+    """What :func:`load_results` leaves out of ``path``'s cells, and where to see why."""
+    parts = []
+    if incomplete:
+        cells = [(r.get("cell") or {}).get("id", r["_dir"]) for r in incomplete]
+        parts.append(f"{len(incomplete)} not complete (" + _first_few(
+            [f"{cell} {r.get('status') or 'of no status'}" for cell, r in zip(cells, incomplete)])
+            + ")")
+    if unreadable:
+        parts.append(f"{len(unreadable)} unreadable ("
+                     + _first_few([f"{where}: {why.splitlines()[0]}"
+                                   for where, why in unreadable]) + ")")
+    if left_out:  # as the report does: kept on disk, not averaged in
+        parts.append(left_out_line(path, left_out))
+    return (f"load_results: {path}/cells: not in these results: {'; '.join(parts)}. "
+            f"`mtneuro report {path}` lists each and why; `mtneuro bench --resume` (with the "
+            "suite and --out that wrote them) reruns the cells not complete or unreadable")
+
+
+def _first_few(items: list[str], shown: int = 3) -> str:
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more

@@ -103,8 +103,9 @@ def test_the_card_names_unused_settings_apart_from_changed_ones() -> None:
                                     hidden=(32,), steps=100))
     lines = card["deviations"]
     assert "settings other than mtneuro's defaults: hidden (32,) (default (64, 64, 64))" in lines
-    assert "mined_weight not used: they are settings of MYOW's mining" in lines
-    assert not any("mined_weight 0.3" in line for line in lines)
+    # an unused setting changes nothing: a note, not a deviation
+    assert card["notes"] == ["mined_weight not used: they are settings of MYOW's mining"]
+    assert not any("mined_weight" in line for line in lines)
     myow = neural_card(NeuralConfig(data="chewie-1", steps=100))["deviations"]
     assert any(line.startswith("MYOW's mined-loss ramp ends at step 130") for line in myow)
 
@@ -115,11 +116,12 @@ def test_the_card_of_a_run_names_no_setting_nobody_gave() -> None:
 
     for method in ("pca", "raw", "byol", "supervised", "myow"):
         resolved = resolve(NeuralConfig(data="chewie-1", method=method), "reach")
-        lines = neural_card(resolved)["deviations"]
+        card = neural_card(resolved)
+        lines = card["deviations"] + card["notes"]
         assert not any("not used" in line or "settings other" in line for line in lines), lines
     given = resolve(NeuralConfig(data="chewie-1", method="pca", guard=5), "reach")
-    assert ("guard not used: only split block has a guard gap (this run: trial)"
-            in neural_card(given)["deviations"])
+    assert neural_card(given)["notes"] == [
+        "guard not used: only split block has a guard gap (this run: trial)"]
 
 
 def test_a_ramp_that_reaches_full_weight_only_after_the_last_step_is_named() -> None:

@@ -164,7 +164,8 @@ def test_paper_probe_scores_the_four_corners_of_every_test_tile(probe_inputs):
 
 def test_task1_cards():
     exact = task1_card(task1_config(method="supervised", source="bossdb"))
-    assert exact == {"protocol": {"name": "task1-paper", "version": 1}, "deviations": []}
+    assert exact == {"protocol": {"name": "task1-paper", "version": 1}, "deviations": [],
+                     "notes": []}
     c2 = task1_card(task1_config(method="supervised", source="bossdb", setting="roi-c2"))
     assert c2["deviations"] == [SUBVOLUME_NOTE]
     phantom = task1_card(task1_config(method="supervised", epochs=5))["deviations"]

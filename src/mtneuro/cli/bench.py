@@ -43,12 +43,18 @@ JOBS = _Jobs()
 
 
 def card_lines(card: dict) -> list[str]:
-    """A protocol card as indented lines: comparable, or one line per deviation."""
+    """A protocol card as indented lines: comparable, or one line per deviation; then its
+    notes (a card written before notes existed has none), which are not counted."""
+    from mtneuro.tasks.protocol import NOTES_HEAD
+
     head = f"    protocol {card['protocol']['name']} v{card['protocol']['version']}"
     if not card["deviations"]:
-        return [f"{head}: the published protocol, comparable"]
-    lines = [f"{head}, {len(card['deviations'])} deviation(s) from the reference protocol:"]
-    return lines + [f"      - {d}" for d in card["deviations"]]
+        lines = [f"{head}: the published protocol, comparable"]
+    else:
+        lines = [f"{head}, {len(card['deviations'])} deviation(s) from the reference protocol:"]
+        lines += [f"      - {d}" for d in card["deviations"]]
+    notes = card.get("notes") or []
+    return lines + ([f"    {NOTES_HEAD}"] + [f"      - {n}" for n in notes] if notes else [])
 
 
 def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> None:

@@ -45,6 +45,7 @@ from mtneuro.report.no_report import no_records_message
 from mtneuro.report.published import published_sources
 from mtneuro.report.run_records import load_run_record, run_line
 from mtneuro.report.summary_chart import Intervals, plot_summary, row_kind
+from mtneuro.tasks.protocol import NOTES_HEAD
 
 FIGURES_DIR = "report_figures"
 _CSS = """
@@ -107,8 +108,8 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def _card_notes(table: LeaderboardTable) -> list[tuple[str, str, list[str]]]:
-    """(row title, protocols, deviations) of our rows, for the text under a table."""
+def _card_notes(table: LeaderboardTable) -> list[tuple[str, str, list[str], list[str]]]:
+    """(row title, protocols, deviations, notes) of our rows, for the text under a table."""
     out = []
     for row in table.rows:
         if row.kind != OURS or row.card is None:
@@ -119,7 +120,7 @@ def _card_notes(table: LeaderboardTable) -> list[tuple[str, str, list[str]]]:
         if row.card.missing:
             lines.append(f"{row.card.missing} cell(s) without a protocol card (written before "
                          "cards existed): comparability unknown")
-        out.append((title, protocols, lines))
+        out.append((title, protocols, lines, list(row.card.notes)))
     return out
 
 
@@ -140,10 +141,12 @@ def _markdown_table(table: LeaderboardTable) -> str:
                  + [value_text(table, row, k) for k in table.metrics])
         lines.append("| " + " | ".join(_markdown_cell(c) for c in cells) + " |")
     cards = []
-    for title, protocols, deviations in _card_notes(table):
+    for title, protocols, deviations, card_notes in _card_notes(table):
         cards.append(f"- {title}: protocol {protocols}; "
                      + ("published protocol, comparable" if not deviations else "deviations:"))
         cards += [f"  - {d}" for d in deviations]
+        # a paragraph of the row's item (blank line, indented): not one more deviation
+        cards += ["", f"  {NOTES_HEAD}", *[f"  - {n}" for n in card_notes]] if card_notes else []
     notes = [f"- {r.method} ({r.kind}): {r.note}" for r in table.rows if r.note]
     return "\n".join([f"## {table.title}", "", *lines, "", "Protocol cards of our rows:", "",
                       *cards, "", *notes])
@@ -206,13 +209,15 @@ def _html_table(table: LeaderboardTable) -> str:
                    f"<td class=l>{verdict}</td>{values}</tr>")
     out.append("</table></div>")
     cards = []
-    for title, protocols, deviations in _card_notes(table):
+    for title, protocols, deviations, card_notes in _card_notes(table):
         items = "".join(f"<li>{html.escape(d)}</li>" for d in deviations)
         verdict = "published protocol, comparable" if not deviations else "deviations:"
+        noted = "".join(f"<li>{html.escape(n)}</li>" for n in card_notes)
         cards.append(f"<li><b>{html.escape(title)}</b>: protocol {html.escape(protocols)}; "
-                     f"{verdict}{f'<ul>{items}</ul>' if items else ''}</li>")
+                     f"{verdict}{f'<ul>{items}</ul>' if items else ''}"
+                     f"{f'{NOTES_HEAD}<ul>{noted}</ul>' if noted else ''}</li>")
     if cards:
-        count = sum(len(d) for _, _, d in _card_notes(table))
+        count = sum(len(d) for _, _, d, _ in _card_notes(table))
         out.append(f"<details><summary class=note>Protocol cards of our rows ({count} deviation(s) "
                    f"from the published protocol in all; click to open)</summary><ul class=card>"
                    f"{''.join(cards)}</ul></details>")

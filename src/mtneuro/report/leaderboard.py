@@ -149,12 +149,14 @@ class RowCard:
     Attributes:
         protocols: ``"<name> v<version>"`` of the cells' cards.
         deviations: every deviation of any cell, in first-seen order.
+        notes: every note of any cell (shown, never counted against comparability), likewise.
         missing: cells whose record has no card (written before cards existed).
         unchecked: cells of a task without a card builder (:data:`UNCHECKED`).
     """
 
     protocols: list[str] = field(default_factory=list)
     deviations: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     missing: int = 0
     unchecked: int = 0
 
@@ -311,6 +313,8 @@ def row_card(records: list[dict[str, Any]]) -> RowCard:
         name = f"{protocol.get('name')} v{protocol.get('version')}"
         card.protocols += [name] if name not in card.protocols else []
         card.deviations += [d for d in record["deviations"] if d not in card.deviations]
+        # a record written before cards had notes has none
+        card.notes += [n for n in record.get("notes") or [] if n not in card.notes]
     return card
 
 

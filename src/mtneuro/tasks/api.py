@@ -46,7 +46,7 @@ SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
 #: Top-level keys of a record that :class:`Result` holds in its own fields.
 _RESULT_KEYS = ("schema_version", "task", "setting", "method", "source", "config", "metrics",
-                "headline", "wall_s", "protocol", "deviations", "figures")
+                "headline", "wall_s", "protocol", "deviations", "notes", "figures")
 
 #: A preset: config values, or a function of the explicit values returning them (for
 #: presets that depend on another choice, e.g. task 2's on the model's dimension).
@@ -143,8 +143,8 @@ class Task:
         methods: valid methods (empty: any).
         presets: preset name -> :data:`Preset`.
         run: ``run(config, *, encoder=None) -> Result``, or its ``"module:function"``.
-        card: ``card(config, source) -> {"protocol", "deviations"}`` (source: the data's
-            ``describe()``, or ``None`` before the run).
+        card: ``card(config, source) -> {"protocol", "deviations", "notes"}`` (source:
+            the data's ``describe()``, or ``None`` before the run).
         headline: ``headline(metrics) -> {name: float}``, the numbers the leaderboard and
             :meth:`mtneuro.Results.table` show, keyed like :mod:`mtneuro.report.published`.
         fields: ``fields(setting, method, seed) -> config values`` of one bench cell
@@ -258,8 +258,9 @@ class Task:
         """The :class:`Result` of a run of ``config``: headline and card computed here. The
         card is the config's (as a dry run shows it) plus ``deviations`` only the run could
         know (e.g. fewer PCA components than asked, from fewer training samples)."""
-        card = self.protocol_card(config, source)
-        card = {**card, "deviations": [*card["deviations"], *deviations]}
+        card = self.protocol_card(config, source)  # a plugin's card may have no notes
+        card = {**card, "deviations": [*card["deviations"], *deviations],
+                "notes": list(card.get("notes") or [])}
         return Result(task=self.name, setting=setting, method=method, metrics=dict(metrics),
                       headline=self.headline_of(metrics), config=to_dict(config),
                       source=dict(source) if source is not None else None,
@@ -277,7 +278,7 @@ class Result:
         config: the validated config as plain data.
         source: provenance of the data (a volume source's ``describe()``, a recording's
             files and SHA-256).
-        card: the protocol card, ``{"protocol": {"name", "version"}, "deviations": [...]}``.
+        card: the protocol card, ``{"protocol": {"name", "version"}, "deviations", "notes"}``.
         wall_s: wall-clock seconds of the run (and its figures, when recorded).
         figures: figure files, relative to the run's folder.
         artefacts: arrays for figures (test predictions, examples); never serialised.
@@ -339,7 +340,9 @@ class Result:
         headline = data.get("headline")
         if headline is None:
             headline = _headline_of_old_record(str(data["task"]), metrics)
-        card = {k: data[k] for k in ("protocol", "deviations") if k in data}
+        card = {k: data[k] for k in ("protocol", "deviations", "notes") if k in data}
+        if "deviations" in card:  # a record written before cards had notes has none
+            card.setdefault("notes", [])
         return cls(
             task=str(data["task"]),
             setting=str(data.get("setting") or cell.get("setting")

@@ -6,7 +6,9 @@ Every ``metrics.json`` written by a task command or a bench cell carries a card:
   followed (the version changes whenever that preset's definition does);
 * ``deviations``: plain sentences, one per way the run differs from the protocol of
   the published numbers, citing the reference file and line; empty when the run is
-  exactly the published protocol on the published data.
+  exactly the published protocol on the published data;
+* ``notes``: plain sentences that describe the run without making it incomparable (a
+  given setting the run does not use); shown after the deviations, never counted.
 
 Data count as well as method: a synthetic or one-slice source, or sub-volumes B-D
 (:data:`SUBVOLUME_NOTE`), make numbers incomparable as surely as another optimiser.
@@ -31,15 +33,19 @@ SUBVOLUME_NOTE = (
 SUBVOLUME_SETTINGS = ("roi-c2", "roi-c3")
 #: Protocol name of a card for a config no card builder knows (e.g. a plugin task).
 UNCHECKED = "unchecked"
+#: Heads a card's notes wherever it is shown (they are not deviations).
+NOTES_HEAD = "notes (not deviations):"
 _DATA = {
     "phantom": "data: the synthetic phantom volume, not the real one (BossDB prasad2020)",
     "slice": "data: the one real slice z=309 (64 x 64 windows of one slice), not the real volume",
 }
 
 
-def card(name: str, version: int, deviations: list[str]) -> dict[str, Any]:
-    """The two ``metrics.json`` keys of a card."""
-    return {"protocol": {"name": name, "version": int(version)}, "deviations": list(deviations)}
+def card(name: str, version: int, deviations: list[str],
+         notes: Sequence[str] = ()) -> dict[str, Any]:
+    """The three ``metrics.json`` keys of a card (``notes`` is written even when empty)."""
+    return {"protocol": {"name": name, "version": int(version)},
+            "deviations": list(deviations), "notes": list(notes)}
 
 
 def components_used(requested: int, per_seed: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -278,9 +284,9 @@ _OWN_LINES = {"data", "data_root", "method", "seed", "split", "folds", "guard", 
 def _changed_settings(config: Any, resolved: Any, kind: str) -> list[str]:
     """One line naming every model or training setting that differs from mtneuro's default
     for this kind and method (a tuned run is not the default one the rows compare), then
-    the given settings the run leaves unused or uses in part."""
+    the given settings the run uses in part (those it leaves unused are the card's notes)."""
     from mtneuro.tasks.neural.config import resolve
-    from mtneuro.tasks.neural.unused import given_settings, unused_keys, unused_settings
+    from mtneuro.tasks.neural.unused import given_settings, partly_used_settings, unused_keys
 
     default = resolve(type(config)(data=config.data, method=config.method), kind)
     unused = unused_keys(config, kind)  # named on their own line, not as a changed setting
@@ -288,7 +294,7 @@ def _changed_settings(config: Any, resolved: Any, kind: str) -> list[str]:
                f"{_text(getattr(default, name))})" for name in given_settings(config, kind)
                if name not in _OWN_LINES | unused]
     lines = [f"settings other than mtneuro's defaults: {', '.join(changed)}"] if changed else []
-    return lines + unused_settings(config, kind)
+    return lines + partly_used_settings(config, kind)
 
 
 def neural_card(config: Any) -> dict[str, Any]:
@@ -299,6 +305,7 @@ def neural_card(config: Any) -> dict[str, Any]:
     if kind is None:
         return card("neural", NEURAL_VERSION, [f"recording {config.data}: no reference run"])
     from mtneuro.tasks.neural.config import resolve
+    from mtneuro.tasks.neural.unused import not_used_settings
 
     resolved = resolve(config, kind)
     epochs, optimizer, lr, where, in_steps = _NEURAL_REFERENCE[kind]
@@ -344,4 +351,5 @@ def neural_card(config: Any) -> dict[str, Any]:
     if kind == "sleep" and resolved.split == "block" and (resolved.guard or 0) > 0:
         out.append(f"split: contiguous blocks with a {resolved.guard}-bin guard gap dropped "
                    "between splits (reference: no gap, myow/data/rodent_neural_dataset.py)")
-    return card(f"neural-{kind}", NEURAL_VERSION, out)
+    # a given setting the run does not use changes nothing: noted, the run stays comparable
+    return card(f"neural-{kind}", NEURAL_VERSION, out, not_used_settings(config, kind))

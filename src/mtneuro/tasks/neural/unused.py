@@ -46,10 +46,22 @@ def unused_settings(config: NeuralConfig, kind: str, n_train: int | None = None)
         n_train: training bins, when known: the batch is capped at them and ``epochs``
             count passes over them.
     """
-    lines = [f"{', '.join(keys)} not used: {why}" for keys, why in _unused(config, kind)]
-    if config.method == "myow":
-        lines += _partly_used(resolve(config, kind), n_train)
-    return lines
+    return not_used_settings(config, kind) + partly_used_settings(config, kind, n_train)
+
+
+def not_used_settings(config: NeuralConfig, kind: str) -> list[str]:
+    """The lines of :func:`unused_settings` for settings the run does not use at all: they
+    change nothing, so a protocol card notes them without counting them as deviations."""
+    return [f"{', '.join(keys)} not used: {why}" for keys, why in _unused(config, kind)]
+
+
+def partly_used_settings(config: NeuralConfig, kind: str, n_train: int | None = None
+                         ) -> list[str]:
+    """The lines of :func:`unused_settings` for settings MYOW uses only in part: the run
+    then differs from the one asked for."""
+    if config.method != "myow":
+        return []
+    return _partly_used(resolve(config, kind), n_train)
 
 
 def unused_keys(config: NeuralConfig, kind: str) -> set[str]:
