@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mtneuro.report.leaderboard import STANDALONE_RUN
 from mtneuro.report.results import read_json_object
+from mtneuro.report.run_records import recorded_seeds
 
 
 def no_records_message(out: Path, unreadable: list[tuple[str, str]], run_problem: str = "") -> str:
@@ -47,7 +48,7 @@ def _suite_of_run(record_path: Path) -> str | None:
     record = read_json_object(record_path) or {}
     config = record.get("config") if isinstance(record.get("config"), dict) else {}
     task, setting, method = (record.get(k) for k in ("task", "setting", "method"))
-    seeds = config.get("seeds") or ([config["seed"]] if config.get("seed") is not None else None)
+    seeds = recorded_seeds(config)
     if not (isinstance(task, str) and isinstance(setting, str) and isinstance(method, str)
             and seeds):
         return None

@@ -31,11 +31,24 @@ def cell_record(result: Result) -> dict[str, Any]:
     record = result.to_json()
     cell = record.get("cell") or {"task": result.task, "setting": result.setting,
                                   "method": result.method, "id": f"{result.task}-{result.setting}"}
+    seeds = recorded_seeds(record.get("config"))
+    if "seed" not in cell and len(seeds) == 1:  # its figures draw that seed: captions say so
+        cell = {**cell, "seed": seeds[0]}
     record = {**record, "cell": cell, "status": record.get("status", "complete"), "_dir": "."}
     seeds = None if result.record.get("cell") else seed_headlines(result)
     if seeds is not None:
         record["seed_headlines"] = [headline for _, headline in seeds]
     return record
+
+
+def recorded_seeds(config: Any) -> list[Any]:
+    """The seeds a run's recorded ``config`` ran: its ``seeds``, or its one ``seed``
+    (``mtneuro neural``'s config); ``[]`` where it names none."""
+    if not isinstance(config, dict):
+        return []
+    if config.get("seeds"):
+        return list(config["seeds"])
+    return [config["seed"]] if config.get("seed") is not None else []
 
 
 def seed_headlines(result: Result) -> list[tuple[Any, dict[str, float | None]]] | None:
