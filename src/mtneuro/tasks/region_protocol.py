@@ -233,14 +233,16 @@ def _resized_deviations(config: Any, recipe: RegionRecipe) -> list[str]:
     size = recipe.input_size
     scored = f"{size // 2}-px quadrant crops" if recipe.test_input == "quadrants" else "whole"
     if config.method in SUPERVISED_METHODS:
+        bn = ("BatchNorm statistics recomputed on the training tiles each epoch, "
+              if recipe.recalibrate_bn else "")
         return [*_mixup(config),
                 f"tiles resized to {size} px, tested as {scored} (reference: whole 256-px tiles, "
                 "scripts/task1_sup.py:22-24,143-149)",
                 f"SGD lr {recipe.lr}, momentum {recipe.momentum}, weight decay "
                 f"{recipe.weight_decay}, batch {recipe.batch_size}, {recipe.epochs} epochs, cosine "
-                "decay, random flips, normalised inputs, best validation epoch (reference: plain "
-                "SGD lr 0.01, batch 8, 1 epoch, constant rate, no augmentation, [0, 1] inputs, "
-                f"last epoch; {_SUP}:5-11)"]
+                f"decay, random flips, normalised inputs, {bn}best validation epoch (reference: "
+                "plain SGD lr 0.01, batch 8, 1 epoch, constant rate, no augmentation, [0, 1] "
+                f"inputs, running BatchNorm statistics, last epoch; {_SUP}:5-11)"]
     if config.method in PIXEL_METHODS:
         return [f"no task-1 PCA / NMF script was released: tiles resized to {size} px, "
                 f"{scored}, logistic regression with C chosen on validation crops"]

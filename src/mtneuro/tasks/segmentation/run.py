@@ -30,7 +30,7 @@ from mtneuro.data.datasets import SegmentationTileDataset
 from mtneuro.data.sources import open_source
 from mtneuro.data.sources.base import VolumeSource
 from mtneuro.data.spec import REGIONS, segmentation_setting
-from mtneuro.devices import resolve_device
+from mtneuro.devices import resolve_device, with_run_device
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, model_dim
 from mtneuro.models.segmentation_2d import IMAGENET
@@ -297,6 +297,7 @@ def run(config: Task2Config, *, encoder: nn.Module | None = None,
     from mtneuro.tasks.segmentation.task import TASK2
 
     started = time.perf_counter()
+    config = with_run_device(config)  # its record names the device it ran on, not "auto"
     if resume and workdir is not None:
         check_finished_run(config, Path(workdir))
     checkpoints = Path(workdir) / "checkpoints" if workdir is not None else None
