@@ -10,9 +10,11 @@ versions 1 and 2 are read (:data:`mtneuro.tasks.api.READABLE_SCHEMAS`).
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import platform
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,9 +42,39 @@ def code_version() -> str:
 
 
 def stamp() -> dict[str, Any]:
-    """When, with which code, which Python and how many torch CPU threads a record is written."""
+    """When, with which code, which Python and torch, on which CPU and how many torch CPU
+    threads a record is written: trained numbers repeat to the last digit only on the same
+    CPU family and versions (docs/neural.md), so a record says where it was made."""
     return {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "code_version": code_version(),
-            "python": platform.python_version(), "torch_threads": torch_threads()}
+            "python": platform.python_version(), "torch": _torch_version(), "cpu": cpu_model(),
+            "torch_threads": torch_threads()}
+
+
+def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """The CPU's model name (``cpuinfo``, else what :mod:`platform` knows), with the vector
+    instructions torch's kernels use here when torch is loaded (``AVX2``, ...)."""
+    name = ""
+    try:
+        lines = Path(cpuinfo).read_text().splitlines()
+        name = next((line.split(":", 1)[1].strip() for line in lines
+                     if line.startswith("model name")), "")
+    except OSError:
+        pass
+    name = name or platform.processor() or platform.machine() or "unknown"
+    torch = sys.modules.get("torch")  # not imported for it: a record of no torch run
+    if torch is not None:
+        name += f" ({torch.backends.cpu.get_cpu_capability()})"
+    return name
+
+
+def _torch_version() -> str | None:
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return str(torch.__version__)
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def write_json_atomic(path: str | Path, payload: Any) -> Path:
