@@ -219,7 +219,19 @@ def set_torch_threads(threads: int | None = None) -> int:
             torch.set_num_interop_threads(threads)
         except RuntimeError:  # already set, or parallel work started: torch allows it once
             pass
+    limit_blas_threads(threads)
     return threads
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Cap the thread pool of numpy's BLAS (OpenBLAS, MKL) at ``threads``: it sizes itself to
+    every core when numpy loads, so without this a one-thread bench worker multiplies
+    matrices (the phantom's rendering) on two threads beside its neighbour, and a command on
+    a loaded machine on as many threads as it has cores."""
+    import numpy  # noqa: F401 - loads the BLAS, so that the limit reaches it
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=max(1, int(threads)), user_api="blas")
 
 
 def torch_threads() -> int | None:

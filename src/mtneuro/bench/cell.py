@@ -56,6 +56,7 @@ from mtneuro.registry import import_object
 from mtneuro.report.record import run_and_record, write_result
 from mtneuro.report.results import read_json_object, write_metrics
 from mtneuro.tasks.api import RunSkipped, Task
+from mtneuro.threads import limit_blas_threads
 
 BENCH_SCHEMA_VERSION = 1
 CELLS_DIR = "cells"
@@ -301,6 +302,7 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
             os.environ[name] = str(threads)
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(threads)
+        limit_blas_threads(threads)  # numpy's BLAS took every core when it loaded
     started = time.perf_counter()
     directory = cell_dir(out_dir, cell.id)
     directory.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,35 @@
+"""The thread count a command or bench cell chooses reaches numpy's BLAS too: its pool sizes
+itself to every core when numpy loads, so a one-thread bench worker used to multiply matrices
+(the phantom's rendering) on all cores beside its neighbour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from mtneuro.threads import limit_blas_threads, set_torch_threads
+
+
+def _blas_threads() -> set[int]:
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+@pytest.fixture(autouse=True)
+def _restore_limits():
+    assert np.ones(1).sum() == 1  # numpy's BLAS loaded
+    if not _blas_threads():
+        pytest.skip("numpy here uses no BLAS library threadpoolctl can see")
+    with threadpool_limits(limits=2, user_api="blas"):  # as numpy loads on 2 cores
+        yield
+
+
+def test_the_torch_thread_count_is_the_blas_one_too() -> None:
+    assert _blas_threads() == {2}
+    set_torch_threads(1)
+    assert _blas_threads() == {1}
+
+
+def test_a_cell_limit_of_zero_still_leaves_one_thread() -> None:
+    limit_blas_threads(0)
+    assert _blas_threads() == {1}
