@@ -340,9 +340,8 @@ class Result:
         headline = data.get("headline")
         if headline is None:
             headline = _headline_of_old_record(str(data["task"]), metrics)
-        card = {k: data[k] for k in ("protocol", "deviations", "notes") if k in data}
-        if "deviations" in card:  # a record written before cards had notes has none
-            card.setdefault("notes", [])
+        card = {**({"notes": []} if "deviations" in data else {}),  # none in older records
+                **{k: data[k] for k in ("protocol", "deviations", "notes") if k in data}}
         return cls(
             task=str(data["task"]),
             setting=str(data.get("setting") or cell.get("setting")
@@ -398,6 +397,4 @@ def to_jsonable(value: Any) -> Any:
 
 
 def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
