@@ -115,7 +115,7 @@ def load_run_record(run_dir: str | Path) -> dict[str, Any]:
     if problem is not None:
         raise DataError(f"{path}: {problem}")
     record = cell_record(result)
-    for seed in record["config"].get("seeds") or []:  # `mtneuro neural`'s seed-<S>/ folders
+    for seed in recorded_seeds(record["config"]):  # `mtneuro neural`'s seed-<S>/ folders
         seed_record = read_json_object(Path(run_dir) / f"seed-{seed}" / "metrics.json") or {}
         names = seed_record.get("figures") if isinstance(seed_record.get("figures"), list) else []
         record["figures"] += [f"seed-{seed}/{name}" for name in names if isinstance(name, str)]
@@ -144,7 +144,7 @@ def scores_no_task(result: Result, run_dir: str | Path, *, python: bool = False)
 def run_line(record: dict[str, Any]) -> str:
     """One line saying that a report's cell is one task command's run
     (:func:`load_run_record`) and what its row's n counts."""
-    seeds = record["config"].get("seeds") or []
+    seeds = recorded_seeds(record["config"])
     if len(seeds) < 2:
         over = ""
     elif record.get("seed_headlines"):

@@ -3,9 +3,10 @@
 ``--resume`` finishes an interrupted run with the settings it started with. A run that has
 finished holds its ``metrics.json``; resuming it with other settings would score it anew and
 replace what it measured, so :func:`check_finished_run` refuses that, naming every changed
-key, and with the same settings there is nothing to do (:class:`RunFinished`). Values the run fills in itself (``dim`` from the model, a 3D ``depth`` of 8, the
-inference ``window`` = the training crop) are compared as filled in, so leaving one out and
-giving the value it stands for are the same setting.
+key, and with the same settings there is nothing to do (:class:`RunFinished`). Values the
+run fills in itself (``dim`` from the model, a 3D ``depth`` of 8, the inference ``window`` =
+the training crop) are compared as filled in, so leaving one out and giving the value it
+stands for are the same setting.
 """
 
 from __future__ import annotations
