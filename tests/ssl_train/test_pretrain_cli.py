@@ -76,9 +76,13 @@ def test_quick_preset_is_valid_and_small():
 
 
 def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkeypatch):
-    # two epochs of the quick preset (4 steps each) are enough to test resuming
+    # two epochs of the quick preset (4 steps each) are enough to test resuming, with a
+    # checkpoint after each (the preset writes every 5th)
+    every_epoch = tmp_path / "every_epoch.yaml"
+    every_epoch.write_text("checkpoint_every: 1\n")
     args = ["pretrain", "--method", "myow", "--source", "phantom", "--quick", "--quiet",
-            "--epochs", "2", "--device", "auto", "--out", str(tmp_path / "run")]
+            "--epochs", "2", "--device", "auto", "--out", str(tmp_path / "run"),
+            "--config", str(every_epoch)]
     original = trainer_module.Trainer._run_epoch
 
     def interrupted(self, epoch, *args):

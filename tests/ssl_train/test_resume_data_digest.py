@@ -44,9 +44,12 @@ def test_resume_on_changed_images_is_refused_and_on_the_same_ones_goes_on(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     root, out = tmp_path / "images", tmp_path / "run"
     _images(root, 7)
+    every_epoch = tmp_path / "every_epoch.yaml"  # the quick preset writes every 5th epoch
+    every_epoch.write_text("checkpoint_every: 1\n")
     args = ["pretrain", "--method", "byol", "--source", "folder", "--source-param",
             f"root={root}", "--source-param", "channels=1", "--source-param", "image_size=32",
-            "--quick", "--quiet", "--epochs", "2", "--batch-size", "4", "--out", str(out)]
+            "--quick", "--quiet", "--epochs", "2", "--batch-size", "4", "--out", str(out),
+            "--config", str(every_epoch)]
     _interrupted_run(args, monkeypatch)
     _images(root, 8)  # edited in place: same count, same settings
     capsys.readouterr()

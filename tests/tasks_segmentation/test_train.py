@@ -104,7 +104,8 @@ def _dropout_net() -> nn.Module:
                          nn.Conv2d(8, 3, 1))
 
 
-def _run(tmp_path, interrupt_at=None, resume=False, fingerprint=None, net=_tiny_net):
+def _run(tmp_path, interrupt_at=None, resume=False, fingerprint=None, net=_tiny_net,
+         **settings_values):
     torch.manual_seed(0)  # as run_task2: seed, then build the model, then train
     model = net()
     images, masks = _tiles()
@@ -118,9 +119,9 @@ def _run(tmp_path, interrupt_at=None, resume=False, fingerprint=None, net=_tiny_
             return real(e)
 
         batches.epoch = epoch
-    settings = TrainSettings(
-        epochs=3, optimizer="sgd", lr=0.1, class_weights="balanced", loss="dice_ce"
-    )
+    settings = TrainSettings(**{"epochs": 3, "optimizer": "sgd", "lr": 0.1,
+                                "class_weights": "balanced", "loss": "dice_ce",
+                                **settings_values})
     history = train_segmentation(
         model,
         batches,
@@ -201,3 +202,48 @@ def test_nan_loss_stops_training_and_names_the_checkpoint_it_keeps(tmp_path):
         train_segmentation(Broken(), batches, TrainSettings(epochs=3, lr=0.01), n_classes=3,
                            checkpoint=path, quiet=True)
     assert torch.load(path, weights_only=True)["epoch"] == 1
+
+
+def test_checkpoint_every_writes_every_nth_epoch_and_the_last(tmp_path, monkeypatch):
+    """5 epochs, every 2nd: written after epochs 2, 4 and 5; a run stopped in epoch 4
+    resumes from epoch 2, with other checkpoint_every, to an uninterrupted run's weights."""
+    import mtneuro.tasks.segmentation.train as train_module
+
+    written = []
+    real_save = train_module.save_state
+    monkeypatch.setattr(train_module, "save_state",
+                        lambda path, state: (written.append(state["epoch"]),
+                                             real_save(path, state)))
+    straight, history = _run(tmp_path / "a", epochs=5, checkpoint_every=2)
+    assert written == [2, 4, 5]
+    written.clear()
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "b", interrupt_at=3, epochs=5, checkpoint_every=2)
+    assert written == [2]
+    resumed, history_b = _run(tmp_path / "b", resume=True, epochs=5, checkpoint_every=1)
+    assert history_b["resumed_from_epoch"] == 2 and written == [2, 3, 4, 5]
+    assert history_b["loss_per_epoch"] == history["loss_per_epoch"]
+    for key, value in straight.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
+
+
+def test_nan_loss_names_the_last_checkpoint_written_not_the_last_epoch(tmp_path):
+    images, masks = _tiles()
+    batches = CropBatches(images, masks, batch_size=2, crop=8)
+
+    class Broken(nn.Module):  # finite for three epochs, NaN in the fourth
+        def __init__(self):
+            super().__init__()
+            self.w, self.calls = nn.Parameter(torch.ones(1)), 0
+
+        def forward(self, x):
+            self.calls += 1
+            factor = float("nan") if self.calls > 3 * len(batches) else 1.0
+            return torch.cat([x, x, x], dim=1) * self.w * factor
+
+    path = tmp_path / "seed0.pt"
+    with pytest.raises(TrainingError, match=r"loss became nan at epoch 4; training stopped, "
+                                            r"the checkpoint of epoch 2 is kept in "):
+        train_segmentation(Broken(), batches, TrainSettings(epochs=5, lr=0.01, checkpoint_every=2),
+                           n_classes=3, checkpoint=path, quiet=True)
+    assert torch.load(path, weights_only=True)["epoch"] == 2

@@ -73,6 +73,10 @@ class TrainSettings(CheckedConfig):
             ``benchmarks/channels_last.py``).
             Results agree with NCHW to float rounding, not bit for bit, so the checkpoint
             records it and ``--resume`` with the other value is refused.
+        checkpoint_every: epochs between training checkpoints (one is always written after
+            the last epoch); what an interrupted run can lose, against the time and disk
+            each write of the model and optimiser state costs. Not part of the run: a
+            resume may change it.
     """
 
     epochs: int = field(default=5, metadata=positive())
@@ -94,7 +98,7 @@ class TrainSettings(CheckedConfig):
     amp: Literal[AMP_MODES] = "auto"
     retain_cpu_memory: bool = True
     channels_last: bool = True
-
+    checkpoint_every: int = field(default=1, metadata=positive())
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                 "optimizer": "adamw",
                 "lr": 3e-3,
                 "loss": "dice_ce",
+                # seconds per epoch here, and every write is the whole model and optimiser
+                # state (~160 MB for the U-Net): the run's last epoch only
+                "checkpoint_every": 8,
             },
         },
         "3d": {

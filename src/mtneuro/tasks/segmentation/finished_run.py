@@ -27,7 +27,7 @@ from mtneuro.vocab import SEGMENTATION_MODEL_DIMS
 #: it measures (the training checkpoint lets a resume change them too). The source is judged
 #: by each checkpoint's record of the volume it describes, not by how its parameters are spelt.
 RESUME_MAY_CHANGE = frozenset({"device", "quiet", "eval_batch_size", "train.retain_cpu_memory",
-                               "source", "source_params"})
+                               "train.checkpoint_every", "source", "source_params"})
 #: Settings that change only how the trained models are scored.
 SCORING_SETTINGS = frozenset({"test_z_step", "window", "overlap", "examples_per_region"})
 

@@ -165,7 +165,8 @@ def train_segmentation(
         settings: see :class:`TrainSettings`.
         n_classes: number of classes (for the class weights).
         device: where to train; AMP is used when it is CUDA and ``settings.amp``.
-        checkpoint: file written after every epoch (``None``: no checkpoints).
+        checkpoint: file written every ``settings.checkpoint_every`` epochs and after the
+            last (``None``: no checkpoints).
         resume: continue from ``checkpoint`` if it exists.
         fingerprint: plain data identifying the run (model, classes, seed, ...); a
             checkpoint written under another fingerprint is refused on resume.
@@ -210,8 +211,9 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
     scheduler = make_schedule(optimizer, settings, total_steps)
     use_amp = dtype is not None
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and dtype == torch.float16)
-    # Retaining memory changes speed only, so a resumed run may switch it.
-    run_settings = {k: v for k, v in to_dict(settings).items() if k != "retain_cpu_memory"}
+    # Neither changes what is computed, so a resumed run may switch them.
+    run_settings = {k: v for k, v in to_dict(settings).items()
+                    if k not in ("retain_cpu_memory", "checkpoint_every")}
     record = plain_json({"settings": run_settings, "fingerprint": fingerprint or {}})
     history: list[float] = []
     start = 0
@@ -232,6 +234,7 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
         history, start = list(state["history"]), int(state["epoch"])
         restore_rng_state(state.get("rng"), device, path)
         resume_torch_threads(state.get("torch_threads"), str(path))
+    saved = start  # the epoch of the checkpoint on disk (0: none)
     guard = DivergenceGuard()
     guard.losses = list(history)
     progress = LoopProgress("task-2 training", (settings.epochs - start) * len(batches)
@@ -240,8 +243,8 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
         for epoch in range(start, settings.epochs):
             model.train()
             running, count = 0.0, 0
-            kept = (f"the checkpoint of epoch {epoch} is kept in {path}"
-                    if path is not None and epoch else "no checkpoint had been written")
+            kept = (f"the checkpoint of epoch {saved} is kept in {path}"
+                    if path is not None and saved else "no checkpoint had been written")
             for images, masks in batches.epoch(epoch):
                 images, masks = (
                     images.to(device, non_blocking=True),
@@ -267,7 +270,8 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                                                         f"loss {running / count:.4f}")
             history.append(running / max(count, 1))
             guard.check(model, optimizer, history[-1], f"epoch {epoch + 1}", lambda kept=kept: kept)
-            if path is not None:
+            if path is not None and ((epoch + 1) % settings.checkpoint_every == 0
+                                     or epoch + 1 == settings.epochs):
                 save_state(
                     path,
                     {
@@ -284,6 +288,7 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                         "rng": rng_state(device),
                     },
                 )
+                saved = epoch + 1
     return {
         "loss_per_epoch": history,
         "epochs": settings.epochs,
