@@ -23,7 +23,7 @@ from mtneuro.data.neural import (
     load_reach_npz,
     load_recording,
 )
-from mtneuro.errors import DataError
+from mtneuro.errors import ChecksumError, DataError
 
 
 def _reach(path: Path, **change: np.ndarray | None) -> Path:
@@ -116,7 +116,13 @@ def test_reach_targets_are_eight_directions_45_degrees_apart(tmp_path: Path) -> 
     ({"trial": np.array(3)}, r"trial must have shape \(9,\), got \(\)"),
     ({"trial": None}, "missing arrays trial"),
     ({"label": None}, "missing arrays label"),
-    ({"trial": np.repeat([7.0, 2.5, 9.0], [4, 3, 2])}, "trial: expected integers"),
+    ({"trial": np.repeat([7.0, 2.5, 9.0], [4, 3, 2])},
+     r"trial: expected integers, got 2\.5 at index \[4\]$"),
+    # a float64 rate beyond float32 would turn infinite in the cast and fail far from here
+    ({"firing_rates": np.where(np.eye(9, 3) > 0, 1e39, 1.0)},
+     r"firing_rates: 1e\+39 at index \[0, 0\] is beyond float32"),
+    ({"firing_rates": np.ones((3, 9))},
+     r"trial must have shape \(3,\), got \(9,\); firing_rates looks transposed"),
 ])
 def test_a_malformed_reach_file_is_refused_naming_the_array(tmp_path: Path, change: dict,
                                                              needle: str) -> None:
@@ -124,6 +130,30 @@ def test_a_malformed_reach_file_is_refused_naming_the_array(tmp_path: Path, chan
     with pytest.raises(DataError, match=needle) as err:
         load_file(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_file_of_the_other_numpy_format_is_named_as_such(tmp_path: Path) -> None:
+    npy_as_npz = tmp_path / "rates.npz"
+    np.save(tmp_path / "rates.npy", np.ones((4, 2)))
+    (tmp_path / "rates.npy").rename(npy_as_npz)
+    with pytest.raises(DataError, match=r"rates.npz: not a readable NumPy .npz file \(it is a "
+                                        r"NumPy .npy file named .npz"):
+        load_file(npy_as_npz)
+    npz_as_npy = _reach(tmp_path / "x.npz").rename(tmp_path / "m_fr_bins_n_4full.npy")
+    np.save(tmp_path / "m_behav_states_n_4full.npy", _STATES)
+    with pytest.raises(DataError, match=r"it is a NumPy .npz file named .npy"):
+        load_file(npz_as_npy)
+
+
+def test_an_own_pair_named_as_the_catalogued_one_is_not_checked_against_it(
+        tmp_path: Path) -> None:
+    """mouse-ca1's files have an empty prefix; a user's own pair may be named the same and
+    is only checked as a catalogued file where it sits as one (under neural/rodent/)."""
+    own = _sleep(tmp_path / "mine", _COUNTS, _STATES, prefix="")
+    assert load_file(own).n_bins == 5
+    placed = _sleep(tmp_path / "root" / "neural" / "rodent", _COUNTS, _STATES, prefix="")
+    with pytest.raises(ChecksumError):
+        load_file(placed)
 
 
 # ---------------------------------------------------------------- rodent sleep pairs
@@ -172,8 +202,13 @@ def test_a_folder_of_two_pairs_names_both_and_a_lone_file_names_its_partner(
 
 
 @pytest.mark.parametrize(("counts", "states", "needle"), [
-    (_COUNTS, np.array([0, 1, 3, 1, 0]), "states must be integers 0, 1, 2"),
-    (_COUNTS, np.array([0, 1, -1, 1, 0]), "states must be integers 0, 1, 2"),
+    (_COUNTS, np.array([0, 1, 3, 1, 0]),
+     r"states must be 0, 1 or 2, got 3 at index 2 \(1 of 5 values\)"),
+    (_COUNTS, np.array([0, 1, -1, 1, 3]),
+     r"states must be 0, 1 or 2, got -1 at index 2 \(2 of 5 values\)"),
+    (_COUNTS[0], _STATES, r"fr_bins_n_4full.npy: expected a \(neurons, bins\) counts array, "
+                          r"got shape \(5,\)"),
+    (_COUNTS, _STATES[None], r"expected a \(bins,\) states array, got shape \(1, 5\)"),
     (_COUNTS, np.array([0, 1, 2, 1]), r"disagree: shapes \(3, 5\) and \(4,\)"),
     (_COUNTS[:, :4], _STATES, r"disagree: shapes \(3, 4\) and \(5,\)"),
     (_COUNTS, np.array([0.0, 1.0, 1.5, 1.0, 0.0]), "expected integers"),
@@ -184,7 +219,7 @@ def test_a_malformed_sleep_pair_is_refused_naming_the_file(tmp_path: Path, count
     rates = _sleep(tmp_path / "rodent", counts, states)
     with pytest.raises(DataError, match=needle) as err:
         load_file(rates)
-    assert "behav_states_n_4full.npy" in str(err.value)
+    assert "_n_4full.npy" in str(err.value)
 
 
 # ---------------------------------------------------------------- the published reach files

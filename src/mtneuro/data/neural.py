@@ -31,7 +31,7 @@ import numpy as np
 
 from mtneuro.data.catalog import CATALOG
 from mtneuro.data.checksums import KNOWN_CONTENT_SHA256, KNOWN_SHA256, sha256_file, verify_known
-from mtneuro.data.numpy_files import checked_numeric, read_arrays
+from mtneuro.data.numpy_files import as_float32, checked_numeric, read_arrays
 from mtneuro.data.paths import candidate_roots, check_root
 from mtneuro.errors import DataError
 from mtneuro.registry import unknown_name_message
@@ -129,15 +129,9 @@ class NeuralRecording:
 
     def describe(self) -> dict[str, object]:
         """Provenance for ``metrics.json``: name, kind, sizes and file hashes."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "bins": self.n_bins,
-            "neurons": self.n_neurons,
-            "trials": self.n_trials,
-            "bin_s": self.bin_s,
-            "files": dict(self.files),
-        }
+        return {"name": self.name, "kind": self.kind, "bins": self.n_bins,
+                "neurons": self.n_neurons, "trials": self.n_trials, "bin_s": self.bin_s,
+                "files": dict(self.files)}
 
 
 def _verified(path: Path) -> str:
@@ -148,7 +142,9 @@ def _verified(path: Path) -> str:
     are, so a conversion written by another NumPy / zlib loads and an edited one does not.
     """
     names = [*KNOWN_SHA256, *KNOWN_CONTENT_SHA256]  # ordered: the same choice every run
-    known = [rel for rel in names if Path(rel).name == path.name and rel.startswith("neural/")]
+    # at its catalogued place under some root: a user's own rodent pair may share its name
+    known = [rel for rel in names if rel.startswith("neural/")
+             and path.parts[-len(Path(rel).parts):] == Path(rel).parts]
     if known:
         return verify_known(path, known[0])  # the bytes read, whichever check passed
     return sha256_file(path)
@@ -164,7 +160,7 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
     """Load a monkey-reach ``.npz`` (format in the module docstring).
 
     Raises:
-        ChecksumError: the file has a known name but not its recorded SHA-256.
+        ChecksumError: a catalogued file (by its path) without its recorded SHA-256.
         DataError: arrays are missing or their shapes disagree.
     """
     path = Path(path)
@@ -174,7 +170,7 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
     for key in ("firing_rates", "trial", "label", "timestep"):
         if key in arrays:
             checked_numeric(arrays[key], path, key, integer=key != "firing_rates")
-    rates = np.asarray(arrays["firing_rates"], dtype=np.float32)
+    rates = as_float32(arrays["firing_rates"], path, "firing_rates")
     n = rates.shape[0]
     if rates.ndim != 2:
         raise DataError(f"{path}: firing_rates must be (bins, neurons), got shape {rates.shape}")
@@ -182,7 +178,9 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
     label = np.asarray(arrays["label"], dtype=np.int64)
     for key, arr in (("trial", trial), ("label", label)):
         if arr.shape != (n,):
-            raise DataError(f"{path}: {key} must have shape ({n},), got {arr.shape}")
+            flipped = arr.shape == (rates.shape[1],)
+            hint = "; firing_rates looks transposed: expected (bins, neurons)" if flipped else ""
+            raise DataError(f"{path}: {key} must have shape ({n},), got {arr.shape}{hint}")
     timestep = (np.asarray(arrays["timestep"], dtype=np.int64) if "timestep" in arrays
                 else _position_in_trial(trial))
     if timestep.shape != (n,):
@@ -216,19 +214,23 @@ def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: st
     files = {str(rates_path): _verified(rates_path), str(states_path): _verified(states_path)}
     counts = checked_numeric(read_arrays(rates_path)[""], rates_path, "")
     states = checked_numeric(read_arrays(states_path)[""], states_path, "", integer=True)
-    if counts.ndim != 2 or states.ndim != 1 or counts.shape[1] != states.shape[0]:
-        raise DataError(
-            f"{rates_path.name} (neurons, bins) and {states_path.name} (bins,) disagree: "
-            f"shapes {counts.shape} and {states.shape}"
-        )
+    for path, array, ndim, shape in ((rates_path, counts, 2, "(neurons, bins) counts"),
+                                     (states_path, states, 1, "(bins,) states")):
+        if array.ndim != ndim:
+            raise DataError(f"{path}: expected a {shape} array, got shape {array.shape}")
+    if counts.shape[1] != states.shape[0]:
+        raise DataError(f"{rates_path.name} (neurons, bins) and {states_path.name} (bins,) "
+                        f"disagree: shapes {counts.shape} and {states.shape}")
     label = states.astype(np.int64)
-    if not np.array_equal(label, states) or label.min() < 0 or label.max() > 2:
-        raise DataError(f"{states_path}: states must be integers 0, 1, 2")
+    outside = np.flatnonzero((label < 0) | (label > 2))
+    if outside.size:
+        raise DataError(f"{states_path}: states must be 0, 1 or 2, got {label[outside[0]]} at "
+                        f"index {outside[0]} ({outside.size} of {label.size} values)")
     n = label.shape[0]
     return NeuralRecording(
         name=name or rates_path.stem,
         kind="sleep",
-        rates=np.ascontiguousarray(counts.T, dtype=np.float32) / np.float32(_RODENT_BIN_S),
+        rates=np.ascontiguousarray(as_float32(counts, rates_path, "").T) / np.float32(_RODENT_BIN_S),
         trial=np.zeros(n, dtype=np.int64),
         timestep=np.arange(n, dtype=np.int64),
         label=label,
@@ -269,10 +271,8 @@ def _sleep_partner(path: Path) -> tuple[Path, Path]:
         partner = path.with_name(path.name.replace(_RODENT_STATES_TAG, _RODENT_RATES_TAG))
         pair = (partner, path)
     else:
-        raise DataError(
-            f"{path}: a rodent .npy must be named *{_RODENT_RATES_TAG}* or *{_RODENT_STATES_TAG}* "
-            "so its partner file can be found"
-        )
+        raise DataError(f"{path}: a rodent .npy must be named *{_RODENT_RATES_TAG}* or "
+                        f"*{_RODENT_STATES_TAG}* so its partner file can be found")
     if not partner.is_file():
         raise DataError(f"{path}: its partner file {partner.name} is missing beside it")
     return pair

@@ -20,11 +20,15 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays of a ``.npz`` or the one array of a ``.npy`` (under key ``""``), read
     without unpickling; a file that is no NumPy file, holds Python objects or is damaged
     fails in one line."""
-    magic = b"PK\x03\x04" if path.suffix == ".npz" else b"\x93NUMPY"
+    magics = {".npz": b"PK\x03\x04", ".npy": b"\x93NUMPY"}
+    other = ".npy" if path.suffix == ".npz" else ".npz"
     with open(path, "rb") as handle:
-        if handle.read(len(magic)) != magic:
-            raise DataError(f"{path}: not a readable NumPy {path.suffix} file (it does not "
-                            f"start as one; a text or other file?)")
+        start = handle.read(6)
+    if not start.startswith(magics.get(path.suffix, magics[".npy"])):
+        what = (f"it is a NumPy {other} file named {path.suffix}; rename it or give the "
+                f"expected layout" if start.startswith(magics[other])
+                else "it does not start as one; a text or other file?")
+        raise DataError(f"{path}: not a readable NumPy {path.suffix} file ({what})")
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
@@ -58,5 +62,20 @@ def checked_numeric(
                         f"infinite (first at index {bad}); clean the file first")
     if integer and not np.array_equal(array, np.round(array)):
         bad = np.argwhere(array != np.round(array))[0].tolist()
-        raise DataError(f"{where}: expected integers, got {array[tuple(bad)]!r} at index {bad}")
+        raise DataError(f"{where}: expected integers, got {array[tuple(bad)].item()} at "
+                        f"index {bad}")
     return array
+
+
+def as_float32(array: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """``array`` (checked by :func:`checked_numeric`) as float32, refused where a value is too
+    large for it: the cast would make it infinite and the failure surface far from here."""
+    with np.errstate(over="ignore"):  # said below, naming the file
+        out = np.asarray(array, dtype=np.float32)
+    if not np.isfinite(out).all():
+        bad = np.argwhere(~np.isfinite(out))[0].tolist()
+        where = f"{path}: {key}" if key else str(path)
+        raise DataError(f"{where}: {array[tuple(bad)].item():g} at index {bad} is beyond float32 "
+                        f"(at most {np.finfo(np.float32).max:.3g} in magnitude); rescale the "
+                        "values")
+    return out
