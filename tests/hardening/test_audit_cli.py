@@ -87,7 +87,7 @@ def fake_run(monkeypatch) -> list[tuple[str, Path, bool]]:
 
     calls: list[tuple[str, Path, bool]] = []
 
-    def run_and_record(task, config, out, resume=False):
+    def run_and_record(task, config, out, resume=False, extra=None):
         calls.append((task.name, out, resume))
         return "ran"
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from cli_probe import check, invoke
 
+from mtneuro.cli.run_folder import REPLACED
 from mtneuro.tasks.api import Result
 
 
@@ -76,7 +77,11 @@ def test_pretrain_overwrite_removes_the_old_records_before_the_run(
         (tmp_path / "run" / name).write_text("old")
     with pytest.raises(Stop) as stop:
         invoke(["pretrain", "--quick", "--overwrite", "--out", "run"], tmp_path)
-    assert stop.value.args[0] == ["notes.txt"]  # the records only
+    # the records only, set aside (hidden) until the run writes its own
+    assert stop.value.args[0] == [REPLACED, "notes.txt"]
+    # it failed before writing any: they are back
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "checkpoint.pt", "notes.txt", "train_log.jsonl"]
 
 
 def test_neural_seeds_write_one_folder_each_and_an_aggregate(tmp_path: Path) -> None:

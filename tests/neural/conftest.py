@@ -15,3 +15,17 @@ def reach_slice(packaged_data, tmp_path_factory):
     path = tmp_path_factory.mktemp("reach") / "chewie-slice-bin0.10.npz"
     np.savez(path, **arrays)
     return path
+
+
+@pytest.fixture
+def write_sleep(tmp_path):
+    """Writes a synthetic rodent pair of the given (bins,) states in ``tmp_path`` and returns
+    its rates file: 6 neurons whose Poisson spike counts per 4 s bin rise with the state."""
+    def write(states) -> str:
+        states = np.asarray(states, dtype=np.int64)
+        counts = np.random.default_rng(0).poisson(3.0 + 4.0 * np.eye(3, 6)[states].T)
+        np.save(tmp_path / "x_fr_bins_n_4full.npy", counts.astype(float))
+        np.save(tmp_path / "x_behav_states_n_4full.npy", states.astype(float))
+        return str(tmp_path / "x_fr_bins_n_4full.npy")
+
+    return write

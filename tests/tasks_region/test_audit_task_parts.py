@@ -36,14 +36,25 @@ def test_uint8_pixels_are_scaled_to_unit_intensities_and_floats_kept():
         flatten_images(np.zeros((0, 4, 4), dtype=np.uint8))
 
 
-@pytest.mark.parametrize("method", ["pca", "nmf"])
-@pytest.mark.parametrize(("n_images", "side", "kept"), [(5, 4, 5), (40, 2, 4)])
+@pytest.mark.parametrize(("method", "n_images", "side", "kept"), [
+    ("nmf", 5, 4, 5), ("nmf", 40, 2, 4), ("pca", 5, 4, 4), ("pca", 40, 2, 4)])
 def test_components_are_capped_by_samples_and_by_pixels(method, n_images, side, kept):
-    # 256 asked: 5 images of 16 pixels keep 5 components, 40 images of 4 pixels keep 4
+    # 256 asked: 5 images of 16 pixels keep 5 NMF components but 4 PCA ones (centred, 5
+    # samples span 4 dimensions); 40 images of 4 pixels keep 4
     images = np.random.default_rng(0).integers(1, 255, (n_images, 1, side, side), dtype=np.uint8)
     decomposition = PixelDecomposition(method, 256, max_iter=20).fit(images)
     assert decomposition.n_components_ == kept
     assert decomposition.transform(images).shape == (n_images, kept)
+
+
+def test_every_kept_pca_component_carries_training_variance():
+    """As many components as crops: the last one had no training variance, and a probe
+    that standardises its features blew it up until it decided every prediction."""
+    images = np.random.default_rng(2).integers(0, 255, (12, 1, 8, 8), dtype=np.uint8)
+    decomposition = PixelDecomposition("pca", 12).fit(images)
+    train = decomposition.transform(images)
+    assert train.shape == (12, 11)
+    assert train.std(axis=0).min() > 1e-3 * train.std(axis=0).max()
 
 
 def test_zero_components_are_refused():

@@ -29,7 +29,10 @@ card, figures) also holds:
 * ``figures``: PNGs of the cell, relative to its directory;
 * ``error``: type, one-line message and traceback of a failed cell (one that called
   ``sys.exit``: ``SystemExit``, "exited with SystemExit(code)");
-* ``host``: where it ran (cells may run on several machines and be merged).
+* ``host``: where it ran (cells may run on several machines and be merged);
+* ``shared_pretraining``, only where the cell's SSL encoder was loaded from the suite's
+  ``shared_encoders/``, pre-trained by another cell with the same settings and tiles
+  (:mod:`mtneuro.tasks.pretrain.shared`): ``{"reused": true, "files": [...]}``.
 
 The protocol card is judged on the cell's own config and the data source it read (a
 cache by what filled it). :func:`run_cell` is a top-level function of plain arguments
@@ -38,6 +41,7 @@ so process pools and submitit can ship it to another process or machine.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -46,7 +50,7 @@ import platform
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtneuro.bench.ddp import ddp_deviations
 from mtneuro.bench.suite import Cell
@@ -58,8 +62,14 @@ from mtneuro.report.results import read_json_object, write_metrics
 from mtneuro.tasks.api import RunSkipped, Task
 from mtneuro.threads import limit_blas_threads
 
+if TYPE_CHECKING:
+    from mtneuro.tasks.pretrain.shared import SharedEncoders
+
 BENCH_SCHEMA_VERSION = 1
 CELLS_DIR = "cells"
+#: Folder of the suite's output where its cells keep and reuse the SSL encoders they
+#: pre-train on the fly (:mod:`mtneuro.tasks.pretrain.shared`).
+SHARED_ENCODERS_DIR = "shared_encoders"
 
 
 def cell_dir(out_dir: str | Path, cell_id: str) -> Path:
@@ -96,12 +106,29 @@ def _sha256(path: str, _mtime_ns: int, _size: int) -> str:
     return sha256_file(path)
 
 
+def _specs(cell: Cell) -> tuple[Any, ...]:
+    """The encoder specs a cell reads: its ``--encoder`` and an ``encoder`` param."""
+    return cell.encoder, cell.params.get("encoder")
+
+
+def encoder_inputs(specs: Any) -> dict[str, Any]:
+    """A record's ``inputs`` keys for encoder ``specs`` (one, several, ``None``): ``files``
+    and ``encoders`` as a cell's (:func:`encoder_files`, :func:`encoder_fingerprints`)."""
+    specs = (specs,) if isinstance(specs, str) or specs is None else tuple(specs)
+    files, weights = _spec_files(specs), _spec_fingerprints(specs)
+    return {**({"files": files} if files else {}), **({"encoders": weights} if weights else {})}
+
+
 def encoder_files(cell: Cell) -> dict[str, str]:
     """``{path as given: SHA-256}`` of the encoder files the cell reads: its ``--encoder``
     and an ``encoder`` param, where they name files (a ``module:callable`` or a registered
     name is code, not a file)."""
+    return _spec_files(_specs(cell))
+
+
+def _spec_files(specs: tuple[Any, ...]) -> dict[str, str]:
     files = {}
-    for spec in (cell.encoder, cell.params.get("encoder")):
+    for spec in specs:
         if isinstance(spec, str) and os.path.isfile(spec):
             stat = os.stat(spec)
             files[spec] = _sha256(os.path.abspath(spec), stat.st_mtime_ns, stat.st_size)
@@ -116,10 +143,10 @@ def files_changed(record: dict[str, Any], cell: Cell) -> bool:
     return recorded != encoder_files(cell)
 
 
-def _code_specs(cell: Cell) -> list[str]:
-    """The cell's encoder specs that name no file: built by code, so fingerprinted by weights
-    (an in-memory encoder's label from :func:`mtneuro.evaluate` names nothing buildable)."""
-    return [spec for spec in dict.fromkeys((cell.encoder, cell.params.get("encoder")))
+def _code_specs(specs: tuple[Any, ...]) -> list[str]:
+    """The encoder specs that name no file: built by code, so fingerprinted by weights (an
+    in-memory encoder's label from :func:`mtneuro.evaluate` names nothing buildable)."""
+    return [spec for spec in dict.fromkeys(specs)
             if isinstance(spec, str) and spec and not os.path.isfile(spec)
             and not spec.endswith("(in memory)")]
 
@@ -128,8 +155,12 @@ def encoder_fingerprints(cell: Cell) -> dict[str, str | None]:
     """``{spec: SHA-256 of the built encoder's state_dict}`` for the cell's encoder specs that
     are code, not files (``module:callable``, registered or entry-point name); ``None``
     where the spec does not build (the cell itself then fails, saying why)."""
+    return _spec_fingerprints(_specs(cell))
+
+
+def _spec_fingerprints(specs: tuple[Any, ...]) -> dict[str, str | None]:
     fingerprints: dict[str, str | None] = {}
-    for spec in _code_specs(cell):
+    for spec in _code_specs(specs):
         built = build_encoder(spec)
         fingerprints[spec] = None if isinstance(built, BaseException) else built.fingerprint
     return fingerprints
@@ -239,11 +270,10 @@ def bench_keys(cell: Cell, status: str, *, in_memory: str | None = None,
     """The keys a cell adds to its record (see the module docstring); ``in_memory``: the
     fingerprint of the encoder given in memory (:func:`~mtneuro.checkpoint_io.content_digest`
     of its ``state_dict``), recorded under the cell's encoder label."""
-    files, weights = encoder_files(cell), encoder_fingerprints(cell)
+    encoders = encoder_inputs(_specs(cell))
     if in_memory is not None:
-        weights = {**weights, str(cell.encoder): in_memory}
-    inputs = {"source": cell.source, "params": cell.source_params,
-              **({"files": files} if files else {}), **({"encoders": weights} if weights else {})}
+        encoders["encoders"] = {**encoders.get("encoders", {}), str(cell.encoder): in_memory}
+    inputs = {"source": cell.source, "params": cell.source_params, **encoders}
     return {"bench_schema_version": BENCH_SCHEMA_VERSION, "status": status,
             "cell": cell.to_dict(), "inputs": inputs, "error": None, "host": _host(), **more}
 
@@ -278,6 +308,24 @@ def record_skipped(out_dir: str | Path, cell: Cell, reason: str,
     """Write a skipped cell's record (its data is not here); the runner's summary of it."""
     _write_unrun(out_dir, cell, "skipped", config=config, wall_s=None, skip_reason=reason)
     return {"id": cell.id, "status": "skipped", "wall_s": None, "headline": {}, "error": reason}
+
+
+def _shared_encoders(out_dir: str | Path, cell: Cell,
+                     ) -> contextlib.AbstractContextManager[SharedEncoders | None]:
+    """The suite's store of on-the-fly pre-trained encoders (none for a DDP cell)."""
+    from mtneuro.tasks.pretrain.shared import shared_pretraining
+
+    return (contextlib.nullcontext() if cell.ddp_procs > 1
+            else shared_pretraining(Path(out_dir) / SHARED_ENCODERS_DIR))
+
+
+def shared_pretraining_keys(store: SharedEncoders | None) -> dict[str, Any]:
+    """The record's ``shared_pretraining`` key when the cell's encoders were loaded from the
+    suite's store instead of pre-trained in the cell (``{}`` when none was)."""
+    if store is None or not store.served:
+        return {}
+    files = [f"{SHARED_ENCODERS_DIR}/{store.path(key).name}" for key in store.served]
+    return {"shared_pretraining": {"reused": True, "files": files}}
 
 
 def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int | None = None,
@@ -322,8 +370,12 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
                                                       threads=threads)
         else:
             run_config = config
-        result = run_and_record(spec, run_config, directory, encoder=encoder, started=started,
-                                extra=bench_keys(cell, "complete"))
+        extra = bench_keys(cell, "complete")
+        with _shared_encoders(out_dir, cell) as store:
+            # between the run and its record: says whether the encoder was loaded, not trained
+            result = run_and_record(spec, run_config, directory, encoder=encoder,
+                                    started=started, extra=extra,
+                                    keep=lambda _: extra.update(shared_pretraining_keys(store)))
     except KeyboardInterrupt:
         raise  # stop the suite; no record, so --resume reruns this cell
     except RunSkipped as skip:

@@ -73,7 +73,7 @@ def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, fo
     augmentations, MYOW's mining) is a key of the --config file.
     """
     from mtneuro.cli.options import require_option
-    from mtneuro.cli.run_folder import prepare_run_folder
+    from mtneuro.cli.run_folder import run_folder
     from mtneuro.errors import ConfigError, DataError
 
     require_option("data", data, config_file)
@@ -111,19 +111,18 @@ def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, fo
             if not note:
                 raise
             raise DataError(f"{err}{note}") from None
-    prepare_run_folder(out_dir, "neural", overwrite=overwrite)
-
     from mtneuro.report.record import run_and_record
 
     results = []
-    for config in configs:
-        target = out_dir if len(configs) == 1 else out_dir / f"seed-{config.seed}"
-        result = run_and_record(task, config, target, keep=lambda r, to=target: _save_encoder(
-            r.artefacts["outcome"], to))  # before metrics.json, which marks the run finished
-        results.append(result)
-        click.echo(_summary(result.metrics))
-    if len(results) > 1:
-        _write_aggregate(task, results, out_dir)
+    with run_folder(out_dir, "neural", overwrite=overwrite):
+        for config in configs:
+            target = out_dir if len(configs) == 1 else out_dir / f"seed-{config.seed}"
+            result = run_and_record(task, config, target, keep=lambda r, to=target: _save_encoder(
+                r.artefacts["outcome"], to))  # before metrics.json, which marks the run finished
+            results.append(result)
+            click.echo(_summary(result.metrics))
+        if len(results) > 1:
+            _write_aggregate(task, results, out_dir)
     click.echo(f"wrote {out_dir / 'metrics.json'}")
 
 
@@ -145,9 +144,12 @@ def _write_aggregate(task, results: list, out_dir: Path) -> None:
     """DIR/metrics.json of several seeds: per-seed rows with mean and std."""
     from mtneuro.report.record import write_result
     from mtneuro.tasks.api import Result
+    from mtneuro.tasks.neural.majority import aggregate_majority
 
     rows = [r.metrics for r in results]
     metrics = _aggregate(rows)
+    # identical over seeds unless the split follows the seed (random): then as the scores
+    metrics["majority"] = aggregate_majority(rows)
     click.echo(_summary(metrics, aggregate=True))
     last = results[-1]
     config = {k: v for k, v in last.config.items() if k != "seed"}
@@ -181,6 +183,7 @@ def _aggregate(rows: list[dict]) -> dict:
 
 def _summary(m: dict, aggregate: bool = False) -> str:
     from mtneuro.stats import describe_row
+    from mtneuro.tasks.neural.majority import majority_text
     from mtneuro.tasks.neural.task import score_keys
 
     seeds = m["seed"] if aggregate else [m["seed"]]
@@ -194,8 +197,10 @@ def _summary(m: dict, aggregate: bool = False) -> str:
         parts.append(f"kept step {m['selected_step']} of {m['steps']} (best validation readout{refit})")
     # the run's own time (load, training, readout); the record's wall_s adds figures and files
     wall = f"run {m['wall_s']:.1f} s" + (" per seed" if aggregate else "")
+    # the chance reference the scores are read against
+    chance = f"; {majority_text(m['majority'], len(seeds))}" if m.get("majority") else ""
     return (f"{m['method']} on {m['recording']} ({m['split']} split, seeds {seeds}): "
-            f"{', '.join(parts)}; n_test {m['n_test']}; {wall}")
+            f"{', '.join(parts)}; n_test {m['n_test']}; {wall}{chance}")
 
 
 def _save_encoder(outcome, out_dir: Path) -> None:

@@ -190,21 +190,27 @@ def run_task(name: str, preset: str | None, values: dict[str, Any], out: str | P
     """A task command's run: the task's config from ``preset``, the YAML file and the
     command's ``values`` (:meth:`~mtneuro.tasks.api.Task.make_config`), checked with
     :func:`~mtneuro.cli.preflight.check_config`, its output folder with
-    :func:`~mtneuro.cli.run_folder.prepare_run_folder` (all before any data is read),
+    :func:`~mtneuro.cli.run_folder.run_folder` (all before any data is read),
     then run and recorded in ``out`` (``metrics.json`` and figures,
-    :func:`mtneuro.report.record.run_and_record`).
+    :func:`mtneuro.report.record.run_and_record`). A config that names an encoder spec
+    records, as a bench cell does, the encoder it read under ``inputs``: a file's SHA-256
+    under ``files``, the weights fingerprint of a ``module:callable`` or name under
+    ``encoders`` (:func:`mtneuro.bench.cell.encoder_fingerprints`).
 
     Returns:
         The :class:`~mtneuro.tasks.api.Result`.
     """
+    from mtneuro.bench.cell import encoder_inputs
     from mtneuro.cli.preflight import check_config
-    from mtneuro.cli.run_folder import prepare_run_folder
+    from mtneuro.cli.run_folder import run_folder
     from mtneuro.report.record import run_and_record
     from mtneuro.tasks.registry import get_task
 
     task = get_task(name)
     config = task.make_config(preset, values, config_file)
     check_config(config)
-    prepare_run_folder(out, "resumable-task" if task.resumable else "task", resume=resume,
-                       overwrite=overwrite)
-    return run_and_record(task, config, Path(out), resume=resume)
+    inputs = encoder_inputs(getattr(config, "encoder", None))
+    with run_folder(out, "resumable-task" if task.resumable else "task", resume=resume,
+                    overwrite=overwrite):
+        return run_and_record(task, config, Path(out), resume=resume,
+                              extra={"inputs": inputs} if inputs else None)

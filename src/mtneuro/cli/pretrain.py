@@ -66,7 +66,7 @@ def pretrain(
     image or tile size with image-set augmentations and resnet18-small.
     """
     from mtneuro.cli.preflight import check_config
-    from mtneuro.cli.run_folder import prepare_run_folder
+    from mtneuro.cli.run_folder import run_folder
     from mtneuro.config import to_dict
     from mtneuro.devices import with_run_device
     from mtneuro.report.results import read_json_object, write_metrics
@@ -91,9 +91,9 @@ def pretrain(
         preset_values = make_config(preset, {"source": config.source})
         _warn_given(config, [k for k in not_used if getattr(config, k) != getattr(preset_values, k)])
     config = with_run_device(config)  # the record names the device that ran ("auto" resolved)
-    prepare_run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite)
     start = time.perf_counter()
-    result = run_pretrain(config)  # Ctrl-C: main says how to resume
+    with run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite):
+        result = run_pretrain(config)  # Ctrl-C: main says how to resume
     if not result["is_main"]:
         return
     record = Path(config.out_dir) / "metrics.json"

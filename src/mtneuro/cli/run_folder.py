@@ -4,18 +4,23 @@ overwritten by accident.
 A folder *holds a run* when it has one of the records the command writes there
 (:data:`RUN_RECORDS`; a record folder counts once a file is in it). Without ``--resume``
 such a folder is refused in one line naming ``--resume`` (where the command can resume)
-and ``--overwrite``; ``--overwrite`` removes those records, and only those, before the
-run starts; ``--resume`` needs something to resume (:data:`RESUMABLE`). Every check
-happens before data is loaded and before anything is written.
+and ``--overwrite``; ``--overwrite`` replaces those records, and only those (with the
+figures the replaced ``metrics.json`` lists); ``--resume`` needs something to resume
+(:data:`RESUMABLE`). Every check happens before data is loaded and before anything is
+written. A command run inside :func:`run_folder` sets the replaced records aside instead
+of deleting them, and puts them back if it fails before writing a record of its own: a
+recording or volume that turns out to be unreadable loses no earlier run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from mtneuro.errors import ConfigError
@@ -27,7 +32,7 @@ RUN_RECORDS: dict[str, tuple[str, ...]] = {
     "task": ("metrics.json", *REPORT),
     "resumable-task": ("metrics.json", "checkpoints", *REPORT),
     "neural": ("metrics.json", "encoder.pt", "encoder_first_pass.pt", "seed-*", *REPORT),
-    "bench": ("cells", *REPORT, "submitit", "suite_cells.json"),
+    "bench": ("cells", *REPORT, "submitit", "suite_cells.json", "shared_encoders"),
 }
 #: command kind -> what ``--resume`` continues from (kinds that cannot resume are absent).
 RESUMABLE: dict[str, str] = {
@@ -35,6 +40,9 @@ RESUMABLE: dict[str, str] = {
     "resumable-task": "checkpoints/seed*.pt",  # task2
     "bench": "cells",  # a suite stopped before its first cell ended resumes too
 }
+#: Where :func:`run_folder` keeps the records ``--overwrite`` replaces until the new run has
+#: its own (hidden, and matched by no record pattern).
+REPLACED = ".replaced-run"
 
 
 def check_writable_folder(out: str | Path, option: str = "--out") -> Path:
@@ -127,18 +135,66 @@ def _holds_a_file(folder: Path) -> bool:
     return any(not p.is_dir() for p in folder.rglob("*"))
 
 
+def _recorded_figures(out: Path) -> list[Path]:
+    """The figures ``out/metrics.json`` lists that are files inside ``out`` (a run's other
+    records hold the rest of what it wrote)."""
+    from mtneuro.report.results import read_json_object
+
+    figures = (read_json_object(out / "metrics.json") or {}).get("figures")
+    paths = [out / name for name in figures if isinstance(name, str)] if isinstance(
+        figures, list) else []
+    inside = out.resolve()
+    return [p for p in paths if p.is_file() and p.resolve().is_relative_to(inside)]
+
+
+def _settle_replaced(out: Path, kind: str) -> None:
+    """The records set aside by ``--overwrite`` go once the new run has a record of its own;
+    until then (the run failed first, or was killed) they are put back where they were."""
+    aside = out / REPLACED
+    if not aside.is_dir():
+        return
+    if not run_records(out, kind):
+        for path in sorted(p for p in aside.rglob("*") if not p.is_dir()):
+            target = out / path.relative_to(aside)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)  # over a partial figure of the failed run
+    shutil.rmtree(aside)
+
+
+@contextlib.contextmanager
+def run_folder(out: str | Path, kind: str, *, resume: bool = False, overwrite: bool = False,
+               option: str = "--out") -> Iterator[Path]:
+    """:func:`prepare_run_folder` for the run the ``with`` block makes: the records
+    ``overwrite`` replaces are set aside, dropped when the block ends well or has written a
+    record of its own, and put back if it fails before that (on its input, or interrupted)."""
+    out = prepare_run_folder(out, kind, resume=resume, overwrite=overwrite, option=option,
+                             set_aside=True)
+    main = os.environ.get("RANK", "0") == "0"
+    try:
+        yield out
+    except BaseException:
+        if main:
+            _settle_replaced(out, kind)
+        raise
+    if main:
+        shutil.rmtree(out / REPLACED, ignore_errors=True)
+
+
 def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
                        overwrite: bool = False, dry_run: bool = False,
-                       option: str = "--out") -> Path:
+                       option: str = "--out", set_aside: bool = False) -> Path:
     """Check ``out`` for a ``kind`` run (see the module docstring); with ``overwrite``
-    remove the records of the run it holds (unless ``dry_run``, or in a ``torchrun``
-    process other than rank 0).
+    remove the records of the run it holds and the figures its ``metrics.json`` lists, or
+    with ``set_aside`` move them into ``out/.replaced-run`` (see :func:`run_folder`); neither
+    with ``dry_run``, nor in a ``torchrun`` process other than rank 0.
 
     Raises:
         ConfigError: one line: a file or unwritable place, a run there without
             ``--resume`` / ``--overwrite``, or ``--resume`` with nothing to resume.
     """
     out = check_writable_folder(out, option)
+    if not dry_run and os.environ.get("RANK", "0") == "0":
+        _settle_replaced(out, kind)  # left by a run that was killed
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite: choose one")
     if resume:
@@ -170,8 +226,12 @@ def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
                           f"add --overwrite to replace it, or choose another {option}")
     if not dry_run and os.environ.get("RANK", "0") == "0":
         _remove_torn_writes(out, kind)
-        for path in held:
-            if path.is_dir() and not path.is_symlink():
+        for path in [*_recorded_figures(out), *held]:
+            if set_aside:
+                target = out / REPLACED / path.relative_to(out)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+            elif path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)

@@ -3,14 +3,16 @@
 Pre-training reads square tiles of every ``z_step``-th slice of a 3D array ``(z, y, x)``
 (a 2D array is one slice): a NumPy ``.npy`` file (read without pickle, memory-mapped), a
 multi-page TIFF (one page a slice) or a Zarr array folder. Tiles do not overlap; the edge
-strips narrower than a tile are left out. 8-bit volumes are read as they are; any other
-type needs the intensity ``window`` mapped to 0-255 (``LOW:HIGH``), since no one scaling
-fits every 16-bit or float volume and a wrong one would train silently on clipped or black
-images. NaN voxels are refused.
+strips narrower than a tile are left out. 8-bit volumes are read as they are and bool ones
+(masks) as 0 / 255; any other type needs the intensity ``window`` mapped to 0-255
+(``LOW:HIGH``), since no one scaling fits every 16-bit or float volume and a wrong one would
+train silently on clipped or black images. NaN and infinite voxels, complex or other
+non-numeric values, empty volumes and volumes of one value (before or after the window) are
+refused: each would train on nothing, or fail far from here.
 
 >>> import numpy as np, tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "vol.npy"
->>> np.save(path, np.zeros((4, 130, 200), dtype=np.uint8))
+>>> np.save(path, np.random.default_rng(0).integers(0, 256, (4, 130, 200), dtype=np.uint8))
 >>> volume_tiles(path, tile=64, z_step=2).images.shape   # 2 slices x 2 x 3 tiles
 torch.Size([12, 1, 64, 64])
 """
@@ -28,13 +30,18 @@ from mtneuro.errors import ConfigError, DataError
 #: Smallest tile side (the smallest registry encoders need 8 px).
 MIN_TILE = 8
 
+#: The first bytes of every ``.npy`` file (checked before loading: without them NumPy falls back
+#: to unpickling and says so, which is no help for a text or other file named ``.npy``).
+NPY_MAGIC = b"\x93NUMPY"
+
 
 def read_volume(path: str | Path) -> np.ndarray:
     """The array of ``path`` (``.npy``, ``.tif`` / ``.tiff`` stack, or a Zarr array folder),
     ``(z, y, x)``; a 2D array becomes one slice.
 
     Raises:
-        DataError: a missing or unreadable file, another format, or not 2D / 3D.
+        DataError: a missing or unreadable file, another format, not 2D / 3D, no voxels, or
+            values other than real numbers (bool, integer or float).
     """
     path = Path(path)
     if not path.exists():
@@ -42,7 +49,7 @@ def read_volume(path: str | Path) -> np.ndarray:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
+            array = _npy_memmap(path)
         elif suffix in (".tif", ".tiff"):
             array = _tiff_pages(path)
         elif path.is_dir():
@@ -54,12 +61,34 @@ def read_volume(path: str | Path) -> np.ndarray:
                             "Zarr array folder")
     except (OSError, ValueError) as err:
         raise DataError(f"volume {path}: cannot read it ({err})") from None
-    if array.ndim == 2:
-        array = array[None]
-    if array.ndim != 3:
+    if array.ndim not in (2, 3):
         raise DataError(f"volume {path}: expected a 3D array (z, y, x) or one 2D slice, got "
                         f"shape {tuple(array.shape)} (a channel axis? save one channel)")
-    return array
+    if array.size == 0:
+        raise DataError(f"volume {path}: holds no voxels (shape {tuple(array.shape)}); expected "
+                        f"at least one slice of at least {MIN_TILE} x {MIN_TILE} px")
+    _check_real_numbers(array.dtype, path)
+    return array[None] if array.ndim == 2 else array
+
+
+def _npy_memmap(path: Path) -> np.ndarray:
+    with open(path, "rb") as handle:
+        start = handle.read(len(NPY_MAGIC))
+    if start != NPY_MAGIC:
+        raise DataError(f"volume {path}: cannot read it: not a NumPy .npy file (it does not "
+                        "start as one; a text or other file?)")
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def _check_real_numbers(dtype: np.dtype, path: Path) -> None:
+    # complex would lose its imaginary part in the window's cast with only a numpy warning;
+    # strings, dates and records have no intensity at all
+    if dtype.kind in "biuf":
+        return
+    hint = ("; save np.abs(volume) or one part (volume.real)" if dtype.kind == "c"
+            else "; save the intensities as a numeric array")
+    raise DataError(f"volume {path}: holds {dtype} values; expected real numbers (bool, "
+                    f"integer or float){hint}")
 
 
 def _tiff_pages(path: Path) -> np.ndarray:
@@ -84,36 +113,61 @@ def parse_window(window: str | None) -> tuple[float, float] | None:
         low, high = (float(part) for part in str(window).split(":"))
     except ValueError:
         raise ConfigError(f"window: expected LOW:HIGH (e.g. 0:4095), got {window!r}") from None
+    # an infinite end makes the scale 255 / inf = 0: every tile black, and training goes on
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ConfigError(f"window: expected finite LOW:HIGH (e.g. 0:4095), got {window!r}")
     if not low < high:
         raise ConfigError(f"window: expected LOW < HIGH, got {window!r}")
     return low, high
 
 
-def to_eight_bit(slices: np.ndarray, window: tuple[float, float] | None, path: Path
-                 ) -> np.ndarray:
-    """``slices`` as uint8: as they are if 8-bit, else ``window`` mapped to 0-255 (clipped).
+def to_eight_bit(slices: np.ndarray, window: tuple[float, float] | None, path: Path, *,
+                 z_step: int = 1) -> np.ndarray:
+    """``slices`` as uint8: as they are if 8-bit, bool as 0 / 255, else ``window`` mapped to
+    0-255 (clipped). ``z_step``: slice ``i`` of ``slices`` is slice ``i * z_step`` of the
+    volume (for the index a refusal names).
 
     Raises:
-        DataError: NaN voxels, or a type other than uint8 without a window (the message
-            gives the values' range as a window to start from).
+        DataError: NaN or infinite voxels, one value in every voxel (before or after the
+            window), or a type other than uint8 / bool without a window (the message gives
+            the values' range as a window to start from).
     """
     values = np.asarray(slices)
-    if values.dtype.kind == "f" and np.isnan(values).any():
-        raise DataError(f"volume {path}: {int(np.isnan(values).sum())} NaN voxels; replace them "
-                        "(e.g. by the background value) before pre-training")
+    _refuse_non_finite(values, path, z_step)
+    lowest, highest = values.min(), values.max()
+    if lowest == highest:
+        raise DataError(f"volume {path} holds one value ({lowest}) in every voxel read: "
+                        "nothing to train on")
     if window is None:
         if values.dtype == np.uint8:
             return values
-        if values.min() == values.max():
-            raise DataError(f"volume {path} holds one value ({values.min()}) in every voxel "
-                            "read: nothing to train on")
-        raise DataError(f"volume {path} holds {values.dtype} values ({values.min()} to "
-                        f"{values.max()}); give the intensity window mapped to 0-255, e.g. "
-                        f"--source-param window={values.min()}:{values.max()}, or a narrower "
-                        "one around the tissue's range")
+        if values.dtype == np.bool_:  # a mask: one scaling fits every one
+            return values.astype(np.uint8) * np.uint8(255)
+        raise DataError(f"volume {path} holds {values.dtype} values ({lowest} to {highest}); "
+                        "give the intensity window mapped to 0-255, e.g. --source-param "
+                        f"window={lowest}:{highest}, or a narrower one around the tissue's "
+                        "range")
     low, high = window
     scaled = (values.astype(np.float64) - low) * (255.0 / (high - low))
-    return np.rint(np.clip(scaled, 0, 255)).astype(np.uint8)
+    eight_bit = np.rint(np.clip(scaled, 0, 255)).astype(np.uint8)
+    if eight_bit.min() == eight_bit.max():  # a window beside the values: all black or white
+        raise DataError(f"volume {path}: window {low:g}:{high:g} maps every voxel read to "
+                        f"{eight_bit.min()} (the values run {lowest} to {highest}); give a "
+                        f"window that overlaps them, e.g. --source-param "
+                        f"window={lowest}:{highest}")
+    return eight_bit
+
+
+def _refuse_non_finite(values: np.ndarray, path: Path, z_step: int) -> None:
+    if values.dtype.kind != "f":
+        return
+    for what, is_bad in (("NaN", np.isnan), ("infinite", np.isinf)):
+        bad = is_bad(values)
+        if bad.any():
+            z, y, x = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            raise DataError(f"volume {path}: {int(bad.sum())} {what} voxels (first at z="
+                            f"{int(z) * z_step}, y={int(y)}, x={int(x)}); replace them (e.g. by "
+                            "the background value) before pre-training")
 
 
 def volume_tiles(path: str | Path, *, tile: int = 64, z_step: int = 1,
@@ -137,6 +191,11 @@ def volume_tiles(path: str | Path, *, tile: int = 64, z_step: int = 1,
     bounds = parse_window(window)
     array = read_volume(path)
     depth, height, width = array.shape
+    too_small = [axis for axis, size in (("y", height), ("x", width)) if size < MIN_TILE]
+    if too_small:  # no tile fits: suggesting one under MIN_TILE would only be refused
+        raise DataError(f"volume {path}: slices of {height} x {width} px are smaller than the "
+                        f"smallest tile ({MIN_TILE} px) in {' and '.join(too_small)}; expected "
+                        f"slices of at least {MIN_TILE} x {MIN_TILE} px")
     rows, cols = height // tile, width // tile
     if rows == 0 or cols == 0:
         raise DataError(f"volume {path}: slices of {height} x {width} px are smaller than a "
@@ -145,7 +204,7 @@ def volume_tiles(path: str | Path, *, tile: int = 64, z_step: int = 1,
     # one slice at a time: a Zarr array takes no step, a memory-mapped file reads only these
     kept = np.stack([np.asarray(array[z, : rows * tile, : cols * tile])
                      for z in range(0, depth, z_step)])
-    slices = to_eight_bit(kept, bounds, path)
+    slices = to_eight_bit(kept, bounds, path, z_step=z_step)
     tiles = (slices.reshape(-1, rows, tile, cols, tile).transpose(0, 1, 3, 2, 4)
              .reshape(-1, 1, tile, tile))
     return ImageSet(torch.from_numpy(np.ascontiguousarray(tiles)),

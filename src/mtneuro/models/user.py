@@ -10,7 +10,8 @@ Every task accepts ``--encoder SPEC`` where SPEC is, tried in this order:
 4. a name a pip package registers under the entry-point group ``mtneuro.encoders``
    (``[project.entry-points."mtneuro.encoders"] myenc = "mypkg.enc:build"``).
 
-If the module has no integer ``out_dim``, D is found with one dummy forward pass. A
+If the module has no integer ``out_dim``, D is found with one dummy forward pass (and the
+module keeps the probe's shape under :data:`OUT_DIM_PROBE`, for messages). A
 module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
 ``in_channels``, ``size``, ``mean``, ``std``); missing keys come from the module's own
 ``spatial_dims`` / ``in_channels`` attributes, then :data:`DEFAULT_INPUT_SPEC`.
@@ -39,6 +40,10 @@ from mtneuro.registry import ON_PATH, dotted_module, import_callable, raised
 
 ENTRY_POINT_GROUP = "mtneuro.encoders"
 DEFAULT_INPUT_SPEC: dict[str, Any] = {"spatial_dims": 2, "in_channels": 1, "size": 64}
+#: Attribute set on a module whose ``out_dim`` :func:`resolve_encoder` inferred: the shape of
+#: the zero batch it was inferred from. A task feeding other sizes that gets another D can
+#: then say the number was mtneuro's guess, not the module's own declaration.
+OUT_DIM_PROBE = "_mtneuro_out_dim_probe"
 
 
 def _entry_point_names() -> list[str]:
@@ -88,6 +93,7 @@ def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple
     full = {**({} if vector else DEFAULT_INPUT_SPEC), **own, **given}
     if not isinstance(getattr(encoder, "out_dim", None), int):
         encoder.out_dim = infer_out_dim(encoder, full, spec=spec)
+        setattr(encoder, OUT_DIM_PROBE, _probe_input_shape(full))
     return encoder, full
 
 
@@ -98,13 +104,18 @@ def probe_shape(input_spec: dict[str, Any]) -> tuple[int, ...]:
     return (2, int(input_spec["in_channels"]), *((8,) if dims == 3 else ()), size, size)
 
 
+def _probe_input_shape(input_spec: dict[str, Any]) -> tuple[int, ...]:
+    """The zero batch :func:`infer_out_dim` runs: ``(2, in_dim)`` for a vector encoder, else
+    :func:`probe_shape`."""
+    if "spatial_dims" not in input_spec and "in_dim" in input_spec:
+        return (2, int(input_spec["in_dim"]))
+    return probe_shape(input_spec)
+
+
 def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str = "encoder") -> int:
     """Feature size D from one forward pass of a zero batch: ``(2, in_dim)`` for a vector
     encoder (an ``in_dim`` and no ``spatial_dims``), else ``(2, C, [8,] size, size)``."""
-    if "spatial_dims" not in input_spec and "in_dim" in input_spec:
-        shape: tuple[int, ...] = (2, int(input_spec["in_dim"]))
-    else:
-        shape = probe_shape(input_spec)
+    shape = _probe_input_shape(input_spec)
     param = next(encoder.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     was_training = encoder.training

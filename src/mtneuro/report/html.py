@@ -283,8 +283,8 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
             "(± sample standard deviation, n - 1) appear only where several seeds gave different "
             "numbers (n is printed beside each row); where they did not (one seed, or "
             "identical results), values and bars show "
-            "[low, high], a bootstrap 95% interval over the test samples (tiles, images, trials) "
-            f"of the first seed.<br>{_key(kinds)}</div>"]
+            "[low, high], a bootstrap 95% interval over the test samples (tiles, images, trials, "
+            f"or blocks of sleep bins) of the first seed.<br>{_key(kinds)}</div>"]
     seeds = {r["cell"]["id"]: r["cell"].get("seed") for r in records}
     count = 0
     for table in tables:

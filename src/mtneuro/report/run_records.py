@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mtneuro.errors import DataError
+from mtneuro.report.leaderboard import method_name
 from mtneuro.report.record import load_result
 from mtneuro.report.results import read_json_object
 from mtneuro.tasks.api import Result, resolve
@@ -27,10 +28,11 @@ REPORT = ("report.html", "leaderboard.md", "report_figures")
 def cell_record(result: Result) -> dict[str, Any]:
     """``result``'s record shaped as a bench cell's: a task command's record (no ``cell``) is
     one complete cell ``<task>-<setting>`` whose folder (``_dir``, where its figures are) is
-    the one reported, with ``seed_headlines`` where it has several seeds to read."""
+    the one reported, with ``seed_headlines`` where it has several seeds to read. A run of
+    method ``encoder`` names its config's encoder spec in its cell, as a bench cell's
+    ``encoder`` does, so its row and figure captions say which encoder it scored."""
     record = result.to_json()
-    cell = record.get("cell") or {"task": result.task, "setting": result.setting,
-                                  "method": result.method, "id": f"{result.task}-{result.setting}"}
+    cell = record.get("cell") or _run_cell(result)
     seeds = recorded_seeds(record.get("config"))
     if "seed" not in cell and len(seeds) == 1:  # its figures draw that seed: captions say so
         cell = {**cell, "seed": seeds[0]}
@@ -39,6 +41,21 @@ def cell_record(result: Result) -> dict[str, Any]:
     if seeds is not None:
         record["seed_headlines"] = [headline for _, headline in seeds]
     return record
+
+
+def _run_cell(result: Result) -> dict[str, Any]:
+    """The cell of a task command's record, which has none: its task, setting and method,
+    with the encoder spec of a method-``encoder`` run (the id names it too: captions are
+    ``<id>: <figure>``, and two runs of different encoders must not read alike)."""
+    cell = {"task": result.task, "setting": result.setting, "method": result.method,
+            "id": f"{result.task}-{result.setting}"}
+    spec = result.config.get("encoder") if isinstance(result.config, dict) else None
+    # as a bench cell: only method encoder is labelled by its encoder (an SSL method given
+    # a checkpoint, or task 2's ssl-unet, keeps its method's row)
+    if result.method == "encoder" and isinstance(spec, str) and spec:
+        cell["encoder"] = spec
+        cell["id"] += f" ({method_name(cell)})"
+    return cell
 
 
 def recorded_seeds(config: Any) -> list[Any]:

@@ -6,10 +6,12 @@ on the components (:class:`mtneuro.tasks.probe.LinearProbe` /
 :class:`mtneuro.tasks.probe.RidgeProbe`). Resizing and cropping are the task's
 protocol; these transformers take the images they are given.
 
-Components: ``n_components`` (default 256) is capped at
-``min(n_samples, n_pixels)`` for both methods: PCA cannot have more (sklearn
-raises), and for NMF more components than samples or pixels only adds redundant
-factors. The number actually used is ``n_components_``. Well below that cap, NMF
+Components: ``n_components`` (default 256) is capped at ``min(n_samples - 1, n_pixels)``
+for PCA and ``min(n_samples, n_pixels)`` for NMF. Centred data of n samples span at most
+n - 1 dimensions, so a PCA component beyond them carries no training variance (std ~1e-7):
+a standardising probe scaled it up until it decided every prediction (task 1 at chance
+with 144 crops and 144 components). For NMF more components than samples or pixels only
+add redundant factors. The number actually used is ``n_components_``. Well below that cap, NMF
 factors already become near-duplicates when they are many for the samples (256 of
 544 crops: cond(H H^T) ~ 1e12); ``transform`` of unseen images then returns codes that
 depend on the solver's path, so a held-out readout fails (task 3's quick preset keeps
@@ -80,7 +82,8 @@ class PixelDecomposition:
         if not isinstance(self.n_components, (int, np.integer)) or self.n_components < 1:
             raise ConfigError(f"n_components: expected int >= 1, got {self.n_components!r}")
         x = flatten_images(images)
-        self.n_components_ = int(min(self.n_components, *x.shape))
+        samples = x.shape[0] - 1 if self.method == "pca" else x.shape[0]
+        self.n_components_ = int(max(1, min(self.n_components, samples, x.shape[1])))
         if self.method == "pca":
             # an exact SVD beats sklearn's randomized solver (its "auto" choice here) by
             # an order of magnitude when hundreds of components of a few thousand pixels are kept

@@ -7,7 +7,9 @@
   ``--encoder``, or, without one, an encoder pre-trained on the fly for each seed with
   the config's nested ``pretrain`` settings (:func:`mtneuro.tasks.pretrain.run.pretrain_encoder`)
   on the training tiles of the task's setting (:func:`frozen_encoders` takes them from
-  the tiles the task read, or reads them once); the encoder stays in memory.
+  the tiles the task read, or reads them once); the encoder stays in memory, and inside
+  :func:`mtneuro.tasks.pretrain.shared.shared_pretraining` (a bench suite) one trained
+  before with the same settings, seed and tiles is loaded instead.
 """
 
 from __future__ import annotations
@@ -117,12 +119,15 @@ class FrozenEncoders:
         spatial_dims: 2 or 3, the task's inputs (an encoder taking others is refused).
         encoder: an encoder in memory (wins over ``config.encoder``); each seed gets a copy.
         tiles: uint8 training tiles ``(N, 1, H, W)`` for on-the-fly pre-training.
+        reused_keys: the pre-training keys of the seeds whose encoder was not trained but
+            loaded from the enclosing shared store (:mod:`mtneuro.tasks.pretrain.shared`).
     """
 
     config: Any
     spatial_dims: int
     encoder: nn.Module | None = None
     tiles: np.ndarray | None = None
+    reused_keys: list[str] = dataclasses.field(default_factory=list)
 
     def __call__(self, seed: int) -> tuple[nn.Module, dict[str, Any]]:
         config = self.config
@@ -143,10 +148,12 @@ class FrozenEncoders:
         if config.pretrain is None or self.tiles is None:
             raise ConfigError(f"method {method}: no pre-training settings; build the config with "
                               "the task's make_config, which resolves them")
-        from mtneuro.tasks.pretrain.run import pretrain_encoder
+        from mtneuro.tasks.pretrain.shared import pretrained
 
-        trained = pretrain_encoder(dataclasses.replace(config.pretrain, seed=seed),
-                                   torch.from_numpy(self.tiles))
+        trained = pretrained(dataclasses.replace(config.pretrain, seed=seed),
+                             torch.from_numpy(self.tiles))
+        if trained.reused:
+            self.reused_keys.append(str(trained.key))
         spec = dict(trained.input_spec)
         _check_dims(spec, self.spatial_dims, f"on-the-fly {method}", config)
         return trained.encoder.to(config.device).eval(), spec

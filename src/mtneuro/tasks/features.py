@@ -21,6 +21,7 @@ from torch import nn
 from mtneuro.acceleration import channels_last_pays
 from mtneuro.errors import ConfigError, DataError, MtneuroError
 from mtneuro.models.checkpoint import ONE_CHANNEL
+from mtneuro.models.user import OUT_DIM_PROBE
 from mtneuro.registry import raised
 from mtneuro.tasks.tile_inputs import as_unit_float
 
@@ -127,8 +128,25 @@ def _checked_features(features: object, batch: torch.Tensor, encoder: nn.Module)
                         f"expected ({len(batch)}, D) features (flatten them in forward)")
     declared = getattr(encoder, "out_dim", None)
     if isinstance(declared, int) and declared != shape[1]:
-        raise DataError(f"{name}: declares out_dim {declared} but returned {shape[1]} features")
+        raise DataError(f"{name}: {_out_dim_mismatch(encoder, declared, shape[1], batch)}")
     return features.float().cpu()
+
+
+def _out_dim_mismatch(encoder: nn.Module, out_dim: int, got: int, batch: torch.Tensor) -> str:
+    """Why ``got`` features differ from ``out_dim``: the module's own declaration, or the
+    size mtneuro inferred from a zero batch of another shape (then the output size depends
+    on the input size, which the tasks choose)."""
+    probe = getattr(encoder, OUT_DIM_PROBE, None)
+    if not isinstance(probe, tuple):
+        return f"declares out_dim {out_dim} but returned {got} features"
+    said = (f"gave {out_dim} features for the {probe} zero batch mtneuro inferred its out_dim "
+            f"from (it declares none) but {got} for a {tuple(batch.shape)} batch")
+    if tuple(probe[1:]) == tuple(batch.shape[1:]):
+        return f"{said}: its output size must not change from batch to batch"
+    return (f"{said}: its output size must not depend on its input size, as the tasks choose "
+            "their input sizes (docs/bring_your_own_encoder.md lists them), not its out_dim "
+            "or input_spec: end its forward with global pooling (e.g. nn.AdaptiveAvgPool2d(1) "
+            "before any flatten or linear layer)")
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, check_split, resolve
 from mtneuro.tasks.neural.frozen import encoder_features
+from mtneuro.tasks.neural.majority import majority_baseline
 from mtneuro.tasks.neural.metrics import (
     ACC_TOL,
     DELTA_ACC_TOL,
@@ -52,6 +53,7 @@ from mtneuro.tasks.neural.train import (
     total_steps,
     train_ssl,
 )
+from mtneuro.tasks.neural.unseen import unseen_class_warning
 from mtneuro.tasks.neural.unused import unused_settings
 from mtneuro.tasks.scores import accuracy_and_f1
 from mtneuro.vocab import ENCODER_METHOD
@@ -257,7 +259,13 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         The outcome; its ``metrics``: ``method``, ``seed``, ``accuracy`` and
         ``delta_accuracy`` (reach) or ``f1_weighted`` (sleep), ``n_train``, ``n_test``,
         ``wall_s`` (whole run), ``train_wall_s``, validation metrics, the chosen readout
-        penalty, the split's name, ``steps`` and ``selected_step``.
+        penalty, the split's name, ``steps``, ``selected_step`` and ``majority``: the
+        scores of always predicting the most common training class
+        (:func:`~mtneuro.tasks.neural.majority.majority_baseline`).
+
+    Warns:
+        UserWarning: a test class is absent from the bins the readout is fitted on
+            (:func:`~mtneuro.tasks.neural.unseen.unseen_class_warning`).
     """
     config = validate(config)
     if encoder is not None:  # its record names what was read out
@@ -278,6 +286,9 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     first_pass: tuple[nn.Module, dict, dict] | None = None
     for split in folds:
         check_decodable(rec, split)
+        unseen = unseen_class_warning(rec, split, refit=config.refit)
+        if unseen is not None:
+            warnings.warn(unseen, UserWarning, stacklevel=2)
         with compute_threads(config.threads):
             if encoder is not None:
                 features, spec = encoder_features(rec, split, encoder)
@@ -318,6 +329,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     metrics = _pool(rec, folds, fold_metrics, test_label, test_pred)
     metrics["intervals"] = metric_intervals(rec, test_label, test_pred, test_per_bin, test_trial,
                                       test_bins)
+    metrics["majority"] = majority_baseline(rec, folds)  # the chance reference of the scores
     metrics.update(
         method=config.method, seed=config.seed,
         recording=rec.name, kind=rec.kind, split=config.split,

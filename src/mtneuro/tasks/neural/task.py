@@ -60,9 +60,15 @@ def card(config: Any, source: Any = None) -> dict[str, Any]:
 
 def source_of(recording: Any) -> dict[str, Any]:
     """Provenance of a recording for ``metrics.json``: its ``describe()`` and the
-    leaderboard's data-source label."""
-    return {"source": recording.name, "label": f"real recording {recording.name}",
+    leaderboard's data-source label: ``real recording NAME`` for a catalogued recording,
+    ``recording NAME (your file)`` for any other (nothing says it is real or published)."""
+    return {"source": recording.name, "label": source_label(recording.name),
             **recording.describe()}
+
+
+def source_label(name: str) -> str:
+    """The data-source label of recording ``name`` (see :func:`source_of`)."""
+    return f"real recording {name}" if name in RECORDINGS else f"recording {name} (your file)"
 
 
 def missing_recording(config: Any) -> str | None:

@@ -1,0 +1,115 @@
+"""``--overwrite`` loses nothing until the new run has a record of its own: a command that
+fails on its input (an unreadable recording or volume) puts the replaced run back; one that
+succeeds replaces it, figures its ``metrics.json`` listed included (walkthrough 22, F2/G3)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from cli_probe import assert_one_line_error, invoke, tree
+
+from mtneuro.cli.run_folder import REPLACED, prepare_run_folder, run_folder
+
+
+def _finished_run(out, figures=("confusion.png", "learning_curve.png")):
+    """A finished run: its record lists two figures; a file of the user's sits beside it."""
+    out.mkdir(parents=True)
+    (out / "metrics.json").write_text(json.dumps({"task": "neural", "figures": list(figures)}))
+    for name in figures:
+        if ".." not in name:
+            (out / name).write_bytes(b"old figure " + name.encode())
+    (out / "encoder.pt").write_bytes(b"old encoder")
+    (out / "notes.txt").write_text("the user's")
+
+
+def test_a_block_that_fails_before_writing_a_record_puts_the_replaced_run_back(tmp_path):
+    out = tmp_path / "run"
+    _finished_run(out)
+    before = tree(tmp_path)
+    with pytest.raises(RuntimeError), run_folder(out, "neural", overwrite=True):
+        assert sorted(p.name for p in out.iterdir()) == [REPLACED, "notes.txt"]
+        (out / "confusion.png").write_bytes(b"half")  # a figure of the failing run
+        raise RuntimeError("unreadable recording")
+    assert tree(tmp_path) == before
+    assert (out / "confusion.png").read_bytes() == b"old figure confusion.png"
+
+
+def test_a_block_that_wrote_a_record_keeps_the_new_run_even_if_it_fails_later(tmp_path):
+    out = tmp_path / "run"
+    _finished_run(out)
+    with pytest.raises(KeyboardInterrupt), run_folder(out, "neural", overwrite=True):
+        (out / "seed-0").mkdir()
+        (out / "seed-0" / "metrics.json").write_text("{}")  # one seed finished
+        raise KeyboardInterrupt
+    assert tree(tmp_path) == {"run": -1, "run/notes.txt": 10, "run/seed-0": -1,
+                              "run/seed-0/metrics.json": 2}
+
+
+def test_a_run_that_succeeds_replaces_the_records_and_the_figures_they_listed(tmp_path):
+    out = tmp_path / "run"
+    _finished_run(out)
+    (out / "mine.png").write_bytes(b"a figure of the user's, listed by no record")
+    with run_folder(out, "neural", overwrite=True):
+        (out / "metrics.json").write_text(json.dumps({"figures": ["confusion.png"]}))
+        (out / "confusion.png").write_bytes(b"new")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "confusion.png", "metrics.json", "mine.png", "notes.txt"]
+    assert (out / "confusion.png").read_bytes() == b"new"  # learning_curve.png went
+
+
+def test_a_listed_figure_outside_the_folder_is_never_touched(tmp_path):
+    outside = tmp_path / "elsewhere.png"
+    outside.write_bytes(b"not the run's")
+    out = tmp_path / "run"
+    _finished_run(out, figures=("../elsewhere.png", "confusion.png"))
+    prepare_run_folder(out, "neural", overwrite=True)
+    assert outside.read_bytes() == b"not the run's"
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_records_set_aside_by_a_killed_run_come_back_or_go_on_the_next_start(tmp_path):
+    """A run killed (SIGKILL) inside the block settles nothing; the next command does: the
+    set-aside run comes back if the killed one wrote no record, else it goes."""
+    out = tmp_path / "run"
+    _finished_run(out)
+    before = tree(tmp_path)
+    prepare_run_folder(out, "neural", overwrite=True, set_aside=True)  # then killed
+    assert (out / REPLACED / "metrics.json").is_file()
+    with pytest.raises(Exception, match="already holds a run"):
+        prepare_run_folder(out, "neural")
+    assert tree(tmp_path) == before
+
+    prepare_run_folder(out, "neural", overwrite=True, set_aside=True)
+    (out / "metrics.json").write_text("{}")  # the killed run had finished its record
+    prepare_run_folder(out, "neural", overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_neural_overwrite_with_an_unreadable_recording_keeps_the_earlier_run(tmp_path):
+    out = tmp_path / "run"
+    _finished_run(out)
+    bad = tmp_path / "nan_rates.npz"
+    rates = np.ones((8, 3))
+    rates[2, 1] = np.nan
+    np.savez(bad, firing_rates=rates, trial=np.repeat([0, 1], 4), label=np.repeat([0, 1], 4))
+    before = tree(out)
+    outcome = invoke(["neural", "--data", str(bad), "--method", "raw", "--out", str(out),
+                      "--overwrite"], tmp_path)
+    assert_one_line_error(outcome, "nan_rates.npz: firing_rates", "NaN")
+    assert tree(out) == before
+
+
+def test_pretrain_overwrite_with_an_unreadable_volume_keeps_the_earlier_run(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    for name in ("checkpoint.pt", "encoder.pt", "metrics.json", "train_log.jsonl"):
+        (out / name).write_bytes(b"previous run")
+    bad = tmp_path / "volume.npy"
+    bad.write_bytes(b"not a numpy file")
+    before = tree(out)
+    outcome = invoke(["pretrain", "--quick", "--source", "volume", "--source-param",
+                      f"path={bad}", "--out", str(out), "--overwrite"], tmp_path)
+    assert outcome.code == 2 and "volume.npy" in outcome.err, outcome.err
+    assert tree(out) == before
