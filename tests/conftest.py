@@ -63,6 +63,18 @@ def _deterministic_threads(monkeypatch):
     yield
 
 
+@pytest.fixture
+def one_torch_thread():
+    """torch on one intra-op thread for the test, then as it was (tiny models gain nothing
+    from a second thread, and results that depend on the count stay fixed)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def _is_local(family: int, address: object) -> bool:
     """A Unix socket, or an IP address of this machine (loopback or unspecified)."""
     import ipaddress

@@ -33,13 +33,8 @@ TINY = {"epochs": 1, "backbone_params": {"widths": [4, 8, 8, 8]}, "projector_hid
         "mined_out": 8, "crop": 16, "batch_size": 8, "quiet": True}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # the key includes the thread count: every test and fixture trains on one thread
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# the key includes the thread count: every test and fixture trains on one thread
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
