@@ -81,6 +81,19 @@ def test_volumes_that_cannot_be_tiled_are_refused(tmp_path: Path, shape: tuple, 
         volume_tiles(tmp_path / "v.npy", tile=tile)
 
 
+def test_a_zarr_group_names_the_arrays_it_holds(tmp_path: Path) -> None:
+    import zarr
+
+    group = zarr.open_group(str(tmp_path / "g.zarr"), mode="w")
+    for name in ("raw", "labels"):
+        group.create_array(name, shape=(2, 16, 16), dtype="uint8")
+    with pytest.raises(DataError) as err:
+        volume_tiles(tmp_path / "g.zarr", tile=8)
+    assert str(err.value) == (f"volume {tmp_path / 'g.zarr'}: a Zarr group, not an array; give "
+                              f"the path of one of its arrays ({tmp_path / 'g.zarr' / 'labels'}, "
+                              f"{tmp_path / 'g.zarr' / 'raw'})")
+
+
 def test_a_2d_image_is_one_slice_and_other_files_are_named(tmp_path: Path) -> None:
     np.save(tmp_path / "v.npy", _volume((16, 16)))  # not one value: that is refused
     assert volume_tiles(tmp_path / "v.npy", tile=8).images.shape == (4, 1, 8, 8)

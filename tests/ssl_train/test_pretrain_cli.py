@@ -331,3 +331,20 @@ def test_an_unexpected_error_after_a_checkpoint_says_resume_goes_on(tmp_path, ca
     assert err.splitlines()[-1] == (
         f"error: the run stopped on the error below{lost_line}; its last checkpoint is kept: "
         "rerun the same command with --resume once the cause is fixed")
+
+
+def test_a_source_with_fewer_images_than_a_batch_names_the_source_and_the_fix(tmp_path, capsys):
+    """6 tiles of a volume (3 slices of 64 x 128 px, tile 64) for a batch of 16: the
+    trainer's own check named neither the file nor the tile."""
+    import numpy as np
+
+    path = tmp_path / "v.npy"
+    np.save(path, np.random.default_rng(0).integers(0, 256, (3, 64, 128), dtype=np.uint8))
+    code, out = run_cli(["pretrain", "--source", "volume", "--source-param", f"path={path}",
+                         "--source-param", "tile=64", "--quick", "--out",
+                         str(tmp_path / "run")], capsys)
+    assert code == 2 and out.err.strip() == (
+        f"error: batch_size: source volume (path={path}, tile=64) gave 6 training images, "
+        "fewer than one batch of 16; pass --batch-size 6 or less (batch_size in a config) or "
+        "a smaller tile (--source-param tile=N: more tiles per slice)")
+    assert not (tmp_path / "run").exists()

@@ -53,9 +53,7 @@ def read_volume(path: str | Path) -> np.ndarray:
         elif suffix in (".tif", ".tiff"):
             array = _tiff_pages(path)
         elif path.is_dir():
-            import zarr
-
-            array = zarr.open_array(str(path), mode="r")
+            array = _zarr_array(path)
         else:
             raise DataError(f"volume {path}: expected a .npy file, a .tif / .tiff stack or a "
                             "Zarr array folder")
@@ -69,6 +67,21 @@ def read_volume(path: str | Path) -> np.ndarray:
                         f"at least one slice of at least {MIN_TILE} x {MIN_TILE} px")
     _check_real_numbers(array.dtype, path)
     return array[None] if array.ndim == 2 else array
+
+
+def _zarr_array(path: Path) -> Any:
+    import zarr
+
+    try:
+        return zarr.open_array(str(path), mode="r")
+    except (OSError, ValueError) as err:
+        try:  # a group: name the arrays it holds, one of which is meant
+            names = sorted(zarr.open_group(str(path), mode="r").array_keys())
+        except (OSError, ValueError, TypeError):
+            raise err from None
+        held = ", ".join(f"{path / name}" for name in names[:5]) or "none"
+        raise DataError(f"volume {path}: a Zarr group, not an array; give the path of one of "
+                        f"its arrays ({held})") from None
 
 
 def _npy_memmap(path: Path) -> np.ndarray:

@@ -34,6 +34,7 @@ import torch
 from mtneuro.config import to_dict
 from mtneuro.data.spec import TILE_SIZE
 from mtneuro.data.spec import check_crop as check_tile_crop
+from mtneuro.errors import ConfigError
 from mtneuro.tasks.pretrain.config import RESUMABLE_CHANGES, PretrainConfig, pool_size_of
 from mtneuro.vocab import VISION_SOURCES, XRAY_MEAN, XRAY_STD
 
@@ -247,6 +248,20 @@ def pretrain_encoder(config: PretrainConfig, images: torch.Tensor, *,
     return PretrainedEncoder(encoder, name, kwargs, dict(encoder.input_spec), summary)
 
 
+def _check_enough_images(config: PretrainConfig, n_images: int) -> None:
+    """A batch fits in the images the source gave; the trainer's own check cannot say which
+    source and settings gave so few."""
+    if n_images >= config.batch_size:
+        return
+    params = ", ".join(f"{k}={v}" for k, v in config.source_params.items())
+    smaller = (" or a smaller tile (--source-param tile=N: more tiles per slice)"
+               if config.source == "volume" else "")
+    raise ConfigError(f"batch_size: source {config.source}"
+                      f"{f' ({params})' if params else ''} gave {n_images} training images, "
+                      f"fewer than one batch of {config.batch_size}; pass --batch-size "
+                      f"{max(2, n_images)} or less (batch_size in a config){smaller}")
+
+
 def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
     """``mtneuro pretrain``: read ``config.source``'s training images, pre-train, and write
     ``encoder.pt`` (main rank) beside the trainer's files in ``config.out_dir``.
@@ -268,6 +283,7 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
     init_distributed(config.device)
     try:
         images, provenance = load_training_images(config)
+        _check_enough_images(config, int(images.shape[0]))
         trained = pretrain_encoder(config, images, out_dir=config.out_dir, resume=config.resume)
     finally:
         if owns_group:
