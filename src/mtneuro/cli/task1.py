@@ -61,12 +61,15 @@ def task1(setting, method, source, source_params, dim, seeds, encoder, quick, pr
     result = run_task("task1", "quick" if quick else None, values, out, config_file=config_file,
                       overwrite=overwrite)
     from mtneuro.stats import describe
+    from mtneuro.tasks.region import majority_text
 
     metrics, config = result.metrics, result.config
     interval = (metrics.get("intervals") or {}).get("accuracy")
+    # the chance reference the accuracy is read against
+    chance = f"; {majority_text(metrics['majority'])}" if metrics.get("majority") else ""
     click.echo(
         f"task1 {config['setting']} {method_label(config)} {config['dim']} on {config['source']}: "
         f"accuracy {describe(metrics['accuracy'], interval)}, "
-        f"{metrics['n_test']} test images ({metrics['recipe']['test_input']}); "
+        f"{metrics['n_test']} test images ({metrics['recipe']['test_input']}){chance}; "
         f"wrote {out}/metrics.json"
     )

@@ -38,6 +38,7 @@ from mtneuro.stats import classification_intervals, first_seed_intervals, mean_s
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.encoders import FrozenEncoders, check_encoder_given, frozen_encoders
+from mtneuro.tasks.majority import baseline_text, majority_class
 from mtneuro.tasks.probe import LinearProbe, extract_features
 from mtneuro.tasks.region_config import Task1Config
 from mtneuro.tasks.region_head import HeadSettings, predict_with_head, train_linear_head
@@ -48,6 +49,28 @@ from mtneuro.tasks.supervised import SupervisedSettings, predict, train_classifi
 from mtneuro.tasks.volume import SplitData, load_region_splits
 
 CLASS_NAMES = tuple(REGION_SHORT[r] for r in REGIONS)
+#: How the summary line introduces the chance reference.
+MAJORITY_LEAD = "always the most common training region"
+
+
+def majority_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict[str, Any]:
+    """The chance reference of the scores: always predicting the most frequent region of
+    the training labels (ties: the smallest label) on the scored test images, scored as
+    the methods are (:func:`~mtneuro.tasks.scores.classification_metrics`).
+
+    Returns:
+        ``{"class": region name, "accuracy": ...}``: the headline score of task 1
+        (:func:`mtneuro.tasks.region_task.headline`).
+    """
+    chosen = majority_class(train_y)
+    guess = np.full(len(test_y), chosen)
+    scores = classification_metrics(test_y, guess, len(CLASS_NAMES))
+    return {"class": CLASS_NAMES[chosen], "accuracy": scores["accuracy"]}
+
+
+def majority_text(baseline: dict[str, Any]) -> str:
+    """``always the most common training region (CTX): accuracy 0.250``."""
+    return baseline_text(MAJORITY_LEAD, baseline)
 
 
 def train_supervised(
@@ -160,7 +183,8 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
         "intervals": bootstrap 95% intervals over test tiles of the first seed, when seeds
         do not vary the results (else None; each seed's row has its own),
         "confusion": summed counts (rows = truth), "class_names", "n_tiles", "n_test"
-        (scored images: tiles or crops), "recipe" (the resolved protocol), "source",
+        (scored images: tiles or crops), "majority" (the chance reference,
+        :func:`majority_baseline`), "recipe" (the resolved protocol), "source",
         "wall_s"}``.
     """
     return _run_on_device(checked_run_config(config, Task1Config, "run_task1"), data, encoder)
@@ -195,6 +219,8 @@ def _run_on_device(config: Task1Config, data: dict[str, SplitData] | None,
         "confusion": np.sum([r["confusion"] for r in per_seed], axis=0).tolist(),
         "n_tiles": {k: len(v.labels) for k, v in data.items()},
         "n_test": len(inputs.test_y),
+        # one for every seed: the split, not the seed, decides it
+        "majority": majority_baseline(inputs.train_y, inputs.test_y),
         "recipe": {
             **recipe.to_dict(),
             "z_step": config.preset("z_step"),

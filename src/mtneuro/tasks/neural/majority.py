@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mtneuro.stats import mean_std
+from mtneuro.tasks.majority import baseline_text, majority_class
 from mtneuro.tasks.neural.metrics import reach_accuracy
 from mtneuro.tasks.neural.task import score_keys
 from mtneuro.tasks.scores import accuracy_and_f1
@@ -29,11 +30,6 @@ if TYPE_CHECKING:
 
 #: How the summary line introduces the baseline.
 LEAD = "always the most common training class"
-
-
-def majority_class(label: np.ndarray) -> int:
-    """The most frequent label (ties: the smallest, as ``argmax`` keeps the first)."""
-    return int(np.bincount(np.asarray(label, dtype=np.int64)).argmax())
 
 
 def majority_baseline(rec: NeuralRecording, folds: Sequence[Split]) -> dict[str, Any]:
@@ -76,14 +72,7 @@ def aggregate_majority(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | No
 def majority_text(baseline: Mapping[str, Any], seeds: int = 1) -> str:
     """``always the most common training class (nREM): accuracy 0.508, f1_weighted 0.342``;
     a score the seeds vary reads ``0.508 ± 0.010 over 3 seeds``."""
-    parts = []
-    for key, value in baseline.items():
-        if key == "class" or key.endswith("_std"):
-            continue
-        std = baseline.get(f"{key}_std") or 0.0
-        spread = f" ± {std:.3f} over {seeds} seeds" if std > 0 else ""
-        parts.append(f"{key} {value:.3f}{spread}")
-    return f"{LEAD} ({baseline['class']}): {', '.join(parts)}"
+    return baseline_text(LEAD, baseline, seeds)
 
 
 def _fold_guess(rec: NeuralRecording, split: Split) -> tuple[int, np.ndarray]:

@@ -1,0 +1,36 @@
+"""The chance reference of a classification task: always predicting the most common
+training class, chosen and stated the same way by every task that reports it (task 1,
+:mod:`mtneuro.tasks.neural.majority`).
+
+>>> import numpy as np
+>>> int(majority_class(np.array([2, 0, 2, 0, 1])))  # a tie goes to the smallest label
+0
+>>> baseline_text("always the most common training region", {"class": "CTX", "accuracy": 0.25})
+'always the most common training region (CTX): accuracy 0.250'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+
+def majority_class(label: np.ndarray) -> int:
+    """The most frequent label (ties: the smallest, as ``argmax`` keeps the first)."""
+    return int(np.bincount(np.asarray(label, dtype=np.int64)).argmax())
+
+
+def baseline_text(lead: str, baseline: Mapping[str, Any], seeds: int = 1) -> str:
+    """``LEAD (nREM): accuracy 0.508, f1_weighted 0.342``: every score of ``baseline``
+    after its ``class``; a score the seeds vary (a ``KEY_std`` above 0) reads
+    ``0.508 ± 0.010 over 3 seeds``."""
+    parts = []
+    for key, value in baseline.items():
+        if key == "class" or key.endswith("_std"):
+            continue
+        std = baseline.get(f"{key}_std") or 0.0
+        spread = f" ± {std:.3f} over {seeds} seeds" if std > 0 else ""
+        parts.append(f"{key} {value:.3f}{spread}")
+    return f"{lead} ({baseline['class']}): {', '.join(parts)}"
