@@ -60,7 +60,10 @@ VALUES = {
     ("mtneuro data download", "name"): _one_of(dataset_names()),
     ("mtneuro bench", "suite"): lambda v: v in builtin_suites() or v.endswith((".yaml", ".yml")),
     **{(f"mtneuro {c}", "source"): _one_of(SOURCE_NAMES)
-       for c in ("task1", "task2", "task3", "bench", "data info", "data preview", "data fetch")},
+       for c in ("task1", "task2", "task3", "bench", "data fetch")},
+    # a volume file of the user's, as pre-training reads it
+    **{(f"mtneuro {c}", "source"): _one_of((*SOURCE_NAMES, "volume"))
+       for c in ("data info", "data preview")},
 }
 
 

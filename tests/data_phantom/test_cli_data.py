@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cli_capture import run
 from PIL import Image
 
-from mtneuro.cli.main import main
 from mtneuro.cli.options import parse_source_params
 from mtneuro.errors import ConfigError
-
-
-def run(argv, capsys):
-    """(exit code, stdout, stderr) of the CLI in-process."""
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_info_phantom(capsys):

@@ -60,7 +60,7 @@ def test_task2_prints_every_class_and_what_its_checkpoints_cost(
          "run needs no resuming")]
 
 
-def test_pretrain_overwrite_removes_the_old_records_before_the_run(
+def test_pretrain_overwrite_sets_the_old_records_aside_before_the_run(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mtneuro.tasks.pretrain import run
 

@@ -19,6 +19,7 @@ def _finished_run(out, figures=("confusion.png", "learning_curve.png")):
     (out / "metrics.json").write_text(json.dumps({"task": "neural", "figures": list(figures)}))
     for name in figures:
         if ".." not in name:
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
             (out / name).write_bytes(b"old figure " + name.encode())
     (out / "encoder.pt").write_bytes(b"old encoder")
     (out / "notes.txt").write_text("the user's")
@@ -113,3 +114,80 @@ def test_pretrain_overwrite_with_an_unreadable_volume_keeps_the_earlier_run(tmp_
                       f"path={bad}", "--out", str(out), "--overwrite"], tmp_path)
     assert outcome.code == 2 and "volume.npy" in outcome.err, outcome.err
     assert tree(out) == before
+
+
+def test_a_write_killed_half_way_is_no_record_of_the_new_run(tmp_path):
+    """A task-2 run killed while writing its first checkpoint leaves a torn temporary file:
+    the replaced run comes back, and the torn file goes."""
+    out = tmp_path / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "metrics.json").write_text("{}")
+    (out / "checkpoints" / "seed0.pt").write_bytes(b"old checkpoint")
+    before = tree(tmp_path)
+    prepare_run_folder(out, "resumable-task", overwrite=True, set_aside=True)  # then killed
+    (out / "checkpoints").mkdir()
+    (out / "checkpoints" / ".seed0.pt.abcd1234.tmp").write_bytes(b"torn")
+    with pytest.raises(Exception, match="already holds a run"):
+        prepare_run_folder(out, "resumable-task")
+    assert tree(tmp_path) == before
+
+
+def test_listed_figures_twice_inside_a_record_or_as_a_record_are_set_aside_once(tmp_path):
+    out = tmp_path / "run"
+    _finished_run(out, figures=("confusion.png", "confusion.png", "./confusion.png",
+                                "seed-0/confusion.png", "report.html"))
+    before = tree(tmp_path)
+    with pytest.raises(RuntimeError), run_folder(out, "neural", overwrite=True):
+        assert sorted(p.name for p in out.iterdir()) == [REPLACED, "notes.txt"]
+        raise RuntimeError
+    assert tree(tmp_path) == before
+
+
+def test_a_figure_listed_by_a_record_the_command_does_not_replace_stays(tmp_path):
+    """A task run's metrics.json beside a bench's report: --overwrite of the bench removes
+    its report only, not the task's figures."""
+    out = tmp_path / "run"
+    _finished_run(out)
+    (out / "report.html").write_text("a suite's report")
+    prepare_run_folder(out, "bench", overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "confusion.png", "encoder.pt", "learning_curve.png", "metrics.json", "notes.txt"]
+
+
+def test_a_linked_record_folder_comes_back_as_the_link(tmp_path):
+    elsewhere = tmp_path / "scratch"
+    elsewhere.mkdir()
+    (elsewhere / "seed0.pt").write_bytes(b"on scratch")
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.json").write_text("{}")
+    (out / "checkpoints").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(RuntimeError), run_folder(out, "resumable-task", overwrite=True):
+        raise RuntimeError
+    assert (out / "checkpoints").is_symlink() and (out / "checkpoints" / "seed0.pt").is_file()
+
+
+def test_figures_listed_through_dot_dot_or_absolute_come_back_to_their_place(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "run"
+    _finished_run(out, figures=("../run/confusion.png", str(out / "learning_curve.png")))
+    for name in ("confusion.png", "learning_curve.png"):
+        (out / name).write_bytes(b"old " + name.encode())
+    before = tree(tmp_path)
+    with pytest.raises(RuntimeError), run_folder("run", "neural", overwrite=True):
+        assert sorted(p.name for p in out.iterdir()) == [REPLACED, "notes.txt"]
+        raise RuntimeError
+    assert tree(tmp_path) == before
+
+
+def test_a_set_aside_cut_short_is_put_back_by_the_next_command(tmp_path):
+    out = tmp_path / "run"
+    _finished_run(out)
+    before = tree(tmp_path)
+    staging = out / ".replaced-run.partial"  # killed while moving: metrics.json moved only
+    staging.mkdir()
+    (out / "metrics.json").rename(staging / "metrics.json")
+    with pytest.raises(Exception, match="already holds a run"):
+        prepare_run_folder(out, "neural")
+    assert tree(tmp_path) == before

@@ -66,7 +66,7 @@ def test_a_reach_file_reads_bin_by_bin_with_trials_kept_as_written(tmp_path: Pat
     info = rec.describe()
     ((path, sha),) = info.pop("files").items()
     assert info == {"name": "monkey-bin0.25-x", "kind": "reach", "bins": 9, "neurons": 3,
-                    "trials": 3, "bin_s": 0.25}
+                    "trials": 3, "bin_s": 0.25, "catalogued": False}
     assert path == str(tmp_path / "monkey-bin0.25-x.npz") and len(sha) == 64
 
 

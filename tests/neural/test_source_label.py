@@ -8,7 +8,6 @@ import pytest
 from click.testing import CliRunner
 
 from mtneuro.cli.neural import neural
-from mtneuro.data.neural import REACH_CLASSES, NeuralRecording
 from mtneuro.report.html import build_report
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.tasks.neural.task import source_of
@@ -27,18 +26,36 @@ def user_run(write_sleep, tmp_path):
     return out
 
 
-def recording(name):
-    return NeuralRecording(name=name, kind="reach", rates=np.ones((2, 1), np.float32),
-                           trial=np.zeros(2, np.int64), timestep=np.arange(2),
-                           label=np.zeros(2, np.int64), bin_s=0.1, class_names=REACH_CLASSES)
+def test_only_a_recording_of_the_catalogue_is_called_real(packaged_data, tmp_path):
+    """By where its files sit and what they hold, not by its name: the packaged chewie-1 by
+    name or by path is real; the same bytes saved as the user's own chewie-1.npz are not."""
+    from mtneuro.data.neural import load_file, load_recording, recording_paths
+
+    by_name = load_recording("chewie-1", root=packaged_data)
+    (path,) = recording_paths("chewie-1", packaged_data)
+    copy = tmp_path / "chewie-1.npz"
+    copy.write_bytes(path.read_bytes())
+    for rec, label in ((by_name, "real recording chewie-1"),
+                       (load_file(path), f"real recording {path.stem}"),
+                       (load_file(copy), "recording chewie-1 (your file)")):
+        assert source_of(rec)["label"] == label
+        assert data_source_label({"source": source_of(rec)}) == label
 
 
-def test_only_a_catalogued_recording_is_called_real():
-    for name, label in (("chewie-1", "real recording chewie-1"),
-                        ("mouse-ca1", "real recording mouse-ca1"),
-                        ("chewie-slice", "recording chewie-slice (your file)")):
-        assert source_of(recording(name))["label"] == label
-        assert data_source_label({"source": source_of(recording(name))}) == label
+def test_a_catalogued_place_given_relative_is_still_checked(write_sleep, tmp_path,
+                                                            monkeypatch):
+    """The check follows the resolved path: from inside a root's neural/rodent folder, an
+    edited file named as mouse-ca1's is refused as it is by its absolute path."""
+    from mtneuro.data.neural import load_file
+    from mtneuro.errors import ChecksumError
+
+    folder = tmp_path / "root" / "neural" / "rodent"
+    folder.mkdir(parents=True)
+    np.save(folder / "fr_bins_n_4full.npy", np.ones((3, 5)))
+    np.save(folder / "behav_states_n_4full.npy", np.array([0, 1, 2, 1, 0]))
+    monkeypatch.chdir(folder)
+    with pytest.raises(ChecksumError):
+        load_file("fr_bins_n_4full.npy")
 
 
 def test_a_users_file_is_not_called_real_in_the_record_or_the_report(user_run):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from mtneuro.report.results import cpu_model, write_metrics
+from mtneuro.machine import cpu_model
+from mtneuro.report.results import write_metrics
 
 
 def test_the_cpu_model_is_read_with_torchs_kernel_capability(tmp_path: Path) -> None:

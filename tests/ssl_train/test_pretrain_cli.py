@@ -348,3 +348,17 @@ def test_a_source_with_fewer_images_than_a_batch_names_the_source_and_the_fix(tm
         "fewer than one batch of 16; pass --batch-size 6 or less (batch_size in a config) or "
         "a smaller tile (--source-param tile=N: more tiles per slice)")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_source_of_one_image_is_not_told_to_use_a_batch_of_two(tmp_path, capsys):
+    import numpy as np
+
+    path = tmp_path / "v.npy"
+    np.save(path, np.random.default_rng(0).integers(0, 256, (1, 64, 64), dtype=np.uint8))
+    code, out = run_cli(["pretrain", "--source", "volume", "--source-param", f"path={path}",
+                         "--source-param", "tile=64", "--quick", "--out",
+                         str(tmp_path / "run")], capsys)
+    assert code == 2 and out.err.strip().endswith(
+        "gave 1 training images, fewer than one batch of 16; give the source more images (a "
+        "batch holds at least 2) or a smaller tile (--source-param tile=N: more tiles per "
+        "slice)"), out.err

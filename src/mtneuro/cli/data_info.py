@@ -6,7 +6,12 @@ import json
 
 import click
 
-from mtneuro.cli.options import SOURCE_OPTION, SOURCE_PARAM_OPTION, open_cli_source
+from mtneuro.cli.options import (
+    SOURCE_OPTION,
+    SOURCE_PARAM_OPTION,
+    open_cli_source,
+    parse_source_params,
+)
 
 
 def info_lines(source) -> list[str]:
@@ -45,11 +50,24 @@ def info_lines(source) -> list[str]:
 def info(source: str, source_params: tuple[str, ...]) -> None:
     """Print a volume source's kind, shape, voxel size, channels, region boxes and z splits.
 
+    With --source volume (your own file, --source-param path=FILE, and the tile, z_step and
+    window pre-training will get): its shape, dtype, value range, window and tile count.
+
     \b
     Examples:
       mtneuro data info --source phantom --source-param seed=1
       mtneuro data download xray-slice --root DIR
       mtneuro data info --source slice --source-param root=DIR
+      mtneuro data info --source volume --source-param path=stack.tif --source-param tile=32
     """
-    for line in info_lines(open_cli_source(source, source_params)):
+    if source == "volume":  # a file, not a volume source: no region boxes nor z splits
+        from mtneuro.cli.preflight import check_source_params
+        from mtneuro.report.preview_volume import read_volume_view, volume_info_lines
+
+        params = parse_source_params(source_params)
+        check_source_params("volume", params, vision=True)  # the keys pre-training takes
+        lines = volume_info_lines(read_volume_view(params))
+    else:
+        lines = info_lines(open_cli_source(source, source_params))
+    for line in lines:
         click.echo(line)

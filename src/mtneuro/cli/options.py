@@ -17,7 +17,8 @@ SOURCE_OPTION = click.option(
     "--source",
     default="phantom",
     show_default=True,
-    help="Volume source: phantom, slice, bossdb or cache.",
+    help="Volume source: phantom, slice, bossdb or cache; or volume, a volume file of your "
+         "own (--source-param path=FILE).",
 )
 #: ``--source`` of a command that also reads a config file: unset, the file's value or the
 #: config's default applies (a flag default would always win over the file).
@@ -209,8 +210,9 @@ def run_task(name: str, preset: str | None, values: dict[str, Any], out: str | P
     task = get_task(name)
     config = task.make_config(preset, values, config_file)
     check_config(config)
-    inputs = encoder_inputs(getattr(config, "encoder", None))
     with run_folder(out, "resumable-task" if task.resumable else "task", resume=resume,
                     overwrite=overwrite):
+        # after the folder check: building the encoder may take a while
+        inputs = encoder_inputs(getattr(config, "encoder", None))
         return run_and_record(task, config, Path(out), resume=resume,
                               extra={"inputs": inputs} if inputs else None)

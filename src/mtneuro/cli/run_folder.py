@@ -43,6 +43,8 @@ RESUMABLE: dict[str, str] = {
 #: Where :func:`run_folder` keeps the records ``--overwrite`` replaces until the new run has
 #: its own (hidden, and matched by no record pattern).
 REPLACED = ".replaced-run"
+#: Where they are while being set aside or put back: never complete, so always put back.
+_STAGING = ".replaced-run.partial"
 
 
 def check_writable_folder(out: str | Path, option: str = "--out") -> Path:
@@ -135,30 +137,81 @@ def _holds_a_file(folder: Path) -> bool:
     return any(not p.is_dir() for p in folder.rglob("*"))
 
 
-def _recorded_figures(out: Path) -> list[Path]:
-    """The figures ``out/metrics.json`` lists that are files inside ``out`` (a run's other
-    records hold the rest of what it wrote)."""
+def _replaced_paths(out: Path, held: list[Path]) -> list[Path]:
+    """What ``--overwrite`` replaces: the ``held`` records and, where ``metrics.json`` is one
+    of them, the figures it lists that are files inside ``out`` (named as paths under
+    ``out``, however the record spelt them); none twice, none inside another."""
     from mtneuro.report.results import read_json_object
 
+    paths = list(held)
     figures = (read_json_object(out / "metrics.json") or {}).get("figures")
-    paths = [out / name for name in figures if isinstance(name, str)] if isinstance(
-        figures, list) else []
-    inside = out.resolve()
-    return [p for p in paths if p.is_file() and p.resolve().is_relative_to(inside)]
+    if out / "metrics.json" in held and isinstance(figures, list):
+        base = out.resolve()
+        for name in (f for f in figures if isinstance(f, str)):
+            path = out / name
+            if path.is_file() and path.resolve().is_relative_to(base):
+                paths.append(out / path.resolve().relative_to(base))
+    kept: list[Path] = []
+    for path in sorted(set(paths), key=lambda p: len(p.parts)):  # folders before their files
+        if not any(path == k or k in path.parents for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _set_aside(out: Path, paths: list[Path]) -> None:
+    """Move ``paths`` into ``out/.replaced-run``, all or none: they go to a staging folder
+    that is put back if a move fails (or the process is killed: the next command puts it
+    back) and becomes ``.replaced-run`` only when complete."""
+    staging = out / _STAGING
+    try:
+        for path in paths:
+            target = staging / path.relative_to(out)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+    except BaseException:
+        _put_back(staging, out)
+        raise
+    os.replace(staging, out / REPLACED)
+
+
+def _put_back(aside: Path, out: Path) -> None:
+    """Every entry of ``aside`` back to its place in ``out`` (over what a failed run left
+    there; a link moved as a link), through the staging folder, so that a put-back cut
+    short is finished by the next command."""
+    staging = out / _STAGING
+    if aside != staging:
+        os.replace(aside, staging)
+    for entry in sorted(staging.iterdir()):
+        _move_back(entry, out / entry.name)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_back(source: Path, target: Path) -> None:
+    if source.is_dir() and not source.is_symlink() and target.is_dir() and not target.is_symlink():
+        for child in sorted(source.iterdir()):  # merge: the failed run made the folder too
+            _move_back(child, target / child.name)
+        return
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    elif target.exists() or target.is_symlink():
+        target.unlink()
+    os.replace(source, target)
 
 
 def _settle_replaced(out: Path, kind: str) -> None:
     """The records set aside by ``--overwrite`` go once the new run has a record of its own;
-    until then (the run failed first, or was killed) they are put back where they were."""
+    until then (the run failed first, or was killed) they are put back where they were. A
+    set-aside or put-back that was cut short is always put back."""
+    if (out / _STAGING).is_dir():
+        _put_back(out / _STAGING, out)
     aside = out / REPLACED
     if not aside.is_dir():
         return
-    if not run_records(out, kind):
-        for path in sorted(p for p in aside.rglob("*") if not p.is_dir()):
-            target = out / path.relative_to(aside)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)  # over a partial figure of the failed run
-    shutil.rmtree(aside)
+    _remove_torn_writes(out, kind)  # a write killed half-way is no record of the new run
+    if run_records(out, kind):
+        shutil.rmtree(aside)
+    else:
+        _put_back(aside, out)
 
 
 @contextlib.contextmanager
@@ -226,12 +279,12 @@ def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
                           f"add --overwrite to replace it, or choose another {option}")
     if not dry_run and os.environ.get("RANK", "0") == "0":
         _remove_torn_writes(out, kind)
-        for path in [*_recorded_figures(out), *held]:
-            if set_aside:
-                target = out / REPLACED / path.relative_to(out)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(path, target)
-            elif path.is_dir() and not path.is_symlink():
+        replaced = _replaced_paths(out, held)
+        if set_aside:
+            _set_aside(out, replaced)
+            return out
+        for path in replaced:
+            if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)

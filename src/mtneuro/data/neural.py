@@ -95,6 +95,8 @@ class NeuralRecording:
         class_names: name of each label value.
         behaviour: extra per-bin arrays (e.g. ``vel`` (bins, 2) for reach).
         files: the files read and their SHA-256 (provenance for ``metrics.json``).
+        catalogued: every file sits at its catalogued place and passed its catalogued
+            SHA-256 (a recording of the catalogue, however it was named or reached).
     """
 
     name: str
@@ -107,6 +109,7 @@ class NeuralRecording:
     class_names: tuple[str, ...]
     behaviour: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     files: dict[str, str] = dataclasses.field(default_factory=dict)
+    catalogued: bool = False
 
     @property
     def n_bins(self) -> int:
@@ -131,7 +134,7 @@ class NeuralRecording:
         """Provenance for ``metrics.json``: name, kind, sizes and file hashes."""
         return {"name": self.name, "kind": self.kind, "bins": self.n_bins,
                 "neurons": self.n_neurons, "trials": self.n_trials, "bin_s": self.bin_s,
-                "files": dict(self.files)}
+                "files": dict(self.files), "catalogued": self.catalogued}
 
 
 def _verified(path: Path) -> str:
@@ -141,13 +144,17 @@ def _verified(path: Path) -> str:
     bytes are the catalogue's or, for a monkey ``.npz`` converted on download, its arrays
     are, so a conversion written by another NumPy / zlib loads and an edited one does not.
     """
+    known = catalogued_place(path)
+    return sha256_file(path) if known is None else verify_known(path, known)
+
+
+def catalogued_place(path: Path) -> str | None:
+    """The catalogue's ``neural/...`` path of a file at that place under some root (path
+    resolved), else ``None``: a user's pair may be named as mouse-ca1's files are."""
+    parts = path.resolve().parts
     names = [*KNOWN_SHA256, *KNOWN_CONTENT_SHA256]  # ordered: the same choice every run
-    # at its catalogued place under some root: a user's own rodent pair may share its name
-    known = [rel for rel in names if rel.startswith("neural/")
-             and path.parts[-len(Path(rel).parts):] == Path(rel).parts]
-    if known:
-        return verify_known(path, known[0])  # the bytes read, whichever check passed
-    return sha256_file(path)
+    return next((rel for rel in names if rel.startswith("neural/")
+                 and parts[-len(Path(rel).parts):] == Path(rel).parts), None)
 
 
 def _require(arrays: dict[str, np.ndarray], keys: tuple[str, ...], path: Path) -> None:
@@ -191,18 +198,10 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
     if np.unique(trial[starts]).size != starts.size:
         raise DataError(f"{path}: the bins of each trial must be contiguous")
     behaviour = {k: np.asarray(arrays[k], dtype=np.float32) for k in ("pos", "vel", "acc", "force") if k in arrays}
-    return NeuralRecording(
-        name=name or path.stem,
-        kind="reach",
-        rates=rates,
-        trial=trial,
-        timestep=timestep,
-        label=label,
-        bin_s=_bin_width(path.stem),
-        class_names=REACH_CLASSES,
-        behaviour=behaviour,
-        files={str(path): sha},
-    )
+    return NeuralRecording(name=name or path.stem, kind="reach", rates=rates, trial=trial,
+                           timestep=timestep, label=label, bin_s=_bin_width(path.stem),
+                           class_names=REACH_CLASSES, behaviour=behaviour, files={str(path): sha},
+                           catalogued=catalogued_place(path) is not None)
 
 
 def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: str | None = None) -> NeuralRecording:
@@ -237,6 +236,7 @@ def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: st
         bin_s=_RODENT_BIN_S,
         class_names=SLEEP_CLASSES,
         files=files,
+        catalogued=all(catalogued_place(p) is not None for p in (rates_path, states_path)),
     )
 
 

@@ -19,6 +19,7 @@ torch.Size([12, 1, 64, 64])
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -158,8 +159,8 @@ def to_eight_bit(slices: np.ndarray, window: tuple[float, float] | None, path: P
             return values.astype(np.uint8) * np.uint8(255)
         raise DataError(f"volume {path} holds {values.dtype} values ({lowest} to {highest}); "
                         "give the intensity window mapped to 0-255, e.g. --source-param "
-                        f"window={lowest}:{highest}, or a narrower one around the tissue's "
-                        "range")
+                        f"window={range_window(lowest, highest)}, or a narrower one around the "
+                        "tissue's range")
     low, high = window
     scaled = (values.astype(np.float64) - low) * (255.0 / (high - low))
     eight_bit = np.rint(np.clip(scaled, 0, 255)).astype(np.uint8)
@@ -167,8 +168,14 @@ def to_eight_bit(slices: np.ndarray, window: tuple[float, float] | None, path: P
         raise DataError(f"volume {path}: window {low:g}:{high:g} maps every voxel read to "
                         f"{eight_bit.min()} (the values run {lowest} to {highest}); give a "
                         f"window that overlaps them, e.g. --source-param "
-                        f"window={lowest}:{highest}")
+                        f"window={range_window(lowest, highest)}")
     return eight_bit
+
+
+def range_window(lowest: Any, highest: Any) -> str:
+    """The window ``LOW:HIGH`` spanning the values read, as the refusals suggest it: the one
+    place its form is written, so a preview names the very window an error would."""
+    return f"{lowest}:{highest}"
 
 
 def _refuse_non_finite(values: np.ndarray, path: Path, z_step: int) -> None:
@@ -181,6 +188,68 @@ def _refuse_non_finite(values: np.ndarray, path: Path, z_step: int) -> None:
             raise DataError(f"volume {path}: {int(bad.sum())} {what} voxels (first at z="
                             f"{int(z) * z_step}, y={int(y)}, x={int(x)}); replace them (e.g. by "
                             "the background value) before pre-training")
+
+
+def check_tiling(tile: Any, z_step: Any) -> None:
+    """``tile`` and ``z_step`` as :func:`volume_tiles` takes them.
+
+    Raises:
+        ConfigError: ``tile`` not an int >= :data:`MIN_TILE`, or ``z_step`` not an int >= 1.
+    """
+    if not isinstance(tile, int) or tile < MIN_TILE:
+        raise ConfigError(f"tile: expected an int >= {MIN_TILE} (pixels), got {tile!r}")
+    if not isinstance(z_step, int) or z_step < 1:
+        raise ConfigError(f"z_step: expected an int >= 1, got {z_step!r}")
+
+
+@dataclass(frozen=True)
+class TileLayout:
+    """Where pre-training's tiles come from: ``rows`` x ``cols`` whole ``tile``-px tiles from
+    the top-left corner of each of ``slices`` (every ``z_step``-th), the edge strips narrower
+    than a tile left out."""
+
+    slices: range
+    rows: int
+    cols: int
+    tile: int
+
+    @property
+    def count(self) -> int:
+        """The number of tiles pre-training gets."""
+        return len(self.slices) * self.rows * self.cols
+
+    def read(self, array: Any) -> np.ndarray:
+        """The tiled area of every slice read, ``(len(slices), rows * tile, cols * tile)``."""
+        # one slice at a time: a Zarr array takes no step, a memory-mapped file reads only these
+        return np.stack([np.asarray(array[z, : self.rows * self.tile, : self.cols * self.tile])
+                         for z in self.slices])
+
+    def cut(self, slices: np.ndarray) -> np.ndarray:
+        """``slices`` as :meth:`read` gives them as tiles ``(n * rows * cols, 1, tile, tile)``:
+        slice by slice, row by row."""
+        tile = self.tile
+        return (slices.reshape(-1, self.rows, tile, self.cols, tile).transpose(0, 1, 3, 2, 4)
+                .reshape(-1, 1, tile, tile))
+
+
+def tile_layout(path: Path, shape: tuple[int, ...], tile: int, z_step: int) -> TileLayout:
+    """The :class:`TileLayout` of a volume of ``shape`` ``(z, y, x)``.
+
+    Raises:
+        DataError: slices smaller than a tile (``path`` names the volume).
+    """
+    depth, height, width = shape
+    too_small = [axis for axis, size in (("y", height), ("x", width)) if size < MIN_TILE]
+    if too_small:  # no tile fits: suggesting one under MIN_TILE would only be refused
+        raise DataError(f"volume {path}: slices of {height} x {width} px are smaller than the "
+                        f"smallest tile ({MIN_TILE} px) in {' and '.join(too_small)}; expected "
+                        f"slices of at least {MIN_TILE} x {MIN_TILE} px")
+    rows, cols = height // tile, width // tile
+    if rows == 0 or cols == 0:
+        raise DataError(f"volume {path}: slices of {height} x {width} px are smaller than a "
+                        f"tile of {tile} px; give --source-param tile={min(height, width)} or "
+                        "less")
+    return TileLayout(range(0, depth, z_step), rows, cols, tile)
 
 
 def volume_tiles(path: str | Path, *, tile: int = 64, z_step: int = 1,
@@ -196,30 +265,12 @@ def volume_tiles(path: str | Path, *, tile: int = 64, z_step: int = 1,
     """
     from mtneuro.data.vision import ImageSet
 
-    if not isinstance(tile, int) or tile < MIN_TILE:
-        raise ConfigError(f"tile: expected an int >= {MIN_TILE} (pixels), got {tile!r}")
-    if not isinstance(z_step, int) or z_step < 1:
-        raise ConfigError(f"z_step: expected an int >= 1, got {z_step!r}")
-    path = Path(path)
+    check_tiling(tile, z_step)
+    path = Path(str(path))  # `--source-param path=123` arrives as a number
     bounds = parse_window(window)
     array = read_volume(path)
-    depth, height, width = array.shape
-    too_small = [axis for axis, size in (("y", height), ("x", width)) if size < MIN_TILE]
-    if too_small:  # no tile fits: suggesting one under MIN_TILE would only be refused
-        raise DataError(f"volume {path}: slices of {height} x {width} px are smaller than the "
-                        f"smallest tile ({MIN_TILE} px) in {' and '.join(too_small)}; expected "
-                        f"slices of at least {MIN_TILE} x {MIN_TILE} px")
-    rows, cols = height // tile, width // tile
-    if rows == 0 or cols == 0:
-        raise DataError(f"volume {path}: slices of {height} x {width} px are smaller than a "
-                        f"tile of {tile} px; give --source-param tile={min(height, width)} or "
-                        "less")
-    # one slice at a time: a Zarr array takes no step, a memory-mapped file reads only these
-    kept = np.stack([np.asarray(array[z, : rows * tile, : cols * tile])
-                     for z in range(0, depth, z_step)])
-    slices = to_eight_bit(kept, bounds, path, z_step=z_step)
-    tiles = (slices.reshape(-1, rows, tile, cols, tile).transpose(0, 1, 3, 2, 4)
-             .reshape(-1, 1, tile, tile))
+    layout = tile_layout(path, array.shape, tile, z_step)
+    tiles = layout.cut(to_eight_bit(layout.read(array), bounds, path, z_step=z_step))
     return ImageSet(torch.from_numpy(np.ascontiguousarray(tiles)),
                     torch.zeros(len(tiles), dtype=torch.int64), ("volume",),
                     f"volume:{path.name}")

@@ -22,6 +22,7 @@ from typing import Any
 
 from mtneuro import __version__
 from mtneuro.atomic import write_atomic
+from mtneuro.machine import cpu_model
 from mtneuro.tasks.api import READABLE_SCHEMAS, SCHEMA_VERSION, to_jsonable
 from mtneuro.threads import torch_threads
 
@@ -48,23 +49,6 @@ def stamp() -> dict[str, Any]:
     return {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "code_version": code_version(),
             "python": platform.python_version(), "torch": _torch_version(), "cpu": cpu_model(),
             "torch_threads": torch_threads()}
-
-
-def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
-    """The CPU's model name (``cpuinfo``, else what :mod:`platform` knows), with the vector
-    instructions torch's kernels use here when torch is loaded (``AVX2``, ...)."""
-    name = ""
-    try:
-        lines = Path(cpuinfo).read_text().splitlines()
-        name = next((line.split(":", 1)[1].strip() for line in lines
-                     if line.startswith("model name")), "")
-    except OSError:
-        pass
-    name = name or platform.processor() or platform.machine() or "unknown"
-    torch = sys.modules.get("torch")  # not imported for it: a record of no torch run
-    if torch is not None:
-        name += f" ({torch.backends.cpu.get_cpu_capability()})"
-    return name
 
 
 def _torch_version() -> str | None:

@@ -119,15 +119,12 @@ class FrozenEncoders:
         spatial_dims: 2 or 3, the task's inputs (an encoder taking others is refused).
         encoder: an encoder in memory (wins over ``config.encoder``); each seed gets a copy.
         tiles: uint8 training tiles ``(N, 1, H, W)`` for on-the-fly pre-training.
-        reused_keys: the pre-training keys of the seeds whose encoder was not trained but
-            loaded from the enclosing shared store (:mod:`mtneuro.tasks.pretrain.shared`).
     """
 
     config: Any
     spatial_dims: int
     encoder: nn.Module | None = None
     tiles: np.ndarray | None = None
-    reused_keys: list[str] = dataclasses.field(default_factory=list)
 
     def __call__(self, seed: int) -> tuple[nn.Module, dict[str, Any]]:
         config = self.config
@@ -152,8 +149,6 @@ class FrozenEncoders:
 
         trained = pretrained(dataclasses.replace(config.pretrain, seed=seed),
                              torch.from_numpy(self.tiles))
-        if trained.reused:
-            self.reused_keys.append(str(trained.key))
         spec = dict(trained.input_spec)
         _check_dims(spec, self.spatial_dims, f"on-the-fly {method}", config)
         return trained.encoder.to(config.device).eval(), spec

@@ -50,13 +50,15 @@ def card(name: str, version: int, deviations: list[str],
 
 def components_used(requested: int, per_seed: Sequence[Mapping[str, Any]]) -> list[str]:
     """The deviation of a PCA / NMF run whose decomposition kept fewer components than
-    ``requested`` (at most min(training samples, pixels)), from its ``per_seed`` rows'
-    ``n_components``; the card, written before the data were read, names the request."""
+    ``requested`` (:class:`~mtneuro.tasks.baselines.PixelDecomposition`'s caps), from its
+    ``per_seed`` rows' ``n_components``; the card, written before the data were read,
+    names the request."""
     used = sorted({int(row["n_components"]) for row in per_seed if "n_components" in row})
     if not used or used[0] >= requested:  # any seed below the request departs from it
         return []
-    return [(f"components {', '.join(map(str, used))} used of the {requested} asked for: a "
-             "decomposition keeps at most as many as there are training samples or pixels")]
+    return [(f"components {', '.join(map(str, used))} used of the {requested} asked for: PCA "
+             "keeps at most one fewer than the training samples (centred, they span no more) "
+             "and the pixels, NMF at most the training samples and the pixels")]
 
 
 def differs(label: str, ours: Any, reference: Any, where: str) -> list[str]:

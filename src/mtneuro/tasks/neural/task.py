@@ -60,15 +60,17 @@ def card(config: Any, source: Any = None) -> dict[str, Any]:
 
 def source_of(recording: Any) -> dict[str, Any]:
     """Provenance of a recording for ``metrics.json``: its ``describe()`` and the
-    leaderboard's data-source label: ``real recording NAME`` for a catalogued recording,
-    ``recording NAME (your file)`` for any other (nothing says it is real or published)."""
-    return {"source": recording.name, "label": source_label(recording.name),
+    leaderboard's data-source label: ``real recording NAME`` for a recording of the
+    catalogue (its files at their catalogued place, checked against their SHA-256, however
+    it was named), ``recording NAME (your file)`` for any other (nothing says it is real)."""
+    return {"source": recording.name, "label": source_label(recording.name,
+                                                            recording.catalogued),
             **recording.describe()}
 
 
-def source_label(name: str) -> str:
+def source_label(name: str, catalogued: bool) -> str:
     """The data-source label of recording ``name`` (see :func:`source_of`)."""
-    return f"real recording {name}" if name in RECORDINGS else f"recording {name} (your file)"
+    return f"real recording {name}" if catalogued else f"recording {name} (your file)"
 
 
 def missing_recording(config: Any) -> str | None:

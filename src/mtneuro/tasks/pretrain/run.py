@@ -256,10 +256,12 @@ def _check_enough_images(config: PretrainConfig, n_images: int) -> None:
     params = ", ".join(f"{k}={v}" for k, v in config.source_params.items())
     smaller = (" or a smaller tile (--source-param tile=N: more tiles per slice)"
                if config.source == "volume" else "")
-    raise ConfigError(f"batch_size: source {config.source}"
-                      f"{f' ({params})' if params else ''} gave {n_images} training images, "
-                      f"fewer than one batch of {config.batch_size}; pass --batch-size "
-                      f"{max(2, n_images)} or less (batch_size in a config){smaller}")
+    fix = (f"pass --batch-size {n_images} or less (batch_size in a config){smaller}"
+           if n_images >= 2 else  # no batch of 2 fits: only more images help
+           f"give the source more images (a batch holds at least 2){smaller}")
+    raise ConfigError(f"batch_size: source {config.source}{f' ({params})' if params else ''} "
+                      f"gave {n_images} training images, fewer than one batch of "
+                      f"{config.batch_size}; {fix}")
 
 
 def run_pretrain(config: PretrainConfig) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from torch import nn
 
 from mtneuro.config import to_dict
 from mtneuro.errors import CheckpointError, MtneuroError
+from mtneuro.machine import cpu_model
 from mtneuro.tasks.pretrain.config import PretrainConfig
 
 #: Settings that change nothing a pre-training computes, so runs differing only in them share
@@ -104,7 +105,8 @@ def _device_facts(name: str) -> dict[str, Any]:
         index = torch.cuda.current_device() if device.index is None else device.index
         return {"type": "cuda", "model": torch.cuda.get_device_name(index),
                 "capability": list(torch.cuda.get_device_capability(index))}
-    return {"type": device.type, "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    # the model, not only the kernel level: two CPU families with AVX-512 train apart
+    return {"type": device.type, "cpu": cpu_model()}
 
 
 def pretraining_key(config: PretrainConfig, images: torch.Tensor) -> str:
@@ -167,8 +169,11 @@ def _keep(path: Path, key: str, config: PretrainConfig, trained: Any) -> None:
             "steps": summary["steps"], "final_loss": summary["final_loss"], KEY_META: key,
             RNG_META: _rng_state()}
     try:  # atomic: a reader sees no file or the whole one, so two writers of a key are safe
-        save_encoder(path, trained.encoder, name=trained.name, kwargs=trained.kwargs,
-                     input_spec=trained.input_spec, meta=meta)
+        # saving rebuilds the encoder to check it, which draws from torch's generator: the
+        # run goes on from the state training left, as it does without a store
+        with torch.random.fork_rng(devices=[]):
+            save_encoder(path, trained.encoder, name=trained.name, kwargs=trained.kwargs,
+                         input_spec=trained.input_spec, meta=meta)
     except OSError as err:
         warnings.warn(f"shared encoder {path} not kept ({err.strerror or err}); other runs "
                       "of this pre-training will train it again", UserWarning, stacklevel=3)

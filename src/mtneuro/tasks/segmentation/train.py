@@ -3,7 +3,8 @@
 One function, :func:`train_segmentation`, runs epochs of :class:`CropBatches`
 with cross-entropy (optionally plus soft Dice), optional class weights, AdamW
 or SGD (with or without momentum) and a per-step cosine learning-rate decay or a
-constant rate (MTNeuro's ``task2_main.py``: plain SGD, no scheduler). After every epoch the model,
+constant rate (MTNeuro's ``task2_main.py``: plain SGD, no scheduler). Every
+``checkpoint_every`` epochs and after the last, the model,
 optimiser, schedule, AMP scaler and torch's random-number state are saved atomically, so
 ``resume=True`` continues an interrupted run and ends with the same weights (on CPU) as an
 uninterrupted one: the batches of epoch e depend only on ``(seed, e)``, and the dropout
