@@ -4,8 +4,9 @@ from the record of one task command's run where DIR is its folder.
 
 For every task setting: the leaderboard table (our rows with mean ± std over seeds,
 then the published rows, labelled, then reference-code runs made here, labelled so),
-whether each of our rows is comparable with them and, below the table, its protocol
-card (every deviation from the published protocol), the summary chart
+whether each of our rows is comparable with them and, below the table, the chance line
+(:mod:`mtneuro.report.chance`), its protocol card (every deviation from the published
+protocol), the summary chart
 (:mod:`mtneuro.report.summary_chart`: ours and published in separate, labelled panels)
 and the figures the task cells saved. A banner names the data sources present, and
 failed and skipped cells are listed with their errors / reasons.
@@ -26,6 +27,7 @@ from typing import Any
 
 from mtneuro.atomic import write_atomic
 from mtneuro.errors import DataError
+from mtneuro.report.chance import chance_line
 from mtneuro.report.embed import figure_html
 from mtneuro.report.findings import ssl_versus_raw
 from mtneuro.report.intervals import table_intervals
@@ -148,8 +150,9 @@ def _markdown_table(table: LeaderboardTable) -> str:
         # a paragraph of the row's item (blank line, indented): not one more deviation
         cards += ["", f"  {NOTES_HEAD}", *[f"  - {n}" for n in card_notes]] if card_notes else []
     notes = [f"- {r.method} ({r.kind}): {r.note}" for r in table.rows if r.note]
-    return "\n".join([f"## {table.title}", "", *lines, "", "Protocol cards of our rows:", "",
-                      *cards, "", *notes])
+    chance = [table.chance, ""] if table.chance else []
+    return "\n".join([f"## {table.title}", "", *lines, "", *chance, "Protocol cards of our rows:",
+                      "", *cards, "", *notes])
 
 
 def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str]], path: Path,
@@ -208,6 +211,8 @@ def _html_table(table: LeaderboardTable) -> str:
                    f"</td><td class=l>{html.escape(row.data_source)}</td><td>{n}</td>"
                    f"<td class=l>{verdict}</td>{values}</tr>")
     out.append("</table></div>")
+    if table.chance:
+        out.append(f"<p class=note>{html.escape(table.chance)}</p>")
     cards = []
     for title, protocols, deviations, card_notes in _card_notes(table):
         items = "".join(f"<li>{html.escape(d)}</li>" for d in deviations)
@@ -351,6 +356,7 @@ def build_report(out_dir: str | Path, *, published: bool = True,
     tables = build_tables(records, published=published)
     for table in tables:
         table.intervals = table_intervals(table, records)
+        table.chance = chance_line(table, records)
     failures = failed_cells(records) + [(where, f"unreadable record: {why}")
                                         for where, why in unreadable]
     skipped = skipped_cells(records)

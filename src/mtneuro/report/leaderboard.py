@@ -205,6 +205,7 @@ class LeaderboardTable:
     #: (method, data source, metric) -> (low, high): bootstrap 95% intervals of our rows
     #: whose seeds do not vary the value (:func:`mtneuro.report.intervals.table_intervals`)
     intervals: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
+    chance: str = ""  # the line on chance under the table (report.chance.chance_line)
 
     @property
     def title(self) -> str:

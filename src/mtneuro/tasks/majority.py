@@ -16,6 +16,12 @@ from typing import Any
 
 import numpy as np
 
+#: How a summary line introduces the baseline: the neural task's classes, task 1's regions.
+CLASS_LEAD = "always the most common training class"
+REGION_LEAD = "always the most common training region"
+#: The lead of each task that states a baseline.
+LEADS = {"task1": REGION_LEAD, "neural": CLASS_LEAD}
+
 
 def majority_class(label: np.ndarray) -> int:
     """The most frequent label (ties: the smallest, as ``argmax`` keeps the first)."""

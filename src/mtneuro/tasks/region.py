@@ -38,7 +38,7 @@ from mtneuro.stats import classification_intervals, first_seed_intervals, mean_s
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.encoders import FrozenEncoders, check_encoder_given, frozen_encoders
-from mtneuro.tasks.majority import baseline_text, majority_class
+from mtneuro.tasks.majority import REGION_LEAD, baseline_text, majority_class
 from mtneuro.tasks.probe import LinearProbe, extract_features
 from mtneuro.tasks.region_config import Task1Config
 from mtneuro.tasks.region_head import HeadSettings, predict_with_head, train_linear_head
@@ -50,7 +50,7 @@ from mtneuro.tasks.volume import SplitData, load_region_splits
 
 CLASS_NAMES = tuple(REGION_SHORT[r] for r in REGIONS)
 #: How the summary line introduces the chance reference.
-MAJORITY_LEAD = "always the most common training region"
+MAJORITY_LEAD = REGION_LEAD
 
 
 def majority_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict[str, Any]:

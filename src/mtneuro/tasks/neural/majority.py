@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mtneuro.stats import mean_std
-from mtneuro.tasks.majority import baseline_text, majority_class
+from mtneuro.tasks.majority import CLASS_LEAD, baseline_text, majority_class
 from mtneuro.tasks.neural.metrics import reach_accuracy
 from mtneuro.tasks.neural.task import score_keys
 from mtneuro.tasks.scores import accuracy_and_f1
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from mtneuro.tasks.neural.splits import Split
 
 #: How the summary line introduces the baseline.
-LEAD = "always the most common training class"
+LEAD = CLASS_LEAD
 
 
 def majority_baseline(rec: NeuralRecording, folds: Sequence[Split]) -> dict[str, Any]:
