@@ -49,8 +49,6 @@ from mtneuro.tasks.supervised import SupervisedSettings, predict, train_classifi
 from mtneuro.tasks.volume import SplitData, load_region_splits
 
 CLASS_NAMES = tuple(REGION_SHORT[r] for r in REGIONS)
-#: How the summary line introduces the chance reference.
-MAJORITY_LEAD = REGION_LEAD
 
 
 def majority_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict[str, Any]:
@@ -70,7 +68,7 @@ def majority_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict[str, Any]
 
 def majority_text(baseline: dict[str, Any]) -> str:
     """``always the most common training region (CTX): accuracy 0.250``."""
-    return baseline_text(MAJORITY_LEAD, baseline)
+    return baseline_text(REGION_LEAD, baseline)
 
 
 def train_supervised(

@@ -4,11 +4,7 @@ A score means little without it: with shuffled labels every method can sit below
 baseline. It is scored on the run's test bins with the functions that score the methods
 (:func:`~mtneuro.tasks.neural.metrics.reach_accuracy`,
 :func:`~mtneuro.tasks.scores.accuracy_and_f1`), and k-fold test bins are pooled as the
-run pools them.
-
->>> import numpy as np
->>> int(majority_class(np.array([2, 0, 2, 0, 1])))  # a tie goes to the smallest label
-0
+run pools them. The class is chosen as :func:`mtneuro.tasks.majority.majority_class` does.
 """
 
 from __future__ import annotations
@@ -27,10 +23,6 @@ from mtneuro.tasks.scores import accuracy_and_f1
 if TYPE_CHECKING:
     from mtneuro.data.neural import NeuralRecording
     from mtneuro.tasks.neural.splits import Split
-
-#: How the summary line introduces the baseline.
-LEAD = CLASS_LEAD
-
 
 def majority_baseline(rec: NeuralRecording, folds: Sequence[Split]) -> dict[str, Any]:
     """Scores of predicting each fold's most common training class on its test bins.
@@ -72,7 +64,7 @@ def aggregate_majority(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | No
 def majority_text(baseline: Mapping[str, Any], seeds: int = 1) -> str:
     """``always the most common training class (nREM): accuracy 0.508, f1_weighted 0.342``;
     a score the seeds vary reads ``0.508 ± 0.010 over 3 seeds``."""
-    return baseline_text(LEAD, baseline, seeds)
+    return baseline_text(CLASS_LEAD, baseline, seeds)
 
 
 def _fold_guess(rec: NeuralRecording, split: Split) -> tuple[int, np.ndarray]:
