@@ -16,17 +16,26 @@ import numpy as np
 from mtneuro.errors import DataError
 
 
+#: The first bytes of each NumPy file format. Without them ``np.load`` falls back to
+#: unpickling and says so, which is no help for a text or other file.
+MAGIC = {".npz": b"PK\x03\x04", ".npy": b"\x93NUMPY"}
+
+
+def numpy_format(path: Path) -> str | None:
+    """``".npy"`` or ``".npz"`` by the file's first bytes (whatever its name), else ``None``."""
+    with open(path, "rb") as handle:
+        start = handle.read(max(map(len, MAGIC.values())))
+    return next((suffix for suffix, magic in MAGIC.items() if start.startswith(magic)), None)
+
+
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays of a ``.npz`` or the one array of a ``.npy`` (under key ``""``), read
     without unpickling; a file that is no NumPy file, holds Python objects or is damaged
     fails in one line."""
-    magics = {".npz": b"PK\x03\x04", ".npy": b"\x93NUMPY"}
-    other = ".npy" if path.suffix == ".npz" else ".npz"
-    with open(path, "rb") as handle:
-        start = handle.read(6)
-    if not start.startswith(magics.get(path.suffix, magics[".npy"])):
-        what = (f"it is a NumPy {other} file named {path.suffix}; rename it or give the "
-                f"expected layout" if start.startswith(magics[other])
+    found = numpy_format(path)
+    if found != (".npz" if path.suffix == ".npz" else ".npy"):
+        what = (f"it is a NumPy {found} file named {path.suffix}; rename it or give the "
+                f"expected layout" if found
                 else "it does not start as one; a text or other file?")
         raise DataError(f"{path}: not a readable NumPy {path.suffix} file ({what})")
     try:

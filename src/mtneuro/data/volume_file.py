@@ -26,14 +26,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from mtneuro.data.numpy_files import numpy_format
 from mtneuro.errors import ConfigError, DataError
 
 #: Smallest tile side (the smallest registry encoders need 8 px).
 MIN_TILE = 8
-
-#: The first bytes of every ``.npy`` file (checked before loading: without them NumPy falls back
-#: to unpickling and says so, which is no help for a text or other file named ``.npy``).
-NPY_MAGIC = b"\x93NUMPY"
 
 
 def read_volume(path: str | Path) -> np.ndarray:
@@ -86,9 +83,7 @@ def _zarr_array(path: Path) -> Any:
 
 
 def _npy_memmap(path: Path) -> np.ndarray:
-    with open(path, "rb") as handle:
-        start = handle.read(len(NPY_MAGIC))
-    if start != NPY_MAGIC:
+    if numpy_format(path) != ".npy":  # checked first: np.load would talk of pickles
         raise DataError(f"volume {path}: cannot read it: not a NumPy .npy file (it does not "
                         "start as one; a text or other file?)")
     return np.load(path, mmap_mode="r", allow_pickle=False)
