@@ -6,12 +6,7 @@ import json
 
 import click
 
-from mtneuro.cli.options import (
-    SOURCE_OPTION,
-    SOURCE_PARAM_OPTION,
-    open_cli_source,
-    parse_source_params,
-)
+from mtneuro.cli.options import SOURCE_OPTION, SOURCE_PARAM_OPTION, open_cli_source
 
 
 def info_lines(source) -> list[str]:
@@ -61,12 +56,10 @@ def info(source: str, source_params: tuple[str, ...]) -> None:
       mtneuro data info --source volume --source-param path=stack.tif --source-param tile=32
     """
     if source == "volume":  # a file, not a volume source: no region boxes nor z splits
-        from mtneuro.cli.preflight import check_source_params
-        from mtneuro.report.preview_volume import read_volume_view, volume_info_lines
+        from mtneuro.cli.data_preview import volume_file_view
+        from mtneuro.report.preview_volume import volume_info_lines
 
-        params = parse_source_params(source_params)
-        check_source_params("volume", params, vision=True)  # the keys pre-training takes
-        lines = volume_info_lines(read_volume_view(params))
+        lines = volume_info_lines(volume_file_view(source_params))
     else:
         lines = info_lines(open_cli_source(source, source_params))
     for line in lines:

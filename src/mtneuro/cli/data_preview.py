@@ -4,6 +4,7 @@ or of a volume file of one's own as pre-training will see it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from mtneuro.cli.options import (
     open_cli_source,
     parse_source_params,
 )
+
+if TYPE_CHECKING:
+    from mtneuro.report.preview_volume import VolumeView
 
 
 @click.command()
@@ -64,17 +68,22 @@ def preview(source: str, source_params: tuple[str, ...], out: Path, z: int | Non
     click.echo(f"{'replaced' if existed else 'wrote'} {path}")
 
 
-def _preview_volume_file(source_params: tuple[str, ...], out: Path, z: int | None,
-                         existed: bool) -> str:
-    """Write the preview of a volume file; the line to print."""
+def volume_file_view(source_params: tuple[str, ...], z: int | None = None) -> VolumeView:
+    """The ``--source volume`` file of ``source_params`` as pre-training reads it
+    (:func:`mtneuro.report.preview_volume.read_volume_view`), its keys checked as
+    pre-training checks them (``data preview`` and ``data info``)."""
     from mtneuro.cli.preflight import check_source_params
-    from mtneuro.report.preview_volume import (
-        preview_line,
-        read_volume_view,
-        render_volume_preview,
-    )
+    from mtneuro.report.preview_volume import read_volume_view
 
     params = parse_source_params(source_params)
     check_source_params("volume", params, vision=True)  # the keys pre-training takes
-    view = read_volume_view(params, z)
+    return read_volume_view(params, z)
+
+
+def _preview_volume_file(source_params: tuple[str, ...], out: Path, z: int | None,
+                         existed: bool) -> str:
+    """Write the preview of a volume file; the line to print."""
+    from mtneuro.report.preview_volume import preview_line, render_volume_preview
+
+    view = volume_file_view(source_params, z)
     return preview_line(view, render_volume_preview(view, out), existed)
