@@ -15,7 +15,6 @@ import numpy as np
 
 from mtneuro.errors import DataError
 
-
 #: The first bytes of each NumPy file format. Without them ``np.load`` falls back to
 #: unpickling and says so, which is no help for a text or other file.
 MAGIC = {".npz": b"PK\x03\x04", ".npy": b"\x93NUMPY"}
