@@ -51,17 +51,23 @@ REQUIRED = {
 }
 
 
-def capture_rng_state() -> dict[str, Any]:
+def capture_rng_state(*, start_cuda: bool = True) -> dict[str, Any]:
     """Snapshot every global random-number state a run may draw from, as tensors and plain
-    values (the trainer's own generators are seeded per epoch, so they need no state)."""
+    values (the trainer's own generators are seeded per epoch, so they need no state).
+
+    Args:
+        start_cuda: read CUDA's states even where CUDA has not started in this process
+            (reading them starts it); ``False`` leaves them out there (``"cuda": []``).
+    """
     version, words, gauss = random.getstate()
     kind, keys, pos, has_gauss, cached = np.random.get_state()
+    cuda = torch.cuda.is_available() and (start_cuda or torch.cuda.is_initialized())
     return {
         "python": [version, list(words), gauss],
         "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                   "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "cuda": torch.cuda.get_rng_state_all() if cuda else [],
     }
 
 

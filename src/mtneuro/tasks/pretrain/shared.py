@@ -23,13 +23,11 @@ import contextvars
 import dataclasses
 import json
 import os
-import random
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -131,24 +129,6 @@ def pretraining_key(config: PretrainConfig, images: torch.Tensor) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _rng_state() -> dict[str, Any]:
-    """The global random states, as :func:`mtneuro.ssl.checkpoint.capture_rng_state` stores
-    them; CUDA's only where CUDA runs already (reading them would start it in a CPU run:
-    there training's ``torch.manual_seed`` is still queued for CUDA, and reuse queues the
-    same one)."""
-    from mtneuro.ssl.checkpoint import capture_rng_state
-
-    if torch.cuda.is_initialized() or not torch.cuda.is_available():
-        return capture_rng_state()
-    version, words, gauss = random.getstate()
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"python": [version, list(words), gauss],
-            "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)),
-                      "pos": int(pos), "has_gauss": int(has_gauss),
-                      "cached_gaussian": float(cached)},
-            "torch": torch.get_rng_state(), "cuda": []}
-
-
 def _load(path: Path, key: str) -> tuple[nn.Module, dict[str, Any]]:
     """The encoder kept at ``path`` and its random states (:class:`MtneuroError` if damaged)."""
     from mtneuro.models.checkpoint import load_encoder, read_checkpoint
@@ -163,11 +143,15 @@ def _load(path: Path, key: str) -> tuple[nn.Module, dict[str, Any]]:
 
 def _keep(path: Path, key: str, config: PretrainConfig, trained: Any) -> None:
     from mtneuro.models.checkpoint import save_encoder
+    from mtneuro.ssl.checkpoint import capture_rng_state
 
     summary = trained.summary
     meta = {"method": config.method, "seed": config.seed, "epochs": summary["epochs"],
             "steps": summary["steps"], "final_loss": summary["final_loss"], KEY_META: key,
-            RNG_META: _rng_state()}
+            # CUDA's states only where CUDA runs already: reading them would start it in a
+            # CPU run, where training's torch.manual_seed is still queued for CUDA and reuse
+            # queues the same one
+            RNG_META: capture_rng_state(start_cuda=False)}
     try:  # atomic: a reader sees no file or the whole one, so two writers of a key are safe
         # saving rebuilds the encoder to check it, which draws from torch's generator: the
         # run goes on from the state training left, as it does without a store
