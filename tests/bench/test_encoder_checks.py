@@ -81,6 +81,19 @@ ENCODERS = textwrap.dedent(
 
     def build_3d():
         return Small(conv=nn.Conv3d)
+
+
+    class Flat(nn.Module):  # no global pooling: its feature size follows its input size
+        def forward(self, x):
+            return nn.functional.avg_pool2d(x, 8).flatten(1)
+
+
+    def build_flat():
+        return Flat()
+
+
+    def build_big_kernel():  # pooled, but its kernel is wider than the 32-px test crops
+        return Small(conv=lambda c, o, k, padding: nn.Conv2d(c, o, 40))
     '''
 )
 
@@ -171,6 +184,24 @@ def test_dry_run_refuses_an_encoder_that_would_fail_in_every_encoder_cell(
                    "--encoder", spec, "--out", str(out), "--dry-run"], capsys)
     _one_line_error(result, f"error: --encoder {spec}: ", *needles)
     assert result[2].count(spec) == 1, "the spec is named once, first"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("callable_", "needles"), [
+    ("build_flat", ["on a batch of zeros (2, 1, 32, 32), an input size this task feeds",
+                    "must not depend on its input size"]),
+    ("build_big_kernel", ["forward on a batch of zeros (2, 1, 32, 32), an input size this task "
+                          "feeds, raised RuntimeError", "not only its own (64)"]),
+])
+def test_dry_run_tries_every_input_size_the_cells_task_feeds(
+        user_module: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        callable_: str, needles: list[str]) -> None:
+    """Quick task 1 trains on 64-px tiles and tests their 32-px quadrants: an encoder that
+    works at its own 64 px only passed the dry run and failed in its cells."""
+    spec, out = f"byoe_encoders:{callable_}", tmp_path / "out"
+    result = _run(["bench", "--suite", _suite(tmp_path, TASK1.format(task="task1")),
+                   "--encoder", spec, "--out", str(out), "--dry-run"], capsys)
+    _one_line_error(result, f"error: --encoder {spec}: ", *needles)
     assert not out.exists()
 
 

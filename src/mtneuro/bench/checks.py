@@ -72,17 +72,20 @@ def check_encoders(cells: Iterable[Cell]) -> None:
     """Every encoder spec the image-probing cells read (``--encoder``, an ``encoder``
     param), as their runs will use it: built once per spec, its input dims against each
     cell's task (2D, or 3D where a task-1 cell's config has ``dim: 3d``), then one forward
-    pass of a zero batch of its own input layout through the features extractor of the
-    probes (wrong output shape, NaN, an error in forward). A spec that would fail in every
-    cell fails here, before anything runs.
+    pass of a zero batch of each input shape the cell's task feeds it (its ``encoder_inputs``;
+    the encoder's own ``input_spec`` size for a task that declares none) through the probes'
+    feature extractor: an error in forward, output that is not ``(B, D)``, NaN, a feature
+    size that follows the input size. A spec that would fail in a cell fails here, before
+    anything runs.
 
     Raises:
         ConfigError: one line, ``--encoder SPEC: what`` (``cell ID: params.encoder SPEC:
             what`` for a spec from a suite's params).
     """
     from mtneuro.bench.cell import cell_config
+    from mtneuro.tasks.encoder_inputs import check_input_shapes
 
-    probed: set[str] = set()
+    probed: set[tuple[str, tuple]] = set()
     for cell in cells:
         task = get_task(cell.task)
         if task.encoder != "image":
@@ -94,9 +97,10 @@ def check_encoders(cells: Iterable[Cell]) -> None:
         option = "--encoder" if spec == cell.encoder else f"cell {cell.id}: params.encoder"
         built = _built(spec, option)
         _check_cell_dims(built.input_spec, cell, config, f"{option} {spec}")
-        if spec not in probed:
-            probed.add(spec)
-            _probe_forward(built, f"{option} {spec}")
+        shapes = _input_shapes(task, config, built)
+        if (spec, shapes) not in probed:
+            probed.add((spec, shapes))
+            check_input_shapes(built.module, built.input_spec, shapes, f"{option} {spec}")
 
 
 def _built(spec: str, option: str) -> BuiltEncoder:
@@ -137,24 +141,11 @@ def _check_cell_dims(input_spec: dict[str, Any], cell: Cell, config: Any, who: s
     raise ConfigError(f"{who}: takes {dims}D inputs but cell {cell.id} runs in {runs}D; {fix}")
 
 
-def _probe_forward(built: BuiltEncoder, who: str) -> None:
-    """One forward pass of ``(2, C, [8,] size, size)`` uint8 zeros as the probes run it."""
-    import numpy as np
-    import torch
-
-    from mtneuro.models.checkpoint import input_normalisation
+def _input_shapes(task: Any, config: Any, built: BuiltEncoder) -> tuple[tuple[int, ...], ...]:
+    """What ``task`` feeds the encoder under ``config``; for a task that does not say, one
+    input of the encoder's own ``input_spec`` size."""
     from mtneuro.models.user import probe_shape
-    from mtneuro.tasks.features import extract_features
 
-    spec = built.input_spec
-    shape = probe_shape(spec)  # the spec resolve_encoder completed: every key is there
-    param = next(built.module.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    try:
-        extract_features(built.module, np.zeros(shape, np.uint8), batch_size=2,
-                         device=device, **input_normalisation(spec, who))
-    except MtneuroError as err:
-        raise ConfigError(f"{who}: on a batch of zeros {shape}: {err}") from None
-    except Exception as exc:  # noqa: BLE001 - the user's forward: any error, in one line
-        raise ConfigError(f"{who}: forward on a batch of zeros {shape} raised {raised(exc)}; "
-                          "an image encoder maps (B, C, H, W) in [0, 1] to (B, D)") from None
+    if task.encoder_inputs is None:
+        return (probe_shape(built.input_spec)[1:],)
+    return tuple(resolve(task.encoder_inputs, f"task {task.name} encoder_inputs")(config))

@@ -33,6 +33,7 @@ from typing import Any
 from mtneuro.config import from_mapping, load_yaml_mapping, to_dict
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.registry import check_choice, import_object
+from mtneuro.tasks.record_v1 import headline_of_v1_record, setting_of_v1_record
 
 #: Encoder interfaces a task can evaluate (``Task.encoder``).
 ENCODER_KINDS = {
@@ -161,6 +162,9 @@ class Task:
             ``resume`` (continue from them).
         seed_metrics: ``seed_metrics(metrics, row) -> metrics`` of one seed's ``per_seed`` row,
             as ``headline`` reads them; ``None``: rows hold them where the aggregate does.
+        encoder_inputs: ``encoder_inputs(config) -> [(C, [Z,] H, W)]``, the input shapes the
+            task feeds a user encoder under ``config`` (``mtneuro bench`` runs one batch of
+            zeros of each before any cell); ``None``: the encoder's own ``input_spec`` size.
     """
 
     name: str
@@ -181,6 +185,7 @@ class Task:
     complete: Any = None
     resumable: bool = False
     seed_metrics: Any = None
+    encoder_inputs: Any = None
 
     def __post_init__(self) -> None:
         if self.encoder is not None:
@@ -339,13 +344,13 @@ class Result:
         metrics = dict(data.get("metrics") or {})
         headline = data.get("headline")
         if headline is None:
-            headline = _headline_of_old_record(str(data["task"]), metrics)
+            headline = headline_of_v1_record(str(data["task"]), metrics)
         card = {**({"notes": []} if "deviations" in data else {}),  # none in older records
                 **{k: data[k] for k in ("protocol", "deviations", "notes") if k in data}}
         return cls(
             task=str(data["task"]),
             setting=str(data.get("setting") or cell.get("setting")
-                        or _old_setting(config, metrics)),
+                        or setting_of_v1_record(config, metrics)),
             method=str(data.get("method") or cell.get("method") or config.get("method")
                        or config.get("model") or ""),
             metrics=metrics, headline=dict(headline), config=config,
@@ -353,29 +358,6 @@ class Result:
             figures=list(data.get("figures") or []),
             record={k: v for k, v in data.items() if k not in _RESULT_KEYS},
         )
-
-
-def _old_setting(config: Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
-    """The setting of a version-1 record (task 2: ``<dim>-<classes>class``)."""
-    if "setting" in config:
-        return str(config["setting"])
-    if "data" in config:  # neural: the recording
-        return str(config["data"])
-    setting = metrics.get("setting")
-    if isinstance(setting, Mapping) and "dim" in setting and "classes" in setting:
-        return f"{setting['dim']}-{setting['classes']}class"
-    return ""
-
-
-def _headline_of_old_record(task: str, metrics: Mapping[str, Any]) -> dict[str, float | None]:
-    from mtneuro.tasks.registry import TASKS, get_task
-
-    if task not in TASKS or not metrics:
-        return {}
-    try:
-        return get_task(task).headline_of(metrics)
-    except (KeyError, TypeError, ValueError):  # a record of another layout: no headline
-        return {}
 
 
 def to_jsonable(value: Any) -> Any:

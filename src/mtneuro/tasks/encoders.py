@@ -31,6 +31,7 @@ from mtneuro.models.checkpoint import (
     input_normalisation,
     read_checkpoint,
 )
+from mtneuro.tasks.encoder_inputs import check_input_shapes
 from mtneuro.tasks.volume import SplitData, pretrains_on_the_fly, ssl_training_tiles
 from mtneuro.vocab import SSL_METHODS
 
@@ -119,12 +120,15 @@ class FrozenEncoders:
         spatial_dims: 2 or 3, the task's inputs (an encoder taking others is refused).
         encoder: an encoder in memory (wins over ``config.encoder``); each seed gets a copy.
         tiles: uint8 training tiles ``(N, 1, H, W)`` for on-the-fly pre-training.
+        input_shapes: the shapes the task feeds a given encoder, each tried on a batch of
+            zeros when it is resolved (:func:`~mtneuro.tasks.encoder_inputs.check_input_shapes`).
     """
 
     config: Any
     spatial_dims: int
     encoder: nn.Module | None = None
     tiles: np.ndarray | None = None
+    input_shapes: tuple[tuple[int, ...], ...] = ()
 
     def __call__(self, seed: int) -> tuple[nn.Module, dict[str, Any]]:
         config = self.config
@@ -136,7 +140,9 @@ class FrozenEncoders:
             name = config.encoder or f"in-memory {type(module).__name__}"
             _check_dims(spec, self.spatial_dims, name, config)
             input_normalisation(spec, f"encoder {name!r}")  # one channel, numbers: fail now
-            return module.to(config.device).eval(), spec
+            module = module.to(config.device).eval()
+            check_input_shapes(module, spec, self.input_shapes, f"encoder {name!r}")
+            return module, spec
         method = config.method
         if method not in SSL_METHODS:
             raise ConfigError(
@@ -155,11 +161,13 @@ class FrozenEncoders:
 
 
 def frozen_encoders(config: Any, spatial_dims: int, *, encoder: nn.Module | None = None,
-                    train: SplitData | None = None) -> FrozenEncoders:
+                    train: SplitData | None = None,
+                    input_shapes: tuple[tuple[int, ...], ...] = ()) -> FrozenEncoders:
     """The :class:`FrozenEncoders` of one task-1 / task-3 run; a config that pre-trains on the
     fly gets its training tiles now, from ``train`` (the region setting's training split
     as the task read it) when it holds them, else read once (:func:`ssl_training_tiles`)."""
     tiles = None
     if encoder is None and pretrains_on_the_fly(config) and config.pretrain is not None:
         tiles = ssl_training_tiles(config, train)
-    return FrozenEncoders(config, spatial_dims, encoder=encoder, tiles=tiles)
+    return FrozenEncoders(config, spatial_dims, encoder=encoder, tiles=tiles,
+                          input_shapes=input_shapes)

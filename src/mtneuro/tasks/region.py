@@ -37,6 +37,7 @@ from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.stats import classification_intervals, first_seed_intervals, mean_std
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
+from mtneuro.tasks.encoder_inputs import task1_input_shapes
 from mtneuro.tasks.encoders import FrozenEncoders, check_encoder_given, frozen_encoders
 from mtneuro.tasks.majority import REGION_LEAD, baseline_text, majority_class
 from mtneuro.tasks.probe import LinearProbe, extract_features
@@ -200,7 +201,9 @@ def _run_on_device(config: Task1Config, data: dict[str, SplitData] | None,
                                                config.setting, config.dim, config.preset("z_step"))
     inputs = RegionInputs(data, recipe)
     spatial_dims = 3 if config.dim == "3d" else 2
-    frozen = frozen_encoders(config, spatial_dims, encoder=encoder, train=data["train"])
+    shapes = task1_input_shapes(config, tile=data["train"].images.shape[-1])
+    frozen = frozen_encoders(config, spatial_dims, encoder=encoder, train=data["train"],
+                             input_shapes=shapes)
     per_seed = [_run_seed(config, recipe, inputs, int(seed), spatial_dims, frozen)
                 for seed in config.seeds]
     accuracy = mean_std([r["accuracy"] for r in per_seed])

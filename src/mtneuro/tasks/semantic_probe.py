@@ -48,6 +48,7 @@ from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.stats import first_seed_intervals, interval_by_name, mean_std, r2_interval
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
+from mtneuro.tasks.encoder_inputs import task3_input_shapes
 from mtneuro.tasks.encoders import FrozenEncoders, check_encoder_given, frozen_encoders
 from mtneuro.tasks.probe import RidgeProbe, extract_features, r2_scores
 from mtneuro.tasks.protocol import thinned_3d_components, trains_on_setting
@@ -245,7 +246,7 @@ def _run_on_device(config: Task3Config, data: Task3Data | None,
         z_step = (QUICK if config.quick else FULL)["z_step"]
         region_splits, _ = load_region_splits(config.source, config.source_params,
                                               config.setting, "2d", z_step, ("train", "val"))
-    frozen = frozen_encoders(config, 2, encoder=encoder)
+    frozen = frozen_encoders(config, 2, encoder=encoder, input_shapes=task3_input_shapes(config))
     train_tiles = _split_masks(data.z)["train"]
     per_seed, scatter = [], None
     for seed in config.seeds:

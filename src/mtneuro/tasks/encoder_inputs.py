@@ -1,0 +1,100 @@
+"""The input shapes tasks 1 and 3 feed a frozen encoder, and a check that it takes each.
+
+Task 1's paper probe trains its head on whole 256 x 256 tiles and tests on 128 x 128 corner
+crops; an encoder whose feature size follows its input size (no global pooling), or whose
+forward fails at one of those sizes, would fail only when the run reaches that input, after
+the head has trained. :func:`check_input_shapes` runs one batch of zeros of every shape
+first: ``mtneuro bench`` (``--dry-run`` too) before any cell, a task run before its probe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mtneuro.data.spec import TILE_SIZE
+from mtneuro.data.tiles import depth_of
+from mtneuro.errors import ConfigError, MtneuroError
+from mtneuro.models.checkpoint import ONE_CHANNEL, input_normalisation
+from mtneuro.registry import raised
+from mtneuro.tasks.features import extract_features
+from mtneuro.vocab import ENCODER_METHOD, SSL_METHODS
+
+#: One input shape without the batch: ``(channels, [slices,] height, width)``.
+Shape = tuple[int, ...]
+_READS_ENCODER = (ENCODER_METHOD, *SSL_METHODS)
+_FED = "an input size this task feeds"
+_POOLING = "end its forward with global pooling (e.g. nn.AdaptiveAvgPool2d(1)) before any " \
+           "flatten or linear layer"
+
+
+def task1_input_shapes(config: Any, tile: int = TILE_SIZE) -> tuple[Shape, ...]:
+    """The shapes a task-1 ``config`` feeds its frozen encoder, training inputs first (none
+    for a method that reads no encoder), as :class:`~mtneuro.tasks.region_inputs.RegionInputs`
+    and the probe head cut them from its recipe and tiles of side ``tile``."""
+    from mtneuro.tasks.region_protocol import resolve_recipe
+
+    if config.method not in _READS_ENCODER:
+        return ()
+    recipe = resolve_recipe(config)
+    sides = {"whole": tile, "random-crops": recipe.crop, "corners": recipe.crop,
+             "resized": recipe.input_size,
+             "quadrants": recipe.input_size // 2 if recipe.input_size else None}
+    slices = (depth_of(config.dim),) if config.dim == "3d" else ()
+    return tuple(dict.fromkeys((1, *slices, sides[kind], sides[kind])
+                               for kind in (recipe.train_input, recipe.test_input)))
+
+
+def task3_input_shapes(config: Any) -> tuple[Shape, ...]:
+    """The shape a task-3 ``config`` feeds its frozen encoder: quadrant crops of tiles
+    resized to ``input_size`` (none for a method that reads no encoder)."""
+    if config.method not in _READS_ENCODER:
+        return ()
+    side = config.input_size // 2
+    return ((1, side, side),)
+
+
+def check_input_shapes(encoder: nn.Module, spec: dict[str, Any], shapes: tuple[Shape, ...],
+                       who: str) -> None:
+    """One batch of two zero images of each of ``shapes`` through the probes' feature
+    extractor (:func:`~mtneuro.tasks.features.extract_features`), normalised as ``spec``
+    says; the encoder's training flag is kept.
+
+    Raises:
+        ConfigError: one line starting with ``who``: the forward failed at a shape, or the
+            feature size differs between shapes (the task feeds them all to one readout).
+    """
+    param = next(encoder.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    dims: dict[Shape, int] = {}
+    for shape in shapes:
+        batch = (2, *shape)
+        try:
+            features = extract_features(encoder, np.zeros(batch, np.uint8), batch_size=2,
+                                        device=device, **input_normalisation(spec, who))
+        except MtneuroError as err:
+            if err.__cause__ is None or isinstance(err.__cause__, MtneuroError):
+                raise ConfigError(f"{who}: on a batch of zeros {batch}, {_FED}: {err}") from None
+            raise _forward_error(who, batch, spec, err.__cause__) from None
+        except Exception as exc:  # noqa: BLE001 - the user's forward: any error, in one line
+            raise _forward_error(who, batch, spec, exc) from None
+        dims[shape] = features.shape[1]
+    if len(set(dims.values())) > 1:
+        found = ", ".join(f"{d} for {' x '.join(map(str, s[1:]))}" for s, d in dims.items())
+        raise ConfigError(f"{who}: its feature size depends on its input size ({found}), but "
+                          f"this task reads all of these sizes with one readout; {_POOLING}")
+
+
+def _forward_error(who: str, batch: tuple[int, ...], spec: dict[str, Any],
+                   exc: BaseException) -> ConfigError:
+    """The user's forward failed on ``batch``: at a size other than the one it declares, the
+    size is the likely cause; at its own size, the channels or the value range."""
+    own = spec.get("size")
+    hint = ONE_CHANNEL if all(side == own for side in batch[-2:]) else (
+        f"it must take every input size the task feeds, not only its own ({own}): "
+        f"{_POOLING} (docs/bring_your_own_encoder.md lists each task's input sizes)")
+    return ConfigError(f"{who}: forward on a batch of zeros {batch}, {_FED}, raised "
+                       f"{raised(exc)}; {hint}")
