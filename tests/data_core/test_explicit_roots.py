@@ -214,3 +214,14 @@ def test_phantom_preview_outside_z_keeps_its_message(no_env):
                          "p.png"], no_env)
     assert code == 2
     assert err == "error: z 100000 is outside the phantom volume (valid z: 0:720)\n"
+
+
+def test_a_folder_given_twice_is_searched_and_named_once(tmp_path, monkeypatch):
+    """``--root DIR`` with ``MTNEURO_DATA=DIR``: the lookup order and a missing file's
+    message named the folder twice."""
+    monkeypatch.setenv("MTNEURO_DATA", str(tmp_path))
+    roots = candidate_roots(tmp_path / "." )
+    assert [label for label, _ in roots][:2] == ["explicit path", "user cache"]
+    with pytest.raises(DataError) as info:
+        find_data_file("neural/nothing.npz", tmp_path)
+    assert str(info.value).count(str(tmp_path)) == 1, str(info.value)

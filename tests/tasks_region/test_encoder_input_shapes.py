@@ -10,15 +10,12 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.encoder_inputs import (
-    check_input_shapes,
-    task1_input_shapes,
-    task3_input_shapes,
-)
+from mtneuro.tasks.encoder_inputs import check_input_shapes
 from mtneuro.tasks.region import run_task1
-from mtneuro.tasks.region_inputs import RegionInputs
+from mtneuro.tasks.region_inputs import RegionInputs, task1_input_shapes
 from mtneuro.tasks.region_protocol import resolve_recipe
 from mtneuro.tasks.region_task import TASK1
+from mtneuro.tasks.semantic_probe import task3_input_shapes
 from mtneuro.tasks.semantic_task import TASK3
 from mtneuro.tasks.volume import SplitData
 

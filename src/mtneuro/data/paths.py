@@ -44,7 +44,7 @@ def check_root(
 
 
 def candidate_roots(explicit: str | Path | None = None) -> list[tuple[str, Path]]:
-    """(label, root) pairs in lookup order."""
+    """(label, root) pairs in lookup order, each folder once (under its first label)."""
     roots: list[tuple[str, Path]] = []
     if explicit is not None:
         roots.append(("explicit path", Path(explicit)))
@@ -61,7 +61,11 @@ def candidate_roots(explicit: str | Path | None = None) -> list[tuple[str, Path]
         roots.append((f"${ENV_VAR}", Path(env)))
     roots.append(("user cache", user_cache_dir()))
     roots.append(("packaged samples", PACKAGED_ROOT))
-    return roots
+    # one place given twice (--root DIR with MTNEURO_DATA=DIR) is searched and named once
+    unique: dict[Path, tuple[str, Path]] = {}
+    for label, root in roots:
+        unique.setdefault(root.resolve(), (label, root))
+    return list(unique.values())
 
 
 def find_data_file(relative: str, root: str | Path | None = None) -> Path:

@@ -1,10 +1,13 @@
-"""The input shapes tasks 1 and 3 feed a frozen encoder, and a check that it takes each.
+"""A check that a frozen encoder takes every input shape its task feeds it.
 
 Task 1's paper probe trains its head on whole 256 x 256 tiles and tests on 128 x 128 corner
 crops; an encoder whose feature size follows its input size (no global pooling), or whose
 forward fails at one of those sizes, would fail only when the run reaches that input, after
 the head has trained. :func:`check_input_shapes` runs one batch of zeros of every shape
 first: ``mtneuro bench`` (``--dry-run`` too) before any cell, a task run before its probe.
+The shapes are each task's (``Task.encoder_inputs``: task 1's
+:func:`~mtneuro.tasks.region_inputs.task1_input_shapes`, task 3's
+:func:`~mtneuro.tasks.semantic_probe.task3_input_shapes`).
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from mtneuro.data.spec import TILE_SIZE
-from mtneuro.data.tiles import depth_of
 from mtneuro.errors import ConfigError, MtneuroError
 from mtneuro.models.checkpoint import ONE_CHANNEL, input_normalisation
 from mtneuro.registry import raised
@@ -25,36 +26,11 @@ from mtneuro.vocab import ENCODER_METHOD, SSL_METHODS
 
 #: One input shape without the batch: ``(channels, [slices,] height, width)``.
 Shape = tuple[int, ...]
-_READS_ENCODER = (ENCODER_METHOD, *SSL_METHODS)
+#: The methods whose runs feed a frozen encoder.
+READS_ENCODER = (ENCODER_METHOD, *SSL_METHODS)
 _FED = "an input size this task feeds"
 _POOLING = "end its forward with global pooling (e.g. nn.AdaptiveAvgPool2d(1)) before any " \
            "flatten or linear layer"
-
-
-def task1_input_shapes(config: Any, tile: int = TILE_SIZE) -> tuple[Shape, ...]:
-    """The shapes a task-1 ``config`` feeds its frozen encoder, training inputs first (none
-    for a method that reads no encoder), as :class:`~mtneuro.tasks.region_inputs.RegionInputs`
-    and the probe head cut them from its recipe and tiles of side ``tile``."""
-    from mtneuro.tasks.region_protocol import resolve_recipe
-
-    if config.method not in _READS_ENCODER:
-        return ()
-    recipe = resolve_recipe(config)
-    sides = {"whole": tile, "random-crops": recipe.crop, "corners": recipe.crop,
-             "resized": recipe.input_size,
-             "quadrants": recipe.input_size // 2 if recipe.input_size else None}
-    slices = (depth_of(config.dim),) if config.dim == "3d" else ()
-    return tuple(dict.fromkeys((1, *slices, sides[kind], sides[kind])
-                               for kind in (recipe.train_input, recipe.test_input)))
-
-
-def task3_input_shapes(config: Any) -> tuple[Shape, ...]:
-    """The shape a task-3 ``config`` feeds its frozen encoder: quadrant crops of tiles
-    resized to ``input_size`` (none for a method that reads no encoder)."""
-    if config.method not in _READS_ENCODER:
-        return ()
-    side = config.input_size // 2
-    return ((1, side, side),)
 
 
 def check_input_shapes(encoder: nn.Module, spec: dict[str, Any], shapes: tuple[Shape, ...],

@@ -37,13 +37,12 @@ from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.stats import classification_intervals, first_seed_intervals, mean_std
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
-from mtneuro.tasks.encoder_inputs import task1_input_shapes
 from mtneuro.tasks.encoders import FrozenEncoders, check_encoder_given, frozen_encoders
 from mtneuro.tasks.majority import REGION_LEAD, baseline_text, majority_class
 from mtneuro.tasks.probe import LinearProbe, extract_features
 from mtneuro.tasks.region_config import Task1Config
 from mtneuro.tasks.region_head import HeadSettings, predict_with_head, train_linear_head
-from mtneuro.tasks.region_inputs import RegionInputs
+from mtneuro.tasks.region_inputs import RegionInputs, task1_input_shapes
 from mtneuro.tasks.region_protocol import RegionRecipe, resolve_recipe
 from mtneuro.tasks.scores import classification_metrics
 from mtneuro.tasks.supervised import SupervisedSettings, predict, train_classifier

@@ -12,14 +12,22 @@
   (``BrainRegionDatasetInfer``).
 * ``corners``: the four corner crops of whole test tiles (paper probe).
 
+:func:`task1_input_shapes` gives the shapes a frozen encoder is fed, without the data.
+
 Resizing and cropping: :mod:`mtneuro.tasks.tile_inputs`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
+from mtneuro.data.spec import TILE_SIZE
+from mtneuro.data.tiles import depth_of
+from mtneuro.tasks.encoder_inputs import READS_ENCODER, Shape
+from mtneuro.tasks.region_protocol import resolve_recipe
 from mtneuro.tasks.tile_inputs import corner_crops, quadrant_crops, resize_tiles
 
 
@@ -56,3 +64,18 @@ class RegionInputs:
             quadrant_crops(self.train_x, self.train_y) if recipe.train_input == "quadrants"
             else (self.train_x, self.train_y)
         )
+
+
+def task1_input_shapes(config: Any, tile: int = TILE_SIZE) -> tuple[Shape, ...]:
+    """The shapes a task-1 ``config`` feeds its frozen encoder, training inputs first (none
+    for a method that reads no encoder), as :class:`RegionInputs`
+    and the probe head cut them from its recipe and tiles of side ``tile``."""
+    if config.method not in READS_ENCODER:
+        return ()
+    recipe = resolve_recipe(config)
+    sides = {"whole": tile, "random-crops": recipe.crop, "corners": recipe.crop,
+             "resized": recipe.input_size,
+             "quadrants": recipe.input_size // 2 if recipe.input_size else None}
+    slices = (depth_of(config.dim),) if config.dim == "3d" else ()
+    return tuple(dict.fromkeys((1, *slices, sides[kind], sides[kind])
+                               for kind in (recipe.train_input, recipe.test_input)))

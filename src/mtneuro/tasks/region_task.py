@@ -35,6 +35,6 @@ TASK1 = Task(
     encoder="image",
     encoder_method=ENCODER_METHOD,
     pretrain_methods=SSL_METHODS,
-    encoder_inputs="mtneuro.tasks.encoder_inputs:task1_input_shapes",
+    encoder_inputs="mtneuro.tasks.region_inputs:task1_input_shapes",
     complete="mtneuro.tasks.region_unused:complete_task1",
 )

@@ -48,7 +48,7 @@ from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.stats import first_seed_intervals, interval_by_name, mean_std, r2_interval
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.baselines import PixelDecomposition
-from mtneuro.tasks.encoder_inputs import task3_input_shapes
+from mtneuro.tasks.encoder_inputs import READS_ENCODER, Shape
 from mtneuro.tasks.encoders import FrozenEncoders, check_encoder_given, frozen_encoders
 from mtneuro.tasks.probe import RidgeProbe, extract_features, r2_scores
 from mtneuro.tasks.protocol import thinned_3d_components, trains_on_setting
@@ -163,6 +163,15 @@ def _embed(config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndar
         device=config.device,
         **input_normalisation(spec),
     ), info
+
+
+def task3_input_shapes(config: Any) -> tuple[Shape, ...]:
+    """The shape a task-3 ``config`` feeds its frozen encoder: quadrant crops of tiles
+    resized to ``input_size`` (none for a method that reads no encoder)."""
+    if config.method not in READS_ENCODER:
+        return ()
+    side = config.input_size // 2
+    return ((1, side, side),)
 
 
 def in_sample_chance(dims: int, n: int) -> float:

@@ -38,6 +38,6 @@ TASK3 = Task(
     encoder="image",
     encoder_method=ENCODER_METHOD,
     pretrain_methods=SSL_METHODS,
-    encoder_inputs="mtneuro.tasks.encoder_inputs:task3_input_shapes",
+    encoder_inputs="mtneuro.tasks.semantic_probe:task3_input_shapes",
     complete="mtneuro.tasks.volume:with_pretrain",
 )
