@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from mtneuro.errors import DataError
+
 
 def mean_std(values: Sequence[Any] | np.ndarray) -> dict[str, Any]:
     """Mean and sample standard deviation (ddof 1) over seeds.
@@ -168,14 +170,33 @@ def _macro_f1(totals: np.ndarray, n_classes: int) -> np.ndarray:
         return np.nanmean(_f1_per_class(totals, n_classes), axis=-1)
 
 
+def class_indices(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,
+                  n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``y_true`` and ``y_pred`` as int64 ``(N,)`` class indices, refused (:class:`DataError`)
+    unless they are two 1-D arrays of one length with values in ``0..n_classes - 1``: an index
+    out of range would silently land in another cell of a flattened confusion matrix
+    (``y_true * n_classes + y_pred``), or fail as a bare ``IndexError``."""
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    if y_true.ndim != 1 or y_true.shape != y_pred.shape:
+        raise DataError(f"y_true and y_pred: expected two 1-D arrays of one length, got shapes "
+                        f"{y_true.shape} and {y_pred.shape}")
+    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+            first = int(np.flatnonzero((labels < 0) | (labels >= n_classes))[0])
+            raise DataError(f"{name}: expected class indices in 0..{n_classes - 1} "
+                            f"(n_classes={n_classes}), got {int(labels[first])} at index {first}")
+    return y_true, y_pred
+
+
 def classification_intervals(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,
                              n_classes: int, *, unit: str,
                              groups: Sequence[int] | np.ndarray | None = None,
                              ) -> dict[str, dict[str, Any]]:
     """Intervals of ``accuracy``, ``per_class_accuracy`` (recall), ``f1_weighted`` and
     ``avg_f1`` (macro over classes present or predicted) over classified samples ``(N,)``
-    (or over their ``groups``, see :func:`bootstrap_interval`)."""
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    (or over their ``groups``, see :func:`bootstrap_interval`); labels as :func:`class_indices`
+    checks them."""
+    y_true, y_pred = class_indices(y_true, y_pred, n_classes)
     onehot = np.eye(n_classes)
     cells = onehot[y_true][:, :, None] * onehot[y_pred][:, None, :]  # (N, C, C): one count each
     per_sample = cells.reshape(len(y_true), -1)
@@ -206,6 +227,8 @@ def mean_interval(per_sample: Sequence[Any] | np.ndarray, *, unit: str,
     """Interval of the mean over samples of per-sample values ``(N,)`` or ``(N, K)`` (e.g.
     each test bin's hit, each image's IoU per class)."""
     values = np.asarray(per_sample, dtype=np.float64)
+    if len(values) == 0:  # reshape(0, -1) would fail with a message about sizes
+        raise ValueError("mean_interval: no samples")
     columns = values.reshape(len(values), -1)
     with_count = np.concatenate([columns, np.ones((len(values), 1))], axis=1)
     mean = lambda totals: totals[..., :-1] / totals[..., -1:]

@@ -134,12 +134,13 @@ def test_cross_validation_folds_are_capped_by_the_smallest_class():
     np.testing.assert_allclose(probe.scores_, expected, rtol=0, atol=1e-12)
 
 
-def test_a_class_of_one_row_leaves_no_folds_and_keeps_the_first_c():
+def test_a_class_of_one_row_leaves_no_folds_and_takes_the_c_nearest_one_with_a_warning():
     x, y = _line(0.0, 1.0, 9, seed=2)
     y[0] = 2  # one row of class 2: no stratified split of it
-    probe = LinearProbe(Cs=(0.5, 2.0, 8.0), cv=3).fit(x, y)
+    with pytest.warns(UserWarning, match="class 2 has 1 training sample"):
+        probe = LinearProbe(Cs=(0.25, 2.0, 8.0), cv=3).fit(x, y)
     assert np.isnan(probe.scores_).all() and probe.scores_.shape == (3,)
-    assert probe.C_ == 0.5
+    assert probe.C_ == 2.0  # |log 2| < |log 0.25|
 
 
 def test_one_c_is_taken_without_scoring_it():

@@ -20,7 +20,9 @@ def normalized_mse(p: torch.Tensor, z: torch.Tensor, eps: float = 1e-8) -> torch
         eps: guards the norm of all-zero rows.
 
     Returns:
-        Scalar tensor in [0, 4].
+        Scalar tensor in [0, 4] up to rounding: ``normalized_mse(x, x)`` can be a few ulps
+        below 0 (-4.8e-08 in float32). It is not clamped, which would zero the gradient at
+        the bounds.
     """
     if p.shape != z.shape or p.dim() != 2:
         raise ValueError(

@@ -26,6 +26,7 @@ state in ``_`` and return ``self`` from ``fit`` (scikit-learn conventions).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +65,22 @@ def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
+def _as_fitted_2d(x: np.ndarray, name: str, n_features: int) -> np.ndarray:
+    """:func:`_as_2d` with the fitted number of columns: another number would fail as a numpy
+    broadcast or matmul error that names neither ``x`` nor the count expected."""
+    x = _as_2d(x, name)
+    if x.shape[1] != n_features:
+        raise DataError(f"{name}: expected {n_features} features (columns) as fitted, "
+                        f"got shape {x.shape}")
+    return x
+
+
+def _cv_arg(cv: Any) -> int:
+    if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
+        raise ConfigError(f"cv: expected int >= 2, got {cv!r}")
+    return int(cv)
+
+
 class Standardizer:
     """Column means and scales of a training matrix (constant columns keep scale 1).
 
@@ -97,12 +114,16 @@ class LinearProbe:
 
     Args:
         Cs: candidate inverse regularisation strengths.
-        cv: folds for choosing ``C`` when no validation set is passed to :meth:`fit`.
+        cv: folds (int >= 2) for choosing ``C`` when no validation set is passed to
+            :meth:`fit`; fewer when the smallest class has fewer samples. When a class has
+            one training sample, no stratified split can run: ``C`` is then the candidate
+            nearest scikit-learn's default 1.0 (on a log scale; the first of a tie), with a
+            warning naming the class, and ``scores_`` stays NaN.
         max_iter: L-BFGS iterations.
         seed: seed of the cross-validation shuffling.
 
     Attributes (after fit): ``C_``, ``scores_`` (accuracy per C on validation / CV),
-    ``classes_``, ``model_`` (the fitted ``LogisticRegression``).
+    ``classes_``, ``n_features_in_``, ``model_`` (the fitted ``LogisticRegression``).
     """
 
     def __init__(
@@ -139,6 +160,7 @@ class LinearProbe:
         y = np.asarray(y)
         if len(self.Cs) == 0 or min(self.Cs) <= 0:
             raise ConfigError(f"Cs: expected positive values, got {list(self.Cs)!r}")
+        cv = _cv_arg(self.cv)
         if y.shape != (x.shape[0],):
             raise DataError(f"y: expected shape ({x.shape[0]},), got {y.shape}")
         self.classes_ = np.unique(y)
@@ -149,17 +171,21 @@ class LinearProbe:
         if (x_val is None) != (y_val is None):  # one alone would silently mean CV instead
             raise DataError("x_val and y_val: give both (C chosen on them) or neither (C by "
                             "cross-validation on the training set)")
+        self.n_features_in_ = x.shape[1]
         self.standardizer_ = Standardizer(x)
         xs = self.standardizer_(x)
+        best = None
         if len(self.Cs) == 1:
             self.scores_ = np.array([np.nan])
         elif x_val is not None and y_val is not None:
-            xv = self.standardizer_(_as_2d(x_val, "x_val"))
+            xv = self.standardizer_(_as_fitted_2d(x_val, "x_val", self.n_features_in_))
             self.scores_ = np.array([self._model(c).fit(xs, y).score(xv, y_val) for c in self.Cs])
         else:
-            folds = min(self.cv, int(np.bincount(np.searchsorted(self.classes_, y)).min()))
+            counts = np.bincount(np.searchsorted(self.classes_, y))
+            folds = min(cv, int(counts.min()))
             if folds < 2:
                 self.scores_ = np.full(len(self.Cs), np.nan)
+                best = self._unscored_c(self.classes_[counts < 2].tolist())
             else:
                 from sklearn.model_selection import StratifiedKFold
 
@@ -171,10 +197,24 @@ class LinearProbe:
                                     for xtr, xte, ytr, yte in folds_xy])
 
                 self.scores_ = np.array([cv_accuracy(c) for c in self.Cs])
-        best = 0 if np.isnan(self.scores_).all() else int(np.nanargmax(self.scores_))
+        if best is None:
+            best = 0 if np.isnan(self.scores_).all() else int(np.nanargmax(self.scores_))
         self.C_ = float(self.Cs[best])
         self.model_ = self._model(self.C_).fit(xs, y)
         return self
+
+    def _unscored_c(self, lone_classes: list[Any]) -> int:
+        """Index of the candidate nearest scikit-learn's default ``C`` = 1, taken when a
+        class of one sample leaves no stratified split: the first candidate would often be
+        the strongest penalty (0.001 in :data:`DEFAULT_CS`), far below a fit of the data."""
+        best = int(np.argmin(np.abs(np.log(np.asarray(self.Cs, dtype=np.float64)))))
+        named = (f"class {lone_classes[0]} has" if len(lone_classes) == 1
+                 else f"classes {', '.join(map(str, lone_classes))} have")
+        warnings.warn(f"LinearProbe: {named} 1 training sample, too few for stratified "
+                      f"cross-validation (2 per class); C = "
+                      f"{self.Cs[best]}, the candidate nearest the default 1.0, is used unscored",
+                      UserWarning, stacklevel=4)
+        return best
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -182,15 +222,21 @@ class LinearProbe:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        return self.model_.predict_proba(self.standardizer_(_as_2d(x, "x")))
+        x = _as_fitted_2d(x, "x", self.n_features_in_)
+        return self.model_.predict_proba(self.standardizer_(x))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         self._check_fitted()
-        return self.model_.predict(self.standardizer_(_as_2d(x, "x")))
+        return self.model_.predict(self.standardizer_(_as_fitted_2d(x, "x", self.n_features_in_)))
 
     def score(self, x: np.ndarray, y: np.ndarray) -> float:
-        """Accuracy."""
-        return float(np.mean(self.predict(x) == np.asarray(y)))
+        """Accuracy on ``x`` ``(n, d)`` of labels ``y`` ``(n,)``; a column ``(n, 1)`` is refused,
+        as :meth:`fit` refuses it (it would broadcast to an ``(n, n)`` comparison)."""
+        pred, y = self.predict(x), np.asarray(y)
+        if y.shape != pred.shape:
+            raise DataError(f"y: expected shape {pred.shape} (one label per row of x), "
+                            f"got {y.shape}")
+        return float(np.mean(pred == y))
 
 
 def contiguous_folds(n: int, folds: int, groups: np.ndarray | None = None) -> list[np.ndarray]:
@@ -230,8 +276,8 @@ class RidgeProbe:
             (lowest pooled squared error).
         cv: number of contiguous folds (see :func:`contiguous_folds`).
 
-    Attributes (after fit): ``alpha_`` (t,), ``cv_mse_`` (n_alphas, t) in target std
-    units, ``coef_`` (d, t) and ``intercept_`` (t,) in original units.
+    Attributes (after fit): ``n_features_in_``, ``alpha_`` (t,), ``cv_mse_`` (n_alphas, t) in
+    target std units, ``coef_`` (d, t) and ``intercept_`` (t,) in original units.
     """
 
     def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS, cv: int = 5) -> None:
@@ -247,10 +293,10 @@ class RidgeProbe:
         alphas = np.asarray(self.alphas, dtype=np.float64)
         if alphas.size == 0 or (alphas <= 0).any():
             raise ConfigError(f"alphas: expected positive values, got {list(self.alphas)!r}")
-        if not isinstance(self.cv, (int, np.integer)) or self.cv < 2:
-            raise ConfigError(f"cv: expected int >= 2, got {self.cv!r}")
+        _cv_arg(self.cv)
         x = _as_2d(x, "x")
         y = np.asarray(y, dtype=np.float64)
+        self.n_features_in_ = x.shape[1]
         self.single_output_ = y.ndim == 1
         y = _as_2d(y[:, None] if y.ndim == 1 else y, "y")
         if y.shape[0] != x.shape[0]:
@@ -286,7 +332,7 @@ class RidgeProbe:
         """Predictions in the targets' original units, ``(n,)`` or ``(n, t)``."""
         if not hasattr(self, "coef_"):
             raise RuntimeError("RidgeProbe is not fitted; call fit first")
-        pred = _as_2d(x, "x") @ self.coef_ + self.intercept_
+        pred = _as_fitted_2d(x, "x", self.n_features_in_) @ self.coef_ + self.intercept_
         return pred[:, 0] if self.single_output_ else pred
 
     def score(self, x: np.ndarray, y: np.ndarray) -> float | np.ndarray:

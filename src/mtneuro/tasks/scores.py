@@ -6,10 +6,14 @@ from typing import Any
 
 import numpy as np
 
+from mtneuro.stats import class_indices
+
 
 def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts ``(n_classes, n_classes)``, rows = truth, columns = prediction."""
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    """Counts ``(n_classes, n_classes)``, rows = truth, columns = prediction; labels must be
+    two 1-D arrays of one length in ``0..n_classes - 1`` (:func:`~mtneuro.stats.class_indices`,
+    else :class:`~mtneuro.errors.DataError`)."""
+    y_true, y_pred = class_indices(y_true, y_pred, n_classes)
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes**2).reshape(
         n_classes, n_classes
     )
@@ -18,13 +22,14 @@ def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
 def classification_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 4
 ) -> dict[str, Any]:
-    """Accuracy, per-class accuracy (recall; NaN if absent) and confusion counts (rows = truth).
+    """Accuracy, per-class accuracy (recall; NaN if absent) and confusion counts (rows = truth);
+    labels as :func:`confusion_counts` takes them.
 
     >>> classification_metrics([0, 0, 1], [0, 1, 1], 2)["per_class_accuracy"]
     [0.5, 1.0]
     """
     y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    confusion = confusion_counts(y_true, y_pred, n_classes)
+    confusion = confusion_counts(y_true, y_pred, n_classes)  # checks the labels
     support = confusion.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_class = np.where(support > 0, np.diag(confusion) / np.maximum(support, 1), np.nan)
@@ -51,5 +56,5 @@ def accuracy_and_f1(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """``accuracy`` and ``f1_weighted`` (:func:`weighted_f1`) of class indices."""
     y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
     n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
-    return {"accuracy": float(np.mean(y_true == y_pred)),
-            "f1_weighted": weighted_f1(confusion_counts(y_true, y_pred, n_classes))}
+    confusion = confusion_counts(y_true, y_pred, n_classes)  # checks the labels
+    return {"accuracy": float(np.mean(y_true == y_pred)), "f1_weighted": weighted_f1(confusion)}
