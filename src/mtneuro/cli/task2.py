@@ -98,7 +98,10 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     "--paper",
     is_flag=True,
     help="MTNeuro preset: whole tiles, plain SGD lr 0.01, no scheduler or augmentation, "
-    "5 epochs, all slices (add --encoder-weights imagenet for the reference's encoders).",
+    "5 epochs, all slices (add --encoder-weights imagenet for the reference's encoders). "
+    "Neither --quick nor --paper: our full-size defaults (whole tiles, all slices, 5 epochs, "
+    "AdamW lr 1e-3 with cosine decay, weight decay 1e-4, random flips and 90-degree turns), "
+    "hours on a CPU.",
 )
 @click.option("--device", default=None, help="auto, cpu, cuda, cuda:N or mps.  [default: auto]")
 @click.option(
