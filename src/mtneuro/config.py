@@ -8,6 +8,9 @@ A field may carry a constraint in its metadata::
 
     momentum: float = field(default=0.996, metadata=check(lambda v: 0 <= v < 1, "float in [0, 1)"))
 
+and a list field one on each item, under ``"check_each"`` (``seeds[1]: expected ...``; see
+:func:`some_seeds`).
+
 A config class derived from :class:`CheckedConfig` is held to the same rules where it is
 built in Python (``Task2Config(overlap=1.5)``, ``dataclasses.replace``), not only when a
 run validates it.
@@ -32,6 +35,8 @@ import yaml
 from mtneuro.errors import ConfigError
 
 C = TypeVar("C")
+#: The seeds NumPy and torch generators take (:func:`check_seeds`), as messages write it.
+SEED_RANGE = "[0, 2**32)"
 
 
 def check(predicate: Callable[[Any], bool], expected: str) -> dict[str, Any]:
@@ -43,10 +48,20 @@ def positive(kind: str = "int") -> dict[str, Any]:
     return check(lambda v: v > 0, f"{kind} > 0")
 
 
+def _is_seed(seed: Any) -> bool:
+    """``seed`` is an integer NumPy and torch generators take (a bool is not one)."""
+    return not isinstance(seed, bool) and isinstance(seed, numbers.Integral) and (
+        0 <= seed < 2**32)
+
+
 def some_seeds() -> dict[str, Any]:
     """Field metadata of a list of seeds: at least one, none twice (a repeated seed reruns
-    the same run, and two identical results would read as a method seeds do not change)."""
-    return check(lambda v: len(v) > 0 and len(set(v)) == len(v), "at least one seed, none twice")
+    the same run, and two identical results would read as a method seeds do not change),
+    each one :func:`check_seeds` takes: a bad one is named where the config is built, not
+    by scikit-learn once the data are read."""
+    return {**check(lambda v: len(v) > 0 and len(set(v)) == len(v),
+                    "at least one seed, none twice"),
+            "check_each": (_is_seed, f"int in {SEED_RANGE}")}
 
 
 def in_unit_interval(closed_right: bool = False) -> dict[str, Any]:
@@ -188,13 +203,20 @@ def from_mapping(cls: type[C], data: Mapping[str, Any] | None, *, prefix: str = 
 
 
 def _checked_value(f: dataclasses.Field, tp: Any, value: Any, key: str) -> Any:
-    """``value`` of field ``f`` converted to its type ``tp``, then held to its constraint."""
+    """``value`` of field ``f`` converted to its type ``tp``, then held to its constraint
+    and (a list's) to the constraint of each item, which names the item (``seeds[1]``)."""
     converted = _convert(tp, value, key)
     constraint = f.metadata.get("check")
     if constraint is not None and converted is not None:
         predicate, expected = constraint
         if not predicate(converted):
             raise _fail(key, expected, value)
+    item_constraint = f.metadata.get("check_each")
+    if item_constraint is not None and converted is not None:
+        predicate, expected = item_constraint
+        for i, item in enumerate(converted):
+            if not predicate(item):
+                raise _fail(f"{key}[{i}]", expected, item)
     return converted
 
 
@@ -363,6 +385,5 @@ def check_seeds(seeds: Any, option: str = "--seeds") -> None:
     """
     values = [seeds] if isinstance(seeds, int) else list(seeds or ())
     for seed in values:
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not (
-                0 <= seed < 2**32):
-            raise ConfigError(f"{option}: expected integers in [0, 2**32), got {seed!r}")
+        if not _is_seed(seed):
+            raise ConfigError(f"{option}: expected integers in {SEED_RANGE}, got {seed!r}")

@@ -98,3 +98,15 @@ def test_a_download_into_a_data_root_not_made_yet_does_not_warn_about_it(tmp_pat
     assert (code, err) == (0, "")
     assert (tmp_path / "new" / catalog.CATALOG["chewie-1"].files[0].relative).is_file()
 
+
+
+def test_list_marks_a_lookup_root_that_is_no_folder(tmp_path, monkeypatch, capsys):
+    """A stale ``$MTNEURO_DATA`` is warned about and skipped, but the lookup order listed it
+    as if it were searched."""
+    monkeypatch.setenv("MTNEURO_DATA", str(tmp_path / "gone"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code, out, _ = _run(["data", "list"], capsys)
+    assert code == 0
+    order = next(line for line in out.splitlines() if line.startswith("Lookup order:"))
+    assert f"$MTNEURO_DATA {tmp_path / 'gone'} (no such folder)" in order
+    assert "packaged samples" in order and order.count("(no such folder)") == 2  # cache too

@@ -74,8 +74,10 @@ def list_datasets(root: Path | None) -> None:
     for status in failed:  # plain text: a reason may hold brackets; one line each, for grep
         console.print(f"{status.state}: {status.path}: {status.reason}", markup=False,
                       highlight=False, soft_wrap=True)
-    order = "; ".join(f"{label} {base}" for label, base in candidate_roots(root))
-    console.print(f"Lookup order: {order}")
+    # a root that is no folder (a stale $MTNEURO_DATA, a user cache not made yet) holds nothing
+    order = "; ".join(f"{label} {base}" + ("" if base.is_dir() else " (no such folder)")
+                      for label, base in candidate_roots(root))
+    console.print(f"Lookup order: {order}", markup=False, highlight=False, soft_wrap=True)
     console.print("Get one with: mtneuro data download NAME [--root DIR]")
     if failed:
         # SystemExit, not click's Exit: main() runs click with standalone_mode=False, which

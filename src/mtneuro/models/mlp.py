@@ -47,7 +47,8 @@ class MLPEncoder(nn.Module):
     ) -> None:
         super().__init__()
         widths = [in_dim, *hidden, out_dim]
-        if any(not isinstance(w, int) or w < 1 for w in widths):
+        # a bool is an int to Python, but Linear(True, 64) is no layer anyone asked for
+        if any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
             raise ConfigError(
                 f"mlp widths: expected positive ints, got in_dim={in_dim!r}, "
                 f"hidden={list(hidden)!r}, out_dim={out_dim!r}"

@@ -41,10 +41,20 @@ def _check_dims(spatial_dims: int) -> int:
     return spatial_dims
 
 
+def _is_size(value: object) -> bool:
+    # a bool is an int to Python, but Conv2d(True, 64) is no network anyone asked for
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def _check_channels(in_channels: int) -> int:
-    if not isinstance(in_channels, int) or in_channels < 1:
+    if not _is_size(in_channels):
         raise ConfigError(f"in_channels: expected int >= 1, got {in_channels!r}")
     return in_channels
+
+
+def _check_widths(widths: tuple[int, ...] | list[int]) -> None:
+    if not all(_is_size(width) for width in widths):
+        raise ConfigError(f"widths: expected a sequence of ints >= 1, got {list(widths)!r}")
 
 
 def _check_input(x: torch.Tensor, spatial_dims: int, in_channels: int, name: str,
@@ -173,6 +183,7 @@ class ResNet(nn.Module):
             raise ConfigError(
                 f"widths and blocks: expected equal non-empty lengths, got {widths} and {blocks}"
             )
+        _check_widths(widths)
         self.in_channels = _check_channels(in_channels)
         self.spatial_dims = _check_dims(spatial_dims)
         check_choice("stem", stem, ("small", "imagenet"))

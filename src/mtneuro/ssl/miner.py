@@ -7,10 +7,13 @@ is one matrix product, one ``topk`` and one gather: no Python loop over samples.
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 import torch.nn.functional as F
 
 from mtneuro.acceleration import in_sync_free
+from mtneuro.errors import ConfigError
 
 
 def _check(ok: torch.Tensor, message: str, n_valid: torch.Tensor | None = None) -> None:
@@ -63,14 +66,15 @@ def knn_mine(
         ValueError: a query has no admissible candidate, or shapes disagree (on an
             accelerator the candidate check is an asynchronous device assertion, so
             the mining step never waits for the device).
+        ConfigError: ``k`` is no int >= 1 (a ``ValueError`` too).
     """
     if query.dim() != 2 or pool.dim() != 2 or query.shape[1] != pool.shape[1]:
         raise ValueError(
             f"knn_mine expects query (B, D) and pool (P, D), "
             f"got {tuple(query.shape)} and {tuple(pool.shape)}"
         )
-    if k < 1:
-        raise ValueError(f"k: expected int >= 1, got {k!r}")
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ConfigError(f"k: expected int >= 1, got {k!r}")
     b, p = query.shape[0], pool.shape[0]
     device = query.device
     sim = F.normalize(query.float(), dim=1) @ F.normalize(pool.float(), dim=1).T  # (B, P)

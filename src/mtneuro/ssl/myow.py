@@ -72,6 +72,10 @@ from mtneuro.ssl.momentum import deactivate_requires_grad
 LAYOUTS = ("cascaded", "merged")
 MINE_SPACES = ("target", "online")
 LOSS_MIXES = ("normalised", "convex", "add")
+#: MYOW's arguments that shape the cascaded layout's second projector / predictor; the
+#: merged layout has neither.
+CASCADED_ONLY = ("mined_projector_hidden", "mined_out", "mined_predictor_hidden",
+                 "projector_m", "predictor_m")
 
 
 class MYOW(BYOL):
@@ -282,8 +286,26 @@ def _factory_signature() -> inspect.Signature:
     return inspect.Signature(own + byol)
 
 
+def _check_merged_arguments(name: str, kwargs: dict[str, Any]) -> None:
+    """A cascaded-only argument given to the merged layout, other than its default, would be
+    ignored without a word: it is refused. A default is let through, so one set of keywords
+    may build either layout (and :class:`MYOW` itself takes them all, as before)."""
+    defaults = inspect.signature(MYOW.__init__).parameters
+    unused = [key for key in CASCADED_ONLY
+              if key in kwargs and kwargs[key] != defaults[key].default]
+    if unused:
+        given = ", ".join(
+            f"{key}=<{type(kwargs[key]).__name__}>" if isinstance(kwargs[key], nn.Module)
+            else f"{key}={kwargs[key]!r}" for key in unused)
+        raise ConfigError(f"ssl method {name!r}: does not use {given} (only 'myow', the "
+                          f"cascaded layout, has a second projector / predictor); leave "
+                          f"{'it' if len(unused) == 1 else 'them'} out")
+
+
 def _myow_factory(layout: str) -> Callable[..., nn.Module]:
     def factory(encoder: nn.Module, **kwargs: Any) -> nn.Module:
+        if layout == "merged":
+            _check_merged_arguments("myow-merged", kwargs)
         return MYOW(encoder, layout=layout, **kwargs)
 
     factory.__signature__ = _factory_signature()  # type: ignore[attr-defined]
@@ -308,6 +330,7 @@ def create_method(name: str, encoder: nn.Module, **kwargs: Any) -> nn.Module:
 
     Raises:
         ConfigError: an unknown name, or a keyword the method does not take (named, with
-            the closest and every one it takes).
+            the closest and every one it takes), or for ``myow-merged`` one of
+            :data:`CASCADED_ONLY` set to other than its default (the layout ignores it).
     """
     return METHODS.create(name, encoder=encoder, **kwargs)

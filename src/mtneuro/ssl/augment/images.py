@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import torch
 
+from mtneuro.errors import DataError
 from mtneuro.registry import Registry
 from mtneuro.ssl.augment.functional import bcast, resized_crop
 
@@ -45,12 +46,23 @@ def _rand(shape: Sequence[int], g: torch.Generator | None, device: torch.device,
     return draw(*shape, generator=g, device=g.device).to(device)
 
 
-def _check_image(x: torch.Tensor, name: str) -> None:
-    """``x`` is a batch of 2D ``(B, C, H, W)`` or 3D ``(B, C, D, H, W)`` images."""
+def _check_image(x: torch.Tensor, name: str, *, floating: bool = False) -> None:
+    """``x`` is a batch of 2D ``(B, C, H, W)`` or 3D ``(B, C, D, H, W)`` images, of a
+    floating dtype if ``floating``.
+
+    Raises:
+        DataError: ``floating`` and integer images: computed in their dtype, a blur kernel
+            rounds to zeros and noise wraps around, so they are refused, not turned black.
+    """
     if x.dim() not in (4, 5):
         raise ValueError(
             f"{name} expects (B, C, H, W) or (B, C, D, H, W), got shape {tuple(x.shape)}"
         )
+    if floating and not x.is_floating_point():
+        how = ": x.float() / 255" if x.dtype == torch.uint8 else ""
+        raise DataError(f"{name} expects floating-point images, got dtype "
+                        f"{str(x.dtype).removeprefix('torch.')} (scale them to float in "
+                        f"[0, 1] first{how})")
 
 
 class ImageTransform(ABC):
@@ -59,7 +71,12 @@ class ImageTransform(ABC):
     Args:
         p: probability that a sample is transformed.
         seed: seeds the transform's own CPU generator (used when none is passed in).
+
+    A subclass that computes with the pixel values (interpolation, intensity) sets
+    ``floating_only``: integer images are refused (:func:`_check_image`).
     """
+
+    floating_only = False
 
     def __init__(self, *, p: float = 1.0, seed: int | None = None) -> None:
         if not 0.0 <= p <= 1.0:
@@ -68,7 +85,7 @@ class ImageTransform(ABC):
         self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        _check_image(x, type(self).__name__)
+        _check_image(x, type(self).__name__, floating=self.floating_only)
         g = generator if generator is not None else self.generator
         mask = _rand((x.shape[0],), g, x.device) < self.p
         return self.apply(x, mask, g)
@@ -151,6 +168,8 @@ class RandomResizedCrop(ImageTransform):
     Shapes:
         ``(B, C, [D,] H, W)`` -> ``(B, C, [D,] size, size)``; float input.
     """
+
+    floating_only = True
 
     def __init__(
         self,

@@ -8,11 +8,14 @@ register in its :data:`~mtneuro.ssl.augment.images.AUGMENTATIONS` registry.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
+from mtneuro.errors import ConfigError
 from mtneuro.ssl.augment.functional import bcast, brightness_contrast
 from mtneuro.ssl.augment.images import AUGMENTATIONS, ImageTransform, _check_image, _rand
 from mtneuro.vocab import XRAY_MEAN, XRAY_STD
@@ -41,6 +44,8 @@ class RandomBrightnessContrast(ImageTransform):
         clamp: clip to [0, 1] after each step (inputs in [0, 1], before normalisation).
         p: probability per sample (``RandomApply([ColorJitter(...)], p)``).
     """
+
+    floating_only = True
 
     def __init__(
         self,
@@ -79,6 +84,8 @@ class RandomGaussianBlur(ImageTransform):
         sigma: range of the standard deviation (pixels).
         p: probability per sample.
     """
+
+    floating_only = True
 
     def __init__(
         self,
@@ -128,8 +135,13 @@ class RandomGaussianBlur(ImageTransform):
 class RandomGaussianNoise(ImageTransform):
     """Add zero-mean Gaussian noise of standard deviation ``std`` (intensity units)."""
 
+    floating_only = True
+
     def __init__(self, *, std: float = 0.05, p: float = 0.5, seed: int | None = None) -> None:
         super().__init__(p=p, seed=seed)
+        if isinstance(std, bool) or not isinstance(std, numbers.Real) or not 0 <= std < math.inf:
+            raise ConfigError(f"RandomGaussianNoise std: expected a finite float >= 0, "
+                              f"got {std!r}")
         self.std = std
 
     def apply(
@@ -143,6 +155,8 @@ class RandomGaussianNoise(ImageTransform):
 class Normalize(ImageTransform):
     """``(x - mean) / std`` (deterministic; scalar or per-channel statistics)."""
 
+    floating_only = True
+
     def __init__(
         self,
         *,
@@ -150,6 +164,10 @@ class Normalize(ImageTransform):
         std: float | Sequence[float] = XRAY_STD,
     ) -> None:
         super().__init__(p=1.0)
+        # a zero std divides by zero: every pixel would come out inf or NaN
+        stds = torch.as_tensor(std, dtype=torch.float64, device="cpu")
+        if not bool(((stds > 0) & stds.isfinite()).all()):
+            raise ConfigError(f"Normalize std: expected finite floats > 0, got {std!r}")
         self.mean, self.std = mean, std
         # The statistics as tensors, made once per device and type: making a CUDA
         # tensor from Python numbers copies from the host and waits for the device.
@@ -158,7 +176,7 @@ class Normalize(ImageTransform):
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         # deterministic: no per-sample mask is drawn, so the generator's stream is untouched
-        _check_image(x, "Normalize")
+        _check_image(x, "Normalize", floating=self.floating_only)
         return self.apply(x, None, None)
 
     def apply(

@@ -131,12 +131,14 @@ def encoder_spec(config: PretrainConfig, channels: int) -> tuple[str, dict[str, 
 
 def build_method(config: PretrainConfig, encoder: torch.nn.Module) -> torch.nn.Module:
     """BYOL / MYOW / MYOW-merged around ``encoder`` with the configured heads."""
-    from mtneuro.ssl.myow import create_method
+    from mtneuro.ssl.myow import CASCADED_ONLY, create_method
 
     kwargs = {k: getattr(config, k) for k in ("projector_hidden", "projector_out",
                                               "predictor_hidden")}
     if config.method != "byol":
-        kwargs.update({k: getattr(config, k) for k in _MYOW_ONLY})
+        # the merged layout has no second projector / predictor to size (and refuses sizes)
+        unused = CASCADED_ONLY if config.method == "myow-merged" else ()
+        kwargs.update({k: getattr(config, k) for k in _MYOW_ONLY if k not in unused})
     return create_method(config.method, encoder, **kwargs)
 
 

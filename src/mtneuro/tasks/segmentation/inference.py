@@ -19,11 +19,14 @@ from mtneuro.acceleration import autocast_dtype
 from mtneuro.errors import ConfigError
 from mtneuro.extras import require
 from mtneuro.progress import LoopProgress
+from mtneuro.registry import check_choice
 from mtneuro.tasks.segmentation.metrics import ConfusionAccumulator
 
 sliding_window_inference = require("monai.inferers", "seg").sliding_window_inference
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
+#: How overlapping windows are blended (MONAI's ``BlendMode`` values).
+BLENDS = ("gaussian", "constant")
 
 
 def sliding_window_logits(
@@ -51,6 +54,8 @@ def sliding_window_logits(
     """
     if not 0 <= overlap < 1:
         raise ConfigError(f"overlap: expected float in [0, 1), got {overlap!r}")
+    # checked here: MONAI reports an unknown mode as "Seems to be OOM"
+    check_choice("blend", blend, BLENDS)
     spatial = images.shape[2:]
     if len(window) != len(spatial):
         raise ConfigError(
