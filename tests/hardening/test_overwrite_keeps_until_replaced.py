@@ -1,6 +1,8 @@
-"""``--overwrite`` loses nothing until the new run has a record of its own: a command that
-fails on its input (an unreadable recording or volume) puts the replaced run back; one that
-succeeds replaces it, figures its ``metrics.json`` listed included (walkthrough 22, F2/G3)."""
+"""``--overwrite`` loses nothing until the new run ends well: a command that fails (on its
+input, diverging, interrupted) puts the replaced run back, or keeps it aside beside a new
+checkpoint to resume; one that succeeds replaces it, figures its ``metrics.json`` listed
+included (walkthrough 22, F2/G3; walkthrough H, B1: a record of the failed run was enough to
+drop the finished one)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 from cli_probe import assert_one_line_error, invoke, tree
 
 from mtneuro.cli.run_folder import REPLACED, prepare_run_folder, run_folder
+from mtneuro.errors import ConfigError
 
 
 def _finished_run(out, figures=("confusion.png", "learning_curve.png")):
@@ -37,15 +40,76 @@ def test_a_block_that_fails_before_writing_a_record_puts_the_replaced_run_back(t
     assert (out / "confusion.png").read_bytes() == b"old figure confusion.png"
 
 
-def test_a_block_that_wrote_a_record_keeps_the_new_run_even_if_it_fails_later(tmp_path):
+def test_a_block_that_fails_after_its_records_but_left_nothing_to_resume_puts_it_back(tmp_path):
+    """Neural keeps no checkpoints: a run interrupted after one seed is no run to continue, and
+    the finished run it replaced comes back (it was dropped as soon as a record appeared)."""
     out = tmp_path / "run"
     _finished_run(out)
+    before = tree(tmp_path)
     with pytest.raises(KeyboardInterrupt), run_folder(out, "neural", overwrite=True):
         (out / "seed-0").mkdir()
         (out / "seed-0" / "metrics.json").write_text("{}")  # one seed finished
+        (out / "encoder.pt").write_bytes(b"new encoder")
         raise KeyboardInterrupt
-    assert tree(tmp_path) == {"run": -1, "run/notes.txt": 10, "run/seed-0": -1,
-                              "run/seed-0/metrics.json": 2}
+    assert tree(tmp_path) == before
+    assert (out / "encoder.pt").read_bytes() == b"old encoder"
+
+
+def _finished_pretraining(out):
+    out.mkdir(parents=True)
+    for name in ("checkpoint.pt", "encoder.pt", "metrics.json", "train_log.jsonl"):
+        (out / name).write_bytes(b"old " + name.encode())
+
+
+def test_a_failed_run_that_left_a_checkpoint_keeps_both_runs(tmp_path, capsys):
+    """Pretraining that diverged after a checkpoint: the checkpoint stays for --resume and the
+    finished run it replaced stays aside, said; it goes once a run there ends well."""
+    out = tmp_path / "run"
+    _finished_pretraining(out)
+    old = tree(tmp_path)
+    with pytest.raises(RuntimeError), run_folder(out, "pretrain", overwrite=True):
+        (out / "checkpoint.pt").write_bytes(b"new checkpoint of epoch 4")
+        (out / "train_log.jsonl").write_bytes(b"new log")
+        raise RuntimeError("non-finite loss at epoch 6")
+    assert (out / "checkpoint.pt").read_bytes() == b"new checkpoint of epoch 4"
+    assert {f"run/{REPLACED}/{k[4:]}": v for k, v in old.items() if k != "run"} == {
+        k: v for k, v in tree(tmp_path).items() if k.startswith(f"run/{REPLACED}/")}
+    assert "note: the run --overwrite replaced is kept in" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match=r"add --resume to continue it.*\(the run --overwrite "
+                                          r"replaced is kept in .*\.replaced-run"):
+        prepare_run_folder(out, "pretrain")
+    with run_folder(out, "pretrain", resume=True):  # the new run resumed and ended well
+        (out / "metrics.json").write_bytes(b"new metrics")
+    assert not (out / REPLACED).exists()
+    assert (out / "checkpoint.pt").read_bytes() == b"new checkpoint of epoch 4"
+
+
+def test_overwriting_an_unfinished_run_keeps_the_finished_one_aside(tmp_path):
+    """Beside a run kept aside, ``--overwrite`` replaces the unfinished run in place; if that
+    one fails before any record, the finished run comes back."""
+    out = tmp_path / "run"
+    _finished_pretraining(out)
+    before = tree(tmp_path)
+    with pytest.raises(RuntimeError), run_folder(out, "pretrain", overwrite=True):
+        (out / "checkpoint.pt").write_bytes(b"unfinished")
+        raise RuntimeError("diverged")
+    with pytest.raises(RuntimeError), run_folder(out, "pretrain", overwrite=True):
+        assert not (out / "checkpoint.pt").exists() and (out / REPLACED).is_dir()
+        raise RuntimeError("unreadable volume")
+    assert tree(tmp_path) == before
+
+
+def test_pretrain_overwrite_that_diverges_before_a_checkpoint_keeps_the_earlier_run(tmp_path):
+    """Walkthrough H, B1: ``--config huge.yaml --overwrite`` stopped at step 2 and left only its
+    two-line train_log.jsonl in place of the finished run."""
+    out = tmp_path / "run"
+    _finished_pretraining(out)
+    before = tree(out)
+    (tmp_path / "huge.yaml").write_text("base_lr: 1.0e30\n")
+    outcome = invoke(["pretrain", "--quick", "--epochs", "2", "--config",
+                      str(tmp_path / "huge.yaml"), "--out", str(out), "--overwrite"], tmp_path)
+    assert outcome.code != 0 and "non-finite" in outcome.err, outcome.err
+    assert tree(out) == before
 
 
 def test_a_run_that_succeeds_replaces_the_records_and_the_figures_they_listed(tmp_path):

@@ -8,8 +8,9 @@ and ``--overwrite``; ``--overwrite`` replaces those records, and only those (wit
 figures the replaced ``metrics.json`` lists); ``--resume`` needs something to resume
 (:data:`RESUMABLE`). Every check happens before data is loaded and before anything is
 written. A command run inside :func:`run_folder` sets the replaced records aside instead
-of deleting them, and puts them back if it fails before writing a record of its own: a
-recording or volume that turns out to be unreadable loses no earlier run.
+of deleting them and drops them only when the new run ends well: if it fails (an unreadable
+recording or volume, a NaN loss, Ctrl-C), they are put back, or, where the new run left a
+checkpoint to resume, kept aside beside it (:func:`_settle_replaced`); no earlier run is lost.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+import click
 
 from mtneuro.errors import ConfigError
 from mtneuro.report.run_records import REPORT
@@ -198,36 +201,61 @@ def _move_back(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-def _settle_replaced(out: Path, kind: str) -> None:
-    """The records set aside by ``--overwrite`` go once the new run has a record of its own;
-    until then (the run failed first, or was killed) they are put back where they were. A
-    set-aside or put-back that was cut short is always put back."""
+def _settle_replaced(out: Path, kind: str) -> bool:
+    """Settle the records ``--overwrite`` set aside, after the new run failed or was killed:
+    they go if the new run ended (its ``metrics.json`` is there); they stay set aside beside
+    a new run that left a checkpoint to resume (neither is lost: ``--resume`` continues the
+    new one); otherwise the new run's records go and they are put back where they were. A
+    set-aside or put-back that was cut short is always put back.
+
+    Returns:
+        Whether the replaced run is still set aside.
+    """
     if (out / _STAGING).is_dir():
         _put_back(out / _STAGING, out)
     aside = out / REPLACED
     if not aside.is_dir():
-        return
+        return False
     _remove_torn_writes(out, kind)  # a write killed half-way is no record of the new run
-    if run_records(out, kind):
+    if kind != "bench" and (out / "metrics.json").is_file():  # killed after its last record
         shutil.rmtree(aside)
+        return False
+    if _resumable(out, kind):
+        return True
+    for path in _replaced_paths(out, run_records(out, kind)):  # unfinished, nothing to resume
+        _remove(path)
+    _put_back(aside, out)
+    return False
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
     else:
-        _put_back(aside, out)
+        path.unlink(missing_ok=True)
+
+
+def kept_aside_note(out: Path) -> str:
+    """What a failed run says when the run its ``--overwrite`` replaced is still set aside."""
+    return (f"the run --overwrite replaced is kept in {out / REPLACED} until a run in {out} "
+            "ends well: --resume continues the new one; to go back to the old one, move its "
+            f"files back from {REPLACED}")
 
 
 @contextlib.contextmanager
 def run_folder(out: str | Path, kind: str, *, resume: bool = False, overwrite: bool = False,
                option: str = "--out") -> Iterator[Path]:
     """:func:`prepare_run_folder` for the run the ``with`` block makes: the records
-    ``overwrite`` replaces are set aside, dropped when the block ends well or has written a
-    record of its own, and put back if it fails before that (on its input, or interrupted)."""
+    ``overwrite`` replaces are set aside, dropped when the block ends well, and settled as
+    :func:`_settle_replaced` says if it fails (on its input, diverging, or interrupted)."""
     out = prepare_run_folder(out, kind, resume=resume, overwrite=overwrite, option=option,
                              set_aside=True)
     main = os.environ.get("RANK", "0") == "0"
     try:
         yield out
     except BaseException:
-        if main:
-            _settle_replaced(out, kind)
+        if main and _settle_replaced(out, kind):
+            click.echo(f"note: {kept_aside_note(out)}", err=True)
         raise
     if main:
         shutil.rmtree(out / REPLACED, ignore_errors=True)
@@ -246,8 +274,9 @@ def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
             ``--resume`` / ``--overwrite``, or ``--resume`` with nothing to resume.
     """
     out = check_writable_folder(out, option)
+    kept_aside = (out / REPLACED).is_dir()
     if not dry_run and os.environ.get("RANK", "0") == "0":
-        _settle_replaced(out, kind)  # left by a run that was killed
+        kept_aside = _settle_replaced(out, kind)  # left by a run that failed or was killed
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite: choose one")
     if resume:
@@ -275,17 +304,17 @@ def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
             raise ConfigError(f"{option} {out} already holds {other} ({names}); choose another "
                               f"{option}, or add --overwrite to delete it")
         how = "add --resume to continue it, " if _resumable(out, kind) else ""
+        aside = f" ({kept_aside_note(out)})" if kept_aside else ""
         raise ConfigError(f"{option} {out} already holds a run ({names}); {how}"
-                          f"add --overwrite to replace it, or choose another {option}")
+                          f"add --overwrite to replace it, or choose another {option}{aside}")
     if not dry_run and os.environ.get("RANK", "0") == "0":
         _remove_torn_writes(out, kind)
         replaced = _replaced_paths(out, held)
-        if set_aside:
+        if set_aside and not kept_aside:
             _set_aside(out, replaced)
             return out
+        # beside a run already set aside, the held records are a run that never ended: the
+        # run set aside stays the one to put back
         for path in replaced:
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
+            _remove(path)
     return out
