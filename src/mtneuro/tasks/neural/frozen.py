@@ -11,18 +11,27 @@ from torch import nn
 
 from mtneuro.data.neural import NeuralRecording
 from mtneuro.errors import ConfigError
-from mtneuro.ssl.augment.neural import NeuralAugment, zscore_statistics
+from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.tasks.neural import splits as S
+from mtneuro.tasks.neural.zscore import checked_zscores, learning_statistics, varying
 from mtneuro.tasks.probe import checked_finite
 
 
-def zscore_rates(rates: np.ndarray, bins: np.ndarray) -> torch.Tensor:
+def zscore_rates(rates: np.ndarray, bins: np.ndarray, *,
+                 recording: NeuralRecording | str = "rates") -> torch.Tensor:
     """Every bin's rates z-scored with :func:`~mtneuro.ssl.augment.neural.zscore_statistics`
-    of ``bins`` alone (training or learning bins, never test); neurons constant there are 0.
-    The one z-scoring of an encoder's input, learned or given: readouts see both alike."""
-    mean, std = zscore_statistics(torch.from_numpy(rates[bins]))
+    of ``bins`` alone (training or learning bins, never test; taken in float64,
+    :func:`~mtneuro.tasks.neural.zscore.learning_statistics`); neurons constant there are 0.
+    The one z-scoring of an encoder's input, learned or given: readouts see both alike.
+
+    Raises:
+        DataError: a z-score of a varying neuron is NaN or inf (naming ``recording``).
+    """
+    learning = rates[bins]
+    mean, std = learning_statistics(learning)
     z = NeuralAugment(mean=mean, std=std).normalize(torch.from_numpy(rates))
-    return torch.where(std > 0, z, torch.zeros_like(z))
+    z = torch.where(torch.from_numpy(varying(learning)), z, torch.zeros_like(z))
+    return checked_zscores(z, std, recording, np.arange(rates.shape[1]))
 
 
 def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module, *,
@@ -37,7 +46,7 @@ def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module, *
     if isinstance(own, dict) and {"live_neurons", "mean", "std"} <= set(own):
         z, spec = _as_trained(rec, own)
     else:
-        z = zscore_rates(rec.rates, S.learning_bins(split, refit))
+        z = zscore_rates(rec.rates, S.learning_bins(split, refit), recording=rec)
         spec = {"neurons": rec.n_neurons,
                 "units": "Hz, z-scored; neurons silent in learning bins 0"}
     was_training = encoder.training  # the caller's model: left as it was given
@@ -67,6 +76,7 @@ def _as_trained(rec: NeuralRecording, own: dict) -> tuple[torch.Tensor, dict]:
     Raises:
         ConfigError: the encoder was trained on another kind of recording, or on neurons
             ``rec`` does not have (another recording: its neurons are no others' neurons).
+        DataError: a neuron's rates z-score to NaN or inf with those statistics.
     """
     live = np.asarray(own["live_neurons"], dtype=np.int64)
     mean = np.asarray(own["mean"], dtype=np.float32)
@@ -84,7 +94,10 @@ def _as_trained(rec: NeuralRecording, own: dict) -> tuple[torch.Tensor, dict]:
         raise ConfigError(f"encoder: trained on {live.size} neurons of a recording with {had}, "
                           f"which {rec.name} ({rec.n_neurons} neurons) is not; a saved neural "
                           "encoder reads the recording it was trained on")
-    z = torch.from_numpy(((rec.rates[:, live] - mean) / std).astype(np.float32))
+    # torch, not NumPy: an overflow is refused in one line, not warned about and fed on
+    z = NeuralAugment(mean=torch.from_numpy(mean), std=torch.from_numpy(std)).normalize(
+        torch.from_numpy(rec.rates[:, live]))
+    z = checked_zscores(z, torch.from_numpy(std), rec, live)
     spec = {"neurons": int(live.size), "live_neurons": own["live_neurons"],
             "units": "Hz, z-scored with the encoder's own statistics (as it was trained)"}
     return z, spec

@@ -22,7 +22,7 @@ from torch import nn
 from mtneuro.config import validate
 from mtneuro.data.neural import NeuralRecording, load_recording
 from mtneuro.errors import ConfigError, DataError
-from mtneuro.ssl.augment.neural import NeuralAugment, zscore_statistics
+from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, check_split, resolve
@@ -55,6 +55,7 @@ from mtneuro.tasks.neural.train import (
 )
 from mtneuro.tasks.neural.unseen import unseen_class_warning
 from mtneuro.tasks.neural.unused import unused_settings
+from mtneuro.tasks.neural.zscore import checked_zscores, learning_statistics, varying
 from mtneuro.tasks.scores import accuracy_and_f1
 from mtneuro.vocab import ENCODER_METHOD
 
@@ -120,7 +121,7 @@ def check_decodable(rec: NeuralRecording, split: S.Split) -> None:
     """Something to decode from: a neuron whose rate varies and two classes in the
     training bins (else the readout or the 2-D projection failed with a traceback)."""
     train = split["train"]
-    if not (rec.rates[train].std(axis=0) > 0).any():
+    if not varying(rec.rates[train]).any():
         raise DataError(f"{rec.name}: every neuron's rate is constant over the training bins; "
                         "there is nothing to decode")
     classes = np.unique(rec.label[train])
@@ -130,8 +131,9 @@ def check_decodable(rec: NeuralRecording, split: S.Split) -> None:
 
 
 def make_augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
-    """The config's augmentations, z-scoring with the statistics of ``rates`` (training bins, Hz)."""
-    mean, std = zscore_statistics(torch.from_numpy(rates))
+    """The config's augmentations, z-scoring with the statistics of ``rates`` (training bins, Hz;
+    :func:`~mtneuro.tasks.neural.zscore.learning_statistics`)."""
+    mean, std = learning_statistics(rates)
     return NeuralAugment(
         mean=mean, std=std,
         dropout_p=config.dropout_p, dropout_apply_p=config.dropout_apply_p,
@@ -186,11 +188,12 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
         config = dataclasses.replace(config, epochs=None,
                                      steps=total_steps(config, len(split["train"])))
     bins = S.learning_bins(split, refit)
-    live = rec.rates[bins].std(axis=0) > 0
+    live = varying(rec.rates[bins])
     rates = rec.rates[:, live]
     augment = make_augment(rates[bins], config)
     all_rates = torch.from_numpy(rates)
     z = augment.normalize(all_rates)  # = zscore_rates(rates, bins): every kept neuron varies
+    z = checked_zscores(z, augment.std, rec, np.flatnonzero(live))
     spec = {"neurons": int(live.sum()), "live_neurons": np.flatnonzero(live).tolist(),
             "recording_neurons": int(rec.rates.shape[1]), "mean": augment.mean.tolist(),
             "std": augment.std.tolist(), "units": "Hz, z-scored"}
