@@ -47,6 +47,7 @@ from mtneuro.tasks.segmentation.config import Task2Config, block_depth, check_ta
 from mtneuro.tasks.segmentation.finished_run import check_finished_run
 from mtneuro.tasks.segmentation.inference import evaluate_tiles
 from mtneuro.tasks.segmentation.metrics import per_image_confusion, per_image_iou_scores
+from mtneuro.tasks.segmentation.resume_seeds import SEEDS_KEY, check_resume_seeds, seed_checkpoint
 from mtneuro.tasks.segmentation.train import train_segmentation
 
 
@@ -125,7 +126,9 @@ def run_task2(
         source: an opened volume source (default: opened from ``config.source`` and
             ``config.source_params``).
         checkpoint_dir: where ``seed<N>.pt`` training checkpoints go (``None``: none).
-        resume: continue seeds from their checkpoints.
+        resume: continue the run whose checkpoints ``checkpoint_dir`` holds, with the seeds
+            it was started with (:func:`check_resume_seeds`; a seed without a checkpoint
+            starts afresh).
         quiet: no progress bars (default: ``config.quiet``).
         encoder: an ``ssl-unet`` encoder in memory (each seed fine-tunes its own copy;
             ``config.encoder`` then only names it).
@@ -136,7 +139,12 @@ def run_task2(
         ``metrics`` is plain data for ``metrics.json`` (per-seed scores and mean +- std
         over seeds); ``examples`` holds uint8 arrays ``image`` (K, [D,] H, W),
         ``truth`` and ``prediction`` (K, [D,] H, W), int ``region`` (K,) and ``z`` (K, the
-        volume z of each tile or block's first slice) of the first seed for the overlays; ``source`` the volume source's ``describe()``.
+        volume z of each tile or block's first slice) of the first seed for the overlays;
+        ``source`` the volume source's ``describe()``.
+
+    Raises:
+        ConfigError: ``resume`` with seeds other than those of the run whose checkpoints
+            ``checkpoint_dir`` holds (before the source is opened).
     """
     # Configs built as dataclasses skip the task's complete step: check them here too.
     check_task2(config)
@@ -158,6 +166,9 @@ def run_task2(
         warnings.warn("ssl-unet without an encoder: its ResNet-18 starts from random weights; "
                       "give --encoder (a `mtneuro pretrain` checkpoint) to fine-tune an SSL "
                       "encoder", stacklevel=2)
+    # checkpoints of a run with other seeds are refused before the tiles are read
+    unrecorded = (check_resume_seeds(checkpoint_dir, config.seeds)
+                  if resume and checkpoint_dir else set())
     setting = segmentation_setting(config.classes)
     device = resolve_device(config.device)
     source = source if source is not None else open_source(config.source, **config.source_params)
@@ -198,7 +209,7 @@ def run_task2(
             config.train,
             n_classes=config.classes,
             device=device,
-            checkpoint=Path(checkpoint_dir) / f"seed{seed}.pt" if checkpoint_dir else None,
+            checkpoint=seed_checkpoint(checkpoint_dir, seed) if checkpoint_dir else None,
             resume=resume,
             quiet=quiet,
             fingerprint={
@@ -206,6 +217,8 @@ def run_task2(
                 "classes": config.classes,
                 "dim": dim,
                 "seed": seed,
+                # an older checkpoint without them resumes under the record it was saved with
+                **({SEEDS_KEY: list(config.seeds)} if seed not in unrecorded else {}),
                 "source": source.describe(),
                 "train_z_step": config.train_z_step,
                 # 3D: the blocks trained on (depth, end blocks since task2 protocol 3d v2)
