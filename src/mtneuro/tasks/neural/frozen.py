@@ -96,7 +96,7 @@ def _as_trained(rec: NeuralRecording, own: dict) -> tuple[torch.Tensor, dict]:
                           "encoder reads the recording it was trained on")
     # torch, not NumPy: an overflow is refused in one line, not warned about and fed on
     z = NeuralAugment(mean=torch.from_numpy(mean), std=torch.from_numpy(std)).normalize(
-        torch.from_numpy(rec.rates[:, live]))
+        torch.from_numpy(rec.rates[:, live])).float()  # float32, as the encoder was trained
     z = checked_zscores(z, torch.from_numpy(std), rec, live)
     spec = {"neurons": int(live.size), "live_neurons": own["live_neurons"],
             "units": "Hz, z-scored with the encoder's own statistics (as it was trained)"}
