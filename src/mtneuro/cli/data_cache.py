@@ -12,6 +12,10 @@ from mtneuro.errors import ChecksumError, ConfigError
 
 if TYPE_CHECKING:
     from mtneuro.data.sources.cache_metadata import MetadataCheck
+    from mtneuro.data.sources.cache_store import ChunkStore, Key
+
+#: chunks named per state by ``data verify``; the rest are counted ("... and N more").
+SHOWN = 10
 
 
 def parse_range(axis: str, text: str | None) -> tuple[int, int] | None:
@@ -145,9 +149,11 @@ def verify(
     its checksums are re-recorded with their chunk's position). Then prints the counts
     of ok, corrupted (checksum missing, different, or naming another chunk) and
     missing (stored once, now without data: a checksum left, or neither file of a chunk
-    the cache's record says it stored) chunks; with --repair (default) fetches the bad
-    ones again. Exits non-zero if damage remains. A cache made by an older mtneuro has no
-    record: its lost chunks count as never fetched, and --repair starts a record.
+    the cache's record says it stored) chunks, and names the first 10 of each (file and
+    voxel ranges); with --repair (default) fetches the bad ones again and names them.
+    Chunks never fetched into the cache are counted, not checked. Exits non-zero if
+    damage remains. A cache made by an older mtneuro has no record: its lost chunks
+    count as never fetched, and --repair starts a record.
     """
     from mtneuro.cli.preflight import check_source_params
     from mtneuro.data.sources import open_source
@@ -173,8 +179,16 @@ def verify(
         f"missing {len(report.missing)} (never fetched {report.unfilled}, "
         f"temporary files {len(report.temp_files)})"
     )
+    for state, jobs in (("corrupted", report.corrupted), ("missing", report.missing)):
+        _list_chunks(cache.store, state, jobs, ranges=True)
     if report.record and report.unfilled:
         _say_unrecorded(cache_dir, report.record, report.unfilled, repair)
+    elif report.unfilled:
+        # A lazily filled cache holds a small part of the volume: a bare count of the rest
+        # reads like damage.
+        click.echo(f"cache {cache_dir}: never fetched {report.unfilled} = chunks of the volume "
+                   f"({len(cache.channels)} channel(s)) not fetched into this cache: no damage "
+                   "(verify checks only the chunks it fetched)")
     if repair and report.record:
         started = start_record(cache.store, report)
         if started is not None:
@@ -188,13 +202,33 @@ def verify(
             f"run: mtneuro data verify --cache {cache_dir} --repair"
         )
     fixed = cache.repair(report, progress=not quiet)
+    _list_chunks(cache.store, "re-fetched", report.refetched, ranges=False)
     still = [job for job in report.bad if cache.store.status(*job) != "ok"]
     if still:
+        _list_chunks(cache.store, "still damaged", still, ranges=False)
         raise ChecksumError(f"{len(still)} chunk(s) in {cache_dir} are still damaged after repair")
     click.echo(
         f"repaired {fixed} chunk(s) from {cache.store.upstream['source']}; "
         f"removed {len(report.temp_files)} temporary file(s)"
     )
+
+
+def _list_chunks(store: ChunkStore, state: str, jobs: list[tuple[str, Key]],
+                 ranges: bool) -> None:
+    """One line per chunk in ``state``, the first :data:`SHOWN` of them: its file under the
+    cache (``image/c/0/1/2``) and, with ``ranges``, the voxels it holds, as ``data fetch``
+    takes them, so a user can look at or fetch again exactly the bad ones."""
+    for channel, key in jobs[:SHOWN]:
+        where = ", ".join(f"{a} {lo}:{hi}" for a, (lo, hi) in zip("zyx", store.bounds(key)))
+        click.echo(f"  {state} {_chunk_name(store, channel, key)}"
+                   + (f" ({where})" if ranges else ""))
+    if len(jobs) > SHOWN:
+        click.echo(f"  ... and {len(jobs) - SHOWN} more {state} chunk(s)")
+
+
+def _chunk_name(store: ChunkStore, channel: str, key: Key) -> str:
+    """The chunk's file relative to the cache (its Zarr chunk key), e.g. ``image/c/0/1/2``."""
+    return store.chunk_path(channel, key).relative_to(store.root).as_posix()
 
 
 def _say_unrecorded(cache_dir: Path, problem: str, unfilled: int, repair: bool) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import os
 import random
 import threading
 import warnings
@@ -41,6 +40,8 @@ from mtneuro.data.sources.bossdb_errors import (
     CorruptBodyError,
     classify_error,
     describe_error,
+    resolve_token,
+    token_hint,
 )
 from mtneuro.data.sources.fetch_budget import FetchBudget, FetchCancelled, current_budget
 from mtneuro.data.sources.params import number_at_least, parse_shape
@@ -53,8 +54,6 @@ BOSSDB_CHANNELS: dict[str, tuple[str, str, str]] = {
     "roi_labels": ("prasad", "prasad_analysis", "roi_labels"),
     "pixel_labels": ("prasad", "prasad_analysis", "pixel_labels"),
 }
-#: environment variable holding a non-public BossDB token (never written to disk).
-TOKEN_ENV = "MTNEURO_BOSS_TOKEN"
 
 
 def _checked(
@@ -87,7 +86,7 @@ def aligned_blocks(
     per_axis = []
     for (lo, hi), step in zip(ranges, block_shape):
         cuts = [lo, *range((lo // step + 1) * step, hi, step), hi]
-        per_axis.append(list(zip(cuts[:-1], cuts[1:])))
+        per_axis.append(list(itertools.pairwise(cuts)))
     return list(itertools.product(*per_axis))  # type: ignore[arg-type]
 
 
@@ -149,7 +148,7 @@ class BossDBSource(VolumeSource):
         wanted = checked["channels"]
         self.host = str(host)
         self.protocol = protocol
-        self.token = token or os.environ.get(TOKEN_ENV) or "public"
+        self.token, self.token_origin = resolve_token(token)
         self.workers, self.block_shape = checked["workers"], checked["block_shape"]
         self.timeout = checked["timeout"]
         self.policy = RetryPolicy(max_attempts=checked["max_attempts"],
@@ -212,7 +211,7 @@ class BossDBSource(VolumeSource):
         """One ``BossRemote`` per thread: requests sessions are not thread-safe."""
         remote = getattr(self._local, "remote", None)
         if remote is None:
-            BossRemote = require("intern.remote.boss", "bossdb").BossRemote  # noqa: N806
+            BossRemote = require("intern.remote.boss", "bossdb").BossRemote
 
             remote = BossRemote({"protocol": self.protocol, "host": self.host, "token": self.token})
             for service in (remote.project_service, remote.volume_service):
@@ -256,7 +255,7 @@ class BossDBSource(VolumeSource):
             if failure.permanent:
                 raise SourceUnavailableError(
                     f"bossdb at {self.url}: {what} failed with {reason} (permanent, not retried); "
-                    f"{hint}"
+                    f"{token_hint(failure.last_error, self.token_origin)}{hint}"
                 ) from None
             if failure.cancelled and failure.last_error is None:
                 raise FetchCancelled(f"bossdb at {self.url}: {what} cancelled: another "

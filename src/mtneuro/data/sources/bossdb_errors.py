@@ -2,10 +2,14 @@
 
 :func:`classify_error` tells the retry loop (:mod:`mtneuro.data.retry`) whether an error
 raised by an ``intern`` call is worth retrying; :func:`describe_error` turns it into the
-reason a user reads, with :data:`OFFLINE_HINT` saying how to work without the server.
+reason a user reads, with :data:`OFFLINE_HINT` saying how to work without the server, and
+for a refused token (HTTP 401 / 403) :func:`token_hint` saying which token was sent and
+where to set another.
 """
 
 from __future__ import annotations
+
+import os
 
 from mtneuro.data.retry import Verdict
 
@@ -13,6 +17,10 @@ OFFLINE_HINT = (
     "to work offline use --source phantom, or a cache filled while online "
     "(mtneuro data fetch --source bossdb --cache DIR ...)"
 )
+
+
+#: environment variable holding a non-public BossDB token (never written to disk).
+TOKEN_ENV = "MTNEURO_BOSS_TOKEN"
 
 
 class CorruptBodyError(Exception):
@@ -38,6 +46,37 @@ def classify_error(exc: BaseException) -> Verdict | None:
     ):
         return "transient"
     return None
+
+
+def resolve_token(token: str | None) -> tuple[str, str]:
+    """The token to send (``token``, else ``$MTNEURO_BOSS_TOKEN``, else BossDB's anonymous
+    ``public``) and where it came from: ``"argument"``, ``"env"`` or ``"default"``, kept to
+    say which token a server refused (:func:`token_hint`)."""
+    if token:
+        return token, "argument"
+    env = os.environ.get(TOKEN_ENV)
+    return (env, "env") if env else ("public", "default")
+
+
+def token_hint(exc: BaseException | None, origin: str) -> str:
+    """For an HTTP 401 / 403, which token the server refused and how to give another (never
+    the token itself), ending in ``"; "``; ``""`` for any other error."""
+    import requests
+
+    if not (isinstance(exc, requests.HTTPError) and exc.response is not None
+            and exc.response.status_code in (401, 403)):
+        return ""
+    # intern's own config file (~/.intern/intern.cfg) is never read: the token is passed.
+    refused = ("refused" if exc.response.status_code == 401
+               else "gave no read access to this data with")
+    if origin == "argument":
+        return (f"the server {refused} the token given as token=... (--source-param "
+                f"token=...); check it, or leave it out to use ${TOKEN_ENV}; ")
+    if origin == "env":
+        return (f"the server {refused} the token in ${TOKEN_ENV}; check it, or unset it to "
+                "read public data with the anonymous token 'public'; ")
+    return (f"the server {refused} the anonymous token 'public'; set ${TOKEN_ENV} (or "
+            "--source-param token=...) to a BossDB API token with access to this data; ")
 
 
 def describe_error(exc: BaseException | None) -> str:

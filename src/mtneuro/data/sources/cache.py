@@ -357,7 +357,7 @@ class CacheSource(VolumeSource):
         a leftover lock file that someone holds now is kept too.
 
         Returns:
-            Number of chunks fetched.
+            Number of chunks fetched; which ones are left in ``report.refetched``.
         """
         from tqdm.auto import tqdm
 
@@ -374,5 +374,6 @@ class CacheSource(VolumeSource):
             done = self._fetch_all(
                 lambda job, wait: fetch_once(self.store, *job, lambda: self._fetch(*job), wait),
                 report.bad, bar)
-        return sum(d[0] for d in done)
+        report.refetched = [job for job, d in zip(report.bad, done) if d[0]]
+        return len(report.refetched)
 

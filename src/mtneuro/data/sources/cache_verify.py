@@ -37,6 +37,8 @@ class VerifyReport:
         temp_files: leftovers of killed writers.
         record: ``""`` when the cache's record of stored chunks was read; ``"absent"`` (a
             cache made before records) or ``"damaged"`` when not.
+        refetched: the bad chunks :meth:`CacheSource.repair` fetched again (not those another
+            process repaired meanwhile); empty until then.
     """
 
     ok: int = 0
@@ -45,6 +47,7 @@ class VerifyReport:
     unfilled: int = 0
     temp_files: list[Path] = field(default_factory=list)
     record: str = ""
+    refetched: list[tuple[str, Key]] = field(default_factory=list)
 
     @property
     def bad(self) -> list[tuple[str, Key]]:
