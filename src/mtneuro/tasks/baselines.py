@@ -18,6 +18,10 @@ depend on the solver's path, so a held-out readout fails (task 3's quick preset 
 fewer components for this reason).
 NMF starts from ``init="nndsvda"`` (deterministic SVD-based start; the reference uses
 ``"random"``, which converges more slowly to a comparable factorisation).
+
+:class:`PixelDecomposition` is a scikit-learn transformer (``BaseEstimator``,
+``TransformerMixin``): ``clone``, ``get_params`` / ``set_params``, a ``Pipeline`` step before a
+probe; ``inverse_transform`` maps codes back to flattened pixels.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import NMF, PCA
 from sklearn.exceptions import ConvergenceWarning
 
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.registry import check_choice
 from mtneuro.tasks.probe import single_thread_blas
+from mtneuro.tasks.probe_estimators import check_fitted
 from mtneuro.vocab import PIXEL_METHODS
 
 
@@ -55,8 +61,8 @@ def _quiet_convergence() -> Iterator[None]:
         yield
 
 
-class PixelDecomposition:
-    """PCA or NMF of flattened images, sklearn-style (``fit`` / ``transform``).
+class PixelDecomposition(TransformerMixin, BaseEstimator):
+    """PCA or NMF of flattened images, a scikit-learn transformer.
 
     Args:
         method: ``"pca"`` or ``"nmf"``.
@@ -77,7 +83,9 @@ class PixelDecomposition:
             max_iter,
         )
 
-    def fit(self, images: np.ndarray) -> PixelDecomposition:
+    def fit(self, images: np.ndarray, y: object = None) -> PixelDecomposition:
+        """Fit the decomposition to ``images`` ``(N, ...)``; ``y`` is ignored (a ``Pipeline``
+        passes its targets to every step)."""
         check_choice("baseline method", self.method, PIXEL_METHODS)
         if not isinstance(self.n_components, (int, np.integer)) or self.n_components < 1:
             raise ConfigError(f"n_components: expected int >= 1, got {self.n_components!r}")
@@ -104,8 +112,7 @@ class PixelDecomposition:
 
     def transform(self, images: np.ndarray) -> np.ndarray:
         """Components of ``images``: float ``(N, n_components_)``."""
-        if not hasattr(self, "model_"):
-            raise RuntimeError("PixelDecomposition is not fitted; call fit first")
+        check_fitted(self, "model_")
         x = flatten_images(images)
         expected = self.model_.n_features_in_
         if x.shape[1] != expected:
@@ -115,5 +122,16 @@ class PixelDecomposition:
         with _quiet_convergence(), single_thread_blas():
             return self.model_.transform(x)
 
-    def fit_transform(self, images: np.ndarray) -> np.ndarray:
+    def fit_transform(self, images: np.ndarray, y: object = None) -> np.ndarray:
         return self.fit(images).transform(images)
+
+    def inverse_transform(self, codes: np.ndarray) -> np.ndarray:
+        """Flattened pixels ``(N, n_pixels)`` of ``codes`` ``(N, n_components_)``: the mean
+        plus the codes times the components (PCA), the codes times the factors (NMF)."""
+        check_fitted(self, "model_")
+        codes = np.asarray(codes)
+        if codes.ndim != 2 or codes.shape[1] != self.n_components_:
+            raise DataError(f"codes: expected (N, {self.n_components_}) as fitted, "
+                            f"got shape {codes.shape}")
+        with single_thread_blas():
+            return self.model_.inverse_transform(codes)
