@@ -24,6 +24,8 @@ import hashlib
 import io
 import json
 import os
+import pickle
+import pickletools
 import re
 import warnings
 from collections import OrderedDict
@@ -161,6 +163,9 @@ def load_state(
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{what} {path} not found")
+    if path.stat().st_size == 0:  # torch says only "EOFError"
+        raise CheckpointError(f"{what} {path} is empty (0 bytes: a write cut short, or a file "
+                              f"created empty); {damaged_fix}")
     try:
         with warnings.catch_warnings():  # e.g. "pickle protocol 4": the refusal below says it
             warnings.filterwarnings("ignore", module="torch._weights_only_unpickler")
@@ -170,10 +175,14 @@ def load_state(
         if map_location is not None and not refused and "device" in str(err).lower():
             raise CheckpointError(f"{what} {path} cannot be loaded onto {map_location}: "
                                   f"{_reason(err)}") from None
+        fix = f"; {pickled_fix}" if pickled_fix else ""
         if _PICKLED.search(str(err)):  # an intact file that would run code: say so
-            fix = f"; {pickled_fix}" if pickled_fix else ""
             why = ("it holds pickled Python objects, which mtneuro never unpickles (they can "
                    f"run code){fix}")
+        elif _is_plain_pickle(path):  # torch's "Unsupported operand 149" is no damage
+            raise CheckpointError(f"{what} {path} is a pickle file (written by pickle.dump, "
+                                  "not torch.save), which mtneuro never unpickles (pickles can "
+                                  f"run code){fix}") from None
         else:  # torch's own reason (e.g. "KeyError: 101") means little alone
             why = ("the file is damaged or was not written by this version of mtneuro; "
                    f"{damaged_fix}")
@@ -223,6 +232,37 @@ def restore_into(target: Any, state: Mapping[str, Any], key: str, path: str | os
         raise CheckpointError(
             f"{what} {path}: {key!r} does not fit this run ({_reason(err)})"
         ) from None
+
+
+#: How much of a file that does not load is read to tell a pickle from a damaged checkpoint.
+_SNIFF_BYTES = 1 << 16
+#: torch's zip archive (torch.save since 1.6) starts as every zip file does.
+_ZIP_MAGIC = b"PK\x03\x04"
+#: How torch's older format (``_use_new_zipfile_serialization=False``) opens: its magic
+#: number pickled with the protocol it was saved with.
+_TORCH_LEGACY_HEADS = tuple(pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=p)
+                            for p in range(pickle.HIGHEST_PROTOCOL + 1))
+
+
+def _is_plain_pickle(path: Path) -> bool:
+    """Whether ``path`` starts as a ``pickle.dump`` stream does and is neither torch's zip
+    archive nor torch's older format (itself a pickle stream: a few bytes of magic number
+    first). Opcodes are only parsed (:mod:`pickletools`), never run."""
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if head.startswith((_ZIP_MAGIC, *_TORCH_LEGACY_HEADS)) or any(
+            legacy.startswith(head) for legacy in _TORCH_LEGACY_HEADS):  # cut within it
+        return False
+    if head[:1] == b"\x80" and head[1:2] and 2 <= head[1] <= pickle.HIGHEST_PROTOCOL:
+        return True  # the PROTO opcode every pickle of protocol 2 or later opens with
+    # protocols 0 and 1 open with no marker, and text or random bytes parse as a few
+    # opcodes: the head must hold a whole pickle, its stack checked (a longer one of these
+    # old protocols is still called damaged)
+    try:
+        pickletools.dis(io.BytesIO(head), out=io.StringIO())
+    except Exception:  # noqa: BLE001 - bytes that are no pickle raise ValueError, IndexError...
+        return False
+    return True
 
 
 #: torch's words for a pickled object its weights-only loader refused (allowed or blocked)

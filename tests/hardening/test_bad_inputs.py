@@ -105,7 +105,7 @@ def test_seed_beside_seeds_is_an_error(tmp_path):
      ("backbone_params {'widths': [16, 32, 64, 128], 'nosuch': 3}: encoder 'resnet-tiny' "
       "cannot be built",)),  # the preset's widths, then the file's key
     (["pretrain", "--quick"], "backbone_params: {widths: [-1, 2]}\n",
-     ("backbone_params {'widths': [-1, 2]}", "negative dimension")),
+     ("backbone_params {'widths': [-1, 2]}", "widths: expected a sequence of ints >= 1")),
     (["task1", "--method", "byol", "--quick"], "pretrain: {backbone_params: {nosuch: 3}}\n",
      ("pretrain.backbone_params {'nosuch': 3}",)),
     (["task1", "--method", "byol", "--quick"], "probe_cs: []\n",

@@ -23,7 +23,8 @@ def test_one_non_finite_term_stops_even_when_the_total_is_finite(tmp_path: Path)
     log.reset()
     log.add(1, 0, {"lr": 0.1}, terms(1.0, 0.5))
     log.add(2, 0, {"lr": 0.1}, terms(1.0, math.inf))  # the total alone would pass
-    with pytest.raises(TrainingError, match=r"non-finite loss at step 2 \(epoch 0\): "
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 2 \(epoch 1"
+                                      r" as the progress line counts; \"epoch\": 0[^)]*\): "
                                             r"mined_loss=inf; training stopped, kept here"):
         log.flush(lambda: "kept here")
     # The good step before it is written, the bad one is not.
@@ -35,6 +36,7 @@ def test_a_nan_in_the_first_step_stops_too(tmp_path: Path):
     log = LossLog(tmp_path / "log.jsonl", batch_size=4, writes=True)
     log.reset()
     log.add(1, 0, {"lr": 0.1}, terms(math.nan, 0.0))
-    with pytest.raises(TrainingError, match=r"non-finite loss at step 1 \(epoch 0\): loss=nan"):
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 1 \(epoch 1 as the progress"
+                                      r" line counts; \"epoch\": 0 in log.jsonl\): loss=nan"):
         log.flush(lambda: "no checkpoint had been written")
     assert (tmp_path / "log.jsonl").read_text() == ""

@@ -164,7 +164,8 @@ def test_a_nan_after_resuming_names_the_checkpoint_resumed_from(tmp_path):
         trainer(tmp_path, recording_view([], fail_at=2 * 4)).fit()
     # The resumed run's first step (step 4, epoch 1) is NaN.
     resumed = trainer(tmp_path, recording_view([]), StubMethod(poison_from=1))
-    with pytest.raises(TrainingError, match=r"non-finite loss at step 4 \(epoch 1\)") as err:
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 4 \(epoch 2"
+                                      r" as the progress line counts; \"epoch\": 1") as err:
         resumed.fit(resume=True)
     assert f"last good checkpoint {tmp_path / 'checkpoint.pt'} (epoch 1)" in str(err.value)
     assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 1

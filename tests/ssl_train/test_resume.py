@@ -124,7 +124,8 @@ def test_resume_names_a_changed_method_first(digits_images, tmp_path):
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(digits_images, tmp_path):
     # NaN views from call 2*4 on: the first bad step is step 5 (1-based), in epoch 1.
     trainer = make_trainer(digits_images, tmp_path, counting_view(fail_at=2 * 4, poison=True))
-    with pytest.raises(TrainingError, match=r"non-finite loss at step 5 \(epoch 1\)") as err:
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 5 \(epoch 2"
+                                      r" as the progress line counts; \"epoch\": 1") as err:
         trainer.fit()
     assert "last good checkpoint" in str(err.value) and "(epoch 1)" in str(err.value)
     state = load_checkpoint(tmp_path / "checkpoint.pt")

@@ -123,11 +123,20 @@ _BUILT: set[str] = set()
 
 def check_backbone(config: Any, prefix: str = "") -> None:
     """A pre-training config's encoder can be built from its ``backbone`` and
-    ``backbone_params`` (a wrong keyword or value failed after the images were read)."""
-    from mtneuro.models import create_encoder
+    ``backbone_params`` (a wrong keyword or value failed after the images were read).
+
+    Raises:
+        ConfigError: an unknown ``backbone`` (named first, with close names: no parameters
+            fit an encoder that does not exist), or parameters it cannot be built with.
+    """
+    from mtneuro.models import create_encoder, list_encoders
+    from mtneuro.registry import unknown_name_message
     from mtneuro.tasks.pretrain.run import encoder_spec
 
     name, kwargs = encoder_spec(config, 1)
+    if name not in list_encoders():
+        raise ConfigError(f"{prefix}backbone: "
+                          f"{unknown_name_message('encoder', name, ['auto', *list_encoders()])}")
     key = f"{name} {json.dumps(kwargs, sort_keys=True, default=str)}"
     if key in _BUILT:  # a suite's cells share a few backbones: build each once
         return

@@ -55,6 +55,8 @@ ONE_CHANNEL = ("the tasks feed one-channel float tiles, (B, 1, H, W) or (B, 1, D
 #: How a user's own architecture and weights reach a task (docs/bring_your_own_encoder.md).
 _OWN_WEIGHTS = ("load it inside a module:callable that builds the model and returns it "
                 "(--encoder mypkg.encoders:build; docs/bring_your_own_encoder.md)")
+#: How a weights file (a bare state dict) is written.
+_SAVE_WEIGHTS = "torch.save(encoder.state_dict(), path)"
 _KEYS = {"name": str, "kwargs": dict, "state_dict": dict, "out_dim": int, "input": dict,
          "meta": dict}
 
@@ -191,12 +193,13 @@ def read_state_dict(path: str | os.PathLike, what: str = "weights file") -> dict
         CheckpointError: the file is missing, does not load safely, or holds no such state
             dict (one line naming ``what`` and the path).
     """
-    state = load_state(path, what=what)
+    state = load_state(path, what=what,
+                       pickled_fix=f"save the weights with {_SAVE_WEIGHTS} instead")
     state = state.get("state_dict", state)
     if not isinstance(state, dict) or not state or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise CheckpointError(f"{what} {path}: expected a state dict (parameter names -> "
-                              "tensors), e.g. torch.save(encoder.state_dict(), path)")
+                              f"tensors), e.g. {_SAVE_WEIGHTS}")
     return state
 
 

@@ -70,8 +70,8 @@ class LossLog:
                 self.pending.clear()
                 self._append(lines)
                 bad = ", ".join(f"{n}={v}" for n, v in zip(names, row) if not math.isfinite(v))
-                raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}): {bad}; "
-                                    f"training stopped, {kept()}")
+                raise TrainingError(f"non-finite loss at step {step} ({self.where(epoch)}): "
+                                    f"{bad}; training stopped, {kept()}")
             record = {"step": step, "epoch": epoch, **dict(zip(names, row)), **sched,
                       "samples_per_s": rate}
             lines.append(json.dumps(record))
@@ -79,6 +79,12 @@ class LossLog:
         self.pending.clear()
         self._append(lines)
         return len(lines), rate
+
+    def where(self, epoch: int) -> str:
+        """The epoch of a record as the progress line counts it (from 1) and as the log's
+        ``"epoch"`` does (from 0), so that a message matches both."""
+        log = f" in {self.path.name}" if self.path is not None else ""
+        return f'epoch {epoch + 1} as the progress line counts; "epoch": {epoch}{log}'
 
     def reset(self) -> None:
         """Start an empty file (a new run)."""

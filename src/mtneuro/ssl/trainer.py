@@ -329,9 +329,19 @@ class Trainer:
             "guard_losses": list(self.guard.losses),
         }
 
+    def _where(self) -> str:
+        # Epochs count from 1 here, as in the progress line and the kept checkpoint's
+        # "(epoch N)"; the log's "epoch" counts from 0 (its format, read by others), so its
+        # number is named too, for finding the step there.
+        where = (f"epoch {self.epoch} (step {self.step}) as the progress line counts (epoch "
+                 f"{self.epoch}/{self.settings.epochs}")
+        if self.log_path is not None:
+            where += f'; {self.log_path.name} counts from 0: "epoch": {self.epoch - 1}'
+        return where + ")"
+
     def _save(self) -> None:
-        self.guard.check(self.method, self.optimizer, self.log.last_loss,
-                         f"epoch {self.epoch} (step {self.step})", self._kept_checkpoint)
+        self.guard.check(self.method, self.optimizer, self.log.last_loss, self._where(),
+                         self._kept_checkpoint)
         if self.dist.is_main and self.checkpoint_path is not None:
             save_checkpoint(self.checkpoint_path, self._state())
         self.last_checkpoint_epoch = self.epoch

@@ -288,6 +288,8 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
     try:
         images, provenance = load_training_images(config)
         _check_enough_images(config, int(images.shape[0]))
+        if config.resume:  # again, now that the images judge other source parameters
+            check_resumable(config, images)
         trained = pretrain_encoder(config, images, out_dir=config.out_dir, resume=config.resume)
     finally:
         if owns_group:
@@ -332,10 +334,19 @@ def _plain(config: PretrainConfig) -> dict[str, Any]:
     return json.loads(json.dumps(to_dict(config), default=str))
 
 
-def check_resumable(config: PretrainConfig) -> None:
+#: How every refusal of ``mtneuro pretrain --resume`` ends (:func:`check_resumable`).
+_RESUME_HINT = "; resume with the settings it was started with, or start it afresh with --overwrite"
+
+
+def check_resumable(config: PretrainConfig, images: torch.Tensor | None = None) -> None:
     """Refuse to resume ``config.out_dir``'s checkpoint with another config (or, for a
     checkpoint that stores none, other settings or another method), naming the first
-    difference (nothing to check where there is no checkpoint yet).
+    difference and what to do (nothing to check where there is no checkpoint yet).
+
+    Without ``images`` (before they are read) other ``source_params`` pass, as they may read
+    the same images; with them, the images' digest decides (:func:`run_config`).
+    :func:`run_pretrain` checks again once it has read them, so that refusal too says what
+    to do (the trainer's own check, reached from Python too, names no command options).
 
     Raises:
         ConfigError: a field of the stored config differs; TrainingError: a checkpoint
@@ -348,9 +359,9 @@ def check_resumable(config: PretrainConfig) -> None:
     path = Path(config.out_dir) / CHECKPOINT_NAME
     if not path.is_file():
         return
-    check_resume(load_checkpoint(path), config.method, train_settings(config), run_config(config),
-                 str(path), "; resume with the settings it was started with, or start it afresh "
-                 "with --overwrite", world_size=int(os.environ.get("WORLD_SIZE", "1")))
+    check_resume(load_checkpoint(path), config.method, train_settings(config),
+                 run_config(config, images), str(path), _RESUME_HINT,
+                 world_size=int(os.environ.get("WORLD_SIZE", "1")))
 
 
 def _plain_encoder(encoder: torch.nn.Module, name: str, kwargs: dict[str, Any]) -> torch.nn.Module:
