@@ -136,3 +136,22 @@ def test_paper_cards_list_random_init_until_imagenet_weights_are_asked_for():
         assert needle in texts
     windows = task2_card(task2_config("paper", model="fpn", window=128))["deviations"]
     assert any(d.startswith("sliding-window inference with 128-px windows") for d in windows)
+
+
+@pytest.mark.parametrize(("values", "says"), [
+    ({}, None),
+    ({"encoder_weights": "imagenet"}, "encoder starts from ImageNet weights; the reference's "
+                                      "U-Net starts from random ones"),
+    ({"encoder_weights": "w.safetensors"}, "encoder starts from a local file's weights"),
+])
+def test_the_unet_card_names_its_encoder_and_weights(values, says):
+    """An audit: the U-Net card said "random init" and "ResNet-18" whatever --encoder-name and
+    --encoder-weights were given."""
+    deviations = task2_card(task2_config("paper", model="unet", **values))["deviations"]
+    weights = [d for d in deviations if d.startswith("encoder starts from")]
+    if says is None:
+        assert weights == []
+    else:
+        assert len(weights) == 1 and says in weights[0], weights
+    named = task2_card(task2_config("paper", model="unet", encoder_name="resnet34"))
+    assert named["deviations"][0].startswith("2D U-Net: smp's U-Net with a resnet34 encoder")

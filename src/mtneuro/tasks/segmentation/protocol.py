@@ -58,10 +58,7 @@ def reference_train(dim: str) -> dict[str, tuple[Any, str]]:
 def _model_deviations(config: Any, dim: str) -> list[str]:
     model = config.model
     if model == "unet":
-        return ["2D U-Net: smp's U-Net with a ResNet-18 encoder; the reference's UNet_2D configs "
-                f"build MTNeuro's own U-Net (MTNeuro/models/unet.py via {_MAIN}:69-78, "
-                "UNet_2D_*class.json:11,17-18: 4 blocks, 32 start filters, random init; the "
-                "configs' encoder_weights key is not used by it)"]
+        return _unet_deviations(config)
     if model == "unet3d":
         return ["3D U-Net: MONAI's; the reference's UNet_3D configs build MTNeuro's own U-Net "
                 f"with dim 3 (MTNeuro/models/unet.py via {_MAIN}:69-78)"]
@@ -77,6 +74,22 @@ def _model_deviations(config: Any, dim: str) -> list[str]:
         weights = "local weights file" if config.encoder_weights else "random init"
         out.append(f"{weights} instead of ImageNet weights (UNet_2D_*class.json:14; pass "
                    "--encoder-weights imagenet)")
+    return out
+
+
+def _unet_deviations(config: Any) -> list[str]:
+    """The 2D U-Net: smp's, with the encoder and weights the config names, against the
+    reference's own U-Net (which has no such encoder, and random Xavier weights)."""
+    encoder = config.encoder_name or "resnet18"
+    out = [f"2D U-Net: smp's U-Net with a {encoder} encoder; the reference's UNet_2D configs "
+           f"build MTNeuro's own U-Net (MTNeuro/models/unet.py via {_MAIN}:69-78, "
+           "UNet_2D_*class.json:11,17-18: 4 blocks, 32 start filters, random init; the "
+           "configs' encoder_weights key is not used by it)"]
+    if config.encoder_weights:
+        weights = ("ImageNet" if str(config.encoder_weights) == "imagenet"
+                   else "a local file's")
+        out.append(f"encoder starts from {weights} weights; the reference's U-Net starts from "
+                   "random ones (Xavier, MTNeuro/models/unet.py:386-395)")
     return out
 
 
