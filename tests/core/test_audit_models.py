@@ -346,3 +346,25 @@ def test_a_neural_encoder_is_refused_by_image_tasks_naming_what_it_takes(spatial
     with pytest.raises(ConfigError, match=message):  # before any data are read
         check_encoder_given(_config(), neural)
     check_encoder_given(_config(), _tiny_encoder())  # an image encoder passes
+
+
+def test_a_3d_encoder_that_declares_no_spatial_dims_is_told_to_declare_them():
+    """Walkthrough R: torch read the 2D probe batch as one unbatched 3D sample and the message
+    blamed the channels and RGB models."""
+    from torch import nn
+
+    from mtneuro.errors import ConfigError
+    from mtneuro.models.user import resolve_encoder
+
+    class NoSpec(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv3d(1, 2, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x).flatten(2).mean(2)
+
+    with pytest.raises(ConfigError, match=r"it has 3D layers but was probed with 2D images: "
+                                          r"declare input_spec = \{'spatial_dims': 3\}") as info:
+        resolve_encoder(NoSpec())
+    assert "RGB" not in str(info.value)

@@ -124,7 +124,7 @@ def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str =
         with torch.no_grad():
             out = encoder(torch.zeros(shape, device=device))
     except Exception as exc:
-        image = "" if len(shape) == 2 else f"; {ONE_CHANNEL}"
+        image = "" if len(shape) == 2 else f"; {_likely_cause(encoder, shape)}"
         raise ConfigError(
             f"encoder {spec!r}: forward on a dummy input of shape {shape} failed "
             f"({type(exc).__name__}: {exc}){image}"
@@ -135,6 +135,18 @@ def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str =
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ConfigError(f"encoder {spec!r}: expected output (B, D) for input {shape}, got {got}")
     return int(out.shape[1])
+
+
+def _likely_cause(encoder: nn.Module, shape: tuple[int, ...]) -> str:
+    """Why a forward on a zero image batch failed: a 3D network probed in 2D (it declares no
+    ``spatial_dims: 3``; torch reads the 4D batch as one unbatched 3D sample and blames the
+    channels), else the channels or value range of the tasks' inputs."""
+    if len(shape) == 4 and any(isinstance(m, (nn.Conv3d, nn.ConvTranspose3d, nn.BatchNorm3d))
+                               for m in encoder.modules()):
+        return ("it has 3D layers but was probed with 2D images: declare input_spec = "
+                "{'spatial_dims': 3} on the module (or save_encoder(..., kwargs="
+                "{'spatial_dims': 3})) so that mtneuro feeds it (B, 1, D, H, W) blocks")
+    return ONE_CHANNEL
 
 
 def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:

@@ -12,7 +12,7 @@ Presets (MTNeuro ``task2_*`` configs, ``docs/protocols.md`` B.2/B.5):
   downloads), which the run's protocol card lists as a deviation.
 * ``quick``: a few minutes on 2 idle CPU cores: every 4th training slice, every
   5th test slice, 200 steps of 8 random 128 x 128 crops, AdamW, Dice + CE; 3D
-  every 2nd training slice, every test slice, 6 passes in batches of 4 random
+  every 2nd training block, every test block, 6 passes in batches of 4 random
   64-px crops of the 8-slice blocks (HighResNet, which never downsamples, takes
   10-15 minutes). Numbers from it are a pipeline check, not comparable with the paper.
 """
