@@ -95,3 +95,20 @@ def test_a_metric_only_a_later_cell_holds_is_still_a_column_of_the_row() -> None
     values = _rows(_record(0, _card()), later)["pca"].values
     assert (values["r2_test_cell_count"].n, values["r2_cell_count"].n) == (2, 1)
     assert values["r2_cell_count"].mean == 0.5
+
+
+def test_runs_on_3d_blocks_get_their_own_row_beside_the_2d_runs() -> None:
+    """Walkthrough R: cells of a 2D and a 3D task-1 run copied into one folder were averaged
+    into one ``pca`` row (rows were keyed by method and data source only)."""
+    def task1(seed: int, dim: str, accuracy: float) -> dict[str, Any]:
+        return {"cell": {"id": f"task1-roi-c1-pca-s{seed}", "task": "task1",
+                         "setting": "roi-c1", "method": "pca", "seed": seed},
+                "status": "complete", "source": {"source": "phantom"}, "_dir": f"cells/{seed}",
+                "config": {"dim": dim}, "headline": {"accuracy": accuracy}, "metrics": {},
+                **_card()}
+
+    (table,) = build_tables([task1(0, "2d", 0.5), task1(1, "3d", 0.9)], published=False)
+    rows = {row.method: row for row in table.rows}
+    assert set(rows) == {"pca", "pca (3D)"}
+    assert (rows["pca"].values["accuracy"].mean, rows["pca (3D)"].values["accuracy"].mean) == (
+        0.5, 0.9)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mtneuro.report.leaderboard import OURS, LeaderboardTable, data_source_label, method_name
+from mtneuro.report.leaderboard import OURS, LeaderboardTable, data_source_label
+from mtneuro.report.row_names import row_method
 
 #: headline keys whose interval sits under another name in ``metrics["intervals"]``
 _ALIASES = {"f1_avg": ("avg_f1",), "iou_avg": ("avg_iou",)}
@@ -54,7 +55,7 @@ def table_intervals(table: LeaderboardTable, records: list[dict[str, Any]]
     for row in table.rows:
         if row.kind != OURS:
             continue
-        mine = [r for r in cells if method_name(r["cell"]) == row.method
+        mine = [r for r in cells if row_method(r) == row.method
                 and data_source_label(r) == row.data_source]
         if not mine:
             continue

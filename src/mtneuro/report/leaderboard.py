@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from mtneuro.atomic import write_atomic
 from mtneuro.report.cell_definitions import redefined_text
 from mtneuro.report.published import Stat, published_rows
+from mtneuro.report.row_names import row_method
 from mtneuro.tasks.api import READABLE_SCHEMAS
 from mtneuro.tasks.protocol import SUBVOLUME_NOTE, SUBVOLUME_SETTINGS, UNCHECKED
 from mtneuro.vocab import FEATURE_TITLES, TASK_TITLES
@@ -296,12 +297,6 @@ def load_records(out_dir: str | Path, unreadable: list[tuple[str, str]] | None =
     return records
 
 
-def method_name(cell: dict[str, Any]) -> str:
-    if cell.get("encoder"):
-        return f"encoder {cell['encoder']}"
-    return cell["method"] if not cell.get("tag") else f"{cell['method']} [{cell['tag']}]"
-
-
 def row_card(records: list[dict[str, Any]]) -> RowCard:
     """The merged protocol cards of ``records`` (see :class:`RowCard`)."""
     card = RowCard()
@@ -324,7 +319,7 @@ def _ours(records: list[dict[str, Any]]) -> list[Row]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     failed: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        method = method_name(record["cell"])
+        method = row_method(record)
         if record.get("status") == "complete":
             groups.setdefault((method, data_source_label(record)), []).append(record)
         else:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from mtneuro.errors import DataError
-from mtneuro.report.leaderboard import method_name
 from mtneuro.report.record import load_result
 from mtneuro.report.results import read_json_object
+from mtneuro.report.row_names import method_name
 from mtneuro.tasks.api import Result, resolve
 
 #: what ``mtneuro report DIR`` writes of a suite's or a task run's records: it describes the
