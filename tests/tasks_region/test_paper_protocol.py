@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.protocol import SUBVOLUME_NOTE, task3_card
+from mtneuro.tasks.protocol import PRETRAIN_CODE, SUBVOLUME_NOTE, task3_card
 from mtneuro.tasks.region import run_task1
 from mtneuro.tasks.region_head import (
     HeadSettings,
@@ -172,10 +172,13 @@ def test_task1_cards():
     assert phantom[0] == "epochs 5 (reference 1, SUP_ResNet-18_2D.json:9)"
     assert phantom[-1].startswith("data: the synthetic phantom volume")
     released = task1_card(task1_config(method="byol", source="bossdb"))
-    assert released["deviations"] == []  # the default is what the released trainer runs
+    # the probe is what the released trainer runs; the pre-training's heads are not the
+    # released code's (PRETRAIN_CODE), whatever the config
+    assert released["deviations"] == [PRETRAIN_CODE]
     intended = task1_card(task1_config(method="byol", source="bossdb",
                                           probe_inputs="random-crops"))["deviations"]
-    assert len(intended) == 1 and "ssl_eval_trainer.py:72-82" in intended[0]
+    assert len(intended) == 2 and "ssl_eval_trainer.py:72-82" in intended[0]
+    assert intended[1] == PRETRAIN_CODE
     quick = task1_card(task1_config(method="myow", quick=True))
     assert quick["protocol"]["name"] == "task1-resized-quick"
     assert any("tested as 32-px quadrant crops" in d for d in quick["deviations"])

@@ -14,8 +14,9 @@ Data count as well as method: a synthetic or one-slice source, or sub-volumes B-
 (:data:`SUBVOLUME_NOTE`), make numbers incomparable as surely as another optimiser.
 Each task builds its card next to its protocol definition
 (:func:`mtneuro.tasks.region_protocol.task1_card`,
-:func:`mtneuro.tasks.segmentation.protocol.task2_card`, and here :func:`task3_card`,
-:func:`neural_card`); a :class:`~mtneuro.tasks.api.Task` names its own.
+:func:`mtneuro.tasks.segmentation.protocol.task2_card`, here :func:`task3_card`, and
+:func:`mtneuro.tasks.neural_protocol.neural_card`, also importable from here); a
+:class:`~mtneuro.tasks.api.Task` names its own.
 """
 
 from __future__ import annotations
@@ -157,9 +158,25 @@ MYOW_REFERENCE = {
 }
 
 
+#: What mtneuro's pre-training code does, whatever its config, unlike the released code's.
+PRETRAIN_CODE = (
+    "pre-training projector / predictor heads Linear without bias, BatchNorm, ReLU, Linear with "
+    "bias (reference: Linear with bias, BatchNorm, ReLU, Linear without bias, "
+    "self_supervised/models/mlp/mlp3.py:20-23, self_supervised/trainer/byol_trainer.py:352-354)"
+)
+#: The same, for MYOW and MYOW-merged only.
+MYOW_CODE = (
+    "MYOW never mines a query's own tile: it is excluded from the candidates (reference: no "
+    "exclusion, self_supervised/models/ssl/myow_factory.py:55-77 gets no mask, "
+    "self_supervised/trainer/myow_trainer.py:459-503; its pool, a separately shuffled batch "
+    "of the same training tiles, may hold the query's own, scripts/task1_ssl.py:56-58,127,173)"
+)
+
+
 def pretraining_deviations(config: Any) -> list[str]:
     """How the SSL pre-training of a task-1 / task-3 config departs from ``task1_ssl.py``'s
-    (compared field by field with its nested ``pretrain`` config)."""
+    (:data:`PRETRAIN_CODE` and :data:`MYOW_CODE`, then its nested ``pretrain`` config
+    compared field by field)."""
     if config.method not in SSL_METHODS:
         return []
     if config.encoder is not None:
@@ -167,8 +184,9 @@ def pretraining_deviations(config: Any) -> list[str]:
     pretrain = config.pretrain
     if pretrain is None:  # nothing is pre-trained (e.g. 3D: the run asks for an encoder)
         return []
-    reference = {**PRETRAIN_REFERENCE, **(MYOW_REFERENCE if config.method != "byol" else {})}
-    out = []
+    mines = config.method != "byol"
+    reference = {**PRETRAIN_REFERENCE, **(MYOW_REFERENCE if mines else {})}
+    out = [PRETRAIN_CODE, *([MYOW_CODE] if mines else [])]
     for key, (value, where) in reference.items():
         ours = getattr(pretrain, key)
         ours = "resnet18" if key == "backbone" and ours == "auto" else ours
@@ -256,102 +274,10 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
 
 
 # -- neural ----------------------------------------------------------------------------------
-NEURAL_VERSION = 3  # 2: refit on training + validation (issue 15); 3: refit ensemble
-#: myow-neuro reference training per recording kind: epochs, optimiser text, lr (file:line),
-#: and what its epochs come to: each is floor(training + validation bins / 512) batches
-#: (``drop_last``), where mtneuro's ``epochs`` count ceil(training bins / batch_size) steps.
-_NEURAL_REFERENCE = {
-    "reach": (10000, "AdamW", 2e-4, "train_monkey.py:41,54,136",
-              "1 batch an epoch on chewie-1: 10,000 steps"),
-    "sleep": (800, "SGD (momentum 0.98)", 2e-3, "train_mouse.py:40,53-54,137",
-              "16 batches an epoch on mouse-ca1: 12,800 steps"),
-}
-
-
-def _recording_kind(data: str) -> str | None:
-    text = str(data)
-    if text.startswith("chewie") or text.startswith("mihi"):
-        return "reach"
-    if text.startswith("mouse") or text.startswith("rat"):
-        return "sleep"
-    return None
-
-
-#: NeuralConfig fields the neural card states on its own lines, or that choose the run
-#: rather than the model (recording, method, seed, split, training length, refit)
-_OWN_LINES = {"data", "data_root", "method", "seed", "split", "folds", "guard", "steps",
-              "epochs", "lr", "refit", "refit_ensemble", "threads", "quiet"}
-
-
-def _changed_settings(config: Any, resolved: Any, kind: str) -> list[str]:
-    """One line naming every model or training setting that differs from mtneuro's default
-    for this kind and method (a tuned run is not the default one the rows compare), then
-    the given settings the run uses in part (those it leaves unused are the card's notes)."""
-    from mtneuro.tasks.neural.config import resolve
-    from mtneuro.tasks.neural.unused import given_settings, partly_used_settings, unused_keys
-
-    default = resolve(type(config)(data=config.data, method=config.method), kind)
-    unused = unused_keys(config, kind)  # named on their own line, not as a changed setting
-    changed = [f"{name} {_text(getattr(resolved, name))} (default "
-               f"{_text(getattr(default, name))})" for name in given_settings(config, kind)
-               if name not in _OWN_LINES | unused]
-    lines = [f"settings other than mtneuro's defaults: {', '.join(changed)}"] if changed else []
-    return lines + partly_used_settings(config, kind)
-
-
 def neural_card(config: Any) -> dict[str, Any]:
-    """Card of a :class:`~mtneuro.tasks.neural.NeuralConfig` against the MYOW reference code
-    (``nerdslab/myow-neuro``), whose runs give the neural rows labelled "reference code,
-    run here"."""
-    kind = _recording_kind(config.data)
-    if kind is None:
-        return card("neural", NEURAL_VERSION, [f"recording {config.data}: no reference run"])
-    from mtneuro.tasks.neural.config import resolve
-    from mtneuro.tasks.neural.unused import not_used_settings
+    """Card of a :class:`~mtneuro.tasks.neural.NeuralConfig` against the MYOW reference code:
+    :func:`mtneuro.tasks.neural_protocol.neural_card` (its own module, which imports this
+    one's helpers, hence imported here on call)."""
+    from mtneuro.tasks.neural_protocol import neural_card as build
 
-    resolved = resolve(config, kind)
-    epochs, optimizer, lr, where, in_steps = _NEURAL_REFERENCE[kind]
-    out: list[str] = []
-    if config.method in ("myow", "byol"):
-        length = (f"{resolved.epochs} epochs of ceil(training bins / {resolved.batch_size}) steps"
-                  if resolved.epochs is not None else f"{resolved.steps} optimiser steps")
-        out.append(f"training: {length} (reference {epochs} epochs of floor(training + "
-                   f"validation bins / 512) steps, {in_steps}, {where})")
-        out += differs("optimiser AdamW, lr", resolved.lr, lr, where)
-        if kind == "sleep":
-            out.append(f"optimiser AdamW (reference {optimizer}, {where})")
-        if config.method == "myow" and resolved.mined_start:
-            mined_where = "train_monkey.py" if kind == "reach" else "train_mouse.py"
-            out.append(f"MYOW trains as BYOL for the first {resolved.mined_start:.0%} of its "
-                       f"steps, then ramps the mined weight over {resolved.mined_warmup_steps} "
-                       "steps (reference: mining from the start, weight ramped over 10 epochs, "
-                       f"{mined_where})")
-    elif config.method == "supervised":
-        out.append("supervised MLP: no reference-code row to compare with")
-    elif config.method == "encoder":
-        out.append("a user encoder, read out as the raw rates are: no reference-code row")
-    script = "train_monkey.py:83" if kind == "reach" else "train_mouse.py:83"
-    trained = config.method in ("myow", "byol", "supervised")
-    if trained:
-        out.append("training length chosen on validation, then the encoder retrained on training + "
-                   f"validation for that length (reference: training + validation for all epochs, {script})"
-                   if resolved.refit else
-                   f"encoder trained on training bins only (reference: training + validation, {script})")
-    if resolved.refit:
-        out.append("readout refitted on training + validation with the penalty chosen on validation "
-                   "(reference: fitted on training)")
-    if trained and resolved.refit and resolved.refit_ensemble:
-        out.append("readout reads the first-pass encoder's features beside the retrained encoder's "
-                   "(reference: one encoder)")
-    out.append("readout fitted in closed form / by L-BFGS over the reference's weight-decay grid "
-               "(reference: a linear layer trained by AdamW for 100 passes per weight decay, "
-               "myow/tasks/train_reach_angle_regressor.py, train_sleep_classifier.py)")
-    out += _changed_settings(config, resolved, kind)
-    reference_split = "trial" if kind == "reach" else "block"
-    out += differs("split", resolved.split, reference_split, "myow/data/"
-                   + ("monkey" if kind == "reach" else "rodent") + "_neural_dataset.py")
-    if kind == "sleep" and resolved.split == "block" and (resolved.guard or 0) > 0:
-        out.append(f"split: contiguous blocks with a {resolved.guard}-bin guard gap dropped "
-                   "between splits (reference: no gap, myow/data/rodent_neural_dataset.py)")
-    # a given setting the run does not use changes nothing: noted, the run stays comparable
-    return card(f"neural-{kind}", NEURAL_VERSION, out, not_used_settings(config, kind))
+    return build(config)

@@ -166,8 +166,8 @@ def make_method(name: str, encoder: nn.Module, config: NeuralConfig) -> nn.Modul
 
 def schedule(step: int, steps: int, config: NeuralConfig) -> dict[str, float]:
     """The step's ``lr`` (linear warm-up, then constant or cosine), target EMA ``momentum``
-    (constant ``ema_start``, the MYOW reference code's effective behaviour: its cosine
-    schedule is computed but never applied; or cosine to 1) and MYOW's ``mined_weight``
+    (constant ``ema_start``, as the monkey reference script, whose cosine is commented out;
+    or cosine to 1, as the mouse script applies it from 0.02) and MYOW's ``mined_weight``
     (0 for the first ``mined_start`` fraction of the steps, then ramped linearly)."""
     warmup = min(int(config.warmup_steps), steps)
     return {
