@@ -227,11 +227,15 @@ def limit_blas_threads(threads: int) -> None:
     """Cap the thread pool of numpy's BLAS (OpenBLAS, MKL) at ``threads``: it sizes itself to
     every core when numpy loads, so without this a one-thread bench worker multiplies
     matrices (the phantom's rendering) on two threads beside its neighbour, and a command on
-    a loaded machine on as many threads as it has cores."""
+    a loaded machine on as many threads as it has cores. A BLAS loaded later (SciPy ships its
+    own OpenBLAS, which scikit-learn's least squares use) reads ``OPENBLAS_NUM_THREADS`` when
+    it loads: that is set to the same cap (for this process and the workers it starts)."""
     import numpy  # noqa: F401 - loads the BLAS, so that the limit reaches it
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=max(1, int(threads)), user_api="blas")
+    threads = max(1, int(threads))
+    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
+    threadpool_limits(limits=threads, user_api="blas")
 
 
 def torch_threads() -> int | None:

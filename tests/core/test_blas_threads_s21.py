@@ -4,6 +4,10 @@ itself to every core when numpy loads, so a one-thread bench worker used to mult
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -33,3 +37,21 @@ def test_the_torch_thread_count_is_the_blas_one_too() -> None:
 def test_a_cell_limit_of_zero_still_leaves_one_thread() -> None:
     limit_blas_threads(0)
     assert _blas_threads() == {1}
+
+
+def test_a_blas_loaded_later_gets_the_same_cap() -> None:
+    """SciPy ships its own OpenBLAS, loaded when scikit-learn first solves least squares
+    (task 3's in-sample fits): it sized itself to every core (a 720 x 512 fit: 9.4 s on two
+    threads of a busy machine, 0.18 s on one). Checked in a fresh interpreter."""
+    pytest.importorskip("scipy")
+    code = ("from mtneuro.threads import limit_blas_threads\n"
+            "limit_blas_threads(1)\n"
+            "import scipy.linalg\n"
+            "from threadpoolctl import threadpool_info\n"
+            "print(sorted({p['num_threads'] for p in threadpool_info()"
+            " if p['user_api'] == 'blas'}))\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True, timeout=120)
+    assert done.stdout.strip() == "[1]", done.stdout

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from mtneuro.data.sources.base import SOURCES, VolumeSource
 from mtneuro.data.sources.phantom_layout import LAYOUT_SHAPE, VOLUME_DEPTH, roi_block
@@ -104,7 +105,10 @@ class PhantomSource(VolumeSource):
             # read() asks for each channel of the same block in turn: render once
             if self._last is not None and self._last[0] == key and channel in self._last[1]:
                 return self._last[1][channel].copy()
-            block = self.renderer.render(z, y, x, image=channel == "image")
+            # small matrix products (hundreds of rows): BLAS threads only wait on each other,
+            # and on a busy machine a second thread tripled a tile's time
+            with threadpool_limits(limits=1, user_api="blas"):
+                block = self.renderer.render(z, y, x, image=channel == "image")
             self._last = (key, block)
             return block[channel].copy()  # callers may write into what they get
 
