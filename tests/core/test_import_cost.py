@@ -29,3 +29,15 @@ def test_protocol_cards_and_pixel_methods_import_no_model_zoo():
                           text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == ""  # names of the heavy modules that were imported
+
+
+def test_the_neural_task_imports_no_scikit_learn_until_a_readout_needs_it():
+    """Reach readouts are closed-form numpy; scikit-learn (with SciPy, ~2 s of a reach run)
+    is for the sleep readout and the PCA baseline only, imported where they run."""
+    code = ("import sys\n"
+            "import mtneuro.cli.neural, mtneuro.tasks.neural.run\n"
+            "print(' '.join(m for m in ('sklearn', 'scipy') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""

@@ -12,7 +12,6 @@ from collections.abc import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.decomposition import PCA
 from torch import nn
 
 from mtneuro.ssl.optim import build_optimizer
@@ -30,6 +29,8 @@ def pca_features(z: np.ndarray, train: np.ndarray, dim: int) -> np.ndarray:
     (largest principal angle between two seeds': 85-89 degrees on the reach recordings), so
     PCA rows had a seed std that was solver error.
     """
+    from sklearn.decomposition import PCA  # here: reach runs of other methods need no sklearn
+
     dim = min(dim, z.shape[1], len(train))
     model = PCA(n_components=dim, svd_solver="full").fit(z[train])
     return model.transform(z).astype(np.float32)

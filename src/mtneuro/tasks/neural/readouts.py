@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 
 from mtneuro.tasks.neural.metrics import angle_from_cos_sin, angular_error, reach_accuracy
 from mtneuro.tasks.probe import Standardizer, ridge_solutions
 from mtneuro.tasks.scores import accuracy_and_f1
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 #: Penalties (per-sample loss + penalty * ||W||^2) tried on the validation split.
 PENALTY_GRID = 2.0 ** np.arange(-10, 10)
@@ -117,6 +119,11 @@ def fit_state_readout(
 ) -> StateReadout:
     """Class-balanced multinomial logistic regression; penalty by validation accuracy,
     ties by weighted F1."""
+    # here, not at the top: reach readouts are closed-form numpy, and sklearn's import is
+    # seconds of a reach run
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
     scaler = Standardizer(x_train, MIN_SCALE)
     xt, xv = scaler(x_train), scaler(x_val)
     best: tuple[tuple[float, float], LogisticRegression, float, dict[str, float]] | None = None
