@@ -4,12 +4,9 @@ itself to every core when numpy loads, so a one-thread bench worker used to mult
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from fresh_python import run_fresh
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from mtneuro.threads import limit_blas_threads, set_torch_threads
@@ -50,8 +47,4 @@ def test_a_blas_loaded_later_gets_the_same_cap() -> None:
             "from threadpoolctl import threadpool_info\n"
             "print(sorted({p['num_threads'] for p in threadpool_info()"
             " if p['user_api'] == 'blas'}))\n")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, check=True, timeout=120)
-    assert done.stdout.strip() == "[1]", done.stdout
+    assert run_fresh(code, drop_env=("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")) == "[1]"

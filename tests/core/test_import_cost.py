@@ -10,6 +10,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from fresh_python import run_fresh
+
 HEAVY = ("torchvision", "segmentation_models_pytorch", "monai")
 
 CARDS_AND_PCA = """
@@ -37,7 +39,4 @@ def test_the_neural_task_imports_no_scikit_learn_until_a_readout_needs_it():
     code = ("import sys\n"
             "import mtneuro.cli.neural, mtneuro.tasks.neural.run\n"
             "print(' '.join(m for m in ('sklearn', 'scipy') if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == ""
+    assert run_fresh(code) == ""

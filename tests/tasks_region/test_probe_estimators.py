@@ -3,11 +3,9 @@ pipelines, NotFittedError, inverse_transform; each with a known answer."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from fresh_python import run_fresh
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
@@ -115,6 +113,4 @@ def test_probe_module_stays_free_of_sklearn_until_an_estimator_is_used():
             "from sklearn.base import BaseEstimator; "
             "assert issubclass(p.LinearProbe, BaseEstimator); "
             "assert issubclass(p.RidgeProbe, BaseEstimator)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_fresh(code)
