@@ -229,11 +229,15 @@ def limit_blas_threads(threads: int) -> None:
     matrices (the phantom's rendering) on two threads beside its neighbour, and a command on
     a loaded machine on as many threads as it has cores. A BLAS loaded later (SciPy ships its
     own OpenBLAS, which scikit-learn's least squares use) reads ``OPENBLAS_NUM_THREADS`` when
-    it loads: that is set to the same cap (for this process and the workers it starts)."""
+    it loads: that is set to the same cap (for this process and the workers it starts), or
+    kept where the user set a lower one."""
     import numpy  # noqa: F401 - loads the BLAS, so that the limit reaches it
     from threadpoolctl import threadpool_limits
 
     threads = max(1, int(threads))
+    given = os.environ.get("OPENBLAS_NUM_THREADS", "")
+    if given.isdigit() and int(given) >= 1:  # the user's own cap stays, where it is lower
+        threads = min(threads, int(given))
     os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
     threadpool_limits(limits=threads, user_api="blas")
 

@@ -4,6 +4,8 @@ itself to every core when numpy loads, so a one-thread bench worker used to mult
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from fresh_python import run_fresh
@@ -48,3 +50,32 @@ def test_a_blas_loaded_later_gets_the_same_cap() -> None:
             "print(sorted({p['num_threads'] for p in threadpool_info()"
             " if p['user_api'] == 'blas'}))\n")
     assert run_fresh(code, drop_env=("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")) == "[1]"
+
+
+def test_a_lower_openblas_cap_of_the_users_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review W: ``OPENBLAS_NUM_THREADS=1`` set by the user was raised to the command's 2."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    limit_blas_threads(2)
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and _blas_threads() == {1}
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "8")
+    limit_blas_threads(2)
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "2" and _blas_threads() == {2}
+
+
+def test_the_phantom_renders_its_tiles_on_one_blas_thread() -> None:
+    """Small products: a second BLAS thread only waited on the first (a tile took three
+    times as long on a busy machine). The pool is back to the command's count after."""
+    from mtneuro.data.sources.phantom import PhantomSource
+
+    source = PhantomSource()
+    seen = []
+    render = source.renderer.render
+
+    def spying(*args, **kwargs):
+        seen.append(_blas_threads())
+        return render(*args, **kwargs)
+
+    source.renderer.render = spying
+    before = _blas_threads()  # the command's count (and that of a BLAS loaded since)
+    source.read_channel("image", (300, 301), (500, 532), (3700, 3732))
+    assert seen == [{1}] and 2 in before and _blas_threads() == before

@@ -73,7 +73,8 @@ def test_a_failed_run_that_left_a_checkpoint_keeps_both_runs(tmp_path, capsys):
         raise RuntimeError("non-finite loss at epoch 6")
     assert (out / "checkpoint.pt").read_bytes() == b"new checkpoint of epoch 4"
     assert {f"run/{REPLACED}/{k[4:]}": v for k, v in old.items() if k != "run"} == {
-        k: v for k, v in tree(tmp_path).items() if k.startswith(f"run/{REPLACED}/")}
+        k: v for k, v in tree(tmp_path).items()
+        if k.startswith(f"run/{REPLACED}/") and not k.endswith("/.kind")}
     assert "note: the run --overwrite replaced is kept in" in capsys.readouterr().err
     with pytest.raises(ConfigError, match=r"add --resume to continue it.*\(the run --overwrite "
                                           r"replaced is kept in .*\.replaced-run"):
@@ -255,3 +256,24 @@ def test_a_set_aside_cut_short_is_put_back_by_the_next_command(tmp_path):
     with pytest.raises(Exception, match="already holds a run"):
         prepare_run_folder(out, "neural")
     assert tree(tmp_path) == before
+
+
+def test_a_command_of_another_kind_leaves_a_kept_aside_run_alone(tmp_path):
+    """Review W: a task command in a folder where a pretrain --overwrite had kept the old run
+    aside settled it by its own records: it put the old run back over the new checkpoint."""
+    out = tmp_path / "run"
+    _finished_pretraining(out)
+    with pytest.raises(RuntimeError), run_folder(out, "pretrain", overwrite=True):
+        (out / "checkpoint.pt").write_bytes(b"new checkpoint")
+        raise RuntimeError("diverged")
+    kept = tree(tmp_path)
+    with run_folder(out, "task"):  # a task run there (its records are not pretrain's) ends well
+        (out / "metrics.json").write_text(json.dumps({"task": "task1"}))
+    after = {k: v for k, v in tree(tmp_path).items() if k != "run/metrics.json"}
+    assert after == kept and (out / "checkpoint.pt").read_bytes() == b"new checkpoint"
+    with pytest.raises(ConfigError, match=r"holds the run a pretrain command's --overwrite "
+                                          r"replaced; move it elsewhere"):
+        prepare_run_folder(out, "task", overwrite=True, set_aside=True)
+    with run_folder(out, "pretrain", resume=True):  # pretrain's own run ends well: it goes
+        pass
+    assert not (out / REPLACED).exists()

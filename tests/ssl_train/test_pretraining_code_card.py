@@ -34,3 +34,15 @@ def test_the_paper_pretraining_card_names_the_heads_and_the_own_tile_exclusion()
     # a given encoder's pre-training is not this run's: not judged
     given = TASK1.make_config(None, {"method": "myow", "encoder": "enc.pt", **BOSSDB})
     assert not any(line in (HEADS, OWN_TILE) for line in pretraining_deviations(given))
+
+
+def test_myow_merged_is_not_carded_for_head_sizes_it_does_not_build() -> None:
+    """Review W: the merged layout has no second projector, yet its card listed the quick
+    preset's ``mined_out 64`` and ``mined_projector_hidden 128`` as departures."""
+    from mtneuro.tasks.protocol import pretraining_deviations
+    from mtneuro.tasks.region_task import TASK1
+
+    merged = pretraining_deviations(TASK1.make_config("quick", {"method": "myow-merged"}))
+    cascaded = pretraining_deviations(TASK1.make_config("quick", {"method": "myow"}))
+    assert not [d for d in merged if "mined_out" in d or "mined_projector_hidden" in d]
+    assert [d for d in cascaded if d.startswith("pre-training mined_out 64")]

@@ -96,7 +96,7 @@ def test_the_divergence_message_counts_epochs_as_the_progress_line_and_names_the
     assert shown.startswith("step 15/18 (epoch 5/6)")  # what the user saw last
     logged = json.loads((tmp_path / "train_log.jsonl").read_text().splitlines()[-1])
     assert (logged["step"], logged["epoch"]) == (15, 4)  # the log counts epochs from 0
-    assert message.startswith('training diverged at epoch 5 (step 15) as the progress line '
-                              'counts (epoch 5/6; train_log.jsonl counts from 0: "epoch": 4): '
+    assert message.startswith('training diverged at step 15 (epoch 5 as the progress line '
+                              'counts; "epoch": 4 in train_log.jsonl): '
                               "loss 1e+06 is over 100 times its running level 1")
     assert f"last good checkpoint {tmp_path / 'checkpoint.pt'} (epoch 4)" in message

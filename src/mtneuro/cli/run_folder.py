@@ -48,6 +48,9 @@ RESUMABLE: dict[str, str] = {
 REPLACED = ".replaced-run"
 #: Where they are while being set aside or put back: never complete, so always put back.
 _STAGING = ".replaced-run.partial"
+#: In the set-aside folder: the command kind whose run was set aside. Another command's run
+#: in the folder is no run of that kind: only the same kind settles or drops it.
+_KIND = ".kind"
 
 
 def check_writable_folder(out: str | Path, option: str = "--out") -> Path:
@@ -161,12 +164,14 @@ def _replaced_paths(out: Path, held: list[Path]) -> list[Path]:
     return kept
 
 
-def _set_aside(out: Path, paths: list[Path]) -> None:
+def _set_aside(out: Path, paths: list[Path], kind: str) -> None:
     """Move ``paths`` into ``out/.replaced-run``, all or none: they go to a staging folder
     that is put back if a move fails (or the process is killed: the next command puts it
     back) and becomes ``.replaced-run`` only when complete."""
     staging = out / _STAGING
     try:
+        staging.mkdir()
+        (staging / _KIND).write_text(kind)
         for path in paths:
             target = staging / path.relative_to(out)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +182,13 @@ def _set_aside(out: Path, paths: list[Path]) -> None:
     os.replace(staging, out / REPLACED)
 
 
+def _aside_of(out: Path, kind: str) -> bool:
+    """``out`` holds a run set aside by a ``kind`` command (one set aside before the kind was
+    recorded counts as any kind's)."""
+    marker = out / REPLACED / _KIND
+    return (out / REPLACED).is_dir() and (not marker.is_file() or marker.read_text() == kind)
+
+
 def _put_back(aside: Path, out: Path) -> None:
     """Every entry of ``aside`` back to its place in ``out`` (over what a failed run left
     there; a link moved as a link), through the staging folder, so that a put-back cut
@@ -185,7 +197,8 @@ def _put_back(aside: Path, out: Path) -> None:
     if aside != staging:
         os.replace(aside, staging)
     for entry in sorted(staging.iterdir()):
-        _move_back(entry, out / entry.name)
+        if entry.name != _KIND:
+            _move_back(entry, out / entry.name)
     shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -216,8 +229,10 @@ def _settle_replaced(out: Path, kind: str) -> bool:
     aside = out / REPLACED
     if not aside.is_dir():
         return False
+    if not _aside_of(out, kind):  # another command's: what it replaced is not ours to judge
+        return True
     _remove_torn_writes(out, kind)  # a write killed half-way is no record of the new run
-    if kind != "bench" and (out / "metrics.json").is_file():  # killed after its last record
+    if (out / "metrics.json").is_file():  # the new run was killed after its last record
         shutil.rmtree(aside)
         return False
     if _resumable(out, kind):
@@ -257,7 +272,7 @@ def run_folder(out: str | Path, kind: str, *, resume: bool = False, overwrite: b
         if main and _settle_replaced(out, kind):
             click.echo(f"note: {kept_aside_note(out)}", err=True)
         raise
-    if main:
+    if main and _aside_of(out, kind):
         shutil.rmtree(out / REPLACED, ignore_errors=True)
 
 
@@ -311,8 +326,12 @@ def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
         _remove_torn_writes(out, kind)
         replaced = _replaced_paths(out, held)
         if set_aside and not kept_aside:
-            _set_aside(out, replaced)
+            _set_aside(out, replaced, kind)
             return out
+        if kept_aside and not _aside_of(out, kind):  # one set-aside place, taken by another
+            raise ConfigError(f"{option} {out}: {out / REPLACED} holds the run a "
+                              f"{(out / REPLACED / _KIND).read_text()} command's --overwrite "
+                              f"replaced; move it elsewhere (or delete it), then run again")
         # beside a run already set aside, the held records are a run that never ended: the
         # run set aside stays the one to put back
         for path in replaced:

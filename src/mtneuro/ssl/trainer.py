@@ -330,14 +330,8 @@ class Trainer:
         }
 
     def _where(self) -> str:
-        # Epochs count from 1 here, as in the progress line and the kept checkpoint's
-        # "(epoch N)"; the log's "epoch" counts from 0 (its format, read by others), so its
-        # number is named too, for finding the step there.
-        where = (f"epoch {self.epoch} (step {self.step}) as the progress line counts (epoch "
-                 f"{self.epoch}/{self.settings.epochs}")
-        if self.log_path is not None:
-            where += f'; {self.log_path.name} counts from 0: "epoch": {self.epoch - 1}'
-        return where + ")"
+        # the epoch as the progress line counts it and as the log does (LossLog.where)
+        return f"step {self.step} ({self.log.where(self.epoch - 1)})"
 
     def _save(self) -> None:
         self.guard.check(self.method, self.optimizer, self.log.last_loss, self._where(),

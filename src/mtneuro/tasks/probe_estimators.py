@@ -85,8 +85,6 @@ def _cv_arg(cv: Any) -> int:
     return int(cv)
 
 
-
-
 def _fold_standardised(
     x: np.ndarray, train: np.ndarray, val: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -94,8 +92,6 @@ def _fold_standardised(
     the training rows only (the module docstring says why)."""
     scale = Standardizer(x[train])
     return scale(x[train]), scale(x[val])
-
-
 
 
 class LinearProbe(ClassifierMixin, BaseEstimator):
@@ -225,8 +221,6 @@ class LinearProbe(ClassifierMixin, BaseEstimator):
             raise DataError(f"y: expected shape {pred.shape} (one label per row of x), "
                             f"got {y.shape}")
         return float(np.mean(pred == y))
-
-
 
 
 class RidgeProbe(BaseEstimator):

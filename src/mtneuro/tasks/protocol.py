@@ -158,6 +158,9 @@ MYOW_REFERENCE = {
 }
 
 
+#: The second projector's sizes, which only cascaded MYOW builds (``ssl.myow.CASCADED_ONLY``;
+#: not imported: a card imports no torch).
+_CASCADED_HEAD = ("mined_projector_hidden", "mined_out")
 #: What mtneuro's pre-training code does, whatever its config, unlike the released code's.
 PRETRAIN_CODE = (
     "pre-training projector / predictor heads Linear without bias, BatchNorm, ReLU, Linear with "
@@ -186,6 +189,8 @@ def pretraining_deviations(config: Any) -> list[str]:
         return []
     mines = config.method != "byol"
     reference = {**PRETRAIN_REFERENCE, **(MYOW_REFERENCE if mines else {})}
+    if config.method == "myow-merged":  # no second projector: its sizes are not used
+        reference = {k: v for k, v in reference.items() if k not in _CASCADED_HEAD}
     out = [PRETRAIN_CODE, *([MYOW_CODE] if mines else [])]
     for key, (value, where) in reference.items():
         ours = getattr(pretrain, key)

@@ -22,12 +22,13 @@ Any block can be read on its own: it equals the same voxels of any larger read.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from mtneuro.data.sources.base import SOURCES, VolumeSource
 from mtneuro.data.sources.phantom_layout import LAYOUT_SHAPE, VOLUME_DEPTH, roi_block
@@ -51,6 +52,13 @@ def _checked_seed(seed: Any) -> int:
     if value < 0 or value >= 2**31:
         raise ConfigError(f"phantom seed: expected an integer in [0, 2**31), got {seed!r}")
     return value
+
+
+@functools.cache
+def _blas_libraries() -> ThreadpoolController:
+    """The loaded thread pools, listed once: ``threadpool_limits`` lists them on every call
+    (1-4 ms with torch loaded, per tile); numpy's BLAS, which rendering uses, is among them."""
+    return ThreadpoolController()
 
 
 @SOURCES.register("phantom")
@@ -107,7 +115,7 @@ class PhantomSource(VolumeSource):
                 return self._last[1][channel].copy()
             # small matrix products (hundreds of rows): BLAS threads only wait on each other,
             # and on a busy machine a second thread tripled a tile's time
-            with threadpool_limits(limits=1, user_api="blas"):
+            with _blas_libraries().limit(limits=1, user_api="blas"):
                 block = self.renderer.render(z, y, x, image=channel == "image")
             self._last = (key, block)
             return block[channel].copy()  # callers may write into what they get
