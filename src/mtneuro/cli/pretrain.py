@@ -70,7 +70,12 @@ def pretrain(
     from mtneuro.config import to_dict
     from mtneuro.devices import with_run_device
     from mtneuro.report.results import read_json_object, write_metrics
-    from mtneuro.tasks.pretrain.config import check_processes, make_config, settings_not_used
+    from mtneuro.tasks.pretrain.config import (
+        check_processes,
+        make_config,
+        method_settings_not_used,
+        settings_not_used,
+    )
     from mtneuro.tasks.pretrain.run import run_pretrain
 
     overrides = {
@@ -89,7 +94,10 @@ def pretrain(
     not_used = settings_not_used(config)
     if not_used:  # named where given: set to other than the preset's value
         preset_values = make_config(preset, {"source": config.source})
-        _warn_given(config, [k for k in not_used if getattr(config, k) != getattr(preset_values, k)])
+        given = [k for k in not_used if getattr(config, k) != getattr(preset_values, k)]
+        by_method = method_settings_not_used(config)
+        _warn_given(config, [k for k in given if k not in by_method],
+                    [k for k in given if k in by_method])
     config = with_run_device(config)  # the record names the device that ran ("auto" resolved)
     start = time.perf_counter()
     with run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite):
@@ -132,12 +140,21 @@ def pretrain(
                    f"kNN {metrics['probe']['knn_accuracy']:.3f}")
 
 
-def _warn_given(config: Any, keys: list[str]) -> None:
-    """Say that settings given for the MTNeuro volume's tiles change nothing here."""
-    if keys:
-        warnings.warn(f"{', '.join(keys)} not used: source {config.source} brings its own "
-                      "images and view size (metrics.json lists them in settings_not_used)",
-                      stacklevel=2)
+#: Why a method has no use for some settings (``method_settings_not_used``).
+_METHOD_LACKS = {"byol": "does no MYOW mining",
+                 "myow-merged": "has no second projector"}
+
+
+def _warn_given(config: Any, by_source: list[str], by_method: list[str]) -> None:
+    """Say that settings given for the MTNeuro volume's tiles, or for a part of MYOW the
+    method lacks, change nothing here: one warning per reason."""
+    listed = "(metrics.json lists them in settings_not_used)"
+    if by_source:
+        warnings.warn(f"{', '.join(by_source)} not used: source {config.source} brings its own "
+                      f"images and view size {listed}", stacklevel=2)
+    if by_method:
+        warnings.warn(f"{', '.join(by_method)} not used: method {config.method} "
+                      f"{_METHOD_LACKS[config.method]} {listed}", stacklevel=2)
 
 
 def _probe(config: Any, encoder_path: Path) -> dict[str, float]:

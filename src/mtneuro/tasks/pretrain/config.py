@@ -180,7 +180,17 @@ def check_processes(config: PretrainConfig, processes: int) -> None:
                               f"(each takes an equal share); use a multiple of {processes}")
 
 
-def settings_not_used(config: PretrainConfig) -> tuple[str, ...]:
+#: Settings only MYOW and MYOW-merged read: the mined branch's heads, the mining and the
+#: mined loss term (``run.build_method`` passes the first five to MYOW alone;
+#: ``run.train_settings`` zeroes the weight and views from ``a`` for BYOL).
+MYOW_ONLY = ("mined_projector_hidden", "mined_out", "k", "mine_space", "loss_mix",
+             "mined_weight", "mined_rampup_epochs", "mining_view")
+#: The settings of ``mtneuro.ssl.myow.CASCADED_ONLY`` (the second projector's sizes), which
+#: MYOW-merged has no use for; named here, as this module must not import torch.
+CASCADED_ONLY = ("mined_projector_hidden", "mined_out")
+
+
+def source_settings_not_used(config: PretrainConfig) -> tuple[str, ...]:
     """The settings a run on ``config.source`` has no use for: ``setting`` and ``z_step``
     pick the MTNeuro volume's training tiles (an image set brings its own images, a volume
     file its ``z_step`` source parameter), and ``crop`` sizes crop views, which the
@@ -188,6 +198,18 @@ def settings_not_used(config: PretrainConfig) -> tuple[str, ...]:
     if config.source not in VISION_SOURCES:
         return ()
     return ("setting", "z_step", *(("crop",) if config.augment in ("auto", "vision") else ()))
+
+
+def method_settings_not_used(config: PretrainConfig) -> tuple[str, ...]:
+    """The settings ``config.method`` has no use for: BYOL mines nothing (:data:`MYOW_ONLY`),
+    MYOW-merged has no second projector (:data:`CASCADED_ONLY`)."""
+    return {"byol": MYOW_ONLY, "myow-merged": CASCADED_ONLY}.get(config.method, ())
+
+
+def settings_not_used(config: PretrainConfig) -> tuple[str, ...]:
+    """The settings the run has no use for: its source's (:func:`source_settings_not_used`),
+    then its method's (:func:`method_settings_not_used`)."""
+    return (*source_settings_not_used(config), *method_settings_not_used(config))
 
 
 #: Fields of a task's nested pre-training set by the task itself (its method, data and
