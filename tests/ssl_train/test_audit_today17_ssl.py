@@ -111,7 +111,7 @@ def test_pretraining_hands_its_weight_decay_choice_to_the_optimiser(
 
     seen: list[list[float]] = []
 
-    def fit(self, resume: bool = False):
+    def fit(self, resume: bool = False, resume_hint: str = ""):
         seen.append([g["weight_decay"] for g in self.optimizer.param_groups if g["params"]])
         raise _Stop
 

@@ -181,8 +181,9 @@ class Trainer:
         }
 
     # -- public ---------------------------------------------------------------------
-    def fit(self, *, resume: bool = False) -> dict[str, Any]:
-        """Train to ``settings.epochs``; with ``resume``, continue from ``checkpoint.pt``.
+    def fit(self, *, resume: bool = False, resume_hint: str = "") -> dict[str, Any]:
+        """Train to ``settings.epochs``; with ``resume``, continue from ``checkpoint.pt``
+        (a refusal to resume ends with ``resume_hint``: what a command's user can do).
 
         Returns:
             ``{"steps", "steps_run" (this call), "epochs", "final_loss", "samples_per_s",
@@ -195,7 +196,7 @@ class Trainer:
                 (:func:`~mtneuro.ssl.settings.check_resume`).
         """
         if resume and self.checkpoint_path is not None and self.checkpoint_path.is_file():
-            self._restore()
+            self._restore(resume_hint)
         else:
             self.log.reset()
         start, start_step = time.perf_counter(), self.step
@@ -341,10 +342,10 @@ class Trainer:
         self.last_checkpoint_epoch = self.epoch
         barrier()  # no rank races ahead of a checkpoint it might need to resume from
 
-    def _restore(self) -> None:
+    def _restore(self, hint: str) -> None:
         state = load_checkpoint(self.checkpoint_path, map_location=self.device)
         check_resume(state, method_name(self.method), self.settings, self.run_config,
-                     str(self.checkpoint_path), world_size=self.dist.world_size)
+                     str(self.checkpoint_path), hint, world_size=self.dist.world_size)
         restore_into(self.method, state, "method", self.checkpoint_path)
         restore_into(self.optimizer, state, "optimizer", self.checkpoint_path)
         if self.scaler is not None and state["scaler"] is not None:

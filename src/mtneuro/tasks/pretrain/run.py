@@ -187,7 +187,8 @@ class PretrainedEncoder:
 
 
 def pretrain_encoder(config: PretrainConfig, images: torch.Tensor, *,
-                     out_dir: str | Path | None = None, resume: bool = False) -> PretrainedEncoder:
+                     out_dir: str | Path | None = None, resume: bool = False,
+                     resume_hint: str = "") -> PretrainedEncoder:
     """Pre-train an encoder on ``images``; under ``torchrun`` every process calls this.
 
     Args:
@@ -196,7 +197,7 @@ def pretrain_encoder(config: PretrainConfig, images: torch.Tensor, *,
             its own training tiles).
         out_dir: where the trainer writes ``train_log.jsonl`` and ``checkpoint.pt``;
             ``None``: nothing is written.
-        resume: continue from ``out_dir/checkpoint.pt``.
+        resume: continue from ``out_dir/checkpoint.pt``; a refusal ends with ``resume_hint``.
 
     Raises:
         ConfigError: bad settings, or a checkpoint whose stored config differs from
@@ -235,7 +236,7 @@ def pretrain_encoder(config: PretrainConfig, images: torch.Tensor, *,
         trainer = Trainer(method, optimizer, images, view, settings, out_dir, dist=info,
                           wrap=lambda m: wrap_ddp(m, info),
                           run_config=run_config(config, images))
-        result = trainer.fit(resume=resume)
+        result = trainer.fit(resume=resume, resume_hint=resume_hint)
         # SyncBatchNorm layers do not fit the registry encoder: keep a plain copy.
         encoder = _plain_encoder(method.online_encoder, name, kwargs)
     finally:
@@ -288,9 +289,9 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
     try:
         images, provenance = load_training_images(config)
         _check_enough_images(config, int(images.shape[0]))
-        if config.resume:  # again, now that the images judge other source parameters
-            check_resumable(config, images)
-        trained = pretrain_encoder(config, images, out_dir=config.out_dir, resume=config.resume)
+        # the trainer checks again, the images' digest judging other source parameters
+        trained = pretrain_encoder(config, images, out_dir=config.out_dir, resume=config.resume,
+                                   resume_hint=_RESUME_HINT)
     finally:
         if owns_group:
             shutdown_distributed()
@@ -338,15 +339,14 @@ def _plain(config: PretrainConfig) -> dict[str, Any]:
 _RESUME_HINT = "; resume with the settings it was started with, or start it afresh with --overwrite"
 
 
-def check_resumable(config: PretrainConfig, images: torch.Tensor | None = None) -> None:
+def check_resumable(config: PretrainConfig) -> None:
     """Refuse to resume ``config.out_dir``'s checkpoint with another config (or, for a
     checkpoint that stores none, other settings or another method), naming the first
     difference and what to do (nothing to check where there is no checkpoint yet).
 
-    Without ``images`` (before they are read) other ``source_params`` pass, as they may read
-    the same images; with them, the images' digest decides (:func:`run_config`).
-    :func:`run_pretrain` checks again once it has read them, so that refusal too says what
-    to do (the trainer's own check, reached from Python too, names no command options).
+    Before the images are read, other ``source_params`` pass, as they may read the same
+    images; the trainer's own check judges them by the images' digest (:func:`run_config`),
+    its refusal ending as this one (``run_pretrain`` passes :data:`_RESUME_HINT`).
 
     Raises:
         ConfigError: a field of the stored config differs; TrainingError: a checkpoint
@@ -360,7 +360,7 @@ def check_resumable(config: PretrainConfig, images: torch.Tensor | None = None) 
     if not path.is_file():
         return
     check_resume(load_checkpoint(path), config.method, train_settings(config),
-                 run_config(config, images), str(path), _RESUME_HINT,
+                 run_config(config), str(path), _RESUME_HINT,
                  world_size=int(os.environ.get("WORLD_SIZE", "1")))
 
 
