@@ -54,8 +54,10 @@ def test_the_lists_match_what_the_run_passes_to_each_method() -> None:
     from mtneuro.tasks.pretrain import run
 
     fields = PretrainConfig.__dataclass_fields__
-    # build_method's MYOW arguments, plus the trainer's settings it overrides for BYOL
-    assert set(config_module.MYOW_ONLY) == {*run._MYOW_ONLY, "mined_weight",
+    # build_method's MYOW arguments (run reads config's), plus the trainer's settings it
+    # overrides for BYOL
+    assert run.MYOW_METHOD_ARGS is config_module.MYOW_METHOD_ARGS
+    assert set(config_module.MYOW_ONLY) == {*run.MYOW_METHOD_ARGS, "mined_weight",
                                             "mined_rampup_epochs", "mining_view"}
     assert config_module.CASCADED_ONLY == tuple(k for k in CASCADED_ONLY if k in fields)
 

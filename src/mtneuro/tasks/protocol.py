@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mtneuro.tasks.pretrain.config import CASCADED_ONLY
 from mtneuro.vocab import SSL_METHODS
 
 #: Said of every ROI-C2 / ROI-C3 run, and beside published ROI-C2 / ROI-C3 rows.
@@ -158,9 +159,6 @@ MYOW_REFERENCE = {
 }
 
 
-#: The second projector's sizes, which only cascaded MYOW builds (``ssl.myow.CASCADED_ONLY``;
-#: not imported: a card imports no torch).
-_CASCADED_HEAD = ("mined_projector_hidden", "mined_out")
 #: What mtneuro's pre-training code does, whatever its config, unlike the released code's.
 PRETRAIN_CODE = (
     "pre-training projector / predictor heads Linear without bias, BatchNorm, ReLU, Linear with "
@@ -190,7 +188,7 @@ def pretraining_deviations(config: Any) -> list[str]:
     mines = config.method != "byol"
     reference = {**PRETRAIN_REFERENCE, **(MYOW_REFERENCE if mines else {})}
     if config.method == "myow-merged":  # no second projector: its sizes are not used
-        reference = {k: v for k, v in reference.items() if k not in _CASCADED_HEAD}
+        reference = {k: v for k, v in reference.items() if k not in CASCADED_ONLY}
     out = [PRETRAIN_CODE, *([MYOW_CODE] if mines else [])]
     for key, (value, where) in reference.items():
         ours = getattr(pretrain, key)

@@ -180,11 +180,12 @@ def check_processes(config: PretrainConfig, processes: int) -> None:
                               f"(each takes an equal share); use a multiple of {processes}")
 
 
-#: Settings only MYOW and MYOW-merged read: the mined branch's heads, the mining and the
-#: mined loss term (``run.build_method`` passes the first five to MYOW alone;
-#: ``run.train_settings`` zeroes the weight and views from ``a`` for BYOL).
-MYOW_ONLY = ("mined_projector_hidden", "mined_out", "k", "mine_space", "loss_mix",
-             "mined_weight", "mined_rampup_epochs", "mining_view")
+#: The settings ``run.build_method`` passes to MYOW (and MYOW-merged) alone: the mined
+#: branch's heads and the mining.
+MYOW_METHOD_ARGS = ("mined_projector_hidden", "mined_out", "k", "mine_space", "loss_mix")
+#: Settings only MYOW and MYOW-merged read: those, and the mined loss term
+#: (``run.train_settings`` zeroes the weight and views from ``a`` for BYOL).
+MYOW_ONLY = (*MYOW_METHOD_ARGS, "mined_weight", "mined_rampup_epochs", "mining_view")
 #: The settings of ``mtneuro.ssl.myow.CASCADED_ONLY`` (the second projector's sizes), which
 #: MYOW-merged has no use for; named here, as this module must not import torch.
 CASCADED_ONLY = ("mined_projector_hidden", "mined_out")

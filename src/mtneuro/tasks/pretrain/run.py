@@ -35,13 +35,18 @@ from mtneuro.config import to_dict
 from mtneuro.data.spec import TILE_SIZE
 from mtneuro.data.spec import check_crop as check_tile_crop
 from mtneuro.errors import ConfigError
-from mtneuro.tasks.pretrain.config import RESUMABLE_CHANGES, PretrainConfig, pool_size_of
+from mtneuro.tasks.pretrain.config import (
+    CASCADED_ONLY,
+    MYOW_METHOD_ARGS,
+    RESUMABLE_CHANGES,
+    PretrainConfig,
+    pool_size_of,
+)
 from mtneuro.vocab import VISION_SOURCES, XRAY_MEAN, XRAY_STD
 
 if TYPE_CHECKING:
     from mtneuro.ssl.settings import RunConfig
 
-_MYOW_ONLY = ("mined_projector_hidden", "mined_out", "k", "mine_space", "loss_mix")
 
 
 # -- data and views --------------------------------------------------------------------
@@ -131,14 +136,14 @@ def encoder_spec(config: PretrainConfig, channels: int) -> tuple[str, dict[str, 
 
 def build_method(config: PretrainConfig, encoder: torch.nn.Module) -> torch.nn.Module:
     """BYOL / MYOW / MYOW-merged around ``encoder`` with the configured heads."""
-    from mtneuro.ssl.myow import CASCADED_ONLY, create_method
+    from mtneuro.ssl.myow import create_method
 
     kwargs = {k: getattr(config, k) for k in ("projector_hidden", "projector_out",
                                               "predictor_hidden")}
     if config.method != "byol":
         # the merged layout has no second projector / predictor to size (and refuses sizes)
         unused = CASCADED_ONLY if config.method == "myow-merged" else ()
-        kwargs.update({k: getattr(config, k) for k in _MYOW_ONLY if k not in unused})
+        kwargs.update({k: getattr(config, k) for k in MYOW_METHOD_ARGS if k not in unused})
     return create_method(config.method, encoder, **kwargs)
 
 
