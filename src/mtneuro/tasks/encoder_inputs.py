@@ -21,7 +21,7 @@ from torch import nn
 from mtneuro.errors import ConfigError, MtneuroError
 from mtneuro.models.checkpoint import ONE_CHANNEL, input_normalisation
 from mtneuro.registry import raised
-from mtneuro.tasks.features import extract_features
+from mtneuro.tasks.features import GLOBAL_POOLING, extract_features
 from mtneuro.vocab import ENCODER_METHOD, SSL_METHODS
 
 #: One input shape without the batch: ``(channels, [slices,] height, width)``.
@@ -29,8 +29,6 @@ Shape = tuple[int, ...]
 #: The methods whose runs feed a frozen encoder.
 READS_ENCODER = (ENCODER_METHOD, *SSL_METHODS)
 _FED = "an input size this task feeds"
-_POOLING = "end its forward with global pooling (e.g. nn.AdaptiveAvgPool2d(1)) before any " \
-           "flatten or linear layer"
 
 
 def check_input_shapes(encoder: nn.Module, spec: dict[str, Any], shapes: tuple[Shape, ...],
@@ -61,7 +59,7 @@ def check_input_shapes(encoder: nn.Module, spec: dict[str, Any], shapes: tuple[S
     if len(set(dims.values())) > 1:
         found = ", ".join(f"{d} for {' x '.join(map(str, s[1:]))}" for s, d in dims.items())
         raise ConfigError(f"{who}: its feature size depends on its input size ({found}), but "
-                          f"this task reads all of these sizes with one readout; {_POOLING}")
+                          f"this task reads all of these sizes with one readout; {GLOBAL_POOLING}")
 
 
 def _forward_error(who: str, batch: tuple[int, ...], spec: dict[str, Any],
@@ -71,6 +69,6 @@ def _forward_error(who: str, batch: tuple[int, ...], spec: dict[str, Any],
     own = spec.get("size")
     hint = ONE_CHANNEL if all(side == own for side in batch[-2:]) else (
         f"it must take every input size the task feeds, not only its own ({own}): "
-        f"{_POOLING} (docs/bring_your_own_encoder.md lists each task's input sizes)")
+        f"{GLOBAL_POOLING} (docs/bring_your_own_encoder.md lists each task's input sizes)")
     return ConfigError(f"{who}: forward on a batch of zeros {batch}, {_FED}, raised "
                        f"{raised(exc)}; {hint}")

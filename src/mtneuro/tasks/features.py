@@ -94,6 +94,11 @@ def _forward(encoder: nn.Module, batch: torch.Tensor) -> object:
                         f"{_size_hint(encoder, batch) or ONE_CHANNEL}") from exc
 
 
+#: How an encoder's feature size stops following its input size (the tasks choose those).
+GLOBAL_POOLING = ("end its forward with global pooling (e.g. nn.AdaptiveAvgPool2d(1) before any "
+                  "flatten or linear layer)")
+
+
 def _size_hint(encoder: nn.Module, batch: torch.Tensor) -> str | None:
     """Where the encoder declares an input ``size`` other than the batch's sides, that (not
     the channel count) is the likely mistake: the task decides its input size."""
@@ -145,8 +150,7 @@ def _out_dim_mismatch(encoder: nn.Module, out_dim: int, got: int, batch: torch.T
         return f"{said}: its output size must not change from batch to batch"
     return (f"{said}: its output size must not depend on its input size, as the tasks choose "
             "their input sizes (docs/bring_your_own_encoder.md lists them), not its out_dim "
-            "or input_spec: end its forward with global pooling (e.g. nn.AdaptiveAvgPool2d(1) "
-            "before any flatten or linear layer)")
+            f"or input_spec: {GLOBAL_POOLING}")
 
 
 @contextmanager
