@@ -258,7 +258,7 @@ def test_a_set_aside_cut_short_is_put_back_by_the_next_command(tmp_path):
     assert tree(tmp_path) == before
 
 
-def test_a_command_of_another_kind_leaves_a_kept_aside_run_alone(tmp_path):
+def test_a_command_of_another_kind_leaves_a_kept_aside_run_alone(tmp_path, capsys):
     """Review W: a task command in a folder where a pretrain --overwrite had kept the old run
     aside settled it by its own records: it put the old run back over the new checkpoint."""
     out = tmp_path / "run"
@@ -267,6 +267,10 @@ def test_a_command_of_another_kind_leaves_a_kept_aside_run_alone(tmp_path):
         (out / "checkpoint.pt").write_bytes(b"new checkpoint")
         raise RuntimeError("diverged")
     kept = tree(tmp_path)
+    capsys.readouterr()
+    with pytest.raises(RuntimeError), run_folder(out, "task"):  # it replaced nothing: no note
+        raise RuntimeError("unreadable")
+    assert capsys.readouterr().err == "" and tree(tmp_path) == kept
     with run_folder(out, "task"):  # a task run there (its records are not pretrain's) ends well
         (out / "metrics.json").write_text(json.dumps({"task": "task1"}))
     after = {k: v for k, v in tree(tmp_path).items() if k != "run/metrics.json"}

@@ -269,7 +269,7 @@ def run_folder(out: str | Path, kind: str, *, resume: bool = False, overwrite: b
     try:
         yield out
     except BaseException:
-        if main and _settle_replaced(out, kind):
+        if main and _settle_replaced(out, kind) and _aside_of(out, kind):  # ours, kept
             click.echo(f"note: {kept_aside_note(out)}", err=True)
         raise
     if main and _aside_of(out, kind):
