@@ -121,7 +121,8 @@ class FrozenEncoders:
         encoder: an encoder in memory (wins over ``config.encoder``); each seed gets a copy.
         tiles: uint8 training tiles ``(N, 1, H, W)`` for on-the-fly pre-training.
         input_shapes: the shapes the task feeds a given encoder, each tried on a batch of
-            zeros when it is resolved (:func:`~mtneuro.tasks.encoder_inputs.check_input_shapes`).
+            zeros when it is first resolved (the seeds' copies take the same shapes;
+            :func:`~mtneuro.tasks.encoder_inputs.check_input_shapes`).
     """
 
     config: Any
@@ -129,6 +130,7 @@ class FrozenEncoders:
     encoder: nn.Module | None = None
     tiles: np.ndarray | None = None
     input_shapes: tuple[tuple[int, ...], ...] = ()
+    _shapes_checked: bool = dataclasses.field(default=False, init=False, repr=False)
 
     def __call__(self, seed: int) -> tuple[nn.Module, dict[str, Any]]:
         config = self.config
@@ -141,7 +143,9 @@ class FrozenEncoders:
             _check_dims(spec, self.spatial_dims, name, config)
             input_normalisation(spec, f"encoder {name!r}")  # one channel, numbers: fail now
             module = module.to(config.device).eval()
-            check_input_shapes(module, spec, self.input_shapes, f"encoder {name!r}")
+            if not self._shapes_checked:
+                check_input_shapes(module, spec, self.input_shapes, f"encoder {name!r}")
+                self._shapes_checked = True
             return module, spec
         method = config.method
         if method not in SSL_METHODS:
