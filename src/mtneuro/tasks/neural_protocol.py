@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mtneuro.tasks.protocol import _text, card, differs
+from mtneuro.tasks.protocol import card, differs, setting_text
 
 NEURAL_VERSION = 3  # 2: refit on training + validation (issue 15); 3: refit ensemble
 #: myow-neuro reference training per recording kind: epochs, optimiser text, lr (file:line),
@@ -76,15 +76,17 @@ def _changed_settings(config: Any, resolved: Any, kind: str) -> list[str]:
 
     default = resolve(type(config)(data=config.data, method=config.method), kind)
     unused = unused_keys(config, kind)  # named on their own line, not as a changed setting
-    changed = [f"{name} {_text(getattr(resolved, name))} (default "
-               f"{_text(getattr(default, name))})" for name in given_settings(config, kind)
+    changed = [f"{name} {setting_text(getattr(resolved, name))} (default "
+               f"{setting_text(getattr(default, name))})" for name in given_settings(config, kind)
                if name not in _OWN_LINES | unused]
     lines = [f"settings other than mtneuro's defaults: {', '.join(changed)}"] if changed else []
     return lines + partly_used_settings(config, kind)
 
 
 def _ema_text(schedule: str, start: float) -> str:
-    return f"constant {_text(start)}" if schedule == "constant" else f"cosine from {start:g} to 1"
+    if schedule == "constant":
+        return f"constant {setting_text(start)}"
+    return f"cosine from {start:g} to 1"
 
 
 def _ssl_lines(resolved: Any, kind: str) -> list[str]:

@@ -67,7 +67,7 @@ def differs(label: str, ours: Any, reference: Any, where: str) -> list[str]:
     """``["<label> <ours> (reference <reference>, <where>)"]`` when they differ, else ``[]``."""
     if ours == reference:
         return []
-    return [f"{label} {_text(ours)} (reference {_text(reference)}, {where})"]
+    return [f"{label} {setting_text(ours)} (reference {setting_text(reference)}, {where})"]
 
 
 def slice_step_differs(label: str, z_step: int, where: str,
@@ -87,7 +87,8 @@ def slice_step_differs(label: str, z_step: int, where: str,
     return [] if one_slice else differs(label, z_step, 1, where)
 
 
-def _text(value: Any) -> str:
+def setting_text(value: Any) -> str:
+    """A setting's value as a card writes it: ``on`` / ``off``, ``none``, else ``str``."""
     if isinstance(value, bool):
         return "on" if value else "off"
     if value is None:
