@@ -179,3 +179,28 @@ def test_an_encoder_made_for_another_input_size_is_told_the_size_not_the_channel
         _forward(Fixed64(), torch.zeros(2, 1, 32, 32))
     assert "RGB" not in str(info.value)
     _forward(Fixed64(), torch.zeros(2, 1, 64, 64))  # the size it declares: no error
+
+
+def test_a_3d_block_whose_depth_differs_from_the_declared_size_gets_no_size_hint() -> None:
+    # the declared size is in-plane: a 64 x 64 block 8 slices deep is at the encoder's own
+    # size, so its failure is about channels or values, not about taking other sizes
+    import torch
+    from torch import nn
+
+    from mtneuro.errors import DataError
+    from mtneuro.tasks.features import _forward
+
+    class RgbOnly3d(nn.Module):
+        input_spec = {"size": 64, "spatial_dims": 3}
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.shape[1] != 3:
+                raise ValueError("expected 3 channels")
+            return x.flatten(1)
+
+    with pytest.raises(DataError) as info:
+        _forward(RgbOnly3d(), torch.zeros(2, 1, 8, 64, 64))
+    assert "declares input size" not in str(info.value)
+    assert "one-channel" in str(info.value)
+    with pytest.raises(DataError, match=r"declares input size 64 but this task feeds 32 x 32"):
+        _forward(RgbOnly3d(), torch.zeros(2, 1, 8, 32, 32))

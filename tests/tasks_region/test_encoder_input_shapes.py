@@ -97,8 +97,9 @@ def test_a_feature_size_that_follows_the_input_size_is_refused():
 def test_a_forward_that_fails_at_a_fed_size_names_that_size():
     with pytest.raises(ConfigError, match=r"^encoder x: forward on a batch of zeros "
                        r"\(2, 1, 32, 32\), an input size this task feeds, raised RuntimeError: "
-                       r".*Kernel size.*; it must take every input size the task feeds, not only "
-                       r"its own \(64\): end its forward with global pooling"):
+                       r".*Kernel size.*; it declares input size 64 but this task feeds 32 x 32 "
+                       r"inputs; it must take every input size the task feeds: end its forward "
+                       r"with global pooling"):
         check_input_shapes(Pooled(kernel=40), {"in_channels": 1, "size": 64},
                            ((1, 64, 64), (1, 32, 32)), "encoder x")
 

@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError, MtneuroError
-from mtneuro.models.checkpoint import ONE_CHANNEL, input_normalisation
+from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.registry import raised
-from mtneuro.tasks.features import GLOBAL_POOLING, extract_features
+from mtneuro.tasks.features import GLOBAL_POOLING, extract_features, forward_hint
 from mtneuro.vocab import ENCODER_METHOD, SSL_METHODS
 
 #: One input shape without the batch: ``(channels, [slices,] height, width)``.
@@ -66,9 +66,5 @@ def _forward_error(who: str, batch: tuple[int, ...], spec: dict[str, Any],
                    exc: BaseException) -> ConfigError:
     """The user's forward failed on ``batch``: at a size other than the one it declares, the
     size is the likely cause; at its own size, the channels or the value range."""
-    own = spec.get("size")
-    hint = ONE_CHANNEL if all(side == own for side in batch[-2:]) else (
-        f"it must take every input size the task feeds, not only its own ({own}): "
-        f"{GLOBAL_POOLING} (docs/bring_your_own_encoder.md lists each task's input sizes)")
     return ConfigError(f"{who}: forward on a batch of zeros {batch}, {_FED}, raised "
-                       f"{raised(exc)}; {hint}")
+                       f"{raised(exc)}; {forward_hint(spec.get('size'), batch)}")

@@ -91,7 +91,7 @@ def _forward(encoder: nn.Module, batch: torch.Tensor) -> object:
     except Exception as exc:  # noqa: BLE001 - the user's forward: any error, one line
         raise DataError(f"encoder {type(encoder).__name__}: forward on a batch of shape "
                         f"{tuple(batch.shape)} raised {raised(exc)}; "
-                        f"{_size_hint(encoder, batch) or ONE_CHANNEL}") from exc
+                        f"{forward_hint(_declared_size(encoder), tuple(batch.shape))}") from exc
 
 
 #: How an encoder's feature size stops following its input size (the tasks choose those).
@@ -99,16 +99,21 @@ GLOBAL_POOLING = ("end its forward with global pooling (e.g. nn.AdaptiveAvgPool2
                   "flatten or linear layer)")
 
 
-def _size_hint(encoder: nn.Module, batch: torch.Tensor) -> str | None:
-    """Where the encoder declares an input ``size`` other than the batch's sides, that (not
-    the channel count) is the likely mistake: the task decides its input size."""
-    size = (getattr(encoder, "input_spec", None) or {}).get("size")
-    sides = tuple(batch.shape[2:])
-    if not isinstance(size, int) or all(side == size for side in sides):
-        return None
-    return (f"it declares input size {size} but this task feeds {' x '.join(map(str, sides))} "
-            "inputs (docs/bring_your_own_encoder.md lists each task's input size): make the "
-            "forward take any size (e.g. global pooling before its linear layers)")
+def forward_hint(declared_size: object, batch_shape: tuple[int, ...]) -> str:
+    """What to fix when an encoder's forward fails on ``batch_shape``: where it declares an
+    in-plane ``size`` other than the batch's height and width, that size (the task decides its
+    input size; a 3D block's depth is not a side); else the channels and value range."""
+    if not isinstance(declared_size, int) or all(side == declared_size
+                                                  for side in batch_shape[-2:]):
+        return ONE_CHANNEL
+    fed = " x ".join(map(str, batch_shape[-2:]))
+    return (f"it declares input size {declared_size} but this task feeds {fed} inputs; it must "
+            f"take every input size the task feeds: {GLOBAL_POOLING} "
+            "(docs/bring_your_own_encoder.md lists each task's input sizes)")
+
+
+def _declared_size(encoder: nn.Module) -> object:
+    return (getattr(encoder, "input_spec", None) or {}).get("size")
 
 
 def checked_finite(features: np.ndarray, who: str) -> np.ndarray:
