@@ -40,3 +40,19 @@ def test_the_neural_task_imports_no_scikit_learn_until_a_readout_needs_it():
             "import mtneuro.cli.neural, mtneuro.tasks.neural.run\n"
             "print(' '.join(m for m in ('sklearn', 'scipy') if m in sys.modules))\n")
     assert run_fresh(code) == ""
+
+
+def test_the_segmentation_registry_imports_each_zoo_only_to_build_one_of_its_models():
+    """smp (with timm) and MONAI cost seconds each: the registry and config checks need
+    neither, a 3D model only MONAI, a 2D smp model only smp."""
+    code = ("import sys\n"
+            "from mtneuro.models.segmentation import create_segmentation_model as create\n"
+            "import mtneuro.tasks.segmentation.config\n"
+            "seen = lambda: ','.join(m for m in ('segmentation_models_pytorch', 'monai')"
+            " if m in sys.modules) or '-'\n"
+            "out = [seen()]\n"
+            "create('highresnet', n_classes=3)\n"
+            "out.append(seen())\n"
+            "create('unet', n_classes=3)\n"
+            "print(out[0], out[1], seen())\n")
+    assert run_fresh(code) == "- monai segmentation_models_pytorch,monai"

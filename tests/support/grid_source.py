@@ -21,14 +21,16 @@ class GridSource(VolumeSource):
         super().__init__(shape)
 
     def _read(self, channel, z, y, x):
-        zz = np.arange(*z)[:, None, None]
-        yy = np.arange(*y)[None, :, None]
+        # uint8 sums wrap at 256, which is the image's "mod 256" (and, 4 dividing 256, the
+        # labels' "mod 4") without an int64 block: reads are most of a tiny task run
+        zz = np.arange(*z).astype(np.uint8)[:, None, None]
+        yy = np.arange(*y).astype(np.uint8)[None, :, None]
         xx = np.arange(*x)[None, None, :]
         shape = (z[1] - z[0], y[1] - y[0], x[1] - x[0])
         if channel == "image":
-            return np.broadcast_to((zz + yy + xx) % 256, shape).astype(np.uint8)
+            return np.broadcast_to(zz + (yy + xx.astype(np.uint8)), shape).copy()
         if channel == "pixel_labels":
-            return np.broadcast_to((yy + xx) % 4, shape).astype(np.uint8)
+            return np.broadcast_to((yy + xx.astype(np.uint8)) % 4, shape).copy()
         roi = np.zeros(x[1] - x[0], dtype=np.uint8)
         for x0, x1, roi_id in BANDS:
             roi[(xx[0, 0] >= x0) & (xx[0, 0] < x1)] = roi_id

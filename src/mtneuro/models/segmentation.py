@@ -35,7 +35,6 @@ from torch import nn
 
 from mtneuro.errors import ConfigError
 from mtneuro.input_sides import MODEL_INPUT_DEPTHS, MODEL_INPUT_SIDES, InputSide
-from mtneuro.models import segmentation_2d, segmentation_3d
 from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.registry import Registry, check_choice
 from mtneuro.vocab import (  # the zoos, re-exported beside the registry that builds them
@@ -47,6 +46,10 @@ from mtneuro.vocab import (  # the zoos, re-exported beside the registry that bu
 SEGMENTATION_MODELS: Registry[nn.Module] = Registry("segmentation model")
 #: name -> "2d" or "3d" (:data:`mtneuro.vocab.SEGMENTATION_MODEL_DIMS`).
 MODEL_DIMS = SEGMENTATION_MODEL_DIMS
+#: The smp encoder of the 2D zoo models (MTNeuro's ResNet-18).
+DEFAULT_ENCODER = "resnet18"
+#: ``encoder_weights`` value that asks smp for its pretrained ImageNet weights.
+IMAGENET = "imagenet"
 
 
 def _register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
@@ -60,13 +63,18 @@ def _register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., n
     return SEGMENTATION_MODELS.register(name)
 
 
+# The zoos are imported when a model is built, not with the registry: smp (with timm and
+# torchvision) and MONAI take seconds each to import, a 2D run needs only smp, a 3D run only
+# MONAI, and checking a config needs neither.
 def _smp_factory(architecture: str) -> Callable[..., nn.Module]:
     def factory(
         n_classes: int,
-        encoder_name: str = segmentation_2d.DEFAULT_ENCODER,
+        encoder_name: str = DEFAULT_ENCODER,
         encoder_weights: str | Path | None = None,
     ) -> nn.Module:
-        return segmentation_2d.build_smp(
+        from mtneuro.models.segmentation_2d import build_smp
+
+        return build_smp(
             architecture, n_classes, encoder_name=encoder_name, encoder_weights=encoder_weights
         )
 
@@ -110,7 +118,9 @@ def _ssl_unet(
             f"encoder {label!s}: ssl-unet needs a 2D encoder on 1 channel, "
             f"got input spec {input_spec}"
         )
-    return segmentation_2d.EncoderUNet(
+    from mtneuro.models.segmentation_2d import EncoderUNet
+
+    return EncoderUNet(
         module,
         n_classes,
         freeze_encoder=freeze_encoder,
@@ -118,9 +128,29 @@ def _ssl_unet(
     )
 
 
-_register("unet3d")(segmentation_3d.build_unet3d)
-_register("vnet")(segmentation_3d.build_vnet)
-_register("highresnet")(segmentation_3d.build_highresnet)
+@_register("unet3d")
+def _unet3d(n_classes: int, channels: tuple[int, ...] = (32, 64, 128, 256)) -> nn.Module:
+    """MONAI 3D U-Net, ``channels`` per level (MTNeuro's 4 levels from 32 filters; see
+    segmentation_3d.build_unet3d)."""
+    from mtneuro.models.segmentation_3d import build_unet3d
+
+    return build_unet3d(n_classes, channels=channels)
+
+
+@_register("vnet")
+def _vnet(n_classes: int) -> nn.Module:
+    """V-Net light (see segmentation_3d.build_vnet)."""
+    from mtneuro.models.segmentation_3d import build_vnet
+
+    return build_vnet(n_classes)
+
+
+@_register("highresnet")
+def _highresnet(n_classes: int) -> nn.Module:
+    """MONAI HighResNet (see segmentation_3d.build_highresnet)."""
+    from mtneuro.models.segmentation_3d import build_highresnet
+
+    return build_highresnet(n_classes)
 
 
 def list_segmentation_models(dim: str | None = None) -> list[str]:

@@ -27,6 +27,7 @@ from torch import nn
 from mtneuro.errors import ConfigError
 from mtneuro.extras import require
 from mtneuro.models.checkpoint import read_state_dict
+from mtneuro.models.segmentation import DEFAULT_ENCODER, IMAGENET
 from mtneuro.registry import check_choice
 
 smp = require("segmentation_models_pytorch", "seg")
@@ -40,9 +41,6 @@ SMP_ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "pan": smp.PAN,
     "pspnet": smp.PSPNet,
 }
-DEFAULT_ENCODER = "resnet18"
-#: ``encoder_weights`` value that asks smp for its pretrained ImageNet weights.
-IMAGENET = "imagenet"
 
 
 def load_local_encoder_weights(encoder: nn.Module, path: str | Path) -> None:

@@ -64,7 +64,7 @@ class VNetLight(nn.Module):
         return self.out_tr(x)
 
 
-def build_unet3d(n_classes: int, channels: tuple[int, ...] = (32, 64, 128, 256)) -> nn.Module:
+def build_unet3d(n_classes: int, channels: tuple[int, ...]) -> nn.Module:
     """MONAI 3D U-Net on one input channel; ``channels`` per level, stride 2 between levels."""
     return UNet(
         spatial_dims=3,

@@ -33,7 +33,7 @@ from mtneuro.data.spec import REGIONS, segmentation_setting
 from mtneuro.devices import resolve_device, with_run_device
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, model_dim
-from mtneuro.models.segmentation_2d import IMAGENET
+from mtneuro.models.segmentation import IMAGENET
 from mtneuro.stats import (
     confusion_intervals,
     first_seed_intervals,
