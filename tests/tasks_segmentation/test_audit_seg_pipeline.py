@@ -201,6 +201,9 @@ def test_example_tiles_are_spread_evenly_over_a_region():
     # 4 of 5 tiles: positions 0, 4/3, 8/3, 4 round to 0, 1, 3, 4
     assert run_module._example_indices(region, 4).tolist() == [0, 1, 3, 4, 5, 6, 7]
     assert run_module._example_indices(region, 0).tolist() == []
+    # tiles whose shown slice is unscored are passed over, unless a region has no other
+    shown = np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    assert run_module._example_indices(region, 2, shown).tolist() == [0, 3, 5, 7]
 
 
 def test_summary_is_mean_and_sample_std_of_every_score():

@@ -114,8 +114,13 @@ TINY_3D = {"model": "unet3d", "train_z_step": 20, "window": 256, "eval_batch_siz
 def test_a_3d_run_scores_every_test_voxel_once(monkeypatch, depth, blocks, train_blocks):
     monkeypatch.setattr(run_module, "create_segmentation_model", _tiny_net)
     config = task2_config(None, classes=4, depth=depth, **TINY_3D)
-    m = run_module.run_task2(config, source=GridSource(), quiet=True)["metrics"]
-    side = depth or 8
+    out = run_module.run_task2(config, source=GridSource(), quiet=True)
+    m, side = out["metrics"], depth or 8
+    # the last example of a region is its last block whose middle slice (the overlay's) is
+    # scored there: not the end block, which scores only its last slices
+    starts, scored_from = covering_starts(Z_SPLITS["test"], side)
+    last_full = int(starts[scored_from <= side // 2].max())
+    assert out["examples"]["z"].max() == last_full < starts.max()
     assert m["n_test_tiles"] == 3 * blocks and m["window"] == [side, 256, 256]
     assert m["n_train_tiles"] == 3 * train_blocks and m["train_tile_shape"][1] == side
     cm = np.array(m["per_seed"][0]["scores"]["confusion_matrix"])

@@ -100,11 +100,16 @@ def _blocks_record(depth: int, train: Any, test: Any, scored: np.ndarray | None)
             "test_voxels_scored": voxels}
 
 
-def _example_indices(region: np.ndarray, per_region: int) -> np.ndarray:
-    """Evenly spaced test tiles of each region (first, middle, ...)."""
+def _example_indices(region: np.ndarray, per_region: int,
+                     shown_scored: np.ndarray | None = None) -> np.ndarray:
+    """Evenly spaced test tiles of each region (first, middle, ...), among those whose
+    shown slice is scored (``shown_scored``; default all): an overlay of an end block's
+    middle slice would show a prediction the scores took from the block before it."""
     picks = []
     for r in np.unique(region):
         where = np.flatnonzero(region == r)
+        if shown_scored is not None and shown_scored[where].any():
+            where = where[shown_scored[where]]
         take = np.linspace(0, len(where) - 1, num=min(per_region, len(where))).round().astype(int)
         picks.extend(where[np.unique(take)].tolist())
     return np.asarray(picks, dtype=np.int64)
@@ -261,7 +266,9 @@ def run_task2(
             }
         )
         if not examples:
-            pick = _example_indices(test_set.region, config.examples_per_region)
+            # the overlays show a block's middle slice (report.plots_segmentation)
+            pick = _example_indices(test_set.region, config.examples_per_region,
+                                    test_set.scored_from <= depth // 2)
             examples = {
                 "image": test_images[pick, 0],
                 "truth": test_masks[pick].astype(np.uint8),
