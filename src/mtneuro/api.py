@@ -215,7 +215,11 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
             # the cell's own value would silently replace a given one: params={"method":
             # "pca"} ran the encoder method, recorded as asked
             check_params(cell, by="evaluate", origins=_OWNED_FROM, prefix="")
-            runs.append((task, cell, cell_config(task, cell), module))
+            try:
+                config = cell_config(task, cell)
+            except ConfigError as err:  # params go to every task: say whose config refused
+                raise ConfigError(f"{task.name}/{setting}: {err}") from None
+            runs.append((task, cell, config, module))
     _refuse_missing_recordings([config for _, _, config, _ in runs])
     if out is None:
         return Results([task.execute(config, encoder=module) for task, _, config, module in runs])

@@ -32,6 +32,10 @@ PAPER_MODELS_2D: tuple[str, ...] = tuple(n for n, d in SEGMENTATION_MODEL_DIMS.i
                                          if d == "2d" and n != "ssl-unet")
 PAPER_MODELS_3D: tuple[str, ...] = tuple(n for n, d in SEGMENTATION_MODEL_DIMS.items()
                                          if d == "3d")
+#: The smp encoder of the 2D zoo models (MTNeuro's ResNet-18).
+SMP_DEFAULT_ENCODER = "resnet18"
+#: ``encoder_weights`` value that asks smp for its pretrained ImageNet weights.
+IMAGENET = "imagenet"
 #: Methods of neural decoding (:mod:`mtneuro.tasks.neural`).
 NEURAL_METHODS: tuple[str, ...] = ("myow", "byol", "supervised", "pca", "raw")
 #: neural methods with no encoder to train (a training length does not apply)

@@ -119,7 +119,8 @@ def test_a_repeated_seed_or_task_is_refused_not_counted_twice(toy, tmp_path: Pat
 def test_every_tasks_config_is_checked_before_any_runs(toy, tmp_path: Path) -> None:
     # a key toy takes and the neural task does not: toy's cell was recorded, then the
     # neural config failed, and a retry with the fix was refused (the cell existed)
-    with pytest.raises(ConfigError, match=r"^n: unknown key"):
+    # (params go to every task: the message names the one whose config refused)
+    with pytest.raises(ConfigError, match=r"^neural/chewie-1: n: unknown key"):
         mtneuro.evaluate(MeanBrightness(), tasks=["toy/easy", "neural/chewie-1"],
                          params={"n": 40}, out=tmp_path / "o")
     assert not (tmp_path / "o").exists()

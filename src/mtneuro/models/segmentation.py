@@ -41,15 +41,12 @@ from mtneuro.vocab import (  # the zoos, re-exported beside the registry that bu
     PAPER_MODELS_2D,
     PAPER_MODELS_3D,  # noqa: F401
     SEGMENTATION_MODEL_DIMS,
+    SMP_DEFAULT_ENCODER,
 )
 
 SEGMENTATION_MODELS: Registry[nn.Module] = Registry("segmentation model")
 #: name -> "2d" or "3d" (:data:`mtneuro.vocab.SEGMENTATION_MODEL_DIMS`).
 MODEL_DIMS = SEGMENTATION_MODEL_DIMS
-#: The smp encoder of the 2D zoo models (MTNeuro's ResNet-18).
-DEFAULT_ENCODER = "resnet18"
-#: ``encoder_weights`` value that asks smp for its pretrained ImageNet weights.
-IMAGENET = "imagenet"
 
 
 def _register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
@@ -69,7 +66,7 @@ def _register(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., n
 def _smp_factory(architecture: str) -> Callable[..., nn.Module]:
     def factory(
         n_classes: int,
-        encoder_name: str = DEFAULT_ENCODER,
+        encoder_name: str = SMP_DEFAULT_ENCODER,
         encoder_weights: str | Path | None = None,
     ) -> nn.Module:
         from mtneuro.models.segmentation_2d import build_smp

@@ -27,8 +27,9 @@ from torch import nn
 from mtneuro.errors import ConfigError
 from mtneuro.extras import require
 from mtneuro.models.checkpoint import read_state_dict
-from mtneuro.models.segmentation import DEFAULT_ENCODER, IMAGENET
 from mtneuro.registry import check_choice
+from mtneuro.vocab import IMAGENET
+from mtneuro.vocab import SMP_DEFAULT_ENCODER as DEFAULT_ENCODER
 
 smp = require("segmentation_models_pytorch", "seg")
 

@@ -33,7 +33,6 @@ from mtneuro.data.spec import REGIONS, segmentation_setting
 from mtneuro.devices import resolve_device, with_run_device
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, model_dim
-from mtneuro.models.segmentation import IMAGENET
 from mtneuro.stats import (
     confusion_intervals,
     first_seed_intervals,
@@ -49,6 +48,7 @@ from mtneuro.tasks.segmentation.inference import evaluate_tiles
 from mtneuro.tasks.segmentation.metrics import per_image_confusion, per_image_iou_scores
 from mtneuro.tasks.segmentation.resume_seeds import SEEDS_KEY, check_resume_seeds, seed_checkpoint
 from mtneuro.tasks.segmentation.train import train_segmentation
+from mtneuro.vocab import IMAGENET
 
 
 def _summary(per_seed: list[dict], class_names: tuple[str, ...]) -> dict[str, Any]:
