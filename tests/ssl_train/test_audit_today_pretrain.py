@@ -25,11 +25,18 @@ from mtneuro.tasks.pretrain.config import (
 @pytest.mark.parametrize(("values", "pool"), [
     ({"method": "myow", "batch_size": 12}, 12),  # MYOW's pool defaults to the batch
     ({"method": "byol", "batch_size": 12}, 0),  # BYOL mines nothing
+    ({"method": "byol", "batch_size": 12, "pool_size": 6}, 0),  # nor embeds a pool to mine
     ({"method": "myow", "batch_size": 12, "pool_size": 0}, 0),  # 0: mine within the batch
     ({"method": "myow", "batch_size": 12, "pool_size": 6}, 6),
 ])
 def test_the_pool_size_resolves_from_method_and_batch(values: dict, pool: int) -> None:
     assert pool_size_of(make_config("quick", values)) == pool
+
+
+def test_a_byol_pool_size_is_named_unused_and_asks_no_split() -> None:
+    config = make_config("quick", {"method": "byol", "batch_size": 12, "pool_size": 6})
+    assert "pool_size" in settings_not_used(config)
+    check_processes(config, 4)  # no pool: nothing to divide among processes
 
 
 def test_two_processes_refuse_an_odd_batch_one_process_does_not() -> None:

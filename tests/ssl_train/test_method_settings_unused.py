@@ -12,9 +12,9 @@ from mtneuro.cli.main import main
 from mtneuro.errors import ConfigError
 from mtneuro.tasks.pretrain.config import PretrainConfig, make_config, settings_not_used
 
-#: What BYOL leaves unread: the mined branch's heads, the mining and its loss term.
+#: What BYOL leaves unread: the mined branch's heads, the mining, its loss term and pool.
 BYOL_UNUSED = ("mined_projector_hidden", "mined_out", "k", "mine_space", "loss_mix",
-               "mined_weight", "mined_rampup_epochs", "mining_view")
+               "mined_weight", "mined_rampup_epochs", "mining_view", "pool_size")
 LISTED = "(metrics.json lists them in settings_not_used)"
 
 
@@ -58,14 +58,17 @@ def test_the_lists_match_what_the_run_passes_to_each_method() -> None:
     # overrides for BYOL
     assert run.MYOW_METHOD_ARGS is config_module.MYOW_METHOD_ARGS
     assert set(config_module.MYOW_ONLY) == {*run.MYOW_METHOD_ARGS, "mined_weight",
-                                            "mined_rampup_epochs", "mining_view"}
+                                            "mined_rampup_epochs", "mining_view", "pool_size"}
+    byol = make_config("quick", {"method": "byol", "pool_size": 4, "mined_weight": 0.5})
+    assert (run.train_settings(byol).pool_size, run.train_settings(byol).mined_weight) == (0, 0)
     assert config_module.CASCADED_ONLY == tuple(k for k in CASCADED_ONLY if k in fields)
 
 
 def test_byol_names_a_given_myow_setting_and_not_the_presets(tmp_path, capsys, monkeypatch):
-    given = ["--method", "byol", "--config", _config_file(tmp_path, "mined_weight: 0.5\n")]
+    given = ["--method", "byol", "--config",
+             _config_file(tmp_path, "mined_weight: 0.5\npool_size: 4\n")]
     assert _warnings_of(["--quick", *given], tmp_path, capsys, monkeypatch) == [
-        f"warning: mined_weight not used: method byol does no MYOW mining {LISTED}"]
+        f"warning: mined_weight, pool_size not used: method byol does no MYOW mining {LISTED}"]
     # the presets' MYOW values (the default's mining_view "third" too) are not "given"
     for preset in (["--quick"], []):
         assert _warnings_of([*preset, "--method", "byol"], tmp_path, capsys, monkeypatch) == []

@@ -161,10 +161,11 @@ def make_config(
 
 
 def pool_size_of(config: PretrainConfig) -> int:
-    """``pool_size`` resolved: given, else the batch size for MYOW and 0 (none) for BYOL."""
-    if config.pool_size is not None:
-        return config.pool_size
-    return 0 if config.method == "byol" else config.batch_size
+    """``pool_size`` resolved: 0 (none) for BYOL, which mines nothing; for MYOW the one
+    given, else the batch size."""
+    if config.method == "byol":
+        return 0
+    return config.pool_size if config.pool_size is not None else config.batch_size
 
 
 def check_processes(config: PretrainConfig, processes: int) -> None:
@@ -183,9 +184,11 @@ def check_processes(config: PretrainConfig, processes: int) -> None:
 #: The settings ``run.build_method`` passes to MYOW (and MYOW-merged) alone: the mined
 #: branch's heads and the mining.
 MYOW_METHOD_ARGS = ("mined_projector_hidden", "mined_out", "k", "mine_space", "loss_mix")
-#: Settings only MYOW and MYOW-merged read: those, and the mined loss term
-#: (``run.train_settings`` zeroes the weight and views from ``a`` for BYOL).
-MYOW_ONLY = (*MYOW_METHOD_ARGS, "mined_weight", "mined_rampup_epochs", "mining_view")
+#: Settings only MYOW and MYOW-merged read: those, the mined loss term and the candidate
+#: pool (``run.train_settings`` zeroes the weight, views from ``a`` and draws no pool for
+#: BYOL: each step would embed a pool batch it never mines in).
+MYOW_ONLY = (*MYOW_METHOD_ARGS, "mined_weight", "mined_rampup_epochs", "mining_view",
+             "pool_size")
 #: The settings of ``mtneuro.ssl.myow.CASCADED_ONLY`` (the second projector's sizes), which
 #: MYOW-merged has no use for; named here, as this module must not import torch.
 CASCADED_ONLY = ("mined_projector_hidden", "mined_out")
