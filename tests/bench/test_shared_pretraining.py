@@ -158,6 +158,23 @@ def test_the_key_changes_with_what_decides_the_weights_and_only_with_that(config
     assert set(NO_EFFECT_ON_WEIGHTS) <= set(RESUMABLE_CHANGES)
 
 
+def test_the_key_changes_when_the_package_source_does(config, images, tmp_path, monkeypatch):
+    # an editable install keeps its version number while its code changes
+    import mtneuro
+    import mtneuro.tasks.pretrain.shared as shared
+
+    copy = tmp_path / "mtneuro"
+    shutil.copytree(Path(mtneuro.__file__).parent, copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(mtneuro, "__file__", str(copy / "__init__.py"))
+    shared._package_source_digest.cache_clear()
+    key = pretraining_key(config, images)
+    (copy / "ssl" / "losses.py").write_text((copy / "ssl" / "losses.py").read_text() + "#\n")
+    shared._package_source_digest.cache_clear()
+    assert pretraining_key(config, images) != key
+    shared._package_source_digest.cache_clear()
+
+
 def test_a_run_of_another_pretraining_trains_one_of_the_same_loads(tmp_path, monkeypatch,
                                                                    config, images, kept):
     _store_with(kept, tmp_path)

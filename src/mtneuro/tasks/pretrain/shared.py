@@ -8,8 +8,9 @@ it to the next run with the same :func:`pretraining_key` instead of training it 
 The key covers everything that decides the trained weights: every setting but those that
 only change logging, checkpoints, speed or memory (:data:`NO_EFFECT_ON_WEIGHTS`), the
 images' dtype, shape and bytes, the torch CPU thread count (CPU float sums depend on it),
-the device (type and model, CPU kernel level), the default dtype and the torch and mtneuro
-versions. A kept encoder is therefore the one this run would train (bit-identical on
+the device (type and model, CPU kernel level), the default dtype, the torch and mtneuro
+versions and mtneuro's own source files (an editable install keeps its version as its code
+changes). A kept encoder is therefore the one this run would train (bit-identical on
 CPU). The file also keeps the global random states training left (training seeds them),
 restored on reuse so that code after the encoder draws what it would have drawn.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import json
 import os
 import warnings
@@ -124,9 +126,27 @@ def pretraining_key(config: PretrainConfig, images: torch.Tensor) -> str:
         "default_dtype": str(torch.get_default_dtype()),
         "torch": torch.__version__,
         "mtneuro": mtneuro.__version__,
+        "mtneuro_source": _package_source_digest(),
     }
     text = json.dumps(facts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _package_source_digest() -> str:
+    """SHA-256 of the package's own source files: an editable install keeps its version
+    number while its code changes, and a bench resumed after an edit must not be handed an
+    encoder the old code trained. Read once per process (about 200 small files)."""
+    import hashlib
+
+    import mtneuro
+
+    root = Path(mtneuro.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _load(path: Path, key: str) -> tuple[nn.Module, dict[str, Any]]:
