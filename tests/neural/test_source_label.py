@@ -73,3 +73,27 @@ def test_the_report_names_sleep_blocks_as_what_its_intervals_resample(user_run):
     page = build_report(user_run)["html"].read_text()
     assert ("a bootstrap 95% interval over the test samples (tiles, images, trials, or blocks "
             "of sleep bins) of the first seed") in page
+
+
+def test_the_card_compares_with_reference_runs_only_a_catalogued_recording(packaged_data,
+                                                                           tmp_path,
+                                                                           monkeypatch):
+    """By name or by its file's place, not by how a user's file is named: a user's
+    chewie-1.npz gets no Chewie reference lines, a reach file named mouse_* no sleep ones
+    (whose split, 'block', a reach recording refuses)."""
+    from mtneuro.data.neural import catalogued_name, recording_paths
+    from mtneuro.tasks.neural.config import NeuralConfig
+    from mtneuro.tasks.protocol import neural_card
+
+    (path,) = recording_paths("chewie-1", packaged_data)
+    monkeypatch.chdir(tmp_path)
+    for name in ("chewie-1.npz", "mouse_reach.npz"):
+        (tmp_path / name).write_bytes(path.read_bytes())
+    assert [catalogued_name(s) for s in ("chewie-1", str(path), "chewie-1.npz")] == [
+        "chewie-1", "chewie-1", None]
+    for data in ("chewie-1.npz", "mouse_reach.npz", str(tmp_path / "chewie-1.npz")):
+        card = neural_card(NeuralConfig(data=data, method="myow"))
+        assert card["deviations"] == [f"recording {data}: no reference run"], data
+    for data in ("chewie-1", str(path)):
+        card = neural_card(NeuralConfig(data=data, method="myow"))
+        assert f"recording {data}: no reference run" not in card["deviations"], data

@@ -129,3 +129,16 @@ def test_published_per_seed_values_are_summarised_with_the_sample_std():
     assert single.metrics["accuracy"].format() == "0.500"
     assert row.label == "reference code" and row.run_here is False
     assert parse_published(_document({"accuracy": {"mean": 0.5}}, run_here=True))[0].run_here
+
+
+def test_a_users_file_named_like_a_catalogued_recording_gets_none_of_its_rows():
+    # its setting is the file's name: a user's chewie-1.npz is not Chewie day 1
+    def record(catalogued: bool) -> dict:
+        out = _record("neural", "raw", 0, {"accuracy": 0.5}, setting="chewie-1")
+        out["source"] = {"source": "chewie-1", "catalogued": catalogued}
+        return out
+
+    (real,) = build_tables([record(True)])
+    assert [r.kind for r in real.rows if r.kind != OURS]  # the reference-code rows
+    (own,) = build_tables([record(False)])
+    assert [r.kind for r in own.rows] == [OURS]

@@ -285,6 +285,17 @@ def recording_kind(spec: str | Path) -> Kind | None:
     return _KIND_OF_SUFFIX.get(Path(relative).suffix)
 
 
+def catalogued_name(spec: str | Path) -> str | None:
+    """The catalogue's name of the recording ``spec`` names: itself if a catalogued name,
+    else that of the recording whose file sits at the path's place (:func:`catalogued_place`;
+    no file is read, so loading it still checks its SHA-256); ``None`` for a user's file,
+    however it is named."""
+    if str(spec) in RECORDINGS:
+        return str(spec)
+    place = catalogued_place(Path(spec).expanduser())
+    return next((name for name, files in RECORDINGS.items() if place in files), None)
+
+
 def detect_kind(path: str | Path) -> Kind:
     """``"reach"`` for a ``.npz`` of firing rates, ``"sleep"`` for a rodent ``.npy`` or folder."""
     path = Path(path)

@@ -366,7 +366,7 @@ def build_tables(records: list[dict[str, Any]], *, published: bool = True) -> li
     for task, setting in sorted(by_setting, key=order):
         members = by_setting[(task, setting)]
         rows = _ours(members)
-        if published:
+        if published and not _own_files(members):
             subvolumes = setting in SUBVOLUME_SETTINGS and task in ("task1", "task3")
             rows += [Row(p.label, p.method_title, p.data, dict(p.metrics), run_here=p.run_here,
                          note="; ".join(n for n in (p.note, SUBVOLUME_NOTE if subvolumes else "") if n))
@@ -377,6 +377,13 @@ def build_tables(records: list[dict[str, Any]], *, published: bool = True) -> li
         figures = [(r["cell"]["id"], f"{r['_dir']}/{f}") for r in members for f in r.get("figures", [])]
         tables.append(LeaderboardTable(task, setting, metrics, rows, figures))
     return tables
+
+
+def _own_files(members: list[dict[str, Any]]) -> bool:
+    """A run of a user's own recording file (``source.catalogued`` false), whose setting is
+    its file's name: one named like a catalogued recording gets none of that one's rows."""
+    return any(isinstance(r.get("source"), dict) and r["source"].get("catalogued") is False
+               for r in members)
 
 
 def failed_cells(records: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -53,12 +53,13 @@ _ZSCORE = {"reach": "train_monkey.py:83,94,118", "sleep": "train_mouse.py:83,94,
 
 
 def _recording_kind(data: str) -> str | None:
-    text = str(data)
-    if text.startswith(("chewie", "mihi")):
-        return "reach"
-    if text.startswith(("mouse", "rat")):
-        return "sleep"
-    return None
+    """The kind of the catalogued recording ``data`` names (by name or by its file's place),
+    whose reference runs the card compares with; ``None`` for a user's file, whatever its
+    name (a user's ``chewie-1.npz`` is no Chewie recording, ``mouse_reach.npz`` no sleep one)."""
+    from mtneuro.data.neural import catalogued_name, recording_kind
+
+    name = catalogued_name(data)
+    return None if name is None else recording_kind(name)
 
 
 #: NeuralConfig fields the neural card states on its own lines, or that choose the run
