@@ -341,13 +341,31 @@ def test_a_source_with_fewer_images_than_a_batch_names_the_source_and_the_fix(tm
     path = tmp_path / "v.npy"
     np.save(path, np.random.default_rng(0).integers(0, 256, (3, 64, 128), dtype=np.uint8))
     code, out = run_cli(["pretrain", "--source", "volume", "--source-param", f"path={path}",
-                         "--source-param", "tile=64", "--quick", "--out",
-                         str(tmp_path / "run")], capsys)
-    assert code == 2 and out.err.strip() == (
-        f"error: batch_size: source volume (path={path}, tile=64) gave 6 training images, "
+                         "--source-param", "tile=64", "--source-param", "z_step=1", "--quick",
+                         "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and out.err.strip().splitlines()[-1] == (
+        f"error: batch_size: source volume (path={path}, tile=64, z_step=1) gave 6 training "
+        "images, "
         "fewer than one batch of 16; pass --batch-size 6 or less (batch_size in a config) or "
         "a smaller tile (--source-param tile=N: more tiles per slice)")
     assert not (tmp_path / "run").exists()
+
+
+def test_quick_thins_a_volume_file_unless_its_z_step_is_given(tmp_path, capsys):
+    # every tile of every slice made "--quick" on a 200-slice volume an 85-minute run
+    import numpy as np
+
+    path = tmp_path / "v.npy"
+    np.save(path, np.random.default_rng(0).integers(0, 256, (40, 64, 64), dtype=np.uint8))
+    base = ["pretrain", "--source", "volume", "--source-param", f"path={path}",
+            "--source-param", "tile=64", "--quick", "--out", str(tmp_path / "run")]
+    code, out = run_cli(base, capsys)  # slices 0, 16, 32: 3 tiles
+    assert code == 2 and "(z_step=16; --source-param z_step=N to choose)" in out.err
+    assert "z_step=16) gave 3 training images" in out.err
+    code, out = run_cli([*base, "--source-param", "z_step=4"], capsys)
+    assert code == 2 and "z_step=4) gave 10 training images" in out.err
+    assert make_config("quick", {"source": "phantom"}).source_params == {}
+    assert make_config("default", {"source": "volume"}).source_params == {}
 
 
 def test_a_source_of_one_image_is_not_told_to_use_a_batch_of_two(tmp_path, capsys):

@@ -33,7 +33,8 @@ from mtneuro.vocab import LABELLED_IMAGE_SOURCES
               help="Replace the run OUT already holds (its checkpoint, log, encoder and metrics).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML file of PretrainConfig keys (flags override it).")
-@click.option("--quick", is_flag=True, help="Tiny preset: under a minute on 2 CPU cores.")
+@click.option("--quick", is_flag=True, help="Tiny preset: under a minute on 2 CPU cores "
+              "(phantom; a volume file is thinned to one slice in 16 unless its z_step is given).")
 @click.option("--seed", type=click.IntRange(min=0),
               help="Seed of weights, data order and views  [default: 0]")
 @click.option("--device", help="cpu, cuda, cuda:N or auto  [default: cpu]")
@@ -86,6 +87,11 @@ def pretrain(
     }
     preset = "quick" if quick else "default"
     config = make_config(preset, overrides, config_file)
+    if quick and config.source == "volume":  # it decides the run's length: say what it is
+        step = int(config.source_params["z_step"])
+        which = "every slice" if step == 1 else f"one slice in {step}"
+        click.echo(f"--quick: tiles of {which} of the volume (z_step={step}; "
+                   "--source-param z_step=N to choose)", err=True)
     if probe and config.source not in LABELLED_IMAGE_SOURCES:
         raise ConfigError("--probe: only for labelled image sources "
                           f"({', '.join(LABELLED_IMAGE_SOURCES)}), got source {config.source!r}")
