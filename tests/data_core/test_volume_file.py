@@ -131,7 +131,8 @@ def test_the_pretrain_command_trains_on_a_volume_file(tmp_path: Path,
     np.save(tmp_path / "v.npy", _volume((4, 64, 64)))
     code, err = _invoke(["pretrain", "--source", "volume", "--source-param",
                          f"path={tmp_path / 'v.npy'}", "--source-param", "tile=32", "--quick",
-                         "--quiet", "--epochs", "1", "--out", str(tmp_path / "run")], capsys)
+                         "--source-param", "z_step=1", "--quiet", "--epochs", "1", "--out",
+                         str(tmp_path / "run")], capsys)
     assert code == 0, err
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert record["source"]["tiles"] == 16 and (tmp_path / "run" / "encoder.pt").is_file()
@@ -271,7 +272,8 @@ def test_the_pretrain_command_refuses_an_infinite_window_instead_of_black_tiles(
     array[1, 3, 3] = np.inf
     np.save(tmp_path / "v.npy", array)
     base = ["pretrain", "--source", "volume", "--source-param", f"path={tmp_path / 'v.npy'}",
-            "--source-param", "tile=8", "--quick", "--quiet", "--epochs", "1"]
+            "--source-param", "tile=8", "--source-param", "z_step=1", "--quick", "--quiet",
+            "--epochs", "1"]
     code, err = _invoke([*base, "--source-param", "window=-1:inf", "--out",
                          str(tmp_path / "a")], capsys)
     assert (code, err) == (2, ("error: window: expected finite LOW:HIGH (e.g. 0:4095), got "

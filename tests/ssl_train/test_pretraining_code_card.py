@@ -46,3 +46,27 @@ def test_myow_merged_is_not_carded_for_head_sizes_it_does_not_build() -> None:
     cascaded = pretraining_deviations(TASK1.make_config("quick", {"method": "myow"}))
     assert not [d for d in merged if "mined_out" in d or "mined_projector_hidden" in d]
     assert [d for d in cascaded if d.startswith("pre-training mined_out 64")]
+
+
+def test_a_given_pretrain_checkpoint_names_what_it_was_trained_on(tmp_path) -> None:
+    """Own-data walkthrough: a MYOW encoder pre-trained on a user's volume file sat as "myow"
+    beside the published MYOW row, its card saying only that it was loaded."""
+    import numpy as np
+
+    from mtneuro.cli.main import main
+
+    volume = tmp_path / "v.npy"
+    np.save(volume, np.random.default_rng(0).integers(0, 256, (17, 64, 128), dtype=np.uint8))
+    out = tmp_path / "pt"
+    main(["pretrain", "--quick", "--source", "volume", "--source-param", f"path={volume}",
+          "--source-param", "tile=64", "--epochs", "1", "--batch-size", "4", "--quiet",
+          "--out", str(out)])
+    encoder = str(out / "encoder.pt")
+    config = TASK1.make_config("quick", {"method": "myow", "encoder": encoder})
+    assert pretraining_deviations(config) == [
+        f"encoder loaded from {encoder} (pre-trained with myow for 1 epochs on source volume "
+        f"(path={volume}, tile=64, z_step=16), 4 images): its pre-training is not checked here"]
+    # a module:callable, or a file without that record: as before
+    other = TASK1.make_config("quick", {"method": "myow", "encoder": "pkg:build"})
+    assert pretraining_deviations(other) == [
+        "encoder loaded from pkg:build: its pre-training is not checked here"]

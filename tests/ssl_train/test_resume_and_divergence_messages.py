@@ -35,7 +35,8 @@ def test_a_resume_refused_for_its_source_parameters_ends_with_what_to_do(tmp_pat
         np.save(tmp_path / name, volume)
     shutil.copy(tmp_path / "a.npy", tmp_path / "a_copy.npy")
     config = make_config("quick", {**TINY, "out_dir": str(tmp_path / "run"),
-                                   "source_params": {"path": str(tmp_path / "a.npy")}})
+                                   "source_params": {"path": str(tmp_path / "a.npy"),
+                                                     "z_step": 1}})
     run_pretrain(config)
     where = f"cannot resume {tmp_path / 'run' / 'checkpoint.pt'}"
     with pytest.raises(ConfigError) as epochs:
@@ -44,13 +45,14 @@ def test_a_resume_refused_for_its_source_parameters_ends_with_what_to_do(tmp_pat
     with pytest.raises(ConfigError) as source:
         run_pretrain(_source(config, tmp_path / "b.npy"))
     assert str(source.value) == (f"{where}: source_params was {{'path': "
-                                 f"'{tmp_path / 'a.npy'}'}}, now {{'path': "
-                                 f"'{tmp_path / 'b.npy'}'}}{HINT}")
+                                 f"'{tmp_path / 'a.npy'}', 'z_step': 1}}, now {{'path': "
+                                 f"'{tmp_path / 'b.npy'}', 'z_step': 1}}{HINT}")
     run_pretrain(_source(config, tmp_path / "a_copy.npy"))  # the same images: it resumes
 
 
 def _source(config: PretrainConfig, path: Path) -> PretrainConfig:
-    return dataclasses.replace(config, source_params={"path": str(path)}, resume=True)
+    return dataclasses.replace(config, source_params={"path": str(path), "z_step": 1},
+                               resume=True)
 
 
 class JumpingLoss(nn.Module):

@@ -87,11 +87,6 @@ def pretrain(
     }
     preset = "quick" if quick else "default"
     config = make_config(preset, overrides, config_file)
-    if quick and config.source == "volume":  # it decides the run's length: say what it is
-        step = int(config.source_params["z_step"])
-        which = "every slice" if step == 1 else f"one slice in {step}"
-        click.echo(f"--quick: tiles of {which} of the volume (z_step={step}; "
-                   "--source-param z_step=N to choose)", err=True)
     if probe and config.source not in LABELLED_IMAGE_SOURCES:
         raise ConfigError("--probe: only for labelled image sources "
                           f"({', '.join(LABELLED_IMAGE_SOURCES)}), got source {config.source!r}")
@@ -104,6 +99,11 @@ def pretrain(
         by_method = method_settings_not_used(config)
         _warn_given(config, [k for k in given if k not in by_method],
                     [k for k in given if k in by_method])
+    if quick and config.source == "volume" and not config.quiet:  # it sets the run's length
+        step = int(config.source_params["z_step"])
+        which = "every slice" if step == 1 else f"one slice in {step}"
+        click.echo(f"--quick: tiles of {which} of the volume (z_step={step}; "
+                   "--source-param z_step=N to choose)", err=True)
     config = with_run_device(config)  # the record names the device that ran ("auto" resolved)
     start = time.perf_counter()
     with run_folder(config.out_dir, "pretrain", resume=config.resume, overwrite=overwrite):

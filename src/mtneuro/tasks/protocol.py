@@ -22,6 +22,7 @@ Each task builds its card next to its protocol definition
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from mtneuro.tasks.pretrain.config import CASCADED_ONLY
@@ -175,6 +176,30 @@ MYOW_CODE = (
 )
 
 
+def _pretrained_on(spec: Any) -> str:
+    """`` (pre-trained with M on SOURCE ...)`` as a ``mtneuro pretrain`` checkpoint's meta
+    records it, so a row of an encoder trained on a user's own volume says so; ``""`` for
+    anything else (a module:callable, a file without that record or not readable)."""
+    from mtneuro.errors import MtneuroError
+    from mtneuro.models.checkpoint import read_checkpoint
+
+    if not isinstance(spec, str) or not Path(spec).is_file():
+        return ""
+    try:
+        meta = read_checkpoint(spec)["meta"]
+    except MtneuroError:
+        return ""  # resolving the encoder says why, in one line
+    if not isinstance(meta, dict) or not isinstance(meta.get("source"), str):
+        return ""
+    params = meta.get("source_params") or {}
+    where = ", ".join([*(f"{k}={v}" for k, v in sorted(params.items())),
+                       *(f"{k} {meta[k]}" for k in ("setting", "z_step") if k in meta)])
+    images = meta.get("training_images")
+    return (f" (pre-trained with {meta.get('method', '?')} for {meta.get('epochs', '?')} "
+            f"epochs on source {meta['source']}{f' ({where})' if where else ''}"
+            f"{f', {images} images' if isinstance(images, int) else ''})")
+
+
 def pretraining_deviations(config: Any) -> list[str]:
     """How the SSL pre-training of a task-1 / task-3 config departs from ``task1_ssl.py``'s
     (:data:`PRETRAIN_CODE` and :data:`MYOW_CODE`, then its nested ``pretrain`` config
@@ -182,7 +207,8 @@ def pretraining_deviations(config: Any) -> list[str]:
     if config.method not in SSL_METHODS:
         return []
     if config.encoder is not None:
-        return [f"encoder loaded from {config.encoder}: its pre-training is not checked here"]
+        return [f"encoder loaded from {config.encoder}{_pretrained_on(config.encoder)}: its "
+                "pre-training is not checked here"]
     pretrain = config.pretrain
     if pretrain is None:  # nothing is pre-trained (e.g. 3D: the run asks for an encoder)
         return []

@@ -304,7 +304,12 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
     encoder_path = Path(config.out_dir) / "encoder.pt"
     if result["is_main"]:
         meta = {"method": config.method, "epochs": result["epochs"], "steps": result["steps"],
-                "seed": config.seed, "source": config.source, "final_loss": result["final_loss"]}
+                "seed": config.seed, "source": config.source, "final_loss": result["final_loss"],
+                # what it trained on, for the cards of the runs that load it
+                "source_params": dict(config.source_params),
+                **({} if config.source in VISION_SOURCES
+                   else {"setting": config.setting, "z_step": config.z_step}),
+                "training_images": int(images.shape[0])}
         save_encoder(encoder_path, trained.encoder, name=trained.name, kwargs=trained.kwargs,
                      input_spec=trained.input_spec, meta=meta)
     return {**result, "encoder": str(encoder_path), "source": provenance}
