@@ -62,9 +62,10 @@ def check_cells(cells: Iterable[Cell]) -> None:
     (:func:`check_params`), before anything runs (errors name the cell)."""
     for cell in cells:
         task = get_task(cell.task)
-        if task.settings and cell.setting not in task.settings:
-            raise ConfigError(f"cell {cell.id}: unknown {cell.task} setting {cell.setting!r}; "
-                              f"valid: {', '.join(task.settings)}")
+        try:
+            task.check_setting(cell.setting)
+        except ConfigError as err:
+            raise ConfigError(f"cell {cell.id}: {err}") from None
         check_params(cell)
 
 

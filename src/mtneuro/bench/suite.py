@@ -224,9 +224,10 @@ def check_grid(suite: Suite, *, origin: str = "suite") -> None:
                 raise ConfigError(f"{key}.task: "
                                   + unknown_name_message("task", entry.task, task_names()))
             task = get_task(entry.task)
-            if task.settings and entry.setting not in task.settings:
-                raise ConfigError(f"{key}.setting: " + unknown_name_message(
-                    f"{entry.task} setting", entry.setting, list(task.settings)))
+            try:
+                task.check_setting(entry.setting)
+            except ConfigError as err:
+                raise ConfigError(f"{key}.setting: {err}") from None
             _check_entry_params(suite, entry, task, key)
         except ConfigError as err:
             raise ConfigError(f"{origin}: {err}") from None

@@ -165,6 +165,10 @@ class Task:
         encoder_inputs: ``encoder_inputs(config) -> [(C, [Z,] H, W)]``, the input shapes the
             task feeds a user encoder under ``config`` (``mtneuro bench`` runs one batch of
             zeros of each before any cell); ``None``: the encoder's own ``input_spec`` size.
+        own_setting: ``own_setting(setting) -> setting`` for a setting outside ``settings``
+            that names data of the user's (the neural task: a recording file's path),
+            raising :class:`~mtneuro.errors.ConfigError` if it is none; ``None``: only
+            ``settings``.
     """
 
     name: str
@@ -186,6 +190,7 @@ class Task:
     resumable: bool = False
     seed_metrics: Any = None
     encoder_inputs: Any = None
+    own_setting: Any = None
 
     def __post_init__(self) -> None:
         if self.encoder is not None:
@@ -206,10 +211,13 @@ class Task:
                          what=self.name)
 
     def check_setting(self, setting: str) -> str:
-        """``setting`` if the task has it (any, for a task without settings); else ConfigError."""
-        if not self.settings:
+        """``setting`` if the task has it (any, for a task without settings) or takes it as
+        data of the user's (``own_setting``); else ConfigError."""
+        if not self.settings or setting in self.settings:
             return setting
-        return check_choice(f"{self.name} setting", setting, self.settings)
+        if self.own_setting is None:
+            return check_choice(f"{self.name} setting", setting, self.settings)
+        return resolve(self.own_setting, f"task {self.name} own_setting")(setting)
 
     def cell_config(self, setting: str, method: str, seed: int, *, preset: str | None = None,
                     values: Mapping[str, Any] | None = None) -> Any:

@@ -17,9 +17,11 @@ A catalogued recording that is not downloaded here raises
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mtneuro.data.neural import RECORDINGS, is_binned
+from mtneuro.errors import ConfigError
 from mtneuro.tasks.api import Result, RunSkipped, Task
 from mtneuro.tasks.neural.config import QUICK_STEPS
 from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS, NEURAL_UNTRAINED_METHODS, TASK_TITLES
@@ -85,6 +87,26 @@ def missing_recording(config: Any) -> str | None:
     return None
 
 
+def own_recording(setting: str) -> str:
+    """``setting`` if it is the path of a recording file of the user's (a reach ``.npz``, a
+    rodent ``.npy`` pair or its folder), which the task reads as it reads a catalogued one;
+    else a :class:`~mtneuro.errors.ConfigError` naming the catalogued settings too."""
+    from mtneuro.data.neural import locate_recording
+    from mtneuro.errors import DataError
+    from mtneuro.registry import unknown_name_message
+
+    try:
+        locate_recording(setting)
+    except DataError as err:
+        path = Path(setting).expanduser()
+        # a name, not a path: the catalogue's names (and near misses) say it all
+        why = f" ({err})" if path.exists() or path.suffix or len(path.parts) > 1 else ""
+        names = unknown_name_message("neural setting", setting, list(NEURAL.settings))
+        raise ConfigError(f"{names}; or the path of a recording file of yours (a reach .npz, "
+                          f"a rodent .npy pair){why}") from None
+    return setting
+
+
 def run(config: Any, *, encoder: Any = None) -> Result:
     """One recording, one seed (:func:`~mtneuro.tasks.neural.run.fit_neural`); with
     ``encoder``, the readout of its frozen features.
@@ -120,4 +142,5 @@ NEURAL = Task(
     encoder_method=ENCODER_METHOD,
     volume=False,
     seed_metrics=seed_metrics,
+    own_setting=own_recording,
 )
