@@ -153,6 +153,11 @@ VOLUME_SOURCES = "valid: phantom, slice, bossdb, cache"
      f"error: unknown source 'phantm' (did you mean 'phantom'?); {VOLUME_SOURCES}"),
     (["task3", "--method", "byol", "--quick", "--source", "digitz"],
      f"error: unknown source 'digitz'; {VOLUME_SOURCES}"),  # not pretrain.source's list
+    # a pre-training source named to a task: why it cannot be read there, and what to do
+    (["task1", "--method", "pca", "--quick", "--source", "volume"],
+     "error: source 'volume': only `mtneuro pretrain` reads it (it has no brain regions or "
+     "microstructure labels); the tasks read the MTNeuro volume from phantom, slice, bossdb, "
+     "cache (pre-train on your data, then pass the encoder: --encoder OUT/encoder.pt)"),
     (["pretrain", "--quick", "--source", "digitz"],
      "error: source: expected one of phantom, slice, bossdb, cache, digits, cifar10, cifar100, "
      "folder, volume, got 'digitz'"),  # pre-training alone reads image datasets

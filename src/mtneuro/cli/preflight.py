@@ -39,6 +39,11 @@ def check_source_params(source: str, params: Mapping[str, Any], *,
     from mtneuro.registry import check_choice
     from mtneuro.vocab import VISION_SOURCES
 
+    if not vision and source in VISION_SOURCES:  # a pre-training source named to a task
+        raise ConfigError(f"source {source!r}: only `mtneuro pretrain` reads it (it has no "
+                          "brain regions or microstructure labels); the tasks read the MTNeuro "
+                          f"volume from {', '.join(SOURCE_NAMES)} (pre-train on your data, "
+                          "then pass the encoder: --encoder OUT/encoder.pt)")
     check_choice("source", source, (*SOURCE_NAMES, *(VISION_SOURCES if vision else ())))
     if source not in VISION_SOURCES:
         source_params(source, params)  # unknown, missing, mistyped or out-of-range values
