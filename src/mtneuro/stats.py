@@ -56,6 +56,10 @@ def mean_std(values: Sequence[Any] | np.ndarray) -> dict[str, Any]:
 
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
+#: Fewest samples (or groups) a bootstrap interval is given for: 2 units have 3 distinct
+#: resamples, 4 have 35, so a "95%" percentile interval over them covers far less than 95%;
+#: below this the value is shown without one, saying why.
+MIN_BOOTSTRAP_UNITS = 5
 
 
 @functools.lru_cache(maxsize=2)
@@ -96,10 +100,10 @@ def bootstrap_interval(
     Returns:
         ``{"low", "high", "level", "resamples", "n", "unit", "method"}`` (``n``: samples or
         groups resampled); ``low`` / ``high`` are floats, or lists of M floats (NaN where
-        most resamples leave the metric undefined); ``None`` with one sample or group, which
-        has no spread to resample.
+        most resamples leave the metric undefined); ``None`` with fewer than
+        :data:`MIN_BOOTSTRAP_UNITS` samples or groups, too few to resample.
 
-    >>> bootstrap_interval(lambda t: t[..., 0] / t[..., 1], [[1, 1]] * 3, unit="tiles")["low"]
+    >>> bootstrap_interval(lambda t: t[..., 0] / t[..., 1], [[1, 1]] * 5, unit="tiles")["low"]
     1.0
     """
     values = np.asarray(per_sample, dtype=np.float64)
@@ -118,7 +122,7 @@ def bootstrap_interval(
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
         low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
     as_plain = lambda a: float(a) if np.ndim(a) == 0 else np.asarray(a).tolist()
-    if n < 2:  # every resample is the one sample itself: a [x, x] "interval" would mislead
+    if n < MIN_BOOTSTRAP_UNITS:  # one sample: [x, x]; a few: far from 95% coverage
         as_plain = lambda a: None if np.ndim(a) == 0 else [None] * int(np.size(a))
     return {"low": as_plain(low), "high": as_plain(high), "level": level, "resamples": resamples,
             "n": int(n), "unit": unit, "method": "percentile bootstrap over test samples"}
@@ -308,8 +312,11 @@ def _value_and_wording(summary: Mapping[str, Any], interval: Mapping[str, Any] |
     if n > 1 and run_varies:
         return f"{mean:.{digits}f} (identical over {n} seeds)", None
     seeds = f"deterministic: identical over {n} seeds" if n > 1 else "1 seed"
-    if interval is not None and interval.get("low") is None and interval.get("n") == 1:
-        return f"{mean:.{digits}f}", f"no 95% CI, from 1 {interval['unit']}; {seeds}"
+    few = interval is not None and interval.get("n", MIN_BOOTSTRAP_UNITS) < MIN_BOOTSTRAP_UNITS
+    if few and interval.get("low") is None:
+        fewer = f" (fewer than {MIN_BOOTSTRAP_UNITS})" if interval["n"] > 1 else ""
+        return f"{mean:.{digits}f}", (f"no 95% CI, from {interval['n']} {interval['unit']}"
+                                      f"{fewer}; {seeds}")
     if interval is None or interval.get("low") is None:
         return f"{mean:.{digits}f}; {seeds}", None
     return (f"{mean:.{digits}f} [{interval['low']:.{digits}f}, {interval['high']:.{digits}f}]",

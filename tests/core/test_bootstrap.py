@@ -184,5 +184,10 @@ def test_one_test_group_has_no_interval_and_says_so():
     assert describe_row([("accuracy", {"mean": 0.5, "n": 1}, one),
                          ("delta_accuracy", {"mean": 1.0, "n": 1}, one)]) == (
         "accuracy 0.500, delta_accuracy 1.000 (no 95% CI, from 1 test trials; 1 seed)")
+    # a few trials have a spread, but too few resamples for a 95% interval (2 trials: 3)
     two = mean_interval([1.0, 0.0], unit="test trials", groups=[7, 8])
-    assert two["low"] == 0.0 and two["high"] == 1.0  # two trials: a spread to resample
+    assert (two["low"], two["high"], two["n"]) == (None, None, 2)
+    assert describe({"mean": 0.5, "std": 0.0, "n": 1}, two) == (
+        "0.500 no 95% CI, from 2 test trials (fewer than 5); 1 seed")
+    five = mean_interval([1.0, 0.0, 1.0, 0.0, 1.0], unit="test trials")
+    assert five["n"] == 5 and 0.0 <= five["low"] < five["high"] <= 1.0

@@ -124,11 +124,11 @@ def test_reach_intervals_count_test_trials_and_sleep_intervals_count_blocks() ->
     out = metric_intervals(rec, trial % 8, trial % 8, per_bin, trial, np.arange(8))
     assert (out["accuracy"]["n"], out["accuracy"]["unit"]) == (3, "test trials")
     sleep = SimpleNamespace(kind="sleep", class_names=SLEEP_CLASSES)
-    bins = np.arange(140, 460)  # recorded bins 140..459: blocks 0, 1, 2, 3 of 150
+    bins = np.arange(140, 610)  # recorded bins 140..609: blocks 0 to 4 of 150
     label = bins % 3
     out = metric_intervals(sleep, label, label, {}, np.zeros_like(bins), bins)
     assert set(out) == {"accuracy", "f1_weighted"}
-    assert (out["accuracy"]["n"], out["accuracy"]["unit"]) == (4, "test blocks of 150 bins")
+    assert (out["accuracy"]["n"], out["accuracy"]["unit"]) == (5, "test blocks of 150 bins")
     assert out["f1_weighted"]["low"] == out["f1_weighted"]["high"] == 1.0
 
 

@@ -43,16 +43,16 @@ def test_trial_split_interval_counts_test_trials_not_bins(reach_slice):
 
 def test_sleep_intervals_resample_blocks_of_recorded_bins(shared_data, tmp_path):
     """Neighbouring sleep bins are not independent: the test bins are resampled in blocks of
-    150 recorded bins (the reference's neg_k), here the 4 blocks of the last 600 of 3,000."""
+    150 recorded bins (the reference's neg_k), here the 6 blocks of the last 900 of 4,500."""
     from mtneuro.data.neural import RECORDINGS
     from mtneuro.tasks.neural.metrics import SLEEP_BLOCK_BINS
 
-    rates = np.load(shared_data / RECORDINGS["mouse-ca1"][0])[:, :3000]
-    states = np.load(shared_data / RECORDINGS["mouse-ca1"][1])[:3000]
+    rates = np.load(shared_data / RECORDINGS["mouse-ca1"][0])[:, :4500]
+    states = np.load(shared_data / RECORDINGS["mouse-ca1"][1])[:4500]
     np.save(tmp_path / "x_fr_bins_n_4full.npy", rates)
     np.save(tmp_path / "x_behav_states_n_4full.npy", states)
     out = fit_neural(NeuralConfig(data=str(tmp_path / "x_fr_bins_n_4full.npy"), method="raw"))
-    test_bins = np.arange(3000)[-out.metrics["n_test"]:]
+    test_bins = np.arange(4500)[-out.metrics["n_test"]:]
     blocks = test_bins // SLEEP_BLOCK_BINS
     interval = out.metrics["intervals"]["accuracy"]
     assert (interval["n"], interval["unit"]) == (len(np.unique(blocks)), "test blocks of 150 bins")

@@ -18,29 +18,34 @@ from mtneuro.tasks.segmentation.run import image_intervals
 
 CLASSES = ("background", "vessel", "cell")
 
-# Three 4 x 4 label maps; class 2 (cell) appears in the third image only, so resamples
-# without it leave its pooled F1 undefined (and its per-image IoU 1.0: absent from both).
+# Five 4 x 4 label maps (the fewest a bootstrap interval is given for); class 2 (cell)
+# appears in the third image only, so resamples without it leave its pooled F1 undefined
+# (and its per-image IoU 1.0: absent from both).
 MASKS = np.array([
     [[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]],
     [[1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0], [1, 1, 0, 0]],
     [[2, 2, 0, 0], [2, 2, 0, 0], [0, 1, 1, 0], [0, 0, 0, 0]],
+    [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]],
+    [[1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 0, 1], [1, 0, 0, 1]],
 ])
 PREDICTIONS = np.array([
     [[0, 1, 1, 1], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
     [[1, 1, 0, 0], [0, 0, 0, 0], [0, 2, 0, 0], [1, 1, 1, 0]],
     [[2, 0, 0, 0], [2, 2, 0, 0], [0, 1, 0, 0], [0, 0, 0, 2]],
+    [[0, 0, 0, 0], [0, 1, 1, 1], [0, 0, 1, 0], [0, 0, 0, 0]],
+    [[1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 1], [1, 1, 0, 1]],
 ])
 
 
 def _loop(score):
     """2.5 / 97.5 percentiles of ``score(images drawn)`` over the module's resamples of the
-    3 images (NaN-aware, like the module)."""
+    5 images (NaN-aware, like the module)."""
     counts = _resample_counts(len(MASKS), BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED).astype(int)
     draws = np.array([score(tuple(np.repeat(np.arange(len(MASKS)), row))) for row in counts])
     return np.nanpercentile(draws, [2.5, 97.5], axis=0)
 
 
-@functools.cache  # 3 images: only 10 distinct resamples, each scored once (keeps this fast)
+@functools.cache  # 5 images: 126 distinct resamples, each scored once (keeps this fast)
 def _pooled_f1(i):
     """Per-class F1 of the pixels of images ``i`` pooled (NaN: class in neither)."""
     i = list(i)
@@ -71,7 +76,7 @@ def test_image_intervals_match_a_resample_loop():
     assert _close(out["avg_f1"], _loop(lambda i: np.nanmean(_pooled_f1(i))))
     # the published average IoU: per image, then over images and classes
     assert _close(out["avg_iou"], _loop(lambda i: _image_iou(i).mean()))
-    assert out["avg_iou"]["n"] == 3 and out["avg_iou"]["unit"] == "test images"
+    assert out["avg_iou"]["n"] == 5 and out["avg_iou"]["unit"] == "test images"
     # the case tells the averages apart (a swapped key would not go unnoticed)
     assert not _close(out["avg_iou"], (out["avg_f1"]["low"], out["avg_f1"]["high"]))
 
