@@ -210,7 +210,10 @@ def test_a_folder_of_two_pairs_names_both_and_a_lone_file_names_its_partner(
                           r"got shape \(5,\)"),
     (_COUNTS, _STATES[None], r"expected a \(bins,\) states array, got shape \(1, 5\)"),
     (_COUNTS, np.array([0, 1, 2, 1]), r"disagree: shapes \(3, 5\) and \(4,\)"),
-    (_COUNTS[:, :4], _STATES, r"disagree: shapes \(3, 4\) and \(5,\)"),
+    (_COUNTS[:, :4], _STATES, r"disagree: shapes \(3, 4\) and \(5,\)$"),
+    # saved (bins, neurons), as reach rates are: said so
+    (_COUNTS.T, _STATES, r"disagree: shapes \(5, 3\) and \(5,\); \S*fr_bins_n_4full.npy "
+                         r"looks transposed: expected \(neurons, bins\)$"),
     (_COUNTS, np.array([0.0, 1.0, 1.5, 1.0, 0.0]), "expected integers"),
 ])
 def test_a_malformed_sleep_pair_is_refused_naming_the_file(tmp_path: Path, counts: np.ndarray,

@@ -218,8 +218,10 @@ def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: st
         if array.ndim != ndim:
             raise DataError(f"{path}: expected a {shape} array, got shape {array.shape}")
     if counts.shape[1] != states.shape[0]:
+        flipped = counts.shape[0] == states.shape[0]
+        hint = f"; {rates_path.name} looks transposed: expected (neurons, bins)" if flipped else ""
         raise DataError(f"{rates_path.name} (neurons, bins) and {states_path.name} (bins,) "
-                        f"disagree: shapes {counts.shape} and {states.shape}")
+                        f"disagree: shapes {counts.shape} and {states.shape}{hint}")
     label = states.astype(np.int64)
     outside = np.flatnonzero((label < 0) | (label > 2))
     if outside.size:
