@@ -191,7 +191,8 @@ def test_dry_run_refuses_an_encoder_that_would_fail_in_every_encoder_cell(
     ("build_flat", ["on a batch of zeros (2, 1, 32, 32), an input size this task feeds",
                     "must not depend on its input size"]),
     ("build_big_kernel", ["forward on a batch of zeros (2, 1, 32, 32), an input size this task "
-                          "feeds, raised RuntimeError", "declares input size 64 but this task feeds 32 x 32"]),
+                          "feeds, raised RuntimeError",
+                          "declares input size 64 but this task feeds 32 x 32"]),
 ])
 def test_dry_run_tries_every_input_size_the_cells_task_feeds(
         user_module: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -29,8 +29,12 @@ from typing import Literal
 
 import numpy as np
 
-from mtneuro.data.catalog import CATALOG
-from mtneuro.data.checksums import KNOWN_CONTENT_SHA256, KNOWN_SHA256, sha256_file, verify_known
+from mtneuro.data.checksums import sha256_file, verify_known
+from mtneuro.data.neural_catalogue import (  # re-exported: the recordings' lookup lives here
+    RECORDINGS,
+    catalogued_name,  # noqa: F401
+    catalogued_place,
+)
 from mtneuro.data.numpy_files import as_float32, checked_numeric, read_arrays
 from mtneuro.data.paths import candidate_roots, check_root
 from mtneuro.errors import DataError
@@ -43,17 +47,6 @@ _KIND_OF_SUFFIX: dict[str, Kind] = {".npz": "reach", ".npy": "sleep"}
 #: Recording formats this module reads (the first file of a catalogued dataset).
 _LOADABLE_SUFFIXES = tuple(_KIND_OF_SUFFIX)
 
-
-def _catalogued_recordings() -> dict[str, tuple[str, ...]]:
-    """Every neural dataset of the catalogue (:mod:`mtneuro.data.catalog`) -> its files'
-    paths under a data root, in catalogue order (rodent: rates first, then states)."""
-    return {d.name: tuple(f.relative for f in d.files) for d in CATALOG.values()
-            if d.files[0].relative.startswith("neural/")}
-
-
-#: Named recordings -> paths relative to a data root (``--data NAME``): every neural
-#: dataset of the catalogue, whether or not its files are present here.
-RECORDINGS: dict[str, tuple[str, ...]] = _catalogued_recordings()
 
 REACH_CLASSES = tuple(f"{deg}°" for deg in range(0, 360, 45))
 
@@ -146,15 +139,6 @@ def _verified(path: Path) -> str:
     """
     known = catalogued_place(path)
     return sha256_file(path) if known is None else verify_known(path, known)
-
-
-def catalogued_place(path: Path) -> str | None:
-    """The catalogue's ``neural/...`` path of a file at that place under some root (path
-    resolved), else ``None``: a user's pair may be named as mouse-ca1's files are."""
-    parts = path.resolve().parts
-    names = [*KNOWN_SHA256, *KNOWN_CONTENT_SHA256]  # ordered: the same choice every run
-    return next((rel for rel in names if rel.startswith("neural/")
-                 and parts[-len(Path(rel).parts):] == Path(rel).parts), None)
 
 
 def _require(arrays: dict[str, np.ndarray], keys: tuple[str, ...], path: Path) -> None:
@@ -285,17 +269,6 @@ def recording_kind(spec: str | Path) -> Kind | None:
     file is read); ``None`` where that needs the files (a folder, another suffix)."""
     relative = RECORDINGS.get(str(spec), (str(spec),))[0]
     return _KIND_OF_SUFFIX.get(Path(relative).suffix)
-
-
-def catalogued_name(spec: str | Path) -> str | None:
-    """The catalogue's name of the recording ``spec`` names: itself if a catalogued name,
-    else that of the recording whose file sits at the path's place (:func:`catalogued_place`;
-    no file is read, so loading it still checks its SHA-256); ``None`` for a user's file,
-    however it is named."""
-    if str(spec) in RECORDINGS:
-        return str(spec)
-    place = catalogued_place(Path(spec).expanduser())
-    return next((name for name, files in RECORDINGS.items() if place in files), None)
 
 
 def detect_kind(path: str | Path) -> Kind:

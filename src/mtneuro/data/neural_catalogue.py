@@ -1,0 +1,46 @@
+"""Which neural recordings the catalogue holds, and whether a path is one of them.
+
+:data:`RECORDINGS` names every neural dataset of :mod:`mtneuro.data.catalog`;
+:func:`catalogued_place` and :func:`catalogued_name` tell a catalogued recording's file from
+a user's by where it sits, not by its name (read by :mod:`mtneuro.data.neural` and by the
+neural protocol card). Nothing here reads a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mtneuro.data.catalog import CATALOG
+from mtneuro.data.checksums import KNOWN_CONTENT_SHA256, KNOWN_SHA256
+
+
+def _catalogued_recordings() -> dict[str, tuple[str, ...]]:
+    """Every neural dataset of the catalogue (:mod:`mtneuro.data.catalog`) -> its files'
+    paths under a data root, in catalogue order (rodent: rates first, then states)."""
+    return {d.name: tuple(f.relative for f in d.files) for d in CATALOG.values()
+            if d.files[0].relative.startswith("neural/")}
+
+
+#: Named recordings -> paths relative to a data root (``--data NAME``): every neural
+#: dataset of the catalogue, whether or not its files are present here.
+RECORDINGS: dict[str, tuple[str, ...]] = _catalogued_recordings()
+
+
+def catalogued_place(path: Path) -> str | None:
+    """The catalogue's ``neural/...`` path of a file at that place under some root (path
+    resolved), else ``None``: a user's pair may be named as mouse-ca1's files are."""
+    parts = path.resolve().parts
+    names = [*KNOWN_SHA256, *KNOWN_CONTENT_SHA256]  # ordered: the same choice every run
+    return next((rel for rel in names if rel.startswith("neural/")
+                 and parts[-len(Path(rel).parts):] == Path(rel).parts), None)
+
+
+def catalogued_name(spec: str | Path) -> str | None:
+    """The catalogue's name of the recording ``spec`` names: itself if a catalogued name,
+    else that of the recording whose file sits at the path's place (:func:`catalogued_place`;
+    no file is read, so loading it still checks its SHA-256); ``None`` for a user's file,
+    however it is named."""
+    if str(spec) in RECORDINGS:
+        return str(spec)
+    place = catalogued_place(Path(spec).expanduser())
+    return next((name for name, files in RECORDINGS.items() if place in files), None)
