@@ -380,8 +380,7 @@ def build_tables(records: list[dict[str, Any]], *, published: bool = True) -> li
 
 
 def _own_files(members: list[dict[str, Any]]) -> bool:
-    """A run of a user's own recording file (``source.catalogued`` false), whose setting is
-    its file's name: one named like a catalogued recording gets none of that one's rows."""
+    """Runs of a user's recording file (named like a catalogued one, it gets none of its rows)."""
     return any(isinstance(r.get("source"), dict) and r["source"].get("catalogued") is False
                for r in members)
 
