@@ -3,7 +3,10 @@
 All tiles of a split are read once at construction (a few vectorised reads per
 region) and kept as uint8 arrays, so ``__getitem__`` only converts one sample:
 cheap, deterministic and safe in DataLoader workers. ``arrays()`` exposes the
-whole split for vectorised consumers (PCA/NMF, batched feature extraction).
+whole split for vectorised consumers (PCA/NMF, batched feature extraction). A split
+read from a source with a content key (the phantom) is kept, and the next dataset of
+the same split in the process takes a copy instead of reading it again
+(:mod:`mtneuro.data.tile_cache`).
 
 Items are dicts:
 
@@ -23,11 +26,20 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from mtneuro.data import tile_cache
 from mtneuro.data.sources.base import VolumeSource
-from mtneuro.data.spec import REGIONS, SUBVOLUME_A, Z_SPLITS, region_setting, segmentation_setting
+from mtneuro.data.spec import (
+    REGIONS,
+    SUBVOLUME_A,
+    Z_SPLITS,
+    Part,
+    region_setting,
+    segmentation_setting,
+)
 from mtneuro.data.subvolumes import subvolumes
 from mtneuro.data.tiles import (
     block_starts,
+    check_z_step,
     covering_starts,
     depth_of,
     majority_region_class,
@@ -96,42 +108,21 @@ class RegionTileDataset(_TileDataset):
         self.setting = region_setting(setting)
         depth = depth_of(dim)
         parts = self.setting.parts(split)
-        images, labels, zs = [], [], []
-        if source.shape[0] == 1:
-            if depth > 1 or any(p.subvolume != "A" for p in parts):
-                raise ConfigError(
-                    f"source {source.name!r} has one slice: only setting roi-c1 in 2D is possible"
-                )
-            for cls, region in enumerate(REGIONS):
-                windows = single_slice_windows(SUBVOLUME_A[region], split)
-                images.append(read_single_slice_windows(source, windows))
-                labels.append(np.full(len(windows), cls))
-                zs.append(np.zeros(len(windows), dtype=np.int64))
-        else:
-            letters = {p.subvolume for p in parts}
-            boxes = subvolumes(source) if letters - {"A"} else {r: {"A": SUBVOLUME_A[r]} for r in REGIONS}
-            total = sum(len(block_starts(p.z, depth, z_step)) for p in parts) * len(REGIONS)
-            has_roi = "roi_labels" in source.channels
-            with LoopProgress(f"reading {split} tiles ({setting}, {dim})", total,
-                              unit="tiles", enabled=progress) as shown:
-                for part in parts:
-                    starts = block_starts(part.z, depth, z_step)
-                    for cls, region in enumerate(REGIONS):
-                        box = boxes[region][part.subvolume]
-                        read = read_block_channels(
-                            source, ("image", "roi_labels")[:1 + has_roi], box, starts, depth)
-                        images.append(read["image"])
-                        if has_roi:
-                            labels.append(majority_region_class(read["roi_labels"]))
-                        else:
-                            labels.append(np.full(len(starts), cls))
-                        zs.append(starts)
-                        shown.update(len(starts), detail=f"{region} {part.subvolume}")
-        self.images = _with_channel(np.concatenate(images), depth)
-        self.labels = np.concatenate(labels).astype(np.int64)
-        self.z = np.concatenate(zs).astype(np.int64)
+        # the one-slice protocol ignores the slice step; elsewhere a bad one fails first
+        step = None if source.shape[0] == 1 else check_z_step(z_step)
+        content = tile_cache.source_key(source)
+        key = (None if content is None
+               else ("region", content, self.setting.name, split, depth, step))
+        what = f"reading {split} tiles ({setting}, {dim})"
+        arrays = tile_cache.SPLITS.remembered(
+            key, lambda: _read_region_tiles(source, parts, split, depth, z_step, progress, what),
+            derive=lambda kept, got: _sparser_region_tiles(key, kept, got, parts,
+                                                           source.cheap_requests),
+            on_hit=_say_kept(what, progress))
+        self.images, self.labels, self.z = arrays["images"], arrays["labels"], arrays["z"]
         if len(self.labels) == 0:
-            raise DataError(f"no tiles for setting {self.setting.name} split {split} (z_step={z_step})")
+            raise DataError(f"no tiles for setting {self.setting.name} split {split} "
+                            f"(z_step={z_step})")
         if (self.labels < 0).any():
             raise DataError("some tiles are dominated by an unknown roi id")
 
@@ -196,9 +187,21 @@ class SegmentationTileDataset(_TileDataset):
         depth = _block_depth(dim, depth)
         z = Z_SPLITS[check_choice("split", split, list(Z_SPLITS))]
         starts, scored_from = covering_starts(z, depth, z_step)
+        content = tile_cache.source_key(source)
+        key = (None if content is None else ("segmentation", content, self.setting.n_classes,
+                                             split, depth, check_z_step(z_step), self.regions))
+        what = f"reading {split} tiles (task 2, {dim})"
+        arrays = tile_cache.SPLITS.remembered(
+            key, lambda: self._read(source, starts, scored_from, depth, progress, what),
+            on_hit=_say_kept(what, progress))
+        self.images, self.masks, self.region = arrays["images"], arrays["masks"], arrays["region"]
+        self.z, self.scored_from = arrays["z"], arrays["scored_from"]
+
+    def _read(self, source: VolumeSource, starts: np.ndarray, scored_from: np.ndarray,
+              depth: int, progress: bool, what: str) -> tile_cache.Arrays:
         images, masks, region_index = [], [], []
-        with LoopProgress(f"reading {split} tiles (task 2, {dim})", len(starts) * len(self.regions),
-                          unit="tiles", enabled=progress) as shown:
+        with LoopProgress(what, len(starts) * len(self.regions), unit="tiles",
+                          enabled=progress) as shown:
             for region in self.regions:
                 read = read_block_channels(source, ("image", "pixel_labels"), SUBVOLUME_A[region],
                                            starts, depth)
@@ -207,12 +210,12 @@ class SegmentationTileDataset(_TileDataset):
                 masks.append(self.setting.map_labels(read["pixel_labels"]).astype(np.uint8))
                 region_index.append(np.full(len(starts), REGIONS.index(region)))
                 shown.update(len(starts), detail=region)
-        self.images = _with_channel(np.concatenate(images), depth)
         masks_arr = np.concatenate(masks)
-        self.masks = masks_arr[:, 0] if depth == 1 else masks_arr
-        self.region = np.concatenate(region_index).astype(np.int64)
-        self.z = np.tile(starts, len(self.regions)).astype(np.int64)
-        self.scored_from = np.tile(scored_from, len(self.regions))
+        return {"images": _with_channel(np.concatenate(images), depth),
+                "masks": masks_arr[:, 0] if depth == 1 else masks_arr,
+                "region": np.concatenate(region_index).astype(np.int64),
+                "z": np.tile(starts, len(self.regions)).astype(np.int64),
+                "scored_from": np.tile(scored_from, len(self.regions))}
 
     @property
     def end_blocks(self) -> int:
@@ -238,6 +241,87 @@ class SegmentationTileDataset(_TileDataset):
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """uint8 images (N, 1, [8,] H, W) and uint8 class masks (N, [8,] H, W)."""
         return self.images, self.masks
+
+
+def _say_kept(what: str, progress: bool) -> Callable[[tile_cache.Arrays], None]:
+    """Show a split taken from memory as its read is shown (a log, the bench's live table)."""
+    def say(arrays: tile_cache.Arrays) -> None:
+        count = len(arrays["images"])
+        with LoopProgress(what, count, unit="tiles", enabled=progress) as shown:
+            shown.update(count, detail="kept from an earlier read")
+
+    return say
+
+
+def _read_region_tiles(source: VolumeSource, parts: tuple[Part, ...], split: str, depth: int,
+                       z_step: int, progress: bool, what: str) -> tile_cache.Arrays:
+    """Task-1 tiles of ``parts`` read from ``source``: ``images``, ``labels`` and ``z``, part
+    by part, then region by region, in slice order (what :func:`_sparser_region_tiles`
+    and :func:`mtneuro.tasks.volume.pretraining_tiles` count on)."""
+    images, labels, zs = [], [], []
+    if source.shape[0] == 1:
+        if depth > 1 or any(p.subvolume != "A" for p in parts):
+            raise ConfigError(
+                f"source {source.name!r} has one slice: only setting roi-c1 in 2D is possible"
+            )
+        for cls, region in enumerate(REGIONS):
+            windows = single_slice_windows(SUBVOLUME_A[region], split)
+            images.append(read_single_slice_windows(source, windows))
+            labels.append(np.full(len(windows), cls))
+            zs.append(np.zeros(len(windows), dtype=np.int64))
+    else:
+        letters = {p.subvolume for p in parts}
+        boxes = (subvolumes(source) if letters - {"A"}
+                 else {r: {"A": SUBVOLUME_A[r]} for r in REGIONS})
+        total = sum(len(block_starts(p.z, depth, z_step)) for p in parts) * len(REGIONS)
+        has_roi = "roi_labels" in source.channels
+        with LoopProgress(what, total, unit="tiles", enabled=progress) as shown:
+            for part in parts:
+                starts = block_starts(part.z, depth, z_step)
+                for cls, region in enumerate(REGIONS):
+                    box = boxes[region][part.subvolume]
+                    read = read_block_channels(
+                        source, ("image", "roi_labels")[:1 + has_roi], box, starts, depth)
+                    images.append(read["image"])
+                    if has_roi:
+                        labels.append(majority_region_class(read["roi_labels"]))
+                    else:
+                        labels.append(np.full(len(starts), cls))
+                    zs.append(starts)
+                    shown.update(len(starts), detail=f"{region} {part.subvolume}")
+    return {"images": _with_channel(np.concatenate(images), depth),
+            "labels": np.concatenate(labels).astype(np.int64),
+            "z": np.concatenate(zs).astype(np.int64)}
+
+
+def _sparser_region_tiles(key: tuple[Any, ...], kept_key: Any, kept: tile_cache.Arrays,
+                          parts: tuple[Part, ...], cheap_requests: bool,
+                          ) -> tile_cache.Arrays | None:
+    """The tiles of ``key`` taken from a kept read of the same split at a step that divides
+    ``key``'s (task 3's pre-training reads at 16 what task 1 read at 8), or ``None``.
+
+    Each part's starts at step ``k * s`` are those at step ``s`` taken every k-th, region
+    by region. Only where both reads asked for each block on its own (a source of cheap
+    requests, steps >= 2: no two blocks adjacent) is the result the bytes a read would give:
+    the phantom's blocks agree with the same part of a larger block only to well below
+    a gray level, not bit for bit.
+    """
+    if not (isinstance(kept_key, tuple) and len(kept_key) == len(key)
+            and kept_key[:-1] == key[:-1] and cheap_requests):
+        return None
+    step, wanted, depth = kept_key[-1], key[-1], key[-2]
+    if step is None or wanted is None or not 2 <= step < wanted or wanted % step:
+        return None
+    index, offset = [], 0
+    for part in parts:
+        count = len(block_starts(part.z, depth, step))
+        for _region in REGIONS:
+            index.append(offset + np.arange(0, count, wanted // step))
+            offset += count
+    if offset != len(kept["labels"]):
+        return None
+    rows = np.concatenate(index)
+    return {name: array[rows] for name, array in kept.items()} if rows.size else None
 
 
 def _block_depth(dim: str, depth: int | None) -> int:

@@ -30,13 +30,22 @@ def block_starts(z: ZRange, depth: int, z_step: int = 1) -> np.ndarray:
     """First slice of each non-overlapping ``depth``-slice block in ``z``, every ``z_step``-th.
 
     Raises:
+        ConfigError: ``z_step`` is not an int >= 1 (:func:`check_z_step`).
+    """
+    starts = np.arange(z.start, z.stop - depth + 1, depth)
+    return starts[::check_z_step(z_step)]
+
+
+def check_z_step(z_step: object) -> int:
+    """``z_step`` as an int, where it is one >= 1.
+
+    Raises:
         ConfigError: ``z_step`` is not an int >= 1 (a string too, named here rather than by
-            a comparison deep inside).
+            a comparison deep inside; ``True`` and ``8.0`` too, which hash as 1 and 8).
     """
     if not isinstance(z_step, (int, np.integer)) or isinstance(z_step, bool) or z_step < 1:
         raise ConfigError(f"z_step: expected int >= 1, got {z_step!r}")
-    starts = np.arange(z.start, z.stop - depth + 1, depth)
-    return starts[::z_step]
+    return int(z_step)
 
 
 def covering_starts(z: ZRange, depth: int, z_step: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ validation and dtype normalisation live here so every source fails the same way.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +94,18 @@ class VolumeSource(ABC):
     def params(self) -> dict[str, Any]:
         """Keyword arguments that recreate this source: ``open_source(name, **params())``."""
         return {}
+
+    def content_key(self) -> Hashable | None:
+        """What decides every byte this source serves, where that is known; ``None`` if not.
+
+        Two sources with equal keys give equal arrays for equal requests, in any process and
+        at any time, so a reader may reuse what it read from one for the other
+        (:mod:`mtneuro.data.tile_cache`). ``None`` here: a file, server or in-memory array
+        may hold other bytes under the same parameters. A subclass that overrides this
+        should put ``type(self)`` in its key, so a subclass of it serving other bytes does
+        not share the entries.
+        """
+        return None
 
     def describe(self) -> dict[str, Any]:
         """Provenance: what this source is, enough to recreate and verify it.
