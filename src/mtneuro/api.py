@@ -16,7 +16,6 @@ report and :func:`load_results` reads them back. A top-level module, beside the 
 
 from __future__ import annotations
 
-import copy
 import numbers
 import shutil
 import warnings
@@ -28,7 +27,6 @@ from typing import Any
 from mtneuro.bench.cell import (
     CELLS_DIR,
     bench_keys,
-    build_encoder,
     cell_config,
     recorded_weights,
 )
@@ -129,14 +127,11 @@ def _encoder_of(encoder: Any, kind: str) -> tuple[Any, str]:
     if isinstance(encoder, str):
         if kind == "image":  # the task resolves the spec itself, recording it
             return None, encoder
-        # The neural task takes no spec, only a module: build it as the cell's record
-        # fingerprints it (seed 0, the caller's random state untouched), so the weights that
-        # run are those recorded and a random-init spec scores the same in every call.
-        built = build_encoder(encoder)
-        if isinstance(built, Exception):
-            raise built
-        # a copy: the build is cached for the process, and the task gets a module to use
-        return copy.deepcopy(built.module), encoder
+        from mtneuro.tasks.neural.task import rate_encoder
+
+        # built now, not by each seed's run: a spec that does not build fails before any
+        # cell runs; at seed 0, as the cell's record fingerprints it
+        return rate_encoder(encoder), encoder
     from torch import nn
 
     if not isinstance(encoder, nn.Module):

@@ -198,13 +198,11 @@ class BuiltEncoder:
 
 
 def build_encoder(spec: str) -> BuiltEncoder | Exception:
-    """``spec`` resolved (:func:`mtneuro.models.resolve_encoder`) once per process, or the
-    error resolving it raised (kept too: a callable that fails after seconds fails once).
-
-    Built under a fixed seed inside :func:`torch.random.fork_rng`: a registered
-    architecture (random weights) gets the same fingerprint in every process, and the
-    caller's random state is left as it was. A file is keyed by its time and size too, a
-    relative spec by the working folder: either may name another encoder later.
+    """``spec`` resolved (:func:`mtneuro.models.resolve_encoder_at_seed`: seed 0, the
+    caller's random state untouched) once per process, or the error resolving it raised
+    (kept too: a callable that fails after seconds fails once). A file is keyed by its time
+    and size too, a relative spec by the working folder: either may name another encoder
+    later.
     """
     try:
         stat = os.stat(spec)
@@ -218,18 +216,14 @@ def build_encoder(spec: str) -> BuiltEncoder | Exception:
 def _build(spec: str, _cwd: str, _key: tuple[Any, ...]) -> BuiltEncoder | Exception:
     import warnings
 
-    import torch
-
     from mtneuro.checkpoint_io import content_digest
-    from mtneuro.models import resolve_encoder
+    from mtneuro.models import resolve_encoder_at_seed
 
-    # devices=[]: the CUDA generators are not touched, so no CUDA context is created here
-    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+    with warnings.catch_warnings():
         # the registered-name "random weights" warning belongs to the cell's own run
         warnings.simplefilter("ignore")
-        torch.manual_seed(0)
         try:
-            module, input_spec = resolve_encoder(spec)
+            module, input_spec = resolve_encoder_at_seed(spec)
         except Exception as exc:  # noqa: BLE001 - the user's code: any error is the answer
             return exc
     return BuiltEncoder(module, input_spec, content_digest(module.state_dict()))

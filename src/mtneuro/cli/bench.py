@@ -153,7 +153,8 @@ def _check_cells(cells: list) -> None:
 
 
 _OTHER_ENCODERS = {
-    "neural": "neural takes a firing-rate encoder through mtneuro.evaluate",
+    "neural": "neural takes a firing-rate encoder: mtneuro neural --encoder SPEC or "
+              "mtneuro.evaluate",
     "task2": "task2 takes an SSL checkpoint through its ssl-unet model",
 }
 

@@ -7,9 +7,15 @@ from typing import get_args
 
 import click
 
-from mtneuro.cli.options import MORE_SEEDS_ARGUMENT, parse_seeds, quick_option, seeds_option
+from mtneuro.cli.options import (
+    MORE_SEEDS_ARGUMENT,
+    method_label,
+    parse_seeds,
+    quick_option,
+    seeds_option,
+)
 from mtneuro.tasks.neural.config import QUICK_STEPS, NeuralConfig, SplitName
-from mtneuro.vocab import NEURAL_METHODS
+from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS
 
 
 def _flag(name: str) -> str:
@@ -27,6 +33,10 @@ def _flag(name: str) -> str:
 @click.option("--method", type=click.Choice(NEURAL_METHODS), default=None,
               help="myow / byol: self-supervised; supervised: an MLP end to end; pca / raw: no "
                    f"training  [default: {NeuralConfig.method}]")
+@click.option("--encoder", default=None, metavar="SPEC",
+              help="read out a frozen encoder of firing rates instead of training one: a "
+                   "checkpoint (e.g. an encoder.pt this command saved) or module:callable "
+                   "mapping (N, neurons) z-scored rates to (N, D); method encoder")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help=f"seed  [default: {NeuralConfig.seed}]")
 @seeds_option("--seed (0, or the --config file's seed)")
@@ -56,7 +66,7 @@ def _flag(name: str) -> str:
               help="output folder (with several seeds, one seed-S/ folder each)")
 @click.option("--overwrite", is_flag=True, help="Replace the run OUT already holds.")
 @MORE_SEEDS_ARGUMENT
-def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, folds, refit,
+def neural(data, data_root, method, encoder, seed, seeds, quick, epochs, steps, split, folds, refit,
            refit_ensemble, config_file, out_dir, overwrite, more_seeds) -> None:
     """Decode reach direction (monkey M1) or arousal state (mouse CA1, rat V1) from a recording.
 
@@ -80,6 +90,9 @@ def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, fo
     seed_list = parse_seeds(seeds, more_seeds)
     if seed_list is not None and seed is not None:
         raise ConfigError("--seed and --seeds: choose one (--seeds 0 1 2 runs several seeds)")
+    if encoder is not None and method is not None:
+        raise ConfigError(f"--encoder and --method {method}: choose one (--encoder reads out "
+                          "the given encoder's features, as method encoder)")
     if epochs is not None and steps is not None:
         raise ConfigError("--epochs and --steps: choose one (--epochs N: N passes over the "
                           "training bins; --steps N: N optimiser steps)")
@@ -89,7 +102,10 @@ def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, fo
     from mtneuro.tasks.registry import get_task
 
     task = get_task("neural")
-    values = {"data": data, "data_root": data_root, "method": method, "split": split,
+    if encoder is not None:
+        method = ENCODER_METHOD
+    values = {"data": data, "data_root": data_root, "method": method, "encoder": encoder,
+              "split": split,
               "folds": folds, "steps": steps, "epochs": epochs, "refit": refit,
               "refit_ensemble": refit_ensemble,
               "quiet": False}  # a bar on a terminal, a line every 30 s in a log
@@ -111,18 +127,22 @@ def neural(data, data_root, method, seed, seeds, quick, epochs, steps, split, fo
             if not note:
                 raise
             raise DataError(f"{err}{note}") from None
+    from mtneuro.bench.cell import encoder_inputs
     from mtneuro.report.record import run_and_record
 
     results = []
     with run_folder(out_dir, "neural", overwrite=overwrite):
+        # the encoder read, as a task command records it: a file's SHA-256 or the weights'
+        inputs = encoder_inputs(first.encoder)
         for config in configs:
             target = out_dir if len(configs) == 1 else out_dir / f"seed-{config.seed}"
             result = run_and_record(task, config, target, keep=lambda r, to=target: _save_encoder(
-                r.artefacts["outcome"], to))  # before metrics.json, which marks the run finished
+                r.artefacts["outcome"], to),  # before metrics.json, which marks the run finished
+                extra={"inputs": inputs} if inputs else None)
             results.append(result)
-            click.echo(_summary(result.metrics))
+            click.echo(_summary(result.metrics, method_label(result.config)))
         if len(results) > 1:
-            _write_aggregate(task, results, out_dir)
+            _write_aggregate(task, results, out_dir, {"inputs": inputs} if inputs else None)
     click.echo(f"wrote {out_dir / 'metrics.json'}")
 
 
@@ -140,8 +160,9 @@ def _env_root_note(warned: list[str]) -> str:
     return f"; ${ENV_VAR} is {value}, which is not a folder ({what}): a typo?"
 
 
-def _write_aggregate(task, results: list, out_dir: Path) -> None:
-    """DIR/metrics.json of several seeds: per-seed rows with mean and std."""
+def _write_aggregate(task, results: list, out_dir: Path, extra: dict | None) -> None:
+    """DIR/metrics.json of several seeds: per-seed rows with mean and std (``extra``: further
+    top-level keys, as each seed's record has them)."""
     from mtneuro.report.record import write_result
     from mtneuro.tasks.api import Result
     from mtneuro.tasks.neural.majority import aggregate_majority
@@ -150,7 +171,7 @@ def _write_aggregate(task, results: list, out_dir: Path) -> None:
     metrics = _aggregate(rows)
     # identical over seeds unless the split follows the seed (random): then as the scores
     metrics["majority"] = aggregate_majority(rows)
-    click.echo(_summary(metrics, aggregate=True))
+    click.echo(_summary(metrics, method_label(results[-1].config), aggregate=True))
     last = results[-1]
     config = {k: v for k, v in last.config.items() if k != "seed"}
     write_result(Result(task=task.name, setting=last.setting, method=last.method, metrics=metrics,
@@ -158,7 +179,7 @@ def _write_aggregate(task, results: list, out_dir: Path) -> None:
                         config={**config, "seeds": [r["seed"] for r in rows]},
                         source=last.source, card=last.card,
                         # as each seed's record counts it: its run, figures and files
-                        wall_s=sum(r.wall_s for r in results)), out_dir)
+                        wall_s=sum(r.wall_s for r in results)), out_dir, extra)
 
 
 def _aggregate(rows: list[dict]) -> dict:
@@ -181,7 +202,8 @@ def _aggregate(rows: list[dict]) -> dict:
     return out
 
 
-def _summary(m: dict, aggregate: bool = False) -> str:
+def _summary(m: dict, method: str | None = None, aggregate: bool = False) -> str:
+    """The run's result line; ``method``: its label (a user encoder's names its spec)."""
     from mtneuro.stats import describe_row
     from mtneuro.tasks.neural.majority import majority_text
     from mtneuro.tasks.neural.task import score_keys
@@ -199,7 +221,7 @@ def _summary(m: dict, aggregate: bool = False) -> str:
     wall = f"run {m['wall_s']:.1f} s" + (" per seed" if aggregate else "")
     # the chance reference the scores are read against
     chance = f"; {majority_text(m['majority'], len(seeds))}" if m.get("majority") else ""
-    return (f"{m['method']} on {m['recording']} ({m['split']} split, seeds {seeds}): "
+    return (f"{method or m['method']} on {m['recording']} ({m['split']} split, seeds {seeds}): "
             f"{', '.join(parts)}; n_test {m['n_test']}; {wall}{chance}")
 
 

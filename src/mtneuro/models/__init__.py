@@ -10,7 +10,8 @@ Public API:
   :func:`load_encoder(path, map_location="cpu")`, :func:`encoder_input_spec(path)`:
   the ``mtneuro-encoder/1`` checkpoint format used by pre-training and every task.
 - :func:`resolve_encoder(spec) -> (nn.Module, input_spec)`: checkpoint path,
-  ``module:callable``, registered name, or ``mtneuro.encoders`` entry point.
+  ``module:callable``, registered name, or ``mtneuro.encoders`` entry point;
+  :func:`resolve_encoder_at_seed` builds it under a fixed seed (the same random weights).
 - ``create_segmentation_model`` / ``SEGMENTATION_MODELS`` / ``list_segmentation_models`` /
   ``input_side`` from :mod:`mtneuro.models.segmentation`, imported on first use (it pulls
   in segmentation_models_pytorch, which is slow to import).
@@ -26,7 +27,7 @@ from mtneuro.models.checkpoint import (
 from mtneuro.models.mlp import MLPEncoder
 from mtneuro.models.registry import ENCODERS, create_encoder, list_encoders
 from mtneuro.models.resnet import ResNet, TorchvisionResNet18
-from mtneuro.models.user import resolve_encoder
+from mtneuro.models.user import resolve_encoder, resolve_encoder_at_seed
 from mtneuro.registry import lazy_dir, lazy_exports
 
 _LAZY = {name: "segmentation" for name in ("create_segmentation_model", "SEGMENTATION_MODELS",
@@ -51,5 +52,6 @@ __all__ = [
     "load_encoder",
     "read_checkpoint",
     "resolve_encoder",
+    "resolve_encoder_at_seed",
     "save_encoder",
 ]

@@ -212,3 +212,14 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
         f"({', '.join(buildable_encoders())}) or an entry point in group "
         f"{ENTRY_POINT_GROUP!r} ({plugins})"
     )
+
+
+def resolve_encoder_at_seed(spec: str, seed: int = 0) -> tuple[nn.Module, dict[str, Any]]:
+    """:func:`resolve_encoder` under a fixed torch seed, the caller's random state left as it
+    was: a spec that builds random weights (a registered name, a ``module:callable``) gives
+    the same weights in every call and every process, so a record's fingerprint of them
+    names the weights that ran."""
+    # devices=[]: the CUDA generators are not touched, so no CUDA context is created here
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return resolve_encoder(spec)

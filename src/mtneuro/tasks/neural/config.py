@@ -44,7 +44,11 @@ class NeuralConfig(CheckedConfig):
         data: registry name (``chewie-1``, ``mouse-ca1``, ...) or path of a recording.
         data_root: optional data root for named recordings.
         method: ``myow`` | ``byol`` (self-supervised), ``supervised`` (MLP end-to-end),
-            ``pca`` | ``raw`` (linear readout of PCA components / z-scored rates).
+            ``pca`` | ``raw`` (linear readout of PCA components / z-scored rates),
+            ``encoder`` (linear readout of a frozen encoder's features: ``encoder``).
+        encoder: with method ``encoder``, the frozen encoder read out: a checkpoint path
+            (e.g. an ``encoder.pt`` of ``mtneuro neural``) or ``module:callable``, built
+            under seed 0 (:func:`mtneuro.models.resolve_encoder_at_seed`).
         seed: random seed (training, views, PCA solver).
         split: ``trial`` (reach, 80/10/10 trials in order), ``kfold`` (reach, folds
             over trials), ``block`` (sleep, contiguous with guard gap), ``random``
@@ -99,6 +103,7 @@ class NeuralConfig(CheckedConfig):
     data: str
     data_root: Path | None = None
     method: Method = "myow"
+    encoder: str | None = None
     seed: int = 0
     split: SplitName = "auto"
     folds: int = field(default=10, metadata=check(lambda v: v >= 3, "int >= 3"))
@@ -146,6 +151,10 @@ class NeuralConfig(CheckedConfig):
         kind = recording_kind(self.data)
         if kind is not None and self.split != "auto":
             check_split(self.split, kind)
+        if self.encoder is not None and self.method != ENCODER_METHOD:
+            raise ConfigError(f"encoder: read out by method {ENCODER_METHOD!r} only, not by "
+                              f"method {self.method!r}; set method: {ENCODER_METHOD} (the "
+                              "CLI's --encoder does) or leave encoder out")
 
 
 def check_split(split: str, kind: str) -> None:

@@ -274,8 +274,9 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     if encoder is not None:  # its record names what was read out
         config = dataclasses.replace(config, method=ENCODER_METHOD)
     elif config.method == ENCODER_METHOD:
-        raise ConfigError("method 'encoder' reads out a user encoder's features: pass one, "
-                          "e.g. mtneuro.evaluate(encoder, tasks=['neural/chewie-1'])")
+        raise ConfigError("method 'encoder' reads out a user encoder's features: name one "
+                          "(mtneuro neural --encoder SPEC, or encoder: in the config) or pass "
+                          "one, e.g. mtneuro.evaluate(encoder, tasks=['neural/chewie-1'])")
     start = time.perf_counter()
     rec = load_recording(config.data, config.data_root)
     given, config = config, resolve(config, rec.kind)

@@ -2,7 +2,8 @@
 
 Settings are recording names (``chewie-1``, ``mouse-ca1``, ... of
 :data:`mtneuro.data.neural.RECORDINGS`); methods ``myow``, ``byol``, ``supervised``,
-``pca``, ``raw``, and ``encoder``: a user encoder in memory mapping ``(N, neurons)`` rates
+``pca``, ``raw``, and ``encoder``: a user encoder (in memory, or the spec of the config's
+``encoder``) mapping ``(N, neurons)`` rates
 z-scored with the learning bins' statistics (training bins; with the default refit,
 training + validation bins for the final readout; neurons silent in them are 0)
 to ``(N, D)``, frozen and read out like ``raw``. One run is one recording and one seed
@@ -109,7 +110,8 @@ def own_recording(setting: str) -> str:
 
 def run(config: Any, *, encoder: Any = None) -> Result:
     """One recording, one seed (:func:`~mtneuro.tasks.neural.run.fit_neural`); with
-    ``encoder``, the readout of its frozen features.
+    ``encoder`` (a module, else the spec ``config.encoder`` names), the readout of its
+    frozen features.
 
     Raises:
         RunSkipped: ``config.data`` names a catalogued recording that is not downloaded.
@@ -119,11 +121,35 @@ def run(config: Any, *, encoder: Any = None) -> Result:
 
     if missing_recording(config) is not None:
         raise RunSkipped(missing_recording_message(config.data, config.data_root))
+    if encoder is None and config.encoder is not None:
+        encoder = rate_encoder(config.encoder)
     outcome = fit_neural(config, encoder=encoder)
     return NEURAL.result(outcome.config, setting=outcome.recording.name,
                          method=outcome.metrics["method"], metrics=outcome.metrics,
                          source=source_of(outcome.recording), wall_s=outcome.metrics["wall_s"],
                          artefacts={"outcome": outcome})
+
+
+def rate_encoder(spec: str) -> Any:
+    """The frozen encoder ``spec`` names, built under seed 0 as a record's fingerprint of it
+    is (:func:`mtneuro.bench.cell.build_encoder`), so the weights that run are those recorded.
+
+    Raises:
+        ConfigError: it does not build; a ``module:callable`` that declares neither an
+            integer ``out_dim`` nor an ``in_dim`` is probed as an image encoder, so the
+            message says how a firing-rate encoder declares itself.
+    """
+    from mtneuro.errors import ConfigError
+    from mtneuro.models import resolve_encoder_at_seed
+
+    try:
+        return resolve_encoder_at_seed(spec)[0]
+    except ConfigError as err:
+        if Path(spec).is_file():
+            raise
+        raise ConfigError(f"{err} (a firing-rate encoder built by module:callable declares "
+                          "an integer out_dim, or input_spec = {'in_dim': NEURONS}; without "
+                          "them it is probed as an image encoder)") from None
 
 
 NEURAL = Task(

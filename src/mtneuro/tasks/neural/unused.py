@@ -31,7 +31,9 @@ def given_settings(config: NeuralConfig, kind: str) -> list[str]:
     its recording kind and method: what was given. A default given explicitly changes
     nothing, so it is not counted; a resolved config's kind defaults are not either."""
     ours = resolve(config, kind)
-    default = resolve(NeuralConfig(data=config.data, method=config.method), kind)
+    # the method and the encoder it reads are what is run, not settings of it
+    default = resolve(NeuralConfig(data=config.data, method=config.method,
+                                   encoder=config.encoder), kind)
     return [f.name for f in dataclasses.fields(config)
             if getattr(ours, f.name) != getattr(default, f.name)]
 

@@ -1,0 +1,120 @@
+"""``mtneuro neural --encoder SPEC``: a frozen firing-rate encoder read out by the CLI, as
+``mtneuro.evaluate`` reads one, with the encoder it read recorded."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import mtneuro
+from mtneuro.cli.neural import neural
+from mtneuro.data.neural import load_recording
+from mtneuro.errors import ConfigError
+from mtneuro.models import resolve_encoder_at_seed
+from mtneuro.tasks.neural import NeuralConfig
+
+SCORES = ("accuracy", "delta_accuracy")
+
+
+def _run(args, out):
+    res = CliRunner().invoke(neural, [*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return json.loads((out / "metrics.json").read_text()), res.output
+
+
+@pytest.fixture
+def rate_module(tmp_path, monkeypatch, reach_slice):
+    """A module ``rate_encoders`` on the path: ``identity`` (the z-scored rates themselves,
+    declared by ``in_dim``) and ``random_projection`` (random weights drawn at build time)."""
+    neurons = load_recording(str(reach_slice)).n_neurons
+    (tmp_path / "rate_encoders.py").write_text(
+        "from torch import nn\n\n"
+        "def identity():\n"
+        "    module = nn.Identity()\n"
+        f"    module.input_spec = {{'in_dim': {neurons}}}\n"
+        "    return module\n\n"
+        "def random_projection():\n"
+        f"    module = nn.Linear({neurons}, 8)\n"
+        "    module.out_dim = 8\n"
+        "    return module\n\n"
+        "def undeclared():\n"
+        "    return nn.Identity()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "rate_encoders"
+
+
+def test_an_identity_encoder_scores_as_the_raw_rates(reach_slice, rate_module, tmp_path):
+    """The readout of an identity encoder is the raw method's readout (both read the same
+    z-scored rates): a case whose answer is known."""
+    raw, _ = _run(["--data", str(reach_slice), "--method", "raw"], tmp_path / "raw")
+    given, printed = _run(["--data", str(reach_slice), "--encoder", f"{rate_module}:identity"],
+                          tmp_path / "identity")
+    for key in SCORES:
+        assert given["metrics"][key] == pytest.approx(raw["metrics"][key], abs=1e-12)
+    assert given["method"] == "encoder"
+    assert given["config"]["encoder"] == f"{rate_module}:identity"
+    assert printed.startswith(f"encoder ({rate_module}:identity) on ")
+
+
+def test_a_saved_encoder_scores_as_evaluate_scores_it_and_its_file_is_recorded(
+        reach_slice, tmp_path):
+    """An encoder.pt of ``mtneuro neural`` read back by ``--encoder`` scores what
+    ``mtneuro.evaluate`` gives for it, and the record holds the file's SHA-256."""
+    _run(["--data", str(reach_slice), "--method", "byol", "--steps", "20"], tmp_path / "byol")
+    path = tmp_path / "byol" / "encoder.pt"
+    record, _ = _run(["--data", str(reach_slice), "--encoder", str(path)], tmp_path / "read")
+    [result] = mtneuro.evaluate(str(path), f"neural/{reach_slice}", preset=None, seeds=0)
+    for key in SCORES:
+        assert record["metrics"][key] == pytest.approx(result.metrics[key], abs=1e-12)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert record["inputs"]["files"] == {str(path): digest}
+    # the encoder read is what is run, not a setting that deviates from the protocol
+    assert not any("settings other than" in line for line in record["deviations"])
+
+
+def test_random_weights_of_a_spec_are_the_same_in_every_run(reach_slice, rate_module,
+                                                            tmp_path):
+    """A callable drawing random weights is built under seed 0: the seeds' runs and a
+    later run read the same weights, whose fingerprint the record keeps."""
+    spec = f"{rate_module}:random_projection"
+    both, printed = _run(["--data", str(reach_slice), "--encoder", spec, "--seeds", "0", "1"],
+                         tmp_path / "a")
+    again, _ = _run(["--data", str(reach_slice), "--encoder", spec], tmp_path / "b")
+    rows = both["metrics"]["per_seed"]
+    assert rows[0]["accuracy"] == rows[1]["accuracy"] == again["metrics"]["accuracy"]
+    assert "identical over 2 seeds" in printed
+    [weights] = both["inputs"]["encoders"].values()
+    torch.manual_seed(0)
+    expected = torch.nn.Linear(load_recording(str(reach_slice)).n_neurons, 8)
+    from mtneuro.checkpoint_io import content_digest
+
+    assert weights == content_digest(expected.state_dict())
+
+
+def test_encoder_with_a_method_or_an_image_probe_is_refused_with_a_reason(
+        reach_slice, rate_module, tmp_path):
+    res = CliRunner().invoke(neural, ["--data", str(reach_slice), "--method", "myow",
+                                      "--encoder", f"{rate_module}:identity",
+                                      "--out", str(tmp_path / "x")])
+    assert "--encoder and --method myow: choose one" in str(res.exception)
+    res = CliRunner().invoke(neural, ["--data", str(reach_slice), "--encoder",
+                                      f"{rate_module}:undeclared", "--out", str(tmp_path / "y")])
+    assert "input_spec = {'in_dim': NEURONS}" in str(res.exception)
+    assert not (tmp_path / "y").exists()  # nothing left of a run that could not start
+    with pytest.raises(ConfigError, match="encoder: read out by method 'encoder' only, not by "
+                                          "method 'myow'"):
+        NeuralConfig(data=str(reach_slice), method="myow", encoder=f"{rate_module}:identity")
+
+
+def test_building_at_a_seed_leaves_the_callers_random_state(rate_module):
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    first, _ = resolve_encoder_at_seed(f"{rate_module}:random_projection")
+    assert torch.equal(torch.random.get_rng_state(), before)
+    second, _ = resolve_encoder_at_seed(f"{rate_module}:random_projection")
+    np.testing.assert_array_equal(first.weight.detach(), second.weight.detach())
+    other, _ = resolve_encoder_at_seed(f"{rate_module}:random_projection", seed=1)
+    assert not torch.equal(first.weight, other.weight)
