@@ -76,7 +76,7 @@ def test_a_missing_timestep_counts_bins_from_zero_within_each_trial(tmp_path: Pa
 
 
 @pytest.mark.parametrize(("stem", "width"), [
-    ("rec", 0.1),  # no bin part: the reference's 100 ms
+    ("rec", None),  # no bin part: not known (nothing is computed from it)
     ("my-chewie-10032013-bin0.05-vel_thresh5.00", 0.05),
     ("a-bin0.25", 0.25),
     ("a-bin2", 2.0),
@@ -85,6 +85,19 @@ def test_a_missing_timestep_counts_bins_from_zero_within_each_trial(tmp_path: Pa
 def test_the_bin_width_is_read_from_the_file_name(tmp_path: Path, stem: str,
                                                     width: float) -> None:
     assert load_reach_npz(_reach(tmp_path / f"{stem}.npz")).bin_s == width
+
+
+def test_a_bin_width_array_states_it_and_must_agree_with_the_name(tmp_path: Path) -> None:
+    """``bin_s`` in the file says the width where the name does not; a name saying another
+    width is refused, as is a width that is not one positive number."""
+    assert load_reach_npz(_reach(tmp_path / "rec.npz", bin_s=np.float64(0.02))).bin_s == 0.02
+    assert load_reach_npz(_reach(tmp_path / "a-bin0.05.npz", bin_s=np.array(0.05))).bin_s == 0.05
+    with pytest.raises(DataError, match=r"bin_s is 0\.1 s but the file name says bin0\.05"):
+        load_reach_npz(_reach(tmp_path / "b-bin0.05.npz", bin_s=np.array(0.1)))
+    for bad in (np.array(0.0), np.array([0.1, 0.1]), np.array(-1.0)):
+        with pytest.raises(DataError, match="bin_s must be one positive number of seconds"):
+            load_reach_npz(_reach(tmp_path / "c.npz", bin_s=bad))
+    assert load_reach_npz(_reach(tmp_path / "d.npz")).describe()["bin_s"] is None
 
 
 @pytest.mark.parametrize("stem", ["x-bin0", "x-binnan", "x-bininf", "x-bin0e0"])

@@ -7,7 +7,9 @@ Formats (the layout of ``../shared/data/neural``):
 
 - monkey reach ``.npz``: ``firing_rates`` (bins, neurons) in Hz, ``trial`` (bins,)
   trial index, ``timestep`` (bins,) bin index within its trial, ``label`` (bins,)
-  reach target 0..7 (45 degrees apart), ``pos``/``vel``/``acc``/``force`` (bins, 2).
+  reach target 0..7 (45 degrees apart), ``pos``/``vel``/``acc``/``force`` (bins, 2),
+  optionally ``bin_s`` (a scalar: the bin width in seconds; else a ``-binW-`` part of the
+  file name says it, as in the published files' ``...-bin0.10-...``, else it is not known).
 - rodent sleep: ``<prefix>fr_bins_n_4full.npy`` (neurons, bins) spike counts per 4 s
   bin and ``<prefix>behav_states_n_4full.npy`` (bins,) arousal state 0/1/2.
 
@@ -84,7 +86,8 @@ class NeuralRecording:
             time order. A sleep recording is one long trial (all zeros).
         timestep: (bins,) int64 bin index within its trial (time order).
         label: (bins,) int64 class: reach target 0..7 or sleep state 0..2.
-        bin_s: bin width in seconds.
+        bin_s: bin width in seconds; ``None`` where a user's file does not say it (it is
+            recorded, not used: nothing is computed from it).
         class_names: name of each label value.
         behaviour: extra per-bin arrays (e.g. ``vel`` (bins, 2) for reach).
         files: the files read and their SHA-256 (provenance for ``metrics.json``).
@@ -98,7 +101,7 @@ class NeuralRecording:
     trial: np.ndarray
     timestep: np.ndarray
     label: np.ndarray
-    bin_s: float
+    bin_s: float | None
     class_names: tuple[str, ...]
     behaviour: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     files: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -183,7 +186,7 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
         raise DataError(f"{path}: the bins of each trial must be contiguous")
     behaviour = {k: np.asarray(arrays[k], dtype=np.float32) for k in ("pos", "vel", "acc", "force") if k in arrays}
     return NeuralRecording(name=name or path.stem, kind="reach", rates=rates, trial=trial,
-                           timestep=timestep, label=label, bin_s=_bin_width(path.stem),
+                           timestep=timestep, label=label, bin_s=_stated_bin_width(arrays, path),
                            class_names=REACH_CLASSES, behaviour=behaviour, files={str(path): sha},
                            catalogued=catalogued_place(path) is not None)
 
@@ -232,9 +235,27 @@ def _position_in_trial(trial: np.ndarray) -> np.ndarray:
     return np.arange(trial.size) - first
 
 
-def _bin_width(stem: str) -> float:
+def _stated_bin_width(arrays: dict[str, np.ndarray], path: Path) -> float | None:
+    """The bin width a reach file states: its ``bin_s`` array, else its name
+    (:func:`_bin_width`); ``None`` where neither says one. A name that says another width
+    than the array is refused: one of them is wrong."""
+    named = _bin_width(path.stem)
+    if "bin_s" not in arrays:
+        return named
+    value = checked_numeric(arrays["bin_s"], path, "bin_s")
+    if value.size != 1 or not 0 < float(value.reshape(-1)[0]) < math.inf:
+        raise DataError(f"{path}: bin_s must be one positive number of seconds, got "
+                        f"{value.reshape(-1)[:4].tolist()}")
+    width = float(value.reshape(-1)[0])
+    if named is not None and not math.isclose(named, width):
+        raise DataError(f"{path}: bin_s is {width} s but the file name says bin{named}: "
+                        "one of them is wrong")
+    return width
+
+
+def _bin_width(stem: str) -> float | None:
     """Bin width from a ``...-bin0.10-...`` file name part (a positive number of seconds);
-    0.1 s (the reference) where no part says one."""
+    ``None`` where no part says one."""
     for part in stem.split("-"):
         if part.startswith("bin"):
             try:
@@ -245,7 +266,7 @@ def _bin_width(stem: str) -> float:
                 raise DataError(f"{stem}: bin width {part[3:]!r} from the file name is not a "
                                 f"positive number of seconds")
             return width
-    return 0.1
+    return None
 
 
 def _sleep_partner(path: Path) -> tuple[Path, Path]:
