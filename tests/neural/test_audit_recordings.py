@@ -198,6 +198,12 @@ def test_either_file_of_a_pair_or_its_folder_loads_the_same_recording(tmp_path: 
         assert isinstance(rec, NeuralRecording)
         np.testing.assert_array_equal(rec.rates, _COUNTS.T / 4.0)
         assert rec.label.tolist() == _STATES.tolist()
+        assert rec.name == "m1"  # the pair's prefix, whichever file was given
+
+
+def test_a_pair_without_a_prefix_is_named_by_its_rates_file(tmp_path: Path) -> None:
+    rates = _sleep(tmp_path / "rodent", _COUNTS, _STATES, prefix="")
+    assert load_file(rates.parent).name == "fr_bins_n_4full"
 
 
 def test_a_folder_of_two_pairs_names_both_and_a_lone_file_names_its_partner(

@@ -12,7 +12,7 @@ from mtneuro.report.html import build_report
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.tasks.neural.task import source_of
 
-YOURS = "recording x_fr_bins_n_4full (your file)"
+YOURS = "recording x (your file)"
 
 
 @pytest.fixture

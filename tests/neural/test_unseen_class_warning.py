@@ -28,7 +28,7 @@ def test_rem_only_in_the_test_block_is_named_with_its_bins(write_sleep):
     with pytest.warns(UserWarning) as caught:
         fit_neural(NeuralConfig(data=path, method="raw", split="block"))
     lines = [str(w.message) for w in caught if "no method can predict" in str(w.message)]
-    assert lines == [("x_fr_bins_n_4full: REM: 120 test bins, none in the training or "
+    assert lines == [("x: REM: 120 test bins, none in the training or "
                       "validation bins (the readout's): no method can predict it")]
     assert "\n" not in lines[0]
 
@@ -40,7 +40,7 @@ def test_a_class_met_in_validation_counts_only_where_the_readout_is_refitted(wri
     path = write_sleep(states)
     assert run_warnings(path, refit=True) == []  # the refitted readout is fitted on REM bins
     assert run_warnings(path, refit=False) == [
-        ("x_fr_bins_n_4full: REM: 60 test bins, none in the training bins: no method can "
+        ("x: REM: 60 test bins, none in the training bins: no method can "
          "predict it")]
 
 

@@ -216,7 +216,7 @@ def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: st
                         f"index {outside[0]} ({outside.size} of {label.size} values)")
     n = label.shape[0]
     return NeuralRecording(
-        name=name or rates_path.stem,
+        name=name or _pair_name(rates_path),
         kind="sleep",
         rates=np.ascontiguousarray(as_float32(counts, rates_path, "").T) / np.float32(_RODENT_BIN_S),
         trial=np.zeros(n, dtype=np.int64),
@@ -227,6 +227,14 @@ def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: st
         files=files,
         catalogued=all(catalogued_place(p) is not None for p in (rates_path, states_path)),
     )
+
+
+def _pair_name(rates_path: Path) -> str:
+    """A rodent pair's name: the prefix its files share (``mouse3`` of
+    ``mouse3_fr_bins_n_4full.npy``), else the rates file's stem (the catalogued pair's files
+    have none)."""
+    prefix = rates_path.name.split(_RODENT_RATES_TAG)[0].rstrip("_-. ")
+    return prefix or rates_path.stem
 
 
 def _position_in_trial(trial: np.ndarray) -> np.ndarray:
