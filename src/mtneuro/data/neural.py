@@ -24,13 +24,13 @@ from the data (see :data:`SLEEP_STATES`).
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from mtneuro.data.bin_width import stated_bin_width
 from mtneuro.data.checksums import sha256_file, verify_known
 from mtneuro.data.neural_catalogue import (  # re-exported: the recordings' lookup lives here
     RECORDINGS,
@@ -186,7 +186,7 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
         raise DataError(f"{path}: the bins of each trial must be contiguous")
     behaviour = {k: np.asarray(arrays[k], dtype=np.float32) for k in ("pos", "vel", "acc", "force") if k in arrays}
     return NeuralRecording(name=name or path.stem, kind="reach", rates=rates, trial=trial,
-                           timestep=timestep, label=label, bin_s=_stated_bin_width(arrays, path),
+                           timestep=timestep, label=label, bin_s=stated_bin_width(arrays, path),
                            class_names=REACH_CLASSES, behaviour=behaviour, files={str(path): sha},
                            catalogued=catalogued_place(path) is not None)
 
@@ -241,40 +241,6 @@ def _position_in_trial(trial: np.ndarray) -> np.ndarray:
     starts = np.r_[True, trial[1:] != trial[:-1]]
     first = np.maximum.accumulate(np.where(starts, np.arange(trial.size), 0))
     return np.arange(trial.size) - first
-
-
-def _stated_bin_width(arrays: dict[str, np.ndarray], path: Path) -> float | None:
-    """The bin width a reach file states: its ``bin_s`` array, else its name
-    (:func:`_bin_width`); ``None`` where neither says one. A name that says another width
-    than the array is refused: one of them is wrong."""
-    named = _bin_width(path.stem)
-    if "bin_s" not in arrays:
-        return named
-    value = checked_numeric(arrays["bin_s"], path, "bin_s")
-    if value.size != 1 or not 0 < float(value.reshape(-1)[0]) < math.inf:
-        raise DataError(f"{path}: bin_s must be one positive number of seconds, got "
-                        f"{value.reshape(-1)[:4].tolist()}")
-    width = float(value.reshape(-1)[0])
-    if named is not None and not math.isclose(named, width):
-        raise DataError(f"{path}: bin_s is {width} s but the file name says bin{named}: "
-                        "one of them is wrong")
-    return width
-
-
-def _bin_width(stem: str) -> float | None:
-    """Bin width from a ``...-bin0.10-...`` file name part (a positive number of seconds);
-    ``None`` where no part says one."""
-    for part in stem.split("-"):
-        if part.startswith("bin"):
-            try:
-                width = float(part[3:])
-            except ValueError:
-                continue  # "binned", not a width
-            if not 0 < width < math.inf:
-                raise DataError(f"{stem}: bin width {part[3:]!r} from the file name is not a "
-                                f"positive number of seconds")
-            return width
-    return None
 
 
 def _sleep_partner(path: Path) -> tuple[Path, Path]:
