@@ -49,7 +49,8 @@ def seed_rows(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     def fake(config, recipe, inputs, seed, spatial_dims, frozen):
         calls.append({"seed": seed, "spatial_dims": spatial_dims})
         return {"seed": seed, "accuracy": 0.5 + 0.25 * seed, "per_class_accuracy": per_class[seed],
-                "confusion": (np.eye(4, dtype=int) * (seed + 1)).tolist(), "intervals": {}}
+                "confusion": (np.eye(4, dtype=int) * (seed + 1)).tolist(), "intervals": {}
+                }, inputs.test_y
 
     monkeypatch.setattr(region, "_run_seed", fake)
     return calls

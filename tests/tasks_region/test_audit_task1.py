@@ -122,7 +122,7 @@ def _scripted(per_class: list[list[float]], accuracy: tuple[float, ...] = (0.5, 
         acc, per_class_row = next(rows)
         return {"seed": seed, "accuracy": acc, "per_class_accuracy": per_class_row,
                 "confusion": confusion.tolist(),
-                "intervals": {"accuracy": {"low": 0.4 + seed / 100, "high": 0.6}}}
+                "intervals": {"accuracy": {"low": 0.4 + seed / 100, "high": 0.6}}}, inputs.test_y
     return run_seed
 
 

@@ -61,3 +61,25 @@ def test_recorded_intervals_are_those_of_the_scored_voxels(monkeypatch):
     recorded = metrics["per_seed"][0]["intervals"]
     assert _same(recorded, expected)
     assert np.isfinite(recorded["avg_iou"]["low"])
+
+
+@pytest.mark.parametrize("model", ["unet", "unet3d"])
+def test_each_test_images_iou_row_averages_to_the_runs_per_class_iou(monkeypatch, model):
+    """predictions.csv's rows (:func:`image_rows`): one per scored test image (3D: block)
+    and seed, whose per-class IoU columns average to each seed's published ``iou``."""
+    monkeypatch.setattr(run_module, "create_segmentation_model",
+                        lambda name, classes, dim, **kw: ScaleNet(classes))
+    monkeypatch.setattr(run_module, "SegmentationTileDataset",
+                        functools.partial(SegmentationTileDataset, regions=("cortex",)))
+    config = task2_config(None, classes=4, model=model, train_z_step=20, test_z_step=4,
+                          window=256, eval_batch_size=8, seeds=[0, 1],
+                          train={"epochs": 1, "crop": 32, "batch_size": 2, "steps_per_epoch": 1})
+    out = run_module.run_task2(config, source=GridSource(), quiet=True)
+    rows, metrics = out["predictions"], out["metrics"]
+    n = metrics["n_test_tiles"]
+    assert rows["seed"].tolist() == [0] * n + [1] * n
+    assert rows["image"][:n].tolist() == list(range(n)) and set(rows["region"]) == {"CTX"}
+    for row in metrics["per_seed"]:
+        mine = rows["seed"] == row["seed"]
+        for name, value in row["scores"]["iou"].items():
+            assert rows[f"iou_{name}"][mine].mean() == pytest.approx(value, abs=1e-12), name

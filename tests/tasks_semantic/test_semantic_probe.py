@@ -227,3 +227,21 @@ def test_nmf_iterations_are_the_references_in_full_and_listed_in_the_quick_card(
     assert full.preset("nmf_max_iter") == 200 and listed(full) == []  # annots/latents.py:63
     assert listed(task3_config(method="nmf", quick=True)) == [
         "NMF iterations 100 (reference 200, annots/latents.py:63, scikit-learn's default)"]
+
+
+def test_the_prediction_rows_give_back_each_features_r2():
+    """predictions.csv's columns of a feature: the R² of the run."""
+    from sklearn.metrics import r2_score
+
+    config = task3_config(method="pca", seeds=[0], n_components=16, pixel_input_size=32, cv=3)
+    data = _data()
+    out = run_task3(config, data)
+    rows = out["predictions"]
+    assert len(rows["seed"]) == out["n_crops"]["test"]
+    assert set(rows["z"].tolist()) == set(data.z[(data.z >= 420) & (data.z < 470)].tolist())
+    for name in out["features"]:
+        true, expected = rows[f"true_{name}"], out["per_seed"][0]["r2_test"][name]
+        if np.ptp(true) == 0:  # R² of a constant truth is undefined: the run says NaN
+            assert np.isnan(expected)
+            continue
+        assert r2_score(true, rows[f"predicted_{name}"]) == pytest.approx(expected, abs=1e-9)

@@ -76,8 +76,9 @@ def neural(data, data_root, method, encoder, seed, seeds, quick, epochs, steps, 
     validation with those choices and reads out both encoders' features (unless
     --no-refit-ensemble). Writes DIR/metrics.json (accuracy and delta_accuracy for
     reach, accuracy and f1_weighted for sleep), DIR/encoder.pt (trained methods; with
-    the ensemble, DIR/encoder_first_pass.pt too: the readout reads its features first) and
-    PNGs: confusion matrix, 2-D projection of the test representation, learning curve.
+    the ensemble, DIR/encoder_first_pass.pt too: the readout reads its features first),
+    DIR/predictions.csv (each test bin's true and predicted class and hits) and PNGs:
+    confusion matrix, 2-D projection of the test representation, learning curve.
     With several seeds each seed's files go to DIR/seed-S/ and DIR/metrics.json holds
     the per-seed numbers with mean and std. Every other setting (learning rate, widths,
     augmentations, MYOW's mining) is a key of the --config file.

@@ -27,14 +27,16 @@ from pathlib import Path
 import click
 
 from mtneuro.errors import ConfigError
+from mtneuro.report.predictions import PREDICTIONS_FILE
 from mtneuro.report.run_records import REPORT
 
 #: command kind -> the records (glob patterns, relative to OUT) its runs write.
 RUN_RECORDS: dict[str, tuple[str, ...]] = {
     "pretrain": ("checkpoint.pt", "train_log.jsonl", "encoder.pt", "metrics.json"),
-    "task": ("metrics.json", *REPORT),
-    "resumable-task": ("metrics.json", "checkpoints", *REPORT),
-    "neural": ("metrics.json", "encoder.pt", "encoder_first_pass.pt", "seed-*", *REPORT),
+    "task": ("metrics.json", PREDICTIONS_FILE, *REPORT),
+    "resumable-task": ("metrics.json", PREDICTIONS_FILE, "checkpoints", *REPORT),
+    "neural": ("metrics.json", PREDICTIONS_FILE, "encoder.pt", "encoder_first_pass.pt", "seed-*",
+               *REPORT),
     "bench": ("cells", *REPORT, "submitit", "suite_cells.json", "shared_encoders"),
 }
 #: command kind -> what ``--resume`` continues from (kinds that cannot resume are absent).

@@ -49,7 +49,8 @@ from mtneuro.vocab import VOLUME_METHODS
 @volume_run_options("Task1Config")
 def task1(setting, method, source, source_params, dim, seeds, encoder, quick, protocol, epochs,
           z_step, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:
-    """Classify tiles into CTX / STR / VP / ZI; writes OUT/metrics.json and PNGs."""
+    """Classify tiles into CTX / STR / VP / ZI; writes OUT/metrics.json, PNGs and
+    OUT/predictions.csv (every scored test tile or crop's region and prediction, per seed)."""
     require_option("method", method, config_file)
     values = {
         "setting": setting, "method": method, "source": source, "dim": dim, "encoder": encoder,

@@ -113,7 +113,8 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory: metrics.json, overlay_<region>.png, checkpoints/.",
+    help="Output directory: metrics.json, overlay_<region>.png, predictions.csv (each test "
+    "image's per-class IoU, per seed), checkpoints/.",
 )
 @OVERWRITE_OPTION
 @MORE_SEEDS_ARGUMENT

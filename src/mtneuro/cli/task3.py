@@ -54,7 +54,8 @@ from mtneuro.vocab import VOLUME_METHODS
 def task3(method, setting, source, source_params, seeds, encoder, quick, z_step, connectivity,
           exact_features, pretrain_epochs, device, config_file, out, overwrite, more_seeds) -> None:
     """R² of linear readouts of vessels, axons, cell count/size/spacing (in-sample, as published,
-    and held-out ridge); writes OUT/metrics.json."""
+    and held-out ridge); writes OUT/metrics.json and OUT/predictions.csv (every test crop's
+    true and predicted features, per seed)."""
     require_option("method", method, config_file)
     values = {
         "method": method, "setting": setting, "source": source, "encoder": encoder,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from mtneuro.report.predictions import write_predictions
 from mtneuro.report.results import stamp, write_json_atomic
 from mtneuro.tasks.api import Result, Task, resolve
 
@@ -36,7 +37,9 @@ def run_and_record(task: Task, config: Any, out_dir: str | Path, *, encoder: Any
                    resume: bool = False, extra: Mapping[str, Any] | None = None,
                    started: float | None = None,
                    keep: Callable[[Result], None] | None = None) -> Result:
-    """Run ``config`` of ``task`` and write its ``metrics.json`` and figures to ``out_dir``.
+    """Run ``config`` of ``task`` and write its ``metrics.json``, figures and, where the task
+    gives them, per-sample predictions (``predictions.csv``, :mod:`mtneuro.report.predictions`)
+    to ``out_dir``.
 
     Args:
         encoder: an encoder in memory for the task's encoder method.
@@ -64,6 +67,9 @@ def run_and_record(task: Task, config: Any, out_dir: str | Path, *, encoder: Any
     if keep is not None:
         keep(result)
     result.figures = task_figures(task, result, out)
+    if result.artefacts.get("predictions") is not None:  # before metrics.json, which names it
+        extra = {**dict(extra or {}),
+                 "predictions": write_predictions(result.artefacts["predictions"], out)}
     result.wall_s = time.perf_counter() - started
     write_result(result, out, extra)
     return result

@@ -140,7 +140,8 @@ def _encoder_readout(config: Task1Config, recipe: RegionRecipe, inputs: RegionIn
 
 
 def _run_seed(config: Task1Config, recipe: RegionRecipe, inputs: RegionInputs, seed: int,
-              spatial_dims: int, frozen: FrozenEncoders) -> dict[str, Any]:
+              spatial_dims: int, frozen: FrozenEncoders) -> tuple[dict[str, Any], np.ndarray]:
+    """(the seed's metrics row, its predicted region of every scored test image)."""
     torch.manual_seed(seed)
     method = config.method
     if method in ("supervised", "supervised-mixup"):
@@ -161,7 +162,31 @@ def _run_seed(config: Task1Config, recipe: RegionRecipe, inputs: RegionInputs, s
     intervals = classification_intervals(inputs.test_y, pred, len(CLASS_NAMES), unit=unit,
                                          groups=inputs.test_tile)
     return {"seed": seed, **classification_metrics(inputs.test_y, pred, len(CLASS_NAMES)), **extra,
-            "intervals": {k: intervals[k] for k in ("accuracy", "per_class_accuracy")}}
+            "intervals": {k: intervals[k] for k in ("accuracy", "per_class_accuracy")}}, pred
+
+
+#: The scored crops of a test tile, in :func:`~mtneuro.tasks.tile_inputs.quadrant_crops`'s
+#: and :func:`~mtneuro.tasks.tile_inputs.corner_crops`' order.
+_CROPS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+def prediction_columns(seeds: list[int], preds: list[np.ndarray], inputs: RegionInputs,
+                       test: SplitData) -> dict[str, np.ndarray]:
+    """Every scored test image's row of ``predictions.csv`` for each seed
+    (:mod:`mtneuro.report.predictions`): ``seed``, ``tile`` (index in the test split),
+    ``z`` (its first slice), ``crop`` (``whole`` or which quadrant / corner), ``true`` and
+    ``predicted`` region; the mean of ``true == predicted`` over a seed's rows is its
+    accuracy."""
+    names = np.asarray(CLASS_NAMES)
+    per_tile = len(inputs.test_tile) // max(len(test.labels), 1)
+    crop = np.asarray(_CROPS if per_tile == 4 else ("whole",))[
+        np.arange(len(inputs.test_tile)) % per_tile]
+    n = len(inputs.test_y)
+    return {"seed": np.repeat(np.asarray(seeds, dtype=np.int64), n),
+            "tile": np.tile(inputs.test_tile, len(seeds)),
+            "z": np.tile(test.z[inputs.test_tile], len(seeds)),
+            "crop": np.tile(crop, len(seeds)), "true": np.tile(names[inputs.test_y], len(seeds)),
+            "predicted": names[np.concatenate([np.asarray(p, dtype=np.int64) for p in preds])]}
 
 
 def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
@@ -183,7 +208,8 @@ def run_task1(config: Task1Config, data: dict[str, SplitData] | None = None, *,
         "confusion": summed counts (rows = truth), "class_names", "n_tiles", "n_test"
         (scored images: tiles or crops), "majority" (the chance reference,
         :func:`majority_baseline`), "recipe" (the resolved protocol), "source",
-        "wall_s"}``.
+        "predictions" (each scored test image's truth and prediction per seed,
+        :func:`prediction_columns`), "wall_s"}``.
     """
     return _run_on_device(checked_run_config(config, Task1Config, "run_task1"), data, encoder)
 
@@ -203,8 +229,9 @@ def _run_on_device(config: Task1Config, data: dict[str, SplitData] | None,
     shapes = task1_input_shapes(config, tile=data["train"].images.shape[-1])
     frozen = frozen_encoders(config, spatial_dims, encoder=encoder, train=data["train"],
                              input_shapes=shapes)
-    per_seed = [_run_seed(config, recipe, inputs, int(seed), spatial_dims, frozen)
-                for seed in config.seeds]
+    runs = [_run_seed(config, recipe, inputs, int(seed), spatial_dims, frozen)
+            for seed in config.seeds]
+    per_seed = [row for row, _ in runs]
     accuracy = mean_std([r["accuracy"] for r in per_seed])
     per_class = mean_std([r["per_class_accuracy"] for r in per_seed])
     return {
@@ -229,6 +256,8 @@ def _run_on_device(config: Task1Config, data: dict[str, SplitData] | None,
         },
         "source": source_info,
         "config": to_dict(config),
+        "predictions": prediction_columns([int(s) for s in config.seeds],
+                                          [pred for _, pred in runs], inputs, data["test"]),
         "wall_s": time.perf_counter() - start,
     }
 
@@ -241,5 +270,5 @@ def run(config: Task1Config, *, encoder: nn.Module | None = None) -> Result:
     # the Result's config too names the device that ran
     config = checked_run_config(config, Task1Config, "run_task1")
     out = _run_on_device(config, None, encoder)
-    return TASK1.from_run(config, out,
+    return TASK1.from_run(config, out, artefacts=("predictions",),
                           deviations=components_used(config.n_components, out["per_seed"]))

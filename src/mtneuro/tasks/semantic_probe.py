@@ -40,7 +40,7 @@ from torch import nn
 
 from mtneuro.config import to_dict
 from mtneuro.data.sources import open_source
-from mtneuro.data.spec import REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
+from mtneuro.data.spec import REGION_SHORT, REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
 from mtneuro.data.tiles import block_starts, read_block_channels
 from mtneuro.devices import checked_run_config
 from mtneuro.errors import ConfigError
@@ -226,7 +226,8 @@ def run_task3(config: Task3Config, data: Task3Data | None = None,
         "r2_in_sample_reference": {...}, "intervals": {"r2_test": {feature: bootstrap 95%
         interval over test crops}} of the first seed when seeds do not vary R² (else None),
         "scatter": {"true", "pred", "seed"} (first seed,
-        test crops, not for JSON), "n_crops", "feature_summary", "connectivity", ...}``.
+        test crops, not for JSON), "predictions" (every seed's, :func:`prediction_columns`),
+        "n_crops", "feature_summary", "connectivity", ...}``.
     """
     return _run_on_device(checked_run_config(config, Task3Config, "run_task3"), data,
                           region_splits, encoder)
@@ -257,16 +258,17 @@ def _run_on_device(config: Task3Config, data: Task3Data | None,
                                               config.setting, "2d", z_step, ("train", "val"))
     frozen = frozen_encoders(config, 2, encoder=encoder, input_shapes=task3_input_shapes(config))
     train_tiles = _split_masks(data.z)["train"]
-    per_seed, scatter = [], None
+    per_seed, preds = [], []
     for seed in config.seeds:
         torch.manual_seed(int(seed))
         embeddings, info = _embed(config, data, int(seed), train_tiles, region_splits, frozen)
         scores = _scores(embeddings, data, config)
-        scatter = scatter or {**scores.pop("_scatter"), "seed": int(seed)}
-        scores.pop("_scatter", None)
+        preds.append(scores.pop("_scatter")["pred"])
         per_seed.append({"seed": int(seed), **scores, **info})
     masks = _split_masks(np.repeat(data.z, 4))
     names = feature_names(config.reference_features)
+    scatter = {"true": data.features[masks["test"]], "pred": preds[0],
+               "seed": int(config.seeds[0])}
     summary = lambda key: {f: mean_std([r[key][f] for r in per_seed]) for f in names}
     r2_test = summary("r2_test")
     return {
@@ -285,10 +287,39 @@ def _run_on_device(config: Task3Config, data: Task3Data | None,
         },
         "connectivity": data.connectivity,
         "scatter": scatter,
+        "predictions": prediction_columns([int(s) for s in config.seeds], preds, data, names),
         "source": source_info,
         "config": to_dict(config),
         "wall_s": time.perf_counter() - start,
     }
+
+
+#: A tile's four crops, in the order of :func:`~mtneuro.tasks.tile_inputs.quadrant_crops`.
+_QUADRANTS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+def prediction_columns(seeds: list[int], preds: list[np.ndarray], data: Task3Data,
+                       names: tuple[str, ...] | list[str]) -> dict[str, np.ndarray]:
+    """Every test crop's row of ``predictions.csv`` for each seed
+    (:mod:`mtneuro.report.predictions`): ``seed``, ``tile`` (index among the task's tiles),
+    ``z``, ``region``, ``crop`` (which quadrant), then ``true_<feature>`` and
+    ``predicted_<feature>`` of each feature (the R² of a seed's two columns is its
+    ``r2_test``)."""
+    crops = len(data.features)
+    test = _split_masks(np.repeat(data.z, 4))["test"]
+    tile = (np.arange(crops) // 4)[test]
+    quadrant = np.asarray(_QUADRANTS)[np.arange(crops) % 4][test]
+    region = np.asarray([REGION_SHORT[r] for r in REGIONS])[data.region[tile]]
+    repeat = len(seeds)
+    columns: dict[str, np.ndarray] = {
+        "seed": np.repeat(np.asarray(seeds, dtype=np.int64), tile.size),
+        "tile": np.tile(tile, repeat), "z": np.tile(data.z[tile], repeat),
+        "region": np.tile(region, repeat), "crop": np.tile(quadrant, repeat)}
+    pred = np.concatenate(preds)
+    for j, name in enumerate(names):
+        columns[f"true_{name}"] = np.tile(data.features[test, j], repeat)
+        columns[f"predicted_{name}"] = pred[:, j]
+    return columns
 
 
 def run(config: Task3Config, *, encoder: nn.Module | None = None) -> Result:
@@ -300,5 +331,6 @@ def run(config: Task3Config, *, encoder: nn.Module | None = None) -> Result:
     # the Result's config too names the device that ran
     config = checked_run_config(config, Task3Config, "run_task3")
     out = _run_on_device(config, None, None, encoder)
-    return TASK3.from_run(config, out, artefacts=("scatter",), deviations=components_used(
-        config.preset("n_components"), out["per_seed"]))
+    deviations = components_used(config.preset("n_components"), out["per_seed"])
+    return TASK3.from_run(config, out, artefacts=("scatter", "predictions"),
+                          deviations=deviations)

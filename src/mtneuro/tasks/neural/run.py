@@ -80,6 +80,7 @@ class NeuralOutcome:
         test_label: (n_test,) true class; test_pred: (n_test,) predicted class
             (nearest of the 8 directions for reach), pooled over folds.
         test_trial: (n_test,) trial of each test bin (sleep: 0), in the same order.
+        test_bins: (n_test,) index of each test bin in the recording, in the same order.
         test_per_bin: reach: each test bin's ``accuracy`` and ``delta_accuracy`` hit and
             ``mean_angular_error`` (n_test,), same order (whose means are the metrics;
             for paired comparisons of methods on the same bins); sleep: empty.
@@ -103,6 +104,7 @@ class NeuralOutcome:
     first_pass: tuple[nn.Module, dict, dict] | None = None
     test_trial: np.ndarray | None = None
     test_per_bin: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    test_bins: np.ndarray | None = None
 
 
 def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
@@ -355,6 +357,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         test_label=test_label, test_pred=test_pred,
         test_features=features[folds[-1]["test"]], feature_label=rec.label[folds[-1]["test"]],
         first_pass=first_pass, test_trial=test_trial, test_per_bin=test_per_bin,
+        test_bins=test_bins,
     )
 
 

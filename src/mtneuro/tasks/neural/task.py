@@ -127,7 +127,32 @@ def run(config: Any, *, encoder: Any = None) -> Result:
     return NEURAL.result(outcome.config, setting=outcome.recording.name,
                          method=outcome.metrics["method"], metrics=outcome.metrics,
                          source=source_of(outcome.recording), wall_s=outcome.metrics["wall_s"],
-                         artefacts={"outcome": outcome})
+                         artefacts={"outcome": outcome,
+                                    "predictions": prediction_columns(outcome)})
+
+
+def prediction_columns(outcome: Any) -> dict[str, Any]:
+    """Each test bin's row of ``predictions.csv`` (:mod:`mtneuro.report.predictions`): its
+    ``seed``, ``bin`` (index in the recording), ``trial``, ``timestep``, ``true`` and
+    ``predicted`` class (names), and its ``accuracy`` hit (1 or 0; reach: angular error
+    below pi/8), with reach's ``delta_accuracy`` hit and ``angular_error`` (radians): the
+    means of the hit columns are the run's scores."""
+    import numpy as np
+
+    rec, bins = outcome.recording, outcome.test_bins
+    names = np.asarray(rec.class_names)
+    per_bin = outcome.test_per_bin
+    hits = (per_bin["accuracy"] if "accuracy" in per_bin
+            else outcome.test_label == outcome.test_pred)
+    columns = {"seed": np.full(bins.size, outcome.metrics["seed"]), "bin": bins,
+               "trial": outcome.test_trial, "timestep": rec.timestep[bins],
+               "true": names[outcome.test_label], "predicted": names[outcome.test_pred],
+               "accuracy": np.asarray(hits).astype(np.int64)}
+    if "delta_accuracy" in per_bin:
+        columns["delta_accuracy"] = np.asarray(per_bin["delta_accuracy"]).astype(np.int64)
+    if "mean_angular_error" in per_bin:
+        columns["angular_error"] = per_bin["mean_angular_error"]
+    return columns
 
 
 def rate_encoder(spec: str) -> Any:

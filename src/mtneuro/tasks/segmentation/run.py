@@ -29,7 +29,7 @@ from mtneuro.data.checksums import sha256_file
 from mtneuro.data.datasets import SegmentationTileDataset
 from mtneuro.data.sources import open_source
 from mtneuro.data.sources.base import VolumeSource
-from mtneuro.data.spec import REGIONS, segmentation_setting
+from mtneuro.data.spec import REGION_SHORT, REGIONS, segmentation_setting
 from mtneuro.devices import resolve_device, with_run_device
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, model_dim
@@ -78,6 +78,20 @@ def image_intervals(predictions: np.ndarray, masks: np.ndarray,
     return {"avg_f1": f1["avg_f1"], "f1": interval_by_name(f1["f1"], class_names),
             "avg_iou": mean_interval(iou_per_image.mean(axis=1), unit=unit),
             "iou": interval_by_name(iou, class_names)}
+
+
+def image_rows(seed: int, predictions: np.ndarray, masks: np.ndarray, scored: np.ndarray | None,
+               z: np.ndarray, region: np.ndarray, class_names: tuple[str, ...]
+               ) -> dict[str, np.ndarray]:
+    """Each test image's (3D: block's) rows of ``predictions.csv`` for one seed
+    (:mod:`mtneuro.report.predictions`): ``seed``, ``image`` (index in the test split),
+    ``z`` (its first slice), ``region`` and ``iou_<class>``, the IoU of its scored pixels
+    (1.0 for a class in neither its truth nor its prediction, as published): the mean of a
+    class's column is the run's per-class ``iou``."""
+    iou = per_image_iou_scores(per_image_confusion(predictions, masks, len(class_names), scored))
+    columns = {"seed": np.full(len(iou), seed, dtype=np.int64), "image": np.arange(len(iou)),
+               "z": np.asarray(z), "region": np.asarray([REGION_SHORT[r] for r in REGIONS])[region]}
+    return columns | {f"iou_{name}": iou[:, j] for j, name in enumerate(class_names)}
 
 
 def encoder_weights_fingerprint(weights: str | None) -> dict[str, Any]:
@@ -140,12 +154,13 @@ def run_task2(
 
     Returns:
         ``{"metrics": {"setting", "per_seed", "summary", ...}, "examples": {...},
-        "source": {...}}``;
+        "predictions": {...}, "source": {...}}``;
         ``metrics`` is plain data for ``metrics.json`` (per-seed scores and mean +- std
         over seeds); ``examples`` holds uint8 arrays ``image`` (K, [D,] H, W),
         ``truth`` and ``prediction`` (K, [D,] H, W), int ``region`` (K,) and ``z`` (K, the
         volume z of each tile or block's first slice) of the first seed for the overlays;
-        ``source`` the volume source's ``describe()``.
+        ``predictions`` every seed's per-image IoU (:func:`image_rows`); ``source`` the
+        volume source's ``describe()``.
 
     Raises:
         ConfigError: ``resume`` with seeds other than those of the run whose checkpoints
@@ -191,7 +206,7 @@ def run_task2(
     side = config.window or crop
     window = (side, side) if dim == "2d" else (depth, side, side)
 
-    per_seed, examples = [], {}
+    per_seed, examples, rows = [], {}, []
     for seed in config.seeds:
         torch.manual_seed(seed)
         if encoder is not None:
@@ -253,6 +268,8 @@ def run_task2(
             progress=not quiet,
         )
         t2 = time.perf_counter()
+        rows.append(image_rows(seed, predictions, test_masks, scored, test_set.z,
+                               test_set.region, setting.class_names))
         per_seed.append(
             {
                 "seed": seed,
@@ -303,6 +320,7 @@ def run_task2(
     return {
         "metrics": metrics,
         "examples": examples,
+        "predictions": {key: np.concatenate([r[key] for r in rows]) for key in rows[0]},
         "config": to_dict(config),
         "source": source.describe(),
     }
@@ -326,4 +344,5 @@ def run(config: Task2Config, *, encoder: nn.Module | None = None,
     setting = f"{metrics['setting']['dim']}-{config.classes}class"
     return TASK2.result(config, setting=setting, method=config.model, metrics=metrics,
                         source=out["source"], wall_s=time.perf_counter() - started,
-                        artefacts={"examples": out["examples"]})
+                        artefacts={"examples": out["examples"],
+                                   "predictions": out["predictions"]})
