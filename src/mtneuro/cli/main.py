@@ -26,6 +26,7 @@ COMMANDS = {
     "task3": "mtneuro.cli.task3:task3",
     "bench": "mtneuro.cli.bench:bench",
     "report": "mtneuro.cli.report:report",
+    "compare": "mtneuro.cli.compare:compare",
 }
 #: Commands that compute with torch: their threads follow the CPUs the process may use.
 TORCH_COMMANDS = ("pretrain", "neural", "task1", "task2", "task3", "bench")

@@ -1,0 +1,51 @@
+"""``mtneuro compare A B``: two runs on the same test samples, difference and its interval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("run_a", metavar="A", type=click.Path(path_type=Path))
+@click.argument("run_b", metavar="B", type=click.Path(path_type=Path))
+def compare(run_a: Path, run_b: Path) -> None:
+    """Compare run A with run B on the test samples both scored, from their predictions.csv.
+
+    A and B are run folders (mtneuro task1 / task2 / task3 / neural --out DIR, seeds
+    included), bench cell folders (OUT/cells/<id>), or a bench row's cells of every seed
+    (OUT/cells/<id without -s<seed>>). For each metric: A's and B's value (the mean over
+    their seeds), A - B and a percentile bootstrap 95% interval of it over test samples,
+    resampled as the task's own intervals are (tiles, images, trials, blocks of bins). The
+    interval covers the test samples, not the training: with one seed a side, another
+    training could move the difference.
+    """
+    from mtneuro.report.compare import compare_runs
+
+    result = compare_runs(run_a, run_b)
+    click.echo(f"{result.task} {result.setting} on {result.data}: "
+               f"A = {result.a.label}, seeds {result.a.seeds}; B = {result.b.label}, seeds "
+               f"{result.b.seeds}; the same {result.n_samples} test samples "
+               f"({result.n} {result.unit})")
+    width = max(len(r["metric"]) for r in result.rows)
+    click.echo(f"{'metric':<{width}}  {'A':>7}  {'B':>7}  {'A - B':>7}  95% interval")
+    for row in result.rows:
+        click.echo(f"{row['metric']:<{width}}  {row['a']:7.3f}  {row['b']:7.3f}  "
+                   f"{_plain(row['difference']):+7.3f}  {_interval(row, result.n)}")
+
+
+def _plain(value: float) -> float:
+    """``value`` as printed to three decimals, without a sign on a rounded zero."""
+    return round(value, 3) + 0.0
+
+
+def _interval(row: dict, n: int) -> str:
+    if row["low"] is None or row["high"] is None:
+        return f"none: {n} units, fewer than 5"
+    low, high = row["low"], row["high"]
+    if low != low or high != high:  # NaN: most resamples leave the metric undefined
+        return "undefined (a constant truth)"
+    verdict = ("A higher" if low > 0 else "B higher" if high < 0
+               else "no difference shown (the interval holds 0)")
+    return f"[{_plain(low):+.3f}, {_plain(high):+.3f}]  {verdict}"

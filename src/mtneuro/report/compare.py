@@ -1,0 +1,238 @@
+"""Two runs compared on the same test samples, from their ``predictions.csv``.
+
+A leaderboard puts two methods' means side by side; whether one is better than the other
+beyond the luck of the test set is a paired question: the same test samples, scored by
+both. :func:`compare_runs` reads each run's rows (:mod:`mtneuro.report.predictions`),
+checks that they are the same samples with the same truth, averages each sample's score
+over the run's seeds (so a side's value is the mean over its seeds of its recorded score),
+and gives the difference ``A - B`` of each metric with a percentile bootstrap 95% interval
+over test samples, resampled in the groups the task's own intervals use (task 1 and 3:
+tiles; task 2: images or blocks; reach: trials; sleep: blocks of bins;
+:func:`mtneuro.stats.bootstrap_interval`). The interval covers the test samples, not the
+training randomness: with one seed a side, a second training could move it.
+
+Metrics: task 1 and neural ``accuracy`` (reach: and ``delta_accuracy``), task 2 ``iou`` of
+each class and their mean ``avg_iou``, task 3 the R² of each feature (its difference is the
+difference of squared errors over the truth's variance, resampled together).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mtneuro.errors import ConfigError
+from mtneuro.report.leaderboard import data_source_label
+from mtneuro.report.predictions import PREDICTIONS_FILE, read_predictions
+from mtneuro.stats import bootstrap_interval
+
+#: task -> (columns naming a sample, the column whose samples are resampled together)
+_SAMPLES = {"task1": (("tile", "crop"), "tile"), "task2": (("image",), "image"),
+            "task3": (("tile", "crop"), "tile"), "neural": (("bin",), "trial")}
+
+
+@dataclass
+class Side:
+    """One side of a comparison: its runs' records and rows (every seed's)."""
+
+    label: str
+    records: list[dict[str, Any]]
+    rows: dict[str, np.ndarray]
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return self.records[0]
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({int(s) for s in self.rows["seed"]})
+
+
+@dataclass
+class Comparison:
+    """``a - b`` per metric: ``rows`` of ``{"metric", "a", "b", "difference", "low",
+    "high"}`` (``low`` / ``high`` ``None`` below five resampled units), over ``n`` units."""
+
+    task: str
+    setting: str
+    data: str
+    a: Side
+    b: Side
+    n_samples: int
+    n: int
+    unit: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def load_side(path: str | Path) -> Side:
+    """The runs ``path`` names: a run folder (a task command's, or a neural one with a
+    ``seed-S/`` folder per seed), a bench cell folder, or a bench cell id without its seed
+    (``OUT/cells/neural-chewie-1-myow``: every ``...-s<seed>`` cell of that row).
+
+    Raises:
+        ConfigError: nothing there, or runs without ``predictions.csv`` (recorded before
+            mtneuro wrote it: run them again), or runs of different tasks or methods.
+    """
+    path = Path(path)
+    folders = [path] if (path / PREDICTIONS_FILE).is_file() else (
+        sorted(p.parent for p in path.glob(f"seed-*/{PREDICTIONS_FILE}")) if path.is_dir()
+        else sorted(p for p in path.parent.glob(f"{path.name}-s*") if p.is_dir()))
+    if not folders:
+        why = ("holds no predictions.csv (a run recorded before mtneuro wrote one: run it "
+               "again)" if path.exists() else "is neither a run folder nor a bench cell id")
+        raise ConfigError(f"{path}: {why}")
+    records, parts = [], []
+    for folder in folders:
+        if not (folder / PREDICTIONS_FILE).is_file():
+            raise ConfigError(f"{folder}: holds no predictions.csv (a run recorded before "
+                              "mtneuro wrote one: run it again)")
+        if not (folder / "metrics.json").is_file():
+            raise ConfigError(f"{folder}: predictions.csv without metrics.json")
+        records.append(json.loads((folder / "metrics.json").read_text()))
+        parts.append(read_predictions(folder))
+    kinds = {(r.get("task"), r.get("setting"), r.get("method")) for r in records}
+    if len(kinds) > 1:
+        raise ConfigError(f"{path}: runs of different tasks, settings or methods {sorted(kinds)}")
+    rows = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    return Side(label=f"{records[0].get('method')} ({path})", records=records, rows=rows)
+
+
+def compare_runs(a: str | Path, b: str | Path) -> Comparison:
+    """``a - b`` on the test samples both scored (see the module docstring).
+
+    Raises:
+        ConfigError: either side cannot be read (:func:`load_side`), the two are runs of
+            different tasks or settings, or their test samples or truths differ.
+    """
+    side_a, side_b = load_side(a), load_side(b)
+    task, setting = side_a.record.get("task"), side_a.record.get("setting")
+    if (side_b.record.get("task"), side_b.record.get("setting")) != (task, setting):
+        raise ConfigError(f"{a} is {task} {setting}, {b} is {side_b.record.get('task')} "
+                          f"{side_b.record.get('setting')}: compare runs of one task setting")
+    if task not in _SAMPLES:
+        raise ConfigError(f"{a}: task {task!r} writes no predictions to compare")
+    keys, group = _SAMPLES[task]
+    samples_a, values_a = _per_sample(side_a, keys, task)
+    samples_b, values_b = _per_sample(side_b, keys, task)
+    if samples_a["key"].shape != samples_b["key"].shape or not np.array_equal(
+            samples_a["key"], samples_b["key"]):
+        raise ConfigError(f"{a} and {b} scored different test samples "
+                          f"({samples_a['key'].size} and {samples_b['key'].size}): compare runs "
+                          "of the same data and split")
+    for name, truth in samples_a["truth"].items():
+        if not np.array_equal(truth, samples_b["truth"][name]):
+            raise ConfigError(f"{a} and {b} disagree on the truth ({name}) of the same test "
+                              "samples: runs of different data")
+    groups, unit = _groups(samples_a, group, side_a.record)
+    names, per_sample, statistic = _metric(task, values_a, values_b, samples_a["truth"])
+    point = statistic(per_sample.sum(axis=0))
+    interval = bootstrap_interval(lambda t: statistic(t)[..., 2, :], per_sample, unit=unit,
+                                  groups=groups)
+    low, high = (np.atleast_1d(interval[k]) for k in ("low", "high"))
+    data = {data_source_label(side.record) for side in (side_a, side_b)}
+    if len(data) > 1:
+        raise ConfigError(f"{a} and {b} read different data ({' and '.join(sorted(data))})")
+    result = Comparison(task=task, setting=setting, data=data.pop(),
+                        a=side_a, b=side_b, n_samples=len(per_sample), n=interval["n"],
+                        unit=unit)
+    for j, name in enumerate(names):
+        result.rows.append({"metric": name, "a": float(point[0][j]), "b": float(point[1][j]),
+                            "difference": float(point[2][j]),
+                            "low": None if low[j] is None else float(low[j]),
+                            "high": None if high[j] is None else float(high[j])})
+    return result
+
+
+def _per_sample(side: Side, keys: tuple[str, ...], task: str
+                ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Each sample's key, truth and group, and its values averaged over the side's seeds
+    (``(samples, K)`` arrays by name), samples sorted by key."""
+    rows = side.rows
+    key = rows[keys[0]].astype(str)
+    for name in keys[1:]:
+        key = np.char.add(np.char.add(key, "|"), rows[name].astype(str))
+    seeds = side.seeds
+    order = np.lexsort((key, rows["seed"]))  # by seed, then by key
+    per_seed = len(key) // len(seeds)
+    sorted_key = key[order].reshape(len(seeds), -1) if per_seed * len(seeds) == len(key) else None
+    if sorted_key is None or not (sorted_key == sorted_key[0]).all():
+        raise ConfigError(f"{side.label}: its seeds scored different test samples")
+    first = order[:per_seed]
+    truth_columns = [c for c in rows if c == "true" or c.startswith("true_")
+                     or (task == "task2" and c in ("z", "region"))]
+    samples = {"key": sorted_key[0], "truth": {c: rows[c][first] for c in truth_columns},
+               **{c: rows[c][first] for c in ("trial", "tile", "image", "bin") if c in rows}}
+    values = {c: rows[c][order].reshape(len(seeds), per_seed).astype(np.float64).mean(axis=0)
+              for c in _value_columns(rows, task)}
+    if task == "task1":
+        hits = (rows["true"] == rows["predicted"])[order].reshape(len(seeds), per_seed)
+        values["accuracy"] = hits.mean(axis=0)
+    if task == "task3":  # squared errors, averaged over seeds: 1 - their mean / SST is the
+        for c in [c for c in rows if c.startswith("predicted_")]:  # mean R² over seeds
+            name = c.removeprefix("predicted_")
+            error = (rows[f"true_{name}"] - rows[c])[order].reshape(len(seeds), per_seed)
+            values[f"sse_{name}"] = (error**2).mean(axis=0)
+    return samples, values
+
+
+def _value_columns(rows: dict[str, np.ndarray], task: str) -> list[str]:
+    if task == "neural":
+        return [c for c in ("accuracy", "delta_accuracy") if c in rows]
+    if task == "task2":
+        return [c for c in rows if c.startswith("iou_")]
+    return []
+
+
+def _groups(samples: dict[str, Any], group: str, record: dict[str, Any]
+            ) -> tuple[np.ndarray, str]:
+    """The groups resampled together, and their name, as the task's own intervals."""
+    if record.get("task") == "neural" and (record.get("metrics") or {}).get("kind") == "sleep":
+        from mtneuro.tasks.neural.metrics import SLEEP_BLOCK_BINS
+
+        return samples["bin"] // SLEEP_BLOCK_BINS, f"test blocks of {SLEEP_BLOCK_BINS} bins"
+    units = {"tile": "test tiles", "image": "test images", "trial": "test trials"}
+    return samples[group], units[group]
+
+
+def _metric(task: str, a: dict[str, np.ndarray], b: dict[str, np.ndarray],
+            truth: dict[str, np.ndarray]
+            ) -> tuple[list[str], np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """(metric names, per-sample sums ``(N, K)``, statistic: sums -> ``(..., 3, M)`` of A, B
+    and A - B)."""
+    if task == "task3":
+        names = [k.removeprefix("sse_") for k in a if k.startswith("sse_")]
+        y = np.stack([truth[f"true_{n}"].astype(np.float64) for n in names], axis=1)
+        sse_a = np.stack([a[f"sse_{n}"] for n in names], axis=1)
+        sse_b = np.stack([b[f"sse_{n}"] for n in names], axis=1)
+        per_sample = np.concatenate([y, y**2, sse_a, sse_b, np.ones((len(y), 1))], axis=1)
+        f = len(names)
+
+        def r2(totals: np.ndarray) -> np.ndarray:
+            s, s2, ea, eb = (totals[..., i * f:(i + 1) * f] for i in range(4))
+            sst = s2 - s**2 / totals[..., -1:]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sst = np.where(sst > 1e-12 * np.maximum(s2, 1), sst, np.nan)
+                return np.stack([1 - ea / sst, 1 - eb / sst, (eb - ea) / sst], axis=-2)
+
+        return [f"r2_{n}" for n in names], per_sample, r2
+    names = list(a)
+    if task == "task2":  # the mean over classes of each image's IoU: avg_iou
+        names.append("avg_iou")
+        for side in (a, b):
+            side["avg_iou"] = np.mean([side[n] for n in names[:-1]], axis=0)
+    va = np.stack([a[n] for n in names], axis=1)
+    vb = np.stack([b[n] for n in names], axis=1)
+    per_sample = np.concatenate([va, vb, np.ones((len(va), 1))], axis=1)
+    m = len(names)
+
+    def means(totals: np.ndarray) -> np.ndarray:
+        count = totals[..., -1:]
+        ma, mb = totals[..., :m] / count, totals[..., m:2 * m] / count
+        return np.stack([ma, mb, ma - mb], axis=-2)
+
+    return names, per_sample, means

@@ -1,0 +1,101 @@
+"""``mtneuro compare A B``: the paired difference of two runs on the same test samples, on
+hand-made runs whose answer is known."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mtneuro.cli.compare import compare
+from mtneuro.errors import ConfigError
+from mtneuro.report.compare import compare_runs
+from mtneuro.report.predictions import write_predictions
+
+PHANTOM = {"source": "phantom", "label": "phantom (synthetic volume)"}
+
+
+def _run(folder, method, columns, task="task1", setting="roi-c1", source=PHANTOM):
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(
+        {"task": task, "setting": setting, "method": method, "source": source, "metrics": {}}))
+    write_predictions(columns, folder)
+    return folder
+
+
+def _task1(folder, method, hits, seed=0, true=None):
+    n = len(hits)
+    true = np.asarray(["CTX", "STR"] * (n // 2)) if true is None else true
+    predicted = np.where(np.asarray(hits, dtype=bool), true, "ZI")
+    return _run(folder, method, {"seed": [seed] * n, "tile": np.arange(n), "z": np.arange(n),
+                                 "crop": ["whole"] * n, "true": true, "predicted": predicted})
+
+
+def test_the_difference_is_the_accuracies_difference_and_a_dominant_run_is_higher(tmp_path):
+    better = np.ones(20, dtype=int)  # right on every tile
+    worse = np.r_[np.ones(10, dtype=int), np.zeros(10, dtype=int)]  # wrong on half of them
+    a, b = _task1(tmp_path / "a", "a", better), _task1(tmp_path / "b", "b", worse)
+    result = compare_runs(a, b)
+    [row] = result.rows
+    assert (row["metric"], row["a"], row["b"]) == ("accuracy", 1.0, 0.5)
+    assert row["difference"] == pytest.approx(0.5)
+    assert 0 < row["low"] <= 0.5 <= row["high"] <= 1.0  # never below 0: A is never worse
+    assert (result.n, result.unit, result.n_samples) == (20, "test tiles", 20)
+    out = CliRunner().invoke(compare, [str(a), str(b)])
+    assert out.exit_code == 0, out.output
+    assert "accuracy" in out.output and "+0.500" in out.output and "A higher" in out.output
+    same = compare_runs(a, a).rows[0]
+    assert (same["difference"], same["low"], same["high"]) == (0.0, 0.0, 0.0)
+
+
+def test_a_sides_value_is_the_mean_over_its_seeds_of_cells_of_one_row(tmp_path):
+    """Bench cells ``<id>-s0``, ``<id>-s1`` named by ``<id>``: each seed's accuracy counts."""
+    hits = np.r_[np.ones(6, dtype=int), np.zeros(4, dtype=int)]
+    _task1(tmp_path / "cells" / "row-s0", "a", hits, seed=0)
+    _task1(tmp_path / "cells" / "row-s1", "a", np.ones(10, dtype=int), seed=1)
+    b = _task1(tmp_path / "b", "b", np.zeros(10, dtype=int))
+    result = compare_runs(tmp_path / "cells" / "row", b)
+    assert result.a.seeds == [0, 1]
+    assert result.rows[0]["a"] == pytest.approx((0.6 + 1.0) / 2)
+    assert result.rows[0]["difference"] == pytest.approx(0.8)
+
+
+def test_r2_difference_of_a_perfect_and_a_mean_predictor_is_one(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 40
+    truth = rng.normal(size=n)
+    base = {"seed": [0] * n, "tile": np.arange(n) // 4, "z": np.arange(n) // 4,
+            "region": ["CTX"] * n, "crop": ["top-left"] * n, "true_cell_count": truth}
+    a = _run(tmp_path / "a", "a", {**base, "predicted_cell_count": truth}, task="task3")
+    b = _run(tmp_path / "b", "b", {**base, "predicted_cell_count": np.full(n, truth.mean())},
+             task="task3")
+    [row] = compare_runs(a, b).rows
+    assert row["metric"] == "r2_cell_count"
+    assert (row["a"], row["b"], row["difference"]) == pytest.approx((1.0, 0.0, 1.0))
+
+
+def test_runs_of_other_samples_truth_settings_or_data_are_refused(tmp_path):
+    a = _task1(tmp_path / "a", "a", np.ones(10, dtype=int))
+    fewer = _task1(tmp_path / "fewer", "b", np.ones(8, dtype=int))
+    with pytest.raises(ConfigError, match="scored different test samples"):
+        compare_runs(a, fewer)
+    flipped = _task1(tmp_path / "flipped", "b", np.ones(10, dtype=int),
+                     true=np.asarray(["STR", "CTX"] * 5))
+    with pytest.raises(ConfigError, match=r"disagree on the truth \(true\)"):
+        compare_runs(a, flipped)
+    other = _run(tmp_path / "other", "b", {"seed": [0], "tile": [0], "z": [0], "crop": ["whole"],
+                                           "true": ["CTX"], "predicted": ["CTX"]}, setting="roi-c2")
+    with pytest.raises(ConfigError, match="compare runs of one task setting"):
+        compare_runs(a, other)
+    real = _task1(tmp_path / "real", "b", np.ones(10, dtype=int))
+    (real / "metrics.json").write_text(json.dumps({
+        "task": "task1", "setting": "roi-c1", "method": "b", "metrics": {},
+        "source": {"source": "bossdb", "label": "real volume (BossDB prasad/prasad2020)"}}))
+    with pytest.raises(ConfigError, match="read different data"):
+        compare_runs(a, real)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "metrics.json").write_text("{}")
+    with pytest.raises(ConfigError, match="holds no predictions.csv"):
+        compare_runs(a, tmp_path / "old")
