@@ -86,6 +86,11 @@ def load_side(path: str | Path) -> Side:
         why = ("holds no predictions.csv (a run recorded before mtneuro wrote one: run it "
                "again)" if path.exists() else "is neither a run folder nor a bench cell id")
         raise ConfigError(f"{path}: {why}")
+    return side_of(folders, str(path))
+
+
+def side_of(folders: list[Path], name: str) -> Side:
+    """The :class:`Side` of the run folders ``folders`` (one per seed), called ``name``."""
     records, parts = [], []
     for folder in folders:
         if not (folder / PREDICTIONS_FILE).is_file():
@@ -97,25 +102,37 @@ def load_side(path: str | Path) -> Side:
         parts.append(read_predictions(folder))
     kinds = {(r.get("task"), r.get("setting"), r.get("method")) for r in records}
     if len(kinds) > 1:
-        raise ConfigError(f"{path}: runs of different tasks, settings or methods {sorted(kinds)}")
+        raise ConfigError(f"{name}: runs of different tasks, settings or methods {sorted(kinds)}")
     rows = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    return Side(label=f"{records[0].get('method')} ({path})", records=records, rows=rows)
+    return Side(label=f"{records[0].get('method')} ({name})", records=records, rows=rows)
 
 
 def compare_runs(a: str | Path, b: str | Path) -> Comparison:
     """``a - b`` on the test samples both scored (see the module docstring).
 
     Raises:
-        ConfigError: either side cannot be read (:func:`load_side`), the two are runs of
-            different tasks or settings, or their test samples or truths differ.
+        ConfigError: either side cannot be read (:func:`load_side`), or
+            :func:`compare_sides` refuses the two.
     """
-    side_a, side_b = load_side(a), load_side(b)
+    return compare_sides(load_side(a), load_side(b), str(a), str(b))
+
+
+def compare_sides(side_a: Side, side_b: Side, a: str, b: str) -> Comparison:
+    """``side_a - side_b`` (called ``a`` and ``b`` in messages).
+
+    Raises:
+        ConfigError: the two are runs of different tasks, settings or data, or their test
+            samples or truths differ.
+    """
     task, setting = side_a.record.get("task"), side_a.record.get("setting")
     if (side_b.record.get("task"), side_b.record.get("setting")) != (task, setting):
         raise ConfigError(f"{a} is {task} {setting}, {b} is {side_b.record.get('task')} "
                           f"{side_b.record.get('setting')}: compare runs of one task setting")
     if task not in _SAMPLES:
         raise ConfigError(f"{a}: task {task!r} writes no predictions to compare")
+    data = {data_source_label(side.record) for side in (side_a, side_b)}
+    if len(data) > 1:
+        raise ConfigError(f"{a} and {b} read different data ({' and '.join(sorted(data))})")
     keys, group = _SAMPLES[task]
     samples_a, values_a = _per_sample(side_a, keys, task)
     samples_b, values_b = _per_sample(side_b, keys, task)
@@ -134,9 +151,6 @@ def compare_runs(a: str | Path, b: str | Path) -> Comparison:
     interval = bootstrap_interval(lambda t: statistic(t)[..., 2, :], per_sample, unit=unit,
                                   groups=groups)
     low, high = (np.atleast_1d(interval[k]) for k in ("low", "high"))
-    data = {data_source_label(side.record) for side in (side_a, side_b)}
-    if len(data) > 1:
-        raise ConfigError(f"{a} and {b} read different data ({' and '.join(sorted(data))})")
     result = Comparison(task=task, setting=setting, data=data.pop(),
                         a=side_a, b=side_b, n_samples=len(per_sample), n=interval["n"],
                         unit=unit)

@@ -14,6 +14,9 @@ deciding.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from mtneuro.report.leaderboard import OURS, LeaderboardTable, Row, metric_title, value_text
 from mtneuro.vocab import SSL_METHODS
 
@@ -98,3 +101,43 @@ def ssl_versus_raw(table: LeaderboardTable) -> str | None:
                     f"{value_text(table, raw, key)}")
             sentences.append(f"{head}; {_verdict(table, key, raw, rows)}.")
     return " ".join(sentences) or None
+
+
+def paired_versus_raw(table: LeaderboardTable, folders: Callable[[Row], list[Path]]) -> str:
+    """Our SSL rows of a neural table against our raw-rate row of the same data source, on
+    the same test bins (:func:`mtneuro.report.compare.compare_sides`, as ``mtneuro compare``:
+    each row's seeds averaged, a bootstrap 95% interval over test trials); ``folders(row)``:
+    the row's cell folders. Empty where there is no such pair, or a row's cells wrote no
+    ``predictions.csv`` (recorded before they were written)."""
+    from mtneuro.errors import ConfigError
+    from mtneuro.report.compare import compare_sides, side_of
+
+    if table.task != "neural":
+        return ""
+    ours = [row for row in table.rows if row.kind == OURS]
+    parts, unit = [], ""
+    for raw in (row for row in ours if row.method == RAW_METHOD):
+        for row in (r for r in ours if r.method in SSL_METHODS
+                    and r.data_source == raw.data_source):
+            try:
+                result = compare_sides(side_of(folders(row), row.method),
+                                       side_of(folders(raw), raw.method), row.method, raw.method)
+            except ConfigError as err:  # older cells, or rows of other test bins
+                parts.append(f"{row.method}: not compared ({err})")
+                continue
+            unit = f"{result.n} {result.unit}"
+            parts.append(f"{row.method} - raw: " + ", ".join(
+                f"{metric_title(r['metric'])} {r['difference']:+.3f} {_paired_interval(r)}"
+                for r in result.rows if r["metric"] in table.metrics))
+    if not parts or not unit:
+        return ""
+    return (f"Paired on the same test bins (each row's seeds averaged; 95% bootstrap interval "
+            f"over {unit}; mtneuro compare): " + "; ".join(parts) + ".")
+
+
+def _paired_interval(row: dict) -> str:
+    if row["low"] is None or row["high"] is None:
+        return "(no 95% interval: fewer than 5 units)"
+    side = ("above raw" if row["low"] > 0 else "below raw" if row["high"] < 0
+            else "holds 0")
+    return f"[{row['low']:+.3f}, {row['high']:+.3f}] ({side})"

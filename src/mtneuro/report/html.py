@@ -29,7 +29,7 @@ from mtneuro.atomic import write_atomic
 from mtneuro.errors import DataError
 from mtneuro.report.chance import chance_line
 from mtneuro.report.embed import figure_html
-from mtneuro.report.findings import ssl_versus_raw
+from mtneuro.report.findings import paired_versus_raw, ssl_versus_raw
 from mtneuro.report.intervals import table_intervals
 from mtneuro.report.leaderboard import (
     OURS,
@@ -173,6 +173,7 @@ def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str
         finding = ssl_versus_raw(table)
         parts += [_markdown_table(table) + "\n"] + ([f"**Self-supervised vs raw rates.** {finding}\n"]
                                                      if finding else [])
+        parts += [f"{table.paired}\n"] if table.paired else []
     if failures:
         parts += ["## Failed cells", ""] + [f"- `{cid}`: {err}" for cid, err in failures]
     if skipped:
@@ -298,6 +299,8 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
         finding = ssl_versus_raw(table)
         if finding:
             body.append(f"<p class=note><b>Self-supervised vs raw rates.</b> {html.escape(finding)}</p>")
+        if table.paired:
+            body.append(f"<p class=note>{html.escape(table.paired)}</p>")
         figures = _figures(table, out_dir, count, intervals, seeds)
         count += len(figures)
         if figures:
@@ -354,9 +357,12 @@ def build_report(out_dir: str | Path, *, published: bool = True,
     if not records:
         raise DataError(no_records_message(out, unreadable))
     tables = build_tables(records, published=published)
+    cell_dirs = {r["cell"]["id"]: out / r["_dir"] for r in records if not run}
     for table in tables:
         table.intervals = table_intervals(table, records)
         table.chance = chance_line(table, records)
+        table.paired = paired_versus_raw(table, lambda row: [cell_dirs[c] for c in row.cells
+                                                             if c in cell_dirs])
     failures = failed_cells(records) + [(where, f"unreadable record: {why}")
                                         for where, why in unreadable]
     skipped = skipped_cells(records)

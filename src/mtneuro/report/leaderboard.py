@@ -203,10 +203,10 @@ class LeaderboardTable:
     metrics: list[str]
     rows: list[Row]
     figures: list[tuple[str, str]] = field(default_factory=list)  # (cell id, path relative to DIR)
-    #: (method, data source, metric) -> (low, high): bootstrap 95% intervals of our rows
-    #: whose seeds do not vary the value (:func:`mtneuro.report.intervals.table_intervals`)
+    #: (method, data source, metric) -> (low, high): 95% intervals (report.intervals)
     intervals: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
     chance: str = ""  # the line on chance under the table (report.chance.chance_line)
+    paired: str = ""  # SSL rows against raw on the same bins (report.findings.paired_versus_raw)
 
     @property
     def title(self) -> str:
