@@ -43,9 +43,12 @@ def test_the_difference_is_the_accuracies_difference_and_a_dominant_run_is_highe
     assert row["difference"] == pytest.approx(0.5)
     assert 0 < row["low"] <= 0.5 <= row["high"] <= 1.0  # never below 0: A is never worse
     assert (result.n, result.unit, result.n_samples) == (20, "test tiles", 20)
-    out = CliRunner().invoke(compare, [str(a), str(b)])
+    out = CliRunner().invoke(compare, [str(a), str(b), "--json", str(tmp_path / "c.json")])
     assert out.exit_code == 0, out.output
     assert "accuracy" in out.output and "+0.500" in out.output and "A higher" in out.output
+    written = json.loads((tmp_path / "c.json").read_text())
+    assert written["rows"] == result.rows and written["a"]["method"] == "a"
+    assert (written["n"], written["unit"]) == (20, "test tiles")
     same = compare_runs(a, a).rows[0]
     assert (same["difference"], same["low"], same["high"]) == (0.0, 0.0, 0.0)
 

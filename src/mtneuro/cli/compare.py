@@ -10,7 +10,9 @@ import click
 @click.command()
 @click.argument("run_a", metavar="A", type=click.Path(path_type=Path))
 @click.argument("run_b", metavar="B", type=click.Path(path_type=Path))
-def compare(run_a: Path, run_b: Path) -> None:
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="also write the comparison to this JSON file (for scripts)")
+def compare(run_a: Path, run_b: Path, json_path: Path | None) -> None:
     """Compare run A with run B on the test samples both scored, from their predictions.csv.
 
     A and B are run folders (mtneuro task1 / task2 / task3 / neural --out DIR, seeds
@@ -33,6 +35,18 @@ def compare(run_a: Path, run_b: Path) -> None:
     for row in result.rows:
         click.echo(f"{row['metric']:<{width}}  {row['a']:7.3f}  {row['b']:7.3f}  "
                    f"{_plain(row['difference']):+7.3f}  {_interval(row, result.n)}")
+    if json_path is not None:
+        from mtneuro.report.results import write_json_atomic
+
+        write_json_atomic(json_path, {
+            "task": result.task, "setting": result.setting, "data": result.data,
+            "a": {"path": str(run_a), "method": result.a.record.get("method"),
+                  "seeds": result.a.seeds},
+            "b": {"path": str(run_b), "method": result.b.record.get("method"),
+                  "seeds": result.b.seeds},
+            "n_samples": result.n_samples, "n": result.n, "unit": result.unit,
+            "level": 0.95, "rows": result.rows})
+        click.echo(f"wrote {json_path}")
 
 
 def _plain(value: float) -> float:
