@@ -102,3 +102,13 @@ def test_runs_of_other_samples_truth_settings_or_data_are_refused(tmp_path):
     (tmp_path / "old" / "metrics.json").write_text("{}")
     with pytest.raises(ConfigError, match="holds no predictions.csv"):
         compare_runs(a, tmp_path / "old")
+
+
+def test_seeds_of_other_test_samples_are_refused_naming_the_split(tmp_path):
+    """A split that follows the seed (neural --split random) tests other bins per seed:
+    there is no per-sample mean over seeds to compare."""
+    _task1(tmp_path / "cells" / "row-s0", "a", np.ones(10, dtype=int), seed=0)
+    _task1(tmp_path / "cells" / "row-s1", "a", np.ones(8, dtype=int), seed=1)
+    b = _task1(tmp_path / "b", "b", np.ones(10, dtype=int))
+    with pytest.raises(ConfigError, match="its seeds scored different test samples"):
+        compare_runs(tmp_path / "cells" / "row", b)

@@ -175,7 +175,9 @@ def _per_sample(side: Side, keys: tuple[str, ...], task: str
     per_seed = len(key) // len(seeds)
     sorted_key = key[order].reshape(len(seeds), -1) if per_seed * len(seeds) == len(key) else None
     if sorted_key is None or not (sorted_key == sorted_key[0]).all():
-        raise ConfigError(f"{side.label}: its seeds scored different test samples")
+        raise ConfigError(f"{side.label}: its seeds scored different test samples (a split "
+                          "that follows the seed, e.g. neural --split random): compare one "
+                          "seed's runs")
     first = order[:per_seed]
     truth_columns = [c for c in rows if c == "true" or c.startswith("true_")
                      or (task == "task2" and c in ("z", "region"))]
