@@ -98,6 +98,11 @@ def test_runs_of_other_samples_truth_settings_or_data_are_refused(tmp_path):
         "source": {"source": "bossdb", "label": "real volume (BossDB prasad/prasad2020)"}}))
     with pytest.raises(ConfigError, match="read different data"):
         compare_runs(a, real)
+    (tmp_path / "bench" / "cells").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="is a bench folder: name one of its rows"):
+        compare_runs(tmp_path / "bench", a)
+    with pytest.raises(ConfigError, match="neither a run folder nor a bench cell id"):
+        compare_runs(a, tmp_path / "bench" / "cells" / "typo")
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "metrics.json").write_text("{}")
     with pytest.raises(ConfigError, match="holds no predictions.csv"):

@@ -83,7 +83,9 @@ def load_side(path: str | Path) -> Side:
         sorted(p.parent for p in path.glob(f"seed-*/{PREDICTIONS_FILE}")) if path.is_dir()
         else sorted(p for p in path.parent.glob(f"{path.name}-s*") if p.is_dir()))
     if not folders:
-        why = ("holds no predictions.csv (a run recorded before mtneuro wrote one: run it "
+        why = ("is a bench folder: name one of its rows, OUT/cells/<cell id without -s<seed>>, "
+               "or one cell" if (path / "cells").is_dir()
+               else "holds no predictions.csv (a run recorded before mtneuro wrote one: run it "
                "again)" if path.exists() else "is neither a run folder nor a bench cell id")
         raise ConfigError(f"{path}: {why}")
     return side_of(folders, str(path))
