@@ -118,3 +118,44 @@ def test_building_at_a_seed_leaves_the_callers_random_state(rate_module):
     np.testing.assert_array_equal(first.weight.detach(), second.weight.detach())
     other, _ = resolve_encoder_at_seed(f"{rate_module}:random_projection", seed=1)
     assert not torch.equal(first.weight, other.weight)
+
+
+def _card(record):
+    return record["deviations"], record["notes"]
+
+
+def test_a_saved_encoder_read_on_its_own_recording_says_whether_it_saw_the_test_bins(
+        packaged_data, reach_slice, tmp_path):
+    """Same recording and split: a note (its test bins unseen). Another split (kfold tests
+    every trial): a deviation, found by the files' SHA-256 though the recording was named
+    by catalogue name for training and by path for reading. Another recording: a note."""
+    from mtneuro.data.neural import recording_paths
+
+    _run(["--data", "chewie-1", "--data-root", str(packaged_data), "--method", "byol",
+          "--steps", "20"], tmp_path / "train")
+    saved = str(tmp_path / "train" / "encoder.pt")
+    same, _ = _run(["--data", "chewie-1", "--data-root", str(packaged_data), "--encoder", saved],
+                   tmp_path / "same")
+    deviations, notes = _card(same)
+    assert not any("optimistic" in d for d in deviations)
+    assert any("not on the test bins scored here" in n for n in notes)
+    (path,) = recording_paths("chewie-1", packaged_data)
+    folds, _ = _run(["--data", str(path), "--encoder", saved, "--split", "kfold"],
+                    tmp_path / "folds")
+    deviations, _ = _card(folds)
+    assert any("scored here on the kfold split" in d and "optimistic" in d for d in deviations)
+    other, _ = _run(["--data", str(reach_slice), "--encoder", saved], tmp_path / "other")
+    deviations, notes = _card(other)
+    assert not any("optimistic" in d for d in deviations)
+    assert any("trained by mtneuro neural on recording chewie-1" in n for n in notes)
+
+
+def test_an_own_recordings_encoder_read_on_another_split_of_it_is_flagged(reach_slice,
+                                                                           tmp_path):
+    _run(["--data", str(reach_slice), "--method", "byol", "--steps", "20"], tmp_path / "train")
+    saved = str(tmp_path / "train" / "encoder.pt")
+    folds, _ = _run(["--data", str(reach_slice), "--encoder", saved, "--split", "kfold",
+                     "--folds", "4"], tmp_path / "folds")
+    deviations, _ = _card(folds)
+    assert deviations[0].startswith("recording ") and "no reference run" in deviations[0]
+    assert any("scored here on the kfold split" in d for d in deviations)

@@ -234,8 +234,11 @@ def _save_encoder(outcome, out_dir: Path) -> None:
     from mtneuro.models.checkpoint import save_encoder
 
     m, rec = outcome.metrics, outcome.recording
+    # what it was trained on: a run reading it back (--encoder) checks its test bins against it
     meta = {"method": m["method"], "seed": m["seed"], "recording": rec.name,
-            "steps": m["steps"], "selected_step": m["selected_step"], "task": "neural"}
+            "recording_sha256": sorted(rec.files.values()), "split": m["split"],
+            "refit": bool(m.get("refit")), "steps": m["steps"],
+            "selected_step": m["selected_step"], "task": "neural"}
     if (m.get("n_folds") or 1) > 1:  # k-fold: the encoder of the last fold alone
         meta["fold"] = f"last of {m['n_folds']}"
     files = [("encoder.pt", outcome.encoder, outcome.encoder_kwargs, outcome.input_spec,

@@ -137,13 +137,31 @@ def _zscore_lines(resolved: Any, kind: str) -> list[str]:
              f"{_ZSCORE[kind]}, myow/transforms/normalize.py:18-23)")]
 
 
-def neural_card(config: Any) -> dict[str, Any]:
+def _encoder_origin(config: Any, source: dict[str, Any] | None) -> tuple[list[str], list[str]]:
+    """(deviations, notes) on where a method-``encoder`` run's encoder was trained
+    (:func:`~mtneuro.tasks.neural.encoder_origin.encoder_origin`), for any recording."""
+    if config.method != "encoder":
+        return [], []
+    from mtneuro.data.neural import recording_kind
+    from mtneuro.tasks.neural.encoder_origin import encoder_origin
+
+    kind = (source or {}).get("kind") or recording_kind(config.data)
+    split = config.split if config.split != "auto" else {"reach": "trial", "sleep": "block"}.get(
+        str(kind), "auto")
+    return encoder_origin(config, split, source)
+
+
+def neural_card(config: Any, source: dict[str, Any] | None = None) -> dict[str, Any]:
     """Card of a :class:`~mtneuro.tasks.neural.NeuralConfig` against the MYOW reference code
     (``nerdslab/myow-neuro``), whose runs give the neural rows labelled "reference code,
-    run here"."""
+    run here"; ``source``: the recording's ``describe()`` once read (a user encoder's
+    training is then checked against its test bins,
+    :func:`~mtneuro.tasks.neural.encoder_origin.encoder_origin`)."""
+    origin, origin_notes = _encoder_origin(config, source)
     kind = _recording_kind(config.data)
     if kind is None:
-        return card("neural", NEURAL_VERSION, [f"recording {config.data}: no reference run"])
+        return card("neural", NEURAL_VERSION,
+                    [f"recording {config.data}: no reference run", *origin], origin_notes)
     from mtneuro.tasks.neural.config import resolve
     from mtneuro.tasks.neural.unused import not_used_settings
 
@@ -169,6 +187,7 @@ def neural_card(config: Any) -> dict[str, Any]:
         out.append("supervised MLP: no reference-code row to compare with")
     elif config.method == "encoder":
         out.append("a user encoder, read out as the raw rates are: no reference-code row")
+        out += origin
     if config.method in ("myow", "byol", "raw", "pca"):
         out += _zscore_lines(resolved, kind)
     script = "train_monkey.py:83" if kind == "reach" else "train_mouse.py:83"
@@ -196,4 +215,5 @@ def neural_card(config: Any) -> dict[str, Any]:
         out.append(f"split: contiguous blocks with a {resolved.guard}-bin guard gap dropped "
                    "between splits (reference: no gap, myow/data/rodent_neural_dataset.py)")
     # a given setting the run does not use changes nothing: noted, the run stays comparable
-    return card(f"neural-{kind}", NEURAL_VERSION, out, not_used_settings(config, kind))
+    return card(f"neural-{kind}", NEURAL_VERSION, out,
+                not_used_settings(config, kind) + origin_notes)

@@ -304,10 +304,10 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
 
 
 # -- neural ----------------------------------------------------------------------------------
-def neural_card(config: Any) -> dict[str, Any]:
+def neural_card(config: Any, source: dict[str, Any] | None = None) -> dict[str, Any]:
     """Card of a :class:`~mtneuro.tasks.neural.NeuralConfig` against the MYOW reference code:
     :func:`mtneuro.tasks.neural_protocol.neural_card` (its own module, which imports this
     one's helpers, hence imported here on call)."""
     from mtneuro.tasks.neural_protocol import neural_card as build
 
-    return build(config)
+    return build(config, source)

@@ -58,7 +58,7 @@ def cell_fields(setting: str, method: str, seed: int) -> dict[str, Any]:
 def card(config: Any, source: Any = None) -> dict[str, Any]:
     from mtneuro.tasks.protocol import neural_card
 
-    return neural_card(config)
+    return neural_card(config, source)
 
 
 def source_of(recording: Any) -> dict[str, Any]:
