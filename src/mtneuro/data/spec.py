@@ -26,6 +26,8 @@ VOXEL_SIZE_UM = 1.17
 
 REGIONS: tuple[str, ...] = ("cortex", "striatum", "thalamus", "zona_incerta")
 REGION_SHORT = {"cortex": "CTX", "striatum": "STR", "thalamus": "VP", "zona_incerta": "ZI"}
+#: The regions' short names in :data:`REGIONS` order (task 1's class names).
+REGION_ABBREVIATIONS: tuple[str, ...] = tuple(REGION_SHORT[r] for r in REGIONS)
 
 #: ``prasad/prasad_analysis/roi_labels`` ids.
 ROI_NAMES = {

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from mtneuro.config import to_dict
-from mtneuro.data.spec import REGION_SHORT, REGIONS
+from mtneuro.data.spec import REGION_ABBREVIATIONS
 from mtneuro.devices import checked_run_config
 from mtneuro.models import create_encoder
 from mtneuro.models.checkpoint import input_normalisation
@@ -46,9 +46,10 @@ from mtneuro.tasks.region_inputs import RegionInputs, task1_input_shapes
 from mtneuro.tasks.region_protocol import RegionRecipe, resolve_recipe
 from mtneuro.tasks.scores import classification_metrics
 from mtneuro.tasks.supervised import SupervisedSettings, predict, train_classifier
+from mtneuro.tasks.tile_inputs import CROP_NAMES
 from mtneuro.tasks.volume import SplitData, load_region_splits
 
-CLASS_NAMES = tuple(REGION_SHORT[r] for r in REGIONS)
+CLASS_NAMES = REGION_ABBREVIATIONS
 
 
 def majority_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict[str, Any]:
@@ -165,11 +166,6 @@ def _run_seed(config: Task1Config, recipe: RegionRecipe, inputs: RegionInputs, s
             "intervals": {k: intervals[k] for k in ("accuracy", "per_class_accuracy")}}, pred
 
 
-#: The scored crops of a test tile, in :func:`~mtneuro.tasks.tile_inputs.quadrant_crops`'s
-#: and :func:`~mtneuro.tasks.tile_inputs.corner_crops`' order.
-_CROPS = ("top-left", "top-right", "bottom-left", "bottom-right")
-
-
 def prediction_columns(seeds: list[int], preds: list[np.ndarray], inputs: RegionInputs,
                        test: SplitData) -> dict[str, np.ndarray]:
     """Every scored test image's row of ``predictions.csv`` for each seed
@@ -179,7 +175,7 @@ def prediction_columns(seeds: list[int], preds: list[np.ndarray], inputs: Region
     accuracy."""
     names = np.asarray(CLASS_NAMES)
     per_tile = len(inputs.test_tile) // max(len(test.labels), 1)
-    crop = np.asarray(_CROPS if per_tile == 4 else ("whole",))[
+    crop = np.asarray(CROP_NAMES if per_tile == 4 else ("whole",))[
         np.arange(len(inputs.test_tile)) % per_tile]
     n = len(inputs.test_y)
     return {"seed": np.repeat(np.asarray(seeds, dtype=np.int64), n),

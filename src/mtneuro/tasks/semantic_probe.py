@@ -40,7 +40,7 @@ from torch import nn
 
 from mtneuro.config import to_dict
 from mtneuro.data.sources import open_source
-from mtneuro.data.spec import REGION_SHORT, REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
+from mtneuro.data.spec import REGION_ABBREVIATIONS, REGIONS, SUBVOLUME_A, SUBVOLUME_Z, Z_SPLITS
 from mtneuro.data.tiles import block_starts, read_block_channels
 from mtneuro.devices import checked_run_config
 from mtneuro.errors import ConfigError
@@ -55,7 +55,7 @@ from mtneuro.tasks.protocol import thinned_3d_components, trains_on_setting
 from mtneuro.tasks.semantic import feature_matrix, feature_names, semantic_features
 from mtneuro.tasks.semantic_config import Task3Config
 from mtneuro.tasks.supervised import train_supervised_encoder
-from mtneuro.tasks.tile_inputs import quadrant_crops, resize_tiles
+from mtneuro.tasks.tile_inputs import CROP_NAMES, quadrant_crops, resize_tiles
 from mtneuro.tasks.volume import FULL, QUICK, SplitData, load_region_splits
 from mtneuro.vocab import PIXEL_METHODS, SUPERVISED_METHODS, XRAY_MEAN, XRAY_STD
 
@@ -294,10 +294,6 @@ def _run_on_device(config: Task3Config, data: Task3Data | None,
     }
 
 
-#: A tile's four crops, in the order of :func:`~mtneuro.tasks.tile_inputs.quadrant_crops`.
-_QUADRANTS = ("top-left", "top-right", "bottom-left", "bottom-right")
-
-
 def prediction_columns(seeds: list[int], preds: list[np.ndarray], data: Task3Data,
                        names: tuple[str, ...] | list[str]) -> dict[str, np.ndarray]:
     """Every test crop's row of ``predictions.csv`` for each seed
@@ -308,8 +304,8 @@ def prediction_columns(seeds: list[int], preds: list[np.ndarray], data: Task3Dat
     crops = len(data.features)
     test = _split_masks(np.repeat(data.z, 4))["test"]
     tile = (np.arange(crops) // 4)[test]
-    quadrant = np.asarray(_QUADRANTS)[np.arange(crops) % 4][test]
-    region = np.asarray([REGION_SHORT[r] for r in REGIONS])[data.region[tile]]
+    quadrant = np.asarray(CROP_NAMES)[np.arange(crops) % 4][test]
+    region = np.asarray(REGION_ABBREVIATIONS)[data.region[tile]]
     repeat = len(seeds)
     columns: dict[str, np.ndarray] = {
         "seed": np.repeat(np.asarray(seeds, dtype=np.int64), tile.size),

@@ -84,6 +84,11 @@ def resize_tiles(
     return out
 
 
+#: The four crops of a tile, in the order :func:`quadrant_crops` and :func:`corner_crops`
+#: give them (each tile's crops consecutive).
+CROP_NAMES = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
 def quadrant_crops(
     images: torch.Tensor, labels: np.ndarray | None = None
 ) -> tuple[torch.Tensor, np.ndarray | None]:

@@ -29,7 +29,7 @@ from mtneuro.data.checksums import sha256_file
 from mtneuro.data.datasets import SegmentationTileDataset
 from mtneuro.data.sources import open_source
 from mtneuro.data.sources.base import VolumeSource
-from mtneuro.data.spec import REGION_SHORT, REGIONS, segmentation_setting
+from mtneuro.data.spec import REGION_ABBREVIATIONS, REGIONS, segmentation_setting
 from mtneuro.devices import resolve_device, with_run_device
 from mtneuro.errors import ConfigError
 from mtneuro.models.segmentation import create_segmentation_model, model_dim
@@ -90,7 +90,7 @@ def image_rows(seed: int, predictions: np.ndarray, masks: np.ndarray, scored: np
     class's column is the run's per-class ``iou``."""
     iou = per_image_iou_scores(per_image_confusion(predictions, masks, len(class_names), scored))
     columns = {"seed": np.full(len(iou), seed, dtype=np.int64), "image": np.arange(len(iou)),
-               "z": np.asarray(z), "region": np.asarray([REGION_SHORT[r] for r in REGIONS])[region]}
+               "z": np.asarray(z), "region": np.asarray(REGION_ABBREVIATIONS)[region]}
     return columns | {f"iou_{name}": iou[:, j] for j, name in enumerate(class_names)}
 
 
