@@ -256,8 +256,8 @@ def _say_kept(what: str, progress: bool) -> Callable[[tile_cache.Arrays], None]:
 def _read_region_tiles(source: VolumeSource, parts: tuple[Part, ...], split: str, depth: int,
                        z_step: int, progress: bool, what: str) -> tile_cache.Arrays:
     """Task-1 tiles of ``parts`` read from ``source``: ``images``, ``labels`` and ``z``, part
-    by part, then region by region, in slice order (what :func:`_sparser_region_tiles`
-    and :func:`mtneuro.tasks.volume.pretraining_tiles` count on)."""
+    by part, then region by region, in slice order (what :func:`sparser_tile_rows`
+    counts on)."""
     images, labels, zs = [], [], []
     if source.shape[0] == 1:
         if depth > 1 or any(p.subvolume != "A" for p in parts):
@@ -312,16 +312,24 @@ def _sparser_region_tiles(key: tuple[Any, ...], kept_key: Any, kept: tile_cache.
     step, wanted, depth = kept_key[-1], key[-1], key[-2]
     if step is None or wanted is None or not 2 <= step < wanted or wanted % step:
         return None
+    rows, read = sparser_tile_rows(parts, depth, step, wanted // step)
+    if read != len(kept["labels"]):
+        return None
+    return {name: array[rows] for name, array in kept.items()} if rows.size else None
+
+
+def sparser_tile_rows(parts: tuple[Part, ...], depth: int, step: int, stride: int,
+                      ) -> tuple[np.ndarray, int]:
+    """(rows, count): the rows of a task-1 split read at ``step`` (:func:`_read_region_tiles`'
+    order: part by part, region by region, in slice order) that a read at ``step * stride``
+    gives, in its order, and the number of tiles the read at ``step`` holds."""
     index, offset = [], 0
     for part in parts:
         count = len(block_starts(part.z, depth, step))
         for _region in REGIONS:
-            index.append(offset + np.arange(0, count, wanted // step))
+            index.append(offset + np.arange(0, count, stride))
             offset += count
-    if offset != len(kept["labels"]):
-        return None
-    rows = np.concatenate(index)
-    return {name: array[rows] for name, array in kept.items()} if rows.size else None
+    return (np.concatenate(index) if index else np.zeros(0, dtype=np.int64)), offset
 
 
 def _block_depth(dim: str, depth: int | None) -> int:

@@ -18,10 +18,10 @@ from typing import Any, Literal
 import numpy as np
 
 from mtneuro.config import check, from_mapping, some_seeds
-from mtneuro.data.datasets import RegionTileDataset
+from mtneuro.data.datasets import RegionTileDataset, sparser_tile_rows
 from mtneuro.data.sources import SOURCE_NAMES, open_source
-from mtneuro.data.spec import REGIONS, region_setting
-from mtneuro.data.tiles import block_starts, depth_of
+from mtneuro.data.spec import region_setting
+from mtneuro.data.tiles import depth_of
 from mtneuro.errors import ConfigError
 from mtneuro.registry import check_choice
 from mtneuro.tasks.pretrain.config import check_pretrain_keys, task_pretrain_values
@@ -77,18 +77,12 @@ def pretraining_tiles(train: SplitData, setting: str, z_step: int, pretrain_z_st
     if pretrain_z_step % z_step:
         raise ConfigError(f"pretrain.z_step: expected a multiple of the task's z_step {z_step} "
                           f"(pre-training uses the task's training tiles), got {pretrain_z_step}")
-    keep = np.zeros(len(train.z), dtype=bool)
-    start, stride, depth = 0, pretrain_z_step // z_step, depth_of("2d")
-    # tiles come part by part, then region by region, in slice order (RegionTileDataset)
-    for part in region_setting(setting).parts("train"):
-        count = len(block_starts(part.z, depth, z_step))
-        for _region in REGIONS:
-            keep[start : start + count : stride] = True
-            start += count
-    if start != len(train.z):
-        raise ConfigError(f"pretraining tiles: expected {start} training tiles of {setting}, "
+    rows, count = sparser_tile_rows(region_setting(setting).parts("train"), depth_of("2d"),
+                                    z_step, pretrain_z_step // z_step)
+    if count != len(train.z):
+        raise ConfigError(f"pretraining tiles: expected {count} training tiles of {setting}, "
                           f"got {len(train.z)}")
-    return train.images[keep]
+    return train.images[rows]
 
 
 def ssl_training_tiles(config: Any, train: SplitData | None = None) -> np.ndarray:
