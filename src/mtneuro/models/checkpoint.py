@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from mtneuro.checkpoint_io import check_keys, load_state, save_state
-from mtneuro.errors import CheckpointError, ConfigError, DataError
+from mtneuro.errors import CheckpointError, ConfigError, DataError, MtneuroError
 from mtneuro.models.registry import create_encoder, list_encoders
 from mtneuro.registry import import_callable
 
@@ -255,6 +255,19 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         )
     check_keys(payload, _KEYS, path, "encoder checkpoint")
     return payload
+
+
+def checkpoint_meta(spec: Any) -> dict[str, Any] | None:
+    """The ``meta`` of the encoder checkpoint file ``spec`` names, for a protocol card to
+    say what the encoder was trained on; ``None`` for anything else (a ``module:callable``
+    or name, a file that is no readable checkpoint: resolving the encoder says why)."""
+    if not isinstance(spec, str) or not Path(spec).is_file():
+        return None
+    try:
+        meta = read_checkpoint(spec)["meta"]
+    except MtneuroError:
+        return None
+    return meta if isinstance(meta, dict) else None
 
 
 def load_encoder(

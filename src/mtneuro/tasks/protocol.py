@@ -22,7 +22,6 @@ Each task builds its card next to its protocol definition
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from mtneuro.tasks.pretrain.config import CASCADED_ONLY
@@ -180,16 +179,10 @@ def _pretrained_on(spec: Any) -> str:
     """`` (pre-trained with M on SOURCE ...)`` as a ``mtneuro pretrain`` checkpoint's meta
     records it, so a row of an encoder trained on a user's own volume says so; ``""`` for
     anything else (a module:callable, a file without that record or not readable)."""
-    from mtneuro.errors import MtneuroError
-    from mtneuro.models.checkpoint import read_checkpoint
+    from mtneuro.models.checkpoint import checkpoint_meta
 
-    if not isinstance(spec, str) or not Path(spec).is_file():
-        return ""
-    try:
-        meta = read_checkpoint(spec)["meta"]
-    except MtneuroError:
-        return ""  # resolving the encoder says why, in one line
-    if not isinstance(meta, dict) or not isinstance(meta.get("source"), str):
+    meta = checkpoint_meta(spec)
+    if meta is None or not isinstance(meta.get("source"), str):
         return ""
     params = meta.get("source_params") or {}
     where = ", ".join([*(f"{k}={v}" for k, v in sorted(params.items())),

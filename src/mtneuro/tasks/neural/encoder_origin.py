@@ -10,7 +10,6 @@ which: a note in the first case, a deviation in the second.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 #: Splits whose test bins follow from the recording alone (not from the seed or a fold).
@@ -22,8 +21,10 @@ def encoder_origin(config: Any, split: str, source: dict[str, Any] | None
     """(deviations, notes) of a method-``encoder`` run reading ``config.encoder`` on the
     ``split`` split of the recording ``source`` describes (its ``describe()``: name and
     files' SHA-256; ``None`` before the data are read: the run's card then says it)."""
-    meta = _neural_meta(getattr(config, "encoder", None))
-    if meta is None:
+    from mtneuro.models.checkpoint import checkpoint_meta
+
+    meta = checkpoint_meta(getattr(config, "encoder", None))
+    if meta is None or meta.get("task") != "neural":
         return [], []
     trained = (f"{meta.get('method', '?')}, seed {meta.get('seed', '?')}, "
                f"{meta.get('split') or 'split not recorded'} split"
@@ -38,20 +39,6 @@ def encoder_origin(config: Any, split: str, source: dict[str, Any] | None
     return [f"encoder trained on this recording ({trained}), scored here on the {split} split, "
             "whose test bins it may have trained on: its scores can be optimistic (read it "
             "on the split it was trained with, or on another recording)"], []
-
-
-def _neural_meta(spec: Any) -> dict[str, Any] | None:
-    """The meta of an ``mtneuro neural`` checkpoint ``spec`` names, else ``None``."""
-    from mtneuro.errors import MtneuroError
-    from mtneuro.models.checkpoint import read_checkpoint
-
-    if not isinstance(spec, str) or not Path(spec).is_file():
-        return None
-    try:
-        meta = read_checkpoint(spec)["meta"]
-    except MtneuroError:
-        return None  # resolving the encoder says why, in one line
-    return meta if isinstance(meta, dict) and meta.get("task") == "neural" else None
 
 
 def _same_recording(meta: dict[str, Any], source: dict[str, Any]) -> bool:
