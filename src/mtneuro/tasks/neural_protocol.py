@@ -143,11 +143,11 @@ def _encoder_origin(config: Any, source: dict[str, Any] | None) -> tuple[list[st
     if config.method != "encoder":
         return [], []
     from mtneuro.data.neural import recording_kind
+    from mtneuro.tasks.neural.config import SPLITS_BY_KIND, resolve
     from mtneuro.tasks.neural.encoder_origin import encoder_origin
 
     kind = (source or {}).get("kind") or recording_kind(config.data)
-    split = config.split if config.split != "auto" else {"reach": "trial", "sleep": "block"}.get(
-        str(kind), "auto")
+    split = resolve(config, kind).split if kind in SPLITS_BY_KIND else config.split
     return encoder_origin(config, split, source)
 
 
