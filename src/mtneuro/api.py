@@ -16,6 +16,7 @@ report and :func:`load_results` reads them back. A top-level module, beside the 
 
 from __future__ import annotations
 
+import copy
 import numbers
 import shutil
 import warnings
@@ -27,6 +28,7 @@ from typing import Any
 from mtneuro.bench.cell import (
     CELLS_DIR,
     bench_keys,
+    build_encoder,
     cell_config,
     recorded_weights,
 )
@@ -127,17 +129,32 @@ def _encoder_of(encoder: Any, kind: str) -> tuple[Any, str]:
     if isinstance(encoder, str):
         if kind == "image":  # the task resolves the spec itself, recording it
             return None, encoder
-        from mtneuro.tasks.neural.task import rate_encoder
-
         # built now, not by each seed's run: a spec that does not build fails before any
-        # cell runs; at seed 0, as the cell's record fingerprints it
-        return rate_encoder(encoder), encoder
+        # cell runs
+        return rate_encoder_copy(encoder), encoder
     from torch import nn
 
     if not isinstance(encoder, nn.Module):
         raise ConfigError(f"encoder: expected a torch.nn.Module, a 'module:callable' or a "
                           f"checkpoint path, got {type(encoder).__name__}")
     return encoder, f"{type(encoder).__module__}:{type(encoder).__qualname__} (in memory)"
+
+
+def rate_encoder_copy(spec: str) -> Any:
+    """A copy of the firing-rate encoder ``spec`` builds, from the process's one build of it
+    (:func:`~mtneuro.bench.cell.build_encoder`: seed 0, the caller's random state untouched),
+    whose weights the records fingerprint: a spec of random weights scores the same in every
+    call, and is built once for its fingerprint and every run.
+
+    Raises:
+        the error building it raised (:func:`~mtneuro.tasks.neural.task.rate_encoder_error`).
+    """
+    from mtneuro.tasks.neural.task import rate_encoder_error
+
+    built = build_encoder(spec)
+    if isinstance(built, Exception):
+        raise rate_encoder_error(spec, built)
+    return copy.deepcopy(built.module)
 
 
 def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "quick",

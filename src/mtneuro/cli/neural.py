@@ -128,16 +128,20 @@ def neural(data, data_root, method, encoder, seed, seeds, quick, epochs, steps, 
             if not note:
                 raise
             raise DataError(f"{err}{note}") from None
+    from mtneuro.api import rate_encoder_copy
     from mtneuro.bench.cell import encoder_inputs
     from mtneuro.report.record import run_and_record
 
     results = []
     with run_folder(out_dir, "neural", overwrite=overwrite):
-        # the encoder read, as a task command records it: a file's SHA-256 or the weights'
+        # the encoder read, as a task command records it: a file's SHA-256 or the weights';
+        # built once for that and every seed (the readout leaves a frozen encoder as it was)
         inputs = encoder_inputs(first.encoder)
+        encoder_module = None if first.encoder is None else rate_encoder_copy(first.encoder)
         for config in configs:
             target = out_dir if len(configs) == 1 else out_dir / f"seed-{config.seed}"
-            result = run_and_record(task, config, target, keep=lambda r, to=target: _save_encoder(
+            result = run_and_record(task, config, target, encoder=encoder_module,
+                                    keep=lambda r, to=target: _save_encoder(
                 r.artefacts["outcome"], to),  # before metrics.json, which marks the run finished
                 extra={"inputs": inputs} if inputs else None)
             results.append(result)

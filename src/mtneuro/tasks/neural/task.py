@@ -160,9 +160,7 @@ def rate_encoder(spec: str) -> Any:
     is (:func:`mtneuro.bench.cell.build_encoder`), so the weights that run are those recorded.
 
     Raises:
-        ConfigError: it does not build; a ``module:callable`` that declares neither an
-            integer ``out_dim`` nor an ``in_dim`` is probed as an image encoder, so the
-            message says how a firing-rate encoder declares itself.
+        ConfigError: it does not build (:func:`rate_encoder_error`).
     """
     from mtneuro.errors import ConfigError
     from mtneuro.models import resolve_encoder_at_seed
@@ -170,11 +168,20 @@ def rate_encoder(spec: str) -> Any:
     try:
         return resolve_encoder_at_seed(spec)[0]
     except ConfigError as err:
-        if Path(spec).is_file():
-            raise
-        raise ConfigError(f"{err} (a firing-rate encoder built by module:callable declares "
-                          "an integer out_dim, or input_spec = {'in_dim': NEURONS}; without "
-                          "them it is probed as an image encoder)") from None
+        raise rate_encoder_error(spec, err) from None
+
+
+def rate_encoder_error(spec: str, err: BaseException) -> BaseException:
+    """``err``, the error building the encoder ``spec`` raised, with how a firing-rate
+    encoder declares itself where ``spec`` is code (a ``module:callable`` or name, which
+    is probed as an image encoder unless it declares otherwise)."""
+    from mtneuro.errors import ConfigError
+
+    if not isinstance(err, ConfigError) or Path(spec).is_file():
+        return err
+    return ConfigError(f"{err} (a firing-rate encoder built by module:callable declares an "
+                       "integer out_dim, or input_spec = {'in_dim': NEURONS}; without them it "
+                       "is probed as an image encoder)")
 
 
 NEURAL = Task(
