@@ -117,3 +117,10 @@ def test_seeds_of_other_test_samples_are_refused_naming_the_split(tmp_path):
     b = _task1(tmp_path / "b", "b", np.ones(10, dtype=int))
     with pytest.raises(ConfigError, match="its seeds scored different test samples"):
         compare_runs(tmp_path / "cells" / "row", b)
+
+
+def test_a_side_of_no_run_folders_is_refused_by_name():
+    from mtneuro.report.compare import side_of
+
+    with pytest.raises(ConfigError, match="raw: no run folders"):
+        side_of([], "raw")

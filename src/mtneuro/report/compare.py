@@ -93,6 +93,8 @@ def load_side(path: str | Path) -> Side:
 
 def side_of(folders: list[Path], name: str) -> Side:
     """The :class:`Side` of the run folders ``folders`` (one per seed), called ``name``."""
+    if not folders:
+        raise ConfigError(f"{name}: no run folders")
     records, parts = [], []
     for folder in folders:
         if not (folder / PREDICTIONS_FILE).is_file():

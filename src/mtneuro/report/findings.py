@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mtneuro.report.leaderboard import OURS, LeaderboardTable, Row, metric_title, value_text
 from mtneuro.vocab import SSL_METHODS
@@ -117,11 +118,19 @@ def paired_versus_raw(table: LeaderboardTable, folders: Callable[[Row], list[Pat
     ours = [row for row in table.rows if row.kind == OURS]
     parts, unit = [], ""
     for raw in (row for row in ours if row.method == RAW_METHOD):
-        for row in (r for r in ours if r.method in SSL_METHODS
-                    and r.data_source == raw.data_source):
+        rows = [r for r in ours if r.method in SSL_METHODS and r.data_source == raw.data_source]
+        if not rows:
+            continue
+        try:  # read once for every row compared with it
+            raw_side: Any = side_of(folders(raw), raw.method)
+        except ConfigError as err:
+            raw_side = err
+        for row in rows:
             try:
-                result = compare_sides(side_of(folders(row), row.method),
-                                       side_of(folders(raw), raw.method), row.method, raw.method)
+                side = side_of(folders(row), row.method)
+                if isinstance(raw_side, ConfigError):
+                    raise raw_side
+                result = compare_sides(side, raw_side, row.method, raw.method)
             except ConfigError as err:  # older cells, or rows of other test bins
                 parts.append(f"{row.method}: not compared ({err})")
                 continue
