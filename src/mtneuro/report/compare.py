@@ -241,12 +241,11 @@ def _metric(task: str, a: dict[str, np.ndarray], b: dict[str, np.ndarray],
 
         return [f"r2_{n}" for n in names], per_sample, r2
     names = list(a)
-    if task == "task2":  # the mean over classes of each image's IoU: avg_iou
-        names.append("avg_iou")
-        for side in (a, b):
-            side["avg_iou"] = np.mean([side[n] for n in names[:-1]], axis=0)
     va = np.stack([a[n] for n in names], axis=1)
     vb = np.stack([b[n] for n in names], axis=1)
+    if task == "task2":  # the mean over classes of each image's IoU: avg_iou
+        names.append("avg_iou")
+        va, vb = (np.concatenate([v, v.mean(axis=1, keepdims=True)], axis=1) for v in (va, vb))
     per_sample = np.concatenate([va, vb, np.ones((len(va), 1))], axis=1)
     m = len(names)
 
