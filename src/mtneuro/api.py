@@ -37,16 +37,10 @@ from mtneuro.bench.suite import Cell, cell_id
 from mtneuro.config import check_seeds
 from mtneuro.errors import ConfigError
 from mtneuro.report.intervals import table_intervals
-from mtneuro.report.leaderboard import (
-    OURS,
-    SUITE_CELLS,
-    build_tables,
-    left_out_line,
-    load_records,
-    metric_title,
-)
+from mtneuro.report.leaderboard import OURS, build_tables, load_records, metric_title
 from mtneuro.report.record import load_result, run_and_record
 from mtneuro.report.run_records import REPORT, cell_record, scores_no_task
+from mtneuro.report.suite_cells import SUITE_CELLS, left_out_line
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.registry import list_tasks, split_task_setting
 

@@ -17,7 +17,7 @@ import mtneuro
 from mtneuro.bench.cell import record_failure, record_skipped, run_cell
 from mtneuro.bench.suite import Cell, cell_id
 from mtneuro.checkpoint_io import content_digest
-from mtneuro.report.leaderboard import write_suite_cells
+from mtneuro.report.suite_cells import write_suite_cells
 from mtneuro.tasks.registry import get_task
 
 NEURAL = ["neural/chewie-1"]

@@ -13,7 +13,8 @@ from mtneuro.bench.runner import RunOptions, run_suite
 from mtneuro.bench.suite import expand, parse_suite
 from mtneuro.cli.main import main
 from mtneuro.report.html import build_report
-from mtneuro.report.leaderboard import SUITE_CELLS, build_tables, load_records
+from mtneuro.report.leaderboard import build_tables, load_records
+from mtneuro.report.suite_cells import SUITE_CELLS
 
 STALE = ("left out 1 record(s) in cells/ defined otherwise than in suite 't' run here since "
          "(suite_cells.json), not rerun yet: tiny-a-ok-s1 (params.width 8, now 4); "

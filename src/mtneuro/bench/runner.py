@@ -17,7 +17,7 @@ Every cell writes its own record (:mod:`mtneuro.bench.cell`), so results from
 any mix of executors and machines merge in one directory; the suite's cell ids go to
 ``DIR/suite_cells.json`` with their definitions, so its report leaves out records of other
 suites run there and those of its cells defined otherwise, not rerun yet
-(:data:`~mtneuro.report.leaderboard.SUITE_CELLS`). A task error is recorded and the
+(:data:`~mtneuro.report.suite_cells.SUITE_CELLS`). A task error is recorded and the
 suite goes on; a worker process that dies takes down the cells running beside it,
 which run again, each alone (:func:`_run_pool`); Ctrl-C (and SIGTERM, see
 :func:`sigterm_as_interrupt`) cancels what is running and leaves the finished records,
@@ -55,7 +55,7 @@ from mtneuro.bench.suite import Cell
 from mtneuro.errors import ConfigError
 from mtneuro.progress import publishing_to
 from mtneuro.registry import check_choice
-from mtneuro.report.leaderboard import write_suite_cells
+from mtneuro.report.suite_cells import write_suite_cells
 from mtneuro.tasks.registry import get_task, task_reference
 from mtneuro.threads import available_cpus, threads_per_job
 

@@ -268,7 +268,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     from mtneuro.bench.runner import RunOptions, run_suite, sigterm_as_interrupt
     from mtneuro.bench.suite import expand, load_suite
     from mtneuro.report.html import build_report
-    from mtneuro.report.leaderboard import left_out_line
+    from mtneuro.report.suite_cells import left_out_line
     from mtneuro.tasks.registry import get_task, task_names
 
     spec = load_suite(suite)

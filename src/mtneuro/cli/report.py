@@ -23,7 +23,7 @@ def report(out_dir: Path, no_published: bool) -> None:
     copied or mailed alone; the summary charts are also written to DIR/report_figures/.
     """
     from mtneuro.report.html import build_report
-    from mtneuro.report.leaderboard import left_out_line
+    from mtneuro.report.suite_cells import left_out_line
 
     unreadable: list[tuple[str, str]] = []
     left_out: list[str] = []

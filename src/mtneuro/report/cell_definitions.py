@@ -4,7 +4,7 @@ One comparison for both readers of a definition: ``mtneuro bench --resume`` name
 of a cell it reruns because its suite now defines it otherwise
 (:func:`mtneuro.bench.plan.what_changed`), and the report leaves out a record that the
 suite last run in its folder defines otherwise, naming the keys and both values
-(:func:`mtneuro.report.leaderboard.left_out_line`). Definitions are compared as JSON holds
+(:func:`mtneuro.report.suite_cells.left_out_line`). Definitions are compared as JSON holds
 them (tuples become lists): :func:`as_json`.
 """
 

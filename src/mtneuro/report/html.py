@@ -37,7 +37,6 @@ from mtneuro.report.leaderboard import (
     LeaderboardTable,
     build_tables,
     failed_cells,
-    left_out_line,
     load_records,
     metric_title,
     skipped_cells,
@@ -46,6 +45,7 @@ from mtneuro.report.leaderboard import (
 from mtneuro.report.no_report import no_records_message
 from mtneuro.report.published import published_sources
 from mtneuro.report.run_records import load_run_record, run_line
+from mtneuro.report.suite_cells import left_out_line
 from mtneuro.report.summary_chart import Intervals, plot_summary, row_kind
 from mtneuro.tasks.protocol import NOTES_HEAD
 
@@ -271,7 +271,8 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
         intervals: optional 95% intervals per (method, data source, metric) for the charts
             (:func:`mtneuro.report.summary_chart.plot_summary`).
         skipped: ``(cell id, reason)`` of cells that could not run here (e.g. data absent).
-        note: a line under the header (e.g. records left out, :func:`left_out_line`).
+        note: a line under the header (e.g. records left out,
+            :func:`~mtneuro.report.suite_cells.left_out_line`).
     """
     sources = sorted({r.data_source for t in tables for r in t.rows if r.kind == OURS})
     header = (f"<h1>mtneuro benchmark report</h1><p class=note>{len(records)} cell(s) in "

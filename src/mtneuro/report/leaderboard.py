@@ -1,7 +1,7 @@
 """Leaderboard tables from bench cell records, with published numbers in separate rows.
 
 Reads every ``DIR/cells/<id>/metrics.json`` written by ``mtneuro bench`` (but those of an
-earlier suite, :data:`SUITE_CELLS`), groups
+earlier suite, :data:`~mtneuro.report.suite_cells.SUITE_CELLS`), groups
 complete cells by (task, setting, method, data source) and reports mean ± sample
 std over their seeds of each headline number. Published rows of the same task
 setting (:mod:`mtneuro.report.published`) follow, each labelled with its source
@@ -17,12 +17,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from mtneuro.atomic import write_atomic
-from mtneuro.report.cell_definitions import redefined_text
 from mtneuro.report.published import Stat, published_rows
 from mtneuro.report.row_names import row_method
+from mtneuro.report.suite_cells import read_suite_cells
 from mtneuro.tasks.api import READABLE_SCHEMAS
 from mtneuro.tasks.protocol import SUBVOLUME_NOTE, SUBVOLUME_SETTINGS, UNCHECKED
 from mtneuro.vocab import FEATURE_TITLES, TASK_TITLES
@@ -43,69 +42,6 @@ METRIC_TITLES.update({f"r2_test_{k}": f"R² {v} (held-out)" for k, v in FEATURE_
 OURS = "ours"
 #: ends the reason given for a record of a standalone task command (``mtneuro task1 --out X``)
 STANDALONE_RUN = "not a bench cell"
-#: ``DIR/suite_cells.json``: the suite last run in DIR, its cell ids (``cells``) and
-#: ``definitions`` (id -> its record's ``cell`` key), and the ids of the records cells/ held
-#: then that are not its cells (``earlier``: a run with other seeds or entries, then
-#: ``--resume``). Those stay on disk but are left out of the report: averaged in, they would
-#: pass for seeds of this suite's rows. So is a record of one of its cells defined otherwise
-#: (a ``--resume`` with other params, stopped before it reran the cell), where the file
-#: holds ``definitions``. Records copied into cells/ later (cells of the same suite run on
-#: other machines) are reported.
-SUITE_CELLS = "suite_cells.json"
-
-
-class SuiteCells(NamedTuple):
-    """What :data:`SUITE_CELLS` says: the suite's name, the ids of earlier records to leave
-    out, and its cells' definitions (``{}`` in a file written before they were kept)."""
-
-    suite: str
-    earlier: set[str]
-    definitions: dict[str, Any]
-
-
-def write_suite_cells(out_dir: str | Path, suite: str, cell_ids: list[str],
-                      definitions: dict[str, dict[str, Any]] | None = None) -> Path:
-    """Record the cells of the suite about to run in ``out_dir`` (with ``definitions``: id
-    -> its ``Cell.to_dict()``) and the records there of other cells (see :data:`SUITE_CELLS`)."""
-    ids = set(cell_ids)
-    earlier = sorted(p.parent.name for p in Path(out_dir).glob("cells/*/metrics.json")
-                     if p.parent.name not in ids)
-    data = {"suite": suite, "cells": list(cell_ids), "earlier": earlier,
-            **({"definitions": definitions} if definitions is not None else {})}
-    return write_atomic(Path(out_dir) / SUITE_CELLS, (json.dumps(data, indent=1) + "\n").encode())
-
-
-def read_suite_cells(out_dir: str | Path) -> SuiteCells | None:
-    """:data:`SUITE_CELLS` of ``out_dir``; ``None`` where it is absent or not shaped as
-    written (every record is reported)."""
-    try:
-        data = json.loads((Path(out_dir) / SUITE_CELLS).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("earlier"), list):
-        return None
-    definitions = data.get("definitions")
-    return SuiteCells(str(data.get("suite", "")), {str(c) for c in data["earlier"]},
-                      definitions if isinstance(definitions, dict) else {})
-
-
-def left_out_line(out_dir: str | Path, left_out: list[str]) -> str:
-    """One line saying which records :func:`load_records` left out: those of an earlier
-    suite, and those its suite defines otherwise (naming each changed key and both values)."""
-    if not left_out:
-        return ""
-    suite = read_suite_cells(out_dir) or SuiteCells("", set(), {})
-    earlier = [cell for cell in left_out if cell not in suite.definitions]
-    redefined = [redefined_text(Path(out_dir) / "cells" / cell / "metrics.json", definition)
-                 for cell in left_out if (definition := suite.definitions.get(cell))]
-    parts = [f"left out {len(shown)} record(s) in cells/ {how} suite {suite.suite!r} run here "
-             f"since ({SUITE_CELLS}){yet}: {', '.join(shown[:3])}{', ...' if shown[3:] else ''}"
-             for shown, how, yet in ((earlier, "of an earlier run, not cells of", ""),
-                                     (redefined, "defined otherwise than in", ", not rerun yet"))
-             if shown]
-    return "; ".join(parts) + "; kept on disk, not averaged in"
-
-
 #: Under a task-3 row whose in-sample fit reaches this R² on noise (``r2_in_sample_chance``:
 #: features / (crops - 1), :func:`mtneuro.tasks.semantic_probe.in_sample_chance`).
 IN_SAMPLE_CHANCE = ("its in-sample R² (the published column) reaches about {:.2f} on a target "
