@@ -167,6 +167,15 @@ def _f1_per_class(totals: np.ndarray, n_classes: int) -> np.ndarray:
         return np.where(denominator > 0, 2 * tp / np.where(denominator > 0, denominator, 1), np.nan)
 
 
+def weighted_f1_of_totals(totals: np.ndarray, n_classes: int) -> np.ndarray:
+    """Weighted F1 ``(...,)`` (scikit-learn's ``average="weighted"``, ``zero_division=0``) of
+    summed confusion counts ``(..., C*C)`` (rows = truth), e.g. the bootstrap's resampled
+    totals of one-hot confusion cells."""
+    support = totals.reshape(*totals.shape[:-1], n_classes, n_classes).sum(axis=-1)
+    f1 = np.nan_to_num(_f1_per_class(totals, n_classes))
+    return (f1 * support).sum(axis=-1) / support.sum(axis=-1)
+
+
 def _macro_f1(totals: np.ndarray, n_classes: int) -> np.ndarray:
     """Mean of :func:`_f1_per_class` over the classes where it is defined."""
     with warnings.catch_warnings():
@@ -212,17 +221,12 @@ def classification_intervals(y_true: Sequence[int] | np.ndarray, y_pred: Sequenc
             return (np.diagonal(square(totals), axis1=-2, axis2=-1)
                     / np.where(support > 0, support, np.nan))
 
-    def weighted_f1(totals: np.ndarray) -> np.ndarray:
-        support = square(totals).sum(axis=-1)
-        f1 = np.nan_to_num(_f1_per_class(totals, n_classes))  # scikit-learn's zero_division=0
-        return (f1 * support).sum(axis=-1) / support.sum(axis=-1)
-
     def accuracy(totals: np.ndarray) -> np.ndarray:
         return np.trace(square(totals), axis1=-2, axis2=-1) / totals.sum(axis=-1)
 
     interval = lambda statistic: bootstrap_interval(statistic, per_sample, unit=unit, groups=groups)
     return {"accuracy": interval(accuracy), "per_class_accuracy": interval(recall),
-            "f1_weighted": interval(weighted_f1),
+            "f1_weighted": interval(lambda totals: weighted_f1_of_totals(totals, n_classes)),
             "avg_f1": interval(lambda totals: _macro_f1(totals, n_classes))}
 
 

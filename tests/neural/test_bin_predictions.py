@@ -83,3 +83,19 @@ def test_compare_gives_an_interval_over_the_packaged_recordings_test_trials(pack
     assert result.n == 16 and result.unit == "test trials"
     for row in result.rows:
         assert row["low"] <= row["difference"] <= row["high"]
+
+
+def test_compare_of_two_sleep_runs_gives_each_recorded_weighted_f1(write_sleep, tmp_path):
+    from mtneuro.report.compare import compare_runs
+
+    path = write_sleep(np.r_[np.full(100, 0), np.full(500, 1), np.full(100, 2), np.full(300, 1)])
+    recorded = {}
+    for method in ("raw", "pca"):
+        res = CliRunner().invoke(neural, ["--data", path, "--method", method,
+                                          "--out", str(tmp_path / method)])
+        assert res.exit_code == 0, res.output
+        recorded[method] = json.loads((tmp_path / method / "metrics.json").read_text())["metrics"]
+    rows = {row["metric"]: row for row in compare_runs(tmp_path / "raw", tmp_path / "pca").rows}
+    assert set(rows) == {"accuracy", "f1_weighted"}
+    for key, row in rows.items():
+        assert (row["a"], row["b"]) == pytest.approx((recorded["raw"][key], recorded["pca"][key]))

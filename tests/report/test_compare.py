@@ -124,3 +124,43 @@ def test_a_side_of_no_run_folders_is_refused_by_name():
 
     with pytest.raises(ConfigError, match="raw: no run folders"):
         side_of([], "raw")
+
+
+def _sleep(folder, method, seed_predictions, true):
+    """A sleep run of one seed per ``seed_predictions`` entry (bench cells of one row)."""
+    n = len(true)
+    for seed, predicted in enumerate(seed_predictions):
+        _run(folder.parent / f"{folder.name}-s{seed}", method, {
+            "seed": [seed] * n, "bin": np.arange(n), "trial": np.zeros(n, dtype=int),
+            "timestep": np.arange(n), "true": true, "predicted": predicted,
+            "accuracy": (np.asarray(predicted) == true).astype(int)},
+            task="neural", setting="sleep")
+        record = json.loads((folder.parent / f"{folder.name}-s{seed}" / "metrics.json").read_text())
+        record["metrics"] = {"kind": "sleep"}
+        (folder.parent / f"{folder.name}-s{seed}" / "metrics.json").write_text(json.dumps(record))
+    return folder
+
+
+def test_sleep_weighted_f1_is_the_mean_over_seeds_of_each_seeds_f1(tmp_path):
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(1)
+    states = np.asarray(["wake", "nREM", "REM"])
+    n = 8 * 150  # eight blocks of SLEEP_BLOCK_BINS, the unit resampled
+    true = states[rng.integers(0, 3, n)]
+    noisy = [np.where(rng.random(n) < p, true, states[rng.integers(0, 3, n)])
+             for p in (0.9, 0.6)]
+    a = _sleep(tmp_path / "cells" / "myow", "myow", noisy, true)
+    b = _sleep(tmp_path / "cells" / "raw", "raw", [np.full(n, "nREM")], true)
+    result = compare_runs(a, b)
+    rows = {row["metric"]: row for row in result.rows}
+    expected_a = np.mean([f1_score(true, p, average="weighted") for p in noisy])
+    expected_b = f1_score(true, np.full(n, "nREM"), average="weighted", zero_division=0)
+    f1 = rows["f1_weighted"]
+    assert (f1["a"], f1["b"]) == pytest.approx((expected_a, expected_b))
+    assert f1["difference"] == pytest.approx(expected_a - expected_b)
+    assert 0 < f1["low"] <= f1["difference"] <= f1["high"]
+    assert (result.n, result.unit) == (8, "test blocks of 150 bins")
+    assert rows["accuracy"]["a"] == pytest.approx(np.mean([(p == true).mean() for p in noisy]))
+    same = {row["metric"]: row for row in compare_runs(a, a).rows}["f1_weighted"]
+    assert (same["difference"], same["low"], same["high"]) == (0.0, 0.0, 0.0)

@@ -11,9 +11,11 @@ tiles; task 2: images or blocks; reach: trials; sleep: blocks of bins;
 :func:`mtneuro.stats.bootstrap_interval`). The interval covers the test samples, not the
 training randomness: with one seed a side, a second training could move it.
 
-Metrics: task 1 and neural ``accuracy`` (reach: and ``delta_accuracy``), task 2 ``iou`` of
-each class and their mean ``avg_iou``, task 3 the R² of each feature (its difference is the
-difference of squared errors over the truth's variance, resampled together).
+Metrics: task 1 and neural ``accuracy`` (reach: and ``delta_accuracy``; sleep: and
+``f1_weighted``, each side's mean over its seeds of the seed's weighted F1, resampled from
+one-hot confusion cells per seed), task 2 ``iou`` of each class and their mean ``avg_iou``,
+task 3 the R² of each feature (its difference is the difference of squared errors over the
+truth's variance, resampled together).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 from mtneuro.errors import ConfigError
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.report.predictions import PREDICTIONS_FILE, read_predictions
-from mtneuro.stats import bootstrap_interval
+from mtneuro.stats import bootstrap_interval, weighted_f1_of_totals
 
 #: task -> (columns naming a sample, the column whose samples are resampled together)
 _SAMPLES = {"task1": (("tile", "crop"), "tile"), "task2": (("image",), "image"),
@@ -138,8 +140,8 @@ def compare_sides(side_a: Side, side_b: Side, a: str, b: str) -> Comparison:
     if len(data) > 1:
         raise ConfigError(f"{a} and {b} read different data ({' and '.join(sorted(data))})")
     keys, group = _SAMPLES[task]
-    samples_a, values_a = _per_sample(side_a, keys, task)
-    samples_b, values_b = _per_sample(side_b, keys, task)
+    samples_a, values_a, predicted_a = _per_sample(side_a, keys, task)
+    samples_b, values_b, predicted_b = _per_sample(side_b, keys, task)
     if samples_a["key"].shape != samples_b["key"].shape or not np.array_equal(
             samples_a["key"], samples_b["key"]):
         raise ConfigError(f"{a} and {b} scored different test samples "
@@ -151,6 +153,9 @@ def compare_sides(side_a: Side, side_b: Side, a: str, b: str) -> Comparison:
                               "samples: runs of different data")
     groups, unit = _groups(samples_a, group, side_a.record)
     names, per_sample, statistic = _metric(task, values_a, values_b, samples_a["truth"])
+    if _is_sleep(side_a.record):
+        names, per_sample, statistic = _with_weighted_f1(
+            names, per_sample, statistic, samples_a["truth"]["true"], predicted_a, predicted_b)
     point = statistic(per_sample.sum(axis=0))
     interval = bootstrap_interval(lambda t: statistic(t)[..., 2, :], per_sample, unit=unit,
                                   groups=groups)
@@ -167,9 +172,10 @@ def compare_sides(side_a: Side, side_b: Side, a: str, b: str) -> Comparison:
 
 
 def _per_sample(side: Side, keys: tuple[str, ...], task: str
-                ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Each sample's key, truth and group, and its values averaged over the side's seeds
-    (``(samples, K)`` arrays by name), samples sorted by key."""
+                ) -> tuple[dict[str, Any], dict[str, np.ndarray], np.ndarray | None]:
+    """Each sample's key, truth and group, its values averaged over the side's seeds
+    (``(samples,)`` arrays by name), and each seed's predicted labels ``(seeds, samples)``
+    (``None`` for tasks without a ``predicted`` column); samples sorted by key."""
     rows = side.rows
     key = rows[keys[0]].astype(str)
     for name in keys[1:]:
@@ -197,7 +203,9 @@ def _per_sample(side: Side, keys: tuple[str, ...], task: str
             name = c.removeprefix("predicted_")
             error = (rows[f"true_{name}"] - rows[c])[order].reshape(len(seeds), per_seed)
             values[f"sse_{name}"] = (error**2).mean(axis=0)
-    return samples, values
+    predicted = (rows["predicted"][order].reshape(len(seeds), per_seed)
+                 if "predicted" in rows else None)
+    return samples, values, predicted
 
 
 def _value_columns(rows: dict[str, np.ndarray], task: str) -> list[str]:
@@ -208,10 +216,14 @@ def _value_columns(rows: dict[str, np.ndarray], task: str) -> list[str]:
     return []
 
 
+def _is_sleep(record: dict[str, Any]) -> bool:
+    return record.get("task") == "neural" and (record.get("metrics") or {}).get("kind") == "sleep"
+
+
 def _groups(samples: dict[str, Any], group: str, record: dict[str, Any]
             ) -> tuple[np.ndarray, str]:
     """The groups resampled together, and their name, as the task's own intervals."""
-    if record.get("task") == "neural" and (record.get("metrics") or {}).get("kind") == "sleep":
+    if _is_sleep(record):
         from mtneuro.tasks.neural.metrics import SLEEP_BLOCK_BINS
 
         return samples["bin"] // SLEEP_BLOCK_BINS, f"test blocks of {SLEEP_BLOCK_BINS} bins"
@@ -255,3 +267,35 @@ def _metric(task: str, a: dict[str, np.ndarray], b: dict[str, np.ndarray],
         return np.stack([ma, mb, ma - mb], axis=-2)
 
     return names, per_sample, means
+
+
+def _with_weighted_f1(names: list[str], per_sample: np.ndarray,
+                      statistic: Callable[[np.ndarray], np.ndarray], true: np.ndarray,
+                      predicted_a: np.ndarray, predicted_b: np.ndarray
+                      ) -> tuple[list[str], np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """``names``, ``per_sample`` and ``statistic`` with ``f1_weighted`` added: each sample's
+    one-hot confusion cell per seed of each side (truth x predicted), so that every resample
+    sums to per-seed confusion counts, whose weighted F1 is averaged over the side's seeds."""
+    classes, index = np.unique(np.concatenate([true, predicted_a.ravel(), predicted_b.ravel()]),
+                               return_inverse=True)
+    c, n = len(classes), len(true)
+    true_index = index[:n]
+    cells = []
+    for start, predicted in ((n, predicted_a), (n + predicted_a.size, predicted_b)):
+        predicted_index = index[start:start + predicted.size].reshape(predicted.shape)
+        cell = true_index[None, :] * c + predicted_index  # (seeds, samples)
+        onehot = np.zeros((n, len(predicted), c * c))
+        onehot[np.arange(n)[None, :], np.arange(len(predicted))[:, None], cell] = 1
+        cells.append(onehot.reshape(n, -1))
+    k, k_a = per_sample.shape[1], cells[0].shape[1]
+
+    def with_f1(totals: np.ndarray) -> np.ndarray:
+        def seeds_mean(part: np.ndarray) -> np.ndarray:
+            per_seed = part.reshape(*part.shape[:-1], -1, c * c)
+            return weighted_f1_of_totals(per_seed, c).mean(axis=-1)
+
+        f1_a, f1_b = seeds_mean(totals[..., k:k + k_a]), seeds_mean(totals[..., k + k_a:])
+        f1 = np.stack([f1_a, f1_b, f1_a - f1_b], axis=-1)[..., None]
+        return np.concatenate([statistic(totals[..., :k]), f1], axis=-1)
+
+    return [*names, "f1_weighted"], np.concatenate([per_sample, *cells], axis=1), with_f1
