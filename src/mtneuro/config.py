@@ -54,6 +54,11 @@ def _is_seed(seed: Any) -> bool:
         0 <= seed < 2**32)
 
 
+def a_seed() -> dict[str, Any]:
+    """Field metadata of one seed, which :func:`check_seeds` would take."""
+    return check(_is_seed, f"int in {SEED_RANGE}")
+
+
 def some_seeds() -> dict[str, Any]:
     """Field metadata of a list of seeds: at least one, none twice (a repeated seed reruns
     the same run, and two identical results would read as a method seeds do not change),

@@ -97,3 +97,28 @@ def test_a_bare_container_annotation_is_checked(annotation, value, expected):
     config = dataclasses.make_dataclass("Bare", fields, frozen=True)
     with pytest.raises(ConfigError, match=f"p: expected {expected}"):
         from_mapping(config, {"p": value})
+
+
+@pytest.mark.parametrize("command", ["neural", "pretrain"])
+def test_a_single_seed_of_a_config_or_option_is_below_two_to_the_32(command, tmp_path) -> None:
+    """``seed`` (one run) is held to the range ``seeds`` is: NumPy generators take no more."""
+    from click.testing import CliRunner
+
+    from mtneuro.cli.main import cli
+    from mtneuro.tasks.neural import NeuralConfig
+    from mtneuro.tasks.pretrain.config import PretrainConfig
+
+    config = {"neural": lambda seed: NeuralConfig(data="chewie-1", seed=seed),
+              "pretrain": lambda seed: PretrainConfig(seed=seed)}[command]
+    assert config(2**32 - 1).seed == 2**32 - 1
+    for bad in (2**32, -1):
+        with pytest.raises(ConfigError) as info:
+            config(bad)
+        assert str(info.value) == f"seed: expected int in [0, 2**32), got {bad}"
+    with pytest.raises(ConfigError, match="seed: expected int, got True"):
+        config(True)
+    data = ["--data", "chewie-1"] if command == "neural" else ["--quick"]
+    out = CliRunner().invoke(cli, [command, *data, "--seed", str(2**32),
+                                   "--out", str(tmp_path / "run")])
+    assert out.exit_code == 2 and "0<=x<=4294967295" in out.output
+    assert not (tmp_path / "run").exists()

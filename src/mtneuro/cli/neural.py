@@ -37,7 +37,7 @@ def _flag(name: str) -> str:
               help="read out a frozen encoder of firing rates instead of training one: a "
                    "checkpoint (e.g. an encoder.pt this command saved) or module:callable "
                    "mapping (N, neurons) z-scored rates to (N, D); method encoder")
-@click.option("--seed", type=click.IntRange(min=0), default=None,
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=None,
               help=f"seed  [default: {NeuralConfig.seed}]")
 @seeds_option("--seed (0, or the --config file's seed)")
 @quick_option(f"at most {QUICK_STEPS} optimiser steps (unless --steps or --epochs)")

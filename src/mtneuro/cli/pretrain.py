@@ -35,7 +35,7 @@ from mtneuro.vocab import LABELLED_IMAGE_SOURCES
               help="YAML file of PretrainConfig keys (flags override it).")
 @click.option("--quick", is_flag=True, help="Tiny preset: under a minute on 2 CPU cores "
               "(phantom; a volume file is thinned to one slice in 16 unless its z_step is given).")
-@click.option("--seed", type=click.IntRange(min=0),
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1),
               help="Seed of weights, data order and views  [default: 0]")
 @click.option("--device", help="cpu, cuda, cuda:N or auto  [default: cpu]")
 @click.option("--amp", help="auto (bf16 on CUDA, fp16 on GPUs without bf16, off on CPU), none, "

@@ -190,6 +190,6 @@ def verify_file(
 
 
 def catalogued_check(file: CatalogFile, path: str | Path) -> FileCheck:
-    """:func:`check_file` of ``path`` as catalogued ``file``: the one check that the
-    download, ``mtneuro data list`` and the loaders share."""
+    """:func:`check_file` of ``path`` as catalogued ``file`` (the download and ``mtneuro
+    data list``; the loaders reach the same :func:`check_file` through :func:`verify_known`)."""
     return check_file(path, file.sha256, KNOWN_CONTENT_SHA256.get(file.relative))

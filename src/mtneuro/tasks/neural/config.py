@@ -17,7 +17,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Literal
 
-from mtneuro.config import CheckedConfig, check, in_unit_interval, positive
+from mtneuro.config import CheckedConfig, a_seed, check, in_unit_interval, positive
 from mtneuro.errors import ConfigError
 from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS
 
@@ -104,7 +104,7 @@ class NeuralConfig(CheckedConfig):
     data_root: Path | None = None
     method: Method = "myow"
     encoder: str | None = None
-    seed: int = 0
+    seed: int = field(default=0, metadata=a_seed())
     split: SplitName = "auto"
     folds: int = field(default=10, metadata=check(lambda v: v >= 3, "int >= 3"))
     guard: int | None = field(default=None, metadata=_nonneg_int)

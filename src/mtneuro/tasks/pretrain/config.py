@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from mtneuro.config import (
     CheckedConfig,
+    a_seed,
     check,
     in_unit_interval,
     positive,
@@ -82,7 +83,7 @@ class PretrainConfig(CheckedConfig):
     base_momentum: float = field(default=0.996, metadata=in_unit_interval(closed_right=True))
     mined_weight: float = field(default=0.1, metadata=check(lambda v: v >= 0, "float >= 0"))
     mined_rampup_epochs: float = field(default=10.0, metadata=check(lambda v: v >= 0, "float >= 0"))
-    seed: int = 0
+    seed: int = field(default=0, metadata=a_seed())
     device: str = field(default="cpu", metadata=check(
         lambda v: v in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", v) is not None,
         "'cpu', 'cuda', 'cuda:N' or 'auto'"))
