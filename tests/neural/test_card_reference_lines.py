@@ -21,7 +21,7 @@ REACH_POSITIVES = ("temporal positives within bins t-2 .. t+2 of the same trial 
 ENCODER = ("encoder: BatchNorm momentum 0.1 and ReLU, output layer with a bias, target encoder "
            "starting as a copy of the online one (reference: momentum 0.99, PReLU, no bias, "
            "myow/mlp.py:36,38,41; target encoder re-initialised, myow/myow.py:66)")
-ZSCORE = ("{} z-scores with the training bins' statistics and drops the neurons silent in them "
+ZSCORE = ("{} z-scores with the training bins' statistics and drops the neurons constant in them "
           "(reference: training + validation bins, train_monkey.py:83,94,118, "
           "myow/transforms/normalize.py:18-23)")
 READOUT = ("readout fitted in closed form / by L-BFGS over the reference's weight-decay grid "

@@ -48,7 +48,7 @@ _DECAY = {
     "sleep": ("every parameter but biases: BatchNorm and PReLU weights too, "
               "train_mouse.py:136, myow/utils.py:33"),
 }
-#: The reference z-scores with, and drops the neurons silent in, the ``trainval`` bins.
+#: The reference z-scores with, and drops the neurons constant in, the ``trainval`` bins.
 _ZSCORE = {"reach": "train_monkey.py:83,94,118", "sleep": "train_mouse.py:83,94,119"}
 
 
@@ -133,7 +133,7 @@ def _zscore_lines(resolved: Any, kind: str) -> list[str]:
     which = ("the first-pass encoder, whose features the readout also reads,"
              if resolved.refit else "the run")
     return [(f"{which} z-scores with the training bins' statistics and drops the neurons "
-             "silent in them (reference: training + validation bins, "
+             "constant in them (reference: training + validation bins, "
              f"{_ZSCORE[kind]}, myow/transforms/normalize.py:18-23)")]
 
 

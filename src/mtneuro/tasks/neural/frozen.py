@@ -39,7 +39,7 @@ def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module, *
     """Features (bins, D) of a frozen user encoder and the input spec it was given: every
     neuron's rates z-scored (:func:`zscore_rates`, as a learned encoder's) with the
     statistics of the learning bins (training; with ``refit`` training + validation),
-    neurons silent there 0. An encoder ``mtneuro neural`` saved declares the neurons it
+    neurons constant there 0. An encoder ``mtneuro neural`` saved declares the neurons it
     kept and their statistics (``live_neurons``, ``mean``, ``std`` of its input spec): it
     gets those neurons z-scored as it was trained (:func:`_as_trained`)."""
     own = getattr(encoder, "input_spec", None)
@@ -48,7 +48,7 @@ def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module, *
     else:
         z = zscore_rates(rec.rates, S.learning_bins(split, refit), recording=rec)
         spec = {"neurons": rec.n_neurons,
-                "units": "Hz, z-scored; neurons silent in learning bins 0"}
+                "units": "Hz, z-scored; neurons constant in learning bins 0"}
     was_training = encoder.training  # the caller's model: left as it was given
     encoder.eval()
     try:

@@ -171,7 +171,7 @@ def learn_features(rec: NeuralRecording, split: S.Split, config: NeuralConfig, *
                    ) -> tuple[np.ndarray, TrainResult | None, dict, ValidationMonitor | None]:
     """Features of every bin (bins, d) for the config's method, learned without test bins.
 
-    Neurons silent in every learning bin are dropped (they carry nothing and have no
+    Neurons constant in every learning bin are dropped (they carry nothing and have no
     z-score); statistics come from the learning bins.
 
     - first pass: the learning bins are the training bins; trained methods keep the

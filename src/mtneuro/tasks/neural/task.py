@@ -5,7 +5,7 @@ Settings are recording names (``chewie-1``, ``mouse-ca1``, ... of
 ``pca``, ``raw``, and ``encoder``: a user encoder (in memory, or the spec of the config's
 ``encoder``) mapping ``(N, neurons)`` rates
 z-scored with the learning bins' statistics (training bins; with the default refit,
-training + validation bins for the final readout; neurons silent in them are 0)
+training + validation bins for the final readout; neurons constant in them are 0)
 to ``(N, D)``, frozen and read out like ``raw``. One run is one recording and one seed
 (:func:`~mtneuro.tasks.neural.run.fit_neural`). Preset ``quick`` caps training at
 :data:`QUICK_STEPS` optimiser steps unless ``steps`` or ``epochs`` are given (methods
