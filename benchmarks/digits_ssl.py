@@ -7,7 +7,7 @@ standardised features is fitted on the training split and scored on the 540
 test digits (``mtneuro.tasks.vision_eval``). The raw-pixel row is the same probe
 on the 64 pixels. Prints mean +- sample std over the seeds.
 
-    python benchmarks/digits_ssl.py                       # CPU, resnet-tiny, ~10 min on 2 cores
+    python benchmarks/digits_ssl.py                       # CPU, resnet-tiny, ~2 min on 2 cores
     python benchmarks/digits_ssl.py --device cuda --encoder resnet18-small --epochs 100
 """
 
