@@ -115,6 +115,15 @@ def test_kind_defaults_are_the_documented_ones() -> None:
         assert (cfg.mined_start, cfg.mined_warmup_steps) == (0.3, 100), kind
 
 
+@pytest.mark.parametrize("kind", ["reach", "sleep"])
+def test_the_guard_follows_a_given_positive_window_unless_given_itself(kind) -> None:
+    """A wider positive window widens the block split's guard gap with it, so no training
+    bin's temporal positive lies across it in held-out bins."""
+    assert resolve(NeuralConfig(data="x", pos_window=10), kind).guard == 10
+    assert resolve(NeuralConfig(data="x", pos_window=10, guard=1), kind).guard == 1
+    assert resolve(NeuralConfig(data="x", guard=0), kind).guard == 0
+
+
 # --- metrics intervals --------------------------------------------------------------------
 
 def test_reach_intervals_count_test_trials_and_sleep_intervals_count_blocks() -> None:

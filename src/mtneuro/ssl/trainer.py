@@ -187,7 +187,8 @@ class Trainer:
 
         Returns:
             ``{"steps", "steps_run" (this call), "epochs", "final_loss", "samples_per_s",
-            "wall_s", "log", "checkpoint"}``.
+            "wall_s", "log", "checkpoint", "step_mode", "compile_mode"}`` (the step as it
+            ran: :func:`~mtneuro.acceleration.resolve_step`).
 
         Raises:
             TrainingError: a non-finite loss (the last good checkpoint is kept), or a

@@ -249,7 +249,8 @@ class Task:
         return resolve(self.card, f"task {self.name} card")(config, source)
 
     def headline_of(self, metrics: Mapping[str, Any]) -> dict[str, float | None]:
-        """The headline numbers of ``metrics`` as floats (``None``: missing or not finite)."""
+        """The headline numbers of ``metrics`` as floats (``None`` where the task's headline
+        gives ``None`` or a number that is not finite; ``metrics`` are a run's of this task)."""
         numbers = resolve(self.headline, f"task {self.name} headline")(metrics)
         return {k: None if v is None or not math.isfinite(float(v)) else float(v)
                 for k, v in numbers.items()}

@@ -201,25 +201,29 @@ KIND_DEFAULTS: dict[str, dict[str, object]] = {
         "steps": 1000, "lr": 2e-3, "warmup_steps": 50, "ema_start": 0.98, "rep_dim": 64,
         "mined_warmup_steps": 100, "mined_start": 0.3, "pos_window": 2, "dropout_p": 0.2,
         "dropout_apply_p": 1.0, "noise_std": 1.5, "noise_apply_p": 0.5, "pepper_p": 0.3, "pepper_c": 1.5,
-        "pepper_apply_p": 0.5, "guard": 2, "mine_exclude": "trial",
+        "pepper_apply_p": 0.5, "mine_exclude": "trial",
     },
     "sleep": {
         "steps": 1500, "lr": 2e-3, "warmup_steps": 50, "ema_start": 0.98, "rep_dim": 32,
         "mined_warmup_steps": 100, "mined_start": 0.3, "pos_window": 3, "dropout_p": 0.8,
         "dropout_apply_p": 0.9, "noise_std": 0.0, "noise_apply_p": 0.0, "pepper_p": 0.0, "pepper_c": 0.0,
-        "pepper_apply_p": 0.0, "guard": 3, "mine_exclude": "150",
+        "pepper_apply_p": 0.0, "mine_exclude": "150",
     },
 }
 
 
 def resolve(config: NeuralConfig, kind: str) -> NeuralConfig:
-    """``config`` with every ``None`` training field set to the default of ``kind``."""
+    """``config`` with every ``None`` training field set to the default of ``kind``, and a
+    ``None`` guard to the positive window (the given one, else the kind's): a temporal
+    positive is never taken across the gap between training and held-out bins."""
     defaults = KIND_DEFAULTS[kind]
     if kind == "sleep" and config.method == "myow" and config.mine_exclude == "trial":
         raise ConfigError("mine_exclude: 'trial' excludes every bin of a sleep recording (one "
                           f"long trial), so MYOW could mine nothing; expected a number of bins "
                           f"(the sleep default is {defaults['mine_exclude']}), got 'trial'")
     filled = {k: v for k, v in defaults.items() if getattr(config, k) is None}
+    if config.guard is None:
+        filled["guard"] = filled.get("pos_window", config.pos_window)
     split = config.split
     if split == "auto":
         split = "trial" if kind == "reach" else "block"

@@ -34,8 +34,11 @@ def given_settings(config: NeuralConfig, kind: str) -> list[str]:
     # the method and the encoder it reads are what is run, not settings of it
     default = resolve(NeuralConfig(data=config.data, method=config.method,
                                    encoder=config.encoder), kind)
+    # the guard's default is the run's positive window, given or not
+    expected = {**{f.name: getattr(default, f.name) for f in dataclasses.fields(config)},
+                "guard": ours.pos_window}
     return [f.name for f in dataclasses.fields(config)
-            if getattr(ours, f.name) != getattr(default, f.name)]
+            if getattr(ours, f.name) != expected[f.name]]
 
 
 def unused_settings(config: NeuralConfig, kind: str, n_train: int | None = None) -> list[str]:
