@@ -283,6 +283,13 @@ def test_bench_jobs_name_the_option_the_value_and_what_it_takes(tmp_path: Path,
                            f"got '{jobs}' (see mtneuro bench --help)\n")
 
 
+@pytest.mark.parametrize("jobs", ["auto", "AUTO", " Auto"])
+def test_bench_jobs_auto_in_any_case_as_its_help_writes_it(tmp_path: Path, jobs: str) -> None:
+    from mtneuro.cli.bench import JOBS
+
+    assert JOBS.convert(jobs, None, None) == "auto" and JOBS.convert("3", None, None) == 3
+
+
 def test_bench_source_params_go_over_the_suites_and_seeds_and_ddp_reach_the_cells(
         tmp_path: Path, suite_run: dict[str, list]) -> None:
     (tmp_path / "s.yaml").write_text(

@@ -22,8 +22,19 @@ from mtneuro.errors import ConfigError
 def test_an_unknown_option_exits_2_in_one_line_with_a_hint(tmp_path):
     outcome = invoke(["data", "info", "--sorce", "x"], tmp_path)
     assert_one_line_error(outcome)
-    assert outcome.err == ("error: no such option: --sorce (see --help); did you mean --source, "
-                           "--source-param?\n")
+    assert outcome.err == ("error: no such option: --sorce (see mtneuro data info --help); did you "
+                           "mean --source, --source-param?\n")
+
+
+@pytest.mark.parametrize("group", [[], ["data"]])
+def test_a_group_without_a_command_prints_its_help_as_it_is(tmp_path, group):
+    """Not click's help squeezed into one ``error:`` line (click >= 8.2 raises it as a
+    usage error)."""
+    outcome = invoke(group, tmp_path)
+    assert outcome.code in (0, 2) and not outcome.err
+    lines = outcome.out.splitlines()
+    assert lines[0].startswith(f"Usage: {' '.join(['mtneuro', *group])} [OPTIONS] COMMAND")
+    assert "Commands:" in lines and "error" not in outcome.out
 
 
 @pytest.mark.parametrize("command", [["task1", "--method", "pca"], ["task3", "--method", "pca"],
@@ -31,7 +42,8 @@ def test_an_unknown_option_exits_2_in_one_line_with_a_hint(tmp_path):
 def test_resume_of_a_command_without_checkpoints_says_what_to_do_instead(tmp_path, command):
     outcome = invoke([*command, "--resume", "--out", "run"], tmp_path)
     assert_one_line_error(outcome)
-    assert outcome.err == (f"error: no such option: --resume (see --help); mtneuro {command[0]} "
+    assert outcome.err == (f"error: no such option: --resume (see mtneuro {command[0]} --help); "
+                           f"mtneuro {command[0]} "
                            "keeps no checkpoints, so a stopped run is run again: add "
                            "--overwrite to replace what its --out folder holds\n")
 
@@ -321,3 +333,17 @@ def test_report_passes_on_published_and_exits_1_when_a_cell_was_left_out(
     assert calls == [published]
     assert outcome.code == 1  # a script sees that a row is missing
     assert outcome.err == "left out cells/task1-x/metrics.json: not JSON\n"
+
+
+@pytest.mark.parametrize(("z_step", "shown"), [("abc", "'abc'"), ("0", "0")])
+def test_pretrain_volume_tiling_is_checked_before_anything_is_said_or_read(tmp_path, z_step,
+                                                                          shown):
+    """A bad z_step was a ValueError traceback ('abc') or a notice of "one slice in 0"."""
+    import numpy as np
+
+    np.save(tmp_path / "v.npy", np.zeros((4, 64, 64), dtype=np.uint8))
+    outcome = invoke(["pretrain", "--quick", "--source", "volume", "--source-param", "path=v.npy",
+                      "--source-param", f"z_step={z_step}", "--out", "run"], tmp_path)
+    assert_one_line_error(outcome)
+    assert outcome.err == f"error: z_step: expected an int >= 1, got {shown}\n"
+    assert not (tmp_path / "run").exists()

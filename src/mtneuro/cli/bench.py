@@ -28,8 +28,10 @@ class _Jobs(click.ParamType):
     name = "N|auto"
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
-        if value == "auto" or isinstance(value, int):
+        if isinstance(value, int):
             return value
+        if str(value).strip().lower() == "auto":
+            return "auto"
         try:
             count = int(str(value))
         except ValueError:
@@ -202,8 +204,8 @@ def _say_the_report_is_stale(out_dir: Path) -> None:
 @click.command()
 @click.option("--suite", default="quick", show_default=True,
               help="Built-in suite (quick, neural, paper) or a suite YAML file.")
-@click.option("--source", help="Volume source of the imaging tasks (phantom, slice, bossdb, cache); "
-                               "default: the suite's.")
+@click.option("--source", help="Volume source of the imaging tasks (phantom, slice, bossdb, cache; "
+                               "slice has no pixel labels: task1 only); default: the suite's.")
 @click.option("--source-param", "source_params", multiple=True, metavar="KEY=VALUE",
               help="Source parameter, repeatable (e.g. seed=1).")
 @click.option("--encoder", metavar="SPEC",
@@ -221,7 +223,7 @@ def _say_the_report_is_stale(out_dir: Path) -> None:
                    "or name builds) changed since its record is rerun, saying so.")
 @click.option("--overwrite", is_flag=True, help="Replace the suite run OUT already holds "
                                                f"(its {', '.join(RUN_RECORDS['bench'])}).")
-@click.option("--jobs", type=JOBS, default=None,
+@click.option("--jobs", type=JOBS, default=None, metavar="N|auto",
               help="Cells run at once (processes): N, or 'auto' (one per CPU this process may "
                    "use, 1 with a GPU). Default: the suite's (quick, neural: auto; paper: 1).")
 @click.option("--executor", type=click.Choice(["local", "slurm", "submitit-local"]), default="local",

@@ -67,6 +67,9 @@ def cli(ctx: click.Context) -> None:
 
 #: errors of a write that found no room (disk full, quota, RLIMIT_FSIZE)
 _NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+#: click >= 8.2 raises this (a UsageError) for a group called without a command; older
+#: click prints the help itself
+_NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 #: Commands that keep checkpoints and continue from them with ``--resume``.
@@ -151,7 +154,8 @@ def _run(argv: list[str] | None) -> None:
             command = err.ctx.command_path if err.ctx is not None else "this command"
             hint = (f"; {command} keeps no checkpoints, so a stopped run is run again: add "
                     "--overwrite to replace what its --out folder holds")
-        click.echo(f"error: no such option: {err.option_name} (see --help){hint}", err=True)
+        where = f"{err.ctx.command_path} --help" if err.ctx is not None else "--help"
+        click.echo(f"error: no such option: {err.option_name} (see {where}){hint}", err=True)
         sys.exit(2)
     except (click.exceptions.Abort, KeyboardInterrupt) as err:  # click turns Ctrl-C into Abort
         message = _interrupted(sys.argv[1:] if argv is None else argv)
@@ -161,6 +165,9 @@ def _run(argv: list[str] | None) -> None:
         if not other_rank():  # the other ranks saved nothing: what they would say is wrong
             click.echo(message, err=True)
         sys.exit(143 if terminated else 130)
+    except _NoArgsIsHelp as err:  # `mtneuro`, `mtneuro data` alone: the help, as it is
+        click.echo(err.ctx.get_help() if err.ctx is not None else err.format_message())
+        sys.exit(err.exit_code)
     except click.UsageError as err:  # one line, not click's usage block
         where = f"{err.ctx.command_path} --help" if err.ctx is not None else "--help"
         message = " ".join(err.format_message().split())

@@ -49,12 +49,16 @@ def check_source_params(source: str, params: Mapping[str, Any], *,
         source_params(source, params)  # unknown, missing, mistyped or out-of-range values
         return
     if source == "volume":
-        from mtneuro.data.volume_file import volume_tiles
+        import inspect
+
+        from mtneuro.data.volume_file import check_tiling, volume_tiles
 
         check_param_names(source, volume_tiles, params)
         if "path" not in params:
             raise ConfigError("source volume: give the file, --source-param path=FILE (.npy, "
                               ".tif stack or Zarr array folder)")
+        defaults = inspect.signature(volume_tiles).parameters
+        check_tiling(*(params.get(key, defaults[key].default) for key in ("tile", "z_step")))
         return
     from mtneuro.data.vision import load_vision
 

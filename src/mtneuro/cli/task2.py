@@ -61,7 +61,7 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     help="Volume source (phantom, bossdb, cache, ...).  [default: phantom]",
 )
 @SOURCE_PARAM_OPTION
-@seeds_option("0 (or the --config file's seeds)")
+@seeds_option("0 (or --set seeds=[...])")
 @click.option(
     "--epochs", type=click.IntRange(min=1), help="Training epochs (overrides the preset)."
 )
