@@ -56,6 +56,7 @@ from mtneuro.bench.ddp import ddp_deviations
 from mtneuro.bench.suite import Cell
 from mtneuro.config import to_dict
 from mtneuro.data.checksums import sha256_file
+from mtneuro.extras import MissingExtraError
 from mtneuro.registry import import_object
 from mtneuro.report.record import run_and_record, write_result
 from mtneuro.report.results import read_json_object, write_metrics
@@ -372,7 +373,7 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
                                     keep=lambda _: extra.update(shared_pretraining_keys(store)))
     except KeyboardInterrupt:
         raise  # stop the suite; no record, so --resume reruns this cell
-    except RunSkipped as skip:
+    except (RunSkipped, MissingExtraError) as skip:  # data not downloaded; an extra missing
         return record_skipped(out_dir, cell, str(skip), config_dict)
     except SystemExit as exc:
         # user code calling sys.exit, or SIGTERM to a worker during a DDP launch (ddp._wait):

@@ -2,7 +2,8 @@
 
 Shared by the runner (``--resume``: keep a cell done earlier, say when one is rerun
 because its definition changed) and ``mtneuro bench --dry-run`` (which marks every
-cell the same way, and the cells whose recording is not downloaded here).
+cell the same way, and the cells whose recording is not downloaded here or whose extra is
+not installed).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mtneuro.bench.cell import (
 from mtneuro.bench.progress import DONE_EARLIER
 from mtneuro.bench.suite import Cell
 from mtneuro.report.cell_definitions import as_json, changed_keys
+from mtneuro.tasks.api import Task
 
 #: How ``--resume`` treats a cell: its complete record is kept, it reruns because its
 #: definition changed since its record, or it runs (no record, or not a complete one).
@@ -27,6 +29,17 @@ Earlier = Literal["kept", "changed", "new"]
 #: How ``--dry-run`` marks them (the live table and summary say :data:`DONE_EARLIER` too).
 MARKS = {"kept": f"{DONE_EARLIER} (kept)", "changed": "rerun: config changed", "new": "to run"}
 NOT_DOWNLOADED = "not downloaded: will be skipped"
+NEEDS_EXTRA = "needs {}: will be skipped"
+
+
+def missing_extras(task: Task, cell: Cell) -> list[str]:
+    """The extras ``cell`` needs that are not installed here: its task's, and ``bossdb``
+    for a cell reading the BossDB source. Its run would stop at the first import, so the
+    runner records it as skipped (a cell's missing extra is no fault of the cell)."""
+    from mtneuro.extras import missing_modules
+
+    needed = [*task.extras, *(("bossdb",) if task.volume and cell.source == "bossdb" else ())]
+    return [extra for extra in dict.fromkeys(needed) if missing_modules(extra)]
 
 
 def earlier_run(out_dir: str | Path, cell: Cell) -> Earlier:

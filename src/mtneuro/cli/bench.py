@@ -62,13 +62,15 @@ def card_lines(card: dict) -> list[str]:
 def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> None:
     """``--dry-run``: every cell, its data and preset, what the run would do with it
     (with ``--resume``: keep it, rerun it or run it; skip it where its recording is not
-    downloaded), and its protocol card."""
+    downloaded or an extra it needs is not installed), and its protocol card."""
     from mtneuro.bench.cell import cell_config
     from mtneuro.bench.ddp import ddp_deviations
     from mtneuro.bench.plan import (
         MARKS,
+        NEEDS_EXTRA,
         NOT_DOWNLOADED,
         earlier_run,
+        missing_extras,
         rerun_reason,
         what_changed,
         why_new,
@@ -79,6 +81,7 @@ def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> N
     previous = None
     counts: dict[str, int] = {}
     missing: dict[str, None] = {}  # recordings not downloaded, in order
+    extras: dict[str, None] = {}  # extras not installed that cells need, in order
     reasons: dict[str, int] = {}  # why changed cells rerun, in order: the summary says so too
     for cell in cells:
         task = get_task(cell.task)
@@ -88,7 +91,11 @@ def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> N
         ddp = f", pre-training under torchrun x{cell.ddp_procs}" if cell.ddp_procs > 1 else ""
         earlier = earlier_run(out_dir, cell) if resume else "new"
         recording = missing_recording(config) if earlier != "kept" else None
-        if recording is not None:
+        absent = missing_extras(task, cell) if earlier != "kept" else []
+        if absent:
+            extras.update(dict.fromkeys(absent))
+            mark, kind = NEEDS_EXTRA.format(" and ".join(f"mtneuro[{e}]" for e in absent)), "extra"
+        elif recording is not None:
             missing[recording] = None
             mark, kind = NOT_DOWNLOADED, "missing"
         else:
@@ -106,12 +113,13 @@ def _print_cards(cells: list, suite_name: str, out_dir: Path, resume: bool) -> N
         lines = card_lines(card)
         click.echo("    (protocol card as above)" if lines == previous else "\n".join(lines))
         previous = lines
-    summary = _plan_counts(counts, missing, reasons)
+    summary = _plan_counts(counts, missing, reasons, extras)
     click.echo(f"{len(cells)} cell(s) in suite {suite_name!r}: {summary}")
 
 
 def _plan_counts(counts: dict[str, int], missing: dict[str, None],
-                 reasons: dict[str, int] | None = None) -> str:
+                 reasons: dict[str, int] | None = None,
+                 extras: dict[str, None] | None = None) -> str:
     """``3 to run (1 rerun: config changed), 2 done earlier (kept), 15 skipped (not
     downloaded: rat-v1; ...)``: what a dry run found, parts with no cell left out; ``reasons``
     (why the changed cells rerun -> how many) names each, e.g. ``(3 rerun: 1 config
@@ -128,6 +136,10 @@ def _plan_counts(counts: dict[str, int], missing: dict[str, None],
     if missing:
         parts.append(f"{counts['missing']} skipped (not downloaded: {', '.join(missing)}; "
                      "get one with `mtneuro data download NAME`)")
+    if extras:
+        names = ",".join(extras)
+        parts.append(f"{counts['extra']} skipped (extras not installed: pip install "
+                     f"\"mtneuro[{names}]\")")
     return ", ".join(parts)
 
 

@@ -154,6 +154,8 @@ class Task:
         encoder: the user-encoder interface (a key of :data:`ENCODER_KINDS`) or ``None``.
         encoder_method: the method that evaluates a user encoder.
         volume: the task reads the volume source (``source``, ``source_params`` fields).
+        extras: the optional dependencies (:data:`mtneuro.extras.EXTRAS`) every run needs; a
+            bench cell is skipped, saying which to install, where one is missing.
         pretrain_methods: methods whose runs pre-train an SSL encoder on the fly (a bench
             suite's ``ddp`` can run that pre-training under torchrun).
         complete: ``complete(config_class, values) -> values``: boundary resolution of the
@@ -185,6 +187,7 @@ class Task:
     encoder: str | None = None
     encoder_method: str | None = None
     volume: bool = True
+    extras: tuple[str, ...] = ()
     pretrain_methods: tuple[str, ...] = ()
     complete: Any = None
     resumable: bool = False

@@ -60,4 +60,5 @@ TASK2 = Task(
     complete="mtneuro.tasks.segmentation.config:checked_task2_values",
     resumable=True,
     seed_metrics=seed_metrics,
+    extras=("seg",),  # smp for the 2D networks, MONAI for 3D and sliding-window inference
 )
