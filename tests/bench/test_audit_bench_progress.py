@@ -92,8 +92,13 @@ def test_headline_skips_missing_numbers_and_cuts_errors_to_80_characters():
     [state] = _states([("complete", 1.0)])
     state.headline = {"macro_f1": None, "accuracy": 0.25}
     assert bench_progress._headline_text(state) == "accuracy 0.250"
-    state.error = "E" * 200
+    state.error = "E" * 80
     assert bench_progress._headline_text(state) == "E" * 80
+    state.error = ('monai is not installed (needed for the task-2 segmentation networks): '
+                   'pip install "mtneuro[seg]"')
+    cut = bench_progress._headline_text(state)  # what to do, at the end, is kept
+    assert len(cut) == 80 and cut.startswith("monai is not installed")
+    assert cut.endswith('pip install "mtneuro[seg]"') and " ... " in cut
 
 
 def test_a_finished_cell_shows_its_result_and_wall_time_not_its_last_loop(tmp_path: Path):

@@ -122,8 +122,9 @@ def eta_text(states: list[CellState], parallel: int, now: float | None = None) -
 
 
 def _headline_text(state: CellState) -> str:
-    if state.error:
-        return state.error[:80]
+    if state.error:  # its start says what happened, its end (a pip command, a flag) what to do
+        error = state.error
+        return error if len(error) <= 80 else f"{error[:38]} ... {error[-37:]}"
     for key, value in state.headline.items():
         if value is None:
             continue
