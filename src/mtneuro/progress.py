@@ -132,8 +132,8 @@ class LoopProgress:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.close(stopped=exc_type is not None)
 
     def rate(self) -> float:
         return self.done / max(time.perf_counter() - self.start, 1e-9)
@@ -165,14 +165,17 @@ class LoopProgress:
             text += f", eta {left_min:.1f} min"
         print(text, file=self.stream, flush=True)
 
-    def close(self) -> None:
-        """End the bar; in a log where lines were written, one more saying it finished."""
+    def close(self, *, stopped: bool = False) -> None:
+        """End the bar; in a log where lines were written, one more saying it finished (or,
+        ``stopped``, where an error or interruption ended it: the block's exit says so)."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None
         if self.lines and self.lines_written:
             global _last_log_line
             _last_log_line = time.perf_counter()
-            print(f"{self.what}: done, {self.done:.0f} {self.unit} in "
-                  f"{_last_log_line - self.start:.0f} s", file=self.stream, flush=True)
+            total = f"/{self.total:.0f}" if stopped and self.total else ""
+            print(f"{self.what}: {'stopped' if stopped else 'done'}, {self.done:.0f}{total} "
+                  f"{self.unit} in {_last_log_line - self.start:.0f} s", file=self.stream,
+                  flush=True)
             self.lines_written = 0

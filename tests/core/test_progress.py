@@ -26,6 +26,18 @@ def test_log_gets_a_line_per_interval_and_one_at_the_end(monkeypatch):
     assert lines[-1].startswith("reading train tiles: done, 4 tiles in ")
 
 
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, RuntimeError])
+def test_a_loop_an_interruption_or_error_ends_says_stopped_not_done(monkeypatch, stop):
+    """An interrupted task-2 training printed "done" just before "interrupted; ... --resume"."""
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
+    stream = io.StringIO()
+    with pytest.raises(stop), LoopProgress("task-2 training", 10, unit="samples",
+                                           stream=stream) as loop:
+        loop.update(3)
+        raise stop
+    assert stream.getvalue().splitlines()[-1].startswith("task-2 training: stopped, 3/10 samples in ")
+
+
 def test_short_loop_in_a_log_stays_silent():
     stream = io.StringIO()
     with LoopProgress("quick", 3, stream=stream) as loop:

@@ -115,25 +115,26 @@ def train_linear_head(
     progress = LoopProgress("linear head", settings.epochs, unit="epochs",
                             enabled=not settings.quiet)
     try:
-        for epoch in range(settings.epochs):
-            order = torch.randperm(len(images), generator=generator)
-            for step in range(steps):
-                index = order[step * settings.batch_size : (step + 1) * settings.batch_size]
-                batch = images[index]
-                if settings.crop is not None:
-                    batch = random_crop(batch, settings.crop, generator)
-                with torch.no_grad():
-                    features = encoder(_prepare(batch, mean, std, settings)).reshape(len(index), -1)
-                loss = F.cross_entropy(head(features.float()), targets[index].to(settings.device))
-                if not torch.isfinite(loss):
-                    raise TrainingError(f"linear head diverged (loss {loss.item()}); "
-                                        f"lower its lr ({settings.lr})")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-            progress.update(detail=f"epoch {epoch + 1}, loss {loss.item():.3f}")
+        with progress:  # a stopped run's log says 'stopped', not 'done'
+            for epoch in range(settings.epochs):
+                order = torch.randperm(len(images), generator=generator)
+                for step in range(steps):
+                    index = order[step * settings.batch_size : (step + 1) * settings.batch_size]
+                    batch = images[index]
+                    if settings.crop is not None:
+                        batch = random_crop(batch, settings.crop, generator)
+                    with torch.no_grad():
+                        features = encoder(_prepare(batch, mean, std, settings))
+                    logits = head(features.reshape(len(index), -1).float())
+                    loss = F.cross_entropy(logits, targets[index].to(settings.device))
+                    if not torch.isfinite(loss):
+                        raise TrainingError(f"linear head diverged (loss {loss.item()}); "
+                                            f"lower its lr ({settings.lr})")
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                progress.update(detail=f"epoch {epoch + 1}, loss {loss.item():.3f}")
     finally:
-        progress.close()
         encoder.train(was_training)
     return head
 
