@@ -35,7 +35,8 @@ def test_a_loop_an_interruption_or_error_ends_says_stopped_not_done(monkeypatch,
                                            stream=stream) as loop:
         loop.update(3)
         raise stop
-    assert stream.getvalue().splitlines()[-1].startswith("task-2 training: stopped, 3/10 samples in ")
+    last = stream.getvalue().splitlines()[-1]
+    assert last.startswith("task-2 training: stopped, 3/10 samples in ")
 
 
 def test_short_loop_in_a_log_stays_silent():
