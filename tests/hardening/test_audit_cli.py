@@ -279,7 +279,7 @@ def test_check_config_names_the_nested_key(task: str, values: dict, message: str
 def test_check_config_checks_the_seed_of_a_pretraining_config() -> None:
     from mtneuro.tasks.pretrain.config import make_config
 
-    with pytest.raises(ConfigError, match=r"^seed: expected integers in \[0, 2\*\*32\), got -1"):
+    with pytest.raises(ConfigError, match=r"^seed: expected int in \[0, 2\*\*32\), got -1"):
         check_config(make_config("quick", {"seed": -1}))
 
 

@@ -131,7 +131,6 @@ def test_warnings_given_before_the_run_starts(
 @pytest.mark.parametrize(("args", "option", "value", "least"), [
     (["pretrain", "--quick", "--epochs", "0"], "--epochs", 0, 1),
     (["pretrain", "--quick", "--batch-size", "1"], "--batch-size", 1, 2),
-    (["pretrain", "--quick", "--seed", "-1"], "--seed", -1, 0),
     (["task1", "--quick", "--method", "pca", "--epochs", "0"], "--epochs", 0, 1),
     (["task1", "--quick", "--method", "pca", "--z-step", "0"], "--z-step", 0, 1),
     (["task3", "--quick", "--method", "byol", "--pretrain-epochs", "0"], "--pretrain-epochs",
@@ -143,6 +142,13 @@ def test_an_out_of_range_number_names_its_option(tmp_path: Path, args: list[str]
     command = args[0]
     assert outcome.err == (f"error: Invalid value for '{option}': {value} is not in the range "
                            f"x>={least}. (see mtneuro {command} --help)\n")
+
+
+@pytest.mark.parametrize("value", ["-1", str(2**32)])
+def test_a_seed_out_of_range_names_the_range_seeds_take(tmp_path: Path, value: str) -> None:
+    outcome = check(tmp_path, ["pretrain", "--quick", "--seed", value])
+    assert outcome.err == (f"error: Invalid value for '--seed': {value} is not in the range "
+                           "0<=x<=4294967295. (see mtneuro pretrain --help)\n")
 
 
 VOLUME_SOURCES = "valid: phantom, slice, bossdb, cache"
