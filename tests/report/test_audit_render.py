@@ -123,13 +123,23 @@ def test_confusion_counts_sit_in_their_cells_with_readable_contrast(captured, tm
     at = _texts_at(ax)
     for (row, col), value in np.ndenumerate(counts[:2]):
         assert at[(float(col), float(row))].get_text() == str(value)
-    # dark cells (share > half the largest) get white text, the rest black
+    # dark cells (share > half the colour scale) get white text, the rest black
     assert at[(0.0, 0.0)].get_color() == "white"
     assert {at[(float(c), 1.0)].get_color() for c in range(3)} == {"black"}
     assert at[(1.0, 2.0)].get_text() == "no test samples"
     shown = ax.images[0].get_array()
     assert shown.mask[2].all() and not shown.mask[:2].any()  # not drawn as a row of zeros
     assert np.allclose(shown[:2], [[1, 0, 0], [1 / 6, 2 / 6, 3 / 6]])
+    assert captured[0].axes[1].get_ylabel() == "share of the true row"  # the shade's scale
+
+
+def test_confusion_text_is_white_only_on_the_darker_half_of_the_colour_scale(captured,
+                                                                           tmp_path):
+    """Shares of at most 0.6: a 0.4 cell is pale (the scale runs to 1), so its count is black;
+    white was chosen against half the largest share and vanished there."""
+    plot_confusion_matrix(np.array([[3, 2], [2, 3]]), ["a", "b"], tmp_path / "c.png")
+    at = _texts_at(captured[0].axes[0])
+    assert at[(0.0, 0.0)].get_color() == "white" and at[(1.0, 0.0)].get_color() == "black"
 
 
 def test_decoding_confusion_rows_are_the_true_labels(captured, tmp_path):

@@ -191,3 +191,18 @@ def test_task_runs_draw_titled_figures_through_the_report(captured, tmp_path):
               for fig in captured]
     assert all(w in titles[0] for w in ("unet", "2d 4-class", "phantom (synthetic volume)"))
     assert all("phantom (synthetic volume)" in t and "pca" in t for t in titles[2:])
+
+
+def test_a_loss_term_equal_to_the_total_is_not_drawn_under_it(tmp_path, monkeypatch):
+    """BYOL's ``byol_loss`` is its ``loss``: a legend entry for a curve no one can see."""
+    from mtneuro.report import figures, plots_neural
+
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path: drawn.append(fig) or path)
+    monkeypatch.setattr(plots_neural, "save_figure", lambda fig, path: drawn.append(fig) or path)
+    same = [{"step": 0, "loss": 1.0, "byol_loss": 1.0}, {"step": 5, "loss": 0.5, "byol_loss": 0.5}]
+    plots_neural.plot_learning_curve(same, tmp_path / "a.png")
+    mixed = [{"step": 0, "loss": 1.0, "byol_loss": 0.8}, {"step": 5, "loss": 0.5, "byol_loss": 0.4}]
+    plots_neural.plot_learning_curve(mixed, tmp_path / "b.png")
+    labels = [[t.get_text() for t in fig.axes[0].get_legend().get_texts()] for fig in drawn]
+    assert labels == [["loss"], ["byol_loss", "loss"]]

@@ -96,13 +96,18 @@ def plot_confusion_matrix(
     shown[empty] = np.nan
     size = max(3.8, 0.6 * len(class_names) + 1.6)
     fig, ax = plt.subplots(figsize=(size, size))
-    ax.imshow(np.ma.masked_invalid(shown), cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    image = ax.imshow(np.ma.masked_invalid(shown), cmap="Blues", vmin=0,
+                      vmax=1 if normalize else None)
+    # the shade is a share of the true row while the numbers are counts: say which
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
+                 label="share of the true row" if normalize else "count")
     ticks = np.arange(len(class_names))
     ax.set_xticks(ticks, class_names, rotation=45, ha="right")
     ax.set_yticks(ticks, class_names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    top = np.nanmax(shown) if (~empty).any() else 1.0
+    # the colour scale's top (vmax): white numbers on the darker half of it
+    top = 1.0 if normalize else (np.nanmax(shown) if (~empty).any() else 1.0)
     for i in range(counts.shape[0]):
         if empty[i]:
             ax.add_patch(plt.Rectangle((-0.5, i - 0.5), counts.shape[1], 1, facecolor="0.92",

@@ -79,6 +79,9 @@ def plot_learning_curve(curve: Sequence[Mapping[str, float]], path: str | Path, 
     fig, ax = plt.subplots(figsize=(width, 3.5))
     steps = np.array([row["step"] for row in curve])
     keys = sorted({k for row in curve for k in row if k.endswith("loss")})
+    # a term equal to the total everywhere (BYOL's byol_loss) is one curve hidden under another
+    keys = [k for k in keys if k == "loss" or "loss" not in keys
+            or any(row.get(k) != row.get("loss") for row in curve)]
     suffix = " (retrained, train + val)" if retrained else ""
     for key in keys:
         ax.plot(steps, [row.get(key, np.nan) for row in curve], label=key + suffix, lw=1.2)

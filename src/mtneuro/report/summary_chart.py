@@ -47,6 +47,10 @@ ERROR_LEGEND = {
     "std": "error bar: ± std over seeds (ours only where n>1 and seeds differ;\n"
     "others as their source gives it)",
 }
+#: How each kind of error bar is drawn: a 95% interval over test samples and a std over seeds
+#: are different quantities, so one panel must not show them alike.
+ERROR_STYLE = {"interval": {"color": "0.3", "linestyle": (0, (2, 1.2))},
+               "std": {"color": "black", "linestyle": "-"}}
 #: (method, data source, metric) -> (low, high): a 95% interval drawn on that bar.
 Intervals = Mapping[tuple[str, str, str], tuple[float, float]]
 LABEL_IN, PANEL_IN, BAR_IN = 2.0, 2.2, 0.27
@@ -175,9 +179,15 @@ def _draw_panel(ax, kind: str, bars: list[Bar], xlim: tuple[float, float, float]
                 style="italic",
             )
             continue
-        ax.barh(bar.y, bar.value, height=0.7, xerr=bar.xerr, capsize=3, **SERIES_STYLE[kind])
+        bars_drawn = ax.barh(bar.y, bar.value, height=0.7, xerr=bar.xerr, capsize=3,
+                             **SERIES_STYLE[kind])
         if bar.xerr is not None:
-            drawn.add("interval" if isinstance(bar.xerr, list) else "std")
+            error = "interval" if isinstance(bar.xerr, list) else "std"
+            drawn.add(error)
+            for part in (*bars_drawn.errorbar.lines[1], *bars_drawn.errorbar.lines[2]):
+                part.set_color(ERROR_STYLE[error]["color"])
+            for line in bars_drawn.errorbar.lines[2]:
+                line.set_linestyle(ERROR_STYLE[error]["linestyle"])
         end = bar.value + float(np.max(bar.xerr if bar.xerr is not None else 0))
         ax.text(max(end, 0) + 0.02 * (xlim[1] - xlim[0]), bar.y, bar.text, va="center", fontsize=9)
     ax.set_xlim(xlim[0], xlim[1])
@@ -305,7 +315,7 @@ def plot_summary(
         if any(s.kind == k for s in series)
     ]
     handles += [
-        Line2D([], [], color="black", marker="|", markersize=8, label=ERROR_LEGEND[k])
+        Line2D([0, 1], [0, 0], marker="|", markersize=8, label=ERROR_LEGEND[k], **ERROR_STYLE[k])
         for k in sorted(drawn)
     ]
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.1 / width, 0.0), frameon=False)
