@@ -65,10 +65,11 @@ FEATURE_TITLES: dict[str, str] = {
     "cell_size": "Cell size", "nn_distance": "Dist (k=1)",
     "cell_size_exact": "Cell size, exact", "nn_distance_exact": "Dist (k=1), exact",
 }
-#: Units of the features (fractions in percent of the crop, sizes and distances in pixels).
+#: Units of the features (fractions in percent of the crop, sizes as areas in square pixels,
+#: distances in pixels).
 FEATURE_UNITS: dict[str, str | None] = {
-    "vessel_fraction": "%", "axon_fraction": "%", "cell_count": None, "cell_size": "px",
-    "nn_distance": "px", "cell_size_exact": "px", "nn_distance_exact": "px",
+    "vessel_fraction": "%", "axon_fraction": "%", "cell_count": None, "cell_size": "px²",
+    "nn_distance": "px", "cell_size_exact": "px²", "nn_distance_exact": "px",
 }
 
 # -- data -----------------------------------------------------------------------------------

@@ -54,7 +54,11 @@ def test_confusion_row_without_test_samples_is_annotated(captured, tmp_path):
 def test_task1_figures_name_the_source_and_draw_no_caps_for_one_seed(captured, tmp_path):
     plots_region.plot_task1(task1_result("byol", 0.9, 1), tmp_path)
     confusion, per_class = captured
-    assert "phantom (synthetic volume)" in _flat(confusion.axes[0].get_title())
+    title = _flat(confusion.axes[0].get_title())
+    assert "phantom (synthetic volume)" in title
+    # the interval is over tiles, the matrix counts what was scored (crops where cut)
+    scored = int(np.asarray(task1_result("byol", 0.9, 1)["confusion"]).sum())
+    assert title.endswith(f"the matrix counts {scored} scored test inputs")
     ax = per_class.axes[0]
     assert "phantom (synthetic volume)" in _flat(ax.get_title())
     assert "n=1 seed: no error bar" in _flat(ax.get_title())
@@ -143,6 +147,8 @@ def test_task3_scatter_shows_every_feature_and_names_the_source(captured, tmp_pa
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert len(titles) == len(result["features"]) == 5
     assert "phantom (synthetic volume)" in _flat(fig._suptitle.get_text())
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["y = x"]
+    assert any("(px²)" in title for title in titles)  # a cell size is an area
 
 
 def test_save_figure_records_the_smallest_font(tmp_path):

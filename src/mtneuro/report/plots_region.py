@@ -76,7 +76,9 @@ def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     counts = (f"{drawn}: accuracy {acc['mean']:.3f}{spread}" if acc["n"] == 1 else
               f"accuracy {acc['mean']:.3f}{spread}, mean over {drawn} (n={acc['n']}); "
               f"counts summed over the {acc['n']} seeds")
-    title = f"task 1 {result['setting']} {result['method']} ({result['dim']}) on {source}, {counts}"
+    scored = int(np.asarray(result["confusion"]).sum())  # crops, where tiles were cut
+    title = (f"task 1 {result['setting']} {result['method']} ({result['dim']}) on {source}, "
+             f"{counts}; the matrix counts {scored} scored test inputs")
     paths = [
         plot_confusion_matrix(
             np.asarray(result["confusion"]), names, out_dir / "confusion.png", title=title

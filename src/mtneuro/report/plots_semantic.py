@@ -82,7 +82,9 @@ def plot_task3_scatter(result: Mapping[str, Any], path: str | Path) -> Path:
         ax.scatter(true[:, j], pred[:, j], s=6, alpha=0.5, color="tab:blue", edgecolors="none")
         lo = float(min(true[:, j].min(), pred[:, j].min()))
         hi = float(max(true[:, j].max(), pred[:, j].max()))
-        ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, ls="--")
+        ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, ls="--", label="y = x")
+        if j == 0:  # the dashed line of every panel, named once
+            ax.legend(fontsize=7, loc="upper left", frameon=False)
         ax.set_title(f"{TITLES.get(name, name)}\n{_r2_line(result, name)}", fontsize=9)
         ax.set_xlabel("true")
         if j % COLUMNS == 0:
