@@ -212,3 +212,14 @@ def test_a_loss_term_equal_to_the_total_is_not_drawn_under_it(tmp_path, monkeypa
     plots_neural.plot_learning_curve(mixed, tmp_path / "b.png")
     labels = [[t.get_text() for t in fig.axes[0].get_legend().get_texts()] for fig in drawn]
     assert labels == [["loss"], ["byol_loss", "loss"]]
+
+
+def test_preview_box_names_stand_out_from_the_region_under_them(captured, tmp_path):
+    """White on a black outline: drawn in the box's colour, a name vanished into its region's
+    fill of the same hue."""
+    from mtneuro.data.sources import open_source
+
+    preview.render_preview(open_source("phantom"), tmp_path / "p.png")
+    names = {t.get_text(): t for t in captured[0].axes[0].texts}
+    for name in ("CTX", "STR", "VP", "ZI"):
+        assert names[name].get_color() == "white" and names[name].get_path_effects(), name

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.patheffects import withStroke
 
 from mtneuro.data.sources.base import VolumeSource
 from mtneuro.data.spec import (
@@ -129,7 +130,9 @@ def _draw_overview(ax, source: VolumeSource, z: int, step: int) -> None:
             ax.add_patch(
                 Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=colour, lw=1.8)
             )
-            ax.text(x0, y0 - 12, REGION_SHORT[region], color=colour, fontsize=9, weight="bold")
+            # white on a black outline: in the box colour it vanished into its region's fill
+            ax.text(x0, y0 - 12, REGION_SHORT[region], color="white", fontsize=9, weight="bold",
+                    path_effects=[withStroke(linewidth=2.5, foreground="black")])
     real_z = source.describe().get("real_z")
     where = f"slice z={z}" + (f" (volume slice {real_z})" if real_z is not None else "")
     note = "" if roi is not None else "; no region labels in this source"
