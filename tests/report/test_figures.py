@@ -223,3 +223,18 @@ def test_preview_box_names_stand_out_from_the_region_under_them(captured, tmp_pa
     names = {t.get_text(): t for t in captured[0].axes[0].texts}
     for name in ("CTX", "STR", "VP", "ZI"):
         assert names[name].get_color() == "white" and names[name].get_path_effects(), name
+
+
+def test_representation_axes_give_their_variance_and_an_absent_class_is_named(captured,
+                                                                              tmp_path):
+    from mtneuro.report import plots_neural
+
+    # two features of variance 9 and 1 along the axes: PC 1 holds 90 %, PC 2 10 %
+    features = np.array([[3.0, 0.0], [-3.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    plots_neural.plot_representation_2d(features, np.array([0, 0, 2, 2]), ["a", "b", "c"],
+                                        tmp_path / "r.png")
+    ax = captured[0].axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("PC 1 (90% of the variance)",
+                                                 "PC 2 (10% of the variance)")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "a", "b (no test samples)", "c"]

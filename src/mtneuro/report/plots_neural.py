@@ -49,8 +49,13 @@ def project_2d(features: np.ndarray) -> np.ndarray:
 def plot_representation_2d(
     features: np.ndarray, label: np.ndarray, class_names: Sequence[str], path: str | Path, *, title: str = ""
 ) -> Path:
-    """Test representation projected on its first two principal components, coloured by class."""
+    """Test representation projected on its first two principal components, coloured by class
+    (each axis says the share of the variance it holds; a class without test samples is
+    named in the legend as such, not left out unsaid)."""
     xy = project_2d(features)
+    centred = np.asarray(features, dtype=np.float64)
+    total = float(((centred - centred.mean(axis=0)) ** 2).sum())
+    share = (xy**2).sum(axis=0) / total if total > 0 else np.zeros(2)
     label = np.asarray(label)
     width = 5.0
     fig, ax = plt.subplots(figsize=(width, 4.5))
@@ -60,8 +65,10 @@ def plot_representation_2d(
         if sel.any():
             colour = cmap(c / len(class_names)) if len(class_names) > 3 else cmap(c)
             ax.scatter(xy[sel, 0], xy[sel, 1], s=8, color=colour, label=name, alpha=0.8)
-    ax.set_xlabel("PC 1")
-    ax.set_ylabel("PC 2")
+        else:
+            ax.scatter([], [], s=8, color="none", label=f"{name} (no test samples)")
+    ax.set_xlabel(f"PC 1 ({share[0]:.0%} of the variance)")
+    ax.set_ylabel(f"PC 2 ({share[1]:.0%} of the variance)")
     ax.legend(fontsize=7, markerscale=2, loc="best")
     if title:
         ax.set_title(wrap_title(title, width))
