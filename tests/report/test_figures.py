@@ -238,3 +238,20 @@ def test_representation_axes_give_their_variance_and_an_absent_class_is_named(ca
                                                  "PC 2 (10% of the variance)")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "a", "b (no test samples)", "c"]
+
+
+def test_task3_scatter_marks_the_values_a_definition_sets(captured, tmp_path):
+    """A crop with fewer than 2 cells has its distance set to 64 px: drawn apart and named,
+    not read as an outlier of the measured ones."""
+    from report_fixture import FEATURE_NAMES
+
+    result = task3_result("pca")
+    count = np.array([0, 1, 2, 3] * 10, dtype=float)
+    result["scatter"]["true"][:, FEATURE_NAMES.index("cell_count")] = count
+    plots_semantic.plot_task3_scatter(result, tmp_path / "s.png")
+    axes = dict(zip(FEATURE_NAMES, captured[0].axes))
+    hollow = axes["nn_distance"].collections[1]
+    assert len(hollow.get_offsets()) == int((count < 2).sum()) == 20
+    assert "set by definition (too few cells)" in [
+        t.get_text() for t in axes["nn_distance"].get_legend().get_texts()]
+    assert len(axes["vessel_fraction"].collections) == 1  # measured everywhere

@@ -59,6 +59,20 @@ def _spread_note(result: Mapping[str, Any], names: list[str], n: int) -> str:
     return "; ".join(parts)
 
 
+_SET_VALUE_LABEL = "set by definition (too few cells)"
+
+
+def _set_by_definition(name: str, names: list[str], true: np.ndarray) -> np.ndarray:
+    """Crops whose true ``name`` is a value its definition sets, not one measured: a distance
+    with fewer than 2 cells (:data:`~mtneuro.tasks.semantic.REFERENCE_FEW_CELLS_DISTANCE`),
+    the published cell size with fewer than 2 cells and any size without a cell (0)."""
+    if "cell_count" not in names:
+        return np.zeros(len(true), dtype=bool)
+    count = true[:, names.index("cell_count")]
+    least = {"nn_distance": 2, "nn_distance_exact": 2, "cell_size": 2, "cell_size_exact": 1}
+    return count < least[name] if name in least else np.zeros(len(true), dtype=bool)
+
+
 def plot_task3_scatter(result: Mapping[str, Any], path: str | Path) -> Path:
     """One panel per feature: held-out predictions against truth, R² in the panel title.
 
@@ -79,11 +93,16 @@ def plot_task3_scatter(result: Mapping[str, Any], path: str | Path) -> Path:
             ax.axis("off")
             continue
         name = names[j]
-        ax.scatter(true[:, j], pred[:, j], s=6, alpha=0.5, color="tab:blue", edgecolors="none")
+        set_value = _set_by_definition(name, names, true)
+        ax.scatter(true[~set_value, j], pred[~set_value, j], s=6, alpha=0.5, color="tab:blue",
+                   edgecolors="none")
+        if set_value.any():  # not a measurement: a value the definition sets (64 px, 0)
+            ax.scatter(true[set_value, j], pred[set_value, j], s=10, facecolors="none",
+                       edgecolors="0.45", lw=0.6, label=_SET_VALUE_LABEL)
         lo = float(min(true[:, j].min(), pred[:, j].min()))
         hi = float(max(true[:, j].max(), pred[:, j].max()))
         ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, ls="--", label="y = x")
-        if j == 0:  # the dashed line of every panel, named once
+        if j == 0 or set_value.any():
             ax.legend(fontsize=7, loc="upper left", frameon=False)
         ax.set_title(f"{TITLES.get(name, name)}\n{_r2_line(result, name)}", fontsize=9)
         ax.set_xlabel("true")
