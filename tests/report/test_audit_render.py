@@ -183,6 +183,7 @@ def test_scatter_panels_plot_truth_against_prediction_per_feature(captured, tmp_
     result["r2_test"] = {f: {"mean": 0.31, "std": 0.0, "n": 1} for f in names}
     result["r2_in_sample_reference"] = {f: {"mean": 0.77, "std": 0.0, "n": 1} for f in names}
     result["scatter"]["seed"] = 4
+    result["scatter"]["true"][:, list(names).index("cell_count")] += 5  # every value measured
     plots_semantic.plot_task3_scatter(result, tmp_path / "s.png")
     fig = captured[0]
     true, pred = result["scatter"]["true"], result["scatter"]["pred"]

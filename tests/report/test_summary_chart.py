@@ -268,3 +268,11 @@ def test_value_ticks_follow_the_values_not_the_room_for_text():
     # a 2-inch panel whose values take a third of it: one interval at least 0.45 in wide
     assert summary_chart.tick_bins((0.0, 3.0, 0.98), 2.0) == 1
     assert summary_chart.tick_bins((0.0, 1.2, 0.98), 2.0) == 3
+
+
+def test_a_panel_reaching_below_zero_keeps_the_whole_error_bar_inside():
+    """The left edge sat exactly on the lowest interval end: half its cap was cut off."""
+    bar = summary_chart.Bar(0, None, 0.19, [[0.40], [0.07]], "0.19 [-0.21, 0.26]")
+    low, right, _ = summary_chart._limits([bar], panel_in=2.0)
+    assert low < 0.19 - 0.40 < right
+    assert summary_chart._limits([summary_chart.Bar(0, None, 0.5, None, "0.5")], 2.0)[0] == 0

@@ -159,6 +159,8 @@ def _limits(bars: list[Bar], panel_in: float) -> tuple[float, float, float]:
         for s in (-1, 1)
     ]
     low, high = min(ends), max(max(ends), 1e-6)
+    if low < 0:  # a margin, so an error bar's cap past 0 is not cut by the panel's edge
+        low -= 0.04 * (high - low)
     text_in = max(len(b.text) for b in bars) * 0.55 * 9 / 72 + 0.12  # 9-pt glyphs ~0.55 em
     room = min(0.7, text_in / panel_in)
     return low, high + (high - low) * room / (1 - room), high
