@@ -255,3 +255,18 @@ def test_task3_scatter_marks_the_values_a_definition_sets(captured, tmp_path):
     assert "set by definition (too few cells)" in [
         t.get_text() for t in axes["nn_distance"].get_legend().get_texts()]
     assert len(axes["vessel_fraction"].collections) == 1  # measured everywhere
+
+
+def test_overlays_carry_the_previews_scale_bar_where_the_image_holds_it(captured, tmp_path):
+    """The 50 µm bar (43 px) of the previews, on each row's image; none on a 24-px image,
+    which it would overrun."""
+    rng = np.random.default_rng(0)
+    for side in (256, 24):
+        truth = rng.integers(0, 4, size=(2, side, side)).astype(np.uint8)
+        image = rng.integers(0, 255, size=(2, side, side)).astype(np.uint8)
+        plots_segmentation.plot_overlays(image, truth, truth, ["background", "vessel",
+                                         "cell", "axon"], tmp_path / f"{side}.png")
+    for fig, bars in zip(captured, (True, False)):
+        image_axes = [ax for ax in fig.axes if ax.get_subplotspec().colspan.start == 0]
+        assert len(image_axes) == 2
+        assert all(("50 µm" in [t.get_text() for t in ax.texts]) == bars for ax in image_axes)

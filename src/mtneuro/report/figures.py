@@ -22,8 +22,11 @@ import numpy as np  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from mtneuro.atomic import write_atomic  # noqa: E402
+from mtneuro.data.spec import VOXEL_SIZE_UM  # noqa: E402
 
 SAVE_DPI = 150
+#: Length of the scale bar drawn on images of the volume.
+SCALE_BAR_UM = 50.0
 THUMB_PX_PER_INCH = 100
 MIN_TEXT_PX = 9.0
 MIN_FONT_PT = MIN_TEXT_PX * 72 / THUMB_PX_PER_INCH  # 6.5 pt
@@ -121,3 +124,16 @@ def plot_confusion_matrix(
     if title:
         ax.set_title(wrap_title(title, size))
     return save_figure(fig, path)
+
+
+def scale_bar(ax, pixels: int) -> None:
+    """A :data:`SCALE_BAR_UM` bar at the lower left of a square image of the volume
+    ``pixels`` wide (voxels of :data:`~mtneuro.data.spec.VOXEL_SIZE_UM`); none on an image
+    too small to hold it (under 2.5 bar lengths), which it would overrun."""
+    length = SCALE_BAR_UM / VOXEL_SIZE_UM
+    if length > 0.4 * pixels:
+        return
+    x0, y0 = pixels * 0.06, pixels * 0.92
+    ax.plot([x0, x0 + length], [y0, y0], color="white", linewidth=3, solid_capstyle="butt")
+    ax.text(x0 + length / 2, y0 - pixels * 0.03, f"{SCALE_BAR_UM:g} µm", color="white",
+            ha="center", fontsize=8)

@@ -19,7 +19,7 @@ import numpy as np
 
 from mtneuro.config import to_dict
 from mtneuro.report.colors import CLASS_COLOURS, class_legend
-from mtneuro.report.figures import plt, save_figure, wrap_title
+from mtneuro.report.figures import plt, save_figure, scale_bar, wrap_title
 from mtneuro.report.leaderboard import data_source_label
 
 PANEL_IN = 2.2  # inches per image panel: 3 panels fit a thumbnail with readable titles
@@ -111,6 +111,7 @@ def plot_overlays(
             ax.set_yticks([])
             if row == 0:
                 ax.set_title(name)
+        scale_bar(axes[row, 0], image.shape[0])  # the previews' bar: sizes read alike
         if row_labels is not None:
             axes[row, 0].set_ylabel(row_labels[row])
     fig.legend(handles=class_legend(class_names), loc="outside lower center", ncol=4,

@@ -31,7 +31,7 @@ from mtneuro.data.spec import (
 )
 from mtneuro.errors import ConfigError
 from mtneuro.report.colors import CLASS_COLOURS
-from mtneuro.report.figures import plt, save_figure
+from mtneuro.report.figures import plt, save_figure, scale_bar
 from mtneuro.report.leaderboard import data_source_label
 
 #: Region colours by roi id (RGB in [0, 1]); clear is left unpainted.
@@ -55,7 +55,6 @@ BOX_COLOURS = {
     "zona_incerta": "#d959d9",
 }
 STRIP_ROWS = 512  # rows of the whole slice read at once, bounds memory
-SCALE_BAR_UM = 50.0
 
 
 def default_z(source: VolumeSource) -> int:
@@ -94,20 +93,6 @@ def _paint(
     mask = painted[ids]
     rgb[mask] = (1 - alpha) * rgb[mask] + alpha * lut[ids[mask]]
     return rgb
-
-
-def _scale_bar(ax, pixels: int) -> None:
-    length = SCALE_BAR_UM / VOXEL_SIZE_UM
-    x0, y0 = pixels * 0.06, pixels * 0.92
-    ax.plot([x0, x0 + length], [y0, y0], color="white", linewidth=3, solid_capstyle="butt")
-    ax.text(
-        x0 + length / 2,
-        y0 - pixels * 0.03,
-        f"{SCALE_BAR_UM:g} µm",
-        color="white",
-        ha="center",
-        fontsize=8,
-    )
 
 
 def _draw_overview(ax, source: VolumeSource, z: int, step: int) -> None:
@@ -157,7 +142,7 @@ def _draw_tiles(fig, grid, source: VolumeSource, z: int, has_labels: bool) -> No
         ax.imshow(tile, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         title = f"{REGION_SHORT[region]} box A  x {box.x[0]}:{box.x[1]}  y {box.y[0]}:{box.y[1]}"
         ax.set_title(title, fontsize=9)
-        _scale_bar(ax, tile.shape[0])
+        scale_bar(ax, tile.shape[0])
         ax.axis("off")
         if not has_labels:
             continue
@@ -167,7 +152,7 @@ def _draw_tiles(fig, grid, source: VolumeSource, z: int, has_labels: bool) -> No
         fractions = np.bincount(labels.ravel(), minlength=4) / labels.size
         ax.set_title(" ".join(f"{PIXEL_CLASSES[k]} {fractions[k]:.1%}" for k in (1, 2, 3)),
                      fontsize=8)  # fmt: skip
-        _scale_bar(ax, tile.shape[0])
+        scale_bar(ax, tile.shape[0])
         ax.axis("off")
 
 
