@@ -203,7 +203,7 @@ def _scores(embeddings: np.ndarray, data: Task3Data, config: Task3Config) -> dic
         "r2_in_sample_reference": dict(zip(names, map(float, in_sample))),
         "r2_in_sample_chance": in_sample_chance(embeddings.shape[1], len(y)),
         "alpha": dict(zip(names, probe.alpha_.tolist())),
-        "_scatter": {"true": y[test], "pred": pred},
+        "_pred": pred,  # the test crops' predictions, taken out by the caller
     }
 
 
@@ -263,7 +263,7 @@ def _run_on_device(config: Task3Config, data: Task3Data | None,
         torch.manual_seed(int(seed))
         embeddings, info = _embed(config, data, int(seed), train_tiles, region_splits, frozen)
         scores = _scores(embeddings, data, config)
-        preds.append(scores.pop("_scatter")["pred"])
+        preds.append(scores.pop("_pred"))
         per_seed.append({"seed": int(seed), **scores, **info})
     masks = _split_masks(np.repeat(data.z, 4))
     names = feature_names(config.reference_features)
@@ -287,7 +287,8 @@ def _run_on_device(config: Task3Config, data: Task3Data | None,
         },
         "connectivity": data.connectivity,
         "scatter": scatter,
-        "predictions": prediction_columns([int(s) for s in config.seeds], preds, data, names),
+        "predictions": prediction_columns([int(s) for s in config.seeds], preds, data, names,
+                                          masks["test"]),
         "source": source_info,
         "config": to_dict(config),
         "wall_s": time.perf_counter() - start,
@@ -295,14 +296,14 @@ def _run_on_device(config: Task3Config, data: Task3Data | None,
 
 
 def prediction_columns(seeds: list[int], preds: list[np.ndarray], data: Task3Data,
-                       names: tuple[str, ...] | list[str]) -> dict[str, np.ndarray]:
+                       names: tuple[str, ...] | list[str], test: np.ndarray
+                       ) -> dict[str, np.ndarray]:
     """Every test crop's row of ``predictions.csv`` for each seed
     (:mod:`mtneuro.report.predictions`): ``seed``, ``tile`` (index among the task's tiles),
     ``z``, ``region``, ``crop`` (which quadrant), then ``true_<feature>`` and
     ``predicted_<feature>`` of each feature (the R² of a seed's two columns is its
-    ``r2_test``)."""
+    ``r2_test``); ``test``: the crops' test mask."""
     crops = len(data.features)
-    test = _split_masks(np.repeat(data.z, 4))["test"]
     tile = (np.arange(crops) // 4)[test]
     quadrant = np.asarray(CROP_NAMES)[np.arange(crops) % 4][test]
     region = np.asarray(REGION_ABBREVIATIONS)[data.region[tile]]
