@@ -45,3 +45,23 @@ def test_cells_without_predictions_give_no_paired_line(tmp_path):
             write_cell(tmp_path, "neural", "chewie-1", method, seed,
                        {"accuracy": 0.5, "delta_accuracy": 0.5}, lambda d: [], source=SOURCE)
     assert "Paired on the same" not in build_report(tmp_path)["markdown"].read_text()
+
+
+def test_each_interval_gets_the_verdict_its_ends_show_in_both_wordings():
+    from mtneuro.cli.compare import _interval
+    from mtneuro.report.compare import difference_side, signed
+    from mtneuro.report.findings import _paired_interval
+
+    nan = float("nan")
+    cases = [({"low": 0.01, "high": 0.2}, "a", "A higher", "(above raw)"),
+             ({"low": -0.2, "high": -0.0001}, "b", "B higher", "(below raw)"),
+             ({"low": -0.1, "high": 0.1}, "neither", "holds 0", "(holds 0)"),
+             ({"low": 0.0, "high": 0.1}, "neither", "holds 0", "(holds 0)"),
+             ({"low": nan, "high": nan}, "undefined", "undefined", "undefined"),
+             ({"low": None, "high": None}, "none", "fewer than 5", "fewer than 5")]
+    for row, side, cli_words, report_words in cases:
+        assert difference_side(row) == side, row
+        assert cli_words in _interval(row, 4), row
+        assert report_words in _paired_interval(row), row
+    assert "nan" not in _paired_interval({"low": nan, "high": 0.1})
+    assert (signed(-0.0004), signed(0.0125), signed(-1.5)) == ("+0.000", "+0.013", "-1.500")

@@ -23,7 +23,7 @@ def compare(run_a: Path, run_b: Path, json_path: Path | None) -> None:
     interval covers the test samples, not the training: with one seed a side, another
     training could move the difference.
     """
-    from mtneuro.report.compare import compare_runs
+    from mtneuro.report.compare import compare_runs, signed
 
     result = compare_runs(run_a, run_b)
     click.echo(f"{result.task} {result.setting} on {result.data}: "
@@ -34,7 +34,7 @@ def compare(run_a: Path, run_b: Path, json_path: Path | None) -> None:
     click.echo(f"{'metric':<{width}}  {'A':>7}  {'B':>7}  {'A - B':>7}  95% interval")
     for row in result.rows:
         click.echo(f"{row['metric']:<{width}}  {row['a']:7.3f}  {row['b']:7.3f}  "
-                   f"{_plain(row['difference']):+7.3f}  {_interval(row, result.n)}")
+                   f"{signed(row['difference']):>7}  {_interval(row, result.n)}")
     if json_path is not None:
         from mtneuro.report.results import write_json_atomic
 
@@ -49,17 +49,14 @@ def compare(run_a: Path, run_b: Path, json_path: Path | None) -> None:
         click.echo(f"wrote {json_path}")
 
 
-def _plain(value: float) -> float:
-    """``value`` as printed to three decimals, without a sign on a rounded zero."""
-    return round(value, 3) + 0.0
-
-
 def _interval(row: dict, n: int) -> str:
-    if row["low"] is None or row["high"] is None:
+    from mtneuro.report.compare import difference_side, signed
+
+    side = difference_side(row)
+    if side == "none":
         return f"none: {n} units, fewer than 5"
-    low, high = row["low"], row["high"]
-    if low != low or high != high:  # NaN: most resamples leave the metric undefined
+    if side == "undefined":
         return "undefined (a constant truth)"
-    verdict = ("A higher" if low > 0 else "B higher" if high < 0
-               else "no difference shown (the interval holds 0)")
-    return f"[{_plain(low):+.3f}, {_plain(high):+.3f}]  {verdict}"
+    verdict = {"a": "A higher", "b": "B higher",
+               "neither": "no difference shown (the interval holds 0)"}[side]
+    return f"[{signed(row['low'])}, {signed(row['high'])}]  {verdict}"

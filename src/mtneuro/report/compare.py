@@ -123,6 +123,25 @@ def compare_runs(a: str | Path, b: str | Path) -> Comparison:
     return compare_sides(load_side(a), load_side(b), str(a), str(b))
 
 
+def difference_side(row: dict[str, Any]) -> str:
+    """What a row's 95% interval of ``a - b`` shows: ``"a"`` (all of it above 0: A higher),
+    ``"b"`` (all below: B higher), ``"neither"`` (it holds 0), ``"undefined"`` (NaN ends:
+    most resamples leave the metric undefined, as R² of a constant truth) or ``"none"`` (no
+    interval: fewer than five units)."""
+    low, high = row["low"], row["high"]
+    if low is None or high is None:
+        return "none"
+    if low != low or high != high:
+        return "undefined"
+    return "a" if low > 0 else "b" if high < 0 else "neither"
+
+
+def signed(value: float) -> str:
+    """``value`` to three decimals with its sign, and no sign on a rounded zero (``+0.000``,
+    never ``-0.000``)."""
+    return f"{round(value, 3) + 0.0:+.3f}"
+
+
 def compare_sides(side_a: Side, side_b: Side, a: str, b: str) -> Comparison:
     """``side_a - side_b`` (called ``a`` and ``b`` in messages).
 

@@ -111,7 +111,7 @@ def paired_versus_raw(table: LeaderboardTable, folders: Callable[[Row], list[Pat
     the row's cell folders. Empty where there is no such pair, or a row's cells wrote no
     ``predictions.csv`` (recorded before they were written)."""
     from mtneuro.errors import ConfigError
-    from mtneuro.report.compare import compare_sides, side_of
+    from mtneuro.report.compare import compare_sides, side_of, signed
 
     if table.task != "neural":
         return ""
@@ -136,7 +136,7 @@ def paired_versus_raw(table: LeaderboardTable, folders: Callable[[Row], list[Pat
                 continue
             unit = f"{result.n} {result.unit}"
             parts.append(f"{row.method} - raw: " + ", ".join(
-                f"{metric_title(r['metric'])} {r['difference']:+.3f} {_paired_interval(r)}"
+                f"{metric_title(r['metric'])} {signed(r['difference'])} {_paired_interval(r)}"
                 for r in result.rows if r["metric"] in table.metrics))
     if not parts or not unit:
         return ""
@@ -145,8 +145,12 @@ def paired_versus_raw(table: LeaderboardTable, folders: Callable[[Row], list[Pat
 
 
 def _paired_interval(row: dict) -> str:
-    if row["low"] is None or row["high"] is None:
+    from mtneuro.report.compare import difference_side, signed
+
+    side = difference_side(row)
+    if side == "none":
         return "(no 95% interval: fewer than 5 units)"
-    side = ("above raw" if row["low"] > 0 else "below raw" if row["high"] < 0
-            else "holds 0")
-    return f"[{row['low']:+.3f}, {row['high']:+.3f}] ({side})"
+    if side == "undefined":
+        return "(no 95% interval: the metric is undefined in most resamples)"
+    verdict = {"a": "above raw", "b": "below raw", "neither": "holds 0"}[side]
+    return f"[{signed(row['low'])}, {signed(row['high'])}] ({verdict})"
