@@ -108,8 +108,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} in a checkpoint: {value!r}")
 
 
-def save_state(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
+def save_state(path: str | os.PathLike, payload: Mapping[str, Any], *,
+               position: str = "") -> Path:
     """Write ``payload`` with ``torch.save`` atomically (see :func:`write_atomic`).
+
+    ``position``: where a training run was when it wrote this checkpoint (``"step 40/800,
+    epoch 10/200"``), for the message of a run stopped later (:func:`last_position`).
 
     Raises:
         TypeError: ``payload`` holds a value that would not load back safely (a bug).
@@ -122,17 +126,28 @@ def save_state(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     written = write_atomic(path, buffer.getvalue())
-    _SAVED.append(written)
+    _SAVED.append((written, position))
     return written
 
 
-#: the files :func:`save_state` wrote in this process (what a Ctrl-C leaves to resume from)
-_SAVED: list[Path] = []
+#: the files :func:`save_state` wrote in this process (what a Ctrl-C leaves to resume from),
+#: each with its run's position ("" for a file of no training position, as an encoder)
+_SAVED: list[tuple[Path, str]] = []
 
 
 def saved_this_process() -> bool:
     """Whether this process wrote a checkpoint (or encoder file) with :func:`save_state`."""
     return bool(_SAVED)
+
+
+def forget_saved() -> None:
+    """Start a new command's record of saved files (tests run many commands in a process)."""
+    _SAVED.clear()
+
+
+def last_position() -> str:
+    """The position of the last checkpoint this process wrote with one (``""``: none)."""
+    return next((position for _, position in reversed(_SAVED) if position), "")
 
 
 def load_state(

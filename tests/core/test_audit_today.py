@@ -47,7 +47,7 @@ def test_save_state_records_that_this_process_wrote_a_checkpoint(
     monkeypatch.setattr(checkpoint_io, "_SAVED", [])
     assert not checkpoint_io.saved_this_process()
     written = save_state(tmp_path / "c.pt", {"step": 1})
-    assert checkpoint_io.saved_this_process() and checkpoint_io._SAVED == [written]
+    assert checkpoint_io.saved_this_process() and checkpoint_io._SAVED == [(written, "")]
 
 
 def test_a_pickled_object_without_a_fix_ends_with_the_reason(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from mtneuro.checkpoint_io import save_state
+from mtneuro.checkpoint_io import last_position, save_state
 from mtneuro.errors import CheckpointError, TrainingError
 from mtneuro.tasks.segmentation.batches import CropBatches
 from mtneuro.tasks.segmentation.config import TrainSettings
@@ -48,6 +48,7 @@ def test_a_resumed_run_judges_loss_jumps_against_the_epochs_before_it(tmp_path: 
     # next epoch's ~1 is a jump of ~1e6 over it, which the guard must refuse to keep.
     state = torch.load(path, weights_only=True)
     assert state["epoch"] == 1 and 0.5 < state["history"][0] < 2.0
+    assert last_position() == "epoch 1/3"  # what Ctrl-C's message names (no seed given)
     state["history"] = [1e-6]
     save_state(path, state)
     with pytest.raises(TrainingError, match=r"diverged at epoch 2: loss .* is over 100 times "
@@ -89,3 +90,13 @@ def test_weights_of_another_network_are_refused_in_one_line(tmp_path: Path):
                                              r"this run \(RuntimeError: ") as err:
         train(path, batches(), model=wider, resume=True)
     assert "\n" not in str(err.value)
+
+
+def test_a_task2_checkpoint_position_names_the_seed_of_its_run(tmp_path: Path):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 3, 1))
+    with pytest.raises(KeyboardInterrupt):
+        train_segmentation(model, batches(interrupt_at=2), TrainSettings(epochs=3, lr=0.01),
+                           n_classes=3, checkpoint=tmp_path / "ck.pt", quiet=True,
+                           fingerprint={"seed": 7})
+    assert last_position() == "epoch 2/3 of seed 7"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import warnings
 
+from pathlib import Path
+
 import pytest
 
 from mtneuro import checkpoint_io, warning_lines
@@ -53,7 +55,16 @@ def test_each_command_shows_its_warnings_afresh(capsys: pytest.CaptureFixture,
 def test_the_resume_hint_is_for_commands_that_keep_checkpoints(
         monkeypatch: pytest.MonkeyPatch, argv: list[str], hinted: bool) -> None:
     monkeypatch.delenv("WORLD_SIZE", raising=False)
-    monkeypatch.setattr(checkpoint_io, "saved_this_process", lambda: True)
+    monkeypatch.setattr(checkpoint_io, "_SAVED", [(Path("c.pt"), "")])  # one, no position
     assert _resume_hint(argv) == (HINT if hinted else None)
-    monkeypatch.setattr(checkpoint_io, "saved_this_process", lambda: False)
+    monkeypatch.setattr(checkpoint_io, "_SAVED", [])
     assert _resume_hint(argv) is None  # nothing saved yet: nothing to resume
+
+
+def test_the_resume_hint_names_where_the_last_checkpoint_stands(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.setattr(checkpoint_io, "_SAVED", [(Path("c.pt"), "step 4/8, epoch 1/2"),
+                                                  (Path("encoder.pt"), "")])
+    assert _resume_hint(["pretrain"]) == HINT.replace(
+        "last checkpoint is", "last checkpoint (step 4/8, epoch 1/2) is")

@@ -68,7 +68,7 @@ def test_the_digest_covers_values_keys_dtypes_and_shapes() -> None:
 ])
 def test_ctrl_c_offers_resume_only_where_there_is_something_to_resume(
         monkeypatch: pytest.MonkeyPatch, argv: list[str], saved: bool, expected: str) -> None:
-    monkeypatch.setattr(checkpoint_io, "_SAVED", [Path("c.pt")] if saved else [])
+    monkeypatch.setattr(checkpoint_io, "_SAVED", [(Path("c.pt"), "")] if saved else [])
     message = cli_main._interrupted(argv)
     assert message.startswith(expected), message
     if expected == "interrupted":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -93,6 +94,8 @@ def test_phantom_quick_run_then_interrupted_run_resumes(tmp_path, capsys, monkey
     monkeypatch.setattr(trainer_module.Trainer, "_run_epoch", interrupted)
     code, out = run_cli(args, capsys)
     assert code == 130 and "rerun the same command with --resume" in out.err
+    # it names where the kept checkpoint stands: after the first of 2 epochs of 4 steps
+    assert "from its last checkpoint (step 4/8, epoch 1/2)" in out.err, out.err
     assert out.err.strip().count("\n") == 0, out.err  # said once (it was said twice)
     log = tmp_path / "run" / "train_log.jsonl"
     first_epoch = log.read_text().splitlines()
@@ -226,7 +229,7 @@ def test_ctrl_c_suggests_resume_only_where_a_command_can(monkeypatch):
     from mtneuro import checkpoint_io
     from mtneuro.cli.main import _interrupted
 
-    monkeypatch.setattr(checkpoint_io, "saved_this_process", lambda: True)
+    monkeypatch.setattr(checkpoint_io, "_SAVED", [(Path("c.pt"), "")])  # one, no position
 
     for argv in (["pretrain", "--quick"], ["task2", "--model", "unet"]):
         assert _interrupted(argv) == ("interrupted; rerun the same command with --resume to "

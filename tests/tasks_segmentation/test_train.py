@@ -212,8 +212,8 @@ def test_checkpoint_every_writes_every_nth_epoch_and_the_last(tmp_path, monkeypa
     written = []
     real_save = train_module.save_state
     monkeypatch.setattr(train_module, "save_state",
-                        lambda path, state: (written.append(state["epoch"]),
-                                             real_save(path, state)))
+                        lambda path, state, **kw: (written.append(state["epoch"]),
+                                                   real_save(path, state, **kw)))
     straight, history = _run(tmp_path / "a", epochs=5, checkpoint_every=2)
     assert written == [2, 4, 5]
     written.clear()

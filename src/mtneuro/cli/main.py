@@ -90,6 +90,14 @@ def _saved_a_checkpoint() -> bool:
     return bool(saved and saved.saved_this_process())
 
 
+def _last_position() -> str:
+    """`` (step 40/800, epoch 10/200)``: where the last checkpoint this process wrote stands,
+    or "" (a resumed run stopped before its next one: the checkpoint it resumed from)."""
+    saved = sys.modules.get("mtneuro.checkpoint_io")
+    position = saved.last_position() if saved else ""
+    return f" ({position})" if position else ""
+
+
 def _interrupted(argv: list[str]) -> str:
     command = _command(argv)
     if command == "bench":  # a suite keeps finished cells, not checkpoints of running ones
@@ -99,8 +107,8 @@ def _interrupted(argv: list[str]) -> str:
         if "--resume" not in argv and not _saved_a_checkpoint():
             return ("interrupted before its first checkpoint, so there is nothing to resume; "
                     + _START_AGAIN)
-        return ("interrupted; rerun the same command with --resume to continue from its last "
-                "checkpoint")
+        return (f"interrupted; rerun the same command with --resume to continue from its last "
+                f"checkpoint{_last_position()}")
     if command in RESTARTED_COMMANDS:  # e.g. a neural run's finished seed-S/ folders
         return f"interrupted; {command} keeps no checkpoints: {_START_AGAIN}"
     return "interrupted"
@@ -113,8 +121,9 @@ def _resume_hint(argv: list[str]) -> str | None:
         return None
     lost = " (under torchrun: another process may have ended first, see its lines)" if (
         int(os.environ.get("WORLD_SIZE", "1")) > 1) else ""
-    return (f"error: the run stopped on the error below{lost}; its last checkpoint is kept: "
-            "rerun the same command with --resume once the cause is fixed")
+    return (f"error: the run stopped on the error below{lost}; its last checkpoint"
+            f"{_last_position()} is kept: rerun the same command with --resume once the cause "
+            "is fixed")
 
 
 class Terminated(KeyboardInterrupt):
@@ -131,6 +140,9 @@ def main(argv: list[str] | None = None) -> None:
     import threading
 
     warning_lines.install()
+    saved = sys.modules.get("mtneuro.checkpoint_io")  # not imported yet: nothing saved
+    if saved is not None:
+        saved.forget_saved()  # what this command saves, not an earlier one of this process
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:

@@ -109,13 +109,16 @@ def restore_rng_state(state: Mapping[str, Any]) -> None:
             torch.cuda.set_rng_state(cuda_state, index)
 
 
-def save_checkpoint(path: str | Path, payload: Mapping[str, Any]) -> Path:
-    """Write ``payload`` (plus a format version) to ``path`` atomically.
+def save_checkpoint(path: str | Path, payload: Mapping[str, Any], *,
+                    position: str = "") -> Path:
+    """Write ``payload`` (plus a format version) to ``path`` atomically; ``position``: where
+    the run is (:func:`~mtneuro.checkpoint_io.save_state`).
 
     Raises:
         TypeError: ``payload`` holds a value ``torch.load(weights_only=True)`` refuses (a bug).
     """
-    return save_state(path, {"checkpoint_version": CHECKPOINT_VERSION, **payload})
+    return save_state(path, {"checkpoint_version": CHECKPOINT_VERSION, **payload},
+                      position=position)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -339,7 +339,8 @@ class Trainer:
         self.guard.check(self.method, self.optimizer, self.log.last_loss, self._where(),
                          self._kept_checkpoint)
         if self.dist.is_main and self.checkpoint_path is not None:
-            save_checkpoint(self.checkpoint_path, self._state())
+            save_checkpoint(self.checkpoint_path, self._state(), position=(
+                f"step {self.step}/{self.total_steps}, epoch {self.epoch}/{self.settings.epochs}"))
         self.last_checkpoint_epoch = self.epoch
         barrier()  # no rank races ahead of a checkpoint it might need to resume from
 

@@ -288,6 +288,9 @@ def _train(model: nn.Module, batches: CropBatches, settings: TrainSettings, n_cl
                         # would start the next epoch from the model-creation state.
                         "rng": rng_state(device),
                     },
+                    position=f"epoch {epoch + 1}/{settings.epochs}" + (
+                        f" of seed {fingerprint['seed']}" if "seed" in (fingerprint or {})
+                        else ""),
                 )
                 saved = epoch + 1
     return {
