@@ -114,7 +114,7 @@ def test_cosine_schedule_refuses_zero_length() -> None:
 def test_warmup_cosine_lr_with_warmup_over_the_whole_run() -> None:
     # warmup == total: a linear rise, then base_lr held (no cosine of length 0).
     assert [warmup_cosine_lr(s, 4, 4, 0.4) for s in (0, 3, 4, 9)] == pytest.approx(
-        [0.1, 0.4, 0.4, 0.4])
+        [0.0, 0.3, 0.4, 0.4])
 
 
 @pytest.mark.parametrize(("step", "expected"), [(0, 0.025), (3, 0.1), (4, 0.1), (50, 0.1)])
@@ -124,6 +124,9 @@ def test_warmup_lr_constant_table(step: int, expected: float) -> None:
 
 def test_warmup_lr_cosine_and_no_warmup() -> None:
     assert warmup_lr(9, 14, 4, 0.1) == pytest.approx(0.05)  # the cosine branch
+    # the neural warm-up is the same in both decays and moves at step 0 (image: from 0)
+    assert [warmup_lr(s, 14, 4, 0.1) for s in range(4)] == pytest.approx(
+        [0.025, 0.05, 0.075, 0.1])
     assert warmup_lr(0, 10, 0, 0.3, decay="constant") == pytest.approx(0.3)
 
 

@@ -93,9 +93,9 @@ def test_cosine_schedule_table(step, expected):
 @pytest.mark.parametrize(
     "step,expected",
     [
-        (0, 0.025),
-        (1, 0.05),
-        (3, 0.1),  # warm-up (step + 1) / 4 * 0.1
+        (0, 0.0),  # warm-up step / 4 * 0.1, from 0 as MTNeuro's _linear_warmup
+        (1, 0.025),
+        (3, 0.075),
         (4, 0.1),
         (9, 0.05),
         (14, 0.0),

@@ -37,6 +37,9 @@ def test_the_mined_loss_of_a_query_view_is_its_own_by_hand(layout: str) -> None:
         pool_y = method.target_encoder(pool)
         index = (normalize(y_q, dim=1) @ normalize(pool_y, dim=1).T).argmax(dim=1)
         tz_mined = method.target_projector(pool_y[index])
+        if layout == "merged":  # its own target forward: BatchNorm over the mined batch
+            tz_mined = method.target(pool[index])[1]
+            assert not torch.allclose(tz_mined, method.target_projector(pool_y[index]))
         if layout == "cascaded":
             mined = normalized_mse(method.predictor_m(method.online_projector_m(z_q)),
                                    method.target_projector_m(tz_mined))

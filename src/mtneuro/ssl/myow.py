@@ -32,11 +32,13 @@ Total loss, with ``w = mined_weight`` ramped by the trainer
   (with SGD, a learning rate ``1 + w`` times larger). No reference trainer uses it; kept
   for runs recorded with it.
 
-In the merged layout the mined samples' online predictions ``q(z_mined)`` come from a
-separate online forward of the mined raw views, as in ``myow_trainer_merged.py`` (the
-mined batch is forwarded on its own), also when mining within the batch: reusing the
-batch's predictions would give other BatchNorm statistics than a multi-process run,
-which must gather the raw views and forward them anyway.
+In the merged layout the mined samples' online predictions ``q(z_mined)`` and their target
+projections ``g'(y'_mined)`` come from separate forwards of the mined raw views, as in
+``myow_trainer_merged.py`` (the mined batch is forwarded on its own through both networks),
+also when mining within the batch: reusing the batch's or the pool's representations would
+give other BatchNorm statistics than the reference, and than a multi-process run, which must
+gather the raw views and forward them anyway. The cascaded layout projects the candidates'
+target representations ``y'_mined`` already computed for mining, as ``myow_trainer.py`` does.
 
 Mining runs at every call, also at ``w = 0``, so every parameter gets a gradient
 (DistributedDataParallel requires it) and ``mined_index`` can be logged.
@@ -93,6 +95,9 @@ class MYOW(BYOL):
         projector_m, predictor_m: ready-made second projector / predictor modules
             (give ``mined_out`` the projector's output size).
         mine_space: encoder representing the candidates, ``"target"`` or ``"online"``.
+            Mining within the batch (no pool), ``"online"`` searches the online
+            representations of view ``b`` (the reference code searches the query view's own,
+            where the nearest candidate of a sample is mostly itself; ours is excluded).
         k: neighbours to draw the mined view from.
         loss_mix: ``"normalised"``, ``"convex"`` or ``"add"`` (see the module docstring).
 
@@ -234,7 +239,10 @@ class MYOW(BYOL):
             uniform=uniform,
         )
         with torch.no_grad():
-            tz_mined = self.target_projector(target_y[index])
+            # merged: the mined views get a target forward of their own, so that its
+            # BatchNorm sees the mined batch, as myow_trainer_merged.py's does
+            tz_mined = (self.target_projector(target_y[index]) if self.layout == "cascaded"
+                        else self.target(raw[index])[1])
         if self.layout == "cascaded":
             q_m = self.predictor_m(self.online_projector_m(z_q))
             with torch.no_grad():

@@ -48,9 +48,11 @@ def warmup_cosine_lr(
 ) -> float:
     """Learning rate with linear warm-up then cosine decay.
 
-    Steps ``0 .. warmup_steps - 1`` rise linearly as ``base_lr * (step + 1) / warmup_steps``
-    (so the first step already moves); then cosine from ``base_lr`` at ``warmup_steps``
-    to ``final_lr`` at ``total_steps`` (held after).
+    Steps ``0 .. warmup_steps - 1`` rise linearly as ``base_lr * step / warmup_steps``, from 0
+    at step 0, as MTNeuro's image pre-training does (``ScheduleExtension._linear_warmup`` of
+    ``self_supervised/trainer/trainer.py``, called with the step before it is counted); then
+    cosine from ``base_lr`` at ``warmup_steps`` to ``final_lr`` at ``total_steps`` (held
+    after).
     """
     _check_step(step)
     if total_steps < 1 or not 0 <= warmup_steps <= total_steps:
@@ -59,7 +61,7 @@ def warmup_cosine_lr(
             f"got {warmup_steps!r}/{total_steps!r}"
         )
     if step < warmup_steps:
-        return base_lr * (step + 1) / warmup_steps
+        return base_lr * step / warmup_steps
     if total_steps == warmup_steps:
         return float(base_lr)
     return cosine_schedule(step - warmup_steps, total_steps - warmup_steps, base_lr, final_lr)
@@ -67,17 +69,20 @@ def warmup_cosine_lr(
 
 def warmup_lr(step: int, total_steps: int, warmup_steps: int, base_lr: float,
               decay: str = "cosine") -> float:
-    """Linear warm-up over ``warmup_steps``, then ``decay``: ``"cosine"`` to 0
-    (:func:`warmup_cosine_lr`) or ``"constant"`` at ``base_lr``.
+    """The neural driver's learning rate: a linear warm-up over ``warmup_steps`` that already
+    moves at step 0 (``base_lr * (step + 1) / warmup_steps``), then ``decay``: ``"cosine"``
+    to 0 (:func:`warmup_cosine_lr`) or ``"constant"`` at ``base_lr``.
 
     Raises:
         ConfigError: ``decay`` is neither (a silent constant rate would follow a typo).
     """
     check_choice("decay", decay, LR_DECAYS)
+    _check_step(step)
+    if step < warmup_steps:  # our own warm-up (the neural references have none): step 0 moves
+        return base_lr * ((step + 1) / warmup_steps)  # rounded as it always was
     if decay == "cosine":
         return warmup_cosine_lr(step, total_steps, warmup_steps, base_lr)
-    _check_step(step)
-    return base_lr * min(1.0, (step + 1) / warmup_steps) if warmup_steps else float(base_lr)
+    return float(base_lr)
 
 
 def momentum_schedule(step: int, total: int, base: float) -> float:
