@@ -282,7 +282,8 @@ def test_a_bad_encoder_output_or_forward_is_named_with_the_probe_shape():
 def test_specs_that_name_nothing_buildable_are_refused_precisely():
     with pytest.raises(ConfigError, match="^encoder spec: expected a non-empty string, got ''$"):
         resolve_encoder("")
-    with pytest.raises(DataError, match="^encoder checkpoint 'missing.pt' not found$"):
+    with pytest.raises(DataError, match=r"^encoder 'missing.pt': file not found \(an encoder "
+                                        r"file is the encoder.pt that `mtneuro pretrain` or "):
         resolve_encoder("missing.pt")  # a file name alone, no folder
     with pytest.raises(ConfigError, match="^encoder 'mlp' needs arguments .*'in_dim'"):
         resolve_encoder("mlp")

@@ -221,7 +221,20 @@ def test_an_encoder_that_looks_like_a_path_is_a_missing_file(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError) as err:
         check_image_encoder(spec)
-    assert str(err.value) == f"--encoder {spec}: file not found"
+    assert str(err.value) == (f"--encoder {spec}: file not found (an encoder file is the "
+                              "encoder.pt that `mtneuro pretrain` or `mtneuro neural` writes in "
+                              "its --out folder)")
+
+
+def test_neural_names_its_option_for_a_missing_encoder_file(tmp_path, capsys) -> None:
+    from mtneuro.cli.main import main
+
+    with pytest.raises(SystemExit) as code:
+        main(["neural", "--data", "chewie-1", "--encoder", str(tmp_path / "nope.pt"),
+              "--out", str(tmp_path / "out")])
+    assert code.value.code == 2 and not (tmp_path / "out").exists()
+    assert capsys.readouterr().err.startswith(
+        f"error: --encoder {tmp_path / 'nope.pt'}: file not found (an encoder file is ")
 
 
 def test_a_sleep_encoder_is_refused_even_when_it_has_spatial_dims(tmp_path):

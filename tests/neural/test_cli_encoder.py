@@ -3,6 +3,7 @@
 
 import hashlib
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -134,14 +135,19 @@ def test_a_saved_encoder_read_on_its_own_recording_says_whether_it_saw_the_test_
     _run(["--data", "chewie-1", "--data-root", str(packaged_data), "--method", "byol",
           "--steps", "20"], tmp_path / "train")
     saved = str(tmp_path / "train" / "encoder.pt")
-    same, _ = _run(["--data", "chewie-1", "--data-root", str(packaged_data), "--encoder", saved],
-                   tmp_path / "same")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        same, _ = _run(["--data", "chewie-1", "--data-root", str(packaged_data), "--encoder",
+                        saved], tmp_path / "same")
+    assert not any("optimistic" in str(w.message) for w in said)
     deviations, notes = _card(same)
     assert not any("optimistic" in d for d in deviations)
     assert any("not on the test bins scored here" in n for n in notes)
     (path,) = recording_paths("chewie-1", packaged_data)
-    folds, _ = _run(["--data", str(path), "--encoder", saved, "--split", "kfold"],
-                    tmp_path / "folds")
+    # said when it runs too, not only on the card
+    with pytest.warns(UserWarning, match="scored here on the kfold split.*can be optimistic"):
+        folds, _ = _run(["--data", str(path), "--encoder", saved, "--split", "kfold"],
+                        tmp_path / "folds")
     deviations, _ = _card(folds)
     assert any("scored here on the kfold split" in d and "optimistic" in d for d in deviations)
     other, _ = _run(["--data", str(reach_slice), "--encoder", saved], tmp_path / "other")
@@ -154,8 +160,9 @@ def test_an_own_recordings_encoder_read_on_another_split_of_it_is_flagged(reach_
                                                                            tmp_path):
     _run(["--data", str(reach_slice), "--method", "byol", "--steps", "20"], tmp_path / "train")
     saved = str(tmp_path / "train" / "encoder.pt")
-    folds, _ = _run(["--data", str(reach_slice), "--encoder", saved, "--split", "kfold",
-                     "--folds", "4"], tmp_path / "folds")
+    with pytest.warns(UserWarning, match="scored here on the kfold split"):
+        folds, _ = _run(["--data", str(reach_slice), "--encoder", saved, "--split", "kfold",
+                         "--folds", "4"], tmp_path / "folds")
     deviations, _ = _card(folds)
     assert deviations[0].startswith("recording ") and "no reference run" in deviations[0]
     assert any("scored here on the kfold split" in d for d in deviations)

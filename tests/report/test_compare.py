@@ -164,3 +164,18 @@ def test_sleep_weighted_f1_is_the_mean_over_seeds_of_each_seeds_f1(tmp_path):
     assert rows["accuracy"]["a"] == pytest.approx(np.mean([(p == true).mean() for p in noisy]))
     same = {row["metric"]: row for row in compare_runs(a, a).rows}["f1_weighted"]
     assert (same["difference"], same["low"], same["high"]) == (0.0, 0.0, 0.0)
+
+
+def test_a_pretrain_run_is_refused_saying_it_scores_no_test_samples(tmp_path):
+    run = tmp_path / "pt"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps({"task": "pretrain", "metrics": {}}))
+    with pytest.raises(ConfigError) as err:
+        compare_runs(run, run)
+    message = str(err.value)
+    assert "is a `mtneuro pretrain` run, which scores no test samples" in message
+    assert f"--encoder {run / 'encoder.pt'}" in message and "run it again" not in message
+    # a task run recorded before predictions.csv still hears that
+    (run / "metrics.json").write_text(json.dumps({"task": "task1", "metrics": {}}))
+    with pytest.raises(ConfigError, match="a run recorded before mtneuro wrote one"):
+        compare_runs(run, run)

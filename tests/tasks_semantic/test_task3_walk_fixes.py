@@ -94,3 +94,18 @@ def test_the_quick_supervised_card_names_its_small_encoder_and_short_training() 
     assert "supervised encoder trained 8 epochs (the resized recipe: 30)" in quick["deviations"]
     full = task3_card(TASK3.make_config(None, {"method": "supervised"}), "bossdb")
     assert not any("backbone" in d or "epochs (the" in d for d in full["deviations"])
+
+
+def test_the_cli_line_gives_the_in_sample_and_held_out_r2_as_recorded(tmp_path, capsys) -> None:
+    import json
+
+    from mtneuro.cli.main import main
+
+    main(["task3", "--method", "pca", "--quick", "--seeds", "0", "--z-step", "64", "--out",
+          str(tmp_path / "t3")])
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    metrics = json.loads((tmp_path / "t3" / "metrics.json").read_text())["metrics"]
+    in_sample, held_out = line.split("in-sample R²", 1)[1].split("held-out R²", 1)
+    for feature in metrics["features"]:  # each value where its column says, to 3 decimals
+        assert f"{feature} {metrics['r2_in_sample_reference'][feature]['mean']:.3f}" in in_sample
+        assert f"{feature} {metrics['r2_test'][feature]['mean']:.3f}" in held_out

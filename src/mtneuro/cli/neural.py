@@ -104,6 +104,10 @@ def neural(data, data_root, method, encoder, seed, seeds, quick, epochs, steps, 
 
     task = get_task("neural")
     if encoder is not None:
+        from mtneuro.models.checkpoint import looks_like_file, missing_encoder_file
+
+        if looks_like_file(encoder) and not Path(encoder).exists():  # before any data is read
+            raise ConfigError(missing_encoder_file(f"--encoder {encoder}"))
         method = ENCODER_METHOD
     values = {"data": data, "data_root": data_root, "method": method, "encoder": encoder,
               "split": split,

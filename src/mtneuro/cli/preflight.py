@@ -90,6 +90,7 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
     if not Path(spec).is_file():
         from importlib.metadata import entry_points
 
+        from mtneuro.models.checkpoint import looks_like_file, missing_encoder_file, refuse_folder
         from mtneuro.models.registry import buildable_encoders, list_encoders, required_arguments
 
         if ":" in spec and not os.path.splitdrive(spec)[0]:  # C:\\x.pt is a path
@@ -104,11 +105,9 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
                               f"(it is no image encoder); encoder names: {', '.join(ready)}")
         names = [*ready, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
         if spec not in names:  # a name wins over a folder of that name, as when resolved
-            from mtneuro.models.checkpoint import refuse_folder
-
             refuse_folder(spec, option)
-        if spec.endswith((".pt", ".pth", ".ckpt")) or "/" in spec or "\\" in spec:
-            raise ConfigError(f"{option} {spec}: file not found")
+        if looks_like_file(spec):
+            raise ConfigError(missing_encoder_file(f"{option} {spec}"))
         if spec not in names:
             close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}? " if close else ""

@@ -67,16 +67,19 @@ def task3(method, setting, source, source_params, seeds, encoder, quick, z_step,
     }
     result = run_task("task3", "quick" if quick else None, values, out, config_file=config_file,
                       overwrite=overwrite)
-    from mtneuro.stats import describe_row
+    from mtneuro.stats import describe_row, varies
 
     intervals = (result.metrics.get("intervals") or {}).get("r2_test") or {}
-    row = describe_row([(name, v, intervals.get(name))
-                        for name, v in result.metrics["r2_test"].items()], digits=2)
+    held_out = describe_row([(name, v, intervals.get(name))
+                             for name, v in result.metrics["r2_test"].items()])
+    in_sample = ", ".join(  # the seeds are counted once, on the held-out row
+        f"{name} {v['mean']:.3f}" + (f" ± {v['std']:.3f}" if varies(v) else "")
+        for name, v in result.metrics["r2_in_sample_reference"].items())
     chance = result.metrics.get("r2_in_sample_chance") or 0.0
-    inflated = (f"; in-sample R² (the published column) fits noise to about {chance:.2f} with "
-                "this many features and crops" if chance >= 0.1 else "")
+    inflated = (f" (it fits noise to about {chance:.3f} with this many features and crops)"
+                if chance >= 0.1 else "")
     click.echo(
-        f"task3 {method_label(result.config)} ({result.setting}) on {result.config['source']}, "
-        "held-out R²: "
-        f"{row}{inflated}; wrote {out}/metrics.json"
+        f"task3 {method_label(result.config)} ({result.setting}) on {result.config['source']}: "
+        f"in-sample R² (the published column, the report's first): {in_sample}{inflated}; "
+        f"held-out R²: {held_out}; wrote {out}/metrics.json"
     )

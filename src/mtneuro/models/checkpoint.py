@@ -212,6 +212,18 @@ def _encoder_beside(path: Path) -> str:
             "with --resume to finish it)")
 
 
+def looks_like_file(spec: str) -> bool:
+    """Whether an encoder spec names a file: a checkpoint suffix or a path separator."""
+    return spec.endswith((".pt", ".pth", ".ckpt")) or "/" in spec or "\\" in spec
+
+
+def missing_encoder_file(who: str) -> str:
+    """The message for an encoder file that is not there (``who``: the option or argument
+    and its value), with where such files come from."""
+    return (f"{who}: file not found (an encoder file is the encoder.pt that `mtneuro pretrain` "
+            "or `mtneuro neural` writes in its --out folder)")
+
+
 def refuse_folder(path: str | os.PathLike, who: str) -> None:
     """A folder given where an encoder file is expected (e.g. pretrain's run folder) is named
     as one, with its ``encoder.pt`` when it holds one ("not found" sent users looking for a

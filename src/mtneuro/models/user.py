@@ -32,6 +32,8 @@ from mtneuro.errors import ConfigError, DataError, MtneuroError
 from mtneuro.models.checkpoint import (
     ONE_CHANNEL,
     load_encoder,
+    looks_like_file,
+    missing_encoder_file,
     refuse_folder,
     with_encoder_facts,
 )
@@ -204,8 +206,8 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
             return _finish(spec, _call(spec, factory), None)
     # after the names: a folder that happens to share one does not shadow it
     refuse_folder(spec, f"encoder {spec!r}")
-    if spec.endswith((".pt", ".pth", ".ckpt")) or os.sep in spec:
-        raise DataError(f"encoder checkpoint {spec!r} not found")
+    if looks_like_file(spec):
+        raise DataError(missing_encoder_file(f"encoder {spec!r}"))
     plugins = ", ".join(_entry_point_names()) or "none installed"
     raise ConfigError(
         f"encoder {spec!r}: expected a checkpoint file, 'module:callable', a registered encoder "

@@ -31,6 +31,7 @@ import numpy as np
 from mtneuro.errors import ConfigError
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.report.predictions import PREDICTIONS_FILE, read_predictions
+from mtneuro.report.results import read_json_object
 from mtneuro.stats import bootstrap_interval, weighted_f1_of_totals
 
 #: task -> (columns naming a sample, the column whose samples are resampled together)
@@ -85,12 +86,23 @@ def load_side(path: str | Path) -> Side:
         sorted(p.parent for p in path.glob(f"seed-*/{PREDICTIONS_FILE}")) if path.is_dir()
         else sorted(p for p in path.parent.glob(f"{path.name}-s*") if p.is_dir()))
     if not folders:
-        why = ("is a bench folder: name one of its rows, OUT/cells/<cell id without -s<seed>>, "
-               "or one cell" if (path / "cells").is_dir()
-               else "holds no predictions.csv (a run recorded before mtneuro wrote one: run it "
-               "again)" if path.exists() else "is neither a run folder nor a bench cell id")
-        raise ConfigError(f"{path}: {why}")
+        raise ConfigError(f"{path}: {_no_runs_why(path)}")
     return side_of(folders, str(path))
+
+
+def _no_runs_why(path: Path) -> str:
+    if (path / "cells").is_dir():
+        return ("is a bench folder: name one of its rows, OUT/cells/<cell id without "
+                "-s<seed>>, or one cell")
+    if not path.exists():
+        return "is neither a run folder nor a bench cell id"
+    task = (read_json_object(path / "metrics.json") or {}).get("task")
+    if task is not None and task not in _SAMPLES:  # a pretrain run scores no test samples
+        encoder = path / "encoder.pt"
+        return (f"is a `mtneuro {task}` run, which scores no test samples: compare the runs "
+                f"of a task that read its encoder (e.g. mtneuro task1 --method encoder "
+                f"--encoder {encoder} --out DIR)")
+    return "holds no predictions.csv (a run recorded before mtneuro wrote one: run it again)"
 
 
 def side_of(folders: list[Path], name: str) -> Side:

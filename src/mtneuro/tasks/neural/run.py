@@ -26,6 +26,7 @@ from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
 from mtneuro.tasks.neural.config import NeuralConfig, check_split, resolve
+from mtneuro.tasks.neural.encoder_origin import encoder_origin
 from mtneuro.tasks.neural.frozen import encoder_features
 from mtneuro.tasks.neural.majority import majority_baseline
 from mtneuro.tasks.neural.metrics import (
@@ -270,7 +271,9 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
 
     Warns:
         UserWarning: a test class is absent from the bins the readout is fitted on
-            (:func:`~mtneuro.tasks.neural.unseen.unseen_class_warning`).
+            (:func:`~mtneuro.tasks.neural.unseen.unseen_class_warning`); an encoder read out
+            on a split whose test bins it may have trained on
+            (:func:`~mtneuro.tasks.neural.encoder_origin.encoder_origin`).
     """
     config = validate(config)
     if encoder is not None:  # its record names what was read out
@@ -285,6 +288,9 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     folds = make_splits(rec, config)
     for line in unused_settings(given, rec.kind, n_train=len(folds[0]["train"])):
         warnings.warn(line, stacklevel=2)
+    if config.method == ENCODER_METHOD:  # said now, not only on the card: the scores mislead
+        for line in encoder_origin(config, config.split, rec.describe())[0]:
+            warnings.warn(line, UserWarning, stacklevel=2)
     labels, preds, fold_metrics, selected, per_bins, trials, positions = [], [], [], [], [], [], []
     result: TrainResult | None = None
     monitor: ValidationMonitor | None = None
