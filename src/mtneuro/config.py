@@ -19,7 +19,6 @@ run validates it.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import math
 import numbers
@@ -33,6 +32,7 @@ from typing import Any, Literal, TypeVar, Union
 import yaml
 
 from mtneuro.errors import ConfigError
+from mtneuro.registry import close_names
 
 C = TypeVar("C")
 #: The seeds NumPy and torch generators take (:func:`check_seeds`), as messages write it.
@@ -42,6 +42,12 @@ SEED_RANGE = "[0, 2**32)"
 def check(predicate: Callable[[Any], bool], expected: str) -> dict[str, Any]:
     """Field metadata attaching a constraint ``predicate`` described by ``expected``."""
     return {"check": (predicate, expected)}
+
+
+def one_of(choices: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """Field metadata of a name among ``choices`` (a refusal suggests the closest)."""
+    return {**check(lambda v: v in choices, "one of " + ", ".join(choices)),
+            "choices": tuple(choices)}
 
 
 def positive(kind: str = "int") -> dict[str, Any]:
@@ -75,8 +81,8 @@ def in_unit_interval(closed_right: bool = False) -> dict[str, Any]:
     return check(lambda v: 0 <= v < 1, "float in [0, 1)")
 
 
-def _fail(key: str, expected: str, value: Any) -> ConfigError:
-    return ConfigError(f"{key}: expected {expected}, got {value!r}")
+def _fail(key: str, expected: str, value: Any, hint: str = "") -> ConfigError:
+    return ConfigError(f"{key}: expected {expected}, got {value!r}{hint}")
 
 
 def _type_name(tp: Any) -> str:
@@ -109,10 +115,14 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     if tp is Any:
         return value
     if origin is Literal:
-        for choice in typing.get_args(tp):
+        choices = typing.get_args(tp)
+        for choice in choices:
             if _is_choice(value, choice):
                 return choice
-        raise _fail(key, _type_name(tp), value)
+        names = [c for c in choices if isinstance(c, str)]
+        close = close_names(value, names, n=1) if isinstance(value, str) and names else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise _fail(key, _type_name(tp), value, hint)
     if origin in (Union, types.UnionType):
         nested = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]
         if len(nested) == 1 and isinstance(value, Mapping):
@@ -179,7 +189,7 @@ def unknown_key_message(prefix: str, key: object, valid: list[str]) -> str:
     """``prefix.key: unknown key (did you mean ...?); expected one of: ...``: the key comes
     first, so a caller can tell which top-level key (and file) it belongs to."""
     dotted = (prefix + ".") if prefix else ""
-    close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.5)
+    close = close_names(str(key), valid, n=1)
     hint = f" (did you mean {dotted + close[0]!r}?)" if close else ""
     return f"{dotted}{key}: unknown key{hint}; expected one of: {', '.join(valid)}"
 
@@ -215,7 +225,9 @@ def _checked_value(f: dataclasses.Field, tp: Any, value: Any, key: str) -> Any:
     if constraint is not None and converted is not None:
         predicate, expected = constraint
         if not predicate(converted):
-            raise _fail(key, expected, value)
+            close = (close_names(value, f.metadata["choices"], n=1)
+                     if "choices" in f.metadata and isinstance(value, str) else [])
+            raise _fail(key, expected, value, f" (did you mean {close[0]!r}?)" if close else "")
     item_constraint = f.metadata.get("check_each")
     if item_constraint is not None and converted is not None:
         predicate, expected = item_constraint

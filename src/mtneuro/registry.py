@@ -28,9 +28,21 @@ class MissingArgumentError(ConfigError, TypeError):
 
 def unknown_name_message(kind: str, name: object, valid: list[str]) -> str:
     """One-line message for a name that is not among ``valid``."""
-    close = difflib.get_close_matches(str(name), valid, n=3, cutoff=0.5)
+    close = close_names(str(name), valid)
     hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
     return f"unknown {kind} {name!r}{hint}; valid: {', '.join(valid)}"
+
+
+def close_names(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
+    """The ``valid`` names closest to ``name``, letter case aside (``CHEWIE-1`` finds
+    ``chewie-1``), best first."""
+    by_lower: dict[str, str] = {}
+    for option in valid:
+        by_lower.setdefault(option.lower(), option)
+    if name.lower() in by_lower:  # the same name in other letter case: that one alone
+        return [by_lower[name.lower()]]
+    return [by_lower[c] for c in difflib.get_close_matches(name.lower(), by_lower, n=n,
+                                                            cutoff=0.5)]
 
 
 def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:

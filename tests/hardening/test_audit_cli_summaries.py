@@ -166,7 +166,7 @@ VOLUME_SOURCES = "valid: phantom, slice, bossdb, cache"
      "cache (pre-train on your data, then pass the encoder: --encoder OUT/encoder.pt)"),
     (["pretrain", "--quick", "--source", "digitz"],
      "error: source: expected one of phantom, slice, bossdb, cache, digits, cifar10, cifar100, "
-     "folder, volume, got 'digitz'"),  # pre-training alone reads image datasets
+     "folder, volume, got 'digitz' (did you mean 'digits'?)"),  # pretrain alone reads them
 ])
 def test_an_unknown_source_lists_the_sources_the_command_reads(tmp_path: Path, args: list[str],
                                                               expected: str) -> None:

@@ -29,3 +29,14 @@ class LazyGroup(click.Group):
                 raise TypeError(f"{self.lazy_commands[name]} is not a click command")
             return command
         return super().get_command(ctx, name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            from mtneuro.registry import close_names
+
+            close = close_names(name, self.list_commands(ctx), n=1)
+            if close:  # click names no near command, as it does for a near option
+                ctx.fail(f"No such command {name!r} (did you mean {close[0]!r}?).")
+        return super().resolve_command(ctx, args)

@@ -19,6 +19,7 @@ from mtneuro.config import (
     a_seed,
     check,
     in_unit_interval,
+    one_of,
     positive,
     unknown_key_message,
 )
@@ -42,8 +43,7 @@ class PretrainConfig(CheckedConfig):
     """
 
     method: Literal[SSL_METHODS] = "myow"
-    source: str = field(default="phantom", metadata=check(lambda v: v in SOURCES,
-                                                          "one of " + ", ".join(SOURCES)))
+    source: str = field(default="phantom", metadata=one_of(SOURCES))
     source_params: dict[str, Any] = field(default_factory=dict)
     download: bool = False
     setting: Literal["roi-c1", "roi-c2", "roi-c3"] = "roi-c1"
