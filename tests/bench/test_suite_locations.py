@@ -59,7 +59,7 @@ def test_the_good_suite_loads(tmp_path: Path) -> None:
       "mouse-ca1, rat-v1; or the path of a recording file of yours (a reach .npz, a rodent "
       ".npy pair)")),
     ("methods: [raw, pca]", "methods: [raw, rawr]",
-     f"grid[1].methods: expected one of {NEURAL_METHODS}, got 'rawr'"),
+     f"grid[1].methods: expected one of {NEURAL_METHODS}, got 'rawr' (did you mean 'raw'?)"),
     ("params: {steps: 10}", "params: {steps: ten}",
      "grid[1].params.steps: expected int or null, got 'ten'"),
     ("params: {steps: 10}", "params: {split: block}",  # a dry run passed it; the run failed
