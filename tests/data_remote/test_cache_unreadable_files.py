@@ -1,5 +1,5 @@
 """Cache files that cannot be read as expected: garbled checksum files, files without read
-permission."""
+permission (refused by :mod:`permissions`, as tests may run as root)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from permissions import deny_reading
 
 from mtneuro.data.sources import open_source
 from mtneuro.data.sources.cache import CacheSource
@@ -65,25 +66,12 @@ def test_format1_upgrade_leaves_a_garbled_checksum_for_the_scan_to_find(tmp_path
     assert store.status("image", (1, 0, 0)) == "corrupted"
 
 
-def _deny_reading(monkeypatch, target: Path) -> None:
-    """Reading ``target`` fails as a file at mode 000 does for a user who is not root (tests
-    may run as root, who reads any file)."""
-    real = Path.read_bytes
-
-    def read_bytes(self: Path) -> bytes:
-        if self == target:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
-
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
-
-
 @pytest.mark.parametrize("which", ["chunk_path", "checksum_path"])
 def test_an_unreadable_cache_file_is_a_one_line_error_and_is_kept(cache, monkeypatch, which):
     cache.fill(channels=["image"])
     target = getattr(cache.store, which)("image", (1, 3, 0))
     before = target.read_bytes()
-    _deny_reading(monkeypatch, target)
+    deny_reading(monkeypatch, target)
     fresh = CacheSource(cache.root, upstream=cache.upstream)
     for attempt in (fresh.scan, lambda: fresh.read_channel("image", (8, 9), (384, 390), (0, 4))):
         with pytest.raises(DataError) as err:
@@ -102,7 +90,7 @@ def test_verify_repair_of_an_unreadable_chunk_says_so_in_one_line(tmp_path, cli,
                         "--channels", "image", "--quiet"])
     assert code == 0, err
     target = root / "image" / "c" / "0" / "0" / "0"
-    _deny_reading(monkeypatch, target)
+    deny_reading(monkeypatch, target)
     code, out, err = cli(["data", "verify", "--cache", str(root), "--quiet"])
     assert code == 2 and err.count("\n") == 1 and str(target) in err
     assert "Traceback" not in err and "re-fetched" not in out

@@ -34,6 +34,7 @@ import os
 import pickle
 import re
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,18 +140,38 @@ def fetch_url(
         SourceUnavailableError: not reachable within ``policy`` (one line saying
             which URL to fetch by other means and where to save it).
         ChecksumError: the complete body has another SHA-256; it was deleted.
+        DataError: no file can be written where ``dest`` belongs (a read-only folder).
     """
     dest = Path(dest)
     created = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     try:
+        _make_writable_folder(dest.parent)
         _fetch_verified(url, part, dest, sha256, policy, timeout, progress)
     except BaseException:
         _remove_if_empty(part, created)  # a failed first download leaves no empty folders
         raise
     os.replace(part, dest)
     return dest
+
+
+def _make_writable_folder(folder: Path) -> None:
+    """Make ``folder`` and check that files can be written in it, before any request.
+
+    Raises:
+        DataError: one line naming the first folder that refused (a read-only data root).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        place = folder  # the folder that refused: the nearest one that exists
+        while not place.exists() and place.parent != place:
+            place = place.parent
+        raise DataError(f"cannot write in {place} ({err.strerror or err}); download into a "
+                        "folder you can write to (mtneuro data download NAME --root DIR)"
+                        ) from None
 
 
 def _reason(error: BaseException | None) -> str:

@@ -37,7 +37,12 @@ from mtneuro.data.neural_catalogue import (  # re-exported: the recordings' look
     catalogued_name,  # noqa: F401
     catalogued_place,
 )
-from mtneuro.data.numpy_files import as_float32, checked_numeric, read_arrays
+from mtneuro.data.numpy_files import (
+    as_float32,
+    checked_numeric,
+    read_arrays,
+    unreadable,
+)
 from mtneuro.data.paths import candidate_roots, check_root
 from mtneuro.errors import DataError
 from mtneuro.registry import unknown_name_message
@@ -141,7 +146,10 @@ def _verified(path: Path) -> str:
     are, so a conversion written by another NumPy / zlib loads and an edited one does not.
     """
     known = catalogued_place(path)
-    return sha256_file(path) if known is None else verify_known(path, known)
+    try:
+        return sha256_file(path) if known is None else verify_known(path, known)
+    except OSError as err:
+        raise unreadable(path, err) from None
 
 
 def _require(arrays: dict[str, np.ndarray], keys: tuple[str, ...], path: Path) -> None:

@@ -27,11 +27,21 @@ def numpy_format(path: Path) -> str | None:
     return next((suffix for suffix, magic in MAGIC.items() if start.startswith(magic)), None)
 
 
+def unreadable(path: Path, err: OSError) -> DataError:
+    """The one-line error for a file the operating system will not let us read."""
+    fix = ("fix its permissions (e.g. chmod u+r)" if isinstance(err, PermissionError)
+           else "check the file and its disk")
+    return DataError(f"{path}: cannot be read ({err.strerror or err}); {fix}")
+
+
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays of a ``.npz`` or the one array of a ``.npy`` (under key ``""``), read
     without unpickling; a file that is no NumPy file, holds Python objects or is damaged
     fails in one line."""
-    found = numpy_format(path)
+    try:
+        found = numpy_format(path)
+    except OSError as err:
+        raise unreadable(path, err) from None
     if found != (".npz" if path.suffix == ".npz" else ".npy"):
         what = (f"it is a NumPy {found} file named {path.suffix}; rename it or give the "
                 f"expected layout" if found
