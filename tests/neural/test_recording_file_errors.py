@@ -1,15 +1,18 @@
-"""Recording files the loaders must refuse in one line naming the file, where they raised a
-traceback: an unreadable file."""
+"""Recording files the loaders must refuse in one line naming the file, the array and what was
+expected, where they raised a traceback: an unreadable file, a 0-d ``firing_rates``, a zip
+member that is no ``.npy`` and text behaviour."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from permissions import deny_reading
 
-from mtneuro.data.neural import load_file
+from mtneuro.data.neural import load_file, load_reach_npz
 from mtneuro.errors import DataError
 
 TRIAL = np.array([3, 3, 3, 8, 8])
@@ -26,6 +29,12 @@ def _arrays(**change: np.ndarray) -> dict[str, np.ndarray]:
 def _reach(path: Path, **change: np.ndarray) -> Path:
     np.savez(path, **_arrays(**change))
     return path
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
 
 
 def _one_line(err: pytest.ExceptionInfo, *parts: str) -> None:
@@ -51,3 +60,31 @@ def test_an_unreadable_rodent_file_says_so_naming_the_file(tmp_path, monkeypatch
     with pytest.raises(DataError) as err:
         load_file(counts)
     _one_line(err, f"{states}: cannot be read (Permission denied)")
+
+
+def test_a_scalar_firing_rates_is_refused_naming_the_shape(tmp_path):
+    path = _reach(tmp_path / "mine.npz", firing_rates=np.array(4.0))
+    with pytest.raises(DataError) as err:
+        load_reach_npz(path)
+    _one_line(err, f"{path}: firing_rates must be (bins, neurons), got shape ()")
+
+
+@pytest.mark.parametrize("member", ["firing_rates", "vel"])
+def test_a_zip_member_that_is_no_npy_is_refused_naming_it(tmp_path, member):
+    path = tmp_path / "mine.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, value in _arrays().items():
+            if key == member:
+                archive.writestr(key, b"not an array")  # no .npy suffix: numpy gives the bytes
+            else:
+                archive.writestr(f"{key}.npy", _npy(value))
+    with pytest.raises(DataError) as err:
+        load_reach_npz(path)
+    _one_line(err, f"{path}: member '{member}' is not a .npy array")
+
+
+def test_behaviour_of_text_is_refused_naming_the_array(tmp_path):
+    path = _reach(tmp_path / "mine.npz", vel=np.array([["1", "2"]] * 5))
+    with pytest.raises(DataError) as err:
+        load_reach_npz(path)
+    _one_line(err, f"{path}: vel: expected real numbers, got dtype <U1")

@@ -40,6 +40,7 @@ from mtneuro.data.neural_catalogue import (  # re-exported: the recordings' look
 from mtneuro.data.numpy_files import (
     as_float32,
     checked_numeric,
+    checked_real,
     read_arrays,
     unreadable,
 )
@@ -173,9 +174,9 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
         if key in arrays:
             checked_numeric(arrays[key], path, key, integer=key != "firing_rates")
     rates = as_float32(arrays["firing_rates"], path, "firing_rates")
-    n = rates.shape[0]
     if rates.ndim != 2:
         raise DataError(f"{path}: firing_rates must be (bins, neurons), got shape {rates.shape}")
+    n = rates.shape[0]
     trial = np.asarray(arrays["trial"], dtype=np.int64)
     label = np.asarray(arrays["label"], dtype=np.int64)
     for key, arr in (("trial", trial), ("label", label)):
@@ -192,7 +193,10 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
     starts = np.flatnonzero(np.r_[True, trial[1:] != trial[:-1]])
     if np.unique(trial[starts]).size != starts.size:
         raise DataError(f"{path}: the bins of each trial must be contiguous")
-    behaviour = {k: np.asarray(arrays[k], dtype=np.float32) for k in ("pos", "vel", "acc", "force") if k in arrays}
+    kept = [k for k in ("pos", "vel", "acc", "force") if k in arrays]
+    for key in kept:
+        checked_real(arrays[key], path, key)
+    behaviour = {k: np.asarray(arrays[k], dtype=np.float32) for k in kept}
     return NeuralRecording(name=name or path.stem, kind="reach", rates=rates, trial=trial,
                            timestep=timestep, label=label, bin_s=stated_bin_width(arrays, path),
                            class_names=REACH_CLASSES, behaviour=behaviour, files={str(path): sha},

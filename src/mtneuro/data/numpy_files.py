@@ -52,7 +52,12 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
         if isinstance(loaded, np.ndarray):
             return {"": loaded}
         with loaded as npz:
-            return {k: npz[k] for k in npz.files}
+            arrays = {k: npz[k] for k in npz.files}
+        for key, value in arrays.items():
+            if not isinstance(value, np.ndarray):  # numpy hands back a non-.npy member's bytes
+                raise DataError(f"{path}: member {key!r} is not a .npy array (np.savez stores "
+                                "each array as NAME.npy); save the arrays with np.savez")
+        return arrays
     except ValueError as err:
         if "pickle" in str(err):
             raise DataError(f"{path}: holds Python objects (object arrays), which mtneuro does "
@@ -67,10 +72,7 @@ def checked_numeric(
     array: np.ndarray, path: Path, key: str, *, integer: bool = False
 ) -> np.ndarray:
     """``array`` checked: numeric, non-empty, finite and, if ``integer``, whole numbers."""
-    where = f"{path}: {key}" if key else str(path)
-    real = np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array)
-    if not (real or array.dtype == bool):
-        raise DataError(f"{where}: expected real numbers, got dtype {array.dtype}")
+    where = checked_real(array, path, key)
     if array.size == 0:
         raise DataError(f"{where}: is empty (shape {array.shape})")
     finite = np.isfinite(array)
@@ -83,6 +85,16 @@ def checked_numeric(
         raise DataError(f"{where}: expected integers, got {array[tuple(bad)].item()} at "
                         f"index {bad}")
     return array
+
+
+def checked_real(array: np.ndarray, path: Path, key: str) -> str:
+    """Refuse an ``array`` of other than real numbers (strings, objects, complex); returns
+    how errors name it (``path: key``)."""
+    where = f"{path}: {key}" if key else str(path)
+    real = np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array)
+    if not (real or array.dtype == bool):
+        raise DataError(f"{where}: expected real numbers, got dtype {array.dtype}")
+    return where
 
 
 def as_float32(array: np.ndarray, path: Path, key: str) -> np.ndarray:
