@@ -1,6 +1,7 @@
 """Recording files the loaders must refuse in one line naming the file, the array and what was
-expected, where they raised a traceback: an unreadable file, a 0-d ``firing_rates``, a zip
-member that is no ``.npy`` and text behaviour."""
+expected, where they raised a traceback or loaded wrong values: an unreadable file, a 0-d
+``firing_rates``, a zip member that is no ``.npy``, text behaviour, trial ids beyond int64 and
+negative spike counts."""
 
 from __future__ import annotations
 
@@ -88,3 +89,31 @@ def test_behaviour_of_text_is_refused_naming_the_array(tmp_path):
     with pytest.raises(DataError) as err:
         load_reach_npz(path)
     _one_line(err, f"{path}: vel: expected real numbers, got dtype <U1")
+
+
+@pytest.mark.parametrize("trial", [np.full(5, 1e30), np.array([3, 3, 3, -2.0 ** 64, -2.0 ** 64]),
+                                   np.full(5, np.iinfo(np.uint64).max, dtype=np.uint64)],
+                         ids=["float-high", "float-low", "uint64"])
+def test_trial_ids_beyond_int64_are_refused_not_wrapped(tmp_path, trial):
+    path = _reach(tmp_path / "mine.npz", trial=trial)
+    with pytest.raises(DataError) as err:
+        load_reach_npz(path)
+    _one_line(err, f"{path}: trial: ", "beyond the 64-bit integer range")
+
+
+def test_the_largest_int64_trial_ids_still_load(tmp_path):
+    top = np.iinfo(np.int64).max
+    trial = np.array([top, top, top, -top - 1, -top - 1])
+    rec = load_reach_npz(_reach(tmp_path / "mine.npz", trial=trial))
+    np.testing.assert_array_equal(rec.trial, trial)
+    assert rec.n_trials == 2
+
+
+def test_negative_spike_counts_of_a_rodent_pair_are_refused(tmp_path):
+    counts, states = tmp_path / "m_fr_bins_n_4full.npy", tmp_path / "m_behav_states_n_4full.npy"
+    np.save(counts, np.array([[1.0, 0.0, 3.0], [2.0, -4.0, 0.0]]))
+    np.save(states, np.array([0, 1, 2]))
+    with pytest.raises(DataError) as err:
+        load_file(counts)
+    _one_line(err, f"{counts}: 1 of 6 values are negative (first -4 at index [1, 1])",
+              "expected spike counts")

@@ -41,6 +41,7 @@ from mtneuro.data.numpy_files import (
     as_float32,
     checked_numeric,
     checked_real,
+    non_negative,
     read_arrays,
     unreadable,
 )
@@ -210,7 +211,8 @@ def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: st
     """
     rates_path, states_path = Path(rates_path), Path(states_path)
     files = {str(rates_path): _verified(rates_path), str(states_path): _verified(states_path)}
-    counts = checked_numeric(read_arrays(rates_path)[""], rates_path, "")
+    counts = non_negative(checked_numeric(read_arrays(rates_path)[""], rates_path, ""),
+                          rates_path, "", "spike counts")
     states = checked_numeric(read_arrays(states_path)[""], states_path, "", integer=True)
     for path, array, ndim, shape in ((rates_path, counts, 2, "(neurons, bins) counts"),
                                      (states_path, states, 1, "(bins,) states")):

@@ -84,6 +84,8 @@ def checked_numeric(
         bad = np.argwhere(array != np.round(array))[0].tolist()
         raise DataError(f"{where}: expected integers, got {array[tuple(bad)].item()} at "
                         f"index {bad}")
+    if integer:
+        _check_int64_range(array, where)
     return array
 
 
@@ -95,6 +97,35 @@ def checked_real(array: np.ndarray, path: Path, key: str) -> str:
     if not (real or array.dtype == bool):
         raise DataError(f"{where}: expected real numbers, got dtype {array.dtype}")
     return where
+
+
+def _check_int64_range(array: np.ndarray, where: str) -> None:
+    """Whole numbers beyond int64 would wrap (a float 1e30 casts to int64's minimum, and
+    equal ids would look like one trial): refused before the cast."""
+    info = np.iinfo(np.int64)
+    if array.dtype.kind == "f":
+        # 2.0**63 is int64's maximum + 1, exactly representable, unlike the maximum itself
+        outside = (array < -(2.0 ** 63)) | (array >= 2.0 ** 63)
+    elif array.dtype == np.uint64:
+        outside = array > np.uint64(info.max)
+    else:
+        return
+    if outside.any():
+        bad = np.argwhere(outside)[0].tolist()
+        raise DataError(f"{where}: {array[tuple(bad)].item():g} at index {bad} is beyond the "
+                        f"64-bit integer range ({info.min}..{info.max}); expected integers")
+
+
+def non_negative(array: np.ndarray, path: Path, key: str, what: str) -> np.ndarray:
+    """``array`` refused where a value is negative (``what``: counts or rates cannot be)."""
+    negative = array < 0
+    if negative.any():
+        bad = np.argwhere(negative)[0].tolist()
+        where = f"{path}: {key}" if key else str(path)
+        raise DataError(f"{where}: {int(negative.sum())} of {array.size} values are negative "
+                        f"(first {array[tuple(bad)].item():g} at index {bad}); expected {what} "
+                        "(>= 0)")
+    return array
 
 
 def as_float32(array: np.ndarray, path: Path, key: str) -> np.ndarray:
