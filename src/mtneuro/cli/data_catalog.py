@@ -82,8 +82,13 @@ def list_datasets(root: Path | None) -> None:
     if failed:
         # SystemExit, not click's Exit: main() runs click with standalone_mode=False, which
         # turns Exit into a discarded return value
+        # a download without --root would fill $MTNEURO_DATA or the user cache, and the bad
+        # file under the user's root would still be found first
+        in_root = root is not None and any(s.path is not None and s.path.is_relative_to(root)
+                                           for s in failed)
         click.echo(f"error: {len(failed)} file(s) fail their check (listed above); "
-                   "replace them with: mtneuro data download NAME", err=True)
+                   "replace them with: mtneuro data download NAME"
+                   + (f" --root {root}" if in_root else ""), err=True)
         sys.exit(1)
 
 
