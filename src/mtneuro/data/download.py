@@ -24,6 +24,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ from mtneuro.data.paths import ENV_VAR, user_cache_dir
 from mtneuro.data.retry import RetryFailure, RetryPolicy, Verdict, retry_call
 from mtneuro.errors import ChecksumError, DataError, SourceUnavailableError
 
-DEFAULT_POLICY = RetryPolicy(max_attempts=4, max_seconds=120.0, base_delay=1.0, max_delay=8.0)
+#: Its max_seconds bounds a whole file's download, transfers included: enough for the largest
+#: catalogued file (under GitHub's 100 MB limit) at about 170 kB/s.
+DEFAULT_POLICY = RetryPolicy(max_attempts=4, max_seconds=600.0, base_delay=1.0, max_delay=8.0)
 _CHUNK = 1 << 14  # small enough that a dropped connection loses little of what arrived
 
 
@@ -54,6 +57,10 @@ class _ShortBodyError(Exception):
     """The connection closed before ``Content-Length`` bytes arrived."""
 
 
+class _OutOfTimeError(Exception):
+    """The download's time budget ran out while the server was still sending."""
+
+
 def default_download_root() -> Path:
     """``$MTNEURO_DATA`` if set, else the user cache directory (both are in the lookup order)."""
     return Path(os.environ[ENV_VAR]) if os.environ.get(ENV_VAR) else user_cache_dir()
@@ -62,7 +69,9 @@ def default_download_root() -> Path:
 def _classify(exc: BaseException) -> Verdict | None:
     if isinstance(exc, _HTTPStatusError):
         return "transient" if exc.status >= 500 or exc.status in (408, 429) else "permanent"
-    if isinstance(exc, (requests.ConnectionError, requests.Timeout, _ShortBodyError)):
+    # out of time: transient, so that the retry loop ends it at its deadline with the others
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout, _ShortBodyError,
+                        _OutOfTimeError)):
         return "transient"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "transient"
@@ -74,11 +83,15 @@ def _range_start(header: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
-    """One HTTP request appending to ``part`` from its current size."""
+def _fetch_once(url: str, part: Path, timeout: float, progress: bool, deadline: float) -> None:
+    """One HTTP request appending to ``part`` from its current size, given up at ``deadline``
+    (``time.monotonic()``): a server that trickles bytes never times a read out."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
-    with requests.get(url, headers=headers, stream=True, timeout=timeout) as resp:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _OutOfTimeError("no time left")
+    with requests.get(url, headers=headers, stream=True, timeout=min(timeout, left)) as resp:
         if resp.status_code == 416 and offset:
             return  # nothing left to send: the part already holds the whole body
         if resp.status_code >= 400:
@@ -104,6 +117,8 @@ def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
                 handle.write(chunk)
                 written += len(chunk)
                 bar.update(len(chunk))
+                if time.monotonic() >= deadline:  # what arrived is kept: a rerun resumes it
+                    raise _OutOfTimeError(f"still sending after {offset + written} bytes")
         if expected is not None and written < expected:
             raise _ShortBodyError(f"got {written} of {expected} bytes")
 
@@ -122,7 +137,10 @@ def fetch_url(
     Args:
         sha256: expected SHA-256 of the body; ``None`` skips verification (the
             caller must then not call the file verified).
-        policy: bounded retries; each retry resumes from the bytes already saved.
+        policy: bounded retries; each retry resumes from the bytes already saved. Its
+            ``max_seconds`` bounds the whole download, all tries, waits and transfers (a
+            read under way may add up to ``timeout``): a server sending slowly but without
+            pause is given up then, its bytes kept for the next run to resume.
         timeout: seconds to wait for the server on connect and between reads.
 
     Raises:
@@ -163,7 +181,9 @@ def _make_writable_folder(folder: Path) -> None:
                         ) from None
 
 
-def _reason(error: BaseException | None) -> str:
+def _reason(error: BaseException | None, policy: RetryPolicy) -> str:
+    if isinstance(error, _OutOfTimeError):
+        return f"not done within its {policy.max_seconds:g} s budget: {error}"
     return str(error) if isinstance(error, _HTTPStatusError) else type(error).__name__
 
 
@@ -172,15 +192,16 @@ def _fetch_verified(url: str, part: Path, dest: Path, sha256: str | None, policy
     """Fill ``part`` from ``url`` (see :func:`fetch_url`) and check its SHA-256."""
     def say_retrying(attempt: int, error: BaseException, wait: float) -> None:
         if attempt == 1:  # once: a stalled server otherwise looks like a hung command
-            warnings.warn(f"download of {url} failed ({_reason(error)}); retrying, up to "
-                          f"{policy.max_attempts} tries or {policy.max_seconds:g} s",
+            warnings.warn(f"download of {url} failed ({_reason(error, policy)}); retrying, up "
+                          f"to {policy.max_attempts} tries or {policy.max_seconds:g} s",
                           stacklevel=2)
 
+    deadline = time.monotonic() + policy.max_seconds  # one budget for every try and transfer
     try:
-        retry_call(lambda: _fetch_once(url, part, timeout, progress), policy=policy,
-                   classify=_classify, on_retry=say_retrying)
+        retry_call(lambda: _fetch_once(url, part, timeout, progress, deadline), policy=policy,
+                   classify=_classify, on_retry=say_retrying, deadline=deadline)
     except RetryFailure as failure:
-        why = _reason(failure.last_error)
+        why = _reason(failure.last_error, policy)
         raise SourceUnavailableError(
             f"cannot download {url} ({why} after {failure.attempts} tries); fetch it by other "
             f"means, save it as {dest} and rerun the download to verify it"
