@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,7 +16,9 @@ class FileServer:
 
     Faults: ``corrupt`` paths get one flipped byte; ``drop_first`` paths close the first
     connection after that many body bytes (Content-Length still announces the whole body);
-    ``ignore_range`` answers 200 with the whole body even to a Range request.
+    ``ignore_range`` answers 200 with the whole body even to a Range request; ``trickle``
+    ``(size, seconds)`` sends the body ``size`` bytes at a time, ``seconds`` apart (a slow
+    server that never pauses long enough to time a read out).
     """
 
     base_url: str = ""
@@ -23,6 +26,7 @@ class FileServer:
     corrupt: set[str] = field(default_factory=set)
     drop_first: dict[str, int] = field(default_factory=dict)
     ignore_range: bool = False
+    trickle: tuple[int, float] | None = None
     requests: list[tuple[str, str | None]] = field(default_factory=list)
 
     def url(self, path: str) -> str:
@@ -66,7 +70,17 @@ def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 self.close_connection = True
                 return
-            self.wfile.write(payload)
+            if state.trickle is None:
+                self.wfile.write(payload)
+                return
+            size, seconds = state.trickle
+            for start in range(0, len(payload), size):
+                try:
+                    self.wfile.write(payload[start:start + size])
+                    self.wfile.flush()
+                except OSError:  # the client gave up
+                    return
+                time.sleep(seconds)
 
     return Handler
 

@@ -232,3 +232,15 @@ def test_a_copy_verified_by_its_arrays_repairs_a_corrupted_target(tmp_path):
     assert replace_with_copy(CHEWIE, source, target) is True
     assert target.read_bytes() == source.read_bytes()
     assert sorted(p.name for p in target.parent.iterdir()) == ["chewie.npz"]
+
+
+def test_list_names_the_root_to_download_into_when_a_file_under_it_fails(tmp_path, monkeypatch,
+                                                                        capsys):
+    monkeypatch.delenv("MTNEURO_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "mine"
+    _corrupted_copy(PACKAGED_ROOT / SLICE.relative, root / SLICE.relative)
+    code, out, err = _run(["data", "list", "--root", str(root)], capsys)
+    assert code == 1 and f"checksum mismatch: {root / SLICE.relative}: " in out
+    assert err == ("error: 1 file(s) fail their check (listed above); replace them with: "
+                   f"mtneuro data download NAME --root {root}\n")

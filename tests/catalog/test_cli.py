@@ -68,7 +68,7 @@ def test_a_retried_download_says_so_once_before_it_fails(closed_port_url, tmp_pa
     lines = err.splitlines()
     assert code == 2 and len(lines) == 2, err
     assert lines[0] == (f"warning: download of {closed_port_url} failed (ConnectionError); "
-                        "retrying, up to 3 tries or 120 s")
+                        "retrying, up to 3 tries or 600 s")
     assert lines[1].startswith("error: cannot download") and "after 3 tries" in lines[1]
 
 

@@ -144,3 +144,19 @@ def test_pickles_for_workers(phantom):
     clone = pickle.loads(pickle.dumps(phantom))
     assert clone.describe() == phantom.describe()
     assert np.array_equal(clone.read(z, y, x).image, expected.image)
+
+
+@pytest.mark.parametrize(("axis", "value"), [("z", 0.5), ("z", 2.0), ("y", np.float32(4)),
+                                             ("x", "4"), ("x", True)])
+def test_a_read_range_of_non_integers_is_refused_naming_the_axis(phantom, axis, value):
+    """``int()`` truncated them: (0.5, 2) read slices 0 and 1 where 0.5 was asked."""
+    ranges = {"z": (0, 2), "y": (0, 8), "x": (0, 8)}
+    lo, hi = ranges[axis]
+    ranges[axis] = (value, hi) if axis != "x" else (lo, value)
+    with pytest.raises(ConfigError, match=rf"^{axis}: expected integer voxel indices, got "):
+        phantom.read_channel("image", ranges["z"], ranges["y"], ranges["x"])
+
+
+def test_numpy_integer_read_ranges_are_voxel_indices(phantom):
+    block = phantom.read_channel("image", (np.int64(3), np.int32(5)), (np.uint16(0), 8), (0, 8))
+    np.testing.assert_array_equal(block, phantom.read_channel("image", (3, 5), (0, 8), (0, 8)))

@@ -82,8 +82,13 @@ def list_datasets(root: Path | None) -> None:
     if failed:
         # SystemExit, not click's Exit: main() runs click with standalone_mode=False, which
         # turns Exit into a discarded return value
+        # a download without --root would fill $MTNEURO_DATA or the user cache, and the bad
+        # file under the user's root would still be found first
+        in_root = root is not None and any(s.path is not None and s.path.is_relative_to(root)
+                                           for s in failed)
         click.echo(f"error: {len(failed)} file(s) fail their check (listed above); "
-                   "replace them with: mtneuro data download NAME", err=True)
+                   "replace them with: mtneuro data download NAME"
+                   + (f" --root {root}" if in_root else ""), err=True)
         sys.exit(1)
 
 
@@ -100,10 +105,13 @@ def download(name: str, root: Path | None, retries: int, timeout: float) -> None
     Partial downloads resume; a file whose SHA-256 does not match is deleted and
     reported. See `mtneuro data list` for the names.
     """
+    from mtneuro.cli.run_folder import check_writable_folder
     from mtneuro.data.download import DEFAULT_POLICY, default_download_root, download_dataset
     from mtneuro.data.retry import RetryPolicy
 
     base = root if root is not None else default_download_root()
+    # before copying or fetching anything: a read-only root fails in one line, as data fetch's
+    check_writable_folder(base, "--root")
     with warnings.catch_warnings():  # a $MTNEURO_DATA not made yet: this download makes it
         warnings.filterwarnings("ignore", message=r"\$MTNEURO_DATA is .*, which is not a folder")
         copied = _copy_verified_local_files(name, base)

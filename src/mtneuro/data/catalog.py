@@ -40,7 +40,7 @@ XRAY_COMMIT = "e21b53574ca331275d7f3a9761e6491f31b156f8"
 _MYOW_RAW = f"https://raw.githubusercontent.com/nerdslab/myow-neuro/{MYOW_COMMIT}/data"
 _XRAY_RAW = f"https://raw.githubusercontent.com/nerdslab/xray-thc/{XRAY_COMMIT}"
 
-#: Conversion of the myow-neuro monkey pickles; implemented in ``mtneuro.data.download``.
+#: Conversion of the myow-neuro monkey pickles; implemented in ``mtneuro.data.myow_pickle``.
 MYOW_PICKLE_TO_NPZ = "myow-graph-pickle-to-npz"
 
 APACHE_MYOW = "Apache-2.0 (licence of the nerdslab/myow-neuro repository that publishes the files)"

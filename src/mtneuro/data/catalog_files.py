@@ -68,18 +68,27 @@ def check_at(file: CatalogFile, path: Path, root_label: str | None = None) -> Fi
     return FileReport(root_label, path, check.state, reason)
 
 
-def _copies(file: CatalogFile, root: str | Path | None = None) -> Iterator[tuple[str, Path]]:
-    """``(root label, path)`` of every copy of ``file`` in the loaders' lookup order."""
+def _copies(file: CatalogFile, root: str | Path | None = None
+            ) -> Iterator[tuple[str, Path, OSError | None]]:
+    """``(root label, path, error)`` of every copy of ``file`` in the loaders' lookup order;
+    ``error`` is why a place could not even be looked at (a folder on the way at mode 000):
+    a copy may be there, which the loaders could not read either."""
     for label, base in candidate_roots(root):
         path = base / file.relative
-        if path.is_file():
-            yield label, path
+        try:
+            if path.is_file():
+                yield label, path, None
+        except OSError as err:
+            yield label, path, err
 
 
 def file_report(file: CatalogFile, root: str | Path | None = None) -> FileReport:
     """The first copy of ``file`` in the loaders' lookup order, checked, with the reason
     when it fails."""
-    for label, path in _copies(file, root):
+    for label, path, error in _copies(file, root):
+        if error is not None:
+            return FileReport(label, path, "unreadable", f"cannot look for it there "
+                              f"({error.strerror or error}); fix the permissions of its folder")
         return check_at(file, path, label)
     return FileReport(None, None, "missing")
 
@@ -136,8 +145,8 @@ def can_verify(file: CatalogFile) -> bool:
 def verified_copy(file: CatalogFile, exclude: Path) -> FileReport | None:
     """The first copy of ``file`` in the lookup order (no explicit root) that verifies,
     other than ``exclude``; ``None`` when there is none."""
-    for label, path in _copies(file):
-        if path.resolve() == exclude.resolve():
+    for label, path, error in _copies(file):
+        if error is not None or path.resolve() == exclude.resolve():
             continue
         found = check_at(file, path, label)
         if found.state == "verified":

@@ -7,16 +7,8 @@ recorded SHA-256. A body that does not match is deleted and reported; only a
 matching file is moved into place. Files whose hash is not known are kept but
 never reported as verified.
 
-The monkey recordings are published as pickles of ``torch_geometric`` graphs
-(``{"data": [Data, ...]}``, one ``Data`` per trial holding tensors ``x``
-(bins, neurons) firing rates, ``y`` (bins,) reach-target index, ``timestep``
-(bins,) bin index in the trial, ``pos``/``vel``/``acc``/``force`` (bins, 2) and
-``edge_index`` linking consecutive bins). :func:`convert_myow_pickle` reads them
-without ``torch_geometric``: a restricted unpickler admits only those classes
-and torch's tensor rebuild functions (anything else is refused), and the trials
-are concatenated into plain arrays, values unchanged, ``edge_index`` dropped
-because bins of a trial are consecutive. Both the PyG >= 2 layout (tensors in
-``_store._mapping``) and the older one (tensors as attributes) are read. The
+The monkey recordings are published as pickles of ``torch_geometric`` graphs, converted to
+plain arrays by :func:`mtneuro.data.myow_pickle.convert_myow_pickle` (re-exported here). The
 original is only unpickled after its SHA-256 matched the catalogue.
 
 A converted file is verified by what the loaders check
@@ -28,29 +20,30 @@ verified.
 
 from __future__ import annotations
 
-import collections
-import io
 import os
-import pickle
 import re
 import sys
+import tempfile
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import requests
 from tqdm import tqdm
 
 from mtneuro.data.catalog import MYOW_PICKLE_TO_NPZ, CatalogFile, get_dataset
 from mtneuro.data.checksums import catalogued_check, sha256_file
+from mtneuro.data.myow_pickle import convert_myow_pickle
 from mtneuro.data.paths import ENV_VAR, user_cache_dir
 from mtneuro.data.retry import RetryFailure, RetryPolicy, Verdict, retry_call
 from mtneuro.errors import ChecksumError, DataError, SourceUnavailableError
 
-DEFAULT_POLICY = RetryPolicy(max_attempts=4, max_seconds=120.0, base_delay=1.0, max_delay=8.0)
+#: Its max_seconds bounds a whole file's download, transfers included: enough for the largest
+#: catalogued file (under GitHub's 100 MB limit) at about 170 kB/s.
+DEFAULT_POLICY = RetryPolicy(max_attempts=4, max_seconds=600.0, base_delay=1.0, max_delay=8.0)
 _CHUNK = 1 << 14  # small enough that a dropped connection loses little of what arrived
 
 
@@ -64,6 +57,10 @@ class _ShortBodyError(Exception):
     """The connection closed before ``Content-Length`` bytes arrived."""
 
 
+class _OutOfTimeError(Exception):
+    """The download's time budget ran out while the server was still sending."""
+
+
 def default_download_root() -> Path:
     """``$MTNEURO_DATA`` if set, else the user cache directory (both are in the lookup order)."""
     return Path(os.environ[ENV_VAR]) if os.environ.get(ENV_VAR) else user_cache_dir()
@@ -72,7 +69,9 @@ def default_download_root() -> Path:
 def _classify(exc: BaseException) -> Verdict | None:
     if isinstance(exc, _HTTPStatusError):
         return "transient" if exc.status >= 500 or exc.status in (408, 429) else "permanent"
-    if isinstance(exc, (requests.ConnectionError, requests.Timeout, _ShortBodyError)):
+    # out of time: transient, so that the retry loop ends it at its deadline with the others
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout, _ShortBodyError,
+                        _OutOfTimeError)):
         return "transient"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "transient"
@@ -84,11 +83,15 @@ def _range_start(header: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
-    """One HTTP request appending to ``part`` from its current size."""
+def _fetch_once(url: str, part: Path, timeout: float, progress: bool, deadline: float) -> None:
+    """One HTTP request appending to ``part`` from its current size, given up at ``deadline``
+    (``time.monotonic()``): a server that trickles bytes never times a read out."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
-    with requests.get(url, headers=headers, stream=True, timeout=timeout) as resp:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _OutOfTimeError("no time left")
+    with requests.get(url, headers=headers, stream=True, timeout=min(timeout, left)) as resp:
         if resp.status_code == 416 and offset:
             return  # nothing left to send: the part already holds the whole body
         if resp.status_code >= 400:
@@ -114,6 +117,8 @@ def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
                 handle.write(chunk)
                 written += len(chunk)
                 bar.update(len(chunk))
+                if time.monotonic() >= deadline:  # what arrived is kept: a rerun resumes it
+                    raise _OutOfTimeError(f"still sending after {offset + written} bytes")
         if expected is not None and written < expected:
             raise _ShortBodyError(f"got {written} of {expected} bytes")
 
@@ -132,19 +137,23 @@ def fetch_url(
     Args:
         sha256: expected SHA-256 of the body; ``None`` skips verification (the
             caller must then not call the file verified).
-        policy: bounded retries; each retry resumes from the bytes already saved.
+        policy: bounded retries; each retry resumes from the bytes already saved. Its
+            ``max_seconds`` bounds the whole download, all tries, waits and transfers (a
+            read under way may add up to ``timeout``): a server sending slowly but without
+            pause is given up then, its bytes kept for the next run to resume.
         timeout: seconds to wait for the server on connect and between reads.
 
     Raises:
         SourceUnavailableError: not reachable within ``policy`` (one line saying
             which URL to fetch by other means and where to save it).
         ChecksumError: the complete body has another SHA-256; it was deleted.
+        DataError: no file can be written where ``dest`` belongs (a read-only folder).
     """
     dest = Path(dest)
     created = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     try:
+        _make_writable_folder(dest.parent)
         _fetch_verified(url, part, dest, sha256, policy, timeout, progress)
     except BaseException:
         _remove_if_empty(part, created)  # a failed first download leaves no empty folders
@@ -153,7 +162,28 @@ def fetch_url(
     return dest
 
 
-def _reason(error: BaseException | None) -> str:
+def _make_writable_folder(folder: Path) -> None:
+    """Make ``folder`` and check that files can be written in it, before any request.
+
+    Raises:
+        DataError: one line naming the first folder that refused (a read-only data root).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        place = folder  # the folder that refused: the nearest one that exists
+        while not place.exists() and place.parent != place:
+            place = place.parent
+        raise DataError(f"cannot write in {place} ({err.strerror or err}); download into a "
+                        "folder you can write to (mtneuro data download NAME --root DIR)"
+                        ) from None
+
+
+def _reason(error: BaseException | None, policy: RetryPolicy) -> str:
+    if isinstance(error, _OutOfTimeError):
+        return f"not done within its {policy.max_seconds:g} s budget: {error}"
     return str(error) if isinstance(error, _HTTPStatusError) else type(error).__name__
 
 
@@ -162,15 +192,16 @@ def _fetch_verified(url: str, part: Path, dest: Path, sha256: str | None, policy
     """Fill ``part`` from ``url`` (see :func:`fetch_url`) and check its SHA-256."""
     def say_retrying(attempt: int, error: BaseException, wait: float) -> None:
         if attempt == 1:  # once: a stalled server otherwise looks like a hung command
-            warnings.warn(f"download of {url} failed ({_reason(error)}); retrying, up to "
-                          f"{policy.max_attempts} tries or {policy.max_seconds:g} s",
+            warnings.warn(f"download of {url} failed ({_reason(error, policy)}); retrying, up "
+                          f"to {policy.max_attempts} tries or {policy.max_seconds:g} s",
                           stacklevel=2)
 
+    deadline = time.monotonic() + policy.max_seconds  # one budget for every try and transfer
     try:
-        retry_call(lambda: _fetch_once(url, part, timeout, progress), policy=policy,
-                   classify=_classify, on_retry=say_retrying)
+        retry_call(lambda: _fetch_once(url, part, timeout, progress, deadline), policy=policy,
+                   classify=_classify, on_retry=say_retrying, deadline=deadline)
     except RetryFailure as failure:
-        why = _reason(failure.last_error)
+        why = _reason(failure.last_error, policy)
         raise SourceUnavailableError(
             f"cannot download {url} ({why} after {failure.attempts} tries); fetch it by other "
             f"means, save it as {dest} and rerun the download to verify it"
@@ -195,110 +226,6 @@ def _remove_if_empty(part: Path, created: list[Path]) -> None:
             folder.rmdir()
         except OSError:  # not empty (a partial body, another file): keep it and its parents
             return
-
-
-# --- conversion of the myow-neuro monkey pickles -------------------------------------------
-
-
-class _GraphRecord:
-    """Stand-in for ``torch_geometric`` ``Data`` / ``GlobalStorage``: keeps the pickled state."""
-
-    def __setstate__(self, state: Any) -> None:
-        self.state = state
-
-
-def _load_storage_bytes(data: bytes) -> Any:
-    import torch
-
-    # weights_only: the inner payload may hold storages and tensors, nothing executable.
-    return torch.load(io.BytesIO(data), weights_only=True)
-
-
-def _allowed_globals() -> dict[tuple[str, str], Any]:
-    import torch._utils
-
-    return {
-        ("torch_geometric.data.data", "Data"): _GraphRecord,
-        ("torch_geometric.data.storage", "GlobalStorage"): _GraphRecord,
-        ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
-        ("torch.storage", "_load_from_bytes"): _load_storage_bytes,
-        ("collections", "OrderedDict"): collections.OrderedDict,
-    }
-
-
-class _GraphUnpickler(pickle.Unpickler):
-    def __init__(self, handle: Any) -> None:
-        super().__init__(handle)
-        self._allowed = _allowed_globals()
-
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return self._allowed[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}") from None
-
-
-def _graph_fields(record: Any) -> dict[str, Any]:
-    state = getattr(record, "state", None)
-    if not isinstance(state, dict):
-        raise DataError("not a graph object")
-    store = state.get("_store")
-    if store is not None:  # torch_geometric >= 2: tensors live in the global storage
-        return dict(store.state["_mapping"])
-    return {k: v for k, v in state.items() if not k.startswith("_") and v is not None}
-
-
-_NPZ_FIELDS = (  # output key, graph attribute
-    ("firing_rates", "x"),
-    ("timestep", "timestep"),
-    ("label", "y"),
-    ("pos", "pos"),
-    ("vel", "vel"),
-    ("acc", "acc"),
-    ("force", "force"),
-)
-
-
-def convert_myow_pickle(src: str | Path, dest: str | Path) -> Path:
-    """Convert a myow-neuro monkey pickle to the ``.npz`` layout of ``../shared/data``.
-
-    Output arrays, one row per time bin, trials in published order: ``firing_rates``
-    (bins, neurons) spikes/s, ``trial`` (bins,) int64 trial index, ``timestep``,
-    ``label`` (reach target 0..7), ``pos``/``vel``/``acc``/``force`` (bins, 2);
-    dtypes as published.
-
-    Raises:
-        DataError: the file is not such a pickle (or holds anything else).
-    """
-    src, dest = Path(src), Path(dest)
-    try:
-        with open(src, "rb") as handle:
-            payload = _GraphUnpickler(handle).load()
-        trials = [_graph_fields(g) for g in payload["data"]]
-        columns: dict[str, list[np.ndarray]] = {key: [] for key, _ in _NPZ_FIELDS}
-        columns["trial"] = []
-        for index, fields in enumerate(trials):
-            bins = int(fields["x"].shape[0])
-            for key, attr in _NPZ_FIELDS:
-                value = fields[attr].detach().cpu().numpy()
-                if value.shape[0] != bins:
-                    raise DataError(f"trial {index}: {attr} has {value.shape[0]} rows, x has {bins}")
-                if columns[key] and value.shape[1:] != columns[key][0].shape[1:]:
-                    raise DataError(f"trial {index}: {attr} has columns {value.shape[1:]}, "
-                                    f"trial 0 has {columns[key][0].shape[1:]}")
-                columns[key].append(value)
-            columns["trial"].append(np.full(bins, index, dtype=np.int64))
-    except (pickle.UnpicklingError, KeyError, TypeError, AttributeError, EOFError,
-            DataError) as err:
-        raise DataError(f"{src}: not a myow-neuro graph pickle ({err})") from None
-    if not trials:
-        raise DataError(f"{src}: holds no trials")
-    order = ("firing_rates", "trial", "timestep", "label", "pos", "vel", "acc", "force")
-    arrays = {key: np.concatenate(columns[key]) for key in order}
-    tmp = dest.with_name(dest.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, dest)
-    return dest
 
 
 CONVERTERS: dict[str, Callable[[Path, Path], Path]] = {MYOW_PICKLE_TO_NPZ: convert_myow_pickle}

@@ -37,7 +37,14 @@ from mtneuro.data.neural_catalogue import (  # re-exported: the recordings' look
     catalogued_name,  # noqa: F401
     catalogued_place,
 )
-from mtneuro.data.numpy_files import as_float32, checked_numeric, read_arrays
+from mtneuro.data.numpy_files import (
+    as_float32,
+    checked_numeric,
+    checked_real,
+    non_negative,
+    read_arrays,
+    unreadable,
+)
 from mtneuro.data.paths import candidate_roots, check_root
 from mtneuro.errors import DataError
 from mtneuro.registry import unknown_name_message
@@ -141,7 +148,10 @@ def _verified(path: Path) -> str:
     are, so a conversion written by another NumPy / zlib loads and an edited one does not.
     """
     known = catalogued_place(path)
-    return sha256_file(path) if known is None else verify_known(path, known)
+    try:
+        return sha256_file(path) if known is None else verify_known(path, known)
+    except OSError as err:
+        raise unreadable(path, err) from None
 
 
 def _require(arrays: dict[str, np.ndarray], keys: tuple[str, ...], path: Path) -> None:
@@ -165,9 +175,9 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
         if key in arrays:
             checked_numeric(arrays[key], path, key, integer=key != "firing_rates")
     rates = as_float32(arrays["firing_rates"], path, "firing_rates")
-    n = rates.shape[0]
     if rates.ndim != 2:
         raise DataError(f"{path}: firing_rates must be (bins, neurons), got shape {rates.shape}")
+    n = rates.shape[0]
     trial = np.asarray(arrays["trial"], dtype=np.int64)
     label = np.asarray(arrays["label"], dtype=np.int64)
     for key, arr in (("trial", trial), ("label", label)):
@@ -184,7 +194,10 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
     starts = np.flatnonzero(np.r_[True, trial[1:] != trial[:-1]])
     if np.unique(trial[starts]).size != starts.size:
         raise DataError(f"{path}: the bins of each trial must be contiguous")
-    behaviour = {k: np.asarray(arrays[k], dtype=np.float32) for k in ("pos", "vel", "acc", "force") if k in arrays}
+    kept = [k for k in ("pos", "vel", "acc", "force") if k in arrays]
+    for key in kept:
+        checked_real(arrays[key], path, key)
+    behaviour = {k: np.asarray(arrays[k], dtype=np.float32) for k in kept}
     return NeuralRecording(name=name or path.stem, kind="reach", rates=rates, trial=trial,
                            timestep=timestep, label=label, bin_s=stated_bin_width(arrays, path),
                            class_names=REACH_CLASSES, behaviour=behaviour, files={str(path): sha},
@@ -198,7 +211,8 @@ def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: st
     """
     rates_path, states_path = Path(rates_path), Path(states_path)
     files = {str(rates_path): _verified(rates_path), str(states_path): _verified(states_path)}
-    counts = checked_numeric(read_arrays(rates_path)[""], rates_path, "")
+    counts = non_negative(checked_numeric(read_arrays(rates_path)[""], rates_path, ""),
+                          rates_path, "", "spike counts")
     states = checked_numeric(read_arrays(states_path)[""], states_path, "", integer=True)
     for path, array, ndim, shape in ((rates_path, counts, 2, "(neurons, bins) counts"),
                                      (states_path, states, 1, "(bins,) states")):

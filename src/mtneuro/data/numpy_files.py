@@ -27,11 +27,21 @@ def numpy_format(path: Path) -> str | None:
     return next((suffix for suffix, magic in MAGIC.items() if start.startswith(magic)), None)
 
 
+def unreadable(path: Path, err: OSError) -> DataError:
+    """The one-line error for a file the operating system will not let us read."""
+    fix = ("fix its permissions (e.g. chmod u+r)" if isinstance(err, PermissionError)
+           else "check the file and its disk")
+    return DataError(f"{path}: cannot be read ({err.strerror or err}); {fix}")
+
+
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays of a ``.npz`` or the one array of a ``.npy`` (under key ``""``), read
     without unpickling; a file that is no NumPy file, holds Python objects or is damaged
     fails in one line."""
-    found = numpy_format(path)
+    try:
+        found = numpy_format(path)
+    except OSError as err:
+        raise unreadable(path, err) from None
     if found != (".npz" if path.suffix == ".npz" else ".npy"):
         what = (f"it is a NumPy {found} file named {path.suffix}; rename it or give the "
                 f"expected layout" if found
@@ -42,7 +52,12 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
         if isinstance(loaded, np.ndarray):
             return {"": loaded}
         with loaded as npz:
-            return {k: npz[k] for k in npz.files}
+            arrays = {k: npz[k] for k in npz.files}
+        for key, value in arrays.items():
+            if not isinstance(value, np.ndarray):  # numpy hands back a non-.npy member's bytes
+                raise DataError(f"{path}: member {key!r} is not a .npy array (np.savez stores "
+                                "each array as NAME.npy); save the arrays with np.savez")
+        return arrays
     except ValueError as err:
         if "pickle" in str(err):
             raise DataError(f"{path}: holds Python objects (object arrays), which mtneuro does "
@@ -57,10 +72,7 @@ def checked_numeric(
     array: np.ndarray, path: Path, key: str, *, integer: bool = False
 ) -> np.ndarray:
     """``array`` checked: numeric, non-empty, finite and, if ``integer``, whole numbers."""
-    where = f"{path}: {key}" if key else str(path)
-    real = np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array)
-    if not (real or array.dtype == bool):
-        raise DataError(f"{where}: expected real numbers, got dtype {array.dtype}")
+    where = checked_real(array, path, key)
     if array.size == 0:
         raise DataError(f"{where}: is empty (shape {array.shape})")
     finite = np.isfinite(array)
@@ -72,6 +84,47 @@ def checked_numeric(
         bad = np.argwhere(array != np.round(array))[0].tolist()
         raise DataError(f"{where}: expected integers, got {array[tuple(bad)].item()} at "
                         f"index {bad}")
+    if integer:
+        _check_int64_range(array, where)
+    return array
+
+
+def checked_real(array: np.ndarray, path: Path, key: str) -> str:
+    """Refuse an ``array`` of other than real numbers (strings, objects, complex); returns
+    how errors name it (``path: key``)."""
+    where = f"{path}: {key}" if key else str(path)
+    real = np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array)
+    if not (real or array.dtype == bool):
+        raise DataError(f"{where}: expected real numbers, got dtype {array.dtype}")
+    return where
+
+
+def _check_int64_range(array: np.ndarray, where: str) -> None:
+    """Whole numbers beyond int64 would wrap (a float 1e30 casts to int64's minimum, and
+    equal ids would look like one trial): refused before the cast."""
+    info = np.iinfo(np.int64)
+    if array.dtype.kind == "f":
+        # 2.0**63 is int64's maximum + 1, exactly representable, unlike the maximum itself
+        outside = (array < -(2.0 ** 63)) | (array >= 2.0 ** 63)
+    elif array.dtype == np.uint64:
+        outside = array > np.uint64(info.max)
+    else:
+        return
+    if outside.any():
+        bad = np.argwhere(outside)[0].tolist()
+        raise DataError(f"{where}: {array[tuple(bad)].item():g} at index {bad} is beyond the "
+                        f"64-bit integer range ({info.min}..{info.max}); expected integers")
+
+
+def non_negative(array: np.ndarray, path: Path, key: str, what: str) -> np.ndarray:
+    """``array`` refused where a value is negative (``what``: counts or rates cannot be)."""
+    negative = array < 0
+    if negative.any():
+        bad = np.argwhere(negative)[0].tolist()
+        where = f"{path}: {key}" if key else str(path)
+        raise DataError(f"{where}: {int(negative.sum())} of {array.size} values are negative "
+                        f"(first {array[tuple(bad)].item():g} at index {bad}); expected {what} "
+                        "(>= 0)")
     return array
 
 

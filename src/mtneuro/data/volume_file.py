@@ -72,14 +72,25 @@ def _zarr_array(path: Path) -> Any:
 
     try:
         return zarr.open_array(str(path), mode="r")
+    except (KeyError, TypeError, AttributeError) as err:
+        # zarr reads its metadata field by field: a field missing or of the wrong type fails
+        # as whatever the lookup raised
+        raise _invalid_metadata(path, err) from None
     except (OSError, ValueError) as err:
         try:  # a group: name the arrays it holds, one of which is meant
             names = sorted(zarr.open_group(str(path), mode="r").array_keys())
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
             raise err from None
         held = ", ".join(f"{path / name}" for name in names[:5]) or "none"
         raise DataError(f"volume {path}: a Zarr group, not an array; give the path of one of "
                         f"its arrays ({held})") from None
+
+
+def _invalid_metadata(path: Path, err: Exception) -> DataError:
+    meta = next((path / n for n in ("zarr.json", ".zarray") if (path / n).is_file()), path)
+    what = f"missing field {err}" if isinstance(err, KeyError) else str(err)
+    return DataError(f"volume {path}: invalid Zarr array metadata in {meta} ({what}); write it "
+                     "again with zarr, or save the volume as .npy")
 
 
 def _npy_memmap(path: Path) -> np.ndarray:

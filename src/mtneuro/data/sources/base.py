@@ -14,6 +14,7 @@ validation and dtype normalisation live here so every source fails the same way.
 
 from __future__ import annotations
 
+import operator
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -145,9 +146,10 @@ class VolumeSource(ABC):
         checked = []
         for axis, rng, size in zip("zyx", (z, y, x), self.shape):
             try:
-                lo, hi = (int(v) for v in rng)
+                lo, hi = rng
             except (TypeError, ValueError):
                 raise ConfigError(f"{axis}: expected a (start, stop) pair, got {rng!r}") from None
+            lo, hi = _voxel_index(axis, lo), _voxel_index(axis, hi)
             if lo >= hi:
                 raise ConfigError(f"{axis} range {lo}:{hi} is empty (start must be below stop)")
             if not (0 <= lo < hi <= size):
@@ -173,6 +175,19 @@ class VolumeSource(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(shape={self.shape})"
+
+
+def _voxel_index(axis: str, value: Any) -> int:
+    """``value`` as a voxel index: ints and NumPy integers only. ``int()`` would truncate a
+    float (0.5 read from 0, 2.9 up to 2) and serve other voxels than asked for, silently."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{axis}: expected integer voxel indices, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ConfigError(f"{axis}: expected integer voxel indices, got {value!r} "
+                          f"({type(value).__name__}); pass ints, e.g. int(v) where whole"
+                          ) from None
 
 
 SOURCES: Registry[VolumeSource] = Registry("source")

@@ -244,13 +244,13 @@ class ChunkStore:
 
     def _check(self, channel: str, key: Key) -> tuple[Status, bytes | None]:
         try:
-            expected = self.checksum_path(channel, key).read_text().split()
+            expected = _checksum_words(_read_file(self.checksum_path(channel, key)))
         except FileNotFoundError:
             expected = None
         except IsADirectoryError:  # a folder where the checksum belongs: nothing proven
             expected = []
         try:
-            data = self.chunk_path(channel, key).read_bytes()
+            data = _read_file(self.chunk_path(channel, key))
         except FileNotFoundError:
             return ("unfilled" if expected is None else "missing"), None
         except IsADirectoryError:
@@ -277,9 +277,9 @@ class ChunkStore:
         for channel in self.channels:
             for key in sorted(self.keys_on_disk(channel)):
                 try:
-                    old = self.checksum_path(channel, key).read_text().split()
-                    data = self.chunk_path(channel, key).read_bytes()
-                except FileNotFoundError:
+                    old = _checksum_words(_read_file(self.checksum_path(channel, key)))
+                    data = _read_file(self.chunk_path(channel, key))
+                except (FileNotFoundError, IsADirectoryError):
                     continue
                 record = self._record(channel, key, data)
                 if old == record.split()[:2]:
@@ -333,6 +333,29 @@ def chunk_segments(rng: tuple[int, int], size: int) -> list[tuple[int, slice, sl
         a, b = max(lo, k * size), min(hi, (k + 1) * size)
         out.append((k, slice(a - lo, b - lo), slice(a - k * size, b - k * size)))
     return out
+
+
+def _read_file(path: Path) -> bytes:
+    """The bytes of a chunk or checksum file.
+
+    Raises:
+        DataError: the file exists but cannot be read (permissions): it is the user's to
+            fix, not a damaged chunk to delete and fetch again.
+    """
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        raise DataError(f"cache: {path} cannot be read (permission denied); fix its "
+                        "permissions (e.g. chmod u+r), then run the command again") from None
+
+
+def _checksum_words(raw: bytes) -> list[str]:
+    """The fields of a checksum file; none (so no chunk matches) when it is not text, as
+    when a disk or copy garbled it: the chunk is then treated as damaged and fetched again."""
+    try:
+        return raw.decode("ascii").split()
+    except UnicodeDecodeError:
+        return []
 
 
 def _parse_key(parts: Sequence[str]) -> Key:
