@@ -55,3 +55,20 @@ def chance_line(table: LeaderboardTable, records: list[dict[str, Any]]) -> str:
         where = f"{source} (cells {', '.join(cells)})" if sources.count(source) > 1 else source
         parts.append(f"on {where}, {text}")
     return f"{HEAD}: {'; '.join(parts)}."
+
+
+def chance_marks(table: LeaderboardTable, records: list[dict[str, Any]]
+                 ) -> dict[tuple[str, str], float]:
+    """``(data source, metric) -> score`` of the majority baseline of ``table``'s own rows,
+    for the summary chart's chance lines; a data source whose records disagree on a score
+    (other splits) gets none there (:func:`chance_line` lists each)."""
+    ids = {cell for row in table.rows if row.kind == OURS for cell in row.cells}
+    seen: dict[tuple[str, str], set[float]] = {}
+    for record in records:
+        baseline = _baseline(record)
+        if record["cell"]["id"] not in ids or baseline is None:
+            continue
+        for key, value in baseline.items():
+            if key != "class" and not key.endswith("_std") and isinstance(value, (int, float)):
+                seen.setdefault((data_source_label(record), key), set()).add(float(value))
+    return {where: values.pop() for where, values in seen.items() if len(values) == 1}

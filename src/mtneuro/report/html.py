@@ -27,7 +27,7 @@ from typing import Any
 
 from mtneuro.atomic import write_atomic
 from mtneuro.errors import DataError
-from mtneuro.report.chance import chance_line
+from mtneuro.report.chance import chance_line, chance_marks
 from mtneuro.report.embed import figure_html
 from mtneuro.report.findings import paired_versus_raw, ssl_versus_raw
 from mtneuro.report.intervals import table_intervals
@@ -255,7 +255,8 @@ def _figures(table: LeaderboardTable, out_dir: Path, start: int,
     """HTML of the table's summary chart and its cells' figures, numbered from ``start``
     (``seeds``: cell id -> its seed)."""
     chart = plot_summary(table, out_dir / FIGURES_DIR / f"{_safe(table.task + '-' + table.setting)}.png",
-                         intervals=table.intervals if intervals is None else intervals)
+                         intervals=table.intervals if intervals is None else intervals,
+                         chance=table.chance_marks)
     images = [(chart, f"summary chart: {table.title}")] if chart else []
     images += [(out_dir / rel, _figure_caption(table, cid, rel, seeds.get(cid)))
                for cid, rel in table.figures]
@@ -362,6 +363,7 @@ def build_report(out_dir: str | Path, *, published: bool = True,
     for table in tables:
         table.intervals = table_intervals(table, records)
         table.chance = chance_line(table, records)
+        table.chance_marks = chance_marks(table, records)
         table.paired = paired_versus_raw(table, lambda row: [cell_dirs[c] for c in row.cells
                                                              if c in cell_dirs])
     failures = failed_cells(records) + [(where, f"unreadable record: {why}")

@@ -142,6 +142,8 @@ class LeaderboardTable:
     #: (method, data source, metric) -> (low, high): 95% intervals (report.intervals)
     intervals: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
     chance: str = ""  # the line on chance under the table (report.chance.chance_line)
+    #: (data source, metric) -> the majority baseline's score (report.chance.chance_marks)
+    chance_marks: dict[tuple[str, str], float] = field(default_factory=dict)
     paired: str = ""  # SSL rows against raw on the same bins (report.findings.paired_versus_raw)
 
     @property

@@ -6,7 +6,9 @@ title names (task 2: F1 and IoU; task 3: all five features). Every panel title
 names its series and data source, the figure title names the sources of both,
 and the legend sits below the panels, so it never covers a bar. Our bars get an
 error bar only where several seeds gave different numbers; a 95% interval over
-test samples can be passed in per bar (``intervals``) where a task provides one.
+test samples can be passed in per bar (``intervals``) where a task provides one. Our
+panels draw a dotted line at chance (``chance``: always the most common training class)
+where the task records it.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ ERROR_LEGEND = {
 #: are different quantities, so one panel must not show them alike.
 ERROR_STYLE = {"interval": {"color": "0.3", "linestyle": (0, (2, 1.2))},
                "std": {"color": "black", "linestyle": "-"}}
+#: The chance line of our panels: the score of always predicting the most common training
+#: class (report.chance.chance_marks), so a bar can be told from chance at a glance.
+CHANCE_STYLE = {"color": "#b03a2e", "linestyle": (0, (1, 1.5)), "linewidth": 1.4}
+CHANCE_LEGEND = "chance (ours): always the most common training class"
 #: (method, data source, metric) -> (low, high): a 95% interval drawn on that bar.
 Intervals = Mapping[tuple[str, str, str], tuple[float, float]]
 LABEL_IN, PANEL_IN, BAR_IN = 2.0, 2.2, 0.27
@@ -150,9 +156,11 @@ def _bar(y: int, row: Row, key: str, intervals: Intervals | None, digits: int) -
     return Bar(y, row, stat.mean, None, value)
 
 
-def _limits(bars: list[Bar], panel_in: float) -> tuple[float, float, float]:
-    """(left, right, largest bar end) of a metric's panels: right leaves room for the text."""
-    ends = [0.0] + [
+def _limits(bars: list[Bar], panel_in: float, marks: tuple[float, ...] = ()
+            ) -> tuple[float, float, float]:
+    """(left, right, largest bar end or mark) of a metric's panels: right leaves room for
+    the text; ``marks``: values a line is drawn at (chance), kept inside."""
+    ends = [0.0, *marks] + [
         b.value + s * float(np.max(b.xerr if b.xerr is not None else 0))
         for b in bars
         if b.value is not None
@@ -254,13 +262,16 @@ def _layout(series: list[Series], n_metrics: int, width: float, title_lines: int
 
 
 def plot_summary(
-    table: LeaderboardTable, path: str | Path, *, intervals: Intervals | None = None
+    table: LeaderboardTable, path: str | Path, *, intervals: Intervals | None = None,
+    chance: Mapping[tuple[str, str], float] | None = None,
 ) -> Path | None:
     """Write the summary chart of ``table`` (see the module doc); None if it has no values.
 
     Args:
         intervals: optional 95% intervals per (method, data source, metric), drawn in place
             of the std over seeds (e.g. a bootstrap over test samples).
+        chance: optional chance scores per (data source, metric), drawn as a line in our
+            panels of that data source.
     """
     metrics = chart_metrics(table)
     series = [s for s in chart_series(table) if s.rows]
@@ -285,8 +296,12 @@ def plot_summary(
         for m in metrics
     }
     panel_in = blocks[0][1][0][2]
+    marks = {(i, m): (chance or {}).get((s.rows[0].data_source, s.key(m)))
+             for i, s in enumerate(series) if s.kind == OURS for m in metrics}
     limits = {
-        m: _limits([b for i in range(len(series)) for b in bars[(i, m)]], panel_in) for m in metrics
+        m: _limits([b for i in range(len(series)) for b in bars[(i, m)]], panel_in,
+                   tuple(v for (_, n), v in marks.items() if n == m and v is not None))
+        for m in metrics
     }
     # one tick count for every panel (the narrowest values' part decides): panels of one
     # value range tick alike
@@ -305,6 +320,9 @@ def plot_summary(
         for j, (metric, (left, bottom, w, h)) in enumerate(zip(metrics, boxes)):
             ax = fig.add_axes((left / width, bottom / height, w / width, h / height))
             drawn |= _draw_panel(ax, s.kind, bars[(index, metric)], limits[metric])
+            if marks.get((index, metric)) is not None:
+                ax.axvline(marks[(index, metric)], **CHANCE_STYLE)
+                drawn.add("chance")
             ax.set_yticks(range(len(s.rows)), [_label(r) for r in s.rows] if j == 0 else [])
             ax.set_xticks(value_ticks(limits[metric], bins))
             if index == 0:
@@ -318,7 +336,9 @@ def plot_summary(
     ]
     handles += [
         Line2D([0, 1], [0, 0], marker="|", markersize=8, label=ERROR_LEGEND[k], **ERROR_STYLE[k])
-        for k in sorted(drawn)
+        for k in sorted(drawn - {"chance"})
     ]
+    if "chance" in drawn:
+        handles.append(Line2D([0, 1], [0, 0], label=CHANCE_LEGEND, **CHANCE_STYLE))
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.1 / width, 0.0), frameon=False)
     return save_figure(fig, path)
