@@ -109,3 +109,24 @@ def test_the_cli_line_gives_the_in_sample_and_held_out_r2_as_recorded(tmp_path, 
     for feature in metrics["features"]:  # each value where its column says, to 3 decimals
         assert f"{feature} {metrics['r2_in_sample_reference'][feature]['mean']:.3f}" in in_sample
         assert f"{feature} {metrics['r2_test'][feature]['mean']:.3f}" in held_out
+
+
+def test_cards_name_the_pixel_baselines_and_mixup_choices_the_reference_lacks() -> None:
+    from mtneuro.tasks.region_protocol import task1_card
+    from mtneuro.tasks.region_task import TASK1
+
+    def deviations(method: str, setting: str = "roi-c1") -> list[str]:
+        config = TASK3.make_config(None, {"method": method, "setting": setting})
+        return task3_card(config, "bossdb")["deviations"]
+
+    exact = [d for d in deviations("pca") if d.startswith("PCA by an exact SVD")]
+    assert exact and "randomized solver" in exact[0]
+    assert not any(d.startswith("PCA by an exact SVD") for d in deviations("nmf"))
+    # roi-c3's published pixel rows differ from roi-c1's; ours are one computation
+    assert any("roi-c3 is the roi-c1 computation" in d for d in deviations("nmf", "roi-c3"))
+    assert not any("is the roi-c1 computation" in d for d in deviations("nmf"))
+    assert any(d.startswith("no mixup script was released")
+               for d in deviations("supervised-mixup"))
+    assert not any("mixup" in d for d in deviations("supervised"))
+    nmf_task1 = task1_card(TASK1.make_config(None, {"method": "nmf"}), "bossdb")["deviations"]
+    assert any(d.startswith("NMF initialised with nndsvda") for d in nmf_task1)

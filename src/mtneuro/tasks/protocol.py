@@ -260,6 +260,14 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
         out.append("PCA / NMF fitted on the training crops only (reference: on all crops, "
                    "annots/latents.py:56-65)")
         out += differs("components", config.preset("n_components"), 256, "annots/latents.py:57")
+        if method == "pca":
+            out.append("PCA by an exact SVD (svd_solver full; reference: scikit-learn's default, "
+                       "a randomized solver at this size, annots/latents.py:57)")
+        if config.setting != "roi-c1":
+            out.append(f"pixel components do not depend on the setting here ({config.setting} "
+                       "is the roi-c1 computation); the published roi-c3 PCA / NMF rows differ "
+                       "from their roi-c1 ones in a way the released code does not show "
+                       "(annots/latents.py, scripts/task3_main.py)")
         if method == "nmf":
             out.append("NMF initialised with nndsvda (reference: random, annots/latents.py:63)")
             out += differs("NMF iterations", config.preset("nmf_max_iter"), 200,
@@ -278,6 +286,9 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
     if method in ("supervised", "supervised-mixup"):
         from mtneuro.tasks.supervised import QUICK_EPOCHS, RESIZED
 
+        if method == "supervised-mixup":
+            out.append("no mixup script was released: mixup added to the supervised encoder's "
+                       "training")
         out += differs("supervised encoder backbone", config.preset("backbone"), "resnet18",
                        "the published row's ResNet-18")
         if config.quick:

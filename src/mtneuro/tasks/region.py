@@ -12,8 +12,9 @@ Tiles of the setting's train / val / test sub-volumes and slices (ROI-C1/C2/C3,
 
 What each method trains and tests on is its protocol's
 (:mod:`mtneuro.tasks.region_protocol`): ``paper``, the released MTNeuro scripts (whole
-256 x 256 tiles for the supervised classifier; random 128 x 128 crops to train the
-probe head and the four corner crops to test it), or ``resized`` (tiles resized to 64,
+256 x 256 tiles for the supervised classifier; for the probe head, as the released trainer
+ran it, whole un-normalised tiles with the encoder's BatchNorm in training mode, tested on
+the four 128 x 128 corner crops), or ``resized`` (tiles resized to 64,
 tested on 32 x 32 quadrant crops: the default of the ``quick`` preset, which also
 subsamples slices (``z_step`` 8) and uses ``resnet-tiny`` and few epochs). Every seed
 re-initialises and re-trains; data are read once.

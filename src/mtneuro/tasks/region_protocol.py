@@ -205,6 +205,9 @@ def _paper_deviations(config: Any, recipe: RegionRecipe) -> list[str]:
                    f"{recipe.input_size}, quadrant crops, logistic regression with C chosen on "
                    "validation crops (inputs as the task-3 reference, annots/latents.py:48-55)")
         out += differs("components", config.n_components, 256, "annots/latents.py:57")
+        if method == "nmf":
+            out.append("NMF initialised with nndsvda (the task-3 reference: random, "
+                       "annots/latents.py:63)")
     else:
         optimizer, lr, epochs, batch = PAPER_HEADS[method]
         where = {"byol": "SSL_BYOL_ResNet-18_2D.json:35-40"}.get(
