@@ -65,6 +65,8 @@ MODEL_INPUT_SIDES: dict[str, InputSide] = {
     "unet3d": InputSide(8),
     "vnet": InputSide(8),
     "highresnet": InputSide(),
+    "unet-mtneuro": InputSide(8),  # three 2x2 poolings
+    "unet3d-mtneuro": InputSide(8),
 }
 
 
@@ -76,6 +78,7 @@ MODEL_INPUT_DEPTHS: dict[str, InputSide] = {
     "unet3d": InputSide(8),
     "vnet": InputSide(8),
     "highresnet": InputSide(),
+    "unet3d-mtneuro": InputSide(8),
 }
 
 

@@ -21,17 +21,24 @@ ENCODER_METHOD = "encoder"
 VOLUME_METHODS: tuple[str, ...] = (
     *SUPERVISED_METHODS, *SSL_METHODS, *PIXEL_METHODS, ENCODER_METHOD)
 #: Segmentation networks of task 2 and their dimension (MTNeuro's table order, then
-#: ``ssl-unet``: a U-Net decoder on an SSL-pretrained encoder).
+#: ``ssl-unet``: a U-Net decoder on an SSL-pretrained encoder, and MTNeuro's own U-Net,
+#: 2D and 3D, as the reference's UNet configs build it).
 SEGMENTATION_MODEL_DIMS: dict[str, str] = {
     "unet": "2d", "manet": "2d", "fpn": "2d", "unetplusplus": "2d", "pan": "2d", "pspnet": "2d",
     "ssl-unet": "2d", "unet3d": "3d", "vnet": "3d", "highresnet": "3d",
+    "unet-mtneuro": "2d", "unet3d-mtneuro": "3d",
 }
 SEGMENTATION_MODELS: tuple[str, ...] = tuple(SEGMENTATION_MODEL_DIMS)
-#: the published zoos: 2D (segmentation-models-pytorch, not our SSL U-Net) and 3D (MONAI)
-PAPER_MODELS_2D: tuple[str, ...] = tuple(n for n, d in SEGMENTATION_MODEL_DIMS.items()
-                                         if d == "2d" and n != "ssl-unet")
+#: MTNeuro's own U-Net (``MTNeuro/models/unet.py``), which the reference's UNet_2D / UNet_3D
+#: configs build: the networks of the published U-Net rows.
+MTNEURO_UNETS: tuple[str, ...] = ("unet-mtneuro", "unet3d-mtneuro")
+#: the zoos of the published table: 2D (segmentation-models-pytorch, not our SSL U-Net) and
+#: 3D (MONAI)
+PAPER_MODELS_2D: tuple[str, ...] = tuple(
+    n for n, d in SEGMENTATION_MODEL_DIMS.items()
+    if d == "2d" and n not in ("ssl-unet", *MTNEURO_UNETS))
 PAPER_MODELS_3D: tuple[str, ...] = tuple(n for n, d in SEGMENTATION_MODEL_DIMS.items()
-                                         if d == "3d")
+                                         if d == "3d" and n not in MTNEURO_UNETS)
 #: The smp encoder of the 2D zoo models (MTNeuro's ResNet-18).
 SMP_DEFAULT_ENCODER = "resnet18"
 #: ``encoder_weights`` value that asks smp for its pretrained ImageNet weights.

@@ -29,8 +29,8 @@ def _tiny_input(name: str) -> torch.Tensor:
 def test_registry_holds_the_paper_table():
     names = list_segmentation_models()
     assert set(PAPER_MODELS_2D) <= set(names) and set(PAPER_MODELS_3D) <= set(names)
-    assert set(list_segmentation_models("3d")) == set(PAPER_MODELS_3D)
-    assert "ssl-unet" in list_segmentation_models("2d")
+    assert set(list_segmentation_models("3d")) == {*PAPER_MODELS_3D, "unet3d-mtneuro"}
+    assert {"ssl-unet", "unet-mtneuro"} <= set(list_segmentation_models("2d"))
 
 
 @pytest.mark.parametrize("classes", [3, 4])

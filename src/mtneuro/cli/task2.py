@@ -20,7 +20,9 @@ from mtneuro.cli.options import (
 from mtneuro.errors import ConfigError
 
 MODEL_HELP = (
-    "unet, manet, fpn, unetplusplus, pan, pspnet, ssl-unet (2d); unet3d, vnet, highresnet (3d)"
+    "unet, manet, fpn, unetplusplus, pan, pspnet, ssl-unet, unet-mtneuro (2d); unet3d, vnet, "
+    "highresnet, unet3d-mtneuro (3d); unet-mtneuro / unet3d-mtneuro: MTNeuro's own U-Net, the "
+    "published U-Net rows' network"
 )
 
 

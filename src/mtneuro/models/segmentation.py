@@ -17,6 +17,8 @@ ssl-unet        2d    any                 U-Net decoder on an SSL-pretrained (or
 unet3d          3d    multiple of 8       MONAI 3D U-Net
 vnet            3d    multiple of 8       V-Net light (MONAI V-Net blocks, 3 levels)
 highresnet      3d    any                 MONAI HighResNet
+unet-mtneuro    2d    multiple of 8       MTNeuro's own U-Net (the published U-Net rows' network)
+unet3d-mtneuro  3d    multiple of 8       MTNeuro's own U-Net in 3D
 ==============  ====  ==================  =====================================================
 
 The H, W column is :data:`~mtneuro.input_sides.MODEL_INPUT_SIDES`
@@ -132,6 +134,23 @@ def _unet3d(n_classes: int, channels: tuple[int, ...] = (32, 64, 128, 256)) -> n
     from mtneuro.models.segmentation_3d import build_unet3d
 
     return build_unet3d(n_classes, channels=channels)
+
+
+@_register("unet-mtneuro")
+def _unet_mtneuro(n_classes: int) -> nn.Module:
+    """MTNeuro's own U-Net in 2D, as the reference's UNet_2D configs build it (see
+    unet_mtneuro.MTNeuroUNet)."""
+    from mtneuro.models.unet_mtneuro import MTNeuroUNet
+
+    return MTNeuroUNet(n_classes, dim=2)
+
+
+@_register("unet3d-mtneuro")
+def _unet3d_mtneuro(n_classes: int) -> nn.Module:
+    """MTNeuro's own U-Net in 3D, as the reference's UNet_3D configs build it."""
+    from mtneuro.models.unet_mtneuro import MTNeuroUNet
+
+    return MTNeuroUNet(n_classes, dim=3)
 
 
 @_register("vnet")

@@ -24,7 +24,7 @@ from mtneuro.data.spec import Z_SPLITS
 from mtneuro.data.tiles import covering_starts
 from mtneuro.tasks.protocol import card, data_deviations, differs
 from mtneuro.tasks.segmentation.config import block_depth
-from mtneuro.vocab import PAPER_MODELS_2D, SEGMENTATION_MODEL_DIMS
+from mtneuro.vocab import MTNEURO_UNETS, PAPER_MODELS_2D, SEGMENTATION_MODEL_DIMS
 
 #: Card version per dimension; 3D v2: z ranges covered to their end (v1 dropped the slices
 #: after the last whole block: 2 of the 50 test slices of every region).
@@ -57,6 +57,8 @@ def reference_train(dim: str) -> dict[str, tuple[Any, str]]:
 
 def _model_deviations(config: Any, dim: str) -> list[str]:
     model = config.model
+    if model in MTNEURO_UNETS:  # the reference's own network (models/unet_mtneuro.py)
+        return []
     if model == "unet":
         return _unet_deviations(config)
     if model == "unet3d":
