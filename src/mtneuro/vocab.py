@@ -94,3 +94,7 @@ COMPILE_MODES: tuple[str, ...] = ("auto", "off", "default", "reduce-overhead", "
 LABELLED_IMAGE_SOURCES: tuple[str, ...] = ("digits", "cifar10", "cifar100", "folder")
 #: Image sets for pre-training (:mod:`mtneuro.data.vision`, :mod:`mtneuro.data.volume_file`).
 VISION_SOURCES: tuple[str, ...] = (*LABELLED_IMAGE_SOURCES, "volume")
+#: PCA baselines run an exact SVD when the samples or the pixels number at most this many
+#: (above it, scikit-learn's "auto" choice: a randomized solver for few components of large
+#: data, as the task-3 reference's PCA gets; its card says which ran).
+EXACT_PCA_LIMIT = 4096

@@ -10,9 +10,8 @@ import io
 from pathlib import Path
 
 import numpy as np
-import pytest
+from cli_capture import run as _run
 
-from mtneuro.cli.main import main
 from mtneuro.data import catalog
 from mtneuro.data.catalog import CatalogFile, Dataset
 from mtneuro.data.catalog_files import replace_with_copy, truncation
@@ -20,14 +19,6 @@ from mtneuro.data.paths import PACKAGED_ROOT
 
 CHEWIE = catalog.CATALOG["chewie-1"].files[0]
 SLICE = catalog.CATALOG["xray-slice"].files[0]
-
-
-def _run(argv: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
 
 
 def _sha(data: bytes) -> str:

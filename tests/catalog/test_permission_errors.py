@@ -7,22 +7,14 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from cli_capture import run as _run
 from permissions import deny_entering, deny_writing
 
-from mtneuro.cli.main import main
 from mtneuro.data import catalog
 from mtneuro.data.download import fetch_url
 from mtneuro.errors import DataError
 
 RATES = catalog.CATALOG["mouse-ca1"].files[0]
-
-
-def _run(argv: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return info.value.code, out.out, out.err
 
 
 def test_list_reports_a_dataset_folder_it_cannot_look_into_as_unreadable(tmp_path, monkeypatch,
@@ -39,6 +31,9 @@ def test_list_reports_a_dataset_folder_it_cannot_look_into_as_unreadable(tmp_pat
     assert "Permission denied" in line and "fix the permissions of its folder" in line
     row = next(x for x in out.splitlines() if RATES.relative in x and "│" in x)
     assert "unreadable" in row
+    # a download cannot fix permissions: the closing line says what can
+    assert err.strip().endswith("fail their check (listed above); fix the permissions of the "
+                                "unreadable (or of their folders)") and "download" not in err
 
 
 def test_download_into_a_read_only_root_fails_in_one_line_before_any_request(

@@ -64,4 +64,6 @@ def test_each_interval_gets_the_verdict_its_ends_show_in_both_wordings():
         assert cli_words in _interval(row, 4), row
         assert report_words in _paired_interval(row), row
     assert "nan" not in _paired_interval({"low": nan, "high": 0.1})
+    # an end just below 0 keeps its sign, as the verdict reads it
+    assert _interval({"low": -0.2, "high": -0.0001}, 9).startswith("[-0.200, -0.000]")
     assert (signed(-0.0004), signed(0.0125), signed(-1.5)) == ("+0.000", "+0.013", "-1.500")

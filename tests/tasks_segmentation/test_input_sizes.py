@@ -60,7 +60,8 @@ def _network(name: str) -> torch.nn.Module:
     return NETWORKS.create(name, n_classes=3).eval()
 
 
-@pytest.mark.parametrize("model", ["manet", "pan", "pspnet", "unet3d", "vnet"])
+@pytest.mark.parametrize("model", ["manet", "pan", "pspnet", "unet3d", "vnet", "unet-mtneuro",
+                                   "unet3d-mtneuro"])
 def test_the_table_matches_what_the_network_takes(model):
     """The smallest fitting side runs; the next side that is not a multiple fails."""
     torch.manual_seed(0)
@@ -101,7 +102,7 @@ def test_block_depth_is_for_3d_models_and_fits_the_test_range():
         run_task2(Task2Config(model="vnet", depth=12), source=object())  # before any read
 
 
-@pytest.mark.parametrize("model", ["unet3d", "vnet", "highresnet"])
+@pytest.mark.parametrize("model", ["unet3d", "vnet", "highresnet", "unet3d-mtneuro"])
 def test_the_depth_table_matches_what_the_network_takes(model):
     """Depths the table accepts come back whole; the others fail or come back another depth
     (MONAI's U-Net gives a 7-slice block back 8 slices deep)."""

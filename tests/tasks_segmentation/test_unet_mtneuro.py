@@ -59,3 +59,12 @@ def test_its_paper_card_lists_no_network_deviation_unlike_smps_unet():
     assert network_lines("unet-mtneuro") == []
     assert network_lines("unet3d-mtneuro") == []
     assert any("smp's U-Net" in d for d in network_lines("unet"))
+
+
+@pytest.mark.parametrize("model", ["unet-mtneuro", "unet3d-mtneuro"])
+def test_smp_encoder_options_are_refused_with_the_config_not_after_the_data(model):
+    from mtneuro.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"^encoder_weights: applies to the 2D smp models, "
+                                          rf"not '{model}' \(MTNeuro's own U-Net: no encoder"):
+        task2_config("paper", model=model, encoder_weights="imagenet")

@@ -50,7 +50,7 @@ def compare(run_a: Path, run_b: Path, json_path: Path | None) -> None:
 
 
 def _interval(row: dict, n: int) -> str:
-    from mtneuro.report.compare import difference_side, signed
+    from mtneuro.report.compare import difference_side
 
     side = difference_side(row)
     if side == "none":
@@ -59,4 +59,5 @@ def _interval(row: dict, n: int) -> str:
         return "undefined (a constant truth)"
     verdict = {"a": "A higher", "b": "B higher",
                "neither": "no difference shown (the interval holds 0)"}[side]
-    return f"[{signed(row['low'])}, {signed(row['high'])}]  {verdict}"
+    # the ends keep their sign (-0.000 is below 0), so they read as the verdict says
+    return f"[{row['low']:+.3f}, {row['high']:+.3f}]  {verdict}"

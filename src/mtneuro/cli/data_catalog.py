@@ -84,11 +84,16 @@ def list_datasets(root: Path | None) -> None:
         # turns Exit into a discarded return value
         # a download without --root would fill $MTNEURO_DATA or the user cache, and the bad
         # file under the user's root would still be found first
+        damaged = [s for s in failed if s.state != "unreadable"]  # a download cannot fix
         in_root = root is not None and any(s.path is not None and s.path.is_relative_to(root)
-                                           for s in failed)
-        click.echo(f"error: {len(failed)} file(s) fail their check (listed above); "
-                   "replace them with: mtneuro data download NAME"
-                   + (f" --root {root}" if in_root else ""), err=True)
+                                           for s in damaged)  # permissions: the user can
+        download = "mtneuro data download NAME" + (f" --root {root}" if in_root else "")
+        permissions = "fix the permissions of the unreadable (or of their folders)"
+        fix = (f"replace them with: {download}" if len(damaged) == len(failed)
+               else permissions if not damaged
+               else f"replace the damaged with: {download}; {permissions}")
+        click.echo(f"error: {len(failed)} file(s) fail their check (listed above); {fix}",
+                   err=True)
         sys.exit(1)
 
 

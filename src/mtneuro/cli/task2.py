@@ -78,12 +78,12 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     "--class-weights", help="'none', 'balanced' or comma-separated weights, one per class."
 )
 @click.option("--encoder", help="ssl-unet encoder: `mtneuro pretrain` checkpoint or user spec.")
-@click.option("--encoder-name", help="smp encoder of the 2D models (default resnet18).")
+@click.option("--encoder-name", help="smp encoder of the 2D smp models (default resnet18).")
 @click.option(
     "--encoder-weights",
     metavar="imagenet|FILE",
-    help="smp encoder weights: 'imagenet' (as MTNeuro; smp downloads and caches them once) "
-    "or a local file; default: random initialisation.",
+    help="smp encoder weights of the 2D smp models: 'imagenet' (as MTNeuro; smp downloads "
+    "and caches them once) or a local file; default: random initialisation.",
 )
 @click.option(
     "--set",
@@ -100,7 +100,8 @@ def _parse_settings(pairs: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, A
     "--paper",
     is_flag=True,
     help="MTNeuro preset: whole tiles, plain SGD lr 0.01, no scheduler or augmentation, "
-    "5 epochs, all slices (add --encoder-weights imagenet for the reference's encoders). "
+    "5 epochs, all slices (add --encoder-weights imagenet for the reference's smp encoders; "
+    "--model unet-mtneuro / unet3d-mtneuro: the published U-Net rows' own network). "
     "Neither --quick nor --paper: our full-size defaults (whole tiles, all slices, 5 epochs, "
     "AdamW lr 1e-3 with cosine decay, weight decay 1e-4, random flips and 90-degree turns), "
     "hours on a CPU.",

@@ -145,7 +145,7 @@ def paired_versus_raw(table: LeaderboardTable, folders: Callable[[Row], list[Pat
 
 
 def _paired_interval(row: dict) -> str:
-    from mtneuro.report.compare import difference_side, signed
+    from mtneuro.report.compare import difference_side
 
     side = difference_side(row)
     if side == "none":
@@ -153,4 +153,4 @@ def _paired_interval(row: dict) -> str:
     if side == "undefined":
         return "(no 95% interval: the metric is undefined in most resamples)"
     verdict = {"a": "above raw", "b": "below raw", "neither": "holds 0"}[side]
-    return f"[{signed(row['low'])}, {signed(row['high'])}] ({verdict})"
+    return f"[{row['low']:+.3f}, {row['high']:+.3f}] ({verdict})"  # -0.000: below 0

@@ -79,7 +79,7 @@ def warmup_lr(step: int, total_steps: int, warmup_steps: int, base_lr: float,
     check_choice("decay", decay, LR_DECAYS)
     _check_step(step)
     if step < warmup_steps:  # our own warm-up (the neural references have none): step 0 moves
-        return base_lr * ((step + 1) / warmup_steps)  # rounded as it always was
+        return base_lr * ((step + 1) / warmup_steps)  # rounded as the constant decay was
     if decay == "cosine":
         return warmup_cosine_lr(step, total_steps, warmup_steps, base_lr)
     return float(base_lr)

@@ -38,6 +38,7 @@ from sklearn.exceptions import ConvergenceWarning
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.registry import check_choice
 from mtneuro.tasks.probe import single_thread_blas
+from mtneuro.vocab import EXACT_PCA_LIMIT
 from mtneuro.tasks.probe_estimators import check_fitted
 from mtneuro.vocab import PIXEL_METHODS
 
@@ -95,7 +96,7 @@ class PixelDecomposition(TransformerMixin, BaseEstimator):
         if self.method == "pca":
             # an exact SVD beats sklearn's randomized solver (its "auto" choice here) by
             # an order of magnitude when hundreds of components of a few thousand pixels are kept
-            solver = "full" if min(x.shape) <= 4096 else "auto"
+            solver = "full" if min(x.shape) <= EXACT_PCA_LIMIT else "auto"
             self.model_ = PCA(
                 n_components=self.n_components_, svd_solver=solver, random_state=self.seed
             )

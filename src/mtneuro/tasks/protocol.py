@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mtneuro.tasks.pretrain.config import CASCADED_ONLY
-from mtneuro.vocab import SSL_METHODS
+from mtneuro.vocab import EXACT_PCA_LIMIT, SSL_METHODS
 
 #: Said of every ROI-C2 / ROI-C3 run, and beside published ROI-C2 / ROI-C3 rows.
 SUBVOLUME_NOTE = (
@@ -260,7 +260,7 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
         out.append("PCA / NMF fitted on the training crops only (reference: on all crops, "
                    "annots/latents.py:56-65)")
         out += differs("components", config.preset("n_components"), 256, "annots/latents.py:57")
-        if method == "pca":
+        if method == "pca" and (config.pixel_input_size // 2) ** 2 <= EXACT_PCA_LIMIT:
             out.append("PCA by an exact SVD (svd_solver full; reference: scikit-learn's default, "
                        "a randomized solver at this size, annots/latents.py:57)")
         if config.setting != "roi-c1":

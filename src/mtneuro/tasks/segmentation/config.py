@@ -34,7 +34,7 @@ from mtneuro.config import (
 from mtneuro.errors import ConfigError
 from mtneuro.input_sides import check_crop_and_window, check_input_depth
 from mtneuro.registry import check_choice
-from mtneuro.vocab import AMP_MODES, SEGMENTATION_MODEL_DIMS
+from mtneuro.vocab import AMP_MODES, MTNEURO_UNETS, SEGMENTATION_MODEL_DIMS
 
 
 def _class_weights_ok(value: Any) -> bool:
@@ -294,6 +294,10 @@ def _check_encoder_options(config: Task2Config) -> None:
     if config.model == "ssl-unet":
         raise ConfigError(f"{' / '.join(given)}: {_verb(given)} to the 2D smp models; ssl-unet "
                           "takes --encoder")
+    if config.model in MTNEURO_UNETS:
+        raise ConfigError(f"{' / '.join(given)}: {_verb(given)} to the 2D smp models, not "
+                          f"{config.model!r} (MTNeuro's own U-Net: no encoder, random Xavier "
+                          "weights, as the reference's)")
     dim = config.dim or SEGMENTATION_MODEL_DIMS.get(config.model, "2d")
     if dim == "3d":
         raise ConfigError(f"{' / '.join(given)}: {_verb(given)} to the 2D smp models, not "
