@@ -68,3 +68,4 @@ def test_smp_encoder_options_are_refused_with_the_config_not_after_the_data(mode
     with pytest.raises(ConfigError, match=rf"^encoder_weights: applies to the 2D smp models, "
                                           rf"not '{model}' \(MTNeuro's own U-Net: no encoder"):
         task2_config("paper", model=model, encoder_weights="imagenet")
+

@@ -142,3 +142,23 @@ def task2_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
         out += _block_deviations(config)
     out += data_deviations(source if source is not None else config.source)
     return card(f"task2-{config.preset or 'custom'}", TASK2_VERSIONS[dim], out)
+
+
+def undefined_f1(per_seed: list[Mapping[str, Any]]) -> list[str]:
+    """The deviation of a run in which a class present in the test set or the predictions
+    got no correct pixel: its F1 here is 0 (``2 TP / (2 TP + FP + FN)``), where the
+    reference's ``2 P R / (P + R)`` is 0 / 0 (``task2_main.py:273-277``), so its F1 and its
+    average F1 would print NaN. Read from each seed's confusion matrix (rows: truth)."""
+    seeds: dict[str, list[str]] = {}
+    for row in per_seed:
+        scores = row.get("scores") or {}
+        matrix, names = scores.get("confusion_matrix"), list(scores.get("f1") or {})
+        if matrix is None or len(names) != len(matrix):
+            continue
+        for i, name in enumerate(names):
+            truth, predicted = sum(matrix[i]), sum(r[i] for r in matrix)
+            if matrix[i][i] == 0 and truth + predicted > 0:
+                seeds.setdefault(name, []).append(str(row.get("seed")))
+    return [f"F1 of {name} is 0 in seed(s) {', '.join(ids)}: no pixel of it predicted "
+            "correctly (the reference's 2 P R / (P + R) gives NaN there, and NaN for the "
+            f"average F1, {_MAIN}:273-277)" for name, ids in seeds.items()]

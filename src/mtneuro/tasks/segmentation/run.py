@@ -342,7 +342,10 @@ def run(config: Task2Config, *, encoder: nn.Module | None = None,
     out = run_task2(config, checkpoint_dir=checkpoints, resume=resume, encoder=encoder)
     metrics = out["metrics"]
     setting = f"{metrics['setting']['dim']}-{config.classes}class"
+    from mtneuro.tasks.segmentation.protocol import undefined_f1
+
     return TASK2.result(config, setting=setting, method=config.model, metrics=metrics,
                         source=out["source"], wall_s=time.perf_counter() - started,
                         artefacts={"examples": out["examples"],
-                                   "predictions": out["predictions"]})
+                                   "predictions": out["predictions"]},
+                        deviations=undefined_f1(metrics["per_seed"]))
