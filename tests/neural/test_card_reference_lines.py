@@ -24,9 +24,13 @@ ENCODER = ("encoder: BatchNorm momentum 0.1 and ReLU, output layer with a bias, 
 ZSCORE = ("{} z-scores with the training bins' statistics and drops the neurons constant in them "
           "(reference: training + validation bins, train_monkey.py:83,94,118, "
           "myow/transforms/normalize.py:18-23)")
-READOUT = ("readout fitted in closed form / by L-BFGS over the reference's weight-decay grid "
-           "(reference: a linear layer trained by AdamW for 100 passes per weight decay, "
-           "myow/tasks/train_reach_angle_regressor.py, train_sleep_classifier.py)")
+READOUT = ("readout fitted in closed form / by L-BFGS as an L2 penalty on standardised features "
+           "over the values of the reference's weight-decay grid, not the same strengths "
+           "(reference: a linear layer trained by AdamW for 100 passes per decoupled weight "
+           "decay, myow/tasks/train_reach_angle_regressor.py, train_sleep_classifier.py)")
+TIES = ("readout penalties that tie on validation accuracy are told apart by {} (reference: the "
+        "first best in grid order, the smallest weight decay, MetricLogger's strict "
+        "improvement)")
 REFIT_READOUT = ("readout refitted on training + validation with the penalty chosen on "
                  "validation (reference: fitted on training)")
 
@@ -67,10 +71,11 @@ def test_a_reach_card_names_warm_up_weight_decay_positives_and_encoder() -> None
 def test_a_raw_card_gets_the_z_scoring_line_only_with_training_bin_statistics() -> None:
     # without the refit, raw rates are z-scored on the training bins alone: the one line
     # that concerns a method with no encoder
+    ties = TIES.format("delta-accuracy, then mean angular error")
     assert _deviations(data="chewie-1", method="raw", refit=False) == [ZSCORE.format("the run"),
-                                                                         READOUT]
+                                                                         READOUT, ties]
     # with it (the default) they are re-scaled on training + validation, as the reference
-    assert _deviations(data="chewie-1", method="raw") == [REFIT_READOUT, READOUT]
+    assert _deviations(data="chewie-1", method="raw") == [REFIT_READOUT, READOUT, ties]
 
 
 def test_a_trained_card_gets_the_z_scoring_line_for_training_bin_scaled_encoders() -> None:
@@ -83,3 +88,9 @@ def test_a_trained_card_gets_the_z_scoring_line_for_training_bin_scaled_encoders
     supervised = _deviations(data="chewie-1", method="supervised", refit=False)
     assert not any(line.startswith(("the run z-scores", "encoder:", "temporal positives"))
                    for line in supervised)
+
+
+def test_the_readouts_tie_rule_is_on_the_card_of_each_kind() -> None:
+    assert TIES.format("delta-accuracy, then mean angular error") in _deviations(
+        data="chewie-1", method="raw")
+    assert TIES.format("weighted F1") in _deviations(data="mouse-ca1", method="raw")

@@ -65,13 +65,13 @@ def test_the_leaderboard_counts_deviations_only_and_shows_the_notes(tmp_path: Pa
                                "deviations": [], "notes": ["folds not used: x"]})
     (table,) = build_tables(load_records(tmp_path))
     rows = {r.method: r for r in table.rows if r.kind == "ours"}
-    assert rows["raw"].card.verdict == "no: 2 deviation(s)"
+    assert rows["raw"].card.verdict == "no: 3 deviation(s)"
     assert rows["raw"].card.notes == [STEPS_UNUSED]
     assert rows["pca"].card.verdict == "yes: published protocol"
 
     paths = build_report(tmp_path)
     markdown = paths["markdown"].read_text()
-    assert "no: 2 deviation(s)" in markdown and "yes: published protocol" in markdown
+    assert "no: 3 deviation(s)" in markdown and "yes: published protocol" in markdown
     # after the row's deviations, as a paragraph of its item: not one more deviation
     raw_card = markdown.split("- raw (")[1]
     assert raw_card.index("  notes (not deviations):\n  - " + STEPS_UNUSED) > raw_card.index(
@@ -81,7 +81,7 @@ def test_the_leaderboard_counts_deviations_only_and_shows_the_notes(tmp_path: Pa
             in markdown)
     page = paths["html"].read_text()
     assert f"notes (not deviations):<ul><li>{STEPS_UNUSED}</li></ul>" in page
-    assert "(2 deviation(s) from the published protocol in all" in page
+    assert "(3 deviation(s) from the published protocol in all" in page
 
 
 def test_the_bench_dry_run_counts_deviations_only_and_lists_the_notes_after(
@@ -99,8 +99,8 @@ def test_the_bench_dry_run_counts_deviations_only_and_lists_the_notes_after(
         os.chdir(previous)
     assert outcome.exit_code == 0, outcome.output
     lines = outcome.output.splitlines()
-    assert lines[1].endswith(", 2 deviation(s) from the reference protocol:")
-    assert lines[4:6] == ["    notes (not deviations):", f"      - {STEPS_UNUSED}"]
+    assert lines[1].endswith(", 3 deviation(s) from the reference protocol:")
+    assert lines[5:7] == ["    notes (not deviations):", f"      - {STEPS_UNUSED}"]
 
 
 def test_a_record_written_before_cards_had_notes_still_loads(tmp_path: Path) -> None:

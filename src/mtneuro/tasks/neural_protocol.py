@@ -204,9 +204,16 @@ def neural_card(config: Any, source: dict[str, Any] | None = None) -> dict[str, 
     if trained and resolved.refit and resolved.refit_ensemble:
         out.append("readout reads the first-pass encoder's features beside the retrained "
                    "encoder's (reference: one encoder)")
-    out.append("readout fitted in closed form / by L-BFGS over the reference's weight-decay grid "
-               "(reference: a linear layer trained by AdamW for 100 passes per weight decay, "
-               "myow/tasks/train_reach_angle_regressor.py, train_sleep_classifier.py)")
+    out.append("readout fitted in closed form / by L-BFGS as an L2 penalty on standardised "
+               "features over the values of the reference's weight-decay grid, not the same "
+               "strengths (reference: a linear layer trained by AdamW for 100 passes per "
+               "decoupled weight decay, myow/tasks/train_reach_angle_regressor.py, "
+               "train_sleep_classifier.py)")
+    out.append("readout penalties that tie on validation accuracy are told apart by "
+               + ("delta-accuracy, then mean angular error" if kind == "reach"
+                  else "weighted F1")
+               + " (reference: the first best in grid order, the smallest weight decay, "
+               "MetricLogger's strict improvement)")
     out += _changed_settings(config, resolved, kind)
     reference_split = "trial" if kind == "reach" else "block"
     out += differs("split", resolved.split, reference_split, "myow/data/"

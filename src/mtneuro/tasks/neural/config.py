@@ -52,10 +52,13 @@ class NeuralConfig(CheckedConfig):
         seed: random seed (training, views, PCA solver).
         split: ``trial`` (reach, 80/10/10 trials in order), ``kfold`` (reach, folds
             over trials), ``block`` (sleep, contiguous with guard gap), ``random``
-            (sleep, reference 70/10/20 random bins); ``auto`` picks trial / block.
+            (sleep, 70/10/20 random bins; not the reference code's split, which is
+            contiguous); ``auto`` picks trial / block.
         folds: number of folds for ``kfold``.
         guard: guard gap in bins for ``block``; ``None`` = the positive window.
-        steps: optimiser steps; ``epochs`` (passes over the training bins) wins if set.
+        steps: optimiser steps; ``epochs`` (passes over the training bins) wins if set: an
+            epoch is ceil(bins / batch_size) steps, where the reference's drops the partial
+            batch (chewie-1: 2 steps here against its 1).
         select_every: every this many steps (and at the last), score the encoder with
             the linear readout on the validation bins and keep the best checkpoint
             (early stopping by validation, :mod:`mtneuro.tasks.neural.select`); 0 keeps
@@ -94,7 +97,9 @@ class NeuralConfig(CheckedConfig):
             minable (sleep, one long trial: default 150, the reference's negative window).
         pos_window: temporal positives within +-``pos_window`` bins of the same trial.
         dropout_p, dropout_apply_p, noise_std, noise_apply_p, pepper_p, pepper_c,
-            pepper_apply_p: neural augmentations (rates in Hz, before z-scoring).
+            pepper_apply_p: neural augmentations (rates in Hz, before z-scoring; sleep rates
+            are counts / 4 s, where the mouse script augments raw counts, so its noise_std
+            in counts is 4 x larger here in Hz).
         threads: torch CPU threads while training (1 is fastest for these tiny
             matrices; see :func:`mtneuro.tasks.neural.train.compute_threads`).
         quiet: no progress bar.

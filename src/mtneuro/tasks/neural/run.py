@@ -391,5 +391,5 @@ def _split_label(split: str) -> str:
             "kfold": "k-fold over trials (recorded order), pooled test bins; n_train and "
                      "n_val per fold (mean over folds)",
             "block": "contiguous blocks 56/24/20 with guard gap",
-            "random": "random bins 70/10/20 (reference paper split; temporal neighbours leak)",
+            "random": "random bins 70/10/20 (not the reference's; temporal neighbours leak)",
             }[split]

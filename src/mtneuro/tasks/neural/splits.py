@@ -7,7 +7,7 @@
   20% of bins, the first 80% split 70/30 into train/val) with a guard gap: the
   bins of train and validation closer than ``guard`` bins to a bin of another
   split are dropped, so no training bin lies in the positive window of a test bin.
-  :func:`random_split` is the reference paper's random 70/10/20 split of bins; it
+  :func:`random_split` is a random 70/10/20 split of bins (not the reference code's); it
   puts temporal neighbours in train and test, so it is labelled ``random`` wherever
   reported.
 
@@ -98,7 +98,8 @@ def block_split(n_bins: int, *, test: float = 0.2, val_of_rest: float = 0.3, gua
 
 
 def random_split(n_bins: int, *, train: float = 0.7, val: float = 0.1, seed: int = 0) -> Split:
-    """Random 70/10/20 split of bins (the reference paper's; leaks temporal neighbours)."""
+    """Random 70/10/20 split of bins (leaks temporal neighbours; the reference code's
+    split is contiguous)."""
     perm = np.random.default_rng(seed).permutation(n_bins)
     a, b = int(n_bins * train), int(n_bins * (train + val))
     return {"train": np.sort(perm[:a]), "val": np.sort(perm[a:b]), "test": np.sort(perm[b:])}
