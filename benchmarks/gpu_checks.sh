@@ -145,7 +145,7 @@ fi
 if ! skipped 6; then
     stage "6. neural MLP step, task-2 U-Net and 3D U-Net"
     ssl "$(limit 40)" --workloads neural "${NEURAL[@]}" --variants baseline eager-fp32 default static cuda-graph
-    run "$(limit 60)" $PY benchmarks/segmentation.py "${SEG[@]}" --models unet,unet3d \
+    run "$(limit 60)" $PY benchmarks/segmentation.py "${SEG[@]}" --models unet,unet3d,unet-mtneuro,unet3d-mtneuro \
         --train-variants graph 2>&1 | tee -a "$OUT/segmentation.txt"
 fi
 

@@ -217,8 +217,9 @@ def main() -> None:
         f"device {args.device}, dtype {dtype}, seed {args.seed}, classes {args.classes}, "
         f"steps {steps}, threads {args.threads}, baseline {BASELINE}"
     )
+    width = max(len(n) for n in order) + 2  # unet3d-mtneuro and its dim stay apart
     print(
-        f"{'model':<14}{'dim':<4}{'params M':>9}{'train/s':>9}{'x base':>8}{'infer/s':>9}"
+        f"{'model':<{width}}{'dim':<4}{'params M':>9}{'train/s':>9}{'x base':>8}{'infer/s':>9}"
         f"{'x base':>8}{'peak MB':>9}  shapes (train | infer)",
         flush=True,
     )
@@ -231,7 +232,7 @@ def main() -> None:
             )
         base = base or r
         print(
-            f"{r['model']:<14}{r['dim']:<4}{r['params_m']:>9.1f}{r['train_samples_s']:>9.2f}"
+            f"{r['model']:<{width}}{r['dim']:<4}{r['params_m']:>9.1f}{r['train_samples_s']:>9.2f}"
             f"{r['train_samples_s'] / base['train_samples_s']:>8.2f}{r['infer_tiles_s']:>9.2f}"
             f"{r['infer_tiles_s'] / base['infer_tiles_s']:>8.2f}{r['peak_mb']:>9.0f}  "
             f"{tuple(r['train_shape'])} | {tuple(r['infer_shape'])}",
