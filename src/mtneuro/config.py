@@ -24,7 +24,7 @@ import math
 import numbers
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
@@ -79,7 +79,11 @@ def in_unit_interval(closed_right: bool = False) -> dict[str, Any]:
     return check(lambda v: 0 <= v < 1, "float in [0, 1)")
 
 
-def _fail(key: str, expected: str, value: Any, hint: str = "") -> ConfigError:
+def _fail(key: str, expected: str, value: Any, choices: Sequence[Any] = ()) -> ConfigError:
+    """``key: expected ..., got ...``, with the closest of ``choices`` to a name given."""
+    names = [c for c in choices if isinstance(c, str)]
+    close = close_names(value, names, n=1) if isinstance(value, str) and names else []
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     return ConfigError(f"{key}: expected {expected}, got {value!r}{hint}")
 
 
@@ -117,10 +121,7 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
         for choice in choices:
             if _is_choice(value, choice):
                 return choice
-        names = [c for c in choices if isinstance(c, str)]
-        close = close_names(value, names, n=1) if isinstance(value, str) and names else []
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise _fail(key, _type_name(tp), value, hint)
+        raise _fail(key, _type_name(tp), value, choices)
     if origin in (Union, types.UnionType):
         nested = [a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)]
         if len(nested) == 1 and isinstance(value, Mapping):
@@ -223,9 +224,7 @@ def _checked_value(f: dataclasses.Field, tp: Any, value: Any, key: str) -> Any:
     if constraint is not None and converted is not None:
         predicate, expected = constraint
         if not predicate(converted):
-            close = (close_names(value, f.metadata["choices"], n=1)
-                     if "choices" in f.metadata and isinstance(value, str) else [])
-            raise _fail(key, expected, value, f" (did you mean {close[0]!r}?)" if close else "")
+            raise _fail(key, expected, value, f.metadata.get("choices", ()))
     item_constraint = f.metadata.get("check_each")
     if item_constraint is not None and converted is not None:
         predicate, expected = item_constraint

@@ -89,10 +89,15 @@ def checked_numeric(
     return array
 
 
+def _where(path: Path, key: str) -> str:
+    """How errors name an array: ``path: key``, or the path alone (a ``.npy`` file)."""
+    return f"{path}: {key}" if key else str(path)
+
+
 def checked_real(array: np.ndarray, path: Path, key: str) -> str:
     """Refuse an ``array`` of other than real numbers (strings, objects, complex); returns
-    how errors name it (``path: key``)."""
-    where = f"{path}: {key}" if key else str(path)
+    how errors name it (:func:`_where`)."""
+    where = _where(path, key)
     real = np.issubdtype(array.dtype, np.number) and not np.iscomplexobj(array)
     if not (real or array.dtype == bool):
         raise DataError(f"{where}: expected real numbers, got dtype {array.dtype}")
@@ -121,8 +126,7 @@ def non_negative(array: np.ndarray, path: Path, key: str, what: str) -> np.ndarr
     negative = array < 0
     if negative.any():
         bad = np.argwhere(negative)[0].tolist()
-        where = f"{path}: {key}" if key else str(path)
-        raise DataError(f"{where}: {int(negative.sum())} of {array.size} values are negative "
+        raise DataError(f"{_where(path, key)}: {int(negative.sum())} of {array.size} values are negative "
                         f"(first {array[tuple(bad)].item():g} at index {bad}); expected {what} "
                         "(>= 0)")
     return array
@@ -135,8 +139,7 @@ def as_float32(array: np.ndarray, path: Path, key: str) -> np.ndarray:
         out = np.asarray(array, dtype=np.float32)
     if not np.isfinite(out).all():
         bad = np.argwhere(~np.isfinite(out))[0].tolist()
-        where = f"{path}: {key}" if key else str(path)
-        raise DataError(f"{where}: {array[tuple(bad)].item():g} at index {bad} is beyond float32 "
-                        f"(at most {np.finfo(np.float32).max:.3g} in magnitude); rescale the "
-                        "values")
+        raise DataError(f"{_where(path, key)}: {array[tuple(bad)].item():g} at index {bad} is "
+                        f"beyond float32 (at most {np.finfo(np.float32).max:.3g} in magnitude); "
+                        "rescale the values")
     return out

@@ -10,7 +10,7 @@ to; records without one (written before baselines were kept) are left out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mtneuro.report.leaderboard import OURS, LeaderboardTable, data_source_label
@@ -32,17 +32,23 @@ def _baseline(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return majority if isinstance(majority, dict) and "class" in majority else None
 
 
+def _own_baselines(table: LeaderboardTable, records: list[dict[str, Any]]
+                   ) -> Iterator[tuple[dict[str, Any], Mapping[str, Any]]]:
+    """``(record, baseline)`` of the records of ``table``'s own rows that hold a baseline."""
+    ids = {cell for row in table.rows if row.kind == OURS for cell in row.cells}
+    for record in records:
+        baseline = _baseline(record)
+        if record["cell"]["id"] in ids and baseline is not None:
+            yield record, baseline
+
+
 def chance_line(table: LeaderboardTable, records: list[dict[str, Any]]) -> str:
     """``Chance: <baseline text>.`` of the records of ``table``'s own rows; where they
     disagree, ``Chance: on <data source>, <text>; on <data source>, <text>.`` (a data
     source with several baselines names their cells). ``""`` where no record has one."""
-    ids = {cell for row in table.rows if row.kind == OURS for cell in row.cells}
     # text -> (data source, cell ids), in the order of the records
     found: dict[str, tuple[str, list[str]]] = {}
-    for record in records:
-        baseline = _baseline(record)
-        if record["cell"]["id"] not in ids or baseline is None:
-            continue
+    for record, baseline in _own_baselines(table, records):
         # a multi-seed run's baseline may vary over its seeds: its text says over how many
         seeds = len(recorded_seeds(record.get("config"))) or 1
         text = baseline_text(_lead(table.task), baseline, seeds)
@@ -62,12 +68,8 @@ def chance_marks(table: LeaderboardTable, records: list[dict[str, Any]]
     """``(data source, metric) -> score`` of the majority baseline of ``table``'s own rows,
     for the summary chart's chance lines; a data source whose records disagree on a score
     (other splits) gets none there (:func:`chance_line` lists each)."""
-    ids = {cell for row in table.rows if row.kind == OURS for cell in row.cells}
     seen: dict[tuple[str, str], set[float]] = {}
-    for record in records:
-        baseline = _baseline(record)
-        if record["cell"]["id"] not in ids or baseline is None:
-            continue
+    for record, baseline in _own_baselines(table, records):
         for key, value in baseline.items():
             if key != "class" and not key.endswith("_std") and isinstance(value, (int, float)):
                 seen.setdefault((data_source_label(record), key), set()).add(float(value))
