@@ -41,6 +41,7 @@ from mtneuro.report.leaderboard import OURS, build_tables, load_records, metric_
 from mtneuro.report.record import load_result, run_and_record
 from mtneuro.report.run_records import REPORT, cell_record, scores_no_task
 from mtneuro.report.suite_cells import SUITE_CELLS, left_out_line
+from mtneuro.stats import plus_minus
 from mtneuro.tasks.api import Result
 from mtneuro.tasks.registry import list_tasks, split_task_setting
 
@@ -108,12 +109,13 @@ class Results(Sequence[Result]):
         for r in self.table():
             # our std of 0 over several seeds says the seeds changed nothing, not "± 0.000"
             # (a published "± 0.00" is printed as published)
-            spread = ("" if r["std"] is None else f" (identical over {r['n']} seeds)"
-                      if r["std"] == 0 and r["kind"] == OURS else f" ± {r['std']:.3f}")
+            value = (f"{r['mean']:.3f}" if r["std"] is None else
+                     f"{r['mean']:.3f} (identical over {r['n']} seeds)"
+                     if r["std"] == 0 and r["kind"] == OURS else plus_minus(r["mean"], r["std"]))
             if r["interval"] is not None:  # where seeds do not vary it, as the report shows
-                spread += " [{:.3f}, {:.3f}]".format(*r["interval"])
+                value += " [{:.3f}, {:.3f}]".format(*r["interval"])
             lines.append(f"{r['task']}/{r['setting']:<10} {r['method']:<24} {r['title']:<28} "
-                         f"{r['mean']:.3f}{spread:<9} [{r['kind']}; {r['data']}]"
+                         f"{value:<14} [{r['kind']}; {r['data']}]"
                          + (f" comparable: {r['comparable']}" if r["comparable"] else ""))
         return "\n".join(lines)
 

@@ -26,7 +26,8 @@ def mean_std(values: Sequence[Any] | np.ndarray) -> dict[str, Any]:
     Returns:
         ``{"mean", "std", "n"}``. For ``(S,)``: floats, ``n`` the finite values counted,
         and NaN mean and std with ``n`` 0 when none is finite. For ``(S, C)``: lists of C
-        floats (an all-NaN column stays NaN), ``n`` = S. Identical values (one seed, or
+        floats (an all-NaN column stays NaN; a column finite in only one of several seeds
+        has a NaN std, having no spread to measure), ``n`` = S. Identical values (one seed, or
         seeds that agree) give exactly that value and a std of exactly 0.0: a computed
         mean of equal floats can be off in the last bit and leave a std of ~1e-16, which
         would read as "seeds vary it".
@@ -49,7 +50,8 @@ def mean_std(values: Sequence[Any] | np.ndarray) -> dict[str, Any]:
         std = (np.nanstd(arr, axis=0, ddof=1) if n > 1
                else np.where(np.isnan(mean), np.nan, 0.0))
         low = np.nanmin(arr, axis=0)
-        same = low == np.nanmax(arr, axis=0)
+        # one finite value of several seeds is not "seeds agree": its std stays NaN
+        same = (low == np.nanmax(arr, axis=0)) & ((np.isfinite(arr).sum(axis=0) > 1) | (n == 1))
     mean, std = np.where(same, low, mean), np.where(same, 0.0, std)
     return {"mean": mean.tolist(), "std": std.tolist(), "n": int(n)}
 
@@ -99,9 +101,12 @@ def bootstrap_interval(
 
     Returns:
         ``{"low", "high", "level", "resamples", "n", "unit", "method"}`` (``n``: samples or
-        groups resampled); ``low`` / ``high`` are floats, or lists of M floats (NaN where
-        most resamples leave the metric undefined); ``None`` with fewer than
-        :data:`MIN_BOOTSTRAP_UNITS` samples or groups, too few to resample.
+        groups resampled); ``low`` / ``high`` are floats, or lists of M floats; ``None``
+        with fewer than :data:`MIN_BOOTSTRAP_UNITS` samples or groups, too few to resample.
+        Where the metric is undefined (NaN) in more than ``1 - level`` of the resamples
+        (e.g. the F1 of a class in one test sample, absent from ~37% of them), its
+        interval is NaN: the defined resamples alone would describe only those that
+        happen to contain the class.
 
     >>> bootstrap_interval(lambda t: t[..., 0] / t[..., 1], [[1, 1]] * 5, unit="tiles")["low"]
     1.0
@@ -121,6 +126,8 @@ def bootstrap_interval(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
         low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
+    undefined = np.isnan(draws).mean(axis=0) > 1.0 - level
+    low, high = np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)
     as_plain = lambda a: float(a) if np.ndim(a) == 0 else np.asarray(a).tolist()
     if n < MIN_BOOTSTRAP_UNITS:  # one sample: [x, x]; a few: far from 95% coverage
         as_plain = lambda a: None if np.ndim(a) == 0 else [None] * int(np.size(a))
@@ -186,13 +193,16 @@ def _macro_f1(totals: np.ndarray, n_classes: int) -> np.ndarray:
 def class_indices(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,
                   n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """``y_true`` and ``y_pred`` as int64 ``(N,)`` class indices, refused (:class:`DataError`)
-    unless they are two 1-D arrays of one length with values in ``0..n_classes - 1``: an index
-    out of range would silently land in another cell of a flattened confusion matrix
-    (``y_true * n_classes + y_pred``), or fail as a bare ``IndexError``."""
+    unless they are two non-empty 1-D arrays of one length with values in
+    ``0..n_classes - 1``: an index out of range would silently land in another cell of a
+    flattened confusion matrix (``y_true * n_classes + y_pred``), or fail as a bare
+    ``IndexError``."""
     y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
     if y_true.ndim != 1 or y_true.shape != y_pred.shape:
         raise DataError(f"y_true and y_pred: expected two 1-D arrays of one length, got shapes "
                         f"{y_true.shape} and {y_pred.shape}")
+    if y_true.size == 0:  # an accuracy of no samples is undefined, not 0 or NaN in a table
+        raise DataError("y_true and y_pred: no samples to score (both are empty)")
     for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
         if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
             first = int(np.flatnonzero((labels < 0) | (labels >= n_classes))[0])
@@ -296,6 +306,23 @@ def describe(summary: Mapping[str, Any], interval: Mapping[str, Any] | None = No
     return value if wording is None else f"{value} {wording}"
 
 
+def plus_minus(mean: float, std: float, digits: int = 3) -> str:
+    """``0.812 ± 0.020``; a std above 0 that would round to zero at ``digits`` decimals gets
+    as many more as show its first digit (``0.9995 ± 0.0004``, not ``0.999 ± 0.000``, which
+    reads as "the seeds agreed"), or, beyond three more, a power of ten (``0.600 ± 8e-17``:
+    seeds that differ in the last bit).
+
+    >>> plus_minus(0.9995, 0.0004)
+    '0.9995 ± 0.0004'
+    """
+    if np.isfinite(std) and 0 < std < 0.5 * 10.0**-digits:
+        needed = int(np.ceil(-np.log10(std)))
+        if needed > digits + 3:
+            return f"{mean:.{digits}f} ± {std:.0e}"
+        digits = needed
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
 def varies(summary: Mapping[str, Any]) -> bool:
     """Whether seeds gave different values: a std over several seeds that is not 0."""
     std = summary.get("std") or 0.0
@@ -312,7 +339,7 @@ def _value_and_wording(summary: Mapping[str, Any], interval: Mapping[str, Any] |
     if mean is None or not np.isfinite(mean):
         return "undefined", None
     if varies(summary):
-        return f"{mean:.{digits}f} ± {std:.{digits}f} over {n} seeds", None
+        return f"{plus_minus(mean, std, digits)} over {n} seeds", None
     if n > 1 and run_varies:
         return f"{mean:.{digits}f} (identical over {n} seeds)", None
     seeds = f"deterministic: identical over {n} seeds" if n > 1 else "1 seed"

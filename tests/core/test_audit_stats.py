@@ -9,7 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from mtneuro.stats import bootstrap_interval, describe, first_seed_intervals, mean_std, seeds_agree
+from mtneuro.stats import (bootstrap_interval, classification_intervals, describe,
+                           first_seed_intervals, mean_std, seeds_agree)
 
 
 def _ranks(totals: np.ndarray) -> np.ndarray:
@@ -44,14 +45,35 @@ def test_the_level_sets_the_percentiles_and_is_recorded(level, low, high):
     assert out["level"] == level and out["unit"] == "bins"
 
 
-def test_undefined_draws_are_left_out_of_the_percentiles():
-    # 50 NaN draws then 0..100: the interval is that of the 101 defined draws
-    def half_undefined(totals: np.ndarray) -> np.ndarray:
-        draws = np.arange(len(totals), dtype=np.float64) - 50
+def _first_undefined(k: int):
+    """A statistic whose first ``k`` draws are NaN (undefined) and the rest 0, 1, 2, ..."""
+    def statistic(totals: np.ndarray) -> np.ndarray:
+        draws = np.arange(len(totals), dtype=np.float64) - k
         return np.where(draws < 0, np.nan, draws)
+    return statistic
 
-    out = bootstrap_interval(half_undefined, np.ones(5), unit="bins", resamples=151)
+
+def test_a_few_undefined_draws_are_left_out_of_the_percentiles():
+    # 5 NaN draws of 106 (4.7%, within 1 - level): the interval is that of the 101 draws 0..100
+    out = bootstrap_interval(_first_undefined(5), np.ones(5), unit="bins", resamples=106)
     assert (out["low"], out["high"]) == (pytest.approx(2.5), pytest.approx(97.5))
+
+
+@pytest.mark.parametrize("undefined, resamples", [(6, 107), (50, 151), (76, 100)])
+def test_a_metric_undefined_in_more_than_5_percent_of_resamples_has_no_interval(
+        undefined, resamples):
+    # the defined draws alone would describe only the resamples that contain the class
+    out = bootstrap_interval(_first_undefined(undefined), np.ones(5), unit="bins",
+                             resamples=resamples)
+    assert math.isnan(out["low"]) and math.isnan(out["high"])
+
+
+def test_a_class_in_one_test_sample_has_no_recall_interval():
+    # the audit's case: class 2 is in 1 of 10 samples, so ~35% of resamples lack it; its
+    # recall interval was [1.0, 1.0] from the resamples that drew it
+    y = np.array([0, 1] * 4 + [0, 2])
+    out = classification_intervals(y, y, 3, unit="tiles")["per_class_accuracy"]
+    assert out["low"][:2] == [1.0, 1.0] and math.isnan(out["low"][2])
 
 
 def test_seeds_agree_per_column_and_an_undefined_column_is_no_spread():

@@ -56,10 +56,10 @@ def test_only_seeds_that_agree_exactly_are_called_deterministic() -> None:
     close = _aggregate([_seed_row(0, 0.6, 0.8, 1.0),
                         _seed_row(1, float(np.nextafter(0.6, 1.0)), 0.8, 1.0)])
     assert close["accuracy_std"] > 0 and close["intervals"] is None
-    # the accuracies differ (by a last bit, so ± 0.000); the δ-accuracies agree, but the
+    # the accuracies differ (by a last bit, so ± 1e-16); the δ-accuracies agree, but the
     # seeds changed the run, so that is a coincidence, not a deterministic method
     line = _summary(close, aggregate=True)
-    assert ("accuracy 0.600 ± 0.000 over 2 seeds, delta_accuracy 0.800 (identical over 2 "
+    assert ("accuracy 0.600 ± 1e-16 over 2 seeds, delta_accuracy 0.800 (identical over 2 "
             "seeds);") in line
     assert "deterministic" not in line
 

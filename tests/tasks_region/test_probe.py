@@ -188,6 +188,14 @@ def test_r2_scores_equal_sklearn_per_target_and_nan_for_a_constant_target():
                                                      multioutput="raw_values"), rtol=1e-12)
 
 
+@pytest.mark.parametrize("value", [0.1, 0.3, 0.7, 12.7])
+def test_a_constant_target_of_an_inexact_value_is_nan_too(value):
+    # ten 0.3s have a mean off in the last bit: sst ~3e-32, not 0, gave R² of -3e28
+    y = np.full(10, value)
+    assert np.isnan(r2_scores(y, y + 0.01))
+    assert np.isnan(r2_scores(np.stack([y, np.arange(10.0)], 1), np.zeros((10, 2)))[0])
+
+
 def test_r2_scores_refuses_shapes_that_would_broadcast():
     """(n,) against (n, 1) broadcast to an (n, n) table and gave n wrong scores."""
     y = np.arange(5.0)

@@ -17,6 +17,7 @@ import numpy as np
 
 from mtneuro.report.figures import plot_confusion_matrix, plt, save_figure, seeds_note, wrap_title
 from mtneuro.report.leaderboard import data_source_label
+from mtneuro.stats import plus_minus
 
 
 def seeds_drawn(result: Mapping[str, Any]) -> str:
@@ -66,15 +67,16 @@ def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     names = list(result["class_names"])
     acc = result["accuracy"]
     source = data_source_label({"source": result.get("source")})
-    spread = f" ± {acc['std']:.3f}" if acc["n"] > 1 and acc["std"] else ""
+    seeds_vary = acc["n"] > 1 and bool(acc["std"])
+    value = plus_minus(acc["mean"], acc["std"]) if seeds_vary else f"{acc['mean']:.3f}"
     drawn = seeds_drawn(result)
-    overall = recorded_interval(result.get("intervals"), "accuracy") if not spread else None
+    overall = recorded_interval(result.get("intervals"), "accuracy") if not seeds_vary else None
     if overall is not None:  # the interval the table shows beside this value
-        spread = (f" [{overall['low']:.3f}, {overall['high']:.3f}], "
+        value += (f" [{overall['low']:.3f}, {overall['high']:.3f}], "
                   f"{interval_words(overall, acc['n'])}")
     # "summed" only where it is true: one seed's counts are that seed's alone
-    counts = (f"{drawn}: accuracy {acc['mean']:.3f}{spread}" if acc["n"] == 1 else
-              f"accuracy {acc['mean']:.3f}{spread}, mean over {drawn} (n={acc['n']}); "
+    counts = (f"{drawn}: accuracy {value}" if acc["n"] == 1 else
+              f"accuracy {value}, mean over {drawn} (n={acc['n']}); "
               f"counts summed over the {acc['n']} seeds")
     scored = int(np.asarray(result["confusion"]).sum())  # crops, where tiles were cut
     title = (f"task 1 {result['setting']} {result['method']} ({result['dim']}) on {source}, "

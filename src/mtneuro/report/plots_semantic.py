@@ -17,7 +17,7 @@ import numpy as np
 from mtneuro.report.figures import plt, save_figure, wrap_title
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.report.plots_region import interval_words, recorded_interval
-from mtneuro.stats import varies
+from mtneuro.stats import plus_minus, varies
 from mtneuro.tasks.semantic import FEATURE_TITLES as TITLES
 
 COLUMNS = 3
@@ -29,13 +29,13 @@ def _r2_line(result: Mapping[str, Any], name: str) -> str:
     std over seeds, or the test-sample interval), the published definition beside it."""
     test = result["r2_test"][name]
     interval = recorded_interval((result.get("intervals") or {}).get("r2_test"), name)
-    spread = (f" ± {test['std']:.2f}" if varies(test) else
-              f" [{interval['low']:.2f}, {interval['high']:.2f}]" if interval is not None
-              else "")
+    value = (plus_minus(test["mean"], test["std"], 2) if varies(test) else
+             f"{test['mean']:.2f} [{interval['low']:.2f}, {interval['high']:.2f}]"
+             if interval is not None else f"{test['mean']:.2f}")
     in_sample = (result.get("r2_in_sample_reference") or {}).get(name)
     # with a spread the line no longer fits a panel's width: the in-sample value goes below
-    joint = "\n" if spread else " "
-    return (f"R² test {test['mean']:.2f}{spread}"
+    joint = "\n" if varies(test) or interval is not None else " "
+    return (f"R² test {value}"
             + (f"{joint}(in-sample {in_sample['mean']:.2f})" if in_sample else ""))
 
 

@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from mtneuro.stats import mean_std
+from mtneuro.stats import mean_std, plus_minus
 
 PUBLISHED_PATH = Path(__file__).resolve().parents[1] / "resources" / "published.json"
 SCHEMA_VERSION = 1
@@ -56,7 +56,7 @@ class Stat:
     def format(self, digits: int = 3) -> str:
         if self.std is None:
             return f"{self.mean:.{digits}f}"
-        return f"{self.mean:.{digits}f} ± {self.std:.{digits}f}"
+        return plus_minus(self.mean, self.std, digits)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from matplotlib.ticker import MaxNLocator
 
 from mtneuro.report.figures import plt, save_figure, wrap_title
 from mtneuro.report.leaderboard import OURS, LeaderboardTable, Row, metric_title
+from mtneuro.stats import plus_minus
 
 #: Metrics each task's chart shows: every one its table title names.
 CHART_METRICS: dict[str, Callable[[list[str]], list[str]]] = {
@@ -151,8 +152,7 @@ def _bar(y: int, row: Row, key: str, intervals: Intervals | None, digits: int) -
         arms = [[max(stat.mean - low, 0.0)], [max(high - stat.mean, 0.0)]]
         return Bar(y, row, stat.mean, arms, f"{value} [{low:.{digits}f}, {high:.{digits}f}]")
     if stat.std is not None and stat.std > 0 and (row.kind != OURS or row.n > 1):
-        shown = digits + (stat.std < 0.5 * 10**-digits)  # a std that rounds to 0 gets a digit more
-        return Bar(y, row, stat.mean, stat.std, f"{value} ± {stat.std:.{shown}f}")
+        return Bar(y, row, stat.mean, stat.std, plus_minus(stat.mean, stat.std, digits))
     return Bar(y, row, stat.mean, None, value)
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from mtneuro.stats import plus_minus
+
 #: How a summary line introduces the baseline: the neural task's classes, task 1's regions.
 CLASS_LEAD = "always the most common training class"
 REGION_LEAD = "always the most common training region"
@@ -37,6 +39,6 @@ def baseline_text(lead: str, baseline: Mapping[str, Any], seeds: int = 1) -> str
         if key == "class" or key.endswith("_std"):
             continue
         std = baseline.get(f"{key}_std") or 0.0
-        spread = f" ± {std:.3f} over {seeds} seeds" if std > 0 else ""
-        parts.append(f"{key} {value:.3f}{spread}")
+        parts.append(f"{key} {plus_minus(value, std)} over {seeds} seeds" if std > 0
+                     else f"{key} {value:.3f}")
     return f"{lead} ({baseline['class']}): {', '.join(parts)}"

@@ -227,7 +227,9 @@ def run_task3(config: Task3Config, data: Task3Data | None = None,
         interval over test crops}} of the first seed when seeds do not vary R² (else None),
         "scatter": {"true", "pred", "seed"} (first seed,
         test crops, not for JSON), "predictions" (every seed's, :func:`prediction_columns`),
-        "n_crops", "feature_summary", "connectivity", ...}``.
+        "n_crops", "feature_summary" (each feature's mean and population std, ddof 0,
+        over all crops: a description of the data, not a spread over seeds), "connectivity",
+        ...}``.
     """
     return _run_on_device(checked_run_config(config, Task3Config, "run_task3"), data,
                           region_splits, encoder)
