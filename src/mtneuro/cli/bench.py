@@ -15,7 +15,7 @@ from mtneuro.cli.options import (
     parse_source_params,
     seeds_option,
 )
-from mtneuro.cli.run_folder import RUN_RECORDS, prepare_run_folder
+from mtneuro.cli.run_folder import RUN_RECORDS, prepare_run_folder, run_folder
 from mtneuro.errors import ConfigError, MtneuroError
 
 if TYPE_CHECKING:
@@ -301,21 +301,23 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     _check_cells(cells)
     submitit_params = parse_key_values(executor_params, "--executor-param")
     check_executor(executor, submitit_params)  # --dry-run too, before OUT is touched
-    prepare_run_folder(out_dir, "bench", resume=resume, overwrite=overwrite, dry_run=dry_run)
     if dry_run:
+        prepare_run_folder(out_dir, "bench", resume=resume, overwrite=overwrite, dry_run=True)
         _print_cards(cells, spec.name, out_dir, resume)
         return
     options = RunOptions(out_dir=out_dir, resume=resume, jobs=spec.jobs if jobs is None else jobs,
                          executor=executor,
                          executor_params=submitit_params, quiet=quiet, suite=spec.name)
-    with sigterm_as_interrupt():  # `kill` stops the workers too, as Ctrl-C does
+    # the suite --overwrite replaces is set aside until this one has its report
+    with run_folder(out_dir, "bench", resume=resume, overwrite=overwrite), \
+            sigterm_as_interrupt():  # `kill` stops the workers too, as Ctrl-C does
         try:
             states = run_suite(cells, options)
         except KeyboardInterrupt:
             _say_the_report_is_stale(out_dir)
             raise
-    left_out: list[str] = []
-    paths = build_report(out_dir, left_out=left_out)
+        left_out: list[str] = []
+        paths = build_report(out_dir, left_out=left_out)
     failed = [s for s in states if s.status == "failed"]
     not_run = [s for s in states if s.status == "skipped"]
     earlier = sum(s.status == "earlier" for s in states)

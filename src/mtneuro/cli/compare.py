@@ -25,6 +25,8 @@ def compare(run_a: Path, run_b: Path, json_path: Path | None) -> None:
     """
     from mtneuro.report.compare import compare_runs, signed
 
+    if json_path is not None:  # before the comparison: a refusal costs nothing
+        _check_json_target(json_path)
     result = compare_runs(run_a, run_b)
     click.echo(f"{result.task} {result.setting} on {result.data}: "
                f"A = {result.a.label}, seeds {result.a.seeds}; B = {result.b.label}, seeds "
@@ -39,7 +41,7 @@ def compare(run_a: Path, run_b: Path, json_path: Path | None) -> None:
         from mtneuro.report.results import write_json_atomic
 
         write_json_atomic(json_path, {
-            "task": result.task, "setting": result.setting, "data": result.data,
+            "kind": COMPARISON, "task": result.task, "setting": result.setting, "data": result.data,
             "a": {"path": str(run_a), "method": result.a.record.get("method"),
                   "seeds": result.a.seeds},
             "b": {"path": str(run_b), "method": result.b.record.get("method"),
@@ -47,6 +49,26 @@ def compare(run_a: Path, run_b: Path, json_path: Path | None) -> None:
             "n_samples": result.n_samples, "n": result.n, "unit": result.unit,
             "level": 0.95, "rows": result.rows})
         click.echo(f"wrote {json_path}")
+
+
+#: The ``kind`` of the JSON ``compare --json`` writes: the only file it replaces.
+COMPARISON = "mtneuro compare"
+
+
+def _check_json_target(path: Path) -> None:
+    """Refuse a ``--json`` name that is no ``.json`` file, an existing file that is not an
+    earlier comparison (a run's ``metrics.json`` or checkpoint would be lost), or a place
+    this process cannot write."""
+    from mtneuro.cli.run_folder import check_writable_folder
+    from mtneuro.errors import ConfigError
+    from mtneuro.report.results import read_json_object
+
+    if path.suffix.lower() != ".json":
+        raise ConfigError(f"--json {path}: expected a .json file name, got {path.suffix or 'none'}")
+    if path.exists() and (read_json_object(path) or {}).get("kind") != COMPARISON:
+        raise ConfigError(f"--json {path}: exists and is not a comparison mtneuro compare wrote "
+                          "(replacing it would lose it); choose another file name")
+    check_writable_folder(path.parent, "--json")
 
 
 def _interval(row: dict, n: int) -> str:

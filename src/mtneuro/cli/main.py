@@ -67,9 +67,22 @@ def cli(ctx: click.Context) -> None:
 
 #: errors of a write that found no room (disk full, quota, RLIMIT_FSIZE)
 _NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+#: errors of a file or folder this process may not touch (ownership, immutable, read-only)
+_NO_PERMISSION = {errno.EACCES, errno.EPERM, errno.EROFS}
 #: click >= 8.2 raises this (a UsageError) for a group called without a command; older
 #: click prints the help itself
 _NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _named_path(err: OSError) -> str:
+    """The path an error names, a temporary file of an atomic write named by its target."""
+    from pathlib import Path
+
+    from mtneuro.cli.run_folder import TORN_WRITE
+
+    path = Path(err.filename or "a file")
+    torn = TORN_WRITE.match(path.name)
+    return str(path.with_name(torn["target"]) if torn else path)
 
 
 #: Commands that keep checkpoints and continue from them with ``--resume``.
@@ -193,6 +206,10 @@ def _run(argv: list[str] | None) -> None:
         click.echo(f"error{f' (rank {rank})' if rank else ''}: {err}", err=True)
         sys.exit(2)
     except OSError as err:
+        if err.errno in _NO_PERMISSION:  # the commands check --out first; a later path can fail
+            click.echo(f"error: {_named_path(err)}: {err.strerror}; change its permissions or "
+                       "choose another place", err=True)
+            sys.exit(2)
         if err.errno not in _NO_ROOM:
             raise
         click.echo(f"error: cannot write {err.filename or 'a file'}: {err.strerror} (disk full "

@@ -22,9 +22,11 @@ def report(out_dir: Path, no_published: bool) -> None:
     labelled rows and chart panels. report.html embeds every figure, so it can be
     copied or mailed alone; the summary charts are also written to DIR/report_figures/.
     """
+    from mtneuro.cli.run_folder import check_writable_folder
     from mtneuro.report.html import build_report
     from mtneuro.report.suite_cells import left_out_line
 
+    check_writable_folder(out_dir, "DIR")  # before any figure is drawn
     unreadable: list[tuple[str, str]] = []
     left_out: list[str] = []
     paths = build_report(out_dir, published=not no_published, unreadable=unreadable,

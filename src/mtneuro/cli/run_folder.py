@@ -53,6 +53,8 @@ _STAGING = ".replaced-run.partial"
 #: In the set-aside folder: the command kind whose run was set aside. Another command's run
 #: in the folder is no run of that kind: only the same kind settles or drops it.
 _KIND = ".kind"
+#: command kind -> the record a run of it writes last (kinds not listed: ``metrics.json``)
+_LAST_RECORD = {"bench": "report.html"}
 
 
 def check_writable_folder(out: str | Path, option: str = "--out") -> Path:
@@ -94,7 +96,7 @@ def run_records(out: Path, kind: str) -> list[Path]:
 
 
 #: a temporary file of :func:`mtneuro.atomic.write_atomic`: ``.<target>.<8 random>.tmp``
-_TORN_WRITE = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
+TORN_WRITE = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp$")
 
 
 def _remove_torn_writes(out: Path, kind: str) -> None:
@@ -106,7 +108,7 @@ def _remove_torn_writes(out: Path, kind: str) -> None:
         return
     patterns = RUN_RECORDS[kind]
     for path in out.rglob(".*.tmp"):
-        torn = _TORN_WRITE.match(path.name)
+        torn = TORN_WRITE.match(path.name)
         if torn is None or not path.is_file() or path.is_symlink():
             continue
         parts = path.relative_to(out).parts
@@ -234,7 +236,7 @@ def _settle_replaced(out: Path, kind: str) -> bool:
     if not _aside_of(out, kind):  # another command's: what it replaced is not ours to judge
         return True
     _remove_torn_writes(out, kind)  # a write killed half-way is no record of the new run
-    if (out / "metrics.json").is_file():  # the new run was killed after its last record
+    if (out / _LAST_RECORD.get(kind, "metrics.json")).is_file():  # killed after its last record
         shutil.rmtree(aside)
         return False
     if _resumable(out, kind):
