@@ -182,3 +182,17 @@ def test_resume_takes_the_thread_count_the_run_started_with(digits_images, tmp_p
         assert "with its 2 torch threads (not 1)" in capsys.readouterr().err
     finally:
         torch.set_num_threads(before)
+
+
+def test_resume_with_another_step_mode_says_it_will_not_be_bit_identical(digits_images, tmp_path):
+    """Changing the step mode on resume is allowed (the modes agree up to float rounding),
+    but a user who expects an exact continuation is told (reliability audit, session 18)."""
+    with pytest.raises(Interrupt):
+        make_trainer(digits_images, tmp_path, counting_view(fail_at=3 * 4),
+                     settings=MYOW_SETTINGS).fit()
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["step_plan"] == ["eager", None]
+    with pytest.warns(UserWarning, match=r"with step static, not eager as it ran: .* not end "
+                                         r"bit-identical"):
+        make_trainer(digits_images, tmp_path, settings=STATIC_SETTINGS).fit(resume=True)
+    with pytest.warns(UserWarning, match="with step eager, not static"):  # finished: said too
+        make_trainer(digits_images, tmp_path, settings=MYOW_SETTINGS).fit(resume=True)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -44,6 +45,7 @@ import torch
 from torch import nn
 
 from mtneuro import acceleration, cpu_memory
+from mtneuro.acceleration import StepPlan
 from mtneuro.checkpoint_io import restore_into
 from mtneuro.errors import ConfigError
 from mtneuro.ssl import schedules
@@ -71,6 +73,10 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 # Generator streams of one epoch (see derive_seed).
 _ORDER, _POOL, _VIEWS, _METHOD = range(4)
+
+
+def _plan_name(plan: StepPlan) -> str:
+    return plan.mode + (f" compiled ({plan.compile_mode})" if plan.compile_mode else "")
 
 
 def derive_seed(*keys: int) -> int:
@@ -325,6 +331,7 @@ class Trainer:
             "settings": asdict(self.settings),
             "rng": capture_rng_state(),
             "torch_threads": torch.get_num_threads(),
+            "step_plan": [self.plan.mode, self.plan.compile_mode],
             "world_size": self.dist.world_size,
             # the guard's running loss level: a resumed run judges a loss jump as the
             # uninterrupted one would
@@ -357,4 +364,10 @@ class Trainer:
         restore_rng_state(state["rng"])
         self.guard.losses = [float(x) for x in state.get("guard_losses", [])]
         resume_torch_threads(state.get("torch_threads"), str(self.checkpoint_path))
+        ran = state.get("step_plan")  # None: a checkpoint from before it was stored
+        if ran is not None and list(ran) != [self.plan.mode, self.plan.compile_mode]:
+            warnings.warn(f"resuming {self.checkpoint_path} with step {_plan_name(self.plan)}, "
+                          f"not {_plan_name(StepPlan(*ran))} as it ran: the step modes agree "
+                          "up to float rounding, so the run will not end bit-identical to an "
+                          "uninterrupted one", stacklevel=2)
         self.log.truncate(self.step)
