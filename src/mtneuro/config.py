@@ -111,6 +111,14 @@ def _is_choice(value: Any, choice: Any) -> bool:
     return bool(value == choice)
 
 
+def _container_of(tp: Any, value: Any) -> bool:
+    """``tp`` is a list, tuple or mapping type and ``value`` one of that kind."""
+    origin = tp if tp in (dict, list, tuple) else typing.get_origin(tp)
+    if origin in (list, tuple):
+        return isinstance(value, (list, tuple))
+    return origin is dict and isinstance(value, Mapping)
+
+
 def _convert(tp: Any, value: Any, key: str) -> Any:
     # a bare ``dict`` / ``list`` / ``tuple`` annotation is checked as its ``[Any]`` form
     origin = tp if tp in (dict, list, tuple) else typing.get_origin(tp)
@@ -127,11 +135,17 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
         if len(nested) == 1 and isinstance(value, Mapping):
             # ``Config | None`` given a mapping: its own errors name the inner key
             return _convert(nested[0], value, key)
+        refusals = []
         for arg in typing.get_args(tp):
             try:
                 return _convert(arg, value, key)
-            except ConfigError:
-                continue
+            except ConfigError as err:
+                refusals.append((arg, err))
+        # a list given to ``str | list[float]`` is refused for what is wrong inside it
+        # (``[0]: expected a finite float, got nan``), not as "expected str or list"
+        inside = [err for arg, err in refusals if _container_of(arg, value)]
+        if len(inside) == 1:
+            raise inside[0]
         raise _fail(key, _type_name(tp), value)
     if tp is type(None):
         if value is not None:

@@ -64,9 +64,13 @@ def test_suite_params_read_yaml_12_floats(tiny_task, tmp_path):
     assert suite.grid[0].params == {"source_params": {"lr": 0.001, "wd": 100000.0}}
 
 
-def test_jobs_default_to_one_and_the_builtin_small_suites_ask_for_auto(tiny_task, tmp_path):
+def test_jobs_default_to_one(tiny_task, tmp_path):
     assert load_suite(_write(tmp_path, GOOD)).jobs == 1
     assert load_suite(_write(tmp_path, GOOD.replace("seeds: [0, 1]", "seeds: [0, 1]\njobs: 3"))).jobs == 3
+
+
+def test_the_builtin_small_suites_ask_for_auto_jobs():
+    # with the real tasks: their presets are checked as the suites load
     assert {name: load_suite(name).jobs for name in ("quick", "neural", "paper")} == {
         "quick": "auto", "neural": "auto", "paper": 1}
 
@@ -92,8 +96,13 @@ def test_overrides_and_encoder_cells(tiny_task, tmp_path):
 
 def test_duplicate_cells_need_a_tag():
     doubled = {"name": "d", "grid": [{"task": "tiny", "setting": "a", "methods": ["ok"]}] * 2}
-    with pytest.raises(ConfigError, match="two grid entries give cell 'tiny-a-ok-s0'"):
+    with pytest.raises(ConfigError, match=r"grid\[0\] and grid\[1\] both give cell "
+                                          "'tiny-a-ok-s0'; add a distinct 'tag'"):
         expand(parse_suite(doubled))
+    # one entry listing a method twice is named as that (there is no second entry to tag)
+    twice = {"name": "d", "grid": [{"task": "tiny", "setting": "a", "methods": ["ok", "ok"]}]}
+    with pytest.raises(ConfigError, match=r"grid\[0\]\.methods lists 'ok' twice$"):
+        expand(parse_suite(twice))
     doubled["grid"] = [{"task": "tiny", "setting": "a", "methods": ["ok"]},
                        {"task": "tiny", "setting": "a", "methods": ["ok"], "tag": "wide"}]
     assert [c.id for c in expand(parse_suite(doubled))] == ["tiny-a-ok-s0", "tiny-a-ok-wide-s0"]

@@ -141,10 +141,11 @@ def test_the_bench_command_names_the_file_and_entry_in_one_line(
 
 def test_an_error_of_no_params_key_is_not_put_under_params(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A wrong preset fails when the config is built, as a wrong params key does; it is the
-    cell check's to report, never ``grid[1].params``."""
+    """A wrong preset is named as the entry's ``preset`` (with the file), never
+    ``grid[1].params``."""
     path = _write(tmp_path, GOOD.replace("tag: second", "tag: second\n    preset: quik"))
     with pytest.raises(SystemExit):
         main(["bench", "--suite", str(path), "--dry-run", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
-    assert "unknown neural preset 'quik' (did you mean 'quick'?)" in err and "params" not in err
+    assert "s.yaml: grid[1].preset: unknown neural preset 'quik' (did you mean 'quick'?)" in err
+    assert ".params" not in err

@@ -271,8 +271,8 @@ def test_a_bad_encoder_output_or_forward_is_named_with_the_probe_shape():
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x.flatten()[None]  # batch folded into one row
 
-    with pytest.raises(ConfigError, match=r"expected output \(B, D\) for input \(2, 1, 64, 64\), "
-                                          r"got \(1, 8192\)$"):
+    with pytest.raises(ConfigError, match=r"expected output \(B, D\) with D >= 1 for input "
+                                          r"\(2, 1, 64, 64\), got \(1, 8192\)$"):
         resolve_encoder(OneRow())
     with pytest.raises(ConfigError, match=r"forward on a dummy input of shape \(2, 1, 64, 64\) "
                                           r"failed \(RuntimeError: "):

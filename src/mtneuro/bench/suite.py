@@ -208,9 +208,10 @@ def check_grid(suite: Suite, *, origin: str = "suite") -> None:
     and the entry (``s.yaml: grid[0].task: unknown task 'task4' ...``): its task and
     setting, and its ``methods`` and ``params``, by building the config of each method.
 
-    Any other error of the built config (a preset, the suite's source) is left to the
-    cell checks before the run (:mod:`mtneuro.bench.checks`, ``mtneuro bench``), which
-    name the cell; so is every check of the run itself (source, encoder files).
+    Its ``preset`` and, for a volume task, the suite's ``source`` are named here too. Any
+    other error of the built config is left to the cell checks before the run
+    (:mod:`mtneuro.bench.checks`, ``mtneuro bench``), which name the cell; so is every check
+    of the run itself (source parameters, encoder files).
 
     Raises:
         ConfigError: ``origin: grid[i].<key>: ...``, one line.
@@ -228,9 +229,21 @@ def check_grid(suite: Suite, *, origin: str = "suite") -> None:
                 task.check_setting(entry.setting)
             except ConfigError as err:
                 raise ConfigError(f"{key}.setting: {err}") from None
+            if entry.preset is not None and entry.preset not in task.presets:
+                raise ConfigError(f"{key}.preset: " + unknown_name_message(
+                    f"{task.name} preset", entry.preset, list(task.presets)))
+            if task.volume:
+                _check_volume_source(suite.source)
             _check_entry_params(suite, entry, task, key)
         except ConfigError as err:
             raise ConfigError(f"{origin}: {err}") from None
+
+
+def _check_volume_source(source: str) -> None:
+    from mtneuro.data.sources import SOURCE_NAMES
+
+    if source not in SOURCE_NAMES:
+        raise ConfigError("source: " + unknown_name_message("source", source, SOURCE_NAMES))
 
 
 def _check_entry_params(suite: Suite, entry: GridEntry, task: Task, key: str) -> None:
@@ -308,6 +321,7 @@ def expand(
     if ddp_procs is not None and ddp_procs < 1:
         raise ConfigError(f"ddp_procs: expected int >= 1, got {ddp_procs!r}")
     cells: list[Cell] = []
+    origins: list[int] = []  # the grid entry of each cell
     for index, entry in enumerate(suite.grid):
         methods = list(entry.methods)
         if encoder and entry.task in encoder_tasks and "encoder" not in methods:
@@ -336,12 +350,19 @@ def expand(
                     tag=entry.tag,
                     ddp_procs=procs if method in pretraining else 1,
                 ))
-    seen: dict[str, int] = {}
-    for index, cell in enumerate(cells):
-        if cell.id in seen:
-            raise ConfigError(f"suite {suite.name!r}: two grid entries give cell {cell.id!r}; "
-                              "add a distinct 'tag' to one of them")
-        seen[cell.id] = index
+                origins.append(index)
+    first_entry: dict[str, int] = {}
+    for cell, entry in zip(cells, origins, strict=True):
+        if cell.id not in first_entry:
+            first_entry[cell.id] = entry
+        elif first_entry[cell.id] == entry:
+            # seeds are checked unique where they are given: the method is listed twice
+            raise ConfigError(f"suite {suite.name!r}: grid[{entry}].methods lists "
+                              f"{cell.method!r} twice")
+        else:
+            raise ConfigError(f"suite {suite.name!r}: grid[{first_entry[cell.id]}] and "
+                              f"grid[{entry}] both give cell {cell.id!r}; add a distinct 'tag' "
+                              "to one of them")
     return cells
 
 

@@ -139,6 +139,15 @@ def _resume_hint(argv: list[str]) -> str | None:
             "is fixed")
 
 
+def _out_of_memory(err: BaseException) -> bool:
+    """A failed allocation: Python's, torch's CPU allocator's or a GPU's (torch's
+    ``OutOfMemoryError``, a RuntimeError, is matched by name: main imports no torch)."""
+    text = str(err)[:500].lower()
+    return (isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError"
+            or (isinstance(err, RuntimeError)
+                and ("can't allocate memory" in text or "out of memory" in text)))
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, a scheduler's stop), raised where the command runs so that its
     clean-up and Ctrl-C's message apply; by default SIGTERM ended it with no word."""
@@ -217,10 +226,16 @@ def _run(argv: list[str] | None) -> None:
         sys.exit(1)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
-    except Exception:
+    except Exception as err:
         # an unexpected failure (a bug, another torchrun process lost) after a checkpoint:
         # the traceback follows, but what is kept and how to go on comes first
         hint = _resume_hint(sys.argv[1:] if argv is None else argv)
+        if _out_of_memory(err):  # a setting too big for this machine, not a bug: one line
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            click.echo(f"error: out of memory ({first[:200]}); lower the batch size or the "
+                       "input / crop size, or run on a machine with more memory"
+                       + (f"\n{hint.removeprefix('error: ')}" if hint else ""), err=True)
+            sys.exit(1)
         if hint:
             click.echo(hint, err=True)
         raise

@@ -133,9 +133,11 @@ def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str =
         ) from exc
     finally:
         encoder.train(was_training)
-    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != shape[0]:
+    if (not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != shape[0]
+            or out.shape[1] == 0):  # no features: a probe would fail deep in scikit-learn
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ConfigError(f"encoder {spec!r}: expected output (B, D) for input {shape}, got {got}")
+        raise ConfigError(f"encoder {spec!r}: expected output (B, D) with D >= 1 for input "
+                          f"{shape}, got {got}")
     return int(out.shape[1])
 
 

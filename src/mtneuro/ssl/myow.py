@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -270,6 +271,12 @@ class MYOW(BYOL):
         loss bit for bit.
         """
         w = mined_weight if isinstance(mined_weight, torch.Tensor) else float(mined_weight)
+        top = 1.0 if self.loss_mix == "convex" else math.inf
+        # a Python weight is checked (-1 divided by zero, -0.99 gave a loss of -13); a tensor
+        # comes from the trainer's own schedule, and reading it would wait for the device
+        if not isinstance(w, torch.Tensor) and not 0.0 <= w <= top:
+            raise ConfigError(f"mined_weight: expected a float in [0, {top:g}] (loss_mix "
+                             f"{self.loss_mix!r}), got {w!r}")
         if self.loss_mix == "normalised":
             a, b = 1 / (1 + w), w / (1 + w)
         elif self.loss_mix == "convex":

@@ -27,7 +27,7 @@ def unused_settings(config: Any, given: Iterable[str]) -> list[str]:
     paper_head = not supervised and not pixel and protocol == "paper"  # a trained linear head
     this_run = f"this run: method {method}, protocol {protocol}"
     rules: list[tuple[tuple[str, ...], bool, str]] = [
-        (("epochs", "momentum", "weight_decay"), supervised,
+        (("backbone", "epochs", "momentum", "weight_decay"), supervised,
          "read only by supervised training"),
         (("head_epochs", "crop", "probe_inputs"), paper_head,
          "read only by the paper protocol's linear head on an encoder"),
@@ -65,4 +65,17 @@ def complete_task1(config_class: type, raw: dict[str, Any]) -> dict[str, Any]:
     values = with_pretrain(config_class, raw)
     config = from_mapping(config_class, {**values, "pretrain": None})
     warn_unused(config, [key for key, value in raw.items() if value is not None])
+    if config.backbone is not None and config.method in SUPERVISED_METHODS:
+        _check_backbone(config.backbone)
     return values
+
+
+def _check_backbone(name: str) -> None:
+    """A supervised run's ``backbone`` is a registered encoder, named with the key before any
+    tile is read (it failed as "unknown encoder" once the network was built)."""
+    from mtneuro.errors import ConfigError
+    from mtneuro.models import list_encoders
+    from mtneuro.registry import unknown_name_message
+
+    if name not in list_encoders():
+        raise ConfigError(f"backbone: {unknown_name_message('encoder', name, list_encoders())}")

@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -39,6 +40,7 @@ from mtneuro.ssl.step import loss_terms, ssl_step
 from mtneuro.tasks.neural.config import NeuralConfig
 from mtneuro.tasks.neural.splits import segments
 from mtneuro.tasks.probe import single_thread_blas
+from mtneuro.threads import available_cpus
 
 #: One training step: ``step_fn(values)`` (``lr``, ``momentum``, ``mined_weight``) -> loss terms.
 StepFn = Callable[[dict[str, float]], dict[str, torch.Tensor]]
@@ -275,6 +277,11 @@ def compute_threads(n: int) -> Iterator[None]:
     PCA and readouts of ``neural --method pca`` 25-30 s with the default BLAS threads,
     7-12 s with one).
     """
+    cpus = available_cpus()
+    if n > cpus:  # allowed (a benchmark may want it), but never a speed-up here
+        warnings.warn(f"threads {n}: more than the {cpus} CPU(s) this process may use; the "
+                      "extra threads wait on each other, so training is slower, not faster",
+                      stacklevel=3)
     previous = torch.get_num_threads()
     torch.set_num_threads(max(1, n))
     try:

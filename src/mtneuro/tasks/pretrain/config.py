@@ -55,11 +55,11 @@ class PretrainConfig(CheckedConfig):
     augment: Literal["auto", "mtneuro", "mtneuro-strong", "vision"] = "auto"
     backbone: str = "auto"
     backbone_params: dict[str, Any] = field(default_factory=dict)
-    projector_hidden: int = 4096
-    projector_out: int = 256
-    predictor_hidden: int = 4096
-    mined_projector_hidden: int = 4096
-    mined_out: int = 256
+    projector_hidden: int = field(default=4096, metadata=positive())
+    projector_out: int = field(default=256, metadata=positive())
+    predictor_hidden: int = field(default=4096, metadata=positive())
+    mined_projector_hidden: int = field(default=4096, metadata=positive())
+    mined_out: int = field(default=256, metadata=positive())
     k: int = field(default=1, metadata=positive())
     mine_space: Literal["target", "online"] = "target"
     # MYOW's query: view a, or a third view on its own forward (MTNeuro's image trainers)

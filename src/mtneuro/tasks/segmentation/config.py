@@ -28,13 +28,14 @@ from mtneuro.config import (
     check,
     from_mapping,
     in_unit_interval,
+    one_of,
     positive,
     some_seeds,
 )
 from mtneuro.errors import ConfigError
 from mtneuro.input_sides import check_crop_and_window, check_input_depth
 from mtneuro.registry import check_choice
-from mtneuro.vocab import AMP_MODES, MTNEURO_UNETS, SEGMENTATION_MODEL_DIMS
+from mtneuro.vocab import AMP_MODES, MTNEURO_UNETS, SEGMENTATION_MODEL_DIMS, SEGMENTATION_MODELS
 
 
 def _class_weights_ok(value: Any) -> bool:
@@ -132,7 +133,7 @@ class Task2Config(CheckedConfig):
         quiet: no progress bars.
     """
 
-    model: str = "unet"
+    model: str = field(default="unet", metadata=one_of(SEGMENTATION_MODELS))
     classes: Literal[3, 4] = 4
     dim: Literal["2d", "3d"] | None = None
     source: str = "phantom"
