@@ -17,14 +17,14 @@ report and :func:`load_results` reads them back. A top-level module, beside the 
 from __future__ import annotations
 
 import copy
-import numbers
 import shutil
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mtneuro.api_arguments import mapping_argument, out_folder, seed_list, task_name_list
 from mtneuro.bench.cell import (
     CELLS_DIR,
     bench_keys,
@@ -34,7 +34,6 @@ from mtneuro.bench.cell import (
 )
 from mtneuro.bench.checks import check_params
 from mtneuro.bench.suite import Cell, cell_id
-from mtneuro.config import check_seeds
 from mtneuro.errors import ConfigError
 from mtneuro.report.intervals import table_intervals
 from mtneuro.report.leaderboard import OURS, build_tables, load_records, metric_title
@@ -188,28 +187,22 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
     Raises:
         ConfigError: no task, an unknown task or setting, a task that evaluates no user
             encoder, ``seeds`` neither an int nor a non-empty sequence of them, a seed outside
-            [0, 2**32), a cell ``out`` holds already or a result there of other weights
-            (without ``overwrite``), or a catalogued recording that is not downloaded here;
-            all before anything runs (or is removed).
+            [0, 2**32), ``out`` not a path, ``params`` or ``source_params`` not a mapping
+            (:mod:`mtneuro.api_arguments`), a cell ``out`` holds already or a result there of
+            other weights (without ``overwrite``), or a catalogued recording that is not
+            downloaded here; all before anything runs (or is removed).
     """
-    seeds = _seed_list(seeds)
-    names = [tasks] if isinstance(tasks, str) else list(tasks)
-    if not names:  # an empty Results would look like a run that scored nothing
-        raise ConfigError("tasks: expected at least one task name, e.g. ['task1/roi-c1'] "
-                          "(mtneuro.list_tasks()), got an empty sequence")
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:  # one cell each: a repeat would be run again and counted as another seed
-        raise ConfigError(f"tasks: {', '.join(map(str, twice))} given more than once")
-    plan = [split_task_setting(name) for name in names]
+    seeds, out = seed_list(seeds), out_folder(out)
+    params = mapping_argument("params", params, "{'device': 'cuda'}")
+    source_params = mapping_argument("source_params", source_params, "{'seed': 0}")
+    plan = [split_task_setting(name) for name in task_name_list(tasks)]
     for task, _ in plan:
         if task.encoder_method is None:
             raise ConfigError(f"task {task.name}: evaluates no user encoder; tasks that do: "
                               + ", ".join(n for n in list_tasks() if _takes_encoder(n)))
-    if out is not None and Path(out).exists() and not Path(out).is_dir():
-        raise ConfigError(f"out {out}: is a file; expected a folder")
     if out is not None and not overwrite:
-        _refuse_taken_cells(Path(out), [cell_id(task.name, setting, task.encoder_method, int(seed))
-                                        for task, setting in plan for seed in seeds])
+        _refuse_taken_cells(out, [cell_id(task.name, setting, task.encoder_method, int(seed))
+                                  for task, setting in plan for seed in seeds])
     # every cell's config (and the encoder each kind of task reads) before any runs: a wrong
     # key for one task must not fail after another's results were recorded
     runs = []
@@ -218,8 +211,8 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
         for seed in seeds:
             cell = Cell(id=cell_id(task.name, setting, task.encoder_method, int(seed)),
                         task=task.name, setting=setting, method=task.encoder_method,
-                        seed=int(seed), preset=preset, params=dict(params or {}),
-                        source=source, source_params=dict(source_params or {}), encoder=label)
+                        seed=int(seed), preset=preset, params=dict(params),
+                        source=source, source_params=dict(source_params), encoder=label)
             # the cell's own value would silently replace a given one: params={"method":
             # "pca"} ran the encoder method, recorded as asked
             check_params(cell, by="evaluate", origins=_OWNED_FROM, prefix="")
@@ -231,27 +224,9 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
     _refuse_missing_recordings([config for _, _, config, _ in runs])
     if out is None:
         return Results([task.execute(config, encoder=module) for task, _, config, module in runs])
-    keys = _record_keys(Path(out), [cell for _, cell, _, _ in runs], encoder, overwrite)
-    return Results([run_and_record(task, config, Path(out) / CELLS_DIR / cell.id, encoder=module,
+    keys = _record_keys(out, [cell for _, cell, _, _ in runs], encoder, overwrite)
+    return Results([run_and_record(task, config, out / CELLS_DIR / cell.id, encoder=module,
                                    extra=keys[cell.id]) for task, cell, config, module in runs])
-
-
-def _seed_list(seeds: Any) -> list[int]:
-    """``seeds`` as a list: one int is that seed alone (as ``--seeds 0``); anything but an
-    int or a non-empty sequence of them fails naming ``seeds``."""
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        seeds = [seeds]
-    # a string or a mapping is iterable too, but is no list of seeds
-    elif isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
-        raise ConfigError(f"seeds: expected an int or a sequence of ints in [0, 2**32), "
-                          f"e.g. [0, 1, 2], got {seeds!r} ({type(seeds).__name__})")
-    seeds = list(seeds)
-    if not seeds:
-        raise ConfigError("seeds: expected at least one seed, got an empty sequence")
-    check_seeds(seeds, "seeds")
-    if len(set(seeds)) != len(seeds):  # one cell per seed: a repeat is no other seed
-        raise ConfigError(f"seeds: expected distinct seeds, got {seeds}")
-    return seeds
 
 
 def _refuse_taken_cells(out: Path, ids: list[str]) -> None:

@@ -1,7 +1,7 @@
 """Recording files the loaders must refuse in one line naming the file, the array and what was
 expected, where they raised a traceback or loaded wrong values: an unreadable file, a 0-d
-``firing_rates``, a zip member that is no ``.npy``, text behaviour, trial ids beyond int64 and
-negative spike counts."""
+``firing_rates``, a zip member that is no ``.npy``, text behaviour, trial ids beyond int64,
+negative spike counts and negative firing rates."""
 
 from __future__ import annotations
 
@@ -117,3 +117,21 @@ def test_negative_spike_counts_of_a_rodent_pair_are_refused(tmp_path):
         load_file(counts)
     _one_line(err, f"{counts}: 1 of 6 values are negative (first -4 at index [1, 1])",
               "expected spike counts")
+
+
+def test_negative_firing_rates_of_a_reach_recording_are_refused(tmp_path):
+    rates = np.arange(15, dtype=np.float64).reshape(5, 3) - 100  # a baseline subtracted
+    path = _reach(tmp_path / "mine.npz", firing_rates=rates)
+    with pytest.raises(DataError) as err:
+        load_file(path)
+    _one_line(err, f"{path}: firing_rates: 15 of 15 values are negative (first -100 at index "
+                   "[0, 0])", "expected firing rates in Hz (>= 0)")
+
+
+def test_non_finite_firing_rates_of_a_reach_recording_are_refused(tmp_path):
+    rates = np.arange(15, dtype=np.float64).reshape(5, 3)
+    rates[2, 1] = np.inf
+    path = _reach(tmp_path / "mine.npz", firing_rates=rates)
+    with pytest.raises(DataError) as err:
+        load_reach_npz(path)
+    _one_line(err, f"{path}: firing_rates: 1 of 15 values are NaN or infinite")

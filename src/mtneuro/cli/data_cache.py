@@ -19,13 +19,22 @@ SHOWN = 10
 
 
 def parse_range(axis: str, text: str | None) -> tuple[int, int] | None:
-    """``"a:b"`` -> ``(a, b)``; ``None`` stays ``None`` (the whole axis)."""
+    """``"a:b"`` -> ``(a, b)``; ``None`` stays ``None`` (the whole axis).
+
+    Raises:
+        ConfigError: not two ints, or a negative or empty range: refused here, for every
+            source, so that a remote one is not asked (and retried) for nothing.
+    """
     if text is None:
         return None
     try:
         lo, hi = (int(v) for v in text.split(":"))
     except ValueError:
         raise ConfigError(f"--{axis}: expected START:STOP (ints), got {text!r}") from None
+    if lo < 0:
+        raise ConfigError(f"--{axis}: expected START:STOP with START >= 0, got {text!r}")
+    if lo >= hi:
+        raise ConfigError(f"--{axis}: range {text!r} is empty, expected START below STOP")
     return lo, hi
 
 
@@ -90,8 +99,8 @@ def fetch(
     params = parse_source_params(source_params)
     if source is not None:
         check_source_params(source, params)
-    check_writable_folder(cache_dir, "--cache")
     ranges = [parse_range(a, r) for a, r in zip("zyx", (z_range, y_range, x_range))]
+    check_writable_folder(cache_dir, "--cache")
     wanted = list(dict.fromkeys(c.strip() for c in channels.split(","))) if channels else None
     cache, report = fill_cache(
         cache_dir,

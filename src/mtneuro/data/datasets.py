@@ -80,7 +80,8 @@ class RegionTileDataset(_TileDataset):
 
     Args:
         source: any volume source with ``image`` (and ``roi_labels``, used for labels
-            and to find sub-volumes B-D).
+            and to find sub-volumes B-D), or a source name (``"phantom"``:
+            :func:`~mtneuro.data.open_source` with its defaults).
         setting: ``"roi-c1"``, ``"roi-c2"`` or ``"roi-c3"``.
         split: ``"train"``, ``"val"`` or ``"test"``.
         dim: ``"2d"`` (1-slice tiles) or ``"3d"`` (8-slice blocks).
@@ -95,7 +96,7 @@ class RegionTileDataset(_TileDataset):
 
     def __init__(
         self,
-        source: VolumeSource,
+        source: VolumeSource | str,
         setting: str = "roi-c1",
         split: str = "train",
         dim: str = "2d",
@@ -104,6 +105,7 @@ class RegionTileDataset(_TileDataset):
         transform: Transform | None = None,
         progress: bool = True,
     ) -> None:
+        source = _volume_source(source)
         self.source, self.dim, self.split, self.transform = source, dim, split, transform
         self.setting = region_setting(setting)
         depth = depth_of(dim)
@@ -143,7 +145,7 @@ class SegmentationTileDataset(_TileDataset):
     """Task 2: tiles with per-pixel microstructure classes.
 
     Args:
-        source: a source with ``image`` and ``pixel_labels``.
+        source: a source with ``image`` and ``pixel_labels``, or a source name.
         classes: 4 (background, vessel, cell, axon; cortex/striatum/thalamus) or
             3 (axons merged into background; all four regions).
         split: ``"train"``, ``"val"`` or ``"test"`` (the task z splits of box A).
@@ -151,8 +153,9 @@ class SegmentationTileDataset(_TileDataset):
         z_step: keep every ``z_step``-th block (1: the whole range, its end included:
             :func:`~mtneuro.data.tiles.covering_starts`).
         depth: slices per 3D block (the reference's ``volume_z``; default 8, as published).
-        regions: the regions to read, a subset of the setting's (default: all of them,
-            cortex/striatum/thalamus for 4 classes, also zona_incerta for 3).
+        regions: the regions to read, a subset of the setting's, or one region's name
+            (default: all of them, cortex/striatum/thalamus for 4 classes, also
+            zona_incerta for 3).
         transform: applied to each item dict (``image``, ``mask``, ``region``).
         progress: show the reading's progress (a bar on a terminal, lines in a log).
 
@@ -166,24 +169,23 @@ class SegmentationTileDataset(_TileDataset):
 
     def __init__(
         self,
-        source: VolumeSource,
+        source: VolumeSource | str,
         classes: int = 4,
         split: str = "train",
         dim: str = "2d",
         *,
         z_step: int = 1,
         depth: int | None = None,
-        regions: Sequence[str] | None = None,
+        regions: Sequence[str] | str | None = None,
         transform: Transform | None = None,
         progress: bool = True,
     ) -> None:
+        source = _volume_source(source)
         if "pixel_labels" not in source.channels:
             raise DataError(f"source {source.name!r} has no pixel_labels; task 2 needs them")
         self.source, self.dim, self.split, self.transform = source, dim, split, transform
         self.setting = segmentation_setting(classes)
-        self.regions = tuple(regions) if regions is not None else self.setting.regions
-        for region in self.regions:
-            check_choice("region", region, list(self.setting.regions))
+        self.regions = _region_names(regions, self.setting.regions)
         depth = _block_depth(dim, depth)
         z = Z_SPLITS[check_choice("split", split, list(Z_SPLITS))]
         starts, scored_from = covering_starts(z, depth, z_step)
@@ -241,6 +243,43 @@ class SegmentationTileDataset(_TileDataset):
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """uint8 images (N, 1, [8,] H, W) and uint8 class masks (N, [8,] H, W)."""
         return self.images, self.masks
+
+
+def _volume_source(source: VolumeSource | str) -> VolumeSource:
+    """``source``, or the source its name opens with defaults (``"phantom"``).
+
+    Raises:
+        TypeError: neither a :class:`VolumeSource` nor a name (a path or an array, say).
+        ConfigError: an unknown source name.
+    """
+    if isinstance(source, str):
+        from mtneuro.data.sources import open_source
+
+        return open_source(source)
+    if not isinstance(source, VolumeSource):
+        raise TypeError(f"source: expected a volume source, e.g. "
+                        f"mtneuro.data.open_source('phantom'), or its name, got "
+                        f"{type(source).__name__} {source!r:.60}")
+    return source
+
+
+def _region_names(regions: Sequence[str] | str | None, valid: tuple[str, ...]
+                  ) -> tuple[str, ...]:
+    """``regions`` as a tuple of the setting's region names (a str is one name, not letters;
+    ``None``: all of ``valid``)."""
+    if regions is None:
+        return valid
+    names = (regions,) if isinstance(regions, str) else regions
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise ConfigError(f"regions: expected region names from {', '.join(valid)}, got "
+                          f"{regions!r}") from None
+    if not names:
+        raise ConfigError(f"regions: expected at least one of {', '.join(valid)}, got {regions!r}")
+    for region in names:
+        check_choice("region", region, list(valid))
+    return names
 
 
 def _say_kept(what: str, progress: bool) -> Callable[[tile_cache.Arrays], None]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from mtneuro.errors import ConfigError
+from mtneuro.errors import ConfigError, DataError
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.report.predictions import PREDICTIONS_FILE, read_predictions
 from mtneuro.report.results import read_json_object
@@ -37,6 +37,12 @@ from mtneuro.stats import bootstrap_interval, weighted_f1_of_totals
 #: task -> (columns naming a sample, the column whose samples are resampled together)
 _SAMPLES = {"task1": (("tile", "crop"), "tile"), "task2": (("image",), "image"),
             "task3": (("tile", "crop"), "tile"), "neural": (("bin",), "trial")}
+#: task -> the columns its predictions.csv must have to be compared, and a number column
+#: prefix it needs at least one of (task 3: with its ``true_`` twin)
+_COLUMNS = {"task1": (("seed", "tile", "crop", "true", "predicted"), None),
+            "task2": (("seed", "image"), "iou_"),
+            "task3": (("seed", "tile", "crop"), "predicted_"),
+            "neural": (("seed", "bin", "trial", "true", "predicted", "accuracy"), None)}
 
 
 @dataclass
@@ -118,11 +124,38 @@ def side_of(folders: list[Path], name: str) -> Side:
             raise ConfigError(f"{folder}: predictions.csv without metrics.json")
         records.append(json.loads((folder / "metrics.json").read_text()))
         parts.append(read_predictions(folder))
+        _check_columns(parts[-1], records[-1].get("task"), folder / PREDICTIONS_FILE)
     kinds = {(r.get("task"), r.get("setting"), r.get("method")) for r in records}
     if len(kinds) > 1:
         raise ConfigError(f"{name}: runs of different tasks, settings or methods {sorted(kinds)}")
-    rows = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    rows = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]
+            if all(key in p for p in parts)}
     return Side(label=f"{records[0].get('method')} ({name})", records=records, rows=rows)
+
+
+def _check_columns(rows: dict[str, np.ndarray], task: Any, path: Path) -> None:
+    """Refuse a ``predictions.csv`` (at ``path``) of a ``task`` run without the columns a
+    comparison reads, or with other than numbers in its number columns (a damaged file)."""
+    if task not in _COLUMNS:
+        return  # compare_sides names a task that writes no predictions
+    names, prefix = _COLUMNS[task]
+    missing = [c for c in names if c not in rows]
+    values = [c for c in rows if prefix and c.startswith(prefix)]
+    if prefix and not values:
+        missing.append(f"{prefix}<name>")
+    if task == "task3":
+        missing += [f"true_{c.removeprefix(prefix)}" for c in values
+                    if f"true_{c.removeprefix(prefix)}" not in rows]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; a {task} run's "
+                        f"predictions.csv has {', '.join(names)}"
+                        f"{f', {prefix}<name>' if prefix else ''} (a damaged file: run it again)")
+    numbers = ["seed", *values, *[c for c in ("accuracy", "delta_accuracy") if c in rows],
+               *[f"true_{c.removeprefix('predicted_')}" for c in values if task == "task3"]]
+    words = [c for c in numbers if rows[c].dtype.kind not in "iuf"]
+    if words or rows["seed"].dtype.kind not in "iu":
+        raise DataError(f"{path}: column(s) {', '.join(words or ['seed'])} hold values that "
+                        "are not numbers (seed: integers; a damaged file: run it again)")
 
 
 def compare_runs(a: str | Path, b: str | Path) -> Comparison:
@@ -131,6 +164,8 @@ def compare_runs(a: str | Path, b: str | Path) -> Comparison:
     Raises:
         ConfigError: either side cannot be read (:func:`load_side`), or
             :func:`compare_sides` refuses the two.
+        DataError: a ``predictions.csv`` is damaged: rows cut short, columns missing, or
+            words in its number columns.
     """
     return compare_sides(load_side(a), load_side(b), str(a), str(b))
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from mtneuro.atomic import write_atomic
+from mtneuro.errors import DataError
 
 #: The file's name in a run folder.
 PREDICTIONS_FILE = "predictions.csv"
@@ -57,15 +58,29 @@ def write_predictions(columns: Mapping[str, Sequence[Any]], out_dir: str | Path)
 
 def read_predictions(path: str | Path) -> dict[str, np.ndarray]:
     """The columns of a ``predictions.csv`` (or of the one in the folder ``path``): numbers
-    as float or int arrays, any other column as strings."""
+    as float or int arrays, any other column as strings.
+
+    Raises:
+        DataError: the file is empty, not CSV text, or has a row whose number of fields is
+            not the header's (a file cut short: its line is named).
+    """
     path = Path(path)
     if path.is_dir():
         path = path / PREDICTIONS_FILE
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            rows = [(reader.line_num, row) for row in reader if row]  # blank lines: no sample
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise DataError(f"{path}: not a readable CSV file ({err}); run it again") from None
     if not rows:
-        raise ValueError(f"{path}: empty, expected a header row")
-    header, body = rows[0], rows[1:]
+        raise DataError(f"{path}: empty, expected a header row")
+    header, body = rows[0][1], [row for _, row in rows[1:]]
+    for line, row in rows[1:]:
+        if len(row) != len(header):
+            raise DataError(f"{path}: line {line} has {len(row)} fields, expected "
+                            f"{len(header)} as the header (a damaged or cut-short file: run it "
+                            "again)")
     columns = zip(*body, strict=True) if body else ([] for _ in header)
     return {name: _typed(list(values)) for name, values in zip(header, columns, strict=True)}
 

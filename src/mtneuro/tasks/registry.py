@@ -58,6 +58,9 @@ def list_tasks(pattern: str = "*") -> list[str]:
     without wildcards (``*?[``) is a name: ``"task2"`` lists every setting of task2, as
     ``"task2/*"`` does, and ``"task2/2d-4class"`` that setting alone; a name that is
     neither raises :class:`~mtneuro.errors.ConfigError` with the closest names."""
+    if not isinstance(pattern, str):
+        raise ConfigError(f"pattern: expected a task name or wildcard pattern (str), e.g. "
+                          f"'task1/*', got {pattern!r:.80} ({type(pattern).__name__})")
     names = []
     for name in task_names():
         settings = get_task(name).settings

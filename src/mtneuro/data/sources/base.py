@@ -135,10 +135,11 @@ class VolumeSource(ABC):
         return np.ascontiguousarray(out, dtype=CHANNEL_DTYPES[channel])
 
     def read(
-        self, z: Range, y: Range, x: Range, channels: Iterable[str] | None = None
+        self, z: Range, y: Range, x: Range, channels: Iterable[str] | str | None = None
     ) -> Block:
-        """Read several channels of the same block."""
-        wanted = tuple(channels) if channels is not None else self.channels
+        """Read several channels of the same block (``channels``: names, or one name)."""
+        wanted = (self.channels if channels is None
+                  else (channels,) if isinstance(channels, str) else tuple(channels))
         return Block(**{c: self.read_channel(c, z, y, x) for c in wanted})
 
     def check_ranges(self, z: Range, y: Range, x: Range) -> tuple[Range, Range, Range]:
@@ -158,14 +159,15 @@ class VolumeSource(ABC):
         return tuple(checked)  # type: ignore[return-value]
 
     def check_request(
-        self, ranges: Sequence[Range | None], channels: Iterable[str] | None, where: str
+        self, ranges: Sequence[Range | None], channels: Iterable[str] | str | None, where: str
     ) -> tuple[tuple[Range, Range, Range], list[str]]:
         """Ranges (None = whole axis) and channels checked against this volume; ``where``
         names the volume in the error (e.g. ``"cache DIR"``)."""
         checked = self.check_ranges(
             *((r if r is not None else (0, s)) for r, s in zip(ranges, self.shape))
         )
-        wanted = list(channels) if channels is not None else list(self.channels)
+        wanted = (list(self.channels) if channels is None
+                  else [channels] if isinstance(channels, str) else list(channels))
         for channel in wanted:
             if channel not in self.channels:
                 raise ConfigError(
