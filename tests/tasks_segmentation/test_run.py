@@ -157,7 +157,8 @@ def test_cli_bad_model_is_one_line_error(capsys):
         main(["task2", "--model", "unet4", "--out", "/nonexistent/never-written"])
     assert code.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "unknown segmentation model 'unet4'" in err and "highresnet" in err
+    assert "\n" not in err and "model: expected one of unet, " in err and "got 'unet4'" in err
+    assert "highresnet" in err
 
 
 def test_config_defaults_are_the_mtneuro_model():

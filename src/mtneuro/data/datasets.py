@@ -256,7 +256,9 @@ def _volume_source(source: VolumeSource | str) -> VolumeSource:
         from mtneuro.data.sources import open_source
 
         return open_source(source)
-    if not isinstance(source, VolumeSource):
+    # duck-typed, as everywhere a source is read: a class of the user's need not subclass
+    if not isinstance(source, VolumeSource) and not (
+            hasattr(source, "read") and hasattr(source, "shape")):
         raise TypeError(f"source: expected a volume source, e.g. "
                         f"mtneuro.data.open_source('phantom'), or its name, got "
                         f"{type(source).__name__} {source!r:.60}")

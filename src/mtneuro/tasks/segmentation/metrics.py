@@ -44,14 +44,18 @@ import torch
 IOU_ZERO_DIVISION = 1.0
 
 
-def _labels(values: torch.Tensor | np.ndarray, name: str, n_classes: int) -> torch.Tensor:
-    flat = torch.as_tensor(values).to(torch.int64)
-    if flat.numel() and (int(flat.min()) < 0 or int(flat.max()) >= n_classes):
-        raise ValueError(
-            f"{name} labels must lie in 0..{n_classes - 1}, "
-            f"got {int(flat.min())}..{int(flat.max())}"
-        )
-    return flat.cpu()
+def _labels(values: torch.Tensor | np.ndarray, name: str, n_classes: int) -> np.ndarray:
+    """``values`` as a NumPy array of integer labels, checked to lie in ``0..n_classes - 1``
+    (a label out of range would land in another image's or class's cell of the flat count)."""
+    array = (values.detach().cpu().numpy() if isinstance(values, torch.Tensor)
+             else np.asarray(values))
+    if not np.issubdtype(array.dtype, np.integer):
+        array = array.astype(np.int64)  # as before: floats and bools truncated to classes
+    if array.size:
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high >= n_classes:
+            raise ValueError(f"{name} labels must lie in 0..{n_classes - 1}, got {low}..{high}")
+    return array
 
 
 def per_image_confusion(
@@ -80,15 +84,19 @@ def per_image_confusion(
     if pred.shape != true.shape:
         raise ValueError(f"prediction has shape {tuple(pred.shape)}, target {tuple(true.shape)}")
     n = pred.shape[0] if pred.ndim else 1
-    image = torch.arange(n).repeat_interleave(pred[0].numel() if pred.ndim else 1)
-    key = (image * n_classes + true.reshape(-1)) * n_classes + pred.reshape(-1)
+    cells = n_classes * n_classes
+    # int32 keys where they fit: half the memory traffic of int64 for the same counts
+    dtype = np.int32 if n * cells < 2**31 else np.int64
+    key = true.reshape(n, -1).astype(dtype) * n_classes
+    key += pred.reshape(n, -1)
+    key += (np.arange(n, dtype=dtype) * cells)[:, None]  # each image its own C x C block
     if scored is not None:
         if tuple(np.shape(scored)) != tuple(pred.shape):
             raise ValueError(f"scored has shape {tuple(np.shape(scored))}, "
                              f"target {tuple(true.shape)}")
-        key = key[torch.from_numpy(np.ascontiguousarray(scored, dtype=bool).reshape(-1))]
-    counts = torch.bincount(key, minlength=n * n_classes * n_classes)
-    return counts.reshape(n, n_classes, n_classes).numpy().astype(np.int64)
+        key = key[np.asarray(scored, dtype=bool).reshape(n, -1)]
+    counts = np.bincount(key.reshape(-1), minlength=n * cells)
+    return counts.reshape(n, n_classes, n_classes).astype(np.int64)
 
 
 def confusion_matrix(
