@@ -82,12 +82,10 @@ def test_one_huge_rate_is_z_scored_without_numpy_warnings(reach_slice, tmp_path)
 
 
 def _overflowing(rates):
-    """Neuron 4 at 0 or 1e-30 Hz, but 3.4e38 in the last bin (a test trial's): that bin lies
-    ~7e68 learning-bin stds from their mean, past float32. (Rates of both signs, whose
-    differences overflowed, are refused on loading: rates are never negative.)"""
-    rates[:, 4] = 0.0
-    rates[::2, 4] = 1e-30
-    rates[-1, 4] = 3.4e38
+    """Neuron 4 at -3.4e38 Hz except in a tenth of the bins, at +3.4e38: its mean is about
+    -2.7e38, so those bins lie 6.1e38 Hz from it, past float32 whatever the std."""
+    rates[:, 4] = -3.4e38
+    rates[::10, 4] = 3.4e38
     return rates
 
 

@@ -1,7 +1,7 @@
 """Recording files the loaders must refuse in one line naming the file, the array and what was
 expected, where they raised a traceback or loaded wrong values: an unreadable file, a 0-d
 ``firing_rates``, a zip member that is no ``.npy``, text behaviour, trial ids beyond int64,
-negative spike counts and negative firing rates."""
+negative spike counts (negative firing rates, preprocessed, are read as given)."""
 
 from __future__ import annotations
 
@@ -119,13 +119,12 @@ def test_negative_spike_counts_of_a_rodent_pair_are_refused(tmp_path):
               "expected spike counts")
 
 
-def test_negative_firing_rates_of_a_reach_recording_are_refused(tmp_path):
+def test_negative_firing_rates_of_a_reach_recording_are_read_as_given(tmp_path):
+    """Preprocessed rates (a baseline subtracted, z-scored) are a documented input
+    (docs/neural.md): every method z-scores them anyway; only spike counts must be >= 0."""
     rates = np.arange(15, dtype=np.float64).reshape(5, 3) - 100  # a baseline subtracted
     path = _reach(tmp_path / "mine.npz", firing_rates=rates)
-    with pytest.raises(DataError) as err:
-        load_file(path)
-    _one_line(err, f"{path}: firing_rates: 15 of 15 values are negative (first -100 at index "
-                   "[0, 0])", "expected firing rates in Hz (>= 0)")
+    np.testing.assert_array_equal(load_file(path).rates, rates.astype(np.float32))
 
 
 def test_non_finite_firing_rates_of_a_reach_recording_are_refused(tmp_path):

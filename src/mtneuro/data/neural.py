@@ -165,8 +165,7 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
 
     Raises:
         ChecksumError: a catalogued file (by its path) without its recorded SHA-256.
-        DataError: arrays are missing, their shapes disagree, or firing rates are negative
-            or not finite.
+        DataError: arrays are missing or their shapes disagree.
     """
     path = Path(path)
     sha = _verified(path)
@@ -175,8 +174,7 @@ def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecord
     for key in ("firing_rates", "trial", "label", "timestep"):
         if key in arrays:
             checked_numeric(arrays[key], path, key, integer=key != "firing_rates")
-    rates = as_float32(non_negative(arrays["firing_rates"], path, "firing_rates",
-                                    "firing rates in Hz"), path, "firing_rates")
+    rates = as_float32(arrays["firing_rates"], path, "firing_rates")
     if rates.ndim != 2:
         raise DataError(f"{path}: firing_rates must be (bins, neurons), got shape {rates.shape}")
     n = rates.shape[0]
