@@ -209,7 +209,7 @@ class SegmentationTileDataset(_TileDataset):
                                            starts, depth)
                 images.append(read["image"])
                 # uint8: a class fits in a byte, and int64 masks were 8x the images' memory
-                masks.append(self.setting.map_labels(read["pixel_labels"]).astype(np.uint8))
+                masks.append(self.setting.map_labels(read["pixel_labels"]))
                 region_index.append(np.full(len(starts), REGIONS.index(region)))
                 shown.update(len(starts), detail=region)
         masks_arr = np.concatenate(masks)

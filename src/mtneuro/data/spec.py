@@ -144,8 +144,9 @@ class SegmentationSetting:
     label_map: tuple[int, ...]  # pixel_labels value -> class index
 
     def map_labels(self, pixel_labels: np.ndarray) -> np.ndarray:
-        """Map BossDB ``pixel_labels`` values (0..3) to this setting's classes."""
-        lut = np.asarray(self.label_map, dtype=np.int64)
+        """Map BossDB ``pixel_labels`` values (0..3) to this setting's classes (uint8: the
+        masks' type, gathered without an int64 copy)."""
+        lut = np.asarray(self.label_map, dtype=np.uint8)
         labels = np.asarray(pixel_labels)
         if labels.size and (labels.min() < 0 or labels.max() >= lut.size):
             raise ValueError(

@@ -120,10 +120,13 @@ def majority_region_class(roi_blocks: np.ndarray) -> np.ndarray:
     """
     n = roi_blocks.shape[0]
     n_ids = max(ROI_NAMES) + 1
-    flat = roi_blocks.reshape(n, -1).astype(np.int64)
+    flat = roi_blocks.reshape(n, -1)
     if flat.size and flat.max() >= n_ids:
         raise ValueError(f"roi id {int(flat.max())} is not a known region id (0..{n_ids - 1})")
-    counts = np.bincount((flat + n_ids * np.arange(n)[:, None]).ravel(), minlength=n * n_ids)
+    # int32 keys where they fit: the roi voxels of a split are copied once, at half the bytes
+    key = flat.astype(np.int32 if n * n_ids < 2**31 else np.int64)
+    key += (n_ids * np.arange(n, dtype=key.dtype))[:, None]
+    counts = np.bincount(key.ravel(), minlength=n * n_ids)
     return roi_class_map(counts.reshape(n, n_ids).argmax(axis=1)).astype(np.int64)
 
 
