@@ -52,7 +52,8 @@ def test_a_table_states_its_chance_line_and_one_without_baselines_has_none(tmp_p
     task1 = "Task 1: brain-region classification (accuracy) — roi-c1"
     assert f"\n\n{line}\n\nProtocol cards of our rows:" in markdown[neural]
     assert markdown[neural].count("Chance:") == 1
-    assert f"</table></div>\n<p class=note>{line}</p>" in page[neural]
+    # under the table, after the sentence defining its metrics
+    assert f"(33.75°).</p>\n<p class=note>{line}</p>" in page[neural]
     assert "Chance:" not in markdown[task1] and "Chance:" not in page[task1]
 
 

@@ -178,9 +178,9 @@ def test_held_out_bars_get_their_own_interval_printed_at_the_value_digits(tmp_pa
                  ("pca", source, "r2_vessel_fraction"): (0.885, 0.925)}
     summary_chart.plot_summary(table, tmp_path / "t3.png", intervals=intervals)
     texts = [t.get_text() for ax in captured[0].axes for t in ax.texts]
-    assert "0.55 [0.40, 0.70]" in texts  # the held-out value with the held-out interval
-    assert "0.90 [0.89, 0.93]" in texts or "0.90 [0.88, 0.93]" in texts
-    assert not any(t.startswith("0.55 [0.8") for t in texts)
+    assert "0.550 [0.400, 0.700]" in texts  # the held-out value with the held-out interval
+    assert "0.900 [0.885, 0.925]" in texts  # three decimals in every panel, as the tables
+    assert not any(t.startswith("0.550 [0.8") for t in texts)
 
 
 def test_an_interval_that_misses_the_value_draws_no_negative_arm(tmp_path, captured):

@@ -35,6 +35,7 @@ from mtneuro.report.leaderboard import (
     OURS,
     VOLUME_SOURCES,
     LeaderboardTable,
+    Row,
     build_tables,
     failed_cells,
     load_records,
@@ -42,6 +43,7 @@ from mtneuro.report.leaderboard import (
     skipped_cells,
     value_text,
 )
+from mtneuro.report.metric_definitions import metric_definitions
 from mtneuro.report.no_report import no_records_message
 from mtneuro.report.published import published_sources
 from mtneuro.report.run_records import load_run_record, run_line
@@ -102,8 +104,10 @@ def _others_text(kinds: set[str], on_phantom: bool) -> str:
                 "every row is ours.")
     shown = " and ".join(names)
     absent = "" if "published" in kinds else " No published number is shown for these settings."
+    runs = (" Runs of reference code are mean ± sample standard deviation (n - 1) over the n "
+            "seeds beside them." if "run-here" in kinds else "")
     return (f"{phantom}{shown[0].upper() + shown[1:]} appear in separate, labelled rows and "
-            f"chart panels.{absent}")
+            f"chart panels.{absent}{runs}")
 
 
 def _safe(name: str) -> str:
@@ -131,13 +135,19 @@ def _markdown_cell(text: str) -> str:
     return " ".join(text.replace("|", "\\|").split())
 
 
+def _runs(row: Row) -> str:
+    """The n of a reference-code row run here (its seeds; a published row's is unknown)."""
+    counts = [stat.n for stat in row.values.values() if stat.n]
+    return str(max(counts)) if row.run_here and counts else ""
+
+
 def _markdown_table(table: LeaderboardTable) -> str:
     header = (["method", "rows", "data source", "n", "comparable with published?"]
               + [metric_title(k) for k in table.metrics])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in table.rows:
         ours = row.kind == OURS
-        n = f"{row.n}" + (f" ({row.failed} failed)" if row.failed else "") if ours else ""
+        n = f"{row.n}" + (f" ({row.failed} failed)" if row.failed else "") if ours else _runs(row)
         verdict = row.card.verdict if ours and row.card else ""
         cells = ([row.method, row.label, row.data_source, n, verdict]
                  + [value_text(table, row, k) for k in table.metrics])
@@ -150,7 +160,8 @@ def _markdown_table(table: LeaderboardTable) -> str:
         # a paragraph of the row's item (blank line, indented): not one more deviation
         cards += ["", f"  {NOTES_HEAD}", *[f"  - {n}" for n in card_notes]] if card_notes else []
     notes = [f"- {r.method} ({r.kind}): {r.note}" for r in table.rows if r.note]
-    chance = [table.chance, ""] if table.chance else []
+    defined = metric_definitions(table.task, table.metrics)
+    chance = [*([defined, ""] if defined else []), *([table.chance, ""] if table.chance else [])]
     return "\n".join([f"## {table.title}", "", *lines, "", *chance, "Protocol cards of our rows:",
                       "", *cards, "", *notes])
 
@@ -165,7 +176,8 @@ def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str
              "*published* are numbers from the cited sources, on the data they name (printed to "
              "three decimals, as ours; the sources mostly print two); rows marked "
              "*reference code, run here* were measured in this project by running the authors' "
-             "code. Whether each of our rows is comparable with them comes from its cells' "
+             "code (mean ± sample standard deviation, n - 1, over the n seeds beside them). "
+             "Whether each of our rows is comparable with them comes from its cells' "
              "protocol cards, listed under each table with every deviation.")
     parts = ["# mtneuro leaderboard", "", intro, ""] + ([note[0].upper() + note[1:] + ".", ""]
                                                        if note else [])
@@ -199,7 +211,7 @@ def _html_table(table: LeaderboardTable) -> str:
             out.append(f"<tr class=sep><td colspan={4 + len(table.metrics)}>{_SEPARATORS[kind]}"
                        "</td></tr>")
             section = kind
-        n = (f"{row.n}" + (f" <span class=fail>({row.failed} failed)</span>" if row.failed else "")) if ours else ""
+        n = (f"{row.n}" + (f" <span class=fail>({row.failed} failed)</span>" if row.failed else "")) if ours else _runs(row)
         verdict = html.escape(row.card.verdict) if ours and row.card else ""
         label = "" if ours else f" <span class=note>[{html.escape(row.kind)}]</span>"
         # a value never wraps, not even between a number and its ± or [low, high]: a table
@@ -212,6 +224,9 @@ def _html_table(table: LeaderboardTable) -> str:
                    f"</td><td class=l>{html.escape(row.data_source)}</td><td>{n}</td>"
                    f"<td class=l>{verdict}</td>{values}</tr>")
     out.append("</table></div>")
+    defined = metric_definitions(table.task, table.metrics)
+    if defined:
+        out.append(f"<p class=note>{html.escape(defined)}</p>")
     if table.chance:
         out.append(f"<p class=note>{html.escape(table.chance)}</p>")
     cards = []
