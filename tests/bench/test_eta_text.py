@@ -104,3 +104,58 @@ def test_the_caption_is_as_at_the_time_it_is_given(monkeypatch):
     progress = Progress(states, parallel=1, quiet=True)
     assert progress.caption(now=NOW) == "1/2 done, 1 running, ETA 40s"
     assert progress.caption() == "1/2 done, 1 running, ETA unknown (1 running past the mean 1m40s)"
+
+
+def _two_tasks(rows: list[tuple[str, str, float | None, float | None]]) -> list[CellState]:
+    """One state per ``(task, status, wall_s, seconds running)`` row."""
+    suite = parse_suite({"name": "t", "seeds": [0], "grid": [
+        {"task": "task1", "setting": "roi-c1", "methods": ["pca", "nmf", "byol"]},
+        {"task": "task2", "setting": "2d-4class", "methods": ["unet", "fpn", "pan"]}]})
+    by_task: dict[str, list[CellState]] = {}
+    for cell in expand(suite):
+        by_task.setdefault(cell.task, []).append(CellState(cell))
+    states = []
+    for task, status, wall_s, running_s in rows:
+        state = by_task[task].pop(0)
+        state.status, state.wall_s = status, wall_s
+        state.started = None if running_s is None else NOW - running_s
+        states.append(state)
+    return states
+
+
+def test_a_cell_is_expected_to_take_as_long_as_the_cells_of_its_own_task():
+    # task 1 cells took 10 s, a task-2 cell 100 s: a running task-2 cell 60 s in has 40 s
+    # left (the mean of all, 40 s, called it overdue), a pending one 100 s after it
+    states = _two_tasks([("task1", "complete", 10.0, None), ("task1", "complete", 10.0, None),
+                         ("task2", "complete", 100.0, None), ("task2", "running", None, 60.0),
+                         ("task2", "pending", None, None)])
+    assert eta_text(states, parallel=1, now=NOW) == "ETA 2m20s"
+
+
+def test_an_overdue_cell_is_estimated_from_its_current_loop_and_called_a_lower_bound():
+    # no task-2 cell has ended: the 10 s task-1 mean calls the one running 60 s overdue; its
+    # loop is a quarter done, so at least 3 x 60 s are left (was "at least" the 10 s of the
+    # pending cell, the same line for minutes)
+    states = _two_tasks([("task1", "complete", 10.0, None), ("task2", "running", None, 60.0),
+                         ("task1", "pending", None, None)])
+    quarter = {states[1].cell.id: 0.25}
+    assert eta_text(states, 1, NOW, lambda s: quarter.get(s.cell.id)) == "ETA at least 3m10s"
+    assert eta_text(states, 1, NOW) == "ETA at least 10s"  # no loop known: as before
+
+
+def test_the_live_caption_reads_a_running_cells_loop_from_what_it_publishes(tmp_path):
+    import json
+
+    from mtneuro.bench.progress import PROGRESS_FILE
+
+    states = _two_tasks([("task1", "complete", 10.0, None), ("task2", "running", None, 60.0)])
+    folder = tmp_path / states[1].cell.id
+    folder.mkdir()
+    (folder / PROGRESS_FILE).write_text(json.dumps(
+        {"what": "training", "done": 30, "total": 40, "unit": "steps"}))
+    progress = Progress(states, parallel=1, quiet=True, cells_dir=tmp_path)
+    assert progress.loop_fraction(states[1]) == 0.75 and progress.loop_fraction(states[0]) is None
+    assert progress.caption(now=NOW) == "1/2 done, 1 running, ETA at least 20s"
+    (folder / PROGRESS_FILE).write_text(json.dumps({"what": "scoring", "done": 3}))  # no total
+    assert progress.caption(now=NOW) == (
+        "1/2 done, 1 running, ETA unknown (1 running past the mean 10s)")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -68,56 +69,83 @@ def label(status: str) -> str:
     return LABELS.get(status, status)
 
 
-def _mean_wall_s(states: list[CellState]) -> float | None:
-    """Mean wall time of the cells that ran in this session (``None``: none yet)."""
-    done = [s.wall_s for s in states if s.status in ("complete", "failed") and s.wall_s is not None]
+def _mean_wall_s(states: list[CellState], task: str | None = None) -> float | None:
+    """Mean wall time of the cells (of ``task``, if given) that ran in this session
+    (``None``: none yet)."""
+    done = [s.wall_s for s in states if s.status in ("complete", "failed")
+            and s.wall_s is not None and (task is None or s.cell.task == task)]
     return sum(done) / len(done) if done else None
 
 
-def eta_seconds(states: list[CellState], parallel: int, now: float | None = None
-                ) -> float | None:
-    """Seconds left, from the mean wall time ``m`` of cells that ran in this session: each
-    running cell needs ``m`` less its elapsed time (at least 0), and each pending cell ``m``
-    on the first of the ``parallel`` jobs to be free; ``None`` before any cell ran.
+def _expected_s(states: list[CellState]) -> Callable[[CellState], float] | None:
+    """A cell's expected wall time: the mean of the cells of its task that ran (a task-2
+    cell takes minutes where a task-1 cell takes seconds), else of all that ran; ``None``
+    before any ran."""
+    overall = _mean_wall_s(states)
+    if overall is None:
+        return None
+    means = {task: _mean_wall_s(states, task) for task in {s.cell.task for s in states}}
+    return lambda state: means.get(state.cell.task) or overall
 
-    A running cell past ``m`` counts 0 here, so the number is then a lower bound (and 0
-    while work remains): :func:`eta_text` says so instead of printing it bare."""
+
+def eta_seconds(states: list[CellState], parallel: int, now: float | None = None,
+                fraction: Callable[[CellState], float | None] | None = None) -> float | None:
+    """Seconds left, from each cell's expected wall time ``m`` (:func:`_expected_s`): each
+    running cell needs ``m`` less its elapsed time, and each pending cell ``m`` on the first
+    of the ``parallel`` jobs to be free; ``None`` before any cell ran.
+
+    A running cell past its ``m`` needs what its current loop says is left, where
+    ``fraction`` gives the share of that loop done (its elapsed time scaled: the cell's
+    later steps, e.g. scoring, are not counted), else 0. The number is then a lower bound:
+    :func:`eta_text` says so instead of printing it bare."""
     left = [s for s in states if s.status in ("pending", "running")]
-    mean = _mean_wall_s(states)
-    if mean is None or not left:
+    expected = _expected_s(states)
+    if expected is None or not left:
         return 0.0 if not left else None
     now = time.perf_counter() if now is None else now
     # when each job is next free: a running cell's job once it ends, an idle job now
-    free_at = [mean if s.started is None else max(0.0, mean - (now - s.started))
-               for s in left if s.status == "running"]
+    free_at = [_remaining(s, expected(s), now, fraction) for s in left if s.status == "running"]
     free_at += [0.0] * max(0, parallel - len(free_at))
     heapq.heapify(free_at)
-    for _ in range(sum(s.status == "pending" for s in left)):
-        heapq.heappush(free_at, heapq.heappop(free_at) + mean)
+    for state in (s for s in left if s.status == "pending"):
+        heapq.heappush(free_at, heapq.heappop(free_at) + expected(state))
     return max(free_at)
 
 
-def eta_text(states: list[CellState], parallel: int, now: float | None = None) -> str | None:
+def _remaining(state: CellState, expected: float, now: float,
+               fraction: Callable[[CellState], float | None] | None) -> float:
+    if state.started is None:
+        return expected
+    elapsed = now - state.started
+    if elapsed < expected:
+        return expected - elapsed
+    done = fraction(state) if fraction is not None else None
+    return elapsed * (1 - done) / done if done is not None and 0 < done < 1 else 0.0
+
+
+def eta_text(states: list[CellState], parallel: int, now: float | None = None,
+             fraction: Callable[[CellState], float | None] | None = None) -> str | None:
     """The caption's ETA (``None``: no ETA to show: nothing left, or no cell timed yet).
 
     The rule: ``"ETA <t>"`` with ``t`` from :func:`eta_seconds` while every running cell is
-    within the mean cell time ``m``. Once one has run longer, its remaining time is unknown
-    (it counts 0 in ``t``), so ``t`` is only a lower bound: ``"ETA at least <t>"``, or, when
-    ``t`` rounds to 0 s (only such cells are left), ``"ETA unknown (N running past the mean
-    <m>)"``. A ``t`` under half a second with no such cell is ``"ETA <1s"``: never a bare
-    "0s" while work remains."""
+    within its expected time ``m``. Once one has run longer, its remaining time is only
+    estimated from its current loop (``fraction``) or unknown (0), so ``t`` is a lower
+    bound: ``"ETA at least <t>"``, or, when ``t`` rounds to 0 s (only such cells are left),
+    ``"ETA unknown (N running past the mean <m>)"``. A ``t`` under half a second with no
+    such cell is ``"ETA <1s"``: never a bare "0s" while work remains."""
     if not any(s.status in ("pending", "running") for s in states):
         return None
     now = time.perf_counter() if now is None else now  # one clock reading for both
-    eta, mean = eta_seconds(states, parallel, now), _mean_wall_s(states)
-    if eta is None or mean is None:
+    eta, expected = eta_seconds(states, parallel, now, fraction), _expected_s(states)
+    if eta is None or expected is None:
         return None
-    overrun = sum(s.status == "running" and s.started is not None and now - s.started >= mean
-                  for s in states)
+    overrun = [s for s in states if s.status == "running" and s.started is not None
+               and now - s.started >= expected(s)]
     if round(eta) >= 1:
         return f"ETA at least {format_seconds(eta)}" if overrun else f"ETA {format_seconds(eta)}"
     if overrun:
-        return f"ETA unknown ({overrun} running past the mean {format_seconds(mean)})"
+        return (f"ETA unknown ({len(overrun)} running past the mean "
+                f"{format_seconds(expected(overrun[0]))})")
     return "ETA <1s"
 
 
@@ -175,12 +203,23 @@ class Progress:
             self._live.refresh()
             self._live.__exit__(*exc)
 
+    def _published(self, state: CellState) -> dict[str, Any] | None:
+        if self.cells_dir is None or state.status != "running":
+            return None
+        return read_published(self.cells_dir / state.cell.id / PROGRESS_FILE)
+
     def inner(self, state: CellState) -> str:
         """What a running cell's current loop last published (``""``: nothing yet)."""
-        if self.cells_dir is None or state.status != "running":
-            return ""
-        published = read_published(self.cells_dir / state.cell.id / PROGRESS_FILE)
+        published = self._published(state)
         return describe_state(published) if published else ""
+
+    def loop_fraction(self, state: CellState) -> float | None:
+        """The share of its current loop a running cell has done (``None``: not known)."""
+        published = self._published(state) or {}
+        total = published.get("total")
+        if not isinstance(total, (int, float)) or isinstance(total, bool) or total <= 0:
+            return None
+        return float(published["done"]) / float(total)
 
     def _log_running(self) -> None:
         """In a log: every :data:`LOG_INTERVAL_S` seconds, a line per running cell."""
@@ -207,7 +246,7 @@ class Progress:
             text += f", {counts['failed']} failed"
         if counts["running"]:
             text += f", {counts['running']} running"
-        eta = eta_text(self.states, self.parallel, now)
+        eta = eta_text(self.states, self.parallel, now, self.loop_fraction)
         return text if eta is None else f"{text}, {eta}"
 
     def _table(self) -> Table:
