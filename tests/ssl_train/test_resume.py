@@ -196,3 +196,34 @@ def test_resume_with_another_step_mode_says_it_will_not_be_bit_identical(digits_
         make_trainer(digits_images, tmp_path, settings=STATIC_SETTINGS).fit(resume=True)
     with pytest.warns(UserWarning, match="with step eager, not static"):  # finished: said too
         make_trainer(digits_images, tmp_path, settings=MYOW_SETTINGS).fit(resume=True)
+
+
+
+
+def test_resume_names_the_compile_mode_it_ran_with(digits_images, tmp_path):  # tr1 tr3
+    from mtneuro.ssl.checkpoint import save_checkpoint
+    with pytest.raises(Interrupt):
+        make_trainer(digits_images, tmp_path, counting_view(fail_at=3 * 4),
+                     settings=MYOW_SETTINGS).fit()
+    path = tmp_path / "checkpoint.pt"
+    state = load_checkpoint(path)
+    save_checkpoint(path, {**state, "step_plan": ["eager", "default"]})
+    with pytest.warns(UserWarning, match=r"with step eager, not eager compiled \(default\) as "
+                                         "it ran"):
+        make_trainer(digits_images, tmp_path, settings=MYOW_SETTINGS).fit(resume=True)
+
+
+def test_a_checkpoint_without_step_plan_resumes_silently(digits_images, tmp_path):  # tr2b
+    import warnings
+    from mtneuro.ssl.checkpoint import save_checkpoint
+    with pytest.raises(Interrupt):
+        make_trainer(digits_images, tmp_path, counting_view(fail_at=3 * 4),
+                     settings=MYOW_SETTINGS).fit()
+    path = tmp_path / "checkpoint.pt"
+    state = load_checkpoint(path)
+    del state["step_plan"]
+    save_checkpoint(path, state)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_trainer(digits_images, tmp_path, settings=MYOW_SETTINGS).fit(resume=True)
+    assert not [w for w in caught if "bit-identical" in str(w.message)]
