@@ -45,8 +45,8 @@ def metric_definitions(task: str, metrics: Sequence[str]) -> str:
     """``"Accuracy: ...; δ-Accuracy: ..."`` for the ``metrics`` a ``task``'s table shows
     (empty where none is defined here); each definition once, in the table's order.
 
-    >>> metric_definitions("neural", ["accuracy", "delta_accuracy"]).split("; ")[1]
-    'δ-Accuracy: within 3π/16 (33.75°)'
+    >>> metric_definitions("neural", ["delta_accuracy"])
+    'δ-Accuracy: within 3π/16 (33.75°).'
     """
     shown: list[str] = []
     for key in metrics:
