@@ -211,7 +211,8 @@ def _html_table(table: LeaderboardTable) -> str:
             out.append(f"<tr class=sep><td colspan={4 + len(table.metrics)}>{_SEPARATORS[kind]}"
                        "</td></tr>")
             section = kind
-        n = (f"{row.n}" + (f" <span class=fail>({row.failed} failed)</span>" if row.failed else "")) if ours else _runs(row)
+        failed = f" <span class=fail>({row.failed} failed)</span>" if row.failed else ""
+        n = f"{row.n}{failed}" if ours else _runs(row)
         verdict = html.escape(row.card.verdict) if ours and row.card else ""
         label = "" if ours else f" <span class=note>[{html.escape(row.kind)}]</span>"
         # a value never wraps, not even between a number and its ± or [low, high]: a table
