@@ -164,7 +164,7 @@ def first_seed_intervals(per_seed: Sequence[Mapping[str, Any]],
     return tagged(dict(per_seed[0].get("intervals") or {}))
 
 
-def _f1_per_class(totals: np.ndarray, n_classes: int) -> np.ndarray:
+def f1_per_class_of_totals(totals: np.ndarray, n_classes: int) -> np.ndarray:
     """F1 per class ``(..., C)`` from summed confusion counts ``(..., C*C)`` (rows = truth);
     NaN for a class neither present nor predicted."""
     counts = totals.reshape(*totals.shape[:-1], n_classes, n_classes)
@@ -179,15 +179,15 @@ def weighted_f1_of_totals(totals: np.ndarray, n_classes: int) -> np.ndarray:
     summed confusion counts ``(..., C*C)`` (rows = truth), e.g. the bootstrap's resampled
     totals of one-hot confusion cells."""
     support = totals.reshape(*totals.shape[:-1], n_classes, n_classes).sum(axis=-1)
-    f1 = np.nan_to_num(_f1_per_class(totals, n_classes))
+    f1 = np.nan_to_num(f1_per_class_of_totals(totals, n_classes))
     return (f1 * support).sum(axis=-1) / support.sum(axis=-1)
 
 
-def _macro_f1(totals: np.ndarray, n_classes: int) -> np.ndarray:
-    """Mean of :func:`_f1_per_class` over the classes where it is defined."""
+def macro_f1_of_totals(totals: np.ndarray, n_classes: int) -> np.ndarray:
+    """Mean of :func:`f1_per_class_of_totals` over the classes where it is defined."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(_f1_per_class(totals, n_classes), axis=-1)
+        return np.nanmean(f1_per_class_of_totals(totals, n_classes), axis=-1)
 
 
 def class_indices(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,
@@ -237,7 +237,7 @@ def classification_intervals(y_true: Sequence[int] | np.ndarray, y_pred: Sequenc
     interval = lambda statistic: bootstrap_interval(statistic, per_sample, unit=unit, groups=groups)
     return {"accuracy": interval(accuracy), "per_class_accuracy": interval(recall),
             "f1_weighted": interval(lambda totals: weighted_f1_of_totals(totals, n_classes)),
-            "avg_f1": interval(lambda totals: _macro_f1(totals, n_classes))}
+            "avg_f1": interval(lambda totals: macro_f1_of_totals(totals, n_classes))}
 
 
 def mean_interval(per_sample: Sequence[Any] | np.ndarray, *, unit: str,
@@ -281,8 +281,8 @@ def confusion_intervals(confusions: np.ndarray, *, unit: str) -> dict[str, dict[
     confusions = np.asarray(confusions, dtype=np.float64)
     n_classes = confusions.shape[-1]
     per_sample = confusions.reshape(len(confusions), -1)
-    return {"f1": bootstrap_interval(lambda t: _f1_per_class(t, n_classes), per_sample, unit=unit),
-            "avg_f1": bootstrap_interval(lambda t: _macro_f1(t, n_classes), per_sample, unit=unit)}
+    return {"f1": bootstrap_interval(lambda t: f1_per_class_of_totals(t, n_classes), per_sample, unit=unit),
+            "avg_f1": bootstrap_interval(lambda t: macro_f1_of_totals(t, n_classes), per_sample, unit=unit)}
 
 
 def interval_by_name(interval: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -62,5 +62,6 @@ def test_compare_of_task2_says_which_iou_it_compares_and_that_f1_is_not(tmp_path
     out = CliRunner().invoke(compare, [str(tmp_path / "a"), str(tmp_path / "b")])
     assert out.exit_code == 0, out.output
     assert "+0.240" in out.output  # mean IoU 0.78 against 0.54
-    assert out.output.rstrip().endswith("the pooled F1 of the table is not compared: "
-                                        "predictions.csv keeps each image's IoU only")
+    assert out.output.rstrip().endswith("the table's pooled F1 is not compared: these runs' "
+                                        "predictions.csv lack the pixel counts (runs made "
+                                        "before they were recorded)")

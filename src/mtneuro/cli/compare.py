@@ -37,10 +37,13 @@ def compare(run_a: Path, run_b: Path, json_path: Path | None) -> None:
     for row in result.rows:
         click.echo(f"{row['metric']:<{width}}  {row['a']:7.3f}  {row['b']:7.3f}  "
                    f"{signed(row['difference']):>7}  {_interval(row, result.n)}")
-    if result.task == "task2":  # the table's F1 is pooled over pixels: not this IoU's average
-        click.echo("IoU per test image, averaged over images as published (a class in neither "
-                   "an image's truth nor its prediction counts 1.0); the pooled F1 of the "
-                   "table is not compared: predictions.csv keeps each image's IoU only")
+    if result.task == "task2":  # two averages, as the table's: say which is which
+        pooled = any(row["metric"].startswith("f1_") for row in result.rows)
+        click.echo("iou: per test image, averaged over images as published (a class in neither "
+                   "an image's truth nor its prediction counts 1.0); "
+                   + ("f1: pooled over the pixels of the images, as the table's" if pooled else
+                      "the table's pooled F1 is not compared: these runs' predictions.csv "
+                      "lack the pixel counts (runs made before they were recorded)"))
     if json_path is not None:
         from mtneuro.report.results import write_json_atomic
 

@@ -13,7 +13,9 @@ training randomness: with one seed a side, a second training could move it.
 
 Metrics: task 1 and neural ``accuracy`` (reach: and ``delta_accuracy``; sleep: and
 ``f1_weighted``, each side's mean over its seeds of the seed's weighted F1, resampled from
-one-hot confusion cells per seed), task 2 ``iou`` of each class and their mean ``avg_iou``,
+one-hot confusion cells per seed), task 2 ``iou`` of each class and their mean ``avg_iou``
+(per image, as published) and, where the runs recorded each image's pixel counts, the
+pooled ``f1`` of each class and ``avg_f1`` (:mod:`mtneuro.report.compare_pooled`),
 task 3 the R² of each feature (its difference is the difference of squared errors over the
 truth's variance, resampled together).
 """
@@ -29,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from mtneuro.errors import ConfigError, DataError
+from mtneuro.report.compare_pooled import pixel_counts, with_pooled_f1
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.report.predictions import PREDICTIONS_FILE, read_predictions
 from mtneuro.report.results import read_json_object
@@ -222,6 +225,11 @@ def compare_sides(side_a: Side, side_b: Side, a: str, b: str) -> Comparison:
     if _is_sleep(side_a.record):
         names, per_sample, statistic = _with_weighted_f1(
             names, per_sample, statistic, samples_a["truth"]["true"], predicted_a, predicted_b)
+    if task == "task2" and predicted_a is not None and predicted_b is not None:
+        (counts_a, classes), (counts_b, classes_b) = predicted_a, predicted_b
+        if classes == classes_b:  # both runs recorded their pixel counts, of the same classes
+            names, per_sample, statistic = with_pooled_f1(names, per_sample, statistic,
+                                                          counts_a, counts_b, classes)
     point = statistic(per_sample.sum(axis=0))
     interval = bootstrap_interval(lambda t: statistic(t)[..., 2, :], per_sample, unit=unit,
                                   groups=groups)
@@ -241,7 +249,9 @@ def _per_sample(side: Side, keys: tuple[str, ...], task: str
                 ) -> tuple[dict[str, Any], dict[str, np.ndarray], np.ndarray | None]:
     """Each sample's key, truth and group, its values averaged over the side's seeds
     (``(samples,)`` arrays by name), and each seed's predicted labels ``(seeds, samples)``
-    (``None`` for tasks without a ``predicted`` column); samples sorted by key."""
+    (``None`` for tasks without a ``predicted`` column; task 2: each seed's pixel counts and
+    the class names, :func:`~mtneuro.report.compare_pooled.pixel_counts`); samples sorted by
+    key."""
     rows = side.rows
     key = rows[keys[0]].astype(str)
     for name in keys[1:]:
@@ -271,6 +281,8 @@ def _per_sample(side: Side, keys: tuple[str, ...], task: str
             values[f"sse_{name}"] = (error**2).mean(axis=0)
     predicted = (rows["predicted"][order].reshape(len(seeds), per_seed)
                  if "predicted" in rows else None)
+    if task == "task2":  # its pixel counts stand in for labels: the pooled F1 is read from them
+        return samples, values, pixel_counts(rows, order, len(seeds), per_seed)
     return samples, values, predicted
 
 

@@ -85,13 +85,18 @@ def image_rows(seed: int, predictions: np.ndarray, masks: np.ndarray, scored: np
                ) -> dict[str, np.ndarray]:
     """Each test image's (3D: block's) rows of ``predictions.csv`` for one seed
     (:mod:`mtneuro.report.predictions`): ``seed``, ``image`` (index in the test split),
-    ``z`` (its first slice), ``region`` and ``iou_<class>``, the IoU of its scored pixels
+    ``z`` (its first slice), ``region``, ``iou_<class>``, the IoU of its scored pixels
     (1.0 for a class in neither its truth nor its prediction, as published): the mean of a
-    class's column is the run's per-class ``iou``."""
-    iou = per_image_iou_scores(per_image_confusion(predictions, masks, len(class_names), scored))
+    class's column is the run's per-class ``iou``; and ``pixels_<true>_as_<predicted>``,
+    its scored pixels of each (true, predicted) class pair, whose sums give the pooled F1."""
+    confusions = per_image_confusion(predictions, masks, len(class_names), scored)
+    iou = per_image_iou_scores(confusions)
     columns = {"seed": np.full(len(iou), seed, dtype=np.int64), "image": np.arange(len(iou)),
                "z": np.asarray(z), "region": np.asarray(REGION_ABBREVIATIONS)[region]}
-    return columns | {f"iou_{name}": iou[:, j] for j, name in enumerate(class_names)}
+    # the pooled F1 of a resample of images is a function of their summed counts (compare)
+    counts = {f"pixels_{true}_as_{predicted}": confusions[:, i, j]
+              for i, true in enumerate(class_names) for j, predicted in enumerate(class_names)}
+    return columns | {f"iou_{name}": iou[:, j] for j, name in enumerate(class_names)} | counts
 
 
 def encoder_weights_fingerprint(weights: str | None) -> dict[str, Any]:
