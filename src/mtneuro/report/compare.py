@@ -246,7 +246,7 @@ def compare_sides(side_a: Side, side_b: Side, a: str, b: str) -> Comparison:
 
 
 def _per_sample(side: Side, keys: tuple[str, ...], task: str
-                ) -> tuple[dict[str, Any], dict[str, np.ndarray], np.ndarray | None]:
+                ) -> tuple[dict[str, Any], dict[str, np.ndarray], Any]:
     """Each sample's key, truth and group, its values averaged over the side's seeds
     (``(samples,)`` arrays by name), and each seed's predicted labels ``(seeds, samples)``
     (``None`` for tasks without a ``predicted`` column; task 2: each seed's pixel counts and
