@@ -138,9 +138,14 @@ class VolumeSource(ABC):
         self, z: Range, y: Range, x: Range, channels: Iterable[str] | str | None = None
     ) -> Block:
         """Read several channels of the same block (``channels``: names, or one name)."""
-        wanted = (self.channels if channels is None
-                  else (channels,) if isinstance(channels, str) else tuple(channels))
-        return Block(**{c: self.read_channel(c, z, y, x) for c in wanted})
+        return Block(**{c: self.read_channel(c, z, y, x) for c in self._named(channels)})
+
+    def _named(self, channels: Iterable[str] | str | None) -> tuple[str, ...]:
+        """The channels asked for: all of them (``None``), one name (not its letters), or
+        the names given."""
+        if channels is None:
+            return self.channels
+        return (channels,) if isinstance(channels, str) else tuple(channels)
 
     def check_ranges(self, z: Range, y: Range, x: Range) -> tuple[Range, Range, Range]:
         """Validate half-open ranges against :attr:`shape`; fail naming the axis."""
@@ -166,8 +171,7 @@ class VolumeSource(ABC):
         checked = self.check_ranges(
             *((r if r is not None else (0, s)) for r, s in zip(ranges, self.shape))
         )
-        wanted = (list(self.channels) if channels is None
-                  else [channels] if isinstance(channels, str) else list(channels))
+        wanted = list(self._named(channels))
         for channel in wanted:
             if channel not in self.channels:
                 raise ConfigError(
