@@ -15,7 +15,7 @@ from typing import Any
 
 from mtneuro.report.leaderboard import OURS, LeaderboardTable, data_source_label
 from mtneuro.report.run_records import recorded_seeds
-from mtneuro.tasks.majority import CLASS_LEAD, LEADS, baseline_text
+from mtneuro.tasks.majority import CLASS_LEAD, LEADS, baseline_scores, baseline_text
 
 #: what opens the line
 HEAD = "Chance"
@@ -70,7 +70,7 @@ def chance_marks(table: LeaderboardTable, records: list[dict[str, Any]]
     (other splits) gets none there (:func:`chance_line` lists each)."""
     seen: dict[tuple[str, str], set[float]] = {}
     for record, baseline in _own_baselines(table, records):
-        for key, value in baseline.items():
-            if key != "class" and not key.endswith("_std") and isinstance(value, (int, float)):
+        for key, value in baseline_scores(baseline).items():
+            if isinstance(value, (int, float)):
                 seen.setdefault((data_source_label(record), key), set()).add(float(value))
     return {where: values.pop() for where, values in seen.items() if len(values) == 1}

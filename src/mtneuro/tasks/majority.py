@@ -30,14 +30,18 @@ def majority_class(label: np.ndarray) -> int:
     return int(np.bincount(np.asarray(label, dtype=np.int64)).argmax())
 
 
+def baseline_scores(baseline: Mapping[str, Any]) -> dict[str, Any]:
+    """The scores of a recorded ``baseline``: every key but its ``class`` and the
+    ``KEY_std`` spreads over seeds."""
+    return {k: v for k, v in baseline.items() if k != "class" and not k.endswith("_std")}
+
+
 def baseline_text(lead: str, baseline: Mapping[str, Any], seeds: int = 1) -> str:
     """``LEAD (nREM): accuracy 0.508, f1_weighted 0.342``: every score of ``baseline``
     after its ``class``; a score the seeds vary (a ``KEY_std`` above 0) reads
     ``0.508 ± 0.010 over 3 seeds``."""
     parts = []
-    for key, value in baseline.items():
-        if key == "class" or key.endswith("_std"):
-            continue
+    for key, value in baseline_scores(baseline).items():
         std = baseline.get(f"{key}_std") or 0.0
         parts.append(f"{key} {plus_minus(value, std)} over {seeds} seeds" if std > 0
                      else f"{key} {value:.3f}")
