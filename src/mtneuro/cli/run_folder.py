@@ -20,7 +20,6 @@ import fnmatch
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import click
 from mtneuro.errors import ConfigError
 from mtneuro.report.predictions import PREDICTIONS_FILE
 from mtneuro.report.run_records import REPORT
+from mtneuro.writable import nearest_existing, write_refusal
 
 #: command kind -> the records (glob patterns, relative to OUT) its runs write.
 RUN_RECORDS: dict[str, tuple[str, ...]] = {
@@ -69,20 +69,14 @@ def check_writable_folder(out: str | Path, option: str = "--out") -> Path:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{option} {out}: is a file; expected a folder (choose another {option})")
-    existing = out
-    while not existing.exists():
-        if existing.parent == existing:
-            break
-        existing = existing.parent
+    existing = nearest_existing(out)
     if not existing.is_dir():
         raise ConfigError(f"{option} {out}: {existing} is a file, so the folder cannot be made "
                           f"there (choose another {option})")
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as err:
+    err = write_refusal(existing)
+    if err is not None:
         raise ConfigError(f"{option} {out}: cannot write in {existing} ({err.strerror or err}); "
-                          f"choose another {option}") from None
+                          f"choose another {option}")
     return out
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from mtneuro.data.myow_pickle import convert_myow_pickle
 from mtneuro.data.paths import ENV_VAR, user_cache_dir
 from mtneuro.data.retry import RetryFailure, RetryPolicy, Verdict, retry_call
 from mtneuro.errors import ChecksumError, DataError, SourceUnavailableError
+from mtneuro.writable import nearest_existing, write_refusal
 
 #: Its max_seconds bounds a whole file's download, transfers included: enough for the largest
 #: catalogued file (under GitHub's 100 MB limit) at about 170 kB/s.
@@ -170,15 +170,14 @@ def _make_writable_folder(folder: Path) -> None:
     """
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
     except OSError as err:
-        place = folder  # the folder that refused: the nearest one that exists
-        while not place.exists() and place.parent != place:
-            place = place.parent
-        raise DataError(f"cannot write in {place} ({err.strerror or err}); download into a "
-                        "folder you can write to (mtneuro data download NAME --root DIR)"
-                        ) from None
+        refusal: OSError | None = err
+    else:
+        refusal = write_refusal(folder)
+    if refusal is not None:  # named by the folder that refused: the nearest one that exists
+        raise DataError(f"cannot write in {nearest_existing(folder)} "
+                        f"({refusal.strerror or refusal}); download into a folder you can "
+                        "write to (mtneuro data download NAME --root DIR)")
 
 
 def _reason(error: BaseException | None, policy: RetryPolicy) -> str:
