@@ -281,8 +281,10 @@ def confusion_intervals(confusions: np.ndarray, *, unit: str) -> dict[str, dict[
     confusions = np.asarray(confusions, dtype=np.float64)
     n_classes = confusions.shape[-1]
     per_sample = confusions.reshape(len(confusions), -1)
-    return {"f1": bootstrap_interval(lambda t: f1_per_class_of_totals(t, n_classes), per_sample, unit=unit),
-            "avg_f1": bootstrap_interval(lambda t: macro_f1_of_totals(t, n_classes), per_sample, unit=unit)}
+    return {"f1": bootstrap_interval(lambda t: f1_per_class_of_totals(t, n_classes), per_sample,
+                                     unit=unit),
+            "avg_f1": bootstrap_interval(lambda t: macro_f1_of_totals(t, n_classes), per_sample,
+                                         unit=unit)}
 
 
 def interval_by_name(interval: Mapping[str, Any], names: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -126,9 +126,9 @@ def non_negative(array: np.ndarray, path: Path, key: str, what: str) -> np.ndarr
     negative = array < 0
     if negative.any():
         bad = np.argwhere(negative)[0].tolist()
-        raise DataError(f"{_where(path, key)}: {int(negative.sum())} of {array.size} values are negative "
-                        f"(first {array[tuple(bad)].item():g} at index {bad}); expected {what} "
-                        "(>= 0)")
+        raise DataError(f"{_where(path, key)}: {int(negative.sum())} of {array.size} values "
+                        f"are negative (first {array[tuple(bad)].item():g} at index {bad}); "
+                        f"expected {what} (>= 0)")
     return array
 
 
