@@ -245,3 +245,34 @@ def test_the_prediction_rows_give_back_each_features_r2():
             assert np.isnan(expected)
             continue
         assert r2_score(true, rows[f"predicted_{name}"]) == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_frozen_encoders_seeds_share_one_extraction(monkeypatch):
+    """An in-memory encoder's weights are the same for every seed: its crops are embedded once
+    (tests/tasks_region/test_feature_reuse.py has the rule and task 1's side)."""
+    import torch
+
+    from mtneuro.tasks import semantic_probe
+
+    class Mean(torch.nn.Module):
+        out_dim = 1
+        input_spec = {"spatial_dims": 2, "in_channels": 1}  # noqa: RUF012 - read, not changed
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.flatten(1).mean(1, keepdim=True)
+
+    calls = []
+    real = semantic_probe.extract_features
+
+    def counted(encoder, crops, **kwargs):
+        calls.append(len(crops))
+        return real(encoder, crops, **kwargs)
+
+    monkeypatch.setattr(semantic_probe, "extract_features", counted)
+    data = _data(16)
+    out = run_task3(task3_config(method="encoder", seeds=[0, 1, 2], input_size=32, cv=2), data,
+                    encoder=Mean())
+    assert calls == [4 * 16]  # every quadrant crop, once
+    rows = [row["r2_test"] for row in out["per_seed"]]
+    np.testing.assert_equal(rows[1], rows[0])  # NaN (a constant feature) counts as equal
+    np.testing.assert_equal(rows[2], rows[0])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mtneuro.checkpoint_io import content_digest
 from mtneuro.errors import ConfigError, MtneuroError
 from mtneuro.models import resolve_encoder
 from mtneuro.models.checkpoint import (
@@ -131,6 +133,22 @@ class FrozenEncoders:
     tiles: np.ndarray | None = None
     input_shapes: tuple[tuple[int, ...], ...] = ()
     _shapes_checked: bool = dataclasses.field(default=False, init=False, repr=False)
+    _features: dict[tuple[str, str], np.ndarray] = dataclasses.field(
+        default_factory=dict, init=False, repr=False)
+
+    def features(self, encoder: nn.Module, inputs: str,
+                 extract: Callable[[], np.ndarray]) -> np.ndarray:
+        """``extract()``: the eval-mode features of the input set named ``inputs`` (e.g.
+        ``"test"``), computed once per run for each set of weights. A checkpoint or an
+        in-memory encoder gives every seed the same weights, so its seeds reuse the first
+        one's features instead of extracting them again; an encoder whose weights the seed
+        draws (random initialisation) gets its own. Weights are told apart by a digest of
+        every parameter and buffer, so a ``forward`` that is random in eval mode is assumed
+        not to exist, as a frozen probe assumes anyway."""
+        key = (_weights_digest(encoder), inputs)
+        if key not in self._features:
+            self._features[key] = extract()
+        return self._features[key]
 
     def __call__(self, seed: int) -> tuple[nn.Module, dict[str, Any]]:
         config = self.config
@@ -162,6 +180,14 @@ class FrozenEncoders:
         spec = dict(trained.input_spec)
         _check_dims(spec, self.spatial_dims, f"on-the-fly {method}", config)
         return trained.encoder.to(config.device).eval(), spec
+
+
+def _weights_digest(encoder: nn.Module) -> str:
+    """A digest of the module's class, parameters and buffers (non-persistent ones too,
+    which ``state_dict`` leaves out)."""
+    return content_digest({"class": type(encoder).__qualname__,
+                           **dict(encoder.named_parameters()),
+                           **{f"buffer:{k}": v for k, v in encoder.named_buffers()}})
 
 
 def frozen_encoders(config: Any, spatial_dims: int, *, encoder: nn.Module | None = None,

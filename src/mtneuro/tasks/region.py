@@ -124,11 +124,15 @@ def _encoder_readout(config: Task1Config, recipe: RegionRecipe, inputs: RegionIn
     norm = input_normalisation(spec)
     extra: dict[str, Any] = {"encoder_input": spec}
     if recipe.head == "logistic":
-        features = lambda x: extract_features(encoder, x, device=config.device, **norm)
+        def features(split: str) -> np.ndarray:
+            images = getattr(inputs, f"{split}_x")
+            return frozen.features(encoder, split, lambda: extract_features(
+                encoder, images, device=config.device, **norm))
+
         probe = LinearProbe(Cs=config.probe_cs, seed=seed).fit(
-            features(inputs.train_x), inputs.train_y, features(inputs.val_x), inputs.val_y
+            features("train"), inputs.train_y, features("val"), inputs.val_y
         )
-        return probe.predict(features(inputs.test_x)), {**extra, **_probe_info(config, probe)}
+        return probe.predict(features("test")), {**extra, **_probe_info(config, probe)}
     as_released = recipe.head_inputs == "as-released"
     settings = HeadSettings(
         optimizer=recipe.head, lr=recipe.lr, epochs=recipe.epochs, batch_size=recipe.batch_size,

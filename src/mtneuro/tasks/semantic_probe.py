@@ -157,12 +157,8 @@ def _embed(config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndar
         ), info
     encoder, spec = frozen(seed)
     info["encoder_input"] = spec
-    return extract_features(
-        encoder,
-        crops,
-        device=config.device,
-        **input_normalisation(spec),
-    ), info
+    return frozen.features(encoder, "crops", lambda: extract_features(
+        encoder, crops, device=config.device, **input_normalisation(spec))), info
 
 
 def task3_input_shapes(config: Any) -> tuple[Shape, ...]:
