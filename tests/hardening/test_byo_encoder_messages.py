@@ -77,7 +77,7 @@ def test_a_three_channel_encoder_declaring_out_dim_fails_task1_in_one_line(
                      user_module)
     assert outcome.code == 2, outcome.err
     assert len(outcome.err_lines) == 1 and "Traceback" not in outcome.err
-    assert "forward on a batch of zeros (2, 1, 64, 64)" in outcome.err
+    assert "forward on a probe batch of random pixels (2, 1, 64, 64)" in outcome.err
     assert "3 channels" in outcome.err
     assert "x.expand(-1, 3, -1, -1)" in outcome.err
 

@@ -205,13 +205,13 @@ def test_every_training_batch_of_every_epoch_is_one_crop_of_the_configured_side(
 def test_a_head_whose_loss_is_not_finite_stops_with_its_lr():
     images, labels = _tiles()
 
-    class Infinite(nn.Module):
+    class Huge(nn.Module):  # finite features whose logits overflow once the head has moved
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.full((len(x), 2), float("inf"))
+            return torch.full((len(x), 2), 1e30)
 
     settings = HeadSettings(epochs=1, batch_size=4, crop=None, lr=0.25)
     with pytest.raises(TrainingError, match=r"linear head diverged .* lower its lr \(0.25\)"):
-        train_linear_head(Infinite(), 4, images, labels, settings, mean=0.0, std=1.0, seed=0)
+        train_linear_head(Huge(), 4, images, labels, settings, mean=0.0, std=1.0, seed=0)
 
 
 def test_predictions_cover_every_image_in_eval_mode_whatever_the_batch_remainder():

@@ -95,13 +95,25 @@ def test_a_feature_size_that_follows_the_input_size_is_refused():
 
 
 def test_a_forward_that_fails_at_a_fed_size_names_that_size():
-    with pytest.raises(ConfigError, match=r"^encoder x: forward on a batch of zeros "
+    with pytest.raises(ConfigError, match=r"^encoder x: forward on a probe batch of random pixels "
                        r"\(2, 1, 32, 32\), an input size this task feeds, raised RuntimeError: "
-                       r".*Kernel size.*; it declares input size 64 but this task feeds 32 x 32 "
-                       r"inputs; it must take every input size the task feeds: end its forward "
-                       r"with global pooling"):
+                       r".*Kernel size.*; it takes 64 x 64 inputs \(the size its out_dim was "
+                       r"found at: its input_spec size, 64 where it declares none\) but this task "
+                       r"feeds 32 x 32 inputs; it must take every input size the task feeds: end "
+                       r"its forward with global pooling .*, or resize its input inside forward"):
         check_input_shapes(Pooled(kernel=40), {"in_channels": 1, "size": 64},
                            ((1, 64, 64), (1, 32, 32)), "encoder x")
+
+
+def test_a_size_the_module_declares_is_named_as_declared_and_a_half_model_gets_its_dtype():
+    declaring = Pooled(kernel=40)
+    declaring.input_spec = {"size": 64}
+    with pytest.raises(ConfigError, match=r"; it declares input size 64 but this task feeds 32 x "
+                       r"32 inputs; it must take every input size"):
+        check_input_shapes(declaring, {"in_channels": 1, "size": 64}, ((1, 32, 32),), "encoder x")
+    with pytest.raises(ConfigError, match=r"raised RuntimeError: .*; its weights are float16, but "
+                       r"the tasks feed float32 inputs: return the module in float32"):
+        check_input_shapes(Pooled().half(), {"in_channels": 1}, ((1, 32, 32),), "encoder x")
 
 
 def test_task1_refuses_such_an_encoder_before_its_head_trains(monkeypatch):
@@ -118,3 +130,33 @@ def test_task1_refuses_such_an_encoder_before_its_head_trains(monkeypatch):
     with pytest.raises(ConfigError, match=r"\(2, 1, (32, 32|16, 16)\), an input size this "
                                           r"task feeds"):
         run_task1(config, data, encoder=Flat())
+
+
+def test_a_forward_that_fails_at_its_own_size_too_gets_no_size_hint():
+    """The size hint blamed the task's 32-px inputs for an encoder that fails on bright pixels
+    at any size; trying its own size tells the two apart."""
+
+    class RefusesBright(Pooled):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.max() > 0.9:
+                raise ValueError("expects inputs below 0.9")
+            return super().forward(x)
+
+    with pytest.raises(ConfigError, match=r"raised ValueError: expects inputs below 0.9 .*; the "
+                       r"tasks feed one-channel float tiles") as refused:
+        check_input_shapes(RefusesBright(), {"in_channels": 1, "size": 64}, ((1, 32, 32),),
+                           "encoder x")
+    assert "input size 64" not in str(refused.value) and "64 x 64" not in str(refused.value)
+
+
+def test_an_encoder_that_standardises_each_image_passes_the_probe():
+    """Zeros gave (x - mean) / std = 0 / 0 = NaN, refusing an encoder that scores well on
+    every real tile; the probe batch is random pixels."""
+
+    class Standardising(Pooled):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            flat = x.flatten(1)
+            x = (x - flat.mean(1).view(-1, 1, 1, 1)) / flat.std(1).view(-1, 1, 1, 1)
+            return super().forward(x)
+
+    check_input_shapes(Standardising(), {"in_channels": 1}, ((1, 64, 64), (1, 32, 32)), "enc")

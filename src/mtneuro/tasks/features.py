@@ -12,7 +12,7 @@ training flag is.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -21,7 +21,9 @@ from torch import nn
 from mtneuro.acceleration import channels_last_pays
 from mtneuro.errors import ConfigError, DataError, MtneuroError
 from mtneuro.models.checkpoint import ONE_CHANNEL
-from mtneuro.models.user import OUT_DIM_PROBE
+from mtneuro.models.encoder_hints import float32_hint
+from mtneuro.models.user import DEFAULT_INPUT_SPEC, OUT_DIM_PROBE
+from mtneuro.progress import LoopProgress
 from mtneuro.registry import raised
 from mtneuro.tasks.tile_inputs import as_unit_float
 
@@ -36,6 +38,8 @@ def extract_features(
     mean: float | Sequence[float] = 0.0,
     std: float | Sequence[float] = 1.0,
     channels_last: bool = True,
+    what: str | None = None,
+    quiet: bool = True,
 ) -> np.ndarray:
     """Frozen features of ``images``: the one feature extractor of the probes.
 
@@ -48,6 +52,9 @@ def extract_features(
             value, or one per channel.
         channels_last: 2D images in NHWC format where it pays (see the module doc); False
             runs the encoder in the format it is in.
+        what: what the progress of the loop is called (``"features of test crops"``), for
+            the bench's live table and, unless ``quiet``, a bar or log lines; None: no
+            progress (a probe batch).
 
     Returns:
         float32 ``(N, D)`` array.
@@ -58,9 +65,11 @@ def extract_features(
     was_training = encoder.training
     encoder.eval()
     out = []
+    progress = (LoopProgress(what, len(images), unit="images", enabled=not quiet)
+                if what is not None else nullcontext())
     try:
-        with _memory_format(encoder, channels_last and np.ndim(images[:1]) == 4,
-                            torch.device(device)) as nhwc:
+        with progress, _memory_format(encoder, channels_last and np.ndim(images[:1]) == 4,
+                                      torch.device(device)) as nhwc:
             for start in range(0, len(images), batch_size):
                 batch = torch.as_tensor(images[start : start + batch_size]).to(device)
                 batch = as_unit_float(batch)
@@ -73,7 +82,9 @@ def extract_features(
                     batch = (batch - mean) / std
                 if nhwc:
                     batch = batch.contiguous(memory_format=torch.channels_last)
-                out.append(_checked_features(_forward(encoder, batch), batch, encoder))
+                out.append(_checked_features(_forward(encoder, batch), batch, encoder).cpu())
+                if isinstance(progress, LoopProgress):
+                    progress.update(len(batch))
     finally:
         encoder.train(was_training)
     if not out:
@@ -91,25 +102,37 @@ def _forward(encoder: nn.Module, batch: torch.Tensor) -> object:
     except Exception as exc:  # noqa: BLE001 - the user's forward: any error, one line
         raise DataError(f"encoder {type(encoder).__name__}: forward on a batch of shape "
                         f"{tuple(batch.shape)} raised {raised(exc)}; "
-                        f"{forward_hint(_declared_size(encoder), tuple(batch.shape))}") from exc
+                        f"{forward_hint(encoder, _declared_size(encoder), tuple(batch.shape))}"
+                        ) from exc
 
 
 #: How an encoder's feature size stops following its input size (the tasks choose those).
 GLOBAL_POOLING = ("end its forward with global pooling (e.g. nn.AdaptiveAvgPool2d(1) before any "
                   "flatten or linear layer)")
+#: How an encoder that runs at one input size only comes to take the tasks' sizes.
+EVERY_INPUT_SIZE = (f"it must take every input size the task feeds: {GLOBAL_POOLING}, or resize "
+                    "its input inside forward (F.interpolate to the size it was built for, as a "
+                    "ViT's fixed position embeddings need) (docs/bring_your_own_encoder.md lists "
+                    "each task's input sizes)")
 
 
-def forward_hint(declared_size: object, batch_shape: tuple[int, ...]) -> str:
-    """What to fix when an encoder's forward fails on ``batch_shape``: where it declares an
-    in-plane ``size`` other than the batch's height and width, that size (the task decides its
-    input size; a 3D block's depth is not a side); else the channels and value range."""
-    if not isinstance(declared_size, int) or all(side == declared_size
-                                                  for side in batch_shape[-2:]):
+def forward_hint(encoder: nn.Module, size: object, batch_shape: tuple[int, ...], *,
+                 declared: bool = True) -> str:
+    """What to fix when an encoder's forward fails on ``batch_shape``: weights of a dtype
+    other than float32; else, where its in-plane ``size`` (declared by the module, or
+    ``declared=False``: the size it was resolved at, its spec's or the default) is not the
+    batch's height and width, that size (the task decides its input size; a 3D block's depth
+    is not a side); else the channels and value range."""
+    dtype = float32_hint(encoder)
+    if dtype is not None:
+        return dtype
+    if not isinstance(size, int) or all(side == size for side in batch_shape[-2:]):
         return ONE_CHANNEL
     fed = " x ".join(map(str, batch_shape[-2:]))
-    return (f"it declares input size {declared_size} but this task feeds {fed} inputs; it must "
-            f"take every input size the task feeds: {GLOBAL_POOLING} "
-            "(docs/bring_your_own_encoder.md lists each task's input sizes)")
+    said = (f"it declares input size {size}" if declared else
+            f"it takes {size} x {size} inputs (the size its out_dim was found at: its "
+            f"input_spec size, {DEFAULT_INPUT_SPEC['size']} where it declares none)")
+    return f"{said} but this task feeds {fed} inputs; {EVERY_INPUT_SIZE}"
 
 
 def _declared_size(encoder: nn.Module) -> object:
@@ -126,9 +149,24 @@ def checked_finite(features: np.ndarray, who: str) -> np.ndarray:
     return features
 
 
+def checked_forward(encoder: nn.Module, batch: torch.Tensor, inputs: str) -> torch.Tensor:
+    """``encoder(batch)`` held to the contract as :func:`extract_features` holds it, for a
+    loop that feeds the encoder itself (task 1's linear head): an error in ``forward`` is
+    one line, features are float32 ``(B, D)`` on the batch's device, and a NaN or inf is an
+    error naming the ``inputs`` (``"training tiles"``), not a readout trained or scored on
+    it."""
+    features = _checked_features(_forward(encoder, batch), batch, encoder)
+    finite = torch.isfinite(features)
+    if not bool(finite.all()):
+        raise DataError(f"encoder {type(encoder).__name__}: {int((~finite).sum())} of its "
+                        f"{features.numel()} feature values on a batch of {inputs} "
+                        f"{tuple(batch.shape)} are NaN or inf; no readout can be fitted")
+    return features
+
+
 def _checked_features(features: object, batch: torch.Tensor, encoder: nn.Module) -> torch.Tensor:
-    """``features`` of ``batch`` as float32 on the CPU, if they are the contract's (B, D)
-    tensor with D the encoder's ``out_dim`` where it declares one."""
+    """``features`` of ``batch`` as float32 (on the device they are on), if they are the
+    contract's (B, D) tensor with D the encoder's ``out_dim`` where it declares one."""
     name = f"encoder {type(encoder).__name__}"
     if not isinstance(features, torch.Tensor):
         raise DataError(f"{name}: returned {type(features).__name__}; expected a (B, D) tensor")
@@ -139,7 +177,7 @@ def _checked_features(features: object, batch: torch.Tensor, encoder: nn.Module)
     declared = getattr(encoder, "out_dim", None)
     if isinstance(declared, int) and declared != shape[1]:
         raise DataError(f"{name}: {_out_dim_mismatch(encoder, declared, shape[1], batch)}")
-    return features.float().cpu()
+    return features.float()
 
 
 def _out_dim_mismatch(encoder: nn.Module, out_dim: int, got: int, batch: torch.Tensor) -> str:

@@ -127,7 +127,8 @@ def _encoder_readout(config: Task1Config, recipe: RegionRecipe, inputs: RegionIn
         def features(split: str) -> np.ndarray:
             images = getattr(inputs, f"{split}_x")
             return frozen.features(encoder, split, lambda: extract_features(
-                encoder, images, device=config.device, **norm))
+                encoder, images, device=config.device, what=f"encoding {split} images",
+                quiet=config.quiet, **norm))
 
         probe = LinearProbe(Cs=config.probe_cs, seed=seed).fit(
             features("train"), inputs.train_y, features("val"), inputs.val_y

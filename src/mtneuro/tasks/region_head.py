@@ -28,6 +28,7 @@ from torch import nn
 
 from mtneuro.errors import TrainingError
 from mtneuro.progress import LoopProgress
+from mtneuro.tasks.features import checked_forward
 from mtneuro.tasks.tile_inputs import as_unit_float
 
 
@@ -100,8 +101,9 @@ def train_linear_head(
     targets = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     with torch.no_grad():
         probe = _prepare(images[:1], mean, std, settings)
-        width = encoder.eval()(probe if settings.crop is None
-                               else probe[..., : settings.crop, : settings.crop]).shape[1]
+        width = checked_forward(encoder.eval(), probe if settings.crop is None
+                                else probe[..., : settings.crop, : settings.crop],
+                                "training tiles").shape[1]
     head = nn.Linear(int(width), n_classes).to(settings.device)
     if settings.optimizer == "adam":
         optimizer: torch.optim.Optimizer = torch.optim.Adam(head.parameters(), lr=settings.lr)
@@ -124,8 +126,9 @@ def train_linear_head(
                     if settings.crop is not None:
                         batch = random_crop(batch, settings.crop, generator)
                     with torch.no_grad():
-                        features = encoder(_prepare(batch, mean, std, settings))
-                    logits = head(features.reshape(len(index), -1).float())
+                        features = checked_forward(encoder, _prepare(batch, mean, std, settings),
+                                                   "training tiles")
+                    logits = head(features)
                     loss = F.cross_entropy(logits, targets[index].to(settings.device))
                     if not torch.isfinite(loss):
                         raise TrainingError(f"linear head diverged (loss {loss.item()}); "
@@ -156,10 +159,15 @@ def predict_with_head(
     encoder.eval()
     images = torch.as_tensor(images)
     out = []
+    progress = LoopProgress("scoring test crops", len(images), unit="crops",
+                            enabled=not settings.quiet)
     try:
-        for start in range(0, len(images), batch_size):
-            batch = _prepare(images[start : start + batch_size], mean, std, settings)
-            out.append(head(encoder(batch).reshape(len(batch), -1).float()).argmax(dim=1).cpu())
+        with progress:
+            for start in range(0, len(images), batch_size):
+                batch = _prepare(images[start : start + batch_size], mean, std, settings)
+                features = checked_forward(encoder, batch, "test crops")
+                out.append(head(features).argmax(dim=1).cpu())
+                progress.update(len(batch))
     finally:
         encoder.train(was_training)
     return torch.cat(out).numpy()

@@ -153,12 +153,14 @@ def _embed(config: Task3Config, data: Task3Data, seed: int, train_tiles: np.ndar
             quiet=config.quiet,
         )
         return extract_features(
-            encoder, crops, device=config.device, mean=XRAY_MEAN, std=XRAY_STD
+            encoder, crops, device=config.device, mean=XRAY_MEAN, std=XRAY_STD,
+            what="encoding crops", quiet=config.quiet,
         ), info
     encoder, spec = frozen(seed)
     info["encoder_input"] = spec
     return frozen.features(encoder, "crops", lambda: extract_features(
-        encoder, crops, device=config.device, **input_normalisation(spec))), info
+        encoder, crops, device=config.device, what="encoding crops", quiet=config.quiet,
+        **input_normalisation(spec))), info
 
 
 def task3_input_shapes(config: Any) -> tuple[Shape, ...]:
