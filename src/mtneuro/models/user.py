@@ -19,6 +19,7 @@ module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 from importlib.metadata import entry_points
@@ -37,6 +38,7 @@ from mtneuro.models.checkpoint import (
     refuse_folder,
     with_encoder_facts,
 )
+from mtneuro.models.encoder_hints import float32_hint
 from mtneuro.models.registry import buildable_encoders, create_encoder, list_encoders
 from mtneuro.registry import ON_PATH, dotted_module, import_callable, raised
 
@@ -137,20 +139,32 @@ def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str =
             or out.shape[1] == 0):  # no features: a probe would fail deep in scikit-learn
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ConfigError(f"encoder {spec!r}: expected output (B, D) with D >= 1 for input "
-                          f"{shape}, got {got}")
+                          f"{shape}, got {got}{_flatten_hint(out, shape[0])}")
     return int(out.shape[1])
+
+
+def _flatten_hint(out: object, batch: int) -> str:
+    """How to turn a feature map of ``batch`` rows into (B, D): flatten it, the advice the
+    tasks give when their own forward returns one; pooled first where it still has spatial
+    sides (their number of values would follow the input size, which the tasks choose)."""
+    if not isinstance(out, torch.Tensor) or out.dim() <= 2 or out.shape[0] != batch:
+        return ""
+    pool = ("" if all(side == 1 for side in out.shape[2:]) else
+            "pool its spatial sides (e.g. nn.AdaptiveAvgPool2d(1)), then ")
+    return f"; {pool}flatten the features in forward (e.g. return torch.flatten(x, 1))"
 
 
 def _likely_cause(encoder: nn.Module, shape: tuple[int, ...]) -> str:
     """Why a forward on a zero image batch failed: a 3D network probed in 2D (it declares no
     ``spatial_dims: 3``; torch reads the 4D batch as one unbatched 3D sample and blames the
-    channels), else the channels or value range of the tasks' inputs."""
+    channels), half-precision or bfloat16 weights meeting the float32 batch, else the
+    channels or value range of the tasks' inputs."""
     if len(shape) == 4 and any(isinstance(m, (nn.Conv3d, nn.ConvTranspose3d, nn.BatchNorm3d))
                                for m in encoder.modules()):
         return ("it has 3D layers but was probed with 2D images: declare input_spec = "
                 "{'spatial_dims': 3} on the module (or save_encoder(..., kwargs="
                 "{'spatial_dims': 3})) so that mtneuro feeds it (B, 1, D, H, W) blocks")
-    return ONE_CHANNEL
+    return float32_hint(encoder) or ONE_CHANNEL
 
 
 def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
@@ -211,11 +225,28 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
     if looks_like_file(spec):
         raise DataError(missing_encoder_file(f"encoder {spec!r}"))
     plugins = ", ".join(_entry_point_names()) or "none installed"
+    meant = colon_spec(spec)
+    hint = f"did you mean {meant!r}? " if meant else ""
     raise ConfigError(
-        f"encoder {spec!r}: expected a checkpoint file, 'module:callable', a registered encoder "
-        f"({', '.join(buildable_encoders())}) or an entry point in group "
+        f"encoder {spec!r}: {hint}expected a checkpoint file, 'module:callable', a registered "
+        f"encoder ({', '.join(buildable_encoders())}) or an entry point in group "
         f"{ENTRY_POINT_GROUP!r} ({plugins})"
     )
+
+
+def colon_spec(spec: str) -> str | None:
+    """``"pkg.mod:name"`` for a spec written ``"pkg.mod.name"`` (a dot where the colon goes)
+    when ``pkg.mod`` imports and has ``name``; else None. Only a dotted path of Python
+    names is imported (as ``module:callable`` would import it), so a plain name costs no
+    import."""
+    module_name, _, name = spec.rpartition(".")
+    if not module_name or not all(part.isidentifier() for part in spec.split(".")):
+        return None
+    try:
+        module = importlib.import_module(module_name)
+    except Exception:  # noqa: BLE001 - any module's import error: then no suggestion
+        return None
+    return f"{module_name}:{name}" if hasattr(module, name) else None
 
 
 def resolve_encoder_at_seed(spec: str, seed: int = 0) -> tuple[nn.Module, dict[str, Any]]:
