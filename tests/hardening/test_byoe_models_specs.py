@@ -1,13 +1,17 @@
-"""An encoder spec with a dot where the colon goes gets the ``module:callable`` it means."""
+"""An encoder spec with a dot where the colon goes gets the ``module:callable`` it means, and
+a module given in memory comes back from resolving it as it was given."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import torch
+from torch import nn
 
 from mtneuro.errors import ConfigError
 from mtneuro.models import resolve_encoder
+from mtneuro.models.user import OUT_DIM_PROBE
 
 
 @pytest.fixture
@@ -36,3 +40,25 @@ def test_no_suggestion_without_an_importable_module_having_the_name(
     from mtneuro.models.user import colon_spec
 
     assert colon_spec(spec) is None
+
+
+def test_resolving_a_module_in_memory_adds_nothing_to_it() -> None:
+    # evaluate(module) left out_dim and _mtneuro_out_dim_probe on the caller's module
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Dropout(0.5),
+                           nn.AdaptiveAvgPool2d(1), nn.Flatten()).train()
+    module[1].eval()  # a frozen BatchNorm inside a training module: its flag is kept too
+    before = dict(vars(module))
+    modes = [m.training for m in module.modules()]
+    encoder, _ = resolve_encoder(module)
+    assert encoder.out_dim == 4 and getattr(encoder, OUT_DIM_PROBE) == (2, 1, 64, 64)
+    assert vars(module) == before and not hasattr(module, "out_dim")
+    assert [m.training for m in module.modules()] == modes
+    # the copy shares the weights: nothing of the module is duplicated
+    assert next(encoder.parameters()) is next(module.parameters())
+
+
+def test_a_module_declaring_out_dim_comes_back_itself() -> None:
+    module = nn.Linear(3, 2)
+    module.out_dim, module.input_spec = 2, {"in_dim": 3}
+    assert resolve_encoder(module)[0] is module

@@ -11,7 +11,8 @@ Every task accepts ``--encoder SPEC`` where SPEC is, tried in this order:
    (``[project.entry-points."mtneuro.encoders"] myenc = "mypkg.enc:build"``).
 
 If the module has no integer ``out_dim``, D is found with one dummy forward pass (and the
-module keeps the probe's shape under :data:`OUT_DIM_PROBE`, for messages). A
+module keeps the probe's shape under :data:`OUT_DIM_PROBE`, for messages); a module given
+in memory comes back as a shallow copy carrying them, the caller's own object untouched. A
 module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
 ``in_channels``, ``size``, ``mean``, ``std``); missing keys come from the module's own
 ``spatial_dims`` / ``in_channels`` attributes, then :data:`DEFAULT_INPUT_SPEC`.
@@ -19,6 +20,7 @@ module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import warnings
@@ -82,8 +84,10 @@ def _call(spec: str, factory: Any) -> Any:
         raise ConfigError(f"encoder {spec!r}: calling it raised {raised(exc)}") from exc
 
 
-def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple[nn.Module, dict]:
-    """Check the built object, attach ``out_dim`` (dummy forward if needed)."""
+def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None, *,
+            given: bool = False) -> tuple[nn.Module, dict]:
+    """Check the built object, attach ``out_dim`` (dummy forward if needed). A module the
+    caller ``given`` in memory is not written to: the attributes go on a shallow copy."""
     if not isinstance(encoder, nn.Module):
         raise ConfigError(
             f"encoder {spec!r}: expected the callable to return an nn.Module, "
@@ -91,14 +95,29 @@ def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple
         )
     # Precedence: the given spec, then what the module says of itself, then defaults.
     own = with_encoder_facts(encoder, None)
-    given = input_spec or getattr(encoder, "input_spec", None) or {}
+    declared = input_spec or getattr(encoder, "input_spec", None) or {}
     # Vector encoders (an ``in_dim``, no spatial layout) get no image defaults.
-    vector = "in_dim" in {**own, **given} and "spatial_dims" not in {**own, **given}
-    full = {**({} if vector else DEFAULT_INPUT_SPEC), **own, **given}
+    vector = "in_dim" in {**own, **declared} and "spatial_dims" not in {**own, **declared}
+    full = {**({} if vector else DEFAULT_INPUT_SPEC), **own, **declared}
     if not isinstance(getattr(encoder, "out_dim", None), int):
-        encoder.out_dim = infer_out_dim(encoder, full, spec=spec)
+        out_dim = infer_out_dim(encoder, full, spec=spec)
+        if given:
+            # A shallow copy shares the parameters, buffers and submodules (no memory, and
+            # training it trains them, as before), but has its own attributes: the caller's
+            # module gains no out_dim that its next use would mistake for its own.
+            encoder = _shallow_copy(encoder, spec)
+        encoder.out_dim = out_dim
         setattr(encoder, OUT_DIM_PROBE, _probe_input_shape(full))
     return encoder, full
+
+
+def _shallow_copy(encoder: nn.Module, spec: str) -> nn.Module:
+    try:
+        return copy.copy(encoder)
+    except Exception as exc:  # a module's own __reduce__ / __copy__ may raise anything
+        raise ConfigError(f"encoder {spec!r}: copy.copy failed ({raised(exc)}), and mtneuro "
+                          "leaves the module given to it as it was; declare its feature size "
+                          "as an integer attribute out_dim") from exc
 
 
 def probe_shape(input_spec: dict[str, Any]) -> tuple[int, ...]:
@@ -122,7 +141,8 @@ def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str =
     shape = _probe_input_shape(input_spec)
     param = next(encoder.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
-    was_training = encoder.training
+    # each submodule's own flag, restored as it was (train(flag) would set them all alike)
+    modes = [(module, module.training) for module in encoder.modules()]
     encoder.eval()  # no BatchNorm running-stat updates from the probe batch
     try:
         with torch.no_grad():
@@ -134,7 +154,8 @@ def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str =
             f"({type(exc).__name__}: {exc}){image}"
         ) from exc
     finally:
-        encoder.train(was_training)
+        for module, training in modes:
+            module.training = training
     if (not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != shape[0]
             or out.shape[1] == 0):  # no features: a probe would fail deep in scikit-learn
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
@@ -176,7 +197,8 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
             and completed like the result of a ``module:callable``.
 
     Returns:
-        ``(encoder, input_spec)``: the module (with integer ``out_dim``) and a dict with
+        ``(encoder, input_spec)``: the module (with integer ``out_dim``; a module given
+        without one comes back as a shallow copy that has it) and a dict with
         at least ``spatial_dims``, ``in_channels`` and ``size`` for image encoders, or
         ``in_dim`` for vector encoders (e.g. ``mlp``).
 
@@ -185,7 +207,7 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
         DataError: a checkpoint file is missing or malformed.
     """
     if isinstance(spec, nn.Module):
-        return _finish(f"in-memory {type(spec).__name__}", spec, None)
+        return _finish(f"in-memory {type(spec).__name__}", spec, None, given=True)
     if not isinstance(spec, str) or not spec:
         raise ConfigError(f"encoder spec: expected a non-empty string, got {spec!r}")
     refuse_python_file(spec, f"encoder {spec!r}")
