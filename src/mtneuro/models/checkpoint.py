@@ -34,6 +34,7 @@ so :func:`load_encoder` rebuilds such an encoder only when the caller passes
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -110,13 +111,19 @@ def input_normalisation(input_spec: Mapping[str, Any], what: str = "encoder") ->
     pretrain`` on a vision source writes lists); absent they are 0 and 1.
 
     Raises:
-        ConfigError: the encoder takes several channels; MTNeuro's X-ray images have one.
+        ConfigError: the encoder takes several channels (MTNeuro's X-ray images have one), or
+            a one-channel encoder gives several values of a mean or std.
     """
     channels = input_spec.get("channels", input_spec.get("in_channels", 1))
     values = {}
     for key, default in (("mean", 0.0), ("std", 1.0)):
         value = input_spec.get(key, default)
         items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if len(items) != 1 and channels in (1, None):  # e.g. ImageNet's RGB mean kept
+            raise ConfigError(f"{what}: input {key} {value} has {len(items)} values (one per "
+                              "channel), but the encoder takes 1 channel, as MTNeuro's X-ray "
+                              f"images have; give one {key} in its input_spec"
+                              f"{_average(items)}, or none ({key} {default:g})")
         if len(items) != 1 or channels not in (1, None):
             raise ConfigError(f"{what}: takes images of {channels} channel(s) (input {key} "
                               f"{value}); MTNeuro's X-ray images have 1 channel: pre-train on a "
@@ -128,6 +135,14 @@ def input_normalisation(input_spec: Mapping[str, Any], what: str = "encoder") ->
         except (TypeError, ValueError):
             raise ConfigError(f"{what}: input {key} {value!r} is not a number") from None
     return values
+
+
+def _average(items: list[Any]) -> str:
+    """`` (e.g. 0.449, their mean)`` for a list of numbers; empty for anything else."""
+    try:
+        return f" (e.g. {sum(float(item) for item in items) / len(items):.3g}, their mean)"
+    except (TypeError, ValueError, ZeroDivisionError):
+        return ""
 
 
 def save_encoder(
@@ -193,6 +208,8 @@ def read_state_dict(path: str | os.PathLike, what: str = "weights file") -> dict
         CheckpointError: the file is missing, does not load safely, or holds no such state
             dict (one line naming ``what`` and the path).
     """
+    _refuse_torchscript(path, what, "if you trust it, save its weights with "
+                        "torch.save(torch.jit.load(path).state_dict(), new_path)")
     state = load_state(path, what=what,
                        pickled_fix=f"save the weights with {_SAVE_WEIGHTS} instead")
     state = state.get("state_dict", state)
@@ -241,6 +258,34 @@ def refuse_folder(path: str | os.PathLike, who: str) -> None:
     raise ConfigError(f"{who}: {path} is a folder, not an encoder file; {hint}")
 
 
+def _refuse_torchscript(path: str | os.PathLike, what: str, fix: str) -> None:
+    """A TorchScript archive (``torch.jit.save``) is named as one, before ``torch.load``
+    (which says only that weights_only cannot read it): its model is code, which
+    ``torch.jit.load`` compiles and runs, and mtneuro reads only tensors and plain values.
+
+    Raises:
+        CheckpointError: ``path`` is a zip archive with TorchScript's ``constants.pkl``
+            (``torch.save`` writes none).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            scripted = any(name.endswith("/constants.pkl") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):  # missing, or no zip: load_state says what it is
+        return
+    if scripted:
+        raise CheckpointError(f"{what} {path} is a TorchScript archive (torch.jit.save), which "
+                              "mtneuro does not load: its model is code that torch.jit.load "
+                              "compiles and runs, and mtneuro reads only tensors and plain "
+                              f"values; {fix}")
+
+
+def _state_dict_key(payload: Mapping[str, Any]) -> str | None:
+    """The key of a training loop's checkpoint (``{"model": state_dict, "epoch": 3}``)
+    that holds a state dict (parameter names -> tensors), if one does."""
+    return next((key for key, value in payload.items() if isinstance(value, Mapping) and value
+                 and all(isinstance(v, torch.Tensor) for v in value.values())), None)
+
+
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Load and validate a checkpoint dict (see the module docstring for the keys).
 
@@ -249,11 +294,18 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             encoder checkpoint, has another format version, or lacks a key (one line each).
     """
     path = Path(path)
+    _refuse_torchscript(path, "encoder checkpoint", "if you trust the file, load it inside a "
+                        "module:callable that returns torch.jit.load(path) (--encoder "
+                        "mypkg.encoders:build; docs/bring_your_own_encoder.md)")
     payload = load_state(path, what="encoder checkpoint", map_location=map_location,
                          pickled_fix=f"save model.state_dict() instead and {_OWN_WEIGHTS}")
     if "format" not in payload:
         bare = bool(payload) and all(isinstance(v, torch.Tensor) for v in payload.values())
-        fix = (f"; a bare state_dict names no architecture: {_OWN_WEIGHTS}" if bare else "")
+        held = None if bare else _state_dict_key(payload)
+        fix = (f"; a bare state_dict names no architecture: {_OWN_WEIGHTS}" if bare else
+               f"; its key {held!r} holds a state_dict, which names no architecture: "
+               f"{_OWN_WEIGHTS}, with model.load_state_dict(torch.load(path)[{held!r}])"
+               if held else "")
         if "checkpoint_version" in payload:  # pretrain's checkpoint.pt, beside its encoder.pt
             fix = f"; it is mtneuro pretrain's training checkpoint: {_encoder_beside(path)}"
         raise DataError(

@@ -11,7 +11,8 @@ Every task accepts ``--encoder SPEC`` where SPEC is, tried in this order:
    (``[project.entry-points."mtneuro.encoders"] myenc = "mypkg.enc:build"``).
 
 If the module has no integer ``out_dim``, D is found with one dummy forward pass (and the
-module keeps the probe's shape under :data:`OUT_DIM_PROBE`, for messages). A
+module keeps the probe's shape under :data:`OUT_DIM_PROBE`, for messages); a module given
+in memory comes back as a shallow copy carrying them, the caller's own object untouched. A
 module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
 ``in_channels``, ``size``, ``mean``, ``std``); missing keys come from the module's own
 ``spatial_dims`` / ``in_channels`` attributes, then :data:`DEFAULT_INPUT_SPEC`.
@@ -19,6 +20,8 @@ module may carry an ``input_spec`` dict attribute (keys ``spatial_dims``,
 
 from __future__ import annotations
 
+import copy
+import importlib
 import os
 import warnings
 from importlib.metadata import entry_points
@@ -37,6 +40,7 @@ from mtneuro.models.checkpoint import (
     refuse_folder,
     with_encoder_facts,
 )
+from mtneuro.models.encoder_hints import float32_hint
 from mtneuro.models.registry import buildable_encoders, create_encoder, list_encoders
 from mtneuro.registry import ON_PATH, dotted_module, import_callable, raised
 
@@ -80,8 +84,10 @@ def _call(spec: str, factory: Any) -> Any:
         raise ConfigError(f"encoder {spec!r}: calling it raised {raised(exc)}") from exc
 
 
-def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple[nn.Module, dict]:
-    """Check the built object, attach ``out_dim`` (dummy forward if needed)."""
+def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None, *,
+            given: bool = False) -> tuple[nn.Module, dict]:
+    """Check the built object, attach ``out_dim`` (dummy forward if needed). A module the
+    caller ``given`` in memory is not written to: the attributes go on a shallow copy."""
     if not isinstance(encoder, nn.Module):
         raise ConfigError(
             f"encoder {spec!r}: expected the callable to return an nn.Module, "
@@ -89,14 +95,29 @@ def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None) -> tuple
         )
     # Precedence: the given spec, then what the module says of itself, then defaults.
     own = with_encoder_facts(encoder, None)
-    given = input_spec or getattr(encoder, "input_spec", None) or {}
+    declared = input_spec or getattr(encoder, "input_spec", None) or {}
     # Vector encoders (an ``in_dim``, no spatial layout) get no image defaults.
-    vector = "in_dim" in {**own, **given} and "spatial_dims" not in {**own, **given}
-    full = {**({} if vector else DEFAULT_INPUT_SPEC), **own, **given}
+    vector = "in_dim" in {**own, **declared} and "spatial_dims" not in {**own, **declared}
+    full = {**({} if vector else DEFAULT_INPUT_SPEC), **own, **declared}
     if not isinstance(getattr(encoder, "out_dim", None), int):
-        encoder.out_dim = infer_out_dim(encoder, full, spec=spec)
+        out_dim = infer_out_dim(encoder, full, spec=spec)
+        if given:
+            # A shallow copy shares the parameters, buffers and submodules (no memory, and
+            # training it trains them, as before), but has its own attributes: the caller's
+            # module gains no out_dim that its next use would mistake for its own.
+            encoder = _shallow_copy(encoder, spec)
+        encoder.out_dim = out_dim
         setattr(encoder, OUT_DIM_PROBE, _probe_input_shape(full))
     return encoder, full
+
+
+def _shallow_copy(encoder: nn.Module, spec: str) -> nn.Module:
+    try:
+        return copy.copy(encoder)
+    except Exception as exc:  # a module's own __reduce__ / __copy__ may raise anything
+        raise ConfigError(f"encoder {spec!r}: copy.copy failed ({raised(exc)}), and mtneuro "
+                          "leaves the module given to it as it was; declare its feature size "
+                          "as an integer attribute out_dim") from exc
 
 
 def probe_shape(input_spec: dict[str, Any]) -> tuple[int, ...]:
@@ -120,7 +141,8 @@ def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str =
     shape = _probe_input_shape(input_spec)
     param = next(encoder.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
-    was_training = encoder.training
+    # each submodule's own flag, restored as it was (train(flag) would set them all alike)
+    modes = [(module, module.training) for module in encoder.modules()]
     encoder.eval()  # no BatchNorm running-stat updates from the probe batch
     try:
         with torch.no_grad():
@@ -132,25 +154,38 @@ def infer_out_dim(encoder: nn.Module, input_spec: dict[str, Any], *, spec: str =
             f"({type(exc).__name__}: {exc}){image}"
         ) from exc
     finally:
-        encoder.train(was_training)
+        for module, training in modes:
+            module.training = training
     if (not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != shape[0]
             or out.shape[1] == 0):  # no features: a probe would fail deep in scikit-learn
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise ConfigError(f"encoder {spec!r}: expected output (B, D) with D >= 1 for input "
-                          f"{shape}, got {got}")
+                          f"{shape}, got {got}{_flatten_hint(out, shape[0])}")
     return int(out.shape[1])
+
+
+def _flatten_hint(out: object, batch: int) -> str:
+    """How to turn a feature map of ``batch`` rows into (B, D): flatten it, the advice the
+    tasks give when their own forward returns one; pooled first where it still has spatial
+    sides (their number of values would follow the input size, which the tasks choose)."""
+    if not isinstance(out, torch.Tensor) or out.dim() <= 2 or out.shape[0] != batch:
+        return ""
+    pool = ("" if all(side == 1 for side in out.shape[2:]) else
+            "pool its spatial sides (e.g. nn.AdaptiveAvgPool2d(1)), then ")
+    return f"; {pool}flatten the features in forward (e.g. return torch.flatten(x, 1))"
 
 
 def _likely_cause(encoder: nn.Module, shape: tuple[int, ...]) -> str:
     """Why a forward on a zero image batch failed: a 3D network probed in 2D (it declares no
     ``spatial_dims: 3``; torch reads the 4D batch as one unbatched 3D sample and blames the
-    channels), else the channels or value range of the tasks' inputs."""
+    channels), half-precision or bfloat16 weights meeting the float32 batch, else the
+    channels or value range of the tasks' inputs."""
     if len(shape) == 4 and any(isinstance(m, (nn.Conv3d, nn.ConvTranspose3d, nn.BatchNorm3d))
                                for m in encoder.modules()):
         return ("it has 3D layers but was probed with 2D images: declare input_spec = "
                 "{'spatial_dims': 3} on the module (or save_encoder(..., kwargs="
                 "{'spatial_dims': 3})) so that mtneuro feeds it (B, 1, D, H, W) blocks")
-    return ONE_CHANNEL
+    return float32_hint(encoder) or ONE_CHANNEL
 
 
 def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
@@ -162,7 +197,8 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
             and completed like the result of a ``module:callable``.
 
     Returns:
-        ``(encoder, input_spec)``: the module (with integer ``out_dim``) and a dict with
+        ``(encoder, input_spec)``: the module (with integer ``out_dim``; a module given
+        without one comes back as a shallow copy that has it) and a dict with
         at least ``spatial_dims``, ``in_channels`` and ``size`` for image encoders, or
         ``in_dim`` for vector encoders (e.g. ``mlp``).
 
@@ -171,7 +207,7 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
         DataError: a checkpoint file is missing or malformed.
     """
     if isinstance(spec, nn.Module):
-        return _finish(f"in-memory {type(spec).__name__}", spec, None)
+        return _finish(f"in-memory {type(spec).__name__}", spec, None, given=True)
     if not isinstance(spec, str) or not spec:
         raise ConfigError(f"encoder spec: expected a non-empty string, got {spec!r}")
     refuse_python_file(spec, f"encoder {spec!r}")
@@ -211,11 +247,28 @@ def resolve_encoder(spec: str | nn.Module) -> tuple[nn.Module, dict[str, Any]]:
     if looks_like_file(spec):
         raise DataError(missing_encoder_file(f"encoder {spec!r}"))
     plugins = ", ".join(_entry_point_names()) or "none installed"
+    meant = colon_spec(spec)
+    hint = f"did you mean {meant!r}? " if meant else ""
     raise ConfigError(
-        f"encoder {spec!r}: expected a checkpoint file, 'module:callable', a registered encoder "
-        f"({', '.join(buildable_encoders())}) or an entry point in group "
+        f"encoder {spec!r}: {hint}expected a checkpoint file, 'module:callable', a registered "
+        f"encoder ({', '.join(buildable_encoders())}) or an entry point in group "
         f"{ENTRY_POINT_GROUP!r} ({plugins})"
     )
+
+
+def colon_spec(spec: str) -> str | None:
+    """``"pkg.mod:name"`` for a spec written ``"pkg.mod.name"`` (a dot where the colon goes)
+    when ``pkg.mod`` imports and has ``name``; else None. Only a dotted path of Python
+    names is imported (as ``module:callable`` would import it), so a plain name costs no
+    import."""
+    module_name, _, name = spec.rpartition(".")
+    if not module_name or not all(part.isidentifier() for part in spec.split(".")):
+        return None
+    try:
+        module = importlib.import_module(module_name)
+    except Exception:  # noqa: BLE001 - any module's import error: then no suggestion
+        return None
+    return f"{module_name}:{name}" if hasattr(module, name) else None
 
 
 def resolve_encoder_at_seed(spec: str, seed: int = 0) -> tuple[nn.Module, dict[str, Any]]:
