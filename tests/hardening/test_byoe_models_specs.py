@@ -62,3 +62,15 @@ def test_a_module_declaring_out_dim_comes_back_itself() -> None:
     module = nn.Linear(3, 2)
     module.out_dim, module.input_spec = 2, {"in_dim": 3}
     assert resolve_encoder(module)[0] is module
+
+
+def test_the_command_lines_check_gives_the_colon_spec_too(dotted_module: str) -> None:
+    """``mtneuro task1 --encoder pkg.build`` is refused by the CLI's own check before the
+    encoder resolves; it must give the same suggestion (and a typo still gets its name)."""
+    from mtneuro.cli.preflight import check_image_encoder
+
+    with pytest.raises(ConfigError, match=rf"^--encoder '{dotted_module}\.build_small': did you "
+                                          rf"mean '{dotted_module}:build_small'\? expected"):
+        check_image_encoder(f"{dotted_module}.build_small", "--encoder")
+    with pytest.raises(ConfigError, match=r"^--encoder 'RESNET18': did you mean 'resnet18'\?"):
+        check_image_encoder("RESNET18", "--encoder")

@@ -11,7 +11,6 @@ line naming the value, what was expected and what to do.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import os
 from collections.abc import Mapping
@@ -109,7 +108,11 @@ def check_image_encoder(spec: str | None, option: str = "--encoder") -> None:
         if looks_like_file(spec):
             raise ConfigError(missing_encoder_file(f"{option} {spec}"))
         if spec not in names:
-            close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
+            from mtneuro.models.user import colon_spec
+            from mtneuro.registry import close_names
+
+            meant = colon_spec(spec)  # a dot where the colon goes, else a name's typo
+            close = [meant] if meant else close_names(spec, names, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(f"{option} {spec!r}: {hint}expected an encoder file, "
                               f"module:callable, an encoder name ({', '.join(names)}) or the "
