@@ -34,7 +34,8 @@ def _state(**settings_changes: object) -> dict:
 
 # -- resume checks ---------------------------------------------------------------------------------
 def test_every_resumable_setting_may_change_and_no_other():
-    changed = {"log_every": 3, "checkpoint_every": 2, "quiet": True, "retain_cpu_memory": False,
+    changed = {"log_every": 3, "checkpoint_every": 2, "checkpoint_minutes": 5.0,
+               "quiet": True, "retain_cpu_memory": False,
                "step": "eager", "compile_mode": "off", "prefetch_indices": False}
     assert set(changed) == set(ssl_settings.RESUMABLE_CHANGES)
     assert resume_problem(_state(), "myow", dataclasses.replace(SETTINGS, **changed)) is None

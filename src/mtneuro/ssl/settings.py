@@ -22,8 +22,8 @@ CompileMode = Literal[COMPILE_MODES]
 
 #: Settings that may change between an interrupted run and its resumption.
 #: The step modes compute the same step up to float rounding, so they may change too.
-RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet", "retain_cpu_memory", "step",
-                     "compile_mode", "prefetch_indices")
+RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "checkpoint_minutes", "quiet",
+                     "retain_cpu_memory", "step", "compile_mode", "prefetch_indices")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class TrainSettings:
         seed: seeds every generator of the run.
         log_every: steps between loss read-backs (log lines are still per step).
         checkpoint_every: epochs between checkpoints (one is always written at the end).
+        checkpoint_minutes: also checkpoint inside an epoch once this many minutes have
+            passed since the last checkpoint (at the next loss read-back; single-process
+            runs; :mod:`mtneuro.ssl.epoch_position`); None: at epoch boundaries only.
         amp: ``"auto"`` (bf16 on CUDA, fp16 on GPUs without bf16; off on CPU),
             ``"none"``, ``"bf16"`` (also on CPUs with AMX / AVX512-BF16, opt-in: 2-3x faster
             there, but not bitwise resumable across machines), ``"fp16"`` (CUDA only, with
@@ -81,6 +84,7 @@ class TrainSettings:
     seed: int = 0
     log_every: int = 10
     checkpoint_every: int = 1
+    checkpoint_minutes: float | None = None
     amp: Amp = "auto"
     channels_last: bool = True
     compile: bool = False

@@ -3,10 +3,12 @@
 The loop is written for exact resumption. All randomness of epoch ``e`` comes
 from generators seeded by ``(seed, e, stream)``: the sample order, the pool
 batches, the view augmentations (``+ rank``) and the method's own draws (one of
-the k mined neighbours). Checkpoints are taken at epoch boundaries, so a run
-interrupted anywhere and resumed from its last checkpoint replays the same
-batches with the same augmentations and ends bit-identical (on CPU) to an
-uninterrupted run. ``tests/ssl_train/test_resume.py`` checks this.
+the k mined neighbours). Checkpoints are taken at epoch boundaries, and every
+``checkpoint_minutes`` inside an epoch (with the epoch's generator states:
+:mod:`mtneuro.ssl.epoch_position`), so a run interrupted anywhere and resumed from its
+last checkpoint replays the same batches with the same augmentations and ends
+bit-identical (on CPU) to an uninterrupted run. ``tests/ssl_train/test_resume.py``
+checks this.
 
 Per step: learning rate (warm-up, then cosine), EMA momentum (base -> 1, cosine) and
 mined-loss weight (linear ramp) from :mod:`mtneuro.ssl.schedules`; two views made on the
@@ -40,7 +42,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -58,6 +59,18 @@ from mtneuro.ssl.checkpoint import (
 )
 from mtneuro.ssl.distributed import DistInfo, barrier, local_slice
 from mtneuro.ssl.divergence import DivergenceGuard
+from mtneuro.ssl.epoch_position import (
+    METHOD,
+    ORDER,
+    POOL,
+    POSITION_KEY,
+    VIEWS,
+    CheckpointClock,
+    advance_pool,
+    epoch_generator,
+    position_state,
+    restore_generators,
+)
 from mtneuro.ssl.loss_log import LossLog
 from mtneuro.ssl.optim import static_update_support
 from mtneuro.ssl.progress import Progress
@@ -71,21 +84,9 @@ ViewFn = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 LOG_NAME = "train_log.jsonl"
 CHECKPOINT_NAME = "checkpoint.pt"
 
-# Generator streams of one epoch (see derive_seed).
-_ORDER, _POOL, _VIEWS, _METHOD = range(4)
-
-
 def _plan_name(plan: StepPlan) -> str:
     return plan.mode + (f" compiled ({plan.compile_mode})" if plan.compile_mode else "")
 
-
-def derive_seed(*keys: int) -> int:
-    """A 63-bit seed mixing ``keys`` (NumPy's SeedSequence hashing; no collisions in practice)."""
-    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0] >> 1)
-
-
-def _generator(device: torch.device, *keys: int) -> torch.Generator:
-    return torch.Generator(device=device).manual_seed(derive_seed(*keys))
 
 
 class Trainer:
@@ -172,7 +173,12 @@ class Trainer:
         self.step = self.epoch = 0
         self.log = LossLog(self.log_path, settings.batch_size,
                            self.dist.is_main and self.log_path is not None)
-        self.last_checkpoint_epoch: int | None = None
+        self.last_checkpoint: str | None = None  # where it was taken, for messages
+        # where a mid-epoch checkpoint left the current epoch (None: at its start)
+        self.position: dict[str, Any] | None = None
+        # one process only: each rank's generators are its own, and only rank 0 saves
+        self.clock = CheckpointClock(settings.checkpoint_minutes if self.dist.world_size == 1
+                                     and self.checkpoint_path is not None else None)
         self.guard = DivergenceGuard()
 
     # -- schedules ------------------------------------------------------------------
@@ -208,6 +214,7 @@ class Trainer:
             self.log.reset()
         start, start_step = time.perf_counter(), self.step
         self.log.window_start = start
+        self.clock.reset()
         self.progress = Progress(self.total_steps, self.settings.batch_size, self.steps_per_epoch,
                                  self.step, enabled=not self.settings.quiet and self.dist.is_main)
         try:
@@ -237,18 +244,27 @@ class Trainer:
     # -- one epoch ------------------------------------------------------------------
     def _run_epoch(self, epoch: int) -> None:
         s, rank = self.settings, self.dist.rank
-        order = torch.randperm(self.n, generator=_generator(torch.device("cpu"), s.seed, epoch, _ORDER))
-        pool_gen = _generator(torch.device("cpu"), s.seed, epoch, _POOL)
-        view_gen = _generator(self.device, s.seed, epoch, _VIEWS, rank)
-        method_gen = _generator(self.device, s.seed, epoch, _METHOD, rank)
+        cpu = torch.device("cpu")
+        order = torch.randperm(self.n, generator=epoch_generator(cpu, s.seed, epoch, ORDER))
+        pool_gen = epoch_generator(cpu, s.seed, epoch, POOL)
+        view_gen = epoch_generator(self.device, s.seed, epoch, VIEWS, rank)
+        method_gen = epoch_generator(self.device, s.seed, epoch, METHOD, rank)
         pools = None
         if s.prefetch_indices:  # the same draws, made up front: one copy per epoch
             order = order.to(self.images.device)
             if self.pool_slice is not None:
                 pools = torch.stack([torch.randperm(self.n, generator=pool_gen)[: s.pool_size]
                                      for _ in range(self.steps_per_epoch)]).to(self.images.device)
+        drawn = {"views": view_gen, "method": method_gen}
+        first = 0
+        if self.position is not None:  # resumed from a checkpoint inside this epoch
+            first = int(self.position["steps_done"])
+            restore_generators(self.position, drawn, str(self.checkpoint_path))
+            if pools is None and self.pool_slice is not None:
+                advance_pool(pool_gen, self.n, first)
+            self.position = None
         self.model.train()
-        for i in range(self.steps_per_epoch):
+        for i in range(first, self.steps_per_epoch):
             batch_idx = order[i * s.batch_size : (i + 1) * s.batch_size][self.batch_slice]
             pool_idx = pools[i] if pools is not None else None
             if pools is None and self.pool_slice is not None:
@@ -260,6 +276,10 @@ class Trainer:
             if self.step % s.log_every == 0 or i == self.steps_per_epoch - 1:
                 written, rate = self.log.flush(self._kept_checkpoint)
                 self.progress.update(self.step, written, self.log.last_loss, rate)
+                if i < self.steps_per_epoch - 1 and self.clock.due():
+                    self.position = position_state(i + 1, drawn)
+                    self._save()
+                    self.position = None
 
     def _batch(self, idx: torch.Tensor) -> torch.Tensor:
         batch = self.images[idx.to(self.images.device)].to(self.device, non_blocking=True)
@@ -314,9 +334,9 @@ class Trainer:
     def _kept_checkpoint(self) -> str:
         if self.checkpoint_path is None:
             return "no checkpoint is kept (in-memory run)"
-        if self.last_checkpoint_epoch is None:
+        if self.last_checkpoint is None:
             return "no checkpoint had been written"
-        return f"last good checkpoint {self.checkpoint_path} (epoch {self.last_checkpoint_epoch})"
+        return f"last good checkpoint {self.checkpoint_path} ({self.last_checkpoint})"
 
     def _state(self) -> dict[str, Any]:
         config = {} if self.run_config is None else {RUN_CONFIG_KEY: dict(self.run_config.values)}
@@ -336,19 +356,30 @@ class Trainer:
             # the guard's running loss level: a resumed run judges a loss jump as the
             # uninterrupted one would
             "guard_losses": list(self.guard.losses),
+            POSITION_KEY: self.position,
         }
 
     def _where(self) -> str:
         # the epoch as the progress line counts it and as the log does (LossLog.where)
         return f"step {self.step} ({self.log.where(self.epoch - 1)})"
 
+    def _checkpoint_place(self, of: str = "") -> str:
+        """``epoch 8`` (``of``: ``/25``), and the steps done of the next one where the
+        checkpoint is inside it."""
+        if self.position is None:
+            return f"epoch {self.epoch}{of}"
+        return (f"epoch {self.epoch}{of}, then {self.position['steps_done']} of the "
+                f"{self.steps_per_epoch} steps of epoch {self.epoch + 1}")
+
     def _save(self) -> None:
         self.guard.check(self.method, self.optimizer, self.log.last_loss, self._where(),
                          self._kept_checkpoint)
         if self.dist.is_main and self.checkpoint_path is not None:
             save_checkpoint(self.checkpoint_path, self._state(), position=(
-                f"step {self.step}/{self.total_steps}, epoch {self.epoch}/{self.settings.epochs}"))
-        self.last_checkpoint_epoch = self.epoch
+                f"step {self.step}/{self.total_steps}, "
+                f"{self._checkpoint_place(f'/{self.settings.epochs}')}"))
+        self.last_checkpoint = self._checkpoint_place()
+        self.clock.reset()
         barrier()  # no rank races ahead of a checkpoint it might need to resume from
 
     def _restore(self, hint: str) -> None:
@@ -360,7 +391,8 @@ class Trainer:
         if self.scaler is not None and state["scaler"] is not None:
             restore_into(self.scaler, state, "scaler", self.checkpoint_path)
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
-        self.last_checkpoint_epoch = self.epoch
+        self.position = state.get(POSITION_KEY)
+        self.last_checkpoint = self._checkpoint_place()
         restore_rng_state(state["rng"])
         self.guard.losses = [float(x) for x in state.get("guard_losses", [])]
         resume_torch_threads(state.get("torch_threads"), str(self.checkpoint_path))

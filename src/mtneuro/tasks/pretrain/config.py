@@ -99,6 +99,10 @@ class PretrainConfig(CheckedConfig):
     sync_bn: bool = True
     log_every: int = field(default=10, metadata=positive())
     checkpoint_every: int = field(default=10, metadata=positive())
+    # also inside an epoch, every this many minutes (an epoch of a large volume takes hours);
+    # None: epoch boundaries only (mtneuro.ssl.epoch_position)
+    checkpoint_minutes: float | None = field(default=10.0, metadata=check(
+        lambda v: v >= 0, "float >= 0 (0: at every loss read-back) or null"))
     out_dir: Path = Path("runs/pretrain")
     resume: bool = False
     quiet: bool = False
@@ -108,9 +112,9 @@ class PretrainConfig(CheckedConfig):
 #: (the trainer's ``mtneuro.ssl.settings.RESUMABLE_CHANGES``), its output folder, ``resume``
 #: itself, the device (``auto`` is recorded as the one that ran) and whether missing data
 #: may be downloaded. Every other field is stored in the checkpoint and must match.
-RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "quiet", "retain_cpu_memory", "step",
-                     "compile_mode", "prefetch_indices", "out_dir", "resume", "device",
-                     "download")
+RESUMABLE_CHANGES = ("log_every", "checkpoint_every", "checkpoint_minutes", "quiet",
+                     "retain_cpu_memory", "step", "compile_mode", "prefetch_indices", "out_dir",
+                     "resume", "device", "download")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # MTNeuro's task-1 pre-training (docs/protocols.md), in mixed precision on a GPU

@@ -45,8 +45,9 @@ from mtneuro.tasks.pretrain.config import PretrainConfig
 #: the output folder, ``resume`` and ``download`` (a task's pre-training writes no files and
 #: is given its images). ``device`` is keyed by the device it resolves to. Not listed:
 #: ``step`` and ``compile_mode``, whose step modes agree only up to float rounding.
-NO_EFFECT_ON_WEIGHTS = ("log_every", "checkpoint_every", "quiet", "retain_cpu_memory",
-                        "prefetch_indices", "out_dir", "resume", "download", "device")
+NO_EFFECT_ON_WEIGHTS = ("log_every", "checkpoint_every", "checkpoint_minutes", "quiet",
+                        "retain_cpu_memory", "prefetch_indices", "out_dir", "resume", "download",
+                        "device")
 #: Key of the file's ``meta`` holding the :func:`pretraining_key` it was written under.
 KEY_META = "pretraining_key"
 #: Key of the file's ``meta`` holding the global random states training left.
