@@ -52,7 +52,7 @@ def extract_features(
             value, or one per channel.
         channels_last: 2D images in NHWC format where it pays (see the module doc); False
             runs the encoder in the format it is in.
-        what: what the progress of the loop is called (``"features of test crops"``), for
+        what: what the progress of the loop is called (``"encoding test images"``), for
             the bench's live table and, unless ``quiet``, a bar or log lines; None: no
             progress (a probe batch).
 
