@@ -17,7 +17,9 @@ per-sample Python loop.
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,16 +109,50 @@ def load_vision(
     return _folder(Path(root), split, image_size, channels)
 
 
-def _split_indices(labels: np.ndarray, split: str) -> np.ndarray:
-    """Stratified fixed split of a set that has no official one."""
+def _split_indices(labels: np.ndarray, split: str, classes: tuple[str, ...] = (),
+                   where: str = "") -> np.ndarray:
+    """Fixed split of a set that has no official one: stratified, so each class keeps its
+    share in both parts, where each class can be in both; else at random, with a warning
+    naming the class (pre-training reads no label: refusing would stop it over the probe's
+    test split). ``classes`` name the labels and ``where`` the set in messages.
+
+    Raises:
+        DataError: fewer than 2 images (no train and test part).
+    """
     if split == "all":
         return np.arange(len(labels))
     from sklearn.model_selection import train_test_split
 
-    train, test = train_test_split(
-        np.arange(len(labels)), test_size=TEST_FRACTION, stratify=labels, random_state=SPLIT_SEED
-    )
+    total = len(labels)
+    if total < 2:
+        raise DataError(f"{where}: holds {total} image; without train/ and test/ sub-folders it "
+                        f"is split {1 - TEST_FRACTION:.0%} / {TEST_FRACTION:.0%} into train and "
+                        "test, which needs at least 2 images")
+    reason = _unstratified_reason(labels, classes)
+    if reason:
+        warnings.warn(f"{where}: {reason}; its train / test split is drawn at random instead of "
+                      "per class, so a class may be missing from one of them", UserWarning,
+                      stacklevel=3)
+    train, test = train_test_split(np.arange(total), test_size=TEST_FRACTION,
+                                   stratify=None if reason else labels, random_state=SPLIT_SEED)
     return np.sort(train if split == "train" else test)
+
+
+def _unstratified_reason(labels: np.ndarray, classes: tuple[str, ...]) -> str:
+    """Why a stratified split of ``labels`` cannot be made (scikit-learn's conditions), or
+    ``""``: a class of one image, or fewer images in a part than classes."""
+    names, counts = np.unique(labels, return_counts=True)
+    single = [classes[i] if i < len(classes) else str(i) for i in names[counts < 2]]
+    if single:
+        which = (f"class {single[0]!r} has" if len(single) == 1 else
+                 f"classes {', '.join(map(repr, single[:3]))}{' ...' * (len(single) > 3)} have")
+        return f"{which} 1 image (a split per class needs at least 2 in each class)"
+    test = math.ceil(TEST_FRACTION * len(labels))
+    smaller = min(test, len(labels) - test)
+    if smaller < len(names):
+        return (f"its {len(labels)} images give a part of {smaller}, fewer than its "
+                f"{len(names)} classes (a split per class needs one of each in both parts)")
+    return ""
 
 
 def _digits(split: str) -> ImageSet:
@@ -233,7 +269,7 @@ def _folder(root: Path, split: str, image_size: int, channels: int | None) -> Im
     array = np.stack(images).transpose(0, 3, 1, 2)
     label_array = np.asarray(labels, dtype=np.int64)
     if not has_splits:
-        keep = _split_indices(label_array, split)
+        keep = _split_indices(label_array, split, tuple(classes), f"image folder {root}")
         array, label_array = array[keep], label_array[keep]
     return ImageSet(
         torch.from_numpy(np.ascontiguousarray(array)),

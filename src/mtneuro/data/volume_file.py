@@ -8,7 +8,11 @@ strips narrower than a tile are left out. 8-bit volumes are read as they are and
 (``LOW:HIGH``), since no one scaling fits every 16-bit or float volume and a wrong one would
 train silently on clipped or black images. NaN and infinite voxels, complex or other
 non-numeric values, empty volumes and volumes of one value (before or after the window) are
-refused: each would train on nothing, or fail far from here.
+refused: each would train on nothing, or fail far from here; so are a TIFF hyperstack, whose
+channels or time points would train as slices (:mod:`~mtneuro.data.volume_tiff`), and
+damaged files (a cut TIFF or .npy, a Zarr chunk that does not decode), in one line each.
+The window is applied a slab of slices at a time (:mod:`~mtneuro.data.volume_window`), each
+straight into the tiles, so a 16-bit volume takes about its tiles' memory, not 8 bytes a voxel.
 
 >>> import numpy as np, tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "vol.npy"
@@ -19,6 +23,7 @@ torch.Size([12, 1, 64, 64])
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +32,14 @@ import numpy as np
 import torch
 
 from mtneuro.data.numpy_files import numpy_format
+from mtneuro.data.volume_tiff import tiff_pages
+from mtneuro.data.volume_window import map_eight_bit, parse_window, range_window, to_eight_bit
+from mtneuro.data.volume_zarr import open_zarr
 from mtneuro.errors import ConfigError, DataError
+
+#: Re-exported: the window's parts are imported from here (the preview, the tests).
+__all__ = ["MIN_TILE", "TileLayout", "check_tiling", "parse_window", "range_window",
+           "read_volume", "tile_layout", "to_eight_bit", "volume_tiles"]
 
 #: Smallest tile side (the smallest registry encoders need 8 px).
 MIN_TILE = 8
@@ -49,9 +61,9 @@ def read_volume(path: str | Path) -> np.ndarray:
         if suffix == ".npy":
             array = _npy_memmap(path)
         elif suffix in (".tif", ".tiff"):
-            array = _tiff_pages(path)
+            array = tiff_pages(path)
         elif path.is_dir():
-            array = _zarr_array(path)
+            array = open_zarr(path)
         else:
             raise DataError(f"volume {path}: expected a .npy file, a .tif / .tiff stack or a "
                             "Zarr array folder")
@@ -67,37 +79,28 @@ def read_volume(path: str | Path) -> np.ndarray:
     return array[None] if array.ndim == 2 else array
 
 
-def _zarr_array(path: Path) -> Any:
-    import zarr
-
-    try:
-        return zarr.open_array(str(path), mode="r")
-    except (KeyError, TypeError, AttributeError) as err:
-        # zarr reads its metadata field by field: a field missing or of the wrong type fails
-        # as whatever the lookup raised
-        raise _invalid_metadata(path, err) from None
-    except (OSError, ValueError) as err:
-        try:  # a group: name the arrays it holds, one of which is meant
-            names = sorted(zarr.open_group(str(path), mode="r").array_keys())
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            raise err from None
-        held = ", ".join(f"{path / name}" for name in names[:5]) or "none"
-        raise DataError(f"volume {path}: a Zarr group, not an array; give the path of one of "
-                        f"its arrays ({held})") from None
-
-
-def _invalid_metadata(path: Path, err: Exception) -> DataError:
-    meta = next((path / n for n in ("zarr.json", ".zarray") if (path / n).is_file()), path)
-    what = f"missing field {err}" if isinstance(err, KeyError) else str(err)
-    return DataError(f"volume {path}: invalid Zarr array metadata in {meta} ({what}); write it "
-                     "again with zarr, or save the volume as .npy")
-
-
 def _npy_memmap(path: Path) -> np.ndarray:
     if numpy_format(path) != ".npy":  # checked first: np.load would talk of pickles
         raise DataError(f"volume {path}: cannot read it: not a NumPy .npy file (it does not "
                         "start as one; a text or other file?)")
+    _check_npy_length(path)
     return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def _check_npy_length(path: Path) -> None:
+    """A cut .npy (a copy or download stopped early) fails to memory-map as "mmap length is
+    greater than file size": named here as what it is, with the sizes."""
+    fmt = np.lib.format
+    with open(path, "rb") as handle:
+        version = fmt.read_magic(handle)
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else \
+            fmt.read_array_header_2_0
+        shape, _, dtype = read_header(handle)
+        expected = handle.tell() + math.prod(shape) * dtype.itemsize
+    found = path.stat().st_size
+    if found < expected:
+        raise DataError(f"volume {path}: a truncated .npy file (expected {expected:,} bytes for "
+                        f"shape {shape} {dtype}, found {found:,}); copy or save it again")
 
 
 def _check_real_numbers(dtype: np.dtype, path: Path) -> None:
@@ -109,91 +112,6 @@ def _check_real_numbers(dtype: np.dtype, path: Path) -> None:
             else "; save the intensities as a numeric array")
     raise DataError(f"volume {path}: holds {dtype} values; expected real numbers (bool, "
                     f"integer or float){hint}")
-
-
-def _tiff_pages(path: Path) -> np.ndarray:
-    from PIL import Image, ImageSequence
-
-    with Image.open(path) as img:
-        pages = [np.asarray(page) for page in ImageSequence.Iterator(img)]
-    if any(page.shape != pages[0].shape for page in pages):
-        raise DataError(f"volume {path}: its pages differ in size")
-    return np.stack(pages)
-
-
-def parse_window(window: str | None) -> tuple[float, float] | None:
-    """``"LOW:HIGH"`` as two floats, LOW < HIGH (None: none given).
-
-    Raises:
-        ConfigError: another form, naming the key and the value.
-    """
-    if window is None:
-        return None
-    try:
-        low, high = (float(part) for part in str(window).split(":"))
-    except ValueError:
-        raise ConfigError(f"window: expected LOW:HIGH (e.g. 0:4095), got {window!r}") from None
-    # an infinite end makes the scale 255 / inf = 0: every tile black, and training goes on
-    if not (np.isfinite(low) and np.isfinite(high)):
-        raise ConfigError(f"window: expected finite LOW:HIGH (e.g. 0:4095), got {window!r}")
-    if not low < high:
-        raise ConfigError(f"window: expected LOW < HIGH, got {window!r}")
-    return low, high
-
-
-def to_eight_bit(slices: np.ndarray, window: tuple[float, float] | None, path: Path, *,
-                 z_step: int = 1) -> np.ndarray:
-    """``slices`` as uint8: as they are if 8-bit, bool as 0 / 255, else ``window`` mapped to
-    0-255 (clipped). ``z_step``: slice ``i`` of ``slices`` is slice ``i * z_step`` of the
-    volume (for the index a refusal names).
-
-    Raises:
-        DataError: NaN or infinite voxels, one value in every voxel (before or after the
-            window), or a type other than uint8 / bool without a window (the message gives
-            the values' range as a window to start from).
-    """
-    values = np.asarray(slices)
-    _refuse_non_finite(values, path, z_step)
-    lowest, highest = values.min(), values.max()
-    if lowest == highest:
-        raise DataError(f"volume {path} holds one value ({lowest}) in every voxel read: "
-                        "nothing to train on")
-    if window is None:
-        if values.dtype == np.uint8:
-            return values
-        if values.dtype == np.bool_:  # a mask: one scaling fits every one
-            return values.astype(np.uint8) * np.uint8(255)
-        raise DataError(f"volume {path} holds {values.dtype} values ({lowest} to {highest}); "
-                        "give the intensity window mapped to 0-255, e.g. --source-param "
-                        f"window={range_window(lowest, highest)}, or a narrower one around the "
-                        "tissue's range")
-    low, high = window
-    scaled = (values.astype(np.float64) - low) * (255.0 / (high - low))
-    eight_bit = np.rint(np.clip(scaled, 0, 255)).astype(np.uint8)
-    if eight_bit.min() == eight_bit.max():  # a window beside the values: all black or white
-        raise DataError(f"volume {path}: window {low:g}:{high:g} maps every voxel read to "
-                        f"{eight_bit.min()} (the values run {lowest} to {highest}); give a "
-                        f"window that overlaps them, e.g. --source-param "
-                        f"window={range_window(lowest, highest)}")
-    return eight_bit
-
-
-def range_window(lowest: Any, highest: Any) -> str:
-    """The window ``LOW:HIGH`` spanning the values read, as the refusals suggest it: the one
-    place its form is written, so a preview names the very window an error would."""
-    return f"{lowest}:{highest}"
-
-
-def _refuse_non_finite(values: np.ndarray, path: Path, z_step: int) -> None:
-    if values.dtype.kind != "f":
-        return
-    for what, is_bad in (("NaN", np.isnan), ("infinite", np.isinf)):
-        bad = is_bad(values)
-        if bad.any():
-            z, y, x = np.unravel_index(int(np.argmax(bad)), bad.shape)
-            raise DataError(f"volume {path}: {int(bad.sum())} {what} voxels (first at z="
-                            f"{int(z) * z_step}, y={int(y)}, x={int(x)}); replace them (e.g. by "
-                            "the background value) before pre-training")
 
 
 def check_tiling(tile: Any, z_step: Any) -> None:
@@ -224,11 +142,20 @@ class TileLayout:
         """The number of tiles pre-training gets."""
         return len(self.slices) * self.rows * self.cols
 
+    def view(self, array: Any) -> Any:
+        """The tiled area of every slice read, ``(len(slices), rows * tile, cols * tile)``,
+        not read yet: a view of a NumPy array (a memory-mapped file reads what is used of
+        it), else :class:`SlicesOf` (a Zarr array, read a run of slices at a time)."""
+        height, width, z = self.rows * self.tile, self.cols * self.tile, self.slices
+        if isinstance(array, np.ndarray):
+            return array[z.start:z.stop:z.step, :height, :width]
+        return SlicesOf(array, z, height, width)
+
     def read(self, array: Any) -> np.ndarray:
-        """The tiled area of every slice read, ``(len(slices), rows * tile, cols * tile)``."""
-        # one slice at a time: a Zarr array takes no step, a memory-mapped file reads only these
-        return np.stack([np.asarray(array[z, : self.rows * self.tile, : self.cols * self.tile])
-                         for z in self.slices])
+        """The tiled area of every slice read, ``(len(slices), rows * tile, cols * tile)``: a
+        view of a NumPy array (a memory-mapped file stays on disk until used), else read."""
+        view = self.view(array)
+        return view if isinstance(view, np.ndarray) else view[:]
 
     def cut(self, slices: np.ndarray) -> np.ndarray:
         """``slices`` as :meth:`read` gives them as tiles ``(n * rows * cols, 1, tile, tile)``:
@@ -236,6 +163,29 @@ class TileLayout:
         tile = self.tile
         return (slices.reshape(-1, self.rows, tile, self.cols, tile).transpose(0, 1, 3, 2, 4)
                 .reshape(-1, 1, tile, tile))
+
+
+@dataclass(frozen=True)
+class SlicesOf:
+    """Slices ``slices`` of ``array`` (a Zarr array), cropped to ``height`` x ``width``;
+    ``[a:b]`` reads the a-th to b-th of them, in one request."""
+
+    array: Any
+    slices: range
+    height: int
+    width: int
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return len(self.slices), self.height, self.width
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.array.dtype)
+
+    def __getitem__(self, which: slice) -> np.ndarray:
+        z = self.slices[which]
+        return np.asarray(self.array[z.start:z.stop:z.step, : self.height, : self.width])
 
 
 def tile_layout(path: Path, shape: tuple[int, ...], tile: int, z_step: int) -> TileLayout:
@@ -276,7 +226,14 @@ def volume_tiles(path: str | Path, *, tile: int = 64, z_step: int = 1,
     bounds = parse_window(window)
     array = read_volume(path)
     layout = tile_layout(path, array.shape, tile, z_step)
-    tiles = layout.cut(to_eight_bit(layout.read(array), bounds, path, z_step=z_step))
-    return ImageSet(torch.from_numpy(np.ascontiguousarray(tiles)),
-                    torch.zeros(len(tiles), dtype=torch.int64), ("volume",),
-                    f"volume:{path.name}")
+    # each slab of slices goes straight to its tiles: neither the volume's values nor its
+    # 8-bit slices are ever held whole beside the tiles
+    tiles = np.empty((layout.count, 1, tile, tile), dtype=np.uint8)
+    per_slice = layout.rows * layout.cols
+
+    def store(which: slice, slab: np.ndarray) -> None:
+        tiles[which.start * per_slice: which.stop * per_slice] = layout.cut(slab)
+
+    map_eight_bit(layout.view(array), bounds, path, store, z_step=z_step)
+    return ImageSet(torch.from_numpy(tiles), torch.zeros(len(tiles), dtype=torch.int64),
+                    ("volume",), f"volume:{path.name}")
