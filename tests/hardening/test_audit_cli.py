@@ -19,6 +19,7 @@ from mtneuro.cli.preflight import (
     check_image_encoder,
     check_weights_file,
 )
+from mtneuro.cli.folder_lock import release_run_folder
 from mtneuro.cli.run_folder import check_writable_folder, prepare_run_folder
 from mtneuro.errors import ConfigError
 
@@ -181,10 +182,12 @@ def test_only_rank_zero_removes_the_old_run(tmp_path, monkeypatch):
     out = tmp_path / "run"
     _plant(out, "metrics.json")
     monkeypatch.setenv("RANK", "1")  # torchrun's other processes: rank 0 removes it
+    monkeypatch.setenv("WORLD_SIZE", "2")
     prepare_run_folder(out, "task", overwrite=True)
     assert (out / "metrics.json").is_file()
-    monkeypatch.delenv("RANK")
+    monkeypatch.delenv("WORLD_SIZE")  # a stray RANK alone is no torchrun job: this is rank 0
     prepare_run_folder(out, "task", overwrite=True)
+    release_run_folder(out)
     assert not (out / "metrics.json").exists()
 
 

@@ -35,6 +35,7 @@ def test_only_rank_0_removes_torn_writes_on_resume(
     out = _pretrain_run(tmp_path / "run")
     (out / TORN).write_bytes(b"partial")
     monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
     prepare_run_folder(out, "pretrain", resume=True)
     assert (out / TORN).exists()
 

@@ -16,6 +16,7 @@ from cli_probe import invoke
 from mtneuro import checkpoint_io
 from mtneuro.checkpoint_io import INTEGRITY_KEY, content_digest, load_state, save_state
 from mtneuro.cli import main as cli_main
+from mtneuro.cli.folder_lock import release_run_folder
 from mtneuro.cli.run_folder import prepare_run_folder
 from mtneuro.errors import CheckpointError, ConfigError, TrainingError
 
@@ -120,8 +121,12 @@ def test_a_plain_rerun_into_a_folder_without_records_removes_its_torn_writes(
     assert torn.exists()  # a dry run changes nothing
     assert prepare_run_folder(tmp_path, "task") == tmp_path
     assert not torn.exists() and mine.exists()
+    release_run_folder(tmp_path)
     assert prepare_run_folder(tmp_path / "new", "task") == tmp_path / "new"
-    assert not (tmp_path / "new").exists()  # nothing made before the run writes
+    # made only to be locked for the run, and gone with the lock when the run wrote nothing
+    assert (tmp_path / "new").is_dir() and not any((tmp_path / "new").iterdir())
+    release_run_folder(tmp_path / "new")
+    assert not (tmp_path / "new").exists()
 
 
 def test_divergence_says_how_to_rerun_with_other_settings() -> None:

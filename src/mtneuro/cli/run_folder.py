@@ -11,6 +11,8 @@ written. A command run inside :func:`run_folder` sets the replaced records aside
 of deleting them and drops them only when the new run ends well: if it fails (an unreadable
 recording or volume, a NaN loss, Ctrl-C), they are put back, or, where the new run left a
 checkpoint to resume, kept aside beside it (:func:`_settle_replaced`); no earlier run is lost.
+One process at a time runs in a folder: :func:`prepare_run_folder` locks it
+(:mod:`mtneuro.cli.folder_lock`) before it reads what the folder holds.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from pathlib import Path
 
 import click
 
+from mtneuro.cli.folder_lock import hold_run_folder, release_run_folder
 from mtneuro.errors import ConfigError
 from mtneuro.report.predictions import PREDICTIONS_FILE
 from mtneuro.report.run_records import REPORT
+from mtneuro.warning_lines import other_rank
 from mtneuro.writable import nearest_existing, write_refusal
 
 #: command kind -> the records (glob patterns, relative to OUT) its runs write.
@@ -98,7 +102,7 @@ def _remove_torn_writes(out: Path, kind: str) -> None:
     left in ``out`` (a killed process cannot remove them; a task-2 checkpoint's is hundreds
     of MB). Called before a run that continues, replaces or starts the folder's run; only
     temporary files of the run's own records (top level or inside a record folder) go."""
-    if os.environ.get("RANK", "0") != "0":
+    if other_rank() != 0:
         return
     patterns = RUN_RECORDS[kind]
     for path in out.rglob(".*.tmp"):
@@ -263,13 +267,15 @@ def run_folder(out: str | Path, kind: str, *, resume: bool = False, overwrite: b
     :func:`_settle_replaced` says if it fails (on its input, diverging, or interrupted)."""
     out = prepare_run_folder(out, kind, resume=resume, overwrite=overwrite, option=option,
                              set_aside=True)
-    main = os.environ.get("RANK", "0") == "0"
+    main = other_rank() == 0
     try:
         yield out
     except BaseException:
         if main and _settle_replaced(out, kind) and _aside_of(out, kind):  # ours, kept
             click.echo(f"note: {kept_aside_note(out)}", err=True)
         raise
+    finally:
+        release_run_folder(out)  # taken by prepare_run_folder
     if main and _aside_of(out, kind):
         shutil.rmtree(out / REPLACED, ignore_errors=True)
 
@@ -287,8 +293,22 @@ def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
             ``--resume`` / ``--overwrite``, or ``--resume`` with nothing to resume.
     """
     out = check_writable_folder(out, option)
+    if dry_run or other_rank() != 0:
+        return _prepared(out, kind, resume, overwrite, dry_run, option, set_aside)
+    hold_run_folder(out, option)  # before anything is read: the checks are ours alone
+    try:
+        return _prepared(out, kind, resume, overwrite, dry_run, option, set_aside)
+    except BaseException:
+        release_run_folder(out)  # refused: the folder is free again
+        raise
+
+
+def _prepared(out: Path, kind: str, resume: bool, overwrite: bool, dry_run: bool, option: str,
+              set_aside: bool) -> Path:
+    """The checks and changes of :func:`prepare_run_folder`, the folder checked writable
+    (and, unless ``dry_run``, held)."""
     kept_aside = (out / REPLACED).is_dir()
-    if not dry_run and os.environ.get("RANK", "0") == "0":
+    if not dry_run and other_rank() == 0:
         kept_aside = _settle_replaced(out, kind)  # left by a run that failed or was killed
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite: choose one")
@@ -320,7 +340,7 @@ def prepare_run_folder(out: str | Path, kind: str, *, resume: bool = False,
         aside = f" ({kept_aside_note(out)})" if kept_aside else ""
         raise ConfigError(f"{option} {out} already holds a run ({names}); {how}"
                           f"add --overwrite to replace it, or choose another {option}{aside}")
-    if not dry_run and os.environ.get("RANK", "0") == "0":
+    if not dry_run and other_rank() == 0:
         _remove_torn_writes(out, kind)
         replaced = _replaced_paths(out, held)
         if set_aside and not kept_aside:
