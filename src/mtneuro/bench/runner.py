@@ -29,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import multiprocessing
+import os
 import signal
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -52,6 +53,7 @@ from mtneuro.bench.plan import changed_line, earlier_run, why_new
 from mtneuro.bench.progress import PROGRESS_FILE, CellState, Progress
 from mtneuro.bench.signals import on_sigterm
 from mtneuro.bench.suite import Cell
+from mtneuro.bench.workers import init_worker
 from mtneuro.errors import ConfigError
 from mtneuro.progress import publishing_to
 from mtneuro.registry import check_choice
@@ -211,10 +213,11 @@ def _run_inline(pending: list[CellState], out: Path, progress: Progress) -> None
 
 
 def _new_pool(jobs: int) -> cf.ProcessPoolExecutor:
-    # workers show warnings as the CLI does, less those this process has shown already
+    # workers show warnings as the CLI does, less those this process has shown already, and
+    # exit soon after this process ends, even killed outright (kill -9): see bench.workers
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=warning_lines.install,
-                                  initargs=(tuple(warning_lines.SHOWN),))
+                                  initializer=init_worker,
+                                  initargs=(tuple(warning_lines.SHOWN), os.getpid()))
 
 
 class WorkerDied(RuntimeError):
