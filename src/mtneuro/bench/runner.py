@@ -338,9 +338,21 @@ def sigterm_as_interrupt() -> contextlib.AbstractContextManager[None]:
     """SIGTERM to this process raises ``KeyboardInterrupt`` meanwhile, as Ctrl-C does: the
     runner then terminates its worker processes and marks running cells cancelled (by
     default SIGTERM ends the process at once and leaves the workers running). Only the
-    main thread may set signal handlers; elsewhere this does nothing."""
+    main thread may set signal handlers; elsewhere this does nothing.
 
-    def interrupt(signum: int, _frame: Any, _previous: Any) -> None:
+    A Python handler installed before (the CLI's, :func:`mtneuro.cli.main.main`) is called
+    first: the ``KeyboardInterrupt`` it raises (the CLI's ``Terminated``: exit status 143,
+    "terminated (SIGTERM)") is the one raised; anything else it does or raises still ends
+    in a ``KeyboardInterrupt``, the one exception the runner cleans up after."""
+
+    def interrupt(signum: int, frame: Any, previous: Any) -> None:
+        if callable(previous):
+            try:
+                previous(signum, frame)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit, say, would skip the clean-up
+                raise KeyboardInterrupt(f"signal {signum} (SIGTERM)") from exc
         raise KeyboardInterrupt(f"signal {signum} (SIGTERM)")
 
     return on_sigterm(interrupt)
