@@ -48,6 +48,9 @@ TAIL_LINES = 30
 _TERMINATE_WAIT_S = 10.0
 _RANK_PREFIX = re.compile(r"^\[(rank|default)?\d+\]:\s?")  # torchrun's tag of a process's lines
 _ERROR_LINE = re.compile(r"^(error: |\w+(\.\w+)*(Error|Exception): )")  # mtneuro CLI or traceback
+#: torchrun launchers this process is waiting for: a bench worker whose bench has been killed
+#: stops them before it exits (:mod:`mtneuro.bench.workers`), or they would train on, orphaned
+_LAUNCHED: set[subprocess.Popen] = set()
 
 
 def torchrun_command(nproc: int, args: list[str]) -> list[str]:
@@ -93,6 +96,7 @@ def launch_pretrain(config: Any, nproc: int, out_dir: str | Path, *, threads: in
         handle.write("$ " + " ".join(command) + "\n")
         handle.flush()
         process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+        _LAUNCHED.add(process)
         try:
             returncode = _wait(process)
         except BaseException:  # Ctrl-C or SIGTERM: stop torchrun, which stops its workers
@@ -102,10 +106,19 @@ def launch_pretrain(config: Any, nproc: int, out_dir: str | Path, *, threads: in
             except subprocess.TimeoutExpired:
                 process.kill()
             raise
+        finally:
+            _LAUNCHED.discard(process)
     encoder = out / "encoder.pt"
     if returncode != 0 or not encoder.is_file():
         raise TrainingError(_failure_message(log, nproc, returncode))
     return encoder
+
+
+def stop_launched() -> None:
+    """SIGTERM to the torchrun launchers this process waits for (torchrun stops its
+    processes), without waiting for them."""
+    for process in list(_LAUNCHED):
+        process.terminate()  # one ended meanwhile is left alone (Popen checks)
 
 
 def _wait(process: subprocess.Popen) -> int:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import multiprocessing
+import os
 import signal
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -52,6 +53,7 @@ from mtneuro.bench.plan import changed_line, earlier_run, why_new
 from mtneuro.bench.progress import PROGRESS_FILE, CellState, Progress
 from mtneuro.bench.signals import on_sigterm
 from mtneuro.bench.suite import Cell
+from mtneuro.bench.workers import init_worker
 from mtneuro.errors import ConfigError
 from mtneuro.progress import publishing_to
 from mtneuro.registry import check_choice
@@ -211,10 +213,11 @@ def _run_inline(pending: list[CellState], out: Path, progress: Progress) -> None
 
 
 def _new_pool(jobs: int) -> cf.ProcessPoolExecutor:
-    # workers show warnings as the CLI does, less those this process has shown already
+    # workers show warnings as the CLI does, less those this process has shown already, and
+    # exit soon after this process ends, even killed outright (kill -9): see bench.workers
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=warning_lines.install,
-                                  initargs=(tuple(warning_lines.SHOWN),))
+                                  initializer=init_worker,
+                                  initargs=(tuple(warning_lines.SHOWN), os.getpid()))
 
 
 class WorkerDied(RuntimeError):
@@ -335,9 +338,21 @@ def sigterm_as_interrupt() -> contextlib.AbstractContextManager[None]:
     """SIGTERM to this process raises ``KeyboardInterrupt`` meanwhile, as Ctrl-C does: the
     runner then terminates its worker processes and marks running cells cancelled (by
     default SIGTERM ends the process at once and leaves the workers running). Only the
-    main thread may set signal handlers; elsewhere this does nothing."""
+    main thread may set signal handlers; elsewhere this does nothing.
 
-    def interrupt(signum: int, _frame: Any, _previous: Any) -> None:
+    A Python handler installed before (the CLI's, :func:`mtneuro.cli.main.main`) is called
+    first: the ``KeyboardInterrupt`` it raises (the CLI's ``Terminated``: exit status 143,
+    "terminated (SIGTERM)") is the one raised; anything else it does or raises still ends
+    in a ``KeyboardInterrupt``, the one exception the runner cleans up after."""
+
+    def interrupt(signum: int, frame: Any, previous: Any) -> None:
+        if callable(previous):
+            try:
+                previous(signum, frame)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit, say, would skip the clean-up
+                raise KeyboardInterrupt(f"signal {signum} (SIGTERM)") from exc
         raise KeyboardInterrupt(f"signal {signum} (SIGTERM)")
 
     return on_sigterm(interrupt)
