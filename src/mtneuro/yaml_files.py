@@ -72,7 +72,7 @@ def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = load_yaml_text(path.read_text()) or {}
+        data = load_yaml_text(path.read_text(encoding="utf-8")) or {}  # YAML's own encoding
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(err)})") from None
     except (OSError, UnicodeDecodeError) as err:
