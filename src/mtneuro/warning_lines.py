@@ -25,7 +25,11 @@ _python_showwarning = warnings.showwarning
 def other_rank() -> int:
     """This process's rank in a torchrun job of several, 0 otherwise: every process of a job
     warns alike, and rank 0 (which alone writes the run folder) speaks for them."""
-    return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else 0
+    # a bad value is for the command to refuse (mtneuro.torchrun_env): here, rank 0
+    try:
+        return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else 0
+    except ValueError:
+        return 0
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:

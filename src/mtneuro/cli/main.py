@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import os
 import platform
 import signal
 import sys
@@ -15,6 +14,7 @@ from mtneuro import __version__, warning_lines
 from mtneuro import progress as _progress  # noqa: F401 - starts the log-line clock
 from mtneuro.cli.lazy import LazyGroup
 from mtneuro.errors import MtneuroError
+from mtneuro.torchrun_env import torchrun_int
 from mtneuro.warning_lines import other_rank
 
 COMMANDS = {
@@ -133,7 +133,7 @@ def _resume_hint(argv: list[str]) -> str | None:
     if _command(argv) not in ("pretrain", "task2") or not _saved_a_checkpoint():
         return None
     lost = " (under torchrun: another process may have ended first, see its lines)" if (
-        int(os.environ.get("WORLD_SIZE", "1")) > 1) else ""
+        torchrun_int("WORLD_SIZE", 1) > 1) else ""
     return (f"error: the run stopped on the error below{lost}; its last checkpoint"
             f"{_last_position()} is kept: rerun the same command with --resume once the cause "
             "is fixed")

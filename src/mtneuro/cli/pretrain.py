@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from pathlib import Path
@@ -12,6 +11,7 @@ import click
 
 from mtneuro.cli.options import parse_source_params
 from mtneuro.errors import ConfigError
+from mtneuro.torchrun_env import torchrun_int
 from mtneuro.vocab import LABELLED_IMAGE_SOURCES
 
 
@@ -91,7 +91,7 @@ def pretrain(
         raise ConfigError("--probe: only for labelled image sources "
                           f"({', '.join(LABELLED_IMAGE_SOURCES)}), got source {config.source!r}")
     check_config(config)
-    check_processes(config, int(os.environ.get("WORLD_SIZE", "1")))  # before any data is read
+    check_processes(config, torchrun_int("WORLD_SIZE", 1))  # before any data is read
     not_used = settings_not_used(config)
     if not_used:  # named where given: set to other than the preset's value
         preset_values = make_config(preset, {"source": config.source})

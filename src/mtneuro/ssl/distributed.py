@@ -14,7 +14,6 @@ batch (tested in ``tests/ssl_train/test_ddp.py``).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import torch
@@ -24,6 +23,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mtneuro.devices import resolve_device
 from mtneuro.errors import ConfigError
+from mtneuro.torchrun_env import torchrun_int
+from mtneuro.torchrun_env import world_size as torchrun_world_size
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ def init_distributed(device: str = "cpu") -> DistInfo:
     Returns:
         The process's :class:`DistInfo`; a single-process one when not under ``torchrun``.
     """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    world_size = torchrun_world_size()
+    local_rank = torchrun_int("LOCAL_RANK", 0)
     torch_device = resolve_device(device)
     if torch_device.type not in ("cpu", "cuda"):
         raise ConfigError(f"device {device!r}: pre-training runs on cpu or cuda (its random "

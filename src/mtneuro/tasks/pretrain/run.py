@@ -22,7 +22,6 @@ Outputs in ``out_dir``: ``checkpoint.pt`` and ``train_log.jsonl`` (trainer) and
 from __future__ import annotations
 
 import json
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from mtneuro.tasks.pretrain.config import (
     PretrainConfig,
     pool_size_of,
 )
+from mtneuro.torchrun_env import torchrun_int
 from mtneuro.vocab import VISION_SOURCES, XRAY_MEAN, XRAY_STD
 
 if TYPE_CHECKING:
@@ -372,7 +372,7 @@ def check_resumable(config: PretrainConfig) -> None:
         return
     check_resume(load_checkpoint(path), config.method, train_settings(config),
                  run_config(config), str(path), _RESUME_HINT,
-                 world_size=int(os.environ.get("WORLD_SIZE", "1")))
+                 world_size=torchrun_int("WORLD_SIZE", 1))
 
 
 def _plain_encoder(encoder: torch.nn.Module, name: str, kwargs: dict[str, Any]) -> torch.nn.Module:

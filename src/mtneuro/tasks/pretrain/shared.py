@@ -37,6 +37,7 @@ from mtneuro.config import to_dict
 from mtneuro.errors import CheckpointError, MtneuroError
 from mtneuro.machine import cpu_model
 from mtneuro.tasks.pretrain.config import PretrainConfig
+from mtneuro.torchrun_env import torchrun_int
 
 #: Settings that change nothing a pre-training computes, so runs differing only in them share
 #: an encoder. Of the resumable changes (``config.RESUMABLE_CHANGES``) these are logging and
@@ -197,7 +198,7 @@ def pretrained(config: PretrainConfig, images: torch.Tensor) -> Pretrained:
     store = current_store()
     # under torchrun every process must train: one that loaded would leave the others
     # waiting in the collective calls
-    if store is None or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if store is None or torchrun_int("WORLD_SIZE", 1) > 1:
         trained = pretrain_encoder(config, images)
         return Pretrained(trained.encoder, dict(trained.input_spec), False, None)
     from mtneuro.ssl.checkpoint import restore_rng_state
