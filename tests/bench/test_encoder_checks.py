@@ -188,9 +188,11 @@ def test_dry_run_refuses_an_encoder_that_would_fail_in_every_encoder_cell(
 
 
 @pytest.mark.parametrize(("callable_", "needles"), [
-    ("build_flat", ["on a probe batch of random pixels (2, 1, 32, 32), an input size this task feeds",
+    ("build_flat", ["on a probe batch of random pixels (2, 1, 32, 32), an input size this task "
+                    "feeds",
                     "must not depend on its input size"]),
-    ("build_big_kernel", ["forward on a probe batch of random pixels (2, 1, 32, 32), an input size this task "
+    ("build_big_kernel", ["forward on a probe batch of random pixels (2, 1, 32, 32), an input "
+                          "size this task "
                           "feeds, raised RuntimeError",
                           "takes 64 x 64 inputs (the size its out_dim was found at: its "
                           "input_spec size, 64 where it declares none) but this task feeds 32 x "

@@ -75,9 +75,9 @@ def check_encoders(cells: Iterable[Cell]) -> None:
     cell's task (2D, or 3D where a task-1 cell's config has ``dim: 3d``), then one forward
     pass of a random-pixel batch of each input shape the cell's task feeds it (its
     ``encoder_inputs``; the encoder's own ``input_spec`` size for a task that declares none)
-    through the probes' feature extractor: an error in forward, output that is not ``(B, D)``, NaN, a feature
-    size that follows the input size. A spec that would fail in a cell fails here, before
-    anything runs.
+    through the probes' feature extractor: an error in forward, output that is not
+    ``(B, D)``, NaN, a feature size that follows the input size. A spec that would fail in a
+    cell fails here, before anything runs.
 
     Raises:
         ConfigError: one line, ``--encoder SPEC: what`` (``cell ID: params.encoder SPEC:
