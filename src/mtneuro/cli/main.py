@@ -221,8 +221,10 @@ def _run(argv: list[str] | None) -> None:
             sys.exit(2)
         if err.errno not in _NO_ROOM:
             raise
-        click.echo(f"error: cannot write {err.filename or 'a file'}: {err.strerror} (disk full "
-                   "or a file-size limit); what was written before is kept whole", err=True)
+        # a write to a handle names no file: most often standard output (> /dev/full)
+        what = err.filename or "its output (standard output, or a file the system did not name)"
+        click.echo(f"error: cannot write {what}: {err.strerror} (disk full or a file-size "
+                   "limit); what was written before is kept whole", err=True)
         sys.exit(1)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)

@@ -60,8 +60,13 @@ def atomic_write(path: Path, data: bytes) -> None:
         with open(tmp, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as err:
         tmp.unlink(missing_ok=True)  # a failed write leaves nothing of its own behind
+        if err.filename is None:  # a write to a handle names no file (a full disk): this one
+            err.filename = str(path)
+        raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
 
 
