@@ -94,3 +94,17 @@ def test_a_folder_of_png_slices_is_no_volume(tmp_path: Path):
     (tmp_path / "empty").mkdir()
     assert "a folder without Zarr metadata (zarr.json or .zarray or .zgroup)" in _one_line(
         tmp_path / "empty")
+
+
+def test_a_tiff_that_cannot_be_opened_is_not_called_damaged(tmp_path, monkeypatch):
+    """A permission error is about the file, not its contents."""
+    path = tmp_path / "locked.tif"
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(path)
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Image, "open", refused)
+    with pytest.raises(DataError, match=r"cannot read it \(\[Errno 13\] Permission denied") as err:
+        read_volume(path)
+    assert "damaged" not in str(err.value)

@@ -49,6 +49,8 @@ def tiff_pages(path: Path) -> np.ndarray:
             # one line that names the file; a readable file needs none of them
             warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
             pages, description = _read_pages(path)
+    except (PermissionError, FileNotFoundError, IsADirectoryError):
+        raise  # the file, not its contents: read_volume says so
     except DAMAGED as err:
         raise DataError(f"volume {path}: cannot read it: a damaged or truncated TIFF "
                         f"({err or type(err).__name__}); write it again, or save the volume "
