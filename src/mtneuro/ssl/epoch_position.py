@@ -64,23 +64,24 @@ def position_state(steps_done: int, generators: Mapping[str, torch.Generator]) -
             "generators": {name: gen.get_state() for name, gen in generators.items()}}
 
 
-def restore_generators(position: Mapping[str, Any], generators: Mapping[str, torch.Generator],
-                       where: str) -> None:
-    """Put the epoch's ``generators`` where ``position`` says they stood. Generators of another
-    device type (a checkpoint of a CPU run resumed on a GPU) cannot take those states: they
-    keep their fresh draws, and a warning says the run will not repeat the interrupted one."""
+def resume_in_epoch(position: Mapping[str, Any], generators: Mapping[str, torch.Generator],
+                    pool: torch.Generator | None, n: int, where: str) -> int:
+    """Put the epoch's ``generators`` where the mid-epoch checkpoint ``where`` says they
+    stood, and draw from ``pool`` (the pool generator, where pools are drawn step by step)
+    the pools of the ``n`` samples the steps done drew; returns the steps done.
+
+    Generators of another device type (a checkpoint of a CPU run resumed on a GPU) cannot
+    take those states: they keep their fresh draws, and a warning says the run will not
+    repeat the interrupted one."""
+    done = int(position["steps_done"])
     device = next(iter(generators.values())).device.type
     if position["device_type"] != device:
         warnings.warn(f"resuming {where} inside an epoch on {device}, but it was written on "
                       f"{position['device_type']}: the rest of the epoch draws other views, so "
                       "the run will not end as the uninterrupted one would", stacklevel=3)
-        return
-    for name, generator in generators.items():
-        generator.set_state(position["generators"][name])
-
-
-def advance_pool(generator: torch.Generator, n: int, steps: int) -> None:
-    """Draw ``steps`` pools of the ``n`` samples from ``generator``, as the steps done before
-    a mid-epoch checkpoint drew them, so the next step draws the pool it drew."""
-    for _ in range(steps):
-        torch.randperm(n, generator=generator)
+    else:
+        for name, generator in generators.items():
+            generator.set_state(position["generators"][name])
+    for _ in range(done if pool is not None else 0):
+        torch.randperm(n, generator=pool)
+    return done

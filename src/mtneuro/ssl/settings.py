@@ -4,15 +4,18 @@ A checkpoint stores the settings it was written with (:mod:`mtneuro.ssl.checkpoi
 where the caller gives one, its complete run config (:class:`RunConfig`: the loop settings
 derive from it, but the method, views and data are only in it); :func:`resume_problem`
 says why a checkpoint cannot continue a run, so the trainer and a command (before it reads
-any data) refuse a resume the same way (:func:`check_resume`).
+any data) refuse a resume the same way (:func:`check_resume`); a resume that drives its step
+otherwise than the run did is allowed, with a warning (:func:`warn_other_step_plan`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from mtneuro.acceleration import StepPlan
 from mtneuro.errors import ConfigError, TrainingError
 from mtneuro.vocab import AMP_MODES, COMPILE_MODES, STEP_MODES
 
@@ -190,3 +193,18 @@ def check_resume(state: Mapping[str, Any], method: str, settings: TrainSettings,
         return
     error = ConfigError if config is not None and RUN_CONFIG_KEY in state else TrainingError
     raise error(f"cannot resume {where}: {problem}{hint}")
+
+
+def warn_other_step_plan(ran: Sequence[Any] | None, plan: StepPlan, where: str) -> None:
+    """Warn when a run resumed from checkpoint ``where`` drives its step otherwise than the
+    run it continues did (``ran``: its stored ``[mode, compile_mode]``; None: a checkpoint
+    from before it was stored): the modes agree up to float rounding only."""
+    if ran is not None and list(ran) != [plan.mode, plan.compile_mode]:
+        warnings.warn(f"resuming {where} with step {_plan_name(plan)}, not "
+                      f"{_plan_name(StepPlan(*ran))} as it ran: the step modes agree up to "
+                      "float rounding, so the run will not end bit-identical to an "
+                      "uninterrupted one", stacklevel=3)  # the trainer's fit
+
+
+def _plan_name(plan: StepPlan) -> str:
+    return plan.mode + (f" compiled ({plan.compile_mode})" if plan.compile_mode else "")

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -46,7 +45,6 @@ import torch
 from torch import nn
 
 from mtneuro import acceleration, cpu_memory
-from mtneuro.acceleration import StepPlan
 from mtneuro.checkpoint_io import restore_into
 from mtneuro.errors import ConfigError
 from mtneuro.ssl import schedules
@@ -66,15 +64,20 @@ from mtneuro.ssl.epoch_position import (
     POSITION_KEY,
     VIEWS,
     CheckpointClock,
-    advance_pool,
     epoch_generator,
     position_state,
-    restore_generators,
+    resume_in_epoch,
 )
 from mtneuro.ssl.loss_log import LossLog
 from mtneuro.ssl.optim import static_update_support
 from mtneuro.ssl.progress import Progress
-from mtneuro.ssl.settings import RUN_CONFIG_KEY, RunConfig, TrainSettings, check_resume
+from mtneuro.ssl.settings import (
+    RUN_CONFIG_KEY,
+    RunConfig,
+    TrainSettings,
+    check_resume,
+    warn_other_step_plan,
+)
 from mtneuro.ssl.static_step import StaticStep
 from mtneuro.ssl.step import loss_terms, set_learning_rate, ssl_step
 from mtneuro.threads import resume_torch_threads
@@ -83,10 +86,6 @@ from mtneuro.threads import resume_torch_threads
 ViewFn = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 LOG_NAME = "train_log.jsonl"
 CHECKPOINT_NAME = "checkpoint.pt"
-
-def _plan_name(plan: StepPlan) -> str:
-    return plan.mode + (f" compiled ({plan.compile_mode})" if plan.compile_mode else "")
-
 
 
 class Trainer:
@@ -258,10 +257,9 @@ class Trainer:
         drawn = {"views": view_gen, "method": method_gen}
         first = 0
         if self.position is not None:  # resumed from a checkpoint inside this epoch
-            first = int(self.position["steps_done"])
-            restore_generators(self.position, drawn, str(self.checkpoint_path))
-            if pools is None and self.pool_slice is not None:
-                advance_pool(pool_gen, self.n, first)
+            step_pools = pool_gen if pools is None and self.pool_slice is not None else None
+            first = resume_in_epoch(self.position, drawn, step_pools, self.n,
+                                    str(self.checkpoint_path))
             self.position = None
         self.model.train()
         for i in range(first, self.steps_per_epoch):
@@ -396,10 +394,5 @@ class Trainer:
         restore_rng_state(state["rng"])
         self.guard.losses = [float(x) for x in state.get("guard_losses", [])]
         resume_torch_threads(state.get("torch_threads"), str(self.checkpoint_path))
-        ran = state.get("step_plan")  # None: a checkpoint from before it was stored
-        if ran is not None and list(ran) != [self.plan.mode, self.plan.compile_mode]:
-            warnings.warn(f"resuming {self.checkpoint_path} with step {_plan_name(self.plan)}, "
-                          f"not {_plan_name(StepPlan(*ran))} as it ran: the step modes agree "
-                          "up to float rounding, so the run will not end bit-identical to an "
-                          "uninterrupted one", stacklevel=2)
+        warn_other_step_plan(state.get("step_plan"), self.plan, str(self.checkpoint_path))
         self.log.truncate(self.step)
