@@ -10,11 +10,13 @@ messages the main process has shown.
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+
+from mtneuro.errors import ConfigError
+from mtneuro.torchrun_env import torchrun_int
 
 PACKAGE_DIR = str(Path(__file__).resolve().parent)
 #: the messages shown in this process since :func:`install`
@@ -25,10 +27,9 @@ _python_showwarning = warnings.showwarning
 def other_rank() -> int:
     """This process's rank in a torchrun job of several, 0 otherwise: every process of a job
     warns alike, and rank 0 (which alone writes the run folder) speaks for them."""
-    # a bad value is for the command to refuse (mtneuro.torchrun_env): here, rank 0
     try:
-        return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else 0
-    except ValueError:
+        return torchrun_int("RANK", 0) if torchrun_int("WORLD_SIZE", 1) > 1 else 0
+    except ConfigError:  # a bad value is for the command to refuse: here, rank 0
         return 0
 
 
