@@ -4,16 +4,14 @@ stops the workers, replaced the CLI's. Ctrl-C still exits 130 and says ``interru
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
+from bench_process import started_bench
 
 import mtneuro
 
@@ -53,24 +51,12 @@ def _stopped_bench(tiny_task: Path, tmp_path: Path, jobs: int, signum: int
     script.write_text(_BENCH)
     suite.write_text(_SUITE)
     pid_file, log = Path(str(tiny_task) + ".pid"), tmp_path / "bench.log"
-    with log.open("wb") as output:  # a file: a worker left running would hold a pipe open
-        bench = subprocess.Popen([sys.executable, str(script), str(suite),
-                                  str(tmp_path / "out"), str(jobs)],
-                                 stdout=output, stderr=subprocess.STDOUT,
-                                 env=_this_mtneuro(),
-                                 start_new_session=True)  # its own group, killed at the end
-    try:
-        deadline = time.monotonic() + 90
-        while not pid_file.is_file() and bench.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert pid_file.is_file(), log.read_text()[-2000:]
+    with started_bench([sys.executable, str(script), str(suite), str(tmp_path / "out"),
+                        str(jobs)], log, pid_file.is_file, env=_this_mtneuro(),
+                       timeout_s=90) as bench:
         bench.send_signal(signum)
         code = bench.wait(timeout=30)
         return code, log.read_text().strip().splitlines()[-1]
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # whatever of it is left, if it failed
-            os.killpg(bench.pid, signal.SIGKILL)
-        bench.wait()
 
 
 @pytest.mark.timeout(150)

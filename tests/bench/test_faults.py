@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
-import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from bench_process import started_bench
 
 from mtneuro.bench.runner import RunOptions, run_suite
 from mtneuro.bench.suite import expand, parse_suite
@@ -66,15 +64,8 @@ def test_sigterm_to_the_bench_stops_its_workers(tiny_task, tmp_path):
     script = tmp_path / "bench.py"
     script.write_text(_BENCH)
     pid_file, log = Path(str(tiny_task) + ".pid"), tmp_path / "bench.log"
-    with log.open("wb") as output:  # a file: a worker left running would hold a pipe open
-        bench = subprocess.Popen([sys.executable, str(script), str(tmp_path / "out")],
-                                 stdout=output, stderr=subprocess.STDOUT,
-                                 start_new_session=True)  # its own group, killed at the end
-    try:
-        deadline = time.monotonic() + 60
-        while not pid_file.is_file() and bench.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert pid_file.is_file(), log.read_text()[-2000:]
+    with started_bench([sys.executable, str(script), str(tmp_path / "out")], log,
+                       pid_file.is_file) as bench:
         worker = int(pid_file.read_text())
         bench.send_signal(signal.SIGTERM)
         assert bench.wait(timeout=30) == 130, log.read_text()[-2000:]
@@ -82,7 +73,3 @@ def test_sigterm_to_the_bench_stops_its_workers(tiny_task, tmp_path):
         while not _gone(worker) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _gone(worker), "the worker running the cell was left running"
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # whatever of it is left, if it failed
-            os.killpg(bench.pid, signal.SIGKILL)
-        bench.wait()
