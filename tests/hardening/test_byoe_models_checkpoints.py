@@ -69,4 +69,4 @@ def test_a_training_loops_checkpoint_names_the_key_holding_the_weights(tmp_path:
         "'mtneuro-encoder/1'); its key 'model' holds a state_dict, which names no "
         "architecture: load it inside a module:callable that builds the model and returns it "
         "(--encoder mypkg.encoders:build; docs/bring_your_own_encoder.md), with "
-        "model.load_state_dict(torch.load(path)['model'])")
+        "model.load_state_dict(torch.load(path, weights_only=True)['model'])")

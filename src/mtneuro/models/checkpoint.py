@@ -304,7 +304,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         held = None if bare else _state_dict_key(payload)
         fix = (f"; a bare state_dict names no architecture: {_OWN_WEIGHTS}" if bare else
                f"; its key {held!r} holds a state_dict, which names no architecture: "
-               f"{_OWN_WEIGHTS}, with model.load_state_dict(torch.load(path)[{held!r}])"
+               f"{_OWN_WEIGHTS}, with model.load_state_dict(torch.load(path, weights_only=True)"
+               f"[{held!r}])"
                if held else "")
         if "checkpoint_version" in payload:  # pretrain's checkpoint.pt, beside its encoder.pt
             fix = f"; it is mtneuro pretrain's training checkpoint: {_encoder_beside(path)}"
