@@ -107,9 +107,11 @@ def dists(tmp_path_factory) -> dict[str, Path]:
     pytest.importorskip("build", reason="needs the build package (mtneuro[test])")
     work = tmp_path_factory.mktemp("dist")
     tree = work / "tree"
-    shutil.copytree(REPO / "src", tree / "src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"))
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
+    junk = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc", ".pytest_cache")
+    for folder in ("src", "docs", "tests", "constraints"):  # what MANIFEST.in puts in the sdist
+        shutil.copytree(REPO / folder, tree / folder, ignore=junk)
+    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "CHANGELOG.md",
+                 "CITATION.cff"):
         shutil.copy2(REPO / name, tree / name)
     # --no-isolation: no download of the build backend; this environment's setuptools builds.
     _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(work / "out"), str(tree)])
@@ -176,9 +178,18 @@ def test_sdist_and_wheel_metadata(dists):
         r.split(">")[0].split("=")[0] for r in core}
     assert "mtneuro = mtneuro.cli.main:main" in entry_points
     # the packaged data and its notice ship in both
-    for rel in [f"mtneuro/resources/data/{s}" for s in SAMPLES] + ["mtneuro/resources/NOTICE"]:
+    # and the typing marker, so a type checker reads the annotated public API
+    for rel in [f"mtneuro/resources/data/{s}" for s in SAMPLES] + ["mtneuro/resources/NOTICE",
+                                                                    "mtneuro/py.typed"]:
         assert rel in names and f"src/{rel}" in members, rel
-    assert {"pyproject.toml", "README.md", "LICENSE"} <= members
+    assert {"pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md", "CITATION.cff",
+            "docs/protocols.md", "tests/conftest.py", "constraints/ci.txt"} <= members
+    assert not any("__pycache__" in m or m.endswith(".pyc") for m in members)
+    assert not any(n.startswith(("tests/", "docs/")) for n in names)  # the wheel: package only
+    for meta in (wheel_meta, sdist_meta):
+        classifiers = meta.get_all("Classifier")
+        assert "Programming Language :: Python :: 3.11" in classifiers
+        assert "Typing :: Typed" in classifiers
 
 
 def test_version_from_the_installed_wheel(core_venv, venv_env, tmp_path):

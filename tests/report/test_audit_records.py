@@ -6,6 +6,8 @@ caller's folder as it was."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -52,14 +54,31 @@ def test_read_metrics_reads_a_folder_and_refuses_an_unknown_schema(tmp_path):
         read_metrics(tmp_path / "metrics.json")
 
 
-def test_code_version_carries_the_commit_when_there_is_one(monkeypatch):
-    def git(stdout: str):
-        return lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=stdout, stderr="")
+def _repo(path: Path) -> Path:
+    """A git repository at ``path`` with one commit of ``tracked.py``."""
+    path.mkdir()
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "HOME": str(path), "PATH": os.environ["PATH"]}
+    (path / "tracked.py").write_text("")
+    for args in (["init", "-q"], ["add", "tracked.py"], ["commit", "-q", "-m", "one"]):
+        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
+    return path
 
-    monkeypatch.setattr(results.subprocess, "run", git("abc1234\n"))
-    assert results.code_version() == f"{__version__}+abc1234"
-    monkeypatch.setattr(results.subprocess, "run", git(""))
-    assert results.code_version() == __version__
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
+def test_code_version_carries_the_commit_of_the_checkout_holding_the_module(tmp_path):
+    repo = _repo(tmp_path / "checkout")
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, text=True,
+                          capture_output=True, check=True).stdout.strip()
+    assert results.code_version(repo / "tracked.py") == f"{__version__}+{head}"
+    # a package installed into the user's project/.venv: the user's commit is not ours
+    site = repo / ".venv" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "results.py").write_text("")
+    assert results.code_version(site / "results.py") == __version__
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    assert results.code_version(outside / "results.py") == __version__
 
 
 def test_wall_time_counts_from_the_callers_start(tmp_path):

@@ -27,19 +27,26 @@ from mtneuro.tasks.api import READABLE_SCHEMAS, SCHEMA_VERSION, to_jsonable
 from mtneuro.threads import torch_threads
 
 
-def code_version() -> str:
-    """Package version plus the git commit when run from a checkout."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
+def code_version(module_file: str | Path = __file__) -> str:
+    """Package version plus the git commit when run from a checkout: only where git tracks
+    ``module_file`` (this file), so a package installed into a virtual environment that sits
+    inside the user's own repository is not stamped with the user's commit."""
+    folder = Path(module_file).resolve().parent
+    commit = ""
+    if _git(folder, "ls-files", "--error-unmatch", Path(module_file).name) is not None:
+        commit = (_git(folder, "rev-parse", "--short", "HEAD") or "").strip()
     return f"{__version__}+{commit}" if commit else __version__
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    """``git args`` run in ``folder``: its output, or ``None`` where it fails (no git, not a
+    repository, an untracked file)."""
+    try:
+        done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True,
+                              timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
 
 
 def stamp() -> dict[str, Any]:

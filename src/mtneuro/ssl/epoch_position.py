@@ -32,7 +32,9 @@ POSITION_KEY = "epoch_position"
 
 def derive_seed(*keys: int) -> int:
     """A 63-bit seed mixing ``keys`` (NumPy's SeedSequence hashing; no collisions in practice)."""
-    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0] >> 1)
+    # int() first: NumPy 1.x refuses uint64 >> int
+    state = np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)
+    return int(state[0]) >> 1
 
 
 def epoch_generator(device: torch.device, *keys: int) -> torch.Generator:
