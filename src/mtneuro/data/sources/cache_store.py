@@ -209,8 +209,7 @@ class ChunkStore:
     # -- chunks ---------------------------------------------------------------------------
     def write(self, channel: str, key: Key, block: np.ndarray) -> np.ndarray:
         """Store ``block`` (the clipped chunk) as chunk ``key``; returns the full padded chunk."""
-        full = np.zeros(self.chunk_shape, dtype=np.uint8)
-        full[tuple(slice(0, n) for n in block.shape)] = block
+        full = self.padded(block)
         data = self._codec.encode(full)
         checksum = self.checksum_path(channel, key)
         # Invalidate first: between the two writes below the chunk must not look verified.
@@ -219,6 +218,12 @@ class ChunkStore:
         atomic_write(self.chunk_path(channel, key), data)
         atomic_write(checksum, self._record(channel, key, data).encode())
         self.record.mark(channel, key)  # last: a mark always stands for a stored chunk
+        return full
+
+    def padded(self, block: np.ndarray) -> np.ndarray:
+        """The full chunk holding ``block`` (a chunk clipped at the volume's edge), zeros after."""
+        full = np.zeros(self.chunk_shape, dtype=np.uint8)
+        full[tuple(slice(0, n) for n in block.shape)] = block
         return full
 
     @staticmethod
