@@ -48,8 +48,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from mtneuro.data.sources.cache_metadata import TMP_MARK
 from mtneuro.data.sources.cache_store import ChunkStore, Key
+from mtneuro.data.sources.cache_temp import TMP_MARK
 from mtneuro.data.sources.fetch_budget import current_budget
 
 try:
