@@ -184,7 +184,7 @@ def test_fetch_under_a_file_fails_before_any_source_opens(tmp_path):
 
 
 def _stale_temp(cache: Path) -> Path:
-    from mtneuro.data.sources.cache_metadata import TMP_MARK
+    from mtneuro.data.sources.cache_temp import TMP_MARK
 
     temp = cache / f".zarr.json{TMP_MARK}audit"
     temp.write_text("half")

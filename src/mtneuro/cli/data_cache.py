@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -162,7 +163,8 @@ def verify(
     voxel ranges); with --repair (default) fetches the bad ones again and names them.
     Chunks never fetched into the cache are counted, not checked. Exits non-zero if
     damage remains. A cache made by an older mtneuro has no record: its lost chunks
-    count as never fetched, and --repair starts a record.
+    count as never fetched, and --repair starts a record. A repair of a cache this user
+    may not write is refused before anything is fetched: check it with --no-repair.
     """
     from mtneuro.cli.preflight import check_source_params
     from mtneuro.data.sources import open_source
@@ -210,6 +212,7 @@ def verify(
             f"{len(report.bad)} damaged chunk(s) in {cache_dir} left as they are; "
             f"run: mtneuro data verify --cache {cache_dir} --repair"
         )
+    _check_repairable(cache_dir, _chunk_folders(cache.store, report.bad))
     fixed = cache.repair(report, progress=not quiet)
     _list_chunks(cache.store, "re-fetched", report.refetched, ranges=False)
     still = [job for job in report.bad if cache.store.status(*job) != "ok"]
@@ -274,6 +277,7 @@ def _check_metadata(cache_dir: Path, check: MetadataCheck, repair: bool) -> None
     from mtneuro.data.sources.cache_lock import directory_lock
     from mtneuro.data.sources.cache_metadata import check_metadata
 
+    _check_repairable(cache_dir)
     # Opening a cache holds the same lock while it reads the metadata, so no process sees it
     # half rewritten; checked again under the lock, a repair another process has just made
     # is not made twice.
@@ -288,3 +292,28 @@ def _check_metadata(cache_dir: Path, check: MetadataCheck, repair: bool) -> None
     click.echo(
         f"cache {cache_dir}: rewrote metadata {', '.join(check.damaged)} from the recorded spec"
     )
+
+
+def _chunk_folders(store: ChunkStore, jobs: list[tuple[str, Key]]) -> list[Path]:
+    """The folders a repair of ``jobs`` writes in: each chunk's and its checksum's."""
+    return [p.parent for c, k in jobs for p in (store.chunk_path(c, k), store.checksum_path(c, k))]
+
+
+def _check_repairable(cache_dir: Path, folders: Sequence[Path] = ()) -> None:
+    """Before a repair fetches or rewrites anything, as ``data fetch`` checks its --cache: the
+    cache and the ``folders`` it writes in (or their nearest existing parents) may be written.
+
+    Raises:
+        DataError: one line naming the folder that refused and how to check without repairing.
+    """
+    from mtneuro.errors import DataError
+    from mtneuro.writable import nearest_existing, write_refusal
+
+    for folder in dict.fromkeys([cache_dir, *(nearest_existing(f) for f in folders)]):
+        refusal = write_refusal(folder)
+        if refusal is not None:
+            raise DataError(
+                f"cache {cache_dir}: cannot repair it: cannot write in {folder} "
+                f"({refusal.strerror or refusal}); check it without repairing with: mtneuro "
+                f"data verify --cache {cache_dir} --no-repair (or repair it as a user who may "
+                "write it)")

@@ -25,7 +25,8 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from tqdm import tqdm
 
 from mtneuro.data.catalog import MYOW_PICKLE_TO_NPZ, CatalogFile, get_dataset
 from mtneuro.data.checksums import catalogued_check, sha256_file
+from mtneuro.data.download_lock import download_lock
 from mtneuro.data.myow_pickle import convert_myow_pickle
 from mtneuro.data.paths import ENV_VAR, user_cache_dir
 from mtneuro.data.retry import RetryFailure, RetryPolicy, Verdict, retry_call
@@ -134,6 +136,9 @@ def fetch_url(
 ) -> Path:
     """Download ``url`` to ``dest`` through ``dest.part``, resuming and verifying.
 
+    Processes downloading one ``dest`` at once take turns (:mod:`mtneuro.data.download_lock`):
+    one that finds ``dest`` verified once its turn comes keeps it instead of fetching it.
+
     Args:
         sha256: expected SHA-256 of the body; ``None`` skips verification (the
             caller must then not call the file verified).
@@ -147,19 +152,50 @@ def fetch_url(
         SourceUnavailableError: not reachable within ``policy`` (one line saying
             which URL to fetch by other means and where to save it).
         ChecksumError: the complete body has another SHA-256; it was deleted.
-        DataError: no file can be written where ``dest`` belongs (a read-only folder).
+        DataError: no file can be written where ``dest`` belongs (a read-only folder),
+            another process kept downloading ``dest`` past this one's budget, or the
+            partial file was removed under the download.
     """
     dest = Path(dest)
+    with _download_place(dest, policy, timeout):
+        if not _matches(dest, sha256):  # else done by the download this one waited for
+            _fetch_into(url, dest, sha256, policy, timeout, progress)
+    return dest
+
+
+@contextmanager
+def _download_place(dest: Path, policy: RetryPolicy, timeout: float) -> Iterator[None]:
+    """Make ``dest``'s folder (checked writable before any request) and hold its download
+    lock within the block; a failure leaves none of the folders made here that stay empty."""
     created = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]
-    part = dest.with_name(dest.name + ".part")
+    # The holder gives up within its budget, a read under way, then hashes what it got.
+    wait_s = policy.max_seconds + timeout + 60.0
     try:
         _make_writable_folder(dest.parent)
-        _fetch_verified(url, part, dest, sha256, policy, timeout, progress)
+        with download_lock(dest, wait_s):
+            yield
     except BaseException:
-        _remove_if_empty(part, created)  # a failed first download leaves no empty folders
+        _remove_empty_folders(created)  # after the lock, whose file is gone with it
         raise
-    os.replace(part, dest)
-    return dest
+
+
+def _fetch_into(url: str, dest: Path, sha256: str | None, policy: RetryPolicy = DEFAULT_POLICY,
+                timeout: float = 30.0, progress: bool = True) -> None:
+    """Fill ``dest.part`` from ``url``, verify it and move it to ``dest`` (lock held)."""
+    part = dest.with_name(dest.name + ".part")
+    try:
+        _fetch_verified(url, part, dest, sha256, policy, timeout, progress)
+        os.replace(part, dest)
+    except FileNotFoundError as err:
+        if err.filename is None or Path(err.filename) != part:
+            raise
+        # Only something outside the download lock removes it (a clean-up, an older mtneuro).
+        raise DataError(f"{part} was removed while {url} was being downloaded into it; "
+                        "rerun the download (it starts again)") from None
+    except BaseException:
+        if part.is_file() and part.stat().st_size == 0:  # a partial body is kept to resume
+            part.unlink()
+        raise
 
 
 def _make_writable_folder(folder: Path) -> None:
@@ -215,11 +251,9 @@ def _fetch_verified(url: str, part: Path, dest: Path, sha256: str | None, policy
             )
 
 
-def _remove_if_empty(part: Path, created: list[Path]) -> None:
-    """Delete an empty ``part`` file, then the folders this download created, innermost
-    first, while they are empty (a partial body is kept: the next try resumes it)."""
-    if part.is_file() and part.stat().st_size == 0:
-        part.unlink()
+def _remove_empty_folders(created: list[Path]) -> None:
+    """Delete the folders a download created, innermost first, while they are empty (a
+    partial body is kept: the next try resumes it)."""
     for folder in created:
         try:
             folder.rmdir()
@@ -272,12 +306,24 @@ def download_file(file: CatalogFile, root: Path, **fetch_kwargs: Any) -> Downloa
     target = root / file.relative
     if _verified_here(file, target):
         return DownloadResult(file, target, verified=True, fetched=False)
+    if target.is_file() and file.sha256 is None and not file.conversion:
+        return DownloadResult(file, target, False, False, "present; no known SHA-256 to check")
+    # One lock for the whole file, conversion included: a run that waited for another's
+    # finds the target done, not an original that the other is converting or deleting.
+    policy, timeout = fetch_kwargs.get("policy", DEFAULT_POLICY), fetch_kwargs.get("timeout", 30.0)
+    with _download_place(target, policy, timeout):
+        if _verified_here(file, target):  # done by the download this one waited for
+            return DownloadResult(file, target, verified=True, fetched=False)
+        return _download_held(file, root, target, **fetch_kwargs)
+
+
+def _download_held(file: CatalogFile, root: Path, target: Path,
+                   **fetch_kwargs: Any) -> DownloadResult:
+    """:func:`download_file` once the download lock of ``target`` is held."""
     if not file.conversion:
-        if target.is_file() and file.sha256 is None:
-            return DownloadResult(file, target, False, False, "present; no known SHA-256 to check")
-        fetch_url(file.url, target, sha256=file.sha256, **fetch_kwargs)
+        _fetch_into(file.url, target, file.sha256, **fetch_kwargs)
         note = "" if file.sha256 else "no known SHA-256: downloaded but not verified"
-        return DownloadResult(file, target, verified=file.sha256 is not None, fetched=True, note=note)
+        return DownloadResult(file, target, file.sha256 is not None, fetched=True, note=note)
     if file.body_sha256 is None:
         raise DataError(f"{file.url}: no known SHA-256, refusing to convert an unverified pickle")
     original = root / file.download_relative
@@ -287,7 +333,7 @@ def download_file(file: CatalogFile, root: Path, **fetch_kwargs: Any) -> Downloa
             "delete it and rerun the download"
         )
     if not original.is_file():
-        fetch_url(file.url, original, sha256=file.body_sha256, **fetch_kwargs)
+        _fetch_into(file.url, original, file.body_sha256, **fetch_kwargs)
     CONVERTERS[file.conversion](original, target)
     check = catalogued_check(file, target)
     if check.state == "checksum mismatch":

@@ -23,7 +23,9 @@ budget (:mod:`mtneuro.data.sources.fetch_budget`), so a dead server costs it onc
 chunk stored is recorded (:mod:`mtneuro.data.sources.cache_record`), so one lost later is
 reported missing by a scan (:mod:`mtneuro.data.sources.cache_verify`), not never fetched.
 The upstream may serve the data from another address than the one that filled the cache
-(:mod:`mtneuro.data.sources.cache_upstream`).
+(:mod:`mtneuro.data.sources.cache_upstream`). A cache this process may not write still
+serves reads, fetching what it lacks without storing it
+(:mod:`mtneuro.data.sources.cache_unstored`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from mtneuro.data.sources.cache_lock import (
 )
 from mtneuro.data.sources.cache_memory import ChunkMemory
 from mtneuro.data.sources.cache_store import ChunkStore, Key, chunk_segments
+from mtneuro.data.sources.cache_unstored import store_if_allowed
 from mtneuro.data.sources.cache_upstream import (
     check_given_params,
     check_upstream,
@@ -277,17 +280,20 @@ class CacheSource(VolumeSource):
         with LoopProgress(f"cache {self.root.name}: fetching {channel} from {self._spec[0]}",
                           len(todo), unit="chunks") as progress:
             fetched = self._fetch_all(
-                lambda k, wait: fetch_once(self.store, channel, k, lambda: self._fetch(channel, k),
-                                           wait),
+                lambda k, wait: fetch_once(self.store, channel, k,
+                                           lambda: self._fetch(channel, k, reading=True), wait),
                 todo, progress)
         for key, (_, chunk) in zip(todo, fetched):
             self._memory.put((channel, key), chunk)
             found[key] = chunk
         return found
 
-    def _fetch(self, channel: str, key: Key) -> np.ndarray:
+    def _fetch(self, channel: str, key: Key, reading: bool = False) -> np.ndarray:
         (z, y, x) = self.store.bounds(key)
-        return self.store.write(channel, key, self.upstream.read_channel(channel, z, y, x))
+        block = self.upstream.read_channel(channel, z, y, x)
+        if reading:  # a read-only cache still serves reads; filling and repairing must store
+            return store_if_allowed(self.store, channel, key, block)
+        return self.store.write(channel, key, block)
 
     def _fetch_all(self, fn: Callable[[Any, bool], Any], jobs: Sequence[Any],
                    progress: Any) -> list[Any]:

@@ -17,9 +17,10 @@ from typing import Any
 from mtneuro.data.sources.base import CHANNELS, Range, VolumeSource
 from mtneuro.data.sources.cache import CacheSource, FillReport
 from mtneuro.data.sources.cache_lock import directory_lock
-from mtneuro.data.sources.cache_metadata import MANIFEST, TMP_MARK
+from mtneuro.data.sources.cache_metadata import MANIFEST
 from mtneuro.data.sources.cache_record import RECORD
 from mtneuro.data.sources.cache_store import ChunkStore
+from mtneuro.data.sources.cache_temp import TMP_MARK
 from mtneuro.data.sources.cache_upstream import open_upstream
 
 

@@ -18,6 +18,10 @@ file and locks the current one, so two holders never overlap. Lock files carry t
 temporary-file mark: scans never take them for chunks, and one left by a killed process is
 removed by the chunk's next lock or, once stale and unheld, by ``mtneuro data verify``.
 
+A downloaded catalogue file is locked the same way (:func:`file_lock`, used by
+:mod:`mtneuro.data.download_lock`), so that two downloads into one data root never share
+its partial file.
+
 Creating a cache is serialised the same way, by a flock on the cache folder itself
 (:func:`directory_lock`): of processes that find no cache at once, the first creates it and
 the others open it (instead of refusing a folder that "is not an mtneuro cache").
@@ -44,8 +48,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from mtneuro.data.sources.cache_metadata import TMP_MARK
 from mtneuro.data.sources.cache_store import ChunkStore, Key
+from mtneuro.data.sources.cache_temp import TMP_MARK
 from mtneuro.data.sources.fetch_budget import current_budget
 
 try:
@@ -100,9 +104,9 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def lock_path(chunk: Path) -> Path:
-    """The lock file of the chunk file ``chunk``."""
-    return chunk.with_name(f".{chunk.name}{LOCK_SUFFIX}")
+def lock_path(target: Path) -> Path:
+    """The lock file of the chunk file (or downloaded file) ``target``."""
+    return target.with_name(f".{target.name}{LOCK_SUFFIX}")
 
 
 def is_lock_file(path: Path) -> bool:
@@ -117,19 +121,30 @@ def chunk_lock(chunk: Path, wait: bool = True) -> Iterator[bool]:
         False when ``wait`` is False and another thread or process holds the lock; else
         True (held, or not holdable here: see the module notes).
     """
-    path = lock_path(chunk)
-    wait_s = LOCK_WAIT_S if wait else 0.0
+    with file_lock(chunk, LOCK_WAIT_S if wait else 0.0) as held:
+        if not held and wait:
+            warnings.warn(f"cache: chunk {chunk} has been locked by another thread or process "
+                          f"for {LOCK_WAIT_S:.0f} s; fetching it here as well", stacklevel=3)
+        yield held or wait
+
+
+@contextmanager
+def file_lock(target: Path, wait_s: float) -> Iterator[bool]:
+    """Hold the lock of the file ``target`` (its lock file :func:`lock_path` beside it, as a
+    chunk's) within the block, waiting up to ``wait_s`` for another holder.
+
+    Yields:
+        False when another thread or process kept the lock for ``wait_s`` (then it is not
+        held); else True (held, or not holdable here: see the module notes).
+    """
+    path = lock_path(target)
     start = time.monotonic()
     entry = _lock_thread(path, wait_s)
     fd: Any = None
     try:
         if entry is not None and fcntl is not None:
             fd = _lock_file(path, max(0.0, wait_s - (time.monotonic() - start)))
-        busy = entry is None or fd is BUSY
-        if busy and wait:
-            warnings.warn(f"cache: chunk {chunk} has been locked by another thread or process "
-                          f"for {LOCK_WAIT_S:.0f} s; fetching it here as well", stacklevel=3)
-        yield not (busy and not wait)
+        yield not (entry is None or fd is BUSY)
     finally:
         if isinstance(fd, int):
             _unlock_file(path, fd)

@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,33 +27,18 @@ from typing import Any
 import numpy as np
 
 from mtneuro.data.sources.base import CHANNELS
+from mtneuro.data.sources.cache_temp import temp_path
 from mtneuro.errors import DataError
 
 FORMAT = 2
 LEGACY_FORMAT = 1
 MANIFEST = "mtneuro_cache.json"
 ATTRS_KEY = "mtneuro_cache"
-TMP_MARK = ".tmp-"
-#: A temporary file older than this is a leftover of a killed writer; a younger one may be
-#: a write in progress (a chunk is written in seconds), which must not be deleted under it.
-STALE_TEMP_S = 600.0
-
-
-def is_stale_temp(path: Path, now: float | None = None) -> bool:
-    """Whether temporary file ``path`` is a leftover (:data:`STALE_TEMP_S`); a file that is
-    gone already (its writer finished) is not."""
-    try:
-        modified = path.stat().st_mtime
-    except FileNotFoundError:
-        return False
-    return (time.time() if now is None else now) - modified > STALE_TEMP_S
-
-
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     clear_file_path(path)
-    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}-{threading.get_ident()}")
+    tmp = temp_path(path)
     try:
         with open(tmp, "wb") as handle:
             handle.write(data)

@@ -16,11 +16,12 @@ stored chunk unmarked, which a scan finds on disk anyway.
 A cache gets its record when it is made. A cache made by an older mtneuro has none and is
 scanned as before (a chunk absent from disk counts as never fetched) until ``verify
 --repair`` starts one from the chunks on disk; so does a record whose header or bytes are
-damaged (:meth:`FetchRecord.read` tells which).
+damaged, or that is empty (truncated) (:meth:`FetchRecord.read` tells which).
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import time
@@ -31,9 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from mtneuro.data.sources.cache_metadata import atomic_write
+from mtneuro.data.sources.cache_temp import temp_path
 
 RECORD = "mtneuro_fetched"
 MARK = b"1"
+#: errors of a file system without hard links (FAT, exFAT, some network shares)
+_NO_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV})
 
 Key = tuple[int, int, int]
 
@@ -63,6 +67,35 @@ class FetchRecord:
         Returns:
             False when another process started one first (it marks what it found).
         """
+        if not self._create():
+            return False
+        for channel, keys in (stored or {}).items():
+            for key in keys:
+                self.mark(channel, key)
+        return True
+
+    def _create(self) -> bool:
+        """Put a record holding only the header in place unless one is there (then False).
+
+        Linked in whole, so that no reader ever finds it empty (an empty record is damaged,
+        and would be removed under its starter); a file system without hard links gets it
+        created exclusively, then written, as before.
+        """
+        tmp = temp_path(self.path)
+        try:
+            tmp.write_bytes(self.header)
+            os.link(tmp, self.path)
+        except FileExistsError:
+            return False
+        except OSError as err:
+            if not tmp.is_file() or err.errno not in _NO_LINKS:
+                raise
+            return self._create_in_place()
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
+
+    def _create_in_place(self) -> bool:
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
@@ -71,9 +104,6 @@ class FetchRecord:
             os.write(fd, self.header)
         finally:
             os.close(fd)
-        for channel, keys in (stored or {}).items():
-            for key in keys:
-                self.mark(channel, key)
         return True
 
     def mark(self, channel: str, key: Key) -> None:
@@ -105,8 +135,11 @@ class FetchRecord:
             return None, "absent"
         except OSError:
             return None, "damaged"
+        if not data:  # truncated: a record being started is linked in whole (_create)
+            return None, "damaged"
+        # a starter on a file system without hard links writes its header after creating it
         if len(data) < len(self.header) and self.header.startswith(data) and _young(self.path):
-            return None, "absent"  # being started by another process: its header comes next
+            return None, "absent"
         body = np.frombuffer(data, dtype=np.uint8, offset=min(len(data), len(self.header)))
         if not data.startswith(self.header) or len(body) > len(self.channels) * self.per_channel:
             return None, "damaged"

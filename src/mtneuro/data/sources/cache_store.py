@@ -42,16 +42,15 @@ import numpy as np
 
 from mtneuro.data.sources.cache_metadata import (
     MANIFEST,
-    TMP_MARK,
     MetadataCheck,
     atomic_write,
     check_metadata,
     clear_file_path,
-    is_stale_temp,
     make_spec,
     write_metadata,
 )
 from mtneuro.data.sources.cache_record import RECORD, FetchRecord
+from mtneuro.data.sources.cache_temp import TMP_MARK, is_stale_temp
 from mtneuro.errors import ConfigError, DataError
 
 CHECKSUM_DIR = "_sha256"
@@ -209,8 +208,7 @@ class ChunkStore:
     # -- chunks ---------------------------------------------------------------------------
     def write(self, channel: str, key: Key, block: np.ndarray) -> np.ndarray:
         """Store ``block`` (the clipped chunk) as chunk ``key``; returns the full padded chunk."""
-        full = np.zeros(self.chunk_shape, dtype=np.uint8)
-        full[tuple(slice(0, n) for n in block.shape)] = block
+        full = self.padded(block)
         data = self._codec.encode(full)
         checksum = self.checksum_path(channel, key)
         # Invalidate first: between the two writes below the chunk must not look verified.
@@ -219,6 +217,12 @@ class ChunkStore:
         atomic_write(self.chunk_path(channel, key), data)
         atomic_write(checksum, self._record(channel, key, data).encode())
         self.record.mark(channel, key)  # last: a mark always stands for a stored chunk
+        return full
+
+    def padded(self, block: np.ndarray) -> np.ndarray:
+        """The full chunk holding ``block`` (a chunk clipped at the volume's edge), zeros after."""
+        full = np.zeros(self.chunk_shape, dtype=np.uint8)
+        full[tuple(slice(0, n) for n in block.shape)] = block
         return full
 
     @staticmethod
@@ -302,9 +306,9 @@ class ChunkStore:
         return {k for k in keys if all(0 <= i < g for i, g in zip(k, self.grid))}
 
     def temp_files(self) -> list[Path]:
-        """Temporary files left by writers that were killed (older than
-        :data:`~mtneuro.data.sources.cache_metadata.STALE_TEMP_S`: a
-        younger one may belong to a process writing now)."""
+        """Temporary files left by writers that were killed: gone processes of this host, or
+        older than :data:`~mtneuro.data.sources.cache_temp.STALE_TEMP_S` (a younger one of
+        an unknown writer may belong to a process writing now)."""
         tops = [(self.root, 1)] + [(self.root / c, 5) for c in self.channels]
         now = time.time()
         return [p for top, depth in tops for p in self._walk(top, depth)
