@@ -36,7 +36,7 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 def _cgroup_v2_quota(folder: Path) -> float | None:
     """CPUs allowed by ``cpu.max`` (``"<quota> <period>"`` or ``"max <period>"``)."""
     try:
-        fields = (folder / "cpu.max").read_text().split()
+        fields = (folder / "cpu.max").read_text(encoding="utf-8").split()
     except OSError:
         return None
     if len(fields) != 2 or fields[0] == "max":
@@ -51,8 +51,8 @@ def _cgroup_v2_quota(folder: Path) -> float | None:
 def _cgroup_v1_quota(folder: Path) -> float | None:
     """CPUs allowed by ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` (quota -1: none)."""
     try:
-        quota = int((folder / "cpu.cfs_quota_us").read_text().strip())
-        period = int((folder / "cpu.cfs_period_us").read_text().strip())
+        quota = int((folder / "cpu.cfs_quota_us").read_text(encoding="utf-8").strip())
+        period = int((folder / "cpu.cfs_period_us").read_text(encoding="utf-8").strip())
     except (OSError, ValueError):
         return None
     return quota / period if quota > 0 and period > 0 else None
@@ -98,7 +98,7 @@ def cgroup_cpu_quota(root: str | Path = CGROUP_ROOT,
     root = Path(root)
     if membership is None:
         try:
-            membership = Path("/proc/self/cgroup").read_text()
+            membership = Path("/proc/self/cgroup").read_text(encoding="utf-8")
         except OSError:
             membership = ""
     unified, cpu = _own_cgroups(membership)
