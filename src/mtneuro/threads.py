@@ -17,7 +17,11 @@ shared with four spinning processes wait for each other at every parallel region
 (``pretrain --quick`` 12.9 s idle, 101 s so loaded; 39 s with one thread). So
 :func:`usable_cpus`, which commands use, also leaves out the CPUs of the affinity mask
 that were busy during a short sample of ``/proc/stat`` at start (Linux; elsewhere, or
-when ``OMP_NUM_THREADS`` is set, it is :func:`available_cpus`). Every CLI command sets
+when ``OMP_NUM_THREADS`` is set, it is :func:`available_cpus`). macOS's load average
+(``os.getloadavg``) is no stand-in: it averages the runnable threads of the last minute,
+processes that have ended included, so a command started right after another one (a
+``pretrain`` then a ``task1``) would count the finished one's cores as busy and run on one
+thread on an idle machine. Every CLI command sets
 torch's threads from it (:func:`set_torch_threads`), and ``mtneuro bench --jobs J`` gives
 each cell :func:`threads_per_job`.
 """
