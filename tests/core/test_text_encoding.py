@@ -23,10 +23,9 @@ def _opens_text(node: ast.Call) -> bool:
     func = node.func
     if isinstance(func, ast.Attribute) and func.attr in _ALWAYS_TEXT:
         return True
-    if isinstance(func, ast.Name) and func.id == "open":
-        mode = _mode(node, 1)
-    elif isinstance(func, ast.Attribute) and func.attr == "fdopen":
-        mode = _mode(node, 1)
+    if ((isinstance(func, ast.Name) and func.id == "open")
+            or (isinstance(func, ast.Attribute) and func.attr == "fdopen")):
+        mode = _mode(node, 1)  # open(file, mode), os.fdopen(fd, mode)
     elif (isinstance(func, ast.Attribute) and func.attr == "open"
           and not (isinstance(func.value, ast.Name) and func.value.id == "os")):
         mode = _mode(node, 0)  # Path.open(mode); Image.open(path) passes no constant mode
@@ -51,13 +50,22 @@ def text_opens_without_encoding(source: str, name: str = "<source>") -> list[str
 
 
 def test_the_check_finds_each_kind_of_text_open() -> None:
-    source = "\n".join([
-        'path.read_text()', 'path.write_text("x")', 'path.open("a")', 'path.open()',
-        'open(name, "w")', 'open(name)', 'os.fdopen(fd, "w")',
-        # none of these is a text open without an encoding
-        'path.read_text(encoding="utf-8")', 'open(name, "rb")', 'path.open("wb")',
-        'Image.open(name)', 'os.open(name, flags)', 'os.fdopen(fd, "wb")', 'open(name, mode)',
-    ])
+    # lines 1-7 open text with no encoding, the others do not
+    source = """path.read_text()
+path.write_text("x")
+path.open("a")
+path.open()
+open(name, "w")
+open(name)
+os.fdopen(fd, "w")
+path.read_text(encoding="utf-8")
+open(name, "rb")
+path.open("wb")
+Image.open(name)
+os.open(name, flags)
+os.fdopen(fd, "wb")
+open(name, mode)
+"""
     assert text_opens_without_encoding(source) == [f"<source>:{n}" for n in range(1, 8)]
 
 

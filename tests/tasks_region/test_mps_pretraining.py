@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from cli_capture import run
 
 from mtneuro.errors import ConfigError
 from mtneuro.tasks.registry import get_task
-from cli_capture import run
 
 _WAYS_OUT = ("pre-trains its encoder on the fly, on cpu or cuda only; use --device cpu, or "
              "pre-train with `mtneuro pretrain` and pass its encoder.pt with --encoder\n")
