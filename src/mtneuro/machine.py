@@ -17,7 +17,7 @@ def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
     instructions torch's kernels use here when torch is loaded (``AVX2``, ...)."""
     name = ""
     try:
-        lines = Path(cpuinfo).read_text().splitlines()
+        lines = Path(cpuinfo).read_text(encoding="utf-8", errors="replace").splitlines()
         name = next((line.split(":", 1)[1].strip() for line in lines
                      if line.startswith("model name")), "")
     except OSError:

@@ -70,7 +70,7 @@ def publish(what: str, done: float, total: float | None, *, unit: str, rate: flo
              "rate_unit": rate_unit or unit, "detail": detail, "time": time.time()}
     partial = _sink.with_name(_sink.name + ".tmp")
     try:
-        partial.write_text(json.dumps(state))
+        partial.write_text(json.dumps(state), encoding="utf-8")
         os.replace(partial, _sink)
     except OSError:  # the watcher's folder went away: progress is a courtesy, the work goes on
         pass
@@ -80,7 +80,7 @@ def read_published(path: str | Path) -> dict[str, Any] | None:
     """The state last published to ``path``, or ``None`` (none yet, unreadable, or not a
     state: a mapping with a number ``done``, which :func:`describe_state` needs)."""
     try:
-        state = json.loads(Path(path).read_text())
+        state = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     done = state.get("done") if isinstance(state, dict) else None

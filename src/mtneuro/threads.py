@@ -17,7 +17,11 @@ shared with four spinning processes wait for each other at every parallel region
 (``pretrain --quick`` 12.9 s idle, 101 s so loaded; 39 s with one thread). So
 :func:`usable_cpus`, which commands use, also leaves out the CPUs of the affinity mask
 that were busy during a short sample of ``/proc/stat`` at start (Linux; elsewhere, or
-when ``OMP_NUM_THREADS`` is set, it is :func:`available_cpus`). Every CLI command sets
+when ``OMP_NUM_THREADS`` is set, it is :func:`available_cpus`). macOS's load average
+(``os.getloadavg``) is no stand-in: it averages the runnable threads of the last minute,
+processes that have ended included, so a command started right after another one (a
+``pretrain`` then a ``task1``) would count the finished one's cores as busy and run on one
+thread on an idle machine. Every CLI command sets
 torch's threads from it (:func:`set_torch_threads`), and ``mtneuro bench --jobs J`` gives
 each cell :func:`threads_per_job`.
 """
@@ -36,7 +40,7 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 def _cgroup_v2_quota(folder: Path) -> float | None:
     """CPUs allowed by ``cpu.max`` (``"<quota> <period>"`` or ``"max <period>"``)."""
     try:
-        fields = (folder / "cpu.max").read_text().split()
+        fields = (folder / "cpu.max").read_text(encoding="utf-8").split()
     except OSError:
         return None
     if len(fields) != 2 or fields[0] == "max":
@@ -51,8 +55,8 @@ def _cgroup_v2_quota(folder: Path) -> float | None:
 def _cgroup_v1_quota(folder: Path) -> float | None:
     """CPUs allowed by ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` (quota -1: none)."""
     try:
-        quota = int((folder / "cpu.cfs_quota_us").read_text().strip())
-        period = int((folder / "cpu.cfs_period_us").read_text().strip())
+        quota = int((folder / "cpu.cfs_quota_us").read_text(encoding="utf-8").strip())
+        period = int((folder / "cpu.cfs_period_us").read_text(encoding="utf-8").strip())
     except (OSError, ValueError):
         return None
     return quota / period if quota > 0 and period > 0 else None
@@ -98,7 +102,7 @@ def cgroup_cpu_quota(root: str | Path = CGROUP_ROOT,
     root = Path(root)
     if membership is None:
         try:
-            membership = Path("/proc/self/cgroup").read_text()
+            membership = Path("/proc/self/cgroup").read_text(encoding="utf-8")
         except OSError:
             membership = ""
     unified, cpu = _own_cgroups(membership)

@@ -102,8 +102,39 @@ def test_the_watch_ends_only_once_the_parent_has_changed(monkeypatch: pytest.Mon
 
     parents = iter([7, 7, 7, 1])
     monkeypatch.setattr(workers.os, "getppid", lambda: next(parents))
+    monkeypatch.setattr(workers.multiprocessing, "parent_process", lambda: None)
     exits: list[int] = []
     monkeypatch.setattr(workers.os, "_exit", exits.append)
     workers.watch_parent(7, poll_s=0)
     assert exits == [workers.ORPHANED_EXIT]
     assert next(parents, None) is None  # asked until it changed
+
+
+@pytest.mark.timeout(60)
+def test_the_watch_ends_once_the_parent_process_ends_though_its_pid_stays(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows: a worker keeps its dead parent's pid as ``os.getppid()``; the watch then ends
+    through the parent's multiprocessing sentinel, here that of a real process, killed."""
+    import multiprocessing
+    import threading
+
+    from mtneuro.bench import workers
+
+    parent = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    parent.start()
+    monkeypatch.setattr(workers.multiprocessing, "parent_process", lambda: parent)
+    exits: list[int] = []
+    monkeypatch.setattr(workers.os, "_exit", exits.append)
+    # the real getppid, which stays as it is meanwhile, as on Windows
+    watch = threading.Thread(target=workers.watch_parent, args=(os.getppid(), 0.05), daemon=True)
+    watch.start()
+    try:
+        time.sleep(0.3)
+        assert watch.is_alive() and exits == []  # the parent runs: the worker stays
+        parent.kill()
+        watch.join(timeout=10)
+        assert not watch.is_alive() and exits == [workers.ORPHANED_EXIT]
+    finally:
+        parent.kill()
+        parent.join()
+        watch.join(timeout=10)  # before os._exit is put back

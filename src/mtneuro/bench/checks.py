@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mtneuro.bench.suite import Cell
+from mtneuro.bench.windows import refuse_ddp
 from mtneuro.errors import ConfigError, MtneuroError
 from mtneuro.registry import raised
 from mtneuro.tasks.api import resolve
@@ -58,8 +59,11 @@ def check_params(cell: Cell, *, by: str = "the cell", origins: Mapping[str, str]
 
 
 def check_cells(cells: Iterable[Cell]) -> None:
-    """Reject unknown tasks and settings, and ``params`` keys a cell sets itself
-    (:func:`check_params`), before anything runs (errors name the cell)."""
+    """Reject unknown tasks and settings, ``params`` keys a cell sets itself
+    (:func:`check_params`), and on Windows pre-training under torchrun
+    (:func:`~mtneuro.bench.windows.refuse_ddp`), before anything runs (errors name the cell)."""
+    cells = list(cells)
+    refuse_ddp(cells)
     for cell in cells:
         task = get_task(cell.task)
         try:

@@ -86,13 +86,13 @@ def launch_pretrain(config: Any, nproc: int, out_dir: str | Path, *, threads: in
     out.mkdir(parents=True)
     config = dataclasses.replace(config, out_dir=out.resolve(), resume=False, quiet=True)
     config_file = out / CONFIG_NAME
-    config_file.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    config_file.write_text(yaml.safe_dump(to_dict(config), sort_keys=False), encoding="utf-8")
     command = torchrun_command(nproc, ["pretrain", "--config", str(config_file.resolve())])
     # each process's share of the cell's threads (or of the CPUs it may use: a SLURM job's,
     # not the node's, mtneuro.threads.available_cpus)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads_per_job(nproc, threads or None))}
     log = out / LOG_NAME
-    with log.open("w") as handle:
+    with log.open("w", encoding="utf-8", errors="replace") as handle:
         handle.write("$ " + " ".join(command) + "\n")
         handle.flush()
         process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
@@ -142,7 +142,7 @@ def _wait(process: subprocess.Popen) -> int:
 
 def _failure_message(log: Path, nproc: int, returncode: int) -> str:
     """One line naming the first process error, then the tail of the processes' output."""
-    lines = log.read_text(errors="replace").splitlines()
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
     ranks = [_RANK_PREFIX.sub("", line) for line in lines if _RANK_PREFIX.match(line)]
     # a process's one-line error may be untagged while torchrun's own summary is tagged
     errors = [line.strip() for group in (ranks, lines) for line in group

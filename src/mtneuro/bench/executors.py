@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mtneuro.bench.windows import refuse_submitit
 from mtneuro.errors import ConfigError
 from mtneuro.extras import require
 
@@ -63,10 +64,12 @@ def check_executor(executor: str, params: Mapping[str, Any] | None) -> None:
     away (``local`` takes no parameters).
 
     Raises:
-        ConfigError: parameters given to ``local``; no SLURM for ``slurm``; a parameter
+        ConfigError: a submitit executor on Windows (:mod:`mtneuro.bench.windows`);
+            parameters given to ``local``; no SLURM for ``slurm``; a parameter
             name the executor does not know, or a value of the wrong type (one line).
         ExtraMissingError: submitit is not installed (``mtneuro[cluster]``).
     """
+    refuse_submitit(executor)  # Windows: before submitit is imported, installed or not
     if executor == "local":
         if params:
             raise ConfigError(f"--executor-param {next(iter(params))}: submitit parameters "

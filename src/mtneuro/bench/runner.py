@@ -53,6 +53,7 @@ from mtneuro.bench.plan import changed_line, earlier_run, why_new
 from mtneuro.bench.progress import PROGRESS_FILE, CellState, Progress
 from mtneuro.bench.signals import on_sigterm
 from mtneuro.bench.suite import Cell
+from mtneuro.bench.windows import capped_jobs
 from mtneuro.bench.workers import init_worker
 from mtneuro.errors import ConfigError
 from mtneuro.progress import publishing_to
@@ -148,7 +149,8 @@ def run_suite(cells: list[Cell], options: RunOptions) -> list[CellState]:
         elif options.resume and (why := why_new(out, state.cell)) is not None:
             notes.append(f"{why}: rerunning {state.cell.id}")
     pending = [s for s in states if s.status == "pending"]
-    jobs = resolve_jobs(options.jobs, len(pending))
+    jobs, capped = capped_jobs(resolve_jobs(options.jobs, len(pending)), options.jobs)
+    notes += [capped] if capped else []  # Windows: a pool takes at most 61 workers
     parallel = jobs if options.executor != "slurm" else max(1, len(pending))
     with Progress(states, parallel=parallel, quiet=options.quiet,
                   cells_dir=out / CELLS_DIR) as progress:

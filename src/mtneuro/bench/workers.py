@@ -3,8 +3,11 @@
 A bench killed outright (``kill -9``, the out-of-memory killer) cannot stop its workers: they
 used to finish their cell, write it into OUT (racing a later ``--resume`` or ``--overwrite``
 there), then wait for work for good, each holding its memory. So each worker watches its
-parent, as a daemon thread that polls :func:`os.getppid`: a worker whose parent has died is
-re-parented (to init or a subreaper), and it then exits at once with :func:`os._exit`. The
+parent, as a daemon thread, and exits at once with :func:`os._exit` when it has ended. The
+parent's sentinel (:func:`multiprocessing.parent_process`: a pipe on POSIX, a process handle on
+Windows) is ready once the parent has ended, on every OS; :func:`os.getppid` changing (the
+worker re-parented to init or a subreaper) is watched too, but on its own it never changes on
+Windows, where a process keeps its parent's pid after that parent has ended. The
 cell it was running writes no record: the next ``--resume`` runs it again (records are
 written atomically, so none is left half-written; a temporary file is cleaned up by that
 run).
@@ -17,10 +20,12 @@ from a thread, a pool left to finish after it returned).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import threading
 import time
+from multiprocessing.connection import wait
 
 from mtneuro import warning_lines
 
@@ -43,9 +48,14 @@ def init_worker(shown: tuple[str, ...], parent: int) -> None:
 
 
 def watch_parent(parent: int, poll_s: float = PARENT_POLL_S) -> None:
-    """Return only by ending this process, once its parent is no longer ``parent``."""
+    """Return only by ending this process, once its parent ``parent`` has ended: its
+    :mod:`multiprocessing` sentinel is ready, or this process has another parent."""
+    process = multiprocessing.parent_process()  # None: not started by multiprocessing
     while os.getppid() == parent:
-        time.sleep(poll_s)
+        if process is None:
+            time.sleep(poll_s)
+        elif wait([process.sentinel], timeout=poll_s):
+            break
     ddp = sys.modules.get("mtneuro.bench.ddp")  # not imported: this process launched none
     if ddp is not None:
         ddp.stop_launched()  # torchrun would go on without its cell

@@ -281,6 +281,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     from mtneuro.bench.progress import DONE_EARLIER
     from mtneuro.bench.runner import RunOptions, run_suite, sigterm_as_interrupt
     from mtneuro.bench.suite import expand, load_suite
+    from mtneuro.bench.windows import refuse_ddp
     from mtneuro.report.html import build_report
     from mtneuro.report.suite_cells import left_out_line
     from mtneuro.tasks.registry import get_task, task_names
@@ -298,6 +299,7 @@ def bench(suite: str, source: str | None, source_params: tuple[str, ...], encode
     if source_params:
         extra = parse_source_params(source_params)
         cells = [type(c)(**{**c.to_dict(), "source_params": {**c.source_params, **extra}}) for c in cells]
+    refuse_ddp(cells, "--ddp-procs" if ddp_procs is not None else None)  # Windows
     _check_cells(cells)
     submitit_params = parse_key_values(executor_params, "--executor-param")
     check_executor(executor, submitit_params)  # --dry-run too, before OUT is touched

@@ -137,7 +137,8 @@ def volume_run_options(config_name: str):
         click.option("--pretrain-epochs", type=click.IntRange(min=1), default=None,
                      help="epochs of on-the-fly SSL pre-training"),
         click.option("--device", default=None,
-                     help="cpu, cuda, cuda:N, mps or auto  [default: cpu]"),
+                     help="cpu, cuda, cuda:N, mps (not to pre-train on the fly) or auto  "
+                          "[default: cpu]"),
         click.option(
             "--config",
             "config_file",

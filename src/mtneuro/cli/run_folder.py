@@ -173,7 +173,7 @@ def _set_aside(out: Path, paths: list[Path], kind: str) -> None:
     staging = out / _STAGING
     try:
         staging.mkdir()
-        (staging / _KIND).write_text(kind)
+        (staging / _KIND).write_text(kind, encoding="utf-8")
         for path in paths:
             target = staging / path.relative_to(out)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -188,7 +188,8 @@ def _aside_of(out: Path, kind: str) -> bool:
     """``out`` holds a run set aside by a ``kind`` command (one set aside before the kind was
     recorded counts as any kind's)."""
     marker = out / REPLACED / _KIND
-    return (out / REPLACED).is_dir() and (not marker.is_file() or marker.read_text() == kind)
+    return (out / REPLACED).is_dir() and (not marker.is_file()
+                                          or marker.read_text(encoding="utf-8") == kind)
 
 
 def _put_back(aside: Path, out: Path) -> None:
@@ -347,8 +348,9 @@ def _prepared(out: Path, kind: str, resume: bool, overwrite: bool, dry_run: bool
             _set_aside(out, replaced, kind)
             return out
         if kept_aside and not _aside_of(out, kind):  # one set-aside place, taken by another
+            other = (out / REPLACED / _KIND).read_text(encoding="utf-8")
             raise ConfigError(f"{option} {out}: {out / REPLACED} holds the run a "
-                              f"{(out / REPLACED / _KIND).read_text()} command's --overwrite "
+                              f"{other} command's --overwrite "
                               f"replaced; move it elsewhere (or delete it), then run again")
         # beside a run already set aside, the held records are a run that never ended: the
         # run set aside stays the one to put back

@@ -125,7 +125,7 @@ def side_of(folders: list[Path], name: str) -> Side:
                               "mtneuro wrote one: run it again)")
         if not (folder / "metrics.json").is_file():
             raise ConfigError(f"{folder}: predictions.csv without metrics.json")
-        records.append(json.loads((folder / "metrics.json").read_text()))
+        records.append(json.loads((folder / "metrics.json").read_text(encoding="utf-8")))
         parts.append(read_predictions(folder))
         _check_columns(parts[-1], records[-1].get("task"), folder / PREDICTIONS_FILE)
     kinds = {(r.get("task"), r.get("setting"), r.get("method")) for r in records}

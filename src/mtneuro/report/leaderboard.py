@@ -216,7 +216,7 @@ def load_records(out_dir: str | Path, unreadable: list[tuple[str, str]] | None =
                 left_out.append(path.parent.name)
             continue
         try:
-            record = json.loads(path.read_text())
+            record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
             problem: str | None = f"not readable JSON ({type(err).__name__}: {err})"
         else:

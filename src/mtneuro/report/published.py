@@ -116,7 +116,7 @@ def parse_published(document: dict[str, Any]) -> list[PublishedRow]:
 @lru_cache(maxsize=1)
 def load_published() -> tuple[PublishedRow, ...]:
     """All published rows shipped with mtneuro."""
-    return tuple(parse_published(json.loads(PUBLISHED_PATH.read_text())))
+    return tuple(parse_published(json.loads(PUBLISHED_PATH.read_text(encoding="utf-8"))))
 
 
 def published_rows(task: str, setting: str | None = None) -> list[PublishedRow]:
@@ -126,4 +126,4 @@ def published_rows(task: str, setting: str | None = None) -> list[PublishedRow]:
 
 def published_sources() -> dict[str, dict[str, str]]:
     """Source key -> ``label``, ``citation``, ``url``, ``detail``."""
-    return dict(json.loads(PUBLISHED_PATH.read_text())["sources"])
+    return dict(json.loads(PUBLISHED_PATH.read_text(encoding="utf-8"))["sources"])

@@ -80,4 +80,4 @@ def load_result(path: str | Path) -> Result:
     path = Path(path)
     if path.is_dir():
         path = path / "metrics.json"
-    return Result.from_json(json.loads(path.read_text()), origin=str(path))
+    return Result.from_json(json.loads(path.read_text(encoding="utf-8")), origin=str(path))

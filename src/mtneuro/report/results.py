@@ -112,7 +112,7 @@ def read_json_object(path: str | Path) -> dict[str, Any] | None:
     """The JSON object in ``path``, or ``None`` if the file is absent, unreadable (e.g. cut
     short by a crash) or holds no JSON object: a record to trust or to treat as none."""
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -122,7 +122,7 @@ def read_metrics(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.is_dir():
         path = path / "metrics.json"
-    data = json.loads(path.read_text())
+    data = json.loads(path.read_text(encoding="utf-8"))
     version = data.get("schema_version")
     if version not in READABLE_SCHEMAS:
         raise ValueError(f"{path}: schema_version {version!r} is not supported "

@@ -51,7 +51,7 @@ def read_suite_cells(out_dir: str | Path) -> SuiteCells | None:
     """:data:`SUITE_CELLS` of ``out_dir``; ``None`` where it is absent or not shaped as
     written (every record is reported)."""
     try:
-        data = json.loads((Path(out_dir) / SUITE_CELLS).read_text())
+        data = json.loads((Path(out_dir) / SUITE_CELLS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("earlier"), list):

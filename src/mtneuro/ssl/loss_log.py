@@ -90,7 +90,7 @@ class LossLog:
         """Start an empty file (a new run)."""
         if self.writes:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text("")
+            self.path.write_text("", encoding="utf-8")
 
     def truncate(self, step: int) -> None:
         """Drop lines of steps after ``step`` (a resumed run replays them); a torn last
@@ -107,5 +107,5 @@ class LossLog:
 
     def _append(self, lines: list[str]) -> None:
         if lines and self.writes:
-            with self.path.open("a") as handle:
+            with self.path.open("a", encoding="utf-8") as handle:
                 handle.write("\n".join(lines) + "\n")

@@ -24,7 +24,12 @@ from mtneuro.data.spec import region_setting
 from mtneuro.data.tiles import depth_of
 from mtneuro.errors import ConfigError
 from mtneuro.registry import check_choice
-from mtneuro.tasks.pretrain.config import check_pretrain_keys, task_pretrain_values
+from mtneuro.tasks.pretrain.config import (
+    PRETRAIN_DEVICES,
+    check_pretrain_keys,
+    pretrains_on,
+    task_pretrain_values,
+)
 from mtneuro.vocab import SSL_METHODS, VOLUME_METHODS
 
 #: Sizes of the quick and full presets of tasks 1 and 3 (task-1 epochs:
@@ -126,6 +131,25 @@ def with_pretrain(config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
         return {**raw, "pretrain": None}
     # before the pre-training's own check, which also takes image datasets and names its key
     check_choice("source", provisional.source, SOURCE_NAMES)
+    _check_pretrain_device(provisional.device, provisional.method)
     task = {k: getattr(provisional, k) for k in
             ("method", "setting", "source", "source_params", "device", "seeds", "quiet")}
     return {**raw, "pretrain": task_pretrain_values(task, given, quick=provisional.quick)}
+
+
+def _check_pretrain_device(device: str, method: str) -> None:
+    """The task's device, which its pre-training on the fly takes, refused by the task's own
+    key: the user gave ``device`` (``--device``), never ``pretrain.device``.
+
+    Raises:
+        ConfigError: a device pre-training does not run on (one line; MPS: the ways out).
+    """
+    if pretrains_on(device):
+        return
+    if device.split(":")[0] == "mps":
+        raise ConfigError(f"device {device!r} (--device {device}): {method} pre-trains its "
+                          "encoder on the fly, on cpu or cuda only; use --device cpu, or "
+                          "pre-train with `mtneuro pretrain` and pass its encoder.pt with "
+                          "--encoder")
+    raise ConfigError(f"device: expected {PRETRAIN_DEVICES} ({method} pre-trains its encoder "
+                      f"on the fly), got {device!r}")

@@ -32,6 +32,15 @@ SOURCES = (*SOURCE_NAMES, *VISION_SOURCES)
 METHODS = SSL_METHODS
 
 
+#: the devices a pre-training runs on (MPS is not one)
+PRETRAIN_DEVICES = "'cpu', 'cuda', 'cuda:N' or 'auto'"
+
+
+def pretrains_on(device: str) -> bool:
+    """Whether pre-training runs on ``device``: one of :data:`PRETRAIN_DEVICES`."""
+    return device in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", device) is not None
+
+
 @dataclass(frozen=True)
 class PretrainConfig(CheckedConfig):
     """Every setting of a pre-training run; build it with :func:`make_config`.
@@ -84,9 +93,7 @@ class PretrainConfig(CheckedConfig):
     mined_weight: float = field(default=0.1, metadata=check(lambda v: v >= 0, "float >= 0"))
     mined_rampup_epochs: float = field(default=10.0, metadata=check(lambda v: v >= 0, "float >= 0"))
     seed: int = field(default=0, metadata=a_seed())
-    device: str = field(default="cpu", metadata=check(
-        lambda v: v in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", v) is not None,
-        "'cpu', 'cuda', 'cuda:N' or 'auto'"))
+    device: str = field(default="cpu", metadata=check(pretrains_on, PRETRAIN_DEVICES))
     amp: Literal[AMP_MODES] = "auto"
     channels_last: bool = True
     compile: bool = False

@@ -72,7 +72,7 @@ def check_finished_run(config: Task2Config, workdir: Path) -> None:
         RunFinished: the same settings (a command says so and exits 0).
     """
     try:
-        record = json.loads((workdir / "metrics.json").read_text())
+        record = json.loads((workdir / "metrics.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):  # no finished run, or a record cut short by a crash
         return
     if not isinstance(record, dict) or record.get("task") != "task2" \
