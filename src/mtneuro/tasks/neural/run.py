@@ -45,6 +45,7 @@ from mtneuro.tasks.neural.readouts import (
     fit_state_readout,
 )
 from mtneuro.tasks.neural.select import ValidationMonitor, reach_scorer, sleep_scorer
+from mtneuro.tasks.neural.split_fit import check_trial_count
 from mtneuro.tasks.neural.train import (
     TrainResult,
     ViewSampler,
@@ -111,6 +112,7 @@ class NeuralOutcome:
 def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
     """The split(s) of the config: one, or one per fold for ``kfold``."""
     check_split(config.split, rec.kind)  # a folder's kind is known only once it is read
+    check_trial_count(rec, config)  # said with the file and the option, not the split's terms
     if config.split == "trial":
         return [S.trial_split(rec.trial)]
     if config.split == "kfold":
