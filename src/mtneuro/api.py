@@ -35,6 +35,7 @@ from mtneuro.bench.cell import (
 from mtneuro.bench.checks import check_params
 from mtneuro.bench.suite import Cell, cell_id
 from mtneuro.errors import ConfigError
+from mtneuro.made_folders import removed_if_left_empty
 from mtneuro.report.intervals import table_intervals
 from mtneuro.report.leaderboard import OURS, build_tables, load_records, metric_title
 from mtneuro.report.record import load_result, run_and_record
@@ -225,8 +226,11 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
     if out is None:
         return Results([task.execute(config, encoder=module) for task, _, config, module in runs])
     keys = _record_keys(out, [cell for _, cell, _, _ in runs], encoder, overwrite)
-    return Results([run_and_record(task, config, out / CELLS_DIR / cell.id, encoder=module,
-                                   extra=keys[cell.id]) for task, cell, config, module in runs])
+    # a run refused on its data (a recording that does not load) leaves no empty out/cells/
+    with removed_if_left_empty(out / CELLS_DIR):
+        return Results([run_and_record(task, config, out / CELLS_DIR / cell.id,
+                                       encoder=module, extra=keys[cell.id])
+                        for task, cell, config, module in runs])
 
 
 def _refuse_taken_cells(out: Path, ids: list[str]) -> None:

@@ -57,8 +57,8 @@ def test_a_name_outside_the_catalogue_is_told_the_names_once():
         get_task("neural").check_setting("chewie9")
     message = str(info.value)
     assert message.startswith("unknown neural setting 'chewie9' (did you mean")
-    assert message.endswith("or the path of a recording file of yours (a reach .npz, a "
-                            "rodent .npy pair)")
+    assert message.endswith("or the path of a recording file of yours (a reach or classes "
+                            ".npz, a rodent .npy pair)")
     assert message.count("valid:") == 1
     # a task without own_setting keeps its closed list
     with pytest.raises(ConfigError, match=r"^unknown task1 setting"):

@@ -56,8 +56,8 @@ def test_the_good_suite_loads(tmp_path: Path) -> None:
     ("setting: chewie-1\n    methods: [raw]\n", "setting: chewie1\n    methods: [raw]\n",
      ("grid[0].setting: unknown neural setting 'chewie1' (did you mean 'chewie-1', 'chewie-2', "
       "'chewie-1-vel0'?); valid: chewie-1, chewie-1-bin0.05, chewie-1-vel0, chewie-2, mihi-1, "
-      "mouse-ca1, rat-v1; or the path of a recording file of yours (a reach .npz, a rodent "
-      ".npy pair)")),
+      "mouse-ca1, rat-v1; or the path of a recording file of yours (a reach or classes .npz, "
+      "a rodent .npy pair)")),
     ("methods: [raw, pca]", "methods: [raw, rawr]",
      f"grid[1].methods: expected one of {NEURAL_METHODS}, got 'rawr' (did you mean 'raw'?)"),
     ("params: {steps: 10}", "params: {steps: ten}",

@@ -305,8 +305,10 @@ def test_a_recording_path_that_is_not_there_is_called_missing_not_unknown(tmp_pa
 
 def _reach(path, **change):
     rng = np.random.default_rng(0)
+    # kind "reach": a file that says how its labels are read gets no note saying it
     arrays = {"firing_rates": rng.random((40, 5)).astype(np.float32),
-              "trial": np.repeat(np.arange(8), 5), "label": np.repeat(np.arange(8), 5)}
+              "trial": np.repeat(np.arange(8), 5), "label": np.repeat(np.arange(8), 5),
+              "kind": np.array("reach")}
     arrays.update(change)
     np.savez(path, **arrays)
     return path

@@ -30,7 +30,7 @@ def test_bad_values_name_the_key(key, value, expected):
 @pytest.mark.parametrize(("data", "split", "kind", "valid"), [
     ("chewie-1", "block", "reach", "trial, kfold"),
     ("mouse-ca1", "trial", "sleep", "block, random"),
-    ("my/recording.npz", "random", "reach", "trial, kfold"),
+    ("my/recording.npz", "random", "reach or classes", "trial, kfold"),  # kind not read yet
     ("rates_fr_bins.npy", "kfold", "sleep", "block, random"),
 ])
 def test_a_split_the_recording_cannot_take_fails_when_the_config_is_made(data, split, kind,

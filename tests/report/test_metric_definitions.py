@@ -23,9 +23,10 @@ def test_task2_says_f1_is_pooled_and_iou_averaged_over_images():
 def test_neural_defines_delta_accuracy_by_its_angle_and_only_what_the_table_shows():
     assert metric_definitions("neural", ["accuracy", "delta_accuracy"]) == (
         "Accuracy: reach, the share of test bins whose decoded angle lies within π/8 (22.5°) "
-        "of the target's; sleep, the share given their state; δ-Accuracy: within 3π/16 "
-        "(33.75°).")
+        "of the target's; sleep, the share given their state; a user's classes, the share "
+        "given their class; δ-Accuracy: within 3π/16 (33.75°).")
     assert metric_definitions("neural", ["f1_weighted"]).startswith("Weighted F1: each class")
+    assert metric_definitions("neural", ["f1_macro"]).startswith("Macro F1: the mean of each")
     assert metric_definitions("task9", ["accuracy"]) == ""
 
 

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from mtneuro.errors import ConfigError
+from mtneuro.made_folders import missing_folders, remove_empty
 
 try:
     import fcntl
@@ -48,7 +49,7 @@ def hold_run_folder(out: Path, option: str = "--out") -> None:
         return
     if fcntl is None:
         return
-    made = _missing_folders(out)
+    made = missing_folders(out)
     out.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_RDONLY)
     try:
@@ -58,7 +59,7 @@ def hold_run_folder(out: Path, option: str = "--out") -> None:
         if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             raise ConfigError(f"{option} {out}: another mtneuro process is running there now; "
                               f"wait for it to end, or choose another {option}") from None
-        _remove_empty(made)
+        remove_empty(made)
         return  # ENOLCK and the like: a file system that cannot lock
     _HELD[key] = _Hold(fd, made)
 
@@ -73,25 +74,5 @@ def release_run_folder(out: Path) -> None:
     held.holds -= 1
     if held.holds == 0:
         del _HELD[key]
-        _remove_empty(held.made)  # while locked: no other run has started in it
+        remove_empty(held.made)  # while locked: no other run has started in it
         os.close(held.fd)  # releases the flock
-
-
-def _missing_folders(out: Path) -> list[Path]:
-    """The folders of ``out`` that do not exist yet, deepest first."""
-    missing = []
-    for folder in (out, *out.parents):
-        if folder.exists():
-            break
-        missing.append(folder)
-    return missing
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    """Remove the folders made for ``--out`` that were left empty, deepest first; a folder
-    holding anything stays."""
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:
-            return

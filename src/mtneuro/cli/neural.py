@@ -27,7 +27,8 @@ def _flag(name: str) -> str:
 @click.option("--data", default=None,
               help="recording: a catalogue name (chewie-1, chewie-2, mihi-1, mouse-ca1, "
               "...; see `mtneuro data list`, get one with `mtneuro data download NAME`) or the path "
-              "of a reach .npz / rodent .npy  [required, here or in --config]")
+              "of a reach or classes .npz / rodent .npy (docs/neural.md)  [required, here or in "
+              "--config]")
 @click.option("--data-root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="data root for named recordings (else $MTNEURO_DATA, cache, packaged samples)")
 @click.option("--method", type=click.Choice(NEURAL_METHODS), default=None,
@@ -44,10 +45,11 @@ def _flag(name: str) -> str:
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="passes over the training bins, instead of --steps")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="most optimiser steps (default: the kind's, 1,000 reach / 1,500 sleep); "
+              help="most optimiser steps (default: the kind's, 1,000 reach and classes / 1,500 "
+                   "sleep); "
                    "not with --epochs")
 @click.option("--split", type=click.Choice(get_args(SplitName)), default=None,
-              help="trial/kfold (reach), block/random (sleep); auto = trial or block  "
+              help="trial/kfold (reach, classes), block/random (sleep); auto = trial or block  "
                    f"[default: {NeuralConfig.split}]")
 @click.option("--folds", type=click.IntRange(min=3), default=None,
               help=f"folds of --split kfold  [default: {NeuralConfig.folds}]")
@@ -68,14 +70,15 @@ def _flag(name: str) -> str:
 @MORE_SEEDS_ARGUMENT
 def neural(data, data_root, method, encoder, seed, seeds, quick, epochs, steps, split, folds, refit,
            refit_ensemble, config_file, out_dir, overwrite, more_seeds) -> None:
-    """Decode reach direction (monkey M1) or arousal state (mouse CA1, rat V1) from a recording.
+    """Decode reach direction (monkey M1), arousal state (mouse CA1, rat V1) or your own classes.
 
     Trains METHOD on the training bins (self-supervised BYOL / MYOW, a supervised MLP,
     or no training for PCA / raw rates), chooses the training length and a linear
     readout's penalty on validation, then (unless --no-refit) retrains on training +
     validation with those choices and reads out both encoders' features (unless
     --no-refit-ensemble). Writes DIR/metrics.json (accuracy and delta_accuracy for
-    reach, accuracy and f1_weighted for sleep), DIR/encoder.pt (trained methods; with
+    reach, accuracy and f1_weighted for sleep, accuracy and f1_macro for classes),
+    DIR/encoder.pt (trained methods; with
     the ensemble, DIR/encoder_first_pass.pt too: the readout reads its features first),
     DIR/predictions.csv (each test bin's true and predicted class and hits) and PNGs:
     confusion matrix, 2-D projection of the test representation, learning curve.

@@ -1,15 +1,13 @@
-"""Neural population recordings: monkey reaching (``.npz``) and rodent sleep (``.npy`` pair).
+"""Neural population recordings: monkey reaching or a user's classes (``.npz``) and rodent sleep
+(``.npy`` pair), loaded by name or path.
 
-Every recording loads into one :class:`NeuralRecording`: the whole recording as
-arrays, one row per time bin, so training code can keep it as a single tensor.
+Every recording loads into one :class:`~mtneuro.data.neural_recording.NeuralRecording`.
 
 Formats (the layout of ``../shared/data/neural``):
 
-- monkey reach ``.npz``: ``firing_rates`` (bins, neurons) in Hz, ``trial`` (bins,)
-  trial index, ``timestep`` (bins,) bin index within its trial, ``label`` (bins,)
-  reach target 0..7 (45 degrees apart), ``pos``/``vel``/``acc``/``force`` (bins, 2),
-  optionally ``bin_s`` (a scalar: the bin width in seconds; else a ``-binW-`` part of the
-  file name says it, as in the published files' ``...-bin0.10-...``, else it is not known).
+- a ``.npz``: reach (``firing_rates``, ``trial``, ``label`` 0..7 read as angles, ...), or
+  the classes layout of a user's own classes when its ``kind`` array says ``"classes"``
+  (:mod:`mtneuro.data.neural_npz`, :mod:`mtneuro.data.neural_classes`).
 - rodent sleep: ``<prefix>fr_bins_n_4full.npy`` (neurons, bins) spike counts per 4 s
   bin and ``<prefix>behav_states_n_4full.npy`` (bins,) arousal state 0/1/2.
 
@@ -23,41 +21,40 @@ from the data (see :data:`SLEEP_STATES`).
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
-from mtneuro.data.bin_width import stated_bin_width
-from mtneuro.data.checksums import sha256_file, verify_known
 from mtneuro.data.neural_catalogue import (  # re-exported: the recordings' lookup lives here
     RECORDINGS,
     catalogued_name,  # noqa: F401
     catalogued_place,
+    checked_sha256,
+)
+from mtneuro.data.neural_npz import load_npz, load_reach_npz  # noqa: F401 (re-exported)
+from mtneuro.data.neural_recording import (  # noqa: F401 (re-exported)
+    REACH_CLASSES,
+    Kind,
+    NeuralRecording,
 )
 from mtneuro.data.numpy_files import (
     as_float32,
     checked_numeric,
-    checked_real,
     non_negative,
     read_arrays,
-    unreadable,
 )
 from mtneuro.data.paths import candidate_roots, check_root
 from mtneuro.errors import DataError
 from mtneuro.registry import unknown_name_message
 
-Kind = Literal["reach", "sleep"]
-
-#: A recording file's kind by its suffix: a reach .npz, a rodent .npy pair.
+#: A recording file's kind by its suffix: a reach .npz, a rodent .npy pair. A ``.npz`` holds the
+#: classes layout where its ``kind`` array says so, read as it loads (:func:`load_npz`); by its
+#: name it counts as reach, whose splits, the one use of a kind known before loading, it shares.
 _KIND_OF_SUFFIX: dict[str, Kind] = {".npz": "reach", ".npy": "sleep"}
 #: Recording formats this module reads (the first file of a catalogued dataset).
 _LOADABLE_SUFFIXES = tuple(_KIND_OF_SUFFIX)
 
-
-REACH_CLASSES = tuple(f"{deg}°" for deg in range(0, 360, 45))
 
 #: Rodent ``behav_states`` value -> arousal state, established from the data of
 #: mouse CA1 (``fr_bins_n_4full``), 10,800 bins of 4 s:
@@ -81,136 +78,14 @@ _RODENT_STATES_TAG = "behav_states"
 _RODENT_BIN_S = 4.0
 
 
-@dataclasses.dataclass(frozen=True)
-class NeuralRecording:
-    """One recording as whole arrays, one row per time bin in recorded order.
-
-    Attributes:
-        name: registry name or file stem.
-        kind: ``"reach"`` (8 reach directions) or ``"sleep"`` (3 arousal states).
-        rates: (bins, neurons) float32 firing rates in Hz.
-        trial: (bins,) int64 trial index; bins of a trial are contiguous and in
-            time order. A sleep recording is one long trial (all zeros).
-        timestep: (bins,) int64 bin index within its trial (time order).
-        label: (bins,) int64 class: reach target 0..7 or sleep state 0..2.
-        bin_s: bin width in seconds; ``None`` where a user's file does not say it (it is
-            recorded, not used: nothing is computed from it).
-        class_names: name of each label value.
-        behaviour: extra per-bin arrays (e.g. ``vel`` (bins, 2) for reach).
-        files: the files read and their SHA-256 (provenance for ``metrics.json``).
-        catalogued: every file sits at its catalogued place and passed its catalogued
-            SHA-256 (a recording of the catalogue, however it was named or reached).
-    """
-
-    name: str
-    kind: Kind
-    rates: np.ndarray
-    trial: np.ndarray
-    timestep: np.ndarray
-    label: np.ndarray
-    bin_s: float | None
-    class_names: tuple[str, ...]
-    behaviour: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-    files: dict[str, str] = dataclasses.field(default_factory=dict)
-    catalogued: bool = False
-
-    @property
-    def n_bins(self) -> int:
-        return int(self.rates.shape[0])
-
-    @property
-    def n_neurons(self) -> int:
-        return int(self.rates.shape[1])
-
-    @property
-    def n_trials(self) -> int:
-        return int(np.unique(self.trial).size)
-
-    @property
-    def angle(self) -> np.ndarray:
-        """(bins,) reach angle in radians, ``2 pi label / 8`` (reach recordings only)."""
-        if self.kind != "reach":
-            raise DataError(f"{self.name}: a {self.kind} recording has no reach angle")
-        return (2 * np.pi / 8) * self.label.astype(np.float64)
-
-    def describe(self) -> dict[str, object]:
-        """Provenance for ``metrics.json``: name, kind, sizes and file hashes."""
-        return {"name": self.name, "kind": self.kind, "bins": self.n_bins,
-                "neurons": self.n_neurons, "trials": self.n_trials, "bin_s": self.bin_s,
-                "files": dict(self.files), "catalogued": self.catalogued}
-
-
-def _verified(path: Path) -> str:
-    """SHA-256 of ``path``, checked first when its name is a catalogued neural file.
-
-    The check is the download's (:func:`mtneuro.data.checksums.verify_known`): the file's
-    bytes are the catalogue's or, for a monkey ``.npz`` converted on download, its arrays
-    are, so a conversion written by another NumPy / zlib loads and an edited one does not.
-    """
-    known = catalogued_place(path)
-    try:
-        return sha256_file(path) if known is None else verify_known(path, known)
-    except OSError as err:
-        raise unreadable(path, err) from None
-
-
-def _require(arrays: dict[str, np.ndarray], keys: tuple[str, ...], path: Path) -> None:
-    missing = [k for k in keys if k not in arrays]
-    if missing:
-        raise DataError(f"{path}: missing arrays {', '.join(missing)} (expected a monkey-reach .npz)")
-
-
-def load_reach_npz(path: str | Path, *, name: str | None = None) -> NeuralRecording:
-    """Load a monkey-reach ``.npz`` (format in the module docstring).
-
-    Raises:
-        ChecksumError: a catalogued file (by its path) without its recorded SHA-256.
-        DataError: arrays are missing or their shapes disagree.
-    """
-    path = Path(path)
-    sha = _verified(path)
-    arrays = read_arrays(path)
-    _require(arrays, ("firing_rates", "trial", "label"), path)
-    for key in ("firing_rates", "trial", "label", "timestep"):
-        if key in arrays:
-            checked_numeric(arrays[key], path, key, integer=key != "firing_rates")
-    rates = as_float32(arrays["firing_rates"], path, "firing_rates")
-    if rates.ndim != 2:
-        raise DataError(f"{path}: firing_rates must be (bins, neurons), got shape {rates.shape}")
-    n = rates.shape[0]
-    trial = np.asarray(arrays["trial"], dtype=np.int64)
-    label = np.asarray(arrays["label"], dtype=np.int64)
-    for key, arr in (("trial", trial), ("label", label)):
-        if arr.shape != (n,):
-            flipped = arr.shape == (rates.shape[1],)
-            hint = "; firing_rates looks transposed: expected (bins, neurons)" if flipped else ""
-            raise DataError(f"{path}: {key} must have shape ({n},), got {arr.shape}{hint}")
-    timestep = (np.asarray(arrays["timestep"], dtype=np.int64) if "timestep" in arrays
-                else _position_in_trial(trial))
-    if timestep.shape != (n,):
-        raise DataError(f"{path}: timestep must have shape ({n},), got {timestep.shape}")
-    if label.min() < 0 or label.max() > 7:
-        raise DataError(f"{path}: label must be reach targets 0..7, got range {label.min()}..{label.max()}")
-    starts = np.flatnonzero(np.r_[True, trial[1:] != trial[:-1]])
-    if np.unique(trial[starts]).size != starts.size:
-        raise DataError(f"{path}: the bins of each trial must be contiguous")
-    kept = [k for k in ("pos", "vel", "acc", "force") if k in arrays]
-    for key in kept:
-        checked_real(arrays[key], path, key)
-    behaviour = {k: np.asarray(arrays[k], dtype=np.float32) for k in kept}
-    return NeuralRecording(name=name or path.stem, kind="reach", rates=rates, trial=trial,
-                           timestep=timestep, label=label, bin_s=stated_bin_width(arrays, path),
-                           class_names=REACH_CLASSES, behaviour=behaviour, files={str(path): sha},
-                           catalogued=catalogued_place(path) is not None)
-
-
 def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: str | None = None) -> NeuralRecording:
     """Load a rodent pair: (neurons, bins) spike counts per 4 s bin and (bins,) states.
 
     Rates are converted to Hz (counts / 4 s) so both kinds share units.
     """
     rates_path, states_path = Path(rates_path), Path(states_path)
-    files = {str(rates_path): _verified(rates_path), str(states_path): _verified(states_path)}
+    files = {str(rates_path): checked_sha256(rates_path),
+             str(states_path): checked_sha256(states_path)}
     counts = non_negative(checked_numeric(read_arrays(rates_path)[""], rates_path, ""),
                           rates_path, "", "spike counts")
     states = checked_numeric(read_arrays(states_path)[""], states_path, "", integer=True)
@@ -227,7 +102,8 @@ def load_sleep_pair(rates_path: str | Path, states_path: str | Path, *, name: st
     outside = np.flatnonzero((label < 0) | (label > 2))
     if outside.size:
         raise DataError(f"{states_path}: states must be 0, 1 or 2, got {label[outside[0]]} at "
-                        f"index {outside[0]} ({outside.size} of {label.size} values)")
+                        f"index {outside[0]} ({outside.size} of {label.size} values); other "
+                        "classes than wake / nREM / REM go in a classes .npz (docs/neural.md)")
     n = label.shape[0]
     return NeuralRecording(
         name=name or _pair_name(rates_path),
@@ -251,12 +127,6 @@ def _pair_name(rates_path: Path) -> str:
     return prefix or rates_path.stem
 
 
-def _position_in_trial(trial: np.ndarray) -> np.ndarray:
-    starts = np.r_[True, trial[1:] != trial[:-1]]
-    first = np.maximum.accumulate(np.where(starts, np.arange(trial.size), 0))
-    return np.arange(trial.size) - first
-
-
 def _sleep_partner(path: Path) -> tuple[Path, Path]:
     """(rates, states) paths of the rodent pair that ``path`` belongs to."""
     if _RODENT_RATES_TAG in path.name:
@@ -275,13 +145,15 @@ def _sleep_partner(path: Path) -> tuple[Path, Path]:
 
 def recording_kind(spec: str | Path) -> Kind | None:
     """The kind of a catalogued recording name or a recording file, from names alone (no
-    file is read); ``None`` where that needs the files (a folder, another suffix)."""
+    file is read; a ``.npz`` counts as reach, see :data:`_KIND_OF_SUFFIX`); ``None`` where
+    that needs the files (a folder, another suffix)."""
     relative = RECORDINGS.get(str(spec), (str(spec),))[0]
     return _KIND_OF_SUFFIX.get(Path(relative).suffix)
 
 
 def detect_kind(path: str | Path) -> Kind:
-    """``"reach"`` for a ``.npz`` of firing rates, ``"sleep"`` for a rodent ``.npy`` or folder."""
+    """``"reach"`` for a ``.npz`` of firing rates (or of classes, :data:`_KIND_OF_SUFFIX`),
+    ``"sleep"`` for a rodent ``.npy`` or folder; the format, from the path alone."""
     path = Path(path)
     if path.is_dir():
         if list(path.glob(f"*{_RODENT_RATES_TAG}*.npy")):
@@ -297,8 +169,8 @@ def load_file(path: str | Path, *, name: str | None = None) -> NeuralRecording:
     path = Path(path)
     if not path.exists():
         raise DataError(f"recording not found: {path}")
-    if detect_kind(path) == "reach":
-        return load_reach_npz(path, name=name)
+    if detect_kind(path) == "reach":  # a .npz: reach, or classes where its kind says so
+        return load_npz(path, name=name)
     if path.is_dir():
         candidates = sorted(path.glob(f"*{_RODENT_RATES_TAG}*.npy"))
         if len(candidates) != 1:

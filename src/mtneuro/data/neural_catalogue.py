@@ -3,7 +3,7 @@
 :data:`RECORDINGS` names every neural dataset of :mod:`mtneuro.data.catalog`;
 :func:`catalogued_place` and :func:`catalogued_name` tell a catalogued recording's file from
 a user's by where it sits, not by its name (read by :mod:`mtneuro.data.neural` and by the
-neural protocol card). Nothing here reads a file.
+neural protocol card). Only :func:`checked_sha256` reads a file: it hashes the one loaded.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mtneuro.data.catalog import CATALOG
-from mtneuro.data.checksums import KNOWN_CONTENT_SHA256, KNOWN_SHA256
+from mtneuro.data.checksums import KNOWN_CONTENT_SHA256, KNOWN_SHA256, sha256_file, verify_known
+from mtneuro.data.numpy_files import unreadable
 
 
 def _catalogued_recordings() -> dict[str, tuple[str, ...]]:
@@ -44,3 +45,17 @@ def catalogued_name(spec: str | Path) -> str | None:
         return str(spec)
     place = catalogued_place(Path(spec).expanduser())
     return next((name for name, files in RECORDINGS.items() if place in files), None)
+
+
+def checked_sha256(path: Path) -> str:
+    """SHA-256 of ``path``, checked first when its name is a catalogued neural file.
+
+    The check is the download's (:func:`mtneuro.data.checksums.verify_known`): the file's
+    bytes are the catalogue's or, for a monkey ``.npz`` converted on download, its arrays
+    are, so a conversion written by another NumPy / zlib loads and an edited one does not.
+    """
+    known = catalogued_place(path)
+    try:
+        return sha256_file(path) if known is None else verify_known(path, known)
+    except OSError as err:
+        raise unreadable(path, err) from None

@@ -91,14 +91,15 @@ def with_encoder_facts(encoder: nn.Module, input_spec: Mapping[str, Any] | None)
 
 
 def check_image_encoder_spec(input_spec: Mapping[str, Any], what: str = "encoder") -> None:
-    """Refuse a neural encoder's spec (no ``spatial_dims``, or a ``reach`` / ``sleep`` kind)
-    where images are expected: it would fail only on the images' shape, once they are read.
+    """Refuse a neural encoder's spec (no ``spatial_dims``, or a recording kind: ``reach``,
+    ``sleep``, ``classes``) where images are expected: it would fail only on the images'
+    shape, once they are read.
 
     Raises:
         ConfigError: naming what the encoder takes.
     """
     kind = input_spec.get("kind")
-    if "spatial_dims" not in input_spec or kind in ("reach", "sleep"):
+    if "spatial_dims" not in input_spec or kind in ("reach", "sleep", "classes"):
         takes = kind or f"vectors of {input_spec.get('in_dim', '?')} values"
         raise ConfigError(f"{what}: an encoder of {takes} (a neural encoder?), not of images; "
                           "give an encoder trained on images (e.g. by mtneuro pretrain)")

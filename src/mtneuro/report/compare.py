@@ -7,15 +7,15 @@ checks that they are the same samples with the same truth, averages each sample'
 over the run's seeds (so a side's value is the mean over its seeds of its recorded score),
 and gives the difference ``A - B`` of each metric with a percentile bootstrap 95% interval
 over test samples, resampled in the groups the task's own intervals use (task 1 and 3:
-tiles; task 2: images or blocks; reach: trials; sleep: blocks of bins;
+tiles; task 2: images or blocks; reach and a user's classes: trials; sleep: blocks of bins;
 :func:`mtneuro.stats.bootstrap_interval`). The interval covers the test samples, not the
 training randomness: with one seed a side, a second training could move it.
 
-Metrics: task 1 and neural ``accuracy`` (reach: and ``delta_accuracy``; sleep: and
-``f1_weighted``, each side's mean over its seeds of the seed's weighted F1, resampled from
-one-hot confusion cells per seed), task 2 ``iou`` of each class and their mean ``avg_iou``
-(per image, as published) and, where the runs recorded each image's pixel counts, the
-pooled ``f1`` of each class and ``avg_f1`` (:mod:`mtneuro.report.compare_pooled`),
+Metrics: task 1 and neural ``accuracy`` (reach: and ``delta_accuracy``; sleep and a user's
+classes: and ``f1_weighted``, each side's mean over its seeds of the seed's weighted F1,
+resampled from one-hot confusion cells per seed), task 2 ``iou`` of each class and their
+mean ``avg_iou`` (per image, as published) and, where the runs recorded each image's pixel
+counts, the pooled ``f1`` of each class and ``avg_f1`` (:mod:`mtneuro.report.compare_pooled`),
 task 3 the R² of each feature (its difference is the difference of squared errors over the
 truth's variance, resampled together).
 """
@@ -222,7 +222,7 @@ def compare_sides(side_a: Side, side_b: Side, a: str, b: str) -> Comparison:
                               "samples: runs of different data")
     groups, unit = _groups(samples_a, group, side_a.record)
     names, per_sample, statistic = _metric(task, values_a, values_b, samples_a["truth"])
-    if _is_sleep(side_a.record):
+    if _classifies(side_a.record):
         names, per_sample, statistic = _with_weighted_f1(
             names, per_sample, statistic, samples_a["truth"]["true"], predicted_a, predicted_b)
     if task == "task2" and predicted_a is not None and predicted_b is not None:
@@ -295,7 +295,18 @@ def _value_columns(rows: dict[str, np.ndarray], task: str) -> list[str]:
 
 
 def _is_sleep(record: dict[str, Any]) -> bool:
-    return record.get("task") == "neural" and (record.get("metrics") or {}).get("kind") == "sleep"
+    return _neural_kind(record) == "sleep"
+
+
+def _classifies(record: dict[str, Any]) -> bool:
+    """A neural run whose readout predicts classes (sleep states, a user's classes), not an
+    angle: its F1 is compared too."""
+    return _neural_kind(record) in ("sleep", "classes")
+
+
+def _neural_kind(record: dict[str, Any]) -> str | None:
+    metrics = record.get("metrics") or {}
+    return metrics.get("kind") if record.get("task") == "neural" else None
 
 
 def _groups(samples: dict[str, Any], group: str, record: dict[str, Any]

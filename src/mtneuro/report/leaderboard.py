@@ -34,6 +34,7 @@ VOLUME_SOURCES = {
 }
 METRIC_TITLES = {
     "accuracy": "Accuracy", "delta_accuracy": "δ-Accuracy", "f1_weighted": "Weighted F1",
+    "f1_macro": "Macro F1",
     "f1_avg": "F1 avg", "iou_avg": "IoU avg",
 }
 # Task 3: ``r2_*`` is the in-sample R² of the published table's definition, ``r2_test_*`` held out.

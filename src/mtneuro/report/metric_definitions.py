@@ -33,10 +33,12 @@ _DEFINITIONS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "neural": (
         ("accuracy", "Accuracy: reach, the share of test bins whose decoded angle lies within "
-                     "π/8 (22.5°) of the target's; sleep, the share given their state"),
+                     "π/8 (22.5°) of the target's; sleep, the share given their state; a "
+                     "user's classes, the share given their class"),
         ("delta_accuracy", "δ-Accuracy: within 3π/16 (33.75°)"),
         ("mean_angular_error", "mean angular error in radians"),
         ("f1_weighted", "Weighted F1: each class's F1 weighted by its test count"),
+        ("f1_macro", "Macro F1: the mean of each class's F1, every class counting alike"),
     ),
 }
 

@@ -33,7 +33,8 @@ CHART_METRICS: dict[str, Callable[[list[str]], list[str]]] = {
     "task2": lambda keys: [k for k in ("f1_avg", "iou_avg") if k in keys],
     # in-sample R², the published table's definition; held-out R² is a series of its own
     "task3": lambda keys: [k for k in keys if k.startswith("r2_") and not k.startswith("r2_test_")],
-    "neural": lambda keys: [k for k in ("accuracy", "delta_accuracy", "f1_weighted") if k in keys],
+    "neural": lambda keys: [k for k in ("accuracy", "delta_accuracy", "f1_weighted", "f1_macro")
+                            if k in keys],
 }
 SERIES_STYLE = {
     OURS: {"facecolor": "#3b75af", "edgecolor": "#1d3d5c", "hatch": ""},

@@ -52,9 +52,32 @@ def weighted_f1(confusion: np.ndarray) -> float:
     return float((f1 * support).sum() / support.sum()) if support.sum() else 0.0
 
 
+def macro_f1(confusion: np.ndarray) -> float:
+    """Mean F1 over the classes in the truth or the predictions (scikit-learn's
+    ``average="macro"`` over those labels), from counts with rows = truth: each class counts
+    alike, however rare.
+
+    >>> macro_f1(np.array([[2, 0, 0], [1, 0, 0], [0, 0, 0]]))
+    0.4
+    """
+    confusion = np.asarray(confusion, dtype=np.float64)
+    tp = np.diag(confusion)
+    denominator = confusion.sum(axis=1) + confusion.sum(axis=0)  # 2 TP + FP + FN
+    seen = denominator > 0
+    return float((2 * tp[seen] / denominator[seen]).mean()) if seen.any() else 0.0
+
+
 def accuracy_and_f1(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """``accuracy`` and ``f1_weighted`` (:func:`weighted_f1`) of class indices."""
     y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
     n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
     confusion = confusion_counts(y_true, y_pred, n_classes)  # checks the labels
     return {"accuracy": float(np.mean(y_true == y_pred)), "f1_weighted": weighted_f1(confusion)}
+
+
+def accuracy_and_f1s(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """:func:`accuracy_and_f1` and ``f1_macro`` (:func:`macro_f1`) of class indices."""
+    scores = accuracy_and_f1(y_true, y_pred)
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
+    return {**scores, "f1_macro": macro_f1(confusion_counts(y_true, y_pred, n_classes))}

@@ -63,8 +63,8 @@ def train_supervised(
     """Train the MLP encoder end-to-end on the labels of the training bins.
 
     Same encoder, augmentations (view ``a`` of the sampler), optimiser and schedule
-    as the self-supervised runs. Reach: MSE on (cos, sin) of the reach angle; sleep:
-    class-balanced cross-entropy.
+    as the self-supervised runs. Reach: MSE on (cos, sin) of the reach angle; sleep and
+    classes: class-balanced cross-entropy.
 
     Args:
         label: (n,) int64 labels of the sampler's training bins.

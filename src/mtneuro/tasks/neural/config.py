@@ -1,8 +1,9 @@
 """Typed configuration of a neural-decoding run (:class:`NeuralConfig`).
 
 Every training field left at ``None`` takes the default of the recording's kind
-(:data:`KIND_DEFAULTS`): MYOW's monkey-reach setup for ``reach`` and its mouse
-setup for ``sleep``. Defaults depend on the kind only, never on the recording.
+(:data:`KIND_DEFAULTS`): MYOW's monkey-reach setup for ``reach`` and for ``classes`` (a
+user's classes in trials, as reach files have them), its mouse setup for ``sleep``.
+Defaults depend on the kind only, never on the recording.
 
 >>> from mtneuro.config import from_mapping
 >>> cfg = from_mapping(NeuralConfig, {"data": "chewie-1", "method": "byol"})
@@ -25,7 +26,8 @@ from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS
 Method = Literal[(*NEURAL_METHODS, ENCODER_METHOD)]
 SplitName = Literal["auto", "trial", "kfold", "block", "random"]
 #: The splits each kind of recording takes (``auto``: the first).
-SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random")}
+SPLITS_BY_KIND = {"reach": ("trial", "kfold"), "sleep": ("block", "random"),
+                  "classes": ("trial", "kfold")}
 Schedule = Literal["constant", "cosine"]
 
 #: Most optimiser steps of the ``quick`` preset (``mtneuro neural --quick``) when neither
@@ -50,10 +52,10 @@ class NeuralConfig(CheckedConfig):
             (e.g. an ``encoder.pt`` of ``mtneuro neural``) or ``module:callable``, built
             under seed 0 (:func:`mtneuro.models.resolve_encoder_at_seed`).
         seed: random seed (training, views, PCA solver).
-        split: ``trial`` (reach, 80/10/10 trials in order), ``kfold`` (reach, folds
-            over trials), ``block`` (sleep, contiguous with guard gap), ``random``
-            (sleep, 70/10/20 random bins; not the reference code's split, which is
-            contiguous); ``auto`` picks trial / block.
+        split: ``trial`` (reach and classes, 80/10/10 trials in order), ``kfold`` (reach
+            and classes, folds over trials), ``block`` (sleep, contiguous with guard gap),
+            ``random`` (sleep, 70/10/20 random bins; not the reference code's split, which
+            is contiguous); ``auto`` picks trial / block.
         folds: number of folds for ``kfold``.
         guard: guard gap in bins for ``block``; ``None`` = the positive window.
         steps: optimiser steps; ``epochs`` (passes over the training bins) wins if set: an
@@ -151,26 +153,29 @@ class NeuralConfig(CheckedConfig):
         super().__post_init__()  # the field values first: the split check reads ``data``
         # a split the recording cannot take fails here, where a bench dry run sees it, when
         # the kind follows from the name (a catalogued recording, a .npz / .npy file)
-        from mtneuro.data.neural import recording_kind
+        from mtneuro.data.neural import catalogued_name, recording_kind
 
         kind = recording_kind(self.data)
         if kind is not None and self.split != "auto":
-            check_split(self.split, kind)
+            # a user's .npz is reach or classes by its kind array, unread here: same splits
+            user_npz = kind == "reach" and catalogued_name(self.data) is None
+            check_split(self.split, kind, "reach or classes" if user_npz else None)
         if self.encoder is not None and self.method != ENCODER_METHOD:
             raise ConfigError(f"encoder: read out by method {ENCODER_METHOD!r} only, not by "
                               f"method {self.method!r}; set method: {ENCODER_METHOD} (the "
                               "CLI's --encoder does) or leave encoder out")
 
 
-def check_split(split: str, kind: str) -> None:
-    """``split`` is one a ``kind`` recording takes (:data:`SPLITS_BY_KIND`).
+def check_split(split: str, kind: str, named: str | None = None) -> None:
+    """``split`` is one a ``kind`` recording takes (:data:`SPLITS_BY_KIND`); ``named``: how
+    the error names the kind, where it is not known for sure.
 
     Raises:
         ConfigError: naming the key, the value and the splits of that kind.
     """
     if split not in SPLITS_BY_KIND[kind]:
         raise ConfigError(f"split: expected one of {', '.join(SPLITS_BY_KIND[kind])} for a "
-                          f"{kind} recording, got {split!r}")
+                          f"{named or kind} recording, got {split!r}")
 
 
 #: Per-kind defaults for the ``None`` fields: the MYOW reference setups (monkey:
@@ -215,6 +220,9 @@ KIND_DEFAULTS: dict[str, dict[str, object]] = {
         "pepper_apply_p": 0.0, "mine_exclude": "150",
     },
 }
+#: A classes recording is laid out as a reach one (bins in trials) and trains as one: its
+#: defaults were not tuned on any classes recording.
+KIND_DEFAULTS["classes"] = dict(KIND_DEFAULTS["reach"])
 
 
 def resolve(config: NeuralConfig, kind: str) -> NeuralConfig:
@@ -231,5 +239,5 @@ def resolve(config: NeuralConfig, kind: str) -> NeuralConfig:
         filled["guard"] = filled.get("pos_window", config.pos_window)
     split = config.split
     if split == "auto":
-        split = "trial" if kind == "reach" else "block"
+        split = SPLITS_BY_KIND[kind][0]
     return dataclasses.replace(config, split=split, **filled)

@@ -3,7 +3,7 @@
 A score means little without it: with shuffled labels every method can sit below this
 baseline. It is scored on the run's test bins with the functions that score the methods
 (:func:`~mtneuro.tasks.neural.metrics.reach_accuracy`,
-:func:`~mtneuro.tasks.scores.accuracy_and_f1`), and k-fold test bins are pooled as the
+:func:`~mtneuro.tasks.neural.metrics.class_scores`), and k-fold test bins are pooled as the
 run pools them. The class is chosen as :func:`mtneuro.tasks.majority.majority_class` does.
 """
 
@@ -16,9 +16,8 @@ import numpy as np
 
 from mtneuro.stats import mean_std
 from mtneuro.tasks.majority import CLASS_LEAD, baseline_text, majority_class
-from mtneuro.tasks.neural.metrics import reach_accuracy
+from mtneuro.tasks.neural.metrics import class_scores, reach_accuracy
 from mtneuro.tasks.neural.task import score_keys
-from mtneuro.tasks.scores import accuracy_and_f1
 
 if TYPE_CHECKING:
     from mtneuro.data.neural import NeuralRecording
@@ -29,7 +28,8 @@ def majority_baseline(rec: NeuralRecording, folds: Sequence[Split]) -> dict[str,
 
     Returns:
         ``{"class": name, <score keys of the kind>}``: ``accuracy`` and ``delta_accuracy``
-        (reach) or ``accuracy`` and ``f1_weighted`` (sleep). Where folds disagree on the
+        (reach), ``accuracy`` and ``f1_weighted`` (sleep) or ``accuracy`` and ``f1_macro``
+        (classes). Where folds disagree on the
         class, ``class`` reads ``"per fold: 0°, 90°, ..."``.
     """
     chosen, guesses = zip(*(_fold_guess(rec, split) for split in folds))
@@ -39,7 +39,7 @@ def majority_baseline(rec: NeuralRecording, folds: Sequence[Split]) -> dict[str,
         scores = reach_accuracy(guess, truth)
     else:
         truth = np.concatenate([rec.label[split["test"]] for split in folds])
-        scores = accuracy_and_f1(truth, guess)
+        scores = class_scores(rec.kind, truth, guess)
     names = [rec.class_names[c] for c in chosen]
     keys = score_keys({"kind": rec.kind})  # the run's own headline keys
     return {"class": _one_or_each(names, "fold"), **{k: scores[k] for k in keys}}
@@ -69,7 +69,7 @@ def majority_text(baseline: Mapping[str, Any], seeds: int = 1) -> str:
 
 def _fold_guess(rec: NeuralRecording, split: Split) -> tuple[int, np.ndarray]:
     """A fold's most common training class and its prediction for every test bin: the
-    class (sleep) or its angle (reach)."""
+    class (sleep, classes) or its angle (reach)."""
     train = split["train"]
     chosen = majority_class(rec.label[train])
     # the angle of one of its training bins: the recording's own class -> angle map

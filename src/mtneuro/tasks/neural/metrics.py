@@ -1,6 +1,5 @@
-"""Decoding metrics of reach angles: angular error, accuracy and delta-accuracy (states:
-:func:`mtneuro.tasks.scores.accuracy_and_f1`), and their bootstrap intervals
-(:func:`metric_intervals`).
+"""Decoding metrics of reach angles: angular error, accuracy and delta-accuracy (classes:
+:func:`class_scores`), and their bootstrap intervals (:func:`metric_intervals`).
 
 MYOW protocol: a reach prediction is correct when its angle is within pi/8 of the
 target (i.e. the nearest of 8 directions is right): **accuracy**; within 3 pi/16
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mtneuro.stats import classification_intervals, mean_interval
+from mtneuro.tasks.scores import accuracy_and_f1, accuracy_and_f1s
 
 if TYPE_CHECKING:
     from mtneuro.data.neural import NeuralRecording
@@ -58,16 +58,28 @@ def nearest_direction(angle: np.ndarray, n_directions: int = 8) -> np.ndarray:
 SLEEP_BLOCK_BINS = 150
 
 
+def class_scores(kind: str, label: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Scores of predicted classes: ``accuracy`` and ``f1_weighted`` (sleep, as published),
+    with ``f1_macro`` for a user's classes, which may be few and rare (each counts alike)."""
+    return accuracy_and_f1s(label, pred) if kind == "classes" else accuracy_and_f1(label, pred)
+
+
 def metric_intervals(rec: NeuralRecording, label: np.ndarray, pred: np.ndarray,
                      per_bin: dict[str, np.ndarray], trial: np.ndarray, bins: np.ndarray) -> dict:
-    """Bootstrap 95% intervals of the test metrics (:mod:`mtneuro.stats`): reach over test
-    trials (a trial's bins resampled together); sleep (one long trial) over blocks of
-    :data:`SLEEP_BLOCK_BINS` recorded bins, since neighbouring bins are not independent
+    """Bootstrap 95% intervals of the test metrics (:mod:`mtneuro.stats`): reach and classes
+    over test trials (a trial's bins resampled together); sleep (one long trial) over blocks
+    of :data:`SLEEP_BLOCK_BINS` recorded bins, since neighbouring bins are not independent
     samples (resampling single bins would give intervals that are too narrow)."""
     if rec.kind == "reach":
         return {key: mean_interval(values, unit="test trials", groups=trial)
                 for key, values in per_bin.items()}
-    intervals = classification_intervals(label, pred, len(rec.class_names),
-                                         unit=f"test blocks of {SLEEP_BLOCK_BINS} bins",
-                                         groups=bins // SLEEP_BLOCK_BINS)
-    return {key: intervals[key] for key in ("accuracy", "f1_weighted")}
+    if rec.kind == "classes":
+        unit, groups = "test trials", trial
+    else:
+        unit, groups = f"test blocks of {SLEEP_BLOCK_BINS} bins", bins // SLEEP_BLOCK_BINS
+    intervals = classification_intervals(label, pred, len(rec.class_names), unit=unit,
+                                         groups=groups)
+    intervals["f1_macro"] = intervals.pop("avg_f1")
+    keys = ("accuracy", "f1_weighted", "f1_macro") if rec.kind == "classes" else (
+        "accuracy", "f1_weighted")  # the keys of class_scores
+    return {key: intervals[key] for key in keys}

@@ -9,8 +9,8 @@ selection rule, exact optimum per grid point, milliseconds instead of 20 x 100
 optimiser passes. Features are z-scored with training statistics first so that
 one penalty grid fits every encoder's output scale; the bias is not penalised.
 
-Sleep: multinomial logistic regression with class-balanced weights (the
-reference samples classes equally), penalty chosen on validation accuracy over
+Sleep (and a user's classes): multinomial logistic regression with class-balanced weights
+(the reference samples classes equally), penalty chosen on validation accuracy over
 the same grid. :func:`fit_balanced_ridge_classifier` is its closed-form stand-in
 (one-hot targets, class-balanced squared loss), fast enough to score every
 training checkpoint (:mod:`mtneuro.tasks.neural.select`).
@@ -99,7 +99,7 @@ def fit_angle_readout(
 
 @dataclasses.dataclass
 class StateReadout:
-    """Fitted class-balanced linear classifier of sleep states."""
+    """Fitted class-balanced linear classifier of sleep states (or a user's classes)."""
 
     scaler_: Standardizer
     model_: LogisticRegression

@@ -33,6 +33,7 @@ from mtneuro.tasks.neural.metrics import (
     ACC_TOL,
     DELTA_ACC_TOL,
     angular_error,
+    class_scores,
     metric_intervals,
     nearest_direction,
     reach_accuracy,
@@ -45,6 +46,7 @@ from mtneuro.tasks.neural.readouts import (
     fit_state_readout,
 )
 from mtneuro.tasks.neural.select import ValidationMonitor, reach_scorer, sleep_scorer
+from mtneuro.tasks.neural.split_fit import check_trial_count
 from mtneuro.tasks.neural.train import (
     TrainResult,
     ViewSampler,
@@ -57,7 +59,6 @@ from mtneuro.tasks.neural.train import (
 from mtneuro.tasks.neural.unseen import unseen_class_warning
 from mtneuro.tasks.neural.unused import unused_settings
 from mtneuro.tasks.neural.zscore import checked_zscores, learning_statistics, varying
-from mtneuro.tasks.scores import accuracy_and_f1
 from mtneuro.vocab import ENCODER_METHOD
 
 
@@ -111,6 +112,7 @@ class NeuralOutcome:
 def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
     """The split(s) of the config: one, or one per fold for ``kfold``."""
     check_split(config.split, rec.kind)  # a folder's kind is known only once it is read
+    check_trial_count(rec, config)  # said with the file and the option, not the split's terms
     if config.split == "trial":
         return [S.trial_split(rec.trial)]
     if config.split == "kfold":
@@ -250,7 +252,7 @@ def score_test(rec: NeuralRecording, readout: AngleReadout | StateReadout, featu
                    "mean_angular_error": error}
         return reach_accuracy(pred_angle, angle), nearest_direction(pred_angle), per_bin
     pred = readout.predict(features[test])
-    return accuracy_and_f1(rec.label[test], pred), pred, {}
+    return class_scores(rec.kind, rec.label[test], pred), pred, {}
 
 
 def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> NeuralOutcome:
@@ -263,7 +265,8 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
 
     Returns:
         The outcome; its ``metrics``: ``method``, ``seed``, ``accuracy`` and
-        ``delta_accuracy`` (reach) or ``f1_weighted`` (sleep), ``n_train``, ``n_test``,
+        ``delta_accuracy`` (reach) or ``f1_weighted`` (sleep; classes: and ``f1_macro``,
+        :func:`~mtneuro.tasks.neural.metrics.class_scores`), ``n_train``, ``n_test``,
         ``wall_s`` (whole run), ``train_wall_s``, validation metrics, the chosen readout
         penalty, the split's name, ``steps``, ``selected_step`` and ``majority``: the
         scores of always predicting the most common training class
@@ -375,8 +378,8 @@ def _pool(rec: NeuralRecording, folds: list, fold_metrics: list[dict], label: np
     keys = [k for k in fold_metrics[0] if not k.startswith("val_") and k != "penalty"]
     sizes = np.array([len(s["test"]) for s in folds], dtype=np.float64)
     pooled = {k: float(np.average([m[k] for m in fold_metrics], weights=sizes)) for k in keys}
-    if rec.kind == "sleep":
-        pooled.update(accuracy_and_f1(label, pred))
+    if rec.kind != "reach":  # F1 of the pooled bins, not a mean of the folds' F1
+        pooled.update(class_scores(rec.kind, label, pred))
     pooled["folds"] = [{k: m[k] for k in keys} for m in fold_metrics]
     return pooled
 

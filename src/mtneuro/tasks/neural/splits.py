@@ -50,12 +50,22 @@ def trial_split(trial: np.ndarray, train: float = 0.8, val: float = 0.1) -> Spli
     t = order.size
     a, b = int(t * train), int(t * (train + val))
     if a < 1 or b <= a or b >= t:
-        least = next((n for n in range(t + 1, 10_000)
-                      if 1 <= int(n * train) < int(n * (train + val)) < n), None)
+        least = least_trials(train, val)
         need = f"; it needs at least {least} (one of them tested)" if least else ""
         raise ConfigError(f"split: {t} trials are too few for a {train}/{val}/rest split by "
                           f"trial{need}")
     return _by_trials(trial, {"train": order[:a], "val": order[a:b], "test": order[b:]})
+
+
+def least_trials(train: float = 0.8, val: float = 0.1) -> int | None:
+    """The fewest trials :func:`trial_split` splits at these shares into three non-empty
+    parts (6 at 0.8 / 0.1), ``None`` if none up to 10,000 does.
+
+    >>> least_trials()
+    6
+    """
+    return next((n for n in range(1, 10_000)
+                 if 1 <= int(n * train) < int(n * (train + val)) < n), None)
 
 
 def trial_kfold(trial: np.ndarray, folds: int, fold: int) -> Split:

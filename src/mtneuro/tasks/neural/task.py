@@ -10,7 +10,8 @@ to ``(N, D)``, frozen and read out like ``raw``. One run is one recording and on
 (:func:`~mtneuro.tasks.neural.run.fit_neural`). Preset ``quick`` caps training at
 :data:`QUICK_STEPS` optimiser steps unless ``steps`` or ``epochs`` are given (methods
 that train nothing are left as they are). Headline:
-``accuracy`` and ``delta_accuracy`` (reach) or ``accuracy`` and ``f1_weighted`` (sleep).
+``accuracy`` and ``delta_accuracy`` (reach), ``accuracy`` and ``f1_weighted`` (sleep) or
+``accuracy`` and ``f1_macro`` (a user's classes, :mod:`mtneuro.data.neural_classes`).
 A catalogued recording that is not downloaded here raises
 :class:`~mtneuro.tasks.api.RunSkipped` naming the command that gets it.
 """
@@ -37,8 +38,9 @@ def quick_preset(given: Mapping[str, Any]) -> dict[str, Any]:
 
 def score_keys(metrics: Mapping[str, Any]) -> tuple[str, str]:
     """The two headline metrics of a run of this recording kind."""
-    return ("accuracy", "delta_accuracy") if metrics.get("kind") == "reach" else (
-        "accuracy", "f1_weighted")
+    second = {"reach": "delta_accuracy", "classes": "f1_macro"}.get(metrics.get("kind"),
+                                                                    "f1_weighted")
+    return ("accuracy", second)
 
 
 def headline(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -89,8 +91,9 @@ def missing_recording(config: Any) -> str | None:
 
 
 def own_recording(setting: str) -> str:
-    """``setting`` if it is the path of a recording file of the user's (a reach ``.npz``, a
-    rodent ``.npy`` pair or its folder), which the task reads as it reads a catalogued one;
+    """``setting`` if it is the path of a recording file of the user's (a reach or classes
+    ``.npz``, a rodent ``.npy`` pair or its folder), which the task reads as it reads a
+    catalogued one;
     else a :class:`~mtneuro.errors.ConfigError` naming the catalogued settings too."""
     from mtneuro.data.neural import locate_recording
     from mtneuro.errors import DataError
@@ -103,8 +106,8 @@ def own_recording(setting: str) -> str:
         # a name, not a path: the catalogue's names (and near misses) say it all
         why = f" ({err})" if path.exists() or path.suffix or len(path.parts) > 1 else ""
         names = unknown_name_message("neural setting", setting, list(NEURAL.settings))
-        raise ConfigError(f"{names}; or the path of a recording file of yours (a reach .npz, "
-                          f"a rodent .npy pair){why}") from None
+        raise ConfigError(f"{names}; or the path of a recording file of yours (a reach or "
+                          f"classes .npz, a rodent .npy pair){why}") from None
     return setting
 
 

@@ -22,8 +22,8 @@ def unseen_class_warning(rec: NeuralRecording, split: Split, *, refit: bool) -> 
     (``REM: 120 test bins, none in the training bins: no method can predict it``), else
     ``None``.
 
-    Only a sleep readout is a classifier (it predicts only the classes it was fitted
-    on); a reach readout regresses the angle's cosine and sine, so it can still point
+    Only a sleep or classes readout is a classifier (it predicts only the classes it was
+    fitted on); a reach readout regresses the angle's cosine and sine, so it can still point
     at a direction absent from its bins, and nothing is said.
 
     Args:

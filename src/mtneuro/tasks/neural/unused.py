@@ -47,7 +47,7 @@ def unused_settings(config: NeuralConfig, kind: str, n_train: int | None = None)
     Args:
         config: the run's config, before or after
             :func:`~mtneuro.tasks.neural.config.resolve` (:func:`given_settings`).
-        kind: ``reach`` or ``sleep``.
+        kind: ``reach``, ``sleep`` or ``classes``.
         n_train: training bins, when known: the batch is capped at them and ``epochs``
             count passes over them.
     """
