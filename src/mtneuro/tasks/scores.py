@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from mtneuro.stats import class_indices
+from mtneuro.stats import class_indices, macro_f1_of_totals
 
 
 def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -55,16 +55,14 @@ def weighted_f1(confusion: np.ndarray) -> float:
 def macro_f1(confusion: np.ndarray) -> float:
     """Mean F1 over the classes in the truth or the predictions (scikit-learn's
     ``average="macro"`` over those labels), from counts with rows = truth: each class counts
-    alike, however rare.
+    alike, however rare; 0.0 for no counts.
 
     >>> macro_f1(np.array([[2, 0, 0], [1, 0, 0], [0, 0, 0]]))
     0.4
     """
     confusion = np.asarray(confusion, dtype=np.float64)
-    tp = np.diag(confusion)
-    denominator = confusion.sum(axis=1) + confusion.sum(axis=0)  # 2 TP + FP + FN
-    seen = denominator > 0
-    return float((2 * tp[seen] / denominator[seen]).mean()) if seen.any() else 0.0
+    value = macro_f1_of_totals(confusion.reshape(-1), len(confusion))
+    return float(value) if np.isfinite(value) else 0.0
 
 
 def accuracy_and_f1(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
