@@ -50,7 +50,7 @@ def test_another_hosts_file_waits_for_the_age_rule(tmp_path, monkeypatch):
 
 def test_a_generic_hostname_is_not_written_into_names(monkeypatch):
     for generic in ("localhost", "localhost.localdomain"):
-        monkeypatch.setattr(cache_temp.socket, "gethostname", lambda: generic)
+        monkeypatch.setattr(cache_temp.socket, "gethostname", lambda name=generic: name)
         assert cache_temp._host_tag() == ""
     monkeypatch.setattr(cache_temp.socket, "gethostname", lambda: "lab node/7")
     assert cache_temp._host_tag() == "@lab_node_7"
@@ -106,10 +106,10 @@ def test_a_download_whose_lock_stays_held_gives_up_naming_the_lock(tmp_path):
     try:
         assert holder.stdout.readline().strip() == "True"
         started = time.monotonic()
-        with pytest.warns(UserWarning, match="another process is downloading"):
-            with pytest.raises(DataError, match=r"\.blob\.bin\.tmp-lock.*for 0 s"):
-                with download_lock_module.download_lock(dest, 0.2):
-                    pytest.fail("the lock was held by the other process")
+        with (pytest.warns(UserWarning, match="another process is downloading"),
+              pytest.raises(DataError, match=r"\.blob\.bin\.tmp-lock.*for 0 s"),
+              download_lock_module.download_lock(dest, 0.2)):
+            pytest.fail("the lock was held by the other process")
         assert time.monotonic() - started < 10
     finally:
         holder.kill()

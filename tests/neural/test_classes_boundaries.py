@@ -43,10 +43,9 @@ def test_only_the_folders_made_by_a_refused_run_are_removed(tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()  # the user's own empty folder stays
     assert missing_folders(mine / "a" / "b") == [mine / "a" / "b", mine / "a"]
-    with pytest.raises(RuntimeError):
-        with removed_if_left_empty(mine / "a" / "b"):
-            (mine / "a" / "b").mkdir(parents=True)
-            raise RuntimeError("refused")
+    with pytest.raises(RuntimeError), removed_if_left_empty(mine / "a" / "b"):
+        (mine / "a" / "b").mkdir(parents=True)
+        raise RuntimeError("refused")
     assert mine.is_dir() and not (mine / "a").exists()
 
 
