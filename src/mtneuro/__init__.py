@@ -25,7 +25,8 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
 
 #: Public names, imported from :mod:`mtneuro.api` on first use.
 _API = {"evaluate": "api", "list_tasks": "api", "load_results": "api", "Results": "api",
-        "NoResultsError": "api"}
+        "NoResultsError": "api", "pretrain": "pretraining"}
 __getattr__ = lazy_exports(__name__, _API)
 __dir__ = lazy_dir(globals(), _API)
-__all__ = ["NoResultsError", "Results", "__version__", "evaluate", "list_tasks", "load_results"]
+__all__ = ["NoResultsError", "Results", "__version__", "evaluate", "list_tasks", "load_results",
+           "pretrain"]

@@ -65,13 +65,15 @@ def test_models_import_graph_has_no_cycles():
     assert not cycles, "\n".join(cycles)
 
 
-def test_the_python_api_sits_at_the_top_beside_the_cli():
-    """``mtneuro.api`` may use every layer; only the CLI (and the lazy package attributes)
-    may import it, and it never imports the CLI."""
-    assert not {n for n in _imports(PACKAGE / "api.py") if n.startswith("mtneuro.cli")}
-    for rank, layer in enumerate(LAYERS[:-1]):
+@pytest.mark.parametrize("module", ["api", "pretraining"])
+def test_the_python_api_sits_at_the_top_beside_the_cli(module):
+    """``mtneuro.api`` and ``mtneuro.pretraining`` may use every layer; only the CLI (and the
+    lazy package attributes) may import them, and they never import the CLI."""
+    assert not {n for n in _imports(PACKAGE / f"{module}.py") if n.startswith("mtneuro.cli")}
+    for layer in LAYERS[:-1]:
         for path in (PACKAGE / layer).rglob("*.py"):
-            assert "mtneuro.api" not in _imports(path), f"{path.relative_to(PACKAGE)} imports mtneuro.api"
+            assert f"mtneuro.{module}" not in _imports(path), \
+                f"{path.relative_to(PACKAGE)} imports mtneuro.{module}"
 
 
 def _reached_task_modules(start: str) -> dict[str, str]:

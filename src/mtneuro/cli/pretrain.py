@@ -77,6 +77,7 @@ def pretrain(
         method_settings_not_used,
         settings_not_used,
     )
+    from mtneuro.tasks.pretrain.records import run_metrics
     from mtneuro.tasks.pretrain.run import run_pretrain
 
     overrides = {
@@ -119,12 +120,7 @@ def pretrain(
     if result["steps_run"] == 0 and record.exists():
         warnings.warn(f"{record} could not be read (cut short?); it is written again from the "
                       "finished run, without the training throughput it held", stacklevel=1)
-    # samples_per_s and wall_s time the steps_run this invocation trained (after a resume,
-    # fewer than steps)
-    metrics = {k: result[k] for k in ("final_loss", "steps", "steps_run", "epochs",
-                                      "samples_per_s", "pool_size", "n_images", "world_size",
-                                      "step_mode", "compile_mode", "wall_s", "backbone", "view")}
-    metrics["peak_lr"] = result["lr"]  # the schedule's top (train_log.jsonl has every step's)
+    metrics = run_metrics(result)
     if probe:
         metrics["probe"] = _probe(config, Path(result["encoder"]))
     write_metrics(config.out_dir, task="pretrain", metrics=metrics, config=to_dict(config),

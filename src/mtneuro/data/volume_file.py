@@ -24,6 +24,7 @@ torch.Size([12, 1, 64, 64])
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,13 +34,19 @@ import torch
 
 from mtneuro.data.numpy_files import numpy_format
 from mtneuro.data.volume_tiff import tiff_pages
-from mtneuro.data.volume_window import map_eight_bit, parse_window, range_window, to_eight_bit
+from mtneuro.data.volume_window import (
+    map_eight_bit,
+    parse_window,
+    range_window,
+    source_param,
+    to_eight_bit,
+)
 from mtneuro.data.volume_zarr import open_zarr
 from mtneuro.errors import ConfigError, DataError
 
 #: Re-exported: the window's parts are imported from here (the preview, the tests).
-__all__ = ["MIN_TILE", "TileLayout", "check_tiling", "parse_window", "range_window",
-           "read_volume", "tile_layout", "to_eight_bit", "volume_tiles"]
+__all__ = ["MIN_TILE", "TileLayout", "array_tiles", "check_tiling", "parse_window",
+           "range_window", "read_volume", "tile_layout", "to_eight_bit", "volume_tiles"]
 
 #: Smallest tile side (the smallest registry encoders need 8 px).
 MIN_TILE = 8
@@ -188,23 +195,26 @@ class SlicesOf:
         return np.asarray(self.array[z.start:z.stop:z.step, : self.height, : self.width])
 
 
-def tile_layout(path: Path, shape: tuple[int, ...], tile: int, z_step: int) -> TileLayout:
+def tile_layout(path: Path, shape: tuple[int, ...], tile: int, z_step: int, *,
+                name: str | None = None,
+                param: Callable[[str, Any], str] = source_param) -> TileLayout:
     """The :class:`TileLayout` of a volume of ``shape`` ``(z, y, x)``.
 
     Raises:
-        DataError: slices smaller than a tile (``path`` names the volume).
+        DataError: slices smaller than a tile (named ``name``, default ``volume PATH``; what
+            to give said by ``param``, as :func:`~mtneuro.data.volume_window.map_eight_bit`).
     """
+    name = name or f"volume {path}"
     depth, height, width = shape
     too_small = [axis for axis, size in (("y", height), ("x", width)) if size < MIN_TILE]
     if too_small:  # no tile fits: suggesting one under MIN_TILE would only be refused
-        raise DataError(f"volume {path}: slices of {height} x {width} px are smaller than the "
+        raise DataError(f"{name}: slices of {height} x {width} px are smaller than the "
                         f"smallest tile ({MIN_TILE} px) in {' and '.join(too_small)}; expected "
                         f"slices of at least {MIN_TILE} x {MIN_TILE} px")
     rows, cols = height // tile, width // tile
     if rows == 0 or cols == 0:
-        raise DataError(f"volume {path}: slices of {height} x {width} px are smaller than a "
-                        f"tile of {tile} px; give --source-param tile={min(height, width)} or "
-                        "less")
+        raise DataError(f"{name}: slices of {height} x {width} px are smaller than a "
+                        f"tile of {tile} px; give {param('tile', min(height, width))} or less")
     return TileLayout(range(0, depth, z_step), rows, cols, tile)
 
 
@@ -224,8 +234,23 @@ def volume_tiles(path: str | Path, *, tile: int = 64, z_step: int = 1,
     check_tiling(tile, z_step)
     path = Path(str(path))  # `--source-param path=123` arrives as a number
     bounds = parse_window(window)
-    array = read_volume(path)
-    layout = tile_layout(path, array.shape, tile, z_step)
+    tiles = array_tiles(read_volume(path), path, tile=tile, z_step=z_step, window=bounds)
+    return ImageSet(torch.from_numpy(tiles), torch.zeros(len(tiles), dtype=torch.int64),
+                    ("volume",), f"volume:{path.name}")
+
+
+def array_tiles(array: Any, path: Path, *, tile: int, z_step: int,
+                window: tuple[float, float] | None, name: str | None = None,
+                param: Callable[[str, Any], str] = source_param) -> np.ndarray:
+    """The uint8 tiles ``(N, 1, tile, tile)`` of ``array`` ``(z, y, x)`` (checked by
+    :func:`read_volume` or as :mod:`mtneuro.data.image_arrays` checks one in memory), as
+    :func:`volume_tiles` cuts them; ``name`` and ``param`` as :func:`tile_layout` takes them.
+
+    Raises:
+        DataError: see :func:`tile_layout` and
+            :func:`~mtneuro.data.volume_window.map_eight_bit`.
+    """
+    layout = tile_layout(path, array.shape, tile, z_step, name=name, param=param)
     # each slab of slices goes straight to its tiles: neither the volume's values nor its
     # 8-bit slices are ever held whole beside the tiles
     tiles = np.empty((layout.count, 1, tile, tile), dtype=np.uint8)
@@ -234,6 +259,6 @@ def volume_tiles(path: str | Path, *, tile: int = 64, z_step: int = 1,
     def store(which: slice, slab: np.ndarray) -> None:
         tiles[which.start * per_slice: which.stop * per_slice] = layout.cut(slab)
 
-    map_eight_bit(layout.view(array), bounds, path, store, z_step=z_step)
-    return ImageSet(torch.from_numpy(tiles), torch.zeros(len(tiles), dtype=torch.int64),
-                    ("volume",), f"volume:{path.name}")
+    map_eight_bit(layout.view(array), window, path, store, z_step=z_step, name=name,
+                  param=param)
+    return tiles

@@ -32,6 +32,12 @@ SLAB_VOXELS = 2**20
 FEW_LEVELS = 32
 
 
+def source_param(key: str, value: Any) -> str:
+    """How a refusal tells the command line's user to give a volume parameter; a caller
+    that takes them otherwise (``mtneuro.pretrain``'s ``source_params``) passes its own."""
+    return f"--source-param {key}={value}"
+
+
 def parse_window(window: str | None) -> tuple[float, float] | None:
     """``"LOW:HIGH"`` as two floats, LOW < HIGH (None: none given).
 
@@ -85,25 +91,30 @@ def to_eight_bit(slices: Any, window: tuple[float, float] | None, path: str | Pa
 
 
 def map_eight_bit(slices: Any, window: tuple[float, float] | None, path: str | Path,
-                  store: Callable[[slice, np.ndarray], None], *, z_step: int = 1) -> None:
+                  store: Callable[[slice, np.ndarray], None], *, z_step: int = 1,
+                  name: str | None = None,
+                  param: Callable[[str, Any], str] = source_param) -> None:
     """Map ``slices`` (an array, or anything whose ``slices[a:b]`` reads slices ``a:b``) to
     uint8 a slab of whole slices at a time, handing ``store(which, slab)`` each one. A window
     that leaves the values fewer than :data:`FEW_LEVELS` grey levels, where their range would
     give more, warns (``UserWarning``) with the window that would.
+
+    Refusals and warnings start with ``name`` (default ``volume PATH``) and say how to give
+    a window with ``param`` (default :func:`source_param`): arrays in memory have no path.
 
     Raises:
         DataError: NaN or infinite voxels, one value in every voxel (before or after the
             window), or a type other than uint8 / bool without a window (the message gives
             the values' range as a window to start from).
     """
-    path = Path(str(path))
+    name = name or f"volume {Path(str(path))}"
     dtype = np.dtype(slices.dtype)
     as_is = window is None and dtype in (np.uint8, np.bool_)
     lows, highs, out_lows, out_highs = [], [], [], []
     for which in _slabs(tuple(slices.shape)):
         raw = np.asarray(slices[which])
         if dtype.kind == "f" and not np.isfinite(raw).all():
-            _refuse_non_finite(slices, path, z_step)
+            _refuse_non_finite(slices, name, z_step)
         if raw.size == 0:
             continue
         # scalars of the volume's type, printed (!s) in its precision: float32 -220.50887, not
@@ -121,22 +132,22 @@ def map_eight_bit(slices: Any, window: tuple[float, float] | None, path: str | P
         store(which, slab)
     lowest, highest = min(lows), max(highs)
     if lowest == highest:
-        raise DataError(f"volume {path} holds one value ({lowest!s}) in every voxel read: "
+        raise DataError(f"{name} holds one value ({lowest!s}) in every voxel read: "
                         "nothing to train on")
     if window is None:
         if as_is:
             return
-        raise DataError(f"volume {path} holds {dtype} values ({lowest!s} to {highest!s}); "
-                        "give the intensity window mapped to 0-255, e.g. --source-param "
-                        f"window={range_window(lowest, highest)}, or a narrower one around the "
-                        "tissue's range")
+        raise DataError(f"{name} holds {dtype} values ({lowest!s} to {highest!s}); "
+                        "give the intensity window mapped to 0-255, e.g. "
+                        f"{param('window', range_window(lowest, highest))}, or a narrower one "
+                        "around the tissue's range")
     low, high = window
     if min(out_lows) == max(out_highs):  # a window beside the values: all black or white
-        raise DataError(f"volume {path}: window {low:g}:{high:g} maps every voxel read to "
+        raise DataError(f"{name}: window {low:g}:{high:g} maps every voxel read to "
                         f"{min(out_lows)} (the values run {lowest!s} to {highest!s}); give a "
-                        f"window that overlaps them, e.g. --source-param "
-                        f"window={range_window(lowest, highest)}")
-    _warn_of_few_levels(path, window, (lowest, highest), int(max(out_highs)) -
+                        "window that overlaps them, e.g. "
+                        f"{param('window', range_window(lowest, highest))}")
+    _warn_of_few_levels(name, param, window, (lowest, highest), int(max(out_highs)) -
                         int(min(out_lows)) + 1, dtype)
 
 
@@ -164,7 +175,8 @@ def _windowed(raw: np.ndarray, window: tuple[float, float]) -> np.ndarray:
     return out
 
 
-def _warn_of_few_levels(path: Path, window: tuple[float, float], values: tuple[Any, Any],
+def _warn_of_few_levels(name: str, param: Callable[[str, Any], str],
+                        window: tuple[float, float], values: tuple[Any, Any],
                         levels: int, dtype: np.dtype) -> None:
     """Warn when ``window`` leaves the values ``levels`` grey levels, fewer than
     :data:`FEW_LEVELS`, and the window of their range would give more: e.g. the 12-bit
@@ -174,13 +186,13 @@ def _warn_of_few_levels(path: Path, window: tuple[float, float], values: tuple[A
     if levels >= FEW_LEVELS or levels >= possible:
         return
     low, high = window
-    warnings.warn(f"volume {path}: window {low:g}:{high:g} maps the values read ({lowest!s} to "
-                  f"{highest!s}) to {levels} grey levels of 256; --source-param "
-                  f"window={range_window(lowest, highest)} (their range) would give "
+    warnings.warn(f"{name}: window {low:g}:{high:g} maps the values read ({lowest!s} to "
+                  f"{highest!s}) to {levels} grey levels of 256; "
+                  f"{param('window', range_window(lowest, highest))} (their range) would give "
                   f"{possible}", UserWarning, stacklevel=3)
 
 
-def _refuse_non_finite(slices: Any, path: Path, z_step: int) -> None:
+def _refuse_non_finite(slices: Any, name: str, z_step: int) -> None:
     """Raise the refusal of ``slices``' NaN, else infinite, voxels: how many, and the first."""
     for what, is_bad in (("NaN", np.isnan), ("infinite", np.isinf)):
         count, first = 0, None
@@ -192,6 +204,6 @@ def _refuse_non_finite(slices: Any, path: Path, z_step: int) -> None:
             count += int(bad.sum())
         if first is not None:
             z, y, x = first
-            raise DataError(f"volume {path}: {count} {what} voxels (first at z={z * z_step}, "
+            raise DataError(f"{name}: {count} {what} voxels (first at z={z * z_step}, "
                             f"y={y}, x={x}); replace them (e.g. by the background value) "
                             "before pre-training")

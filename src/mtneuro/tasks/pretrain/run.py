@@ -282,8 +282,8 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
         paths (``encoder``, ``log``, ``checkpoint``), ``source`` provenance,
         ``world_size`` and ``is_main`` (only the main process wrote files).
     """
-    from mtneuro.models.checkpoint import save_encoder
     from mtneuro.ssl.distributed import init_distributed, shutdown_distributed
+    from mtneuro.tasks.pretrain.records import ENCODER_NAME, save_pretrained
 
     # The process group first, so that torchrun tags every process's errors (data too).
     if config.source not in VISION_SOURCES:
@@ -302,17 +302,9 @@ def run_pretrain(config: PretrainConfig) -> dict[str, Any]:
         if owns_group:
             shutdown_distributed()
     result = trained.summary
-    encoder_path = Path(config.out_dir) / "encoder.pt"
+    encoder_path = Path(config.out_dir) / ENCODER_NAME
     if result["is_main"]:
-        meta = {"method": config.method, "epochs": result["epochs"], "steps": result["steps"],
-                "seed": config.seed, "source": config.source, "final_loss": result["final_loss"],
-                # what it trained on, for the cards of the runs that load it
-                "source_params": dict(config.source_params),
-                **({} if config.source in VISION_SOURCES
-                   else {"setting": config.setting, "z_step": config.z_step}),
-                "training_images": int(images.shape[0])}
-        save_encoder(encoder_path, trained.encoder, name=trained.name, kwargs=trained.kwargs,
-                     input_spec=trained.input_spec, meta=meta)
+        save_pretrained(config, trained, encoder_path, int(images.shape[0]))
     return {**result, "encoder": str(encoder_path), "source": provenance}
 
 
