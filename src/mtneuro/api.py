@@ -17,12 +17,13 @@ report and :func:`load_results` reads them back. A top-level module, beside the 
 from __future__ import annotations
 
 import copy
+import functools
 import shutil
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from mtneuro.api_arguments import mapping_argument, out_folder, seed_list, task_name_list
 from mtneuro.bench.cell import (
@@ -46,6 +47,9 @@ from mtneuro.tasks.api import Result
 from mtneuro.tasks.registry import list_tasks, split_task_setting
 
 __all__ = ["NoResultsError", "Results", "evaluate", "list_tasks", "load_results"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class NoResultsError(ConfigError, FileNotFoundError):
@@ -153,6 +157,23 @@ def rate_encoder_copy(spec: str) -> Any:
     return copy.deepcopy(built.module)
 
 
+def _keeping_random_state(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``function`` within :func:`~mtneuro.ssl.random_state.kept_random_state`, imported
+    when it is called (it imports torch; ``import mtneuro.api`` does not)."""
+
+    @functools.wraps(function)
+    def kept(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        from mtneuro.ssl.random_state import kept_random_state
+
+        with kept_random_state():
+            return function(*args, **kwargs)
+
+    return kept
+
+
+# runs seed the global generators (and modules they import draw from `random`): an encoder
+# the caller builds next must not get the weights of the last run's seed
+@_keeping_random_state
 def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "quick",
              source: str = "phantom", source_params: Mapping[str, Any] | None = None,
              seeds: int | Sequence[int] = (0,), out: str | Path | None = None,
@@ -183,7 +204,8 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
             ``mtneuro report`` wrote there), so only this call's remain.
 
     Returns:
-        :class:`Results` (``.table()``).
+        :class:`Results` (``.table()``). The global random states of torch (CPU, and CUDA
+        where it had started), NumPy and ``random`` are as they were before the call.
 
     Raises:
         ConfigError: no task, an unknown task or setting, a task that evaluates no user
