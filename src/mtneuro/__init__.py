@@ -23,10 +23,14 @@ try:
 except PackageNotFoundError:  # imported from a source tree that was never installed
     __version__ = "0+unknown"
 
-#: Public names, imported from :mod:`mtneuro.api` on first use.
+#: Public names, imported from :mod:`mtneuro.api` on first use, and the exceptions the API
+#: raises (:mod:`mtneuro.errors`), so ``except mtneuro.ConfigError`` needs no deeper import.
 _API = {"evaluate": "api", "list_tasks": "api", "load_results": "api", "Results": "api",
-        "NoResultsError": "api", "pretrain": "pretraining"}
+        "NoResultsError": "api", "pretrain": "pretraining", "MtneuroError": "errors",
+        "ConfigError": "errors", "DataError": "errors", "ChecksumError": "errors",
+        "CheckpointError": "errors", "SourceUnavailableError": "errors", "TrainingError": "errors"}
 __getattr__ = lazy_exports(__name__, _API)
 __dir__ = lazy_dir(globals(), _API)
-__all__ = ["NoResultsError", "Results", "__version__", "evaluate", "list_tasks", "load_results",
-           "pretrain"]
+__all__ = ["CheckpointError", "ChecksumError", "ConfigError", "DataError", "MtneuroError",
+           "NoResultsError", "Results", "SourceUnavailableError", "TrainingError", "__version__",
+           "evaluate", "list_tasks", "load_results", "pretrain"]

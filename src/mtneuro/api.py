@@ -17,14 +17,22 @@ report and :func:`load_results` reads them back. A top-level module, beside the 
 from __future__ import annotations
 
 import copy
+import functools
 import shutil
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from mtneuro.api_arguments import mapping_argument, out_folder, seed_list, task_name_list
+from mtneuro.api_arguments import (
+    encoder_argument,
+    mapping_argument,
+    out_folder,
+    results_path,
+    seed_list,
+    task_name_list,
+)
+from mtneuro.api_results import Results
 from mtneuro.bench.cell import (
     CELLS_DIR,
     bench_keys,
@@ -36,88 +44,21 @@ from mtneuro.bench.checks import check_params
 from mtneuro.bench.suite import Cell, cell_id
 from mtneuro.errors import ConfigError
 from mtneuro.made_folders import removed_if_left_empty
-from mtneuro.report.intervals import table_intervals
-from mtneuro.report.leaderboard import OURS, build_tables, load_records, metric_title
+from mtneuro.report.leaderboard import load_records
 from mtneuro.report.record import load_result, run_and_record
-from mtneuro.report.run_records import REPORT, cell_record, scores_no_task
+from mtneuro.report.run_records import REPORT, scores_no_task
 from mtneuro.report.suite_cells import SUITE_CELLS, left_out_line
-from mtneuro.stats import plus_minus
-from mtneuro.tasks.api import Result
 from mtneuro.tasks.registry import list_tasks, split_task_setting
 
 __all__ = ["NoResultsError", "Results", "evaluate", "list_tasks", "load_results"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class NoResultsError(ConfigError, FileNotFoundError):
     """:func:`load_results` found no results where it was pointed (still a
     ``FileNotFoundError``, as the bare error it replaces was)."""
-
-
-@dataclass
-class Results(Sequence[Result]):
-    """The results of :func:`evaluate` or :func:`load_results`, one per (task, setting, seed)."""
-
-    results: list[Result]
-
-    def __iter__(self) -> Iterator[Result]:
-        return iter(self.results)
-
-    def __len__(self) -> int:
-        return len(self.results)
-
-    def __getitem__(self, index: Any) -> Any:
-        """One :class:`Result` for an int; a :class:`Results` for a slice, so ``.table()``
-        still works on a part."""
-        if isinstance(index, slice):
-            return Results(self.results[index])
-        return self.results[index]
-
-    def table(self, *, published: bool = True) -> list[dict[str, Any]]:
-        """One row per task setting x method x headline metric: ours as mean +- std over
-        seeds, with whether the run is comparable with the published protocol (its
-        protocol card), then the published rows of the same settings, labelled by source
-        (``published: paper, real volume``, ``reference code, run here``, ...).
-
-        Returns:
-            Rows with ``task``, ``setting``, ``method``, ``metric``, ``title``, ``mean``,
-            ``std`` (``None`` for one value), ``n``, ``kind``, ``data``, ``comparable`` and
-            ``interval``: ``(low, high)``, the bootstrap 95% interval over the test samples
-            of the first seed, where the seeds do not vary the row (as the report shows it),
-            else ``None``.
-        """
-        rows = []
-        records = [cell_record(r) for r in self.results]
-        for table in build_tables(records, published=published):
-            intervals = table_intervals(table, records)
-            for row in table.rows:
-                ours = row.kind == OURS
-                for key in table.metrics:
-                    if key not in row.values:
-                        continue
-                    stat = row.values[key]
-                    rows.append({
-                        "task": table.task, "setting": table.setting, "method": row.method,
-                        "metric": key, "title": metric_title(key), "mean": stat.mean,
-                        "std": stat.std, "n": stat.n, "kind": row.label, "data": row.data_source,
-                        "comparable": row.card.verdict if ours and row.card else "",
-                        "interval": intervals.get((row.method, row.data_source, key)),
-                    })
-        return rows
-
-    def __str__(self) -> str:
-        lines = []
-        for r in self.table():
-            # our std of 0 over several seeds says the seeds changed nothing, not "± 0.000"
-            # (a published "± 0.00" is printed as published)
-            value = (f"{r['mean']:.3f}" if r["std"] is None else
-                     f"{r['mean']:.3f} (identical over {r['n']} seeds)"
-                     if r["std"] == 0 and r["kind"] == OURS else plus_minus(r["mean"], r["std"]))
-            if r["interval"] is not None:  # where seeds do not vary it, as the report shows
-                value += " [{:.3f}, {:.3f}]".format(*r["interval"])
-            lines.append(f"{r['task']}/{r['setting']:<10} {r['method']:<24} {r['title']:<28} "
-                         f"{value:<14} [{r['kind']}; {r['data']}]"
-                         + (f" comparable: {r['comparable']}" if r["comparable"] else ""))
-        return "\n".join(lines)
 
 
 def _encoder_of(encoder: Any, kind: str) -> tuple[Any, str]:
@@ -130,9 +71,13 @@ def _encoder_of(encoder: Any, kind: str) -> tuple[Any, str]:
         return rate_encoder_copy(encoder), encoder
     from torch import nn
 
+    from mtneuro.models.user import refuse_meta_weights
+
     if not isinstance(encoder, nn.Module):
         raise ConfigError(f"encoder: expected a torch.nn.Module, a 'module:callable' or a "
-                          f"checkpoint path, got {type(encoder).__name__}")
+                          f"checkpoint path (str or os.PathLike), got {type(encoder).__name__}")
+    # before any run, and before out= fingerprints the weights (which reads their values)
+    refuse_meta_weights(encoder, f"(in-memory {type(encoder).__name__})")
     return encoder, f"{type(encoder).__module__}:{type(encoder).__qualname__} (in memory)"
 
 
@@ -153,6 +98,23 @@ def rate_encoder_copy(spec: str) -> Any:
     return copy.deepcopy(built.module)
 
 
+def _keeping_random_state(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``function`` within :func:`~mtneuro.ssl.random_state.kept_random_state`, imported
+    when it is called (it imports torch; ``import mtneuro.api`` does not)."""
+
+    @functools.wraps(function)
+    def kept(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        from mtneuro.ssl.random_state import kept_random_state
+
+        with kept_random_state():
+            return function(*args, **kwargs)
+
+    return kept
+
+
+# runs seed the global generators (and modules they import draw from `random`): an encoder
+# the caller builds next must not get the weights of the last run's seed
+@_keeping_random_state
 def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "quick",
              source: str = "phantom", source_params: Mapping[str, Any] | None = None,
              seeds: int | Sequence[int] = (0,), out: str | Path | None = None,
@@ -162,7 +124,8 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
     Args:
         encoder: a ``torch.nn.Module`` mapping ``(N, 1, H, W)`` images in [0, 1] to
             ``(N, D)`` (tasks 1 and 3; neural tasks: ``(N, neurons)`` to ``(N, D)``), or a
-            ``module:callable`` string or checkpoint path (``--encoder`` of the CLI).
+            ``module:callable`` string or checkpoint path (a str or ``os.PathLike``;
+            ``--encoder`` of the CLI).
             Its ``input_spec`` attribute, if any, gives its normalisation. A spec for a
             neural task is built under seed 0 whatever the caller's random state, so the
             weights that run are those its record fingerprints.
@@ -183,7 +146,8 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
             ``mtneuro report`` wrote there), so only this call's remain.
 
     Returns:
-        :class:`Results` (``.table()``).
+        :class:`Results` (``.table()``). The global random states of torch (CPU, and CUDA
+        where it had started), NumPy and ``random`` are as they were before the call.
 
     Raises:
         ConfigError: no task, an unknown task or setting, a task that evaluates no user
@@ -193,7 +157,7 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
             other weights (without ``overwrite``), or a catalogued recording that is not
             downloaded here; all before anything runs (or is removed).
     """
-    seeds, out = seed_list(seeds), out_folder(out)
+    seeds, out, encoder = seed_list(seeds), out_folder(out), encoder_argument(encoder)
     params = mapping_argument("params", params, "{'device': 'cuda'}")
     source_params = mapping_argument("source_params", source_params, "{'seed': 0}")
     plan = [split_task_setting(name) for name in task_name_list(tasks)]
@@ -321,10 +285,11 @@ def load_results(path: str | Path) -> Results:
     the suite run there last) are not in the results; a ``UserWarning`` names them.
 
     Raises:
+        ConfigError: ``path`` is not a str or ``os.PathLike``.
         NoResultsError: ``path`` is none of these, or the record of a run that scores no
             task (``mtneuro pretrain``) (a ``ConfigError`` and a ``FileNotFoundError``).
     """
-    path = Path(path)
+    path = results_path(path)
     if (path / "cells").is_dir():
         unreadable: list[tuple[str, str]] = []
         left_out: list[str] = []

@@ -72,6 +72,20 @@ def out_folder(out: Any) -> Path | None:
     return Path(out)
 
 
+def encoder_argument(encoder: Any) -> Any:
+    """``encoder`` with a path object (``Path("enc.pt")``) as its string, which names a
+    checkpoint as ``--encoder`` does; anything else as given."""
+    return os.fsdecode(encoder) if isinstance(encoder, os.PathLike) else encoder
+
+
+def results_path(path: Any) -> Path:
+    """The ``path`` of :func:`mtneuro.load_results`, refused where it is no path."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"load_results: path: expected a results folder or a metrics.json "
+                          f"file (str or os.PathLike), got {_given(path)}")
+    return Path(path)
+
+
 def mapping_argument(name: str, value: Any, example: str) -> dict[str, Any]:
     """``value`` (a mapping, or ``None``: empty) as a dict; ``name`` and ``example`` say
     what was expected."""

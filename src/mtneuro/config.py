@@ -198,19 +198,23 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     return value
 
 
-def unknown_key_message(prefix: str, key: object, valid: list[str]) -> str:
-    """``prefix.key: unknown key (did you mean ...?); expected one of: ...``: the key comes
-    first, so a caller can tell which top-level key (and file) it belongs to."""
+def unknown_key_message(prefix: str, key: object, valid: list[str],
+                        why: str | None = None) -> str:
+    """``prefix.key: unknown key (did you mean ...?)[: why]; expected one of: ...``: the key
+    comes first, so a caller can tell which top-level key (and file) it belongs to; ``why``
+    says why a key one might expect is not there (a config's ``KEY_HINTS``)."""
     dotted = (prefix + ".") if prefix else ""
     close = close_names(str(key), valid, n=1)
     hint = f" (did you mean {dotted + close[0]!r}?)" if close else ""
+    hint += f": {why}" if why else ""
     return f"{dotted}{key}: unknown key{hint}; expected one of: {', '.join(valid)}"
 
 
 def from_mapping(cls: type[C], data: Mapping[str, Any] | None, *, prefix: str = "") -> C:
     """Build dataclass ``cls`` from ``data``, validating every key and value.
 
-    Unknown keys fail naming the key, the closest valid key and all valid keys.
+    Unknown keys fail naming the key, the closest valid key and all valid keys (and why the
+    key is not one, where ``cls.KEY_HINTS`` says so).
     """
     data = dict(data or {})
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
@@ -218,7 +222,8 @@ def from_mapping(cls: type[C], data: Mapping[str, Any] | None, *, prefix: str = 
     dotted = (prefix + ".") if prefix else ""
     for key in data:
         if key not in fields:
-            raise ConfigError(unknown_key_message(prefix, key, list(fields)))
+            why = getattr(cls, "KEY_HINTS", {}).get(key)
+            raise ConfigError(unknown_key_message(prefix, key, list(fields), why))
     kwargs = {}
     for name, f in fields.items():
         key = dotted + name

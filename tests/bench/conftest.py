@@ -70,9 +70,9 @@ TINY_TASK = textwrap.dedent(
 
 
     def figures(result, out_dir):
-        from mtneuro.report.figures import plt, save_figure
+        from mtneuro.report.figures import new_subplots, save_figure
 
-        fig, ax = plt.subplots(figsize=(2, 2))
+        fig, ax = new_subplots(figsize=(2, 2))
         ax.plot([0, 1], [0, result.metrics["accuracy"]])
         return [save_figure(fig, Path(out_dir) / "curve.png", dpi=40)]
 

@@ -83,3 +83,15 @@ def test_the_card_names_every_setting_other_than_the_defaults():
 def test_hidden_widths_must_be_positive(hidden):
     with pytest.raises(ConfigError, match=r"^hidden: expected a list of widths, each int >= 1"):
         from_mapping(NeuralConfig, {"data": "chewie-1", "hidden": hidden})
+
+
+def test_seeds_says_how_several_seeds_run():
+    """``seed`` here, ``seeds`` in the image tasks' configs: a neural run is one seed."""
+    from mtneuro.tasks.registry import get_task
+
+    with pytest.raises(ConfigError) as caught:
+        get_task("neural").make_config("quick", {"data": "chewie-1", "seeds": [0, 1]})
+    assert str(caught.value).startswith(
+        "seeds: unknown key (did you mean 'seed'?): a neural run is one seed; several seeds are "
+        "several runs, one per seed: mtneuro.evaluate(seeds=[...]), a suite's seeds: or "
+        "mtneuro neural --seeds; expected one of: data, ")

@@ -34,7 +34,6 @@ def captured(monkeypatch) -> list:
         plots_semantic,
         preview,
     )
-    from mtneuro.report.figures import plt
 
     figs: list = []
 
@@ -45,5 +44,4 @@ def captured(monkeypatch) -> list:
     for module in (figures, plots_region, plots_segmentation, plots_semantic, plots_neural,
                    preview):
         monkeypatch.setattr(module, "save_figure", keep)
-    yield figs
-    plt.close("all")
+    return figs

@@ -28,7 +28,7 @@ from mtneuro.report import (
     preview,
 )
 from mtneuro.report.colors import CLASS_COLOURS
-from mtneuro.report.figures import plot_confusion_matrix, plt, save_figure
+from mtneuro.report.figures import new_figure, plot_confusion_matrix, save_figure
 from mtneuro.report.html import build_report
 from mtneuro.report.plots_segmentation import label_overlay, plot_overlays
 from mtneuro.report.published import PublishedRow, Stat, parse_published
@@ -308,7 +308,7 @@ def test_an_embedded_figure_is_sized_by_its_own_dpi(tmp_path):
     """The preview is saved at 100 dpi, task figures at 150: each shows at 100 px per inch."""
     from mtneuro.report.embed import figure_html
 
-    png = save_figure(plt.figure(figsize=(2, 1)), tmp_path / "f.png", dpi=100)
+    png = save_figure(new_figure(figsize=(2, 1)), tmp_path / "f.png", dpi=100)
     with Image.open(png) as image:
         width = image.size[0]
     snippet = figure_html(png, "c", "fig0")
@@ -349,7 +349,7 @@ def test_report_html_shows_names_errors_and_reasons_as_text(tmp_path, monkeypatc
                         lambda task, setting=None: [published] if task == "task1" else [])
 
     def blank(d: Path) -> list[Path]:
-        return [save_figure(plt.figure(figsize=(1, 1)), d / "f.png")]
+        return [save_figure(new_figure(figsize=(1, 1)), d / "f.png")]
 
     method = "m<blink>&\"q\""  # the cell id, hence the figure caption, carries it too
     ours = write_cell(tmp_path, "task1", "roi<blink>", method, 0, {"accuracy": 0.5}, blank,

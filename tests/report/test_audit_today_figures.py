@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from report_fixture import write_cell
 
-from mtneuro.report.figures import plt, save_figure
+from mtneuro.report.figures import new_figure, save_figure
 from mtneuro.report.html import build_report
 from mtneuro.report.plots_segmentation import plot_overlays
 
@@ -46,7 +46,7 @@ def _declarations(page: str, selector: str) -> set[str]:
 
 def test_a_wide_figure_scrolls_in_its_box_at_its_own_size(tmp_path: Path) -> None:
     write_cell(tmp_path, "task1", "roi-c1", "pca", 0, {"accuracy": 0.5},
-               lambda d: [save_figure(plt.figure(figsize=(9, 1)), d / "wide.png", dpi=50)])
+               lambda d: [save_figure(new_figure(figsize=(9, 1)), d / "wide.png", dpi=50)])
     page = build_report(tmp_path)["html"].read_text()
     assert re.search(r'<figure class=fig id="fig\d+" style="width:\d+px">', page)
     # the box never exceeds the screen and scrolls; the image inside keeps its width

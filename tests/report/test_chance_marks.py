@@ -10,7 +10,6 @@ from report_fixture import write_cell
 
 from mtneuro.report import summary_chart
 from mtneuro.report.chance import chance_marks
-from mtneuro.report.figures import plt
 from mtneuro.report.leaderboard import build_tables, load_records
 
 PHANTOM = "phantom (synthetic volume)"
@@ -32,8 +31,7 @@ def captured(monkeypatch) -> list:
     figs: list = []
     monkeypatch.setattr(summary_chart, "save_figure",
                         lambda fig, path: figs.append(fig) or Path(path))
-    yield figs
-    plt.close("all")
+    return figs
 
 
 def test_our_panel_marks_chance_and_the_legend_names_it(tmp_path, captured):

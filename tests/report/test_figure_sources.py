@@ -14,7 +14,7 @@ from report_fixture import DIRECTIONS, PHANTOM, task1_result, task2_result, task
 from test_figures import _TinyLabelled
 
 from mtneuro.report import figures, preview, summary_chart, task_figures
-from mtneuro.report.figures import FONT_KEY, MIN_FONT_PT, plt
+from mtneuro.report.figures import FONT_KEY, MIN_FONT_PT
 from mtneuro.report.leaderboard import build_tables, data_source_label, load_records
 from mtneuro.tasks.api import Result
 
@@ -43,8 +43,7 @@ def saved_titles(monkeypatch) -> dict:
 
     monkeypatch.setattr(Figure, "savefig", record)
     monkeypatch.setattr(figures, "write_atomic", write)
-    yield titles
-    plt.close("all")
+    return titles
 
 
 def _result(task: str, method: str, metrics: dict, source: dict, **artefacts) -> Result:

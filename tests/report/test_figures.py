@@ -13,7 +13,7 @@ from mtneuro.data.sources.base import VolumeSource
 from mtneuro.data.spec import PIXEL_CLASSES
 from mtneuro.report import plots_region, plots_segmentation, plots_semantic, preview
 from mtneuro.report.colors import CLASS_COLOURS
-from mtneuro.report.figures import FONT_KEY, MIN_FONT_PT, plt, save_figure
+from mtneuro.report.figures import FONT_KEY, MIN_FONT_PT, new_subplots, save_figure
 from mtneuro.report.leaderboard import load_records
 from mtneuro.report.plots_neural import plot_decoding_confusion
 
@@ -152,7 +152,7 @@ def test_task3_scatter_shows_every_feature_and_names_the_source(captured, tmp_pa
 
 
 def test_save_figure_records_the_smallest_font(tmp_path):
-    fig, ax = plt.subplots()
+    fig, ax = new_subplots()
     ax.set_title("big", fontsize=14)
     ax.text(0.5, 0.5, "small", fontsize=7)
     ax.tick_params(labelsize=12)

@@ -12,7 +12,7 @@ from PIL import Image
 from report_fixture import write_cell
 
 from mtneuro.report import summary_chart
-from mtneuro.report.figures import SAVE_DPI, plt
+from mtneuro.report.figures import SAVE_DPI
 from mtneuro.report.leaderboard import build_tables, load_records
 from mtneuro.tasks.semantic import FEATURE_NAMES
 
@@ -25,8 +25,7 @@ def captured(monkeypatch) -> list:
     monkeypatch.setattr(
         summary_chart, "save_figure", lambda fig, path: figs.append(fig) or Path(path)
     )
-    yield figs
-    plt.close("all")
+    return figs
 
 
 def _table(out: Path, task: str, setting: str):

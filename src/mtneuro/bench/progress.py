@@ -18,11 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
-
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, Self
 
 from mtneuro.bench.suite import Cell
 from mtneuro.progress import LINE_INTERVAL_S, describe_state, read_published
@@ -40,6 +36,12 @@ STYLES = {"pending": "dim", "running": "cyan", "complete": "green", "earlier": "
 #: Status names shown differently (``skipped`` is a cell whose data is not here).
 LABELS = {"earlier": DONE_EARLIER}
 FINISHED = ("complete", "earlier", "failed", "skipped", "cancelled")
+
+if TYPE_CHECKING:  # imported where a table is shown: importing rich draws from Python's
+    # global `random` (link ids), which `import mtneuro.api` (through bench) must not move
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
 
 
 @dataclass
@@ -173,6 +175,8 @@ class Progress:
 
     def __init__(self, states: list[CellState], *, parallel: int, quiet: bool = False,
                  console: Console | None = None, cells_dir: str | Path | None = None) -> None:
+        from rich.console import Console
+
         self.states = states
         self.parallel = parallel
         self.console = console or Console(stderr=True)
@@ -186,6 +190,8 @@ class Progress:
 
     def __enter__(self) -> Self:
         if self.live_mode:  # redrawn twice a second by rich's thread: times tick during a cell
+            from rich.live import Live
+
             self._live = Live(console=self.console, refresh_per_second=2, transient=False,
                               get_renderable=self._table)
             self._live.__enter__()
@@ -250,6 +256,8 @@ class Progress:
         return text if eta is None else f"{text}, {eta}"
 
     def _table(self) -> Table:
+        from rich.table import Table
+
         table = Table(caption=self.caption(), expand=False)
         for column in ("cell", "status", "time", "result / progress"):
             table.add_column(column)

@@ -84,6 +84,25 @@ def _call(spec: str, factory: Any) -> Any:
         raise ConfigError(f"encoder {spec!r}: calling it raised {raised(exc)}") from exc
 
 
+def refuse_meta_weights(encoder: nn.Module, name: str) -> None:
+    """Refuse an encoder built on the ``meta`` device (``with torch.device("meta")``, or
+    loaded lazily) in one line: its tensors hold no values, and torch's own error when one
+    is moved or run (``Cannot copy out of meta tensor``) says nothing of the encoder.
+
+    Raises:
+        ConfigError: a parameter or buffer of ``encoder`` is on the meta device.
+    """
+    tensors = [*encoder.named_parameters(), *encoder.named_buffers()]
+    meta = [key for key, tensor in tensors if tensor.is_meta]
+    if meta:
+        more = f" and {len(meta) - 1} more" if len(meta) > 1 else ""
+        raise ConfigError(
+            f"encoder {name}: its weights are on the meta device ({meta[0]}{more}), "
+            "not materialised, so there is nothing to run; expected real weights: load them "
+            "(encoder.load_state_dict(state, assign=True)) or allocate and initialise them "
+            "(encoder.to_empty(device='cpu'), then your initialisation)")
+
+
 def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None, *,
             given: bool = False) -> tuple[nn.Module, dict]:
     """Check the built object, attach ``out_dim`` (dummy forward if needed). A module the
@@ -93,6 +112,7 @@ def _finish(spec: str, encoder: Any, input_spec: dict[str, Any] | None, *,
             f"encoder {spec!r}: expected the callable to return an nn.Module, "
             f"got {type(encoder).__name__}"
         )
+    refuse_meta_weights(encoder, repr(spec))
     # Precedence: the given spec, then what the module says of itself, then defaults.
     own = with_encoder_facts(encoder, None)
     declared = input_spec or getattr(encoder, "input_spec", None) or {}

@@ -1,28 +1,37 @@
-"""Matplotlib basics shared by every plot: headless backend, text sizes, saving, confusion matrices.
+"""Matplotlib basics shared by every plot: figures, text sizes, saving, confusion matrices.
 
 Every figure is saved at :data:`SAVE_DPI` and shown in ``report.html`` at
 :data:`THUMB_PX_PER_INCH` CSS pixels per inch (a click opens it at full size), so a
 ``f``-point font reads as ``f * THUMB_PX_PER_INCH / 72`` pixels on the page. The
-default text sizes below keep every label at least :data:`MIN_TEXT_PX` there;
+default text sizes of :data:`STYLE` keep every label at least :data:`MIN_TEXT_PX` there;
 :func:`save_figure` records the smallest font of each PNG (PNG text chunk
 ``mtneuro:min-font-pt``) so the report and its browser test can check it.
+
+Nothing here changes matplotlib's global state (a notebook's backend and styling stay
+the user's): figures are :class:`~matplotlib.figure.Figure` objects drawn on an Agg
+canvas (:func:`new_figure`), not pyplot's, and every function that draws one runs within
+:func:`report_style` (:func:`styled`).
 """
 
 from __future__ import annotations
 
+import functools
+import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
-
-from mtneuro.atomic import write_atomic  # noqa: E402
-from mtneuro.data.spec import VOXEL_SIZE_UM  # noqa: E402
+from mtneuro.atomic import write_atomic
+from mtneuro.data.spec import VOXEL_SIZE_UM
 
 SAVE_DPI = 150
 #: Length of the scale bar drawn on images of the volume.
@@ -31,22 +40,68 @@ THUMB_PX_PER_INCH = 100
 MIN_TEXT_PX = 9.0
 MIN_FONT_PT = MIN_TEXT_PX * 72 / THUMB_PX_PER_INCH  # 6.5 pt
 FONT_KEY = "mtneuro:min-font-pt"
-plt.rcParams.update({
+#: Text sizes of every figure, over matplotlib's defaults (:func:`report_style`).
+STYLE = {
     "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9,
     "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
     "figure.titlesize": 11,
-})
+}
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-def smallest_font_pt(fig: plt.Figure) -> float | None:
+@contextmanager
+def report_style() -> Iterator[None]:
+    """matplotlib's settings as the command line draws with (those of the rc file, under
+    :data:`STYLE`) within the block, the caller's restored after it: a notebook's styling
+    (or the inline backend's figure settings) must not restyle the report's figures, nor
+    the report's sizes the notebook's."""
+    with matplotlib.rc_context():
+        matplotlib.rc_file_defaults()  # the backend is not among the values it resets
+        matplotlib.rcParams.update(STYLE)
+        yield
+
+
+def styled(draw: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``draw`` run within :func:`report_style` (settings are read while a figure is drawn
+    and saved, not only when it is made)."""
+
+    @functools.wraps(draw)
+    def within_style(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with report_style():
+            return draw(*args, **kwargs)
+
+    return within_style
+
+
+def new_figure(**kwargs: Any) -> Figure:
+    """A :class:`~matplotlib.figure.Figure` (``kwargs``: its ``figsize``, ``layout``, ...) on
+    an Agg canvas, known to no pyplot figure manager (nothing to close, no backend chosen).
+    Make it within :func:`report_style`."""
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def new_subplots(*args: Any, figsize: tuple[float, float] | None = None,
+                 layout: str | None = None, **kwargs: Any) -> tuple[Figure, Any]:
+    """``(figure, axes)`` as ``pyplot.subplots`` gives them, on :func:`new_figure`."""
+    fig = new_figure(figsize=figsize, layout=layout)
+    return fig, fig.subplots(*args, **kwargs)
+
+
+def smallest_font_pt(fig: Figure) -> float | None:
     """Size in points of the smallest visible, non-empty text of ``fig`` (None: no text)."""
     sizes = [t.get_fontsize() for t in fig.findobj(Text)
              if t.get_visible() and t.get_text().strip()]
     return min(sizes) if sizes else None
 
 
-def save_figure(fig: plt.Figure, path: str | Path, dpi: int = SAVE_DPI) -> Path:
-    """Save ``fig`` as PNG (tight box, smallest font recorded), close it, return the path.
+@styled
+def save_figure(fig: Figure, path: str | Path, dpi: int = SAVE_DPI) -> Path:
+    """Save ``fig`` as PNG (tight box, smallest font recorded), close it if pyplot made it,
+    return the path.
 
     Text is drawn as written: a ``$`` in a method tag or file name is not math markup.
     """
@@ -60,7 +115,9 @@ def save_figure(fig: plt.Figure, path: str | Path, dpi: int = SAVE_DPI) -> Path:
         write_atomic(path, lambda handle: fig.savefig(handle, format="png", dpi=dpi,
                                                       bbox_inches="tight", metadata=metadata))
     finally:
-        plt.close(fig)
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None and fig.canvas.manager is not None:  # a figure pyplot keeps
+            pyplot.close(fig)
     return path
 
 
@@ -79,6 +136,7 @@ def seeds_note(n: int, std: float | None) -> str:
     return f"n={n} seeds: bars ± std over seeds"
 
 
+@styled
 def plot_confusion_matrix(
     matrix: np.ndarray,
     class_names: Sequence[str],
@@ -98,7 +156,7 @@ def plot_confusion_matrix(
     shown = counts / np.maximum(totals, 1) if normalize else counts.copy()
     shown[empty] = np.nan
     size = max(3.8, 0.6 * len(class_names) + 1.6)
-    fig, ax = plt.subplots(figsize=(size, size))
+    fig, ax = new_subplots(figsize=(size, size))
     image = ax.imshow(np.ma.masked_invalid(shown), cmap="Blues", vmin=0,
                       vmax=1 if normalize else None)
     # the shade is a share of the true row while the numbers are counts: say which
@@ -113,7 +171,7 @@ def plot_confusion_matrix(
     top = 1.0 if normalize else (np.nanmax(shown) if (~empty).any() else 1.0)
     for i in range(counts.shape[0]):
         if empty[i]:
-            ax.add_patch(plt.Rectangle((-0.5, i - 0.5), counts.shape[1], 1, facecolor="0.92",
+            ax.add_patch(Rectangle((-0.5, i - 0.5), counts.shape[1], 1, facecolor="0.92",
                                        edgecolor="0.6", hatch="//", lw=0))
             ax.text((counts.shape[1] - 1) / 2, i, "no test samples", ha="center", va="center",
                     fontsize=9, style="italic", bbox={"facecolor": "white", "edgecolor": "none"})

@@ -10,9 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 
-from mtneuro.report.figures import plot_confusion_matrix, plt, save_figure, wrap_title
+from mtneuro.report.figures import (
+    new_subplots,
+    plot_confusion_matrix,
+    save_figure,
+    styled,
+    wrap_title,
+)
 
 
 def plot_decoding_confusion(
@@ -46,6 +53,7 @@ def project_2d(features: np.ndarray) -> np.ndarray:
     return x @ vt[:2].T
 
 
+@styled
 def plot_representation_2d(
     features: np.ndarray, label: np.ndarray, class_names: Sequence[str], path: str | Path, *, title: str = ""
 ) -> Path:
@@ -58,8 +66,8 @@ def plot_representation_2d(
     share = (xy**2).sum(axis=0) / total if total > 0 else np.zeros(2)
     label = np.asarray(label)
     width = 5.0
-    fig, ax = plt.subplots(figsize=(width, 4.5))
-    cmap = plt.get_cmap("hsv" if len(class_names) > 3 else "tab10")
+    fig, ax = new_subplots(figsize=(width, 4.5))
+    cmap = matplotlib.colormaps["hsv" if len(class_names) > 3 else "tab10"]
     for c, name in enumerate(class_names):
         sel = label == c
         if sel.any():
@@ -75,6 +83,7 @@ def plot_representation_2d(
     return save_figure(fig, path)
 
 
+@styled
 def plot_learning_curve(curve: Sequence[Mapping[str, float]], path: str | Path, *, title: str = "",
                         selection: Sequence[Mapping[str, float]] = (),
                         selected_step: float | None = None, retrained: bool = False) -> Path:
@@ -83,7 +92,7 @@ def plot_learning_curve(curve: Sequence[Mapping[str, float]], path: str | Path, 
     ``retrained``: the losses are of the encoder retrained on training + validation bins up
     to the kept step, the validation accuracies of the first pass, which chose it."""
     width = 5.5
-    fig, ax = plt.subplots(figsize=(width, 3.5))
+    fig, ax = new_subplots(figsize=(width, 3.5))
     steps = np.array([row["step"] for row in curve])
     keys = sorted({k for row in curve for k in row if k.endswith("loss")})
     # a term equal to the total everywhere (BYOL's byol_loss) is one curve hidden under another

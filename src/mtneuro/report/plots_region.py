@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from mtneuro.report.figures import plot_confusion_matrix, plt, save_figure, seeds_note, wrap_title
+from mtneuro.report.figures import (
+    new_subplots,
+    plot_confusion_matrix,
+    save_figure,
+    seeds_note,
+    styled,
+    wrap_title,
+)
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.stats import plus_minus
 
@@ -57,6 +64,7 @@ def interval_words(interval: Mapping[str, Any], n_seeds: int = 1) -> str:
             f"{interval['unit']}{seed}")
 
 
+@styled
 def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     """Write ``confusion.png`` and ``per_class_accuracy.png`` for a :func:`run_task1` result.
 
@@ -88,7 +96,7 @@ def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     ]
     per_class = result["per_class_accuracy"]
     varies = acc["n"] > 1 and bool(np.nanmax(np.asarray(per_class["std"], dtype=float), initial=0))
-    fig, ax = plt.subplots(figsize=(5.0, 3.4))
+    fig, ax = new_subplots(figsize=(5.0, 3.4))
     positions = np.arange(len(names))
     means = np.asarray(per_class["mean"], dtype=float)
     ax.bar(positions, np.nan_to_num(means), color="tab:blue",

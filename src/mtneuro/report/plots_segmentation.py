@@ -19,7 +19,7 @@ import numpy as np
 
 from mtneuro.config import to_dict
 from mtneuro.report.colors import CLASS_COLOURS, class_legend
-from mtneuro.report.figures import plt, save_figure, scale_bar, wrap_title
+from mtneuro.report.figures import new_subplots, save_figure, scale_bar, styled, wrap_title
 from mtneuro.report.leaderboard import data_source_label
 
 PANEL_IN = 2.2  # inches per image panel: 3 panels fit a thumbnail with readable titles
@@ -57,6 +57,7 @@ def _slice_label(first: int, depth: int) -> str:
     return f"z={first + depth // 2}\n(block z={first}-{first + depth - 1})"
 
 
+@styled
 def plot_overlays(
     images: np.ndarray,
     truth: np.ndarray,
@@ -95,7 +96,7 @@ def plot_overlays(
                  for first in z]
         row_labels = shown if row_labels is None else [
             f"{label}\n{place}" for label, place in zip(row_labels, shown)]
-    fig, axes = plt.subplots(k, 3, figsize=(3 * PANEL_IN, PANEL_IN * k + 0.9), squeeze=False,
+    fig, axes = new_subplots(k, 3, figsize=(3 * PANEL_IN, PANEL_IN * k + 0.9), squeeze=False,
                              layout="constrained")
     for row in range(k):
         image = _middle_slice(images[row])

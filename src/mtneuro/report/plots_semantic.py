@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from mtneuro.report.figures import plt, save_figure, wrap_title
+from mtneuro.report.figures import new_subplots, save_figure, styled, wrap_title
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.report.plots_region import interval_words, recorded_interval
 from mtneuro.stats import plus_minus, varies
@@ -73,6 +73,7 @@ def _set_by_definition(name: str, names: list[str], true: np.ndarray) -> np.ndar
     return count < least[name] if name in least else np.zeros(len(true), dtype=bool)
 
 
+@styled
 def plot_task3_scatter(result: Mapping[str, Any], path: str | Path) -> Path:
     """One panel per feature: held-out predictions against truth, R² in the panel title.
 
@@ -86,7 +87,7 @@ def plot_task3_scatter(result: Mapping[str, Any], path: str | Path) -> Path:
     true, pred = np.asarray(scatter["true"]), np.asarray(scatter["pred"])
     names = list(result["features"])
     rows = -(-len(names) // COLUMNS)
-    fig, axes = plt.subplots(rows, COLUMNS, figsize=(COLUMNS * PANEL_IN, rows * PANEL_IN + 0.6),
+    fig, axes = new_subplots(rows, COLUMNS, figsize=(COLUMNS * PANEL_IN, rows * PANEL_IN + 0.6),
                              squeeze=False)  # fmt: skip
     for j, ax in enumerate(axes.flat):
         if j >= len(names):

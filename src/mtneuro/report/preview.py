@@ -31,7 +31,7 @@ from mtneuro.data.spec import (
 )
 from mtneuro.errors import ConfigError
 from mtneuro.report.colors import CLASS_COLOURS
-from mtneuro.report.figures import plt, save_figure, scale_bar
+from mtneuro.report.figures import new_figure, save_figure, scale_bar, styled
 from mtneuro.report.leaderboard import data_source_label
 
 #: Region colours by roi id (RGB in [0, 1]); clear is left unpainted.
@@ -156,6 +156,7 @@ def _draw_tiles(fig, grid, source: VolumeSource, z: int, has_labels: bool) -> No
         ax.axis("off")
 
 
+@styled
 def render_preview(
     source: VolumeSource, out: str | Path, z: int | None = None, step: int = 4
 ) -> Path:
@@ -175,7 +176,7 @@ def render_preview(
         raise ConfigError(source.outside_message("z", str(z), depth))
     has_labels = "pixel_labels" in source.channels
     rows = 3 if has_labels else 2
-    fig = plt.figure(figsize=(16, 10.5 if has_labels else 7.5))
+    fig = new_figure(figsize=(16, 10.5 if has_labels else 7.5))
     grid = fig.add_gridspec(rows, 4, height_ratios=[1.25] + [1.0] * (rows - 1), hspace=0.3,
                             wspace=0.05)  # fmt: skip
     _draw_overview(fig.add_subplot(grid[0, :]), source, z, step)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogFormatter
@@ -32,7 +33,7 @@ from mtneuro.data.volume_file import (
     volume_tiles,
 )
 from mtneuro.errors import ConfigError
-from mtneuro.report.figures import plt, save_figure, wrap_title
+from mtneuro.report.figures import new_figure, save_figure, styled, wrap_title
 
 #: Tiles drawn below the slice (spread over the slice's grid).
 SHOWN_TILES = 6
@@ -181,7 +182,7 @@ def _draw_slice(ax, view: VolumeView, shown: list[int]) -> None:
     shown_grid = view.eight_bit[::step, ::step]
     image = np.full((-(-height // step), -(-width // step)), np.nan, dtype=np.float32)
     image[: shown_grid.shape[0], : shown_grid.shape[1]] = shown_grid
-    cmap = plt.get_cmap("gray").with_extremes(bad="0.85")
+    cmap = matplotlib.colormaps["gray"].with_extremes(bad="0.85")
     ax.imshow(np.ma.masked_invalid(image), cmap=cmap, vmin=0, vmax=255,
               extent=(0, width, height, 0), interpolation="nearest")
     strips = [(grid_w, 0, width - grid_w, height), (0, grid_h, grid_w, height - grid_h)]
@@ -256,11 +257,12 @@ def _draw_tiles(fig, grid, view: VolumeView, shown: list[int]) -> None:
             spine.set_edgecolor(SHOWN_TILE_COLOUR)
 
 
+@styled
 def render_volume_preview(view: VolumeView, out: str | Path) -> Path:
     """Write the preview PNG of ``view`` (see :func:`read_volume_view`) to ``out``."""
     layout = view.layout
     shown = _shown_tiles(layout)
-    fig = plt.figure(figsize=(14, 8.5))
+    fig = new_figure(figsize=(14, 8.5))
     grid = fig.add_gridspec(2, SHOWN_TILES, height_ratios=[2.3, 1], hspace=0.35, wspace=0.25)
     _draw_slice(fig.add_subplot(grid[0, :4]), view, shown)
     _draw_histogram(fig.add_subplot(grid[0, 4:]), view)

@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from mtneuro.report.figures import plt, save_figure, wrap_title
+from mtneuro.report.figures import new_figure, save_figure, styled, wrap_title
 from mtneuro.report.leaderboard import OURS, LeaderboardTable, Row, metric_title
 from mtneuro.stats import plus_minus
 
@@ -262,6 +262,7 @@ def _layout(series: list[Series], n_metrics: int, width: float, title_lines: int
     ]
 
 
+@styled
 def plot_summary(
     table: LeaderboardTable, path: str | Path, *, intervals: Intervals | None = None,
     chance: Mapping[tuple[str, str], float] | None = None,
@@ -288,7 +289,7 @@ def plot_summary(
     )
     title = wrap_title(f"{table.title}\n{sources}", width, 11)
     height, blocks = _layout(series, len(metrics), width, len(title.splitlines()))
-    fig = plt.figure(figsize=(width, height))
+    fig = new_figure(figsize=(width, height))
     fig.suptitle(title, y=1 - 0.05 / height, va="top")
     digits = 3  # as the tables: two decimals rounded a std of 0.015 down to 0.01
     bars = {

@@ -236,16 +236,23 @@ class Task:
         Args:
             workdir: a folder the run may keep working files in (task 2: checkpoints).
             resume: continue from them (``resumable`` tasks only).
+
+        The caller's global random states (torch, NumPy, ``random``) are as they were on
+        return, though runs seed them (:mod:`mtneuro.ssl.random_state`).
         """
+        from mtneuro.ssl.random_state import kept_random_state
+
         if not isinstance(config, self.config_class):
             raise ConfigError(f"task {self.name}: expected a {self.config_class.__name__}, "
                               f"got {type(config).__name__}")
-        run = resolve(self.run, f"task {self.name} run")
-        if self.resumable:
-            return run(config, encoder=encoder, workdir=workdir, resume=resume)
-        if resume:
+        if not self.resumable and resume:
             raise ConfigError(f"task {self.name}: cannot resume (it keeps no checkpoints)")
-        return run(config, encoder=encoder)
+        # the run's modules are imported within too: importing some draws from `random`
+        with kept_random_state():
+            run = resolve(self.run, f"task {self.name} run")
+            if self.resumable:
+                return run(config, encoder=encoder, workdir=workdir, resume=resume)
+            return run(config, encoder=encoder)
 
     def protocol_card(self, config: Any, source: Any = None) -> dict[str, Any]:
         """The protocol card of ``config`` (how the run compares with the published one)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from mtneuro.config import CheckedConfig, a_seed, check, in_unit_interval, positive
 from mtneuro.errors import ConfigError
@@ -106,6 +106,11 @@ class NeuralConfig(CheckedConfig):
             matrices; see :func:`mtneuro.tasks.neural.train.compute_threads`).
         quiet: no progress bar.
     """
+
+    #: Why a key given is not one of this config's (:func:`mtneuro.config.from_mapping`).
+    KEY_HINTS: ClassVar[dict[str, str]] = {
+        "seeds": "a neural run is one seed; several seeds are several runs, one per seed: "
+                 "mtneuro.evaluate(seeds=[...]), a suite's seeds: or mtneuro neural --seeds"}
 
     data: str
     data_root: Path | None = None

@@ -11,6 +11,7 @@ from torch import nn
 
 from mtneuro.data.neural import NeuralRecording
 from mtneuro.errors import ConfigError
+from mtneuro.models.user import refuse_meta_weights
 from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.zscore import checked_zscores, learning_statistics, varying
@@ -49,6 +50,7 @@ def encoder_features(rec: NeuralRecording, split: S.Split, encoder: nn.Module, *
         z = zscore_rates(rec.rates, S.learning_bins(split, refit), recording=rec)
         spec = {"neurons": rec.n_neurons,
                 "units": "Hz, z-scored; neurons constant in learning bins 0"}
+    refuse_meta_weights(encoder, type(encoder).__name__)  # torch's error would blame devices
     was_training = encoder.training  # the caller's model: left as it was given
     encoder.eval()
     try:
