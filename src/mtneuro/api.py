@@ -43,6 +43,7 @@ from mtneuro.bench.cell import (
 from mtneuro.bench.checks import check_params
 from mtneuro.bench.suite import Cell, cell_id
 from mtneuro.errors import ConfigError
+from mtneuro.folder_lock import held_run_folder
 from mtneuro.made_folders import removed_if_left_empty
 from mtneuro.report.leaderboard import load_records
 from mtneuro.report.record import load_result, run_and_record
@@ -112,9 +113,26 @@ def _keeping_random_state(function: Callable[_P, _R]) -> Callable[_P, _R]:
     return kept
 
 
+def _holding_out(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``function`` with its ``out`` folder locked (:mod:`mtneuro.folder_lock`), as a
+    command's ``--out``: two evaluations started into one folder at once would both pass its
+    checks and write there together."""
+
+    @functools.wraps(function)
+    def held(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        out = kwargs.get("out")
+        if out is None:
+            return function(*args, **kwargs)
+        with held_run_folder(out_folder(out), "out"):
+            return function(*args, **kwargs)
+
+    return held
+
+
 # runs seed the global generators (and modules they import draw from `random`): an encoder
 # the caller builds next must not get the weights of the last run's seed
 @_keeping_random_state
+@_holding_out
 def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "quick",
              source: str = "phantom", source_params: Mapping[str, Any] | None = None,
              seeds: int | Sequence[int] = (0,), out: str | Path | None = None,

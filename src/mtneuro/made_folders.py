@@ -2,7 +2,7 @@
 
 A run refused on its input (a recording that does not load, a split it cannot make) must
 leave nothing behind: an empty ``OUT/`` or ``OUT/cells/`` reads as a run that started. The
-commands' run-folder lock (:mod:`mtneuro.cli.folder_lock`) and :func:`mtneuro.evaluate` note
+commands' run-folder lock (:mod:`mtneuro.folder_lock`) and :func:`mtneuro.evaluate` note
 which folders did not exist before and remove those left empty.
 
 A base module (standard library only).

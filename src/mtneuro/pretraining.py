@@ -18,6 +18,7 @@ the command gives with the same settings. A top-level module beside :mod:`mtneur
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from mtneuro.api_arguments import mapping_argument, out_folder
 from mtneuro.errors import ConfigError
+from mtneuro.folder_lock import held_run_folder
 
 if TYPE_CHECKING:
     import torch
@@ -133,21 +135,24 @@ def pretrain(images: Any = None, *, volume: Any = None, source: str | None = Non
                  "out_dir": None if out is None else str(out)}
     params = mapping_argument("source_params", source_params, "{'window': '0:4095'}")
     config = _config(kind, source, params, arguments, preset, settings)
-    if out is not None:
-        _prepare_out(out, resume, overwrite)
-    elif resume or overwrite:  # said, not ignored: the caller expects a run folder
+    if out is None and (resume or overwrite):  # said, not ignored: a run folder is expected
         name, does = ("resume", "continues") if resume else ("overwrite", "replaces")
         raise ConfigError(f"{name}: {does} the run in out=, but out is None")
-    _warn_unused(config, settings)
-    import torch
+    # out locked as a command's --out: two runs started into it at once would both pass
+    # its checks and write there together
+    with contextlib.nullcontext() if out is None else held_run_folder(out, "out"):
+        if out is not None:
+            _prepare_out(out, resume, overwrite)
+        _warn_unused(config, settings)
+        import torch
 
-    state = capture_rng_state(start_cuda=config.device.startswith("cuda"))
-    threads = torch.get_num_threads()  # a resumed run takes its checkpoint's thread count
-    try:
-        return _train(config, kind, data, out)
-    finally:  # the caller's random states, whatever training drew or seeded, and threads
-        restore_rng_state(state)
-        torch.set_num_threads(threads)
+        state = capture_rng_state(start_cuda=config.device.startswith("cuda"))
+        threads = torch.get_num_threads()  # a resumed run takes its checkpoint's thread count
+        try:
+            return _train(config, kind, data, out)
+        finally:  # the caller's random states, whatever training drew or seeded, and threads
+            restore_rng_state(state)
+            torch.set_num_threads(threads)
 
 
 def _data_argument(images: Any, volume: Any, source: str | None) -> tuple[str, Any]:

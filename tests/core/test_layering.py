@@ -39,7 +39,7 @@ def test_base_modules_import_no_layer():
                  "extras.py", "vocab.py", "stats.py", "acceleration.py", "threads.py", "progress.py",
                  "atomic.py", "devices.py", "input_sides.py", "machine.py", "warning_lines.py",
                  "yaml_files.py", "api_arguments.py", "writable.py", "made_folders.py",
-                 "torchrun_env.py"):
+                 "folder_lock.py", "torchrun_env.py"):
         assert not {n for n in _imports(PACKAGE / name) if n.split(".")[1] in LAYERS}
 
 

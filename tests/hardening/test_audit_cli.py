@@ -19,7 +19,7 @@ from mtneuro.cli.preflight import (
     check_image_encoder,
     check_weights_file,
 )
-from mtneuro.cli.folder_lock import release_run_folder
+from mtneuro.folder_lock import release_run_folder
 from mtneuro.cli.run_folder import check_writable_folder, prepare_run_folder
 from mtneuro.errors import ConfigError
 

@@ -16,7 +16,7 @@ from cli_probe import invoke
 from mtneuro import checkpoint_io
 from mtneuro.checkpoint_io import INTEGRITY_KEY, content_digest, load_state, save_state
 from mtneuro.cli import main as cli_main
-from mtneuro.cli.folder_lock import release_run_folder
+from mtneuro.folder_lock import release_run_folder
 from mtneuro.cli.run_folder import prepare_run_folder
 from mtneuro.errors import CheckpointError, ConfigError, TrainingError
 

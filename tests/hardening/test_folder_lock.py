@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mtneuro.cli.folder_lock import hold_run_folder, release_run_folder
 from mtneuro.cli.run_folder import prepare_run_folder, run_folder
 from mtneuro.errors import ConfigError
+from mtneuro.folder_lock import hold_run_folder, release_run_folder
 
 pytest.importorskip("fcntl")
 
@@ -22,7 +22,7 @@ def _holder(out: Path) -> subprocess.Popen:
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from mtneuro.cli.folder_lock import hold_run_folder
+        from mtneuro.folder_lock import hold_run_folder
         hold_run_folder(Path({str(out)!r}))
         print("held", flush=True)
         sys.stdin.read()
@@ -56,10 +56,12 @@ def test_one_process_may_hold_a_folder_twice_and_a_refused_run_frees_it(tmp_path
     release_run_folder(out)
     holder = None
     try:
-        with pytest.raises(subprocess.CalledProcessError):  # still held by the first hold
-            subprocess.run([sys.executable, "-c", "from pathlib import Path; from mtneuro.cli."
+        # still held by the first hold
+        with pytest.raises(subprocess.CalledProcessError) as refused:
+            subprocess.run([sys.executable, "-c", "from pathlib import Path; from mtneuro."
                             f"folder_lock import hold_run_folder; hold_run_folder(Path({str(out)!r}"
-                            "))"], check=True, capture_output=True)
+                            "))"], check=True, capture_output=True, text=True)
+        assert "another mtneuro process is running there now" in refused.value.stderr
     finally:
         release_run_folder(out)
     assert not (tmp_path / "a").exists()  # both folders it made, left empty, are gone
@@ -69,3 +71,26 @@ def test_one_process_may_hold_a_folder_twice_and_a_refused_run_frees_it(tmp_path
         prepare_run_folder(tmp_path / "run", "task")
     holder = _holder(tmp_path / "run")  # the refusal released its hold
     holder.communicate("")
+
+
+@pytest.mark.parametrize("call", ["evaluate", "pretrain"])
+def test_the_python_api_holds_its_out_folder_as_a_command_does(tmp_path, call):
+    import numpy as np
+    from torch import nn
+
+    import mtneuro
+
+    out = tmp_path / "api"
+    holder = _holder(out)
+    try:
+        with pytest.raises(ConfigError, match=rf"^out {out}: another mtneuro process is running "
+                                              r"there now; wait for it to end, or choose another "
+                                              r"out$"):
+            if call == "evaluate":
+                mtneuro.evaluate(nn.Sequential(nn.Flatten(), nn.LazyLinear(4)), "task1/roi-c1",
+                                 out=out)
+            else:
+                mtneuro.pretrain(volume=np.zeros((2, 64, 64), np.uint8), out=out)
+    finally:
+        holder.communicate("")
+    assert not any(out.iterdir())  # nothing written beside the other run

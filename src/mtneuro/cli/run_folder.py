@@ -12,7 +12,7 @@ of deleting them and drops them only when the new run ends well: if it fails (an
 recording or volume, a NaN loss, Ctrl-C), they are put back, or, where the new run left a
 checkpoint to resume, kept aside beside it (:func:`_settle_replaced`); no earlier run is lost.
 One process at a time runs in a folder: :func:`prepare_run_folder` locks it
-(:mod:`mtneuro.cli.folder_lock`) before it reads what the folder holds.
+(:mod:`mtneuro.folder_lock`) before it reads what the folder holds.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import click
 
-from mtneuro.cli.folder_lock import hold_run_folder, release_run_folder
+from mtneuro.folder_lock import hold_run_folder, release_run_folder
 from mtneuro.errors import ConfigError
 from mtneuro.report.predictions import PREDICTIONS_FILE
 from mtneuro.report.run_records import REPORT

@@ -7,14 +7,19 @@ into it together (two pre-trainings interleaving one ``train_log.jsonl``, the se
 on the folder itself (no lock file: the folder holds only the run's records) and
 :func:`release_run_folder` lets it go when the run ends; the kernel drops it when the holder
 dies, ``kill -9`` included. A file system without ``flock`` (or Windows) runs unlocked, as
-before.
+before. The commands hold it through :mod:`mtneuro.cli.run_folder`; :func:`mtneuro.evaluate`
+and :func:`mtneuro.pretrain` hold their ``out`` with :func:`held_run_folder`.
+
+A base module (standard library only, and the package's errors).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from mtneuro.errors import ConfigError
@@ -76,3 +81,17 @@ def release_run_folder(out: Path) -> None:
         del _HELD[key]
         remove_empty(held.made)  # while locked: no other run has started in it
         os.close(held.fd)  # releases the flock
+
+
+@contextlib.contextmanager
+def held_run_folder(out: Path, option: str = "--out") -> Iterator[None]:
+    """:func:`hold_run_folder` of ``out`` within the block, released however it ends.
+
+    Raises:
+        ConfigError: another process holds it (naming ``option``, e.g. ``out``).
+    """
+    hold_run_folder(out, option)
+    try:
+        yield
+    finally:
+        release_run_folder(out)
