@@ -58,9 +58,10 @@ def test_one_process_may_hold_a_folder_twice_and_a_refused_run_frees_it(tmp_path
     try:
         # still held by the first hold
         with pytest.raises(subprocess.CalledProcessError) as refused:
-            subprocess.run([sys.executable, "-c", "from pathlib import Path; from mtneuro."
-                            f"folder_lock import hold_run_folder; hold_run_folder(Path({str(out)!r}"
-                            "))"], check=True, capture_output=True, text=True)
+            code = ("from pathlib import Path; from mtneuro.folder_lock import hold_run_folder; "
+                    f"hold_run_folder(Path({str(out)!r}))")
+            subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                           text=True)
         assert "another mtneuro process is running there now" in refused.value.stderr
     finally:
         release_run_folder(out)
