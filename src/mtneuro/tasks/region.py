@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -37,10 +37,9 @@ from mtneuro.models import create_encoder
 from mtneuro.models.checkpoint import input_normalisation
 from mtneuro.stats import classification_intervals, first_seed_intervals, mean_std
 from mtneuro.tasks.api import Result
-from mtneuro.tasks.baselines import PixelDecomposition
 from mtneuro.tasks.encoders import FrozenEncoders, check_encoder_given, frozen_encoders
 from mtneuro.tasks.majority import REGION_LEAD, baseline_text, majority_class
-from mtneuro.tasks.probe import LinearProbe, extract_features
+from mtneuro.tasks.probe import extract_features
 from mtneuro.tasks.region_config import Task1Config
 from mtneuro.tasks.region_head import HeadSettings, predict_with_head, train_linear_head
 from mtneuro.tasks.region_inputs import RegionInputs, task1_input_shapes
@@ -49,6 +48,9 @@ from mtneuro.tasks.scores import classification_metrics
 from mtneuro.tasks.supervised import SupervisedSettings, predict, train_classifier
 from mtneuro.tasks.tile_inputs import CROP_NAMES
 from mtneuro.tasks.volume import SplitData, load_region_splits
+
+if TYPE_CHECKING:
+    from mtneuro.tasks.probe_estimators import LinearProbe
 
 CLASS_NAMES = REGION_ABBREVIATIONS
 
@@ -100,6 +102,10 @@ def train_supervised(
 
 def _pixel_readout(config: Task1Config, inputs: RegionInputs, seed: int) -> tuple[Any, dict]:
     """PCA / NMF components of the training crops, then a logistic-regression probe."""
+    # here, not at the top: scikit-learn costs a second to import, and only these readouts use it
+    from mtneuro.tasks.baselines import PixelDecomposition
+    from mtneuro.tasks.probe_estimators import LinearProbe
+
     decomposition = PixelDecomposition(
         config.method, config.n_components, seed=seed, max_iter=config.preset("nmf_max_iter")
     )
@@ -124,6 +130,8 @@ def _encoder_readout(config: Task1Config, recipe: RegionRecipe, inputs: RegionIn
     norm = input_normalisation(spec)
     extra: dict[str, Any] = {"encoder_input": spec}
     if recipe.head == "logistic":
+        from mtneuro.tasks.probe_estimators import LinearProbe
+
         def features(split: str) -> np.ndarray:
             images = getattr(inputs, f"{split}_x")
             return frozen.features(encoder, split, lambda: extract_features(
