@@ -16,8 +16,9 @@ factors already become near-duplicates when they are many for the samples (256 o
 544 crops: cond(H H^T) ~ 1e12); ``transform`` of unseen images then returns codes that
 depend on the solver's path, so a held-out readout fails (task 3's quick preset keeps
 fewer components for this reason).
-NMF starts from ``init="nndsvda"`` (deterministic SVD-based start; the reference uses
-``"random"``, which converges more slowly to a comparable factorisation).
+NMF starts from ``init="nndsvda"`` (an SVD-based start, from a randomized SVD seeded by
+``seed``; the reference uses ``"random"``, which converges more slowly to a comparable
+factorisation).
 
 :class:`PixelDecomposition` is a scikit-learn transformer (``BaseEstimator``,
 ``TransformerMixin``): ``clone``, ``get_params`` / ``set_params``, a ``Pipeline`` step before a
@@ -96,7 +97,7 @@ class PixelDecomposition(TransformerMixin, BaseEstimator):
         if self.method == "pca":
             # an exact SVD beats sklearn's randomized solver (its "auto" choice here) by
             # an order of magnitude when hundreds of components of a few thousand pixels are kept
-            solver = "full" if min(x.shape) <= EXACT_PCA_LIMIT else "auto"
+            solver = "full" if _exact_pca(*x.shape) else "auto"
             self.model_ = PCA(
                 n_components=self.n_components_, svd_solver=solver, random_state=self.seed
             )
@@ -110,6 +111,13 @@ class PixelDecomposition(TransformerMixin, BaseEstimator):
         with _quiet_convergence(), single_thread_blas():
             self.model_.fit(x)
         return self
+
+    def uses_seed(self, n_samples: int, n_pixels: int) -> bool:
+        """Whether ``seed`` changes the fit of ``n_samples`` images of ``n_pixels`` pixels:
+        always for NMF (its ``nndsvda`` start comes from a randomized SVD seeded by it), and
+        for PCA only with the randomized solver. An exact SVD draws nothing: every seed fits
+        the same components, so a caller may fit once for all of them."""
+        return self.method == "nmf" or not _exact_pca(n_samples, n_pixels)
 
     def transform(self, images: np.ndarray) -> np.ndarray:
         """Components of ``images``: float ``(N, n_components_)``."""
@@ -136,3 +144,8 @@ class PixelDecomposition(TransformerMixin, BaseEstimator):
                             f"got shape {codes.shape}")
         with single_thread_blas():
             return self.model_.inverse_transform(codes)
+
+
+def _exact_pca(n_samples: int, n_pixels: int) -> bool:
+    """PCA by an exact SVD (else sklearn's choice, randomized at these sizes)."""
+    return min(n_samples, n_pixels) <= EXACT_PCA_LIMIT
