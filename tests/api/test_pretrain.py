@@ -151,7 +151,7 @@ _NAN[2, 3, 4] = np.nan
     ({"images": IMAGES.astype(np.uint16) * 16},
      ("images holds uint16 values (0 to 4080); give the intensity window mapped to 0-255, e.g. "
       "source_params={'window': '0:4080'}, or a narrower one around the tissue's range")),
-    ({"images": _NAN}, ("images: 1 NaN voxels (first at z=2, y=3, x=4); replace them (e.g. by "
+    ({"images": _NAN}, ("images: 1 NaN pixels (first at image 2, y=3, x=4); replace them (e.g. by "
                         "the background value) before pre-training")),
     ({"images": IMAGES * 2.0}, ("images: float values run 0.0 to 510.0; expected [0, 1] (mapped "
                                 "to 0-255), or give the intensity window mapped to 0-255, e.g. "

@@ -204,6 +204,8 @@ def _refuse_non_finite(slices: Any, name: str, z_step: int) -> None:
             count += int(bad.sum())
         if first is not None:
             z, y, x = first
-            raise DataError(f"{name}: {count} {what} voxels (first at z={z * z_step}, "
-                            f"y={y}, x={x}); replace them (e.g. by the background value) "
-                            "before pre-training")
+            # a stack of images (mtneuro.pretrain(images=...)) is counted in images, not z
+            unit, at = (("pixels", f"image {z}") if name == "images" else
+                        ("voxels", f"z={z * z_step}"))
+            raise DataError(f"{name}: {count} {what} {unit} (first at {at}, y={y}, x={x}); "
+                            "replace them (e.g. by the background value) before pre-training")
