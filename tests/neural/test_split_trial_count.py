@@ -44,7 +44,7 @@ def test_the_default_folds_beyond_the_trials_is_called_the_default(tmp_path):
     path = _trials(tmp_path / "nine.npz", trials=9)
     assert _refusal(data=path, split="kfold") == (
         f"split kfold: the default --folds 10 is more than the 9 trials in {path}; pass "
-        "--folds 9 or fewer (folds: 9 in a config)")
+        "--folds 9 or fewer (folds: 9 in a config or params)")
     given = _refusal(data=path, split="kfold", folds=12)
     assert given.startswith("split kfold: --folds 12 is more than the 9 trials in ")
     # the way out it names runs
@@ -56,7 +56,7 @@ def test_too_few_trials_for_the_trial_split_names_kfold_as_the_way_out(tmp_path)
     path = _trials(tmp_path / "five.npz", trials=5)
     message = _refusal(data=path)
     assert message.startswith(f"split trial: {path} has 5 trials, too few for 80/10/10 % ")
-    assert "pass --split kfold --folds 5 (split: kfold, folds: 5 in a config)" in message
+    assert "pass --split kfold --folds 5 (split: kfold, folds: 5 in a config or params)" in message
     assert fit_neural(NeuralConfig(data=path, method="raw", split="kfold", folds=5)
                       ).metrics["n_test"] == 20
 
@@ -67,5 +67,5 @@ def test_the_command_line_says_it_in_one_line_and_leaves_no_folder(tmp_path, cap
                         "--out", str(tmp_path / "run")], capsys)
     assert code == 2 and err.strip().splitlines() == [(
         f"error: split kfold: the default --folds 10 is more than the 9 trials in {path}; "
-        "pass --folds 9 or fewer (folds: 9 in a config)")]
+        "pass --folds 9 or fewer (folds: 9 in a config or params)")]
     assert not (tmp_path / "run").exists()

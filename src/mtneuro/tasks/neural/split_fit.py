@@ -44,10 +44,10 @@ def check_trial_count(rec: NeuralRecording, config: NeuralConfig) -> None:
     if config.split == "trial" and least is not None and n < least:
         raise ConfigError(f"split trial: {source} has {trials}, too few for 80/10/10 % of "
                           f"trials (at least {least}, one of them tested); pass --split kfold "
-                          f"--folds {n} (split: kfold, folds: {n} in a config), each fold "
-                          "testing one trial")
+                          f"--folds {n} (split: kfold, folds: {n} in a config or params), each "
+                          "fold testing one trial")
     if config.split == "kfold" and config.folds > n:
         default = "the default " if config.folds == NeuralConfig.folds else ""
         raise ConfigError(f"split kfold: {default}--folds {config.folds} is more than the "
                           f"{trials} in {source}; pass --folds {n} or fewer (folds: {n} in a "
-                          "config)")
+                          "config or params)")
