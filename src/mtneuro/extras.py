@@ -4,7 +4,7 @@ The core install (``pip install mtneuro``) covers the data, neural, pre-training
 region and semantic commands; heavier features live in extras::
 
     bossdb   intern (BossDB downloads)
-    seg      segmentation-models-pytorch, MONAI (task 2 networks and inference)
+    seg      segmentation-models-pytorch, MONAI (task 2's smp and MONAI networks)
     cluster  submitit (bench --executor submitit-local/slurm)
     all      all of the above
 

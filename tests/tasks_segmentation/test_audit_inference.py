@@ -4,11 +4,8 @@ window placement for a given overlap, the two blends, the input scale and the ev
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
-
-pytest.importorskip("monai", reason="needs mtneuro[seg]")
 
 from mtneuro.tasks.segmentation.inference import (
     predict_tiles,

@@ -7,10 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-pytest.importorskip("monai", reason="needs mtneuro[seg]")
-
-from mtneuro.errors import ConfigError  # noqa: E402
-from mtneuro.tasks.segmentation.inference import (  # noqa: E402
+from mtneuro.errors import ConfigError
+from mtneuro.tasks.segmentation.inference import (
     evaluate_tiles,
     predict_tiles,
     sliding_window_logits,

@@ -11,8 +11,8 @@ Public API:
 - :func:`train_segmentation`, :class:`TrainSettings`, :class:`CropBatches`;
 - :func:`sliding_window_logits`, :func:`predict_tiles`, :func:`evaluate_tiles`.
 
-Names load their submodule on first use: ``config``, ``metrics``, ``batches`` and
-``train`` need only the core install; ``inference`` and ``run`` need the ``seg`` extra (MONAI, smp).
+Names load their submodule on first use; all need only the core install (``inference``
+blends its windows without MONAI), and only smp's and MONAI's networks need the ``seg`` extra.
 """
 
 from mtneuro.registry import lazy_exports

@@ -1,10 +1,11 @@
-"""Whole-slice / whole-block prediction with MONAI sliding windows, and test-set evaluation.
+"""Whole-slice / whole-block prediction with sliding windows, and test-set evaluation.
 
 A network trained on ``crop`` x ``crop`` windows predicts a 256 x 256 tile (or
 an 8 x 256 x 256 block) window by window; overlapping windows are blended with
-Gaussian weights (MONAI ``sliding_window_inference``), so seams between windows
-do not show. Scores come from counts accumulated image by image over the whole
-test set (:mod:`mtneuro.tasks.segmentation.metrics`: pooled F1, per-image IoU).
+Gaussian weights (:mod:`mtneuro.tasks.segmentation.sliding_window`, equal to MONAI
+``sliding_window_inference`` without importing MONAI), so seams between windows do not
+show. Scores come from counts accumulated image by image over the whole test set
+(:mod:`mtneuro.tasks.segmentation.metrics`: pooled F1, per-image IoU).
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ from torch import nn
 
 from mtneuro.acceleration import autocast_dtype
 from mtneuro.errors import ConfigError
-from mtneuro.extras import require
 from mtneuro.progress import LoopProgress
 from mtneuro.registry import check_choice
 from mtneuro.tasks.segmentation.metrics import ConfusionAccumulator
-
-sliding_window_inference = require("monai.inferers", "seg").sliding_window_inference
+from mtneuro.tasks.segmentation.sliding_window import sliding_window_inference
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 #: How overlapping windows are blended (MONAI's ``BlendMode`` values).
@@ -54,7 +53,7 @@ def sliding_window_logits(
     """
     if not 0 <= overlap < 1:
         raise ConfigError(f"overlap: expected float in [0, 1), got {overlap!r}")
-    # checked here: MONAI reports an unknown mode as "Seems to be OOM"
+    # checked here: a ConfigError names the choices, where the window code raises ValueError
     check_choice("blend", blend, BLENDS)
     spatial = images.shape[2:]
     if len(window) != len(spatial):
@@ -63,7 +62,7 @@ def sliding_window_logits(
         )
     roi = [min(int(w), int(s)) for w, s in zip(window, spatial)]
     return sliding_window_inference(
-        images, roi, window_batch, predictor, overlap=overlap, mode=blend, progress=False
+        images, roi, window_batch, predictor, overlap=overlap, mode=blend
     )
 
 
