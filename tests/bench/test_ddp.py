@@ -162,7 +162,7 @@ def test_the_launched_config_is_the_one_the_task_pretrains_in_process(task, para
         else:  # task 3 pre-trains in its embedding step
             frozen = FrozenEncoders(config, 2, tiles=tiles)
             semantic_probe._embed(config, type("Data", (), {"images": tiles}), 5, np.arange(8),
-                                  None, frozen)
+                                  None, frozen, {})
     launched = []
     monkeypatch.setattr(ddp, "launch_pretrain",
                         lambda c, n, out, threads=None: launched.append(c) or tmp_path / "e.pt")

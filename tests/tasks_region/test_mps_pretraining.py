@@ -45,3 +45,10 @@ def test_a_device_no_run_takes_is_named_by_the_tasks_key() -> None:
 def test_mps_stays_for_runs_that_pretrain_nothing(values: dict[str, str]) -> None:
     config = get_task("task1").make_config("quick", {**values, "device": "mps"})
     assert config.device == "mps" and config.pretrain is None
+
+
+def test_an_indexed_mps_device_gets_the_ways_out_too() -> None:
+    with pytest.raises(ConfigError, match=r"^device 'mps:0' \(--device mps:0\): myow pre-trains "
+                                          r"its encoder on the fly, on cpu or cuda only; .*"
+                                          r"--encoder$"):
+        get_task("task1").make_config("quick", {"method": "myow", "device": "mps:0"})
