@@ -237,8 +237,7 @@ class Task:
             workdir: a folder the run may keep working files in (task 2: checkpoints).
             resume: continue from them (``resumable`` tasks only).
 
-        The caller's global random states (torch, NumPy, ``random``) are as they were on
-        return, though runs seed them (:mod:`mtneuro.ssl.random_state`).
+        Runs seed the global random states; the caller's are restored on return.
         """
         from mtneuro.ssl.random_state import kept_random_state
 
