@@ -114,3 +114,21 @@ def test_a_download_whose_lock_stays_held_gives_up_naming_the_lock(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_download_finding_its_file_verified_makes_no_request(tmp_path):
+    # what a run that waited for another's download of the file finds once its turn comes
+    import hashlib
+
+    from mtneuro.data.download import fetch_url
+    from mtneuro.data.retry import RetryPolicy
+
+    dest = tmp_path / "blob.bin"
+    dest.write_bytes(b"done by the other run")
+    sha = hashlib.sha256(dest.read_bytes()).hexdigest()
+    # nothing listens there: a request would fail after its one try
+    policy = RetryPolicy(max_attempts=1, max_seconds=1.0)
+    assert fetch_url("http://127.0.0.1:9/blob", dest, sha256=sha, policy=policy,
+                     progress=False) == dest
+    assert dest.read_bytes() == b"done by the other run"
+    assert not (tmp_path / "blob.bin.part").exists()
