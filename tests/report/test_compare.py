@@ -166,6 +166,40 @@ def test_sleep_weighted_f1_is_the_mean_over_seeds_of_each_seeds_f1(tmp_path):
     assert (same["difference"], same["low"], same["high"]) == (0.0, 0.0, 0.0)
 
 
+def _classes(folder, method, predicted, true):
+    """A run of a user's classes recording (kind ``classes``): 40 trials of 5 bins."""
+    n = len(true)
+    _run(folder, method, {
+        "seed": [0] * n, "bin": np.arange(n), "trial": np.arange(n) // 5,
+        "timestep": np.arange(n) % 5, "true": true, "predicted": predicted,
+        "accuracy": (np.asarray(predicted) == true).astype(int)},
+        task="neural", setting="mine")
+    record = json.loads((folder / "metrics.json").read_text())
+    record["metrics"] = {"kind": "classes"}
+    (folder / "metrics.json").write_text(json.dumps(record))
+    return folder
+
+
+def test_classes_runs_compare_their_headline_macro_f1_too(tmp_path):
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(2)
+    names = np.asarray(["rest", "walk", "groom"])
+    true = names[np.repeat(rng.choice(3, 40, p=[0.7, 0.2, 0.1]), 5)]
+    good = np.where(rng.random(true.size) < 0.85, true, names[rng.integers(0, 3, true.size)])
+    a = _classes(tmp_path / "a", "myow", good, true)
+    b = _classes(tmp_path / "b", "raw", np.full(true.size, "rest"), true)
+    rows = {row["metric"]: row for row in compare_runs(a, b).rows}
+    expected = [f1_score(true, p, average="macro", labels=np.unique(np.r_[true, p]),
+                         zero_division=0) for p in (good, np.full(true.size, "rest"))]
+    macro = rows["f1_macro"]
+    assert (macro["a"], macro["b"]) == pytest.approx(expected)
+    assert macro["low"] <= macro["difference"] <= macro["high"]
+    assert rows["f1_weighted"]["a"] == pytest.approx(f1_score(true, good, average="weighted"))
+    sleep = _sleep(tmp_path / "cells" / "s", "raw", [true], true)  # sleep: no macro row
+    assert "f1_macro" not in {row["metric"] for row in compare_runs(sleep, sleep).rows}
+
+
 def test_a_pretrain_run_is_refused_saying_it_scores_no_test_samples(tmp_path):
     run = tmp_path / "pt"
     run.mkdir()

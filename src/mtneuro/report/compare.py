@@ -35,7 +35,7 @@ from mtneuro.report.compare_pooled import pixel_counts, with_pooled_f1
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.report.predictions import PREDICTIONS_FILE, read_predictions
 from mtneuro.report.results import read_json_object
-from mtneuro.stats import bootstrap_interval, weighted_f1_of_totals
+from mtneuro.stats import bootstrap_interval, macro_f1_of_totals, weighted_f1_of_totals
 
 #: task -> (columns naming a sample, the column whose samples are resampled together)
 _SAMPLES = {"task1": (("tile", "crop"), "tile"), "task2": (("image",), "image"),
@@ -224,7 +224,8 @@ def compare_sides(side_a: Side, side_b: Side, a: str, b: str) -> Comparison:
     names, per_sample, statistic = _metric(task, values_a, values_b, samples_a["truth"])
     if _classifies(side_a.record):
         names, per_sample, statistic = _with_weighted_f1(
-            names, per_sample, statistic, samples_a["truth"]["true"], predicted_a, predicted_b)
+            names, per_sample, statistic, samples_a["truth"]["true"], predicted_a, predicted_b,
+            macro=_neural_kind(side_a.record) == "classes")
     if task == "task2" and predicted_a is not None and predicted_b is not None:
         (counts_a, classes), (counts_b, classes_b) = predicted_a, predicted_b
         if classes == classes_b:  # both runs recorded their pixel counts, of the same classes
@@ -360,11 +361,12 @@ def _metric(task: str, a: dict[str, np.ndarray], b: dict[str, np.ndarray],
 
 def _with_weighted_f1(names: list[str], per_sample: np.ndarray,
                       statistic: Callable[[np.ndarray], np.ndarray], true: np.ndarray,
-                      predicted_a: np.ndarray, predicted_b: np.ndarray
+                      predicted_a: np.ndarray, predicted_b: np.ndarray, *, macro: bool = False,
                       ) -> tuple[list[str], np.ndarray, Callable[[np.ndarray], np.ndarray]]:
-    """``names``, ``per_sample`` and ``statistic`` with ``f1_weighted`` added: each sample's
-    one-hot confusion cell per seed of each side (truth x predicted), so that every resample
-    sums to per-seed confusion counts, whose weighted F1 is averaged over the side's seeds."""
+    """``names``, ``per_sample`` and ``statistic`` with ``f1_weighted`` added (and, with
+    ``macro``, a user's classes' headline ``f1_macro``): each sample's one-hot confusion cell
+    per seed of each side (truth x predicted), so that every resample sums to per-seed
+    confusion counts, whose F1 is averaged over the side's seeds."""
     classes, index = np.unique(np.concatenate([true, predicted_a.ravel(), predicted_b.ravel()]),
                                return_inverse=True)
     c, n = len(classes), len(true)
@@ -378,13 +380,15 @@ def _with_weighted_f1(names: list[str], per_sample: np.ndarray,
         cells.append(onehot.reshape(n, -1))
     k, k_a = per_sample.shape[1], cells[0].shape[1]
 
+    scores = {"f1_weighted": weighted_f1_of_totals,
+              **({"f1_macro": macro_f1_of_totals} if macro else {})}
+
     def with_f1(totals: np.ndarray) -> np.ndarray:
-        def seeds_mean(part: np.ndarray) -> np.ndarray:
-            per_seed = part.reshape(*part.shape[:-1], -1, c * c)
-            return weighted_f1_of_totals(per_seed, c).mean(axis=-1)
+        columns = []
+        for score in scores.values():
+            f1_a, f1_b = (score(part.reshape(*part.shape[:-1], -1, c * c), c).mean(axis=-1)
+                          for part in (totals[..., k:k + k_a], totals[..., k + k_a:]))
+            columns.append(np.stack([f1_a, f1_b, f1_a - f1_b], axis=-1)[..., None])
+        return np.concatenate([statistic(totals[..., :k]), *columns], axis=-1)
 
-        f1_a, f1_b = seeds_mean(totals[..., k:k + k_a]), seeds_mean(totals[..., k + k_a:])
-        f1 = np.stack([f1_a, f1_b, f1_a - f1_b], axis=-1)[..., None]
-        return np.concatenate([statistic(totals[..., :k]), f1], axis=-1)
-
-    return [*names, "f1_weighted"], np.concatenate([per_sample, *cells], axis=1), with_f1
+    return [*names, *scores], np.concatenate([per_sample, *cells], axis=1), with_f1
