@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from mtneuro.tasks.neural.metrics import class_scores, metric_intervals
-from mtneuro.tasks.scores import accuracy_and_f1s, macro_f1
+from mtneuro.tasks.scores import accuracy_and_f1, macro_f1
 
 
 def test_macro_f1_counts_each_class_alike():
     # truth 0,0,0,1 predicted all 0: class 0 F1 = 6/7, class 1 F1 = 0
-    scores = accuracy_and_f1s(np.array([0, 0, 0, 1]), np.array([0, 0, 0, 0]))
+    scores = accuracy_and_f1(np.array([0, 0, 0, 1]), np.array([0, 0, 0, 0]), macro=True)
     assert scores["f1_macro"] == pytest.approx(3 / 7)
     assert scores["f1_weighted"] == pytest.approx(0.75 * 6 / 7)
     assert scores["accuracy"] == 0.75

@@ -65,17 +65,14 @@ def macro_f1(confusion: np.ndarray) -> float:
     return float(value) if np.isfinite(value) else 0.0
 
 
-def accuracy_and_f1(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """``accuracy`` and ``f1_weighted`` (:func:`weighted_f1`) of class indices."""
+def accuracy_and_f1(y_true: np.ndarray, y_pred: np.ndarray, *,
+                    macro: bool = False) -> dict[str, float]:
+    """``accuracy`` and ``f1_weighted`` (:func:`weighted_f1`) of class indices; with
+    ``macro``, ``f1_macro`` (:func:`macro_f1`) too, from the same confusion counts."""
     y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
     n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
     confusion = confusion_counts(y_true, y_pred, n_classes)  # checks the labels
-    return {"accuracy": float(np.mean(y_true == y_pred)), "f1_weighted": weighted_f1(confusion)}
-
-
-def accuracy_and_f1s(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    """:func:`accuracy_and_f1` and ``f1_macro`` (:func:`macro_f1`) of class indices."""
-    scores = accuracy_and_f1(y_true, y_pred)
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
-    return {**scores, "f1_macro": macro_f1(confusion_counts(y_true, y_pred, n_classes))}
+    scores = {"accuracy": float(np.mean(y_true == y_pred)), "f1_weighted": weighted_f1(confusion)}
+    if macro:
+        scores["f1_macro"] = macro_f1(confusion)
+    return scores

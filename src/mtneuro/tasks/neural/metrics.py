@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mtneuro.stats import classification_intervals, mean_interval
-from mtneuro.tasks.scores import accuracy_and_f1, accuracy_and_f1s
+from mtneuro.tasks.scores import accuracy_and_f1
 
 if TYPE_CHECKING:
     from mtneuro.data.neural import NeuralRecording
@@ -61,7 +61,7 @@ SLEEP_BLOCK_BINS = 150
 def class_scores(kind: str, label: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     """Scores of predicted classes: ``accuracy`` and ``f1_weighted`` (sleep, as published),
     with ``f1_macro`` for a user's classes, which may be few and rare (each counts alike)."""
-    return accuracy_and_f1s(label, pred) if kind == "classes" else accuracy_and_f1(label, pred)
+    return accuracy_and_f1(label, pred, macro=kind == "classes")
 
 
 def metric_intervals(rec: NeuralRecording, label: np.ndarray, pred: np.ndarray,
