@@ -127,7 +127,7 @@ def pretrain(images: Any = None, *, volume: Any = None, source: str | None = Non
             unknown or bad setting or source parameter; ``out`` a file or holding a run.
         TrainingError: the loss diverged (NaN / inf).
     """
-    from mtneuro.ssl.checkpoint import capture_rng_state, restore_rng_state
+    from mtneuro.ssl.random_state import kept_random_state
 
     kind, data = _data_argument(images, volume, source)
     out = out_folder(out)
@@ -146,13 +146,13 @@ def pretrain(images: Any = None, *, volume: Any = None, source: str | None = Non
         _warn_unused(config, settings)
         import torch
 
-        state = capture_rng_state(start_cuda=config.device.startswith("cuda"))
-        threads = torch.get_num_threads()  # a resumed run takes its checkpoint's thread count
-        try:
-            return _train(config, kind, data, out)
-        finally:  # the caller's random states, whatever training drew or seeded, and threads
-            restore_rng_state(state)
-            torch.set_num_threads(threads)
+        # the caller's random states, whatever training draws or seeds, and thread count
+        with kept_random_state(start_cuda=config.device.startswith("cuda")):
+            threads = torch.get_num_threads()  # a resumed run takes its checkpoint's count
+            try:
+                return _train(config, kind, data, out)
+            finally:
+                torch.set_num_threads(threads)
 
 
 def _data_argument(images: Any, volume: Any, source: str | None) -> tuple[str, Any]:

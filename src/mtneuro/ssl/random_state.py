@@ -19,16 +19,19 @@ from mtneuro.ssl.checkpoint import capture_rng_state, restore_rng_state
 
 
 @contextmanager
-def kept_random_state() -> Iterator[None]:
+def kept_random_state(*, start_cuda: bool = False) -> Iterator[None]:
     """Restore, on leaving, the states of Python's ``random``, NumPy's global generator,
     torch's CPU generator and, where CUDA had started, CUDA's generators.
 
     Where CUDA has not started, ``torch.manual_seed`` queues the seed for when it does; a
     seed the block queued is dropped again, so the caller's first CUDA draws are those it
     would have had.
+
+    Args:
+        start_cuda: start CUDA (where available) to keep its states too, for a block that
+            runs on it; by default a CPU-only caller's CUDA is left unstarted.
     """
-    # start_cuda=False: reading CUDA's states would start CUDA in a CPU-only run
-    state = capture_rng_state(start_cuda=False)
+    state = capture_rng_state(start_cuda=start_cuda)
     queued = _queued_cuda_seeds()
     try:
         yield
