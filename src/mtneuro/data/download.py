@@ -46,6 +46,8 @@ from mtneuro.writable import nearest_existing, write_refusal
 #: Its max_seconds bounds a whole file's download, transfers included: enough for the largest
 #: catalogued file (under GitHub's 100 MB limit) at about 170 kB/s.
 DEFAULT_POLICY = RetryPolicy(max_attempts=4, max_seconds=600.0, base_delay=1.0, max_delay=8.0)
+#: Seconds one read of a download may stall before it counts as failed (and is retried).
+DEFAULT_TIMEOUT_S = 30.0
 _CHUNK = 1 << 14  # small enough that a dropped connection loses little of what arrived
 
 
@@ -131,7 +133,7 @@ def fetch_url(
     *,
     sha256: str | None,
     policy: RetryPolicy = DEFAULT_POLICY,
-    timeout: float = 30.0,
+    timeout: float = DEFAULT_TIMEOUT_S,
     progress: bool = True,
 ) -> Path:
     """Download ``url`` to ``dest`` through ``dest.part``, resuming and verifying.
@@ -180,7 +182,7 @@ def _download_place(dest: Path, policy: RetryPolicy, timeout: float) -> Iterator
 
 
 def _fetch_into(url: str, dest: Path, sha256: str | None, policy: RetryPolicy = DEFAULT_POLICY,
-                timeout: float = 30.0, progress: bool = True) -> None:
+                timeout: float = DEFAULT_TIMEOUT_S, progress: bool = True) -> None:
     """Fill ``dest.part`` from ``url``, verify it and move it to ``dest`` (lock held)."""
     part = dest.with_name(dest.name + ".part")
     try:
@@ -310,7 +312,8 @@ def download_file(file: CatalogFile, root: Path, **fetch_kwargs: Any) -> Downloa
         return DownloadResult(file, target, False, False, "present; no known SHA-256 to check")
     # One lock for the whole file, conversion included: a run that waited for another's
     # finds the target done, not an original that the other is converting or deleting.
-    policy, timeout = fetch_kwargs.get("policy", DEFAULT_POLICY), fetch_kwargs.get("timeout", 30.0)
+    policy = fetch_kwargs.get("policy", DEFAULT_POLICY)
+    timeout = fetch_kwargs.get("timeout", DEFAULT_TIMEOUT_S)
     with _download_place(target, policy, timeout):
         if _verified_here(file, target):  # done by the download this one waited for
             return DownloadResult(file, target, verified=True, fetched=False)
