@@ -23,8 +23,8 @@ grid:
 """
 
 
-def _bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    (tmp_path / "suite.yaml").write_text(SUITE)
+def _bench(tmp_path: Path, *args: str, suite: str = SUITE) -> subprocess.CompletedProcess:
+    (tmp_path / "suite.yaml").write_text(suite)
     code = (f"{HIDE}; from mtneuro.cli.main import main; main(['bench', '--suite', "
             f"{str(tmp_path / 'suite.yaml')!r}, '--out', {str(tmp_path / 'out')!r}, "
             f"'--quiet', *{list(args)!r}])")
@@ -33,14 +33,17 @@ def _bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_a_dry_run_marks_the_cells_whose_extra_is_missing(tmp_path):
-    proc = _bench(tmp_path, "--dry-run")
+    # MTNeuro's own U-Net is built from torch alone: its cell runs on a core install
+    with_own_unet = SUITE.replace("methods: [unet]", "methods: [unet, unet-mtneuro]")
+    proc = _bench(tmp_path, "--dry-run", suite=with_own_unet)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     [task2] = [line for line in lines if line.startswith("task2-2d-4class-unet-s0")]
     assert task2.endswith("[needs mtneuro[seg]: will be skipped]")
+    [own_unet] = [line for line in lines if line.startswith("task2-2d-4class-unet-mtneuro-s0")]
     [task1] = [line for line in lines if line.startswith("task1-roi-c1-pca-s0")]
-    assert "skipped" not in task1
-    assert lines[-1] == ("2 cell(s) in suite 'core-install': 1 to run, 1 skipped (extras not "
+    assert "skipped" not in task1 and "skipped" not in own_unet
+    assert lines[-1] == ("3 cell(s) in suite 'core-install': 2 to run, 1 skipped (extras not "
                          'installed: pip install "mtneuro[seg]")')
 
 

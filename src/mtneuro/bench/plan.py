@@ -33,12 +33,13 @@ NEEDS_EXTRA = "needs {}: will be skipped"
 
 
 def missing_extras(task: Task, cell: Cell) -> list[str]:
-    """The extras ``cell`` needs that are not installed here: its task's, and ``bossdb``
-    for a cell reading the BossDB source. Its run would stop at the first import, so the
-    runner records it as skipped (a cell's missing extra is no fault of the cell)."""
+    """The extras ``cell`` needs that are not installed here: its task's, its method's, and
+    ``bossdb`` for a cell reading the BossDB source. Its run would stop at the first import,
+    so the runner records it as skipped (a cell's missing extra is no fault of the cell)."""
     from mtneuro.extras import missing_modules
 
-    needed = [*task.extras, *(("bossdb",) if task.volume and cell.source == "bossdb" else ())]
+    needed = [*task.extras, *task.method_extras.get(cell.method, ()),
+              *(("bossdb",) if task.volume and cell.source == "bossdb" else ())]
     return [extra for extra in dict.fromkeys(needed) if missing_modules(extra)]
 
 

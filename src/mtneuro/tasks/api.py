@@ -10,9 +10,8 @@ A task (task 1, 2, 3, neural decoding, or one of yours) is a :class:`Task`, plai
 * ``encoder``: the interface of the user encoder it can evaluate (:data:`ENCODER_KINDS`),
   and the method that evaluates it (``encoder_method``);
 * ``run(config, *, encoder=None) -> Result``; ``card(config, source) -> protocol card``;
-  ``headline(metrics) -> {name: number}`` (the leaderboard's metric names);
-  ``figures(result, out_dir) -> [paths]`` (in :mod:`mtneuro.report`, named, not imported:
-  a task never imports the report).
+  ``headline(metrics) -> {name: number}`` (the leaderboard's metric names); ``figures(result,
+  out_dir) -> [paths]`` (in :mod:`mtneuro.report`, named, not imported: a task never imports it).
 
 Callables may be given as ``"module:attribute"`` strings, imported on first use, so a
 declaration imports no heavy module (``mtneuro.list_tasks()`` needs no torch, task 2 no
@@ -154,8 +153,8 @@ class Task:
         encoder: the user-encoder interface (a key of :data:`ENCODER_KINDS`) or ``None``.
         encoder_method: the method that evaluates a user encoder.
         volume: the task reads the volume source (``source``, ``source_params`` fields).
-        extras: the optional dependencies (:data:`mtneuro.extras.EXTRAS`) every run needs; a
-            bench cell is skipped, saying which to install, where one is missing.
+        extras, method_extras: the extras (:data:`mtneuro.extras.EXTRAS`) every run needs, and
+            one method's; a bench cell missing one is skipped, saying what to install.
         pretrain_methods: methods whose runs pre-train an SSL encoder on the fly (a bench
             suite's ``ddp`` can run that pre-training under torchrun).
         complete: ``complete(config_class, values) -> values``: boundary resolution of the
@@ -188,6 +187,7 @@ class Task:
     encoder_method: str | None = None
     volume: bool = True
     extras: tuple[str, ...] = ()
+    method_extras: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     pretrain_methods: tuple[str, ...] = ()
     complete: Any = None
     resumable: bool = False

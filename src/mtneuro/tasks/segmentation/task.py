@@ -14,7 +14,7 @@ from typing import Any
 from mtneuro.errors import ConfigError
 from mtneuro.tasks.api import Task
 from mtneuro.tasks.segmentation.config import preset_values
-from mtneuro.vocab import SEGMENTATION_MODELS, TASK_TITLES
+from mtneuro.vocab import MTNEURO_UNETS, SEGMENTATION_MODELS, TASK_TITLES
 
 SETTINGS = ("2d-4class", "2d-3class", "3d-4class", "3d-3class")
 
@@ -60,7 +60,8 @@ TASK2 = Task(
     complete="mtneuro.tasks.segmentation.config:checked_task2_values",
     resumable=True,
     seed_metrics=seed_metrics,
-    # smp for the 2D networks, MONAI for 3D; the built-in U-Nets need neither, but the
-    # extras are per task, so bench still skips their cells without it
-    extras=("seg",),
+    # smp for the 2D zoo and ssl-unet's decoder, MONAI for the 3D one; MTNeuro's own U-Nets
+    # are built here from torch alone
+    method_extras={model: ("seg",) for model in SEGMENTATION_MODELS
+                   if model not in MTNEURO_UNETS},
 )
