@@ -8,8 +8,6 @@ from cli_probe import invoke
 
 
 def test_the_command_names_unused_settings_once_over_seeds(tmp_path: Path) -> None:
-    from cli_probe import invoke
-
     (tmp_path / "c.yaml").write_text("method: raw\nguard: 3\n")
     outcome = invoke(["neural", "--data", "chewie-1", "--config", "c.yaml", "--steps", "5",
                       "--seeds", "0", "1", "--out", "run"], tmp_path)
