@@ -46,7 +46,7 @@ from mtneuro.tasks.neural.readouts import (
     fit_state_readout,
 )
 from mtneuro.tasks.neural.select import ValidationMonitor, reach_scorer, sleep_scorer
-from mtneuro.tasks.neural.split_fit import check_trial_count
+from mtneuro.tasks.neural.split_fit import check_decodable, check_trial_count
 from mtneuro.tasks.neural.train import (
     TrainResult,
     ViewSampler,
@@ -120,19 +120,6 @@ def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
     if config.split == "block":
         return [S.block_split(rec.n_bins, guard=int(config.guard))]
     return [S.random_split(rec.n_bins, seed=config.seed)]
-
-
-def check_decodable(rec: NeuralRecording, split: S.Split) -> None:
-    """Something to decode from: a neuron whose rate varies and two classes in the
-    training bins (else the readout or the 2-D projection failed with a traceback)."""
-    train = split["train"]
-    if not varying(rec.rates[train]).any():
-        raise DataError(f"{rec.name}: every neuron's rate is constant over the training bins; "
-                        "there is nothing to decode")
-    classes = np.unique(rec.label[train])
-    if len(classes) < 2:
-        raise DataError(f"{rec.name}: the training bins hold one class only "
-                        f"({rec.class_names[int(classes[0])]}); a decoder needs two or more")
 
 
 def make_augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
@@ -299,8 +286,8 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     monitor: ValidationMonitor | None = None
     train_wall, steps = 0.0, 0
     first_pass: tuple[nn.Module, dict, dict] | None = None
-    for split in folds:
-        check_decodable(rec, split)
+    for fold, split in enumerate(folds):
+        check_decodable(rec, split, config, fold)
         unseen = unseen_class_warning(rec, split, refit=config.refit)
         if unseen is not None:
             warnings.warn(unseen, UserWarning, stacklevel=2)
