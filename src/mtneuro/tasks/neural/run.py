@@ -88,6 +88,8 @@ class NeuralOutcome:
             for paired comparisons of methods on the same bins); sleep: empty.
         test_features: (n, d) features of the last fold's test bins (feature size
             may differ between folds), with their classes ``feature_label`` (n,).
+        notes: lines only the run could know, for its record's notes (a test class its
+            readout never sees fitted, :func:`~mtneuro.tasks.neural.unseen.unseen_class_warning`).
     """
 
     metrics: dict
@@ -107,6 +109,7 @@ class NeuralOutcome:
     test_trial: np.ndarray | None = None
     test_per_bin: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     test_bins: np.ndarray | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
@@ -261,7 +264,8 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
 
     Warns:
         UserWarning: a test class is absent from the bins the readout is fitted on
-            (:func:`~mtneuro.tasks.neural.unseen.unseen_class_warning`); an encoder read out
+            (:func:`~mtneuro.tasks.neural.unseen.unseen_class_warning`, kept in the
+            outcome's ``notes`` too); an encoder read out
             on a split whose test bins it may have trained on
             (:func:`~mtneuro.tasks.neural.encoder_origin.encoder_origin`).
     """
@@ -286,11 +290,14 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     monitor: ValidationMonitor | None = None
     train_wall, steps = 0.0, 0
     first_pass: tuple[nn.Module, dict, dict] | None = None
+    notes: list[str] = []  # said as the run goes, and kept in its record
     for fold, split in enumerate(folds):
         check_decodable(rec, split, config, fold)
-        unseen = unseen_class_warning(rec, split, refit=config.refit)
+        unseen = unseen_class_warning(rec, split, refit=config.refit,
+                                      fold=(fold, len(folds)) if len(folds) > 1 else None)
         if unseen is not None:
             warnings.warn(unseen, UserWarning, stacklevel=2)
+            notes.append(unseen)
         with compute_threads(config.threads):
             if encoder is not None:
                 features, spec = encoder_features(rec, split, encoder)
@@ -353,7 +360,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         test_label=test_label, test_pred=test_pred,
         test_features=features[folds[-1]["test"]], feature_label=rec.label[folds[-1]["test"]],
         first_pass=first_pass, test_trial=test_trial, test_per_bin=test_per_bin,
-        test_bins=test_bins,
+        test_bins=test_bins, notes=notes,
     )
 
 
