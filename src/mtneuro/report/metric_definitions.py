@@ -43,8 +43,8 @@ _DEFINITIONS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 #: recording kind -> (its name where several share a table, its neural accuracy)
 _NEURAL_ACCURACY = {
-    "reach": ("reach", "the share of test bins whose decoded angle lies within π/8 (22.5°) of "
-                       "the target's"),
+    "reach": ("reach", ("the share of test bins whose decoded angle lies within π/8 (22.5°) "
+                        "of the target's")),
     "sleep": ("sleep", "the share of test bins given their state"),
     "classes": ("a user's classes", "the share of test bins given their class"),
 }

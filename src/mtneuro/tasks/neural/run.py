@@ -21,7 +21,7 @@ from torch import nn
 
 from mtneuro.config import validate
 from mtneuro.data.neural import NeuralRecording, load_recording
-from mtneuro.errors import ConfigError, DataError
+from mtneuro.errors import ConfigError
 from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
