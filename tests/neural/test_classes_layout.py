@@ -164,8 +164,8 @@ def _hostile(tmp_path: Path, **change: np.ndarray) -> str:
     ({"kind": None, "class_names": None, "label": np.arange(12)},
      ("label must be reach targets 0..7, got range 0..11", "save kind='classes'")),
     ({"class_names": None, "label": np.full(12, 10**9)},
-     (("label: expected class indices 0..K-1, at most one class per bin (12 bins), got "
-       "1000000000"),)),
+     ("label: expected the classes numbered 0..K-1", "got [1000000000]; renumber them 0..0",
+      "save them as class_names")),
     ({"firing_rates": None, "rates": np.ones((12, 3))},
      ("missing arrays firing_rates (expected a classes .npz); found 'rates'",)),
 ])

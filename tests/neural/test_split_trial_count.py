@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from cli_capture import run
 
-from mtneuro.errors import ConfigError
+from mtneuro.errors import ConfigError, DataError
 from mtneuro.tasks.neural.config import NeuralConfig
 from mtneuro.tasks.neural.run import fit_neural
 
@@ -69,3 +69,22 @@ def test_the_command_line_says_it_in_one_line_and_leaves_no_folder(tmp_path, cap
         f"error: split kfold: the default --folds 10 is more than the 9 trials in {path}; "
         "pass --folds 9 or fewer (folds: 9 in a config or params)")]
     assert not (tmp_path / "run").exists()
+
+
+def test_a_fold_training_on_one_class_is_named_with_its_trials_and_the_way_out(tmp_path):
+    # classes in blocks of trials (0 0 0 1 1 1): 3 folds of 2 trials train the first fold
+    # on trials 4 and 5, class 1 only
+    path = tmp_path / "blocks.npz"
+    label = np.repeat([0, 1], 12)
+    np.savez(path, firing_rates=np.random.default_rng(0).poisson(3.0 + 3.0 * label[:, None],
+                                                                 (24, 5)).astype(np.float32),
+             trial=np.repeat(np.arange(6), 4), label=label, kind=np.array("classes"))
+    with pytest.raises(DataError) as err:
+        fit_neural(NeuralConfig(data=str(path), method="raw", split="kfold", folds=3))
+    assert str(err.value) == (
+        "blocks: fold 1 of 3 (--split kfold): its training bins (2 trials of 6) hold one class "
+        "only (1); a decoder needs two or more; pass more --folds (at most 6, the trial count: "
+        "each fold then trains on more trials) or --split trial")
+    # the way out it names runs
+    assert fit_neural(NeuralConfig(data=str(path), method="raw", split="kfold", folds=6)
+                      ).metrics["n_folds"] == 6

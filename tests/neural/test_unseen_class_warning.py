@@ -65,3 +65,45 @@ def test_only_a_classifier_readout_warns(reach_slice, tmp_path):
     as_sleep = dataclasses.replace(rec, kind="sleep")
     assert unseen_class_warning(as_sleep, split, refit=True).startswith(
         f"reach-absent-bin0.10: {rec.class_names[absent]}: ")
+
+
+def _late_class(path):
+    """20 trials of 4 bins, classes 0 and 1 alternating, then class 2 in trials 18 and 19:
+    the trial split's test trials, absent from its training and validation trials."""
+    label = np.repeat(np.r_[np.arange(18) % 2, 2, 2], 4)
+    rates = np.random.default_rng(0).poisson(3.0 + 4.0 * np.eye(3, 5)[label]).astype(np.float32)
+    np.savez(path, firing_rates=rates, trial=np.repeat(np.arange(20), 4), label=label,
+             kind=np.array("classes"), class_names=np.array(["rest", "walk", "novel"]))
+    return str(path)
+
+
+def test_an_unseen_class_is_a_note_of_the_record_and_its_report_once_per_run(tmp_path, capsys):
+    import html
+    import json
+
+    from cli_capture import run
+
+    from mtneuro.cli.main import main
+
+    out = tmp_path / "run"
+    code, _, err = run(["neural", "--data", _late_class(tmp_path / "late.npz"), "--method",
+                        "raw", "--seeds", "0", "1", "--out", str(out)], capsys)
+    assert code == 0, err
+    line = ("late: novel: 8 test bins, none in the training or validation bins (the "
+            "readout's): no method can predict it")
+    for record in ("metrics.json", "seed-0/metrics.json", "seed-1/metrics.json"):
+        notes = json.loads((out / record).read_text(encoding="utf-8"))["notes"]
+        assert notes.count(line) == 1, (record, notes)
+    main(["report", str(out)])
+    capsys.readouterr()
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count(html.escape(line)) == 1
+    assert (out / "leaderboard.md").read_text(encoding="utf-8").count(line) == 1
+
+
+def test_a_kfold_run_names_the_fold_of_each_unseen_class(tmp_path):
+    outcome = fit_neural(NeuralConfig(data=_late_class(tmp_path / "late.npz"), method="raw",
+                                      split="kfold", folds=10))
+    # the last fold tests trials 18 and 19; trial 18 validates fold 9, beside class 0 and 1
+    assert outcome.notes == [("late, fold 10 of 10: novel: 8 test bins, none in the training "
+                              "or validation bins (the readout's): no method can predict it")]

@@ -213,3 +213,26 @@ def test_a_pretrain_run_is_refused_saying_it_scores_no_test_samples(tmp_path):
     (run / "metrics.json").write_text(json.dumps({"task": "task1", "metrics": {}}))
     with pytest.raises(ConfigError, match="a run recorded before mtneuro wrote one"):
         compare_runs(run, run)
+
+
+def _of_file(folder, path, digest):
+    """``folder``'s run as one of recording file ``path`` (its SHA-256 ``digest``)."""
+    record = json.loads((folder / "metrics.json").read_text())
+    record["source"] = {"source": "four", "label": "recording four (your file)",
+                        **({"files": {path: digest}} if digest else {})}
+    (folder / "metrics.json").write_text(json.dumps(record))
+    return folder
+
+
+def test_runs_of_two_files_of_one_name_are_refused_and_one_files_runs_compare(tmp_path):
+    true = np.asarray(["rest", "walk"] * 20)
+    a = _of_file(_classes(tmp_path / "a", "raw", true, true), "a/four.npz", "1" * 64)
+    b = _of_file(_classes(tmp_path / "b", "raw", true[::-1], true), "b/four.npz", "2" * 64)
+    with pytest.raises(ConfigError) as err:
+        compare_runs(a, b)
+    assert (f"{a} and {b} read different files: a/four.npz (SHA-256 111111111111) and "
+            f"b/four.npz (SHA-256 222222222222) differ") in str(err.value)
+    moved = _of_file(_classes(tmp_path / "c", "raw", true[::-1], true), "c/four.npz", "1" * 64)
+    assert compare_runs(a, moved).rows[0]["difference"] == pytest.approx(1.0)
+    unrecorded = _of_file(_classes(tmp_path / "d", "raw", true[::-1], true), "", None)
+    assert compare_runs(b, unrecorded).rows[0]["difference"] == 0.0

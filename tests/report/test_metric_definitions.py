@@ -21,10 +21,11 @@ def test_task2_says_f1_is_pooled_and_iou_averaged_over_images():
 
 
 def test_neural_defines_delta_accuracy_by_its_angle_and_only_what_the_table_shows():
+    # records that do not say their kind: accuracy of every kind
     assert metric_definitions("neural", ["accuracy", "delta_accuracy"]) == (
         "Accuracy: reach, the share of test bins whose decoded angle lies within π/8 (22.5°) "
-        "of the target's; sleep, the share given their state; a user's classes, the share "
-        "given their class; δ-Accuracy: within 3π/16 (33.75°).")
+        "of the target's; sleep, the share of test bins given their state; a user's classes, "
+        "the share of test bins given their class; δ-Accuracy: within 3π/16 (33.75°).")
     assert metric_definitions("neural", ["f1_weighted"]).startswith("Weighted F1: each class")
     assert metric_definitions("neural", ["f1_macro"]).startswith("Macro F1: the mean of each")
     assert metric_definitions("task9", ["accuracy"]) == ""
@@ -66,3 +67,30 @@ def test_compare_of_task2_says_which_iou_it_compares_and_that_f1_is_not(tmp_path
     assert out.output.rstrip().endswith("the table's pooled F1 is not compared: these runs' "
                                         "predictions.csv lack the pixel counts (runs made "
                                         "before they were recorded)")
+
+
+def _neural_record(cell: str, kind: str) -> dict:
+    return {"cell": {"id": f"{cell}-s0", "task": "neural", "setting": "mine", "method": "raw"},
+            "status": "complete", "metrics": {"kind": kind, "accuracy": 0.5, "f1_macro": 0.4},
+            "headline": {"accuracy": 0.5, "f1_macro": 0.4}, "seed": 0,
+            "source": {"source": "mine", "label": "recording mine (your file)",
+                       "catalogued": False}, "_dir": f"cells/{cell}-s0"}
+
+
+def test_a_classes_table_defines_accuracy_by_classes_and_macro_f1_by_present_classes():
+    from mtneuro.report.leaderboard import build_tables
+
+    [table] = build_tables([_neural_record("a", "classes")])
+    assert table.kinds == ["classes"]
+    text = metric_definitions(table.task, table.metrics, table.kinds)
+    assert text == ("Accuracy: the share of test bins given their class; Macro F1: the mean "
+                    "of each class's F1, every class counting alike (a class in neither the "
+                    "truth nor the predictions is left out, as scikit-learn does).")
+    assert f"\n{text}\n" in _markdown_table(table) and "angle" not in _markdown_table(table)
+    assert f"<p class=note>{html.escape(text)}</p>" in _html_table(table)
+    # a table of several kinds names each kind it holds, and no other
+    both = metric_definitions("neural", ["accuracy"], ["sleep", "classes"])
+    assert both == ("Accuracy: sleep, the share of test bins given their state; a user's "
+                    "classes, the share of test bins given their class.")
+    assert metric_definitions("neural", ["accuracy"], ["reach"]).startswith(
+        "Accuracy: the share of test bins whose decoded angle lies within π/8")

@@ -186,10 +186,12 @@ def _write_aggregate(task, results: list, out_dir: Path, extra: dict | None) -> 
     click.echo(_summary(metrics, method_label(results[-1].config), aggregate=True))
     last = results[-1]
     config = {k: v for k, v in last.config.items() if k != "seed"}
+    # each seed's notes once: a split that follows the seed (random) may note other classes
+    notes = list(dict.fromkeys(n for r in results for n in r.card.get("notes") or []))
     write_result(Result(task=task.name, setting=last.setting, method=last.method, metrics=metrics,
                         headline=task.headline_of(metrics),
                         config={**config, "seeds": [r["seed"] for r in rows]},
-                        source=last.source, card=last.card,
+                        source=last.source, card={**last.card, "notes": notes},
                         # as each seed's record counts it: its run, figures and files
                         wall_s=sum(r.wall_s for r in results)), out_dir, extra)
 

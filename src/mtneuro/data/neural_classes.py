@@ -56,25 +56,35 @@ def npz_layout(arrays: dict[str, np.ndarray], path: Path) -> tuple[str, bool]:
 
 def names_of(arrays: dict[str, np.ndarray], label: np.ndarray, path: Path) -> tuple[str, ...]:
     """The class names of a classes file: its ``class_names``, else the label values as
-    text (``"0"`` .. ``"K-1"``, K = the largest label + 1).
+    text (``"0"`` .. ``"K-1"``).
+
+    Without names, the labels must be 0..K-1 with each in some bin: labels {10, 20, 30}
+    read as 31 classes would give a 31 x 31 confusion and a readout of 28 classes that
+    never occur. A name of ``class_names`` no bin uses is allowed (one list of names for
+    every file of an experiment keeps each class's label); it counts in no F1.
 
     Args:
         label: (bins,) int64 labels, already checked to be whole numbers.
 
     Raises:
-        DataError: a negative label, one beyond ``class_names`` (or, without names, beyond
-            one class per bin), or ``class_names`` that are not distinct, non-empty strings.
+        DataError: a negative label; without ``class_names``, labels that are not 0..K-1
+            each in some bin; with them, a label beyond them, or names that are not
+            distinct, non-empty strings.
     """
     if label.min() < 0:
         first = int(np.flatnonzero(label < 0)[0])
         raise DataError(f"{path}: label: expected class indices >= 0, got {label[first]} at "
                         f"bin {first}")
     if "class_names" not in arrays:
-        count = int(label.max()) + 1
-        if count > label.size:  # names "0" .. a billion: a typo, not classes
-            raise DataError(f"{path}: label: expected class indices 0..K-1, at most one class "
-                            f"per bin ({label.size} bins), got {count - 1}; number the classes "
-                            "from 0, or save their names as class_names")
+        found = np.unique(label)
+        count = found.size
+        if found[-1] != count - 1:  # sorted and distinct: 0..K-1 exactly when the last is K-1
+            raise DataError(f"{path}: label: expected the classes numbered 0..K-1, each in "
+                            f"some bin (here K = {count} distinct labels), got "
+                            f"{_abbreviated(found)}; renumber them 0..{count - 1} "
+                            "(label = np.unique(label, return_inverse=True)[1]) and, if the "
+                            "old values name the classes, save them as class_names "
+                            "(np.unique(label).astype(str))")
         return tuple(str(i) for i in range(count))
     names = arrays["class_names"]
     if names.dtype.kind != "U" or names.ndim != 1 or names.size == 0:
@@ -98,3 +108,11 @@ def names_of(arrays: dict[str, np.ndarray], label: np.ndarray, path: Path) -> tu
                         f"name of class_names), got {label[first]} at bin {first} "
                         f"({beyond.size} of {label.size} bins)")
     return tuple(text)
+
+
+def _abbreviated(values: np.ndarray, most: int = 6) -> str:
+    """``[10, 20, 30]``, or the first and last few of more than ``most`` values."""
+    shown = [str(v) for v in values.tolist()]
+    if len(shown) > most:
+        shown = [*shown[:most - 2], "...", *shown[-2:]]
+    return f"[{', '.join(shown)}]"

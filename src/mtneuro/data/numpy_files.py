@@ -52,7 +52,16 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
         if isinstance(loaded, np.ndarray):
             return {"": loaded}
         with loaded as npz:
-            arrays = {k: npz[k] for k in npz.files}
+            arrays, objects = {}, []
+            for key in npz.files:  # each member alone: the error names every object array
+                try:
+                    arrays[key] = npz[key]
+                except ValueError as err:
+                    if "pickle" not in str(err):
+                        raise
+                    objects.append(key)
+        if objects:
+            raise DataError(object_arrays(path, objects))
         for key, value in arrays.items():
             if not isinstance(value, np.ndarray):  # numpy hands back a non-.npy member's bytes
                 raise DataError(f"{path}: member {key!r} is not a .npy array (np.savez stores "
@@ -60,12 +69,26 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
         return arrays
     except ValueError as err:
         if "pickle" in str(err):
-            raise DataError(f"{path}: holds Python objects (object arrays), which mtneuro does "
-                            "not unpickle; save plain numeric arrays") from None
+            raise DataError(object_arrays(path, [])) from None
         raise DataError(f"{path}: not a readable NumPy {path.suffix} file ({err})") from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError, zlib.error,
             NotImplementedError) as err:  # a damaged zip header can ask for any feature
         raise DataError(f"{path}: not a readable NumPy {path.suffix} file ({err})") from None
+
+
+def object_arrays(path: Path, keys: list[str]) -> str:
+    """The one line refusing the object arrays ``keys`` of ``path`` (none named: a ``.npy``),
+    saying how to save each as plain data: ``class_names`` (an object array as pandas
+    ``.values`` gives it) as a string array, any other as numbers."""
+    where = f"{path}: {', '.join(keys)}" if keys else str(path)
+    others = [k for k in keys if k != "class_names"]
+    fixes = (["save class_names as a string array (np.asarray(names, dtype=str))"]
+             if "class_names" in keys else [])
+    if others or not keys:
+        fixes.append(f"save {', '.join(others) or 'it'} as plain numeric arrays")
+    held = "hold Python objects (object arrays)" if len(keys) > 1 else (
+        "holds Python objects (an object array)")
+    return f"{where}: {held}, which mtneuro does not unpickle; {'; '.join(fixes)}"
 
 
 def checked_numeric(

@@ -35,6 +35,7 @@ from mtneuro.report.compare_pooled import pixel_counts, with_pooled_f1
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.report.predictions import PREDICTIONS_FILE, read_predictions
 from mtneuro.report.results import read_json_object
+from mtneuro.report.source_files import different_files
 from mtneuro.stats import bootstrap_interval, macro_f1_of_totals, weighted_f1_of_totals
 
 #: task -> (columns naming a sample, the column whose samples are resampled together)
@@ -196,8 +197,8 @@ def compare_sides(side_a: Side, side_b: Side, a: str, b: str) -> Comparison:
     """``side_a - side_b`` (called ``a`` and ``b`` in messages).
 
     Raises:
-        ConfigError: the two are runs of different tasks, settings or data, or their test
-            samples or truths differ.
+        ConfigError: the two are runs of different tasks, settings or data (or files, by
+            their recorded SHA-256), or their test samples or truths differ.
     """
     task, setting = side_a.record.get("task"), side_a.record.get("setting")
     if (side_b.record.get("task"), side_b.record.get("setting")) != (task, setting):
@@ -208,6 +209,10 @@ def compare_sides(side_a: Side, side_b: Side, a: str, b: str) -> Comparison:
     data = {data_source_label(side.record) for side in (side_a, side_b)}
     if len(data) > 1:
         raise ConfigError(f"{a} and {b} read different data ({' and '.join(sorted(data))})")
+    files = different_files(side_a.record, side_b.record)  # e.g. a/four.npz, b/four.npz
+    if files is not None:
+        raise ConfigError(f"{a} and {b} read different files: {files} differ; compare runs "
+                          "of the same recording file")
     keys, group = _SAMPLES[task]
     samples_a, values_a, predicted_a = _per_sample(side_a, keys, task)
     samples_b, values_b, predicted_b = _per_sample(side_b, keys, task)

@@ -160,7 +160,7 @@ def _markdown_table(table: LeaderboardTable) -> str:
         # a paragraph of the row's item (blank line, indented): not one more deviation
         cards += ["", f"  {NOTES_HEAD}", *[f"  - {n}" for n in card_notes]] if card_notes else []
     notes = [f"- {r.method} ({r.kind}): {r.note}" for r in table.rows if r.note]
-    defined = metric_definitions(table.task, table.metrics)
+    defined = metric_definitions(table.task, table.metrics, table.kinds)
     chance = [*([defined, ""] if defined else []), *([table.chance, ""] if table.chance else [])]
     return "\n".join([f"## {table.title}", "", *lines, "", *chance, "Protocol cards of our rows:",
                       "", *cards, "", *notes])
@@ -225,7 +225,7 @@ def _html_table(table: LeaderboardTable) -> str:
                    f"</td><td class=l>{html.escape(row.data_source)}</td><td>{n}</td>"
                    f"<td class=l>{verdict}</td>{values}</tr>")
     out.append("</table></div>")
-    defined = metric_definitions(table.task, table.metrics)
+    defined = metric_definitions(table.task, table.metrics, table.kinds)
     if defined:
         out.append(f"<p class=note>{html.escape(defined)}</p>")
     if table.chance:

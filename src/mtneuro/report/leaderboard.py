@@ -146,6 +146,9 @@ class LeaderboardTable:
     #: (data source, metric) -> the majority baseline's score (report.chance.chance_marks)
     chance_marks: dict[tuple[str, str], float] = field(default_factory=dict)
     paired: str = ""  # SSL rows against raw on the same bins (report.findings.paired_versus_raw)
+    #: neural: the recording kinds of its records (reach, sleep, classes), which its metric
+    #: definitions are given for (report.metric_definitions)
+    kinds: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -314,7 +317,9 @@ def build_tables(records: list[dict[str, Any]], *, published: bool = True) -> li
         for row in rows:
             metrics += [k for k in row.values if k not in metrics]
         figures = [(r["cell"]["id"], f"{r['_dir']}/{f}") for r in members for f in r.get("figures", [])]
-        tables.append(LeaderboardTable(task, setting, metrics, rows, figures))
+        kinds = [(r.get("metrics") or {}).get("kind") for r in members]
+        tables.append(LeaderboardTable(task, setting, metrics, rows, figures,
+                                       kinds=[k for k in dict.fromkeys(kinds) if k]))
     return tables
 
 

@@ -32,29 +32,52 @@ _DEFINITIONS: dict[str, tuple[tuple[str, str], ...]] = {
                 "definition)"),
     ),
     "neural": (
-        ("accuracy", "Accuracy: reach, the share of test bins whose decoded angle lies within "
-                     "π/8 (22.5°) of the target's; sleep, the share given their state; a "
-                     "user's classes, the share given their class"),
+        ("accuracy", ""),  # by the recording kinds of the table: _neural_accuracy
         ("delta_accuracy", "δ-Accuracy: within 3π/16 (33.75°)"),
         ("mean_angular_error", "mean angular error in radians"),
         ("f1_weighted", "Weighted F1: each class's F1 weighted by its test count"),
-        ("f1_macro", "Macro F1: the mean of each class's F1, every class counting alike"),
+        ("f1_macro", "Macro F1: the mean of each class's F1, every class counting alike "
+                     "(a class in neither the truth nor the predictions is left out, as "
+                     "scikit-learn does)"),
     ),
+}
+#: recording kind -> (its name where several share a table, its neural accuracy)
+_NEURAL_ACCURACY = {
+    "reach": ("reach", ("the share of test bins whose decoded angle lies within π/8 (22.5°) "
+                        "of the target's")),
+    "sleep": ("sleep", "the share of test bins given their state"),
+    "classes": ("a user's classes", "the share of test bins given their class"),
 }
 
 
-def metric_definitions(task: str, metrics: Sequence[str]) -> str:
+def metric_definitions(task: str, metrics: Sequence[str], kinds: Sequence[str] = ()) -> str:
     """``"Accuracy: ...; δ-Accuracy: ..."`` for the ``metrics`` a ``task``'s table shows
     (empty where none is defined here); each definition once, in the table's order.
 
+    Args:
+        kinds: the recording kinds of a neural table's records (``reach``, ``sleep``,
+            ``classes``): accuracy is defined for those alone; none known (records
+            written before they said), for every kind.
+
     >>> metric_definitions("neural", ["delta_accuracy"])
     'δ-Accuracy: within 3π/16 (33.75°).'
+    >>> metric_definitions("neural", ["accuracy"], ["classes"])
+    'Accuracy: the share of test bins given their class.'
     """
     shown: list[str] = []
     for key in metrics:
         # the first matching prefix: r2_test_ before r2_ (in the table above)
-        text = next((t for prefix, t in _DEFINITIONS.get(task, ()) if key.startswith(prefix)),
-                    None)
+        text = next((t or _neural_accuracy(kinds) for prefix, t in _DEFINITIONS.get(task, ())
+                     if key.startswith(prefix)), None)
         if text is not None and text not in shown:
             shown.append(text)
     return "; ".join(shown) + ("." if shown else "")
+
+
+def _neural_accuracy(kinds: Sequence[str]) -> str:
+    """Accuracy as the ``kinds`` of a neural table score it: one kind's alone, unnamed."""
+    known = [k for k in _NEURAL_ACCURACY if k in kinds] or list(_NEURAL_ACCURACY)
+    if len(known) == 1:
+        return f"Accuracy: {_NEURAL_ACCURACY[known[0]][1]}"
+    return "Accuracy: " + "; ".join(f"{name}, {text}" for name, text in
+                                    (_NEURAL_ACCURACY[k] for k in known))

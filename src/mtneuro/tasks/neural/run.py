@@ -21,7 +21,7 @@ from torch import nn
 
 from mtneuro.config import validate
 from mtneuro.data.neural import NeuralRecording, load_recording
-from mtneuro.errors import ConfigError, DataError
+from mtneuro.errors import ConfigError
 from mtneuro.ssl.augment.neural import NeuralAugment
 from mtneuro.tasks.neural import splits as S
 from mtneuro.tasks.neural.baselines import pca_features, train_supervised
@@ -46,7 +46,7 @@ from mtneuro.tasks.neural.readouts import (
     fit_state_readout,
 )
 from mtneuro.tasks.neural.select import ValidationMonitor, reach_scorer, sleep_scorer
-from mtneuro.tasks.neural.split_fit import check_trial_count
+from mtneuro.tasks.neural.split_fit import check_decodable, check_trial_count
 from mtneuro.tasks.neural.train import (
     TrainResult,
     ViewSampler,
@@ -88,6 +88,8 @@ class NeuralOutcome:
             for paired comparisons of methods on the same bins); sleep: empty.
         test_features: (n, d) features of the last fold's test bins (feature size
             may differ between folds), with their classes ``feature_label`` (n,).
+        notes: lines only the run could know, for its record's notes (a test class its
+            readout never sees fitted, :func:`~mtneuro.tasks.neural.unseen.unseen_class_warning`).
     """
 
     metrics: dict
@@ -107,6 +109,7 @@ class NeuralOutcome:
     test_trial: np.ndarray | None = None
     test_per_bin: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     test_bins: np.ndarray | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
@@ -120,19 +123,6 @@ def make_splits(rec: NeuralRecording, config: NeuralConfig) -> list[S.Split]:
     if config.split == "block":
         return [S.block_split(rec.n_bins, guard=int(config.guard))]
     return [S.random_split(rec.n_bins, seed=config.seed)]
-
-
-def check_decodable(rec: NeuralRecording, split: S.Split) -> None:
-    """Something to decode from: a neuron whose rate varies and two classes in the
-    training bins (else the readout or the 2-D projection failed with a traceback)."""
-    train = split["train"]
-    if not varying(rec.rates[train]).any():
-        raise DataError(f"{rec.name}: every neuron's rate is constant over the training bins; "
-                        "there is nothing to decode")
-    classes = np.unique(rec.label[train])
-    if len(classes) < 2:
-        raise DataError(f"{rec.name}: the training bins hold one class only "
-                        f"({rec.class_names[int(classes[0])]}); a decoder needs two or more")
 
 
 def make_augment(rates: np.ndarray, config: NeuralConfig) -> NeuralAugment:
@@ -274,7 +264,8 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
 
     Warns:
         UserWarning: a test class is absent from the bins the readout is fitted on
-            (:func:`~mtneuro.tasks.neural.unseen.unseen_class_warning`); an encoder read out
+            (:func:`~mtneuro.tasks.neural.unseen.unseen_class_warning`, kept in the
+            outcome's ``notes`` too); an encoder read out
             on a split whose test bins it may have trained on
             (:func:`~mtneuro.tasks.neural.encoder_origin.encoder_origin`).
     """
@@ -299,11 +290,14 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
     monitor: ValidationMonitor | None = None
     train_wall, steps = 0.0, 0
     first_pass: tuple[nn.Module, dict, dict] | None = None
-    for split in folds:
-        check_decodable(rec, split)
-        unseen = unseen_class_warning(rec, split, refit=config.refit)
+    notes: list[str] = []  # said as the run goes, and kept in its record
+    for fold, split in enumerate(folds):
+        check_decodable(rec, split, config, fold)
+        unseen = unseen_class_warning(rec, split, refit=config.refit,
+                                      fold=(fold, len(folds)) if len(folds) > 1 else None)
         if unseen is not None:
             warnings.warn(unseen, UserWarning, stacklevel=2)
+            notes.append(unseen)
         with compute_threads(config.threads):
             if encoder is not None:
                 features, spec = encoder_features(rec, split, encoder)
@@ -366,7 +360,7 @@ def fit_neural(config: NeuralConfig, *, encoder: nn.Module | None = None) -> Neu
         test_label=test_label, test_pred=test_pred,
         test_features=features[folds[-1]["test"]], feature_label=rec.label[folds[-1]["test"]],
         first_pass=first_pass, test_trial=test_trial, test_per_bin=test_per_bin,
-        test_bins=test_bins,
+        test_bins=test_bins, notes=notes,
     )
 
 

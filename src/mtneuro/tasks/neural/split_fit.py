@@ -5,18 +5,24 @@ The splits (:mod:`mtneuro.tasks.neural.splits`) refuse too few trials in their o
 (``split.folds: expected int in [3, 9], got 10``), naming neither the file nor the setting
 that chose the number (``--folds`` left at its default, which the user never typed); a run
 knows both, so it says which file has how many trials and which setting to change.
+Likewise a split whose training bins hold nothing to decode (:func:`check_decodable`): a
+k-fold run names the fold.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mtneuro.errors import ConfigError
+import numpy as np
+
+from mtneuro.errors import ConfigError, DataError
 from mtneuro.tasks.neural.splits import least_trials, trials_in_order
+from mtneuro.tasks.neural.zscore import varying
 
 if TYPE_CHECKING:
     from mtneuro.data.neural import NeuralRecording
     from mtneuro.tasks.neural.config import NeuralConfig
+    from mtneuro.tasks.neural.splits import Split
 
 #: the fewest trials of ``--split kfold`` (a test, a validation and a training group)
 LEAST_FOLDS = 3
@@ -51,3 +57,33 @@ def check_trial_count(rec: NeuralRecording, config: NeuralConfig) -> None:
         raise ConfigError(f"split kfold: {default}--folds {config.folds} is more than the "
                           f"{trials} in {source}; pass --folds {n} or fewer (folds: {n} in a "
                           "config or params)")
+
+
+def check_decodable(rec: NeuralRecording, split: Split, config: NeuralConfig | None = None,
+                    fold: int = 0) -> None:
+    """Something to decode from: a neuron whose rate varies and two classes in the
+    training bins (else the readout or the 2-D projection failed with a traceback).
+
+    Args:
+        config, fold: the run's resolved config and the index of ``split`` among its
+            folds: a k-fold run's error names the fold and what to change.
+    """
+    train = split["train"]
+    if not varying(rec.rates[train]).any():
+        raise DataError(f"{rec.name}: every neuron's rate is constant over the training bins; "
+                        "there is nothing to decode")
+    classes = np.unique(rec.label[train])
+    if len(classes) >= 2:
+        return
+    one = f"one class only ({rec.class_names[int(classes[0])]}); a decoder needs two or more"
+    if config is None or config.split != "kfold":
+        raise DataError(f"{rec.name}: the training bins hold {one}")
+    held = np.unique(rec.trial[train]).size
+    n = trials_in_order(rec.trial).size
+    # folds are contiguous groups of trials in recorded order, and a fold trains on all but
+    # two of them: more folds train each on more trials, fewer on fewer
+    more = (f"pass more --folds (at most {n}, the trial count: each fold then trains on more "
+            "trials) or --split trial" if config.folds < n else "pass --split trial")
+    raise DataError(f"{rec.name}: fold {fold + 1} of {config.folds} (--split kfold): its "
+                    f"training bins ({held} trial{'' if held == 1 else 's'} of {n}) hold {one}; "
+                    f"{more}")

@@ -127,11 +127,16 @@ def run(config: Any, *, encoder: Any = None) -> Result:
     if encoder is None and config.encoder is not None:
         encoder = rate_encoder(config.encoder)
     outcome = fit_neural(config, encoder=encoder)
-    return NEURAL.result(outcome.config, setting=outcome.recording.name,
-                         method=outcome.metrics["method"], metrics=outcome.metrics,
-                         source=source_of(outcome.recording), wall_s=outcome.metrics["wall_s"],
-                         artefacts={"outcome": outcome,
-                                    "predictions": prediction_columns(outcome)})
+    result = NEURAL.result(outcome.config, setting=outcome.recording.name,
+                           method=outcome.metrics["method"], metrics=outcome.metrics,
+                           source=source_of(outcome.recording), wall_s=outcome.metrics["wall_s"],
+                           artefacts={"outcome": outcome,
+                                      "predictions": prediction_columns(outcome)})
+    # what only the run could know (a test class no readout can predict) goes with the
+    # card's notes: the record, its report and the leaderboard show them, each once
+    notes = result.card["notes"]
+    notes += [line for line in outcome.notes if line not in notes]
+    return result
 
 
 def prediction_columns(outcome: Any) -> dict[str, Any]:

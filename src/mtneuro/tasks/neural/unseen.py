@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from mtneuro.tasks.neural.splits import Split
 
 
-def unseen_class_warning(rec: NeuralRecording, split: Split, *, refit: bool) -> str | None:
+def unseen_class_warning(rec: NeuralRecording, split: Split, *, refit: bool,
+                         fold: tuple[int, int] | None = None) -> str | None:
     """One line naming each test class the readout never sees fitted, and its test bins
     (``REM: 120 test bins, none in the training bins: no method can predict it``), else
     ``None``.
@@ -29,6 +30,8 @@ def unseen_class_warning(rec: NeuralRecording, split: Split, *, refit: bool) -> 
     Args:
         refit: the final readout is fitted on training + validation bins (``refit``), so
             a class met only in validation can still be predicted.
+        fold: ``(index, folds)`` of a k-fold run's ``split``, named in the line (``x, fold
+            2 of 5: REM: ...``): each fold's test bins differ.
     """
     if rec.kind == "reach":
         return None
@@ -40,4 +43,5 @@ def unseen_class_warning(rec: NeuralRecording, split: Split, *, refit: bool) -> 
     where = "training or validation bins (the readout's)" if refit else "training bins"
     pronoun = "it" if len(unseen) == 1 else "them"
     counts = ", ".join(f"{rec.class_names[c]}: {n} test bins" for c, n in unseen)
-    return f"{rec.name}: {counts}, none in the {where}: no method can predict {pronoun}"
+    name = rec.name if fold is None else f"{rec.name}, fold {fold[0] + 1} of {fold[1]}"
+    return f"{name}: {counts}, none in the {where}: no method can predict {pronoun}"
