@@ -59,3 +59,22 @@ def test_a_failed_torchrun_cell_keeps_the_card_line_once(tmp_path: Path,
     record = json.loads((tmp_path / "cells" / cell.id / "metrics.json").read_text())
     assert record["error"]["message"] == "the processes failed"
     assert record["deviations"].count(DEVIATION) == 1
+
+
+def test_a_torchrun_cell_keeps_the_lines_only_its_run_could_know(
+        tiny_task: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the torchrun launch itself is test_ddp's; here only what the record keeps after it
+    monkeypatch.setattr(ddp, "pretrain_under_torchrun",
+                        lambda task, config, cell, directory, threads=None:
+                        (config, {"nproc_per_node": 2}))
+    cell = Cell("tinyssl-a-noted-s0", "tinyssl", "a", "noted", 0, None, {}, "phantom", {},
+                ddp_procs=2)
+    outcome = run_cell(cell, get_task("tinyssl"), tmp_path)
+    assert outcome["status"] == "complete"
+    record = json.loads((tmp_path / "cells" / cell.id / "metrics.json").read_text())
+    assert record["config"]["ddp"] == {"nproc_per_node": 2}
+    assert record["deviations"].count("run-only deviation") == 1
+    assert record["notes"].count("run-only note") == 1
+    # the config's own lines once each, not once from the cell's card and once from the run's
+    assert len(record["notes"]) == len(set(record["notes"]))
+    assert len(record["deviations"]) == len(set(record["deviations"]))

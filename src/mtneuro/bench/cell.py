@@ -52,7 +52,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mtneuro.bench.ddp import ddp_deviations
+from mtneuro.bench.ddp import card_of_ddp_cell, ddp_deviations
 from mtneuro.bench.suite import Cell
 from mtneuro.config import to_dict
 from mtneuro.data.checksums import sha256_file
@@ -385,10 +385,12 @@ def run_cell(cell: Cell, task: Task | str, out_dir: str | Path, *, threads: int 
         return record_failure(out_dir, cell, exc, wall_s=time.perf_counter() - started,
                               config=config_dict, card=card)
     if cell.ddp_procs > 1:
-        # the card judges the cell's own config, not the encoder DDP wrote
+        # the card judges the cell's own config, not the encoder DDP wrote; the lines only
+        # the run could know (a class no readout sees, ...) stay
         result.config = {**result.config, "ddp": ddp}
-        result.card = spec.protocol_card(config, result.source)
-        result.card["deviations"] = [*result.card["deviations"], *ddp_deviations(cell, config)]
+        result.card = card_of_ddp_cell(spec.protocol_card(config, result.source), result.card,
+                                       spec.protocol_card(run_config, result.source),
+                                       ddp_deviations(cell, config))
         write_result(result, directory)
     return {"id": cell.id, "status": "complete", "wall_s": result.wall_s,
             "headline": result.headline, "error": None}

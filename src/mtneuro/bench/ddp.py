@@ -226,6 +226,21 @@ def ddp_deviations(cell: Any, config: Any) -> list[str]:
              "process, scripts/task1_ssl.py)")]
 
 
+def card_of_ddp_cell(cell_card: dict[str, Any], run_card: dict[str, Any],
+                     config_card: dict[str, Any], ddp_lines: list[str]) -> dict[str, Any]:
+    """The card of a cell whose encoder torchrun pre-trained: ``cell_card`` (of the cell's own
+    config, not of the run's, which reads the written encoder) with ``ddp_lines`` and the
+    deviations and notes of ``run_card`` that the run config's card (``config_card``) does
+    not hold: what only the run could know (a class no readout sees, ...)."""
+    def run_only(key: str) -> list[str]:
+        return [line for line in run_card.get(key) or [] if line not in (config_card.get(key) or [])]
+
+    deviations = [*cell_card["deviations"], *ddp_lines, *run_only("deviations")]
+    notes = [*(cell_card.get("notes") or []), *run_only("notes")]
+    return {**cell_card, "deviations": list(dict.fromkeys(deviations)),
+            "notes": list(dict.fromkeys(notes))}
+
+
 def pretrain_under_torchrun(task: Any, config: Any, cell: Any, directory: Path,
                             *, threads: int | None = None) -> tuple[Any, dict[str, Any] | None]:
     """Pre-train ``config``'s encoder under torchrun (see the module docstring).
