@@ -71,8 +71,8 @@ def test_the_report_names_sleep_blocks_as_what_its_intervals_resample(user_run):
     record = json.loads((user_run / "metrics.json").read_text())
     assert record["metrics"]["intervals"]["accuracy"]["unit"].startswith("test blocks of")
     page = build_report(user_run)["html"].read_text()
-    assert ("a bootstrap 95% interval over the test samples (tiles, images, trials, or blocks "
-            "of sleep bins) of the first seed") in page
+    assert ("a bootstrap 95% interval over the test samples (tiles, images, 8-slice blocks, "
+            "trials, or blocks of sleep bins) of the first seed") in page
 
 
 def test_the_card_compares_with_reference_runs_only_a_catalogued_recording(packaged_data,

@@ -62,6 +62,8 @@ def test_task1_figures_name_the_source_and_draw_no_caps_for_one_seed(captured, t
     ax = per_class.axes[0]
     assert "phantom (synthetic volume)" in _flat(ax.get_title())
     assert "n=1 seed: no error bar" in _flat(ax.get_title())
+    # both figures say 2-D tiles or 3-D blocks: the two look alike otherwise
+    assert "roi-c1 byol (2d) on" in title and "roi-c1 byol (2d) on" in _flat(ax.get_title())
     assert not _has_error_bars(ax)
     assert not _overlaps_data(per_class, ax.get_legend())  # the legend covers no bar
 

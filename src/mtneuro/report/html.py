@@ -172,7 +172,8 @@ def write_markdown(tables: list[LeaderboardTable], failures: list[tuple[str, str
     intro = ("Rows marked *ours* are mean ± sample standard deviation (n - 1) over seeds of "
              "this run's cells (or, where seeds did not vary a value, the value and [low, high], "
              "a percentile bootstrap 95% interval over the first seed's test samples: tiles, "
-             "images, trials or bins, their number in each cell's metrics.json); rows marked "
+             "images, 8-slice blocks, trials or bins, their number in each cell's "
+             "metrics.json); rows marked "
              "*published* are numbers from the cited sources, on the data they name (printed to "
              "three decimals, as ours; the sources mostly print two); rows marked "
              "*reference code, run here* were measured in this project by running the authors' "
@@ -307,8 +308,8 @@ def write_html(tables: list[LeaderboardTable], failures: list[tuple[str, str]], 
             "(± sample standard deviation, n - 1) appear only where several seeds gave different "
             "numbers (n is printed beside each row); where they did not (one seed, or "
             "identical results), values and bars show "
-            "[low, high], a bootstrap 95% interval over the test samples (tiles, images, trials, "
-            f"or blocks of sleep bins) of the first seed.<br>{_key(kinds)}</div>"]
+            "[low, high], a bootstrap 95% interval over the test samples (tiles, images, 8-slice "
+            f"blocks, trials, or blocks of sleep bins) of the first seed.<br>{_key(kinds)}</div>"]
     seeds = {r["cell"]["id"]: r["cell"].get("seed") for r in records}
     count = 0
     for table in tables:

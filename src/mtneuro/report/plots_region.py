@@ -119,8 +119,8 @@ def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     if bars is not None:  # "no error bar" would be false: the test-sample interval is drawn
         seeds = "n=1 seed" if acc["n"] <= 1 else f"n={acc['n']} seeds, identical results"
         note = f"{seeds}: bars show the {interval_words(bars, acc['n'])}"
-    ax.set_title(wrap_title(f"task 1 {result['setting']} {result['method']} on {source}, "
-                            f"{drawn}\n{note}", 5.0))
+    ax.set_title(wrap_title(f"task 1 {result['setting']} {result['method']} ({result['dim']}) "
+                            f"on {source}, {drawn}\n{note}", 5.0))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # never over a bar
     paths.append(save_figure(fig, out_dir / "per_class_accuracy.png"))
     return paths
