@@ -108,11 +108,15 @@ class LoopProgress:
         enabled: False for no bar and no lines (quiet runs); the bench is still told. While
             a watcher reads the published state (:func:`publishing_to`), it shows them.
         stream: where bar and lines go (stderr by default).
+        timed: False where the units took no time worth a rate (a split kept in memory):
+            no rate and no eta are shown or published, as units per second of a copy would
+            be a nonsense number.
     """
 
     def __init__(self, what: str, total: float | None, *, unit: str = "items",
-                 enabled: bool = True, stream: TextIO | None = None) -> None:
-        self.what, self.total, self.unit = what, total, unit
+                 enabled: bool = True, stream: TextIO | None = None,
+                 timed: bool = True) -> None:
+        self.what, self.total, self.unit, self.timed = what, total, unit, timed
         self.stream = stream if stream is not None else sys.stderr
         self.done = 0.0
         self.start = time.perf_counter()
@@ -141,7 +145,8 @@ class LoopProgress:
     def update(self, n: float = 1, *, detail: str = "") -> None:
         """``n`` more units done; ``detail`` (e.g. ``"epoch 2/5, loss 0.41"``) is shown."""
         self.done += n
-        publish(self.what, self.done, self.total, unit=self.unit, rate=self.rate(), detail=detail)
+        publish(self.what, self.done, self.total, unit=self.unit,
+                rate=self.rate() if self.timed else None, detail=detail)
         if self.bar is not None:
             self.bar.update(n)
             if detail:
@@ -160,8 +165,10 @@ class LoopProgress:
             text += f"/{self.total:.0f} {self.unit} ({100 * self.done / self.total:.0f} %)"
         else:
             text += f" {self.unit}"
-        text += f", {rate:.1f} {self.unit}/s" + (f", {detail}" if detail else "")
-        if self.total:
+        if self.timed:
+            text += f", {rate:.1f} {self.unit}/s"
+        text += f", {detail}" if detail else ""
+        if self.total and self.timed:
             text += f", eta {left_min:.1f} min"
         print(text, file=self.stream, flush=True)
 
