@@ -88,13 +88,24 @@ def read_published(path: str | Path) -> dict[str, Any] | None:
     return state if ok else None
 
 
+def rate_text(rate: float) -> str:
+    """A rate with 3 significant digits below 100 and as an integer from there, so a slow
+    run (a CPU, a big encoder) reads ``1.3``, not ``0``, and a fast one no false decimals.
+
+    >>> [rate_text(r) for r in (0.0, 0.04321, 1.3, 6.666, 99.4, 850.2, 11778972.0)]
+    ['0', '0.0432', '1.3', '6.67', '99.4', '850', '11778972']
+    """
+    return f"{rate:.3g}" if rate < 99.5 else f"{rate:.0f}"
+
+
 def describe_state(state: dict[str, Any]) -> str:
     """``pre-training 120/400 steps, 850 samples/s, epoch 3/10`` from a published state."""
     done, total = state.get("done"), state.get("total")
     text = f"{state.get('what', '')} {done:.0f}" + (f"/{total:.0f}" if total else "")
     text += f" {state.get('unit', '')}"
     if state.get("rate"):
-        text += f", {state['rate']:.0f} {state.get('rate_unit') or state.get('unit', '')}/s"
+        unit = state.get("rate_unit") or state.get("unit", "")
+        text += f", {rate_text(state['rate'])} {unit}/s"
     return text + (f", {state['detail']}" if state.get("detail") else "")
 
 
@@ -166,7 +177,7 @@ class LoopProgress:
         else:
             text += f" {self.unit}"
         if self.timed:
-            text += f", {rate:.1f} {self.unit}/s"
+            text += f", {rate_text(rate)} {self.unit}/s"
         text += f", {detail}" if detail else ""
         if self.total and self.timed:
             text += f", eta {left_min:.1f} min"

@@ -213,7 +213,7 @@ def test_pretrain_hands_flags_to_the_run_and_records_it(tmp_path: Path,
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert record["config"]["device"] == "cpu"  # "auto" resolved: the device that ran
     assert record["metrics"]["peak_lr"] == 0.125 and record["metrics"]["steps"] == 4
-    assert outcome.out == ("myow on phantom: 4 steps, final loss 0.2500, 10.0 samples/s over "
+    assert outcome.out == ("myow on phantom: 4 steps, final loss 0.2500, 10 samples/s over "
                            "1.5 s of training (step eager); encoder -> run/encoder.pt\n")
 
 
