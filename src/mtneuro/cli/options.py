@@ -166,10 +166,11 @@ def quick_option(description: str):
     return click.option("--quick", is_flag=True, help=f"quick preset: {description}")
 
 
-def method_label(config: dict[str, Any]) -> str:
-    """A task's method as its result line names it: with the encoder it scored, if given."""
+def method_label(config: dict[str, Any], key: str = "method") -> str:
+    """A task's method (``key``: task 2's is its ``model``) as its result line names it: with
+    the encoder it scored (or task 2's ssl-unet fine-tuned), if given."""
     encoder = config.get("encoder")
-    return f"{config['method']} ({encoder})" if encoder else str(config["method"])
+    return f"{config[key]} ({encoder})" if encoder else str(config[key])
 
 
 def require_option(key: str, value: Any, config_file: str | Path | None) -> None:
