@@ -9,13 +9,12 @@ import click
 
 from mtneuro.cli.options import (
     MORE_SEEDS_ARGUMENT,
-    method_label,
     parse_seeds,
     quick_option,
     seeds_option,
 )
 from mtneuro.tasks.neural.config import QUICK_STEPS, NeuralConfig, SplitName
-from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS
+from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS, method_label
 
 
 def _flag(name: str) -> str:

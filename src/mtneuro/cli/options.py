@@ -166,13 +166,6 @@ def quick_option(description: str):
     return click.option("--quick", is_flag=True, help=f"quick preset: {description}")
 
 
-def method_label(config: dict[str, Any], key: str = "method") -> str:
-    """A task's method (``key``: task 2's is its ``model``) as its result line names it: with
-    the encoder it scored (or task 2's ssl-unet fine-tuned), if given."""
-    encoder = config.get("encoder")
-    return f"{config[key]} ({encoder})" if encoder else str(config[key])
-
-
 def require_option(key: str, value: Any, config_file: str | Path | None) -> None:
     """``--KEY`` is given, as a flag or as ``KEY:`` in the ``--config`` file: a config's
     default (a task's method) is no choice the user made, and a key without one (a neural

@@ -11,7 +11,6 @@ from mtneuro.cli.options import (
     MORE_SEEDS_ARGUMENT,
     OVERWRITE_OPTION,
     SOURCE_PARAM_OPTION,
-    method_label,
     parse_key_values,
     parse_seeds,
     parse_source_params,
@@ -19,6 +18,7 @@ from mtneuro.cli.options import (
     seeds_option,
 )
 from mtneuro.errors import ConfigError
+from mtneuro.vocab import method_label
 
 MODEL_HELP = (
     "unet, manet, fpn, unetplusplus, pan, pspnet, ssl-unet, unet-mtneuro (2d); unet3d, vnet, "
