@@ -178,7 +178,8 @@ def test_neural_encoder_meta_names_the_seed_and_no_stage_without_refit(tmp_path:
     sha = meta.pop("recording_sha256")  # the recording's files (encoder_origin reads them)
     assert len(sha) == 1 and len(sha[0]) == 64
     assert meta == {"method": "byol", "seed": 3, "recording": "chewie-1", "steps": 5,
-                    "selected_step": 5, "task": "neural", "split": "trial", "refit": False}
+                    "selected_step": 5, "task": "neural", "split": "trial", "refit": False,
+                    "ensemble": False}
 
 
 # --- pretrain -----------------------------------------------------------------------------
