@@ -47,7 +47,8 @@ def test_a_slow_rate_keeps_its_significant_digits(monkeypatch):
     assert stream.getvalue() == ("step 10/40 (epoch 1/4): loss 1.5000, 1.3 samples/s "
                                  "(mean 1.33), eta 3.0 min\n")
     state = {"what": "pre-training", "total": 40, "unit": "steps", **published}
-    assert describe_state(state) == "pre-training 10/40 steps, 1.3 samples/s, epoch 1/4, loss 1.5000"
+    assert describe_state(state) == ("pre-training 10/40 steps, 1.3 samples/s, epoch 1/4, "
+                                     "loss 1.5000")
 
 
 def test_terminal_bar_counts_samples():
