@@ -23,7 +23,8 @@ from mtneuro.tasks.api import Result
 REPR_ROWS = 12
 #: Columns of :meth:`Results._repr_html_`: (heading, key of a :meth:`Results.table` row).
 HTML_COLUMNS = (("task", "task"), ("setting", "setting"), ("method", "method"),
-                ("metric", "title"), ("value", "value"), ("row", "kind"), ("data", "data"),
+                ("metric", "title"), ("value", "value"), ("n", "n"), ("row", "kind"),
+                ("data", "data"),
                 ("comparable", "comparable"))
 
 
@@ -80,28 +81,34 @@ class Results(Sequence[Result]):
         return rows
 
     def __str__(self) -> str:
-        return "\n".join(_line(r) for r in self.table())
+        """A line saying what ``n``, ``±`` and ``[low, high]`` are, then one per table row."""
+        rows = self.table()
+        return "\n".join([_key(rows), *(_line(r) for r in rows)]) if rows else ""
 
     def __repr__(self) -> str:
-        """What ran, then (up to :data:`REPR_ROWS`) our rows of the table."""
+        """What ran, what its numbers are, then (up to :data:`REPR_ROWS`) our rows."""
         if not self.results:
             return "<Results: 0 runs>"
-        lines = [_line(r) for r in self.table(published=False)]
+        rows = self.table(published=False)
+        lines = [_line(r) for r in rows]
         left = len(lines) - REPR_ROWS
         more = f"{left} more row{'s' if left > 1 else ''} and " if left > 0 else ""
-        return "\n".join([f"<Results: {self._runs()}>", *lines[:REPR_ROWS],
-                          f"({more}the published rows: print(results); as dicts: "
-                          "results.table())"])
+        return "\n".join([f"<Results: {self._runs()}>", *([_key(rows)] if rows else []),
+                          *lines[:REPR_ROWS],
+                          (f"({more}the published rows: print(results); as dicts: "
+                           "results.table())")])
 
     def _repr_html_(self) -> str:
         """The table as HTML, for a notebook cell's last line."""
+        table = self.table()
         rows = ["<tr>" + "".join(f"<th>{heading}</th>" for heading, _ in HTML_COLUMNS) + "</tr>"]
-        for r in self.table():
-            cells = {**r, "value": _value(r)}
+        for r in table:
+            cells = {**r, "value": _value(r), "n": _n(r)}
             rows.append("<tr>" + "".join(f"<td>{html.escape(str(cells[key]))}</td>"
                                          for _, key in HTML_COLUMNS) + "</tr>")
+        key = f"<p>{html.escape(_key(table))}</p>" if table else ""
         return (f"<p>Results: {html.escape(self._runs())}</p>"
-                f"<table>{''.join(rows)}</table>")
+                f"<table>{''.join(rows)}</table>{key}")
 
     def _runs(self) -> str:
         """``"3 runs: task1/roi-c1 (seeds 0, 1), task3/roi-c1 (seed 0)"``."""
@@ -127,7 +134,27 @@ def _value(r: dict[str, Any]) -> str:
     return value
 
 
+def _n(r: dict[str, Any]) -> str:
+    """A row's number of seeds, as leaderboard.md's n column: ours and runs of reference code
+    made here; a published row's is not known."""
+    return "" if not r["n"] or r["kind"].startswith("published") else str(r["n"])
+
+
+def _key(rows: list[dict[str, Any]]) -> str:
+    """What the rows' ``n``, ``±`` and ``[low, high]`` are, in the words of the report (only
+    those the rows show)."""
+    parts = ["n: seeds"]
+    if any(" ± " in _value(r) for r in rows):
+        published = any(" ± " in _value(r) for r in rows if r["kind"].startswith("published"))
+        parts.append("±: sample std over seeds (n - 1)"
+                     + ("; published rows: as their source gives it" if published else ""))
+    if any(r["interval"] is not None for r in rows):
+        parts.append("[low, high]: bootstrap 95% interval over the first seed's test samples")
+    return "key: " + "; ".join(parts)
+
+
 def _line(r: dict[str, Any]) -> str:
+    n = f"n={_n(r)}" if _n(r) else ""
     return (f"{r['task']}/{r['setting']:<10} {r['method']:<24} {r['title']:<28} "
-            f"{_value(r):<14} [{r['kind']}; {r['data']}]"
+            f"{_value(r):<20} {n:<4} [{r['kind']}; {r['data']}]"
             + (f" comparable: {r['comparable']}" if r["comparable"] else ""))

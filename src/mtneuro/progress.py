@@ -88,13 +88,24 @@ def read_published(path: str | Path) -> dict[str, Any] | None:
     return state if ok else None
 
 
+def rate_text(rate: float) -> str:
+    """A rate with 3 significant digits below 100 and as an integer from there, so a slow
+    run (a CPU, a big encoder) reads ``1.3``, not ``0``, and a fast one no false decimals.
+
+    >>> [rate_text(r) for r in (0.0, 0.04321, 1.3, 6.666, 99.4, 850.2, 11778972.0)]
+    ['0', '0.0432', '1.3', '6.67', '99.4', '850', '11778972']
+    """
+    return f"{rate:.3g}" if rate < 99.5 else f"{rate:.0f}"
+
+
 def describe_state(state: dict[str, Any]) -> str:
     """``pre-training 120/400 steps, 850 samples/s, epoch 3/10`` from a published state."""
     done, total = state.get("done"), state.get("total")
     text = f"{state.get('what', '')} {done:.0f}" + (f"/{total:.0f}" if total else "")
     text += f" {state.get('unit', '')}"
     if state.get("rate"):
-        text += f", {state['rate']:.0f} {state.get('rate_unit') or state.get('unit', '')}/s"
+        unit = state.get("rate_unit") or state.get("unit", "")
+        text += f", {rate_text(state['rate'])} {unit}/s"
     return text + (f", {state['detail']}" if state.get("detail") else "")
 
 
@@ -108,11 +119,15 @@ class LoopProgress:
         enabled: False for no bar and no lines (quiet runs); the bench is still told. While
             a watcher reads the published state (:func:`publishing_to`), it shows them.
         stream: where bar and lines go (stderr by default).
+        timed: False where the units took no time worth a rate (a split kept in memory):
+            no rate and no eta are shown or published, as units per second of a copy would
+            be a nonsense number.
     """
 
     def __init__(self, what: str, total: float | None, *, unit: str = "items",
-                 enabled: bool = True, stream: TextIO | None = None) -> None:
-        self.what, self.total, self.unit = what, total, unit
+                 enabled: bool = True, stream: TextIO | None = None,
+                 timed: bool = True) -> None:
+        self.what, self.total, self.unit, self.timed = what, total, unit, timed
         self.stream = stream if stream is not None else sys.stderr
         self.done = 0.0
         self.start = time.perf_counter()
@@ -141,7 +156,8 @@ class LoopProgress:
     def update(self, n: float = 1, *, detail: str = "") -> None:
         """``n`` more units done; ``detail`` (e.g. ``"epoch 2/5, loss 0.41"``) is shown."""
         self.done += n
-        publish(self.what, self.done, self.total, unit=self.unit, rate=self.rate(), detail=detail)
+        publish(self.what, self.done, self.total, unit=self.unit,
+                rate=self.rate() if self.timed else None, detail=detail)
         if self.bar is not None:
             self.bar.update(n)
             if detail:
@@ -160,8 +176,10 @@ class LoopProgress:
             text += f"/{self.total:.0f} {self.unit} ({100 * self.done / self.total:.0f} %)"
         else:
             text += f" {self.unit}"
-        text += f", {rate:.1f} {self.unit}/s" + (f", {detail}" if detail else "")
-        if self.total:
+        if self.timed:
+            text += f", {rate_text(rate)} {self.unit}/s"
+        text += f", {detail}" if detail else ""
+        if self.total and self.timed:
             text += f", eta {left_min:.1f} min"
         print(text, file=self.stream, flush=True)
 

@@ -8,6 +8,9 @@ feature is added in one place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 # -- methods --------------------------------------------------------------------------------
 #: Self-supervised methods (:mod:`mtneuro.ssl`); tasks 1 and 3 pre-train them on the fly.
 SSL_METHODS: tuple[str, ...] = ("byol", "myow", "myow-merged")
@@ -47,6 +50,19 @@ IMAGENET = "imagenet"
 NEURAL_METHODS: tuple[str, ...] = ("myow", "byol", "supervised", "pca", "raw")
 #: neural methods with no encoder to train (a training length does not apply)
 NEURAL_UNTRAINED_METHODS: tuple[str, ...] = ("pca", "raw")
+
+
+
+def method_label(config: Mapping[str, Any], key: str = "method") -> str:
+    """A run's method (``key``: task 2's is its ``model``) as its result line and figure
+    titles name it: with the encoder it scored (or task 2's ssl-unet fine-tuned), if given.
+
+    >>> method_label({"method": "encoder", "encoder": "mypkg.encoders:build"})
+    'encoder (mypkg.encoders:build)'
+    """
+    encoder = config.get("encoder")
+    return f"{config[key]} ({encoder})" if encoder else str(config[key])
+
 
 # -- tasks ----------------------------------------------------------------------------------
 #: Report heading of each task, in report order (``pretrain``: ``mtneuro pretrain`` runs).

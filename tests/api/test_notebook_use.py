@@ -59,8 +59,9 @@ def test_results_show_a_short_summary_and_an_html_table(toy):
     text = repr(results)
     lines = text.splitlines()
     assert lines[0] == "<Results: 4 runs: toy/easy (seeds 0, 1), toy/hard (seeds 0, 1)>"
-    assert lines[1:3] == [line for line in str(results).splitlines() if "[ours;" in line]
-    assert lines[3] == "(the published rows: print(results); as dicts: results.table())"
+    assert lines[1] == str(results).splitlines()[0] and lines[1].startswith("key: n: seeds")
+    assert lines[2:4] == [line for line in str(results).splitlines() if "[ours;" in line]
+    assert lines[4] == "(the published rows: print(results); as dicts: results.table())"
     assert len(text) < 1000
     page = results._repr_html_()
     assert page.startswith("<p>Results: 4 runs: toy/easy (seeds 0, 1), toy/hard (seeds 0, 1)"
@@ -73,8 +74,8 @@ def test_a_long_table_is_cut_in_the_repr(toy, monkeypatch):
     results = mtneuro.evaluate(MeanBrightness(), tasks=["toy/easy", "toy/hard"])
     monkeypatch.setattr(api_results, "REPR_ROWS", 1)
     lines = repr(results).splitlines()
-    assert len(lines) == 3 and lines[1].startswith("toy/easy")
-    assert lines[2] == ("(1 more row and the published rows: print(results); as dicts: "
+    assert len(lines) == 4 and lines[2].startswith("toy/easy")
+    assert lines[3] == ("(1 more row and the published rows: print(results); as dicts: "
                         "results.table())")
 
 

@@ -307,7 +307,7 @@ def test_log_line_gives_the_eta_in_minutes(clock: _Clock) -> None:
     loop = LoopProgress("training", 120, unit="samples", stream=stream)
     clock.now += 30
     loop.update(30)
-    assert stream.getvalue() == "training: 30/120 samples (25 %), 1.0 samples/s, eta 1.5 min\n"
+    assert stream.getvalue() == "training: 30/120 samples (25 %), 1 samples/s, eta 1.5 min\n"
 
 
 def test_a_line_resets_the_interval_and_the_end_is_said_once(clock: _Clock) -> None:
@@ -358,7 +358,7 @@ def test_a_rate_within_the_first_second_is_not_clamped(clock: _Clock,
     loop = LoopProgress("reading", None, unit="blocks", stream=stream)
     clock.now += 0.5
     loop.update(5)
-    assert stream.getvalue() == "reading: 5 blocks, 10.0 blocks/s\n"
+    assert stream.getvalue() == "reading: 5 blocks, 10 blocks/s\n"
 
 
 def test_published_state_is_renamed_into_place_with_the_unit_as_rate_unit(

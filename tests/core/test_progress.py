@@ -168,3 +168,30 @@ def test_a_loop_watched_by_the_bench_writes_no_lines_of_its_own(monkeypatch, tmp
                 loop.update(2)
                 assert read_published(tmp_path / "progress.json")["done"] == 2
         assert stream.getvalue() == ""
+
+
+def test_a_split_kept_in_memory_shows_no_rate(monkeypatch, tmp_path):
+    """A kept split read back showed "136/136 tiles, 11778972 tiles/s, kept from an earlier
+    read" in the bench's live table: a copy from memory has no rate worth a number."""
+    from mtneuro.data import tile_cache
+    from mtneuro.data.datasets import RegionTileDataset
+    from mtneuro.data.sources import open_source
+
+    monkeypatch.setattr(progress, "LINE_INTERVAL_S", 0.0)
+    monkeypatch.setattr(progress, "PUBLISH_INTERVAL_S", 0.0)
+    tile_cache.clear()
+    try:
+        RegionTileDataset(open_source("phantom", seed=0), "roi-c1", "test", z_step=64,
+                          progress=False)
+        with publishing_to(tmp_path / "progress.json"):
+            RegionTileDataset(open_source("phantom", seed=0), "roi-c1", "test", z_step=64)
+            state = read_published(tmp_path / "progress.json")
+        stream = io.StringIO()
+        with LoopProgress("kept", 3, unit="tiles", stream=stream, timed=False) as loop:
+            loop.update(3, detail="kept from an earlier read")
+    finally:
+        tile_cache.clear()
+    assert state["rate"] is None
+    assert describe_state(state).endswith(" tiles, kept from an earlier read")
+    assert "/s" not in describe_state(state)
+    assert stream.getvalue().splitlines()[0] == "kept: 3/3 tiles (100 %), kept from an earlier read"

@@ -178,7 +178,8 @@ def test_neural_encoder_meta_names_the_seed_and_no_stage_without_refit(tmp_path:
     sha = meta.pop("recording_sha256")  # the recording's files (encoder_origin reads them)
     assert len(sha) == 1 and len(sha[0]) == 64
     assert meta == {"method": "byol", "seed": 3, "recording": "chewie-1", "steps": 5,
-                    "selected_step": 5, "task": "neural", "split": "trial", "refit": False}
+                    "selected_step": 5, "task": "neural", "split": "trial", "refit": False,
+                    "ensemble": False}
 
 
 # --- pretrain -----------------------------------------------------------------------------
@@ -213,7 +214,7 @@ def test_pretrain_hands_flags_to_the_run_and_records_it(tmp_path: Path,
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert record["config"]["device"] == "cpu"  # "auto" resolved: the device that ran
     assert record["metrics"]["peak_lr"] == 0.125 and record["metrics"]["steps"] == 4
-    assert outcome.out == ("myow on phantom: 4 steps, final loss 0.2500, 10.0 samples/s over "
+    assert outcome.out == ("myow on phantom: 4 steps, final loss 0.2500, 10 samples/s over "
                            "1.5 s of training (step eager); encoder -> run/encoder.pt\n")
 
 

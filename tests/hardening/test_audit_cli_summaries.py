@@ -37,7 +37,8 @@ def test_task2_prints_every_class_and_what_its_checkpoints_cost(
         return Result(task="task2", setting="2d-4class", method="unet",
                       metrics={"summary": summary, "setting": {"dim": "2d",
                                                                "class_names": names}},
-                      headline={}, config={"seeds": [0, 1], "classes": 4}, source=None,
+                      headline={}, config={"seeds": [0, 1], "classes": 4, "model": "unet",
+                                           "source": "phantom", "encoder": None}, source=None,
                       card={},
                       figures=["overlay_cortex.png"])
 
@@ -47,9 +48,9 @@ def test_task2_prints_every_class_and_what_its_checkpoints_cost(
     assert outcome.code == 0, outcome.err
     checkpoints = Path("run") / "checkpoints"
     assert outcome.out.splitlines() == [
-        ("task2 unet 4-class 2d, 2 seed(s): avg F1 0.500 ± 0.020 over 2 seeds, avg IoU 0.250 "
-         "± 0.020 over 2 seeds, balanced acc (counts pooled over non-background classes) "
-         "0.750 ± 0.020 over 2 seeds"),
+        ("task2 unet 4-class 2d on phantom: avg F1 0.500 ± 0.020 over 2 seeds, avg IoU 0.250 "
+         "± 0.020 over 2 seeds; balanced acc (counts pooled over non-background classes) "
+         "0.750 ± 0.020"),
         "        background: F1 0.500 ± 0.020 over 2 seeds, IoU 0.250 ± 0.020 over 2 seeds",
         "            vessel: F1 0.500 ± 0.020 over 2 seeds, IoU 0.250 ± 0.020 over 2 seeds",
         ("  IoU above as MTNeuro scores it: per test image, 1 for a class absent from both "
@@ -58,6 +59,34 @@ def test_task2_prints_every_class_and_what_its_checkpoints_cost(
         "wrote run/metrics.json and 1 overlay PNG(s)",
         (f"kept 2 checkpoint(s) for --resume in {checkpoints} (4 MiB); delete them once the "
          "run needs no resuming")]
+
+
+def test_task2_line_names_source_and_encoder_and_says_one_seed_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It named neither (task 1 and 3 say "on phantom" and the encoder) and said "1 seed"
+    three times: "1 seed(s)", after the intervals and after the balanced accuracy."""
+    from mtneuro.report import record
+
+    one = {"mean": 0.5, "std": None, "n": 1}
+    spread = {"low": 0.4, "high": 0.6, "n": 30, "unit": "test images"}
+
+    def fake(task: Any, config: Any, out_dir: Any, **_: Any) -> Result:
+        summary = {"avg_f1": one, "avg_iou": one, "balanced_accuracy": one,
+                   "f1": {"cell": one}, "iou": {"cell": one}, "iou_pooled": {}}
+        return Result(task="task2", setting="2d-4class", method="ssl-unet",
+                      metrics={"summary": summary, "setting": {"dim": "2d", "class_names": []},
+                               "intervals": {"avg_f1": spread, "avg_iou": spread}},
+                      headline={}, card={}, figures=[], source=None,
+                      config={"seeds": [0], "classes": 4, "model": "ssl-unet",
+                              "source": "phantom", "encoder": "pre/encoder.pt"})
+
+    monkeypatch.setattr(record, "run_and_record", fake)
+    outcome = invoke(["task2", "--model", "ssl-unet", "--quick", "--out", "run"], tmp_path)
+    assert outcome.code == 0, outcome.err
+    assert outcome.out.splitlines()[0] == (
+        "task2 ssl-unet (pre/encoder.pt) 4-class 2d on phantom: avg F1 0.500 [0.400, 0.600], "
+        "avg IoU 0.500 [0.400, 0.600] (95% CI over 30 test images; 1 seed); balanced acc "
+        "(counts pooled over non-background classes) 0.500")
 
 
 def test_pretrain_overwrite_sets_the_old_records_aside_before_the_run(

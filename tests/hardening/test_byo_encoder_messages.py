@@ -148,7 +148,7 @@ def test_task3_card_says_a_user_encoder_is_normalised_only_as_it_declares() -> N
 
 
 def test_the_result_line_names_the_encoder_it_scored() -> None:
-    from mtneuro.cli.options import method_label
+    from mtneuro.vocab import method_label
 
     assert method_label({"method": "encoder", "encoder": "mypkg.enc:build"}) == (
         "encoder (mypkg.enc:build)")

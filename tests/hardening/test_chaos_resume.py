@@ -105,5 +105,6 @@ def test_a_real_ctrl_c_during_data_setup_exits_130_and_leaves_no_checkpoint(tmp_
     assert "Traceback" not in err and len(lines) == 1, err
     # no checkpoint was written: --resume would find nothing, so it is not offered
     assert lines[0].startswith("interrupted before its first checkpoint, so there is nothing "
-                               "to resume; rerun the same command"), err
+                               "to resume and what it wrote in OUT is removed; rerun the same "
+                               "command"), err
     assert not (out / "checkpoint.pt").exists()

@@ -61,8 +61,8 @@ def test_sigterm_during_pretraining_offers_resume_like_ctrl_c(
         main(["pretrain", "--quick", "--out", str(tmp_path / "run")])
     assert exit_info.value.code == 143
     assert capsys.readouterr().err.strip() == (
-        "terminated (SIGTERM) before its first checkpoint, so there is nothing to resume; rerun "
-        "the same command to start again (with --overwrite if it says OUT already holds a run)")
+        "terminated (SIGTERM) before its first checkpoint, so there is nothing to resume and "
+        "what it wrote in OUT is removed; rerun the same command to start again")
 
 
 def test_a_ctrl_c_after_the_console_command_ended_is_ignored() -> None:

@@ -166,3 +166,20 @@ def test_an_own_recordings_encoder_read_on_another_split_of_it_is_flagged(reach_
     deviations, _ = _card(folds)
     assert deviations[0].startswith("recording ") and "no reference run" in deviations[0]
     assert any("scored here on the kfold split" in d for d in deviations)
+
+
+def test_an_ensemble_runs_encoder_read_back_says_it_scores_one_encoder(reach_slice, tmp_path):
+    """A run with the refit ensemble scores both its encoders; its encoder.pt read back
+    scored otherwise (0.785 against the run's 0.772 on chewie-1) and nothing said why."""
+    from mtneuro.tasks.neural.encoder_origin import ENSEMBLE_MEMBER_NOTE
+
+    for name, flags in (("ensemble", []), ("single", ["--no-refit-ensemble"])):
+        _run(["--data", str(reach_slice), "--method", "byol", "--steps", "20", *flags],
+             tmp_path / name)
+    read, printed = _run(["--data", str(reach_slice), "--encoder",
+                          str(tmp_path / "ensemble" / "encoder.pt")], tmp_path / "read")
+    assert ENSEMBLE_MEMBER_NOTE in read["notes"]
+    assert f"note: {ENSEMBLE_MEMBER_NOTE}" in printed.splitlines()
+    single, printed = _run(["--data", str(reach_slice), "--encoder",
+                            str(tmp_path / "single" / "encoder.pt")], tmp_path / "read-single")
+    assert ENSEMBLE_MEMBER_NOTE not in single["notes"] and "note: " not in printed

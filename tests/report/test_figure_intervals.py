@@ -199,3 +199,20 @@ def test_a_state_decoding_confusion_has_its_accuracy_and_no_delta(captured):
     title = _flat(captured[0].axes[0].get_title())
     assert title.endswith("accuracy 0.600 = 3/5 test bins on the diagonal")
     assert "δ" not in title
+
+
+def test_task1_titles_name_the_users_encoder_and_what_plus_minus_is(captured, tmp_path):
+    """Titles said "encoder" while the terminal said "encoder (mypkg.encoders:build)", and
+    confusion.png's ± was not said to be the std over seeds (per_class_accuracy.png's is)."""
+    from mtneuro.report.task_figures import task1_figures
+
+    metrics = {k: v for k, v in task1_result("encoder", 0.9, 3).items()
+               if k not in ("setting", "method", "source")}
+    result = Result(task="task1", setting="roi-c1", method="encoder", metrics=metrics,
+                    headline={}, config={"encoder": "mypkg.encoders:build"}, source=PHANTOM,
+                    card={})
+    task1_figures(result, tmp_path)
+    confusion, per_class = (_flat(f.axes[0].get_title()) for f in captured)
+    for title in (confusion, per_class):
+        assert "roi-c1 encoder (mypkg.encoders:build) (2d) on " in title
+    assert "accuracy 0.900 ± 0.020 (± std over seeds), mean over seeds 0, 1, 2" in confusion

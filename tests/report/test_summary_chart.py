@@ -3,6 +3,7 @@ the data sources in the title, error bars only where they mean something, legend
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +152,10 @@ def test_reference_runs_made_here_are_a_series_of_their_own(tmp_path, captured):
     assert all(hatch == "xx" for s, m in bars if s in run_here for *_, hatch in bars[(s, m)])
     legend = [t.get_text() for t in captured[0].legends[0].get_texts()]
     assert "reference code, run here (not ours, not published)" in legend
+    # their n, as leaderboard.md gives it (the chart showed it for our rows only)
+    labels = [" ".join(label.split()) for s in run_here for label, *_ in bars[(s, "Accuracy")]]
+    assert "MYOW (reference code) (n=2)" in labels
+    assert all(re.search(r" \(n=\d+\)$", label) for label in labels if "reference code" in label)
 
 
 def test_intervals_passed_in_replace_the_seed_spread(tmp_path, captured):

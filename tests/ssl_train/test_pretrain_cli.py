@@ -276,9 +276,8 @@ def test_under_torchrun_only_rank_0_speaks_for_the_run_folder(tmp_path, capsys, 
     if rank == "0":
         assert lines == [
             "warning: a setting every rank warns about",
-            "terminated (SIGTERM) before its first checkpoint, so there is nothing to resume; "
-            "rerun the same command to start again (with --overwrite if it says OUT already "
-            "holds a run)"]
+            "terminated (SIGTERM) before its first checkpoint, so there is nothing to resume "
+            "and what it wrote in OUT is removed; rerun the same command to start again"]
     else:
         assert lines == []
 

@@ -28,8 +28,27 @@ def test_log_lines_are_timed_and_carry_samples_per_second(monkeypatch):
     assert lines == [
         "step 10/40 (epoch 1/4): loss 1.5000, 8 samples/s (mean 8), eta 0.5 min",
         "step 30/40 (epoch 3/4): loss 1.0000, 16 samples/s (mean 6), eta 0.2 min",
-        "step 40/40 (epoch 4/4): loss 0.9000, 16 samples/s (mean 7), eta 0.0 min",
+        "step 40/40 (epoch 4/4): loss 0.9000, 16 samples/s (mean 7.11), eta 0.0 min",
     ]
+
+
+def test_a_slow_rate_keeps_its_significant_digits(monkeypatch):
+    """A CPU run of a big encoder printed "0 samples/s (mean 0)": below 100 a rate has 3
+    significant digits, and so has the bench's view of it."""
+    from mtneuro.progress import describe_state
+
+    stream = io.StringIO()
+    clock = iter([0.0, 60.0])
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(progress, "publish", lambda *a, **k: published.update(k, done=a[1]))
+    published: dict = {}
+    bar = progress.Progress(total_steps=40, batch_size=8, steps_per_epoch=10, stream=stream)
+    bar.update(10, 10, loss=1.5, rate=1.3)  # 80 samples in 60 s
+    assert stream.getvalue() == ("step 10/40 (epoch 1/4): loss 1.5000, 1.3 samples/s "
+                                 "(mean 1.33), eta 3.0 min\n")
+    state = {"what": "pre-training", "total": 40, "unit": "steps", **published}
+    assert describe_state(state) == ("pre-training 10/40 steps, 1.3 samples/s, epoch 1/4, "
+                                     "loss 1.5000")
 
 
 def test_terminal_bar_counts_samples():

@@ -118,8 +118,9 @@ def _interrupted(argv: list[str]) -> str:
                 "not finish")
     if command in RESUMABLE_COMMANDS:
         if "--resume" not in argv and not _saved_a_checkpoint():
-            return ("interrupted before its first checkpoint, so there is nothing to resume; "
-                    + _START_AGAIN)
+            # what the run wrote in OUT is gone (cli.run_folder): the same command starts again
+            return ("interrupted before its first checkpoint, so there is nothing to resume and "
+                    "what it wrote in OUT is removed; rerun the same command to start again")
         return (f"interrupted; rerun the same command with --resume to continue from its last "
                 f"checkpoint{_last_position()}")
     if command in RESTARTED_COMMANDS:  # e.g. a neural run's finished seed-S/ folders

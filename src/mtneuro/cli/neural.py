@@ -9,13 +9,13 @@ import click
 
 from mtneuro.cli.options import (
     MORE_SEEDS_ARGUMENT,
-    method_label,
     parse_seeds,
     quick_option,
     seeds_option,
 )
 from mtneuro.tasks.neural.config import QUICK_STEPS, NeuralConfig, SplitName
-from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS
+from mtneuro.tasks.neural.encoder_origin import ENSEMBLE_MEMBER_NOTE
+from mtneuro.vocab import ENCODER_METHOD, NEURAL_METHODS, method_label
 
 
 def _flag(name: str) -> str:
@@ -155,6 +155,8 @@ def neural(data, data_root, method, encoder, seed, seeds, quick, epochs, steps, 
             click.echo(_summary(result.metrics, method_label(result.config)))
         if len(results) > 1:
             _write_aggregate(task, results, out_dir, {"inputs": inputs} if inputs else None)
+    if ENSEMBLE_MEMBER_NOTE in (results[-1].card.get("notes") or []):  # its numbers differ
+        click.echo(f"note: {ENSEMBLE_MEMBER_NOTE}")
     click.echo(f"wrote {out_dir / 'metrics.json'}")
 
 
@@ -251,7 +253,9 @@ def _save_encoder(outcome, out_dir: Path) -> None:
     meta = {"method": m["method"], "seed": m["seed"], "recording": rec.name,
             "recording_sha256": sorted(rec.files.values()), "split": m["split"],
             "refit": bool(m.get("refit")), "steps": m["steps"],
-            "selected_step": m["selected_step"], "task": "neural"}
+            "selected_step": m["selected_step"], "task": "neural",
+            # read back alone, either encoder of an ensemble scores other than the run did
+            "ensemble": outcome.first_pass is not None}
     if (m.get("n_folds") or 1) > 1:  # k-fold: the encoder of the last fold alone
         meta["fold"] = f"last of {m['n_folds']}"
     files = [("encoder.pt", outcome.encoder, outcome.encoder_kwargs, outcome.input_spec,

@@ -166,12 +166,6 @@ def quick_option(description: str):
     return click.option("--quick", is_flag=True, help=f"quick preset: {description}")
 
 
-def method_label(config: dict[str, Any]) -> str:
-    """A task's method as its result line names it: with the encoder it scored, if given."""
-    encoder = config.get("encoder")
-    return f"{config['method']} ({encoder})" if encoder else str(config["method"])
-
-
 def require_option(key: str, value: Any, config_file: str | Path | None) -> None:
     """``--KEY`` is given, as a flag or as ``KEY:`` in the ``--config`` file: a config's
     default (a task's method) is no choice the user made, and a key without one (a neural

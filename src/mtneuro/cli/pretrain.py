@@ -11,6 +11,7 @@ import click
 
 from mtneuro.cli.options import parse_source_params
 from mtneuro.errors import ConfigError
+from mtneuro.progress import rate_text
 from mtneuro.torchrun_env import torchrun_int
 from mtneuro.vocab import LABELLED_IMAGE_SOURCES
 
@@ -133,8 +134,9 @@ def pretrain(
     else:
         resumed = ("" if result["steps_run"] == result["steps"] else
                    f" of the {result['steps_run']} steps resumed here")
+        rate = rate_text(result["samples_per_s"])
         click.echo(f"{config.method} on {config.source}: {result['steps']} steps, final loss "
-                   f"{result['final_loss']:.4f}, {result['samples_per_s']:.1f} samples/s over "
+                   f"{result['final_loss']:.4f}, {rate} samples/s over "
                    f"{result['wall_s']:.1f} s of training{resumed} (step {result['step_mode']}); "
                    f"encoder -> {result['encoder']}")
     if probe:

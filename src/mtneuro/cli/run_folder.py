@@ -11,6 +11,8 @@ written. A command run inside :func:`run_folder` sets the replaced records aside
 of deleting them and drops them only when the new run ends well: if it fails (an unreadable
 recording or volume, a NaN loss, Ctrl-C), they are put back, or, where the new run left a
 checkpoint to resume, kept aside beside it (:func:`_settle_replaced`); no earlier run is lost.
+A run with checkpoints interrupted before its first one, in a folder that held no run, removes
+what it wrote (:func:`_drop_uncheckpointed`), so the same command starts again.
 One process at a time runs in a folder: :func:`prepare_run_folder` locks it
 (:mod:`mtneuro.folder_lock`) before it reads what the folder holds.
 """
@@ -27,8 +29,8 @@ from pathlib import Path
 
 import click
 
-from mtneuro.folder_lock import hold_run_folder, release_run_folder
 from mtneuro.errors import ConfigError
+from mtneuro.folder_lock import hold_run_folder, release_run_folder
 from mtneuro.report.predictions import PREDICTIONS_FILE
 from mtneuro.report.run_records import REPORT
 from mtneuro.warning_lines import other_rank
@@ -235,7 +237,7 @@ def _settle_replaced(out: Path, kind: str) -> bool:
     if not _aside_of(out, kind):  # another command's: what it replaced is not ours to judge
         return True
     _remove_torn_writes(out, kind)  # a write killed half-way is no record of the new run
-    if (out / _LAST_RECORD.get(kind, "metrics.json")).is_file():  # killed after its last record
+    if _ended(out, kind):  # killed after its last record
         shutil.rmtree(aside)
         return False
     if _resumable(out, kind):
@@ -246,11 +248,35 @@ def _settle_replaced(out: Path, kind: str) -> bool:
     return False
 
 
+def _ended(out: Path, kind: str) -> bool:
+    """``out`` holds the record a ``kind`` run writes last (it stopped after its end)."""
+    return (out / _LAST_RECORD.get(kind, "metrics.json")).is_file()
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
+
+
+def _drop_uncheckpointed(out: Path, kind: str) -> None:
+    """Remove what a ``kind`` run, interrupted before its first checkpoint in a folder that
+    held no run, wrote there: nothing is left to resume, and a leftover log would make the
+    plain rerun that the interruption's message offers refuse the folder as holding a run.
+    An error keeps them (a diverged run's log says how it diverged); commands without
+    checkpoints keep what they finished (a neural run's seeds), as does a bench."""
+    if kind not in _CHECKPOINTED or _resumable(out, kind):
+        return
+    if _ended(out, kind):
+        return
+    _remove_torn_writes(out, kind)
+    for path in run_records(out, kind):
+        _remove(path)
+
+
+#: kinds whose runs keep checkpoints and hold nothing worth keeping before the first one
+_CHECKPOINTED = ("pretrain", "resumable-task")
 
 
 def kept_aside_note(out: Path) -> str:
@@ -269,11 +295,22 @@ def run_folder(out: str | Path, kind: str, *, resume: bool = False, overwrite: b
     out = prepare_run_folder(out, kind, resume=resume, overwrite=overwrite, option=option,
                              set_aside=True)
     main = other_rank() == 0
+    # a run started in a folder holding no run of its kind (one set aside is still a run)
+    fresh = main and not resume and not (out / REPLACED).is_dir() and not run_records(out, kind)
     try:
         yield out
-    except BaseException:
+    except BaseException as err:
+        # before settling: a put-back brings the replaced run's own last record
+        put_back = main and _aside_of(out, kind) and not _ended(out, kind)
         if main and _settle_replaced(out, kind) and _aside_of(out, kind):  # ours, kept
             click.echo(f"note: {kept_aside_note(out)}", err=True)
+        elif put_back and not (out / REPLACED).exists() and isinstance(err, KeyboardInterrupt):
+            # said, so that the old run's files are not taken for what this run wrote (an
+            # error's one line is about its cause; the folder is as before either way)
+            click.echo(f"note: the run --overwrite replaced is back in {out}, as it was; what "
+                       "this run wrote there is removed", err=True)
+        elif fresh and isinstance(err, KeyboardInterrupt):
+            _drop_uncheckpointed(out, kind)
         raise
     finally:
         release_run_folder(out)  # taken by prepare_run_folder

@@ -8,7 +8,6 @@ from mtneuro.cli.options import (
     ENCODER_OPTION,
     SOURCE_PARAM_OPTION,
     TASK_SOURCE_OPTION,
-    method_label,
     parse_seeds,
     parse_source_params,
     quick_option,
@@ -18,7 +17,7 @@ from mtneuro.cli.options import (
     volume_run_options,
 )
 from mtneuro.data.spec import REGION_SETTINGS
-from mtneuro.vocab import VOLUME_METHODS
+from mtneuro.vocab import VOLUME_METHODS, method_label
 
 
 @click.command("task1")

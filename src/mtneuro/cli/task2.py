@@ -18,6 +18,7 @@ from mtneuro.cli.options import (
     seeds_option,
 )
 from mtneuro.errors import ConfigError
+from mtneuro.vocab import method_label
 
 MODEL_HELP = (
     "unet, manet, fpn, unetplusplus, pan, pspnet, ssl-unet, unet-mtneuro (2d); unet3d, vnet, "
@@ -195,7 +196,7 @@ def task2(
         click.echo(str(finished))
         return
     metrics, path = result.metrics, out_dir / "metrics.json"
-    from mtneuro.stats import describe_row, varies
+    from mtneuro.stats import describe_row, plus_minus, varies
 
     summary, intervals = metrics["summary"], metrics.get("intervals") or {}
     # a value equal over seeds that changed the run elsewhere is no deterministic method
@@ -204,12 +205,15 @@ def task2(
     head = describe_row([("avg F1", summary["avg_f1"], intervals.get("avg_f1")),
                          ("avg IoU", summary["avg_iou"], intervals.get("avg_iou"))],
                         run_varies=run_varies)
+    # the reference's balanced accuracy: counts pooled over the classes but background; as
+    # task 3's in-sample R², the seeds are counted once, on the values before it
+    balanced = summary["balanced_accuracy"]
+    balanced_text = (plus_minus(balanced["mean"], balanced["std"]) if varies(balanced)
+                     else format(balanced["mean"], ".3f"))
     click.echo(
-        f"task2 {model} {result.config['classes']}-class {metrics['setting']['dim']}, "
-        f"{len(result.config['seeds'])} seed(s): {head}, "
-        # the reference's balanced accuracy: counts pooled over the classes but background
-        + describe_row([("balanced acc (counts pooled over non-background classes)",
-                         summary["balanced_accuracy"], None)], run_varies=run_varies)
+        f"task2 {method_label(result.config, 'model')} {result.config['classes']}-class "
+        f"{metrics['setting']['dim']} on {result.config['source']}: {head}; balanced acc "
+        f"(counts pooled over non-background classes) {balanced_text}"
     )
     for name in metrics["setting"]["class_names"]:
         row = describe_row([("F1", summary["f1"][name], intervals.get("f1", {}).get(name)),

@@ -7,7 +7,6 @@ import click
 from mtneuro.cli.options import (
     ENCODER_OPTION,
     SOURCE_PARAM_OPTION,
-    method_label,
     parse_seeds,
     parse_source_params,
     quick_option,
@@ -16,7 +15,7 @@ from mtneuro.cli.options import (
     seeds_option,
     volume_run_options,
 )
-from mtneuro.vocab import VOLUME_METHODS
+from mtneuro.vocab import VOLUME_METHODS, method_label
 
 
 @click.command("task3")

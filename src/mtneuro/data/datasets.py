@@ -288,7 +288,7 @@ def _say_kept(what: str, progress: bool) -> Callable[[tile_cache.Arrays], None]:
     """Show a split taken from memory as its read is shown (a log, the bench's live table)."""
     def say(arrays: tile_cache.Arrays) -> None:
         count = len(arrays["images"])
-        with LoopProgress(what, count, unit="tiles", enabled=progress) as shown:
+        with LoopProgress(what, count, unit="tiles", enabled=progress, timed=False) as shown:
             shown.update(count, detail="kept from an earlier read")
 
     return say

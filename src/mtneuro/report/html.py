@@ -137,8 +137,7 @@ def _markdown_cell(text: str) -> str:
 
 def _runs(row: Row) -> str:
     """The n of a reference-code row run here (its seeds; a published row's is unknown)."""
-    counts = [stat.n for stat in row.values.values() if stat.n]
-    return str(max(counts)) if row.run_here and counts else ""
+    return "" if row.seeds_n is None else str(row.seeds_n)
 
 
 def _markdown_table(table: LeaderboardTable) -> str:

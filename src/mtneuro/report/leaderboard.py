@@ -132,6 +132,15 @@ class Row:
             return OURS
         return self.kind if self.run_here else f"published: {self.kind}"
 
+    @property
+    def seeds_n(self) -> int | None:
+        """The n tables and charts print beside the row: ours, its seeds; a reference-code
+        run made here, the seeds of its values; a published row's is not known (``None``)."""
+        if self.kind == OURS:
+            return self.n
+        counts = [stat.n for stat in self.values.values() if stat.n]
+        return max(counts) if self.run_here and counts else None
+
 
 @dataclass
 class LeaderboardTable:

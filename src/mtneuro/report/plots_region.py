@@ -76,7 +76,9 @@ def plot_task1(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
     acc = result["accuracy"]
     source = data_source_label({"source": result.get("source")})
     seeds_vary = acc["n"] > 1 and bool(acc["std"])
-    value = plus_minus(acc["mean"], acc["std"]) if seeds_vary else f"{acc['mean']:.3f}"
+    # "± std over seeds", as per_class_accuracy.png's note says of its bars
+    value = (f"{plus_minus(acc['mean'], acc['std'])} (± std over seeds)" if seeds_vary
+             else f"{acc['mean']:.3f}")
     drawn = seeds_drawn(result)
     overall = recorded_interval(result.get("intervals"), "accuracy") if not seeds_vary else None
     if overall is not None:  # the interval the table shows beside this value

@@ -118,8 +118,10 @@ def chart_series(table: LeaderboardTable) -> list[Series]:
 
 
 def _label(row: Row) -> str:
+    """The row's method with its n where known (ours, reference code run here), as
+    leaderboard.md's n column; a published row's n is not known."""
     failed = f", {row.failed} failed" if row.failed else ""
-    text = row.method if row.kind != OURS else f"{row.method} (n={row.n}{failed})"
+    text = row.method if row.seeds_n is None else f"{row.method} (n={row.seeds_n}{failed})"
     return textwrap.fill(text, LABEL_CHARS, break_on_hyphens=False)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.tasks.api import Result
+from mtneuro.vocab import method_label
 
 #: δ-accuracy as :mod:`mtneuro.tasks.neural.metrics` scores it (``DELTA_ACC_TOL``, and
 #: ``ACC_TOL`` for accuracy): a neighbouring-direction count read from the confusion matrix
@@ -16,9 +17,11 @@ DELTA_ACCURACY = ("δ-accuracy {:.3f} = share of test bins with angular error < 
 
 
 def _with_provenance(result: Result, values: dict) -> dict:
-    """``values`` with the run's setting, method and data source, which figure titles name."""
-    return {**values, "setting": result.setting, "method": result.method,
-            "source": result.source}
+    """``values`` with the run's setting, method and data source, which figure titles name;
+    the method as the terminal names it (a user's ``encoder`` with its spec)."""
+    encoder = (result.config or {}).get("encoder")
+    return {**values, "setting": result.setting, "source": result.source,
+            "method": method_label({"method": result.method, "encoder": encoder})}
 
 
 def task1_figures(result: Result, out_dir: Path) -> list[Path]:

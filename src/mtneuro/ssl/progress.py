@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from mtneuro.progress import LINE_INTERVAL_S, publish
+from mtneuro.progress import LINE_INTERVAL_S, publish, rate_text
 
 
 class Progress:
@@ -72,7 +72,8 @@ class Progress:
         mean_rate = done * self.batch / max(now - self.start, 1e-9)
         eta_min = (self.total - step) * self.batch / max(mean_rate, 1e-9) / 60
         print(f"step {step}/{self.total} (epoch {epoch}/{epochs}): loss {loss:.4f}, "
-              f"{rate:.0f} samples/s (mean {mean_rate:.0f}), eta {eta_min:.1f} min",
+              f"{rate_text(rate)} samples/s (mean {rate_text(mean_rate)}), "
+              f"eta {eta_min:.1f} min",
               file=self.stream, flush=True)
 
     def close(self) -> None:
