@@ -70,7 +70,8 @@ def test_a_two_seed_task2_run_is_one_row_per_metric_over_its_seeds(tmp_path):
         assert (rows[key]["mean"], rows[key]["std"]) == (pytest.approx(mean), pytest.approx(std))
     # the row's mean is the aggregate's
     assert rows["f1_avg"]["mean"] == pytest.approx(metrics["summary"]["avg_f1"]["mean"])
-    assert " ± 0.141 " in str(load_results(tmp_path)).splitlines()[0]  # f1_avg: 0.35 ± 0.141
+    # under the key line, the f1_avg row: 0.35 ± 0.141
+    assert " ± 0.141 " in str(load_results(tmp_path)).splitlines()[1]
 
 
 @pytest.mark.filterwarnings("ignore:MYOW's mined-loss ramp ends")

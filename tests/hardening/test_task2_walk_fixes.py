@@ -35,7 +35,9 @@ def test_a_class_equal_over_seeds_that_varied_the_run_is_not_called_deterministi
         return Result(task="task2", setting="2d-4class", method="unet",
                       metrics={"summary": summary, "setting": {"dim": "2d",
                                                                "class_names": names}},
-                      headline={}, config={"seeds": [0, 1], "classes": 4}, source=None,
+                      headline={}, source=None,
+                      config={"seeds": [0, 1], "classes": 4, "model": "unet",
+                              "source": "phantom"},
                       card={}, figures=[])
 
     monkeypatch.setattr(record, "run_and_record", fake)

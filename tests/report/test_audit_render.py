@@ -255,7 +255,7 @@ def test_task_figure_titles_name_the_method_not_the_task(captured, tmp_path):
     neural_figures(_result("neural", "myow", {}, outcome=outcome), tmp_path)
     titles = [_flat(f.axes[0].get_title()) for f in captured]
     assert "task 1 roi-c1 pca (2d) on phantom" in titles[0]
-    assert "task 1 roi-c1 pca on phantom" in titles[1]
+    assert "task 1 roi-c1 pca (2d) on phantom" in titles[1]
     assert titles[2] == ("myow on phantom (synthetic volume) · seed 2 "
                          "accuracy 1.000 = 4/4 test bins on the diagonal")
     assert titles[3] == "test bins, myow on phantom (synthetic volume) · seed 2"
