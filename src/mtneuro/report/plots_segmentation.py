@@ -21,6 +21,7 @@ from mtneuro.config import to_dict
 from mtneuro.report.colors import CLASS_COLOURS, class_legend
 from mtneuro.report.figures import new_subplots, save_figure, scale_bar, styled, wrap_title
 from mtneuro.report.leaderboard import data_source_label
+from mtneuro.vocab import method_label
 
 PANEL_IN = 2.2  # inches per image panel: 3 panels fit a thumbnail with readable titles
 
@@ -138,7 +139,9 @@ def plot_task2(result: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
         changed = _changed_from_preset(config)
         listed = ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else "")
         preset = f"{config['preset']} preset{f' (changed: {listed})' if changed else ''}, "
-    caption = (f"{metrics['model']}, {setting['dim']} {setting['classes']}-class, {preset}"
+    # ssl-unet with the encoder it fine-tuned, as the terminal line names it
+    model = method_label({"model": metrics["model"], "encoder": config.get("encoder")}, "model")
+    caption = (f"{model}, {setting['dim']} {setting['classes']}-class, {preset}"
                f"seed {seeds[0]}, on {data_source_label({'source': result.get('source')})}")
     return plot_region_overlays(result["examples"], out_dir, caption=caption)
 

@@ -19,9 +19,14 @@ DELTA_ACCURACY = ("δ-accuracy {:.3f} = share of test bins with angular error < 
 def _with_provenance(result: Result, values: dict) -> dict:
     """``values`` with the run's setting, method and data source, which figure titles name;
     the method as the terminal names it (a user's ``encoder`` with its spec)."""
-    encoder = (result.config or {}).get("encoder")
     return {**values, "setting": result.setting, "source": result.source,
-            "method": method_label({"method": result.method, "encoder": encoder})}
+            "method": _method_of(result)}
+
+
+def _method_of(result: Result) -> str:
+    """The run's method as the terminal names it: a user's ``encoder`` with its spec."""
+    return method_label({"method": result.method,
+                         "encoder": (result.config or {}).get("encoder")})
 
 
 def task1_figures(result: Result, out_dir: Path) -> list[Path]:
@@ -62,7 +67,7 @@ def neural_figures(result: Result, out_dir: Path) -> list[Path]:
     outcome, out_dir = result.artefacts["outcome"], Path(out_dir)
     names = outcome.recording.class_names
     source = data_source_label({"source": result.source})
-    title = f"{result.method} on {source} · seed {outcome.metrics['seed']}"
+    title = f"{_method_of(result)} on {source} · seed {outcome.metrics['seed']}"
     folds = int(outcome.metrics.get("n_folds") or 1)
     # k-fold: every fold's test bins are pooled; the encoder (its features, its curve) is the
     # last fold's
