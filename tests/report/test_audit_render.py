@@ -387,4 +387,3 @@ def test_kfold_figures_say_what_is_pooled_and_what_is_the_last_folds(captured, t
     assert titles == [f"{base} · 3 folds pooled accuracy 1.000 = 4/4 test bins on the diagonal",
                       f"test bins, {base} · last of 3 folds",
                       f"{base} · last of 3 folds"]
-
