@@ -184,7 +184,7 @@ def test_the_card_names_each_supervised_departure_with_its_reference():
 
 def test_the_card_names_pixel_components_head_lr_3d_and_a_user_encoder():
     pca = _deviations(method="pca", n_components=64)
-    assert pca[1:] == ["components 64 (reference 256, annots/latents.py:57)"]
+    assert pca[1:] == ["components 64 (reference 256, annots/latents.py:58)"]
     byol = _deviations(method="byol", encoder="x.pt", lr=0.1)
     assert "head lr 0.1 (reference 0.01, SSL_BYOL_ResNet-18_2D.json:35-40)" in byol
     assert not any("user encoder" in d for d in byol)

@@ -254,15 +254,18 @@ def task3_card(config: Any, source: str | Mapping[str, Any] | None = None) -> di
                               "taskconfig/task3.json:7, all slices", data)
     connectivity = config.connectivity or ("3d" if z_step == 1 else "2d")
     out += differs("cell components", connectivity, "3d", "annots/features.py:19-20, 6-connected")
+    # it moves nn_distance of every crop with fewer than 2 cells, and so its R²
+    out += differs("nn_distance of crops with fewer than 2 cells", config.few_cells_distance,
+                   64, "annots/features.py:52")
     out += [line for line in [thinned_3d_components(config)] if line is not None]
     method = config.method
     if method in ("pca", "nmf"):
         out.append("PCA / NMF fitted on the training crops only (reference: on all crops, "
                    "annots/latents.py:56-65)")
-        out += differs("components", config.preset("n_components"), 256, "annots/latents.py:57")
+        out += differs("components", config.preset("n_components"), 256, "annots/latents.py:58")
         if method == "pca" and (config.pixel_input_size // 2) ** 2 <= EXACT_PCA_LIMIT:
             out.append("PCA by an exact SVD (svd_solver full; reference: scikit-learn's default, "
-                       "a randomized solver at this size, annots/latents.py:57)")
+                       "a randomized solver at this size, annots/latents.py:58)")
         if config.setting != "roi-c1":
             out.append(f"pixel components do not depend on the setting here ({config.setting} "
                        "is the roi-c1 computation); the published roi-c3 PCA / NMF rows differ "

@@ -204,7 +204,7 @@ def _paper_deviations(config: Any, recipe: RegionRecipe) -> list[str]:
         out.append("no task-1 PCA / NMF script was released: tiles resized to "
                    f"{recipe.input_size}, quadrant crops, logistic regression with C chosen on "
                    "validation crops (inputs as the task-3 reference, annots/latents.py:48-55)")
-        out += differs("components", config.n_components, 256, "annots/latents.py:57")
+        out += differs("components", config.n_components, 256, "annots/latents.py:58")
         if method == "nmf":
             out.append("NMF initialised with nndsvda (the task-3 reference: random, "
                        "annots/latents.py:63)")
