@@ -31,6 +31,9 @@ _API = {"evaluate": "api", "list_tasks": "api", "load_results": "api", "Results"
         "CheckpointError": "errors", "SourceUnavailableError": "errors", "TrainingError": "errors"}
 __getattr__ = lazy_exports(__name__, _API)
 __dir__ = lazy_dir(globals(), _API)
+# the helpers above stay out of the namespace that dir() and tab completion show; the two
+# functions made from them keep what they need
+del PackageNotFoundError, version, lazy_dir, lazy_exports, _API
 __all__ = ["CheckpointError", "ChecksumError", "ConfigError", "DataError", "MtneuroError",
            "NoResultsError", "Results", "SourceUnavailableError", "TrainingError", "__version__",
            "evaluate", "list_tasks", "load_results", "pretrain"]

@@ -171,7 +171,8 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
         ConfigError: no task, an unknown task or setting, a task that evaluates no user
             encoder, ``seeds`` neither an int nor a non-empty sequence of them, a seed outside
             [0, 2**32), ``out`` not a path, ``params`` or ``source_params`` not a mapping
-            (:mod:`mtneuro.api_arguments`), a cell ``out`` holds already or a result there of
+            (:mod:`mtneuro.api_arguments`), an unknown ``source`` or a ``source_params`` value
+            it refuses (when an imaging task reads it), a cell ``out`` holds already or a result there of
             other weights (without ``overwrite``), or a catalogued recording that is not
             downloaded here; all before anything runs (or is removed).
     """
@@ -183,6 +184,12 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
         if task.encoder_method is None:
             raise ConfigError(f"task {task.name}: evaluates no user encoder; tasks that do: "
                               + ", ".join(n for n in list_tasks() if _takes_encoder(n)))
+    if any(task.volume for task, _ in plan):
+        # an imaging task opens the source only when it runs: a neural cell before it
+        # would run and be recorded, then the call fail on a misspelt source
+        from mtneuro.data.sources import source_params as checked_source_params
+
+        checked_source_params(source, source_params)
     if out is not None and not overwrite:
         _refuse_taken_cells(out, [cell_id(task.name, setting, task.encoder_method, int(seed))
                                   for task, setting in plan for seed in seeds])

@@ -267,3 +267,15 @@ class Registry(Generic[T]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
+
+    def __repr__(self) -> str:
+        names = self.list()
+        if not names:
+            return f"<Registry of {self.kind}: no names>"
+        shown = ", ".join(names[:_REPR_NAMES])
+        more = f", ... ({len(names) - _REPR_NAMES} more)" if len(names) > _REPR_NAMES else ""
+        return f"<Registry of {self.kind}: {len(names)} names: {shown}{more}>"
+
+
+#: Names a :class:`Registry` repr shows before abbreviating (a notebook cell stays one line).
+_REPR_NAMES = 6

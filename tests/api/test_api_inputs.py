@@ -151,3 +151,18 @@ def test_the_lazy_public_names_are_listed_by_dir() -> None:
     # a notebook's tab completion and help() read dir(): the API must be offered before use
     assert {"evaluate", "list_tasks", "load_results", "Results", "NoResultsError"} <= set(
         dir(mtneuro))
+
+
+def test_dir_lists_no_implementation_names() -> None:
+    # `version` (importlib.metadata's function) read as the package's version in a notebook
+    helpers = {"PackageNotFoundError", "_API", "lazy_dir", "lazy_exports", "version"}
+    assert not helpers & set(dir(mtneuro)) and not any(hasattr(mtneuro, n) for n in helpers)
+    assert isinstance(mtneuro.__version__, str) and mtneuro.evaluate.__name__ == "evaluate"
+
+
+def test_a_misspelt_source_is_refused_before_any_cell_runs(toy, tmp_path: Path) -> None:
+    # task1 opened the source only when it ran: toy's cell ran and was recorded first
+    with pytest.raises(ConfigError, match=r"^unknown source 'phantm'"):
+        mtneuro.evaluate(MeanBrightness(), tasks=["toy/easy", "task1/roi-c1"],
+                         source="phantm", out=tmp_path / "o")
+    assert not (tmp_path / "o").exists()

@@ -26,3 +26,11 @@ def test_a_factory_taking_any_keyword_is_not_second_guessed() -> None:
     assert things.create("two", b=5) == {"a": 1, "b": 5}
     with pytest.raises(ConfigError, match=r"^thing 'two': unknown argument 'c'; it takes: a, b$"):
         things.create("two", c=1)
+
+
+def test_repr_names_the_kind_and_abbreviates_long_lists() -> None:
+    reg: Registry[int] = Registry("encoder")
+    for name in "abcdefgh":
+        reg.register(name)(lambda: 0)
+    assert repr(reg) == "<Registry of encoder: 8 names: a, b, c, d, e, f, ... (2 more)>"
+    assert repr(Registry("source")) == "<Registry of source: no names>"

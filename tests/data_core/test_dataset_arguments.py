@@ -57,3 +57,10 @@ def test_a_source_reads_one_channel_given_as_a_string():
     block = source.read((0, 2), (0, 4), (0, 4), channels="image")
     assert block.image.shape == (2, 4, 4)
     assert source.check_request([(0, 2), None, None], "image", "grid")[1] == ["image"]
+
+
+@pytest.mark.parametrize("dataset", [RegionTileDataset, SegmentationTileDataset])
+def test_a_transform_that_is_not_callable_is_refused_at_construction(dataset):
+    # it was kept, and ds[0] failed with "'int' object is not callable"
+    with pytest.raises(ConfigError, match=r"^transform: expected a callable .*, got int 5$"):
+        dataset(GridSource(), transform=5, progress=False)

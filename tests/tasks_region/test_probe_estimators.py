@@ -114,3 +114,8 @@ def test_probe_module_stays_free_of_sklearn_until_an_estimator_is_used():
             "assert issubclass(p.LinearProbe, BaseEstimator); "
             "assert issubclass(p.RidgeProbe, BaseEstimator)")
     run_fresh(code)
+
+
+def test_pixel_decomposition_records_its_input_pixels_as_n_features_in_() -> None:
+    images = np.random.default_rng(0).integers(0, 256, size=(6, 1, 3, 4), dtype=np.uint8)
+    assert PixelDecomposition("pca", n_components=2).fit(images).n_features_in_ == 12

@@ -34,3 +34,15 @@ def test_a_side_it_takes_keeps_its_shape_and_the_model_still_pickles():
     any_side = create_segmentation_model("highresnet", n_classes=3).eval()
     with torch.no_grad():
         assert any_side(torch.zeros(1, 1, 3, 7, 9)).shape == (1, 3, 3, 7, 9)
+
+
+@pytest.mark.parametrize(("x", "needle"), [
+    (torch.zeros(1, 3, 64, 64), r"^segmentation model 'unet-mtneuro' expects \(B, C, H, W\) "
+                                r"with C=1, got shape \(1, 3, 64, 64\)$"),
+    (torch.zeros(1, 1, 64, 64, dtype=torch.uint8),
+     r"^segmentation model 'unet-mtneuro' expects float32 images in \[0, 1\], got dtype uint8"),
+])
+def test_wrong_channels_or_dtype_are_named_in_one_line(x, needle):
+    model = create_segmentation_model("unet-mtneuro", n_classes=3).eval()
+    with pytest.raises(ValueError, match=needle):
+        model(x)

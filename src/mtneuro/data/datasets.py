@@ -71,6 +71,14 @@ class _TileDataset(Dataset):
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
+    @staticmethod
+    def _transform(transform: Transform | None) -> Transform | None:
+        # checked before the split is read: a non-callable failed only at ds[0], much later
+        if transform is not None and not callable(transform):
+            raise ConfigError(f"transform: expected a callable taking and returning the item "
+                              f"dict, or None, got {type(transform).__name__} {transform!r}")
+        return transform
+
     def _finish(self, item: dict[str, Any]) -> dict[str, Any]:
         return self.transform(item) if self.transform is not None else item
 
@@ -105,6 +113,7 @@ class RegionTileDataset(_TileDataset):
         transform: Transform | None = None,
         progress: bool = True,
     ) -> None:
+        transform = self._transform(transform)
         source = _volume_source(source)
         self.source, self.dim, self.split, self.transform = source, dim, split, transform
         self.setting = region_setting(setting)
@@ -129,6 +138,8 @@ class RegionTileDataset(_TileDataset):
             raise DataError("some tiles are dominated by an unknown roi id")
 
     def __getitem__(self, index: int) -> dict[str, Any]:
+        """``{"image": float32 (1, H, W) in [0, 1] (3D: (1, 8, H, W)), "label": int,
+        "z": int}`` (H = W = 256 in MTNeuro), passed through ``transform`` if given."""
         item = {
             "image": to_float_image(self.images[index]),
             "label": int(self.labels[index]),
@@ -180,6 +191,7 @@ class SegmentationTileDataset(_TileDataset):
         transform: Transform | None = None,
         progress: bool = True,
     ) -> None:
+        transform = self._transform(transform)
         source = _volume_source(source)
         if "pixel_labels" not in source.channels:
             raise DataError(f"source {source.name!r} has no pixel_labels; task 2 needs them")
@@ -233,6 +245,9 @@ class SegmentationTileDataset(_TileDataset):
         return np.broadcast_to(keep[:, :, None, None], self.masks.shape)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
+        """``{"image": float32 (1, H, W) in [0, 1], "mask": int64 (H, W), "region": int}``
+        (3D: image (1, depth, H, W), mask (depth, H, W); H = W = 256 in MTNeuro), passed
+        through ``transform`` if given."""
         item = {
             "image": to_float_image(self.images[index]),
             "mask": torch.from_numpy(self.masks[index].astype(np.int64)),

@@ -33,11 +33,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from mtneuro.errors import ConfigError
 from mtneuro.input_sides import MODEL_INPUT_DEPTHS, MODEL_INPUT_SIDES, InputSide
 from mtneuro.models.checkpoint import input_normalisation
+from mtneuro.models.resnet import _check_input, _dtype_of
 from mtneuro.registry import Registry, check_choice
 from mtneuro.vocab import (  # the zoos, re-exported beside the registry that builds them
     PAPER_MODELS_2D,
@@ -213,23 +215,41 @@ def create_segmentation_model(
         raise ConfigError(f"n_classes: expected int >= 2, got {n_classes!r}")
     # an argument the model does not take is named by the registry (ConfigError)
     model = SEGMENTATION_MODELS.create(name, n_classes=n_classes, **kw)
-    model.register_forward_pre_hook(_SideCheck(name))
+    model.register_forward_pre_hook(_SideCheck(name, _input_channels(model),
+                                                3 if own_dim == "3d" else 2))
     return model
 
 
+def _input_channels(model: nn.Module) -> int | None:
+    """The channels of the model's first convolution (the input's), ``None`` if it has none."""
+    first = next((m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))), None)
+    return None if first is None else int(first.in_channels)
+
+
 class _SideCheck:
-    """A forward pre-hook refusing an input whose height, width or depth the network cannot
-    take (:func:`input_side`): it would fail deep inside ("Sizes of tensors must match"),
-    or, for MONAI's 3D U-Net at a side of 2**k - 1, return a larger output without a word.
+    """A forward pre-hook refusing, in one line, an input of the wrong layout, channels or
+    dtype (as the encoders do: torch would say "expected input[1, 3, 64, 64] to have 1
+    channels" or "Input type (unsigned char) and bias type (float) should be the same"), or
+    whose height, width or depth the network cannot take (:func:`input_side`): it would fail
+    deep inside ("Sizes of tensors must match"), or, for MONAI's 3D U-Net at a side of
+    2**k - 1, return a larger output without a word.
     A class, not a closure, so a model with it still pickles (DataLoader workers, spawn)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, in_channels: int | None = None, spatial_dims: int = 2) -> None:
         self.name = name
+        self.in_channels = in_channels
+        self.spatial_dims = spatial_dims
 
     def __call__(self, module: nn.Module, args: tuple[Any, ...]) -> None:
-        shape = tuple(args[0].shape) if args and hasattr(args[0], "shape") else ()
-        if len(shape) < 4:
+        x = args[0] if args else None
+        if not isinstance(x, torch.Tensor):
             return  # not an image batch: the network's own error says what it wanted
+        if self.in_channels is not None:
+            _check_input(x, self.spatial_dims, self.in_channels,
+                         f"segmentation model {self.name!r}", _dtype_of(module))
+        shape = tuple(x.shape)
+        if len(shape) < 4:
+            return
         checks = [("height", shape[-2], MODEL_INPUT_SIDES[self.name]),
                   ("width", shape[-1], MODEL_INPUT_SIDES[self.name])]
         if len(shape) == 5 and self.name in MODEL_INPUT_DEPTHS:

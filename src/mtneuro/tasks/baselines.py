@@ -72,7 +72,12 @@ class PixelDecomposition(TransformerMixin, BaseEstimator):
         seed: random state of the decomposition.
         max_iter: NMF iterations (PCA ignores it).
 
-    Attributes (after fit): ``n_components_``, ``model_``.
+    Images are ``(N, ...)`` arrays, flattened per image: uint8 ones are divided by 255;
+    any other dtype is taken as given (cast to float32, not rescaled: pass floats in
+    [0, 1] to match uint8 tiles). NMF needs them non-negative.
+
+    Attributes (after fit): ``n_components_``, ``model_``, ``n_features_in_`` (pixels per
+    image, as scikit-learn names it).
     """
 
     def __init__(
@@ -110,6 +115,7 @@ class PixelDecomposition(TransformerMixin, BaseEstimator):
             )
         with _quiet_convergence(), single_thread_blas():
             self.model_.fit(x)
+        self.n_features_in_ = int(x.shape[1])
         return self
 
     def uses_seed(self, n_samples: int, n_pixels: int) -> bool:

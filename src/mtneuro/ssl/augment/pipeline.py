@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 
 import torch
 
+from mtneuro.errors import ConfigError
 from mtneuro.ssl.augment.images import (
     RandomCrop,
     RandomHorizontalFlip,
@@ -21,17 +23,45 @@ from mtneuro.ssl.augment.intensity import (
 from mtneuro.vocab import XRAY_MEAN, XRAY_STD
 
 
-class Compose:
-    """Apply transforms in order, passing one generator through all of them."""
+def _takes_generator(t: Callable[..., object]) -> bool:
+    """Whether ``t`` declares a ``generator`` parameter, as every mtneuro transform does."""
+    try:
+        params = inspect.signature(t).parameters
+    except (TypeError, ValueError):  # builtins and C callables may have no signature
+        return False
+    p = params.get("generator")
+    return p is not None and p.kind is not inspect.Parameter.VAR_KEYWORD
 
-    def __init__(self, transforms: Sequence[object], *, seed: int | None = None) -> None:
+
+class Compose:
+    """Apply transforms in order, passing one generator through all of them.
+
+    A transform that declares a ``generator`` parameter (every mtneuro transform, a nested
+    :class:`Compose`) is called as ``t(x, generator)`` with the shared generator; any other
+    callable (a ``lambda x: ...``, a torchvision transform) is called as ``t(x)`` and draws
+    from its own random source, so a ``seed`` does not make it reproducible.
+
+    Args:
+        transforms: callables from a ``(B, ...)`` tensor to a tensor.
+        seed: seeds the pipeline's CPU generator (used when none is passed in).
+    """
+
+    def __init__(
+        self, transforms: Sequence[Callable[..., torch.Tensor]], *, seed: int | None = None
+    ) -> None:
         self.transforms = list(transforms)
+        for i, t in enumerate(self.transforms):
+            if not callable(t):
+                raise ConfigError(f"Compose transforms[{i}]: expected a callable, "
+                                f"got {type(t).__name__} {t!r}")
+        # Decided once: inspecting signatures on every batch would cost more than the flips.
+        self._with_generator = [_takes_generator(t) for t in self.transforms]
         self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         g = generator if generator is not None else self.generator
-        for t in self.transforms:
-            x = t(x, g)
+        for t, with_generator in zip(self.transforms, self._with_generator, strict=True):
+            x = t(x, g) if with_generator else t(x)
         return x
 
     def __repr__(self) -> str:
