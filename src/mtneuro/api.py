@@ -172,9 +172,9 @@ def evaluate(encoder: Any, tasks: str | Sequence[str], *, preset: str | None = "
             encoder, ``seeds`` neither an int nor a non-empty sequence of them, a seed outside
             [0, 2**32), ``out`` not a path, ``params`` or ``source_params`` not a mapping
             (:mod:`mtneuro.api_arguments`), an unknown ``source`` or a ``source_params`` value
-            it refuses (when an imaging task reads it), a cell ``out`` holds already or a result there of
-            other weights (without ``overwrite``), or a catalogued recording that is not
-            downloaded here; all before anything runs (or is removed).
+            it refuses (when an imaging task reads it), a cell ``out`` holds already or a
+            result there of other weights (without ``overwrite``), or a catalogued recording
+            that is not downloaded here; all before anything runs (or is removed).
     """
     seeds, out, encoder = seed_list(seeds), out_folder(out), encoder_argument(encoder)
     params = mapping_argument("params", params, "{'device': 'cuda'}")
