@@ -19,8 +19,6 @@ from mtneuro.tasks.neural.metrics import ACC_TOL, DELTA_ACC_TOL
 from mtneuro.tasks.semantic import FEATURE_TITLES
 
 
-
-
 def _flat(text: str) -> str:
     return " ".join(text.split())
 

@@ -18,8 +18,6 @@ from mtneuro.report.leaderboard import load_records
 from mtneuro.report.plots_neural import plot_decoding_confusion
 
 
-
-
 def _flat(text: str) -> str:
     """A wrapped title on one line."""
     return " ".join(text.split())

@@ -253,10 +253,9 @@ def test_under_torchrun_only_rank_0_speaks_for_the_run_folder(tmp_path, capsys, 
     nothing) would contradict rank 0's "--resume"; warnings are alike on every rank."""
     import warnings
 
+    from mtneuro import checkpoint_io
     from mtneuro.cli.main import Terminated
     from mtneuro.tasks.pretrain import run as pretrain_run
-
-    from mtneuro import checkpoint_io
 
     monkeypatch.setattr(checkpoint_io, "saved_this_process", lambda: False)  # nothing saved yet
     monkeypatch.setenv("WORLD_SIZE", "2")

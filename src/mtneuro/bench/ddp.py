@@ -233,7 +233,8 @@ def card_of_ddp_cell(cell_card: dict[str, Any], run_card: dict[str, Any],
     deviations and notes of ``run_card`` that the run config's card (``config_card``) does
     not hold: what only the run could know (a class no readout sees, ...)."""
     def run_only(key: str) -> list[str]:
-        return [line for line in run_card.get(key) or [] if line not in (config_card.get(key) or [])]
+        known = config_card.get(key) or []
+        return [line for line in run_card.get(key) or [] if line not in known]
 
     deviations = [*cell_card["deviations"], *ddp_lines, *run_only("deviations")]
     notes = [*(cell_card.get("notes") or []), *run_only("notes")]

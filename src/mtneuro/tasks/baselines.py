@@ -39,9 +39,8 @@ from sklearn.exceptions import ConvergenceWarning
 from mtneuro.errors import ConfigError, DataError
 from mtneuro.registry import check_choice
 from mtneuro.tasks.probe import single_thread_blas
-from mtneuro.vocab import EXACT_PCA_LIMIT
 from mtneuro.tasks.probe_estimators import check_fitted
-from mtneuro.vocab import PIXEL_METHODS
+from mtneuro.vocab import EXACT_PCA_LIMIT, PIXEL_METHODS
 
 
 def flatten_images(images: np.ndarray) -> np.ndarray:
