@@ -52,7 +52,6 @@ NEURAL_METHODS: tuple[str, ...] = ("myow", "byol", "supervised", "pca", "raw")
 NEURAL_UNTRAINED_METHODS: tuple[str, ...] = ("pca", "raw")
 
 
-
 def method_label(config: Mapping[str, Any], key: str = "method") -> str:
     """A run's method (``key``: task 2's is its ``model``) as its result line and figure
     titles name it: with the encoder it scored (or task 2's ssl-unet fine-tuned), if given.
