@@ -36,7 +36,7 @@ run: install
 	$(BIN)/mtneuro bench --suite quick --out runs/quick
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # Pins what an unconstrained install resolves today (a throw-away venv; about 6 GB while it runs).
 constraints: check-python
