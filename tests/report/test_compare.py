@@ -236,3 +236,18 @@ def test_runs_of_two_files_of_one_name_are_refused_and_one_files_runs_compare(tm
     assert compare_runs(a, moved).rows[0]["difference"] == pytest.approx(1.0)
     unrecorded = _of_file(_classes(tmp_path / "d", "raw", true[::-1], true), "", None)
     assert compare_runs(b, unrecorded).rows[0]["difference"] == 0.0
+
+
+def test_seeds_of_one_side_that_read_different_files_are_refused(tmp_path):
+    from mtneuro.report.compare import side_of
+
+    true = np.asarray(["rest", "walk"] * 20)
+    seed0 = _of_file(_classes(tmp_path / "s0", "raw", true, true), "a/four.npz", "1" * 64)
+    seed1 = _of_file(_classes(tmp_path / "s1", "raw", true, true), "b/four.npz", "2" * 64)
+    with pytest.raises(ConfigError) as err:
+        side_of([seed0, seed1], "raw")
+    assert str(err.value) == ("raw: its runs read different files: a/four.npz (SHA-256 "
+                              "111111111111) and b/four.npz (SHA-256 222222222222) differ; "
+                              "compare runs of one recording file")
+    copy = _of_file(_classes(tmp_path / "s2", "raw", true, true), "c/four.npz", "1" * 64)
+    assert len(side_of([seed0, copy], "raw").records) == 2  # one file, moved: one recording

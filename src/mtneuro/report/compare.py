@@ -35,7 +35,7 @@ from mtneuro.report.compare_pooled import pixel_counts, with_pooled_f1
 from mtneuro.report.leaderboard import data_source_label
 from mtneuro.report.predictions import PREDICTIONS_FILE, read_predictions
 from mtneuro.report.results import read_json_object
-from mtneuro.report.source_files import different_files
+from mtneuro.report.source_files import check_one_recording, different_files
 from mtneuro.stats import bootstrap_interval, macro_f1_of_totals, weighted_f1_of_totals
 
 #: task -> (columns naming a sample, the column whose samples are resampled together)
@@ -132,6 +132,7 @@ def side_of(folders: list[Path], name: str) -> Side:
     kinds = {(r.get("task"), r.get("setting"), r.get("method")) for r in records}
     if len(kinds) > 1:
         raise ConfigError(f"{name}: runs of different tasks, settings or methods {sorted(kinds)}")
+    check_one_recording(records, name)
     rows = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]
             if all(key in p for p in parts)}
     return Side(label=f"{records[0].get('method')} ({name})", records=records, rows=rows)

@@ -14,8 +14,10 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from mtneuro.errors import ConfigError
 
 #: the digest's first characters an error shows (enough to tell two files apart)
 SHOWN = 12
@@ -43,3 +45,14 @@ def different_files(record_a: Mapping[str, Any], record_b: Mapping[str, Any]) ->
                          if digest not in other.values()) or "no other file"
 
     return f"{only(files_a, files_b)} and {only(files_b, files_a)}"
+
+
+def check_one_recording(records: Sequence[Mapping[str, Any]], name: str) -> None:
+    """Refuse the seeds of one side of a comparison (``name``) that read different files
+    (a seed folder copied in from a run of another file named alike): pooled, their test
+    samples would be compared as one recording's."""
+    for record in records[1:]:
+        files = different_files(records[0], record)
+        if files is not None:
+            raise ConfigError(f"{name}: its runs read different files: {files} differ; "
+                              "compare runs of one recording file")
