@@ -6,7 +6,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,13 +35,19 @@ def _holder(out: Path) -> subprocess.Popen:
     return process
 
 
+def _refused_as_busy(out: Path, option: str) -> AbstractContextManager[Any]:
+    """The refusal of ``out`` (named as ``option``, ``--out`` or ``out``) while another
+    process holds it, matched as the whole message."""
+    return pytest.raises(ConfigError, match=rf"^{option} {out}: another mtneuro process is "
+                                            r"running there now; wait for it to end, or choose "
+                                            rf"another {option}$")
+
+
 def test_a_second_process_is_refused_while_a_run_is_writing_there(tmp_path):
     out = tmp_path / "run"
     holder = _holder(out)
     try:
-        with pytest.raises(ConfigError, match=rf"^--out {out}: another mtneuro process is running "
-                                              r"there now; wait for it to end, or choose another "
-                                              r"--out$"):
+        with _refused_as_busy(out, "--out"):
             prepare_run_folder(out, "pretrain", resume=False)
         prepare_run_folder(out, "pretrain", dry_run=True)  # a dry run writes nothing: no lock
     finally:
@@ -84,9 +92,7 @@ def test_the_python_api_holds_its_out_folder_as_a_command_does(tmp_path, call):
     out = tmp_path / "api"
     holder = _holder(out)
     try:
-        with pytest.raises(ConfigError, match=rf"^out {out}: another mtneuro process is running "
-                                              r"there now; wait for it to end, or choose another "
-                                              r"out$"):
+        with _refused_as_busy(out, "out"):
             if call == "evaluate":
                 mtneuro.evaluate(nn.Sequential(nn.Flatten(), nn.LazyLinear(4)), "task1/roi-c1",
                                  out=out)
