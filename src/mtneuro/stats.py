@@ -325,6 +325,18 @@ def plus_minus(mean: float, std: float, digits: int = 3) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def spread_text(summary: Mapping[str, Any], digits: int = 3) -> str:
+    """``0.812 ± 0.020`` where seeds vary the value (:func:`varies`), else ``0.812``: for a
+    value beside others whose line already says the seeds and intervals.
+
+    >>> spread_text({"mean": 0.6, "std": 0.0, "n": 3})
+    '0.600'
+    """
+    if varies(summary):
+        return plus_minus(summary["mean"], summary["std"], digits)
+    return f"{summary['mean']:.{digits}f}"
+
+
 def varies(summary: Mapping[str, Any]) -> bool:
     """Whether seeds gave different values: a std over several seeds that is not 0."""
     std = summary.get("std") or 0.0

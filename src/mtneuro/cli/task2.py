@@ -196,7 +196,7 @@ def task2(
         click.echo(str(finished))
         return
     metrics, path = result.metrics, out_dir / "metrics.json"
-    from mtneuro.stats import describe_row, plus_minus, varies
+    from mtneuro.stats import describe_row, spread_text, varies
 
     summary, intervals = metrics["summary"], metrics.get("intervals") or {}
     # a value equal over seeds that changed the run elsewhere is no deterministic method
@@ -207,9 +207,7 @@ def task2(
                         run_varies=run_varies)
     # the reference's balanced accuracy: counts pooled over the classes but background; as
     # task 3's in-sample R², the seeds are counted once, on the values before it
-    balanced = summary["balanced_accuracy"]
-    balanced_text = (plus_minus(balanced["mean"], balanced["std"]) if varies(balanced)
-                     else format(balanced["mean"], ".3f"))
+    balanced_text = spread_text(summary["balanced_accuracy"])
     click.echo(
         f"task2 {method_label(result.config, 'model')} {result.config['classes']}-class "
         f"{metrics['setting']['dim']} on {result.config['source']}: {head}; balanced acc "

@@ -66,14 +66,13 @@ def task3(method, setting, source, source_params, seeds, encoder, quick, z_step,
     }
     result = run_task("task3", "quick" if quick else None, values, out, config_file=config_file,
                       overwrite=overwrite)
-    from mtneuro.stats import describe_row, plus_minus, varies
+    from mtneuro.stats import describe_row, spread_text
 
     intervals = (result.metrics.get("intervals") or {}).get("r2_test") or {}
     held_out = describe_row([(name, v, intervals.get(name))
                              for name, v in result.metrics["r2_test"].items()])
     in_sample = ", ".join(  # the seeds are counted once, on the held-out row
-        f"{name} {plus_minus(v['mean'], v['std']) if varies(v) else format(v['mean'], '.3f')}"
-        for name, v in result.metrics["r2_in_sample_reference"].items())
+        f"{name} {spread_text(v)}" for name, v in result.metrics["r2_in_sample_reference"].items())
     chance = result.metrics.get("r2_in_sample_chance") or 0.0
     inflated = (f" (it fits noise to about {chance:.3f} with this many features and crops)"
                 if chance >= 0.1 else "")
